@@ -1,0 +1,1 @@
+//! cqrs-es interop.

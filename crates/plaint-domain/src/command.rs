@@ -1,0 +1,262 @@
+//! Commands: what a person or a system asks plaint to do to a complaint. `decide` turns a command
+//! into events or a typed rejection. The JSON form of [`Command`] is the import format
+//! (`docs/import-format.md`): one command per line.
+
+use crate::event::*;
+use crate::ids::{Actor, CommandId, ComplaintId};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A command addressed to one complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Idempotency key: a command retried with the same id appends nothing.
+    pub command_id: CommandId,
+    pub complaint_id: ComplaintId,
+    pub actor: Actor,
+    /// Business time of the action; `None` means "now" (the context's `now`). Imported history
+    /// sets it in the past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<Timestamp>,
+    #[serde(flatten)]
+    pub body: CommandBody,
+}
+
+/// What the command asks for, one variant per lifecycle action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CommandBody {
+    Receive(Receive),
+    Verify(Verify),
+    Reject(Reject),
+    MergeAsDuplicate(MergeAsDuplicate),
+    Classify(Classify),
+    Dispatch(Dispatch),
+    Redispatch(Redispatch),
+    PutOnHold(PutOnHold),
+    Resume(Resume),
+    Respond(Respond),
+    Compensate(Compensate),
+    Escalate(Escalate),
+    Revisit(Revisit),
+    Reopen(Reopen),
+    Close(Close),
+}
+
+impl CommandBody {
+    /// The stable snake_case name of the command.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandBody::Receive(_) => "receive",
+            CommandBody::Verify(_) => "verify",
+            CommandBody::Reject(_) => "reject",
+            CommandBody::MergeAsDuplicate(_) => "merge_as_duplicate",
+            CommandBody::Classify(_) => "classify",
+            CommandBody::Dispatch(_) => "dispatch",
+            CommandBody::Redispatch(_) => "redispatch",
+            CommandBody::PutOnHold(_) => "put_on_hold",
+            CommandBody::Resume(_) => "resume",
+            CommandBody::Respond(_) => "respond",
+            CommandBody::Compensate(_) => "compensate",
+            CommandBody::Escalate(_) => "escalate",
+            CommandBody::Revisit(_) => "revisit",
+            CommandBody::Reopen(_) => "reopen",
+            CommandBody::Close(_) => "close",
+        }
+    }
+}
+
+/// The customer as given at intake, personal fields in clear. `decide` seals the personal
+/// fields with the customer key from the context (DOMAIN.md §9).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CustomerInput {
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receive {
+    pub channel: Channel,
+    /// When the customer reached out; defaults to the command's business time.
+    #[serde(default)]
+    pub contact_at: Option<Timestamp>,
+    #[serde(default)]
+    pub customer: CustomerInput,
+    #[serde(default)]
+    pub waybill: Option<String>,
+    pub description: String,
+    #[serde(default)]
+    pub claimed_amount: Option<Money>,
+    #[serde(default)]
+    pub evidence: Vec<EvidenceRef>,
+    pub region: String,
+    #[serde(default)]
+    pub outlet: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verify {
+    pub claim: CheckOutcome,
+    pub evidence: CheckOutcome,
+    pub history: CheckOutcome,
+    #[serde(default)]
+    pub repeat_of: Option<ComplaintId>,
+    #[serde(default)]
+    pub flags: Flags,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reject {
+    pub reason: RejectionReason,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeAsDuplicate {
+    pub into: ComplaintId,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classify {
+    pub category: Category,
+    pub severity: Severity,
+    #[serde(default = "default_customer_tier")]
+    pub customer_tier: CustomerTier,
+    #[serde(default)]
+    pub flags: Flags,
+    /// Imported history only: deadlines recorded by the legacy system (e.g. a due-date column),
+    /// used instead of computing them from the policy. Each is recorded as given.
+    #[serde(default)]
+    pub recorded_deadlines: Vec<ClockDeadline>,
+}
+
+fn default_customer_tier() -> CustomerTier {
+    CustomerTier::Standard
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispatch {
+    /// `None`: the policy's routing table decides (and the matched rule is recorded).
+    #[serde(default)]
+    pub department: Option<Department>,
+    #[serde(default)]
+    pub handler: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redispatch {
+    pub to: Department,
+    #[serde(default)]
+    pub handler: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutOnHold {
+    pub reason: HoldReason,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Respond {
+    pub kind: ResponseKind,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub basis: Option<String>,
+    #[serde(default)]
+    pub liable: Option<bool>,
+    #[serde(default)]
+    pub root_cause: Option<Stage>,
+    /// Compensation riding on a final response.
+    #[serde(default)]
+    pub compensation: Option<CompensationRequest>,
+}
+
+/// What the handler asks to grant; `decide` computes the ceiling from the policy's rules of
+/// DOMAIN.md §6 and refuses a grant above it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationRequest {
+    pub remedy: Remedy,
+    /// Amount asked to grant (for `payment`; 0 for non-monetary remedies).
+    #[serde(default)]
+    pub amount: Money,
+    #[serde(default)]
+    pub insured: bool,
+    #[serde(default)]
+    pub insured_amount: Option<Money>,
+    #[serde(default)]
+    pub full_value: Option<Money>,
+    #[serde(default)]
+    pub actual_loss: Option<Money>,
+    #[serde(default)]
+    pub postage: Option<Money>,
+    /// Total loss (lost or destroyed) versus partial damage or shortage.
+    #[serde(default)]
+    pub total_loss: bool,
+    #[serde(default)]
+    pub registered_letter: bool,
+    /// Intent or gross negligence: the cap does not apply.
+    #[serde(default)]
+    pub gross_negligence: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compensate {
+    pub compensation: CompensationRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalate {
+    pub level: EscalationLevel,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revisit {
+    pub solved: bool,
+    pub satisfied: bool,
+    #[serde(default)]
+    pub satisfaction_score: Option<u8>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reopen {
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Close {
+    #[serde(default)]
+    pub root_cause: Option<Stage>,
+    #[serde(default)]
+    pub liable: Option<bool>,
+    #[serde(default)]
+    pub note: String,
+}

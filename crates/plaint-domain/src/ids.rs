@@ -1,0 +1,143 @@
+//! Identifiers: complaints, commands, actors. Each has a validating constructor; the inner
+//! string is private so an invalid id cannot exist.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest complaint id, in bytes. Ids are stream names in the log.
+pub const COMPLAINT_ID_LEN_MAX: usize = 64;
+/// Longest command id, in bytes.
+pub const COMMAND_ID_LEN_MAX: usize = 128;
+/// Longest actor name, in bytes.
+pub const ACTOR_LEN_MAX: usize = 64;
+
+/// Why an id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    #[error("{kind} is empty")]
+    Empty { kind: &'static str },
+    #[error("{kind} {value:?} is {len} bytes long; at most {max} are allowed")]
+    TooLong { kind: &'static str, value: String, len: usize, max: usize },
+    #[error("{kind} {value:?} contains {ch:?}; allowed are letters, digits and . _ : - /")]
+    BadChar { kind: &'static str, value: String, ch: char },
+}
+
+fn validate(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
+    if s.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    if s.len() > max {
+        return Err(IdError::TooLong { kind, value: s.to_owned(), len: s.len(), max });
+    }
+    if let Some(ch) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | ':' | '-' | '/'))) {
+        return Err(IdError::BadChar { kind, value: s.to_owned(), ch });
+    }
+    Ok(())
+}
+
+macro_rules! string_id {
+    ($(#[$m:meta])* $name:ident, $kind:literal, $max:expr) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
+                let s = s.into();
+                validate($kind, &s, $max)?;
+                Ok($name(s))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A complaint (ticket) id, e.g. `CMP-2026-000123`. It is the stream name in the log.
+    ComplaintId, "complaint id", COMPLAINT_ID_LEN_MAX
+);
+string_id!(
+    /// The id of the command that caused an event. A command retried with the same id is
+    /// recognised and appends nothing (DOMAIN.md §2).
+    CommandId, "command id", COMMAND_ID_LEN_MAX
+);
+
+/// Who did it: a named person (staff id) or the system itself (the SLA watchdog, imports).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Actor {
+    System,
+    Person(String),
+}
+
+impl Actor {
+    /// The reserved name of the system actor.
+    pub const SYSTEM: &'static str = "system";
+
+    pub fn person(name: impl Into<String>) -> Result<Self, IdError> {
+        let name = name.into();
+        validate("actor", &name, ACTOR_LEN_MAX)?;
+        if name == Self::SYSTEM {
+            return Ok(Actor::System);
+        }
+        Ok(Actor::Person(name))
+    }
+    pub fn as_str(&self) -> &str {
+        match self {
+            Actor::System => Self::SYSTEM,
+            Actor::Person(p) => p,
+        }
+    }
+}
+
+impl TryFrom<String> for Actor {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Actor::person(s)
+    }
+}
+impl From<Actor> for String {
+    fn from(a: Actor) -> String {
+        a.as_str().to_owned()
+    }
+}
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl fmt::Debug for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Actor({:?})", self.as_str())
+    }
+}

@@ -1,0 +1,16 @@
+//! The complaint domain: the pure heart of plaint.
+//!
+//! Everything here is a pure function of its arguments: this crate never reads the wall clock,
+//! never touches a file or the network, and never draws a random number. Time ("now"), ids,
+//! keys and policies come in as arguments. See DOMAIN.md (the specification) and
+//! `docs/ARCHITECTURE.md`.
+
+pub mod command;
+pub mod event;
+pub mod ids;
+pub mod time;
+
+pub use command::*;
+pub use event::*;
+pub use ids::*;
+pub use time::*;

@@ -1,0 +1,1 @@
+//! Legacy import: CSV histories into plaint commands through a mapping file.

@@ -1,0 +1,1 @@
+//! Projections: everything a back office reads, rebuilt from the log.
