@@ -286,7 +286,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::Collection, Stage::Sorting, Stage::Transport, Stage::Hub, Stage::Delivery];
+    pub const ALL: [Stage; 5] = [
+        Stage::Collection,
+        Stage::Sorting,
+        Stage::Transport,
+        Stage::Hub,
+        Stage::Delivery,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Collection => "collection",

@@ -18,9 +18,18 @@ pub enum IdError {
     #[error("{kind} is empty")]
     Empty { kind: &'static str },
     #[error("{kind} {value:?} is {len} bytes long; at most {max} are allowed")]
-    TooLong { kind: &'static str, value: String, len: usize, max: usize },
+    TooLong {
+        kind: &'static str,
+        value: String,
+        len: usize,
+        max: usize,
+    },
     #[error("{kind} {value:?} contains {ch:?}; allowed are letters, digits and . _ : - /")]
-    BadChar { kind: &'static str, value: String, ch: char },
+    BadChar {
+        kind: &'static str,
+        value: String,
+        ch: char,
+    },
 }
 
 fn validate(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
@@ -28,10 +37,22 @@ fn validate(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if s.len() > max {
-        return Err(IdError::TooLong { kind, value: s.to_owned(), len: s.len(), max });
+        return Err(IdError::TooLong {
+            kind,
+            value: s.to_owned(),
+            len: s.len(),
+            max,
+        });
     }
-    if let Some(ch) = s.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | ':' | '-' | '/'))) {
-        return Err(IdError::BadChar { kind, value: s.to_owned(), ch });
+    if let Some(ch) = s
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | ':' | '-' | '/')))
+    {
+        return Err(IdError::BadChar {
+            kind,
+            value: s.to_owned(),
+            ch,
+        });
     }
     Ok(())
 }

@@ -33,11 +33,15 @@ impl Timestamp {
         Timestamp(dt.timestamp_millis())
     }
     pub fn to_datetime(self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
     /// Parses RFC 3339 (`2026-11-25T08:00:00Z`, `2026-11-25T16:00:00+08:00`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, chrono::ParseError> {
-        Ok(Self::from_datetime(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc)))
+        Ok(Self::from_datetime(
+            DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc),
+        ))
     }
     pub const fn plus_millis(self, ms: i64) -> Self {
         Timestamp(self.0.saturating_add(ms))
@@ -84,7 +88,9 @@ impl<'de> Deserialize<'de> for Timestamp {
         if d.is_human_readable() {
             let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
             Timestamp::parse_rfc3339(&s).map_err(|e| {
-                serde::de::Error::custom(format!("invalid timestamp {s:?} (want RFC 3339, e.g. 2026-11-25T08:00:00+08:00): {e}"))
+                serde::de::Error::custom(format!(
+                    "invalid timestamp {s:?} (want RFC 3339, e.g. 2026-11-25T08:00:00+08:00): {e}"
+                ))
             })
         } else {
             Ok(Timestamp(i64::deserialize(d)?))

@@ -117,7 +117,11 @@ pub struct VerifyReport {
 #[non_exhaustive]
 pub enum StoreError {
     #[error("concurrency conflict on stream {stream:?}: expected version {expected}, actual {actual}")]
-    Conflict { stream: String, expected: ExpectedVersion, actual: u64 },
+    Conflict {
+        stream: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
     #[error("{what} is {actual}, over the limit of {max}")]
     Limit { what: String, actual: u64, max: u64 },
     #[error("invalid append to stream {stream:?}: {reason}")]
@@ -131,7 +135,11 @@ pub enum StoreError {
     #[error("log at {path} is open read-only")]
     ReadOnly { path: String },
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the store is closed")]
     Closed,
     #[error("database error: {0}")]
@@ -163,7 +171,12 @@ impl Subscription {
 pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream` atomically, all or nothing, after checking `expected`.
     /// Acknowledged only once durable (per the backend's documented durability mode).
-    async fn append(&self, stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Result<AppendResult, StoreError>;
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
 
     /// Appends several streams' events in one atomic, durable commit (bulk import). Either every
     /// request commits or none does; results are in request order.
