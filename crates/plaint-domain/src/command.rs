@@ -233,6 +233,11 @@ pub struct Escalate {
     pub level: EscalationLevel,
     #[serde(default)]
     pub reason: String,
+    /// Set by the SLA watchdog: the id of the planned escalation (`EscalationDue::rule_id`)
+    /// that fell due. `decide` checks it is planned for this ticket and due at `now`, and
+    /// appends it at most once per ticket however often it is asked. `None`: a person escalates.
+    #[serde(default)]
+    pub rule_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

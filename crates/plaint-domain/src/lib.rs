@@ -5,10 +5,19 @@
 //! keys and policies come in as arguments. See DOMAIN.md (the specification) and
 //! `docs/ARCHITECTURE.md`.
 
+pub mod calendar;
+pub mod codec;
 pub mod command;
+pub mod compensation;
 pub mod event;
 pub mod ids;
+pub mod personal;
+pub mod policy;
+pub mod repeat;
+pub mod sla;
+pub mod state;
 pub mod time;
+pub mod watchdog;
 
 pub use command::*;
 pub use event::*;

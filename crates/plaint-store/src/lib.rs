@@ -3,9 +3,12 @@
 //! The store knows nothing of complaints: it stores envelopes of metadata and opaque payload
 //! bytes ([`NewEvent`], [`RecordedEvent`]) in streams, gives each committed event a gapless
 //! global position, and proves with a hash chain ([`chain`]) that nothing committed was changed.
-//! Every backend implements [`EventStore`] and runs the same conformance suite.
+//! Every backend implements [`EventStore`] and runs the same [`conformance`] suite.
 
 pub mod chain;
+pub mod conformance;
+pub mod file;
+pub mod pg;
 mod types;
 
 pub use types::*;
