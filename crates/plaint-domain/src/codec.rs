@@ -1,1 +1,405 @@
-//! (being written)
+//! The payload codec: event data ⇄ bytes, by stable type name and schema version (issue 2,
+//! item 9; `docs/events.md`).
+//!
+//! In the log an event's data travels as the postcard encoding of its variant's struct (e.g.
+//! [`Received`]), tagged in the envelope with the stable type name ([`EventData::type_name`]) and
+//! the schema version it was written with. [`decode`] reads every version ever written and
+//! *upcasts* older ones into today's type; [`encode`] always writes the current version.
+//!
+//! ## Versions
+//!
+//! | type | current | older versions read |
+//! |---|---|---|
+//! | `Received` | 2 | 1: no `outlet`, no `attributes` (read as `None` / empty) |
+//! | every other type | 1 | — |
+//!
+//! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
+//! [`CURRENT_VERSIONS`], and add the upcast arm to [`decode`] plus a golden-bytes test.
+//!
+//! Two event structs hold internally tagged enums (`RoutingDecision`, `EscalationTrigger`:
+//! `#[serde(tag = "by")]`, for a readable JSON form). Postcard cannot read internally tagged
+//! enums (they need a self-describing format), so their payloads use the externally tagged
+//! mirrors below; the bytes are what `docs/events.md` documents.
+
+use crate::event::*;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Every event type's stable name with its current schema version.
+pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
+    ("Received", 2),
+    ("Verified", 1),
+    ("Rejected", 1),
+    ("MergedAsDuplicate", 1),
+    ("Classified", 1),
+    ("Dispatched", 1),
+    ("Redispatched", 1),
+    ("OnHold", 1),
+    ("Resumed", 1),
+    ("Responded", 1),
+    ("Compensated", 1),
+    ("Escalated", 1),
+    ("Revisited", 1),
+    ("Reopened", 1),
+    ("Closed", 1),
+];
+
+/// Largest payload [`decode`] accepts, in bytes (a Received with a long description and many
+/// attributes stays far below).
+pub const PAYLOAD_LEN_MAX: usize = 1 << 20;
+
+/// Why a payload could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    #[error("unknown event type {type_name:?}")]
+    UnknownType { type_name: String },
+    #[error("event type {type_name} has no schema version {schema_version} (current is {current})")]
+    UnknownVersion {
+        type_name: &'static str,
+        schema_version: u16,
+        current: u16,
+    },
+    #[error("event type {type_name} v{schema_version}: payload does not decode: {reason}")]
+    Payload {
+        type_name: &'static str,
+        schema_version: u16,
+        reason: String,
+    },
+    #[error("event type {type_name} v{schema_version}: {trailing} unexpected bytes after the payload")]
+    TrailingBytes {
+        type_name: &'static str,
+        schema_version: u16,
+        trailing: usize,
+    },
+    #[error("event type {type_name} v{schema_version}: payload is {len} bytes, at most {max} are allowed")]
+    TooLarge {
+        type_name: &'static str,
+        schema_version: u16,
+        len: usize,
+        max: usize,
+    },
+}
+
+/// The current schema version of an event type, by its stable name; `None` for an unknown name.
+pub fn schema_version(type_name: &str) -> Option<u16> {
+    CURRENT_VERSIONS.iter().find(|(n, _)| *n == type_name).map(|(_, v)| *v)
+}
+
+fn current(type_name: &'static str) -> u16 {
+    schema_version(type_name).expect("every EventData type name is in CURRENT_VERSIONS")
+}
+
+/// Encodes event data as `(type name, current schema version, postcard payload)`.
+pub fn encode(data: &EventData) -> (&'static str, u16, Vec<u8>) {
+    let mut out = Vec::with_capacity(64);
+    let (name, version) = encode_into(data, &mut out);
+    (name, version, out)
+}
+
+/// Like [`encode`], appending the payload to `out` (reuse one buffer on hot paths).
+pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
+    let name = data.type_name();
+    let r = match data {
+        EventData::Received(e) => ser(e, out),
+        EventData::Verified(e) => ser(e, out),
+        EventData::Rejected(e) => ser(e, out),
+        EventData::MergedAsDuplicate(e) => ser(e, out),
+        EventData::Classified(e) => ser(e, out),
+        EventData::Dispatched(e) => ser(
+            &DispatchedRef {
+                department: &e.department,
+                handler: &e.handler,
+                routing: RoutingRef::from(&e.routing),
+                deadlines: &e.deadlines,
+                policy_version: &e.policy_version,
+            },
+            out,
+        ),
+        EventData::Redispatched(e) => ser(
+            &RedispatchedRef {
+                from: &e.from,
+                to: &e.to,
+                handler: &e.handler,
+                routing: RoutingRef::from(&e.routing),
+                reason: &e.reason,
+            },
+            out,
+        ),
+        EventData::OnHold(e) => ser(e, out),
+        EventData::Resumed(e) => ser(e, out),
+        EventData::Responded(e) => ser(e, out),
+        EventData::Compensated(e) => ser(e, out),
+        EventData::Escalated(e) => ser(
+            &EscalatedRef {
+                level: e.level,
+                trigger: TriggerRef::from(&e.trigger),
+                reason: &e.reason,
+            },
+            out,
+        ),
+        EventData::Revisited(e) => ser(e, out),
+        EventData::Reopened(e) => ser(e, out),
+        EventData::Closed(e) => ser(e, out),
+    };
+    // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
+    // internally tagged enums on this path).
+    r.expect("event data always encodes with postcard");
+    (name, current(name))
+}
+
+fn ser<T: Serialize>(v: &T, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    // postcard::to_extend writes straight into the caller's buffer.
+    let buf = std::mem::take(out);
+    *out = postcard::to_extend(v, buf)?;
+    Ok(())
+}
+
+fn de<'a, T: Deserialize<'a>>(
+    type_name: &'static str,
+    schema_version: u16,
+    payload: &'a [u8],
+) -> Result<T, CodecError> {
+    let (v, rest) = postcard::take_from_bytes(payload).map_err(|e| CodecError::Payload {
+        type_name,
+        schema_version,
+        reason: e.to_string(),
+    })?;
+    if !rest.is_empty() {
+        return Err(CodecError::TrailingBytes {
+            type_name,
+            schema_version,
+            trailing: rest.len(),
+        });
+    }
+    Ok(v)
+}
+
+/// Decodes a payload written as `type_name` at `schema_version`, upcasting older versions into
+/// today's type.
+pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<EventData, CodecError> {
+    let Some(&(name, cur)) = CURRENT_VERSIONS.iter().find(|(n, _)| *n == type_name) else {
+        return Err(CodecError::UnknownType {
+            type_name: type_name.to_owned(),
+        });
+    };
+    if payload.len() > PAYLOAD_LEN_MAX {
+        return Err(CodecError::TooLarge {
+            type_name: name,
+            schema_version,
+            len: payload.len(),
+            max: PAYLOAD_LEN_MAX,
+        });
+    }
+    let v = schema_version;
+    let unknown = || CodecError::UnknownVersion {
+        type_name: name,
+        schema_version: v,
+        current: cur,
+    };
+    Ok(match (name, v) {
+        ("Received", 2) => EventData::Received(de(name, v, payload)?),
+        ("Received", 1) => EventData::Received(de::<ReceivedV1>(name, v, payload)?.upcast()),
+        ("Received", _) => return Err(unknown()),
+        (_, v) if v != cur => return Err(unknown()),
+        ("Verified", _) => EventData::Verified(de(name, v, payload)?),
+        ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
+        ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
+        ("Classified", _) => EventData::Classified(de(name, v, payload)?),
+        ("Dispatched", _) => {
+            let w: DispatchedWire = de(name, v, payload)?;
+            EventData::Dispatched(Dispatched {
+                department: w.department,
+                handler: w.handler,
+                routing: w.routing.into(),
+                deadlines: w.deadlines,
+                policy_version: w.policy_version,
+            })
+        }
+        ("Redispatched", _) => {
+            let w: RedispatchedWire = de(name, v, payload)?;
+            EventData::Redispatched(Redispatched {
+                from: w.from,
+                to: w.to,
+                handler: w.handler,
+                routing: w.routing.into(),
+                reason: w.reason,
+            })
+        }
+        ("OnHold", _) => EventData::OnHold(de(name, v, payload)?),
+        ("Resumed", _) => EventData::Resumed(de(name, v, payload)?),
+        ("Responded", _) => EventData::Responded(de(name, v, payload)?),
+        ("Compensated", _) => EventData::Compensated(de(name, v, payload)?),
+        ("Escalated", _) => {
+            let w: EscalatedWire = de(name, v, payload)?;
+            EventData::Escalated(Escalated {
+                level: w.level,
+                trigger: w.trigger.into(),
+                reason: w.reason,
+            })
+        }
+        ("Revisited", _) => EventData::Revisited(de(name, v, payload)?),
+        ("Reopened", _) => EventData::Reopened(de(name, v, payload)?),
+        ("Closed", _) => EventData::Closed(de(name, v, payload)?),
+        _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Older versions (upcasting)
+// ---------------------------------------------------------------------------------------------
+
+/// `Received` schema version 1, as written before region/outlet detail and free attributes were
+/// added: no `outlet`, no `attributes`. Read into today's [`Received`] with `outlet: None` and
+/// empty `attributes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedV1 {
+    pub channel: Channel,
+    pub contact_at: Timestamp,
+    pub customer: CustomerRecord,
+    pub waybill: Option<String>,
+    pub description: String,
+    pub claimed_amount: Option<Money>,
+    pub evidence: Vec<EvidenceRef>,
+    pub region: String,
+}
+
+impl ReceivedV1 {
+    /// v1 → v2: the fields v1 lacked take their "unknown" values.
+    pub fn upcast(self) -> Received {
+        Received {
+            channel: self.channel,
+            contact_at: self.contact_at,
+            customer: self.customer,
+            waybill: self.waybill,
+            description: self.description,
+            claimed_amount: self.claimed_amount,
+            evidence: self.evidence,
+            region: self.region,
+            outlet: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire mirrors of the internally tagged enums (externally tagged: postcard-readable)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+enum RoutingRef<'a> {
+    Rule { rule_id: &'a str, matched: &'a str },
+    Manual,
+    Fallback,
+}
+
+impl<'a> From<&'a RoutingDecision> for RoutingRef<'a> {
+    fn from(r: &'a RoutingDecision) -> Self {
+        match r {
+            RoutingDecision::Rule { rule_id, matched } => RoutingRef::Rule { rule_id, matched },
+            RoutingDecision::Manual => RoutingRef::Manual,
+            RoutingDecision::Fallback => RoutingRef::Fallback,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+enum RoutingWire {
+    Rule { rule_id: String, matched: String },
+    Manual,
+    Fallback,
+}
+
+impl From<RoutingWire> for RoutingDecision {
+    fn from(r: RoutingWire) -> Self {
+        match r {
+            RoutingWire::Rule { rule_id, matched } => RoutingDecision::Rule { rule_id, matched },
+            RoutingWire::Manual => RoutingDecision::Manual,
+            RoutingWire::Fallback => RoutingDecision::Fallback,
+        }
+    }
+}
+
+#[derive(Serialize)]
+enum TriggerRef<'a> {
+    Person,
+    Watchdog { rule_id: &'a str, due_at: Timestamp },
+}
+
+impl<'a> From<&'a EscalationTrigger> for TriggerRef<'a> {
+    fn from(t: &'a EscalationTrigger) -> Self {
+        match t {
+            EscalationTrigger::Person => TriggerRef::Person,
+            EscalationTrigger::Watchdog { rule_id, due_at } => TriggerRef::Watchdog {
+                rule_id,
+                due_at: *due_at,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+enum TriggerWire {
+    Person,
+    Watchdog { rule_id: String, due_at: Timestamp },
+}
+
+impl From<TriggerWire> for EscalationTrigger {
+    fn from(t: TriggerWire) -> Self {
+        match t {
+            TriggerWire::Person => EscalationTrigger::Person,
+            TriggerWire::Watchdog { rule_id, due_at } => EscalationTrigger::Watchdog { rule_id, due_at },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DispatchedRef<'a> {
+    department: &'a Department,
+    handler: &'a Option<String>,
+    routing: RoutingRef<'a>,
+    deadlines: &'a Vec<ClockDeadline>,
+    policy_version: &'a String,
+}
+
+#[derive(Deserialize)]
+struct DispatchedWire {
+    department: Department,
+    handler: Option<String>,
+    routing: RoutingWire,
+    deadlines: Vec<ClockDeadline>,
+    policy_version: String,
+}
+
+#[derive(Serialize)]
+struct RedispatchedRef<'a> {
+    from: &'a Department,
+    to: &'a Department,
+    handler: &'a Option<String>,
+    routing: RoutingRef<'a>,
+    reason: &'a String,
+}
+
+#[derive(Deserialize)]
+struct RedispatchedWire {
+    from: Department,
+    to: Department,
+    handler: Option<String>,
+    routing: RoutingWire,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct EscalatedRef<'a> {
+    level: EscalationLevel,
+    trigger: TriggerRef<'a>,
+    reason: &'a String,
+}
+
+#[derive(Deserialize)]
+struct EscalatedWire {
+    level: EscalationLevel,
+    trigger: TriggerWire,
+    reason: String,
+}

@@ -1,1 +1,266 @@
-//! (being written)
+//! Personal information (DOMAIN.md §3, §9): phone normalisation, the pseudonymous matching key,
+//! sealing under a per-customer key ("crypto-shredding"), and masking for reports.
+//!
+//! The log is immutable, yet a customer may demand erasure. Personal fields (name, phone,
+//! address) are therefore never written in clear: `decide` seals them with the customer's own
+//! key ([`CustomerKey`]); destroying that key erases them while every event still replays.
+//! Matching (repeat complaints, DOMAIN.md §8) uses [`match_key`], a domain-separated BLAKE3 hash
+//! of the normalised phone number that survives erasure, so repeat figures never change after it.
+//!
+//! Nothing here reads the clock or draws random numbers: the nonce comes in as an argument
+//! ([`seal`]) or is derived deterministically from the key and the sealed content
+//! ([`derive_nonce`]), which makes sealing a pure function.
+
+use crate::event::{PersonalData, SealedPersonal};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+
+/// Longest phone number accepted, in digits after normalisation (E.164 allows 15).
+pub const PHONE_DIGITS_MAX: usize = 20;
+/// Longest customer key id, in bytes.
+pub const KEY_ID_LEN_MAX: usize = 128;
+
+/// BLAKE3 derive-key context for phone match keys. Never change: stored match keys depend on it.
+const MATCH_KEY_PHONE_CONTEXT: &str = "plaint 2026-11 match key: normalised phone v1";
+/// BLAKE3 derive-key context for customer-id match keys (no phone known).
+const MATCH_KEY_ID_CONTEXT: &str = "plaint 2026-11 match key: customer id v1";
+/// BLAKE3 derive-key context for deterministic seal nonces.
+const NONCE_CONTEXT: &str = "plaint 2026-11 personal seal nonce v1";
+
+/// A customer's own key. The key store keeps it by `id`; erasing the customer destroys it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CustomerKey {
+    /// Stable id of the key, recorded in every [`SealedPersonal`] it sealed.
+    pub id: String,
+    /// 256-bit ChaCha20-Poly1305 key.
+    pub secret: [u8; 32],
+}
+
+impl std::fmt::Debug for CustomerKey {
+    // Never print the secret, not even in a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why sealed personal data could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PersonalError {
+    /// The data was sealed under another key than the one given.
+    #[error("personal data sealed under key {sealed_key_id:?} cannot be opened with key {key_id:?}")]
+    WrongKeyId { sealed_key_id: String, key_id: String },
+    /// Authentication failed: wrong secret for this key id, or the ciphertext was altered.
+    #[error("personal data sealed under key {key_id:?} failed authentication (wrong secret or altered ciphertext)")]
+    Authentication { key_id: String },
+    /// The plaintext did not decode as personal data.
+    #[error("personal data sealed under key {key_id:?} decrypted but did not decode: {reason}")]
+    Decode { key_id: String, reason: String },
+    /// Encryption failed (only on absurd input sizes).
+    #[error("sealing personal data under key {key_id:?} failed")]
+    Encrypt { key_id: String },
+}
+
+/// Normalises a phone number for matching (DOMAIN.md §3): keeps the digits, drops a mainland
+/// China country code (`+86`, `0086`, `86` in front of an 11-digit mobile number).
+///
+/// Returns `None` when there is no digit at all, or more than [`PHONE_DIGITS_MAX`] digits.
+///
+/// ```
+/// use plaint_domain::personal::normalise_phone;
+/// assert_eq!(normalise_phone("+86 138-0013-8000").as_deref(), Some("13800138000"));
+/// assert_eq!(normalise_phone("138 0013 8000").as_deref(), Some("13800138000"));
+/// assert_eq!(normalise_phone("n/a"), None);
+/// ```
+pub fn normalise_phone(raw: &str) -> Option<String> {
+    let mut digits: String = raw
+        .chars()
+        .filter_map(|c| {
+            // Full-width digits (０-９) appear in Chinese forms.
+            if c.is_ascii_digit() {
+                Some(c)
+            } else if ('０'..='９').contains(&c) {
+                char::from_u32(c as u32 - '０' as u32 + '0' as u32)
+            } else {
+                None
+            }
+        })
+        .collect();
+    if digits.is_empty() || digits.len() > PHONE_DIGITS_MAX {
+        return None;
+    }
+    // Country code in front of a mainland number (mobile: 11 digits starting with 1).
+    for prefix in ["0086", "86"] {
+        if digits.len() == prefix.len() + 11 && digits.starts_with(prefix) && digits[prefix.len()..].starts_with('1') {
+            digits.drain(..prefix.len());
+            break;
+        }
+    }
+    debug_assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+    Some(digits)
+}
+
+/// The pseudonymous matching key of a customer (DOMAIN.md §8, §9): hex BLAKE3 (derive-key mode,
+/// domain-separated) of the normalised phone number, or, when no usable phone is given, of
+/// `"id:" + customer_id`. `None` when neither is known.
+///
+/// ```
+/// use plaint_domain::personal::match_key;
+/// let a = match_key(None, Some("+86 138-0013-8000"));
+/// let b = match_key(Some("C-1"), Some("13800138000"));
+/// assert_eq!(a, b); // the phone wins over the customer id
+/// assert_ne!(match_key(Some("C-1"), None), a);
+/// assert_eq!(match_key(None, None), None);
+/// ```
+pub fn match_key(customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
+    if let Some(phone) = phone.and_then(normalise_phone) {
+        let mut h = blake3::Hasher::new_derive_key(MATCH_KEY_PHONE_CONTEXT);
+        h.update(phone.as_bytes());
+        return Some(h.finalize().to_hex().to_string());
+    }
+    let id = customer_id.map(str::trim).filter(|s| !s.is_empty())?;
+    let mut h = blake3::Hasher::new_derive_key(MATCH_KEY_ID_CONTEXT);
+    h.update(b"id:");
+    h.update(id.as_bytes());
+    Some(h.finalize().to_hex().to_string())
+}
+
+/// A deterministic nonce for [`seal`]: derived from the key, a caller-chosen context (e.g. the
+/// complaint id and command id) and the plaintext itself, so the same nonce is only ever used
+/// again for the very same plaintext under the same key (no keystream reuse), without a random
+/// number generator in the domain.
+pub fn derive_nonce(personal: &PersonalData, key: &CustomerKey, context: &[&str]) -> [u8; 12] {
+    let subkey = blake3::derive_key(NONCE_CONTEXT, &key.secret);
+    let mut h = blake3::Hasher::new_keyed(&subkey);
+    for part in context {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let plain = postcard::to_allocvec(personal).unwrap_or_default();
+    h.update(&(plain.len() as u64).to_le_bytes());
+    h.update(&plain);
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&h.finalize().as_bytes()[..12]);
+    nonce
+}
+
+/// Seals personal data under a customer key: ChaCha20-Poly1305 over the postcard encoding, with
+/// the key id as associated data. The nonce must never be reused with the same key for another
+/// plaintext; [`derive_nonce`] gives one that is safe.
+pub fn seal(personal: &PersonalData, key: &CustomerKey, nonce: [u8; 12]) -> SealedPersonal {
+    try_seal(personal, key, nonce).expect("ChaCha20-Poly1305 encryption only fails beyond 256 GiB of plaintext")
+}
+
+/// [`seal`] that reports failure instead of panicking.
+pub fn try_seal(personal: &PersonalData, key: &CustomerKey, nonce: [u8; 12]) -> Result<SealedPersonal, PersonalError> {
+    let plain = postcard::to_allocvec(personal).map_err(|_| PersonalError::Encrypt { key_id: key.id.clone() })?;
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&key.secret));
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: key.id.as_bytes(),
+            },
+        )
+        .map_err(|_| PersonalError::Encrypt { key_id: key.id.clone() })?;
+    Ok(SealedPersonal {
+        key_id: key.id.clone(),
+        nonce,
+        ciphertext,
+    })
+}
+
+/// Opens sealed personal data. Fails with a typed error when the key id differs, when the
+/// secret is wrong or the ciphertext was altered.
+pub fn unseal(sealed: &SealedPersonal, key: &CustomerKey) -> Result<PersonalData, PersonalError> {
+    if sealed.key_id != key.id {
+        return Err(PersonalError::WrongKeyId {
+            sealed_key_id: sealed.key_id.clone(),
+            key_id: key.id.clone(),
+        });
+    }
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&key.secret));
+    let plain = cipher
+        .decrypt(
+            Nonce::from_slice(&sealed.nonce),
+            Payload {
+                msg: &sealed.ciphertext,
+                aad: sealed.key_id.as_bytes(),
+            },
+        )
+        .map_err(|_| PersonalError::Authentication {
+            key_id: sealed.key_id.clone(),
+        })?;
+    postcard::from_bytes(&plain).map_err(|e| PersonalError::Decode {
+        key_id: sealed.key_id.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// Masks a phone number for reports: the first 3 and last 4 digits stay, the rest become `*`
+/// (`13800138000` → `138****8000`). Shorter numbers keep only their last 2 digits. Input is
+/// normalised first; a value without digits masks to `***`.
+///
+/// ```
+/// use plaint_domain::personal::mask_phone;
+/// assert_eq!(mask_phone("+86 138-0013-8000"), "138****8000");
+/// ```
+pub fn mask_phone(raw: &str) -> String {
+    let Some(digits) = normalise_phone(raw) else {
+        return "***".to_owned();
+    };
+    let n = digits.len();
+    if n >= 8 {
+        format!("{}{}{}", &digits[..3], "*".repeat(n - 7), &digits[n - 4..])
+    } else if n > 2 {
+        format!("{}{}", "*".repeat(n - 2), &digits[n - 2..])
+    } else {
+        "*".repeat(n.max(3))
+    }
+}
+
+/// Masks a name for reports: the first character stays, every other one becomes `*`
+/// (`张三` → `张*`, `欧阳娜娜` → `欧***`). A one-character name masks to `*`.
+///
+/// ```
+/// use plaint_domain::personal::mask_name;
+/// assert_eq!(mask_name("张三"), "张*");
+/// ```
+pub fn mask_name(name: &str) -> String {
+    let name = name.trim();
+    let mut chars = name.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let rest = chars.count();
+            if rest == 0 {
+                "*".to_owned()
+            } else {
+                let mut out = String::with_capacity(first.len_utf8() + rest);
+                out.push(first);
+                out.extend(std::iter::repeat_n('*', rest));
+                out
+            }
+        }
+    }
+}
+
+/// Masks an address for reports: keeps the first 6 characters (province and city, usually) and
+/// replaces the rest with `****`.
+pub fn mask_address(address: &str) -> String {
+    let address = address.trim();
+    let keep: String = address.chars().take(6).collect();
+    if keep.chars().count() == address.chars().count() {
+        return "****".to_owned();
+    }
+    format!("{keep}****")
+}
+
+/// The key id length is bounded; a caller building a key store can check it here.
+pub fn validate_key_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= KEY_ID_LEN_MAX
+}

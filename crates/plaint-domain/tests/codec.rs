@@ -1,0 +1,321 @@
+//! The payload codec (issue 2 item 9): every event type round-trips through postcard; older
+//! schema versions are upcast into today's types; broken payloads are typed errors.
+
+use plaint_domain::codec::{self, CodecError, ReceivedV1};
+use plaint_domain::event::*;
+use plaint_domain::ids::ComplaintId;
+use plaint_domain::time::Timestamp;
+use std::collections::BTreeMap;
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn compensation() -> Compensation {
+    Compensation {
+        remedy: Remedy::Payment,
+        rule: CompensationRule::UninsuredCapped,
+        legal_basis: "Postal Law art. 47".to_owned(),
+        ceiling: Some(Money(3_600)),
+        granted: Money(3_000),
+        actual_loss: Some(Money(5_000)),
+        postage: Some(Money(1_200)),
+        insured_amount: None,
+        full_value: None,
+        policy_version: "2026.1".to_owned(),
+    }
+}
+
+/// One value of every event type, with every optional field filled somewhere.
+fn one_of_each() -> Vec<EventData> {
+    let deadline = ClockDeadline {
+        clock: Clock::Resolution,
+        due_at: ts(1_764_000_000_000),
+        pausable: true,
+    };
+    let mut attributes = BTreeMap::new();
+    attributes.insert("timely_response".to_owned(), "yes".to_owned());
+    vec![
+        EventData::Received(Received {
+            channel: Channel::Wechat,
+            contact_at: ts(1_763_990_000_000),
+            customer: CustomerRecord {
+                customer_id: Some("C-1".to_owned()),
+                match_key: Some("ab".repeat(32)),
+                personal: Some(SealedPersonal {
+                    key_id: "k1".to_owned(),
+                    nonce: [9; 12],
+                    ciphertext: vec![1, 2, 3, 250],
+                }),
+            },
+            waybill: Some("EMS1234567890CN".to_owned()),
+            description: "快递三天没有更新物流信息，包裹疑似丢失".to_owned(),
+            claimed_amount: Some(Money(12_345)),
+            evidence: vec![EvidenceRef {
+                kind: EvidenceKind::WaybillPhoto,
+                reference: "s3://evidence/1.jpg".to_owned(),
+            }],
+            region: "北京".to_owned(),
+            outlet: Some("西城营业部".to_owned()),
+            attributes,
+        }),
+        EventData::Verified(Verified {
+            claim: CheckOutcome::Passed,
+            evidence: CheckOutcome::Failed,
+            history: CheckOutcome::NotApplicable,
+            repeat_of: Some(ComplaintId::new("CMP-0").unwrap()),
+            flags: Flags {
+                repeat: true,
+                media: false,
+                group: true,
+                regulator: false,
+            },
+            note: "n".to_owned(),
+        }),
+        EventData::Rejected(Rejected {
+            reason: RejectionReason::Abusive,
+            note: "x".to_owned(),
+        }),
+        EventData::MergedAsDuplicate(MergedAsDuplicate {
+            into: ComplaintId::new("CMP-7").unwrap(),
+            note: String::new(),
+        }),
+        EventData::Classified(Classified {
+            category: Category::InsuredValue,
+            severity: Severity::Major,
+            customer_tier: CustomerTier::AtRisk,
+            flags: Flags::default(),
+            deadlines: vec![deadline],
+            escalations: vec![EscalationDue {
+                rule_id: "ladder.supervisor".to_owned(),
+                level: EscalationLevel::Supervisor,
+                due_at: ts(5),
+            }],
+            policy_version: "2026.1".to_owned(),
+        }),
+        EventData::Dispatched(Dispatched {
+            department: Department("legal".to_owned()),
+            handler: Some("h-1".to_owned()),
+            routing: RoutingDecision::Rule {
+                rule_id: "insured_value".to_owned(),
+                matched: "保价".to_owned(),
+            },
+            deadlines: vec![deadline],
+            policy_version: "2026.1".to_owned(),
+        }),
+        EventData::Dispatched(Dispatched {
+            department: Department("customer_service".to_owned()),
+            handler: None,
+            routing: RoutingDecision::Fallback,
+            deadlines: vec![],
+            policy_version: "2026.1".to_owned(),
+        }),
+        EventData::Redispatched(Redispatched {
+            from: Department("legal".to_owned()),
+            to: Department("hub".to_owned()),
+            handler: None,
+            routing: RoutingDecision::Manual,
+            reason: "wrong stage".to_owned(),
+        }),
+        EventData::OnHold(OnHold {
+            reason: HoldReason::AwaitingEvidence,
+            note: String::new(),
+        }),
+        EventData::Resumed(Resumed {
+            note: "photo in".to_owned(),
+        }),
+        EventData::Responded(Responded {
+            kind: ResponseKind::Final,
+            text: "已赔付".to_owned(),
+            basis: Some("Postal Law art. 47".to_owned()),
+            liable: Some(true),
+            root_cause: Some(Stage::Hub),
+            compensation: Some(compensation()),
+            deadlines: vec![deadline],
+        }),
+        EventData::Compensated(Compensated {
+            compensation: compensation(),
+        }),
+        EventData::Escalated(Escalated {
+            level: EscalationLevel::DepartmentHead,
+            trigger: EscalationTrigger::Watchdog {
+                rule_id: "ladder.department_head".to_owned(),
+                due_at: ts(-1),
+            },
+            reason: "72 h".to_owned(),
+        }),
+        EventData::Escalated(Escalated {
+            level: EscalationLevel::ExternalMediation,
+            trigger: EscalationTrigger::Person,
+            reason: String::new(),
+        }),
+        EventData::Revisited(Revisited {
+            solved: false,
+            satisfied: true,
+            satisfaction_score: Some(3),
+            note: String::new(),
+        }),
+        EventData::Reopened(Reopened {
+            reason: "unsolved".to_owned(),
+            reopen_count: 2,
+        }),
+        EventData::Closed(Closed {
+            resolution: Resolution::Resolved,
+            root_cause: None,
+            liable: true,
+            note: String::new(),
+        }),
+    ]
+}
+
+#[test]
+fn every_event_type_round_trips_at_its_current_version() {
+    let all = one_of_each();
+    let mut seen: Vec<&str> = all.iter().map(|d| d.type_name()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        codec::CURRENT_VERSIONS.len(),
+        "the sample covers every type"
+    );
+    for data in all {
+        let (name, version, bytes) = codec::encode(&data);
+        assert_eq!(name, data.type_name());
+        assert_eq!(Some(version), codec::schema_version(name));
+        let back = codec::decode(name, version, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back, data, "{name} round trip");
+        // JSON (the import and export form) round-trips as well.
+        let json = serde_json::to_string(&data).unwrap();
+        assert_eq!(serde_json::from_str::<EventData>(&json).unwrap(), data, "{name} JSON");
+    }
+}
+
+#[test]
+fn encode_into_appends_to_the_buffer() {
+    let data = one_of_each().remove(1);
+    let mut buf = vec![0xEE];
+    let (name, version) = codec::encode_into(&data, &mut buf);
+    assert_eq!(buf[0], 0xEE);
+    assert_eq!(codec::decode(name, version, &buf[1..]).unwrap(), data);
+}
+
+#[test]
+fn schema_versions_are_known_per_type() {
+    assert_eq!(codec::schema_version("Received"), Some(2));
+    assert_eq!(codec::schema_version("Closed"), Some(1));
+    assert_eq!(codec::schema_version("Opened"), None);
+}
+
+/// A `Received` written by schema version 1 (before `outlet` and `attributes` existed). These
+/// bytes are a fixture: they must keep decoding forever. They encode:
+/// channel hotline, contact_at 1_700_000_000_000 ms, customer {id "C-42", match key none,
+/// personal none}, waybill "1234567890", description "延误", claimed 500 fen, no evidence,
+/// region "上海". Layout (postcard: varints, zigzag for signed, length-prefixed UTF-8):
+#[rustfmt::skip]
+const RECEIVED_V1_GOLDEN: &[u8] = &[
+    0,                                      // channel: variant 0 = hotline
+    128, 160, 171, 254, 249, 98,            // contact_at: zigzag varint of 1_700_000_000_000
+    1, 4, 67, 45, 52, 50,                   // customer.customer_id: Some("C-42")
+    0,                                      // customer.match_key: None
+    0,                                      // customer.personal: None
+    1, 10, 49, 50, 51, 52, 53, 54, 55, 56, 57, 48, // waybill: Some("1234567890")
+    6, 229, 187, 182, 232, 175, 175,        // description: "延误"
+    1, 232, 7,                              // claimed_amount: Some(zigzag 500 = 1000)
+    0,                                      // evidence: []
+    6, 228, 184, 138, 230, 181, 183,        // region: "上海"
+];
+
+fn received_v1_fixture() -> ReceivedV1 {
+    ReceivedV1 {
+        channel: Channel::Hotline,
+        contact_at: ts(1_700_000_000_000),
+        customer: CustomerRecord {
+            customer_id: Some("C-42".to_owned()),
+            match_key: None,
+            personal: None,
+        },
+        waybill: Some("1234567890".to_owned()),
+        description: "延误".to_owned(),
+        claimed_amount: Some(Money(500)),
+        evidence: vec![],
+        region: "上海".to_owned(),
+    }
+}
+
+#[test]
+fn received_v1_golden_bytes_are_what_v1_wrote() {
+    let bytes = postcard::to_allocvec(&received_v1_fixture()).unwrap();
+    assert_eq!(bytes, RECEIVED_V1_GOLDEN, "v1 bytes: {bytes:?}");
+}
+
+/// Issue 2 item 9: an older version of an event read into today's type.
+#[test]
+fn received_v1_upcasts_to_current_received() {
+    let data = codec::decode("Received", 1, RECEIVED_V1_GOLDEN).expect("v1 payload decodes");
+    let EventData::Received(r) = data else {
+        panic!("decoded as {data:?}")
+    };
+    assert_eq!(r.channel, Channel::Hotline);
+    assert_eq!(r.contact_at, ts(1_700_000_000_000));
+    assert_eq!(r.customer.customer_id.as_deref(), Some("C-42"));
+    assert_eq!(r.waybill.as_deref(), Some("1234567890"));
+    assert_eq!(r.description, "延误");
+    assert_eq!(r.claimed_amount, Some(Money(500)));
+    assert_eq!(r.region, "上海");
+    assert_eq!(r.outlet, None, "v1 had no outlet");
+    assert!(r.attributes.is_empty(), "v1 had no attributes");
+    // Re-encoding writes the current version, which reads back identically.
+    let (name, version, bytes) = codec::encode(&EventData::Received(r.clone()));
+    assert_eq!((name, version), ("Received", 2));
+    assert_ne!(bytes.as_slice(), RECEIVED_V1_GOLDEN);
+    assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Received(r));
+}
+
+#[test]
+fn broken_payloads_are_typed_errors() {
+    assert!(matches!(
+        codec::decode("Opened", 1, &[]),
+        Err(CodecError::UnknownType { type_name }) if type_name == "Opened"
+    ));
+    assert!(matches!(
+        codec::decode("Closed", 2, &[]),
+        Err(CodecError::UnknownVersion {
+            type_name: "Closed",
+            schema_version: 2,
+            current: 1
+        })
+    ));
+    assert!(matches!(
+        codec::decode("Received", 3, &[]),
+        Err(CodecError::UnknownVersion { current: 2, .. })
+    ));
+    assert!(matches!(
+        codec::decode("Closed", 1, &[]),
+        Err(CodecError::Payload {
+            type_name: "Closed",
+            ..
+        })
+    ));
+    let (name, version, mut bytes) = codec::encode(&one_of_each().pop().unwrap());
+    bytes.push(0);
+    assert!(matches!(
+        codec::decode(name, version, &bytes),
+        Err(CodecError::TrailingBytes { trailing: 1, .. })
+    ));
+    // Truncation anywhere inside a payload is an error, never a panic or a wrong value.
+    for data in one_of_each() {
+        let (name, version, bytes) = codec::encode(&data);
+        for cut in 0..bytes.len() {
+            assert!(
+                codec::decode(name, version, &bytes[..cut]).is_err(),
+                "{name} cut at {cut}"
+            );
+        }
+    }
+    let big = vec![0u8; codec::PAYLOAD_LEN_MAX + 1];
+    assert!(matches!(
+        codec::decode("Received", 2, &big),
+        Err(CodecError::TooLarge { .. })
+    ));
+}
