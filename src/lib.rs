@@ -5,3 +5,6 @@
 pub use plaint_domain as domain;
 pub use plaint_projections as projections;
 pub use plaint_store as store;
+
+pub mod keys;
+pub mod workload;

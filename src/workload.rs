@@ -1,0 +1,1183 @@
+//! A deterministic, realistic postal complaint workload: the commands a busy back office would
+//! send over a few weeks.
+//!
+//! The CLI's `demo`, the benchmarks and the crash tests all draw from here, so one seed always
+//! yields the very same commands (ids, texts, business times), whatever the machine.
+//!
+//! What is in it, in plausible proportions: every intake channel (hotline most, media leads
+//! least), every category and severity and customer tier, Chinese descriptions built from
+//! templates with waybill numbers, regions and outlets; repeat customers (the same phone, written
+//! differently on another channel), duplicates (the same waybill again through another channel
+//! while the first ticket is open, merged), invalid complaints (rejected at verification), holds
+//! and resumes, redispatches, acknowledgements, progress updates and preliminary plans, final
+//! responses with compensation within the legal ceiling, late responses (SLA breaches), manual
+//! escalations, revisits of which some are unsatisfied (the ticket is reopened), and closes.
+//! Complaints received near the end of the period are left open (their later commands fall after
+//! the horizon), so SLA reports see pending tickets too.
+//!
+//! Every command carries its business time (`occurred_at`); the list is sorted by it, and each
+//! complaint's own commands follow its lifecycle, so executing them in order is accepted by the
+//! domain's `decide`.
+//!
+//! ```
+//! use plaint::workload::{generate, WorkloadConfig};
+//! let cfg = WorkloadConfig { complaints: 50, seed: 7, ..WorkloadConfig::default() };
+//! let a = generate(&cfg);
+//! assert_eq!(a, generate(&cfg)); // deterministic for a seed
+//! assert!(a.len() > 50);
+//! ```
+
+use plaint_domain::{
+    Actor, Category, Channel, CheckOutcome, Classify, Close, CommandBody, CommandId, CompensationRequest, ComplaintId,
+    CustomerInput, CustomerTier, Department, Dispatch, Escalate, EscalationLevel, EvidenceKind, EvidenceRef, Flags,
+    HoldReason, MergeAsDuplicate, Money, PutOnHold, Receive, Redispatch, Reject, RejectionReason, Remedy, Reopen,
+    Respond, ResponseKind, Resume, Revisit, Severity, Stage, Timestamp, Verify, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE,
+};
+use plaint_domain::{Command, Compensate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// Most complaints one call may generate (keeps memory bounded: about 10 commands each).
+pub const WORKLOAD_COMPLAINTS_MAX: usize = 2_000_000;
+
+/// Shape of a generated workload. Build it with struct update syntax over
+/// [`WorkloadConfig::default`].
+///
+/// ```
+/// use plaint::workload::WorkloadConfig;
+/// let cfg = WorkloadConfig { complaints: 10_000, seed: 42, ..WorkloadConfig::default() };
+/// assert_eq!(cfg.span_days, 28);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadConfig {
+    /// How many complaints (tickets) to generate, at most [`WORKLOAD_COMPLAINTS_MAX`].
+    pub complaints: usize,
+    /// Seed of the ChaCha8 generator: the same seed gives the same commands.
+    pub seed: u64,
+    /// Start of the period: the first complaints arrive from here on.
+    pub start: Timestamp,
+    /// Length of the intake period in days; complaints arrive spread over it.
+    pub span_days: u32,
+    /// Days after the intake period during which tickets keep being worked on; commands later
+    /// than that are not generated (those tickets stay open).
+    pub tail_days: u32,
+    /// Prefix of complaint ids: `<prefix>-000001`, ….
+    pub id_prefix: String,
+    /// Share of complaints from a customer who complained within the last 30 days (repeats).
+    pub repeat_share: f64,
+    /// Share of complaints that duplicate an open ticket (same waybill, another channel).
+    pub duplicate_share: f64,
+    /// Share of complaints found invalid at verification.
+    pub invalid_share: f64,
+    /// Share of responses (acknowledgement, final, revisit) that come late: SLA breaches.
+    pub late_share: f64,
+    /// Share of revisits where the customer is not satisfied, so the ticket is reopened.
+    pub unsatisfied_share: f64,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            complaints: 1_000,
+            seed: 1,
+            // Monday 2026-09-07 00:00 in Beijing.
+            start: Timestamp::from_millis(1_788_710_400_000),
+            span_days: 28,
+            tail_days: 10,
+            id_prefix: "CMP-2026".to_owned(),
+            repeat_share: 0.12,
+            duplicate_share: 0.04,
+            invalid_share: 0.03,
+            late_share: 0.08,
+            unsatisfied_share: 0.12,
+        }
+    }
+}
+
+/// Counts of what a generated workload contains, for reports and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkloadSummary {
+    pub complaints: usize,
+    pub commands: usize,
+    pub by_command: BTreeMap<&'static str, usize>,
+    pub by_channel: BTreeMap<&'static str, usize>,
+    /// Complaints whose verification names an earlier complaint (`repeat_of`).
+    pub repeats: usize,
+    /// Complaints merged into an open one.
+    pub duplicates: usize,
+    /// Commands the generator intends the domain to reject. Always 0: every generated command
+    /// is meant to be accepted.
+    pub intended_rejections: usize,
+}
+
+/// Generates the workload: commands sorted by business time, each complaint's commands in
+/// lifecycle order. Deterministic for a configuration.
+///
+/// # Panics
+/// When `cfg.complaints` exceeds [`WORKLOAD_COMPLAINTS_MAX`].
+pub fn generate(cfg: &WorkloadConfig) -> Vec<Command> {
+    generate_with_summary(cfg).0
+}
+
+/// [`generate`], plus a [`WorkloadSummary`] of what was generated.
+///
+/// ```
+/// use plaint::workload::{generate_with_summary, WorkloadConfig};
+/// let (cmds, summary) = generate_with_summary(&WorkloadConfig { complaints: 200, ..Default::default() });
+/// assert_eq!(summary.commands, cmds.len());
+/// assert_eq!(summary.by_command["receive"], 200);
+/// ```
+pub fn generate_with_summary(cfg: &WorkloadConfig) -> (Vec<Command>, WorkloadSummary) {
+    assert!(
+        cfg.complaints <= WORKLOAD_COMPLAINTS_MAX,
+        "workload of {} complaints is over the limit of {WORKLOAD_COMPLAINTS_MAX}",
+        cfg.complaints
+    );
+    let mut g = Generator::new(cfg);
+    let mut timed: Vec<(Timestamp, usize, usize, Command)> = Vec::with_capacity(cfg.complaints * 10);
+    let arrivals = g.arrivals();
+    for (n, at) in arrivals.into_iter().enumerate() {
+        let cmds = g.complaint(n, at);
+        for (step, (t, cmd)) in cmds.into_iter().enumerate() {
+            if t <= g.horizon {
+                timed.push((t, n, step, cmd));
+            }
+        }
+    }
+    // Sorting by (time, complaint, step) keeps each complaint's own order, because its times
+    // strictly increase, and interleaves complaints as a real back office would.
+    timed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let commands: Vec<Command> = timed.into_iter().map(|(_, _, _, c)| c).collect();
+    let mut summary = WorkloadSummary {
+        complaints: cfg.complaints,
+        commands: commands.len(),
+        repeats: g.repeats,
+        duplicates: g.duplicates,
+        ..WorkloadSummary::default()
+    };
+    for c in &commands {
+        *summary.by_command.entry(c.body.name()).or_default() += 1;
+        if let CommandBody::Receive(r) = &c.body {
+            *summary.by_channel.entry(r.channel.as_str()).or_default() += 1;
+        }
+    }
+    (commands, summary)
+}
+
+/// A customer as the generator remembers them.
+#[derive(Clone)]
+struct Customer {
+    customer_id: Option<String>,
+    name: String,
+    phone_digits: String,
+    address: String,
+    region: usize,
+    tier: CustomerTier,
+}
+
+/// An earlier complaint, for repeats and duplicates.
+struct Earlier {
+    id: ComplaintId,
+    customer: usize,
+    category: Category,
+    waybill: Option<String>,
+    channel: Channel,
+    received_at: Timestamp,
+    /// When it was closed, merged or rejected; `None` if it stays open.
+    ended_at: Option<Timestamp>,
+}
+
+struct Generator<'a> {
+    cfg: &'a WorkloadConfig,
+    rng: ChaCha8Rng,
+    horizon: Timestamp,
+    customers: Vec<Customer>,
+    earlier: Vec<Earlier>,
+    repeats: usize,
+    duplicates: usize,
+}
+
+const CHANNEL_WEIGHTS: [(Channel, u32); 12] = [
+    (Channel::Hotline, 35),
+    (Channel::Wechat, 15),
+    (Channel::MiniProgram, 12),
+    (Channel::Counter, 10),
+    (Channel::Website, 6),
+    (Channel::Email, 4),
+    (Channel::VoiceMessage, 4),
+    (Channel::SocialMedia, 4),
+    (Channel::RegulatorReferral, 3),
+    (Channel::MediaLead, 3),
+    (Channel::Letter, 2),
+    (Channel::SuggestionBox, 2),
+];
+
+const CATEGORY_WEIGHTS: [(Category, u32); 11] = [
+    (Category::Delay, 30),
+    (Category::Delivery, 15),
+    (Category::Damage, 12),
+    (Category::Loss, 10),
+    (Category::StaffAttitude, 8),
+    (Category::Information, 6),
+    (Category::Fees, 6),
+    (Category::Outlet, 5),
+    (Category::InsuredValue, 3),
+    (Category::Other, 3),
+    (Category::Privacy, 2),
+];
+
+const REGIONS: [(&str, &[&str]); 8] = [
+    (
+        "北京",
+        &["北京朝阳区望京营业部", "北京海淀区中关村营业部", "北京丰台区分拨中心"],
+    ),
+    ("上海", &["上海浦东新区张江营业部", "上海闵行区莘庄营业部"]),
+    ("广州", &["广州天河区体育西营业部", "广州白云区转运中心"]),
+    (
+        "深圳",
+        &["深圳南山区科技园营业部", "深圳宝安区西乡营业部", "深圳龙华区民治营业部"],
+    ),
+    ("杭州", &["杭州西湖区文三路营业部", "杭州萧山区分拨中心"]),
+    ("成都", &["成都武侯区营业部", "成都双流区转运中心"]),
+    ("武汉", &["武汉洪山区光谷营业部", "武汉江岸区营业部"]),
+    ("南京", &["南京鼓楼区营业部", "南京江宁区营业部"]),
+];
+
+const REGION_WEIGHTS: [u32; 8] = [16, 16, 14, 14, 12, 10, 9, 9];
+
+const SURNAMES: [&str; 20] = [
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "欧阳",
+];
+const GIVEN: [&str; 24] = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞",
+    "平", "刚", "桂英", "建华", "晓东",
+];
+const STREETS: [&str; 10] = [
+    "人民路",
+    "建设路",
+    "中山路",
+    "解放路",
+    "和平街",
+    "长江路",
+    "新华路",
+    "学府路",
+    "滨江大道",
+    "科技园路",
+];
+
+const DEPARTMENTS: [&str; 10] = [
+    "sorting",
+    "transport",
+    "hub",
+    "outlet",
+    "delivery",
+    "operations",
+    "legal",
+    "pr",
+    "finance",
+    "customer_service",
+];
+
+fn pick_weighted<T: Copy>(rng: &mut ChaCha8Rng, items: &[(T, u32)]) -> T {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (item, w) in items {
+        if x < *w {
+            return *item;
+        }
+        x -= w;
+    }
+    items[items.len() - 1].0
+}
+
+fn pick<'s, T>(rng: &mut ChaCha8Rng, items: &'s [T]) -> &'s T {
+    &items[rng.random_range(0..items.len())]
+}
+
+fn minutes(m: i64) -> i64 {
+    m * MS_PER_MINUTE
+}
+
+fn hours(h: i64) -> i64 {
+    h * MS_PER_HOUR
+}
+
+fn yuan(y: i64) -> Money {
+    Money(y * 100)
+}
+
+fn description(rng: &mut ChaCha8Rng, category: Category, waybill: Option<&str>, outlet: &str) -> String {
+    let wb = waybill.unwrap_or("（无运单号）");
+    let days = rng.random_range(3..12);
+    let templates: &[String] = &match category {
+        Category::Delay => vec![
+            format!("运单号 {wb} 的快件已经{days}天没有物流更新，显示一直在中转，要求尽快派送并说明原因"),
+            format!("寄往外地的包裹 {wb} 承诺三天到达，现已超过{days}天仍未送达，影响使用，要求核实"),
+            format!("快件 {wb} 在分拨中心滞留{days}天，客服多次答复正在处理，至今无进展"),
+        ],
+        Category::Loss => vec![
+            format!("快递显示已签收但本人未收到，运单号 {wb}，要求核实签收人并赔偿"),
+            format!("运单号 {wb} 的邮件在{outlet}之后物流信息中断，疑似丢失，要求查找或赔偿"),
+            format!("寄出的文件 {wb} 丢失，内有重要合同原件，要求调查并给出处理结果"),
+        ],
+        Category::Damage => vec![
+            format!("收到的快件 {wb} 外包装破损，内装物品（陶瓷餐具）碎裂，已拍照留存，要求赔偿"),
+            format!("运单号 {wb} 的电子产品到货后屏幕破裂，外箱有明显挤压痕迹，要求按保价赔偿"),
+            format!("包裹 {wb} 内水果全部压烂，签收时快递员催促未能当面验货"),
+        ],
+        Category::Delivery => vec![
+            format!("快件 {wb} 未经本人同意被放入快递柜，本人不在本地无法取件，要求送货上门"),
+            format!("快递员未打电话直接将包裹 {wb} 放在驿站，并虚假签收，要求整改"),
+            format!("运单号 {wb} 显示派送失败“无人接听”，但本人全天在家且未接到任何电话"),
+        ],
+        Category::StaffAttitude => vec![
+            format!("{outlet}的工作人员态度恶劣，询问包裹 {wb} 时被不耐烦地打断"),
+            format!("快递员派送 {wb} 时言语粗鲁，要求其所在网点道歉"),
+        ],
+        Category::Outlet => vec![
+            format!("{outlet}营业时间内无人值守，排队一个多小时无法寄件"),
+            format!("代收点取件 {wb} 被要求额外支付保管费，服务很差"),
+        ],
+        Category::Information => vec![
+            format!("运单号 {wb} 的物流信息{days}天未更新，查询结果与客服说法不一致"),
+            format!("官网显示包裹 {wb} 已到达{outlet}，但网点称未收到，信息错误"),
+        ],
+        Category::Privacy => vec![
+            format!("寄件 {wb} 后频繁接到推销电话，怀疑面单个人信息被泄露"),
+            "快递面单上的姓名电话未做隐私处理，被陌生人拍照，要求说明信息保护措施".to_owned(),
+        ],
+        Category::Fees => vec![
+            format!("寄件 {wb} 实际重量2公斤却按5公斤收费，要求退还多收的运费"),
+            format!("{outlet}收取的包装费未事先告知，要求退费并说明收费标准"),
+        ],
+        Category::InsuredValue => vec![
+            format!("保价快件 {wb} 损坏，理赔金额远低于保价金额，对保价条款有异议"),
+            format!("运单号 {wb} 已保价五千元，丢失后只同意赔偿运费的三倍，要求按保价赔偿"),
+        ],
+        Category::Other => vec![
+            "建议在小区增设快递柜，目前取件很不方便".to_owned(),
+            format!("咨询包裹 {wb} 能否改派到新地址，多次来电无人处理"),
+        ],
+    };
+    pick(rng, templates).clone()
+}
+
+fn waybill(rng: &mut ChaCha8Rng) -> String {
+    match rng.random_range(0..4) {
+        0 => format!("SF{:012}", rng.random_range(0..1_000_000_000_000u64)),
+        1 => format!("YT{:013}", rng.random_range(0..10_000_000_000_000u64)),
+        2 => format!("ZT{:012}", rng.random_range(0..1_000_000_000_000u64)),
+        _ => format!(
+            "E{}{:09}CN",
+            (b'A' + rng.random_range(0..26u8)) as char,
+            rng.random_range(0..1_000_000_000u64)
+        ),
+    }
+}
+
+/// Allowance for the first response per severity (DOMAIN.md §7 defaults).
+fn first_response_ms(s: Severity) -> i64 {
+    match s {
+        Severity::Ordinary => hours(24),
+        Severity::Urgent => hours(3),
+        Severity::Major => hours(1),
+    }
+}
+
+/// Allowance for the final response per severity: ordinary 3 working days (about 3 calendar
+/// days is safe only on weekdays, so aim within 2), urgent 24 h, major within a few days with
+/// daily progress updates.
+fn resolution_ms(s: Severity) -> i64 {
+    match s {
+        Severity::Ordinary => hours(48),
+        Severity::Urgent => hours(24),
+        Severity::Major => hours(72),
+    }
+}
+
+/// One complaint's commands under construction: strictly increasing business times.
+struct Script {
+    complaint_id: ComplaintId,
+    now: Timestamp,
+    cmds: Vec<(Timestamp, Command)>,
+}
+
+impl Script {
+    fn push(&mut self, after_ms: i64, actor: &Actor, body: CommandBody) {
+        // At least one second between steps so times strictly increase.
+        self.now = self.now.plus_millis(after_ms.max(1_000));
+        let step = self.cmds.len() + 1;
+        let command_id = CommandId::new(format!("{}/{:02}-{}", self.complaint_id, step, body.name()))
+            .expect("generated command ids are valid");
+        self.cmds.push((
+            self.now,
+            Command {
+                command_id,
+                complaint_id: self.complaint_id.clone(),
+                actor: actor.clone(),
+                occurred_at: Some(self.now),
+                body,
+            },
+        ));
+    }
+}
+
+impl<'a> Generator<'a> {
+    fn new(cfg: &'a WorkloadConfig) -> Self {
+        let horizon = cfg
+            .start
+            .plus_millis(i64::from(cfg.span_days + cfg.tail_days) * MS_PER_DAY);
+        Generator {
+            cfg,
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            horizon,
+            customers: Vec::new(),
+            earlier: Vec::new(),
+            repeats: 0,
+            duplicates: 0,
+        }
+    }
+
+    /// Arrival times, ascending: mostly in office hours (Beijing time), fewer at weekends.
+    fn arrivals(&mut self) -> Vec<Timestamp> {
+        let mut out = Vec::with_capacity(self.cfg.complaints);
+        let days = i64::from(self.cfg.span_days.max(1));
+        while out.len() < self.cfg.complaints {
+            let day = self.rng.random_range(0..days);
+            // `start` is a Monday 00:00 Beijing time by default; weekday = day % 7.
+            let weekend = day % 7 >= 5;
+            if weekend && self.rng.random_bool(0.5) {
+                continue;
+            }
+            let hour = if self.rng.random_bool(0.85) {
+                self.rng.random_range(8..20)
+            } else {
+                self.rng.random_range(0..24)
+            };
+            let minute = self.rng.random_range(0..60);
+            out.push(
+                self.cfg
+                    .start
+                    .plus_millis(day * MS_PER_DAY + hours(hour) + minutes(minute)),
+            );
+        }
+        out.sort();
+        out
+    }
+
+    fn new_customer(&mut self) -> usize {
+        let rng = &mut self.rng;
+        let name = format!("{}{}", pick(rng, &SURNAMES), pick(rng, &GIVEN));
+        let prefix = *pick(
+            rng,
+            &["138", "139", "135", "150", "186", "188", "177", "199", "136", "158"],
+        );
+        let phone_digits = format!("{prefix}{:08}", rng.random_range(0..100_000_000u32));
+        let region = {
+            let weighted: Vec<(usize, u32)> = REGION_WEIGHTS.iter().copied().enumerate().collect();
+            pick_weighted(rng, &weighted)
+        };
+        let address = format!(
+            "{}市{}{}号{}室",
+            REGIONS[region].0,
+            pick(rng, &STREETS),
+            rng.random_range(1..400),
+            rng.random_range(101..2600)
+        );
+        let tier = pick_weighted(
+            rng,
+            &[
+                (CustomerTier::Standard, 80),
+                (CustomerTier::Vip, 12),
+                (CustomerTier::AtRisk, 8),
+            ],
+        );
+        let customer_id = rng
+            .random_bool(0.6)
+            .then(|| format!("C{:07}", self.customers.len() + 1));
+        self.customers.push(Customer {
+            customer_id,
+            name,
+            phone_digits,
+            address,
+            region,
+            tier,
+        });
+        self.customers.len() - 1
+    }
+
+    /// The phone as this channel's form records it: the same number written differently, which
+    /// normalisation must see through (DOMAIN.md §3).
+    fn phone_as_written(&mut self, digits: &str) -> String {
+        match self.rng.random_range(0..4) {
+            0 => format!("+86 {}-{}-{}", &digits[..3], &digits[3..7], &digits[7..]),
+            1 => format!("{} {} {}", &digits[..3], &digits[3..7], &digits[7..]),
+            2 => format!("0086{digits}"),
+            _ => digits.to_owned(),
+        }
+    }
+
+    fn late(&mut self) -> bool {
+        let p = self.cfg.late_share;
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// Delay within `allow_ms`, or past it when this one is late.
+    fn within(&mut self, allow_ms: i64, late: bool) -> i64 {
+        if late {
+            allow_ms
+                + self
+                    .rng
+                    .random_range(allow_ms / 10 + MS_PER_MINUTE..allow_ms * 2 + 2 * MS_PER_MINUTE)
+        } else {
+            self.rng.random_range(allow_ms / 20 + 1_000..allow_ms * 9 / 10)
+        }
+    }
+
+    fn complaint(&mut self, n: usize, received_at: Timestamp) -> Vec<(Timestamp, Command)> {
+        let id = ComplaintId::new(format!("{}-{:06}", self.cfg.id_prefix, n + 1)).expect("generated ids are valid");
+        // Who is complaining, and is it about something we already know?
+        let roll: f64 = self.rng.random();
+        let mut duplicate_of: Option<usize> = None;
+        let mut repeat_of: Option<usize> = None;
+        if roll < self.cfg.duplicate_share {
+            duplicate_of = self.find_earlier(received_at, |e, t| {
+                e.waybill.is_some() && t.millis_since(e.received_at) < hours(48) && e.ended_at.is_none_or(|end| end > t)
+            });
+        } else if roll < self.cfg.duplicate_share + self.cfg.repeat_share {
+            repeat_of = self.find_earlier(received_at, |e, t| {
+                t.millis_since(e.received_at) < 30 * MS_PER_DAY && e.ended_at.is_some_and(|end| end < t)
+            });
+        }
+        let customer = match (duplicate_of, repeat_of) {
+            (Some(e), _) | (_, Some(e)) => self.earlier[e].customer,
+            _ => {
+                // A returning customer from long ago now and then; mostly new ones.
+                if !self.customers.is_empty() && self.rng.random_bool(0.05) {
+                    self.rng.random_range(0..self.customers.len())
+                } else {
+                    self.new_customer()
+                }
+            }
+        };
+        let cust = self.customers[customer].clone();
+
+        let mut channel = pick_weighted(&mut self.rng, &CHANNEL_WEIGHTS);
+        if let Some(e) = duplicate_of {
+            // The same problem through another channel.
+            let first = self.earlier[e].channel;
+            while channel == first {
+                channel = pick_weighted(&mut self.rng, &CHANNEL_WEIGHTS);
+            }
+        }
+        let category = match (duplicate_of, repeat_of) {
+            (Some(e), _) | (_, Some(e)) => self.earlier[e].category,
+            _ => pick_weighted(&mut self.rng, &CATEGORY_WEIGHTS),
+        };
+        let has_waybill = !matches!(category, Category::Outlet | Category::Other) || self.rng.random_bool(0.3);
+        let wb = match (duplicate_of, repeat_of) {
+            (Some(e), _) => self.earlier[e].waybill.clone(),
+            (_, Some(e)) if self.rng.random_bool(0.5) => self.earlier[e].waybill.clone(),
+            _ => has_waybill.then(|| waybill(&mut self.rng)),
+        };
+        let region_name = REGIONS[cust.region].0;
+        let outlet = pick(&mut self.rng, REGIONS[cust.region].1).to_string();
+        let text = description(&mut self.rng, category, wb.as_deref(), &outlet);
+
+        let severity = if matches!(channel, Channel::MediaLead) || self.rng.random_bool(0.04) {
+            Severity::Major
+        } else if matches!(category, Category::Loss | Category::InsuredValue) || self.rng.random_bool(0.12) {
+            Severity::Urgent
+        } else {
+            Severity::Ordinary
+        };
+        let flags = Flags {
+            repeat: repeat_of.is_some(),
+            media: matches!(channel, Channel::MediaLead | Channel::SocialMedia) && severity == Severity::Major,
+            group: severity == Severity::Major && self.rng.random_bool(0.3),
+            regulator: channel == Channel::RegulatorReferral,
+        };
+
+        let staff = Actor::person(format!("cs-{:03}", self.rng.random_range(1..41))).expect("valid actor");
+        let handler_name = format!("h-{:03}", self.rng.random_range(1..121));
+        let handler = Actor::person(handler_name.clone()).expect("valid actor");
+        let supervisor = Actor::person(format!("sup-{:02}", self.rng.random_range(1..9))).expect("valid actor");
+
+        // Contact precedes registration: a counter complaint is registered within the hour,
+        // others mostly within a few hours (within one working day).
+        let contact_gap = if channel == Channel::Counter {
+            self.rng.random_range(minutes(1)..minutes(50))
+        } else {
+            self.rng.random_range(minutes(1)..hours(6))
+        };
+        let phone = self.phone_as_written(&cust.phone_digits);
+        let claimed_amount = match category {
+            Category::Loss | Category::Damage | Category::InsuredValue => Some(yuan(self.rng.random_range(20..3000))),
+            Category::Fees => Some(yuan(self.rng.random_range(5..60))),
+            _ => None,
+        };
+        let mut evidence = Vec::new();
+        if let Some(w) = &wb {
+            if self.rng.random_bool(0.4) {
+                evidence.push(EvidenceRef {
+                    kind: EvidenceKind::WaybillPhoto,
+                    reference: format!("evidence://{id}/waybill-{w}.jpg"),
+                });
+            }
+        }
+        if category == Category::Damage {
+            evidence.push(EvidenceRef {
+                kind: EvidenceKind::DamagePhoto,
+                reference: format!("evidence://{id}/damage-1.jpg"),
+            });
+        }
+        let mut attributes = BTreeMap::new();
+        if channel == Channel::RegulatorReferral {
+            attributes.insert(
+                "referral_no".to_owned(),
+                format!("YZSS-{:08}", self.rng.random_range(0..100_000_000u32)),
+            );
+        }
+
+        let mut s = Script {
+            complaint_id: id.clone(),
+            now: received_at,
+            cmds: Vec::with_capacity(12),
+        };
+        // The first push adds at least a second; start just before the arrival time.
+        s.now = received_at.plus_millis(-1_000);
+        s.push(
+            0,
+            &staff,
+            CommandBody::Receive(Receive {
+                channel,
+                contact_at: Some(received_at.plus_millis(-contact_gap)),
+                customer: CustomerInput {
+                    customer_id: cust.customer_id.clone(),
+                    name: Some(cust.name.clone()),
+                    phone: Some(phone),
+                    address: Some(cust.address.clone()),
+                },
+                waybill: wb.clone(),
+                description: text,
+                claimed_amount,
+                evidence,
+                region: region_name.to_owned(),
+                outlet: Some(outlet),
+                attributes,
+            }),
+        );
+        let verify_after = self.rng.random_range(minutes(2)..minutes(20));
+
+        // Duplicates: verification finds the open ticket; merged.
+        if let Some(e) = duplicate_of {
+            self.duplicates += 1;
+            let into = self.earlier[e].id.clone();
+            s.push(
+                verify_after,
+                &staff,
+                CommandBody::Verify(Verify {
+                    claim: CheckOutcome::Passed,
+                    evidence: CheckOutcome::NotApplicable,
+                    history: CheckOutcome::Failed,
+                    repeat_of: None,
+                    flags: Flags::default(),
+                    note: format!("同一运单已有未结工单 {into}"),
+                }),
+            );
+            s.push(
+                minutes(3),
+                &staff,
+                CommandBody::MergeAsDuplicate(MergeAsDuplicate {
+                    into,
+                    note: format!("客户通过{}重复反映同一问题", channel.as_str()),
+                }),
+            );
+            return self.finish(n, s, customer, category, wb, channel, received_at, true);
+        }
+
+        // Invalid complaints: verification fails the claim; rejected with a reason.
+        if self.rng.random_bool(self.cfg.invalid_share.clamp(0.0, 1.0)) {
+            s.push(
+                verify_after,
+                &staff,
+                CommandBody::Verify(Verify {
+                    claim: CheckOutcome::Failed,
+                    evidence: CheckOutcome::NotApplicable,
+                    history: CheckOutcome::Passed,
+                    repeat_of: None,
+                    flags: Flags::default(),
+                    note: "运单号查无此件，且客户无法提供寄件凭证".to_owned(),
+                }),
+            );
+            let reason = pick_weighted(
+                &mut self.rng,
+                &[
+                    (RejectionReason::NoClaim, 5),
+                    (RejectionReason::NoRelationship, 3),
+                    (RejectionReason::Abusive, 1),
+                    (RejectionReason::Other, 1),
+                ],
+            );
+            s.push(
+                minutes(10),
+                &supervisor,
+                CommandBody::Reject(Reject {
+                    reason,
+                    note: "经三核，投诉不成立，已向客户说明".to_owned(),
+                }),
+            );
+            return self.finish(n, s, customer, category, wb, channel, received_at, true);
+        }
+
+        if repeat_of.is_some() {
+            self.repeats += 1;
+        }
+        s.push(
+            verify_after,
+            &staff,
+            CommandBody::Verify(Verify {
+                claim: CheckOutcome::Passed,
+                evidence: if wb.is_some() {
+                    CheckOutcome::Passed
+                } else {
+                    CheckOutcome::NotApplicable
+                },
+                history: CheckOutcome::Passed,
+                repeat_of: repeat_of.map(|e| self.earlier[e].id.clone()),
+                flags,
+                note: if repeat_of.is_some() {
+                    "30天内同一客户同类问题再次投诉".to_owned()
+                } else {
+                    String::new()
+                },
+            }),
+        );
+        s.push(
+            self.rng.random_range(minutes(1)..minutes(10)),
+            &staff,
+            CommandBody::Classify(Classify {
+                category,
+                severity,
+                customer_tier: cust.tier,
+                flags,
+                recorded_deadlines: Vec::new(),
+            }),
+        );
+        // Dispatch: mostly by the routing table; by hand when it will be redispatched later.
+        let redispatch = self.rng.random_bool(0.08);
+        let first_department = if redispatch {
+            Some(Department(pick(&mut self.rng, &DEPARTMENTS).to_string()))
+        } else {
+            None
+        };
+        s.push(
+            self.rng.random_range(minutes(1)..minutes(10)),
+            &staff,
+            CommandBody::Dispatch(Dispatch {
+                department: first_department.clone(),
+                handler: Some(handler_name.clone()),
+            }),
+        );
+        // Acknowledgement within the first-response allowance, unless late. Measured from
+        // registration: the steps above took at most 40 minutes.
+        let allow = first_response_ms(severity);
+        let late = self.late();
+        let elapsed = s.now.millis_since(received_at);
+        let ack_at = self.within(allow, late).max(elapsed + 1_000);
+        s.push(
+            ack_at - elapsed,
+            &handler,
+            CommandBody::Respond(Respond {
+                kind: ResponseKind::Acknowledgement,
+                text: "您好，您的投诉已受理，我们将尽快核实处理并及时反馈".to_owned(),
+                basis: None,
+                liable: None,
+                root_cause: None,
+                compensation: None,
+            }),
+        );
+        if let Some(from) = first_department {
+            let mut to = pick(&mut self.rng, &DEPARTMENTS).to_string();
+            while to == from.0 {
+                to = pick(&mut self.rng, &DEPARTMENTS).to_string();
+            }
+            s.push(
+                self.rng.random_range(minutes(30)..hours(6)),
+                &supervisor,
+                CommandBody::Redispatch(Redispatch {
+                    to: Department(to),
+                    handler: Some(format!("h-{:03}", self.rng.random_range(1..121))),
+                    reason: "经核实责任环节不在本部门，转交责任部门处理".to_owned(),
+                }),
+            );
+        }
+        if severity == Severity::Major {
+            s.push(
+                self.rng.random_range(hours(2)..hours(20)),
+                &handler,
+                CommandBody::Respond(Respond {
+                    kind: ResponseKind::PreliminaryPlan,
+                    text: "初步方案：已成立专项小组调查，24小时内给出处理意见".to_owned(),
+                    basis: None,
+                    liable: None,
+                    root_cause: None,
+                    compensation: None,
+                }),
+            );
+        }
+        // Manual escalations: at-risk customers and some major tickets.
+        if cust.tier == CustomerTier::AtRisk && self.rng.random_bool(0.3)
+            || severity == Severity::Major && self.rng.random_bool(0.4)
+        {
+            s.push(
+                self.rng.random_range(minutes(30)..hours(8)),
+                &supervisor,
+                CommandBody::Escalate(Escalate {
+                    level: if severity == Severity::Major {
+                        EscalationLevel::DepartmentHead
+                    } else {
+                        EscalationLevel::Supervisor
+                    },
+                    reason: "客户情绪激动，需主管跟进".to_owned(),
+                    rule_id: None,
+                }),
+            );
+        }
+        // Holds: waiting for evidence or an unreachable customer; the resolution clock pauses.
+        if self.rng.random_bool(0.10) {
+            let reason = if self.rng.random_bool(0.6) {
+                HoldReason::AwaitingEvidence
+            } else {
+                HoldReason::CustomerUnreachable
+            };
+            s.push(
+                self.rng.random_range(minutes(30)..hours(6)),
+                &handler,
+                CommandBody::PutOnHold(PutOnHold {
+                    reason,
+                    note: "等待客户补充照片及购物凭证".to_owned(),
+                }),
+            );
+            s.push(
+                self.rng.random_range(hours(2)..hours(40)),
+                &handler,
+                CommandBody::Resume(Resume {
+                    note: "客户已补充材料".to_owned(),
+                }),
+            );
+        }
+        if severity != Severity::Ordinary || self.rng.random_bool(0.3) {
+            s.push(
+                self.rng.random_range(hours(2)..hours(20)),
+                &handler,
+                CommandBody::Respond(Respond {
+                    kind: ResponseKind::Progress,
+                    text: "阶段性进展：已联系责任网点调取监控及交接记录".to_owned(),
+                    basis: None,
+                    liable: None,
+                    root_cause: None,
+                    compensation: None,
+                }),
+            );
+        }
+        // Final response, with compensation for item problems the company is liable for.
+        let liable = match category {
+            Category::Loss | Category::Damage | Category::Delay | Category::InsuredValue => self.rng.random_bool(0.7),
+            Category::Other => false,
+            _ => self.rng.random_bool(0.5),
+        };
+        let root_cause = liable.then(|| *pick(&mut self.rng, &Stage::ALL));
+        let compensation = if liable { self.compensation(category) } else { None };
+        let late = self.late();
+        let elapsed = s.now.millis_since(received_at);
+        let final_at = self.within(resolution_ms(severity), late).max(elapsed + 1_000);
+        s.push(
+            final_at - elapsed,
+            &handler,
+            CommandBody::Respond(Respond {
+                kind: ResponseKind::Final,
+                text: if liable {
+                    "经核实，问题属实，责任在我方，已按规定处理并向您致歉".to_owned()
+                } else {
+                    "经核实，快件处理符合规定，已向您详细说明情况".to_owned()
+                },
+                basis: Some(if liable {
+                    "《邮政法》第四十七条；《快递暂行条例》第二十七条".to_owned()
+                } else {
+                    "监控及签收记录核查结果".to_owned()
+                }),
+                liable: Some(liable),
+                root_cause,
+                compensation,
+            }),
+        );
+        // A small separate goodwill gesture now and then.
+        if liable && self.rng.random_bool(0.05) {
+            s.push(
+                self.rng.random_range(hours(1)..hours(12)),
+                &supervisor,
+                CommandBody::Compensate(Compensate {
+                    compensation: CompensationRequest {
+                        remedy: Remedy::Coupon,
+                        amount: Money::ZERO,
+                        ..self.blank_request()
+                    },
+                }),
+            );
+        }
+        // Revisit within 3 days (late now and then); unsatisfied customers reopen the ticket.
+        let mut reopens = 0;
+        loop {
+            let late = self.late();
+            let after = self.within(hours(72), late);
+            let unsatisfied = reopens == 0 && self.rng.random_bool(self.cfg.unsatisfied_share.clamp(0.0, 1.0));
+            let staff_rv = staff.clone();
+            s.push(
+                after,
+                &staff_rv,
+                CommandBody::Revisit(Revisit {
+                    solved: !unsatisfied || self.rng.random_bool(0.3),
+                    satisfied: !unsatisfied,
+                    satisfaction_score: Some(if unsatisfied {
+                        self.rng.random_range(1..3)
+                    } else {
+                        self.rng.random_range(3..6)
+                    }),
+                    note: if unsatisfied {
+                        "客户对处理结果不满意".to_owned()
+                    } else {
+                        "客户表示问题已解决".to_owned()
+                    },
+                }),
+            );
+            if !unsatisfied {
+                break;
+            }
+            reopens += 1;
+            s.push(
+                minutes(20),
+                &supervisor,
+                CommandBody::Reopen(Reopen {
+                    reason: "回访不满意，重新处理".to_owned(),
+                }),
+            );
+            s.push(
+                self.rng.random_range(hours(4)..hours(30)),
+                &handler,
+                CommandBody::Respond(Respond {
+                    kind: ResponseKind::Final,
+                    text: "重新核查后，已补充处理并再次向您致歉".to_owned(),
+                    basis: Some("复核结果".to_owned()),
+                    liable: Some(liable),
+                    root_cause,
+                    compensation: None,
+                }),
+            );
+        }
+        s.push(
+            self.rng.random_range(minutes(10)..hours(20)),
+            &staff,
+            CommandBody::Close(Close {
+                root_cause,
+                liable: Some(liable),
+                note: "已结案归档".to_owned(),
+            }),
+        );
+        self.finish(n, s, customer, category, wb, channel, received_at, true)
+    }
+
+    fn blank_request(&self) -> CompensationRequest {
+        CompensationRequest {
+            remedy: Remedy::Payment,
+            amount: Money::ZERO,
+            insured: false,
+            insured_amount: None,
+            full_value: None,
+            actual_loss: None,
+            postage: None,
+            total_loss: false,
+            registered_letter: false,
+            gross_negligence: false,
+        }
+    }
+
+    /// A compensation request within its legal ceiling (DOMAIN.md §6), amounts chosen so the
+    /// ceiling is exact in integer fen.
+    fn compensation(&mut self, category: Category) -> Option<CompensationRequest> {
+        let base = self.blank_request();
+        match category {
+            Category::Loss | Category::InsuredValue if self.rng.random_bool(0.5) => {
+                // Insured, total loss: up to the insured amount.
+                let insured = yuan(self.rng.random_range(1..50) * 100);
+                Some(CompensationRequest {
+                    insured: true,
+                    insured_amount: Some(insured),
+                    full_value: Some(insured),
+                    actual_loss: Some(insured),
+                    postage: Some(yuan(self.rng.random_range(12..40))),
+                    total_loss: true,
+                    amount: insured,
+                    ..base
+                })
+            }
+            Category::Damage if self.rng.random_bool(0.4) => {
+                // Insured, partly damaged: actual loss × insured ÷ full value.
+                let full = yuan(self.rng.random_range(2..20) * 100);
+                let insured = Money(full.0 / 2);
+                let actual = Money(full.0 / 4);
+                Some(CompensationRequest {
+                    insured: true,
+                    insured_amount: Some(insured),
+                    full_value: Some(full),
+                    actual_loss: Some(actual),
+                    postage: Some(yuan(self.rng.random_range(12..40))),
+                    total_loss: false,
+                    amount: Money(actual.0 / 2),
+                    ..base
+                })
+            }
+            Category::Loss | Category::Damage => {
+                // Uninsured: actual loss capped at 3 × postage.
+                let postage = yuan(self.rng.random_range(8..30));
+                let actual = yuan(self.rng.random_range(20..500));
+                Some(CompensationRequest {
+                    postage: Some(postage),
+                    actual_loss: Some(actual),
+                    total_loss: category == Category::Loss,
+                    amount: Money(actual.0.min(3 * postage.0)),
+                    ..base
+                })
+            }
+            Category::Delay => {
+                let remedy = if self.rng.random_bool(0.5) {
+                    Remedy::PostageRefund
+                } else {
+                    Remedy::Coupon
+                };
+                Some(CompensationRequest { remedy, ..base })
+            }
+            Category::Fees => Some(CompensationRequest {
+                remedy: Remedy::PostageRefund,
+                ..base
+            }),
+            _ => self.rng.random_bool(0.3).then_some(CompensationRequest {
+                remedy: Remedy::Coupon,
+                ..base
+            }),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        _n: usize,
+        s: Script,
+        customer: usize,
+        category: Category,
+        waybill: Option<String>,
+        channel: Channel,
+        received_at: Timestamp,
+        ends: bool,
+    ) -> Vec<(Timestamp, Command)> {
+        let end = s.cmds.last().map(|(t, _)| *t);
+        self.earlier.push(Earlier {
+            id: s.complaint_id.clone(),
+            customer,
+            category,
+            waybill,
+            channel,
+            received_at,
+            ended_at: if ends { end.filter(|t| *t <= self.horizon) } else { None },
+        });
+        s.cmds
+    }
+
+    /// The most recent earlier complaint (of the last few hundred) matching `f`, picked at
+    /// random among the matches so customers are not all the latest ones.
+    fn find_earlier(&mut self, at: Timestamp, f: impl Fn(&Earlier, Timestamp) -> bool) -> Option<usize> {
+        let lo = self.earlier.len().saturating_sub(400);
+        let matches: Vec<usize> = (lo..self.earlier.len()).filter(|&i| f(&self.earlier[i], at)).collect();
+        if matches.is_empty() {
+            None
+        } else {
+            Some(matches[self.rng.random_range(0..matches.len())])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_workload_other_seed_other_workload() {
+        let cfg = WorkloadConfig {
+            complaints: 300,
+            seed: 9,
+            ..WorkloadConfig::default()
+        };
+        let a = generate(&cfg);
+        assert_eq!(a, generate(&cfg));
+        let b = generate(&WorkloadConfig { seed: 10, ..cfg });
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn commands_are_time_ordered_with_unique_ids() {
+        let (cmds, summary) = generate_with_summary(&WorkloadConfig {
+            complaints: 2_000,
+            ..WorkloadConfig::default()
+        });
+        assert_eq!(summary.by_command["receive"], 2_000);
+        let times: Vec<Timestamp> = cmds.iter().map(|c| c.occurred_at.expect("business time set")).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let ids: std::collections::HashSet<&str> = cmds.iter().map(|c| c.command_id.as_str()).collect();
+        assert_eq!(ids.len(), cmds.len());
+    }
+
+    #[test]
+    fn proportions_are_plausible_and_every_kind_occurs() {
+        let (_, s) = generate_with_summary(&WorkloadConfig {
+            complaints: 5_000,
+            seed: 3,
+            ..WorkloadConfig::default()
+        });
+        assert_eq!(
+            s.by_channel.len(),
+            Channel::ALL.len(),
+            "every channel occurs: {:?}",
+            s.by_channel
+        );
+        let hotline = s.by_channel["hotline"] as f64 / 5_000.0;
+        assert!((0.28..0.42).contains(&hotline), "hotline share {hotline}");
+        for name in [
+            "verify",
+            "reject",
+            "merge_as_duplicate",
+            "classify",
+            "dispatch",
+            "redispatch",
+            "put_on_hold",
+            "resume",
+            "respond",
+            "compensate",
+            "escalate",
+            "revisit",
+            "reopen",
+            "close",
+        ] {
+            assert!(
+                s.by_command.get(name).copied().unwrap_or(0) > 0,
+                "{name} missing: {:?}",
+                s.by_command
+            );
+        }
+        assert!(s.repeats > 100, "repeats {}", s.repeats);
+        assert!(s.duplicates > 50, "duplicates {}", s.duplicates);
+        // Some tickets are still open at the horizon.
+        assert!(s.by_command["close"] < s.by_command["receive"]);
+    }
+}
