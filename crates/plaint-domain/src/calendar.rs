@@ -1,1 +1,411 @@
-//! (being written)
+//! The business calendar (DOMAIN.md §7): a UTC offset, working hours, weekend days, public
+//! holidays and make-up working days (调休: a Saturday or Sunday that is a working day).
+//! Calendars are data (`data/calendar/*.toml`, format in `docs/policy.md`); nothing here reads
+//! the clock.
+//!
+//! # What a working-day or working-hour duration means
+//!
+//! * A **working day** is a local calendar date (in the calendar's UTC offset) that is either a
+//!   make-up working day, or neither a weekend day nor a public holiday. A make-up working day
+//!   always wins over the weekend rule.
+//! * **`N` working days from an instant `t`** ([`Calendar::add_working_days`]) is the instant at
+//!   which `N × 24 h` of *working-day time* have elapsed since `t`, where working-day time is
+//!   every millisecond that falls on a working day (the whole date, 00:00–24:00 local). So a
+//!   ticket received on a working day at 16:00 is due at 16:00 on the `N`-th following working
+//!   day; one received on a Saturday (not a make-up day) starts counting at 00:00 of the next
+//!   working day and is due at 24:00 of the `N`-th working day (reported as 00:00 of the day
+//!   after: the earliest instant at which the allowance is used up).
+//! * **`N` working hours from `t`** ([`Calendar::add_working_hours`]) counts only time inside the
+//!   working hours (`working_hours.start`–`working_hours.end`, local) of working days.
+//!   [`Calendar::working_millis_between`] measures the same kind of time between two instants.
+//!
+//! Outside the years the data covers, only the weekend rule applies (no holidays are known);
+//! [`Calendar::covers`] tells whether a date's year has holiday data.
+
+use crate::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
+use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Upper bound on the number of calendar days any arithmetic walks (about 30 years), so a
+/// pathological calendar or duration can never loop for long.
+pub const CALENDAR_WALK_DAYS_MAX: i64 = 11_000;
+
+/// The calendar data of mainland China, 2025 (State Council notice).
+pub const CN_2025_TOML: &str = include_str!("../data/calendar/cn-2025.toml");
+/// The calendar data of mainland China, 2026 (State Council notice).
+pub const CN_2026_TOML: &str = include_str!("../data/calendar/cn-2026.toml");
+
+/// Why calendar data was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CalendarError {
+    /// The TOML did not parse or did not have the expected shape.
+    #[error("calendar line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    /// A value is well-formed TOML but not a valid calendar setting.
+    #[error("calendar key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    /// Two calendar files cannot be merged (different offset, weekend or working hours).
+    #[error("calendar {name:?} cannot be merged: {message}")]
+    Mismatch { name: String, message: String },
+}
+
+/// A named range of public holidays (inclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayRange {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkingHoursFile {
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarFile {
+    name: String,
+    utc_offset: String,
+    weekend: Vec<String>,
+    working_hours: WorkingHoursFile,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    holidays: Vec<HolidayRange>,
+    #[serde(default)]
+    makeup_working_days: Vec<NaiveDate>,
+}
+
+/// A business calendar. Build it with [`Calendar::china_mainland`] or [`Calendar::from_toml_str`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    name: String,
+    offset: FixedOffset,
+    /// Weekend days, indexed by `Weekday::num_days_from_monday`.
+    weekend: [bool; 7],
+    /// Local opening time of a working day.
+    opens: NaiveTime,
+    /// Local closing time of a working day (after `opens`).
+    closes: NaiveTime,
+    holidays: BTreeSet<NaiveDate>,
+    makeup: BTreeSet<NaiveDate>,
+    holiday_ranges: Vec<HolidayRange>,
+    years: BTreeSet<i32>,
+    sources: Vec<String>,
+}
+
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "monday" | "mon" => Weekday::Mon,
+        "tuesday" | "tue" => Weekday::Tue,
+        "wednesday" | "wed" => Weekday::Wed,
+        "thursday" | "thu" => Weekday::Thu,
+        "friday" | "fri" => Weekday::Fri,
+        "saturday" | "sat" => Weekday::Sat,
+        "sunday" | "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn parse_offset(s: &str) -> Option<FixedOffset> {
+    // "+08:00", "-05:30", "Z"
+    if s == "Z" || s == "+00:00" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let h: i32 = h.parse().ok()?;
+    let m: i32 = m.parse().ok()?;
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].matches('\n').count() + 1
+}
+
+impl Calendar {
+    /// Mainland China (UTC+08:00, Saturday and Sunday off, 09:00–18:00), with the State
+    /// Council holiday schedules of 2025 and 2026 including make-up working days.
+    pub fn china_mainland() -> Calendar {
+        let mut cal = Calendar::from_toml_str(CN_2025_TOML).expect("embedded cn-2025.toml is valid (tested)");
+        let y2026 = Calendar::from_toml_str(CN_2026_TOML).expect("embedded cn-2026.toml is valid (tested)");
+        cal.merge(&y2026)
+            .expect("embedded calendars share their settings (tested)");
+        cal
+    }
+
+    /// Parses one calendar file (format: `docs/policy.md`, "Calendar data").
+    pub fn from_toml_str(s: &str) -> Result<Calendar, CalendarError> {
+        let file: CalendarFile = toml::from_str(s).map_err(|e| CalendarError::Syntax {
+            line: e.span().map(|r| line_of(s, r.start)).unwrap_or(1),
+            message: e.message().to_owned(),
+        })?;
+        let invalid = |key: &str, message: String| CalendarError::Invalid {
+            key: key.to_owned(),
+            message,
+        };
+        let offset = parse_offset(&file.utc_offset).ok_or_else(|| {
+            invalid(
+                "utc_offset",
+                format!("{:?} is not an offset like \"+08:00\"", file.utc_offset),
+            )
+        })?;
+        let mut weekend = [false; 7];
+        for w in &file.weekend {
+            let day = parse_weekday(w).ok_or_else(|| invalid("weekend", format!("{w:?} is not a weekday name")))?;
+            weekend[day.num_days_from_monday() as usize] = true;
+        }
+        if weekend.iter().all(|w| *w) {
+            return Err(invalid("weekend", "every day of the week is a weekend day".into()));
+        }
+        let parse_time = |key: &str, v: &str| {
+            NaiveTime::parse_from_str(v, "%H:%M")
+                .map_err(|_| invalid(key, format!("{v:?} is not a time like \"09:00\"")))
+        };
+        let opens = parse_time("working_hours.start", &file.working_hours.start)?;
+        let closes = parse_time("working_hours.end", &file.working_hours.end)?;
+        if closes <= opens {
+            return Err(invalid(
+                "working_hours.end",
+                format!("closing time {closes} is not after opening time {opens}"),
+            ));
+        }
+        let mut holidays = BTreeSet::new();
+        let mut years = BTreeSet::new();
+        for (i, h) in file.holidays.iter().enumerate() {
+            if h.to < h.from {
+                return Err(invalid(
+                    &format!("holidays[{i}].to"),
+                    format!("holiday {:?} ends ({}) before it starts ({})", h.name, h.to, h.from),
+                ));
+            }
+            let mut d = h.from;
+            while d <= h.to {
+                holidays.insert(d);
+                years.insert(d.year());
+                d = d
+                    .succ_opt()
+                    .expect("dates in calendar files are far from the end of time");
+            }
+        }
+        let mut makeup = BTreeSet::new();
+        for (i, d) in file.makeup_working_days.iter().enumerate() {
+            if holidays.contains(d) {
+                return Err(invalid(
+                    &format!("makeup_working_days[{i}]"),
+                    format!("{d} is both a holiday and a make-up working day"),
+                ));
+            }
+            makeup.insert(*d);
+            years.insert(d.year());
+        }
+        Ok(Calendar {
+            name: file.name,
+            offset,
+            weekend,
+            opens,
+            closes,
+            holidays,
+            makeup,
+            holiday_ranges: file.holidays,
+            years,
+            sources: file.source.into_iter().collect(),
+        })
+    }
+
+    /// Adds the holidays and make-up days of `other` (e.g. the next year's file). Both must agree
+    /// on offset, weekend and working hours.
+    pub fn merge(&mut self, other: &Calendar) -> Result<(), CalendarError> {
+        if self.offset != other.offset
+            || self.weekend != other.weekend
+            || (self.opens, self.closes) != (other.opens, other.closes)
+        {
+            return Err(CalendarError::Mismatch {
+                name: other.name.clone(),
+                message: format!("offset/weekend/working hours differ from calendar {:?}", self.name),
+            });
+        }
+        for d in &other.holidays {
+            if self.makeup.contains(d) {
+                return Err(CalendarError::Mismatch {
+                    name: other.name.clone(),
+                    message: format!("{d} is a holiday there and a make-up working day here"),
+                });
+            }
+        }
+        self.holidays.extend(other.holidays.iter().copied());
+        self.makeup.extend(other.makeup.iter().copied());
+        self.holiday_ranges.extend(other.holiday_ranges.iter().cloned());
+        self.years.extend(other.years.iter().copied());
+        self.sources.extend(other.sources.iter().cloned());
+        Ok(())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn utc_offset(&self) -> FixedOffset {
+        self.offset
+    }
+    /// The local opening and closing time of a working day.
+    pub fn working_hours(&self) -> (NaiveTime, NaiveTime) {
+        (self.opens, self.closes)
+    }
+    /// The holiday ranges as given in the data.
+    pub fn holiday_ranges(&self) -> &[HolidayRange] {
+        &self.holiday_ranges
+    }
+    /// The sources named by the data files.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+    /// Whether the data has holiday information for this date's year.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.years.contains(&date.year())
+    }
+    pub fn is_holiday(&self, date: NaiveDate) -> bool {
+        self.holidays.contains(&date)
+    }
+    pub fn is_makeup_working_day(&self, date: NaiveDate) -> bool {
+        self.makeup.contains(&date)
+    }
+
+    /// A make-up working day is a working day; otherwise a date is one when it is neither a
+    /// weekend day nor a public holiday.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        if self.makeup.contains(&date) {
+            return true;
+        }
+        !self.weekend[date.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&date)
+    }
+
+    /// The local wall-clock time of an instant.
+    pub fn local(&self, t: Timestamp) -> NaiveDateTime {
+        t.to_datetime().with_timezone(&self.offset).naive_local()
+    }
+
+    /// The instant of a local wall-clock time.
+    pub fn instant(&self, local: NaiveDateTime) -> Timestamp {
+        let utc = local - Duration::seconds(i64::from(self.offset.local_minus_utc()));
+        Timestamp::from_millis(utc.and_utc().timestamp_millis())
+    }
+
+    fn day_start(&self, date: NaiveDate) -> Timestamp {
+        self.instant(date.and_time(NaiveTime::MIN))
+    }
+
+    /// `days` working days after `from` (see the module documentation for the definition).
+    ///
+    /// ```
+    /// use plaint_domain::calendar::Calendar;
+    /// use plaint_domain::time::Timestamp;
+    /// let cal = Calendar::china_mainland();
+    /// // Tuesday 30 Sep 2025 16:00, before the National Day break (1–8 Oct); Sat 11 Oct is a
+    /// // make-up working day.
+    /// let from = Timestamp::parse_rfc3339("2025-09-30T16:00:00+08:00").unwrap();
+    /// let due = cal.add_working_days(from, 3);
+    /// assert_eq!(due, Timestamp::parse_rfc3339("2025-10-11T16:00:00+08:00").unwrap());
+    /// ```
+    pub fn add_working_days(&self, from: Timestamp, days: u32) -> Timestamp {
+        let mut remaining = i64::from(days) * MS_PER_DAY;
+        if remaining == 0 {
+            return from;
+        }
+        let mut date = self.local(from).date();
+        let mut pos = from;
+        for _ in 0..CALENDAR_WALK_DAYS_MAX {
+            let next = date
+                .succ_opt()
+                .expect("calendar arithmetic stays far from the end of time");
+            let end = self.day_start(next);
+            if self.is_working_day(date) {
+                let avail = end.millis_since(pos);
+                debug_assert!(avail >= 0 && avail <= MS_PER_DAY);
+                if remaining <= avail {
+                    return pos.plus_millis(remaining);
+                }
+                remaining -= avail;
+            }
+            date = next;
+            pos = end;
+        }
+        // Only reachable for absurd durations; saturate rather than loop forever.
+        pos
+    }
+
+    /// `hours` working hours after `from`: only time inside the working hours of working days
+    /// counts. A result that lands exactly on closing time stays there (it does not jump to the
+    /// next opening).
+    pub fn add_working_hours(&self, from: Timestamp, hours: u32) -> Timestamp {
+        let mut remaining = i64::from(hours) * 60 * MS_PER_MINUTE;
+        if remaining == 0 {
+            return from;
+        }
+        let mut date = self.local(from).date();
+        let mut pos = from;
+        for _ in 0..CALENDAR_WALK_DAYS_MAX {
+            if self.is_working_day(date) {
+                let open = self.instant(date.and_time(self.opens));
+                let close = self.instant(date.and_time(self.closes));
+                let start = pos.max(open);
+                if start < close {
+                    let avail = close.millis_since(start);
+                    if remaining <= avail {
+                        return start.plus_millis(remaining);
+                    }
+                    remaining -= avail;
+                }
+            }
+            date = date
+                .succ_opt()
+                .expect("calendar arithmetic stays far from the end of time");
+            pos = self.day_start(date);
+        }
+        pos
+    }
+
+    /// Working-hours time (inside the working hours of working days) between `a` and `b`, in
+    /// milliseconds; negative when `b` is before `a`.
+    pub fn working_millis_between(&self, a: Timestamp, b: Timestamp) -> i64 {
+        if b < a {
+            return -self.working_millis_between(b, a);
+        }
+        let mut total = 0i64;
+        let mut date = self.local(a).date();
+        let last = self.local(b).date();
+        let mut walked = 0;
+        while date <= last && walked < CALENDAR_WALK_DAYS_MAX {
+            if self.is_working_day(date) {
+                let open = self.instant(date.and_time(self.opens)).max(a);
+                let close = self.instant(date.and_time(self.closes)).min(b);
+                if open < close {
+                    total += close.millis_since(open);
+                }
+            }
+            date = date
+                .succ_opt()
+                .expect("calendar arithmetic stays far from the end of time");
+            walked += 1;
+        }
+        total
+    }
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::china_mainland()
+    }
+}

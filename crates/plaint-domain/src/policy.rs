@@ -1,1 +1,868 @@
-//! (being written)
+//! Policies as data (DOMAIN.md §5–§8): SLA clocks per severity tier, the escalation ladder, the
+//! routing table, the compensation rules, the repeat window, the at-risk share and the alert
+//! thresholds, with a version. The defaults live in `data/policy.default.toml` (embedded at
+//! compile time); every key is documented in `docs/policy.md`.
+//!
+//! No SLA number is a constant in code: every figure comes from a [`Policy`]. Deadlines computed
+//! here are recorded in events with [`Policy::version`] (DOMAIN.md §7 audit rule), so a later
+//! policy change never changes a past verdict.
+
+use crate::calendar::Calendar;
+use crate::event::{
+    Category, Channel, Clock, ClockDeadline, Department, EscalationDue, EscalationLevel, Flags, RoutingDecision,
+    Severity,
+};
+use crate::time::{Timestamp, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// The default policy file, embedded.
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../data/policy.default.toml");
+
+/// Longest policy version string, in bytes (it is recorded in every Classified event).
+pub const POLICY_VERSION_LEN_MAX: usize = 64;
+
+/// Why a policy file was refused. Always names the key (dotted path, array index in brackets)
+/// and the 1-based line it is on (or the line of its table when the key is missing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    #[error("policy line {line}: key `{key}`: {message}")]
+    Invalid { key: String, line: usize, message: String },
+}
+
+impl PolicyError {
+    pub fn key(&self) -> &str {
+        match self {
+            PolicyError::Invalid { key, .. } => key,
+        }
+    }
+    pub fn line(&self) -> usize {
+        match self {
+            PolicyError::Invalid { line, .. } => *line,
+        }
+    }
+}
+
+/// A duration with an explicit unit, written `{ hours = 24 }` in TOML.
+///
+/// Calendar units (`minutes`, `hours`, `days`) are elapsed time, 24 hours a day. Business units
+/// (`working_hours`, `working_days`) run on a [`Calendar`] (see `calendar` for the definition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyDuration {
+    Minutes(u32),
+    Hours(u32),
+    Days(u32),
+    WorkingHours(u32),
+    WorkingDays(u32),
+}
+
+impl PolicyDuration {
+    /// The instant this duration after `from`.
+    pub fn after(self, cal: &Calendar, from: Timestamp) -> Timestamp {
+        match self {
+            PolicyDuration::WorkingHours(n) => cal.add_working_hours(from, n),
+            PolicyDuration::WorkingDays(n) => cal.add_working_days(from, n),
+            fixed => from.plus_millis(fixed.fixed_millis().expect("calendar units have a fixed length")),
+        }
+    }
+    /// Length in milliseconds for calendar units; `None` for business units.
+    pub fn fixed_millis(self) -> Option<i64> {
+        match self {
+            PolicyDuration::Minutes(n) => Some(i64::from(n) * MS_PER_MINUTE),
+            PolicyDuration::Hours(n) => Some(i64::from(n) * MS_PER_HOUR),
+            PolicyDuration::Days(n) => Some(i64::from(n) * MS_PER_DAY),
+            PolicyDuration::WorkingHours(_) | PolicyDuration::WorkingDays(_) => None,
+        }
+    }
+    /// The number, whatever the unit.
+    pub fn amount(self) -> u32 {
+        match self {
+            PolicyDuration::Minutes(n)
+            | PolicyDuration::Hours(n)
+            | PolicyDuration::Days(n)
+            | PolicyDuration::WorkingHours(n)
+            | PolicyDuration::WorkingDays(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for PolicyDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyDuration::Minutes(n) => write!(f, "{n} min"),
+            PolicyDuration::Hours(n) => write!(f, "{n} h"),
+            PolicyDuration::Days(n) => write!(f, "{n} days"),
+            PolicyDuration::WorkingHours(n) => write!(f, "{n} working hours"),
+            PolicyDuration::WorkingDays(n) => write!(f, "{n} working days"),
+        }
+    }
+}
+
+/// The clocks of one severity tier (DOMAIN.md §7). An absent clock does not run for the tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierClocks {
+    /// Registration after the customer's contact.
+    pub registration: PolicyDuration,
+    /// First response (acknowledgement) after receipt. Never pauses.
+    pub first_response: PolicyDuration,
+    /// Final resolution after receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<PolicyDuration>,
+    /// Preliminary plan after receipt (major).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preliminary_plan: Option<PolicyDuration>,
+    /// A progress update every so often after the preliminary plan is due, until the final
+    /// response (major). Requires `preliminary_plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_update_every: Option<PolicyDuration>,
+    /// Investigation started after dispatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub investigation: Option<PolicyDuration>,
+    /// Preliminary solution after dispatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preliminary_solution: Option<PolicyDuration>,
+    /// Green channel (repeat or media flag): supervisor intervention after receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_channel: Option<PolicyDuration>,
+    /// Revisit after the final response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<PolicyDuration>,
+}
+
+/// Regulatory clocks (DOMAIN.md §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatoryClocks {
+    /// Result to the customer after receipt (Express Delivery Interim Regulations art. 28).
+    pub result_within: PolicyDuration,
+    /// Company reply to a regulator referral after receipt.
+    pub regulator_reply_within: PolicyDuration,
+    /// A customer may appeal when no answer came within this time of receipt …
+    pub appeal_if_no_answer_within: PolicyDuration,
+    /// … within this window (from receipt, or from the final response when dissatisfied).
+    pub appeal_window: PolicyDuration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PausePolicy {
+    /// Clocks extended by time on hold. `first_response` may never be listed.
+    pub pausable: Vec<Clock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    pub ordinary: TierClocks,
+    pub urgent: TierClocks,
+    pub major: TierClocks,
+    /// Registration clock overrides by channel name (e.g. `counter = { hours = 1 }`).
+    #[serde(default)]
+    pub registration_by_channel: BTreeMap<String, PolicyDuration>,
+    pub regulatory: RegulatoryClocks,
+    pub pause: PausePolicy,
+}
+
+impl SlaPolicy {
+    pub fn tier(&self, severity: Severity) -> &TierClocks {
+        match severity {
+            Severity::Ordinary => &self.ordinary,
+            Severity::Urgent => &self.urgent,
+            Severity::Major => &self.major,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningPolicy {
+    /// A pending clock is "at risk" once this share of its allowance is used (0 < share < 1).
+    pub at_risk_share: f64,
+}
+
+/// What an escalation ladder rung's `after` is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LadderMeasure {
+    /// Elapsed since the ticket was received (002's reading; the default).
+    SinceReceipt,
+    /// Elapsed past the resolution deadline.
+    PastDue,
+}
+
+/// One rung of the escalation ladder: an unresolved ticket escalates to `level` after `after`.
+/// Its rule id is `ladder.<level>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderRung {
+    pub severities: Vec<Severity>,
+    pub after: PolicyDuration,
+    pub level: EscalationLevel,
+}
+
+/// Escalate at the breach of `clock` for tickets of `severity`. Its rule id is `breach.<clock>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreachRule {
+    pub severity: Severity,
+    pub clock: Clock,
+    pub level: EscalationLevel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPolicy {
+    pub ladder_measure: LadderMeasure,
+    /// Level the watchdog escalates a green-channel ticket to when its clock falls due.
+    pub green_channel_level: EscalationLevel,
+    #[serde(default)]
+    pub ladder: Vec<LadderRung>,
+    #[serde(default)]
+    pub breach: Vec<BreachRule>,
+}
+
+/// Rule id prefix of a ladder rung (`ladder.supervisor`).
+pub const RULE_LADDER_PREFIX: &str = "ladder.";
+/// Rule id prefix of a breach rule (`breach.first_response`).
+pub const RULE_BREACH_PREFIX: &str = "breach.";
+/// Rule id of the green-channel escalation.
+pub const RULE_GREEN_CHANNEL: &str = "green_channel";
+
+/// A routing rule: first match wins, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    /// Stable id, recorded in the Dispatched event.
+    pub id: String,
+    /// Matches when any keyword occurs in the description (case-insensitive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// Matches when the ticket's category is one of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    pub department: Department,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingPolicy {
+    pub departments: Vec<Department>,
+    /// Department used when no rule matches.
+    pub fallback: Department,
+    #[serde(default)]
+    pub rules: Vec<RoutingRule>,
+}
+
+/// The legal basis recorded with each compensation rule (DOMAIN.md §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalBasis {
+    pub insured_total_loss: String,
+    pub insured_partial_loss: String,
+    pub uninsured_capped: String,
+    pub registered_letter: String,
+    pub gross_negligence: String,
+    pub non_monetary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompensationPolicy {
+    /// Uninsured item: actual loss capped at this many times the postage.
+    pub uninsured_cap_postage_multiple: u32,
+    /// Registered letter: this many times the postage.
+    pub registered_letter_postage_multiple: u32,
+    pub legal_basis: LegalBasis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatPolicy {
+    /// An earlier complaint within this window makes a new one a repeat (calendar units only).
+    pub window: PolicyDuration,
+}
+
+impl RepeatPolicy {
+    pub fn window_ms(&self) -> i64 {
+        self.window
+            .fixed_millis()
+            .expect("validated: the repeat window has a calendar unit")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPolicy {
+    /// A category's daily count above its baseline by more than this share raises an alert.
+    pub category_surge_share: f64,
+    /// Baseline = mean daily count over this many days before the day in question.
+    pub category_surge_baseline_days: u32,
+    /// No surge alert for a day with fewer complaints in the category than this.
+    pub category_surge_count_min: u32,
+    /// A region whose `delay` share exceeds this …
+    pub region_delay_share: f64,
+    /// … in this many consecutive months raises an alert.
+    pub region_delay_months: u32,
+}
+
+/// A complete policy. Build it with [`Policy::default`] or [`Policy::from_toml_str`].
+///
+/// ```
+/// use plaint_domain::policy::Policy;
+/// let p = Policy::default();
+/// let again = Policy::from_toml_str(&p.to_toml_string()).unwrap();
+/// assert_eq!(p, again);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Recorded with every deadline computed from this policy.
+    pub version: String,
+    pub sla: SlaPolicy,
+    pub warnings: WarningPolicy,
+    pub escalation: EscalationPolicy,
+    pub routing: RoutingPolicy,
+    pub compensation: CompensationPolicy,
+    pub repeat: RepeatPolicy,
+    pub alerts: AlertPolicy,
+}
+
+impl Default for Policy {
+    /// The numbers of DOMAIN.md §5–§8, from `data/policy.default.toml`.
+    fn default() -> Policy {
+        Policy::from_toml_str(DEFAULT_POLICY_TOML).expect("embedded default policy is valid (tested)")
+    }
+}
+
+impl Policy {
+    /// Parses and validates a policy file. Errors name the key and its line.
+    pub fn from_toml_str(s: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy = toml::from_str(s).map_err(|e| serde_error(s, &e))?;
+        policy.validate().map_err(|(key, message)| PolicyError::Invalid {
+            line: locate(s, &key),
+            key,
+            message,
+        })?;
+        Ok(policy)
+    }
+
+    /// The policy as TOML; [`Policy::from_toml_str`] reads it back equal.
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a policy always serialises to TOML")
+    }
+
+    /// Checks what serde cannot: positive durations, known names, cross references.
+    /// Returns the dotted key and the message.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |k: String, m: String| Err((k, m));
+        if self.version.trim().is_empty() || self.version.len() > POLICY_VERSION_LEN_MAX {
+            return err(
+                "version".into(),
+                format!("must be 1..={POLICY_VERSION_LEN_MAX} bytes, not blank"),
+            );
+        }
+        let positive = |k: String, d: PolicyDuration| -> Result<(), (String, String)> {
+            if d.amount() == 0 {
+                return Err((k, format!("duration {d} must be positive")));
+            }
+            Ok(())
+        };
+        for sev in Severity::ALL {
+            let t = self.sla.tier(sev);
+            let base = format!("sla.{}", sev.as_str());
+            positive(format!("{base}.registration"), t.registration)?;
+            positive(format!("{base}.first_response"), t.first_response)?;
+            let optional = [
+                ("resolution", t.resolution),
+                ("preliminary_plan", t.preliminary_plan),
+                ("progress_update_every", t.progress_update_every),
+                ("investigation", t.investigation),
+                ("preliminary_solution", t.preliminary_solution),
+                ("green_channel", t.green_channel),
+                ("revisit", t.revisit),
+            ];
+            for (name, d) in optional {
+                if let Some(d) = d {
+                    positive(format!("{base}.{name}"), d)?;
+                }
+            }
+            if t.progress_update_every.is_some() && t.preliminary_plan.is_none() {
+                return err(
+                    format!("{base}.progress_update_every"),
+                    "needs `preliminary_plan` in the same tier (updates follow the plan)".into(),
+                );
+            }
+        }
+        for (name, d) in &self.sla.registration_by_channel {
+            let key = format!("sla.registration_by_channel.{name}");
+            if !Channel::ALL.iter().any(|c| c.as_str() == name) {
+                let known: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                return err(key, format!("unknown channel {name:?}; known: {}", known.join(", ")));
+            }
+            positive(key, *d)?;
+        }
+        let r = &self.sla.regulatory;
+        positive("sla.regulatory.result_within".into(), r.result_within)?;
+        positive("sla.regulatory.regulator_reply_within".into(), r.regulator_reply_within)?;
+        positive(
+            "sla.regulatory.appeal_if_no_answer_within".into(),
+            r.appeal_if_no_answer_within,
+        )?;
+        positive("sla.regulatory.appeal_window".into(), r.appeal_window)?;
+        if r.appeal_if_no_answer_within.fixed_millis().is_none() || r.appeal_window.fixed_millis().is_none() {
+            return err(
+                "sla.regulatory.appeal_window".into(),
+                "appeal durations must use calendar units (minutes, hours, days)".into(),
+            );
+        }
+        if self.sla.pause.pausable.contains(&Clock::FirstResponse) {
+            return err(
+                "sla.pause.pausable".into(),
+                "`first_response` never pauses (DOMAIN.md §7)".into(),
+            );
+        }
+        let share = self.warnings.at_risk_share;
+        if !(share > 0.0 && share < 1.0) {
+            return err(
+                "warnings.at_risk_share".into(),
+                format!("{share} is not between 0 and 1 (exclusive)"),
+            );
+        }
+        let mut rung_ids = BTreeSet::new();
+        for (i, rung) in self.escalation.ladder.iter().enumerate() {
+            positive(format!("escalation.ladder[{i}].after"), rung.after)?;
+            if rung.severities.is_empty() {
+                return err(format!("escalation.ladder[{i}].severities"), "is empty".into());
+            }
+            for s in &rung.severities {
+                if !rung_ids.insert((*s, rung.level)) {
+                    return err(
+                        format!("escalation.ladder[{i}].level"),
+                        format!("a second rung to {} for {} tickets", rung.level.as_str(), s.as_str()),
+                    );
+                }
+            }
+        }
+        let mut breach_ids = BTreeSet::new();
+        for (i, b) in self.escalation.breach.iter().enumerate() {
+            if !breach_ids.insert((b.severity, b.clock)) {
+                return err(
+                    format!("escalation.breach[{i}].clock"),
+                    format!(
+                        "a second breach rule for {} on {}",
+                        b.clock.as_str(),
+                        b.severity.as_str()
+                    ),
+                );
+            }
+            let t = self.sla.tier(b.severity);
+            let runs = match b.clock {
+                Clock::Registration | Clock::FirstResponse | Clock::RegulatoryResult | Clock::RegulatorReply => true,
+                Clock::Resolution => t.resolution.is_some(),
+                Clock::PreliminaryPlan => t.preliminary_plan.is_some(),
+                Clock::GreenChannel => t.green_channel.is_some(),
+                // These clocks start after classification, so no escalation can be planned then.
+                Clock::ProgressUpdate | Clock::Investigation | Clock::PreliminarySolution | Clock::Revisit => false,
+            };
+            if !runs {
+                return err(
+                    format!("escalation.breach[{i}].clock"),
+                    format!(
+                        "clock {} is not known when {} tickets are classified",
+                        b.clock.as_str(),
+                        b.severity.as_str()
+                    ),
+                );
+            }
+        }
+        let depts = &self.routing.departments;
+        if depts.is_empty() {
+            return err("routing.departments".into(), "is empty".into());
+        }
+        let mut seen = BTreeSet::new();
+        for d in depts {
+            if d.0.trim().is_empty() || !seen.insert(d) {
+                return err(
+                    "routing.departments".into(),
+                    format!("blank or repeated department {:?}", d.0),
+                );
+            }
+        }
+        if !depts.contains(&self.routing.fallback) {
+            return err(
+                "routing.fallback".into(),
+                format!("{:?} is not one of routing.departments", self.routing.fallback.0),
+            );
+        }
+        let mut rule_ids = BTreeSet::new();
+        for (i, rule) in self.routing.rules.iter().enumerate() {
+            if rule.id.trim().is_empty() || !rule_ids.insert(rule.id.as_str()) {
+                return err(
+                    format!("routing.rules[{i}].id"),
+                    format!("blank or repeated rule id {:?}", rule.id),
+                );
+            }
+            if rule.keywords.is_empty() && rule.categories.is_empty() {
+                return err(
+                    format!("routing.rules[{i}].keywords"),
+                    format!("rule {:?} has neither keywords nor categories", rule.id),
+                );
+            }
+            if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+                return err(format!("routing.rules[{i}].keywords"), "blank keyword".into());
+            }
+            if !depts.contains(&rule.department) {
+                return err(
+                    format!("routing.rules[{i}].department"),
+                    format!("{:?} is not one of routing.departments", rule.department.0),
+                );
+            }
+        }
+        if self.compensation.uninsured_cap_postage_multiple == 0 {
+            return err(
+                "compensation.uninsured_cap_postage_multiple".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if self.compensation.registered_letter_postage_multiple == 0 {
+            return err(
+                "compensation.registered_letter_postage_multiple".into(),
+                "must be at least 1".into(),
+            );
+        }
+        positive("repeat.window".into(), self.repeat.window)?;
+        if self.repeat.window.fixed_millis().is_none() {
+            return err(
+                "repeat.window".into(),
+                "must use a calendar unit (minutes, hours, days), not working time".into(),
+            );
+        }
+        let a = &self.alerts;
+        if !(a.category_surge_share > 0.0 && a.category_surge_share.is_finite()) {
+            return err(
+                "alerts.category_surge_share".into(),
+                format!("{} must be positive", a.category_surge_share),
+            );
+        }
+        if a.category_surge_baseline_days == 0 {
+            return err(
+                "alerts.category_surge_baseline_days".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if !(a.region_delay_share > 0.0 && a.region_delay_share < 1.0) {
+            return err(
+                "alerts.region_delay_share".into(),
+                format!("{} is not between 0 and 1 (exclusive)", a.region_delay_share),
+            );
+        }
+        if a.region_delay_months == 0 {
+            return err("alerts.region_delay_months".into(), "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn pausable(&self, clock: Clock) -> bool {
+        self.sla.pause.pausable.contains(&clock)
+    }
+
+    fn deadline(&self, clock: Clock, due_at: Timestamp) -> ClockDeadline {
+        ClockDeadline {
+            clock,
+            due_at,
+            pausable: self.pausable(clock),
+        }
+    }
+
+    /// The deadlines of every clock that runs from receipt, and the planned watchdog
+    /// escalations, for a ticket being classified (DOMAIN.md §7). Recorded in `Classified`.
+    ///
+    /// Registration runs from `contact_at` (with the channel's override, e.g. counter 1 h); the
+    /// other clocks from `received_at`. The progress-update clock records its first due time,
+    /// one interval after the preliminary plan is due (see `sla` for the recurrence). The green
+    /// channel runs when `flags` open it; the regulator-reply clock when the ticket came through
+    /// `regulator_referral` or carries the `regulator` flag.
+    pub fn classify_deadlines(
+        &self,
+        cal: &Calendar,
+        severity: Severity,
+        flags: Flags,
+        channel: Channel,
+        contact_at: Timestamp,
+        received_at: Timestamp,
+    ) -> (Vec<ClockDeadline>, Vec<EscalationDue>) {
+        let t = self.sla.tier(severity);
+        let mut out = Vec::new();
+        let registration = self
+            .sla
+            .registration_by_channel
+            .get(channel.as_str())
+            .copied()
+            .unwrap_or(t.registration);
+        out.push(self.deadline(Clock::Registration, registration.after(cal, contact_at)));
+        out.push(self.deadline(Clock::FirstResponse, t.first_response.after(cal, received_at)));
+        if let Some(d) = t.resolution {
+            out.push(self.deadline(Clock::Resolution, d.after(cal, received_at)));
+        }
+        if let Some(plan) = t.preliminary_plan {
+            let plan_due = plan.after(cal, received_at);
+            out.push(self.deadline(Clock::PreliminaryPlan, plan_due));
+            if let Some(every) = t.progress_update_every {
+                out.push(self.deadline(Clock::ProgressUpdate, every.after(cal, plan_due)));
+            }
+        }
+        if flags.green_channel() {
+            if let Some(d) = t.green_channel {
+                out.push(self.deadline(Clock::GreenChannel, d.after(cal, received_at)));
+            }
+        }
+        out.push(self.deadline(
+            Clock::RegulatoryResult,
+            self.sla.regulatory.result_within.after(cal, received_at),
+        ));
+        if channel == Channel::RegulatorReferral || flags.regulator {
+            out.push(self.deadline(
+                Clock::RegulatorReply,
+                self.sla.regulatory.regulator_reply_within.after(cal, received_at),
+            ));
+        }
+
+        let due_of = |clock: Clock| out.iter().find(|d| d.clock == clock).map(|d| d.due_at);
+        let mut esc = Vec::new();
+        for rung in self
+            .escalation
+            .ladder
+            .iter()
+            .filter(|r| r.severities.contains(&severity))
+        {
+            let from = match self.escalation.ladder_measure {
+                LadderMeasure::SinceReceipt => Some(received_at),
+                LadderMeasure::PastDue => due_of(Clock::Resolution),
+            };
+            if let Some(from) = from {
+                esc.push(EscalationDue {
+                    rule_id: format!("{RULE_LADDER_PREFIX}{}", rung.level.as_str()),
+                    level: rung.level,
+                    due_at: rung.after.after(cal, from),
+                });
+            }
+        }
+        for b in self.escalation.breach.iter().filter(|b| b.severity == severity) {
+            if let Some(due_at) = due_of(b.clock) {
+                esc.push(EscalationDue {
+                    rule_id: format!("{RULE_BREACH_PREFIX}{}", b.clock.as_str()),
+                    level: b.level,
+                    due_at,
+                });
+            }
+        }
+        if let Some(due_at) = due_of(Clock::GreenChannel) {
+            esc.push(EscalationDue {
+                rule_id: RULE_GREEN_CHANNEL.to_owned(),
+                level: self.escalation.green_channel_level,
+                due_at,
+            });
+        }
+        (out, esc)
+    }
+
+    /// Clocks that run from dispatch (investigation, preliminary solution). Recorded in
+    /// `Dispatched`.
+    pub fn dispatch_deadlines(
+        &self,
+        cal: &Calendar,
+        severity: Severity,
+        dispatched_at: Timestamp,
+    ) -> Vec<ClockDeadline> {
+        let t = self.sla.tier(severity);
+        let mut out = Vec::new();
+        if let Some(d) = t.investigation {
+            out.push(self.deadline(Clock::Investigation, d.after(cal, dispatched_at)));
+        }
+        if let Some(d) = t.preliminary_solution {
+            out.push(self.deadline(Clock::PreliminarySolution, d.after(cal, dispatched_at)));
+        }
+        out
+    }
+
+    /// Clocks that run from the final response (the revisit). Recorded in the final `Responded`.
+    pub fn final_response_deadlines(
+        &self,
+        cal: &Calendar,
+        severity: Severity,
+        responded_at: Timestamp,
+    ) -> Vec<ClockDeadline> {
+        let t = self.sla.tier(severity);
+        t.revisit
+            .map(|d| vec![self.deadline(Clock::Revisit, d.after(cal, responded_at))])
+            .unwrap_or_default()
+    }
+
+    /// The department for a ticket by the routing table (DOMAIN.md §5): the first rule whose
+    /// keyword occurs in `description` (case-insensitive) or whose categories include
+    /// `category`; else the fallback department.
+    ///
+    /// ```
+    /// use plaint_domain::policy::Policy;
+    /// use plaint_domain::{Category, Department, RoutingDecision};
+    /// let (dept, why) = Policy::default().route(Category::Other, "包裹严重延误，一周未到");
+    /// assert_eq!(dept, Department("sorting".into()));
+    /// assert_eq!(why, RoutingDecision::Rule { rule_id: "kw.delay".into(), matched: "延误".into() });
+    /// ```
+    pub fn route(&self, category: Category, description: &str) -> (Department, RoutingDecision) {
+        let text = description.to_lowercase();
+        for rule in &self.routing.rules {
+            if let Some(kw) = rule.keywords.iter().find(|k| text.contains(&k.to_lowercase())) {
+                return (
+                    rule.department.clone(),
+                    RoutingDecision::Rule {
+                        rule_id: rule.id.clone(),
+                        matched: kw.clone(),
+                    },
+                );
+            }
+            if rule.categories.contains(&category) {
+                return (
+                    rule.department.clone(),
+                    RoutingDecision::Rule {
+                        rule_id: rule.id.clone(),
+                        matched: format!("category:{}", category.as_str()),
+                    },
+                );
+            }
+        }
+        (self.routing.fallback.clone(), RoutingDecision::Fallback)
+    }
+
+    /// Whether `d` is one of the policy's departments.
+    pub fn is_department(&self, d: &Department) -> bool {
+        self.routing.departments.contains(d)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error location: dotted key ↔ line
+// ---------------------------------------------------------------------------------------------
+
+/// One line of a TOML file seen by the locator: the table it is in and the key it sets.
+struct LineInfo {
+    table: String,
+    key: Option<String>,
+    header: bool,
+}
+
+/// Walks the file line by line, tracking `[table]` and `[[array]]` headers (with their index),
+/// so a dotted key like `routing.rules[3].department` can be mapped to a line and back. Simple
+/// by design: it understands what policy files contain (one key per line, inline tables).
+fn scan(src: &str) -> Vec<LineInfo> {
+    let mut out = Vec::new();
+    let mut table = String::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for raw in src.lines() {
+        let line = raw.trim();
+        if let Some(rest) = line.strip_prefix("[[") {
+            let name = rest.split("]]").next().unwrap_or("").trim().to_owned();
+            let n = counts.entry(name.clone()).or_insert(0);
+            table = format!("{name}[{n}]");
+            *n += 1;
+            out.push(LineInfo {
+                table: table.clone(),
+                key: None,
+                header: true,
+            });
+        } else if let Some(rest) = line.strip_prefix('[') {
+            table = rest.split(']').next().unwrap_or("").trim().to_owned();
+            out.push(LineInfo {
+                table: table.clone(),
+                key: None,
+                header: true,
+            });
+        } else if !line.starts_with('#') && line.contains('=') {
+            let key = line.split('=').next().unwrap_or("").trim().trim_matches('"').to_owned();
+            out.push(LineInfo {
+                table: table.clone(),
+                key: Some(key),
+                header: false,
+            });
+        } else {
+            out.push(LineInfo {
+                table: table.clone(),
+                key: None,
+                header: false,
+            });
+        }
+    }
+    out
+}
+
+fn join(table: &str, key: &str) -> String {
+    if table.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{table}.{key}")
+    }
+}
+
+/// The 1-based line of a dotted key; for a key that is not written (missing), the line of the
+/// closest enclosing table header; 1 when nothing matches.
+fn locate(src: &str, key: &str) -> usize {
+    let lines = scan(src);
+    let mut probe = key.to_owned();
+    loop {
+        for (i, l) in lines.iter().enumerate() {
+            let full = match &l.key {
+                Some(k) => join(&l.table, k),
+                None if l.header => l.table.clone(),
+                None => continue,
+            };
+            if full == probe {
+                return i + 1;
+            }
+        }
+        // Strip the last segment (`a.b[2].c` → `a.b[2]` → `a.b`) and try again.
+        match probe.rfind(['.', '[']) {
+            Some(cut) => probe.truncate(cut),
+            None => return 1,
+        }
+    }
+}
+
+fn quoted_name(message: &str, after: &str) -> Option<String> {
+    let rest = &message[message.find(after)? + after.len()..];
+    let start = rest.find('`')? + 1;
+    let end = start + rest[start..].find('`')?;
+    Some(rest[start..end].to_owned())
+}
+
+/// Turns a TOML/serde error into a [`PolicyError`] naming the key and the line.
+fn serde_error(src: &str, e: &toml::de::Error) -> PolicyError {
+    let message = e.message().trim().to_owned();
+    let offset = e.span().map(|r| r.start).unwrap_or(0);
+    let line = src[..offset.min(src.len())].matches('\n').count() + 1;
+    let lines = scan(src);
+    let info = lines.get(line - 1);
+    let table = info.map(|l| l.table.clone()).unwrap_or_default();
+    let key = if let Some(field) = quoted_name(&message, "missing field") {
+        // The span covers the table that lacks the field.
+        join(&table, &field)
+    } else if let Some(field) = quoted_name(&message, "unknown field") {
+        match info.and_then(|l| l.key.clone()) {
+            Some(k) if k != field => join(&join(&table, &k), &field),
+            _ => join(&table, &field),
+        }
+    } else {
+        match info.and_then(|l| l.key.clone()) {
+            Some(k) => join(&table, &k),
+            None => table,
+        }
+    };
+    PolicyError::Invalid {
+        key: if key.is_empty() { "(document)".into() } else { key },
+        line,
+        message,
+    }
+}
