@@ -1,1 +1,1478 @@
-//! (being written)
+//! The PostgreSQL event store: the server backend, safe with many engine processes.
+//!
+//! Design (the full text, with the schema and the operations guide, is `docs/postgres.md`):
+//!
+//! * **One row, one lock, no skipped events.** Every append transaction first locks the single
+//!   row of the `head` table (`SELECT … FOR UPDATE`), assigns positions `head + 1 ..`, inserts,
+//!   advances the head and commits. Position assignment is therefore serialised across every
+//!   process that shares the database: positions are gapless and *commit order equals position
+//!   order*. A reader that sees position `p` committed also sees every position below `p`, so a
+//!   subscriber reading `position >= next` in order can never skip an event that commits later
+//!   with a lower position (the trap of sequence-based event stores).
+//! * **Group commit.** Serialising appends costs throughput, so each process runs one writer task
+//!   that takes every append waiting in its queue and commits them in one transaction (one lock,
+//!   one WAL flush). Statements of a transaction are pipelined: about two round trips per batch.
+//! * **Idempotency and retry.** A command id already present in a stream returns the original
+//!   positions. Because of that, the writer retries a batch whose connection was lost (the commit
+//!   may or may not have happened; the retry either finds the command ids or appends them).
+//! * **Hash chain.** Each row stores the [`chain_next`] value over its event, computed by the
+//!   writer from the chain value kept in the head row. The chain is the same as the file log's for
+//!   the same events, so a log copied between backends has the same head hash.
+//! * **Live subscriptions.** Each commit runs `pg_notify`; one listener connection per store
+//!   wakes the subscriptions, which also poll every [`PgOptions::poll_interval_ms`] as a
+//!   fallback. Subscriptions read by position from committed rows only, so catch-up and live are
+//!   the same loop and the hand-over has no gap and no duplicate.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), plaint_store::StoreError> {
+//! use plaint_store::pg::{PgOptions, PgStore};
+//! use plaint_store::EventStore;
+//! let url = "postgres://plaint:plaint@127.0.0.1:5432/plaint";
+//! let options = PgOptions::default();
+//! PgStore::migrate(url, &options).await?; // `plaint init --pg URL`: explicit and idempotent
+//! let store = PgStore::connect(url, options).await?;
+//! println!("head at {}", store.head_position().await?);
+//! # Ok(()) }
+//! ```
+
+use crate::chain::{chain_next, ChainHash, CHAIN_GENESIS};
+use crate::types::*;
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{AsyncMessage, NoTls, Row};
+
+/// The schema version this program writes and reads (the `schema_migrations` table).
+pub const PG_SCHEMA_VERSION: i32 = 1;
+/// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
+/// PostgreSQL's 63-byte identifier limit).
+pub const SCHEMA_NAME_LEN_MAX: usize = 40;
+/// Most append calls waiting for the writer task of one store.
+pub const WRITER_QUEUE_MAX: usize = 4096;
+/// Most events committed in one writer transaction (one append call may reach it alone).
+pub const WRITER_BATCH_EVENTS_MAX: usize = APPEND_EVENTS_MAX;
+/// Most append calls committed in one writer transaction.
+pub const WRITER_BATCH_CALLS_MAX: usize = 1024;
+/// Batches with at least this many rows are written with `COPY … (FORMAT binary)`; smaller ones
+/// with one multi-row `INSERT … SELECT FROM unnest(…)`.
+pub const COPY_ROWS_MIN: usize = 256;
+/// Events a subscription reads per query.
+pub const SUBSCRIPTION_READ_BATCH_MAX: usize = 1000;
+/// Events buffered between a subscription's reader task and its consumer.
+pub const SUBSCRIPTION_BUFFER_MAX: usize = 1024;
+/// Consecutive failed reads after which a subscription reports the error and ends.
+pub const SUBSCRIPTION_READ_FAILURES_MAX: u32 = 20;
+/// Rows `verify` reads per query.
+const VERIFY_READ_BATCH: i64 = 10_000;
+
+/// Earliest business/recording time shown in the `occurred_at`/`recorded_at` columns
+/// (0001-01-01T00:00:00Z); outside the range the exact `*_ms` columns still hold the value and the
+/// readable column is NULL.
+const TIMESTAMP_MS_MIN: i64 = -62_135_596_800_000;
+/// Latest time shown in the readable timestamp columns (9999-12-31T23:59:59.999Z).
+const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;
+
+/// How to connect and which schema to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    /// The PostgreSQL schema holding the tables; lower-case ASCII letters, digits and `_`,
+    /// starting with a letter or `_`, at most [`SCHEMA_NAME_LEN_MAX`] bytes. Several logs can
+    /// live in one database under different schemas (tests use one random schema each).
+    pub schema: String,
+    /// Connections in the pool (the writer, readers and subscriptions share it; the listener has
+    /// its own).
+    pub pool_size_max: usize,
+    /// `application_name` of every connection, visible in `pg_stat_activity`.
+    pub application_name: String,
+    /// How often a subscription polls when no notification arrives (fallback for lost
+    /// notifications and listener reconnects).
+    pub poll_interval_ms: u64,
+    /// Attempts of one writer batch when the connection is lost (1 = no retry).
+    pub write_attempts_max: u32,
+    /// Timeout to establish a connection.
+    pub connect_timeout_ms: u64,
+    /// `idle_in_transaction_session_timeout` of the store's sessions: a process stuck inside an
+    /// append transaction releases the head lock after this long. 0 leaves the server default.
+    pub idle_in_transaction_timeout_ms: u64,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            schema: "plaint".to_string(),
+            pool_size_max: 16,
+            application_name: "plaint".to_string(),
+            poll_interval_ms: 500,
+            write_attempts_max: 4,
+            connect_timeout_ms: 10_000,
+            idle_in_transaction_timeout_ms: 60_000,
+        }
+    }
+}
+
+impl PgOptions {
+    /// Default options with another schema.
+    pub fn with_schema(schema: impl Into<String>) -> Self {
+        PgOptions {
+            schema: schema.into(),
+            ..PgOptions::default()
+        }
+    }
+}
+
+/// What [`PgStore::migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Schema version found before the migration (0: none).
+    pub version_before: i32,
+    /// Schema version after it ([`PG_SCHEMA_VERSION`]).
+    pub version_after: i32,
+}
+
+/// The PostgreSQL implementation of [`EventStore`]. Create the schema once with
+/// [`PgStore::migrate`], then [`PgStore::connect`]. Must be created inside a Tokio runtime (it
+/// spawns its writer task). Dropping the store ends its subscriptions.
+pub struct PgStore {
+    shared: Arc<Shared>,
+    jobs: mpsc::Sender<Job>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What the store's tasks share.
+struct Shared {
+    pool: Pool,
+    pg_config: tokio_postgres::Config,
+    options: PgOptions,
+    sql: Sql,
+    /// Bumped after every local commit and every notification from another process.
+    wake: watch::Sender<u64>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Ok(mut guard) = self.listener.lock() {
+            if let Some(handle) = guard.take() {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// One append call waiting for the writer.
+struct Job {
+    requests: Vec<AppendRequest>,
+    events: usize,
+    reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+}
+
+/// The SQL text of every statement, with the schema name filled in.
+struct Sql {
+    schema: String,
+    channel: String,
+    begin: String,
+    lock_head: String,
+    stream_versions: String,
+    find_commands: String,
+    insert_unnest: String,
+    copy_in: String,
+    advance_head: String,
+    commit: String,
+    read_all: String,
+    read_stream: String,
+    head: String,
+    stream_version: String,
+}
+
+const EVENT_COLUMNS: &str =
+    "position, stream, stream_version, command_id, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, payload, chain_hash";
+
+impl Sql {
+    fn new(schema: &str) -> Sql {
+        let s = quote_ident(schema);
+        Sql {
+            schema: schema.to_string(),
+            channel: channel_name(schema),
+            begin: "BEGIN".to_string(),
+            lock_head: format!("SELECT position, chain_hash FROM {s}.head WHERE id FOR UPDATE"),
+            stream_versions: format!(
+                "SELECT k.stream, (SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream = k.stream) \
+                 FROM unnest($1::text[]) AS k(stream)"
+            ),
+            find_commands: format!(
+                "SELECT e.stream, e.command_id, min(e.position), max(e.position), max(e.stream_version) \
+                 FROM {s}.events e JOIN unnest($1::text[], $2::text[]) AS k(stream, command_id) \
+                 ON e.stream = k.stream AND e.command_id = k.command_id GROUP BY e.stream, e.command_id"
+            ),
+            insert_unnest: format!(
+                "INSERT INTO {s}.events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], \
+                 $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::text[], \
+                 $10::bytea[], $11::bytea[])"
+            ),
+            copy_in: format!("COPY {s}.events ({EVENT_COLUMNS}) FROM STDIN (FORMAT binary)"),
+            advance_head: format!(
+                "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
+                 RETURNING position) SELECT pg_notify($4, position::text) FROM u"
+            ),
+            commit: "COMMIT".to_string(),
+            read_all: format!("SELECT {EVENT_COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"),
+            read_stream: format!(
+                "SELECT {EVENT_COLUMNS} FROM {s}.events WHERE stream = $1 AND stream_version >= $2 \
+                 ORDER BY stream_version LIMIT $3"
+            ),
+            head: format!("SELECT position, chain_hash FROM {s}.head WHERE id"),
+            stream_version: format!("SELECT coalesce(max(stream_version), 0) FROM {s}.events WHERE stream = $1"),
+        }
+    }
+}
+
+/// `"name"`, with embedded quotes doubled (schema names are validated anyway).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn channel_name(schema: &str) -> String {
+    format!("plaint_{schema}")
+}
+
+fn validate_schema_name(schema: &str) -> Result<(), StoreError> {
+    let bad = |reason: &str| {
+        Err(StoreError::Database(format!(
+            "invalid PostgreSQL schema name {schema:?}: {reason}; hint: use lower-case ASCII letters, digits and '_'"
+        )))
+    };
+    if schema.is_empty() {
+        return bad("empty");
+    }
+    if schema.len() > SCHEMA_NAME_LEN_MAX {
+        return Err(StoreError::Limit {
+            what: format!("length of PostgreSQL schema name {schema:?}"),
+            actual: schema.len() as u64,
+            max: SCHEMA_NAME_LEN_MAX as u64,
+        });
+    }
+    let first = schema.as_bytes()[0];
+    if !(first.is_ascii_lowercase() || first == b'_') {
+        return bad("must start with a lower-case letter or '_'");
+    }
+    if !schema
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return bad("contains a character other than a-z, 0-9, '_'");
+    }
+    if schema.starts_with("pg_") {
+        return bad("names starting with pg_ are reserved by PostgreSQL");
+    }
+    Ok(())
+}
+
+/// A database error, naming what was being done. Connection-level failures say so, since the
+/// outcome of an interrupted commit is unknown until the command id is looked up again.
+fn db_err(context: &str, e: &tokio_postgres::Error) -> StoreError {
+    let detail = match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.message(), db.code().code(), db.detail().unwrap_or("")),
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            s
+        }
+    };
+    let hint = if is_connection_error(e) {
+        "; the connection to the server was lost"
+    } else {
+        ""
+    };
+    StoreError::Database(format!("{context}: {}{hint}", detail.trim_end_matches([' ', ':'])))
+}
+
+fn pool_err(context: &str, e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => db_err(context, &e),
+        other => StoreError::Database(format!("{context}: connection pool: {other}")),
+    }
+}
+
+/// Whether `e` means the session is gone (closed socket, server shutdown, terminated backend), as
+/// opposed to an error of the statement.
+fn is_connection_error(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        // 08: connection exception; 57P01..03: admin shutdown, crash shutdown, cannot connect now.
+        return code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03";
+    }
+    // No server error: an I/O error on the socket.
+    std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+}
+
+fn pool_is_connection_error(e: &deadpool_postgres::PoolError) -> bool {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => is_connection_error(e),
+        // Timeouts or a closed pool: nothing was sent, so a retry is safe.
+        _ => true,
+    }
+}
+
+fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Config, StoreError> {
+    let mut config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Database(format!("invalid PostgreSQL URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name(options.application_name.clone());
+    }
+    config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+    if options.idle_in_transaction_timeout_ms > 0 && config.get_options().is_none() {
+        config.options(format!(
+            "-c idle_in_transaction_session_timeout={}",
+            options.idle_in_transaction_timeout_ms
+        ));
+    }
+    Ok(config)
+}
+
+async fn connect_raw(
+    config: &tokio_postgres::Config,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    ),
+    StoreError,
+> {
+    config
+        .connect(NoTls)
+        .await
+        .map_err(|e| db_err("connecting to PostgreSQL", &e))
+}
+
+/// Runs a plain connection's driver until it ends.
+fn spawn_driver(
+    connection: tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = connection.await;
+    })
+}
+
+/// The schema, version 1. Every statement is idempotent on its own; the whole runs in one
+/// transaction under an advisory lock.
+fn migration_v1(schema: &str) -> String {
+    let s = quote_ident(schema);
+    format!(
+        r#"
+CREATE TABLE IF NOT EXISTS {s}.head (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    position bigint NOT NULL CHECK (position >= 0),
+    chain_hash bytea NOT NULL CHECK (octet_length(chain_hash) = 32)
+);
+COMMENT ON TABLE {s}.head IS 'plaint: the single row locked FOR UPDATE by every append; last committed position and chain value';
+INSERT INTO {s}.head (id, position, chain_hash) VALUES (true, 0, '\x{genesis}') ON CONFLICT (id) DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS {s}.events (
+    position bigint PRIMARY KEY CHECK (position >= 1),
+    stream text NOT NULL,
+    stream_version bigint NOT NULL CHECK (stream_version >= 1),
+    command_id text NOT NULL,
+    event_type text NOT NULL,
+    schema_version integer NOT NULL CHECK (schema_version BETWEEN 0 AND 65535),
+    occurred_at_ms bigint NOT NULL,
+    recorded_at_ms bigint NOT NULL,
+    occurred_at timestamptz GENERATED ALWAYS AS (CASE WHEN occurred_at_ms BETWEEN {min} AND {max}
+        THEN to_timestamp(occurred_at_ms::float8 / 1000) END) STORED,
+    recorded_at timestamptz GENERATED ALWAYS AS (CASE WHEN recorded_at_ms BETWEEN {min} AND {max}
+        THEN to_timestamp(recorded_at_ms::float8 / 1000) END) STORED,
+    actor text NOT NULL,
+    payload bytea NOT NULL,
+    chain_hash bytea NOT NULL CHECK (octet_length(chain_hash) = 32),
+    UNIQUE (stream, stream_version)
+);
+CREATE INDEX IF NOT EXISTS events_stream_command_id ON {s}.events (stream, command_id);
+COMMENT ON TABLE {s}.events IS 'plaint: committed events, append-only; position gapless from 1 in commit order';
+COMMENT ON COLUMN {s}.events.position IS 'global position, gapless, commit order';
+COMMENT ON COLUMN {s}.events.stream_version IS 'version within the stream, gapless from 1';
+COMMENT ON COLUMN {s}.events.command_id IS 'command that caused the event (idempotency key within the stream)';
+COMMENT ON COLUMN {s}.events.occurred_at_ms IS 'business time, ms since Unix epoch UTC (exact)';
+COMMENT ON COLUMN {s}.events.recorded_at_ms IS 'recording time, ms since Unix epoch UTC (exact)';
+COMMENT ON COLUMN {s}.events.occurred_at IS 'business time, readable (NULL outside years 1..9999)';
+COMMENT ON COLUMN {s}.events.recorded_at IS 'recording time, readable (NULL outside years 1..9999)';
+COMMENT ON COLUMN {s}.events.payload IS 'event body, postcard-encoded by plaint-domain';
+COMMENT ON COLUMN {s}.events.chain_hash IS 'BLAKE3 hash chain value after this event (plaint_store::chain)';
+
+CREATE OR REPLACE VIEW {s}.events_readable AS
+SELECT position, stream, stream_version, event_type, schema_version, occurred_at, recorded_at, actor,
+       command_id, octet_length(payload) AS payload_bytes, encode(chain_hash, 'hex') AS chain_hash_hex
+FROM {s}.events;
+COMMENT ON VIEW {s}.events_readable IS 'plaint: events without the binary payload, for people';
+"#,
+        genesis = crate::chain::to_hex(&CHAIN_GENESIS),
+        min = TIMESTAMP_MS_MIN,
+        max = TIMESTAMP_MS_MAX,
+    )
+}
+
+impl PgStore {
+    /// Creates or upgrades the schema named in `options` (`plaint init --pg URL`). Idempotent and
+    /// safe to run from several processes at once (an advisory lock serialises it). Fails when
+    /// the database holds a newer schema version than this program knows.
+    pub async fn migrate(url: &str, options: &PgOptions) -> Result<MigrationReport, StoreError> {
+        validate_schema_name(&options.schema)?;
+        let config = pg_config_from(url, options)?;
+        let (mut client, connection) = connect_raw(&config).await?;
+        let driver = spawn_driver(connection);
+        let result = migrate_on(&mut client, &options.schema).await;
+        drop(client);
+        let _ = driver.await;
+        result
+    }
+
+    /// Drops the schema named in `options` and every event in it. For tests and benchmarks;
+    /// irreversible.
+    pub async fn drop_schema(url: &str, options: &PgOptions) -> Result<(), StoreError> {
+        validate_schema_name(&options.schema)?;
+        let config = pg_config_from(url, options)?;
+        let (client, connection) = connect_raw(&config).await?;
+        let driver = spawn_driver(connection);
+        let result = client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                quote_ident(&options.schema)
+            ))
+            .await
+            .map_err(|e| db_err(&format!("dropping schema {:?}", options.schema), &e));
+        drop(client);
+        let _ = driver.await;
+        result
+    }
+
+    /// Connects a pool to a migrated schema and starts the writer task. Fails with a hint when
+    /// the schema was not created by [`PgStore::migrate`] or has another version.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+        validate_schema_name(&options.schema)?;
+        assert!(options.pool_size_max >= 1, "pool_size_max must be at least 1");
+        assert!(options.write_attempts_max >= 1, "write_attempts_max must be at least 1");
+        let pg_config = pg_config_from(url, &options)?;
+        let manager = Manager::from_config(
+            pg_config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size_max)
+            .build()
+            .map_err(|e| StoreError::Database(format!("creating the PostgreSQL connection pool: {e}")))?;
+        {
+            let client = pool.get().await.map_err(|e| pool_err("connecting to PostgreSQL", e))?;
+            let exists: bool = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations')",
+                    &[&options.schema],
+                )
+                .await
+                .map_err(|e| db_err("checking the plaint schema", &e))?
+                .get(0);
+            if !exists {
+                return Err(StoreError::Database(format!(
+                    "PostgreSQL schema {:?} is not initialised; hint: run `plaint init --pg URL` (PgStore::migrate)",
+                    options.schema
+                )));
+            }
+            let version: Option<i32> = client
+                .query_one(
+                    &format!(
+                        "SELECT max(version) FROM {}.schema_migrations",
+                        quote_ident(&options.schema)
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(|e| db_err("reading the plaint schema version", &e))?
+                .get(0);
+            if version != Some(PG_SCHEMA_VERSION) {
+                return Err(StoreError::Database(format!(
+                    "PostgreSQL schema {:?} has version {}, this program needs version {PG_SCHEMA_VERSION}; hint: run `plaint init --pg URL` with this program's version",
+                    options.schema,
+                    version.unwrap_or(0)
+                )));
+            }
+        }
+        let (wake, _) = watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            pool,
+            pg_config,
+            sql: Sql::new(&options.schema),
+            options,
+            wake,
+        });
+        let (jobs, rx) = mpsc::channel(WRITER_QUEUE_MAX);
+        tokio::spawn(writer_loop(shared.clone(), rx));
+        Ok(PgStore {
+            shared,
+            jobs,
+            listener: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The options this store was connected with.
+    pub fn options(&self) -> &PgOptions {
+        &self.shared.options
+    }
+
+    /// Starts the LISTEN connection on first use.
+    fn ensure_listener(&self) {
+        let mut guard = self.listener.lock().expect("listener mutex poisoned");
+        if guard.as_ref().is_none_or(|h| h.is_finished()) {
+            *guard = Some(tokio::spawn(listener_loop(self.shared.clone())));
+        }
+    }
+
+    async fn submit(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        let mut events = 0usize;
+        for request in &requests {
+            validate_request(request)?;
+            events += request.events.len();
+        }
+        if events > APPEND_EVENTS_MAX {
+            return Err(StoreError::Limit {
+                what: "events in one append_many".to_string(),
+                actual: events as u64,
+                max: APPEND_EVENTS_MAX as u64,
+            });
+        }
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                requests,
+                events,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result<MigrationReport, StoreError> {
+    let ctx = |what: &str| format!("migrating PostgreSQL schema {schema:?}: {what}");
+    let s = quote_ident(schema);
+    let tx = client.transaction().await.map_err(|e| db_err(&ctx("begin"), &e))?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('plaint.migrate.' || $1, 0))",
+        &[&schema],
+    )
+    .await
+    .map_err(|e| db_err(&ctx("advisory lock"), &e))?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {s};
+         CREATE TABLE IF NOT EXISTS {s}.schema_migrations (
+             version integer PRIMARY KEY,
+             description text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         );
+         COMMENT ON TABLE {s}.schema_migrations IS 'plaint: schema versions applied by plaint init';"
+    ))
+    .await
+    .map_err(|e| db_err(&ctx("schema_migrations table"), &e))?;
+    let before: Option<i32> = tx
+        .query_one(&format!("SELECT max(version) FROM {s}.schema_migrations"), &[])
+        .await
+        .map_err(|e| db_err(&ctx("read version"), &e))?
+        .get(0);
+    let before = before.unwrap_or(0);
+    if before > PG_SCHEMA_VERSION {
+        return Err(StoreError::Database(format!(
+            "PostgreSQL schema {schema:?} has version {before}, newer than this program's {PG_SCHEMA_VERSION}; hint: use a newer plaint"
+        )));
+    }
+    if before < 1 {
+        tx.batch_execute(&migration_v1(schema))
+            .await
+            .map_err(|e| db_err(&ctx("version 1"), &e))?;
+        tx.execute(
+            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (1, $1)"),
+            &[&"events, head, events_readable"],
+        )
+        .await
+        .map_err(|e| db_err(&ctx("record version 1"), &e))?;
+    }
+    tx.commit().await.map_err(|e| db_err(&ctx("commit"), &e))?;
+    Ok(MigrationReport {
+        version_before: before,
+        version_after: PG_SCHEMA_VERSION,
+    })
+}
+
+fn limit(what: String, actual: usize, max: usize) -> Result<(), StoreError> {
+    if actual > max {
+        Err(StoreError::Limit {
+            what,
+            actual: actual as u64,
+            max: max as u64,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an append request before it reaches the writer.
+fn validate_request(request: &AppendRequest) -> Result<(), StoreError> {
+    let stream = &request.stream;
+    let invalid = |reason: String| StoreError::InvalidAppend {
+        stream: stream.clone(),
+        reason,
+    };
+    if stream.is_empty() {
+        return Err(invalid("the stream name is empty".to_string()));
+    }
+    limit(
+        format!("length of stream name {stream:?}"),
+        stream.len(),
+        STREAM_NAME_LEN_MAX,
+    )?;
+    if request.events.is_empty() {
+        return Err(invalid("no events to append".to_string()));
+    }
+    limit(
+        format!("events in one append to stream {stream:?}"),
+        request.events.len(),
+        APPEND_EVENTS_MAX,
+    )?;
+    let command_id = &request.events[0].command_id;
+    if command_id.is_empty() {
+        return Err(invalid("the command id is empty".to_string()));
+    }
+    for (i, event) in request.events.iter().enumerate() {
+        if &event.command_id != command_id {
+            return Err(invalid(format!(
+                "event {i} has command id {:?}, the append's first event has {command_id:?}",
+                event.command_id
+            )));
+        }
+        if event.event_type.is_empty() {
+            return Err(invalid(format!("event {i} has an empty event type")));
+        }
+        limit(
+            format!("length of event type of event {i} in stream {stream:?}"),
+            event.event_type.len(),
+            EVENT_TYPE_LEN_MAX,
+        )?;
+        limit(
+            format!("length of actor of event {i} in stream {stream:?}"),
+            event.actor.len(),
+            ACTOR_LEN_MAX,
+        )?;
+        limit(
+            format!("length of command id in stream {stream:?}"),
+            event.command_id.len(),
+            COMMAND_ID_LEN_MAX,
+        )?;
+        limit(
+            format!("payload size of event {i} in stream {stream:?}"),
+            event.payload.len(),
+            EVENT_PAYLOAD_SIZE_MAX,
+        )?;
+        // PostgreSQL text cannot hold NUL bytes.
+        for (field, value) in [
+            ("stream", stream),
+            ("event type", &event.event_type),
+            ("actor", &event.actor),
+            ("command id", &event.command_id),
+        ] {
+            if value.contains('\0') {
+                return Err(invalid(format!("the {field} of event {i} contains a NUL character")));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer: group commit under the head lock.
+
+async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let first = match pending.take() {
+            Some(job) => job,
+            None => match rx.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut events = first.events;
+        let mut batch = vec![first];
+        while batch.len() < WRITER_BATCH_CALLS_MAX {
+            match rx.try_recv() {
+                Ok(job) => {
+                    if events + job.events > WRITER_BATCH_EVENTS_MAX {
+                        pending = Some(job);
+                        break;
+                    }
+                    events += job.events;
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
+        let outcomes = commit_with_retry(&shared, &requests).await;
+        match outcomes {
+            Ok(outcomes) => {
+                assert_eq!(outcomes.len(), batch.len());
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Database(text.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Commits a batch, retrying on a lost connection. The retry is safe: a batch either committed
+/// whole or not at all, and on retry its command ids are found again (deduplicated).
+async fn commit_with_retry(
+    shared: &Shared,
+    jobs: &[&[AppendRequest]],
+) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
+    let attempts = shared.options.write_attempts_max;
+    let mut attempt = 1;
+    loop {
+        match commit_batch(shared, jobs).await {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(BatchError::Connection(_)) if attempt < attempts => {
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+                attempt += 1;
+            }
+            Err(BatchError::Connection(e)) => {
+                return Err(StoreError::Database(format!(
+                    "append not acknowledged after {attempts} attempts: {e}; the last attempt's outcome is \
+                     unknown: retrying with the same command id is safe (it returns the original positions if \
+                     the append committed)"
+                )))
+            }
+            Err(BatchError::Other(e)) => return Err(e),
+        }
+    }
+}
+
+enum BatchError {
+    /// The session was lost; the transaction may or may not have committed.
+    Connection(String),
+    /// Anything else; the transaction did not commit.
+    Other(StoreError),
+}
+
+impl BatchError {
+    fn from_pg(context: &str, e: tokio_postgres::Error) -> BatchError {
+        if is_connection_error(&e) {
+            BatchError::Connection(db_err(context, &e).to_string())
+        } else {
+            BatchError::Other(db_err(context, &e))
+        }
+    }
+}
+
+/// One row about to be inserted.
+struct NewRow<'a> {
+    position: u64,
+    stream: &'a str,
+    stream_version: u64,
+    event: &'a NewEvent,
+}
+
+/// Decides each job against the stream versions and command ids found under the head lock,
+/// assigning positions to the accepted ones. A job is all or nothing.
+struct Planner<'a> {
+    versions: HashMap<&'a str, u64>,
+    commands: HashMap<(&'a str, &'a str), AppendResult>,
+    next_position: u64,
+    rows: Vec<NewRow<'a>>,
+}
+
+impl<'a> Planner<'a> {
+    fn plan_job(&mut self, job: &'a [AppendRequest]) -> Result<Vec<AppendResult>, StoreError> {
+        let mut versions: HashMap<&'a str, u64> = HashMap::new();
+        let mut commands: HashMap<(&'a str, &'a str), AppendResult> = HashMap::new();
+        let rows_before = self.rows.len();
+        let position_before = self.next_position;
+        let mut results = Vec::with_capacity(job.len());
+        for request in job {
+            let stream = request.stream.as_str();
+            let command_id = request.events[0].command_id.as_str();
+            let key = (stream, command_id);
+            if let Some(original) = commands.get(&key).or_else(|| self.commands.get(&key)) {
+                results.push(AppendResult {
+                    deduplicated: true,
+                    ..*original
+                });
+                continue;
+            }
+            let current = *versions
+                .get(stream)
+                .or_else(|| self.versions.get(stream))
+                .expect("every stream of the batch was looked up");
+            if let ExpectedVersion::Exact(expected) = request.expected {
+                if expected != current {
+                    self.rows.truncate(rows_before);
+                    self.next_position = position_before;
+                    return Err(StoreError::Conflict {
+                        stream: stream.to_string(),
+                        expected: request.expected,
+                        actual: current,
+                    });
+                }
+            }
+            let first_position = self.next_position;
+            for (i, event) in request.events.iter().enumerate() {
+                self.rows.push(NewRow {
+                    position: self.next_position,
+                    stream,
+                    stream_version: current + 1 + i as u64,
+                    event,
+                });
+                self.next_position += 1;
+            }
+            let result = AppendResult {
+                first_position,
+                last_position: self.next_position - 1,
+                stream_version: current + request.events.len() as u64,
+                deduplicated: false,
+            };
+            versions.insert(stream, result.stream_version);
+            commands.insert(key, result);
+            results.push(result);
+        }
+        self.versions.extend(versions);
+        self.commands.extend(commands);
+        Ok(results)
+    }
+}
+
+async fn commit_batch(
+    shared: &Shared,
+    jobs: &[&[AppendRequest]],
+) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
+    let sql = &shared.sql;
+    let client = shared.pool.get().await.map_err(|e| {
+        if pool_is_connection_error(&e) {
+            BatchError::Connection(pool_err("append: getting a connection", e).to_string())
+        } else {
+            BatchError::Other(pool_err("append: getting a connection", e))
+        }
+    })?;
+    let prepare = |q: &str| {
+        let client = &client;
+        let q = q.to_string();
+        async move { client.prepare_cached(&q).await }
+    };
+    let (begin, lock_head, stream_versions, find_commands, insert_unnest, advance_head, commit) = tokio::try_join!(
+        prepare(&sql.begin),
+        prepare(&sql.lock_head),
+        prepare(&sql.stream_versions),
+        prepare(&sql.find_commands),
+        prepare(&sql.insert_unnest),
+        prepare(&sql.advance_head),
+        prepare(&sql.commit),
+    )
+    .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
+
+    // The distinct streams and (stream, command id) pairs of the batch.
+    let mut streams: Vec<&str> = Vec::new();
+    let mut seen_streams: HashSet<&str> = HashSet::new();
+    let mut command_streams: Vec<&str> = Vec::new();
+    let mut command_ids: Vec<&str> = Vec::new();
+    let mut seen_commands: HashSet<(&str, &str)> = HashSet::new();
+    for job in jobs {
+        for request in job.iter() {
+            let stream = request.stream.as_str();
+            if seen_streams.insert(stream) {
+                streams.push(stream);
+            }
+            let command_id = request.events[0].command_id.as_str();
+            if seen_commands.insert((stream, command_id)) {
+                command_streams.push(stream);
+                command_ids.push(command_id);
+            }
+        }
+    }
+
+    // Pipelined: BEGIN, the head lock, then the lookups. They run in this order on the server, and
+    // the lookups (separate statements, so fresh snapshots in READ COMMITTED) see everything
+    // committed before the lock was granted.
+    let outcome = async {
+        let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
+        let command_params: [&(dyn ToSql + Sync); 2] = [&command_streams, &command_ids];
+        let (_, head, version_rows, command_rows) = tokio::try_join!(
+            client.execute(&begin, &[]),
+            client.query_one(&lock_head, &[]),
+            client.query(&stream_versions, &version_params),
+            client.query(&find_commands, &command_params),
+        )
+        .map_err(|e| BatchError::from_pg("append: locking the head", e))?;
+        let head_position: i64 = head.get(0);
+        let head_chain: Vec<u8> = head.get(1);
+        let head_chain: ChainHash = head_chain.as_slice().try_into().map_err(|_| {
+            BatchError::Other(StoreError::Corrupt {
+                file: format!("{}.head", sql.schema),
+                offset: 0,
+                detail: format!("chain_hash has {} bytes, expected 32", head_chain.len()),
+            })
+        })?;
+        assert!(head_position >= 0, "head position {head_position} is negative");
+        let mut planner = Planner {
+            versions: HashMap::with_capacity(streams.len()),
+            commands: HashMap::with_capacity(command_rows.len()),
+            next_position: head_position as u64 + 1,
+            rows: Vec::new(),
+        };
+        for row in &version_rows {
+            let stream: &str = row.get(0);
+            let version: Option<i64> = row.get(1);
+            let stream = *seen_streams.get(stream).expect("lookup returns the streams asked for");
+            planner.versions.insert(stream, version.unwrap_or(0) as u64);
+        }
+        for row in &command_rows {
+            let stream: &str = row.get(0);
+            let command_id: &str = row.get(1);
+            let key = *seen_commands
+                .get(&(stream, command_id))
+                .expect("lookup returns the command ids asked for");
+            let (first, last, version): (i64, i64, i64) = (row.get(2), row.get(3), row.get(4));
+            planner.commands.insert(
+                key,
+                AppendResult {
+                    first_position: first as u64,
+                    last_position: last as u64,
+                    stream_version: version as u64,
+                    deduplicated: true,
+                },
+            );
+        }
+        let outcomes: Vec<_> = jobs.iter().map(|job| planner.plan_job(job)).collect();
+        let rows = planner.rows;
+        if rows.is_empty() {
+            client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(|e| BatchError::from_pg("append: ending a transaction with nothing to write", e))?;
+            return Ok(outcomes);
+        }
+        // The chain, in position order, from the head's value.
+        let mut chain = head_chain;
+        let mut hashes: Vec<ChainHash> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(
+                row.position,
+                head_position as u64 + 1 + i as u64,
+                "positions are gapless"
+            );
+            chain = chain_next(&chain, &recorded_from(row));
+            hashes.push(chain);
+        }
+        let new_head = rows.last().expect("rows is not empty").position as i64;
+        let chain_bytes: &[u8] = &chain;
+        let advance_params: [&(dyn ToSql + Sync); 4] = [&new_head, &chain_bytes, &head_position, &sql.channel];
+        if rows.len() >= COPY_ROWS_MIN {
+            let sink = client
+                .copy_in(&sql.copy_in)
+                .await
+                .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
+            let writer = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::INT4,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                ],
+            );
+            tokio::pin!(writer);
+            for (row, hash) in rows.iter().zip(&hashes) {
+                let position = row.position as i64;
+                let version = row.stream_version as i64;
+                let schema_version = i32::from(row.event.schema_version);
+                let hash: &[u8] = hash;
+                writer
+                    .as_mut()
+                    .write(&[
+                        &position,
+                        &row.stream,
+                        &version,
+                        &row.event.command_id,
+                        &row.event.event_type,
+                        &schema_version,
+                        &row.event.occurred_at_ms,
+                        &row.event.recorded_at_ms,
+                        &row.event.actor,
+                        &row.event.payload.as_slice(),
+                        &hash,
+                    ])
+                    .await
+                    .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
+            }
+            let copied = writer
+                .as_mut()
+                .finish()
+                .await
+                .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
+            assert_eq!(copied, rows.len() as u64, "COPY wrote every row");
+            let (advanced, _) = tokio::try_join!(
+                client.query(&advance_head, &advance_params),
+                client.execute(&commit, &[]),
+            )
+            .map_err(|e| BatchError::from_pg("append: commit", e))?;
+            check_advanced(advanced.len())?;
+        } else {
+            let positions: Vec<i64> = rows.iter().map(|r| r.position as i64).collect();
+            let row_streams: Vec<&str> = rows.iter().map(|r| r.stream).collect();
+            let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
+            let commands: Vec<&str> = rows.iter().map(|r| r.event.command_id.as_str()).collect();
+            let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
+            let schema_versions: Vec<i32> = rows.iter().map(|r| i32::from(r.event.schema_version)).collect();
+            let occurred: Vec<i64> = rows.iter().map(|r| r.event.occurred_at_ms).collect();
+            let recorded: Vec<i64> = rows.iter().map(|r| r.event.recorded_at_ms).collect();
+            let actors: Vec<&str> = rows.iter().map(|r| r.event.actor.as_str()).collect();
+            let payloads: Vec<&[u8]> = rows.iter().map(|r| r.event.payload.as_slice()).collect();
+            let chains: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
+            let params: [&(dyn ToSql + Sync); 11] = [
+                &positions,
+                &row_streams,
+                &versions,
+                &commands,
+                &types,
+                &schema_versions,
+                &occurred,
+                &recorded,
+                &actors,
+                &payloads,
+                &chains,
+            ];
+            let (inserted, advanced, _) = tokio::try_join!(
+                client.execute(&insert_unnest, &params),
+                client.query(&advance_head, &advance_params),
+                client.execute(&commit, &[]),
+            )
+            .map_err(|e| BatchError::from_pg("append: insert and commit", e))?;
+            assert_eq!(inserted, rows.len() as u64, "INSERT wrote every row");
+            check_advanced(advanced.len())?;
+        }
+        shared.wake.send_modify(|v| *v = new_head as u64);
+        Ok(outcomes)
+    }
+    .await;
+    if outcome.is_err() && !client.is_closed() {
+        // Leave no transaction open on a pooled connection; if even that fails, keep the
+        // connection out of the pool.
+        if client.batch_execute("ROLLBACK").await.is_err() {
+            let _ = deadpool_postgres::Object::take(client);
+        }
+    }
+    outcome
+}
+
+fn check_advanced(rows: usize) -> Result<(), BatchError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        // Impossible while the head row is locked; never commit over it.
+        Err(BatchError::Other(StoreError::Database(
+            "append: the head row moved while locked (no row updated); nothing was committed".to_string(),
+        )))
+    }
+}
+
+fn recorded_from(row: &NewRow<'_>) -> RecordedEvent {
+    RecordedEvent {
+        position: row.position,
+        stream: row.stream.to_string(),
+        stream_version: row.stream_version,
+        event_type: row.event.event_type.clone(),
+        schema_version: row.event.schema_version,
+        occurred_at_ms: row.event.occurred_at_ms,
+        recorded_at_ms: row.event.recorded_at_ms,
+        actor: row.event.actor.clone(),
+        command_id: row.event.command_id.clone(),
+        payload: row.event.payload.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+fn event_from_row(schema: &str, row: &Row) -> Result<(RecordedEvent, Vec<u8>), StoreError> {
+    let position: i64 = row.get(0);
+    let stream_version: i64 = row.get(2);
+    let schema_version: i32 = row.get(5);
+    let corrupt = |detail: String| StoreError::Corrupt {
+        file: format!("{schema}.events"),
+        offset: position.max(0) as u64,
+        detail: format!("row at position {position}: {detail}"),
+    };
+    if position < 1 {
+        return Err(corrupt("position below 1".to_string()));
+    }
+    if stream_version < 1 {
+        return Err(corrupt(format!("stream version {stream_version} below 1")));
+    }
+    let schema_version =
+        u16::try_from(schema_version).map_err(|_| corrupt(format!("schema version {schema_version} out of range")))?;
+    Ok((
+        RecordedEvent {
+            position: position as u64,
+            stream: row.get(1),
+            stream_version: stream_version as u64,
+            command_id: row.get(3),
+            event_type: row.get(4),
+            schema_version,
+            occurred_at_ms: row.get(6),
+            recorded_at_ms: row.get(7),
+            actor: row.get(8),
+            payload: row.get(9),
+        },
+        row.get(10),
+    ))
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+async fn read_all_on(shared: &Shared, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    let max = max.min(READ_BATCH_MAX);
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let client = shared.pool.get().await.map_err(|e| pool_err("read_all", e))?;
+    let stmt = client
+        .prepare_cached(&shared.sql.read_all)
+        .await
+        .map_err(|e| db_err("read_all", &e))?;
+    let rows = client
+        .query(&stmt, &[&to_i64(from_position), &(max as i64)])
+        .await
+        .map_err(|e| db_err(&format!("read_all from position {from_position}"), &e))?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (event, _) = event_from_row(&shared.sql.schema, row)?;
+        if let Some(prev) = events.last().map(|e: &RecordedEvent| e.position) {
+            if event.position != prev + 1 {
+                return Err(StoreError::Corrupt {
+                    file: format!("{}.events", shared.sql.schema),
+                    offset: prev + 1,
+                    detail: format!("position {} missing (next row has {})", prev + 1, event.position),
+                });
+            }
+        }
+        events.push(event);
+    }
+    Ok(events)
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let mut results = self
+            .submit(vec![AppendRequest {
+                stream: stream.to_string(),
+                expected,
+                events,
+            }])
+            .await?;
+        assert_eq!(results.len(), 1);
+        Ok(results.pop().expect("one result per request"))
+    }
+
+    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        let count = requests.len();
+        let results = self.submit(requests).await?;
+        assert_eq!(results.len(), count);
+        Ok(results)
+    }
+
+    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let max = max.min(READ_BATCH_MAX);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let shared = &self.shared;
+        let client = shared.pool.get().await.map_err(|e| pool_err("read_stream", e))?;
+        let stmt = client
+            .prepare_cached(&shared.sql.read_stream)
+            .await
+            .map_err(|e| db_err("read_stream", &e))?;
+        let rows = client
+            .query(&stmt, &[&stream, &to_i64(from_version), &(max as i64)])
+            .await
+            .map_err(|e| db_err(&format!("read_stream {stream:?} from version {from_version}"), &e))?;
+        rows.iter()
+            .map(|row| event_from_row(&shared.sql.schema, row).map(|(e, _)| e))
+            .collect()
+    }
+
+    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        read_all_on(&self.shared, from_position, max).await
+    }
+
+    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
+        self.ensure_listener();
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER_MAX);
+        // Subscribe to wake-ups before the first read so that no commit falls between them.
+        let wake = self.shared.wake.subscribe();
+        tokio::spawn(subscription_loop(self.shared.clone(), from_position.max(1), wake, tx));
+        Ok(Subscription::new(rx))
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let client = self.shared.pool.get().await.map_err(|e| pool_err("head_position", e))?;
+        let row = client
+            .query_one(&self.shared.sql.head, &[])
+            .await
+            .map_err(|e| db_err("head_position", &e))?;
+        let position: i64 = row.get(0);
+        Ok(position as u64)
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        let client = self
+            .shared
+            .pool
+            .get()
+            .await
+            .map_err(|e| pool_err("stream_version", e))?;
+        let stmt = client
+            .prepare_cached(&self.shared.sql.stream_version)
+            .await
+            .map_err(|e| db_err("stream_version", &e))?;
+        let row = client
+            .query_one(&stmt, &[&stream])
+            .await
+            .map_err(|e| db_err(&format!("stream_version of {stream:?}"), &e))?;
+        let version: i64 = row.get(0);
+        Ok(version as u64)
+    }
+
+    async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        verify_on(&self.shared).await
+    }
+}
+
+/// Reads every row in position order inside one snapshot and recomputes everything.
+async fn verify_on(shared: &Shared) -> Result<VerifyReport, StoreError> {
+    let schema = &shared.sql.schema;
+    let mut client = shared.pool.get().await.map_err(|e| pool_err("verify", e))?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| db_err("verify: begin", &e))?;
+    let head = tx
+        .query_one(&shared.sql.head, &[])
+        .await
+        .map_err(|e| db_err("verify: head", &e))?;
+    let head_position: i64 = head.get(0);
+    let head_chain: Vec<u8> = head.get(1);
+    let stmt = tx
+        .prepare(&shared.sql.read_all)
+        .await
+        .map_err(|e| db_err("verify: prepare", &e))?;
+    let mut chain = CHAIN_GENESIS;
+    let mut versions: HashMap<String, u64> = HashMap::new();
+    let mut next: u64 = 1;
+    let mut bytes: u64 = 0;
+    loop {
+        let rows = tx
+            .query(&stmt, &[&to_i64(next), &VERIFY_READ_BATCH])
+            .await
+            .map_err(|e| db_err(&format!("verify: reading from position {next}"), &e))?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let (event, stored) = event_from_row(schema, row)?;
+            if event.position != next {
+                return Err(StoreError::ChainBroken {
+                    position: next,
+                    detail: format!(
+                        "position {next} is missing from {schema}.events (next row has {})",
+                        event.position
+                    ),
+                });
+            }
+            let version = versions.entry(event.stream.clone()).or_insert(0);
+            if event.stream_version != *version + 1 {
+                return Err(StoreError::ChainBroken {
+                    position: next,
+                    detail: format!(
+                        "stream {:?} jumps from version {} to {}",
+                        event.stream, version, event.stream_version
+                    ),
+                });
+            }
+            *version = event.stream_version;
+            chain = chain_next(&chain, &event);
+            if stored.as_slice() != chain.as_slice() {
+                return Err(StoreError::ChainBroken {
+                    position: next,
+                    detail: format!(
+                        "stored chain hash {} differs from the recomputed {} (the row or an earlier one was changed)",
+                        hex(&stored),
+                        crate::chain::to_hex(&chain)
+                    ),
+                });
+            }
+            bytes += event.payload.len() as u64;
+            next += 1;
+        }
+    }
+    let last = next - 1;
+    if last != head_position as u64 {
+        return Err(StoreError::ChainBroken {
+            position: last.min(head_position as u64) + 1,
+            detail: format!("{schema}.head says position {head_position}, the last event is at {last}"),
+        });
+    }
+    if head_chain.as_slice() != chain.as_slice() {
+        return Err(StoreError::ChainBroken {
+            position: last,
+            detail: format!(
+                "{schema}.head holds chain hash {}, the events give {}",
+                hex(&head_chain),
+                crate::chain::to_hex(&chain)
+            ),
+        });
+    }
+    tx.commit().await.map_err(|e| db_err("verify: end", &e))?;
+    Ok(VerifyReport {
+        events: last,
+        head_position: last,
+        streams: versions.len() as u64,
+        chain_head: chain,
+        bytes,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions.
+
+async fn subscription_loop(
+    shared: Arc<Shared>,
+    mut next: u64,
+    mut wake: watch::Receiver<u64>,
+    tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
+) {
+    let poll = Duration::from_millis(shared.options.poll_interval_ms.max(1));
+    let mut failures = 0u32;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        wake.borrow_and_update();
+        match read_all_on(&shared, next, SUBSCRIPTION_READ_BATCH_MAX).await {
+            Ok(events) => {
+                failures = 0;
+                if events.is_empty() {
+                    tokio::select! {
+                        changed = wake.changed() => if changed.is_err() { return },
+                        _ = tokio::time::sleep(poll) => {},
+                        _ = tx.closed() => return,
+                    }
+                    continue;
+                }
+                for event in events {
+                    assert_eq!(event.position, next, "subscription reads are gapless");
+                    next += 1;
+                    if tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= SUBSCRIPTION_READ_FAILURES_MAX {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+                let backoff = Duration::from_millis((50u64 << failures.min(5)).min(1000));
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {},
+                    _ = tx.closed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// Holds a LISTEN connection and turns notifications of commits by other processes into wake-ups;
+/// reconnects when the connection drops (subscriptions poll meanwhile).
+async fn listener_loop(shared: Arc<Shared>) {
+    let mut backoff_ms = 100u64;
+    loop {
+        if let Ok((client, mut connection)) = shared.pg_config.connect(NoTls).await {
+            let wake = shared.clone();
+            let driver = tokio::spawn(async move {
+                loop {
+                    match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                        Some(Ok(AsyncMessage::Notification(n))) => {
+                            let head = n.payload().parse::<u64>().unwrap_or(0);
+                            wake.wake.send_modify(|v| *v = (*v).max(head));
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => return,
+                    }
+                }
+            });
+            if client
+                .batch_execute(&format!("LISTEN {}", quote_ident(&shared.sql.channel)))
+                .await
+                .is_ok()
+            {
+                backoff_ms = 100;
+                // Anything committed while we were not listening is picked up by this wake-up.
+                shared.wake.send_modify(|_| {});
+            }
+            let _ = driver.await;
+            drop(client);
+        }
+        tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+        backoff_ms = (backoff_ms * 2).min(2000);
+    }
+}

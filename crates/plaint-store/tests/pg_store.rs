@@ -1,0 +1,285 @@
+//! PostgreSQL store: behaviour specific to this backend (schema, migration, COPY path, tamper
+//! detection, group commit under contention, readable columns). The shared behaviour is in
+//! `pg_conformance.rs`.
+
+mod pg_common;
+
+use pg_common::{database_url, event, TestSchema};
+use plaint_store::chain::{chain_next, CHAIN_GENESIS};
+use plaint_store::pg::{PgOptions, PgStore, PG_SCHEMA_VERSION};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_is_idempotent_and_connect_requires_it() {
+    let Some(url) = database_url() else { return };
+    let options = PgOptions::with_schema(format!("plaint_t_mig_{:08x}", rand::random::<u32>()));
+    let err = PgStore::connect(&url, options.clone())
+        .await
+        .err()
+        .expect("connect before migrate fails");
+    assert!(err.to_string().contains("plaint init --pg"), "{err}");
+
+    let first = PgStore::migrate(&url, &options).await.unwrap();
+    assert_eq!((first.version_before, first.version_after), (0, PG_SCHEMA_VERSION));
+    // Concurrent re-runs: serialised by the advisory lock, each a no-op.
+    let (a, b) = tokio::join!(PgStore::migrate(&url, &options), PgStore::migrate(&url, &options));
+    assert_eq!(a.unwrap().version_before, PG_SCHEMA_VERSION);
+    assert_eq!(b.unwrap().version_before, PG_SCHEMA_VERSION);
+    let store = PgStore::connect(&url, options.clone()).await.unwrap();
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    drop(store);
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_schema_names_are_rejected() {
+    let Some(url) = database_url() else { return };
+    for bad in ["", "Upper", "1abc", "semi;colon", "pg_x", &"a".repeat(41)] {
+        let err = PgStore::migrate(&url, &PgOptions::with_schema(bad)).await.err();
+        assert!(err.is_some(), "schema name {bad:?} accepted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_matches_the_backend_independent_definition_and_readable_columns_are_filled() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "chain").await;
+    let store = schema.connect().await;
+    store
+        .append(
+            "c-1",
+            ExpectedVersion::Exact(0),
+            vec![event("cmd-1", 1), event("cmd-1", 2)],
+        )
+        .await
+        .unwrap();
+    store
+        .append("c-2", ExpectedVersion::Any, vec![event("cmd-2", 3)])
+        .await
+        .unwrap();
+    let events = store.read_all(1, 100).await.unwrap();
+    let mut chain = CHAIN_GENESIS;
+    for e in &events {
+        chain = chain_next(&chain, e);
+    }
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.chain_head, chain);
+    assert_eq!((report.events, report.head_position, report.streams), (3, 3, 2));
+
+    let raw = schema.raw().await;
+    let row = raw
+        .query_one(
+            &format!(
+                "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS'), event_type, payload_bytes \
+                 FROM {}.events_readable WHERE position = 1",
+                schema.options.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    // 1_700_000_000_001 ms = 2023-11-14T22:13:20.001Z
+    assert_eq!(row.get::<_, String>(0), "2023-11-14T22:13:20.001");
+    assert_eq!(row.get::<_, String>(1), "Received");
+    assert_eq!(row.get::<_, i32>(2) as usize, events[0].payload.len());
+    drop(store);
+    schema.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_with_a_middle_row_is_found_at_its_position() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "tamper").await;
+    let store = schema.connect().await;
+    for i in 0..10u64 {
+        store
+            .append(
+                &format!("s-{}", i % 3),
+                ExpectedVersion::Any,
+                vec![event(&format!("c{i}"), i)],
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.verify().await.unwrap().events, 10);
+    let raw = schema.raw().await;
+    let s = &schema.options.schema;
+    raw.execute(
+        &format!("UPDATE {s}.events SET payload = 'forged' WHERE position = 6"),
+        &[],
+    )
+    .await
+    .unwrap();
+    match store.verify().await {
+        Err(StoreError::ChainBroken { position, .. }) => assert_eq!(position, 6),
+        other => panic!("expected ChainBroken at 6, got {other:?}"),
+    }
+    // Deleting a row (after restoring nothing) is found as a missing position.
+    raw.execute(&format!("DELETE FROM {s}.events WHERE position = 3"), &[])
+        .await
+        .unwrap();
+    match store.verify().await {
+        Err(StoreError::ChainBroken { position, .. }) => assert_eq!(position, 3),
+        other => panic!("expected ChainBroken at 3, got {other:?}"),
+    }
+    drop(store);
+    schema.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_append_many_uses_copy_and_is_atomic() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "bulk").await;
+    let store = schema.connect().await;
+    // 2,000 events in 500 streams: over COPY_ROWS_MIN, so the COPY path.
+    let requests: Vec<AppendRequest> = (0..500u64)
+        .map(|s| AppendRequest {
+            stream: format!("bulk-{s}"),
+            expected: ExpectedVersion::Exact(0),
+            events: (0..4).map(|i| event(&format!("import-{s}"), s * 4 + i)).collect(),
+        })
+        .collect();
+    let results = store.append_many(requests.clone()).await.unwrap();
+    assert_eq!(results.len(), 500);
+    assert_eq!(results[0].first_position, 1);
+    assert_eq!(results[499].last_position, 2000);
+    assert!(results.iter().all(|r| r.stream_version == 4 && !r.deduplicated));
+    assert_eq!(store.head_position().await.unwrap(), 2000);
+    let back = store.read_stream("bulk-123", 1, 10).await.unwrap();
+    assert_eq!(back.len(), 4);
+    assert_eq!(back[2].payload, requests[123].events[2].payload);
+
+    // The retried import is deduplicated whole, with the original positions.
+    let again = store.append_many(requests).await.unwrap();
+    assert!(again.iter().all(|r| r.deduplicated));
+    assert_eq!(
+        again,
+        results
+            .iter()
+            .map(|r| plaint_store::AppendResult {
+                deduplicated: true,
+                ..*r
+            })
+            .collect::<Vec<_>>()
+    );
+
+    // One stale expectation among 300 requests: nothing of the call is written.
+    let mut mixed: Vec<AppendRequest> = (0..300u64)
+        .map(|s| AppendRequest {
+            stream: format!("fresh-{s}"),
+            expected: ExpectedVersion::Exact(0),
+            events: vec![event(&format!("fresh-{s}"), s)],
+        })
+        .collect();
+    mixed.push(AppendRequest {
+        stream: "bulk-7".to_string(),
+        expected: ExpectedVersion::Exact(1),
+        events: vec![event("late", 1)],
+    });
+    match store.append_many(mixed).await {
+        Err(StoreError::Conflict {
+            stream,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(
+                (stream.as_str(), expected, actual),
+                ("bulk-7", ExpectedVersion::Exact(1), 4)
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.head_position().await.unwrap(), 2000);
+    assert_eq!(store.stream_version("fresh-0").await.unwrap(), 0);
+    assert_eq!(store.verify().await.unwrap().events, 2000);
+    drop(store);
+    schema.drop().await;
+}
+
+/// Many concurrent appenders in one process share transactions (group commit); a conflict or a
+/// duplicate in one call must not affect the others in the same transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_keeps_calls_independent() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "group").await;
+    let store = Arc::new(schema.connect().await);
+    let mut tasks = Vec::new();
+    for t in 0..32u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for i in 0..20u64 {
+                // Shared stream with Any: always succeeds.
+                store
+                    .append("shared", ExpectedVersion::Any, vec![event(&format!("t{t}-{i}"), i)])
+                    .await
+                    .unwrap();
+                // Stale expectation on purpose every 5th time: must conflict alone.
+                let expected = if i % 5 == 4 {
+                    ExpectedVersion::Exact(i + 100)
+                } else {
+                    ExpectedVersion::Exact(i)
+                };
+                let own = store
+                    .append(&format!("own-{t}"), expected, vec![event(&format!("o{t}-{i}"), i)])
+                    .await;
+                outcomes.push(own.is_ok());
+                if own.is_err() {
+                    // Keep the stream version in step with i for the next iteration.
+                    store
+                        .append(
+                            &format!("own-{t}"),
+                            ExpectedVersion::Exact(i),
+                            vec![event(&format!("o{t}-{i}"), i)],
+                        )
+                        .await
+                        .unwrap();
+                }
+            }
+            outcomes
+        }));
+    }
+    for task in tasks {
+        let outcomes = task.await.unwrap();
+        assert_eq!(outcomes.iter().filter(|ok| !**ok).count(), 4);
+    }
+    assert_eq!(store.stream_version("shared").await.unwrap(), 640);
+    let shared = store.read_stream("shared", 1, 1000).await.unwrap();
+    assert!(shared.iter().enumerate().all(|(i, e)| e.stream_version == i as u64 + 1));
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.events, 640 + 32 * 20);
+    drop(store);
+    schema.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_appends_are_rejected_before_the_database() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "invalid").await;
+    let store = schema.connect().await;
+    let mut mixed = vec![event("a", 1), event("b", 2)];
+    assert!(matches!(
+        store.append("s", ExpectedVersion::Any, mixed.clone()).await,
+        Err(StoreError::InvalidAppend { .. })
+    ));
+    mixed[1].command_id = "a".to_string();
+    mixed[1].payload = vec![0; plaint_store::EVENT_PAYLOAD_SIZE_MAX + 1];
+    assert!(matches!(
+        store.append("s", ExpectedVersion::Any, mixed).await,
+        Err(StoreError::Limit { .. })
+    ));
+    assert!(matches!(
+        store
+            .append(
+                &"s".repeat(plaint_store::STREAM_NAME_LEN_MAX + 1),
+                ExpectedVersion::Any,
+                vec![event("a", 1)]
+            )
+            .await,
+        Err(StoreError::Limit { .. })
+    ));
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    drop(store);
+    schema.drop().await;
+}
