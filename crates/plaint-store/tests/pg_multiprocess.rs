@@ -1,0 +1,220 @@
+//! Several engine processes append to one database while a subscriber in another process follows
+//! live: the subscriber must see every committed event exactly once, in position order, and every
+//! stream's versions must be contiguous. This is the "sequence trap" test: with sequence-assigned
+//! positions, a transaction that takes position 10 can commit after one that took 11, and a
+//! subscriber that already read 11 skips 10 for ever.
+//!
+//! The child processes are this test binary itself, re-executed with `PLAINT_PG_MP_CHILD` set.
+
+mod pg_common;
+
+use pg_common::{database_url, event, TestSchema};
+use plaint_store::pg::{PgOptions, PgStore};
+use plaint_store::{EventStore, ExpectedVersion, RecordedEvent};
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHILD_ENV: &str = "PLAINT_PG_MP_CHILD";
+const SCHEMA_ENV: &str = "PLAINT_PG_MP_SCHEMA";
+const TEST_NAME: &str = "multi_process_appenders_and_live_subscriber";
+const CHILDREN: u64 = 4;
+/// Concurrent appending tasks inside each child (so group commit batches form too).
+const TASKS_PER_CHILD: u64 = 4;
+const APPENDS_PER_TASK: u64 = 60;
+/// Streams every child appends to (with `Any`): versions are contended across processes.
+const SHARED_STREAMS: u64 = 3;
+/// Guards against a hang; not a speed check.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Events one task appends: appends alternate between a shared stream (1 event) and the task's
+/// own stream (2 events, with an exact expected version).
+fn events_per_task() -> u64 {
+    (0..APPENDS_PER_TASK).map(|i| if i % 2 == 0 { 1 } else { 2 }).sum()
+}
+
+#[test]
+fn multi_process_appenders_and_live_subscriber() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Ok(child) = std::env::var(CHILD_ENV) {
+        runtime.block_on(run_child(child.parse().expect("child index")));
+        return;
+    }
+    runtime.block_on(run_parent());
+}
+
+async fn run_child(child: u64) {
+    let url = std::env::var("PLAINT_TEST_DATABASE_URL").expect("child needs the URL");
+    let schema = std::env::var(SCHEMA_ENV).expect("child needs the schema");
+    let mut options = PgOptions::with_schema(schema.clone());
+    options.application_name = format!("{schema}-child-{child}");
+    let store = Arc::new(PgStore::connect(&url, options).await.expect("child connect"));
+    let mut tasks = Vec::new();
+    for task in 0..TASKS_PER_CHILD {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let own = format!("own-{child}-{task}");
+            let mut own_version = 0;
+            let mut acked = 0u64;
+            for i in 0..APPENDS_PER_TASK {
+                let command = format!("c{child}-t{task}-{i}");
+                if i % 2 == 0 {
+                    let shared = format!("shared-{}", i % SHARED_STREAMS);
+                    store
+                        .append(&shared, ExpectedVersion::Any, vec![event(&command, i)])
+                        .await
+                        .expect("append shared");
+                    acked += 1;
+                } else {
+                    let r = store
+                        .append(
+                            &own,
+                            ExpectedVersion::Exact(own_version),
+                            vec![event(&command, i), event(&command, i + 1)],
+                        )
+                        .await
+                        .expect("append own");
+                    assert_eq!(r.stream_version, own_version + 2);
+                    own_version = r.stream_version;
+                    acked += 2;
+                }
+            }
+            acked
+        }));
+    }
+    let mut acked = 0;
+    for t in tasks {
+        acked += t.await.unwrap();
+    }
+    // On its own line: the harness prints "test … ..." without a newline before the test output.
+    println!("\nacked {acked}");
+}
+
+async fn run_parent() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "mp").await;
+    let store = schema.connect().await;
+    let expected_total = CHILDREN * TASKS_PER_CHILD * events_per_task();
+
+    // Subscribe before anything is written: everything arrives live.
+    let mut subscription = store.subscribe(1).await.unwrap();
+    let follower = tokio::spawn(async move {
+        let mut seen: Vec<RecordedEvent> = Vec::new();
+        while (seen.len() as u64) < expected_total {
+            match subscription.next().await {
+                Some(Ok(e)) => seen.push(e),
+                Some(Err(e)) => panic!("subscription failed after {} events: {e}", seen.len()),
+                None => panic!("subscription ended after {} events", seen.len()),
+            }
+        }
+        seen
+    });
+
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..CHILDREN)
+        .map(|c| {
+            Command::new(&exe)
+                .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
+                .env(CHILD_ENV, c.to_string())
+                .env(SCHEMA_ENV, &schema.options.schema)
+                .env("PLAINT_TEST_DATABASE_URL", &url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn child")
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("wait child"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let mut acked_total = 0;
+    for (c, out) in outputs.iter().enumerate() {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child {c} failed: {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let acked: u64 = stdout
+            .lines()
+            .find_map(|l| l.split_once("acked ").map(|(_, rest)| rest))
+            .unwrap_or_else(|| panic!("child {c} printed no ack count:\n{stdout}"))
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .parse()
+            .unwrap();
+        acked_total += acked;
+    }
+    assert_eq!(acked_total, expected_total, "children acknowledged every append");
+
+    let seen = tokio::time::timeout(HANG_GUARD, follower)
+        .await
+        .expect("subscriber hung")
+        .unwrap();
+    // Exactly once, in order: positions are 1..=N with nothing missing or repeated.
+    for (i, e) in seen.iter().enumerate() {
+        assert_eq!(
+            e.position,
+            i as u64 + 1,
+            "subscriber saw position {} at index {i}",
+            e.position
+        );
+    }
+    // Nothing after the last acknowledged event.
+    assert_eq!(store.head_position().await.unwrap(), expected_total);
+    // Stream versions contiguous, and the subscriber's copy equals what the database holds.
+    let mut versions: HashMap<&str, u64> = HashMap::new();
+    for e in &seen {
+        let v = versions.entry(e.stream.as_str()).or_insert(0);
+        assert_eq!(
+            e.stream_version,
+            *v + 1,
+            "stream {} version jump at position {}",
+            e.stream,
+            e.position
+        );
+        *v = e.stream_version;
+    }
+    assert_eq!(versions.len() as u64, SHARED_STREAMS + CHILDREN * TASKS_PER_CHILD);
+    let own_events = APPENDS_PER_TASK / 2 * 2;
+    for c in 0..CHILDREN {
+        for t in 0..TASKS_PER_CHILD {
+            assert_eq!(
+                versions[format!("own-{c}-{t}").as_str()],
+                own_events,
+                "own stream of child {c} task {t}"
+            );
+        }
+    }
+    let all = store.read_all(1, seen.len() + 10).await.unwrap();
+    assert_eq!(all, seen, "the subscriber's events equal read_all's");
+    // Each command id appears in exactly one append (no duplicate writes).
+    let mut per_command: HashMap<&str, u64> = HashMap::new();
+    for e in &seen {
+        *per_command.entry(e.command_id.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(per_command.len() as u64, CHILDREN * TASKS_PER_CHILD * APPENDS_PER_TASK);
+    // How much the processes interleaved (informative: the OS decides the schedule).
+    let child_of = |e: &RecordedEvent| e.command_id.split('-').next().unwrap_or("").to_string();
+    let switches = seen.windows(2).filter(|w| child_of(&w[0]) != child_of(&w[1])).count();
+    println!(
+        "{} events from {CHILDREN} processes; the committing process changed {switches} times",
+        seen.len()
+    );
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.events, expected_total);
+    drop(store);
+    schema.drop().await;
+}
