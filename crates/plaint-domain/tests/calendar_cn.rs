@@ -1,0 +1,199 @@
+//! DOMAIN.md §7 "Business calendar": working days, public holidays, make-up working days (调休)
+//! and working-duration arithmetic on the mainland-China calendar data.
+
+use chrono::NaiveDate;
+use plaint_domain::calendar::{Calendar, CalendarError};
+use plaint_domain::time::{Timestamp, MS_PER_HOUR};
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn section_7_holidays_of_2025_are_not_working_days() {
+    let cal = Calendar::china_mainland();
+    for d in [
+        "2025-01-01",
+        "2025-01-28",
+        "2025-02-04",
+        "2025-04-04",
+        "2025-05-05",
+        "2025-06-02",
+        "2025-10-01",
+        "2025-10-08",
+    ] {
+        assert!(!cal.is_working_day(day(d)), "{d} is a public holiday");
+        assert!(cal.is_holiday(day(d)), "{d}");
+    }
+    // An ordinary Wednesday and Thursday.
+    assert!(cal.is_working_day(day("2025-10-15")));
+    assert!(cal.is_working_day(day("2025-10-09")));
+    // An ordinary weekend.
+    assert!(!cal.is_working_day(day("2025-10-18")));
+    assert!(!cal.is_working_day(day("2025-10-19")));
+}
+
+#[test]
+fn section_7_makeup_working_days_are_working_days() {
+    let cal = Calendar::china_mainland();
+    for d in ["2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11"] {
+        assert!(cal.is_makeup_working_day(day(d)), "{d}");
+        assert!(cal.is_working_day(day(d)), "{d} is a make-up working day (调休)");
+    }
+    for d in [
+        "2026-01-04",
+        "2026-02-14",
+        "2026-02-28",
+        "2026-05-09",
+        "2026-09-20",
+        "2026-10-10",
+    ] {
+        assert!(cal.is_working_day(day(d)), "{d} is a make-up working day (调休)");
+    }
+}
+
+#[test]
+fn section_7_holidays_of_2026_are_not_working_days() {
+    let cal = Calendar::china_mainland();
+    for d in [
+        "2026-01-02",
+        "2026-02-16",
+        "2026-02-23",
+        "2026-04-06",
+        "2026-05-04",
+        "2026-06-19",
+        "2026-09-25",
+        "2026-10-07",
+    ] {
+        assert!(!cal.is_working_day(day(d)), "{d} is a public holiday");
+    }
+    assert!(cal.covers(day("2026-03-01")));
+    assert!(!cal.covers(day("2027-03-01")));
+}
+
+#[test]
+fn section_7_three_working_days_cross_the_national_day_break_and_count_a_makeup_saturday() {
+    let cal = Calendar::china_mainland();
+    // Ordinary resolution: 3 working days from Tue 30 Sep 2025 16:00. 1–8 Oct are off; Thu 9,
+    // Fri 10 and the make-up Saturday 11 Oct are working days.
+    let due = cal.add_working_days(at("2025-09-30T16:00:00+08:00"), 3);
+    assert_eq!(due, at("2025-10-11T16:00:00+08:00"));
+}
+
+#[test]
+fn section_7_working_days_from_friday_afternoon_skip_the_weekend() {
+    let cal = Calendar::china_mainland();
+    // Fri 14 Nov 2025 16:00 + 1 working day = Mon 17 Nov 16:00.
+    assert_eq!(
+        cal.add_working_days(at("2025-11-14T16:00:00+08:00"), 1),
+        at("2025-11-17T16:00:00+08:00")
+    );
+    // Fri 30 Jan 2026 16:00 + 3 working days = Wed 4 Feb 16:00.
+    assert_eq!(
+        cal.add_working_days(at("2026-01-30T16:00:00+08:00"), 3),
+        at("2026-02-04T16:00:00+08:00")
+    );
+}
+
+#[test]
+fn section_7_working_days_from_friday_before_spring_festival_2026() {
+    let cal = Calendar::china_mainland();
+    // Fri 13 Feb 2026 16:00; Sat 14 Feb is a make-up working day, 15–23 Feb are off.
+    // Day 1 ends Sat 14 Feb 16:00, day 2 ends Tue 24 Feb 16:00, day 3 Wed 25 Feb 16:00.
+    assert_eq!(
+        cal.add_working_days(at("2026-02-13T16:00:00+08:00"), 3),
+        at("2026-02-25T16:00:00+08:00")
+    );
+}
+
+#[test]
+fn section_7_working_days_from_a_holiday_start_at_the_next_working_day() {
+    let cal = Calendar::china_mainland();
+    // Received on National Day 2025 at 10:00: counting starts Thu 9 Oct 00:00; one working day
+    // is used up at the end of 9 Oct.
+    assert_eq!(
+        cal.add_working_days(at("2025-10-03T10:00:00+08:00"), 1),
+        at("2025-10-10T00:00:00+08:00")
+    );
+    assert_eq!(
+        cal.add_working_days(at("2025-10-03T10:00:00+08:00"), 0),
+        at("2025-10-03T10:00:00+08:00")
+    );
+}
+
+#[test]
+fn section_7_working_hours_run_inside_office_hours_only() {
+    let cal = Calendar::china_mainland();
+    // Working hours 09:00–18:00. Fri 14 Nov 2025 16:00 + 4 working hours = Mon 17 Nov 11:00.
+    assert_eq!(
+        cal.add_working_hours(at("2025-11-14T16:00:00+08:00"), 4),
+        at("2025-11-17T11:00:00+08:00")
+    );
+    // Before opening: counting starts at 09:00.
+    assert_eq!(
+        cal.add_working_hours(at("2025-11-17T07:00:00+08:00"), 2),
+        at("2025-11-17T11:00:00+08:00")
+    );
+    // Tue 30 Sep 2025 17:00 + 2 working hours crosses the National Day break → Thu 9 Oct 10:00.
+    assert_eq!(
+        cal.add_working_hours(at("2025-09-30T17:00:00+08:00"), 2),
+        at("2025-10-09T10:00:00+08:00")
+    );
+}
+
+#[test]
+fn section_7_working_millis_between_is_the_inverse_of_add_working_hours() {
+    let cal = Calendar::china_mainland();
+    let from = at("2025-09-30T17:00:00+08:00");
+    for h in [1u32, 2, 9, 10, 30] {
+        let to = cal.add_working_hours(from, h);
+        assert_eq!(
+            cal.working_millis_between(from, to),
+            i64::from(h) * MS_PER_HOUR,
+            "{h} h"
+        );
+        assert_eq!(cal.working_millis_between(to, from), -i64::from(h) * MS_PER_HOUR);
+    }
+    // A whole holiday week holds no working time.
+    assert_eq!(
+        cal.working_millis_between(at("2025-10-01T00:00:00+08:00"), at("2025-10-09T00:00:00+08:00")),
+        0
+    );
+}
+
+#[test]
+fn section_7_calendar_data_errors_name_the_key() {
+    let good = plaint_domain::calendar::CN_2025_TOML;
+    let bad_offset = good.replace("utc_offset = \"+08:00\"", "utc_offset = \"8\"");
+    match Calendar::from_toml_str(&bad_offset) {
+        Err(CalendarError::Invalid { key, .. }) => assert_eq!(key, "utc_offset"),
+        other => panic!("expected an invalid utc_offset, got {other:?}"),
+    }
+    let bad_hours = good.replace("end = \"18:00\"", "end = \"08:00\"");
+    match Calendar::from_toml_str(&bad_hours) {
+        Err(CalendarError::Invalid { key, .. }) => assert_eq!(key, "working_hours.end"),
+        other => panic!("expected an invalid working_hours.end, got {other:?}"),
+    }
+    let bad_date = good.replace("from = \"2025-01-28\"", "from = \"2025-13-28\"");
+    match Calendar::from_toml_str(&bad_date) {
+        Err(CalendarError::Syntax { line, .. }) => assert!(line > 10, "line {line}"),
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+    let clash = good.replace("\"2025-01-26\"", "\"2025-01-29\"");
+    assert!(matches!(
+        Calendar::from_toml_str(&clash),
+        Err(CalendarError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn section_7_calendar_data_names_its_source() {
+    let cal = Calendar::china_mainland();
+    assert_eq!(cal.sources().len(), 2);
+    assert!(cal.sources().iter().all(|s| s.contains("国务院办公厅")));
+    assert_eq!(cal.holiday_ranges().len(), 13);
+}
