@@ -1,1 +1,1074 @@
-//! (being written)
+//! The complaint lifecycle state machine (DOMAIN.md §2): [`decide`] turns a command into events
+//! or a typed [`Rejection`]; [`evolve`] folds one event into a [`ComplaintState`].
+//!
+//! Both are pure: time (`now`), the policy, the business calendar and the customer key come in
+//! through [`Context`]; nothing here reads the clock, a file or a random number generator.
+//!
+//! ## Statuses and transitions
+//!
+//! | status | reached by | commands accepted (besides `escalate` by a person, allowed on every open ticket) |
+//! |---|---|---|
+//! | `new` | nothing yet | `receive` |
+//! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
+//! | `verified` | Verified | `classify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
+//! | `classified` | Classified | `dispatch`, `put_on_hold`, `respond(acknowledgement)` |
+//! | `dispatched` | Dispatched, Resumed, Reopened | `redispatch`, `put_on_hold`, `respond(any kind)`, `compensate` |
+//! | `on_hold` | OnHold | `resume`, `respond(acknowledgement, progress, preliminary_plan)`, `compensate` |
+//! | `responded` | Responded(final) | `revisit`, `reopen`, `compensate`, `close` |
+//! | `revisited` | Revisited (solved and satisfied) | `reopen`, `compensate`, `close` |
+//! | `rejected` | Rejected | `close` (resolution `rejected`) |
+//! | `merged` | MergedAsDuplicate | `close` (resolution `merged`) |
+//! | `closed` | Closed | nothing: every command is an [`Rejection::IllegalTransition`] |
+//!
+//! Choices made where DOMAIN.md leaves room (each has a test in `tests/lifecycle_gwt.rs`):
+//! - "Respond before dispatch" is illegal for `progress`, `preliminary_plan` and `final`; an
+//!   `acknowledgement` (受理结果反馈) is allowed from receipt on, since the first-response clock
+//!   (1 h for major tickets) runs before dispatch.
+//! - A revisit that finds the problem unsolved or the customer unsatisfied emits `Revisited`
+//!   **and** `Reopened` in one decision (the reopen is counted, the ticket returns to
+//!   `dispatched` with its department). `reopen` exists for a complaint about the final response
+//!   before or after a satisfied revisit.
+//! - `close` is legal once a final response was given (with or without a revisit: a customer may
+//!   be unreachable), and on rejected or merged tickets. The resolution follows from the status.
+//! - The watchdog path (`escalate` with `rule_id`) yields an event only when the rung is planned
+//!   for this ticket, due at `now`, not yet applied, and no final response is standing; in every
+//!   other case it yields no event (so it is safe to ask as often as one likes).
+//! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
+//!   `regulator_referral`; `verify` with `repeat_of` raises `repeat` (DOMAIN.md §8).
+
+use crate::calendar::Calendar;
+use crate::command::*;
+use crate::compensation;
+use crate::event::*;
+use crate::ids::{CommandId, ComplaintId};
+use crate::personal::{self, CustomerKey};
+use crate::policy::Policy;
+use crate::time::Timestamp;
+use std::fmt;
+
+/// Longest description, in bytes.
+pub const DESCRIPTION_LEN_MAX: usize = 64 * 1024;
+/// Longest note, reason, response text or basis, in bytes.
+pub const TEXT_LEN_MAX: usize = 16 * 1024;
+/// Longest short field (region, outlet, handler, customer id, department, attribute), in bytes.
+pub const SHORT_TEXT_LEN_MAX: usize = 256;
+/// Longest normalised waybill number, in characters.
+pub const WAYBILL_LEN_MAX: usize = 40;
+/// Most evidence references on one complaint.
+pub const EVIDENCE_COUNT_MAX: usize = 64;
+/// Most free attributes on one complaint.
+pub const ATTRIBUTES_COUNT_MAX: usize = 64;
+/// Most recorded (imported) deadlines on one classification.
+pub const RECORDED_DEADLINES_MAX: usize = 32;
+/// Most events in one complaint's stream; a command that would exceed it is refused.
+pub const EVENTS_PER_COMPLAINT_MAX: u64 = 10_000;
+/// Most reopens of one ticket.
+pub const REOPEN_COUNT_MAX: u32 = 100;
+
+/// Where a complaint is in its lifecycle (DOMAIN.md §2). See the module documentation for the
+/// transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No event yet.
+    #[default]
+    New,
+    Received,
+    Verified,
+    Classified,
+    /// Being handled by a department (also after Resumed and Reopened).
+    Dispatched,
+    OnHold,
+    /// The final response was given; awaiting the revisit.
+    Responded,
+    /// Revisited: solved and satisfied; ready to close.
+    Revisited,
+    /// Verification found it invalid; only `close` remains.
+    Rejected,
+    /// Merged into another ticket; only `close` remains.
+    Merged,
+    /// Terminal.
+    Closed,
+}
+
+impl Status {
+    pub const ALL: [Status; 11] = [
+        Status::New,
+        Status::Received,
+        Status::Verified,
+        Status::Classified,
+        Status::Dispatched,
+        Status::OnHold,
+        Status::Responded,
+        Status::Revisited,
+        Status::Rejected,
+        Status::Merged,
+        Status::Closed,
+    ];
+
+    /// The snake_case name used in JSON and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Received => "received",
+            Status::Verified => "verified",
+            Status::Classified => "classified",
+            Status::Dispatched => "dispatched",
+            Status::OnHold => "on_hold",
+            Status::Responded => "responded",
+            Status::Revisited => "revisited",
+            Status::Rejected => "rejected",
+            Status::Merged => "merged",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Received and not closed.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::New | Status::Closed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pause in progress (DOMAIN.md §2 OnHold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub since: Timestamp,
+    pub reason: HoldReason,
+    /// The status `Resumed` returns to.
+    pub resume_to: Status,
+}
+
+/// The outcome of the last revisit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevisitOutcome {
+    pub solved: bool,
+    pub satisfied: bool,
+    pub score: Option<u8>,
+}
+
+/// Everything `decide` needs to know about one complaint, folded from its events.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ComplaintState {
+    pub id: Option<ComplaintId>,
+    /// Stream version of the last event folded in (0: none).
+    pub version: u64,
+    pub status: Status,
+    /// 128-bit BLAKE3 digests of the command ids already applied, in order (idempotency).
+    applied: Vec<u128>,
+    pub channel: Option<Channel>,
+    /// Registration time (`occurred_at` of Received).
+    pub received_at: Option<Timestamp>,
+    pub contact_at: Option<Timestamp>,
+    pub customer_id: Option<String>,
+    pub match_key: Option<String>,
+    pub waybill: Option<String>,
+    /// Kept for routing at dispatch.
+    pub description: String,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+    pub customer_tier: Option<CustomerTier>,
+    /// Union of the flags raised by verification and classification.
+    pub flags: Flags,
+    pub repeat_of: Option<ComplaintId>,
+    pub merged_into: Option<ComplaintId>,
+    pub rejection: Option<RejectionReason>,
+    pub department: Option<Department>,
+    pub handler: Option<String>,
+    pub routing: Option<RoutingDecision>,
+    /// Policy version the classification deadlines were computed with.
+    pub policy_version: Option<String>,
+    /// Every deadline recorded so far (classification, dispatch, final response), in order.
+    pub deadlines: Vec<ClockDeadline>,
+    pub escalations_planned: Vec<EscalationDue>,
+    /// Watchdog rule ids already escalated (each at most once).
+    pub escalations_applied: Vec<String>,
+    /// Highest escalation level reached.
+    pub escalation_level: Option<EscalationLevel>,
+    pub escalation_count: u32,
+    pub hold: Option<Hold>,
+    /// Total time spent on completed holds, in milliseconds.
+    pub held_ms: i64,
+    pub first_response_at: Option<Timestamp>,
+    /// Set by the standing final response; cleared by a reopen.
+    pub final_response_at: Option<Timestamp>,
+    pub final_liable: Option<bool>,
+    pub final_root_cause: Option<Stage>,
+    /// Sum of granted compensation.
+    pub compensated: Money,
+    pub last_revisit: Option<RevisitOutcome>,
+    pub reopen_count: u32,
+    pub redispatch_count: u32,
+    pub resolution: Option<Resolution>,
+    pub closed_at: Option<Timestamp>,
+    /// Business time of the last event.
+    pub last_occurred_at: Option<Timestamp>,
+}
+
+fn command_digest(id: &CommandId) -> u128 {
+    let h = blake3::hash(id.as_str().as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h.as_bytes()[..16]);
+    u128::from_le_bytes(b)
+}
+
+impl ComplaintState {
+    /// The state of a complaint with no events.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds a complaint's events, in stream order.
+    pub fn from_events(events: &[Event]) -> Self {
+        let mut s = Self::new();
+        for e in events {
+            evolve(&mut s, e);
+        }
+        s
+    }
+
+    /// Whether an event caused by this command id was already folded in.
+    pub fn has_applied(&self, command_id: &CommandId) -> bool {
+        let d = command_digest(command_id);
+        self.applied.contains(&d)
+    }
+
+    /// How many distinct commands produced this state's events.
+    pub fn applied_count(&self) -> usize {
+        self.applied.len()
+    }
+
+    /// Whether the standing final response was given (status responded or revisited, or closed
+    /// after one).
+    pub fn final_response_given(&self) -> bool {
+        self.final_response_at.is_some()
+    }
+
+    /// The recorded deadline of a clock, if any (the latest recorded for it).
+    pub fn deadline(&self, clock: Clock) -> Option<ClockDeadline> {
+        self.deadlines.iter().rev().find(|d| d.clock == clock).copied()
+    }
+}
+
+/// What `decide` needs besides the state and the command.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The recording time (and, for the watchdog, the instant escalations are judged at).
+    pub now: Timestamp,
+    pub policy: &'a Policy,
+    pub calendar: &'a Calendar,
+    /// The customer's key, needed when a `receive` carries personal fields (DOMAIN.md §9).
+    pub customer_key: Option<&'a CustomerKey>,
+}
+
+/// Why a command was refused. Nothing is written when `decide` returns one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The command is not allowed in the complaint's current status (DOMAIN.md §2).
+    #[error("complaint {complaint}: cannot {command} while the complaint is {status}")]
+    IllegalTransition {
+        complaint: ComplaintId,
+        status: Status,
+        command: &'static str,
+    },
+    /// A field of the command is invalid.
+    #[error("complaint {complaint}: {command}: invalid {field}: {reason}")]
+    Invalid {
+        complaint: ComplaintId,
+        command: &'static str,
+        field: &'static str,
+        reason: String,
+    },
+    /// The command names another complaint than the state it was decided against.
+    #[error("command {command_id} is addressed to complaint {command_complaint}, not to complaint {complaint}")]
+    WrongComplaint {
+        complaint: ComplaintId,
+        command_complaint: ComplaintId,
+        command_id: CommandId,
+    },
+    /// Personal fields were given but the context has no customer key to seal them with.
+    #[error("complaint {complaint}: personal fields given but no customer key to seal them with (DOMAIN.md §9)")]
+    MissingCustomerKey { complaint: ComplaintId },
+    /// The department is not one of the policy's.
+    #[error("complaint {complaint}: unknown department {department:?} (policy {policy_version})")]
+    UnknownDepartment {
+        complaint: ComplaintId,
+        department: String,
+        policy_version: String,
+    },
+    /// The amount asked is above the ceiling of the applicable rule (DOMAIN.md §6).
+    #[error("complaint {complaint}: compensation of {requested_fen} fen is above the ceiling of {ceiling_fen} fen ({rule:?})")]
+    CompensationAboveCeiling {
+        complaint: ComplaintId,
+        requested_fen: i64,
+        ceiling_fen: i64,
+        rule: CompensationRule,
+    },
+    /// The compensation request was refused for another reason (missing inputs, …).
+    #[error("complaint {complaint}: compensation refused: {reason}")]
+    Compensation { complaint: ComplaintId, reason: String },
+    /// The stream is full.
+    #[error("complaint {complaint}: {version} events recorded, at most {max} are allowed")]
+    TooManyEvents {
+        complaint: ComplaintId,
+        version: u64,
+        max: u64,
+    },
+}
+
+/// Decides what a command does to a complaint: the events to append, or why not.
+///
+/// Produced events carry `stream_version` `state.version + 1 ..`, `position` 0 (not committed),
+/// `occurred_at` = the command's business time or `ctx.now`, `recorded_at` = `ctx.now`, the
+/// command's actor and id, and the current schema version of their type. A command whose id was
+/// already applied yields `Ok(vec![])` (idempotent retry).
+pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Vec<Event>, Rejection> {
+    if let Some(id) = &state.id {
+        if *id != cmd.complaint_id {
+            return Err(Rejection::WrongComplaint {
+                complaint: id.clone(),
+                command_complaint: cmd.complaint_id.clone(),
+                command_id: cmd.command_id.clone(),
+            });
+        }
+    }
+    if state.has_applied(&cmd.command_id) {
+        return Ok(Vec::new());
+    }
+    let d = Decider {
+        state,
+        cmd,
+        ctx,
+        at: cmd.occurred_at.unwrap_or(ctx.now),
+    };
+    if !d.allowed() {
+        return Err(d.illegal());
+    }
+    // Two events at most per command.
+    if state.version + 2 > EVENTS_PER_COMPLAINT_MAX {
+        return Err(Rejection::TooManyEvents {
+            complaint: cmd.complaint_id.clone(),
+            version: state.version,
+            max: EVENTS_PER_COMPLAINT_MAX,
+        });
+    }
+    d.check_time()?;
+    let data = d.decide()?;
+    debug_assert!(data.len() <= 2);
+    let schema = |t: &'static str| crate::codec::schema_version(t).expect("every event type has a schema version");
+    Ok(data
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Event {
+            meta: EventMeta {
+                complaint_id: cmd.complaint_id.clone(),
+                stream_version: state.version + 1 + i as u64,
+                position: 0,
+                occurred_at: d.at,
+                recorded_at: ctx.now,
+                actor: cmd.actor.clone(),
+                command_id: cmd.command_id.clone(),
+                schema_version: schema(data.type_name()),
+            },
+            data,
+        })
+        .collect())
+}
+
+struct Decider<'s, 'c, 'x, 'p> {
+    state: &'s ComplaintState,
+    cmd: &'c Command,
+    ctx: &'x Context<'p>,
+    at: Timestamp,
+}
+
+impl Decider<'_, '_, '_, '_> {
+    fn complaint(&self) -> ComplaintId {
+        self.cmd.complaint_id.clone()
+    }
+
+    fn illegal(&self) -> Rejection {
+        Rejection::IllegalTransition {
+            complaint: self.complaint(),
+            status: self.state.status,
+            command: self.cmd.body.name(),
+        }
+    }
+
+    fn invalid(&self, field: &'static str, reason: impl Into<String>) -> Rejection {
+        Rejection::Invalid {
+            complaint: self.complaint(),
+            command: self.cmd.body.name(),
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    fn text(&self, field: &'static str, s: &str, max: usize) -> Result<(), Rejection> {
+        if s.len() > max {
+            return Err(self.invalid(field, format!("{} bytes long; at most {max} are allowed", s.len())));
+        }
+        Ok(())
+    }
+
+    fn short(&self, field: &'static str, s: Option<&str>) -> Result<(), Rejection> {
+        match s {
+            Some(s) if s.trim().is_empty() => Err(self.invalid(field, "is empty (omit it instead)")),
+            Some(s) => self.text(field, s, SHORT_TEXT_LEN_MAX),
+            None => Ok(()),
+        }
+    }
+
+    /// DOMAIN.md §2: the transition table (see the module documentation).
+    fn allowed(&self) -> bool {
+        use Status as S;
+        let s = self.state.status;
+        match &self.cmd.body {
+            CommandBody::Receive(_) => s == S::New,
+            CommandBody::Verify(_) => s == S::Received,
+            CommandBody::Reject(_) | CommandBody::MergeAsDuplicate(_) => matches!(s, S::Received | S::Verified),
+            CommandBody::Classify(_) => s == S::Verified,
+            CommandBody::Dispatch(_) => s == S::Classified,
+            CommandBody::Redispatch(_) => s == S::Dispatched,
+            CommandBody::PutOnHold(_) => matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched),
+            CommandBody::Resume(_) => s == S::OnHold,
+            CommandBody::Respond(r) => match r.kind {
+                ResponseKind::Acknowledgement => {
+                    matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched | S::OnHold)
+                }
+                ResponseKind::Progress | ResponseKind::PreliminaryPlan => matches!(s, S::Dispatched | S::OnHold),
+                ResponseKind::Final => s == S::Dispatched,
+            },
+            CommandBody::Compensate(_) => matches!(s, S::Dispatched | S::OnHold | S::Responded | S::Revisited),
+            CommandBody::Escalate(_) => s.is_open(),
+            CommandBody::Revisit(_) => s == S::Responded,
+            CommandBody::Reopen(_) => matches!(s, S::Responded | S::Revisited),
+            CommandBody::Close(_) => matches!(s, S::Responded | S::Revisited | S::Rejected | S::Merged),
+        }
+    }
+
+    /// Business time must be consistent: not after the recording time, and nothing happens
+    /// before the complaint was received.
+    fn check_time(&self) -> Result<(), Rejection> {
+        if self.at > self.ctx.now {
+            return Err(self.invalid(
+                "occurred_at",
+                format!("{} is after the recording time {}", self.at, self.ctx.now),
+            ));
+        }
+        if let Some(received_at) = self.state.received_at {
+            if self.at < received_at {
+                return Err(self.invalid(
+                    "occurred_at",
+                    format!("{} is before the complaint was received ({received_at})", self.at),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn decide(&self) -> Result<Vec<EventData>, Rejection> {
+        let one = |d: EventData| Ok(vec![d]);
+        match &self.cmd.body {
+            CommandBody::Receive(r) => one(EventData::Received(self.receive(r)?)),
+            CommandBody::Verify(v) => {
+                self.text("note", &v.note, TEXT_LEN_MAX)?;
+                if v.repeat_of.as_ref() == Some(&self.cmd.complaint_id) {
+                    return Err(self.invalid("repeat_of", "a complaint cannot repeat itself"));
+                }
+                // DOMAIN.md §8: a repeat raises the `repeat` flag (and so the green channel).
+                let mut flags = v.flags;
+                flags.repeat |= v.repeat_of.is_some();
+                one(EventData::Verified(Verified {
+                    claim: v.claim,
+                    evidence: v.evidence,
+                    history: v.history,
+                    repeat_of: v.repeat_of.clone(),
+                    flags,
+                    note: v.note.clone(),
+                }))
+            }
+            CommandBody::Reject(r) => {
+                self.text("note", &r.note, TEXT_LEN_MAX)?;
+                one(EventData::Rejected(Rejected {
+                    reason: r.reason,
+                    note: r.note.clone(),
+                }))
+            }
+            CommandBody::MergeAsDuplicate(m) => {
+                self.text("note", &m.note, TEXT_LEN_MAX)?;
+                if m.into == self.cmd.complaint_id {
+                    return Err(self.invalid("into", "a complaint cannot be merged into itself"));
+                }
+                one(EventData::MergedAsDuplicate(MergedAsDuplicate {
+                    into: m.into.clone(),
+                    note: m.note.clone(),
+                }))
+            }
+            CommandBody::Classify(c) => one(EventData::Classified(self.classify(c)?)),
+            CommandBody::Dispatch(d) => one(EventData::Dispatched(self.dispatch(d)?)),
+            CommandBody::Redispatch(r) => {
+                self.text("reason", &r.reason, TEXT_LEN_MAX)?;
+                self.short("handler", r.handler.as_deref())?;
+                self.known_department(&r.to)?;
+                let from = self
+                    .state
+                    .department
+                    .clone()
+                    .unwrap_or_else(|| Department(String::new()));
+                if from == r.to {
+                    return Err(self.invalid("to", format!("the complaint is already with {:?}", r.to.0)));
+                }
+                one(EventData::Redispatched(Redispatched {
+                    from,
+                    to: r.to.clone(),
+                    handler: r.handler.clone(),
+                    routing: RoutingDecision::Manual,
+                    reason: r.reason.clone(),
+                }))
+            }
+            CommandBody::PutOnHold(h) => {
+                self.text("note", &h.note, TEXT_LEN_MAX)?;
+                one(EventData::OnHold(OnHold {
+                    reason: h.reason,
+                    note: h.note.clone(),
+                }))
+            }
+            CommandBody::Resume(r) => {
+                self.text("note", &r.note, TEXT_LEN_MAX)?;
+                one(EventData::Resumed(Resumed { note: r.note.clone() }))
+            }
+            CommandBody::Respond(r) => one(EventData::Responded(self.respond(r)?)),
+            CommandBody::Compensate(c) => one(EventData::Compensated(Compensated {
+                compensation: self.compensation(&c.compensation)?,
+            })),
+            CommandBody::Escalate(e) => Ok(self.escalate(e)?.map(EventData::Escalated).into_iter().collect()),
+            CommandBody::Revisit(r) => self.revisit(r),
+            CommandBody::Reopen(r) => {
+                self.text("reason", &r.reason, TEXT_LEN_MAX)?;
+                one(EventData::Reopened(self.reopened(r.reason.clone())?))
+            }
+            CommandBody::Close(c) => one(EventData::Closed(self.close(c)?)),
+        }
+    }
+
+    /// DOMAIN.md §3: intake. Seals personal fields (§9), computes the matching key, normalises
+    /// the waybill.
+    fn receive(&self, r: &Receive) -> Result<Received, Rejection> {
+        if r.description.trim().is_empty() {
+            return Err(self.invalid("description", "is empty"));
+        }
+        self.text("description", &r.description, DESCRIPTION_LEN_MAX)?;
+        if r.region.trim().is_empty() {
+            return Err(self.invalid("region", "is empty"));
+        }
+        self.short("region", Some(&r.region))?;
+        self.short("outlet", r.outlet.as_deref())?;
+        self.short("customer.customer_id", r.customer.customer_id.as_deref())?;
+        self.short("customer.name", r.customer.name.as_deref())?;
+        self.short("customer.phone", r.customer.phone.as_deref())?;
+        self.text(
+            "customer.address",
+            r.customer.address.as_deref().unwrap_or(""),
+            TEXT_LEN_MAX,
+        )?;
+        if r.evidence.len() > EVIDENCE_COUNT_MAX {
+            return Err(self.invalid(
+                "evidence",
+                format!(
+                    "{} references; at most {EVIDENCE_COUNT_MAX} are allowed",
+                    r.evidence.len()
+                ),
+            ));
+        }
+        for e in &r.evidence {
+            self.text("evidence.reference", &e.reference, TEXT_LEN_MAX)?;
+        }
+        if r.attributes.len() > ATTRIBUTES_COUNT_MAX {
+            return Err(self.invalid(
+                "attributes",
+                format!(
+                    "{} attributes; at most {ATTRIBUTES_COUNT_MAX} are allowed",
+                    r.attributes.len()
+                ),
+            ));
+        }
+        for (k, v) in &r.attributes {
+            self.short("attributes (key)", Some(k))?;
+            self.text("attributes (value)", v, SHORT_TEXT_LEN_MAX)?;
+        }
+        if let Some(m) = r.claimed_amount {
+            if m.0 < 0 {
+                return Err(self.invalid("claimed_amount", format!("{} fen is negative", m.0)));
+            }
+        }
+        let contact_at = r.contact_at.unwrap_or(self.at);
+        if contact_at > self.at {
+            return Err(self.invalid(
+                "contact_at",
+                format!("{contact_at} is after the registration time {}", self.at),
+            ));
+        }
+        let waybill = match r.waybill.as_deref() {
+            None => None,
+            Some(w) => normalise_waybill(w).map_err(|reason| self.invalid("waybill", reason))?,
+        };
+        let c = &r.customer;
+        let personal = if c.name.is_some() || c.phone.is_some() || c.address.is_some() {
+            let Some(key) = self.ctx.customer_key else {
+                return Err(Rejection::MissingCustomerKey {
+                    complaint: self.complaint(),
+                });
+            };
+            let data = PersonalData {
+                name: c.name.clone(),
+                phone: c.phone.clone(),
+                address: c.address.clone(),
+            };
+            let nonce = personal::derive_nonce(
+                &data,
+                key,
+                &[self.cmd.complaint_id.as_str(), self.cmd.command_id.as_str()],
+            );
+            Some(personal::try_seal(&data, key, nonce).map_err(|e| self.invalid("customer", e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(Received {
+            channel: r.channel,
+            contact_at,
+            customer: CustomerRecord {
+                customer_id: c.customer_id.clone(),
+                match_key: personal::match_key(c.customer_id.as_deref(), c.phone.as_deref()),
+                personal,
+            },
+            waybill,
+            description: r.description.clone(),
+            claimed_amount: r.claimed_amount,
+            evidence: r.evidence.clone(),
+            region: r.region.clone(),
+            outlet: r.outlet.clone(),
+            attributes: r.attributes.clone(),
+        })
+    }
+
+    /// DOMAIN.md §4 and §7 (audit rule): deadlines of every clock that runs from receipt,
+    /// computed now from the policy and the calendar and recorded with the policy version.
+    fn classify(&self, c: &Classify) -> Result<Classified, Rejection> {
+        let channel = self.state.channel.unwrap_or(Channel::Hotline);
+        let mut flags = self.state.flags.union(c.flags);
+        flags.media |= channel == Channel::MediaLead;
+        flags.regulator |= channel == Channel::RegulatorReferral;
+        let received_at = self.state.received_at.unwrap_or(self.at);
+        let contact_at = self.state.contact_at.unwrap_or(received_at);
+        let (computed, escalations) =
+            self.ctx
+                .policy
+                .classify_deadlines(self.ctx.calendar, c.severity, flags, channel, contact_at, received_at);
+        let deadlines = if c.recorded_deadlines.is_empty() {
+            computed
+        } else {
+            if c.recorded_deadlines.len() > RECORDED_DEADLINES_MAX {
+                return Err(self.invalid(
+                    "recorded_deadlines",
+                    format!(
+                        "{} deadlines; at most {RECORDED_DEADLINES_MAX} are allowed",
+                        c.recorded_deadlines.len()
+                    ),
+                ));
+            }
+            c.recorded_deadlines.clone()
+        };
+        Ok(Classified {
+            category: c.category,
+            severity: c.severity,
+            customer_tier: c.customer_tier,
+            flags,
+            deadlines,
+            escalations,
+            policy_version: self.ctx.policy.version.clone(),
+        })
+    }
+
+    fn known_department(&self, d: &Department) -> Result<(), Rejection> {
+        if !self.ctx.policy.is_department(d) {
+            return Err(Rejection::UnknownDepartment {
+                complaint: self.complaint(),
+                department: d.0.clone(),
+                policy_version: self.ctx.policy.version.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// DOMAIN.md §5: the routing table decides unless a person names the department; the
+    /// matched rule is recorded.
+    fn dispatch(&self, d: &Dispatch) -> Result<Dispatched, Rejection> {
+        self.short("handler", d.handler.as_deref())?;
+        let (department, routing) = match &d.department {
+            Some(dep) => {
+                self.known_department(dep)?;
+                (dep.clone(), RoutingDecision::Manual)
+            }
+            None => {
+                let category = self.state.category.unwrap_or(Category::Other);
+                self.ctx.policy.route(category, &self.state.description)
+            }
+        };
+        let severity = self.state.severity.unwrap_or(Severity::Ordinary);
+        Ok(Dispatched {
+            department,
+            handler: d.handler.clone(),
+            routing,
+            deadlines: self.ctx.policy.dispatch_deadlines(self.ctx.calendar, severity, self.at),
+            policy_version: self.ctx.policy.version.clone(),
+        })
+    }
+
+    /// DOMAIN.md §2 responses; §6 compensation riding on the final response.
+    fn respond(&self, r: &Respond) -> Result<Responded, Rejection> {
+        self.text("text", &r.text, TEXT_LEN_MAX)?;
+        self.text("basis", r.basis.as_deref().unwrap_or(""), TEXT_LEN_MAX)?;
+        let is_final = r.kind == ResponseKind::Final;
+        if !is_final {
+            if r.compensation.is_some() {
+                return Err(self.invalid(
+                    "compensation",
+                    "only a final response carries compensation; use compensate",
+                ));
+            }
+            if r.liable.is_some() || r.root_cause.is_some() {
+                return Err(self.invalid("liable", "liability and root cause belong to the final response"));
+            }
+        }
+        let compensation = match &r.compensation {
+            Some(req) => Some(self.compensation(req)?),
+            None => None,
+        };
+        let deadlines = if is_final {
+            let severity = self.state.severity.unwrap_or(Severity::Ordinary);
+            self.ctx
+                .policy
+                .final_response_deadlines(self.ctx.calendar, severity, self.at)
+        } else {
+            Vec::new()
+        };
+        Ok(Responded {
+            kind: r.kind,
+            text: r.text.clone(),
+            basis: r.basis.clone(),
+            liable: r.liable,
+            root_cause: r.root_cause,
+            compensation,
+            deadlines,
+        })
+    }
+
+    /// DOMAIN.md §6: the ceiling by rule, computed by the policy; a grant above it is refused.
+    fn compensation(&self, req: &CompensationRequest) -> Result<Compensation, Rejection> {
+        let c = compensation::compute(self.ctx.policy, req).map_err(|e| match e {
+            compensation::CompensationError::AboveCeiling {
+                rule, granted, ceiling, ..
+            } => Rejection::CompensationAboveCeiling {
+                complaint: self.complaint(),
+                requested_fen: granted,
+                ceiling_fen: ceiling,
+                rule,
+            },
+            other => Rejection::Compensation {
+                complaint: self.complaint(),
+                reason: other.to_string(),
+            },
+        })?;
+        if let Some(ceiling) = c.ceiling {
+            if c.granted > ceiling {
+                return Err(Rejection::CompensationAboveCeiling {
+                    complaint: self.complaint(),
+                    requested_fen: c.granted.0,
+                    ceiling_fen: ceiling.0,
+                    rule: c.rule,
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    /// DOMAIN.md §2 and §7: by a person, always; by the watchdog, exactly once per planned rung
+    /// and only when it is due.
+    fn escalate(&self, e: &Escalate) -> Result<Option<Escalated>, Rejection> {
+        self.text("reason", &e.reason, TEXT_LEN_MAX)?;
+        let Some(rule_id) = &e.rule_id else {
+            return Ok(Some(Escalated {
+                level: e.level,
+                trigger: EscalationTrigger::Person,
+                reason: e.reason.clone(),
+            }));
+        };
+        let s = self.state;
+        let handling = matches!(
+            s.status,
+            Status::Received | Status::Verified | Status::Classified | Status::Dispatched | Status::OnHold
+        );
+        let Some(due) = s.escalations_planned.iter().find(|d| d.rule_id == *rule_id) else {
+            return Ok(None);
+        };
+        if !handling || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
+            return Ok(None);
+        }
+        if due.level != e.level {
+            return Err(self.invalid(
+                "level",
+                format!(
+                    "rule {rule_id} plans {}, the command asks {}",
+                    due.level.as_str(),
+                    e.level.as_str()
+                ),
+            ));
+        }
+        Ok(Some(Escalated {
+            level: due.level,
+            trigger: EscalationTrigger::Watchdog {
+                rule_id: rule_id.clone(),
+                due_at: due.due_at,
+            },
+            reason: e.reason.clone(),
+        }))
+    }
+
+    /// DOMAIN.md §2 revisit: unsolved or unsatisfied reopens the ticket in the same decision.
+    fn revisit(&self, r: &Revisit) -> Result<Vec<EventData>, Rejection> {
+        self.text("note", &r.note, TEXT_LEN_MAX)?;
+        if let Some(score) = r.satisfaction_score {
+            if !(1..=5).contains(&score) {
+                return Err(self.invalid("satisfaction_score", format!("{score} is outside 1..=5")));
+            }
+        }
+        let mut out = vec![EventData::Revisited(Revisited {
+            solved: r.solved,
+            satisfied: r.satisfied,
+            satisfaction_score: r.satisfaction_score,
+            note: r.note.clone(),
+        })];
+        if !(r.solved && r.satisfied) {
+            let why = match (r.solved, r.satisfied) {
+                (false, false) => "revisit: unsolved and unsatisfied",
+                (false, true) => "revisit: unsolved",
+                _ => "revisit: unsatisfied",
+            };
+            out.push(EventData::Reopened(self.reopened(why.to_owned())?));
+        }
+        Ok(out)
+    }
+
+    fn reopened(&self, reason: String) -> Result<Reopened, Rejection> {
+        if self.state.reopen_count >= REOPEN_COUNT_MAX {
+            return Err(self.invalid(
+                "reopen",
+                format!(
+                    "reopened {} times already; at most {REOPEN_COUNT_MAX}",
+                    self.state.reopen_count
+                ),
+            ));
+        }
+        Ok(Reopened {
+            reason,
+            reopen_count: self.state.reopen_count + 1,
+        })
+    }
+
+    /// DOMAIN.md §2: close after the final response (resolved), or a rejected/merged ticket.
+    fn close(&self, c: &Close) -> Result<Closed, Rejection> {
+        self.text("note", &c.note, TEXT_LEN_MAX)?;
+        let resolution = match self.state.status {
+            Status::Rejected => Resolution::Rejected,
+            Status::Merged => Resolution::Merged,
+            _ => Resolution::Resolved,
+        };
+        if resolution != Resolution::Resolved && c.liable == Some(true) {
+            return Err(self.invalid(
+                "liable",
+                format!("a {} complaint cannot be found liable", self.state.status),
+            ));
+        }
+        Ok(Closed {
+            resolution,
+            root_cause: c.root_cause.or(self.state.final_root_cause),
+            liable: c.liable.or(self.state.final_liable).unwrap_or(false),
+            note: c.note.clone(),
+        })
+    }
+}
+
+/// Normalises a waybill (tracking) number: drops spaces and dashes, upper-cases ASCII letters.
+/// `Ok(None)` for an empty value; an error text for anything but ASCII letters and digits, or
+/// more than [`WAYBILL_LEN_MAX`] characters.
+///
+/// ```
+/// use plaint_domain::state::normalise_waybill;
+/// assert_eq!(normalise_waybill(" ems 1234-5678 cn"), Ok(Some("EMS12345678CN".to_owned())));
+/// assert_eq!(normalise_waybill("  "), Ok(None));
+/// assert!(normalise_waybill("12#4").is_err());
+/// ```
+pub fn normalise_waybill(raw: &str) -> Result<Option<String>, String> {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_whitespace() || c == '-' {
+            continue;
+        }
+        if !c.is_ascii_alphanumeric() {
+            return Err(format!(
+                "{raw:?} contains {c:?}; only letters, digits, spaces and dashes are allowed"
+            ));
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    if out.len() > WAYBILL_LEN_MAX {
+        return Err(format!(
+            "{raw:?} has {} characters; at most {WAYBILL_LEN_MAX} are allowed",
+            out.len()
+        ));
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+/// Folds one event into the state. Events are facts: `evolve` never refuses one and never
+/// panics; it trusts `decide` (or the import) to have checked them.
+pub fn evolve(state: &mut ComplaintState, event: &Event) {
+    let meta = &event.meta;
+    if state.id.is_none() {
+        state.id = Some(meta.complaint_id.clone());
+    }
+    debug_assert_eq!(
+        state.id.as_ref(),
+        Some(&meta.complaint_id),
+        "event of another complaint"
+    );
+    state.version = meta.stream_version;
+    let digest = command_digest(&meta.command_id);
+    if state.applied.last() != Some(&digest) && !state.applied.contains(&digest) {
+        state.applied.push(digest);
+    }
+    let at = meta.occurred_at;
+    state.last_occurred_at = Some(at);
+    match &event.data {
+        EventData::Received(r) => {
+            state.status = Status::Received;
+            state.channel = Some(r.channel);
+            state.received_at = Some(at);
+            state.contact_at = Some(r.contact_at);
+            state.customer_id.clone_from(&r.customer.customer_id);
+            state.match_key.clone_from(&r.customer.match_key);
+            state.waybill.clone_from(&r.waybill);
+            state.description.clone_from(&r.description);
+        }
+        EventData::Verified(v) => {
+            state.status = Status::Verified;
+            state.flags = state.flags.union(v.flags);
+            if v.repeat_of.is_some() {
+                state.repeat_of.clone_from(&v.repeat_of);
+            }
+        }
+        EventData::Rejected(r) => {
+            state.status = Status::Rejected;
+            state.rejection = Some(r.reason);
+        }
+        EventData::MergedAsDuplicate(m) => {
+            state.status = Status::Merged;
+            state.merged_into = Some(m.into.clone());
+        }
+        EventData::Classified(c) => {
+            state.status = Status::Classified;
+            state.category = Some(c.category);
+            state.severity = Some(c.severity);
+            state.customer_tier = Some(c.customer_tier);
+            state.flags = state.flags.union(c.flags);
+            state.deadlines.clone_from(&c.deadlines);
+            state.escalations_planned.clone_from(&c.escalations);
+            state.policy_version = Some(c.policy_version.clone());
+        }
+        EventData::Dispatched(d) => {
+            state.status = Status::Dispatched;
+            state.department = Some(d.department.clone());
+            state.handler.clone_from(&d.handler);
+            state.routing = Some(d.routing.clone());
+            state.deadlines.extend_from_slice(&d.deadlines);
+        }
+        EventData::Redispatched(r) => {
+            state.department = Some(r.to.clone());
+            state.handler.clone_from(&r.handler);
+            state.routing = Some(r.routing.clone());
+            state.redispatch_count = state.redispatch_count.saturating_add(1);
+        }
+        EventData::OnHold(h) => {
+            // A hold while on hold (not produced by decide) keeps the first one's start.
+            if state.hold.is_none() {
+                state.hold = Some(Hold {
+                    since: at,
+                    reason: h.reason,
+                    resume_to: state.status,
+                });
+            }
+            state.status = Status::OnHold;
+        }
+        EventData::Resumed(_) => {
+            if let Some(h) = state.hold.take() {
+                state.held_ms = state.held_ms.saturating_add(at.millis_since(h.since).max(0));
+                state.status = h.resume_to;
+            }
+        }
+        EventData::Responded(r) => {
+            if state.first_response_at.is_none() {
+                state.first_response_at = Some(at);
+            }
+            if let Some(c) = &r.compensation {
+                state.compensated = Money(state.compensated.0.saturating_add(c.granted.0));
+            }
+            state.deadlines.extend_from_slice(&r.deadlines);
+            if r.kind == ResponseKind::Final {
+                state.status = Status::Responded;
+                state.final_response_at = Some(at);
+                state.final_liable = r.liable;
+                state.final_root_cause = r.root_cause;
+            }
+        }
+        EventData::Compensated(c) => {
+            state.compensated = Money(state.compensated.0.saturating_add(c.compensation.granted.0));
+        }
+        EventData::Escalated(e) => {
+            state.escalation_count = state.escalation_count.saturating_add(1);
+            state.escalation_level = state.escalation_level.max(Some(e.level));
+            if let EscalationTrigger::Watchdog { rule_id, .. } = &e.trigger {
+                if !state.escalations_applied.iter().any(|r| r == rule_id) {
+                    state.escalations_applied.push(rule_id.clone());
+                }
+            }
+        }
+        EventData::Revisited(r) => {
+            state.status = Status::Revisited;
+            state.last_revisit = Some(RevisitOutcome {
+                solved: r.solved,
+                satisfied: r.satisfied,
+                score: r.satisfaction_score,
+            });
+        }
+        EventData::Reopened(r) => {
+            state.status = Status::Dispatched;
+            state.reopen_count = r.reopen_count.max(state.reopen_count.saturating_add(1));
+            state.final_response_at = None;
+            state.final_liable = None;
+            state.final_root_cause = None;
+        }
+        EventData::Closed(c) => {
+            state.status = Status::Closed;
+            state.resolution = Some(c.resolution);
+            state.closed_at = Some(at);
+            state.hold = None;
+        }
+    }
+}
