@@ -1,6 +1,6 @@
 //! DOMAIN.md §5–§8: the policy file — defaults, round trip and bad files.
 
-use plaint_domain::policy::{Policy, PolicyDuration};
+use plaint_domain::policy::{Policy, PolicyDuration, PolicyError};
 use plaint_domain::Severity;
 
 #[test]
@@ -33,4 +33,144 @@ fn policy_round_trips_through_toml() {
     let text = p.to_toml_string();
     let again = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(p, again);
+}
+
+/// Replaces exactly one occurrence of `from` in the default file.
+fn edited(from: &str, to: &str) -> String {
+    let src = plaint_domain::policy::DEFAULT_POLICY_TOML;
+    assert_eq!(
+        src.matches(from).count(),
+        1,
+        "{from:?} must occur once in the default policy"
+    );
+    src.replacen(from, to, 1)
+}
+
+fn line_of(src: &str, needle: &str) -> usize {
+    let offset = src.find(needle).expect("needle in source");
+    src[..offset].matches('\n').count() + 1
+}
+
+fn error_of(src: &str) -> PolicyError {
+    match Policy::from_toml_str(src) {
+        Ok(_) => panic!("policy should have been refused"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn bad_policy_a_typo_key_is_named_with_its_line() {
+    let src = edited("first_response = { hours = 3 }", "first_respons = { hours = 3 }");
+    let e = error_of(&src);
+    println!("{e}");
+    assert_eq!(e.key(), "sla.urgent.first_respons");
+    assert_eq!(e.line(), line_of(&src, "first_respons ="));
+}
+
+#[test]
+fn bad_policy_a_missing_key_is_named_with_its_table_line() {
+    let src = edited("first_response = { hours = 3 }             # 000 (002: 4 h)\n", "");
+    let e = error_of(&src);
+    println!("{e}");
+    assert_eq!(e.key(), "sla.urgent.first_response");
+    assert_eq!(e.line(), line_of(&src, "[sla.urgent]"));
+}
+
+#[test]
+fn bad_policy_a_wrong_type_is_named_with_its_line() {
+    let src = edited("at_risk_share = 0.75", "at_risk_share = \"most\"");
+    let e = error_of(&src);
+    println!("{e}");
+    assert_eq!(e.key(), "warnings.at_risk_share");
+    assert_eq!(e.line(), line_of(&src, "at_risk_share ="));
+}
+
+#[test]
+fn bad_policy_a_negative_duration_is_named_with_its_line() {
+    let src = edited("window = { days = 30 }", "window = { days = -30 }");
+    let e = error_of(&src);
+    println!("{e}");
+    assert!(e.key().starts_with("repeat.window"), "{e}");
+    assert_eq!(e.line(), line_of(&src, "window = { days = -30 }"));
+}
+
+#[test]
+fn bad_policy_a_unitless_or_misspelt_unit_is_refused() {
+    let src = edited("first_response = { hours = 1 }", "first_response = { hour = 1 }");
+    let e = error_of(&src);
+    println!("{e}");
+    assert!(e.key().starts_with("sla.major.first_response"), "{e}");
+    assert_eq!(e.line(), line_of(&src, "{ hour = 1 }"));
+    let src = edited("first_response = { hours = 1 }", "first_response = 1");
+    let e = error_of(&src);
+    assert!(e.key().starts_with("sla.major.first_response"), "{e}");
+}
+
+#[test]
+fn bad_policy_a_zero_duration_is_refused() {
+    let src = edited("resolution = { hours = 24 }", "resolution = { hours = 0 }");
+    let e = error_of(&src);
+    assert_eq!(e.key(), "sla.urgent.resolution");
+    assert_eq!(e.line(), line_of(&src, "resolution = { hours = 0 }"));
+}
+
+#[test]
+fn bad_policy_unknown_department_in_a_routing_rule_is_named() {
+    let src = edited(
+        "department = \"finance\"\n\n[[routing.rules]]\nid = \"kw.delay\"",
+        "department = \"accounts\"\n\n[[routing.rules]]\nid = \"kw.delay\"",
+    );
+    let e = error_of(&src);
+    println!("{e}");
+    assert_eq!(e.key(), "routing.rules[4].department");
+    assert_eq!(e.line(), line_of(&src, "department = \"accounts\""));
+}
+
+#[test]
+fn bad_policy_first_response_may_never_pause() {
+    let src = edited(
+        "pausable = [\"resolution\"]",
+        "pausable = [\"resolution\", \"first_response\"]",
+    );
+    let e = error_of(&src);
+    assert_eq!(e.key(), "sla.pause.pausable");
+    assert_eq!(e.line(), line_of(&src, "pausable ="));
+}
+
+#[test]
+fn bad_policy_at_risk_share_out_of_range_and_unknown_channel() {
+    let e = error_of(&edited("at_risk_share = 0.75", "at_risk_share = 1.5"));
+    assert_eq!(e.key(), "warnings.at_risk_share");
+    let e = error_of(&edited("counter = { hours = 1 }", "counterr = { hours = 1 }"));
+    assert_eq!(e.key(), "sla.registration_by_channel.counterr");
+    let e = error_of(&edited("fallback = \"customer_service\"", "fallback = \"nobody\""));
+    assert_eq!(e.key(), "routing.fallback");
+    let e = error_of(&edited("window = { days = 30 }", "window = { working_days = 30 }"));
+    assert_eq!(e.key(), "repeat.window");
+}
+
+#[test]
+fn bad_policy_syntax_error_names_a_line() {
+    let src = edited("version = \"plaint-default-2026.1\"", "version = plaint-default");
+    let e = error_of(&src);
+    println!("{e}");
+    assert_eq!(e.line(), line_of(&src, "version = plaint"));
+    assert_eq!(e.key(), "version");
+}
+
+#[test]
+fn policy_with_changed_numbers_round_trips_and_keeps_them() {
+    let src = edited(
+        "first_response = { hours = 24 }",
+        "first_response = { working_hours = 8 }",
+    )
+    .replace("version = \"plaint-default-2026.1\"", "version = \"site-b-7\"");
+    let p = Policy::from_toml_str(&src).unwrap();
+    assert_eq!(p.version, "site-b-7");
+    assert_eq!(
+        p.sla.tier(Severity::Ordinary).first_response,
+        PolicyDuration::WorkingHours(8)
+    );
+    assert_eq!(Policy::from_toml_str(&p.to_toml_string()).unwrap(), p);
+    assert_ne!(p, Policy::default());
 }
