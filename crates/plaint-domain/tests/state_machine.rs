@@ -229,6 +229,58 @@ fn happy(status: Status, seed: u8) -> CommandBody {
     }
 }
 
+/// The transition table of DOMAIN.md §2 as `state`'s module documentation states it, written
+/// out independently of the implementation: is `body` legal in `status`?
+fn legal(status: Status, body: &CommandBody) -> bool {
+    use Status as S;
+    let handling = [S::Received, S::Verified, S::Classified, S::Dispatched, S::OnHold];
+    match body {
+        CommandBody::Receive(_) => status == S::New,
+        CommandBody::Verify(_) => status == S::Received,
+        CommandBody::Reject(_) | CommandBody::MergeAsDuplicate(_) => [S::Received, S::Verified].contains(&status),
+        CommandBody::Classify(_) => status == S::Verified,
+        CommandBody::Dispatch(_) => status == S::Classified,
+        CommandBody::Redispatch(_) => status == S::Dispatched,
+        CommandBody::PutOnHold(_) => [S::Received, S::Verified, S::Classified, S::Dispatched].contains(&status),
+        CommandBody::Resume(_) => status == S::OnHold,
+        CommandBody::Respond(r) => match r.kind {
+            ResponseKind::Acknowledgement => handling.contains(&status),
+            ResponseKind::Progress | ResponseKind::PreliminaryPlan => [S::Dispatched, S::OnHold].contains(&status),
+            ResponseKind::Final => status == S::Dispatched,
+        },
+        CommandBody::Compensate(_) => [S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status),
+        CommandBody::Escalate(_) => !matches!(status, S::New | S::Closed),
+        CommandBody::Revisit(_) => status == S::Responded,
+        CommandBody::Reopen(_) => [S::Responded, S::Revisited].contains(&status),
+        CommandBody::Close(_) => [S::Responded, S::Revisited, S::Rejected, S::Merged].contains(&status),
+    }
+}
+
+/// The status after an event, by the lifecycle of DOMAIN.md §2 (a reference model of `evolve`'s
+/// status handling). `resume_to` is the status an OnHold left.
+fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Status {
+    match data {
+        EventData::Received(_) => Status::Received,
+        EventData::Verified(_) => Status::Verified,
+        EventData::Rejected(_) => Status::Rejected,
+        EventData::MergedAsDuplicate(_) => Status::Merged,
+        EventData::Classified(_) => Status::Classified,
+        EventData::Dispatched(_) => Status::Dispatched,
+        EventData::OnHold(_) => {
+            *resume_to = status;
+            Status::OnHold
+        }
+        EventData::Resumed(_) => *resume_to,
+        EventData::Responded(r) if r.kind == ResponseKind::Final => Status::Responded,
+        EventData::Revisited(_) => Status::Revisited,
+        EventData::Reopened(_) => Status::Dispatched,
+        EventData::Closed(_) => Status::Closed,
+        EventData::Redispatched(_) | EventData::Responded(_) | EventData::Compensated(_) | EventData::Escalated(_) => {
+            status
+        }
+    }
+}
+
 /// Invariants of a state on its own.
 fn check_state(s: &ComplaintState, events: &[Event]) -> Result<(), TestCaseError> {
     prop_assert_eq!(s.version, events.len() as u64);
@@ -249,6 +301,8 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let mut w = World::new();
     let mut folded = ComplaintState::new();
     let mut accepted: Vec<Command> = Vec::new();
+    let mut model = Status::New;
+    let mut model_resume_to = Status::New;
     for step in steps {
         w.now = w.now.plus_millis(step.advance_min * MS_PER_MINUTE);
         let before = folded.clone();
@@ -287,6 +341,19 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
             );
             prop_assert!(closed_terminal, "closed is terminal, got {:?}", result);
         }
+        let is_illegal = matches!(&result, Err(Rejection::IllegalTransition { .. }));
+        prop_assert_eq!(
+            is_illegal,
+            !legal(before.status, &cmd.body),
+            "transition table: {} in {}: {:?}",
+            cmd.body.name(),
+            before.status,
+            result
+        );
+        if let Err(Rejection::IllegalTransition { status, command, .. }) = &result {
+            prop_assert_eq!(*status, before.status);
+            prop_assert_eq!(*command, cmd.body.name());
+        }
         match result {
             Err(r) => {
                 // Every rejection names the complaint.
@@ -311,7 +378,9 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                         &e.data,
                         "codec round trip"
                     );
+                    model = model_status(model, &mut model_resume_to, &e.data);
                     evolve(&mut folded, e);
+                    prop_assert_eq!(folded.status, model, "status after {}", e.data.type_name());
                     w.events.push(e.clone());
                 }
                 if !events.is_empty() {
