@@ -1165,20 +1165,57 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Runs one read statement on a pooled connection, retrying on a fresh connection when the session
+/// was lost (a read has no side effect, so the retry is always safe).
+async fn query_rows(
+    shared: &Shared,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    context: &str,
+) -> Result<Vec<Row>, StoreError> {
+    let attempts = shared.options.write_attempts_max;
+    let mut attempt = 1;
+    loop {
+        let outcome = async {
+            let client = shared
+                .pool
+                .get()
+                .await
+                .map_err(|e| (pool_is_connection_error(&e), pool_err(context, e)))?;
+            let stmt = client
+                .prepare_cached(sql)
+                .await
+                .map_err(|e| (is_connection_error(&e), db_err(context, &e)))?;
+            client
+                .query(&stmt, params)
+                .await
+                .map_err(|e| (is_connection_error(&e), db_err(context, &e)))
+        }
+        .await;
+        match outcome {
+            Ok(rows) => return Ok(rows),
+            Err((true, _)) if attempt < attempts => {
+                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
+                attempt += 1;
+            }
+            Err((_, e)) => return Err(e),
+        }
+    }
+}
+
 async fn read_all_on(shared: &Shared, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
     let max = max.min(READ_BATCH_MAX);
     if max == 0 {
         return Ok(Vec::new());
     }
-    let client = shared.pool.get().await.map_err(|e| pool_err("read_all", e))?;
-    let stmt = client
-        .prepare_cached(&shared.sql.read_all)
-        .await
-        .map_err(|e| db_err("read_all", &e))?;
-    let rows = client
-        .query(&stmt, &[&to_i64(from_position), &(max as i64)])
-        .await
-        .map_err(|e| db_err(&format!("read_all from position {from_position}"), &e))?;
+    let context = format!("read_all from position {from_position}");
+    let rows = query_rows(
+        shared,
+        &shared.sql.read_all,
+        &[&to_i64(from_position), &(max as i64)],
+        &context,
+    )
+    .await?;
     let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
         let (event, _) = event_from_row(&shared.sql.schema, row)?;
@@ -1228,15 +1265,9 @@ impl EventStore for PgStore {
             return Ok(Vec::new());
         }
         let shared = &self.shared;
-        let client = shared.pool.get().await.map_err(|e| pool_err("read_stream", e))?;
-        let stmt = client
-            .prepare_cached(&shared.sql.read_stream)
-            .await
-            .map_err(|e| db_err("read_stream", &e))?;
-        let rows = client
-            .query(&stmt, &[&stream, &to_i64(from_version), &(max as i64)])
-            .await
-            .map_err(|e| db_err(&format!("read_stream {stream:?} from version {from_version}"), &e))?;
+        let context = format!("read_stream {stream:?} from version {from_version}");
+        let params: [&(dyn ToSql + Sync); 3] = [&stream, &to_i64(from_version), &(max as i64)];
+        let rows = query_rows(shared, &shared.sql.read_stream, &params, &context).await?;
         rows.iter()
             .map(|row| event_from_row(&shared.sql.schema, row).map(|(e, _)| e))
             .collect()
@@ -1256,30 +1287,21 @@ impl EventStore for PgStore {
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {
-        let client = self.shared.pool.get().await.map_err(|e| pool_err("head_position", e))?;
-        let row = client
-            .query_one(&self.shared.sql.head, &[])
-            .await
-            .map_err(|e| db_err("head_position", &e))?;
+        let rows = query_rows(&self.shared, &self.shared.sql.head, &[], "head_position").await?;
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Database(format!(
+                "the head row of schema {:?} is missing",
+                self.shared.sql.schema
+            ))
+        })?;
         let position: i64 = row.get(0);
         Ok(position as u64)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        let client = self
-            .shared
-            .pool
-            .get()
-            .await
-            .map_err(|e| pool_err("stream_version", e))?;
-        let stmt = client
-            .prepare_cached(&self.shared.sql.stream_version)
-            .await
-            .map_err(|e| db_err("stream_version", &e))?;
-        let row = client
-            .query_one(&stmt, &[&stream])
-            .await
-            .map_err(|e| db_err(&format!("stream_version of {stream:?}"), &e))?;
+        let context = format!("stream_version of {stream:?}");
+        let rows = query_rows(&self.shared, &self.shared.sql.stream_version, &[&stream], &context).await?;
+        let row = rows.first().expect("an aggregate returns one row");
         let version: i64 = row.get(0);
         Ok(version as u64)
     }
