@@ -5,7 +5,7 @@ mod lifecycle_support;
 
 use lifecycle_support::*;
 use plaint_domain::personal;
-use plaint_domain::state::{normalise_waybill, Rejection, Status};
+use plaint_domain::state::{normalise_waybill, ComplaintState, Rejection, Status};
 use plaint_domain::*;
 
 fn illegal(r: Result<Vec<Event>, Rejection>) -> (Status, &'static str) {
@@ -837,5 +837,48 @@ fn s7_watchdog_breach_rules_and_resolved_tickets() {
             .unwrap(),
         vec![],
         "resolved: no escalation"
+    );
+}
+
+/// §3 + §7: a counter complaint must be registered within 1 hour of contact; other channels
+/// within 1 working day. The registration deadline runs from the contact time.
+#[test]
+fn s3_counter_registration_deadline_runs_from_contact() {
+    let mut w = World::new();
+    let CommandBody::Receive(mut rc) = receive() else {
+        panic!()
+    };
+    rc.channel = Channel::Counter;
+    rc.contact_at = Some(w.now.plus_millis(-20 * MS_PER_MINUTE));
+    w.given(CommandBody::Receive(rc));
+    w.given(verify());
+    w.given(classify(Severity::Ordinary));
+    let s = w.state();
+    assert_eq!(
+        s.deadline(Clock::Registration).map(|d| d.due_at),
+        Some(w.now.plus_millis(40 * MS_PER_MINUTE))
+    );
+}
+
+/// §9 crypto-shredding: once the customer key is destroyed, the events still replay to the same
+/// state (the matching key survives, so repeat figures do not change) while the personal fields
+/// can no longer be read.
+#[test]
+fn s9_erasure_by_key_destruction_keeps_replay_and_matching() {
+    let mut w = World::new();
+    w.given_final_response(Severity::Ordinary);
+    let before = w.state();
+    // "Destroy" the key: nothing in the state or the replay depends on it.
+    w.key.secret = [0; 32];
+    let after = ComplaintState::from_events(&w.events);
+    assert_eq!(after, before);
+    assert_eq!(after.match_key, personal::match_key(None, Some("13800138000")));
+    let EventData::Received(r) = &w.events[0].data else {
+        panic!()
+    };
+    let sealed = r.customer.personal.as_ref().unwrap();
+    assert!(
+        personal::unseal(sealed, &w.key).is_err(),
+        "personal fields read as erased"
     );
 }
