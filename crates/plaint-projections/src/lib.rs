@@ -1,1 +1,47 @@
-//! Projections: everything a back office reads, rebuilt from the log.
+//! Projections: everything a back office reads, rebuilt from the log (issue 4; DOMAIN.md §7–§8).
+//!
+//! Each projection is pure state folded event by event ([`Projection::apply`]); it never reads
+//! the wall clock ("now" is a parameter of every query) and never touches a file. The
+//! [`runner`] feeds projections from any [`plaint_store::EventStore`], keeping each one's
+//! checkpoint atomically beside its state, and [`envelope`] is the one bridge between domain
+//! events and store envelopes.
+//!
+//! - [`tickets::Tickets`]: the current state of every complaint.
+//! - [`sla::SlaProjection`]: per ticket and clock verdicts as of a `now`, and their aggregates.
+//! - [`repeats::Repeats`]: customer and waybill indexes, repeat links, the intake judgement.
+//! - [`analysis::Analysis`]: the weekly report, the monthly heat map, the alerts.
+//!
+//! Determinism: the serialised state of a projection depends only on the events applied, never
+//! on how the log was read (one rebuild or many restarts). Lookup maps are never iterated into
+//! output; what is serialised is ordered by first appearance in the log or sorted.
+
+pub mod analysis;
+pub mod checkpoint;
+pub mod envelope;
+pub mod repeats;
+pub mod runner;
+pub mod sla;
+pub mod tickets;
+pub mod util;
+
+use plaint_domain::event::Event;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A projection: state folded from events in global order.
+pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
+    /// Stable name; the checkpoint file is named after it.
+    const NAME: &'static str;
+    /// Folds one committed event in. Must be deterministic and must not panic on any event
+    /// sequence the domain can produce (unknown complaints are counted, not fatal).
+    fn apply(&mut self, event: &Event);
+    /// Rebuilds lookup indexes (never serialised) after the state was deserialised.
+    fn after_load(&mut self) {}
+}
+
+pub use analysis::Analysis;
+pub use envelope::{from_recorded, from_recorded_owned, to_new_event, DecodeError};
+pub use repeats::Repeats;
+pub use runner::{ProjectionSet, Runner};
+pub use sla::SlaProjection;
+pub use tickets::{TicketView, Tickets};

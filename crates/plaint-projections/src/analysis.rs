@@ -1,0 +1,550 @@
+//! The analysis projection (issue 4, projection 4; DOMAIN.md §8): the weekly report (分析组
+//! 每周投诉周报), the monthly heat map (category × stage × region × customer tier) and the alerts
+//! (a category's daily surge over its baseline; a region whose `delay` share stays over the
+//! threshold for consecutive months). Thresholds come from the policy (`alerts`), never from
+//! code; "now" is always a parameter.
+//!
+//! Weeks, days and months are local to [`Buckets`] (UTC+8 by default); every figure is about
+//! the tickets *received* in the period.
+
+use crate::sla::{ClockSummary, SlaProjection};
+use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, IsoWeek, Month, Sym};
+use crate::Projection;
+use plaint_domain::event::*;
+use plaint_domain::ids::ComplaintId;
+use plaint_domain::policy::Policy;
+use plaint_domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the JSON shapes of [`WeeklyReport`], [`HeatMap`] and [`AlertsReport`].
+pub const ANALYSIS_REPORT_SCHEMA_VERSION: u32 = 1;
+/// How many entries the weekly report's top-issues list holds.
+pub const TOP_ISSUES_MAX: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AnaRec {
+    id: ComplaintId,
+    received_at: Timestamp,
+    day: i32,
+    channel: Channel,
+    region: Sym,
+    category: Option<Category>,
+    customer_tier: Option<CustomerTier>,
+    department: Option<Sym>,
+    redispatched: bool,
+    repeat: bool,
+    duplicate: bool,
+    rejected: bool,
+    escalated: bool,
+    reopen_count: u32,
+    final_responses: u32,
+    first_response_at: Option<Timestamp>,
+    first_final_at: Option<Timestamp>,
+    /// Liability as last stated (final response, then close).
+    liable: Option<bool>,
+    root_cause: Option<Stage>,
+    satisfied: Option<bool>,
+    solved: Option<bool>,
+    satisfaction_score: Option<u8>,
+    closed: bool,
+}
+
+/// The analysis projection: a compact record per ticket; reports are computed from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Analysis {
+    buckets: Buckets,
+    recs: Vec<AnaRec>,
+    strings: Interner,
+    #[serde(skip)]
+    index: IdIndex,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis::with_buckets(Buckets::default())
+    }
+}
+
+impl PartialEq for Analysis {
+    fn eq(&self, other: &Self) -> bool {
+        self.buckets == other.buckets && self.recs == other.recs && self.strings == other.strings
+    }
+}
+
+/// A count with its share of the total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    pub count: u64,
+    pub share: Option<f64>,
+}
+
+/// Revisit figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Satisfaction {
+    pub revisited: u64,
+    pub satisfied: u64,
+    pub solved: u64,
+    /// satisfied / revisited.
+    pub satisfied_rate: Option<f64>,
+    /// Mean of the 1–5 scores given.
+    pub mean_score: Option<f64>,
+    pub scored: u64,
+}
+
+/// One of the most frequent (category, region) pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopIssue {
+    pub category: Category,
+    pub region: String,
+    pub count: u64,
+}
+
+/// The weekly report (000 分析组 每周投诉周报), over the tickets received in one ISO week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeeklyReport {
+    pub schema_version: u32,
+    pub week: String,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The instant SLA verdicts were judged at.
+    pub now: Timestamp,
+    pub policy_version: String,
+    pub received: u64,
+    pub by_category: BTreeMap<String, u64>,
+    pub by_channel: BTreeMap<String, u64>,
+    pub by_region: BTreeMap<String, u64>,
+    /// By the department holding the ticket; `unassigned` when never dispatched.
+    pub by_department: BTreeMap<String, u64>,
+    /// Per clock: verdict counts and on-time rate, for the week's tickets.
+    pub on_time: BTreeMap<String, ClockSummary>,
+    pub repeats: u64,
+    pub reopened: u64,
+    /// (repeats + reopened) / received (DOMAIN.md §8).
+    pub repeat_rate: Option<f64>,
+    pub satisfaction: Satisfaction,
+    /// Tickets with a final response.
+    pub resolved: u64,
+    /// Of those, solved by the first final response: exactly one final response, never
+    /// reopened, never redispatched.
+    pub first_contact_resolved: u64,
+    pub first_contact_resolution_rate: Option<f64>,
+    pub escalated: u64,
+    /// escalated / received.
+    pub escalation_rate: Option<f64>,
+    /// 有效投诉: the company was found liable.
+    pub effective: u64,
+    pub effective_rate: Option<f64>,
+    pub rejected: u64,
+    pub duplicates: u64,
+    /// From receipt to the first response of any kind.
+    pub time_to_respond: DurationStats,
+    /// From receipt to the first final response.
+    pub time_to_resolve: DurationStats,
+    pub top_issues: Vec<TopIssue>,
+}
+
+/// One cell of the heat map.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HeatCell {
+    pub category: Category,
+    /// Root-cause stage; `None` while unknown.
+    pub stage: Option<Stage>,
+    pub region: String,
+    pub customer_tier: CustomerTier,
+    pub count: u64,
+}
+
+/// The monthly heat map (000 §四): counts by category × stage × region × customer tier of the
+/// classified tickets received in the month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeatMap {
+    pub schema_version: u32,
+    pub month: String,
+    pub cells: Vec<HeatCell>,
+}
+
+/// A category's daily count over its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurgeAlert {
+    pub day: String,
+    pub category: Category,
+    pub count: u64,
+    /// Mean daily count over the baseline days before.
+    pub baseline: f64,
+    /// count / baseline - 1 (`None` when the baseline is 0).
+    pub rise: Option<f64>,
+}
+
+/// A region whose `delay` share exceeded the threshold in consecutive months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionDelayAlert {
+    pub region: String,
+    /// The months checked, oldest first, with the delay share of each.
+    pub months: Vec<(String, f64)>,
+}
+
+/// The alerts as of `now`: surges on the local day of `now`, region delay shares over the
+/// months ending with the month of `now`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsReport {
+    pub schema_version: u32,
+    pub now: Timestamp,
+    pub policy_version: String,
+    pub surges: Vec<SurgeAlert>,
+    pub region_delays: Vec<RegionDelayAlert>,
+}
+
+impl Analysis {
+    /// An empty projection cutting days, weeks and months with `buckets`.
+    pub fn with_buckets(buckets: Buckets) -> Analysis {
+        Analysis {
+            buckets,
+            recs: Vec::new(),
+            strings: Interner::default(),
+            index: IdIndex::default(),
+        }
+    }
+    fn find(&self, id: &str) -> Option<u32> {
+        self.index.get(id, |i| self.recs[i as usize].id.as_str())
+    }
+    pub fn buckets(&self) -> Buckets {
+        self.buckets
+    }
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// The weekly report for `week`, SLA verdicts judged at `now`.
+    pub fn weekly_report(&self, week: IsoWeek, sla: &SlaProjection, now: Timestamp, policy: &Policy) -> WeeklyReport {
+        let (first, last) = self.buckets.week_days(week);
+        let from = self.buckets.day_start(first);
+        let to = self.buckets.day_start(last + 1);
+        let s = &self.strings;
+        let mut r = WeeklyReport {
+            schema_version: ANALYSIS_REPORT_SCHEMA_VERSION,
+            week: week.to_string(),
+            from,
+            to,
+            now,
+            policy_version: policy.version.clone(),
+            received: 0,
+            by_category: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
+            by_region: BTreeMap::new(),
+            by_department: BTreeMap::new(),
+            on_time: sla.summary_received_between(from, to, now, policy),
+            repeats: 0,
+            reopened: 0,
+            repeat_rate: None,
+            satisfaction: Satisfaction {
+                revisited: 0,
+                satisfied: 0,
+                solved: 0,
+                satisfied_rate: None,
+                mean_score: None,
+                scored: 0,
+            },
+            resolved: 0,
+            first_contact_resolved: 0,
+            first_contact_resolution_rate: None,
+            escalated: 0,
+            escalation_rate: None,
+            effective: 0,
+            effective_rate: None,
+            rejected: 0,
+            duplicates: 0,
+            time_to_respond: DurationStats::default(),
+            time_to_resolve: DurationStats::default(),
+            top_issues: Vec::new(),
+        };
+        let (mut respond, mut resolve) = (Vec::new(), Vec::new());
+        let mut score_sum = 0u64;
+        let mut issues: BTreeMap<(Category, &str), u64> = BTreeMap::new();
+        for a in self.recs.iter().filter(|a| a.day >= first && a.day <= last) {
+            r.received += 1;
+            if let Some(c) = a.category {
+                *r.by_category.entry(c.as_str().to_owned()).or_default() += 1;
+                *issues.entry((c, s.resolve(a.region))).or_default() += 1;
+            }
+            *r.by_channel.entry(a.channel.as_str().to_owned()).or_default() += 1;
+            *r.by_region.entry(s.resolve(a.region).to_owned()).or_default() += 1;
+            let dept = a.department.map(|d| s.resolve(d)).unwrap_or("unassigned");
+            *r.by_department.entry(dept.to_owned()).or_default() += 1;
+            r.repeats += a.repeat as u64;
+            r.reopened += (a.reopen_count > 0) as u64;
+            if let Some(satisfied) = a.satisfied {
+                r.satisfaction.revisited += 1;
+                r.satisfaction.satisfied += satisfied as u64;
+                r.satisfaction.solved += a.solved.unwrap_or(false) as u64;
+            }
+            if let Some(score) = a.satisfaction_score {
+                r.satisfaction.scored += 1;
+                score_sum += score as u64;
+            }
+            if a.final_responses > 0 {
+                r.resolved += 1;
+                if a.final_responses == 1 && a.reopen_count == 0 && !a.redispatched {
+                    r.first_contact_resolved += 1;
+                }
+            }
+            r.escalated += a.escalated as u64;
+            r.effective += (a.liable == Some(true)) as u64;
+            r.rejected += a.rejected as u64;
+            r.duplicates += a.duplicate as u64;
+            if let Some(t) = a.first_response_at {
+                respond.push(t.millis_since(a.received_at));
+            }
+            if let Some(t) = a.first_final_at {
+                resolve.push(t.millis_since(a.received_at));
+            }
+        }
+        r.repeat_rate = ratio(r.repeats + r.reopened, r.received);
+        r.satisfaction.satisfied_rate = ratio(r.satisfaction.satisfied, r.satisfaction.revisited);
+        r.satisfaction.mean_score = ratio(score_sum, r.satisfaction.scored);
+        r.first_contact_resolution_rate = ratio(r.first_contact_resolved, r.resolved);
+        r.escalation_rate = ratio(r.escalated, r.received);
+        r.effective_rate = ratio(r.effective, r.received);
+        r.time_to_respond = DurationStats::from_values(&mut respond);
+        r.time_to_resolve = DurationStats::from_values(&mut resolve);
+        let mut top: Vec<TopIssue> = issues
+            .into_iter()
+            .map(|((category, region), count)| TopIssue {
+                category,
+                region: region.to_owned(),
+                count,
+            })
+            .collect();
+        // Most frequent first; ties in (category, region) order, which the BTreeMap gave.
+        top.sort_by(|a, b| b.count.cmp(&a.count));
+        top.truncate(TOP_ISSUES_MAX);
+        r.top_issues = top;
+        r
+    }
+
+    /// The heat map of the tickets received in `month` (classified ones; others have no
+    /// category or customer tier yet).
+    pub fn heat_map(&self, month: Month) -> HeatMap {
+        let mut cells: BTreeMap<(Category, Option<Stage>, &str, CustomerTier), u64> = BTreeMap::new();
+        for a in &self.recs {
+            let (Some(category), Some(tier)) = (a.category, a.customer_tier) else {
+                continue;
+            };
+            if self.buckets.month(a.received_at) != month {
+                continue;
+            }
+            *cells
+                .entry((category, a.root_cause, self.strings.resolve(a.region), tier))
+                .or_default() += 1;
+        }
+        HeatMap {
+            schema_version: ANALYSIS_REPORT_SCHEMA_VERSION,
+            month: month.to_string(),
+            cells: cells
+                .into_iter()
+                .map(|((category, stage, region, customer_tier), count)| HeatCell {
+                    category,
+                    stage,
+                    region: region.to_owned(),
+                    customer_tier,
+                    count,
+                })
+                .collect(),
+        }
+    }
+
+    /// Surges on the local day of `now` and region delay shares over the months ending with
+    /// the month of `now`, with the policy's thresholds.
+    pub fn alerts(&self, now: Timestamp, policy: &Policy) -> AlertsReport {
+        let a = &policy.alerts;
+        let today = self.buckets.day(now);
+        let base_days = a.category_surge_baseline_days.max(1) as i32;
+        // Daily counts per category over [today - base_days, today].
+        let mut counts: BTreeMap<Category, (u64, u64)> = BTreeMap::new(); // (today, baseline total)
+        let mut region_months: BTreeMap<(&str, Month), (u64, u64)> = BTreeMap::new(); // (delay, all)
+        let this_month = self.buckets.month(now);
+        let months_wanted = a.region_delay_months.max(1);
+        let mut months = vec![this_month];
+        for _ in 1..months_wanted {
+            let prev = months.last().expect("non-empty").previous();
+            months.push(prev);
+        }
+        months.reverse();
+        for r in &self.recs {
+            if r.received_at > now {
+                continue;
+            }
+            let Some(c) = r.category else { continue };
+            if r.day == today {
+                counts.entry(c).or_default().0 += 1;
+            } else if r.day < today && r.day >= today - base_days {
+                counts.entry(c).or_default().1 += 1;
+            }
+            let m = self.buckets.month(r.received_at);
+            if months.contains(&m) {
+                let e = region_months.entry((self.strings.resolve(r.region), m)).or_default();
+                e.0 += (c == Category::Delay) as u64;
+                e.1 += 1;
+            }
+        }
+        let day_name = self.buckets.date_of_day(today).to_string();
+        let mut surges = Vec::new();
+        for (category, (count, base_total)) in counts {
+            let baseline = base_total as f64 / base_days as f64;
+            if count < a.category_surge_count_min as u64 {
+                continue;
+            }
+            if count as f64 > baseline * (1.0 + a.category_surge_share) {
+                surges.push(SurgeAlert {
+                    day: day_name.clone(),
+                    category,
+                    count,
+                    baseline,
+                    rise: (baseline > 0.0).then(|| count as f64 / baseline - 1.0),
+                });
+            }
+        }
+        let mut regions: BTreeMap<&str, Vec<(String, f64)>> = BTreeMap::new();
+        for ((region, month), (delay, all)) in &region_months {
+            if let Some(share) = ratio(*delay, *all) {
+                regions.entry(region).or_default().push((month.to_string(), share));
+            }
+        }
+        let region_delays = regions
+            .into_iter()
+            .filter(|(_, shares)| shares.len() == months.len() && shares.iter().all(|(_, s)| *s > a.region_delay_share))
+            .map(|(region, months)| RegionDelayAlert {
+                region: region.to_owned(),
+                months,
+            })
+            .collect();
+        AlertsReport {
+            schema_version: ANALYSIS_REPORT_SCHEMA_VERSION,
+            now,
+            policy_version: policy.version.clone(),
+            surges,
+            region_delays,
+        }
+    }
+}
+
+impl Projection for Analysis {
+    const NAME: &'static str = "analysis";
+
+    fn apply(&mut self, e: &Event) {
+        if let EventData::Received(r) = &e.data {
+            if self.find(e.meta.complaint_id.as_str()).is_some() {
+                return;
+            }
+            let i = self.recs.len() as u32;
+            self.recs.push(AnaRec {
+                id: e.meta.complaint_id.clone(),
+                received_at: e.meta.occurred_at,
+                day: self.buckets.day(e.meta.occurred_at),
+                channel: r.channel,
+                region: self.strings.intern(&r.region),
+                category: None,
+                customer_tier: None,
+                department: None,
+                redispatched: false,
+                repeat: false,
+                duplicate: false,
+                rejected: false,
+                escalated: false,
+                reopen_count: 0,
+                final_responses: 0,
+                first_response_at: None,
+                first_final_at: None,
+                liable: None,
+                root_cause: None,
+                satisfied: None,
+                solved: None,
+                satisfaction_score: None,
+                closed: false,
+            });
+            let recs = &self.recs;
+            self.index
+                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_str());
+            return;
+        }
+        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+            return;
+        };
+        let at = e.meta.occurred_at;
+        match &e.data {
+            EventData::Received(_) => {}
+            EventData::Verified(v) => {
+                let a = &mut self.recs[i as usize];
+                a.repeat |= v.repeat_of.is_some();
+            }
+            EventData::Rejected(_) => self.recs[i as usize].rejected = true,
+            EventData::MergedAsDuplicate(_) => self.recs[i as usize].duplicate = true,
+            EventData::Classified(c) => {
+                let a = &mut self.recs[i as usize];
+                a.category = Some(c.category);
+                a.customer_tier = Some(c.customer_tier);
+            }
+            EventData::Dispatched(d) => {
+                let dept = self.strings.intern(&d.department.0);
+                self.recs[i as usize].department = Some(dept);
+            }
+            EventData::Redispatched(d) => {
+                let dept = self.strings.intern(&d.to.0);
+                let a = &mut self.recs[i as usize];
+                a.department = Some(dept);
+                a.redispatched = true;
+            }
+            EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}
+            EventData::Responded(r) => {
+                let a = &mut self.recs[i as usize];
+                a.first_response_at.get_or_insert(at);
+                if r.kind == ResponseKind::Final {
+                    a.final_responses += 1;
+                    a.first_final_at.get_or_insert(at);
+                    if r.liable.is_some() {
+                        a.liable = r.liable;
+                    }
+                    if r.root_cause.is_some() {
+                        a.root_cause = r.root_cause;
+                    }
+                }
+            }
+            EventData::Escalated(_) => self.recs[i as usize].escalated = true,
+            EventData::Revisited(v) => {
+                let a = &mut self.recs[i as usize];
+                a.satisfied = Some(v.satisfied);
+                a.solved = Some(v.solved);
+                if v.satisfaction_score.is_some() {
+                    a.satisfaction_score = v.satisfaction_score;
+                }
+            }
+            EventData::Reopened(r) => {
+                let a = &mut self.recs[i as usize];
+                a.reopen_count = r.reopen_count.max(a.reopen_count + 1);
+            }
+            EventData::Closed(c) => {
+                let a = &mut self.recs[i as usize];
+                a.closed = true;
+                if c.resolution == Resolution::Resolved || c.liable {
+                    a.liable = Some(c.liable);
+                }
+                if c.root_cause.is_some() {
+                    a.root_cause = c.root_cause;
+                }
+            }
+        }
+    }
+
+    fn after_load(&mut self) {
+        self.strings.rebuild_index();
+        self.index.clear();
+        let recs = &self.recs;
+        for (i, a) in recs.iter().enumerate() {
+            self.index
+                .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_str());
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The bridge between domain events and store envelopes.
+//!
+//! The store keeps metadata in its envelope and the event data as an opaque payload; the domain
+//! codec turns data into `(type name, schema version, bytes)` and back. Everything that writes
+//! or reads the log through plaint (the facade, the CLI, the runner here) goes through these two
+//! functions, so there is one mapping.
+
+use plaint_domain::codec::{self, CodecError};
+use plaint_domain::event::{Event, EventMeta};
+use plaint_domain::ids::{Actor, CommandId, ComplaintId, IdError};
+use plaint_domain::time::Timestamp;
+use plaint_store::{NewEvent, RecordedEvent};
+
+/// A recorded event that does not read as a domain event. Names the position and stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("event at position {position} (stream {stream:?}): stream name is not a complaint id: {source}")]
+    StreamName {
+        position: u64,
+        stream: String,
+        #[source]
+        source: IdError,
+    },
+    #[error("event at position {position} (stream {stream:?}): bad actor: {source}")]
+    Actor {
+        position: u64,
+        stream: String,
+        #[source]
+        source: IdError,
+    },
+    #[error("event at position {position} (stream {stream:?}): bad command id: {source}")]
+    CommandId {
+        position: u64,
+        stream: String,
+        #[source]
+        source: IdError,
+    },
+    #[error("event at position {position} (stream {stream:?}): {source}")]
+    Payload {
+        position: u64,
+        stream: String,
+        #[source]
+        source: CodecError,
+    },
+}
+
+impl DecodeError {
+    /// The global position of the event that failed to decode.
+    pub fn position(&self) -> u64 {
+        match self {
+            DecodeError::StreamName { position, .. }
+            | DecodeError::Actor { position, .. }
+            | DecodeError::CommandId { position, .. }
+            | DecodeError::Payload { position, .. } => *position,
+        }
+    }
+}
+
+/// The envelope to append for a domain event (its position and stream version are assigned by
+/// the store; the stream is `event.meta.complaint_id`).
+pub fn to_new_event(event: &Event) -> NewEvent {
+    let (event_type, schema_version, payload) = codec::encode(&event.data);
+    NewEvent {
+        event_type: event_type.to_owned(),
+        schema_version,
+        occurred_at_ms: event.meta.occurred_at.as_millis(),
+        recorded_at_ms: event.meta.recorded_at.as_millis(),
+        actor: event.meta.actor.as_str().to_owned(),
+        command_id: event.meta.command_id.as_str().to_owned(),
+        payload,
+    }
+}
+
+/// The domain event a recorded envelope holds, upcast to today's schema by the codec.
+pub fn from_recorded(r: &RecordedEvent) -> Result<Event, DecodeError> {
+    let data = decode_data(r)?;
+    let meta = meta(r, r.stream.clone(), r.actor.clone(), r.command_id.clone())?;
+    Ok(Event { meta, data })
+}
+
+/// Like [`from_recorded`], taking the envelope by value to save copying its strings.
+pub fn from_recorded_owned(mut r: RecordedEvent) -> Result<Event, DecodeError> {
+    let data = decode_data(&r)?;
+    let stream = std::mem::take(&mut r.stream);
+    let actor = std::mem::take(&mut r.actor);
+    let command_id = std::mem::take(&mut r.command_id);
+    let meta = meta(&r, stream, actor, command_id)?;
+    Ok(Event { meta, data })
+}
+
+fn decode_data(r: &RecordedEvent) -> Result<plaint_domain::event::EventData, DecodeError> {
+    codec::decode(&r.event_type, r.schema_version, &r.payload).map_err(|source| DecodeError::Payload {
+        position: r.position,
+        stream: r.stream.clone(),
+        source,
+    })
+}
+
+/// Builds the metadata from `r`'s numbers and the owned strings (`r`'s own may have been taken).
+fn meta(r: &RecordedEvent, stream: String, actor: String, command_id: String) -> Result<EventMeta, DecodeError> {
+    let position = r.position;
+    let complaint_id = ComplaintId::new(stream).map_err(|source| DecodeError::StreamName {
+        position,
+        stream: match &source {
+            IdError::TooLong { value, .. } | IdError::BadChar { value, .. } => value.clone(),
+            _ => String::new(),
+        },
+        source,
+    })?;
+    let actor = Actor::person(actor).map_err(|source| DecodeError::Actor {
+        position,
+        stream: complaint_id.as_str().to_owned(),
+        source,
+    })?;
+    let command_id = CommandId::new(command_id).map_err(|source| DecodeError::CommandId {
+        position,
+        stream: complaint_id.as_str().to_owned(),
+        source,
+    })?;
+    Ok(EventMeta {
+        complaint_id,
+        stream_version: r.stream_version,
+        position,
+        occurred_at: Timestamp::from_millis(r.occurred_at_ms),
+        recorded_at: Timestamp::from_millis(r.recorded_at_ms),
+        actor,
+        command_id,
+        schema_version: r.schema_version,
+    })
+}

@@ -1,0 +1,302 @@
+//! The repeat projection (issue 4, projection 3; DOMAIN.md §8): complaints indexed by customer
+//! (the pseudonymous match key of the normalised phone, and the customer id) and by waybill; the
+//! repeat and duplicate links the log records; the repeat rate; and the lookup the verification
+//! step needs to judge a new intake against earlier complaints.
+//!
+//! The rule itself (same customer + same waybill or category within the window; open + same
+//! waybill → duplicate) is the domain's `repeat::judge`; this projection only finds the priors.
+
+use crate::util::{ratio, FxHashMap, IdIndex, Interner, Sym};
+use crate::Projection;
+use plaint_domain::event::*;
+use plaint_domain::ids::ComplaintId;
+use plaint_domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON shape of [`RepeatReport`].
+pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RepeatRec {
+    id: ComplaintId,
+    received_at: Timestamp,
+    channel: Channel,
+    match_key: Option<Sym>,
+    customer_id: Option<Sym>,
+    waybill: Option<Box<str>>,
+    category: Option<Category>,
+    /// Closed, rejected or merged: no longer open.
+    ended: bool,
+    merged: bool,
+    repeat_of: Option<ComplaintId>,
+    duplicate_of: Option<ComplaintId>,
+    reopen_count: u32,
+}
+
+/// An earlier complaint as the repeat rule sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prior {
+    pub id: ComplaintId,
+    pub received_at: Timestamp,
+    pub channel: Channel,
+    pub waybill: Option<String>,
+    pub category: Option<Category>,
+    /// Still open (not closed, rejected or merged).
+    pub open: bool,
+}
+
+/// One repeat or duplicate link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepeatLink {
+    pub id: ComplaintId,
+    pub of: ComplaintId,
+    pub received_at: Timestamp,
+}
+
+/// Repeat figures for tickets received in `[from, to)` (JSON shape versioned by
+/// `schema_version`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatReport {
+    pub schema_version: u32,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Tickets received in the period (merged duplicates included).
+    pub received: u64,
+    /// Tickets the history check marked as repeating an earlier one.
+    pub repeats: u64,
+    /// Tickets merged into an open one.
+    pub duplicates: u64,
+    /// Tickets reopened after an unsatisfied revisit (they count towards the repeat rate).
+    pub reopened: u64,
+    /// (repeats + reopened) / received (DOMAIN.md §8).
+    pub repeat_rate: Option<f64>,
+    pub repeat_links: Vec<RepeatLink>,
+    pub duplicate_links: Vec<RepeatLink>,
+}
+
+/// The repeat projection. Records in first-seen log order; the lookup indexes are rebuilt on load.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Repeats {
+    recs: Vec<RepeatRec>,
+    strings: Interner,
+    #[serde(skip)]
+    index: IdIndex,
+    #[serde(skip)]
+    by_customer: FxHashMap<Sym, Vec<u32>>,
+    #[serde(skip)]
+    by_waybill: FxHashMap<Box<str>, Vec<u32>>,
+}
+
+impl PartialEq for Repeats {
+    fn eq(&self, other: &Self) -> bool {
+        self.recs == other.recs && self.strings == other.strings
+    }
+}
+
+impl Repeats {
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        self.index.get(id, |i| self.recs[i as usize].id.as_str())
+    }
+
+    fn prior(&self, i: u32) -> Prior {
+        let r = &self.recs[i as usize];
+        Prior {
+            id: r.id.clone(),
+            received_at: r.received_at,
+            channel: r.channel,
+            waybill: r.waybill.as_deref().map(str::to_owned),
+            category: r.category,
+            open: !r.ended,
+        }
+    }
+
+    /// Earlier complaints of the customer with this match key or customer id (either may be
+    /// `None`), in the order received, without double counting.
+    pub fn by_customer(&self, match_key: Option<&str>, customer_id: Option<&str>) -> Vec<Prior> {
+        let mut hits: Vec<u32> = Vec::new();
+        for key in [match_key, customer_id].into_iter().flatten() {
+            if let Some(sym) = self.strings.find(key) {
+                if let Some(list) = self.by_customer.get(&sym) {
+                    hits.extend_from_slice(list);
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter().map(|i| self.prior(i)).collect()
+    }
+
+    /// Complaints about this waybill, in the order received.
+    pub fn by_waybill(&self, waybill: &str) -> Vec<Prior> {
+        self.by_waybill
+            .get(waybill)
+            .map(|l| l.iter().map(|&i| self.prior(i)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The earlier complaints that matter for a new intake: the customer's complaints (by match
+    /// key or customer id) received at or before `at`, excluding `exclude` (the new ticket
+    /// itself, if already recorded). Feed them to the domain's repeat rule.
+    pub fn priors_for(
+        &self,
+        match_key: Option<&str>,
+        customer_id: Option<&str>,
+        at: Timestamp,
+        exclude: Option<&ComplaintId>,
+    ) -> Vec<Prior> {
+        self.by_customer(match_key, customer_id)
+            .into_iter()
+            .filter(|p| p.received_at <= at && Some(&p.id) != exclude)
+            .collect()
+    }
+
+    /// The chain of repeats from `id` back to the first complaint (`id` first).
+    pub fn chain(&self, id: &ComplaintId) -> Vec<ComplaintId> {
+        let mut out = vec![id.clone()];
+        let mut cur = id.clone();
+        while let Some(i) = self.find(cur.as_str()) {
+            let Some(next) = self.recs[i as usize].repeat_of.clone() else {
+                break;
+            };
+            if out.contains(&next) {
+                break; // a cycle cannot come from the domain; stop rather than loop
+            }
+            out.push(next.clone());
+            cur = next;
+        }
+        out
+    }
+
+    /// Repeat figures for tickets received in `[from, to)`.
+    pub fn report(&self, from: Timestamp, to: Timestamp) -> RepeatReport {
+        let mut rep = RepeatReport {
+            schema_version: REPEAT_REPORT_SCHEMA_VERSION,
+            from,
+            to,
+            received: 0,
+            repeats: 0,
+            duplicates: 0,
+            reopened: 0,
+            repeat_rate: None,
+            repeat_links: Vec::new(),
+            duplicate_links: Vec::new(),
+        };
+        for r in self.recs.iter().filter(|r| r.received_at >= from && r.received_at < to) {
+            rep.received += 1;
+            if let Some(of) = &r.repeat_of {
+                rep.repeats += 1;
+                rep.repeat_links.push(RepeatLink {
+                    id: r.id.clone(),
+                    of: of.clone(),
+                    received_at: r.received_at,
+                });
+            }
+            if let Some(of) = &r.duplicate_of {
+                rep.duplicates += 1;
+                rep.duplicate_links.push(RepeatLink {
+                    id: r.id.clone(),
+                    of: of.clone(),
+                    received_at: r.received_at,
+                });
+            }
+            if r.reopen_count > 0 {
+                rep.reopened += 1;
+            }
+        }
+        rep.repeat_rate = ratio(rep.repeats + rep.reopened, rep.received);
+        rep
+    }
+
+    fn add_to_customer(&mut self, sym: Sym, i: u32) {
+        let list = self.by_customer.entry(sym).or_default();
+        if list.last() != Some(&i) {
+            list.push(i);
+        }
+    }
+}
+
+impl Projection for Repeats {
+    const NAME: &'static str = "repeats";
+
+    fn apply(&mut self, e: &Event) {
+        if let EventData::Received(r) = &e.data {
+            if self.find(e.meta.complaint_id.as_str()).is_some() {
+                return;
+            }
+            let i = self.recs.len() as u32;
+            let match_key = r.customer.match_key.as_deref().map(|k| self.strings.intern(k));
+            let customer_id = r.customer.customer_id.as_deref().map(|k| self.strings.intern(k));
+            self.recs.push(RepeatRec {
+                id: e.meta.complaint_id.clone(),
+                received_at: e.meta.occurred_at,
+                channel: r.channel,
+                match_key,
+                customer_id,
+                waybill: r.waybill.as_deref().map(Into::into),
+                category: None,
+                ended: false,
+                merged: false,
+                repeat_of: None,
+                duplicate_of: None,
+                reopen_count: 0,
+            });
+            let recs = &self.recs;
+            self.index
+                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_str());
+            for sym in [match_key, customer_id].into_iter().flatten() {
+                self.add_to_customer(sym, i);
+            }
+            if let Some(w) = &r.waybill {
+                self.by_waybill.entry(w.as_str().into()).or_default().push(i);
+            }
+            return;
+        }
+        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+            return;
+        };
+        let rec = &mut self.recs[i as usize];
+        match &e.data {
+            EventData::Verified(v) => {
+                if let Some(of) = &v.repeat_of {
+                    rec.repeat_of = Some(of.clone());
+                }
+            }
+            EventData::Classified(c) => rec.category = Some(c.category),
+            EventData::MergedAsDuplicate(m) => {
+                rec.duplicate_of = Some(m.into.clone());
+                rec.merged = true;
+                rec.ended = true;
+            }
+            EventData::Rejected(_) | EventData::Closed(_) => rec.ended = true,
+            EventData::Reopened(r) => rec.reopen_count = r.reopen_count.max(rec.reopen_count + 1),
+            _ => {}
+        }
+    }
+
+    fn after_load(&mut self) {
+        self.strings.rebuild_index();
+        self.index.clear();
+        self.by_customer.clear();
+        self.by_waybill.clear();
+        for i in 0..self.recs.len() {
+            let r = &self.recs[i];
+            let recs = &self.recs;
+            self.index
+                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_str());
+            let (mk, cid, wb) = (r.match_key, r.customer_id, r.waybill.clone());
+            for sym in [mk, cid].into_iter().flatten() {
+                self.add_to_customer(sym, i as u32);
+            }
+            if let Some(w) = wb {
+                self.by_waybill.entry(w).or_default().push(i as u32);
+            }
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Feeding projections from a store: catch up from checkpoints, rebuild (to the head, to a
+//! position, or as of an instant), follow live, and read one ticket as of a past instant.
+//!
+//! Each projection has its own checkpoint (state + last applied position, one file, replaced
+//! atomically; see [`crate::checkpoint`]). The runner reads the global log from the lowest
+//! checkpoint and hands each event only to the projections that have not seen it, so a crash at
+//! any moment never applies an event twice or skips one. Positions must be gapless; a gap is an
+//! error, never skipped.
+
+use crate::checkpoint::{self, CheckpointError};
+use crate::envelope::{from_recorded_owned, DecodeError};
+use crate::tickets::{TicketView, Tickets};
+use crate::{Analysis, Projection, Repeats, SlaProjection};
+use plaint_domain::event::Event;
+use plaint_domain::ids::ComplaintId;
+use plaint_domain::time::Timestamp;
+use plaint_store::{EventStore, StoreError};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Events asked of the store per read.
+pub const READ_BATCH_DEFAULT: usize = 16_384;
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    #[error("reading the log: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("the log skipped from position {after} to {found}; positions must be gapless")]
+    Gap { after: u64, found: u64 },
+    #[error("the log ended at position {head} before the requested position {wanted}")]
+    PositionBeyondHead { wanted: u64, head: u64 },
+}
+
+/// The projections the runner knows, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProjectionKind {
+    Tickets,
+    Sla,
+    Repeats,
+    Analysis,
+}
+
+impl ProjectionKind {
+    pub const ALL: [ProjectionKind; 4] = [
+        ProjectionKind::Tickets,
+        ProjectionKind::Sla,
+        ProjectionKind::Repeats,
+        ProjectionKind::Analysis,
+    ];
+    /// The stable name (checkpoint file name, CLI argument).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProjectionKind::Tickets => Tickets::NAME,
+            ProjectionKind::Sla => SlaProjection::NAME,
+            ProjectionKind::Repeats => Repeats::NAME,
+            ProjectionKind::Analysis => Analysis::NAME,
+        }
+    }
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<ProjectionKind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One projection with the position of the last event it applied.
+#[derive(Debug, Default, Clone)]
+pub struct Slot<P> {
+    pub state: P,
+    /// Last applied global position (0: nothing applied).
+    pub position: u64,
+    /// A disabled slot applies nothing and is never checkpointed.
+    pub enabled: bool,
+}
+
+impl<P: Projection> Slot<P> {
+    fn new() -> Self {
+        Slot {
+            state: P::default(),
+            position: 0,
+            enabled: true,
+        }
+    }
+    #[inline]
+    fn apply(&mut self, e: &Event) {
+        if self.enabled && e.meta.position > self.position {
+            self.state.apply(e);
+            self.position = e.meta.position;
+        }
+    }
+    fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+        if self.enabled {
+            checkpoint::save(dir, self.position, &self.state)?;
+        }
+        Ok(())
+    }
+    fn load(&mut self, dir: &Path) -> Result<(), CheckpointError> {
+        if let Some((position, state)) = checkpoint::load::<P>(dir)? {
+            self.state = state;
+            self.position = position;
+        }
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.state = P::default();
+        self.position = 0;
+    }
+}
+
+/// All four projections, each at its own position.
+#[derive(Debug, Clone)]
+pub struct ProjectionSet {
+    pub tickets: Slot<Tickets>,
+    pub sla: Slot<SlaProjection>,
+    pub repeats: Slot<Repeats>,
+    pub analysis: Slot<Analysis>,
+}
+
+impl Default for ProjectionSet {
+    fn default() -> Self {
+        ProjectionSet {
+            tickets: Slot::new(),
+            sla: Slot::new(),
+            repeats: Slot::new(),
+            analysis: Slot::new(),
+        }
+    }
+}
+
+impl ProjectionSet {
+    /// Only the named projections enabled.
+    pub fn only(kinds: &[ProjectionKind]) -> Self {
+        let mut s = ProjectionSet::default();
+        s.tickets.enabled = kinds.contains(&ProjectionKind::Tickets);
+        s.sla.enabled = kinds.contains(&ProjectionKind::Sla);
+        s.repeats.enabled = kinds.contains(&ProjectionKind::Repeats);
+        s.analysis.enabled = kinds.contains(&ProjectionKind::Analysis);
+        s
+    }
+    /// Folds one event into every enabled projection that has not applied it yet.
+    #[inline]
+    pub fn apply(&mut self, e: &Event) {
+        self.tickets.apply(e);
+        self.sla.apply(e);
+        self.repeats.apply(e);
+        self.analysis.apply(e);
+    }
+    /// The lowest position among enabled projections: where reading must resume.
+    pub fn low_position(&self) -> u64 {
+        self.positions().into_iter().flatten().min().unwrap_or(0)
+    }
+    /// The highest position among enabled projections.
+    pub fn high_position(&self) -> u64 {
+        self.positions().into_iter().flatten().max().unwrap_or(0)
+    }
+    fn positions(&self) -> [Option<u64>; 4] {
+        let p = |enabled: bool, pos: u64| enabled.then_some(pos);
+        [
+            p(self.tickets.enabled, self.tickets.position),
+            p(self.sla.enabled, self.sla.position),
+            p(self.repeats.enabled, self.repeats.position),
+            p(self.analysis.enabled, self.analysis.position),
+        ]
+    }
+    /// Writes every enabled projection's checkpoint into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+        self.tickets.save(dir)?;
+        self.sla.save(dir)?;
+        self.repeats.save(dir)?;
+        self.analysis.save(dir)
+    }
+    /// Loads every enabled projection's checkpoint from `dir` (missing ones start empty).
+    pub fn load(&mut self, dir: &Path) -> Result<(), CheckpointError> {
+        if self.tickets.enabled {
+            self.tickets.load(dir)?;
+        }
+        if self.sla.enabled {
+            self.sla.load(dir)?;
+        }
+        if self.repeats.enabled {
+            self.repeats.load(dir)?;
+        }
+        if self.analysis.enabled {
+            self.analysis.load(dir)?;
+        }
+        Ok(())
+    }
+    fn reset(&mut self) {
+        self.tickets.reset();
+        self.sla.reset();
+        self.repeats.reset();
+        self.analysis.reset();
+    }
+    /// The serialised (postcard) state of each enabled projection, by name: what determinism
+    /// is checked on.
+    pub fn serialised(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut out = Vec::new();
+        let enc = |v: Result<Vec<u8>, postcard::Error>| v.expect("projection state serialises");
+        if self.tickets.enabled {
+            out.push((Tickets::NAME, enc(postcard::to_allocvec(&self.tickets.state))));
+        }
+        if self.sla.enabled {
+            out.push((SlaProjection::NAME, enc(postcard::to_allocvec(&self.sla.state))));
+        }
+        if self.repeats.enabled {
+            out.push((Repeats::NAME, enc(postcard::to_allocvec(&self.repeats.state))));
+        }
+        if self.analysis.enabled {
+            out.push((Analysis::NAME, enc(postcard::to_allocvec(&self.analysis.state))));
+        }
+        out
+    }
+}
+
+/// Where a rebuild stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildTarget {
+    /// Everything committed when the rebuild reached the head.
+    Head,
+    /// Every event up to and including this position.
+    Position(u64),
+    /// Only events whose business time (`occurred_at`) is at or before this instant: the
+    /// projections as they stood then. Not a log prefix, so it is never checkpointed.
+    AsOf(Timestamp),
+}
+
+/// Progress of a run, handed to the progress hook after every batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Last position read.
+    pub position: u64,
+    /// The log's head when the run started.
+    pub head: u64,
+    /// Events read so far in this run.
+    pub events: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunStats {
+    /// Events read from the log.
+    pub events: u64,
+    /// Events applied (an as-of rebuild filters some out).
+    pub applied: u64,
+    /// The position the projections reached.
+    pub position: u64,
+    pub elapsed: Duration,
+}
+
+impl RunStats {
+    /// Events read per second.
+    pub fn events_per_sec(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.events as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs the projection set over a store, with checkpoints in an optional directory.
+#[derive(Debug)]
+pub struct Runner {
+    dir: Option<PathBuf>,
+    set: ProjectionSet,
+    /// Events per store read.
+    pub read_batch: usize,
+    /// While following live, save checkpoints after this many events (and on shutdown).
+    pub follow_checkpoint_every: u64,
+}
+
+impl Runner {
+    /// A runner with no checkpoint directory: state lives in memory only.
+    pub fn in_memory(set: ProjectionSet) -> Runner {
+        Runner {
+            dir: None,
+            set,
+            read_batch: READ_BATCH_DEFAULT,
+            follow_checkpoint_every: 100_000,
+        }
+    }
+    /// A runner whose checkpoints live in `dir`; loads the ones that exist.
+    pub fn open(dir: impl Into<PathBuf>, mut set: ProjectionSet) -> Result<Runner, RunnerError> {
+        let dir = dir.into();
+        set.load(&dir)?;
+        Ok(Runner {
+            dir: Some(dir),
+            set,
+            read_batch: READ_BATCH_DEFAULT,
+            follow_checkpoint_every: 100_000,
+        })
+    }
+    pub fn projections(&self) -> &ProjectionSet {
+        &self.set
+    }
+    pub fn projections_mut(&mut self) -> &mut ProjectionSet {
+        &mut self.set
+    }
+    pub fn into_projections(self) -> ProjectionSet {
+        self.set
+    }
+    /// Saves every enabled projection's checkpoint (no-op without a directory).
+    pub fn save_checkpoints(&self) -> Result<(), RunnerError> {
+        if let Some(dir) = &self.dir {
+            self.set.save(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Brings every projection from its checkpoint up to the log's head, then checkpoints.
+    pub async fn catch_up(
+        &mut self,
+        store: &dyn EventStore,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        let head = store.head_position().await?;
+        let stats = self.read_range(store, head, None, progress).await?;
+        self.save_checkpoints()?;
+        Ok(stats)
+    }
+
+    /// Starts every enabled projection from empty and reads the log to `target`. Checkpoints
+    /// are saved for [`RebuildTarget::Head`] and [`RebuildTarget::Position`] (both are log
+    /// prefixes), never for [`RebuildTarget::AsOf`].
+    pub async fn rebuild(
+        &mut self,
+        store: &dyn EventStore,
+        target: RebuildTarget,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        self.set.reset();
+        let head = store.head_position().await?;
+        let stats = match target {
+            RebuildTarget::Head => self.read_range(store, head, None, progress).await?,
+            RebuildTarget::Position(p) => {
+                if p > head {
+                    return Err(RunnerError::PositionBeyondHead { wanted: p, head });
+                }
+                self.read_range(store, p, None, progress).await?
+            }
+            RebuildTarget::AsOf(t) => self.read_range(store, head, Some(t), progress).await?,
+        };
+        if !matches!(target, RebuildTarget::AsOf(_)) {
+            self.save_checkpoints()?;
+        }
+        Ok(stats)
+    }
+
+    async fn read_range(
+        &mut self,
+        store: &dyn EventStore,
+        until: u64,
+        as_of: Option<Timestamp>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        let started = Instant::now();
+        let mut last = self.set.low_position();
+        let (mut events, mut applied) = (0u64, 0u64);
+        while last < until {
+            let want = ((until - last) as usize).min(self.read_batch.max(1));
+            let batch = store.read_all(last + 1, want).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for r in batch {
+                if r.position != last + 1 {
+                    return Err(RunnerError::Gap {
+                        after: last,
+                        found: r.position,
+                    });
+                }
+                if r.position > until {
+                    break;
+                }
+                last = r.position;
+                events += 1;
+                let e = from_recorded_owned(r)?;
+                if as_of.is_none_or(|t| e.meta.occurred_at <= t) {
+                    self.set.apply(&e);
+                    applied += 1;
+                }
+            }
+            progress(Progress {
+                position: last,
+                head: until,
+                events,
+            });
+        }
+        // An as-of rebuild read everything up to `last`; every projection has seen it.
+        if as_of.is_some() {
+            for p in [
+                &mut self.set.tickets.position,
+                &mut self.set.sla.position,
+                &mut self.set.repeats.position,
+                &mut self.set.analysis.position,
+            ] {
+                *p = (*p).max(last);
+            }
+        }
+        Ok(RunStats {
+            events,
+            applied,
+            position: last,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Catches up, then follows the log live through [`EventStore::subscribe`] until `shutdown`
+    /// completes; `on_event` sees the projections after each event. Checkpoints every
+    /// [`Runner::follow_checkpoint_every`] events and once more on shutdown.
+    pub async fn follow(
+        &mut self,
+        store: &dyn EventStore,
+        shutdown: impl Future<Output = ()>,
+        on_event: &mut dyn FnMut(&ProjectionSet, u64),
+    ) -> Result<RunStats, RunnerError> {
+        let started = Instant::now();
+        let mut sub = store.subscribe(self.set.low_position() + 1).await?;
+        let mut last = self.set.low_position();
+        let (mut events, mut since_checkpoint) = (0u64, 0u64);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                next = sub.next() => {
+                    let Some(r) = next else { break };
+                    let r = r?;
+                    if r.position != last + 1 {
+                        return Err(RunnerError::Gap { after: last, found: r.position });
+                    }
+                    last = r.position;
+                    let e = from_recorded_owned(r)?;
+                    self.set.apply(&e);
+                    events += 1;
+                    since_checkpoint += 1;
+                    on_event(&self.set, last);
+                    if since_checkpoint >= self.follow_checkpoint_every {
+                        self.save_checkpoints()?;
+                        since_checkpoint = 0;
+                    }
+                }
+            }
+        }
+        self.save_checkpoints()?;
+        Ok(RunStats {
+            events,
+            applied: events,
+            position: last,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+/// Stream reads per call in [`ticket_as_of`].
+const STREAM_READ_MAX: usize = 10_000;
+
+/// One ticket as it stood at `instant` (business time), from its own stream alone. Links made
+/// by other tickets (merged duplicates, later repeats) are not in a single stream, so the
+/// `duplicates` and `repeated_by` lists of the result are empty. `None` if the ticket did not
+/// exist yet at `instant` (or at all).
+pub async fn ticket_as_of(
+    store: &dyn EventStore,
+    id: &ComplaintId,
+    instant: Timestamp,
+) -> Result<Option<TicketView>, RunnerError> {
+    let mut tickets = Tickets::default();
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_stream(id.as_str(), from, STREAM_READ_MAX).await?;
+        let n = batch.len();
+        for r in batch {
+            from = r.stream_version + 1;
+            let e = from_recorded_owned(r)?;
+            if e.meta.occurred_at <= instant {
+                tickets.apply(&e);
+            }
+        }
+        if n < STREAM_READ_MAX {
+            break;
+        }
+    }
+    Ok(tickets.view(id))
+}

@@ -1,0 +1,617 @@
+//! The ticket projection: the current state of every complaint (issue 4, projection 1).
+//!
+//! Held compactly (repeated strings interned, rare data boxed) so a million tickets fit in memory;
+//! [`Tickets::view`] builds the readable [`TicketView`]. Personal fields stay sealed and apart
+//! (DOMAIN.md §9): the view never holds them; [`Tickets::sealed_personal`] hands out the sealed
+//! record to a caller that holds the key. The long description text stays in the stream (read a
+//! ticket's history for it).
+
+use crate::util::{IdIndex, Interner, Sym};
+use crate::Projection;
+use plaint_domain::event::*;
+use plaint_domain::ids::ComplaintId;
+use plaint_domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a ticket stands, as its last event left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Received,
+    Verified,
+    Rejected,
+    Merged,
+    Classified,
+    Dispatched,
+    OnHold,
+    /// The final response was given.
+    Resolved,
+    Revisited,
+    Reopened,
+    Closed,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Received => "received",
+            TicketStatus::Verified => "verified",
+            TicketStatus::Rejected => "rejected",
+            TicketStatus::Merged => "merged",
+            TicketStatus::Classified => "classified",
+            TicketStatus::Dispatched => "dispatched",
+            TicketStatus::OnHold => "on_hold",
+            TicketStatus::Resolved => "resolved",
+            TicketStatus::Revisited => "revisited",
+            TicketStatus::Reopened => "reopened",
+            TicketStatus::Closed => "closed",
+        }
+    }
+    /// Closed, rejected or merged: no more work expected.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, TicketStatus::Closed)
+    }
+}
+
+/// One holder of the ticket (dispatch or redispatch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub department: String,
+    pub handler: Option<String>,
+    pub at: Timestamp,
+    /// The routing rule id, `manual` or `fallback`.
+    pub routing: String,
+    /// Why it was transferred (redispatch only).
+    pub reason: Option<String>,
+}
+
+/// One response given to the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    pub kind: ResponseKind,
+    pub at: Timestamp,
+    pub liable: Option<bool>,
+    pub root_cause: Option<Stage>,
+}
+
+/// One escalation that happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationRecord {
+    pub level: EscalationLevel,
+    pub at: Timestamp,
+    /// The watchdog rule id, or `None` when a person escalated.
+    pub watchdog_rule: Option<String>,
+}
+
+/// A stretch of time on hold; `until` is `None` while still on hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldPeriod {
+    pub from: Timestamp,
+    pub until: Option<Timestamp>,
+    pub reason: HoldReason,
+}
+
+/// The revisit's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisitRecord {
+    pub at: Timestamp,
+    pub solved: bool,
+    pub satisfied: bool,
+    pub satisfaction_score: Option<u8>,
+}
+
+/// How the ticket was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedRecord {
+    pub at: Timestamp,
+    pub resolution: Resolution,
+    pub root_cause: Option<Stage>,
+    pub liable: bool,
+}
+
+/// The three checks (三核).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationRecord {
+    pub at: Timestamp,
+    pub claim: CheckOutcome,
+    pub evidence: CheckOutcome,
+    pub history: CheckOutcome,
+}
+
+/// The readable current state of one complaint. Personal fields are not here (see
+/// [`Tickets::sealed_personal`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: ComplaintId,
+    pub status: TicketStatus,
+    pub stream_version: u64,
+    /// Global position of the last event applied to this ticket.
+    pub last_position: u64,
+    /// Business time of the last event.
+    pub updated_at: Timestamp,
+    pub channel: Channel,
+    pub contact_at: Timestamp,
+    /// Registration time (the Received event's `occurred_at`).
+    pub received_at: Timestamp,
+    pub customer_id: Option<String>,
+    /// Pseudonymous matching key (survives erasure).
+    pub match_key: Option<String>,
+    /// Whether sealed personal fields exist for this ticket.
+    pub has_personal: bool,
+    pub waybill: Option<String>,
+    pub claimed_amount: Option<Money>,
+    pub evidence: Vec<EvidenceRef>,
+    pub region: String,
+    pub outlet: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub verification: Option<VerificationRecord>,
+    pub rejection: Option<RejectionReason>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+    pub customer_tier: Option<CustomerTier>,
+    pub flags: Flags,
+    pub policy_version: Option<String>,
+    /// Every deadline recorded for the ticket (classification, dispatch, final response).
+    pub deadlines: Vec<ClockDeadline>,
+    /// Department and handler history, in order; the last one holds the ticket now.
+    pub assignments: Vec<Assignment>,
+    pub responses: Vec<ResponseRecord>,
+    pub compensations: Vec<Compensation>,
+    pub escalations: Vec<EscalationRecord>,
+    pub holds: Vec<HoldPeriod>,
+    pub revisit: Option<RevisitRecord>,
+    pub reopen_count: u32,
+    /// This ticket was merged into that one.
+    pub duplicate_of: Option<ComplaintId>,
+    /// Tickets merged into this one.
+    pub duplicates: Vec<ComplaintId>,
+    /// This ticket repeats that earlier one.
+    pub repeat_of: Option<ComplaintId>,
+    /// Later tickets that repeat this one.
+    pub repeated_by: Vec<ComplaintId>,
+    pub closed: Option<ClosedRecord>,
+}
+
+impl TicketView {
+    /// The department holding the ticket now.
+    pub fn department(&self) -> Option<&str> {
+        self.assignments.last().map(|a| a.department.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AssignmentRec {
+    department: Sym,
+    handler: Option<Sym>,
+    at: Timestamp,
+    routing: Sym,
+    reason: Option<Box<str>>,
+}
+
+/// Data most tickets never have, boxed so the common case stays small.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Rare {
+    claimed_amount: Option<Money>,
+    evidence: Vec<EvidenceRef>,
+    attributes: Vec<(Sym, Sym)>,
+    verification: Option<VerificationRecord>,
+    rejection: Option<RejectionReason>,
+    compensations: Vec<Compensation>,
+    escalations: Vec<EscalationRecord>,
+    holds: Vec<HoldPeriod>,
+    revisit: Option<RevisitRecord>,
+    duplicate_of: Option<ComplaintId>,
+    duplicates: Vec<ComplaintId>,
+    repeat_of: Option<ComplaintId>,
+    repeated_by: Vec<ComplaintId>,
+    closed: Option<ClosedRecord>,
+    outlet: Option<Sym>,
+    customer_id: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TicketRec {
+    id: ComplaintId,
+    status: TicketStatus,
+    channel: Channel,
+    category: Option<Category>,
+    severity: Option<Severity>,
+    customer_tier: Option<CustomerTier>,
+    flags: Flags,
+    has_personal: bool,
+    reopen_count: u32,
+    stream_version: u64,
+    last_position: u64,
+    updated_at: Timestamp,
+    contact_at: Timestamp,
+    received_at: Timestamp,
+    region: Sym,
+    policy_version: Option<Sym>,
+    match_key: Option<Sym>,
+    waybill: Option<Box<str>>,
+    deadlines: Vec<ClockDeadline>,
+    assignments: Vec<AssignmentRec>,
+    responses: Vec<ResponseRecord>,
+    rare: Option<Box<Rare>>,
+}
+
+impl TicketRec {
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+}
+
+/// The ticket projection. Tickets are kept in the order their first event appears in the log,
+/// so the serialised state is the same however the log was read.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Tickets {
+    tickets: Vec<TicketRec>,
+    /// Sealed personal fields, apart from the ticket data; parallel to `tickets`.
+    personal: Vec<Option<SealedPersonal>>,
+    strings: Interner,
+    #[serde(skip)]
+    index: IdIndex,
+    /// Events whose complaint had no Received event before them (reported, never a panic).
+    orphan_events: u64,
+}
+
+impl PartialEq for Tickets {
+    fn eq(&self, other: &Self) -> bool {
+        self.tickets == other.tickets
+            && self.personal == other.personal
+            && self.strings == other.strings
+            && self.orphan_events == other.orphan_events
+    }
+}
+
+impl Tickets {
+    /// Number of tickets.
+    pub fn len(&self) -> usize {
+        self.tickets.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tickets.is_empty()
+    }
+    /// Events seen for a complaint before its Received event (a damaged or foreign log).
+    pub fn orphan_events(&self) -> u64 {
+        self.orphan_events
+    }
+    /// The current state of one ticket.
+    pub fn view(&self, id: &ComplaintId) -> Option<TicketView> {
+        let i = self.find(id.as_str())?;
+        Some(self.view_at(i as usize))
+    }
+    /// Every ticket id, in the order they were first received.
+    pub fn ids(&self) -> impl Iterator<Item = &ComplaintId> {
+        self.tickets.iter().map(|t| &t.id)
+    }
+    /// Every ticket's view, in the order they were first received.
+    pub fn views(&self) -> impl Iterator<Item = TicketView> + '_ {
+        (0..self.tickets.len()).map(|i| self.view_at(i))
+    }
+    /// The sealed personal fields of a ticket, for a caller holding the customer key.
+    pub fn sealed_personal(&self, id: &ComplaintId) -> Option<&SealedPersonal> {
+        let i = self.find(id.as_str())?;
+        self.personal[i as usize].as_ref()
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        self.index.get(id, |i| self.tickets[i as usize].id.as_str())
+    }
+
+    fn view_at(&self, i: usize) -> TicketView {
+        let t = &self.tickets[i];
+        let s = &self.strings;
+        let empty = Rare::default();
+        let r = t.rare.as_deref().unwrap_or(&empty);
+        TicketView {
+            id: t.id.clone(),
+            status: t.status,
+            stream_version: t.stream_version,
+            last_position: t.last_position,
+            updated_at: t.updated_at,
+            channel: t.channel,
+            contact_at: t.contact_at,
+            received_at: t.received_at,
+            customer_id: r.customer_id.as_deref().map(str::to_owned),
+            match_key: t.match_key.map(|k| s.resolve(k).to_owned()),
+            has_personal: t.has_personal,
+            waybill: t.waybill.as_deref().map(str::to_owned),
+            claimed_amount: r.claimed_amount,
+            evidence: r.evidence.clone(),
+            region: s.resolve(t.region).to_owned(),
+            outlet: r.outlet.map(|o| s.resolve(o).to_owned()),
+            attributes: r
+                .attributes
+                .iter()
+                .map(|&(k, v)| (s.resolve(k).to_owned(), s.resolve(v).to_owned()))
+                .collect(),
+            verification: r.verification,
+            rejection: r.rejection,
+            category: t.category,
+            severity: t.severity,
+            customer_tier: t.customer_tier,
+            flags: t.flags,
+            policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
+            deadlines: t.deadlines.clone(),
+            assignments: t
+                .assignments
+                .iter()
+                .map(|a| Assignment {
+                    department: s.resolve(a.department).to_owned(),
+                    handler: a.handler.map(|h| s.resolve(h).to_owned()),
+                    at: a.at,
+                    routing: s.resolve(a.routing).to_owned(),
+                    reason: a.reason.as_deref().map(str::to_owned),
+                })
+                .collect(),
+            responses: t.responses.clone(),
+            compensations: r.compensations.clone(),
+            escalations: r.escalations.clone(),
+            holds: r.holds.clone(),
+            revisit: r.revisit,
+            reopen_count: t.reopen_count,
+            duplicate_of: r.duplicate_of.clone(),
+            duplicates: r.duplicates.clone(),
+            repeat_of: r.repeat_of.clone(),
+            repeated_by: r.repeated_by.clone(),
+            closed: r.closed,
+        }
+    }
+
+    fn routing_sym(&mut self, routing: &RoutingDecision) -> Sym {
+        match routing {
+            RoutingDecision::Rule { rule_id, .. } => self.strings.intern(rule_id),
+            RoutingDecision::Manual => self.strings.intern("manual"),
+            RoutingDecision::Fallback => self.strings.intern("fallback"),
+        }
+    }
+
+    fn receive(&mut self, e: &Event, r: &Received) {
+        let strings = &mut self.strings;
+        let mut rec = TicketRec {
+            id: e.meta.complaint_id.clone(),
+            status: TicketStatus::Received,
+            channel: r.channel,
+            category: None,
+            severity: None,
+            customer_tier: None,
+            flags: Flags::default(),
+            has_personal: r.customer.personal.is_some(),
+            reopen_count: 0,
+            stream_version: e.meta.stream_version,
+            last_position: e.meta.position,
+            updated_at: e.meta.occurred_at,
+            contact_at: r.contact_at,
+            received_at: e.meta.occurred_at,
+            region: strings.intern(&r.region),
+            policy_version: None,
+            match_key: r.customer.match_key.as_deref().map(|k| strings.intern(k)),
+            waybill: r.waybill.as_deref().map(Into::into),
+            deadlines: Vec::new(),
+            assignments: Vec::new(),
+            responses: Vec::new(),
+            rare: None,
+        };
+        if r.claimed_amount.is_some()
+            || !r.evidence.is_empty()
+            || !r.attributes.is_empty()
+            || r.outlet.is_some()
+            || r.customer.customer_id.is_some()
+        {
+            let rare = Rare {
+                claimed_amount: r.claimed_amount,
+                evidence: r.evidence.clone(),
+                attributes: r
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| (strings.intern(k), strings.intern(v)))
+                    .collect(),
+                outlet: r.outlet.as_deref().map(|o| strings.intern(o)),
+                customer_id: r.customer.customer_id.as_deref().map(Into::into),
+                ..Rare::default()
+            };
+            rec.rare = Some(Box::new(rare));
+        }
+        assert!(self.tickets.len() < u32::MAX as usize, "ticket count over u32");
+        let i = self.tickets.len() as u32;
+        self.tickets.push(rec);
+        let tickets = &self.tickets;
+        self.index
+            .insert(e.meta.complaint_id.as_str(), i, |j| tickets[j as usize].id.as_str());
+        self.personal.push(r.customer.personal.clone());
+    }
+
+    fn link(&mut self, from: usize, to: &ComplaintId, duplicate: bool) {
+        let from_id = self.tickets[from].id.clone();
+        if let Some(j) = self.find(to.as_str()) {
+            let r = self.tickets[j as usize].rare();
+            let list = if duplicate {
+                &mut r.duplicates
+            } else {
+                &mut r.repeated_by
+            };
+            if !list.contains(&from_id) {
+                list.push(from_id);
+            }
+        }
+    }
+}
+
+impl Projection for Tickets {
+    const NAME: &'static str = "tickets";
+
+    fn apply(&mut self, e: &Event) {
+        if let EventData::Received(r) = &e.data {
+            if self.find(e.meta.complaint_id.as_str()).is_none() {
+                self.receive(e, r);
+                return;
+            }
+        }
+        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+            self.orphan_events += 1;
+            return;
+        };
+        let i = i as usize;
+        let at = e.meta.occurred_at;
+        let mut link: Option<(ComplaintId, bool)> = None;
+        match &e.data {
+            EventData::Received(_) => {}
+            EventData::Verified(v) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Verified;
+                t.flags = t.flags.union(v.flags);
+                let r = t.rare();
+                r.verification = Some(VerificationRecord {
+                    at,
+                    claim: v.claim,
+                    evidence: v.evidence,
+                    history: v.history,
+                });
+                if let Some(of) = &v.repeat_of {
+                    r.repeat_of = Some(of.clone());
+                    link = Some((of.clone(), false));
+                }
+            }
+            EventData::Rejected(x) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Rejected;
+                t.rare().rejection = Some(x.reason);
+            }
+            EventData::MergedAsDuplicate(m) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Merged;
+                t.rare().duplicate_of = Some(m.into.clone());
+                link = Some((m.into.clone(), true));
+            }
+            EventData::Classified(c) => {
+                let pv = self.strings.intern(&c.policy_version);
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Classified;
+                t.category = Some(c.category);
+                t.severity = Some(c.severity);
+                t.customer_tier = Some(c.customer_tier);
+                t.flags = t.flags.union(c.flags);
+                t.policy_version = Some(pv);
+                t.deadlines.extend_from_slice(&c.deadlines);
+            }
+            EventData::Dispatched(d) => {
+                let rec = AssignmentRec {
+                    department: self.strings.intern(&d.department.0),
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
+                    at,
+                    routing: self.routing_sym(&d.routing),
+                    reason: None,
+                };
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Dispatched;
+                t.assignments.push(rec);
+                t.deadlines.extend_from_slice(&d.deadlines);
+            }
+            EventData::Redispatched(d) => {
+                let rec = AssignmentRec {
+                    department: self.strings.intern(&d.to.0),
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
+                    at,
+                    routing: self.routing_sym(&d.routing),
+                    reason: Some(d.reason.as_str().into()),
+                };
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Dispatched;
+                t.assignments.push(rec);
+            }
+            EventData::OnHold(h) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::OnHold;
+                t.rare().holds.push(HoldPeriod {
+                    from: at,
+                    until: None,
+                    reason: h.reason,
+                });
+            }
+            EventData::Resumed(_) => {
+                let t = &mut self.tickets[i];
+                // Back to handling: dispatched, or reopened handling — both read as dispatched.
+                t.status = TicketStatus::Dispatched;
+                if let Some(h) = t.rare().holds.last_mut() {
+                    if h.until.is_none() {
+                        h.until = Some(at);
+                    }
+                }
+            }
+            EventData::Responded(r) => {
+                let t = &mut self.tickets[i];
+                if r.kind == ResponseKind::Final {
+                    t.status = TicketStatus::Resolved;
+                }
+                t.responses.push(ResponseRecord {
+                    kind: r.kind,
+                    at,
+                    liable: r.liable,
+                    root_cause: r.root_cause,
+                });
+                t.deadlines.extend_from_slice(&r.deadlines);
+                if let Some(c) = &r.compensation {
+                    t.rare().compensations.push(c.clone());
+                }
+            }
+            EventData::Compensated(c) => {
+                self.tickets[i].rare().compensations.push(c.compensation.clone());
+            }
+            EventData::Escalated(x) => {
+                let watchdog_rule = match &x.trigger {
+                    EscalationTrigger::Person => None,
+                    EscalationTrigger::Watchdog { rule_id, .. } => Some(rule_id.clone()),
+                };
+                self.tickets[i].rare().escalations.push(EscalationRecord {
+                    level: x.level,
+                    at,
+                    watchdog_rule,
+                });
+            }
+            EventData::Revisited(v) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Revisited;
+                t.rare().revisit = Some(RevisitRecord {
+                    at,
+                    solved: v.solved,
+                    satisfied: v.satisfied,
+                    satisfaction_score: v.satisfaction_score,
+                });
+            }
+            EventData::Reopened(r) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Reopened;
+                t.reopen_count = r.reopen_count.max(t.reopen_count + 1);
+            }
+            EventData::Closed(c) => {
+                let t = &mut self.tickets[i];
+                t.status = TicketStatus::Closed;
+                t.rare().closed = Some(ClosedRecord {
+                    at,
+                    resolution: c.resolution,
+                    root_cause: c.root_cause,
+                    liable: c.liable,
+                });
+            }
+        }
+        let t = &mut self.tickets[i];
+        t.stream_version = e.meta.stream_version;
+        t.last_position = e.meta.position;
+        t.updated_at = at;
+        if let Some((to, dup)) = link {
+            self.link(i, &to, dup);
+        }
+    }
+
+    fn after_load(&mut self) {
+        self.strings.rebuild_index();
+        self.index.clear();
+        let tickets = &self.tickets;
+        for (i, t) in tickets.iter().enumerate() {
+            self.index
+                .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_str());
+        }
+    }
+}

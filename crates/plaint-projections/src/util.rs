@@ -1,0 +1,373 @@
+//! Small shared pieces: a fast deterministic hasher for lookup maps, a string interner, the
+//! calendar buckets reports group by, and summary statistics.
+//!
+//! Determinism: hash maps here are lookup indexes only. No output ever iterates one; what is
+//! serialised or reported is a `Vec` in first-seen log order or a `BTreeMap`.
+
+use chrono::{Datelike, NaiveDate};
+use plaint_domain::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The Fx hash (rustc's): a multiply-rotate hash, fast on short keys like ids. Not DoS-resistant,
+/// which does not matter for keys taken from our own log.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A lookup map with the Fx hash. Never iterate one into output.
+pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// An interned string: an index into an [`Interner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sym(pub u32);
+
+/// Most distinct strings one interner holds (regions, departments, handlers, attribute values).
+pub const INTERNER_LEN_MAX: usize = u32::MAX as usize;
+
+/// Stores each distinct string once, in first-seen order (so serialised output is deterministic).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Interner {
+    strings: Vec<Box<str>>,
+    #[serde(skip)]
+    index: FxHashMap<Box<str>, u32>,
+}
+
+impl PartialEq for Interner {
+    fn eq(&self, other: &Self) -> bool {
+        self.strings == other.strings
+    }
+}
+
+impl Interner {
+    /// The symbol for `s`, adding it when new.
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&i) = self.index.get(s) {
+            return Sym(i);
+        }
+        assert!(self.strings.len() < INTERNER_LEN_MAX, "interner full");
+        let i = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.index.insert(s.into(), i);
+        Sym(i)
+    }
+    /// The symbol for `s` if it was ever interned.
+    pub fn find(&self, s: &str) -> Option<Sym> {
+        self.index.get(s).map(|&i| Sym(i))
+    }
+    /// The string of a symbol this interner gave out.
+    pub fn resolve(&self, sym: Sym) -> &str {
+        &self.strings[sym.0 as usize]
+    }
+    /// Rebuilds the lookup index after deserialisation.
+    pub fn rebuild_index(&mut self) {
+        self.index = self
+            .strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
+    }
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+}
+
+/// How instants are cut into report days, weeks and months: a fixed offset from UTC
+/// (China Standard Time, UTC+8, by default; no daylight saving there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buckets {
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Buckets {
+            utc_offset_minutes: 8 * 60,
+        }
+    }
+}
+
+/// An ISO 8601 week, e.g. `2026-W48`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IsoWeek {
+    pub year: i32,
+    pub week: u32,
+}
+
+impl std::fmt::Display for IsoWeek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-W{:02}", self.year, self.week)
+    }
+}
+
+impl std::str::FromStr for IsoWeek {
+    type Err = String;
+    /// Parses `2026-W48`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid ISO week {s:?} (want e.g. 2026-W48)");
+        let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let week: u32 = w.parse().map_err(|_| bad())?;
+        NaiveDate::from_isoywd_opt(year, week, chrono::Weekday::Mon).ok_or_else(bad)?;
+        Ok(IsoWeek { year, week })
+    }
+}
+
+/// A calendar month, e.g. `2026-11`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{:02}", self.year, self.month)
+    }
+}
+
+impl Month {
+    /// The month before this one.
+    pub fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+}
+
+impl Buckets {
+    /// Local day number (days since 1970-01-01 in local time).
+    pub fn day(&self, t: Timestamp) -> i32 {
+        let local = t.as_millis() + self.utc_offset_minutes as i64 * MS_PER_MINUTE;
+        local.div_euclid(MS_PER_DAY) as i32
+    }
+    /// The local calendar date of a day number.
+    pub fn date_of_day(&self, day: i32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64)
+    }
+    /// The day number of a local date.
+    pub fn day_of_date(&self, date: NaiveDate) -> i32 {
+        (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+    }
+    pub fn week(&self, t: Timestamp) -> IsoWeek {
+        week_of_date(self.date_of_day(self.day(t)))
+    }
+    pub fn month(&self, t: Timestamp) -> Month {
+        let d = self.date_of_day(self.day(t));
+        Month {
+            year: d.year(),
+            month: d.month(),
+        }
+    }
+    /// The instant a local day starts.
+    pub fn day_start(&self, day: i32) -> Timestamp {
+        Timestamp::from_millis(day as i64 * MS_PER_DAY - self.utc_offset_minutes as i64 * MS_PER_MINUTE)
+    }
+    /// First and last local day of an ISO week.
+    pub fn week_days(&self, w: IsoWeek) -> (i32, i32) {
+        let monday = NaiveDate::from_isoywd_opt(w.year, w.week, chrono::Weekday::Mon).unwrap_or_default();
+        let d = self.day_of_date(monday);
+        (d, d + 6)
+    }
+}
+
+/// The ISO week of a date.
+pub fn week_of_date(d: NaiveDate) -> IsoWeek {
+    let w = d.iso_week();
+    IsoWeek {
+        year: w.year(),
+        week: w.week(),
+    }
+}
+
+/// Mean, median and 90th percentile of durations, in milliseconds (nearest-rank percentiles).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DurationStats {
+    pub count: u64,
+    pub mean_ms: Option<i64>,
+    pub p50_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+}
+
+impl DurationStats {
+    /// Summarises `values` (sorted in place).
+    pub fn from_values(values: &mut [i64]) -> DurationStats {
+        if values.is_empty() {
+            return DurationStats::default();
+        }
+        values.sort_unstable();
+        let n = values.len();
+        let sum: i128 = values.iter().map(|&v| v as i128).sum();
+        DurationStats {
+            count: n as u64,
+            mean_ms: Some((sum / n as i128) as i64),
+            p50_ms: Some(nearest_rank(values, 50)),
+            p90_ms: Some(nearest_rank(values, 90)),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted, non-empty values: the value at rank ceil(p/100 × n).
+pub fn nearest_rank(sorted: &[i64], p: u32) -> i64 {
+    assert!(!sorted.is_empty());
+    let n = sorted.len();
+    let rank = (p as usize * n).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// `num / den` or `None` when `den` is 0.
+pub fn ratio(num: u64, den: u64) -> Option<f64> {
+    if den == 0 {
+        None
+    } else {
+        Some(num as f64 / den as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v = vec![5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+        let s = DurationStats::from_values(&mut v);
+        assert_eq!(s.count, 10);
+        assert_eq!(s.mean_ms, Some(5));
+        assert_eq!(s.p50_ms, Some(5));
+        assert_eq!(s.p90_ms, Some(9));
+    }
+
+    #[test]
+    fn buckets_use_local_time() {
+        let b = Buckets::default();
+        // 2026-11-29T20:00Z is Monday 2026-11-30 04:00 in UTC+8: ISO week 49, not 48.
+        let t = Timestamp::parse_rfc3339("2026-11-29T20:00:00Z").unwrap();
+        assert_eq!(b.week(t), IsoWeek { year: 2026, week: 49 });
+        assert_eq!(b.month(t), Month { year: 2026, month: 11 });
+        assert_eq!("2026-W49".parse::<IsoWeek>().unwrap(), IsoWeek { year: 2026, week: 49 });
+        let (first, last) = b.week_days(IsoWeek { year: 2026, week: 49 });
+        assert_eq!(b.day(t), first);
+        assert_eq!(last - first, 6);
+        assert_eq!(
+            b.day_start(first),
+            Timestamp::parse_rfc3339("2026-11-29T16:00:00Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn interner_keeps_first_seen_order() {
+        let mut i = Interner::default();
+        let a = i.intern("north");
+        let b = i.intern("south");
+        assert_eq!(i.intern("north"), a);
+        assert_ne!(a, b);
+        assert_eq!(i.resolve(b), "south");
+        let bytes = postcard::to_allocvec(&i).unwrap();
+        let mut back: Interner = postcard::from_bytes(&bytes).unwrap();
+        back.rebuild_index();
+        assert_eq!(back.find("south"), Some(b));
+    }
+}
+
+/// An index from complaint id to a record number that stores only the number: the id itself
+/// lives once, in the record, and lookups compare against it through `id_of`.
+#[derive(Default, Clone)]
+pub struct IdIndex {
+    table: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for IdIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdIndex({} ids)", self.table.len())
+    }
+}
+
+#[inline]
+fn hash_id(id: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(id.as_bytes());
+    h.finish()
+}
+
+impl IdIndex {
+    /// The record number of `id`.
+    #[inline]
+    pub fn get<'a>(&self, id: &str, id_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        self.table.find(hash_id(id), |&i| id_of(i) == id).copied()
+    }
+    /// Adds `id` → `i`; `id` must not be present.
+    #[inline]
+    pub fn insert<'a>(&mut self, id: &str, i: u32, id_of: impl Fn(u32) -> &'a str) {
+        self.table.insert_unique(hash_id(id), i, |&j| hash_id(id_of(j)));
+    }
+    pub fn clear(&mut self) {
+        self.table.clear();
+    }
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}

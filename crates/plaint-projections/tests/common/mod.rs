@@ -1,0 +1,363 @@
+//! Test helpers: event builders for hand-computed scenarios, and a log to run them on.
+#![allow(dead_code)]
+
+use plaint_domain::event::*;
+use plaint_domain::ids::{Actor, CommandId, ComplaintId};
+use plaint_domain::time::{Timestamp, MS_PER_HOUR};
+use plaint_projections::to_new_event;
+
+use plaint_store::{
+    AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription,
+    VerifyReport,
+};
+use std::collections::BTreeMap;
+
+pub fn ts(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap_or_else(|e| panic!("bad timestamp {s}: {e}"))
+}
+
+pub fn cid(s: &str) -> ComplaintId {
+    ComplaintId::new(s).unwrap()
+}
+
+/// Builds one complaint's events with contiguous stream versions (positions are assigned by the
+/// log, or by [`Log::push`] in memory).
+pub struct Ticket {
+    pub id: ComplaintId,
+    version: u64,
+}
+
+impl Ticket {
+    pub fn new(id: &str) -> Ticket {
+        Ticket {
+            id: cid(id),
+            version: 0,
+        }
+    }
+    pub fn event(&mut self, at: Timestamp, data: EventData) -> Event {
+        self.version += 1;
+        Event {
+            meta: EventMeta {
+                complaint_id: self.id.clone(),
+                stream_version: self.version,
+                position: 0,
+                occurred_at: at,
+                recorded_at: at,
+                actor: Actor::person("agent-1").unwrap(),
+                command_id: CommandId::new(format!("{}-{}", self.id, self.version)).unwrap(),
+                schema_version: 1,
+            },
+            data,
+        }
+    }
+}
+
+pub fn received(
+    channel: Channel,
+    contact_at: Timestamp,
+    match_key: Option<&str>,
+    waybill: Option<&str>,
+    region: &str,
+) -> EventData {
+    EventData::Received(Received {
+        channel,
+        contact_at,
+        customer: CustomerRecord {
+            customer_id: None,
+            match_key: match_key.map(str::to_owned),
+            personal: None,
+        },
+        waybill: waybill.map(str::to_owned),
+        description: "包裹延误".into(),
+        claimed_amount: None,
+        evidence: vec![],
+        region: region.into(),
+        outlet: None,
+        attributes: BTreeMap::new(),
+    })
+}
+
+pub fn received_with_attrs(channel: Channel, contact_at: Timestamp, region: &str, attrs: &[(&str, &str)]) -> EventData {
+    let mut d = received(channel, contact_at, None, None, region);
+    if let EventData::Received(r) = &mut d {
+        r.attributes = attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    }
+    d
+}
+
+pub fn verified(repeat_of: Option<&str>) -> EventData {
+    EventData::Verified(Verified {
+        claim: CheckOutcome::Passed,
+        evidence: CheckOutcome::Passed,
+        history: CheckOutcome::Passed,
+        repeat_of: repeat_of.map(cid),
+        flags: Flags {
+            repeat: repeat_of.is_some(),
+            ..Flags::default()
+        },
+        note: String::new(),
+    })
+}
+
+pub fn classified(
+    category: Category,
+    severity: Severity,
+    tier: CustomerTier,
+    deadlines: Vec<ClockDeadline>,
+) -> EventData {
+    EventData::Classified(Classified {
+        category,
+        severity,
+        customer_tier: tier,
+        flags: Flags::default(),
+        deadlines,
+        escalations: vec![],
+        policy_version: "test-1".into(),
+    })
+}
+
+pub fn deadline(clock: Clock, due_at: Timestamp, pausable: bool) -> ClockDeadline {
+    ClockDeadline {
+        clock,
+        due_at,
+        pausable,
+    }
+}
+
+pub fn dispatched(dept: &str, deadlines: Vec<ClockDeadline>) -> EventData {
+    EventData::Dispatched(Dispatched {
+        department: Department(dept.into()),
+        handler: Some("h1".into()),
+        routing: RoutingDecision::Manual,
+        deadlines,
+        policy_version: "test-1".into(),
+    })
+}
+
+pub fn redispatched(from: &str, to: &str) -> EventData {
+    EventData::Redispatched(Redispatched {
+        from: Department(from.into()),
+        to: Department(to.into()),
+        handler: None,
+        routing: RoutingDecision::Manual,
+        reason: "wrong department".into(),
+    })
+}
+
+pub fn responded(
+    kind: ResponseKind,
+    liable: Option<bool>,
+    root_cause: Option<Stage>,
+    deadlines: Vec<ClockDeadline>,
+) -> EventData {
+    EventData::Responded(Responded {
+        kind,
+        text: "答复".into(),
+        basis: None,
+        liable,
+        root_cause,
+        compensation: None,
+        deadlines,
+    })
+}
+
+pub fn on_hold() -> EventData {
+    EventData::OnHold(OnHold {
+        reason: HoldReason::AwaitingEvidence,
+        note: String::new(),
+    })
+}
+
+pub fn resumed() -> EventData {
+    EventData::Resumed(Resumed { note: String::new() })
+}
+
+pub fn escalated(level: EscalationLevel) -> EventData {
+    EventData::Escalated(Escalated {
+        level,
+        trigger: EscalationTrigger::Person,
+        reason: "slow".into(),
+    })
+}
+
+pub fn revisited(solved: bool, satisfied: bool, score: Option<u8>) -> EventData {
+    EventData::Revisited(Revisited {
+        solved,
+        satisfied,
+        satisfaction_score: score,
+        note: String::new(),
+    })
+}
+
+pub fn reopened(n: u32) -> EventData {
+    EventData::Reopened(Reopened {
+        reason: "unsatisfied".into(),
+        reopen_count: n,
+    })
+}
+
+pub fn merged(into: &str) -> EventData {
+    EventData::MergedAsDuplicate(MergedAsDuplicate {
+        into: cid(into),
+        note: String::new(),
+    })
+}
+
+pub fn rejected() -> EventData {
+    EventData::Rejected(Rejected {
+        reason: RejectionReason::NoClaim,
+        note: String::new(),
+    })
+}
+
+pub fn closed(resolution: Resolution, liable: bool, root_cause: Option<Stage>) -> EventData {
+    EventData::Closed(Closed {
+        resolution,
+        root_cause,
+        liable,
+        note: String::new(),
+    })
+}
+
+pub fn hours(t: Timestamp, h: i64) -> Timestamp {
+    t.plus_millis(h * MS_PER_HOUR)
+}
+
+/// Events in global order with positions assigned 1, 2, …
+#[derive(Default)]
+pub struct Log {
+    pub events: Vec<Event>,
+}
+
+impl Log {
+    pub fn push(&mut self, mut e: Event) {
+        e.meta.position = self.events.len() as u64 + 1;
+        self.events.push(e);
+    }
+    /// Appends every event to a store, one append per event, and checks the positions.
+    pub async fn write_to(&self, store: &dyn EventStore) {
+        for e in &self.events {
+            let r = store
+                .append(
+                    e.meta.complaint_id.as_str(),
+                    ExpectedVersion::Exact(e.meta.stream_version - 1),
+                    vec![to_new_event(e)],
+                )
+                .await
+                .unwrap();
+            assert_eq!(r.first_position, e.meta.position);
+        }
+    }
+}
+
+/// A minimal in-memory [`EventStore`] test double (until the file log lands).
+#[derive(Default)]
+pub struct MemStore {
+    inner: std::sync::Mutex<MemInner>,
+}
+
+#[derive(Default)]
+struct MemInner {
+    events: Vec<RecordedEvent>,
+    subs: Vec<tokio::sync::mpsc::Sender<Result<RecordedEvent, StoreError>>>,
+}
+
+#[async_trait::async_trait]
+impl EventStore for MemStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let version = g.events.iter().filter(|e| e.stream == stream).count() as u64;
+        if let ExpectedVersion::Exact(v) = expected {
+            if v != version {
+                return Err(StoreError::Conflict {
+                    stream: stream.into(),
+                    expected,
+                    actual: version,
+                });
+            }
+        }
+        let first = g.events.len() as u64 + 1;
+        for (k, e) in events.into_iter().enumerate() {
+            let r = RecordedEvent {
+                position: first + k as u64,
+                stream: stream.into(),
+                stream_version: version + 1 + k as u64,
+                event_type: e.event_type,
+                schema_version: e.schema_version,
+                occurred_at_ms: e.occurred_at_ms,
+                recorded_at_ms: e.recorded_at_ms,
+                actor: e.actor,
+                command_id: e.command_id,
+                payload: e.payload,
+            };
+            g.events.push(r.clone());
+            g.subs.retain(|s| s.try_send(Ok(r.clone())).is_ok());
+        }
+        let last = g.events.len() as u64;
+        Ok(AppendResult {
+            first_position: first,
+            last_position: last,
+            stream_version: version + (last - first + 1),
+            deduplicated: false,
+        })
+    }
+    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        let mut out = Vec::new();
+        for r in requests {
+            out.push(self.append(&r.stream, r.expected, r.events).await?);
+        }
+        Ok(out)
+    }
+    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.events
+            .iter()
+            .filter(|e| e.stream == stream && e.stream_version >= from_version)
+            .take(max)
+            .cloned()
+            .collect())
+    }
+    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.events
+            .iter()
+            .skip(from_position.saturating_sub(1) as usize)
+            .take(max)
+            .cloned()
+            .collect())
+    }
+    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1 << 16);
+        let mut g = self.inner.lock().unwrap();
+        for e in g.events.iter().skip(from_position.saturating_sub(1) as usize) {
+            tx.try_send(Ok(e.clone())).expect("test subscription buffer");
+        }
+        g.subs.push(tx);
+        Ok(Subscription::new(rx))
+    }
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.lock().unwrap().events.len() as u64)
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .unwrap()
+            .events
+            .iter()
+            .filter(|e| e.stream == stream)
+            .count() as u64)
+    }
+    async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        unimplemented_verify()
+    }
+}
+
+fn unimplemented_verify() -> Result<VerifyReport, StoreError> {
+    Err(StoreError::Database("the in-memory test double has no verify".into()))
+}
