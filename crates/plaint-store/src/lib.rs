@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod conformance;
 pub mod file;
+pub mod io;
 pub mod pg;
 mod types;
 

@@ -1,0 +1,537 @@
+//! Bytes on disk, format version 1: see `docs/log-format.md`. Everything here is pure: encode
+//! into a buffer, decode from a slice, no I/O.
+
+use crate::chain::ChainHash;
+use crate::RecordedEvent;
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const SEGMENT_MAGIC: [u8; 8] = *b"PLAINTLG";
+pub const SEGMENT_HEADER_LEN: usize = 64;
+pub const BATCH_MAGIC: [u8; 4] = *b"BTCH";
+pub const BATCH_END: [u8; 4] = *b"ENDB";
+pub const BATCH_HEADER_LEN: usize = 24;
+/// Header, chain value, CRC and end marker: a batch is this plus its body.
+pub const BATCH_OVERHEAD: usize = BATCH_HEADER_LEN + 32 + 4 + 4;
+pub const RECORD_FIXED_LEN: usize = 58;
+
+/// Largest batch on disk, in bytes (also the largest single append, encoded).
+pub const BATCH_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Most events in one batch.
+pub const BATCH_EVENTS_MAX: usize = 1 << 20;
+/// Largest allowed `segment_size_max`.
+pub const SEGMENT_SIZE_MAX: u64 = 1024 * 1024 * 1024;
+
+/// One event, borrowed from a buffer (a read) or from a request (a write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub stream_version: u64,
+    pub event_type: &'a str,
+    pub schema_version: u16,
+    pub occurred_at_ms: i64,
+    pub recorded_at_ms: i64,
+    pub actor: &'a str,
+    pub command_id: &'a str,
+    pub payload: &'a [u8],
+}
+
+impl EventRef<'_> {
+    /// The owned envelope.
+    pub fn to_recorded(&self) -> RecordedEvent {
+        RecordedEvent {
+            position: self.position,
+            stream: self.stream.to_string(),
+            stream_version: self.stream_version,
+            event_type: self.event_type.to_string(),
+            schema_version: self.schema_version,
+            occurred_at_ms: self.occurred_at_ms,
+            recorded_at_ms: self.recorded_at_ms,
+            actor: self.actor.to_string(),
+            command_id: self.command_id.to_string(),
+            payload: self.payload.to_vec(),
+        }
+    }
+
+    /// Bytes of this event's record.
+    pub fn record_len(&self) -> usize {
+        RECORD_FIXED_LEN
+            + self.stream.len()
+            + self.event_type.len()
+            + self.actor.len()
+            + self.command_id.len()
+            + self.payload.len()
+    }
+}
+
+/// The chain value after `e`: exactly [`crate::chain::chain_next`] (a test holds them equal),
+/// without building an owned [`RecordedEvent`].
+pub fn chain_next_ref(prev: &ChainHash, e: &EventRef<'_>) -> ChainHash {
+    fn put(h: &mut blake3::Hasher, b: &[u8]) {
+        h.update(&(b.len() as u32).to_le_bytes());
+        h.update(b);
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(b"plaint.chain.v1");
+    h.update(prev);
+    h.update(&e.position.to_le_bytes());
+    put(&mut h, e.stream.as_bytes());
+    h.update(&e.stream_version.to_le_bytes());
+    put(&mut h, e.event_type.as_bytes());
+    h.update(&e.schema_version.to_le_bytes());
+    h.update(&e.occurred_at_ms.to_le_bytes());
+    h.update(&e.recorded_at_ms.to_le_bytes());
+    put(&mut h, e.actor.as_bytes());
+    put(&mut h, e.command_id.as_bytes());
+    put(&mut h, e.payload);
+    *h.finalize().as_bytes()
+}
+
+/// 64-bit FNV-1a: the stable hash of command ids kept in the stream index.
+pub fn command_hash(command_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in command_id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub fn segment_header(first_position: u64, chain_before: &ChainHash) -> [u8; SEGMENT_HEADER_LEN] {
+    assert!(first_position >= 1);
+    let mut h = [0u8; SEGMENT_HEADER_LEN];
+    h[0..8].copy_from_slice(&SEGMENT_MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&(SEGMENT_HEADER_LEN as u32).to_le_bytes());
+    h[16..24].copy_from_slice(&first_position.to_le_bytes());
+    h[24..56].copy_from_slice(chain_before);
+    let crc = crc32c::crc32c(&h[0..60]);
+    h[60..64].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// A decoded segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub first_position: u64,
+    pub chain_before: ChainHash,
+}
+
+pub fn parse_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
+    if b.len() < SEGMENT_HEADER_LEN {
+        return Err(format!(
+            "segment header incomplete: {} of {SEGMENT_HEADER_LEN} bytes",
+            b.len()
+        ));
+    }
+    if b[0..8] != SEGMENT_MAGIC {
+        return Err("not a plaint segment (bad magic)".into());
+    }
+    let crc = u32_at(b, 60);
+    if crc32c::crc32c(&b[0..60]) != crc {
+        return Err("segment header CRC mismatch".into());
+    }
+    let version = u32_at(b, 8);
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "unknown format version {version} (this build reads {FORMAT_VERSION})"
+        ));
+    }
+    if u32_at(b, 12) as usize != SEGMENT_HEADER_LEN {
+        return Err("unexpected segment header length".into());
+    }
+    let first_position = u64_at(b, 16);
+    if first_position == 0 {
+        return Err("segment first position is 0".into());
+    }
+    Ok(SegmentHeader {
+        first_position,
+        chain_before: b[24..56].try_into().unwrap(),
+    })
+}
+
+/// Appends one record to `out`.
+pub fn encode_record(out: &mut Vec<u8>, e: &EventRef<'_>, chain_after: &ChainHash) {
+    let len = e.record_len();
+    debug_assert!(e.stream.len() <= 255 && e.event_type.len() <= 255 && e.actor.len() <= 255);
+    debug_assert!(e.command_id.len() <= 255);
+    let start = out.len();
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&e.position.to_le_bytes());
+    out.extend_from_slice(&e.stream_version.to_le_bytes());
+    out.extend_from_slice(&e.schema_version.to_le_bytes());
+    out.extend_from_slice(&e.occurred_at_ms.to_le_bytes());
+    out.extend_from_slice(&e.recorded_at_ms.to_le_bytes());
+    out.push(e.stream.len() as u8);
+    out.push(e.event_type.len() as u8);
+    out.push(e.actor.len() as u8);
+    out.push(e.command_id.len() as u8);
+    out.extend_from_slice(&(e.payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&chain_after[0..8]);
+    out.extend_from_slice(e.stream.as_bytes());
+    out.extend_from_slice(e.event_type.as_bytes());
+    out.extend_from_slice(e.actor.as_bytes());
+    out.extend_from_slice(e.command_id.as_bytes());
+    out.extend_from_slice(e.payload);
+    assert_eq!(out.len() - start, len, "record length");
+    let crc = crc32c::crc32c(&out[start + 8..]);
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A record decoded from a buffer, with the 8-byte chain prefix it carries.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    pub event: EventRef<'a>,
+    pub chain8: [u8; 8],
+    pub len: usize,
+}
+
+/// Decodes the record at the start of `b`, checking its length fields and CRC.
+pub fn parse_record(b: &[u8]) -> Result<RecordView<'_>, String> {
+    if b.len() < RECORD_FIXED_LEN {
+        return Err("record header runs past the batch body".into());
+    }
+    let len = u32_at(b, 0) as usize;
+    if len < RECORD_FIXED_LEN || len > b.len() {
+        return Err(format!("record length {len} out of range"));
+    }
+    let lens = [
+        b[42] as usize,
+        b[43] as usize,
+        b[44] as usize,
+        b[45] as usize,
+        u32_at(b, 46) as usize,
+    ];
+    if RECORD_FIXED_LEN + lens.iter().sum::<usize>() != len {
+        return Err("record field lengths do not add up to the record length".into());
+    }
+    if crc32c::crc32c(&b[8..len]) != u32_at(b, 4) {
+        return Err("record CRC mismatch".into());
+    }
+    let mut at = RECORD_FIXED_LEN;
+    let mut take = |n: usize| {
+        let s = &b[at..at + n];
+        at += n;
+        s
+    };
+    let stream = utf8(take(lens[0]), "stream")?;
+    let event_type = utf8(take(lens[1]), "event type")?;
+    let actor = utf8(take(lens[2]), "actor")?;
+    let command_id = utf8(take(lens[3]), "command id")?;
+    let payload = take(lens[4]);
+    let event = EventRef {
+        position: u64_at(b, 8),
+        stream,
+        stream_version: u64_at(b, 16),
+        event_type,
+        schema_version: u16::from_le_bytes([b[24], b[25]]),
+        occurred_at_ms: u64_at(b, 26) as i64,
+        recorded_at_ms: u64_at(b, 34) as i64,
+        actor,
+        command_id,
+        payload,
+    };
+    Ok(RecordView {
+        event,
+        chain8: b[50..58].try_into().unwrap(),
+        len,
+    })
+}
+
+fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
+    std::str::from_utf8(b).map_err(|_| format!("record {what} is not UTF-8"))
+}
+
+/// Starts a batch in `out` (header filled in by [`finish_batch`]); returns its start offset.
+pub fn begin_batch(out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; BATCH_HEADER_LEN]);
+    start
+}
+
+/// Completes the batch begun at `start`: header, chain value, CRC, end marker.
+pub fn finish_batch(out: &mut Vec<u8>, start: usize, first_position: u64, count: u32, chain_after: &ChainHash) {
+    let body_len = out.len() - start - BATCH_HEADER_LEN;
+    assert!(count >= 1 && first_position >= 1);
+    out[start..start + 4].copy_from_slice(&BATCH_MAGIC);
+    out[start + 4..start + 8].copy_from_slice(&count.to_le_bytes());
+    out[start + 8..start + 16].copy_from_slice(&first_position.to_le_bytes());
+    out[start + 16..start + 20].copy_from_slice(&(body_len as u32).to_le_bytes());
+    let hcrc = crc32c::crc32c(&out[start..start + 20]);
+    out[start + 20..start + 24].copy_from_slice(&hcrc.to_le_bytes());
+    out.extend_from_slice(chain_after);
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&BATCH_END);
+    assert!(out.len() - start <= BATCH_BYTES_MAX, "batch over BATCH_BYTES_MAX");
+}
+
+/// A batch header whose CRC holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub count: u32,
+    pub first_position: u64,
+    pub body_len: usize,
+}
+
+impl BatchHeader {
+    pub fn total_len(&self) -> usize {
+        BATCH_OVERHEAD + self.body_len
+    }
+}
+
+/// Why the bytes at a batch offset are not a sound batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchFault {
+    /// Fewer bytes than a header.
+    HeaderIncomplete,
+    /// The header is there but its magic, CRC or fields are wrong.
+    BadHeader(String),
+    /// The header is sound but the batch runs past the end of the data.
+    Incomplete(BatchHeader),
+    /// The batch is complete but its CRC, end marker or records are wrong.
+    BadBody(BatchHeader, String),
+}
+
+impl std::fmt::Display for BatchFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchFault::HeaderIncomplete => f.write_str("batch header incomplete"),
+            BatchFault::BadHeader(d) => write!(f, "bad batch header: {d}"),
+            BatchFault::Incomplete(h) => {
+                write!(
+                    f,
+                    "batch of {} bytes (first position {}) is incomplete",
+                    h.total_len(),
+                    h.first_position
+                )
+            }
+            BatchFault::BadBody(h, d) => write!(f, "batch at first position {}: {d}", h.first_position),
+        }
+    }
+}
+
+pub fn parse_batch_header(b: &[u8]) -> Result<BatchHeader, BatchFault> {
+    if b.len() < BATCH_HEADER_LEN {
+        return Err(BatchFault::HeaderIncomplete);
+    }
+    if b[0..4] != BATCH_MAGIC {
+        return Err(BatchFault::BadHeader("bad batch magic".into()));
+    }
+    if crc32c::crc32c(&b[0..20]) != u32_at(b, 20) {
+        return Err(BatchFault::BadHeader("batch header CRC mismatch".into()));
+    }
+    let h = BatchHeader {
+        count: u32_at(b, 4),
+        first_position: u64_at(b, 8),
+        body_len: u32_at(b, 16) as usize,
+    };
+    if h.count == 0 || h.count as usize > BATCH_EVENTS_MAX || h.first_position == 0 {
+        return Err(BatchFault::BadHeader(
+            "batch count or first position out of range".into(),
+        ));
+    }
+    if h.total_len() > BATCH_BYTES_MAX {
+        return Err(BatchFault::BadHeader(format!(
+            "batch length {} over BATCH_BYTES_MAX",
+            h.total_len()
+        )));
+    }
+    Ok(h)
+}
+
+/// A sound batch: header, body slice and trailer chain value.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchView<'a> {
+    pub header: BatchHeader,
+    pub body: &'a [u8],
+    pub chain_after: ChainHash,
+}
+
+impl<'a> BatchView<'a> {
+    /// The records, each decoded and CRC-checked; positions checked against the header.
+    pub fn records(&self) -> RecordIter<'a> {
+        RecordIter {
+            body: self.body,
+            at: 0,
+            next_position: self.header.first_position,
+            left: self.header.count,
+        }
+    }
+}
+
+/// Iterates a batch body's records.
+pub struct RecordIter<'a> {
+    body: &'a [u8],
+    at: usize,
+    next_position: u64,
+    left: u32,
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    /// The record, or (offset within the body, what is wrong).
+    type Item = Result<RecordView<'a>, (usize, String)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            if self.at != self.body.len() {
+                self.left = u32::MAX; // report once, then stop
+                return Some(Err((self.at, "bytes after the last record of the batch".into())));
+            }
+            return None;
+        }
+        if self.left == u32::MAX {
+            return None;
+        }
+        let at = self.at;
+        match parse_record(&self.body[at..]) {
+            Ok(r) => {
+                if r.event.position != self.next_position {
+                    self.left = 0;
+                    self.at = self.body.len();
+                    return Some(Err((
+                        at,
+                        format!(
+                            "record position {} where {} was due",
+                            r.event.position, self.next_position
+                        ),
+                    )));
+                }
+                self.at += r.len;
+                self.left -= 1;
+                self.next_position += 1;
+                Some(Ok(r))
+            }
+            Err(d) => {
+                self.left = 0;
+                self.at = self.body.len();
+                Some(Err((at, d)))
+            }
+        }
+    }
+}
+
+/// Decodes the batch at the start of `b`, checking header, length, CRC and end marker (records
+/// are checked as they are iterated).
+pub fn parse_batch(b: &[u8]) -> Result<BatchView<'_>, BatchFault> {
+    let h = parse_batch_header(b)?;
+    let total = h.total_len();
+    if b.len() < total {
+        return Err(BatchFault::Incomplete(h));
+    }
+    let crc_at = BATCH_HEADER_LEN + h.body_len + 32;
+    if crc32c::crc32c(&b[..crc_at]) != u32_at(b, crc_at) {
+        return Err(BatchFault::BadBody(h, "batch CRC mismatch".into()));
+    }
+    if b[crc_at + 4..total] != BATCH_END {
+        return Err(BatchFault::BadBody(h, "batch end marker missing".into()));
+    }
+    Ok(BatchView {
+        header: h,
+        body: &b[BATCH_HEADER_LEN..BATCH_HEADER_LEN + h.body_len],
+        chain_after: b[BATCH_HEADER_LEN + h.body_len..crc_at].try_into().unwrap(),
+    })
+}
+
+/// Whether the damaged batch at the start of `rest` (the bytes from its offset to the end of
+/// the last segment) is a half-written final batch under the recovery rule.
+pub fn is_torn_tail(rest: &[u8], fault: &BatchFault) -> bool {
+    let z = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    match fault {
+        BatchFault::HeaderIncomplete => true,
+        BatchFault::BadHeader(_) => z < BATCH_HEADER_LEN,
+        BatchFault::Incomplete(h) | BatchFault::BadBody(h, _) => h.total_len() > z,
+    }
+}
+
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+pub fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{chain_next, CHAIN_GENESIS};
+
+    fn sample(position: u64) -> RecordedEvent {
+        RecordedEvent {
+            position,
+            stream: "complaint-1".into(),
+            stream_version: position,
+            event_type: "Received".into(),
+            schema_version: 2,
+            occurred_at_ms: -5,
+            recorded_at_ms: 1_700_000_000_000,
+            actor: "agent".into(),
+            command_id: "cmd-1".into(),
+            payload: vec![1, 2, 3, position as u8],
+        }
+    }
+
+    fn as_ref(e: &RecordedEvent) -> EventRef<'_> {
+        EventRef {
+            position: e.position,
+            stream: &e.stream,
+            stream_version: e.stream_version,
+            event_type: &e.event_type,
+            schema_version: e.schema_version,
+            occurred_at_ms: e.occurred_at_ms,
+            recorded_at_ms: e.recorded_at_ms,
+            actor: &e.actor,
+            command_id: &e.command_id,
+            payload: &e.payload,
+        }
+    }
+
+    #[test]
+    fn chain_next_ref_equals_chain_next() {
+        let mut a = CHAIN_GENESIS;
+        let mut b = CHAIN_GENESIS;
+        for p in 1..20 {
+            let mut e = sample(p);
+            e.payload = vec![p as u8; p as usize * 7];
+            e.actor = "x".repeat(p as usize);
+            a = chain_next(&a, &e);
+            b = chain_next_ref(&b, &as_ref(&e));
+            assert_eq!(a, b, "position {p}");
+        }
+    }
+
+    #[test]
+    fn batch_round_trips_and_detects_flips() {
+        let events: Vec<RecordedEvent> = (1..=3).map(sample).collect();
+        let mut out = Vec::new();
+        let start = begin_batch(&mut out);
+        let mut chain = CHAIN_GENESIS;
+        for e in &events {
+            chain = chain_next(&chain, e);
+            encode_record(&mut out, &as_ref(e), &chain);
+        }
+        finish_batch(&mut out, start, 1, 3, &chain);
+        let view = parse_batch(&out).unwrap();
+        assert_eq!(view.chain_after, chain);
+        let back: Vec<RecordedEvent> = view.records().map(|r| r.unwrap().event.to_recorded()).collect();
+        assert_eq!(back, events);
+        for bit in 0..out.len() * 8 {
+            let mut bad = out.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            let fault = parse_batch(&bad).err();
+            assert!(fault.is_some(), "flip of bit {bit} not detected");
+            assert!(
+                !is_torn_tail(&bad, &fault.unwrap()),
+                "flip of bit {bit} taken for a torn write"
+            );
+        }
+        for cut in 0..out.len() {
+            let fault = parse_batch(&out[..cut]).err().expect("truncated batch must not parse");
+            assert!(
+                is_torn_tail(&out[..cut], &fault),
+                "cut at {cut} not taken for a torn write"
+            );
+        }
+    }
+}

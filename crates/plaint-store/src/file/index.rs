@@ -1,0 +1,349 @@
+//! The in-memory index of the log and its persisted form, the checkpoint (`index.pidx`).
+
+use super::format::{self, command_hash, BatchView, EventRef};
+use crate::chain::{ChainHash, CHAIN_GENESIS};
+use std::collections::HashMap;
+
+/// Checkpoint file magic.
+const INDEX_MAGIC: [u8; 8] = *b"PLAINTIX";
+/// A sparse batch mark is kept at least this many bytes apart within a segment.
+pub const MARK_SPACING_BYTES: u64 = 64 * 1024;
+
+/// Where one event's record lies: its segment is found by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventLoc {
+    pub position: u64,
+    pub offset: u64,
+}
+
+/// One committed command of a stream: its id's hash and the versions it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandEntry {
+    pub hash: u64,
+    pub first_version: u64,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// Record locations by version - 1.
+    pub events: Vec<EventLoc>,
+    pub commands: Vec<CommandEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub first_position: u64,
+    /// Bytes of committed data (header included).
+    pub len: u64,
+}
+
+/// A batch start, kept sparse: the read path scans forward from the nearest one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchMark {
+    pub first_position: u64,
+    pub segment: u32,
+    pub offset: u64,
+}
+
+/// Everything the log keeps in memory about its committed content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub head: u64,
+    pub chain: ChainHash,
+    pub streams: HashMap<Box<str>, StreamEntry>,
+    pub segments: Vec<SegmentInfo>,
+    pub marks: Vec<BatchMark>,
+    /// Offset of the last batch in the last segment (meaningful when `head > 0`).
+    pub last_batch_offset: u64,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            head: 0,
+            chain: CHAIN_GENESIS,
+            streams: HashMap::new(),
+            segments: Vec::new(),
+            marks: Vec::new(),
+            last_batch_offset: 0,
+        }
+    }
+}
+
+impl Index {
+    pub fn stream_version(&self, stream: &str) -> u64 {
+        self.streams.get(stream).map_or(0, |s| s.events.len() as u64)
+    }
+
+    /// The segment holding `position`.
+    pub fn segment_of(&self, position: u64) -> Option<usize> {
+        let i = self.segments.partition_point(|s| s.first_position <= position);
+        i.checked_sub(1)
+    }
+
+    /// The nearest mark at or before `position`.
+    pub fn mark_before(&self, position: u64) -> Option<BatchMark> {
+        let i = self.marks.partition_point(|m| m.first_position <= position);
+        i.checked_sub(1).map(|i| self.marks[i])
+    }
+
+    /// Records a new (empty) segment.
+    pub fn add_segment(&mut self, first_position: u64) {
+        assert_eq!(first_position, self.head + 1, "segment must start at the next position");
+        self.segments.push(SegmentInfo {
+            first_position,
+            len: format::SEGMENT_HEADER_LEN as u64,
+        });
+    }
+
+    /// Applies a sound batch found at `offset` of the last segment. Checks position and version
+    /// continuity and (when `check_chain`) the chain; returns what is wrong otherwise, with the
+    /// offset of the record.
+    pub fn apply_batch(&mut self, offset: u64, batch: &BatchView<'_>, check_chain: bool) -> Result<(), ApplyFault> {
+        let seg = self.segments.len() - 1;
+        assert_eq!(self.segments[seg].len, offset, "batches are applied in file order");
+        if batch.header.first_position != self.head + 1 {
+            return Err(ApplyFault::Corrupt {
+                offset,
+                detail: format!(
+                    "batch starts at position {} where {} was due",
+                    batch.header.first_position,
+                    self.head + 1
+                ),
+            });
+        }
+        let body_offset = offset + format::BATCH_HEADER_LEN as u64;
+        let mut rel = 0u64;
+        let mut chain = self.chain;
+        for r in batch.records() {
+            let r = r.map_err(|(at, detail)| ApplyFault::Corrupt {
+                offset: body_offset + at as u64,
+                detail,
+            })?;
+            let e = r.event;
+            if check_chain {
+                chain = format::chain_next_ref(&chain, &e);
+                if chain[0..8] != r.chain8 {
+                    return Err(ApplyFault::Chain {
+                        position: e.position,
+                        detail: "record content does not match its chain value".into(),
+                    });
+                }
+            }
+            self.apply_event(&e, body_offset + rel)
+                .map_err(|detail| ApplyFault::Corrupt {
+                    offset: body_offset + rel,
+                    detail,
+                })?;
+            rel += r.len as u64;
+        }
+        if check_chain && chain != batch.chain_after {
+            return Err(ApplyFault::Chain {
+                position: self.head,
+                detail: "batch trailer chain value does not match its events".into(),
+            });
+        }
+        self.chain = batch.chain_after;
+        let seg_u32 = seg as u32;
+        let need_mark = match self.marks.last() {
+            None => true,
+            Some(m) => m.segment != seg_u32 || offset - m.offset >= MARK_SPACING_BYTES,
+        };
+        if need_mark {
+            self.marks.push(BatchMark {
+                first_position: batch.header.first_position,
+                segment: seg_u32,
+                offset,
+            });
+        }
+        self.last_batch_offset = offset;
+        self.segments[seg].len = offset + batch.header.total_len() as u64;
+        Ok(())
+    }
+
+    fn apply_event(&mut self, e: &EventRef<'_>, offset: u64) -> Result<(), String> {
+        if e.position != self.head + 1 {
+            return Err(format!("event position {} where {} was due", e.position, self.head + 1));
+        }
+        let entry = match self.streams.get_mut(e.stream) {
+            Some(entry) => entry,
+            None => self.streams.entry(e.stream.into()).or_default(),
+        };
+        let version = entry.events.len() as u64;
+        if e.stream_version != version + 1 {
+            return Err(format!(
+                "stream {:?} version {} where {} was due",
+                e.stream,
+                e.stream_version,
+                version + 1
+            ));
+        }
+        entry.events.push(EventLoc {
+            position: e.position,
+            offset,
+        });
+        let hash = command_hash(e.command_id);
+        match entry.commands.last_mut() {
+            Some(c) if c.hash == hash && c.first_version + u64::from(c.count) == e.stream_version => c.count += 1,
+            _ => entry.commands.push(CommandEntry {
+                hash,
+                first_version: e.stream_version,
+                count: 1,
+            }),
+        }
+        self.head = e.position;
+        Ok(())
+    }
+
+    /// The checkpoint bytes (see `docs/log-format.md`).
+    pub fn to_checkpoint(&self) -> Vec<u8> {
+        let events: usize = self.streams.values().map(|s| s.events.len()).sum();
+        let mut out = Vec::with_capacity(128 + self.streams.len() * 48 + events * 16 + self.marks.len() * 20);
+        out.extend_from_slice(&INDEX_MAGIC);
+        out.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.head.to_le_bytes());
+        out.extend_from_slice(&self.chain);
+        out.extend_from_slice(&self.last_batch_offset.to_le_bytes());
+        out.extend_from_slice(&(self.segments.len() as u64).to_le_bytes());
+        for s in &self.segments {
+            out.extend_from_slice(&s.first_position.to_le_bytes());
+            out.extend_from_slice(&s.len.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.marks.len() as u64).to_le_bytes());
+        for m in &self.marks {
+            out.extend_from_slice(&m.first_position.to_le_bytes());
+            out.extend_from_slice(&m.segment.to_le_bytes());
+            out.extend_from_slice(&m.offset.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.streams.len() as u64).to_le_bytes());
+        for (name, s) in &self.streams {
+            out.push(name.len() as u8);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(s.events.len() as u64).to_le_bytes());
+            for e in &s.events {
+                out.extend_from_slice(&e.position.to_le_bytes());
+                out.extend_from_slice(&e.offset.to_le_bytes());
+            }
+            out.extend_from_slice(&(s.commands.len() as u64).to_le_bytes());
+            for c in &s.commands {
+                out.extend_from_slice(&c.hash.to_le_bytes());
+                out.extend_from_slice(&c.first_version.to_le_bytes());
+                out.extend_from_slice(&c.count.to_le_bytes());
+            }
+        }
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Decodes checkpoint bytes; `Err` names what is wrong (the caller then rebuilds).
+    pub fn from_checkpoint(b: &[u8]) -> Result<Index, String> {
+        if b.len() < 4 + 8 {
+            return Err("checkpoint too short".into());
+        }
+        let (data, crc) = b.split_at(b.len() - 4);
+        if crc32c::crc32c(data) != format::u32_at(crc, 0) {
+            return Err("checkpoint CRC mismatch".into());
+        }
+        let mut r = Reader { b: data, at: 0 };
+        if r.take(8)? != INDEX_MAGIC {
+            return Err("not a plaint checkpoint".into());
+        }
+        let version = r.u32()?;
+        if version != format::FORMAT_VERSION {
+            return Err(format!("checkpoint format version {version} unknown"));
+        }
+        r.u32()?;
+        let mut index = Index {
+            head: r.u64()?,
+            chain: r.take(32)?.try_into().unwrap(),
+            ..Index::default()
+        };
+        index.last_batch_offset = r.u64()?;
+        let n = r.count(16)?;
+        for _ in 0..n {
+            index.segments.push(SegmentInfo {
+                first_position: r.u64()?,
+                len: r.u64()?,
+            });
+        }
+        let n = r.count(20)?;
+        index.marks.reserve(n);
+        for _ in 0..n {
+            index.marks.push(BatchMark {
+                first_position: r.u64()?,
+                segment: r.u32()?,
+                offset: r.u64()?,
+            });
+        }
+        let n = r.count(17)?;
+        index.streams.reserve(n);
+        for _ in 0..n {
+            let name_len = r.take(1)?[0] as usize;
+            let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| "stream name not UTF-8")?;
+            let ne = r.count(16)?;
+            let raw = r.take(ne * 16)?;
+            let events = raw
+                .chunks_exact(16)
+                .map(|c| EventLoc {
+                    position: format::u64_at(c, 0),
+                    offset: format::u64_at(c, 8),
+                })
+                .collect();
+            let nc = r.count(20)?;
+            let raw = r.take(nc * 20)?;
+            let commands = raw
+                .chunks_exact(20)
+                .map(|c| CommandEntry {
+                    hash: format::u64_at(c, 0),
+                    first_version: format::u64_at(c, 8),
+                    count: format::u32_at(c, 16),
+                })
+                .collect();
+            index.streams.insert(name.into(), StreamEntry { events, commands });
+        }
+        if r.at != data.len() {
+            return Err("checkpoint has trailing bytes".into());
+        }
+        Ok(index)
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.b.len() - self.at < n {
+            return Err("checkpoint ends early".into());
+        }
+        let s = &self.b[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(format::u32_at(self.take(4)?, 0))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(format::u64_at(self.take(8)?, 0))
+    }
+    /// A count of items at least `item_min` bytes each, checked against the bytes left.
+    fn count(&mut self, item_min: usize) -> Result<usize, String> {
+        let n = self.u64()?;
+        if n > ((self.b.len() - self.at) / item_min) as u64 {
+            return Err("checkpoint count larger than the file".into());
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Why a batch could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyFault {
+    Corrupt { offset: u64, detail: String },
+    Chain { position: u64, detail: String },
+}

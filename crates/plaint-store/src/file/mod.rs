@@ -1,0 +1,928 @@
+//! The embedded event log: plaint's default store. On-disk format: `docs/log-format.md`.
+//!
+//! One writer thread owns the open segment. Appenders hand it their requests through a bounded
+//! queue; it takes everything waiting (group commit), checks versions and command ids, encodes one
+//! batch, writes it with one `write`, makes it durable with one `fdatasync`
+//! ([`Durability::Always`]) and only then publishes the new head and answers. Readers share the
+//! in-memory [`index`] behind a lock and read segment files with positional reads.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), plaint_store::StoreError> {
+//! use plaint_store::file::{FileLog, FileLogOptions};
+//! use plaint_store::{EventStore, ExpectedVersion, NewEvent};
+//! let dir = std::env::temp_dir().join(format!("plaint-doc-{}", std::process::id()));
+//! let log = FileLog::open(&dir, FileLogOptions::default())?;
+//! let event = NewEvent {
+//!     event_type: "Received".into(),
+//!     schema_version: 1,
+//!     occurred_at_ms: 0,
+//!     recorded_at_ms: 0,
+//!     actor: "clerk".into(),
+//!     command_id: "cmd-1".into(),
+//!     payload: b"...".to_vec(),
+//! };
+//! let r = log.append("complaint-1", ExpectedVersion::Exact(0), vec![event]).await?;
+//! assert_eq!(r.first_position, 1);
+//! log.close().await?;
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok(()) }
+//! ```
+
+pub mod format;
+pub mod index;
+mod writer;
+
+use crate::chain::ChainHash;
+use crate::io::{LogIo, ReadFile, RealIo};
+use crate::{
+    AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription,
+    VerifyReport, ACTOR_LEN_MAX, APPEND_EVENTS_MAX, COMMAND_ID_LEN_MAX, EVENT_PAYLOAD_SIZE_MAX, EVENT_TYPE_LEN_MAX,
+    READ_BATCH_MAX, STREAM_NAME_LEN_MAX,
+};
+use async_trait::async_trait;
+use format::{BatchFault, SEGMENT_HEADER_LEN};
+pub use format::{EventRef, BATCH_BYTES_MAX, BATCH_EVENTS_MAX, SEGMENT_SIZE_MAX};
+use index::{ApplyFault, Index};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Appends waiting for the writer, at most (callers wait for room beyond that).
+pub const WRITER_QUEUE_MAX: usize = 4096;
+/// Events a subscription buffers ahead of its reader, at most.
+pub const SUBSCRIPTION_BUFFER_MAX: usize = 1024;
+/// Smallest allowed `segment_size_max` (tests use small segments to exercise rolling).
+pub const SEGMENT_SIZE_MIN: u64 = 4096;
+
+const LOCK_FILE: &str = "LOCK";
+const INDEX_FILE: &str = "index.pidx";
+const INDEX_TMP_FILE: &str = "index.pidx.tmp";
+
+/// When an append is acknowledged relative to `fdatasync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Group commit: acknowledged only after the batch holding it is durable. The default.
+    Always,
+    /// For bulk loads: acknowledged after `write`; `fdatasync` every `sync_every_batches`
+    /// batches and on close. A power cut may lose acknowledged batches since the last sync.
+    Bulk { sync_every_batches: NonZeroU32 },
+}
+
+/// How to open a [`FileLog`].
+#[derive(Debug, Clone)]
+pub struct FileLogOptions {
+    pub durability: Durability,
+    /// A new batch starts a new segment when it would push the current one over this.
+    pub segment_size_max: u64,
+    /// Open without the lock, without writing anything (not even a recovery cut).
+    pub read_only: bool,
+    /// Write the checkpoint after this many new events (and always on close).
+    pub checkpoint_every_events: u64,
+}
+
+impl Default for FileLogOptions {
+    fn default() -> Self {
+        FileLogOptions {
+            durability: Durability::Always,
+            segment_size_max: 256 * 1024 * 1024,
+            read_only: false,
+            checkpoint_every_events: 1_000_000,
+        }
+    }
+}
+
+/// How the index was obtained at open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexSource {
+    /// Empty directory.
+    New,
+    /// From the checkpoint, then `tail_events` events read from the log after it.
+    Checkpoint { tail_events: u64 },
+    /// Rebuilt by reading the whole log; `reason` says why the checkpoint was not used.
+    Rebuilt { reason: String },
+}
+
+/// What opening found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenReport {
+    pub index: IndexSource,
+    /// Bytes of a half-written final batch cut off (or, read-only, ignored) by recovery.
+    pub torn_bytes_cut: u64,
+    pub head_position: u64,
+}
+
+/// State shared by the handle, the writer thread and subscription tasks.
+pub(crate) struct Shared {
+    dir: PathBuf,
+    io: Arc<dyn LogIo>,
+    index: RwLock<Index>,
+    readers: Mutex<HashMap<u64, Arc<dyn ReadFile>>>,
+    head_rx: tokio::sync::watch::Receiver<u64>,
+}
+
+/// The embedded, append-only event log. See the module docs.
+pub struct FileLog {
+    shared: Arc<Shared>,
+    writer: Option<writer::WriterHandle>,
+    read_only: bool,
+    report: OpenReport,
+    /// Keeps subscriptions of a read-only log waiting instead of ending.
+    _head_tx_read_only: Option<tokio::sync::watch::Sender<u64>>,
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn segment_name(first_position: u64) -> String {
+    format!("seg-{first_position:020}.plog")
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    let n = name.strip_prefix("seg-")?.strip_suffix(".plog")?;
+    if n.len() != 20 {
+        return None;
+    }
+    n.parse().ok()
+}
+
+impl FileLog {
+    /// Opens (creating if needed) the log in `dir` on the real file system.
+    pub fn open(dir: impl AsRef<Path>, options: FileLogOptions) -> Result<FileLog, StoreError> {
+        Self::open_with_io(Arc::new(RealIo), dir, options)
+    }
+
+    /// Opens the log through an explicit I/O seam (tests pass [`crate::io::SimIo`]).
+    pub fn open_with_io(
+        io: Arc<dyn LogIo>,
+        dir: impl AsRef<Path>,
+        options: FileLogOptions,
+    ) -> Result<FileLog, StoreError> {
+        let dir = dir.as_ref().to_path_buf();
+        if options.segment_size_max < SEGMENT_SIZE_MIN || options.segment_size_max > SEGMENT_SIZE_MAX {
+            return Err(StoreError::Limit {
+                what: "segment_size_max".into(),
+                actual: options.segment_size_max,
+                max: SEGMENT_SIZE_MAX,
+            });
+        }
+        let lock = if options.read_only {
+            None
+        } else {
+            io.create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+            let lock_path = dir.join(LOCK_FILE);
+            match io.lock_exclusive(&lock_path) {
+                Ok(guard) => Some(guard),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    return Err(StoreError::Locked {
+                        path: dir.display().to_string(),
+                        lock: lock_path.display().to_string(),
+                    })
+                }
+                Err(e) => return Err(io_err(&lock_path, e)),
+            }
+        };
+        let (index, report) = recover(io.as_ref(), &dir, options.read_only)?;
+        let head = index.head;
+        let (head_tx, head_rx) = tokio::sync::watch::channel(head);
+        let shared = Arc::new(Shared {
+            dir: dir.clone(),
+            io: io.clone(),
+            index: RwLock::new(index),
+            readers: Mutex::new(HashMap::new()),
+            head_rx,
+        });
+        let (writer, ro_tx) = match lock {
+            Some(lock) => (
+                Some(writer::start(shared.clone(), options.clone(), head_tx, lock)?),
+                None,
+            ),
+            None => (None, Some(head_tx)),
+        };
+        Ok(FileLog {
+            shared,
+            writer,
+            read_only: options.read_only,
+            report,
+            _head_tx_read_only: ro_tx,
+        })
+    }
+
+    /// What recovery found when this log was opened.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// The log's directory.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Stops the writer after everything queued, syncs, writes the checkpoint and releases the
+    /// lock. Dropping the log does the same, blocking the dropping thread.
+    pub async fn close(mut self) -> Result<(), StoreError> {
+        match self.writer.take() {
+            Some(w) => tokio::task::spawn_blocking(move || w.shutdown())
+                .await
+                .map_err(|_| StoreError::Closed)?,
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `visit` for each committed event with `position >= from_position`, in order, at
+    /// most `max` of them, without allocating per event: the fast path for replays and
+    /// projections (`read_all` builds owned [`RecordedEvent`]s on top of it). Blocking I/O: call
+    /// it from a blocking context. Returns the number of events visited.
+    pub fn visit_all(
+        &self,
+        from_position: u64,
+        max: usize,
+        visit: impl FnMut(&EventRef<'_>),
+    ) -> Result<u64, StoreError> {
+        self.shared.visit_all(from_position, max, visit)
+    }
+
+    fn check_writable(&self) -> Result<&writer::WriterHandle, StoreError> {
+        match &self.writer {
+            Some(w) => Ok(w),
+            None if self.read_only => Err(StoreError::ReadOnly {
+                path: self.shared.dir.display().to_string(),
+            }),
+            None => Err(StoreError::Closed),
+        }
+    }
+}
+
+impl Drop for FileLog {
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.take() {
+            let _ = w.shutdown();
+        }
+    }
+}
+
+/// Checks one append request against the limits; returns its encoded size in bytes.
+fn check_request(stream: &str, events: &[NewEvent]) -> Result<usize, StoreError> {
+    let invalid = |reason: &str| StoreError::InvalidAppend {
+        stream: stream.to_string(),
+        reason: reason.to_string(),
+    };
+    let limit = |what: &str, actual: usize, max: usize| StoreError::Limit {
+        what: format!("{what} (stream {stream:?})"),
+        actual: actual as u64,
+        max: max as u64,
+    };
+    if stream.is_empty() {
+        return Err(invalid("stream name is empty"));
+    }
+    if stream.len() > STREAM_NAME_LEN_MAX {
+        return Err(limit("stream name length", stream.len(), STREAM_NAME_LEN_MAX));
+    }
+    if events.is_empty() {
+        return Err(invalid("no events"));
+    }
+    if events.len() > APPEND_EVENTS_MAX {
+        return Err(limit("events in one append", events.len(), APPEND_EVENTS_MAX));
+    }
+    let command_id = &events[0].command_id;
+    if command_id.is_empty() {
+        return Err(invalid("command id is empty"));
+    }
+    let mut bytes = 0usize;
+    for e in events {
+        if &e.command_id != command_id {
+            return Err(invalid("events of one append carry different command ids"));
+        }
+        if e.event_type.len() > EVENT_TYPE_LEN_MAX {
+            return Err(limit("event type length", e.event_type.len(), EVENT_TYPE_LEN_MAX));
+        }
+        if e.actor.len() > ACTOR_LEN_MAX {
+            return Err(limit("actor length", e.actor.len(), ACTOR_LEN_MAX));
+        }
+        if e.command_id.len() > COMMAND_ID_LEN_MAX {
+            return Err(limit("command id length", e.command_id.len(), COMMAND_ID_LEN_MAX));
+        }
+        if e.payload.len() > EVENT_PAYLOAD_SIZE_MAX {
+            return Err(limit("event payload size", e.payload.len(), EVENT_PAYLOAD_SIZE_MAX));
+        }
+        bytes += format::RECORD_FIXED_LEN
+            + stream.len()
+            + e.event_type.len()
+            + e.actor.len()
+            + e.command_id.len()
+            + e.payload.len();
+    }
+    Ok(bytes)
+}
+
+fn check_requests(requests: &[AppendRequest]) -> Result<usize, StoreError> {
+    let total: usize = requests.iter().map(|r| r.events.len()).sum();
+    if total > APPEND_EVENTS_MAX {
+        return Err(StoreError::Limit {
+            what: "events in one append_many".into(),
+            actual: total as u64,
+            max: APPEND_EVENTS_MAX as u64,
+        });
+    }
+    let mut bytes = 0;
+    for r in requests {
+        bytes += check_request(&r.stream, &r.events)?;
+    }
+    let max = BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
+    if bytes > max {
+        return Err(StoreError::Limit {
+            what: "encoded bytes of one append".into(),
+            actual: bytes as u64,
+            max: max as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+#[async_trait]
+impl EventStore for FileLog {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let requests = vec![AppendRequest {
+            stream: stream.to_string(),
+            expected,
+            events,
+        }];
+        let bytes = check_requests(&requests)?;
+        let mut results = self.check_writable()?.submit(requests, bytes).await?;
+        assert_eq!(results.len(), 1);
+        Ok(results.pop().unwrap())
+    }
+
+    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bytes = check_requests(&requests)?;
+        let n = requests.len();
+        let results = self.check_writable()?.submit(requests, bytes).await?;
+        assert_eq!(results.len(), n);
+        Ok(results)
+    }
+
+    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let shared = self.shared.clone();
+        let stream = stream.to_string();
+        blocking(move || shared.read_stream(&stream, from_version, max.min(READ_BATCH_MAX))).await
+    }
+
+    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let shared = self.shared.clone();
+        blocking(move || {
+            let mut out = Vec::new();
+            shared.visit_all(from_position, max.min(READ_BATCH_MAX), |e| out.push(e.to_recorded()))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(SUBSCRIPTION_BUFFER_MAX);
+        tokio::spawn(subscription_task(self.shared.clone(), from_position.max(1), tx));
+        Ok(Subscription::new(rx))
+    }
+
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(self.shared.index.read().unwrap().head)
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        Ok(self.shared.index.read().unwrap().stream_version(stream))
+    }
+
+    async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let shared = self.shared.clone();
+        blocking(move || shared.verify()).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| StoreError::Closed)?
+}
+
+/// Feeds a subscription: reads from the log from `next` up to the published head, then waits
+/// for the head to move. Catch-up and live are the same loop, so the hand-over can neither skip
+/// nor repeat a position.
+async fn subscription_task(
+    shared: Arc<Shared>,
+    mut next: u64,
+    tx: tokio::sync::mpsc::Sender<Result<RecordedEvent, StoreError>>,
+) {
+    let mut head_rx = shared.head_rx.clone();
+    loop {
+        let head = *head_rx.borrow_and_update();
+        while next <= head {
+            let s = shared.clone();
+            let from = next;
+            let chunk = blocking(move || {
+                let mut out = Vec::new();
+                s.visit_all(from, SUBSCRIPTION_BUFFER_MAX, |e| out.push(e.to_recorded()))?;
+                Ok(out)
+            })
+            .await;
+            match chunk {
+                Ok(events) => {
+                    assert!(!events.is_empty(), "positions up to the head are readable");
+                    for e in events {
+                        assert_eq!(e.position, next, "subscription positions are gapless");
+                        next += 1;
+                        if tx.send(Ok(e)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            changed = head_rx.changed() => {
+                if changed.is_err() {
+                    // The writer stopped: deliver what was committed, then end.
+                    if *head_rx.borrow() < next {
+                        return;
+                    }
+                }
+            }
+            _ = tx.closed() => return,
+        }
+    }
+}
+
+impl Shared {
+    fn segment_path(&self, first_position: u64) -> PathBuf {
+        self.dir.join(segment_name(first_position))
+    }
+
+    fn reader(&self, first_position: u64) -> Result<Arc<dyn ReadFile>, StoreError> {
+        let mut readers = self.readers.lock().unwrap();
+        if let Some(r) = readers.get(&first_position) {
+            return Ok(r.clone());
+        }
+        let path = self.segment_path(first_position);
+        let r = self.io.open_read(&path).map_err(|e| io_err(&path, e))?;
+        readers.insert(first_position, r.clone());
+        Ok(r)
+    }
+
+    fn corrupt(&self, segment_first: u64, offset: u64, detail: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            file: self.segment_path(segment_first).display().to_string(),
+            offset,
+            detail: detail.into(),
+        }
+    }
+
+    /// The record of `position` at `offset`, read and checked.
+    fn read_record(&self, position: u64, offset: u64) -> Result<RecordedEvent, StoreError> {
+        let seg_first = {
+            let index = self.index.read().unwrap();
+            let s = index.segment_of(position).expect("committed position has a segment");
+            index.segments[s].first_position
+        };
+        self.read_record_in(seg_first, position, offset)
+    }
+
+    /// The record of `position` at `offset` of the segment starting at `seg_first`.
+    fn read_record_in(&self, seg_first: u64, position: u64, offset: u64) -> Result<RecordedEvent, StoreError> {
+        let file = self.reader(seg_first)?;
+        let mut buf = vec![0u8; 512];
+        let n = read_up_to(file.as_ref(), &mut buf, offset).map_err(|e| io_err(&self.segment_path(seg_first), e))?;
+        buf.truncate(n);
+        if buf.len() >= 4 {
+            let len = format::u32_at(&buf, 0) as usize;
+            if len > buf.len() && len <= BATCH_BYTES_MAX {
+                buf.resize(len, 0);
+                file.read_exact_at(&mut buf, offset)
+                    .map_err(|e| io_err(&self.segment_path(seg_first), e))?;
+            }
+        }
+        let r = format::parse_record(&buf).map_err(|d| self.corrupt(seg_first, offset, d))?;
+        if r.event.position != position {
+            return Err(self.corrupt(seg_first, offset, format!("record holds position {}", r.event.position)));
+        }
+        Ok(r.event.to_recorded())
+    }
+
+    fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let locs: Vec<index::EventLoc> = {
+            let index = self.index.read().unwrap();
+            match index.streams.get(stream) {
+                None => return Ok(Vec::new()),
+                Some(s) => {
+                    let skip = from_version.saturating_sub(1).min(s.events.len() as u64) as usize;
+                    s.events[skip..].iter().take(max).copied().collect()
+                }
+            }
+        };
+        locs.iter().map(|l| self.read_record(l.position, l.offset)).collect()
+    }
+
+    fn visit_all(
+        &self,
+        from_position: u64,
+        max: usize,
+        mut visit: impl FnMut(&EventRef<'_>),
+    ) -> Result<u64, StoreError> {
+        let from = from_position.max(1);
+        let (head, mark, segments) = {
+            let index = self.index.read().unwrap();
+            if from > index.head || max == 0 {
+                return Ok(0);
+            }
+            let mark = index
+                .mark_before(from)
+                .expect("a committed position has a mark at or before it");
+            (index.head, mark, index.segments.clone())
+        };
+        let last = head.min(from + max as u64 - 1);
+        let mut visited = 0u64;
+        let mut seg = mark.segment as usize;
+        let mut offset = mark.offset;
+        let mut buf: Vec<u8> = Vec::new();
+        'segments: while seg < segments.len() {
+            let info = &segments[seg];
+            let file = self.reader(info.first_position)?;
+            let path = || self.segment_path(info.first_position);
+            let mut start = 0usize; // of the next batch in buf
+            let mut buf_offset = offset; // file offset of buf[0]
+            buf.clear();
+            while buf_offset + (start as u64) < info.len {
+                let batch_offset = buf_offset + start as u64;
+                // Make sure a header, then the whole batch, is in the buffer.
+                let mut need = format::BATCH_HEADER_LEN;
+                loop {
+                    if buf.len() - start < need {
+                        buf.drain(..start);
+                        buf_offset += start as u64;
+                        start = 0;
+                        let want = need
+                            .max(READ_CHUNK_BYTES)
+                            .min((info.len - buf_offset) as usize)
+                            .max(need);
+                        let have = buf.len();
+                        buf.resize(want, 0);
+                        if want > have {
+                            file.read_exact_at(&mut buf[have..], buf_offset + have as u64)
+                                .map_err(|e| io_err(&path(), e))?;
+                        }
+                    }
+                    let h = format::parse_batch_header(&buf[start..])
+                        .map_err(|f| self.corrupt(info.first_position, batch_offset, f.to_string()))?;
+                    if buf.len() - start >= h.total_len() {
+                        break;
+                    }
+                    need = h.total_len();
+                }
+                let batch = format::parse_batch(&buf[start..])
+                    .map_err(|f| self.corrupt(info.first_position, batch_offset, f.to_string()))?;
+                let total = batch.header.total_len();
+                let batch_last = batch.header.first_position + u64::from(batch.header.count) - 1;
+                if batch_last >= from {
+                    let body_offset = batch_offset + format::BATCH_HEADER_LEN as u64;
+                    for r in batch.records() {
+                        let r = r.map_err(|(at, d)| self.corrupt(info.first_position, body_offset + at as u64, d))?;
+                        let p = r.event.position;
+                        if p < from {
+                            continue;
+                        }
+                        if p > last {
+                            break 'segments;
+                        }
+                        visit(&r.event);
+                        visited += 1;
+                        if p == last {
+                            break 'segments;
+                        }
+                    }
+                }
+                start += total;
+            }
+            seg += 1;
+            offset = SEGMENT_HEADER_LEN as u64;
+        }
+        assert_eq!(
+            visited,
+            last - from + 1,
+            "every committed position up to the head is readable"
+        );
+        Ok(visited)
+    }
+
+    /// Re-reads every committed byte from the start: segment headers, CRCs, positions, versions,
+    /// the chain; then compares with the live index.
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let snapshot: Vec<index::SegmentInfo> = self.index.read().unwrap().segments.clone();
+        let mut fresh = Index::default();
+        let mut bytes = 0u64;
+        for info in &snapshot {
+            let path = self.segment_path(info.first_position);
+            let file = self.reader(info.first_position)?;
+            let mut data = vec![0u8; info.len as usize];
+            file.read_exact_at(&mut data, 0).map_err(|e| io_err(&path, e))?;
+            scan_segment(&path, &data, &mut fresh, false, false)?;
+            bytes += info.len;
+        }
+        let index = self.index.read().unwrap();
+        let segs = &index.segments;
+        if fresh.head > index.head || (segs.len() == snapshot.len() && fresh.head != index.head) {
+            return Err(StoreError::Corrupt {
+                file: self.dir.display().to_string(),
+                offset: 0,
+                detail: format!("log holds {} events, index says {}", fresh.head, index.head),
+            });
+        }
+        for (name, s) in &fresh.streams {
+            let live = index
+                .streams
+                .get(name)
+                .map(|l| &l.events[..s.events.len().min(l.events.len())]);
+            if live != Some(&s.events[..]) {
+                return Err(StoreError::Corrupt {
+                    file: self.dir.join(INDEX_FILE).display().to_string(),
+                    offset: 0,
+                    detail: format!("index of stream {name:?} differs from the log"),
+                });
+            }
+        }
+        Ok(VerifyReport {
+            events: fresh.head,
+            head_position: fresh.head,
+            streams: fresh.streams.len() as u64,
+            chain_head: fresh.chain,
+            bytes,
+        })
+    }
+}
+
+const READ_CHUNK_BYTES: usize = 1024 * 1024;
+
+fn read_up_to(file: &dyn ReadFile, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = file.read_at(&mut buf[got..], offset + got as u64)?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+/// Outcome of scanning one segment's bytes.
+struct ScanEnd {
+    /// Offset where a half-written final batch starts (only when `torn_ok`).
+    torn_at: Option<u64>,
+}
+
+/// Reads a whole segment (`data`) into `index`: header (when the index has not seen this
+/// segment yet), then every batch with all checks and the chain.
+///
+/// `resume`: the index already covers this segment up to its recorded length (a checkpoint);
+/// scanning starts there. `torn_ok`: this is the last segment of a recovery, where a
+/// half-written final batch is reported in [`ScanEnd::torn_at`] instead of as corruption.
+fn scan_segment(
+    path: &Path,
+    data: &[u8],
+    index: &mut Index,
+    resume: bool,
+    torn_ok: bool,
+) -> Result<ScanEnd, StoreError> {
+    let corrupt = |offset: u64, detail: String| StoreError::Corrupt {
+        file: path.display().to_string(),
+        offset,
+        detail,
+    };
+    let start = match index.segments.last() {
+        Some(s) if resume => s.len as usize,
+        _ => {
+            let h = match format::parse_segment_header(data) {
+                Ok(h) => h,
+                Err(d) => {
+                    if torn_ok
+                        && format::is_torn_tail(data, &BatchFault::HeaderIncomplete)
+                        && data.len() < SEGMENT_HEADER_LEN
+                    {
+                        // A segment created by a write that was cut: nothing of it was acknowledged.
+                        return Ok(ScanEnd { torn_at: Some(0) });
+                    }
+                    return Err(corrupt(0, d));
+                }
+            };
+            if h.first_position != index.head + 1 {
+                return Err(corrupt(
+                    16,
+                    format!(
+                        "segment starts at position {} where {} was due",
+                        h.first_position,
+                        index.head + 1
+                    ),
+                ));
+            }
+            if parse_segment_name(&path.file_name().unwrap_or_default().to_string_lossy()) != Some(h.first_position) {
+                return Err(corrupt(
+                    16,
+                    "segment file name does not match its first position".into(),
+                ));
+            }
+            if h.chain_before != index.chain {
+                return Err(StoreError::ChainBroken {
+                    position: h.first_position,
+                    detail: format!("segment {} does not continue the chain", path.display()),
+                });
+            }
+            index.add_segment(h.first_position);
+            SEGMENT_HEADER_LEN
+        }
+    };
+    let mut at = start;
+    while at < data.len() {
+        let rest = &data[at..];
+        match format::parse_batch(rest) {
+            Ok(batch) => {
+                index.apply_batch(at as u64, &batch, true).map_err(|f| match f {
+                    ApplyFault::Corrupt { offset, detail } => corrupt(offset, detail),
+                    ApplyFault::Chain { position, detail } => StoreError::ChainBroken { position, detail },
+                })?;
+                at += batch.header.total_len();
+            }
+            Err(fault) => {
+                if torn_ok && format::is_torn_tail(rest, &fault) {
+                    return Ok(ScanEnd {
+                        torn_at: Some(at as u64),
+                    });
+                }
+                return Err(corrupt(at as u64, fault_detail(&fault)));
+            }
+        }
+    }
+    Ok(ScanEnd { torn_at: None })
+}
+
+fn fault_detail(f: &BatchFault) -> String {
+    f.to_string()
+}
+
+/// Whether `path` is the segment the index already knows as its last one.
+fn index_continues(index: &Index, path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    index.segments.last().map(|s| s.first_position) == parse_segment_name(&name)
+}
+
+/// Opens the directory's content: checkpoint (if usable), then the log after it, cutting a
+/// half-written final batch.
+fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenReport), StoreError> {
+    let names = match io.list_dir(dir) {
+        Ok(n) => n,
+        Err(e) if read_only && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    let mut segments: Vec<u64> = names.iter().filter_map(|n| parse_segment_name(n)).collect();
+    segments.sort_unstable();
+    if !read_only && names.iter().any(|n| n == INDEX_TMP_FILE) {
+        let tmp = dir.join(INDEX_TMP_FILE);
+        io.remove_file(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    let seg_path = |p: u64| dir.join(segment_name(p));
+
+    let (mut index, source) = if segments.is_empty() {
+        (Index::default(), IndexSource::New)
+    } else {
+        match load_checkpoint(io, dir, &segments)? {
+            Ok(index) => (index, IndexSource::Checkpoint { tail_events: 0 }),
+            Err(reason) => (Index::default(), IndexSource::Rebuilt { reason }),
+        }
+    };
+    let checkpoint_head = index.head;
+    let mut torn_bytes_cut = 0u64;
+    // Segments the checkpoint did not cover completely: the covered last one, then the rest.
+    let first_unscanned = index.segments.len().saturating_sub(1);
+    let to_scan: Vec<u64> = segments[first_unscanned.min(segments.len())..].to_vec();
+    for (i, &first) in to_scan.iter().enumerate() {
+        let path = seg_path(first);
+        let data = io.read_whole(&path).map_err(|e| io_err(&path, e))?;
+        let is_last = i + 1 == to_scan.len();
+        let resume = i == 0 && index_continues(&index, &path);
+        let end = scan_segment(&path, &data, &mut index, resume, is_last)?;
+        if let Some(cut) = end.torn_at {
+            if !is_last {
+                return Err(StoreError::Corrupt {
+                    file: path.display().to_string(),
+                    offset: cut,
+                    detail: "damaged batch in a segment that is not the last".into(),
+                });
+            }
+            torn_bytes_cut = data.len() as u64 - cut;
+            if !read_only {
+                if cut < SEGMENT_HEADER_LEN as u64 {
+                    io.remove_file(&path).map_err(|e| io_err(&path, e))?;
+                } else {
+                    io.truncate(&path, cut).map_err(|e| io_err(&path, e))?;
+                }
+                io.sync_dir(dir).map_err(|e| io_err(dir, e))?;
+            }
+        }
+    }
+    let source = match source {
+        IndexSource::Checkpoint { .. } => IndexSource::Checkpoint {
+            tail_events: index.head - checkpoint_head,
+        },
+        s => s,
+    };
+    let report = OpenReport {
+        index: source,
+        torn_bytes_cut,
+        head_position: index.head,
+    };
+    Ok((index, report))
+}
+
+/// The checkpoint (`Ok(Ok)`), or why it cannot be used and the index must be rebuilt
+/// (`Ok(Err)`: missing, damaged, other version). A sound checkpoint that the log contradicts (a
+/// segment it lists is missing or shorter, its last batch differs) is corruption of the log.
+fn load_checkpoint(io: &dyn LogIo, dir: &Path, segments: &[u64]) -> Result<Result<Index, String>, StoreError> {
+    let path = dir.join(INDEX_FILE);
+    let bytes = match io.read_whole(&path) {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(format!("no checkpoint ({e})"))),
+    };
+    let index = match Index::from_checkpoint(&bytes) {
+        Ok(i) => i,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    if index.segments.is_empty() || index.head == 0 {
+        return Ok(Err("checkpoint of an empty log".into()));
+    }
+    let corrupt = |first: u64, offset: u64, detail: String| StoreError::Corrupt {
+        file: dir.join(segment_name(first)).display().to_string(),
+        offset,
+        detail,
+    };
+    let last = index.segments.len() - 1;
+    for (i, s) in index.segments.iter().enumerate() {
+        if segments.get(i) != Some(&s.first_position) {
+            return Err(corrupt(
+                s.first_position,
+                0,
+                "segment missing (the checkpoint lists it)".into(),
+            ));
+        }
+        let p = dir.join(segment_name(s.first_position));
+        let len = io.file_len(&p).map_err(|e| io_err(&p, e))?;
+        if len < s.len || (i < last && len != s.len) {
+            return Err(corrupt(
+                s.first_position,
+                len.min(s.len),
+                format!("segment is {len} bytes, the checkpoint recorded {} committed", s.len),
+            ));
+        }
+    }
+    // The batch ending at the covered end must carry the recorded head and chain value.
+    let info = &index.segments[last];
+    let p = dir.join(segment_name(info.first_position));
+    let batch_len = match info.len.checked_sub(index.last_batch_offset) {
+        Some(l) if l as usize <= BATCH_BYTES_MAX => l as usize,
+        _ => return Ok(Err("checkpoint's last batch offset out of range".into())),
+    };
+    let file = io.open_read(&p).map_err(|e| io_err(&p, e))?;
+    let mut buf = vec![0u8; batch_len];
+    file.read_exact_at(&mut buf, index.last_batch_offset)
+        .map_err(|e| io_err(&p, e))?;
+    let batch =
+        format::parse_batch(&buf).map_err(|f| corrupt(info.first_position, index.last_batch_offset, f.to_string()))?;
+    if batch.header.total_len() != buf.len()
+        || batch.header.first_position + u64::from(batch.header.count) - 1 != index.head
+        || batch.chain_after != index.chain
+    {
+        return Err(corrupt(
+            info.first_position,
+            index.last_batch_offset,
+            "last batch the checkpoint covers does not carry its head and chain value".into(),
+        ));
+    }
+    Ok(Ok(index))
+}
+
+/// The chain value and head a log would report, for tools: `(head_position, chain_head)`.
+pub fn chain_summary(log: &FileLog) -> (u64, ChainHash) {
+    let index = log.shared.index.read().unwrap();
+    (index.head, index.chain)
+}

@@ -1,0 +1,447 @@
+//! The file I/O seam of the file log.
+//!
+//! Every byte the file log reads or writes goes through [`LogIo`]. Production uses [`RealIo`]
+//! (`std::fs`, `fdatasync`, an `fs2` lock). Tests use [`SimIo`], an in-memory disk that counts
+//! every write and sync, can cut power at any of them, and then produces the image a real disk
+//! could hold after that power cut (see "What is assumed of the disk" in `docs/log-format.md`).
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A file opened for positional reads.
+pub trait ReadFile: Send + Sync {
+    /// Reads at `offset` into `buf`, returning how many bytes were read (0 at end of file).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+
+    /// Fills `buf` from `offset`, or fails with `UnexpectedEof`.
+    fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.read_at(buf, offset)?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ends early"));
+            }
+            buf = &mut buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// A file opened for appending.
+pub trait AppendFile: Send {
+    /// Appends all of `buf` at the end of the file.
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Makes every byte written so far durable (`fdatasync`).
+    fn sync_data(&mut self) -> io::Result<()>;
+}
+
+/// The file operations the log needs, and nothing else.
+pub trait LogIo: Send + Sync + 'static {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Names of the files in `dir`.
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>>;
+    fn file_len(&self, path: &Path) -> io::Result<u64>;
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadFile>>;
+    /// Opens `path` for appending; creates it (failing if it exists) when `create_new`.
+    fn open_append(&self, path: &Path, create_new: bool) -> io::Result<Box<dyn AppendFile>>;
+    /// Shortens `path` to `len` bytes and makes that durable.
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Makes the directory's entries (created, renamed, removed files) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes an exclusive lock on `path` (creating it), held until the guard is dropped.
+    /// Fails with `ErrorKind::WouldBlock` when another holder has it.
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn Any + Send>>;
+
+    /// The whole content of `path`.
+    fn read_whole(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let len = self.file_len(path)?;
+        let mut buf = vec![0u8; len as usize];
+        self.open_read(path)?.read_exact_at(&mut buf, 0)?;
+        Ok(buf)
+    }
+}
+
+/// The real file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealIo;
+
+struct RealRead(std::fs::File);
+
+impl ReadFile for RealRead {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.0, buf, offset)
+    }
+}
+
+struct RealAppend(std::fs::File);
+
+impl AppendFile for RealAppend {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        io::Write::write_all(&mut self.0, buf)
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+impl LogIo for RealIo {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+    fn file_len(&self, path: &Path) -> io::Result<u64> {
+        Ok(std::fs::metadata(path)?.len())
+    }
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadFile>> {
+        Ok(Arc::new(RealRead(std::fs::File::open(path)?)))
+    }
+    fn open_append(&self, path: &Path, create_new: bool) -> io::Result<Box<dyn AppendFile>> {
+        let mut o = std::fs::OpenOptions::new();
+        o.append(true);
+        if create_new {
+            o.create_new(true);
+        }
+        Ok(Box::new(RealAppend(o.open(path)?)))
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.set_len(len)?;
+        f.sync_all()
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn Any + Send>> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        fs2::FileExt::try_lock_exclusive(&f)?;
+        Ok(Box::new(f))
+    }
+}
+
+/// One simulated file: a synced prefix plus bytes written since the last sync.
+#[derive(Debug, Clone, Default)]
+struct SimFile {
+    data: Vec<u8>,
+    synced_len: usize,
+}
+
+#[derive(Debug, Default)]
+struct SimState {
+    files: BTreeMap<PathBuf, SimFile>,
+    dirs: BTreeSet<PathBuf>,
+    locks: BTreeSet<PathBuf>,
+    /// Write and sync operations performed so far.
+    ops: u64,
+    /// Power is cut at this operation (0-based), if set.
+    cut_at_op: Option<u64>,
+    /// Power was cut: every operation fails from now on.
+    dead: bool,
+    /// Drives how much of a cut write lands.
+    rng_state: u64,
+}
+
+impl SimState {
+    fn next_rand(&mut self) -> u64 {
+        // SplitMix64: tiny, seeded, reproducible.
+        self.rng_state = self.rng_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn check_alive(&self) -> io::Result<()> {
+        if self.dead {
+            return Err(io::Error::other("simulated power cut"));
+        }
+        Ok(())
+    }
+
+    /// Counts a write or sync; returns `true` when power is cut at this one.
+    fn count_op(&mut self) -> bool {
+        let op = self.ops;
+        self.ops += 1;
+        if self.cut_at_op == Some(op) {
+            self.dead = true;
+            return true;
+        }
+        false
+    }
+}
+
+/// An in-memory disk for crash tests. Clones share the same disk.
+#[derive(Debug, Clone, Default)]
+pub struct SimIo {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl SimIo {
+    /// An empty disk; `seed` drives how much of an interrupted write lands.
+    pub fn new(seed: u64) -> Self {
+        let io = SimIo::default();
+        io.state.lock().unwrap().rng_state = seed;
+        io
+    }
+
+    /// Cut power at the `op`-th write or sync from now (0 = the next one). The cut write lands
+    /// partly; that operation and every later one fail.
+    pub fn cut_power_at(&self, op: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.cut_at_op = Some(s.ops + op);
+    }
+
+    /// Writes and syncs performed so far.
+    pub fn ops(&self) -> u64 {
+        self.state.lock().unwrap().ops
+    }
+
+    /// Whether power was cut.
+    pub fn is_dead(&self) -> bool {
+        self.state.lock().unwrap().dead
+    }
+
+    /// The disk as a reboot would find it: each file keeps its synced bytes plus a random
+    /// prefix of the bytes written after its last sync, sometimes followed by zeros.
+    /// Locks are gone. The image is a new, independent disk.
+    pub fn crash_image(&self, seed: u64) -> SimIo {
+        let s = self.state.lock().unwrap();
+        let image = SimIo::new(seed);
+        {
+            let mut t = image.state.lock().unwrap();
+            t.dirs = s.dirs.clone();
+            for (path, f) in &s.files {
+                let unsynced = f.data.len() - f.synced_len;
+                let kept = if unsynced == 0 {
+                    0
+                } else {
+                    (t.next_rand() % (unsynced as u64 + 1)) as usize
+                };
+                let mut data = f.data[..f.synced_len + kept].to_vec();
+                let zeros = if kept < unsynced && t.next_rand() % 3 == 0 {
+                    (t.next_rand() % ((unsynced - kept) as u64 + 1)) as usize
+                } else {
+                    0
+                };
+                data.resize(data.len() + zeros, 0);
+                let synced_len = data.len();
+                t.files.insert(path.clone(), SimFile { data, synced_len });
+            }
+        }
+        image
+    }
+
+    /// The current bytes of `path` (synced or not), for tests that damage files.
+    pub fn file_bytes(&self, path: &Path) -> Option<Vec<u8>> {
+        self.state.lock().unwrap().files.get(path).map(|f| f.data.clone())
+    }
+
+    /// Replaces the bytes of `path` (durably), for tests that damage files.
+    pub fn set_file_bytes(&self, path: &Path, data: Vec<u8>) {
+        let synced_len = data.len();
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.to_path_buf(), SimFile { data, synced_len });
+    }
+
+    /// Removes `path`, for tests that lose files.
+    pub fn delete_file(&self, path: &Path) {
+        self.state.lock().unwrap().files.remove(path);
+    }
+}
+
+struct SimRead {
+    state: Arc<Mutex<SimState>>,
+    path: PathBuf,
+}
+
+impl ReadFile for SimRead {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let s = self.state.lock().unwrap();
+        s.check_alive()?;
+        let f = s
+            .files
+            .get(&self.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let start = (offset as usize).min(f.data.len());
+        let n = buf.len().min(f.data.len() - start);
+        buf[..n].copy_from_slice(&f.data[start..start + n]);
+        Ok(n)
+    }
+}
+
+struct SimAppend {
+    state: Arc<Mutex<SimState>>,
+    path: PathBuf,
+}
+
+impl AppendFile for SimAppend {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        let cut = s.count_op();
+        let landed = if cut {
+            (s.next_rand() % (buf.len() as u64 + 1)) as usize
+        } else {
+            buf.len()
+        };
+        let f = s
+            .files
+            .get_mut(&self.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        f.data.extend_from_slice(&buf[..landed]);
+        if cut {
+            return Err(io::Error::other("simulated power cut during write"));
+        }
+        Ok(())
+    }
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        if s.count_op() {
+            return Err(io::Error::other("simulated power cut during sync"));
+        }
+        let f = s
+            .files
+            .get_mut(&self.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        f.synced_len = f.data.len();
+        Ok(())
+    }
+}
+
+struct SimLock {
+    state: Arc<Mutex<SimState>>,
+    path: PathBuf,
+}
+
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.locks.remove(&self.path);
+        }
+    }
+}
+
+impl LogIo for SimIo {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        s.dirs.insert(dir.to_path_buf());
+        Ok(())
+    }
+    fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let s = self.state.lock().unwrap();
+        s.check_alive()?;
+        if !s.dirs.contains(dir) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        Ok(s.files
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect())
+    }
+    fn file_len(&self, path: &Path) -> io::Result<u64> {
+        let s = self.state.lock().unwrap();
+        s.check_alive()?;
+        s.files
+            .get(path)
+            .map(|f| f.data.len() as u64)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadFile>> {
+        let s = self.state.lock().unwrap();
+        s.check_alive()?;
+        if !s.files.contains_key(path) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        Ok(Arc::new(SimRead {
+            state: self.state.clone(),
+            path: path.to_path_buf(),
+        }))
+    }
+    fn open_append(&self, path: &Path, create_new: bool) -> io::Result<Box<dyn AppendFile>> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        let exists = s.files.contains_key(path);
+        if create_new && exists {
+            return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        }
+        if !create_new && !exists {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        // File creation is modelled as durable at once (the log syncs the directory after it).
+        s.files.entry(path.to_path_buf()).or_default();
+        Ok(Box::new(SimAppend {
+            state: self.state.clone(),
+            path: path.to_path_buf(),
+        }))
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        let f = s
+            .files
+            .get_mut(path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        f.data.truncate(len as usize);
+        f.synced_len = f.synced_len.min(f.data.len());
+        Ok(())
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        let f = s
+            .files
+            .remove(from)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        s.files.insert(to.to_path_buf(), f);
+        Ok(())
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        s.files
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        self.state.lock().unwrap().check_alive()
+    }
+    fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn Any + Send>> {
+        let mut s = self.state.lock().unwrap();
+        s.check_alive()?;
+        if !s.locks.insert(path.to_path_buf()) {
+            return Err(io::Error::from(io::ErrorKind::WouldBlock));
+        }
+        s.files.entry(path.to_path_buf()).or_default();
+        Ok(Box::new(SimLock {
+            state: self.state.clone(),
+            path: path.to_path_buf(),
+        }))
+    }
+}
