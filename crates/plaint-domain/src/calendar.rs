@@ -333,7 +333,7 @@ impl Calendar {
             let end = self.day_start(next);
             if self.is_working_day(date) {
                 let avail = end.millis_since(pos);
-                debug_assert!(avail >= 0 && avail <= MS_PER_DAY);
+                debug_assert!((0..=MS_PER_DAY).contains(&avail));
                 if remaining <= avail {
                     return pos.plus_millis(remaining);
                 }

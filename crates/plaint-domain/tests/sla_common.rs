@@ -18,6 +18,12 @@ pub struct History {
     pub cal: Calendar,
 }
 
+impl Default for History {
+    fn default() -> Self {
+        History::new()
+    }
+}
+
 impl History {
     pub fn new() -> History {
         History {

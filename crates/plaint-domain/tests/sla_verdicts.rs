@@ -350,8 +350,10 @@ fn section_7_audit_rule_a_later_policy_change_never_changes_a_past_verdict() {
     h.responded(ResponseKind::Acknowledgement, at("2025-11-18T09:00:00+08:00"));
     let now = at("2025-11-25T10:00:00+08:00");
     let before = evaluate(&h.events, now, &h.policy);
-    let mut stricter = Policy::default();
-    stricter.version = "stricter-2".into();
+    let mut stricter = Policy {
+        version: "stricter-2".into(),
+        ..Policy::default()
+    };
     stricter.sla.ordinary.first_response = PolicyDuration::Hours(1);
     stricter.sla.ordinary.resolution = Some(PolicyDuration::Hours(2));
     let after = evaluate(&h.events, now, &stricter);
