@@ -10,6 +10,8 @@ use crate::util::{ratio, FxHashMap, IdIndex, Interner, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
+use plaint_domain::policy::Policy;
+use plaint_domain::repeat::{judge, normalise_waybill, Candidate, PriorComplaint, RepeatVerdict};
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -31,18 +33,6 @@ struct RepeatRec {
     repeat_of: Option<ComplaintId>,
     duplicate_of: Option<ComplaintId>,
     reopen_count: u32,
-}
-
-/// An earlier complaint as the repeat rule sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Prior {
-    pub id: ComplaintId,
-    pub received_at: Timestamp,
-    pub channel: Channel,
-    pub waybill: Option<String>,
-    pub category: Option<Category>,
-    /// Still open (not closed, rejected or merged).
-    pub open: bool,
 }
 
 /// One repeat or duplicate link.
@@ -105,21 +95,22 @@ impl Repeats {
         self.index.get(id, |i| self.recs[i as usize].id.as_str())
     }
 
-    fn prior(&self, i: u32) -> Prior {
+    fn prior(&self, i: u32) -> PriorComplaint {
         let r = &self.recs[i as usize];
-        Prior {
+        PriorComplaint {
             id: r.id.clone(),
-            received_at: r.received_at,
-            channel: r.channel,
+            match_key: r.match_key.map(|k| self.strings.resolve(k).to_owned()),
+            customer_id: r.customer_id.map(|k| self.strings.resolve(k).to_owned()),
             waybill: r.waybill.as_deref().map(str::to_owned),
             category: r.category,
+            received_at: r.received_at,
             open: !r.ended,
         }
     }
 
     /// Earlier complaints of the customer with this match key or customer id (either may be
     /// `None`), in the order received, without double counting.
-    pub fn by_customer(&self, match_key: Option<&str>, customer_id: Option<&str>) -> Vec<Prior> {
+    pub fn by_customer(&self, match_key: Option<&str>, customer_id: Option<&str>) -> Vec<PriorComplaint> {
         let mut hits: Vec<u32> = Vec::new();
         for key in [match_key, customer_id].into_iter().flatten() {
             if let Some(sym) = self.strings.find(key) {
@@ -133,28 +124,30 @@ impl Repeats {
         hits.into_iter().map(|i| self.prior(i)).collect()
     }
 
-    /// Complaints about this waybill, in the order received.
-    pub fn by_waybill(&self, waybill: &str) -> Vec<Prior> {
+    /// Complaints about this waybill (compared normalised: no spaces or dashes, upper case), in
+    /// the order received.
+    pub fn by_waybill(&self, waybill: &str) -> Vec<PriorComplaint> {
         self.by_waybill
-            .get(waybill)
+            .get(normalise_waybill(waybill).as_str())
             .map(|l| l.iter().map(|&i| self.prior(i)).collect())
             .unwrap_or_default()
     }
 
     /// The earlier complaints that matter for a new intake: the customer's complaints (by match
-    /// key or customer id) received at or before `at`, excluding `exclude` (the new ticket
-    /// itself, if already recorded). Feed them to the domain's repeat rule.
-    pub fn priors_for(
-        &self,
-        match_key: Option<&str>,
-        customer_id: Option<&str>,
-        at: Timestamp,
-        exclude: Option<&ComplaintId>,
-    ) -> Vec<Prior> {
-        self.by_customer(match_key, customer_id)
+    /// key or customer id) received at or before the candidate, excluding `exclude` (the new
+    /// ticket itself, if already recorded).
+    pub fn priors_for(&self, candidate: &Candidate, exclude: Option<&ComplaintId>) -> Vec<PriorComplaint> {
+        self.by_customer(candidate.match_key.as_deref(), candidate.customer_id.as_deref())
             .into_iter()
-            .filter(|p| p.received_at <= at && Some(&p.id) != exclude)
+            .filter(|p| p.received_at <= candidate.received_at && Some(&p.id) != exclude)
             .collect()
+    }
+
+    /// What the verification step asks at intake: is this complaint new, a duplicate of an open
+    /// one (same customer, same waybill), or a repeat (same customer, same waybill or category,
+    /// within the policy's window)? The rule is the domain's [`judge`]; this finds the priors.
+    pub fn judge(&self, candidate: &Candidate, exclude: Option<&ComplaintId>, policy: &Policy) -> RepeatVerdict {
+        judge(candidate, &self.priors_for(candidate, exclude), policy)
     }
 
     /// The chain of repeats from `id` back to the first complaint (`id` first).
@@ -254,7 +247,7 @@ impl Projection for Repeats {
                 self.add_to_customer(sym, i);
             }
             if let Some(w) = &r.waybill {
-                self.by_waybill.entry(w.as_str().into()).or_default().push(i);
+                self.by_waybill.entry(normalise_waybill(w).into()).or_default().push(i);
             }
             return;
         }
@@ -295,7 +288,10 @@ impl Projection for Repeats {
                 self.add_to_customer(sym, i as u32);
             }
             if let Some(w) = wb {
-                self.by_waybill.entry(w).or_default().push(i as u32);
+                self.by_waybill
+                    .entry(normalise_waybill(&w).into())
+                    .or_default()
+                    .push(i as u32);
             }
         }
     }
