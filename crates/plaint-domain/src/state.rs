@@ -159,8 +159,9 @@ pub struct ComplaintState {
     /// Stream version of the last event folded in (0: none).
     pub version: u64,
     pub status: Status,
-    /// 128-bit BLAKE3 digests of the command ids already applied, in order (idempotency).
-    applied: Vec<u128>,
+    /// The command ids already applied, in order (idempotency). Stored as they are: cloning an
+    /// id costs less than hashing it, and comparing a handful of short strings is cheap.
+    applied: Vec<CommandId>,
     pub channel: Option<Channel>,
     /// Registration time (`occurred_at` of Received).
     pub received_at: Option<Timestamp>,
@@ -210,13 +211,6 @@ pub struct ComplaintState {
     pub last_occurred_at: Option<Timestamp>,
 }
 
-fn command_digest(id: &CommandId) -> u128 {
-    let h = blake3::hash(id.as_str().as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&h.as_bytes()[..16]);
-    u128::from_le_bytes(b)
-}
-
 impl ComplaintState {
     /// The state of a complaint with no events.
     pub fn new() -> Self {
@@ -234,11 +228,10 @@ impl ComplaintState {
 
     /// Whether an event caused by this command id was already folded in.
     pub fn has_applied(&self, command_id: &CommandId) -> bool {
-        let d = command_digest(command_id);
-        self.applied.contains(&d)
+        self.applied.iter().any(|c| c == command_id)
     }
 
-    /// How many distinct commands produced this state's events.
+    /// How many commands produced this state's events.
     pub fn applied_count(&self) -> usize {
         self.applied.len()
     }
@@ -950,9 +943,9 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         "event of another complaint"
     );
     state.version = meta.stream_version;
-    let digest = command_digest(&meta.command_id);
-    if state.applied.last() != Some(&digest) && !state.applied.contains(&digest) {
-        state.applied.push(digest);
+    // The events of one command are consecutive (a revisit that reopens yields two).
+    if state.applied.last() != Some(&meta.command_id) {
+        state.applied.push(meta.command_id.clone());
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);

@@ -487,7 +487,8 @@ fn s3_contact_and_registration_times_are_both_kept() {
 /// §3: intake data is validated: description and region required, waybill characters, limits.
 #[test]
 fn s3_invalid_intake_data_is_refused() {
-    let cases: Vec<(Box<dyn Fn(&mut Receive)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Receive)>;
+    let cases: Vec<(Mutation, &str)> = vec![
         (Box::new(|r| r.description = "  ".to_owned()), "description"),
         (Box::new(|r| r.region = String::new()), "region"),
         (Box::new(|r| r.waybill = Some("EMS#1".to_owned())), "waybill"),

@@ -13,6 +13,7 @@ use proptest::prelude::*;
 
 /// One step of a generated run.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test data
 enum Op {
     /// A random command of any kind.
     Random(CommandBody),
