@@ -1,0 +1,216 @@
+//! File-log behaviours beyond the conformance suite: the lock, read-only opening, reopening
+//! from the checkpoint or by rebuild, segment rolling, limits of the options.
+
+use plaint_store::conformance::sample_event;
+use plaint_store::file::{FileLog, FileLogOptions, IndexSource, SEGMENT_SIZE_MIN};
+use plaint_store::{EventStore, ExpectedVersion, RecordedEvent, StoreError};
+
+fn small_segments() -> FileLogOptions {
+    FileLogOptions {
+        segment_size_max: SEGMENT_SIZE_MIN,
+        ..FileLogOptions::default()
+    }
+}
+
+async fn fill(log: &FileLog, appends: u32) {
+    for i in 0..appends {
+        let events = (0..(i % 3 + 1)).map(|k| sample_event(&format!("cmd-{i}"), k)).collect();
+        log.append(&format!("stream-{}", i % 5), ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+    }
+}
+
+async fn everything(log: &FileLog) -> Vec<RecordedEvent> {
+    log.read_all(1, 100_000).await.unwrap()
+}
+
+fn segment_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".plog"))
+        .count()
+}
+
+#[tokio::test]
+async fn second_writer_gets_locked_and_read_only_open_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    fill(&log, 10).await;
+    match FileLog::open(dir.path(), FileLogOptions::default()) {
+        Err(StoreError::Locked { path, lock }) => {
+            assert!(lock.ends_with("LOCK"), "lock file named: {lock}");
+            assert!(path.contains(dir.path().file_name().unwrap().to_str().unwrap()));
+        }
+        other => panic!("expected Locked, got {:?}", other.map(|_| ())),
+    }
+    let ro = FileLog::open(
+        dir.path(),
+        FileLogOptions {
+            read_only: true,
+            ..FileLogOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(everything(&ro).await, everything(&log).await);
+    assert!(matches!(
+        ro.append("s", ExpectedVersion::Any, vec![sample_event("c", 0)]).await,
+        Err(StoreError::ReadOnly { .. })
+    ));
+    let head = log.head_position().await.unwrap();
+    assert_eq!(ro.verify().await.unwrap().events, head);
+    log.close().await.unwrap();
+    // The lock is released on close.
+    let again = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(again.head_position().await.unwrap(), head);
+}
+
+#[tokio::test]
+async fn reopen_uses_the_checkpoint_and_a_rebuild_gives_the_same_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(log.open_report().index, IndexSource::New);
+    fill(&log, 60).await;
+    let before = everything(&log).await;
+    let report_before = log.verify().await.unwrap();
+    log.close().await.unwrap();
+    assert!(segment_count(dir.path()) >= 3, "small segments roll");
+
+    let log = FileLog::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(log.open_report().index, IndexSource::Checkpoint { tail_events: 0 });
+    assert_eq!(everything(&log).await, before);
+    assert_eq!(log.verify().await.unwrap(), report_before);
+    // The command index survived: a retry is deduplicated.
+    let retry = log
+        .append("stream-0", ExpectedVersion::Any, vec![sample_event("cmd-0", 0)])
+        .await
+        .unwrap();
+    assert!(retry.deduplicated);
+    assert_eq!(retry.first_position, 1);
+    log.close().await.unwrap();
+
+    std::fs::remove_file(dir.path().join("index.pidx")).unwrap();
+    let log = FileLog::open(dir.path(), small_segments()).unwrap();
+    assert!(
+        matches!(log.open_report().index, IndexSource::Rebuilt { .. }),
+        "{:?}",
+        log.open_report()
+    );
+    assert_eq!(everything(&log).await, before);
+    for s in 0..5 {
+        let name = format!("stream-{s}");
+        let from_log: Vec<u64> = before.iter().filter(|e| e.stream == name).map(|e| e.position).collect();
+        let read: Vec<u64> = log
+            .read_stream(&name, 1, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(read, from_log, "stream {name} after rebuild");
+    }
+    let retry = log
+        .append("stream-3", ExpectedVersion::Any, vec![sample_event("cmd-3", 0)])
+        .await
+        .unwrap();
+    assert!(retry.deduplicated, "command index rebuilt from the log");
+}
+
+#[tokio::test]
+async fn a_damaged_checkpoint_is_rebuilt_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    fill(&log, 20).await;
+    let before = everything(&log).await;
+    log.close().await.unwrap();
+    let path = dir.path().join("index.pidx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(&path, bytes).unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    match &log.open_report().index {
+        IndexSource::Rebuilt { reason } => assert!(reason.contains("CRC"), "{reason}"),
+        other => panic!("expected a rebuild, got {other:?}"),
+    }
+    assert_eq!(everything(&log).await, before);
+}
+
+#[tokio::test]
+async fn events_after_the_checkpoint_are_read_from_the_log_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = FileLogOptions {
+        checkpoint_every_events: 10,
+        ..small_segments()
+    };
+    let log = FileLog::open(dir.path(), options.clone()).unwrap();
+    fill(&log, 9).await; // 18 events: one checkpoint written after the batch crossing 10
+    let before = everything(&log).await;
+    // Simulate a crash after the last acknowledged append: keep the files as they are now.
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "LOCK" {
+            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+        }
+    }
+    log.close().await.unwrap();
+    let log = FileLog::open(copy.path(), options).unwrap();
+    match log.open_report().index {
+        IndexSource::Checkpoint { tail_events } => assert!(tail_events > 0 && tail_events < 18, "{tail_events}"),
+        ref other => panic!("expected checkpoint + tail, got {other:?}"),
+    }
+    assert_eq!(everything(&log).await, before);
+    log.verify().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_torn_final_batch_is_cut_and_the_log_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    fill(&log, 12).await;
+    let before = everything(&log).await;
+    log.close().await.unwrap();
+    std::fs::remove_file(dir.path().join("index.pidx")).unwrap();
+    let seg = dir.path().join("seg-00000000000000000001.plog");
+    let good = std::fs::read(&seg).unwrap();
+    // A half-written batch: the start of a real batch header, then zeros (an extended tail).
+    let mut torn = good.clone();
+    torn.extend_from_slice(b"BTCH\x02\x00\x00");
+    torn.extend_from_slice(&[0u8; 300]);
+    std::fs::write(&seg, &torn).unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(log.open_report().torn_bytes_cut, 307);
+    assert_eq!(std::fs::read(&seg).unwrap(), good, "cut back to the last whole batch");
+    assert_eq!(everything(&log).await, before);
+    let r = log
+        .append("after", ExpectedVersion::Exact(0), vec![sample_event("after", 0)])
+        .await
+        .unwrap();
+    assert_eq!(r.first_position, before.len() as u64 + 1);
+    log.close().await.unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(log.verify().await.unwrap().events, before.len() as u64 + 1);
+}
+
+#[tokio::test]
+async fn options_out_of_range_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = FileLogOptions {
+        segment_size_max: 100,
+        ..FileLogOptions::default()
+    };
+    assert!(matches!(FileLog::open(dir.path(), tiny), Err(StoreError::Limit { .. })));
+}
+
+#[tokio::test]
+async fn visit_all_sees_the_same_events_as_read_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), small_segments()).unwrap();
+    fill(&log, 40).await;
+    let all = everything(&log).await;
+    let mut seen = Vec::new();
+    let n = log.visit_all(17, 25, |e| seen.push(e.to_recorded())).unwrap();
+    assert_eq!(n, 25);
+    assert_eq!(seen, all[16..41].to_vec());
+}
