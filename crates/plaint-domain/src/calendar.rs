@@ -20,7 +20,8 @@
 //!   [`Calendar::working_millis_between`] measures the same kind of time between two instants.
 //!
 //! Outside the years the data covers, only the weekend rule applies (no holidays are known);
-//! [`Calendar::covers`] tells whether a date's year has holiday data.
+//! [`Calendar::covers`] tells whether a date's year has holiday data. Instants outside
+//! [`CALENDAR_RANGE_MS`] (years 1900–9000) use elapsed time instead, so no input panics.
 
 use crate::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
@@ -30,6 +31,15 @@ use std::collections::BTreeSet;
 /// Upper bound on the number of calendar days any arithmetic walks (about 30 years), so a
 /// pathological calendar or duration can never loop for long.
 pub const CALENDAR_WALK_DAYS_MAX: i64 = 11_000;
+
+/// Instants the calendar arithmetic walks: 1900-01-01 to 9000-01-01 UTC. Outside this range
+/// (only reachable with absurd input) working-time arithmetic falls back to elapsed time, so no
+/// input can make it panic.
+pub const CALENDAR_RANGE_MS: std::ops::Range<i64> = -2_208_988_800_000..221_845_392_000_000;
+
+fn in_range(t: Timestamp) -> bool {
+    CALENDAR_RANGE_MS.contains(&t.as_millis())
+}
 
 /// The calendar data of mainland China, 2025 (State Council notice).
 pub const CN_2025_TOML: &str = include_str!("../data/calendar/cn-2025.toml");
@@ -140,6 +150,12 @@ impl Calendar {
     /// Mainland China (UTC+08:00, Saturday and Sunday off, 09:00–18:00), with the State
     /// Council holiday schedules of 2025 and 2026 including make-up working days.
     pub fn china_mainland() -> Calendar {
+        // Parsed once per process: projections and tests ask for it often.
+        static CN: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+        CN.get_or_init(Calendar::parse_china_mainland).clone()
+    }
+
+    fn parse_china_mainland() -> Calendar {
         let mut cal = Calendar::from_toml_str(CN_2025_TOML).expect("embedded cn-2025.toml is valid (tested)");
         let y2026 = Calendar::from_toml_str(CN_2026_TOML).expect("embedded cn-2026.toml is valid (tested)");
         cal.merge(&y2026)
@@ -324,6 +340,9 @@ impl Calendar {
         if remaining == 0 {
             return from;
         }
+        if !in_range(from) {
+            return from.plus_millis(remaining);
+        }
         let mut date = self.local(from).date();
         let mut pos = from;
         for _ in 0..CALENDAR_WALK_DAYS_MAX {
@@ -354,6 +373,9 @@ impl Calendar {
         if remaining == 0 {
             return from;
         }
+        if !in_range(from) {
+            return from.plus_millis(remaining);
+        }
         let mut date = self.local(from).date();
         let mut pos = from;
         for _ in 0..CALENDAR_WALK_DAYS_MAX {
@@ -381,7 +403,10 @@ impl Calendar {
     /// milliseconds; negative when `b` is before `a`.
     pub fn working_millis_between(&self, a: Timestamp, b: Timestamp) -> i64 {
         if b < a {
-            return -self.working_millis_between(b, a);
+            return self.working_millis_between(b, a).saturating_neg();
+        }
+        if !in_range(a) || !in_range(b) {
+            return b.millis_since(a);
         }
         let mut total = 0i64;
         let mut date = self.local(a).date();

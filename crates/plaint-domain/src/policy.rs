@@ -334,7 +334,13 @@ pub struct Policy {
 impl Default for Policy {
     /// The numbers of DOMAIN.md §5–§8, from `data/policy.default.toml`.
     fn default() -> Policy {
-        Policy::from_toml_str(DEFAULT_POLICY_TOML).expect("embedded default policy is valid (tested)")
+        // Parsed once per process; a clone is cheap next to parsing TOML.
+        static DEFAULT: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                Policy::from_toml_str(DEFAULT_POLICY_TOML).expect("embedded default policy is valid (tested)")
+            })
+            .clone()
     }
 }
 
