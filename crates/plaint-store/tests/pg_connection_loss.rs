@@ -9,7 +9,7 @@ use pg_common::{database_url, event, TestSchema};
 use plaint_store::pg::PgStore;
 use plaint_store::{EventStore, ExpectedVersion, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,23 +158,33 @@ async fn sessions_killed_repeatedly_under_load() {
         seen
     });
 
+    // Kill every session of the store each time 15 more appends were acknowledged: kills land
+    // all through the run, and progress between them is guaranteed however slow the machine.
     let done = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(AtomicU64::new(0));
     let killer = {
         let done = done.clone();
+        let progress = progress.clone();
         let raw = schema.raw().await;
         tokio::spawn(async move {
-            let mut killed = 0;
+            let (mut killed, mut rounds, mut last) = (0, 0, 0);
             while !done.load(Ordering::Relaxed) {
-                killed += terminate(&raw, &app).await;
-                tokio::time::sleep(Duration::from_millis(15)).await;
+                let now = progress.load(Ordering::Relaxed);
+                if now >= last + 15 {
+                    last = now;
+                    killed += terminate(&raw, &app).await;
+                    rounds += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            killed
+            (killed, rounds)
         })
     };
 
     let mut tasks = Vec::new();
     for t in 0..TASKS {
         let store = store.clone();
+        let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
             let stream = format!("k-{t}");
             let mut version = 0;
@@ -190,6 +200,7 @@ async fn sessions_killed_repeatedly_under_load() {
                         Ok(r) => {
                             version = r.stream_version;
                             acked.push((command.clone(), r));
+                            progress.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
                         Err(StoreError::Database(message)) => {
@@ -216,9 +227,11 @@ async fn sessions_killed_repeatedly_under_load() {
         errors += e;
     }
     done.store(true, Ordering::Relaxed);
-    let killed = killer.await.unwrap();
+    let (killed, rounds) = killer.await.unwrap();
     assert!(killed > 0, "the test terminated no session");
-    println!("{killed} sessions terminated; {errors} appends reported an error to the caller and were retried");
+    println!(
+        "{killed} sessions terminated in {rounds} rounds; {errors} appends reported an error to the caller and were retried"
+    );
 
     // Every acknowledged append is there, at the acknowledged position, exactly once.
     assert_eq!(acked.len() as u64, total);
