@@ -76,6 +76,12 @@ pub enum AnomalyKind {
     BlankValue,
     /// A mapped value is not in the field's `values` table (or not a known name).
     UnknownValue,
+    /// The department is not one of the engine policy's departments.
+    UnknownDepartment,
+    /// A transferred ticket would be redispatched to the department it is already with.
+    TransferToSameDepartment,
+    /// A value is longer than the domain allows for its field.
+    LongValue,
     /// A local time falls in a daylight-saving overlap: it names two instants.
     AmbiguousLocalTime,
     /// A local time falls in a daylight-saving gap: it names no instant.
@@ -83,7 +89,7 @@ pub enum AnomalyKind {
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 23] = [
+    pub const ALL: [AnomalyKind; 26] = [
         AnomalyKind::ShortRow,
         AnomalyKind::LongRow,
         AnomalyKind::InvalidEncoding,
@@ -105,6 +111,9 @@ impl AnomalyKind {
         AnomalyKind::DuplicateWithoutTarget,
         AnomalyKind::BlankValue,
         AnomalyKind::UnknownValue,
+        AnomalyKind::UnknownDepartment,
+        AnomalyKind::TransferToSameDepartment,
+        AnomalyKind::LongValue,
         AnomalyKind::AmbiguousLocalTime,
         AnomalyKind::NonexistentLocalTime,
     ];
@@ -133,6 +142,9 @@ impl AnomalyKind {
             AnomalyKind::DuplicateWithoutTarget => "duplicate_without_target",
             AnomalyKind::BlankValue => "blank_value",
             AnomalyKind::UnknownValue => "unknown_value",
+            AnomalyKind::UnknownDepartment => "unknown_department",
+            AnomalyKind::TransferToSameDepartment => "transfer_to_same_department",
+            AnomalyKind::LongValue => "long_value",
             AnomalyKind::AmbiguousLocalTime => "ambiguous_local_time",
             AnomalyKind::NonexistentLocalTime => "nonexistent_local_time",
         }
@@ -153,7 +165,7 @@ impl AnomalyKind {
             AnomalyKind::InvalidId | AnomalyKind::DuplicateId => None,
             AnomalyKind::BlankCreated | AnomalyKind::UnparsableCreated => None,
             AnomalyKind::BlankDue | AnomalyKind::UnparsableDue => {
-                Some("imported without a recorded resolution deadline (resolution clock not applicable)")
+                Some("no deadline recorded: the engine's policy computes the deadlines at classification, as for a new ticket")
             }
             AnomalyKind::BlankDispatched | AnomalyKind::UnparsableDispatched => Some("dispatched at the created time"),
             AnomalyKind::DispatchedBeforeCreated => Some("dispatched at the created time"),
@@ -166,7 +178,11 @@ impl AnomalyKind {
             AnomalyKind::DuplicateWithoutTarget => {
                 Some("closed as a resolved ticket (final response and close at the close date)")
             }
-            AnomalyKind::BlankValue | AnomalyKind::UnknownValue => Some("the field's `default` from the mapping used"),
+            AnomalyKind::BlankValue | AnomalyKind::UnknownValue | AnomalyKind::UnknownDepartment => {
+                Some("the field's `default` from the mapping used")
+            }
+            AnomalyKind::TransferToSameDepartment => Some("no redispatch recorded; closed by its department"),
+            AnomalyKind::LongValue => Some("cut to the longest allowed length (at a character boundary)"),
             AnomalyKind::AmbiguousLocalTime => Some("the earlier instant (before the clocks went back) used"),
             AnomalyKind::NonexistentLocalTime => Some(
                 "read with the offset in force before the gap (the instant the wall clock would show one hour later)",

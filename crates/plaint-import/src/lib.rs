@@ -8,11 +8,11 @@
 //!
 //! | legacy status means | commands |
 //! |---|---|
-//! | `new` | Receive, Classify |
-//! | `open` | Receive, Classify, Dispatch |
+//! | `new` | Receive, Verify, Classify |
+//! | `open` | Receive, Verify, Classify, Dispatch |
 //! | `closed` | … Dispatch, Respond (final), Close |
 //! | `transferred` | … Dispatch, Redispatch, Respond (final), Close |
-//! | `duplicate` | Receive, Classify, MergeAsDuplicate |
+//! | `duplicate` | Receive, Verify, MergeAsDuplicate, Close |
 //!
 //! Every command carries the historic business time as `occurred_at`, Classify carries the
 //! legacy due date as a *recorded* resolution deadline, and the command ids are derived from
@@ -25,7 +25,10 @@
 pub mod anomaly;
 pub mod mapping;
 pub mod plan;
+pub mod report;
 
 pub use anomaly::{Anomaly, AnomalyKind, AnomalySummary, Decision, KindCount};
 pub use mapping::{Mapping, MappingError, StatusMeaning};
-pub use plan::{import_command_id, plan_csv, ImportError, ImportPlan, TicketPlan, IMPORT_ROWS_MAX};
+pub use plan::{
+    import_command_id, plan_csv, plan_csv_for_policy, ImportError, ImportPlan, TicketPlan, IMPORT_ROWS_MAX,
+};

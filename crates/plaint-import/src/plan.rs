@@ -5,10 +5,12 @@ use crate::anomaly::{Anomaly, AnomalyKind, AnomalySummary, Decision};
 use crate::mapping::{parse_name, Field, Mapping, StatusMeaning};
 use chrono::{LocalResult, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+use plaint_domain::policy::Policy;
+use plaint_domain::state::{DESCRIPTION_LEN_MAX, SHORT_TEXT_LEN_MAX};
 use plaint_domain::{
-    Actor, Category, Channel, Classify, Clock, ClockDeadline, Close, Command, CommandBody, CommandId, ComplaintId,
-    CustomerInput, CustomerTier, Department, Dispatch, Flags, MergeAsDuplicate, Receive, Redispatch, Respond,
-    ResponseKind, Severity, Timestamp,
+    Actor, Category, Channel, CheckOutcome, Classify, Clock, ClockDeadline, Close, Command, CommandBody, CommandId,
+    ComplaintId, CustomerInput, CustomerTier, Department, Dispatch, Flags, MergeAsDuplicate, Receive, Redispatch,
+    Respond, ResponseKind, Severity, Timestamp, Verify,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,8 +20,9 @@ use std::io::Read;
 pub const IMPORT_ROWS_MAX: u64 = 10_000_000;
 /// Largest input one import reads, in bytes.
 pub const IMPORT_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
-/// Most commands one row turns into (receive, classify, dispatch, redispatch, respond, close).
-pub const COMMANDS_PER_ROW_MAX: usize = 6;
+/// Most commands one row turns into (receive, verify, classify, dispatch, redispatch, respond,
+/// close).
+pub const COMMANDS_PER_ROW_MAX: usize = 7;
 
 /// Why a file could not be read at all (row-level trouble is an [`Anomaly`], not an error).
 #[derive(Debug, thiserror::Error)]
@@ -139,9 +142,20 @@ impl ImportPlan {
 /// let csv = "id,created,text\n7,2024-01-02 09:30,parcel late\n";
 /// let plan = plaint_import::plan_csv(&mapping, csv.as_bytes()).unwrap();
 /// assert_eq!(plan.tickets.len(), 1);
-/// assert_eq!(plan.tickets[0].commands.len(), 3); // receive, classify, dispatch
+/// assert_eq!(plan.tickets[0].commands.len(), 4); // receive, verify, classify, dispatch
 /// ```
 pub fn plan_csv<R: Read>(mapping: &Mapping, input: R) -> Result<ImportPlan, ImportError> {
+    plan(mapping, input, None)
+}
+
+/// Like [`plan_csv`], and also checks every department against the policy the engine will
+/// decide with: a department the policy does not know is an `unknown_department` anomaly here,
+/// instead of a rejected batch later.
+pub fn plan_csv_for_policy<R: Read>(mapping: &Mapping, input: R, policy: &Policy) -> Result<ImportPlan, ImportError> {
+    plan(mapping, input, Some(policy))
+}
+
+fn plan<R: Read>(mapping: &Mapping, input: R, policy: Option<&Policy>) -> Result<ImportPlan, ImportError> {
     // The whole input is read first: the csv crate's own line numbers are one short on CRLF
     // files (it counts the `\n` of a record's terminator when it reads the next record), so
     // lines are counted here from the bytes themselves.
@@ -174,7 +188,7 @@ pub fn plan_csv<R: Read>(mapping: &Mapping, input: R) -> Result<ImportPlan, Impo
                 .to_owned()
         })
         .collect();
-    let planner = Planner::new(mapping, &header)?;
+    let planner = Planner::new(mapping, &header, policy)?;
     let mut plan = ImportPlan::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut record = csv::ByteRecord::new();
@@ -210,6 +224,7 @@ pub fn plan_csv<R: Read>(mapping: &Mapping, input: R) -> Result<ImportPlan, Impo
 /// Column indexes resolved once against the header.
 struct Planner<'m> {
     m: &'m Mapping,
+    policy: Option<&'m Policy>,
     tz: Tz,
     actor: Actor,
     header_len: usize,
@@ -263,7 +278,7 @@ enum TimeCell {
 }
 
 impl<'m> Planner<'m> {
-    fn new(m: &'m Mapping, header: &[String]) -> Result<Self, ImportError> {
+    fn new(m: &'m Mapping, header: &[String], policy: Option<&'m Policy>) -> Result<Self, ImportError> {
         let mut index = HashMap::new();
         for (i, h) in header.iter().enumerate() {
             index.entry(h.clone()).or_insert(i);
@@ -279,6 +294,7 @@ impl<'m> Planner<'m> {
         let actor = Actor::person(m.source.actor.clone()).unwrap_or(Actor::System);
         Ok(Planner {
             m,
+            policy,
             tz: m.time_zone(),
             actor,
             header_len: header.len(),
@@ -531,15 +547,73 @@ impl<'m> Planner<'m> {
 
         // Values.
         let channel: Option<Channel> = self.field(&mut log, "receive.channel", &m.receive.channel, &cell);
-        let region: Option<String> = self.field(&mut log, "receive.region", &m.receive.region, &cell);
-        let description: Option<String> = self.field(&mut log, "receive.description", &m.receive.description, &cell);
+        let region = self
+            .field::<String>(&mut log, "receive.region", &m.receive.region, &cell)
+            .map(|v| fit(&mut log, "receive.region", v, SHORT_TEXT_LEN_MAX));
+        let description = self
+            .field::<String>(&mut log, "receive.description", &m.receive.description, &cell)
+            .map(|v| fit(&mut log, "receive.description", v, DESCRIPTION_LEN_MAX));
         let category: Option<Category> = self.field(&mut log, "classify.category", &m.classify.category, &cell);
         let severity: Option<Severity> = self.field(&mut log, "classify.severity", &m.classify.severity, &cell);
-        let department: Option<String> = self.field(&mut log, "dispatch.department", &m.dispatch.department, &cell);
+        let mut department = self
+            .field::<String>(&mut log, "dispatch.department", &m.dispatch.department, &cell)
+            .map(|v| fit(&mut log, "dispatch.department", v, SHORT_TEXT_LEN_MAX));
+        if let (Some(policy), Some(dep)) = (self.policy, &department) {
+            if !policy.is_department(&Department(dep.clone())) {
+                let reason = format!(
+                    "department {dep:?} is not in the policy's routing.departments (policy {})",
+                    policy.version
+                );
+                department = match &m.dispatch.department.default {
+                    Some(d) if log.m.decision(AnomalyKind::UnknownDepartment) == Decision::Import => {
+                        let fix = format!("used `dispatch.department.default` {d:?}");
+                        log.push(AnomalyKind::UnknownDepartment, reason, Decision::Import, Some(fix));
+                        Some(d.clone())
+                    }
+                    _ => {
+                        log.push(AnomalyKind::UnknownDepartment, reason, Decision::Reject, None);
+                        None
+                    }
+                };
+            }
+        }
+        if meaning == StatusMeaning::Transferred {
+            let to = m
+                .status
+                .as_ref()
+                .and_then(|s| s.transferred_to.as_deref())
+                .unwrap_or("");
+            if let Some(policy) = self.policy {
+                if !policy.is_department(&Department(to.to_owned())) {
+                    log.push(
+                        AnomalyKind::UnknownDepartment,
+                        format!(
+                            "`status.transferred_to` {to:?} is not in the policy's routing.departments (policy {})",
+                            policy.version
+                        ),
+                        Decision::Reject,
+                        Some("cannot fix: the mapping names the department itself".to_owned()),
+                    );
+                }
+            }
+            if department.as_deref() == Some(to) {
+                log.note(
+                    AnomalyKind::TransferToSameDepartment,
+                    format!("status {status_raw:?} means transferred, but the ticket is already with {to:?}"),
+                );
+                meaning = StatusMeaning::Closed;
+            }
+        }
         let attributes: BTreeMap<String, String> = m
             .attributes
             .iter()
-            .map(|(name, col)| (name.clone(), cell(col).to_owned()))
+            .map(|(name, col)| {
+                let key = format!("attributes.{name}");
+                (
+                    name.clone(),
+                    fit(&mut log, &key, cell(col).to_owned(), SHORT_TEXT_LEN_MAX),
+                )
+            })
             .collect();
 
         if log.rejected() {
@@ -576,25 +650,38 @@ impl<'m> Planner<'m> {
                 attributes,
             }),
         ));
-        commands.push(
-            ctx.command(
-                "classify",
-                created,
-                CommandBody::Classify(Classify {
-                    category: category.expect("category resolved"),
-                    severity: severity.expect("severity resolved"),
-                    customer_tier: CustomerTier::Standard,
-                    flags: Flags::default(),
-                    recorded_deadlines: due
-                        .map(|due_at| ClockDeadline {
-                            clock: Clock::Resolution,
-                            due_at,
-                            pausable: true,
-                        })
-                        .into_iter()
-                        .collect(),
-                }),
-            ),
+        commands.push(ctx.command(
+            "verify",
+            created,
+            CommandBody::Verify(Verify {
+                claim: CheckOutcome::NotApplicable,
+                evidence: CheckOutcome::NotApplicable,
+                history: CheckOutcome::NotApplicable,
+                repeat_of: None,
+                flags: Flags::default(),
+                note: format!(
+                    "imported from {}: the legacy system's checks are not recorded",
+                    m.source.name
+                ),
+            }),
+        ));
+        let classify = ctx.command(
+            "classify",
+            created,
+            CommandBody::Classify(Classify {
+                category: category.expect("category resolved"),
+                severity: severity.expect("severity resolved"),
+                customer_tier: CustomerTier::Standard,
+                flags: Flags::default(),
+                recorded_deadlines: due
+                    .map(|due_at| ClockDeadline {
+                        clock: Clock::Resolution,
+                        due_at,
+                        pausable: true,
+                    })
+                    .into_iter()
+                    .collect(),
+            }),
         );
         let department = Department(department.expect("department resolved"));
         let status_text = if status_raw.is_empty() {
@@ -602,17 +689,31 @@ impl<'m> Planner<'m> {
         } else {
             format!("imported; legacy status {status_raw:?}")
         };
-        if let Some(into) = merge_into {
+        if let Some(into) = merge_into.clone() {
+            // DOMAIN.md §2: a duplicate is merged at verification, before classification, and
+            // then closed; it never runs a resolution clock of its own.
             let at = closed.expect("a duplicate has a close date");
             commands.push(ctx.command(
                 "merge",
                 at,
                 CommandBody::MergeAsDuplicate(MergeAsDuplicate {
                     into,
-                    note: status_text,
+                    note: status_text.clone(),
                 }),
             ));
-        } else if meaning != StatusMeaning::New {
+            commands.push(ctx.command(
+                "close",
+                at,
+                CommandBody::Close(Close {
+                    root_cause: None,
+                    liable: None,
+                    note: status_text.clone(),
+                }),
+            ));
+        } else {
+            commands.push(classify);
+        }
+        if merge_into.is_none() && meaning != StatusMeaning::New {
             commands.push(ctx.command(
                 "dispatch",
                 dispatched,
@@ -775,6 +876,23 @@ impl<'m> Planner<'m> {
             }
         }
     }
+}
+
+/// Cuts `value` to at most `max` bytes at a character boundary, noting a `long_value` anomaly
+/// when it had to (rejected unless the mapping says import).
+fn fit(log: &mut RowLog<'_>, key: &str, mut value: String, max: usize) -> String {
+    if value.len() > max {
+        log.note(
+            AnomalyKind::LongValue,
+            format!("`{key}` is {} bytes; at most {max} are allowed", value.len()),
+        );
+        let mut cut = max;
+        while !value.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        value.truncate(cut);
+    }
+    value
 }
 
 /// The longest step name: an id that fits with it fits with every step.

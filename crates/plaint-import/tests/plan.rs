@@ -305,8 +305,8 @@ fn due_date_blank_or_unparsable_imports_without_a_deadline() {
     assert_one(&p, AnomalyKind::UnparsableDue, 3, Decision::Import);
     assert_eq!(p.tickets.len(), 2);
     for t in &p.tickets {
-        let CommandBody::Classify(c) = &t.commands[1].body else {
-            panic!("second command is classify")
+        let CommandBody::Classify(c) = &t.commands[2].body else {
+            panic!("third command is classify")
         };
         assert!(c.recorded_deadlines.is_empty());
     }
@@ -486,53 +486,74 @@ fn each_status_meaning_yields_its_history() {
 ";
     let p = plan("", rows);
     assert!(p.anomalies.is_empty(), "{:#?}", p.anomalies);
-    assert_eq!(names(&p, 0), ["receive", "classify"]);
-    assert_eq!(names(&p, 1), ["receive", "classify", "dispatch"]);
-    assert_eq!(names(&p, 2), ["receive", "classify", "dispatch", "respond", "close"]);
+    assert_eq!(names(&p, 0), ["receive", "verify", "classify"]);
+    assert_eq!(names(&p, 1), ["receive", "verify", "classify", "dispatch"]);
+    assert_eq!(
+        names(&p, 2),
+        ["receive", "verify", "classify", "dispatch", "respond", "close"]
+    );
     assert_eq!(
         names(&p, 3),
-        ["receive", "classify", "dispatch", "redispatch", "respond", "close"]
+        [
+            "receive",
+            "verify",
+            "classify",
+            "dispatch",
+            "redispatch",
+            "respond",
+            "close"
+        ]
     );
-    assert_eq!(names(&p, 4), ["receive", "classify", "merge_as_duplicate"]);
+    assert_eq!(names(&p, 4), ["receive", "verify", "merge_as_duplicate", "close"]);
 
     let created = ny(2024, 1, 5, 9, 0, 5);
+    let closed_at = ny(2024, 1, 9, 17, 15, 5);
     let closed = p.tickets[2].commands.clone();
     assert_eq!(closed[0].complaint_id.as_str(), "L-12");
     assert_eq!(closed[0].command_id.as_str(), "import:legacy:12:receive");
-    assert_eq!(closed[4].command_id.as_str(), "import:legacy:12:close");
-    assert_eq!(closed[0].occurred_at, Some(created));
-    let CommandBody::Receive(r) = &closed[0].body else {
-        panic!()
-    };
-    assert_eq!(r.channel, Channel::Website);
-    assert_eq!(r.contact_at, Some(created));
-    assert_eq!(r.attributes["agency"], "Water");
-    let CommandBody::Classify(c) = &closed[1].body else {
-        panic!()
-    };
-    assert_eq!(c.recorded_deadlines.len(), 1);
-    assert_eq!(c.recorded_deadlines[0].clock, Clock::Resolution);
-    assert_eq!(c.recorded_deadlines[0].due_at, ny(2024, 1, 8, 9, 0, 5));
-    let CommandBody::Dispatch(d) = &closed[2].body else {
-        panic!()
-    };
-    assert_eq!(d.department.as_ref().unwrap().0, "Water");
-    let CommandBody::Respond(resp) = &closed[3].body else {
-        panic!()
-    };
-    assert_eq!(resp.kind, ResponseKind::Final);
-    assert_eq!(closed[3].occurred_at, Some(ny(2024, 1, 9, 17, 15, 5)));
-    assert_eq!(closed[4].occurred_at, Some(ny(2024, 1, 9, 17, 15, 5)));
-
-    let CommandBody::Redispatch(rd) = &p.tickets[3].commands[3].body else {
-        panic!()
-    };
-    assert_eq!(rd.to.0, "elsewhere");
-    let CommandBody::MergeAsDuplicate(mg) = &p.tickets[4].commands[2].body else {
-        panic!()
-    };
-    assert_eq!(mg.into.as_str(), "L-11");
-    assert_eq!(p.tickets[4].commands[2].occurred_at, Some(ny(2024, 1, 5, 10, 0, 5)));
+    assert_eq!(closed[5].command_id.as_str(), "import:legacy:12:close");
+    let times: Vec<Option<Timestamp>> = closed.iter().map(|c| c.occurred_at).collect();
+    assert_eq!(
+        times,
+        [created, created, created, created, closed_at, closed_at]
+            .map(Some)
+            .to_vec()
+    );
+    match &closed[0].body {
+        CommandBody::Receive(r) => {
+            assert_eq!(r.channel, Channel::Website);
+            assert_eq!(r.contact_at, Some(created));
+            assert_eq!(r.attributes["agency"], "Water");
+        }
+        other => panic!("receive expected, got {other:?}"),
+    }
+    match &closed[2].body {
+        CommandBody::Classify(c) => {
+            assert_eq!(c.recorded_deadlines.len(), 1);
+            assert_eq!(c.recorded_deadlines[0].clock, Clock::Resolution);
+            assert_eq!(c.recorded_deadlines[0].due_at, ny(2024, 1, 8, 9, 0, 5));
+        }
+        other => panic!("classify expected, got {other:?}"),
+    }
+    match &closed[3].body {
+        CommandBody::Dispatch(d) => assert_eq!(d.department.as_ref().unwrap().0, "Water"),
+        other => panic!("dispatch expected, got {other:?}"),
+    }
+    match &closed[4].body {
+        CommandBody::Respond(r) => assert_eq!(r.kind, ResponseKind::Final),
+        other => panic!("respond expected, got {other:?}"),
+    }
+    match &p.tickets[3].commands[4].body {
+        CommandBody::Redispatch(rd) => assert_eq!(rd.to.0, "elsewhere"),
+        other => panic!("redispatch expected, got {other:?}"),
+    }
+    let dup = &p.tickets[4].commands;
+    match &dup[2].body {
+        CommandBody::MergeAsDuplicate(mg) => assert_eq!(mg.into.as_str(), "L-11"),
+        other => panic!("merge expected, got {other:?}"),
+    }
+    assert_eq!(dup[2].occurred_at, Some(ny(2024, 1, 5, 10, 0, 5)));
+    assert_eq!(dup[3].occurred_at, Some(ny(2024, 1, 5, 10, 0, 5)));
 }
 
 #[test]
@@ -547,8 +568,76 @@ fn planning_twice_yields_identical_commands() {
 fn batches_never_split_a_ticket() {
     let rows: String = (1..=10).map(|i| format!("{i}{}\n", &GOOD[1..])).collect();
     let p = plan("", &rows);
-    assert_eq!(p.command_count(), 50);
-    let batches = p.batches(12);
-    assert!(batches.iter().all(|b| b.len() == 10), "two tickets of 5 per batch");
-    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 50);
+    assert_eq!(p.command_count(), 60);
+    let batches = p.batches(14);
+    assert!(batches.iter().all(|b| b.len() == 12), "two tickets of 6 per batch");
+    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 60);
+}
+
+#[test]
+fn departments_are_checked_against_the_policy() {
+    use plaint_domain::policy::Policy;
+    let policy = Policy::default();
+    let rows = "1,01/05/2024 09:00,01/08/2024 09:00,,Open,,Phone,N,x,operations\n2,01/05/2024 09:00,01/08/2024 09:00,,Open,,Phone,N,x,Water\n";
+    let csv = format!("{HEADER}\n{rows}");
+    let p = plaint_import::plan_csv_for_policy(&mapping_with(""), csv.as_bytes(), &policy).unwrap();
+    assert_one(&p, AnomalyKind::UnknownDepartment, 3, Decision::Reject);
+    assert!(p.anomalies[0].reason.contains("Water"));
+    assert_eq!(p.tickets.len(), 1);
+}
+
+#[test]
+fn a_transfer_to_the_same_department() {
+    let rows = "1,01/05/2024 09:00,01/08/2024 09:00,01/06/2024 09:00,Moved,,Phone,N,x,elsewhere\n";
+    let p = plan("", rows);
+    assert_one(&p, AnomalyKind::TransferToSameDepartment, 2, Decision::Reject);
+    let p = plan("transfer_to_same_department = \"import\"", rows);
+    assert_eq!(
+        names(&p, 0),
+        ["receive", "verify", "classify", "dispatch", "respond", "close"]
+    );
+}
+
+#[test]
+fn a_long_attribute_value_is_cut_when_imported() {
+    let long = "é".repeat(200); // 400 bytes
+    let rows = format!("1,01/05/2024 09:00,01/08/2024 09:00,,Open,,Phone,N,x,{long}\n");
+    let p = plan("", &rows);
+    let long_values: Vec<_> = p
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::LongValue)
+        .collect();
+    assert_eq!(
+        long_values.len(),
+        2,
+        "department and the agency attribute: {long_values:#?}"
+    );
+    assert!(p.tickets.is_empty());
+    let p = plan("long_value = \"import\"", &rows);
+    let CommandBody::Receive(r) = &p.tickets[0].commands[0].body else {
+        panic!()
+    };
+    assert_eq!(r.attributes["agency"].len(), 256);
+}
+
+#[test]
+fn working_day_time_counts_whole_working_dates() {
+    use plaint_domain::calendar::Calendar;
+    use plaint_import::report::working_day_millis;
+    let cal = Calendar::from_toml_str(include_str!("../../../examples/mappings/us-federal-2014.calendar.toml"))
+        .expect("shipped calendar parses");
+    let day = |d: u32, m: u32| {
+        let t = chrono::NaiveDate::from_ymd_opt(2014, m, d)
+            .unwrap()
+            .and_hms_opt(5, 0, 0)
+            .unwrap();
+        Timestamp::from_millis(t.and_utc().timestamp_millis()) // 00:00 at UTC-05:00
+    };
+    let wd = |a, b| working_day_millis(&cal, a, b) / plaint_domain::MS_PER_DAY;
+    assert_eq!(wd(day(17, 10), day(20, 10)), 1, "Friday → Monday");
+    assert_eq!(wd(day(18, 10), day(20, 10)), 0, "Saturday → Monday");
+    assert_eq!(wd(day(10, 10), day(14, 10)), 1, "Friday → Tuesday over Columbus Day");
+    assert_eq!(wd(day(14, 10), day(16, 10)), 2);
+    assert_eq!(wd(day(14, 10), day(14, 10)), 0);
 }
