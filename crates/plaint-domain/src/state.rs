@@ -31,8 +31,10 @@
 //! - `close` is legal once a final response was given (with or without a revisit: a customer may
 //!   be unreachable), and on rejected or merged tickets. The resolution follows from the status.
 //! - The watchdog path (`escalate` with `rule_id`) yields an event only when the rung is planned
-//!   for this ticket, due at `now`, not yet applied, and no final response is standing; in every
-//!   other case it yields no event (so it is safe to ask as often as one likes).
+//!   for this ticket, due at `now` and not yet applied, and (for `ladder.*` rungs) no final
+//!   response is standing; in every other case it yields no event (so it is safe to ask as
+//!   often as one likes). Whether a breach or green-channel rung is still relevant is judged
+//!   by `watchdog::due_escalations`, which sees the whole history.
 //! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
 //!   `regulator_referral`; `verify` with `repeat_of` raises `repeat` (DOMAIN.md §8).
 
@@ -136,7 +138,7 @@ impl fmt::Display for Status {
 }
 
 /// A pause in progress (DOMAIN.md §2 OnHold).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hold {
     pub since: Timestamp,
     pub reason: HoldReason,
@@ -145,7 +147,7 @@ pub struct Hold {
 }
 
 /// The outcome of the last revisit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RevisitOutcome {
     pub solved: bool,
     pub satisfied: bool,
@@ -153,7 +155,8 @@ pub struct RevisitOutcome {
 }
 
 /// Everything `decide` needs to know about one complaint, folded from its events.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Serialisable so that frameworks that snapshot aggregates (cqrs-es) can store it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ComplaintState {
     pub id: Option<ComplaintId>,
     /// Stream version of the last event folded in (0: none).
@@ -804,14 +807,15 @@ impl Decider<'_, '_, '_, '_> {
             }));
         };
         let s = self.state;
-        let handling = matches!(
-            s.status,
-            Status::Received | Status::Verified | Status::Classified | Status::Dispatched | Status::OnHold
-        );
         let Some(due) = s.escalations_planned.iter().find(|d| d.rule_id == *rule_id) else {
             return Ok(None);
         };
-        if !handling || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
+        // The ladder escalates unresolved tickets only (the same test as `watchdog`: no final
+        // response since the last reopen). Whether a breach or green-channel rung is still
+        // relevant is the watchdog's judgement (`watchdog::due_escalations`, which sees the
+        // whole history); `decide` keeps to what makes it exactly-once and never early.
+        let resolved_ladder = rule_id.starts_with(crate::policy::RULE_LADDER_PREFIX) && s.final_response_given();
+        if resolved_ladder || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
             return Ok(None);
         }
         if due.level != e.level {

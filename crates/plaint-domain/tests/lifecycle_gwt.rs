@@ -809,8 +809,8 @@ fn s7_watchdog_escalates_each_rung_exactly_once_when_due() {
     assert_eq!(s.escalation_level, Some(EscalationLevel::DepartmentHead));
 }
 
-/// §7: urgent tickets escalate at their breach; once the final response stands, the watchdog
-/// has nothing to escalate. A level differing from the plan is refused.
+/// §7: urgent tickets escalate at their breach. A level differing from the plan is refused.
+/// Once the final response stands, the ladder (for unresolved tickets) has nothing to escalate.
 #[test]
 fn s7_watchdog_breach_rules_and_resolved_tickets() {
     let mut w = World::new();
@@ -831,14 +831,55 @@ fn s7_watchdog_breach_rules_and_resolved_tickets() {
             .len(),
         1
     );
-    w.given(respond(ResponseKind::Final));
-    w.now = s.deadline(Clock::Resolution).unwrap().due_at.plus_hours(1);
+
+    let mut w = World::new();
+    w.given_final_response(Severity::Ordinary);
+    w.now = w.state().received_at.unwrap().plus_hours(100);
     assert_eq!(
-        w.when(escalate_watchdog("breach.resolution", EscalationLevel::DepartmentHead))
+        w.when(escalate_watchdog("ladder.supervisor", EscalationLevel::Supervisor))
             .unwrap(),
         vec![],
-        "resolved: no escalation"
+        "resolved: the ladder does not escalate"
     );
+    // After a reopen the ticket is unresolved again and the ladder applies.
+    w.given(CommandBody::Reopen(Reopen { reason: String::new() }));
+    assert_eq!(
+        w.when(escalate_watchdog("ladder.supervisor", EscalationLevel::Supervisor))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// §7: the watchdog's proposals and `decide` agree: every escalation `due_escalations` returns
+/// is appended by `decide`, and asking again proposes nothing (exactly once end to end).
+#[test]
+fn s7_watchdog_proposals_are_appended_exactly_once() {
+    for severity in Severity::ALL {
+        let mut w = World::new();
+        let CommandBody::Receive(mut rc) = receive() else {
+            panic!()
+        };
+        rc.channel = Channel::MediaLead; // green channel too
+        w.given(CommandBody::Receive(rc));
+        w.given(verify());
+        w.given(classify(severity));
+        w.given(dispatch(None));
+        let planned = w.state().escalations_planned.len();
+        assert!(planned >= 2, "{severity:?}: {planned} planned");
+        let mut appended = 0;
+        for _ in 0..10 {
+            w.advance_hours(24);
+            for due in watchdog::due_escalations(&w.events, w.now) {
+                let e = w.when(escalate_watchdog(&due.rule_id, due.level)).unwrap();
+                assert_eq!(e.len(), 1, "{severity:?}: {} proposed but not appended", due.rule_id);
+                appended += 1;
+            }
+        }
+        assert_eq!(appended, w.state().escalations_applied.len());
+        assert!(appended >= 1, "{severity:?}");
+        assert!(watchdog::due_escalations(&w.events, w.now).is_empty());
+    }
 }
 
 /// §3 + §7: a counter complaint must be registered within 1 hour of contact; other channels
