@@ -11,7 +11,9 @@
 //! while the first ticket is open, merged), invalid complaints (rejected at verification), holds
 //! and resumes, redispatches, acknowledgements, progress updates and preliminary plans, final
 //! responses with compensation within the legal ceiling, late responses (SLA breaches), manual
-//! escalations, revisits of which some are unsatisfied (the ticket is reopened), and closes.
+//! escalations, revisits of which some are unsatisfied (the domain reopens the ticket in the same
+//! decision, and a new final response follows), disputed final responses reopened by hand, and
+//! closes (rejected and merged tickets too).
 //! Complaints received near the end of the period are left open (their later commands fall after
 //! the horizon), so SLA reports see pending tickets too.
 //!
@@ -84,7 +86,7 @@ impl Default for WorkloadConfig {
             // Monday 2026-09-07 00:00 in Beijing.
             start: Timestamp::from_millis(1_788_710_400_000),
             span_days: 28,
-            tail_days: 10,
+            tail_days: 2,
             id_prefix: "CMP-2026".to_owned(),
             repeat_share: 0.12,
             duplicate_share: 0.04,
@@ -695,6 +697,7 @@ impl<'a> Generator<'a> {
                     note: format!("客户通过{}重复反映同一问题", channel.as_str()),
                 }),
             );
+            s.push(minutes(5), &staff, Self::close_unresolved("已合并至原工单，结案"));
             return self.finish(n, s, customer, category, wb, channel, received_at, true);
         }
 
@@ -728,6 +731,11 @@ impl<'a> Generator<'a> {
                     reason,
                     note: "经三核，投诉不成立，已向客户说明".to_owned(),
                 }),
+            );
+            s.push(
+                self.rng.random_range(minutes(10)..hours(4)),
+                &supervisor,
+                Self::close_unresolved("投诉不成立，结案"),
             );
             return self.finish(n, s, customer, category, wb, channel, received_at, true);
         }
@@ -781,6 +789,24 @@ impl<'a> Generator<'a> {
                 handler: Some(handler_name.clone()),
             }),
         );
+        // Green channel (repeat or media): a supervisor steps in within 4 hours of receipt (right
+        // after dispatch), late now and then.
+        if flags.green_channel() {
+            let after = if self.late() {
+                hours(4) + self.rng.random_range(minutes(10)..hours(4))
+            } else {
+                self.rng.random_range(minutes(5)..minutes(50))
+            };
+            s.push(
+                after,
+                &supervisor,
+                CommandBody::Escalate(Escalate {
+                    level: EscalationLevel::Supervisor,
+                    reason: "绿色通道：主管介入".to_owned(),
+                    rule_id: None,
+                }),
+            );
+        }
         // Acknowledgement within the first-response allowance, unless late. Measured from
         // registration: the steps above took at most 40 minutes.
         let allow = first_response_ms(severity);
@@ -914,6 +940,29 @@ impl<'a> Generator<'a> {
                 compensation,
             }),
         );
+        // Now and then the customer disputes the final response before any revisit: reopened
+        // by a supervisor, and answered again.
+        if self.rng.random_bool(0.02) {
+            s.push(
+                self.rng.random_range(hours(2)..hours(24)),
+                &supervisor,
+                CommandBody::Reopen(Reopen {
+                    reason: "客户对答复有异议，重新处理".to_owned(),
+                }),
+            );
+            s.push(
+                self.rng.random_range(hours(4)..hours(30)),
+                &handler,
+                CommandBody::Respond(Respond {
+                    kind: ResponseKind::Final,
+                    text: "复核后维持原处理意见，并补充说明依据".to_owned(),
+                    basis: Some("复核结果".to_owned()),
+                    liable: Some(liable),
+                    root_cause,
+                    compensation: None,
+                }),
+            );
+        }
         // A small separate goodwill gesture now and then.
         if liable && self.rng.random_bool(0.05) {
             s.push(
@@ -956,14 +1005,9 @@ impl<'a> Generator<'a> {
             if !unsatisfied {
                 break;
             }
+            // The domain reopens an unsatisfied revisit in the same decision (Revisited and
+            // Reopened): the ticket is back in handling, so a new final response follows.
             reopens += 1;
-            s.push(
-                minutes(20),
-                &supervisor,
-                CommandBody::Reopen(Reopen {
-                    reason: "回访不满意，重新处理".to_owned(),
-                }),
-            );
             s.push(
                 self.rng.random_range(hours(4)..hours(30)),
                 &handler,
@@ -987,6 +1031,26 @@ impl<'a> Generator<'a> {
             }),
         );
         self.finish(n, s, customer, category, wb, channel, received_at, true)
+    }
+
+    /// A refund of the postage paid: the ceiling is the postage itself.
+    fn postage_refund(&mut self) -> CompensationRequest {
+        let postage = yuan(self.rng.random_range(8..30));
+        CompensationRequest {
+            remedy: Remedy::PostageRefund,
+            postage: Some(postage),
+            amount: postage,
+            ..self.blank_request()
+        }
+    }
+
+    /// Closing a rejected or merged ticket: never liable, no root cause.
+    fn close_unresolved(note: &str) -> CommandBody {
+        CommandBody::Close(Close {
+            root_cause: None,
+            liable: None,
+            note: note.to_owned(),
+        })
     }
 
     fn blank_request(&self) -> CompensationRequest {
@@ -1051,18 +1115,12 @@ impl<'a> Generator<'a> {
                     ..base
                 })
             }
-            Category::Delay => {
-                let remedy = if self.rng.random_bool(0.5) {
-                    Remedy::PostageRefund
-                } else {
-                    Remedy::Coupon
-                };
-                Some(CompensationRequest { remedy, ..base })
-            }
-            Category::Fees => Some(CompensationRequest {
-                remedy: Remedy::PostageRefund,
+            Category::Delay if self.rng.random_bool(0.5) => Some(self.postage_refund()),
+            Category::Delay => Some(CompensationRequest {
+                remedy: Remedy::Coupon,
                 ..base
             }),
+            Category::Fees => Some(self.postage_refund()),
             _ => self.rng.random_bool(0.3).then_some(CompensationRequest {
                 remedy: Remedy::Coupon,
                 ..base

@@ -1,0 +1,1255 @@
+//! The [`Engine`]: what a back office embeds. It opens a store, turns commands into committed
+//! events through the domain's `decide`, keeps the projections current for reads, runs the SLA
+//! watchdog, and owns the customer key store.
+//!
+//! Flow of one command ([`Engine::execute`]): read the complaint's stream, fold it with
+//! `evolve`, look up (or create) the customer key when the command carries personal fields,
+//! consult the repeat projection when a verification names no earlier complaint, `decide` with
+//! `now` from the engine's clock, then append with the expected stream version. A concurrency
+//! conflict (another writer appended to the same complaint meanwhile) reruns all of that, at most
+//! [`EngineConfig::conflict_retries_max`] times. A command whose id the complaint already holds
+//! returns the original events with `deduplicated: true` and writes nothing.
+//!
+//! Time: the engine reads its [`Clock`] for the recording time (`now`) of every command; the
+//! domain and the projections never read the wall clock. Tests and replays inject a fixed clock.
+
+use crate::error::EngineError;
+use crate::keys::KeyStore;
+use crate::personal::{self, PersonalFields, Reveal};
+use plaint_domain::calendar::Calendar;
+use plaint_domain::personal::match_key;
+use plaint_domain::policy::Policy;
+use plaint_domain::repeat::{Candidate, RepeatVerdict};
+use plaint_domain::sla::TicketSla;
+use plaint_domain::state::{decide, evolve, ComplaintState, Context, Status};
+use plaint_domain::{
+    Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, Timestamp,
+};
+use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
+use plaint_projections::repeats::RepeatReport;
+use plaint_projections::runner::{ProjectionSet, RebuildTarget, RunStats, Runner};
+use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
+use plaint_projections::tickets::TicketStatus;
+use plaint_projections::util::{IsoWeek, Month};
+use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
+use plaint_store::file::FileLog;
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError, VerifyReport, APPEND_EVENTS_MAX};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use plaint_projections::runner::Progress;
+
+/// Events read per store call when the engine scans a stream or the log.
+const READ_BATCH: usize = 16_384;
+/// Default for [`EngineConfig::conflict_retries_max`].
+pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
+/// Most commands in one [`Engine::execute_batch`] call. Each command yields at most two events,
+/// so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
+pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / 2;
+/// Most events [`Engine::audit`] returns in one call.
+pub const AUDIT_EVENTS_MAX: usize = 1_000_000;
+
+/// Where "now" comes from. The engine calls it once per command (and per read that needs it
+/// when the caller gives none).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock (UTC, milliseconds).
+pub fn system_clock() -> Clock {
+    Arc::new(|| Timestamp::from_datetime(chrono::Utc::now()))
+}
+
+/// A clock stopped at `t`: for tests, replays and demos.
+///
+/// ```
+/// use plaint::engine::fixed_clock;
+/// use plaint::domain::Timestamp;
+/// let c = fixed_clock(Timestamp::from_millis(42));
+/// assert_eq!(c(), Timestamp::from_millis(42));
+/// ```
+pub fn fixed_clock(t: Timestamp) -> Clock {
+    Arc::new(move || t)
+}
+
+pub use plaint_store::file::Durability;
+
+/// Which store the engine runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreConfig {
+    /// The embedded file log in `dir` (created if missing). Keys live in `dir/keys`, projection
+    /// checkpoints in `dir/projections`. `durability`: [`Durability::Always`] acknowledges an
+    /// append only once it is fsynced (the default); `Bulk` trades that for speed in bulk loads.
+    /// `read_only` opens without the writer lock (inspection, `verify`, `export` beside a
+    /// running writer); commands then fail.
+    File {
+        dir: PathBuf,
+        durability: Durability,
+        read_only: bool,
+    },
+    /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open). Keys and
+    /// checkpoints live in the local directory `local_dir`.
+    Postgres {
+        url: String,
+        schema: String,
+        local_dir: PathBuf,
+    },
+}
+
+/// Everything [`Engine::open`] needs. Start from [`EngineConfig::file`] and adjust fields.
+///
+/// ```
+/// use plaint::{EngineConfig, StoreConfig};
+/// let cfg = EngineConfig::file("/var/lib/plaint");
+/// assert!(matches!(cfg.store, StoreConfig::File { .. }));
+/// assert_eq!(cfg.conflict_retries_max, 8);
+/// ```
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub store: StoreConfig,
+    /// The service-level, routing and compensation policy (DOMAIN.md §5–§8).
+    pub policy: Policy,
+    /// The business calendar for working-day deadlines.
+    pub calendar: Calendar,
+    /// Where `now` comes from (the wall clock by default).
+    pub clock: Clock,
+    /// How often a command is retried after a concurrency conflict before giving up.
+    pub conflict_retries_max: u32,
+    /// Keep projection checkpoints on disk (faster start on a large log). On by default.
+    pub checkpoints: bool,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("store", &self.store)
+            .field("policy", &self.policy.version)
+            .field("conflict_retries_max", &self.conflict_retries_max)
+            .field("checkpoints", &self.checkpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineConfig {
+    /// The embedded file log in `dir`, fsync on every append, the default policy, the China
+    /// mainland calendar, the wall clock.
+    pub fn file(dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            store: StoreConfig::File {
+                dir: dir.into(),
+                durability: Durability::Always,
+                read_only: false,
+            },
+            policy: Policy::default(),
+            calendar: Calendar::china_mainland(),
+            clock: system_clock(),
+            conflict_retries_max: CONFLICT_RETRIES_DEFAULT,
+            checkpoints: true,
+        }
+    }
+
+    /// PostgreSQL at `url` (schema `plaint`), with keys and checkpoints in `local_dir`.
+    pub fn postgres(url: impl Into<String>, local_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            store: StoreConfig::Postgres {
+                url: url.into(),
+                schema: "plaint".to_owned(),
+                local_dir: local_dir.into(),
+            },
+            ..EngineConfig::file(PathBuf::new())
+        }
+    }
+
+    /// The same configuration with another clock.
+    pub fn with_clock(mut self, clock: Clock) -> EngineConfig {
+        self.clock = clock;
+        self
+    }
+
+    /// The directory holding keys and checkpoints.
+    fn local_dir(&self) -> &Path {
+        match &self.store {
+            StoreConfig::File { dir, .. } => dir,
+            StoreConfig::Postgres { local_dir, .. } => local_dir,
+        }
+    }
+}
+
+/// What one command did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Executed {
+    pub complaint_id: ComplaintId,
+    pub command_id: CommandId,
+    /// The committed events (with their positions). Empty when the command was accepted but had
+    /// nothing to record (a watchdog escalation that is not due, or already applied).
+    pub events: Vec<Event>,
+    /// `true` when the command id had been executed before: `events` are the original ones and
+    /// nothing was written.
+    pub deduplicated: bool,
+    /// The complaint's stream version after the command.
+    pub stream_version: u64,
+}
+
+/// What happened to one command of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CommandOutcome {
+    /// Committed: events at positions `first_position..=last_position`.
+    Committed { first_position: u64, last_position: u64 },
+    /// Accepted with nothing to record.
+    NoOp,
+    /// Its command id had been executed before; nothing written.
+    Deduplicated,
+    /// Refused by the domain; nothing written for it. The reason as text.
+    Rejected {
+        #[serde(skip)]
+        rejection: plaint_domain::state::Rejection,
+        reason: String,
+    },
+}
+
+/// What [`Engine::execute_batch`] did, one outcome per command, in input order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchOutcome {
+    pub outcomes: Vec<CommandOutcome>,
+    /// Commands whose events were committed.
+    pub committed: usize,
+    pub deduplicated: usize,
+    pub rejected: usize,
+    /// Events written by this batch.
+    pub events: usize,
+    /// The log's last committed position after the batch.
+    pub head_position: u64,
+}
+
+impl BatchOutcome {
+    /// Input indexes and reasons of the rejected commands.
+    pub fn rejections(&self) -> impl Iterator<Item = (usize, &plaint_domain::state::Rejection)> {
+        self.outcomes.iter().enumerate().filter_map(|(i, o)| match o {
+            CommandOutcome::Rejected { rejection, .. } => Some((i, rejection)),
+            _ => None,
+        })
+    }
+}
+
+/// A ticket as a read shows it: the projection's view plus the customer's personal fields
+/// (masked unless revealed, erased after erasure).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    #[serde(flatten)]
+    pub view: TicketView,
+    pub personal: PersonalFields,
+}
+
+/// Filter of [`Engine::audit`]. Every bound is optional; `from` is inclusive, `to` exclusive,
+/// both on business time (`occurred_at`) unless `by_recorded_time` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Only events by this actor (`system` for the watchdog and imports).
+    pub actor: Option<String>,
+    /// Only events of this complaint.
+    pub complaint: Option<ComplaintId>,
+    /// Filter on the recording time instead of the business time.
+    pub by_recorded_time: bool,
+    /// Stop after this many events (at most [`AUDIT_EVENTS_MAX`]; 0 means that maximum).
+    pub limit: usize,
+}
+
+/// What [`Engine::tick`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TickOutcome {
+    /// The instant escalations were judged at.
+    pub now: Timestamp,
+    /// Open tickets checked.
+    pub checked: usize,
+    /// The escalations appended by this tick (each planned rung at most once per ticket, ever).
+    pub escalated: Vec<Event>,
+}
+
+/// Size figures of the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// The last committed global position (0 on an empty log).
+    pub head_position: u64,
+    /// Events in the log (positions are gapless from 1, so this equals `head_position`).
+    pub events: u64,
+    /// Complaints (streams) in the log.
+    pub streams: u64,
+    /// Bytes on disk of the log (file log: its files, keys and checkpoints excluded); `None`
+    /// for PostgreSQL.
+    pub bytes: Option<u64>,
+}
+
+/// Result of a verification: the store's report on checksums, positions and the hash chain.
+pub type VerifyOutcome = VerifyReport;
+
+/// The complaint engine. Cheap to share: wrap it in an `Arc` and call it from many tasks.
+///
+/// ```
+/// use plaint::{Engine, EngineConfig};
+/// use plaint::domain::*;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+/// let cmd: Command = serde_json::from_str(r#"{
+///     "command_id": "c-1", "complaint_id": "CMP-1", "actor": "cs-001",
+///     "command": "receive", "channel": "hotline", "region": "上海",
+///     "description": "快递显示已签收但本人未收到，运单号 SF1234567890，要求核实",
+///     "customer": {"name": "张三", "phone": "+86 138-0013-8000"}
+/// }"#).unwrap();
+/// let done = engine.execute(cmd.clone()).await.unwrap();
+/// assert_eq!(done.events.len(), 1);
+/// assert!(engine.execute(cmd).await.unwrap().deduplicated); // same command id: nothing new
+/// let ticket = engine.ticket(&ComplaintId::new("CMP-1").unwrap(), Default::default()).await.unwrap();
+/// assert_eq!(ticket.view.region, "上海");
+/// # });
+/// ```
+pub struct Engine {
+    store: Arc<dyn EventStore>,
+    policy: Policy,
+    calendar: Calendar,
+    clock: Clock,
+    keys: KeyStore,
+    runner: tokio::sync::Mutex<Runner>,
+    conflict_retries_max: u32,
+    log_dir: Option<PathBuf>,
+    checkpoint_dir: Option<PathBuf>,
+    /// The file log by its concrete type, to close it cleanly.
+    file_log: Option<Arc<FileLog>>,
+    /// Opened read-only: no commands, no checkpoints written.
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("policy", &self.policy.version)
+            .field("keys", &self.keys.dir())
+            .field("log_dir", &self.log_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the store (creating an empty one if needed), the key store and the projections
+    /// (from their checkpoints when enabled; they catch up with the log on the first read).
+    pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        let local = cfg.local_dir().to_owned();
+        std::fs::create_dir_all(&local).map_err(|source| EngineError::Io {
+            path: local.clone(),
+            source,
+        })?;
+        let mut file_log = None;
+        let cfg_read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
+        let (store, log_dir): (Arc<dyn EventStore>, Option<PathBuf>) = match &cfg.store {
+            StoreConfig::File {
+                dir,
+                durability,
+                read_only,
+            } => {
+                let log = crate::backend::open_file(dir, *durability, *read_only)?;
+                file_log = Some(log.clone());
+                (log as Arc<dyn EventStore>, Some(dir.clone()))
+            }
+            StoreConfig::Postgres { url, schema, .. } => (crate::backend::open_postgres(url, schema).await?, None),
+        };
+        let mut cfg = cfg;
+        // A read-only engine writes nothing, not even checkpoints.
+        cfg.checkpoints &= !cfg_read_only;
+        let mut engine = Self::with_store(store, cfg, log_dir).await?;
+        engine.file_log = file_log;
+        engine.read_only = cfg_read_only;
+        Ok(engine)
+    }
+
+    /// An engine over a store the caller opened (any [`EventStore`]); keys and checkpoints live
+    /// in the configuration's directory.
+    pub async fn with_store(
+        store: Arc<dyn EventStore>,
+        cfg: EngineConfig,
+        log_dir: Option<PathBuf>,
+    ) -> Result<Engine, EngineError> {
+        let local = cfg.local_dir().to_owned();
+        let keys = KeyStore::open(local.join("keys"))?;
+        let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
+        let runner = match &checkpoint_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let mut runner = Runner::open(dir, ProjectionSet::default())?;
+                // Checkpoints from another log (or a log cut back by recovery) are ahead of it:
+                // start those projections over rather than serve figures the log does not hold.
+                let head = store.head_position().await?;
+                if runner.projections().high_position() > head {
+                    runner = Runner::in_memory(ProjectionSet::default());
+                }
+                runner
+            }
+            None => Runner::in_memory(ProjectionSet::default()),
+        };
+        Ok(Engine {
+            store,
+            policy: cfg.policy,
+            calendar: cfg.calendar,
+            clock: cfg.clock,
+            keys,
+            runner: tokio::sync::Mutex::new(runner),
+            conflict_retries_max: cfg.conflict_retries_max,
+            log_dir,
+            checkpoint_dir,
+            file_log: None,
+            read_only: false,
+        })
+    }
+
+    /// The store underneath, for tools that need the raw envelopes.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The policy the engine decides with.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The business calendar the engine decides with.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The customer key store.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The engine's current time.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Commands
+    // -----------------------------------------------------------------------------------------
+
+    /// Executes one command: decide against the complaint's current state, append durably.
+    ///
+    /// Errors: [`EngineError::Rejected`] when the domain refuses (nothing written),
+    /// [`EngineError::Contended`] when concurrency conflicts persist, store errors otherwise.
+    pub async fn execute(&self, cmd: Command) -> Result<Executed, EngineError> {
+        self.execute_at(cmd, None).await
+    }
+
+    async fn execute_at(&self, cmd: Command, now: Option<Timestamp>) -> Result<Executed, EngineError> {
+        let stream = cmd.complaint_id.as_str().to_owned();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let events = self.read_stream_events(&cmd.complaint_id).await?;
+            let original: Vec<Event> = events
+                .iter()
+                .filter(|e| e.meta.command_id == cmd.command_id)
+                .cloned()
+                .collect();
+            if !original.is_empty() {
+                return Ok(Executed {
+                    complaint_id: cmd.complaint_id.clone(),
+                    command_id: cmd.command_id.clone(),
+                    stream_version: events.last().map_or(0, |e| e.meta.stream_version),
+                    events: original,
+                    deduplicated: true,
+                });
+            }
+            let state = ComplaintState::from_events(&events);
+            let cmd = self.enrich(&state, cmd.clone()).await?;
+            let key = self.customer_key(&cmd)?;
+            let ctx = Context {
+                now: now.unwrap_or_else(|| self.now()),
+                policy: &self.policy,
+                calendar: &self.calendar,
+                customer_key: key.as_ref(),
+            };
+            let mut new = decide(&state, &cmd, &ctx)?;
+            if new.is_empty() {
+                return Ok(Executed {
+                    complaint_id: cmd.complaint_id.clone(),
+                    command_id: cmd.command_id.clone(),
+                    events: Vec::new(),
+                    deduplicated: false,
+                    stream_version: state.version,
+                });
+            }
+            let envelopes = new.iter().map(to_new_event).collect();
+            match self
+                .store
+                .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
+                .await
+            {
+                Ok(r) if r.deduplicated => {
+                    // Another writer committed this very command between our read and append.
+                    continue;
+                }
+                Ok(r) => {
+                    debug_assert_eq!(r.last_position - r.first_position + 1, new.len() as u64);
+                    for (i, e) in new.iter_mut().enumerate() {
+                        e.meta.position = r.first_position + i as u64;
+                    }
+                    return Ok(Executed {
+                        complaint_id: cmd.complaint_id.clone(),
+                        command_id: cmd.command_id.clone(),
+                        events: new,
+                        deduplicated: false,
+                        stream_version: r.stream_version,
+                    });
+                }
+                Err(StoreError::Conflict { .. }) if attempt <= self.conflict_retries_max => continue,
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(EngineError::Contended {
+                        complaint: cmd.complaint_id.clone(),
+                        attempts: attempt,
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Executes many commands (several per complaint, in order) and commits every accepted one
+    /// in ONE durable `append_many`: for imports. A rejected command is reported in its outcome
+    /// and skipped; the later commands of its complaint are decided without it. At most
+    /// [`BATCH_COMMANDS_MAX`] commands.
+    ///
+    /// Re-running the same batch commits nothing new: every command id is recognised.
+    pub async fn execute_batch(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
+        self.execute_batch_with(cmds, false).await
+    }
+
+    /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
+    /// the commands before it are committed, and its outcome (`Rejected`) is the last of
+    /// `outcomes`; the commands after it are not looked at. For imports that must stop at a bad
+    /// line after committing exactly the lines before it (`plaint import`).
+    pub async fn execute_batch_until_rejection(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
+        self.execute_batch_with(cmds, true).await
+    }
+
+    async fn execute_batch_with(
+        &self,
+        cmds: Vec<Command>,
+        stop_at_rejection: bool,
+    ) -> Result<BatchOutcome, EngineError> {
+        if cmds.len() > BATCH_COMMANDS_MAX {
+            return Err(EngineError::bad_input(
+                "batch",
+                format!("{} commands; at most {BATCH_COMMANDS_MAX} per batch", cmds.len()),
+            ));
+        }
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match self.try_batch(&cmds, stop_at_rejection).await {
+                Err(EngineError::Store(StoreError::Conflict { stream, .. })) => {
+                    if attempt > self.conflict_retries_max {
+                        return Err(EngineError::Contended {
+                            complaint: ComplaintId::new(stream)
+                                .map_err(|e| EngineError::bad_input("stream", e.to_string()))?,
+                            attempts: attempt,
+                        });
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_batch(&self, cmds: &[Command], stop_at_rejection: bool) -> Result<BatchOutcome, EngineError> {
+        let now = self.now();
+        let mut states: HashMap<ComplaintId, ComplaintState> = HashMap::new();
+        let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
+        let mut requests: Vec<AppendRequest> = Vec::new();
+        // For each request, the outcome index it belongs to.
+        let mut request_of: Vec<usize> = Vec::new();
+        let mut new_keys = Vec::new();
+        // The repeat projection plus this batch's accepted events, made on first need so
+        // verifications see the complaints received earlier in the same batch.
+        let mut local_repeats: Option<Repeats> = None;
+        let mut pending: Vec<Event> = Vec::new();
+        for cmd in cmds {
+            if !states.contains_key(&cmd.complaint_id) {
+                let events = self.read_stream_events(&cmd.complaint_id).await?;
+                states.insert(cmd.complaint_id.clone(), ComplaintState::from_events(&events));
+            }
+            let state = states.get(&cmd.complaint_id).expect("inserted above");
+            if state.has_applied(&cmd.command_id) {
+                outcomes.push(CommandOutcome::Deduplicated);
+                continue;
+            }
+            let mut cmd = cmd.clone();
+            if needs_repeat_check(state, &cmd) {
+                if local_repeats.is_none() {
+                    let mut r = self.with_projections(|p| p.repeats.state.clone()).await?;
+                    for e in &pending {
+                        r.apply(e);
+                    }
+                    local_repeats = Some(r);
+                }
+                let repeats = local_repeats.as_ref().expect("made above");
+                cmd = apply_verdict(cmd, judge_state(&self.policy, state, repeats));
+            }
+            let key = self.customer_key_deferred(&cmd, &mut new_keys)?;
+            let ctx = Context {
+                now,
+                policy: &self.policy,
+                calendar: &self.calendar,
+                customer_key: key.as_ref(),
+            };
+            match decide(state, &cmd, &ctx) {
+                Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
+                Ok(events) => {
+                    let expected = ExpectedVersion::Exact(state.version);
+                    let state = states.get_mut(&cmd.complaint_id).expect("inserted above");
+                    for e in &events {
+                        evolve(state, e);
+                        if let Some(r) = local_repeats.as_mut() {
+                            r.apply(e);
+                        }
+                    }
+                    pending.extend(events.iter().cloned());
+                    request_of.push(outcomes.len());
+                    outcomes.push(CommandOutcome::NoOp); // replaced once committed
+                    requests.push(AppendRequest {
+                        stream: cmd.complaint_id.as_str().to_owned(),
+                        expected,
+                        events: events.iter().map(to_new_event).collect(),
+                    });
+                }
+                Err(rejection) => {
+                    outcomes.push(CommandOutcome::Rejected {
+                        reason: rejection.to_string(),
+                        rejection,
+                    });
+                    if stop_at_rejection {
+                        break;
+                    }
+                }
+            }
+        }
+        // Keys first: an event must never reference a key that a crash could lose.
+        self.keys.sync_created(&new_keys)?;
+        let events: usize = requests.iter().map(|r| r.events.len()).sum();
+        let results = if requests.is_empty() {
+            Vec::new()
+        } else {
+            self.store.append_many(requests).await?
+        };
+        let (mut committed, mut deduplicated) = (0, 0);
+        for (r, &i) in results.iter().zip(&request_of) {
+            outcomes[i] = if r.deduplicated {
+                deduplicated += 1;
+                CommandOutcome::Deduplicated
+            } else {
+                committed += 1;
+                CommandOutcome::Committed {
+                    first_position: r.first_position,
+                    last_position: r.last_position,
+                }
+            };
+        }
+        deduplicated += outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| matches!(o, CommandOutcome::Deduplicated) && !request_of.contains(i))
+            .count();
+        let rejected = outcomes
+            .iter()
+            .filter(|o| matches!(o, CommandOutcome::Rejected { .. }))
+            .count();
+        Ok(BatchOutcome {
+            outcomes,
+            committed,
+            deduplicated,
+            rejected,
+            events,
+            head_position: self.store.head_position().await?,
+        })
+    }
+
+    /// The engine's additions to a command before `decide`: at verification, when the command
+    /// names no earlier complaint, the repeat projection is consulted (DOMAIN.md §8).
+    async fn enrich(&self, state: &ComplaintState, cmd: Command) -> Result<Command, EngineError> {
+        if !needs_repeat_check(state, &cmd) {
+            return Ok(cmd);
+        }
+        let verdict = self
+            .with_projections(|p| judge_state(&self.policy, state, &p.repeats.state))
+            .await?;
+        Ok(apply_verdict(cmd, verdict))
+    }
+
+    /// How the repeat rule (DOMAIN.md §8) judges a received complaint against the earlier
+    /// complaints of the same customer: new, a repeat of one, or a duplicate of an open one
+    /// (which the caller may then merge with a `merge_as_duplicate` command). At verification
+    /// the engine fills in `repeat_of` by this judgement when the command names none.
+    pub async fn judge_intake(&self, id: &ComplaintId) -> Result<RepeatVerdict, EngineError> {
+        let events = self.history(id).await?;
+        let state = ComplaintState::from_events(&events);
+        self.with_projections(|p| judge_state(&self.policy, &state, &p.repeats.state))
+            .await
+    }
+
+    /// The customer key for a command carrying personal fields (created on first use).
+    fn customer_key(&self, cmd: &Command) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
+        match key_owner(cmd) {
+            None => Ok(None),
+            Some(owner) => Ok(Some(self.keys.key_for(&owner)?)),
+        }
+    }
+
+    fn customer_key_deferred(
+        &self,
+        cmd: &Command,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
+        match key_owner(cmd) {
+            None => Ok(None),
+            Some(owner) => Ok(Some(self.keys.key_for_deferred(&owner, created)?)),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads
+    // -----------------------------------------------------------------------------------------
+
+    async fn read_stream_events(&self, id: &ComplaintId) -> Result<Vec<Event>, EngineError> {
+        let mut out = Vec::new();
+        let mut from = 1u64;
+        loop {
+            let batch = self.store.read_stream(id.as_str(), from, READ_BATCH).await?;
+            let n = batch.len();
+            for r in batch {
+                from = r.stream_version + 1;
+                out.push(from_recorded_owned(r)?);
+            }
+            if n < READ_BATCH {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Brings the in-memory projections up to the log's head.
+    pub async fn catch_up(&self) -> Result<u64, EngineError> {
+        let mut runner = self.runner.lock().await;
+        self.catch_up_locked(&mut runner).await
+    }
+
+    async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
+        let head = self.store.head_position().await?;
+        let mut last = runner.projections().low_position();
+        while last < head {
+            let want = ((head - last) as usize).min(READ_BATCH);
+            let batch = self.store.read_all(last + 1, want).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for r in batch {
+                if r.position != last + 1 {
+                    return Err(plaint_projections::runner::RunnerError::Gap {
+                        after: last,
+                        found: r.position,
+                    }
+                    .into());
+                }
+                last = r.position;
+                let e = from_recorded_owned(r)?;
+                runner.projections_mut().apply(&e);
+            }
+        }
+        Ok(last)
+    }
+
+    /// Runs `f` on the projections, caught up with the log's head.
+    pub async fn with_projections<T>(&self, f: impl FnOnce(&ProjectionSet) -> T) -> Result<T, EngineError> {
+        let mut runner = self.runner.lock().await;
+        self.catch_up_locked(&mut runner).await?;
+        Ok(f(runner.projections()))
+    }
+
+    /// The current state of a complaint. Personal fields masked unless `reveal` is
+    /// [`Reveal::Clear`].
+    pub async fn ticket(&self, id: &ComplaintId, reveal: Reveal) -> Result<Ticket, EngineError> {
+        let (view, sealed) = self
+            .with_projections(|p| {
+                let t = &p.tickets.state;
+                (t.view(id), t.sealed_personal(id).cloned())
+            })
+            .await?;
+        let view = view.ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
+        let personal = personal::open(&self.keys, sealed.as_ref(), reveal)?;
+        Ok(Ticket { view, personal })
+    }
+
+    /// A complaint as it stood at `instant` (business time: events that occurred at or before
+    /// it), from its own stream. Links made by other complaints (merged duplicates, later
+    /// repeats) are not included. [`EngineError::UnknownComplaint`] when it did not exist yet.
+    pub async fn ticket_as_of(
+        &self,
+        id: &ComplaintId,
+        instant: Timestamp,
+        reveal: Reveal,
+    ) -> Result<Ticket, EngineError> {
+        let events = self.read_stream_events(id).await?;
+        let mut tickets = plaint_projections::Tickets::default();
+        for e in events.iter().filter(|e| e.meta.occurred_at <= instant) {
+            plaint_projections::Projection::apply(&mut tickets, e);
+        }
+        let view = tickets
+            .view(id)
+            .ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
+        let personal = personal::open(&self.keys, tickets.sealed_personal(id), reveal)?;
+        Ok(Ticket { view, personal })
+    }
+
+    /// Every event of a complaint, in stream order ([`EngineError::UnknownComplaint`] if none).
+    /// Personal fields inside stay sealed (see [`Engine::personal_fields`] to open them).
+    pub async fn history(&self, id: &ComplaintId) -> Result<Vec<Event>, EngineError> {
+        let events = self.read_stream_events(id).await?;
+        if events.is_empty() {
+            return Err(EngineError::UnknownComplaint { complaint: id.clone() });
+        }
+        Ok(events)
+    }
+
+    /// The personal fields an event carries (a `Received` event), masked or revealed, or
+    /// [`PersonalFields::None`] for any other event.
+    pub fn personal_fields(&self, event: &Event, reveal: Reveal) -> Result<PersonalFields, EngineError> {
+        match &event.data {
+            EventData::Received(r) => personal::open(&self.keys, r.customer.personal.as_ref(), reveal),
+            _ => Ok(PersonalFields::None),
+        }
+    }
+
+    /// Events of the whole log matching `filter`, in global order.
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<Event>, EngineError> {
+        let mut out = Vec::new();
+        self.audit_each(filter, &mut |e| {
+            out.push(e);
+            true
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Like [`Engine::audit`], handing each matching event to `f` as it is read (memory stays
+    /// flat on a large log); `f` returns `false` to stop.
+    pub async fn audit_each(
+        &self,
+        filter: &AuditFilter,
+        f: &mut dyn FnMut(Event) -> bool,
+    ) -> Result<usize, EngineError> {
+        let limit = if filter.limit == 0 {
+            AUDIT_EVENTS_MAX
+        } else {
+            filter.limit.min(AUDIT_EVENTS_MAX)
+        };
+        let matches = |e: &Event| {
+            let t = if filter.by_recorded_time {
+                e.meta.recorded_at
+            } else {
+                e.meta.occurred_at
+            };
+            filter.from.is_none_or(|from| t >= from)
+                && filter.to.is_none_or(|to| t < to)
+                && filter.actor.as_deref().is_none_or(|a| e.meta.actor.as_str() == a)
+        };
+        let mut n = 0usize;
+        if let Some(id) = &filter.complaint {
+            for e in self.read_stream_events(id).await? {
+                if n >= limit {
+                    break;
+                }
+                if matches(&e) {
+                    n += 1;
+                    if !f(e) {
+                        break;
+                    }
+                }
+            }
+            return Ok(n);
+        }
+        let mut from = 1u64;
+        loop {
+            let batch = self.store.read_all(from, READ_BATCH).await?;
+            let len = batch.len();
+            for r in batch {
+                from = r.position + 1;
+                let e = from_recorded_owned(r)?;
+                if matches(&e) {
+                    n += 1;
+                    if !f(e) || n >= limit {
+                        return Ok(n);
+                    }
+                }
+            }
+            if len < READ_BATCH {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// A live feed of committed events from global position `from` (1 = the beginning): first
+    /// the catch-up, then new events as they commit, with no gap and no duplicate.
+    pub async fn subscribe(&self, from: u64) -> Result<EventSubscription, EngineError> {
+        Ok(EventSubscription {
+            inner: self.store.subscribe(from.max(1)).await?,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reports (DOMAIN.md §7, §8): figures from the projections, judged at an explicit `now`
+    // -----------------------------------------------------------------------------------------
+
+    /// The SLA report at `now`: verdict counts, on-time rates and response and resolution times
+    /// per clock, overall and per `group_by`, over the tickets received in `received`
+    /// (`[from, to)`; every ticket received up to `now` when `None`).
+    pub async fn sla_report(
+        &self,
+        now: Timestamp,
+        group_by: Option<&GroupBy>,
+        received: Option<(Timestamp, Timestamp)>,
+    ) -> Result<SlaReport, EngineError> {
+        self.with_projections(|p| p.sla.state.report(now, &self.policy, group_by, received))
+            .await
+    }
+
+    /// One ticket's verdict per clock at `now`.
+    pub async fn ticket_sla(&self, id: &ComplaintId, now: Timestamp) -> Result<TicketSla, EngineError> {
+        self.with_projections(|p| p.sla.state.ticket(id, now, &self.policy))
+            .await?
+            .ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })
+    }
+
+    /// Clocks at risk (past the policy's warning share of their allowance) or pending overdue
+    /// at `now`.
+    pub async fn at_risk(&self, now: Timestamp) -> Result<AtRiskList, EngineError> {
+        self.with_projections(|p| p.sla.state.at_risk(now, &self.policy)).await
+    }
+
+    /// Repeat figures (repeat rate, repeat and duplicate links) for tickets received in
+    /// `[from, to)`.
+    pub async fn repeats_report(&self, from: Timestamp, to: Timestamp) -> Result<RepeatReport, EngineError> {
+        if from > to {
+            return Err(EngineError::bad_input(
+                "period",
+                format!("from {from} is after to {to}"),
+            ));
+        }
+        self.with_projections(|p| p.repeats.state.report(from, to)).await
+    }
+
+    /// The weekly report (DOMAIN.md §8) of ISO week `week`, with SLA verdicts judged at `now`.
+    pub async fn weekly_report(&self, week: IsoWeek, now: Timestamp) -> Result<WeeklyReport, EngineError> {
+        self.with_projections(|p| p.analysis.state.weekly_report(week, &p.sla.state, now, &self.policy))
+            .await
+    }
+
+    /// The ISO week `t` falls in, in the projections' reporting time zone.
+    pub async fn week_of(&self, t: Timestamp) -> Result<IsoWeek, EngineError> {
+        self.with_projections(|p| p.analysis.state.buckets().week(t)).await
+    }
+
+    /// The heat map (category × stage × region × customer tier) of a month.
+    pub async fn heat_map(&self, month: Month) -> Result<HeatMap, EngineError> {
+        self.with_projections(|p| p.analysis.state.heat_map(month)).await
+    }
+
+    /// The alerts (category surges, regions with a high delay share) as of `now`.
+    pub async fn alerts(&self, now: Timestamp) -> Result<AlertsReport, EngineError> {
+        self.with_projections(|p| p.analysis.state.alerts(now, &self.policy))
+            .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The SLA watchdog
+    // -----------------------------------------------------------------------------------------
+
+    /// Runs the SLA watchdog at `now`: for every open ticket, appends the planned escalations
+    /// that are due (DOMAIN.md §7), each exactly once however often `tick` runs. Each is an
+    /// `escalate` command with the rung's `rule_id`, actor `system` and a command id derived from
+    /// the ticket and rule, so a crash between two ticks never doubles one.
+    pub async fn tick(&self, now: Timestamp) -> Result<TickOutcome, EngineError> {
+        let open: Vec<ComplaintId> = self
+            .with_projections(|p| {
+                p.tickets
+                    .state
+                    .views()
+                    .filter(|v| !matches!(v.status, TicketStatus::Closed))
+                    .map(|v| v.id)
+                    .collect()
+            })
+            .await?;
+        let mut escalated = Vec::new();
+        for id in &open {
+            let events = self.read_stream_events(id).await?;
+            let last_occurred_at = events.iter().map(|e| e.meta.occurred_at).max();
+            for due in plaint_domain::watchdog::due_escalations(&events, now) {
+                let command_id = CommandId::new(format!("watchdog/{id}/{}", due.rule_id))
+                    .map_err(|e| EngineError::bad_input("watchdog rule id", e.to_string()))?;
+                // The escalation is recorded when it fell due, or after the ticket's last
+                // activity if the watchdog found it later (business time stays in order).
+                let at = last_occurred_at
+                    .map_or(due.due_at, |last| last.max(due.due_at))
+                    .min(now);
+                let cmd = Command {
+                    command_id,
+                    complaint_id: id.clone(),
+                    actor: Actor::System,
+                    occurred_at: Some(at),
+                    body: CommandBody::Escalate(Escalate {
+                        level: due.level,
+                        reason: format!("SLA watchdog: {} due at {}", due.rule_id, due.due_at),
+                        rule_id: Some(due.rule_id.clone()),
+                    }),
+                };
+                let done = self.execute_at(cmd, Some(now)).await?;
+                if !done.deduplicated {
+                    escalated.extend(done.events);
+                }
+            }
+        }
+        Ok(TickOutcome {
+            now,
+            checked: open.len(),
+            escalated,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Maintenance
+    // -----------------------------------------------------------------------------------------
+
+    /// Rebuilds the projections from the log (all of them, from empty) up to `target`,
+    /// calling `progress` after every batch read; saves checkpoints (except for an as-of
+    /// rebuild, which is not a log prefix; the engine then catches up again on the next read).
+    pub async fn rebuild(
+        &self,
+        target: RebuildTarget,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, EngineError> {
+        let mut runner = self.runner.lock().await;
+        let stats = runner.rebuild(self.store.as_ref(), target, progress).await?;
+        if matches!(target, RebuildTarget::AsOf(_)) {
+            // Not a prefix of the log: never serve reads from it.
+            *runner = self.fresh_runner()?;
+        }
+        Ok(stats)
+    }
+
+    fn fresh_runner(&self) -> Result<Runner, EngineError> {
+        Ok(match &self.checkpoint_dir {
+            Some(dir) => Runner::open(dir, ProjectionSet::default())?,
+            None => Runner::in_memory(ProjectionSet::default()),
+        })
+    }
+
+    /// Saves the projections' checkpoints (no-op when checkpoints are off). Call before
+    /// shutting down a long-running engine to make the next start fast.
+    pub async fn save_checkpoints(&self) -> Result<(), EngineError> {
+        let mut runner = self.runner.lock().await;
+        self.catch_up_locked(&mut runner).await?;
+        runner.save_checkpoints()?;
+        Ok(())
+    }
+
+    /// Saves the projections' checkpoints, then closes the store: for the file log, waits for
+    /// everything queued, syncs and releases the lock. Dropping the engine closes the log too,
+    /// but blocks the dropping thread and skips the checkpoints.
+    pub async fn close(self) -> Result<(), EngineError> {
+        if self.checkpoint_dir.is_some() && !self.read_only {
+            self.save_checkpoints().await?;
+        }
+        let Engine { store, file_log, .. } = self;
+        drop(store);
+        if let Some(log) = file_log {
+            if let Ok(log) = Arc::try_unwrap(log) {
+                log.close().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads the whole log: checksums, position and version continuity, the hash chain.
+    /// Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position or offset.
+    pub async fn verify(&self) -> Result<VerifyOutcome, EngineError> {
+        Ok(self.store.verify().await?)
+    }
+
+    /// Size figures of the store.
+    pub async fn stats(&self) -> Result<Stats, EngineError> {
+        let head = self.store.head_position().await?;
+        let streams = self.with_projections(|p| p.tickets.state.len() as u64).await?;
+        let bytes = match &self.log_dir {
+            Some(dir) => Some(log_bytes(dir).map_err(|source| EngineError::Io {
+                path: dir.clone(),
+                source,
+            })?),
+            None => None,
+        };
+        Ok(Stats {
+            head_position: head,
+            events: head,
+            streams,
+            bytes,
+        })
+    }
+
+    /// Erases a customer (DOMAIN.md §9): destroys their keys. The events stay and replay;
+    /// every figure stays the same; their personal fields read as [`PersonalFields::Erased`]
+    /// from now on. `customer` is a phone number or a customer id (as given at intake), or the
+    /// match key itself. Returns how many keys were destroyed.
+    pub fn erase_customer(&self, customer: &str) -> Result<usize, EngineError> {
+        let mk = if customer.len() == 64 && customer.bytes().all(|b| b.is_ascii_hexdigit()) {
+            customer.to_ascii_lowercase()
+        } else {
+            match_key(Some(customer), Some(customer))
+                .ok_or_else(|| EngineError::bad_input("customer", "neither a phone number nor a customer id"))?
+        };
+        let mut n = self.keys.erase_customer(&mk)?;
+        // A customer id that is all digits reads as a phone above; erase that reading too.
+        if let Some(by_id) = match_key(Some(customer), None) {
+            if by_id != mk {
+                n += self.keys.erase_customer(&by_id)?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Writes every event as one JSON object per line, in global order, personal fields
+    /// masked unless `reveal` (a `Received` event's sealed personal fields are replaced by the
+    /// [`PersonalFields`] they open to). Returns the number of events written.
+    pub async fn export(&self, out: &mut dyn std::io::Write, reveal: Reveal) -> Result<u64, EngineError> {
+        let mut n = 0u64;
+        let mut from = 1u64;
+        loop {
+            let batch = self.store.read_all(from, READ_BATCH).await?;
+            let len = batch.len();
+            for r in batch {
+                from = r.position + 1;
+                let e = from_recorded_owned(r)?;
+                let line = export_line(&e, self.personal_fields(&e, reveal)?);
+                serde_json::to_writer(&mut *out, &line).map_err(|e| EngineError::Io {
+                    path: PathBuf::from("<export>"),
+                    source: e.into(),
+                })?;
+                out.write_all(b"\n").map_err(|source| EngineError::Io {
+                    path: PathBuf::from("<export>"),
+                    source,
+                })?;
+                n += 1;
+            }
+            if len < READ_BATCH {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+/// Version of the JSON shape written by [`Engine::export`].
+pub const EXPORT_SCHEMA_VERSION: u32 = 1;
+
+fn export_line(e: &Event, personal: PersonalFields) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+    if let Some(customer) = v.pointer_mut("/data/customer") {
+        if let Some(obj) = customer.as_object_mut() {
+            obj.insert(
+                "personal".to_owned(),
+                serde_json::to_value(&personal).unwrap_or(serde_json::Value::Null),
+            );
+        }
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("schema".to_owned(), EXPORT_SCHEMA_VERSION.into());
+    }
+    v
+}
+
+/// A verification that names no earlier complaint, on a received complaint: the engine judges
+/// it against the repeat projection.
+fn needs_repeat_check(state: &ComplaintState, cmd: &Command) -> bool {
+    matches!(&cmd.body, CommandBody::Verify(v) if v.repeat_of.is_none()) && state.status == Status::Received
+}
+
+fn judge_state(policy: &Policy, state: &ComplaintState, repeats: &Repeats) -> RepeatVerdict {
+    let Some(received_at) = state.received_at else {
+        return RepeatVerdict::New;
+    };
+    let candidate = Candidate {
+        match_key: state.match_key.clone(),
+        customer_id: state.customer_id.clone(),
+        waybill: state.waybill.clone(),
+        category: state.category,
+        received_at,
+    };
+    repeats.judge(&candidate, state.id.as_ref(), policy)
+}
+
+/// A repeat fills in the verification's `repeat_of` (the domain then raises the `repeat` flag);
+/// a duplicate or a new complaint leaves the command as it is.
+fn apply_verdict(mut cmd: Command, verdict: RepeatVerdict) -> Command {
+    if let (CommandBody::Verify(v), RepeatVerdict::Repeat { of }) = (&mut cmd.body, verdict) {
+        v.repeat_of = Some(of);
+    }
+    cmd
+}
+
+/// Who owns the key a command's personal fields are sealed under: the customer's match key,
+/// or, when the command names neither phone nor customer id, a key of this complaint alone.
+fn key_owner(cmd: &Command) -> Option<String> {
+    let CommandBody::Receive(r) = &cmd.body else {
+        return None;
+    };
+    let CustomerInput {
+        customer_id,
+        name,
+        phone,
+        address,
+    } = &r.customer;
+    if name.is_none() && phone.is_none() && address.is_none() {
+        return None;
+    }
+    Some(match_key(customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
+        let h = blake3::hash(cmd.complaint_id.as_str().as_bytes());
+        format!("complaint-{}", &h.to_hex()[..32])
+    }))
+}
+
+/// Bytes of the log's segment files (`*.plog`) in `dir`: keys, checkpoints and the index
+/// are left out.
+fn log_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().ends_with(".plog") {
+            total += entry.metadata()?.len();
+        }
+    }
+    Ok(total)
+}
+
+/// A live feed of committed events (see [`Engine::subscribe`]).
+pub struct EventSubscription {
+    inner: plaint_store::Subscription,
+}
+
+impl EventSubscription {
+    /// The next committed event; `None` when the store closed.
+    pub async fn next(&mut self) -> Option<Result<Event, EngineError>> {
+        let r = self.inner.next().await?;
+        Some(
+            r.map_err(EngineError::from)
+                .and_then(|r| from_recorded_owned(r).map_err(EngineError::from)),
+        )
+    }
+}

@@ -1,0 +1,106 @@
+//! The facade's error type: one enum, with a [`ErrorKind`] the CLI maps to exit codes.
+
+use crate::keys::KeyStoreError;
+use plaint_domain::state::Rejection;
+use plaint_domain::ComplaintId;
+use plaint_projections::runner::RunnerError;
+use plaint_projections::DecodeError;
+use plaint_store::StoreError;
+use std::path::PathBuf;
+
+/// What kind of failure an [`EngineError`] is, for callers that act on the difference (the CLI
+/// maps `Rejected` and `BadInput` to exit code 1, `Damaged` to 1 for `verify`, `Internal` to 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The domain refused the command (illegal transition, invalid field); nothing was written.
+    Rejected,
+    /// The caller asked for something that cannot be done (unknown complaint, bad option).
+    BadInput,
+    /// The log or a checkpoint is damaged: a checksum, position or hash-chain failure.
+    Damaged,
+    /// Anything else: I/O, database, a bug. Retrying may help; reporting it should.
+    Internal,
+}
+
+/// Errors of the [`crate::Engine`]. Each names what it is about.
+///
+/// ```
+/// use plaint::{EngineError, ErrorKind};
+/// let e = EngineError::BadInput { what: "week".into(), reason: "\"2026-W99\" does not exist".into() };
+/// assert_eq!(e.kind(), ErrorKind::BadInput);
+/// assert!(!e.is_rejection());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The domain refused the command; nothing was written.
+    #[error("rejected: {0}")]
+    Rejected(#[from] Rejection),
+    /// No complaint with this id exists in the log.
+    #[error("complaint {complaint} does not exist")]
+    UnknownComplaint { complaint: ComplaintId },
+    /// Bad input from the caller, naming the thing and why.
+    #[error("invalid {what}: {reason}")]
+    BadInput { what: String, reason: String },
+    /// Another writer kept changing the complaint; the command was retried and gave up.
+    #[error("complaint {complaint}: concurrency conflict persisted after {attempts} attempts")]
+    Contended { complaint: ComplaintId, attempts: u32 },
+    #[error("event store: {0}")]
+    Store(#[from] StoreError),
+    #[error("decoding the log: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("projections: {0}")]
+    Projection(#[from] RunnerError),
+    #[error("customer keys: {0}")]
+    Keys(#[from] KeyStoreError),
+    /// Sealed personal fields did not open with the customer's key (damaged key or ciphertext).
+    #[error("personal fields sealed under key {key_id:?} do not open: {reason}")]
+    PersonalData { key_id: String, reason: String },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// The kind of failure (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Rejected(_) => ErrorKind::Rejected,
+            EngineError::UnknownComplaint { .. } | EngineError::BadInput { .. } => ErrorKind::BadInput,
+            EngineError::Store(StoreError::Corrupt { .. } | StoreError::ChainBroken { .. })
+            | EngineError::Projection(RunnerError::Store(
+                StoreError::Corrupt { .. } | StoreError::ChainBroken { .. },
+            ))
+            | EngineError::Projection(RunnerError::Gap { .. })
+            | EngineError::Decode(_)
+            | EngineError::PersonalData { .. }
+            | EngineError::Projection(RunnerError::Decode(_)) => ErrorKind::Damaged,
+            EngineError::Store(StoreError::Limit { .. } | StoreError::InvalidAppend { .. }) => ErrorKind::BadInput,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the domain refused the command (exit code 1 in the CLI).
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, EngineError::Rejected(_))
+    }
+
+    /// The domain's rejection, if this is one.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            EngineError::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn bad_input(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        EngineError::BadInput {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Personal fields as reads show them (DOMAIN.md §9): masked by default, in clear only when the
+//! caller asks to [`Reveal`], and "erased" once the customer's key was destroyed.
+
+use crate::keys::KeyStore;
+use crate::EngineError;
+use plaint_domain::personal::{mask_address, mask_name, mask_phone, unseal};
+use plaint_domain::{PersonalData, SealedPersonal};
+use serde::Serialize;
+
+/// Whether a read shows personal fields in clear. Masked is the default; revealing is an
+/// explicit choice of a caller allowed to see them (the engine does not authenticate: the
+/// embedding application decides who may pass [`Reveal::Clear`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reveal {
+    /// Names, phones and addresses masked (`张*`, `138****8000`, `上海市浦东新****`).
+    #[default]
+    Masked,
+    /// In clear.
+    Clear,
+}
+
+/// A customer's personal fields as a read shows them.
+///
+/// JSON: `{"state": "masked", "name": "张*", "phone": "138****8000", "address": "…"}`,
+/// `{"state": "clear", …}`, `{"state": "erased"}` or `{"state": "none"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PersonalFields {
+    /// The complaint recorded no personal fields.
+    None,
+    /// Masked for display.
+    Masked {
+        name: Option<String>,
+        phone: Option<String>,
+        address: Option<String>,
+    },
+    /// In clear (only with [`Reveal::Clear`]).
+    Clear {
+        name: Option<String>,
+        phone: Option<String>,
+        address: Option<String>,
+    },
+    /// The customer was erased: the key is gone and the fields can never be read again.
+    Erased,
+}
+
+impl PersonalFields {
+    /// Whether the fields read as erased.
+    pub fn is_erased(&self) -> bool {
+        matches!(self, PersonalFields::Erased)
+    }
+
+    fn from_data(d: PersonalData, reveal: Reveal) -> PersonalFields {
+        match reveal {
+            Reveal::Clear => PersonalFields::Clear {
+                name: d.name,
+                phone: d.phone,
+                address: d.address,
+            },
+            Reveal::Masked => PersonalFields::Masked {
+                name: d.name.as_deref().map(mask_name),
+                phone: d.phone.as_deref().map(mask_phone),
+                address: d.address.as_deref().map(mask_address),
+            },
+        }
+    }
+}
+
+/// Opens sealed personal fields with the key store. A destroyed or missing key reads as
+/// [`PersonalFields::Erased`]; a key that exists but does not open the data (a damaged key
+/// file or ciphertext) is an error, never silently "erased".
+pub(crate) fn open(
+    keys: &KeyStore,
+    sealed: Option<&SealedPersonal>,
+    reveal: Reveal,
+) -> Result<PersonalFields, EngineError> {
+    let Some(sealed) = sealed else {
+        return Ok(PersonalFields::None);
+    };
+    let Some(key) = keys.get(&sealed.key_id)? else {
+        return Ok(PersonalFields::Erased);
+    };
+    let data = unseal(sealed, &key).map_err(|e| EngineError::PersonalData {
+        key_id: sealed.key_id.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(PersonalFields::from_data(data, reveal))
+}
