@@ -152,6 +152,28 @@ struct Shared {
     sql: Sql,
     /// Bumped after every local commit and every notification from another process.
     wake: watch::Sender<u64>,
+    stats: StatsCounters,
+}
+
+#[derive(Default)]
+struct StatsCounters {
+    transactions: std::sync::atomic::AtomicU64,
+    calls: std::sync::atomic::AtomicU64,
+    events: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
+}
+
+/// Counters of one store's writer since it connected (for benchmarks and monitoring).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PgStats {
+    /// Append transactions committed (one per writer batch).
+    pub transactions: u64,
+    /// Append calls answered by those transactions (`append` and `append_many` calls).
+    pub calls: u64,
+    /// Events written by them.
+    pub events: u64,
+    /// Batches retried after a lost connection.
+    pub retries: u64,
 }
 
 impl Drop for PgStore {
@@ -516,6 +538,7 @@ impl PgStore {
             sql: Sql::new(&options.schema),
             options,
             wake,
+            stats: StatsCounters::default(),
         });
         let (jobs, rx) = mpsc::channel(WRITER_QUEUE_MAX);
         tokio::spawn(writer_loop(shared.clone(), rx));
@@ -524,6 +547,18 @@ impl PgStore {
             jobs,
             listener: std::sync::Mutex::new(None),
         })
+    }
+
+    /// What the writer did so far; `calls / transactions` is the mean group-commit batch size.
+    pub fn stats(&self) -> PgStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.shared.stats;
+        PgStats {
+            transactions: c.transactions.load(Relaxed),
+            calls: c.calls.load(Relaxed),
+            events: c.events.load(Relaxed),
+            retries: c.retries.load(Relaxed),
+        }
     }
 
     /// The options this store was connected with.
@@ -761,6 +796,7 @@ async fn commit_with_retry(
         match commit_batch(shared, jobs).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(BatchError::Connection(_)) if attempt < attempts => {
+                shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
                 attempt += 1;
             }
@@ -1085,6 +1121,10 @@ async fn commit_batch(
             check_advanced(advanced.len())?;
         }
         shared.wake.send_modify(|v| *v = new_head as u64);
+        let stats = &shared.stats;
+        stats.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats.calls.fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        stats.events.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(outcomes)
     }
     .await;
