@@ -717,11 +717,10 @@ fn scan_segment(
             let h = match format::parse_segment_header(data) {
                 Ok(h) => h,
                 Err(d) => {
-                    if torn_ok
-                        && format::is_torn_tail(data, &BatchFault::HeaderIncomplete)
-                        && data.len() < SEGMENT_HEADER_LEN
-                    {
-                        // A segment created by a write that was cut: nothing of it was acknowledged.
+                    // A segment whose creating write was cut: its header (and so its first batch)
+                    // never fully landed; nothing of it was acknowledged.
+                    let z = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                    if torn_ok && z < SEGMENT_HEADER_LEN {
                         return Ok(ScanEnd { torn_at: Some(0) });
                     }
                     return Err(corrupt(0, d));
