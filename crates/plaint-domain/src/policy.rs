@@ -357,8 +357,10 @@ impl Policy {
     }
 
     /// The policy as TOML; [`Policy::from_toml_str`] reads it back equal.
+    ///
+    /// Durations are written inline (`first_response = { hours = 24 }`), as in the default file.
     pub fn to_toml_string(&self) -> String {
-        toml::to_string(self).expect("a policy always serialises to TOML")
+        inline_durations(&toml::to_string(self).expect("a policy always serialises to TOML"))
     }
 
     /// Checks what serde cannot: positive durations, known names, cross references.
@@ -747,6 +749,108 @@ impl Policy {
     /// Whether `d` is one of the policy's departments.
     pub fn is_department(&self, d: &Department) -> bool {
         self.routing.departments.contains(d)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: durations inline
+// ---------------------------------------------------------------------------------------------
+
+/// The unit keys of [`PolicyDuration`] in TOML.
+const DURATION_UNITS: [&str; 5] = ["minutes", "hours", "days", "working_hours", "working_days"];
+
+/// One `[header]` (or `[[header]]`) section of serialised TOML and its lines.
+struct Section {
+    path: String,
+    array: bool,
+    lines: Vec<String>,
+}
+
+/// Rewrites the `toml` crate's output, which gives every duration its own table
+/// (`[sla.ordinary.first_response]` / `hours = 24`), into the inline form of the default file
+/// (`first_response = { hours = 24 }` under `[sla.ordinary]`). Both are the same TOML value;
+/// the round-trip test holds either way.
+fn inline_durations(serialised: &str) -> String {
+    let mut sections = vec![Section {
+        path: String::new(),
+        array: false,
+        lines: Vec::new(),
+    }];
+    for line in serialised.lines() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
+            sections.push(Section {
+                path: h.trim().to_owned(),
+                array: true,
+                lines: Vec::new(),
+            });
+        } else if let Some(h) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            sections.push(Section {
+                path: h.trim().to_owned(),
+                array: false,
+                lines: Vec::new(),
+            });
+        } else if !t.is_empty() {
+            sections.last_mut().expect("root section").lines.push(line.to_owned());
+        }
+    }
+    let mut out: Vec<Section> = Vec::new();
+    for sec in sections {
+        let duration = match sec.lines.as_slice() {
+            [only] if !sec.array => only
+                .split_once('=')
+                .filter(|(k, v)| DURATION_UNITS.contains(&k.trim()) && v.trim().parse::<u32>().is_ok())
+                .map(|(k, v)| format!("{{ {} = {} }}", k.trim(), v.trim())),
+            _ => None,
+        };
+        let split = sec.path.rsplit_once('.').filter(|(_, last)| !last.contains('"'));
+        match (duration, split) {
+            (Some(inline), Some((parent, last))) => {
+                let line = format!("{last} = {inline}");
+                if out.last().is_some_and(|s| s.path == parent) {
+                    out.last_mut().expect("non-empty").lines.push(line);
+                } else if out.iter().any(|s| s.path == parent) {
+                    // The parent's header is behind other sections already; a second header
+                    // would be invalid TOML, so keep the table form.
+                    out.push(sec);
+                } else {
+                    out.push(Section {
+                        path: parent.to_owned(),
+                        array: false,
+                        lines: vec![line],
+                    });
+                }
+            }
+            _ => out.push(sec),
+        }
+    }
+    let mut text = String::with_capacity(serialised.len());
+    for sec in &out {
+        if !sec.path.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            if sec.array {
+                text.push_str(&format!("[[{}]]\n", sec.path));
+            } else {
+                text.push_str(&format!("[{}]\n", sec.path));
+            }
+        }
+        for l in &sec.lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+    }
+    // The rewrite is cosmetic: keep it only when it reads back as the very same TOML value (a
+    // multi-line string or an unusual key could fool the line-based rewrite).
+    let same = matches!(
+        (toml::from_str::<toml::Table>(&text), toml::from_str::<toml::Table>(serialised)),
+        (Ok(a), Ok(b)) if a == b
+    );
+    if same {
+        text
+    } else {
+        serialised.to_owned()
     }
 }
 

@@ -174,3 +174,16 @@ fn policy_with_changed_numbers_round_trips_and_keeps_them() {
     assert_eq!(Policy::from_toml_str(&p.to_toml_string()).unwrap(), p);
     assert_ne!(p, Policy::default());
 }
+
+#[test]
+fn policy_written_back_keeps_durations_inline_like_the_default_file() {
+    let text = Policy::default().to_toml_string();
+    assert!(text.contains("first_response = { hours = 24 }"), "{text}");
+    assert!(text.contains("window = { days = 30 }"), "{text}");
+    assert!(text.contains("after = { hours = 48 }"), "{text}");
+    assert!(!text.contains("[sla.ordinary.first_response]"), "{text}");
+    // A string with a newline falls back to the table form, still round-tripping.
+    let mut p = Policy::default();
+    p.compensation.legal_basis.non_monetary = "line one\n[not a header]\nline three".into();
+    assert_eq!(Policy::from_toml_str(&p.to_toml_string()).unwrap(), p);
+}
