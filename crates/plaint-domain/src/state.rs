@@ -324,6 +324,53 @@ pub enum Rejection {
 /// `occurred_at` = the command's business time or `ctx.now`, `recorded_at` = `ctx.now`, the
 /// command's actor and id, and the current schema version of their type. A command whose id was
 /// already applied yields `Ok(vec![])` (idempotent retry).
+///
+/// ```
+/// use plaint_domain::calendar::Calendar;
+/// use plaint_domain::policy::Policy;
+/// use plaint_domain::state::{decide, evolve, ComplaintState, Context, Rejection, Status};
+/// use plaint_domain::*;
+///
+/// let (policy, calendar) = (Policy::default(), Calendar::china_mainland());
+/// let now = Timestamp::parse_rfc3339("2026-11-25T09:00:00+08:00").unwrap();
+/// let ctx = Context { now, policy: &policy, calendar: &calendar, customer_key: None };
+/// let receive = Command {
+///     command_id: CommandId::new("intake-1").unwrap(),
+///     complaint_id: ComplaintId::new("CMP-2026-000001").unwrap(),
+///     actor: Actor::person("agent-7").unwrap(),
+///     occurred_at: None,
+///     body: CommandBody::Receive(Receive {
+///         channel: Channel::Hotline,
+///         contact_at: None,
+///         customer: CustomerInput { customer_id: Some("C-1".into()), ..Default::default() },
+///         waybill: Some("EMS 1234 5678 CN".into()),
+///         description: "包裹延误".into(),
+///         claimed_amount: None,
+///         evidence: vec![],
+///         region: "北京".into(),
+///         outlet: None,
+///         attributes: Default::default(),
+///     }),
+/// };
+/// let mut state = ComplaintState::new();
+/// let events = decide(&state, &receive, &ctx).unwrap();
+/// assert_eq!(events[0].meta.stream_version, 1);
+/// for e in &events {
+///     evolve(&mut state, e);
+/// }
+/// assert_eq!(state.status, Status::Received);
+/// // A retry of the same command appends nothing.
+/// assert!(decide(&state, &receive, &ctx).unwrap().is_empty());
+/// // Closing now is an illegal transition that names complaint, status and command.
+/// let close = Command {
+///     command_id: CommandId::new("close-1").unwrap(),
+///     body: CommandBody::Close(Close { root_cause: None, liable: None, note: String::new() }),
+///     ..receive.clone()
+/// };
+/// let err = decide(&state, &close, &ctx).unwrap_err();
+/// assert!(matches!(err, Rejection::IllegalTransition { status: Status::Received, command: "close", .. }));
+/// assert_eq!(err.to_string(), "complaint CMP-2026-000001: cannot close while the complaint is received");
+/// ```
 pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Vec<Event>, Rejection> {
     if let Some(id) = &state.id {
         if *id != cmd.complaint_id {

@@ -146,3 +146,59 @@ fn customer_key_debug_hides_the_secret() {
     assert!(shown.contains("k-1"));
     assert!(!shown.contains("171"), "secret bytes must not be printed: {shown}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ways people write one mainland mobile number.
+    fn spelled(digits: &str, style: u8) -> String {
+        let (a, b, c) = (&digits[..3], &digits[3..7], &digits[7..]);
+        match style % 6 {
+            0 => digits.to_owned(),
+            1 => format!("+86 {a}-{b}-{c}"),
+            2 => format!("{a} {b} {c}"),
+            3 => format!("0086{digits}"),
+            4 => format!("(+86) {a}.{b}.{c}"),
+            _ => format!("86-{digits}"),
+        }
+    }
+
+    proptest! {
+        /// §3: every spelling of a number normalises to the same digits and the same match key.
+        #[test]
+        fn s3_spellings_of_one_mobile_number_match(rest in "[3-9][0-9]{9}", style in any::<u8>()) {
+            let digits = format!("1{rest}");
+            let written = spelled(&digits, style);
+            prop_assert_eq!(normalise_phone(&written), Some(digits.clone()));
+            prop_assert_eq!(match_key(None, Some(&written)), match_key(None, Some(&digits)));
+            prop_assert_eq!(mask_phone(&written), format!("{}****{}", &digits[..3], &digits[7..]));
+        }
+
+        /// Normalisation is idempotent and never panics on any input.
+        #[test]
+        fn normalise_phone_is_idempotent(raw in "\\PC{0,30}") {
+            if let Some(n) = normalise_phone(&raw) {
+                prop_assert!(n.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(normalise_phone(&n), Some(n.clone()));
+            }
+            let _ = mask_phone(&raw);
+            let _ = mask_name(&raw);
+            let _ = mask_address(&raw);
+        }
+
+        /// §9: seal/unseal round-trips any personal data; another secret never opens it.
+        #[test]
+        fn s9_seal_round_trips(name in prop::option::of("\\PC{0,12}"), phone in prop::option::of("[0-9 +-]{0,16}"),
+                               address in prop::option::of("\\PC{0,40}"), secret in any::<[u8; 32]>(), nonce in any::<[u8; 12]>()) {
+            let data = PersonalData { name, phone, address };
+            let k = CustomerKey { id: "k".to_owned(), secret };
+            let sealed = seal(&data, &k, nonce);
+            prop_assert_eq!(unseal(&sealed, &k), Ok(data));
+            let mut other = secret;
+            other[0] ^= 0x80;
+            let wrong = CustomerKey { id: "k".to_owned(), secret: other };
+            prop_assert!(unseal(&sealed, &wrong).is_err());
+        }
+    }
+}
