@@ -1,0 +1,231 @@
+//! `plaint import-csv FILE --mapping MAP.toml`: a legacy system's CSV export imported as the
+//! histories of its tickets, through a mapping file (docs/import-csv.md).
+//!
+//! The whole file is read and planned first: every anomalous row is listed on stderr with its
+//! line, reason and the mapping's decision, then a summary per kind. When the mapping rejects
+//! rows, nothing is imported unless `--keep-going` asks to import the others (exit 1 either way,
+//! the rejected rows listed). The commands are executed in durable batches; with
+//! `--progress jsonl`, the line `{"committed": n, "position": p, "tickets": t}` is written and
+//! flushed only after the batch is durable. Importing the same file again adds nothing: the
+//! command ids are derived from the file's record ids.
+
+use crate::cmd::import::ProgressMode;
+use crate::context::{engine_config, parse_instant, Context, StoreLocation};
+use crate::error::{user, user_hint, ExitCode};
+use crate::output::Out;
+use crate::progress;
+use anyhow::Context as _;
+use clap::Args;
+use plaint_domain::policy::Policy;
+use plaint_domain::{Command, Timestamp};
+use plaint_import::{plan_csv_for_policy, ImportPlan, Mapping};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+const KEEP_GOING_HINT: &str = "fix the rows or the mapping's [anomalies] decisions (docs/import-csv.md), or run with \
+--keep-going to import the other rows; rows already imported are recognised by their ids";
+
+#[derive(Debug, Args)]
+pub struct ImportCsvArgs {
+    /// The CSV export (with a header row).
+    pub file: PathBuf,
+    /// The mapping file (docs/import-csv.md; examples in examples/mappings/).
+    #[arg(long, value_name = "MAP.toml")]
+    pub mapping: PathBuf,
+    /// Import the rows the mapping accepts even when it rejects others (exit 1 all the same).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Only read and check the file: list the anomalies and the summary, import nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The policy to decide with (its `routing.departments` must hold the mapped departments);
+    /// default: plaint's default policy.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: Option<PathBuf>,
+    /// Commands per durable batch (a ticket is never split).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(7..=plaint::engine::BATCH_COMMANDS_MAX as u64))]
+    pub batch: u64,
+    /// How to report progress; default: a bar when stderr is a terminal.
+    #[arg(long, value_enum)]
+    pub progress: Option<ProgressMode>,
+    /// The recording time; default: the wall clock. Must be after every date in the file.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<Timestamp>,
+}
+
+pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode> {
+    let mapping = Mapping::from_path(&args.mapping).map_err(|e| {
+        user_hint(
+            format!("mapping {}: {e}", args.mapping.display()),
+            "see docs/import-csv.md for the keys; examples/mappings/ has working mappings",
+        )
+    })?;
+    let policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| user(format!("cannot read policy {}: {e}", path.display())))?;
+            Some(Policy::from_toml_str(&text).map_err(|e| user(format!("policy {}: {e}", path.display())))?)
+        }
+    };
+    let location = ctx.location();
+    if let StoreLocation::File(dir) = &location {
+        if !dir.exists() {
+            return Err(user_hint(
+                format!("no store at {}", dir.display()),
+                "create one with `plaint init`, or point --store (or PLAINT_STORE) at an existing store",
+            ));
+        }
+    }
+    let mut config = engine_config(&location, &ctx.global.store, args.now);
+    if let Some(policy) = policy {
+        config.policy = policy;
+    }
+    let engine = plaint::Engine::open(config)
+        .await
+        .with_context(|| format!("cannot open the {}", location.describe()))?;
+
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| user(format!("cannot open CSV file {}: {e}", args.file.display())))?;
+    let plan = plan_csv_for_policy(&mapping, file, engine.policy())
+        .map_err(|e| user(format!("{}: {e}", args.file.display())))?;
+    for a in &plan.anomalies {
+        eprintln!("{}: {a}", args.file.display());
+    }
+    let summary = plan.summary();
+    eprint!("{summary}");
+    eprintln!(
+        "{}: {} rows read, {} to import ({} commands), {} rejected by the mapping",
+        args.file.display(),
+        plan.rows_read,
+        plan.tickets.len(),
+        plan.command_count(),
+        plan.rows_rejected
+    );
+    if args.dry_run {
+        return Ok(if plan.rows_rejected == 0 {
+            ExitCode::Ok
+        } else {
+            ExitCode::Rejected
+        });
+    }
+    if plan.rows_rejected > 0 && !args.keep_going {
+        return Err(user_hint(
+            format!(
+                "import of {}: the mapping rejects {} row{}; nothing imported",
+                args.file.display(),
+                plan.rows_rejected,
+                if plan.rows_rejected == 1 { "" } else { "s" }
+            ),
+            KEEP_GOING_HINT,
+        ));
+    }
+
+    let mode = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
+        ProgressMode::Bar
+    } else {
+        ProgressMode::None
+    });
+    let bar = progress::bar(Some(plan.tickets.len() as u64), "tickets");
+    if mode != ProgressMode::Bar {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut out = Out::new();
+    let totals = execute(&engine, &plan, &args, mode, &mut out, &bar).await?;
+    bar.finish_and_clear();
+    out.flush()?;
+    eprintln!(
+        "import-csv: {} tickets imported, {} commands committed ({} already present), {} events appended, head position {}",
+        totals.tickets, totals.committed, totals.already, totals.appended, totals.position
+    );
+    let refused = totals.refused.len();
+    for r in &totals.refused {
+        eprintln!("{}: {r}", args.file.display());
+    }
+    if plan.rows_rejected > 0 || refused > 0 {
+        return Err(user_hint(
+            format!(
+                "import of {}: {} row{} rejected by the mapping, {refused} command{} refused by the engine",
+                args.file.display(),
+                plan.rows_rejected,
+                if plan.rows_rejected == 1 { "" } else { "s" },
+                if refused == 1 { "" } else { "s" }
+            ),
+            KEEP_GOING_HINT,
+        ));
+    }
+    Ok(ExitCode::Ok)
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    tickets: u64,
+    committed: u64,
+    already: u64,
+    appended: u64,
+    position: u64,
+    /// Commands the engine refused, with their input line.
+    refused: Vec<String>,
+}
+
+/// Executes the plan in durable batches of whole tickets.
+async fn execute(
+    engine: &plaint::Engine,
+    plan: &ImportPlan,
+    args: &ImportCsvArgs,
+    mode: ProgressMode,
+    out: &mut Out,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Totals> {
+    let mut totals = Totals {
+        position: engine.store().head_position().await?,
+        ..Totals::default()
+    };
+    let mut batch: Vec<(u64, Command)> = Vec::with_capacity(args.batch as usize);
+    let mut batch_tickets = 0u64;
+    let mut tickets = plan.tickets.iter().peekable();
+    while let Some(t) = tickets.next() {
+        batch.extend(t.commands.iter().map(|c| (t.line, c.clone())));
+        batch_tickets += 1;
+        let full = tickets
+            .peek()
+            .is_none_or(|next| batch.len() + next.commands.len() > args.batch as usize);
+        if !full {
+            continue;
+        }
+        let lines: Vec<u64> = batch.iter().map(|(l, _)| *l).collect();
+        let names: Vec<&'static str> = batch.iter().map(|(_, c)| c.body.name()).collect();
+        let commands: Vec<Command> = std::mem::take(&mut batch).into_iter().map(|(_, c)| c).collect();
+        let outcome = if args.keep_going {
+            engine.execute_batch(commands).await?
+        } else {
+            engine.execute_batch_until_rejection(commands).await?
+        };
+        totals.tickets += batch_tickets;
+        batch_tickets = 0;
+        totals.committed += (outcome.outcomes.len() - outcome.rejected) as u64;
+        totals.already += outcome.deduplicated as u64;
+        totals.appended += outcome.events as u64;
+        totals.position = outcome.head_position;
+        if mode == ProgressMode::Jsonl {
+            let line = serde_json::json!({
+                "committed": totals.committed,
+                "position": totals.position,
+                "tickets": totals.tickets,
+            });
+            out.json_line(&line)?;
+            out.flush()?;
+        }
+        bar.set_position(totals.tickets);
+        for (index, rejection) in outcome.rejections() {
+            totals.refused.push(format!(
+                "line {}: command {} refused: {rejection}",
+                lines[index], names[index]
+            ));
+        }
+        if !args.keep_going && !totals.refused.is_empty() {
+            break;
+        }
+    }
+    Ok(totals)
+}

@@ -1,0 +1,195 @@
+//! What every subcommand shares: the global options, where the store is, the clock.
+//!
+//! The wall clock is read here and nowhere else: every library call takes `now` as an argument.
+
+use crate::error::{user, user_hint};
+use anyhow::Context as _;
+use clap::Args;
+use plaint_domain::Timestamp;
+use std::path::{Path, PathBuf};
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Directory of the embedded file log.
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_STORE",
+        default_value = "./plaint-data",
+        value_name = "DIR"
+    )]
+    pub store: PathBuf,
+    /// PostgreSQL URL (postgres://user:pass@host:port/db); when set, the PostgreSQL store is used
+    /// instead of --store.
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub pg: Option<String>,
+}
+
+/// Where a log lives: `plaint copy` names two of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded file log in this directory.
+    File(PathBuf),
+    /// A PostgreSQL database.
+    Pg(String),
+}
+
+impl StoreLocation {
+    /// `postgres://…` or `postgresql://…` is a database; anything else is a directory.
+    pub fn parse(text: &str) -> StoreLocation {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            StoreLocation::Pg(text.to_owned())
+        } else {
+            StoreLocation::File(PathBuf::from(text))
+        }
+    }
+
+    /// How to name it in messages: the directory, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreLocation::File(dir) => format!("file log {}", dir.display()),
+            StoreLocation::Pg(url) => format!("PostgreSQL {}", redact_url(url)),
+        }
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((name, _password)) => format!("{scheme}://{name}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Shared state of one invocation.
+pub struct Context {
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Self {
+        Context { global }
+    }
+
+    /// The store the global options name: --pg when set, else --store.
+    pub fn location(&self) -> StoreLocation {
+        match &self.global.pg {
+            Some(url) if !url.is_empty() => StoreLocation::Pg(url.clone()),
+            _ => StoreLocation::File(self.global.store.clone()),
+        }
+    }
+
+    /// Opens the engine on the store the global options name, with the clock stopped at `now`
+    /// when given (else the wall clock). A file log must exist already (`plaint init` or
+    /// `plaint demo` create one), so a typo in --store is not a silent new store.
+    pub async fn open_engine(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
+        open_engine_at(&self.location(), &self.global.store, now, false).await
+    }
+}
+
+/// Opens the engine on `location`; `create` makes a missing file-log directory. `local_dir` holds
+/// the keys and checkpoints of a PostgreSQL store (the --store directory).
+pub async fn open_engine_at(
+    location: &StoreLocation,
+    local_dir: &Path,
+    now: Option<Timestamp>,
+    create: bool,
+) -> anyhow::Result<plaint::Engine> {
+    if let StoreLocation::File(dir) = location {
+        if !create && !dir.exists() {
+            return Err(user_hint(
+                format!("no store at {}", dir.display()),
+                "create one with `plaint init`, run `plaint demo`, or point --store (or PLAINT_STORE) at an existing store",
+            ));
+        }
+    }
+    let config = engine_config(location, local_dir, now);
+    plaint::Engine::open(config)
+        .await
+        .with_context(|| format!("cannot open the {}", location.describe()))
+}
+
+/// The facade's configuration for `location`, defaults otherwise.
+pub fn engine_config(location: &StoreLocation, local_dir: &Path, now: Option<Timestamp>) -> plaint::EngineConfig {
+    let config = match location {
+        StoreLocation::File(dir) => plaint::EngineConfig::file(dir),
+        StoreLocation::Pg(url) => plaint::EngineConfig::postgres(url, local_dir),
+    };
+    match now {
+        Some(now) => config.with_clock(plaint::engine::fixed_clock(now)),
+        None => config,
+    }
+}
+
+/// Where the projection checkpoints of `location` live (`<dir>/projections`, as the facade
+/// documents for `StoreConfig`).
+pub fn checkpoint_dir(location: &StoreLocation, local_dir: &Path) -> PathBuf {
+    match location {
+        StoreLocation::File(dir) => dir.join("projections"),
+        StoreLocation::Pg(_) => local_dir.join("projections"),
+    }
+}
+
+/// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`,
+/// midnight UTC).
+pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
+    if let Ok(ts) = Timestamp::parse_rfc3339(text) {
+        return Ok(ts);
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+        return Ok(Timestamp::from_datetime(midnight));
+    }
+    Err(format!(
+        "{text:?} is not an instant; want RFC 3339 (2026-11-25T08:00:00+08:00) or a date (2026-11-25)"
+    ))
+}
+
+/// `now` as given, else the wall clock (read here only).
+pub fn now_or_wall_clock(now: Option<Timestamp>) -> Timestamp {
+    now.unwrap_or_else(|| Timestamp::from_datetime(chrono::Utc::now()))
+}
+
+/// A complaint id from the command line, validated.
+pub fn complaint_id(text: &str) -> anyhow::Result<plaint_domain::ComplaintId> {
+    plaint_domain::ComplaintId::new(text).map_err(|e| user(format!("bad complaint id: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_locations() {
+        assert_eq!(StoreLocation::parse("./data"), StoreLocation::File("./data".into()));
+        assert_eq!(
+            StoreLocation::parse("postgres://a:b@h/db"),
+            StoreLocation::Pg("postgres://a:b@h/db".into())
+        );
+        assert_eq!(
+            redact_url("postgres://a:secret@h:5432/db"),
+            "postgres://a:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn instants() {
+        assert_eq!(parse_instant("1970-01-02").unwrap().as_millis(), 86_400_000);
+        assert_eq!(parse_instant("1970-01-01T08:00:01+08:00").unwrap().as_millis(), 1_000);
+        assert!(parse_instant("yesterday").is_err());
+    }
+}

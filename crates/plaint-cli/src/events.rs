@@ -1,0 +1,89 @@
+//! Events as the CLI prints them: one text line, or one JSON object (docs/json-format.md, `event`).
+
+use crate::output::JSON_FORMAT_VERSION;
+use plaint_domain::event::{Event, EventData};
+use serde_json::{json, Value};
+
+/// The versioned JSON form of one committed event. `data` is the event's fields without the type
+/// tag; sealed personal fields appear only as `{"key_id": …, "sealed": true}`, never as
+/// ciphertext or in clear.
+pub fn event_json(event: &Event) -> Value {
+    let mut data = serde_json::to_value(&event.data).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut data {
+        fields.remove("type");
+        mask_sealed(fields);
+    }
+    let m = &event.meta;
+    json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "kind": "event",
+        "position": m.position,
+        "complaint_id": m.complaint_id,
+        "stream_version": m.stream_version,
+        "type": event.data.type_name(),
+        "schema_version": m.schema_version,
+        "occurred_at": m.occurred_at,
+        "recorded_at": m.recorded_at,
+        "actor": m.actor,
+        "command_id": m.command_id,
+        "data": data,
+    })
+}
+
+fn mask_sealed(fields: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::Object(customer)) = fields.get_mut("customer") {
+        if let Some(Value::Object(personal)) = customer.get("personal") {
+            let key_id = personal.get("key_id").cloned().unwrap_or(Value::Null);
+            customer.insert("personal".into(), json!({"key_id": key_id, "sealed": true}));
+        }
+    }
+}
+
+/// One line for people: `CMP-1 #3 2026-10-12T01:40:00Z Classified by agent-1 (position 3)`.
+pub fn event_line(event: &Event) -> String {
+    let m = &event.meta;
+    let detail = summary(&event.data);
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    };
+    format!(
+        "{} #{} {} {} by {}{} (position {}, command {})",
+        m.complaint_id,
+        m.stream_version,
+        m.occurred_at,
+        event.data.type_name(),
+        m.actor,
+        detail,
+        m.position,
+        m.command_id
+    )
+}
+
+/// A few words on what the event says.
+fn summary(data: &EventData) -> String {
+    match data {
+        EventData::Received(r) => format!("{} via {}", r.region, r.channel.as_str()),
+        EventData::Verified(v) => match &v.repeat_of {
+            Some(earlier) => format!("repeat of {earlier}"),
+            None => String::new(),
+        },
+        EventData::Rejected(r) => format!("{:?}", r.reason).to_lowercase(),
+        EventData::MergedAsDuplicate(m) => format!("into {}", m.into),
+        EventData::Classified(c) => format!(
+            "{} / {} / {}",
+            c.category.as_str(),
+            c.severity.as_str(),
+            c.customer_tier.as_str()
+        ),
+        EventData::Dispatched(d) => format!("to {}", d.department.0),
+        EventData::Redispatched(r) => format!("{} → {}", r.from.0, r.to.0),
+        EventData::Responded(r) => r.kind.as_str().to_owned(),
+        EventData::Compensated(c) => format!("{} fen", c.compensation.granted.fen()),
+        EventData::Escalated(e) => e.level.as_str().to_owned(),
+        EventData::Reopened(r) => format!("reopen #{}", r.reopen_count),
+        EventData::Closed(c) => format!("{:?}", c.resolution).to_lowercase(),
+        EventData::OnHold(_) | EventData::Resumed(_) | EventData::Revisited(_) => String::new(),
+    }
+}

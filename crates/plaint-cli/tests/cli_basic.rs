@@ -1,0 +1,247 @@
+//! End-to-end tests of the `plaint` binary on the real file log: init, submit, show, history,
+//! audit, stats, export, verify, erase, and the error contract (exit codes, messages, pipes).
+
+mod common;
+use common::*;
+use predicates::prelude::*;
+
+#[test]
+fn init_is_idempotent_and_a_missing_store_is_named() {
+    let env = Env::new();
+    env.plaint(&["stats"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no store at").and(predicate::str::contains("hint:")));
+    env.init();
+    env.init();
+    let stats = env.stats();
+    assert_eq!(stats["format_version"], 1);
+    assert_eq!(stats["kind"], "stats");
+    assert_eq!(stats["events"], 0);
+    assert_eq!(stats["head_position"], 0);
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    plaint().arg("frobnicate").assert().code(1);
+    plaint().args(["show"]).assert().code(1);
+    plaint()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("import"));
+    plaint().arg("--version").assert().success();
+}
+
+#[test]
+fn submit_show_history_audit_and_stats() {
+    let env = Env::new();
+    env.init();
+    let lines = lifecycle("CMP-T-1");
+    for line in &lines[..3] {
+        env.plaint(&["submit", line, "--now", NOW]).assert().success();
+    }
+    // A command read from stdin, with --json.
+    let out = env
+        .plaint(&["submit", "--json", "--now", NOW])
+        .write_stdin(lines[3].clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let submitted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(submitted["kind"], "submitted");
+    assert_eq!(submitted["deduplicated"], false);
+    assert_eq!(submitted["events"][0]["type"], "Responded");
+    assert_eq!(submitted["events"][0]["complaint_id"], "CMP-T-1");
+
+    // The same command again: recognised by its id, nothing appended.
+    let out = env
+        .plaint(&["submit", &lines[3], "--json", "--now", NOW])
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["deduplicated"], true);
+    let stats = env.stats();
+    assert_eq!(stats["events"], 4);
+    assert_eq!(stats["head_position"], 4);
+
+    // show: text and JSON.
+    env.plaint(&["show", "CMP-T-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CMP-T-1"));
+    let out = env.plaint(&["show", "CMP-T-1", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ticket: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ticket["format_version"], 1);
+    assert_eq!(ticket["kind"], "ticket");
+    assert_eq!(ticket["ticket"]["complaint_id"], "CMP-T-1");
+    // As of before the classification: the ticket had one version less… or two.
+    let out = env
+        .plaint(&["show", "CMP-T-1", "--json", "--as-of", "2026-10-12T01:35:00Z"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let earlier: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(
+        earlier["ticket"], ticket["ticket"],
+        "the ticket as of before classification differs"
+    );
+
+    // history: JSON Lines, one event per line, in stream order.
+    let out = env.plaint(&["history", "CMP-T-1", "--json"]).output().unwrap();
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(events.len(), 4);
+    let versions: Vec<u64> = events.iter().map(|e| e["stream_version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(events[0]["type"], "Received");
+    assert_eq!(events[0]["actor"], "agent-1");
+    assert_eq!(events[0]["command_id"], "CMP-T-1:receive");
+    // Personal fields are never printed in clear.
+    assert!(!stdout(&out).contains("13800138000"));
+    env.plaint(&["history", "CMP-T-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Received").and(predicate::str::contains("Classified")));
+
+    // audit: filters by business time and actor.
+    let out = env
+        .plaint(&[
+            "audit",
+            "--json",
+            "--from",
+            "2026-10-12T01:20:00Z",
+            "--to",
+            "2026-10-12T01:45:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let types: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(types, vec!["Verified", "Classified"]);
+    let out = env.plaint(&["audit", "--json", "--actor", "nobody"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn unknown_complaint_and_illegal_transition_exit_1_with_names() {
+    let env = Env::new();
+    env.init();
+    env.plaint(&["show", "CMP-NOPE"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CMP-NOPE").and(predicate::str::contains("hint:")));
+    env.plaint(&["history", "CMP-NOPE"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CMP-NOPE"));
+    let lines = lifecycle("CMP-T-2");
+    env.plaint(&["submit", &lines[0], "--now", NOW]).assert().success();
+    // Close before anything else: illegal.
+    let close = command(
+        "CMP-T-2:close",
+        "CMP-T-2",
+        "2026-10-12T12:00:00+08:00",
+        r#""command":"close""#,
+    );
+    let out = env.plaint(&["submit", &close, "--now", NOW]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("CMP-T-2"), "names the complaint: {err}");
+    assert!(err.contains("close"), "names the command: {err}");
+    assert!(err.to_lowercase().contains("received"), "names the status: {err}");
+    assert_eq!(env.stats()["events"], 1, "nothing was written");
+    // Bad JSON given to submit: exit 1.
+    env.plaint(&["submit", "{oops", "--now", NOW])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not valid JSON"));
+}
+
+#[test]
+fn export_is_masked_json_lines_and_verify_passes() {
+    let env = Env::new();
+    env.init();
+    import_lines(&env, "a.jsonl", &closed_lifecycle("CMP-E-1"));
+    let out = env.plaint(&["export"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len() as u64, env.stats()["events"].as_u64().unwrap());
+    let positions: Vec<u64> = lines.iter().map(|e| e["position"].as_u64().unwrap()).collect();
+    assert_eq!(positions, (1..=lines.len() as u64).collect::<Vec<_>>());
+    assert!(
+        !text.contains("王芳") && !text.contains("13800138000"),
+        "personal fields masked"
+    );
+
+    let out = env.plaint(&["verify", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["kind"], "verify");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["events"], lines.len());
+    assert_eq!(report["head_position"], lines.len());
+    env.plaint(&["verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+}
+
+#[test]
+fn erase_shreds_personal_fields_but_figures_stay() {
+    let env = Env::new();
+    env.init();
+    import_lines(&env, "a.jsonl", &closed_lifecycle("CMP-X-1"));
+    let before = env.stats();
+    env.plaint(&["erase", "+86 138-0013-8000"]).assert().success();
+    let after = env.stats();
+    assert_eq!(before["events"], after["events"], "erasure appends or removes no event");
+    env.plaint(&["verify"]).assert().success();
+    let out = env.plaint(&["show", "CMP-X-1", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("王芳"));
+    // Erasing an unknown customer is bad input.
+    env.plaint(&["erase", "C-NOBODY"]).assert().code(1);
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let env = Env::new();
+    env.init();
+    let mut lines = Vec::new();
+    for n in 0..40 {
+        lines.extend(closed_lifecycle(&format!("CMP-P-{n}")));
+    }
+    import_lines(&env, "many.jsonl", &lines);
+    // `plaint export | head -1`: the reader goes away after one line.
+    let bin = assert_cmd::cargo::cargo_bin("plaint");
+    let script = format!(
+        "{} --store {} export | head -1; echo \"status=${{PIPESTATUS[0]}}\"",
+        bin.display(),
+        env.store().display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env_remove("PLAINT_STORE")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.ends_with("status=0\n"),
+        "export exits 0 on a closed pipe: {text:?}"
+    );
+    assert!(!stderr(&out).contains("error"), "no error printed: {}", stderr(&out));
+}
