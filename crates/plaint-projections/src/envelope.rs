@@ -9,6 +9,7 @@ use plaint_domain::codec::{self, CodecError};
 use plaint_domain::event::{Event, EventMeta};
 use plaint_domain::ids::{Actor, CommandId, ComplaintId, IdError};
 use plaint_domain::time::Timestamp;
+use plaint_store::file::EventRef;
 use plaint_store::{NewEvent, RecordedEvent};
 
 /// A recorded event that does not read as a domain event. Names the position and stream.
@@ -127,5 +128,44 @@ fn meta(r: &RecordedEvent, stream: String, actor: String, command_id: String) ->
         actor,
         command_id,
         schema_version: r.schema_version,
+    })
+}
+
+/// The domain event a borrowed file-log envelope holds (the file log's allocation-free read
+/// path, [`plaint_store::file::FileLog::visit_all`]).
+pub fn from_event_ref(r: &EventRef<'_>) -> Result<Event, DecodeError> {
+    let data = codec::decode(r.event_type, r.schema_version, r.payload).map_err(|source| DecodeError::Payload {
+        position: r.position,
+        stream: r.stream.to_owned(),
+        source,
+    })?;
+    let position = r.position;
+    let complaint_id = ComplaintId::new(r.stream).map_err(|source| DecodeError::StreamName {
+        position,
+        stream: r.stream.to_owned(),
+        source,
+    })?;
+    let actor = Actor::person(r.actor).map_err(|source| DecodeError::Actor {
+        position,
+        stream: r.stream.to_owned(),
+        source,
+    })?;
+    let command_id = CommandId::new(r.command_id).map_err(|source| DecodeError::CommandId {
+        position,
+        stream: r.stream.to_owned(),
+        source,
+    })?;
+    Ok(Event {
+        meta: EventMeta {
+            complaint_id,
+            stream_version: r.stream_version,
+            position,
+            occurred_at: Timestamp::from_millis(r.occurred_at_ms),
+            recorded_at: Timestamp::from_millis(r.recorded_at_ms),
+            actor,
+            command_id,
+            schema_version: r.schema_version,
+        },
+        data,
     })
 }

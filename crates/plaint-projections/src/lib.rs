@@ -21,6 +21,7 @@ pub mod envelope;
 pub mod repeats;
 pub mod runner;
 pub mod sla;
+pub mod synth;
 pub mod tickets;
 pub mod util;
 

@@ -8,12 +8,13 @@
 //! error, never skipped.
 
 use crate::checkpoint::{self, CheckpointError};
-use crate::envelope::{from_recorded_owned, DecodeError};
+use crate::envelope::{from_event_ref, from_recorded_owned, DecodeError};
 use crate::tickets::{TicketView, Tickets};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::time::Timestamp;
+use plaint_store::file::FileLog;
 use plaint_store::{EventStore, StoreError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -394,6 +395,124 @@ impl Runner {
             });
         }
         // An as-of rebuild read everything up to `last`; every projection has seen it.
+        if as_of.is_some() {
+            for p in [
+                &mut self.set.tickets.position,
+                &mut self.set.sla.position,
+                &mut self.set.repeats.position,
+                &mut self.set.analysis.position,
+            ] {
+                *p = (*p).max(last);
+            }
+        }
+        Ok(RunStats {
+            events,
+            applied,
+            position: last,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Like [`Runner::rebuild`] over the embedded file log, through its allocation-free read
+    /// path ([`FileLog::visit_all`]): the fast way to rebuild. Blocking I/O: call it from a
+    /// blocking context (`spawn_blocking`, a plain thread, a benchmark).
+    pub fn rebuild_file_log(
+        &mut self,
+        log: &FileLog,
+        target: RebuildTarget,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        self.set.reset();
+        let head = self.file_head(log)?;
+        let (until, as_of) = match target {
+            RebuildTarget::Head => (head, None),
+            RebuildTarget::Position(p) if p > head => {
+                return Err(RunnerError::PositionBeyondHead { wanted: p, head });
+            }
+            RebuildTarget::Position(p) => (p, None),
+            RebuildTarget::AsOf(t) => (head, Some(t)),
+        };
+        let stats = self.visit_range(log, until, as_of, progress)?;
+        if !matches!(target, RebuildTarget::AsOf(_)) {
+            self.save_checkpoints()?;
+        }
+        Ok(stats)
+    }
+
+    /// Like [`Runner::catch_up`] over the embedded file log's fast read path. Blocking I/O.
+    pub fn catch_up_file_log(
+        &mut self,
+        log: &FileLog,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        let head = self.file_head(log)?;
+        let stats = self.visit_range(log, head, None, progress)?;
+        self.save_checkpoints()?;
+        Ok(stats)
+    }
+
+    fn file_head(&self, log: &FileLog) -> Result<u64, RunnerError> {
+        // The head as of now: the last position a read from the end returns.
+        let mut head = log.open_report().head_position;
+        loop {
+            let mut last = None;
+            log.visit_all(head + 1, READ_BATCH_DEFAULT, |r| last = Some(r.position))?;
+            match last {
+                Some(p) => head = p,
+                None => return Ok(head),
+            }
+        }
+    }
+
+    fn visit_range(
+        &mut self,
+        log: &FileLog,
+        until: u64,
+        as_of: Option<Timestamp>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        let started = Instant::now();
+        let mut last = self.set.low_position();
+        let (mut events, mut applied) = (0u64, 0u64);
+        let mut failure: Option<RunnerError> = None;
+        while last < until && failure.is_none() {
+            let want = ((until - last) as usize).min(self.read_batch.max(1));
+            let set = &mut self.set;
+            let visited = log.visit_all(last + 1, want, |r| {
+                if failure.is_some() {
+                    return;
+                }
+                if r.position != last + 1 {
+                    failure = Some(RunnerError::Gap {
+                        after: last,
+                        found: r.position,
+                    });
+                    return;
+                }
+                last = r.position;
+                events += 1;
+                match from_event_ref(r) {
+                    Ok(e) => {
+                        if as_of.is_none_or(|t| e.meta.occurred_at <= t) {
+                            set.apply(&e);
+                            applied += 1;
+                        }
+                    }
+                    Err(err) => failure = Some(err.into()),
+                }
+            })?;
+            if visited == 0 {
+                break;
+            }
+            progress(Progress {
+                position: last,
+                head: until,
+                events,
+            });
+        }
+        if let Some(err) = failure {
+            return Err(err);
+        }
         if as_of.is_some() {
             for p in [
                 &mut self.set.tickets.position,

@@ -361,3 +361,33 @@ impl EventStore for MemStore {
 fn unimplemented_verify() -> Result<VerifyReport, StoreError> {
     Err(StoreError::Database("the in-memory test double has no verify".into()))
 }
+
+/// Opens a fresh file log in `dir` (bulk durability: these tests are about projections).
+pub fn file_log(dir: &std::path::Path) -> plaint_store::file::FileLog {
+    let opts = plaint_store::file::FileLogOptions {
+        durability: plaint_store::file::Durability::Bulk {
+            sync_every_batches: std::num::NonZeroU32::new(64).unwrap(),
+        },
+        ..Default::default()
+    };
+    plaint_store::file::FileLog::open(dir, opts).unwrap()
+}
+
+/// Appends `events` (in global order, positions already assigned) to `store`, many streams per
+/// commit, and checks the positions the store gave.
+pub async fn append_events(store: &dyn EventStore, events: &[Event]) {
+    for chunk in events.chunks(500) {
+        let requests: Vec<AppendRequest> = chunk
+            .iter()
+            .map(|e| AppendRequest {
+                stream: e.meta.complaint_id.as_str().to_owned(),
+                expected: ExpectedVersion::Exact(e.meta.stream_version - 1),
+                events: vec![to_new_event(e)],
+            })
+            .collect();
+        let results = store.append_many(requests).await.unwrap();
+        for (e, r) in chunk.iter().zip(results) {
+            assert_eq!(r.first_position, e.meta.position, "position of {}", e.meta.complaint_id);
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Synthetic complaint histories for tests and benchmarks: realistic event mixes generated
+//! directly as domain events (no `decide` round trip), deterministic for a seed.
+//!
+//! Each complaint's events come from its own seeded generator ([`complaint_events`]), so any
+//! complaint can be produced alone; [`SynthLog`] interleaves complaints in business-time order
+//! with a bounded look-ahead, assigning global positions 1, 2, … as a store would.
+//!
+//! The mix: every channel and category, three severities and customer tiers; one customer in
+//! three complains more than once (repeat links), 3 % rejected, 3 % merged as duplicates,
+//! holds, redispatches, escalations, progress updates, compensation on some final responses,
+//! unsatisfied revisits reopened and resolved again, and some tickets left open. Deadlines are the
+//! default policy's on the mainland-China calendar, as `decide` would record them.
+
+use plaint_domain::calendar::Calendar;
+use plaint_domain::event::*;
+use plaint_domain::ids::{Actor, CommandId, ComplaintId};
+use plaint_domain::personal::match_key;
+use plaint_domain::policy::Policy;
+use plaint_domain::time::{Timestamp, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+/// Shape of a synthetic log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthConfig {
+    pub complaints: u64,
+    pub seed: u64,
+    /// Arrivals start here and spread evenly over `span_days`.
+    pub start: Timestamp,
+    pub span_days: u32,
+    /// Complaint ids are `<prefix>-<n>`.
+    pub id_prefix: String,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        SynthConfig {
+            complaints: 1_000,
+            seed: 42,
+            start: Timestamp::parse_rfc3339("2026-09-01T00:00:00+08:00").expect("valid"),
+            span_days: 90,
+            id_prefix: "CMP".into(),
+        }
+    }
+}
+
+/// SplitMix64: small, fast, good enough for test data.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const REGIONS: [&str; 12] = [
+    "beijing",
+    "shanghai",
+    "guangdong",
+    "zhejiang",
+    "jiangsu",
+    "sichuan",
+    "hubei",
+    "henan",
+    "shandong",
+    "fujian",
+    "hunan",
+    "shaanxi",
+];
+const DEPARTMENTS: [&str; 10] = [
+    "sorting",
+    "transport",
+    "hub",
+    "outlet",
+    "delivery",
+    "operations",
+    "legal",
+    "pr",
+    "finance",
+    "customer_service",
+];
+const TEXTS: [&str; 6] = [
+    "邮件延误超过五天，物流信息一直未更新，客户要求尽快查明原因并答复。",
+    "包裹外包装破损，内件损坏，客户已拍照留存，要求按保价金额赔偿。",
+    "快递员未经同意将包裹放入快递柜，客户未收到取件通知。",
+    "网点工作人员态度恶劣，拒绝受理寄件，客户要求道歉。",
+    "运单显示已签收但客户本人未收到，怀疑丢失，要求查找。",
+    "计费重量与实际不符，多收运费，客户要求退还差额。",
+];
+
+fn id(cfg: &SynthConfig, k: u64) -> ComplaintId {
+    ComplaintId::new(format!("{}-{:08}", cfg.id_prefix, k)).expect("valid id")
+}
+
+/// The events of complaint `k` (stream versions 1.., positions 0), in time order.
+pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u64) -> Vec<Event> {
+    let mut rng = Rng::new(cfg.seed ^ k.wrapping_mul(0xA24B_AED4_963E_E407));
+    let cid = id(cfg, k);
+    let span = cfg.span_days.max(1) as i64 * MS_PER_DAY;
+    let recv = cfg
+        .start
+        .plus_millis(((k as i128 * span as i128) / cfg.complaints.max(1) as i128) as i64)
+        .plus_millis(rng.below(MS_PER_HOUR as u64) as i64);
+    let mut out: Vec<Event> = Vec::with_capacity(14);
+    let mut version = 0u64;
+    let mut push = |at: Timestamp, data: EventData, out: &mut Vec<Event>| {
+        version += 1;
+        out.push(Event {
+            meta: EventMeta {
+                complaint_id: cid.clone(),
+                stream_version: version,
+                position: 0,
+                occurred_at: at,
+                recorded_at: at,
+                actor: if version == 1 {
+                    Actor::System
+                } else {
+                    Actor::Person(format!("agent-{:03}", k % 200))
+                },
+                command_id: CommandId::new(format!("{cid}-c{version}")).expect("valid"),
+                schema_version: 1,
+            },
+            data,
+        });
+    };
+    // One customer in three complains again: customers are drawn from a pool a third the size.
+    let customers = (cfg.complaints / 3).max(1);
+    let customer = rng.below(customers);
+    let phone = format!("138{:08}", customer);
+    let channel = rng.pick(&Channel::ALL);
+    let category = rng.pick(&Category::ALL);
+    let region = rng.pick(&REGIONS);
+    let severity = match rng.below(100) {
+        0..=79 => Severity::Ordinary,
+        80..=95 => Severity::Urgent,
+        _ => Severity::Major,
+    };
+    let tier = match rng.below(10) {
+        0 => CustomerTier::Vip,
+        1 => CustomerTier::AtRisk,
+        _ => CustomerTier::Standard,
+    };
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+    let ciphertext: Vec<u8> = (0..72).map(|i| (rng.next_u64() >> (i % 8)) as u8).collect();
+    push(
+        recv,
+        EventData::Received(Received {
+            channel,
+            contact_at: recv.plus_millis(-(rng.below(2 * MS_PER_HOUR as u64) as i64)),
+            customer: CustomerRecord {
+                customer_id: None,
+                match_key: match_key(None, Some(&phone)),
+                personal: Some(SealedPersonal {
+                    key_id: format!("cust-{customer:08}"),
+                    nonce,
+                    ciphertext,
+                }),
+            },
+            waybill: Some(format!("EMS{:010}", rng.below(10_000_000_000))),
+            description: rng.pick(&TEXTS).to_owned(),
+            claimed_amount: rng.chance(30).then(|| Money(rng.below(50_000) as i64)),
+            evidence: Vec::new(),
+            region: region.to_owned(),
+            outlet: Some(format!("{region}-{:02}", rng.below(40))),
+            attributes: BTreeMap::new(),
+        }),
+        &mut out,
+    );
+    let mut t = recv.plus_millis(5 * MS_PER_MINUTE + rng.below(2 * MS_PER_HOUR as u64) as i64);
+    let roll = rng.below(100);
+    if roll < 3 {
+        push(
+            t,
+            EventData::Rejected(Rejected {
+                reason: RejectionReason::NoClaim,
+                note: "无有效诉求".into(),
+            }),
+            &mut out,
+        );
+        push(
+            t.plus_millis(MS_PER_HOUR),
+            close(Resolution::Rejected, false, None),
+            &mut out,
+        );
+        return out;
+    }
+    if roll < 6 && k > 0 {
+        push(
+            t,
+            EventData::MergedAsDuplicate(MergedAsDuplicate {
+                into: id(cfg, k - 1),
+                note: "同一运单重复来电".into(),
+            }),
+            &mut out,
+        );
+        push(
+            t.plus_millis(MS_PER_HOUR),
+            close(Resolution::Merged, false, None),
+            &mut out,
+        );
+        return out;
+    }
+    let repeat_of = (k > 0 && rng.chance(10)).then(|| id(cfg, k - 1 - rng.below(k.min(50))));
+    let flags = Flags {
+        repeat: repeat_of.is_some(),
+        media: channel == Channel::MediaLead,
+        group: false,
+        regulator: channel == Channel::RegulatorReferral,
+    };
+    push(
+        t,
+        EventData::Verified(Verified {
+            claim: CheckOutcome::Passed,
+            evidence: CheckOutcome::Passed,
+            history: CheckOutcome::Passed,
+            repeat_of,
+            flags,
+            note: String::new(),
+        }),
+        &mut out,
+    );
+    t = t.plus_millis(rng.below(MS_PER_HOUR as u64) as i64);
+    let (deadlines, escalations) = policy.classify_deadlines(cal, severity, flags, channel, recv, recv);
+    push(
+        t,
+        EventData::Classified(Classified {
+            category,
+            severity,
+            customer_tier: tier,
+            flags,
+            deadlines,
+            escalations,
+            policy_version: policy.version.clone(),
+        }),
+        &mut out,
+    );
+    // Late share: one ticket in eight answers slowly.
+    let slow = if rng.chance(12) { 6 } else { 1 };
+    t = t.plus_millis(rng.below(slow * MS_PER_HOUR as u64) as i64);
+    let department = rng.pick(&DEPARTMENTS);
+    push(
+        t,
+        EventData::Dispatched(Dispatched {
+            department: Department(department.into()),
+            handler: Some(format!("h-{:03}", rng.below(300))),
+            routing: RoutingDecision::Rule {
+                rule_id: format!("cat.{}", category.as_str()),
+                matched: category.as_str().into(),
+            },
+            deadlines: policy.dispatch_deadlines(cal, severity, t),
+            policy_version: policy.version.clone(),
+        }),
+        &mut out,
+    );
+    t = t.plus_millis(rng.below(slow * 2 * MS_PER_HOUR as u64) as i64);
+    push(t, respond(ResponseKind::Acknowledgement, vec![]), &mut out);
+    if rng.chance(10) {
+        t = t.plus_millis(rng.below(4 * MS_PER_HOUR as u64) as i64);
+        push(
+            t,
+            EventData::OnHold(OnHold {
+                reason: HoldReason::AwaitingEvidence,
+                note: String::new(),
+            }),
+            &mut out,
+        );
+        t = t.plus_millis(rng.below(24 * MS_PER_HOUR as u64) as i64);
+        push(t, EventData::Resumed(Resumed { note: String::new() }), &mut out);
+    }
+    if rng.chance(8) {
+        t = t.plus_millis(rng.below(6 * MS_PER_HOUR as u64) as i64);
+        push(
+            t,
+            EventData::Redispatched(Redispatched {
+                from: Department(department.into()),
+                to: Department(rng.pick(&DEPARTMENTS).into()),
+                handler: None,
+                routing: RoutingDecision::Manual,
+                reason: "责任部门调整".into(),
+            }),
+            &mut out,
+        );
+    }
+    if rng.chance(40) {
+        t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
+        push(t, respond(ResponseKind::Progress, vec![]), &mut out);
+    }
+    if rng.chance(10) {
+        t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
+        push(
+            t,
+            EventData::Escalated(Escalated {
+                level: EscalationLevel::Supervisor,
+                trigger: EscalationTrigger::Person,
+                reason: "客户催办".into(),
+            }),
+            &mut out,
+        );
+    }
+    // One ticket in ten stays open (no final response yet).
+    if rng.chance(10) {
+        return out;
+    }
+    let mut reopens = 0u32;
+    loop {
+        t = t.plus_millis(rng.below(slow * 48 * MS_PER_HOUR as u64) as i64);
+        let compensation = rng.chance(20).then(|| Compensation {
+            remedy: Remedy::Payment,
+            rule: CompensationRule::UninsuredCapped,
+            legal_basis: "Postal Law art. 47".into(),
+            ceiling: Some(Money(3_000)),
+            granted: Money(rng.below(3_000) as i64),
+            actual_loss: Some(Money(5_000)),
+            postage: Some(Money(1_000)),
+            insured_amount: None,
+            full_value: None,
+            policy_version: policy.version.clone(),
+        });
+        let mut r = match respond(ResponseKind::Final, policy.final_response_deadlines(cal, severity, t)) {
+            EventData::Responded(r) => r,
+            _ => unreachable!("respond builds a Responded"),
+        };
+        r.liable = Some(rng.chance(60));
+        r.root_cause = Some(rng.pick(&Stage::ALL));
+        r.compensation = compensation;
+        let liable = r.liable == Some(true);
+        let root = r.root_cause;
+        push(t, EventData::Responded(r), &mut out);
+        t = t.plus_millis(rng.below(72 * MS_PER_HOUR as u64) as i64);
+        let satisfied = reopens > 0 || !rng.chance(15);
+        push(
+            t,
+            EventData::Revisited(Revisited {
+                solved: satisfied,
+                satisfied,
+                satisfaction_score: Some(if satisfied {
+                    4 + rng.below(2) as u8
+                } else {
+                    1 + rng.below(2) as u8
+                }),
+                note: String::new(),
+            }),
+            &mut out,
+        );
+        if satisfied {
+            t = t.plus_millis(rng.below(4 * MS_PER_HOUR as u64) as i64);
+            push(t, close(Resolution::Resolved, liable, root), &mut out);
+            return out;
+        }
+        reopens += 1;
+        push(
+            t,
+            EventData::Reopened(Reopened {
+                reason: "客户不满意".into(),
+                reopen_count: reopens,
+            }),
+            &mut out,
+        );
+    }
+}
+
+fn respond(kind: ResponseKind, deadlines: Vec<ClockDeadline>) -> EventData {
+    EventData::Responded(Responded {
+        kind,
+        text: "您好，您反映的问题我们已受理并正在处理。".into(),
+        basis: None,
+        liable: None,
+        root_cause: None,
+        compensation: None,
+        deadlines,
+    })
+}
+
+fn close(resolution: Resolution, liable: bool, root_cause: Option<Stage>) -> EventData {
+    EventData::Closed(Closed {
+        resolution,
+        root_cause,
+        liable,
+        note: String::new(),
+    })
+}
+
+/// The whole synthetic log in global order, generated lazily: complaints start in id order and
+/// their events interleave by business time (ties by complaint then version). Positions 1, 2, …
+pub struct SynthLog {
+    cfg: SynthConfig,
+    policy: Policy,
+    cal: Calendar,
+    next_complaint: u64,
+    /// The next complaint to start, generated but not yet started.
+    staged: Option<(u64, VecDeque<Event>)>,
+    /// (occurred_at, complaint, version) of the next event of every started complaint.
+    heap: BinaryHeap<Reverse<(Timestamp, u64, u64)>>,
+    pending: BTreeMap<u64, VecDeque<Event>>,
+    position: u64,
+}
+
+impl SynthLog {
+    pub fn new(cfg: SynthConfig) -> SynthLog {
+        let mut s = SynthLog {
+            cfg,
+            policy: Policy::default(),
+            cal: Calendar::china_mainland(),
+            next_complaint: 0,
+            staged: None,
+            heap: BinaryHeap::new(),
+            pending: BTreeMap::new(),
+            position: 0,
+        };
+        s.stage();
+        s
+    }
+    fn stage(&mut self) {
+        self.staged = (self.next_complaint < self.cfg.complaints).then(|| {
+            let k = self.next_complaint;
+            self.next_complaint += 1;
+            (k, complaint_events(&self.cfg, &self.policy, &self.cal, k).into())
+        });
+    }
+}
+
+impl Iterator for SynthLog {
+    type Item = Event;
+    fn next(&mut self) -> Option<Event> {
+        // Start every complaint that arrives no later than the earliest pending event.
+        while let Some((k, events)) = &self.staged {
+            let arrival = events[0].meta.occurred_at;
+            if matches!(self.heap.peek(), Some(Reverse((t, _, _))) if *t < arrival) {
+                break;
+            }
+            let k = *k;
+            self.heap.push(Reverse((arrival, k, 1)));
+            let (_, events) = self.staged.take().expect("staged");
+            self.pending.insert(k, events);
+            self.stage();
+        }
+        let Reverse((_, k, _)) = self.heap.pop()?;
+        let queue = self.pending.get_mut(&k).expect("started complaint");
+        let mut e = queue.pop_front().expect("queued event");
+        if let Some(next) = queue.front() {
+            self.heap
+                .push(Reverse((next.meta.occurred_at, k, next.meta.stream_version)));
+        } else {
+            self.pending.remove(&k);
+        }
+        self.position += 1;
+        e.meta.position = self.position;
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_gapless_and_per_stream_ordered() {
+        let cfg = SynthConfig {
+            complaints: 300,
+            ..SynthConfig::default()
+        };
+        let a: Vec<Event> = SynthLog::new(cfg.clone()).collect();
+        let b: Vec<Event> = SynthLog::new(cfg).collect();
+        assert_eq!(a, b);
+        assert!(a.len() > 300 * 5, "about ten events per complaint, got {}", a.len());
+        let mut versions: BTreeMap<ComplaintId, u64> = BTreeMap::new();
+        for (i, e) in a.iter().enumerate() {
+            assert_eq!(e.meta.position, i as u64 + 1);
+            let v = versions.entry(e.meta.complaint_id.clone()).or_default();
+            assert_eq!(e.meta.stream_version, *v + 1, "stream order of {}", e.meta.complaint_id);
+            *v += 1;
+        }
+        assert_eq!(versions.len(), 300);
+    }
+}
