@@ -2,10 +2,9 @@
 //! Verdicts are well-formed, a final verdict never changes as `now` moves on, pending-overdue
 //! never turns back into pending, and the watchdog appends each planned escalation at most once.
 
-#[path = "sla_common.rs"]
-mod common;
+mod sla_common;
 
-use common::{at, History};
+use sla_common::{at, History};
 use plaint_domain::sla::{evaluate, Verdict};
 use plaint_domain::time::MS_PER_HOUR;
 use plaint_domain::watchdog::due_escalations;

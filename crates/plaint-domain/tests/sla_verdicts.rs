@@ -1,10 +1,9 @@
 //! DOMAIN.md §7 "Service levels": verdicts per clock from hand-built histories.
 //! The week of Mon 17 Nov 2025 has no public holiday (times in +08:00).
 
-#[path = "sla_common.rs"]
-mod common;
+mod sla_common;
 
-use common::{at, History};
+use sla_common::{at, History};
 use plaint_domain::policy::{Policy, PolicyDuration};
 use plaint_domain::sla::{evaluate, AppealEligibility, AppealReason, Verdict};
 use plaint_domain::time::{MS_PER_HOUR, MS_PER_MINUTE};

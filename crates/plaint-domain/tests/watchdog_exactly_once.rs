@@ -1,10 +1,9 @@
 //! DOMAIN.md §7 escalation ladder and SLA watchdog: which planned escalations are due at `now`,
 //! each exactly once however often the watchdog asks.
 
-#[path = "sla_common.rs"]
-mod common;
+mod sla_common;
 
-use common::{at, History};
+use sla_common::{at, History};
 use plaint_domain::time::MS_PER_HOUR;
 use plaint_domain::watchdog::{due_escalations, rule_clock};
 use plaint_domain::*;
