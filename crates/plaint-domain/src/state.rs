@@ -982,7 +982,8 @@ pub fn normalise_waybill(raw: &str) -> Result<Option<String>, String> {
 }
 
 /// Folds one event into the state. Events are facts: `evolve` never refuses one and never
-/// panics; it trusts `decide` (or the import) to have checked them.
+/// panics on the events of one complaint; it trusts `decide` (or the import) to have checked
+/// them. Folding another complaint's event is a caller bug (a debug assertion).
 pub fn evolve(state: &mut ComplaintState, event: &Event) {
     let meta = &event.meta;
     if state.id.is_none() {
