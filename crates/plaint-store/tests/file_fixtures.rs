@@ -1,0 +1,184 @@
+//! Golden files: a log written by format version 1, checked in under `tests/fixtures/v1/`, must
+//! keep opening with the same events and the same chain head in every later build.
+//!
+//! The fixture was generated once with `PLAINT_WRITE_FIXTURES=1 cargo test -p plaint-store --test
+//! file_fixtures`; regenerate only together with a new format version (and keep the old one).
+
+use plaint_store::chain::to_hex;
+use plaint_store::file::{FileLog, FileLogOptions, IndexSource, SEGMENT_SIZE_MIN};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent};
+use std::path::{Path, PathBuf};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1")
+}
+
+fn ev(command_id: &str, n: u32, payload_len: usize) -> NewEvent {
+    NewEvent {
+        event_type: ["Received", "Assigned", "Resolved"][n as usize % 3].into(),
+        schema_version: 1 + (n % 2) as u16,
+        occurred_at_ms: 1_767_225_600_000 + i64::from(n) * 60_000,
+        recorded_at_ms: 1_767_225_600_000 + i64::from(n) * 60_000 + 250,
+        actor: if n % 4 == 0 {
+            "système".into()
+        } else {
+            format!("clerk-{}", n % 5)
+        },
+        command_id: command_id.into(),
+        payload: (0..payload_len).map(|i| (i as u32 * 7 + n) as u8).collect(),
+    }
+}
+
+/// The appends that made the fixture, in order: (stream, events) per append; the last three
+/// form one `append_many`.
+fn fixture_appends() -> Vec<(String, Vec<NewEvent>)> {
+    let mut out = Vec::new();
+    for i in 0..40u32 {
+        let stream = format!("complaint-{:03}", i % 9);
+        let n = i % 3 + 1;
+        out.push((
+            stream,
+            (0..n)
+                .map(|k| ev(&format!("cmd-{i}"), i + k, (i as usize * 13) % 300))
+                .collect(),
+        ));
+    }
+    out.push(("réclamation-ü".into(), vec![ev("cmd-unicode", 1, 0)]));
+    out.push(("complaint-000".into(), vec![ev("many-1", 2, 10), ev("many-1", 3, 20)]));
+    out.push(("complaint-big".into(), vec![ev("many-2", 4, 5000)]));
+    out
+}
+
+async fn write_fixture(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let options = FileLogOptions {
+        segment_size_max: SEGMENT_SIZE_MIN,
+        ..FileLogOptions::default()
+    };
+    let log = FileLog::open(dir.join("log"), options).unwrap();
+    let appends = fixture_appends();
+    let (single, many) = appends.split_at(appends.len() - 3);
+    for (stream, events) in single {
+        log.append(stream, ExpectedVersion::Any, events.clone()).await.unwrap();
+    }
+    let requests = many
+        .iter()
+        .map(|(s, e)| AppendRequest {
+            stream: s.clone(),
+            expected: ExpectedVersion::Any,
+            events: e.clone(),
+        })
+        .collect();
+    log.append_many(requests).await.unwrap();
+    let report = log.verify().await.unwrap();
+    log.close().await.unwrap();
+    std::fs::remove_file(dir.join("log/LOCK")).unwrap();
+    std::fs::write(dir.join("chain_head.txt"), format!("{}\n", to_hex(&report.chain_head))).unwrap();
+}
+
+fn expected_events() -> Vec<(String, NewEvent)> {
+    fixture_appends()
+        .into_iter()
+        .flat_map(|(s, events)| events.into_iter().map(move |e| (s.clone(), e)))
+        .collect()
+}
+
+fn assert_fixture_events(all: &[RecordedEvent]) {
+    let expected = expected_events();
+    assert_eq!(all.len(), expected.len(), "fixture event count");
+    let mut versions = std::collections::HashMap::new();
+    for (i, (e, (stream, new))) in all.iter().zip(&expected).enumerate() {
+        let v = versions.entry(stream.clone()).or_insert(0u64);
+        *v += 1;
+        assert_eq!(e.position, i as u64 + 1);
+        assert_eq!(&e.stream, stream, "position {}", e.position);
+        assert_eq!(e.stream_version, *v, "position {}", e.position);
+        assert_eq!(
+            (
+                &e.event_type,
+                e.schema_version,
+                e.occurred_at_ms,
+                e.recorded_at_ms,
+                &e.actor,
+                &e.command_id,
+                &e.payload
+            ),
+            (
+                &new.event_type,
+                new.schema_version,
+                new.occurred_at_ms,
+                new.recorded_at_ms,
+                &new.actor,
+                &new.command_id,
+                &new.payload
+            ),
+            "position {}",
+            e.position
+        );
+    }
+}
+
+#[tokio::test]
+async fn version_1_fixture_keeps_opening() {
+    let dir = fixture_dir();
+    if std::env::var("PLAINT_WRITE_FIXTURES").as_deref() == Ok("1") {
+        write_fixture(&dir).await;
+    }
+    let chain_head = std::fs::read_to_string(dir.join("chain_head.txt")).expect("fixture chain_head.txt");
+    let segments = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".plog"));
+    assert!(segments.count() >= 2, "the fixture spans several segments");
+
+    // Read-only, straight from the checked-in files (nothing is written there).
+    let ro = FileLog::open(
+        dir.join("log"),
+        FileLogOptions {
+            read_only: true,
+            ..FileLogOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ro.open_report().index, IndexSource::Checkpoint { tail_events: 0 });
+    assert_eq!(ro.open_report().torn_bytes_cut, 0);
+    let all = ro.read_all(1, 10_000).await.unwrap();
+    assert_fixture_events(&all);
+    let report = ro.verify().await.unwrap();
+    assert_eq!(
+        to_hex(&report.chain_head),
+        chain_head.trim(),
+        "chain head of the fixture"
+    );
+    let big = ro.read_stream("complaint-big", 1, 10).await.unwrap();
+    assert_eq!(big.len(), 1);
+    assert_eq!(big[0].payload.len(), 5000);
+
+    // A writable copy, with its index rebuilt from the segments, gives the same and grows.
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(dir.join("log")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "index.pidx" {
+            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
+    assert!(matches!(log.open_report().index, IndexSource::Rebuilt { .. }));
+    assert_fixture_events(&log.read_all(1, 10_000).await.unwrap());
+    let retry = log
+        .append(
+            "réclamation-ü",
+            ExpectedVersion::Exact(0),
+            vec![ev("cmd-unicode", 1, 0)],
+        )
+        .await
+        .unwrap();
+    assert!(
+        retry.deduplicated,
+        "a command of the fixture is known after the rebuild"
+    );
+    let r = log
+        .append("complaint-000", ExpectedVersion::Any, vec![ev("new", 1, 1)])
+        .await
+        .unwrap();
+    assert_eq!(r.first_position, all.len() as u64 + 1);
+}
