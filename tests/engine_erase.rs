@@ -1,0 +1,131 @@
+//! Crypto-shredding (DOMAIN.md §9) through the facade: erasing a customer destroys their key;
+//! the events still replay, every figure stays the same, and their personal fields read as
+//! erased, while other customers are untouched.
+
+use plaint::domain::{Command, ComplaintId, Timestamp};
+use plaint::engine::fixed_clock;
+use plaint::workload::{generate, WorkloadConfig};
+use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
+use serde_json::json;
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn receive(cmd_id: &str, complaint: &str, when: &str, phone: &str) -> Command {
+    serde_json::from_value(json!({
+        "command_id": cmd_id, "complaint_id": complaint, "actor": "cs-002", "occurred_at": when,
+        "command": "receive", "channel": "hotline", "region": "上海", "waybill": "YT0000000000001",
+        "description": "快件破损，要求赔偿",
+        "customer": {"customer_id": "C-77", "name": "司马懿", "phone": phone, "address": "上海市浦东新区张江路88号"}
+    }))
+    .unwrap()
+}
+
+/// Every figure a report shows, as JSON, to compare before and after.
+async fn figures(engine: &Engine) -> String {
+    let now = at("2026-11-20T00:00:00Z");
+    let sla = engine.sla_report(now, None, None).await.unwrap();
+    let repeats = engine
+        .repeats_report(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let week = engine.week_of(at("2026-09-16T00:00:00Z")).await.unwrap();
+    let weekly = engine.weekly_report(week, now).await.unwrap();
+    serde_json::to_string(&(sla, repeats, weekly)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_keeps_every_figure_and_erases_only_that_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at("2026-11-20T00:00:00Z"))))
+        .await
+        .unwrap();
+    let workload = generate(&WorkloadConfig {
+        complaints: 300,
+        seed: 21,
+        ..WorkloadConfig::default()
+    });
+    assert_eq!(engine.execute_batch(workload).await.unwrap().rejected, 0);
+    engine
+        .execute(receive(
+            "e1",
+            "CMP-E1",
+            "2026-09-10T10:00:00+08:00",
+            "+86 137-1234-5678",
+        ))
+        .await
+        .unwrap();
+    let e1 = ComplaintId::new("CMP-E1").unwrap();
+    let other = ComplaintId::new("CMP-2026-000001").unwrap();
+    assert!(matches!(
+        engine.ticket(&e1, Reveal::Clear).await.unwrap().personal,
+        PersonalFields::Clear { name: Some(ref n), .. } if n == "司马懿"
+    ));
+    let figures_before = figures(&engine).await;
+    let history_before = engine.history(&e1).await.unwrap();
+    let other_before = engine.ticket(&other, Reveal::Clear).await.unwrap();
+    let stats_before = engine.stats().await.unwrap();
+
+    // Erase by the phone as the customer writes it (normalised to the same match key).
+    assert_eq!(engine.erase_customer("13712345678").unwrap(), 1);
+    let erased = engine.ticket(&e1, Reveal::Clear).await.unwrap();
+    assert_eq!(erased.personal, PersonalFields::Erased);
+    assert!(engine.ticket(&e1, Reveal::Masked).await.unwrap().personal.is_erased());
+    assert_eq!(erased.view.match_key, history_match_key(&history_before));
+    assert_eq!(
+        engine.history(&e1).await.unwrap(),
+        history_before,
+        "the events replay unchanged"
+    );
+    assert_eq!(figures(&engine).await, figures_before, "every figure stays the same");
+    assert_eq!(
+        engine.ticket(&other, Reveal::Clear).await.unwrap(),
+        other_before,
+        "others untouched"
+    );
+    assert_eq!(engine.stats().await.unwrap(), stats_before);
+    let mut export = Vec::new();
+    engine.export(&mut export, Reveal::Clear).await.unwrap();
+    let export = String::from_utf8(export).unwrap();
+    assert!(!export.contains("司马懿") && export.contains("\"erased\""));
+
+    // Erased for good: a restart and a full rebuild do not bring it back.
+    engine.close().await.unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at("2026-11-20T00:00:00Z"))))
+        .await
+        .unwrap();
+    engine.rebuild(plaint::RebuildTarget::Head, &mut |_| {}).await.unwrap();
+    assert_eq!(
+        engine.ticket(&e1, Reveal::Clear).await.unwrap().personal,
+        PersonalFields::Erased
+    );
+    assert_eq!(figures(&engine).await, figures_before);
+
+    // The same customer complains again: a fresh key, readable, still linked by match key.
+    engine
+        .execute(receive("e2", "CMP-E2", "2026-09-12T10:00:00+08:00", "13712345678"))
+        .await
+        .unwrap();
+    let e2 = ComplaintId::new("CMP-E2").unwrap();
+    let t2 = engine.ticket(&e2, Reveal::Clear).await.unwrap();
+    assert!(matches!(t2.personal, PersonalFields::Clear { phone: Some(ref p), .. } if p == "13712345678"));
+    assert_eq!(t2.view.match_key, erased.view.match_key);
+    assert_eq!(
+        engine.ticket(&e1, Reveal::Clear).await.unwrap().personal,
+        PersonalFields::Erased
+    );
+    // CMP-E1 is still open and about the same waybill: the repeat rule, on the match key that
+    // survives erasure, finds it a duplicate.
+    assert_eq!(
+        engine.judge_intake(&e2).await.unwrap(),
+        plaint::domain::repeat::RepeatVerdict::Duplicate { of: e1 }
+    );
+}
+
+fn history_match_key(history: &[plaint::domain::Event]) -> Option<String> {
+    match &history[0].data {
+        plaint::domain::EventData::Received(r) => r.customer.match_key.clone(),
+        _ => None,
+    }
+}
