@@ -143,6 +143,13 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
         eprintln!("{}: {r}", args.file.display());
     }
     if plan.rows_rejected > 0 || refused > 0 {
+        let hint = if refused > 0 {
+            "a refused command means the mapping produced a history the domain does not allow: report it; \
+             the rows before it are imported, and running again skips them"
+        } else {
+            "the rejected rows are listed above with their lines; fix them or the mapping's [anomalies] \
+             decisions and run again (rows already imported are recognised by their ids)"
+        };
         return Err(user_hint(
             format!(
                 "import of {}: {} row{} rejected by the mapping, {refused} command{} refused by the engine",
@@ -151,7 +158,7 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
                 if plan.rows_rejected == 1 { "" } else { "s" },
                 if refused == 1 { "" } else { "s" }
             ),
-            KEEP_GOING_HINT,
+            hint,
         ));
     }
     Ok(ExitCode::Ok)
