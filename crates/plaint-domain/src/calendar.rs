@@ -65,8 +65,11 @@ pub enum CalendarError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HolidayRange {
+    /// The holiday's name as the notice gives it.
     pub name: String,
+    /// First day off.
     pub from: NaiveDate,
+    /// Last day off (inclusive).
     pub to: NaiveDate,
 }
 
@@ -270,9 +273,11 @@ impl Calendar {
         Ok(())
     }
 
+    /// The calendar's name (`cn-mainland`).
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// The fixed UTC offset local dates and times are read in.
     pub fn utc_offset(&self) -> FixedOffset {
         self.offset
     }
@@ -292,9 +297,11 @@ impl Calendar {
     pub fn covers(&self, date: NaiveDate) -> bool {
         self.years.contains(&date.year())
     }
+    /// Whether the date lies in a public-holiday range of the data.
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.contains(&date)
     }
+    /// Whether the date is a make-up working day (调休).
     pub fn is_makeup_working_day(&self, date: NaiveDate) -> bool {
         self.makeup.contains(&date)
     }

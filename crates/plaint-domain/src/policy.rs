@@ -28,16 +28,19 @@ pub const POLICY_VERSION_LEN_MAX: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
+    /// The file is not a valid policy: `key` (dotted) on `line` (1-based), and why.
     #[error("policy line {line}: key `{key}`: {message}")]
     Invalid { key: String, line: usize, message: String },
 }
 
 impl PolicyError {
+    /// The dotted key the error is about.
     pub fn key(&self) -> &str {
         match self {
             PolicyError::Invalid { key, .. } => key,
         }
     }
+    /// The 1-based line of the key (or of its table).
     pub fn line(&self) -> usize {
         match self {
             PolicyError::Invalid { line, .. } => *line,
@@ -52,10 +55,15 @@ impl PolicyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyDuration {
+    /// Elapsed minutes.
     Minutes(u32),
+    /// Elapsed hours.
     Hours(u32),
+    /// Elapsed days of 24 hours.
     Days(u32),
+    /// Hours inside the calendar's working hours on working days.
     WorkingHours(u32),
+    /// Working days (see `calendar` for the definition).
     WorkingDays(u32),
 }
 
@@ -143,10 +151,11 @@ pub struct RegulatoryClocks {
     pub regulator_reply_within: PolicyDuration,
     /// A customer may appeal when no answer came within this time of receipt …
     pub appeal_if_no_answer_within: PolicyDuration,
-    /// … within this window (from receipt, or from the final response when dissatisfied).
+    /// … within this window of receipt (either ground).
     pub appeal_window: PolicyDuration,
 }
 
+/// Which clocks stop while a ticket is on hold (DOMAIN.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PausePolicy {
@@ -154,20 +163,27 @@ pub struct PausePolicy {
     pub pausable: Vec<Clock>,
 }
 
+/// All SLA clocks (DOMAIN.md §7): per tier, per channel, regulatory, pauses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicy {
+    /// Clocks of `ordinary` tickets.
     pub ordinary: TierClocks,
+    /// Clocks of `urgent` tickets.
     pub urgent: TierClocks,
+    /// Clocks of `major` tickets.
     pub major: TierClocks,
     /// Registration clock overrides by channel name (e.g. `counter = { hours = 1 }`).
     #[serde(default)]
     pub registration_by_channel: BTreeMap<String, PolicyDuration>,
+    /// Clocks set by regulation.
     pub regulatory: RegulatoryClocks,
+    /// Which clocks pause on hold.
     pub pause: PausePolicy,
 }
 
 impl SlaPolicy {
+    /// The clocks of one severity tier.
     pub fn tier(&self, severity: Severity) -> &TierClocks {
         match severity {
             Severity::Ordinary => &self.ordinary,
@@ -177,6 +193,7 @@ impl SlaPolicy {
     }
 }
 
+/// Early warnings (DOMAIN.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarningPolicy {
@@ -199,8 +216,11 @@ pub enum LadderMeasure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LadderRung {
+    /// Tiers the rung applies to.
     pub severities: Vec<Severity>,
+    /// Time after the ladder's measure point (see [`LadderMeasure`]).
     pub after: PolicyDuration,
+    /// Level escalated to.
     pub level: EscalationLevel,
 }
 
@@ -208,19 +228,26 @@ pub struct LadderRung {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreachRule {
+    /// Tier the rule applies to.
     pub severity: Severity,
+    /// Clock whose breach triggers the escalation.
     pub clock: Clock,
+    /// Level escalated to.
     pub level: EscalationLevel,
 }
 
+/// The escalation ladder and breach rules (DOMAIN.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationPolicy {
+    /// What ladder rungs are measured from.
     pub ladder_measure: LadderMeasure,
     /// Level the watchdog escalates a green-channel ticket to when its clock falls due.
     pub green_channel_level: EscalationLevel,
+    /// Rungs for unresolved tickets (rule ids `ladder.<level>`).
     #[serde(default)]
     pub ladder: Vec<LadderRung>,
+    /// Escalations at a clock's breach (rule ids `breach.<clock>`).
     #[serde(default)]
     pub breach: Vec<BreachRule>,
 }
@@ -244,15 +271,19 @@ pub struct RoutingRule {
     /// Matches when the ticket's category is one of these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<Category>,
+    /// Department the ticket goes to when the rule matches.
     pub department: Department,
 }
 
+/// Departments and the routing table (DOMAIN.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingPolicy {
+    /// Every department a ticket may be dispatched to.
     pub departments: Vec<Department>,
     /// Department used when no rule matches.
     pub fallback: Department,
+    /// Rules tried in order; first match wins.
     #[serde(default)]
     pub rules: Vec<RoutingRule>,
 }
@@ -261,14 +292,21 @@ pub struct RoutingPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LegalBasis {
+    /// Basis of [`CompensationRule::InsuredTotalLoss`](crate::event::CompensationRule).
     pub insured_total_loss: String,
+    /// Basis of `InsuredPartialLoss`.
     pub insured_partial_loss: String,
+    /// Basis of `UninsuredCapped`.
     pub uninsured_capped: String,
+    /// Basis of `RegisteredLetter`.
     pub registered_letter: String,
+    /// Basis of `GrossNegligence`.
     pub gross_negligence: String,
+    /// Basis of `NonMonetary` remedies.
     pub non_monetary: String,
 }
 
+/// Compensation rules (DOMAIN.md §6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompensationPolicy {
@@ -276,9 +314,11 @@ pub struct CompensationPolicy {
     pub uninsured_cap_postage_multiple: u32,
     /// Registered letter: this many times the postage.
     pub registered_letter_postage_multiple: u32,
+    /// Legal basis strings recorded with each rule.
     pub legal_basis: LegalBasis,
 }
 
+/// Repeat complaints (DOMAIN.md §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepeatPolicy {
@@ -287,6 +327,7 @@ pub struct RepeatPolicy {
 }
 
 impl RepeatPolicy {
+    /// The window in milliseconds.
     pub fn window_ms(&self) -> i64 {
         self.window
             .fixed_millis()
@@ -294,6 +335,7 @@ impl RepeatPolicy {
     }
 }
 
+/// Alert thresholds (DOMAIN.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertPolicy {
@@ -322,12 +364,19 @@ pub struct AlertPolicy {
 pub struct Policy {
     /// Recorded with every deadline computed from this policy.
     pub version: String,
+    /// SLA clocks (DOMAIN.md §7).
     pub sla: SlaPolicy,
+    /// At-risk warnings (DOMAIN.md §7).
     pub warnings: WarningPolicy,
+    /// Escalation ladder and breach rules (DOMAIN.md §7).
     pub escalation: EscalationPolicy,
+    /// Departments and routing (DOMAIN.md §5).
     pub routing: RoutingPolicy,
+    /// Compensation rules (DOMAIN.md §6).
     pub compensation: CompensationPolicy,
+    /// Repeat window (DOMAIN.md §8).
     pub repeat: RepeatPolicy,
+    /// Alert thresholds (DOMAIN.md §8).
     pub alerts: AlertPolicy,
 }
 

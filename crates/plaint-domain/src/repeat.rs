@@ -20,11 +20,17 @@ use serde::{Deserialize, Serialize};
 /// What a projection knows of an earlier complaint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriorComplaint {
+    /// The earlier ticket.
     pub id: ComplaintId,
+    /// Matching key of the customer (hash of the normalised phone, `personal::match_key`).
     pub match_key: Option<String>,
+    /// The back office's customer id.
     pub customer_id: Option<String>,
+    /// Waybill number concerned.
     pub waybill: Option<String>,
+    /// Category, once classified.
     pub category: Option<Category>,
+    /// When it was received.
     pub received_at: Timestamp,
     /// Not closed yet.
     pub open: bool,
@@ -33,19 +39,27 @@ pub struct PriorComplaint {
 /// The complaint being judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
+    /// Matching key of the customer (`personal::match_key`).
     pub match_key: Option<String>,
+    /// The back office's customer id.
     pub customer_id: Option<String>,
+    /// Waybill number concerned.
     pub waybill: Option<String>,
     /// Often unknown at verification time; then only the waybill can match.
     pub category: Option<Category>,
+    /// When it was received.
     pub received_at: Timestamp,
 }
 
+/// The judgement on a new complaint (DOMAIN.md §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum RepeatVerdict {
+    /// Neither duplicate nor repeat.
     New,
+    /// Same customer and waybill as an open ticket `of`: merge it (DOMAIN.md §2).
     Duplicate { of: ComplaintId },
+    /// Repeats ticket `of` within the window: raise the `repeat` flag.
     Repeat { of: ComplaintId },
 }
 

@@ -88,6 +88,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The snake_case name used in JSON and reports.
     pub fn as_str(&self) -> &'static str {
         match self {
             Verdict::Met { .. } => "met",
@@ -102,7 +103,9 @@ impl Verdict {
 /// One clock of one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockSla {
+    /// The clock.
     pub clock: Clock,
+    /// Its verdict at `now`.
     pub verdict: Verdict,
     /// When the allowance started (contact, receipt, dispatch, final response).
     pub started_at: Option<Timestamp>,
@@ -110,6 +113,7 @@ pub struct ClockSla {
     pub recorded_due_at: Option<Timestamp>,
     /// The recorded deadline plus the time on hold (pausable clocks only).
     pub effective_due_at: Option<Timestamp>,
+    /// Whether time on hold extends it (as recorded).
     pub pausable: bool,
     /// Time on hold that extended this clock.
     pub paused_ms: i64,
@@ -133,37 +137,47 @@ pub enum AppealReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "appeal", rename_all = "snake_case")]
 pub enum AppealEligibility {
+    /// No ground for an appeal (yet).
     NotEligible,
+    /// The customer may appeal now: `reason`, possible since `since`, until `until`.
     Eligible {
         reason: AppealReason,
         since: Timestamp,
         until: Timestamp,
     },
+    /// A ground existed but the appeal window closed at `until`.
     Expired {
         reason: AppealReason,
         since: Timestamp,
         until: Timestamp,
     },
+    /// The ticket came as a regulator referral: it is the appeal.
     AlreadyReferred,
 }
 
 /// The SLA picture of one ticket at `now`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketSla {
+    /// The ticket (from the first event).
     pub complaint_id: Option<ComplaintId>,
+    /// The `now` of the evaluation.
     pub evaluated_at: Timestamp,
     /// The policy version the deadlines were recorded with (from `Classified`).
     pub policy_version: Option<String>,
     /// One entry per clock of [`ALL_CLOCKS`], in that order.
     pub clocks: Vec<ClockSla>,
+    /// On hold at `now`.
     pub on_hold: bool,
     /// Total time on hold up to `now`.
     pub paused_ms: i64,
+    /// Closed at `now`.
     pub closed: bool,
+    /// Appeal to the regulator (DOMAIN.md §7).
     pub appeal: AppealEligibility,
 }
 
 impl TicketSla {
+    /// The entry of one clock.
     pub fn clock(&self, clock: Clock) -> &ClockSla {
         self.clocks
             .iter()
