@@ -30,6 +30,15 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub pg: Option<String>,
+    /// PostgreSQL schema holding plaint's tables (several logs can share one database).
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_PG_SCHEMA",
+        value_name = "NAME",
+        default_value = "plaint"
+    )]
+    pub pg_schema: String,
 }
 
 /// Where a log lives: `plaint copy` names two of these.
@@ -96,33 +105,65 @@ impl Context {
     /// when given (else the wall clock). A file log must exist already (`plaint init` or
     /// `plaint demo` create one), so a typo in --store is not a silent new store.
     pub async fn open_engine(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
-        open_engine_at(&self.location(), &self.global.store, now, false).await
+        open_engine_at(self, &self.location(), now, Access::Write).await
+    }
+
+    /// Opens the engine for reading: like [`Context::open_engine`], but when another process
+    /// holds the file log's writer lock (an import running), opens it read-only beside it.
+    pub async fn open_engine_for_read(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
+        match open_engine_at(self, &self.location(), now, Access::Write).await {
+            Err(e) if is_locked(&e) => open_engine_at(self, &self.location(), now, Access::ReadOnly).await,
+            other => other,
+        }
     }
 }
 
-/// Opens the engine on `location`; `create` makes a missing file-log directory. `local_dir` holds
-/// the keys and checkpoints of a PostgreSQL store (the --store directory).
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Commands may be executed; a missing file-log directory is an error.
+    Write,
+    /// Commands may be executed; a missing file-log directory is created (`init`, `demo`).
+    Create,
+    /// Reads only, without the file log's writer lock.
+    ReadOnly,
+}
+
+/// Whether the error says another process holds the file log's writer lock.
+fn is_locked(err: &anyhow::Error) -> bool {
+    use plaint_store::StoreError;
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<plaint::EngineError>(),
+            Some(plaint::EngineError::Store(StoreError::Locked { .. }))
+        ) || matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Locked { .. }))
+    })
+}
+
+/// Opens the engine on `location`, with the clock stopped at `now` when given. The keys and
+/// checkpoints of a PostgreSQL store live in the --store directory.
 pub async fn open_engine_at(
+    ctx: &Context,
     location: &StoreLocation,
-    local_dir: &Path,
     now: Option<Timestamp>,
-    create: bool,
+    access: Access,
 ) -> anyhow::Result<plaint::Engine> {
     if let StoreLocation::File(dir) = location {
-        if !create && !dir.exists() {
+        if access != Access::Create && !dir.exists() {
             return Err(user_hint(
                 format!("no store at {}", dir.display()),
                 "create one with `plaint init`, run `plaint demo`, or point --store (or PLAINT_STORE) at an existing store",
             ));
         }
     }
-    let config = engine_config(location, local_dir, now);
+    let config = engine_config_for(ctx, location, now, access);
     plaint::Engine::open(config)
         .await
         .with_context(|| format!("cannot open the {}", location.describe()))
 }
 
-/// The facade's configuration for `location`, defaults otherwise.
+/// The facade's configuration for `location` with write access, keys and checkpoints of a
+/// PostgreSQL store in `local_dir`, the default schema; defaults otherwise.
 pub fn engine_config(location: &StoreLocation, local_dir: &Path, now: Option<Timestamp>) -> plaint::EngineConfig {
     let config = match location {
         StoreLocation::File(dir) => plaint::EngineConfig::file(dir),
@@ -134,12 +175,34 @@ pub fn engine_config(location: &StoreLocation, local_dir: &Path, now: Option<Tim
     }
 }
 
+/// The facade's configuration for `location` as the global options and `access` say.
+pub fn engine_config_for(
+    ctx: &Context,
+    location: &StoreLocation,
+    now: Option<Timestamp>,
+    access: Access,
+) -> plaint::EngineConfig {
+    let mut config = match location {
+        StoreLocation::File(dir) => plaint::EngineConfig::file(dir),
+        StoreLocation::Pg(url) => plaint::EngineConfig::postgres(url, &ctx.global.store),
+    };
+    match &mut config.store {
+        plaint::StoreConfig::File { read_only, .. } => *read_only = access == Access::ReadOnly,
+        plaint::StoreConfig::Postgres { schema, .. } => *schema = ctx.global.pg_schema.clone(),
+        _ => {}
+    }
+    match now {
+        Some(now) => config.with_clock(plaint::engine::fixed_clock(now)),
+        None => config,
+    }
+}
+
 /// Where the projection checkpoints of `location` live (`<dir>/projections`, as the facade
 /// documents for `StoreConfig`).
-pub fn checkpoint_dir(location: &StoreLocation, local_dir: &Path) -> PathBuf {
+pub fn checkpoint_dir(ctx: &Context, location: &StoreLocation) -> PathBuf {
     match location {
         StoreLocation::File(dir) => dir.join("projections"),
-        StoreLocation::Pg(_) => local_dir.join("projections"),
+        StoreLocation::Pg(_) => ctx.global.store.join("projections"),
     }
 }
 

@@ -64,20 +64,47 @@ fn copy_file_to_postgres_and_back() {
     env.plaint(&["demo", "--complaints", "20", "--seed", "8"])
         .assert()
         .success();
-    // A schema of its own, so parallel tests do not collide.
-    let schema = format!("plaint_cli_copy_{}", std::process::id());
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let pg = format!("{url}{sep}options=-csearch_path%3D{schema}");
-    plaint().args(["init", "--pg", &pg]).assert().success();
-    plaint()
-        .args(["copy", "--from", env.store().to_str().unwrap(), "--to", &pg])
+    // A schema of its own, so runs and parallel tests never collide; dropped at the end.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("cli_copy_{}_{nanos}", std::process::id());
+    let keys_dir = env.path("pg-local");
+    let pg = |args: &[&str]| {
+        let mut cmd = plaint();
+        cmd.args(["--pg-schema", &schema, "--store"]).arg(&keys_dir).args(args);
+        cmd
+    };
+    pg(&["init", "--pg", &url]).assert().success();
+    pg(&["copy", "--from", env.store().to_str().unwrap(), "--to", &url])
         .assert()
-        .success();
-    plaint().args(["verify", "--pg", &pg]).assert().success();
+        .success()
+        .stdout(predicate::str::contains("verified on both"));
+    let out = pg(&["verify", "--json", "--pg", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verified["events"], env.stats()["events"]);
     let back = env.path("back");
-    plaint()
-        .args(["copy", "--from", &pg, "--to", back.to_str().unwrap()])
+    pg(&["copy", "--from", &url, "--to", back.to_str().unwrap()])
         .assert()
         .success();
     assert_eq!(export(&env.store()), export(&back));
+    // Reports read the same from the PostgreSQL copy as from the file log.
+    let report = |cmd: &mut assert_cmd::Command| {
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let now = "2026-10-20T00:00:00Z";
+    let from_file = report(&mut env.plaint(&["sla", "--json", "--now", now]));
+    let from_pg = report(&mut pg(&["sla", "--json", "--now", now, "--pg", &url]));
+    assert_eq!(from_file, from_pg);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(plaint_store::pg::PgStore::drop_schema(
+        &url,
+        &plaint_store::pg::PgOptions::with_schema(&schema),
+    ))
+    .expect("drop the test schema");
 }

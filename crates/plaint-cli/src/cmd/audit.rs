@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<ExitCode> {
             return Err(user(format!("audit: --from {from} is after --to {to}")));
         }
     }
-    let engine = ctx.open_engine(None).await?;
+    let engine = ctx.open_engine_for_read(None).await?;
     let filter = plaint::AuditFilter {
         from: args.from,
         to: args.to,

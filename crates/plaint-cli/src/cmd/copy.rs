@@ -7,7 +7,7 @@
 //! have different local directories, the key files are copied too (never overwriting one), so
 //! personal fields stay readable in the copy.
 
-use crate::context::{engine_config, Context, StoreLocation};
+use crate::context::{engine_config_for, Access, Context, StoreLocation};
 use crate::error::{internal_hint, user, user_hint, ExitCode};
 use crate::output::Out;
 use crate::progress;
@@ -49,10 +49,10 @@ pub async fn run(ctx: &Context, args: CopyArgs) -> anyhow::Result<ExitCode> {
             StoreLocation::Pg(_) => ctx.global.store.clone(),
         }
     };
-    let source = plaint::Engine::open(engine_config(&from, &local_of(&from), None))
+    let source = plaint::Engine::open(engine_config_for(ctx, &from, None, Access::ReadOnly))
         .await
         .with_context(|| format!("cannot open the source {}", from.describe()))?;
-    let target = plaint::Engine::open(engine_config(&to, &local_of(&to), None))
+    let target = plaint::Engine::open(engine_config_for(ctx, &to, None, Access::Create))
         .await
         .with_context(|| format!("cannot open the target {}", to.describe()))?;
     let (src, dst) = (source.store(), target.store());

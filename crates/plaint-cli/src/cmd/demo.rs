@@ -4,7 +4,7 @@
 //! times are the same on every run.
 
 use crate::cmd::report::{parse_week, print_weekly, weekly_report};
-use crate::context::{open_engine_at, parse_instant, Context, StoreLocation};
+use crate::context::{open_engine_at, parse_instant, Access, Context, StoreLocation};
 use crate::error::{user, user_hint, ExitCode};
 use crate::output::Out;
 use crate::progress;
@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         emit(path, &commands)?;
     }
 
-    let engine = open_engine_at(&location, &ctx.global.store, Some(end), true).await?;
+    let engine = open_engine_at(ctx, &location, Some(end), Access::Create).await?;
     let head = engine.store().head_position().await?;
     if head > 0 {
         let hint = match &location {

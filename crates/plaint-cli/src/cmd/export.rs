@@ -19,7 +19,7 @@ pub struct ExportArgs {
 }
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let engine = ctx.open_engine(None).await?;
+    let engine = ctx.open_engine_for_read(None).await?;
     let store = engine.store();
     let mut out = Out::new();
     let mut from = args.from_position.max(1);

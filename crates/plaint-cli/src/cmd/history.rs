@@ -17,7 +17,7 @@ pub struct HistoryArgs {
 
 pub async fn run(ctx: &Context, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let id = complaint_id(&args.complaint)?;
-    let engine = ctx.open_engine(None).await?;
+    let engine = ctx.open_engine_for_read(None).await?;
     let events = engine.history(&id).await?;
     let mut out = Out::new();
     for event in &events {

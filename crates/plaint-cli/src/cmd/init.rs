@@ -1,7 +1,7 @@
 //! `plaint init`: create the store: the file-log directory, or with `--pg URL` the PostgreSQL
 //! schema (an explicit, idempotent migration). Running it again changes nothing.
 
-use crate::context::{open_engine_at, Context};
+use crate::context::{open_engine_at, Access, Context};
 use crate::error::ExitCode;
 use crate::output::Out;
 use clap::Args;
@@ -12,7 +12,7 @@ pub struct InitArgs {}
 pub async fn run(ctx: &Context, _args: InitArgs) -> anyhow::Result<ExitCode> {
     let location = ctx.location();
     // Opening creates the directory, or migrates the schema; both are idempotent.
-    let engine = open_engine_at(&location, &ctx.global.store, None, true).await?;
+    let engine = open_engine_at(ctx, &location, None, Access::Create).await?;
     let stats = engine.stats().await?;
     let mut out = Out::new();
     out.line(format!(

@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, args: RebuildArgs) -> anyhow::Result<ExitCode> {
         Some(kind) => {
             // One projection: its own runner over the engine's store and checkpoint directory,
             // so the others keep their checkpoints.
-            let dir = checkpoint_dir(&ctx.location(), &ctx.global.store);
+            let dir = checkpoint_dir(ctx, &ctx.location());
             std::fs::create_dir_all(&dir)?;
             let mut runner = Runner::open(&dir, ProjectionSet::only(&[kind]))?;
             let stats = runner

@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
     if from >= to {
         return Err(user(format!("repeats: the period [{from}, {to}) is empty")));
     }
-    let engine = ctx.open_engine(Some(now)).await?;
+    let engine = ctx.open_engine_for_read(Some(now)).await?;
     let report = engine.with_projections(|p| p.repeats.state.report(from, to)).await?;
     let mut out = Out::new();
     if args.json {

@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<ExitCode> {
 
 async fn weekly(ctx: &Context, args: WeeklyArgs) -> anyhow::Result<ExitCode> {
     let now = now_or_wall_clock(args.now);
-    let engine = ctx.open_engine(Some(now)).await?;
+    let engine = ctx.open_engine_for_read(Some(now)).await?;
     let report = weekly_report(&engine, args.week, now).await?;
     let mut out = Out::new();
     print_weekly(&mut out, &report, args.json)?;

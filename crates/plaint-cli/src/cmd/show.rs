@@ -23,7 +23,7 @@ pub struct ShowArgs {
 
 pub async fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let id = complaint_id(&args.complaint)?;
-    let engine = ctx.open_engine(None).await?;
+    let engine = ctx.open_engine_for_read(None).await?;
     let ticket = match args.as_of {
         Some(at) => engine.ticket_as_of(&id, at, Reveal::Masked).await,
         None => engine.ticket(&id, Reveal::Masked).await,

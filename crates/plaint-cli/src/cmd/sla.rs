@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: SlaArgs) -> anyhow::Result<ExitCode> {
     };
     let now = now_or_wall_clock(args.now);
     let received = args.from.zip(args.to);
-    let engine = ctx.open_engine(Some(now)).await?;
+    let engine = ctx.open_engine_for_read(Some(now)).await?;
     let policy = engine.policy().clone();
     let report = engine
         .with_projections(|p| p.sla.state.report(now, &policy, group_by.as_ref(), received))

@@ -13,7 +13,7 @@ pub struct StatsArgs {
 }
 
 pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let engine = ctx.open_engine(None).await?;
+    let engine = ctx.open_engine_for_read(None).await?;
     let stats = engine.stats().await?;
     let mut out = Out::new();
     if args.json {

@@ -19,7 +19,7 @@ directory, then restore from a backup or `plaint copy` the intact prefix";
 pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     // Damage can already stop the store from opening; that is a finding, not an internal error.
-    let result = match ctx.open_engine(None).await {
+    let result = match ctx.open_engine_for_read(None).await {
         Ok(engine) => engine.verify().await.map_err(anyhow::Error::from),
         Err(e) => Err(e),
     };
