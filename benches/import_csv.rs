@@ -47,7 +47,8 @@ fn main() {
         let plan = plan_csv_for_policy(&mapping, data.as_slice(), engine.policy()).unwrap();
         let planned = start.elapsed();
         events = 0;
-        for b in plan.batches(batch) {
+        let (rows, tickets) = (plan.rows_read, plan.tickets.len());
+        for b in plan.into_batches(batch) {
             let out = rt.block_on(engine.execute_batch(b)).unwrap();
             assert_eq!(out.rejected, 0);
             events += out.events;
@@ -57,8 +58,8 @@ fn main() {
         total_times.push(total);
         eprintln!(
             "run: {} rows, {} tickets, {} events; plan {:.1} ms, plan+execute {:.1} ms",
-            plan.rows_read,
-            plan.tickets.len(),
+            rows,
+            tickets,
             events,
             ms(planned),
             ms(total)

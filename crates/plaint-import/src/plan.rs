@@ -13,6 +13,7 @@ use plaint_domain::{
     Respond, ResponseKind, Severity, Timestamp, Verify,
 };
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
@@ -109,6 +110,26 @@ impl ImportPlan {
                 out.push(std::mem::take(&mut cur));
             }
             cur.extend(t.commands.iter().cloned());
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// Like [`ImportPlan::batches`], consuming the plan (no copies of the commands).
+    pub fn into_batches(self, commands_per_batch: usize) -> Vec<Vec<Command>> {
+        assert!(
+            commands_per_batch >= COMMANDS_PER_ROW_MAX,
+            "a batch must hold one whole ticket"
+        );
+        let mut out = Vec::new();
+        let mut cur: Vec<Command> = Vec::with_capacity(commands_per_batch);
+        for t in self.tickets {
+            if cur.len() + t.commands.len() > commands_per_batch {
+                out.push(std::mem::take(&mut cur));
+            }
+            cur.extend(t.commands);
         }
         if !cur.is_empty() {
             out.push(cur);
@@ -312,20 +333,20 @@ impl<'m> Planner<'m> {
         };
         // Field count and encoding first: they decide how the rest is read.
         let mut bad_utf8: Vec<usize> = Vec::new();
-        let fields: Vec<String> = record
+        let fields: Vec<Cow<'_, str>> = record
             .iter()
             .enumerate()
             .map(|(i, f)| match std::str::from_utf8(f) {
-                Ok(s) => s.trim().to_owned(),
+                Ok(s) => Cow::Borrowed(s.trim()),
                 Err(_) => {
                     bad_utf8.push(i);
-                    String::from_utf8_lossy(f).trim().to_owned()
+                    Cow::Owned(String::from_utf8_lossy(f).trim().to_owned())
                 }
             })
             .collect();
         let cell = |column: &str| -> &str {
             let i = self.index[column];
-            fields.get(i).map_or("", String::as_str)
+            fields.get(i).map_or("", |f| f.as_ref())
         };
         let id_raw = cell(&m.source.id_column).to_owned();
         if !id_raw.is_empty() {

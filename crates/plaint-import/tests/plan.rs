@@ -572,6 +572,11 @@ fn batches_never_split_a_ticket() {
     let batches = p.batches(14);
     assert!(batches.iter().all(|b| b.len() == 12), "two tickets of 6 per batch");
     assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 60);
+    assert_eq!(
+        p.clone().into_batches(14),
+        batches,
+        "consuming and copying batches agree"
+    );
 }
 
 #[test]

@@ -40,7 +40,11 @@ fn baltimore_mapping_plans_every_row_and_reports_its_anomalies() {
         .iter()
         .filter(|t| t.outcome == StatusMeaning::Transferred)
         .count();
-    assert_eq!(transferred, 18 - 2, "two of the 18 transferred requests have no due date");
+    assert_eq!(
+        transferred,
+        18 - 2,
+        "two of the 18 transferred requests have no due date"
+    );
 }
 
 #[test]
