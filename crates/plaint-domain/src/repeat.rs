@@ -51,6 +51,35 @@ pub struct Candidate {
     pub received_at: Timestamp,
 }
 
+impl Candidate {
+    /// A candidate from intake data in clear: the matching key is computed from the phone
+    /// (normalised, DOMAIN.md §3) or, without one, from the customer id
+    /// (`personal::match_key`), the waybill is normalised.
+    ///
+    /// ```
+    /// use plaint_domain::repeat::Candidate;
+    /// use plaint_domain::Timestamp;
+    /// let a = Candidate::from_intake(None, Some("+86 138-0013-8000"), Some("sf 100"), None, Timestamp::EPOCH);
+    /// let b = Candidate::from_intake(None, Some("13800138000"), Some("SF100"), None, Timestamp::EPOCH);
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn from_intake(
+        customer_id: Option<&str>,
+        phone: Option<&str>,
+        waybill: Option<&str>,
+        category: Option<Category>,
+        received_at: Timestamp,
+    ) -> Candidate {
+        Candidate {
+            match_key: crate::personal::match_key(customer_id, phone),
+            customer_id: customer_id.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            waybill: waybill.map(normalise_waybill).filter(|w| !w.is_empty()),
+            category,
+            received_at,
+        }
+    }
+}
+
 /// The judgement on a new complaint (DOMAIN.md §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
