@@ -12,7 +12,7 @@ fn near() -> impl Strategy<Value = Timestamp> {
 
 proptest! {
     #[test]
-    fn any_instant_never_panics(t in any::<i64>(), n in 0u32..400) {
+    fn section_7_any_instant_never_panics(t in any::<i64>(), n in 0u32..400) {
         let cal = Calendar::china_mainland();
         let t = Timestamp::from_millis(t);
         let d = cal.add_working_days(t, n);
@@ -23,7 +23,7 @@ proptest! {
     }
 
     #[test]
-    fn working_days_are_monotone_and_at_least_elapsed_days(t in near(), n in 0u32..60) {
+    fn section_7_working_days_are_monotone_and_at_least_elapsed_days(t in near(), n in 0u32..60) {
         let cal = Calendar::china_mainland();
         let a = cal.add_working_days(t, n);
         let b = cal.add_working_days(t, n + 1);
@@ -36,7 +36,7 @@ proptest! {
     }
 
     #[test]
-    fn working_hours_and_between_are_inverses(t in near(), h in 0u32..200) {
+    fn section_7_working_hours_and_between_are_inverses(t in near(), h in 0u32..200) {
         let cal = Calendar::china_mainland();
         let end = cal.add_working_hours(t, h);
         prop_assert_eq!(cal.working_millis_between(t, end), i64::from(h) * MS_PER_HOUR);

@@ -4,7 +4,7 @@ use plaint_domain::policy::{Policy, PolicyDuration, PolicyError};
 use plaint_domain::Severity;
 
 #[test]
-fn default_policy_has_the_numbers_of_domain_section_7() {
+fn section_5_to_8_default_policy_has_the_numbers_of_domain_md() {
     let p = Policy::default();
     assert_eq!(p.sla.tier(Severity::Ordinary).first_response, PolicyDuration::Hours(24));
     assert_eq!(p.sla.tier(Severity::Urgent).first_response, PolicyDuration::Hours(3));
@@ -28,7 +28,7 @@ fn default_policy_has_the_numbers_of_domain_section_7() {
 }
 
 #[test]
-fn policy_round_trips_through_toml() {
+fn section_7_policy_round_trips_through_toml() {
     let p = Policy::default();
     let text = p.to_toml_string();
     let again = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -59,7 +59,7 @@ fn error_of(src: &str) -> PolicyError {
 }
 
 #[test]
-fn bad_policy_a_typo_key_is_named_with_its_line() {
+fn section_7_bad_policy_a_typo_key_is_named_with_its_line() {
     let src = edited("first_response = { hours = 3 }", "first_respons = { hours = 3 }");
     let e = error_of(&src);
     println!("{e}");
@@ -68,7 +68,7 @@ fn bad_policy_a_typo_key_is_named_with_its_line() {
 }
 
 #[test]
-fn bad_policy_a_missing_key_is_named_with_its_table_line() {
+fn section_7_bad_policy_a_missing_key_is_named_with_its_table_line() {
     let src = edited("first_response = { hours = 3 }             # 000 (002: 4 h)\n", "");
     let e = error_of(&src);
     println!("{e}");
@@ -77,7 +77,7 @@ fn bad_policy_a_missing_key_is_named_with_its_table_line() {
 }
 
 #[test]
-fn bad_policy_a_wrong_type_is_named_with_its_line() {
+fn section_7_bad_policy_a_wrong_type_is_named_with_its_line() {
     let src = edited("at_risk_share = 0.75", "at_risk_share = \"most\"");
     let e = error_of(&src);
     println!("{e}");
@@ -86,7 +86,7 @@ fn bad_policy_a_wrong_type_is_named_with_its_line() {
 }
 
 #[test]
-fn bad_policy_a_negative_duration_is_named_with_its_line() {
+fn section_7_bad_policy_a_negative_duration_is_named_with_its_line() {
     let src = edited("window = { days = 30 }", "window = { days = -30 }");
     let e = error_of(&src);
     println!("{e}");
@@ -95,7 +95,7 @@ fn bad_policy_a_negative_duration_is_named_with_its_line() {
 }
 
 #[test]
-fn bad_policy_a_unitless_or_misspelt_unit_is_refused() {
+fn section_7_bad_policy_a_unitless_or_misspelt_unit_is_refused() {
     let src = edited("first_response = { hours = 1 }", "first_response = { hour = 1 }");
     let e = error_of(&src);
     println!("{e}");
@@ -107,7 +107,7 @@ fn bad_policy_a_unitless_or_misspelt_unit_is_refused() {
 }
 
 #[test]
-fn bad_policy_a_zero_duration_is_refused() {
+fn section_7_bad_policy_a_zero_duration_is_refused() {
     let src = edited("resolution = { hours = 24 }", "resolution = { hours = 0 }");
     let e = error_of(&src);
     assert_eq!(e.key(), "sla.urgent.resolution");
@@ -115,7 +115,7 @@ fn bad_policy_a_zero_duration_is_refused() {
 }
 
 #[test]
-fn bad_policy_unknown_department_in_a_routing_rule_is_named() {
+fn section_5_bad_policy_unknown_department_in_a_routing_rule_is_named() {
     let src = edited(
         "department = \"finance\"\n\n[[routing.rules]]\nid = \"kw.delay\"",
         "department = \"accounts\"\n\n[[routing.rules]]\nid = \"kw.delay\"",
@@ -127,7 +127,7 @@ fn bad_policy_unknown_department_in_a_routing_rule_is_named() {
 }
 
 #[test]
-fn bad_policy_first_response_may_never_pause() {
+fn section_7_bad_policy_first_response_may_never_pause() {
     let src = edited(
         "pausable = [\"resolution\"]",
         "pausable = [\"resolution\", \"first_response\"]",
@@ -138,7 +138,7 @@ fn bad_policy_first_response_may_never_pause() {
 }
 
 #[test]
-fn bad_policy_at_risk_share_out_of_range_and_unknown_channel() {
+fn section_7_bad_policy_at_risk_share_out_of_range_and_unknown_channel() {
     let e = error_of(&edited("at_risk_share = 0.75", "at_risk_share = 1.5"));
     assert_eq!(e.key(), "warnings.at_risk_share");
     let e = error_of(&edited("counter = { hours = 1 }", "counterr = { hours = 1 }"));
@@ -150,7 +150,7 @@ fn bad_policy_at_risk_share_out_of_range_and_unknown_channel() {
 }
 
 #[test]
-fn bad_policy_syntax_error_names_a_line() {
+fn section_7_bad_policy_syntax_error_names_a_line() {
     let src = edited("version = \"plaint-default-2026.1\"", "version = plaint-default");
     let e = error_of(&src);
     println!("{e}");
@@ -159,7 +159,7 @@ fn bad_policy_syntax_error_names_a_line() {
 }
 
 #[test]
-fn policy_with_changed_numbers_round_trips_and_keeps_them() {
+fn section_7_policy_with_changed_numbers_round_trips_and_keeps_them() {
     let src = edited(
         "first_response = { hours = 24 }",
         "first_response = { working_hours = 8 }",
@@ -176,7 +176,7 @@ fn policy_with_changed_numbers_round_trips_and_keeps_them() {
 }
 
 #[test]
-fn policy_written_back_keeps_durations_inline_like_the_default_file() {
+fn section_7_policy_written_back_keeps_durations_inline_like_the_default_file() {
     let text = Policy::default().to_toml_string();
     assert!(text.contains("first_response = { hours = 24 }"), "{text}");
     assert!(text.contains("window = { days = 30 }"), "{text}");

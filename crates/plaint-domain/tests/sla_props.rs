@@ -4,12 +4,12 @@
 
 mod sla_common;
 
-use sla_common::{at, History};
 use plaint_domain::sla::{evaluate, Verdict};
 use plaint_domain::time::MS_PER_HOUR;
 use plaint_domain::watchdog::due_escalations;
 use plaint_domain::*;
 use proptest::prelude::*;
+use sla_common::{at, History};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ fn build(sev: Severity, repeat: bool, ops: &[(Op, i64)]) -> (History, Timestamp)
 
 proptest! {
     #[test]
-    fn verdicts_are_well_formed_and_final_ones_never_change(
+    fn section_7_verdicts_are_well_formed_and_final_ones_never_change(
         sev in severity(),
         repeat in any::<bool>(),
         ops in proptest::collection::vec((op(), 0i64..3000), 0..25),
@@ -147,7 +147,7 @@ proptest! {
     }
 
     #[test]
-    fn watchdog_appends_each_planned_escalation_at_most_once(
+    fn section_7_watchdog_appends_each_planned_escalation_at_most_once(
         sev in severity(),
         repeat in any::<bool>(),
         ops in proptest::collection::vec((op(), 0i64..3000), 0..15),
