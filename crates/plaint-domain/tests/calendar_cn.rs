@@ -197,3 +197,18 @@ fn section_7_calendar_data_names_its_source() {
     assert!(cal.sources().iter().all(|s| s.contains("国务院办公厅")));
     assert_eq!(cal.holiday_ranges().len(), 13);
 }
+
+#[test]
+fn section_7_calendars_merge_only_when_their_settings_agree() {
+    let mut cal = Calendar::from_toml_str(plaint_domain::calendar::CN_2025_TOML).unwrap();
+    assert!(!cal.covers(day("2026-05-01")));
+    assert!(cal.is_working_day(day("2026-05-04")), "a Monday, no 2026 data yet");
+    let y2026 = Calendar::from_toml_str(plaint_domain::calendar::CN_2026_TOML).unwrap();
+    cal.merge(&y2026).unwrap();
+    assert!(cal.covers(day("2026-05-01")));
+    assert!(!cal.is_working_day(day("2026-05-04")), "Labour Day 2026");
+    assert_eq!(cal, Calendar::china_mainland());
+    let other_hours = plaint_domain::calendar::CN_2026_TOML.replace("start = \"09:00\"", "start = \"08:30\"");
+    let other = Calendar::from_toml_str(&other_hours).unwrap();
+    assert!(matches!(cal.merge(&other), Err(CalendarError::Mismatch { .. })));
+}

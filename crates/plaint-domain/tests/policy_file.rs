@@ -187,3 +187,30 @@ fn section_7_policy_written_back_keeps_durations_inline_like_the_default_file() 
     p.compensation.legal_basis.non_monetary = "line one\n[not a header]\nline three".into();
     assert_eq!(Policy::from_toml_str(&p.to_toml_string()).unwrap(), p);
 }
+
+#[test]
+fn section_7_bad_policy_escalation_rules_are_checked_against_the_clocks() {
+    // Ordinary tickets have no preliminary-plan clock: no breach rule can watch it.
+    let src = edited(
+        "severity = \"major\"\nclock = \"preliminary_plan\"",
+        "severity = \"ordinary\"\nclock = \"preliminary_plan\"",
+    );
+    let e = error_of(&src);
+    assert_eq!(e.key(), "escalation.breach[3].clock");
+    assert_eq!(e.line(), line_of(&src, "clock = \"preliminary_plan\""));
+    // Two rungs to the same level for the same tier would share a rule id.
+    let src = edited(
+        "level = \"department_head\"\n\n# Urgent",
+        "level = \"supervisor\"\n\n# Urgent",
+    );
+    let e = error_of(&src);
+    assert_eq!(e.key(), "escalation.ladder[1].level");
+    // Progress updates follow the plan: without a plan they are refused.
+    let src = edited("preliminary_plan = { hours = 24 }          # 000, 002\n", "");
+    let e = error_of(&src);
+    assert_eq!(e.key(), "sla.major.progress_update_every");
+    assert_eq!(e.line(), line_of(&src, "progress_update_every ="));
+    // An unknown clock name in the pause list.
+    let e = error_of(&edited("pausable = [\"resolution\"]", "pausable = [\"resolutoin\"]"));
+    assert_eq!(e.key(), "sla.pause.pausable");
+}
