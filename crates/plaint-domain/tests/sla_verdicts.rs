@@ -3,11 +3,11 @@
 
 mod sla_common;
 
-use sla_common::{at, History};
 use plaint_domain::policy::{Policy, PolicyDuration};
 use plaint_domain::sla::{evaluate, AppealEligibility, AppealReason, Verdict};
 use plaint_domain::time::{MS_PER_HOUR, MS_PER_MINUTE};
 use plaint_domain::*;
+use sla_common::{at, History};
 
 const MON_10: &str = "2025-11-17T10:00:00+08:00";
 

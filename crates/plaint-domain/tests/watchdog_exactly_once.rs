@@ -3,10 +3,10 @@
 
 mod sla_common;
 
-use sla_common::{at, History};
 use plaint_domain::time::MS_PER_HOUR;
 use plaint_domain::watchdog::{due_escalations, rule_clock};
 use plaint_domain::*;
+use sla_common::{at, History};
 
 const MON_10: &str = "2025-11-17T10:00:00+08:00";
 
