@@ -21,7 +21,7 @@
 //! | revisit | the latest final `Responded` | a `Revisited` after that final response |
 //! | regulatory_result, regulator_reply | receipt | the first `Responded { kind: final }` |
 //!
-//! When the latest recording of a clock's deadline is what counts (a reclassification records new
+//! The latest recording of a clock's deadline is what counts (a reclassification records new
 //! deadlines; a reopened ticket's new final response records a new revisit deadline).
 //!
 //! **Verdicts**: satisfied at or before the effective due time → `met` (with the margin); after
