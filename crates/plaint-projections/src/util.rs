@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The Fx hash (rustc's): a multiply-rotate hash, fast on short keys like ids. Not DoS-resistant,
-/// which does not matter for keys taken from our own log.
+/// The Fx hash (rustc's) with a final avalanche: a multiply-rotate hash, fast on short keys like
+/// ids. Not DoS-resistant, which does not matter for keys taken from our own log.
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher {
     hash: u64,
@@ -56,9 +56,17 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// A final avalanche (murmur3's fmix64): the multiply above leaves the low bits depending
+    /// only on the low bits of the input, and hash tables index by the low bits. Without it,
+    /// ids differing in their last characters crowd into few buckets.
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        let mut h = self.hash;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

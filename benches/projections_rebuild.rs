@@ -1,0 +1,230 @@
+//! Rebuild of every projection from the embedded file log (issue 4): events/s on one core and
+//! peak resident memory.
+//!
+//! ```text
+//! PLAINT_BENCH_COMPLAINTS=1000000 cargo bench --bench projections_rebuild
+//! ```
+//!
+//! The workload is the projections crate's synthetic log (`plaint_projections::synth`): about
+//! ten events per complaint, realistic mix, deadlines from the default policy. It is written once
+//! per size and seed into `target/bench-data/` (in a child process, so the generator's memory
+//! does not count against the rebuild), then read back three ways:
+//! 1. `visit`: the file log's allocation-free scan alone (the floor set by the store);
+//! 2. `decode`: scan + envelope → domain event (codec, ids);
+//! 3. `rebuild`: scan + decode + all four projections, single-threaded — the figure of record.
+//!
+//! Env: `PLAINT_BENCH_COMPLAINTS` (default 100 000 ≈ 1 M events), `PLAINT_BENCH_SEED`
+//! (default 42), `PLAINT_BENCH_DATA` (directory of generated logs).
+
+use plaint_projections::envelope::{from_event_ref, to_new_event};
+use plaint_projections::runner::{ProjectionSet, RebuildTarget, Runner};
+use plaint_projections::synth::{SynthConfig, SynthLog};
+use plaint_store::file::{Durability, FileLog, FileLogOptions};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn status_kib(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn generate(dir: &Path, complaints: u64, seed: u64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let opts = FileLogOptions {
+            durability: Durability::Bulk {
+                sync_every_batches: NonZeroU32::new(256).unwrap(),
+            },
+            ..FileLogOptions::default()
+        };
+        let log = FileLog::open(dir, opts).expect("open bench log");
+        assert_eq!(
+            log.head_position().await.unwrap(),
+            0,
+            "bench log directory must be empty"
+        );
+        let cfg = SynthConfig {
+            complaints,
+            seed,
+            span_days: 180,
+            ..SynthConfig::default()
+        };
+        let started = Instant::now();
+        let mut batch = Vec::with_capacity(4096);
+        let mut n = 0u64;
+        for e in SynthLog::new(cfg) {
+            batch.push(AppendRequest {
+                stream: e.meta.complaint_id.as_str().to_owned(),
+                expected: ExpectedVersion::Exact(e.meta.stream_version - 1),
+                events: vec![to_new_event(&e)],
+            });
+            n += 1;
+            if batch.len() == 4096 {
+                log.append_many(std::mem::take(&mut batch)).await.expect("append");
+            }
+            if n % 1_000_000 == 0 {
+                eprintln!("  generated {n} events ({:.0?})", started.elapsed());
+            }
+        }
+        if !batch.is_empty() {
+            log.append_many(batch).await.expect("append");
+        }
+        log.close().await.expect("close");
+        eprintln!("generated {n} events in {:.1?}", started.elapsed());
+    });
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument that is not ours means "not this bench".
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && !"projections_rebuild".contains(a.as_str()))
+    {
+        return;
+    }
+    let complaints = env_u64("PLAINT_BENCH_COMPLAINTS", 100_000);
+    let seed = env_u64("PLAINT_BENCH_SEED", 42);
+    let root = std::env::var("PLAINT_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"));
+    let dir = root.join(format!("projections-{complaints}-{seed}"));
+    let done = dir.join("GENERATED");
+
+    if std::env::var_os("PLAINT_BENCH_GENERATE_ONLY").is_some() {
+        generate(&dir, complaints, seed);
+        std::fs::write(&done, b"ok").unwrap();
+        return;
+    }
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        eprintln!(
+            "generating {complaints} complaints into {} (child process)",
+            dir.display()
+        );
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("PLAINT_BENCH_GENERATE_ONLY", "1")
+            .env("PLAINT_BENCH_COMPLAINTS", complaints.to_string())
+            .env("PLAINT_BENCH_SEED", seed.to_string())
+            .env("PLAINT_BENCH_DATA", &root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "generator failed");
+    }
+
+    let opts = FileLogOptions {
+        read_only: true,
+        ..FileLogOptions::default()
+    };
+    let log = FileLog::open(&dir, opts).expect("open bench log read-only");
+    let head = log.open_report().head_position;
+    let bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".plog"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    println!(
+        "projections_rebuild: {head} events, {complaints} complaints, {:.0} MiB of segments ({:.0} B/event)",
+        bytes as f64 / (1 << 20) as f64,
+        bytes as f64 / head.max(1) as f64
+    );
+
+    // 1. The scan alone.
+    let started = Instant::now();
+    let mut sum = 0u64;
+    let mut from = 1;
+    loop {
+        let n = log
+            .visit_all(from, 100_000, |r| sum = sum.wrapping_add(r.payload.len() as u64))
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        from += n;
+    }
+    let t = started.elapsed();
+    println!(
+        "  visit:   {:>8.3} s  {:>12.0} events/s  (payload bytes {sum})",
+        t.as_secs_f64(),
+        head as f64 / t.as_secs_f64()
+    );
+
+    // 2. Scan + decode into domain events.
+    let started = Instant::now();
+    let mut from = 1;
+    let mut kinds = 0u64;
+    loop {
+        let n = log
+            .visit_all(from, 100_000, |r| {
+                let e = from_event_ref(r).expect("decodes");
+                kinds = kinds.wrapping_add(e.meta.stream_version);
+            })
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        from += n;
+    }
+    let t = started.elapsed();
+    println!(
+        "  decode:  {:>8.3} s  {:>12.0} events/s",
+        t.as_secs_f64(),
+        head as f64 / t.as_secs_f64()
+    );
+
+    // 3. Full rebuild of every projection, one thread.
+    let rss_before = status_kib("VmRSS:");
+    let mut runner = Runner::in_memory(ProjectionSet::default());
+    runner.read_batch = 100_000;
+    let mut last_report = Instant::now();
+    let stats = runner
+        .rebuild_file_log(&log, RebuildTarget::Head, &mut |p| {
+            if last_report.elapsed().as_secs() >= 5 {
+                eprintln!("  … {} / {}", p.position, p.head);
+                last_report = Instant::now();
+            }
+        })
+        .expect("rebuild");
+    let peak = status_kib("VmHWM:");
+    let set = runner.projections();
+    println!(
+        "  rebuild: {:>8.3} s  {:>12.0} events/s  ({} tickets)",
+        stats.elapsed.as_secs_f64(),
+        stats.events_per_sec(),
+        set.tickets.state.len()
+    );
+    println!(
+        "  memory:  peak RSS {:.0} MiB (before rebuild {:.0} MiB)",
+        peak as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+    let started = Instant::now();
+    let sizes: Vec<String> = set
+        .serialised()
+        .iter()
+        .map(|(name, b)| format!("{name} {:.0} MiB", b.len() as f64 / (1 << 20) as f64))
+        .collect();
+    println!(
+        "  checkpoint state: {} (serialised in {:.2?})",
+        sizes.join(", "),
+        started.elapsed()
+    );
+    assert_eq!(stats.events, head);
+}
