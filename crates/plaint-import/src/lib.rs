@@ -24,6 +24,7 @@
 
 pub mod anomaly;
 pub mod mapping;
+pub mod open311;
 pub mod plan;
 pub mod report;
 

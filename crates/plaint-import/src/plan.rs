@@ -41,6 +41,8 @@ pub enum ImportError {
     TooLarge { max: u64 },
     #[error("cannot read the input: {source}")]
     Read { source: std::io::Error },
+    #[error("the input is not a JSON array of service requests: {source}")]
+    Json { source: serde_json::Error },
 }
 
 /// Counts lines up to a record's first byte, incrementally (records come in order).
