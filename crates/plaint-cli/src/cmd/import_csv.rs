@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use clap::Args;
 use plaint_domain::policy::Policy;
 use plaint_domain::{Command, Timestamp};
+use plaint_import::open311::{plan_open311_json, Open311Mapping};
 use plaint_import::{plan_csv_for_policy, ImportPlan, Mapping};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -27,7 +28,7 @@ const KEEP_GOING_HINT: &str = "fix the rows or the mapping's [anomalies] decisio
 
 #[derive(Debug, Args)]
 pub struct ImportCsvArgs {
-    /// The CSV export (with a header row).
+    /// The CSV export (with a header row), or an Open311 JSON export (`.json`).
     pub file: PathBuf,
     /// The mapping file (docs/import-csv.md; examples in examples/mappings/).
     #[arg(long, value_name = "MAP.toml")]
@@ -54,12 +55,22 @@ pub struct ImportCsvArgs {
 }
 
 pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode> {
-    let mapping = Mapping::from_path(&args.mapping).map_err(|e| {
+    // A `.json` file is an Open311 GeoReport v2 export whose notes become events (the JSON
+    // variant, docs/import-csv.md); anything else is CSV.
+    let json = args.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let mapping_error = |e: plaint_import::MappingError| {
         user_hint(
             format!("mapping {}: {e}", args.mapping.display()),
             "see docs/import-csv.md for the keys; examples/mappings/ has working mappings",
         )
-    })?;
+    };
+    let mapping = if json {
+        let text = std::fs::read_to_string(&args.mapping)
+            .map_err(|e| user(format!("cannot read mapping {}: {e}", args.mapping.display())))?;
+        MappingKind::Open311(Open311Mapping::from_toml_str(&text).map_err(mapping_error)?)
+    } else {
+        MappingKind::Csv(Mapping::from_path(&args.mapping).map_err(mapping_error)?)
+    };
     let policy = match &args.policy {
         None => None,
         Some(path) => {
@@ -86,9 +97,12 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
         .with_context(|| format!("cannot open the {}", location.describe()))?;
 
     let file = std::fs::File::open(&args.file)
-        .map_err(|e| user(format!("cannot open CSV file {}: {e}", args.file.display())))?;
-    let plan = plan_csv_for_policy(&mapping, file, engine.policy())
-        .map_err(|e| user(format!("{}: {e}", args.file.display())))?;
+        .map_err(|e| user(format!("cannot open input file {}: {e}", args.file.display())))?;
+    let plan = match &mapping {
+        MappingKind::Csv(m) => plan_csv_for_policy(m, file, engine.policy()),
+        MappingKind::Open311(m) => plan_open311_json(m, file, Some(engine.policy())),
+    }
+    .map_err(|e| user(format!("{}: {e}", args.file.display())))?;
     for a in &plan.anomalies {
         eprintln!("{}: {a}", args.file.display());
     }
@@ -162,6 +176,12 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
         ));
     }
     Ok(ExitCode::Ok)
+}
+
+/// The two input formats.
+enum MappingKind {
+    Csv(Mapping),
+    Open311(Open311Mapping),
 }
 
 #[derive(Debug, Default)]
