@@ -71,8 +71,9 @@ const HOLIDAYS_2014: [(u32, u32); 4] = [(10, 13), (11, 11), (11, 27), (12, 25)];
 fn expected_from_csv() -> BTreeMap<String, (u64, u64)> {
     use chrono::{Datelike, NaiveDate, Weekday};
     let working = |d: NaiveDate| {
-        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
-            && !(d.year() == 2014 && HOLIDAYS_2014.contains(&(d.month(), d.day())))
+        let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+        let holiday = d.year() == 2014 && HOLIDAYS_2014.contains(&(d.month(), d.day()));
+        !weekend && !holiday
     };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)

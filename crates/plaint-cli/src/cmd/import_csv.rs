@@ -67,9 +67,9 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
     let mapping = if json {
         let text = std::fs::read_to_string(&args.mapping)
             .map_err(|e| user(format!("cannot read mapping {}: {e}", args.mapping.display())))?;
-        MappingKind::Open311(Open311Mapping::from_toml_str(&text).map_err(mapping_error)?)
+        MappingKind::Open311(Box::new(Open311Mapping::from_toml_str(&text).map_err(mapping_error)?))
     } else {
-        MappingKind::Csv(Mapping::from_path(&args.mapping).map_err(mapping_error)?)
+        MappingKind::Csv(Box::new(Mapping::from_path(&args.mapping).map_err(mapping_error)?))
     };
     let policy = match &args.policy {
         None => None,
@@ -180,8 +180,8 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
 
 /// The two input formats.
 enum MappingKind {
-    Csv(Mapping),
-    Open311(Open311Mapping),
+    Csv(Box<Mapping>),
+    Open311(Box<Open311Mapping>),
 }
 
 #[derive(Debug, Default)]
