@@ -646,3 +646,24 @@ fn working_day_time_counts_whole_working_dates() {
     assert_eq!(wd(day(14, 10), day(16, 10)), 2);
     assert_eq!(wd(day(14, 10), day(14, 10)), 0);
 }
+
+#[test]
+fn every_anomaly_kind_has_a_stable_name_and_states_its_fix() {
+    use std::collections::HashSet;
+    let mut names = HashSet::new();
+    for kind in AnomalyKind::ALL {
+        assert!(names.insert(kind.as_str()), "{kind} named twice");
+        assert_eq!(AnomalyKind::from_name(kind.as_str()), Some(kind));
+        let text = format!("{MINIMAL}[anomalies]\n{} = \"import\"\n", kind.as_str());
+        match kind.fix() {
+            Some(fix) => {
+                assert!(!fix.is_empty());
+                let m = Mapping::from_toml_str(&text).expect("importable kind");
+                assert_eq!(m.decision(kind), Decision::Import);
+            }
+            None => assert!(Mapping::from_toml_str(&text).is_err(), "{kind} cannot be imported"),
+        }
+    }
+    let summary = plaint_import::AnomalySummary::from_anomalies(&[]);
+    assert_eq!(summary.to_string(), "no anomalies\n");
+}
