@@ -57,6 +57,9 @@ pub const SCHEMA_NAME_LEN_MAX: usize = 40;
 pub const WRITER_QUEUE_MAX: usize = 4096;
 /// Most events committed in one writer transaction (one append call may reach it alone).
 pub const WRITER_BATCH_EVENTS_MAX: usize = APPEND_EVENTS_MAX;
+/// Drain-and-yield rounds the writer makes to let answered callers queue their next append before
+/// it commits a batch.
+pub const WRITER_COLLECT_ROUNDS_MAX: u32 = 4;
 /// Most append calls committed in one writer transaction.
 pub const WRITER_BATCH_CALLS_MAX: usize = 1024;
 /// Batches with at least this many rows are written with `COPY … (FORMAT binary)`; smaller ones
@@ -752,18 +755,30 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
         };
         let mut events = first.events;
         let mut batch = vec![first];
-        while batch.len() < WRITER_BATCH_CALLS_MAX {
-            match rx.try_recv() {
-                Ok(job) => {
-                    if events + job.events > WRITER_BATCH_EVENTS_MAX {
-                        pending = Some(job);
-                        break;
+        // Drain the queue; then let callers that were just answered run and queue their next
+        // append (a few scheduler yields, microseconds), and drain again while that brings more.
+        // Without it, N closed-loop callers split into two alternating batches of N/2.
+        let mut rounds = 0;
+        'collect: while batch.len() < WRITER_BATCH_CALLS_MAX && pending.is_none() {
+            let before = batch.len();
+            while batch.len() < WRITER_BATCH_CALLS_MAX {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        if events + job.events > WRITER_BATCH_EVENTS_MAX {
+                            pending = Some(job);
+                            break 'collect;
+                        }
+                        events += job.events;
+                        batch.push(job);
                     }
-                    events += job.events;
-                    batch.push(job);
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
+            rounds += 1;
+            if rounds > WRITER_COLLECT_ROUNDS_MAX || (rounds > 1 && batch.len() == before) {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
         let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
         let outcomes = commit_with_retry(&shared, &requests).await;
@@ -1123,8 +1138,12 @@ async fn commit_batch(
         shared.wake.send_modify(|v| *v = new_head as u64);
         let stats = &shared.stats;
         stats.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        stats.calls.fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        stats.events.fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .calls
+            .fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .events
+            .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(outcomes)
     }
     .await;
