@@ -216,6 +216,8 @@ struct Sql {
 
 const EVENT_COLUMNS: &str =
     "position, stream, stream_version, command_id, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, payload, chain_hash";
+/// The columns an append writes: the event columns, then the readable times.
+const WRITE_COLUMNS: &str = "position, stream, stream_version, command_id, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, payload, chain_hash, occurred_at, recorded_at";
 
 impl Sql {
     fn new(schema: &str) -> Sql {
@@ -235,11 +237,11 @@ impl Sql {
                  ON e.stream = k.stream AND e.command_id = k.command_id GROUP BY e.stream, e.command_id"
             ),
             insert_unnest: format!(
-                "INSERT INTO {s}.events ({EVENT_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], \
+                "INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], \
                  $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::text[], \
-                 $10::bytea[], $11::bytea[])"
+                 $10::bytea[], $11::bytea[], $12::timestamptz[], $13::timestamptz[])"
             ),
-            copy_in: format!("COPY {s}.events ({EVENT_COLUMNS}) FROM STDIN (FORMAT binary)"),
+            copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
                 "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
                  RETURNING position) SELECT pg_notify($4, position::text) FROM u"
@@ -414,10 +416,8 @@ CREATE TABLE IF NOT EXISTS {s}.events (
     schema_version integer NOT NULL CHECK (schema_version BETWEEN 0 AND 65535),
     occurred_at_ms bigint NOT NULL,
     recorded_at_ms bigint NOT NULL,
-    occurred_at timestamptz GENERATED ALWAYS AS (CASE WHEN occurred_at_ms BETWEEN {min} AND {max}
-        THEN to_timestamp(occurred_at_ms::float8 / 1000) END) STORED,
-    recorded_at timestamptz GENERATED ALWAYS AS (CASE WHEN recorded_at_ms BETWEEN {min} AND {max}
-        THEN to_timestamp(recorded_at_ms::float8 / 1000) END) STORED,
+    occurred_at timestamptz,
+    recorded_at timestamptz,
     actor text NOT NULL,
     payload bytea NOT NULL,
     chain_hash bytea NOT NULL CHECK (octet_length(chain_hash) = 32),
@@ -430,8 +430,8 @@ COMMENT ON COLUMN {s}.events.stream_version IS 'version within the stream, gaple
 COMMENT ON COLUMN {s}.events.command_id IS 'command that caused the event (idempotency key within the stream)';
 COMMENT ON COLUMN {s}.events.occurred_at_ms IS 'business time, ms since Unix epoch UTC (exact)';
 COMMENT ON COLUMN {s}.events.recorded_at_ms IS 'recording time, ms since Unix epoch UTC (exact)';
-COMMENT ON COLUMN {s}.events.occurred_at IS 'business time, readable (NULL outside years 1..9999)';
-COMMENT ON COLUMN {s}.events.recorded_at IS 'recording time, readable (NULL outside years 1..9999)';
+COMMENT ON COLUMN {s}.events.occurred_at IS 'business time, readable; written with occurred_at_ms (NULL outside years 1..9999)';
+COMMENT ON COLUMN {s}.events.recorded_at IS 'recording time, readable; written with recorded_at_ms (NULL outside years 1..9999)';
 COMMENT ON COLUMN {s}.events.payload IS 'event body, postcard-encoded by plaint-domain';
 COMMENT ON COLUMN {s}.events.chain_hash IS 'BLAKE3 hash chain value after this event (plaint_store::chain)';
 
@@ -442,8 +442,6 @@ FROM {s}.events;
 COMMENT ON VIEW {s}.events_readable IS 'plaint: events without the binary payload, for people';
 "#,
         genesis = crate::chain::to_hex(&CHAIN_GENESIS),
-        min = TIMESTAMP_MS_MIN,
-        max = TIMESTAMP_MS_MAX,
     )
 }
 
@@ -1063,6 +1061,8 @@ async fn commit_batch(
                     Type::TEXT,
                     Type::BYTEA,
                     Type::BYTEA,
+                    Type::TIMESTAMPTZ,
+                    Type::TIMESTAMPTZ,
                 ],
             );
             tokio::pin!(writer);
@@ -1071,6 +1071,8 @@ async fn commit_batch(
                 let version = row.stream_version as i64;
                 let schema_version = i32::from(row.event.schema_version);
                 let hash: &[u8] = hash;
+                let occurred_at = readable_time(row.event.occurred_at_ms);
+                let recorded_at = readable_time(row.event.recorded_at_ms);
                 writer
                     .as_mut()
                     .write(&[
@@ -1085,6 +1087,8 @@ async fn commit_batch(
                         &row.event.actor,
                         &row.event.payload.as_slice(),
                         &hash,
+                        &occurred_at,
+                        &recorded_at,
                     ])
                     .await
                     .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
@@ -1113,7 +1117,9 @@ async fn commit_batch(
             let actors: Vec<&str> = rows.iter().map(|r| r.event.actor.as_str()).collect();
             let payloads: Vec<&[u8]> = rows.iter().map(|r| r.event.payload.as_slice()).collect();
             let chains: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
-            let params: [&(dyn ToSql + Sync); 11] = [
+            let occurred_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect();
+            let recorded_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect();
+            let params: [&(dyn ToSql + Sync); 13] = [
                 &positions,
                 &row_streams,
                 &versions,
@@ -1125,6 +1131,8 @@ async fn commit_batch(
                 &actors,
                 &payloads,
                 &chains,
+                &occurred_at,
+                &recorded_at,
             ];
             let (inserted, advanced, _) = tokio::try_join!(
                 client.execute(&insert_unnest, &params),
@@ -1165,6 +1173,20 @@ fn check_advanced(rows: usize) -> Result<(), BatchError> {
         Err(BatchError::Other(StoreError::Database(
             "append: the head row moved while locked (no row updated); nothing was committed".to_string(),
         )))
+    }
+}
+
+/// The readable `timestamptz` value of an exact millisecond time; `None` (NULL) outside years
+/// 1..9999, where the `*_ms` column alone holds the time.
+fn readable_time(ms: i64) -> Option<std::time::SystemTime> {
+    if !(TIMESTAMP_MS_MIN..=TIMESTAMP_MS_MAX).contains(&ms) {
+        return None;
+    }
+    let offset = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        std::time::UNIX_EPOCH.checked_add(offset)
+    } else {
+        std::time::UNIX_EPOCH.checked_sub(offset)
     }
 }
 

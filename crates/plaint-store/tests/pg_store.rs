@@ -87,6 +87,57 @@ async fn chain_matches_the_backend_independent_definition_and_readable_columns_a
     schema.drop().await;
 }
 
+/// Times round-trip exactly whatever their value; the readable columns hold them where
+/// `timestamptz` can (years 1..9999) and are NULL elsewhere. Both insert paths write them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_times_round_trip_and_readable_columns_on_both_insert_paths() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "times").await;
+    let store = schema.connect().await;
+    let mut early = event("t-1", 1);
+    early.occurred_at_ms = i64::MIN;
+    early.recorded_at_ms = -1_500; // 1969-12-31T23:59:58.500Z
+    let mut late = event("t-1", 2);
+    late.occurred_at_ms = i64::MAX;
+    late.recorded_at_ms = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+    store
+        .append("times", ExpectedVersion::Exact(0), vec![early.clone(), late.clone()])
+        .await
+        .unwrap();
+    // 300 more through the COPY path.
+    let bulk: Vec<_> = (0..300).map(|i| event("t-2", i)).collect();
+    store.append("times", ExpectedVersion::Exact(2), bulk).await.unwrap();
+    let back = store.read_stream("times", 1, 2).await.unwrap();
+    assert_eq!((back[0].occurred_at_ms, back[0].recorded_at_ms), (i64::MIN, -1_500));
+    assert_eq!(
+        (back[1].occurred_at_ms, back[1].recorded_at_ms),
+        (i64::MAX, 253_402_300_799_999)
+    );
+    let raw = schema.raw().await;
+    let rows = raw
+        .query(
+            &format!(
+                "SELECT occurred_at IS NULL, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') \
+                 FROM {}.events WHERE position IN (1, 2, 302) ORDER BY position",
+                schema.options.schema
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(bool, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        vec![
+            (true, "1969-12-31 23:59:58.500".to_string()),
+            (true, "9999-12-31 23:59:59.999".to_string()),
+            (false, "2023-11-14 22:13:20.799".to_string()),
+        ]
+    );
+    drop(store);
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_with_a_middle_row_is_found_at_its_position() {
     let Some(url) = database_url() else { return };
