@@ -8,10 +8,9 @@
 //! the tickets *received* in the period.
 
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, IsoWeek, Month, Sym};
+use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
-use plaint_domain::ids::ComplaintId;
 use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,7 +23,7 @@ pub const TOP_ISSUES_MAX: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AnaRec {
-    id: ComplaintId,
+    id: SmallId,
     received_at: Timestamp,
     day: i32,
     channel: Channel,
@@ -206,7 +205,7 @@ impl Analysis {
         }
     }
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_str())
+        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
     pub fn buckets(&self) -> Buckets {
         self.buckets
@@ -441,7 +440,7 @@ impl Projection for Analysis {
             }
             let i = self.recs.len() as u32;
             self.recs.push(AnaRec {
-                id: e.meta.complaint_id.clone(),
+                id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 day: self.buckets.day(e.meta.occurred_at),
                 channel: r.channel,
@@ -467,7 +466,7 @@ impl Projection for Analysis {
             });
             let recs = &self.recs;
             self.index
-                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_str());
+                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
@@ -544,7 +543,7 @@ impl Projection for Analysis {
         let recs = &self.recs;
         for (i, a) in recs.iter().enumerate() {
             self.index
-                .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_str());
+                .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
         }
     }
 }

@@ -6,7 +6,7 @@
 //! The rule itself (same customer + same waybill or category within the window; open + same
 //! waybill → duplicate) is the domain's `repeat::judge`; this projection only finds the priors.
 
-use crate::util::{ratio, FxHashMap, IdIndex, Interner, Sym};
+use crate::util::{ratio, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -20,7 +20,7 @@ pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RepeatRec {
-    id: ComplaintId,
+    id: SmallId,
     received_at: Timestamp,
     channel: Channel,
     match_key: Option<Sym>,
@@ -73,8 +73,9 @@ pub struct Repeats {
     index: IdIndex,
     #[serde(skip)]
     by_customer: FxHashMap<Sym, Vec<u32>>,
+    /// By normalised waybill (the records hold it normalised).
     #[serde(skip)]
-    by_waybill: FxHashMap<Box<str>, Vec<u32>>,
+    by_waybill: MultiIndex,
 }
 
 impl PartialEq for Repeats {
@@ -91,14 +92,18 @@ impl Repeats {
         self.recs.is_empty()
     }
 
+    fn waybill_of(&self, i: u32) -> &[u8] {
+        self.recs[i as usize].waybill.as_deref().unwrap_or("").as_bytes()
+    }
+
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_str())
+        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
 
     fn prior(&self, i: u32) -> PriorComplaint {
         let r = &self.recs[i as usize];
         PriorComplaint {
-            id: r.id.clone(),
+            id: r.id.to_complaint_id(),
             match_key: r.match_key.map(|k| self.strings.resolve(k).to_owned()),
             customer_id: r.customer_id.map(|k| self.strings.resolve(k).to_owned()),
             waybill: r.waybill.as_deref().map(str::to_owned),
@@ -127,10 +132,12 @@ impl Repeats {
     /// Complaints about this waybill (compared normalised: no spaces or dashes, upper case), in
     /// the order received.
     pub fn by_waybill(&self, waybill: &str) -> Vec<PriorComplaint> {
+        let key = normalise_waybill(waybill);
         self.by_waybill
-            .get(normalise_waybill(waybill).as_str())
-            .map(|l| l.iter().map(|&i| self.prior(i)).collect())
-            .unwrap_or_default()
+            .get(key.as_bytes(), |i| self.waybill_of(i))
+            .into_iter()
+            .map(|i| self.prior(i))
+            .collect()
     }
 
     /// The earlier complaints that matter for a new intake: the customer's complaints (by match
@@ -186,7 +193,7 @@ impl Repeats {
             if let Some(of) = &r.repeat_of {
                 rep.repeats += 1;
                 rep.repeat_links.push(RepeatLink {
-                    id: r.id.clone(),
+                    id: r.id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
                 });
@@ -194,7 +201,7 @@ impl Repeats {
             if let Some(of) = &r.duplicate_of {
                 rep.duplicates += 1;
                 rep.duplicate_links.push(RepeatLink {
-                    id: r.id.clone(),
+                    id: r.id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
                 });
@@ -227,12 +234,12 @@ impl Projection for Repeats {
             let match_key = r.customer.match_key.as_deref().map(|k| self.strings.intern(k));
             let customer_id = r.customer.customer_id.as_deref().map(|k| self.strings.intern(k));
             self.recs.push(RepeatRec {
-                id: e.meta.complaint_id.clone(),
+                id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 channel: r.channel,
                 match_key,
                 customer_id,
-                waybill: r.waybill.as_deref().map(Into::into),
+                waybill: r.waybill.as_deref().map(|w| normalise_waybill(w).into()),
                 category: None,
                 ended: false,
                 merged: false,
@@ -242,12 +249,15 @@ impl Projection for Repeats {
             });
             let recs = &self.recs;
             self.index
-                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_str());
+                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
             for sym in [match_key, customer_id].into_iter().flatten() {
                 self.add_to_customer(sym, i);
             }
-            if let Some(w) = &r.waybill {
-                self.by_waybill.entry(normalise_waybill(w).into()).or_default().push(i);
+            if let Some(w) = &self.recs[i as usize].waybill {
+                let recs = &self.recs;
+                self.by_waybill.insert(w.as_bytes(), i, |j| {
+                    recs[j as usize].waybill.as_deref().unwrap_or("").as_bytes()
+                });
             }
             return;
         }
@@ -282,16 +292,17 @@ impl Projection for Repeats {
             let r = &self.recs[i];
             let recs = &self.recs;
             self.index
-                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_str());
-            let (mk, cid, wb) = (r.match_key, r.customer_id, r.waybill.clone());
+                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
+            let (mk, cid, wb) = (r.match_key, r.customer_id, r.waybill.is_some());
             for sym in [mk, cid].into_iter().flatten() {
                 self.add_to_customer(sym, i as u32);
             }
-            if let Some(w) = wb {
-                self.by_waybill
-                    .entry(normalise_waybill(&w).into())
-                    .or_default()
-                    .push(i as u32);
+            if wb {
+                let recs = &self.recs;
+                let key = recs[i].waybill.as_deref().unwrap_or("").as_bytes();
+                self.by_waybill.insert(key, i as u32, |j| {
+                    recs[j as usize].waybill.as_deref().unwrap_or("").as_bytes()
+                });
             }
         }
     }

@@ -275,6 +275,10 @@ pub struct Runner {
     pub read_batch: usize,
     /// While following live, save checkpoints after this many events (and on shutdown).
     pub follow_checkpoint_every: u64,
+    /// File-log reads on two threads: one scans, decodes and applies the ticket projection, the
+    /// other applies the SLA, repeat and analysis projections to the same events in the same
+    /// order (so the result is byte-identical to one thread).
+    pub parallel: bool,
 }
 
 impl Runner {
@@ -285,6 +289,7 @@ impl Runner {
             set,
             read_batch: READ_BATCH_DEFAULT,
             follow_checkpoint_every: 100_000,
+            parallel: false,
         }
     }
     /// A runner whose checkpoints live in `dir`; loads the ones that exist.
@@ -296,6 +301,7 @@ impl Runner {
             set,
             read_batch: READ_BATCH_DEFAULT,
             follow_checkpoint_every: 100_000,
+            parallel: false,
         })
     }
     pub fn projections(&self) -> &ProjectionSet {
@@ -471,6 +477,9 @@ impl Runner {
         as_of: Option<Timestamp>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<RunStats, RunnerError> {
+        if self.parallel {
+            return self.visit_range_parallel(log, until, as_of, progress);
+        }
         let started = Instant::now();
         let mut last = self.set.low_position();
         let (mut events, mut applied) = (0u64, 0u64);
@@ -511,6 +520,122 @@ impl Runner {
             });
         }
         if let Some(err) = failure {
+            return Err(err);
+        }
+        if as_of.is_some() {
+            for p in [
+                &mut self.set.tickets.position,
+                &mut self.set.sla.position,
+                &mut self.set.repeats.position,
+                &mut self.set.analysis.position,
+            ] {
+                *p = (*p).max(last);
+            }
+        }
+        Ok(RunStats {
+            events,
+            applied,
+            position: last,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn visit_range_parallel(
+        &mut self,
+        log: &FileLog,
+        until: u64,
+        as_of: Option<Timestamp>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<RunStats, RunnerError> {
+        use std::sync::{mpsc, Arc};
+        /// Events handed to the second thread at a time.
+        const HAND_OFF_EVENTS: usize = 2048;
+        /// Batches in flight between the threads (bounds memory).
+        const HAND_OFF_QUEUE_MAX: usize = 8;
+
+        let started = Instant::now();
+        let from = self.set.low_position();
+        let read_batch = self.read_batch.max(1);
+        let ProjectionSet {
+            tickets,
+            sla,
+            repeats,
+            analysis,
+        } = &mut self.set;
+        let mut last = from;
+        let (mut events, mut applied) = (0u64, 0u64);
+        let mut failure: Option<RunnerError> = None;
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::sync_channel::<Arc<Vec<Event>>>(HAND_OFF_QUEUE_MAX);
+            let worker = scope.spawn(move || {
+                for batch in rx {
+                    for e in batch.iter() {
+                        sla.apply(e);
+                        repeats.apply(e);
+                        analysis.apply(e);
+                    }
+                }
+            });
+            let mut batch: Vec<Event> = Vec::with_capacity(HAND_OFF_EVENTS);
+            let mut hand_off = |batch: &mut Vec<Event>| {
+                let full = Arc::new(std::mem::replace(batch, Vec::with_capacity(HAND_OFF_EVENTS)));
+                // The worker only stops when this sender is dropped.
+                tx.send(full.clone()).expect("projection worker alive");
+                for e in full.iter() {
+                    tickets.apply(e);
+                }
+            };
+            while last < until && failure.is_none() {
+                let want = ((until - last) as usize).min(read_batch);
+                let visited = log.visit_all(last + 1, want, |r| {
+                    if failure.is_some() {
+                        return;
+                    }
+                    if r.position != last + 1 {
+                        failure = Some(RunnerError::Gap {
+                            after: last,
+                            found: r.position,
+                        });
+                        return;
+                    }
+                    last = r.position;
+                    events += 1;
+                    match from_event_ref(r) {
+                        Ok(e) => {
+                            if as_of.is_none_or(|t| e.meta.occurred_at <= t) {
+                                applied += 1;
+                                batch.push(e);
+                                if batch.len() == HAND_OFF_EVENTS {
+                                    hand_off(&mut batch);
+                                }
+                            }
+                        }
+                        Err(err) => failure = Some(err.into()),
+                    }
+                });
+                match visited {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure = Some(e.into());
+                        break;
+                    }
+                }
+                progress(Progress {
+                    position: last,
+                    head: until,
+                    events,
+                });
+            }
+            if failure.is_none() && !batch.is_empty() {
+                hand_off(&mut batch);
+            }
+            drop(hand_off);
+            drop(tx);
+            worker.join().expect("projection worker panicked");
+        });
+        if let Some(err) = failure {
+            // Each slot's position says exactly what it applied; nothing after the failure was.
             return Err(err);
         }
         if as_of.is_some() {

@@ -7,7 +7,7 @@
 //! live in the domain crate only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, Sym};
+use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::{Actor, CommandId, ComplaintId};
@@ -55,7 +55,7 @@ pub const FACTS_PER_TICKET_MAX: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SlaRec {
-    id: ComplaintId,
+    id: SmallId,
     received_at: Timestamp,
     contact_at: Timestamp,
     channel: Channel,
@@ -318,14 +318,15 @@ impl SlaProjection {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_str())
+        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
 
     /// The minimal history the domain's SLA rules read, rebuilt from the facts.
     fn history(&self, rec: &SlaRec) -> Vec<Event> {
         let command_id = CommandId::new("sla").expect("valid command id");
+        let complaint_id = rec.id.to_complaint_id();
         let meta = |v: usize, at: Timestamp| EventMeta {
-            complaint_id: rec.id.clone(),
+            complaint_id: complaint_id.clone(),
             stream_version: v as u64 + 1,
             position: 0,
             occurred_at: at,
@@ -528,7 +529,7 @@ impl SlaProjection {
             let sla = self.evaluate_rec(rec, now, policy);
             for c in &sla.clocks {
                 let entry = || AtRiskEntry {
-                    id: rec.id.clone(),
+                    id: rec.id.to_complaint_id(),
                     clock: c.clock,
                     verdict: c.verdict.as_str().to_owned(),
                     due_at: c.effective_due_at,
@@ -592,7 +593,7 @@ impl Projection for SlaProjection {
                 .map(|(k, v)| (self.strings.intern(k), self.strings.intern(v)))
                 .collect();
             self.recs.push(SlaRec {
-                id: e.meta.complaint_id.clone(),
+                id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 contact_at: r.contact_at,
                 channel: r.channel,
@@ -604,11 +605,12 @@ impl Projection for SlaProjection {
                 department: None,
                 policy_version: None,
                 attributes,
-                facts: Vec::new(),
-                deadlines: Vec::new(),
+                // A typical ticket has about ten SLA facts and ten deadlines: one allocation each.
+                facts: Vec::with_capacity(10),
+                deadlines: Vec::with_capacity(10),
             });
             let recs = &self.recs;
-            self.index.insert(id, i, |j| recs[j as usize].id.as_str());
+            self.index.insert(id, i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.find(id) else {
@@ -668,7 +670,7 @@ impl Projection for SlaProjection {
         let recs = &self.recs;
         for (i, r) in recs.iter().enumerate() {
             self.index
-                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_str());
+                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
         }
     }
 }

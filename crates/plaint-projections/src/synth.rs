@@ -5,9 +5,9 @@
 //! complaint can be produced alone; [`SynthLog`] interleaves complaints in business-time order
 //! with a bounded look-ahead, assigning global positions 1, 2, … as a store would.
 //!
-//! The mix: every channel and category, three severities and customer tiers; one customer in
+//! The mix (about ten events per complaint): every channel and category, three severities and customer tiers; one customer in
 //! three complains more than once (repeat links), 3 % rejected, 3 % merged as duplicates,
-//! holds, redispatches, escalations, progress updates, compensation on some final responses,
+//! holds, redispatches, escalations, preliminary plans and progress updates, compensation on some final responses,
 //! unsatisfied revisits reopened and resolved again, and some tickets left open. Deadlines are the
 //! default policy's on the mainland-China calendar, as `decide` would record them.
 
@@ -303,7 +303,13 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
     }
     if rng.chance(40) {
         t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
-        push(t, respond(ResponseKind::Progress, vec![]), &mut out);
+        push(t, respond(ResponseKind::PreliminaryPlan, vec![]), &mut out);
+    }
+    for chance in [70, 40] {
+        if rng.chance(chance) {
+            t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
+            push(t, respond(ResponseKind::Progress, vec![]), &mut out);
+        }
     }
     if rng.chance(10) {
         t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);

@@ -6,7 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::util::{IdIndex, Interner, Sym};
+use crate::util::{IdIndex, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -192,27 +192,29 @@ struct AssignmentRec {
 /// Data most tickets never have, boxed so the common case stays small.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 struct Rare {
-    claimed_amount: Option<Money>,
     evidence: Vec<EvidenceRef>,
     attributes: Vec<(Sym, Sym)>,
-    verification: Option<VerificationRecord>,
     rejection: Option<RejectionReason>,
     compensations: Vec<Compensation>,
     escalations: Vec<EscalationRecord>,
     holds: Vec<HoldPeriod>,
-    revisit: Option<RevisitRecord>,
     duplicate_of: Option<ComplaintId>,
     duplicates: Vec<ComplaintId>,
     repeat_of: Option<ComplaintId>,
     repeated_by: Vec<ComplaintId>,
-    closed: Option<ClosedRecord>,
-    outlet: Option<Sym>,
-    customer_id: Option<Box<str>>,
+}
+
+/// Sealed personal fields, compactly (the key id interned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PersonalRec {
+    key_id: Sym,
+    nonce: [u8; 12],
+    ciphertext: Box<[u8]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TicketRec {
-    id: ComplaintId,
+    id: SmallId,
     status: TicketStatus,
     channel: Channel,
     category: Option<Category>,
@@ -230,6 +232,12 @@ struct TicketRec {
     policy_version: Option<Sym>,
     match_key: Option<Sym>,
     waybill: Option<Box<str>>,
+    outlet: Option<Sym>,
+    customer_id: Option<Sym>,
+    claimed_amount: Option<Money>,
+    verification: Option<VerificationRecord>,
+    revisit: Option<RevisitRecord>,
+    closed: Option<ClosedRecord>,
     deadlines: Vec<ClockDeadline>,
     assignments: Vec<AssignmentRec>,
     responses: Vec<ResponseRecord>,
@@ -248,7 +256,7 @@ impl TicketRec {
 pub struct Tickets {
     tickets: Vec<TicketRec>,
     /// Sealed personal fields, apart from the ticket data; parallel to `tickets`.
-    personal: Vec<Option<SealedPersonal>>,
+    personal: Vec<Option<PersonalRec>>,
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
@@ -283,21 +291,25 @@ impl Tickets {
         Some(self.view_at(i as usize))
     }
     /// Every ticket id, in the order they were first received.
-    pub fn ids(&self) -> impl Iterator<Item = &ComplaintId> {
-        self.tickets.iter().map(|t| &t.id)
+    pub fn ids(&self) -> impl Iterator<Item = ComplaintId> + '_ {
+        self.tickets.iter().map(|t| t.id.to_complaint_id())
     }
     /// Every ticket's view, in the order they were first received.
     pub fn views(&self) -> impl Iterator<Item = TicketView> + '_ {
         (0..self.tickets.len()).map(|i| self.view_at(i))
     }
     /// The sealed personal fields of a ticket, for a caller holding the customer key.
-    pub fn sealed_personal(&self, id: &ComplaintId) -> Option<&SealedPersonal> {
+    pub fn sealed_personal(&self, id: &ComplaintId) -> Option<SealedPersonal> {
         let i = self.find(id.as_str())?;
-        self.personal[i as usize].as_ref()
+        self.personal[i as usize].as_ref().map(|p| SealedPersonal {
+            key_id: self.strings.resolve(p.key_id).to_owned(),
+            nonce: p.nonce,
+            ciphertext: p.ciphertext.to_vec(),
+        })
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.tickets[i as usize].id.as_str())
+        self.index.get(id, |i| self.tickets[i as usize].id.as_bytes())
     }
 
     fn view_at(&self, i: usize) -> TicketView {
@@ -306,7 +318,7 @@ impl Tickets {
         let empty = Rare::default();
         let r = t.rare.as_deref().unwrap_or(&empty);
         TicketView {
-            id: t.id.clone(),
+            id: t.id.to_complaint_id(),
             status: t.status,
             stream_version: t.stream_version,
             last_position: t.last_position,
@@ -314,20 +326,20 @@ impl Tickets {
             channel: t.channel,
             contact_at: t.contact_at,
             received_at: t.received_at,
-            customer_id: r.customer_id.as_deref().map(str::to_owned),
+            customer_id: t.customer_id.map(|c| s.resolve(c).to_owned()),
             match_key: t.match_key.map(|k| s.resolve(k).to_owned()),
             has_personal: t.has_personal,
             waybill: t.waybill.as_deref().map(str::to_owned),
-            claimed_amount: r.claimed_amount,
+            claimed_amount: t.claimed_amount,
             evidence: r.evidence.clone(),
             region: s.resolve(t.region).to_owned(),
-            outlet: r.outlet.map(|o| s.resolve(o).to_owned()),
+            outlet: t.outlet.map(|o| s.resolve(o).to_owned()),
             attributes: r
                 .attributes
                 .iter()
                 .map(|&(k, v)| (s.resolve(k).to_owned(), s.resolve(v).to_owned()))
                 .collect(),
-            verification: r.verification,
+            verification: t.verification,
             rejection: r.rejection,
             category: t.category,
             severity: t.severity,
@@ -350,13 +362,13 @@ impl Tickets {
             compensations: r.compensations.clone(),
             escalations: r.escalations.clone(),
             holds: r.holds.clone(),
-            revisit: r.revisit,
+            revisit: t.revisit,
             reopen_count: t.reopen_count,
             duplicate_of: r.duplicate_of.clone(),
             duplicates: r.duplicates.clone(),
             repeat_of: r.repeat_of.clone(),
             repeated_by: r.repeated_by.clone(),
-            closed: r.closed,
+            closed: t.closed,
         }
     }
 
@@ -371,7 +383,7 @@ impl Tickets {
     fn receive(&mut self, e: &Event, r: &Received) {
         let strings = &mut self.strings;
         let mut rec = TicketRec {
-            id: e.meta.complaint_id.clone(),
+            id: SmallId::new(e.meta.complaint_id.as_str()),
             status: TicketStatus::Received,
             channel: r.channel,
             category: None,
@@ -389,27 +401,25 @@ impl Tickets {
             policy_version: None,
             match_key: r.customer.match_key.as_deref().map(|k| strings.intern(k)),
             waybill: r.waybill.as_deref().map(Into::into),
+            outlet: r.outlet.as_deref().map(|o| strings.intern(o)),
+            customer_id: r.customer.customer_id.as_deref().map(|c| strings.intern(c)),
+            claimed_amount: r.claimed_amount,
+            verification: None,
+            revisit: None,
+            closed: None,
             deadlines: Vec::new(),
             assignments: Vec::new(),
             responses: Vec::new(),
             rare: None,
         };
-        if r.claimed_amount.is_some()
-            || !r.evidence.is_empty()
-            || !r.attributes.is_empty()
-            || r.outlet.is_some()
-            || r.customer.customer_id.is_some()
-        {
+        if !r.evidence.is_empty() || !r.attributes.is_empty() {
             let rare = Rare {
-                claimed_amount: r.claimed_amount,
                 evidence: r.evidence.clone(),
                 attributes: r
                     .attributes
                     .iter()
                     .map(|(k, v)| (strings.intern(k), strings.intern(v)))
                     .collect(),
-                outlet: r.outlet.as_deref().map(|o| strings.intern(o)),
-                customer_id: r.customer.customer_id.as_deref().map(Into::into),
                 ..Rare::default()
             };
             rec.rare = Some(Box::new(rare));
@@ -419,12 +429,17 @@ impl Tickets {
         self.tickets.push(rec);
         let tickets = &self.tickets;
         self.index
-            .insert(e.meta.complaint_id.as_str(), i, |j| tickets[j as usize].id.as_str());
-        self.personal.push(r.customer.personal.clone());
+            .insert(e.meta.complaint_id.as_str(), i, |j| tickets[j as usize].id.as_bytes());
+        let personal = r.customer.personal.as_ref().map(|p| PersonalRec {
+            key_id: self.strings.intern(&p.key_id),
+            nonce: p.nonce,
+            ciphertext: p.ciphertext.as_slice().into(),
+        });
+        self.personal.push(personal);
     }
 
     fn link(&mut self, from: usize, to: &ComplaintId, duplicate: bool) {
-        let from_id = self.tickets[from].id.clone();
+        let from_id = self.tickets[from].id.to_complaint_id();
         if let Some(j) = self.find(to.as_str()) {
             let r = self.tickets[j as usize].rare();
             let list = if duplicate {
@@ -462,15 +477,14 @@ impl Projection for Tickets {
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Verified;
                 t.flags = t.flags.union(v.flags);
-                let r = t.rare();
-                r.verification = Some(VerificationRecord {
+                t.verification = Some(VerificationRecord {
                     at,
                     claim: v.claim,
                     evidence: v.evidence,
                     history: v.history,
                 });
                 if let Some(of) = &v.repeat_of {
-                    r.repeat_of = Some(of.clone());
+                    t.rare().repeat_of = Some(of.clone());
                     link = Some((of.clone(), false));
                 }
             }
@@ -573,7 +587,7 @@ impl Projection for Tickets {
             EventData::Revisited(v) => {
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Revisited;
-                t.rare().revisit = Some(RevisitRecord {
+                t.revisit = Some(RevisitRecord {
                     at,
                     solved: v.solved,
                     satisfied: v.satisfied,
@@ -588,7 +602,7 @@ impl Projection for Tickets {
             EventData::Closed(c) => {
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Closed;
-                t.rare().closed = Some(ClosedRecord {
+                t.closed = Some(ClosedRecord {
                     at,
                     resolution: c.resolution,
                     root_cause: c.root_cause,
@@ -611,7 +625,7 @@ impl Projection for Tickets {
         let tickets = &self.tickets;
         for (i, t) in tickets.iter().enumerate() {
             self.index
-                .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_str());
+                .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_bytes());
         }
     }
 }

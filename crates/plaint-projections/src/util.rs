@@ -352,22 +352,25 @@ impl std::fmt::Debug for IdIndex {
 }
 
 #[inline]
-fn hash_id(id: &str) -> u64 {
+pub(crate) fn hash_id(id: &[u8]) -> u64 {
     let mut h = FxHasher::default();
-    h.write(id.as_bytes());
+    h.write(id);
     h.finish()
 }
 
 impl IdIndex {
     /// The record number of `id`.
     #[inline]
-    pub fn get<'a>(&self, id: &str, id_of: impl Fn(u32) -> &'a str) -> Option<u32> {
-        self.table.find(hash_id(id), |&i| id_of(i) == id).copied()
+    pub fn get<'a>(&self, id: &str, id_of: impl Fn(u32) -> &'a [u8]) -> Option<u32> {
+        self.table
+            .find(hash_id(id.as_bytes()), |&i| id_of(i) == id.as_bytes())
+            .copied()
     }
     /// Adds `id` → `i`; `id` must not be present.
     #[inline]
-    pub fn insert<'a>(&mut self, id: &str, i: u32, id_of: impl Fn(u32) -> &'a str) {
-        self.table.insert_unique(hash_id(id), i, |&j| hash_id(id_of(j)));
+    pub fn insert<'a>(&mut self, id: &str, i: u32, id_of: impl Fn(u32) -> &'a [u8]) {
+        self.table
+            .insert_unique(hash_id(id.as_bytes()), i, |&j| hash_id(id_of(j)));
     }
     pub fn clear(&mut self) {
         self.table.clear();
@@ -377,5 +380,96 @@ impl IdIndex {
     }
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
+    }
+}
+
+/// Longest id kept inline (without a heap allocation) by [`SmallId`].
+pub const SMALL_ID_INLINE_MAX: usize = 22;
+
+/// A complaint id stored in place when short (all practical ids are): no heap allocation and no
+/// pointer to chase when an index compares it, which is what a rebuild spends its time on.
+/// Serialises as the plain string.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum SmallId {
+    Inline(u8, [u8; SMALL_ID_INLINE_MAX]),
+    Heap(Box<str>),
+}
+
+impl SmallId {
+    pub fn new(s: &str) -> SmallId {
+        if s.len() <= SMALL_ID_INLINE_MAX {
+            let mut buf = [0u8; SMALL_ID_INLINE_MAX];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            SmallId::Inline(s.len() as u8, buf)
+        } else {
+            SmallId::Heap(s.into())
+        }
+    }
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            SmallId::Inline(len, buf) => &buf[..*len as usize],
+            SmallId::Heap(s) => s.as_bytes(),
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("SmallId holds UTF-8 from a &str")
+    }
+    /// The complaint id (validated when it was first read from the log).
+    pub fn to_complaint_id(&self) -> plaint_domain::ids::ComplaintId {
+        plaint_domain::ids::ComplaintId::new(self.as_str()).expect("stored ids are valid complaint ids")
+    }
+}
+
+impl std::fmt::Debug for SmallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl Serialize for SmallId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SmallId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(SmallId::new(&s))
+    }
+}
+
+/// A multi-map from a byte key (e.g. a waybill number) to record numbers that stores only the
+/// numbers: the key lives in the record, looked up through `key_of`.
+#[derive(Default, Clone)]
+pub struct MultiIndex {
+    table: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for MultiIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MultiIndex({} entries)", self.table.len())
+    }
+}
+
+impl MultiIndex {
+    /// Adds record `i` under `key` (several records may share a key).
+    pub fn insert<'a>(&mut self, key: &[u8], i: u32, key_of: impl Fn(u32) -> &'a [u8]) {
+        self.table.insert_unique(hash_id(key), i, |&j| hash_id(key_of(j)));
+    }
+    /// Every record under `key`, in record order.
+    pub fn get<'a>(&self, key: &[u8], key_of: impl Fn(u32) -> &'a [u8]) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .table
+            .iter_hash(hash_id(key))
+            .copied()
+            .filter(|&i| key_of(i) == key)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+    pub fn clear(&mut self) {
+        self.table.clear();
     }
 }
