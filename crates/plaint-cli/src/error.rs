@@ -103,7 +103,11 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     let mut text = format!("error: {err}");
     for cause in err.chain().skip(1) {
-        text.push_str(&format!("\n  caused by: {cause}"));
+        // Error types often repeat their source in their own text; say each thing once.
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
     }
     if let Some(hint) = hint {
         text.push_str(&format!("\nhint: {hint}"));

@@ -57,8 +57,9 @@ pub fn object_map_table(title: &str, map: &Value) -> Option<Table> {
     let mut columns: Vec<String> = Vec::new();
     for row in rows.values() {
         if let Value::Object(fields) = row {
-            for k in fields.keys() {
-                if !columns.contains(k) {
+            // Scalars only: nested figures (e.g. lateness statistics) belong in the JSON form.
+            for (k, v) in fields {
+                if !v.is_object() && !v.is_array() && !columns.contains(k) {
                     columns.push(k.clone());
                 }
             }

@@ -244,4 +244,24 @@ fn a_closed_pipe_is_not_an_error() {
         "export exits 0 on a closed pipe: {text:?}"
     );
     assert!(!stderr(&out).contains("error"), "no error printed: {}", stderr(&out));
+
+    // The same for `history X | head -1` and `audit | head -1`.
+    for args in ["history CMP-P-7", "audit"] {
+        let script = format!(
+            "{} --store {} {args} | head -1; echo \"status=${{PIPESTATUS[0]}}\"",
+            bin.display(),
+            env.store().display()
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .env_remove("PLAINT_STORE")
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), 2, "{args}: one line, then the status: {text:?}");
+        assert!(
+            text.ends_with("status=0\n"),
+            "{args} exits 0 on a closed pipe: {text:?}"
+        );
+    }
 }

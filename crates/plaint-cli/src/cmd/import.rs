@@ -204,8 +204,11 @@ impl Importer<'_> {
     fn summary(&self) {
         let t = &self.totals;
         eprintln!(
-            "import: {} commands committed ({} already present), {} events appended, head position {}",
-            t.committed, t.already, t.appended, t.position
+            "import: {} committed ({} already present), {} appended, head position {}",
+            plural(t.committed, "command"),
+            t.already,
+            plural(t.appended, "event"),
+            t.position
         );
     }
 
@@ -235,5 +238,14 @@ fn rejection_field(rejection: &plaint_domain::state::Rejection) -> Option<String
     match rejection {
         plaint_domain::state::Rejection::Invalid { field, .. } => Some((*field).to_owned()),
         _ => None,
+    }
+}
+
+/// `1 command`, `2 commands`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }

@@ -123,7 +123,9 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
     for (name, value) in rows {
         table.add_row(vec![name.to_owned(), if value.is_empty() { "-".into() } else { value }]);
     }
-    out.line(table.to_string())?;
+    for line in table.to_string().lines() {
+        out.line(line.trim_end())?;
+    }
     Ok(())
 }
 
