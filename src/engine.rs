@@ -23,7 +23,8 @@ use plaint_domain::repeat::{Candidate, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
 use plaint_domain::state::{decide, evolve, ComplaintState, Context, Status};
 use plaint_domain::{
-    Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, Timestamp,
+    Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, SealedPersonal,
+    Timestamp,
 };
 use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::repeats::RepeatReport;
@@ -572,7 +573,6 @@ impl Engine {
         let mut requests: Vec<AppendRequest> = Vec::new();
         // For each request, the outcome index it belongs to.
         let mut request_of: Vec<usize> = Vec::new();
-        let mut new_keys = Vec::new();
         // The repeat projection plus this batch's accepted events, made on first need so
         // verifications see the complaints received earlier in the same batch.
         let mut local_repeats: Option<Repeats> = None;
@@ -599,7 +599,7 @@ impl Engine {
                 let repeats = local_repeats.as_ref().expect("made above");
                 cmd = apply_verdict(cmd, judge_state(&self.policy, state, repeats));
             }
-            let key = self.customer_key_deferred(&cmd, &mut new_keys)?;
+            let key = self.customer_key_deferred(&cmd)?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
@@ -638,7 +638,7 @@ impl Engine {
             }
         }
         // Keys first: an event must never reference a key that a crash could lose.
-        self.keys.sync_created(&new_keys)?;
+        self.keys.sync()?;
         let events: usize = requests.iter().map(|r| r.events.len()).sum();
         let results = if requests.is_empty() {
             Vec::new()
@@ -708,14 +708,14 @@ impl Engine {
         }
     }
 
+    /// Like [`Engine::customer_key`], leaving a new key's fsync to one `keys.sync()` per batch.
     fn customer_key_deferred(
         &self,
         cmd: &Command,
-        created: &mut Vec<PathBuf>,
     ) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
         match key_owner(cmd) {
             None => Ok(None),
-            Some(owner) => Ok(Some(self.keys.key_for_deferred(&owner, created)?)),
+            Some(owner) => Ok(Some(self.keys.key_for_deferred(&owner)?)),
         }
     }
 
@@ -783,7 +783,8 @@ impl Engine {
         let (view, sealed) = self
             .with_projections(|p| {
                 let t = &p.tickets.state;
-                (t.view(id), t.sealed_personal(id).cloned())
+                // Works whether the projection lends or hands out the sealed record.
+                (t.view(id), t.sealed_personal(id).map(|p| SealedPersonal::clone(&p)))
             })
             .await?;
         let view = view.ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
@@ -808,7 +809,11 @@ impl Engine {
         let view = tickets
             .view(id)
             .ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
-        let personal = personal::open(&self.keys, tickets.sealed_personal(id), reveal)?;
+        let personal = personal::open(
+            &self.keys,
+            tickets.sealed_personal(id).map(|p| SealedPersonal::clone(&p)).as_ref(),
+            reveal,
+        )?;
         Ok(Ticket { view, personal })
     }
 

@@ -149,7 +149,7 @@ pub fn generate_with_summary(cfg: &WorkloadConfig) -> (Vec<Command>, WorkloadSum
     }
     // Sorting by (time, complaint, step) keeps each complaint's own order, because its times
     // strictly increase, and interleaves complaints as a real back office would.
-    timed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    timed.sort_by_key(|a| (a.0, a.1, a.2));
     let commands: Vec<Command> = timed.into_iter().map(|(_, _, _, c)| c).collect();
     let mut summary = WorkloadSummary {
         complaints: cfg.complaints,
