@@ -120,6 +120,26 @@ pub(crate) struct Shared {
     index: RwLock<Index>,
     readers: Mutex<HashMap<u64, Arc<dyn ReadFile>>>,
     head_rx: tokio::sync::watch::Receiver<u64>,
+    stats: WriterCounters,
+}
+
+/// Counters the writer keeps (relaxed atomics; for benchmarks and operators).
+#[derive(Debug, Default)]
+pub(crate) struct WriterCounters {
+    pub batches: std::sync::atomic::AtomicU64,
+    pub syncs: std::sync::atomic::AtomicU64,
+    pub sync_nanos: std::sync::atomic::AtomicU64,
+}
+
+/// What the writer did since open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    /// Batches written (one `write` each).
+    pub batches: u64,
+    /// `fdatasync` calls on segments.
+    pub syncs: u64,
+    /// Time spent in those calls, in nanoseconds.
+    pub sync_nanos: u64,
 }
 
 /// The embedded, append-only event log. See the module docs.
@@ -196,6 +216,7 @@ impl FileLog {
             index: RwLock::new(index),
             readers: Mutex::new(HashMap::new()),
             head_rx,
+            stats: WriterCounters::default(),
         });
         let (writer, ro_tx) = match lock {
             Some(lock) => (
@@ -211,6 +232,17 @@ impl FileLog {
             report,
             _head_tx_read_only: ro_tx,
         })
+    }
+
+    /// Batches, syncs and sync time since open.
+    pub fn writer_stats(&self) -> WriterStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.shared.stats;
+        WriterStats {
+            batches: c.batches.load(Relaxed),
+            syncs: c.syncs.load(Relaxed),
+            sync_nanos: c.sync_nanos.load(Relaxed),
+        }
     }
 
     /// What recovery found when this log was opened.

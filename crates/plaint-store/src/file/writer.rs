@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-type Reply = oneshot::Sender<Result<Vec<AppendResult>, StoreError>>;
+/// The outcome, and the requests handed back so that their memory is freed by the caller's
+/// thread instead of the writer's.
+type Reply = oneshot::Sender<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>)>;
+type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>);
 
 /// One caller's append or append_many: committed all together or not at all.
 struct Command {
@@ -41,7 +44,9 @@ impl WriterHandle {
             })
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let (result, requests) = rx.await.map_err(|_| StoreError::Closed)?;
+        drop(requests);
+        result
     }
 
     /// Lets the writer finish what is queued, sync and checkpoint; waits for it.
@@ -164,12 +169,13 @@ impl Writer {
         Ok(())
     }
 
-    fn fail_all(group: Vec<(Reply, Result<Vec<AppendResult>, StoreError>)>, path: &str, why: &str) {
-        for (reply, _) in group {
-            let _ = reply.send(Err(StoreError::Io {
+    fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
+        for (reply, _, requests) in group {
+            let err = StoreError::Io {
                 path: path.to_string(),
                 source: std::io::Error::other(why.to_string()),
-            }));
+            };
+            let _ = reply.send((Err(err), requests));
         }
     }
 
@@ -177,7 +183,10 @@ impl Writer {
         if let Some(why) = &self.failed {
             let dir = self.shared.dir.display().to_string();
             Self::fail_all(
-                group.into_iter().map(|c| (c.reply, Ok(Vec::new()))).collect(),
+                group
+                    .into_iter()
+                    .map(|c| (c.reply, Ok(Vec::new()), c.requests))
+                    .collect(),
                 &dir,
                 why,
             );
@@ -189,13 +198,13 @@ impl Writer {
         let mut next_position = first_position;
         let mut chain = index.chain;
         let mut pending: HashMap<String, Pending> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(group.len());
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(group.len());
         self.buf.clear();
         self.buf.resize(SEGMENT_HEADER_LEN, 0);
         let batch_start = format::begin_batch(&mut self.buf);
         for cmd in group {
             match plan(&shared, &index, &pending, &cmd.requests, next_position) {
-                Err(e) => outcomes.push((cmd.reply, Err(e))),
+                Err(e) => outcomes.push((cmd.reply, Err(e), cmd.requests)),
                 Ok((results, local)) => {
                     for (req, res) in cmd.requests.iter().zip(&results) {
                         if res.deduplicated {
@@ -226,7 +235,7 @@ impl Writer {
                         entry.version = p.version.or(entry.version);
                         entry.commands.extend(p.commands);
                     }
-                    outcomes.push((cmd.reply, Ok(results)));
+                    outcomes.push((cmd.reply, Ok(results), cmd.requests));
                 }
             }
         }
@@ -234,8 +243,8 @@ impl Writer {
         let segment_len = index.segments.last().map_or(0, |s| s.len);
         drop(index);
         if count == 0 {
-            for (reply, r) in outcomes {
-                let _ = reply.send(r);
+            for (reply, r, requests) in outcomes {
+                let _ = reply.send((r, requests));
             }
             return;
         }
@@ -271,8 +280,8 @@ impl Writer {
             assert_eq!(index.chain, chain);
         }
         self.head_tx.send_replace(next_position - 1);
-        for (reply, r) in outcomes {
-            let _ = reply.send(r);
+        for (reply, r, requests) in outcomes {
+            let _ = reply.send((r, requests));
         }
         self.events_since_checkpoint += count;
         if self.events_since_checkpoint >= self.options.checkpoint_every_events {
@@ -306,6 +315,10 @@ impl Writer {
             &self.buf[SEGMENT_HEADER_LEN..]
         };
         seg.file.write_all(bytes).map_err(|e| io_err(&path, e))?;
+        self.shared
+            .stats
+            .batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.unsynced = true;
         self.batches_since_sync += 1;
         let sync_now = match self.options.durability {
@@ -321,7 +334,12 @@ impl Writer {
     fn sync(&mut self) -> Result<(), StoreError> {
         if let (true, Some(seg)) = (self.unsynced, self.file.as_mut()) {
             let path = self.shared.segment_path(seg.first_position);
+            let t0 = std::time::Instant::now();
             seg.file.sync_data().map_err(|e| io_err(&path, e))?;
+            let c = &self.shared.stats;
+            c.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            c.sync_nanos
+                .fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         self.unsynced = false;
         self.batches_since_sync = 0;

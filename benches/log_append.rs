@@ -1,0 +1,202 @@
+//! File log appends: bulk import throughput and 64 concurrent single-command appenders.
+//!
+//! ```text
+//! cargo bench -p plaint --bench log_append
+//! ```
+//! Environment: `PLAINT_BENCH_BULK_EVENTS` (default 2,000,000), `PLAINT_BENCH_SECONDS` (default 10,
+//! concurrent phase), `PLAINT_BENCH_APPENDERS` (default 64), `PLAINT_BENCH_DIR` (default: a
+//! temporary directory on the same disk as the target dir, `./target/bench-log`).
+
+use hdrhistogram::Histogram;
+use plaint_store::file::{Durability, FileLog, FileLogOptions};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Disk figures of the CI-class machine, for the "share of the limit" column.
+const DISK_BYTES_PER_S: f64 = 280e6;
+const DISK_FSYNC_S: f64 = 0.2e-3;
+
+fn env_or(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn bench_dir(name: &str) -> PathBuf {
+    let base = std::env::var("PLAINT_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target/bench-log"));
+    let dir = base.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A realistic complaint event of about 150 bytes (metadata + payload).
+fn event(stream_no: u64, version: u64, command_id: String) -> NewEvent {
+    NewEvent {
+        event_type: "ProgressNoted".to_string(),
+        schema_version: 1,
+        occurred_at_ms: 1_767_225_600_000 + version as i64 * 1000,
+        recorded_at_ms: 1_767_225_600_000 + version as i64 * 1000 + 40,
+        actor: format!("agent-{}", stream_no % 40),
+        command_id,
+        payload: format!(
+            "{stream_no:08}/{version:04} called back; parcel found at outlet 0571-{:03}, redelivery set",
+            stream_no % 997
+        )
+        .into_bytes(),
+    }
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".plog"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// Bulk: `append_many` calls of 1000 streams × 10 events (the most one call may carry), from
+/// four submitting tasks so that calls are built while the writer writes and syncs.
+async fn bulk(label: &str, durability: Durability, total_events: u64) {
+    let dir = bench_dir(label);
+    let options = FileLogOptions {
+        durability,
+        ..FileLogOptions::default()
+    };
+    let log = Arc::new(FileLog::open(&dir, options).unwrap());
+    let per_call = 10_000u64;
+    let calls = total_events / per_call;
+    let submitters = 4u64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..submitters {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut call = s;
+            while call < calls {
+                let requests: Vec<AppendRequest> = (0..1000u64)
+                    .map(|k| {
+                        let stream_no = call * 1000 + k;
+                        AppendRequest {
+                            stream: format!("complaint-{stream_no:09}"),
+                            expected: ExpectedVersion::Exact(0),
+                            events: (1..=10)
+                                .map(|v| event(stream_no, v, format!("import-{stream_no}")))
+                                .collect(),
+                        }
+                    })
+                    .collect();
+                log.append_many(requests).await.unwrap();
+                call += submitters;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let events = calls * per_call;
+    assert_eq!(log.head_position().await.unwrap(), events);
+    let bytes = dir_bytes(&dir);
+    let rate = events as f64 / elapsed;
+    let mb_s = bytes as f64 / elapsed / 1e6;
+    println!(
+        "bulk {label}: {events} events in {elapsed:.2} s = {rate:.0} events/s; {:.0} B/event on disk; {mb_s:.0} MB/s = {:.0}% of the disk's {:.0} MB/s",
+        bytes as f64 / events as f64,
+        100.0 * mb_s * 1e6 / DISK_BYTES_PER_S,
+        DISK_BYTES_PER_S / 1e6
+    );
+    print_stats(&log, events, elapsed);
+    Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
+    let st = log.writer_stats();
+    let sync_ms = st.sync_nanos as f64 / 1e6 / st.syncs.max(1) as f64;
+    println!(
+        "    writer: {} batches ({:.0} events/batch), {} fdatasync, mean {sync_ms:.2} ms each, {:.0}% of the run spent in fdatasync",
+        st.batches,
+        events as f64 / st.batches.max(1) as f64,
+        st.syncs,
+        100.0 * st.sync_nanos as f64 / 1e9 / elapsed
+    );
+}
+
+/// 64 tasks, each appending one event per command to its own stream with an exact version.
+async fn concurrent(appenders: u64, seconds: u64) {
+    let dir = bench_dir("concurrent");
+    let log = Arc::new(FileLog::open(&dir, FileLogOptions::default()).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for t in 0..appenders {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).unwrap();
+            let stream = format!("complaint-{t:09}");
+            let mut version = 0u64;
+            while Instant::now() < deadline {
+                let ev = event(t, version + 1, format!("c{t}-{}", version + 1));
+                let t0 = Instant::now();
+                log.append(&stream, ExpectedVersion::Exact(version), vec![ev])
+                    .await
+                    .unwrap();
+                hist.record(t0.elapsed().as_micros() as u64).unwrap();
+                version += 1;
+            }
+            hist
+        }));
+    }
+    let started = Instant::now();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).unwrap();
+    for t in tasks {
+        hist.add(t.await.unwrap()).unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let commits = hist.len();
+    let head = log.head_position().await.unwrap();
+    assert_eq!(head, commits);
+    let bytes = dir_bytes(&dir);
+    println!(
+        "concurrent: {appenders} appenders, {commits} commits in {elapsed:.2} s = {:.0} commits/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; {:.1} MB/s = {:.1}% of disk bandwidth; at the disk's nominal {:.1} ms per fdatasync this batching would allow {:.0} commits/s",
+        commits as f64 / elapsed,
+        hist.value_at_quantile(0.50) as f64 / 1000.0,
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+        hist.value_at_quantile(0.999) as f64 / 1000.0,
+        hist.max() as f64 / 1000.0,
+        bytes as f64 / elapsed / 1e6,
+        100.0 * bytes as f64 / elapsed / DISK_BYTES_PER_S,
+        DISK_FSYNC_S * 1e3,
+        commits as f64 / log.writer_stats().batches.max(1) as f64 / DISK_FSYNC_S,
+    );
+    print_stats(&log, commits, elapsed);
+    Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn main() {
+    let bulk_events = env_or("PLAINT_BENCH_BULK_EVENTS", 2_000_000);
+    let seconds = env_or("PLAINT_BENCH_SECONDS", 10);
+    let appenders = env_or("PLAINT_BENCH_APPENDERS", 64);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        bulk("durable", Durability::Always, bulk_events).await;
+        let every = NonZeroU32::new(16).unwrap();
+        bulk(
+            "bulk-sync-every-16",
+            Durability::Bulk {
+                sync_every_batches: every,
+            },
+            bulk_events,
+        )
+        .await;
+        concurrent(appenders, seconds).await;
+    });
+}
