@@ -85,15 +85,21 @@ pub enum StoreConfig {
     /// `read_only` opens without the writer lock (inspection, `verify`, `export` beside a
     /// running writer); commands then fail.
     File {
+        /// The log's directory.
         dir: PathBuf,
+        /// When an append is acknowledged relative to `fdatasync`.
         durability: Durability,
+        /// Open without the writer lock; commands fail.
         read_only: bool,
     },
     /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open). Keys and
     /// checkpoints live in the local directory `local_dir`.
     Postgres {
+        /// Connection URL, e.g. `postgres://plaint:plaint@127.0.0.1:5432/plaint`.
         url: String,
+        /// The schema holding the tables.
         schema: String,
+        /// Local directory for the key store and projection checkpoints.
         local_dir: PathBuf,
     },
 }
@@ -108,6 +114,7 @@ pub enum StoreConfig {
 /// ```
 #[derive(Clone)]
 pub struct EngineConfig {
+    /// Which store, and where.
     pub store: StoreConfig,
     /// The service-level, routing and compensation policy (DOMAIN.md §5–§8).
     pub policy: Policy,
@@ -180,7 +187,9 @@ impl EngineConfig {
 /// What one command did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Executed {
+    /// The complaint the command addressed.
     pub complaint_id: ComplaintId,
+    /// The command's id.
     pub command_id: CommandId,
     /// The committed events (with their positions). Empty when the command was accepted but had
     /// nothing to record (a watchdog escalation that is not due, or already applied).
@@ -197,15 +206,22 @@ pub struct Executed {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CommandOutcome {
     /// Committed: events at positions `first_position..=last_position`.
-    Committed { first_position: u64, last_position: u64 },
+    Committed {
+        /// Position of the command's first event.
+        first_position: u64,
+        /// Position of the command's last event.
+        last_position: u64,
+    },
     /// Accepted with nothing to record.
     NoOp,
     /// Its command id had been executed before; nothing written.
     Deduplicated,
     /// Refused by the domain; nothing written for it. The reason as text.
     Rejected {
+        /// The domain's typed rejection.
         #[serde(skip)]
         rejection: plaint_domain::state::Rejection,
+        /// The rejection as text (what JSON output shows).
         reason: String,
     },
 }
@@ -213,10 +229,13 @@ pub enum CommandOutcome {
 /// What [`Engine::execute_batch`] did, one outcome per command, in input order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchOutcome {
+    /// One outcome per input command, in input order.
     pub outcomes: Vec<CommandOutcome>,
     /// Commands whose events were committed.
     pub committed: usize,
+    /// Commands recognised by their id as executed before.
     pub deduplicated: usize,
+    /// Commands the domain refused.
     pub rejected: usize,
     /// Events written by this batch.
     pub events: usize,
@@ -238,8 +257,10 @@ impl BatchOutcome {
 /// (masked unless revealed, erased after erasure).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ticket {
+    /// The ticket projection's view (JSON: its fields inline).
     #[serde(flatten)]
     pub view: TicketView,
+    /// The customer's personal fields as this read may show them.
     pub personal: PersonalFields,
 }
 
@@ -247,7 +268,9 @@ pub struct Ticket {
 /// both on business time (`occurred_at`) unless `by_recorded_time` is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
+    /// Only events at or after this instant.
     pub from: Option<Timestamp>,
+    /// Only events before this instant.
     pub to: Option<Timestamp>,
     /// Only events by this actor (`system` for the watchdog and imports).
     pub actor: Option<String>,

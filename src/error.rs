@@ -39,27 +39,52 @@ pub enum EngineError {
     Rejected(#[from] Rejection),
     /// No complaint with this id exists in the log.
     #[error("complaint {complaint} does not exist")]
-    UnknownComplaint { complaint: ComplaintId },
+    UnknownComplaint {
+        /// The id asked for.
+        complaint: ComplaintId,
+    },
     /// Bad input from the caller, naming the thing and why.
     #[error("invalid {what}: {reason}")]
-    BadInput { what: String, reason: String },
+    BadInput {
+        /// What was wrong (a field, an option, a period).
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// Another writer kept changing the complaint; the command was retried and gave up.
     #[error("complaint {complaint}: concurrency conflict persisted after {attempts} attempts")]
-    Contended { complaint: ComplaintId, attempts: u32 },
+    Contended {
+        /// The complaint (stream) in contention.
+        complaint: ComplaintId,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The event store failed (I/O, database, damage, limits).
     #[error("event store: {0}")]
     Store(#[from] StoreError),
+    /// A committed event did not decode as a domain event.
     #[error("decoding the log: {0}")]
     Decode(#[from] DecodeError),
+    /// Running the projections failed (checkpoints, gaps, reads).
     #[error("projections: {0}")]
     Projection(#[from] RunnerError),
+    /// The customer key store failed.
     #[error("customer keys: {0}")]
     Keys(#[from] KeyStoreError),
     /// Sealed personal fields did not open with the customer's key (damaged key or ciphertext).
     #[error("personal fields sealed under key {key_id:?} do not open: {reason}")]
-    PersonalData { key_id: String, reason: String },
+    PersonalData {
+        /// The key the fields were sealed under.
+        key_id: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A local file or directory (store directory, export target) failed.
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

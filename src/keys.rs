@@ -73,22 +73,47 @@ const _: () = assert!(KEY_ID_LEN_MAX <= ID_FIELD_LEN);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyStoreError {
+    /// Reading or writing the key file failed.
     #[error("key store I/O error on {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
+    /// The file does not start with the key store's magic.
     #[error("key store {path} is not a plaint key file (bad header)")]
-    BadHeader { path: PathBuf },
+    BadHeader {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The file was written by another format version.
     #[error("key store {path} has format version {version}; this program reads version {FORMAT_VERSION}")]
-    UnknownVersion { path: PathBuf, version: u32 },
+    UnknownVersion {
+        /// The key file.
+        path: PathBuf,
+        /// The version found.
+        version: u32,
+    },
+    /// The match key cannot name a key.
     #[error("match key {match_key:?} is not usable as a key id (empty, too long, or not [0-9a-z:_-])")]
-    BadMatchKey { match_key: String },
+    BadMatchKey {
+        /// The match key given.
+        match_key: String,
+    },
+    /// The customer was erased too often.
     #[error("customer {match_key:?} went through {KEY_GENERATIONS_MAX} key generations; refusing more")]
-    TooManyGenerations { match_key: String },
+    TooManyGenerations {
+        /// The customer's match key.
+        match_key: String,
+    },
+    /// The store holds [`KEYS_MAX`] keys.
     #[error("key store {path} holds {KEYS_MAX} keys, its limit")]
-    Full { path: PathBuf },
+    Full {
+        /// The key file.
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]

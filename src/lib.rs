@@ -19,6 +19,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 pub use plaint_domain as domain;
 pub use plaint_projections as projections;
 pub use plaint_store as store;

@@ -30,14 +30,20 @@ pub enum PersonalFields {
     None,
     /// Masked for display.
     Masked {
+        /// The customer's name.
         name: Option<String>,
+        /// The phone number as given at intake.
         phone: Option<String>,
+        /// The address.
         address: Option<String>,
     },
     /// In clear (only with [`Reveal::Clear`]).
     Clear {
+        /// The customer's name.
         name: Option<String>,
+        /// The phone number as given at intake.
         phone: Option<String>,
+        /// The address.
         address: Option<String>,
     },
     /// The customer was erased: the key is gone and the fields can never be read again.

@@ -100,9 +100,13 @@ impl Default for WorkloadConfig {
 /// Counts of what a generated workload contains, for reports and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkloadSummary {
+    /// Complaints generated.
     pub complaints: usize,
+    /// Commands generated (after the horizon cut).
     pub commands: usize,
+    /// Commands by name (`receive`, `verify`, …).
     pub by_command: BTreeMap<&'static str, usize>,
+    /// Complaints by intake channel.
     pub by_channel: BTreeMap<&'static str, usize>,
     /// Complaints whose verification names an earlier complaint (`repeat_of`).
     pub repeats: usize,

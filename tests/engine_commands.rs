@@ -150,6 +150,33 @@ async fn an_illegal_transition_is_a_typed_rejection_and_writes_nothing() {
     assert_eq!(index, 0);
     assert!(matches!(rejection, Rejection::IllegalTransition { .. }));
 
+    // Stopping at the first rejection: what comes before it commits, what follows is not
+    // decided.
+    let hold = |n: &str| {
+        cmd(
+            n,
+            "CMP-1",
+            "2026-11-24T12:00:00+08:00",
+            json!({"command": "put_on_hold", "reason": "awaiting_evidence"}),
+        )
+    };
+    let resume = cmd("c7", "CMP-1", "2026-11-24T12:30:00+08:00", json!({"command": "resume"}));
+    let bad = cmd(
+        "c8",
+        "CMP-1",
+        "2026-11-24T12:40:00+08:00",
+        json!({"command": "revisit", "solved": true, "satisfied": true}),
+    );
+    let head = engine.stats().await.unwrap().head_position;
+    let out = engine
+        .execute_batch_until_rejection(vec![hold("c5"), resume, bad, hold("c6")])
+        .await
+        .unwrap();
+    assert_eq!(out.outcomes.len(), 3, "the command after the rejection is not decided");
+    assert_eq!((out.committed, out.rejected), (2, 1));
+    assert!(matches!(out.outcomes[2], plaint::CommandOutcome::Rejected { .. }));
+    assert_eq!(out.head_position, head + 2);
+
     // Business time after the engine's now is refused too.
     let future = cmd(
         "c4",
