@@ -401,18 +401,8 @@ impl Engine {
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
         let runner = match &checkpoint_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
-                    path: dir.clone(),
-                    source,
-                })?;
-                let mut runner = Runner::open(dir, ProjectionSet::default())?;
-                // Checkpoints from another log (or a log cut back by recovery) are ahead of it:
-                // start those projections over rather than serve figures the log does not hold.
                 let head = store.head_position().await?;
-                if runner.projections().high_position() > head {
-                    runner = Runner::in_memory(ProjectionSet::default());
-                }
-                runner
+                open_checkpoints(dir, head)?
             }
             None => Runner::in_memory(ProjectionSet::default()),
         };
@@ -1182,6 +1172,25 @@ impl Engine {
             }
         }
     }
+}
+
+/// Opens the projections from their checkpoints in `dir`. Checkpoints are derived data: when
+/// they do not load (damaged, or written by another version) or are ahead of the log (another
+/// log, or one cut back by recovery), they are discarded and the projections start over from
+/// the log, rather than fail the open or serve figures the log does not hold.
+fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
+    let io = |source| EngineError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    match Runner::open(dir, ProjectionSet::default()) {
+        Ok(runner) if runner.projections().high_position() <= head => return Ok(runner),
+        _ => {}
+    }
+    std::fs::remove_dir_all(dir).map_err(io)?;
+    std::fs::create_dir_all(dir).map_err(io)?;
+    Ok(Runner::open(dir, ProjectionSet::default())?)
 }
 
 /// Version of the JSON shape written by [`Engine::export`].

@@ -268,6 +268,20 @@ async fn everything_survives_a_restart() {
     assert_eq!(engine.execute(verify).await.unwrap().events[0].meta.position, 2);
     engine.close().await.unwrap();
 
+    // Damaged checkpoints are derived data: discarded, and the projections rebuilt.
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(dir.path().join("projections")).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+        damaged += 1;
+    }
+    assert!(damaged > 0, "close() saved checkpoints");
+    let engine = open(dir.path()).await;
+    assert_eq!(
+        engine.ticket(&id("CMP-1"), Reveal::Masked).await.unwrap().view.status,
+        TicketStatus::Verified
+    );
+    engine.close().await.unwrap();
+
     // Reopened without checkpoints: projections rebuilt from the log agree.
     let mut cfg = EngineConfig::file(dir.path()).with_clock(fixed_clock(now()));
     cfg.checkpoints = false;
