@@ -70,6 +70,8 @@ struct RunFigures {
     elapsed: Duration,
     /// Microseconds per command.
     latency: Histogram<u64>,
+    /// Microseconds per command, per command kind (`receive`, `verify`, …).
+    by_kind: BTreeMap<&'static str, Histogram<u64>>,
     errors: usize,
     first_errors: Vec<String>,
 }
@@ -137,6 +139,11 @@ fn split(commands: &[Command], callers: usize) -> Vec<Vec<Command>> {
     parts
 }
 
+/// Microseconds from 1 µs to 10 minutes, 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
+}
+
 /// Runs every part on its own tokio task through `exec`, timing each command.
 async fn drive<F, Fut>(parts: Vec<Vec<Command>>, exec: F) -> RunFigures
 where
@@ -151,25 +158,37 @@ where
     for part in parts {
         let exec = exec.clone();
         tasks.push(tokio::spawn(async move {
-            let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+            let mut latency = histogram();
+            let mut by_kind: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
             let mut errors = Vec::new();
             for cmd in part {
+                let kind = cmd.body.name();
                 let t = Instant::now();
                 let outcome = exec(cmd).await;
-                latency.saturating_record(t.elapsed().as_micros() as u64);
+                let us = t.elapsed().as_micros() as u64;
+                latency.saturating_record(us);
+                by_kind.entry(kind).or_insert_with(histogram).saturating_record(us);
                 if let Err(e) = outcome {
                     errors.push(e);
                 }
             }
-            (latency, errors)
+            (latency, by_kind, errors)
         }));
     }
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+    let mut latency = histogram();
+    let mut by_kind: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
     let mut errors = 0;
     let mut first_errors = Vec::new();
     for task in tasks {
-        let (h, e) = task.await.expect("caller task panicked");
+        let (h, kinds, e) = task.await.expect("caller task panicked");
         latency.add(&h).expect("same histogram bounds");
+        for (k, h) in kinds {
+            by_kind
+                .entry(k)
+                .or_insert_with(histogram)
+                .add(&h)
+                .expect("same histogram bounds");
+        }
         errors += e.len();
         first_errors.extend(e.into_iter().take(ERRORS_SHOWN_MAX.saturating_sub(first_errors.len())));
     }
@@ -178,6 +197,7 @@ where
         commands,
         elapsed: started.elapsed(),
         latency,
+        by_kind,
         errors,
         first_errors,
     }
@@ -243,6 +263,30 @@ async fn full_rebuild(engine: &Engine) -> Duration {
     started.elapsed()
 }
 
+/// plaint's bulk path for reference: the workload in order, `batch` commands per
+/// `Engine::execute_batch` call (one durable `append_many` each), one caller.
+async fn batch_note(engine: &Engine, commands: &[Command], batch: usize, system: &str) -> String {
+    let mut per_call = histogram();
+    let mut rejected = 0;
+    let started = Instant::now();
+    for chunk in commands.chunks(batch) {
+        let t = Instant::now();
+        let outcome = engine.execute_batch(chunk.to_vec()).await.expect("execute_batch");
+        per_call.saturating_record(t.elapsed().as_micros() as u64);
+        rejected += outcome.rejected;
+    }
+    let elapsed = started.elapsed();
+    let line = format!(
+        "{system}, `execute_batch` of {batch} commands per call, 1 caller (fresh store): {:.0} commands/s, \
+         p50 / p99 per call {} / {}, {rejected} rejected",
+        commands.len() as f64 / elapsed.as_secs_f64(),
+        micros(per_call.value_at_quantile(0.5)),
+        micros(per_call.value_at_quantile(0.99)),
+    );
+    eprintln!("  {line}");
+    line
+}
+
 fn plaint_exec(
     engine: Arc<Engine>,
 ) -> impl Fn(Command) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> {
@@ -252,7 +296,7 @@ fn plaint_exec(
     }
 }
 
-async fn plaint_file_row(commands: &[Command], callers: usize) -> Row {
+async fn plaint_file_row(commands: &[Command], callers: usize, batch: usize) -> Row {
     eprintln!("plaint, file log (fsync every append)");
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Arc::new(
@@ -285,6 +329,13 @@ async fn plaint_file_row(commands: &[Command], callers: usize) -> Row {
         .close()
         .await
         .expect("close");
+
+    let dir3 = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(EngineConfig::file(dir3.path().join("log")))
+        .await
+        .expect("open file log");
+    let batched = batch_note(&engine, commands, batch, "plaint file log").await;
+    engine.close().await.expect("close");
     Row {
         system: "plaint, embedded file log",
         durable: "yes (fdatasync per append, group commit)",
@@ -293,10 +344,13 @@ async fn plaint_file_row(commands: &[Command], callers: usize) -> Row {
         events: stats.events,
         bytes_per_event: format!("{:.0}", bytes as f64 / stats.events as f64),
         rebuild,
-        notes: vec![format!(
-            "plaint file log: full `Engine::rebuild` (tickets, SLA, repeats, analysis; checkpoints written) took {:.0} ms",
-            full.as_secs_f64() * 1000.0
-        )],
+        notes: vec![
+            format!(
+                "plaint file log: full `Engine::rebuild` (tickets, SLA, repeats, analysis; checkpoints written) took {:.0} ms",
+                full.as_secs_f64() * 1000.0
+            ),
+            batched,
+        ],
     }
 }
 
@@ -310,9 +364,22 @@ async fn plaint_pg_engine(url: &str, schema: &str, pool: usize, local: &std::pat
     if let StoreConfig::Postgres { schema: s, .. } = &mut cfg.store {
         *s = schema.to_owned();
     }
-    Engine::with_store(Arc::new(store), cfg, None)
-        .await
-        .expect("engine on PgStore")
+    // Open the pool's connections before the clock starts (cqrs-es's pool gets the same).
+    let store = Arc::new(store);
+    let mut warm = Vec::new();
+    for i in 0..pool {
+        let store = store.clone();
+        warm.push(tokio::spawn(async move {
+            store
+                .read_stream(&format!("warm-up-{i}"), 1, 1)
+                .await
+                .expect("warm-up read")
+        }));
+    }
+    for w in warm {
+        assert!(w.await.expect("warm-up task").is_empty(), "warm-up streams are empty");
+    }
+    Engine::with_store(store, cfg, None).await.expect("engine on PgStore")
 }
 
 async fn relation_bytes(pool: &sqlx::PgPool, table: &str) -> i64 {
@@ -324,7 +391,14 @@ async fn relation_bytes(pool: &sqlx::PgPool, table: &str) -> i64 {
     bytes
 }
 
-async fn plaint_pg_row(commands: &[Command], callers: usize, url: &str, pool_size: usize, sql: &sqlx::PgPool) -> Row {
+async fn plaint_pg_row(
+    commands: &[Command],
+    callers: usize,
+    batch: usize,
+    url: &str,
+    pool_size: usize,
+    sql: &sqlx::PgPool,
+) -> Row {
     eprintln!("plaint, PostgreSQL");
     let tag = format!("{:08x}", rand::random::<u32>());
     let schema1 = format!("plaint_bench_vs_{tag}_1");
@@ -357,6 +431,14 @@ async fn plaint_pg_row(commands: &[Command], callers: usize, url: &str, pool_siz
     PgStore::drop_schema(url, &PgOptions::with_schema(&schema2))
         .await
         .expect("drop schema");
+
+    let schema3 = format!("plaint_bench_vs_{tag}_b");
+    let engine = plaint_pg_engine(url, &schema3, pool_size, &local.path().join("batch")).await;
+    let batched = batch_note(&engine, commands, batch, "plaint PostgreSQL").await;
+    engine.close().await.expect("close");
+    PgStore::drop_schema(url, &PgOptions::with_schema(&schema3))
+        .await
+        .expect("drop schema");
     Row {
         system: "plaint, PostgreSQL (PgStore)",
         durable: "yes (synchronous_commit, group commit)",
@@ -365,10 +447,13 @@ async fn plaint_pg_row(commands: &[Command], callers: usize, url: &str, pool_siz
         events,
         bytes_per_event: format!("{:.0}", bytes as f64 / events as f64),
         rebuild,
-        notes: vec![format!(
-            "plaint PostgreSQL: full `Engine::rebuild` (all four projections) took {:.0} ms",
-            full.as_secs_f64() * 1000.0
-        )],
+        notes: vec![
+            format!(
+                "plaint PostgreSQL: full `Engine::rebuild` (all four projections) took {:.0} ms",
+                full.as_secs_f64() * 1000.0
+            ),
+            batched,
+        ],
     }
 }
 
@@ -418,6 +503,12 @@ async fn cqrs_pg_row(commands: &[Command], callers: usize, url: &str, pool_size:
         .connect(url)
         .await
         .expect("connect");
+    // Open the pool's connections before the clock starts (plaint's pool gets the same).
+    let mut held = Vec::new();
+    for _ in 0..pool_size {
+        held.push(pool.acquire().await.expect("warm-up connection"));
+    }
+    drop(held);
     let tag = format!("{:08x}", rand::random::<u32>());
     let prefix1 = format!("plaint_bench_cqrs_{tag}_1");
     create_tables(&pool, &prefix1).await.expect("create tables");
@@ -580,6 +671,7 @@ fn main() {
     let seed = env_usize("PLAINT_BENCH_SEED", 1) as u64;
     let callers = env_usize("PLAINT_BENCH_CALLERS", 64).max(1);
     let pool_size = env_usize("PLAINT_BENCH_PG_POOL", 32).max(1);
+    let batch = env_usize("PLAINT_BENCH_BATCH", 1_000).clamp(1, plaint::engine::BATCH_COMMANDS_MAX);
     let url = database_url();
 
     let commands = generate(&WorkloadConfig {
@@ -596,7 +688,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (rows, pg_settings) = runtime.block_on(async {
-        let mut rows = vec![plaint_file_row(&commands, callers).await];
+        let mut rows = vec![plaint_file_row(&commands, callers, batch).await];
         let mut pg_settings = None;
         if let Some(url) = &url {
             let sql = sqlx::postgres::PgPoolOptions::new()
@@ -624,7 +716,7 @@ fn main() {
                 show("synchronous_commit").await,
                 show("wal_sync_method").await
             ));
-            rows.push(plaint_pg_row(&commands, callers, url, pool_size, &sql).await);
+            rows.push(plaint_pg_row(&commands, callers, batch, url, pool_size, &sql).await);
             rows.push(cqrs_pg_row(&commands, callers, url, pool_size, &sql).await);
         }
         rows.push(cqrs_mem_row(&commands, callers).await);
@@ -695,6 +787,36 @@ fn main() {
             );
         }
     }
+    println!();
+    println!("Latency per command kind, p50 / p99 (1 caller | {callers} callers):");
+    println!();
+    let mut header = String::from("| command | count |");
+    let mut rule = String::from("|---|---:|");
+    for r in &rows {
+        header.push_str(&format!(" {} |", r.system));
+        rule.push_str("---:|");
+    }
+    println!("{header}");
+    println!("{rule}");
+    let mut kinds: Vec<(&'static str, u64)> = rows[0].one.by_kind.iter().map(|(k, h)| (*k, h.len())).collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (kind, count) in kinds {
+        let mut line = format!("| {kind} | {count} |");
+        for r in &rows {
+            let cell = |run: &RunFigures| {
+                run.by_kind.get(kind).map_or("–".to_owned(), |h| {
+                    format!(
+                        "{} / {}",
+                        micros(h.value_at_quantile(0.5)),
+                        micros(h.value_at_quantile(0.99))
+                    )
+                })
+            };
+            line.push_str(&format!(" {} \\| {} |", cell(&r.one), cell(&r.many)));
+        }
+        println!("{line}");
+    }
+    println!();
     for r in &rows {
         for n in &r.notes {
             println!("- {n}");
