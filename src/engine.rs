@@ -338,6 +338,8 @@ pub struct Engine {
     clock: Clock,
     keys: KeyStore,
     runner: tokio::sync::Mutex<Runner>,
+    /// Per-complaint turn-taking for `execute` (striped by a hash of the complaint id).
+    stripes: Vec<tokio::sync::Mutex<()>>,
     conflict_retries_max: u32,
     log_dir: Option<PathBuf>,
     checkpoint_dir: Option<PathBuf>,
@@ -413,6 +415,7 @@ impl Engine {
             clock: cfg.clock,
             keys,
             runner: tokio::sync::Mutex::new(runner),
+            stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             conflict_retries_max: cfg.conflict_retries_max,
             log_dir,
             checkpoint_dir,
@@ -460,9 +463,15 @@ impl Engine {
 
     async fn execute_at(&self, cmd: Command, now: Option<Timestamp>) -> Result<Executed, EngineError> {
         let stream = cmd.complaint_id.as_str().to_owned();
+        // Commands on one complaint from this process take turns (read, decide, append), so
+        // they never conflict with each other; conflicts with other processes are retried.
+        let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            if attempt > 1 {
+                backoff(attempt).await;
+            }
             let events = self.read_stream_events(&cmd.complaint_id).await?;
             let original: Vec<Event> = events
                 .iter()
@@ -573,6 +582,7 @@ impl Engine {
                             attempts: attempt,
                         });
                     }
+                    backoff(attempt).await;
                 }
                 other => return other,
             }
@@ -1172,6 +1182,23 @@ impl Engine {
             }
         }
     }
+}
+
+/// Lock stripes for per-complaint turn-taking in [`Engine::execute`].
+const WRITE_STRIPES: usize = 256;
+
+fn stripe_of(id: &ComplaintId) -> usize {
+    let h = blake3::hash(id.as_str().as_bytes());
+    u16::from_le_bytes([h.as_bytes()[0], h.as_bytes()[1]]) as usize % WRITE_STRIPES
+}
+
+/// Waits before retrying after a concurrency conflict with another process: a few
+/// milliseconds, growing with the attempt, jittered so competing writers spread out.
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let ceiling_ms = 2u64.saturating_pow(attempt.min(8)).min(200);
+    let ms = rand::rng().random_range(1..=ceiling_ms);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// Opens the projections from their checkpoints in `dir`. Checkpoints are derived data: when
