@@ -22,6 +22,17 @@ fn init_is_idempotent_and_a_missing_store_is_named() {
 }
 
 #[test]
+fn an_unusable_store_is_an_internal_error_exit_2() {
+    let env = Env::new();
+    // A regular file where the store directory should be: the store cannot be opened.
+    std::fs::write(env.store(), b"not a directory").unwrap();
+    env.plaint(&["stats"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("error:").and(predicate::str::contains("hint:")));
+}
+
+#[test]
 fn usage_errors_exit_1_and_help_exits_0() {
     plaint().arg("frobnicate").assert().code(1);
     plaint().args(["show"]).assert().code(1);

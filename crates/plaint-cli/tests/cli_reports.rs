@@ -118,6 +118,12 @@ fn reports_sla_repeats_tick_and_rebuild() {
     assert!(stderr(&out).contains("events/s"), "{}", stderr(&out));
     let rebuilt = json_of(&env.plaint(&["sla", "--now", now, "--json"]).output().unwrap());
     assert_eq!(rebuilt, sla);
+    // One projection alone, from its own checkpoint: the same figures again.
+    let out = env.plaint(&["rebuild", "--projection", "sla"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("rebuilt sla"), "{}", stderr(&out));
+    let rebuilt_sla = json_of(&env.plaint(&["sla", "--now", now, "--json"]).output().unwrap());
+    assert_eq!(rebuilt_sla, sla);
     env.plaint(&["rebuild", "--projection", "no-such-projection"])
         .assert()
         .code(1)

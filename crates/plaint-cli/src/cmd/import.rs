@@ -18,8 +18,8 @@ use plaint_domain::{Command, Timestamp};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
-/// Most commands in one durable batch.
-pub const IMPORT_BATCH_MAX: usize = 10_000;
+/// Most commands in one durable batch: what the engine takes in one `execute_batch`.
+pub const IMPORT_BATCH_MAX: usize = plaint::engine::BATCH_COMMANDS_MAX;
 
 const RERUN_HINT: &str = "fix the line and run the same import again; lines already committed are recognised \
 by their command ids and skipped";
@@ -38,8 +38,8 @@ pub enum ProgressMode {
 pub struct ImportArgs {
     /// The JSON Lines command file.
     pub file: PathBuf,
-    /// Commands per durable batch.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=IMPORT_BATCH_MAX as u64))]
+    /// Commands per durable batch (larger batches: fewer fsyncs, coarser acknowledgements).
+    #[arg(long, default_value_t = IMPORT_BATCH_MAX as u64, value_parser = clap::value_parser!(u64).range(1..=IMPORT_BATCH_MAX as u64))]
     pub batch: u64,
     /// How to report progress; default: a bar when stderr is a terminal.
     #[arg(long, value_enum)]
