@@ -547,6 +547,23 @@ impl Engine {
     /// [`BATCH_COMMANDS_MAX`] commands.
     ///
     /// Re-running the same batch commits nothing new: every command id is recognised.
+    ///
+    /// ```
+    /// use plaint::{Engine, EngineConfig};
+    /// use plaint::engine::fixed_clock;
+    /// use plaint::workload::{generate, WorkloadConfig};
+    /// use plaint::domain::Timestamp;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let now = Timestamp::parse_rfc3339("2026-11-20T00:00:00Z").unwrap();
+    /// let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(now))).await.unwrap();
+    /// let cmds = generate(&WorkloadConfig { complaints: 40, ..Default::default() });
+    /// let out = engine.execute_batch(cmds.clone()).await.unwrap();
+    /// assert_eq!((out.committed, out.rejected), (cmds.len(), 0));
+    /// let again = engine.execute_batch(cmds.clone()).await.unwrap();
+    /// assert_eq!(again.deduplicated, cmds.len()); // nothing new
+    /// # });
+    /// ```
     pub async fn execute_batch(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
         self.execute_batch_with(cmds, false).await
     }
@@ -1007,6 +1024,19 @@ impl Engine {
     /// that are due (DOMAIN.md §7), each exactly once however often `tick` runs. Each is an
     /// `escalate` command with the rung's `rule_id`, actor `system` and a command id derived from
     /// the ticket and rule, so a crash between two ticks never doubles one.
+    ///
+    /// ```
+    /// use plaint::{Engine, EngineConfig};
+    /// use plaint::domain::Timestamp;
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    /// let now = engine.now();
+    /// let first = engine.tick(now).await.unwrap();
+    /// assert!(engine.tick(now).await.unwrap().escalated.is_empty()); // never twice
+    /// # let _ = first;
+    /// # });
+    /// ```
     pub async fn tick(&self, now: Timestamp) -> Result<TickOutcome, EngineError> {
         let open: Vec<ComplaintId> = self
             .with_projections(|p| {
@@ -1137,6 +1167,22 @@ impl Engine {
     /// every figure stays the same; their personal fields read as [`PersonalFields::Erased`]
     /// from now on. `customer` is a phone number or a customer id (as given at intake), or the
     /// match key itself. Returns how many keys were destroyed.
+    ///
+    /// ```
+    /// use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
+    /// use plaint::domain::{Command, ComplaintId};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    /// let cmd: Command = serde_json::from_str(r#"{"command_id": "c-1", "complaint_id": "CMP-9",
+    ///     "actor": "cs-001", "command": "receive", "channel": "counter", "region": "南京",
+    ///     "description": "柜台拒收包裹", "customer": {"name": "周平", "phone": "13900001111"}}"#).unwrap();
+    /// engine.execute(cmd).await.unwrap();
+    /// assert_eq!(engine.erase_customer("+86 139 0000 1111").unwrap(), 1);
+    /// let t = engine.ticket(&ComplaintId::new("CMP-9").unwrap(), Reveal::Clear).await.unwrap();
+    /// assert_eq!(t.personal, PersonalFields::Erased);
+    /// # });
+    /// ```
     pub fn erase_customer(&self, customer: &str) -> Result<usize, EngineError> {
         let mk = if customer.len() == 64 && customer.bytes().all(|b| b.is_ascii_hexdigit()) {
             customer.to_ascii_lowercase()
