@@ -8,7 +8,7 @@
 //! the tickets *received* in the period.
 
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
+use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::policy::Policy;
@@ -53,7 +53,7 @@ struct AnaRec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     buckets: Buckets,
-    recs: Vec<AnaRec>,
+    recs: ChunkedVec<AnaRec>,
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
@@ -199,7 +199,7 @@ impl Analysis {
     pub fn with_buckets(buckets: Buckets) -> Analysis {
         Analysis {
             buckets,
-            recs: Vec::new(),
+            recs: ChunkedVec::default(),
             strings: Interner::default(),
             index: IdIndex::default(),
         }
@@ -328,7 +328,7 @@ impl Analysis {
     /// category or customer tier yet).
     pub fn heat_map(&self, month: Month) -> HeatMap {
         let mut cells: BTreeMap<(Category, Option<Stage>, &str, CustomerTier), u64> = BTreeMap::new();
-        for a in &self.recs {
+        for a in self.recs.iter() {
             let (Some(category), Some(tier)) = (a.category, a.customer_tier) else {
                 continue;
             };
@@ -372,7 +372,7 @@ impl Analysis {
             months.push(prev);
         }
         months.reverse();
-        for r in &self.recs {
+        for r in self.recs.iter() {
             if r.received_at > now {
                 continue;
             }
@@ -546,4 +546,9 @@ impl Projection for Analysis {
                 .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) fn record_size() -> usize {
+    std::mem::size_of::<AnaRec>()
 }

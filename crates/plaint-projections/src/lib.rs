@@ -46,3 +46,28 @@ pub use repeats::Repeats;
 pub use runner::{ProjectionSet, Runner};
 pub use sla::SlaProjection;
 pub use tickets::{TicketView, Tickets};
+
+#[cfg(test)]
+mod record_sizes {
+    /// A million tickets: every byte of a per-ticket record is a megabyte of resident memory.
+    /// These bounds catch a field added carelessly (docs/PERFORMANCE.md has the budget).
+    #[test]
+    fn per_ticket_records_stay_small() {
+        assert!(
+            crate::tickets::record_size() <= 288,
+            "{}",
+            crate::tickets::record_size()
+        );
+        assert!(crate::sla::record_size() <= 160, "{}", crate::sla::record_size());
+        assert!(
+            crate::repeats::record_size() <= 128,
+            "{}",
+            crate::repeats::record_size()
+        );
+        assert!(
+            crate::analysis::record_size() <= 112,
+            "{}",
+            crate::analysis::record_size()
+        );
+    }
+}

@@ -6,7 +6,7 @@
 //! The rule itself (same customer + same waybill or category within the window; open + same
 //! waybill → duplicate) is the domain's `repeat::judge`; this projection only finds the priors.
 
-use crate::util::{ratio, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
+use crate::util::{ratio, ChunkedVec, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -67,7 +67,7 @@ pub struct RepeatReport {
 /// The repeat projection. Records in first-seen log order; the lookup indexes are rebuilt on load.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Repeats {
-    recs: Vec<RepeatRec>,
+    recs: ChunkedVec<RepeatRec>,
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
@@ -306,4 +306,9 @@ impl Projection for Repeats {
             }
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) fn record_size() -> usize {
+    std::mem::size_of::<RepeatRec>()
 }

@@ -7,7 +7,7 @@
 //! live in the domain crate only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::util::{ratio, Buckets, DurationStats, IdIndex, Interner, SmallId, Sym};
+use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::{Actor, CommandId, ComplaintId};
@@ -186,7 +186,7 @@ pub struct AtRiskList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlaProjection {
     buckets: Buckets,
-    recs: Vec<SlaRec>,
+    recs: ChunkedVec<SlaRec>,
     strings: Interner,
     /// Facts dropped because a ticket had more than [`FACTS_PER_TICKET_MAX`].
     dropped_facts: u64,
@@ -304,7 +304,7 @@ impl SlaProjection {
     pub fn with_buckets(buckets: Buckets) -> SlaProjection {
         SlaProjection {
             buckets,
-            recs: Vec::new(),
+            recs: ChunkedVec::default(),
             strings: Interner::default(),
             dropped_facts: 0,
             index: IdIndex::default(),
@@ -673,4 +673,9 @@ impl Projection for SlaProjection {
                 .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) fn record_size() -> usize {
+    std::mem::size_of::<SlaRec>()
 }

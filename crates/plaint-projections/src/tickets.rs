@@ -6,7 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::util::{IdIndex, Interner, SmallId, Sym};
+use crate::util::{ChunkedVec, IdIndex, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -254,9 +254,9 @@ impl TicketRec {
 /// so the serialised state is the same however the log was read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tickets {
-    tickets: Vec<TicketRec>,
+    tickets: ChunkedVec<TicketRec>,
     /// Sealed personal fields, apart from the ticket data; parallel to `tickets`.
-    personal: Vec<Option<PersonalRec>>,
+    personal: ChunkedVec<Option<PersonalRec>>,
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
@@ -508,6 +508,7 @@ impl Projection for Tickets {
                 t.customer_tier = Some(c.customer_tier);
                 t.flags = t.flags.union(c.flags);
                 t.policy_version = Some(pv);
+                t.deadlines.reserve_exact(c.deadlines.len());
                 t.deadlines.extend_from_slice(&c.deadlines);
             }
             EventData::Dispatched(d) => {
@@ -520,7 +521,9 @@ impl Projection for Tickets {
                 };
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Dispatched;
+                t.assignments.reserve_exact(1);
                 t.assignments.push(rec);
+                t.deadlines.reserve_exact(d.deadlines.len());
                 t.deadlines.extend_from_slice(&d.deadlines);
             }
             EventData::Redispatched(d) => {
@@ -533,6 +536,7 @@ impl Projection for Tickets {
                 };
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Dispatched;
+                t.assignments.reserve_exact(1);
                 t.assignments.push(rec);
             }
             EventData::OnHold(h) => {
@@ -559,12 +563,15 @@ impl Projection for Tickets {
                 if r.kind == ResponseKind::Final {
                     t.status = TicketStatus::Resolved;
                 }
+                // Exact capacities: a million tickets' worth of doubling slack is real memory.
+                t.responses.reserve_exact(1);
                 t.responses.push(ResponseRecord {
                     kind: r.kind,
                     at,
                     liable: r.liable,
                     root_cause: r.root_cause,
                 });
+                t.deadlines.reserve_exact(r.deadlines.len());
                 t.deadlines.extend_from_slice(&r.deadlines);
                 if let Some(c) = &r.compensation {
                     t.rare().compensations.push(c.clone());
@@ -628,4 +635,9 @@ impl Projection for Tickets {
                 .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_bytes());
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) fn record_size() -> usize {
+    std::mem::size_of::<TicketRec>()
 }

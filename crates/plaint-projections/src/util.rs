@@ -85,8 +85,9 @@ pub const INTERNER_LEN_MAX: usize = u32::MAX as usize;
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Interner {
     strings: Vec<Box<str>>,
+    /// Lookup by content; holds only the numbers (the strings live once, above).
     #[serde(skip)]
-    index: FxHashMap<Box<str>, u32>,
+    index: IdIndex,
 }
 
 impl PartialEq for Interner {
@@ -98,18 +99,19 @@ impl PartialEq for Interner {
 impl Interner {
     /// The symbol for `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&i) = self.index.get(s) {
-            return Sym(i);
+        if let Some(sym) = self.find(s) {
+            return sym;
         }
         assert!(self.strings.len() < INTERNER_LEN_MAX, "interner full");
         let i = self.strings.len() as u32;
         self.strings.push(s.into());
-        self.index.insert(s.into(), i);
+        let strings = &self.strings;
+        self.index.insert(s, i, |j| strings[j as usize].as_bytes());
         Sym(i)
     }
     /// The symbol for `s` if it was ever interned.
     pub fn find(&self, s: &str) -> Option<Sym> {
-        self.index.get(s).map(|&i| Sym(i))
+        self.index.get(s, |i| self.strings[i as usize].as_bytes()).map(Sym)
     }
     /// The string of a symbol this interner gave out.
     pub fn resolve(&self, sym: Sym) -> &str {
@@ -117,12 +119,11 @@ impl Interner {
     }
     /// Rebuilds the lookup index after deserialisation.
     pub fn rebuild_index(&mut self) {
-        self.index = self
-            .strings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i as u32))
-            .collect();
+        self.index.clear();
+        let strings = &self.strings;
+        for (i, s) in strings.iter().enumerate() {
+            self.index.insert(s, i as u32, |j| strings[j as usize].as_bytes());
+        }
     }
     pub fn len(&self) -> usize {
         self.strings.len()
@@ -324,6 +325,34 @@ mod tests {
     }
 
     #[test]
+    fn chunked_vec_serialises_like_a_vec() {
+        let v: Vec<u32> = (0..(CHUNK_LEN as u32 * 2 + 7)).collect();
+        let mut c = ChunkedVec::default();
+        for &x in &v {
+            c.push(x);
+        }
+        assert_eq!(c.len(), v.len());
+        assert_eq!(c[CHUNK_LEN], CHUNK_LEN as u32);
+        assert_eq!(c.get(v.len()), None);
+        let bytes = postcard::to_allocvec(&c).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&v).unwrap());
+        let back: ChunkedVec<u32> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn small_ids_round_trip_inline_and_on_the_heap() {
+        for s in ["CMP-00000001", "an-id-that-is-longer-than-twenty-two-bytes"] {
+            let id = SmallId::new(s);
+            assert_eq!(id.as_str(), s);
+            assert_eq!(matches!(id, SmallId::Inline(..)), s.len() <= SMALL_ID_INLINE_MAX);
+            let bytes = postcard::to_allocvec(&id).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&s.to_string()).unwrap());
+            assert_eq!(postcard::from_bytes::<SmallId>(&bytes).unwrap(), id);
+        }
+    }
+
+    #[test]
     fn interner_keeps_first_seen_order() {
         let mut i = Interner::default();
         let a = i.intern("north");
@@ -471,5 +500,102 @@ impl MultiIndex {
     }
     pub fn clear(&mut self) {
         self.table.clear();
+    }
+}
+
+/// Records per chunk of a [`ChunkedVec`].
+pub const CHUNK_LEN: usize = 1 << 14;
+
+/// A growable array in fixed-size chunks: growing never copies what is there (no transient
+/// second copy of a large array, no doubling slack), which bounds a rebuild's peak memory.
+/// Serialises exactly like a `Vec<T>` (a sequence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkedVec<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for ChunkedVec<T> {
+    fn default() -> Self {
+        ChunkedVec {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> ChunkedVec<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn push(&mut self, value: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK_LEN => c.push(value),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK_LEN);
+                c.push(value);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / CHUNK_LEN)?.get(i % CHUNK_LEN)
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
+        self.chunks.iter().flat_map(|c| c.iter())
+    }
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.len = 0;
+    }
+}
+
+impl<T> std::ops::Index<usize> for ChunkedVec<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, i: usize) -> &T {
+        &self.chunks[i / CHUNK_LEN][i % CHUNK_LEN]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for ChunkedVec<T> {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / CHUNK_LEN][i % CHUNK_LEN]
+    }
+}
+
+impl<T: Serialize> Serialize for ChunkedVec<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for v in self.iter() {
+            seq.serialize_element(v)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ChunkedVec<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = ChunkedVec<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = ChunkedVec::default();
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
     }
 }
