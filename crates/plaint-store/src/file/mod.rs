@@ -670,7 +670,7 @@ impl Shared {
             let file = self.reader(info.first_position)?;
             let mut data = vec![0u8; info.len as usize];
             file.read_exact_at(&mut data, 0).map_err(|e| io_err(&path, e))?;
-            scan_segment(&path, &data, &mut fresh, false, false)?;
+            scan_segment(&path, &data, 0, &mut fresh, false, false)?;
             bytes += info.len;
         }
         let index = self.index.read().unwrap();
@@ -734,6 +734,7 @@ struct ScanEnd {
 fn scan_segment(
     path: &Path,
     data: &[u8],
+    base: usize,
     index: &mut Index,
     resume: bool,
     torn_ok: bool,
@@ -743,9 +744,14 @@ fn scan_segment(
         offset,
         detail,
     };
+    // `data` holds the segment's bytes from offset `base` on (`base` > 0 only when resuming).
     let start = match index.segments.last() {
-        Some(s) if resume => s.len as usize,
+        Some(s) if resume => {
+            assert_eq!(s.len as usize, base, "resume reads from the covered end");
+            base
+        }
         _ => {
+            assert_eq!(base, 0);
             let h = match format::parse_segment_header(data) {
                 Ok(h) => h,
                 Err(d) => {
@@ -785,8 +791,8 @@ fn scan_segment(
         }
     };
     let mut at = start;
-    while at < data.len() {
-        let rest = &data[at..];
+    while at < base + data.len() {
+        let rest = &data[at - base..];
         match format::parse_batch(rest) {
             Ok(batch) => {
                 index.apply_batch(at as u64, &batch, true).map_err(|f| match f {
@@ -849,10 +855,16 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
     let to_scan: Vec<u64> = segments[first_unscanned.min(segments.len())..].to_vec();
     for (i, &first) in to_scan.iter().enumerate() {
         let path = seg_path(first);
-        let data = io.read_whole(&path).map_err(|e| io_err(&path, e))?;
         let is_last = i + 1 == to_scan.len();
         let resume = i == 0 && index_continues(&index, &path);
-        let end = scan_segment(&path, &data, &mut index, resume, is_last)?;
+        // Resuming after the checkpoint reads only the bytes after its covered end.
+        let base = if resume { index.segments.last().unwrap().len } else { 0 };
+        let file_len = io.file_len(&path).map_err(|e| io_err(&path, e))?;
+        let mut data = vec![0u8; (file_len - base) as usize];
+        io.open_read(&path)
+            .and_then(|f| f.read_exact_at(&mut data, base))
+            .map_err(|e| io_err(&path, e))?;
+        let end = scan_segment(&path, &data, base as usize, &mut index, resume, is_last)?;
         if let Some(cut) = end.torn_at {
             if !is_last {
                 return Err(StoreError::Corrupt {
@@ -861,7 +873,7 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
                     detail: "damaged batch in a segment that is not the last".into(),
                 });
             }
-            torn_bytes_cut = data.len() as u64 - cut;
+            torn_bytes_cut = file_len - cut;
             if !read_only {
                 if cut < SEGMENT_HEADER_LEN as u64 {
                     io.remove_file(&path).map_err(|e| io_err(&path, e))?;
