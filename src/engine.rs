@@ -740,23 +740,33 @@ impl Engine {
             .await
     }
 
-    /// The customer key for a command carrying personal fields (created on first use).
+    /// The customer key for a command carrying personal fields (created on first use, and
+    /// durable before this returns).
     fn customer_key(&self, cmd: &Command) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        match key_owner(cmd) {
-            None => Ok(None),
-            Some(owner) => Ok(Some(self.keys.key_for(&owner)?)),
-        }
+        let key = self.customer_key_deferred(cmd)?;
+        self.keys.sync()?;
+        Ok(key)
     }
 
     /// Like [`Engine::customer_key`], leaving a new key's fsync to one `keys.sync()` per batch.
+    /// A customer known by both a phone and a customer id gets the two match keys linked, so an
+    /// erasure by either destroys the key.
     fn customer_key_deferred(
         &self,
         cmd: &Command,
     ) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        match key_owner(cmd) {
-            None => Ok(None),
-            Some(owner) => Ok(Some(self.keys.key_for_deferred(&owner)?)),
+        let Some(owner) = key_owner(cmd) else {
+            return Ok(None);
+        };
+        let key = self.keys.key_for_deferred(&owner)?;
+        if let CommandBody::Receive(r) = &cmd.body {
+            let by_phone = match_key(None, r.customer.phone.as_deref());
+            let by_id = match_key(r.customer.customer_id.as_deref(), None);
+            if let (Some(p), Some(i)) = (by_phone, by_id) {
+                self.keys.link(&i, &p)?;
+            }
         }
+        Ok(Some(key))
     }
 
     // -----------------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 16;
 const STATE_LIVE: u8 = 1;
 const STATE_ERASED: u8 = 2;
+/// A link between two match keys of one customer (phone and customer id): erasing either
+/// erases the keys of both. The id field holds one match key, the secret field the other's 32
+/// bytes (match keys linked are 64 hex digits).
+const STATE_ALIAS: u8 = 3;
 const ID_FIELD_LEN: usize = 128;
 const SECRET_AT: usize = 2 + ID_FIELD_LEN;
 const CHECKSUM_AT: usize = SECRET_AT + 32;
@@ -130,6 +134,8 @@ struct Inner {
     /// Complete records in the file (the next record number).
     records: u64,
     slots: HashMap<String, Slot>,
+    /// Match keys linked to each match key, both directions.
+    aliases: HashMap<String, Vec<String>>,
     /// Records appended since the last sync.
     unsynced: bool,
 }
@@ -174,8 +180,37 @@ fn encode(key_id: &str, secret: Option<&[u8; 32]>) -> [u8; KEY_RECORD_LEN] {
     r
 }
 
+fn encode_alias(from: &str, to: &[u8; 32]) -> [u8; KEY_RECORD_LEN] {
+    let mut r = encode(from, Some(to));
+    r[0] = STATE_ALIAS;
+    let c = checksum(&r);
+    r[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&c);
+    r
+}
+
+/// What a record holds.
+enum Record {
+    Key { id: String, secret: Option<[u8; 32]> },
+    Alias { from: String, to: String },
+}
+
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+fn to_hex(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// A record read back: `None` when its checksum or fields do not hold.
-fn decode(r: &[u8]) -> Option<(String, Option<[u8; 32]>)> {
+fn decode(r: &[u8]) -> Option<Record> {
     debug_assert_eq!(r.len(), KEY_RECORD_LEN);
     if r[CHECKSUM_AT..CHECKSUM_AT + 4] != checksum(r) {
         return None;
@@ -185,13 +220,15 @@ fn decode(r: &[u8]) -> Option<(String, Option<[u8; 32]>)> {
         return None;
     }
     let id = std::str::from_utf8(&r[2..2 + len]).ok()?.to_owned();
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&r[SECRET_AT..CHECKSUM_AT]);
     match r[0] {
-        STATE_LIVE => {
-            let mut s = [0u8; 32];
-            s.copy_from_slice(&r[SECRET_AT..CHECKSUM_AT]);
-            Some((id, Some(s)))
-        }
-        STATE_ERASED => Some((id, None)),
+        STATE_LIVE => Some(Record::Key { id, secret: Some(s) }),
+        STATE_ERASED => Some(Record::Key { id, secret: None }),
+        STATE_ALIAS => Some(Record::Alias {
+            from: id,
+            to: to_hex(&s),
+        }),
         _ => None,
     }
 }
@@ -228,6 +265,7 @@ impl KeyStore {
                 file,
                 records: 0,
                 slots: HashMap::new(),
+                aliases: HashMap::new(),
                 unsynced: false,
             }),
         };
@@ -271,9 +309,10 @@ impl KeyStore {
         for (i, r) in buf.chunks_exact(KEY_RECORD_LEN).enumerate() {
             let record = inner.records + i as u64;
             match decode(r) {
-                Some((id, secret)) => {
+                Some(Record::Key { id, secret }) => {
                     inner.slots.insert(id, Slot { record, secret });
                 }
+                Some(Record::Alias { from, to }) => add_alias(&mut inner.aliases, from, to),
                 // The last record, torn by a crash while it was being created (cut at open), or
                 // still being written by the writing process (read again later).
                 None if i + 1 == complete => keep = i,
@@ -370,6 +409,34 @@ impl KeyStore {
         })
     }
 
+    /// Records that two match keys belong to one customer (the phone's and the customer id's),
+    /// so erasing by either destroys the keys of both. Not durable until [`KeyStore::sync`].
+    /// Match keys that are not 64 hex digits (per-complaint owners) are not linked.
+    pub fn link(&self, a: &str, b: &str) -> Result<(), KeyStoreError> {
+        let (Some(_), Some(to)) = (hex32(a), hex32(b)) else {
+            return Ok(());
+        };
+        if a == b {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        if inner.aliases.get(a).is_some_and(|l| l.iter().any(|x| x == b)) {
+            return Ok(());
+        }
+        let record = inner.records;
+        let at = HEADER_LEN as u64 + record * KEY_RECORD_LEN as u64;
+        write_at(&mut inner.file, at, &encode_alias(a, &to)).map_err(io_err(&self.path))?;
+        inner.records += 1;
+        inner.unsynced = true;
+        add_alias(&mut inner.aliases, a.to_owned(), b.to_owned());
+        Ok(())
+    }
+
+    /// The match keys linked to this one (see [`KeyStore::link`]).
+    pub fn linked(&self, match_key: &str) -> Vec<String> {
+        self.lock().aliases.get(match_key).cloned().unwrap_or_default()
+    }
+
     /// Makes every key created so far durable (one fsync; nothing to do when none is new).
     pub fn sync(&self) -> Result<(), KeyStoreError> {
         let mut inner = self.lock();
@@ -401,11 +468,22 @@ impl KeyStore {
         matches!(self.lock().slots.get(key_id), Some(Slot { secret: None, .. }))
     }
 
-    /// Destroys every key of the customer with this match key (crypto-shredding): each record
-    /// is overwritten in place and fsynced before this returns. Returns how many keys were
-    /// destroyed (0 when the customer had none or was erased already).
+    /// Destroys every key of the customer with this match key, and of the match keys linked to
+    /// it (crypto-shredding): each record is overwritten in place and fsynced before this
+    /// returns. Returns how many keys were destroyed (0 when the customer had none or was
+    /// erased already).
     pub fn erase_customer(&self, match_key: &str) -> Result<usize, KeyStoreError> {
         Self::check_match_key(match_key)?;
+        let mut owners = vec![match_key.to_owned()];
+        owners.extend(self.linked(match_key));
+        let mut destroyed = 0;
+        for owner in &owners {
+            destroyed += self.erase_owner(owner)?;
+        }
+        Ok(destroyed)
+    }
+
+    fn erase_owner(&self, match_key: &str) -> Result<usize, KeyStoreError> {
         let mut inner = self.lock();
         // Pending creations first, so an erasure never precedes its key on disk.
         if inner.unsynced {
@@ -428,6 +506,17 @@ impl KeyStore {
             destroyed += 1;
         }
         Ok(destroyed)
+    }
+}
+
+fn add_alias(aliases: &mut HashMap<String, Vec<String>>, a: String, b: String) {
+    let list = aliases.entry(a.clone()).or_default();
+    if !list.contains(&b) {
+        list.push(b.clone());
+    }
+    let back = aliases.entry(b).or_default();
+    if !back.contains(&a) {
+        back.push(a);
     }
 }
 
@@ -524,6 +613,27 @@ mod tests {
         let reader = KeyStore::open(dir.path()).unwrap();
         let k = writer.key_for("dd").unwrap();
         assert_eq!(reader.get(&k.id).unwrap(), Some(k));
+    }
+
+    #[test]
+    fn erasing_one_linked_match_key_erases_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let (phone, id) = ("a".repeat(64), "b".repeat(64));
+        let keys = KeyStore::open(dir.path()).unwrap();
+        let by_phone = keys.key_for(&phone).unwrap();
+        let by_id = keys.key_for(&id).unwrap();
+        keys.link(&id, &phone).unwrap();
+        keys.link(&phone, &id).unwrap(); // once is enough; no second record
+        keys.sync().unwrap();
+        drop(keys);
+        let keys = KeyStore::open(dir.path()).unwrap();
+        assert_eq!(keys.linked(&phone), vec![id.clone()]);
+        assert_eq!(keys.erase_customer(&id).unwrap(), 2);
+        assert!(keys.is_erased(&by_phone.id) && keys.is_erased(&by_id.id));
+        assert_eq!(
+            fs::metadata(dir.path().join(FILE_NAME)).unwrap().len(),
+            (HEADER_LEN + 3 * KEY_RECORD_LEN) as u64
+        );
     }
 
     #[test]

@@ -129,3 +129,43 @@ fn history_match_key(history: &[plaint::domain::Event]) -> Option<String> {
         _ => None,
     }
 }
+
+#[tokio::test]
+async fn erasing_by_customer_id_also_erases_what_was_sealed_under_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at("2026-11-20T00:00:00Z"))))
+        .await
+        .unwrap();
+    // Sealed under the phone's key (the phone wins as the match key); the customer id is linked.
+    engine
+        .execute(receive("x1", "CMP-X1", "2026-09-10T10:00:00+08:00", "13600000000"))
+        .await
+        .unwrap();
+    // A later complaint with the customer id only.
+    let by_id: Command = serde_json::from_value(json!({
+        "command_id": "x2", "complaint_id": "CMP-X2", "actor": "cs-002", "occurred_at": "2026-09-11T10:00:00+08:00",
+        "command": "receive", "channel": "letter", "region": "上海", "description": "来信投诉",
+        "customer": {"customer_id": "C-77", "name": "司马懿"}
+    }))
+    .unwrap();
+    engine.execute(by_id).await.unwrap();
+    let ids = [ComplaintId::new("CMP-X1").unwrap(), ComplaintId::new("CMP-X2").unwrap()];
+    for id in &ids {
+        assert!(matches!(
+            engine.ticket(id, Reveal::Masked).await.unwrap().personal,
+            PersonalFields::Masked { .. }
+        ));
+    }
+    assert_eq!(
+        engine.erase_customer("C-77").unwrap(),
+        2,
+        "the id's key and the linked phone's key"
+    );
+    for id in &ids {
+        assert_eq!(
+            engine.ticket(id, Reveal::Clear).await.unwrap().personal,
+            PersonalFields::Erased,
+            "{id}"
+        );
+    }
+}
