@@ -166,3 +166,24 @@ fn a_missing_file_is_bad_input() {
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/commands.jsonl"));
 }
+
+#[test]
+fn import_reads_stdin_skips_a_byte_order_mark_and_honours_plaint_store() {
+    let env = Env::new();
+    env.init();
+    let mut text = String::from('\u{feff}');
+    text.push_str(&closed_lifecycle("CMP-S-1").join("\r\n"));
+    text.push_str("\r\n");
+    // The store comes from the environment this time, not from --store.
+    plaint()
+        .env("PLAINT_STORE", env.store())
+        .args(["import", "-", "--now", NOW])
+        .write_stdin(text)
+        .assert()
+        .success();
+    assert_eq!(env.stats()["complaints"], 1);
+    env.plaint(&["history", "CMP-S-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Closed"));
+}

@@ -36,7 +36,7 @@ pub enum ProgressMode {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The JSON Lines command file.
+    /// The JSON Lines command file (`-`: stdin).
     pub file: PathBuf,
     /// Commands per durable batch (larger batches: fewer fsyncs, coarser acknowledgements).
     #[arg(long, default_value_t = IMPORT_BATCH_MAX as u64, value_parser = clap::value_parser!(u64).range(1..=IMPORT_BATCH_MAX as u64))]
@@ -66,13 +66,18 @@ struct Totals {
 }
 
 pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let file = std::fs::File::open(&args.file).map_err(|e| {
-        user_hint(
-            format!("cannot open command file {}: {e}", args.file.display()),
-            "give the path of a JSON Lines file of commands (docs/import-format.md)",
-        )
-    })?;
-    let file_len = file.metadata().map(|m| m.len()).ok();
+    let (input, file_len): (Box<dyn std::io::Read>, Option<u64>) = if args.file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file = std::fs::File::open(&args.file).map_err(|e| {
+            user_hint(
+                format!("cannot open command file {}: {e}", args.file.display()),
+                "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
+            )
+        })?;
+        let len = file.metadata().map(|m| m.len()).ok();
+        (Box::new(file), len)
+    };
     let mode = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
         ProgressMode::Bar
     } else {
@@ -95,7 +100,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         skipped: Vec::new(),
     };
 
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut batch: Vec<(u64, Command)> = Vec::with_capacity(args.batch as usize);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -116,6 +121,14 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 field: None,
                 reason: format!("not UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
             }),
+            // A byte-order mark some editors write at the start of the file is not content.
+            Ok(text) if line_no == 1 && text.starts_with('\u{feff}') => {
+                let text = &text['\u{feff}'.len_utf8()..];
+                if is_skippable(text) {
+                    continue;
+                }
+                parse_command(line_no, text.trim_end_matches(['\n', '\r']))
+            }
             Ok(text) if is_skippable(text) => continue,
             Ok(text) => parse_command(line_no, text.trim_end_matches(['\n', '\r'])),
         };
