@@ -37,8 +37,13 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         out.json_pretty(&envelope("repeat_report", serde_json::json!({ "report": report })))?;
     } else {
+        let period = if from == Timestamp::EPOCH {
+            format!("before {to}")
+        } else {
+            format!("in [{from}, {to})")
+        };
         out.line(format!(
-            "Repeat complaints received in [{from}, {to}): {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates\n",
+            "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates\n",
             report.received,
             report.repeats,
             report.reopened,
