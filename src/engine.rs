@@ -517,7 +517,11 @@ impl Engine {
                     continue;
                 }
                 Ok(r) => {
-                    debug_assert_eq!(r.last_position - r.first_position + 1, new.len() as u64);
+                    assert_eq!(
+                        r.last_position + 1 - r.first_position,
+                        new.len() as u64,
+                        "the store committed every event of the append"
+                    );
                     for (i, e) in new.iter_mut().enumerate() {
                         e.meta.position = r.first_position + i as u64;
                     }
@@ -685,6 +689,8 @@ impl Engine {
         } else {
             self.store.append_many(requests).await?
         };
+        // The store answers every request, in request order (its contract).
+        assert_eq!(results.len(), request_of.len(), "append_many answered every request");
         let (mut committed, mut deduplicated) = (0, 0);
         for (r, &i) in results.iter().zip(&request_of) {
             outcomes[i] = if r.deduplicated {
