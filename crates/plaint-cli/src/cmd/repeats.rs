@@ -37,10 +37,11 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         out.json_pretty(&envelope("repeat_report", serde_json::json!({ "report": report })))?;
     } else {
-        let period = if from == Timestamp::EPOCH {
-            format!("before {to}")
-        } else {
-            format!("in [{from}, {to})")
+        let period = match (from == Timestamp::EPOCH, args.to) {
+            (true, None) => format!("up to {now}"),
+            (true, Some(to)) => format!("before {to}"),
+            (false, None) => format!("from {from} up to {now}"),
+            (false, Some(to)) => format!("in [{from}, {to})"),
         };
         out.line(format!(
             "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates\n",
