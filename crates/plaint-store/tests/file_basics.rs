@@ -124,9 +124,11 @@ async fn a_damaged_checkpoint_is_rebuilt_not_trusted() {
     let before = everything(&log).await;
     log.close().await.unwrap();
     let path = dir.path().join("index.pidx");
-    let mut bytes = std::fs::read(&path).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x10;
+    let good = std::fs::read(&path).unwrap();
+
+    // Damage in part A (head, chain, segments): the whole index is rebuilt at open.
+    let mut bytes = good.clone();
+    bytes[30] ^= 0x10;
     std::fs::write(&path, bytes).unwrap();
     let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
     match &log.open_report().index {
@@ -134,6 +136,33 @@ async fn a_damaged_checkpoint_is_rebuilt_not_trusted() {
         other => panic!("expected a rebuild, got {other:?}"),
     }
     assert_eq!(everything(&log).await, before);
+    log.close().await.unwrap();
+
+    // Damage in part B (streams): open uses part A, the streams are rebuilt from the segments.
+    let mut bytes = good.clone();
+    let near_end = bytes.len() - 10;
+    bytes[near_end] ^= 0x10;
+    std::fs::write(&path, bytes).unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert!(
+        matches!(log.open_report().index, IndexSource::Checkpoint { .. }),
+        "{:?}",
+        log.open_report()
+    );
+    log.wait_index_ready().unwrap();
+    let reason = log.stream_index_rebuilt().expect("streams rebuilt");
+    assert!(reason.contains("CRC"), "{reason}");
+    assert_eq!(everything(&log).await, before);
+    for s in 0..5 {
+        let name = format!("stream-{s}");
+        let expected: Vec<_> = before.iter().filter(|e| e.stream == name).cloned().collect();
+        assert_eq!(log.read_stream(&name, 1, 1000).await.unwrap(), expected, "{name}");
+    }
+    let retry = log
+        .append("stream-1", ExpectedVersion::Any, vec![sample_event("cmd-1", 0)])
+        .await
+        .unwrap();
+    assert!(retry.deduplicated);
 }
 
 #[tokio::test]

@@ -304,6 +304,76 @@ async fn group_commit_keeps_calls_independent() {
     schema.drop().await;
 }
 
+/// The writer's one-round-trip path trusts its cached head and stream versions only under a
+/// server-side check. Here the cache is made wrong on purpose (a retried command id it has not
+/// seen, another process's write) and the outcome must still be the true one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_path_never_decides_from_a_stale_cache() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "fast").await;
+    let a = schema.connect().await;
+    let b = schema.connect().await;
+    // A learns stream "s" (full path), then appends through the fast path.
+    a.append("s", ExpectedVersion::Exact(0), vec![event("c1", 1)])
+        .await
+        .unwrap();
+    let second = a
+        .append("s", ExpectedVersion::Exact(1), vec![event("c2", 2)])
+        .await
+        .unwrap();
+    assert_eq!((second.first_position, second.stream_version), (2, 2));
+    // A retry of c1: A's cache holds no command ids, the server check finds it.
+    let retry = a
+        .append("s", ExpectedVersion::Exact(2), vec![event("c1", 1)])
+        .await
+        .unwrap();
+    assert!(retry.deduplicated);
+    assert_eq!((retry.first_position, retry.stream_version), (1, 1));
+    assert_eq!(a.stats().fast_misses, 1, "the retry went through the fast path's check");
+    // Let A's fast path recover (it skips a few batches after a miss), then B writes behind its back.
+    for i in 0..20u64 {
+        a.append("s", ExpectedVersion::Any, vec![event(&format!("f{i}"), i)])
+            .await
+            .unwrap();
+    }
+    let version = a.stream_version("s").await.unwrap();
+    assert_eq!(version, 22);
+    b.append("s", ExpectedVersion::Exact(version), vec![event("from-b", 9)])
+        .await
+        .unwrap();
+    // A's cache says version 22: the expectation looks right to A, but the log moved on.
+    match a
+        .append("s", ExpectedVersion::Exact(version), vec![event("late", 10)])
+        .await
+    {
+        Err(StoreError::Conflict {
+            stream,
+            expected,
+            actual,
+        }) => {
+            assert_eq!(
+                (stream.as_str(), expected, actual),
+                ("s", ExpectedVersion::Exact(22), 23)
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(
+        a.stats().fast_misses >= 2,
+        "the stale cache was caught by the server check"
+    );
+    // And A goes on correctly after B's write.
+    let next = a
+        .append("s", ExpectedVersion::Exact(23), vec![event("after-b", 11)])
+        .await
+        .unwrap();
+    assert_eq!((next.first_position, next.stream_version), (24, 24));
+    let report = a.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (24, 1));
+    drop((a, b));
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_appends_are_rejected_before_the_database() {
     let Some(url) = database_url() else { return };

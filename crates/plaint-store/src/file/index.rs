@@ -6,6 +6,11 @@ use std::collections::HashMap;
 
 /// Checkpoint file magic.
 const INDEX_MAGIC: [u8; 8] = *b"PLAINTIX";
+/// Layout version of the checkpoint file (independent of the segment format version; the
+/// checkpoint is derived data and is rebuilt when its version is unknown).
+pub const CHECKPOINT_VERSION: u32 = 2;
+/// Bytes before the first length-checked part of the checkpoint.
+pub const CHECKPOINT_PREFIX_LEN: usize = 24;
 /// A sparse batch mark is kept at least this many bytes apart within a segment.
 pub const MARK_SPACING_BYTES: u64 = 64 * 1024;
 
@@ -56,6 +61,19 @@ pub struct Index {
     pub marks: Vec<BatchMark>,
     /// Offset of the last batch in the last segment (meaningful when `head > 0`).
     pub last_batch_offset: u64,
+    /// While the stream index is being loaded in the background, events applied meanwhile
+    /// (the log tail after the checkpoint) wait here; `None` once `streams` is complete.
+    pub deferred: Option<Vec<DeferredEvent>>,
+}
+
+/// An event whose stream-index entry is applied once the checkpoint's streams are loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredEvent {
+    pub stream: Box<str>,
+    pub stream_version: u64,
+    pub position: u64,
+    pub offset: u64,
+    pub command_hash: u64,
 }
 
 impl Default for Index {
@@ -67,6 +85,7 @@ impl Default for Index {
             segments: Vec::new(),
             marks: Vec::new(),
             last_batch_offset: 0,
+            deferred: None,
         }
     }
 }
@@ -166,43 +185,47 @@ impl Index {
         if e.position != self.head + 1 {
             return Err(format!("event position {} where {} was due", e.position, self.head + 1));
         }
-        let entry = match self.streams.get_mut(e.stream) {
-            Some(entry) => entry,
-            None => self.streams.entry(e.stream.into()).or_default(),
-        };
-        let version = entry.events.len() as u64;
-        if e.stream_version != version + 1 {
-            return Err(format!(
-                "stream {:?} version {} where {} was due",
-                e.stream,
-                e.stream_version,
-                version + 1
-            ));
-        }
-        entry.events.push(EventLoc {
-            position: e.position,
-            offset,
-        });
         let hash = command_hash(e.command_id);
-        match entry.commands.last_mut() {
-            Some(c) if c.hash == hash && c.first_version + u64::from(c.count) == e.stream_version => c.count += 1,
-            _ => entry.commands.push(CommandEntry {
-                hash,
-                first_version: e.stream_version,
-                count: 1,
+        match &mut self.deferred {
+            Some(deferred) => deferred.push(DeferredEvent {
+                stream: e.stream.into(),
+                stream_version: e.stream_version,
+                position: e.position,
+                offset,
+                command_hash: hash,
             }),
+            None => apply_to_streams(&mut self.streams, e.stream, e.stream_version, e.position, offset, hash)?,
         }
         self.head = e.position;
         Ok(())
     }
 
-    /// The checkpoint bytes (see `docs/log-format.md`).
+    /// Installs the loaded stream index and applies the deferred events to it.
+    pub fn complete_streams(&mut self, streams: HashMap<Box<str>, StreamEntry>) -> Result<(), String> {
+        self.streams = streams;
+        for d in self.deferred.take().unwrap_or_default() {
+            apply_to_streams(
+                &mut self.streams,
+                &d.stream,
+                d.stream_version,
+                d.position,
+                d.offset,
+                d.command_hash,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The checkpoint bytes (see `docs/log-format.md`): part A (head, chain, segments, marks)
+    /// and part B (streams), each with its own CRC, so that opening reads only part A.
     pub fn to_checkpoint(&self) -> Vec<u8> {
+        assert!(self.deferred.is_none(), "checkpoint of a complete index");
         let events: usize = self.streams.values().map(|s| s.events.len()).sum();
         let mut out = Vec::with_capacity(128 + self.streams.len() * 48 + events * 16 + self.marks.len() * 20);
         out.extend_from_slice(&INDEX_MAGIC);
-        out.extend_from_slice(&format::FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // part A length, filled in below
         out.extend_from_slice(&self.head.to_le_bytes());
         out.extend_from_slice(&self.chain);
         out.extend_from_slice(&self.last_batch_offset.to_le_bytes());
@@ -217,6 +240,11 @@ impl Index {
             out.extend_from_slice(&m.segment.to_le_bytes());
             out.extend_from_slice(&m.offset.to_le_bytes());
         }
+        let part_a_len = out.len() as u64;
+        out[16..24].copy_from_slice(&part_a_len.to_le_bytes());
+        let crc_a = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc_a.to_le_bytes());
+        let part_b = out.len();
         out.extend_from_slice(&(self.streams.len() as u64).to_le_bytes());
         for (name, s) in &self.streams {
             out.push(name.len() as u8);
@@ -233,29 +261,42 @@ impl Index {
                 out.extend_from_slice(&c.count.to_le_bytes());
             }
         }
-        let crc = crc32c::crc32c(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
+        let crc_b = crc32c::crc32c(&out[part_b..]);
+        out.extend_from_slice(&crc_b.to_le_bytes());
         out
     }
 
-    /// Decodes checkpoint bytes; `Err` names what is wrong (the caller then rebuilds).
-    pub fn from_checkpoint(b: &[u8]) -> Result<Index, String> {
-        if b.len() < 4 + 8 {
-            return Err("checkpoint too short".into());
-        }
-        let (data, crc) = b.split_at(b.len() - 4);
-        if crc32c::crc32c(data) != format::u32_at(crc, 0) {
-            return Err("checkpoint CRC mismatch".into());
-        }
-        let mut r = Reader { b: data, at: 0 };
-        if r.take(8)? != INDEX_MAGIC {
+    /// The length of part A (before its CRC), from the checkpoint's first
+    /// [`CHECKPOINT_PREFIX_LEN`] bytes.
+    pub fn checkpoint_part_a_len(prefix: &[u8]) -> Result<usize, String> {
+        if prefix.len() < CHECKPOINT_PREFIX_LEN || prefix[0..8] != INDEX_MAGIC {
             return Err("not a plaint checkpoint".into());
         }
-        let version = r.u32()?;
-        if version != format::FORMAT_VERSION {
-            return Err(format!("checkpoint format version {version} unknown"));
+        let version = format::u32_at(prefix, 8);
+        if version != CHECKPOINT_VERSION {
+            return Err(format!("checkpoint layout version {version} unknown"));
         }
-        r.u32()?;
+        let len = format::u64_at(prefix, 16);
+        if len < CHECKPOINT_PREFIX_LEN as u64 || len > (1 << 32) {
+            return Err("checkpoint part A length out of range".into());
+        }
+        Ok(len as usize)
+    }
+
+    /// Decodes part A (`a` = part A and its CRC): an index without streams, whose stream
+    /// entries are deferred until [`Index::complete_streams`].
+    pub fn from_checkpoint_part_a(a: &[u8]) -> Result<Index, String> {
+        let len = Self::checkpoint_part_a_len(a)?;
+        if a.len() != len + 4 {
+            return Err("checkpoint part A ends early".into());
+        }
+        if crc32c::crc32c(&a[..len]) != format::u32_at(a, len) {
+            return Err("checkpoint CRC mismatch (part A)".into());
+        }
+        let mut r = Reader {
+            b: &a[..len],
+            at: CHECKPOINT_PREFIX_LEN,
+        };
         let mut index = Index {
             head: r.u64()?,
             chain: r.take(32)?.try_into().unwrap(),
@@ -278,8 +319,25 @@ impl Index {
                 offset: r.u64()?,
             });
         }
+        if r.at != len {
+            return Err("checkpoint part A has trailing bytes".into());
+        }
+        index.deferred = Some(Vec::new());
+        Ok(index)
+    }
+
+    /// Decodes part B (`b` = part B and its CRC): the stream index.
+    pub fn streams_from_checkpoint_part_b(b: &[u8]) -> Result<HashMap<Box<str>, StreamEntry>, String> {
+        if b.len() < 12 {
+            return Err("checkpoint part B too short".into());
+        }
+        let (data, crc) = b.split_at(b.len() - 4);
+        if crc32c::crc32c(data) != format::u32_at(crc, 0) {
+            return Err("checkpoint CRC mismatch (part B)".into());
+        }
+        let mut r = Reader { b: data, at: 0 };
         let n = r.count(17)?;
-        index.streams.reserve(n);
+        let mut streams = HashMap::with_capacity(n);
         for _ in 0..n {
             let name_len = r.take(1)?[0] as usize;
             let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| "stream name not UTF-8")?;
@@ -302,13 +360,57 @@ impl Index {
                     count: format::u32_at(c, 16),
                 })
                 .collect();
-            index.streams.insert(name.into(), StreamEntry { events, commands });
+            streams.insert(name.into(), StreamEntry { events, commands });
         }
         if r.at != data.len() {
-            return Err("checkpoint has trailing bytes".into());
+            return Err("checkpoint part B has trailing bytes".into());
         }
+        Ok(streams)
+    }
+
+    /// Decodes a whole checkpoint (both parts) into a complete index.
+    pub fn from_checkpoint(bytes: &[u8]) -> Result<Index, String> {
+        let len = Self::checkpoint_part_a_len(bytes)?;
+        if bytes.len() < len + 4 {
+            return Err("checkpoint ends early".into());
+        }
+        let mut index = Self::from_checkpoint_part_a(&bytes[..len + 4])?;
+        let streams = Self::streams_from_checkpoint_part_b(&bytes[len + 4..])?;
+        index.complete_streams(streams)?;
         Ok(index)
     }
+}
+
+/// Adds one event to its stream's entry, checking the version continues.
+fn apply_to_streams(
+    streams: &mut HashMap<Box<str>, StreamEntry>,
+    stream: &str,
+    stream_version: u64,
+    position: u64,
+    offset: u64,
+    hash: u64,
+) -> Result<(), String> {
+    let entry = match streams.get_mut(stream) {
+        Some(entry) => entry,
+        None => streams.entry(stream.into()).or_default(),
+    };
+    let version = entry.events.len() as u64;
+    if stream_version != version + 1 {
+        return Err(format!(
+            "stream {stream:?} version {stream_version} where {} was due",
+            version + 1
+        ));
+    }
+    entry.events.push(EventLoc { position, offset });
+    match entry.commands.last_mut() {
+        Some(c) if c.hash == hash && c.first_version + u64::from(c.count) == stream_version => c.count += 1,
+        _ => entry.commands.push(CommandEntry {
+            hash,
+            first_version: stream_version,
+            count: 1,
+        }),
+    }
+    Ok(())
 }
 
 struct Reader<'a> {

@@ -121,6 +121,18 @@ pub(crate) struct Shared {
     readers: Mutex<HashMap<u64, Arc<dyn ReadFile>>>,
     head_rx: tokio::sync::watch::Receiver<u64>,
     stats: WriterCounters,
+    /// Whether the stream index is complete (it loads after open; see [`Shared::load_streams`]).
+    streams_state: Mutex<StreamsState>,
+    streams_ready: std::sync::Condvar,
+    /// Why the checkpoint's stream part was not used, when it was rebuilt from the segments.
+    streams_rebuilt: Mutex<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StreamsState {
+    Loading,
+    Ready,
+    Failed(String),
 }
 
 /// Counters the writer keeps (relaxed atomics; for benchmarks and operators).
@@ -208,6 +220,7 @@ impl FileLog {
             }
         };
         let (index, report) = recover(io.as_ref(), &dir, options.read_only)?;
+        let streams_pending = index.deferred.is_some();
         let head = index.head;
         let (head_tx, head_rx) = tokio::sync::watch::channel(head);
         let shared = Arc::new(Shared {
@@ -217,13 +230,32 @@ impl FileLog {
             readers: Mutex::new(HashMap::new()),
             head_rx,
             stats: WriterCounters::default(),
+            streams_state: Mutex::new(if streams_pending {
+                StreamsState::Loading
+            } else {
+                StreamsState::Ready
+            }),
+            streams_ready: std::sync::Condvar::new(),
+            streams_rebuilt: Mutex::new(None),
         });
         let (writer, ro_tx) = match lock {
             Some(lock) => (
                 Some(writer::start(shared.clone(), options.clone(), head_tx, lock)?),
                 None,
             ),
-            None => (None, Some(head_tx)),
+            None => {
+                if streams_pending {
+                    let s = shared.clone();
+                    std::thread::Builder::new()
+                        .name("plaint-log-index".into())
+                        .spawn(move || s.load_streams())
+                        .map_err(|e| StoreError::Io {
+                            path: "index loader thread".into(),
+                            source: e,
+                        })?;
+                }
+                (None, Some(head_tx))
+            }
         };
         Ok(FileLog {
             shared,
@@ -232,6 +264,20 @@ impl FileLog {
             report,
             _head_tx_read_only: ro_tx,
         })
+    }
+
+    /// Blocks until the stream index is loaded (it loads from the checkpoint after `open`
+    /// returns; appends, `read_stream`, `stream_version` and `verify` wait for it, while
+    /// `read_all`, `visit_all`, `subscribe` and `head_position` do not need it).
+    pub fn wait_index_ready(&self) -> Result<(), StoreError> {
+        self.shared.wait_streams()
+    }
+
+    /// After [`FileLog::wait_index_ready`]: why the checkpoint's stream part could not be used
+    /// and the streams were rebuilt from the segments instead (`None`: loaded from it, or
+    /// [`OpenReport::index`] already says the whole index was rebuilt).
+    pub fn stream_index_rebuilt(&self) -> Option<String> {
+        self.shared.streams_rebuilt.lock().unwrap().clone()
     }
 
     /// Batches, syncs and sync time since open.
@@ -433,6 +479,10 @@ impl EventStore for FileLog {
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        if !self.shared.streams_loaded() {
+            let shared = self.shared.clone();
+            blocking(move || shared.wait_streams()).await?;
+        }
         Ok(self.shared.index.read().unwrap().stream_version(stream))
     }
 
@@ -500,6 +550,71 @@ async fn subscription_task(
 }
 
 impl Shared {
+    /// Completes the stream index after a fast open: reads the checkpoint's part B and applies
+    /// the log tail read at open; if part B is unusable, rebuilds the streams from the segments.
+    /// Runs on the writer thread (before its first commit) or, read-only, on a loader thread.
+    pub(crate) fn load_streams(&self) {
+        let outcome = self.load_streams_inner();
+        let mut state = self.streams_state.lock().unwrap();
+        *state = match outcome {
+            Ok(()) => StreamsState::Ready,
+            Err(e) => StreamsState::Failed(e.to_string()),
+        };
+        self.streams_ready.notify_all();
+    }
+
+    fn load_streams_inner(&self) -> Result<(), StoreError> {
+        let path = self.dir.join(INDEX_FILE);
+        let from_checkpoint = || -> Result<HashMap<Box<str>, index::StreamEntry>, String> {
+            let bytes = self.io.read_whole(&path).map_err(|e| e.to_string())?;
+            let len = Index::checkpoint_part_a_len(&bytes)?;
+            Index::streams_from_checkpoint_part_b(bytes.get(len + 4..).ok_or("checkpoint ends early")?)
+        };
+        let loaded = from_checkpoint();
+        let mut index = self.index.write().unwrap();
+        assert!(index.deferred.is_some(), "streams load once");
+        let outcome = loaded.and_then(|streams| index.complete_streams(streams));
+        let Err(reason) = outcome else { return Ok(()) };
+        *self.streams_rebuilt.lock().unwrap() = Some(reason);
+        // Part B is damaged or does not fit the log: rebuild the streams from the segments.
+        let mut fresh = Index::default();
+        for info in index.segments.clone() {
+            let p = self.segment_path(info.first_position);
+            let mut data = vec![0u8; info.len as usize];
+            self.io
+                .open_read(&p)
+                .and_then(|f| f.read_exact_at(&mut data, 0))
+                .map_err(|e| io_err(&p, e))?;
+            scan_segment(&p, &data, 0, &mut fresh, false, false)?;
+        }
+        assert_eq!(fresh.head, index.head, "the rebuild covers the log as opened");
+        index.streams = fresh.streams;
+        index.deferred = None;
+        Ok(())
+    }
+
+    /// Waits until the stream index is complete.
+    pub(crate) fn wait_streams(&self) -> Result<(), StoreError> {
+        let mut state = self.streams_state.lock().unwrap();
+        loop {
+            match &*state {
+                StreamsState::Ready => return Ok(()),
+                StreamsState::Failed(why) => {
+                    return Err(StoreError::Corrupt {
+                        file: self.dir.join(INDEX_FILE).display().to_string(),
+                        offset: 0,
+                        detail: format!("stream index could not be loaded: {why}"),
+                    })
+                }
+                StreamsState::Loading => state = self.streams_ready.wait(state).unwrap(),
+            }
+        }
+    }
+
+    pub(crate) fn streams_loaded(&self) -> bool {
+        *self.streams_state.lock().unwrap() == StreamsState::Ready
+    }
+
     fn segment_path(&self, first_position: u64) -> PathBuf {
         self.dir.join(segment_name(first_position))
     }
@@ -555,6 +670,7 @@ impl Shared {
     }
 
     fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.wait_streams()?;
         let locs: Vec<index::EventLoc> = {
             let index = self.index.read().unwrap();
             match index.streams.get(stream) {
@@ -662,6 +778,7 @@ impl Shared {
     /// Re-reads every committed byte from the start: segment headers, CRCs, positions, versions,
     /// the chain; then compares with the live index.
     fn verify(&self) -> Result<VerifyReport, StoreError> {
+        self.wait_streams()?;
         let snapshot: Vec<index::SegmentInfo> = self.index.read().unwrap().segments.clone();
         let mut fresh = Index::default();
         let mut bytes = 0u64;
@@ -903,11 +1020,19 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
 /// segment it lists is missing or shorter, its last batch differs) is corruption of the log.
 fn load_checkpoint(io: &dyn LogIo, dir: &Path, segments: &[u64]) -> Result<Result<Index, String>, StoreError> {
     let path = dir.join(INDEX_FILE);
-    let bytes = match io.read_whole(&path) {
-        Ok(b) => b,
-        Err(e) => return Ok(Err(format!("no checkpoint ({e})"))),
+    // Only part A (head, chain, segments, marks) is read here; the streams (part B) load later.
+    let part_a = || -> Result<Vec<u8>, String> {
+        let file = io.open_read(&path).map_err(|e| format!("no checkpoint ({e})"))?;
+        let mut prefix = [0u8; index::CHECKPOINT_PREFIX_LEN];
+        file.read_exact_at(&mut prefix, 0)
+            .map_err(|e| format!("checkpoint unreadable ({e})"))?;
+        let len = Index::checkpoint_part_a_len(&prefix)?;
+        let mut a = vec![0u8; len + 4];
+        file.read_exact_at(&mut a, 0)
+            .map_err(|e| format!("checkpoint unreadable ({e})"))?;
+        Ok(a)
     };
-    let index = match Index::from_checkpoint(&bytes) {
+    let index = match part_a().and_then(|a| Index::from_checkpoint_part_a(&a)) {
         Ok(i) => i,
         Err(reason) => return Ok(Err(reason)),
     };

@@ -129,6 +129,13 @@ struct Pending {
 
 impl Writer {
     fn run(&mut self, mut rx: mpsc::Receiver<Command>) -> Result<(), StoreError> {
+        // After a fast open the stream index completes here, before the first commit.
+        if !self.shared.streams_loaded() {
+            self.shared.load_streams();
+            if let Err(e) = self.shared.wait_streams() {
+                self.failed = Some(e.to_string());
+            }
+        }
         let bytes_max = format::BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
         let mut carry: Option<Command> = None;
         loop {
