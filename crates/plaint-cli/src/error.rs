@@ -131,6 +131,12 @@ fn engine_error_class(e: &plaint::EngineError) -> (ExitCode, Option<String>) {
             ExitCode::Rejected,
             Some("nothing was written; `plaint history <complaint>` shows what happened so far".into()),
         ),
+        (_, EngineError::Store(plaint_store::StoreError::Locked { .. })) => (
+            ExitCode::Internal,
+            Some(
+                "another plaint process is writing to this store; wait for it to finish (reads work beside it)".into(),
+            ),
+        ),
         (ErrorKind::BadInput, _) => (ExitCode::Rejected, None),
         (ErrorKind::Damaged, _) => (
             ExitCode::Rejected,

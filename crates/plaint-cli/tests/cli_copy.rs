@@ -101,6 +101,19 @@ fn copy_file_to_postgres_and_back() {
     let from_pg = report(&mut pg(&["sla", "--json", "--now", now, "--pg", &url]));
     assert_eq!(from_file, from_pg);
 
+    // The environment names the database and schema just as well as the options.
+    let out = plaint()
+        .env("PLAINT_DATABASE_URL", &url)
+        .env("PLAINT_PG_SCHEMA", &schema)
+        .arg("--store")
+        .arg(&keys_dir)
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["head_position"], env.stats()["head_position"]);
+
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(plaint_store::pg::PgStore::drop_schema(
         &url,
