@@ -216,14 +216,35 @@ fn erase_shreds_personal_fields_but_figures_stay() {
     let env = Env::new();
     env.init();
     import_lines(&env, "a.jsonl", &closed_lifecycle("CMP-X-1"));
+    let personal = |args: &[&str]| {
+        let out = env.plaint(args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    // Masked by default, in clear when asked.
+    let masked = personal(&["show", "CMP-X-1", "--json"]);
+    assert!(masked.contains("\"masked\"") && !masked.contains("王芳"), "{masked}");
+    assert!(personal(&["show", "CMP-X-1", "--json", "--reveal"]).contains("王芳"));
+    assert!(personal(&["export", "--reveal"]).contains("13800138000"));
+    let sla_before = personal(&["sla", "--json", "--now", NOW]);
+
     let before = env.stats();
     env.plaint(&["erase", "+86 138-0013-8000"]).assert().success();
     let after = env.stats();
     assert_eq!(before["events"], after["events"], "erasure appends or removes no event");
     env.plaint(&["verify"]).assert().success();
-    let out = env.plaint(&["show", "CMP-X-1", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!stdout(&out).contains("王芳"));
+    let revealed = personal(&["show", "CMP-X-1", "--json", "--reveal"]);
+    assert!(
+        !revealed.contains("王芳") && revealed.contains("\"erased\""),
+        "{revealed}"
+    );
+    let exported = personal(&["export", "--reveal"]);
+    assert!(!exported.contains("13800138000") && exported.contains("\"erased\""));
+    assert_eq!(
+        personal(&["sla", "--json", "--now", NOW]),
+        sla_before,
+        "figures stay the same"
+    );
     // Erasing an unknown customer is bad input.
     env.plaint(&["erase", "C-NOBODY"]).assert().code(1);
 }

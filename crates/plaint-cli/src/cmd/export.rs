@@ -1,6 +1,6 @@
 //! `plaint export`: every event of the log in position order, as JSON Lines (the `event` shape of
-//! docs/json-format.md). Personal fields are never printed: sealed fields appear as
-//! `{"key_id": …, "sealed": true}`.
+//! docs/json-format.md). Personal fields are not printed unless `--reveal`: sealed fields appear
+//! as `{"key_id": …, "sealed": true}`.
 
 use crate::context::Context;
 use crate::error::ExitCode;
@@ -16,6 +16,10 @@ pub struct ExportArgs {
     /// Start at this global position (1 = the beginning).
     #[arg(long, default_value_t = 1, value_name = "POSITION")]
     pub from_position: u64,
+    /// Write the customers' personal fields in clear (for a caller allowed to see them) instead
+    /// of the sealed marker; erased customers read `{"state": "erased"}`.
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -29,7 +33,13 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
         for recorded in batch {
             from = recorded.position + 1;
             let event = plaint_projections::from_recorded_owned(recorded)?;
-            out.json_line(&event_json(&event))?;
+            let mut json = event_json(&event);
+            if args.reveal {
+                if let Some(personal) = json.pointer_mut("/data/customer/personal") {
+                    *personal = serde_json::to_value(engine.personal_fields(&event, plaint::Reveal::Clear)?)?;
+                }
+            }
+            out.json_line(&json)?;
         }
         if n < EXPORT_BATCH_MAX {
             break;

@@ -19,14 +19,19 @@ pub struct ShowArgs {
     /// Print JSON (docs/json-format.md, `ticket`).
     #[arg(long)]
     pub json: bool,
+    /// Show the customer's personal fields in clear (for a caller allowed to see them); they
+    /// are masked otherwise.
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 pub async fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let id = complaint_id(&args.complaint)?;
     let engine = ctx.open_engine_for_read(None).await?;
+    let reveal = if args.reveal { Reveal::Clear } else { Reveal::Masked };
     let ticket = match args.as_of {
-        Some(at) => engine.ticket_as_of(&id, at, Reveal::Masked).await,
-        None => engine.ticket(&id, Reveal::Masked).await,
+        Some(at) => engine.ticket_as_of(&id, at, reveal).await,
+        None => engine.ticket(&id, reveal).await,
     };
     let ticket = match (ticket, args.as_of) {
         (Err(plaint::EngineError::UnknownComplaint { .. }), Some(at)) => {
