@@ -107,6 +107,11 @@ fn main() {
             transactions as f64 / elapsed,
             (after.calls - before.calls) as f64 / transactions.max(1) as f64
         );
+        println!(
+            "  {} of them through the one-round-trip path, {} fast-path misses",
+            after.fast_transactions - before.fast_transactions,
+            after.fast_misses - before.fast_misses
+        );
         let report = store.verify().await.unwrap();
         assert_eq!(report.events, commits + appenders);
         drop(store);

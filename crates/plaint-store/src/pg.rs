@@ -60,6 +60,10 @@ pub const WRITER_BATCH_EVENTS_MAX: usize = APPEND_EVENTS_MAX;
 /// Drain-and-yield rounds the writer makes to let answered callers queue their next append before
 /// it commits a batch.
 pub const WRITER_COLLECT_ROUNDS_MAX: u32 = 4;
+/// Stream versions the writer remembers for its one-round-trip fast path (cleared when full).
+pub const WRITER_CACHE_STREAMS_MAX: usize = 100_000;
+/// Batches that skip the fast path after it failed (another process had written).
+const FAST_PATH_BACKOFF_BATCHES: u32 = 16;
 /// Most append calls committed in one writer transaction.
 pub const WRITER_BATCH_CALLS_MAX: usize = 1024;
 /// Batches with at least this many rows are written with `COPY … (FORMAT binary)`; smaller ones
@@ -164,6 +168,8 @@ struct StatsCounters {
     calls: std::sync::atomic::AtomicU64,
     events: std::sync::atomic::AtomicU64,
     retries: std::sync::atomic::AtomicU64,
+    fast_misses: std::sync::atomic::AtomicU64,
+    fast_transactions: std::sync::atomic::AtomicU64,
 }
 
 /// Counters of one store's writer since it connected (for benchmarks and monitoring).
@@ -177,6 +183,10 @@ pub struct PgStats {
     pub events: u64,
     /// Batches retried after a lost connection.
     pub retries: u64,
+    /// One-round-trip attempts that found another process had written (then the full path ran).
+    pub fast_misses: u64,
+    /// Transactions committed through the one-round-trip path (included in `transactions`).
+    pub fast_transactions: u64,
 }
 
 impl Drop for PgStore {
@@ -205,6 +215,7 @@ struct Sql {
     stream_versions: String,
     find_commands: String,
     insert_unnest: String,
+    fast_insert: String,
     copy_in: String,
     advance_head: String,
     commit: String,
@@ -240,6 +251,17 @@ impl Sql {
                 "INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], \
                  $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::text[], \
                  $10::bytea[], $11::bytea[], $12::timestamptz[], $13::timestamptz[])"
+            ),
+            fast_insert: format!(
+                "WITH ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT * FROM unnest($1::bigint[], \
+                 $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], \
+                 $9::text[], $10::bytea[], $11::bytea[], $12::timestamptz[], $13::timestamptz[]) \
+                 WHERE (SELECT position FROM {s}.head WHERE id) = $14 AND NOT EXISTS (SELECT 1 FROM {s}.events e \
+                 JOIN unnest($15::text[], $16::text[]) AS k(stream, command_id) \
+                 ON e.stream = k.stream AND e.command_id = k.command_id) RETURNING 1), \
+                 upd AS (UPDATE {s}.head SET position = $17, chain_hash = $18 WHERE id AND position = $14 \
+                 AND (SELECT count(*) FROM ins) = $19 RETURNING position) \
+                 SELECT pg_notify($20, position::text) FROM upd"
             ),
             copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
@@ -559,6 +581,8 @@ impl PgStore {
             calls: c.calls.load(Relaxed),
             events: c.events.load(Relaxed),
             retries: c.retries.load(Relaxed),
+            fast_misses: c.fast_misses.load(Relaxed),
+            fast_transactions: c.fast_transactions.load(Relaxed),
         }
     }
 
@@ -743,6 +767,7 @@ fn validate_request(request: &AppendRequest) -> Result<(), StoreError> {
 
 async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     let mut pending: Option<Job> = None;
+    let mut cache = WriterCache::default();
     loop {
         let first = match pending.take() {
             Some(job) => job,
@@ -779,7 +804,7 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
             tokio::task::yield_now().await;
         }
         let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
-        let outcomes = commit_with_retry(&shared, &requests).await;
+        let outcomes = commit_with_retry(&shared, &requests, &mut cache).await;
         match outcomes {
             Ok(outcomes) => {
                 assert_eq!(outcomes.len(), batch.len());
@@ -797,16 +822,47 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// What the writer knows of the log as of its last transaction: the head and some streams'
+/// versions. Valid only while nobody else has written (the head is unchanged); the fast path
+/// checks that on the server under the lock and falls back to the full path when it moved.
+#[derive(Default)]
+struct WriterCache {
+    head: Option<(i64, ChainHash)>,
+    versions: HashMap<String, u64>,
+    /// Batches left before the fast path is tried again.
+    skip: u32,
+}
+
+impl WriterCache {
+    fn forget(&mut self) {
+        self.head = None;
+        self.versions.clear();
+    }
+
+    /// Records the state after a transaction that found the log at `before` and left it at
+    /// `after`, with the versions of the streams it looked at.
+    fn learn(&mut self, before: (i64, ChainHash), after: (i64, ChainHash), versions: &HashMap<&str, u64>) {
+        if self.head != Some(before) || self.versions.len() + versions.len() > WRITER_CACHE_STREAMS_MAX {
+            self.versions.clear();
+        }
+        self.head = Some(after);
+        for (stream, version) in versions {
+            self.versions.insert(stream.to_string(), *version);
+        }
+    }
+}
+
 /// Commits a batch, retrying on a lost connection. The retry is safe: a batch either committed
 /// whole or not at all, and on retry its command ids are found again (deduplicated).
 async fn commit_with_retry(
     shared: &Shared,
     jobs: &[&[AppendRequest]],
+    cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
     let attempts = shared.options.write_attempts_max;
     let mut attempt = 1;
     loop {
-        match commit_batch(shared, jobs).await {
+        match commit_batch(shared, jobs, cache).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(BatchError::Connection(_)) if attempt < attempts => {
                 shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -921,6 +977,7 @@ impl<'a> Planner<'a> {
 async fn commit_batch(
     shared: &Shared,
     jobs: &[&[AppendRequest]],
+    cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
     let sql = &shared.sql;
     let client = shared.pool.get().await.map_err(|e| {
@@ -935,16 +992,18 @@ async fn commit_batch(
         let q = q.to_string();
         async move { client.prepare_cached(&q).await }
     };
-    let (begin, lock_head, stream_versions, find_commands, insert_unnest, advance_head, commit) = tokio::try_join!(
-        prepare(&sql.begin),
-        prepare(&sql.lock_head),
-        prepare(&sql.stream_versions),
-        prepare(&sql.find_commands),
-        prepare(&sql.insert_unnest),
-        prepare(&sql.advance_head),
-        prepare(&sql.commit),
-    )
-    .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
+    let (begin, lock_head, stream_versions, find_commands, insert_unnest, advance_head, commit, fast_insert) =
+        tokio::try_join!(
+            prepare(&sql.begin),
+            prepare(&sql.lock_head),
+            prepare(&sql.stream_versions),
+            prepare(&sql.find_commands),
+            prepare(&sql.insert_unnest),
+            prepare(&sql.advance_head),
+            prepare(&sql.commit),
+            prepare(&sql.fast_insert),
+        )
+        .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
 
     // The distinct streams and (stream, command id) pairs of the batch.
     let mut streams: Vec<&str> = Vec::new();
@@ -970,6 +1029,25 @@ async fn commit_batch(
     // the lookups (separate statements, so fresh snapshots in READ COMMITTED) see everything
     // committed before the lock was granted.
     let outcome = async {
+        let statements = FastStatements {
+            begin: &begin,
+            lock_head: &lock_head,
+            fast_insert: &fast_insert,
+            commit: &commit,
+        };
+        if let Some(outcomes) = try_fast_commit(
+            shared,
+            &client,
+            &statements,
+            jobs,
+            &command_streams,
+            &command_ids,
+            cache,
+        )
+        .await?
+        {
+            return Ok(outcomes);
+        }
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
         let command_params: [&(dyn ToSql + Sync); 2] = [&command_streams, &command_ids];
         let (_, head, version_rows, command_rows) = tokio::try_join!(
@@ -1019,12 +1097,14 @@ async fn commit_batch(
             );
         }
         let outcomes: Vec<_> = jobs.iter().map(|job| planner.plan_job(job)).collect();
-        let rows = planner.rows;
+        let rows = std::mem::take(&mut planner.rows);
         if rows.is_empty() {
             client
                 .batch_execute("ROLLBACK")
                 .await
                 .map_err(|e| BatchError::from_pg("append: ending a transaction with nothing to write", e))?;
+            let at = (head_position, head_chain);
+            cache.learn(at, at, &planner.versions);
             return Ok(outcomes);
         }
         // The chain, in position order, from the head's value.
@@ -1143,18 +1223,14 @@ async fn commit_batch(
             assert_eq!(inserted, rows.len() as u64, "INSERT wrote every row");
             check_advanced(advanced.len())?;
         }
-        shared.wake.send_modify(|v| *v = new_head as u64);
-        let stats = &shared.stats;
-        stats.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        stats
-            .calls
-            .fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        stats
-            .events
-            .fetch_add(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
+        committed(shared, new_head, jobs.len(), rows.len());
         Ok(outcomes)
     }
     .await;
+    if outcome.is_err() {
+        cache.forget();
+    }
     if outcome.is_err() && !client.is_closed() {
         // Leave no transaction open on a pooled connection; if even that fails, keep the
         // connection out of the pool.
@@ -1163,6 +1239,165 @@ async fn commit_batch(
         }
     }
     outcome
+}
+
+/// After a commit: wake the subscriptions, count.
+fn committed(shared: &Shared, new_head: i64, calls: usize, events: usize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    shared.wake.send_modify(|v| *v = new_head as u64);
+    let stats = &shared.stats;
+    stats.transactions.fetch_add(1, Relaxed);
+    stats.calls.fetch_add(calls as u64, Relaxed);
+    stats.events.fetch_add(events as u64, Relaxed);
+}
+
+struct FastStatements<'a> {
+    begin: &'a tokio_postgres::Statement,
+    lock_head: &'a tokio_postgres::Statement,
+    fast_insert: &'a tokio_postgres::Statement,
+    commit: &'a tokio_postgres::Statement,
+}
+
+/// The one-round-trip path, for a process that wrote last: `BEGIN`, the head lock, one statement
+/// that inserts and advances the head only if the head is still the cached one and none of the
+/// batch's command ids exists, and `COMMIT`, all pipelined. Returns `None` (nothing written) when
+/// the path does not apply or its server-side check failed; the caller then runs the full path,
+/// which decides from freshly read state. Only batches in which every call appends (no conflict,
+/// no duplicate by the cached state) take it, so cached state never decides an outcome alone.
+async fn try_fast_commit(
+    shared: &Shared,
+    client: &deadpool_postgres::Object,
+    st: &FastStatements<'_>,
+    jobs: &[&[AppendRequest]],
+    command_streams: &[&str],
+    command_ids: &[&str],
+    cache: &mut WriterCache,
+) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, BatchError> {
+    if cache.skip > 0 {
+        cache.skip -= 1;
+        return Ok(None);
+    }
+    let Some((head_position, head_chain)) = cache.head else {
+        return Ok(None);
+    };
+    let mut planner = Planner {
+        versions: HashMap::new(),
+        commands: HashMap::new(),
+        next_position: head_position as u64 + 1,
+        rows: Vec::new(),
+    };
+    for job in jobs {
+        for request in job.iter() {
+            match cache.versions.get(request.stream.as_str()) {
+                Some(version) => {
+                    planner.versions.insert(request.stream.as_str(), *version);
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match planner.plan_job(job) {
+            Ok(results) if results.iter().all(|r| !r.deduplicated) => outcomes.push(Ok(results)),
+            _ => return Ok(None),
+        }
+    }
+    let rows = std::mem::take(&mut planner.rows);
+    if rows.is_empty() || rows.len() >= COPY_ROWS_MIN {
+        return Ok(None);
+    }
+    let mut chain = head_chain;
+    let mut hashes: Vec<ChainHash> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row.position,
+            head_position as u64 + 1 + i as u64,
+            "positions are gapless"
+        );
+        chain = chain_next(&chain, &recorded_from(row));
+        hashes.push(chain);
+    }
+    let new_head = rows.last().expect("rows is not empty").position as i64;
+    let chain_bytes: &[u8] = &chain;
+    let row_count = rows.len() as i64;
+    let positions: Vec<i64> = rows.iter().map(|r| r.position as i64).collect();
+    let row_streams: Vec<&str> = rows.iter().map(|r| r.stream).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
+    let commands: Vec<&str> = rows.iter().map(|r| r.event.command_id.as_str()).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
+    let schema_versions: Vec<i32> = rows.iter().map(|r| i32::from(r.event.schema_version)).collect();
+    let occurred: Vec<i64> = rows.iter().map(|r| r.event.occurred_at_ms).collect();
+    let recorded: Vec<i64> = rows.iter().map(|r| r.event.recorded_at_ms).collect();
+    let actors: Vec<&str> = rows.iter().map(|r| r.event.actor.as_str()).collect();
+    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.event.payload.as_slice()).collect();
+    let chains: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
+    let occurred_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect();
+    let recorded_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect();
+    let params: [&(dyn ToSql + Sync); 20] = [
+        &positions,
+        &row_streams,
+        &versions,
+        &commands,
+        &types,
+        &schema_versions,
+        &occurred,
+        &recorded,
+        &actors,
+        &payloads,
+        &chains,
+        &occurred_at,
+        &recorded_at,
+        &head_position,
+        &command_streams,
+        &command_ids,
+        &new_head,
+        &chain_bytes,
+        &row_count,
+        &shared.sql.channel,
+    ];
+    let result = tokio::try_join!(
+        client.execute(st.begin, &[]),
+        client.query_one(st.lock_head, &[]),
+        client.query(st.fast_insert, &params),
+        client.execute(st.commit, &[]),
+    );
+    match result {
+        Ok((_, _, advanced, _)) if advanced.len() == 1 => {
+            cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
+            committed(shared, new_head, jobs.len(), rows.len());
+            shared
+                .stats
+                .fast_transactions
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(Some(outcomes))
+        }
+        Ok(_) => {
+            // Another process wrote, or a command id exists: nothing was written.
+            cache.forget();
+            cache.skip = FAST_PATH_BACKOFF_BATCHES;
+            shared
+                .stats
+                .fast_misses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(e) if is_connection_error(&e) => Err(BatchError::from_pg("append: insert and commit", e)),
+        Err(_) => {
+            // A statement failed (the pipelined COMMIT then rolled back): nothing was written.
+            cache.forget();
+            cache.skip = FAST_PATH_BACKOFF_BATCHES;
+            shared
+                .stats
+                .fast_misses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(|e| BatchError::from_pg("append: rollback after the fast path", e))?;
+            Ok(None)
+        }
+    }
 }
 
 fn check_advanced(rows: usize) -> Result<(), BatchError> {
