@@ -135,8 +135,11 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         match parsed {
             Ok(command) => batch.push((line_no, command)),
             Err(bad) => {
-                // Everything before the bad line is committed first, then the line is reported.
-                importer.commit(std::mem::take(&mut batch)).await?;
+                // Everything before the bad line is committed first, then the line is reported
+                // (with --keep-going it is only noted; the batch goes on filling).
+                if !importer.keep_going {
+                    importer.commit(std::mem::take(&mut batch)).await?;
+                }
                 importer.bad_line(bad)?;
             }
         }
@@ -231,6 +234,8 @@ impl Importer<'_> {
         if self.skipped.is_empty() {
             return Ok(ExitCode::Ok);
         }
+        // Parse errors are noted as read, rejections as their batch commits: list by line.
+        self.skipped.sort_by_key(|bad| bad.line);
         for bad in &self.skipped {
             eprintln!("skipped {bad}");
         }
