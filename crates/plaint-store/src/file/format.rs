@@ -534,7 +534,7 @@ mod tests {
             );
         }
         for cut in 0..out.len() {
-            let fault = parse_batch(&out[..cut]).err().expect("truncated batch must not parse");
+            let fault = parse_batch(&out[..cut]).expect_err("truncated batch must not parse");
             assert!(
                 is_torn_tail(&out[..cut], &fault),
                 "cut at {cut} not taken for a torn write"
