@@ -20,8 +20,8 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub store: PathBuf,
-    /// PostgreSQL URL (postgres://user:pass@host:port/db); when set, the PostgreSQL store is used
-    /// instead of --store.
+    /// PostgreSQL URL (postgres://user:pass@host:port/db); when set, the log lives there and
+    /// --store holds only the customer keys and projection checkpoints.
     #[arg(
         long,
         global = true,

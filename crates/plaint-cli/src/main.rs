@@ -18,7 +18,7 @@ use context::{Context, GlobalArgs};
 
 /// plaint: an event-sourced complaint lifecycle engine for postal and courier back offices.
 #[derive(Debug, Parser)]
-#[command(name = "plaint", version, about, propagate_version = true, max_term_width = 100)]
+#[command(name = "plaint", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
