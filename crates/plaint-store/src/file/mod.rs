@@ -722,10 +722,12 @@ impl Shared {
                         buf.drain(..start);
                         buf_offset += start as u64;
                         start = 0;
-                        let want = need
-                            .max(READ_CHUNK_BYTES)
-                            .min((info.len - buf_offset) as usize)
-                            .max(need);
+                        let committed = (info.len - buf_offset) as usize;
+                        if need > committed {
+                            let detail = format!("batch of {need} bytes runs past the committed end of the segment");
+                            return Err(self.corrupt(info.first_position, batch_offset, detail));
+                        }
+                        let want = need.max(READ_CHUNK_BYTES).min(committed);
                         let have = buf.len();
                         buf.resize(want, 0);
                         if want > have {
