@@ -374,6 +374,85 @@ async fn fast_path_never_decides_from_a_stale_cache() {
     schema.drop().await;
 }
 
+/// Live delivery of another writer's commits comes from LISTEN/NOTIFY, not from polling: the
+/// subscriber's store polls only once an hour here. Its listener session is then terminated; it
+/// reconnects, and commits made meanwhile and afterwards still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_wake_subscribers_of_another_store_and_survive_a_lost_listener() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "notify").await;
+    let mut reader_options = schema.options.clone();
+    reader_options.poll_interval_ms = 3_600_000;
+    reader_options.application_name = format!("{}-reader", schema.options.schema);
+    let reader = PgStore::connect(&url, reader_options.clone()).await.unwrap();
+    let writer = schema.connect().await;
+    let guard = std::time::Duration::from_secs(60);
+    let mut subscription = reader.subscribe(1).await.unwrap();
+    let raw = schema.raw().await;
+    // Wait until the listener is listening (it starts with the first subscription).
+    tokio::time::timeout(guard, async {
+        loop {
+            let listening: i64 = raw
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+                    &[&reader_options.application_name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if listening > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the listener never listened");
+    writer
+        .append("n", ExpectedVersion::Exact(0), vec![event("n1", 1)])
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(guard, subscription.next())
+        .await
+        .expect("no wake-up")
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.position, first.command_id.as_str()), (1, "n1"));
+
+    // Cut every session of the reader (the listener among them), then write twice.
+    let killed: i64 = raw
+        .query_one(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&reader_options.application_name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed >= 1);
+    writer
+        .append("n", ExpectedVersion::Exact(1), vec![event("n2", 2)])
+        .await
+        .unwrap();
+    let second = tokio::time::timeout(guard, subscription.next())
+        .await
+        .expect("no wake-up after reconnect")
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.position, second.command_id.as_str()), (2, "n2"));
+    writer
+        .append("n", ExpectedVersion::Exact(2), vec![event("n3", 3)])
+        .await
+        .unwrap();
+    let third = tokio::time::timeout(guard, subscription.next())
+        .await
+        .expect("no wake-up")
+        .unwrap()
+        .unwrap();
+    assert_eq!((third.position, third.command_id.as_str()), (3, "n3"));
+    drop((reader, writer));
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_appends_are_rejected_before_the_database() {
     let Some(url) = database_url() else { return };
