@@ -14,16 +14,61 @@
 //! 3. `rebuild`: scan + decode + all four projections, single-threaded — the figure of record.
 //!
 //! Env: `PLAINT_BENCH_COMPLAINTS` (default 100 000 ≈ 1 M events), `PLAINT_BENCH_SEED`
-//! (default 42), `PLAINT_BENCH_DATA` (directory of generated logs).
+//! (default 42), `PLAINT_BENCH_DATA` (directory of generated logs), `PLAINT_BENCH_ONLY`
+//! (comma-separated projection names to rebuild, default all), `PLAINT_BENCH_SKIP_SCAN` and
+//! `PLAINT_BENCH_SKIP_PARALLEL` (leave out those phases).
 
 use plaint_projections::envelope::{from_event_ref, to_new_event};
-use plaint_projections::runner::{ProjectionSet, RebuildTarget, Runner};
+use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, Runner};
 use plaint_projections::synth::{SynthConfig, SynthLog};
 use plaint_store::file::{Durability, FileLog, FileLogOptions};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Counts live heap bytes, so the projections' own memory can be told apart from the store's
+/// (page cache, segment buffers, its stream index) in the process's resident set.
+struct CountingAlloc;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK_LIVE_BYTES.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let now = if new_size >= layout.size() {
+                LIVE_BYTES.fetch_add(new_size - layout.size(), Ordering::Relaxed) + (new_size - layout.size())
+            } else {
+                LIVE_BYTES.fetch_sub(layout.size() - new_size, Ordering::Relaxed) - (layout.size() - new_size)
+            };
+            PEAK_LIVE_BYTES.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -146,11 +191,12 @@ fn main() {
         bytes as f64 / head.max(1) as f64
     );
 
+    let skip_scan = std::env::var_os("PLAINT_BENCH_SKIP_SCAN").is_some();
     // 1. The scan alone.
     let started = Instant::now();
     let mut sum = 0u64;
     let mut from = 1;
-    loop {
+    while !skip_scan {
         let n = log
             .visit_all(from, 100_000, |r| sum = sum.wrapping_add(r.payload.len() as u64))
             .unwrap();
@@ -170,7 +216,7 @@ fn main() {
     let started = Instant::now();
     let mut from = 1;
     let mut kinds = 0u64;
-    loop {
+    while !skip_scan {
         let n = log
             .visit_all(from, 100_000, |r| {
                 let e = from_event_ref(r).expect("decodes");
@@ -191,7 +237,13 @@ fn main() {
 
     // 3. Full rebuild of every projection, one thread.
     let rss_before = status_kib("VmRSS:");
-    let mut runner = Runner::in_memory(ProjectionSet::default());
+    let live_before = LIVE_BYTES.load(Ordering::Relaxed);
+    PEAK_LIVE_BYTES.store(live_before, Ordering::Relaxed);
+    let only: Vec<ProjectionKind> = std::env::var("PLAINT_BENCH_ONLY")
+        .ok()
+        .map(|v| v.split(',').filter_map(ProjectionKind::from_name).collect())
+        .unwrap_or_else(|| ProjectionKind::ALL.to_vec());
+    let mut runner = Runner::in_memory(ProjectionSet::only(&only));
     runner.read_batch = 100_000;
     let mut last_report = Instant::now();
     let stats = runner
@@ -203,6 +255,8 @@ fn main() {
         })
         .expect("rebuild");
     let peak = status_kib("VmHWM:");
+    let live_after = LIVE_BYTES.load(Ordering::Relaxed);
+    let live_peak = PEAK_LIVE_BYTES.load(Ordering::Relaxed);
     let set = runner.projections();
     println!(
         "  rebuild: {:>8.3} s  {:>12.0} events/s  ({} tickets)",
@@ -211,7 +265,9 @@ fn main() {
         set.tickets.state.len()
     );
     println!(
-        "  memory:  peak RSS {:.0} MiB (before rebuild {:.0} MiB: the file log's own index and buffers)",
+        "  memory:  projections hold {:.0} MiB of heap after the rebuild (peak {:.0} MiB during it); process peak RSS {:.0} MiB, of which {:.0} MiB before the rebuild (the open file log)",
+        mib(live_after.saturating_sub(live_before)),
+        mib(live_peak.saturating_sub(live_before)),
         peak as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );
@@ -232,7 +288,10 @@ fn main() {
     drop(runner);
 
     // 4. The same on two threads (scan + decode + tickets | SLA + repeats + analysis).
-    let mut par = Runner::in_memory(ProjectionSet::default());
+    if std::env::var_os("PLAINT_BENCH_SKIP_PARALLEL").is_some() {
+        return;
+    }
+    let mut par = Runner::in_memory(ProjectionSet::only(&only));
     par.read_batch = 100_000;
     par.parallel = true;
     let pstats = par

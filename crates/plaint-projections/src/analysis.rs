@@ -207,6 +207,21 @@ impl Analysis {
     fn find(&self, id: &str) -> Option<u32> {
         self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
+
+    /// The record of `id`, trying the runner's hint first.
+    #[inline]
+    fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
+        if let Some(h) = hint {
+            if self
+                .recs
+                .get(h as usize)
+                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
+            {
+                return Some(h);
+            }
+        }
+        self.find(id)
+    }
     pub fn buckets(&self) -> Buckets {
         self.buckets
     }
@@ -433,9 +448,9 @@ impl Analysis {
 impl Projection for Analysis {
     const NAME: &'static str = "analysis";
 
-    fn apply(&mut self, e: &Event) {
+    fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
         if let EventData::Received(r) = &e.data {
-            if self.find(e.meta.complaint_id.as_str()).is_some() {
+            if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
             let i = self.recs.len() as u32;
@@ -469,7 +484,7 @@ impl Projection for Analysis {
                 .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
             return;
         }
-        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+        let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
             return;
         };
         let at = e.meta.occurred_at;
@@ -535,6 +550,14 @@ impl Projection for Analysis {
                 }
             }
         }
+    }
+
+    fn record_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    fn record_id(&self, i: usize) -> &[u8] {
+        self.recs[i].id.as_bytes()
     }
 
     fn after_load(&mut self) {

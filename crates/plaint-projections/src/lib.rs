@@ -35,9 +35,21 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     const NAME: &'static str;
     /// Folds one committed event in. Must be deterministic and must not panic on any event
     /// sequence the domain can produce (unknown complaints are counted, not fatal).
-    fn apply(&mut self, event: &Event);
+    fn apply(&mut self, event: &Event) {
+        self.apply_hinted(event, None);
+    }
+    /// Like [`Projection::apply`], with a hint: the record number the complaint probably has
+    /// (every projection numbers complaints in the order their first `Received` appears in the
+    /// log, so the runner can look the id up once for all of them). A projection checks the
+    /// hint against the record's id and falls back to its own lookup when it does not match,
+    /// so a wrong hint costs time, never correctness.
+    fn apply_hinted(&mut self, event: &Event, hint: Option<u32>);
     /// Rebuilds lookup indexes (never serialised) after the state was deserialised.
     fn after_load(&mut self) {}
+    /// Number of complaint records, and the id of record `i` (in log order of first receipt):
+    /// lets the runner seed its shared lookup after loading checkpoints.
+    fn record_count(&self) -> usize;
+    fn record_id(&self, i: usize) -> &[u8];
 }
 
 pub use analysis::Analysis;

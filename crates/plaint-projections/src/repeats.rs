@@ -100,6 +100,21 @@ impl Repeats {
         self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
 
+    /// The record of `id`, trying the runner's hint first.
+    #[inline]
+    fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
+        if let Some(h) = hint {
+            if self
+                .recs
+                .get(h as usize)
+                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
+            {
+                return Some(h);
+            }
+        }
+        self.find(id)
+    }
+
     fn prior(&self, i: u32) -> PriorComplaint {
         let r = &self.recs[i as usize];
         PriorComplaint {
@@ -225,9 +240,9 @@ impl Repeats {
 impl Projection for Repeats {
     const NAME: &'static str = "repeats";
 
-    fn apply(&mut self, e: &Event) {
+    fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
         if let EventData::Received(r) = &e.data {
-            if self.find(e.meta.complaint_id.as_str()).is_some() {
+            if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
             let i = self.recs.len() as u32;
@@ -261,7 +276,7 @@ impl Projection for Repeats {
             }
             return;
         }
-        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+        let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
             return;
         };
         let rec = &mut self.recs[i as usize];
@@ -281,6 +296,14 @@ impl Projection for Repeats {
             EventData::Reopened(r) => rec.reopen_count = r.reopen_count.max(rec.reopen_count + 1),
             _ => {}
         }
+    }
+
+    fn record_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    fn record_id(&self, i: usize) -> &[u8] {
+        self.recs[i].id.as_bytes()
     }
 
     fn after_load(&mut self) {

@@ -10,8 +10,10 @@
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_recorded_owned, DecodeError};
 use crate::tickets::{TicketView, Tickets};
+use crate::util::{ChunkedVec, IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
+use plaint_domain::event::EventData;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::time::Timestamp;
 use plaint_store::file::FileLog;
@@ -89,9 +91,9 @@ impl<P: Projection> Slot<P> {
         }
     }
     #[inline]
-    fn apply(&mut self, e: &Event) {
+    fn apply(&mut self, e: &Event, hint: Option<u32>) {
         if self.enabled && e.meta.position > self.position {
-            self.state.apply(e);
+            self.state.apply_hinted(e, hint);
             self.position = e.meta.position;
         }
     }
@@ -114,6 +116,44 @@ impl<P: Projection> Slot<P> {
     }
 }
 
+/// Complaint ids numbered in the order their first `Received` appears in the log — the
+/// numbering every projection gives its records — so one lookup per event serves all four
+/// (see [`Projection::apply_hinted`]).
+#[derive(Debug, Default, Clone)]
+struct Ordinals {
+    ids: ChunkedVec<SmallId>,
+    index: IdIndex,
+}
+
+impl Ordinals {
+    #[inline]
+    fn hint(&mut self, e: &Event) -> Option<u32> {
+        let id = e.meta.complaint_id.as_str();
+        let ids = &self.ids;
+        if let Some(i) = self.index.get(id, |j| ids[j as usize].as_bytes()) {
+            return Some(i);
+        }
+        if !matches!(e.data, EventData::Received(_)) {
+            return None;
+        }
+        let i = self.ids.len() as u32;
+        self.ids.push(SmallId::new(id));
+        let ids = &self.ids;
+        self.index.insert(id, i, |j| ids[j as usize].as_bytes());
+        Some(i)
+    }
+    fn seed_from<P: Projection>(&mut self, p: &P) {
+        self.ids.clear();
+        self.index.clear();
+        for i in 0..p.record_count() {
+            let id = std::str::from_utf8(p.record_id(i)).expect("record ids are UTF-8");
+            self.ids.push(SmallId::new(id));
+            let ids = &self.ids;
+            self.index.insert(id, i as u32, |j| ids[j as usize].as_bytes());
+        }
+    }
+}
+
 /// All four projections, each at its own position.
 #[derive(Debug, Clone)]
 pub struct ProjectionSet {
@@ -121,6 +161,7 @@ pub struct ProjectionSet {
     pub sla: Slot<SlaProjection>,
     pub repeats: Slot<Repeats>,
     pub analysis: Slot<Analysis>,
+    ordinals: Ordinals,
 }
 
 impl Default for ProjectionSet {
@@ -130,6 +171,7 @@ impl Default for ProjectionSet {
             sla: Slot::new(),
             repeats: Slot::new(),
             analysis: Slot::new(),
+            ordinals: Ordinals::default(),
         }
     }
 }
@@ -147,10 +189,11 @@ impl ProjectionSet {
     /// Folds one event into every enabled projection that has not applied it yet.
     #[inline]
     pub fn apply(&mut self, e: &Event) {
-        self.tickets.apply(e);
-        self.sla.apply(e);
-        self.repeats.apply(e);
-        self.analysis.apply(e);
+        let hint = self.ordinals.hint(e);
+        self.tickets.apply(e, hint);
+        self.sla.apply(e, hint);
+        self.repeats.apply(e, hint);
+        self.analysis.apply(e, hint);
     }
     /// The lowest position among enabled projections: where reading must resume.
     pub fn low_position(&self) -> u64 {
@@ -190,13 +233,29 @@ impl ProjectionSet {
         if self.analysis.enabled {
             self.analysis.load(dir)?;
         }
+        self.seed_ordinals();
         Ok(())
+    }
+
+    /// Seeds the shared numbering from the enabled projection that has seen the most.
+    fn seed_ordinals(&mut self) {
+        let high = self.high_position();
+        if self.tickets.enabled && self.tickets.position == high {
+            self.ordinals.seed_from(&self.tickets.state);
+        } else if self.sla.enabled && self.sla.position == high {
+            self.ordinals.seed_from(&self.sla.state);
+        } else if self.repeats.enabled && self.repeats.position == high {
+            self.ordinals.seed_from(&self.repeats.state);
+        } else if self.analysis.enabled && self.analysis.position == high {
+            self.ordinals.seed_from(&self.analysis.state);
+        }
     }
     fn reset(&mut self) {
         self.tickets.reset();
         self.sla.reset();
         self.repeats.reset();
         self.analysis.reset();
+        self.ordinals = Ordinals::default();
     }
     /// The serialised (postcard) state of each enabled projection, by name: what determinism
     /// is checked on.
@@ -561,28 +620,30 @@ impl Runner {
             sla,
             repeats,
             analysis,
+            ordinals,
         } = &mut self.set;
         let mut last = from;
         let (mut events, mut applied) = (0u64, 0u64);
         let mut failure: Option<RunnerError> = None;
         std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::sync_channel::<Arc<Vec<Event>>>(HAND_OFF_QUEUE_MAX);
+            type Batch = Vec<(Event, Option<u32>)>;
+            let (tx, rx) = mpsc::sync_channel::<Arc<Batch>>(HAND_OFF_QUEUE_MAX);
             let worker = scope.spawn(move || {
                 for batch in rx {
-                    for e in batch.iter() {
-                        sla.apply(e);
-                        repeats.apply(e);
-                        analysis.apply(e);
+                    for (e, hint) in batch.iter() {
+                        sla.apply(e, *hint);
+                        repeats.apply(e, *hint);
+                        analysis.apply(e, *hint);
                     }
                 }
             });
-            let mut batch: Vec<Event> = Vec::with_capacity(HAND_OFF_EVENTS);
-            let mut hand_off = |batch: &mut Vec<Event>| {
+            let mut batch: Batch = Vec::with_capacity(HAND_OFF_EVENTS);
+            let mut hand_off = |batch: &mut Batch| {
                 let full = Arc::new(std::mem::replace(batch, Vec::with_capacity(HAND_OFF_EVENTS)));
                 // The worker only stops when this sender is dropped.
                 tx.send(full.clone()).expect("projection worker alive");
-                for e in full.iter() {
-                    tickets.apply(e);
+                for (e, hint) in full.iter() {
+                    tickets.apply(e, *hint);
                 }
             };
             while last < until && failure.is_none() {
@@ -604,7 +665,8 @@ impl Runner {
                         Ok(e) => {
                             if as_of.is_none_or(|t| e.meta.occurred_at <= t) {
                                 applied += 1;
-                                batch.push(e);
+                                let hint = ordinals.hint(&e);
+                                batch.push((e, hint));
                                 if batch.len() == HAND_OFF_EVENTS {
                                     hand_off(&mut batch);
                                 }

@@ -321,6 +321,21 @@ impl SlaProjection {
         self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
     }
 
+    /// The record of `id`, trying the runner's hint first.
+    #[inline]
+    fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
+        if let Some(h) = hint {
+            if self
+                .recs
+                .get(h as usize)
+                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
+            {
+                return Some(h);
+            }
+        }
+        self.find(id)
+    }
+
     /// The minimal history the domain's SLA rules read, rebuilt from the facts.
     fn history(&self, rec: &SlaRec) -> Vec<Event> {
         let command_id = CommandId::new("sla").expect("valid command id");
@@ -579,10 +594,10 @@ impl SlaProjection {
 impl Projection for SlaProjection {
     const NAME: &'static str = "sla";
 
-    fn apply(&mut self, e: &Event) {
+    fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
         let id = e.meta.complaint_id.as_str();
         if let EventData::Received(r) = &e.data {
-            if self.find(id).is_some() {
+            if self.locate(id, hint).is_some() {
                 return;
             }
             let i = self.recs.len() as u32;
@@ -613,7 +628,7 @@ impl Projection for SlaProjection {
             self.index.insert(id, i, |j| recs[j as usize].id.as_bytes());
             return;
         }
-        let Some(i) = self.find(id) else {
+        let Some(i) = self.locate(id, hint) else {
             return;
         };
         let i = i as usize;
@@ -662,6 +677,14 @@ impl Projection for SlaProjection {
             EventData::Reopened(_) => self.push_fact(i, at, FactKind::Reopened, 0, false, &[]),
             EventData::Closed(_) => self.push_fact(i, at, FactKind::Closed, 0, false, &[]),
         }
+    }
+
+    fn record_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    fn record_id(&self, i: usize) -> &[u8] {
+        self.recs[i].id.as_bytes()
     }
 
     fn after_load(&mut self) {

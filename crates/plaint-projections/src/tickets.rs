@@ -312,6 +312,21 @@ impl Tickets {
         self.index.get(id, |i| self.tickets[i as usize].id.as_bytes())
     }
 
+    /// The record of `id`, trying the runner's hint first.
+    #[inline]
+    fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
+        if let Some(h) = hint {
+            if self
+                .tickets
+                .get(h as usize)
+                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
+            {
+                return Some(h);
+            }
+        }
+        self.find(id)
+    }
+
     fn view_at(&self, i: usize) -> TicketView {
         let t = &self.tickets[i];
         let s = &self.strings;
@@ -457,14 +472,14 @@ impl Tickets {
 impl Projection for Tickets {
     const NAME: &'static str = "tickets";
 
-    fn apply(&mut self, e: &Event) {
+    fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
         if let EventData::Received(r) = &e.data {
-            if self.find(e.meta.complaint_id.as_str()).is_none() {
+            if self.locate(e.meta.complaint_id.as_str(), hint).is_none() {
                 self.receive(e, r);
                 return;
             }
         }
-        let Some(i) = self.find(e.meta.complaint_id.as_str()) else {
+        let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
             self.orphan_events += 1;
             return;
         };
@@ -624,6 +639,14 @@ impl Projection for Tickets {
         if let Some((to, dup)) = link {
             self.link(i, &to, dup);
         }
+    }
+
+    fn record_count(&self) -> usize {
+        self.tickets.len()
+    }
+
+    fn record_id(&self, i: usize) -> &[u8] {
+        self.tickets[i].id.as_bytes()
     }
 
     fn after_load(&mut self) {
