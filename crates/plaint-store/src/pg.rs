@@ -149,6 +149,8 @@ pub struct PgStore {
     shared: Arc<Shared>,
     jobs: mpsc::Sender<Job>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Never sent on; dropped with the store, which ends its subscriptions.
+    alive: watch::Sender<()>,
 }
 
 /// What the store's tasks share.
@@ -569,6 +571,7 @@ impl PgStore {
             shared,
             jobs,
             listener: std::sync::Mutex::new(None),
+            alive: watch::channel(()).0,
         })
     }
 
@@ -1598,7 +1601,14 @@ impl EventStore for PgStore {
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER_MAX);
         // Subscribe to wake-ups before the first read so that no commit falls between them.
         let wake = self.shared.wake.subscribe();
-        tokio::spawn(subscription_loop(self.shared.clone(), from_position.max(1), wake, tx));
+        let alive = self.alive.subscribe();
+        tokio::spawn(subscription_loop(
+            self.shared.clone(),
+            from_position.max(1),
+            wake,
+            alive,
+            tx,
+        ));
         Ok(Subscription::new(rx))
     }
 
@@ -1735,12 +1745,13 @@ async fn subscription_loop(
     shared: Arc<Shared>,
     mut next: u64,
     mut wake: watch::Receiver<u64>,
+    mut alive: watch::Receiver<()>,
     tx: mpsc::Sender<Result<RecordedEvent, StoreError>>,
 ) {
     let poll = Duration::from_millis(shared.options.poll_interval_ms.max(1));
     let mut failures = 0u32;
     loop {
-        if tx.is_closed() {
+        if tx.is_closed() || alive.has_changed().is_err() {
             return;
         }
         wake.borrow_and_update();
@@ -1752,6 +1763,7 @@ async fn subscription_loop(
                         changed = wake.changed() => if changed.is_err() { return },
                         _ = tokio::time::sleep(poll) => {},
                         _ = tx.closed() => return,
+                        _ = alive.changed() => return,
                     }
                     continue;
                 }
@@ -1773,6 +1785,7 @@ async fn subscription_loop(
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {},
                     _ = tx.closed() => return,
+                    _ = alive.changed() => return,
                 }
             }
         }

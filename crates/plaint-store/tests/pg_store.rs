@@ -449,7 +449,13 @@ async fn notifications_wake_subscribers_of_another_store_and_survive_a_lost_list
         .unwrap()
         .unwrap();
     assert_eq!((third.position, third.command_id.as_str()), (3, "n3"));
-    drop((reader, writer));
+    // Dropping the store ends its subscriptions.
+    drop(reader);
+    let end = tokio::time::timeout(guard, subscription.next())
+        .await
+        .expect("the subscription outlived its store");
+    assert!(end.is_none(), "expected the end of the subscription, got {end:?}");
+    drop(writer);
     schema.drop().await;
 }
 
