@@ -1,8 +1,8 @@
 //! The in-memory index of the log and its persisted form, the checkpoint (`index.pidx`).
 
 use super::format::{self, command_hash, BatchView, EventRef};
+use super::streams::StreamIndex;
 use crate::chain::{ChainHash, CHAIN_GENESIS};
-use std::collections::HashMap;
 
 /// Checkpoint file magic.
 const INDEX_MAGIC: [u8; 8] = *b"PLAINTIX";
@@ -56,7 +56,7 @@ pub struct BatchMark {
 pub struct Index {
     pub head: u64,
     pub chain: ChainHash,
-    pub streams: HashMap<Box<str>, StreamEntry>,
+    pub streams: StreamIndex,
     pub segments: Vec<SegmentInfo>,
     pub marks: Vec<BatchMark>,
     /// Offset of the last batch in the last segment (meaningful when `head > 0`).
@@ -81,7 +81,7 @@ impl Default for Index {
         Index {
             head: 0,
             chain: CHAIN_GENESIS,
-            streams: HashMap::new(),
+            streams: StreamIndex::default(),
             segments: Vec::new(),
             marks: Vec::new(),
             last_batch_offset: 0,
@@ -92,7 +92,7 @@ impl Default for Index {
 
 impl Index {
     pub fn stream_version(&self, stream: &str) -> u64 {
-        self.streams.get(stream).map_or(0, |s| s.events.len() as u64)
+        self.streams.version(stream)
     }
 
     /// The segment holding `position`.
@@ -201,7 +201,7 @@ impl Index {
     }
 
     /// Installs the loaded stream index and applies the deferred events to it.
-    pub fn complete_streams(&mut self, streams: HashMap<Box<str>, StreamEntry>) -> Result<(), String> {
+    pub fn complete_streams(&mut self, streams: StreamIndex) -> Result<(), String> {
         self.streams = streams;
         for d in self.deferred.take().unwrap_or_default() {
             apply_to_streams(
@@ -220,8 +220,8 @@ impl Index {
     /// and part B (streams), each with its own CRC, so that opening reads only part A.
     pub fn to_checkpoint(&self) -> Vec<u8> {
         assert!(self.deferred.is_none(), "checkpoint of a complete index");
-        let events: usize = self.streams.values().map(|s| s.events.len()).sum();
-        let mut out = Vec::with_capacity(128 + self.streams.len() * 48 + events * 16 + self.marks.len() * 20);
+        let mut out =
+            Vec::with_capacity(128 + self.streams.len() * 64 + self.head as usize * 18 + self.marks.len() * 20);
         out.extend_from_slice(&INDEX_MAGIC);
         out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
@@ -245,22 +245,7 @@ impl Index {
         let crc_a = crc32c::crc32c(&out);
         out.extend_from_slice(&crc_a.to_le_bytes());
         let part_b = out.len();
-        out.extend_from_slice(&(self.streams.len() as u64).to_le_bytes());
-        for (name, s) in &self.streams {
-            out.push(name.len() as u8);
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(&(s.events.len() as u64).to_le_bytes());
-            for e in &s.events {
-                out.extend_from_slice(&e.position.to_le_bytes());
-                out.extend_from_slice(&e.offset.to_le_bytes());
-            }
-            out.extend_from_slice(&(s.commands.len() as u64).to_le_bytes());
-            for c in &s.commands {
-                out.extend_from_slice(&c.hash.to_le_bytes());
-                out.extend_from_slice(&c.first_version.to_le_bytes());
-                out.extend_from_slice(&c.count.to_le_bytes());
-            }
-        }
+        self.streams.encode(&mut out);
         let crc_b = crc32c::crc32c(&out[part_b..]);
         out.extend_from_slice(&crc_b.to_le_bytes());
         out
@@ -326,46 +311,18 @@ impl Index {
         Ok(index)
     }
 
-    /// Decodes part B (`b` = part B and its CRC): the stream index.
-    pub fn streams_from_checkpoint_part_b(b: &[u8]) -> Result<HashMap<Box<str>, StreamEntry>, String> {
+    /// Decodes part B (`b` = part B and its CRC): the stream index, left in its encoding and
+    /// decoded entry by entry on use (see [`StreamIndex`]).
+    pub fn streams_from_checkpoint_part_b(mut b: Vec<u8>) -> Result<StreamIndex, String> {
         if b.len() < 12 {
             return Err("checkpoint part B too short".into());
         }
-        let (data, crc) = b.split_at(b.len() - 4);
-        if crc32c::crc32c(data) != format::u32_at(crc, 0) {
+        let crc_at = b.len() - 4;
+        if crc32c::crc32c(&b[..crc_at]) != format::u32_at(&b, crc_at) {
             return Err("checkpoint CRC mismatch (part B)".into());
         }
-        let mut r = Reader { b: data, at: 0 };
-        let n = r.count(17)?;
-        let mut streams = HashMap::with_capacity(n);
-        for _ in 0..n {
-            let name_len = r.take(1)?[0] as usize;
-            let name = std::str::from_utf8(r.take(name_len)?).map_err(|_| "stream name not UTF-8")?;
-            let ne = r.count(16)?;
-            let raw = r.take(ne * 16)?;
-            let events = raw
-                .chunks_exact(16)
-                .map(|c| EventLoc {
-                    position: format::u64_at(c, 0),
-                    offset: format::u64_at(c, 8),
-                })
-                .collect();
-            let nc = r.count(20)?;
-            let raw = r.take(nc * 20)?;
-            let commands = raw
-                .chunks_exact(20)
-                .map(|c| CommandEntry {
-                    hash: format::u64_at(c, 0),
-                    first_version: format::u64_at(c, 8),
-                    count: format::u32_at(c, 16),
-                })
-                .collect();
-            streams.insert(name.into(), StreamEntry { events, commands });
-        }
-        if r.at != data.len() {
-            return Err("checkpoint part B has trailing bytes".into());
-        }
-        Ok(streams)
+        b.truncate(crc_at);
+        StreamIndex::from_checkpoint(b)
     }
 
     /// Decodes a whole checkpoint (both parts) into a complete index.
@@ -375,7 +332,7 @@ impl Index {
             return Err("checkpoint ends early".into());
         }
         let mut index = Self::from_checkpoint_part_a(&bytes[..len + 4])?;
-        let streams = Self::streams_from_checkpoint_part_b(&bytes[len + 4..])?;
+        let streams = Self::streams_from_checkpoint_part_b(bytes[len + 4..].to_vec())?;
         index.complete_streams(streams)?;
         Ok(index)
     }
@@ -383,17 +340,14 @@ impl Index {
 
 /// Adds one event to its stream's entry, checking the version continues.
 fn apply_to_streams(
-    streams: &mut HashMap<Box<str>, StreamEntry>,
+    streams: &mut StreamIndex,
     stream: &str,
     stream_version: u64,
     position: u64,
     offset: u64,
     hash: u64,
 ) -> Result<(), String> {
-    let entry = match streams.get_mut(stream) {
-        Some(entry) => entry,
-        None => streams.entry(stream.into()).or_default(),
-    };
+    let entry = streams.entry_mut(stream);
     let version = entry.events.len() as u64;
     if stream_version != version + 1 {
         return Err(format!(

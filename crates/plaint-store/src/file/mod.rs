@@ -31,6 +31,7 @@
 
 pub mod format;
 pub mod index;
+pub mod streams;
 mod writer;
 
 use crate::chain::ChainHash;
@@ -565,10 +566,13 @@ impl Shared {
 
     fn load_streams_inner(&self) -> Result<(), StoreError> {
         let path = self.dir.join(INDEX_FILE);
-        let from_checkpoint = || -> Result<HashMap<Box<str>, index::StreamEntry>, String> {
-            let bytes = self.io.read_whole(&path).map_err(|e| e.to_string())?;
+        let from_checkpoint = || -> Result<streams::StreamIndex, String> {
+            let mut bytes = self.io.read_whole(&path).map_err(|e| e.to_string())?;
             let len = Index::checkpoint_part_a_len(&bytes)?;
-            Index::streams_from_checkpoint_part_b(bytes.get(len + 4..).ok_or("checkpoint ends early")?)
+            if bytes.len() < len + 4 {
+                return Err("checkpoint ends early".into());
+            }
+            Index::streams_from_checkpoint_part_b(bytes.split_off(len + 4))
         };
         let loaded = from_checkpoint();
         let mut index = self.index.write().unwrap();
@@ -801,18 +805,20 @@ impl Shared {
                 detail: format!("log holds {} events, index says {}", fresh.head, index.head),
             });
         }
-        for (name, s) in &fresh.streams {
-            let live = index
-                .streams
-                .get(name)
-                .map(|l| &l.events[..s.events.len().min(l.events.len())]);
-            if live != Some(&s.events[..]) {
-                return Err(StoreError::Corrupt {
-                    file: self.dir.join(INDEX_FILE).display().to_string(),
-                    offset: 0,
-                    detail: format!("index of stream {name:?} differs from the log"),
-                });
+        let mut differing: Option<String> = None;
+        fresh.streams.for_each(|name, s| {
+            let live = index.streams.get(name);
+            let live = live.as_ref().map(|l| &l.events[..s.events.len().min(l.events.len())]);
+            if differing.is_none() && live != Some(&s.events[..]) {
+                differing = Some(name.to_string());
             }
+        });
+        if let Some(name) = differing {
+            return Err(StoreError::Corrupt {
+                file: self.dir.join(INDEX_FILE).display().to_string(),
+                offset: 0,
+                detail: format!("index of stream {name:?} differs from the log"),
+            });
         }
         Ok(VerifyReport {
             events: fresh.head,
