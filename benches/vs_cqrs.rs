@@ -19,6 +19,8 @@
 //! Environment:
 //! * `PLAINT_BENCH_DATABASE_URL` or `PLAINT_TEST_DATABASE_URL`: PostgreSQL; without one only the
 //!   file-log and MemStore rows run and the skipped rows are named.
+//! * `PLAINT_BENCH_SYSTEMS`: which rows to run, a comma list of `file`, `pg`, `cqrs-pg`,
+//!   `cqrs-mem` (default: all four).
 //! * `PLAINT_BENCH_COMPLAINTS` (default 2,000, about 15k commands), `PLAINT_BENCH_SEED` (1),
 //!   `PLAINT_BENCH_CALLERS` (64), `PLAINT_BENCH_PG_POOL` (32 connections, both PG systems).
 //!
@@ -74,11 +76,18 @@ struct RunFigures {
     by_kind: BTreeMap<&'static str, Histogram<u64>>,
     errors: usize,
     first_errors: Vec<String>,
+    /// CPU time (user + system) of this process during the run; the database server's is not
+    /// included.
+    cpu: Duration,
 }
 
 impl RunFigures {
     fn per_second(&self) -> f64 {
         self.commands as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn cpu_per_command_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.commands as f64
     }
 
     fn cell_rate(&self) -> String {
@@ -139,6 +148,28 @@ fn split(commands: &[Command], callers: usize) -> Vec<Vec<Command>> {
     parts
 }
 
+/// User + system CPU time of this process so far (zero where unsupported).
+fn process_cpu() -> Duration {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        assert_eq!(r, 0, "getrusage failed");
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    }
+    #[cfg(not(unix))]
+    Duration::ZERO
+}
+
+/// The load average line of the machine (Linux), to show how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".to_owned())
+}
+
 /// Microseconds from 1 µs to 10 minutes, 3 significant digits.
 fn histogram() -> Histogram<u64> {
     Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
@@ -153,6 +184,7 @@ where
     let callers = parts.len();
     let commands = parts.iter().map(Vec::len).sum();
     let exec = Arc::new(exec);
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(callers);
     for part in parts {
@@ -192,10 +224,12 @@ where
         errors += e.len();
         first_errors.extend(e.into_iter().take(ERRORS_SHOWN_MAX.saturating_sub(first_errors.len())));
     }
+    let elapsed = started.elapsed();
     RunFigures {
         callers,
         commands,
-        elapsed: started.elapsed(),
+        elapsed,
+        cpu: process_cpu().saturating_sub(cpu_before),
         latency,
         by_kind,
         errors,
@@ -205,14 +239,17 @@ where
 
 fn progress(system: &str, run: &RunFigures) {
     eprintln!(
-        "  {system}: {} callers, {} commands in {:.2} s = {:.0}/s, p50 {} p99 {}, {} errors",
+        "  {system}: {} callers, {} commands in {:.2} s = {:.0}/s, p50 {} p99 {}, {} errors, \
+         {:.0} µs CPU per command in this process, load average {}",
         run.callers,
         run.commands,
         run.elapsed.as_secs_f64(),
         run.per_second(),
         micros(run.latency.value_at_quantile(0.5)),
         micros(run.latency.value_at_quantile(0.99)),
-        run.errors
+        run.errors,
+        run.cpu_per_command_us(),
+        load_average()
     );
     for e in &run.first_errors {
         eprintln!("    error: {e}");
@@ -673,12 +710,15 @@ fn main() {
     let pool_size = env_usize("PLAINT_BENCH_PG_POOL", 32).max(1);
     let batch = env_usize("PLAINT_BENCH_BATCH", 1_000).clamp(1, plaint::engine::BATCH_COMMANDS_MAX);
     let url = database_url();
+    let systems = std::env::var("PLAINT_BENCH_SYSTEMS").unwrap_or_else(|_| "file,pg,cqrs-pg,cqrs-mem".to_owned());
+    let wanted = |name: &str| systems.split(',').any(|s| s.trim() == name);
 
     let commands = generate(&WorkloadConfig {
         complaints,
         seed,
         ..WorkloadConfig::default()
     });
+    eprintln!("load average at start: {}", load_average());
     eprintln!(
         "workload: {complaints} complaints, {} commands (seed {seed}); {callers} concurrent callers",
         commands.len()
@@ -688,7 +728,10 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (rows, pg_settings) = runtime.block_on(async {
-        let mut rows = vec![plaint_file_row(&commands, callers, batch).await];
+        let mut rows = Vec::new();
+        if wanted("file") {
+            rows.push(plaint_file_row(&commands, callers, batch).await);
+        }
         let mut pg_settings = None;
         if let Some(url) = &url {
             let sql = sqlx::postgres::PgPoolOptions::new()
@@ -716,14 +759,21 @@ fn main() {
                 show("synchronous_commit").await,
                 show("wal_sync_method").await
             ));
-            rows.push(plaint_pg_row(&commands, callers, batch, url, pool_size, &sql).await);
-            rows.push(cqrs_pg_row(&commands, callers, url, pool_size, &sql).await);
+            if wanted("pg") {
+                rows.push(plaint_pg_row(&commands, callers, batch, url, pool_size, &sql).await);
+            }
+            if wanted("cqrs-pg") {
+                rows.push(cqrs_pg_row(&commands, callers, url, pool_size, &sql).await);
+            }
         }
-        rows.push(cqrs_mem_row(&commands, callers).await);
+        if wanted("cqrs-mem") {
+            rows.push(cqrs_mem_row(&commands, callers).await);
+        }
         (rows, pg_settings)
     });
 
     // Every system must have ended with the same tickets.
+    assert!(!rows.is_empty(), "PLAINT_BENCH_SYSTEMS selected no system");
     let reference = &rows[0].rebuild.statuses;
     for r in &rows {
         assert_eq!(r.rebuild.events, r.events, "{}: rebuild read every event", r.system);
@@ -748,6 +798,7 @@ fn main() {
         rows[0].events,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    println!("load average (1, 5, 15 min) at the end: {}", load_average());
     match &pg_settings {
         Some(s) => println!("{s}"),
         None => println!(
@@ -818,6 +869,17 @@ fn main() {
     }
     println!();
     for r in &rows {
+        println!(
+            "- {}: CPU of the bench process per command {:.0} µs (1 caller), {:.0} µs ({callers} callers){}",
+            r.system,
+            r.one.cpu_per_command_us(),
+            r.many.cpu_per_command_us(),
+            if r.system.contains("PostgreSQL") || r.system.contains("postgres-es") {
+                "; the PostgreSQL server's CPU is not included"
+            } else {
+                ""
+            }
+        );
         for n in &r.notes {
             println!("- {n}");
         }
