@@ -569,7 +569,7 @@ impl Engine {
     /// # });
     /// ```
     pub async fn execute_batch(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
-        self.execute_batch_with(cmds, false).await
+        self.execute_batch_with(cmds, false, None).await
     }
 
     /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
@@ -577,13 +577,14 @@ impl Engine {
     /// `outcomes`; the commands after it are not looked at. For imports that must stop at a bad
     /// line after committing exactly the lines before it (`plaint import`).
     pub async fn execute_batch_until_rejection(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
-        self.execute_batch_with(cmds, true).await
+        self.execute_batch_with(cmds, true, None).await
     }
 
     async fn execute_batch_with(
         &self,
         cmds: Vec<Command>,
         stop_at_rejection: bool,
+        now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
         if cmds.len() > BATCH_COMMANDS_MAX {
             return Err(EngineError::bad_input(
@@ -594,7 +595,7 @@ impl Engine {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.try_batch(&cmds, stop_at_rejection).await {
+            match self.try_batch(&cmds, stop_at_rejection, now).await {
                 Err(EngineError::Store(StoreError::Conflict { stream, .. })) => {
                     if attempt > self.conflict_retries_max {
                         return Err(EngineError::Contended {
@@ -610,8 +611,13 @@ impl Engine {
         }
     }
 
-    async fn try_batch(&self, cmds: &[Command], stop_at_rejection: bool) -> Result<BatchOutcome, EngineError> {
-        let now = self.now();
+    async fn try_batch(
+        &self,
+        cmds: &[Command],
+        stop_at_rejection: bool,
+        now: Option<Timestamp>,
+    ) -> Result<BatchOutcome, EngineError> {
+        let now = now.unwrap_or_else(|| self.now());
         let mut states: HashMap<ComplaintId, ComplaintState> = HashMap::new();
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
         let mut requests: Vec<AppendRequest> = Vec::new();
@@ -1064,7 +1070,7 @@ impl Engine {
                     .collect()
             })
             .await?;
-        let mut escalated = Vec::new();
+        let mut due_commands = Vec::new();
         for id in &open {
             let events = self.read_stream_events(id).await?;
             let last_occurred_at = events.iter().map(|e| e.meta.occurred_at).max();
@@ -1076,7 +1082,7 @@ impl Engine {
                 let at = last_occurred_at
                     .map_or(due.due_at, |last| last.max(due.due_at))
                     .min(now);
-                let cmd = Command {
+                due_commands.push(Command {
                     command_id,
                     complaint_id: id.clone(),
                     actor: Actor::System,
@@ -1086,10 +1092,22 @@ impl Engine {
                         reason: format!("SLA watchdog: {} due at {}", due.rule_id, due.due_at),
                         rule_id: Some(due.rule_id.clone()),
                     }),
-                };
-                let done = self.execute_at(cmd, Some(now)).await?;
-                if !done.deduplicated {
-                    escalated.extend(done.events);
+                });
+            }
+        }
+        // All escalations due at this tick are committed together: one durable append (one
+        // fsync) per batch instead of one per escalation.
+        let mut escalated = Vec::new();
+        for chunk in due_commands.chunks(BATCH_COMMANDS_MAX) {
+            let outcome = self.execute_batch_with(chunk.to_vec(), false, Some(now)).await?;
+            for (cmd, done) in chunk.iter().zip(outcome.outcomes) {
+                match done {
+                    CommandOutcome::Committed { .. } => {
+                        let events = self.read_stream_events(&cmd.complaint_id).await?;
+                        escalated.extend(events.into_iter().filter(|e| e.meta.command_id == cmd.command_id));
+                    }
+                    CommandOutcome::Rejected { rejection, .. } => return Err(EngineError::Rejected(rejection)),
+                    CommandOutcome::NoOp | CommandOutcome::Deduplicated => {}
                 }
             }
         }

@@ -80,7 +80,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let bar = progress::bar(Some(commands.len() as u64), "commands");
     let executing = Instant::now();
-    let (mut events, mut rejected) = (0usize, 0usize);
+    let (mut events, mut rejected, mut escalated) = (0usize, 0usize, 0usize);
     for chunk in commands.chunks(DEMO_BATCH) {
         let outcome = engine.execute_batch(chunk.to_vec()).await?;
         events += outcome.events;
@@ -88,8 +88,19 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
             rejected += outcome.rejected;
             eprintln!("demo: command {} rejected: {rejection}", chunk[index].command_id);
         }
+        // The SLA watchdog runs as a back office would run it: between batches, at the business
+        // time the workload has reached (commands are sorted by it), so tickets breach and
+        // escalate while they are still open, not only at the end.
+        if let Some(reached) = chunk.iter().filter_map(|c| c.occurred_at).max() {
+            let ticked = engine.tick(reached).await?;
+            escalated += ticked.escalated.len();
+            events += ticked.escalated.len();
+        }
         bar.inc(chunk.len() as u64);
     }
+    let ticked = engine.tick(end).await?;
+    escalated += ticked.escalated.len();
+    events += ticked.escalated.len();
     bar.finish_and_clear();
     let executed = executing.elapsed();
 
@@ -103,8 +114,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     print_weekly(&mut out, &report, args.json)?;
     out.flush()?;
     eprintln!(
-        "demo: {} complaints, {} commands ({} rejected), {events} events into the {} in {:.2} s \
-         ({:.0} events/s; generated in {:.2} s, projections rebuilt at {:.0} events/s)",
+        "demo: {} complaints, {} commands ({} rejected), {escalated} watchdog escalations, {events} events into \
+         the {} in {:.2} s ({:.0} events/s; generated in {:.2} s, projections rebuilt at {:.0} events/s)",
         summary.complaints,
         summary.commands,
         rejected,
