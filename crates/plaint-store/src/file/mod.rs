@@ -567,12 +567,16 @@ impl Shared {
     fn load_streams_inner(&self) -> Result<(), StoreError> {
         let path = self.dir.join(INDEX_FILE);
         let from_checkpoint = || -> Result<streams::StreamIndex, String> {
-            let mut bytes = self.io.read_whole(&path).map_err(|e| e.to_string())?;
-            let len = Index::checkpoint_part_a_len(&bytes)?;
-            if bytes.len() < len + 4 {
-                return Err("checkpoint ends early".into());
-            }
-            Index::streams_from_checkpoint_part_b(bytes.split_off(len + 4))
+            // Part B only, straight into its own buffer.
+            let file = self.io.open_read(&path).map_err(|e| e.to_string())?;
+            let file_len = self.io.file_len(&path).map_err(|e| e.to_string())?;
+            let mut prefix = [0u8; index::CHECKPOINT_PREFIX_LEN];
+            file.read_exact_at(&mut prefix, 0).map_err(|e| e.to_string())?;
+            let b_start = Index::checkpoint_part_a_len(&prefix)? as u64 + 4;
+            let b_len = file_len.checked_sub(b_start).ok_or("checkpoint ends early")?;
+            let mut part_b = vec![0u8; b_len as usize];
+            file.read_exact_at(&mut part_b, b_start).map_err(|e| e.to_string())?;
+            Index::streams_from_checkpoint_part_b(part_b)
         };
         let loaded = from_checkpoint();
         let mut index = self.index.write().unwrap();
