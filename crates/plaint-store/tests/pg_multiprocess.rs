@@ -218,3 +218,102 @@ async fn run_parent() {
     drop(store);
     schema.drop().await;
 }
+
+/// The trap, staged deterministically: a slow writer (a raw session standing in for another
+/// process) holds the head lock and has inserted position 1 but not committed. A second writer
+/// must not be able to commit position 2 before it, or a subscriber would read 2 and never see 1.
+/// With the head lock the second writer waits; the subscriber sees 1 then 2.
+#[test]
+fn a_slow_writer_cannot_be_overtaken() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let Some(url) = database_url() else { return };
+        let schema = TestSchema::create(&url, "trap").await;
+        let s = schema.options.schema.clone();
+        let app = schema.options.application_name.clone();
+        let store = Arc::new(schema.connect().await);
+        let mut subscription = store.subscribe(1).await.unwrap();
+
+        // The slow writer: locks the head and writes position 1 with a correct chain value.
+        let slow = schema.raw().await;
+        slow.batch_execute(&format!("BEGIN; SELECT * FROM {s}.head FOR UPDATE")).await.unwrap();
+        let first = RecordedEvent {
+            position: 1,
+            stream: "slow".to_string(),
+            stream_version: 1,
+            event_type: "Received".to_string(),
+            schema_version: 1,
+            occurred_at_ms: 1,
+            recorded_at_ms: 2,
+            actor: "slow".to_string(),
+            command_id: "slow-1".to_string(),
+            payload: b"first".to_vec(),
+        };
+        let chain = plaint_store::chain::chain_next(&plaint_store::chain::CHAIN_GENESIS, &first);
+        slow.execute(
+            &format!(
+                "INSERT INTO {s}.events (position, stream, stream_version, command_id, event_type, schema_version, \
+                 occurred_at_ms, recorded_at_ms, actor, payload, chain_hash) \
+                 VALUES (1, 'slow', 1, 'slow-1', 'Received', 1, 1, 2, 'slow', 'first', $1)"
+            ),
+            &[&chain.as_slice()],
+        )
+        .await
+        .unwrap();
+        slow.execute(&format!("UPDATE {s}.head SET position = 1, chain_hash = $1"), &[&chain.as_slice()])
+            .await
+            .unwrap();
+
+        // The fast writer starts now and must wait for the slow one.
+        let fast = {
+            let store = store.clone();
+            tokio::spawn(async move { store.append("fast", ExpectedVersion::Exact(0), vec![event("fast-1", 1)]).await })
+        };
+        let observer = schema.raw().await;
+        tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                let waiting: i64 = observer
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                        &[&app],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if waiting > 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the second writer never waited for the head lock");
+        assert!(!fast.is_finished(), "the second writer committed while the first held the head");
+        // Nothing is visible yet to readers: the log is still empty.
+        assert!(store.read_all(1, 10).await.unwrap().is_empty());
+
+        slow.batch_execute("COMMIT").await.unwrap();
+        let appended = tokio::time::timeout(HANG_GUARD, fast).await.unwrap().unwrap().unwrap();
+        assert_eq!(appended.first_position, 2, "the second writer takes the next position");
+        let seen: Vec<(u64, String)> = {
+            let mut v = Vec::new();
+            for _ in 0..2 {
+                let e = tokio::time::timeout(HANG_GUARD, subscription.next()).await.unwrap().unwrap().unwrap();
+                v.push((e.position, e.command_id));
+            }
+            v
+        };
+        assert_eq!(seen, vec![(1, "slow-1".to_string()), (2, "fast-1".to_string())]);
+        assert_eq!(store.verify().await.unwrap().events, 2);
+        drop(subscription);
+        drop(store);
+        schema.drop().await;
+    });
+}
