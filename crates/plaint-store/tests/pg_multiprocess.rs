@@ -53,6 +53,7 @@ async fn run_child(child: u64) {
     let schema = std::env::var(SCHEMA_ENV).expect("child needs the schema");
     let mut options = PgOptions::with_schema(schema.clone());
     options.application_name = format!("{schema}-child-{child}");
+    options.pool_size_max = 4;
     let store = Arc::new(PgStore::connect(&url, options).await.expect("child connect"));
     let mut tasks = Vec::new();
     for task in 0..TASKS_PER_CHILD {

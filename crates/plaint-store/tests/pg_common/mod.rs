@@ -32,6 +32,8 @@ impl TestSchema {
         let mut options = PgOptions::with_schema(schema.clone());
         // Lets a test find (and terminate) exactly its own connections.
         options.application_name = schema;
+        // Tests run in parallel against one server (max_connections 100 by default).
+        options.pool_size_max = 4;
         PgStore::migrate(url, &options).await.expect("migrate");
         TestSchema {
             url: url.to_string(),
