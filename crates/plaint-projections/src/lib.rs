@@ -66,10 +66,11 @@ mod record_sizes {
     #[test]
     fn per_ticket_records_stay_small() {
         assert!(
-            crate::tickets::record_size() <= 288,
+            crate::tickets::record_size() <= 304,
             "{}",
             crate::tickets::record_size()
         );
+        assert!(crate::tickets::extra_size() <= 32, "{}", crate::tickets::extra_size());
         assert!(crate::sla::record_size() <= 160, "{}", crate::sla::record_size());
         assert!(
             crate::repeats::record_size() <= 128,

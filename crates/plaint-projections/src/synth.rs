@@ -305,7 +305,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
         t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
         push(t, respond(ResponseKind::PreliminaryPlan, vec![]), &mut out);
     }
-    for chance in [70, 40] {
+    for chance in [70, 40, 30] {
         if rng.chance(chance) {
             t = t.plus_millis(rng.below(12 * MS_PER_HOUR as u64) as i64);
             push(t, respond(ResponseKind::Progress, vec![]), &mut out);
@@ -352,6 +352,28 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
         let liable = r.liable == Some(true);
         let root = r.root_cause;
         push(t, EventData::Responded(r), &mut out);
+        if rng.chance(15) {
+            // A goodwill remedy granted on its own, after the final response.
+            t = t.plus_millis(rng.below(6 * MS_PER_HOUR as u64) as i64);
+            push(
+                t,
+                EventData::Compensated(Compensated {
+                    compensation: Compensation {
+                        remedy: Remedy::Coupon,
+                        rule: CompensationRule::NonMonetary,
+                        legal_basis: "service commitment".into(),
+                        ceiling: None,
+                        granted: Money(1_000),
+                        actual_loss: None,
+                        postage: None,
+                        insured_amount: None,
+                        full_value: None,
+                        policy_version: policy.version.clone(),
+                    },
+                }),
+                &mut out,
+            );
+        }
         t = t.plus_millis(rng.below(72 * MS_PER_HOUR as u64) as i64);
         let satisfied = reopens > 0 || !rng.chance(15);
         push(
