@@ -28,6 +28,7 @@ pub use plaint_store as store;
 mod backend;
 pub mod engine;
 mod error;
+pub mod import;
 pub mod keys;
 pub mod personal;
 pub mod workload;

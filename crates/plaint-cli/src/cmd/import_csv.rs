@@ -16,8 +16,9 @@ use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::Args;
+use plaint::import::{ImportOptions, ImportTotals};
 use plaint_domain::policy::Policy;
-use plaint_domain::{Command, Timestamp};
+use plaint_domain::Timestamp;
 use plaint_import::open311::{plan_open311_json, Open311Mapping};
 use plaint_import::{plan_csv_for_policy, ImportPlan, Mapping};
 use std::io::IsTerminal;
@@ -184,18 +185,8 @@ enum MappingKind {
     Open311(Box<Open311Mapping>),
 }
 
-#[derive(Debug, Default)]
-struct Totals {
-    tickets: u64,
-    committed: u64,
-    already: u64,
-    appended: u64,
-    position: u64,
-    /// Commands the engine refused, with their input line.
-    refused: Vec<String>,
-}
-
-/// Executes the plan in durable batches of whole tickets.
+/// Executes the plan in durable batches of whole tickets (`Engine::execute_import_plan`),
+/// reporting each durable batch as asked.
 async fn execute(
     engine: &plaint::Engine,
     plan: &ImportPlan,
@@ -203,56 +194,29 @@ async fn execute(
     mode: ProgressMode,
     out: &mut Out,
     bar: &indicatif::ProgressBar,
-) -> anyhow::Result<Totals> {
-    let mut totals = Totals {
-        position: engine.store().head_position().await?,
-        ..Totals::default()
+) -> anyhow::Result<ImportTotals> {
+    let options = ImportOptions {
+        commands_per_batch: args.batch as usize,
+        keep_going: args.keep_going,
     };
-    let mut batch: Vec<(u64, Command)> = Vec::with_capacity(args.batch as usize);
-    let mut batch_tickets = 0u64;
-    let mut tickets = plan.tickets.iter().peekable();
-    while let Some(t) = tickets.next() {
-        batch.extend(t.commands.iter().map(|c| (t.line, c.clone())));
-        batch_tickets += 1;
-        let full = tickets
-            .peek()
-            .is_none_or(|next| batch.len() + next.commands.len() > args.batch as usize);
-        if !full {
-            continue;
-        }
-        let lines: Vec<u64> = batch.iter().map(|(l, _)| *l).collect();
-        let names: Vec<&'static str> = batch.iter().map(|(_, c)| c.body.name()).collect();
-        let commands: Vec<Command> = std::mem::take(&mut batch).into_iter().map(|(_, c)| c).collect();
-        let outcome = if args.keep_going {
-            engine.execute_batch(commands).await?
-        } else {
-            engine.execute_batch_until_rejection(commands).await?
-        };
-        totals.tickets += batch_tickets;
-        batch_tickets = 0;
-        totals.committed += (outcome.outcomes.len() - outcome.rejected) as u64;
-        totals.already += outcome.deduplicated as u64;
-        totals.appended += outcome.events as u64;
-        totals.position = outcome.head_position;
-        if mode == ProgressMode::Jsonl {
-            let line = serde_json::json!({
-                "committed": totals.committed,
-                "position": totals.position,
-                "tickets": totals.tickets,
-            });
-            out.json_line(&line)?;
-            out.flush()?;
-        }
-        bar.set_position(totals.tickets);
-        for (index, rejection) in outcome.rejections() {
-            totals.refused.push(format!(
-                "line {}: command {} refused: {rejection}",
-                lines[index], names[index]
-            ));
-        }
-        if !args.keep_going && !totals.refused.is_empty() {
-            break;
-        }
+    let mut report_error: Option<anyhow::Error> = None;
+    let totals = engine
+        .execute_import_plan(plan, options, &mut |t| {
+            if mode == ProgressMode::Jsonl && report_error.is_none() {
+                let line = serde_json::json!({
+                    "committed": t.committed,
+                    "position": t.position,
+                    "tickets": t.tickets,
+                });
+                if let Err(e) = out.json_line(&line).and_then(|()| Ok(out.flush()?)) {
+                    report_error = Some(e);
+                }
+            }
+            bar.set_position(t.tickets);
+        })
+        .await?;
+    if let Some(e) = report_error {
+        return Err(e);
     }
     Ok(totals)
 }
