@@ -807,6 +807,8 @@ fn main() {
         ),
     }
     println!();
+    // The concurrent runs had as many tasks as there were complaints, at most `callers`.
+    let callers = rows[0].many.callers;
     println!(
         "| system | durable | cmd/s, 1 caller | p50 / p99, 1 caller | cmd/s, {callers} callers | p50 / p99, {callers} callers \
          | bytes/event | ticket rebuild |"
@@ -870,10 +872,11 @@ fn main() {
     println!();
     for r in &rows {
         println!(
-            "- {}: CPU of the bench process per command {:.0} µs (1 caller), {:.0} µs ({callers} callers){}",
+            "- {}: CPU of the bench process per command {:.0} µs (1 caller), {:.0} µs ({} callers){}",
             r.system,
             r.one.cpu_per_command_us(),
             r.many.cpu_per_command_us(),
+            r.many.callers,
             if r.system.contains("PostgreSQL") || r.system.contains("postgres-es") {
                 "; the PostgreSQL server's CPU is not included"
             } else {
