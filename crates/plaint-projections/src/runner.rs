@@ -380,7 +380,8 @@ impl Runner {
         Ok(())
     }
 
-    /// Brings every projection from its checkpoint up to the log's head, then checkpoints.
+    /// Brings every projection from its checkpoint up to the log's head, then checkpoints (when
+    /// anything was read).
     pub async fn catch_up(
         &mut self,
         store: &dyn EventStore,
@@ -388,7 +389,10 @@ impl Runner {
     ) -> Result<RunStats, RunnerError> {
         let head = store.head_position().await?;
         let stats = self.read_range(store, head, None, progress).await?;
-        self.save_checkpoints()?;
+        // Nothing new: the checkpoints on disk are already this state.
+        if stats.events > 0 {
+            self.save_checkpoints()?;
+        }
         Ok(stats)
     }
 
@@ -512,7 +516,9 @@ impl Runner {
     ) -> Result<RunStats, RunnerError> {
         let head = self.file_head(log)?;
         let stats = self.visit_range(log, head, None, progress)?;
-        self.save_checkpoints()?;
+        if stats.events > 0 {
+            self.save_checkpoints()?;
+        }
         Ok(stats)
     }
 
@@ -755,7 +761,9 @@ impl Runner {
                 }
             }
         }
-        self.save_checkpoints()?;
+        if since_checkpoint > 0 {
+            self.save_checkpoints()?;
+        }
         Ok(RunStats {
             events,
             applied: events,

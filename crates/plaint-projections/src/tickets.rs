@@ -48,7 +48,7 @@ impl TicketStatus {
             TicketStatus::Closed => "closed",
         }
     }
-    /// Closed, rejected or merged: no more work expected.
+    /// Closed: the domain refuses every further command (rejected and merged tickets still close).
     pub fn is_terminal(self) -> bool {
         matches!(self, TicketStatus::Closed)
     }

@@ -71,8 +71,12 @@ fn rebuild_from_the_file_log_equals_a_direct_fold_byte_for_byte() {
         // Reopened from the checkpoints, nothing is re-applied and the state is the same.
         let mut again = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
         assert_eq!(again.projections().low_position(), events.len() as u64);
+        let ckpt_file = dir.path().join("ckpt").join("tickets.checkpoint");
+        let written = std::fs::metadata(&ckpt_file).unwrap().modified().unwrap();
         let stats = again.catch_up(&log, &mut |_| {}).await.unwrap();
         assert_eq!(stats.events, 0);
+        // Nothing new: the checkpoint is not rewritten.
+        assert_eq!(std::fs::metadata(&ckpt_file).unwrap().modified().unwrap(), written);
         assert_eq!(again.projections().serialised(), expected);
 
         // Rebuild up to a position equals folding that prefix.
