@@ -579,7 +579,10 @@ impl SlaProjection {
             return;
         }
         let dl_start = rec.deadlines.len() as u8;
+        // Exact capacities: doubling slack over a million tickets is a few hundred MiB.
+        rec.deadlines.reserve_exact(dl.len());
         rec.deadlines.extend_from_slice(dl);
+        rec.facts.reserve_exact(1);
         rec.facts.push(Fact {
             at,
             kind,
@@ -620,9 +623,8 @@ impl Projection for SlaProjection {
                 department: None,
                 policy_version: None,
                 attributes,
-                // A typical ticket has about ten SLA facts and ten deadlines: one allocation each.
-                facts: Vec::with_capacity(10),
-                deadlines: Vec::with_capacity(10),
+                facts: Vec::new(),
+                deadlines: Vec::new(),
             });
             let recs = &self.recs;
             self.index.insert(id, i, |j| recs[j as usize].id.as_bytes());
