@@ -333,7 +333,7 @@ impl Analysis {
             })
             .collect();
         // Most frequent first; ties in (category, region) order, which the BTreeMap gave.
-        top.sort_by(|a, b| b.count.cmp(&a.count));
+        top.sort_by_key(|t| std::cmp::Reverse(t.count));
         top.truncate(TOP_ISSUES_MAX);
         r.top_issues = top;
         r

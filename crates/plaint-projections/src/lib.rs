@@ -14,6 +14,31 @@
 //! Determinism: the serialised state of a projection depends only on the events applied, never
 //! on how the log was read (one rebuild or many restarts). Lookup maps are never iterated into
 //! output; what is serialised is ordered by first appearance in the log or sorted.
+//!
+//! ```
+//! use plaint_domain::policy::Policy;
+//! use plaint_domain::time::Timestamp;
+//! use plaint_projections::runner::ProjectionSet;
+//! use plaint_projections::synth::{SynthConfig, SynthLog};
+//! use plaint_projections::util::IsoWeek;
+//!
+//! // Fold a (synthetic) log into every projection, then read.
+//! let mut set = ProjectionSet::default();
+//! for event in SynthLog::new(SynthConfig { complaints: 200, ..SynthConfig::default() }) {
+//!     set.apply(&event);
+//! }
+//! let id = set.tickets.state.ids().next().unwrap();
+//! let ticket = set.tickets.state.view(&id).unwrap();
+//! assert_eq!(ticket.id, id);
+//!
+//! let now = Timestamp::parse_rfc3339("2026-12-31T00:00:00+08:00").unwrap();
+//! let policy = Policy::default();
+//! let sla = set.sla.state.report(now, &policy, None, None);
+//! assert_eq!(sla.overall.tickets, 200);
+//! let week = IsoWeek { year: 2026, week: 36 };
+//! let weekly = set.analysis.state.weekly_report(week, &set.sla.state, now, &policy);
+//! assert!(weekly.received > 0);
+//! ```
 
 pub mod analysis;
 pub mod checkpoint;

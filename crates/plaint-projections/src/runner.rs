@@ -698,7 +698,6 @@ impl Runner {
             if failure.is_none() && !batch.is_empty() {
                 hand_off(&mut batch);
             }
-            drop(hand_off);
             drop(tx);
             worker.join().expect("projection worker panicked");
         });
