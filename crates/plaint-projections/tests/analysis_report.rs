@@ -305,3 +305,33 @@ fn alerts_surge_and_region_delay_two_months_running() {
         .surges
         .is_empty());
 }
+
+#[test]
+fn the_same_figures_come_out_of_a_rebuild_from_the_file_log() {
+    use plaint_projections::runner::{ProjectionSet, RebuildTarget, Runner};
+    let log = week_log();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let set = rt.block_on(async {
+        let store = file_log(dir.path());
+        append_events(&store, &log.events).await;
+        let mut runner = Runner::in_memory(ProjectionSet::default());
+        runner.rebuild(&store, RebuildTarget::Head, &mut |_| {}).await.unwrap();
+        runner.into_projections()
+    });
+    let now = ts("2026-11-10T12:00:00+08:00");
+    let week = IsoWeek { year: 2026, week: 45 };
+    let policy = Policy::default();
+    let direct_analysis: Analysis = fold(&log);
+    let direct_sla: SlaProjection = fold(&log);
+    let from_log = set.analysis.state.weekly_report(week, &set.sla.state, now, &policy);
+    assert_eq!(from_log, direct_analysis.weekly_report(week, &direct_sla, now, &policy));
+    assert_eq!(from_log.received, 5);
+    assert_eq!(
+        serde_json::to_string(&set.analysis.state.heat_map(Month { year: 2026, month: 11 })).unwrap(),
+        serde_json::to_string(&direct_analysis.heat_map(Month { year: 2026, month: 11 })).unwrap()
+    );
+}

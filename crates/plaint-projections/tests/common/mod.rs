@@ -6,10 +6,7 @@ use plaint_domain::ids::{Actor, CommandId, ComplaintId};
 use plaint_domain::time::{Timestamp, MS_PER_HOUR};
 use plaint_projections::to_new_event;
 
-use plaint_store::{
-    AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription,
-    VerifyReport,
-};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
 use std::collections::BTreeMap;
 
 pub fn ts(s: &str) -> Timestamp {
@@ -234,132 +231,6 @@ impl Log {
         e.meta.position = self.events.len() as u64 + 1;
         self.events.push(e);
     }
-    /// Appends every event to a store, one append per event, and checks the positions.
-    pub async fn write_to(&self, store: &dyn EventStore) {
-        for e in &self.events {
-            let r = store
-                .append(
-                    e.meta.complaint_id.as_str(),
-                    ExpectedVersion::Exact(e.meta.stream_version - 1),
-                    vec![to_new_event(e)],
-                )
-                .await
-                .unwrap();
-            assert_eq!(r.first_position, e.meta.position);
-        }
-    }
-}
-
-/// A minimal in-memory [`EventStore`] test double (until the file log lands).
-#[derive(Default)]
-pub struct MemStore {
-    inner: std::sync::Mutex<MemInner>,
-}
-
-#[derive(Default)]
-struct MemInner {
-    events: Vec<RecordedEvent>,
-    subs: Vec<tokio::sync::mpsc::Sender<Result<RecordedEvent, StoreError>>>,
-}
-
-#[async_trait::async_trait]
-impl EventStore for MemStore {
-    async fn append(
-        &self,
-        stream: &str,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        let mut g = self.inner.lock().unwrap();
-        let version = g.events.iter().filter(|e| e.stream == stream).count() as u64;
-        if let ExpectedVersion::Exact(v) = expected {
-            if v != version {
-                return Err(StoreError::Conflict {
-                    stream: stream.into(),
-                    expected,
-                    actual: version,
-                });
-            }
-        }
-        let first = g.events.len() as u64 + 1;
-        for (k, e) in events.into_iter().enumerate() {
-            let r = RecordedEvent {
-                position: first + k as u64,
-                stream: stream.into(),
-                stream_version: version + 1 + k as u64,
-                event_type: e.event_type,
-                schema_version: e.schema_version,
-                occurred_at_ms: e.occurred_at_ms,
-                recorded_at_ms: e.recorded_at_ms,
-                actor: e.actor,
-                command_id: e.command_id,
-                payload: e.payload,
-            };
-            g.events.push(r.clone());
-            g.subs.retain(|s| s.try_send(Ok(r.clone())).is_ok());
-        }
-        let last = g.events.len() as u64;
-        Ok(AppendResult {
-            first_position: first,
-            last_position: last,
-            stream_version: version + (last - first + 1),
-            deduplicated: false,
-        })
-    }
-    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
-        let mut out = Vec::new();
-        for r in requests {
-            out.push(self.append(&r.stream, r.expected, r.events).await?);
-        }
-        Ok(out)
-    }
-    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let g = self.inner.lock().unwrap();
-        Ok(g.events
-            .iter()
-            .filter(|e| e.stream == stream && e.stream_version >= from_version)
-            .take(max)
-            .cloned()
-            .collect())
-    }
-    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let g = self.inner.lock().unwrap();
-        Ok(g.events
-            .iter()
-            .skip(from_position.saturating_sub(1) as usize)
-            .take(max)
-            .cloned()
-            .collect())
-    }
-    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
-        let (tx, rx) = tokio::sync::mpsc::channel(1 << 16);
-        let mut g = self.inner.lock().unwrap();
-        for e in g.events.iter().skip(from_position.saturating_sub(1) as usize) {
-            tx.try_send(Ok(e.clone())).expect("test subscription buffer");
-        }
-        g.subs.push(tx);
-        Ok(Subscription::new(rx))
-    }
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.lock().unwrap().events.len() as u64)
-    }
-    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .inner
-            .lock()
-            .unwrap()
-            .events
-            .iter()
-            .filter(|e| e.stream == stream)
-            .count() as u64)
-    }
-    async fn verify(&self) -> Result<VerifyReport, StoreError> {
-        unimplemented_verify()
-    }
-}
-
-fn unimplemented_verify() -> Result<VerifyReport, StoreError> {
-    Err(StoreError::Database("the in-memory test double has no verify".into()))
 }
 
 /// Opens a fresh file log in `dir` (bulk durability: these tests are about projections).
