@@ -169,3 +169,62 @@ pub fn from_event_ref(r: &EventRef<'_>) -> Result<Event, DecodeError> {
         data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{SynthConfig, SynthLog};
+
+    fn recorded(e: &Event) -> RecordedEvent {
+        let n = to_new_event(e);
+        RecordedEvent {
+            position: e.meta.position,
+            stream: e.meta.complaint_id.as_str().to_owned(),
+            stream_version: e.meta.stream_version,
+            event_type: n.event_type,
+            schema_version: n.schema_version,
+            occurred_at_ms: n.occurred_at_ms,
+            recorded_at_ms: n.recorded_at_ms,
+            actor: n.actor,
+            command_id: n.command_id,
+            payload: n.payload,
+        }
+    }
+
+    #[test]
+    fn every_event_type_round_trips_through_the_envelope() {
+        let mut types = std::collections::BTreeSet::new();
+        for e in SynthLog::new(SynthConfig {
+            complaints: 100,
+            ..SynthConfig::default()
+        }) {
+            let r = recorded(&e);
+            types.insert(r.event_type.clone());
+            assert_eq!(from_recorded(&r).unwrap(), e);
+            assert_eq!(from_recorded_owned(r).unwrap(), e);
+        }
+        assert!(types.len() >= 14, "{types:?}");
+    }
+
+    #[test]
+    fn errors_name_the_position_and_the_stream() {
+        let e = SynthLog::new(SynthConfig::default()).next().unwrap();
+        let mut bad = recorded(&e);
+        bad.position = 77;
+        bad.payload.truncate(3);
+        let err = from_recorded(&bad).unwrap_err();
+        assert_eq!(err.position(), 77);
+        assert!(matches!(err, DecodeError::Payload { .. }));
+        assert!(
+            err.to_string().contains("position 77") && err.to_string().contains(&bad.stream),
+            "{err}"
+        );
+        let mut bad = recorded(&e);
+        bad.stream = "no spaces allowed".into();
+        let err = from_recorded(&bad).unwrap_err();
+        assert!(matches!(err, DecodeError::StreamName { position: 1, .. }), "{err}");
+        let mut bad = recorded(&e);
+        bad.event_type = "Teleported".into();
+        assert!(matches!(from_recorded(&bad), Err(DecodeError::Payload { .. })));
+    }
+}

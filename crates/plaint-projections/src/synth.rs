@@ -137,7 +137,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
                     Actor::Person(format!("agent-{:03}", k % 200))
                 },
                 command_id: CommandId::new(format!("{cid}-c{version}")).expect("valid"),
-                schema_version: 1,
+                schema_version: plaint_domain::codec::schema_version(data.type_name()).unwrap_or(1),
             },
             data,
         });
