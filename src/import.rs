@@ -11,7 +11,7 @@
 //! // The mapped departments must be the policy's (examples/mappings/policy.toml has Baltimore's).
 //! config.policy = Policy::from_toml_str(&std::fs::read_to_string("examples/mappings/policy.toml").unwrap()).unwrap();
 //! let engine = Engine::open(config).await.unwrap();
-//! let mapping = Mapping::from_path("examples/mappings/baltimore311.toml").unwrap();
+//! let mapping = Mapping::from_path(std::path::Path::new("examples/mappings/baltimore311.toml")).unwrap();
 //! let file = std::fs::File::open("baltimore311_sample.csv").unwrap();
 //! let plan = plan_csv_for_policy(&mapping, file, engine.policy()).unwrap();
 //! for anomaly in &plan.anomalies {
