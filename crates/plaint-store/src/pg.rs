@@ -910,6 +910,62 @@ struct NewRow<'a> {
     event: &'a NewEvent,
 }
 
+/// The rows of one transaction as column arrays, the first 13 parameters of both insert
+/// statements (`UNNEST` over arrays: one statement whatever the row count).
+struct RowColumns<'a> {
+    positions: Vec<i64>,
+    streams: Vec<&'a str>,
+    versions: Vec<i64>,
+    commands: Vec<&'a str>,
+    types: Vec<&'a str>,
+    schema_versions: Vec<i32>,
+    occurred: Vec<i64>,
+    recorded: Vec<i64>,
+    actors: Vec<&'a str>,
+    payloads: Vec<&'a [u8]>,
+    chains: Vec<&'a [u8]>,
+    occurred_at: Vec<Option<std::time::SystemTime>>,
+    recorded_at: Vec<Option<std::time::SystemTime>>,
+}
+
+impl<'a> RowColumns<'a> {
+    fn new(rows: &'a [NewRow<'a>], hashes: &'a [ChainHash]) -> Self {
+        RowColumns {
+            positions: rows.iter().map(|r| r.position as i64).collect(),
+            streams: rows.iter().map(|r| r.stream).collect(),
+            versions: rows.iter().map(|r| r.stream_version as i64).collect(),
+            commands: rows.iter().map(|r| r.event.command_id.as_str()).collect(),
+            types: rows.iter().map(|r| r.event.event_type.as_str()).collect(),
+            schema_versions: rows.iter().map(|r| i32::from(r.event.schema_version)).collect(),
+            occurred: rows.iter().map(|r| r.event.occurred_at_ms).collect(),
+            recorded: rows.iter().map(|r| r.event.recorded_at_ms).collect(),
+            actors: rows.iter().map(|r| r.event.actor.as_str()).collect(),
+            payloads: rows.iter().map(|r| r.event.payload.as_slice()).collect(),
+            chains: hashes.iter().map(|h| h.as_slice()).collect(),
+            occurred_at: rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect(),
+            recorded_at: rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect(),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 13] {
+        [
+            &self.positions,
+            &self.streams,
+            &self.versions,
+            &self.commands,
+            &self.types,
+            &self.schema_versions,
+            &self.occurred,
+            &self.recorded,
+            &self.actors,
+            &self.payloads,
+            &self.chains,
+            &self.occurred_at,
+            &self.recorded_at,
+        ]
+    }
+}
+
 /// Decides each job against the stream versions and command ids found under the head lock,
 /// assigning positions to the accepted ones. A job is all or nothing.
 struct Planner<'a> {
@@ -1190,34 +1246,8 @@ async fn commit_batch(
             .map_err(|e| BatchError::from_pg("append: commit", e))?;
             check_advanced(advanced.len())?;
         } else {
-            let positions: Vec<i64> = rows.iter().map(|r| r.position as i64).collect();
-            let row_streams: Vec<&str> = rows.iter().map(|r| r.stream).collect();
-            let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
-            let commands: Vec<&str> = rows.iter().map(|r| r.event.command_id.as_str()).collect();
-            let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
-            let schema_versions: Vec<i32> = rows.iter().map(|r| i32::from(r.event.schema_version)).collect();
-            let occurred: Vec<i64> = rows.iter().map(|r| r.event.occurred_at_ms).collect();
-            let recorded: Vec<i64> = rows.iter().map(|r| r.event.recorded_at_ms).collect();
-            let actors: Vec<&str> = rows.iter().map(|r| r.event.actor.as_str()).collect();
-            let payloads: Vec<&[u8]> = rows.iter().map(|r| r.event.payload.as_slice()).collect();
-            let chains: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
-            let occurred_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect();
-            let recorded_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect();
-            let params: [&(dyn ToSql + Sync); 13] = [
-                &positions,
-                &row_streams,
-                &versions,
-                &commands,
-                &types,
-                &schema_versions,
-                &occurred,
-                &recorded,
-                &actors,
-                &payloads,
-                &chains,
-                &occurred_at,
-                &recorded_at,
-            ];
+            let columns = RowColumns::new(&rows, &hashes);
+            let params = columns.params();
             let (inserted, advanced, _) = tokio::try_join!(
                 client.execute(&insert_unnest, &params),
                 client.query(&advance_head, &advance_params),
@@ -1325,33 +1355,22 @@ async fn try_fast_commit(
     let new_head = rows.last().expect("rows is not empty").position as i64;
     let chain_bytes: &[u8] = &chain;
     let row_count = rows.len() as i64;
-    let positions: Vec<i64> = rows.iter().map(|r| r.position as i64).collect();
-    let row_streams: Vec<&str> = rows.iter().map(|r| r.stream).collect();
-    let versions: Vec<i64> = rows.iter().map(|r| r.stream_version as i64).collect();
-    let commands: Vec<&str> = rows.iter().map(|r| r.event.command_id.as_str()).collect();
-    let types: Vec<&str> = rows.iter().map(|r| r.event.event_type.as_str()).collect();
-    let schema_versions: Vec<i32> = rows.iter().map(|r| i32::from(r.event.schema_version)).collect();
-    let occurred: Vec<i64> = rows.iter().map(|r| r.event.occurred_at_ms).collect();
-    let recorded: Vec<i64> = rows.iter().map(|r| r.event.recorded_at_ms).collect();
-    let actors: Vec<&str> = rows.iter().map(|r| r.event.actor.as_str()).collect();
-    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.event.payload.as_slice()).collect();
-    let chains: Vec<&[u8]> = hashes.iter().map(|h| h.as_slice()).collect();
-    let occurred_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect();
-    let recorded_at: Vec<_> = rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect();
+    let columns = RowColumns::new(&rows, &hashes);
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12] = columns.params();
     let params: [&(dyn ToSql + Sync); 20] = [
-        &positions,
-        &row_streams,
-        &versions,
-        &commands,
-        &types,
-        &schema_versions,
-        &occurred,
-        &recorded,
-        &actors,
-        &payloads,
-        &chains,
-        &occurred_at,
-        &recorded_at,
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        c9,
+        c10,
+        c11,
+        c12,
         &head_position,
         &command_streams,
         &command_ids,
