@@ -14,15 +14,19 @@
 //! stored per event, and the time to rebuild the ticket projection from scratch (every event read
 //! from the store and folded into `plaint_projections::Tickets`: plaint reads its store's
 //! `read_all`; cqrs-es + postgres-es replays through cqrs-es's `QueryReplay::replay_all` into a
-//! `Query` holding the same projection; `MemStore` loads every aggregate's events).
+//! `Query` holding the same projection; `MemStore` loads every aggregate's events). After the
+//! run every system must have ended with one ticket per complaint and the same ticket statuses
+//! as plaint (asserted). Also printed: latency per command kind, CPU time of this process per
+//! command, and, for reference, plaint's bulk path (`Engine::execute_batch`, one caller).
 //!
 //! Environment:
 //! * `PLAINT_BENCH_DATABASE_URL` or `PLAINT_TEST_DATABASE_URL`: PostgreSQL; without one only the
 //!   file-log and MemStore rows run and the skipped rows are named.
 //! * `PLAINT_BENCH_SYSTEMS`: which rows to run, a comma list of `file`, `pg`, `cqrs-pg`,
 //!   `cqrs-mem` (default: all four).
-//! * `PLAINT_BENCH_COMPLAINTS` (default 2,000, about 15k commands), `PLAINT_BENCH_SEED` (1),
-//!   `PLAINT_BENCH_CALLERS` (64), `PLAINT_BENCH_PG_POOL` (32 connections, both PG systems).
+//! * `PLAINT_BENCH_COMPLAINTS` (default 2,000, about 18k commands), `PLAINT_BENCH_SEED` (1),
+//!   `PLAINT_BENCH_CALLERS` (64), `PLAINT_BENCH_PG_POOL` (32 connections, both PG systems),
+//!   `PLAINT_BENCH_BATCH` (1,000 commands per `execute_batch` call in the reference line).
 //!
 //! ```text
 //! PLAINT_TEST_DATABASE_URL=postgres://plaint:plaint@127.0.0.1:5432/plaint_test \
