@@ -776,6 +776,7 @@ impl<'a> Generator<'a> {
                 customer_tier: cust.tier,
                 flags,
                 recorded_deadlines: Vec::new(),
+                deadline_source: Default::default(),
             }),
         );
         // Dispatch: mostly by the routing table; by hand when it will be redispatched later.

@@ -150,6 +150,17 @@ async fn baltimore_import_matches_the_spreadsheet_per_agency_and_is_idempotent()
         );
     }
     assert_eq!(actual, expected);
+    // Imported history carries only the recorded due date: no policy clock (first response,
+    // investigation, revisit …) gets a verdict (issue 8: nothing is guessed silently).
+    for (clock, c) in &report.overall.clocks {
+        if clock != "resolution" {
+            assert_eq!(
+                (c.met, c.breached, c.pending, c.pending_overdue),
+                (0, 0, 0, 0),
+                "{clock}: a clock the legacy system never had"
+            );
+        }
+    }
     let total = |f: fn(&Counts) -> u64| expected.values().map(f).sum::<u64>();
     // Guard against a vacuous match: every verdict kind occurs.
     assert!(
@@ -236,5 +247,14 @@ async fn a_transferred_request_keeps_who_held_it() {
             );
         }
         other => panic!("classified expected, got {other:?}"),
+    }
+    // Dispatch and the final response add no policy deadlines; no watchdog plan.
+    for e in &history {
+        match &e.data {
+            plaint_domain::EventData::Classified(c) => assert!(c.escalations.is_empty()),
+            plaint_domain::EventData::Dispatched(d) => assert!(d.deadlines.is_empty(), "{:?}", d.deadlines),
+            plaint_domain::EventData::Responded(r) => assert!(r.deadlines.is_empty(), "{:?}", r.deadlines),
+            _ => {}
+        }
     }
 }

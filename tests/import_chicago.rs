@@ -50,6 +50,18 @@ async fn chicago_notes_become_events() {
         Timestamp::parse_rfc3339("2015-10-10T10:15:40-05:00").unwrap()
     );
 
+    // The format has no due date: the imported history records no deadline at all, and plans
+    // no watchdog escalation (issue 8: nothing is guessed silently).
+    for e in &history {
+        let (deadlines, escalations) = match &e.data {
+            EventData::Classified(c) => (c.deadlines.len(), c.escalations.len()),
+            EventData::Dispatched(d) => (d.deadlines.len(), 0),
+            EventData::Responded(r) => (r.deadlines.len(), 0),
+            _ => (0, 0),
+        };
+        assert_eq!((deadlines, escalations), (0, 0), "{}", e.data.type_name());
+    }
+
     let again = engine.execute_batch(plan.batches(5_000).concat()).await.unwrap();
     assert_eq!(again.events, 0);
     assert_eq!(again.deduplicated, plan.command_count());

@@ -11,6 +11,7 @@
 //! | type | current | older versions read |
 //! |---|---|---|
 //! | `Received` | 2 | 1: no `outlet`, no `attributes` (read as `None` / empty) |
+//! | `Classified` | 2 | 1: no `deadline_source` (read as `Policy`) |
 //! | every other type | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -32,7 +33,7 @@ pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
     ("Verified", 1),
     ("Rejected", 1),
     ("MergedAsDuplicate", 1),
-    ("Classified", 1),
+    ("Classified", 2),
     ("Dispatched", 1),
     ("Redispatched", 1),
     ("OnHold", 1),
@@ -202,11 +203,13 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Received", 2) => EventData::Received(de(name, v, payload)?),
         ("Received", 1) => EventData::Received(de::<ReceivedV1>(name, v, payload)?.upcast()),
         ("Received", _) => return Err(unknown()),
+        ("Classified", 2) => EventData::Classified(de(name, v, payload)?),
+        ("Classified", 1) => EventData::Classified(de::<ClassifiedV1>(name, v, payload)?.upcast()),
+        ("Classified", _) => return Err(unknown()),
         (_, v) if v != cur => return Err(unknown()),
         ("Verified", _) => EventData::Verified(de(name, v, payload)?),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
-        ("Classified", _) => EventData::Classified(de(name, v, payload)?),
         ("Dispatched", _) => {
             let w: DispatchedWire = de(name, v, payload)?;
             EventData::Dispatched(Dispatched {
@@ -279,6 +282,37 @@ impl ReceivedV1 {
             region: self.region,
             outlet: None,
             attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `Classified` schema version 1, as written before imported history could record only the
+/// legacy system's deadlines: no `deadline_source`. Read into today's [`Classified`] with
+/// `deadline_source: Policy` (every v1 ticket's deadlines were computed by, or recorded instead
+/// of, the policy, and its dispatch and final response added the policy's deadlines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifiedV1 {
+    pub category: Category,
+    pub severity: Severity,
+    pub customer_tier: CustomerTier,
+    pub flags: Flags,
+    pub deadlines: Vec<ClockDeadline>,
+    pub escalations: Vec<EscalationDue>,
+    pub policy_version: String,
+}
+
+impl ClassifiedV1 {
+    /// v1 → v2: the deadlines came from the policy.
+    pub fn upcast(self) -> Classified {
+        Classified {
+            category: self.category,
+            severity: self.severity,
+            customer_tier: self.customer_tier,
+            flags: self.flags,
+            deadlines: self.deadlines,
+            escalations: self.escalations,
+            policy_version: self.policy_version,
+            deadline_source: DeadlineSource::Policy,
         }
     }
 }

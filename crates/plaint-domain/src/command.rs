@@ -142,6 +142,11 @@ pub struct Classify {
     /// used instead of computing them from the policy. Each is recorded as given.
     #[serde(default)]
     pub recorded_deadlines: Vec<ClockDeadline>,
+    /// `policy` (default): the policy computes the deadlines unless `recorded_deadlines` are
+    /// given. `recorded` (imported history): exactly `recorded_deadlines` (possibly none), no
+    /// watchdog escalations, and no policy deadlines at dispatch or final response.
+    #[serde(default)]
+    pub deadline_source: DeadlineSource,
 }
 
 fn default_customer_tier() -> CustomerTier {

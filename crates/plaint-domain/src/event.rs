@@ -424,6 +424,20 @@ pub struct ClockDeadline {
     pub pausable: bool,
 }
 
+/// Where a ticket's deadlines come from (DOMAIN.md §7 audit rule; issue 8: nothing is guessed
+/// silently for imported history).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineSource {
+    /// The engine's policy computes the deadlines at classification, dispatch and final response,
+    /// and plans the watchdog escalations (a live ticket).
+    #[default]
+    Policy,
+    /// Imported history: exactly the deadlines the legacy system recorded (possibly none); no
+    /// watchdog escalations, and dispatch and the final response add no policy deadlines.
+    Recorded,
+}
+
 /// Escalation levels (DOMAIN.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -538,6 +552,10 @@ pub struct Classified {
     pub escalations: Vec<EscalationDue>,
     /// The policy version the deadlines were computed with.
     pub policy_version: String,
+    /// Whether `deadlines` were computed from the policy or are the legacy system's recorded
+    /// ones (schema v2; a v1 payload reads as `policy`).
+    #[serde(default)]
+    pub deadline_source: DeadlineSource,
 }
 
 /// Why a ticket went where it went (DOMAIN.md §5).

@@ -187,6 +187,10 @@ pub struct ComplaintState {
     pub routing: Option<RoutingDecision>,
     /// Policy version the classification deadlines were computed with.
     pub policy_version: Option<String>,
+    /// Where the deadlines come from (set by `Classified`): with `Recorded`, dispatch and the
+    /// final response add no policy deadlines.
+    #[serde(default)]
+    pub deadline_source: DeadlineSource,
     /// Every deadline recorded so far (classification, dispatch, final response), in order.
     pub deadlines: Vec<ClockDeadline>,
     pub escalations_planned: Vec<EscalationDue>,
@@ -703,6 +707,8 @@ impl Decider<'_, '_, '_, '_> {
 
     /// DOMAIN.md §4 and §7 (audit rule): deadlines of every clock that runs from receipt,
     /// computed now from the policy and the calendar and recorded with the policy version.
+    /// Imported history ([`DeadlineSource::Recorded`], issue 8: nothing guessed silently) records
+    /// exactly the legacy system's deadlines, possibly none, and plans no watchdog escalations.
     fn classify(&self, c: &Classify) -> Result<Classified, Rejection> {
         let channel = self.state.channel.unwrap_or(Channel::Hotline);
         let mut flags = self.state.flags.union(c.flags);
@@ -714,7 +720,9 @@ impl Decider<'_, '_, '_, '_> {
             self.ctx
                 .policy
                 .classify_deadlines(self.ctx.calendar, c.severity, flags, channel, contact_at, received_at);
-        let deadlines = if c.recorded_deadlines.is_empty() {
+        let recorded = c.deadline_source == DeadlineSource::Recorded;
+        let escalations = if recorded { Vec::new() } else { escalations };
+        let deadlines = if c.recorded_deadlines.is_empty() && !recorded {
             computed
         } else {
             if c.recorded_deadlines.len() > RECORDED_DEADLINES_MAX {
@@ -736,7 +744,14 @@ impl Decider<'_, '_, '_, '_> {
             deadlines,
             escalations,
             policy_version: self.ctx.policy.version.clone(),
+            deadline_source: c.deadline_source,
         })
+    }
+
+    /// Whether the policy adds deadlines to this ticket (not for imported history classified
+    /// with [`DeadlineSource::Recorded`]).
+    fn policy_deadlines(&self) -> bool {
+        self.state.deadline_source == DeadlineSource::Policy
     }
 
     fn known_department(&self, d: &Department) -> Result<(), Rejection> {
@@ -769,7 +784,11 @@ impl Decider<'_, '_, '_, '_> {
             department,
             handler: d.handler.clone(),
             routing,
-            deadlines: self.ctx.policy.dispatch_deadlines(self.ctx.calendar, severity, self.at),
+            deadlines: if self.policy_deadlines() {
+                self.ctx.policy.dispatch_deadlines(self.ctx.calendar, severity, self.at)
+            } else {
+                Vec::new()
+            },
             policy_version: self.ctx.policy.version.clone(),
         })
     }
@@ -794,7 +813,7 @@ impl Decider<'_, '_, '_, '_> {
             Some(req) => Some(self.compensation(req)?),
             None => None,
         };
-        let deadlines = if is_final {
+        let deadlines = if is_final && self.policy_deadlines() {
             let severity = self.state.severity.unwrap_or(Severity::Ordinary);
             self.ctx
                 .policy
@@ -1036,6 +1055,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.deadlines.clone_from(&c.deadlines);
             state.escalations_planned.clone_from(&c.escalations);
             state.policy_version = Some(c.policy_version.clone());
+            state.deadline_source = c.deadline_source;
         }
         EventData::Dispatched(d) => {
             state.status = Status::Dispatched;

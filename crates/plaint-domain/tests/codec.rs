@@ -1,7 +1,7 @@
 //! The payload codec (issue 2 item 9): every event type round-trips through postcard; older
 //! schema versions are upcast into today's types; broken payloads are typed errors.
 
-use plaint_domain::codec::{self, CodecError, ReceivedV1};
+use plaint_domain::codec::{self, ClassifiedV1, CodecError, ReceivedV1};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::time::Timestamp;
@@ -92,6 +92,7 @@ fn one_of_each() -> Vec<EventData> {
                 due_at: ts(5),
             }],
             policy_version: "2026.1".to_owned(),
+            deadline_source: DeadlineSource::Recorded,
         }),
         EventData::Dispatched(Dispatched {
             department: Department("legal".to_owned()),
@@ -203,6 +204,7 @@ fn encode_into_appends_to_the_buffer() {
 #[test]
 fn schema_versions_are_known_per_type() {
     assert_eq!(codec::schema_version("Received"), Some(2));
+    assert_eq!(codec::schema_version("Classified"), Some(2));
     assert_eq!(codec::schema_version("Closed"), Some(1));
     assert_eq!(codec::schema_version("Opened"), None);
 }
@@ -270,6 +272,93 @@ fn received_v1_upcasts_to_current_received() {
     assert_eq!((name, version), ("Received", 2));
     assert_ne!(bytes.as_slice(), RECEIVED_V1_GOLDEN);
     assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Received(r));
+}
+
+/// A `Classified` written by schema version 1 (before `deadline_source` existed). A fixture: these
+/// bytes must keep decoding forever. They encode: category loss, severity urgent, tier vip, flags
+/// {repeat}, deadlines [{resolution, 1_700_000_000_000 ms, pausable}], escalations
+/// [{"green_channel", supervisor, 1_700_000_000_000 ms}], policy version "2026.1".
+#[rustfmt::skip]
+const CLASSIFIED_V1_GOLDEN: &[u8] = &[
+    1,                                      // category: variant 1 = loss
+    1,                                      // severity: variant 1 = urgent
+    0,                                      // customer_tier: variant 0 = vip
+    1, 0, 0, 0,                             // flags: repeat, media, group, regulator
+    1,                                      // deadlines: 1 element
+    2,                                      //   clock: variant 2 = resolution
+    128, 160, 171, 254, 249, 98,            //   due_at: zigzag varint of 1_700_000_000_000
+    1,                                      //   pausable: true
+    1,                                      // escalations: 1 element
+    13, 103, 114, 101, 101, 110, 95, 99, 104, 97, 110, 110, 101, 108, //   rule_id: "green_channel"
+    0,                                      //   level: variant 0 = supervisor
+    128, 160, 171, 254, 249, 98,            //   due_at
+    6, 50, 48, 50, 54, 46, 49,              // policy_version: "2026.1"
+];
+
+fn classified_v1_fixture() -> ClassifiedV1 {
+    ClassifiedV1 {
+        category: Category::Loss,
+        severity: Severity::Urgent,
+        customer_tier: CustomerTier::Vip,
+        flags: Flags {
+            repeat: true,
+            ..Flags::default()
+        },
+        deadlines: vec![ClockDeadline {
+            clock: Clock::Resolution,
+            due_at: ts(1_700_000_000_000),
+            pausable: true,
+        }],
+        escalations: vec![EscalationDue {
+            rule_id: "green_channel".to_owned(),
+            level: EscalationLevel::Supervisor,
+            due_at: ts(1_700_000_000_000),
+        }],
+        policy_version: "2026.1".to_owned(),
+    }
+}
+
+#[test]
+fn classified_v1_golden_bytes_are_what_v1_wrote() {
+    let bytes = postcard::to_allocvec(&classified_v1_fixture()).unwrap();
+    assert_eq!(bytes, CLASSIFIED_V1_GOLDEN, "v1 bytes: {bytes:?}");
+}
+
+/// Issue 8 follow-up: a v1 `Classified` (no deadline source) reads as policy-computed deadlines.
+#[test]
+fn classified_v1_upcasts_to_current_classified() {
+    let data = codec::decode("Classified", 1, CLASSIFIED_V1_GOLDEN).expect("v1 payload decodes");
+    let EventData::Classified(c) = data else {
+        panic!("decoded as {data:?}")
+    };
+    let v1 = classified_v1_fixture();
+    assert_eq!(c.category, Category::Loss);
+    assert_eq!(c.severity, Severity::Urgent);
+    assert_eq!(c.customer_tier, CustomerTier::Vip);
+    assert!(c.flags.repeat && !c.flags.media);
+    assert_eq!(c.deadlines, v1.deadlines);
+    assert_eq!(c.escalations, v1.escalations);
+    assert_eq!(c.policy_version, "2026.1");
+    assert_eq!(
+        c.deadline_source,
+        DeadlineSource::Policy,
+        "v1 deadlines came from the policy"
+    );
+    // Re-encoding writes v2 (one more byte: the source), which reads back identically.
+    let (name, version, bytes) = codec::encode(&EventData::Classified(c.clone()));
+    assert_eq!((name, version), ("Classified", 2));
+    assert_eq!(&bytes[..CLASSIFIED_V1_GOLDEN.len()], CLASSIFIED_V1_GOLDEN);
+    assert_eq!(bytes.len(), CLASSIFIED_V1_GOLDEN.len() + 1);
+    assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Classified(c));
+    // A v2 payload is not a v1 payload: one trailing byte.
+    assert!(matches!(
+        codec::decode("Classified", 1, &bytes),
+        Err(CodecError::TrailingBytes { trailing: 1, .. })
+    ));
+    assert!(matches!(
+        codec::decode("Classified", 3, &bytes),
+        Err(CodecError::UnknownVersion { current: 2, .. })
+    ));
 }
 
 #[test]

@@ -739,6 +739,89 @@ fn s7_recorded_deadlines_of_imported_history_are_kept() {
     assert_eq!(w.state().deadlines, given);
 }
 
+fn classify_recorded(recorded_deadlines: Vec<ClockDeadline>) -> CommandBody {
+    let CommandBody::Classify(mut c) = classify(Severity::Major) else {
+        panic!()
+    };
+    c.recorded_deadlines = recorded_deadlines;
+    c.deadline_source = DeadlineSource::Recorded;
+    CommandBody::Classify(c)
+}
+
+/// Issue 8 follow-up (nothing is guessed silently): imported history classified with
+/// `deadline_source: recorded` carries exactly the legacy system's deadlines — no policy clocks at
+/// classification, dispatch or final response, and no watchdog escalations.
+#[test]
+fn s7_recorded_deadlines_only_for_imported_history() {
+    let mut w = World::new();
+    w.given_verified();
+    let given = vec![ClockDeadline {
+        clock: Clock::Resolution,
+        due_at: t0().plus_hours(100),
+        pausable: true,
+    }];
+    let e = w.given(classify_recorded(given.clone()));
+    let EventData::Classified(c) = &e[0].data else { panic!() };
+    assert_eq!(c.deadlines, given);
+    assert!(c.escalations.is_empty(), "no watchdog plan: {:?}", c.escalations);
+    assert_eq!(c.deadline_source, DeadlineSource::Recorded);
+    assert_eq!(w.state().deadline_source, DeadlineSource::Recorded);
+    assert_eq!(w.state().deadline(Clock::FirstResponse), None);
+
+    w.advance_hours(2);
+    let e = w.given(dispatch(None));
+    let EventData::Dispatched(d) = &e[0].data else { panic!() };
+    assert!(d.deadlines.is_empty(), "dispatch added {:?}", d.deadlines);
+    // Long after every policy rung would be due, the watchdog proposes nothing and a watchdog
+    // escalation appends nothing.
+    w.advance_hours(24 * 30);
+    assert!(watchdog::due_escalations(&w.events, w.now).is_empty());
+    assert!(w
+        .when(escalate_watchdog("ladder.supervisor", EscalationLevel::Supervisor))
+        .expect("an unplanned rung is not an error")
+        .is_empty());
+    let e = w.given(respond(ResponseKind::Final));
+    let EventData::Responded(r) = &e[0].data else { panic!() };
+    assert!(r.deadlines.is_empty(), "final response added {:?}", r.deadlines);
+    w.given(close());
+    let s = w.state();
+    assert_eq!(s.status, Status::Closed);
+    assert_eq!(s.deadlines, given, "only the recorded deadline, through to the close");
+}
+
+/// A legacy file without a due date: a `recorded` classification records no deadline at all
+/// (rather than the policy's), and stays without one after dispatch.
+#[test]
+fn s7_recorded_source_without_deadlines_records_none() {
+    let mut w = World::new();
+    w.given_verified();
+    let e = w.given(classify_recorded(vec![]));
+    let EventData::Classified(c) = &e[0].data else { panic!() };
+    assert!(c.deadlines.is_empty() && c.escalations.is_empty());
+    w.given(dispatch(None));
+    assert!(w.state().deadlines.is_empty());
+    // A live ticket of the same severity gets the policy's clocks (the default source).
+    let mut live = World::new();
+    live.given_dispatched(Severity::Major);
+    assert_eq!(live.state().deadline_source, DeadlineSource::Policy);
+    assert!(live.state().deadline(Clock::FirstResponse).is_some());
+    assert!(live.state().deadline(Clock::Investigation).is_some());
+}
+
+/// The import format: `deadline_source` defaults to `policy` and reads `recorded` in snake_case.
+#[test]
+fn s7_deadline_source_in_the_import_format() {
+    let line = r#"{"command_id":"x:1","complaint_id":"X-1","actor":"system","command":"classify","category":"delay","severity":"ordinary"}"#;
+    let cmd: Command = serde_json::from_str(line).unwrap();
+    let CommandBody::Classify(c) = cmd.body else { panic!() };
+    assert_eq!(c.deadline_source, DeadlineSource::Policy);
+    let line = line.replace(r#""severity""#, r#""deadline_source":"recorded","severity""#);
+    let cmd: Command = serde_json::from_str(&line).unwrap();
+    let CommandBody::Classify(c) = cmd.body else { panic!() };
+    assert_eq!(c.deadline_source, DeadlineSource::Recorded);
+    assert!(serde_json::from_str::<Command>(&line.replace("recorded", "guessed")).is_err());
+}
+
 /// §7: dispatch records the clocks that run from dispatch; the final response the revisit clock.
 #[test]
 fn s7_dispatch_and_final_response_record_their_clocks() {

@@ -145,6 +145,7 @@ fn body() -> impl Strategy<Value = CommandBody> {
                 customer_tier: CustomerTier::Vip,
                 flags,
                 recorded_deadlines: vec![],
+                deadline_source: Default::default(),
             })
         }),
         prop::option::of(department()).prop_map(|department| CommandBody::Dispatch(Dispatch {

@@ -19,7 +19,8 @@ use crate::StatusMeaning;
 use plaint_domain::policy::Policy;
 use plaint_domain::{
     Actor, Category, Channel, CheckOutcome, Classify, Close, Command, CommandBody, ComplaintId, CustomerInput,
-    CustomerTier, Department, Dispatch, Flags, Receive, Respond, ResponseKind, Severity, Timestamp, Verify,
+    CustomerTier, DeadlineSource, Department, Dispatch, Flags, Receive, Respond, ResponseKind, Severity, Timestamp,
+    Verify,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -468,6 +469,7 @@ fn plan_request(
                 customer_tier: CustomerTier::Standard,
                 flags: Flags::default(),
                 recorded_deadlines: Vec::new(),
+                deadline_source: DeadlineSource::Recorded,
             }),
         ),
     ];

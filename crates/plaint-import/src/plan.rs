@@ -9,8 +9,8 @@ use plaint_domain::policy::Policy;
 use plaint_domain::state::{DESCRIPTION_LEN_MAX, SHORT_TEXT_LEN_MAX};
 use plaint_domain::{
     Actor, Category, Channel, CheckOutcome, Classify, Clock, ClockDeadline, Close, Command, CommandBody, CommandId,
-    ComplaintId, CustomerInput, CustomerTier, Department, Dispatch, Flags, MergeAsDuplicate, Receive, Redispatch,
-    Respond, ResponseKind, Severity, Timestamp, Verify,
+    ComplaintId, CustomerInput, CustomerTier, DeadlineSource, Department, Dispatch, Flags, MergeAsDuplicate, Receive,
+    Redispatch, Respond, ResponseKind, Severity, Timestamp, Verify,
 };
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
@@ -704,6 +704,7 @@ impl<'m> Planner<'m> {
                     })
                     .into_iter()
                     .collect(),
+                deadline_source: DeadlineSource::Recorded,
             }),
         );
         let department = Department(department.expect("department resolved"));

@@ -33,6 +33,14 @@ fn notes_become_the_history() {
         names,
         ["receive", "verify", "classify", "dispatch", "respond", "respond", "respond", "close"]
     );
+    match &t.commands[2].body {
+        CommandBody::Classify(c) => {
+            // The format has no due date: no recorded deadline, and no policy clocks either.
+            assert!(c.recorded_deadlines.is_empty());
+            assert_eq!(c.deadline_source, plaint_domain::DeadlineSource::Recorded);
+        }
+        other => panic!("classify expected, got {other:?}"),
+    }
     let at = |s: &str| Some(Timestamp::parse_rfc3339(s).unwrap());
     assert_eq!(
         t.commands[3].occurred_at,

@@ -309,6 +309,8 @@ fn due_date_blank_or_unparsable_imports_without_a_deadline() {
             panic!("third command is classify")
         };
         assert!(c.recorded_deadlines.is_empty());
+        // Imported history: no due date means no deadline, never the policy's (issue 8).
+        assert_eq!(c.deadline_source, plaint_domain::DeadlineSource::Recorded);
     }
 }
 
@@ -532,6 +534,7 @@ fn each_status_meaning_yields_its_history() {
             assert_eq!(c.recorded_deadlines.len(), 1);
             assert_eq!(c.recorded_deadlines[0].clock, Clock::Resolution);
             assert_eq!(c.recorded_deadlines[0].due_at, ny(2024, 1, 8, 9, 0, 5));
+            assert_eq!(c.deadline_source, plaint_domain::DeadlineSource::Recorded);
         }
         other => panic!("classify expected, got {other:?}"),
     }

@@ -384,6 +384,7 @@ impl SlaProjection {
                         .policy_version
                         .map(|p| self.strings.resolve(p).to_owned())
                         .unwrap_or_default(),
+                    deadline_source: Default::default(),
                 }),
                 FactKind::Dispatched => EventData::Dispatched(Dispatched {
                     department: Department(String::new()),

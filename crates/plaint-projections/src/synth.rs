@@ -251,6 +251,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             deadlines,
             escalations,
             policy_version: policy.version.clone(),
+            deadline_source: Default::default(),
         }),
         &mut out,
     );

@@ -159,6 +159,7 @@ pub fn classify(severity: Severity) -> CommandBody {
         customer_tier: CustomerTier::Standard,
         flags: Flags::default(),
         recorded_deadlines: vec![],
+        deadline_source: Default::default(),
     })
 }
 

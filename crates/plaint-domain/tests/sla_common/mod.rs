@@ -111,6 +111,7 @@ impl History {
                 deadlines,
                 escalations,
                 policy_version: version,
+                deadline_source: Default::default(),
             }),
         )
     }

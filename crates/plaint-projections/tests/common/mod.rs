@@ -110,6 +110,7 @@ pub fn classified(
         deadlines,
         escalations: vec![],
         policy_version: "test-1".into(),
+        deadline_source: Default::default(),
     })
 }
 
