@@ -49,6 +49,9 @@ pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
 /// Most commands in one [`Engine::execute_batch`] call. Each command yields at most two events,
 /// so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
 pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / 2;
+
+/// Most complaint states the engine keeps cached between commands (about 1 KiB each).
+pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;
 /// Most events [`Engine::audit`] returns in one call.
 pub const AUDIT_EVENTS_MAX: usize = 1_000_000;
 
@@ -340,6 +343,10 @@ pub struct Engine {
     runner: tokio::sync::Mutex<Runner>,
     /// Per-complaint turn-taking for `execute` (striped by a hash of the complaint id).
     stripes: Vec<tokio::sync::Mutex<()>>,
+    /// The state of recently written complaints, as of this process's last append to each. Only
+    /// a shortcut: every append still carries the expected stream version, so a stale entry
+    /// (another process wrote) costs a conflict and a fresh read, never a wrong write.
+    states: std::sync::Mutex<HashMap<ComplaintId, ComplaintState>>,
     conflict_retries_max: u32,
     log_dir: Option<PathBuf>,
     checkpoint_dir: Option<PathBuf>,
@@ -416,6 +423,7 @@ impl Engine {
             keys,
             runner: tokio::sync::Mutex::new(runner),
             stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            states: std::sync::Mutex::new(HashMap::new()),
             conflict_retries_max: cfg.conflict_retries_max,
             log_dir,
             checkpoint_dir,
@@ -467,27 +475,42 @@ impl Engine {
         // they never conflict with each other; conflicts with other processes are retried.
         let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
         let mut attempt = 0u32;
+        let mut use_cache = true;
         loop {
             attempt += 1;
             if attempt > 1 {
                 backoff(attempt).await;
             }
-            let events = self.read_stream_events(&cmd.complaint_id).await?;
-            let original: Vec<Event> = events
-                .iter()
-                .filter(|e| e.meta.command_id == cmd.command_id)
-                .cloned()
-                .collect();
-            if !original.is_empty() {
-                return Ok(Executed {
-                    complaint_id: cmd.complaint_id.clone(),
-                    command_id: cmd.command_id.clone(),
-                    stream_version: events.last().map_or(0, |e| e.meta.stream_version),
-                    events: original,
-                    deduplicated: true,
-                });
-            }
-            let state = ComplaintState::from_events(&events);
+            // The cached state saves reading and folding the stream; a retry always reads, and
+            // so does a command the cached state would reject (it may be stale).
+            let cached = if use_cache {
+                self.cached_state(&cmd.complaint_id)
+                    .filter(|s| !s.has_applied(&cmd.command_id))
+            } else {
+                None
+            };
+            let from_cache = cached.is_some();
+            let state = match cached {
+                Some(state) => state,
+                None => {
+                    let events = self.read_stream_events(&cmd.complaint_id).await?;
+                    let original: Vec<Event> = events
+                        .iter()
+                        .filter(|e| e.meta.command_id == cmd.command_id)
+                        .cloned()
+                        .collect();
+                    if !original.is_empty() {
+                        return Ok(Executed {
+                            complaint_id: cmd.complaint_id.clone(),
+                            command_id: cmd.command_id.clone(),
+                            stream_version: events.last().map_or(0, |e| e.meta.stream_version),
+                            events: original,
+                            deduplicated: true,
+                        });
+                    }
+                    ComplaintState::from_events(&events)
+                }
+            };
             let cmd = self.enrich(&state, cmd.clone()).await?;
             let key = self.customer_key(&cmd)?;
             let ctx = Context {
@@ -496,7 +519,16 @@ impl Engine {
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
             };
-            let mut new = decide(&state, &cmd, &ctx)?;
+            let mut new = match decide(&state, &cmd, &ctx) {
+                Ok(new) => new,
+                Err(_) if from_cache => {
+                    self.forget_states([&cmd.complaint_id]);
+                    use_cache = false;
+                    attempt -= 1; // not a conflict: no backoff, no retry counted
+                    continue;
+                }
+                Err(rejection) => return Err(rejection.into()),
+            };
             if new.is_empty() {
                 return Ok(Executed {
                     complaint_id: cmd.complaint_id.clone(),
@@ -514,6 +546,8 @@ impl Engine {
             {
                 Ok(r) if r.deduplicated => {
                     // Another writer committed this very command between our read and append.
+                    self.forget_states([&cmd.complaint_id]);
+                    use_cache = false;
                     continue;
                 }
                 Ok(r) => {
@@ -525,6 +559,11 @@ impl Engine {
                     for (i, e) in new.iter_mut().enumerate() {
                         e.meta.position = r.first_position + i as u64;
                     }
+                    let mut state = state;
+                    for e in &new {
+                        evolve(&mut state, e);
+                    }
+                    self.cache_state(cmd.complaint_id.clone(), state);
                     return Ok(Executed {
                         complaint_id: cmd.complaint_id.clone(),
                         command_id: cmd.command_id.clone(),
@@ -533,15 +572,42 @@ impl Engine {
                         stream_version: r.stream_version,
                     });
                 }
-                Err(StoreError::Conflict { .. }) if attempt <= self.conflict_retries_max => continue,
+                Err(StoreError::Conflict { .. }) if attempt <= self.conflict_retries_max => {
+                    self.forget_states([&cmd.complaint_id]);
+                    use_cache = false;
+                    continue;
+                }
                 Err(StoreError::Conflict { .. }) => {
+                    self.forget_states([&cmd.complaint_id]);
                     return Err(EngineError::Contended {
                         complaint: cmd.complaint_id.clone(),
                         attempts: attempt,
-                    })
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    fn cached_state(&self, id: &ComplaintId) -> Option<ComplaintState> {
+        self.states.lock().expect("state cache lock").get(id).cloned()
+    }
+
+    fn cache_state(&self, id: ComplaintId, state: ComplaintState) {
+        let mut states = self.states.lock().expect("state cache lock");
+        if states.len() >= STATE_CACHE_ENTRIES_MAX && !states.contains_key(&id) {
+            // Bounded: drop an arbitrary entry (it is only a shortcut).
+            if let Some(victim) = states.keys().next().cloned() {
+                states.remove(&victim);
+            }
+        }
+        states.insert(id, state);
+    }
+
+    fn forget_states<'a>(&self, ids: impl IntoIterator<Item = &'a ComplaintId>) {
+        let mut states = self.states.lock().expect("state cache lock");
+        for id in ids {
+            states.remove(id);
         }
     }
 
@@ -690,6 +756,9 @@ impl Engine {
         // Keys first: an event must never reference a key that a crash could lose.
         self.keys.sync()?;
         let events: usize = requests.iter().map(|r| r.events.len()).sum();
+        // Whatever the batch's fate, the cached states of its complaints are no longer known
+        // to be current: the next command on them reads its stream.
+        self.forget_states(states.keys());
         let results = if requests.is_empty() {
             Vec::new()
         } else {
