@@ -196,7 +196,7 @@ fn main() {
     let started = Instant::now();
     let mut sum = 0u64;
     let mut from = 1;
-    while !skip_scan {
+    while !skip_scan && from <= head {
         let n = log
             .visit_all(from, 100_000, |r| sum = sum.wrapping_add(r.payload.len() as u64))
             .unwrap();
@@ -216,7 +216,7 @@ fn main() {
     let started = Instant::now();
     let mut from = 1;
     let mut kinds = 0u64;
-    while !skip_scan {
+    while !skip_scan && from <= head {
         let n = log
             .visit_all(from, 100_000, |r| {
                 let e = from_event_ref(r).expect("decodes");
