@@ -79,17 +79,27 @@ fn sla_text(r: &SlaReport) -> String {
             "tickets",
             "clock",
             "on time",
+            "met",
             "breached",
+            "pending",
             "pending overdue",
         ]);
         for (group, g) in &r.groups {
-            for (clock, c) in &g.clocks {
+            // A clock that applies to no ticket of the group (imported history records only
+            // its resolution deadline, say) would only add rows of dashes; JSON keeps them.
+            for (clock, c) in g
+                .clocks
+                .iter()
+                .filter(|(_, c)| c.met + c.breached + c.pending + c.pending_overdue > 0)
+            {
                 t.add_row(vec![
                     group.clone(),
                     g.tickets.to_string(),
                     clock.clone(),
                     tables::percent(c.on_time_rate),
+                    c.met.to_string(),
                     c.breached.to_string(),
+                    c.pending.to_string(),
                     c.pending_overdue.to_string(),
                 ]);
             }
