@@ -877,28 +877,7 @@ impl Engine {
     }
 
     async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
-        let head = self.store.head_position().await?;
-        let mut last = runner.projections().low_position();
-        while last < head {
-            let want = ((head - last) as usize).min(READ_BATCH);
-            let batch = self.store.read_all(last + 1, want).await?;
-            if batch.is_empty() {
-                break;
-            }
-            for r in batch {
-                if r.position != last + 1 {
-                    return Err(plaint_projections::runner::RunnerError::Gap {
-                        after: last,
-                        found: r.position,
-                    }
-                    .into());
-                }
-                last = r.position;
-                let e = from_recorded_owned(r)?;
-                runner.projections_mut().apply(&e);
-            }
-        }
-        Ok(last)
+        Ok(runner.follow_to_head(self.store.as_ref(), &mut |_| {}).await?.position)
     }
 
     /// Runs `f` on the projections, caught up with the log's head.
@@ -1197,7 +1176,7 @@ impl Engine {
     pub async fn rebuild(
         &self,
         target: RebuildTarget,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, EngineError> {
         let mut runner = self.runner.lock().await;
         let stats = runner.rebuild(self.store.as_ref(), target, progress).await?;

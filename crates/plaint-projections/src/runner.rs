@@ -385,15 +385,26 @@ impl Runner {
     pub async fn catch_up(
         &mut self,
         store: &dyn EventStore,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
-        let head = store.head_position().await?;
-        let stats = self.read_range(store, head, None, progress).await?;
+        let stats = self.follow_to_head(store, progress).await?;
         // Nothing new: the checkpoints on disk are already this state.
         if stats.events > 0 {
             self.save_checkpoints()?;
         }
         Ok(stats)
+    }
+
+    /// Brings every projection from where it stands up to the log's head without writing
+    /// checkpoints: the read path of an engine that answers queries between commands and
+    /// decides itself when to save.
+    pub async fn follow_to_head(
+        &mut self,
+        store: &dyn EventStore,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunStats, RunnerError> {
+        let head = store.head_position().await?;
+        self.read_range(store, head, None, progress).await
     }
 
     /// Starts every enabled projection from empty and reads the log to `target`. Checkpoints
@@ -403,7 +414,7 @@ impl Runner {
         &mut self,
         store: &dyn EventStore,
         target: RebuildTarget,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         self.set.reset();
         let head = store.head_position().await?;
@@ -428,7 +439,7 @@ impl Runner {
         store: &dyn EventStore,
         until: u64,
         as_of: Option<Timestamp>,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         let started = Instant::now();
         let mut last = self.set.low_position();
@@ -489,7 +500,7 @@ impl Runner {
         &mut self,
         log: &FileLog,
         target: RebuildTarget,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         self.set.reset();
         let head = self.file_head(log)?;
@@ -512,7 +523,7 @@ impl Runner {
     pub fn catch_up_file_log(
         &mut self,
         log: &FileLog,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         let head = self.file_head(log)?;
         let stats = self.visit_range(log, head, None, progress)?;
@@ -540,7 +551,7 @@ impl Runner {
         log: &FileLog,
         until: u64,
         as_of: Option<Timestamp>,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         if self.parallel {
             return self.visit_range_parallel(log, until, as_of, progress);
@@ -610,7 +621,7 @@ impl Runner {
         log: &FileLog,
         until: u64,
         as_of: Option<Timestamp>,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, RunnerError> {
         use std::sync::{mpsc, Arc};
         /// Events handed to the second thread at a time.
