@@ -28,7 +28,7 @@ use plaint_domain::{
 };
 use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::repeats::RepeatReport;
-use plaint_projections::runner::{ProjectionSet, RebuildTarget, RunStats, Runner};
+use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, RunStats, Runner};
 use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
 use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
@@ -1187,6 +1187,42 @@ impl Engine {
         Ok(stats)
     }
 
+    /// The names of the projections ([`Engine::rebuild_projection`] takes one): `tickets`,
+    /// `sla`, `repeats`, `analysis`.
+    pub fn projection_names() -> Vec<&'static str> {
+        ProjectionKind::ALL.iter().map(|k| k.name()).collect()
+    }
+
+    /// Rebuilds one projection (by name, see [`Engine::projection_names`]) from the log's
+    /// beginning to its head and saves its checkpoint; the other projections keep theirs. An
+    /// unknown name is [`EngineError::BadInput`] listing the known ones. Without checkpoints
+    /// every projection lives in memory only, and all of them are rebuilt.
+    pub async fn rebuild_projection(
+        &self,
+        name: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunStats, EngineError> {
+        let kind = ProjectionKind::from_name(name).ok_or_else(|| {
+            EngineError::bad_input(
+                "projection",
+                format!(
+                    "{name:?} is not a projection; projections are: {}",
+                    Self::projection_names().join(", ")
+                ),
+            )
+        })?;
+        let mut runner = self.runner.lock().await;
+        let Some(dir) = &self.checkpoint_dir else {
+            return Ok(runner.rebuild(self.store.as_ref(), RebuildTarget::Head, progress).await?);
+        };
+        // Its own runner over the same checkpoint directory, so the others keep their
+        // checkpoints; the engine's runner then reloads them all, the rebuilt one included.
+        let mut one = Runner::open(dir, ProjectionSet::only(&[kind]))?;
+        let stats = one.rebuild(self.store.as_ref(), RebuildTarget::Head, progress).await?;
+        *runner = self.fresh_runner()?;
+        Ok(stats)
+    }
+
     fn fresh_runner(&self) -> Result<Runner, EngineError> {
         Ok(match &self.checkpoint_dir {
             Some(dir) => Runner::open(dir, ProjectionSet::default())?,
@@ -1224,6 +1260,11 @@ impl Engine {
     /// Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position or offset.
     pub async fn verify(&self) -> Result<VerifyOutcome, EngineError> {
         Ok(self.store.verify().await?)
+    }
+
+    /// The log's last committed global position (0 on an empty log).
+    pub async fn head_position(&self) -> Result<u64, EngineError> {
+        Ok(self.store.head_position().await?)
     }
 
     /// Size figures of the store.
@@ -1281,35 +1322,6 @@ impl Engine {
         }
         Ok(n)
     }
-
-    /// Writes every event as one JSON object per line, in global order, personal fields
-    /// masked unless `reveal` (a `Received` event's sealed personal fields are replaced by the
-    /// [`PersonalFields`] they open to). Returns the number of events written.
-    pub async fn export(&self, out: &mut dyn std::io::Write, reveal: Reveal) -> Result<u64, EngineError> {
-        let mut n = 0u64;
-        let mut from = 1u64;
-        loop {
-            let batch = self.store.read_all(from, READ_BATCH).await?;
-            let len = batch.len();
-            for r in batch {
-                from = r.position + 1;
-                let e = from_recorded_owned(r)?;
-                let line = export_line(&e, self.personal_fields(&e, reveal)?);
-                serde_json::to_writer(&mut *out, &line).map_err(|e| EngineError::Io {
-                    path: PathBuf::from("<export>"),
-                    source: e.into(),
-                })?;
-                out.write_all(b"\n").map_err(|source| EngineError::Io {
-                    path: PathBuf::from("<export>"),
-                    source,
-                })?;
-                n += 1;
-            }
-            if len < READ_BATCH {
-                return Ok(n);
-            }
-        }
-    }
 }
 
 /// Lock stripes for per-complaint turn-taking in [`Engine::execute`].
@@ -1346,25 +1358,6 @@ fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     std::fs::remove_dir_all(dir).map_err(io)?;
     std::fs::create_dir_all(dir).map_err(io)?;
     Ok(Runner::open(dir, ProjectionSet::default())?)
-}
-
-/// Version of the JSON shape written by [`Engine::export`].
-pub const EXPORT_SCHEMA_VERSION: u32 = 1;
-
-fn export_line(e: &Event, personal: PersonalFields) -> serde_json::Value {
-    let mut v = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
-    if let Some(customer) = v.pointer_mut("/data/customer") {
-        if let Some(obj) = customer.as_object_mut() {
-            obj.insert(
-                "personal".to_owned(),
-                serde_json::to_value(&personal).unwrap_or(serde_json::Value::Null),
-            );
-        }
-    }
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("schema".to_owned(), EXPORT_SCHEMA_VERSION.into());
-    }
-    v
 }
 
 /// A verification that names no earlier complaint, on a received complaint: the engine judges

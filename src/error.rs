@@ -114,6 +114,16 @@ impl EngineError {
         matches!(self, EngineError::Rejected(_))
     }
 
+    /// Whether another process holds the file log's writer lock (a read can open the log
+    /// read-only beside it instead).
+    pub fn is_locked(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Store(StoreError::Locked { .. })
+                | EngineError::Projection(RunnerError::Store(StoreError::Locked { .. }))
+        )
+    }
+
     /// The domain's rejection, if this is one.
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {

@@ -28,6 +28,7 @@ pub use plaint_store as store;
 mod backend;
 pub mod engine;
 mod error;
+mod export;
 pub mod import;
 pub mod keys;
 pub mod personal;
@@ -38,5 +39,42 @@ pub use engine::{
     Stats, StoreConfig, TickOutcome, Ticket,
 };
 pub use error::{EngineError, ErrorKind};
+pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;
+
+// The vocabulary of the facade's API, re-exported by name: what a caller (the `plaint` CLI
+// among them) writes down to call the engine and read its answers. A caller needs no other
+// plaint crate (docs/ARCHITECTURE.md).
+
+// Ids and time.
+pub use plaint_domain::{Actor, CommandId, ComplaintId, Timestamp, MS_PER_DAY, MS_PER_HOUR};
+// The domain's refusal of a command (inside [`EngineError::Rejected`]).
+pub use plaint_domain::state::Rejection;
+// The policy and the business calendar an [`EngineConfig`] carries.
+pub use plaint_domain::{calendar::Calendar, policy::Policy};
+// A command and its body (`plaint::command::Receive`, …: the import format, `docs/import-format.md`).
+pub use plaint_domain::{Command, CommandBody};
+// An event as the engine returns it (`plaint::event::EventData`, …: `docs/events.md`).
+pub use plaint_domain::{Event, EventData};
+// The hash-chain value of a verification as lower-case hex.
+pub use plaint_store::chain::to_hex as chain_hex;
+
+/// The commands (DOMAIN.md §2): one struct per command body, as the import format spells them.
+pub mod command {
+    pub use plaint_domain::command::*;
+}
+
+/// The event catalogue (`docs/events.md`): event payloads and the enums they use.
+pub mod event {
+    pub use plaint_domain::event::*;
+}
+
+/// The reports and views the engine's reads return.
+pub mod reports {
+    pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
+    pub use plaint_projections::repeats::RepeatReport;
+    pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
+    pub use plaint_projections::tickets::{TicketStatus, TicketView};
+    pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
+}

@@ -5,7 +5,7 @@
 use crate::error::{user, user_hint};
 use anyhow::Context as _;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 use std::path::{Path, PathBuf};
 
 /// Options every subcommand accepts.
@@ -131,13 +131,8 @@ pub enum Access {
 
 /// Whether the error says another process holds the file log's writer lock.
 fn is_locked(err: &anyhow::Error) -> bool {
-    use plaint_store::StoreError;
-    err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<plaint::EngineError>(),
-            Some(plaint::EngineError::Store(StoreError::Locked { .. }))
-        ) || matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Locked { .. }))
-    })
+    err.chain()
+        .any(|cause| cause.downcast_ref::<plaint::EngineError>().is_some_and(|e| e.is_locked()))
 }
 
 /// Opens the engine on `location`, with the clock stopped at `now` when given. The keys and
@@ -197,15 +192,6 @@ pub fn engine_config_for(
     }
 }
 
-/// Where the projection checkpoints of `location` live (`<dir>/projections`, as the facade
-/// documents for `StoreConfig`).
-pub fn checkpoint_dir(ctx: &Context, location: &StoreLocation) -> PathBuf {
-    match location {
-        StoreLocation::File(dir) => dir.join("projections"),
-        StoreLocation::Pg(_) => ctx.global.store.join("projections"),
-    }
-}
-
 /// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`,
 /// midnight UTC).
 pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
@@ -227,8 +213,8 @@ pub fn now_or_wall_clock(now: Option<Timestamp>) -> Timestamp {
 }
 
 /// A complaint id from the command line, validated.
-pub fn complaint_id(text: &str) -> anyhow::Result<plaint_domain::ComplaintId> {
-    plaint_domain::ComplaintId::new(text).map_err(|e| user(format!("bad complaint id: {e}")))
+pub fn complaint_id(text: &str) -> anyhow::Result<plaint::ComplaintId> {
+    plaint::ComplaintId::new(text).map_err(|e| user(format!("bad complaint id: {e}")))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! one, and on failure the body is read again as its own struct through `serde_path_to_error`
 //! to find the field at fault.
 
-use plaint_domain::command::*;
-use plaint_domain::Command;
+use plaint::command::*;
+use plaint::Command;
 use serde::de::DeserializeOwned;
 use std::fmt;
 
@@ -72,10 +72,10 @@ pub fn parse_command(line: u64, text: &str) -> Result<Command, LineError> {
             continue;
         };
         let checked = match field {
-            "command_id" => check::<plaint_domain::CommandId>(found),
-            "complaint_id" => check::<plaint_domain::ComplaintId>(found),
-            "actor" => check::<plaint_domain::Actor>(found),
-            "occurred_at" => check::<Option<plaint_domain::Timestamp>>(found),
+            "command_id" => check::<plaint::CommandId>(found),
+            "complaint_id" => check::<plaint::ComplaintId>(found),
+            "actor" => check::<plaint::Actor>(found),
+            "occurred_at" => check::<Option<plaint::Timestamp>>(found),
             _ => check::<String>(found),
         };
         checked.map_err(|reason| fail(Some(field.into()), reason))?;

@@ -2,8 +2,7 @@
 //! as they are; these only arrange them.
 
 use comfy_table::{presets, ContentArrangement, Table};
-use plaint_projections::analysis::WeeklyReport;
-use plaint_projections::util::DurationStats;
+use plaint::reports::{DurationStats, WeeklyReport};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -14,7 +14,7 @@ use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use plaint_domain::{Command, Timestamp};
+use plaint::{Command, Timestamp};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
@@ -94,7 +94,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         keep_going: args.keep_going,
         out: Out::new(),
         totals: Totals {
-            position: engine.store().head_position().await?,
+            position: engine.head_position().await?,
             ..Totals::default()
         },
         skipped: Vec::new(),
@@ -252,9 +252,9 @@ impl Importer<'_> {
 }
 
 /// The field a rejection is about, when it names one.
-fn rejection_field(rejection: &plaint_domain::state::Rejection) -> Option<String> {
+fn rejection_field(rejection: &plaint::Rejection) -> Option<String> {
     match rejection {
-        plaint_domain::state::Rejection::Invalid { field, .. } => Some((*field).to_owned()),
+        plaint::Rejection::Invalid { field, .. } => Some((*field).to_owned()),
         _ => None,
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{user, ExitCode};
 use crate::output::{envelope, Out};
 use crate::tables;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct RepeatsArgs {
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
         return Err(user(format!("repeats: the period [{from}, {to}) is empty")));
     }
     let engine = ctx.open_engine_for_read(Some(now)).await?;
-    let report = engine.with_projections(|p| p.repeats.state.report(from, to)).await?;
+    let report = engine.repeats_report(from, to).await?;
     let mut out = Out::new();
     if args.json {
         out.json_pretty(&envelope("repeat_report", serde_json::json!({ "report": report })))?;

@@ -5,9 +5,8 @@ use crate::error::{user, ExitCode};
 use crate::output::{envelope, Out};
 use crate::tables;
 use clap::{Args, Subcommand};
-use plaint_domain::Timestamp;
-use plaint_projections::analysis::WeeklyReport;
-use plaint_projections::util::{week_of_date, IsoWeek};
+use plaint::reports::{week_of_date, IsoWeek, WeeklyReport};
+use plaint::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -67,14 +66,11 @@ pub async fn weekly_report(
     week: Option<IsoWeek>,
     now: Timestamp,
 ) -> anyhow::Result<WeeklyReport> {
-    let policy = engine.policy().clone();
-    let report = engine
-        .with_projections(|p| {
-            let analysis = &p.analysis.state;
-            let week = week.unwrap_or_else(|| analysis.buckets().week(now));
-            analysis.weekly_report(week, &p.sla.state, now, &policy)
-        })
-        .await?;
+    let week = match week {
+        Some(week) => week,
+        None => engine.week_of(now).await?,
+    };
+    let report = engine.weekly_report(week, now).await?;
     if report.from > now {
         return Err(user(format!(
             "report weekly: week {} starts at {}, after --now {now}",

@@ -3,12 +3,12 @@
 
 use crate::context::{parse_instant, Context};
 use crate::error::{user, ExitCode};
-use crate::events::{event_json, event_line};
+use crate::events::event_line;
 use crate::lines::parse_command;
 use crate::output::{envelope, Out};
 use anyhow::Context as _;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 use std::io::Read;
 
 #[derive(Debug, Args)]
@@ -47,7 +47,11 @@ pub async fn run(ctx: &Context, args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let executed = engine.execute(command).await?;
     let mut out = Out::new();
     if args.json {
-        let events: Vec<_> = executed.events.iter().map(event_json).collect();
+        let events = executed
+            .events
+            .iter()
+            .map(|e| engine.event_record(e, plaint::Reveal::Masked))
+            .collect::<Result<Vec<_>, _>>()?;
         let payload = serde_json::json!({"deduplicated": executed.deduplicated, "events": events});
         out.json_pretty(&envelope("submitted", payload))?;
     } else if executed.deduplicated {

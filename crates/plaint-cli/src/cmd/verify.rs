@@ -41,7 +41,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "head_position": report.head_position,
             "streams": report.streams,
             "bytes": report.bytes,
-            "chain_head": plaint_store::chain::to_hex(&report.chain_head),
+            "chain_head": plaint::chain_hex(&report.chain_head),
         });
         out.json_pretty(&envelope("verify", payload))?;
     } else {
@@ -51,7 +51,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             report.head_position,
             report.streams,
             report.bytes,
-            plaint_store::chain::to_hex(&report.chain_head)
+            plaint::chain_hex(&report.chain_head)
         ))?;
     }
     out.flush()?;
@@ -60,9 +60,10 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// The store's own words on damage (corrupt frame at an offset, broken chain at a position).
 fn damage_of(err: &anyhow::Error) -> Option<String> {
-    use plaint_store::StoreError;
-    err.chain().find_map(|cause| match cause.downcast_ref::<StoreError>() {
-        Some(e @ (StoreError::Corrupt { .. } | StoreError::ChainBroken { .. })) => Some(e.to_string()),
-        _ => None,
-    })
+    let e = err.chain().find_map(|cause| cause.downcast_ref::<plaint::EngineError>())?;
+    match e {
+        _ if e.kind() != plaint::ErrorKind::Damaged => None,
+        plaint::EngineError::Store(store) => Some(store.to_string()),
+        other => Some(other.to_string()),
+    }
 }
