@@ -405,6 +405,7 @@ impl Engine {
         cfg: EngineConfig,
         log_dir: Option<PathBuf>,
     ) -> Result<Engine, EngineError> {
+        check_business_time_zone(&cfg.calendar)?;
         let local = cfg.local_dir().to_owned();
         let keys = KeyStore::open(local.join("keys"))?;
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
@@ -1322,6 +1323,26 @@ impl Engine {
         }
         Ok(n)
     }
+}
+
+/// The projections cut report days, weeks and months in the business time zone of the domain's
+/// default calendar (docs/domain.md R-CAL-1); a calendar in another zone would make deadlines
+/// and reports disagree about what a day is, so it is refused rather than half-used.
+fn check_business_time_zone(calendar: &Calendar) -> Result<(), EngineError> {
+    let reports = plaint_projections::util::Buckets::default();
+    if plaint_projections::util::Buckets::from_calendar(calendar) == reports {
+        return Ok(());
+    }
+    Err(EngineError::bad_input(
+        "calendar",
+        format!(
+            "calendar {:?} is in UTC{}, but reports cut days and weeks in the business time zone UTC{} \
+             (the default calendar's utc_offset); give the calendar that utc_offset",
+            calendar.name(),
+            calendar.utc_offset(),
+            Calendar::china_mainland().utc_offset()
+        ),
+    ))
 }
 
 /// Lock stripes for per-complaint turn-taking in [`Engine::execute`].

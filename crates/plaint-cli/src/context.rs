@@ -192,19 +192,25 @@ pub fn engine_config_for(
     }
 }
 
-/// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`,
-/// midnight UTC).
+/// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`:
+/// the start of that day in the business time zone, which the business calendar defines).
 pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
     if let Ok(ts) = Timestamp::parse_rfc3339(text) {
         return Ok(ts);
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-        return Ok(Timestamp::from_datetime(midnight));
+        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+        return Ok(business_calendar().instant(midnight));
     }
     Err(format!(
         "{text:?} is not an instant; want RFC 3339 (2026-11-25T08:00:00+08:00) or a date (2026-11-25)"
     ))
+}
+
+/// The business calendar every engine the CLI opens decides with (the facade's default): its
+/// UTC offset is the business time zone dates on the command line are read in.
+pub fn business_calendar() -> plaint::Calendar {
+    plaint::EngineConfig::file(PathBuf::new()).calendar
 }
 
 /// `now` as given, else the wall clock (read here only).
@@ -237,7 +243,12 @@ mod tests {
 
     #[test]
     fn instants() {
-        assert_eq!(parse_instant("1970-01-02").unwrap().as_millis(), 86_400_000);
+        // A date is the start of that day in the business time zone (UTC+8).
+        assert_eq!(parse_instant("1970-01-02").unwrap().as_millis(), 86_400_000 - 8 * 3_600_000);
+        assert_eq!(
+            parse_instant("2026-11-25").unwrap(),
+            Timestamp::parse_rfc3339("2026-11-25T00:00:00+08:00").unwrap()
+        );
         assert_eq!(parse_instant("1970-01-01T08:00:01+08:00").unwrap().as_millis(), 1_000);
         assert!(parse_instant("yesterday").is_err());
     }
