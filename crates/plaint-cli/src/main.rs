@@ -59,7 +59,7 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Counts: events, head position, complaints, streams.
     Stats(cmd::stats::StatsArgs),
-    /// Every event as JSON Lines, personal fields masked.
+    /// Every event as JSON Lines (the facade's export), personal fields sealed unless --reveal.
     Export(cmd::export::ExportArgs),
     /// Copy a whole log between stores (file ⇄ PostgreSQL), then verify the copy.
     Copy(cmd::copy::CopyArgs),
