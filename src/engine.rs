@@ -119,7 +119,7 @@ pub enum StoreConfig {
 pub struct EngineConfig {
     /// Which store, and where.
     pub store: StoreConfig,
-    /// The service-level, routing and compensation policy (DOMAIN.md §5–§8).
+    /// The service-level, routing and compensation policy (docs/domain.md: routing R-RTE, compensation R-COMP, SLA R-SLA, escalation R-ESC).
     pub policy: Policy,
     /// The business calendar for working-day deadlines.
     pub calendar: Calendar,
@@ -800,7 +800,7 @@ impl Engine {
     }
 
     /// The engine's additions to a command before `decide`: at verification, when the command
-    /// names no earlier complaint, the repeat projection is consulted (DOMAIN.md §8).
+    /// names no earlier complaint, the repeat projection is consulted (docs/domain.md R-REP).
     async fn enrich(&self, state: &ComplaintState, cmd: Command) -> Result<Command, EngineError> {
         if !needs_repeat_check(state, &cmd) {
             return Ok(cmd);
@@ -811,7 +811,7 @@ impl Engine {
         Ok(apply_verdict(cmd, verdict))
     }
 
-    /// How the repeat rule (DOMAIN.md §8) judges a received complaint against the earlier
+    /// How the repeat rule (docs/domain.md R-REP-3) judges a received complaint against the earlier
     /// complaints of the same customer: new, a repeat of one, or a duplicate of an open one
     /// (which the caller may then merge with a `merge_as_duplicate` command). At verification
     /// the engine fills in `repeat_of` by this judgement when the command names none.
@@ -1024,7 +1024,7 @@ impl Engine {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Reports (DOMAIN.md §7, §8): figures from the projections, judged at an explicit `now`
+    // Reports (docs/domain.md R-SLA, R-RPT): figures from the projections, judged at an explicit `now`
     // -----------------------------------------------------------------------------------------
 
     /// The SLA report at `now`: verdict counts, on-time rates and response and resolution times
@@ -1065,7 +1065,7 @@ impl Engine {
         self.with_projections(|p| p.repeats.state.report(from, to)).await
     }
 
-    /// The weekly report (DOMAIN.md §8) of ISO week `week`, with SLA verdicts judged at `now`.
+    /// The weekly report (docs/domain.md R-RPT-1) of ISO week `week`, with SLA verdicts judged at `now`.
     pub async fn weekly_report(&self, week: IsoWeek, now: Timestamp) -> Result<WeeklyReport, EngineError> {
         self.with_projections(|p| p.analysis.state.weekly_report(week, &p.sla.state, now, &self.policy))
             .await
@@ -1092,7 +1092,7 @@ impl Engine {
     // -----------------------------------------------------------------------------------------
 
     /// Runs the SLA watchdog at `now`: for every open ticket, appends the planned escalations
-    /// that are due (DOMAIN.md §7), each exactly once however often `tick` runs. Each is an
+    /// that are due (docs/domain.md R-ESC-4), each exactly once however often `tick` runs. Each is an
     /// `escalate` command with the rung's `rule_id`, actor `system` and a command id derived from
     /// the ticket and rule, so a crash between two ticks never doubles one.
     ///
@@ -1287,7 +1287,7 @@ impl Engine {
         })
     }
 
-    /// Erases a customer (DOMAIN.md §9): destroys their keys. The events stay and replay;
+    /// Erases a customer (docs/domain.md R-PII-3): destroys their keys. The events stay and replay;
     /// every figure stays the same; their personal fields read as [`PersonalFields::Erased`]
     /// from now on. `customer` is a phone number or a customer id (as given at intake), or the
     /// match key itself. Returns how many keys were destroyed.

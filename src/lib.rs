@@ -60,7 +60,7 @@ pub use plaint_domain::{Event, EventData};
 // The hash-chain value of a verification as lower-case hex.
 pub use plaint_store::chain::to_hex as chain_hex;
 
-/// The commands (DOMAIN.md §2): one struct per command body, as the import format spells them.
+/// The commands (docs/domain.md R-LIFE-3): one struct per command body, as the import format spells them.
 pub mod command {
     pub use plaint_domain::command::*;
 }

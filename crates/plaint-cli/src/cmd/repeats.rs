@@ -1,4 +1,4 @@
-//! `plaint repeats [--from T] [--to T]`: repeat complaints (DOMAIN.md §8): the repeat rate and
+//! `plaint repeats [--from T] [--to T]`: repeat complaints (docs/domain.md R-REP): the repeat rate and
 //! the links from each repeat to the earlier complaint it repeats.
 
 use crate::context::{now_or_wall_clock, parse_instant, Context};
