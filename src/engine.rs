@@ -1214,7 +1214,9 @@ impl Engine {
         })?;
         let mut runner = self.runner.lock().await;
         let Some(dir) = &self.checkpoint_dir else {
-            return Ok(runner.rebuild(self.store.as_ref(), RebuildTarget::Head, progress).await?);
+            return Ok(runner
+                .rebuild(self.store.as_ref(), RebuildTarget::Head, progress)
+                .await?);
         };
         // Its own runner over the same checkpoint directory, so the others keep their
         // checkpoints; the engine's runner then reloads them all, the rebuilt one included.

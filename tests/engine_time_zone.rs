@@ -33,7 +33,15 @@ async fn an_engine_refuses_a_calendar_in_another_time_zone() {
     let err = Engine::open(config).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
     let text = err.to_string();
-    assert!(text.contains("jp-test") && text.contains("+09:00") && text.contains("+08:00"), "{text}");
+    assert!(
+        text.contains("jp-test") && text.contains("+09:00") && text.contains("+08:00"),
+        "{text}"
+    );
     // The default calendar opens.
-    Engine::open(EngineConfig::file(dir.path())).await.unwrap().close().await.unwrap();
+    Engine::open(EngineConfig::file(dir.path()))
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
 }

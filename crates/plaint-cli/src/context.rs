@@ -131,8 +131,11 @@ pub enum Access {
 
 /// Whether the error says another process holds the file log's writer lock.
 fn is_locked(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|cause| cause.downcast_ref::<plaint::EngineError>().is_some_and(|e| e.is_locked()))
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<plaint::EngineError>()
+            .is_some_and(|e| e.is_locked())
+    })
 }
 
 /// Opens the engine on `location`, with the clock stopped at `now` when given. The keys and
@@ -244,7 +247,10 @@ mod tests {
     #[test]
     fn instants() {
         // A date is the start of that day in the business time zone (UTC+8).
-        assert_eq!(parse_instant("1970-01-02").unwrap().as_millis(), 86_400_000 - 8 * 3_600_000);
+        assert_eq!(
+            parse_instant("1970-01-02").unwrap().as_millis(),
+            86_400_000 - 8 * 3_600_000
+        );
         assert_eq!(
             parse_instant("2026-11-25").unwrap(),
             Timestamp::parse_rfc3339("2026-11-25T00:00:00+08:00").unwrap()

@@ -308,9 +308,14 @@ fn export_is_the_facade_export_and_history_prints_the_same_records() {
     let cli = env.plaint(&["export"]).output().unwrap();
     assert!(cli.status.success(), "{}", stderr(&cli));
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let facade = rt.block_on(async {
-        let engine = plaint::Engine::open(plaint::EngineConfig::file(env.store())).await.unwrap();
+        let engine = plaint::Engine::open(plaint::EngineConfig::file(env.store()))
+            .await
+            .unwrap();
         let mut out = Vec::new();
         let n = engine.export(&mut out, plaint::Reveal::Masked).await.unwrap();
         engine.close().await.unwrap();
@@ -350,7 +355,11 @@ fn a_date_argument_is_the_start_of_that_day_in_the_business_time_zone() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out).lines().count(), 1, "the event of 12 October (local) is in that day");
+    assert_eq!(
+        stdout(&out).lines().count(),
+        1,
+        "the event of 12 October (local) is in that day"
+    );
     let out = env
         .plaint(&["audit", "--from", "2026-10-11", "--to", "2026-10-12", "--json"])
         .output()

@@ -48,7 +48,10 @@ fn dependencies(manifest: &str) -> Vec<String> {
 fn cli_is_a_client_of_the_facade_only() {
     let manifest = std::fs::read_to_string(crate_dir().join("Cargo.toml")).expect("read Cargo.toml");
     let deps = dependencies(&manifest);
-    assert!(deps.iter().any(|d| d == "plaint"), "the CLI depends on the facade: {deps:?}");
+    assert!(
+        deps.iter().any(|d| d == "plaint"),
+        "the CLI depends on the facade: {deps:?}"
+    );
     let plaint_crates: Vec<&String> = deps.iter().filter(|d| d.starts_with("plaint-")).collect();
     assert!(
         plaint_crates.iter().all(|d| *d == "plaint-store"),
@@ -93,5 +96,9 @@ fn cli_is_a_client_of_the_facade_only() {
             }
         }
     }
-    assert!(found.is_empty(), "the CLI must use the facade's API only:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the CLI must use the facade's API only:\n{}",
+        found.join("\n")
+    );
 }

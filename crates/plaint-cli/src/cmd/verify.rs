@@ -60,7 +60,9 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// The store's own words on damage (corrupt frame at an offset, broken chain at a position).
 fn damage_of(err: &anyhow::Error) -> Option<String> {
-    let e = err.chain().find_map(|cause| cause.downcast_ref::<plaint::EngineError>())?;
+    let e = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<plaint::EngineError>())?;
     match e {
         _ if e.kind() != plaint::ErrorKind::Damaged => None,
         plaint::EngineError::Store(store) => Some(store.to_string()),
