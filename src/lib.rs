@@ -2,9 +2,13 @@
 //!
 //! This is the facade crate: what a back office depends on. [`Engine`] turns commands into
 //! committed events on the embedded file log (or PostgreSQL), keeps the projections current,
-//! runs the SLA watchdog and erases customers by destroying their keys. The domain, store and
-//! projection crates are re-exported as [`domain`], [`store`] and [`projections`]. See
-//! `docs/ARCHITECTURE.md` and `docs/embedding.md`.
+//! runs the SLA watchdog and erases customers by destroying their keys. Everything a client
+//! names is re-exported here by name: ids and [`Timestamp`], [`Command`] and [`command`],
+//! [`Event`] and [`event`], [`Rejection`], [`Policy`], [`Calendar`], and the views and reports
+//! in [`reports`]; the `plaint` CLI uses nothing else. The domain, store and projection crates
+//! are also re-exported whole as [`domain`], [`store`] and [`projections`], for tools that work
+//! below the engine (benchmarks, store migrations). See `docs/ARCHITECTURE.md` and
+//! `docs/embedding.md`.
 //!
 //! ```
 //! use plaint::{Engine, EngineConfig};
