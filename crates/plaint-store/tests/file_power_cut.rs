@@ -23,6 +23,9 @@ fn options() -> FileLogOptions {
         segment_size_max: SEGMENT_SIZE_MIN,
         read_only: false,
         checkpoint_every_events: 9,
+        // Anchor after every synced batch: power is then also cut inside anchor writes.
+        anchor_interval_ms: 0,
+        ..FileLogOptions::default()
     }
 }
 
