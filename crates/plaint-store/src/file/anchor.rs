@@ -19,7 +19,8 @@ pub const ANCHOR_VERSION: u32 = 1;
 pub const ANCHOR_INTERVAL_MS_MAX: u64 = 60_000;
 
 /// A head the log durably reached: the last position of a synced batch, the chain value after
-/// it, and where that batch lies.
+/// it, and where that batch lies. Head 0 (segment 0, offset 0, chain all zeros) is the anchor
+/// of a new log, written before its first segment is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Anchor {
     pub head_position: u64,
@@ -33,8 +34,7 @@ pub struct Anchor {
 impl Anchor {
     /// The file's bytes.
     pub fn encode(&self) -> [u8; ANCHOR_LEN] {
-        assert!(self.head_position >= 1 && self.segment_first_position >= 1);
-        assert!(self.segment_first_position <= self.head_position);
+        assert!(self.is_consistent(), "anchor fields out of range: {self:?}");
         let mut b = [0u8; ANCHOR_LEN];
         b[0..8].copy_from_slice(&ANCHOR_MAGIC);
         b[8..12].copy_from_slice(&ANCHOR_VERSION.to_le_bytes());
@@ -76,13 +76,27 @@ impl Anchor {
             segment_first_position: u64_at(56),
             batch_offset: u64_at(64),
         };
-        if anchor.head_position == 0
-            || anchor.segment_first_position == 0
-            || anchor.segment_first_position > anchor.head_position
-        {
+        if !anchor.is_consistent() {
             return Err("anchor positions out of range".into());
         }
         Ok(anchor)
+    }
+
+    /// The anchor of a log without events.
+    pub fn empty() -> Anchor {
+        Anchor {
+            head_position: 0,
+            chain: crate::chain::CHAIN_GENESIS,
+            segment_first_position: 0,
+            batch_offset: 0,
+        }
+    }
+
+    fn is_consistent(&self) -> bool {
+        if self.head_position == 0 {
+            return *self == Anchor::empty();
+        }
+        self.segment_first_position >= 1 && self.segment_first_position <= self.head_position
     }
 }
 
@@ -100,6 +114,7 @@ mod tests {
         };
         let bytes = a.encode();
         assert_eq!(Anchor::decode(&bytes), Ok(a));
+        assert_eq!(Anchor::decode(&Anchor::empty().encode()), Ok(Anchor::empty()));
         for bit in 0..ANCHOR_LEN * 8 {
             let mut b = bytes;
             b[bit / 8] ^= 1 << (bit % 8);

@@ -275,17 +275,12 @@ impl FileLog {
             }
         };
         let (index, report) = recover(io.as_ref(), &dir, &options)?;
-        let anchor_at_open = report.anchor.filter(|_| report.lost_tail.is_none());
+        let mut anchor_at_open = report.anchor.filter(|_| report.lost_tail.is_none());
         if lock.is_some() && report.lost_tail.is_some() {
             // The loss was accepted: anchor the log where it really ends, so it opens again.
-            match anchor_of(&index) {
-                Some(a) => write_anchor(io.as_ref(), &dir, &a)?,
-                None => {
-                    let path = dir.join(ANCHOR_FILE);
-                    io.remove_file(&path).map_err(|e| io_err(&path, e))?;
-                    io.sync_dir(&dir).map_err(|e| io_err(&dir, e))?;
-                }
-            }
+            let anchor = anchor_of(&index);
+            write_anchor(io.as_ref(), &dir, &anchor)?;
+            anchor_at_open = Some(anchor);
         }
         let streams_pending = index.deferred.is_some();
         let head = index.head;
@@ -1166,8 +1161,8 @@ fn check_reaches_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: Optio
             offset: 0,
             detail: format!(
                 "head anchor missing, but the last segment {} is of format version {version}, \
-                 which is always anchored: the anchor was deleted, and with it may have gone \
-                 proof of lost events",
+                 whose writer anchors before creating a segment: the anchor was deleted, and \
+                 with it may have gone proof of lost events",
                 path.display()
             ),
         });
@@ -1178,6 +1173,9 @@ fn check_reaches_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: Optio
 /// Checks that `index` (a recovered or re-read log) reaches `anchor`: its head is at or past
 /// the anchored position, and the batch the anchor names ends there with the anchored chain.
 fn check_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: &Anchor) -> Result<(), StoreError> {
+    if anchor.head_position == 0 {
+        return Ok(());
+    }
     let anchor_path = dir.join(ANCHOR_FILE);
     let lost = |detail: String| StoreError::Corrupt {
         file: anchor_path.display().to_string(),
@@ -1243,15 +1241,17 @@ fn check_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: &Anchor) -> R
     Ok(())
 }
 
-/// The anchor for the log's current head (`None` on an empty log).
-fn anchor_of(index: &Index) -> Option<Anchor> {
-    let last = index.segments.last()?;
-    (index.head > 0).then(|| Anchor {
-        head_position: index.head,
-        chain: index.chain,
-        segment_first_position: last.first_position,
-        batch_offset: index.last_batch_offset,
-    })
+/// The anchor for the log's current head.
+fn anchor_of(index: &Index) -> Anchor {
+    match index.segments.last() {
+        Some(last) if index.head > 0 => Anchor {
+            head_position: index.head,
+            chain: index.chain,
+            segment_first_position: last.first_position,
+            batch_offset: index.last_batch_offset,
+        },
+        _ => Anchor::empty(),
+    }
 }
 
 /// Makes `anchor` the durable head anchor of the log in `dir` (every byte it records must

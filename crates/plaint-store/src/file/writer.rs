@@ -96,10 +96,9 @@ pub(crate) fn start(
             }
             None => None,
         };
-        // What the anchor on disk covers; a log without one (format version 1) gets one with
-        // its first commit (or on close).
-        let anchored = shared.anchor_at_open.map_or(0, |a| a.head_position);
-        (file, anchored.min(index.head))
+        // What the anchor on disk covers; a log without one (new, or format version 1) gets
+        // one before its next segment is created.
+        (file, shared.anchor_at_open.map(|a| a.head_position))
     };
     let (tx, rx) = mpsc::channel(super::WRITER_QUEUE_MAX);
     let timer = AnchorTimer::start(tx.downgrade())?;
@@ -189,8 +188,8 @@ struct Writer {
     batches_since_sync: u32,
     unsynced: bool,
     events_since_checkpoint: u64,
-    /// Head position the durable anchor records (0: none yet).
-    anchored_head: u64,
+    /// Head position the durable anchor records (`None`: no anchor yet).
+    anchored_head: Option<u64>,
     /// When the anchor was last written (monotonic; the store's own pacing, never a record).
     anchored_at: Instant,
     /// A segment was started since the last anchor: anchor as soon as its bytes are durable.
@@ -249,7 +248,6 @@ impl Writer {
                 group.push(c);
             }
             self.commit_group(group);
-            self.maybe_anchor();
         }
         self.finish()
     }
@@ -272,7 +270,7 @@ impl Writer {
     /// After a commit: anchors at once when a segment was started or the interval has passed
     /// (and the head is durable); otherwise arms the timer so the anchor catches up anyway.
     fn maybe_anchor(&mut self) {
-        if self.failed.is_some() || self.shared.index.read().unwrap().head == self.anchored_head {
+        if self.failed.is_some() || Some(self.shared.index.read().unwrap().head) == self.anchored_head {
             return;
         }
         let interval = Duration::from_millis(self.options.anchor_interval_ms);
@@ -299,12 +297,10 @@ impl Writer {
     /// Writes the head anchor for the current head, which must be durable (synced).
     fn write_anchor(&mut self) -> Result<(), StoreError> {
         assert!(!self.unsynced, "the anchor records only durable bytes");
-        let Some(anchor) = anchor_of(&self.shared.index.read().unwrap()) else {
-            return Ok(());
-        };
-        if anchor.head_position != self.anchored_head {
+        let anchor = anchor_of(&self.shared.index.read().unwrap());
+        if Some(anchor.head_position) != self.anchored_head {
             write_anchor(self.shared.io.as_ref(), &self.shared.dir, &anchor)?;
-            self.anchored_head = anchor.head_position;
+            self.anchored_head = Some(anchor.head_position);
         }
         self.anchored_at = Instant::now();
         self.roll_unanchored = false;
@@ -423,6 +419,9 @@ impl Writer {
             assert_eq!(index.head, next_position - 1);
             assert_eq!(index.chain, chain);
         }
+        // Before the acknowledgement: a batch that starts a segment is anchored by the time
+        // its caller hears of it.
+        self.maybe_anchor();
         self.head_tx.send_replace(next_position - 1);
         for (reply, r, requests) in outcomes {
             let _ = reply.send((r, requests));
@@ -437,11 +436,10 @@ impl Writer {
 
     fn write_batch(&mut self, roll: bool, first_position: u64) -> Result<(), StoreError> {
         if roll {
-            if self.file.is_some() {
-                // The old segment is complete: anchor its end before the new one exists.
-                self.sync()?;
-                self.write_anchor()?;
-            }
+            // The old segment is complete: anchor its end (a new log: anchor it empty) before
+            // the new segment exists, so that a segment of this version always has an anchor.
+            self.sync()?;
+            self.write_anchor()?;
             self.roll_unanchored = true;
             let chain_before = self.shared.index.read().unwrap().chain;
             let header = format::segment_header(first_position, &chain_before);
