@@ -30,6 +30,7 @@ pub mod engine;
 mod error;
 pub mod import;
 pub mod keys;
+pub mod maintenance;
 pub mod personal;
 pub mod workload;
 
@@ -38,5 +39,6 @@ pub use engine::{
     Stats, StoreConfig, TickOutcome, Ticket,
 };
 pub use error::{EngineError, ErrorKind};
+pub use maintenance::{RepairReport, StoreCheck};
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;

@@ -101,3 +101,10 @@ impl std::str::FromStr for HeadMark {
         Ok(HeadMark { position, chain })
     }
 }
+
+/// Serialised as its text, `POSITION:CHAIN`.
+impl serde::Serialize for HeadMark {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
