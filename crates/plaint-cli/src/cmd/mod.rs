@@ -12,6 +12,7 @@ pub mod import_csv;
 pub mod init;
 pub mod rebuild;
 pub mod repeats;
+pub mod repair;
 pub mod report;
 pub mod show;
 pub mod sla;
