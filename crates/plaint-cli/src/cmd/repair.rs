@@ -7,7 +7,7 @@ use crate::context::{engine_config_for, Access, Context};
 use crate::error::{user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use clap::Args;
-use plaint_store::file::Recovery;
+use plaint::Recovery;
 
 #[derive(Debug, Args)]
 pub struct RepairArgs {

@@ -8,7 +8,7 @@ use crate::context::{engine_config_for, Access, Context};
 use crate::error::{user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use clap::Args;
-use plaint_store::chain::HeadMark;
+use plaint::HeadMark;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -109,7 +109,7 @@ fn is_loss(err: &plaint::EngineError) -> bool {
     match err {
         plaint::EngineError::CheckpointAhead { .. } => true,
         plaint::EngineError::HeadMismatch { detail, .. } => detail.contains("are missing"),
-        plaint::EngineError::Store(plaint_store::StoreError::Corrupt { detail, .. }) => {
+        plaint::EngineError::Store(plaint::store::StoreError::Corrupt { detail, .. }) => {
             detail.contains("are missing") || detail.contains("head anchor missing")
         }
         _ => false,
