@@ -97,66 +97,97 @@ impl Engine {
         }
     }
 
-    /// Repairs the file log `cfg` names, taking the writer lock: cuts a half-written final
-    /// batch (never acknowledged; `docs/log-format.md`, recovery rule) and says what it cut.
-    /// A log that lost acknowledged events (it does not reach its head anchor, or projection
-    /// checkpoints are ahead of it) is refused with [`Recovery::Strict`] and nothing is changed;
-    /// with [`Recovery::AcceptLostTail`] the log is re-anchored at its actual head and the
-    /// checkpoints ahead of it are removed, and the report says what was lost.
+    /// Repairs the store `cfg` names. The file log, taking the writer lock: cuts a half-written
+    /// final batch (never acknowledged; `docs/log-format.md`, recovery rule) and says what it
+    /// cut. A store that lost acknowledged events (the file log does not reach its head anchor,
+    /// or projection checkpoints are ahead of the log) is refused with [`Recovery::Strict`] and
+    /// nothing is changed; with [`Recovery::AcceptLostTail`] the file log is re-anchored at its
+    /// actual head and the checkpoints ahead of the log are removed, and the report says what
+    /// was lost. On PostgreSQL (which recovers its own tables) only the checkpoints are held to
+    /// the head.
     pub async fn repair(cfg: &EngineConfig, recovery: Recovery) -> Result<RepairReport, EngineError> {
-        let StoreConfig::File { dir, durability, .. } = &cfg.store else {
-            return Err(EngineError::bad_input(
-                "store",
-                "repair applies to the file log; PostgreSQL recovers its own tables",
-            ));
-        };
-        if !dir.is_dir() {
-            return Err(EngineError::bad_input(
-                "store",
-                format!("{} is not a directory holding a file log", dir.display()),
-            ));
-        }
-        let projections = dir.join("projections");
-        // First look without changing anything: refuse before the first byte is touched.
-        let look = FileLog::open(
-            dir,
-            FileLogOptions {
-                read_only: true,
-                recovery,
-                ..FileLogOptions::default()
-            },
-        )?;
-        let (checkpoints, _) = checkpoint_positions(&projections);
-        if recovery == Recovery::Strict {
-            check_not_ahead(&projections, &checkpoints, look.head().position)?;
-        }
-        drop(look);
-        let log = FileLog::open(
-            dir,
-            FileLogOptions {
-                durability: *durability,
-                recovery,
-                ..FileLogOptions::default()
-            },
-        )?;
-        let head = log.head();
-        let report = log.open_report().clone();
-        let mut discarded = Vec::new();
-        for (name, position) in checkpoints {
-            if position > head.position {
-                let path = checkpoint_path(&projections, &name);
-                std::fs::remove_file(&path).map_err(|source| EngineError::Io { path, source })?;
-                discarded.push((name, position));
+        match &cfg.store {
+            StoreConfig::File { dir, durability, .. } => repair_file(dir, *durability, recovery).await,
+            StoreConfig::Postgres {
+                url, schema, local_dir, ..
+            } => {
+                let store = PgStore::connect(url, PgOptions::with_schema(schema)).await?;
+                let report = store.verify().await?;
+                let head = HeadMark {
+                    position: report.head_position,
+                    chain: report.chain_head,
+                };
+                let discarded = hold_checkpoints_to(&local_dir.join("projections"), head.position, recovery)?;
+                Ok(RepairReport {
+                    torn_cut: None,
+                    lost_tail: None,
+                    discarded_checkpoints: discarded,
+                    head,
+                })
             }
         }
-        log.close().await?;
-        Ok(RepairReport {
-            torn_cut: report.torn,
-            lost_tail: report.lost_tail,
-            discarded_checkpoints: discarded,
-            head,
-        })
     }
+}
+
+async fn repair_file(dir: &Path, durability: crate::Durability, recovery: Recovery) -> Result<RepairReport, EngineError> {
+    if !dir.is_dir() {
+        return Err(EngineError::bad_input(
+            "store",
+            format!("{} is not a directory holding a file log", dir.display()),
+        ));
+    }
+    let projections = dir.join("projections");
+    // First look without changing anything: refuse before the first byte is touched.
+    let look = FileLog::open(
+        dir,
+        FileLogOptions {
+            read_only: true,
+            recovery,
+            ..FileLogOptions::default()
+        },
+    )?;
+    if recovery == Recovery::Strict {
+        let (checkpoints, _) = checkpoint_positions(&projections);
+        check_not_ahead(&projections, &checkpoints, look.head().position)?;
+    }
+    drop(look);
+    let log = FileLog::open(
+        dir,
+        FileLogOptions {
+            durability,
+            recovery,
+            ..FileLogOptions::default()
+        },
+    )?;
+    let head = log.head();
+    let report = log.open_report().clone();
+    let discarded = hold_checkpoints_to(&projections, head.position, recovery)?;
+    log.close().await?;
+    Ok(RepairReport {
+        torn_cut: report.torn,
+        lost_tail: report.lost_tail,
+        discarded_checkpoints: discarded,
+        head,
+    })
+}
+
+/// Checkpoints in `dir` ahead of `head`: damage with [`Recovery::Strict`]; removed (and
+/// returned) when the loss is accepted.
+fn hold_checkpoints_to(dir: &Path, head: u64, recovery: Recovery) -> Result<Vec<(String, u64)>, EngineError> {
+    let (checkpoints, _) = checkpoint_positions(dir);
+    if recovery == Recovery::Strict {
+        check_not_ahead(dir, &checkpoints, head)?;
+        return Ok(Vec::new());
+    }
+    let mut discarded = Vec::new();
+    for (name, position) in checkpoints {
+        if position > head {
+            let path = checkpoint_path(dir, &name);
+            std::fs::remove_file(&path).map_err(|source| EngineError::Io { path, source })?;
+            discarded.push((name, position));
+        }
+    }
+    Ok(discarded)
 }
 
 /// Verifies `store` and holds the checkpoints under `local` to its head.

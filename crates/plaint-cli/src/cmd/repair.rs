@@ -1,7 +1,8 @@
 //! `plaint repair`: the documented repairs of a file log, done only on request and reported:
 //! cut a half-written final batch (never acknowledged), and with `--accept-loss` continue
 //! after a loss of acknowledged events that `verify` found (re-anchor the log at its actual
-//! head, drop projection checkpoints ahead of it). Takes the writer lock.
+//! head, drop projection checkpoints ahead of it). Takes the writer lock. With `--pg`, only the
+//! projection checkpoints are held to the head.
 
 use crate::context::{engine_config_for, Access, Context};
 use crate::error::{user_hint, ExitCode};
