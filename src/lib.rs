@@ -40,7 +40,7 @@ pub use engine::{
 };
 pub use error::{EngineError, ErrorKind};
 pub use maintenance::{RepairReport, StoreCheck};
-pub use plaint_store::chain::HeadMark;
-pub use plaint_store::file::Recovery;
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;
+pub use plaint_store::chain::HeadMark;
+pub use plaint_store::file::Recovery;

@@ -17,7 +17,6 @@ use plaint_store::pg::{PgOptions, PgStore};
 use plaint_store::{EventStore, StoreError, VerifyReport};
 use std::path::{Path, PathBuf};
 
-
 /// The projections whose checkpoints live in a store's `projections` directory.
 const PROJECTION_NAMES: [&str; 4] = [Tickets::NAME, SlaProjection::NAME, Repeats::NAME, Analysis::NAME];
 
@@ -129,7 +128,11 @@ impl Engine {
     }
 }
 
-async fn repair_file(dir: &Path, durability: crate::Durability, recovery: Recovery) -> Result<RepairReport, EngineError> {
+async fn repair_file(
+    dir: &Path,
+    durability: crate::Durability,
+    recovery: Recovery,
+) -> Result<RepairReport, EngineError> {
     if !dir.is_dir() {
         return Err(EngineError::bad_input(
             "store",
@@ -191,7 +194,11 @@ fn hold_checkpoints_to(dir: &Path, head: u64, recovery: Recovery) -> Result<Vec<
 }
 
 /// Verifies `store` and holds the checkpoints under `local` to its head.
-async fn verify_on(store: &dyn EventStore, local: &Path, expect_head: Option<HeadMark>) -> Result<StoreCheck, EngineError> {
+async fn verify_on(
+    store: &dyn EventStore,
+    local: &Path,
+    expect_head: Option<HeadMark>,
+) -> Result<StoreCheck, EngineError> {
     let report = store.verify().await?;
     let head = HeadMark {
         position: report.head_position,
@@ -214,9 +221,12 @@ async fn verify_on(store: &dyn EventStore, local: &Path, expect_head: Option<Hea
     })
 }
 
+/// A checkpoint file that does not load, and why.
+type Unreadable = (PathBuf, String);
+
 /// The position of every projection checkpoint in `dir` that loads, and the ones that do not.
 /// Reads only.
-pub(crate) fn checkpoint_positions(dir: &Path) -> (Vec<(String, u64)>, Vec<(PathBuf, String)>) {
+pub(crate) fn checkpoint_positions(dir: &Path) -> (Vec<(String, u64)>, Vec<Unreadable>) {
     let mut found = Vec::new();
     let mut unreadable = Vec::new();
     for name in PROJECTION_NAMES {

@@ -96,7 +96,11 @@ fn verify_changes_no_byte_even_with_a_torn_tail_and_repair_cuts_it() {
 
     let out = env.plaint(&["verify"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("half-written final batch of 107 bytes"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("half-written final batch of 107 bytes"),
+        "{}",
+        stdout(&out)
+    );
     let json = env.plaint(&["verify", "--json"]).output().unwrap();
     assert!(json.status.success());
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -113,7 +117,11 @@ fn verify_changes_no_byte_even_with_a_torn_tail_and_repair_cuts_it() {
     );
     assert_eq!(std::fs::read(&seg).unwrap().len(), good_len);
     let out = env.plaint(&["verify"]).output().unwrap();
-    assert!(out.status.success() && !stdout(&out).contains("half-written"), "{}", stdout(&out));
+    assert!(
+        out.status.success() && !stdout(&out).contains("half-written"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -146,7 +154,11 @@ fn a_last_segment_truncated_at_a_batch_boundary_is_damage_and_repair_refuses() {
     let out = env.plaint(&["repair", "--accept-loss"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("accepted a loss"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("dropped the tickets projection checkpoint"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("dropped the tickets projection checkpoint"),
+        "{}",
+        stdout(&out)
+    );
     env.plaint(&["verify"]).assert().success();
     env.plaint(&["stats"]).assert().success();
 }
@@ -167,10 +179,19 @@ fn projection_checkpoints_ahead_of_the_log_are_damage_not_rebuilt_over() {
         std::fs::copy(entry.path(), projections.join(entry.file_name())).unwrap();
     }
     let before = snapshot(&env.store());
-    for args in [&["verify"][..], &["stats"][..], &["show", "CMP-A-0"][..], &["rebuild"][..]] {
+    for args in [
+        &["verify"][..],
+        &["stats"][..],
+        &["show", "CMP-A-0"][..],
+        &["rebuild"][..],
+    ] {
         let out = env.plaint(args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains("projection checkpoint"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("projection checkpoint"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     // Only the lock file's label changed (`rebuild` is a writer and records itself there).
     let mut after = snapshot(&env.store());
@@ -190,7 +211,11 @@ fn expect_head_checks_a_recorded_head_and_stats_prints_the_same_head() {
     let verified = env.plaint(&["verify"]).output().unwrap();
     let head = head_of(&verified);
     let stats = env.plaint(&["stats"]).output().unwrap();
-    assert!(stdout(&stats).contains(&format!("head           {head}")), "{}", stdout(&stats));
+    assert!(
+        stdout(&stats).contains(&format!("head           {head}")),
+        "{}",
+        stdout(&stats)
+    );
     env.plaint(&["verify", "--expect-head", &head]).assert().success();
 
     // The log grows: the recorded head is still reached.
@@ -242,11 +267,18 @@ fn an_import_started_while_readers_are_open_succeeds() {
             .unwrap();
         let stats = env.plaint(&["stats", "--json"]).output().unwrap();
         let report = env.plaint(&["report", "weekly", "--now", NOW]).output().unwrap();
-        assert!(export.try_wait().unwrap().is_none(), "trial {trial}: the reader was open throughout");
+        assert!(
+            export.try_wait().unwrap().is_none(),
+            "trial {trial}: the reader was open throughout"
+        );
         let mut rest = Vec::new();
         stdout_pipe.read_to_end(&mut rest).unwrap();
         assert!(export.wait().unwrap().success(), "trial {trial}: export");
-        assert!(import.status.success(), "trial {trial}: import beside a reader: {}", stderr(&import));
+        assert!(
+            import.status.success(),
+            "trial {trial}: import beside a reader: {}",
+            stderr(&import)
+        );
         assert!(stats.status.success(), "trial {trial}: stats: {}", stderr(&stats));
         assert!(report.status.success(), "trial {trial}: report: {}", stderr(&report));
     }
@@ -300,7 +332,12 @@ fn bytes_that_are_not_utf8_and_a_directory_are_bad_input() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    submit.stdin.take().unwrap().write_all(b"{\"command_id\": \"\xff\xfe\"}").unwrap();
+    submit
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"command_id\": \"\xff\xfe\"}")
+        .unwrap();
     let out = submit.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("stdin is not UTF-8"), "{}", stderr(&out));

@@ -236,7 +236,10 @@ async fn a_read_only_open_and_verify_change_no_byte_even_with_a_torn_tail() {
     )
     .unwrap();
     let torn = ro.open_report().torn.clone().expect("the torn tail is reported");
-    assert_eq!((torn.file, torn.offset, torn.bytes), (seg.clone(), bytes.len() as u64 - 307, 307));
+    assert_eq!(
+        (torn.file, torn.offset, torn.bytes),
+        (seg.clone(), bytes.len() as u64 - 307, 307)
+    );
     assert_eq!(ro.verify().await.unwrap().head_position, head);
     drop(ro);
     assert_eq!(snapshot(dir.path()), before, "no file created, changed or removed");

@@ -3,8 +3,8 @@
 //! and a payload rewritten with fresh CRCs (caught by the hash chain at its position).
 
 use plaint_store::conformance::sample_event;
-use plaint_store::file::format::{self, BATCH_HEADER_LEN, SEGMENT_HEADER_LEN};
 use plaint_store::file::anchor::ANCHOR_FILE;
+use plaint_store::file::format::{self, BATCH_HEADER_LEN, SEGMENT_HEADER_LEN};
 use plaint_store::file::{FileLog, FileLogOptions, SEGMENT_SIZE_MIN};
 use plaint_store::io::{LogIo, SimIo};
 use plaint_store::{EventStore, ExpectedVersion, RecordedEvent, StoreError};
@@ -146,7 +146,11 @@ async fn without_checkpoint_a_truncated_segment_is_reported_the_last_one_by_the_
                     Err(other) => panic!("last segment cut to {len}: unexpected error {other}"),
                     Ok(_) => panic!("last segment cut to {len} went undetected"),
                 }
-                assert_eq!(io.file_bytes(seg).unwrap(), bytes[..len], "nothing cut before reporting");
+                assert_eq!(
+                    io.file_bytes(seg).unwrap(),
+                    bytes[..len],
+                    "nothing cut before reporting"
+                );
             } else {
                 match result {
                     Err(StoreError::Corrupt { file, .. }) => {

@@ -140,7 +140,10 @@ fn assert_fixture_events(all: &[RecordedEvent]) {
 /// the fixture's event count.
 async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
     let chain_head = std::fs::read_to_string(dir.join("chain_head.txt")).expect("fixture chain_head.txt");
-    assert!(segment_paths(&dir.join("log")).len() >= 2, "the fixture spans several segments");
+    assert!(
+        segment_paths(&dir.join("log")).len() >= 2,
+        "the fixture spans several segments"
+    );
 
     // Read-only, straight from the checked-in files (nothing is written there).
     let ro = FileLog::open(
@@ -201,7 +204,10 @@ async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
 #[tokio::test]
 async fn version_1_fixture_keeps_opening() {
     let dir = fixture_dir(1);
-    assert!(!dir.join("log").join(ANCHOR_FILE).exists(), "version 1 had no head anchor");
+    assert!(
+        !dir.join("log").join(ANCHOR_FILE).exists(),
+        "version 1 had no head anchor"
+    );
     assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 1));
     let (copy, events) = check_fixture(&dir).await;
     // The first append after the upgrade starts a segment of today's version (a version-1

@@ -80,7 +80,10 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         // not an internal error (issue 16).
         if metadata.as_ref().is_some_and(|m| m.is_dir()) {
             return Err(user_hint(
-                format!("cannot import {}: it is a directory, not a command file", args.file.display()),
+                format!(
+                    "cannot import {}: it is a directory, not a command file",
+                    args.file.display()
+                ),
                 "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
             ));
         }

@@ -64,7 +64,9 @@ pub async fn run(ctx: &Context, args: RepairArgs) -> anyhow::Result<ExitCode> {
             None => out.line("no half-written final batch: nothing to cut")?,
         }
         if let Some(lost) = &report.lost_tail {
-            out.line(format!("accepted a loss: {lost}; the log is anchored at its head again"))?;
+            out.line(format!(
+                "accepted a loss: {lost}; the log is anchored at its head again"
+            ))?;
         }
         for (name, position) in &report.discarded_checkpoints {
             out.line(format!(

@@ -50,9 +50,10 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let report = &check.report;
-    let torn = check.torn.as_ref().map(|t| {
-        serde_json::json!({"file": t.file.display().to_string(), "offset": t.offset, "bytes": t.bytes})
-    });
+    let torn = check
+        .torn
+        .as_ref()
+        .map(|t| serde_json::json!({"file": t.file.display().to_string(), "offset": t.offset, "bytes": t.bytes}));
     if args.json {
         let payload = serde_json::json!({
             "ok": true,

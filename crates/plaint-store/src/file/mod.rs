@@ -37,12 +37,12 @@ mod writer;
 
 use crate::chain::{ChainHash, HeadMark};
 use crate::io::{LogIo, ReadFile, RealIo};
-use anchor::{Anchor, ANCHOR_FILE, ANCHOR_INTERVAL_MS_MAX, ANCHOR_TMP_FILE};
 use crate::{
     AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription,
     VerifyReport, ACTOR_LEN_MAX, APPEND_EVENTS_MAX, COMMAND_ID_LEN_MAX, EVENT_PAYLOAD_SIZE_MAX, EVENT_TYPE_LEN_MAX,
     READ_BATCH_MAX, STREAM_NAME_LEN_MAX,
 };
+use anchor::{Anchor, ANCHOR_FILE, ANCHOR_INTERVAL_MS_MAX, ANCHOR_TMP_FILE};
 use async_trait::async_trait;
 use format::{BatchFault, SEGMENT_HEADER_LEN};
 pub use format::{EventRef, BATCH_BYTES_MAX, BATCH_EVENTS_MAX, SEGMENT_SIZE_MAX};
@@ -1214,7 +1214,9 @@ fn check_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: &Anchor) -> R
     };
     let header_end = anchor.batch_offset + format::BATCH_HEADER_LEN as u64;
     if anchor.batch_offset < SEGMENT_HEADER_LEN as u64 || header_end > info.len {
-        return Err(mismatch("the anchored batch lies outside the segment's committed bytes"));
+        return Err(mismatch(
+            "the anchored batch lies outside the segment's committed bytes",
+        ));
     }
     let file = io.open_read(&path).map_err(|e| io_err(&path, e))?;
     let mut buf = vec![0u8; format::BATCH_HEADER_LEN];
@@ -1290,9 +1292,7 @@ const LOCK_HOLDER_LEN_MAX: usize = 512;
 /// Writes who holds the writer lock (pid and command line) into the lock file, for the error a
 /// second writer gets. Best effort: the lock itself is the exclusion; this is only its label.
 fn record_lock_holder(io: &dyn LogIo, lock_path: &Path) {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let mut text = format!("pid {} ({})", std::process::id(), args.join(" "));
     if text.len() > LOCK_HOLDER_LEN_MAX {
         let mut end = LOCK_HOLDER_LEN_MAX;

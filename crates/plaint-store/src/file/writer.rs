@@ -2,7 +2,9 @@
 
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
 use super::index::Index;
-use super::{anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE};
+use super::{
+    anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE,
+};
 use crate::io::AppendFile;
 use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use std::any::Any;
