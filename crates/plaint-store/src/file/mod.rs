@@ -1292,7 +1292,9 @@ const LOCK_HOLDER_LEN_MAX: usize = 512;
 /// Writes who holds the writer lock (pid and command line) into the lock file, for the error a
 /// second writer gets. Best effort: the lock itself is the exclusion; this is only its label.
 fn record_lock_holder(io: &dyn LogIo, lock_path: &Path) {
-    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| redact_password(&a.to_string_lossy()))
+        .collect();
     let mut text = format!("pid {} ({})", std::process::id(), args.join(" "));
     if text.len() > LOCK_HOLDER_LEN_MAX {
         let mut end = LOCK_HOLDER_LEN_MAX;
@@ -1306,6 +1308,22 @@ fn record_lock_holder(io: &dyn LogIo, lock_path: &Path) {
         .truncate(lock_path, 0)
         .and_then(|()| io.open_append(lock_path, false))
         .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
+}
+
+/// `arg` with the password of a URL in it (`scheme://user:password@host`) replaced by `***`:
+/// the lock file is readable by whoever can list the store, and its label ends up in messages.
+fn redact_password(arg: &str) -> String {
+    let Some(scheme_end) = arg.find("://") else {
+        return arg.to_owned();
+    };
+    let rest = &arg[scheme_end + 3..];
+    let Some(at) = rest.find('@') else {
+        return arg.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &arg[..scheme_end + 3], &rest[..colon], &rest[at..]),
+        None => arg.to_owned(),
+    }
 }
 
 /// Who holds the lock, as its holder recorded it.
@@ -1396,4 +1414,18 @@ fn load_checkpoint(io: &dyn LogIo, dir: &Path, segments: &[u64]) -> Result<Resul
 pub fn chain_summary(log: &FileLog) -> (u64, ChainHash) {
     let index = log.shared.index.read().unwrap();
     (index.head, index.chain)
+}
+
+#[cfg(test)]
+mod lock_label_tests {
+    #[test]
+    fn passwords_in_urls_are_not_recorded() {
+        use super::redact_password;
+        assert_eq!(
+            redact_password("--to=postgres://plaint:secret@127.0.0.1:5432/db"),
+            "--to=postgres://plaint:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(redact_password("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_password("import"), "import");
+    }
 }
