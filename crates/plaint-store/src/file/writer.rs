@@ -154,10 +154,19 @@ impl AnchorTimer {
             .spawn(move || {
                 while let Ok(deadline) = deadlines.recv() {
                     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                    // Holds no sender between wake-ups, so the queue still closes on shutdown.
-                    let Some(tx) = wake.upgrade() else { return };
-                    // A full queue means the writer is busy and anchors after its next batch.
-                    let _ = tx.try_send(Msg::AnchorDue);
+                    // Holds no sender between tries, so the queue still closes on shutdown. A
+                    // full queue: the writer is busy; try again shortly (the writer counts on
+                    // every armed wake-up arriving).
+                    loop {
+                        let Some(tx) = wake.upgrade() else { return };
+                        match tx.try_send(Msg::AnchorDue) {
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                drop(tx);
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
+                        }
+                    }
                 }
             })
             .map_err(|e| StoreError::Io {
