@@ -308,6 +308,9 @@ pub struct Stats {
     /// Bytes on disk of the log (file log: its files, keys and checkpoints excluded); `None`
     /// for PostgreSQL.
     pub bytes: Option<u64>,
+    /// The head with its chain value, `POSITION:CHAIN`, as an auditor records it (`plaint
+    /// verify --expect-head`); the file log only (`None` for PostgreSQL).
+    pub head: Option<plaint_store::chain::HeadMark>,
 }
 
 /// Result of a verification: the store's report on checksums, positions and the hash chain.
@@ -390,9 +393,14 @@ impl Engine {
             StoreConfig::Postgres { url, schema, .. } => (crate::backend::open_postgres(url, schema).await?, None),
         };
         let mut cfg = cfg;
-        // A read-only engine writes nothing, not even checkpoints.
+        // A read-only engine writes nothing, not even checkpoints: it starts from them in memory.
+        let read_only_checkpoints = (cfg_read_only && cfg.checkpoints).then(|| local.join("projections"));
         cfg.checkpoints &= !cfg_read_only;
         let mut engine = Self::with_store(store, cfg, log_dir).await?;
+        if let Some(dir) = read_only_checkpoints {
+            let head = engine.store.head_position().await?;
+            engine.runner = tokio::sync::Mutex::new(read_only_runner(&dir, head)?);
+        }
         engine.file_log = file_log;
         engine.read_only = cfg_read_only;
         Ok(engine)
@@ -1272,7 +1280,11 @@ impl Engine {
 
     /// Size figures of the store.
     pub async fn stats(&self) -> Result<Stats, EngineError> {
-        let head = self.store.head_position().await?;
+        let head_mark = self.file_log.as_ref().map(|log| log.head());
+        let head = match head_mark {
+            Some(h) => h.position,
+            None => self.store.head_position().await?,
+        };
         let streams = self.with_projections(|p| p.tickets.state.len() as u64).await?;
         let bytes = match &self.log_dir {
             Some(dir) => Some(log_bytes(dir).map_err(|source| EngineError::Io {
@@ -1286,6 +1298,7 @@ impl Engine {
             events: head,
             streams,
             bytes,
+            head: head_mark,
         })
     }
 
@@ -1365,22 +1378,41 @@ async fn backoff(attempt: u32) {
 }
 
 /// Opens the projections from their checkpoints in `dir`. Checkpoints are derived data: when
-/// they do not load (damaged, or written by another version) or are ahead of the log (another
-/// log, or one cut back by recovery), they are discarded and the projections start over from
-/// the log, rather than fail the open or serve figures the log does not hold.
+/// they do not load (damaged, or written by another version), they are discarded and the
+/// projections start over from the log. A checkpoint ahead of the log's head is evidence that
+/// the log lost events: that is damage ([`EngineError::CheckpointAhead`]), never rebuilt over
+/// (`crate::maintenance`).
 fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     let io = |source| EngineError::Io {
         path: dir.to_owned(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
-    match Runner::open(dir, ProjectionSet::default()) {
-        Ok(runner) if runner.projections().high_position() <= head => return Ok(runner),
-        _ => {}
+    if let Ok(runner) = Runner::open(dir, ProjectionSet::default()) {
+        if runner.projections().high_position() > head {
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+        }
+        return Ok(runner);
     }
     std::fs::remove_dir_all(dir).map_err(io)?;
     std::fs::create_dir_all(dir).map_err(io)?;
     Ok(Runner::open(dir, ProjectionSet::default())?)
+}
+
+/// The projections from their checkpoints in `dir`, held in memory only (a read-only engine
+/// never saves): damaged or missing checkpoints start from empty; one ahead of `head` is damage.
+fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
+    let set = match Runner::open(dir, ProjectionSet::default()) {
+        Ok(runner) if runner.projections().high_position() > head => {
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+            runner.into_projections()
+        }
+        Ok(runner) => runner.into_projections(),
+        Err(_) => ProjectionSet::default(),
+    };
+    Ok(Runner::in_memory(set))
 }
 
 /// A verification that names no earlier complaint, on a received complaint: the engine judges

@@ -35,6 +35,7 @@ mod error;
 mod export;
 pub mod import;
 pub mod keys;
+pub mod maintenance;
 pub mod personal;
 pub mod workload;
 
@@ -82,3 +83,6 @@ pub mod reports {
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
 }
+pub use maintenance::{RepairReport, StoreCheck};
+pub use plaint_store::chain::HeadMark;
+pub use plaint_store::file::Recovery;

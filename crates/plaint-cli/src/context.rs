@@ -108,13 +108,10 @@ impl Context {
         open_engine_at(self, &self.location(), now, Access::Write).await
     }
 
-    /// Opens the engine for reading: like [`Context::open_engine`], but when another process
-    /// holds the file log's writer lock (an import running), opens it read-only beside it.
+    /// Opens the engine for reading: a file log read-only, without ever taking the writer
+    /// lock, so any number of readers and one writer (an import running) coexist.
     pub async fn open_engine_for_read(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
-        match open_engine_at(self, &self.location(), now, Access::Write).await {
-            Err(e) if is_locked(&e) => open_engine_at(self, &self.location(), now, Access::ReadOnly).await,
-            other => other,
-        }
+        open_engine_at(self, &self.location(), now, Access::ReadOnly).await
     }
 }
 
@@ -127,15 +124,6 @@ pub enum Access {
     Create,
     /// Reads only, without the file log's writer lock.
     ReadOnly,
-}
-
-/// Whether the error says another process holds the file log's writer lock.
-fn is_locked(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<plaint::EngineError>()
-            .is_some_and(|e| e.is_locked())
-    })
 }
 
 /// Opens the engine on `location`, with the clock stopped at `now` when given. The keys and

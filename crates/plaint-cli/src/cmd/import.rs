@@ -75,8 +75,19 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
             )
         })?;
-        let len = file.metadata().map(|m| m.len()).ok();
-        (Box::new(file), len)
+        let metadata = file.metadata().ok();
+        // A directory opens like a file on Unix and fails only when read: that is bad input,
+        // not an internal error (issue 16).
+        if metadata.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(user_hint(
+                format!(
+                    "cannot import {}: it is a directory, not a command file",
+                    args.file.display()
+                ),
+                "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
+            ));
+        }
+        (Box::new(file), metadata.map(|m| m.len()))
     };
     let mode = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
         ProgressMode::Bar

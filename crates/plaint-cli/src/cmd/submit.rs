@@ -28,11 +28,17 @@ pub async fn run(ctx: &Context, args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let text = match args.command {
         Some(text) => text,
         None => {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .context("cannot read the command from stdin")?;
-            text
+            // Bytes that are not UTF-8 are bad input, not an internal error (issue 16).
+            String::from_utf8(bytes).map_err(|e| {
+                user(format!(
+                    "submit: the command on stdin is not UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to() + 1
+                ))
+            })?
         }
     };
     let command = parse_command(1, text.trim()).map_err(|e| {
