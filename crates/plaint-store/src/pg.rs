@@ -78,6 +78,10 @@ pub const SUBSCRIPTION_BUFFER_MAX: usize = 1024;
 pub const SUBSCRIPTION_READ_FAILURES_MAX: u32 = 20;
 /// Rows `verify` reads per query.
 const VERIFY_READ_BATCH: i64 = 10_000;
+/// First delay before retrying after a lost connection.
+pub const RECONNECT_DELAY_MIN_MS: u64 = 50;
+/// Longest delay between two attempts after a lost connection.
+pub const RECONNECT_DELAY_MAX_MS: u64 = 1_000;
 
 /// Earliest business/recording time shown in the `occurred_at`/`recorded_at` columns
 /// (0001-01-01T00:00:00Z); outside the range the exact `*_ms` columns still hold the value and the
@@ -101,8 +105,13 @@ pub struct PgOptions {
     /// How often a subscription polls when no notification arrives (fallback for lost
     /// notifications and listener reconnects).
     pub poll_interval_ms: u64,
-    /// Attempts of one writer batch when the connection is lost (1 = no retry).
+    /// Attempts of one writer batch (or one read) when the connection is lost (1 = no retry).
     pub write_attempts_max: u32,
+    /// How long a lost connection is retried: the retries stop once their back-off delays
+    /// (exponential from 50 ms, at most 1 s each, with jitter) add up to this many milliseconds,
+    /// or the attempts are spent, whichever comes first. It should cover a failover: the time
+    /// from the primary's loss until a standby is promoted and accepts writes.
+    pub reconnect_timeout_ms: u64,
     /// Timeout to establish a connection.
     pub connect_timeout_ms: u64,
     /// `idle_in_transaction_session_timeout` of the store's sessions: a process stuck inside an
@@ -117,7 +126,8 @@ impl Default for PgOptions {
             pool_size_max: 16,
             application_name: "plaint".to_string(),
             poll_interval_ms: 500,
-            write_attempts_max: 4,
+            write_attempts_max: 100,
+            reconnect_timeout_ms: 30_000,
             connect_timeout_ms: 10_000,
             idle_in_transaction_timeout_ms: 60_000,
         }
@@ -221,6 +231,7 @@ struct Sql {
     fast_insert: String,
     copy_in: String,
     advance_head: String,
+    touch_head: String,
     commit: String,
     read_all: String,
     read_stream: String,
@@ -271,6 +282,7 @@ impl Sql {
                 "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
                  RETURNING position) SELECT pg_notify($4, position::text) FROM u"
             ),
+            touch_head: format!("UPDATE {s}.head SET position = position WHERE id"),
             commit: "COMMIT".to_string(),
             read_all: format!("SELECT {EVENT_COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"),
             read_stream: format!(
@@ -376,6 +388,21 @@ fn pool_is_connection_error(e: &deadpool_postgres::PoolError) -> bool {
         // Timeouts or a closed pool: nothing was sent, so a retry is safe.
         _ => true,
     }
+}
+
+/// The delays between attempts after a lost connection: exponential from
+/// [`RECONNECT_DELAY_MIN_MS`] to [`RECONNECT_DELAY_MAX_MS`] with jitter, at most
+/// `write_attempts_max - 1` of them, adding up to at most `reconnect_timeout_ms`.
+fn reconnect_delays(options: &PgOptions) -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(RECONNECT_DELAY_MIN_MS))
+        .with_max_delay(Duration::from_millis(RECONNECT_DELAY_MAX_MS))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(options.write_attempts_max.saturating_sub(1) as usize)
+        .with_total_delay(Some(Duration::from_millis(options.reconnect_timeout_ms)))
+        .build()
 }
 
 fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Config, StoreError> {
@@ -863,23 +890,29 @@ async fn commit_with_retry(
     jobs: &[&[AppendRequest]],
     cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
-    let attempts = shared.options.write_attempts_max;
-    let mut attempt = 1;
+    let mut delays = reconnect_delays(&shared.options);
+    let started = std::time::Instant::now();
+    let mut attempt = 1u32;
     loop {
-        match commit_batch(shared, jobs, cache).await {
+        // A retry may find its command ids committed by the attempt whose connection was lost;
+        // it then confirms they are durable as the server promises (see `commit_batch`).
+        match commit_batch(shared, jobs, cache, attempt > 1).await {
             Ok(outcomes) => return Ok(outcomes),
-            Err(BatchError::Connection(_)) if attempt < attempts => {
-                shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
-                attempt += 1;
-            }
-            Err(BatchError::Connection(e)) => {
-                return Err(StoreError::Database(format!(
-                    "append not acknowledged after {attempts} attempts: {e}; the last attempt's outcome is \
-                     unknown: retrying with the same command id is safe (it returns the original positions if \
-                     the append committed)"
-                )))
-            }
+            Err(BatchError::Connection(e)) => match delays.next() {
+                Some(delay) => {
+                    shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    return Err(StoreError::Database(format!(
+                        "append not acknowledged after {attempt} attempts over {:.1} s: {e}; the last attempt's \
+                         outcome is unknown: retrying with the same command id is safe (it returns the original \
+                         positions if the append committed)",
+                        started.elapsed().as_secs_f64()
+                    )))
+                }
+            },
             Err(BatchError::Other(e)) => return Err(e),
         }
     }
@@ -1038,6 +1071,7 @@ async fn commit_batch(
     shared: &Shared,
     jobs: &[&[AppendRequest]],
     cache: &mut WriterCache,
+    is_retry: bool,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
     let sql = &shared.sql;
     let client = shared.pool.get().await.map_err(|e| {
@@ -1158,6 +1192,24 @@ async fn commit_batch(
         }
         let outcomes: Vec<_> = jobs.iter().map(|job| planner.plan_job(job)).collect();
         let rows = std::mem::take(&mut planner.rows);
+        let found_committed = outcomes
+            .iter()
+            .any(|o| o.as_ref().is_ok_and(|results| results.iter().any(|r| r.deduplicated)));
+        if rows.is_empty() && is_retry && found_committed {
+            // The lost attempt committed, but its session may have been cut while the server
+            // waited for the synchronous standby, and such a commit is visible here before it
+            // is replicated. Writing (a no-op update of the head row, already locked) and
+            // committing waits for the standby to confirm everything up to this commit, so the
+            // command is acknowledged only once it is as durable as a first-time append.
+            let (_, _) = tokio::try_join!(
+                client.execute(&sql.touch_head, &[]),
+                client.execute(&commit, &[]),
+            )
+            .map_err(|e| BatchError::from_pg("append: confirming a retried commit", e))?;
+            let at = (head_position, head_chain);
+            cache.learn(at, at, &planner.versions);
+            return Ok(outcomes);
+        }
         if rows.is_empty() {
             client
                 .batch_execute("ROLLBACK")
@@ -1512,8 +1564,7 @@ async fn query_rows(
     params: &[&(dyn ToSql + Sync)],
     context: &str,
 ) -> Result<Vec<Row>, StoreError> {
-    let attempts = shared.options.write_attempts_max;
-    let mut attempt = 1;
+    let mut delays = reconnect_delays(&shared.options);
     loop {
         let outcome = async {
             let client = shared
@@ -1533,11 +1584,11 @@ async fn query_rows(
         .await;
         match outcome {
             Ok(rows) => return Ok(rows),
-            Err((true, _)) if attempt < attempts => {
-                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                attempt += 1;
-            }
-            Err((_, e)) => return Err(e),
+            Err((true, e)) => match delays.next() {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(e),
+            },
+            Err((false, e)) => return Err(e),
         }
     }
 }
