@@ -443,6 +443,18 @@ async fn run_parent() {
         (verified.events, verified.chain_head)
     );
 
+    // Reports and projections read from the standby (`--pg-read`), with its lag.
+    let mut cfg = engine_config(&url, &schema, &work.path().join("replica-reader"));
+    cfg.pg_read = Some(standby_url.clone());
+    let replica_reader = Engine::open(cfg).await.expect("opening an engine reading from the standby");
+    let lag = replica_reader.replica_lag().await.unwrap().expect("a replica is configured");
+    assert!(lag.in_recovery, "the standby is in recovery: {lag:?}");
+    assert_eq!((lag.primary_head, lag.replica_head, lag.events_behind), (head, head, 0));
+    assert_eq!(replica_reader.catch_up().await.unwrap(), head, "projections caught up from the standby");
+    let streams = replica_reader.stats().await.unwrap().streams;
+    assert_eq!(streams as usize, stream_versions.len(), "every complaint in the projections");
+    replica_reader.close().await.unwrap();
+
     // The vault: `export --reveal` through each engine's configuration works, and every sealed
     // personal field of that engine's customers opens (none reads as erased or fails).
     let mut revealed = 0usize;

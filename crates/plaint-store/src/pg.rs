@@ -202,6 +202,19 @@ pub struct PgStats {
     pub fast_transactions: u64,
 }
 
+/// Where a server stands in replication, as [`PgStore::replication_status`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationStatus {
+    /// The server is a standby replaying a primary's WAL (`pg_is_in_recovery()`).
+    pub in_recovery: bool,
+    /// The log's head as this server sees it.
+    pub head_position: u64,
+    /// On a standby: milliseconds between the server's clock now and the commit time of the
+    /// last transaction it replayed (`pg_last_xact_replay_timestamp()`); grows while the
+    /// primary is idle too. `None` on a primary or before anything was replayed.
+    pub last_replay_age_ms: Option<i64>,
+}
+
 impl Drop for PgStore {
     fn drop(&mut self) {
         if let Ok(mut guard) = self.listener.lock() {
@@ -620,6 +633,29 @@ impl PgStore {
     /// The options this store was connected with.
     pub fn options(&self) -> &PgOptions {
         &self.shared.options
+    }
+
+    /// Whether this server is a standby, its head, and how old its last replayed transaction
+    /// is (by the server's clock). A store opened on a hot standby (read-only) serves reads;
+    /// its appends fail as the server refuses writes.
+    pub async fn replication_status(&self) -> Result<ReplicationStatus, StoreError> {
+        let sql = format!(
+            "SELECT pg_is_in_recovery(), (SELECT position FROM {}.head WHERE id), \
+             (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::bigint",
+            quote_ident(&self.shared.options.schema)
+        );
+        let rows = query_rows(&self.shared, &sql, &[], "reading the replication status").await?;
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Database("reading the replication status: the query returned no row".to_owned())
+        })?;
+        let in_recovery: bool = row.get(0);
+        let head: i64 = row.get(1);
+        let age: Option<i64> = row.get(2);
+        Ok(ReplicationStatus {
+            in_recovery,
+            head_position: u64::try_from(head).unwrap_or(0),
+            last_replay_age_ms: if in_recovery { age } else { None },
+        })
     }
 
     /// Starts the LISTEN connection on first use.
