@@ -224,7 +224,8 @@ pub fn engine_config_for(
         plaint::StoreConfig::Postgres { schema, .. } => *schema = ctx.global.pg_schema.clone(),
         _ => {}
     }
-    if matches!(location, StoreLocation::Pg(_)) && *location == ctx.location() {
+    // The replica belongs to the store the global options name (a file log refuses it).
+    if *location == ctx.location() {
         config.pg_read = ctx.global.pg_read.clone().filter(|url| !url.is_empty());
     }
     match now {
