@@ -12,6 +12,9 @@
 #   scripts/pg-ha.sh reseed         rebuild the dead cluster as the new primary's standby
 #                                   (pg_basebackup) and wait until it is the synchronous standby
 #   scripts/pg-ha.sh failover       kill-primary, promote, reseed
+#   scripts/pg-ha.sh stop-standby   stop the standby (fast shutdown): the primary's commits wait
+#   scripts/pg-ha.sh start-standby  start it again and wait until it is the synchronous standby
+#   scripts/pg-ha.sh query SQL      run SQL on the primary's database plaint_ha, print the rows
 #   scripts/pg-ha.sh teardown       stop and drop both clusters
 #   scripts/pg-ha.sh test [N]       setup, the Rust failover test with N failovers (default 2), teardown
 #   scripts/pg-ha.sh soak [N]       the same with N failovers (default 20), with timing
@@ -201,6 +204,27 @@ cmd_reseed() {
   echo "reseeded $s as the synchronous standby of $p"
 }
 
+standby() {
+  local p
+  p=$(primary)
+  other_of "$p"
+}
+
+cmd_stop_standby() {
+  local s
+  s=$(standby)
+  pg_ctlcluster "$VERSION" "$s" stop -m fast
+  echo "stopped $s"
+}
+
+cmd_start_standby() {
+  local s
+  s=$(standby)
+  pg_ctlcluster "$VERSION" "$s" start
+  wait_until "$s to become the synchronous standby" is_sync_standby "$s"
+  echo "started $s"
+}
+
 cmd_teardown() {
   local c
   for c in "$A" "$B"; do
@@ -217,7 +241,7 @@ cmd_test() {
   trap cmd_teardown EXIT
   cd "$(dirname "$0")/.."
   PLAINT_TEST_HA=1 PLAINT_HA_FAILOVERS="$failovers" PLAINT_HA_SCRIPT="$PWD/scripts/pg-ha.sh" \
-    cargo test -p plaint --test pg_failover -- --nocapture
+    cargo test -p plaint --test pg_failover -- --nocapture --test-threads=1
 }
 
 [ "$(id -u)" = 0 ] || die "run as root (pg_createcluster, su postgres)"
@@ -232,8 +256,14 @@ case "${1:-}" in
   promote) cmd_promote ;;
   reseed) cmd_reseed ;;
   failover) cmd_kill_primary; cmd_promote; cmd_reseed ;;
+  stop-standby) cmd_stop_standby ;;
+  start-standby) cmd_start_standby ;;
+  query)
+    [ -n "${2:-}" ] || die "query needs the SQL"
+    su postgres -c "psql -X -q -tA -p $(port_of "$(primary)") -d $DB -v ON_ERROR_STOP=1" <<<"$2"
+    ;;
   teardown) cmd_teardown ;;
   test) cmd_test "${2:-2}" ;;
   soak) time cmd_test "${2:-20}" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 1 ;;
+  *) sed -n "2,25p" "$0" >&2; exit 1 ;;
 esac

@@ -173,11 +173,12 @@ fn script() -> PathBuf {
     }
 }
 
-/// Runs `scripts/pg-ha.sh ARG`, returning its stdout; panics naming the step on failure.
-fn ha(arg: &str) -> String {
+/// Runs `scripts/pg-ha.sh ARGS…`, returning its stdout; panics naming the step on failure.
+fn ha(args: &[&str]) -> String {
+    let arg = args.join(" ");
     let out = Command::new("bash")
         .arg(script())
-        .arg(arg)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("running {} {arg}: {e}", script().display()));
@@ -234,12 +235,12 @@ async fn run_parent() {
         .ok()
         .map(|v| v.parse().expect("PLAINT_HA_FAILOVERS is a number"))
         .unwrap_or(2);
-    let status = ha("status");
+    let status = ha(&["status"]);
     if !(status.contains(" primary") && status.contains(" standby")) {
         println!("no primary/standby pair running ({status:?}): setting it up");
-        ha("setup");
+        ha(&["setup"]);
     }
-    let url = ha("url");
+    let url = ha(&["url"]);
     let schema = format!("plaint_ha_{}", std::process::id());
     let options = PgOptions::with_schema(schema.clone());
     PgStore::migrate(&url, &options).await.expect("migrating the test schema");
@@ -291,10 +292,10 @@ async fn run_parent() {
         std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
         let at_kill = engines.counts();
         let t = Instant::now();
-        let killed = ha("kill-primary");
-        let promoted = ha("promote");
+        let killed = ha(&["kill-primary"]);
+        let promoted = ha(&["promote"]);
         let promote_time = t.elapsed();
-        let reseeded = ha("reseed");
+        let reseeded = ha(&["reseed"]);
         let round_time = t.elapsed();
         let after = engines.counts();
         engines.wait_progress(&after, PROGRESS_PER_ROUND, &format!("after failover {round}"));
@@ -423,7 +424,7 @@ async fn run_parent() {
     assert_eq!(verified.events, head);
 
     // The standby holds the same log (it is synchronous; wait for replay, not for flush).
-    let standby_port = ha("status")
+    let standby_port = ha(&["status"])
         .lines()
         .find(|l| l.ends_with(" standby"))
         .and_then(|l| l.split(' ').nth(1).map(str::to_owned))
@@ -496,4 +497,97 @@ async fn run_parent() {
         elapsed.as_secs_f64(),
         outage.as_secs_f64() / failovers.max(1) as f64
     );
+}
+
+/// A commit whose wait for the synchronous standby is cancelled (its session terminated) stays in
+/// force on the primary and is visible there before the standby has it. The store's retry finds
+/// its command id committed; it must not acknowledge it until the standby confirms it, or the
+/// acknowledged command would be lost if the primary died next.
+#[test]
+fn cancelled_sync_wait_is_not_acknowledged_before_the_standby_has_it() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return; // an engine process of the other test
+    }
+    if std::env::var("PLAINT_TEST_HA").as_deref() != Ok("1") {
+        println!("skipped: the failover tests run with PLAINT_TEST_HA=1; use `scripts/pg-ha.sh test` (as root)");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let status = ha(&["status"]);
+        if !(status.contains(" primary") && status.contains(" standby")) {
+            ha(&["setup"]);
+        }
+        let url = ha(&["url"]);
+        let schema = format!("plaint_ha_cancel_{}", std::process::id());
+        let mut options = PgOptions::with_schema(schema.clone());
+        options.application_name = schema.clone();
+        PgStore::migrate(&url, &options).await.unwrap();
+        let store = Arc::new(PgStore::connect(&url, options.clone()).await.unwrap());
+        let event = |command: &str| plaint::store::NewEvent {
+            event_type: "Received".to_owned(),
+            schema_version: 1,
+            occurred_at_ms: 1_700_000_000_000,
+            recorded_at_ms: 1_700_000_000_500,
+            actor: "clerk-7".to_owned(),
+            command_id: command.to_owned(),
+            payload: b"payload".to_vec(),
+        };
+        let first = store
+            .append("s-1", plaint::store::ExpectedVersion::Any, vec![event("c-1")])
+            .await
+            .unwrap();
+        assert_eq!(first.first_position, 1);
+
+        ha(&["stop-standby"]);
+        let appender = store.clone();
+        let append = tokio::spawn(async move {
+            appender
+                .append("s-1", plaint::store::ExpectedVersion::Any, vec![event("c-2")])
+                .await
+        });
+        // The commit waits for the (stopped) standby; then its session is terminated.
+        let waiting = format!(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '{schema}' AND wait_event = 'SyncRep'"
+        );
+        let started = Instant::now();
+        let pid = loop {
+            let pid = ha(&["query", &waiting]);
+            if !pid.is_empty() {
+                break pid;
+            }
+            assert!(started.elapsed() < HANG_GUARD, "the append never waited for the standby");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        ha(&["query", &format!("SELECT pg_terminate_backend({pid})")]);
+        // The hazard is real: the commit is visible on the primary, not on any standby.
+        let visible = format!("SELECT count(*) FROM {schema}.events WHERE command_id = 'c-2'");
+        let started = Instant::now();
+        while ha(&["query", &visible]) != "1" {
+            assert!(started.elapsed() < HANG_GUARD, "the cancelled commit never became visible");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The store's retry finds c-2 committed but keeps waiting for the standby.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            !append.is_finished(),
+            "acknowledged before the standby had it: {:?}",
+            append.await
+        );
+        ha(&["start-standby"]);
+        let result = tokio::time::timeout(HANG_GUARD, append)
+            .await
+            .expect("the append returns once the standby is back")
+            .unwrap()
+            .expect("the append is acknowledged");
+        assert!(result.deduplicated, "found committed by the retry: {result:?}");
+        assert_eq!((result.first_position, result.last_position), (2, 2));
+        assert!(store.stats().retries >= 1);
+        drop(store);
+        PgStore::drop_schema(&url, &options).await.unwrap();
+    });
 }
