@@ -82,7 +82,12 @@ fn engine_config(url: &str, schema: &str, dir: &Path) -> EngineConfig {
 
 async fn run_child(name: String) {
     let env = |key: &str| std::env::var(key).unwrap_or_else(|_| panic!("child {name} needs {key}"));
-    let (url, schema, dir, stop) = (env(URL_ENV), env(SCHEMA_ENV), env(DIR_ENV), PathBuf::from(env(STOP_ENV)));
+    let (url, schema, dir, stop) = (
+        env(URL_ENV),
+        env(SCHEMA_ENV),
+        env(DIR_ENV),
+        PathBuf::from(env(STOP_ENV)),
+    );
     let engine = Arc::new(
         Engine::open(engine_config(&url, &schema, Path::new(&dir)))
             .await
@@ -200,7 +205,12 @@ struct Engines {
 
 impl Engines {
     fn acked(&self, i: usize) -> usize {
-        self.lines[i].lock().unwrap().iter().filter(|l| l.starts_with("ACK\t")).count()
+        self.lines[i]
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("ACK\t"))
+            .count()
     }
 
     /// Waits until every engine acknowledged `n` more commands than `since`.
@@ -243,7 +253,9 @@ async fn run_parent() {
     let url = ha(&["url"]);
     let schema = format!("plaint_ha_{}", std::process::id());
     let options = PgOptions::with_schema(schema.clone());
-    PgStore::migrate(&url, &options).await.expect("migrating the test schema");
+    PgStore::migrate(&url, &options)
+        .await
+        .expect("migrating the test schema");
     let work = tempfile::tempdir().unwrap();
     let stop = work.path().join("stop");
     let exe = std::env::current_exe().unwrap();
@@ -419,7 +431,10 @@ async fn run_parent() {
         .keys()
         .filter(|(s, c)| !acks.contains_key(&(s.clone(), c.clone())))
         .collect();
-    assert!(unacked.is_empty(), "commands in the log that were never acknowledged: {unacked:?}");
+    assert!(
+        unacked.is_empty(),
+        "commands in the log that were never acknowledged: {unacked:?}"
+    );
     let verified = engine.verify().await.expect("the chain verifies on the primary");
     assert_eq!(verified.events, head);
 
@@ -435,7 +450,10 @@ async fn run_parent() {
         .expect("connecting to the standby");
     let started = Instant::now();
     while standby.head_position().await.unwrap() < head {
-        assert!(started.elapsed() < HANG_GUARD, "the standby does not replay up to {head}");
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "the standby does not replay up to {head}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let on_standby = standby.verify().await.expect("the chain verifies on the standby");
@@ -447,13 +465,27 @@ async fn run_parent() {
     // Reports and projections read from the standby (`--pg-read`), with its lag.
     let mut cfg = engine_config(&url, &schema, &work.path().join("replica-reader"));
     cfg.pg_read = Some(standby_url.clone());
-    let replica_reader = Engine::open(cfg).await.expect("opening an engine reading from the standby");
-    let lag = replica_reader.replica_lag().await.unwrap().expect("a replica is configured");
+    let replica_reader = Engine::open(cfg)
+        .await
+        .expect("opening an engine reading from the standby");
+    let lag = replica_reader
+        .replica_lag()
+        .await
+        .unwrap()
+        .expect("a replica is configured");
     assert!(lag.in_recovery, "the standby is in recovery: {lag:?}");
     assert_eq!((lag.primary_head, lag.replica_head, lag.events_behind), (head, head, 0));
-    assert_eq!(replica_reader.catch_up().await.unwrap(), head, "projections caught up from the standby");
+    assert_eq!(
+        replica_reader.catch_up().await.unwrap(),
+        head,
+        "projections caught up from the standby"
+    );
     let streams = replica_reader.stats().await.unwrap().streams;
-    assert_eq!(streams as usize, stream_versions.len(), "every complaint in the projections");
+    assert_eq!(
+        streams as usize,
+        stream_versions.len(),
+        "every complaint in the projections"
+    );
     replica_reader.close().await.unwrap();
 
     // The vault: `export --reveal` through each engine's configuration works, and every sealed
@@ -484,7 +516,10 @@ async fn run_parent() {
         }
         reader.close().await.unwrap();
     }
-    assert!(revealed > 0, "no personal field was revealed: the vault check checked nothing");
+    assert!(
+        revealed > 0,
+        "no personal field was revealed: the vault check checked nothing"
+    );
     engine.close().await.unwrap();
     PgStore::drop_schema(&url, &options).await.unwrap();
 
@@ -551,16 +586,18 @@ fn cancelled_sync_wait_is_not_acknowledged_before_the_standby_has_it() {
                 .await
         });
         // The commit waits for the (stopped) standby; then its session is terminated.
-        let waiting = format!(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = '{schema}' AND wait_event = 'SyncRep'"
-        );
+        let waiting =
+            format!("SELECT pid FROM pg_stat_activity WHERE application_name = '{schema}' AND wait_event = 'SyncRep'");
         let started = Instant::now();
         let pid = loop {
             let pid = ha(&["query", &waiting]);
             if !pid.is_empty() {
                 break pid;
             }
-            assert!(started.elapsed() < HANG_GUARD, "the append never waited for the standby");
+            assert!(
+                started.elapsed() < HANG_GUARD,
+                "the append never waited for the standby"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         ha(&["query", &format!("SELECT pg_terminate_backend({pid})")]);
@@ -568,7 +605,10 @@ fn cancelled_sync_wait_is_not_acknowledged_before_the_standby_has_it() {
         let visible = format!("SELECT count(*) FROM {schema}.events WHERE command_id = 'c-2'");
         let started = Instant::now();
         while ha(&["query", &visible]) != "1" {
-            assert!(started.elapsed() < HANG_GUARD, "the cancelled commit never became visible");
+            assert!(
+                started.elapsed() < HANG_GUARD,
+                "the cancelled commit never became visible"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // The store's retry finds c-2 committed but keeps waiting for the standby.

@@ -138,7 +138,11 @@ pub fn describe_lag(url: &str, lag: &plaint::ReplicaLag) -> String {
         0 => "up to date with the primary".to_owned(),
         n => format!("{n} events behind the primary"),
     };
-    let role = if lag.in_recovery { "" } else { " (not a standby: it is a primary itself)" };
+    let role = if lag.in_recovery {
+        ""
+    } else {
+        " (not a standby: it is a primary itself)"
+    };
     let age = match lag.last_replay_age_ms {
         Some(ms) => format!(", last replayed transaction {:.1} s old", ms as f64 / 1000.0),
         None => String::new(),

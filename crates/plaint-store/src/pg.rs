@@ -1237,11 +1237,8 @@ async fn commit_batch(
             // is replicated. Writing (a no-op update of the head row, already locked) and
             // committing waits for the standby to confirm everything up to this commit, so the
             // command is acknowledged only once it is as durable as a first-time append.
-            let (_, _) = tokio::try_join!(
-                client.execute(&sql.touch_head, &[]),
-                client.execute(&commit, &[]),
-            )
-            .map_err(|e| BatchError::from_pg("append: confirming a retried commit", e))?;
+            let (_, _) = tokio::try_join!(client.execute(&sql.touch_head, &[]), client.execute(&commit, &[]),)
+                .map_err(|e| BatchError::from_pg("append: confirming a retried commit", e))?;
             let at = (head_position, head_chain);
             cache.learn(at, at, &planner.versions);
             return Ok(outcomes);
