@@ -112,8 +112,16 @@ pub struct PgOptions {
     /// or the attempts are spent, whichever comes first. It should cover a failover: the time
     /// from the primary's loss until a standby is promoted and accepts writes.
     pub reconnect_timeout_ms: u64,
-    /// Timeout to establish a connection.
+    /// Timeout to establish a connection (per host of a multi-host URL); a `connect_timeout` in
+    /// the URL wins.
     pub connect_timeout_ms: u64,
+    /// How long a connection to a server that vanished without closing it (a machine lost, a
+    /// network cut) may go unnoticed: sent data unacknowledged for this long
+    /// (`tcp_user_timeout`), or an idle connection whose keepalive probes go unanswered
+    /// (first probe after a third of it, then every second, 5 probes), ends the connection, and
+    /// the store retries as after any lost connection. 0 leaves the system defaults (minutes to
+    /// hours). `tcp_user_timeout` in the URL wins.
+    pub dead_server_timeout_ms: u64,
     /// `idle_in_transaction_session_timeout` of the store's sessions: a process stuck inside an
     /// append transaction releases the head lock after this long. 0 leaves the server default.
     pub idle_in_transaction_timeout_ms: u64,
@@ -129,6 +137,7 @@ impl Default for PgOptions {
             write_attempts_max: 100,
             reconnect_timeout_ms: 30_000,
             connect_timeout_ms: 10_000,
+            dead_server_timeout_ms: 15_000,
             idle_in_transaction_timeout_ms: 60_000,
         }
     }
@@ -424,7 +433,20 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
     if config.get_application_name().is_none() {
         config.application_name(options.application_name.clone());
     }
-    config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+    }
+    if options.dead_server_timeout_ms > 0 {
+        let timeout = Duration::from_millis(options.dead_server_timeout_ms);
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(timeout);
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle((timeout / 3).max(Duration::from_secs(1)))
+            .keepalives_interval(Duration::from_secs(1))
+            .keepalives_retries(5);
+    }
     if options.idle_in_transaction_timeout_ms > 0 && config.get_options().is_none() {
         config.options(format!(
             "-c idle_in_transaction_session_timeout={}",
@@ -1929,5 +1951,66 @@ async fn listener_loop(shared: Arc<Shared>) {
         }
         tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
         backoff_ms = (backoff_ms * 2).min(2000);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_settings_from_options_unless_the_url_sets_them() {
+        let options = PgOptions::default();
+        let config = pg_config_from(
+            "postgres://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_millis(10_000)));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_millis(15_000)));
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(config.get_hosts().len(), 2);
+        let config = pg_config_from("postgres://u:p@h1,h2/db?connect_timeout=3&tcp_user_timeout=4", &options).unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        // tokio-postgres reads tcp_user_timeout in seconds (libpq: milliseconds).
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(4)));
+        let off = PgOptions {
+            dead_server_timeout_ms: 0,
+            ..PgOptions::default()
+        };
+        assert_eq!(
+            pg_config_from("postgres://u@h/db", &off)
+                .unwrap()
+                .get_tcp_user_timeout(),
+            None
+        );
+    }
+
+    #[test]
+    fn reconnect_delays_are_bounded_by_attempts_and_time() {
+        let options = PgOptions::default();
+        let delays: Vec<Duration> = reconnect_delays(&options).collect();
+        let total: Duration = delays.iter().sum();
+        assert!(
+            total <= Duration::from_millis(options.reconnect_timeout_ms),
+            "{total:?}"
+        );
+        assert!(
+            total >= Duration::from_millis(options.reconnect_timeout_ms / 2),
+            "{total:?}"
+        );
+        assert!(delays
+            .iter()
+            .all(|d| *d <= Duration::from_millis(2 * RECONNECT_DELAY_MAX_MS)));
+        let once = PgOptions {
+            write_attempts_max: 1,
+            ..PgOptions::default()
+        };
+        assert_eq!(reconnect_delays(&once).count(), 0);
+        let three = PgOptions {
+            write_attempts_max: 3,
+            ..PgOptions::default()
+        };
+        assert_eq!(reconnect_delays(&three).count(), 2);
     }
 }
