@@ -82,6 +82,10 @@ const VERIFY_READ_BATCH: i64 = 10_000;
 pub const RECONNECT_DELAY_MIN_MS: u64 = 50;
 /// Longest delay between two attempts after a lost connection.
 pub const RECONNECT_DELAY_MAX_MS: u64 = 1_000;
+/// Interval between two TCP keepalive probes (see `PgOptions::dead_server_timeout_ms`).
+pub const KEEPALIVE_INTERVAL_MS: u64 = 1_000;
+/// Unanswered TCP keepalive probes after which a connection is dead.
+pub const KEEPALIVE_PROBES: u32 = 5;
 
 /// Earliest business/recording time shown in the `occurred_at`/`recorded_at` columns
 /// (0001-01-01T00:00:00Z); outside the range the exact `*_ms` columns still hold the value and the
@@ -118,7 +122,8 @@ pub struct PgOptions {
     /// How long a connection to a server that vanished without closing it (a machine lost, a
     /// network cut) may go unnoticed: sent data unacknowledged for this long
     /// (`tcp_user_timeout`), or an idle connection whose keepalive probes go unanswered
-    /// (first probe after a third of it, then every second, 5 probes), ends the connection, and
+    /// (first probe after a third of it, then every [`KEEPALIVE_INTERVAL_MS`], [`KEEPALIVE_PROBES`]
+    /// probes), ends the connection, and
     /// the store retries as after any lost connection. 0 leaves the system defaults (minutes to
     /// hours). `tcp_user_timeout` in the URL wins.
     pub dead_server_timeout_ms: u64,
@@ -444,8 +449,8 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
         config
             .keepalives(true)
             .keepalives_idle((timeout / 3).max(Duration::from_secs(1)))
-            .keepalives_interval(Duration::from_secs(1))
-            .keepalives_retries(5);
+            .keepalives_interval(Duration::from_millis(KEEPALIVE_INTERVAL_MS))
+            .keepalives_retries(KEEPALIVE_PROBES);
     }
     if options.idle_in_transaction_timeout_ms > 0 && config.get_options().is_none() {
         config.options(format!(
