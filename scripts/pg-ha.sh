@@ -265,5 +265,5 @@ case "${1:-}" in
   teardown) cmd_teardown ;;
   test) cmd_test "${2:-2}" ;;
   soak) time cmd_test "${2:-20}" ;;
-  *) sed -n "2,25p" "$0" >&2; exit 1 ;;
+  *) sed -n "2,24p" "$0" >&2; exit 1 ;;
 esac
