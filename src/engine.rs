@@ -34,6 +34,7 @@ use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
 use plaint_store::file::FileLog;
+use plaint_store::pg::{PgOptions, PgStore};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError, VerifyReport, APPEND_EVENTS_MAX};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -129,6 +130,12 @@ pub struct EngineConfig {
     pub conflict_retries_max: u32,
     /// Keep projection checkpoints on disk (faster start on a large log). On by default.
     pub checkpoints: bool,
+    /// With [`StoreConfig::Postgres`]: the URL of a replica (a hot standby of the same database)
+    /// that projections, reports, audits and exports read from, sparing the primary. Commands
+    /// still read their complaint's stream from, and write to, the primary; the projections
+    /// they consult (the repeat judgement at verification) lag by the replica's lag. See
+    /// [`Engine::replica_lag`]. `None` (the default): everything reads from the store.
+    pub pg_read: Option<String>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -138,6 +145,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("policy", &self.policy.version)
             .field("conflict_retries_max", &self.conflict_retries_max)
             .field("checkpoints", &self.checkpoints)
+            .field("pg_read", &self.pg_read.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +165,7 @@ impl EngineConfig {
             clock: system_clock(),
             conflict_retries_max: CONFLICT_RETRIES_DEFAULT,
             checkpoints: true,
+            pg_read: None,
         }
     }
 
@@ -357,6 +366,25 @@ pub struct Engine {
     file_log: Option<Arc<FileLog>>,
     /// Opened read-only: no commands, no checkpoints written.
     read_only: bool,
+    /// The replica projections and reports read from ([`EngineConfig::pg_read`]).
+    replica: Option<Arc<PgStore>>,
+}
+
+/// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReplicaLag {
+    /// The log's head on the primary.
+    pub primary_head: u64,
+    /// The log's head on the replica.
+    pub replica_head: u64,
+    /// Events committed on the primary that the replica has not replayed yet.
+    pub events_behind: u64,
+    /// The replica is a standby in recovery (`false`: the URL names a primary, e.g. after a
+    /// failover promoted it).
+    pub in_recovery: bool,
+    /// Age of the last transaction the replica replayed, by the replica server's clock (grows
+    /// while the primary is idle too; `None` when not in recovery or nothing replayed yet).
+    pub last_replay_age_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -396,6 +424,20 @@ impl Engine {
         // A read-only engine writes nothing, not even checkpoints: it starts from them in memory.
         let read_only_checkpoints = (cfg_read_only && cfg.checkpoints).then(|| local.join("projections"));
         cfg.checkpoints &= !cfg_read_only;
+        let replica = match (&cfg.pg_read, &cfg.store) {
+            (None, _) => None,
+            (Some(url), StoreConfig::Postgres { schema, .. }) => {
+                let mut options = PgOptions::with_schema(schema.clone());
+                options.application_name = "plaint-read".to_owned();
+                Some(Arc::new(PgStore::connect(url, options).await?))
+            }
+            (Some(_), _) => {
+                return Err(EngineError::bad_input(
+                    "pg_read",
+                    "a read replica needs a PostgreSQL store (--pg URL)",
+                ))
+            }
+        };
         let mut engine = Self::with_store(store, cfg, log_dir).await?;
         if let Some(dir) = read_only_checkpoints {
             let head = engine.store.head_position().await?;
@@ -403,6 +445,7 @@ impl Engine {
         }
         engine.file_log = file_log;
         engine.read_only = cfg_read_only;
+        engine.replica = replica;
         Ok(engine)
     }
 
@@ -438,6 +481,7 @@ impl Engine {
             checkpoint_dir,
             file_log: None,
             read_only: false,
+            replica: None,
         })
     }
 
@@ -886,7 +930,32 @@ impl Engine {
     }
 
     async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
-        Ok(runner.follow_to_head(self.store.as_ref(), &mut |_| {}).await?.position)
+        Ok(runner.follow_to_head(self.reads(), &mut |_| {}).await?.position)
+    }
+
+    /// Where projections, reports, audits and exports read: the replica when one is
+    /// configured ([`EngineConfig::pg_read`]), else the store.
+    pub(crate) fn reads(&self) -> &dyn EventStore {
+        match &self.replica {
+            Some(replica) => replica.as_ref(),
+            None => self.store.as_ref(),
+        }
+    }
+
+    /// How far the configured read replica is behind the primary; `None` without one.
+    pub async fn replica_lag(&self) -> Result<Option<ReplicaLag>, EngineError> {
+        let Some(replica) = &self.replica else {
+            return Ok(None);
+        };
+        let status = replica.replication_status().await?;
+        let primary_head = self.store.head_position().await?;
+        Ok(Some(ReplicaLag {
+            primary_head,
+            replica_head: status.head_position,
+            events_behind: primary_head.saturating_sub(status.head_position),
+            in_recovery: status.in_recovery,
+            last_replay_age_ms: status.last_replay_age_ms,
+        }))
     }
 
     /// Runs `f` on the projections, caught up with the log's head.
@@ -1005,7 +1074,7 @@ impl Engine {
         }
         let mut from = 1u64;
         loop {
-            let batch = self.store.read_all(from, READ_BATCH).await?;
+            let batch = self.reads().read_all(from, READ_BATCH).await?;
             let len = batch.len();
             for r in batch {
                 from = r.position + 1;
@@ -1188,7 +1257,7 @@ impl Engine {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, EngineError> {
         let mut runner = self.runner.lock().await;
-        let stats = runner.rebuild(self.store.as_ref(), target, progress).await?;
+        let stats = runner.rebuild(self.reads(), target, progress).await?;
         if matches!(target, RebuildTarget::AsOf(_)) {
             // Not a prefix of the log: never serve reads from it.
             *runner = self.fresh_runner()?;

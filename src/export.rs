@@ -159,7 +159,7 @@ impl Engine {
         let mut n = 0u64;
         let mut from = options.from_position.max(1);
         loop {
-            let batch = self.store().read_all(from, EXPORT_READ_BATCH).await?;
+            let batch = self.reads().read_all(from, EXPORT_READ_BATCH).await?;
             let len = batch.len();
             for r in batch {
                 from = r.position + 1;

@@ -41,7 +41,7 @@ pub mod workload;
 
 pub use engine::{
     AuditFilter, BatchOutcome, Clock, CommandOutcome, Durability, Engine, EngineConfig, EventSubscription, Executed,
-    Stats, StoreConfig, TickOutcome, Ticket,
+    ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
 };
 pub use error::{EngineError, ErrorKind};
 pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};

@@ -39,6 +39,16 @@ pub struct GlobalArgs {
         default_value = "plaint"
     )]
     pub pg_schema: String,
+    /// PostgreSQL URL of a replica (hot standby) of the --pg database: reports, projections,
+    /// audits and exports read from it (the lag is shown on stderr); commands still go to --pg.
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_PG_READ_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub pg_read: Option<String>,
 }
 
 /// Where a log lives: `plaint copy` names two of these.
@@ -111,8 +121,35 @@ impl Context {
     /// Opens the engine for reading: a file log read-only, without ever taking the writer
     /// lock, so any number of readers and one writer (an import running) coexist.
     pub async fn open_engine_for_read(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
-        open_engine_at(self, &self.location(), now, Access::ReadOnly).await
+        let engine = open_engine_at(self, &self.location(), now, Access::ReadOnly).await?;
+        if let Some(lag) = engine.replica_lag().await.context("reading the replica's lag")? {
+            eprintln!("{}", describe_lag(self.global.pg_read.as_deref().unwrap_or(""), &lag));
+        }
+        Ok(engine)
     }
+}
+
+/// One line for stderr: which replica reads come from and how far behind the primary it is.
+pub fn describe_lag(url: &str, lag: &plaint::ReplicaLag) -> String {
+    let behind = match lag.events_behind {
+        0 => "up to date with the primary".to_owned(),
+        n => format!("{n} events behind the primary"),
+    };
+    let role = if lag.in_recovery {
+        ""
+    } else {
+        " (not a standby: it is a primary itself)"
+    };
+    let age = match lag.last_replay_age_ms {
+        Some(ms) => format!(", last replayed transaction {:.1} s old", ms as f64 / 1000.0),
+        None => String::new(),
+    };
+    format!(
+        "reading from replica {}{role}: {behind} (head {} of {}){age}",
+        redact_url(url),
+        lag.replica_head,
+        lag.primary_head
+    )
 }
 
 /// How a store is opened.
@@ -176,6 +213,10 @@ pub fn engine_config_for(
         plaint::StoreConfig::File { read_only, .. } => *read_only = access == Access::ReadOnly,
         plaint::StoreConfig::Postgres { schema, .. } => *schema = ctx.global.pg_schema.clone(),
         _ => {}
+    }
+    // The replica belongs to the store the global options name (a file log refuses it).
+    if *location == ctx.location() {
+        config.pg_read = ctx.global.pg_read.clone().filter(|url| !url.is_empty());
     }
     match now {
         Some(now) => config.with_clock(plaint::engine::fixed_clock(now)),
