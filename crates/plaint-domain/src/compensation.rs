@@ -35,6 +35,10 @@ pub struct GrantedTotals {
     pub postage_waiver: i64,
     pub coupon: i64,
     pub extended_service: i64,
+    /// The item's ceiling the last counted grant was checked against (its rule and fen): a
+    /// later counted grant that does not restate the item's facts is checked against it.
+    #[serde(default)]
+    pub item_ceiling: Option<(CompensationRule, i64)>,
 }
 
 impl GrantedTotals {
@@ -53,6 +57,15 @@ impl GrantedTotals {
     pub fn add(&mut self, remedy: Remedy, granted: Money) {
         let slot = self.slot(remedy);
         *slot = slot.saturating_add(granted.0);
+    }
+
+    /// Folds a recorded grant in: its amount, and the item's ceiling when one was computed.
+    pub fn record(&mut self, c: &Compensation) {
+        self.add(c.remedy, c.granted);
+        if let (CompensationRule::NonMonetary, _) | (_, None) = (c.rule, c.ceiling) {
+            return;
+        }
+        self.item_ceiling = c.ceiling.map(|m| (c.rule, m.0));
     }
 
     /// What was granted of one remedy.
@@ -174,7 +187,10 @@ fn item_ceiling(policy: &Policy, req: &CompensationRequest) -> Result<(Compensat
 /// A remedy the policy counts (`compensation.ceiling_counts`: always payments, by default
 /// coupons) is checked against the item's ceiling together with every earlier counted grant;
 /// a postage refund, all postage refunds together, against the postage. The recorded
-/// `ceiling` is the ceiling of the sum the grant was checked against.
+/// `ceiling` is the ceiling of the sum the grant was checked against. A counted request that
+/// does not give the item's facts is checked against the ceiling an earlier grant of the ticket
+/// established (`before.item_ceiling`); with none, it is refused for the missing fact unless it
+/// grants nothing (0 fen).
 ///
 /// ```
 /// use plaint_domain::compensation::{compute_for_ticket, CompensationError, GrantedTotals};
@@ -238,9 +254,22 @@ pub fn compute_for_ticket(
         None
     };
     let (rule, ceiling) = if cp.ceiling_counts.contains(&req.remedy) {
-        let (rule, ceiling) = item_ceiling(policy, req)?;
-        check(rule, ceiling, before.counted(policy))?;
-        (rule, Some(ceiling))
+        // The item's facts in the request give the ceiling; without them, the ceiling an
+        // earlier grant of the ticket established; without either, only a grant of nothing
+        // (0 fen) can be recorded, with no ceiling.
+        match item_ceiling(policy, req) {
+            Ok((rule, ceiling)) => {
+                check(rule, ceiling, before.counted(policy))?;
+                (rule, Some(ceiling))
+            }
+            Err(CompensationError::MissingInput { .. }) if before.item_ceiling.is_some() => {
+                let (rule, ceiling) = before.item_ceiling.expect("checked above");
+                check(rule, ceiling, before.counted(policy))?;
+                (rule, Some(ceiling))
+            }
+            Err(CompensationError::MissingInput { .. }) if req.amount.0 == 0 => (CompensationRule::NonMonetary, None),
+            Err(e) => return Err(e),
+        }
     } else {
         (CompensationRule::NonMonetary, postage_cap)
     };

@@ -1157,7 +1157,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
             if let Some(c) = &r.compensation {
                 state.compensated = Money(state.compensated.0.saturating_add(c.granted.0));
-                state.granted.add(c.remedy, c.granted);
+                state.granted.record(c);
             }
             state.deadlines.extend_from_slice(&r.deadlines);
             if r.kind == ResponseKind::Final {
@@ -1169,7 +1169,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         }
         EventData::Compensated(c) => {
             state.compensated = Money(state.compensated.0.saturating_add(c.compensation.granted.0));
-            state.granted.add(c.compensation.remedy, c.compensation.granted);
+            state.granted.record(&c.compensation);
         }
         EventData::Escalated(e) => {
             state.escalation_count = state.escalation_count.saturating_add(1);

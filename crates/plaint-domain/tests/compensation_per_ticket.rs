@@ -153,3 +153,24 @@ fn policy_without_payment_in_ceiling_counts_is_refused_naming_the_key() {
     let err = plaint_domain::policy::Policy::from_toml_str(&toml).unwrap_err().to_string();
     assert!(err.contains("compensation.ceiling_counts"), "{err}");
 }
+
+#[test]
+fn goodwill_coupon_after_a_payment_is_checked_against_the_ceiling_the_ticket_established() {
+    let mut w = dispatched();
+    // No item facts and nothing established yet: a coupon worth something is refused for the
+    // missing fact; a coupon of nothing (0 fen) needs no ceiling.
+    let bare = |amount| CompensationRequest {
+        actual_loss: None,
+        postage: None,
+        ..request(Remedy::Coupon, amount)
+    };
+    assert!(matches!(
+        w.when(compensate(bare(500))),
+        Err(Rejection::Compensation { ref reason, .. }) if reason.contains("actual_loss")
+    ));
+    w.given(compensate(bare(0)));
+    // A payment establishes the 3,600-fen ceiling; a later bare coupon is held to it.
+    w.given(compensate(request(Remedy::Payment, 3_000)));
+    assert_eq!(refused(w.when(compensate(bare(601)))), (601, 3_600, 3_000, 600));
+    w.given(compensate(bare(600)));
+}
