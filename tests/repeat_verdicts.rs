@@ -121,7 +121,11 @@ async fn repeat_on_other_waybill_same_category_is_detected_at_classification() {
     let EventData::Verified(v) = &b[1].data else {
         panic!("{b:?}")
     };
-    assert_eq!((v.repeat_of.clone(), v.duplicate_of.clone()), (None, None), "no category yet");
+    assert_eq!(
+        (v.repeat_of.clone(), v.duplicate_of.clone()),
+        (None, None),
+        "no category yet"
+    );
     let EventData::Classified(c) = &b[2].data else {
         panic!("{b:?}")
     };
@@ -138,7 +142,10 @@ async fn repeat_on_other_waybill_same_category_is_detected_at_classification() {
         .await
         .unwrap();
     assert_eq!(report.repeats, 1);
-    assert_eq!((report.repeat_links[0].id.clone(), report.repeat_links[0].of.clone()), (cid("CMP-B"), cid("CMP-A")));
+    assert_eq!(
+        (report.repeat_links[0].id.clone(), report.repeat_links[0].of.clone()),
+        (cid("CMP-B"), cid("CMP-A"))
+    );
     let week = engine.week_of(at("2026-09-05T10:00:00+08:00")).await.unwrap();
     let weekly = engine.weekly_report(week, at(NOW)).await.unwrap();
     assert_eq!(weekly.repeats, 1);
@@ -148,8 +155,14 @@ async fn repeat_on_other_waybill_same_category_is_detected_at_classification() {
         RepeatVerdict::Repeat { of: cid("CMP-A") }
     );
     // Two months later, outside the 30-day window: new. Another customer: never linked.
-    assert_eq!(links(&engine.history(&cid("CMP-E")).await.unwrap()), (None, None, false));
-    assert_eq!(links(&engine.history(&cid("CMP-D")).await.unwrap()), (None, None, false));
+    assert_eq!(
+        links(&engine.history(&cid("CMP-E")).await.unwrap()),
+        (None, None, false)
+    );
+    assert_eq!(
+        links(&engine.history(&cid("CMP-D")).await.unwrap()),
+        (None, None, false)
+    );
 }
 
 #[tokio::test]
@@ -192,7 +205,11 @@ async fn engine_and_cqrs_adapter_record_the_same_repeat_verdicts() {
             .into_iter()
             .map(|e| e.payload.0)
             .collect();
-        assert_eq!(data(&ours), data(&theirs), "{id}: the same events through both adapters");
+        assert_eq!(
+            data(&ours),
+            data(&theirs),
+            "{id}: the same events through both adapters"
+        );
     }
     // The verdicts themselves, spelled out.
     let expected = [

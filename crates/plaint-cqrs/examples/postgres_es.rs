@@ -24,7 +24,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The repeat rule (DOMAIN.md §8) sees the complaints stored by earlier runs.
     let index = services.prior_index().expect("the default index");
     let replayed = load_prior_index(&pool, "plaint_cqrs_example", index).await?;
-    println!("{replayed} stored events replayed into the repeat index ({} complaints)", index.len());
+    println!(
+        "{replayed} stored events replayed into the repeat index ({} complaints)",
+        index.len()
+    );
     let cqrs = framework(pool.clone(), "plaint_cqrs_example", services);
 
     // A fresh complaint id per run, so the example can run again and again.

@@ -97,12 +97,13 @@ pub async fn load_prior_index(pool: &Pool<Postgres>, prefix: &str, index: &Prior
         let aggregate_id: String = row.get(0);
         let sequence: i64 = row.get(1);
         let payload: serde_json::Value = row.get(2);
-        let event: plaint_domain::Event = serde_json::from_value(payload).map_err(|source| LoadIndexError::Payload {
-            table: events.clone(),
-            aggregate_id: aggregate_id.clone(),
-            sequence,
-            source,
-        })?;
+        let event: plaint_domain::Event =
+            serde_json::from_value(payload).map_err(|source| LoadIndexError::Payload {
+                table: events.clone(),
+                aggregate_id: aggregate_id.clone(),
+                sequence,
+                source,
+            })?;
         index.apply(&event);
         n += 1;
     }

@@ -594,7 +594,11 @@ impl Policy {
                 "must be at least 1".into(),
             );
         }
-        if !self.compensation.ceiling_counts.contains(&crate::event::Remedy::Payment) {
+        if !self
+            .compensation
+            .ceiling_counts
+            .contains(&crate::event::Remedy::Payment)
+        {
             return err(
                 "compensation.ceiling_counts".into(),
                 "must list \"payment\": payments always count against the ceiling (DOMAIN.md §6)".into(),

@@ -64,10 +64,16 @@ fn insured_amount_cannot_be_paid_twice_per_ticket() {
     assert_eq!(refused(r.clone()), (200_000, 200_000, 150_000, 50_000));
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains("CMP-2026-000123"), "{msg}");
-    assert!(msg.contains("150000 fen already granted, 50000 fen headroom left"), "{msg}");
+    assert!(
+        msg.contains("150000 fen already granted, 50000 fen headroom left"),
+        "{msg}"
+    );
     // The headroom itself is granted; after it, nothing more.
     w.given(compensate(insured(Remedy::Payment, 50_000)));
-    assert_eq!(refused(w.when(compensate(insured(Remedy::Payment, 1)))), (1, 200_000, 200_000, 0));
+    assert_eq!(
+        refused(w.when(compensate(insured(Remedy::Payment, 1)))),
+        (1, 200_000, 200_000, 0)
+    );
     assert_eq!(w.state().compensated, Money(200_000));
     assert_eq!(w.state().granted.payment, 200_000);
 }
@@ -148,9 +154,13 @@ fn which_remedies_count_is_a_policy_setting() {
 
 #[test]
 fn policy_without_payment_in_ceiling_counts_is_refused_naming_the_key() {
-    let toml = plaint_domain::policy::DEFAULT_POLICY_TOML
-        .replace(r#"ceiling_counts = ["payment", "coupon"]"#, r#"ceiling_counts = ["coupon"]"#);
-    let err = plaint_domain::policy::Policy::from_toml_str(&toml).unwrap_err().to_string();
+    let toml = plaint_domain::policy::DEFAULT_POLICY_TOML.replace(
+        r#"ceiling_counts = ["payment", "coupon"]"#,
+        r#"ceiling_counts = ["coupon"]"#,
+    );
+    let err = plaint_domain::policy::Policy::from_toml_str(&toml)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("compensation.ceiling_counts"), "{err}");
 }
 

@@ -56,7 +56,11 @@ fn open_ticket_same_customer_same_waybill_is_flagged_as_duplicate_at_verificatio
     w.given_received();
     let e = with_priors(&mut w, &priors, verify()).unwrap();
     let v = verified(&e);
-    assert_eq!(v.duplicate_of, Some(cid("CMP-OPEN")), "open: a duplicate whatever its age");
+    assert_eq!(
+        v.duplicate_of,
+        Some(cid("CMP-OPEN")),
+        "open: a duplicate whatever its age"
+    );
     assert_eq!(v.repeat_of, None);
     assert!(!v.flags.repeat);
     assert_eq!(w.state().duplicate_of, Some(cid("CMP-OPEN")));

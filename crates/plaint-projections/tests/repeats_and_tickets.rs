@@ -98,7 +98,10 @@ fn repeat_found_at_classification_and_flagged_duplicate_are_folded_from_the_log(
     let mut c2 = Ticket::new("C-2");
     let mut c3 = Ticket::new("C-3");
     log.push(c1.event(t0, received(Channel::Hotline, t0, Some("k1"), Some("W1"), "north")));
-    log.push(c2.event(hours(t0, 5), received(Channel::Wechat, t0, Some("k1"), Some("W2"), "north")));
+    log.push(c2.event(
+        hours(t0, 5),
+        received(Channel::Wechat, t0, Some("k1"), Some("W2"), "north"),
+    ));
     log.push(c2.event(hours(t0, 5), verified(None)));
     let mut c = classified(Category::Delay, Severity::Ordinary, CustomerTier::Standard, vec![]);
     if let EventData::Classified(c) = &mut c {
@@ -106,7 +109,10 @@ fn repeat_found_at_classification_and_flagged_duplicate_are_folded_from_the_log(
         c.flags.repeat = true;
     }
     log.push(c2.event(hours(t0, 6), c));
-    log.push(c3.event(hours(t0, 7), received(Channel::Email, t0, Some("k1"), Some("W1"), "north")));
+    log.push(c3.event(
+        hours(t0, 7),
+        received(Channel::Email, t0, Some("k1"), Some("W1"), "north"),
+    ));
     let mut v = verified(None);
     if let EventData::Verified(v) = &mut v {
         v.duplicate_of = Some(cid("C-1"));
@@ -114,15 +120,24 @@ fn repeat_found_at_classification_and_flagged_duplicate_are_folded_from_the_log(
     log.push(c3.event(hours(t0, 7), v));
     let repeats: Repeats = apply_all(&log);
     let r = repeats.report(t0, hours(t0, 24));
-    assert_eq!((r.received, r.repeats, r.flagged_duplicates, r.duplicates), (3, 1, 1, 0));
-    assert_eq!((r.repeat_links[0].id.clone(), r.repeat_links[0].of.clone()), (cid("C-2"), cid("C-1")));
+    assert_eq!(
+        (r.received, r.repeats, r.flagged_duplicates, r.duplicates),
+        (3, 1, 1, 0)
+    );
+    assert_eq!(
+        (r.repeat_links[0].id.clone(), r.repeat_links[0].of.clone()),
+        (cid("C-2"), cid("C-1"))
+    );
     assert_eq!(r.flagged_duplicate_links[0].of, cid("C-1"));
     assert_eq!(repeats.chain(&cid("C-2")), vec![cid("C-2"), cid("C-1")]);
 
     // What the port answers equals the domain's reference fold of each complaint's events.
     let mut reference: Vec<Option<PriorComplaint>> = vec![None; 3];
     for e in &log.events {
-        let i = ["C-1", "C-2", "C-3"].iter().position(|c| *c == e.meta.complaint_id.as_str()).unwrap();
+        let i = ["C-1", "C-2", "C-3"]
+            .iter()
+            .position(|c| *c == e.meta.complaint_id.as_str())
+            .unwrap();
         PriorComplaint::fold(&mut reference[i], e);
     }
     let reference: Vec<PriorComplaint> = reference.into_iter().flatten().collect();
