@@ -242,3 +242,82 @@ async fn batch_execution_records_the_same_verdicts_as_one_by_one() {
         );
     }
 }
+
+/// Reject then close (the complaint is no longer open for the duplicate rule).
+fn reject_and_close(complaint: &str, when: &str) -> Vec<Command> {
+    vec![
+        command(
+            complaint,
+            "reject",
+            when,
+            json!({"command": "reject", "reason": "no_claim"}),
+        ),
+        command(complaint, "close", when, json!({"command": "close"})),
+    ]
+}
+
+/// A random scenario: complaints from two customers about three parcels in two categories,
+/// days apart, each verified and then classified or rejected and closed.
+fn random_scenario(specs: &[(u8, u8, u8, u8, bool)]) -> (Vec<Command>, Vec<String>) {
+    let (mut cmds, mut ids) = (Vec::new(), Vec::new());
+    let mut day = at("2026-07-01T09:00:00+08:00");
+    for (i, &(customer, waybill, category, gap_days, classify_it)) in specs.iter().enumerate() {
+        day = day.plus_millis(i64::from(gap_days) * plaint::domain::time::MS_PER_DAY);
+        let id = format!("CMP-R{i:02}");
+        let t = |min: i64| day.plus_millis(min * 60_000).to_string();
+        cmds.push(receive(
+            &id,
+            &t(0),
+            ["C-1", "C-2"][customer as usize % 2],
+            ["hotline", "wechat", "email"][i % 3],
+            ["SF1", "SF2", "SF3"][waybill as usize % 3],
+        ));
+        cmds.push(verify(&id, &t(1)));
+        if classify_it {
+            cmds.push(classify(&id, &t(2), ["delay", "loss"][category as usize % 2]));
+        } else {
+            cmds.extend(reject_and_close(&id, &t(2)));
+        }
+        ids.push(id);
+    }
+    (cmds, ids)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Every adapter of the port gives the same verdicts: the engine (one by one) and the
+    /// cqrs-es adapter record the same events for random histories.
+    #[test]
+    fn engine_and_cqrs_adapter_agree_on_random_histories(
+        specs in proptest::collection::vec((0u8..2, 0u8..3, 0u8..2, 0u8..20, proptest::bool::weighted(0.8)), 1..8)
+    ) {
+        let (cmds, ids) = random_scenario(&specs);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at(NOW))))
+                .await
+                .unwrap();
+            let services = ComplaintServices::new(ComplaintServices::fixed_clock(at(NOW)), [3u8; 32]);
+            let store = MemStore::<ComplaintAggregate>::default();
+            let cqrs = CqrsFramework::new(store.clone(), services.queries(), services);
+            for cmd in cmds {
+                let id = cmd.complaint_id.as_str().to_owned();
+                engine.execute(cmd.clone()).await.unwrap();
+                cqrs.execute(&id, cmd).await.unwrap();
+            }
+            for id in &ids {
+                let ours = engine.history(&cid(id)).await.unwrap();
+                let theirs: Vec<Event> = store
+                    .load_events(id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.payload.0)
+                    .collect();
+                assert_eq!(data(&ours), data(&theirs), "{id}");
+            }
+        });
+    }
+}
