@@ -4,8 +4,10 @@
 //!
 //! Flow of one command ([`Engine::execute`]): read the complaint's stream, fold it with
 //! `evolve`, look up (or create) the customer key when the command carries personal fields,
-//! consult the repeat projection when a verification names no earlier complaint, `decide` with
-//! `now` from the engine's clock, then append with the expected stream version. A concurrency
+//! read the customer's earlier complaints from the repeat projection when the command is a
+//! verification or a classification (the domain's repeat rule judges them, DOMAIN.md §8),
+//! `decide_with` with `now` from the engine's clock, then append with the expected stream
+//! version. A concurrency
 //! conflict (another writer appended to the same complaint meanwhile) reruns all of that, at most
 //! [`EngineConfig::conflict_retries_max`] times. A command whose id the complaint already holds
 //! returns the original events with `deduplicated: true` and writes nothing.
@@ -19,9 +21,9 @@ use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
 use plaint_domain::personal::match_key;
 use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{Candidate, RepeatVerdict};
+use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, PriorComplaints, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
-use plaint_domain::state::{decide, evolve, ComplaintState, Context, Status};
+use plaint_domain::state::{decide_with, evolve, ComplaintState, Context};
 use plaint_domain::{
     Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, SealedPersonal,
     Timestamp,
@@ -564,7 +566,7 @@ impl Engine {
                     ComplaintState::from_events(&events)
                 }
             };
-            let cmd = self.enrich(&state, cmd.clone()).await?;
+            let priors = self.priors_for(&state, &cmd).await?;
             let key = self.customer_key(&cmd)?;
             let ctx = Context {
                 now: now.unwrap_or_else(|| self.now()),
@@ -572,7 +574,7 @@ impl Engine {
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
             };
-            let mut new = match decide(&state, &cmd, &ctx) {
+            let mut new = match decide_with(&state, &cmd, &ctx, &priors) {
                 Ok(new) => new,
                 Err(_) if from_cache => {
                     self.forget_states([&cmd.complaint_id]);
@@ -743,7 +745,8 @@ impl Engine {
         // For each request, the outcome index it belongs to.
         let mut request_of: Vec<usize> = Vec::new();
         // The repeat projection plus this batch's accepted events, made on first need so
-        // verifications see the complaints received earlier in the same batch.
+        // verifications and classifications see the complaints received earlier in the same
+        // batch.
         let mut local_repeats: Option<Repeats> = None;
         let mut pending: Vec<Event> = Vec::new();
         for cmd in cmds {
@@ -756,8 +759,8 @@ impl Engine {
                 outcomes.push(CommandOutcome::Deduplicated);
                 continue;
             }
-            let mut cmd = cmd.clone();
-            if needs_repeat_check(state, &cmd) {
+            let mut priors = Vec::new();
+            if let Some(customer) = customer_to_judge(state, cmd) {
                 if local_repeats.is_none() {
                     let mut r = self.with_projections(|p| p.repeats.state.clone()).await?;
                     for e in &pending {
@@ -765,17 +768,16 @@ impl Engine {
                     }
                     local_repeats = Some(r);
                 }
-                let repeats = local_repeats.as_ref().expect("made above");
-                cmd = apply_verdict(cmd, judge_state(&self.policy, state, repeats));
+                priors = local_repeats.as_ref().expect("made above").of_customer(&customer);
             }
-            let key = self.customer_key_deferred(&cmd)?;
+            let key = self.customer_key_deferred(cmd)?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
             };
-            match decide(state, &cmd, &ctx) {
+            match decide_with(state, cmd, &ctx, &priors) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
                 Ok(events) => {
                     let expected = ExpectedVersion::Exact(state.version);
@@ -851,27 +853,35 @@ impl Engine {
         })
     }
 
-    /// The engine's additions to a command before `decide`: at verification, when the command
-    /// names no earlier complaint, the repeat projection is consulted (docs/domain.md R-REP).
-    async fn enrich(&self, state: &ComplaintState, cmd: Command) -> Result<Command, EngineError> {
-        if !needs_repeat_check(state, &cmd) {
-            return Ok(cmd);
+    /// The earlier complaints the domain's repeat rule reads (the engine's side of the
+    /// `PriorComplaints` port): the customer's complaints from the repeat projection, caught up
+    /// with the log, for a verification or a classification; none for other commands.
+    async fn priors_for(&self, state: &ComplaintState, cmd: &Command) -> Result<Vec<PriorComplaint>, EngineError> {
+        match customer_to_judge(state, cmd) {
+            Some(customer) => self.prior_complaints(&customer).await,
+            None => Ok(Vec::new()),
         }
-        let verdict = self
-            .with_projections(|p| judge_state(&self.policy, state, &p.repeats.state))
-            .await?;
-        Ok(apply_verdict(cmd, verdict))
     }
 
-    /// How the repeat rule (docs/domain.md R-REP-3) judges a received complaint against the earlier
-    /// complaints of the same customer: new, a repeat of one, or a duplicate of an open one
-    /// (which the caller may then merge with a `merge_as_duplicate` command). At verification
-    /// the engine fills in `repeat_of` by this judgement when the command names none.
+    /// Every complaint the log holds of this customer (by matching key or customer id), as the
+    /// repeat rule sees them (docs/domain.md R-REP).
+    pub async fn prior_complaints(&self, customer: &CustomerRef) -> Result<Vec<PriorComplaint>, EngineError> {
+        self.with_projections(|p| p.repeats.state.of_customer(customer)).await
+    }
+
+    /// How the domain's repeat rule (docs/domain.md R-REP) judges a complaint now, against the earlier
+    /// complaints of the same customer, with the category it has (if classified): new, a
+    /// repeat of one, or a duplicate of an open one (which the caller may then merge with a
+    /// `merge_as_duplicate` command). `decide_with` runs the same rule at verification and at
+    /// classification and records its verdict in the events.
     pub async fn judge_intake(&self, id: &ComplaintId) -> Result<RepeatVerdict, EngineError> {
         let events = self.history(id).await?;
         let state = ComplaintState::from_events(&events);
-        self.with_projections(|p| judge_state(&self.policy, &state, &p.repeats.state))
-            .await
+        let Some(candidate) = Candidate::from_state(&state, state.category) else {
+            return Ok(RepeatVerdict::New);
+        };
+        let priors = self.prior_complaints(&candidate.customer).await?;
+        Ok(repeat::judge_with(&candidate, &priors, &self.policy))
     }
 
     /// The customer key for a command carrying personal fields (created on first use, and
@@ -1484,33 +1494,15 @@ fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     Ok(Runner::in_memory(set))
 }
 
-/// A verification that names no earlier complaint, on a received complaint: the engine judges
-/// it against the repeat projection.
-fn needs_repeat_check(state: &ComplaintState, cmd: &Command) -> bool {
-    matches!(&cmd.body, CommandBody::Verify(v) if v.repeat_of.is_none()) && state.status == Status::Received
-}
-
-fn judge_state(policy: &Policy, state: &ComplaintState, repeats: &Repeats) -> RepeatVerdict {
-    let Some(received_at) = state.received_at else {
-        return RepeatVerdict::New;
-    };
-    let candidate = Candidate {
-        match_key: state.match_key.clone(),
-        customer_id: state.customer_id.clone(),
-        waybill: state.waybill.clone(),
-        category: state.category,
-        received_at,
-    };
-    repeats.judge(&candidate, state.id.as_ref(), policy)
-}
-
-/// A repeat fills in the verification's `repeat_of` (the domain then raises the `repeat` flag);
-/// a duplicate or a new complaint leaves the command as it is.
-fn apply_verdict(mut cmd: Command, verdict: RepeatVerdict) -> Command {
-    if let (CommandBody::Verify(v), RepeatVerdict::Repeat { of }) = (&mut cmd.body, verdict) {
-        v.repeat_of = Some(of);
+/// The customer whose earlier complaints `decide_with` may read: for a verification or a
+/// classification of a complaint with a known customer (the only commands the repeat rule
+/// judges, DOMAIN.md §8).
+fn customer_to_judge(state: &ComplaintState, cmd: &Command) -> Option<CustomerRef> {
+    if !matches!(cmd.body, CommandBody::Verify(_) | CommandBody::Classify(_)) {
+        return None;
     }
-    cmd
+    let customer = CustomerRef::new(state.match_key.as_deref(), state.customer_id.as_deref());
+    customer.is_known().then_some(customer)
 }
 
 /// Who owns the key a command's personal fields are sealed under: the customer's match key,

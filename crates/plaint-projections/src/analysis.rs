@@ -500,6 +500,8 @@ impl Projection for Analysis {
                 let a = &mut self.recs[i as usize];
                 a.category = Some(c.category);
                 a.customer_tier = Some(c.customer_tier);
+                // DOMAIN.md §8: a repeat the domain found once the category was known.
+                a.repeat |= c.repeat_of.is_some();
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);

@@ -385,6 +385,7 @@ impl SlaProjection {
                         .map(|p| self.strings.resolve(p).to_owned())
                         .unwrap_or_default(),
                     deadline_source: Default::default(),
+                    repeat_of: None,
                 }),
                 FactKind::Dispatched => EventData::Dispatched(Dispatched {
                     department: Department(String::new()),

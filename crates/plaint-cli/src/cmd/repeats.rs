@@ -44,12 +44,13 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
             (false, Some(to)) => format!("in [{from}, {to})"),
         };
         out.line(format!(
-            "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates\n",
+            "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates, {} flagged duplicates\n",
             report.received,
             report.repeats,
             report.reopened,
             tables::percent(report.repeat_rate),
-            report.duplicates
+            report.duplicates,
+            report.flagged_duplicates
         ))?;
         let mut t = tables::table(&["complaint", "repeats", "received at"]);
         for link in &report.repeat_links {
@@ -63,6 +64,17 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
         if !report.duplicate_links.is_empty() {
             let mut t = tables::table(&["complaint", "merged into", "received at"]);
             for link in &report.duplicate_links {
+                t.add_row(vec![
+                    link.id.to_string(),
+                    link.of.to_string(),
+                    link.received_at.to_string(),
+                ]);
+            }
+            out.line(format!("\n{t}"))?;
+        }
+        if !report.flagged_duplicate_links.is_empty() {
+            let mut t = tables::table(&["complaint", "duplicates open ticket", "received at"]);
+            for link in &report.flagged_duplicate_links {
                 t.add_row(vec![
                     link.id.to_string(),
                     link.of.to_string(),
