@@ -189,7 +189,8 @@ mod tests {
                 resume_to: Status::Verified
             }
         );
-        let step = l.apply(&EventData::Resumed(Resumed { note: String::new() }));
+        let resume = EventData::Resumed(Resumed { note: String::new() });
+        let step = l.apply(&resume);
         assert_eq!(step.after, Status::Verified);
         assert_eq!(l.status, Status::Verified);
         assert_eq!(l.resume_to, None);
