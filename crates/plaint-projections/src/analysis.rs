@@ -11,6 +11,7 @@ use crate::sla::{ClockSummary, SlaProjection};
 use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
+use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -35,8 +36,8 @@ struct AnaRec {
     repeat: bool,
     duplicate: bool,
     rejected: bool,
-    escalated: bool,
-    reopen_count: u32,
+    /// Status, reopens, escalation level: the domain's fold.
+    life: Lifecycle,
     final_responses: u32,
     first_response_at: Option<Timestamp>,
     first_final_at: Option<Timestamp>,
@@ -46,7 +47,6 @@ struct AnaRec {
     satisfied: Option<bool>,
     solved: Option<bool>,
     satisfaction_score: Option<u8>,
-    closed: bool,
 }
 
 /// The analysis projection: a compact record per ticket; reports are computed from it.
@@ -289,7 +289,7 @@ impl Analysis {
             let dept = a.department.map(|d| s.resolve(d)).unwrap_or("unassigned");
             *r.by_department.entry(dept.to_owned()).or_default() += 1;
             r.repeats += a.repeat as u64;
-            r.reopened += (a.reopen_count > 0) as u64;
+            r.reopened += (a.life.reopen_count > 0) as u64;
             if let Some(satisfied) = a.satisfied {
                 r.satisfaction.revisited += 1;
                 r.satisfaction.satisfied += satisfied as u64;
@@ -301,11 +301,11 @@ impl Analysis {
             }
             if a.final_responses > 0 {
                 r.resolved += 1;
-                if a.final_responses == 1 && a.reopen_count == 0 && !a.redispatched {
+                if a.final_responses == 1 && a.life.reopen_count == 0 && !a.redispatched {
                     r.first_contact_resolved += 1;
                 }
             }
-            r.escalated += a.escalated as u64;
+            r.escalated += a.life.escalation_level.is_some() as u64;
             r.effective += (a.liable == Some(true)) as u64;
             r.rejected += a.rejected as u64;
             r.duplicates += a.duplicate as u64;
@@ -467,8 +467,11 @@ impl Projection for Analysis {
                 repeat: false,
                 duplicate: false,
                 rejected: false,
-                escalated: false,
-                reopen_count: 0,
+                life: {
+                    let mut life = Lifecycle::NEW;
+                    life.apply(&e.data);
+                    life
+                },
                 final_responses: 0,
                 first_response_at: None,
                 first_final_at: None,
@@ -477,7 +480,6 @@ impl Projection for Analysis {
                 satisfied: None,
                 solved: None,
                 satisfaction_score: None,
-                closed: false,
             });
             let recs = &self.recs;
             self.index
@@ -488,6 +490,7 @@ impl Projection for Analysis {
             return;
         };
         let at = e.meta.occurred_at;
+        self.recs[i as usize].life.apply(&e.data);
         match &e.data {
             EventData::Received(_) => {}
             EventData::Verified(v) => {
@@ -526,7 +529,7 @@ impl Projection for Analysis {
                     }
                 }
             }
-            EventData::Escalated(_) => self.recs[i as usize].escalated = true,
+            EventData::Escalated(_) | EventData::Reopened(_) => {}
             EventData::Revisited(v) => {
                 let a = &mut self.recs[i as usize];
                 a.satisfied = Some(v.satisfied);
@@ -535,13 +538,8 @@ impl Projection for Analysis {
                     a.satisfaction_score = v.satisfaction_score;
                 }
             }
-            EventData::Reopened(r) => {
-                let a = &mut self.recs[i as usize];
-                a.reopen_count = r.reopen_count.max(a.reopen_count + 1);
-            }
             EventData::Closed(c) => {
                 let a = &mut self.recs[i as usize];
-                a.closed = true;
                 if c.resolution == Resolution::Resolved || c.liable {
                     a.liable = Some(c.liable);
                 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// First bytes of every checkpoint file.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
 /// The checkpoint format this code writes and reads.
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 1;
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 2;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 

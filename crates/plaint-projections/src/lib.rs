@@ -103,7 +103,7 @@ mod record_sizes {
             crate::repeats::record_size()
         );
         assert!(
-            crate::analysis::record_size() <= 112,
+            crate::analysis::record_size() <= 120,
             "{}",
             crate::analysis::record_size()
         );
