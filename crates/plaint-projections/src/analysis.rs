@@ -8,7 +8,8 @@
 //! the tickets *received* in the period.
 
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, SmallId, Sym};
+use crate::records::{Record, RecordTable};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
@@ -53,10 +54,8 @@ struct AnaRec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     buckets: Buckets,
-    recs: ChunkedVec<AnaRec>,
+    recs: RecordTable<AnaRec>,
     strings: Interner,
-    #[serde(skip)]
-    index: IdIndex,
 }
 
 impl Default for Analysis {
@@ -199,28 +198,13 @@ impl Analysis {
     pub fn with_buckets(buckets: Buckets) -> Analysis {
         Analysis {
             buckets,
-            recs: ChunkedVec::default(),
+            recs: RecordTable::default(),
             strings: Interner::default(),
-            index: IdIndex::default(),
         }
     }
-    fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
-    }
-
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .recs
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.recs.locate(id, hint)
     }
     pub fn buckets(&self) -> Buckets {
         self.buckets
@@ -453,7 +437,6 @@ impl Projection for Analysis {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
-            let i = self.recs.len() as u32;
             self.recs.push(AnaRec {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
@@ -481,9 +464,6 @@ impl Projection for Analysis {
                 solved: None,
                 satisfaction_score: None,
             });
-            let recs = &self.recs;
-            self.index
-                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
@@ -555,17 +535,18 @@ impl Projection for Analysis {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.recs[i].id.as_bytes()
+        self.recs.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let recs = &self.recs;
-        for (i, a) in recs.iter().enumerate() {
-            self.index
-                .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-        }
+        self.recs.reindex();
+    }
+}
+
+impl Record for AnaRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 

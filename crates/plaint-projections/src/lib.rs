@@ -43,6 +43,7 @@
 pub mod analysis;
 pub mod checkpoint;
 pub mod envelope;
+pub mod records;
 pub mod repeats;
 pub mod runner;
 pub mod sla;

@@ -7,7 +7,8 @@
 //! [`plaint_domain::sla::evaluate`] on the full history, so the rules live in the domain only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, SmallId, Sym};
+use crate::records::{Record, RecordTable};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -156,12 +157,10 @@ pub struct AtRiskList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlaProjection {
     buckets: Buckets,
-    recs: ChunkedVec<SlaRec>,
+    recs: RecordTable<SlaRec>,
     strings: Interner,
     /// Facts dropped because a ticket had more than [`FACTS_PER_TICKET_MAX`].
     dropped_facts: u64,
-    #[serde(skip)]
-    index: IdIndex,
 }
 
 impl Default for SlaProjection {
@@ -238,10 +237,9 @@ impl SlaProjection {
     pub fn with_buckets(buckets: Buckets) -> SlaProjection {
         SlaProjection {
             buckets,
-            recs: ChunkedVec::default(),
+            recs: RecordTable::default(),
             strings: Interner::default(),
             dropped_facts: 0,
-            index: IdIndex::default(),
         }
     }
     pub fn len(&self) -> usize {
@@ -252,22 +250,12 @@ impl SlaProjection {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
+        self.recs.find(id)
     }
 
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .recs
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.recs.locate(id, hint)
     }
 
     fn evaluate_rec(&self, rec: &SlaRec, now: Timestamp, policy: &Policy) -> TicketSla {
@@ -421,7 +409,6 @@ impl Projection for SlaProjection {
             if self.locate(id, hint).is_some() {
                 return;
             }
-            let i = self.recs.len() as u32;
             let region = self.strings.intern(&r.region);
             let attributes = r
                 .attributes
@@ -443,8 +430,6 @@ impl Projection for SlaProjection {
                 attributes,
                 trail: SlaTrail::default(),
             });
-            let recs = &self.recs;
-            self.index.insert(id, i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.locate(id, hint) else {
@@ -479,17 +464,18 @@ impl Projection for SlaProjection {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.recs[i].id.as_bytes()
+        self.recs.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let recs = &self.recs;
-        for (i, r) in recs.iter().enumerate() {
-            self.index
-                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-        }
+        self.recs.reindex();
+    }
+}
+
+impl Record for SlaRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 

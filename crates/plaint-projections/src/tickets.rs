@@ -6,7 +6,8 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::util::{ChunkedVec, IdIndex, Interner, SmallId, Sym};
+use crate::util::{ChunkedVec, Interner, SmallId, Sym};
+use crate::records::{Record, RecordTable};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -236,12 +237,10 @@ impl TicketRec {
 /// so the serialised state is the same however the log was read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tickets {
-    tickets: ChunkedVec<TicketRec>,
+    tickets: RecordTable<TicketRec>,
     /// Sealed personal fields, apart from the ticket data; parallel to `tickets`.
     personal: ChunkedVec<Option<PersonalRec>>,
     strings: Interner,
-    #[serde(skip)]
-    index: IdIndex,
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
 }
@@ -291,22 +290,12 @@ impl Tickets {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.tickets[i as usize].id.as_bytes())
+        self.tickets.find(id)
     }
 
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .tickets
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.tickets.locate(id, hint)
     }
 
     fn view_at(&self, i: usize) -> TicketView {
@@ -440,12 +429,7 @@ impl Tickets {
             let (k, v) = (strings.intern(k), strings.intern(v));
             rec.add(Extra::Attribute(k, v));
         }
-        assert!(self.tickets.len() < u32::MAX as usize, "ticket count over u32");
-        let i = self.tickets.len() as u32;
         self.tickets.push(rec);
-        let tickets = &self.tickets;
-        self.index
-            .insert(e.meta.complaint_id.as_str(), i, |j| tickets[j as usize].id.as_bytes());
         let personal = r.customer.personal.as_ref().map(|p| PersonalRec {
             key_id: self.strings.intern(&p.key_id),
             nonce: p.nonce,
@@ -622,17 +606,18 @@ impl Projection for Tickets {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.tickets[i].id.as_bytes()
+        self.tickets.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let tickets = &self.tickets;
-        for (i, t) in tickets.iter().enumerate() {
-            self.index
-                .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_bytes());
-        }
+        self.tickets.reindex();
+    }
+}
+
+impl Record for TicketRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 
