@@ -168,7 +168,11 @@ mod tests {
 
     #[test]
     fn lifecycle_stays_compact() {
-        assert!(std::mem::size_of::<Lifecycle>() <= 16, "{}", std::mem::size_of::<Lifecycle>());
+        assert!(
+            std::mem::size_of::<Lifecycle>() <= 16,
+            "{}",
+            std::mem::size_of::<Lifecycle>()
+        );
     }
 
     #[test]

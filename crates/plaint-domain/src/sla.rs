@@ -227,8 +227,13 @@ pub enum SlaEvent {
     Resumed,
     Responded(ResponseKind),
     /// `by_watchdog`: raised by the watchdog (it does not satisfy the green channel).
-    Escalated { level: EscalationLevel, by_watchdog: bool },
-    Revisited { satisfied: bool },
+    Escalated {
+        level: EscalationLevel,
+        by_watchdog: bool,
+    },
+    Revisited {
+        satisfied: bool,
+    },
     Reopened,
     Closed,
 }

@@ -7,9 +7,9 @@
 //! Weeks, days and months are local to [`Buckets`] (UTC+8 by default); every figure is about
 //! the tickets *received* in the period.
 
+use crate::records::{Record, RecordTable};
 use crate::sla::{ClockSummary, SlaProjection};
 use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, SmallId, Sym};
-use crate::records::{Record, RecordTable};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;

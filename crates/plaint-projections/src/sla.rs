@@ -7,8 +7,8 @@
 //! [`plaint_domain::sla::evaluate`] on the full history, so the rules live in the domain only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::util::{ratio, Buckets, DurationStats, Interner, SmallId, Sym};
 use crate::records::{Record, RecordTable};
+use crate::util::{ratio, Buckets, DurationStats, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;

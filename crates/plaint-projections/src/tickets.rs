@@ -6,8 +6,8 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::util::{ChunkedVec, Interner, SmallId, Sym};
 use crate::records::{Record, RecordTable};
+use crate::util::{ChunkedVec, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;

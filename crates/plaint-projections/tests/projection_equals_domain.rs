@@ -18,9 +18,9 @@ use plaint_domain::state::{decide, ComplaintState, Context, Status};
 use plaint_domain::time::{Timestamp, MS_PER_MINUTE};
 use plaint_domain::{command::*, sla};
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, Runner, Slot};
+use plaint_projections::to_new_event;
 use plaint_projections::util::Buckets;
 use plaint_projections::Projection;
-use plaint_projections::to_new_event;
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -163,7 +163,9 @@ fn body(kind: u8, seed: u8, status: Status, other: ComplaintId) -> CommandBody {
         11 => CommandBody::Escalate(Escalate {
             level: EscalationLevel::Supervisor,
             reason: String::new(),
-            rule_id: (seed % 2 == 0).then(|| ["ladder.supervisor", "breach.first_response", "green_channel"][usize::from(seed) % 3].to_owned()),
+            rule_id: (seed % 2 == 0).then(|| {
+                ["ladder.supervisor", "breach.first_response", "green_channel"][usize::from(seed) % 3].to_owned()
+            }),
         }),
         12 => CommandBody::Revisit(Revisit {
             solved: seed % 3 != 0,
@@ -260,8 +262,20 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
         prop_assert_eq!(v.compensated, state.compensated, "{}: compensation of {}", what, id);
         let granted: i64 = v.compensations.iter().map(|c| c.granted.0).sum();
         prop_assert_eq!(granted, state.compensated.0, "{}: compensation list of {}", what, id);
-        prop_assert_eq!(v.escalation_level, state.escalation_level, "{}: escalation of {}", what, id);
-        prop_assert_eq!(v.escalations.len() as u32, state.escalation_count, "{}: escalations of {}", what, id);
+        prop_assert_eq!(
+            v.escalation_level,
+            state.escalation_level,
+            "{}: escalation of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(
+            v.escalations.len() as u32,
+            state.escalation_count,
+            "{}: escalations of {}",
+            what,
+            id
+        );
         prop_assert_eq!(v.category, state.category, "{}: category of {}", what, id);
         prop_assert_eq!(v.severity, state.severity, "{}: severity of {}", what, id);
         prop_assert_eq!(v.flags, state.flags, "{}: flags of {}", what, id);
@@ -283,10 +297,22 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
             id
         );
         prop_assert_eq!(v.closed.map(|c| c.at), state.closed_at, "{}: closing of {}", what, id);
-        prop_assert_eq!(v.closed.map(|c| c.resolution), state.resolution, "{}: resolution of {}", what, id);
+        prop_assert_eq!(
+            v.closed.map(|c| c.resolution),
+            state.resolution,
+            "{}: resolution of {}",
+            what,
+            id
+        );
         // Holds: the open one is the domain's, the completed ones add up to `held_ms`.
         let open = v.holds.iter().find(|p| p.until.is_none());
-        prop_assert_eq!(open.map(|p| p.from), state.hold.map(|h| h.since), "{}: open hold of {}", what, id);
+        prop_assert_eq!(
+            open.map(|p| p.from),
+            state.hold.map(|h| h.since),
+            "{}: open hold of {}",
+            what,
+            id
+        );
         let held: i64 = v
             .holds
             .iter()
@@ -341,7 +367,9 @@ async fn append(log: &dyn EventStore, events: &[Event]) {
         let first = &events[i];
         let n = events[i..]
             .iter()
-            .take_while(|e| e.meta.command_id == first.meta.command_id && e.meta.complaint_id == first.meta.complaint_id)
+            .take_while(|e| {
+                e.meta.command_id == first.meta.command_id && e.meta.complaint_id == first.meta.complaint_id
+            })
             .count();
         let request = AppendRequest {
             stream: first.meta.complaint_id.as_str().to_owned(),
@@ -349,13 +377,20 @@ async fn append(log: &dyn EventStore, events: &[Event]) {
             events: events[i..i + n].iter().map(to_new_event).collect(),
         };
         let result = log.append_many(vec![request]).await.unwrap();
-        assert_eq!(result[0].first_position, first.meta.position, "position of {}", first.meta.complaint_id);
+        assert_eq!(
+            result[0].first_position, first.meta.position,
+            "position of {}",
+            first.meta.complaint_id
+        );
         i += n;
     }
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// The checkpoints of a simulated restart: each projection's serialised state and position,
