@@ -44,6 +44,7 @@ use crate::command::*;
 use crate::compensation;
 use crate::event::*;
 use crate::ids::{CommandId, ComplaintId};
+use crate::lifecycle::{HoldChange, Lifecycle};
 use crate::personal::{self, CustomerKey};
 use crate::policy::Policy;
 use crate::repeat::{self, Candidate, NoPriors, PriorComplaints, RepeatVerdict};
@@ -1078,9 +1079,47 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);
+    // Status, hold, reopen count, escalation level, compensation total and recorded deadlines:
+    // decided once, in `lifecycle`, the fold every projection uses too.
+    let mut lifecycle = Lifecycle {
+        status: state.status,
+        resume_to: state.hold.map(|h| h.resume_to),
+        escalation_level: state.escalation_level,
+        reopen_count: state.reopen_count,
+        compensated: state.compensated,
+    };
+    let step = lifecycle.apply(&event.data);
+    state.status = lifecycle.status;
+    state.escalation_level = lifecycle.escalation_level;
+    state.reopen_count = lifecycle.reopen_count;
+    state.compensated = lifecycle.compensated;
+    if let Some(c) = step.compensation {
+        state.granted.record(c);
+    }
+    match step.hold {
+        HoldChange::None => {}
+        HoldChange::Started { reason, resume_to } => {
+            state.hold = Some(Hold {
+                since: at,
+                reason,
+                resume_to,
+            })
+        }
+        HoldChange::Resumed { .. } => {
+            if let Some(h) = state.hold.take() {
+                state.held_ms = state.held_ms.saturating_add(at.millis_since(h.since).max(0));
+            }
+        }
+        HoldChange::EndedByClose => state.hold = None,
+    }
+    if step.deadlines_replace {
+        state.deadlines.clear();
+        state.deadlines.extend_from_slice(step.deadlines);
+    } else {
+        state.deadlines.extend_from_slice(step.deadlines);
+    }
     match &event.data {
         EventData::Received(r) => {
-            state.status = Status::Received;
             state.channel = Some(r.channel);
             state.received_at = Some(at);
             state.contact_at = Some(r.contact_at);
@@ -1090,7 +1129,6 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.description.clone_from(&r.description);
         }
         EventData::Verified(v) => {
-            state.status = Status::Verified;
             state.flags = state.flags.union(v.flags);
             if v.repeat_of.is_some() {
                 state.repeat_of.clone_from(&v.repeat_of);
@@ -1100,20 +1138,16 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
         }
         EventData::Rejected(r) => {
-            state.status = Status::Rejected;
             state.rejection = Some(r.reason);
         }
         EventData::MergedAsDuplicate(m) => {
-            state.status = Status::Merged;
             state.merged_into = Some(m.into.clone());
         }
         EventData::Classified(c) => {
-            state.status = Status::Classified;
             state.category = Some(c.category);
             state.severity = Some(c.severity);
             state.customer_tier = Some(c.customer_tier);
             state.flags = state.flags.union(c.flags);
-            state.deadlines.clone_from(&c.deadlines);
             state.escalations_planned.clone_from(&c.escalations);
             state.policy_version = Some(c.policy_version.clone());
             state.deadline_source = c.deadline_source;
@@ -1122,11 +1156,9 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
         }
         EventData::Dispatched(d) => {
-            state.status = Status::Dispatched;
             state.department = Some(d.department.clone());
             state.handler.clone_from(&d.handler);
             state.routing = Some(d.routing.clone());
-            state.deadlines.extend_from_slice(&d.deadlines);
         }
         EventData::Redispatched(r) => {
             state.department = Some(r.to.clone());
@@ -1134,46 +1166,19 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.routing = Some(r.routing.clone());
             state.redispatch_count = state.redispatch_count.saturating_add(1);
         }
-        EventData::OnHold(h) => {
-            // A hold while on hold (not produced by decide) keeps the first one's start.
-            if state.hold.is_none() {
-                state.hold = Some(Hold {
-                    since: at,
-                    reason: h.reason,
-                    resume_to: state.status,
-                });
-            }
-            state.status = Status::OnHold;
-        }
-        EventData::Resumed(_) => {
-            if let Some(h) = state.hold.take() {
-                state.held_ms = state.held_ms.saturating_add(at.millis_since(h.since).max(0));
-                state.status = h.resume_to;
-            }
-        }
+        EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}
         EventData::Responded(r) => {
             if state.first_response_at.is_none() {
                 state.first_response_at = Some(at);
             }
-            if let Some(c) = &r.compensation {
-                state.compensated = Money(state.compensated.0.saturating_add(c.granted.0));
-                state.granted.record(c);
-            }
-            state.deadlines.extend_from_slice(&r.deadlines);
-            if r.kind == ResponseKind::Final {
-                state.status = Status::Responded;
+            if step.final_response {
                 state.final_response_at = Some(at);
                 state.final_liable = r.liable;
                 state.final_root_cause = r.root_cause;
             }
         }
-        EventData::Compensated(c) => {
-            state.compensated = Money(state.compensated.0.saturating_add(c.compensation.granted.0));
-            state.granted.record(&c.compensation);
-        }
         EventData::Escalated(e) => {
             state.escalation_count = state.escalation_count.saturating_add(1);
-            state.escalation_level = state.escalation_level.max(Some(e.level));
             if let EscalationTrigger::Watchdog { rule_id, .. } = &e.trigger {
                 if !state.escalations_applied.iter().any(|r| r == rule_id) {
                     state.escalations_applied.push(rule_id.clone());
@@ -1181,25 +1186,20 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
         }
         EventData::Revisited(r) => {
-            state.status = Status::Revisited;
             state.last_revisit = Some(RevisitOutcome {
                 solved: r.solved,
                 satisfied: r.satisfied,
                 score: r.satisfaction_score,
             });
         }
-        EventData::Reopened(r) => {
-            state.status = Status::Dispatched;
-            state.reopen_count = r.reopen_count.max(state.reopen_count.saturating_add(1));
+        EventData::Reopened(_) => {
             state.final_response_at = None;
             state.final_liable = None;
             state.final_root_cause = None;
         }
         EventData::Closed(c) => {
-            state.status = Status::Closed;
             state.resolution = Some(c.resolution);
             state.closed_at = Some(at);
-            state.hold = None;
         }
     }
 }

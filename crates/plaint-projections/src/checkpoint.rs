@@ -20,8 +20,9 @@ pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
 /// The checkpoint format this code writes and reads. Bumped whenever a projection's serialised
 /// state changes layout (postcard is not self-describing: an old state could otherwise decode
 /// into nonsense); an older checkpoint is then refused, naming the file, and `plaint rebuild`
-/// makes a new one. 2: the repeat projection keeps the recorded links out of line (issue 11).
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 2;
+/// makes a new one. 3 (issue 11): ticket and analysis records hold the domain `Lifecycle`, SLA
+/// records the domain `SlaTrail`, the repeat projection keeps the recorded links out of line.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 3;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 
