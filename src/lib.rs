@@ -36,6 +36,9 @@ mod export;
 pub mod import;
 pub mod keys;
 pub mod personal;
+pub mod report;
+pub mod report_csv;
+pub mod report_html;
 pub mod workload;
 
 pub use engine::{
@@ -81,4 +84,5 @@ pub mod reports {
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
+    pub use crate::report::{PeriodReport, Period};
 }
