@@ -331,7 +331,8 @@ fn heat_map(r: &PeriodReport) -> String {
     );
     let (left, top, cell_h) = (160u32, 90u32, 22u32);
     let cols = g.categories.len().max(1) as u32;
-    let cell_w = ((WIDTH - left) / cols).clamp(24, 90);
+    // Room on the right for the last column's slanted label.
+    let cell_w = ((WIDTH - left - 60) / cols).clamp(24, 90);
     let h = top + cell_h * g.regions.len().max(1) as u32 + 10;
     let mut s = format!("<section id=\"heat-map\">\n<h2>{}</h2>\n", esc(&title));
     s.push_str(&open_chart("heat-map", &title, &desc, g.regions.len() * g.categories.len(), h));
