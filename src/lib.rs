@@ -79,10 +79,10 @@ pub mod event {
 
 /// The reports and views the engine's reads return.
 pub mod reports {
+    pub use crate::report::{Period, PeriodReport};
     pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
     pub use plaint_projections::repeats::RepeatReport;
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
-    pub use crate::report::{PeriodReport, Period};
 }

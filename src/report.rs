@@ -186,7 +186,9 @@ fn on_time(clocks: BTreeMap<String, ClockSummary>) -> BTreeMap<String, ClockSumm
 }
 
 fn category_name(v: &TicketView) -> String {
-    v.category.map(|c| c.as_str().to_owned()).unwrap_or_else(|| UNCLASSIFIED.to_owned())
+    v.category
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_else(|| UNCLASSIFIED.to_owned())
 }
 
 fn by_category(tickets: &[TicketView]) -> BTreeMap<String, u64> {
@@ -226,7 +228,12 @@ fn heat_grid(map: &HeatMap) -> HeatGrid {
                 .collect()
         })
         .collect();
-    HeatGrid { month: map.month.clone(), regions, categories, counts }
+    HeatGrid {
+        month: map.month.clone(),
+        regions,
+        categories,
+        counts,
+    }
 }
 
 /// Masks a customer id for a report: keeps the first two and the last character of ids longer
@@ -264,7 +271,14 @@ fn top_repeat_customers(tickets: &[TicketView]) -> Vec<RepeatCustomer> {
         .map(|(key, (tickets, customer))| RepeatCustomer {
             customer: {
                 // Masked ids can coincide; four characters of the pseudonymous key tell them apart.
-                let tag: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+                let tag: String = key
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
                 match customer {
                     Some(id) => format!("{} #{tag}", mask_customer(&id)),
                     None => format!("#{tag}"),
@@ -286,15 +300,27 @@ impl Engine {
             Period::Week(week) => {
                 let weekly = self.weekly_report(week, now).await?;
                 let start = local(weekly.from, offset);
-                let month = Month { year: start.year(), month: start.month() };
-                ("weekly", weekly.week.clone(), weekly.from, weekly.to, month, Some(weekly))
+                let month = Month {
+                    year: start.year(),
+                    month: start.month(),
+                };
+                (
+                    "weekly",
+                    weekly.week.clone(),
+                    weekly.from,
+                    weekly.to,
+                    month,
+                    Some(weekly),
+                )
             }
             Period::Month(month) => {
                 let (from, to) = month_bounds(month, offset)?;
                 ("monthly", month.to_string(), from, to, month, None)
             }
         };
-        let tickets = self.with_projections(|p| received_in(p.tickets.state.views(), from, to)).await?;
+        let tickets = self
+            .with_projections(|p| received_in(p.tickets.state.views(), from, to))
+            .await?;
         let sla = self.sla_report(now, None, Some((from, to))).await?;
         let heat = self.heat_map(month).await?;
         let alerts = self.alerts(now).await?;

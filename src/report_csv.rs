@@ -31,7 +31,11 @@ impl CsvTable {
 }
 
 fn cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
+    let text = if text.starts_with(['=', '+', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -45,7 +49,16 @@ fn rate(r: Option<f64>) -> String {
 
 /// Every section of the report as a table, in the order of the HTML page.
 pub fn tables(r: &PeriodReport) -> Vec<CsvTable> {
-    vec![summary(r), daily_intake(r), category_mix(r), channel_mix(r), on_time(r), heat_map(r), repeat_customers(r), alerts(r)]
+    vec![
+        summary(r),
+        daily_intake(r),
+        category_mix(r),
+        channel_mix(r),
+        on_time(r),
+        heat_map(r),
+        repeat_customers(r),
+        alerts(r),
+    ]
 }
 
 fn summary(r: &PeriodReport) -> CsvTable {
@@ -64,7 +77,10 @@ fn summary(r: &PeriodReport) -> CsvTable {
         rows.push(vec!["resolved".to_owned(), w.resolved.to_string()]);
         rows.push(vec!["repeat_rate".to_owned(), rate(w.repeat_rate)]);
         rows.push(vec!["escalation_rate".to_owned(), rate(w.escalation_rate)]);
-        rows.push(vec!["first_contact_resolution_rate".to_owned(), rate(w.first_contact_resolution_rate)]);
+        rows.push(vec![
+            "first_contact_resolution_rate".to_owned(),
+            rate(w.first_contact_resolution_rate),
+        ]);
         rows.push(vec!["satisfied_rate".to_owned(), rate(w.satisfaction.satisfied_rate)]);
     }
     CsvTable { name: "summary", rows }
@@ -73,14 +89,21 @@ fn summary(r: &PeriodReport) -> CsvTable {
 fn daily_intake(r: &PeriodReport) -> CsvTable {
     let mut rows = vec![vec!["day".to_owned(), "received".to_owned()]];
     rows.extend(r.daily_intake.iter().map(|d| vec![d.day.clone(), d.count.to_string()]));
-    CsvTable { name: "daily_intake", rows }
+    CsvTable {
+        name: "daily_intake",
+        rows,
+    }
 }
 
 fn mix(name: &'static str, column: &str, counts: &std::collections::BTreeMap<String, u64>) -> CsvTable {
     let total: u64 = counts.values().sum();
     let mut rows = vec![vec![column.to_owned(), "tickets".to_owned(), "share".to_owned()]];
     rows.extend(counts.iter().map(|(k, n)| {
-        let share = if total > 0 { Some(*n as f64 / total as f64) } else { None };
+        let share = if total > 0 {
+            Some(*n as f64 / total as f64)
+        } else {
+            None
+        };
         vec![k.clone(), n.to_string(), rate(share)]
     }));
     CsvTable { name, rows }
@@ -95,7 +118,16 @@ fn channel_mix(r: &PeriodReport) -> CsvTable {
 }
 
 fn on_time(r: &PeriodReport) -> CsvTable {
-    let head = ["clock", "met", "breached", "pending", "pending_overdue", "at_risk", "not_applicable", "on_time_rate"];
+    let head = [
+        "clock",
+        "met",
+        "breached",
+        "pending",
+        "pending_overdue",
+        "at_risk",
+        "not_applicable",
+        "on_time_rate",
+    ];
     let mut rows = vec![head.iter().map(|s| s.to_string()).collect()];
     rows.extend(r.on_time.iter().map(|(clock, c)| {
         vec![
@@ -115,10 +147,20 @@ fn on_time(r: &PeriodReport) -> CsvTable {
 /// Long form (one row per region and category), which a pivot table takes as it is.
 fn heat_map(r: &PeriodReport) -> CsvTable {
     let g = &r.heat_map;
-    let mut rows = vec![vec!["month".to_owned(), "region".to_owned(), "category".to_owned(), "tickets".to_owned()]];
+    let mut rows = vec![vec![
+        "month".to_owned(),
+        "region".to_owned(),
+        "category".to_owned(),
+        "tickets".to_owned(),
+    ]];
     for (i, region) in g.regions.iter().enumerate() {
         for (j, category) in g.categories.iter().enumerate() {
-            rows.push(vec![g.month.clone(), region.clone(), category.clone(), g.counts[i][j].to_string()]);
+            rows.push(vec![
+                g.month.clone(),
+                region.clone(),
+                category.clone(),
+                g.counts[i][j].to_string(),
+            ]);
         }
     }
     CsvTable { name: "heat_map", rows }
@@ -126,15 +168,30 @@ fn heat_map(r: &PeriodReport) -> CsvTable {
 
 fn repeat_customers(r: &PeriodReport) -> CsvTable {
     let mut rows = vec![vec!["customer_masked".to_owned(), "tickets".to_owned()]];
-    rows.extend(r.top_repeat_customers.iter().map(|c| vec![c.customer.clone(), c.tickets.to_string()]));
-    CsvTable { name: "repeat_customers", rows }
+    rows.extend(
+        r.top_repeat_customers
+            .iter()
+            .map(|c| vec![c.customer.clone(), c.tickets.to_string()]),
+    );
+    CsvTable {
+        name: "repeat_customers",
+        rows,
+    }
 }
 
 fn alerts(r: &PeriodReport) -> CsvTable {
-    let mut rows = vec![["alert", "day_or_months", "category", "region", "count", "baseline", "rise_or_share"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()];
+    let mut rows = vec![[
+        "alert",
+        "day_or_months",
+        "category",
+        "region",
+        "count",
+        "baseline",
+        "rise_or_share",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect::<Vec<_>>()];
     for s in &r.alerts.surges {
         rows.push(vec![
             "category_surge".to_owned(),

@@ -75,8 +75,20 @@ pub fn render(report: &PeriodReport) -> String {
     let mut body = String::new();
     body.push_str(&header(report, &title));
     body.push_str(&daily_intake(report));
-    body.push_str(&mix(report, "category-mix", "Category mix", "Category", &report.by_category));
-    body.push_str(&mix(report, "channel-mix", "Channel mix", "Channel", &report.by_channel));
+    body.push_str(&mix(
+        report,
+        "category-mix",
+        "Category mix",
+        "Category",
+        &report.by_category,
+    ));
+    body.push_str(&mix(
+        report,
+        "channel-mix",
+        "Channel mix",
+        "Channel",
+        &report.by_channel,
+    ));
     body.push_str(&on_time(report));
     body.push_str(&heat_map(report));
     body.push_str(&repeat_customers(report));
@@ -106,7 +118,12 @@ fn header(r: &PeriodReport, title: &str) -> String {
     );
     s.push_str("</header>\n<ul class=\"kpis\" aria-label=\"Key figures\">\n");
     let mut kpi = |k: &str, v: String| {
-        let _ = writeln!(s, "<li><span class=\"v\">{}</span><span class=\"k\">{}</span></li>", esc(&v), esc(k));
+        let _ = writeln!(
+            s,
+            "<li><span class=\"v\">{}</span><span class=\"k\">{}</span></li>",
+            esc(&v),
+            esc(k)
+        );
     };
     kpi("received", r.received.to_string());
     if let Some(w) = &r.weekly {
@@ -116,7 +133,10 @@ fn header(r: &PeriodReport, title: &str) -> String {
         kpi("first-contact resolution", pct(w.first_contact_resolution_rate));
         kpi("satisfied", pct(w.satisfaction.satisfied_rate));
     }
-    kpi("alerts", (r.alerts.surges.len() + r.alerts.region_delays.len()).to_string());
+    kpi(
+        "alerts",
+        (r.alerts.surges.len() + r.alerts.region_delays.len()).to_string(),
+    );
     s.push_str("</ul>\n");
     s
 }
@@ -142,7 +162,11 @@ fn open_chart(name: &str, title: &str, desc: &str, marks: usize, height: u32) ->
 }
 
 fn table(caption: &str, head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("<details>\n<summary>{} as a table</summary>\n<table>\n<caption>{}</caption>\n<thead><tr>", esc(caption), esc(caption));
+    let mut s = format!(
+        "<details>\n<summary>{} as a table</summary>\n<table>\n<caption>{}</caption>\n<thead><tr>",
+        esc(caption),
+        esc(caption)
+    );
     for h in head {
         let _ = write!(s, "<th scope=\"col\">{}</th>", esc(h));
     }
@@ -173,9 +197,23 @@ fn daily_intake(r: &PeriodReport) -> String {
     let plot_h = (h - top - bottom) as f64;
     let mut s = format!("<section id=\"daily-intake\">\n<h2>{}</h2>\n", esc(&title));
     s.push_str(&open_chart("daily-intake", &title, &desc, days.len(), h));
-    let _ = writeln!(s, "<line x1=\"{left}\" y1=\"{y}\" x2=\"{WIDTH}\" y2=\"{y}\" stroke=\"#8c959f\"/>", y = h - bottom);
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max}</text>", left - 4, top + 4);
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>", left - 4, h - bottom);
+    let _ = writeln!(
+        s,
+        "<line x1=\"{left}\" y1=\"{y}\" x2=\"{WIDTH}\" y2=\"{y}\" stroke=\"#8c959f\"/>",
+        y = h - bottom
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max}</text>",
+        left - 4,
+        top + 4
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">0</text>",
+        left - 4,
+        h - bottom
+    );
     let n = days.len().max(1) as f64;
     let slot = (WIDTH - left) as f64 / n;
     let label_every = (days.len() / 16).max(1);
@@ -241,7 +279,13 @@ fn hbars(name: &str, title: &str, desc: &str, rows: &[(String, f64, String)], ma
     s
 }
 
-fn mix(r: &PeriodReport, name: &str, title: &str, column: &str, counts: &std::collections::BTreeMap<String, u64>) -> String {
+fn mix(
+    r: &PeriodReport,
+    name: &str,
+    title: &str,
+    column: &str,
+    counts: &std::collections::BTreeMap<String, u64>,
+) -> String {
     let total: u64 = counts.values().sum();
     let mut sorted: Vec<(&String, &u64)> = counts.iter().collect();
     sorted.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
@@ -256,7 +300,11 @@ fn mix(r: &PeriodReport, name: &str, title: &str, column: &str, counts: &std::co
         r.period,
         column.to_lowercase(),
         counts.len(),
-        if counts.contains_key(UNCLASSIFIED) { ", not yet classified ones as unclassified" } else { "" }
+        if counts.contains_key(UNCLASSIFIED) {
+            ", not yet classified ones as unclassified"
+        } else {
+            ""
+        }
     );
     let mut s = format!("<section id=\"{name}\">\n<h2>{}</h2>\n", esc(title));
     s.push_str(&hbars(name, title, &desc, &rows, max));
@@ -275,7 +323,13 @@ fn on_time(r: &PeriodReport) -> String {
     let rows: Vec<(String, f64, String)> = r
         .on_time
         .iter()
-        .map(|(clock, c)| (clock.clone(), c.on_time_rate.unwrap_or(0.0) * 100.0, pct(c.on_time_rate)))
+        .map(|(clock, c)| {
+            (
+                clock.clone(),
+                c.on_time_rate.unwrap_or(0.0) * 100.0,
+                pct(c.on_time_rate),
+            )
+        })
         .collect();
     let desc = format!(
         "Share of clocks met on time among those whose outcome is known at {} (met / (met + breached + pending overdue)), for the tickets received in {}; – when no outcome is known yet.",
@@ -302,7 +356,15 @@ fn on_time(r: &PeriodReport) -> String {
         .collect();
     s.push_str(&table(
         title,
-        &["clock", "met", "breached", "pending", "pending overdue", "at risk", "on-time rate"],
+        &[
+            "clock",
+            "met",
+            "breached",
+            "pending",
+            "pending overdue",
+            "at risk",
+            "on-time rate",
+        ],
         &table_rows,
     ));
     s.push_str("</section>\n");
@@ -316,7 +378,12 @@ fn heat_colour(count: u64, max: u64) -> String {
     }
     let t = count as f64 / max as f64;
     let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", lerp(221.0, 9.0), lerp(235.0, 54.0), lerp(255.0, 130.0))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        lerp(221.0, 9.0),
+        lerp(235.0, 54.0),
+        lerp(255.0, 130.0)
+    )
 }
 
 fn heat_map(r: &PeriodReport) -> String {
@@ -335,7 +402,13 @@ fn heat_map(r: &PeriodReport) -> String {
     let cell_w = ((WIDTH - left - 60) / cols).clamp(24, 90);
     let h = top + cell_h * g.regions.len().max(1) as u32 + 10;
     let mut s = format!("<section id=\"heat-map\">\n<h2>{}</h2>\n", esc(&title));
-    s.push_str(&open_chart("heat-map", &title, &desc, g.regions.len() * g.categories.len(), h));
+    s.push_str(&open_chart(
+        "heat-map",
+        &title,
+        &desc,
+        g.regions.len() * g.categories.len(),
+        h,
+    ));
     if g.regions.is_empty() {
         let _ = writeln!(s, "<text x=\"10\" y=\"{}\">No data in this month.</text>", top + 14);
     }
@@ -350,7 +423,13 @@ fn heat_map(r: &PeriodReport) -> String {
     }
     for (i, region) in g.regions.iter().enumerate() {
         let y = top + cell_h * i as u32;
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", left - 6, y + 15, esc(region));
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            left - 6,
+            y + 15,
+            esc(region)
+        );
         for (j, c) in g.categories.iter().enumerate() {
             let n = g.counts[i][j];
             let x = left + cell_w * j as u32;
@@ -447,8 +526,17 @@ fn alerts(r: &PeriodReport) -> String {
     if !a.region_delays.is_empty() {
         s.push_str("<table class=\"alerts\" data-alerts=\"region-delays\">\n<caption>Regions with a high delay share</caption>\n<thead><tr><th scope=\"col\">region</th><th scope=\"col\">months (delay share)</th></tr></thead>\n<tbody>\n");
         for x in &a.region_delays {
-            let months: Vec<String> = x.months.iter().map(|(m, share)| format!("{m}: {:.1} %", share * 100.0)).collect();
-            let _ = writeln!(s, "<tr><td>{}</td><td>{}</td></tr>", esc(&x.region), esc(&months.join(", ")));
+            let months: Vec<String> = x
+                .months
+                .iter()
+                .map(|(m, share)| format!("{m}: {:.1} %", share * 100.0))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&x.region),
+                esc(&months.join(", "))
+            );
         }
         s.push_str("</tbody>\n</table>\n");
     }

@@ -68,7 +68,15 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
         let kind = &bytes[pos + 4..pos + 8];
         let data = &bytes[pos + 8..pos + 8 + len];
         match kind {
-            b"IHDR" => header = Some((u32::from_be_bytes(data[0..4].try_into().unwrap()), u32::from_be_bytes(data[4..8].try_into().unwrap()), data[8], data[9], data[12])),
+            b"IHDR" => {
+                header = Some((
+                    u32::from_be_bytes(data[0..4].try_into().unwrap()),
+                    u32::from_be_bytes(data[4..8].try_into().unwrap()),
+                    data[8],
+                    data[9],
+                    data[12],
+                ))
+            }
             b"IDAT" => idat.extend_from_slice(data),
             _ => {}
         }
@@ -82,7 +90,9 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
         other => panic!("PNG colour type {other}"),
     };
     let mut raw = Vec::new();
-    flate2::read::ZlibDecoder::new(idat.as_slice()).read_to_end(&mut raw).expect("IDAT inflates");
+    flate2::read::ZlibDecoder::new(idat.as_slice())
+        .read_to_end(&mut raw)
+        .expect("IDAT inflates");
     let stride = w as usize * bpp;
     assert_eq!(raw.len(), h as usize * (stride + 1), "image data size");
     let mut prev = vec![0u8; stride];
@@ -124,28 +134,50 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
 fn weekly_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!ci, "Chromium not found under CI=true (.ci/run installs the Debian package `chromium`)");
+        assert!(
+            !ci,
+            "Chromium not found under CI=true (.ci/run installs the Debian package `chromium`)"
+        );
         println!("skipped: Chromium not found (install the Debian package `chromium` or set PLAINT_CHROMIUM)");
         return;
     };
     let env = Env::new();
-    env.plaint(&["demo", "--complaints", "80", "--seed", "2"]).assert().success();
-    let json = env.plaint(&["report", "weekly", "--week", WEEK, "--now", NOW, "--format", "json"]).output().unwrap();
+    env.plaint(&["demo", "--complaints", "80", "--seed", "2"])
+        .assert()
+        .success();
+    let json = env
+        .plaint(&["report", "weekly", "--week", WEEK, "--now", NOW, "--format", "json"])
+        .output()
+        .unwrap();
     assert!(json.status.success(), "{}", stderr(&json));
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let s = &doc["sections"];
     let page = env.path("weekly.html");
-    env.plaint(&["report", "weekly", "--week", WEEK, "--now", NOW, "--format", "html", "--out"])
-        .arg(&page)
-        .assert()
-        .success();
+    env.plaint(&[
+        "report", "weekly", "--week", WEEK, "--now", NOW, "--format", "html", "--out",
+    ])
+    .arg(&page)
+    .assert()
+    .success();
     let url = format!("file://{}", page.display());
 
     // The DOM Chromium built from the page.
-    let dom = headless(&browser, &env.path("profile-dom")).arg("--dump-dom").arg(&url).output().unwrap();
-    assert!(dom.status.success(), "chromium --dump-dom: {}", String::from_utf8_lossy(&dom.stderr));
+    let dom = headless(&browser, &env.path("profile-dom"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "chromium --dump-dom: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let dom = String::from_utf8(dom.stdout).unwrap();
-    assert!(dom.contains("<title>Weekly complaint report 2026-W38</title>"), "{}", &dom[..dom.len().min(400)]);
+    assert!(
+        dom.contains("<title>Weekly complaint report 2026-W38</title>"),
+        "{}",
+        &dom[..dom.len().min(400)]
+    );
     let len = |k: &str| s[k].as_object().unwrap().len();
     let grid = &s["heat_map"];
     let expected = [
@@ -153,15 +185,25 @@ fn weekly_report_renders_in_headless_chromium() {
         ("category-mix", len("by_category")),
         ("channel-mix", len("by_channel")),
         ("on-time", len("on_time")),
-        ("heat-map", grid["regions"].as_array().unwrap().len() * grid["categories"].as_array().unwrap().len()),
+        (
+            "heat-map",
+            grid["regions"].as_array().unwrap().len() * grid["categories"].as_array().unwrap().len(),
+        ),
         ("repeat-customers", s["top_repeat_customers"].as_array().unwrap().len()),
     ];
     for (chart, n) in expected {
         assert_eq!(marks(&dom, chart), n, "marks of chart {chart}");
-        assert!(dom.contains(&format!("data-chart=\"{chart}\" data-marks=\"{n}\"")), "{chart}");
+        assert!(
+            dom.contains(&format!("data-chart=\"{chart}\" data-marks=\"{n}\"")),
+            "{chart}"
+        );
     }
     assert_eq!(expected[1].1, 7, "demo seed 2: 7 categories in week 38");
-    assert_eq!(expected[4].1, 8 * 10, "demo seed 2: 8 regions × 10 categories in September");
+    assert_eq!(
+        expected[4].1,
+        8 * 10,
+        "demo seed 2: 8 regions × 10 categories in September"
+    );
     assert!(dom.contains("id=\"alerts\""), "alerts section");
 
     // A screenshot: the window's size, and a page with ink on it (not blank), bars in their blue.
@@ -172,7 +214,11 @@ fn weekly_report_renders_in_headless_chromium() {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(shot.status.success(), "chromium --screenshot: {}", String::from_utf8_lossy(&shot.stderr));
+    assert!(
+        shot.status.success(),
+        "chromium --screenshot: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
     let bytes = std::fs::read(&png_path).expect("screenshot written");
     let (w, h, pixels) = decode_png(&bytes);
     assert_eq!((w, h), (WIDTH, HEIGHT), "screenshot size");

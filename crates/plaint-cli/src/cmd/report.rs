@@ -98,7 +98,10 @@ pub fn parse_month(text: &str) -> Result<Month, String> {
         .or_else(|_| chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d"))
         .map_err(|_| bad())?;
     use chrono::Datelike;
-    Ok(Month { year: date.year(), month: date.month() })
+    Ok(Month {
+        year: date.year(),
+        month: date.month(),
+    })
 }
 
 /// `2026-W38` or a date `2026-09-14`.
@@ -130,9 +133,14 @@ async fn weekly(ctx: &Context, args: WeeklyArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::Ok);
     }
-    let week: IsoWeek = report.week.parse().map_err(|e| user(format!("report weekly: week {}: {e}", report.week)))?;
+    let week: IsoWeek = report
+        .week
+        .parse()
+        .map_err(|e| user(format!("report weekly: week {}: {e}", report.week)))?;
     let period = engine.period_report(Period::Week(week), now).await?;
-    write_report(&period, format, args.output.out.as_deref(), || tables::weekly_report_text(&report))?;
+    write_report(&period, format, args.output.out.as_deref(), || {
+        tables::weekly_report_text(&report)
+    })?;
     Ok(ExitCode::Ok)
 }
 
@@ -143,20 +151,37 @@ async fn monthly(ctx: &Context, args: MonthlyArgs) -> anyhow::Result<ExitCode> {
         None => {
             use chrono::Datelike;
             let local = now.to_datetime().with_timezone(&business_calendar().utc_offset());
-            Month { year: local.year(), month: local.month() }
+            Month {
+                year: local.year(),
+                month: local.month(),
+            }
         }
     };
     let engine = ctx.open_engine_for_read(Some(now)).await?;
     let period = engine.period_report(Period::Month(month), now).await?;
-    if chrono::DateTime::parse_from_rfc3339(&period.from).map(|f| f.timestamp_millis()).unwrap_or(i64::MIN) > now.as_millis() {
-        return Err(user(format!("report monthly: month {month} starts at {}, after --now {now}", period.from)));
+    if chrono::DateTime::parse_from_rfc3339(&period.from)
+        .map(|f| f.timestamp_millis())
+        .unwrap_or(i64::MIN)
+        > now.as_millis()
+    {
+        return Err(user(format!(
+            "report monthly: month {month} starts at {}, after --now {now}",
+            period.from
+        )));
     }
-    write_report(&period, args.output.format(), args.output.out.as_deref(), || period_text(&period))?;
+    write_report(&period, args.output.format(), args.output.out.as_deref(), || {
+        period_text(&period)
+    })?;
     Ok(ExitCode::Ok)
 }
 
 /// The report in `format`, to `out` or stdout.
-fn write_report(report: &PeriodReport, format: Format, out: Option<&Path>, table: impl FnOnce() -> String) -> anyhow::Result<()> {
+fn write_report(
+    report: &PeriodReport,
+    format: Format,
+    out: Option<&Path>,
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     let text = match format {
         Format::Table => table(),
         Format::Json => {
@@ -215,7 +240,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 fn period_text(r: &PeriodReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(s, "{} report {} ({} .. {}), judged at {}", r.kind, r.period, r.from, r.to, r.now);
+    let _ = writeln!(
+        s,
+        "{} report {} ({} .. {}), judged at {}",
+        r.kind, r.period, r.from, r.to, r.now
+    );
     let _ = writeln!(s, "received: {}", r.received);
     let _ = writeln!(s, "\ndaily intake");
     for d in &r.daily_intake {
@@ -229,14 +258,26 @@ fn period_text(r: &PeriodReport) -> String {
     }
     let _ = writeln!(s, "\non-time rate per clock");
     for (clock, c) in &r.on_time {
-        let rate = c.on_time_rate.map(|x| format!("{:.1} %", x * 100.0)).unwrap_or_else(|| "-".into());
-        let _ = writeln!(s, "  {clock:<24} {rate:>8}  (met {}, breached {}, pending {})", c.met, c.breached, c.pending);
+        let rate = c
+            .on_time_rate
+            .map(|x| format!("{:.1} %", x * 100.0))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "  {clock:<24} {rate:>8}  (met {}, breached {}, pending {})",
+            c.met, c.breached, c.pending
+        );
     }
     let _ = writeln!(s, "\ntop repeat customers (masked)");
     for c in &r.top_repeat_customers {
         let _ = writeln!(s, "  {:<24} {:>6}", c.customer, c.tickets);
     }
-    let _ = writeln!(s, "\nalerts: {} surges, {} regions with a high delay share", r.alerts.surges.len(), r.alerts.region_delays.len());
+    let _ = writeln!(
+        s,
+        "\nalerts: {} surges, {} regions with a high delay share",
+        r.alerts.surges.len(),
+        r.alerts.region_delays.len()
+    );
     s
 }
 
