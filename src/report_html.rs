@@ -32,8 +32,7 @@ svg text { font-size: 11px; fill: #1b1f24; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11px; }
-  details { display: block; }
-  details > summary { display: none; }
+  details { display: none; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
 }

@@ -1,6 +1,6 @@
 //! The weekly HTML report of demo data opened in a real browser (headless Chromium): the DOM
 //! Chromium builds holds every chart with the expected number of marks, and a screenshot of the
-//! page is the expected size and not blank.
+//! page is the expected size and not blank; printed to PDF it gives A4 pages.
 //!
 //! Chromium is found as `$PLAINT_CHROMIUM`, `chromium`, `chromium-browser` or `google-chrome`.
 //! Without it the test says so in one line and passes, except under `CI=true` where it fails
@@ -227,6 +227,34 @@ fn weekly_report_renders_in_headless_chromium() {
     assert!(share > 0.02, "the page is blank ({:.3} % ink)", share * 100.0);
     let blue = pixels.iter().filter(|p| **p == [0x09, 0x69, 0xda]).count();
     assert!(blue > 10_000, "bar charts drawn ({blue} bar-blue pixels)");
+
+    // Printed: A4 pages (595 × 842 pt), a handful of them.
+    let pdf_path = env.path("weekly.pdf");
+    let print = headless(&browser, &env.path("profile-pdf"))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf_path.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        print.status.success(),
+        "chromium --print-to-pdf: {}",
+        String::from_utf8_lossy(&print.stderr)
+    );
+    let pdf = std::fs::read(&pdf_path).expect("PDF written");
+    let text = String::from_utf8_lossy(&pdf);
+    let boxes: Vec<&str> = text
+        .match_indices("/MediaBox [")
+        .map(|(i, _)| &text[i + 11..i + 11 + text[i + 11..].find(']').unwrap()])
+        .collect();
+    assert!((1..=4).contains(&boxes.len()), "pages: {boxes:?}");
+    for b in &boxes {
+        let v: Vec<f64> = b.split_whitespace().map(|x| x.parse().unwrap()).collect();
+        assert!(
+            (v[2] - 595.0).abs() < 1.0 && (v[3] - 842.0).abs() < 1.0,
+            "an A4 page: {b}"
+        );
+    }
     if std::env::var("PLAINT_WRITE_SCREENSHOT").is_ok_and(|v| v == "1") {
         let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img/weekly-report.png");
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
