@@ -542,3 +542,67 @@ fn alerts(r: &PeriodReport) -> String {
     s.push_str("</section>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(json: serde_json::Value) -> PeriodReport {
+        serde_json::from_value(json).expect("a PeriodReport")
+    }
+
+    fn empty() -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": 1, "kind": "monthly", "period": "2026-02",
+            "from": "2026-02-01T00:00:00+08:00", "to": "2026-03-01T00:00:00+08:00",
+            "now": "2026-03-02T09:30:00+08:00", "utc_offset": "+08:00", "policy_version": "p1",
+            "received": 0, "daily_intake": [], "by_category": {}, "by_channel": {}, "on_time": {},
+            "heat_map": {"month": "2026-02", "regions": [], "categories": [], "counts": []},
+            "top_repeat_customers": [],
+            "alerts": {"schema_version": 1, "now": "2026-03-02T01:30:00Z", "policy_version": "p1",
+                       "surges": [], "region_delays": []}
+        })
+    }
+
+    #[test]
+    fn an_empty_period_renders_every_section_without_marks() {
+        let html = render(&report(empty()));
+        for chart in [
+            "daily-intake",
+            "category-mix",
+            "channel-mix",
+            "on-time",
+            "heat-map",
+            "repeat-customers",
+        ] {
+            assert!(
+                html.contains(&format!("data-chart=\"{chart}\" data-marks=\"0\"")),
+                "{chart}"
+            );
+        }
+        assert_eq!(html.matches("class=\"mark\"").count(), 0);
+        assert!(html.contains("No alerts."));
+        assert!(html.contains("2026-03-02 09:30 +08:00"));
+    }
+
+    #[test]
+    fn names_from_the_data_are_escaped() {
+        let mut json = empty();
+        json["received"] = 1.into();
+        json["by_category"] = serde_json::json!({"<script>alert(1)</script>": 1});
+        json["heat_map"] =
+            serde_json::json!({"month": "2026-02", "regions": ["A&B \"x\""], "categories": ["delay"], "counts": [[1]]});
+        let html = render(&report(json));
+        assert!(!html.contains("<script>"), "no markup from data");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("A&amp;B &quot;x&quot;"));
+        assert!(html.contains("data-chart=\"heat-map\" data-marks=\"1\""));
+    }
+
+    #[test]
+    fn heat_colours_run_from_pale_to_dark() {
+        assert_eq!(heat_colour(0, 9), "#f6f8fa");
+        assert_eq!(heat_colour(9, 9), "#093682");
+        assert_ne!(heat_colour(1, 9), heat_colour(8, 9));
+    }
+}
