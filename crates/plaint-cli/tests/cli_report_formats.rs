@@ -374,3 +374,26 @@ fn report_inputs_are_checked() {
     .code(1)
     .stderr(predicates::str::contains(blocker.join("dir").display().to_string()));
 }
+
+#[test]
+fn weekly_table_shows_instants_in_office_time() {
+    let env = demo();
+    let out = env
+        .plaint(&["report", "weekly", "--week", WEEK, "--now", NOW])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = stdout(&out).lines().next().unwrap().to_owned();
+    assert_eq!(
+        first,
+        "Weekly complaint report 2026-W38 (2026-09-14 00:00 +08:00 .. 2026-09-21 00:00 +08:00), \
+         judged at 2026-09-20 20:00 +08:00, policy plaint-default-2026.1"
+    );
+    // --out writes the same tables to a file.
+    let file = env.path("w38.txt");
+    env.plaint(&["report", "weekly", "--week", WEEK, "--now", NOW, "--out"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout(&out));
+}

@@ -126,13 +126,6 @@ async fn weekly(ctx: &Context, args: WeeklyArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.open_engine_for_read(Some(now)).await?;
     let report = weekly_report(&engine, args.week, now).await?;
     let format = args.output.format();
-    if format == Format::Table && args.output.out.is_none() {
-        // The terminal keeps the weekly report's own tables.
-        let mut out = Out::new();
-        print_weekly(&mut out, &report, false)?;
-        out.flush()?;
-        return Ok(ExitCode::Ok);
-    }
     let week: IsoWeek = report
         .week
         .parse()
@@ -199,7 +192,8 @@ fn write_report(
         },
     };
     match out {
-        Some(path) => write_file(path, text.as_bytes()),
+        // The same bytes as on stdout: the text and one line end.
+        Some(path) => write_file(path, format!("{}\n", text.trim_end_matches('\n')).as_bytes()),
         None => {
             let mut stdout = Out::new();
             stdout.line(text.trim_end_matches('\n'))?;
