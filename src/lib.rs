@@ -37,6 +37,9 @@ pub mod import;
 pub mod keys;
 pub mod maintenance;
 pub mod personal;
+pub mod report;
+pub mod report_csv;
+pub mod report_html;
 pub mod workload;
 
 pub use engine::{
@@ -77,6 +80,7 @@ pub mod event {
 
 /// The reports and views the engine's reads return.
 pub mod reports {
+    pub use crate::report::{Period, PeriodReport};
     pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
     pub use plaint_projections::repeats::RepeatReport;
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
