@@ -11,7 +11,9 @@
 //! | type | current | older versions read |
 //! |---|---|---|
 //! | `Received` | 2 | 1: no `outlet`, no `attributes` (read as `None` / empty) |
-//! | `Classified` | 2 | 1: no `deadline_source` (read as `Policy`) |
+//! | `Classified` | 3 | 2: no `calendar_covered` (read as `true`); 1: neither that nor `deadline_source` (read as `Policy`) |
+//! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
+//! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | every other type | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -33,12 +35,12 @@ pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
     ("Verified", 1),
     ("Rejected", 1),
     ("MergedAsDuplicate", 1),
-    ("Classified", 2),
-    ("Dispatched", 1),
+    ("Classified", 3),
+    ("Dispatched", 2),
     ("Redispatched", 1),
     ("OnHold", 1),
     ("Resumed", 1),
-    ("Responded", 1),
+    ("Responded", 2),
     ("Compensated", 1),
     ("Escalated", 1),
     ("Revisited", 1),
@@ -115,6 +117,7 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
                 routing: RoutingRef::from(&e.routing),
                 deadlines: &e.deadlines,
                 policy_version: &e.policy_version,
+                calendar_covered: e.calendar_covered,
             },
             out,
         ),
@@ -203,9 +206,22 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Received", 2) => EventData::Received(de(name, v, payload)?),
         ("Received", 1) => EventData::Received(de::<ReceivedV1>(name, v, payload)?.upcast()),
         ("Received", _) => return Err(unknown()),
-        ("Classified", 2) => EventData::Classified(de(name, v, payload)?),
-        ("Classified", 1) => EventData::Classified(de::<ClassifiedV1>(name, v, payload)?.upcast()),
+        ("Classified", 3) => EventData::Classified(de(name, v, payload)?),
+        ("Classified", 2) => EventData::Classified(de::<ClassifiedV2>(name, v, payload)?.upcast()),
+        ("Classified", 1) => EventData::Classified(de::<ClassifiedV1>(name, v, payload)?.upcast().upcast()),
         ("Classified", _) => return Err(unknown()),
+        ("Dispatched", 1) => {
+            let w: DispatchedWireV1 = de(name, v, payload)?;
+            EventData::Dispatched(Dispatched {
+                department: w.department,
+                handler: w.handler,
+                routing: w.routing.into(),
+                deadlines: w.deadlines,
+                policy_version: w.policy_version,
+                calendar_covered: true,
+            })
+        }
+        ("Responded", 1) => EventData::Responded(de::<RespondedV1>(name, v, payload)?.upcast()),
         (_, v) if v != cur => return Err(unknown()),
         ("Verified", _) => EventData::Verified(de(name, v, payload)?),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
@@ -218,6 +234,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
                 routing: w.routing.into(),
                 deadlines: w.deadlines,
                 policy_version: w.policy_version,
+                calendar_covered: w.calendar_covered,
             })
         }
         ("Redispatched", _) => {
@@ -303,6 +320,37 @@ pub struct ClassifiedV1 {
 
 impl ClassifiedV1 {
     /// v1 → v2: the deadlines came from the policy.
+    pub fn upcast(self) -> ClassifiedV2 {
+        ClassifiedV2 {
+            category: self.category,
+            severity: self.severity,
+            customer_tier: self.customer_tier,
+            flags: self.flags,
+            deadlines: self.deadlines,
+            escalations: self.escalations,
+            policy_version: self.policy_version,
+            deadline_source: DeadlineSource::Policy,
+        }
+    }
+}
+
+/// `Classified` schema version 2, as written before calendar coverage was recorded (issue 11):
+/// no `calendar_covered`. Read into today's [`Classified`] with `calendar_covered: true` (the
+/// calendar data then covered every year a live ticket's deadlines reached).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifiedV2 {
+    pub category: Category,
+    pub severity: Severity,
+    pub customer_tier: CustomerTier,
+    pub flags: Flags,
+    pub deadlines: Vec<ClockDeadline>,
+    pub escalations: Vec<EscalationDue>,
+    pub policy_version: String,
+    pub deadline_source: DeadlineSource,
+}
+
+impl ClassifiedV2 {
+    /// v2 → v3: covered.
     pub fn upcast(self) -> Classified {
         Classified {
             category: self.category,
@@ -312,7 +360,36 @@ impl ClassifiedV1 {
             deadlines: self.deadlines,
             escalations: self.escalations,
             policy_version: self.policy_version,
-            deadline_source: DeadlineSource::Policy,
+            deadline_source: self.deadline_source,
+            calendar_covered: true,
+        }
+    }
+}
+
+/// `Responded` schema version 1: no `calendar_covered` (read as `true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespondedV1 {
+    pub kind: ResponseKind,
+    pub text: String,
+    pub basis: Option<String>,
+    pub liable: Option<bool>,
+    pub root_cause: Option<Stage>,
+    pub compensation: Option<Compensation>,
+    pub deadlines: Vec<ClockDeadline>,
+}
+
+impl RespondedV1 {
+    /// v1 → v2: covered.
+    pub fn upcast(self) -> Responded {
+        Responded {
+            kind: self.kind,
+            text: self.text,
+            basis: self.basis,
+            liable: self.liable,
+            root_cause: self.root_cause,
+            compensation: self.compensation,
+            deadlines: self.deadlines,
+            calendar_covered: true,
         }
     }
 }
@@ -395,10 +472,22 @@ struct DispatchedRef<'a> {
     routing: RoutingRef<'a>,
     deadlines: &'a Vec<ClockDeadline>,
     policy_version: &'a String,
+    calendar_covered: bool,
 }
 
 #[derive(Deserialize)]
 struct DispatchedWire {
+    department: Department,
+    handler: Option<String>,
+    routing: RoutingWire,
+    deadlines: Vec<ClockDeadline>,
+    policy_version: String,
+    calendar_covered: bool,
+}
+
+/// `Dispatched` schema version 1: no `calendar_covered` (read as `true`).
+#[derive(Deserialize)]
+struct DispatchedWireV1 {
     department: Department,
     handler: Option<String>,
     routing: RoutingWire,

@@ -42,6 +42,7 @@ pub enum CommandBody {
     Revisit(Revisit),
     Reopen(Reopen),
     Close(Close),
+    Withdraw(Withdraw),
 }
 
 impl CommandBody {
@@ -63,6 +64,7 @@ impl CommandBody {
             CommandBody::Revisit(_) => "revisit",
             CommandBody::Reopen(_) => "reopen",
             CommandBody::Close(_) => "close",
+            CommandBody::Withdraw(_) => "withdraw",
         }
     }
 }
@@ -267,6 +269,16 @@ pub struct Close {
     pub root_cause: Option<Stage>,
     #[serde(default)]
     pub liable: Option<bool>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The customer withdraws the complaint (撤回投诉) before a final response: the ticket closes
+/// with resolution `withdrawn`, no liability found. After a final response the customer's
+/// decision not to go on is an ordinary `close`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdraw {
+    /// What the customer said, or how the withdrawal reached us.
     #[serde(default)]
     pub note: String,
 }

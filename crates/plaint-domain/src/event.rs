@@ -556,6 +556,16 @@ pub struct Classified {
     /// ones (schema v2; a v1 payload reads as `policy`).
     #[serde(default)]
     pub deadline_source: DeadlineSource,
+    /// `false` when the working-time arithmetic of `deadlines` or `escalations` needed a year
+    /// without calendar data and the policy (`calendar.uncovered_year = "weekends_only"`) let it
+    /// count weekends only (issue 11). Schema v3; older payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
+}
+
+/// The value of `calendar_covered` for data written before the field existed.
+fn covered() -> bool {
+    true
 }
 
 /// Why a ticket went where it went (DOMAIN.md §5).
@@ -583,6 +593,10 @@ pub struct Dispatched {
     /// Clocks that run from dispatch (investigation, preliminary solution).
     pub deadlines: Vec<ClockDeadline>,
     pub policy_version: String,
+    /// `false` when `deadlines` were computed weekends-only in a year without calendar data
+    /// (see [`Classified::calendar_covered`]). Schema v2; v1 payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
 }
 
 /// Transfer to another department; who held it before is kept in the history.
@@ -651,6 +665,10 @@ pub struct Responded {
     pub compensation: Option<Compensation>,
     /// Clocks that start now (final: the revisit).
     pub deadlines: Vec<ClockDeadline>,
+    /// `false` when `deadlines` were computed weekends-only in a year without calendar data
+    /// (see [`Classified::calendar_covered`]). Schema v2; v1 payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
 }
 
 /// Remedies (DOMAIN.md §6).

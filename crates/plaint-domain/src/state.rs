@@ -9,16 +9,16 @@
 //! | status | reached by | commands accepted (besides `escalate` by a person, allowed on every open ticket) |
 //! |---|---|---|
 //! | `new` | nothing yet | `receive` |
-//! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `verified` | Verified | `classify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `classified` | Classified | `dispatch`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `dispatched` | Dispatched, Resumed, Reopened | `redispatch`, `put_on_hold`, `respond(any kind)`, `compensate` |
-//! | `on_hold` | OnHold | `resume`, `respond(acknowledgement, progress, preliminary_plan)`, `compensate` |
+//! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `verified` | Verified | `classify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `classified` | Classified | `dispatch`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `dispatched` | Dispatched, Resumed, Reopened | `redispatch`, `put_on_hold`, `respond(any kind)`, `compensate`, `withdraw` |
+//! | `on_hold` | OnHold | `resume`, `respond(acknowledgement, progress, preliminary_plan)`, `compensate`, `withdraw` |
 //! | `responded` | Responded(final) | `revisit`, `reopen`, `compensate`, `close` |
 //! | `revisited` | Revisited (solved and satisfied) | `reopen`, `compensate`, `close` |
 //! | `rejected` | Rejected | `close` (resolution `rejected`) |
 //! | `merged` | MergedAsDuplicate | `close` (resolution `merged`) |
-//! | `closed` | Closed | nothing: every command is an [`Rejection::IllegalTransition`] |
+//! | `closed` | Closed (resolution `resolved`, `rejected`, `merged` or `withdrawn`) | nothing: every command is an [`Rejection::IllegalTransition`] |
 //!
 //! Choices made where DOMAIN.md leaves room (each has a test in `tests/lifecycle_gwt.rs`):
 //! - "Respond before dispatch" is illegal for `progress`, `preliminary_plan` and `final`; an
@@ -35,6 +35,14 @@
 //!   response is standing; in every other case it yields no event (so it is safe to ask as
 //!   often as one likes). Whether a breach or green-channel rung is still relevant is judged
 //!   by `watchdog::due_escalations`, which sees the whole history.
+//! - `withdraw` (the customer withdraws the complaint) closes the ticket with resolution
+//!   `withdrawn` and no liability, from every open status before a final response stands
+//!   (`received` … `dispatched`, `on_hold`). DOMAIN.md §2 closes a ticket "with a recorded reason
+//!   from the policy's list (… customer declined)" and the seeds name no withdrawal step, so:
+//!   before a final response the customer's withdrawal is its own resolution (the ticket was
+//!   never answered, so it is not `resolved`); once a final response stands (`responded`,
+//!   `revisited`) the customer declining to go on is an ordinary `close` (resolved). Rejected
+//!   and merged tickets close with their own resolution, so `withdraw` is illegal there.
 //! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
 //!   `regulator_referral`; `verify` with `repeat_of` raises `repeat` (DOMAIN.md §8).
 
@@ -44,7 +52,7 @@ use crate::compensation;
 use crate::event::*;
 use crate::ids::{CommandId, ComplaintId};
 use crate::personal::{self, CustomerKey};
-use crate::policy::Policy;
+use crate::policy::{CalendarNeeds, Policy, UncoveredYear};
 use crate::time::Timestamp;
 use std::fmt;
 
@@ -193,6 +201,10 @@ pub struct ComplaintState {
     pub deadline_source: DeadlineSource,
     /// Every deadline recorded so far (classification, dispatch, final response), in order.
     pub deadlines: Vec<ClockDeadline>,
+    /// Some recorded deadline was computed weekends-only in a year without calendar data
+    /// (`calendar_covered: false` on Classified, Dispatched or Responded; issue 11).
+    #[serde(default)]
+    pub calendar_uncovered: bool,
     pub escalations_planned: Vec<EscalationDue>,
     /// Watchdog rule ids already escalated (each at most once).
     pub escalations_applied: Vec<String>,
@@ -313,6 +325,17 @@ pub enum Rejection {
     /// The compensation request was refused for another reason (missing inputs, …).
     #[error("complaint {complaint}: compensation refused: {reason}")]
     Compensation { complaint: ComplaintId, reason: String },
+    /// A deadline needs a year the business calendar has no holiday data for, and the policy
+    /// (`calendar.uncovered_year = "refuse"`) refuses weekends-only arithmetic (issue 11).
+    #[error("complaint {complaint}: {command}: the deadlines need the business calendar of {year}, which calendar {calendar:?} does not cover; add {add}, or set calendar.uncovered_year = \"weekends_only\" in the policy to record weekends-only deadlines")]
+    CalendarNotCovered {
+        complaint: ComplaintId,
+        command: &'static str,
+        year: i32,
+        calendar: String,
+        /// The calendar data to add.
+        add: String,
+    },
     /// The stream is full.
     #[error("complaint {complaint}: {version} events recorded, at most {max} are allowed")]
     TooManyEvents {
@@ -497,12 +520,21 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Revisit(_) => s == S::Responded,
             CommandBody::Reopen(_) => matches!(s, S::Responded | S::Revisited),
             CommandBody::Close(_) => matches!(s, S::Responded | S::Revisited | S::Rejected | S::Merged),
+            CommandBody::Withdraw(_) => {
+                matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched | S::OnHold)
+            }
         }
     }
 
     /// Business time must be consistent: not after the recording time, and nothing happens
     /// before the complaint was received.
     fn check_time(&self) -> Result<(), Rejection> {
+        // Implausible instants first (issue 11): a recording time (`now`, the CLI's `--now`) or
+        // a business time outside the policy's bounds is refused before anything else.
+        self.plausible("now", self.ctx.now)?;
+        if let Some(at) = self.cmd.occurred_at {
+            self.plausible("occurred_at", at)?;
+        }
         if self.at > self.ctx.now {
             return Err(self.invalid(
                 "occurred_at",
@@ -602,6 +634,15 @@ impl Decider<'_, '_, '_, '_> {
                 one(EventData::Reopened(self.reopened(r.reason.clone())?))
             }
             CommandBody::Close(c) => one(EventData::Closed(self.close(c)?)),
+            CommandBody::Withdraw(w) => {
+                self.text("note", &w.note, TEXT_LEN_MAX)?;
+                one(EventData::Closed(Closed {
+                    resolution: Resolution::Withdrawn,
+                    root_cause: None,
+                    liable: false,
+                    note: w.note.clone(),
+                }))
+            }
         }
     }
 
@@ -656,6 +697,7 @@ impl Decider<'_, '_, '_, '_> {
             }
         }
         let contact_at = r.contact_at.unwrap_or(self.at);
+        self.plausible("contact_at", contact_at)?;
         if contact_at > self.at {
             return Err(self.invalid(
                 "contact_at",
@@ -716,15 +758,27 @@ impl Decider<'_, '_, '_, '_> {
         flags.regulator |= channel == Channel::RegulatorReferral;
         let received_at = self.state.received_at.unwrap_or(self.at);
         let contact_at = self.state.contact_at.unwrap_or(received_at);
-        let (computed, escalations) =
-            self.ctx
-                .policy
-                .classify_deadlines(self.ctx.calendar, c.severity, flags, channel, contact_at, received_at);
+        let mut needs = CalendarNeeds::default();
+        let (computed, escalations) = self.ctx.policy.classify_deadlines_noting(
+            self.ctx.calendar,
+            &mut needs,
+            c.severity,
+            flags,
+            channel,
+            contact_at,
+            received_at,
+        );
         let recorded = c.deadline_source == DeadlineSource::Recorded;
         let escalations = if recorded { Vec::new() } else { escalations };
+        // Recorded deadlines are the legacy system's: no calendar arithmetic is kept.
+        let mut calendar_covered = true;
         let deadlines = if c.recorded_deadlines.is_empty() && !recorded {
+            calendar_covered = self.calendar_covered(needs)?;
             computed
         } else {
+            for d in &c.recorded_deadlines {
+                self.plausible("recorded_deadlines.due_at", d.due_at)?;
+            }
             if c.recorded_deadlines.len() > RECORDED_DEADLINES_MAX {
                 return Err(self.invalid(
                     "recorded_deadlines",
@@ -745,7 +799,36 @@ impl Decider<'_, '_, '_, '_> {
             escalations,
             policy_version: self.ctx.policy.version.clone(),
             deadline_source: c.deadline_source,
+            calendar_covered,
         })
+    }
+
+    /// Issue 11: a deadline whose working-time arithmetic needed a year without calendar data
+    /// is refused (naming the year and the file to add), or, when the policy allows
+    /// weekends-only arithmetic, recorded as not covered (`Ok(false)`).
+    fn calendar_covered(&self, needs: CalendarNeeds) -> Result<bool, Rejection> {
+        let Some(year) = needs.uncovered_year else {
+            return Ok(true);
+        };
+        match self.ctx.policy.calendar.uncovered_year {
+            UncoveredYear::WeekendsOnly => Ok(false),
+            UncoveredYear::Refuse => Err(Rejection::CalendarNotCovered {
+                complaint: self.complaint(),
+                command: self.cmd.body.name(),
+                year,
+                calendar: self.ctx.calendar.name().to_owned(),
+                add: self.ctx.calendar.data_file_for(year),
+            }),
+        }
+    }
+
+    /// Issue 11: an instant outside the policy's plausible bounds is implausible input.
+    fn plausible(&self, field: &'static str, t: Timestamp) -> Result<(), Rejection> {
+        self.ctx
+            .policy
+            .input_bounds
+            .check(t)
+            .map_err(|reason| self.invalid(field, reason))
     }
 
     /// Whether the policy adds deadlines to this ticket (not for imported history classified
@@ -780,16 +863,21 @@ impl Decider<'_, '_, '_, '_> {
             }
         };
         let severity = self.state.severity.unwrap_or(Severity::Ordinary);
+        let mut needs = CalendarNeeds::default();
+        let deadlines = if self.policy_deadlines() {
+            self.ctx
+                .policy
+                .dispatch_deadlines_noting(self.ctx.calendar, &mut needs, severity, self.at)
+        } else {
+            Vec::new()
+        };
         Ok(Dispatched {
             department,
             handler: d.handler.clone(),
             routing,
-            deadlines: if self.policy_deadlines() {
-                self.ctx.policy.dispatch_deadlines(self.ctx.calendar, severity, self.at)
-            } else {
-                Vec::new()
-            },
+            deadlines,
             policy_version: self.ctx.policy.version.clone(),
+            calendar_covered: self.calendar_covered(needs)?,
         })
     }
 
@@ -813,14 +901,16 @@ impl Decider<'_, '_, '_, '_> {
             Some(req) => Some(self.compensation(req)?),
             None => None,
         };
+        let mut needs = CalendarNeeds::default();
         let deadlines = if is_final && self.policy_deadlines() {
             let severity = self.state.severity.unwrap_or(Severity::Ordinary);
             self.ctx
                 .policy
-                .final_response_deadlines(self.ctx.calendar, severity, self.at)
+                .final_response_deadlines_noting(self.ctx.calendar, &mut needs, severity, self.at)
         } else {
             Vec::new()
         };
+        let calendar_covered = self.calendar_covered(needs)?;
         Ok(Responded {
             kind: r.kind,
             text: r.text.clone(),
@@ -829,6 +919,7 @@ impl Decider<'_, '_, '_, '_> {
             root_cause: r.root_cause,
             compensation,
             deadlines,
+            calendar_covered,
         })
     }
 
@@ -1056,6 +1147,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.escalations_planned.clone_from(&c.escalations);
             state.policy_version = Some(c.policy_version.clone());
             state.deadline_source = c.deadline_source;
+            state.calendar_uncovered |= !c.calendar_covered;
         }
         EventData::Dispatched(d) => {
             state.status = Status::Dispatched;
@@ -1063,6 +1155,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.handler.clone_from(&d.handler);
             state.routing = Some(d.routing.clone());
             state.deadlines.extend_from_slice(&d.deadlines);
+            state.calendar_uncovered |= !d.calendar_covered;
         }
         EventData::Redispatched(r) => {
             state.department = Some(r.to.clone());
@@ -1095,6 +1188,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
                 state.compensated = Money(state.compensated.0.saturating_add(c.granted.0));
             }
             state.deadlines.extend_from_slice(&r.deadlines);
+            state.calendar_uncovered |= !r.calendar_covered;
             if r.kind == ResponseKind::Final {
                 state.status = Status::Responded;
                 state.final_response_at = Some(at);

@@ -385,6 +385,7 @@ impl SlaProjection {
                         .map(|p| self.strings.resolve(p).to_owned())
                         .unwrap_or_default(),
                     deadline_source: Default::default(),
+                    calendar_covered: true,
                 }),
                 FactKind::Dispatched => EventData::Dispatched(Dispatched {
                     department: Department(String::new()),
@@ -392,6 +393,7 @@ impl SlaProjection {
                     routing: RoutingDecision::Manual,
                     deadlines: dl(),
                     policy_version: String::new(),
+                    calendar_covered: true,
                 }),
                 FactKind::Redispatched => EventData::Redispatched(Redispatched {
                     from: Department(String::new()),
@@ -413,6 +415,7 @@ impl SlaProjection {
                     root_cause: None,
                     compensation: None,
                     deadlines: dl(),
+                    calendar_covered: true,
                 }),
                 FactKind::Escalated => EventData::Escalated(Escalated {
                     level: level_of(f.arg),

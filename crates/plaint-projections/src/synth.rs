@@ -252,6 +252,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             escalations,
             policy_version: policy.version.clone(),
             deadline_source: Default::default(),
+            calendar_covered: true,
         }),
         &mut out,
     );
@@ -270,6 +271,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             },
             deadlines: policy.dispatch_deadlines(cal, severity, t),
             policy_version: policy.version.clone(),
+            calendar_covered: true,
         }),
         &mut out,
     );
@@ -417,6 +419,7 @@ fn respond(kind: ResponseKind, deadlines: Vec<ClockDeadline>) -> EventData {
         root_cause: None,
         compensation: None,
         deadlines,
+        calendar_covered: true,
     })
 }
 

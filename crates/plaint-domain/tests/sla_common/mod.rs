@@ -112,6 +112,7 @@ impl History {
                 escalations,
                 policy_version: version,
                 deadline_source: Default::default(),
+                calendar_covered: true,
             }),
         )
     }
@@ -127,6 +128,7 @@ impl History {
                 routing: RoutingDecision::Manual,
                 deadlines,
                 policy_version: version,
+                calendar_covered: true,
             }),
         )
     }
@@ -147,6 +149,7 @@ impl History {
                 root_cause: None,
                 compensation: None,
                 deadlines,
+                calendar_covered: true,
             }),
         )
     }

@@ -111,6 +111,7 @@ pub fn classified(
         escalations: vec![],
         policy_version: "test-1".into(),
         deadline_source: Default::default(),
+        calendar_covered: true,
     })
 }
 
@@ -129,6 +130,7 @@ pub fn dispatched(dept: &str, deadlines: Vec<ClockDeadline>) -> EventData {
         routing: RoutingDecision::Manual,
         deadlines,
         policy_version: "test-1".into(),
+        calendar_covered: true,
     })
 }
 
@@ -156,6 +158,7 @@ pub fn responded(
         root_cause,
         compensation: None,
         deadlines,
+        calendar_covered: true,
     })
 }
 
