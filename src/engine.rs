@@ -370,6 +370,11 @@ impl Engine {
     /// Opens the store (creating an empty one if needed), the key store and the projections
     /// (from their checkpoints when enabled; they catch up with the log on the first read).
     pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        // Issue 11: an implausible clock (`--now 9999-12-31`) is refused before anything opens.
+        cfg.policy
+            .input_bounds
+            .check((cfg.clock)())
+            .map_err(|reason| EngineError::bad_input("now (the engine's clock; the CLI's --now)", reason))?;
         let local = cfg.local_dir().to_owned();
         std::fs::create_dir_all(&local).map_err(|source| EngineError::Io {
             path: local.clone(),
@@ -471,6 +476,9 @@ impl Engine {
 
     async fn execute_at(&self, cmd: Command, now: Option<Timestamp>) -> Result<Executed, EngineError> {
         let stream = cmd.complaint_id.as_str().to_owned();
+        // What the caller asked, before the engine's additions (`enrich`): a retry is compared
+        // with it (issue 11: a command id reused with another body is refused).
+        let digest = cmd.digest();
         // Commands on one complaint from this process take turns (read, decide, append), so
         // they never conflict with each other; conflicts with other processes are retried.
         let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
@@ -500,6 +508,7 @@ impl Engine {
                         .cloned()
                         .collect();
                     if !original.is_empty() {
+                        ComplaintState::from_events(&events).check_retry(&cmd)?;
                         return Ok(Executed {
                             complaint_id: cmd.complaint_id.clone(),
                             command_id: cmd.command_id.clone(),
@@ -511,6 +520,7 @@ impl Engine {
                     ComplaintState::from_events(&events)
                 }
             };
+            self.check_merge_target(&cmd, None).await?;
             let cmd = self.enrich(&state, cmd.clone()).await?;
             let key = self.customer_key(&cmd)?;
             let ctx = Context {
@@ -538,6 +548,7 @@ impl Engine {
                     stream_version: state.version,
                 });
             }
+            new[0].meta.command_digest = Some(digest);
             let envelopes = new.iter().map(to_new_event).collect();
             match self
                 .store
@@ -700,8 +711,34 @@ impl Engine {
             }
             let state = states.get(&cmd.complaint_id).expect("inserted above");
             if state.has_applied(&cmd.command_id) {
-                outcomes.push(CommandOutcome::Deduplicated);
+                match state.check_retry(cmd) {
+                    Ok(()) => outcomes.push(CommandOutcome::Deduplicated),
+                    Err(rejection) => {
+                        outcomes.push(CommandOutcome::Rejected {
+                            reason: rejection.to_string(),
+                            rejection,
+                        });
+                        if stop_at_rejection {
+                            break;
+                        }
+                    }
+                }
                 continue;
+            }
+            let digest = cmd.digest();
+            match self.check_merge_target(cmd, Some(&states)).await {
+                Ok(()) => {}
+                Err(EngineError::Rejected(rejection)) => {
+                    outcomes.push(CommandOutcome::Rejected {
+                        reason: rejection.to_string(),
+                        rejection,
+                    });
+                    if stop_at_rejection {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             let mut cmd = cmd.clone();
             if needs_repeat_check(state, &cmd) {
@@ -724,7 +761,8 @@ impl Engine {
             };
             match decide(state, &cmd, &ctx) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
-                Ok(events) => {
+                Ok(mut events) => {
+                    events[0].meta.command_digest = Some(digest);
                     let expected = ExpectedVersion::Exact(state.version);
                     let state = states.get_mut(&cmd.complaint_id).expect("inserted above");
                     for e in &events {
@@ -796,6 +834,35 @@ impl Engine {
             events,
             head_position: self.store.head_position().await?,
         })
+    }
+
+    /// Issue 11 (implausible input): a merge must name a complaint that exists, in the log or
+    /// (for a batch) received earlier in the same batch (`batch_states`).
+    async fn check_merge_target(
+        &self,
+        cmd: &Command,
+        batch_states: Option<&HashMap<ComplaintId, ComplaintState>>,
+    ) -> Result<(), EngineError> {
+        let CommandBody::MergeAsDuplicate(m) = &cmd.body else {
+            return Ok(());
+        };
+        if m.into == cmd.complaint_id {
+            return Ok(()); // decide names this one
+        }
+        if batch_states.and_then(|b| b.get(&m.into)).is_some_and(|s| s.version > 0) {
+            return Ok(());
+        }
+        let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
+        if exists {
+            return Ok(());
+        }
+        Err(plaint_domain::state::Rejection::Invalid {
+            complaint: cmd.complaint_id.clone(),
+            command: cmd.body.name(),
+            field: "into",
+            reason: format!("complaint {} does not exist (no event is recorded for it)", m.into),
+        }
+        .into())
     }
 
     /// The engine's additions to a command before `decide`: at verification, when the command

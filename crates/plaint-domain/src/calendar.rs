@@ -341,7 +341,10 @@ impl Calendar {
         if self.name == "cn-mainland" {
             format!("crates/plaint-domain/data/calendar/cn-{year}.toml (the State Council holiday notice for {year})")
         } else {
-            format!("the holidays and make-up working days of {year} for calendar {:?}", self.name)
+            format!(
+                "the holidays and make-up working days of {year} for calendar {:?}",
+                self.name
+            )
         }
     }
     /// Whether the date lies in a public-holiday range of the data.

@@ -24,6 +24,7 @@
 //! enums (they need a self-describing format), so their payloads use the externally tagged
 //! mirrors below; the bytes are what `docs/events.md` documents.
 
+use crate::command::{CommandDigest, COMMAND_DIGEST_LEN};
 use crate::event::*;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,57 @@ pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
     ("Reopened", 1),
     ("Closed", 1),
 ];
+
+/// Bit 15 of an envelope's schema version: the payload ends with the command digest
+/// ([`COMMAND_DIGEST_LEN`] bytes) of the command that caused the event (issue 11). Only the
+/// first event of each command carries it. A reader from before this flag sees an unknown
+/// schema version (an error naming the event), never a silently misread payload.
+pub const COMMAND_DIGEST_FLAG: u16 = 0x8000;
+
+/// Appends `digest` to an encoded payload and returns the envelope schema version to store
+/// (`schema_version` with [`COMMAND_DIGEST_FLAG`] set). `None` leaves both unchanged.
+pub fn attach_digest(schema_version: u16, payload: &mut Vec<u8>, digest: Option<&CommandDigest>) -> u16 {
+    match digest {
+        Some(d) => {
+            payload.extend_from_slice(&d.0);
+            schema_version | COMMAND_DIGEST_FLAG
+        }
+        None => schema_version,
+    }
+}
+
+/// Splits an envelope's schema version and payload into the type's schema version, the event
+/// payload and the command digest (when [`COMMAND_DIGEST_FLAG`] is set).
+pub fn split_digest<'p>(
+    type_name: &str,
+    schema_version: u16,
+    payload: &'p [u8],
+) -> Result<(u16, &'p [u8], Option<CommandDigest>), CodecError> {
+    if schema_version & COMMAND_DIGEST_FLAG == 0 {
+        return Ok((schema_version, payload, None));
+    }
+    let version = schema_version & !COMMAND_DIGEST_FLAG;
+    let Some(cut) = payload.len().checked_sub(COMMAND_DIGEST_LEN) else {
+        return Err(CodecError::MissingDigest {
+            type_name: type_name.to_owned(),
+            schema_version: version,
+            len: payload.len(),
+        });
+    };
+    let mut d = [0u8; COMMAND_DIGEST_LEN];
+    d.copy_from_slice(&payload[cut..]);
+    Ok((version, &payload[..cut], Some(CommandDigest(d))))
+}
+
+/// [`decode`] of an envelope's payload that may carry a command digest ([`split_digest`]).
+pub fn decode_with_digest(
+    type_name: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<(EventData, u16, Option<CommandDigest>), CodecError> {
+    let (version, payload, digest) = split_digest(type_name, schema_version, payload)?;
+    Ok((decode(type_name, version, payload)?, version, digest))
+}
 
 /// Largest payload [`decode`] accepts, in bytes (a Received with a long description and many
 /// attributes stays far below).
@@ -75,6 +127,12 @@ pub enum CodecError {
         type_name: &'static str,
         schema_version: u16,
         trailing: usize,
+    },
+    #[error("event type {type_name} v{schema_version}: the envelope says the payload ends with a command digest, but it is only {len} bytes")]
+    MissingDigest {
+        type_name: String,
+        schema_version: u16,
+        len: usize,
     },
     #[error("event type {type_name} v{schema_version}: payload is {len} bytes, at most {max} are allowed")]
     TooLarge {

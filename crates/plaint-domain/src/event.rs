@@ -29,6 +29,11 @@ pub struct EventMeta {
     pub command_id: CommandId,
     /// Schema version of the data's type at the time it was written.
     pub schema_version: u16,
+    /// The digest of the command that caused the event (issue 11: a command id reused with
+    /// another body is refused). Set on the first event of each command by `decide`; `None` on
+    /// the command's later events and on events written before digests were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_digest: Option<crate::command::CommandDigest>,
 }
 
 /// One immutable fact about one complaint.

@@ -780,7 +780,10 @@ impl Policy {
             .copied()
             .unwrap_or(t.registration);
         out.push(self.deadline(Clock::Registration, registration.after_noting(cal, needs, contact_at)));
-        out.push(self.deadline(Clock::FirstResponse, t.first_response.after_noting(cal, needs, received_at)));
+        out.push(self.deadline(
+            Clock::FirstResponse,
+            t.first_response.after_noting(cal, needs, received_at),
+        ));
         if let Some(d) = t.resolution {
             out.push(self.deadline(Clock::Resolution, d.after_noting(cal, needs, received_at)));
         }
@@ -801,10 +804,15 @@ impl Policy {
             self.sla.regulatory.result_within.after_noting(cal, needs, received_at),
         ));
         if channel == Channel::RegulatorReferral || flags.regulator {
-            out.push(self.deadline(
-                Clock::RegulatorReply,
-                self.sla.regulatory.regulator_reply_within.after_noting(cal, needs, received_at),
-            ));
+            out.push(
+                self.deadline(
+                    Clock::RegulatorReply,
+                    self.sla
+                        .regulatory
+                        .regulator_reply_within
+                        .after_noting(cal, needs, received_at),
+                ),
+            );
         }
 
         let due_of = |clock: Clock| out.iter().find(|d| d.clock == clock).map(|d| d.due_at);

@@ -173,6 +173,14 @@ pub struct ComplaintState {
     /// The command ids already applied, in order (idempotency). Stored as they are: cloning an
     /// id costs less than hashing it, and comparing a handful of short strings is cheap.
     applied: Vec<CommandId>,
+    /// The digest recorded for each of `applied` (same index; `None`: recorded before digests
+    /// existed). Issue 11: a retry must ask the same.
+    #[serde(default)]
+    applied_digests: Vec<Option<CommandDigest>>,
+    /// The stream version and event type of each of `applied`'s first event, to name the
+    /// original command in a `command_id_reused` rejection.
+    #[serde(default)]
+    applied_first: Vec<(u64, String)>,
     pub channel: Option<Channel>,
     /// Registration time (`occurred_at` of Received).
     pub received_at: Option<Timestamp>,
@@ -248,6 +256,31 @@ impl ComplaintState {
     /// Whether an event caused by this command id was already folded in.
     pub fn has_applied(&self, command_id: &CommandId) -> bool {
         self.applied.iter().any(|c| c == command_id)
+    }
+
+    /// Issue 11: `Ok` when `cmd` (whose id was applied) asks what the original command asked, or
+    /// when the original recorded no digest; [`Rejection::CommandIdReused`] otherwise.
+    pub fn check_retry(&self, cmd: &Command) -> Result<(), Rejection> {
+        let Some(i) = self.applied.iter().position(|c| *c == cmd.command_id) else {
+            return Ok(());
+        };
+        let Some(Some(original)) = self.applied_digests.get(i).copied() else {
+            return Ok(());
+        };
+        let digest = cmd.digest();
+        if digest == original {
+            return Ok(());
+        }
+        let (stream_version, event_type) = self.applied_first.get(i).cloned().unwrap_or_default();
+        Err(Rejection::CommandIdReused {
+            complaint: cmd.complaint_id.clone(),
+            command_id: cmd.command_id.clone(),
+            command: cmd.body.name(),
+            original_stream_version: stream_version,
+            original_event: event_type,
+            original_digest: original.to_string(),
+            digest: digest.to_string(),
+        })
     }
 
     /// How many commands produced this state's events.
@@ -336,6 +369,20 @@ pub enum Rejection {
         /// The calendar data to add.
         add: String,
     },
+    /// A command id already applied to this complaint came again with another body (issue 11):
+    /// an idempotency key reused for a different request. Nothing is written.
+    #[error("complaint {complaint}: command_id_reused: command id {command_id} was already used for another command (its first event: {original_event} at stream version {original_stream_version}, digest {original_digest}); this {command} command differs (digest {digest}): use a new command id, or retry with exactly the original command")]
+    CommandIdReused {
+        complaint: ComplaintId,
+        command_id: CommandId,
+        /// The name of the command that reused the id.
+        command: &'static str,
+        original_stream_version: u64,
+        /// The type of the original command's first event.
+        original_event: String,
+        original_digest: String,
+        digest: String,
+    },
     /// The stream is full.
     #[error("complaint {complaint}: {version} events recorded, at most {max} are allowed")]
     TooManyEvents {
@@ -409,8 +456,11 @@ pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Ve
         }
     }
     if state.has_applied(&cmd.command_id) {
+        // A retry: the same body appends nothing; another body under the same id is refused.
+        state.check_retry(cmd)?;
         return Ok(Vec::new());
     }
+    let digest = cmd.digest();
     let d = Decider {
         state,
         cmd,
@@ -445,6 +495,7 @@ pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Ve
                 actor: cmd.actor.clone(),
                 command_id: cmd.command_id.clone(),
                 schema_version: schema(data.type_name()),
+                command_digest: (i == 0).then_some(digest),
             },
             data,
         })
@@ -1108,6 +1159,10 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     // The events of one command are consecutive (a revisit that reopens yields two).
     if state.applied.last() != Some(&meta.command_id) {
         state.applied.push(meta.command_id.clone());
+        state.applied_digests.push(meta.command_digest);
+        state
+            .applied_first
+            .push((meta.stream_version, event.data.type_name().to_owned()));
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);

@@ -388,7 +388,10 @@ fn problem_5_classified_v2_upcasts_to_calendar_covered() {
     assert_eq!(v, 3);
     assert_eq!(&bytes[..v2.len()], v2.as_slice());
     assert_eq!(bytes[v2.len()..], [0], "calendar_covered: false");
-    assert_eq!(codec::decode("Classified", 3, &bytes).unwrap(), EventData::Classified(uncovered));
+    assert_eq!(
+        codec::decode("Classified", 3, &bytes).unwrap(),
+        EventData::Classified(uncovered)
+    );
 }
 
 /// Issue 11 (calendar coverage): v1 `Dispatched` and `Responded` (no `calendar_covered`) read as

@@ -35,7 +35,10 @@ fn problem_5_deadline_in_an_uncovered_year_is_refused_naming_the_year_and_file()
     assert_eq!((year, command), (2027, "classify"));
     assert!(add.contains("cn-2027.toml"), "{add}");
     let text = err.to_string();
-    assert!(text.contains("2027") && text.contains("cn-2027.toml") && text.contains(COMPLAINT), "{text}");
+    assert!(
+        text.contains("2027") && text.contains("cn-2027.toml") && text.contains(COMPLAINT),
+        "{text}"
+    );
     assert_eq!(w.state().status, Status::Verified, "nothing recorded");
 }
 

@@ -194,7 +194,9 @@ fn s2_withdraw_closes_as_withdrawn_from_every_handling_status() {
         given(&mut w);
         assert_eq!(w.state().status.as_str(), status);
         w.advance_hours(2);
-        let events = w.when(withdraw()).unwrap_or_else(|r| panic!("withdraw from {status}: {r}"));
+        let events = w
+            .when(withdraw())
+            .unwrap_or_else(|r| panic!("withdraw from {status}: {r}"));
         assert_eq!(events.len(), 1);
         let EventData::Closed(c) = &events[0].data else {
             panic!("withdraw records Closed, got {:?}", events[0].data)

@@ -349,6 +349,7 @@ impl SlaProjection {
             actor: Actor::System,
             command_id: command_id.clone(),
             schema_version: 1,
+            command_digest: None,
         };
         let mut out = Vec::with_capacity(rec.facts.len() + 1);
         out.push(Event {

@@ -138,6 +138,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
                 },
                 command_id: CommandId::new(format!("{cid}-c{version}")).expect("valid"),
                 schema_version: plaint_domain::codec::schema_version(data.type_name()).unwrap_or(1),
+                command_digest: None,
             },
             data,
         });

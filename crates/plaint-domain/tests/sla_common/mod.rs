@@ -56,6 +56,7 @@ impl History {
                 },
                 command_id: CommandId::new(format!("cmd-{v}")).unwrap(),
                 schema_version: 1,
+                command_digest: None,
             },
             data,
         });

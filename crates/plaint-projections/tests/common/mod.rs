@@ -43,6 +43,7 @@ impl Ticket {
                 actor: Actor::person("agent-1").unwrap(),
                 command_id: CommandId::new(format!("{}-{}", self.id, self.version)).unwrap(),
                 schema_version: 1,
+                command_digest: None,
             },
             data,
         }
