@@ -310,6 +310,21 @@ pub struct Stats {
     pub bytes: Option<u64>,
 }
 
+/// How far the business calendar's holiday data reaches (issue 11), judged at the engine's
+/// clock: `plaint stats` and `plaint verify` show `warning`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarCoverage {
+    /// The calendar's name.
+    pub calendar: String,
+    /// The years with holiday data.
+    pub years: Vec<i32>,
+    /// The last covered date (31 December of the last year), as `YYYY-MM-DD`.
+    pub last_covered: Option<String>,
+    /// Set when the data ends within the policy's `calendar.expiry_warning` (or has ended):
+    /// names the last covered date and the file to add.
+    pub warning: Option<String>,
+}
+
 /// Result of a verification: the store's report on checksums, positions and the hash chain.
 pub type VerifyOutcome = VerifyReport;
 
@@ -1291,6 +1306,23 @@ impl Engine {
     /// Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position or offset.
     pub async fn verify(&self) -> Result<VerifyOutcome, EngineError> {
         Ok(self.store.verify().await?)
+    }
+
+    /// How far the calendar's holiday data reaches, and the warning to show when it runs out
+    /// within the policy's `calendar.expiry_warning` of the engine's clock (issue 11).
+    pub fn calendar_coverage(&self) -> CalendarCoverage {
+        let warn_ms = self
+            .policy
+            .calendar
+            .expiry_warning
+            .fixed_millis()
+            .expect("validated: calendar.expiry_warning has a calendar unit");
+        CalendarCoverage {
+            calendar: self.calendar.name().to_owned(),
+            years: self.calendar.covered_years().collect(),
+            last_covered: self.calendar.last_covered_date().map(|d| d.to_string()),
+            warning: self.calendar.expiry_warning(self.now(), warn_ms),
+        }
     }
 
     /// Size figures of the store.

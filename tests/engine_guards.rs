@@ -238,3 +238,30 @@ async fn withdraw_from_its_json_form_closes_the_ticket_as_withdrawn() {
     assert_eq!(t.view.status, TicketStatus::Closed);
     assert_eq!(t.view.closed.map(|c| c.resolution), Some(Resolution::Withdrawn));
 }
+
+/// Problem 5: `plaint stats` and `plaint verify` show a warning from 60 days (the policy's
+/// `calendar.expiry_warning`) before the calendar data runs out, naming the last covered date.
+#[tokio::test]
+async fn problem_5_calendar_expiry_warning_names_the_last_covered_date() {
+    let open_at = |at: &str| {
+        let at = Timestamp::parse_rfc3339(at).unwrap();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at)))
+                .await
+                .unwrap();
+            let coverage = engine.calendar_coverage();
+            engine.close().await.unwrap();
+            coverage
+        }
+    };
+    let early = open_at("2026-10-01T00:00:00+08:00").await;
+    assert_eq!(early.last_covered.as_deref(), Some("2026-12-31"));
+    assert_eq!(early.years, vec![2025, 2026]);
+    assert_eq!(early.warning, None, "92 days left: no warning yet");
+    let late = open_at("2026-11-05T00:00:00+08:00").await;
+    let w = late.warning.expect("57 days left: warned");
+    assert!(w.contains("2026-12-31") && w.contains("57 days") && w.contains("cn-2027.toml"), "{w}");
+    let after = open_at("2027-01-02T00:00:00+08:00").await;
+    assert!(after.warning.unwrap().contains("ended on 2026-12-31"));
+}

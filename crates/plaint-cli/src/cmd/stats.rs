@@ -15,6 +15,7 @@ pub struct StatsArgs {
 pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.open_engine_for_read(None).await?;
     let stats = engine.stats().await?;
+    let coverage = engine.calendar_coverage();
     let mut out = Out::new();
     if args.json {
         let payload = serde_json::json!({
@@ -23,6 +24,7 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
             "events": stats.events,
             "complaints": stats.streams,
             "bytes": stats.bytes,
+            "calendar": coverage,
         });
         out.json_pretty(&envelope("stats", payload))?;
     } else {
@@ -32,6 +34,14 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         out.line(format!("complaints     {}", stats.streams))?;
         if let Some(bytes) = stats.bytes {
             out.line(format!("log bytes      {bytes}"))?;
+        }
+        out.line(format!(
+            "calendar       {} (last covered date {})",
+            coverage.calendar,
+            coverage.last_covered.as_deref().unwrap_or("none")
+        ))?;
+        if let Some(w) = &coverage.warning {
+            out.line(format!("warning: {w}"))?;
         }
     }
     out.flush()?;

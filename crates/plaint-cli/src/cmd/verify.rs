@@ -20,11 +20,15 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     // Damage can already stop the store from opening; that is a finding, not an internal error.
     let result = match ctx.open_engine_for_read(None).await {
-        Ok(engine) => engine.verify().await.map_err(anyhow::Error::from),
+        Ok(engine) => engine
+            .verify()
+            .await
+            .map(|report| (report, engine.calendar_coverage()))
+            .map_err(anyhow::Error::from),
         Err(e) => Err(e),
     };
-    let report = match result {
-        Ok(report) => report,
+    let (report, coverage) = match result {
+        Ok(found) => found,
         Err(e) => {
             let Some(damage) = damage_of(&e) else { return Err(e) };
             if args.json {
@@ -42,6 +46,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "streams": report.streams,
             "bytes": report.bytes,
             "chain_head": plaint_store::chain::to_hex(&report.chain_head),
+            "calendar_warning": coverage.warning,
         });
         out.json_pretty(&envelope("verify", payload))?;
     } else {
@@ -53,6 +58,9 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             report.bytes,
             plaint_store::chain::to_hex(&report.chain_head)
         ))?;
+        if let Some(w) = &coverage.warning {
+            out.line(format!("warning: {w}"))?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::Ok)
