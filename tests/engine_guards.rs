@@ -261,7 +261,10 @@ async fn problem_5_calendar_expiry_warning_names_the_last_covered_date() {
     assert_eq!(early.warning, None, "92 days left: no warning yet");
     let late = open_at("2026-11-05T00:00:00+08:00").await;
     let w = late.warning.expect("57 days left: warned");
-    assert!(w.contains("2026-12-31") && w.contains("57 days") && w.contains("cn-2027.toml"), "{w}");
+    assert!(
+        w.contains("2026-12-31") && w.contains("57 days") && w.contains("cn-2027.toml"),
+        "{w}"
+    );
     let after = open_at("2027-01-02T00:00:00+08:00").await;
     assert!(after.warning.unwrap().contains("ended on 2026-12-31"));
 }

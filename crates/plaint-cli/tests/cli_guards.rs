@@ -22,14 +22,11 @@ fn problem_4_submit_with_a_reused_command_id_exits_1_naming_the_original() {
         "2026-10-12T09:30:00+08:00",
         r#""command":"verify","claim":"passed","evidence":"passed","history":"passed""#,
     );
-    env.plaint(&["submit", &reused, "--now", NOW])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("command_id_reused")
-                .and(predicate::str::contains("CMP-CLI-G1"))
-                .and(predicate::str::contains("Received")),
-        );
+    env.plaint(&["submit", &reused, "--now", NOW]).assert().code(1).stderr(
+        predicate::str::contains("command_id_reused")
+            .and(predicate::str::contains("CMP-CLI-G1"))
+            .and(predicate::str::contains("Received")),
+    );
 }
 
 #[test]
@@ -43,12 +40,9 @@ fn problem_6_implausible_now_and_occurred_at_exit_1_naming_the_field() {
         .stderr(predicate::str::contains("now").and(predicate::str::contains("input_bounds.latest")));
     env.plaint(&["tick", "--now", "9999-12-31"]).assert().code(1);
     let ancient = lines[0].replace("2026-10-12T09:00:00+08:00", "1800-01-01T00:00:00Z");
-    env.plaint(&["submit", &ancient, "--now", NOW])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("receive")
-                .and(predicate::str::contains("occurred_at"))
-                .and(predicate::str::contains("input_bounds.earliest")),
-        );
+    env.plaint(&["submit", &ancient, "--now", NOW]).assert().code(1).stderr(
+        predicate::str::contains("receive")
+            .and(predicate::str::contains("occurred_at"))
+            .and(predicate::str::contains("input_bounds.earliest")),
+    );
 }

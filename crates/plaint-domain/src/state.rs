@@ -396,8 +396,10 @@ pub enum Rejection {
 ///
 /// Produced events carry `stream_version` `state.version + 1 ..`, `position` 0 (not committed),
 /// `occurred_at` = the command's business time or `ctx.now`, `recorded_at` = `ctx.now`, the
-/// command's actor and id, and the current schema version of their type. A command whose id was
-/// already applied yields `Ok(vec![])` (idempotent retry).
+/// command's actor and id, and the current schema version of their type; the first carries the
+/// command's digest ([`Command::digest`]). A command whose id was already applied yields
+/// `Ok(vec![])` when it asks what the original asked (idempotent retry), and
+/// [`Rejection::CommandIdReused`] when it asks something else.
 ///
 /// ```
 /// use plaint_domain::calendar::Calendar;

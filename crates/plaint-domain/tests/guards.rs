@@ -126,3 +126,48 @@ fn problem_6_bounds_come_from_the_policy() {
     cmd.occurred_at = Some(at("1800-06-01T00:00:00Z"));
     w.run(&cmd).expect("inside the policy's bounds");
 }
+
+/// Problem 4: `decide` compares a retry with the digest recorded with the original command's
+/// first event: the same body is an idempotent retry, another body `CommandIdReused` naming the
+/// complaint, the command and the original's first event.
+#[test]
+fn problem_4_command_id_reused_with_another_body_is_rejected_by_decide() {
+    let mut w = World::new();
+    w.given_received();
+    let verify_cmd = w.command(verify());
+    let first = w.run(&verify_cmd).unwrap();
+    assert_eq!(first[0].meta.command_digest, Some(verify_cmd.digest()));
+    assert!(w.run(&verify_cmd).unwrap().is_empty(), "same body: a retry");
+    let mut other = verify_cmd.clone();
+    other.body = CommandBody::Reject(Reject {
+        reason: RejectionReason::NoClaim,
+        note: String::new(),
+    });
+    let err = w.run(&other).unwrap_err();
+    match &err {
+        Rejection::CommandIdReused {
+            complaint,
+            command_id,
+            command,
+            original_event,
+            original_stream_version,
+            ..
+        } => {
+            assert_eq!(complaint.as_str(), COMPLAINT);
+            assert_eq!(command_id, &verify_cmd.command_id);
+            assert_eq!(*command, "reject");
+            assert_eq!((original_event.as_str(), *original_stream_version), ("Verified", 2));
+        }
+        other => panic!("expected CommandIdReused, got {other:?}"),
+    }
+    assert!(err.to_string().contains("command_id_reused"));
+    // Another actor or business time is another request too.
+    let mut later = verify_cmd.clone();
+    later.occurred_at = Some(w.now);
+    assert!(matches!(w.run(&later), Err(Rejection::CommandIdReused { .. })));
+    // An event recorded before digests existed (no digest) cannot be compared: a retry.
+    for e in &mut w.events {
+        e.meta.command_digest = None;
+    }
+    assert!(w.run(&other).unwrap().is_empty());
+}
