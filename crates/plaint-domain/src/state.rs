@@ -272,14 +272,18 @@ impl ComplaintState {
             return Ok(());
         }
         let (stream_version, event_type) = self.applied_first.get(i).cloned().unwrap_or_default();
+        // The stable type name (every recorded type is in the codec's table).
+        let original_event = crate::codec::CURRENT_VERSIONS
+            .iter()
+            .map(|(name, _)| *name)
+            .find(|name| *name == event_type)
+            .unwrap_or("an event");
         Err(Rejection::CommandIdReused {
             complaint: cmd.complaint_id.clone(),
             command_id: cmd.command_id.clone(),
             command: cmd.body.name(),
             original_stream_version: stream_version,
-            original_event: event_type,
-            original_digest: original.to_string(),
-            digest: digest.to_string(),
+            original_event,
         })
     }
 
@@ -371,7 +375,7 @@ pub enum Rejection {
     },
     /// A command id already applied to this complaint came again with another body (issue 11):
     /// an idempotency key reused for a different request. Nothing is written.
-    #[error("complaint {complaint}: command_id_reused: command id {command_id} was already used for another command (its first event: {original_event} at stream version {original_stream_version}, digest {original_digest}); this {command} command differs (digest {digest}): use a new command id, or retry with exactly the original command")]
+    #[error("complaint {complaint}: command_id_reused: command id {command_id} was already used for another command (its first event: {original_event} at stream version {original_stream_version}); this {command} command asks something else: use a new command id, or retry with exactly the original command")]
     CommandIdReused {
         complaint: ComplaintId,
         command_id: CommandId,
@@ -379,9 +383,7 @@ pub enum Rejection {
         command: &'static str,
         original_stream_version: u64,
         /// The type of the original command's first event.
-        original_event: String,
-        original_digest: String,
-        digest: String,
+        original_event: &'static str,
     },
     /// The stream is full.
     #[error("complaint {complaint}: {version} events recorded, at most {max} are allowed")]

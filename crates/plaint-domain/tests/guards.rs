@@ -156,7 +156,7 @@ fn problem_4_command_id_reused_with_another_body_is_rejected_by_decide() {
             assert_eq!(complaint.as_str(), COMPLAINT);
             assert_eq!(command_id, &verify_cmd.command_id);
             assert_eq!(*command, "reject");
-            assert_eq!((original_event.as_str(), *original_stream_version), ("Verified", 2));
+            assert_eq!((*original_event, *original_stream_version), ("Verified", 2));
         }
         other => panic!("expected CommandIdReused, got {other:?}"),
     }
