@@ -174,6 +174,16 @@ pub struct TicketSla {
     pub closed: bool,
     /// Appeal to the regulator (DOMAIN.md §7).
     pub appeal: AppealEligibility,
+    /// `false` when a recorded deadline was computed weekends-only in a year without calendar
+    /// data (`calendar_covered: false` on Classified, Dispatched or Responded; issue 11): its
+    /// verdicts rest on weekend-only arithmetic.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
+}
+
+/// `calendar_covered` of a serialised `TicketSla` from before issue 11.
+fn covered() -> bool {
+    true
 }
 
 impl TicketSla {
@@ -570,5 +580,11 @@ pub fn evaluate(history: &[Event], now: Timestamp, policy: &Policy) -> TicketSla
         paused_ms: f.paused_between(start, now),
         closed: f.closed_at.is_some(),
         appeal: appeal(&f, now, policy),
+        calendar_covered: history.iter().all(|e| match &e.data {
+            EventData::Classified(c) => c.calendar_covered,
+            EventData::Dispatched(d) => d.calendar_covered,
+            EventData::Responded(r) => r.calendar_covered,
+            _ => true,
+        }),
     }
 }

@@ -58,6 +58,9 @@ fn problem_5_weekends_only_switch_records_calendar_covered_false() {
     let resolution = c.deadlines.iter().find(|d| d.clock == Clock::Resolution).unwrap();
     assert_eq!(resolution.due_at, at("2027-01-04T10:00:00+08:00"));
     assert!(w.state().calendar_uncovered);
+    // The SLA evaluation (what reports show per ticket) says so too.
+    let sla = plaint_domain::sla::evaluate(&w.events, w.now, &w.policy);
+    assert!(!sla.calendar_covered);
 }
 
 /// Problem 5: inside the covered years nothing changes (recorded as covered), and clocks in
@@ -78,6 +81,7 @@ fn problem_5_covered_years_and_elapsed_time_clocks_are_not_refused() {
     };
     assert!(d.calendar_covered);
     assert!(!w.state().calendar_uncovered);
+    assert!(plaint_domain::sla::evaluate(&w.events, w.now, &w.policy).calendar_covered);
 }
 
 /// Problem 6: business times in year 0000 or 1800 are refused, naming command and field.
