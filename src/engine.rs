@@ -1236,6 +1236,12 @@ impl Engine {
                         let events = self.read_stream_events(&cmd.complaint_id).await?;
                         escalated.extend(events.into_iter().filter(|e| e.meta.command_id == cmd.command_id));
                     }
+                    // Another watchdog (another process) appended this rung between our read
+                    // and our append, recording it at another business time: the same rung.
+                    CommandOutcome::Rejected {
+                        rejection: plaint_domain::state::Rejection::CommandIdReused { .. },
+                        ..
+                    } => {}
                     CommandOutcome::Rejected { rejection, .. } => return Err(EngineError::Rejected(rejection)),
                     CommandOutcome::NoOp | CommandOutcome::Deduplicated => {}
                 }
