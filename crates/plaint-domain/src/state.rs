@@ -177,10 +177,10 @@ pub struct ComplaintState {
     /// existed). Issue 11: a retry must ask the same.
     #[serde(default)]
     applied_digests: Vec<Option<CommandDigest>>,
-    /// The stream version and event type of each of `applied`'s first event, to name the
-    /// original command in a `command_id_reused` rejection.
+    /// The stream version and event type (index in `codec::CURRENT_VERSIONS`) of each of
+    /// `applied`'s first event, to name the original command in a `command_id_reused` rejection.
     #[serde(default)]
-    applied_first: Vec<(u64, String)>,
+    applied_first: Vec<(u64, u8)>,
     pub channel: Option<Channel>,
     /// Registration time (`occurred_at` of Received).
     pub received_at: Option<Timestamp>,
@@ -271,13 +271,10 @@ impl ComplaintState {
         if digest == original {
             return Ok(());
         }
-        let (stream_version, event_type) = self.applied_first.get(i).cloned().unwrap_or_default();
-        // The stable type name (every recorded type is in the codec's table).
+        let (stream_version, type_index) = self.applied_first.get(i).copied().unwrap_or((0, u8::MAX));
         let original_event = crate::codec::CURRENT_VERSIONS
-            .iter()
-            .map(|(name, _)| *name)
-            .find(|name| *name == event_type)
-            .unwrap_or("an event");
+            .get(usize::from(type_index))
+            .map_or("an event", |(name, _)| *name);
         Err(Rejection::CommandIdReused {
             complaint: cmd.complaint_id.clone(),
             command_id: cmd.command_id.clone(),
@@ -1164,9 +1161,12 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     if state.applied.last() != Some(&meta.command_id) {
         state.applied.push(meta.command_id.clone());
         state.applied_digests.push(meta.command_digest);
-        state
-            .applied_first
-            .push((meta.stream_version, event.data.type_name().to_owned()));
+        let type_name = event.data.type_name();
+        let type_index = crate::codec::CURRENT_VERSIONS
+            .iter()
+            .position(|(name, _)| *name == type_name)
+            .map_or(u8::MAX, |i| i as u8);
+        state.applied_first.push((meta.stream_version, type_index));
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);
