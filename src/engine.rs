@@ -324,6 +324,39 @@ pub struct Stats {
     pub head: Option<plaint_store::chain::HeadMark>,
 }
 
+/// How far the business calendar's holiday data reaches (issue 11), judged at the engine's
+/// clock: `plaint stats` and `plaint verify` show `warning`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarCoverage {
+    /// The calendar's name.
+    pub calendar: String,
+    /// The years with holiday data.
+    pub years: Vec<i32>,
+    /// The last covered date (31 December of the last year), as `YYYY-MM-DD`.
+    pub last_covered: Option<String>,
+    /// Set when the data ends within the policy's `calendar.expiry_warning` (or has ended):
+    /// names the last covered date and the file to add.
+    pub warning: Option<String>,
+}
+
+impl CalendarCoverage {
+    /// How far `calendar`'s holiday data reaches at `now`, with the warning to show when it runs
+    /// out within `policy`'s `calendar.expiry_warning` (issue 11).
+    pub fn at(policy: &Policy, calendar: &Calendar, now: Timestamp) -> CalendarCoverage {
+        let warn_ms = policy
+            .calendar
+            .expiry_warning
+            .fixed_millis()
+            .expect("validated: calendar.expiry_warning has a calendar unit");
+        CalendarCoverage {
+            calendar: calendar.name().to_owned(),
+            years: calendar.covered_years().collect(),
+            last_covered: calendar.last_covered_date().map(|d| d.to_string()),
+            warning: calendar.expiry_warning(now, warn_ms),
+        }
+    }
+}
+
 /// Result of a verification: the store's report on checksums, positions and the hash chain.
 pub type VerifyOutcome = VerifyReport;
 
@@ -403,6 +436,11 @@ impl Engine {
     /// Opens the store (creating an empty one if needed), the key store and the projections
     /// (from their checkpoints when enabled; they catch up with the log on the first read).
     pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        // Issue 11: an implausible clock (`--now 9999-12-31`) is refused before anything opens.
+        cfg.policy
+            .input_bounds
+            .check((cfg.clock)())
+            .map_err(|reason| EngineError::bad_input("now (the engine's clock; the CLI's --now)", reason))?;
         let local = cfg.local_dir().to_owned();
         std::fs::create_dir_all(&local).map_err(|source| EngineError::Io {
             path: local.clone(),
@@ -526,6 +564,9 @@ impl Engine {
 
     async fn execute_at(&self, cmd: Command, now: Option<Timestamp>) -> Result<Executed, EngineError> {
         let stream = cmd.complaint_id.as_str().to_owned();
+        // What the caller asked, before the engine's additions (`enrich`): a retry is compared
+        // with it (issue 11: a command id reused with another body is refused).
+        let digest = cmd.digest();
         // Commands on one complaint from this process take turns (read, decide, append), so
         // they never conflict with each other; conflicts with other processes are retried.
         let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
@@ -555,6 +596,7 @@ impl Engine {
                         .cloned()
                         .collect();
                     if !original.is_empty() {
+                        ComplaintState::from_events(&events).check_retry(&cmd)?;
                         return Ok(Executed {
                             complaint_id: cmd.complaint_id.clone(),
                             command_id: cmd.command_id.clone(),
@@ -566,6 +608,7 @@ impl Engine {
                     ComplaintState::from_events(&events)
                 }
             };
+            self.check_merge_target(&cmd, None).await?;
             let priors = self.priors_for(&state, &cmd).await?;
             let key = self.customer_key(&cmd)?;
             let ctx = Context {
@@ -593,6 +636,7 @@ impl Engine {
                     stream_version: state.version,
                 });
             }
+            new[0].meta.command_digest = Some(digest);
             let envelopes = new.iter().map(to_new_event).collect();
             match self
                 .store
@@ -756,8 +800,34 @@ impl Engine {
             }
             let state = states.get(&cmd.complaint_id).expect("inserted above");
             if state.has_applied(&cmd.command_id) {
-                outcomes.push(CommandOutcome::Deduplicated);
+                match state.check_retry(cmd) {
+                    Ok(()) => outcomes.push(CommandOutcome::Deduplicated),
+                    Err(rejection) => {
+                        outcomes.push(CommandOutcome::Rejected {
+                            reason: rejection.to_string(),
+                            rejection,
+                        });
+                        if stop_at_rejection {
+                            break;
+                        }
+                    }
+                }
                 continue;
+            }
+            let digest = cmd.digest();
+            match self.check_merge_target(cmd, Some(&states)).await {
+                Ok(()) => {}
+                Err(EngineError::Rejected(rejection)) => {
+                    outcomes.push(CommandOutcome::Rejected {
+                        reason: rejection.to_string(),
+                        rejection,
+                    });
+                    if stop_at_rejection {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             let mut priors = Vec::new();
             if let Some(customer) = customer_to_judge(state, cmd) {
@@ -779,7 +849,8 @@ impl Engine {
             };
             match decide_with(state, cmd, &ctx, &priors) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
-                Ok(events) => {
+                Ok(mut events) => {
+                    events[0].meta.command_digest = Some(digest);
                     let expected = ExpectedVersion::Exact(state.version);
                     let state = states.get_mut(&cmd.complaint_id).expect("inserted above");
                     for e in &events {
@@ -851,6 +922,35 @@ impl Engine {
             events,
             head_position: self.store.head_position().await?,
         })
+    }
+
+    /// Issue 11 (implausible input): a merge must name a complaint that exists, in the log or
+    /// (for a batch) received earlier in the same batch (`batch_states`).
+    async fn check_merge_target(
+        &self,
+        cmd: &Command,
+        batch_states: Option<&HashMap<ComplaintId, ComplaintState>>,
+    ) -> Result<(), EngineError> {
+        let CommandBody::MergeAsDuplicate(m) = &cmd.body else {
+            return Ok(());
+        };
+        if m.into == cmd.complaint_id {
+            return Ok(()); // decide names this one
+        }
+        if batch_states.and_then(|b| b.get(&m.into)).is_some_and(|s| s.version > 0) {
+            return Ok(());
+        }
+        let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
+        if exists {
+            return Ok(());
+        }
+        Err(plaint_domain::state::Rejection::Invalid {
+            complaint: cmd.complaint_id.clone(),
+            command: cmd.body.name(),
+            field: "into",
+            reason: format!("complaint {} does not exist (no event is recorded for it)", m.into),
+        }
+        .into())
     }
 
     /// The earlier complaints the domain's repeat rule reads (the engine's side of the
@@ -1242,6 +1342,12 @@ impl Engine {
                         let events = self.read_stream_events(&cmd.complaint_id).await?;
                         escalated.extend(events.into_iter().filter(|e| e.meta.command_id == cmd.command_id));
                     }
+                    // Another watchdog (another process) appended this rung between our read
+                    // and our append, recording it at another business time: the same rung.
+                    CommandOutcome::Rejected {
+                        rejection: plaint_domain::state::Rejection::CommandIdReused { .. },
+                        ..
+                    } => {}
                     CommandOutcome::Rejected { rejection, .. } => return Err(EngineError::Rejected(rejection)),
                     CommandOutcome::NoOp | CommandOutcome::Deduplicated => {}
                 }
@@ -1355,6 +1461,12 @@ impl Engine {
     /// The log's last committed global position (0 on an empty log).
     pub async fn head_position(&self) -> Result<u64, EngineError> {
         Ok(self.store.head_position().await?)
+    }
+
+    /// How far the calendar's holiday data reaches, and the warning to show when it runs out
+    /// within the policy's `calendar.expiry_warning` of the engine's clock (issue 11).
+    pub fn calendar_coverage(&self) -> CalendarCoverage {
+        CalendarCoverage::at(&self.policy, &self.calendar, self.now())
     }
 
     /// Size figures of the store.

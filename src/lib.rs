@@ -43,7 +43,7 @@ pub mod report_html;
 pub mod workload;
 
 pub use engine::{
-    AuditFilter, BatchOutcome, Clock, CommandOutcome, Durability, Engine, EngineConfig, EventSubscription, Executed,
+    AuditFilter, BatchOutcome, CalendarCoverage, Clock, CommandOutcome, Durability, Engine, EngineConfig, EventSubscription, Executed,
     ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
 };
 pub use error::{EngineError, ErrorKind};

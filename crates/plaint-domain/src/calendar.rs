@@ -297,6 +297,91 @@ impl Calendar {
     pub fn covers(&self, date: NaiveDate) -> bool {
         self.years.contains(&date.year())
     }
+
+    /// The years the data has holiday information for, in order.
+    pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
+    }
+
+    /// The last date of the last covered year (31 December), when any year is covered: after
+    /// it, working-day arithmetic knows no holidays (issue 11: `plaint stats` and `plaint verify`
+    /// warn before it).
+    pub fn last_covered_date(&self) -> Option<NaiveDate> {
+        let year = *self.years.last()?;
+        NaiveDate::from_ymd_opt(year, 12, 31)
+    }
+
+    /// The first year without holiday data that working-time arithmetic from `from` to `to`
+    /// walks through (local dates, both ends included), or `None` when every year is covered.
+    /// An instant outside [`CALENDAR_RANGE_MS`] counts as uncovered (its year is reported).
+    ///
+    /// ```
+    /// use plaint_domain::calendar::Calendar;
+    /// use plaint_domain::time::Timestamp;
+    /// let cal = Calendar::china_mainland(); // 2025 and 2026
+    /// let t = |s| Timestamp::parse_rfc3339(s).unwrap();
+    /// assert_eq!(cal.uncovered_year_between(t("2026-12-01T09:00:00+08:00"), t("2026-12-04T09:00:00+08:00")), None);
+    /// assert_eq!(cal.uncovered_year_between(t("2026-12-30T09:00:00+08:00"), t("2027-01-04T09:00:00+08:00")), Some(2027));
+    /// ```
+    pub fn uncovered_year_between(&self, from: Timestamp, to: Timestamp) -> Option<i32> {
+        let (a, b) = if to < from { (to, from) } else { (from, to) };
+        let year = |t: Timestamp| {
+            if in_range(t) {
+                self.local(t).date().year()
+            } else {
+                t.to_datetime().year()
+            }
+        };
+        (year(a)..=year(b)).find(|y| !self.years.contains(y))
+    }
+
+    /// Issue 11: the warning `plaint stats` and `plaint verify` show when the holiday data ends
+    /// less than `warn_before_ms` after `now` (or has ended), naming the last covered date and
+    /// the file to add; `None` while it reaches further (or when no year is covered at all:
+    /// a calendar of weekends only is deliberate).
+    ///
+    /// ```
+    /// use plaint_domain::calendar::Calendar;
+    /// use plaint_domain::time::{Timestamp, MS_PER_DAY};
+    /// let cal = Calendar::china_mainland(); // data up to 2026-12-31
+    /// let t = |s| Timestamp::parse_rfc3339(s).unwrap();
+    /// assert_eq!(cal.expiry_warning(t("2026-09-01T00:00:00Z"), 60 * MS_PER_DAY), None);
+    /// let w = cal.expiry_warning(t("2026-11-30T00:00:00Z"), 60 * MS_PER_DAY).unwrap();
+    /// assert!(w.contains("2026-12-31") && w.contains("cn-2027.toml"), "{w}");
+    /// ```
+    pub fn expiry_warning(&self, now: Timestamp, warn_before_ms: i64) -> Option<String> {
+        let last = self.last_covered_date()?;
+        let end = self.day_start(last.succ_opt()?);
+        let left_ms = end.millis_since(now);
+        if left_ms > warn_before_ms {
+            return None;
+        }
+        let next = last.year() + 1;
+        let when = if left_ms > 0 {
+            let days = (left_ms + MS_PER_DAY - 1) / MS_PER_DAY;
+            format!("ends on {last} ({days} days from now)")
+        } else {
+            format!("ended on {last}")
+        };
+        Some(format!(
+            "calendar {:?}: the holiday data {when}; add {}: deadlines that need {next} are refused (or, with policy calendar.uncovered_year = \"weekends_only\", recorded as not covered)",
+            self.name,
+            self.data_file_for(next)
+        ))
+    }
+
+    /// The calendar data file to add for `year`: the built-in mainland China calendar's file
+    /// name in this repository, or a description for another calendar.
+    pub fn data_file_for(&self, year: i32) -> String {
+        if self.name == "cn-mainland" {
+            format!("crates/plaint-domain/data/calendar/cn-{year}.toml (the State Council holiday notice for {year})")
+        } else {
+            format!(
+                "the holidays and make-up working days of {year} for calendar {:?}",
+                self.name
+            )
+        }
+    }
     /// Whether the date lies in a public-holiday range of the data.
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
         self.holidays.contains(&date)

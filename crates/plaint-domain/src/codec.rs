@@ -12,7 +12,9 @@
 //! |---|---|---|
 //! | `Received` | 2 | 1: no `outlet`, no `attributes` (read as `None` / empty) |
 //! | `Verified` | 2 | 1: no `duplicate_of` (read as `None`) |
-//! | `Classified` | 3 | 2: no `repeat_of` (read as `None`); 1: neither `deadline_source` (read as `Policy`) nor `repeat_of` |
+//! | `Classified` | 3 | 2: no `repeat_of` (read as `None`), no `calendar_covered` (read as `true`); 1: none of those nor `deadline_source` (read as `Policy`) |
+//! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
+//! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | every other type | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -23,6 +25,7 @@
 //! enums (they need a self-describing format), so their payloads use the externally tagged
 //! mirrors below; the bytes are what `docs/events.md` documents.
 
+use crate::command::{CommandDigest, COMMAND_DIGEST_LEN};
 use crate::event::*;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -35,17 +38,68 @@ pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
     ("Rejected", 1),
     ("MergedAsDuplicate", 1),
     ("Classified", 3),
-    ("Dispatched", 1),
+    ("Dispatched", 2),
     ("Redispatched", 1),
     ("OnHold", 1),
     ("Resumed", 1),
-    ("Responded", 1),
+    ("Responded", 2),
     ("Compensated", 1),
     ("Escalated", 1),
     ("Revisited", 1),
     ("Reopened", 1),
     ("Closed", 1),
 ];
+
+/// Bit 15 of an envelope's schema version: the payload ends with the command digest
+/// ([`COMMAND_DIGEST_LEN`] bytes) of the command that caused the event (issue 11). Only the
+/// first event of each command carries it. A reader from before this flag sees an unknown
+/// schema version (an error naming the event), never a silently misread payload.
+pub const COMMAND_DIGEST_FLAG: u16 = 0x8000;
+
+/// Appends `digest` to an encoded payload and returns the envelope schema version to store
+/// (`schema_version` with [`COMMAND_DIGEST_FLAG`] set). `None` leaves both unchanged.
+pub fn attach_digest(schema_version: u16, payload: &mut Vec<u8>, digest: Option<&CommandDigest>) -> u16 {
+    match digest {
+        Some(d) => {
+            payload.extend_from_slice(&d.0);
+            schema_version | COMMAND_DIGEST_FLAG
+        }
+        None => schema_version,
+    }
+}
+
+/// Splits an envelope's schema version and payload into the type's schema version, the event
+/// payload and the command digest (when [`COMMAND_DIGEST_FLAG`] is set).
+pub fn split_digest<'p>(
+    type_name: &str,
+    schema_version: u16,
+    payload: &'p [u8],
+) -> Result<(u16, &'p [u8], Option<CommandDigest>), CodecError> {
+    if schema_version & COMMAND_DIGEST_FLAG == 0 {
+        return Ok((schema_version, payload, None));
+    }
+    let version = schema_version & !COMMAND_DIGEST_FLAG;
+    let Some(cut) = payload.len().checked_sub(COMMAND_DIGEST_LEN) else {
+        return Err(CodecError::MissingDigest {
+            type_name: type_name.to_owned(),
+            schema_version: version,
+            len: payload.len(),
+        });
+    };
+    let mut d = [0u8; COMMAND_DIGEST_LEN];
+    d.copy_from_slice(&payload[cut..]);
+    Ok((version, &payload[..cut], Some(CommandDigest(d))))
+}
+
+/// [`decode`] of an envelope's payload that may carry a command digest ([`split_digest`]).
+pub fn decode_with_digest(
+    type_name: &str,
+    schema_version: u16,
+    payload: &[u8],
+) -> Result<(EventData, u16, Option<CommandDigest>), CodecError> {
+    let (version, payload, digest) = split_digest(type_name, schema_version, payload)?;
+    Ok((decode(type_name, version, payload)?, version, digest))
+}
 
 /// Largest payload [`decode`] accepts, in bytes (a Received with a long description and many
 /// attributes stays far below).
@@ -74,6 +128,12 @@ pub enum CodecError {
         type_name: &'static str,
         schema_version: u16,
         trailing: usize,
+    },
+    #[error("event type {type_name} v{schema_version}: the envelope says the payload ends with a command digest, but it is only {len} bytes")]
+    MissingDigest {
+        type_name: String,
+        schema_version: u16,
+        len: usize,
     },
     #[error("event type {type_name} v{schema_version}: payload is {len} bytes, at most {max} are allowed")]
     TooLarge {
@@ -116,6 +176,7 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
                 routing: RoutingRef::from(&e.routing),
                 deadlines: &e.deadlines,
                 policy_version: &e.policy_version,
+                calendar_covered: e.calendar_covered,
             },
             out,
         ),
@@ -211,6 +272,18 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Verified", 2) => EventData::Verified(de(name, v, payload)?),
         ("Verified", 1) => EventData::Verified(de::<VerifiedV1>(name, v, payload)?.upcast()),
         ("Verified", _) => return Err(unknown()),
+        ("Dispatched", 1) => {
+            let w: DispatchedWireV1 = de(name, v, payload)?;
+            EventData::Dispatched(Dispatched {
+                department: w.department,
+                handler: w.handler,
+                routing: w.routing.into(),
+                deadlines: w.deadlines,
+                policy_version: w.policy_version,
+                calendar_covered: true,
+            })
+        }
+        ("Responded", 1) => EventData::Responded(de::<RespondedV1>(name, v, payload)?.upcast()),
         (_, v) if v != cur => return Err(unknown()),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
@@ -222,6 +295,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
                 routing: w.routing.into(),
                 deadlines: w.deadlines,
                 policy_version: w.policy_version,
+                calendar_covered: w.calendar_covered,
             })
         }
         ("Redispatched", _) => {
@@ -321,9 +395,10 @@ impl ClassifiedV1 {
     }
 }
 
-/// `Classified` schema version 2, as written before the repeat rule ran again at
-/// classification: no `repeat_of`. Read into today's [`Classified`] with `repeat_of: None` (a
-/// repeat found at verification is in that `Verified`).
+/// `Classified` schema version 2, as written before issue 11: no `repeat_of` (the repeat rule did
+/// not yet run again at classification; a repeat found at verification is in that `Verified`)
+/// and no `calendar_covered` (the calendar data then covered every year a live ticket's
+/// deadlines reached). Read into today's [`Classified`] with `None` and `true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassifiedV2 {
     pub category: Category,
@@ -337,7 +412,7 @@ pub struct ClassifiedV2 {
 }
 
 impl ClassifiedV2 {
-    /// v2 → v3: no repeat link recorded at classification.
+    /// v2 → v3: no repeat link recorded at classification; calendar covered.
     pub fn upcast(self) -> Classified {
         Classified {
             category: self.category,
@@ -349,6 +424,7 @@ impl ClassifiedV2 {
             policy_version: self.policy_version,
             deadline_source: self.deadline_source,
             repeat_of: None,
+            calendar_covered: true,
         }
     }
 }
@@ -376,6 +452,34 @@ impl VerifiedV1 {
             duplicate_of: None,
             flags: self.flags,
             note: self.note,
+        }
+    }
+}
+
+/// `Responded` schema version 1: no `calendar_covered` (read as `true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespondedV1 {
+    pub kind: ResponseKind,
+    pub text: String,
+    pub basis: Option<String>,
+    pub liable: Option<bool>,
+    pub root_cause: Option<Stage>,
+    pub compensation: Option<Compensation>,
+    pub deadlines: Vec<ClockDeadline>,
+}
+
+impl RespondedV1 {
+    /// v1 → v2: covered.
+    pub fn upcast(self) -> Responded {
+        Responded {
+            kind: self.kind,
+            text: self.text,
+            basis: self.basis,
+            liable: self.liable,
+            root_cause: self.root_cause,
+            compensation: self.compensation,
+            deadlines: self.deadlines,
+            calendar_covered: true,
         }
     }
 }
@@ -458,10 +562,22 @@ struct DispatchedRef<'a> {
     routing: RoutingRef<'a>,
     deadlines: &'a Vec<ClockDeadline>,
     policy_version: &'a String,
+    calendar_covered: bool,
 }
 
 #[derive(Deserialize)]
 struct DispatchedWire {
+    department: Department,
+    handler: Option<String>,
+    routing: RoutingWire,
+    deadlines: Vec<ClockDeadline>,
+    policy_version: String,
+    calendar_covered: bool,
+}
+
+/// `Dispatched` schema version 1: no `calendar_covered` (read as `true`).
+#[derive(Deserialize)]
+struct DispatchedWireV1 {
     department: Department,
     handler: Option<String>,
     routing: RoutingWire,

@@ -7,6 +7,7 @@ use crate::ids::{Actor, CommandId, ComplaintId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// A command addressed to one complaint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +22,84 @@ pub struct Command {
     pub occurred_at: Option<Timestamp>,
     #[serde(flatten)]
     pub body: CommandBody,
+}
+
+/// Length of a [`CommandDigest`], in bytes.
+pub const COMMAND_DIGEST_LEN: usize = 16;
+
+/// What a command asks, reduced to 16 bytes (issue 11, command-id reuse): a retry with the same
+/// command id must carry the same digest, like an idempotency key reused with another request.
+/// BLAKE3 (truncated) of the postcard encoding of the actor, the business time and the body
+/// (`Command::digest`); the command id and the complaint id are not part of it (they are the
+/// key). Recorded with the first event of the command (`EventMeta::command_digest`). Written as
+/// 32 lowercase hex digits in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommandDigest(pub [u8; COMMAND_DIGEST_LEN]);
+
+impl fmt::Display for CommandDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CommandDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CommandDigest({self})")
+    }
+}
+
+impl CommandDigest {
+    /// Parses 32 hex digits.
+    pub fn parse_hex(s: &str) -> Option<CommandDigest> {
+        if s.len() != 2 * COMMAND_DIGEST_LEN || !s.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; COMMAND_DIGEST_LEN];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(CommandDigest(out))
+    }
+}
+
+impl Serialize for CommandDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CommandDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CommandDigest::parse_hex(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a command digest (32 hex digits)")))
+    }
+}
+
+impl Command {
+    /// The digest of what this command asks (see [`CommandDigest`]).
+    ///
+    /// ```
+    /// use plaint_domain::*;
+    /// let cmd: Command = serde_json::from_str(r#"{"command_id":"c-1","complaint_id":"CMP-1",
+    ///     "actor":"cs-1","command":"reopen","reason":"客户不满意"}"#).unwrap();
+    /// let mut other = cmd.clone();
+    /// other.command_id = CommandId::new("c-2").unwrap();
+    /// assert_eq!(cmd.digest(), other.digest()); // the id is the key, not part of the body
+    /// other.body = CommandBody::Reopen(Reopen { reason: "另一个原因".into() });
+    /// assert_ne!(cmd.digest(), other.digest());
+    /// ```
+    pub fn digest(&self) -> CommandDigest {
+        let bytes = postcard::to_allocvec(&(&self.actor, &self.occurred_at, &self.body))
+            .expect("a command always encodes with postcard");
+        let hash = blake3::hash(&bytes);
+        let mut out = [0u8; COMMAND_DIGEST_LEN];
+        out.copy_from_slice(&hash.as_bytes()[..COMMAND_DIGEST_LEN]);
+        CommandDigest(out)
+    }
 }
 
 /// What the command asks for, one variant per lifecycle action.
@@ -42,6 +121,7 @@ pub enum CommandBody {
     Revisit(Revisit),
     Reopen(Reopen),
     Close(Close),
+    Withdraw(Withdraw),
 }
 
 impl CommandBody {
@@ -63,6 +143,7 @@ impl CommandBody {
             CommandBody::Revisit(_) => "revisit",
             CommandBody::Reopen(_) => "reopen",
             CommandBody::Close(_) => "close",
+            CommandBody::Withdraw(_) => "withdraw",
         }
     }
 }
@@ -267,6 +348,16 @@ pub struct Close {
     pub root_cause: Option<Stage>,
     #[serde(default)]
     pub liable: Option<bool>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The customer withdraws the complaint (撤回投诉) before a final response: the ticket closes
+/// with resolution `withdrawn`, no liability found. After a final response the customer's
+/// decision not to go on is an ordinary `close`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdraw {
+    /// What the customer said, or how the withdrawal reached us.
     #[serde(default)]
     pub note: String,
 }

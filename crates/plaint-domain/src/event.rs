@@ -29,6 +29,11 @@ pub struct EventMeta {
     pub command_id: CommandId,
     /// Schema version of the data's type at the time it was written.
     pub schema_version: u16,
+    /// The digest of the command that caused the event (issue 11: a command id reused with
+    /// another body is refused). Set on the first event of each command by `decide`; `None` on
+    /// the command's later events and on events written before digests were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_digest: Option<crate::command::CommandDigest>,
 }
 
 /// One immutable fact about one complaint.
@@ -562,10 +567,20 @@ pub struct Classified {
     #[serde(default)]
     pub deadline_source: DeadlineSource,
     /// Set when, once the category was known, the repeat rule found an earlier complaint this
-    /// one repeats and verification had recorded none (DOMAIN.md §8; schema v3, older payloads
+    /// one repeats and verification had recorded none (docs/domain.md R-REP; schema v3, older payloads
     /// read as `None`). The `repeat` flag in `flags` is raised with it.
     #[serde(default)]
     pub repeat_of: Option<ComplaintId>,
+    /// `false` when the working-time arithmetic of `deadlines` or `escalations` needed a year
+    /// without calendar data and the policy (`calendar.uncovered_year = "weekends_only"`) let it
+    /// count weekends only (issue 11). Schema v3; older payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
+}
+
+/// The value of `calendar_covered` for data written before the field existed.
+fn covered() -> bool {
+    true
 }
 
 /// Why a ticket went where it went (DOMAIN.md §5).
@@ -593,6 +608,10 @@ pub struct Dispatched {
     /// Clocks that run from dispatch (investigation, preliminary solution).
     pub deadlines: Vec<ClockDeadline>,
     pub policy_version: String,
+    /// `false` when `deadlines` were computed weekends-only in a year without calendar data
+    /// (see [`Classified::calendar_covered`]). Schema v2; v1 payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
 }
 
 /// Transfer to another department; who held it before is kept in the history.
@@ -661,6 +680,10 @@ pub struct Responded {
     pub compensation: Option<Compensation>,
     /// Clocks that start now (final: the revisit).
     pub deadlines: Vec<ClockDeadline>,
+    /// `false` when `deadlines` were computed weekends-only in a year without calendar data
+    /// (see [`Classified::calendar_covered`]). Schema v2; v1 payloads read as `true`.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
 }
 
 /// Remedies (DOMAIN.md §6).

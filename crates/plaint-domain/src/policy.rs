@@ -76,6 +76,17 @@ impl PolicyDuration {
             fixed => from.plus_millis(fixed.fixed_millis().expect("calendar units have a fixed length")),
         }
     }
+    /// Like [`PolicyDuration::after`], noting in `needs` the first year without calendar data
+    /// that a business-unit duration walked through (calendar units need no calendar data).
+    pub fn after_noting(self, cal: &Calendar, needs: &mut CalendarNeeds, from: Timestamp) -> Timestamp {
+        let due = self.after(cal, from);
+        if self.fixed_millis().is_none() {
+            if let Some(year) = cal.uncovered_year_between(from, due) {
+                needs.note(year);
+            }
+        }
+        due
+    }
     /// Length in milliseconds for calendar units; `None` for business units.
     pub fn fixed_millis(self) -> Option<i64> {
         match self {
@@ -106,6 +117,77 @@ impl fmt::Display for PolicyDuration {
             PolicyDuration::WorkingHours(n) => write!(f, "{n} working hours"),
             PolicyDuration::WorkingDays(n) => write!(f, "{n} working days"),
         }
+    }
+}
+
+/// What a deadline computation needed of the calendar (issue 11): the first year without
+/// holiday data that a working-time duration walked through, if any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CalendarNeeds {
+    /// The first uncovered year noted (the earliest, when several were).
+    pub uncovered_year: Option<i32>,
+}
+
+impl CalendarNeeds {
+    /// Notes that `year` was needed and has no calendar data.
+    pub fn note(&mut self, year: i32) {
+        self.uncovered_year = Some(self.uncovered_year.map_or(year, |y| y.min(year)));
+    }
+    /// Whether every working-time computation stayed inside covered years.
+    pub fn covered(&self) -> bool {
+        self.uncovered_year.is_none()
+    }
+}
+
+/// What a deadline needing a year without calendar data does (`calendar.uncovered_year`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UncoveredYear {
+    /// The command is refused, naming the year and the calendar file to add (the default).
+    Refuse,
+    /// The deadline is computed with the weekend rule only and recorded with
+    /// `calendar_covered: false`; reports show it.
+    WeekendsOnly,
+}
+
+/// Calendar coverage (issue 11): what happens beyond the calendar data, and how early
+/// `plaint stats` and `plaint verify` warn that it runs out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarPolicy {
+    /// A deadline that needs a year without holiday data: refused, or weekends-only arithmetic.
+    pub uncovered_year: UncoveredYear,
+    /// Warn this long before the last covered date (calendar units only).
+    pub expiry_warning: PolicyDuration,
+}
+
+/// Plausible instants (issue 11): business times (`occurred_at`, `contact_at`) and the recording
+/// time (`now`, the CLI's `--now`) outside `earliest..latest` are refused as implausible input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputBounds {
+    /// The earliest plausible instant (inclusive).
+    pub earliest: Timestamp,
+    /// The latest plausible instant (exclusive).
+    pub latest: Timestamp,
+}
+
+impl InputBounds {
+    /// `Err(reason)` when `t` is outside the bounds; the reason names the bound's policy key.
+    pub fn check(&self, t: Timestamp) -> Result<(), String> {
+        if t < self.earliest {
+            return Err(format!(
+                "{t} is before the earliest plausible instant {} (policy input_bounds.earliest)",
+                self.earliest
+            ));
+        }
+        if t >= self.latest {
+            return Err(format!(
+                "{t} is not before the latest plausible instant {} (policy input_bounds.latest)",
+                self.latest
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -381,6 +463,10 @@ pub struct Policy {
     pub repeat: RepeatPolicy,
     /// Alert thresholds (DOMAIN.md §8).
     pub alerts: AlertPolicy,
+    /// Calendar coverage (issue 11).
+    pub calendar: CalendarPolicy,
+    /// Plausible instants (issue 11).
+    pub input_bounds: InputBounds,
 }
 
 impl Default for Policy {
@@ -641,6 +727,22 @@ impl Policy {
         if a.region_delay_months == 0 {
             return err("alerts.region_delay_months".into(), "must be at least 1".into());
         }
+        if self.calendar.expiry_warning.fixed_millis().is_none() {
+            return err(
+                "calendar.expiry_warning".into(),
+                "must use a calendar unit (minutes, hours, days), not working time".into(),
+            );
+        }
+        positive("calendar.expiry_warning".into(), self.calendar.expiry_warning)?;
+        if self.input_bounds.latest <= self.input_bounds.earliest {
+            return err(
+                "input_bounds.latest".into(),
+                format!(
+                    "{} is not after input_bounds.earliest {}",
+                    self.input_bounds.latest, self.input_bounds.earliest
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -673,6 +775,23 @@ impl Policy {
         contact_at: Timestamp,
         received_at: Timestamp,
     ) -> (Vec<ClockDeadline>, Vec<EscalationDue>) {
+        let mut needs = CalendarNeeds::default();
+        self.classify_deadlines_noting(cal, &mut needs, severity, flags, channel, contact_at, received_at)
+    }
+
+    /// [`Policy::classify_deadlines`], noting in `needs` a year without calendar data that the
+    /// working-time arithmetic walked through (issue 11: `decide` refuses or flags it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn classify_deadlines_noting(
+        &self,
+        cal: &Calendar,
+        needs: &mut CalendarNeeds,
+        severity: Severity,
+        flags: Flags,
+        channel: Channel,
+        contact_at: Timestamp,
+        received_at: Timestamp,
+    ) -> (Vec<ClockDeadline>, Vec<EscalationDue>) {
         let t = self.sla.tier(severity);
         let mut out = Vec::new();
         let registration = self
@@ -681,32 +800,40 @@ impl Policy {
             .get(channel.as_str())
             .copied()
             .unwrap_or(t.registration);
-        out.push(self.deadline(Clock::Registration, registration.after(cal, contact_at)));
-        out.push(self.deadline(Clock::FirstResponse, t.first_response.after(cal, received_at)));
+        out.push(self.deadline(Clock::Registration, registration.after_noting(cal, needs, contact_at)));
+        out.push(self.deadline(
+            Clock::FirstResponse,
+            t.first_response.after_noting(cal, needs, received_at),
+        ));
         if let Some(d) = t.resolution {
-            out.push(self.deadline(Clock::Resolution, d.after(cal, received_at)));
+            out.push(self.deadline(Clock::Resolution, d.after_noting(cal, needs, received_at)));
         }
         if let Some(plan) = t.preliminary_plan {
-            let plan_due = plan.after(cal, received_at);
+            let plan_due = plan.after_noting(cal, needs, received_at);
             out.push(self.deadline(Clock::PreliminaryPlan, plan_due));
             if let Some(every) = t.progress_update_every {
-                out.push(self.deadline(Clock::ProgressUpdate, every.after(cal, plan_due)));
+                out.push(self.deadline(Clock::ProgressUpdate, every.after_noting(cal, needs, plan_due)));
             }
         }
         if flags.green_channel() {
             if let Some(d) = t.green_channel {
-                out.push(self.deadline(Clock::GreenChannel, d.after(cal, received_at)));
+                out.push(self.deadline(Clock::GreenChannel, d.after_noting(cal, needs, received_at)));
             }
         }
         out.push(self.deadline(
             Clock::RegulatoryResult,
-            self.sla.regulatory.result_within.after(cal, received_at),
+            self.sla.regulatory.result_within.after_noting(cal, needs, received_at),
         ));
         if channel == Channel::RegulatorReferral || flags.regulator {
-            out.push(self.deadline(
-                Clock::RegulatorReply,
-                self.sla.regulatory.regulator_reply_within.after(cal, received_at),
-            ));
+            out.push(
+                self.deadline(
+                    Clock::RegulatorReply,
+                    self.sla
+                        .regulatory
+                        .regulator_reply_within
+                        .after_noting(cal, needs, received_at),
+                ),
+            );
         }
 
         let due_of = |clock: Clock| out.iter().find(|d| d.clock == clock).map(|d| d.due_at);
@@ -725,7 +852,7 @@ impl Policy {
                 esc.push(EscalationDue {
                     rule_id: format!("{RULE_LADDER_PREFIX}{}", rung.level.as_str()),
                     level: rung.level,
-                    due_at: rung.after.after(cal, from),
+                    due_at: rung.after.after_noting(cal, needs, from),
                 });
             }
         }
@@ -756,13 +883,24 @@ impl Policy {
         severity: Severity,
         dispatched_at: Timestamp,
     ) -> Vec<ClockDeadline> {
+        self.dispatch_deadlines_noting(cal, &mut CalendarNeeds::default(), severity, dispatched_at)
+    }
+
+    /// [`Policy::dispatch_deadlines`], noting a year without calendar data in `needs`.
+    pub fn dispatch_deadlines_noting(
+        &self,
+        cal: &Calendar,
+        needs: &mut CalendarNeeds,
+        severity: Severity,
+        dispatched_at: Timestamp,
+    ) -> Vec<ClockDeadline> {
         let t = self.sla.tier(severity);
         let mut out = Vec::new();
         if let Some(d) = t.investigation {
-            out.push(self.deadline(Clock::Investigation, d.after(cal, dispatched_at)));
+            out.push(self.deadline(Clock::Investigation, d.after_noting(cal, needs, dispatched_at)));
         }
         if let Some(d) = t.preliminary_solution {
-            out.push(self.deadline(Clock::PreliminarySolution, d.after(cal, dispatched_at)));
+            out.push(self.deadline(Clock::PreliminarySolution, d.after_noting(cal, needs, dispatched_at)));
         }
         out
     }
@@ -774,9 +912,20 @@ impl Policy {
         severity: Severity,
         responded_at: Timestamp,
     ) -> Vec<ClockDeadline> {
+        self.final_response_deadlines_noting(cal, &mut CalendarNeeds::default(), severity, responded_at)
+    }
+
+    /// [`Policy::final_response_deadlines`], noting a year without calendar data in `needs`.
+    pub fn final_response_deadlines_noting(
+        &self,
+        cal: &Calendar,
+        needs: &mut CalendarNeeds,
+        severity: Severity,
+        responded_at: Timestamp,
+    ) -> Vec<ClockDeadline> {
         let t = self.sla.tier(severity);
         t.revisit
-            .map(|d| vec![self.deadline(Clock::Revisit, d.after(cal, responded_at))])
+            .map(|d| vec![self.deadline(Clock::Revisit, d.after_noting(cal, needs, responded_at))])
             .unwrap_or_default()
     }
 

@@ -174,6 +174,16 @@ pub struct TicketSla {
     pub closed: bool,
     /// Appeal to the regulator (DOMAIN.md §7).
     pub appeal: AppealEligibility,
+    /// `false` when a recorded deadline was computed weekends-only in a year without calendar
+    /// data (`calendar_covered: false` on Classified, Dispatched or Responded; issue 11): its
+    /// verdicts rest on weekend-only arithmetic.
+    #[serde(default = "covered")]
+    pub calendar_covered: bool,
+}
+
+/// `calendar_covered` of a serialised `TicketSla` from before issue 11.
+fn covered() -> bool {
+    true
 }
 
 impl TicketSla {
@@ -290,6 +300,9 @@ pub const DEADLINES_PER_FACT_MAX: usize = u8::MAX as usize;
 pub struct SlaTrail {
     pub facts: Vec<SlaFact>,
     pub deadlines: Vec<ClockDeadline>,
+    /// Set once an event recorded deadlines with weekend-only arithmetic because the calendar
+    /// had no data for a year they needed (`calendar_covered: false`, docs/domain.md R-CAL).
+    pub calendar_uncovered: bool,
 }
 
 impl SlaTrail {
@@ -298,6 +311,12 @@ impl SlaTrail {
     /// has `u32::MAX` deadlines (nothing is added then). Capacities grow exactly: a million
     /// tickets' doubling slack is real memory.
     pub fn push(&mut self, at: Timestamp, data: &EventData) -> bool {
+        self.calendar_uncovered |= match data {
+            EventData::Classified(c) => !c.calendar_covered,
+            EventData::Dispatched(d) => !d.calendar_covered,
+            EventData::Responded(r) => !r.calendar_covered,
+            _ => false,
+        };
         let Some((event, dl)) = SlaEvent::of(data) else {
             return false;
         };
@@ -754,5 +773,6 @@ pub fn evaluate_ticket(ticket: &SlaTicket<'_>, now: Timestamp, policy: &Policy) 
         paused_ms: f.paused_between(start, now),
         closed: f.closed_at.is_some(),
         appeal: appeal(&f, now, policy),
+        calendar_covered: !ticket.trail.calendar_uncovered,
     }
 }

@@ -9,16 +9,16 @@
 //! | status | reached by | commands accepted (besides `escalate` by a person, allowed on every open ticket) |
 //! |---|---|---|
 //! | `new` | nothing yet | `receive` |
-//! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `verified` | Verified | `classify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `classified` | Classified | `dispatch`, `put_on_hold`, `respond(acknowledgement)` |
-//! | `dispatched` | Dispatched, Resumed, Reopened | `redispatch`, `put_on_hold`, `respond(any kind)`, `compensate` |
-//! | `on_hold` | OnHold | `resume`, `respond(acknowledgement, progress, preliminary_plan)`, `compensate` |
+//! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `verified` | Verified | `classify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `classified` | Classified | `dispatch`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
+//! | `dispatched` | Dispatched, Resumed, Reopened | `redispatch`, `put_on_hold`, `respond(any kind)`, `compensate`, `withdraw` |
+//! | `on_hold` | OnHold | `resume`, `respond(acknowledgement, progress, preliminary_plan)`, `compensate`, `withdraw` |
 //! | `responded` | Responded(final) | `revisit`, `reopen`, `compensate`, `close` |
 //! | `revisited` | Revisited (solved and satisfied) | `reopen`, `compensate`, `close` |
 //! | `rejected` | Rejected | `close` (resolution `rejected`) |
 //! | `merged` | MergedAsDuplicate | `close` (resolution `merged`) |
-//! | `closed` | Closed | nothing: every command is an [`Rejection::IllegalTransition`] |
+//! | `closed` | Closed (resolution `resolved`, `rejected`, `merged` or `withdrawn`) | nothing: every command is an [`Rejection::IllegalTransition`] |
 //!
 //! Choices made where DOMAIN.md leaves room (each has a test in `tests/lifecycle_gwt.rs`):
 //! - "Respond before dispatch" is illegal for `progress`, `preliminary_plan` and `final`; an
@@ -35,6 +35,14 @@
 //!   response is standing; in every other case it yields no event (so it is safe to ask as
 //!   often as one likes). Whether a breach or green-channel rung is still relevant is judged
 //!   by `watchdog::due_escalations`, which sees the whole history.
+//! - `withdraw` (the customer withdraws the complaint) closes the ticket with resolution
+//!   `withdrawn` and no liability, from every open status before a final response stands
+//!   (`received` … `dispatched`, `on_hold`). DOMAIN.md §2 closes a ticket "with a recorded reason
+//!   from the policy's list (… customer declined)" and the seeds name no withdrawal step, so:
+//!   before a final response the customer's withdrawal is its own resolution (the ticket was
+//!   never answered, so it is not `resolved`); once a final response stands (`responded`,
+//!   `revisited`) the customer declining to go on is an ordinary `close` (resolved). Rejected
+//!   and merged tickets close with their own resolution, so `withdraw` is illegal there.
 //! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
 //!   `regulator_referral`; a repeat link (named by `verify`, or found by the repeat rule at
 //!   verification or classification, see [`decide_with`]) raises `repeat` (DOMAIN.md §8).
@@ -46,7 +54,7 @@ use crate::event::*;
 use crate::ids::{CommandId, ComplaintId};
 use crate::lifecycle::{HoldChange, Lifecycle};
 use crate::personal::{self, CustomerKey};
-use crate::policy::Policy;
+use crate::policy::{CalendarNeeds, Policy, UncoveredYear};
 use crate::repeat::{self, Candidate, NoPriors, PriorComplaints, RepeatVerdict};
 use crate::time::Timestamp;
 use std::fmt;
@@ -168,6 +176,14 @@ pub struct ComplaintState {
     /// The command ids already applied, in order (idempotency). Stored as they are: cloning an
     /// id costs less than hashing it, and comparing a handful of short strings is cheap.
     applied: Vec<CommandId>,
+    /// The digest recorded for each of `applied` (same index; `None`: recorded before digests
+    /// existed). Issue 11: a retry must ask the same.
+    #[serde(default)]
+    applied_digests: Vec<Option<CommandDigest>>,
+    /// The stream version and event type (index in `codec::CURRENT_VERSIONS`) of each of
+    /// `applied`'s first event, to name the original command in a `command_id_reused` rejection.
+    #[serde(default)]
+    applied_first: Vec<(u64, u8)>,
     pub channel: Option<Channel>,
     /// Registration time (`occurred_at` of Received).
     pub received_at: Option<Timestamp>,
@@ -199,6 +215,10 @@ pub struct ComplaintState {
     pub deadline_source: DeadlineSource,
     /// Every deadline recorded so far (classification, dispatch, final response), in order.
     pub deadlines: Vec<ClockDeadline>,
+    /// Some recorded deadline was computed weekends-only in a year without calendar data
+    /// (`calendar_covered: false` on Classified, Dispatched or Responded; issue 11).
+    #[serde(default)]
+    pub calendar_uncovered: bool,
     pub escalations_planned: Vec<EscalationDue>,
     /// Watchdog rule ids already escalated (each at most once).
     pub escalations_applied: Vec<String>,
@@ -245,6 +265,32 @@ impl ComplaintState {
     /// Whether an event caused by this command id was already folded in.
     pub fn has_applied(&self, command_id: &CommandId) -> bool {
         self.applied.iter().any(|c| c == command_id)
+    }
+
+    /// Issue 11: `Ok` when `cmd` (whose id was applied) asks what the original command asked, or
+    /// when the original recorded no digest; [`Rejection::CommandIdReused`] otherwise.
+    pub fn check_retry(&self, cmd: &Command) -> Result<(), Rejection> {
+        let Some(i) = self.applied.iter().position(|c| *c == cmd.command_id) else {
+            return Ok(());
+        };
+        let Some(Some(original)) = self.applied_digests.get(i).copied() else {
+            return Ok(());
+        };
+        let digest = cmd.digest();
+        if digest == original {
+            return Ok(());
+        }
+        let (stream_version, type_index) = self.applied_first.get(i).copied().unwrap_or((0, u8::MAX));
+        let original_event = crate::codec::CURRENT_VERSIONS
+            .get(usize::from(type_index))
+            .map_or("an event", |(name, _)| *name);
+        Err(Rejection::CommandIdReused {
+            complaint: cmd.complaint_id.clone(),
+            command_id: cmd.command_id.clone(),
+            command: cmd.body.name(),
+            original_stream_version: stream_version,
+            original_event,
+        })
     }
 
     /// How many commands produced this state's events.
@@ -327,6 +373,29 @@ pub enum Rejection {
     /// The compensation request was refused for another reason (missing inputs, …).
     #[error("complaint {complaint}: compensation refused: {reason}")]
     Compensation { complaint: ComplaintId, reason: String },
+    /// A deadline needs a year the business calendar has no holiday data for, and the policy
+    /// (`calendar.uncovered_year = "refuse"`) refuses weekends-only arithmetic (issue 11).
+    #[error("complaint {complaint}: {command}: the deadlines need the business calendar of {year}, which calendar {calendar:?} does not cover; add {add}, or set calendar.uncovered_year = \"weekends_only\" in the policy to record weekends-only deadlines")]
+    CalendarNotCovered {
+        complaint: ComplaintId,
+        command: &'static str,
+        year: i32,
+        calendar: String,
+        /// The calendar data to add.
+        add: String,
+    },
+    /// A command id already applied to this complaint came again with another body (issue 11):
+    /// an idempotency key reused for a different request. Nothing is written.
+    #[error("complaint {complaint}: command_id_reused: command id {command_id} was already used for another command (its first event: {original_event} at stream version {original_stream_version}); this {command} command asks something else: use a new command id, or retry with exactly the original command")]
+    CommandIdReused {
+        complaint: ComplaintId,
+        command_id: CommandId,
+        /// The name of the command that reused the id.
+        command: &'static str,
+        original_stream_version: u64,
+        /// The type of the original command's first event.
+        original_event: &'static str,
+    },
     /// The stream is full.
     #[error("complaint {complaint}: {version} events recorded, at most {max} are allowed")]
     TooManyEvents {
@@ -340,8 +409,10 @@ pub enum Rejection {
 ///
 /// Produced events carry `stream_version` `state.version + 1 ..`, `position` 0 (not committed),
 /// `occurred_at` = the command's business time or `ctx.now`, `recorded_at` = `ctx.now`, the
-/// command's actor and id, and the current schema version of their type. A command whose id was
-/// already applied yields `Ok(vec![])` (idempotent retry).
+/// command's actor and id, and the current schema version of their type; the first carries the
+/// command's digest ([`Command::digest`]). A command whose id was already applied yields
+/// `Ok(vec![])` when it asks what the original asked (idempotent retry), and
+/// [`Rejection::CommandIdReused`] when it asks something else.
 ///
 /// ```
 /// use plaint_domain::calendar::Calendar;
@@ -417,8 +488,11 @@ pub fn decide_with(
         }
     }
     if state.has_applied(&cmd.command_id) {
+        // A retry: the same body appends nothing; another body under the same id is refused.
+        state.check_retry(cmd)?;
         return Ok(Vec::new());
     }
+    let digest = cmd.digest();
     let d = Decider {
         state,
         cmd,
@@ -454,6 +528,7 @@ pub fn decide_with(
                 actor: cmd.actor.clone(),
                 command_id: cmd.command_id.clone(),
                 schema_version: schema(data.type_name()),
+                command_digest: (i == 0).then_some(digest),
             },
             data,
         })
@@ -538,12 +613,21 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Revisit(_) => s == S::Responded,
             CommandBody::Reopen(_) => matches!(s, S::Responded | S::Revisited),
             CommandBody::Close(_) => matches!(s, S::Responded | S::Revisited | S::Rejected | S::Merged),
+            CommandBody::Withdraw(_) => {
+                matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched | S::OnHold)
+            }
         }
     }
 
     /// Business time must be consistent: not after the recording time, and nothing happens
     /// before the complaint was received.
     fn check_time(&self) -> Result<(), Rejection> {
+        // Implausible instants first (issue 11): a recording time (`now`, the CLI's `--now`) or
+        // a business time outside the policy's bounds is refused before anything else.
+        self.plausible("now", self.ctx.now)?;
+        if let Some(at) = self.cmd.occurred_at {
+            self.plausible("occurred_at", at)?;
+        }
         if self.at > self.ctx.now {
             return Err(self.invalid(
                 "occurred_at",
@@ -652,6 +736,15 @@ impl Decider<'_, '_, '_, '_> {
                 one(EventData::Reopened(self.reopened(r.reason.clone())?))
             }
             CommandBody::Close(c) => one(EventData::Closed(self.close(c)?)),
+            CommandBody::Withdraw(w) => {
+                self.text("note", &w.note, TEXT_LEN_MAX)?;
+                one(EventData::Closed(Closed {
+                    resolution: Resolution::Withdrawn,
+                    root_cause: None,
+                    liable: false,
+                    note: w.note.clone(),
+                }))
+            }
         }
     }
 
@@ -706,6 +799,7 @@ impl Decider<'_, '_, '_, '_> {
             }
         }
         let contact_at = r.contact_at.unwrap_or(self.at);
+        self.plausible("contact_at", contact_at)?;
         if contact_at > self.at {
             return Err(self.invalid(
                 "contact_at",
@@ -777,15 +871,27 @@ impl Decider<'_, '_, '_, '_> {
         flags.regulator |= channel == Channel::RegulatorReferral;
         let received_at = self.state.received_at.unwrap_or(self.at);
         let contact_at = self.state.contact_at.unwrap_or(received_at);
-        let (computed, escalations) =
-            self.ctx
-                .policy
-                .classify_deadlines(self.ctx.calendar, c.severity, flags, channel, contact_at, received_at);
+        let mut needs = CalendarNeeds::default();
+        let (computed, escalations) = self.ctx.policy.classify_deadlines_noting(
+            self.ctx.calendar,
+            &mut needs,
+            c.severity,
+            flags,
+            channel,
+            contact_at,
+            received_at,
+        );
         let recorded = c.deadline_source == DeadlineSource::Recorded;
         let escalations = if recorded { Vec::new() } else { escalations };
+        // Recorded deadlines are the legacy system's: no calendar arithmetic is kept.
+        let mut calendar_covered = true;
         let deadlines = if c.recorded_deadlines.is_empty() && !recorded {
+            calendar_covered = self.calendar_covered(needs)?;
             computed
         } else {
+            for d in &c.recorded_deadlines {
+                self.plausible("recorded_deadlines.due_at", d.due_at)?;
+            }
             if c.recorded_deadlines.len() > RECORDED_DEADLINES_MAX {
                 return Err(self.invalid(
                     "recorded_deadlines",
@@ -807,7 +913,36 @@ impl Decider<'_, '_, '_, '_> {
             policy_version: self.ctx.policy.version.clone(),
             deadline_source: c.deadline_source,
             repeat_of,
+            calendar_covered,
         })
+    }
+
+    /// Issue 11: a deadline whose working-time arithmetic needed a year without calendar data
+    /// is refused (naming the year and the file to add), or, when the policy allows
+    /// weekends-only arithmetic, recorded as not covered (`Ok(false)`).
+    fn calendar_covered(&self, needs: CalendarNeeds) -> Result<bool, Rejection> {
+        let Some(year) = needs.uncovered_year else {
+            return Ok(true);
+        };
+        match self.ctx.policy.calendar.uncovered_year {
+            UncoveredYear::WeekendsOnly => Ok(false),
+            UncoveredYear::Refuse => Err(Rejection::CalendarNotCovered {
+                complaint: self.complaint(),
+                command: self.cmd.body.name(),
+                year,
+                calendar: self.ctx.calendar.name().to_owned(),
+                add: self.ctx.calendar.data_file_for(year),
+            }),
+        }
+    }
+
+    /// Issue 11: an instant outside the policy's plausible bounds is implausible input.
+    fn plausible(&self, field: &'static str, t: Timestamp) -> Result<(), Rejection> {
+        self.ctx
+            .policy
+            .input_bounds
+            .check(t)
+            .map_err(|reason| self.invalid(field, reason))
     }
 
     /// Whether the policy adds deadlines to this ticket (not for imported history classified
@@ -842,16 +977,21 @@ impl Decider<'_, '_, '_, '_> {
             }
         };
         let severity = self.state.severity.unwrap_or(Severity::Ordinary);
+        let mut needs = CalendarNeeds::default();
+        let deadlines = if self.policy_deadlines() {
+            self.ctx
+                .policy
+                .dispatch_deadlines_noting(self.ctx.calendar, &mut needs, severity, self.at)
+        } else {
+            Vec::new()
+        };
         Ok(Dispatched {
             department,
             handler: d.handler.clone(),
             routing,
-            deadlines: if self.policy_deadlines() {
-                self.ctx.policy.dispatch_deadlines(self.ctx.calendar, severity, self.at)
-            } else {
-                Vec::new()
-            },
+            deadlines,
             policy_version: self.ctx.policy.version.clone(),
+            calendar_covered: self.calendar_covered(needs)?,
         })
     }
 
@@ -875,14 +1015,16 @@ impl Decider<'_, '_, '_, '_> {
             Some(req) => Some(self.compensation(req)?),
             None => None,
         };
+        let mut needs = CalendarNeeds::default();
         let deadlines = if is_final && self.policy_deadlines() {
             let severity = self.state.severity.unwrap_or(Severity::Ordinary);
             self.ctx
                 .policy
-                .final_response_deadlines(self.ctx.calendar, severity, self.at)
+                .final_response_deadlines_noting(self.ctx.calendar, &mut needs, severity, self.at)
         } else {
             Vec::new()
         };
+        let calendar_covered = self.calendar_covered(needs)?;
         Ok(Responded {
             kind: r.kind,
             text: r.text.clone(),
@@ -891,6 +1033,7 @@ impl Decider<'_, '_, '_, '_> {
             root_cause: r.root_cause,
             compensation,
             deadlines,
+            calendar_covered,
         })
     }
 
@@ -1076,6 +1219,13 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     // The events of one command are consecutive (a revisit that reopens yields two).
     if state.applied.last() != Some(&meta.command_id) {
         state.applied.push(meta.command_id.clone());
+        state.applied_digests.push(meta.command_digest);
+        let type_name = event.data.type_name();
+        let type_index = crate::codec::CURRENT_VERSIONS
+            .iter()
+            .position(|(name, _)| *name == type_name)
+            .map_or(u8::MAX, |i| i as u8);
+        state.applied_first.push((meta.stream_version, type_index));
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);
@@ -1154,11 +1304,13 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             if c.repeat_of.is_some() {
                 state.repeat_of.clone_from(&c.repeat_of);
             }
+            state.calendar_uncovered |= !c.calendar_covered;
         }
         EventData::Dispatched(d) => {
             state.department = Some(d.department.clone());
             state.handler.clone_from(&d.handler);
             state.routing = Some(d.routing.clone());
+            state.calendar_uncovered |= !d.calendar_covered;
         }
         EventData::Redispatched(r) => {
             state.department = Some(r.to.clone());
@@ -1171,6 +1323,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             if state.first_response_at.is_none() {
                 state.first_response_at = Some(at);
             }
+            state.calendar_uncovered |= !r.calendar_covered;
             if step.final_response {
                 state.final_response_at = Some(at);
                 state.final_liable = r.liable;

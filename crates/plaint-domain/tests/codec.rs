@@ -95,6 +95,7 @@ fn one_of_each() -> Vec<EventData> {
             policy_version: "2026.1".to_owned(),
             deadline_source: DeadlineSource::Recorded,
             repeat_of: Some(ComplaintId::new("CMP-1").unwrap()),
+            calendar_covered: true,
         }),
         EventData::Dispatched(Dispatched {
             department: Department("legal".to_owned()),
@@ -105,6 +106,7 @@ fn one_of_each() -> Vec<EventData> {
             },
             deadlines: vec![deadline],
             policy_version: "2026.1".to_owned(),
+            calendar_covered: false,
         }),
         EventData::Dispatched(Dispatched {
             department: Department("customer_service".to_owned()),
@@ -112,6 +114,7 @@ fn one_of_each() -> Vec<EventData> {
             routing: RoutingDecision::Fallback,
             deadlines: vec![],
             policy_version: "2026.1".to_owned(),
+            calendar_covered: true,
         }),
         EventData::Redispatched(Redispatched {
             from: Department("legal".to_owned()),
@@ -135,6 +138,7 @@ fn one_of_each() -> Vec<EventData> {
             root_cause: Some(Stage::Hub),
             compensation: Some(compensation()),
             deadlines: vec![deadline],
+            calendar_covered: false,
         }),
         EventData::Compensated(Compensated {
             compensation: compensation(),
@@ -208,6 +212,8 @@ fn schema_versions_are_known_per_type() {
     assert_eq!(codec::schema_version("Received"), Some(2));
     assert_eq!(codec::schema_version("Classified"), Some(3));
     assert_eq!(codec::schema_version("Verified"), Some(2));
+    assert_eq!(codec::schema_version("Dispatched"), Some(2));
+    assert_eq!(codec::schema_version("Responded"), Some(2));
     assert_eq!(codec::schema_version("Closed"), Some(1));
     assert_eq!(codec::schema_version("Opened"), None);
 }
@@ -348,17 +354,18 @@ fn classified_v1_upcasts_to_current_classified() {
         "v1 deadlines came from the policy"
     );
     assert_eq!(c.repeat_of, None, "v1 recorded no repeat at classification");
-    // Re-encoding writes v3 (two more bytes: the source, no repeat link), which reads back
-    // identically.
+    assert!(c.calendar_covered, "v1 deadlines read as covered");
+    // Re-encoding writes v3 (three more bytes: the source, no repeat link, then calendar
+    // coverage), which reads back identically.
     let (name, version, bytes) = codec::encode(&EventData::Classified(c.clone()));
     assert_eq!((name, version), ("Classified", 3));
     assert_eq!(&bytes[..CLASSIFIED_V1_GOLDEN.len()], CLASSIFIED_V1_GOLDEN);
-    assert_eq!(bytes.len(), CLASSIFIED_V1_GOLDEN.len() + 2);
+    assert_eq!(bytes.len(), CLASSIFIED_V1_GOLDEN.len() + 3);
     assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Classified(c));
-    // A v3 payload is not a v1 payload: two trailing bytes.
+    // A v3 payload is not a v1 payload: three trailing bytes.
     assert!(matches!(
         codec::decode("Classified", 1, &bytes),
-        Err(CodecError::TrailingBytes { trailing: 2, .. })
+        Err(CodecError::TrailingBytes { trailing: 3, .. })
     ));
     assert!(matches!(
         codec::decode("Classified", 4, &bytes),
@@ -429,6 +436,52 @@ fn verified_v1_upcasts_to_current_verified_without_a_duplicate_flag() {
         codec::decode("Verified", 3, &bytes),
         Err(CodecError::UnknownVersion { current: 2, .. })
     ));
+}
+
+/// Issue 11 (calendar coverage): a v2 `Classified` (the v1 golden bytes plus the deadline source
+/// `policy`, as v2 wrote them) reads as `calendar_covered: true`; v3 appends the flag.
+#[test]
+fn problem_5_classified_v2_upcasts_to_calendar_covered() {
+    let mut v2 = CLASSIFIED_V1_GOLDEN.to_vec();
+    v2.push(0); // deadline_source: variant 0 = policy
+    let EventData::Classified(c) = codec::decode("Classified", 2, &v2).expect("v2 payload decodes") else {
+        panic!("not Classified")
+    };
+    assert!(c.calendar_covered);
+    assert_eq!(c.deadline_source, DeadlineSource::Policy);
+    let uncovered = Classified {
+        calendar_covered: false,
+        ..c
+    };
+    let (_, v, bytes) = codec::encode(&EventData::Classified(uncovered.clone()));
+    assert_eq!(v, 3);
+    assert_eq!(&bytes[..v2.len()], v2.as_slice());
+    assert_eq!(bytes[v2.len()..], [0], "calendar_covered: false");
+    assert_eq!(
+        codec::decode("Classified", 3, &bytes).unwrap(),
+        EventData::Classified(uncovered)
+    );
+}
+
+/// Issue 11 (calendar coverage): v1 `Dispatched` and `Responded` (no `calendar_covered`) read as
+/// covered; their v2 is the v1 bytes plus one flag byte.
+#[test]
+fn problem_5_dispatched_and_responded_v1_upcast_to_calendar_covered() {
+    for data in one_of_each() {
+        let (name, v, bytes) = codec::encode(&data);
+        if !matches!(name, "Dispatched" | "Responded") {
+            continue;
+        }
+        assert_eq!(v, 2, "{name}");
+        let v1 = &bytes[..bytes.len() - 1];
+        let back = codec::decode(name, 1, v1).unwrap_or_else(|e| panic!("{name} v1: {e}"));
+        let covered = match back {
+            EventData::Dispatched(d) => d.calendar_covered,
+            EventData::Responded(r) => r.calendar_covered,
+            _ => unreachable!(),
+        };
+        assert!(covered, "{name} v1 reads as covered");
+    }
 }
 
 #[test]

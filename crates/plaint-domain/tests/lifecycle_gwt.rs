@@ -170,6 +170,67 @@ fn s2_every_command_on_a_closed_ticket_is_rejected() {
 
 /// §2: a command retried with the same command id is recognised and appends nothing, even
 /// after the ticket moved on (or closed).
+/// Issue 11 (withdraw): the customer withdraws the complaint before a final response; the
+/// ticket closes with resolution `withdrawn` (a resolution no command produced before), no
+/// liability, from every handling status including on hold.
+#[test]
+fn s2_withdraw_closes_as_withdrawn_from_every_handling_status() {
+    type Given = fn(&mut World);
+    let givens: [(&str, Given); 5] = [
+        ("received", |w| w.given_received()),
+        ("verified", |w| w.given_verified()),
+        ("classified", |w| w.given_classified(Severity::Urgent)),
+        ("dispatched", |w| w.given_dispatched(Severity::Ordinary)),
+        ("on_hold", |w| {
+            w.given_dispatched(Severity::Ordinary);
+            w.given(CommandBody::PutOnHold(PutOnHold {
+                reason: HoldReason::CustomerUnreachable,
+                note: String::new(),
+            }));
+        }),
+    ];
+    for (status, given) in givens {
+        let mut w = World::new();
+        given(&mut w);
+        assert_eq!(w.state().status.as_str(), status);
+        w.advance_hours(2);
+        let events = w
+            .when(withdraw())
+            .unwrap_or_else(|r| panic!("withdraw from {status}: {r}"));
+        assert_eq!(events.len(), 1);
+        let EventData::Closed(c) = &events[0].data else {
+            panic!("withdraw records Closed, got {:?}", events[0].data)
+        };
+        assert_eq!(c.resolution, Resolution::Withdrawn, "from {status}");
+        assert!(!c.liable);
+        assert_eq!(c.note, "客户来电撤回投诉");
+        let s = w.state();
+        assert_eq!((s.status, s.resolution), (Status::Closed, Some(Resolution::Withdrawn)));
+        assert!(s.hold.is_none(), "a withdrawal ends a hold");
+        assert_eq!(illegal(w.when(close())), (Status::Closed, "close"));
+    }
+}
+
+/// Issue 11 (withdraw): once a final response stands, declining to go on is an ordinary close;
+/// a rejected or merged ticket closes with its own resolution; nothing to withdraw before intake.
+#[test]
+fn s2_withdraw_after_a_final_response_or_on_rejected_is_illegal() {
+    let mut w = World::new();
+    assert_eq!(illegal(w.when(withdraw())), (Status::New, "withdraw"));
+    w.given_final_response(Severity::Ordinary);
+    assert_eq!(illegal(w.when(withdraw())), (Status::Responded, "withdraw"));
+    w.given(revisit(true, true));
+    assert_eq!(illegal(w.when(withdraw())), (Status::Revisited, "withdraw"));
+
+    let mut w = World::new();
+    w.given_received();
+    w.given(CommandBody::Reject(Reject {
+        reason: RejectionReason::NoClaim,
+        note: String::new(),
+    }));
+    assert_eq!(illegal(w.when(withdraw())), (Status::Rejected, "withdraw"));
+}
+
 #[test]
 fn s2_retried_command_id_appends_nothing() {
     let mut w = World::new();

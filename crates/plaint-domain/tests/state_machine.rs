@@ -192,6 +192,9 @@ fn body() -> impl Strategy<Value = CommandBody> {
             liable,
             note: String::new(),
         })),
+        Just(CommandBody::Withdraw(Withdraw {
+            note: "客户撤回".to_owned()
+        })),
     ]
 }
 
@@ -255,6 +258,7 @@ fn legal(status: Status, body: &CommandBody) -> bool {
         CommandBody::Revisit(_) => status == S::Responded,
         CommandBody::Reopen(_) => [S::Responded, S::Revisited].contains(&status),
         CommandBody::Close(_) => [S::Responded, S::Revisited, S::Rejected, S::Merged].contains(&status),
+        CommandBody::Withdraw(_) => handling.contains(&status),
     }
 }
 

@@ -165,7 +165,7 @@ impl AnomalyKind {
             AnomalyKind::InvalidId | AnomalyKind::DuplicateId => None,
             AnomalyKind::BlankCreated | AnomalyKind::UnparsableCreated => None,
             AnomalyKind::BlankDue | AnomalyKind::UnparsableDue => {
-                Some("no deadline recorded: the engine's policy computes the deadlines at classification, as for a new ticket")
+                Some("no deadline recorded for the row: imported history carries only the deadlines the legacy file recorded, and the policy computes none for it")
             }
             AnomalyKind::BlankDispatched | AnomalyKind::UnparsableDispatched => Some("dispatched at the created time"),
             AnomalyKind::DispatchedBeforeCreated => Some("dispatched at the created time"),

@@ -314,6 +314,24 @@ fn due_date_blank_or_unparsable_imports_without_a_deadline() {
     }
 }
 
+/// Issue 11, blank_due: the fix the anomaly report states must say what the import does (it
+/// records no deadline and the policy computes none), not that the policy computes deadlines.
+#[test]
+fn blank_due_fix_text_says_no_deadline_is_computed() {
+    let rows = "1,01/05/2024 09:00,,,Open,,Phone,N,x,W\n2,01/05/2024 09:00,soon,,Open,,Phone,N,x,W\n";
+    let p = plan("blank_due = \"import\"\nunparsable_due = \"import\"", rows);
+    for kind in [AnomalyKind::BlankDue, AnomalyKind::UnparsableDue] {
+        let a = p.anomalies.iter().find(|a| a.kind == kind).expect("anomaly reported");
+        let fix = a.fix.as_deref().expect("an imported anomaly states its fix");
+        assert!(fix.starts_with("no deadline recorded"), "{fix}");
+        assert!(
+            !fix.contains("policy computes the deadlines"),
+            "the import computes no deadline for the row: {fix}"
+        );
+        assert!(fix.contains("computes none"), "{fix}");
+    }
+}
+
 #[test]
 fn close_date_anomalies() {
     let rows = "\

@@ -61,7 +61,8 @@ impl DecodeError {
 /// The envelope to append for a domain event (its position and stream version are assigned by
 /// the store; the stream is `event.meta.complaint_id`).
 pub fn to_new_event(event: &Event) -> NewEvent {
-    let (event_type, schema_version, payload) = codec::encode(&event.data);
+    let (event_type, schema_version, mut payload) = codec::encode(&event.data);
+    let schema_version = codec::attach_digest(schema_version, &mut payload, event.meta.command_digest.as_ref());
     NewEvent {
         event_type: event_type.to_owned(),
         schema_version,
@@ -75,28 +76,39 @@ pub fn to_new_event(event: &Event) -> NewEvent {
 
 /// The domain event a recorded envelope holds, upcast to today's schema by the codec.
 pub fn from_recorded(r: &RecordedEvent) -> Result<Event, DecodeError> {
-    let data = decode_data(r)?;
-    let meta = meta(r, r.stream.clone(), r.actor.clone(), r.command_id.clone())?;
+    let (data, version, digest) = decode_data(r)?;
+    let mut meta = meta(r, r.stream.clone(), r.actor.clone(), r.command_id.clone())?;
+    meta.schema_version = version;
+    meta.command_digest = digest;
     Ok(Event { meta, data })
 }
 
 /// Like [`from_recorded`], taking the envelope by value to save copying its strings.
 pub fn from_recorded_owned(mut r: RecordedEvent) -> Result<Event, DecodeError> {
-    let data = decode_data(&r)?;
+    let (data, version, digest) = decode_data(&r)?;
     let stream = std::mem::take(&mut r.stream);
     let actor = std::mem::take(&mut r.actor);
     let command_id = std::mem::take(&mut r.command_id);
-    let meta = meta(&r, stream, actor, command_id)?;
+    let mut meta = meta(&r, stream, actor, command_id)?;
+    meta.schema_version = version;
+    meta.command_digest = digest;
     Ok(Event { meta, data })
 }
 
-fn decode_data(r: &RecordedEvent) -> Result<plaint_domain::event::EventData, DecodeError> {
-    codec::decode(&r.event_type, r.schema_version, &r.payload).map_err(|source| DecodeError::Payload {
+fn decode_data(r: &RecordedEvent) -> Result<DecodedData, DecodeError> {
+    codec::decode_with_digest(&r.event_type, r.schema_version, &r.payload).map_err(|source| DecodeError::Payload {
         position: r.position,
         stream: r.stream.clone(),
         source,
     })
 }
+
+/// Event data, the type's schema version and the command digest of an envelope.
+type DecodedData = (
+    plaint_domain::event::EventData,
+    u16,
+    Option<plaint_domain::command::CommandDigest>,
+);
 
 /// Builds the metadata from `r`'s numbers and the owned strings (`r`'s own may have been taken).
 fn meta(r: &RecordedEvent, stream: String, actor: String, command_id: String) -> Result<EventMeta, DecodeError> {
@@ -128,13 +140,15 @@ fn meta(r: &RecordedEvent, stream: String, actor: String, command_id: String) ->
         actor,
         command_id,
         schema_version: r.schema_version,
+        command_digest: None,
     })
 }
 
 /// The domain event a borrowed file-log envelope holds (the file log's allocation-free read
 /// path, [`plaint_store::file::FileLog::visit_all`]).
 pub fn from_event_ref(r: &EventRef<'_>) -> Result<Event, DecodeError> {
-    let data = codec::decode(r.event_type, r.schema_version, r.payload).map_err(|source| DecodeError::Payload {
+    let (data, schema_version, command_digest) = codec::decode_with_digest(r.event_type, r.schema_version, r.payload)
+        .map_err(|source| DecodeError::Payload {
         position: r.position,
         stream: r.stream.to_owned(),
         source,
@@ -164,7 +178,8 @@ pub fn from_event_ref(r: &EventRef<'_>) -> Result<Event, DecodeError> {
             recorded_at: Timestamp::from_millis(r.recorded_at_ms),
             actor,
             command_id,
-            schema_version: r.schema_version,
+            schema_version,
+            command_digest,
         },
         data,
     })

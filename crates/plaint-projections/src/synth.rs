@@ -138,6 +138,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
                 },
                 command_id: CommandId::new(format!("{cid}-c{version}")).expect("valid"),
                 schema_version: plaint_domain::codec::schema_version(data.type_name()).unwrap_or(1),
+                command_digest: None,
             },
             data,
         });
@@ -254,6 +255,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             policy_version: policy.version.clone(),
             deadline_source: Default::default(),
             repeat_of: None,
+            calendar_covered: true,
         }),
         &mut out,
     );
@@ -272,6 +274,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             },
             deadlines: policy.dispatch_deadlines(cal, severity, t),
             policy_version: policy.version.clone(),
+            calendar_covered: true,
         }),
         &mut out,
     );
@@ -419,6 +422,7 @@ fn respond(kind: ResponseKind, deadlines: Vec<ClockDeadline>) -> EventData {
         root_cause: None,
         compensation: None,
         deadlines,
+        calendar_covered: true,
     })
 }
 

@@ -15,6 +15,7 @@ pub struct StatsArgs {
 pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.open_engine_for_read(None).await?;
     let stats = engine.stats().await?;
+    let coverage = engine.calendar_coverage();
     let mut out = Out::new();
     if args.json {
         let payload = serde_json::json!({
@@ -24,6 +25,7 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
             "complaints": stats.streams,
             "bytes": stats.bytes,
             "head": stats.head.map(|h| h.to_string()),
+            "calendar": coverage,
         });
         out.json_pretty(&envelope("stats", payload))?;
     } else {
@@ -36,6 +38,14 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(head) = stats.head {
             out.line(format!("head           {head}"))?;
+        }
+        out.line(format!(
+            "calendar       {} (last covered date {})",
+            coverage.calendar,
+            coverage.last_covered.as_deref().unwrap_or("none")
+        ))?;
+        if let Some(w) = &coverage.warning {
+            out.line(format!("warning: {w}"))?;
         }
     }
     out.flush()?;

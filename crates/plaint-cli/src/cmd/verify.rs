@@ -34,6 +34,7 @@ directory and restore from a backup; `plaint repair --accept-loss` continues wit
 pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     let config = engine_config_for(ctx, &ctx.location(), None, Access::ReadOnly);
+    let coverage = plaint::CalendarCoverage::at(&config.policy, &config.calendar, (config.clock)());
     let check = match plaint::Engine::verify_store(&config, args.expect_head).await {
         Ok(check) => check,
         Err(e) => {
@@ -67,6 +68,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "expected_head": check.expected_head.map(|h| h.to_string()),
             "torn_tail": torn,
             "checkpoints": check.checkpoints.iter().map(|(name, position)| serde_json::json!({"projection": name, "position": position})).collect::<Vec<_>>(),
+            "calendar_warning": coverage.warning,
         });
         out.json_pretty(&envelope("verify", payload))?;
     } else {
@@ -100,6 +102,9 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             ))?;
         }
         out.line(format!("head {}", check.head))?;
+        if let Some(w) = &coverage.warning {
+            out.line(format!("warning: {w}"))?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::Ok)

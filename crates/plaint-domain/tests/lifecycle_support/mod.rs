@@ -262,5 +262,13 @@ pub fn one_of_each_command() -> Vec<CommandBody> {
         revisit(true, true),
         CommandBody::Reopen(Reopen { reason: String::new() }),
         close(),
+        withdraw(),
     ]
+}
+
+/// The customer withdraws the complaint.
+pub fn withdraw() -> CommandBody {
+    CommandBody::Withdraw(Withdraw {
+        note: "客户来电撤回投诉".to_owned(),
+    })
 }

@@ -56,6 +56,7 @@ impl History {
                 },
                 command_id: CommandId::new(format!("cmd-{v}")).unwrap(),
                 schema_version: 1,
+                command_digest: None,
             },
             data,
         });
@@ -113,6 +114,7 @@ impl History {
                 policy_version: version,
                 deadline_source: Default::default(),
                 repeat_of: None,
+                calendar_covered: true,
             }),
         )
     }
@@ -128,6 +130,7 @@ impl History {
                 routing: RoutingDecision::Manual,
                 deadlines,
                 policy_version: version,
+                calendar_covered: true,
             }),
         )
     }
@@ -148,6 +151,7 @@ impl History {
                 root_cause: None,
                 compensation: None,
                 deadlines,
+                calendar_covered: true,
             }),
         )
     }

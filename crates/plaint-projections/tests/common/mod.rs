@@ -43,6 +43,7 @@ impl Ticket {
                 actor: Actor::person("agent-1").unwrap(),
                 command_id: CommandId::new(format!("{}-{}", self.id, self.version)).unwrap(),
                 schema_version: 1,
+                command_digest: None,
             },
             data,
         }
@@ -113,6 +114,7 @@ pub fn classified(
         policy_version: "test-1".into(),
         deadline_source: Default::default(),
         repeat_of: None,
+        calendar_covered: true,
     })
 }
 
@@ -131,6 +133,7 @@ pub fn dispatched(dept: &str, deadlines: Vec<ClockDeadline>) -> EventData {
         routing: RoutingDecision::Manual,
         deadlines,
         policy_version: "test-1".into(),
+        calendar_covered: true,
     })
 }
 
@@ -158,6 +161,7 @@ pub fn responded(
         root_cause,
         compensation: None,
         deadlines,
+        calendar_covered: true,
     })
 }
 
