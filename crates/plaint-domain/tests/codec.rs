@@ -439,7 +439,8 @@ fn verified_v1_upcasts_to_current_verified_without_a_duplicate_flag() {
 }
 
 /// Issue 11 (calendar coverage): a v2 `Classified` (the v1 golden bytes plus the deadline source
-/// `policy`, as v2 wrote them) reads as `calendar_covered: true`; v3 appends the flag.
+/// `policy`, as v2 wrote them) reads as `calendar_covered: true`; v3 appends the repeat link
+/// (`None`: one byte) and then the flag.
 #[test]
 fn problem_5_classified_v2_upcasts_to_calendar_covered() {
     let mut v2 = CLASSIFIED_V1_GOLDEN.to_vec();
@@ -456,7 +457,7 @@ fn problem_5_classified_v2_upcasts_to_calendar_covered() {
     let (_, v, bytes) = codec::encode(&EventData::Classified(uncovered.clone()));
     assert_eq!(v, 3);
     assert_eq!(&bytes[..v2.len()], v2.as_slice());
-    assert_eq!(bytes[v2.len()..], [0], "calendar_covered: false");
+    assert_eq!(bytes[v2.len()..], [0, 0], "repeat_of: None, calendar_covered: false");
     assert_eq!(
         codec::decode("Classified", 3, &bytes).unwrap(),
         EventData::Classified(uncovered)
