@@ -1,0 +1,180 @@
+//! Target `segment_recovery`: opening a file log whose last segment is hostile bytes.
+//!
+//! A template log (three segments of small events, closed cleanly, so with its checkpoint
+//! `index.pidx`) lives on an in-memory disk ([`SimIo`]); each input gets its own copy. Byte 0
+//! of the input says what to do with the rest:
+//!
+//! - bits 0-1: `0` the rest *replaces* the last segment, `1` it is *appended* to the last
+//!   segment, `2` it is a *new* segment after the last one, `3` the rest replaces the last
+//!   segment and the template's first event is the expected result of nothing else (same as 0);
+//! - bit 2: the checkpoint is deleted (recovery rebuilds the index from the segments);
+//! - bit 3: the log is opened read-only.
+//!
+//! Properties: opening either fails with an error or succeeds; when it succeeds, every event it
+//! serves is the template's event at that position (damage is never read as data), the chain
+//! verifies up to the head, appended or extra bytes never add an event, and a writable open
+//! leaves a log that opens again cleanly with the same head.
+
+use plaint_store::chain::{chain_next, ChainHash, CHAIN_GENESIS};
+use plaint_store::file::{FileLog, FileLogOptions};
+use plaint_store::io::SimIo;
+use plaint_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// The template log's directory on the simulated disk.
+const DIR: &str = "/plaint-fuzz-log";
+/// Small segments, so that the template has several.
+const SEGMENT_SIZE: u64 = 4096;
+
+struct Template {
+    disk: SimIo,
+    events: Vec<RecordedEvent>,
+    /// `chains[p]`: chain value after position `p` (`chains[0]` is the genesis).
+    chains: Vec<ChainHash>,
+    /// First positions of the segments, in order.
+    segments: Vec<u64>,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn segment_path(first_position: u64) -> PathBuf {
+    Path::new(DIR).join(format!("seg-{first_position:020}.plog"))
+}
+
+fn options(read_only: bool) -> FileLogOptions {
+    FileLogOptions {
+        segment_size_max: SEGMENT_SIZE,
+        read_only,
+        ..FileLogOptions::default()
+    }
+}
+
+fn template() -> &'static Template {
+    static T: OnceLock<Template> = OnceLock::new();
+    T.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let disk = SimIo::new(1);
+        let log = FileLog::open_with_io(Arc::new(disk.clone()), DIR, options(false)).expect("template log opens");
+        runtime.block_on(async {
+            for i in 0..30u64 {
+                let stream = format!("complaint-{}", i % 4);
+                let version = log.stream_version(&stream).await.expect("stream version");
+                let events = (0..1 + i % 3)
+                    .map(|k| NewEvent {
+                        event_type: if k == 0 { "Received" } else { "Verified" }.into(),
+                        schema_version: 1,
+                        occurred_at_ms: 1_700_000_000_000 + i as i64,
+                        recorded_at_ms: 1_700_000_000_500 + i as i64,
+                        actor: "fuzz".into(),
+                        command_id: format!("cmd-{i}"),
+                        payload: vec![i as u8; 40 + (i as usize * 7) % 90],
+                    })
+                    .collect();
+                log.append(&stream, ExpectedVersion::Exact(version), events)
+                    .await
+                    .expect("template append");
+            }
+        });
+        let events = runtime
+            .block_on(log.read_all(1, usize::MAX))
+            .expect("template reads back");
+        runtime.block_on(log.close()).expect("template closes");
+        let mut chains = vec![CHAIN_GENESIS];
+        for e in &events {
+            chains.push(chain_next(chains.last().unwrap(), e));
+        }
+        let mut segments: Vec<u64> = (1..=events.len() as u64)
+            .filter(|&p| disk.file_bytes(&segment_path(p)).is_some())
+            .collect();
+        segments.sort_unstable();
+        assert!(segments.len() >= 3, "the template has several segments");
+        Template {
+            disk,
+            events,
+            chains,
+            segments,
+            runtime,
+        }
+    })
+}
+
+/// The template's last segment as it is on disk (the seed of the corpus).
+pub fn template_last_segment() -> Vec<u8> {
+    let t = template();
+    t.disk
+        .file_bytes(&segment_path(*t.segments.last().unwrap()))
+        .expect("last segment")
+}
+
+pub fn segment_recovery(data: &[u8]) {
+    let [mode, bytes @ ..] = data else { return };
+    let t = template();
+    let head = t.events.len() as u64;
+    let last_first = *t.segments.last().unwrap();
+    let disk = t.disk.crash_image(0);
+    let last = segment_path(last_first);
+    let placement = mode & 3;
+    match placement {
+        1 => {
+            let mut b = disk.file_bytes(&last).expect("last segment");
+            b.extend_from_slice(bytes);
+            disk.set_file_bytes(&last, b);
+        }
+        2 => disk.set_file_bytes(&segment_path(head + 1), bytes.to_vec()),
+        _ => disk.set_file_bytes(&last, bytes.to_vec()),
+    }
+    if mode & 4 != 0 {
+        disk.delete_file(&Path::new(DIR).join("index.pidx"));
+    }
+    let read_only = mode & 8 != 0;
+    let Ok(log) = FileLog::open_with_io(Arc::new(disk.clone()), DIR, options(read_only)) else {
+        return;
+    };
+    let opened = log.open_report().head_position;
+    check_served(t, &log, placement);
+    if read_only {
+        return;
+    }
+    t.runtime.block_on(log.close()).expect("a log that opened closes");
+    let again = FileLog::open_with_io(Arc::new(disk), DIR, options(false))
+        .unwrap_or_else(|e| panic!("the log recovery left does not open again: {e}"));
+    assert_eq!(again.open_report().torn_bytes_cut, 0, "recovery left a torn tail behind");
+    assert_eq!(again.open_report().head_position, opened, "reopening changed the head");
+    check_served(t, &again, placement);
+    t.runtime.block_on(again.close()).expect("closes");
+}
+
+/// Everything `log` serves is the template's, and the chain verifies.
+fn check_served(t: &Template, log: &FileLog, placement: u8) {
+    let head = log.open_report().head_position;
+    let template_head = t.events.len() as u64;
+    assert!(head <= template_head, "head {head} past the template's {template_head}: damage read as events");
+    if placement == 1 || placement == 2 {
+        assert_eq!(head, template_head, "bytes after a complete log changed its head");
+    } else {
+        assert!(head + 1 >= *t.segments.last().unwrap(), "events of earlier segments lost");
+    }
+    let mut served = 0u64;
+    let visited = log.visit_all(1, usize::MAX, |e| {
+        served += 1;
+        assert_eq!(e.position, served, "positions are gapless");
+        assert_eq!(
+            &e.to_recorded(),
+            &t.events[served as usize - 1],
+            "position {served} is not the event written there"
+        );
+    });
+    match visited {
+        Ok(n) => assert_eq!(n, head, "every position up to the head is served"),
+        Err(e) => panic!("a log that opened cannot be read: {e}"),
+    }
+    let report = t
+        .runtime
+        .block_on(log.verify())
+        .unwrap_or_else(|e| panic!("a log that opened does not verify: {e}"));
+    assert_eq!(report.head_position, head);
+    assert_eq!(report.chain_head, t.chains[head as usize], "chain value at the head");
+}
