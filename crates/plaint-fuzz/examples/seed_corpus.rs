@@ -28,7 +28,7 @@ fn main() {
     // The file log: the template's last segment under every mode of segment_recovery; its
     // header and batches for the decoder.
     let segment = plaint_fuzz::segment::template_last_segment();
-    for mode in 0u8..16 {
+    for mode in 0u8..32 {
         let mut input = vec![mode];
         match mode & 3 {
             1 => input.extend_from_slice(&segment[format::SEGMENT_HEADER_LEN..][..100.min(segment.len() - 64)]),
@@ -37,16 +37,24 @@ fn main() {
         }
         write(&dir, "segment_recovery", &format!("mode-{mode:02}"), &input);
     }
-    write(&dir, "batch_decoder", "segment-header", &segment[..format::SEGMENT_HEADER_LEN]);
+    // batch_decoder inputs: byte 0 is the mode (0 as is, 1 checksums fixed first).
+    let decoder = |name: &str, bytes: &[u8]| {
+        for mode in [0u8, 1] {
+            let mut input = vec![mode];
+            input.extend_from_slice(bytes);
+            write(&dir, "batch_decoder", &format!("{name}-{mode}"), &input);
+        }
+    };
+    decoder("segment-header", &segment[..format::SEGMENT_HEADER_LEN]);
     let mut at = format::SEGMENT_HEADER_LEN;
     let mut n = 0;
     while let Ok(b) = format::parse_batch(&segment[at..]) {
         let len = b.header.total_len();
-        write(&dir, "batch_decoder", &format!("batch-{n}"), &segment[at..at + len]);
+        decoder(&format!("batch-{n}"), &segment[at..at + len]);
         if n == 0 {
             let body = &segment[at + format::BATCH_HEADER_LEN..];
             let r = format::parse_record(body).expect("first record");
-            write(&dir, "batch_decoder", "record", &body[..r.len]);
+            decoder("record", &body[..r.len]);
         }
         at += len;
         n += 1;
