@@ -132,7 +132,9 @@ impl<'de> serde::Deserialize<'de> for StrictValue {
                 Ok(StrictValue(Value::from(v)))
             }
             fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
-                Ok(StrictValue(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+                Ok(StrictValue(
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+                ))
             }
             fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
                 Ok(StrictValue(Value::String(v.to_owned())))

@@ -135,7 +135,11 @@ fn main() {
         text[..end].to_vec()
     };
     let data = Path::new("/work/shared/data");
-    let data = if data.exists() { data.to_path_buf() } else { repo.join("tests/data") };
+    let data = if data.exists() {
+        data.to_path_buf()
+    } else {
+        repo.join("tests/data")
+    };
     for (mode, file) in [(0u8, "baltimore311_sample.csv"), (1, "cfpb_2014_oct_nov.csv")] {
         let rows = head_lines(&data.join(file), 12);
         for policy_bit in [0u8, 2] {
@@ -166,7 +170,12 @@ fn main() {
             for c in plan.tickets.iter().flat_map(|t| &t.commands) {
                 if kinds.insert(c.body.name()) {
                     let line = serde_json::to_string::<Command>(c).unwrap();
-                    write(&dir, "command_json", &format!("planned-{}", c.body.name()), line.as_bytes());
+                    write(
+                        &dir,
+                        "command_json",
+                        &format!("planned-{}", c.body.name()),
+                        line.as_bytes(),
+                    );
                 }
             }
         }

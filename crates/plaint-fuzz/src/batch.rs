@@ -24,15 +24,15 @@ pub fn batch_decoder(input: &[u8]) {
     };
     if let Ok(h) = format::parse_segment_header(data) {
         let again = format::segment_header(h.first_position, &h.chain_before);
-        assert_eq!(&again[..], &data[..format::SEGMENT_HEADER_LEN], "segment header round trip");
+        assert_eq!(
+            &again[..],
+            &data[..format::SEGMENT_HEADER_LEN],
+            "segment header round trip"
+        );
     }
 
     if let Ok(r) = format::parse_record(data) {
-        assert_eq!(
-            reencode_record(&r),
-            &data[..r.len],
-            "record round trip"
-        );
+        assert_eq!(reencode_record(&r), &data[..r.len], "record round trip");
     }
 
     match format::parse_batch(data) {
@@ -97,7 +97,9 @@ pub fn fix_checksums(b: &mut [u8], mut at: usize) {
         crc_at(b, at..at + 20, at + 20);
         let body_len = format::u32_at(b, at + 16) as usize;
         let body_end = at + format::BATCH_HEADER_LEN + body_len;
-        let Some(total) = body_len.checked_add(format::BATCH_OVERHEAD) else { return };
+        let Some(total) = body_len.checked_add(format::BATCH_OVERHEAD) else {
+            return;
+        };
         if b.len() < at + total {
             return;
         }

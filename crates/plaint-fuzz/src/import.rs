@@ -72,7 +72,11 @@ fn check_plan(plan: &ImportPlan) {
         assert!(!t.commands.is_empty(), "line {}: a planned ticket has commands", t.line);
         let mut last = None;
         for c in &t.commands {
-            assert_eq!(c.complaint_id, t.complaint_id, "line {}: one complaint per ticket", t.line);
+            assert_eq!(
+                c.complaint_id, t.complaint_id,
+                "line {}: one complaint per ticket",
+                t.line
+            );
             assert!(
                 ids.insert(c.command_id.clone()),
                 "line {}: command id {:?} planned twice",

@@ -16,9 +16,12 @@ pub mod import;
 pub mod policy;
 pub mod segment;
 
+/// A harness: takes the fuzzer's bytes, panics on a bug.
+pub type Harness = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/` and the file under
 /// `fuzz/fuzz_targets/`) and its harness.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Harness); 7] = [
     ("batch_decoder", batch::batch_decoder),
     ("segment_recovery", segment::segment_recovery),
     ("event_codec", codec::event_codec),

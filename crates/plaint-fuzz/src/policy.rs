@@ -19,8 +19,8 @@ pub fn policy_toml(data: &[u8]) {
         }
     };
     let written = policy.to_toml_string();
-    let back = Policy::from_toml_str(&written)
-        .unwrap_or_else(|e| panic!("a valid policy does not read back: {e}\n{written}"));
+    let back =
+        Policy::from_toml_str(&written).unwrap_or_else(|e| panic!("a valid policy does not read back: {e}\n{written}"));
     assert_eq!(back, policy, "TOML round trip");
 
     static CALENDAR: OnceLock<Calendar> = OnceLock::new();
@@ -48,6 +48,9 @@ pub fn policy_toml(data: &[u8]) {
     }
     for category in Category::ALL {
         let (department, _) = policy.route(category, "包裹严重延误 parcel lost");
-        assert!(policy.is_department(&department), "routing ends in a known department: {department:?}");
+        assert!(
+            policy.is_department(&department),
+            "routing ends in a known department: {department:?}"
+        );
     }
 }

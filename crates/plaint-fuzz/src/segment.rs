@@ -165,7 +165,11 @@ pub fn segment_recovery(data: &[u8]) {
         }
         Err(e) => panic!("the log recovery left does not open again: {e}"),
     };
-    assert_eq!(again.open_report().torn_bytes_cut, 0, "recovery left a torn tail behind");
+    assert_eq!(
+        again.open_report().torn_bytes_cut,
+        0,
+        "recovery left a torn tail behind"
+    );
     assert_eq!(again.open_report().head_position, opened, "reopening changed the head");
     check_served(t, &again, placement);
     t.runtime.block_on(again.close()).expect("closes");
@@ -178,11 +182,17 @@ fn check_served(t: &Template, log: &FileLog, placement: u8) -> bool {
     let head = log.open_report().head_position;
     let scanned_all = !matches!(log.open_report().index, IndexSource::Checkpoint { .. });
     let template_head = t.events.len() as u64;
-    assert!(head <= template_head, "head {head} past the template's {template_head}: damage read as events");
+    assert!(
+        head <= template_head,
+        "head {head} past the template's {template_head}: damage read as events"
+    );
     if placement == 1 || placement == 2 {
         assert_eq!(head, template_head, "bytes after a complete log changed its head");
     } else {
-        assert!(head + 1 >= *t.segments.last().unwrap(), "events of earlier segments lost");
+        assert!(
+            head + 1 >= *t.segments.last().unwrap(),
+            "events of earlier segments lost"
+        );
     }
     let mut served = 0u64;
     let mut altered = None;

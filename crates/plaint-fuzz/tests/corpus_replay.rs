@@ -9,13 +9,20 @@ fn replay(target: &str) {
         .iter()
         .find(|(name, _)| *name == target)
         .unwrap_or_else(|| panic!("no target {target}"));
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("corpus entry").path())
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "{}: only {} inputs: the corpus is missing", dir.display(), files.len());
+    assert!(
+        files.len() >= 2,
+        "{}: only {} inputs: the corpus is missing",
+        dir.display(),
+        files.len()
+    );
     for path in files {
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let outcome = std::panic::catch_unwind(|| harness(&data));
@@ -65,6 +72,9 @@ fn every_target_has_a_fuzz_target_file() {
     for (name, _) in plaint_fuzz::TARGETS {
         let file = root.join("fuzz_targets").join(format!("{name}.rs"));
         assert!(file.exists(), "{} missing", file.display());
-        assert!(manifest.contains(&format!("name = \"{name}\"")), "fuzz/Cargo.toml lacks {name}");
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "fuzz/Cargo.toml lacks {name}"
+        );
     }
 }
