@@ -28,3 +28,13 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets
+
+# Fuzz one target (docs/fuzzing.md) for SECONDS (default 600) with the committed corpus; new
+# inputs land in fuzz/corpus/TARGET (minimise with `just fuzz-cmin TARGET` before committing),
+# crashes in fuzz/artifacts/TARGET. Needs nightly and `cargo install cargo-fuzz`.
+fuzz target seconds="600":
+    cd fuzz && nice -n 10 cargo +nightly fuzz run --sanitizer none {{target}} corpus/{{target}} -- -max_total_time={{seconds}} -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+
+# Minimise a target's committed corpus in place (keeps only inputs that add coverage).
+fuzz-cmin target:
+    cd fuzz && nice -n 10 cargo +nightly fuzz cmin --sanitizer none {{target}} corpus/{{target}}

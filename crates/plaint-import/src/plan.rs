@@ -3,7 +3,7 @@
 
 use crate::anomaly::{Anomaly, AnomalyKind, AnomalySummary, Decision};
 use crate::mapping::{parse_name, Field, Mapping, StatusMeaning};
-use chrono::{LocalResult, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use plaint_domain::policy::Policy;
 use plaint_domain::state::{DESCRIPTION_LEN_MAX, SHORT_TEXT_LEN_MAX};
@@ -814,6 +814,20 @@ impl<'m> Planner<'m> {
                 Err(_) => return TimeCell::Unparsable,
             },
         };
+        // chrono's `%Y` also reads `-014` or `+12345`; plaint's timestamps are RFC 3339, years
+        // 0000-9999, and a time it could not write back in its own JSON is no time to import.
+        if !(0..=9999).contains(&naive.year()) {
+            return TimeCell::Unparsable;
+        }
+        let cell = self.local_time(log, column, raw, naive);
+        match cell {
+            TimeCell::At(t) if !(0..=9999).contains(&t.to_datetime().year()) => TimeCell::Unparsable,
+            cell => cell,
+        }
+    }
+
+    /// The instant of a local date-time in the mapping's time zone, noting DST trouble.
+    fn local_time(&self, log: &mut RowLog<'_>, column: &str, raw: &str, naive: NaiveDateTime) -> TimeCell {
         match self.tz.from_local_datetime(&naive) {
             LocalResult::Single(t) => TimeCell::At(Timestamp::from_millis(t.timestamp_millis())),
             LocalResult::Ambiguous(early, late) => {

@@ -158,6 +158,9 @@ pub fn parse_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
     if first_position == 0 {
         return Err("segment first position is 0".into());
     }
+    if u32_at(b, 56) != 0 {
+        return Err("segment header reserved bytes 56..60 are not zero".into());
+    }
     Ok(SegmentHeader {
         version,
         first_position,

@@ -781,7 +781,7 @@ impl Shared {
                 .expect("a committed position has a mark at or before it");
             (index.head, mark, index.segments.clone())
         };
-        let last = head.min(from + max as u64 - 1);
+        let last = head.min(from.saturating_add(max as u64 - 1));
         let mut visited = 0u64;
         let mut seg = mark.segment as usize;
         let mut offset = mark.offset;
