@@ -43,8 +43,8 @@ pub mod report_html;
 pub mod workload;
 
 pub use engine::{
-    AuditFilter, BatchOutcome, CalendarCoverage, Clock, CommandOutcome, Durability, Engine, EngineConfig, EventSubscription, Executed,
-    ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
+    AuditFilter, BatchOutcome, CalendarCoverage, Clock, CommandOutcome, Durability, Engine, EngineConfig,
+    EventSubscription, Executed, ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
 };
 pub use error::{EngineError, ErrorKind};
 pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};

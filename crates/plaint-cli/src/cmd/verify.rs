@@ -109,4 +109,3 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::Ok)
 }
-
