@@ -14,10 +14,9 @@
 //! domain and the projections never read the wall clock. Tests and replays inject a fixed clock.
 
 use crate::error::EngineError;
-use crate::keys::KeyStore;
 use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
-use plaint_domain::personal::match_key;
+use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
 use plaint_domain::repeat::{Candidate, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
@@ -34,6 +33,7 @@ use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
 use plaint_store::file::FileLog;
+use plaint_store::vault::{Vault, VaultStore, VaultWrite};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError, VerifyReport, APPEND_EVENTS_MAX};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -41,6 +41,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use plaint_projections::runner::Progress;
+
+#[path = "engine_vault.rs"]
+mod vault_ops;
+pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 /// Events read per store call when the engine scans a stream or the log.
 const READ_BATCH: usize = 16_384;
@@ -82,8 +86,8 @@ pub use plaint_store::file::Durability;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreConfig {
-    /// The embedded file log in `dir` (created if missing). Keys live in `dir/keys`, projection
-    /// checkpoints in `dir/projections`. `durability`: [`Durability::Always`] acknowledges an
+    /// The embedded file log in `dir` (created if missing). Its customer vault is
+    /// `dir/vault.pvlt`, projection checkpoints live in `dir/projections`. `durability`: [`Durability::Always`] acknowledges an
     /// append only once it is fsynced (the default); `Bulk` trades that for speed in bulk loads.
     /// `read_only` opens without the writer lock (inspection, `verify`, `export` beside a
     /// running writer); commands then fail.
@@ -95,14 +99,14 @@ pub enum StoreConfig {
         /// Open without the writer lock; commands fail.
         read_only: bool,
     },
-    /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open). Keys and
-    /// checkpoints live in the local directory `local_dir`.
+    /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open), the customer
+    /// vault included. Projection checkpoints live in the local directory `local_dir`.
     Postgres {
         /// Connection URL, e.g. `postgres://plaint:plaint@127.0.0.1:5432/plaint`.
         url: String,
         /// The schema holding the tables.
         schema: String,
-        /// Local directory for the key store and projection checkpoints.
+        /// Local directory for projection checkpoints.
         local_dir: PathBuf,
     },
 }
@@ -160,7 +164,7 @@ impl EngineConfig {
         }
     }
 
-    /// PostgreSQL at `url` (schema `plaint`), with keys and checkpoints in `local_dir`.
+    /// PostgreSQL at `url` (schema `plaint`), with checkpoints in `local_dir`.
     pub fn postgres(url: impl Into<String>, local_dir: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             store: StoreConfig::Postgres {
@@ -178,7 +182,7 @@ impl EngineConfig {
         self
     }
 
-    /// The directory holding keys and checkpoints.
+    /// The directory holding checkpoints (and a legacy `keys/keys.log` to import).
     fn local_dir(&self) -> &Path {
         match &self.store {
             StoreConfig::File { dir, .. } => dir,
@@ -339,7 +343,12 @@ pub struct Engine {
     policy: Policy,
     calendar: Calendar,
     clock: Clock,
-    keys: KeyStore,
+    /// The customer vault: the same backend object as `store`.
+    vault: Arc<dyn Vault>,
+    /// The vault's match secret, read once at open.
+    match_secret: MatchSecret,
+    /// The note of a legacy key file imported at open.
+    vault_migration: Option<String>,
     runner: tokio::sync::Mutex<Runner>,
     /// Per-complaint turn-taking for `execute` (striped by a hash of the complaint id).
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -360,14 +369,14 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("policy", &self.policy.version)
-            .field("keys", &self.keys.dir())
+            .field("vault", &self.vault.vault_location())
             .field("log_dir", &self.log_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// Opens the store (creating an empty one if needed), the key store and the projections
+    /// Opens the store (creating an empty one if needed) with its vault, and the projections
     /// (from their checkpoints when enabled; they catch up with the log on the first read).
     pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
         let local = cfg.local_dir().to_owned();
@@ -377,36 +386,47 @@ impl Engine {
         })?;
         let mut file_log = None;
         let cfg_read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
-        let (store, log_dir): (Arc<dyn EventStore>, Option<PathBuf>) = match &cfg.store {
+        let mut cfg = cfg;
+        // A read-only engine writes nothing, not even checkpoints.
+        cfg.checkpoints &= !cfg_read_only;
+        let mut engine = match cfg.store.clone() {
             StoreConfig::File {
                 dir,
                 durability,
                 read_only,
             } => {
-                let log = crate::backend::open_file(dir, *durability, *read_only)?;
+                let log = crate::backend::open_file(&dir, durability, read_only)?;
                 file_log = Some(log.clone());
-                (log as Arc<dyn EventStore>, Some(dir.clone()))
+                Self::with_store(log, cfg, Some(dir)).await?
             }
-            StoreConfig::Postgres { url, schema, .. } => (crate::backend::open_postgres(url, schema).await?, None),
+            StoreConfig::Postgres { url, schema, .. } => {
+                let store = crate::backend::open_postgres(&url, &schema).await?;
+                Self::with_store(store, cfg, None).await?
+            }
         };
-        let mut cfg = cfg;
-        // A read-only engine writes nothing, not even checkpoints.
-        cfg.checkpoints &= !cfg_read_only;
-        let mut engine = Self::with_store(store, cfg, log_dir).await?;
         engine.file_log = file_log;
         engine.read_only = cfg_read_only;
         Ok(engine)
     }
 
-    /// An engine over a store the caller opened (any [`EventStore`]); keys and checkpoints live
-    /// in the configuration's directory.
-    pub async fn with_store(
-        store: Arc<dyn EventStore>,
+    /// An engine over a store the caller opened (any backend: an [`EventStore`] with its
+    /// [`Vault`]); checkpoints live in the configuration's directory. A legacy
+    /// `keys/keys.log` there is imported into the vault once ([`Engine::vault_migration`]).
+    pub async fn with_store<S: VaultStore + 'static>(
+        store: Arc<S>,
         cfg: EngineConfig,
         log_dir: Option<PathBuf>,
     ) -> Result<Engine, EngineError> {
         let local = cfg.local_dir().to_owned();
-        let keys = KeyStore::open(local.join("keys"))?;
+        let vault: Arc<dyn Vault> = store.clone();
+        let store: Arc<dyn EventStore> = store;
+        let read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
+        let vault_migration = if read_only {
+            None
+        } else {
+            vault_ops::import_legacy_keys(vault.as_ref(), &local).await?
+        };
+        let match_secret = MatchSecret::from_bytes(*vault.match_secret().await?);
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
         let runner = match &checkpoint_dir {
             Some(dir) => {
@@ -420,7 +440,9 @@ impl Engine {
             policy: cfg.policy,
             calendar: cfg.calendar,
             clock: cfg.clock,
-            keys,
+            vault,
+            match_secret,
+            vault_migration,
             runner: tokio::sync::Mutex::new(runner),
             stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             states: std::sync::Mutex::new(HashMap::new()),
@@ -447,9 +469,14 @@ impl Engine {
         &self.calendar
     }
 
-    /// The customer key store.
-    pub fn keys(&self) -> &KeyStore {
-        &self.keys
+    /// The customer vault (the store's own, see [`plaint_store::vault`]).
+    pub fn vault(&self) -> &Arc<dyn Vault> {
+        &self.vault
+    }
+
+    /// The match secret: the key of the match keys recorded in events.
+    pub fn match_secret(&self) -> &MatchSecret {
+        &self.match_secret
     }
 
     /// The engine's current time.
@@ -512,12 +539,14 @@ impl Engine {
                 }
             };
             let cmd = self.enrich(&state, cmd.clone()).await?;
-            let key = self.customer_key(&cmd)?;
+            let mut write = VaultWrite::default();
+            let key = self.customer_key_for(&cmd, &mut write).await?;
             let ctx = Context {
                 now: now.unwrap_or_else(|| self.now()),
                 policy: &self.policy,
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
+                match_secret: &self.match_secret,
             };
             let mut new = match decide(&state, &cmd, &ctx) {
                 Ok(new) => new,
@@ -539,11 +568,23 @@ impl Engine {
                 });
             }
             let envelopes = new.iter().map(to_new_event).collect();
-            match self
-                .store
-                .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
-                .await
-            {
+            let appended = if write.is_empty() {
+                self.store
+                    .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
+                    .await
+            } else {
+                // A new key or link is created with the events, never for a refused command.
+                let request = AppendRequest {
+                    stream: stream.clone(),
+                    expected: ExpectedVersion::Exact(state.version),
+                    events: envelopes,
+                };
+                self.vault
+                    .append_with_vault(vec![request], write)
+                    .await
+                    .map(|mut r| r.pop().expect("one result per request"))
+            };
+            match appended {
                 Ok(r) if r.deduplicated => {
                     // Another writer committed this very command between our read and append.
                     self.forget_states([&cmd.complaint_id]);
@@ -693,6 +734,8 @@ impl Engine {
         // verifications see the complaints received earlier in the same batch.
         let mut local_repeats: Option<Repeats> = None;
         let mut pending: Vec<Event> = Vec::new();
+        // The keys and links the accepted commands need, created with their events.
+        let mut write = VaultWrite::default();
         for cmd in cmds {
             if !states.contains_key(&cmd.complaint_id) {
                 let events = self.read_stream_events(&cmd.complaint_id).await?;
@@ -715,12 +758,14 @@ impl Engine {
                 let repeats = local_repeats.as_ref().expect("made above");
                 cmd = apply_verdict(cmd, judge_state(&self.policy, state, repeats));
             }
-            let key = self.customer_key_deferred(&cmd)?;
+            let (keys_before, links_before) = (write.keys.len(), write.links.len());
+            let key = self.customer_key_for(&cmd, &mut write).await?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
+                match_secret: &self.match_secret,
             };
             match decide(state, &cmd, &ctx) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
@@ -743,6 +788,9 @@ impl Engine {
                     });
                 }
                 Err(rejection) => {
+                    // Nothing is created for a refused command.
+                    write.keys.truncate(keys_before);
+                    write.links.truncate(links_before);
                     outcomes.push(CommandOutcome::Rejected {
                         reason: rejection.to_string(),
                         rejection,
@@ -753,8 +801,6 @@ impl Engine {
                 }
             }
         }
-        // Keys first: an event must never reference a key that a crash could lose.
-        self.keys.sync()?;
         let events: usize = requests.iter().map(|r| r.events.len()).sum();
         // Whatever the batch's fate, the cached states of its complaints are no longer known
         // to be current: the next command on them reads its stream.
@@ -762,7 +808,7 @@ impl Engine {
         let results = if requests.is_empty() {
             Vec::new()
         } else {
-            self.store.append_many(requests).await?
+            self.vault.append_with_vault(requests, write).await?
         };
         // The store answers every request, in request order (its contract).
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
@@ -821,35 +867,6 @@ impl Engine {
             .await
     }
 
-    /// The customer key for a command carrying personal fields (created on first use, and
-    /// durable before this returns).
-    fn customer_key(&self, cmd: &Command) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        let key = self.customer_key_deferred(cmd)?;
-        self.keys.sync()?;
-        Ok(key)
-    }
-
-    /// Like [`Engine::customer_key`], leaving a new key's fsync to one `keys.sync()` per batch.
-    /// A customer known by both a phone and a customer id gets the two match keys linked, so an
-    /// erasure by either destroys the key.
-    fn customer_key_deferred(
-        &self,
-        cmd: &Command,
-    ) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        let Some(owner) = key_owner(cmd) else {
-            return Ok(None);
-        };
-        let key = self.keys.key_for_deferred(&owner)?;
-        if let CommandBody::Receive(r) = &cmd.body {
-            let by_phone = match_key(None, r.customer.phone.as_deref());
-            let by_id = match_key(r.customer.customer_id.as_deref(), None);
-            if let (Some(p), Some(i)) = (by_phone, by_id) {
-                self.keys.link(&i, &p)?;
-            }
-        }
-        Ok(Some(key))
-    }
-
     // -----------------------------------------------------------------------------------------
     // Reads
     // -----------------------------------------------------------------------------------------
@@ -898,7 +915,7 @@ impl Engine {
             })
             .await?;
         let view = view.ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
-        let personal = personal::open(&self.keys, sealed.as_ref(), reveal)?;
+        let personal = personal::open(self.vault.as_ref(), sealed.as_ref(), reveal).await?;
         Ok(Ticket { view, personal })
     }
 
@@ -919,11 +936,8 @@ impl Engine {
         let view = tickets
             .view(id)
             .ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
-        let personal = personal::open(
-            &self.keys,
-            tickets.sealed_personal(id).map(|p| SealedPersonal::clone(&p)).as_ref(),
-            reveal,
-        )?;
+        let sealed = tickets.sealed_personal(id).map(|p| SealedPersonal::clone(&p));
+        let personal = personal::open(self.vault.as_ref(), sealed.as_ref(), reveal).await?;
         Ok(Ticket { view, personal })
     }
 
@@ -939,9 +953,9 @@ impl Engine {
 
     /// The personal fields an event carries (a `Received` event), masked or revealed, or
     /// [`PersonalFields::None`] for any other event.
-    pub fn personal_fields(&self, event: &Event, reveal: Reveal) -> Result<PersonalFields, EngineError> {
+    pub async fn personal_fields(&self, event: &Event, reveal: Reveal) -> Result<PersonalFields, EngineError> {
         match &event.data {
-            EventData::Received(r) => personal::open(&self.keys, r.customer.personal.as_ref(), reveal),
+            EventData::Received(r) => personal::open(self.vault.as_ref(), r.customer.personal.as_ref(), reveal).await,
             _ => Ok(PersonalFields::None),
         }
     }
@@ -1220,10 +1234,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-reads the whole log: checksums, position and version continuity, the hash chain.
-    /// Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position or offset.
+    /// Re-reads the whole log: checksums, position and version continuity, the hash chain;
+    /// then the vault ([`Engine::verify_vault`]): every record, and every key an event
+    /// references. Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position
+    /// or offset (the vault's file and offset, or table and key id).
     pub async fn verify(&self) -> Result<VerifyOutcome, EngineError> {
-        Ok(self.store.verify().await?)
+        let report = self.store.verify().await?;
+        self.verify_vault().await?;
+        Ok(report)
     }
 
     /// Size figures of the store.
@@ -1245,43 +1263,6 @@ impl Engine {
         })
     }
 
-    /// Erases a customer (DOMAIN.md §9): destroys their keys. The events stay and replay;
-    /// every figure stays the same; their personal fields read as [`PersonalFields::Erased`]
-    /// from now on. `customer` is a phone number or a customer id (as given at intake), or the
-    /// match key itself. Returns how many keys were destroyed.
-    ///
-    /// ```
-    /// use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
-    /// use plaint::domain::{Command, ComplaintId};
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-    /// let cmd: Command = serde_json::from_str(r#"{"command_id": "c-1", "complaint_id": "CMP-9",
-    ///     "actor": "cs-001", "command": "receive", "channel": "counter", "region": "南京",
-    ///     "description": "柜台拒收包裹", "customer": {"name": "周平", "phone": "13900001111"}}"#).unwrap();
-    /// engine.execute(cmd).await.unwrap();
-    /// assert_eq!(engine.erase_customer("+86 139 0000 1111").unwrap(), 1);
-    /// let t = engine.ticket(&ComplaintId::new("CMP-9").unwrap(), Reveal::Clear).await.unwrap();
-    /// assert_eq!(t.personal, PersonalFields::Erased);
-    /// # });
-    /// ```
-    pub fn erase_customer(&self, customer: &str) -> Result<usize, EngineError> {
-        let mk = if customer.len() == 64 && customer.bytes().all(|b| b.is_ascii_hexdigit()) {
-            customer.to_ascii_lowercase()
-        } else {
-            match_key(Some(customer), Some(customer))
-                .ok_or_else(|| EngineError::bad_input("customer", "neither a phone number nor a customer id"))?
-        };
-        let mut n = self.keys.erase_customer(&mk)?;
-        // A customer id that is all digits reads as a phone above; erase that reading too.
-        if let Some(by_id) = match_key(Some(customer), None) {
-            if by_id != mk {
-                n += self.keys.erase_customer(&by_id)?;
-            }
-        }
-        Ok(n)
-    }
-
     /// Writes every event as one JSON object per line, in global order, personal fields
     /// masked unless `reveal` (a `Received` event's sealed personal fields are replaced by the
     /// [`PersonalFields`] they open to). Returns the number of events written.
@@ -1294,7 +1275,7 @@ impl Engine {
             for r in batch {
                 from = r.position + 1;
                 let e = from_recorded_owned(r)?;
-                let line = export_line(&e, self.personal_fields(&e, reveal)?);
+                let line = export_line(&e, self.personal_fields(&e, reveal).await?);
                 serde_json::to_writer(&mut *out, &line).map_err(|e| EngineError::Io {
                     path: PathBuf::from("<export>"),
                     source: e.into(),
@@ -1394,27 +1375,6 @@ fn apply_verdict(mut cmd: Command, verdict: RepeatVerdict) -> Command {
         v.repeat_of = Some(of);
     }
     cmd
-}
-
-/// Who owns the key a command's personal fields are sealed under: the customer's match key,
-/// or, when the command names neither phone nor customer id, a key of this complaint alone.
-fn key_owner(cmd: &Command) -> Option<String> {
-    let CommandBody::Receive(r) = &cmd.body else {
-        return None;
-    };
-    let CustomerInput {
-        customer_id,
-        name,
-        phone,
-        address,
-    } = &r.customer;
-    if name.is_none() && phone.is_none() && address.is_none() {
-        return None;
-    }
-    Some(match_key(customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
-        let h = blake3::hash(cmd.complaint_id.as_str().as_bytes());
-        format!("complaint-{}", &h.to_hex()[..32])
-    }))
 }
 
 /// Bytes of the log's segment files (`*.plog`) in `dir`: keys, checkpoints and the index

@@ -2,7 +2,7 @@
 //!
 //! This is the facade crate: what a back office depends on. [`Engine`] turns commands into
 //! committed events on the embedded file log (or PostgreSQL), keeps the projections current,
-//! runs the SLA watchdog and erases customers by destroying their keys. The domain, store and
+//! runs the SLA watchdog and erases customers by destroying their keys in the store's vault. The domain, store and
 //! projection crates are re-exported as [`domain`], [`store`] and [`projections`]. See
 //! `docs/ARCHITECTURE.md` and `docs/embedding.md`.
 //!
@@ -29,7 +29,7 @@ mod backend;
 pub mod engine;
 mod error;
 pub mod import;
-pub mod keys;
+mod legacy_keys;
 pub mod personal;
 pub mod workload;
 

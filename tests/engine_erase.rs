@@ -3,7 +3,7 @@
 //! erased, while other customers are untouched.
 
 use plaint::domain::{Command, ComplaintId, Timestamp};
-use plaint::engine::fixed_clock;
+use plaint::engine::{fixed_clock, ErasureRequest};
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
 use serde_json::json;
@@ -20,6 +20,13 @@ fn receive(cmd_id: &str, complaint: &str, when: &str, phone: &str) -> Command {
         "customer": {"customer_id": "C-77", "name": "司马懿", "phone": phone, "address": "上海市浦东新区张江路88号"}
     }))
     .unwrap()
+}
+
+fn dpo() -> ErasureRequest {
+    ErasureRequest {
+        actor: plaint::domain::Actor::person("dpo-1").unwrap(),
+        legal_basis: "PIPL art. 47 request 2026-118".into(),
+    }
 }
 
 /// Every figure a report shows, as JSON, to compare before and after.
@@ -68,7 +75,16 @@ async fn erasure_keeps_every_figure_and_erases_only_that_customer() {
     let stats_before = engine.stats().await.unwrap();
 
     // Erase by the phone as the customer writes it (normalised to the same match key).
-    assert_eq!(engine.erase_customer("13712345678").unwrap(), 1);
+    let erasure = engine.erase_customer("13712345678", &dpo()).await.unwrap();
+    assert_eq!(erasure.keys_destroyed, 1);
+    // The erasure is an audit event of the log (who, when, legal basis, which keys).
+    let audit = engine.audit(&Default::default()).await.unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!(Some(last.meta.position), erasure.position);
+    assert_eq!(last.meta.actor.as_str(), "dpo-1");
+    assert!(matches!(&last.data, plaint::domain::EventData::CustomerErased(x)
+        if x.legal_basis == "PIPL art. 47 request 2026-118" && x.key_ids == erasure.key_ids));
+    engine.verify().await.expect("an erased customer verifies");
     let erased = engine.ticket(&e1, Reveal::Clear).await.unwrap();
     assert_eq!(erased.personal, PersonalFields::Erased);
     assert!(engine.ticket(&e1, Reveal::Masked).await.unwrap().personal.is_erased());
@@ -84,7 +100,12 @@ async fn erasure_keeps_every_figure_and_erases_only_that_customer() {
         other_before,
         "others untouched"
     );
-    assert_eq!(engine.stats().await.unwrap(), stats_before);
+    let stats = engine.stats().await.unwrap();
+    assert_eq!(
+        (stats.streams, stats.head_position),
+        (stats_before.streams, stats_before.head_position + 1),
+        "one audit event more, no ticket more"
+    );
     let mut export = Vec::new();
     engine.export(&mut export, Reveal::Clear).await.unwrap();
     let export = String::from_utf8(export).unwrap();
@@ -157,7 +178,7 @@ async fn erasing_by_customer_id_also_erases_what_was_sealed_under_the_phone() {
         ));
     }
     assert_eq!(
-        engine.erase_customer("C-77").unwrap(),
+        engine.erase_customer("C-77", &dpo()).await.unwrap().keys_destroyed,
         2,
         "the id's key and the linked phone's key"
     );

@@ -59,11 +59,13 @@ impl Candidate {
     /// ```
     /// use plaint_domain::repeat::Candidate;
     /// use plaint_domain::Timestamp;
-    /// let a = Candidate::from_intake(None, Some("+86 138-0013-8000"), Some("sf 100"), None, Timestamp::EPOCH);
-    /// let b = Candidate::from_intake(None, Some("13800138000"), Some("SF100"), None, Timestamp::EPOCH);
+    /// let s = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+    /// let a = Candidate::from_intake(&s, None, Some("+86 138-0013-8000"), Some("sf 100"), None, Timestamp::EPOCH);
+    /// let b = Candidate::from_intake(&s, None, Some("13800138000"), Some("SF100"), None, Timestamp::EPOCH);
     /// assert_eq!(a, b);
     /// ```
     pub fn from_intake(
+        match_secret: &crate::personal::MatchSecret,
         customer_id: Option<&str>,
         phone: Option<&str>,
         waybill: Option<&str>,
@@ -71,7 +73,7 @@ impl Candidate {
         received_at: Timestamp,
     ) -> Candidate {
         Candidate {
-            match_key: crate::personal::match_key(customer_id, phone),
+            match_key: crate::personal::match_key(match_secret, customer_id, phone),
             customer_id: customer_id.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
             waybill: waybill.map(normalise_waybill).filter(|w| !w.is_empty()),
             category,

@@ -280,7 +280,8 @@ impl Facts {
                 EventData::Verified(_)
                 | EventData::Rejected(_)
                 | EventData::MergedAsDuplicate(_)
-                | EventData::Compensated(_) => {}
+                | EventData::Compensated(_)
+                | EventData::CustomerErased(_) => {}
             }
         }
         f

@@ -8,6 +8,8 @@ use plaint_domain::repeat::{judge, judge_within, normalise_waybill, Candidate, P
 use plaint_domain::time::MS_PER_DAY;
 use plaint_domain::{Category, ComplaintId, Timestamp};
 
+static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+
 fn day(n: i64) -> Timestamp {
     Timestamp::parse_rfc3339("2025-11-01T10:00:00+08:00")
         .unwrap()
@@ -28,7 +30,7 @@ fn prior(
 ) -> PriorComplaint {
     PriorComplaint {
         id: id(name),
-        match_key: match_key(None, Some(phone)),
+        match_key: match_key(&MS, None, Some(phone)),
         customer_id: None,
         waybill: waybill.map(str::to_owned),
         category: Some(category),
@@ -39,7 +41,7 @@ fn prior(
 
 fn candidate(phone: &str, waybill: Option<&str>, category: Option<Category>, received: i64) -> Candidate {
     Candidate {
-        match_key: match_key(None, Some(phone)),
+        match_key: match_key(&MS, None, Some(phone)),
         customer_id: None,
         waybill: waybill.map(str::to_owned),
         category,

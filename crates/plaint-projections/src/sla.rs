@@ -638,6 +638,7 @@ impl Projection for SlaProjection {
         let at = e.meta.occurred_at;
         match &e.data {
             EventData::Received(_)
+            | EventData::CustomerErased(_)
             | EventData::Verified(_)
             | EventData::Rejected(_)
             | EventData::MergedAsDuplicate(_)

@@ -501,6 +501,10 @@ impl Projection for Tickets {
     const NAME: &'static str = "tickets";
 
     fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
+        // An erasure is about a customer, not a ticket: no view changes, nothing is orphaned.
+        if let EventData::CustomerErased(_) = &e.data {
+            return;
+        }
         if let EventData::Received(r) = &e.data {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_none() {
                 self.receive(e, r);
@@ -515,7 +519,7 @@ impl Projection for Tickets {
         let at = e.meta.occurred_at;
         let mut link: Option<(ComplaintId, bool)> = None;
         match &e.data {
-            EventData::Received(_) => {}
+            EventData::Received(_) | EventData::CustomerErased(_) => {}
             EventData::Verified(v) => {
                 let t = &mut self.tickets[i];
                 t.status = TicketStatus::Verified;

@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<ExitCode> {
             let mut json = event_json(&event);
             if args.reveal {
                 if let Some(personal) = json.pointer_mut("/data/customer/personal") {
-                    *personal = serde_json::to_value(engine.personal_fields(&event, plaint::Reveal::Clear)?)?;
+                    *personal = serde_json::to_value(engine.personal_fields(&event, plaint::Reveal::Clear).await?)?;
                 }
             }
             out.json_line(&json)?;
