@@ -40,7 +40,10 @@ fn summary(label: &str, mut micros: Vec<u128>) {
 
 async fn measure(engine: &Engine, backend: &str, n: usize) {
     // Warm-up: open files, prepared statements.
-    engine.execute(receive(0, "WARM-0", "13000000000")).await.expect("warm-up");
+    engine
+        .execute(receive(0, "WARM-0", "13000000000"))
+        .await
+        .expect("warm-up");
     let mut new_key = Vec::with_capacity(n);
     for i in 0..n {
         let phone = format!("139{:08}", i);

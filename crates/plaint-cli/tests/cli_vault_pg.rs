@@ -30,7 +30,11 @@ fn revealed(url: &str, schema: &str, local: &std::path::Path) -> BTreeMap<String
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if let Some(p) = v.pointer("/data/customer/personal") {
             assert_ne!(p["state"], "erased", "{line}");
-            let id = v.pointer("/meta/complaint_id").or(v.get("complaint_id")).unwrap().to_string();
+            let id = v
+                .pointer("/meta/complaint_id")
+                .or(v.get("complaint_id"))
+                .unwrap()
+                .to_string();
             map.insert(id, p.clone());
         }
     }

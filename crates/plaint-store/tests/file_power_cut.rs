@@ -238,7 +238,11 @@ async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
     // Every event's key survived, intact.
     for e in &all {
         let want = key_of(&e.stream, &e.command_id);
-        match log.key(&want.id).await.map_err(|err| format!("vault after reopen: {err}"))? {
+        match log
+            .key(&want.id)
+            .await
+            .map_err(|err| format!("vault after reopen: {err}"))?
+        {
             KeyState::Live(secret) if *secret == *want.secret => {}
             other => {
                 return Err(format!(
@@ -248,7 +252,9 @@ async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
             }
         }
     }
-    log.verify_vault().await.map_err(|e| format!("verify the vault after reopen: {e}"))?;
+    log.verify_vault()
+        .await
+        .map_err(|e| format!("verify the vault after reopen: {e}"))?;
     let report = log.verify().await.map_err(|e| format!("verify after reopen: {e}"))?;
     if report.events != all.len() as u64 {
         return Err("verify counts differently than read_all".into());
