@@ -348,7 +348,8 @@ impl Engine {
     /// Copies this store — every event with its position, stream version, times and payload,
     /// and the whole vault (match secret, keys, erasures, links) — into `target`, which must be
     /// empty (no event, no key). Then verifies both sides, vaults included, and compares their
-    /// event counts, heads and chain heads. `progress` gets the last copied position.
+    /// event counts, heads and chain heads. `progress` gets the last copied position. The
+    /// target now has the source's match secret: reopen it before executing commands on it.
     pub async fn copy_into(
         &self,
         target: &Engine,
