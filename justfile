@@ -13,6 +13,10 @@ test:
 pg:
     bash -c '. .ci/pg-setup.sh'
 
+# Re-make docs/img/weekly-report.png (the README's picture) with the headless Chromium test.
+report-screenshot:
+    PLAINT_WRITE_SCREENSHOT=1 cargo test -p plaint-cli --test cli_report_browser -- --nocapture
+
 # What CI runs, on this checkout.
 ci:
     CI=true bash .ci/run

@@ -4,8 +4,10 @@
 //!
 //! Flow of one command ([`Engine::execute`]): read the complaint's stream, fold it with
 //! `evolve`, look up (or create) the customer key when the command carries personal fields,
-//! consult the repeat projection when a verification names no earlier complaint, `decide` with
-//! `now` from the engine's clock, then append with the expected stream version. A concurrency
+//! read the customer's earlier complaints from the repeat projection when the command is a
+//! verification or a classification (the domain's repeat rule judges them, DOMAIN.md §8),
+//! `decide_with` with `now` from the engine's clock, then append with the expected stream
+//! version. A concurrency
 //! conflict (another writer appended to the same complaint meanwhile) reruns all of that, at most
 //! [`EngineConfig::conflict_retries_max`] times. A command whose id the complaint already holds
 //! returns the original events with `deduplicated: true` and writes nothing.
@@ -18,21 +20,22 @@ use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
 use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{Candidate, RepeatVerdict};
+use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, PriorComplaints, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
-use plaint_domain::state::{decide, evolve, ComplaintState, Context, Status};
+use plaint_domain::state::{decide_with, evolve, ComplaintState, Context};
 use plaint_domain::{
     Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, SealedPersonal,
     Timestamp,
 };
 use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::repeats::RepeatReport;
-use plaint_projections::runner::{ProjectionSet, RebuildTarget, RunStats, Runner};
+use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, RunStats, Runner};
 use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
 use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
 use plaint_store::file::FileLog;
+use plaint_store::pg::{PgOptions, PgStore};
 use plaint_store::vault::{Vault, VaultStore, VaultWrite};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError, VerifyReport, APPEND_EVENTS_MAX};
 use serde::Serialize;
@@ -123,7 +126,7 @@ pub enum StoreConfig {
 pub struct EngineConfig {
     /// Which store, and where.
     pub store: StoreConfig,
-    /// The service-level, routing and compensation policy (DOMAIN.md §5–§8).
+    /// The service-level, routing and compensation policy (docs/domain.md: routing R-RTE, compensation R-COMP, SLA R-SLA, escalation R-ESC).
     pub policy: Policy,
     /// The business calendar for working-day deadlines.
     pub calendar: Calendar,
@@ -133,6 +136,12 @@ pub struct EngineConfig {
     pub conflict_retries_max: u32,
     /// Keep projection checkpoints on disk (faster start on a large log). On by default.
     pub checkpoints: bool,
+    /// With [`StoreConfig::Postgres`]: the URL of a replica (a hot standby of the same database)
+    /// that projections, reports, audits and exports read from, sparing the primary. Commands
+    /// still read their complaint's stream from, and write to, the primary; the projections
+    /// they consult (the repeat judgement at verification) lag by the replica's lag. See
+    /// [`Engine::replica_lag`]. `None` (the default): everything reads from the store.
+    pub pg_read: Option<String>,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -142,6 +151,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("policy", &self.policy.version)
             .field("conflict_retries_max", &self.conflict_retries_max)
             .field("checkpoints", &self.checkpoints)
+            .field("pg_read", &self.pg_read.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +171,7 @@ impl EngineConfig {
             clock: system_clock(),
             conflict_retries_max: CONFLICT_RETRIES_DEFAULT,
             checkpoints: true,
+            pg_read: None,
         }
     }
 
@@ -312,6 +323,9 @@ pub struct Stats {
     /// Bytes on disk of the log (file log: its files, keys and checkpoints excluded); `None`
     /// for PostgreSQL.
     pub bytes: Option<u64>,
+    /// The head with its chain value, `POSITION:CHAIN`, as an auditor records it (`plaint
+    /// verify --expect-head`); the file log only (`None` for PostgreSQL).
+    pub head: Option<plaint_store::chain::HeadMark>,
 }
 
 /// Result of a verification: the store's report on checksums, positions and the hash chain.
@@ -363,6 +377,25 @@ pub struct Engine {
     file_log: Option<Arc<FileLog>>,
     /// Opened read-only: no commands, no checkpoints written.
     read_only: bool,
+    /// The replica projections and reports read from ([`EngineConfig::pg_read`]).
+    replica: Option<Arc<PgStore>>,
+}
+
+/// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReplicaLag {
+    /// The log's head on the primary.
+    pub primary_head: u64,
+    /// The log's head on the replica.
+    pub replica_head: u64,
+    /// Events committed on the primary that the replica has not replayed yet.
+    pub events_behind: u64,
+    /// The replica is a standby in recovery (`false`: the URL names a primary, e.g. after a
+    /// failover promoted it).
+    pub in_recovery: bool,
+    /// Age of the last transaction the replica replayed, by the replica server's clock (grows
+    /// while the primary is idle too; `None` when not in recovery or nothing replayed yet).
+    pub last_replay_age_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -387,8 +420,23 @@ impl Engine {
         let mut file_log = None;
         let cfg_read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
         let mut cfg = cfg;
-        // A read-only engine writes nothing, not even checkpoints.
+        // A read-only engine writes nothing, not even checkpoints: it starts from them in memory.
+        let read_only_checkpoints = (cfg_read_only && cfg.checkpoints).then(|| local.join("projections"));
         cfg.checkpoints &= !cfg_read_only;
+        let replica = match (&cfg.pg_read, &cfg.store) {
+            (None, _) => None,
+            (Some(url), StoreConfig::Postgres { schema, .. }) => {
+                let mut options = PgOptions::with_schema(schema.clone());
+                options.application_name = "plaint-read".to_owned();
+                Some(Arc::new(PgStore::connect(url, options).await?))
+            }
+            (Some(_), _) => {
+                return Err(EngineError::bad_input(
+                    "pg_read",
+                    "a read replica needs a PostgreSQL store (--pg URL)",
+                ))
+            }
+        };
         let mut engine = match cfg.store.clone() {
             StoreConfig::File {
                 dir,
@@ -404,8 +452,13 @@ impl Engine {
                 Self::with_store(store, cfg, None).await?
             }
         };
+        if let Some(dir) = read_only_checkpoints {
+            let head = engine.store.head_position().await?;
+            engine.runner = tokio::sync::Mutex::new(read_only_runner(&dir, head)?);
+        }
         engine.file_log = file_log;
         engine.read_only = cfg_read_only;
+        engine.replica = replica;
         Ok(engine)
     }
 
@@ -417,6 +470,7 @@ impl Engine {
         cfg: EngineConfig,
         log_dir: Option<PathBuf>,
     ) -> Result<Engine, EngineError> {
+        check_business_time_zone(&cfg.calendar)?;
         let local = cfg.local_dir().to_owned();
         let vault: Arc<dyn Vault> = store.clone();
         let store: Arc<dyn EventStore> = store;
@@ -451,6 +505,7 @@ impl Engine {
             checkpoint_dir,
             file_log: None,
             read_only: false,
+            replica: None,
         })
     }
 
@@ -538,7 +593,7 @@ impl Engine {
                     ComplaintState::from_events(&events)
                 }
             };
-            let cmd = self.enrich(&state, cmd.clone()).await?;
+            let priors = self.priors_for(&state, &cmd).await?;
             let mut write = VaultWrite::default();
             let key = self.customer_key_for(&cmd, &mut write).await?;
             let ctx = Context {
@@ -548,7 +603,7 @@ impl Engine {
                 customer_key: key.as_ref(),
                 match_secret: &self.match_secret,
             };
-            let mut new = match decide(&state, &cmd, &ctx) {
+            let mut new = match decide_with(&state, &cmd, &ctx, &priors) {
                 Ok(new) => new,
                 Err(_) if from_cache => {
                     self.forget_states([&cmd.complaint_id]);
@@ -731,7 +786,8 @@ impl Engine {
         // For each request, the outcome index it belongs to.
         let mut request_of: Vec<usize> = Vec::new();
         // The repeat projection plus this batch's accepted events, made on first need so
-        // verifications see the complaints received earlier in the same batch.
+        // verifications and classifications see the complaints received earlier in the same
+        // batch.
         let mut local_repeats: Option<Repeats> = None;
         let mut pending: Vec<Event> = Vec::new();
         // The keys and links the accepted commands need, created with their events.
@@ -746,8 +802,8 @@ impl Engine {
                 outcomes.push(CommandOutcome::Deduplicated);
                 continue;
             }
-            let mut cmd = cmd.clone();
-            if needs_repeat_check(state, &cmd) {
+            let mut priors = Vec::new();
+            if let Some(customer) = customer_to_judge(state, cmd) {
                 if local_repeats.is_none() {
                     let mut r = self.with_projections(|p| p.repeats.state.clone()).await?;
                     for e in &pending {
@@ -755,11 +811,10 @@ impl Engine {
                     }
                     local_repeats = Some(r);
                 }
-                let repeats = local_repeats.as_ref().expect("made above");
-                cmd = apply_verdict(cmd, judge_state(&self.policy, state, repeats));
+                priors = local_repeats.as_ref().expect("made above").of_customer(&customer);
             }
             let (keys_before, links_before) = (write.keys.len(), write.links.len());
-            let key = self.customer_key_for(&cmd, &mut write).await?;
+            let key = self.customer_key_for(cmd, &mut write).await?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
@@ -767,7 +822,7 @@ impl Engine {
                 customer_key: key.as_ref(),
                 match_secret: &self.match_secret,
             };
-            match decide(state, &cmd, &ctx) {
+            match decide_with(state, cmd, &ctx, &priors) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
                 Ok(events) => {
                     let expected = ExpectedVersion::Exact(state.version);
@@ -844,27 +899,35 @@ impl Engine {
         })
     }
 
-    /// The engine's additions to a command before `decide`: at verification, when the command
-    /// names no earlier complaint, the repeat projection is consulted (DOMAIN.md §8).
-    async fn enrich(&self, state: &ComplaintState, cmd: Command) -> Result<Command, EngineError> {
-        if !needs_repeat_check(state, &cmd) {
-            return Ok(cmd);
+    /// The earlier complaints the domain's repeat rule reads (the engine's side of the
+    /// `PriorComplaints` port): the customer's complaints from the repeat projection, caught up
+    /// with the log, for a verification or a classification; none for other commands.
+    async fn priors_for(&self, state: &ComplaintState, cmd: &Command) -> Result<Vec<PriorComplaint>, EngineError> {
+        match customer_to_judge(state, cmd) {
+            Some(customer) => self.prior_complaints(&customer).await,
+            None => Ok(Vec::new()),
         }
-        let verdict = self
-            .with_projections(|p| judge_state(&self.policy, state, &p.repeats.state))
-            .await?;
-        Ok(apply_verdict(cmd, verdict))
     }
 
-    /// How the repeat rule (DOMAIN.md §8) judges a received complaint against the earlier
-    /// complaints of the same customer: new, a repeat of one, or a duplicate of an open one
-    /// (which the caller may then merge with a `merge_as_duplicate` command). At verification
-    /// the engine fills in `repeat_of` by this judgement when the command names none.
+    /// Every complaint the log holds of this customer (by matching key or customer id), as the
+    /// repeat rule sees them (docs/domain.md R-REP).
+    pub async fn prior_complaints(&self, customer: &CustomerRef) -> Result<Vec<PriorComplaint>, EngineError> {
+        self.with_projections(|p| p.repeats.state.of_customer(customer)).await
+    }
+
+    /// How the domain's repeat rule (docs/domain.md R-REP) judges a complaint now, against the earlier
+    /// complaints of the same customer, with the category it has (if classified): new, a
+    /// repeat of one, or a duplicate of an open one (which the caller may then merge with a
+    /// `merge_as_duplicate` command). `decide_with` runs the same rule at verification and at
+    /// classification and records its verdict in the events.
     pub async fn judge_intake(&self, id: &ComplaintId) -> Result<RepeatVerdict, EngineError> {
         let events = self.history(id).await?;
         let state = ComplaintState::from_events(&events);
-        self.with_projections(|p| judge_state(&self.policy, &state, &p.repeats.state))
-            .await
+        let Some(candidate) = Candidate::from_state(&state, state.category) else {
+            return Ok(RepeatVerdict::New);
+        };
+        let priors = self.prior_complaints(&candidate.customer).await?;
+        Ok(repeat::judge_with(&candidate, &priors, &self.policy))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -894,7 +957,32 @@ impl Engine {
     }
 
     async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
-        Ok(runner.follow_to_head(self.store.as_ref(), &mut |_| {}).await?.position)
+        Ok(runner.follow_to_head(self.reads(), &mut |_| {}).await?.position)
+    }
+
+    /// Where projections, reports, audits and exports read: the replica when one is
+    /// configured ([`EngineConfig::pg_read`]), else the store.
+    pub(crate) fn reads(&self) -> &dyn EventStore {
+        match &self.replica {
+            Some(replica) => replica.as_ref(),
+            None => self.store.as_ref(),
+        }
+    }
+
+    /// How far the configured read replica is behind the primary; `None` without one.
+    pub async fn replica_lag(&self) -> Result<Option<ReplicaLag>, EngineError> {
+        let Some(replica) = &self.replica else {
+            return Ok(None);
+        };
+        let status = replica.replication_status().await?;
+        let primary_head = self.store.head_position().await?;
+        Ok(Some(ReplicaLag {
+            primary_head,
+            replica_head: status.head_position,
+            events_behind: primary_head.saturating_sub(status.head_position),
+            in_recovery: status.in_recovery,
+            last_replay_age_ms: status.last_replay_age_ms,
+        }))
     }
 
     /// Runs `f` on the projections, caught up with the log's head.
@@ -1010,7 +1098,7 @@ impl Engine {
         }
         let mut from = 1u64;
         loop {
-            let batch = self.store.read_all(from, READ_BATCH).await?;
+            let batch = self.reads().read_all(from, READ_BATCH).await?;
             let len = batch.len();
             for r in batch {
                 from = r.position + 1;
@@ -1037,7 +1125,7 @@ impl Engine {
     }
 
     // -----------------------------------------------------------------------------------------
-    // Reports (DOMAIN.md §7, §8): figures from the projections, judged at an explicit `now`
+    // Reports (docs/domain.md R-SLA, R-RPT): figures from the projections, judged at an explicit `now`
     // -----------------------------------------------------------------------------------------
 
     /// The SLA report at `now`: verdict counts, on-time rates and response and resolution times
@@ -1078,7 +1166,7 @@ impl Engine {
         self.with_projections(|p| p.repeats.state.report(from, to)).await
     }
 
-    /// The weekly report (DOMAIN.md §8) of ISO week `week`, with SLA verdicts judged at `now`.
+    /// The weekly report (docs/domain.md R-RPT-1) of ISO week `week`, with SLA verdicts judged at `now`.
     pub async fn weekly_report(&self, week: IsoWeek, now: Timestamp) -> Result<WeeklyReport, EngineError> {
         self.with_projections(|p| p.analysis.state.weekly_report(week, &p.sla.state, now, &self.policy))
             .await
@@ -1105,7 +1193,7 @@ impl Engine {
     // -----------------------------------------------------------------------------------------
 
     /// Runs the SLA watchdog at `now`: for every open ticket, appends the planned escalations
-    /// that are due (DOMAIN.md §7), each exactly once however often `tick` runs. Each is an
+    /// that are due (docs/domain.md R-ESC-4), each exactly once however often `tick` runs. Each is an
     /// `escalate` command with the rung's `rule_id`, actor `system` and a command id derived from
     /// the ticket and rule, so a crash between two ticks never doubles one.
     ///
@@ -1193,11 +1281,49 @@ impl Engine {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, EngineError> {
         let mut runner = self.runner.lock().await;
-        let stats = runner.rebuild(self.store.as_ref(), target, progress).await?;
+        let stats = runner.rebuild(self.reads(), target, progress).await?;
         if matches!(target, RebuildTarget::AsOf(_)) {
             // Not a prefix of the log: never serve reads from it.
             *runner = self.fresh_runner()?;
         }
+        Ok(stats)
+    }
+
+    /// The names of the projections ([`Engine::rebuild_projection`] takes one): `tickets`,
+    /// `sla`, `repeats`, `analysis`.
+    pub fn projection_names() -> Vec<&'static str> {
+        ProjectionKind::ALL.iter().map(|k| k.name()).collect()
+    }
+
+    /// Rebuilds one projection (by name, see [`Engine::projection_names`]) from the log's
+    /// beginning to its head and saves its checkpoint; the other projections keep theirs. An
+    /// unknown name is [`EngineError::BadInput`] listing the known ones. Without checkpoints
+    /// every projection lives in memory only, and all of them are rebuilt.
+    pub async fn rebuild_projection(
+        &self,
+        name: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<RunStats, EngineError> {
+        let kind = ProjectionKind::from_name(name).ok_or_else(|| {
+            EngineError::bad_input(
+                "projection",
+                format!(
+                    "{name:?} is not a projection; projections are: {}",
+                    Self::projection_names().join(", ")
+                ),
+            )
+        })?;
+        let mut runner = self.runner.lock().await;
+        let Some(dir) = &self.checkpoint_dir else {
+            return Ok(runner
+                .rebuild(self.store.as_ref(), RebuildTarget::Head, progress)
+                .await?);
+        };
+        // Its own runner over the same checkpoint directory, so the others keep their
+        // checkpoints; the engine's runner then reloads them all, the rebuilt one included.
+        let mut one = Runner::open(dir, ProjectionSet::only(&[kind]))?;
+        let stats = one.rebuild(self.store.as_ref(), RebuildTarget::Head, progress).await?;
+        *runner = self.fresh_runner()?;
         Ok(stats)
     }
 
@@ -1244,9 +1370,18 @@ impl Engine {
         Ok(report)
     }
 
+    /// The log's last committed global position (0 on an empty log).
+    pub async fn head_position(&self) -> Result<u64, EngineError> {
+        Ok(self.store.head_position().await?)
+    }
+
     /// Size figures of the store.
     pub async fn stats(&self) -> Result<Stats, EngineError> {
-        let head = self.store.head_position().await?;
+        let head_mark = self.file_log.as_ref().map(|log| log.head());
+        let head = match head_mark {
+            Some(h) => h.position,
+            None => self.store.head_position().await?,
+        };
         let streams = self.with_projections(|p| p.tickets.state.len() as u64).await?;
         let bytes = match &self.log_dir {
             Some(dir) => Some(log_bytes(dir).map_err(|source| EngineError::Io {
@@ -1260,37 +1395,29 @@ impl Engine {
             events: head,
             streams,
             bytes,
+            head: head_mark,
         })
     }
+}
 
-    /// Writes every event as one JSON object per line, in global order, personal fields
-    /// masked unless `reveal` (a `Received` event's sealed personal fields are replaced by the
-    /// [`PersonalFields`] they open to). Returns the number of events written.
-    pub async fn export(&self, out: &mut dyn std::io::Write, reveal: Reveal) -> Result<u64, EngineError> {
-        let mut n = 0u64;
-        let mut from = 1u64;
-        loop {
-            let batch = self.store.read_all(from, READ_BATCH).await?;
-            let len = batch.len();
-            for r in batch {
-                from = r.position + 1;
-                let e = from_recorded_owned(r)?;
-                let line = export_line(&e, self.personal_fields(&e, reveal).await?);
-                serde_json::to_writer(&mut *out, &line).map_err(|e| EngineError::Io {
-                    path: PathBuf::from("<export>"),
-                    source: e.into(),
-                })?;
-                out.write_all(b"\n").map_err(|source| EngineError::Io {
-                    path: PathBuf::from("<export>"),
-                    source,
-                })?;
-                n += 1;
-            }
-            if len < READ_BATCH {
-                return Ok(n);
-            }
-        }
+/// The projections cut report days, weeks and months in the business time zone of the domain's
+/// default calendar (docs/domain.md R-CAL-1); a calendar in another zone would make deadlines
+/// and reports disagree about what a day is, so it is refused rather than half-used.
+fn check_business_time_zone(calendar: &Calendar) -> Result<(), EngineError> {
+    let reports = plaint_projections::util::Buckets::default();
+    if plaint_projections::util::Buckets::from_calendar(calendar) == reports {
+        return Ok(());
     }
+    Err(EngineError::bad_input(
+        "calendar",
+        format!(
+            "calendar {:?} is in UTC{}, but reports cut days and weeks in the business time zone UTC{} \
+             (the default calendar's utc_offset); give the calendar that utc_offset",
+            calendar.name(),
+            calendar.utc_offset(),
+            Calendar::china_mainland().utc_offset()
+        ),
+    ))
 }
 
 /// Lock stripes for per-complaint turn-taking in [`Engine::execute`].
@@ -1311,70 +1438,52 @@ async fn backoff(attempt: u32) {
 }
 
 /// Opens the projections from their checkpoints in `dir`. Checkpoints are derived data: when
-/// they do not load (damaged, or written by another version) or are ahead of the log (another
-/// log, or one cut back by recovery), they are discarded and the projections start over from
-/// the log, rather than fail the open or serve figures the log does not hold.
+/// they do not load (damaged, or written by another version), they are discarded and the
+/// projections start over from the log. A checkpoint ahead of the log's head is evidence that
+/// the log lost events: that is damage ([`EngineError::CheckpointAhead`]), never rebuilt over
+/// (`crate::maintenance`).
 fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     let io = |source| EngineError::Io {
         path: dir.to_owned(),
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
-    match Runner::open(dir, ProjectionSet::default()) {
-        Ok(runner) if runner.projections().high_position() <= head => return Ok(runner),
-        _ => {}
+    if let Ok(runner) = Runner::open(dir, ProjectionSet::default()) {
+        if runner.projections().high_position() > head {
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+        }
+        return Ok(runner);
     }
     std::fs::remove_dir_all(dir).map_err(io)?;
     std::fs::create_dir_all(dir).map_err(io)?;
     Ok(Runner::open(dir, ProjectionSet::default())?)
 }
 
-/// Version of the JSON shape written by [`Engine::export`].
-pub const EXPORT_SCHEMA_VERSION: u32 = 1;
-
-fn export_line(e: &Event, personal: PersonalFields) -> serde_json::Value {
-    let mut v = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
-    if let Some(customer) = v.pointer_mut("/data/customer") {
-        if let Some(obj) = customer.as_object_mut() {
-            obj.insert(
-                "personal".to_owned(),
-                serde_json::to_value(&personal).unwrap_or(serde_json::Value::Null),
-            );
+/// The projections from their checkpoints in `dir`, held in memory only (a read-only engine
+/// never saves): damaged or missing checkpoints start from empty; one ahead of `head` is damage.
+fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
+    let set = match Runner::open(dir, ProjectionSet::default()) {
+        Ok(runner) if runner.projections().high_position() > head => {
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+            runner.into_projections()
         }
-    }
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("schema".to_owned(), EXPORT_SCHEMA_VERSION.into());
-    }
-    v
-}
-
-/// A verification that names no earlier complaint, on a received complaint: the engine judges
-/// it against the repeat projection.
-fn needs_repeat_check(state: &ComplaintState, cmd: &Command) -> bool {
-    matches!(&cmd.body, CommandBody::Verify(v) if v.repeat_of.is_none()) && state.status == Status::Received
-}
-
-fn judge_state(policy: &Policy, state: &ComplaintState, repeats: &Repeats) -> RepeatVerdict {
-    let Some(received_at) = state.received_at else {
-        return RepeatVerdict::New;
+        Ok(runner) => runner.into_projections(),
+        Err(_) => ProjectionSet::default(),
     };
-    let candidate = Candidate {
-        match_key: state.match_key.clone(),
-        customer_id: state.customer_id.clone(),
-        waybill: state.waybill.clone(),
-        category: state.category,
-        received_at,
-    };
-    repeats.judge(&candidate, state.id.as_ref(), policy)
+    Ok(Runner::in_memory(set))
 }
 
-/// A repeat fills in the verification's `repeat_of` (the domain then raises the `repeat` flag);
-/// a duplicate or a new complaint leaves the command as it is.
-fn apply_verdict(mut cmd: Command, verdict: RepeatVerdict) -> Command {
-    if let (CommandBody::Verify(v), RepeatVerdict::Repeat { of }) = (&mut cmd.body, verdict) {
-        v.repeat_of = Some(of);
+/// The customer whose earlier complaints `decide_with` may read: for a verification or a
+/// classification of a complaint with a known customer (the only commands the repeat rule
+/// judges, DOMAIN.md §8).
+fn customer_to_judge(state: &ComplaintState, cmd: &Command) -> Option<CustomerRef> {
+    if !matches!(cmd.body, CommandBody::Verify(_) | CommandBody::Classify(_)) {
+        return None;
     }
-    cmd
+    let customer = CustomerRef::new(state.match_key.as_deref(), state.customer_id.as_deref());
+    customer.is_known().then_some(customer)
 }
 
 /// Bytes of the log's segment files (`*.plog`) in `dir`: keys, checkpoints and the index

@@ -75,6 +75,28 @@ pub enum EngineError {
         /// What failed.
         reason: String,
     },
+    /// A projection checkpoint reflects events the log does not hold: the log lost events
+    /// (`plaint repair --accept-loss` accepts the loss and drops the checkpoint).
+    #[error(
+        "projection checkpoint {path} reflects the log up to position {position}, but the log ends at \
+         position {head}: the log lost events after the projections saw them"
+    )]
+    CheckpointAhead {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The position it reflects.
+        position: u64,
+        /// The log's head.
+        head: u64,
+    },
+    /// The log does not reach the head an auditor recorded (`verify --expect-head`).
+    #[error("the log does not match the expected head {expected}: {detail}")]
+    HeadMismatch {
+        /// The head that was expected.
+        expected: plaint_store::chain::HeadMark,
+        /// What differs.
+        detail: String,
+    },
     /// A local file or directory (store directory, export target) failed.
     #[error("I/O error on {path}: {source}")]
     Io {
@@ -99,6 +121,8 @@ impl EngineError {
             | EngineError::Projection(RunnerError::Gap { .. })
             | EngineError::Decode(_)
             | EngineError::PersonalData { .. }
+            | EngineError::CheckpointAhead { .. }
+            | EngineError::HeadMismatch { .. }
             | EngineError::Projection(RunnerError::Decode(_)) => ErrorKind::Damaged,
             EngineError::Store(StoreError::Limit { .. } | StoreError::InvalidAppend { .. }) => ErrorKind::BadInput,
             _ => ErrorKind::Internal,
@@ -108,6 +132,30 @@ impl EngineError {
     /// Whether the domain refused the command (exit code 1 in the CLI).
     pub fn is_rejection(&self) -> bool {
         matches!(self, EngineError::Rejected(_))
+    }
+
+    /// Whether another process holds the file log's writer lock (a read can open the log
+    /// read-only beside it instead).
+    pub fn is_locked(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Store(StoreError::Locked { .. })
+                | EngineError::Projection(RunnerError::Store(StoreError::Locked { .. }))
+        )
+    }
+
+    /// Whether the damage is a loss of acknowledged events: the log stops short of its head
+    /// anchor or of an expected head, or a projection checkpoint is ahead of the log
+    /// (docs/log-format.md, "What is detectable").
+    pub fn is_lost_tail(&self) -> bool {
+        match self {
+            EngineError::CheckpointAhead { .. } => true,
+            EngineError::HeadMismatch { detail, .. } => detail.contains("are missing"),
+            EngineError::Store(StoreError::Corrupt { detail, .. }) => {
+                detail.contains("are missing") || detail.contains("head anchor missing")
+            }
+            _ => false,
+        }
     }
 
     /// The domain's rejection, if this is one.

@@ -30,7 +30,38 @@ use crate::engine::{Engine, BATCH_COMMANDS_MAX};
 use crate::error::EngineError;
 use plaint_domain::state::Rejection;
 use plaint_domain::Command;
-pub use plaint_import::*;
+pub use plaint_import::open311::{plan_open311_json, Open311Mapping};
+pub use plaint_import::{
+    import_command_id, plan_csv, plan_csv_for_policy, Anomaly, AnomalyKind, AnomalySummary, Decision, ImportError,
+    ImportPlan, KindCount, Mapping, MappingError, StatusMeaning, TicketPlan, IMPORT_ROWS_MAX,
+};
+use std::path::Path;
+
+/// The mapping of one legacy export: a CSV mapping, or an Open311 GeoReport v2 mapping for a
+/// JSON export whose notes become events (docs/import-csv.md).
+#[derive(Debug, Clone)]
+pub enum ImportMapping {
+    /// A CSV export with a header row.
+    Csv(Box<Mapping>),
+    /// An Open311 JSON export.
+    Open311(Box<Open311Mapping>),
+}
+
+impl ImportMapping {
+    /// Reads the mapping file `mapping` for the export `input`: an input named `*.json` is an
+    /// Open311 JSON export, anything else CSV.
+    pub fn for_input(input: &Path, mapping: &Path) -> Result<ImportMapping, MappingError> {
+        if input.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            let text = std::fs::read_to_string(mapping).map_err(|source| MappingError::Read {
+                path: mapping.to_owned(),
+                source,
+            })?;
+            Ok(ImportMapping::Open311(Box::new(Open311Mapping::from_toml_str(&text)?)))
+        } else {
+            Ok(ImportMapping::Csv(Box::new(Mapping::from_path(mapping)?)))
+        }
+    }
+}
 
 /// How an import plan is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +122,16 @@ pub struct ImportTotals {
 }
 
 impl Engine {
+    /// Reads a whole legacy export through `mapping` into an [`ImportPlan`] (commands per
+    /// ticket, and every anomaly with its line and the mapping's decision), checked against the
+    /// engine's policy (mapped departments must be the policy's). Nothing is written.
+    pub fn plan_import(&self, mapping: &ImportMapping, input: impl std::io::Read) -> Result<ImportPlan, ImportError> {
+        match mapping {
+            ImportMapping::Csv(m) => plan_csv_for_policy(m, input, self.policy()),
+            ImportMapping::Open311(m) => plan_open311_json(m, input, Some(self.policy())),
+        }
+    }
+
     /// Executes `plan` in durable batches of whole tickets. `on_batch` is called after each
     /// batch is durable (never before), with the totals so far: what tooling may report as
     /// acknowledged. Importing the same plan again adds nothing (command ids).
@@ -107,7 +148,7 @@ impl Engine {
             ));
         }
         let mut totals = ImportTotals {
-            position: self.store().head_position().await?,
+            position: self.head_position().await?,
             ..ImportTotals::default()
         };
         let mut batch: Vec<(u64, Command)> = Vec::with_capacity(options.commands_per_batch);

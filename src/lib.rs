@@ -2,9 +2,13 @@
 //!
 //! This is the facade crate: what a back office depends on. [`Engine`] turns commands into
 //! committed events on the embedded file log (or PostgreSQL), keeps the projections current,
-//! runs the SLA watchdog and erases customers by destroying their keys in the store's vault. The domain, store and
-//! projection crates are re-exported as [`domain`], [`store`] and [`projections`]. See
-//! `docs/ARCHITECTURE.md` and `docs/embedding.md`.
+//! runs the SLA watchdog and erases customers by destroying their keys in the store's vault. Everything a client
+//! names is re-exported here by name: ids and [`Timestamp`], [`Command`] and [`command`],
+//! [`Event`] and [`event`], [`Rejection`], [`Policy`], [`Calendar`], and the views and reports
+//! in [`reports`]; the `plaint` CLI uses nothing else. The domain, store and projection crates
+//! are also re-exported whole as [`domain`], [`store`] and [`projections`], for tools that work
+//! below the engine (benchmarks, store migrations). See `docs/ARCHITECTURE.md` and
+//! `docs/embedding.md`.
 //!
 //! ```
 //! use plaint::{Engine, EngineConfig};
@@ -28,15 +32,62 @@ pub use plaint_store as store;
 mod backend;
 pub mod engine;
 mod error;
+mod export;
 pub mod import;
 mod legacy_keys;
+pub mod maintenance;
 pub mod personal;
+pub mod report;
+pub mod report_csv;
+pub mod report_html;
 pub mod workload;
 
 pub use engine::{
     AuditFilter, BatchOutcome, Clock, CommandOutcome, Durability, Engine, EngineConfig, EventSubscription, Executed,
-    Stats, StoreConfig, TickOutcome, Ticket,
+    ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
 };
+pub use engine::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 pub use error::{EngineError, ErrorKind};
+pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;
+
+// The vocabulary of the facade's API, re-exported by name: what a caller (the `plaint` CLI
+// among them) writes down to call the engine and read its answers. A caller needs no other
+// plaint crate (docs/ARCHITECTURE.md).
+
+// Ids and time.
+pub use plaint_domain::{Actor, CommandId, ComplaintId, Timestamp, MS_PER_DAY, MS_PER_HOUR};
+// The domain's refusal of a command (inside [`EngineError::Rejected`]).
+pub use plaint_domain::state::Rejection;
+// The policy and the business calendar an [`EngineConfig`] carries.
+pub use plaint_domain::{calendar::Calendar, policy::Policy};
+// A command and its body (`plaint::command::Receive`, …: the import format, `docs/import-format.md`).
+pub use plaint_domain::{Command, CommandBody};
+// An event as the engine returns it (`plaint::event::EventData`, …: `docs/events.md`).
+pub use plaint_domain::{Event, EventData};
+// The hash-chain value of a verification as lower-case hex.
+pub use plaint_store::chain::to_hex as chain_hex;
+
+/// The commands (docs/domain.md R-LIFE-3): one struct per command body, as the import format spells them.
+pub mod command {
+    pub use plaint_domain::command::*;
+}
+
+/// The event catalogue (`docs/events.md`): event payloads and the enums they use.
+pub mod event {
+    pub use plaint_domain::event::*;
+}
+
+/// The reports and views the engine's reads return.
+pub mod reports {
+    pub use crate::report::{Period, PeriodReport};
+    pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
+    pub use plaint_projections::repeats::RepeatReport;
+    pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
+    pub use plaint_projections::tickets::{TicketStatus, TicketView};
+    pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
+}
+pub use maintenance::{RepairReport, StoreCheck};
+pub use plaint_store::chain::HeadMark;
+pub use plaint_store::file::Recovery;

@@ -5,7 +5,7 @@
 use crate::error::{user, user_hint};
 use anyhow::Context as _;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 use std::path::{Path, PathBuf};
 
 /// Options every subcommand accepts.
@@ -39,6 +39,16 @@ pub struct GlobalArgs {
         default_value = "plaint"
     )]
     pub pg_schema: String,
+    /// PostgreSQL URL of a replica (hot standby) of the --pg database: reports, projections,
+    /// audits and exports read from it (the lag is shown on stderr); commands still go to --pg.
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_PG_READ_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub pg_read: Option<String>,
 }
 
 /// Where a log lives: `plaint copy` names two of these.
@@ -108,14 +118,38 @@ impl Context {
         open_engine_at(self, &self.location(), now, Access::Write).await
     }
 
-    /// Opens the engine for reading: like [`Context::open_engine`], but when another process
-    /// holds the file log's writer lock (an import running), opens it read-only beside it.
+    /// Opens the engine for reading: a file log read-only, without ever taking the writer
+    /// lock, so any number of readers and one writer (an import running) coexist.
     pub async fn open_engine_for_read(&self, now: Option<Timestamp>) -> anyhow::Result<plaint::Engine> {
-        match open_engine_at(self, &self.location(), now, Access::Write).await {
-            Err(e) if is_locked(&e) => open_engine_at(self, &self.location(), now, Access::ReadOnly).await,
-            other => other,
+        let engine = open_engine_at(self, &self.location(), now, Access::ReadOnly).await?;
+        if let Some(lag) = engine.replica_lag().await.context("reading the replica's lag")? {
+            eprintln!("{}", describe_lag(self.global.pg_read.as_deref().unwrap_or(""), &lag));
         }
+        Ok(engine)
     }
+}
+
+/// One line for stderr: which replica reads come from and how far behind the primary it is.
+pub fn describe_lag(url: &str, lag: &plaint::ReplicaLag) -> String {
+    let behind = match lag.events_behind {
+        0 => "up to date with the primary".to_owned(),
+        n => format!("{n} events behind the primary"),
+    };
+    let role = if lag.in_recovery {
+        ""
+    } else {
+        " (not a standby: it is a primary itself)"
+    };
+    let age = match lag.last_replay_age_ms {
+        Some(ms) => format!(", last replayed transaction {:.1} s old", ms as f64 / 1000.0),
+        None => String::new(),
+    };
+    format!(
+        "reading from replica {}{role}: {behind} (head {} of {}){age}",
+        redact_url(url),
+        lag.replica_head,
+        lag.primary_head
+    )
 }
 
 /// How a store is opened.
@@ -127,17 +161,6 @@ pub enum Access {
     Create,
     /// Reads only, without the file log's writer lock.
     ReadOnly,
-}
-
-/// Whether the error says another process holds the file log's writer lock.
-fn is_locked(err: &anyhow::Error) -> bool {
-    use plaint_store::StoreError;
-    err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<plaint::EngineError>(),
-            Some(plaint::EngineError::Store(StoreError::Locked { .. }))
-        ) || matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Locked { .. }))
-    })
 }
 
 /// Opens the engine on `location`, with the clock stopped at `now` when given. The keys and
@@ -196,34 +219,35 @@ pub fn engine_config_for(
         plaint::StoreConfig::Postgres { schema, .. } => *schema = ctx.global.pg_schema.clone(),
         _ => {}
     }
+    // The replica belongs to the store the global options name (a file log refuses it).
+    if *location == ctx.location() {
+        config.pg_read = ctx.global.pg_read.clone().filter(|url| !url.is_empty());
+    }
     match now {
         Some(now) => config.with_clock(plaint::engine::fixed_clock(now)),
         None => config,
     }
 }
 
-/// Where the projection checkpoints of `location` live (`<dir>/projections`, as the facade
-/// documents for `StoreConfig`).
-pub fn checkpoint_dir(ctx: &Context, location: &StoreLocation) -> PathBuf {
-    match location {
-        StoreLocation::File(dir) => dir.join("projections"),
-        StoreLocation::Pg(_) => ctx.global.store.join("projections"),
-    }
-}
-
-/// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`,
-/// midnight UTC).
+/// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`:
+/// the start of that day in the business time zone, which the business calendar defines).
 pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
     if let Ok(ts) = Timestamp::parse_rfc3339(text) {
         return Ok(ts);
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-        return Ok(Timestamp::from_datetime(midnight));
+        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+        return Ok(business_calendar().instant(midnight));
     }
     Err(format!(
         "{text:?} is not an instant; want RFC 3339 (2026-11-25T08:00:00+08:00) or a date (2026-11-25)"
     ))
+}
+
+/// The business calendar every engine the CLI opens decides with (the facade's default): its
+/// UTC offset is the business time zone dates on the command line are read in.
+pub fn business_calendar() -> plaint::Calendar {
+    plaint::EngineConfig::file(PathBuf::new()).calendar
 }
 
 /// `now` as given, else the wall clock (read here only).
@@ -232,8 +256,8 @@ pub fn now_or_wall_clock(now: Option<Timestamp>) -> Timestamp {
 }
 
 /// A complaint id from the command line, validated.
-pub fn complaint_id(text: &str) -> anyhow::Result<plaint_domain::ComplaintId> {
-    plaint_domain::ComplaintId::new(text).map_err(|e| user(format!("bad complaint id: {e}")))
+pub fn complaint_id(text: &str) -> anyhow::Result<plaint::ComplaintId> {
+    plaint::ComplaintId::new(text).map_err(|e| user(format!("bad complaint id: {e}")))
 }
 
 #[cfg(test)]
@@ -256,7 +280,15 @@ mod tests {
 
     #[test]
     fn instants() {
-        assert_eq!(parse_instant("1970-01-02").unwrap().as_millis(), 86_400_000);
+        // A date is the start of that day in the business time zone (UTC+8).
+        assert_eq!(
+            parse_instant("1970-01-02").unwrap().as_millis(),
+            86_400_000 - 8 * 3_600_000
+        );
+        assert_eq!(
+            parse_instant("2026-11-25").unwrap(),
+            Timestamp::parse_rfc3339("2026-11-25T00:00:00+08:00").unwrap()
+        );
         assert_eq!(parse_instant("1970-01-01T08:00:01+08:00").unwrap().as_millis(), 1_000);
         assert!(parse_instant("yesterday").is_err());
     }

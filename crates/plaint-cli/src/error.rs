@@ -131,7 +131,7 @@ fn engine_error_class(e: &plaint::EngineError) -> (ExitCode, Option<String>) {
             ExitCode::Rejected,
             Some("nothing was written; `plaint history <complaint>` shows what happened so far".into()),
         ),
-        (_, EngineError::Store(plaint_store::StoreError::Locked { .. })) => (
+        (_, e) if e.is_locked() => (
             ExitCode::Internal,
             Some(
                 "another plaint process is writing to this store; wait for it to finish (reads work beside it)".into(),

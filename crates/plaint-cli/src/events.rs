@@ -1,43 +1,7 @@
-//! Events as the CLI prints them: one text line, or one JSON object (docs/json-format.md, `event`).
+//! Events as the CLI prints them: one text line for people. The JSON form is the facade's
+//! (`Engine::event_record`, docs/json-format.md `event`): the same shape `plaint export` writes.
 
-use crate::output::JSON_FORMAT_VERSION;
-use plaint_domain::event::{Event, EventData};
-use serde_json::{json, Value};
-
-/// The versioned JSON form of one committed event. `data` is the event's fields without the type
-/// tag; sealed personal fields appear only as `{"key_id": …, "sealed": true}`, never as
-/// ciphertext or in clear.
-pub fn event_json(event: &Event) -> Value {
-    let mut data = serde_json::to_value(&event.data).unwrap_or(Value::Null);
-    if let Value::Object(fields) = &mut data {
-        fields.remove("type");
-        mask_sealed(fields);
-    }
-    let m = &event.meta;
-    json!({
-        "format_version": JSON_FORMAT_VERSION,
-        "kind": "event",
-        "position": m.position,
-        "complaint_id": m.complaint_id,
-        "stream_version": m.stream_version,
-        "type": event.data.type_name(),
-        "schema_version": m.schema_version,
-        "occurred_at": m.occurred_at,
-        "recorded_at": m.recorded_at,
-        "actor": m.actor,
-        "command_id": m.command_id,
-        "data": data,
-    })
-}
-
-fn mask_sealed(fields: &mut serde_json::Map<String, Value>) {
-    if let Some(Value::Object(customer)) = fields.get_mut("customer") {
-        if let Some(Value::Object(personal)) = customer.get("personal") {
-            let key_id = personal.get("key_id").cloned().unwrap_or(Value::Null);
-            customer.insert("personal".into(), json!({"key_id": key_id, "sealed": true}));
-        }
-    }
-}
+use plaint::{Event, EventData};
 
 /// One line for people: `CMP-1 #3 2026-10-12T01:40:00Z Classified by agent-1 (position 3)`.
 pub fn event_line(event: &Event) -> String {

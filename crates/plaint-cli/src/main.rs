@@ -55,11 +55,15 @@ enum Command {
     Report(cmd::report::ReportArgs),
     /// Run the SLA watchdog at --now: append the escalations that are due, once each.
     Tick(cmd::tick::TickArgs),
-    /// Check checksums, positions and the hash chain of the whole log.
+    /// Check checksums, positions, the hash chain and the head anchor of the whole log
+    /// (read-only: changes nothing, runs beside a writer).
     Verify(cmd::verify::VerifyArgs),
+    /// Cut a half-written final batch of the file log (or, with --accept-loss, continue after
+    /// lost events), saying what was done.
+    Repair(cmd::repair::RepairArgs),
     /// Counts: events, head position, complaints, streams.
     Stats(cmd::stats::StatsArgs),
-    /// Every event as JSON Lines, personal fields masked.
+    /// Every event as JSON Lines (the facade's export), personal fields sealed unless --reveal.
     Export(cmd::export::ExportArgs),
     /// Copy a whole log between stores (file ⇄ PostgreSQL), then verify the copy.
     Copy(cmd::copy::CopyArgs),
@@ -118,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<error::ExitCode> {
         Command::Report(args) => cmd::report::run(&ctx, args).await,
         Command::Tick(args) => cmd::tick::run(&ctx, args).await,
         Command::Verify(args) => cmd::verify::run(&ctx, args).await,
+        Command::Repair(args) => cmd::repair::run(&ctx, args).await,
         Command::Stats(args) => cmd::stats::run(&ctx, args).await,
         Command::Export(args) => cmd::export::run(&ctx, args).await,
         Command::Copy(args) => cmd::copy::run(&ctx, args).await,

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// Version of every `--json` shape (docs/json-format.md). Bump when a field changes meaning or
-/// disappears; adding a field does not bump it.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+/// Version of every `--json` shape (docs/json-format.md): the facade's, which also writes the
+/// event records.
+pub use plaint::JSON_FORMAT_VERSION;
 
 /// Buffered stdout. Call [`Out::flush`] where a line must reach the reader now.
 pub struct Out {

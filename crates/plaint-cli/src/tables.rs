@@ -2,8 +2,7 @@
 //! as they are; these only arrange them.
 
 use comfy_table::{presets, ContentArrangement, Table};
-use plaint_projections::analysis::WeeklyReport;
-use plaint_projections::util::DurationStats;
+use plaint::reports::{DurationStats, WeeklyReport};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -86,9 +85,16 @@ pub fn object_map_table(title: &str, map: &Value) -> Option<Table> {
 /// The weekly report as titled tables.
 pub fn weekly_report_text(r: &WeeklyReport) -> String {
     let mut s = String::new();
+    // Instants in the office's time zone with the offset, as the HTML report shows them.
+    let offset = crate::context::business_calendar().utc_offset();
+    let local = |t| plaint::report::local_text(t, offset);
     s.push_str(&format!(
         "Weekly complaint report {} ({} .. {}), judged at {}, policy {}\n\n",
-        r.week, r.from, r.to, r.now, r.policy_version
+        r.week,
+        local(r.from),
+        local(r.to),
+        local(r.now),
+        r.policy_version
     ));
     let mut overview = table(&["figure", "value"]);
     let rows: Vec<(&str, String)> = vec![

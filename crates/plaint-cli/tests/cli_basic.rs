@@ -314,3 +314,72 @@ fn a_closed_pipe_is_not_an_error() {
         );
     }
 }
+
+/// Issue 11 item 7, one export format: `plaint export` writes exactly what the facade's
+/// `Engine::export` writes, and `history --json` / `audit --json` print the same records.
+#[test]
+fn export_is_the_facade_export_and_history_prints_the_same_records() {
+    let env = Env::new();
+    env.init();
+    import_lines(&env, "a.jsonl", &closed_lifecycle("CMP-F-1"));
+    let cli = env.plaint(&["export"]).output().unwrap();
+    assert!(cli.status.success(), "{}", stderr(&cli));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let facade = rt.block_on(async {
+        let engine = plaint::Engine::open(plaint::EngineConfig::file(env.store()))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let n = engine.export(&mut out, plaint::Reveal::Masked).await.unwrap();
+        engine.close().await.unwrap();
+        assert_eq!(n, 8);
+        out
+    });
+    assert_eq!(stdout(&cli), String::from_utf8(facade).unwrap(), "one export format");
+
+    let first: serde_json::Value = serde_json::from_str(stdout(&cli).lines().next().unwrap()).unwrap();
+    assert_eq!(first["format_version"], 1);
+    assert_eq!(first["kind"], "event");
+    assert_eq!(first["type"], "Received");
+    assert_eq!(first["data"]["customer"]["personal"]["sealed"], true, "{first}");
+
+    let history = env.plaint(&["history", "CMP-F-1", "--json"]).output().unwrap();
+    assert_eq!(stdout(&history), stdout(&cli), "history prints the export's records");
+    let audit = env.plaint(&["audit", "--json"]).output().unwrap();
+    assert_eq!(stdout(&audit), stdout(&cli), "audit prints the export's records");
+}
+
+/// Issue 11 item 7, the business time zone in one place: a date on the command line is the
+/// start of that day in the business calendar's zone (UTC+8), not midnight UTC.
+#[test]
+fn a_date_argument_is_the_start_of_that_day_in_the_business_time_zone() {
+    let env = Env::new();
+    env.init();
+    // 07:00 on 12 October in Shanghai is still 11 October in UTC.
+    let early = command(
+        "early:receive",
+        "CMP-TZ-1",
+        "2026-10-12T07:00:00+08:00",
+        r#""command":"receive","channel":"hotline","description":"清晨投诉","region":"shanghai""#,
+    );
+    import_lines(&env, "tz.jsonl", &[early]);
+    let out = env
+        .plaint(&["audit", "--from", "2026-10-12", "--to", "2026-10-13", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        1,
+        "the event of 12 October (local) is in that day"
+    );
+    let out = env
+        .plaint(&["audit", "--from", "2026-10-11", "--to", "2026-10-12", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out).lines().count(), 0, "and not in 11 October");
+}

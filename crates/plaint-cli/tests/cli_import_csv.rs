@@ -9,8 +9,13 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The shared data directory: `$PLAINT_SHARED_DATA` when set (a checkout elsewhere, e.g. a git
+/// worktree), else `../shared/data` beside the repository.
 fn shared_data(name: &str) -> PathBuf {
-    repo().join("../shared/data").join(name)
+    match std::env::var_os("PLAINT_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => repo().join("../shared/data").join(name),
+    }
 }
 
 fn mapping(name: &str) -> String {

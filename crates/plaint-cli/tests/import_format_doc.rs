@@ -1,7 +1,7 @@
-//! Every `json` example of docs/import-format.md parses as a `plaint_domain::Command`, and every
+//! Every `json` example of docs/import-format.md parses as a `plaint::Command`, and every
 //! one of the 15 commands has at least one example: the document cannot drift from the type.
 
-use plaint_domain::Command;
+use plaint::Command;
 use std::collections::BTreeSet;
 
 fn json_blocks(markdown: &str) -> Vec<String> {

@@ -7,7 +7,7 @@
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateContext, EventStore};
-use plaint_cqrs::postgres::{create_tables, framework, repository};
+use plaint_cqrs::postgres::{create_tables, framework, load_prior_index, repository};
 use plaint_cqrs::{ComplaintAggregate, ComplaintServices};
 use plaint_domain::Command;
 
@@ -20,11 +20,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect(&url)
         .await?;
     create_tables(&pool, "plaint_cqrs_example").await?;
-    let cqrs = framework(
-        pool.clone(),
-        "plaint_cqrs_example",
-        ComplaintServices::new(ComplaintServices::system_clock(), [1u8; 32]),
+    let services = ComplaintServices::new(ComplaintServices::system_clock(), [1u8; 32]);
+    // The repeat rule (DOMAIN.md §8) sees the complaints stored by earlier runs.
+    let index = services.prior_index().expect("the default index");
+    let replayed = load_prior_index(&pool, "plaint_cqrs_example", index).await?;
+    println!(
+        "{replayed} stored events replayed into the repeat index ({} complaints)",
+        index.len()
     );
+    let cqrs = framework(pool.clone(), "plaint_cqrs_example", services);
 
     // A fresh complaint id per run, so the example can run again and again.
     let id = format!("CMP-EX-{}", chrono::Utc::now().timestamp_millis());

@@ -1,7 +1,7 @@
 //! cqrs-es over postgres-es: the complaint aggregate stored in PostgreSQL by cqrs-es's own
 //! repository (JSON payloads, one row per event), for back offices that already run it.
 
-use crate::{ComplaintAggregate, ComplaintServices};
+use crate::{ComplaintAggregate, ComplaintServices, PriorIndex};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::CqrsFramework;
 use postgres_es::PostgresEventRepository;
@@ -52,8 +52,60 @@ pub fn repository(pool: Pool<Postgres>, prefix: &str) -> PostgresEventRepository
     PostgresEventRepository::new(pool).with_tables(&events, &snapshots)
 }
 
-/// An event-sourced cqrs-es framework over postgres-es for complaints.
+/// An event-sourced cqrs-es framework over postgres-es for complaints, with the services'
+/// queries (the default [`PriorIndex`]) registered. Replay the stored events into the index
+/// first with [`load_prior_index`].
 pub fn framework(pool: Pool<Postgres>, prefix: &str, services: ComplaintServices) -> PostgresComplaintCqrs {
     let store = PersistedEventStore::new_event_store(repository(pool, prefix));
-    CqrsFramework::new(store, vec![], services)
+    let queries = services.queries();
+    CqrsFramework::new(store, queries, services)
+}
+
+/// Why the stored events could not be replayed into a [`PriorIndex`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoadIndexError {
+    #[error("reading table {table}: {source}")]
+    Read { table: String, source: sqlx::Error },
+    #[error("table {table}, complaint {aggregate_id}, sequence {sequence}: payload is not a plaint event: {source}")]
+    Payload {
+        table: String,
+        aggregate_id: String,
+        sequence: i64,
+        source: serde_json::Error,
+    },
+}
+
+/// Replays every complaint event stored under `prefix` into `index` (each complaint in stream
+/// order), so the repeat rule sees complaints committed before this process started. Returns
+/// the number of events read.
+pub async fn load_prior_index(pool: &Pool<Postgres>, prefix: &str, index: &PriorIndex) -> Result<u64, LoadIndexError> {
+    use sqlx::Row;
+    let (events, _) = table_names(prefix);
+    let rows = sqlx::query(&format!(
+        "SELECT aggregate_id, sequence, payload FROM {events} WHERE aggregate_type = $1 \
+         ORDER BY aggregate_id, sequence"
+    ))
+    .bind(crate::AGGREGATE_TYPE)
+    .fetch_all(pool)
+    .await
+    .map_err(|source| LoadIndexError::Read {
+        table: events.clone(),
+        source,
+    })?;
+    let mut n = 0;
+    for row in rows {
+        let aggregate_id: String = row.get(0);
+        let sequence: i64 = row.get(1);
+        let payload: serde_json::Value = row.get(2);
+        let event: plaint_domain::Event =
+            serde_json::from_value(payload).map_err(|source| LoadIndexError::Payload {
+                table: events.clone(),
+                aggregate_id: aggregate_id.clone(),
+                sequence,
+                source,
+            })?;
+        index.apply(&event);
+        n += 1;
+    }
+    Ok(n)
 }

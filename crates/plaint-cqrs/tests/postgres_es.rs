@@ -5,7 +5,7 @@ mod support;
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateContext, AggregateError, EventStore};
-use plaint_cqrs::postgres::{create_tables, framework, repository};
+use plaint_cqrs::postgres::{create_tables, framework, load_prior_index, repository};
 use plaint_cqrs::ComplaintAggregate;
 use plaint_domain::state::{Rejection, Status};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -46,6 +46,11 @@ async fn lifecycle_through_postgres_es() {
         now.fetch_add(3_600_000, Ordering::SeqCst);
         cqrs.execute(COMPLAINT, cmd).await.unwrap();
     }
+    // The stored events replay into a fresh repeat index (what a restarted process does).
+    let fresh = plaint_cqrs::PriorIndex::new();
+    let n = load_prior_index(&pool, &prefix, &fresh).await.unwrap();
+    assert_eq!(n, 7, "the lifecycle's seven events");
+    assert_eq!(fresh.len(), 1);
     // A retried command id appends nothing; an illegal command is the domain's typed rejection.
     cqrs.execute(COMPLAINT, close()).await.unwrap();
     let err = cqrs.execute(COMPLAINT, verify_again()).await.unwrap_err();

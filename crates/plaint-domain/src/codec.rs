@@ -11,7 +11,8 @@
 //! | type | current | older versions read |
 //! |---|---|---|
 //! | `Received` | 2 | 1: no `outlet`, no `attributes` (read as `None` / empty) |
-//! | `Classified` | 2 | 1: no `deadline_source` (read as `Policy`) |
+//! | `Verified` | 2 | 1: no `duplicate_of` (read as `None`) |
+//! | `Classified` | 3 | 2: no `repeat_of` (read as `None`); 1: neither `deadline_source` (read as `Policy`) nor `repeat_of` |
 //! | every other type | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -30,10 +31,10 @@ use std::collections::BTreeMap;
 /// Every event type's stable name with its current schema version.
 pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
     ("Received", 2),
-    ("Verified", 1),
+    ("Verified", 2),
     ("Rejected", 1),
     ("MergedAsDuplicate", 1),
-    ("Classified", 2),
+    ("Classified", 3),
     ("Dispatched", 1),
     ("Redispatched", 1),
     ("OnHold", 1),
@@ -205,11 +206,14 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Received", 2) => EventData::Received(de(name, v, payload)?),
         ("Received", 1) => EventData::Received(de::<ReceivedV1>(name, v, payload)?.upcast()),
         ("Received", _) => return Err(unknown()),
-        ("Classified", 2) => EventData::Classified(de(name, v, payload)?),
-        ("Classified", 1) => EventData::Classified(de::<ClassifiedV1>(name, v, payload)?.upcast()),
+        ("Classified", 3) => EventData::Classified(de(name, v, payload)?),
+        ("Classified", 2) => EventData::Classified(de::<ClassifiedV2>(name, v, payload)?.upcast()),
+        ("Classified", 1) => EventData::Classified(de::<ClassifiedV1>(name, v, payload)?.upcast().upcast()),
         ("Classified", _) => return Err(unknown()),
+        ("Verified", 2) => EventData::Verified(de(name, v, payload)?),
+        ("Verified", 1) => EventData::Verified(de::<VerifiedV1>(name, v, payload)?.upcast()),
+        ("Verified", _) => return Err(unknown()),
         (_, v) if v != cur => return Err(unknown()),
-        ("Verified", _) => EventData::Verified(de(name, v, payload)?),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
         ("Dispatched", _) => {
@@ -306,6 +310,37 @@ pub struct ClassifiedV1 {
 
 impl ClassifiedV1 {
     /// v1 → v2: the deadlines came from the policy.
+    pub fn upcast(self) -> ClassifiedV2 {
+        ClassifiedV2 {
+            category: self.category,
+            severity: self.severity,
+            customer_tier: self.customer_tier,
+            flags: self.flags,
+            deadlines: self.deadlines,
+            escalations: self.escalations,
+            policy_version: self.policy_version,
+            deadline_source: DeadlineSource::Policy,
+        }
+    }
+}
+
+/// `Classified` schema version 2, as written before the repeat rule ran again at
+/// classification: no `repeat_of`. Read into today's [`Classified`] with `repeat_of: None` (a
+/// repeat found at verification is in that `Verified`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifiedV2 {
+    pub category: Category,
+    pub severity: Severity,
+    pub customer_tier: CustomerTier,
+    pub flags: Flags,
+    pub deadlines: Vec<ClockDeadline>,
+    pub escalations: Vec<EscalationDue>,
+    pub policy_version: String,
+    pub deadline_source: DeadlineSource,
+}
+
+impl ClassifiedV2 {
+    /// v2 → v3: no repeat link recorded at classification.
     pub fn upcast(self) -> Classified {
         Classified {
             category: self.category,
@@ -315,7 +350,35 @@ impl ClassifiedV1 {
             deadlines: self.deadlines,
             escalations: self.escalations,
             policy_version: self.policy_version,
-            deadline_source: DeadlineSource::Policy,
+            deadline_source: self.deadline_source,
+            repeat_of: None,
+        }
+    }
+}
+
+/// `Verified` schema version 1, as written before duplicates were flagged at verification: no
+/// `duplicate_of`. Read into today's [`Verified`] with `duplicate_of: None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedV1 {
+    pub claim: CheckOutcome,
+    pub evidence: CheckOutcome,
+    pub history: CheckOutcome,
+    pub repeat_of: Option<crate::ids::ComplaintId>,
+    pub flags: Flags,
+    pub note: String,
+}
+
+impl VerifiedV1 {
+    /// v1 → v2: no duplicate flagged.
+    pub fn upcast(self) -> Verified {
+        Verified {
+            claim: self.claim,
+            evidence: self.evidence,
+            history: self.history,
+            repeat_of: self.repeat_of,
+            duplicate_of: None,
+            flags: self.flags,
+            note: self.note,
         }
     }
 }

@@ -514,6 +514,11 @@ pub struct Verified {
     pub history: CheckOutcome,
     /// Set when the history check found an earlier complaint this one repeats (DOMAIN.md §8).
     pub repeat_of: Option<ComplaintId>,
+    /// Set when the history check found an earlier ticket of the same customer about the same
+    /// waybill still open: this one duplicates it and may be merged into it (DOMAIN.md §2, §8;
+    /// schema v2, a v1 payload reads as `None`).
+    #[serde(default)]
+    pub duplicate_of: Option<ComplaintId>,
     pub flags: Flags,
     pub note: String,
 }
@@ -560,6 +565,11 @@ pub struct Classified {
     /// ones (schema v2; a v1 payload reads as `policy`).
     #[serde(default)]
     pub deadline_source: DeadlineSource,
+    /// Set when, once the category was known, the repeat rule found an earlier complaint this
+    /// one repeats and verification had recorded none (DOMAIN.md §8; schema v3, older payloads
+    /// read as `None`). The `repeat` flag in `flags` is raised with it.
+    #[serde(default)]
+    pub repeat_of: Option<ComplaintId>,
 }
 
 /// Why a ticket went where it went (DOMAIN.md §5).

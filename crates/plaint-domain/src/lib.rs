@@ -11,6 +11,7 @@ pub mod command;
 pub mod compensation;
 pub mod event;
 pub mod ids;
+pub mod lifecycle;
 pub mod personal;
 pub mod policy;
 pub mod repeat;

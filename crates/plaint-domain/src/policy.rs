@@ -314,6 +314,9 @@ pub struct CompensationPolicy {
     pub uninsured_cap_postage_multiple: u32,
     /// Registered letter: this many times the postage.
     pub registered_letter_postage_multiple: u32,
+    /// The remedies whose grants count, summed per ticket, against the item's ceiling
+    /// (DOMAIN.md §6). Always includes `payment`.
+    pub ceiling_counts: Vec<crate::event::Remedy>,
     /// Legal basis strings recorded with each rule.
     pub legal_basis: LegalBasis,
 }
@@ -590,6 +593,24 @@ impl Policy {
                 "compensation.registered_letter_postage_multiple".into(),
                 "must be at least 1".into(),
             );
+        }
+        if !self
+            .compensation
+            .ceiling_counts
+            .contains(&crate::event::Remedy::Payment)
+        {
+            return err(
+                "compensation.ceiling_counts".into(),
+                "must list \"payment\": payments always count against the ceiling (DOMAIN.md §6)".into(),
+            );
+        }
+        for (i, r) in self.compensation.ceiling_counts.iter().enumerate() {
+            if self.compensation.ceiling_counts[..i].contains(r) {
+                return err(
+                    format!("compensation.ceiling_counts[{i}]"),
+                    format!("{r:?} is listed twice"),
+                );
+            }
         }
         positive("repeat.window".into(), self.repeat.window)?;
         if self.repeat.window.fixed_millis().is_none() {

@@ -45,7 +45,7 @@
 //! pauses, divided by due − start) is at least the policy's `warnings.at_risk_share`.
 
 use crate::event::{
-    Clock, ClockDeadline, EscalationDue, EscalationLevel, EscalationTrigger, Event, EventData, ResponseKind,
+    Channel, Clock, ClockDeadline, EscalationDue, EscalationLevel, EscalationTrigger, Event, EventData, ResponseKind,
 };
 use crate::ids::ComplaintId;
 use crate::policy::Policy;
@@ -210,31 +210,217 @@ pub(crate) struct Facts {
     pub dispatched_at: Option<Timestamp>,
     pub redispatches: Vec<Timestamp>,
     pub revisits: Vec<(Timestamp, bool)>,
-    pub escalations: Vec<(EscalationLevel, EscalationTrigger, Timestamp)>,
+    /// (level, raised by the watchdog, at).
+    pub escalations: Vec<(EscalationLevel, bool, Timestamp)>,
     pub reopens: Vec<Timestamp>,
     pub closed_at: Option<Timestamp>,
 }
 
-impl Facts {
-    pub(crate) fn gather(history: &[Event], now: Timestamp) -> Facts {
-        let mut f = Facts::default();
+/// What one event tells the SLA rules, compactly (the event's time and deadlines are in the
+/// [`SlaFact`] around it). Events that no clock looks at have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlaEvent {
+    Classified,
+    Dispatched,
+    Redispatched,
+    OnHold,
+    Resumed,
+    Responded(ResponseKind),
+    /// `by_watchdog`: raised by the watchdog (it does not satisfy the green channel).
+    Escalated {
+        level: EscalationLevel,
+        by_watchdog: bool,
+    },
+    Revisited {
+        satisfied: bool,
+    },
+    Reopened,
+    Closed,
+}
+
+impl SlaEvent {
+    /// The SLA fact of an event's data and the deadlines it records; `None` for the events no
+    /// clock looks at (`Received` is the [`SlaTicket`] header).
+    pub fn of(data: &EventData) -> Option<(SlaEvent, &[ClockDeadline])> {
+        Some(match data {
+            EventData::Classified(c) => (SlaEvent::Classified, &c.deadlines[..]),
+            EventData::Dispatched(d) => (SlaEvent::Dispatched, &d.deadlines[..]),
+            EventData::Redispatched(_) => (SlaEvent::Redispatched, &[][..]),
+            EventData::OnHold(_) => (SlaEvent::OnHold, &[][..]),
+            EventData::Resumed(_) => (SlaEvent::Resumed, &[][..]),
+            EventData::Responded(r) => (SlaEvent::Responded(r.kind), &r.deadlines[..]),
+            EventData::Escalated(x) => (
+                SlaEvent::Escalated {
+                    level: x.level,
+                    by_watchdog: matches!(x.trigger, EscalationTrigger::Watchdog { .. }),
+                },
+                &[][..],
+            ),
+            EventData::Revisited(r) => (SlaEvent::Revisited { satisfied: r.satisfied }, &[][..]),
+            EventData::Reopened(_) => (SlaEvent::Reopened, &[][..]),
+            EventData::Closed(_) => (SlaEvent::Closed, &[][..]),
+            EventData::Received(_)
+            | EventData::Verified(_)
+            | EventData::Rejected(_)
+            | EventData::MergedAsDuplicate(_)
+            | EventData::Compensated(_)
+            | EventData::CustomerErased(_) => return None,
+        })
+    }
+}
+
+/// One SLA-relevant event, packed in 16 bytes: its business time, what it was, and where its
+/// recorded deadlines are in the trail's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaFact {
+    pub at: Timestamp,
+    pub event: SlaEvent,
+    /// The fact's deadlines are `deadlines[deadlines_start .. deadlines_start + deadlines_len]`.
+    pub deadlines_start: u32,
+    pub deadlines_len: u8,
+}
+
+/// Most deadlines one event may record in a trail (decide records at most
+/// `RECORDED_DEADLINES_MAX` (32) or one per clock).
+pub const DEADLINES_PER_FACT_MAX: usize = u8::MAX as usize;
+
+/// The SLA-relevant facts of one ticket, in stream order, with their recorded deadlines: all the
+/// SLA rules read (besides the [`SlaTicket`] header). Held per ticket by the SLA projection and
+/// built from a history by [`evaluate`]: one code path for every verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SlaTrail {
+    pub facts: Vec<SlaFact>,
+    pub deadlines: Vec<ClockDeadline>,
+}
+
+impl SlaTrail {
+    /// Adds the fact of one event at business time `at`, if it is SLA-relevant; `false` when it
+    /// is not, or when it records more than [`DEADLINES_PER_FACT_MAX`] deadlines or the trail
+    /// has `u32::MAX` deadlines (nothing is added then). Capacities grow exactly: a million
+    /// tickets' doubling slack is real memory.
+    pub fn push(&mut self, at: Timestamp, data: &EventData) -> bool {
+        let Some((event, dl)) = SlaEvent::of(data) else {
+            return false;
+        };
+        let Ok(start) = u32::try_from(self.deadlines.len()) else {
+            return false;
+        };
+        if dl.len() > DEADLINES_PER_FACT_MAX || start.checked_add(dl.len() as u32).is_none() {
+            return false;
+        }
+        self.deadlines.reserve_exact(dl.len());
+        self.deadlines.extend_from_slice(dl);
+        self.facts.reserve_exact(1);
+        self.facts.push(SlaFact {
+            at,
+            event,
+            deadlines_start: start,
+            deadlines_len: dl.len() as u8,
+        });
+        true
+    }
+
+    /// The deadlines a fact recorded.
+    pub fn deadlines_of(&self, f: &SlaFact) -> &[ClockDeadline] {
+        let start = f.deadlines_start as usize;
+        &self.deadlines[start..start + f.deadlines_len as usize]
+    }
+}
+
+/// One ticket as the SLA rules see it: the `Received` header and the trail.
+#[derive(Debug, Clone, Copy)]
+pub struct SlaTicket<'a> {
+    pub complaint_id: Option<&'a ComplaintId>,
+    /// Registration (`Received.occurred_at`); `None` when there was no `Received`.
+    pub received_at: Option<Timestamp>,
+    pub contact_at: Timestamp,
+    pub channel: Channel,
+    /// The policy version of the (latest) classification.
+    pub policy_version: Option<&'a str>,
+    pub trail: &'a SlaTrail,
+}
+
+/// A history's header and trail, owned.
+struct OwnedTicket {
+    complaint_id: Option<ComplaintId>,
+    received_at: Option<Timestamp>,
+    contact_at: Timestamp,
+    channel: Channel,
+    policy_version: Option<String>,
+    trail: SlaTrail,
+}
+
+impl OwnedTicket {
+    fn of(history: &[Event]) -> OwnedTicket {
+        let mut t = OwnedTicket {
+            complaint_id: history.first().map(|e| e.meta.complaint_id.clone()),
+            received_at: None,
+            contact_at: Timestamp::EPOCH,
+            channel: Channel::Hotline,
+            policy_version: None,
+            trail: SlaTrail::default(),
+        };
         for e in history {
-            if f.complaint_id.is_none() {
-                f.complaint_id = Some(e.meta.complaint_id.clone());
+            match &e.data {
+                EventData::Received(r) if t.received_at.is_none() => {
+                    t.received_at = Some(e.meta.occurred_at);
+                    t.contact_at = r.contact_at;
+                    t.channel = r.channel;
+                }
+                EventData::Classified(c) => t.policy_version = Some(c.policy_version.clone()),
+                _ => {}
             }
-            let at = e.meta.occurred_at;
+            t.trail.push(e.meta.occurred_at, &e.data);
+        }
+        t
+    }
+    fn borrow(&self) -> SlaTicket<'_> {
+        SlaTicket {
+            complaint_id: self.complaint_id.as_ref(),
+            received_at: self.received_at,
+            contact_at: self.contact_at,
+            channel: self.channel,
+            policy_version: self.policy_version.as_deref(),
+            trail: &self.trail,
+        }
+    }
+}
+
+impl Facts {
+    /// What a history says as of `now`, with the planned escalations (the watchdog's view).
+    pub(crate) fn gather(history: &[Event], now: Timestamp) -> Facts {
+        let mut f = Facts::from_ticket(&OwnedTicket::of(history).borrow(), now);
+        for e in history {
+            if let EventData::Classified(c) = &e.data {
+                if e.meta.occurred_at <= now {
+                    f.planned = c.escalations.clone();
+                }
+            }
+        }
+        f
+    }
+
+    /// What a ticket's trail says as of `now` (facts after `now` dropped).
+    pub(crate) fn from_ticket(t: &SlaTicket<'_>, now: Timestamp) -> Facts {
+        let mut f = Facts {
+            complaint_id: t.complaint_id.cloned(),
+            ..Facts::default()
+        };
+        if let Some(received) = t.received_at.filter(|r| *r <= now) {
+            f.received_at = Some(received);
+            f.contact_at = Some(t.contact_at);
+            f.regulator_referral = t.channel == Channel::RegulatorReferral;
+        }
+        for fact in &t.trail.facts {
+            let at = fact.at;
             if at > now {
                 continue;
             }
-            match &e.data {
-                EventData::Received(r) => {
-                    f.received_at = Some(at);
-                    f.contact_at = Some(r.contact_at);
-                    f.regulator_referral = r.channel == crate::event::Channel::RegulatorReferral;
-                }
-                EventData::Classified(c) => {
+            let deadlines = t.trail.deadlines_of(fact);
+            match fact.event {
+                SlaEvent::Classified => {
                     let received = f.received_at.unwrap_or(at);
-                    for d in &c.deadlines {
+                    for d in deadlines {
                         let start = if d.clock == Clock::Registration {
                             f.contact_at.unwrap_or(received)
                         } else {
@@ -242,46 +428,40 @@ impl Facts {
                         };
                         f.deadlines.insert(d.clock, (*d, start));
                     }
-                    f.planned = c.escalations.clone();
-                    f.policy_version = Some(c.policy_version.clone());
+                    f.policy_version = t.policy_version.map(str::to_owned);
                 }
-                EventData::Dispatched(d) => {
+                SlaEvent::Dispatched => {
                     f.dispatched_at = Some(at);
-                    for dl in &d.deadlines {
+                    for dl in deadlines {
                         f.deadlines.insert(dl.clock, (*dl, at));
                     }
                 }
-                EventData::Redispatched(_) => f.redispatches.push(at),
-                EventData::OnHold(_) => {
+                SlaEvent::Redispatched => f.redispatches.push(at),
+                SlaEvent::OnHold => {
                     if !matches!(f.holds.last(), Some((_, None))) {
                         f.holds.push((at, None));
                     }
                 }
-                EventData::Resumed(_) => {
+                SlaEvent::Resumed => {
                     if let Some((_, end @ None)) = f.holds.last_mut() {
                         *end = Some(at);
                     }
                 }
-                EventData::Responded(r) => {
-                    f.responses.push((r.kind, at));
-                    for dl in &r.deadlines {
+                SlaEvent::Responded(kind) => {
+                    f.responses.push((kind, at));
+                    for dl in deadlines {
                         f.deadlines.insert(dl.clock, (*dl, at));
                     }
                 }
-                EventData::Escalated(x) => f.escalations.push((x.level, x.trigger.clone(), at)),
-                EventData::Revisited(r) => f.revisits.push((at, r.satisfied)),
-                EventData::Reopened(_) => f.reopens.push(at),
-                EventData::Closed(_) => {
+                SlaEvent::Escalated { level, by_watchdog } => f.escalations.push((level, by_watchdog, at)),
+                SlaEvent::Revisited { satisfied } => f.revisits.push((at, satisfied)),
+                SlaEvent::Reopened => f.reopens.push(at),
+                SlaEvent::Closed => {
                     f.closed_at = Some(at);
                     if let Some((_, end @ None)) = f.holds.last_mut() {
                         *end = Some(at);
                     }
                 }
-                EventData::Verified(_)
-                | EventData::Rejected(_)
-                | EventData::MergedAsDuplicate(_)
-                | EventData::Compensated(_)
-                | EventData::CustomerErased(_) => {}
             }
         }
         f
@@ -332,9 +512,7 @@ impl Facts {
             Clock::GreenChannel => self
                 .escalations
                 .iter()
-                .filter(|(level, trigger, _)| {
-                    *level >= EscalationLevel::Supervisor && matches!(trigger, EscalationTrigger::Person)
-                })
+                .filter(|(level, by_watchdog, _)| *level >= EscalationLevel::Supervisor && !*by_watchdog)
                 .map(|(_, _, at)| *at)
                 .min(),
             Clock::Revisit => self.revisits.iter().map(|r| r.0).filter(|t| *t >= start).min(),
@@ -552,7 +730,13 @@ fn appeal(f: &Facts, now: Timestamp, policy: &Policy) -> AppealEligibility {
 /// The SLA verdict of every clock of a ticket at `now` (DOMAIN.md §7), from its history alone
 /// (the policy gives only the at-risk share and the appeal windows).
 pub fn evaluate(history: &[Event], now: Timestamp, policy: &Policy) -> TicketSla {
-    let f = Facts::gather(history, now);
+    evaluate_ticket(&OwnedTicket::of(history).borrow(), now, policy)
+}
+
+/// The SLA verdict of every clock of a ticket at `now`, from its header and [`SlaTrail`]: what
+/// [`evaluate`] does for a history, and what the SLA projection calls for each ticket it holds.
+pub fn evaluate_ticket(ticket: &SlaTicket<'_>, now: Timestamp, policy: &Policy) -> TicketSla {
+    let f = Facts::from_ticket(ticket, now);
     let share = policy.warnings.at_risk_share;
     let clocks = ALL_CLOCKS
         .iter()

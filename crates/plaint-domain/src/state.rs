@@ -36,15 +36,18 @@
 //!   often as one likes). Whether a breach or green-channel rung is still relevant is judged
 //!   by `watchdog::due_escalations`, which sees the whole history.
 //! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
-//!   `regulator_referral`; `verify` with `repeat_of` raises `repeat` (DOMAIN.md §8).
+//!   `regulator_referral`; a repeat link (named by `verify`, or found by the repeat rule at
+//!   verification or classification, see [`decide_with`]) raises `repeat` (DOMAIN.md §8).
 
 use crate::calendar::Calendar;
 use crate::command::*;
 use crate::compensation;
 use crate::event::*;
 use crate::ids::{CommandId, ComplaintId};
+use crate::lifecycle::{HoldChange, Lifecycle};
 use crate::personal::{self, CustomerKey};
 use crate::policy::Policy;
+use crate::repeat::{self, Candidate, NoPriors, PriorComplaints, RepeatVerdict};
 use crate::time::Timestamp;
 use std::fmt;
 
@@ -180,6 +183,9 @@ pub struct ComplaintState {
     /// Union of the flags raised by verification and classification.
     pub flags: Flags,
     pub repeat_of: Option<ComplaintId>,
+    /// The open ticket this one duplicates (flagged at verification, DOMAIN.md §8).
+    #[serde(default)]
+    pub duplicate_of: Option<ComplaintId>,
     pub merged_into: Option<ComplaintId>,
     pub rejection: Option<RejectionReason>,
     pub department: Option<Department>,
@@ -209,6 +215,9 @@ pub struct ComplaintState {
     pub final_root_cause: Option<Stage>,
     /// Sum of granted compensation.
     pub compensated: Money,
+    /// Granted compensation per remedy: what the per-ticket ceiling counts (DOMAIN.md §6).
+    #[serde(default)]
+    pub granted: compensation::GrantedTotals,
     pub last_revisit: Option<RevisitOutcome>,
     pub reopen_count: u32,
     pub redispatch_count: u32,
@@ -304,13 +313,18 @@ pub enum Rejection {
         department: String,
         policy_version: String,
     },
-    /// The amount asked is above the ceiling of the applicable rule (DOMAIN.md §6).
-    #[error("complaint {complaint}: compensation of {requested_fen} fen is above the ceiling of {ceiling_fen} fen ({rule:?})")]
+    /// The amount asked, added to what the ticket was already granted, is above the ceiling of
+    /// the applicable rule (DOMAIN.md §6: the ceiling bounds the sum per ticket).
+    #[error("complaint {complaint}: compensation of {requested_fen} fen is above the ceiling of {ceiling_fen} fen for the ticket ({rule:?}): {already_granted_fen} fen already granted, {headroom_fen} fen headroom left")]
     CompensationAboveCeiling {
         complaint: ComplaintId,
         requested_fen: i64,
         ceiling_fen: i64,
         rule: CompensationRule,
+        /// What earlier grants counted against this ceiling.
+        already_granted_fen: i64,
+        /// What may still be granted under this ceiling.
+        headroom_fen: i64,
     },
     /// The compensation request was refused for another reason (missing inputs, …).
     #[error("complaint {complaint}: compensation refused: {reason}")]
@@ -378,7 +392,24 @@ pub enum Rejection {
 /// assert!(matches!(err, Rejection::IllegalTransition { status: Status::Received, command: "close", .. }));
 /// assert_eq!(err.to_string(), "complaint CMP-2026-000001: cannot close while the complaint is received");
 /// ```
+///
+/// `decide` knows no earlier complaints: the repeat rule (DOMAIN.md §8) judges every complaint
+/// new. An adapter that keeps an index of complaints calls [`decide_with`].
 pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Vec<Event>, Rejection> {
+    decide_with(state, cmd, ctx, &NoPriors)
+}
+
+/// [`decide`], with the earlier complaints the repeat rule (DOMAIN.md §8, `repeat`) reads through
+/// the `priors` port. It judges at verification (a duplicate of an open ticket is recorded as
+/// `Verified.duplicate_of`, a repeat as `Verified.repeat_of` unless the command names one) and
+/// again at classification, once the category is known (a repeat not recorded before is recorded
+/// as `Classified.repeat_of` and opens the green channel). Other commands never ask the port.
+pub fn decide_with(
+    state: &ComplaintState,
+    cmd: &Command,
+    ctx: &Context,
+    priors: &dyn PriorComplaints,
+) -> Result<Vec<Event>, Rejection> {
     if let Some(id) = &state.id {
         if *id != cmd.complaint_id {
             return Err(Rejection::WrongComplaint {
@@ -396,6 +427,7 @@ pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Ve
         cmd,
         ctx,
         at: cmd.occurred_at.unwrap_or(ctx.now),
+        priors,
     };
     if !d.allowed() {
         return Err(d.illegal());
@@ -436,9 +468,18 @@ struct Decider<'s, 'c, 'x, 'p> {
     cmd: &'c Command,
     ctx: &'x Context<'p>,
     at: Timestamp,
+    priors: &'x dyn PriorComplaints,
 }
 
 impl Decider<'_, '_, '_, '_> {
+    /// The repeat rule's verdict on this complaint with the category it has or is given.
+    fn repeat_verdict(&self, category: Option<Category>) -> RepeatVerdict {
+        match Candidate::from_state(self.state, category) {
+            Some(c) => repeat::judge_with(&c, self.priors, self.ctx.policy),
+            None => RepeatVerdict::New,
+        }
+    }
+
     fn complaint(&self) -> ComplaintId {
         self.cmd.complaint_id.clone()
     }
@@ -532,14 +573,23 @@ impl Decider<'_, '_, '_, '_> {
                 if v.repeat_of.as_ref() == Some(&self.cmd.complaint_id) {
                     return Err(self.invalid("repeat_of", "a complaint cannot repeat itself"));
                 }
-                // DOMAIN.md §8: a repeat raises the `repeat` flag (and so the green channel).
+                // DOMAIN.md §8: the history check. The command may name the earlier complaint;
+                // otherwise the rule judges. A repeat raises the `repeat` flag (and so the green
+                // channel); a duplicate of an open ticket is flagged for merging.
+                let (judged_repeat, duplicate_of) = match self.repeat_verdict(self.state.category) {
+                    RepeatVerdict::Repeat { of } => (Some(of), None),
+                    RepeatVerdict::Duplicate { of } => (None, Some(of)),
+                    RepeatVerdict::New => (None, None),
+                };
+                let repeat_of = v.repeat_of.clone().or(judged_repeat);
                 let mut flags = v.flags;
-                flags.repeat |= v.repeat_of.is_some();
+                flags.repeat |= repeat_of.is_some();
                 one(EventData::Verified(Verified {
                     claim: v.claim,
                     evidence: v.evidence,
                     history: v.history,
-                    repeat_of: v.repeat_of.clone(),
+                    repeat_of,
+                    duplicate_of,
                     flags,
                     note: v.note.clone(),
                 }))
@@ -714,7 +764,18 @@ impl Decider<'_, '_, '_, '_> {
     /// exactly the legacy system's deadlines, possibly none, and plans no watchdog escalations.
     fn classify(&self, c: &Classify) -> Result<Classified, Rejection> {
         let channel = self.state.channel.unwrap_or(Channel::Hotline);
+        // DOMAIN.md §8: judged again now the category is known (same customer, same category,
+        // another waybill or channel), unless a link was recorded at verification.
+        let repeat_of = if self.state.repeat_of.is_none() && self.state.duplicate_of.is_none() {
+            match self.repeat_verdict(Some(c.category)) {
+                RepeatVerdict::Repeat { of } => Some(of),
+                RepeatVerdict::Duplicate { .. } | RepeatVerdict::New => None,
+            }
+        } else {
+            None
+        };
         let mut flags = self.state.flags.union(c.flags);
+        flags.repeat |= repeat_of.is_some();
         flags.media |= channel == Channel::MediaLead;
         flags.regulator |= channel == Channel::RegulatorReferral;
         let received_at = self.state.received_at.unwrap_or(self.at);
@@ -748,6 +809,7 @@ impl Decider<'_, '_, '_, '_> {
             escalations,
             policy_version: self.ctx.policy.version.clone(),
             deadline_source: c.deadline_source,
+            repeat_of,
         })
     }
 
@@ -835,33 +897,30 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §6: the ceiling by rule, computed by the policy; a grant above it is refused.
+    /// DOMAIN.md §6: the ceiling by rule, computed by the policy, bounds the sum of what the
+    /// ticket is granted (the remedies the policy counts); a grant above the headroom left is
+    /// refused.
     fn compensation(&self, req: &CompensationRequest) -> Result<Compensation, Rejection> {
-        let c = compensation::compute(self.ctx.policy, req).map_err(|e| match e {
+        compensation::compute_for_ticket(self.ctx.policy, req, &self.state.granted).map_err(|e| match e {
             compensation::CompensationError::AboveCeiling {
-                rule, granted, ceiling, ..
+                rule,
+                granted,
+                ceiling,
+                already_granted,
+                ..
             } => Rejection::CompensationAboveCeiling {
                 complaint: self.complaint(),
                 requested_fen: granted,
                 ceiling_fen: ceiling,
                 rule,
+                already_granted_fen: already_granted,
+                headroom_fen: (ceiling - already_granted).max(0),
             },
             other => Rejection::Compensation {
                 complaint: self.complaint(),
                 reason: other.to_string(),
             },
-        })?;
-        if let Some(ceiling) = c.ceiling {
-            if c.granted > ceiling {
-                return Err(Rejection::CompensationAboveCeiling {
-                    complaint: self.complaint(),
-                    requested_fen: c.granted.0,
-                    ceiling_fen: ceiling.0,
-                    rule: c.rule,
-                });
-            }
-        }
-        Ok(c)
+        })
     }
 
     /// DOMAIN.md §2 and §7: by a person, always; by the watchdog, exactly once per planned rung
@@ -1023,9 +1082,47 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);
+    // Status, hold, reopen count, escalation level, compensation total and recorded deadlines:
+    // decided once, in `lifecycle`, the fold every projection uses too.
+    let mut lifecycle = Lifecycle {
+        status: state.status,
+        resume_to: state.hold.map(|h| h.resume_to),
+        escalation_level: state.escalation_level,
+        reopen_count: state.reopen_count,
+        compensated: state.compensated,
+    };
+    let step = lifecycle.apply(&event.data);
+    state.status = lifecycle.status;
+    state.escalation_level = lifecycle.escalation_level;
+    state.reopen_count = lifecycle.reopen_count;
+    state.compensated = lifecycle.compensated;
+    if let Some(c) = step.compensation {
+        state.granted.record(c);
+    }
+    match step.hold {
+        HoldChange::None => {}
+        HoldChange::Started { reason, resume_to } => {
+            state.hold = Some(Hold {
+                since: at,
+                reason,
+                resume_to,
+            })
+        }
+        HoldChange::Resumed { .. } => {
+            if let Some(h) = state.hold.take() {
+                state.held_ms = state.held_ms.saturating_add(at.millis_since(h.since).max(0));
+            }
+        }
+        HoldChange::EndedByClose => state.hold = None,
+    }
+    if step.deadlines_replace {
+        state.deadlines.clear();
+        state.deadlines.extend_from_slice(step.deadlines);
+    } else {
+        state.deadlines.extend_from_slice(step.deadlines);
+    }
     match &event.data {
         EventData::Received(r) => {
-            state.status = Status::Received;
             state.channel = Some(r.channel);
             state.received_at = Some(at);
             state.contact_at = Some(r.contact_at);
@@ -1035,37 +1132,36 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.description.clone_from(&r.description);
         }
         EventData::Verified(v) => {
-            state.status = Status::Verified;
             state.flags = state.flags.union(v.flags);
             if v.repeat_of.is_some() {
                 state.repeat_of.clone_from(&v.repeat_of);
             }
+            if v.duplicate_of.is_some() {
+                state.duplicate_of.clone_from(&v.duplicate_of);
+            }
         }
         EventData::Rejected(r) => {
-            state.status = Status::Rejected;
             state.rejection = Some(r.reason);
         }
         EventData::MergedAsDuplicate(m) => {
-            state.status = Status::Merged;
             state.merged_into = Some(m.into.clone());
         }
         EventData::Classified(c) => {
-            state.status = Status::Classified;
             state.category = Some(c.category);
             state.severity = Some(c.severity);
             state.customer_tier = Some(c.customer_tier);
             state.flags = state.flags.union(c.flags);
-            state.deadlines.clone_from(&c.deadlines);
             state.escalations_planned.clone_from(&c.escalations);
             state.policy_version = Some(c.policy_version.clone());
             state.deadline_source = c.deadline_source;
+            if c.repeat_of.is_some() {
+                state.repeat_of.clone_from(&c.repeat_of);
+            }
         }
         EventData::Dispatched(d) => {
-            state.status = Status::Dispatched;
             state.department = Some(d.department.clone());
             state.handler.clone_from(&d.handler);
             state.routing = Some(d.routing.clone());
-            state.deadlines.extend_from_slice(&d.deadlines);
         }
         EventData::Redispatched(r) => {
             state.department = Some(r.to.clone());
@@ -1073,44 +1169,19 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.routing = Some(r.routing.clone());
             state.redispatch_count = state.redispatch_count.saturating_add(1);
         }
-        EventData::OnHold(h) => {
-            // A hold while on hold (not produced by decide) keeps the first one's start.
-            if state.hold.is_none() {
-                state.hold = Some(Hold {
-                    since: at,
-                    reason: h.reason,
-                    resume_to: state.status,
-                });
-            }
-            state.status = Status::OnHold;
-        }
-        EventData::Resumed(_) => {
-            if let Some(h) = state.hold.take() {
-                state.held_ms = state.held_ms.saturating_add(at.millis_since(h.since).max(0));
-                state.status = h.resume_to;
-            }
-        }
+        EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}
         EventData::Responded(r) => {
             if state.first_response_at.is_none() {
                 state.first_response_at = Some(at);
             }
-            if let Some(c) = &r.compensation {
-                state.compensated = Money(state.compensated.0.saturating_add(c.granted.0));
-            }
-            state.deadlines.extend_from_slice(&r.deadlines);
-            if r.kind == ResponseKind::Final {
-                state.status = Status::Responded;
+            if step.final_response {
                 state.final_response_at = Some(at);
                 state.final_liable = r.liable;
                 state.final_root_cause = r.root_cause;
             }
         }
-        EventData::Compensated(c) => {
-            state.compensated = Money(state.compensated.0.saturating_add(c.compensation.granted.0));
-        }
         EventData::Escalated(e) => {
             state.escalation_count = state.escalation_count.saturating_add(1);
-            state.escalation_level = state.escalation_level.max(Some(e.level));
             if let EscalationTrigger::Watchdog { rule_id, .. } = &e.trigger {
                 if !state.escalations_applied.iter().any(|r| r == rule_id) {
                     state.escalations_applied.push(rule_id.clone());
@@ -1118,25 +1189,20 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
         }
         EventData::Revisited(r) => {
-            state.status = Status::Revisited;
             state.last_revisit = Some(RevisitOutcome {
                 solved: r.solved,
                 satisfied: r.satisfied,
                 score: r.satisfaction_score,
             });
         }
-        EventData::Reopened(r) => {
-            state.status = Status::Dispatched;
-            state.reopen_count = r.reopen_count.max(state.reopen_count.saturating_add(1));
+        EventData::Reopened(_) => {
             state.final_response_at = None;
             state.final_liable = None;
             state.final_root_cause = None;
         }
         EventData::Closed(c) => {
-            state.status = Status::Closed;
             state.resolution = Some(c.resolution);
             state.closed_at = Some(at);
-            state.hold = None;
         }
         // Not about a complaint (recorded in the erasure stream): changes no state.
         EventData::CustomerErased(_) => {}

@@ -64,6 +64,7 @@ fn one_of_each() -> Vec<EventData> {
             evidence: CheckOutcome::Failed,
             history: CheckOutcome::NotApplicable,
             repeat_of: Some(ComplaintId::new("CMP-0").unwrap()),
+            duplicate_of: Some(ComplaintId::new("CMP-00").unwrap()),
             flags: Flags {
                 repeat: true,
                 media: false,
@@ -93,6 +94,7 @@ fn one_of_each() -> Vec<EventData> {
             }],
             policy_version: "2026.1".to_owned(),
             deadline_source: DeadlineSource::Recorded,
+            repeat_of: Some(ComplaintId::new("CMP-1").unwrap()),
         }),
         EventData::Dispatched(Dispatched {
             department: Department("legal".to_owned()),
@@ -204,7 +206,8 @@ fn encode_into_appends_to_the_buffer() {
 #[test]
 fn schema_versions_are_known_per_type() {
     assert_eq!(codec::schema_version("Received"), Some(2));
-    assert_eq!(codec::schema_version("Classified"), Some(2));
+    assert_eq!(codec::schema_version("Classified"), Some(3));
+    assert_eq!(codec::schema_version("Verified"), Some(2));
     assert_eq!(codec::schema_version("Closed"), Some(1));
     assert_eq!(codec::schema_version("Opened"), None);
 }
@@ -344,19 +347,86 @@ fn classified_v1_upcasts_to_current_classified() {
         DeadlineSource::Policy,
         "v1 deadlines came from the policy"
     );
-    // Re-encoding writes v2 (one more byte: the source), which reads back identically.
+    assert_eq!(c.repeat_of, None, "v1 recorded no repeat at classification");
+    // Re-encoding writes v3 (two more bytes: the source, no repeat link), which reads back
+    // identically.
     let (name, version, bytes) = codec::encode(&EventData::Classified(c.clone()));
-    assert_eq!((name, version), ("Classified", 2));
+    assert_eq!((name, version), ("Classified", 3));
     assert_eq!(&bytes[..CLASSIFIED_V1_GOLDEN.len()], CLASSIFIED_V1_GOLDEN);
-    assert_eq!(bytes.len(), CLASSIFIED_V1_GOLDEN.len() + 1);
+    assert_eq!(bytes.len(), CLASSIFIED_V1_GOLDEN.len() + 2);
     assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Classified(c));
-    // A v2 payload is not a v1 payload: one trailing byte.
+    // A v3 payload is not a v1 payload: two trailing bytes.
     assert!(matches!(
         codec::decode("Classified", 1, &bytes),
-        Err(CodecError::TrailingBytes { trailing: 1, .. })
+        Err(CodecError::TrailingBytes { trailing: 2, .. })
     ));
     assert!(matches!(
-        codec::decode("Classified", 3, &bytes),
+        codec::decode("Classified", 4, &bytes),
+        Err(CodecError::UnknownVersion { current: 3, .. })
+    ));
+}
+
+/// A `Classified` written by schema version 2 (before the repeat rule ran at classification):
+/// the v1 fixture followed by `deadline_source` = recorded (variant 1). A fixture.
+#[test]
+fn classified_v2_upcasts_to_current_classified_without_a_repeat_link() {
+    let mut v2 = CLASSIFIED_V1_GOLDEN.to_vec();
+    v2.push(1); // deadline_source: variant 1 = recorded
+    let data = codec::decode("Classified", 2, &v2).expect("v2 payload decodes");
+    let EventData::Classified(c) = data else {
+        panic!("decoded as {data:?}")
+    };
+    assert_eq!(c.deadline_source, DeadlineSource::Recorded);
+    assert_eq!(c.repeat_of, None);
+    assert!(c.flags.repeat, "the flag recorded by v2 stays");
+    assert!(matches!(
+        codec::decode("Classified", 2, &[v2.as_slice(), &[0]].concat()),
+        Err(CodecError::TrailingBytes { trailing: 1, .. })
+    ));
+}
+
+/// A `Verified` written by schema version 1 (before duplicates were flagged at verification).
+/// A fixture: claim passed, evidence failed, history not applicable, repeat_of "CMP-1", flags
+/// {repeat}, note "".
+#[rustfmt::skip]
+const VERIFIED_V1_GOLDEN: &[u8] = &[
+    0, 1, 2,                                // claim, evidence, history
+    1, 5, 67, 77, 80, 45, 49,               // repeat_of: Some("CMP-1")
+    1, 0, 0, 0,                             // flags: repeat, media, group, regulator
+    0,                                      // note: ""
+];
+
+#[test]
+fn verified_v1_golden_bytes_are_what_v1_wrote() {
+    let v1 = codec::VerifiedV1 {
+        claim: CheckOutcome::Passed,
+        evidence: CheckOutcome::Failed,
+        history: CheckOutcome::NotApplicable,
+        repeat_of: Some(ComplaintId::new("CMP-1").unwrap()),
+        flags: Flags {
+            repeat: true,
+            ..Flags::default()
+        },
+        note: String::new(),
+    };
+    assert_eq!(postcard::to_allocvec(&v1).unwrap(), VERIFIED_V1_GOLDEN);
+}
+
+/// Issue 11 item 2: a v1 `Verified` reads with no duplicate flagged; today's writes v2.
+#[test]
+fn verified_v1_upcasts_to_current_verified_without_a_duplicate_flag() {
+    let data = codec::decode("Verified", 1, VERIFIED_V1_GOLDEN).expect("v1 payload decodes");
+    let EventData::Verified(v) = data else {
+        panic!("decoded as {data:?}")
+    };
+    assert_eq!(v.repeat_of.as_ref().map(|c| c.as_str()), Some("CMP-1"));
+    assert_eq!(v.duplicate_of, None);
+    assert!(v.flags.repeat);
+    let (name, version, bytes) = codec::encode(&EventData::Verified(v.clone()));
+    assert_eq!((name, version), ("Verified", 2));
+    assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::Verified(v));
+    assert!(matches!(
+        codec::decode("Verified", 3, &bytes),
         Err(CodecError::UnknownVersion { current: 2, .. })
     ));
 }

@@ -147,13 +147,26 @@ fn section_6_gross_negligence_lifts_the_cap_to_the_actual_loss() {
 #[test]
 fn section_6_other_remedies_and_bad_amounts() {
     let p = Policy::default();
+    // A remedy the policy does not count against the ceiling has none.
+    let reshipment = CompensationRequest {
+        remedy: Remedy::Reshipment,
+        ..payment(1_000)
+    };
+    let c = compute(&p, &reshipment).unwrap();
+    assert_eq!(c.rule, CompensationRule::NonMonetary);
+    assert_eq!(c.ceiling, None);
+    // A coupon counts (policy `compensation.ceiling_counts`): it needs the item's facts.
     let coupon = CompensationRequest {
         remedy: Remedy::Coupon,
         ..payment(1_000)
     };
-    let c = compute(&p, &coupon).unwrap();
-    assert_eq!(c.rule, CompensationRule::NonMonetary);
-    assert_eq!(c.ceiling, None);
+    assert!(matches!(
+        compute(&p, &coupon),
+        Err(CompensationError::MissingInput {
+            rule: CompensationRule::UninsuredCapped,
+            field: "actual_loss"
+        })
+    ));
     let refund = CompensationRequest {
         remedy: Remedy::PostageRefund,
         postage: Some(Money(1_200)),

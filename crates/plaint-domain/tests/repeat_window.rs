@@ -4,7 +4,9 @@
 
 use plaint_domain::personal::match_key;
 use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{judge, judge_within, normalise_waybill, Candidate, PriorComplaint, RepeatVerdict};
+use plaint_domain::repeat::{
+    judge, judge_within, normalise_waybill, Candidate, CustomerRef, PriorComplaint, RepeatVerdict,
+};
 use plaint_domain::time::MS_PER_DAY;
 use plaint_domain::{Category, ComplaintId, Timestamp};
 
@@ -30,8 +32,7 @@ fn prior(
 ) -> PriorComplaint {
     PriorComplaint {
         id: id(name),
-        match_key: match_key(&MS, None, Some(phone)),
-        customer_id: None,
+        customer: CustomerRef::new(match_key(&MS, None, Some(phone)).as_deref(), None),
         waybill: waybill.map(str::to_owned),
         category: Some(category),
         received_at: day(received),
@@ -41,8 +42,8 @@ fn prior(
 
 fn candidate(phone: &str, waybill: Option<&str>, category: Option<Category>, received: i64) -> Candidate {
     Candidate {
-        match_key: match_key(&MS, None, Some(phone)),
-        customer_id: None,
+        id: id("CMP-NEW"),
+        customer: CustomerRef::new(match_key(&MS, None, Some(phone)).as_deref(), None),
         waybill: waybill.map(str::to_owned),
         category,
         received_at: day(received),
@@ -107,16 +108,15 @@ fn section_8_another_customer_is_never_a_repeat() {
 fn section_8_customer_id_matches_when_no_phone_is_known() {
     let priors = [PriorComplaint {
         id: id("CMP-9"),
-        match_key: None,
-        customer_id: Some("C-77".into()),
+        customer: CustomerRef::new(None, Some("C-77")),
         waybill: None,
         category: Some(Category::StaffAttitude),
         received_at: day(0),
         open: false,
     }];
     let c = Candidate {
-        match_key: None,
-        customer_id: Some("C-77".into()),
+        id: id("CMP-10"),
+        customer: CustomerRef::new(None, Some("C-77")),
         waybill: None,
         category: Some(Category::StaffAttitude),
         received_at: day(5),
@@ -135,4 +135,40 @@ fn section_8_later_complaints_are_not_priors() {
     let c = candidate("13800138000", Some("SF100"), Some(Category::Delay), 5);
     assert_eq!(judge(&c, &priors, &Policy::default()), RepeatVerdict::New);
     assert_eq!(normalise_waybill(" sf-100 "), "SF100");
+}
+
+#[test]
+fn section_8_same_instant_the_smaller_id_is_the_earlier_and_a_complaint_never_repeats_itself() {
+    let priors = [
+        prior("CMP-A", "13800138000", Some("SF100"), Category::Delay, 0, true),
+        prior("CMP-B", "13800138000", Some("SF100"), Category::Delay, 0, true),
+    ];
+    let mut c = candidate("13800138000", Some("SF100"), Some(Category::Delay), 0);
+    c.id = id("CMP-B");
+    assert_eq!(
+        judge(&c, &priors, &Policy::default()),
+        RepeatVerdict::Duplicate { of: id("CMP-A") }
+    );
+    c.id = id("CMP-A");
+    assert_eq!(judge(&c, &priors, &Policy::default()), RepeatVerdict::New);
+}
+
+#[test]
+fn section_8_an_anonymous_complaint_matches_nobody() {
+    let priors = [PriorComplaint {
+        id: id("CMP-1"),
+        customer: CustomerRef::default(),
+        waybill: Some("SF100".into()),
+        category: Some(Category::Delay),
+        received_at: day(0),
+        open: true,
+    }];
+    let c = Candidate {
+        id: id("CMP-2"),
+        customer: CustomerRef::default(),
+        waybill: Some("SF100".into()),
+        category: Some(Category::Delay),
+        received_at: day(1),
+    };
+    assert_eq!(judge(&c, &priors, &Policy::default()), RepeatVerdict::New);
 }

@@ -7,10 +7,12 @@
 //! Weeks, days and months are local to [`Buckets`] (UTC+8 by default); every figure is about
 //! the tickets *received* in the period.
 
+use crate::records::{Record, RecordTable};
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, IsoWeek, Month, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
+use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -35,8 +37,8 @@ struct AnaRec {
     repeat: bool,
     duplicate: bool,
     rejected: bool,
-    escalated: bool,
-    reopen_count: u32,
+    /// Status, reopens, escalation level: the domain's fold.
+    life: Lifecycle,
     final_responses: u32,
     first_response_at: Option<Timestamp>,
     first_final_at: Option<Timestamp>,
@@ -46,17 +48,14 @@ struct AnaRec {
     satisfied: Option<bool>,
     solved: Option<bool>,
     satisfaction_score: Option<u8>,
-    closed: bool,
 }
 
 /// The analysis projection: a compact record per ticket; reports are computed from it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Analysis {
     buckets: Buckets,
-    recs: ChunkedVec<AnaRec>,
+    recs: RecordTable<AnaRec>,
     strings: Interner,
-    #[serde(skip)]
-    index: IdIndex,
 }
 
 impl Default for Analysis {
@@ -199,28 +198,13 @@ impl Analysis {
     pub fn with_buckets(buckets: Buckets) -> Analysis {
         Analysis {
             buckets,
-            recs: ChunkedVec::default(),
+            recs: RecordTable::default(),
             strings: Interner::default(),
-            index: IdIndex::default(),
         }
     }
-    fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
-    }
-
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .recs
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.recs.locate(id, hint)
     }
     pub fn buckets(&self) -> Buckets {
         self.buckets
@@ -289,7 +273,7 @@ impl Analysis {
             let dept = a.department.map(|d| s.resolve(d)).unwrap_or("unassigned");
             *r.by_department.entry(dept.to_owned()).or_default() += 1;
             r.repeats += a.repeat as u64;
-            r.reopened += (a.reopen_count > 0) as u64;
+            r.reopened += (a.life.reopen_count > 0) as u64;
             if let Some(satisfied) = a.satisfied {
                 r.satisfaction.revisited += 1;
                 r.satisfaction.satisfied += satisfied as u64;
@@ -301,11 +285,11 @@ impl Analysis {
             }
             if a.final_responses > 0 {
                 r.resolved += 1;
-                if a.final_responses == 1 && a.reopen_count == 0 && !a.redispatched {
+                if a.final_responses == 1 && a.life.reopen_count == 0 && !a.redispatched {
                     r.first_contact_resolved += 1;
                 }
             }
-            r.escalated += a.escalated as u64;
+            r.escalated += a.life.escalation_level.is_some() as u64;
             r.effective += (a.liable == Some(true)) as u64;
             r.rejected += a.rejected as u64;
             r.duplicates += a.duplicate as u64;
@@ -453,7 +437,6 @@ impl Projection for Analysis {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
-            let i = self.recs.len() as u32;
             self.recs.push(AnaRec {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
@@ -467,8 +450,11 @@ impl Projection for Analysis {
                 repeat: false,
                 duplicate: false,
                 rejected: false,
-                escalated: false,
-                reopen_count: 0,
+                life: {
+                    let mut life = Lifecycle::NEW;
+                    life.apply(&e.data);
+                    life
+                },
                 final_responses: 0,
                 first_response_at: None,
                 first_final_at: None,
@@ -477,17 +463,14 @@ impl Projection for Analysis {
                 satisfied: None,
                 solved: None,
                 satisfaction_score: None,
-                closed: false,
             });
-            let recs = &self.recs;
-            self.index
-                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
             return;
         };
         let at = e.meta.occurred_at;
+        self.recs[i as usize].life.apply(&e.data);
         match &e.data {
             EventData::Received(_) | EventData::CustomerErased(_) => {}
             EventData::Verified(v) => {
@@ -500,6 +483,8 @@ impl Projection for Analysis {
                 let a = &mut self.recs[i as usize];
                 a.category = Some(c.category);
                 a.customer_tier = Some(c.customer_tier);
+                // DOMAIN.md §8: a repeat the domain found once the category was known.
+                a.repeat |= c.repeat_of.is_some();
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);
@@ -526,7 +511,7 @@ impl Projection for Analysis {
                     }
                 }
             }
-            EventData::Escalated(_) => self.recs[i as usize].escalated = true,
+            EventData::Escalated(_) | EventData::Reopened(_) => {}
             EventData::Revisited(v) => {
                 let a = &mut self.recs[i as usize];
                 a.satisfied = Some(v.satisfied);
@@ -535,13 +520,8 @@ impl Projection for Analysis {
                     a.satisfaction_score = v.satisfaction_score;
                 }
             }
-            EventData::Reopened(r) => {
-                let a = &mut self.recs[i as usize];
-                a.reopen_count = r.reopen_count.max(a.reopen_count + 1);
-            }
             EventData::Closed(c) => {
                 let a = &mut self.recs[i as usize];
-                a.closed = true;
                 if c.resolution == Resolution::Resolved || c.liable {
                     a.liable = Some(c.liable);
                 }
@@ -557,17 +537,18 @@ impl Projection for Analysis {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.recs[i].id.as_bytes()
+        self.recs.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let recs = &self.recs;
-        for (i, a) in recs.iter().enumerate() {
-            self.index
-                .insert(a.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-        }
+        self.recs.reindex();
+    }
+}
+
+impl Record for AnaRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 

@@ -17,8 +17,12 @@ use std::path::{Path, PathBuf};
 
 /// First bytes of every checkpoint file.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
-/// The checkpoint format this code writes and reads.
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 1;
+/// The checkpoint format this code writes and reads. Bumped whenever a projection's serialised
+/// state changes layout (postcard is not self-describing: an old state could otherwise decode
+/// into nonsense); an older checkpoint is then refused, naming the file, and `plaint rebuild`
+/// makes a new one. 3 (issue 11): ticket and analysis records hold the domain `Lifecycle`, SLA
+/// records the domain `SlaTrail`, the repeat projection keeps the recorded links out of line.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 3;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 

@@ -1,22 +1,23 @@
 //! The repeat projection (issue 4, projection 3; DOMAIN.md §8): complaints indexed by customer
 //! (the pseudonymous match key of the normalised phone, and the customer id) and by waybill; the
-//! repeat and duplicate links the log records; the repeat rate; and the lookup the verification
-//! step needs to judge a new intake against earlier complaints.
+//! repeat and duplicate links the log records; the repeat rate; and the lookup the domain's
+//! repeat rule reads earlier complaints through (it implements `repeat::PriorComplaints`).
 //!
-//! The rule itself (same customer + same waybill or category within the window; open + same
-//! waybill → duplicate) is the domain's `repeat::judge`; this projection only finds the priors.
+//! This projection never judges: the rule (same customer + same waybill or category within the
+//! window; open + same waybill → duplicate) is the domain's `repeat::judge`, run by `decide_with`
+//! at verification and classification, and its verdicts are recorded in `Verified` and
+//! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
 use crate::util::{ratio, ChunkedVec, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
-use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{judge, normalise_waybill, Candidate, PriorComplaint, RepeatVerdict};
+use plaint_domain::repeat::{normalise_waybill, recorded_links, CustomerRef, PriorComplaint, PriorComplaints};
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON shape of [`RepeatReport`].
-pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RepeatRec {
@@ -29,10 +30,34 @@ struct RepeatRec {
     category: Option<Category>,
     /// Closed, rejected or merged: no longer open.
     ended: bool,
-    merged: bool,
-    repeat_of: Option<ComplaintId>,
-    duplicate_of: Option<ComplaintId>,
+    /// Repeat and duplicate links; most tickets have none (kept out of line).
+    links: Option<Box<Links>>,
     reopen_count: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Links {
+    /// The recorded repeat link (the first one stands).
+    repeat_of: Option<ComplaintId>,
+    /// Merged into this ticket.
+    duplicate_of: Option<ComplaintId>,
+    /// Flagged by the history check as a duplicate of this open ticket.
+    flagged_duplicate_of: Option<ComplaintId>,
+}
+
+impl RepeatRec {
+    fn links(&self) -> &Links {
+        static NONE: Links = Links {
+            repeat_of: None,
+            duplicate_of: None,
+            flagged_duplicate_of: None,
+        };
+        self.links.as_deref().unwrap_or(&NONE)
+    }
+
+    fn links_mut(&mut self) -> &mut Links {
+        self.links.get_or_insert_with(Default::default)
+    }
 }
 
 /// One repeat or duplicate link.
@@ -56,12 +81,18 @@ pub struct RepeatReport {
     pub repeats: u64,
     /// Tickets merged into an open one.
     pub duplicates: u64,
+    /// Tickets the history check flagged as duplicating an open ticket (same customer and
+    /// waybill), merged or not.
+    pub flagged_duplicates: u64,
     /// Tickets reopened after an unsatisfied revisit (they count towards the repeat rate).
     pub reopened: u64,
     /// (repeats + reopened) / received (DOMAIN.md §8).
     pub repeat_rate: Option<f64>,
     pub repeat_links: Vec<RepeatLink>,
+    /// Merged tickets and the ticket each was merged into.
     pub duplicate_links: Vec<RepeatLink>,
+    /// Flagged duplicates and the open ticket each duplicates.
+    pub flagged_duplicate_links: Vec<RepeatLink>,
 }
 
 /// The repeat projection. Records in first-seen log order; the lookup indexes are rebuilt on load.
@@ -119,8 +150,10 @@ impl Repeats {
         let r = &self.recs[i as usize];
         PriorComplaint {
             id: r.id.to_complaint_id(),
-            match_key: r.match_key.map(|k| self.strings.resolve(k).to_owned()),
-            customer_id: r.customer_id.map(|k| self.strings.resolve(k).to_owned()),
+            customer: CustomerRef::new(
+                r.match_key.map(|k| self.strings.resolve(k)),
+                r.customer_id.map(|k| self.strings.resolve(k)),
+            ),
             waybill: r.waybill.as_deref().map(str::to_owned),
             category: r.category,
             received_at: r.received_at,
@@ -155,29 +188,12 @@ impl Repeats {
             .collect()
     }
 
-    /// The earlier complaints that matter for a new intake: the customer's complaints (by match
-    /// key or customer id) received at or before the candidate, excluding `exclude` (the new
-    /// ticket itself, if already recorded).
-    pub fn priors_for(&self, candidate: &Candidate, exclude: Option<&ComplaintId>) -> Vec<PriorComplaint> {
-        self.by_customer(candidate.match_key.as_deref(), candidate.customer_id.as_deref())
-            .into_iter()
-            .filter(|p| p.received_at <= candidate.received_at && Some(&p.id) != exclude)
-            .collect()
-    }
-
-    /// What the verification step asks at intake: is this complaint new, a duplicate of an open
-    /// one (same customer, same waybill), or a repeat (same customer, same waybill or category,
-    /// within the policy's window)? The rule is the domain's [`judge`]; this finds the priors.
-    pub fn judge(&self, candidate: &Candidate, exclude: Option<&ComplaintId>, policy: &Policy) -> RepeatVerdict {
-        judge(candidate, &self.priors_for(candidate, exclude), policy)
-    }
-
     /// The chain of repeats from `id` back to the first complaint (`id` first).
     pub fn chain(&self, id: &ComplaintId) -> Vec<ComplaintId> {
         let mut out = vec![id.clone()];
         let mut cur = id.clone();
         while let Some(i) = self.find(cur.as_str()) {
-            let Some(next) = self.recs[i as usize].repeat_of.clone() else {
+            let Some(next) = self.recs[i as usize].links().repeat_of.clone() else {
                 break;
             };
             if out.contains(&next) {
@@ -198,14 +214,17 @@ impl Repeats {
             received: 0,
             repeats: 0,
             duplicates: 0,
+            flagged_duplicates: 0,
             reopened: 0,
             repeat_rate: None,
             repeat_links: Vec::new(),
             duplicate_links: Vec::new(),
+            flagged_duplicate_links: Vec::new(),
         };
         for r in self.recs.iter().filter(|r| r.received_at >= from && r.received_at < to) {
             rep.received += 1;
-            if let Some(of) = &r.repeat_of {
+            let links = r.links();
+            if let Some(of) = &links.repeat_of {
                 rep.repeats += 1;
                 rep.repeat_links.push(RepeatLink {
                     id: r.id.to_complaint_id(),
@@ -213,9 +232,17 @@ impl Repeats {
                     received_at: r.received_at,
                 });
             }
-            if let Some(of) = &r.duplicate_of {
+            if let Some(of) = &links.duplicate_of {
                 rep.duplicates += 1;
                 rep.duplicate_links.push(RepeatLink {
+                    id: r.id.to_complaint_id(),
+                    of: of.clone(),
+                    received_at: r.received_at,
+                });
+            }
+            if let Some(of) = &links.flagged_duplicate_of {
+                rep.flagged_duplicates += 1;
+                rep.flagged_duplicate_links.push(RepeatLink {
                     id: r.id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
@@ -257,9 +284,7 @@ impl Projection for Repeats {
                 waybill: r.waybill.as_deref().map(|w| normalise_waybill(w).into()),
                 category: None,
                 ended: false,
-                merged: false,
-                repeat_of: None,
-                duplicate_of: None,
+                links: None,
                 reopen_count: 0,
             });
             let recs = &self.recs;
@@ -280,16 +305,18 @@ impl Projection for Repeats {
             return;
         };
         let rec = &mut self.recs[i as usize];
+        // The verdicts the domain recorded (DOMAIN.md §8); the first repeat link stands.
+        let (repeat_of, flagged_duplicate_of) = recorded_links(&e.data);
+        if let (None, Some(of)) = (&rec.links().repeat_of, repeat_of) {
+            rec.links_mut().repeat_of = Some(of.clone());
+        }
+        if let Some(of) = flagged_duplicate_of {
+            rec.links_mut().flagged_duplicate_of = Some(of.clone());
+        }
         match &e.data {
-            EventData::Verified(v) => {
-                if let Some(of) = &v.repeat_of {
-                    rec.repeat_of = Some(of.clone());
-                }
-            }
             EventData::Classified(c) => rec.category = Some(c.category),
             EventData::MergedAsDuplicate(m) => {
-                rec.duplicate_of = Some(m.into.clone());
-                rec.merged = true;
+                rec.links_mut().duplicate_of = Some(m.into.clone());
                 rec.ended = true;
             }
             EventData::Rejected(_) | EventData::Closed(_) => rec.ended = true,
@@ -328,6 +355,13 @@ impl Projection for Repeats {
                 });
             }
         }
+    }
+}
+
+/// The port of the domain's repeat rule: the complaints this projection knows of a customer.
+impl PriorComplaints for Repeats {
+    fn of_customer(&self, customer: &CustomerRef) -> Vec<PriorComplaint> {
+        self.by_customer(customer.match_key.as_deref(), customer.customer_id.as_deref())
     }
 }
 

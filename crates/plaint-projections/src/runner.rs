@@ -41,37 +41,6 @@ pub enum RunnerError {
     PositionBeyondHead { wanted: u64, head: u64 },
 }
 
-/// The projections the runner knows, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ProjectionKind {
-    Tickets,
-    Sla,
-    Repeats,
-    Analysis,
-}
-
-impl ProjectionKind {
-    pub const ALL: [ProjectionKind; 4] = [
-        ProjectionKind::Tickets,
-        ProjectionKind::Sla,
-        ProjectionKind::Repeats,
-        ProjectionKind::Analysis,
-    ];
-    /// The stable name (checkpoint file name, CLI argument).
-    pub fn name(self) -> &'static str {
-        match self {
-            ProjectionKind::Tickets => Tickets::NAME,
-            ProjectionKind::Sla => SlaProjection::NAME,
-            ProjectionKind::Repeats => Repeats::NAME,
-            ProjectionKind::Analysis => Analysis::NAME,
-        }
-    }
-    /// The kind with this name.
-    pub fn from_name(name: &str) -> Option<ProjectionKind> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
 /// One projection with the position of the last event it applied.
 #[derive(Debug, Default, Clone)]
 pub struct Slot<P> {
@@ -154,47 +123,162 @@ impl Ordinals {
     }
 }
 
-/// All four projections, each at its own position.
-#[derive(Debug, Clone)]
-pub struct ProjectionSet {
-    pub tickets: Slot<Tickets>,
-    pub sla: Slot<SlaProjection>,
-    pub repeats: Slot<Repeats>,
-    pub analysis: Slot<Analysis>,
-    ordinals: Ordinals,
+/// The one list of projections the runner feeds (issue 11): field name, kind name and type.
+/// Adding a projection is adding its line here; [`ProjectionKind`], [`ProjectionSet`] (its
+/// fields, `apply`, positions, checkpoints, reset, serialised state) and the parallel rebuild's
+/// split all follow from it. The first one runs on the scanning thread of a parallel rebuild,
+/// the others on the second thread.
+macro_rules! with_projections {
+    ($m:ident) => {
+        $m! {
+            (tickets, Tickets, Tickets),
+            (sla, Sla, SlaProjection),
+            (repeats, Repeats, Repeats),
+            (analysis, Analysis, Analysis),
+        }
+    };
 }
 
-impl Default for ProjectionSet {
-    fn default() -> Self {
-        ProjectionSet {
-            tickets: Slot::new(),
-            sla: Slot::new(),
-            repeats: Slot::new(),
-            analysis: Slot::new(),
-            ordinals: Ordinals::default(),
-        }
+/// A slot the parallel rebuild's second thread applies events to.
+trait ApplySlot: Send {
+    fn apply_event(&mut self, e: &Event, hint: Option<u32>);
+}
+
+impl<P: Projection> ApplySlot for Slot<P> {
+    #[inline]
+    fn apply_event(&mut self, e: &Event, hint: Option<u32>) {
+        self.apply(e, hint);
     }
 }
+
+macro_rules! define_projection_set {
+    (($first:ident, $first_kind:ident, $first_ty:ty), $(($field:ident, $kind:ident, $ty:ty)),* $(,)?) => {
+        /// The projections the runner knows, by name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ProjectionKind {
+            $first_kind,
+            $($kind,)*
+        }
+
+        impl ProjectionKind {
+            pub const ALL: [ProjectionKind; [stringify!($first_kind), $(stringify!($kind)),*].len()] =
+                [ProjectionKind::$first_kind, $(ProjectionKind::$kind),*];
+            /// The stable name (checkpoint file name, CLI argument).
+            pub fn name(self) -> &'static str {
+                match self {
+                    ProjectionKind::$first_kind => <$first_ty>::NAME,
+                    $(ProjectionKind::$kind => <$ty>::NAME,)*
+                }
+            }
+            /// The kind with this name.
+            pub fn from_name(name: &str) -> Option<ProjectionKind> {
+                Self::ALL.into_iter().find(|k| k.name() == name)
+            }
+        }
+
+        /// Every projection, each at its own position.
+        #[derive(Debug, Clone)]
+        pub struct ProjectionSet {
+            pub $first: Slot<$first_ty>,
+            $(pub $field: Slot<$ty>,)*
+            ordinals: Ordinals,
+        }
+
+        impl Default for ProjectionSet {
+            fn default() -> Self {
+                ProjectionSet {
+                    $first: Slot::new(),
+                    $($field: Slot::new(),)*
+                    ordinals: Ordinals::default(),
+                }
+            }
+        }
+
+        impl ProjectionSet {
+            /// Only the named projections enabled.
+            pub fn only(kinds: &[ProjectionKind]) -> Self {
+                let mut s = ProjectionSet::default();
+                s.$first.enabled = kinds.contains(&ProjectionKind::$first_kind);
+                $(s.$field.enabled = kinds.contains(&ProjectionKind::$kind);)*
+                s
+            }
+            /// Folds one event into every enabled projection that has not applied it yet.
+            #[inline]
+            pub fn apply(&mut self, e: &Event) {
+                let hint = self.ordinals.hint(e);
+                self.$first.apply(e, hint);
+                $(self.$field.apply(e, hint);)*
+            }
+            /// Each enabled projection's position (`None` when disabled), in list order.
+            fn positions(&self) -> [Option<u64>; ProjectionKind::ALL.len()] {
+                let p = |enabled: bool, pos: u64| enabled.then_some(pos);
+                [p(self.$first.enabled, self.$first.position), $(p(self.$field.enabled, self.$field.position)),*]
+            }
+            /// Raises every projection's position to at least `last` (an as-of read saw it all).
+            fn raise_positions(&mut self, last: u64) {
+                self.$first.position = self.$first.position.max(last);
+                $(self.$field.position = self.$field.position.max(last);)*
+            }
+            /// Writes every enabled projection's checkpoint into `dir`.
+            pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+                self.$first.save(dir)?;
+                $(self.$field.save(dir)?;)*
+                Ok(())
+            }
+            /// Loads every enabled projection's checkpoint from `dir` (missing ones start empty).
+            pub fn load(&mut self, dir: &Path) -> Result<(), CheckpointError> {
+                if self.$first.enabled {
+                    self.$first.load(dir)?;
+                }
+                $(if self.$field.enabled {
+                    self.$field.load(dir)?;
+                })*
+                self.seed_ordinals();
+                Ok(())
+            }
+            /// Seeds the shared numbering from the enabled projection that has seen the most.
+            fn seed_ordinals(&mut self) {
+                let high = self.high_position();
+                if self.$first.enabled && self.$first.position == high {
+                    self.ordinals.seed_from(&self.$first.state);
+                    return;
+                }
+                $(if self.$field.enabled && self.$field.position == high {
+                    self.ordinals.seed_from(&self.$field.state);
+                    return;
+                })*
+            }
+            fn reset(&mut self) {
+                self.$first.reset();
+                $(self.$field.reset();)*
+                self.ordinals = Ordinals::default();
+            }
+            /// The serialised (postcard) state of each enabled projection, by name: what
+            /// determinism is checked on.
+            pub fn serialised(&self) -> Vec<(&'static str, Vec<u8>)> {
+                let mut out = Vec::new();
+                let enc = |v: Result<Vec<u8>, postcard::Error>| v.expect("projection state serialises");
+                if self.$first.enabled {
+                    out.push((<$first_ty>::NAME, enc(postcard::to_allocvec(&self.$first.state))));
+                }
+                $(if self.$field.enabled {
+                    out.push((<$ty>::NAME, enc(postcard::to_allocvec(&self.$field.state))));
+                })*
+                out
+            }
+            /// The parallel rebuild's split: the first projection (scanning thread), the others
+            /// (second thread), and the shared numbering.
+            #[allow(clippy::type_complexity)]
+            fn split(&mut self) -> (&mut Slot<$first_ty>, Vec<&mut dyn ApplySlot>, &mut Ordinals) {
+                (&mut self.$first, vec![$(&mut self.$field as &mut dyn ApplySlot),*], &mut self.ordinals)
+            }
+        }
+    };
+}
+
+with_projections!(define_projection_set);
 
 impl ProjectionSet {
-    /// Only the named projections enabled.
-    pub fn only(kinds: &[ProjectionKind]) -> Self {
-        let mut s = ProjectionSet::default();
-        s.tickets.enabled = kinds.contains(&ProjectionKind::Tickets);
-        s.sla.enabled = kinds.contains(&ProjectionKind::Sla);
-        s.repeats.enabled = kinds.contains(&ProjectionKind::Repeats);
-        s.analysis.enabled = kinds.contains(&ProjectionKind::Analysis);
-        s
-    }
-    /// Folds one event into every enabled projection that has not applied it yet.
-    #[inline]
-    pub fn apply(&mut self, e: &Event) {
-        let hint = self.ordinals.hint(e);
-        self.tickets.apply(e, hint);
-        self.sla.apply(e, hint);
-        self.repeats.apply(e, hint);
-        self.analysis.apply(e, hint);
-    }
     /// The lowest position among enabled projections: where reading must resume.
     pub fn low_position(&self) -> u64 {
         self.positions().into_iter().flatten().min().unwrap_or(0)
@@ -202,79 +286,6 @@ impl ProjectionSet {
     /// The highest position among enabled projections.
     pub fn high_position(&self) -> u64 {
         self.positions().into_iter().flatten().max().unwrap_or(0)
-    }
-    fn positions(&self) -> [Option<u64>; 4] {
-        let p = |enabled: bool, pos: u64| enabled.then_some(pos);
-        [
-            p(self.tickets.enabled, self.tickets.position),
-            p(self.sla.enabled, self.sla.position),
-            p(self.repeats.enabled, self.repeats.position),
-            p(self.analysis.enabled, self.analysis.position),
-        ]
-    }
-    /// Writes every enabled projection's checkpoint into `dir`.
-    pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
-        self.tickets.save(dir)?;
-        self.sla.save(dir)?;
-        self.repeats.save(dir)?;
-        self.analysis.save(dir)
-    }
-    /// Loads every enabled projection's checkpoint from `dir` (missing ones start empty).
-    pub fn load(&mut self, dir: &Path) -> Result<(), CheckpointError> {
-        if self.tickets.enabled {
-            self.tickets.load(dir)?;
-        }
-        if self.sla.enabled {
-            self.sla.load(dir)?;
-        }
-        if self.repeats.enabled {
-            self.repeats.load(dir)?;
-        }
-        if self.analysis.enabled {
-            self.analysis.load(dir)?;
-        }
-        self.seed_ordinals();
-        Ok(())
-    }
-
-    /// Seeds the shared numbering from the enabled projection that has seen the most.
-    fn seed_ordinals(&mut self) {
-        let high = self.high_position();
-        if self.tickets.enabled && self.tickets.position == high {
-            self.ordinals.seed_from(&self.tickets.state);
-        } else if self.sla.enabled && self.sla.position == high {
-            self.ordinals.seed_from(&self.sla.state);
-        } else if self.repeats.enabled && self.repeats.position == high {
-            self.ordinals.seed_from(&self.repeats.state);
-        } else if self.analysis.enabled && self.analysis.position == high {
-            self.ordinals.seed_from(&self.analysis.state);
-        }
-    }
-    fn reset(&mut self) {
-        self.tickets.reset();
-        self.sla.reset();
-        self.repeats.reset();
-        self.analysis.reset();
-        self.ordinals = Ordinals::default();
-    }
-    /// The serialised (postcard) state of each enabled projection, by name: what determinism
-    /// is checked on.
-    pub fn serialised(&self) -> Vec<(&'static str, Vec<u8>)> {
-        let mut out = Vec::new();
-        let enc = |v: Result<Vec<u8>, postcard::Error>| v.expect("projection state serialises");
-        if self.tickets.enabled {
-            out.push((Tickets::NAME, enc(postcard::to_allocvec(&self.tickets.state))));
-        }
-        if self.sla.enabled {
-            out.push((SlaProjection::NAME, enc(postcard::to_allocvec(&self.sla.state))));
-        }
-        if self.repeats.enabled {
-            out.push((Repeats::NAME, enc(postcard::to_allocvec(&self.repeats.state))));
-        }
-        if self.analysis.enabled {
-            out.push((Analysis::NAME, enc(postcard::to_allocvec(&self.analysis.state))));
-        }
-        out
     }
 }
 
@@ -476,14 +487,7 @@ impl Runner {
         }
         // An as-of rebuild read everything up to `last`; every projection has seen it.
         if as_of.is_some() {
-            for p in [
-                &mut self.set.tickets.position,
-                &mut self.set.sla.position,
-                &mut self.set.repeats.position,
-                &mut self.set.analysis.position,
-            ] {
-                *p = (*p).max(last);
-            }
+            self.set.raise_positions(last);
         }
         Ok(RunStats {
             events,
@@ -599,14 +603,7 @@ impl Runner {
             return Err(err);
         }
         if as_of.is_some() {
-            for p in [
-                &mut self.set.tickets.position,
-                &mut self.set.sla.position,
-                &mut self.set.repeats.position,
-                &mut self.set.analysis.position,
-            ] {
-                *p = (*p).max(last);
-            }
+            self.set.raise_positions(last);
         }
         Ok(RunStats {
             events,
@@ -632,13 +629,7 @@ impl Runner {
         let started = Instant::now();
         let from = self.set.low_position();
         let read_batch = self.read_batch.max(1);
-        let ProjectionSet {
-            tickets,
-            sla,
-            repeats,
-            analysis,
-            ordinals,
-        } = &mut self.set;
+        let (first, mut rest, ordinals) = self.set.split();
         let mut last = from;
         let (mut events, mut applied) = (0u64, 0u64);
         let mut failure: Option<RunnerError> = None;
@@ -648,9 +639,9 @@ impl Runner {
             let worker = scope.spawn(move || {
                 for batch in rx {
                     for (e, hint) in batch.iter() {
-                        sla.apply(e, *hint);
-                        repeats.apply(e, *hint);
-                        analysis.apply(e, *hint);
+                        for slot in rest.iter_mut() {
+                            slot.apply_event(e, *hint);
+                        }
                     }
                 }
             });
@@ -660,7 +651,7 @@ impl Runner {
                 // The worker only stops when this sender is dropped.
                 tx.send(full.clone()).expect("projection worker alive");
                 for (e, hint) in full.iter() {
-                    tickets.apply(e, *hint);
+                    first.apply(e, *hint);
                 }
             };
             while last < until && failure.is_none() {
@@ -717,14 +708,7 @@ impl Runner {
             return Err(err);
         }
         if as_of.is_some() {
-            for p in [
-                &mut self.set.tickets.position,
-                &mut self.set.sla.position,
-                &mut self.set.repeats.position,
-                &mut self.set.analysis.position,
-            ] {
-                *p = (*p).max(last);
-            }
+            self.set.raise_positions(last);
         }
         Ok(RunStats {
             events,

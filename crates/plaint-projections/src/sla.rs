@@ -1,54 +1,25 @@
 //! The SLA compliance projection (issue 4, projection 2; DOMAIN.md §7).
 //!
-//! Per ticket it keeps a compact list of the facts the SLA rules look at (times, response kinds,
-//! the recorded deadlines) — never a verdict, since a verdict depends on "now". Verdicts are
-//! computed at query time, for the `now` the caller gives, by the domain's
-//! [`plaint_domain::sla::evaluate`] over a minimal history rebuilt from those facts: the rules
-//! live in the domain crate only. Aggregates group the verdicts by severity tier, customer tier,
+//! Per ticket it keeps the domain's compact SLA facts ([`plaint_domain::sla::SlaTrail`]: times,
+//! response kinds, holds, the recorded deadlines) — never a verdict, since a verdict depends on
+//! "now". Verdicts are computed at query time, for the `now` the caller gives, by the domain's
+//! [`plaint_domain::sla::evaluate_ticket`] over that trail: the same code path as
+//! [`plaint_domain::sla::evaluate`] on the full history, so the rules live in the domain only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::util::{ratio, Buckets, ChunkedVec, DurationStats, IdIndex, Interner, SmallId, Sym};
+use crate::records::{Record, RecordTable};
+use crate::util::{ratio, Buckets, DurationStats, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
-use plaint_domain::ids::{Actor, CommandId, ComplaintId};
+use plaint_domain::ids::ComplaintId;
 use plaint_domain::policy::Policy;
-use plaint_domain::sla::{evaluate, TicketSla, Verdict, ALL_CLOCKS};
+use plaint_domain::sla::{evaluate_ticket, SlaEvent, SlaFact, SlaTicket, SlaTrail, TicketSla, Verdict, ALL_CLOCKS};
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the JSON shape of [`SlaReport`] and [`AtRiskList`].
 pub const SLA_REPORT_SCHEMA_VERSION: u32 = 1;
-
-/// What a fact is (one per SLA-relevant event).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-enum FactKind {
-    Classified,
-    Dispatched,
-    Redispatched,
-    OnHold,
-    Resumed,
-    /// `arg`: the response kind.
-    Responded,
-    /// `arg`: the level; `flag`: raised by the watchdog.
-    Escalated,
-    /// `flag`: satisfied.
-    Revisited,
-    Reopened,
-    Closed,
-}
-
-/// One SLA-relevant event, packed: 16 bytes plus its deadlines in the ticket's list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Fact {
-    at: Timestamp,
-    kind: FactKind,
-    arg: u8,
-    flag: bool,
-    /// The fact's deadlines are `deadlines[dl_start .. dl_start + dl_len]` of the ticket.
-    dl_start: u8,
-    dl_len: u8,
-}
 
 /// Most facts (SLA-relevant events) kept per ticket; more are counted and dropped.
 pub const FACTS_PER_TICKET_MAX: usize = 4096;
@@ -67,8 +38,8 @@ struct SlaRec {
     department: Option<Sym>,
     policy_version: Option<Sym>,
     attributes: Vec<(Sym, Sym)>,
-    facts: Vec<Fact>,
-    deadlines: Vec<ClockDeadline>,
+    /// The domain's SLA facts of the ticket: verdicts are `sla::evaluate_ticket` over them.
+    trail: SlaTrail,
 }
 
 /// How to group an SLA report.
@@ -186,12 +157,10 @@ pub struct AtRiskList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SlaProjection {
     buckets: Buckets,
-    recs: ChunkedVec<SlaRec>,
+    recs: RecordTable<SlaRec>,
     strings: Interner,
     /// Facts dropped because a ticket had more than [`FACTS_PER_TICKET_MAX`].
     dropped_facts: u64,
-    #[serde(skip)]
-    index: IdIndex,
 }
 
 impl Default for SlaProjection {
@@ -234,12 +203,12 @@ impl Acc {
             }
             s.at_risk += c.at_risk as u64;
         }
-        let first = |pred: &dyn Fn(&Fact) -> bool| rec.facts.iter().find(|f| pred(f)).map(|f| f.at);
-        if let Some(t) = first(&|f| f.kind == FactKind::Responded && f.at <= sla.evaluated_at) {
+        let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts.iter().find(|f| pred(f)).map(|f| f.at);
+        if let Some(t) = first(&|f| matches!(f.event, SlaEvent::Responded(_)) && f.at <= sla.evaluated_at) {
             self.respond.push(t.millis_since(rec.received_at));
         }
-        let fin = response_kind_code(ResponseKind::Final);
-        if let Some(t) = first(&|f| f.kind == FactKind::Responded && f.arg == fin && f.at <= sla.evaluated_at) {
+        let fin = SlaEvent::Responded(ResponseKind::Final);
+        if let Some(t) = first(&|f| f.event == fin && f.at <= sla.evaluated_at) {
             self.resolve.push(t.millis_since(rec.received_at));
         }
     }
@@ -263,51 +232,14 @@ impl Acc {
     }
 }
 
-fn response_kind_code(k: ResponseKind) -> u8 {
-    match k {
-        ResponseKind::Acknowledgement => 0,
-        ResponseKind::Progress => 1,
-        ResponseKind::PreliminaryPlan => 2,
-        ResponseKind::Final => 3,
-    }
-}
-
-fn response_kind_of(code: u8) -> ResponseKind {
-    match code {
-        0 => ResponseKind::Acknowledgement,
-        1 => ResponseKind::Progress,
-        2 => ResponseKind::PreliminaryPlan,
-        _ => ResponseKind::Final,
-    }
-}
-
-fn level_code(l: EscalationLevel) -> u8 {
-    match l {
-        EscalationLevel::Supervisor => 0,
-        EscalationLevel::DepartmentHead => 1,
-        EscalationLevel::CenterDirector => 2,
-        EscalationLevel::ExternalMediation => 3,
-    }
-}
-
-fn level_of(code: u8) -> EscalationLevel {
-    match code {
-        0 => EscalationLevel::Supervisor,
-        1 => EscalationLevel::DepartmentHead,
-        2 => EscalationLevel::CenterDirector,
-        _ => EscalationLevel::ExternalMediation,
-    }
-}
-
 impl SlaProjection {
     /// An empty projection grouping weeks with `buckets`.
     pub fn with_buckets(buckets: Buckets) -> SlaProjection {
         SlaProjection {
             buckets,
-            recs: ChunkedVec::default(),
+            recs: RecordTable::default(),
             strings: Interner::default(),
             dropped_facts: 0,
-            index: IdIndex::default(),
         }
     }
     pub fn len(&self) -> usize {
@@ -318,141 +250,25 @@ impl SlaProjection {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
+        self.recs.find(id)
     }
 
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .recs
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
-    }
-
-    /// The minimal history the domain's SLA rules read, rebuilt from the facts.
-    fn history(&self, rec: &SlaRec) -> Vec<Event> {
-        let command_id = CommandId::new("sla").expect("valid command id");
-        let complaint_id = rec.id.to_complaint_id();
-        let meta = |v: usize, at: Timestamp| EventMeta {
-            complaint_id: complaint_id.clone(),
-            stream_version: v as u64 + 1,
-            position: 0,
-            occurred_at: at,
-            recorded_at: at,
-            actor: Actor::System,
-            command_id: command_id.clone(),
-            schema_version: 1,
-        };
-        let mut out = Vec::with_capacity(rec.facts.len() + 1);
-        out.push(Event {
-            meta: meta(0, rec.received_at),
-            data: EventData::Received(Received {
-                channel: rec.channel,
-                contact_at: rec.contact_at,
-                customer: CustomerRecord {
-                    customer_id: None,
-                    match_key: None,
-                    personal: None,
-                },
-                waybill: None,
-                description: String::new(),
-                claimed_amount: None,
-                evidence: Vec::new(),
-                region: String::new(),
-                outlet: None,
-                attributes: BTreeMap::new(),
-            }),
-        });
-        for (i, f) in rec.facts.iter().enumerate() {
-            let dl = || rec.deadlines[f.dl_start as usize..(f.dl_start + f.dl_len) as usize].to_vec();
-            let data = match f.kind {
-                FactKind::Classified => EventData::Classified(Classified {
-                    category: rec.category.unwrap_or(Category::Other),
-                    severity: rec.severity.unwrap_or(Severity::Ordinary),
-                    customer_tier: rec.customer_tier.unwrap_or(CustomerTier::Standard),
-                    flags: rec.flags,
-                    deadlines: dl(),
-                    escalations: Vec::new(),
-                    policy_version: rec
-                        .policy_version
-                        .map(|p| self.strings.resolve(p).to_owned())
-                        .unwrap_or_default(),
-                    deadline_source: Default::default(),
-                }),
-                FactKind::Dispatched => EventData::Dispatched(Dispatched {
-                    department: Department(String::new()),
-                    handler: None,
-                    routing: RoutingDecision::Manual,
-                    deadlines: dl(),
-                    policy_version: String::new(),
-                }),
-                FactKind::Redispatched => EventData::Redispatched(Redispatched {
-                    from: Department(String::new()),
-                    to: Department(String::new()),
-                    handler: None,
-                    routing: RoutingDecision::Manual,
-                    reason: String::new(),
-                }),
-                FactKind::OnHold => EventData::OnHold(OnHold {
-                    reason: HoldReason::Other,
-                    note: String::new(),
-                }),
-                FactKind::Resumed => EventData::Resumed(Resumed { note: String::new() }),
-                FactKind::Responded => EventData::Responded(Responded {
-                    kind: response_kind_of(f.arg),
-                    text: String::new(),
-                    basis: None,
-                    liable: None,
-                    root_cause: None,
-                    compensation: None,
-                    deadlines: dl(),
-                }),
-                FactKind::Escalated => EventData::Escalated(Escalated {
-                    level: level_of(f.arg),
-                    trigger: if f.flag {
-                        EscalationTrigger::Watchdog {
-                            rule_id: String::new(),
-                            due_at: f.at,
-                        }
-                    } else {
-                        EscalationTrigger::Person
-                    },
-                    reason: String::new(),
-                }),
-                FactKind::Revisited => EventData::Revisited(Revisited {
-                    solved: f.flag,
-                    satisfied: f.flag,
-                    satisfaction_score: None,
-                    note: String::new(),
-                }),
-                FactKind::Reopened => EventData::Reopened(Reopened {
-                    reason: String::new(),
-                    reopen_count: 0,
-                }),
-                FactKind::Closed => EventData::Closed(Closed {
-                    resolution: Resolution::Resolved,
-                    root_cause: None,
-                    liable: false,
-                    note: String::new(),
-                }),
-            };
-            out.push(Event {
-                meta: meta(i + 1, f.at),
-                data,
-            });
-        }
-        out
+        self.recs.locate(id, hint)
     }
 
     fn evaluate_rec(&self, rec: &SlaRec, now: Timestamp, policy: &Policy) -> TicketSla {
-        evaluate(&self.history(rec), now, policy)
+        let id = rec.id.to_complaint_id();
+        let ticket = SlaTicket {
+            complaint_id: Some(&id),
+            received_at: Some(rec.received_at),
+            contact_at: rec.contact_at,
+            channel: rec.channel,
+            policy_version: rec.policy_version.map(|p| self.strings.resolve(p)),
+            trail: &rec.trail,
+        };
+        evaluate_ticket(&ticket, now, policy)
     }
 
     /// Every clock's verdict for one ticket at `now`.
@@ -573,25 +389,14 @@ impl SlaProjection {
         &ALL_CLOCKS
     }
 
-    fn push_fact(&mut self, i: usize, at: Timestamp, kind: FactKind, arg: u8, flag: bool, dl: &[ClockDeadline]) {
+    fn push_fact(&mut self, i: usize, e: &Event) {
         let rec = &mut self.recs[i];
-        if rec.facts.len() >= FACTS_PER_TICKET_MAX || rec.deadlines.len() + dl.len() > u8::MAX as usize {
-            self.dropped_facts += 1;
+        if SlaEvent::of(&e.data).is_none() {
             return;
         }
-        let dl_start = rec.deadlines.len() as u8;
-        // Exact capacities: doubling slack over a million tickets is a few hundred MiB.
-        rec.deadlines.reserve_exact(dl.len());
-        rec.deadlines.extend_from_slice(dl);
-        rec.facts.reserve_exact(1);
-        rec.facts.push(Fact {
-            at,
-            kind,
-            arg,
-            flag,
-            dl_start,
-            dl_len: dl.len() as u8,
-        });
+        if rec.trail.facts.len() >= FACTS_PER_TICKET_MAX || !rec.trail.push(e.meta.occurred_at, &e.data) {
+            self.dropped_facts += 1;
+        }
     }
 }
 
@@ -604,7 +409,6 @@ impl Projection for SlaProjection {
             if self.locate(id, hint).is_some() {
                 return;
             }
-            let i = self.recs.len() as u32;
             let region = self.strings.intern(&r.region);
             let attributes = r
                 .attributes
@@ -624,25 +428,15 @@ impl Projection for SlaProjection {
                 department: None,
                 policy_version: None,
                 attributes,
-                facts: Vec::new(),
-                deadlines: Vec::new(),
+                trail: SlaTrail::default(),
             });
-            let recs = &self.recs;
-            self.index.insert(id, i, |j| recs[j as usize].id.as_bytes());
             return;
         }
         let Some(i) = self.locate(id, hint) else {
             return;
         };
         let i = i as usize;
-        let at = e.meta.occurred_at;
         match &e.data {
-            EventData::Received(_)
-            | EventData::CustomerErased(_)
-            | EventData::Verified(_)
-            | EventData::Rejected(_)
-            | EventData::MergedAsDuplicate(_)
-            | EventData::Compensated(_) => {}
             EventData::Classified(c) => {
                 let pv = self.strings.intern(&c.policy_version);
                 let rec = &mut self.recs[i];
@@ -651,36 +445,18 @@ impl Projection for SlaProjection {
                 rec.customer_tier = Some(c.customer_tier);
                 rec.flags = c.flags;
                 rec.policy_version = Some(pv);
-                self.push_fact(i, at, FactKind::Classified, 0, false, &c.deadlines);
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);
                 self.recs[i].department = Some(dept);
-                self.push_fact(i, at, FactKind::Dispatched, 0, false, &d.deadlines);
             }
             EventData::Redispatched(d) => {
                 let dept = self.strings.intern(&d.to.0);
                 self.recs[i].department = Some(dept);
-                self.push_fact(i, at, FactKind::Redispatched, 0, false, &[]);
             }
-            EventData::OnHold(_) => self.push_fact(i, at, FactKind::OnHold, 0, false, &[]),
-            EventData::Resumed(_) => self.push_fact(i, at, FactKind::Resumed, 0, false, &[]),
-            EventData::Responded(r) => self.push_fact(
-                i,
-                at,
-                FactKind::Responded,
-                response_kind_code(r.kind),
-                false,
-                &r.deadlines,
-            ),
-            EventData::Escalated(x) => {
-                let watchdog = matches!(x.trigger, EscalationTrigger::Watchdog { .. });
-                self.push_fact(i, at, FactKind::Escalated, level_code(x.level), watchdog, &[])
-            }
-            EventData::Revisited(v) => self.push_fact(i, at, FactKind::Revisited, 0, v.satisfied, &[]),
-            EventData::Reopened(_) => self.push_fact(i, at, FactKind::Reopened, 0, false, &[]),
-            EventData::Closed(_) => self.push_fact(i, at, FactKind::Closed, 0, false, &[]),
+            _ => {}
         }
+        self.push_fact(i, e);
     }
 
     fn record_count(&self) -> usize {
@@ -688,17 +464,18 @@ impl Projection for SlaProjection {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.recs[i].id.as_bytes()
+        self.recs.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let recs = &self.recs;
-        for (i, r) in recs.iter().enumerate() {
-            self.index
-                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-        }
+        self.recs.reindex();
+    }
+}
+
+impl Record for SlaRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 

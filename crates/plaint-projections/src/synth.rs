@@ -238,6 +238,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             evidence: CheckOutcome::Passed,
             history: CheckOutcome::Passed,
             repeat_of,
+            duplicate_of: None,
             flags,
             note: String::new(),
         }),
@@ -256,6 +257,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             escalations,
             policy_version: policy.version.clone(),
             deadline_source: Default::default(),
+            repeat_of: None,
         }),
         &mut out,
     );

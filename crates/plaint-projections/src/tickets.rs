@@ -6,53 +6,20 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::util::{ChunkedVec, IdIndex, Interner, SmallId, Sym};
+use crate::records::{Record, RecordTable};
+use crate::util::{ChunkedVec, Interner, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
+use plaint_domain::lifecycle::{HoldChange, Lifecycle};
+use plaint_domain::state::Status;
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Where a ticket stands, as its last event left it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
-    Received,
-    Verified,
-    Rejected,
-    Merged,
-    Classified,
-    Dispatched,
-    OnHold,
-    /// The final response was given.
-    Resolved,
-    Revisited,
-    Reopened,
-    Closed,
-}
-
-impl TicketStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::Received => "received",
-            TicketStatus::Verified => "verified",
-            TicketStatus::Rejected => "rejected",
-            TicketStatus::Merged => "merged",
-            TicketStatus::Classified => "classified",
-            TicketStatus::Dispatched => "dispatched",
-            TicketStatus::OnHold => "on_hold",
-            TicketStatus::Resolved => "resolved",
-            TicketStatus::Revisited => "revisited",
-            TicketStatus::Reopened => "reopened",
-            TicketStatus::Closed => "closed",
-        }
-    }
-    /// Closed: the domain refuses every further command (rejected and merged tickets still close).
-    pub fn is_terminal(self) -> bool {
-        matches!(self, TicketStatus::Closed)
-    }
-}
+/// Where a ticket stands: the domain's own [`Status`], as `evolve` leaves it (the projection
+/// folds the domain's [`Lifecycle`], never a transition of its own).
+pub type TicketStatus = Status;
 
 /// One holder of the ticket (dispatch or redispatch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +129,10 @@ pub struct TicketView {
     pub holds: Vec<HoldPeriod>,
     pub revisit: Option<RevisitRecord>,
     pub reopen_count: u32,
+    /// Sum of the compensation granted (as `evolve` sums it).
+    pub compensated: Money,
+    /// Highest escalation level reached.
+    pub escalation_level: Option<EscalationLevel>,
     /// This ticket was merged into that one.
     pub duplicate_of: Option<ComplaintId>,
     /// Tickets merged into this one.
@@ -226,14 +197,14 @@ struct PersonalRec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TicketRec {
     id: SmallId,
-    status: TicketStatus,
+    /// Status, hold, reopens, escalation level, compensation total: the domain's fold.
+    life: Lifecycle,
     channel: Channel,
     category: Option<Category>,
     severity: Option<Severity>,
     customer_tier: Option<CustomerTier>,
     flags: Flags,
     has_personal: bool,
-    reopen_count: u32,
     stream_version: u64,
     last_position: u64,
     updated_at: Timestamp,
@@ -266,12 +237,10 @@ impl TicketRec {
 /// so the serialised state is the same however the log was read.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tickets {
-    tickets: ChunkedVec<TicketRec>,
+    tickets: RecordTable<TicketRec>,
     /// Sealed personal fields, apart from the ticket data; parallel to `tickets`.
     personal: ChunkedVec<Option<PersonalRec>>,
     strings: Interner,
-    #[serde(skip)]
-    index: IdIndex,
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
 }
@@ -321,22 +290,12 @@ impl Tickets {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.tickets[i as usize].id.as_bytes())
+        self.tickets.find(id)
     }
 
-    /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .tickets
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.tickets.locate(id, hint)
     }
 
     fn view_at(&self, i: usize) -> TicketView {
@@ -371,7 +330,7 @@ impl Tickets {
         }
         TicketView {
             id: t.id.to_complaint_id(),
-            status: t.status,
+            status: t.life.status,
             stream_version: t.stream_version,
             last_position: t.last_position,
             updated_at: t.updated_at,
@@ -411,7 +370,9 @@ impl Tickets {
             escalations,
             holds,
             revisit: t.revisit,
-            reopen_count: t.reopen_count,
+            reopen_count: t.life.reopen_count,
+            compensated: t.life.compensated,
+            escalation_level: t.life.escalation_level,
             duplicate_of,
             duplicates,
             repeat_of,
@@ -430,16 +391,17 @@ impl Tickets {
 
     fn receive(&mut self, e: &Event, r: &Received) {
         let strings = &mut self.strings;
+        let mut life = Lifecycle::NEW;
+        life.apply(&e.data);
         let mut rec = TicketRec {
             id: SmallId::new(e.meta.complaint_id.as_str()),
-            status: TicketStatus::Received,
+            life,
             channel: r.channel,
             category: None,
             severity: None,
             customer_tier: None,
             flags: Flags::default(),
             has_personal: r.customer.personal.is_some(),
-            reopen_count: 0,
             stream_version: e.meta.stream_version,
             last_position: e.meta.position,
             updated_at: e.meta.occurred_at,
@@ -467,12 +429,7 @@ impl Tickets {
             let (k, v) = (strings.intern(k), strings.intern(v));
             rec.add(Extra::Attribute(k, v));
         }
-        assert!(self.tickets.len() < u32::MAX as usize, "ticket count over u32");
-        let i = self.tickets.len() as u32;
         self.tickets.push(rec);
-        let tickets = &self.tickets;
-        self.index
-            .insert(e.meta.complaint_id.as_str(), i, |j| tickets[j as usize].id.as_bytes());
         let personal = r.customer.personal.as_ref().map(|p| PersonalRec {
             key_id: self.strings.intern(&p.key_id),
             nonce: p.nonce,
@@ -518,11 +475,41 @@ impl Projection for Tickets {
         let i = i as usize;
         let at = e.meta.occurred_at;
         let mut link: Option<(ComplaintId, bool)> = None;
+        let t = &mut self.tickets[i];
+        let step = t.life.apply(&e.data);
+        match step.hold {
+            HoldChange::None => {}
+            HoldChange::Started { reason, .. } => t.add(Extra::Hold {
+                from: at,
+                until: Timestamp::MAX,
+                reason,
+            }),
+            HoldChange::Resumed { .. } | HoldChange::EndedByClose => {
+                let last_hold = t.extras.iter_mut().rev().find(|x| matches!(x, Extra::Hold { .. }));
+                if let Some(Extra::Hold { until, .. }) = last_hold {
+                    if *until == Timestamp::MAX {
+                        *until = at;
+                    }
+                }
+            }
+        }
+        // Exact capacities: a million tickets' worth of doubling slack is real memory.
+        if step.deadlines_replace {
+            t.deadlines.clear();
+        }
+        t.deadlines.reserve_exact(step.deadlines.len());
+        t.deadlines.extend_from_slice(step.deadlines);
+        if let Some(c) = step.compensation {
+            t.add(Extra::Compensation(Box::new(c.clone())));
+        }
         match &e.data {
-            EventData::Received(_) | EventData::CustomerErased(_) => {}
+            EventData::Received(_)
+            | EventData::CustomerErased(_)
+            | EventData::OnHold(_)
+            | EventData::Resumed(_)
+            | EventData::Compensated(_)
+            | EventData::Reopened(_) => {}
             EventData::Verified(v) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Verified;
                 t.flags = t.flags.union(v.flags);
                 t.verification = Some(VerificationRecord {
                     at,
@@ -535,28 +522,24 @@ impl Projection for Tickets {
                     link = Some((of.clone(), false));
                 }
             }
-            EventData::Rejected(x) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Rejected;
-                t.add(Extra::Rejection(x.reason));
-            }
+            EventData::Rejected(x) => t.add(Extra::Rejection(x.reason)),
             EventData::MergedAsDuplicate(m) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Merged;
                 t.add(Extra::DuplicateOf(SmallId::new(m.into.as_str())));
                 link = Some((m.into.clone(), true));
             }
             EventData::Classified(c) => {
                 let pv = self.strings.intern(&c.policy_version);
                 let t = &mut self.tickets[i];
-                t.status = TicketStatus::Classified;
                 t.category = Some(c.category);
                 t.severity = Some(c.severity);
                 t.customer_tier = Some(c.customer_tier);
                 t.flags = t.flags.union(c.flags);
                 t.policy_version = Some(pv);
-                t.deadlines.reserve_exact(c.deadlines.len());
-                t.deadlines.extend_from_slice(&c.deadlines);
+                // A repeat the domain found once the category was known (docs/domain.md R-REP).
+                if let Some(of) = &c.repeat_of {
+                    t.add(Extra::RepeatOf(SmallId::new(of.as_str())));
+                    link = Some((of.clone(), false));
+                }
             }
             EventData::Dispatched(d) => {
                 let rec = AssignmentRec {
@@ -567,11 +550,8 @@ impl Projection for Tickets {
                     reason: None,
                 };
                 let t = &mut self.tickets[i];
-                t.status = TicketStatus::Dispatched;
                 t.assignments.reserve_exact(1);
                 t.assignments.push(rec);
-                t.deadlines.reserve_exact(d.deadlines.len());
-                t.deadlines.extend_from_slice(&d.deadlines);
             }
             EventData::Redispatched(d) => {
                 let rec = AssignmentRec {
@@ -582,36 +562,10 @@ impl Projection for Tickets {
                     reason: Some(d.reason.as_str().into()),
                 };
                 let t = &mut self.tickets[i];
-                t.status = TicketStatus::Dispatched;
                 t.assignments.reserve_exact(1);
                 t.assignments.push(rec);
             }
-            EventData::OnHold(h) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::OnHold;
-                t.add(Extra::Hold {
-                    from: at,
-                    until: Timestamp::MAX,
-                    reason: h.reason,
-                });
-            }
-            EventData::Resumed(_) => {
-                let t = &mut self.tickets[i];
-                // Back to handling: dispatched, or reopened handling — both read as dispatched.
-                t.status = TicketStatus::Dispatched;
-                let last_hold = t.extras.iter_mut().rev().find(|x| matches!(x, Extra::Hold { .. }));
-                if let Some(Extra::Hold { until, .. }) = last_hold {
-                    if *until == Timestamp::MAX {
-                        *until = at;
-                    }
-                }
-            }
             EventData::Responded(r) => {
-                let t = &mut self.tickets[i];
-                if r.kind == ResponseKind::Final {
-                    t.status = TicketStatus::Resolved;
-                }
-                // Exact capacities: a million tickets' worth of doubling slack is real memory.
                 t.responses.reserve_exact(1);
                 t.responses.push(ResponseRecord {
                     kind: r.kind,
@@ -619,14 +573,6 @@ impl Projection for Tickets {
                     liable: r.liable,
                     root_cause: r.root_cause,
                 });
-                t.deadlines.reserve_exact(r.deadlines.len());
-                t.deadlines.extend_from_slice(&r.deadlines);
-                if let Some(c) = &r.compensation {
-                    t.add(Extra::Compensation(Box::new(c.clone())));
-                }
-            }
-            EventData::Compensated(c) => {
-                self.tickets[i].add(Extra::Compensation(Box::new(c.compensation.clone())));
             }
             EventData::Escalated(x) => {
                 let rule = match &x.trigger {
@@ -640,8 +586,6 @@ impl Projection for Tickets {
                 });
             }
             EventData::Revisited(v) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Revisited;
                 t.revisit = Some(RevisitRecord {
                     at,
                     solved: v.solved,
@@ -649,14 +593,7 @@ impl Projection for Tickets {
                     satisfaction_score: v.satisfaction_score,
                 });
             }
-            EventData::Reopened(r) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Reopened;
-                t.reopen_count = r.reopen_count.max(t.reopen_count + 1);
-            }
             EventData::Closed(c) => {
-                let t = &mut self.tickets[i];
-                t.status = TicketStatus::Closed;
                 t.closed = Some(ClosedRecord {
                     at,
                     resolution: c.resolution,
@@ -679,17 +616,18 @@ impl Projection for Tickets {
     }
 
     fn record_id(&self, i: usize) -> &[u8] {
-        self.tickets[i].id.as_bytes()
+        self.tickets.id_bytes(i)
     }
 
     fn after_load(&mut self) {
         self.strings.rebuild_index();
-        self.index.clear();
-        let tickets = &self.tickets;
-        for (i, t) in tickets.iter().enumerate() {
-            self.index
-                .insert(t.id.as_str(), i as u32, |j| tickets[j as usize].id.as_bytes());
-        }
+        self.tickets.reindex();
+    }
+}
+
+impl Record for TicketRec {
+    fn id(&self) -> &SmallId {
+        &self.id
     }
 }
 

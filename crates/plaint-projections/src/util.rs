@@ -5,6 +5,7 @@
 //! serialised or reported is a `Vec` in first-seen log order or a `BTreeMap`.
 
 use chrono::{Datelike, NaiveDate};
+use plaint_domain::calendar::Calendar;
 use plaint_domain::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -133,8 +134,9 @@ impl Interner {
     }
 }
 
-/// How instants are cut into report days, weeks and months: a fixed offset from UTC
-/// (China Standard Time, UTC+8, by default; no daylight saving there).
+/// How instants are cut into report days, weeks and months: a fixed offset from UTC, the
+/// business calendar's (docs/domain.md R-CAL-1). The default is the domain's default calendar's
+/// (`Calendar::china_mainland`: UTC+08:00, set in its data file and nowhere else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Buckets {
     pub utc_offset_minutes: i32,
@@ -142,8 +144,15 @@ pub struct Buckets {
 
 impl Default for Buckets {
     fn default() -> Self {
+        Buckets::from_calendar(&Calendar::china_mainland())
+    }
+}
+
+impl Buckets {
+    /// Days in the time zone of `calendar`.
+    pub fn from_calendar(calendar: &Calendar) -> Buckets {
         Buckets {
-            utc_offset_minutes: 8 * 60,
+            utc_offset_minutes: calendar.utc_offset().local_minus_utc() / 60,
         }
     }
 }

@@ -5,7 +5,7 @@ use common::*;
 use plaint_domain::event::*;
 use plaint_domain::personal::match_key;
 use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{Candidate, RepeatVerdict};
+use plaint_domain::repeat::{judge_with, Candidate, CustomerRef, PriorComplaint, PriorComplaints, RepeatVerdict};
 use plaint_domain::time::MS_PER_DAY;
 use plaint_projections::repeats::Repeats;
 use plaint_projections::tickets::{TicketStatus, Tickets};
@@ -43,14 +43,14 @@ fn same_waybill_via_hotline_then_wechat_is_a_duplicate_and_same_category_within_
 
     // 1. Same waybill (written differently) via WeChat two hours later, first ticket open: duplicate.
     let wechat = Candidate {
-        match_key: Some(key.clone()),
-        customer_id: None,
+        id: cid("C-2"),
+        customer: CustomerRef::new(Some(&key), None),
         waybill: Some("ems-123".into()),
         category: None,
         received_at: hours(day0, 2),
     };
     assert_eq!(
-        repeats.judge(&wechat, None, &policy),
+        judge_with(&wechat, &repeats, &policy),
         RepeatVerdict::Duplicate { of: cid("C-1") }
     );
     assert_eq!(repeats.by_waybill("EMS 123").len(), 1);
@@ -66,14 +66,14 @@ fn same_waybill_via_hotline_then_wechat_is_a_duplicate_and_same_category_within_
     ));
     let repeats: Repeats = apply_all(&log2);
     let later = Candidate {
-        match_key: Some(key.clone()),
-        customer_id: None,
+        id: cid("C-3"),
+        customer: CustomerRef::new(Some(&key), None),
         waybill: Some("EMS999".into()),
         category: Some(Category::Delay),
         received_at: day0.plus_millis(20 * MS_PER_DAY),
     };
     assert_eq!(
-        repeats.judge(&later, None, &policy),
+        judge_with(&later, &repeats, &policy),
         RepeatVerdict::Repeat { of: cid("C-1") }
     );
 
@@ -82,12 +82,70 @@ fn same_waybill_via_hotline_then_wechat_is_a_duplicate_and_same_category_within_
         received_at: day0.plus_millis(31 * MS_PER_DAY),
         ..later.clone()
     };
-    assert_eq!(repeats.judge(&outside, None, &policy), RepeatVerdict::New);
+    assert_eq!(judge_with(&outside, &repeats, &policy), RepeatVerdict::New);
     let stranger = Candidate {
-        match_key: match_key(&MS, None, Some("13900000000")),
+        customer: CustomerRef::new(match_key(&MS, None, Some("13900000000")).as_deref(), None),
         ..later
     };
-    assert_eq!(repeats.judge(&stranger, None, &policy), RepeatVerdict::New);
+    assert_eq!(judge_with(&stranger, &repeats, &policy), RepeatVerdict::New);
+}
+
+/// Issue 11 item 2: the projection folds the verdicts the domain recorded (a repeat found at
+/// classification, a duplicate flagged at verification); it never judges again.
+#[test]
+fn repeat_found_at_classification_and_flagged_duplicate_are_folded_from_the_log() {
+    let t0 = ts("2026-11-02T10:00:00+08:00");
+    let mut log = Log::default();
+    let mut c1 = Ticket::new("C-1");
+    let mut c2 = Ticket::new("C-2");
+    let mut c3 = Ticket::new("C-3");
+    log.push(c1.event(t0, received(Channel::Hotline, t0, Some("k1"), Some("W1"), "north")));
+    log.push(c2.event(
+        hours(t0, 5),
+        received(Channel::Wechat, t0, Some("k1"), Some("W2"), "north"),
+    ));
+    log.push(c2.event(hours(t0, 5), verified(None)));
+    let mut c = classified(Category::Delay, Severity::Ordinary, CustomerTier::Standard, vec![]);
+    if let EventData::Classified(c) = &mut c {
+        c.repeat_of = Some(cid("C-1"));
+        c.flags.repeat = true;
+    }
+    log.push(c2.event(hours(t0, 6), c));
+    log.push(c3.event(
+        hours(t0, 7),
+        received(Channel::Email, t0, Some("k1"), Some("W1"), "north"),
+    ));
+    let mut v = verified(None);
+    if let EventData::Verified(v) = &mut v {
+        v.duplicate_of = Some(cid("C-1"));
+    }
+    log.push(c3.event(hours(t0, 7), v));
+    let repeats: Repeats = apply_all(&log);
+    let r = repeats.report(t0, hours(t0, 24));
+    assert_eq!(
+        (r.received, r.repeats, r.flagged_duplicates, r.duplicates),
+        (3, 1, 1, 0)
+    );
+    assert_eq!(
+        (r.repeat_links[0].id.clone(), r.repeat_links[0].of.clone()),
+        (cid("C-2"), cid("C-1"))
+    );
+    assert_eq!(r.flagged_duplicate_links[0].of, cid("C-1"));
+    assert_eq!(repeats.chain(&cid("C-2")), vec![cid("C-2"), cid("C-1")]);
+
+    // What the port answers equals the domain's reference fold of each complaint's events.
+    let mut reference: Vec<Option<PriorComplaint>> = vec![None; 3];
+    for e in &log.events {
+        let i = ["C-1", "C-2", "C-3"]
+            .iter()
+            .position(|c| *c == e.meta.complaint_id.as_str())
+            .unwrap();
+        PriorComplaint::fold(&mut reference[i], e);
+    }
+    let reference: Vec<PriorComplaint> = reference.into_iter().flatten().collect();
+    let customer = CustomerRef::new(Some("k1"), None);
+    assert_eq!(repeats.of_customer(&customer), reference);
+    assert!(repeats.of_customer(&CustomerRef::new(Some("k2"), None)).is_empty());
 }
 
 #[test]

@@ -48,3 +48,63 @@ fn put_bytes(h: &mut blake3::Hasher, b: &[u8]) {
 pub fn to_hex(hash: &ChainHash) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The chain hash from its lower- or upper-case hex (64 digits).
+pub fn from_hex(text: &str) -> Option<ChainHash> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A log's head as an auditor records it: the last position and the chain value after it,
+/// written `POSITION:CHAIN` (`plaint verify` and `plaint stats` print it; `plaint verify
+/// --expect-head` checks a log against it). Position 0 is the empty log (chain all zeros).
+///
+/// ```
+/// use plaint_store::chain::HeadMark;
+/// let text = format!("42:{}", "ab".repeat(32));
+/// let head: HeadMark = text.parse().unwrap();
+/// assert_eq!(head.position, 42);
+/// assert_eq!(head.to_string(), text);
+/// assert!("42".parse::<HeadMark>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadMark {
+    pub position: u64,
+    pub chain: ChainHash,
+}
+
+impl std::fmt::Display for HeadMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.position, to_hex(&self.chain))
+    }
+}
+
+impl std::str::FromStr for HeadMark {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<HeadMark, String> {
+        let want = "want POSITION:CHAIN, e.g. 1042:<64 hex digits> as `plaint verify` prints it";
+        let (position, chain) = text
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?} is not a head; {want}"))?;
+        let position = position
+            .parse()
+            .map_err(|_| format!("head position {position:?} is not a number; {want}"))?;
+        let chain = from_hex(chain).ok_or_else(|| format!("head chain {chain:?} is not 64 hex digits; {want}"))?;
+        Ok(HeadMark { position, chain })
+    }
+}
+
+/// Serialised as its text, `POSITION:CHAIN`.
+impl serde::Serialize for HeadMark {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}

@@ -81,6 +81,14 @@ pub const SUBSCRIPTION_BUFFER_MAX: usize = 1024;
 pub const SUBSCRIPTION_READ_FAILURES_MAX: u32 = 20;
 /// Rows `verify` reads per query.
 const VERIFY_READ_BATCH: i64 = 10_000;
+/// First delay before retrying after a lost connection.
+pub const RECONNECT_DELAY_MIN_MS: u64 = 50;
+/// Longest delay between two attempts after a lost connection.
+pub const RECONNECT_DELAY_MAX_MS: u64 = 1_000;
+/// Interval between two TCP keepalive probes (see `PgOptions::dead_server_timeout_ms`).
+pub const KEEPALIVE_INTERVAL_MS: u64 = 1_000;
+/// Unanswered TCP keepalive probes after which a connection is dead.
+pub const KEEPALIVE_PROBES: u32 = 5;
 
 /// Earliest business/recording time shown in the `occurred_at`/`recorded_at` columns
 /// (0001-01-01T00:00:00Z); outside the range the exact `*_ms` columns still hold the value and the
@@ -104,10 +112,24 @@ pub struct PgOptions {
     /// How often a subscription polls when no notification arrives (fallback for lost
     /// notifications and listener reconnects).
     pub poll_interval_ms: u64,
-    /// Attempts of one writer batch when the connection is lost (1 = no retry).
+    /// Attempts of one writer batch (or one read) when the connection is lost (1 = no retry).
     pub write_attempts_max: u32,
-    /// Timeout to establish a connection.
+    /// How long a lost connection is retried: the retries stop once their back-off delays
+    /// (exponential from 50 ms, at most 1 s each, with jitter) add up to this many milliseconds,
+    /// or the attempts are spent, whichever comes first. It should cover a failover: the time
+    /// from the primary's loss until a standby is promoted and accepts writes.
+    pub reconnect_timeout_ms: u64,
+    /// Timeout to establish a connection (per host of a multi-host URL); a `connect_timeout` in
+    /// the URL wins.
     pub connect_timeout_ms: u64,
+    /// How long a connection to a server that vanished without closing it (a machine lost, a
+    /// network cut) may go unnoticed: sent data unacknowledged for this long
+    /// (`tcp_user_timeout`), or an idle connection whose keepalive probes go unanswered
+    /// (first probe after a third of it, then every [`KEEPALIVE_INTERVAL_MS`], [`KEEPALIVE_PROBES`]
+    /// probes), ends the connection, and
+    /// the store retries as after any lost connection. 0 leaves the system defaults (minutes to
+    /// hours). `tcp_user_timeout` in the URL wins.
+    pub dead_server_timeout_ms: u64,
     /// `idle_in_transaction_session_timeout` of the store's sessions: a process stuck inside an
     /// append transaction releases the head lock after this long. 0 leaves the server default.
     pub idle_in_transaction_timeout_ms: u64,
@@ -120,8 +142,10 @@ impl Default for PgOptions {
             pool_size_max: 16,
             application_name: "plaint".to_string(),
             poll_interval_ms: 500,
-            write_attempts_max: 4,
+            write_attempts_max: 100,
+            reconnect_timeout_ms: 30_000,
             connect_timeout_ms: 10_000,
+            dead_server_timeout_ms: 15_000,
             idle_in_transaction_timeout_ms: 60_000,
         }
     }
@@ -195,6 +219,19 @@ pub struct PgStats {
     pub fast_transactions: u64,
 }
 
+/// Where a server stands in replication, as [`PgStore::replication_status`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationStatus {
+    /// The server is a standby replaying a primary's WAL (`pg_is_in_recovery()`).
+    pub in_recovery: bool,
+    /// The log's head as this server sees it.
+    pub head_position: u64,
+    /// On a standby: milliseconds between the server's clock now and the commit time of the
+    /// last transaction it replayed (`pg_last_xact_replay_timestamp()`); grows while the
+    /// primary is idle too. `None` on a primary or before anything was replayed.
+    pub last_replay_age_ms: Option<i64>,
+}
+
 impl Drop for PgStore {
     fn drop(&mut self) {
         if let Ok(mut guard) = self.listener.lock() {
@@ -226,6 +263,7 @@ struct Sql {
     fast_insert: String,
     copy_in: String,
     advance_head: String,
+    touch_head: String,
     commit: String,
     read_all: String,
     read_stream: String,
@@ -276,6 +314,7 @@ impl Sql {
                 "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
                  RETURNING position) SELECT pg_notify($4, position::text) FROM u"
             ),
+            touch_head: format!("UPDATE {s}.head SET position = position WHERE id"),
             commit: "COMMIT".to_string(),
             read_all: format!("SELECT {EVENT_COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"),
             read_stream: format!(
@@ -383,13 +422,41 @@ fn pool_is_connection_error(e: &deadpool_postgres::PoolError) -> bool {
     }
 }
 
+/// The delays between attempts after a lost connection: exponential from
+/// [`RECONNECT_DELAY_MIN_MS`] to [`RECONNECT_DELAY_MAX_MS`] with jitter, at most
+/// `write_attempts_max - 1` of them, adding up to at most `reconnect_timeout_ms`.
+fn reconnect_delays(options: &PgOptions) -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(RECONNECT_DELAY_MIN_MS))
+        .with_max_delay(Duration::from_millis(RECONNECT_DELAY_MAX_MS))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(options.write_attempts_max.saturating_sub(1) as usize)
+        .with_total_delay(Some(Duration::from_millis(options.reconnect_timeout_ms)))
+        .build()
+}
+
 fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Config, StoreError> {
     let mut config = tokio_postgres::Config::from_str(url)
         .map_err(|e| StoreError::Database(format!("invalid PostgreSQL URL: {e}")))?;
     if config.get_application_name().is_none() {
         config.application_name(options.application_name.clone());
     }
-    config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+    }
+    if options.dead_server_timeout_ms > 0 {
+        let timeout = Duration::from_millis(options.dead_server_timeout_ms);
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(timeout);
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle((timeout / 3).max(Duration::from_secs(1)))
+            .keepalives_interval(Duration::from_millis(KEEPALIVE_INTERVAL_MS))
+            .keepalives_retries(KEEPALIVE_PROBES);
+    }
     if options.idle_in_transaction_timeout_ms > 0 && config.get_options().is_none() {
         config.options(format!(
             "-c idle_in_transaction_session_timeout={}",
@@ -598,6 +665,29 @@ impl PgStore {
     /// The options this store was connected with.
     pub fn options(&self) -> &PgOptions {
         &self.shared.options
+    }
+
+    /// Whether this server is a standby, its head, and how old its last replayed transaction
+    /// is (by the server's clock). A store opened on a hot standby (read-only) serves reads;
+    /// its appends fail as the server refuses writes.
+    pub async fn replication_status(&self) -> Result<ReplicationStatus, StoreError> {
+        let sql = format!(
+            "SELECT pg_is_in_recovery(), (SELECT position FROM {}.head WHERE id), \
+             (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::bigint",
+            quote_ident(&self.shared.options.schema)
+        );
+        let rows = query_rows(&self.shared, &sql, &[], "reading the replication status").await?;
+        let row = rows.first().ok_or_else(|| {
+            StoreError::Database("reading the replication status: the query returned no row".to_owned())
+        })?;
+        let in_recovery: bool = row.get(0);
+        let head: i64 = row.get(1);
+        let age: Option<i64> = row.get(2);
+        Ok(ReplicationStatus {
+            in_recovery,
+            head_position: u64::try_from(head).unwrap_or(0),
+            last_replay_age_ms: if in_recovery { age } else { None },
+        })
     }
 
     /// Starts the LISTEN connection on first use.
@@ -892,23 +982,29 @@ async fn commit_with_retry(
     vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
-    let attempts = shared.options.write_attempts_max;
-    let mut attempt = 1;
+    let mut delays = reconnect_delays(&shared.options);
+    let started = std::time::Instant::now();
+    let mut attempt = 1u32;
     loop {
-        match commit_batch(shared, jobs, vaults, cache).await {
+        // A retry may find its command ids committed by the attempt whose connection was lost;
+        // it then confirms they are durable as the server promises (see `commit_batch`).
+        match commit_batch(shared, jobs, vaults, cache, attempt > 1).await {
             Ok(outcomes) => return Ok(outcomes),
-            Err(BatchError::Connection(_)) if attempt < attempts => {
-                shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
-                attempt += 1;
-            }
-            Err(BatchError::Connection(e)) => {
-                return Err(StoreError::Database(format!(
-                    "append not acknowledged after {attempts} attempts: {e}; the last attempt's outcome is \
-                     unknown: retrying with the same command id is safe (it returns the original positions if \
-                     the append committed)"
-                )))
-            }
+            Err(BatchError::Connection(e)) => match delays.next() {
+                Some(delay) => {
+                    shared.stats.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    return Err(StoreError::Database(format!(
+                        "append not acknowledged after {attempt} attempts over {:.1} s: {e}; the last attempt's \
+                         outcome is unknown: retrying with the same command id is safe (it returns the original \
+                         positions if the append committed)",
+                        started.elapsed().as_secs_f64()
+                    )))
+                }
+            },
             Err(BatchError::Other(e)) => return Err(e),
         }
     }
@@ -1068,6 +1164,7 @@ async fn commit_batch(
     jobs: &[&[AppendRequest]],
     vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
+    is_retry: bool,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
     let sql = &shared.sql;
     let client = shared.pool.get().await.map_err(|e| {
@@ -1194,6 +1291,21 @@ async fn commit_batch(
         }
         let outcomes: Vec<_> = jobs.iter().map(|job| planner.plan_job(job)).collect();
         let rows = std::mem::take(&mut planner.rows);
+        let found_committed = outcomes
+            .iter()
+            .any(|o| o.as_ref().is_ok_and(|results| results.iter().any(|r| r.deduplicated)));
+        if rows.is_empty() && is_retry && found_committed {
+            // The lost attempt committed, but its session may have been cut while the server
+            // waited for the synchronous standby, and such a commit is visible here before it
+            // is replicated. Writing (a no-op update of the head row, already locked) and
+            // committing waits for the standby to confirm everything up to this commit, so the
+            // command is acknowledged only once it is as durable as a first-time append.
+            let (_, _) = tokio::try_join!(client.execute(&sql.touch_head, &[]), client.execute(&commit, &[]),)
+                .map_err(|e| BatchError::from_pg("append: confirming a retried commit", e))?;
+            let at = (head_position, head_chain);
+            cache.learn(at, at, &planner.versions);
+            return Ok(outcomes);
+        }
         if rows.is_empty() {
             client
                 .batch_execute("ROLLBACK")
@@ -1562,8 +1674,7 @@ async fn query_rows(
     params: &[&(dyn ToSql + Sync)],
     context: &str,
 ) -> Result<Vec<Row>, StoreError> {
-    let attempts = shared.options.write_attempts_max;
-    let mut attempt = 1;
+    let mut delays = reconnect_delays(&shared.options);
     loop {
         let outcome = async {
             let client = shared
@@ -1583,11 +1694,11 @@ async fn query_rows(
         .await;
         match outcome {
             Ok(rows) => return Ok(rows),
-            Err((true, _)) if attempt < attempts => {
-                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                attempt += 1;
-            }
-            Err((_, e)) => return Err(e),
+            Err((true, e)) => match delays.next() {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(e),
+            },
+            Err((false, e)) => return Err(e),
         }
     }
 }
@@ -1895,5 +2006,66 @@ async fn listener_loop(shared: Arc<Shared>) {
         }
         tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
         backoff_ms = (backoff_ms * 2).min(2000);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_settings_from_options_unless_the_url_sets_them() {
+        let options = PgOptions::default();
+        let config = pg_config_from(
+            "postgres://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write",
+            &options,
+        )
+        .unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_millis(10_000)));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_millis(15_000)));
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(config.get_hosts().len(), 2);
+        let config = pg_config_from("postgres://u:p@h1,h2/db?connect_timeout=3&tcp_user_timeout=4", &options).unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(3)));
+        // tokio-postgres reads tcp_user_timeout in seconds (libpq: milliseconds).
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(4)));
+        let off = PgOptions {
+            dead_server_timeout_ms: 0,
+            ..PgOptions::default()
+        };
+        assert_eq!(
+            pg_config_from("postgres://u@h/db", &off)
+                .unwrap()
+                .get_tcp_user_timeout(),
+            None
+        );
+    }
+
+    #[test]
+    fn reconnect_delays_are_bounded_by_attempts_and_time() {
+        let options = PgOptions::default();
+        let delays: Vec<Duration> = reconnect_delays(&options).collect();
+        let total: Duration = delays.iter().sum();
+        assert!(
+            total <= Duration::from_millis(options.reconnect_timeout_ms),
+            "{total:?}"
+        );
+        assert!(
+            total >= Duration::from_millis(options.reconnect_timeout_ms / 2),
+            "{total:?}"
+        );
+        assert!(delays
+            .iter()
+            .all(|d| *d <= Duration::from_millis(2 * RECONNECT_DELAY_MAX_MS)));
+        let once = PgOptions {
+            write_attempts_max: 1,
+            ..PgOptions::default()
+        };
+        assert_eq!(reconnect_delays(&once).count(), 0);
+        let three = PgOptions {
+            write_attempts_max: 3,
+            ..PgOptions::default()
+        };
+        assert_eq!(reconnect_delays(&three).count(), 2);
     }
 }

@@ -130,8 +130,10 @@ pub enum StoreError {
     Corrupt { file: String, offset: u64, detail: String },
     #[error("hash chain broken at position {position}: {detail}")]
     ChainBroken { position: u64, detail: String },
-    #[error("log at {path} is locked by another writer (lock file {lock})")]
-    Locked { path: String, lock: String },
+    /// Another process holds the file log's writer lock; `holder` is what it recorded of
+    /// itself in the lock file (pid and command line).
+    #[error("log at {path} is locked by another writer: {holder} (lock file {lock})")]
+    Locked { path: String, lock: String, holder: String },
     #[error("log at {path} is open read-only")]
     ReadOnly { path: String },
     #[error("I/O error on {path}: {source}")]

@@ -38,8 +38,13 @@ async fn second_writer_gets_locked_and_read_only_open_works() {
     let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
     fill(&log, 10).await;
     match FileLog::open(dir.path(), FileLogOptions::default()) {
-        Err(StoreError::Locked { path, lock }) => {
+        Err(StoreError::Locked { path, lock, holder }) => {
             assert!(lock.ends_with("LOCK"), "lock file named: {lock}");
+            // The error names the real holder: this process, by pid and command line.
+            assert!(
+                holder.starts_with(&format!("pid {} (", std::process::id())),
+                "holder named: {holder}"
+            );
             assert!(path.contains(dir.path().file_name().unwrap().to_str().unwrap()));
         }
         other => panic!("expected Locked, got {:?}", other.map(|_| ())),

@@ -3,6 +3,7 @@
 //! and a payload rewritten with fresh CRCs (caught by the hash chain at its position).
 
 use plaint_store::conformance::sample_event;
+use plaint_store::file::anchor::ANCHOR_FILE;
 use plaint_store::file::format::{self, BATCH_HEADER_LEN, SEGMENT_HEADER_LEN};
 use plaint_store::file::{FileLog, FileLogOptions, SEGMENT_SIZE_MIN};
 use plaint_store::io::{LogIo, SimIo};
@@ -125,7 +126,7 @@ async fn truncation_anywhere_is_reported_when_the_checkpoint_covers_it() {
 }
 
 #[tokio::test]
-async fn without_checkpoint_only_the_last_segment_may_lose_a_tail() {
+async fn without_checkpoint_a_truncated_segment_is_reported_the_last_one_by_the_anchor() {
     let (base, all) = base_log().await;
     let base = damaged(&base, |d| d.delete_file(&Path::new(DIR).join("index.pidx")));
     let segs = segments(&base);
@@ -135,10 +136,21 @@ async fn without_checkpoint_only_the_last_segment_may_lose_a_tail() {
             let io = damaged(&base, |d| d.set_file_bytes(seg, bytes[..len].to_vec()));
             let result = open_and_verify(&io).await;
             if i + 1 == segs.len() {
-                // A crash image: the log opens with a prefix of the events.
-                let (log, events) = result.unwrap_or_else(|e| panic!("last segment cut to {len}: {e}"));
-                assert!(events < all.len() as u64);
-                assert_eq!(log.read_all(1, 10_000).await.unwrap(), all[..events as usize].to_vec());
+                // Issue 16: this used to open as a prefix of the events, as if a crash had torn
+                // the tail; the head anchor, written on close, shows those events were durable.
+                match result {
+                    Err(StoreError::Corrupt { file, detail, .. }) => {
+                        assert_eq!(Path::new(&file), Path::new(DIR).join(ANCHOR_FILE), "{detail}");
+                        assert!(detail.contains(&format!("..={} are missing", all.len())), "{detail}");
+                    }
+                    Err(other) => panic!("last segment cut to {len}: unexpected error {other}"),
+                    Ok(_) => panic!("last segment cut to {len} went undetected"),
+                }
+                assert_eq!(
+                    io.file_bytes(seg).unwrap(),
+                    bytes[..len],
+                    "nothing cut before reporting"
+                );
             } else {
                 match result {
                     Err(StoreError::Corrupt { file, .. }) => {
@@ -177,6 +189,31 @@ async fn a_missing_segment_is_reported() {
                 "without checkpoint the gap shows at the next segment"
             );
             assert_eq!(offset, 16, "{detail}");
+        }
+        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+    }
+    // Issue 16: deleting the last segment of a log without a checkpoint used to leave a log
+    // that opened and verified; the head anchor now shows what was lost.
+    let last = segs.last().unwrap();
+    let io = damaged(&base, |d| {
+        d.delete_file(last);
+        d.delete_file(&Path::new(DIR).join("index.pidx"));
+    });
+    match FileLog::open_with_io(Arc::new(io), DIR, options()) {
+        Err(StoreError::Corrupt { file, detail, .. }) => {
+            assert_eq!(Path::new(&file), Path::new(DIR).join(ANCHOR_FILE), "{detail}")
+        }
+        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+    }
+    // And deleting the anchor with it is noticed too: a version-2 segment promises one.
+    let io = damaged(&base, |d| {
+        d.delete_file(last);
+        d.delete_file(&Path::new(DIR).join("index.pidx"));
+        d.delete_file(&Path::new(DIR).join(ANCHOR_FILE));
+    });
+    match FileLog::open_with_io(Arc::new(io), DIR, options()) {
+        Err(StoreError::Corrupt { file, detail, .. }) => {
+            assert!(detail.contains("head anchor missing"), "{file}: {detail}")
         }
         other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
     }

@@ -1,16 +1,34 @@
-//! Golden files: a log written by format version 1, checked in under `tests/fixtures/v1/`, must
-//! keep opening with the same events and the same chain head in every later build.
+//! Golden files: logs written by every format version, checked in under `tests/fixtures/vN/`,
+//! must keep opening with the same events and the same chain head in every later build.
 //!
-//! The fixture was generated once with `PLAINT_WRITE_FIXTURES=1 cargo test -p plaint-store --test
-//! file_fixtures`; regenerate only together with a new format version (and keep the old one).
+//! The fixture of the current version was generated once with `PLAINT_WRITE_FIXTURES=1 cargo
+//! test -p plaint-store --test file_fixtures` (that writes `fixtures/v2/` only); with a new
+//! format version, add a directory and a test, and keep the old ones.
 
 use plaint_store::chain::to_hex;
-use plaint_store::file::{FileLog, FileLogOptions, IndexSource, SEGMENT_SIZE_MIN};
+use plaint_store::file::anchor::ANCHOR_FILE;
+use plaint_store::file::{format, FileLog, FileLogOptions, IndexSource, SEGMENT_SIZE_MIN};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 use std::path::{Path, PathBuf};
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1")
+fn fixture_dir(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/v{version}"))
+}
+
+/// The format version in a segment file's header.
+fn segment_version(path: &Path) -> u32 {
+    let bytes = std::fs::read(path).unwrap();
+    format::parse_segment_header(&bytes).unwrap().version
+}
+
+fn segment_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "plog"))
+        .collect();
+    paths.sort();
+    paths
 }
 
 fn ev(command_id: &str, n: u32, payload_len: usize) -> NewEvent {
@@ -118,17 +136,14 @@ fn assert_fixture_events(all: &[RecordedEvent]) {
     }
 }
 
-#[tokio::test]
-async fn version_1_fixture_keeps_opening() {
-    let dir = fixture_dir();
-    if std::env::var("PLAINT_WRITE_FIXTURES").as_deref() == Ok("1") {
-        write_fixture(&dir).await;
-    }
+/// Opens the fixture in `dir` read-only and as a writable copy; returns the copy (closed) and
+/// the fixture's event count.
+async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
     let chain_head = std::fs::read_to_string(dir.join("chain_head.txt")).expect("fixture chain_head.txt");
-    let segments = std::fs::read_dir(dir.join("log"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".plog"));
-    assert!(segments.count() >= 2, "the fixture spans several segments");
+    assert!(
+        segment_paths(&dir.join("log")).len() >= 2,
+        "the fixture spans several segments"
+    );
 
     // Read-only, straight from the checked-in files (nothing is written there).
     let ro = FileLog::open(
@@ -149,6 +164,7 @@ async fn version_1_fixture_keeps_opening() {
         chain_head.trim(),
         "chain head of the fixture"
     );
+    assert_eq!(ro.head().to_string(), format!("{}:{}", all.len(), chain_head.trim()));
     let big = ro.read_stream("complaint-big", 1, 10).await.unwrap();
     assert_eq!(big.len(), 1);
     assert_eq!(big[0].payload.len(), 5000);
@@ -181,4 +197,50 @@ async fn version_1_fixture_keeps_opening() {
         .await
         .unwrap();
     assert_eq!(r.first_position, all.len() as u64 + 1);
+    log.close().await.unwrap();
+    (copy, all.len() as u64)
+}
+
+#[tokio::test]
+async fn version_1_fixture_keeps_opening() {
+    let dir = fixture_dir(1);
+    assert!(
+        !dir.join("log").join(ANCHOR_FILE).exists(),
+        "version 1 had no head anchor"
+    );
+    assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 1));
+    let (copy, events) = check_fixture(&dir).await;
+    // The first append after the upgrade starts a segment of today's version (a version-1
+    // segment is never appended to), and the log is anchored from then on.
+    let segments = segment_paths(copy.path());
+    let newest = segments.last().unwrap();
+    assert_eq!(segment_version(newest), format::FORMAT_VERSION);
+    assert!(newest.ends_with(format!("seg-{:020}.plog", events + 1)));
+    assert!(segments[..segments.len() - 1].iter().all(|p| segment_version(p) == 1));
+    let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
+    let anchor = log.open_report().anchor.expect("anchored after the upgrade");
+    assert_eq!(anchor.head_position, events + 1);
+    assert_eq!(log.verify().await.unwrap().events, events + 1);
+}
+
+#[tokio::test]
+async fn version_2_fixture_keeps_opening() {
+    let dir = fixture_dir(2);
+    if std::env::var("PLAINT_WRITE_FIXTURES").as_deref() == Ok("1") {
+        write_fixture(&dir).await;
+    }
+    assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 2));
+    let ro = FileLog::open(
+        dir.join("log"),
+        FileLogOptions {
+            read_only: true,
+            ..FileLogOptions::default()
+        },
+    )
+    .unwrap();
+    let anchor = ro.open_report().anchor.expect("a version-2 log is anchored");
+    assert_eq!(anchor.head_position, ro.head().position, "anchored on close");
+    let (copy, events) = check_fixture(&dir).await;
+    let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(log.open_report().anchor.unwrap().head_position, events + 1);
 }

@@ -1,7 +1,9 @@
 //! A real `kill -9`: this test binary re-executes itself as a child (selected by the
 //! `PLAINT_KILL9_CHILD` environment variable) that appends from several tasks and prints every
 //! acknowledged append on stdout. The parent kills it with SIGKILL at random moments, reopens the
-//! log and checks that every acknowledged event is there, unchanged, and that the log verifies.
+//! log and checks that every acknowledged event is there, unchanged, and that the log verifies:
+//! first read-only (as `plaint verify`; no byte changes, the head anchor is reached), then as a
+//! writer.
 
 use plaint_store::file::{FileLog, FileLogOptions};
 use plaint_store::{EventStore, ExpectedVersion, NewEvent};
@@ -65,6 +67,20 @@ fn child(dir: &str) -> ! {
     unreachable!("the child appends until it is killed")
 }
 
+/// Every file of `dir` with its bytes.
+fn files_of(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn acknowledged_appends_survive_kill_9() {
     if let Ok(dir) = std::env::var(CHILD_ENV) {
@@ -114,6 +130,33 @@ fn acknowledged_appends_survive_kill_9() {
         child.wait().unwrap();
         let round_acked = reader.join().unwrap();
         acked.extend(round_acked);
+
+        // First as `plaint verify` does: read-only, it must find the log sound (the anchor
+        // reached, a torn tail only noted) and change no byte.
+        let before = files_of(dir.path());
+        let ro = FileLog::open(
+            dir.path(),
+            FileLogOptions {
+                read_only: true,
+                ..FileLogOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("round {round} (seed {seed}): read-only open after kill -9 failed: {e}"));
+        let anchored = ro.open_report().anchor.map(|a| a.head_position);
+        let ro_head = rt
+            .block_on(ro.verify())
+            .unwrap_or_else(|e| panic!("round {round} (seed {seed}): read-only verify: {e}"))
+            .head_position;
+        assert!(
+            // No anchor only while there is no segment either (it is written before the first).
+            anchored.map_or(ro_head == 0, |a| a <= ro_head),
+            "round {round} (seed {seed}): anchor {anchored:?}, head {ro_head}"
+        );
+        drop(ro);
+        assert!(
+            files_of(dir.path()) == before,
+            "round {round} (seed {seed}): the read-only open changed the store"
+        );
 
         let log = FileLog::open(dir.path(), FileLogOptions::default())
             .unwrap_or_else(|e| panic!("round {round} (seed {seed}): reopen after kill -9 failed: {e}"));

@@ -3,10 +3,10 @@
 
 use crate::context::{parse_instant, Context};
 use crate::error::{user, ExitCode};
-use crate::events::{event_json, event_line};
+use crate::events::event_line;
 use crate::output::Out;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -42,7 +42,10 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<ExitCode> {
     engine
         .audit_each(&filter, &mut |event| {
             let written = if args.json {
-                out.json_line(&event_json(&event))
+                engine
+                    .sealed_event_record(&event)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|record| out.json_line(&record))
             } else {
                 out.line(event_line(&event)).map_err(anyhow::Error::from)
             };

@@ -10,10 +10,9 @@ use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::Args;
+use plaint::reports::IsoWeek;
 use plaint::workload::{generate_with_summary, WorkloadConfig, WORKLOAD_COMPLAINTS_MAX};
-use plaint::RebuildTarget;
-use plaint_domain::{Timestamp, MS_PER_DAY};
-use plaint_projections::util::IsoWeek;
+use plaint::{Command, RebuildTarget, Timestamp, MS_PER_DAY};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -62,7 +61,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let engine = open_engine_at(ctx, &location, Some(end), Access::Create).await?;
-    let head = engine.store().head_position().await?;
+    let head = engine.head_position().await?;
     if head > 0 {
         let hint = match &location {
             StoreLocation::File(dir) => format!(
@@ -105,10 +104,10 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let executed = executing.elapsed();
 
     let rebuilt = engine.rebuild(RebuildTarget::Head, &mut |_| {}).await?;
-    let week = args.week.unwrap_or_else(|| {
-        let third_week = cfg.start.plus_millis(14 * MS_PER_DAY);
-        plaint_projections::util::Buckets::default().week(third_week)
-    });
+    let week = match args.week {
+        Some(week) => week,
+        None => engine.week_of(cfg.start.plus_millis(14 * MS_PER_DAY)).await?,
+    };
     let report = weekly_report(&engine, Some(week), now).await?;
     let mut out = Out::new();
     print_weekly(&mut out, &report, args.json)?;
@@ -132,7 +131,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes the commands as JSON Lines, durably.
-fn emit(path: &PathBuf, commands: &[plaint_domain::Command]) -> anyhow::Result<()> {
+fn emit(path: &PathBuf, commands: &[Command]) -> anyhow::Result<()> {
     let file = std::fs::File::create(path).map_err(|e| user(format!("cannot create {}: {e}", path.display())))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     for c in commands {

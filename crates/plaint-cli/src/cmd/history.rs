@@ -2,7 +2,7 @@
 
 use crate::context::{complaint_id, Context};
 use crate::error::ExitCode;
-use crate::events::{event_json, event_line};
+use crate::events::event_line;
 use crate::output::Out;
 use clap::Args;
 
@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     for event in &events {
         if args.json {
-            out.json_line(&event_json(event))?;
+            out.json_line(&engine.sealed_event_record(event)?)?;
         } else {
             out.line(event_line(event))?;
         }

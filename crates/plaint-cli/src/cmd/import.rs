@@ -14,7 +14,7 @@ use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use plaint_domain::{Command, Timestamp};
+use plaint::{Command, Timestamp};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
@@ -75,8 +75,19 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
             )
         })?;
-        let len = file.metadata().map(|m| m.len()).ok();
-        (Box::new(file), len)
+        let metadata = file.metadata().ok();
+        // A directory opens like a file on Unix and fails only when read: that is bad input,
+        // not an internal error (issue 16).
+        if metadata.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(user_hint(
+                format!(
+                    "cannot import {}: it is a directory, not a command file",
+                    args.file.display()
+                ),
+                "give the path of a JSON Lines file of commands (docs/import-format.md), or - for stdin",
+            ));
+        }
+        (Box::new(file), metadata.map(|m| m.len()))
     };
     let mode = args.progress.unwrap_or(if std::io::stderr().is_terminal() {
         ProgressMode::Bar
@@ -94,7 +105,7 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<ExitCode> {
         keep_going: args.keep_going,
         out: Out::new(),
         totals: Totals {
-            position: engine.store().head_position().await?,
+            position: engine.head_position().await?,
             ..Totals::default()
         },
         skipped: Vec::new(),
@@ -252,9 +263,9 @@ impl Importer<'_> {
 }
 
 /// The field a rejection is about, when it names one.
-fn rejection_field(rejection: &plaint_domain::state::Rejection) -> Option<String> {
+fn rejection_field(rejection: &plaint::Rejection) -> Option<String> {
     match rejection {
-        plaint_domain::state::Rejection::Invalid { field, .. } => Some((*field).to_owned()),
+        plaint::Rejection::Invalid { field, .. } => Some((*field).to_owned()),
         _ => None,
     }
 }

@@ -16,11 +16,8 @@ use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::Args;
-use plaint::import::{ImportOptions, ImportTotals};
-use plaint_domain::policy::Policy;
-use plaint_domain::Timestamp;
-use plaint_import::open311::{plan_open311_json, Open311Mapping};
-use plaint_import::{plan_csv_for_policy, ImportPlan, Mapping};
+use plaint::import::{ImportMapping, ImportOptions, ImportPlan, ImportTotals, MappingError};
+use plaint::{Policy, Timestamp};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -58,20 +55,13 @@ pub struct ImportCsvArgs {
 pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode> {
     // A `.json` file is an Open311 GeoReport v2 export whose notes become events (the JSON
     // variant, docs/import-csv.md); anything else is CSV.
-    let json = args.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let mapping_error = |e: plaint_import::MappingError| {
-        user_hint(
+    let mapping = ImportMapping::for_input(&args.file, &args.mapping).map_err(|e| match e {
+        MappingError::Read { source, .. } => user(format!("cannot read mapping {}: {source}", args.mapping.display())),
+        e => user_hint(
             format!("mapping {}: {e}", args.mapping.display()),
             "see docs/import-csv.md for the keys; examples/mappings/ has working mappings",
-        )
-    };
-    let mapping = if json {
-        let text = std::fs::read_to_string(&args.mapping)
-            .map_err(|e| user(format!("cannot read mapping {}: {e}", args.mapping.display())))?;
-        MappingKind::Open311(Box::new(Open311Mapping::from_toml_str(&text).map_err(mapping_error)?))
-    } else {
-        MappingKind::Csv(Box::new(Mapping::from_path(&args.mapping).map_err(mapping_error)?))
-    };
+        ),
+    })?;
     let policy = match &args.policy {
         None => None,
         Some(path) => {
@@ -99,11 +89,9 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
 
     let file = std::fs::File::open(&args.file)
         .map_err(|e| user(format!("cannot open input file {}: {e}", args.file.display())))?;
-    let plan = match &mapping {
-        MappingKind::Csv(m) => plan_csv_for_policy(m, file, engine.policy()),
-        MappingKind::Open311(m) => plan_open311_json(m, file, Some(engine.policy())),
-    }
-    .map_err(|e| user(format!("{}: {e}", args.file.display())))?;
+    let plan = engine
+        .plan_import(&mapping, file)
+        .map_err(|e| user(format!("{}: {e}", args.file.display())))?;
     for a in &plan.anomalies {
         eprintln!("{}: {a}", args.file.display());
     }
@@ -177,12 +165,6 @@ pub async fn run(ctx: &Context, args: ImportCsvArgs) -> anyhow::Result<ExitCode>
         ));
     }
     Ok(ExitCode::Ok)
-}
-
-/// The two input formats.
-enum MappingKind {
-    Csv(Box<Mapping>),
-    Open311(Box<Open311Mapping>),
 }
 
 /// Executes the plan in durable batches of whole tickets (`Engine::execute_import_plan`),

@@ -11,6 +11,7 @@ pub mod import;
 pub mod import_csv;
 pub mod init;
 pub mod rebuild;
+pub mod repair;
 pub mod repeats;
 pub mod report;
 pub mod show;

@@ -1,12 +1,12 @@
 //! `plaint rebuild [--projection NAME]`: rebuild projections from the log, from empty, and save
 //! their checkpoints. Progress bar on a terminal; events/s at the end (stderr).
 
-use crate::context::{checkpoint_dir, Context};
+use crate::context::Context;
 use crate::error::{user_hint, ExitCode};
 use crate::progress;
 use clap::Args;
-use plaint::RebuildTarget;
-use plaint_projections::runner::{ProjectionKind, ProjectionSet, Runner};
+use plaint::engine::Progress;
+use plaint::{Engine, RebuildTarget};
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
@@ -16,36 +16,25 @@ pub struct RebuildArgs {
 }
 
 pub async fn run(ctx: &Context, args: RebuildArgs) -> anyhow::Result<ExitCode> {
-    let kind = match &args.projection {
-        Some(name) => Some(ProjectionKind::from_name(name).ok_or_else(|| {
-            let names: Vec<_> = ProjectionKind::ALL.iter().map(|k| k.name()).collect();
-            user_hint(
+    if let Some(name) = &args.projection {
+        // Checked before the store is opened: a typo costs nothing.
+        if !Engine::projection_names().contains(&name.as_str()) {
+            return Err(user_hint(
                 format!("unknown projection {name:?}"),
-                format!("projections are: {}", names.join(", ")),
-            )
-        })?),
-        None => None,
-    };
+                format!("projections are: {}", Engine::projection_names().join(", ")),
+            ));
+        }
+    }
     let engine = ctx.open_engine(None).await?;
-    let head = engine.store().head_position().await?;
+    let head = engine.head_position().await?;
     let bar = progress::bar(Some(head), "events");
-    let mut on_progress = |p: plaint_projections::runner::Progress| bar.set_position(p.position);
-    let (what, stats) = match kind {
+    let mut on_progress = |p: Progress| bar.set_position(p.position);
+    let (what, stats) = match &args.projection {
         None => (
-            "all projections",
+            "all projections".to_owned(),
             engine.rebuild(RebuildTarget::Head, &mut on_progress).await?,
         ),
-        Some(kind) => {
-            // One projection: its own runner over the engine's store and checkpoint directory,
-            // so the others keep their checkpoints.
-            let dir = checkpoint_dir(ctx, &ctx.location());
-            std::fs::create_dir_all(&dir)?;
-            let mut runner = Runner::open(&dir, ProjectionSet::only(&[kind]))?;
-            let stats = runner
-                .rebuild(engine.store().as_ref(), RebuildTarget::Head, &mut on_progress)
-                .await?;
-            (kind.name(), stats)
-        }
+        Some(name) => (name.clone(), engine.rebuild_projection(name, &mut on_progress).await?),
     };
     bar.finish_and_clear();
     eprintln!(

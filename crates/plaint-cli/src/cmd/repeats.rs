@@ -1,4 +1,4 @@
-//! `plaint repeats [--from T] [--to T]`: repeat complaints (DOMAIN.md §8): the repeat rate and
+//! `plaint repeats [--from T] [--to T]`: repeat complaints (docs/domain.md R-REP): the repeat rate and
 //! the links from each repeat to the earlier complaint it repeats.
 
 use crate::context::{now_or_wall_clock, parse_instant, Context};
@@ -6,7 +6,7 @@ use crate::error::{user, ExitCode};
 use crate::output::{envelope, Out};
 use crate::tables;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct RepeatsArgs {
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
         return Err(user(format!("repeats: the period [{from}, {to}) is empty")));
     }
     let engine = ctx.open_engine_for_read(Some(now)).await?;
-    let report = engine.with_projections(|p| p.repeats.state.report(from, to)).await?;
+    let report = engine.repeats_report(from, to).await?;
     let mut out = Out::new();
     if args.json {
         out.json_pretty(&envelope("repeat_report", serde_json::json!({ "report": report })))?;
@@ -44,12 +44,13 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
             (false, Some(to)) => format!("in [{from}, {to})"),
         };
         out.line(format!(
-            "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates\n",
+            "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates, {} flagged duplicates\n",
             report.received,
             report.repeats,
             report.reopened,
             tables::percent(report.repeat_rate),
-            report.duplicates
+            report.duplicates,
+            report.flagged_duplicates
         ))?;
         let mut t = tables::table(&["complaint", "repeats", "received at"]);
         for link in &report.repeat_links {
@@ -63,6 +64,17 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
         if !report.duplicate_links.is_empty() {
             let mut t = tables::table(&["complaint", "merged into", "received at"]);
             for link in &report.duplicate_links {
+                t.add_row(vec![
+                    link.id.to_string(),
+                    link.of.to_string(),
+                    link.received_at.to_string(),
+                ]);
+            }
+            out.line(format!("\n{t}"))?;
+        }
+        if !report.flagged_duplicate_links.is_empty() {
+            let mut t = tables::table(&["complaint", "duplicates open ticket", "received at"]);
+            for link in &report.flagged_duplicate_links {
                 t.add_row(vec![
                     link.id.to_string(),
                     link.of.to_string(),

@@ -4,9 +4,8 @@ use crate::context::{complaint_id, parse_instant, Context};
 use crate::error::{user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use clap::Args;
-use plaint::{PersonalFields, Reveal, Ticket};
-use plaint_domain::Timestamp;
-use plaint_projections::TicketView;
+use plaint::reports::TicketView;
+use plaint::{PersonalFields, Reveal, Ticket, Timestamp};
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {

@@ -5,8 +5,8 @@ use crate::error::{user, ExitCode};
 use crate::output::{envelope, Out};
 use crate::tables;
 use clap::Args;
-use plaint_domain::Timestamp;
-use plaint_projections::sla::{GroupBy, SlaReport};
+use plaint::reports::{GroupBy, SlaReport};
+use plaint::Timestamp;
 
 #[derive(Debug, Args)]
 pub struct SlaArgs {
@@ -41,10 +41,7 @@ pub async fn run(ctx: &Context, args: SlaArgs) -> anyhow::Result<ExitCode> {
     let now = now_or_wall_clock(args.now);
     let received = args.from.zip(args.to);
     let engine = ctx.open_engine_for_read(Some(now)).await?;
-    let policy = engine.policy().clone();
-    let report = engine
-        .with_projections(|p| p.sla.state.report(now, &policy, group_by.as_ref(), received))
-        .await?;
+    let report = engine.sla_report(now, group_by.as_ref(), received).await?;
     let mut out = Out::new();
     if args.json {
         out.json_pretty(&envelope("sla_report", serde_json::json!({ "report": report })))?;

@@ -23,6 +23,7 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
             "events": stats.events,
             "complaints": stats.streams,
             "bytes": stats.bytes,
+            "head": stats.head.map(|h| h.to_string()),
         });
         out.json_pretty(&envelope("stats", payload))?;
     } else {
@@ -32,6 +33,9 @@ pub async fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         out.line(format!("complaints     {}", stats.streams))?;
         if let Some(bytes) = stats.bytes {
             out.line(format!("log bytes      {bytes}"))?;
+        }
+        if let Some(head) = stats.head {
+            out.line(format!("head           {head}"))?;
         }
     }
     out.flush()?;

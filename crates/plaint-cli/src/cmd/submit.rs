@@ -3,12 +3,12 @@
 
 use crate::context::{parse_instant, Context};
 use crate::error::{user, ExitCode};
-use crate::events::{event_json, event_line};
+use crate::events::event_line;
 use crate::lines::parse_command;
 use crate::output::{envelope, Out};
 use anyhow::Context as _;
 use clap::Args;
-use plaint_domain::Timestamp;
+use plaint::Timestamp;
 use std::io::Read;
 
 #[derive(Debug, Args)]
@@ -28,11 +28,17 @@ pub async fn run(ctx: &Context, args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let text = match args.command {
         Some(text) => text,
         None => {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .context("cannot read the command from stdin")?;
-            text
+            // Bytes that are not UTF-8 are bad input, not an internal error (issue 16).
+            String::from_utf8(bytes).map_err(|e| {
+                user(format!(
+                    "submit: the command on stdin is not UTF-8 (byte {})",
+                    e.utf8_error().valid_up_to() + 1
+                ))
+            })?
         }
     };
     let command = parse_command(1, text.trim()).map_err(|e| {
@@ -47,7 +53,11 @@ pub async fn run(ctx: &Context, args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let executed = engine.execute(command).await?;
     let mut out = Out::new();
     if args.json {
-        let events: Vec<_> = executed.events.iter().map(event_json).collect();
+        let events = executed
+            .events
+            .iter()
+            .map(|e| engine.sealed_event_record(e))
+            .collect::<Result<Vec<_>, _>>()?;
         let payload = serde_json::json!({"deduplicated": executed.deduplicated, "events": events});
         out.json_pretty(&envelope("submitted", payload))?;
     } else if executed.deduplicated {

@@ -6,7 +6,8 @@ use crate::error::ExitCode;
 use crate::events::event_line;
 use crate::output::{envelope, Out};
 use clap::Args;
-use plaint_domain::{EventData, Timestamp};
+use plaint::event::EscalationTrigger;
+use plaint::{EventData, Timestamp};
 
 #[derive(Debug, Args)]
 pub struct TickArgs {
@@ -32,8 +33,8 @@ pub async fn run(ctx: &Context, args: TickArgs) -> anyhow::Result<ExitCode> {
                     EventData::Escalated(x) => (
                         Some(x.level.as_str()),
                         match &x.trigger {
-                            plaint_domain::EscalationTrigger::Watchdog { rule_id, .. } => Some(rule_id.clone()),
-                            plaint_domain::EscalationTrigger::Person => None,
+                            EscalationTrigger::Watchdog { rule_id, .. } => Some(rule_id.clone()),
+                            EscalationTrigger::Person => None,
                         },
                     ),
                     _ => (None, None),

@@ -112,6 +112,7 @@ impl History {
                 escalations,
                 policy_version: version,
                 deadline_source: Default::default(),
+                repeat_of: None,
             }),
         )
     }

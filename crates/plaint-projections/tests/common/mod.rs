@@ -88,6 +88,7 @@ pub fn verified(repeat_of: Option<&str>) -> EventData {
         evidence: CheckOutcome::Passed,
         history: CheckOutcome::Passed,
         repeat_of: repeat_of.map(cid),
+        duplicate_of: None,
         flags: Flags {
             repeat: repeat_of.is_some(),
             ..Flags::default()
@@ -111,6 +112,7 @@ pub fn classified(
         escalations: vec![],
         policy_version: "test-1".into(),
         deadline_source: Default::default(),
+        repeat_of: None,
     })
 }
 

@@ -1,10 +1,15 @@
-//! Bytes on disk, format version 1: see `docs/log-format.md`. Everything here is pure: encode
+//! Bytes on disk, format version 2: see `docs/log-format.md`. Everything here is pure: encode
 //! into a buffer, decode from a slice, no I/O.
 
 use crate::chain::ChainHash;
 use crate::RecordedEvent;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// The version new segments are written in. Version 2 (the head anchor, `docs/log-format.md`)
+/// changed no byte of a segment: a version-2 segment promises that the directory holds a head
+/// anchor file, so that losing it is noticed.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest segment version this build reads.
+pub const FORMAT_VERSION_MIN: u32 = 1;
 pub const SEGMENT_MAGIC: [u8; 8] = *b"PLAINTLG";
 pub const SEGMENT_HEADER_LEN: usize = 64;
 pub const BATCH_MAGIC: [u8; 4] = *b"BTCH";
@@ -120,6 +125,8 @@ pub fn segment_header(first_position: u64, chain_before: &ChainHash) -> [u8; SEG
 /// A decoded segment header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentHeader {
+    /// Format version the segment was written in.
+    pub version: u32,
     pub first_position: u64,
     pub chain_before: ChainHash,
 }
@@ -139,9 +146,9 @@ pub fn parse_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
         return Err("segment header CRC mismatch".into());
     }
     let version = u32_at(b, 8);
-    if version != FORMAT_VERSION {
+    if !(FORMAT_VERSION_MIN..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "unknown format version {version} (this build reads {FORMAT_VERSION})"
+            "unknown format version {version} (this build reads {FORMAT_VERSION_MIN} ..= {FORMAT_VERSION})"
         ));
     }
     if u32_at(b, 12) as usize != SEGMENT_HEADER_LEN {
@@ -152,6 +159,7 @@ pub fn parse_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
         return Err("segment first position is 0".into());
     }
     Ok(SegmentHeader {
+        version,
         first_position,
         chain_before: b[24..56].try_into().unwrap(),
     })

@@ -29,19 +29,21 @@
 //! # Ok(()) }
 //! ```
 
+pub mod anchor;
 pub mod format;
 pub mod index;
 pub mod streams;
 pub mod vault;
 mod writer;
 
-use crate::chain::ChainHash;
+use crate::chain::{ChainHash, HeadMark};
 use crate::io::{LogIo, ReadFile, RealIo};
 use crate::{
     AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription,
     VerifyReport, ACTOR_LEN_MAX, APPEND_EVENTS_MAX, COMMAND_ID_LEN_MAX, EVENT_PAYLOAD_SIZE_MAX, EVENT_TYPE_LEN_MAX,
     READ_BATCH_MAX, STREAM_NAME_LEN_MAX,
 };
+use anchor::{Anchor, ANCHOR_FILE, ANCHOR_INTERVAL_MS_MAX, ANCHOR_TMP_FILE};
 use async_trait::async_trait;
 use format::{BatchFault, SEGMENT_HEADER_LEN};
 pub use format::{EventRef, BATCH_BYTES_MAX, BATCH_EVENTS_MAX, SEGMENT_SIZE_MAX};
@@ -82,6 +84,25 @@ pub struct FileLogOptions {
     pub read_only: bool,
     /// Write the checkpoint after this many new events (and always on close).
     pub checkpoint_every_events: u64,
+    /// Make the head anchor durable at least this often while appends come in, in
+    /// milliseconds (and at every segment roll and on close): acknowledged batches older than
+    /// this cannot be lost unnoticed. 0 anchors after every synced batch. At most
+    /// [`ANCHOR_INTERVAL_MS_MAX`]. See "Head anchor" in `docs/log-format.md`.
+    pub anchor_interval_ms: u64,
+    /// What opening does when the log does not reach its head anchor.
+    pub recovery: Recovery,
+}
+
+/// What opening does when the log ends before the head its anchor records (acknowledged
+/// batches were lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// Refuse to open: the loss is `StoreError::Corrupt` naming the anchor file. The default.
+    #[default]
+    Strict,
+    /// Open anyway, record the loss in [`OpenReport::lost_tail`] and, with the writer lock,
+    /// re-anchor at the log's actual head (`plaint repair --accept-loss`). Never chosen silently.
+    AcceptLostTail,
 }
 
 impl Default for FileLogOptions {
@@ -91,6 +112,8 @@ impl Default for FileLogOptions {
             segment_size_max: 256 * 1024 * 1024,
             read_only: false,
             checkpoint_every_events: 1_000_000,
+            anchor_interval_ms: 1000,
+            recovery: Recovery::Strict,
         }
     }
 }
@@ -113,6 +136,23 @@ pub struct OpenReport {
     /// Bytes of a half-written final batch cut off (or, read-only, ignored) by recovery.
     pub torn_bytes_cut: u64,
     pub head_position: u64,
+    /// Where the half-written final batch was (cut by a writer; left in place read-only).
+    pub torn: Option<TornTail>,
+    /// The head anchor found at open (`None`: the log has none yet, e.g. format version 1).
+    pub anchor: Option<Anchor>,
+    /// With [`Recovery::AcceptLostTail`]: why the log does not reach its anchor.
+    pub lost_tail: Option<String>,
+}
+
+/// A half-written final batch: never acknowledged, cut by recovery (`docs/log-format.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment file.
+    pub file: PathBuf,
+    /// Byte offset where the torn batch starts (the file is cut to this length).
+    pub offset: u64,
+    /// Bytes from that offset to the end of the file.
+    pub bytes: u64,
 }
 
 /// State shared by the handle, the writer thread and subscription tasks.
@@ -128,6 +168,9 @@ pub(crate) struct Shared {
     streams_ready: std::sync::Condvar,
     /// Why the checkpoint's stream part was not used, when it was rebuilt from the segments.
     streams_rebuilt: Mutex<Option<String>>,
+    /// The head anchor as read at open (checked then, and again by `verify`); `None` after a
+    /// lost tail was accepted.
+    anchor_at_open: Option<Anchor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,23 +250,41 @@ impl FileLog {
                 max: SEGMENT_SIZE_MAX,
             });
         }
+        if options.anchor_interval_ms > ANCHOR_INTERVAL_MS_MAX {
+            return Err(StoreError::Limit {
+                what: "anchor_interval_ms".into(),
+                actual: options.anchor_interval_ms,
+                max: ANCHOR_INTERVAL_MS_MAX,
+            });
+        }
         let lock = if options.read_only {
             None
         } else {
             io.create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
             let lock_path = dir.join(LOCK_FILE);
             match io.lock_exclusive(&lock_path) {
-                Ok(guard) => Some(guard),
+                Ok(guard) => {
+                    record_lock_holder(io.as_ref(), &lock_path);
+                    Some(guard)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     return Err(StoreError::Locked {
                         path: dir.display().to_string(),
                         lock: lock_path.display().to_string(),
+                        holder: read_lock_holder(io.as_ref(), &lock_path),
                     })
                 }
                 Err(e) => return Err(io_err(&lock_path, e)),
             }
         };
-        let (index, report) = recover(io.as_ref(), &dir, options.read_only)?;
+        let (index, report) = recover(io.as_ref(), &dir, &options)?;
+        let mut anchor_at_open = report.anchor.filter(|_| report.lost_tail.is_none());
+        if lock.is_some() && report.lost_tail.is_some() {
+            // The loss was accepted: anchor the log where it really ends, so it opens again.
+            let anchor = anchor_of(&index);
+            write_anchor(io.as_ref(), &dir, &anchor)?;
+            anchor_at_open = Some(anchor);
+        }
         let vault = Arc::new(vault::FileVault::open(io.clone(), &dir, options.read_only)?);
         let streams_pending = index.deferred.is_some();
         let head = index.head;
@@ -242,6 +303,7 @@ impl FileLog {
             }),
             streams_ready: std::sync::Condvar::new(),
             streams_rebuilt: Mutex::new(None),
+            anchor_at_open,
         });
         let (writer, ro_tx) = match lock {
             Some(lock) => (
@@ -305,6 +367,16 @@ impl FileLog {
     /// The log's directory.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
+    }
+
+    /// The last committed position and the chain value after it, in the form an auditor
+    /// records (`POSITION:CHAIN`) and `verify --expect-head` checks.
+    pub fn head(&self) -> HeadMark {
+        let index = self.shared.index.read().unwrap();
+        HeadMark {
+            position: index.head,
+            chain: index.chain,
+        }
     }
 
     /// Stops the writer after everything queued, syncs, writes the checkpoint and releases the
@@ -829,6 +901,11 @@ impl Shared {
                 detail: format!("index of stream {name:?} differs from the log"),
             });
         }
+        drop(index);
+        if let Some(anchor) = &self.anchor_at_open {
+            // The re-read log must reach the head the anchor recorded, with the same chain.
+            check_anchor(self.io.as_ref(), &self.dir, &fresh, anchor)?;
+        }
         Ok(VerifyReport {
             events: fresh.head,
             head_position: fresh.head,
@@ -958,9 +1035,14 @@ fn index_continues(index: &Index, path: &Path) -> bool {
     index.segments.last().map(|s| s.first_position) == parse_segment_name(&name)
 }
 
-/// Opens the directory's content: checkpoint (if usable), then the log after it, cutting a
-/// half-written final batch.
-fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenReport), StoreError> {
+/// Opens the directory's content: head anchor, checkpoint (if usable), then the log after it,
+/// cutting a half-written final batch (writers only); then checks that the log reaches the
+/// anchor.
+fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Index, OpenReport), StoreError> {
+    let read_only = options.read_only;
+    // The anchor first: it only ever records bytes already durable, so whatever the segments
+    // hold when they are listed next must reach it (even with a writer appending meanwhile).
+    let anchor = read_anchor(io, dir)?;
     let names = match io.list_dir(dir) {
         Ok(n) => n,
         Err(e) if read_only && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -968,9 +1050,11 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
     };
     let mut segments: Vec<u64> = names.iter().filter_map(|n| parse_segment_name(n)).collect();
     segments.sort_unstable();
-    if !read_only && names.iter().any(|n| n == INDEX_TMP_FILE) {
-        let tmp = dir.join(INDEX_TMP_FILE);
-        io.remove_file(&tmp).map_err(|e| io_err(&tmp, e))?;
+    for tmp_name in [INDEX_TMP_FILE, ANCHOR_TMP_FILE] {
+        if !read_only && names.iter().any(|n| n == tmp_name) {
+            let tmp = dir.join(tmp_name);
+            io.remove_file(&tmp).map_err(|e| io_err(&tmp, e))?;
+        }
     }
     let seg_path = |p: u64| dir.join(segment_name(p));
 
@@ -983,7 +1067,7 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
         }
     };
     let checkpoint_head = index.head;
-    let mut torn_bytes_cut = 0u64;
+    let mut torn = None;
     // Segments the checkpoint did not cover completely: the covered last one, then the rest.
     let first_unscanned = index.segments.len().saturating_sub(1);
     let to_scan: Vec<u64> = segments[first_unscanned.min(segments.len())..].to_vec();
@@ -1007,16 +1091,26 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
                     detail: "damaged batch in a segment that is not the last".into(),
                 });
             }
-            torn_bytes_cut = file_len - cut;
-            if !read_only {
-                if cut < SEGMENT_HEADER_LEN as u64 {
-                    io.remove_file(&path).map_err(|e| io_err(&path, e))?;
-                } else {
-                    io.truncate(&path, cut).map_err(|e| io_err(&path, e))?;
-                }
-                io.sync_dir(dir).map_err(|e| io_err(dir, e))?;
-            }
+            torn = Some(TornTail {
+                file: path.clone(),
+                offset: cut,
+                bytes: file_len - cut,
+            });
         }
+    }
+    // Before anything is cut: a log that lost acknowledged events is left as it was found.
+    let lost_tail = match check_reaches_anchor(io, dir, &index, anchor.as_ref()) {
+        Ok(()) => None,
+        Err(e) if options.recovery == Recovery::AcceptLostTail => Some(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    if let (Some(t), false) = (&torn, read_only) {
+        if t.offset < SEGMENT_HEADER_LEN as u64 {
+            io.remove_file(&t.file).map_err(|e| io_err(&t.file, e))?;
+        } else {
+            io.truncate(&t.file, t.offset).map_err(|e| io_err(&t.file, e))?;
+        }
+        io.sync_dir(dir).map_err(|e| io_err(dir, e))?;
     }
     let source = match source {
         IndexSource::Checkpoint { .. } => IndexSource::Checkpoint {
@@ -1026,10 +1120,225 @@ fn recover(io: &dyn LogIo, dir: &Path, read_only: bool) -> Result<(Index, OpenRe
     };
     let report = OpenReport {
         index: source,
-        torn_bytes_cut,
+        torn_bytes_cut: torn.as_ref().map_or(0, |t| t.bytes),
         head_position: index.head,
+        torn,
+        anchor,
+        lost_tail,
     };
     Ok((index, report))
+}
+
+/// The head anchor in `dir`, if there is one. One that cannot be read or decoded is damage:
+/// it is only ever replaced whole (written aside, synced, renamed), so it is never torn.
+fn read_anchor(io: &dyn LogIo, dir: &Path) -> Result<Option<Anchor>, StoreError> {
+    let path = dir.join(ANCHOR_FILE);
+    let bytes = match io.read_whole(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path, e)),
+    };
+    Anchor::decode(&bytes).map(Some).map_err(|detail| StoreError::Corrupt {
+        file: path.display().to_string(),
+        offset: 0,
+        detail,
+    })
+}
+
+/// Checks that the recovered log reaches its anchor; a log whose last segment is of format
+/// version 2 or later must have one.
+fn check_reaches_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: Option<&Anchor>) -> Result<(), StoreError> {
+    if let Some(anchor) = anchor {
+        return check_anchor(io, dir, index, anchor);
+    }
+    let Some(last) = index.segments.last() else {
+        return Ok(());
+    };
+    let path = dir.join(segment_name(last.first_position));
+    let mut header = [0u8; SEGMENT_HEADER_LEN];
+    io.open_read(&path)
+        .and_then(|f| f.read_exact_at(&mut header, 0))
+        .map_err(|e| io_err(&path, e))?;
+    let version = format::parse_segment_header(&header).map_or(0, |h| h.version);
+    if version >= 2 {
+        return Err(StoreError::Corrupt {
+            file: dir.join(ANCHOR_FILE).display().to_string(),
+            offset: 0,
+            detail: format!(
+                "head anchor missing, but the last segment {} is of format version {version}, \
+                 whose writer anchors before creating a segment: the anchor was deleted, and \
+                 with it may have gone proof of lost events",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `index` (a recovered or re-read log) reaches `anchor`: its head is at or past
+/// the anchored position, and the batch the anchor names ends there with the anchored chain.
+fn check_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: &Anchor) -> Result<(), StoreError> {
+    if anchor.head_position == 0 {
+        return Ok(());
+    }
+    let anchor_path = dir.join(ANCHOR_FILE);
+    let lost = |detail: String| StoreError::Corrupt {
+        file: anchor_path.display().to_string(),
+        offset: 0,
+        detail,
+    };
+    if index.head < anchor.head_position {
+        return Err(lost(format!(
+            "the log ends at position {} but its head anchor records position {} as durable: \
+             acknowledged events {}..={} are missing (the end of the log was truncated or a \
+             segment deleted)",
+            index.head,
+            anchor.head_position,
+            index.head + 1,
+            anchor.head_position
+        )));
+    }
+    let Some(info) = index
+        .segments
+        .iter()
+        .find(|s| s.first_position == anchor.segment_first_position)
+    else {
+        return Err(lost(format!(
+            "the segment {} that the head anchor names is not part of the log",
+            segment_name(anchor.segment_first_position)
+        )));
+    };
+    let path = dir.join(segment_name(info.first_position));
+    let mismatch = |detail: &str| StoreError::ChainBroken {
+        position: anchor.head_position,
+        detail: format!(
+            "{}, byte offset {}: {detail}; the log is not the one its head anchor recorded",
+            path.display(),
+            anchor.batch_offset
+        ),
+    };
+    let header_end = anchor.batch_offset + format::BATCH_HEADER_LEN as u64;
+    if anchor.batch_offset < SEGMENT_HEADER_LEN as u64 || header_end > info.len {
+        return Err(mismatch(
+            "the anchored batch lies outside the segment's committed bytes",
+        ));
+    }
+    let file = io.open_read(&path).map_err(|e| io_err(&path, e))?;
+    let mut buf = vec![0u8; format::BATCH_HEADER_LEN];
+    file.read_exact_at(&mut buf, anchor.batch_offset)
+        .map_err(|e| io_err(&path, e))?;
+    let header = format::parse_batch_header(&buf).map_err(|_| mismatch("no batch starts there"))?;
+    if anchor.batch_offset + header.total_len() as u64 > info.len {
+        return Err(mismatch("the anchored batch runs past the segment's committed bytes"));
+    }
+    buf.resize(header.total_len(), 0);
+    file.read_exact_at(&mut buf, anchor.batch_offset)
+        .map_err(|e| io_err(&path, e))?;
+    let batch = format::parse_batch(&buf).map_err(|f| mismatch(&f.to_string()))?;
+    let last = batch.header.first_position + u64::from(batch.header.count) - 1;
+    if last != anchor.head_position || batch.chain_after != anchor.chain {
+        return Err(mismatch(&format!(
+            "the batch there ends at position {last} with chain {}, the anchor records position {} \
+             with chain {}",
+            crate::chain::to_hex(&batch.chain_after),
+            anchor.head_position,
+            crate::chain::to_hex(&anchor.chain)
+        )));
+    }
+    Ok(())
+}
+
+/// The anchor for the log's current head.
+fn anchor_of(index: &Index) -> Anchor {
+    match index.segments.last() {
+        Some(last) if index.head > 0 => Anchor {
+            head_position: index.head,
+            chain: index.chain,
+            segment_first_position: last.first_position,
+            batch_offset: index.last_batch_offset,
+        },
+        _ => Anchor::empty(),
+    }
+}
+
+/// Makes `anchor` the durable head anchor of the log in `dir` (every byte it records must
+/// already be durable).
+fn write_anchor(io: &dyn LogIo, dir: &Path, anchor: &Anchor) -> Result<(), StoreError> {
+    write_atomically(io, dir, ANCHOR_TMP_FILE, ANCHOR_FILE, &anchor.encode())
+}
+
+/// Replaces `dir/name` with `bytes` whole: written to `dir/tmp_name`, synced, renamed over
+/// `name`, directory synced. A crash leaves the old file or the new one, never a mix.
+pub(crate) fn write_atomically(
+    io: &dyn LogIo,
+    dir: &Path,
+    tmp_name: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let tmp = dir.join(tmp_name);
+    let dst = dir.join(name);
+    if io.file_len(&tmp).is_ok() {
+        // Left by a write that failed half-way in this process.
+        io.remove_file(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    let mut f = io.open_append(&tmp, true).map_err(|e| io_err(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| io_err(&tmp, e))?;
+    f.sync_data().map_err(|e| io_err(&tmp, e))?;
+    drop(f);
+    io.rename(&tmp, &dst).map_err(|e| io_err(&dst, e))?;
+    io.sync_dir(dir).map_err(|e| io_err(dir, e))?;
+    Ok(())
+}
+
+/// Longest holder description kept in the lock file.
+const LOCK_HOLDER_LEN_MAX: usize = 512;
+
+/// Writes who holds the writer lock (pid and command line) into the lock file, for the error a
+/// second writer gets. Best effort: the lock itself is the exclusion; this is only its label.
+fn record_lock_holder(io: &dyn LogIo, lock_path: &Path) {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| redact_password(&a.to_string_lossy()))
+        .collect();
+    let mut text = format!("pid {} ({})", std::process::id(), args.join(" "));
+    if text.len() > LOCK_HOLDER_LEN_MAX {
+        let mut end = LOCK_HOLDER_LEN_MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    let _ = io
+        .truncate(lock_path, 0)
+        .and_then(|()| io.open_append(lock_path, false))
+        .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()));
+}
+
+/// `arg` with the password of a URL in it (`scheme://user:password@host`) replaced by `***`:
+/// the lock file is readable by whoever can list the store, and its label ends up in messages.
+fn redact_password(arg: &str) -> String {
+    let Some(scheme_end) = arg.find("://") else {
+        return arg.to_owned();
+    };
+    let rest = &arg[scheme_end + 3..];
+    let Some(at) = rest.find('@') else {
+        return arg.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &arg[..scheme_end + 3], &rest[..colon], &rest[at..]),
+        None => arg.to_owned(),
+    }
+}
+
+/// Who holds the lock, as its holder recorded it.
+fn read_lock_holder(io: &dyn LogIo, lock_path: &Path) -> String {
+    match io.read_whole(lock_path) {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b[..b.len().min(LOCK_HOLDER_LEN_MAX + 8)])
+            .trim()
+            .to_string(),
+        _ => "a process that has not recorded itself (starting, or an older plaint)".into(),
+    }
 }
 
 /// The checkpoint (`Ok(Ok)`), or why it cannot be used and the index must be rebuilt
@@ -1110,4 +1419,18 @@ fn load_checkpoint(io: &dyn LogIo, dir: &Path, segments: &[u64]) -> Result<Resul
 pub fn chain_summary(log: &FileLog) -> (u64, ChainHash) {
     let index = log.shared.index.read().unwrap();
     (index.head, index.chain)
+}
+
+#[cfg(test)]
+mod lock_label_tests {
+    #[test]
+    fn passwords_in_urls_are_not_recorded() {
+        use super::redact_password;
+        assert_eq!(
+            redact_password("--to=postgres://plaint:secret@127.0.0.1:5432/db"),
+            "--to=postgres://plaint:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(redact_password("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_password("import"), "import");
+    }
 }

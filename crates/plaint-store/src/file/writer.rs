@@ -2,12 +2,15 @@
 
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
 use super::index::Index;
-use super::{io_err, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE};
+use super::{
+    anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE,
+};
 use crate::io::AppendFile;
 use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// The outcome, and the requests handed back so that their memory is freed by the caller's
@@ -27,9 +30,16 @@ struct Command {
     vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
 }
 
+/// What the writer thread receives.
+enum Msg {
+    Append(Command),
+    /// The anchor timer ran out: make the head anchor durable if the head moved.
+    AnchorDue,
+}
+
 /// The handle's end of the writer.
 pub(crate) struct WriterHandle {
-    tx: mpsc::Sender<Command>,
+    tx: mpsc::Sender<Msg>,
     thread: std::thread::JoinHandle<Result<(), StoreError>>,
 }
 
@@ -50,13 +60,13 @@ impl WriterHandle {
         let (reply, rx) = oneshot::channel();
         let events = requests.iter().map(|r| r.events.len()).sum();
         self.tx
-            .send(Command {
+            .send(Msg::Append(Command {
                 requests,
                 bytes,
                 events,
                 reply,
                 vault,
-            })
+            }))
             .await
             .map_err(|_| StoreError::Closed)?;
         let (result, requests) = rx.await.map_err(|_| StoreError::Closed)?;
@@ -77,20 +87,38 @@ pub(crate) fn start(
     head_tx: tokio::sync::watch::Sender<u64>,
     lock: Box<dyn Any + Send>,
 ) -> Result<WriterHandle, StoreError> {
-    let file = {
+    let (file, anchored_head) = {
         let index = shared.index.read().unwrap();
-        match index.segments.last() {
+        let file = match index.segments.last() {
             Some(s) => {
                 let path = shared.segment_path(s.first_position);
+                let mut header = [0u8; SEGMENT_HEADER_LEN];
+                shared
+                    .io
+                    .open_read(&path)
+                    .and_then(|f| f.read_exact_at(&mut header, 0))
+                    .map_err(|e| io_err(&path, e))?;
+                let version = format::parse_segment_header(&header)
+                    .map_err(|detail| StoreError::Corrupt {
+                        file: path.display().to_string(),
+                        offset: 0,
+                        detail,
+                    })?
+                    .version;
                 Some(OpenSegment {
                     first_position: s.first_position,
+                    version,
                     file: shared.io.open_append(&path, false).map_err(|e| io_err(&path, e))?,
                 })
             }
             None => None,
-        }
+        };
+        // What the anchor on disk covers; a log without one (new, or format version 1) gets
+        // one before its next segment is created.
+        (file, shared.anchor_at_open.map(|a| a.head_position))
     };
     let (tx, rx) = mpsc::channel(super::WRITER_QUEUE_MAX);
+    let timer = AnchorTimer::start(tx.downgrade())?;
     let mut writer = Writer {
         shared,
         options,
@@ -102,6 +130,10 @@ pub(crate) fn start(
         batches_since_sync: 0,
         unsynced: false,
         events_since_checkpoint: 0,
+        anchored_head,
+        anchored_at: Instant::now(),
+        roll_unanchored: false,
+        timer,
     };
     let thread = std::thread::Builder::new()
         .name("plaint-log-writer".into())
@@ -115,7 +147,56 @@ pub(crate) fn start(
 
 struct OpenSegment {
     first_position: u64,
+    /// Format version of the segment: a segment of an older version is not appended to; the
+    /// next batch starts a new segment of today's version.
+    version: u32,
     file: Box<dyn AppendFile>,
+}
+
+/// Wakes the writer when the anchor interval runs out after appends stopped, so the anchor
+/// never lags the acknowledged head by more than the interval. A thread of its own, because
+/// the writer thread blocks on its queue; it ends when the writer drops its end.
+struct AnchorTimer {
+    arm: std::sync::mpsc::Sender<Instant>,
+    armed: bool,
+}
+
+impl AnchorTimer {
+    fn start(wake: mpsc::WeakSender<Msg>) -> Result<AnchorTimer, StoreError> {
+        let (arm, deadlines) = std::sync::mpsc::channel::<Instant>();
+        std::thread::Builder::new()
+            .name("plaint-log-anchor".into())
+            .spawn(move || {
+                while let Ok(deadline) = deadlines.recv() {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    // Holds no sender between tries, so the queue still closes on shutdown. A
+                    // full queue: the writer is busy; try again shortly (the writer counts on
+                    // every armed wake-up arriving).
+                    loop {
+                        let Some(tx) = wake.upgrade() else { return };
+                        match tx.try_send(Msg::AnchorDue) {
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                drop(tx);
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Io {
+                path: "anchor timer thread".into(),
+                source: e,
+            })?;
+        Ok(AnchorTimer { arm, armed: false })
+    }
+
+    /// Asks for one wake-up at `deadline` (no-op while one is pending).
+    fn arm(&mut self, deadline: Instant) {
+        if !self.armed {
+            self.armed = self.arm.send(deadline).is_ok();
+        }
+    }
 }
 
 struct Writer {
@@ -133,6 +214,13 @@ struct Writer {
     batches_since_sync: u32,
     unsynced: bool,
     events_since_checkpoint: u64,
+    /// Head position the durable anchor records (`None`: no anchor yet).
+    anchored_head: Option<u64>,
+    /// When the anchor was last written (monotonic; the store's own pacing, never a record).
+    anchored_at: Instant,
+    /// A segment was started since the last anchor: anchor as soon as its bytes are durable.
+    roll_unanchored: bool,
+    timer: AnchorTimer,
 }
 
 /// What a stream looks like with this batch's earlier commands applied.
@@ -143,7 +231,7 @@ struct Pending {
 }
 
 impl Writer {
-    fn run(&mut self, mut rx: mpsc::Receiver<Command>) -> Result<(), StoreError> {
+    fn run(&mut self, mut rx: mpsc::Receiver<Msg>) -> Result<(), StoreError> {
         // After a fast open the stream index completes here, before the first commit.
         if !self.shared.streams_loaded() {
             self.shared.load_streams();
@@ -157,13 +245,26 @@ impl Writer {
             let first = match carry.take() {
                 Some(c) => c,
                 None => match rx.blocking_recv() {
-                    Some(c) => c,
+                    Some(Msg::Append(c)) => c,
+                    Some(Msg::AnchorDue) => {
+                        self.timer.armed = false;
+                        self.anchor_due();
+                        continue;
+                    }
                     None => break,
                 },
             };
             let (mut bytes, mut events) = (first.bytes, first.events);
             let mut group = vec![first];
-            while let Ok(c) = rx.try_recv() {
+            while let Ok(msg) = rx.try_recv() {
+                let c = match msg {
+                    Msg::Append(c) => c,
+                    // Checked after this group's commit anyway.
+                    Msg::AnchorDue => {
+                        self.timer.armed = false;
+                        continue;
+                    }
+                };
                 if bytes + c.bytes > bytes_max || events + c.events > format::BATCH_EVENTS_MAX {
                     carry = Some(c);
                     break;
@@ -185,9 +286,50 @@ impl Writer {
             });
         }
         self.sync()?;
+        self.write_anchor()?;
         if self.events_since_checkpoint > 0 {
             self.write_checkpoint()?;
         }
+        Ok(())
+    }
+
+    /// After a commit: anchors at once when a segment was started or the interval has passed
+    /// (and the head is durable); otherwise arms the timer so the anchor catches up anyway.
+    fn maybe_anchor(&mut self) {
+        if self.failed.is_some() || Some(self.shared.index.read().unwrap().head) == self.anchored_head {
+            return;
+        }
+        let interval = Duration::from_millis(self.options.anchor_interval_ms);
+        let due = self.roll_unanchored || self.anchored_at.elapsed() >= interval;
+        if due && !self.unsynced {
+            if let Err(e) = self.write_anchor() {
+                self.failed = Some(e.to_string());
+            }
+        } else {
+            self.timer.arm(self.anchored_at + interval);
+        }
+    }
+
+    /// The timer ran out: make what was written durable (bulk mode) and anchor it.
+    fn anchor_due(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = self.sync().and_then(|()| self.write_anchor()) {
+            self.failed = Some(e.to_string());
+        }
+    }
+
+    /// Writes the head anchor for the current head, which must be durable (synced).
+    fn write_anchor(&mut self) -> Result<(), StoreError> {
+        assert!(!self.unsynced, "the anchor records only durable bytes");
+        let anchor = anchor_of(&self.shared.index.read().unwrap());
+        if Some(anchor.head_position) != self.anchored_head {
+            write_anchor(self.shared.io.as_ref(), &self.shared.dir, &anchor)?;
+            self.anchored_head = Some(anchor.head_position);
+        }
+        self.anchored_at = Instant::now();
+        self.roll_unanchored = false;
         Ok(())
     }
 
@@ -283,8 +425,10 @@ impl Writer {
         let batch_len = (self.buf.len() - SEGMENT_HEADER_LEN) as u64;
         let roll = match &self.file {
             None => true,
-            Some(_) => {
-                segment_len > SEGMENT_HEADER_LEN as u64 && segment_len + batch_len > self.options.segment_size_max
+            Some(seg) => {
+                seg.version < format::FORMAT_VERSION
+                    || (segment_len > SEGMENT_HEADER_LEN as u64
+                        && segment_len + batch_len > self.options.segment_size_max)
             }
         };
         match self.write_batch(roll, first_position) {
@@ -310,6 +454,9 @@ impl Writer {
             assert_eq!(index.head, next_position - 1);
             assert_eq!(index.chain, chain);
         }
+        // Before the acknowledgement: a batch that starts a segment is anchored by the time
+        // its caller hears of it.
+        self.maybe_anchor();
         self.head_tx.send_replace(next_position - 1);
         for (reply, r, requests) in outcomes {
             let _ = reply.send((r, requests));
@@ -324,15 +471,21 @@ impl Writer {
 
     fn write_batch(&mut self, roll: bool, first_position: u64) -> Result<(), StoreError> {
         if roll {
-            if self.file.is_some() {
-                self.sync()?;
-            }
+            // The old segment is complete: anchor its end (a new log: anchor it empty) before
+            // the new segment exists, so that a segment of this version always has an anchor.
+            self.sync()?;
+            self.write_anchor()?;
+            self.roll_unanchored = true;
             let chain_before = self.shared.index.read().unwrap().chain;
             let header = format::segment_header(first_position, &chain_before);
             self.buf[..SEGMENT_HEADER_LEN].copy_from_slice(&header);
             let path = self.shared.segment_path(first_position);
             let file = self.shared.io.open_append(&path, true).map_err(|e| io_err(&path, e))?;
-            self.file = Some(OpenSegment { first_position, file });
+            self.file = Some(OpenSegment {
+                first_position,
+                version: format::FORMAT_VERSION,
+                file,
+            });
             self.shared
                 .io
                 .sync_dir(&self.shared.dir)
@@ -382,15 +535,13 @@ impl Writer {
     fn write_checkpoint(&mut self) -> Result<(), StoreError> {
         self.sync()?;
         let bytes = self.shared.index.read().unwrap().to_checkpoint();
-        let io = &self.shared.io;
-        let tmp = self.shared.dir.join(INDEX_TMP_FILE);
-        let dst = self.shared.dir.join(INDEX_FILE);
-        let mut f = io.open_append(&tmp, true).map_err(|e| io_err(&tmp, e))?;
-        f.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-        f.sync_data().map_err(|e| io_err(&tmp, e))?;
-        drop(f);
-        io.rename(&tmp, &dst).map_err(|e| io_err(&dst, e))?;
-        io.sync_dir(&self.shared.dir).map_err(|e| io_err(&self.shared.dir, e))?;
+        write_atomically(
+            self.shared.io.as_ref(),
+            &self.shared.dir,
+            INDEX_TMP_FILE,
+            INDEX_FILE,
+            &bytes,
+        )?;
         self.events_since_checkpoint = 0;
         Ok(())
     }
