@@ -46,7 +46,7 @@ use std::sync::Arc;
 pub use plaint_projections::runner::Progress;
 
 #[path = "engine_vault.rs"]
-mod vault_ops;
+pub(crate) mod vault_ops;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 /// Events read per store call when the engine scans a stream or the log.

@@ -264,85 +264,7 @@ impl Engine {
     /// event, and every recorded erasure destroyed its keys. A missing or damaged key is
     /// corruption ([`crate::ErrorKind::Damaged`]) naming the vault and the key, never "erased".
     pub async fn verify_vault(&self) -> Result<VaultCoverage, EngineError> {
-        let report = self.vault.verify_vault().await?;
-        let dump = self.vault.dump().await?;
-        let location = self.vault.vault_location();
-        let states: HashMap<&str, bool> = dump.keys.iter().map(|k| (k.id.as_str(), k.secret.is_some())).collect();
-        let mut referenced: HashMap<String, u64> = HashMap::new();
-        let mut erased: HashMap<String, u64> = HashMap::new();
-        let mut erasures = 0u64;
-        let mut from = 1u64;
-        loop {
-            let batch = self.store.read_all(from, READ_BATCH).await?;
-            let len = batch.len();
-            for r in batch {
-                from = r.position + 1;
-                if r.event_type != "Received" && r.event_type != "CustomerErased" {
-                    continue;
-                }
-                let e = from_recorded_owned(r)?;
-                match &e.data {
-                    EventData::Received(rc) => {
-                        if let Some(p) = &rc.customer.personal {
-                            referenced.entry(p.key_id.clone()).or_insert(e.meta.position);
-                        }
-                    }
-                    EventData::CustomerErased(x) => {
-                        erasures += 1;
-                        for id in &x.key_ids {
-                            erased.entry(id.clone()).or_insert(e.meta.position);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if len < READ_BATCH {
-                break;
-            }
-        }
-        let mut ids: Vec<(&String, &u64)> = referenced.iter().collect();
-        ids.sort_by_key(|(_, p)| **p);
-        for (id, position) in ids {
-            match (states.get(id.as_str()), erased.get(id)) {
-                (Some(true), _) | (_, Some(_)) => {}
-                (Some(false), None) => {
-                    return Err(corrupt(
-                        location,
-                        format!(
-                            "key {id:?} (sealing the personal fields of the event at position {position}) is erased, \
-                             but the log records no erasure of it"
-                        ),
-                    ))
-                }
-                (None, None) => {
-                    return Err(corrupt(
-                        location,
-                        format!(
-                            "key {id:?} (sealing the personal fields of the event at position {position}) is missing \
-                             from the vault, and the log records no erasure of it: the vault lost it (restore the \
-                             vault from a backup)"
-                        ),
-                    ))
-                }
-            }
-        }
-        for (id, position) in &erased {
-            if states.get(id.as_str()) == Some(&true) {
-                return Err(corrupt(
-                    location,
-                    format!(
-                        "the erasure recorded at position {position} did not complete: key {id:?} still exists; \
-                         run the erasure again"
-                    ),
-                ));
-            }
-        }
-        Ok(VaultCoverage {
-            live_keys: report.live,
-            erased_keys: report.erased,
-            referenced_keys: referenced.len() as u64,
-            erasures,
-        })
+        verify_vault_on(self.vault.as_ref(), self.store.as_ref()).await
     }
 
     /// Copies this store — every event with its position, stream version, times and payload,
@@ -500,4 +422,88 @@ fn requests_of(batch: &[RecordedEvent]) -> Vec<AppendRequest> {
         last = Some((&e.stream, &e.command_id));
     }
     requests
+}
+
+/// [`Engine::verify_vault`] on any store and its vault (`Engine::verify_store` opens the store
+/// read-only and calls this too).
+pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -> Result<VaultCoverage, EngineError> {
+    let report = vault.verify_vault().await?;
+    let dump = vault.dump().await?;
+    let location = vault.vault_location();
+    let states: HashMap<&str, bool> = dump.keys.iter().map(|k| (k.id.as_str(), k.secret.is_some())).collect();
+    let mut referenced: HashMap<String, u64> = HashMap::new();
+    let mut erased: HashMap<String, u64> = HashMap::new();
+    let mut erasures = 0u64;
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_all(from, READ_BATCH).await?;
+        let len = batch.len();
+        for r in batch {
+            from = r.position + 1;
+            if r.event_type != "Received" && r.event_type != "CustomerErased" {
+                continue;
+            }
+            let e = from_recorded_owned(r)?;
+            match &e.data {
+                EventData::Received(rc) => {
+                    if let Some(p) = &rc.customer.personal {
+                        referenced.entry(p.key_id.clone()).or_insert(e.meta.position);
+                    }
+                }
+                EventData::CustomerErased(x) => {
+                    erasures += 1;
+                    for id in &x.key_ids {
+                        erased.entry(id.clone()).or_insert(e.meta.position);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if len < READ_BATCH {
+            break;
+        }
+    }
+    let mut ids: Vec<(&String, &u64)> = referenced.iter().collect();
+    ids.sort_by_key(|(_, p)| **p);
+    for (id, position) in ids {
+        match (states.get(id.as_str()), erased.get(id)) {
+            (Some(true), _) | (_, Some(_)) => {}
+            (Some(false), None) => {
+                return Err(corrupt(
+                    location,
+                    format!(
+                        "key {id:?} (sealing the personal fields of the event at position {position}) is erased, \
+                         but the log records no erasure of it"
+                    ),
+                ))
+            }
+            (None, None) => {
+                return Err(corrupt(
+                    location,
+                    format!(
+                        "key {id:?} (sealing the personal fields of the event at position {position}) is missing \
+                         from the vault, and the log records no erasure of it: the vault lost it (restore the \
+                         vault from a backup)"
+                    ),
+                ))
+            }
+        }
+    }
+    for (id, position) in &erased {
+        if states.get(id.as_str()) == Some(&true) {
+            return Err(corrupt(
+                location,
+                format!(
+                    "the erasure recorded at position {position} did not complete: key {id:?} still exists; \
+                     run the erasure again"
+                ),
+            ));
+        }
+    }
+    Ok(VaultCoverage {
+        live_keys: report.live,
+        erased_keys: report.erased,
+        referenced_keys: referenced.len() as u64,
+        erasures,
+    })
 }
