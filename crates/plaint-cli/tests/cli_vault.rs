@@ -31,10 +31,15 @@ fn verify_reports_a_deleted_vault_and_exits_1() {
     env.init();
     import_lines(&env, "a.jsonl", &closed_lifecycle("CMP-V-3"));
     std::fs::remove_file(env.store().join("vault.pvlt")).unwrap();
+    // verify opens read-only and creates nothing: it names the missing vault file.
     env.plaint(&["verify"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("missing from the vault"));
+        .stderr(predicate::str::contains("vault.pvlt").and(predicate::str::contains("missing")));
+    assert!(
+        !env.store().join("vault.pvlt").exists(),
+        "a read-only verify creates no vault"
+    );
     let out = env.plaint(&["export", "--reveal"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!stdout(&out).contains("\"erased\""));

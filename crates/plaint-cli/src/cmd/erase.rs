@@ -8,8 +8,7 @@ use crate::context::Context;
 use crate::error::{user, user_hint, ExitCode};
 use crate::output::Out;
 use clap::Args;
-use plaint::domain::Actor;
-use plaint::engine::ErasureRequest;
+use plaint::{Actor, ErasureRequest};
 
 #[derive(Debug, Args)]
 pub struct EraseArgs {
