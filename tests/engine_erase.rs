@@ -39,7 +39,17 @@ async fn figures(engine: &Engine) -> String {
         .unwrap();
     let week = engine.week_of(at("2026-09-16T00:00:00Z")).await.unwrap();
     let weekly = engine.weekly_report(week, now).await.unwrap();
-    serde_json::to_string(&(sla, repeats, weekly)).unwrap()
+    // The HTML and CSV period reports (issue 14), byte for byte.
+    let mut pages = String::new();
+    for period in [
+        plaint::reports::Period::Week(week),
+        plaint::reports::Period::Month(plaint::reports::Month { year: 2026, month: 9 }),
+    ] {
+        let report = engine.period_report(period, now).await.unwrap();
+        pages.push_str(&plaint::report_html::render(&report));
+        pages.push_str(&plaint::report_csv::single_file(&report));
+    }
+    serde_json::to_string(&(sla, repeats, weekly, pages)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
