@@ -4,7 +4,6 @@ use crate::engine::Durability;
 use crate::EngineError;
 use plaint_store::file::{FileLog, FileLogOptions};
 use plaint_store::pg::{PgOptions, PgStore};
-use plaint_store::EventStore;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,7 +18,7 @@ pub(crate) fn open_file(dir: &Path, durability: Durability, read_only: bool) -> 
 }
 
 /// Creates or upgrades the schema (idempotent), then connects.
-pub(crate) async fn open_postgres(url: &str, schema: &str) -> Result<Arc<dyn EventStore>, EngineError> {
+pub(crate) async fn open_postgres(url: &str, schema: &str) -> Result<Arc<PgStore>, EngineError> {
     let options = PgOptions::with_schema(schema);
     PgStore::migrate(url, &options).await?;
     Ok(Arc::new(PgStore::connect(url, options).await?))

@@ -16,10 +16,9 @@
 //! domain and the projections never read the wall clock. Tests and replays inject a fixed clock.
 
 use crate::error::EngineError;
-use crate::keys::KeyStore;
 use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
-use plaint_domain::personal::match_key;
+use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
 use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, PriorComplaints, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
@@ -37,6 +36,7 @@ use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
 use plaint_store::file::FileLog;
 use plaint_store::pg::{PgOptions, PgStore};
+use plaint_store::vault::{Vault, VaultStore, VaultWrite};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, StoreError, VerifyReport, APPEND_EVENTS_MAX};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -44,6 +44,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use plaint_projections::runner::Progress;
+
+#[path = "engine_vault.rs"]
+pub(crate) mod vault_ops;
+pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 /// Events read per store call when the engine scans a stream or the log.
 const READ_BATCH: usize = 16_384;
@@ -85,8 +89,8 @@ pub use plaint_store::file::Durability;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreConfig {
-    /// The embedded file log in `dir` (created if missing). Keys live in `dir/keys`, projection
-    /// checkpoints in `dir/projections`. `durability`: [`Durability::Always`] acknowledges an
+    /// The embedded file log in `dir` (created if missing). Its customer vault is
+    /// `dir/vault.pvlt`, projection checkpoints live in `dir/projections`. `durability`: [`Durability::Always`] acknowledges an
     /// append only once it is fsynced (the default); `Bulk` trades that for speed in bulk loads.
     /// `read_only` opens without the writer lock (inspection, `verify`, `export` beside a
     /// running writer); commands then fail.
@@ -98,14 +102,14 @@ pub enum StoreConfig {
         /// Open without the writer lock; commands fail.
         read_only: bool,
     },
-    /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open). Keys and
-    /// checkpoints live in the local directory `local_dir`.
+    /// PostgreSQL at `url`, tables in `schema` (created or upgraded on open), the customer
+    /// vault included. Projection checkpoints live in the local directory `local_dir`.
     Postgres {
         /// Connection URL, e.g. `postgres://plaint:plaint@127.0.0.1:5432/plaint`.
         url: String,
         /// The schema holding the tables.
         schema: String,
-        /// Local directory for the key store and projection checkpoints.
+        /// Local directory for projection checkpoints.
         local_dir: PathBuf,
     },
 }
@@ -171,7 +175,7 @@ impl EngineConfig {
         }
     }
 
-    /// PostgreSQL at `url` (schema `plaint`), with keys and checkpoints in `local_dir`.
+    /// PostgreSQL at `url` (schema `plaint`), with checkpoints in `local_dir`.
     pub fn postgres(url: impl Into<String>, local_dir: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             store: StoreConfig::Postgres {
@@ -189,7 +193,7 @@ impl EngineConfig {
         self
     }
 
-    /// The directory holding keys and checkpoints.
+    /// The directory holding checkpoints (and a legacy `keys/keys.log` to import).
     fn local_dir(&self) -> &Path {
         match &self.store {
             StoreConfig::File { dir, .. } => dir,
@@ -386,7 +390,12 @@ pub struct Engine {
     policy: Policy,
     calendar: Calendar,
     clock: Clock,
-    keys: KeyStore,
+    /// The customer vault: the same backend object as `store`.
+    vault: Arc<dyn Vault>,
+    /// The vault's match secret, read once at open.
+    match_secret: MatchSecret,
+    /// The note of a legacy key file imported at open.
+    vault_migration: Option<String>,
     runner: tokio::sync::Mutex<Runner>,
     /// Per-complaint turn-taking for `execute` (striped by a hash of the complaint id).
     stripes: Vec<tokio::sync::Mutex<()>>,
@@ -426,14 +435,14 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("policy", &self.policy.version)
-            .field("keys", &self.keys.dir())
+            .field("vault", &self.vault.vault_location())
             .field("log_dir", &self.log_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// Opens the store (creating an empty one if needed), the key store and the projections
+    /// Opens the store (creating an empty one if needed) with its vault, and the projections
     /// (from their checkpoints when enabled; they catch up with the log on the first read).
     pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
         // Issue 11: an implausible clock (`--now 9999-12-31`) is refused before anything opens.
@@ -448,18 +457,6 @@ impl Engine {
         })?;
         let mut file_log = None;
         let cfg_read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
-        let (store, log_dir): (Arc<dyn EventStore>, Option<PathBuf>) = match &cfg.store {
-            StoreConfig::File {
-                dir,
-                durability,
-                read_only,
-            } => {
-                let log = crate::backend::open_file(dir, *durability, *read_only)?;
-                file_log = Some(log.clone());
-                (log as Arc<dyn EventStore>, Some(dir.clone()))
-            }
-            StoreConfig::Postgres { url, schema, .. } => (crate::backend::open_postgres(url, schema).await?, None),
-        };
         let mut cfg = cfg;
         // A read-only engine writes nothing, not even checkpoints: it starts from them in memory.
         let read_only_checkpoints = (cfg_read_only && cfg.checkpoints).then(|| local.join("projections"));
@@ -478,7 +475,21 @@ impl Engine {
                 ))
             }
         };
-        let mut engine = Self::with_store(store, cfg, log_dir).await?;
+        let mut engine = match cfg.store.clone() {
+            StoreConfig::File {
+                dir,
+                durability,
+                read_only,
+            } => {
+                let log = crate::backend::open_file(&dir, durability, read_only)?;
+                file_log = Some(log.clone());
+                Self::with_store(log, cfg, Some(dir)).await?
+            }
+            StoreConfig::Postgres { url, schema, .. } => {
+                let store = crate::backend::open_postgres(&url, &schema).await?;
+                Self::with_store(store, cfg, None).await?
+            }
+        };
         if let Some(dir) = read_only_checkpoints {
             let head = engine.store.head_position().await?;
             engine.runner = tokio::sync::Mutex::new(read_only_runner(&dir, head)?);
@@ -489,16 +500,25 @@ impl Engine {
         Ok(engine)
     }
 
-    /// An engine over a store the caller opened (any [`EventStore`]); keys and checkpoints live
-    /// in the configuration's directory.
-    pub async fn with_store(
-        store: Arc<dyn EventStore>,
+    /// An engine over a store the caller opened (any backend: an [`EventStore`] with its
+    /// [`Vault`]); checkpoints live in the configuration's directory. A legacy
+    /// `keys/keys.log` there is imported into the vault once ([`Engine::vault_migration`]).
+    pub async fn with_store<S: VaultStore + 'static>(
+        store: Arc<S>,
         cfg: EngineConfig,
         log_dir: Option<PathBuf>,
     ) -> Result<Engine, EngineError> {
         check_business_time_zone(&cfg.calendar)?;
         let local = cfg.local_dir().to_owned();
-        let keys = KeyStore::open(local.join("keys"))?;
+        let vault: Arc<dyn Vault> = store.clone();
+        let store: Arc<dyn EventStore> = store;
+        let read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
+        let vault_migration = if read_only {
+            None
+        } else {
+            vault_ops::import_legacy_keys(vault.as_ref(), &local).await?
+        };
+        let match_secret = MatchSecret::from_bytes(*vault.match_secret().await?);
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
         let runner = match &checkpoint_dir {
             Some(dir) => {
@@ -512,7 +532,9 @@ impl Engine {
             policy: cfg.policy,
             calendar: cfg.calendar,
             clock: cfg.clock,
-            keys,
+            vault,
+            match_secret,
+            vault_migration,
             runner: tokio::sync::Mutex::new(runner),
             stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             states: std::sync::Mutex::new(HashMap::new()),
@@ -540,9 +562,14 @@ impl Engine {
         &self.calendar
     }
 
-    /// The customer key store.
-    pub fn keys(&self) -> &KeyStore {
-        &self.keys
+    /// The customer vault (the store's own, see [`plaint_store::vault`]).
+    pub fn vault(&self) -> &Arc<dyn Vault> {
+        &self.vault
+    }
+
+    /// The match secret: the key of the match keys recorded in events.
+    pub fn match_secret(&self) -> &MatchSecret {
+        &self.match_secret
     }
 
     /// The engine's current time.
@@ -610,12 +637,14 @@ impl Engine {
             };
             self.check_merge_target(&cmd, None).await?;
             let priors = self.priors_for(&state, &cmd).await?;
-            let key = self.customer_key(&cmd)?;
+            let mut write = VaultWrite::default();
+            let key = self.customer_key_for(&cmd, &mut write).await?;
             let ctx = Context {
                 now: now.unwrap_or_else(|| self.now()),
                 policy: &self.policy,
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
+                match_secret: &self.match_secret,
             };
             let mut new = match decide_with(&state, &cmd, &ctx, &priors) {
                 Ok(new) => new,
@@ -638,11 +667,23 @@ impl Engine {
             }
             new[0].meta.command_digest = Some(digest);
             let envelopes = new.iter().map(to_new_event).collect();
-            match self
-                .store
-                .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
-                .await
-            {
+            let appended = if write.is_empty() {
+                self.store
+                    .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
+                    .await
+            } else {
+                // A new key or link is created with the events, never for a refused command.
+                let request = AppendRequest {
+                    stream: stream.clone(),
+                    expected: ExpectedVersion::Exact(state.version),
+                    events: envelopes,
+                };
+                self.vault
+                    .append_with_vault(vec![request], write)
+                    .await
+                    .map(|mut r| r.pop().expect("one result per request"))
+            };
+            match appended {
                 Ok(r) if r.deduplicated => {
                     // Another writer committed this very command between our read and append.
                     self.forget_states([&cmd.complaint_id]);
@@ -793,6 +834,8 @@ impl Engine {
         // batch.
         let mut local_repeats: Option<Repeats> = None;
         let mut pending: Vec<Event> = Vec::new();
+        // The keys and links the accepted commands need, created with their events.
+        let mut write = VaultWrite::default();
         for cmd in cmds {
             if !states.contains_key(&cmd.complaint_id) {
                 let events = self.read_stream_events(&cmd.complaint_id).await?;
@@ -840,12 +883,14 @@ impl Engine {
                 }
                 priors = local_repeats.as_ref().expect("made above").of_customer(&customer);
             }
-            let key = self.customer_key_deferred(cmd)?;
+            let (keys_before, links_before) = (write.keys.len(), write.links.len());
+            let key = self.customer_key_for(cmd, &mut write).await?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
                 calendar: &self.calendar,
                 customer_key: key.as_ref(),
+                match_secret: &self.match_secret,
             };
             match decide_with(state, cmd, &ctx, &priors) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
@@ -869,6 +914,9 @@ impl Engine {
                     });
                 }
                 Err(rejection) => {
+                    // Nothing is created for a refused command.
+                    write.keys.truncate(keys_before);
+                    write.links.truncate(links_before);
                     outcomes.push(CommandOutcome::Rejected {
                         reason: rejection.to_string(),
                         rejection,
@@ -879,8 +927,6 @@ impl Engine {
                 }
             }
         }
-        // Keys first: an event must never reference a key that a crash could lose.
-        self.keys.sync()?;
         let events: usize = requests.iter().map(|r| r.events.len()).sum();
         // Whatever the batch's fate, the cached states of its complaints are no longer known
         // to be current: the next command on them reads its stream.
@@ -888,7 +934,7 @@ impl Engine {
         let results = if requests.is_empty() {
             Vec::new()
         } else {
-            self.store.append_many(requests).await?
+            self.vault.append_with_vault(requests, write).await?
         };
         // The store answers every request, in request order (its contract).
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
@@ -984,35 +1030,6 @@ impl Engine {
         Ok(repeat::judge_with(&candidate, &priors, &self.policy))
     }
 
-    /// The customer key for a command carrying personal fields (created on first use, and
-    /// durable before this returns).
-    fn customer_key(&self, cmd: &Command) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        let key = self.customer_key_deferred(cmd)?;
-        self.keys.sync()?;
-        Ok(key)
-    }
-
-    /// Like [`Engine::customer_key`], leaving a new key's fsync to one `keys.sync()` per batch.
-    /// A customer known by both a phone and a customer id gets the two match keys linked, so an
-    /// erasure by either destroys the key.
-    fn customer_key_deferred(
-        &self,
-        cmd: &Command,
-    ) -> Result<Option<plaint_domain::personal::CustomerKey>, EngineError> {
-        let Some(owner) = key_owner(cmd) else {
-            return Ok(None);
-        };
-        let key = self.keys.key_for_deferred(&owner)?;
-        if let CommandBody::Receive(r) = &cmd.body {
-            let by_phone = match_key(None, r.customer.phone.as_deref());
-            let by_id = match_key(r.customer.customer_id.as_deref(), None);
-            if let (Some(p), Some(i)) = (by_phone, by_id) {
-                self.keys.link(&i, &p)?;
-            }
-        }
-        Ok(Some(key))
-    }
-
     // -----------------------------------------------------------------------------------------
     // Reads
     // -----------------------------------------------------------------------------------------
@@ -1086,7 +1103,7 @@ impl Engine {
             })
             .await?;
         let view = view.ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
-        let personal = personal::open(&self.keys, sealed.as_ref(), reveal)?;
+        let personal = personal::open(self.vault.as_ref(), sealed.as_ref(), reveal).await?;
         Ok(Ticket { view, personal })
     }
 
@@ -1107,11 +1124,8 @@ impl Engine {
         let view = tickets
             .view(id)
             .ok_or_else(|| EngineError::UnknownComplaint { complaint: id.clone() })?;
-        let personal = personal::open(
-            &self.keys,
-            tickets.sealed_personal(id).map(|p| SealedPersonal::clone(&p)).as_ref(),
-            reveal,
-        )?;
+        let sealed = tickets.sealed_personal(id).map(|p| SealedPersonal::clone(&p));
+        let personal = personal::open(self.vault.as_ref(), sealed.as_ref(), reveal).await?;
         Ok(Ticket { view, personal })
     }
 
@@ -1127,9 +1141,9 @@ impl Engine {
 
     /// The personal fields an event carries (a `Received` event), masked or revealed, or
     /// [`PersonalFields::None`] for any other event.
-    pub fn personal_fields(&self, event: &Event, reveal: Reveal) -> Result<PersonalFields, EngineError> {
+    pub async fn personal_fields(&self, event: &Event, reveal: Reveal) -> Result<PersonalFields, EngineError> {
         match &event.data {
-            EventData::Received(r) => personal::open(&self.keys, r.customer.personal.as_ref(), reveal),
+            EventData::Received(r) => personal::open(self.vault.as_ref(), r.customer.personal.as_ref(), reveal).await,
             _ => Ok(PersonalFields::None),
         }
     }
@@ -1452,10 +1466,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-reads the whole log: checksums, position and version continuity, the hash chain.
-    /// Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position or offset.
+    /// Re-reads the whole log: checksums, position and version continuity, the hash chain;
+    /// then the vault ([`Engine::verify_vault`]): every record, and every key an event
+    /// references. Damage is an error of kind [`crate::ErrorKind::Damaged`] naming the position
+    /// or offset (the vault's file and offset, or table and key id).
     pub async fn verify(&self) -> Result<VerifyOutcome, EngineError> {
-        Ok(self.store.verify().await?)
+        let report = self.store.verify().await?;
+        self.verify_vault().await?;
+        Ok(report)
     }
 
     /// The log's last committed global position (0 on an empty log).
@@ -1491,43 +1509,6 @@ impl Engine {
             bytes,
             head: head_mark,
         })
-    }
-
-    /// Erases a customer (docs/domain.md R-PII-3): destroys their keys. The events stay and replay;
-    /// every figure stays the same; their personal fields read as [`PersonalFields::Erased`]
-    /// from now on. `customer` is a phone number or a customer id (as given at intake), or the
-    /// match key itself. Returns how many keys were destroyed.
-    ///
-    /// ```
-    /// use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
-    /// use plaint::domain::{Command, ComplaintId};
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-    /// let cmd: Command = serde_json::from_str(r#"{"command_id": "c-1", "complaint_id": "CMP-9",
-    ///     "actor": "cs-001", "command": "receive", "channel": "counter", "region": "南京",
-    ///     "description": "柜台拒收包裹", "customer": {"name": "周平", "phone": "13900001111"}}"#).unwrap();
-    /// engine.execute(cmd).await.unwrap();
-    /// assert_eq!(engine.erase_customer("+86 139 0000 1111").unwrap(), 1);
-    /// let t = engine.ticket(&ComplaintId::new("CMP-9").unwrap(), Reveal::Clear).await.unwrap();
-    /// assert_eq!(t.personal, PersonalFields::Erased);
-    /// # });
-    /// ```
-    pub fn erase_customer(&self, customer: &str) -> Result<usize, EngineError> {
-        let mk = if customer.len() == 64 && customer.bytes().all(|b| b.is_ascii_hexdigit()) {
-            customer.to_ascii_lowercase()
-        } else {
-            match_key(Some(customer), Some(customer))
-                .ok_or_else(|| EngineError::bad_input("customer", "neither a phone number nor a customer id"))?
-        };
-        let mut n = self.keys.erase_customer(&mk)?;
-        // A customer id that is all digits reads as a phone above; erase that reading too.
-        if let Some(by_id) = match_key(Some(customer), None) {
-            if by_id != mk {
-                n += self.keys.erase_customer(&by_id)?;
-            }
-        }
-        Ok(n)
     }
 }
 
@@ -1615,27 +1596,6 @@ fn customer_to_judge(state: &ComplaintState, cmd: &Command) -> Option<CustomerRe
     }
     let customer = CustomerRef::new(state.match_key.as_deref(), state.customer_id.as_deref());
     customer.is_known().then_some(customer)
-}
-
-/// Who owns the key a command's personal fields are sealed under: the customer's match key,
-/// or, when the command names neither phone nor customer id, a key of this complaint alone.
-fn key_owner(cmd: &Command) -> Option<String> {
-    let CommandBody::Receive(r) = &cmd.body else {
-        return None;
-    };
-    let CustomerInput {
-        customer_id,
-        name,
-        phone,
-        address,
-    } = &r.customer;
-    if name.is_none() && phone.is_none() && address.is_none() {
-        return None;
-    }
-    Some(match_key(customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
-        let h = blake3::hash(cmd.complaint_id.as_str().as_bytes());
-        format!("complaint-{}", &h.to_hex()[..32])
-    }))
 }
 
 /// Bytes of the log's segment files (`*.plog`) in `dir`: keys, checkpoints and the index

@@ -1,6 +1,5 @@
 //! The facade's error type: one enum, with a [`ErrorKind`] the CLI maps to exit codes.
 
-use crate::keys::KeyStoreError;
 use plaint_domain::state::Rejection;
 use plaint_domain::ComplaintId;
 use plaint_projections::runner::RunnerError;
@@ -68,9 +67,6 @@ pub enum EngineError {
     /// Running the projections failed (checkpoints, gaps, reads).
     #[error("projections: {0}")]
     Projection(#[from] RunnerError),
-    /// The customer key store failed.
-    #[error("customer keys: {0}")]
-    Keys(#[from] KeyStoreError),
     /// Sealed personal fields did not open with the customer's key (damaged key or ciphertext).
     #[error("personal fields sealed under key {key_id:?} do not open: {reason}")]
     PersonalData {

@@ -4,7 +4,7 @@
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::personal::Reveal;
+use crate::personal::{PersonalFields, Reveal};
 use plaint_domain::{Actor, CommandId, ComplaintId, Event, EventData, Timestamp};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -33,7 +33,7 @@ const EXPORT_READ_BATCH: usize = 16_384;
 ///     "actor": "cs-001", "command": "receive", "channel": "hotline", "region": "上海",
 ///     "description": "包裹未收到", "customer": {"name": "张三", "phone": "13800138000"}}"#).unwrap();
 /// let done = engine.execute(cmd).await.unwrap();
-/// let record = engine.event_record(&done.events[0], Reveal::Masked).unwrap();
+/// let record = engine.event_record(&done.events[0], Reveal::Masked).await.unwrap();
 /// let json = serde_json::to_value(&record).unwrap();
 /// assert_eq!(json["kind"], "event");
 /// assert_eq!(json["type"], "Received");
@@ -90,48 +90,18 @@ impl Default for ExportOptions {
 
 impl Engine {
     /// The JSON record of one committed event ([`EventRecord`]), personal fields sealed unless
-    /// `reveal` is [`Reveal::Clear`].
-    pub fn event_record(&self, event: &Event, reveal: Reveal) -> Result<EventRecord, EngineError> {
-        let mut data = serde_json::to_value(&event.data).map_err(|e| EngineError::BadInput {
-            what: format!("event at position {}", event.meta.position),
-            reason: format!("does not serialise as JSON: {e}"),
-        })?;
-        if let Value::Object(fields) = &mut data {
-            fields.remove("type");
-            if let Some(Value::Object(customer)) = fields.get_mut("customer") {
-                if customer.get("personal").is_some_and(|p| !p.is_null()) {
-                    let shown = match (reveal, &event.data) {
-                        (Reveal::Clear, EventData::Received(_)) => {
-                            serde_json::to_value(self.personal_fields(event, Reveal::Clear)?).unwrap_or(Value::Null)
-                        }
-                        _ => {
-                            let key_id = customer
-                                .get("personal")
-                                .and_then(|p| p.get("key_id"))
-                                .cloned()
-                                .unwrap_or(Value::Null);
-                            json!({"key_id": key_id, "sealed": true})
-                        }
-                    };
-                    customer.insert("personal".into(), shown);
-                }
-            }
-        }
-        let m = &event.meta;
-        Ok(EventRecord {
-            format_version: JSON_FORMAT_VERSION,
-            kind: "event",
-            position: m.position,
-            complaint_id: m.complaint_id.clone(),
-            stream_version: m.stream_version,
-            event_type: event.data.type_name(),
-            schema_version: m.schema_version,
-            occurred_at: m.occurred_at,
-            recorded_at: m.recorded_at,
-            actor: m.actor.clone(),
-            command_id: m.command_id.clone(),
-            data,
-        })
+    /// `reveal` is [`Reveal::Clear`] (opening them reads the customer's key from the vault).
+    pub async fn event_record(&self, event: &Event, reveal: Reveal) -> Result<EventRecord, EngineError> {
+        let clear = match (reveal, &event.data) {
+            (Reveal::Clear, EventData::Received(_)) => Some(self.personal_fields(event, Reveal::Clear).await?),
+            _ => None,
+        };
+        record_of(event, clear)
+    }
+
+    /// [`Engine::event_record`] with personal fields sealed, without reading the vault.
+    pub fn sealed_event_record(&self, event: &Event) -> Result<EventRecord, EngineError> {
+        record_of(event, None)
     }
 
     /// Writes every event of the log as one [`EventRecord`] per line (JSON Lines), in global
@@ -164,7 +134,7 @@ impl Engine {
             for r in batch {
                 from = r.position + 1;
                 let event = plaint_projections::from_recorded_owned(r)?;
-                let record = self.event_record(&event, options.reveal)?;
+                let record = self.event_record(&event, options.reveal).await?;
                 serde_json::to_writer(&mut *out, &record).map_err(|e| write_error(e.into()))?;
                 out.write_all(b"\n").map_err(write_error)?;
                 n += 1;
@@ -174,4 +144,46 @@ impl Engine {
             }
         }
     }
+}
+
+/// The record of `event`, its personal fields shown as `clear` when given, else sealed.
+fn record_of(event: &Event, clear: Option<PersonalFields>) -> Result<EventRecord, EngineError> {
+    let mut data = serde_json::to_value(&event.data).map_err(|e| EngineError::BadInput {
+        what: format!("event at position {}", event.meta.position),
+        reason: format!("does not serialise as JSON: {e}"),
+    })?;
+    if let Value::Object(fields) = &mut data {
+        fields.remove("type");
+        if let Some(Value::Object(customer)) = fields.get_mut("customer") {
+            if customer.get("personal").is_some_and(|p| !p.is_null()) {
+                let shown = match &clear {
+                    Some(personal) => serde_json::to_value(personal).unwrap_or(Value::Null),
+                    None => {
+                        let key_id = customer
+                            .get("personal")
+                            .and_then(|p| p.get("key_id"))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        json!({"key_id": key_id, "sealed": true})
+                    }
+                };
+                customer.insert("personal".into(), shown);
+            }
+        }
+    }
+    let m = &event.meta;
+    Ok(EventRecord {
+        format_version: JSON_FORMAT_VERSION,
+        kind: "event",
+        position: m.position,
+        complaint_id: m.complaint_id.clone(),
+        stream_version: m.stream_version,
+        event_type: event.data.type_name(),
+        schema_version: m.schema_version,
+        occurred_at: m.occurred_at,
+        recorded_at: m.recorded_at,
+        actor: m.actor.clone(),
+        command_id: m.command_id.clone(),
+        data,
+    })
 }

@@ -2,7 +2,7 @@
 //!
 //! This is the facade crate: what a back office depends on. [`Engine`] turns commands into
 //! committed events on the embedded file log (or PostgreSQL), keeps the projections current,
-//! runs the SLA watchdog and erases customers by destroying their keys. Everything a client
+//! runs the SLA watchdog and erases customers by destroying their keys in the store's vault. Everything a client
 //! names is re-exported here by name: ids and [`Timestamp`], [`Command`] and [`command`],
 //! [`Event`] and [`event`], [`Rejection`], [`Policy`], [`Calendar`], and the views and reports
 //! in [`reports`]; the `plaint` CLI uses nothing else. The domain, store and projection crates
@@ -34,7 +34,7 @@ pub mod engine;
 mod error;
 mod export;
 pub mod import;
-pub mod keys;
+mod legacy_keys;
 pub mod maintenance;
 pub mod personal;
 pub mod report;
@@ -46,6 +46,7 @@ pub use engine::{
     AuditFilter, BatchOutcome, CalendarCoverage, Clock, CommandOutcome, Durability, Engine, EngineConfig,
     EventSubscription, Executed, ReplicaLag, Stats, StoreConfig, TickOutcome, Ticket,
 };
+pub use engine::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 pub use error::{EngineError, ErrorKind};
 pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};
 pub use personal::{PersonalFields, Reveal};

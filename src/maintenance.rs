@@ -8,12 +8,14 @@
 //! over, until an operator accepts the loss (`plaint repair --accept-loss`).
 
 use crate::engine::{EngineConfig, StoreConfig};
+use crate::VaultCoverage;
 use crate::{Engine, EngineError};
 use plaint_projections::checkpoint::{self, checkpoint_path};
 use plaint_projections::{Analysis, Projection, Repeats, SlaProjection, Tickets};
 use plaint_store::chain::{chain_next, HeadMark, CHAIN_GENESIS};
 use plaint_store::file::{FileLog, FileLogOptions, Recovery, TornTail};
 use plaint_store::pg::{PgOptions, PgStore};
+use plaint_store::vault::VaultStore;
 use plaint_store::{EventStore, StoreError, VerifyReport};
 use std::path::{Path, PathBuf};
 
@@ -43,6 +45,9 @@ pub struct StoreCheck {
     /// Projection checkpoints that do not load (derived data: rebuilt by the next writer), with
     /// why.
     pub unreadable_checkpoints: Vec<(PathBuf, String)>,
+    /// The vault's check (every record, every key an event references, every recorded erasure;
+    /// the same as [`Engine::verify_vault`]).
+    pub vault: VaultCoverage,
 }
 
 /// What [`Engine::repair`] did.
@@ -194,8 +199,8 @@ fn hold_checkpoints_to(dir: &Path, head: u64, recovery: Recovery) -> Result<Vec<
 }
 
 /// Verifies `store` and holds the checkpoints under `local` to its head.
-async fn verify_on(
-    store: &dyn EventStore,
+async fn verify_on<S: VaultStore>(
+    store: &S,
     local: &Path,
     expect_head: Option<HeadMark>,
 ) -> Result<StoreCheck, EngineError> {
@@ -210,6 +215,7 @@ async fn verify_on(
     let projections = local.join("projections");
     let (checkpoints, unreadable_checkpoints) = checkpoint_positions(&projections);
     check_not_ahead(&projections, &checkpoints, head.position)?;
+    let vault = crate::engine::vault_ops::verify_vault_on(store, store).await?;
     Ok(StoreCheck {
         report,
         head,
@@ -218,6 +224,7 @@ async fn verify_on(
         expected_head: expect_head,
         checkpoints,
         unreadable_checkpoints,
+        vault,
     })
 }
 

@@ -1,10 +1,10 @@
 //! Personal fields as reads show them (DOMAIN.md §9): masked by default, in clear only when the
 //! caller asks to [`Reveal`], and "erased" once the customer's key was destroyed.
 
-use crate::keys::KeyStore;
 use crate::EngineError;
-use plaint_domain::personal::{mask_address, mask_name, mask_phone, unseal};
+use plaint_domain::personal::{mask_address, mask_name, mask_phone, unseal, CustomerKey};
 use plaint_domain::{PersonalData, SealedPersonal};
+use plaint_store::vault::{KeyState, Vault};
 use serde::Serialize;
 
 /// Whether a read shows personal fields in clear. Masked is the default; revealing is an
@@ -72,19 +72,35 @@ impl PersonalFields {
     }
 }
 
-/// Opens sealed personal fields with the key store. A destroyed or missing key reads as
-/// [`PersonalFields::Erased`]; a key that exists but does not open the data (a damaged key
-/// file or ciphertext) is an error, never silently "erased".
-pub(crate) fn open(
-    keys: &KeyStore,
+/// Opens sealed personal fields with the vault. A key destroyed by an erasure reads as
+/// [`PersonalFields::Erased`]; a key the vault does not hold (lost) or that does not open the
+/// data (a damaged key or ciphertext) is an error of kind [`crate::ErrorKind::Damaged`], never
+/// silently "erased".
+pub(crate) async fn open(
+    vault: &dyn Vault,
     sealed: Option<&SealedPersonal>,
     reveal: Reveal,
 ) -> Result<PersonalFields, EngineError> {
     let Some(sealed) = sealed else {
         return Ok(PersonalFields::None);
     };
-    let Some(key) = keys.get(&sealed.key_id)? else {
-        return Ok(PersonalFields::Erased);
+    let secret = match vault.key(&sealed.key_id).await? {
+        KeyState::Live(secret) => secret,
+        KeyState::Erased => return Ok(PersonalFields::Erased),
+        KeyState::Missing => {
+            return Err(EngineError::Store(plaint_store::StoreError::Corrupt {
+                file: vault.vault_location(),
+                offset: 0,
+                detail: format!(
+                    "key {:?} sealing personal fields is missing from the vault (lost, not erased)",
+                    sealed.key_id
+                ),
+            }))
+        }
+    };
+    let key = CustomerKey {
+        id: sealed.key_id.clone(),
+        secret: *secret,
     };
     let data = unseal(sealed, &key).map_err(|e| EngineError::PersonalData {
         key_id: sealed.key_id.clone(),

@@ -75,11 +75,11 @@ async fn event_records_seal_personal_fields_unless_revealed_and_export_starts_wh
         engine.execute(receive(n)).await.unwrap();
     }
     let history = engine.history(&ComplaintId::new("CMP-1").unwrap()).await.unwrap();
-    let sealed = serde_json::to_value(engine.event_record(&history[0], Reveal::Masked).unwrap()).unwrap();
+    let sealed = serde_json::to_value(engine.event_record(&history[0], Reveal::Masked).await.unwrap()).unwrap();
     assert_eq!(sealed["data"]["customer"]["personal"]["sealed"], true);
     assert!(sealed["data"]["customer"]["personal"]["key_id"].is_string());
     assert!(!sealed.to_string().contains("王芳") && !sealed.to_string().contains("****"));
-    let clear = serde_json::to_value(engine.event_record(&history[0], Reveal::Clear).unwrap()).unwrap();
+    let clear = serde_json::to_value(engine.event_record(&history[0], Reveal::Clear).await.unwrap()).unwrap();
     assert_eq!(clear["data"]["customer"]["personal"]["state"], "clear");
     assert_eq!(clear["data"]["customer"]["personal"]["name"], "王芳");
 
@@ -94,8 +94,17 @@ async fn event_records_seal_personal_fields_unless_revealed_and_export_starts_wh
     assert_eq!(positions, vec![2, 3]);
 
     // Erased: revealed reads say so; sealed ones look as before.
-    engine.erase_customer("13900001111").unwrap();
-    let erased = serde_json::to_value(engine.event_record(&history[0], Reveal::Clear).unwrap()).unwrap();
+    engine
+        .erase_customer(
+            "13900001111",
+            &plaint::ErasureRequest {
+                actor: plaint::domain::Actor::person("dpo-1").unwrap(),
+                legal_basis: "PIPL art. 47".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let erased = serde_json::to_value(engine.event_record(&history[0], Reveal::Clear).await.unwrap()).unwrap();
     assert_eq!(erased["data"]["customer"]["personal"]["state"], "erased");
     let mut all = Vec::new();
     engine.export(&mut all, Reveal::Masked).await.unwrap();

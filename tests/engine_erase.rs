@@ -3,7 +3,7 @@
 //! erased, while other customers are untouched.
 
 use plaint::domain::{Command, ComplaintId, Timestamp};
-use plaint::engine::fixed_clock;
+use plaint::engine::{fixed_clock, ErasureRequest};
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
 use serde_json::json;
@@ -22,6 +22,13 @@ fn receive(cmd_id: &str, complaint: &str, when: &str, phone: &str) -> Command {
     .unwrap()
 }
 
+fn dpo() -> ErasureRequest {
+    ErasureRequest {
+        actor: plaint::domain::Actor::person("dpo-1").unwrap(),
+        legal_basis: "PIPL art. 47 request 2026-118".into(),
+    }
+}
+
 /// Every figure a report shows, as JSON, to compare before and after.
 async fn figures(engine: &Engine) -> String {
     let now = at("2026-11-20T00:00:00Z");
@@ -32,7 +39,17 @@ async fn figures(engine: &Engine) -> String {
         .unwrap();
     let week = engine.week_of(at("2026-09-16T00:00:00Z")).await.unwrap();
     let weekly = engine.weekly_report(week, now).await.unwrap();
-    serde_json::to_string(&(sla, repeats, weekly)).unwrap()
+    // The HTML and CSV period reports (issue 14), byte for byte.
+    let mut pages = String::new();
+    for period in [
+        plaint::reports::Period::Week(week),
+        plaint::reports::Period::Month(plaint::reports::Month { year: 2026, month: 9 }),
+    ] {
+        let report = engine.period_report(period, now).await.unwrap();
+        pages.push_str(&plaint::report_html::render(&report));
+        pages.push_str(&plaint::report_csv::single_file(&report));
+    }
+    serde_json::to_string(&(sla, repeats, weekly, pages)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +85,16 @@ async fn erasure_keeps_every_figure_and_erases_only_that_customer() {
     let stats_before = engine.stats().await.unwrap();
 
     // Erase by the phone as the customer writes it (normalised to the same match key).
-    assert_eq!(engine.erase_customer("13712345678").unwrap(), 1);
+    let erasure = engine.erase_customer("13712345678", &dpo()).await.unwrap();
+    assert_eq!(erasure.keys_destroyed, 1);
+    // The erasure is an audit event of the log (who, when, legal basis, which keys).
+    let audit = engine.audit(&Default::default()).await.unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!(Some(last.meta.position), erasure.position);
+    assert_eq!(last.meta.actor.as_str(), "dpo-1");
+    assert!(matches!(&last.data, plaint::domain::EventData::CustomerErased(x)
+        if x.legal_basis == "PIPL art. 47 request 2026-118" && x.key_ids == erasure.key_ids));
+    engine.verify().await.expect("an erased customer verifies");
     let erased = engine.ticket(&e1, Reveal::Clear).await.unwrap();
     assert_eq!(erased.personal, PersonalFields::Erased);
     assert!(engine.ticket(&e1, Reveal::Masked).await.unwrap().personal.is_erased());
@@ -84,7 +110,12 @@ async fn erasure_keeps_every_figure_and_erases_only_that_customer() {
         other_before,
         "others untouched"
     );
-    assert_eq!(engine.stats().await.unwrap(), stats_before);
+    let stats = engine.stats().await.unwrap();
+    assert_eq!(
+        (stats.streams, stats.head_position),
+        (stats_before.streams, stats_before.head_position + 1),
+        "one audit event more, no ticket more"
+    );
     let mut export = Vec::new();
     engine.export(&mut export, Reveal::Clear).await.unwrap();
     let export = String::from_utf8(export).unwrap();
@@ -157,7 +188,7 @@ async fn erasing_by_customer_id_also_erases_what_was_sealed_under_the_phone() {
         ));
     }
     assert_eq!(
-        engine.erase_customer("C-77").unwrap(),
+        engine.erase_customer("C-77", &dpo()).await.unwrap().keys_destroyed,
         2,
         "the id's key and the linked phone's key"
     );

@@ -86,9 +86,12 @@ async fn one_by_one_and_batched_execution_agree() {
         let id = ComplaintId::new(format!("CMP-2026-{n:06}")).unwrap();
         let ta = a.ticket(&id, Reveal::Masked).await.unwrap();
         let tb = b.ticket(&id, Reveal::Masked).await.unwrap();
-        // Positions differ with the interleaving; the ticket's content does not.
+        // Positions differ with the interleaving; the ticket's content does not. Match keys
+        // are keyed by each store's own match secret (docs/security.md): both have one.
+        assert_eq!(ta.view.match_key.is_some(), tb.view.match_key.is_some(), "{id}");
         let strip = |mut v: plaint::projections::TicketView| {
             v.last_position = 0;
+            v.match_key = None;
             v
         };
         assert_eq!(strip(ta.view), strip(tb.view), "{id}");

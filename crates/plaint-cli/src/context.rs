@@ -180,9 +180,14 @@ pub async fn open_engine_at(
         }
     }
     let config = engine_config_for(ctx, location, now, access);
-    plaint::Engine::open(config)
+    let engine = plaint::Engine::open(config)
         .await
-        .with_context(|| format!("cannot open the {}", location.describe()))
+        .with_context(|| format!("cannot open the {}", location.describe()))?;
+    if let Some(note) = engine.vault_migration() {
+        // Once per store: its legacy keys/keys.log was imported into the vault.
+        eprintln!("note: {note}");
+    }
+    Ok(engine)
 }
 
 /// The facade's configuration for `location` with write access, keys and checkpoints of a

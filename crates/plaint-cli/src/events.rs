@@ -48,6 +48,7 @@ fn summary(data: &EventData) -> String {
         EventData::Escalated(e) => e.level.as_str().to_owned(),
         EventData::Reopened(r) => format!("reopen #{}", r.reopen_count),
         EventData::Closed(c) => format!("{:?}", c.resolution).to_lowercase(),
+        EventData::CustomerErased(e) => format!("{} keys destroyed ({})", e.key_ids.len(), e.legal_basis),
         EventData::OnHold(_) | EventData::Resumed(_) | EventData::Revisited(_) => String::new(),
     }
 }

@@ -229,9 +229,22 @@ fn erase_shreds_personal_fields_but_figures_stay() {
     let sla_before = personal(&["sla", "--json", "--now", NOW]);
 
     let before = env.stats();
-    env.plaint(&["erase", "+86 138-0013-8000"]).assert().success();
+    env.plaint(&[
+        "erase",
+        "+86 138-0013-8000",
+        "--by",
+        "dpo-1",
+        "--basis",
+        "PIPL art. 47 request 7",
+    ])
+    .assert()
+    .success();
     let after = env.stats();
-    assert_eq!(before["events"], after["events"], "erasure appends or removes no event");
+    assert_eq!(
+        before["events"].as_u64().unwrap() + 1,
+        after["events"].as_u64().unwrap(),
+        "erasure appends its audit event, and nothing else"
+    );
     env.plaint(&["verify"]).assert().success();
     let revealed = personal(&["show", "CMP-X-1", "--json", "--reveal"]);
     assert!(
@@ -246,7 +259,11 @@ fn erase_shreds_personal_fields_but_figures_stay() {
         "figures stay the same"
     );
     // Erasing an unknown customer is bad input.
-    env.plaint(&["erase", "C-NOBODY"]).assert().code(1);
+    env.plaint(&["erase", "C-NOBODY", "--by", "dpo-1", "--basis", "PIPL art. 47"])
+        .assert()
+        .code(1);
+    // Who and why are required.
+    env.plaint(&["erase", "13800138000"]).assert().code(1);
 }
 
 #[test]

@@ -11,6 +11,16 @@ fn export(env_store: &std::path::Path) -> String {
     stdout(&out)
 }
 
+/// `export --reveal`: personal fields in clear, so the vault went along (not "erased").
+fn export_revealed(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.args(["export", "--reveal"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\"clear\""), "personal fields read in clear");
+    assert!(!text.contains("\"erased\""), "no customer reads as erased");
+    text
+}
+
 #[test]
 fn copy_file_to_file_keeps_every_event_and_position() {
     let env = Env::new();
@@ -35,6 +45,11 @@ fn copy_file_to_file_keeps_every_event_and_position() {
         "identical events, positions and order"
     );
     plaint().arg("--store").arg(&target).arg("verify").assert().success();
+    // The vault went along: every ticket reads in clear in the copy as in the source.
+    assert_eq!(
+        export_revealed(plaint().arg("--store").arg(env.store())),
+        export_revealed(plaint().arg("--store").arg(&target)),
+    );
     // Copying into a store that already holds events is refused.
     plaint()
         .args([
@@ -90,6 +105,9 @@ fn copy_file_to_postgres_and_back() {
         .assert()
         .success();
     assert_eq!(export(&env.store()), export(&back));
+    let source_revealed = export_revealed(plaint().arg("--store").arg(env.store()));
+    assert_eq!(source_revealed, export_revealed(&mut pg(&["--pg", &url])));
+    assert_eq!(source_revealed, export_revealed(plaint().arg("--store").arg(&back)));
     // Reports read the same from the PostgreSQL copy as from the file log.
     let report = |cmd: &mut assert_cmd::Command| {
         let out = cmd.output().unwrap();

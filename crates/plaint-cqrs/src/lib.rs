@@ -33,7 +33,7 @@ pub mod postgres;
 
 use cqrs_es::{Aggregate, DomainEvent, EventEnvelope, Query};
 use plaint_domain::calendar::Calendar;
-use plaint_domain::personal::{match_key, CustomerKey};
+use plaint_domain::personal::{match_key, CustomerKey, MatchSecret};
 use plaint_domain::policy::Policy;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
 use plaint_domain::state::{decide_with, evolve, ComplaintState, Context, Rejection};
@@ -69,17 +69,23 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 pub trait CustomerKeys: Send + Sync {
     /// The key to seal this customer's personal fields with, creating it if needed.
     fn key_for(&self, match_key: &str) -> CustomerKey;
+    /// The key of the match-key hash (`plaint_domain::personal::match_key`).
+    fn match_secret(&self) -> &MatchSecret;
 }
 
 /// Keys derived from one master secret with keyed BLAKE3. Deterministic (good for tests and
 /// benchmarks); it cannot crypto-shred a single customer, since every key can be derived again.
 pub struct DerivedKeys {
     master: [u8; 32],
+    match_secret: MatchSecret,
 }
 
 impl DerivedKeys {
     pub fn new(master: [u8; 32]) -> Self {
-        DerivedKeys { master }
+        DerivedKeys {
+            master,
+            match_secret: MatchSecret::from_bytes(blake3::derive_key("plaint-cqrs derived match secret v1", &master)),
+        }
     }
 }
 
@@ -90,6 +96,10 @@ impl CustomerKeys for DerivedKeys {
             id: match_key.to_owned(),
             secret,
         }
+    }
+
+    fn match_secret(&self) -> &MatchSecret {
+        &self.match_secret
     }
 }
 
@@ -255,8 +265,12 @@ impl Aggregate for ComplaintAggregate {
         sink: &cqrs_es::event_sink::EventSink<Self>,
     ) -> Result<(), Rejection> {
         let key = match &command.body {
-            CommandBody::Receive(r) => match_key(r.customer.customer_id.as_deref(), r.customer.phone.as_deref())
-                .map(|k| services.keys.key_for(&k)),
+            CommandBody::Receive(r) => match_key(
+                services.keys.match_secret(),
+                r.customer.customer_id.as_deref(),
+                r.customer.phone.as_deref(),
+            )
+            .map(|k| services.keys.key_for(&k)),
             _ => None,
         };
         let ctx = Context {
@@ -264,6 +278,7 @@ impl Aggregate for ComplaintAggregate {
             policy: &services.policy,
             calendar: &services.calendar,
             customer_key: key.as_ref(),
+            match_secret: services.keys.match_secret(),
         };
         let events = decide_with(&self.state, &command, &ctx, services.priors.as_ref())?;
         for event in events {

@@ -19,10 +19,12 @@ fn reference_events(commands: &[Command]) -> Vec<Vec<ComplaintEvent>> {
     for (i, cmd) in commands.iter().enumerate() {
         let services = services_at(t0().plus_hours(i as i64));
         let key = match &cmd.body {
-            plaint_domain::CommandBody::Receive(r) => {
-                plaint_domain::personal::match_key(r.customer.customer_id.as_deref(), r.customer.phone.as_deref())
-                    .map(|k| services.keys.key_for(&k))
-            }
+            plaint_domain::CommandBody::Receive(r) => plaint_domain::personal::match_key(
+                services.keys.match_secret(),
+                r.customer.customer_id.as_deref(),
+                r.customer.phone.as_deref(),
+            )
+            .map(|k| services.keys.key_for(&k)),
             _ => None,
         };
         let ctx = Context {
@@ -30,6 +32,7 @@ fn reference_events(commands: &[Command]) -> Vec<Vec<ComplaintEvent>> {
             policy: &services.policy,
             calendar: &services.calendar,
             customer_key: key.as_ref(),
+            match_secret: services.keys.match_secret(),
         };
         let events = decide(&state, cmd, &ctx).expect("the reference accepts the lifecycle");
         for e in &events {

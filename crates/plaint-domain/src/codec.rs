@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -48,6 +48,7 @@ pub const CURRENT_VERSIONS: [(&str, u16); 15] = [
     ("Revisited", 1),
     ("Reopened", 1),
     ("Closed", 1),
+    ("CustomerErased", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -205,6 +206,7 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::Revisited(e) => ser(e, out),
         EventData::Reopened(e) => ser(e, out),
         EventData::Closed(e) => ser(e, out),
+        EventData::CustomerErased(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -323,6 +325,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Revisited", _) => EventData::Revisited(de(name, v, payload)?),
         ("Reopened", _) => EventData::Reopened(de(name, v, payload)?),
         ("Closed", _) => EventData::Closed(de(name, v, payload)?),
+        ("CustomerErased", _) => EventData::CustomerErased(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }

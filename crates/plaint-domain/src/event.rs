@@ -62,6 +62,9 @@ pub enum EventData {
     Revisited(Revisited),
     Reopened(Reopened),
     Closed(Closed),
+    /// A customer's personal data was erased (their keys destroyed). Not about one complaint:
+    /// recorded in the stream [`ERASURE_STREAM`]; every complaint state and figure ignores it.
+    CustomerErased(CustomerErased),
 }
 
 impl EventData {
@@ -83,6 +86,7 @@ impl EventData {
             EventData::Revisited(_) => "Revisited",
             EventData::Reopened(_) => "Reopened",
             EventData::Closed(_) => "Closed",
+            EventData::CustomerErased(_) => "CustomerErased",
         }
     }
 }
@@ -785,6 +789,20 @@ pub enum Resolution {
     Rejected,
     Merged,
     Withdrawn,
+}
+
+/// The stream holding [`CustomerErased`] events (a valid complaint id no intake uses).
+pub const ERASURE_STREAM: &str = "vault-erasures";
+
+/// 个人信息删除 (PIPL art. 47): a customer's keys were destroyed, so their sealed personal
+/// fields can never be read again. Who asked is the event's actor, when its times; the match
+/// key is not recorded (the key ids name the owner already).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerErased {
+    /// The keys destroyed, as recorded in the sealed personal fields of the customer's events.
+    pub key_ids: Vec<String>,
+    /// The legal basis of the erasure (e.g. `PIPL art. 47 request 2026-118`).
+    pub legal_basis: String,
 }
 
 /// 结案 / 归档.

@@ -102,7 +102,7 @@ impl Lifecycle {
                 self.status = Status::Dispatched;
                 step.deadlines = &d.deadlines;
             }
-            EventData::Redispatched(_) => {}
+            EventData::Redispatched(_) | EventData::CustomerErased(_) => {}
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -4,8 +4,10 @@
 //! The log is immutable, yet a customer may demand erasure. Personal fields (name, phone,
 //! address) are therefore never written in clear: `decide` seals them with the customer's own
 //! key ([`CustomerKey`]); destroying that key erases them while every event still replays.
-//! Matching (repeat complaints, DOMAIN.md §8) uses [`match_key`], a domain-separated BLAKE3 hash
-//! of the normalised phone number that survives erasure, so repeat figures never change after it.
+//! Matching (repeat complaints, DOMAIN.md §8) uses [`match_key`], a keyed BLAKE3 hash of the
+//! normalised phone number under the store's [`MatchSecret`] (held in the vault, never in the
+//! log): it survives erasure, so repeat figures never change after it, yet someone holding the
+//! log without the vault cannot test guessed phone numbers against it.
 //!
 //! Nothing here reads the clock or draws random numbers: the nonce comes in as an argument
 //! ([`seal`]) or is derived deterministically from the key and the sealed content
@@ -20,10 +22,44 @@ pub const PHONE_DIGITS_MAX: usize = 20;
 /// Longest customer key id, in bytes.
 pub const KEY_ID_LEN_MAX: usize = 128;
 
-/// BLAKE3 derive-key context for phone match keys. Never change: stored match keys depend on it.
+/// BLAKE3 derive-key context of the unkeyed match keys of stores made before the vault
+/// ([`legacy_match_key`]). Never change: stored match keys depend on it.
 const MATCH_KEY_PHONE_CONTEXT: &str = "plaint 2026-11 match key: normalised phone v1";
-/// BLAKE3 derive-key context for customer-id match keys (no phone known).
+/// BLAKE3 derive-key context of legacy customer-id match keys.
 const MATCH_KEY_ID_CONTEXT: &str = "plaint 2026-11 match key: customer id v1";
+/// BLAKE3 derive-key contexts of the keyed match keys' subkeys. Never change.
+const KEYED_PHONE_CONTEXT: &str = "plaint 2026-11 keyed match key: normalised phone v2";
+const KEYED_ID_CONTEXT: &str = "plaint 2026-11 keyed match key: customer id v2";
+
+/// The store's secret key of the match-key hash ([`match_key`]). Created with the store's
+/// vault and kept there; the engine passes it to `decide` in the context. Wiped from memory
+/// when dropped; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MatchSecret([u8; 32]);
+
+impl MatchSecret {
+    /// The secret from its 32 bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> MatchSecret {
+        MatchSecret(bytes)
+    }
+
+    /// The secret's bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl Drop for MatchSecret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for MatchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MatchSecret(<redacted>)")
+    }
+}
 /// BLAKE3 derive-key context for deterministic seal nonces.
 const NONCE_CONTEXT: &str = "plaint 2026-11 personal seal nonce v1";
 
@@ -103,19 +139,34 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
     Some(digits)
 }
 
-/// The pseudonymous matching key of a customer (DOMAIN.md §8, §9): hex BLAKE3 (derive-key mode,
-/// domain-separated) of the normalised phone number, or, when no usable phone is given, of
-/// `"id:" + customer_id`. `None` when neither is known.
+/// The pseudonymous matching key of a customer (DOMAIN.md §8, §9): hex keyed BLAKE3 under the
+/// store's [`MatchSecret`] (domain-separated subkeys) of the normalised phone number, or, when
+/// no usable phone is given, of the customer id. `None` when neither is known. Without the
+/// secret, a match key reveals nothing that enumerating phone numbers could find.
 ///
 /// ```
-/// use plaint_domain::personal::match_key;
-/// let a = match_key(None, Some("+86 138-0013-8000"));
-/// let b = match_key(Some("C-1"), Some("13800138000"));
+/// use plaint_domain::personal::{match_key, MatchSecret};
+/// let secret = MatchSecret::from_bytes([7; 32]);
+/// let a = match_key(&secret, None, Some("+86 138-0013-8000"));
+/// let b = match_key(&secret, Some("C-1"), Some("13800138000"));
 /// assert_eq!(a, b); // the phone wins over the customer id
-/// assert_ne!(match_key(Some("C-1"), None), a);
-/// assert_eq!(match_key(None, None), None);
+/// assert_ne!(match_key(&secret, Some("C-1"), None), a);
+/// assert_ne!(match_key(&MatchSecret::from_bytes([8; 32]), None, Some("13800138000")), a);
+/// assert_eq!(match_key(&secret, None, None), None);
 /// ```
-pub fn match_key(customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
+pub fn match_key(secret: &MatchSecret, customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
+    if let Some(phone) = phone.and_then(normalise_phone) {
+        let subkey = blake3::derive_key(KEYED_PHONE_CONTEXT, &secret.0);
+        return Some(blake3::keyed_hash(&subkey, phone.as_bytes()).to_hex().to_string());
+    }
+    let id = customer_id.map(str::trim).filter(|s| !s.is_empty())?;
+    let subkey = blake3::derive_key(KEYED_ID_CONTEXT, &secret.0);
+    Some(blake3::keyed_hash(&subkey, id.as_bytes()).to_hex().to_string())
+}
+
+/// The unkeyed match key of stores made before the vault (a public hash of the phone: anyone
+/// can enumerate it). Only for finding the keys of such a store's customers at erasure.
+pub fn legacy_match_key(customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
     if let Some(phone) = phone.and_then(normalise_phone) {
         let mut h = blake3::Hasher::new_derive_key(MATCH_KEY_PHONE_CONTEXT);
         h.update(phone.as_bytes());

@@ -138,12 +138,15 @@ impl Candidate {
     /// ```
     /// use plaint_domain::repeat::Candidate;
     /// use plaint_domain::{ComplaintId, Timestamp};
+    /// let s = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
     /// let id = ComplaintId::new("CMP-1").unwrap();
-    /// let a = Candidate::from_intake(id.clone(), None, Some("+86 138-0013-8000"), Some("sf 100"), None, Timestamp::EPOCH);
-    /// let b = Candidate::from_intake(id, None, Some("13800138000"), Some("SF100"), None, Timestamp::EPOCH);
+    /// let a = Candidate::from_intake(&s, id.clone(), None, Some("+86 138-0013-8000"), Some("sf 100"), None, Timestamp::EPOCH);
+    /// let b = Candidate::from_intake(&s, id, None, Some("13800138000"), Some("SF100"), None, Timestamp::EPOCH);
     /// assert_eq!(a, b);
     /// ```
+    #[allow(clippy::too_many_arguments)]
     pub fn from_intake(
+        match_secret: &crate::personal::MatchSecret,
         id: ComplaintId,
         customer_id: Option<&str>,
         phone: Option<&str>,
@@ -151,7 +154,7 @@ impl Candidate {
         category: Option<Category>,
         received_at: Timestamp,
     ) -> Candidate {
-        let key = crate::personal::match_key(customer_id, phone);
+        let key = crate::personal::match_key(match_secret, customer_id, phone);
         Candidate {
             id,
             customer: CustomerRef::new(key.as_deref(), customer_id),

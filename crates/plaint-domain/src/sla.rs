@@ -273,7 +273,8 @@ impl SlaEvent {
             | EventData::Verified(_)
             | EventData::Rejected(_)
             | EventData::MergedAsDuplicate(_)
-            | EventData::Compensated(_) => return None,
+            | EventData::Compensated(_)
+            | EventData::CustomerErased(_) => return None,
         })
     }
 }

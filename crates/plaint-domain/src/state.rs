@@ -319,6 +319,8 @@ pub struct Context<'a> {
     pub calendar: &'a Calendar,
     /// The customer's key, needed when a `receive` carries personal fields (DOMAIN.md §9).
     pub customer_key: Option<&'a CustomerKey>,
+    /// The store's key of the match-key hash (`personal::match_key`), from the vault.
+    pub match_secret: &'a personal::MatchSecret,
 }
 
 /// Why a command was refused. Nothing is written when `decide` returns one.
@@ -422,7 +424,8 @@ pub enum Rejection {
 ///
 /// let (policy, calendar) = (Policy::default(), Calendar::china_mainland());
 /// let now = Timestamp::parse_rfc3339("2026-11-25T09:00:00+08:00").unwrap();
-/// let ctx = Context { now, policy: &policy, calendar: &calendar, customer_key: None };
+/// let match_secret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+/// let ctx = Context { now, policy: &policy, calendar: &calendar, customer_key: None, match_secret: &match_secret };
 /// let receive = Command {
 ///     command_id: CommandId::new("intake-1").unwrap(),
 ///     complaint_id: ComplaintId::new("CMP-2026-000001").unwrap(),
@@ -836,7 +839,7 @@ impl Decider<'_, '_, '_, '_> {
             contact_at,
             customer: CustomerRecord {
                 customer_id: c.customer_id.clone(),
-                match_key: personal::match_key(c.customer_id.as_deref(), c.phone.as_deref()),
+                match_key: personal::match_key(self.ctx.match_secret, c.customer_id.as_deref(), c.phone.as_deref()),
                 personal,
             },
             waybill,
@@ -1354,5 +1357,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.resolution = Some(c.resolution);
             state.closed_at = Some(at);
         }
+        // Not about a complaint (recorded in the erasure stream): changes no state.
+        EventData::CustomerErased(_) => {}
     }
 }

@@ -172,6 +172,10 @@ fn one_of_each() -> Vec<EventData> {
             liable: true,
             note: String::new(),
         }),
+        EventData::CustomerErased(CustomerErased {
+            key_ids: vec!["ck-0123456789abcdef".to_owned()],
+            legal_basis: "PIPL art. 47 request 2026-118".to_owned(),
+        }),
     ]
 }
 

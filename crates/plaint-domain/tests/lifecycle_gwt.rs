@@ -492,7 +492,10 @@ fn s3_receive_seals_personal_fields_and_computes_the_match_key() {
     let opened = personal::unseal(sealed, &w.key).unwrap();
     assert_eq!(opened.name.as_deref(), Some("张三"));
     assert_eq!(opened.phone.as_deref(), Some("+86 138-0013-8000"));
-    assert_eq!(r.customer.match_key, personal::match_key(None, Some("13800138000")));
+    assert_eq!(
+        r.customer.match_key,
+        personal::match_key(&lifecycle_support::MATCH_SECRET, None, Some("13800138000"))
+    );
     assert_eq!(r.customer.customer_id.as_deref(), Some("C-42"));
     assert_eq!(r.waybill.as_deref(), Some("EMS12345678CN"));
     let json = serde_json::to_string(&e[0]).unwrap();
@@ -524,7 +527,10 @@ fn s3_personal_fields_without_a_customer_key_are_refused() {
     let e = state::decide(&w.state(), &cmd, &ctx).unwrap();
     let EventData::Received(r) = &e[0].data else { panic!() };
     assert_eq!(r.customer.personal, None);
-    assert_eq!(r.customer.match_key, personal::match_key(Some("C-42"), None));
+    assert_eq!(
+        r.customer.match_key,
+        personal::match_key(&lifecycle_support::MATCH_SECRET, Some("C-42"), None)
+    );
 }
 
 /// §3: contact time and registration time are both kept; contact after registration is refused.
@@ -1058,7 +1064,10 @@ fn s9_erasure_by_key_destruction_keeps_replay_and_matching() {
     w.key.secret = [0; 32];
     let after = ComplaintState::from_events(&w.events);
     assert_eq!(after, before);
-    assert_eq!(after.match_key, personal::match_key(None, Some("13800138000")));
+    assert_eq!(
+        after.match_key,
+        personal::match_key(&lifecycle_support::MATCH_SECRET, None, Some("13800138000"))
+    );
     let EventData::Received(r) = &w.events[0].data else {
         panic!()
     };

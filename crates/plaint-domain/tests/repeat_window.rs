@@ -10,6 +10,8 @@ use plaint_domain::repeat::{
 use plaint_domain::time::MS_PER_DAY;
 use plaint_domain::{Category, ComplaintId, Timestamp};
 
+static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+
 fn day(n: i64) -> Timestamp {
     Timestamp::parse_rfc3339("2025-11-01T10:00:00+08:00")
         .unwrap()
@@ -30,7 +32,7 @@ fn prior(
 ) -> PriorComplaint {
     PriorComplaint {
         id: id(name),
-        customer: CustomerRef::new(match_key(None, Some(phone)).as_deref(), None),
+        customer: CustomerRef::new(match_key(&MS, None, Some(phone)).as_deref(), None),
         waybill: waybill.map(str::to_owned),
         category: Some(category),
         received_at: day(received),
@@ -41,7 +43,7 @@ fn prior(
 fn candidate(phone: &str, waybill: Option<&str>, category: Option<Category>, received: i64) -> Candidate {
     Candidate {
         id: id("CMP-NEW"),
-        customer: CustomerRef::new(match_key(None, Some(phone)).as_deref(), None),
+        customer: CustomerRef::new(match_key(&MS, None, Some(phone)).as_deref(), None),
         waybill: waybill.map(str::to_owned),
         category,
         received_at: day(received),

@@ -281,9 +281,11 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         EventData::Revisited(_) => Status::Revisited,
         EventData::Reopened(_) => Status::Dispatched,
         EventData::Closed(_) => Status::Closed,
-        EventData::Redispatched(_) | EventData::Responded(_) | EventData::Compensated(_) | EventData::Escalated(_) => {
-            status
-        }
+        EventData::Redispatched(_)
+        | EventData::Responded(_)
+        | EventData::Compensated(_)
+        | EventData::Escalated(_)
+        | EventData::CustomerErased(_) => status,
     }
 }
 

@@ -472,7 +472,7 @@ impl Projection for Analysis {
         let at = e.meta.occurred_at;
         self.recs[i as usize].life.apply(&e.data);
         match &e.data {
-            EventData::Received(_) => {}
+            EventData::Received(_) | EventData::CustomerErased(_) => {}
             EventData::Verified(v) => {
                 let a = &mut self.recs[i as usize];
                 a.repeat |= v.repeat_of.is_some();

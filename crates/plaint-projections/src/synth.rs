@@ -20,6 +20,10 @@ use plaint_domain::time::{Timestamp, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
+/// The match secret of synthetic logs (a real store's is in its vault).
+static SYNTH_MATCH_SECRET: plaint_domain::personal::MatchSecret =
+    plaint_domain::personal::MatchSecret::from_bytes([0x5e; 32]);
+
 /// Shape of a synthetic log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthConfig {
@@ -170,7 +174,7 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             contact_at: recv.plus_millis(-(rng.below(2 * MS_PER_HOUR as u64) as i64)),
             customer: CustomerRecord {
                 customer_id: None,
-                match_key: match_key(None, Some(&phone)),
+                match_key: match_key(&SYNTH_MATCH_SECRET, None, Some(&phone)),
                 personal: Some(SealedPersonal {
                     key_id: format!("cust-{customer:08}"),
                     nonce,

@@ -458,6 +458,10 @@ impl Projection for Tickets {
     const NAME: &'static str = "tickets";
 
     fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
+        // An erasure is about a customer, not a ticket: no view changes, nothing is orphaned.
+        if let EventData::CustomerErased(_) = &e.data {
+            return;
+        }
         if let EventData::Received(r) = &e.data {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_none() {
                 self.receive(e, r);
@@ -500,6 +504,7 @@ impl Projection for Tickets {
         }
         match &e.data {
             EventData::Received(_)
+            | EventData::CustomerErased(_)
             | EventData::OnHold(_)
             | EventData::Resumed(_)
             | EventData::Compensated(_)

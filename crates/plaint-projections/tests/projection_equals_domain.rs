@@ -25,6 +25,8 @@ use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+
 const COMPLAINTS: usize = 5;
 
 fn complaint(i: usize) -> ComplaintId {
@@ -230,6 +232,7 @@ fn generate(ops: &[Op]) -> History {
             policy: &policy,
             calendar: &calendar,
             customer_key: None,
+            match_secret: &MS,
         };
         let Ok(events) = decide(state, &cmd, &ctx) else {
             continue;

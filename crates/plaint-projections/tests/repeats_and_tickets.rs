@@ -11,6 +11,8 @@ use plaint_projections::repeats::Repeats;
 use plaint_projections::tickets::{TicketStatus, Tickets};
 use plaint_projections::Projection;
 
+static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+
 fn apply_all<P: Projection>(log: &Log) -> P {
     let mut p = P::default();
     for e in &log.events {
@@ -23,8 +25,8 @@ fn apply_all<P: Projection>(log: &Log) -> P {
 fn same_waybill_via_hotline_then_wechat_is_a_duplicate_and_same_category_within_window_a_repeat() {
     // The customer phones the hotline as "+86 138-0013-8000" and writes on WeChat as
     // "13800138000": one match key. First complaint: waybill EMS123 (delay), still open.
-    let key = match_key(None, Some("+86 138-0013-8000")).unwrap();
-    assert_eq!(Some(key.clone()), match_key(None, Some("13800138000")));
+    let key = match_key(&MS, None, Some("+86 138-0013-8000")).unwrap();
+    assert_eq!(Some(key.clone()), match_key(&MS, None, Some("13800138000")));
     let day0 = ts("2026-11-02T10:00:00+08:00");
     let mut log = Log::default();
     let mut first = Ticket::new("C-1");
@@ -82,7 +84,7 @@ fn same_waybill_via_hotline_then_wechat_is_a_duplicate_and_same_category_within_
     };
     assert_eq!(judge_with(&outside, &repeats, &policy), RepeatVerdict::New);
     let stranger = Candidate {
-        customer: CustomerRef::new(match_key(None, Some("13900000000")).as_deref(), None),
+        customer: CustomerRef::new(match_key(&MS, None, Some("13900000000")).as_deref(), None),
         ..later
     };
     assert_eq!(judge_with(&stranger, &repeats, &policy), RepeatVerdict::New);

@@ -57,6 +57,12 @@ pub trait LogIo: Send + Sync + 'static {
     /// Fails with `ErrorKind::WouldBlock` when another holder has it.
     fn lock_exclusive(&self, path: &Path) -> io::Result<Box<dyn Any + Send>>;
 
+    /// Makes `path` readable and writable by its owner only (mode 0600): for files holding
+    /// secrets (the vault). A no-op where the seam has no permissions (the simulated disk).
+    fn make_private(&self, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
     /// The whole content of `path`.
     fn read_whole(&self, path: &Path) -> io::Result<Vec<u8>> {
         let len = self.file_len(path)?;
@@ -136,6 +142,10 @@ impl LogIo for RealIo {
             .open(path)?;
         fs2::FileExt::try_lock_exclusive(&f)?;
         Ok(Box::new(f))
+    }
+    fn make_private(&self, path: &Path) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
     }
 }
 

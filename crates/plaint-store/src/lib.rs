@@ -11,5 +11,8 @@ pub mod file;
 pub mod io;
 pub mod pg;
 mod types;
+pub mod vault;
+pub mod vault_conformance;
 
 pub use types::*;
+pub use vault::{Vault, VaultStore};

@@ -49,8 +49,11 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 
+#[path = "pg_vault.rs"]
+mod vault;
+
 /// The schema version this program writes and reads (the `schema_migrations` table).
-pub const PG_SCHEMA_VERSION: i32 = 1;
+pub const PG_SCHEMA_VERSION: i32 = 2;
 /// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
 /// PostgreSQL's 63-byte identifier limit).
 pub const SCHEMA_NAME_LEN_MAX: usize = 40;
@@ -242,6 +245,8 @@ impl Drop for PgStore {
 /// One append call waiting for the writer.
 struct Job {
     requests: Vec<AppendRequest>,
+    /// Keys and links to create in the transaction that commits `requests`.
+    vault: crate::vault::VaultWrite,
     events: usize,
     reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
 }
@@ -694,6 +699,15 @@ impl PgStore {
     }
 
     async fn submit(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        self.submit_with_vault(requests, crate::vault::VaultWrite::default())
+            .await
+    }
+
+    async fn submit_with_vault(
+        &self,
+        requests: Vec<AppendRequest>,
+        vault: crate::vault::VaultWrite,
+    ) -> Result<Vec<AppendResult>, StoreError> {
         let mut events = 0usize;
         for request in &requests {
             validate_request(request)?;
@@ -713,6 +727,7 @@ impl PgStore {
         self.jobs
             .send(Job {
                 requests,
+                vault,
                 events,
                 reply,
             })
@@ -765,6 +780,18 @@ async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result
         .await
         .map_err(|e| db_err(&ctx("record version 1"), &e))?;
     }
+    if before < 2 {
+        tx.batch_execute(&vault::migration_v2(schema))
+            .await
+            .map_err(|e| db_err(&ctx("version 2"), &e))?;
+        tx.execute(
+            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (2, $1)"),
+            &[&"vault_meta, vault_keys, vault_links"],
+        )
+        .await
+        .map_err(|e| db_err(&ctx("record version 2"), &e))?;
+    }
+    vault::ensure_match_secret(&tx, schema).await?;
     tx.commit().await.map_err(|e| db_err(&ctx("commit"), &e))?;
     Ok(MigrationReport {
         version_before: before,
@@ -898,7 +925,8 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
             tokio::task::yield_now().await;
         }
         let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
-        let outcomes = commit_with_retry(&shared, &requests, &mut cache).await;
+        let vaults: Vec<&crate::vault::VaultWrite> = batch.iter().map(|j| &j.vault).collect();
+        let outcomes = commit_with_retry(&shared, &requests, &vaults, &mut cache).await;
         match outcomes {
             Ok(outcomes) => {
                 assert_eq!(outcomes.len(), batch.len());
@@ -951,6 +979,7 @@ impl WriterCache {
 async fn commit_with_retry(
     shared: &Shared,
     jobs: &[&[AppendRequest]],
+    vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
     let mut delays = reconnect_delays(&shared.options);
@@ -959,7 +988,7 @@ async fn commit_with_retry(
     loop {
         // A retry may find its command ids committed by the attempt whose connection was lost;
         // it then confirms they are durable as the server promises (see `commit_batch`).
-        match commit_batch(shared, jobs, cache, attempt > 1).await {
+        match commit_batch(shared, jobs, vaults, cache, attempt > 1).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(BatchError::Connection(e)) => match delays.next() {
                 Some(delay) => {
@@ -1133,6 +1162,7 @@ impl<'a> Planner<'a> {
 async fn commit_batch(
     shared: &Shared,
     jobs: &[&[AppendRequest]],
+    vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
     is_retry: bool,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
@@ -1192,17 +1222,23 @@ async fn commit_batch(
             fast_insert: &fast_insert,
             commit: &commit,
         };
-        if let Some(outcomes) = try_fast_commit(
-            shared,
-            &client,
-            &statements,
-            jobs,
-            &command_streams,
-            &command_ids,
-            cache,
-        )
-        .await?
-        {
+        // The fast path writes events only: a batch creating keys takes the full path.
+        let no_keys = vaults.iter().all(|v| v.is_empty());
+        let fast = if no_keys {
+            try_fast_commit(
+                shared,
+                &client,
+                &statements,
+                jobs,
+                &command_streams,
+                &command_ids,
+                cache,
+            )
+            .await?
+        } else {
+            None
+        };
+        if let Some(outcomes) = fast {
             return Ok(outcomes);
         }
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
@@ -1278,6 +1314,20 @@ async fn commit_batch(
             let at = (head_position, head_chain);
             cache.learn(at, at, &planner.versions);
             return Ok(outcomes);
+        }
+        // The keys of the jobs that commit events, in this transaction (a refused or fully
+        // deduplicated job creates none).
+        let keyed: Vec<&crate::vault::VaultWrite> = outcomes
+            .iter()
+            .zip(vaults)
+            .filter(|(o, _)| o.as_ref().is_ok_and(|r| r.iter().any(|r| !r.deduplicated)))
+            .map(|(_, v)| *v)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if !keyed.is_empty() {
+            vault::insert_rows(&client, &sql.schema, &keyed)
+                .await
+                .map_err(|e| BatchError::from_pg("append: inserting vault keys", e))?;
         }
         // The chain, in position order, from the head's value.
         let mut chain = head_chain;

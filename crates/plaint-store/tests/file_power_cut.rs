@@ -3,12 +3,17 @@
 //! could find is reopened. It must hold exactly the acknowledged appends, plus possibly the one
 //! append in flight **whole**, never part of it; and it must verify and accept new appends.
 //!
+//! Every append also creates a vault key for each of its requests
+//! ([`plaint_store::Vault::append_with_vault`]): after the cut, every event in the log has its
+//! key in the vault, intact (a key is durable before the events sealed under it).
+//!
 //! A failure prints the seed and cut point; `PLAINT_POWER_CUT_SEED=<seed>` replays one seed.
 
 use plaint_store::conformance::sample_event;
 use plaint_store::file::{Durability, FileLog, FileLogOptions, SEGMENT_SIZE_MIN};
 use plaint_store::io::{LogIo, SimIo};
-use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError};
+use plaint_store::vault::{KeyState, NewKey, VaultWrite};
+use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Vault};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -85,6 +90,21 @@ fn workload(seed: u64) -> Vec<Step> {
     steps
 }
 
+/// The vault key of one append request: its id and secret follow from stream and command id.
+fn key_of(stream: &str, command_id: &str) -> NewKey {
+    NewKey {
+        id: format!("{stream}.{command_id}"),
+        secret: zeroize::Zeroizing::new(*blake3::hash(format!("{stream}/{command_id}").as_bytes()).as_bytes()),
+    }
+}
+
+fn vault_write(requests: &[(String, Vec<NewEvent>)]) -> VaultWrite {
+    VaultWrite {
+        keys: requests.iter().map(|(s, ev)| key_of(s, &ev[0].command_id)).collect(),
+        links: Vec::new(),
+    }
+}
+
 /// Runs the workload until the disk dies; returns acknowledged events (by position) and the
 /// events of the step in flight when power was cut (if it would have written).
 async fn run(io: &SimIo, steps: &[Step]) -> (Vec<RecordedEvent>, Vec<(String, Vec<NewEvent>)>) {
@@ -114,7 +134,12 @@ async fn run(io: &SimIo, steps: &[Step]) -> (Vec<RecordedEvent>, Vec<(String, Ve
                 } else {
                     ExpectedVersion::Any
                 };
-                log.append(stream, expected, events.clone()).await.map(|r| vec![r])
+                let request = AppendRequest {
+                    stream: stream.clone(),
+                    expected,
+                    events: events.clone(),
+                };
+                log.append_with_vault(vec![request], vault_write(&requests)).await
             }
             _ => {
                 let reqs = requests
@@ -125,7 +150,7 @@ async fn run(io: &SimIo, steps: &[Step]) -> (Vec<RecordedEvent>, Vec<(String, Ve
                         events: ev.clone(),
                     })
                     .collect();
-                log.append_many(reqs).await
+                log.append_with_vault(reqs, vault_write(&requests)).await
             }
         };
         match result {
@@ -242,6 +267,26 @@ async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
             }
         }
     }
+    // Every event's key survived, intact.
+    for e in &all {
+        let want = key_of(&e.stream, &e.command_id);
+        match log
+            .key(&want.id)
+            .await
+            .map_err(|err| format!("vault after reopen: {err}"))?
+        {
+            KeyState::Live(secret) if *secret == *want.secret => {}
+            other => {
+                return Err(format!(
+                    "the key of the event at position {} is {other:?} after reopen",
+                    e.position
+                ))
+            }
+        }
+    }
+    log.verify_vault()
+        .await
+        .map_err(|e| format!("verify the vault after reopen: {e}"))?;
     let report = log.verify().await.map_err(|e| format!("verify after reopen: {e}"))?;
     if report.events != all.len() as u64 {
         return Err("verify counts differently than read_all".into());

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> anyhow::Result<ExitCode> {
         .audit_each(&filter, &mut |event| {
             let written = if args.json {
                 engine
-                    .event_record(&event, plaint::Reveal::Masked)
+                    .sealed_event_record(&event)
                     .map_err(anyhow::Error::from)
                     .and_then(|record| out.json_line(&record))
             } else {

@@ -1,22 +1,37 @@
-//! `plaint erase CUSTOMER`: erase a customer's personal information by destroying their key
-//! (crypto-shredding, DOMAIN.md §9). The log is not touched: every event still replays and every
-//! figure stays the same; the personal fields read as erased from now on.
+//! `plaint erase CUSTOMER --by WHO --basis TEXT`: erase a customer's personal information
+//! (crypto-shredding, DOMAIN.md §9, PIPL art. 47). A `CustomerErased` audit event (who, when,
+//! legal basis, which keys) is appended to the log, then the customer's keys are destroyed in
+//! the store's vault. Every event still replays and every figure stays the same; the personal
+//! fields read as erased from now on.
 
 use crate::context::Context;
-use crate::error::{user_hint, ExitCode};
+use crate::error::{user, user_hint, ExitCode};
 use crate::output::Out;
 use clap::Args;
+use plaint::{Actor, ErasureRequest};
 
 #[derive(Debug, Args)]
 pub struct EraseArgs {
     /// The customer: a phone number or a customer id as given at intake (or the match key).
     pub customer: String,
+    /// Who asks for the erasure (recorded as the audit event's actor), e.g. `dpo-1`.
+    #[arg(long, value_name = "ACTOR")]
+    pub by: String,
+    /// The legal basis of the erasure (recorded in the audit event), e.g.
+    /// `"PIPL art. 47 request 2026-118"`.
+    #[arg(long, value_name = "TEXT")]
+    pub basis: String,
 }
 
 pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<ExitCode> {
+    let actor = Actor::person(&args.by).map_err(|e| user(format!("erase: --by {:?}: {e}", args.by)))?;
     let engine = ctx.open_engine(None).await?;
-    let destroyed = engine.erase_customer(&args.customer)?;
-    if destroyed == 0 {
+    let request = ErasureRequest {
+        actor,
+        legal_basis: args.basis.clone(),
+    };
+    let erasure = engine.erase_customer(&args.customer, &request).await?;
+    if erasure.keys_destroyed == 0 {
         return Err(user_hint(
             format!("no key of customer {:?} to destroy", args.customer),
             "give the phone number or customer id as recorded at intake; an erased customer has no key left",
@@ -24,9 +39,13 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = Out::new();
     out.line(format!(
-        "erased customer {:?}: {destroyed} key{} destroyed; their personal fields now read as erased",
+        "erased customer {:?}: {} key{} destroyed, recorded at position {} (by {}, basis {:?}); their personal fields now read as erased",
         args.customer,
-        if destroyed == 1 { "" } else { "s" }
+        erasure.keys_destroyed,
+        if erasure.keys_destroyed == 1 { "" } else { "s" },
+        erasure.position.unwrap_or(0),
+        args.by,
+        args.basis.trim(),
     ))?;
     out.flush()?;
     Ok(ExitCode::Ok)

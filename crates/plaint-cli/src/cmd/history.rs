@@ -22,7 +22,7 @@ pub async fn run(ctx: &Context, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     for event in &events {
         if args.json {
-            out.json_line(&engine.event_record(event, plaint::Reveal::Masked)?)?;
+            out.json_line(&engine.sealed_event_record(event)?)?;
         } else {
             out.line(event_line(event))?;
         }

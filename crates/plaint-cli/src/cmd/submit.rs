@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context, args: SubmitArgs) -> anyhow::Result<ExitCode> {
         let events = executed
             .events
             .iter()
-            .map(|e| engine.event_record(e, plaint::Reveal::Masked))
+            .map(|e| engine.sealed_event_record(e))
             .collect::<Result<Vec<_>, _>>()?;
         let payload = serde_json::json!({"deduplicated": executed.deduplicated, "events": events});
         out.json_pretty(&envelope("submitted", payload))?;

@@ -1,5 +1,6 @@
 //! `plaint verify`: re-read the whole log: checksums, positions, stream versions, hash chain,
-//! the head anchor, and the projection checkpoints against the head. Read-only: it takes no
+//! the head anchor, the projection checkpoints against the head, and the customer vault (every
+//! record, every key an event references, every recorded erasure). Read-only: it takes no
 //! lock, cuts nothing and creates nothing, so it runs beside a writer and on a damaged store
 //! without changing the evidence. Damage exits 1 and names the first damaged position or byte
 //! offset.
@@ -67,6 +68,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "anchor_position": check.anchor,
             "expected_head": check.expected_head.map(|h| h.to_string()),
             "torn_tail": torn,
+            "vault": check.vault,
             "checkpoints": check.checkpoints.iter().map(|(name, position)| serde_json::json!({"projection": name, "position": position})).collect::<Vec<_>>(),
             "calendar_warning": coverage.warning,
         });
@@ -79,6 +81,10 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             report.streams,
             report.bytes,
             plaint::chain_hex(&report.chain_head)
+        ))?;
+        out.line(format!(
+            "vault: {} live keys, {} erased, {} referenced by events, {} erasures recorded",
+            check.vault.live_keys, check.vault.erased_keys, check.vault.referenced_keys, check.vault.erasures
         ))?;
         if let Some(anchor) = check.anchor {
             out.line(format!("the log reaches its head anchor (position {anchor})"))?;

@@ -9,6 +9,10 @@ use plaint_domain::policy::Policy;
 use plaint_domain::state::{decide, ComplaintState, Context, Rejection};
 use plaint_domain::*;
 
+/// The match secret of the test world (a store's comes from its vault).
+pub static MATCH_SECRET: plaint_domain::personal::MatchSecret =
+    plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
+
 pub const COMPLAINT: &str = "CMP-2026-000123";
 
 /// 2026-11-25T09:00:00+08:00, a Wednesday, a working day.
@@ -56,6 +60,7 @@ impl World {
             policy: &self.policy,
             calendar: &self.calendar,
             customer_key: Some(&self.key),
+            match_secret: &MATCH_SECRET,
         }
     }
 

@@ -33,6 +33,7 @@ pub mod anchor;
 pub mod format;
 pub mod index;
 pub mod streams;
+pub mod vault;
 mod writer;
 
 use crate::chain::{ChainHash, HeadMark};
@@ -204,6 +205,8 @@ pub struct FileLog {
     writer: Option<writer::WriterHandle>,
     read_only: bool,
     report: OpenReport,
+    /// The customer vault beside the log (`vault.pvlt`).
+    pub(crate) vault: Arc<vault::FileVault>,
     /// Keeps subscriptions of a read-only log waiting instead of ending.
     _head_tx_read_only: Option<tokio::sync::watch::Sender<u64>>,
 }
@@ -282,6 +285,7 @@ impl FileLog {
             write_anchor(io.as_ref(), &dir, &anchor)?;
             anchor_at_open = Some(anchor);
         }
+        let vault = Arc::new(vault::FileVault::open(io.clone(), &dir, options.read_only)?);
         let streams_pending = index.deferred.is_some();
         let head = index.head;
         let (head_tx, head_rx) = tokio::sync::watch::channel(head);
@@ -325,6 +329,7 @@ impl FileLog {
             writer,
             read_only: options.read_only,
             report,
+            vault,
             _head_tx_read_only: ro_tx,
         })
     }

@@ -25,6 +25,9 @@ struct Command {
     bytes: usize,
     events: usize,
     reply: Reply,
+    /// Keys and links to make durable before this command's events are written (skipped when
+    /// the command is refused or fully deduplicated).
+    vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
 }
 
 /// What the writer thread receives.
@@ -43,6 +46,17 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     /// Queues an append and waits for its durable commit (or its rejection).
     pub async fn submit(&self, requests: Vec<AppendRequest>, bytes: usize) -> Result<Vec<AppendResult>, StoreError> {
+        self.submit_with_vault(requests, bytes, None).await
+    }
+
+    /// [`WriterHandle::submit`], writing `vault`'s keys durably once the append is accepted and
+    /// before its events are written.
+    pub async fn submit_with_vault(
+        &self,
+        requests: Vec<AppendRequest>,
+        bytes: usize,
+        vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
         let (reply, rx) = oneshot::channel();
         let events = requests.iter().map(|r| r.events.len()).sum();
         self.tx
@@ -51,6 +65,7 @@ impl WriterHandle {
                 bytes,
                 events,
                 reply,
+                vault,
             }))
             .await
             .map_err(|_| StoreError::Closed)?;
@@ -352,7 +367,16 @@ impl Writer {
         self.buf.resize(SEGMENT_HEADER_LEN, 0);
         let batch_start = format::begin_batch(&mut self.buf);
         for cmd in group {
-            match plan(&shared, &index, &pending, &cmd.requests, next_position) {
+            let planned = plan(&shared, &index, &pending, &cmd.requests, next_position).and_then(|(results, local)| {
+                // Keys durable before the events that need them; none for a refused command.
+                if let Some((vault, write)) = &cmd.vault {
+                    if results.iter().any(|r| !r.deduplicated) {
+                        vault.write(write)?;
+                    }
+                }
+                Ok((results, local))
+            });
+            match planned {
                 Err(e) => outcomes.push((cmd.reply, Err(e), cmd.requests)),
                 Ok((results, local)) => {
                     for (req, res) in cmd.requests.iter().zip(&results) {

@@ -1,0 +1,477 @@
+//! The PostgreSQL store's vault (see [`crate::vault`]): tables `vault_meta` (the match
+//! secret), `vault_keys` and `vault_links` in plaint's schema (schema version 2).
+//!
+//! Keys are inserted by the writer in the same transaction as the events of the append that
+//! needs them ([`insert_rows`]), so a key exists exactly when its events committed, and every
+//! process sharing the database sees the same keys. Every key row carries a checksum (BLAKE3
+//! of its id and secret) that [`Vault::verify_vault`] checks; an erased key keeps its row with
+//! the secret set to NULL.
+//!
+//! Erasure sets the secret to NULL in a committed transaction. PostgreSQL keeps the old row
+//! version until `VACUUM` reclaims it (and in WAL and base backups until they expire): see the
+//! threat model in `docs/security.md`.
+
+use super::{db_err, pool_err, quote_ident, PgStore};
+use crate::vault::{
+    check_key_id, check_owner, key_owner, DumpedKey, KeyState, Secret, Vault, VaultDump, VaultReport, VaultWrite,
+};
+use crate::{AppendRequest, AppendResult, StoreError};
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+/// The schema-version-2 tables.
+pub(super) fn migration_v2(schema: &str) -> String {
+    let s = quote_ident(schema);
+    format!(
+        r#"
+CREATE TABLE IF NOT EXISTS {s}.vault_meta (
+    name text PRIMARY KEY,
+    value bytea NOT NULL
+);
+COMMENT ON TABLE {s}.vault_meta IS 'plaint vault: the match secret (key of the match-key hash); never readable by other roles';
+CREATE TABLE IF NOT EXISTS {s}.vault_keys (
+    seq bigserial NOT NULL,
+    key_id text PRIMARY KEY,
+    owner text NOT NULL,
+    secret bytea CHECK (secret IS NULL OR octet_length(secret) = 32),
+    erased_at timestamptz,
+    checksum bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vault_keys_owner ON {s}.vault_keys (owner, seq);
+COMMENT ON TABLE {s}.vault_keys IS 'plaint vault: per-customer keys; secret NULL once erased; created in the transaction of the first event sealed under them';
+CREATE TABLE IF NOT EXISTS {s}.vault_links (
+    a text NOT NULL,
+    b text NOT NULL,
+    PRIMARY KEY (a, b)
+);
+COMMENT ON TABLE {s}.vault_links IS 'plaint vault: two owners (match keys) of one customer; erasing either erases both';
+REVOKE ALL ON {s}.vault_meta, {s}.vault_keys, {s}.vault_links FROM PUBLIC;
+"#
+    )
+}
+
+/// Inserts the match secret if the schema has none yet (run by the migration).
+pub(super) async fn ensure_match_secret(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<(), StoreError> {
+    let secret = crate::vault::random_secret()?;
+    let value: &[u8] = &secret[..];
+    tx.execute(
+        &format!(
+            "INSERT INTO {}.vault_meta (name, value) VALUES ('match_secret', $1) ON CONFLICT (name) DO NOTHING",
+            quote_ident(schema)
+        ),
+        &[&value],
+    )
+    .await
+    .map_err(|e| db_err(&format!("creating the vault's match secret in schema {schema:?}"), &e))?;
+    Ok(())
+}
+
+fn row_checksum(id: &str, secret: Option<&[u8]>) -> Vec<u8> {
+    let mut h = blake3::Hasher::new();
+    h.update(id.as_bytes());
+    match secret {
+        Some(s) => {
+            h.update(b"\x01");
+            h.update(s);
+        }
+        None => {
+            h.update(b"\x00erased");
+        }
+    }
+    h.finalize().as_bytes()[..16].to_vec()
+}
+
+/// Inserts the keys and links of the jobs of a writer transaction, before its commit.
+pub(super) async fn insert_rows(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    writes: &[&VaultWrite],
+) -> Result<(), tokio_postgres::Error> {
+    let s = quote_ident(schema);
+    let mut ids: Vec<&str> = Vec::new();
+    let mut owners: Vec<&str> = Vec::new();
+    let mut secrets: Vec<&[u8]> = Vec::new();
+    let mut sums: Vec<Vec<u8>> = Vec::new();
+    let mut link_a: Vec<&str> = Vec::new();
+    let mut link_b: Vec<&str> = Vec::new();
+    for w in writes {
+        for k in &w.keys {
+            ids.push(&k.id);
+            owners.push(key_owner(&k.id));
+            secrets.push(&k.secret[..]);
+            sums.push(row_checksum(&k.id, Some(&k.secret[..])));
+        }
+        for (a, b) in &w.links {
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            link_a.push(a);
+            link_b.push(b);
+        }
+    }
+    if !ids.is_empty() {
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) \
+                     ON CONFLICT (key_id) DO NOTHING"
+                ),
+                &[&ids, &owners, &secrets, &sums],
+            )
+            .await?;
+    }
+    if !link_a.is_empty() {
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($1::text[], $2::text[]) \
+                     ON CONFLICT DO NOTHING"
+                ),
+                &[&link_a, &link_b],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    async fn vault_client(&self, what: &str) -> Result<deadpool_postgres::Object, StoreError> {
+        self.shared
+            .pool
+            .get()
+            .await
+            .map_err(|e| pool_err(&format!("vault: {what}: getting a connection"), e))
+    }
+
+    fn vault_schema(&self) -> String {
+        quote_ident(&self.shared.options.schema)
+    }
+
+    fn keys_table(&self) -> String {
+        format!("{}.vault_keys", self.shared.options.schema)
+    }
+}
+
+fn to_secret(table: &str, id: &str, bytes: &[u8]) -> Result<Secret, StoreError> {
+    let mut s = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(StoreError::Corrupt {
+            file: table.to_owned(),
+            offset: 0,
+            detail: format!("key {id:?}: secret has {} bytes, expected 32", bytes.len()),
+        });
+    }
+    s.copy_from_slice(bytes);
+    Ok(s)
+}
+
+#[async_trait]
+impl Vault for PgStore {
+    fn vault_location(&self) -> String {
+        self.keys_table()
+    }
+
+    async fn match_secret(&self) -> Result<Secret, StoreError> {
+        let client = self.vault_client("match secret").await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT value FROM {}.vault_meta WHERE name = 'match_secret'",
+                    self.vault_schema()
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: reading the match secret", &e))?;
+        let table = format!("{}.vault_meta", self.shared.options.schema);
+        let Some(row) = row else {
+            return Err(StoreError::Corrupt {
+                file: table,
+                offset: 0,
+                detail: "the match secret row is missing".into(),
+            });
+        };
+        let value: Vec<u8> = row.get(0);
+        let value = Zeroizing::new(value);
+        to_secret(&table, "match_secret", &value)
+    }
+
+    async fn live_key(&self, owner: &str) -> Result<Option<(String, Secret)>, StoreError> {
+        let client = self.vault_client("live key").await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT key_id, secret FROM {}.vault_keys WHERE owner = $1 AND secret IS NOT NULL \
+                     ORDER BY seq DESC LIMIT 1",
+                    self.vault_schema()
+                ),
+                &[&owner],
+            )
+            .await
+            .map_err(|e| db_err(&format!("vault: live key of {owner:?}"), &e))?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let id: String = row.get(0);
+                let secret = Zeroizing::new(row.get::<_, Vec<u8>>(1));
+                let s = to_secret(&self.keys_table(), &id, &secret)?;
+                Ok(Some((id, s)))
+            }
+        }
+    }
+
+    async fn key(&self, id: &str) -> Result<KeyState, StoreError> {
+        let client = self.vault_client("key").await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT secret, checksum FROM {}.vault_keys WHERE key_id = $1",
+                    self.vault_schema()
+                ),
+                &[&id],
+            )
+            .await
+            .map_err(|e| db_err(&format!("vault: key {id:?}"), &e))?;
+        let Some(row) = row else {
+            return Ok(KeyState::Missing);
+        };
+        let secret: Option<Vec<u8>> = row.get(0);
+        let secret = secret.map(Zeroizing::new);
+        let sum: Vec<u8> = row.get(1);
+        if sum != row_checksum(id, secret.as_deref().map(|s| &s[..])) {
+            return Err(StoreError::Corrupt {
+                file: self.keys_table(),
+                offset: 0,
+                detail: format!("key {id:?}: row checksum does not match (damaged row)"),
+            });
+        }
+        match secret {
+            None => Ok(KeyState::Erased),
+            Some(s) => Ok(KeyState::Live(to_secret(&self.keys_table(), id, &s)?)),
+        }
+    }
+
+    async fn keys_of(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.vault_client("keys of owner").await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT key_id FROM {}.vault_keys WHERE owner = $1 ORDER BY seq",
+                    self.vault_schema()
+                ),
+                &[&owner],
+            )
+            .await
+            .map_err(|e| db_err(&format!("vault: keys of {owner:?}"), &e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn linked(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.vault_client("links").await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT b FROM {s}.vault_links WHERE a = $1 UNION SELECT a FROM {s}.vault_links WHERE b = $1",
+                    s = self.vault_schema()
+                ),
+                &[&owner],
+            )
+            .await
+            .map_err(|e| db_err(&format!("vault: links of {owner:?}"), &e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn append_with_vault(
+        &self,
+        requests: Vec<AppendRequest>,
+        write: VaultWrite,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        crate::vault::check_write(&write)?;
+        let count = requests.len();
+        let results = self.submit_with_vault(requests, write).await?;
+        assert_eq!(results.len(), count);
+        Ok(results)
+    }
+
+    async fn erase(&self, ids: &[String]) -> Result<usize, StoreError> {
+        let mut client = self.vault_client("erase").await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db_err("vault: erase: begin", &e))?;
+        let mut n = 0;
+        for id in ids {
+            let sum = row_checksum(id, None);
+            n += tx
+                .execute(
+                    &format!(
+                        "UPDATE {}.vault_keys SET secret = NULL, erased_at = now(), checksum = $2 \
+                         WHERE key_id = $1 AND secret IS NOT NULL",
+                        self.vault_schema()
+                    ),
+                    &[id, &sum],
+                )
+                .await
+                .map_err(|e| db_err(&format!("vault: erasing key {id:?}"), &e))? as usize;
+        }
+        tx.commit().await.map_err(|e| db_err("vault: erase: commit", &e))?;
+        Ok(n)
+    }
+
+    async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
+        // The match secret first: a vault without it cannot be used.
+        self.match_secret().await?;
+        let client = self.vault_client("verify").await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT seq, key_id, owner, secret, checksum FROM {}.vault_keys ORDER BY seq",
+                    self.vault_schema()
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: verify: reading keys", &e))?;
+        let mut report = VaultReport::default();
+        for row in &rows {
+            let seq: i64 = row.get(0);
+            let id: String = row.get(1);
+            let owner: String = row.get(2);
+            let secret: Option<Vec<u8>> = row.get(3);
+            let secret = secret.map(Zeroizing::new);
+            let sum: Vec<u8> = row.get(4);
+            let bad = |detail: String| StoreError::Corrupt {
+                file: self.keys_table(),
+                offset: seq as u64,
+                detail: format!("key {id:?} (seq {seq}): {detail}"),
+            };
+            check_key_id(&id).map_err(|e| bad(e.to_string()))?;
+            if owner != key_owner(&id) {
+                return Err(bad(format!("owner {owner:?} does not match the key id")));
+            }
+            if sum != row_checksum(&id, secret.as_deref().map(|s| &s[..])) {
+                return Err(bad("row checksum does not match (damaged row)".into()));
+            }
+            match secret {
+                Some(s) if s.len() == 32 => report.live += 1,
+                Some(s) => return Err(bad(format!("secret has {} bytes, expected 32", s.len()))),
+                None => report.erased += 1,
+            }
+        }
+        let links = client
+            .query_one(
+                &format!("SELECT count(*) FROM {}.vault_links", self.vault_schema()),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: verify: counting links", &e))?;
+        report.links = links.get::<_, i64>(0) as u64;
+        Ok(report)
+    }
+
+    async fn dump(&self) -> Result<VaultDump, StoreError> {
+        self.verify_vault().await?;
+        let match_secret = self.match_secret().await?;
+        let client = self.vault_client("dump").await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT key_id, secret FROM {}.vault_keys ORDER BY seq",
+                    self.vault_schema()
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: dump: reading keys", &e))?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.get(0);
+            let secret: Option<Vec<u8>> = row.get(1);
+            let secret = match secret.map(Zeroizing::new) {
+                Some(s) => Some(to_secret(&self.keys_table(), &id, &s)?),
+                None => None,
+            };
+            keys.push(DumpedKey { id, secret });
+        }
+        let links = client
+            .query(
+                &format!("SELECT a, b FROM {}.vault_links ORDER BY a, b", self.vault_schema()),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: dump: reading links", &e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(VaultDump {
+            match_secret,
+            keys,
+            links,
+        })
+    }
+
+    async fn restore(&self, dump: &VaultDump) -> Result<(), StoreError> {
+        for k in &dump.keys {
+            check_key_id(&k.id)?;
+        }
+        for (a, b) in &dump.links {
+            check_owner(a)?;
+            check_owner(b)?;
+        }
+        let s = self.vault_schema();
+        let mut client = self.vault_client("restore").await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db_err("vault: restore: begin", &e))?;
+        let held = tx
+            .query_one(
+                &format!("SELECT (SELECT count(*) FROM {s}.vault_keys) + (SELECT count(*) FROM {s}.vault_links)"),
+                &[],
+            )
+            .await
+            .map_err(|e| db_err("vault: restore: counting", &e))?;
+        if held.get::<_, i64>(0) > 0 {
+            return Err(StoreError::InvalidAppend {
+                stream: "<vault>".into(),
+                reason: format!(
+                    "{} already holds keys; a vault is restored only into an empty one",
+                    self.keys_table()
+                ),
+            });
+        }
+        let ms: &[u8] = &dump.match_secret[..];
+        tx.execute(
+            &format!(
+                "INSERT INTO {s}.vault_meta (name, value) VALUES ('match_secret', $1) \
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            &[&ms],
+        )
+        .await
+        .map_err(|e| db_err("vault: restore: match secret", &e))?;
+        for k in &dump.keys {
+            let secret: Option<&[u8]> = k.secret.as_ref().map(|s| &s[..]);
+            let sum = row_checksum(&k.id, secret);
+            tx.execute(
+                &format!(
+                    "INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum, erased_at) \
+                     VALUES ($1, $2, $3, $4, CASE WHEN $3::bytea IS NULL THEN now() END) ON CONFLICT (key_id) DO NOTHING"
+                ),
+                &[&k.id, &key_owner(&k.id), &secret, &sum],
+            )
+            .await
+            .map_err(|e| db_err(&format!("vault: restore: key {:?}", k.id), &e))?;
+        }
+        for (a, b) in &dump.links {
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            tx.execute(
+                &format!("INSERT INTO {s}.vault_links (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING"),
+                &[a, b],
+            )
+            .await
+            .map_err(|e| db_err("vault: restore: link", &e))?;
+        }
+        tx.commit().await.map_err(|e| db_err("vault: restore: commit", &e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,510 @@
+//! The engine's side of the customer vault (see [`plaint_store::vault`] and
+//! `docs/security.md`): which key seals a command's personal fields, erasure as an audited
+//! event, the vault's part of `verify`, copying a store with its vault, and importing the key
+//! file of stores made before the vault.
+
+use super::*;
+use plaint_domain::codec;
+use plaint_domain::personal::{legacy_match_key, CustomerKey, MatchSecret};
+use plaint_domain::{CustomerErased, EventMeta, ERASURE_STREAM};
+use plaint_store::vault::{random_secret, KeyState, NewKey, Vault, VaultDump, VaultWrite};
+use plaint_store::{NewEvent, RecordedEvent};
+use std::collections::HashMap;
+
+/// Who asks for an erasure, and on what legal basis (both recorded in the audit event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRequest {
+    /// Who asked (the event's actor).
+    pub actor: Actor,
+    /// Why it is lawful and required (e.g. `PIPL art. 47 request 2026-118`). Not empty.
+    pub legal_basis: String,
+}
+
+/// Longest legal basis text, in bytes.
+pub const LEGAL_BASIS_LEN_MAX: usize = 512;
+
+/// What [`Engine::erase_customer`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// Keys whose secrets were destroyed (0: the customer had no live key; nothing recorded).
+    pub keys_destroyed: usize,
+    /// Their ids.
+    pub key_ids: Vec<String>,
+    /// Position of the `CustomerErased` audit event (`None` when nothing was erased).
+    pub position: Option<u64>,
+}
+
+/// What [`Engine::copy_into`] copied and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyReport {
+    /// Events copied.
+    pub events: u64,
+    /// Streams in the copy.
+    pub streams: u64,
+    /// The copy's head position (the source's).
+    pub head_position: u64,
+    /// The hash chain's head, equal on both sides (hex).
+    pub chain_head: String,
+    /// Keys carried (live and erased) and links.
+    pub keys: usize,
+    /// Links between owners carried.
+    pub links: usize,
+}
+
+/// What [`Engine::verify_vault`] found: every key an event references is in the vault or was
+/// erased by a recorded erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct VaultCoverage {
+    /// Live keys in the vault.
+    pub live_keys: u64,
+    /// Erased keys in the vault.
+    pub erased_keys: u64,
+    /// Distinct keys referenced by events.
+    pub referenced_keys: u64,
+    /// Erasure events in the log.
+    pub erasures: u64,
+}
+
+/// Length of the random suffix of a new key id, in hex digits.
+const KEY_SUFFIX_HEX: usize = 16;
+
+pub(super) fn key_owner_of(secret: &MatchSecret, cmd: &Command) -> Option<String> {
+    let CommandBody::Receive(r) = &cmd.body else {
+        return None;
+    };
+    let CustomerInput {
+        customer_id,
+        name,
+        phone,
+        address,
+    } = &r.customer;
+    if name.is_none() && phone.is_none() && address.is_none() {
+        return None;
+    }
+    Some(
+        match_key(secret, customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
+            let h = blake3::hash(cmd.complaint_id.as_str().as_bytes());
+            format!("complaint-{}", &h.to_hex()[..32])
+        }),
+    )
+}
+
+fn corrupt(location: String, detail: String) -> EngineError {
+    EngineError::Store(StoreError::Corrupt {
+        file: location,
+        offset: 0,
+        detail,
+    })
+}
+
+impl Engine {
+    /// The key a command's personal fields are sealed under: the customer's live key, one made
+    /// earlier in this batch (`write`), or a new one added to `write` (created in the vault
+    /// only with the events that use it). Links the phone's and the customer id's owners.
+    pub(super) async fn customer_key_for(
+        &self,
+        cmd: &Command,
+        write: &mut VaultWrite,
+    ) -> Result<Option<CustomerKey>, EngineError> {
+        let Some(owner) = key_owner_of(&self.match_secret, cmd) else {
+            return Ok(None);
+        };
+        if let CommandBody::Receive(r) = &cmd.body {
+            let by_phone = match_key(&self.match_secret, None, r.customer.phone.as_deref());
+            let by_id = match_key(&self.match_secret, r.customer.customer_id.as_deref(), None);
+            if let (Some(p), Some(i)) = (by_phone, by_id) {
+                let known = write
+                    .links
+                    .iter()
+                    .any(|(a, b)| (a == &i && b == &p) || (a == &p && b == &i))
+                    || self.vault.linked(&i).await?.contains(&p);
+                if !known {
+                    write.links.push((i, p));
+                }
+            }
+        }
+        if let Some(k) = write.keys.iter().rev().find(|k| k.owner() == owner) {
+            return Ok(Some(CustomerKey {
+                id: k.id.clone(),
+                secret: *k.secret,
+            }));
+        }
+        if let Some((id, secret)) = self.vault.live_key(&owner).await? {
+            return Ok(Some(CustomerKey { id, secret: *secret }));
+        }
+        let secret = random_secret()?;
+        let suffix = &blake3::hash(&secret[..]).to_hex()[..KEY_SUFFIX_HEX];
+        let id = format!("{owner}.{suffix}");
+        write.keys.push(NewKey {
+            id: id.clone(),
+            secret: secret.clone(),
+        });
+        Ok(Some(CustomerKey { id, secret: *secret }))
+    }
+
+    /// Erases a customer (DOMAIN.md §9, PIPL art. 47): appends a `CustomerErased` audit event
+    /// (who, when, legal basis, which keys) to the log, then destroys the keys in the vault. The
+    /// events stay and replay; every figure stays the same; their personal fields read as
+    /// [`PersonalFields::Erased`] from now on. `customer` is a phone number or a customer id
+    /// (as given at intake), or the match key itself. A customer without a live key erases
+    /// nothing and records nothing (`keys_destroyed` 0).
+    ///
+    /// ```
+    /// use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
+    /// use plaint::engine::ErasureRequest;
+    /// use plaint::domain::{Actor, Command, ComplaintId};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    /// let cmd: Command = serde_json::from_str(r#"{"command_id": "c-1", "complaint_id": "CMP-9",
+    ///     "actor": "cs-001", "command": "receive", "channel": "counter", "region": "南京",
+    ///     "description": "柜台拒收包裹", "customer": {"name": "周平", "phone": "13900001111"}}"#).unwrap();
+    /// engine.execute(cmd).await.unwrap();
+    /// let request = ErasureRequest { actor: Actor::person("dpo-1").unwrap(), legal_basis: "PIPL art. 47".into() };
+    /// assert_eq!(engine.erase_customer("+86 139 0000 1111", &request).await.unwrap().keys_destroyed, 1);
+    /// let t = engine.ticket(&ComplaintId::new("CMP-9").unwrap(), Reveal::Clear).await.unwrap();
+    /// assert_eq!(t.personal, PersonalFields::Erased);
+    /// # });
+    /// ```
+    pub async fn erase_customer(&self, customer: &str, request: &ErasureRequest) -> Result<Erasure, EngineError> {
+        let basis = request.legal_basis.trim();
+        if basis.is_empty() || basis.len() > LEGAL_BASIS_LEN_MAX {
+            return Err(EngineError::bad_input(
+                "legal basis",
+                format!("must be 1 to {LEGAL_BASIS_LEN_MAX} bytes (the law and request the erasure rests on)"),
+            ));
+        }
+        let mut owners: Vec<String> = Vec::new();
+        if customer.len() == 64 && customer.bytes().all(|b| b.is_ascii_hexdigit()) {
+            owners.push(customer.to_ascii_lowercase());
+        } else {
+            // Read as a phone (or, without digits, a customer id), and as a customer id; also
+            // the unkeyed match keys of keys imported from a store made before the vault.
+            let readings = [
+                match_key(&self.match_secret, Some(customer), Some(customer)),
+                match_key(&self.match_secret, Some(customer), None),
+                legacy_match_key(Some(customer), Some(customer)),
+                legacy_match_key(Some(customer), None),
+            ];
+            owners.extend(readings.into_iter().flatten());
+            if owners.is_empty() {
+                return Err(EngineError::bad_input(
+                    "customer",
+                    "neither a phone number nor a customer id",
+                ));
+            }
+        }
+        let mut all: Vec<String> = Vec::new();
+        for owner in &owners {
+            for o in std::iter::once(owner.clone()).chain(self.vault.linked(owner).await?) {
+                if !all.contains(&o) {
+                    all.push(o);
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        for owner in &all {
+            for id in self.vault.keys_of(owner).await? {
+                if matches!(self.vault.key(&id).await?, KeyState::Live(_)) && !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Erasure {
+                keys_destroyed: 0,
+                key_ids: ids,
+                position: None,
+            });
+        }
+        // The audit event first: a crash before the keys are destroyed leaves an erasure that
+        // `verify` reports as incomplete (and running it again completes), never keys destroyed
+        // without a record.
+        let now = self.now();
+        let mut h = blake3::Hasher::new();
+        h.update(&now.as_millis().to_le_bytes());
+        for id in &ids {
+            h.update(id.as_bytes());
+            h.update(b"\n");
+        }
+        let command_id = CommandId::new(format!("erase-{}", &h.finalize().to_hex()[..32]))
+            .map_err(|e| EngineError::bad_input("erasure command id", e.to_string()))?;
+        let data = EventData::CustomerErased(CustomerErased {
+            key_ids: ids.clone(),
+            legal_basis: basis.to_owned(),
+        });
+        let event = Event {
+            meta: EventMeta {
+                complaint_id: ComplaintId::new(ERASURE_STREAM)
+                    .map_err(|e| EngineError::bad_input("erasure stream", e.to_string()))?,
+                stream_version: 0,
+                position: 0,
+                occurred_at: now,
+                recorded_at: now,
+                actor: request.actor.clone(),
+                command_id,
+                schema_version: codec::schema_version(data.type_name()).unwrap_or(1),
+                command_digest: None,
+            },
+            data,
+        };
+        let r = self
+            .store
+            .append(ERASURE_STREAM, ExpectedVersion::Any, vec![to_new_event(&event)])
+            .await?;
+        let destroyed = self.vault.erase(&ids).await?;
+        Ok(Erasure {
+            keys_destroyed: destroyed,
+            key_ids: ids,
+            position: Some(r.first_position),
+        })
+    }
+
+    /// The vault's part of a verification: every record checks ([`Vault::verify_vault`]),
+    /// every key an event references exists or was erased by a recorded `CustomerErased`
+    /// event, and every recorded erasure destroyed its keys. A missing or damaged key is
+    /// corruption ([`crate::ErrorKind::Damaged`]) naming the vault and the key, never "erased".
+    pub async fn verify_vault(&self) -> Result<VaultCoverage, EngineError> {
+        verify_vault_on(self.vault.as_ref(), self.store.as_ref()).await
+    }
+
+    /// Copies this store — every event with its position, stream version, times and payload,
+    /// and the whole vault (match secret, keys, erasures, links) — into `target`, which must be
+    /// empty (no event, no key). Then verifies both sides, vaults included, and compares their
+    /// event counts, heads and chain heads. `progress` gets the last copied position. The
+    /// target now has the source's match secret: reopen it before executing commands on it.
+    pub async fn copy_into(
+        &self,
+        target: &Engine,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<CopyReport, EngineError> {
+        let (src, dst) = (&self.store, &target.store);
+        let target_head = dst.head_position().await?;
+        if target_head > 0 {
+            return Err(EngineError::bad_input(
+                "copy target",
+                format!(
+                    "{} already holds {target_head} events; copy into an empty store",
+                    target.vault.vault_location()
+                ),
+            ));
+        }
+        // The vault first, so the target never holds an event whose key it lacks.
+        let dump: VaultDump = self.vault.dump().await?;
+        target.vault.restore(&dump).await?;
+        let head = src.head_position().await?;
+        let mut next = 1u64;
+        while next <= head {
+            let batch = src.read_all(next, APPEND_EVENTS_MAX).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let requests = requests_of(&batch);
+            let results = dst.append_many(requests.clone()).await?;
+            let mut expected_first = next;
+            for (request, result) in requests.iter().zip(&results) {
+                let n = request.events.len() as u64;
+                if result.first_position != expected_first || result.last_position != expected_first + n - 1 {
+                    return Err(EngineError::Store(StoreError::InvalidAppend {
+                        stream: request.stream.clone(),
+                        reason: format!(
+                            "copy: the target gave positions {}..={} to events at source positions {}..={}; is \
+                             another process writing to the target? remove the partial copy and start again",
+                            result.first_position,
+                            result.last_position,
+                            expected_first,
+                            expected_first + n - 1
+                        ),
+                    }));
+                }
+                expected_first += n;
+            }
+            next = batch.last().map_or(next, |e| e.position + 1);
+            progress(next - 1);
+        }
+        let a = src.verify().await?;
+        let b = dst.verify().await?;
+        self.verify_vault().await?;
+        target.verify_vault().await?;
+        if (a.events, a.head_position, a.chain_head) != (b.events, b.head_position, b.chain_head) {
+            return Err(corrupt(
+                target.vault.vault_location(),
+                format!(
+                    "the copy differs from the source: {} events, head {}, chain {} versus {} events, head {}, chain {}",
+                    b.events,
+                    b.head_position,
+                    plaint_store::chain::to_hex(&b.chain_head),
+                    a.events,
+                    a.head_position,
+                    plaint_store::chain::to_hex(&a.chain_head)
+                ),
+            ));
+        }
+        Ok(CopyReport {
+            events: b.events,
+            streams: b.streams,
+            head_position: b.head_position,
+            chain_head: plaint_store::chain::to_hex(&b.chain_head),
+            keys: dump.keys.len(),
+            links: dump.links.len(),
+        })
+    }
+
+    /// The note of a one-time import of a legacy `keys/keys.log` made at open, if any.
+    pub fn vault_migration(&self) -> Option<&str> {
+        self.vault_migration.as_deref()
+    }
+}
+
+/// Imports `<local dir>/keys/keys.log` (stores made before the vault) into an empty vault,
+/// once: the file is deleted afterwards (the vault now holds its keys, and a leftover copy
+/// would outlive later erasures). Returns the note to show the operator.
+pub(super) async fn import_legacy_keys(vault: &dyn Vault, local: &Path) -> Result<Option<String>, EngineError> {
+    let path = crate::legacy_keys::path_in(local);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let legacy = crate::legacy_keys::read(&path)?;
+    let dump = VaultDump {
+        match_secret: vault.match_secret().await?,
+        keys: legacy.keys,
+        links: legacy.links,
+    };
+    vault.restore(&dump).await.map_err(|e| {
+        EngineError::bad_input(
+            "legacy key file",
+            format!(
+                "cannot import {} into the vault {}: {e}; a legacy key file is imported only into an empty vault",
+                path.display(),
+                vault.vault_location()
+            ),
+        )
+    })?;
+    std::fs::remove_file(&path).map_err(|source| EngineError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let erased = dump.keys.iter().filter(|k| k.secret.is_none()).count();
+    Ok(Some(format!(
+        "imported {} customer keys ({erased} erased) and {} links from {} into the vault {}; the old key file was \
+         removed (the vault holds its keys now: back the vault up with the log)",
+        dump.keys.len(),
+        dump.links.len(),
+        path.display(),
+        vault.vault_location()
+    )))
+}
+
+/// One append request per run of events sharing stream and command id (one original append),
+/// expecting the stream version the source had before it.
+fn requests_of(batch: &[RecordedEvent]) -> Vec<AppendRequest> {
+    let mut requests: Vec<AppendRequest> = Vec::new();
+    let mut last: Option<(&str, &str)> = None;
+    for e in batch {
+        let event = NewEvent {
+            event_type: e.event_type.clone(),
+            schema_version: e.schema_version,
+            occurred_at_ms: e.occurred_at_ms,
+            recorded_at_ms: e.recorded_at_ms,
+            actor: e.actor.clone(),
+            command_id: e.command_id.clone(),
+            payload: e.payload.clone(),
+        };
+        match (last, requests.last_mut()) {
+            (Some((stream, command)), Some(request)) if stream == e.stream && command == e.command_id => {
+                request.events.push(event)
+            }
+            _ => requests.push(AppendRequest {
+                stream: e.stream.clone(),
+                expected: ExpectedVersion::Exact(e.stream_version - 1),
+                events: vec![event],
+            }),
+        }
+        last = Some((&e.stream, &e.command_id));
+    }
+    requests
+}
+
+/// [`Engine::verify_vault`] on any store and its vault (`Engine::verify_store` opens the store
+/// read-only and calls this too).
+pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -> Result<VaultCoverage, EngineError> {
+    let report = vault.verify_vault().await?;
+    let dump = vault.dump().await?;
+    let location = vault.vault_location();
+    let states: HashMap<&str, bool> = dump.keys.iter().map(|k| (k.id.as_str(), k.secret.is_some())).collect();
+    let mut referenced: HashMap<String, u64> = HashMap::new();
+    let mut erased: HashMap<String, u64> = HashMap::new();
+    let mut erasures = 0u64;
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_all(from, READ_BATCH).await?;
+        let len = batch.len();
+        for r in batch {
+            from = r.position + 1;
+            if r.event_type != "Received" && r.event_type != "CustomerErased" {
+                continue;
+            }
+            let e = from_recorded_owned(r)?;
+            match &e.data {
+                EventData::Received(rc) => {
+                    if let Some(p) = &rc.customer.personal {
+                        referenced.entry(p.key_id.clone()).or_insert(e.meta.position);
+                    }
+                }
+                EventData::CustomerErased(x) => {
+                    erasures += 1;
+                    for id in &x.key_ids {
+                        erased.entry(id.clone()).or_insert(e.meta.position);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if len < READ_BATCH {
+            break;
+        }
+    }
+    let mut ids: Vec<(&String, &u64)> = referenced.iter().collect();
+    ids.sort_by_key(|(_, p)| **p);
+    for (id, position) in ids {
+        match (states.get(id.as_str()), erased.get(id)) {
+            (Some(true), _) | (_, Some(_)) => {}
+            (Some(false), None) => {
+                return Err(corrupt(
+                    location,
+                    format!(
+                        "key {id:?} (sealing the personal fields of the event at position {position}) is erased, \
+                         but the log records no erasure of it"
+                    ),
+                ))
+            }
+            (None, None) => {
+                return Err(corrupt(
+                    location,
+                    format!(
+                        "key {id:?} (sealing the personal fields of the event at position {position}) is missing \
+                         from the vault, and the log records no erasure of it: the vault lost it (restore the \
+                         vault from a backup)"
+                    ),
+                ))
+            }
+        }
+    }
+    for (id, position) in &erased {
+        if states.get(id.as_str()) == Some(&true) {
+            return Err(corrupt(
+                location,
+                format!(
+                    "the erasure recorded at position {position} did not complete: key {id:?} still exists; \
+                     run the erasure again"
+                ),
+            ));
+        }
+    }
+    Ok(VaultCoverage {
+        live_keys: report.live,
+        erased_keys: report.erased,
+        referenced_keys: referenced.len() as u64,
+        erasures,
+    })
+}
