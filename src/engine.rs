@@ -5,7 +5,7 @@
 //! Flow of one command ([`Engine::execute`]): read the complaint's stream, fold it with
 //! `evolve`, look up (or create) the customer key when the command carries personal fields,
 //! read the customer's earlier complaints from the repeat projection when the command is a
-//! verification or a classification (the domain's repeat rule judges them, DOMAIN.md §8),
+//! verification or a classification (the domain's repeat rule judges them, docs/domain.md §8),
 //! `decide_with` with `now` from the engine's clock, then append with the expected stream
 //! version. A concurrency
 //! conflict (another writer appended to the same complaint meanwhile) reruns all of that, at most
@@ -1589,7 +1589,7 @@ fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
 
 /// The customer whose earlier complaints `decide_with` may read: for a verification or a
 /// classification of a complaint with a known customer (the only commands the repeat rule
-/// judges, DOMAIN.md §8).
+/// judges, docs/domain.md §8).
 fn customer_to_judge(state: &ComplaintState, cmd: &Command) -> Option<CustomerRef> {
     if !matches!(cmd.body, CommandBody::Verify(_) | CommandBody::Classify(_)) {
         return None;

@@ -142,7 +142,7 @@ impl Engine {
         Ok(Some(CustomerKey { id, secret: *secret }))
     }
 
-    /// Erases a customer (DOMAIN.md §9, PIPL art. 47): appends a `CustomerErased` audit event
+    /// Erases a customer (docs/domain.md §9, PIPL art. 47): appends a `CustomerErased` audit event
     /// (who, when, legal basis, which keys) to the log, then destroys the keys in the vault. The
     /// events stay and replay; every figure stays the same; their personal fields read as
     /// [`PersonalFields::Erased`] from now on. `customer` is a phone number or a customer id

@@ -1,4 +1,4 @@
-//! Personal fields as reads show them (DOMAIN.md §9): masked by default, in clear only when the
+//! Personal fields as reads show them (docs/domain.md §9): masked by default, in clear only when the
 //! caller asks to [`Reveal`], and "erased" once the customer's key was destroyed.
 
 use crate::EngineError;

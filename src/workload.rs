@@ -383,7 +383,7 @@ fn waybill(rng: &mut ChaCha8Rng) -> String {
     }
 }
 
-/// Allowance for the first response per severity (DOMAIN.md §7 defaults).
+/// Allowance for the first response per severity (docs/domain.md §7 defaults).
 fn first_response_ms(s: Severity) -> i64 {
     match s {
         Severity::Ordinary => hours(24),
@@ -515,7 +515,7 @@ impl<'a> Generator<'a> {
     }
 
     /// The phone as this channel's form records it: the same number written differently, which
-    /// normalisation must see through (DOMAIN.md §3).
+    /// normalisation must see through (docs/domain.md §3).
     fn phone_as_written(&mut self, digits: &str) -> String {
         match self.rng.random_range(0..4) {
             0 => format!("+86 {}-{}-{}", &digits[..3], &digits[3..7], &digits[7..]),
@@ -1073,7 +1073,7 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// A compensation request within its legal ceiling (DOMAIN.md §6), amounts chosen so the
+    /// A compensation request within its legal ceiling (docs/domain.md §6), amounts chosen so the
     /// ceiling is exact in integer fen.
     fn compensation(&mut self, category: Category) -> Option<CompensationRequest> {
         let base = self.blank_request();

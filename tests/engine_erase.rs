@@ -1,4 +1,4 @@
-//! Crypto-shredding (DOMAIN.md §9) through the facade: erasing a customer destroys their key;
+//! Crypto-shredding (docs/domain.md §9) through the facade: erasing a customer destroys their key;
 //! the events still replay, every figure stays the same, and their personal fields read as
 //! erased, while other customers are untouched.
 

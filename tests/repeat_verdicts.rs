@@ -1,4 +1,4 @@
-//! Issue 11 item 2 (DOMAIN.md §8): one repeat/duplicate rule, in the domain, judged at
+//! Issue 11 item 2 (docs/domain.md §8): one repeat/duplicate rule, in the domain, judged at
 //! verification and again at classification, reading earlier complaints through the
 //! `PriorComplaints` port. The engine (over its repeat projection) and the cqrs-es adapter (over
 //! its `PriorIndex` query) record the same verdicts; the views fold what was recorded.

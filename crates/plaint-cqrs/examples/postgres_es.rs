@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     create_tables(&pool, "plaint_cqrs_example").await?;
     let services = ComplaintServices::new(ComplaintServices::system_clock(), [1u8; 32]);
-    // The repeat rule (DOMAIN.md §8) sees the complaints stored by earlier runs.
+    // The repeat rule (docs/domain.md §8) sees the complaints stored by earlier runs.
     let index = services.prior_index().expect("the default index");
     let replayed = load_prior_index(&pool, "plaint_cqrs_example", index).await?;
     println!(

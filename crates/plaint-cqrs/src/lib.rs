@@ -6,7 +6,7 @@
 //! [`ComplaintAggregate::apply`] calls [`plaint_domain::state::evolve`], so a cqrs-es user sees
 //! exactly the behaviour, events and rejections a plaint user sees.
 //!
-//! The repeat rule (DOMAIN.md §8) reads a customer's earlier complaints through the domain's
+//! The repeat rule (docs/domain.md §8) reads a customer's earlier complaints through the domain's
 //! [`PriorComplaints`] port, passed to `handle` as a service ([`ComplaintServices::priors`]). By
 //! default it is a [`PriorIndex`]: an in-memory index that is a cqrs-es [`Query`], fed with
 //! every committed event (register [`ComplaintServices::queries`] with the framework, and
@@ -64,7 +64,7 @@ impl DomainEvent for ComplaintEvent {
 /// A source of "now" for `decide`. The domain never reads the clock; the services do.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
-/// Where customer keys come from (DOMAIN.md §9). The facade's key store keeps one random key per
+/// Where customer keys come from (docs/domain.md §9). The facade's key store keeps one random key per
 /// customer so that destroying it erases the customer; a cqrs-es application plugs in its own.
 pub trait CustomerKeys: Send + Sync {
     /// The key to seal this customer's personal fields with, creating it if needed.
@@ -103,7 +103,7 @@ impl CustomerKeys for DerivedKeys {
     }
 }
 
-/// The cqrs-es side of the repeat rule's port (DOMAIN.md §8): every complaint folded with the
+/// The cqrs-es side of the repeat rule's port (docs/domain.md §8): every complaint folded with the
 /// domain's [`PriorComplaint::fold`], indexed by the customer's matching key and customer id.
 /// A cqrs-es [`Query`]: registered with the framework, it sees every committed event. Cloning
 /// shares the index.
@@ -184,7 +184,7 @@ pub struct ComplaintServices {
     pub calendar: Calendar,
     pub clock: Clock,
     pub keys: Arc<dyn CustomerKeys>,
-    /// Where the repeat rule reads a customer's earlier complaints (DOMAIN.md §8).
+    /// Where the repeat rule reads a customer's earlier complaints (docs/domain.md §8).
     pub priors: Arc<dyn PriorComplaints + Send + Sync>,
     /// The default in-memory index behind `priors`, to register as a query.
     index: Option<PriorIndex>,

@@ -1,5 +1,5 @@
 //! cqrs-es's own given/when/then `TestFramework` over plaint's complaint aggregate: a cqrs-es
-//! user sees exactly the events and rejections plaint's `decide` gives (DOMAIN.md §2).
+//! user sees exactly the events and rejections plaint's `decide` gives (docs/domain.md §2).
 
 mod support;
 
@@ -159,7 +159,7 @@ fn classified_event_records_deadlines_and_policy_version() {
     };
     assert!(
         !c.deadlines.is_empty(),
-        "deadlines are recorded in the event (DOMAIN.md §7)"
+        "deadlines are recorded in the event (docs/domain.md §7)"
     );
     assert!(!c.policy_version.is_empty());
 }

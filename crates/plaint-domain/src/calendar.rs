@@ -1,4 +1,4 @@
-//! The business calendar (DOMAIN.md §7): a UTC offset, working hours, weekend days, public
+//! The business calendar (docs/domain.md §7): a UTC offset, working hours, weekend days, public
 //! holidays and make-up working days (调休: a Saturday or Sunday that is a working day).
 //! Calendars are data (`data/calendar/*.toml`, format in `docs/policy.md`); nothing here reads
 //! the clock.

@@ -149,7 +149,7 @@ impl CommandBody {
 }
 
 /// The customer as given at intake, personal fields in clear. `decide` seals the personal
-/// fields with the customer key from the context (DOMAIN.md §9).
+/// fields with the customer key from the context (docs/domain.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CustomerInput {
     #[serde(default)]
@@ -282,7 +282,7 @@ pub struct Respond {
 }
 
 /// What the handler asks to grant; `decide` computes the ceiling from the policy's rules of
-/// DOMAIN.md §6 and refuses a grant above it.
+/// docs/domain.md §6 and refuses a grant above it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompensationRequest {
     pub remedy: Remedy,

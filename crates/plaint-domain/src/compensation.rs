@@ -1,4 +1,4 @@
-//! Compensation ceilings (DOMAIN.md §6; 000 §六, 001 §三, Postal Law art. 47, Express Delivery
+//! Compensation ceilings (docs/domain.md §6; 000 §六, 001 §三, Postal Law art. 47, Express Delivery
 //! Interim Regulations art. 27). Integer fen throughout.
 //!
 //! **A ceiling bounds the sum per ticket, not each grant.** Every payment, and every other
@@ -182,7 +182,7 @@ fn item_ceiling(policy: &Policy, req: &CompensationRequest) -> Result<(Compensat
 }
 
 /// The decision recorded in the event for a request on a ticket that was already granted
-/// `before` (DOMAIN.md §6: the ceiling bounds the sum per ticket).
+/// `before` (docs/domain.md §6: the ceiling bounds the sum per ticket).
 ///
 /// A remedy the policy counts (`compensation.ceiling_counts`: always payments, by default
 /// coupons) is checked against the item's ceiling together with every earlier counted grant;

@@ -1,4 +1,4 @@
-//! The event catalogue (DOMAIN.md §2–§6). Every action on a complaint is one of these, immutable.
+//! The event catalogue (docs/domain.md §2–§6). Every action on a complaint is one of these, immutable.
 //!
 //! An [`Event`] is metadata ([`EventMeta`]) plus data ([`EventData`]). In the log, the metadata
 //! travels in the store's envelope and the data as a postcard payload of the variant's struct,
@@ -12,7 +12,7 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Metadata every event carries (DOMAIN.md §2).
+/// Metadata every event carries (docs/domain.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
     pub complaint_id: ComplaintId,
@@ -43,7 +43,7 @@ pub struct Event {
     pub data: EventData,
 }
 
-/// What happened. One variant per event type of DOMAIN.md §2.
+/// What happened. One variant per event type of docs/domain.md §2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventData {
@@ -92,10 +92,10 @@ impl EventData {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Value types (DOMAIN.md §3–§6)
+// Value types (docs/domain.md §3–§6)
 // ---------------------------------------------------------------------------------------------
 
-/// How the complaint reached us (DOMAIN.md §3).
+/// How the complaint reached us (docs/domain.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -147,7 +147,7 @@ impl Channel {
     }
 }
 
-/// Complaint category (DOMAIN.md §4), grouped item / service / tariff / other.
+/// Complaint category (docs/domain.md §4), grouped item / service / tariff / other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -211,7 +211,7 @@ impl Category {
     }
 }
 
-/// Severity tier, 分级响应 (DOMAIN.md §4).
+/// Severity tier, 分级响应 (docs/domain.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -231,7 +231,7 @@ impl Severity {
     }
 }
 
-/// Customer tier, 按客户价值分级 (DOMAIN.md §4).
+/// Customer tier, 按客户价值分级 (docs/domain.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerTier {
@@ -251,7 +251,7 @@ impl CustomerTier {
     }
 }
 
-/// Flags raised on a ticket (DOMAIN.md §4). `repeat` or `media` opens the green channel.
+/// Flags raised on a ticket (docs/domain.md §4). `repeat` or `media` opens the green channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Flags {
     pub repeat: bool,
@@ -276,14 +276,14 @@ impl Flags {
     }
 }
 
-/// A department name (DOMAIN.md §5). Departments are configured in the policy; the defaults are
+/// A department name (docs/domain.md §5). Departments are configured in the policy; the defaults are
 /// `sorting`, `transport`, `hub`, `outlet`, `delivery`, `operations`, `legal`, `pr`, `finance`,
 /// `customer_service`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Department(pub String);
 
-/// The stage of the postal chain a root cause lies in (DOMAIN.md §5).
+/// The stage of the postal chain a root cause lies in (docs/domain.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -343,7 +343,7 @@ pub enum EvidenceKind {
     Other,
 }
 
-/// Personal fields of a customer after sealing (DOMAIN.md §9): encrypted under the customer's
+/// Personal fields of a customer after sealing (docs/domain.md §9): encrypted under the customer's
 /// own key, so destroying that key erases them while every event still replays.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SealedPersonal {
@@ -374,10 +374,10 @@ pub struct CustomerRecord {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deadlines (DOMAIN.md §7 audit rule: computed when classified, recorded in the event)
+// Deadlines (docs/domain.md §7 audit rule: computed when classified, recorded in the event)
 // ---------------------------------------------------------------------------------------------
 
-/// The SLA clocks of DOMAIN.md §7.
+/// The SLA clocks of docs/domain.md §7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Clock {
@@ -428,12 +428,12 @@ impl Clock {
 pub struct ClockDeadline {
     pub clock: Clock,
     pub due_at: Timestamp,
-    /// Whether time on hold extends this deadline (DOMAIN.md §7: resolution pauses, first
+    /// Whether time on hold extends this deadline (docs/domain.md §7: resolution pauses, first
     /// response never does).
     pub pausable: bool,
 }
 
-/// Where a ticket's deadlines come from (DOMAIN.md §7 audit rule; issue 8: nothing is guessed
+/// Where a ticket's deadlines come from (docs/domain.md §7 audit rule; issue 8: nothing is guessed
 /// silently for imported history).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -447,7 +447,7 @@ pub enum DeadlineSource {
     Recorded,
 }
 
-/// Escalation levels (DOMAIN.md §2).
+/// Escalation levels (docs/domain.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationLevel {
@@ -482,7 +482,7 @@ pub struct EscalationDue {
 // Event data, one struct per event type
 // ---------------------------------------------------------------------------------------------
 
-/// 受理: the complaint was received and registered (DOMAIN.md §3). `meta.occurred_at` is the
+/// 受理: the complaint was received and registered (docs/domain.md §3). `meta.occurred_at` is the
 /// registration time; `contact_at` is when the customer reached out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Received {
@@ -511,16 +511,16 @@ pub enum CheckOutcome {
     NotApplicable,
 }
 
-/// 三核: claim, evidence, history checked (DOMAIN.md §1, 000).
+/// 三核: claim, evidence, history checked (docs/domain.md §1, 000).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verified {
     pub claim: CheckOutcome,
     pub evidence: CheckOutcome,
     pub history: CheckOutcome,
-    /// Set when the history check found an earlier complaint this one repeats (DOMAIN.md §8).
+    /// Set when the history check found an earlier complaint this one repeats (docs/domain.md §8).
     pub repeat_of: Option<ComplaintId>,
     /// Set when the history check found an earlier ticket of the same customer about the same
-    /// waybill still open: this one duplicates it and may be merged into it (DOMAIN.md §2, §8;
+    /// waybill still open: this one duplicates it and may be merged into it (docs/domain.md §2, §8;
     /// schema v2, a v1 payload reads as `None`).
     #[serde(default)]
     pub duplicate_of: Option<ComplaintId>,
@@ -560,7 +560,7 @@ pub struct Classified {
     pub customer_tier: CustomerTier,
     pub flags: Flags,
     /// The deadlines of every clock that runs from receipt, computed from the policy and the
-    /// business calendar at classification (DOMAIN.md §7 audit rule).
+    /// business calendar at classification (docs/domain.md §7 audit rule).
     pub deadlines: Vec<ClockDeadline>,
     /// The watchdog escalations planned for this ticket.
     pub escalations: Vec<EscalationDue>,
@@ -587,7 +587,7 @@ fn covered() -> bool {
     true
 }
 
-/// Why a ticket went where it went (DOMAIN.md §5).
+/// Why a ticket went where it went (docs/domain.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum RoutingDecision {
@@ -648,7 +648,7 @@ pub struct Resumed {
     pub note: String,
 }
 
-/// Kinds of response (DOMAIN.md §2).
+/// Kinds of response (docs/domain.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseKind {
@@ -676,11 +676,11 @@ pub struct Responded {
     pub text: String,
     /// Final responses: the basis of the decision (rule, law, finding).
     pub basis: Option<String>,
-    /// Final responses: was the company found liable (有效投诉, DOMAIN.md §8)?
+    /// Final responses: was the company found liable (有效投诉, docs/domain.md §8)?
     pub liable: Option<bool>,
     /// Final responses: the stage the root cause lies in, when known.
     pub root_cause: Option<Stage>,
-    /// Compensation riding on the final response (DOMAIN.md §6).
+    /// Compensation riding on the final response (docs/domain.md §6).
     pub compensation: Option<Compensation>,
     /// Clocks that start now (final: the revisit).
     pub deadlines: Vec<ClockDeadline>,
@@ -690,7 +690,7 @@ pub struct Responded {
     pub calendar_covered: bool,
 }
 
-/// Remedies (DOMAIN.md §6).
+/// Remedies (docs/domain.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Remedy {
@@ -702,7 +702,7 @@ pub enum Remedy {
     ExtendedService,
 }
 
-/// Which compensation rule produced the ceiling (DOMAIN.md §6).
+/// Which compensation rule produced the ceiling (docs/domain.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompensationRule {

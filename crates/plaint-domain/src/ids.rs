@@ -109,7 +109,7 @@ string_id!(
 );
 string_id!(
     /// The id of the command that caused an event. A command retried with the same id is
-    /// recognised and appends nothing (DOMAIN.md §2).
+    /// recognised and appends nothing (docs/domain.md §2).
     CommandId, "command id", COMMAND_ID_LEN_MAX
 );
 

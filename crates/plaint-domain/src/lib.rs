@@ -2,7 +2,7 @@
 //!
 //! Everything here is a pure function of its arguments: this crate never reads the wall clock,
 //! never touches a file or the network, and never draws a random number. Time ("now"), ids,
-//! keys and policies come in as arguments. See DOMAIN.md (the specification) and
+//! keys and policies come in as arguments. See docs/domain.md (the specification) and
 //! `docs/ARCHITECTURE.md`.
 
 pub mod calendar;

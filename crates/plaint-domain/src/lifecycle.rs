@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// The compact lifecycle position of one ticket (16 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Lifecycle {
-    /// Where the ticket is (DOMAIN.md §2).
+    /// Where the ticket is (docs/domain.md §2).
     pub status: Status,
     /// While on hold: the status `Resumed` returns to.
     pub resume_to: Option<Status>,

@@ -1,10 +1,10 @@
-//! Personal information (DOMAIN.md §3, §9): phone normalisation, the pseudonymous matching key,
+//! Personal information (docs/domain.md §3, §9): phone normalisation, the pseudonymous matching key,
 //! sealing under a per-customer key ("crypto-shredding"), and masking for reports.
 //!
 //! The log is immutable, yet a customer may demand erasure. Personal fields (name, phone,
 //! address) are therefore never written in clear: `decide` seals them with the customer's own
 //! key ([`CustomerKey`]); destroying that key erases them while every event still replays.
-//! Matching (repeat complaints, DOMAIN.md §8) uses [`match_key`], a keyed BLAKE3 hash of the
+//! Matching (repeat complaints, docs/domain.md §8) uses [`match_key`], a keyed BLAKE3 hash of the
 //! normalised phone number under the store's [`MatchSecret`] (held in the vault, never in the
 //! log): it survives erasure, so repeat figures never change after it, yet someone holding the
 //! log without the vault cannot test guessed phone numbers against it.
@@ -100,7 +100,7 @@ pub enum PersonalError {
     Encrypt { key_id: String },
 }
 
-/// Normalises a phone number for matching (DOMAIN.md §3): keeps the digits, drops a mainland
+/// Normalises a phone number for matching (docs/domain.md §3): keeps the digits, drops a mainland
 /// China country code (`+86`, `0086`, `86` in front of an 11-digit mobile number).
 ///
 /// Returns `None` when there is no digit at all, or more than [`PHONE_DIGITS_MAX`] digits.
@@ -139,7 +139,7 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
     Some(digits)
 }
 
-/// The pseudonymous matching key of a customer (DOMAIN.md §8, §9): hex keyed BLAKE3 under the
+/// The pseudonymous matching key of a customer (docs/domain.md §8, §9): hex keyed BLAKE3 under the
 /// store's [`MatchSecret`] (domain-separated subkeys) of the normalised phone number, or, when
 /// no usable phone is given, of the customer id. `None` when neither is known. Without the
 /// secret, a match key reveals nothing that enumerating phone numbers could find.

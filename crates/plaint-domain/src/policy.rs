@@ -1,10 +1,10 @@
-//! Policies as data (DOMAIN.md §5–§8): SLA clocks per severity tier, the escalation ladder, the
+//! Policies as data (docs/domain.md §5–§8): SLA clocks per severity tier, the escalation ladder, the
 //! routing table, the compensation rules, the repeat window, the at-risk share and the alert
 //! thresholds, with a version. The defaults live in `data/policy.default.toml` (embedded at
 //! compile time); every key is documented in `docs/policy.md`.
 //!
 //! No SLA number is a constant in code: every figure comes from a [`Policy`]. Deadlines computed
-//! here are recorded in events with [`Policy::version`] (DOMAIN.md §7 audit rule), so a later
+//! here are recorded in events with [`Policy::version`] (docs/domain.md §7 audit rule), so a later
 //! policy change never changes a past verdict.
 
 use crate::calendar::Calendar;
@@ -191,7 +191,7 @@ impl InputBounds {
     }
 }
 
-/// The clocks of one severity tier (DOMAIN.md §7). An absent clock does not run for the tier.
+/// The clocks of one severity tier (docs/domain.md §7). An absent clock does not run for the tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TierClocks {
@@ -223,7 +223,7 @@ pub struct TierClocks {
     pub revisit: Option<PolicyDuration>,
 }
 
-/// Regulatory clocks (DOMAIN.md §7).
+/// Regulatory clocks (docs/domain.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegulatoryClocks {
@@ -237,7 +237,7 @@ pub struct RegulatoryClocks {
     pub appeal_window: PolicyDuration,
 }
 
-/// Which clocks stop while a ticket is on hold (DOMAIN.md §7).
+/// Which clocks stop while a ticket is on hold (docs/domain.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PausePolicy {
@@ -245,7 +245,7 @@ pub struct PausePolicy {
     pub pausable: Vec<Clock>,
 }
 
-/// All SLA clocks (DOMAIN.md §7): per tier, per channel, regulatory, pauses.
+/// All SLA clocks (docs/domain.md §7): per tier, per channel, regulatory, pauses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicy {
@@ -275,7 +275,7 @@ impl SlaPolicy {
     }
 }
 
-/// Early warnings (DOMAIN.md §7).
+/// Early warnings (docs/domain.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarningPolicy {
@@ -318,7 +318,7 @@ pub struct BreachRule {
     pub level: EscalationLevel,
 }
 
-/// The escalation ladder and breach rules (DOMAIN.md §7).
+/// The escalation ladder and breach rules (docs/domain.md §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationPolicy {
@@ -357,7 +357,7 @@ pub struct RoutingRule {
     pub department: Department,
 }
 
-/// Departments and the routing table (DOMAIN.md §5).
+/// Departments and the routing table (docs/domain.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingPolicy {
@@ -370,7 +370,7 @@ pub struct RoutingPolicy {
     pub rules: Vec<RoutingRule>,
 }
 
-/// The legal basis recorded with each compensation rule (DOMAIN.md §6).
+/// The legal basis recorded with each compensation rule (docs/domain.md §6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LegalBasis {
@@ -388,7 +388,7 @@ pub struct LegalBasis {
     pub non_monetary: String,
 }
 
-/// Compensation rules (DOMAIN.md §6).
+/// Compensation rules (docs/domain.md §6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompensationPolicy {
@@ -397,13 +397,13 @@ pub struct CompensationPolicy {
     /// Registered letter: this many times the postage.
     pub registered_letter_postage_multiple: u32,
     /// The remedies whose grants count, summed per ticket, against the item's ceiling
-    /// (DOMAIN.md §6). Always includes `payment`.
+    /// (docs/domain.md §6). Always includes `payment`.
     pub ceiling_counts: Vec<crate::event::Remedy>,
     /// Legal basis strings recorded with each rule.
     pub legal_basis: LegalBasis,
 }
 
-/// Repeat complaints (DOMAIN.md §8).
+/// Repeat complaints (docs/domain.md §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepeatPolicy {
@@ -420,7 +420,7 @@ impl RepeatPolicy {
     }
 }
 
-/// Alert thresholds (DOMAIN.md §8).
+/// Alert thresholds (docs/domain.md §8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertPolicy {
@@ -449,19 +449,19 @@ pub struct AlertPolicy {
 pub struct Policy {
     /// Recorded with every deadline computed from this policy.
     pub version: String,
-    /// SLA clocks (DOMAIN.md §7).
+    /// SLA clocks (docs/domain.md §7).
     pub sla: SlaPolicy,
-    /// At-risk warnings (DOMAIN.md §7).
+    /// At-risk warnings (docs/domain.md §7).
     pub warnings: WarningPolicy,
-    /// Escalation ladder and breach rules (DOMAIN.md §7).
+    /// Escalation ladder and breach rules (docs/domain.md §7).
     pub escalation: EscalationPolicy,
-    /// Departments and routing (DOMAIN.md §5).
+    /// Departments and routing (docs/domain.md §5).
     pub routing: RoutingPolicy,
-    /// Compensation rules (DOMAIN.md §6).
+    /// Compensation rules (docs/domain.md §6).
     pub compensation: CompensationPolicy,
-    /// Repeat window (DOMAIN.md §8).
+    /// Repeat window (docs/domain.md §8).
     pub repeat: RepeatPolicy,
-    /// Alert thresholds (DOMAIN.md §8).
+    /// Alert thresholds (docs/domain.md §8).
     pub alerts: AlertPolicy,
     /// Calendar coverage (issue 11).
     pub calendar: CalendarPolicy,
@@ -470,7 +470,7 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The numbers of DOMAIN.md §5–§8, from `data/policy.default.toml`.
+    /// The numbers of docs/domain.md §5–§8, from `data/policy.default.toml`.
     fn default() -> Policy {
         // Parsed once per process; a clone is cheap next to parsing TOML.
         static DEFAULT: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
@@ -568,7 +568,7 @@ impl Policy {
         if self.sla.pause.pausable.contains(&Clock::FirstResponse) {
             return err(
                 "sla.pause.pausable".into(),
-                "`first_response` never pauses (DOMAIN.md §7)".into(),
+                "`first_response` never pauses (docs/domain.md §7)".into(),
             );
         }
         let share = self.warnings.at_risk_share;
@@ -687,7 +687,7 @@ impl Policy {
         {
             return err(
                 "compensation.ceiling_counts".into(),
-                "must list \"payment\": payments always count against the ceiling (DOMAIN.md §6)".into(),
+                "must list \"payment\": payments always count against the ceiling (docs/domain.md §6)".into(),
             );
         }
         for (i, r) in self.compensation.ceiling_counts.iter().enumerate() {
@@ -759,7 +759,7 @@ impl Policy {
     }
 
     /// The deadlines of every clock that runs from receipt, and the planned watchdog
-    /// escalations, for a ticket being classified (DOMAIN.md §7). Recorded in `Classified`.
+    /// escalations, for a ticket being classified (docs/domain.md §7). Recorded in `Classified`.
     ///
     /// Registration runs from `contact_at` (with the channel's override, e.g. counter 1 h); the
     /// other clocks from `received_at`. The progress-update clock records its first due time,
@@ -929,7 +929,7 @@ impl Policy {
             .unwrap_or_default()
     }
 
-    /// The department for a ticket by the routing table (DOMAIN.md §5): the first rule whose
+    /// The department for a ticket by the routing table (docs/domain.md §5): the first rule whose
     /// keyword occurs in `description` (case-insensitive) or whose categories include
     /// `category`; else the fallback department.
     ///

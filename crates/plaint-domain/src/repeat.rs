@@ -1,4 +1,4 @@
-//! Repeat and duplicate complaints (DOMAIN.md §8): the one rule, the port it reads earlier
+//! Repeat and duplicate complaints (docs/domain.md §8): the one rule, the port it reads earlier
 //! complaints through, and the facts the log records of its verdicts.
 //!
 //! * **Same customer** ([`CustomerRef::same_as`]): equal matching keys (the hash of the
@@ -6,7 +6,7 @@
 //! * **Earlier**: received before the new one (at the same instant, the smaller complaint id is
 //!   the earlier one), never the complaint itself.
 //! * **Duplicate**: same customer, same waybill, and the earlier complaint is still open →
-//!   flagged (`Verified.duplicate_of`) so it can be merged (DOMAIN.md §2), whatever its age.
+//!   flagged (`Verified.duplicate_of`) so it can be merged (docs/domain.md §2), whatever its age.
 //! * **Repeat**: same customer and the same waybill or the same category, received within the
 //!   window (policy `repeat.window`, default 30 days) before the new one. The other parcel or the
 //!   other channel does not matter.
@@ -132,7 +132,7 @@ pub struct Candidate {
 
 impl Candidate {
     /// A candidate from intake data in clear: the matching key is computed from the phone
-    /// (normalised, DOMAIN.md §3) or, without one, from the customer id
+    /// (normalised, docs/domain.md §3) or, without one, from the customer id
     /// (`personal::match_key`), the waybill is normalised.
     ///
     /// ```
@@ -208,13 +208,13 @@ impl PriorComplaints for NoPriors {
     }
 }
 
-/// The judgement on a new complaint (DOMAIN.md §8).
+/// The judgement on a new complaint (docs/domain.md §8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum RepeatVerdict {
     /// Neither duplicate nor repeat.
     New,
-    /// Same customer and waybill as an open ticket `of`: merge it (DOMAIN.md §2).
+    /// Same customer and waybill as an open ticket `of`: merge it (docs/domain.md §2).
     Duplicate { of: ComplaintId },
     /// Repeats ticket `of` within the window: raise the `repeat` flag.
     Repeat { of: ComplaintId },
@@ -282,7 +282,7 @@ pub fn judge_with(candidate: &Candidate, priors: &dyn PriorComplaints, policy: &
     judge(candidate, &priors.of_customer(&candidate.customer), policy)
 }
 
-/// The repeat and duplicate links an event records (DOMAIN.md §8): `(repeat_of, duplicate_of)`.
+/// The repeat and duplicate links an event records (docs/domain.md §8): `(repeat_of, duplicate_of)`.
 /// `Verified` may carry either, `Classified` a repeat found once the category was known. This
 /// is what views fold; they never judge again.
 pub fn recorded_links(data: &EventData) -> (Option<&ComplaintId>, Option<&ComplaintId>) {

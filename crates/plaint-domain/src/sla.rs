@@ -1,4 +1,4 @@
-//! SLA evaluation (DOMAIN.md §7) as a pure function of a ticket's history and `now`.
+//! SLA evaluation (docs/domain.md §7) as a pure function of a ticket's history and `now`.
 //!
 //! **Audit rule**: only the deadlines *recorded* in the history count (in `Classified`,
 //! `Dispatched` and the final `Responded`), never the current policy's numbers, so a later policy
@@ -71,7 +71,7 @@ pub const ALL_CLOCKS: [Clock; 11] = [
 /// Upper bound on the progress-update cycles walked for one ticket (a year of hourly updates).
 pub const PROGRESS_CYCLES_MAX: usize = 10_000;
 
-/// The verdict of one clock (DOMAIN.md §7).
+/// The verdict of one clock (docs/domain.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
@@ -121,7 +121,7 @@ pub struct ClockSla {
     pub at_risk: bool,
 }
 
-/// Why a customer may appeal to the regulator (DOMAIN.md §7).
+/// Why a customer may appeal to the regulator (docs/domain.md §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealReason {
@@ -131,7 +131,7 @@ pub enum AppealReason {
     Dissatisfied,
 }
 
-/// Whether the customer may appeal to the postal regulator now (DOMAIN.md §7): when the company
+/// Whether the customer may appeal to the postal regulator now (docs/domain.md §7): when the company
 /// gave no final answer in 7 days, or the customer was dissatisfied, within 1 year of receipt
 /// (both configurable). A ticket that already came as a regulator referral is `AlreadyReferred`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,7 +172,7 @@ pub struct TicketSla {
     pub paused_ms: i64,
     /// Closed at `now`.
     pub closed: bool,
-    /// Appeal to the regulator (DOMAIN.md §7).
+    /// Appeal to the regulator (docs/domain.md §7).
     pub appeal: AppealEligibility,
     /// `false` when a recorded deadline was computed weekends-only in a year without calendar
     /// data (`calendar_covered: false` on Classified, Dispatched or Responded; issue 11): its
@@ -746,7 +746,7 @@ fn appeal(f: &Facts, now: Timestamp, policy: &Policy) -> AppealEligibility {
     }
 }
 
-/// The SLA verdict of every clock of a ticket at `now` (DOMAIN.md §7), from its history alone
+/// The SLA verdict of every clock of a ticket at `now` (docs/domain.md §7), from its history alone
 /// (the policy gives only the at-risk share and the appeal windows).
 pub fn evaluate(history: &[Event], now: Timestamp, policy: &Policy) -> TicketSla {
     evaluate_ticket(&OwnedTicket::of(history).borrow(), now, policy)

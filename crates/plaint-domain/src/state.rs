@@ -1,4 +1,4 @@
-//! The complaint lifecycle state machine (DOMAIN.md §2): [`decide`] turns a command into events
+//! The complaint lifecycle state machine (docs/domain.md §2): [`decide`] turns a command into events
 //! or a typed [`Rejection`]; [`evolve`] folds one event into a [`ComplaintState`].
 //!
 //! Both are pure: time (`now`), the policy, the business calendar and the customer key come in
@@ -20,7 +20,7 @@
 //! | `merged` | MergedAsDuplicate | `close` (resolution `merged`) |
 //! | `closed` | Closed (resolution `resolved`, `rejected`, `merged` or `withdrawn`) | nothing: every command is an [`Rejection::IllegalTransition`] |
 //!
-//! Choices made where DOMAIN.md leaves room (each has a test in `tests/lifecycle_gwt.rs`):
+//! Choices made where docs/domain.md leaves room (each has a test in `tests/lifecycle_gwt.rs`):
 //! - "Respond before dispatch" is illegal for `progress`, `preliminary_plan` and `final`; an
 //!   `acknowledgement` (受理结果反馈) is allowed from receipt on, since the first-response clock
 //!   (1 h for major tickets) runs before dispatch.
@@ -37,7 +37,7 @@
 //!   by `watchdog::due_escalations`, which sees the whole history.
 //! - `withdraw` (the customer withdraws the complaint) closes the ticket with resolution
 //!   `withdrawn` and no liability, from every open status before a final response stands
-//!   (`received` … `dispatched`, `on_hold`). DOMAIN.md §2 closes a ticket "with a recorded reason
+//!   (`received` … `dispatched`, `on_hold`). docs/domain.md §2 closes a ticket "with a recorded reason
 //!   from the policy's list (… customer declined)" and the seeds name no withdrawal step, so:
 //!   before a final response the customer's withdrawal is its own resolution (the ticket was
 //!   never answered, so it is not `resolved`); once a final response stands (`responded`,
@@ -45,7 +45,7 @@
 //!   and merged tickets close with their own resolution, so `withdraw` is illegal there.
 //! - `classify` adds the `media` flag for a `media_lead` channel and `regulator` for a
 //!   `regulator_referral`; a repeat link (named by `verify`, or found by the repeat rule at
-//!   verification or classification, see [`decide_with`]) raises `repeat` (DOMAIN.md §8).
+//!   verification or classification, see [`decide_with`]) raises `repeat` (docs/domain.md §8).
 
 use crate::calendar::Calendar;
 use crate::command::*;
@@ -78,7 +78,7 @@ pub const EVENTS_PER_COMPLAINT_MAX: u64 = 10_000;
 /// Most reopens of one ticket.
 pub const REOPEN_COUNT_MAX: u32 = 100;
 
-/// Where a complaint is in its lifecycle (DOMAIN.md §2). See the module documentation for the
+/// Where a complaint is in its lifecycle (docs/domain.md §2). See the module documentation for the
 /// transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,7 +148,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// A pause in progress (DOMAIN.md §2 OnHold).
+/// A pause in progress (docs/domain.md §2 OnHold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hold {
     pub since: Timestamp,
@@ -199,7 +199,7 @@ pub struct ComplaintState {
     /// Union of the flags raised by verification and classification.
     pub flags: Flags,
     pub repeat_of: Option<ComplaintId>,
-    /// The open ticket this one duplicates (flagged at verification, DOMAIN.md §8).
+    /// The open ticket this one duplicates (flagged at verification, docs/domain.md §8).
     #[serde(default)]
     pub duplicate_of: Option<ComplaintId>,
     pub merged_into: Option<ComplaintId>,
@@ -235,7 +235,7 @@ pub struct ComplaintState {
     pub final_root_cause: Option<Stage>,
     /// Sum of granted compensation.
     pub compensated: Money,
-    /// Granted compensation per remedy: what the per-ticket ceiling counts (DOMAIN.md §6).
+    /// Granted compensation per remedy: what the per-ticket ceiling counts (docs/domain.md §6).
     #[serde(default)]
     pub granted: compensation::GrantedTotals,
     pub last_revisit: Option<RevisitOutcome>,
@@ -317,7 +317,7 @@ pub struct Context<'a> {
     pub now: Timestamp,
     pub policy: &'a Policy,
     pub calendar: &'a Calendar,
-    /// The customer's key, needed when a `receive` carries personal fields (DOMAIN.md §9).
+    /// The customer's key, needed when a `receive` carries personal fields (docs/domain.md §9).
     pub customer_key: Option<&'a CustomerKey>,
     /// The store's key of the match-key hash (`personal::match_key`), from the vault.
     pub match_secret: &'a personal::MatchSecret,
@@ -327,7 +327,7 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// The command is not allowed in the complaint's current status (DOMAIN.md §2).
+    /// The command is not allowed in the complaint's current status (docs/domain.md §2).
     #[error("complaint {complaint}: cannot {command} while the complaint is {status}")]
     IllegalTransition {
         complaint: ComplaintId,
@@ -350,7 +350,7 @@ pub enum Rejection {
         command_id: CommandId,
     },
     /// Personal fields were given but the context has no customer key to seal them with.
-    #[error("complaint {complaint}: personal fields given but no customer key to seal them with (DOMAIN.md §9)")]
+    #[error("complaint {complaint}: personal fields given but no customer key to seal them with (docs/domain.md §9)")]
     MissingCustomerKey { complaint: ComplaintId },
     /// The department is not one of the policy's.
     #[error("complaint {complaint}: unknown department {department:?} (policy {policy_version})")]
@@ -360,7 +360,7 @@ pub enum Rejection {
         policy_version: String,
     },
     /// The amount asked, added to what the ticket was already granted, is above the ceiling of
-    /// the applicable rule (DOMAIN.md §6: the ceiling bounds the sum per ticket).
+    /// the applicable rule (docs/domain.md §6: the ceiling bounds the sum per ticket).
     #[error("complaint {complaint}: compensation of {requested_fen} fen is above the ceiling of {ceiling_fen} fen for the ticket ({rule:?}): {already_granted_fen} fen already granted, {headroom_fen} fen headroom left")]
     CompensationAboveCeiling {
         complaint: ComplaintId,
@@ -464,13 +464,13 @@ pub enum Rejection {
 /// assert_eq!(err.to_string(), "complaint CMP-2026-000001: cannot close while the complaint is received");
 /// ```
 ///
-/// `decide` knows no earlier complaints: the repeat rule (DOMAIN.md §8) judges every complaint
+/// `decide` knows no earlier complaints: the repeat rule (docs/domain.md §8) judges every complaint
 /// new. An adapter that keeps an index of complaints calls [`decide_with`].
 pub fn decide(state: &ComplaintState, cmd: &Command, ctx: &Context) -> Result<Vec<Event>, Rejection> {
     decide_with(state, cmd, ctx, &NoPriors)
 }
 
-/// [`decide`], with the earlier complaints the repeat rule (DOMAIN.md §8, `repeat`) reads through
+/// [`decide`], with the earlier complaints the repeat rule (docs/domain.md §8, `repeat`) reads through
 /// the `priors` port. It judges at verification (a duplicate of an open ticket is recorded as
 /// `Verified.duplicate_of`, a repeat as `Verified.repeat_of` unless the command names one) and
 /// again at classification, once the category is known (a repeat not recorded before is recorded
@@ -591,7 +591,7 @@ impl Decider<'_, '_, '_, '_> {
         }
     }
 
-    /// DOMAIN.md §2: the transition table (see the module documentation).
+    /// docs/domain.md §2: the transition table (see the module documentation).
     fn allowed(&self) -> bool {
         use Status as S;
         let s = self.state.status;
@@ -657,7 +657,7 @@ impl Decider<'_, '_, '_, '_> {
                 if v.repeat_of.as_ref() == Some(&self.cmd.complaint_id) {
                     return Err(self.invalid("repeat_of", "a complaint cannot repeat itself"));
                 }
-                // DOMAIN.md §8: the history check. The command may name the earlier complaint;
+                // docs/domain.md §8: the history check. The command may name the earlier complaint;
                 // otherwise the rule judges. A repeat raises the `repeat` flag (and so the green
                 // channel); a duplicate of an open ticket is flagged for merging.
                 let (judged_repeat, duplicate_of) = match self.repeat_verdict(self.state.category) {
@@ -751,7 +751,7 @@ impl Decider<'_, '_, '_, '_> {
         }
     }
 
-    /// DOMAIN.md §3: intake. Seals personal fields (§9), computes the matching key, normalises
+    /// docs/domain.md §3: intake. Seals personal fields (§9), computes the matching key, normalises
     /// the waybill.
     fn receive(&self, r: &Receive) -> Result<Received, Rejection> {
         if r.description.trim().is_empty() {
@@ -852,13 +852,13 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §4 and §7 (audit rule): deadlines of every clock that runs from receipt,
+    /// docs/domain.md §4 and §7 (audit rule): deadlines of every clock that runs from receipt,
     /// computed now from the policy and the calendar and recorded with the policy version.
     /// Imported history ([`DeadlineSource::Recorded`], issue 8: nothing guessed silently) records
     /// exactly the legacy system's deadlines, possibly none, and plans no watchdog escalations.
     fn classify(&self, c: &Classify) -> Result<Classified, Rejection> {
         let channel = self.state.channel.unwrap_or(Channel::Hotline);
-        // DOMAIN.md §8: judged again now the category is known (same customer, same category,
+        // docs/domain.md §8: judged again now the category is known (same customer, same category,
         // another waybill or channel), unless a link was recorded at verification.
         let repeat_of = if self.state.repeat_of.is_none() && self.state.duplicate_of.is_none() {
             match self.repeat_verdict(Some(c.category)) {
@@ -965,7 +965,7 @@ impl Decider<'_, '_, '_, '_> {
         Ok(())
     }
 
-    /// DOMAIN.md §5: the routing table decides unless a person names the department; the
+    /// docs/domain.md §5: the routing table decides unless a person names the department; the
     /// matched rule is recorded.
     fn dispatch(&self, d: &Dispatch) -> Result<Dispatched, Rejection> {
         self.short("handler", d.handler.as_deref())?;
@@ -998,7 +998,7 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §2 responses; §6 compensation riding on the final response.
+    /// docs/domain.md §2 responses; §6 compensation riding on the final response.
     fn respond(&self, r: &Respond) -> Result<Responded, Rejection> {
         self.text("text", &r.text, TEXT_LEN_MAX)?;
         self.text("basis", r.basis.as_deref().unwrap_or(""), TEXT_LEN_MAX)?;
@@ -1040,7 +1040,7 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §6: the ceiling by rule, computed by the policy, bounds the sum of what the
+    /// docs/domain.md §6: the ceiling by rule, computed by the policy, bounds the sum of what the
     /// ticket is granted (the remedies the policy counts); a grant above the headroom left is
     /// refused.
     fn compensation(&self, req: &CompensationRequest) -> Result<Compensation, Rejection> {
@@ -1066,7 +1066,7 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §2 and §7: by a person, always; by the watchdog, exactly once per planned rung
+    /// docs/domain.md §2 and §7: by a person, always; by the watchdog, exactly once per planned rung
     /// and only when it is due.
     fn escalate(&self, e: &Escalate) -> Result<Option<Escalated>, Rejection> {
         self.text("reason", &e.reason, TEXT_LEN_MAX)?;
@@ -1109,7 +1109,7 @@ impl Decider<'_, '_, '_, '_> {
         }))
     }
 
-    /// DOMAIN.md §2 revisit: unsolved or unsatisfied reopens the ticket in the same decision.
+    /// docs/domain.md §2 revisit: unsolved or unsatisfied reopens the ticket in the same decision.
     fn revisit(&self, r: &Revisit) -> Result<Vec<EventData>, Rejection> {
         self.text("note", &r.note, TEXT_LEN_MAX)?;
         if let Some(score) = r.satisfaction_score {
@@ -1150,7 +1150,7 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
-    /// DOMAIN.md §2: close after the final response (resolved), or a rejected/merged ticket.
+    /// docs/domain.md §2: close after the final response (resolved), or a rejected/merged ticket.
     fn close(&self, c: &Close) -> Result<Closed, Rejection> {
         self.text("note", &c.note, TEXT_LEN_MAX)?;
         let resolution = match self.state.status {

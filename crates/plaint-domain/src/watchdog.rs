@@ -1,4 +1,4 @@
-//! The SLA watchdog decision (DOMAIN.md §7): which planned escalations are due at `now`.
+//! The SLA watchdog decision (docs/domain.md §7): which planned escalations are due at `now`.
 //!
 //! The escalations a ticket may get are planned when it is classified and recorded in
 //! `Classified.escalations` (rule ids `ladder.<level>`, `breach.<clock>`, `green_channel`; see

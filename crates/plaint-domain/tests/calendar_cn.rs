@@ -1,4 +1,4 @@
-//! DOMAIN.md §7 "Business calendar": working days, public holidays, make-up working days (调休)
+//! docs/domain.md §7 "Business calendar": working days, public holidays, make-up working days (调休)
 //! and working-duration arithmetic on the mainland-China calendar data.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! DOMAIN.md §7 business calendar: properties of working-time arithmetic over arbitrary
+//! docs/domain.md §7 business calendar: properties of working-time arithmetic over arbitrary
 //! instants (never panics, monotone, hours and "between" are inverses).
 
 use plaint_domain::calendar::Calendar;

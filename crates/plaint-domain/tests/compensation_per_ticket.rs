@@ -1,4 +1,4 @@
-//! Issue 11 item 3, DOMAIN.md §6: the ceiling bounds the SUM of everything granted for one
+//! Issue 11 item 3, docs/domain.md §6: the ceiling bounds the SUM of everything granted for one
 //! ticket (payments and the remedies the policy counts), not each grant; a refusal names the
 //! headroom left. Through `decide`, so what the ticket was granted comes from its own events.
 

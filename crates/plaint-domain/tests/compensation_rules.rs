@@ -1,4 +1,4 @@
-//! DOMAIN.md §6 compensation: the ceiling by rule, recorded with the rule and legal basis;
+//! docs/domain.md §6 compensation: the ceiling by rule, recorded with the rule and legal basis;
 //! a grant above the ceiling is refused. Money in fen.
 
 use plaint_domain::compensation::{compute, CompensationError};

@@ -1,4 +1,4 @@
-//! Given/when/then tests of the lifecycle (DOMAIN.md §2–§7 as implemented by `state::decide` and
+//! Given/when/then tests of the lifecycle (docs/domain.md §2–§7 as implemented by `state::decide` and
 //! `state::evolve`). Each test's name starts with the section it checks.
 
 mod lifecycle_support;

@@ -1,4 +1,4 @@
-//! Personal information (DOMAIN.md §3 phone normalisation, §9 sealing and masking).
+//! Personal information (docs/domain.md §3 phone normalisation, §9 sealing and masking).
 
 use plaint_domain::event::PersonalData;
 use plaint_domain::personal::*;

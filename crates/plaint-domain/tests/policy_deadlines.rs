@@ -1,4 +1,4 @@
-//! DOMAIN.md §5 routing and §7 deadlines computed from the policy and the calendar when a ticket
+//! docs/domain.md §5 routing and §7 deadlines computed from the policy and the calendar when a ticket
 //! is classified, dispatched and answered (the audit rule records them in the events).
 
 use plaint_domain::calendar::Calendar;

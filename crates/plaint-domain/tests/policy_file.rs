@@ -1,4 +1,4 @@
-//! DOMAIN.md §5–§8: the policy file — defaults, round trip and bad files.
+//! docs/domain.md §5–§8: the policy file — defaults, round trip and bad files.
 
 use plaint_domain::policy::{Policy, PolicyDuration, PolicyError};
 use plaint_domain::Severity;

@@ -1,4 +1,4 @@
-//! Issue 11 item 2, DOMAIN.md §8: `decide_with` runs the one repeat rule through the
+//! Issue 11 item 2, docs/domain.md §8: `decide_with` runs the one repeat rule through the
 //! `PriorComplaints` port at verification and again at classification, and records the verdict
 //! in the events (`Verified.repeat_of` / `duplicate_of`, `Classified.repeat_of`).
 

@@ -1,4 +1,4 @@
-//! DOMAIN.md §8 repeat complaints and §2 MergedAsDuplicate: same customer (normalised phone or
+//! docs/domain.md §8 repeat complaints and §2 MergedAsDuplicate: same customer (normalised phone or
 //! customer id) + same waybill or same category within the window; an open same-waybill
 //! complaint is a duplicate.
 
@@ -53,7 +53,7 @@ fn candidate(phone: &str, waybill: Option<&str>, category: Option<Category>, rec
 #[test]
 fn section_8_open_complaint_same_customer_same_waybill_is_a_duplicate() {
     let priors = [prior("CMP-1", "13800138000", Some("SF100"), Category::Delay, 0, true)];
-    // Same phone written differently (normalised, DOMAIN.md §3), same waybill, via another channel.
+    // Same phone written differently (normalised, docs/domain.md §3), same waybill, via another channel.
     let c = candidate("+86 138-0013-8000", Some("sf 100"), None, 1);
     assert_eq!(
         judge(&c, &priors, &Policy::default()),

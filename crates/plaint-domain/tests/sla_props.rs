@@ -1,4 +1,4 @@
-//! DOMAIN.md §7: properties of SLA evaluation and the watchdog over arbitrary histories.
+//! docs/domain.md §7: properties of SLA evaluation and the watchdog over arbitrary histories.
 //! Verdicts are well-formed, a final verdict never changes as `now` moves on, pending-overdue
 //! never turns back into pending, and the watchdog appends each planned escalation at most once.
 

@@ -1,4 +1,4 @@
-//! DOMAIN.md §7 "Service levels": verdicts per clock from hand-built histories.
+//! docs/domain.md §7 "Service levels": verdicts per clock from hand-built histories.
 //! The week of Mon 17 Nov 2025 has no public holiday (times in +08:00).
 
 mod sla_common;

@@ -234,7 +234,7 @@ fn happy(status: Status, seed: u8) -> CommandBody {
     }
 }
 
-/// The transition table of DOMAIN.md §2 as `state`'s module documentation states it, written
+/// The transition table of docs/domain.md §2 as `state`'s module documentation states it, written
 /// out independently of the implementation: is `body` legal in `status`?
 fn legal(status: Status, body: &CommandBody) -> bool {
     use Status as S;
@@ -262,7 +262,7 @@ fn legal(status: Status, body: &CommandBody) -> bool {
     }
 }
 
-/// The status after an event, by the lifecycle of DOMAIN.md §2 (a reference model of `evolve`'s
+/// The status after an event, by the lifecycle of docs/domain.md §2 (a reference model of `evolve`'s
 /// status handling). `resume_to` is the status an OnHold left.
 fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Status {
     match data {

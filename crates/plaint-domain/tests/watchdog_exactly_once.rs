@@ -1,4 +1,4 @@
-//! DOMAIN.md §7 escalation ladder and SLA watchdog: which planned escalations are due at `now`,
+//! docs/domain.md §7 escalation ladder and SLA watchdog: which planned escalations are due at `now`,
 //! each exactly once however often the watchdog asks.
 
 mod sla_common;
@@ -94,7 +94,7 @@ fn section_7_a_resolved_or_closed_ticket_is_not_escalated_by_the_ladder() {
     let mut h = ticket(Severity::Ordinary, Flags::default());
     h.responded(ResponseKind::Final, hours_after_receipt(30));
     assert!(due_escalations(&h.events, hours_after_receipt(80)).is_empty());
-    // Reopened after the revisit: unresolved again, the ladder applies (DOMAIN.md §2 Reopened).
+    // Reopened after the revisit: unresolved again, the ladder applies (docs/domain.md §2 Reopened).
     h.revisited(false, hours_after_receipt(40))
         .reopened(hours_after_receipt(41));
     assert_eq!(

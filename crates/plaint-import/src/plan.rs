@@ -714,7 +714,7 @@ impl<'m> Planner<'m> {
             format!("imported; legacy status {status_raw:?}")
         };
         if let Some(into) = merge_into.clone() {
-            // DOMAIN.md §2: a duplicate is merged at verification, before classification, and
+            // docs/domain.md §2: a duplicate is merged at verification, before classification, and
             // then closed; it never runs a resolution clock of its own.
             let at = closed.expect("a duplicate has a close date");
             commands.push(ctx.command(

@@ -1,4 +1,4 @@
-//! The analysis projection (issue 4, projection 4; DOMAIN.md §8): the weekly report (分析组
+//! The analysis projection (issue 4, projection 4; docs/domain.md §8): the weekly report (分析组
 //! 每周投诉周报), the monthly heat map (category × stage × region × customer tier) and the alerts
 //! (a category's daily surge over its baseline; a region whose `delay` share stays over the
 //! threshold for consecutive months). Thresholds come from the policy (`alerts`), never from
@@ -118,7 +118,7 @@ pub struct WeeklyReport {
     pub on_time: BTreeMap<String, ClockSummary>,
     pub repeats: u64,
     pub reopened: u64,
-    /// (repeats + reopened) / received (DOMAIN.md §8).
+    /// (repeats + reopened) / received (docs/domain.md §8).
     pub repeat_rate: Option<f64>,
     pub satisfaction: Satisfaction,
     /// Tickets with a final response.
@@ -483,7 +483,7 @@ impl Projection for Analysis {
                 let a = &mut self.recs[i as usize];
                 a.category = Some(c.category);
                 a.customer_tier = Some(c.customer_tier);
-                // DOMAIN.md §8: a repeat the domain found once the category was known.
+                // docs/domain.md §8: a repeat the domain found once the category was known.
                 a.repeat |= c.repeat_of.is_some();
             }
             EventData::Dispatched(d) => {

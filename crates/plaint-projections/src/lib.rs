@@ -1,4 +1,4 @@
-//! Projections: everything a back office reads, rebuilt from the log (issue 4; DOMAIN.md §7–§8).
+//! Projections: everything a back office reads, rebuilt from the log (issue 4; docs/domain.md §7–§8).
 //!
 //! Each projection is pure state folded event by event ([`Projection::apply`]) over its
 //! [`records::RecordTable`], plus its reports; it never reads the wall clock ("now" is a

@@ -1,4 +1,4 @@
-//! The repeat projection (issue 4, projection 3; DOMAIN.md §8): complaints indexed by customer
+//! The repeat projection (issue 4, projection 3; docs/domain.md §8): complaints indexed by customer
 //! (the pseudonymous match key of the normalised phone, and the customer id) and by waybill; the
 //! repeat and duplicate links the log records; the repeat rate; and the lookup the domain's
 //! repeat rule reads earlier complaints through (it implements `repeat::PriorComplaints`).
@@ -86,7 +86,7 @@ pub struct RepeatReport {
     pub flagged_duplicates: u64,
     /// Tickets reopened after an unsatisfied revisit (they count towards the repeat rate).
     pub reopened: u64,
-    /// (repeats + reopened) / received (DOMAIN.md §8).
+    /// (repeats + reopened) / received (docs/domain.md §8).
     pub repeat_rate: Option<f64>,
     pub repeat_links: Vec<RepeatLink>,
     /// Merged tickets and the ticket each was merged into.
@@ -305,7 +305,7 @@ impl Projection for Repeats {
             return;
         };
         let rec = &mut self.recs[i as usize];
-        // The verdicts the domain recorded (DOMAIN.md §8); the first repeat link stands.
+        // The verdicts the domain recorded (docs/domain.md §8); the first repeat link stands.
         let (repeat_of, flagged_duplicate_of) = recorded_links(&e.data);
         if let (None, Some(of)) = (&rec.links().repeat_of, repeat_of) {
             rec.links_mut().repeat_of = Some(of.clone());

@@ -1,4 +1,4 @@
-//! The SLA compliance projection (issue 4, projection 2; DOMAIN.md §7).
+//! The SLA compliance projection (issue 4, projection 2; docs/domain.md §7).
 //!
 //! Per ticket it keeps the domain's compact SLA facts ([`plaint_domain::sla::SlaTrail`]: times,
 //! response kinds, holds, the recorded deadlines) — never a verdict, since a verdict depends on

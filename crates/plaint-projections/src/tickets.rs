@@ -2,7 +2,7 @@
 //!
 //! Held compactly (repeated strings interned, rare data in one compact list) so a million tickets fit in memory;
 //! [`Tickets::view`] builds the readable [`TicketView`]. Personal fields stay sealed and apart
-//! (DOMAIN.md §9): the view never holds them; [`Tickets::sealed_personal`] hands out the sealed
+//! (docs/domain.md §9): the view never holds them; [`Tickets::sealed_personal`] hands out the sealed
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 

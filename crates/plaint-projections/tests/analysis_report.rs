@@ -1,4 +1,4 @@
-//! Hand-computed weekly report, heat map and alerts (DOMAIN.md §8).
+//! Hand-computed weekly report, heat map and alerts (docs/domain.md §8).
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Repeat detection across channels (DOMAIN.md §8) and the ticket view (§2–§6).
+//! Repeat detection across channels (docs/domain.md §8) and the ticket view (§2–§6).
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Hand-computed SLA scenarios (DOMAIN.md §7): every verdict kind, a deadline across a holiday
+//! Hand-computed SLA scenarios (docs/domain.md §7): every verdict kind, a deadline across a holiday
 //! and a make-up working day, a pause on hold, a reopen; and the aggregates.
 
 mod common;

@@ -1,6 +1,6 @@
 //! The customer vault: the secrets behind crypto-shredding, kept inside each backend.
 //!
-//! Personal fields are sealed in events under a per-customer key (DOMAIN.md §9). The vault
+//! Personal fields are sealed in events under a per-customer key (docs/domain.md §9). The vault
 //! keeps those keys where the log lives — the file log's directory (`vault.pvlt`, written
 //! through the same I/O seam, under the same lock) or plaint's PostgreSQL schema (tables
 //! `vault_keys`, `vault_links`, `vault_meta`) — so that every process writing one log agrees

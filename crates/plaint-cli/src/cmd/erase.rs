@@ -1,5 +1,5 @@
 //! `plaint erase CUSTOMER --by WHO --basis TEXT`: erase a customer's personal information
-//! (crypto-shredding, DOMAIN.md §9, PIPL art. 47). A `CustomerErased` audit event (who, when,
+//! (crypto-shredding, docs/domain.md §9, PIPL art. 47). A `CustomerErased` audit event (who, when,
 //! legal basis, which keys) is appended to the log, then the customer's keys are destroyed in
 //! the store's vault. Every event still replays and every figure stays the same; the personal
 //! fields read as erased from now on.
