@@ -1403,7 +1403,14 @@ fn load_checkpoint(io: &dyn LogIo, dir: &Path, segments: &[u64]) -> Result<Resul
     let batch =
         format::parse_batch(&buf).map_err(|f| corrupt(info.first_position, index.last_batch_offset, f.to_string()))?;
     if batch.header.total_len() != buf.len()
-        || batch.header.first_position + u64::from(batch.header.count) - 1 != index.head
+        // Checked: a damaged (or forged, CRC-correct) header may carry any position or count
+        // (found by the segment_recovery fuzz target: an overflow panic, not a damage report).
+        || batch
+            .header
+            .first_position
+            .checked_add(u64::from(batch.header.count))
+            .and_then(|end| end.checked_sub(1))
+            != Some(index.head)
         || batch.chain_after != index.chain
     {
         return Err(corrupt(
