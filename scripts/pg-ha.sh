@@ -34,6 +34,7 @@ USER_NAME=plaint
 PASSWORD=plaint
 # How long to wait for a server to start, promote or become the synchronous standby.
 WAIT_SECONDS=${PLAINT_HA_WAIT_SECONDS:-120}
+SOCKET_DIR=/var/run/postgresql # Debian's unix_socket_directories
 
 die() { echo "pg-ha: $*" >&2; exit 1; }
 
@@ -136,6 +137,11 @@ seed_standby() {
   local standby=$1 primary=$2 dir
   dir=$(data_dir "$standby")
   pg_ctlcluster "$VERSION" "$standby" stop -m immediate >/dev/null 2>&1 || true
+  # It is not running now. A postmaster killed with SIGKILL leaves its socket lock file behind,
+  # and the start below refuses to run ("lock file already exists") whenever the PID written in
+  # it has since been taken by any other process, which busy machines with a small pid_max do
+  # within seconds: the stale lock goes.
+  rm -f "$SOCKET_DIR/.s.PGSQL.$(port_of "$standby").lock"
   rm -rf "$dir"
   install -d -o postgres -g postgres -m 700 "$dir"
   # --no-sync: the server's first start syncs the whole data directory anyway (it starts from a
@@ -232,6 +238,7 @@ cmd_teardown() {
       pg_ctlcluster "$VERSION" "$c" stop -m immediate >/dev/null 2>&1 || true
       pg_dropcluster "$VERSION" "$c" >/dev/null 2>&1 || die "cannot drop cluster $c"
     fi
+    rm -f "$SOCKET_DIR/.s.PGSQL.$(port_of "$c").lock" # left by a killed postmaster (see seed_standby)
   done
 }
 
