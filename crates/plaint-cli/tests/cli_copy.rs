@@ -66,13 +66,7 @@ fn copy_file_to_file_keeps_every_event_and_position() {
 
 #[test]
 fn copy_file_to_postgres_and_back() {
-    let Ok(url) = std::env::var("PLAINT_TEST_DATABASE_URL") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI=true requires PLAINT_TEST_DATABASE_URL"
-        );
-        println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
+    let Some(url) = database_url() else {
         return;
     };
     let env = Env::new();

@@ -194,3 +194,20 @@ pub fn largest_file(dir: &Path) -> PathBuf {
     }
     best.expect("the store holds a file").1
 }
+
+/// The PostgreSQL test database URL, or `None` after printing the skip line when it is unset
+/// outside CI; under `CI=true` a missing URL fails the test (the PostgreSQL tests must run there).
+pub fn database_url() -> Option<String> {
+    match std::env::var("PLAINT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI=true requires PLAINT_TEST_DATABASE_URL"
+            );
+            println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
+            None
+        }
+    }
+}
