@@ -35,7 +35,7 @@ use plaint_domain::{
     HoldReason, MergeAsDuplicate, Money, PutOnHold, Receive, Redispatch, Reject, RejectionReason, Remedy, Reopen,
     Respond, ResponseKind, Resume, Revisit, Severity, Stage, Timestamp, Verify, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE,
 };
-use plaint_domain::{Command, Compensate};
+use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRevisitAttempt, TransferOwnership};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -327,6 +327,8 @@ fn description(rng: &mut ChaCha8Rng, category: Category, waybill: Option<&str>, 
             format!("快递显示已签收但本人未收到，运单号 {wb}，要求核实签收人并赔偿"),
             format!("运单号 {wb} 的邮件在{outlet}之后物流信息中断，疑似丢失，要求查找或赔偿"),
             format!("寄出的文件 {wb} 丢失，内有重要合同原件，要求调查并给出处理结果"),
+            // Issue 17 (R-ROUTE-3): "未保价" is not "保价": routed by "丢失", not to legal.
+            format!("包裹 {wb} 未保价，寄出后物流停滞，疑似丢失，要求查找"),
         ],
         Category::Damage => vec![
             format!("收到的快件 {wb} 外包装破损，内装物品（陶瓷餐具）碎裂，已拍照留存，要求赔偿"),
@@ -383,12 +385,18 @@ fn waybill(rng: &mut ChaCha8Rng) -> String {
     }
 }
 
-/// Allowance for the first response per severity (docs/domain.md §7 defaults).
-fn first_response_ms(s: Severity) -> i64 {
-    match s {
+/// Allowance for the first response per severity and channel (docs/domain.md §7 defaults;
+/// R-SLA-9: the mini-program answers within 2 h).
+fn first_response_ms(s: Severity, channel: Channel) -> i64 {
+    let tier = match s {
         Severity::Ordinary => hours(24),
         Severity::Urgent => hours(3),
         Severity::Major => hours(1),
+    };
+    if channel == Channel::MiniProgram {
+        tier.min(hours(2))
+    } else {
+        tier
     }
 }
 
@@ -610,6 +618,7 @@ impl<'a> Generator<'a> {
         let handler_name = format!("h-{:03}", self.rng.random_range(1..121));
         let handler = Actor::person(handler_name.clone()).expect("valid actor");
         let supervisor = Actor::person(format!("sup-{:02}", self.rng.random_range(1..9))).expect("valid actor");
+        let director = Actor::person(format!("dir-{:02}", self.rng.random_range(1..3))).expect("valid actor");
 
         // Contact precedes registration: a counter complaint is registered within the hour,
         // others mostly within a few hours (within one working day).
@@ -767,6 +776,22 @@ impl<'a> Generator<'a> {
                 },
             }),
         );
+        // R-SEV-2: the policy suggests a tier from category and flags; the workload follows it,
+        // except a few loss reports found to be simple enquiries and regulator referrals that
+        // turned out minor, classified lower with the reason recorded.
+        let (severity, severity_reason) = match (channel, category) {
+            (Channel::RegulatorReferral, _) if severity != Severity::Major => {
+                if self.rng.random_bool(0.5) {
+                    (Severity::Major, None)
+                } else {
+                    (severity, Some("监管转办件经核实为一般查询，不涉及服务事故".to_owned()))
+                }
+            }
+            (_, Category::Loss | Category::InsuredValue) if severity == Severity::Urgent && self.rng.random_bool(0.1) => {
+                (Severity::Ordinary, Some("客户来电确认包裹已找到，仅需说明原因".to_owned()))
+            }
+            _ => (severity, None),
+        };
         s.push(
             self.rng.random_range(minutes(1)..minutes(10)),
             &staff,
@@ -777,6 +802,7 @@ impl<'a> Generator<'a> {
                 flags,
                 recorded_deadlines: Vec::new(),
                 deadline_source: Default::default(),
+                severity_reason,
             }),
         );
         // Dispatch: mostly by the routing table; by hand when it will be redispatched later.
@@ -794,8 +820,9 @@ impl<'a> Generator<'a> {
                 handler: Some(handler_name.clone()),
             }),
         );
-        // Green channel (repeat or media): a supervisor steps in within 4 hours of receipt (right
-        // after dispatch), late now and then.
+        // Green channel (repeat or media): the centre head (中心负责人, 000; the policy's
+        // green_channel_level) steps in within 4 hours of receipt (right after dispatch), late
+        // now and then.
         if flags.green_channel() {
             let after = if self.late() {
                 hours(4) + self.rng.random_range(minutes(10)..hours(4))
@@ -804,17 +831,17 @@ impl<'a> Generator<'a> {
             };
             s.push(
                 after,
-                &supervisor,
+                &director,
                 CommandBody::Escalate(Escalate {
-                    level: EscalationLevel::Supervisor,
-                    reason: "绿色通道：主管介入".to_owned(),
+                    level: EscalationLevel::CenterDirector,
+                    reason: "绿色通道：中心负责人督办介入".to_owned(),
                     rule_id: None,
                 }),
             );
         }
         // Acknowledgement within the first-response allowance, unless late. Measured from
         // registration: the steps above took at most 40 minutes.
-        let allow = first_response_ms(severity);
+        let allow = first_response_ms(severity, channel);
         let late = self.late();
         let elapsed = s.now.millis_since(received_at);
         let ack_at = self.within(allow, late).max(elapsed + 1_000);
@@ -874,6 +901,33 @@ impl<'a> Generator<'a> {
                     },
                     reason: "客户情绪激动，需主管跟进".to_owned(),
                     rule_id: None,
+                }),
+            );
+        }
+        // 首问负责制 (R-OWN): the agent who received the complaint owns it; now and then the
+        // ownership is handed over, with the reason.
+        if self.rng.random_bool(0.04) {
+            let to = format!("cs-{:03}", self.rng.random_range(41..61));
+            s.push(
+                self.rng.random_range(minutes(20)..hours(3)),
+                &staff,
+                CommandBody::TransferOwnership(TransferOwnership {
+                    to,
+                    reason: "首问人轮休，工单转交同组专人跟进至结案".to_owned(),
+                }),
+            );
+        }
+        // 督办 (R-SUP): the centre head supervises a few tickets with a deadline to close them.
+        let supervised = severity != Severity::Major && self.rng.random_bool(0.04);
+        if supervised {
+            let after = self.rng.random_range(hours(1)..hours(6));
+            let due_at = s.now.plus_millis(after + self.rng.random_range(hours(72)..hours(120)));
+            s.push(
+                after,
+                &director,
+                CommandBody::OpenSupervision(OpenSupervision {
+                    due_at,
+                    note: "客户多次来电催办，中心督办，限期办结".to_owned(),
                 }),
             );
         }
@@ -982,12 +1036,51 @@ impl<'a> Generator<'a> {
                 }),
             );
         }
-        // Revisit within 3 days (late now and then); unsatisfied customers reopen the ticket.
+        // The closed loop (R-LOOP-1): some customers cannot be reached for the revisit (three
+        // attempts within the 3-day window, then closed as unreachable), a few decline it.
+        let no_revisit = if self.rng.random_bool(0.05) {
+            Some(CloseReason::CustomerUnreachable)
+        } else if self.rng.random_bool(0.02) {
+            Some(CloseReason::CustomerDeclined)
+        } else {
+            None
+        };
+        if let Some(reason) = no_revisit {
+            if reason == CloseReason::CustomerUnreachable {
+                for note in ["电话回访无人接听", "短信提醒后再次致电，仍无人接听", "第三次致电，号码停机"] {
+                    s.push(
+                        self.rng.random_range(hours(4)..hours(20)),
+                        &staff,
+                        CommandBody::RecordRevisitAttempt(RecordRevisitAttempt { note: note.to_owned() }),
+                    );
+                }
+            }
+            s.push(
+                self.rng.random_range(minutes(10)..hours(4)),
+                &staff,
+                CommandBody::Close(Close {
+                    root_cause,
+                    liable: Some(liable),
+                    note: match reason {
+                        CloseReason::CustomerUnreachable => "回访三次未能联系到客户，按规定结案".to_owned(),
+                        CloseReason::CustomerDeclined => "客户表示无需回访，结案".to_owned(),
+                    },
+                    without_revisit: Some(reason),
+                }),
+            );
+            return self.finish(n, s, customer, category, wb, channel, received_at, true);
+        }
+        // Revisit within 3 days (late now and then); unsatisfied customers reopen the ticket,
+        // and a second unsatisfied revisit escalates it as well (R-LOOP-3).
         let mut reopens = 0;
         loop {
             let late = self.late();
             let after = self.within(hours(72), late);
-            let unsatisfied = reopens == 0 && self.rng.random_bool(self.cfg.unsatisfied_share.clamp(0.0, 1.0));
+            let unsatisfied = match reopens {
+                0 => self.rng.random_bool(self.cfg.unsatisfied_share.clamp(0.0, 1.0)),
+                1 => self.rng.random_bool(0.2),
+                _ => false,
+            };
             let staff_rv = staff.clone();
             s.push(
                 after,
@@ -1033,6 +1126,7 @@ impl<'a> Generator<'a> {
                 root_cause,
                 liable: Some(liable),
                 note: "已结案归档".to_owned(),
+                without_revisit: None,
             }),
         );
         self.finish(n, s, customer, category, wb, channel, received_at, true)
@@ -1055,6 +1149,7 @@ impl<'a> Generator<'a> {
             root_cause: None,
             liable: None,
             note: note.to_owned(),
+            without_revisit: None,
         })
     }
 

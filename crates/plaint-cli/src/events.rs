@@ -47,8 +47,25 @@ fn summary(data: &EventData) -> String {
         EventData::Compensated(c) => format!("{} fen", c.compensation.granted.fen()),
         EventData::Escalated(e) => e.level.as_str().to_owned(),
         EventData::Reopened(r) => format!("reopen #{}", r.reopen_count),
-        EventData::Closed(c) => format!("{:?}", c.resolution).to_lowercase(),
+        EventData::Closed(c) => match c.without_revisit {
+            Some(r) => format!("{:?} without revisit: {}", c.resolution, r.as_str()).to_lowercase(),
+            None => format!("{:?}", c.resolution).to_lowercase(),
+        },
         EventData::CustomerErased(e) => format!("{} keys destroyed ({})", e.key_ids.len(), e.legal_basis),
+        EventData::RevisitAttempted(a) => format!("attempt #{}", a.attempt),
+        EventData::OwnershipTransferred(o) => format!("owner {} → {}", o.from.as_deref().unwrap_or("-"), o.to),
+        EventData::SupervisionOpened(o) => format!(
+            "supervision #{} due {}, overdue → {}",
+            o.number,
+            o.deadline.due_at,
+            o.escalate_to.as_str()
+        ),
+        EventData::SeverityOverridden(o) => format!(
+            "{} below suggested {} ({})",
+            o.classified.as_str(),
+            o.suggested.as_str(),
+            o.rules.join(", ")
+        ),
         EventData::OnHold(_) | EventData::Resumed(_) | EventData::Revisited(_) => String::new(),
     }
 }

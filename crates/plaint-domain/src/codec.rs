@@ -15,6 +15,7 @@
 //! | `Classified` | 3 | 2: no `repeat_of` (read as `None`), no `calendar_covered` (read as `true`); 1: none of those nor `deadline_source` (read as `Policy`) |
 //! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
+//! | `Closed` | 2 | 1: no `without_revisit` (read as `None`) |
 //! | every other type | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 20] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -47,8 +48,12 @@ pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
     ("Escalated", 1),
     ("Revisited", 1),
     ("Reopened", 1),
-    ("Closed", 1),
+    ("Closed", 2),
     ("CustomerErased", 1),
+    ("RevisitAttempted", 1),
+    ("OwnershipTransferred", 1),
+    ("SupervisionOpened", 1),
+    ("SeverityOverridden", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -207,6 +212,10 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::Reopened(e) => ser(e, out),
         EventData::Closed(e) => ser(e, out),
         EventData::CustomerErased(e) => ser(e, out),
+        EventData::RevisitAttempted(e) => ser(e, out),
+        EventData::OwnershipTransferred(e) => ser(e, out),
+        EventData::SupervisionOpened(e) => ser(e, out),
+        EventData::SeverityOverridden(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -286,6 +295,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
             })
         }
         ("Responded", 1) => EventData::Responded(de::<RespondedV1>(name, v, payload)?.upcast()),
+        ("Closed", 1) => EventData::Closed(de::<ClosedV1>(name, v, payload)?.upcast()),
         (_, v) if v != cur => return Err(unknown()),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
@@ -326,6 +336,10 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Reopened", _) => EventData::Reopened(de(name, v, payload)?),
         ("Closed", _) => EventData::Closed(de(name, v, payload)?),
         ("CustomerErased", _) => EventData::CustomerErased(de(name, v, payload)?),
+        ("RevisitAttempted", _) => EventData::RevisitAttempted(de(name, v, payload)?),
+        ("OwnershipTransferred", _) => EventData::OwnershipTransferred(de(name, v, payload)?),
+        ("SupervisionOpened", _) => EventData::SupervisionOpened(de(name, v, payload)?),
+        ("SeverityOverridden", _) => EventData::SeverityOverridden(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }
@@ -483,6 +497,29 @@ impl RespondedV1 {
             compensation: self.compensation,
             deadlines: self.deadlines,
             calendar_covered: true,
+        }
+    }
+}
+
+/// `Closed` schema version 1, as written before the closed loop (issue 17): no
+/// `without_revisit`. Read into today's [`Closed`] with `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedV1 {
+    pub resolution: Resolution,
+    pub root_cause: Option<Stage>,
+    pub liable: bool,
+    pub note: String,
+}
+
+impl ClosedV1 {
+    /// v1 → v2: no reason recorded for a missing revisit.
+    pub fn upcast(self) -> Closed {
+        Closed {
+            resolution: self.resolution,
+            root_cause: self.root_cause,
+            liable: self.liable,
+            note: self.note,
+            without_revisit: None,
         }
     }
 }

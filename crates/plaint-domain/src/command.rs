@@ -122,6 +122,9 @@ pub enum CommandBody {
     Reopen(Reopen),
     Close(Close),
     Withdraw(Withdraw),
+    RecordRevisitAttempt(RecordRevisitAttempt),
+    TransferOwnership(TransferOwnership),
+    OpenSupervision(OpenSupervision),
 }
 
 impl CommandBody {
@@ -144,6 +147,9 @@ impl CommandBody {
             CommandBody::Reopen(_) => "reopen",
             CommandBody::Close(_) => "close",
             CommandBody::Withdraw(_) => "withdraw",
+            CommandBody::RecordRevisitAttempt(_) => "record_revisit_attempt",
+            CommandBody::TransferOwnership(_) => "transfer_ownership",
+            CommandBody::OpenSupervision(_) => "open_supervision",
         }
     }
 }
@@ -228,6 +234,10 @@ pub struct Classify {
     /// watchdog escalations, and no policy deadlines at dispatch or final response.
     #[serde(default)]
     pub deadline_source: DeadlineSource,
+    /// Why the ticket is classified below the tier the policy's severity rules suggest
+    /// (docs/domain.md R-SEV-2); required then, recorded in `SeverityOverridden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_reason: Option<String>,
 }
 
 fn default_customer_tier() -> CustomerTier {
@@ -349,6 +359,34 @@ pub struct Close {
     #[serde(default)]
     pub liable: Option<bool>,
     #[serde(default)]
+    pub note: String,
+    /// Closing after a final response with no revisit since it needs one of the policy's
+    /// reasons (docs/domain.md R-LOOP-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub without_revisit: Option<CloseReason>,
+}
+
+/// A failed attempt to reach the customer for the revisit (docs/domain.md R-LOOP-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRevisitAttempt {
+    /// How it was tried and what happened (e.g. `phone, no answer`).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// 首问负责制: pass ownership of the ticket to another person, with a reason (R-OWN-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferOwnership {
+    /// The staff id of the new owner.
+    pub to: String,
+    pub reason: String,
+}
+
+/// 督办: put the ticket under supervision until `due_at` (R-SUP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSupervision {
+    /// The ticket must be closed by then.
+    pub due_at: Timestamp,
     pub note: String,
 }
 

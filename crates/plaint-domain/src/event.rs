@@ -65,6 +65,15 @@ pub enum EventData {
     /// A customer's personal data was erased (their keys destroyed). Not about one complaint:
     /// recorded in the stream [`ERASURE_STREAM`]; every complaint state and figure ignores it.
     CustomerErased(CustomerErased),
+    /// 回访: an attempt to reach the customer for the revisit failed (issue 17, the closed loop).
+    RevisitAttempted(RevisitAttempted),
+    /// 首问负责制: the ticket's ownership passed to another person (issue 17).
+    OwnershipTransferred(OwnershipTransferred),
+    /// 督办: a supervisor put the ticket under supervision with a deadline (issue 17).
+    SupervisionOpened(SupervisionOpened),
+    /// The ticket was classified below the tier the policy's severity rules suggest, with the
+    /// recorded reason (issue 17). Follows the `Classified` of the same command.
+    SeverityOverridden(SeverityOverridden),
 }
 
 impl EventData {
@@ -87,6 +96,10 @@ impl EventData {
             EventData::Reopened(_) => "Reopened",
             EventData::Closed(_) => "Closed",
             EventData::CustomerErased(_) => "CustomerErased",
+            EventData::RevisitAttempted(_) => "RevisitAttempted",
+            EventData::OwnershipTransferred(_) => "OwnershipTransferred",
+            EventData::SupervisionOpened(_) => "SupervisionOpened",
+            EventData::SeverityOverridden(_) => "SeverityOverridden",
         }
     }
 }
@@ -403,6 +416,8 @@ pub enum Clock {
     RegulatoryResult,
     /// Regulator referral: the company replies within 15 days.
     RegulatorReply,
+    /// 督办: a supervision's deadline; the ticket must be closed by then (issue 17).
+    Supervision,
 }
 
 impl Clock {
@@ -419,6 +434,7 @@ impl Clock {
             Clock::Revisit => "revisit",
             Clock::RegulatoryResult => "regulatory_result",
             Clock::RegulatorReply => "regulator_reply",
+            Clock::Supervision => "supervision",
         }
     }
 }
@@ -813,4 +829,86 @@ pub struct Closed {
     /// 有效投诉: the company was found liable.
     pub liable: bool,
     pub note: String,
+    /// Closed after a final response without a revisit since it, for this reason from the
+    /// policy's list (`closed_loop.close_without_revisit`, docs/domain.md R-LOOP-1). `None`: a
+    /// revisit was made (or no final response was given: rejected, merged, withdrawn). Schema
+    /// v2; v1 payloads read as `None`.
+    #[serde(default)]
+    pub without_revisit: Option<CloseReason>,
+}
+
+/// Why a ticket was closed without a revisit (002: 回访 is one of the five steps; the policy
+/// lists the reasons that may stand in for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The customer could not be reached after the policy's number of recorded attempts
+    /// (`RevisitAttempted`) within the revisit window.
+    CustomerUnreachable,
+    /// The customer declined the revisit.
+    CustomerDeclined,
+}
+
+impl CloseReason {
+    pub const ALL: [CloseReason; 2] = [CloseReason::CustomerUnreachable, CloseReason::CustomerDeclined];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::CustomerUnreachable => "customer_unreachable",
+            CloseReason::CustomerDeclined => "customer_declined",
+        }
+    }
+}
+
+/// A failed attempt to reach the customer for the revisit (docs/domain.md R-LOOP-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisitAttempted {
+    /// Attempts since the standing final response, this one included.
+    pub attempt: u32,
+    /// How it was tried (phone, SMS, …) and what happened.
+    pub note: String,
+}
+
+/// 首问负责制: ownership of the ticket passed from `from` to `to` (docs/domain.md R-OWN-2). The
+/// first owner is the first person who acted on the ticket (R-OWN-1); no event records that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnershipTransferred {
+    /// The owner before (`None`: no person had acted on the ticket yet).
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: String,
+}
+
+/// 督办: a supervision opened on a ticket (docs/domain.md R-SUP). Its deadline is a clock
+/// (`supervision`, satisfied by the ticket's closing); the watchdog escalates to `escalate_to`
+/// when it passes unmet (rule id `supervision.<number>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupervisionOpened {
+    /// 1 for the ticket's first supervision, counting up.
+    pub number: u32,
+    /// The clock `supervision` with its due time (never paused).
+    pub deadline: ClockDeadline,
+    /// The level the watchdog escalates to when the deadline passes (policy
+    /// `supervision.overdue_level`, recorded).
+    pub escalate_to: EscalationLevel,
+    pub note: String,
+    pub policy_version: String,
+}
+
+impl SupervisionOpened {
+    /// The watchdog rule id of this supervision's overdue escalation.
+    pub fn rule_id(&self) -> String {
+        format!("{}{}", crate::policy::RULE_SUPERVISION_PREFIX, self.number)
+    }
+}
+
+/// The ticket was classified below the tier the policy's severity rules suggest; the reason is
+/// recorded (docs/domain.md R-SEV-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityOverridden {
+    pub suggested: Severity,
+    pub classified: Severity,
+    /// The ids of the policy's severity rules that suggested `suggested`.
+    pub rules: Vec<String>,
+    pub reason: String,
+    pub policy_version: String,
 }

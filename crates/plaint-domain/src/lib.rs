@@ -6,6 +6,7 @@
 //! `docs/ARCHITECTURE.md`.
 
 pub mod calendar;
+pub mod closed_loop;
 pub mod codec;
 pub mod command;
 pub mod compensation;

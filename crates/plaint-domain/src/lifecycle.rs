@@ -102,7 +102,13 @@ impl Lifecycle {
                 self.status = Status::Dispatched;
                 step.deadlines = &d.deadlines;
             }
-            EventData::Redispatched(_) | EventData::CustomerErased(_) => {}
+            EventData::Redispatched(_)
+            | EventData::CustomerErased(_)
+            | EventData::RevisitAttempted(_)
+            | EventData::OwnershipTransferred(_)
+            | EventData::SeverityOverridden(_) => {}
+            // 督办: its deadline is a clock (docs/domain.md R-SUP).
+            EventData::SupervisionOpened(o) => step.deadlines = std::slice::from_ref(&o.deadline),
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -258,6 +258,10 @@ pub struct SlaPolicy {
     /// Registration clock overrides by channel name (e.g. `counter = { hours = 1 }`).
     #[serde(default)]
     pub registration_by_channel: BTreeMap<String, PolicyDuration>,
+    /// First-response allowances by channel name (000: the mini-program answers 受理 within
+    /// 2 h). The stricter of this and the tier's `first_response` applies (R-SLA-9).
+    #[serde(default)]
+    pub first_response_by_channel: BTreeMap<String, PolicyDuration>,
     /// Clocks set by regulation.
     pub regulatory: RegulatoryClocks,
     /// Which clocks pause on hold.
@@ -340,6 +344,124 @@ pub const RULE_LADDER_PREFIX: &str = "ladder.";
 pub const RULE_BREACH_PREFIX: &str = "breach.";
 /// Rule id of the green-channel escalation.
 pub const RULE_GREEN_CHANNEL: &str = "green_channel";
+/// Rule id prefix of a supervision's overdue escalation (`supervision.1`).
+pub const RULE_SUPERVISION_PREFIX: &str = "supervision.";
+
+/// What an unsatisfied revisit does besides reopening the ticket (docs/domain.md R-LOOP-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsatisfiedRevisit {
+    /// Reopen only.
+    Reopen,
+    /// Reopen, and from the `escalate_from`-th unsatisfied revisit on, escalate too.
+    ReopenAndEscalate,
+}
+
+/// The closed loop (002: 受理-处理-反馈-回访-改进 缺一不可; docs/domain.md R-LOOP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedLoopPolicy {
+    /// The reasons that may stand in for a revisit when a ticket is closed after its final
+    /// response. An empty list: every such ticket needs a revisit.
+    pub close_without_revisit: Vec<crate::event::CloseReason>,
+    /// `customer_unreachable` needs at least this many failed attempts recorded since the final
+    /// response, within the revisit window (the revisit clock's recorded deadline).
+    pub unreachable_attempts: u32,
+    /// What an unsatisfied (or unsolved) revisit does.
+    pub unsatisfied_revisit: UnsatisfiedRevisit,
+    /// With `reopen_and_escalate`: the ticket's n-th unsatisfied revisit and later ones escalate.
+    pub escalate_from: u32,
+    /// With `reopen_and_escalate`: the level escalated to (one above the ticket's level when it
+    /// already reached it).
+    pub escalate_to: EscalationLevel,
+}
+
+/// One severity rule (docs/domain.md R-SEV-1): matches when the category is listed, or a
+/// listed flag is raised, or a keyword occurs in the description (negation honoured).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityRule {
+    /// Stable id, recorded when a classification goes below the suggestion.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    /// Flag names: `media`, `group`, `regulator`, `repeat`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// The tier the rule suggests.
+    pub suggest: Severity,
+}
+
+/// Severity rules (000/002 分级响应): the policy suggests a tier; classifying below it needs
+/// a recorded reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityPolicy {
+    #[serde(default)]
+    pub rules: Vec<SeverityRule>,
+}
+
+/// The flag names a severity rule may list.
+pub const FLAG_NAMES: [&str; 4] = ["repeat", "media", "group", "regulator"];
+
+fn flag_raised(flags: Flags, name: &str) -> bool {
+    match name {
+        "repeat" => flags.repeat,
+        "media" => flags.media,
+        "group" => flags.group,
+        "regulator" => flags.regulator,
+        _ => false,
+    }
+}
+
+/// 督办 (docs/domain.md R-SUP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionPolicy {
+    /// The level the watchdog escalates to when a supervision's deadline passes unmet.
+    pub overdue_level: EscalationLevel,
+    /// The longest deadline a supervision may set, from its opening.
+    pub deadline_max: PolicyDuration,
+}
+
+/// The tier the severity rules suggest and the rules that suggest it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeveritySuggestion {
+    pub severity: Severity,
+    pub rules: Vec<String>,
+}
+
+/// Whether `keyword` occurs in `text` other than right after a negation prefix (spaces between
+/// allowed). Both are compared lower-cased.
+///
+/// ```
+/// use plaint_domain::policy::keyword_hit;
+/// let neg = ["未".to_owned(), "没有".to_owned()];
+/// assert!(keyword_hit("这件是保价的", "保价", &neg));
+/// assert!(!keyword_hit("未保价的包裹", "保价", &neg));
+/// assert!(!keyword_hit("没有 保价", "保价", &neg));
+/// assert!(keyword_hit("未保价，但另一件保价了", "保价", &neg));
+/// ```
+pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> bool {
+    let text = text.to_lowercase();
+    let kw = keyword.to_lowercase();
+    if kw.is_empty() {
+        return false;
+    }
+    let prefixes: Vec<String> = negation_prefixes.iter().map(|p| p.to_lowercase()).collect();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&kw) {
+        let at = from + i;
+        let before = text[..at].trim_end();
+        if !prefixes.iter().any(|p| !p.trim().is_empty() && before.ends_with(p.trim())) {
+            return true;
+        }
+        from = at + kw.len();
+    }
+    false
+}
 
 /// A routing rule: first match wins, in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -368,6 +490,10 @@ pub struct RoutingPolicy {
     /// Rules tried in order; first match wins.
     #[serde(default)]
     pub rules: Vec<RoutingRule>,
+    /// A keyword right after one of these (spaces between allowed) does not match: "未保价"
+    /// and "没有保价" are not "保价" (docs/domain.md R-ROUTE-3). Also used by the severity rules.
+    #[serde(default)]
+    pub negation_prefixes: Vec<String>,
 }
 
 /// The legal basis recorded with each compensation rule (docs/domain.md §6).
@@ -467,6 +593,12 @@ pub struct Policy {
     pub calendar: CalendarPolicy,
     /// Plausible instants (issue 11).
     pub input_bounds: InputBounds,
+    /// The closed loop (issue 17).
+    pub closed_loop: ClosedLoopPolicy,
+    /// Severity suggestion rules (issue 17).
+    pub severity: SeverityPolicy,
+    /// Supervision (督办, issue 17).
+    pub supervision: SupervisionPolicy,
 }
 
 impl Default for Policy {
@@ -551,6 +683,14 @@ impl Policy {
             }
             positive(key, *d)?;
         }
+        for (name, d) in &self.sla.first_response_by_channel {
+            let key = format!("sla.first_response_by_channel.{name}");
+            if !Channel::ALL.iter().any(|c| c.as_str() == name) {
+                let known: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                return err(key, format!("unknown channel {name:?}; known: {}", known.join(", ")));
+            }
+            positive(key, *d)?;
+        }
         let r = &self.sla.regulatory;
         positive("sla.regulatory.result_within".into(), r.result_within)?;
         positive("sla.regulatory.regulator_reply_within".into(), r.regulator_reply_within)?;
@@ -612,7 +752,11 @@ impl Policy {
                 Clock::PreliminaryPlan => t.preliminary_plan.is_some(),
                 Clock::GreenChannel => t.green_channel.is_some(),
                 // These clocks start after classification, so no escalation can be planned then.
-                Clock::ProgressUpdate | Clock::Investigation | Clock::PreliminarySolution | Clock::Revisit => false,
+                Clock::ProgressUpdate
+                | Clock::Investigation
+                | Clock::PreliminarySolution
+                | Clock::Revisit
+                | Clock::Supervision => false,
             };
             if !runs {
                 return err(
@@ -668,6 +812,54 @@ impl Policy {
                 );
             }
         }
+        if self.routing.negation_prefixes.iter().any(|p| p.trim().is_empty()) {
+            return err("routing.negation_prefixes".into(), "blank prefix".into());
+        }
+        let cl = &self.closed_loop;
+        for (i, r) in cl.close_without_revisit.iter().enumerate() {
+            if cl.close_without_revisit[..i].contains(r) {
+                return err(
+                    format!("closed_loop.close_without_revisit[{i}]"),
+                    format!("{:?} is listed twice", r.as_str()),
+                );
+            }
+        }
+        if cl.close_without_revisit.contains(&crate::event::CloseReason::CustomerUnreachable)
+            && cl.unreachable_attempts == 0
+        {
+            return err(
+                "closed_loop.unreachable_attempts".into(),
+                "must be at least 1 when customer_unreachable may stand in for a revisit".into(),
+            );
+        }
+        if cl.escalate_from == 0 {
+            return err("closed_loop.escalate_from".into(), "must be at least 1".into());
+        }
+        let mut sev_ids = BTreeSet::new();
+        for (i, rule) in self.severity.rules.iter().enumerate() {
+            if rule.id.trim().is_empty() || !sev_ids.insert(rule.id.as_str()) {
+                return err(
+                    format!("severity.rules[{i}].id"),
+                    format!("blank or repeated rule id {:?}", rule.id),
+                );
+            }
+            if rule.categories.is_empty() && rule.flags.is_empty() && rule.keywords.is_empty() {
+                return err(
+                    format!("severity.rules[{i}].categories"),
+                    format!("rule {:?} has no categories, flags or keywords", rule.id),
+                );
+            }
+            if let Some(f) = rule.flags.iter().find(|f| !FLAG_NAMES.contains(&f.as_str())) {
+                return err(
+                    format!("severity.rules[{i}].flags"),
+                    format!("unknown flag {f:?}; known: {}", FLAG_NAMES.join(", ")),
+                );
+            }
+            if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+                return err(format!("severity.rules[{i}].keywords"), "blank keyword".into());
+            }
+        }
+        positive("supervision.deadline_max".into(), self.supervision.deadline_max)?;
         if self.compensation.uninsured_cap_postage_multiple == 0 {
             return err(
                 "compensation.uninsured_cap_postage_multiple".into(),
@@ -801,10 +993,12 @@ impl Policy {
             .copied()
             .unwrap_or(t.registration);
         out.push(self.deadline(Clock::Registration, registration.after_noting(cal, needs, contact_at)));
-        out.push(self.deadline(
-            Clock::FirstResponse,
-            t.first_response.after_noting(cal, needs, received_at),
-        ));
+        // R-SLA-9: a channel's own first-response allowance, when stricter than the tier's.
+        let mut first_response_due = t.first_response.after_noting(cal, needs, received_at);
+        if let Some(d) = self.sla.first_response_by_channel.get(channel.as_str()) {
+            first_response_due = first_response_due.min(d.after_noting(cal, needs, received_at));
+        }
+        out.push(self.deadline(Clock::FirstResponse, first_response_due));
         if let Some(d) = t.resolution {
             out.push(self.deadline(Clock::Resolution, d.after_noting(cal, needs, received_at)));
         }
@@ -941,9 +1135,13 @@ impl Policy {
     /// assert_eq!(why, RoutingDecision::Rule { rule_id: "kw.delay".into(), matched: "延误".into() });
     /// ```
     pub fn route(&self, category: Category, description: &str) -> (Department, RoutingDecision) {
-        let text = description.to_lowercase();
+        let negations = &self.routing.negation_prefixes;
         for rule in &self.routing.rules {
-            if let Some(kw) = rule.keywords.iter().find(|k| text.contains(&k.to_lowercase())) {
+            if let Some(kw) = rule
+                .keywords
+                .iter()
+                .find(|k| keyword_hit(description, k, negations))
+            {
                 return (
                     rule.department.clone(),
                     RoutingDecision::Rule {
@@ -963,6 +1161,33 @@ impl Policy {
             }
         }
         (self.routing.fallback.clone(), RoutingDecision::Fallback)
+    }
+
+    /// The tier the severity rules suggest for a ticket (docs/domain.md R-SEV-1): the highest
+    /// `suggest` of the rules that match its category, flags or description (keywords with the
+    /// routing table's negation prefixes), with the ids of the rules suggesting it; `None` when
+    /// no rule matches.
+    pub fn suggest_severity(&self, category: Category, flags: Flags, description: &str) -> Option<SeveritySuggestion> {
+        let negations = &self.routing.negation_prefixes;
+        let matching = self.severity.rules.iter().filter(|r| {
+            r.categories.contains(&category)
+                || r.flags.iter().any(|f| flag_raised(flags, f))
+                || r.keywords.iter().any(|k| keyword_hit(description, k, negations))
+        });
+        let mut best: Option<SeveritySuggestion> = None;
+        for r in matching {
+            match &mut best {
+                Some(b) if b.severity > r.suggest => {}
+                Some(b) if b.severity == r.suggest => b.rules.push(r.id.clone()),
+                _ => {
+                    best = Some(SeveritySuggestion {
+                        severity: r.suggest,
+                        rules: vec![r.id.clone()],
+                    })
+                }
+            }
+        }
+        best
     }
 
     /// Whether `d` is one of the policy's departments.

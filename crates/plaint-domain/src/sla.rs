@@ -17,7 +17,8 @@
 //! | progress_update | recurring, see below | `Responded { kind: progress }` |
 //! | investigation | `Dispatched` | the first `Responded` (any kind), `Redispatched` or `OnHold` after dispatch: the department has looked at it |
 //! | preliminary_solution | `Dispatched` | the first `Responded` of kind `preliminary_plan` or `final` after dispatch |
-//! | green_channel | receipt | the first `Escalated` by a person to `supervisor` or above (the watchdog's own escalation does not count: it is the consequence of the breach) |
+//! | green_channel | receipt | the first `Escalated` by a person to the level the classification planned for the green channel (policy `escalation.green_channel_level`, recorded in `Classified.escalations`; `supervisor` for history without one) or above (the watchdog's own escalation does not count: it is the consequence of the breach) |
+//! | supervision | the `SupervisionOpened` | the ticket's `Closed` (督办 ends with the ticket) |
 //! | revisit | the latest final `Responded` | a `Revisited` after that final response |
 //! | regulatory_result, regulator_reply | receipt | the first `Responded { kind: final }` |
 //!
@@ -54,7 +55,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every clock, in report order.
-pub const ALL_CLOCKS: [Clock; 11] = [
+pub const ALL_CLOCKS: [Clock; 12] = [
     Clock::Registration,
     Clock::FirstResponse,
     Clock::Resolution,
@@ -66,6 +67,7 @@ pub const ALL_CLOCKS: [Clock; 11] = [
     Clock::Revisit,
     Clock::RegulatoryResult,
     Clock::RegulatorReply,
+    Clock::Supervision,
 ];
 
 /// Upper bound on the progress-update cycles walked for one ticket (a year of hourly updates).
@@ -224,6 +226,8 @@ pub(crate) struct Facts {
     pub escalations: Vec<(EscalationLevel, bool, Timestamp)>,
     pub reopens: Vec<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// The level the green channel escalates to, as planned at classification (R-SLA-10).
+    pub green_level: Option<EscalationLevel>,
 }
 
 /// What one event tells the SLA rules, compactly (the event's time and deadlines are in the
@@ -246,6 +250,11 @@ pub enum SlaEvent {
     },
     Reopened,
     Closed,
+    /// 督办 (docs/domain.md R-SUP): its deadline is the fact's.
+    SupervisionOpened,
+    /// A `Classified` that planned the green-channel escalation to `level` (R-SLA-10): the
+    /// green-channel clock is met by a person's escalation to that level or above.
+    ClassifiedGreen { level: EscalationLevel },
 }
 
 impl SlaEvent {
@@ -253,7 +262,13 @@ impl SlaEvent {
     /// clock looks at (`Received` is the [`SlaTicket`] header).
     pub fn of(data: &EventData) -> Option<(SlaEvent, &[ClockDeadline])> {
         Some(match data {
-            EventData::Classified(c) => (SlaEvent::Classified, &c.deadlines[..]),
+            EventData::Classified(c) => (
+                match c.escalations.iter().find(|d| d.rule_id == crate::policy::RULE_GREEN_CHANNEL) {
+                    Some(green) => SlaEvent::ClassifiedGreen { level: green.level },
+                    None => SlaEvent::Classified,
+                },
+                &c.deadlines[..],
+            ),
             EventData::Dispatched(d) => (SlaEvent::Dispatched, &d.deadlines[..]),
             EventData::Redispatched(_) => (SlaEvent::Redispatched, &[][..]),
             EventData::OnHold(_) => (SlaEvent::OnHold, &[][..]),
@@ -269,12 +284,16 @@ impl SlaEvent {
             EventData::Revisited(r) => (SlaEvent::Revisited { satisfied: r.satisfied }, &[][..]),
             EventData::Reopened(_) => (SlaEvent::Reopened, &[][..]),
             EventData::Closed(_) => (SlaEvent::Closed, &[][..]),
+            EventData::SupervisionOpened(o) => (SlaEvent::SupervisionOpened, std::slice::from_ref(&o.deadline)),
             EventData::Received(_)
             | EventData::Verified(_)
             | EventData::Rejected(_)
             | EventData::MergedAsDuplicate(_)
             | EventData::Compensated(_)
-            | EventData::CustomerErased(_) => return None,
+            | EventData::CustomerErased(_)
+            | EventData::RevisitAttempted(_)
+            | EventData::OwnershipTransferred(_)
+            | EventData::SeverityOverridden(_) => return None,
         })
     }
 }
@@ -410,10 +429,22 @@ impl Facts {
     pub(crate) fn gather(history: &[Event], now: Timestamp) -> Facts {
         let mut f = Facts::from_ticket(&OwnedTicket::of(history).borrow(), now);
         for e in history {
-            if let EventData::Classified(c) = &e.data {
-                if e.meta.occurred_at <= now {
-                    f.planned = c.escalations.clone();
+            if e.meta.occurred_at > now {
+                continue;
+            }
+            match &e.data {
+                EventData::Classified(c) => {
+                    // A supervision opened before the classification keeps its escalation.
+                    f.planned
+                        .retain(|d| d.rule_id.starts_with(crate::policy::RULE_SUPERVISION_PREFIX));
+                    f.planned.extend(c.escalations.iter().cloned());
                 }
+                EventData::SupervisionOpened(o) => f.planned.push(EscalationDue {
+                    rule_id: o.rule_id(),
+                    level: o.escalate_to,
+                    due_at: o.deadline.due_at,
+                }),
+                _ => {}
             }
         }
         f
@@ -437,7 +468,11 @@ impl Facts {
             }
             let deadlines = t.trail.deadlines_of(fact);
             match fact.event {
-                SlaEvent::Classified => {
+                SlaEvent::Classified | SlaEvent::ClassifiedGreen { .. } => {
+                    f.green_level = match fact.event {
+                        SlaEvent::ClassifiedGreen { level } => Some(level),
+                        _ => None,
+                    };
                     let received = f.received_at.unwrap_or(at);
                     for d in deadlines {
                         let start = if d.clock == Clock::Registration {
@@ -475,6 +510,11 @@ impl Facts {
                 SlaEvent::Escalated { level, by_watchdog } => f.escalations.push((level, by_watchdog, at)),
                 SlaEvent::Revisited { satisfied } => f.revisits.push((at, satisfied)),
                 SlaEvent::Reopened => f.reopens.push(at),
+                SlaEvent::SupervisionOpened => {
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
                 SlaEvent::Closed => {
                     f.closed_at = Some(at);
                     if let Some((_, end @ None)) = f.holds.last_mut() {
@@ -531,10 +571,14 @@ impl Facts {
             Clock::GreenChannel => self
                 .escalations
                 .iter()
-                .filter(|(level, by_watchdog, _)| *level >= EscalationLevel::Supervisor && !*by_watchdog)
+                .filter(|(level, by_watchdog, _)| {
+                    *level >= self.green_level.unwrap_or(EscalationLevel::Supervisor) && !*by_watchdog
+                })
                 .map(|(_, _, at)| *at)
                 .min(),
             Clock::Revisit => self.revisits.iter().map(|r| r.0).filter(|t| *t >= start).min(),
+            // 督办 ends with the ticket (docs/domain.md R-SUP).
+            Clock::Supervision => self.closed_at.filter(|t| *t >= start),
             Clock::ProgressUpdate => None,
         }
     }

@@ -51,7 +51,7 @@ use crate::calendar::Calendar;
 use crate::command::*;
 use crate::compensation;
 use crate::event::*;
-use crate::ids::{CommandId, ComplaintId};
+use crate::ids::{Actor, CommandId, ComplaintId};
 use crate::lifecycle::{HoldChange, Lifecycle};
 use crate::personal::{self, CustomerKey};
 use crate::policy::{CalendarNeeds, Policy, UncoveredYear};
@@ -77,6 +77,11 @@ pub const RECORDED_DEADLINES_MAX: usize = 32;
 pub const EVENTS_PER_COMPLAINT_MAX: u64 = 10_000;
 /// Most reopens of one ticket.
 pub const REOPEN_COUNT_MAX: u32 = 100;
+/// Most failed revisit attempts, ownership transfers or supervisions of one ticket (a storage
+/// bound, like [`REOPEN_COUNT_MAX`]).
+pub const LOOP_RECORDS_MAX: u32 = 100;
+/// Most events one command appends (a revisit that reopens and escalates appends three).
+pub const EVENTS_PER_COMMAND_MAX: u64 = 3;
 
 /// Where a complaint is in its lifecycle (docs/domain.md §2). See the module documentation for the
 /// transitions.
@@ -157,12 +162,32 @@ pub struct Hold {
     pub resume_to: Status,
 }
 
-/// The outcome of the last revisit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RevisitOutcome {
-    pub solved: bool,
-    pub satisfied: bool,
-    pub score: Option<u8>,
+pub use crate::closed_loop::RevisitOutcome;
+
+/// A supervision (督办) opened on a ticket (docs/domain.md R-SUP). It ends with the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SupervisionRecord {
+    pub number: u32,
+    pub opened_at: Timestamp,
+    /// Who opened it (the supervisor).
+    pub opened_by: String,
+    pub due_at: Timestamp,
+    pub escalate_to: EscalationLevel,
+    pub note: String,
+}
+
+impl SupervisionRecord {
+    /// The record of a `SupervisionOpened` by `actor` at `at`.
+    pub fn of(at: Timestamp, actor: &Actor, o: &SupervisionOpened) -> SupervisionRecord {
+        SupervisionRecord {
+            number: o.number,
+            opened_at: at,
+            opened_by: actor.as_str().to_owned(),
+            due_at: o.deadline.due_at,
+            escalate_to: o.escalate_to,
+            note: o.note.clone(),
+        }
+    }
 }
 
 /// Everything `decide` needs to know about one complaint, folded from its events.
@@ -245,6 +270,28 @@ pub struct ComplaintState {
     pub closed_at: Option<Timestamp>,
     /// Business time of the last event.
     pub last_occurred_at: Option<Timestamp>,
+    /// 首问负责制: the owner, the first person who acted on the ticket unless ownership was
+    /// transferred since (docs/domain.md R-OWN).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Ownership transfers so far.
+    #[serde(default)]
+    pub ownership_transfers: u32,
+    /// Every revisit counted (docs/domain.md R-LOOP-4).
+    #[serde(default)]
+    pub revisits: crate::closed_loop::RevisitTally,
+    /// Failed revisit attempts since the standing final response (R-LOOP-2).
+    #[serde(default)]
+    pub revisit_attempts: Vec<Timestamp>,
+    /// Supervisions opened (督办, R-SUP).
+    #[serde(default)]
+    pub supervisions: Vec<SupervisionRecord>,
+    /// Why it was closed without a revisit after its final response (R-LOOP-1).
+    #[serde(default)]
+    pub closed_without_revisit: Option<CloseReason>,
+    /// The tier the policy's severity rules suggested, when the classification went below it.
+    #[serde(default)]
+    pub severity_overridden: Option<Severity>,
 }
 
 impl ComplaintState {
@@ -405,6 +452,20 @@ pub enum Rejection {
         version: u64,
         max: u64,
     },
+    /// 002 closed loop (docs/domain.md R-LOOP-1): a ticket with a final response closes after a
+    /// revisit, or with one of the policy's reasons and what that reason needs.
+    #[error("complaint {complaint}: close: the loop is not closed: {detail}")]
+    LoopNotClosed { complaint: ComplaintId, detail: String },
+    /// docs/domain.md R-SEV-2: classified below the tier the policy's severity rules suggest
+    /// without a recorded `severity_reason`.
+    #[error("complaint {complaint}: classify: severity {classified} is below the suggested {suggested} (policy severity rules {rules}); give a severity_reason to classify below the suggestion")]
+    SeverityBelowSuggestion {
+        complaint: ComplaintId,
+        suggested: &'static str,
+        classified: &'static str,
+        /// The ids of the rules suggesting it, comma-separated.
+        rules: String,
+    },
 }
 
 /// Decides what a command does to a complaint: the events to append, or why not.
@@ -456,7 +517,7 @@ pub enum Rejection {
 /// // Closing now is an illegal transition that names complaint, status and command.
 /// let close = Command {
 ///     command_id: CommandId::new("close-1").unwrap(),
-///     body: CommandBody::Close(Close { root_cause: None, liable: None, note: String::new() }),
+///     body: CommandBody::Close(Close { root_cause: None, liable: None, note: String::new(), without_revisit: None }),
 ///     ..receive.clone()
 /// };
 /// let err = decide(&state, &close, &ctx).unwrap_err();
@@ -506,8 +567,8 @@ pub fn decide_with(
     if !d.allowed() {
         return Err(d.illegal());
     }
-    // Two events at most per command.
-    if state.version + 2 > EVENTS_PER_COMPLAINT_MAX {
+    // Three events at most per command.
+    if state.version + EVENTS_PER_COMMAND_MAX > EVENTS_PER_COMPLAINT_MAX {
         return Err(Rejection::TooManyEvents {
             complaint: cmd.complaint_id.clone(),
             version: state.version,
@@ -516,7 +577,7 @@ pub fn decide_with(
     }
     d.check_time()?;
     let data = d.decide()?;
-    debug_assert!(data.len() <= 2);
+    debug_assert!(data.len() as u64 <= EVENTS_PER_COMMAND_MAX);
     let schema = |t: &'static str| crate::codec::schema_version(t).expect("every event type has a schema version");
     Ok(data
         .into_iter()
@@ -619,6 +680,9 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Withdraw(_) => {
                 matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched | S::OnHold)
             }
+            CommandBody::RecordRevisitAttempt(_) => s == S::Responded,
+            CommandBody::TransferOwnership(_) => s.is_open(),
+            CommandBody::OpenSupervision(_) => s.is_open() && !matches!(s, S::Rejected | S::Merged),
         }
     }
 
@@ -695,7 +759,13 @@ impl Decider<'_, '_, '_, '_> {
                     note: m.note.clone(),
                 }))
             }
-            CommandBody::Classify(c) => one(EventData::Classified(self.classify(c)?)),
+            CommandBody::Classify(c) => {
+                let classified = self.classify(c)?;
+                let overridden = self.severity_override(c, &classified)?;
+                let mut out = vec![EventData::Classified(classified)];
+                out.extend(overridden.map(EventData::SeverityOverridden));
+                Ok(out)
+            }
             CommandBody::Dispatch(d) => one(EventData::Dispatched(self.dispatch(d)?)),
             CommandBody::Redispatch(r) => {
                 self.text("reason", &r.reason, TEXT_LEN_MAX)?;
@@ -746,8 +816,129 @@ impl Decider<'_, '_, '_, '_> {
                     root_cause: None,
                     liable: false,
                     note: w.note.clone(),
+                    without_revisit: None,
                 }))
             }
+            CommandBody::RecordRevisitAttempt(a) => {
+                self.text("note", &a.note, TEXT_LEN_MAX)?;
+                let attempt = self.bounded("note", "revisit attempts", self.state.revisit_attempts.len())?;
+                one(EventData::RevisitAttempted(RevisitAttempted {
+                    attempt,
+                    note: a.note.clone(),
+                }))
+            }
+            CommandBody::TransferOwnership(t) => one(EventData::OwnershipTransferred(self.transfer(t)?)),
+            CommandBody::OpenSupervision(o) => one(EventData::SupervisionOpened(self.supervise(o)?)),
+        }
+    }
+
+    /// The number of the next record of a kind bounded by [`LOOP_RECORDS_MAX`].
+    fn bounded(&self, field: &'static str, what: &str, so_far: usize) -> Result<u32, Rejection> {
+        let n = u32::try_from(so_far).unwrap_or(u32::MAX);
+        if n >= LOOP_RECORDS_MAX {
+            return Err(self.invalid(field, format!("{n} {what} recorded already; at most {LOOP_RECORDS_MAX}")));
+        }
+        Ok(n + 1)
+    }
+
+    /// docs/domain.md R-OWN-2: ownership passes to a named person, with a reason.
+    fn transfer(&self, t: &TransferOwnership) -> Result<OwnershipTransferred, Rejection> {
+        if t.to.trim().is_empty() {
+            return Err(self.invalid("to", "is empty"));
+        }
+        self.short("to", Some(&t.to))?;
+        if t.to == Actor::SYSTEM {
+            return Err(self.invalid("to", "the system cannot own a ticket; name a person"));
+        }
+        if t.reason.trim().is_empty() {
+            return Err(self.invalid("reason", "is empty: a transfer of ownership records why"));
+        }
+        self.text("reason", &t.reason, TEXT_LEN_MAX)?;
+        // The owner as it stands before this command (the actor becomes the owner first when
+        // the ticket had none, R-OWN-1).
+        let from = self.state.owner.clone().or_else(|| match &self.cmd.actor {
+            Actor::Person(p) => Some(p.clone()),
+            Actor::System => None,
+        });
+        if from.as_deref() == Some(t.to.as_str()) {
+            return Err(self.invalid("to", format!("{:?} already owns the ticket", t.to)));
+        }
+        self.bounded("to", "ownership transfers", self.state.ownership_transfers as usize)?;
+        Ok(OwnershipTransferred {
+            from,
+            to: t.to.clone(),
+            reason: t.reason.clone(),
+        })
+    }
+
+    /// docs/domain.md R-SUP: a supervision with a deadline after now and within the policy's
+    /// `supervision.deadline_max`, and a note.
+    fn supervise(&self, o: &OpenSupervision) -> Result<SupervisionOpened, Rejection> {
+        if o.note.trim().is_empty() {
+            return Err(self.invalid("note", "is empty: a supervision records what is asked"));
+        }
+        self.text("note", &o.note, TEXT_LEN_MAX)?;
+        self.plausible("due_at", o.due_at)?;
+        if o.due_at <= self.at {
+            return Err(self.invalid(
+                "due_at",
+                format!("{} is not after the supervision's opening {}", o.due_at, self.at),
+            ));
+        }
+        let max = self.ctx.policy.supervision.deadline_max;
+        let latest = max.after(self.ctx.calendar, self.at);
+        if o.due_at > latest {
+            return Err(self.invalid(
+                "due_at",
+                format!(
+                    "{} is more than {max} after the opening {} (policy supervision.deadline_max)",
+                    o.due_at, self.at
+                ),
+            ));
+        }
+        let number = self.bounded("due_at", "supervisions", self.state.supervisions.len())?;
+        Ok(SupervisionOpened {
+            number,
+            deadline: ClockDeadline {
+                clock: Clock::Supervision,
+                due_at: o.due_at,
+                pausable: false,
+            },
+            escalate_to: self.ctx.policy.supervision.overdue_level,
+            note: o.note.clone(),
+            policy_version: self.ctx.policy.version.clone(),
+        })
+    }
+
+    /// docs/domain.md R-SEV-2: below the policy's suggestion needs a recorded reason. Imported
+    /// history (`deadline_source: recorded`) records the legacy system's tier as it was.
+    fn severity_override(&self, c: &Classify, classified: &Classified) -> Result<Option<SeverityOverridden>, Rejection> {
+        let reason = c.severity_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = &c.severity_reason {
+            self.text("severity_reason", r, TEXT_LEN_MAX)?;
+        }
+        let suggestion = self
+            .ctx
+            .policy
+            .suggest_severity(classified.category, classified.flags, &self.state.description);
+        let Some(suggestion) = suggestion.filter(|s| s.severity > classified.severity) else {
+            return Ok(None);
+        };
+        match reason {
+            Some(reason) => Ok(Some(SeverityOverridden {
+                suggested: suggestion.severity,
+                classified: classified.severity,
+                rules: suggestion.rules,
+                reason: reason.to_owned(),
+                policy_version: self.ctx.policy.version.clone(),
+            })),
+            None if c.deadline_source == DeadlineSource::Recorded => Ok(None),
+            None => Err(Rejection::SeverityBelowSuggestion {
+                complaint: self.complaint(),
+                suggested: suggestion.severity.as_str(),
+                classified: classified.severity.as_str(),
+                rules: suggestion.rules.join(", "),
+            }),
         }
     }
 
@@ -1130,6 +1321,20 @@ impl Decider<'_, '_, '_, '_> {
                 _ => "revisit: unsatisfied",
             };
             out.push(EventData::Reopened(self.reopened(why.to_owned())?));
+            // R-LOOP-3: from the policy's n-th unsatisfied revisit on, escalate too.
+            let cl = &self.ctx.policy.closed_loop;
+            let nth = self.state.revisits.unsatisfied.saturating_add(1);
+            if cl.unsatisfied_revisit == crate::policy::UnsatisfiedRevisit::ReopenAndEscalate && nth >= cl.escalate_from {
+                let level = match self.state.escalation_level {
+                    Some(current) if current >= cl.escalate_to => next_level(current),
+                    _ => cl.escalate_to,
+                };
+                out.push(EventData::Escalated(Escalated {
+                    level,
+                    trigger: EscalationTrigger::Person,
+                    reason: format!("unsatisfied revisit no. {nth} (policy closed_loop.escalate_from = {})", cl.escalate_from),
+                }));
+            }
         }
         Ok(out)
     }
@@ -1150,9 +1355,80 @@ impl Decider<'_, '_, '_, '_> {
         })
     }
 
+    /// docs/domain.md R-LOOP-1 (002: 受理-处理-反馈-回访-改进 缺一不可): after a final response, a
+    /// ticket closes once revisited, or with one of the policy's reasons: `customer_unreachable`
+    /// after the policy's number of failed attempts within the revisit window,
+    /// `customer_declined`. Imported history (`deadline_source: recorded`) closes as the legacy
+    /// system closed it.
+    fn check_loop(&self, c: &Close) -> Result<(), Rejection> {
+        let s = self.state;
+        let fail = |detail: String| {
+            Err(Rejection::LoopNotClosed {
+                complaint: self.complaint(),
+                detail,
+            })
+        };
+        if s.status != Status::Responded {
+            if let Some(r) = c.without_revisit {
+                let why = if s.status == Status::Revisited {
+                    "the ticket was revisited"
+                } else {
+                    "the ticket has no final response"
+                };
+                return Err(self.invalid(
+                    "without_revisit",
+                    format!("{} given but {why}; omit it", r.as_str()),
+                ));
+            }
+            return Ok(());
+        }
+        let cl = &self.ctx.policy.closed_loop;
+        let allowed: Vec<&str> = cl.close_without_revisit.iter().map(|r| r.as_str()).collect();
+        let Some(reason) = c.without_revisit else {
+            if s.deadline_source == DeadlineSource::Recorded {
+                return Ok(());
+            }
+            return fail(if allowed.is_empty() {
+                "no revisit since the final response; revisit the customer first (the policy lists no reason to close without one)".to_owned()
+            } else {
+                format!(
+                    "no revisit since the final response; revisit the customer first, or give without_revisit = one of {} (policy closed_loop.close_without_revisit)",
+                    allowed.join(", ")
+                )
+            });
+        };
+        if !cl.close_without_revisit.contains(&reason) {
+            return fail(format!(
+                "{} is not a reason the policy accepts for closing without a revisit (closed_loop.close_without_revisit: {})",
+                reason.as_str(),
+                if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
+            ));
+        }
+        if reason == CloseReason::CustomerUnreachable {
+            let window_end = s.deadline(Clock::Revisit).map(|d| d.due_at);
+            let within = s
+                .revisit_attempts
+                .iter()
+                .filter(|t| window_end.is_none_or(|end| **t <= end))
+                .count();
+            let needed = cl.unreachable_attempts as usize;
+            if within < needed {
+                let window = match window_end {
+                    Some(end) => format!(" within the revisit window (until {end})"),
+                    None => String::new(),
+                };
+                return fail(format!(
+                    "customer_unreachable needs {needed} failed revisit attempts recorded{window}, {within} recorded (policy closed_loop.unreachable_attempts; record each with record_revisit_attempt)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// docs/domain.md §2: close after the final response (resolved), or a rejected/merged ticket.
     fn close(&self, c: &Close) -> Result<Closed, Rejection> {
         self.text("note", &c.note, TEXT_LEN_MAX)?;
+        self.check_loop(c)?;
         let resolution = match self.state.status {
             Status::Rejected => Resolution::Rejected,
             Status::Merged => Resolution::Merged,
@@ -1169,6 +1445,7 @@ impl Decider<'_, '_, '_, '_> {
             root_cause: c.root_cause.or(self.state.final_root_cause),
             liable: c.liable.or(self.state.final_liable).unwrap_or(false),
             note: c.note.clone(),
+            without_revisit: c.without_revisit,
         })
     }
 }
@@ -1232,6 +1509,9 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
     }
     let at = meta.occurred_at;
     state.last_occurred_at = Some(at);
+    if let Some(owner) = crate::closed_loop::owner_after(state.owner.is_some(), &meta.actor, &event.data) {
+        state.owner = Some(owner);
+    }
     // Status, hold, reopen count, escalation level, compensation total and recorded deadlines:
     // decided once, in `lifecycle`, the fold every projection uses too.
     let mut lifecycle = Lifecycle {
@@ -1301,7 +1581,11 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             state.severity = Some(c.severity);
             state.customer_tier = Some(c.customer_tier);
             state.flags = state.flags.union(c.flags);
-            state.escalations_planned.clone_from(&c.escalations);
+            // A supervision opened before the classification keeps its planned escalation.
+            state
+                .escalations_planned
+                .retain(|d| d.rule_id.starts_with(crate::policy::RULE_SUPERVISION_PREFIX));
+            state.escalations_planned.extend(c.escalations.iter().cloned());
             state.policy_version = Some(c.policy_version.clone());
             state.deadline_source = c.deadline_source;
             if c.repeat_of.is_some() {
@@ -1328,6 +1612,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
             state.calendar_uncovered |= !r.calendar_covered;
             if step.final_response {
+                state.revisit_attempts.clear();
                 state.final_response_at = Some(at);
                 state.final_liable = r.liable;
                 state.final_root_cause = r.root_cause;
@@ -1342,11 +1627,8 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             }
         }
         EventData::Revisited(r) => {
-            state.last_revisit = Some(RevisitOutcome {
-                solved: r.solved,
-                satisfied: r.satisfied,
-                score: r.satisfaction_score,
-            });
+            state.last_revisit = Some(RevisitOutcome::from(r));
+            state.revisits.record(r);
         }
         EventData::Reopened(_) => {
             state.final_response_at = None;
@@ -1356,8 +1638,31 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         EventData::Closed(c) => {
             state.resolution = Some(c.resolution);
             state.closed_at = Some(at);
+            state.closed_without_revisit = c.without_revisit;
         }
         // Not about a complaint (recorded in the erasure stream): changes no state.
         EventData::CustomerErased(_) => {}
+        EventData::RevisitAttempted(_) => state.revisit_attempts.push(at),
+        EventData::OwnershipTransferred(_) => {
+            state.ownership_transfers = state.ownership_transfers.saturating_add(1);
+        }
+        EventData::SupervisionOpened(o) => {
+            state.supervisions.push(SupervisionRecord::of(at, &meta.actor, o));
+            state.escalations_planned.push(EscalationDue {
+                rule_id: o.rule_id(),
+                level: o.escalate_to,
+                due_at: o.deadline.due_at,
+            });
+        }
+        EventData::SeverityOverridden(o) => state.severity_overridden = Some(o.suggested),
+    }
+}
+
+/// The escalation level above `level` (the top stays the top).
+fn next_level(level: EscalationLevel) -> EscalationLevel {
+    match level {
+        EscalationLevel::Supervisor => EscalationLevel::DepartmentHead,
+        EscalationLevel::DepartmentHead => EscalationLevel::CenterDirector,
+        EscalationLevel::CenterDirector | EscalationLevel::ExternalMediation => EscalationLevel::ExternalMediation,
     }
 }

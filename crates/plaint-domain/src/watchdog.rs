@@ -2,7 +2,7 @@
 //!
 //! The escalations a ticket may get are planned when it is classified and recorded in
 //! `Classified.escalations` (rule ids `ladder.<level>`, `breach.<clock>`, `green_channel`; see
-//! `policy`). [`due_escalations`] returns those that are
+//! `policy`), and when a supervision is opened (`supervision.<number>`, from `SupervisionOpened`). [`due_escalations`] returns those that are
 //!
 //! * **due**: `now` is at or past the planned time, extended by the time on hold when the clock
 //!   the rule watches is pausable (the resolution clock for the ladder);
@@ -17,7 +17,7 @@
 //! `Escalate` command with the rule id.
 
 use crate::event::{Clock, EscalationDue, EscalationTrigger, Event, EventData};
-use crate::policy::{RULE_BREACH_PREFIX, RULE_GREEN_CHANNEL, RULE_LADDER_PREFIX};
+use crate::policy::{RULE_BREACH_PREFIX, RULE_GREEN_CHANNEL, RULE_LADDER_PREFIX, RULE_SUPERVISION_PREFIX};
 use crate::sla::{Facts, ALL_CLOCKS};
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
@@ -29,6 +29,9 @@ pub fn rule_clock(rule_id: &str) -> Option<Clock> {
     }
     if rule_id.starts_with(RULE_LADDER_PREFIX) {
         return Some(Clock::Resolution);
+    }
+    if rule_id.starts_with(RULE_SUPERVISION_PREFIX) {
+        return Some(Clock::Supervision);
     }
     let name = rule_id.strip_prefix(RULE_BREACH_PREFIX)?;
     ALL_CLOCKS.into_iter().find(|c| c.as_str() == name)

@@ -171,10 +171,38 @@ fn one_of_each() -> Vec<EventData> {
             root_cause: None,
             liable: true,
             note: String::new(),
+            without_revisit: Some(CloseReason::CustomerUnreachable),
         }),
         EventData::CustomerErased(CustomerErased {
             key_ids: vec!["ck-0123456789abcdef".to_owned()],
             legal_basis: "PIPL art. 47 request 2026-118".to_owned(),
+        }),
+        EventData::RevisitAttempted(RevisitAttempted {
+            attempt: 2,
+            note: "电话无人接听".to_owned(),
+        }),
+        EventData::OwnershipTransferred(OwnershipTransferred {
+            from: Some("agent-7".to_owned()),
+            to: "agent-9".to_owned(),
+            reason: "休假，转交".to_owned(),
+        }),
+        EventData::SupervisionOpened(SupervisionOpened {
+            number: 1,
+            deadline: ClockDeadline {
+                clock: Clock::Supervision,
+                due_at: ts(1_764_100_000_000),
+                pausable: false,
+            },
+            escalate_to: EscalationLevel::CenterDirector,
+            note: "限期三日办结".to_owned(),
+            policy_version: "plaint-default-2026.2".to_owned(),
+        }),
+        EventData::SeverityOverridden(SeverityOverridden {
+            suggested: Severity::Urgent,
+            classified: Severity::Ordinary,
+            rules: vec!["sev.item_loss".to_owned()],
+            reason: "客户确认包裹已找到".to_owned(),
+            policy_version: "plaint-default-2026.2".to_owned(),
         }),
     ]
 }
@@ -218,7 +246,11 @@ fn schema_versions_are_known_per_type() {
     assert_eq!(codec::schema_version("Verified"), Some(2));
     assert_eq!(codec::schema_version("Dispatched"), Some(2));
     assert_eq!(codec::schema_version("Responded"), Some(2));
-    assert_eq!(codec::schema_version("Closed"), Some(1));
+    assert_eq!(codec::schema_version("Closed"), Some(2));
+    assert_eq!(codec::schema_version("RevisitAttempted"), Some(1));
+    assert_eq!(codec::schema_version("OwnershipTransferred"), Some(1));
+    assert_eq!(codec::schema_version("SupervisionOpened"), Some(1));
+    assert_eq!(codec::schema_version("SeverityOverridden"), Some(1));
     assert_eq!(codec::schema_version("Opened"), None);
 }
 
@@ -496,11 +528,11 @@ fn broken_payloads_are_typed_errors() {
         Err(CodecError::UnknownType { type_name }) if type_name == "Opened"
     ));
     assert!(matches!(
-        codec::decode("Closed", 2, &[]),
+        codec::decode("Closed", 3, &[]),
         Err(CodecError::UnknownVersion {
             type_name: "Closed",
-            schema_version: 2,
-            current: 1
+            schema_version: 3,
+            current: 2
         })
     ));
     assert!(matches!(
@@ -535,4 +567,41 @@ fn broken_payloads_are_typed_errors() {
         codec::decode("Received", 2, &big),
         Err(CodecError::TooLarge { .. })
     ));
+}
+
+/// Issue 17 (the closed loop): a `Closed` written by schema version 1, before the reason for a
+/// missing revisit was recorded. These bytes are a fixture: resolution resolved (variant 0), root
+/// cause Some(hub = variant 3), liable true, note "结案".
+#[rustfmt::skip]
+const CLOSED_V1_GOLDEN: &[u8] = &[
+    0,                          // resolution: variant 0 = resolved
+    1, 3,                       // root_cause: Some(hub)
+    1,                          // liable: true
+    6, 231, 187, 147, 230, 161, 136, // note: "结案"
+];
+
+#[test]
+fn seed002_closed_v1_upcasts_without_a_close_reason() {
+    let v1 = codec::ClosedV1 {
+        resolution: Resolution::Resolved,
+        root_cause: Some(Stage::Hub),
+        liable: true,
+        note: "结案".to_owned(),
+    };
+    assert_eq!(postcard::to_allocvec(&v1).unwrap(), CLOSED_V1_GOLDEN);
+    let back = codec::decode("Closed", 1, CLOSED_V1_GOLDEN).unwrap();
+    assert_eq!(
+        back,
+        EventData::Closed(Closed {
+            resolution: Resolution::Resolved,
+            root_cause: Some(Stage::Hub),
+            liable: true,
+            note: "结案".to_owned(),
+            without_revisit: None,
+        })
+    );
+    // Today's version carries the reason.
+    let (name, version, bytes) = codec::encode(&back);
+    assert_eq!((name, version), ("Closed", 2));
+    assert_eq!(bytes, [CLOSED_V1_GOLDEN, &[0]].concat());
 }

@@ -122,9 +122,9 @@ fn s2_close_before_final_response_is_rejected() {
     let mut w = World::new();
     w.given_dispatched(Severity::Ordinary);
     assert_eq!(illegal(w.when(close())), (Status::Dispatched, "close"));
-    // A final response makes it legal, even without a revisit (customer unreachable).
+    // A final response makes it legal; without a revisit it needs a reason (R-LOOP-1).
     w.given(respond(ResponseKind::Final));
-    w.given(close());
+    w.given(close_without_revisit(CloseReason::CustomerDeclined));
     assert_eq!(w.state().status, Status::Closed);
 }
 
@@ -145,6 +145,7 @@ fn s2_rejected_ticket_cannot_be_revisited_and_closes_as_rejected() {
         root_cause: None,
         liable: Some(true),
         note: String::new(),
+        without_revisit: None,
     });
     assert_eq!(invalid_field(w.when(liable_close)), "liable");
     let e = w.given(close());
@@ -158,7 +159,7 @@ fn s2_rejected_ticket_cannot_be_revisited_and_closes_as_rejected() {
 fn s2_every_command_on_a_closed_ticket_is_rejected() {
     let mut w = World::new();
     w.given_final_response(Severity::Ordinary);
-    w.given(close());
+    w.given(close_without_revisit(CloseReason::CustomerDeclined));
     let before = w.events.clone();
     for body in one_of_each_command() {
         let name = body.name();
@@ -247,7 +248,7 @@ fn s2_retried_command_id_appends_nothing() {
     assert_eq!(w.run(&rv).unwrap().len(), 2);
     assert_eq!(w.run(&rv).unwrap(), vec![]);
     w.given(respond(ResponseKind::Final));
-    w.given(close());
+    w.given(close_without_revisit(CloseReason::CustomerDeclined));
     assert_eq!(
         w.run(&cmd).unwrap(),
         vec![],
@@ -1013,7 +1014,8 @@ fn s7_watchdog_proposals_are_appended_exactly_once() {
         rc.channel = Channel::MediaLead; // green channel too
         w.given(CommandBody::Receive(rc));
         w.given(verify());
-        w.given(classify(severity));
+        // A media lead suggests major (R-SEV-1): a lower tier records why.
+        w.given(classify_because(severity, "媒体线索经核实为误报"));
         w.given(dispatch(None));
         let planned = w.state().escalations_planned.len();
         assert!(planned >= 2, "{severity:?}: {planned} planned");

@@ -240,7 +240,7 @@ fn section_7_investigation_is_started_by_a_redispatch_or_a_response_after_dispat
 }
 
 #[test]
-fn section_4_green_channel_is_met_by_a_supervisor_stepping_in_not_by_the_watchdog() {
+fn section_4_green_channel_is_met_by_the_centre_head_stepping_in_not_by_the_watchdog() {
     let flags = Flags {
         repeat: true,
         ..Flags::default()
@@ -263,8 +263,19 @@ fn section_4_green_channel_is_met_by_a_supervisor_stepping_in_not_by_the_watchdo
             overdue_ms: MS_PER_HOUR
         }
     );
+    // seed 000 (R-SLA-10): 中心负责人督办 — a supervisor stepping in is not the centre head.
     h.escalated(
         EscalationLevel::Supervisor,
+        EscalationTrigger::Person,
+        at("2025-11-17T15:10:00+08:00"),
+    );
+    let sla = evaluate(&h.events, at("2025-11-17T15:20:00+08:00"), &h.policy);
+    assert!(matches!(
+        sla.clock(Clock::GreenChannel).verdict,
+        Verdict::PendingOverdue { .. }
+    ));
+    h.escalated(
+        EscalationLevel::CenterDirector,
         EscalationTrigger::Person,
         at("2025-11-17T15:30:00+08:00"),
     );

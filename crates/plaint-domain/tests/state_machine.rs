@@ -138,16 +138,19 @@ fn body() -> impl Strategy<Value = CommandBody> {
                 note: String::new(),
             }
         )),
-        (prop::sample::select(Category::ALL.to_vec()), severity(), flags()).prop_map(|(category, severity, flags)| {
-            CommandBody::Classify(Classify {
-                category,
-                severity,
-                customer_tier: CustomerTier::Vip,
-                flags,
-                recorded_deadlines: vec![],
-                deadline_source: Default::default(),
-            })
-        }),
+        (prop::sample::select(Category::ALL.to_vec()), severity(), flags(), any::<bool>()).prop_map(
+            |(category, severity, flags, reason)| {
+                CommandBody::Classify(Classify {
+                    category,
+                    severity,
+                    customer_tier: CustomerTier::Vip,
+                    flags,
+                    recorded_deadlines: vec![],
+                    deadline_source: Default::default(),
+                    severity_reason: reason.then(|| "客户仅咨询".to_owned()),
+                })
+            }
+        ),
         prop::option::of(department()).prop_map(|department| CommandBody::Dispatch(Dispatch {
             department,
             handler: None,
@@ -187,10 +190,26 @@ fn body() -> impl Strategy<Value = CommandBody> {
             })
         }),
         Just(CommandBody::Reopen(Reopen { reason: String::new() })),
-        prop::option::of(any::<bool>()).prop_map(|liable| CommandBody::Close(Close {
-            root_cause: None,
-            liable,
-            note: String::new(),
+        (
+            prop::option::of(any::<bool>()),
+            prop::option::of(prop::sample::select(CloseReason::ALL.to_vec()))
+        )
+            .prop_map(|(liable, without_revisit)| CommandBody::Close(Close {
+                root_cause: None,
+                liable,
+                note: String::new(),
+                without_revisit,
+            })),
+        Just(revisit_attempt()),
+        prop::sample::select(vec!["agent-9", "agent-7"]).prop_map(|to| CommandBody::TransferOwnership(
+            TransferOwnership {
+                to: to.to_owned(),
+                reason: "转交".to_owned(),
+            }
+        )),
+        (1i64..(40 * 24 * 60)).prop_map(|m| CommandBody::OpenSupervision(OpenSupervision {
+            due_at: t0().plus_millis(m * MS_PER_MINUTE),
+            note: "督办".to_owned(),
         })),
         Just(CommandBody::Withdraw(Withdraw {
             note: "客户撤回".to_owned()
@@ -259,6 +278,9 @@ fn legal(status: Status, body: &CommandBody) -> bool {
         CommandBody::Reopen(_) => [S::Responded, S::Revisited].contains(&status),
         CommandBody::Close(_) => [S::Responded, S::Revisited, S::Rejected, S::Merged].contains(&status),
         CommandBody::Withdraw(_) => handling.contains(&status),
+        CommandBody::RecordRevisitAttempt(_) => status == S::Responded,
+        CommandBody::TransferOwnership(_) => !matches!(status, S::New | S::Closed),
+        CommandBody::OpenSupervision(_) => !matches!(status, S::New | S::Closed | S::Rejected | S::Merged),
     }
 }
 
@@ -285,7 +307,11 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::Responded(_)
         | EventData::Compensated(_)
         | EventData::Escalated(_)
-        | EventData::CustomerErased(_) => status,
+        | EventData::CustomerErased(_)
+        | EventData::RevisitAttempted(_)
+        | EventData::OwnershipTransferred(_)
+        | EventData::SupervisionOpened(_)
+        | EventData::SeverityOverridden(_) => status,
     }
 }
 

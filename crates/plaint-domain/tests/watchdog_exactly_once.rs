@@ -148,8 +148,11 @@ fn section_7_major_tickets_escalate_at_breach_of_first_response_and_preliminary_
     assert_eq!(due[1].level, EscalationLevel::CenterDirector);
 }
 
+/// 000: 绿色通道 由中心负责人督办，4 小时内介入 (docs/domain.md R-SLA-10): the green channel
+/// escalates to the policy's level (default the centre head) unless someone of that level
+/// stepped in; a supervisor stepping in is not enough.
 #[test]
-fn section_4_green_channel_escalates_to_a_supervisor_after_4_hours_unless_one_stepped_in() {
+fn seed000_green_channel_escalates_to_the_centre_head_after_4_hours_unless_one_stepped_in() {
     let media = Flags {
         media: true,
         ..Flags::default()
@@ -158,11 +161,19 @@ fn section_4_green_channel_escalates_to_a_supervisor_after_4_hours_unless_one_st
     assert!(due_escalations(&h.events, hours_after_receipt(3)).is_empty());
     let due = due_escalations(&h.events, hours_after_receipt(4));
     assert_eq!(ids(&due), ["green_channel"]);
-    assert_eq!(due[0].level, EscalationLevel::Supervisor);
+    assert_eq!(due[0].level, EscalationLevel::CenterDirector);
 
     let mut h = ticket(Severity::Ordinary, media);
     h.escalated(
         EscalationLevel::Supervisor,
+        EscalationTrigger::Person,
+        hours_after_receipt(1),
+    );
+    assert_eq!(ids(&due_escalations(&h.events, hours_after_receipt(5))), ["green_channel"]);
+
+    let mut h = ticket(Severity::Ordinary, media);
+    h.escalated(
+        EscalationLevel::CenterDirector,
         EscalationTrigger::Person,
         hours_after_receipt(1),
     );

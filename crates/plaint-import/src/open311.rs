@@ -470,6 +470,7 @@ fn plan_request(
                 flags: Flags::default(),
                 recorded_deadlines: Vec::new(),
                 deadline_source: DeadlineSource::Recorded,
+                severity_reason: None,
             }),
         ),
     ];
@@ -510,6 +511,7 @@ fn plan_request(
                         root_cause: None,
                         liable: None,
                         note: text.clone(),
+                        without_revisit: None,
                     }),
                 ));
             }

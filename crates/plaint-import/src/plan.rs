@@ -705,6 +705,7 @@ impl<'m> Planner<'m> {
                     .into_iter()
                     .collect(),
                 deadline_source: DeadlineSource::Recorded,
+                severity_reason: None,
             }),
         );
         let department = Department(department.expect("department resolved"));
@@ -732,6 +733,7 @@ impl<'m> Planner<'m> {
                     root_cause: None,
                     liable: None,
                     note: status_text.clone(),
+                    without_revisit: None,
                 }),
             ));
         } else {
@@ -783,6 +785,7 @@ impl<'m> Planner<'m> {
                         root_cause: None,
                         liable: None,
                         note: status_text,
+                        without_revisit: None,
                     }),
                 ));
             }

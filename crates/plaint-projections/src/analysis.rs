@@ -11,6 +11,7 @@ use crate::records::{Record, RecordTable};
 use crate::sla::{ClockSummary, SlaProjection};
 use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, SmallId, Sym};
 use crate::Projection;
+use plaint_domain::closed_loop::RevisitTally;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
@@ -45,9 +46,8 @@ struct AnaRec {
     /// Liability as last stated (final response, then close).
     liable: Option<bool>,
     root_cause: Option<Stage>,
-    satisfied: Option<bool>,
-    solved: Option<bool>,
-    satisfaction_score: Option<u8>,
+    /// Every revisit counted, first and latest kept (docs/domain.md R-LOOP-4).
+    revisits: RevisitTally,
 }
 
 /// The analysis projection: a compact record per ticket; reports are computed from it.
@@ -77,17 +77,31 @@ pub struct Share {
     pub share: Option<f64>,
 }
 
-/// Revisit figures.
+/// Revisit figures (docs/domain.md R-LOOP-4): every revisit counted, not only each ticket's
+/// last; the first and the latest revisit of each ticket both reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Satisfaction {
+    /// Revisits made (every one: a ticket revisited twice counts twice).
     pub revisited: u64,
+    /// Revisits that found the customer satisfied.
     pub satisfied: u64,
+    /// Revisits that found the problem solved.
     pub solved: u64,
-    /// satisfied / revisited.
+    /// satisfied / revisited, over every revisit.
     pub satisfied_rate: Option<f64>,
-    /// Mean of the 1–5 scores given.
+    /// Mean of the 1–5 scores given (every revisit).
     pub mean_score: Option<f64>,
     pub scored: u64,
+    /// Tickets revisited at least once.
+    pub tickets_revisited: u64,
+    /// Tickets whose first revisit found the customer satisfied.
+    pub first_satisfied: u64,
+    /// first_satisfied / tickets_revisited.
+    pub first_satisfied_rate: Option<f64>,
+    /// Tickets whose latest revisit found the customer satisfied.
+    pub latest_satisfied: u64,
+    /// latest_satisfied / tickets_revisited.
+    pub latest_satisfied_rate: Option<f64>,
 }
 
 /// One of the most frequent (category, region) pairs.
@@ -245,6 +259,11 @@ impl Analysis {
                 satisfied_rate: None,
                 mean_score: None,
                 scored: 0,
+                tickets_revisited: 0,
+                first_satisfied: 0,
+                first_satisfied_rate: None,
+                latest_satisfied: 0,
+                latest_satisfied_rate: None,
             },
             resolved: 0,
             first_contact_resolved: 0,
@@ -274,14 +293,16 @@ impl Analysis {
             *r.by_department.entry(dept.to_owned()).or_default() += 1;
             r.repeats += a.repeat as u64;
             r.reopened += (a.life.reopen_count > 0) as u64;
-            if let Some(satisfied) = a.satisfied {
-                r.satisfaction.revisited += 1;
-                r.satisfaction.satisfied += satisfied as u64;
-                r.satisfaction.solved += a.solved.unwrap_or(false) as u64;
-            }
-            if let Some(score) = a.satisfaction_score {
-                r.satisfaction.scored += 1;
-                score_sum += score as u64;
+            let v = &a.revisits;
+            r.satisfaction.revisited += u64::from(v.count);
+            r.satisfaction.satisfied += u64::from(v.satisfied);
+            r.satisfaction.solved += u64::from(v.solved);
+            r.satisfaction.scored += u64::from(v.scored);
+            score_sum += u64::from(v.score_sum);
+            if v.count > 0 {
+                r.satisfaction.tickets_revisited += 1;
+                r.satisfaction.first_satisfied += v.first.is_some_and(|o| o.satisfied) as u64;
+                r.satisfaction.latest_satisfied += v.latest.is_some_and(|o| o.satisfied) as u64;
             }
             if a.final_responses > 0 {
                 r.resolved += 1;
@@ -303,6 +324,10 @@ impl Analysis {
         r.repeat_rate = ratio(r.repeats + r.reopened, r.received);
         r.satisfaction.satisfied_rate = ratio(r.satisfaction.satisfied, r.satisfaction.revisited);
         r.satisfaction.mean_score = ratio(score_sum, r.satisfaction.scored);
+        r.satisfaction.first_satisfied_rate =
+            ratio(r.satisfaction.first_satisfied, r.satisfaction.tickets_revisited);
+        r.satisfaction.latest_satisfied_rate =
+            ratio(r.satisfaction.latest_satisfied, r.satisfaction.tickets_revisited);
         r.first_contact_resolution_rate = ratio(r.first_contact_resolved, r.resolved);
         r.escalation_rate = ratio(r.escalated, r.received);
         r.effective_rate = ratio(r.effective, r.received);
@@ -460,9 +485,7 @@ impl Projection for Analysis {
                 first_final_at: None,
                 liable: None,
                 root_cause: None,
-                satisfied: None,
-                solved: None,
-                satisfaction_score: None,
+                revisits: RevisitTally::default(),
             });
             return;
         }
@@ -512,14 +535,11 @@ impl Projection for Analysis {
                 }
             }
             EventData::Escalated(_) | EventData::Reopened(_) => {}
-            EventData::Revisited(v) => {
-                let a = &mut self.recs[i as usize];
-                a.satisfied = Some(v.satisfied);
-                a.solved = Some(v.solved);
-                if v.satisfaction_score.is_some() {
-                    a.satisfaction_score = v.satisfaction_score;
-                }
-            }
+            EventData::Revisited(v) => self.recs[i as usize].revisits.record(v),
+            EventData::RevisitAttempted(_)
+            | EventData::OwnershipTransferred(_)
+            | EventData::SupervisionOpened(_)
+            | EventData::SeverityOverridden(_) => {}
             EventData::Closed(c) => {
                 let a = &mut self.recs[i as usize];
                 if c.resolution == Resolution::Resolved || c.liable {

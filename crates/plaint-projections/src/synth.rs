@@ -436,6 +436,7 @@ fn close(resolution: Resolution, liable: bool, root_cause: Option<Stage>) -> Eve
         root_cause,
         liable,
         note: String::new(),
+        without_revisit: None,
     })
 }
 

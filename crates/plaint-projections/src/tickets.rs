@@ -75,6 +75,19 @@ pub struct ClosedRecord {
     pub resolution: Resolution,
     pub root_cause: Option<Stage>,
     pub liable: bool,
+    /// Closed after a final response without a revisit, for this reason (docs/domain.md
+    /// R-LOOP-1).
+    #[serde(default)]
+    pub without_revisit: Option<CloseReason>,
+}
+
+/// A transfer of ownership (首问负责制, docs/domain.md R-OWN-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnershipTransfer {
+    pub at: Timestamp,
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: String,
 }
 
 /// The three checks (三核).
@@ -142,6 +155,18 @@ pub struct TicketView {
     /// Later tickets that repeat this one.
     pub repeated_by: Vec<ComplaintId>,
     pub closed: Option<ClosedRecord>,
+    /// 首问负责制: who owns the ticket (docs/domain.md R-OWN), as the domain's
+    /// `closed_loop::owner_after` folds it.
+    pub owner: Option<String>,
+    pub ownership_transfers: Vec<OwnershipTransfer>,
+    /// Every revisit, in order (the first and the latest both; `revisit` is the latest).
+    pub revisits: Vec<RevisitRecord>,
+    /// Failed attempts to reach the customer for the revisit (R-LOOP-2).
+    pub revisit_attempts: Vec<Timestamp>,
+    /// 督办: supervisions opened on the ticket (R-SUP); they end with the ticket.
+    pub supervisions: Vec<plaint_domain::state::SupervisionRecord>,
+    /// Classified below the tier the policy suggested, with the reason (R-SEV-2).
+    pub severity_override: Option<SeverityOverridden>,
 }
 
 impl TicketView {
@@ -184,6 +209,12 @@ enum Extra {
     Duplicate(SmallId),
     RepeatOf(SmallId),
     RepeatedBy(SmallId),
+    /// A revisit superseded by a later one (the latest is `TicketRec::revisit`).
+    EarlierRevisit(RevisitRecord),
+    RevisitAttempt(Timestamp),
+    OwnershipTransfer(Box<OwnershipTransfer>),
+    Supervision(Box<plaint_domain::state::SupervisionRecord>),
+    SeverityOverride(Box<SeverityOverridden>),
 }
 
 /// Sealed personal fields, compactly (the key id interned).
@@ -224,6 +255,7 @@ struct TicketRec {
     assignments: Vec<AssignmentRec>,
     responses: Vec<ResponseRecord>,
     extras: Vec<Extra>,
+    owner: Option<Sym>,
 }
 
 impl TicketRec {
@@ -304,6 +336,8 @@ impl Tickets {
         let (mut evidence, mut attributes, mut rejection, mut compensations) = (vec![], BTreeMap::new(), None, vec![]);
         let (mut escalations, mut holds, mut duplicate_of, mut duplicates) = (vec![], vec![], None, vec![]);
         let (mut repeat_of, mut repeated_by) = (None, vec![]);
+        let (mut ownership_transfers, mut revisits, mut revisit_attempts) = (vec![], vec![], vec![]);
+        let (mut supervisions, mut severity_override) = (vec![], None);
         for x in &t.extras {
             match x {
                 Extra::Evidence(e) => evidence.push(EvidenceRef::clone(e)),
@@ -326,8 +360,14 @@ impl Tickets {
                 Extra::Duplicate(id) => duplicates.push(id.to_complaint_id()),
                 Extra::RepeatOf(id) => repeat_of = Some(id.to_complaint_id()),
                 Extra::RepeatedBy(id) => repeated_by.push(id.to_complaint_id()),
+                Extra::EarlierRevisit(r) => revisits.push(*r),
+                Extra::RevisitAttempt(at) => revisit_attempts.push(*at),
+                Extra::OwnershipTransfer(o) => ownership_transfers.push(OwnershipTransfer::clone(o)),
+                Extra::Supervision(r) => supervisions.push(plaint_domain::state::SupervisionRecord::clone(r)),
+                Extra::SeverityOverride(o) => severity_override = Some(SeverityOverridden::clone(o)),
             }
         }
+        revisits.extend(t.revisit);
         TicketView {
             id: t.id.to_complaint_id(),
             status: t.life.status,
@@ -378,6 +418,12 @@ impl Tickets {
             repeat_of,
             repeated_by,
             closed: t.closed,
+            owner: t.owner.map(|o| s.resolve(o).to_owned()),
+            ownership_transfers,
+            revisits,
+            revisit_attempts,
+            supervisions,
+            severity_override,
         }
     }
 
@@ -421,6 +467,8 @@ impl Tickets {
             assignments: Vec::new(),
             responses: Vec::new(),
             extras: Vec::new(),
+            owner: plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
+                .map(|o| strings.intern(&o)),
         };
         for e in &r.evidence {
             rec.add(Extra::Evidence(Box::new(e.clone())));
@@ -475,6 +523,12 @@ impl Projection for Tickets {
         let i = i as usize;
         let at = e.meta.occurred_at;
         let mut link: Option<(ComplaintId, bool)> = None;
+        // 首问负责制: the domain's rule of who owns the ticket after this event.
+        let has_owner = self.tickets[i].owner.is_some();
+        if let Some(o) = plaint_domain::closed_loop::owner_after(has_owner, &e.meta.actor, &e.data) {
+            let sym = self.strings.intern(&o);
+            self.tickets[i].owner = Some(sym);
+        }
         let t = &mut self.tickets[i];
         let step = t.life.apply(&e.data);
         match step.hold {
@@ -586,6 +640,9 @@ impl Projection for Tickets {
                 });
             }
             EventData::Revisited(v) => {
+                if let Some(earlier) = t.revisit {
+                    t.add(Extra::EarlierRevisit(earlier));
+                }
                 t.revisit = Some(RevisitRecord {
                     at,
                     solved: v.solved,
@@ -599,8 +656,24 @@ impl Projection for Tickets {
                     resolution: c.resolution,
                     root_cause: c.root_cause,
                     liable: c.liable,
+                    without_revisit: c.without_revisit,
                 });
             }
+            EventData::RevisitAttempted(_) => t.add(Extra::RevisitAttempt(at)),
+            EventData::OwnershipTransferred(o) => t.add(Extra::OwnershipTransfer(Box::new(OwnershipTransfer {
+                at,
+                from: o.from.clone(),
+                to: o.to.clone(),
+                reason: o.reason.clone(),
+            }))),
+            EventData::SupervisionOpened(o) => {
+                t.add(Extra::Supervision(Box::new(plaint_domain::state::SupervisionRecord::of(
+                    at,
+                    &e.meta.actor,
+                    o,
+                ))))
+            }
+            EventData::SeverityOverridden(o) => t.add(Extra::SeverityOverride(Box::new(o.clone()))),
         }
         let t = &mut self.tickets[i];
         t.stream_version = e.meta.stream_version;

@@ -47,7 +47,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
         (
             0..COMPLAINTS,
-            0u8..24,
+            0u8..27,
             any::<u8>(),
             prop_oneof![3 => 0i64..180, 1 => 0i64..(3 * 24 * 60)],
         )
@@ -77,7 +77,7 @@ fn happy(status: Status, seed: u8) -> u8 {
 }
 
 fn body(kind: u8, seed: u8, status: Status, other: ComplaintId) -> CommandBody {
-    let kind = if kind >= 16 { happy(status, seed) } else { kind };
+    let kind = if kind >= 19 { happy(status, seed) } else { kind };
     let severity = Severity::ALL[usize::from(seed) % Severity::ALL.len()];
     let response = [
         ResponseKind::Acknowledgement,
@@ -136,6 +136,7 @@ fn body(kind: u8, seed: u8, status: Status, other: ComplaintId) -> CommandBody {
             flags: Flags::default(),
             recorded_deadlines: vec![],
             deadline_source: Default::default(),
+            severity_reason: (seed % 2 == 0).then(|| "below the suggestion".into()),
         }),
         5 => CommandBody::Dispatch(Dispatch {
             department: None,
@@ -182,6 +183,19 @@ fn body(kind: u8, seed: u8, status: Status, other: ComplaintId) -> CommandBody {
             root_cause: None,
             liable: None,
             note: String::new(),
+            without_revisit: [None, Some(CloseReason::CustomerDeclined), Some(CloseReason::CustomerUnreachable)]
+                [usize::from(seed) % 3],
+        }),
+        16 => CommandBody::RecordRevisitAttempt(RecordRevisitAttempt {
+            note: "no answer".into(),
+        }),
+        17 => CommandBody::TransferOwnership(TransferOwnership {
+            to: ["agent-2", "agent-3"][usize::from(seed) % 2].into(),
+            reason: "hand-over".into(),
+        }),
+        18 => CommandBody::OpenSupervision(OpenSupervision {
+            due_at: t0().plus_millis(i64::from(seed) * 60 * MS_PER_MINUTE),
+            note: "督办".into(),
         }),
         _ => CommandBody::Respond(Respond {
             kind: response,
@@ -292,6 +306,31 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
         prop_assert_eq!(&v.repeat_of, &state.repeat_of, "{}: repeat of {}", what, id);
         prop_assert_eq!(&v.duplicate_of, &state.merged_into, "{}: merged into of {}", what, id);
         prop_assert_eq!(v.rejection, state.rejection, "{}: rejection of {}", what, id);
+        // Issue 17: owner, every revisit, supervisions, the reason a loop closed without one.
+        prop_assert_eq!(&v.owner, &state.owner, "{}: owner of {}", what, id);
+        prop_assert_eq!(
+            v.ownership_transfers.len() as u32,
+            state.ownership_transfers,
+            "{}: transfers of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(v.revisits.len() as u32, state.revisits.count, "{}: revisits of {}", what, id);
+        prop_assert_eq!(
+            v.revisits.first().map(|r| r.satisfied),
+            state.revisits.first.map(|r| r.satisfied),
+            "{}: first revisit of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(&v.supervisions, &state.supervisions, "{}: supervisions of {}", what, id);
+        prop_assert_eq!(
+            v.closed.and_then(|c| c.without_revisit),
+            state.closed_without_revisit,
+            "{}: closed without revisit of {}",
+            what,
+            id
+        );
         prop_assert_eq!(
             v.responses.first().map(|r| r.at),
             state.first_response_at,

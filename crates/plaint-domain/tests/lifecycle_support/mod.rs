@@ -165,7 +165,17 @@ pub fn classify(severity: Severity) -> CommandBody {
         flags: Flags::default(),
         recorded_deadlines: vec![],
         deadline_source: Default::default(),
+        severity_reason: None,
     })
+}
+
+/// Classify with a recorded reason for going below the policy's suggestion (R-SEV-2).
+pub fn classify_because(severity: Severity, reason: &str) -> CommandBody {
+    let CommandBody::Classify(mut c) = classify(severity) else {
+        unreachable!()
+    };
+    c.severity_reason = Some(reason.to_owned());
+    CommandBody::Classify(c)
 }
 
 pub fn dispatch(department: Option<&str>) -> CommandBody {
@@ -204,6 +214,23 @@ pub fn close() -> CommandBody {
         root_cause: None,
         liable: None,
         note: String::new(),
+        without_revisit: None,
+    })
+}
+
+/// Close without a revisit, for a reason (docs/domain.md R-LOOP-1).
+pub fn close_without_revisit(reason: CloseReason) -> CommandBody {
+    CommandBody::Close(Close {
+        root_cause: None,
+        liable: None,
+        note: "客户表示无需回访".to_owned(),
+        without_revisit: Some(reason),
+    })
+}
+
+pub fn revisit_attempt() -> CommandBody {
+    CommandBody::RecordRevisitAttempt(RecordRevisitAttempt {
+        note: "电话无人接听".to_owned(),
     })
 }
 
@@ -268,6 +295,15 @@ pub fn one_of_each_command() -> Vec<CommandBody> {
         CommandBody::Reopen(Reopen { reason: String::new() }),
         close(),
         withdraw(),
+        revisit_attempt(),
+        CommandBody::TransferOwnership(TransferOwnership {
+            to: "agent-9".to_owned(),
+            reason: "转交专人跟进".to_owned(),
+        }),
+        CommandBody::OpenSupervision(OpenSupervision {
+            due_at: Timestamp::parse_rfc3339("2026-11-28T18:00:00+08:00").unwrap(),
+            note: "限期办结".to_owned(),
+        }),
     ]
 }
 

@@ -211,6 +211,7 @@ impl History {
                 root_cause: None,
                 liable: false,
                 note: String::new(),
+                without_revisit: None,
             }),
         )
     }

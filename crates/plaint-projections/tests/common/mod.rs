@@ -220,6 +220,7 @@ pub fn closed(resolution: Resolution, liable: bool, root_cause: Option<Stage>) -
         root_cause,
         liable,
         note: String::new(),
+        without_revisit: None,
     })
 }
 
