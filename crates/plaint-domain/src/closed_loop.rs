@@ -29,20 +29,21 @@ impl From<&Revisited> for RevisitOutcome {
     }
 }
 
-/// Every revisit of one ticket, counted (docs/domain.md R-LOOP-4).
+/// Every revisit of one ticket, counted (docs/domain.md R-LOOP-4). 20 bytes: counters are
+/// `u16` (a ticket has at most `REOPEN_COUNT_MAX` + 1 revisits; they saturate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RevisitTally {
     /// Revisits made.
-    pub count: u32,
+    pub count: u16,
     /// Of those, the customer was satisfied.
-    pub satisfied: u32,
+    pub satisfied: u16,
     /// Of those, the problem was solved.
-    pub solved: u32,
+    pub solved: u16,
     /// Of those, unsolved or unsatisfied: each reopened the ticket (R-LIFE-8).
-    pub unsatisfied: u32,
+    pub unsatisfied: u16,
     /// Of those, a 1–5 score was given; `score_sum` is their sum.
-    pub scored: u32,
-    pub score_sum: u32,
+    pub scored: u16,
+    pub score_sum: u16,
     /// The first revisit's outcome.
     pub first: Option<RevisitOutcome>,
     /// The latest revisit's outcome.
@@ -54,14 +55,14 @@ impl RevisitTally {
     pub fn record(&mut self, r: &Revisited) {
         let o = RevisitOutcome::from(r);
         self.count = self.count.saturating_add(1);
-        self.satisfied = self.satisfied.saturating_add(u32::from(r.satisfied));
-        self.solved = self.solved.saturating_add(u32::from(r.solved));
+        self.satisfied = self.satisfied.saturating_add(u16::from(r.satisfied));
+        self.solved = self.solved.saturating_add(u16::from(r.solved));
         self.unsatisfied = self
             .unsatisfied
-            .saturating_add(u32::from(!(r.solved && r.satisfied)));
+            .saturating_add(u16::from(!(r.solved && r.satisfied)));
         if let Some(score) = r.satisfaction_score {
             self.scored = self.scored.saturating_add(1);
-            self.score_sum = self.score_sum.saturating_add(u32::from(score));
+            self.score_sum = self.score_sum.saturating_add(u16::from(score));
         }
         if self.first.is_none() {
             self.first = Some(o);

@@ -1324,7 +1324,7 @@ impl Decider<'_, '_, '_, '_> {
             // R-LOOP-3: from the policy's n-th unsatisfied revisit on, escalate too.
             let cl = &self.ctx.policy.closed_loop;
             let nth = self.state.revisits.unsatisfied.saturating_add(1);
-            if cl.unsatisfied_revisit == crate::policy::UnsatisfiedRevisit::ReopenAndEscalate && nth >= cl.escalate_from {
+            if cl.unsatisfied_revisit == crate::policy::UnsatisfiedRevisit::ReopenAndEscalate && u32::from(nth) >= cl.escalate_from {
                 let level = match self.state.escalation_level {
                     Some(current) if current >= cl.escalate_to => next_level(current),
                     _ => cl.escalate_to,

@@ -94,8 +94,10 @@ mod record_sizes {
     /// These bounds catch a field added carelessly (docs/PERFORMANCE.md has the budget).
     #[test]
     fn per_ticket_records_stay_small() {
+        // 312 (issue 17): + the owner (首问负责制), 4 bytes and their alignment; every ticket
+        // has one, so it is not a rare extra.
         assert!(
-            crate::tickets::record_size() <= 304,
+            crate::tickets::record_size() <= 312,
             "{}",
             crate::tickets::record_size()
         );
@@ -106,8 +108,9 @@ mod record_sizes {
             "{}",
             crate::repeats::record_size()
         );
+        // 136 (issue 17): every revisit counted (the domain's 20-byte RevisitTally).
         assert!(
-            crate::analysis::record_size() <= 120,
+            crate::analysis::record_size() <= 136,
             "{}",
             crate::analysis::record_size()
         );

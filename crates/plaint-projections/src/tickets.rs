@@ -255,8 +255,13 @@ struct TicketRec {
     assignments: Vec<AssignmentRec>,
     responses: Vec<ResponseRecord>,
     extras: Vec<Extra>,
-    owner: Option<Sym>,
+    /// The owner's interned name, [`NO_OWNER`] when none (a bare index fits in the record's
+    /// padding where an `Option<Sym>` would add 8 bytes per ticket).
+    owner: u32,
 }
+
+/// `TicketRec::owner` of a ticket no person acted on yet.
+const NO_OWNER: u32 = u32::MAX;
 
 impl TicketRec {
     fn add(&mut self, x: Extra) {
@@ -418,7 +423,7 @@ impl Tickets {
             repeat_of,
             repeated_by,
             closed: t.closed,
-            owner: t.owner.map(|o| s.resolve(o).to_owned()),
+            owner: (t.owner != NO_OWNER).then(|| s.resolve(Sym(t.owner)).to_owned()),
             ownership_transfers,
             revisits,
             revisit_attempts,
@@ -468,7 +473,7 @@ impl Tickets {
             responses: Vec::new(),
             extras: Vec::new(),
             owner: plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
-                .map(|o| strings.intern(&o)),
+                .map_or(NO_OWNER, |o| strings.intern(&o).0),
         };
         for e in &r.evidence {
             rec.add(Extra::Evidence(Box::new(e.clone())));
@@ -524,10 +529,10 @@ impl Projection for Tickets {
         let at = e.meta.occurred_at;
         let mut link: Option<(ComplaintId, bool)> = None;
         // 首问负责制: the domain's rule of who owns the ticket after this event.
-        let has_owner = self.tickets[i].owner.is_some();
+        let has_owner = self.tickets[i].owner != NO_OWNER;
         if let Some(o) = plaint_domain::closed_loop::owner_after(has_owner, &e.meta.actor, &e.data) {
             let sym = self.strings.intern(&o);
-            self.tickets[i].owner = Some(sym);
+            self.tickets[i].owner = sym.0;
         }
         let t = &mut self.tickets[i];
         let step = t.life.apply(&e.data);

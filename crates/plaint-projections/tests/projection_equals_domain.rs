@@ -315,7 +315,7 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
             what,
             id
         );
-        prop_assert_eq!(v.revisits.len() as u32, state.revisits.count, "{}: revisits of {}", what, id);
+        prop_assert_eq!(v.revisits.len(), usize::from(state.revisits.count), "{}: revisits of {}", what, id);
         prop_assert_eq!(
             v.revisits.first().map(|r| r.satisfied),
             state.revisits.first.map(|r| r.satisfied),
