@@ -327,7 +327,7 @@ fn description(rng: &mut ChaCha8Rng, category: Category, waybill: Option<&str>, 
             format!("快递显示已签收但本人未收到，运单号 {wb}，要求核实签收人并赔偿"),
             format!("运单号 {wb} 的邮件在{outlet}之后物流信息中断，疑似丢失，要求查找或赔偿"),
             format!("寄出的文件 {wb} 丢失，内有重要合同原件，要求调查并给出处理结果"),
-            // Issue 17 (R-ROUTE-3): "未保价" is not "保价": routed by "丢失", not to legal.
+            // Issue 17 (R-RTE-4): "未保价" is not "保价": routed by "丢失", not to legal.
             format!("包裹 {wb} 未保价，寄出后物流停滞，疑似丢失，要求查找"),
         ],
         Category::Damage => vec![
@@ -386,7 +386,7 @@ fn waybill(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// Allowance for the first response per severity and channel (docs/domain.md §7 defaults;
-/// R-SLA-9: the mini-program answers within 2 h).
+/// R-SLA-8: the mini-program answers within 2 h).
 fn first_response_ms(s: Severity, channel: Channel) -> i64 {
     let tier = match s {
         Severity::Ordinary => hours(24),

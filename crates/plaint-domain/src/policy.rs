@@ -259,7 +259,7 @@ pub struct SlaPolicy {
     #[serde(default)]
     pub registration_by_channel: BTreeMap<String, PolicyDuration>,
     /// First-response allowances by channel name (000: the mini-program answers 受理 within
-    /// 2 h). The stricter of this and the tier's `first_response` applies (R-SLA-9).
+    /// 2 h). The stricter of this and the tier's `first_response` applies (R-SLA-8).
     #[serde(default)]
     pub first_response_by_channel: BTreeMap<String, PolicyDuration>,
     /// Clocks set by regulation.
@@ -491,7 +491,7 @@ pub struct RoutingPolicy {
     #[serde(default)]
     pub rules: Vec<RoutingRule>,
     /// A keyword right after one of these (spaces between allowed) does not match: "未保价"
-    /// and "没有保价" are not "保价" (docs/domain.md R-ROUTE-3). Also used by the severity rules.
+    /// and "没有保价" are not "保价" (docs/domain.md R-RTE-4). Also used by the severity rules.
     #[serde(default)]
     pub negation_prefixes: Vec<String>,
 }
@@ -993,7 +993,7 @@ impl Policy {
             .copied()
             .unwrap_or(t.registration);
         out.push(self.deadline(Clock::Registration, registration.after_noting(cal, needs, contact_at)));
-        // R-SLA-9: a channel's own first-response allowance, when stricter than the tier's.
+        // R-SLA-8: a channel's own first-response allowance, when stricter than the tier's.
         let mut first_response_due = t.first_response.after_noting(cal, needs, received_at);
         if let Some(d) = self.sla.first_response_by_channel.get(channel.as_str()) {
             first_response_due = first_response_due.min(d.after_noting(cal, needs, received_at));

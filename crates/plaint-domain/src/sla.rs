@@ -226,7 +226,7 @@ pub(crate) struct Facts {
     pub escalations: Vec<(EscalationLevel, bool, Timestamp)>,
     pub reopens: Vec<Timestamp>,
     pub closed_at: Option<Timestamp>,
-    /// The level the green channel escalates to, as planned at classification (R-SLA-10).
+    /// The level the green channel escalates to, as planned at classification (R-SLA-9).
     pub green_level: Option<EscalationLevel>,
 }
 
@@ -252,7 +252,7 @@ pub enum SlaEvent {
     Closed,
     /// 督办 (docs/domain.md R-SUP): its deadline is the fact's.
     SupervisionOpened,
-    /// A `Classified` that planned the green-channel escalation to `level` (R-SLA-10): the
+    /// A `Classified` that planned the green-channel escalation to `level` (R-SLA-9): the
     /// green-channel clock is met by a person's escalation to that level or above.
     ClassifiedGreen { level: EscalationLevel },
 }

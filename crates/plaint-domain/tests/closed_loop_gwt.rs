@@ -1,5 +1,5 @@
-//! Given/when/then tests of issue 17 part 1 (docs/domain.md R-LOOP, R-SLA-9, R-SLA-10, R-SEV,
-//! R-ROUTE-3, R-SUP, R-OWN): the closed loop, every revisit counted, channel first-response
+//! Given/when/then tests of issue 17 part 1 (docs/domain.md R-LOOP, R-SLA-8, R-SLA-9, R-SEV,
+//! R-RTE-4, R-SUP, R-OWN): the closed loop, every revisit counted, channel first-response
 //! clocks, the green channel's level, severity suggestions, keyword negation, supervision and
 //! first-contact ownership. Each test is named after the seed document and rule it checks.
 

@@ -263,7 +263,7 @@ fn section_4_green_channel_is_met_by_the_centre_head_stepping_in_not_by_the_watc
             overdue_ms: MS_PER_HOUR
         }
     );
-    // seed 000 (R-SLA-10): 中心负责人督办 — a supervisor stepping in is not the centre head.
+    // seed 000 (R-SLA-9): 中心负责人督办 — a supervisor stepping in is not the centre head.
     h.escalated(
         EscalationLevel::Supervisor,
         EscalationTrigger::Person,

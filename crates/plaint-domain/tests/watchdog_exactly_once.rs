@@ -148,7 +148,7 @@ fn section_7_major_tickets_escalate_at_breach_of_first_response_and_preliminary_
     assert_eq!(due[1].level, EscalationLevel::CenterDirector);
 }
 
-/// 000: 绿色通道 由中心负责人督办，4 小时内介入 (docs/domain.md R-SLA-10): the green channel
+/// 000: 绿色通道 由中心负责人督办，4 小时内介入 (docs/domain.md R-SLA-9): the green channel
 /// escalates to the policy's level (default the centre head) unless someone of that level
 /// stepped in; a supervisor stepping in is not enough.
 #[test]
