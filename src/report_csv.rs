@@ -82,6 +82,14 @@ fn summary(r: &PeriodReport) -> CsvTable {
             rate(w.first_contact_resolution_rate),
         ]);
         rows.push(vec!["satisfied_rate".to_owned(), rate(w.satisfaction.satisfied_rate)]);
+        rows.push(vec![
+            "first_revisit_satisfied_rate".to_owned(),
+            rate(w.satisfaction.first_satisfied_rate),
+        ]);
+        rows.push(vec![
+            "latest_revisit_satisfied_rate".to_owned(),
+            rate(w.satisfaction.latest_satisfied_rate),
+        ]);
     }
     CsvTable { name: "summary", rows }
 }

@@ -130,7 +130,9 @@ fn header(r: &PeriodReport, title: &str) -> String {
         kpi("repeat rate", pct(w.repeat_rate));
         kpi("escalation rate", pct(w.escalation_rate));
         kpi("first-contact resolution", pct(w.first_contact_resolution_rate));
-        kpi("satisfied", pct(w.satisfaction.satisfied_rate));
+        kpi("satisfied (every revisit)", pct(w.satisfaction.satisfied_rate));
+        kpi("satisfied at first revisit", pct(w.satisfaction.first_satisfied_rate));
+        kpi("satisfied at latest revisit", pct(w.satisfaction.latest_satisfied_rate));
     }
     kpi(
         "alerts",

@@ -133,6 +133,17 @@ pub fn weekly_report_text(r: &WeeklyReport) -> String {
                     .unwrap_or_else(|| "-".into())
             ),
         ),
+        (
+            "satisfied at first / latest revisit",
+            format!(
+                "{} tickets revisited: {} ({}) / {} ({})",
+                r.satisfaction.tickets_revisited,
+                r.satisfaction.first_satisfied,
+                percent(r.satisfaction.first_satisfied_rate),
+                r.satisfaction.latest_satisfied,
+                percent(r.satisfaction.latest_satisfied_rate),
+            ),
+        ),
     ];
     for (k, v) in rows {
         overview.add_row(vec![k.to_owned(), v]);

@@ -123,6 +123,72 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
         ("reopened", t.reopen_count.to_string()),
         ("repeat of", opt(t.repeat_of.as_ref().map(|r| r.as_str()))),
         ("duplicate of", opt(t.duplicate_of.as_ref().map(|r| r.as_str()))),
+        // Issue 17: 首问负责制, 督办, every revisit, the closed loop, severity overrides.
+        (
+            "owner",
+            match t.ownership_transfers.len() {
+                0 => opt(t.owner.as_deref()),
+                n => format!("{} ({n} transfer{})", opt(t.owner.as_deref()), if n == 1 { "" } else { "s" }),
+            },
+        ),
+        (
+            "supervision",
+            t.supervisions
+                .iter()
+                .map(|v| {
+                    format!(
+                        "#{} by {} due {}, overdue → {}: {}",
+                        v.number,
+                        v.opened_by,
+                        v.due_at,
+                        v.escalate_to.as_str(),
+                        v.note
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        (
+            "revisits",
+            t.revisits
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} at {}",
+                        if r.satisfied { "satisfied" } else { "unsatisfied" },
+                        r.at
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "revisit attempts",
+            if t.revisit_attempts.is_empty() {
+                String::new()
+            } else {
+                t.revisit_attempts.len().to_string()
+            },
+        ),
+        (
+            "closed without revisit",
+            opt(t.closed.and_then(|c| c.without_revisit).map(|r| r.as_str())),
+        ),
+        (
+            "severity override",
+            t.severity_override
+                .as_ref()
+                .map(|o| {
+                    format!(
+                        "suggested {} ({}), classified {}: {}",
+                        o.suggested.as_str(),
+                        o.rules.join(", "),
+                        o.classified.as_str(),
+                        o.reason
+                    )
+                })
+                .unwrap_or_default(),
+        ),
     ];
     for (name, value) in rows {
         table.add_row(vec![name.to_owned(), if value.is_empty() { "-".into() } else { value }]);
