@@ -62,6 +62,8 @@ pub use plaint_domain::{Actor, CommandId, ComplaintId, Timestamp, MS_PER_DAY, MS
 pub use plaint_domain::state::Rejection;
 // The policy and the business calendar an [`EngineConfig`] carries.
 pub use plaint_domain::{calendar::Calendar, policy::Policy};
+// The office's time zone (an IANA zone, or a fixed offset), the calendar's.
+pub use plaint_domain::zone::BusinessZone;
 // A command and its body (`plaint::command::Receive`, …: the import format, `docs/import-format.md`).
 pub use plaint_domain::{Command, CommandBody};
 // An event as the engine returns it (`plaint::event::EventData`, …: `docs/events.md`).

@@ -105,12 +105,12 @@ fn header(r: &PeriodReport, title: &str) -> String {
     let _ = writeln!(
         s,
         "<p class=\"meta\">Period <time datetime=\"{f}\">{fl}</time> to <time datetime=\"{t}\">{tl}</time> \
-         (office time, UTC{o}); verdicts judged at <time datetime=\"{n}\">{nl}</time>; policy {p}.</p>",
+         ({o}); verdicts judged at <time datetime=\"{n}\">{nl}</time>; policy {p}.</p>",
         f = esc(&r.from),
         fl = esc(&readable(&r.from)),
         t = esc(&r.to),
         tl = esc(&readable(&r.to)),
-        o = esc(&r.utc_offset),
+        o = esc(&zone_label(r)),
         n = esc(&r.now),
         nl = esc(&readable(&r.now)),
         p = esc(&r.policy_version),
@@ -141,6 +141,16 @@ fn header(r: &PeriodReport, title: &str) -> String {
 }
 
 /// `2026-09-14T00:00:00+08:00` → `2026-09-14 00:00 +08:00` (the text a person reads).
+/// Which clock the report's instants are on: `time zone Asia/Shanghai`, or the offset alone
+/// for a report written before the time zone was recorded.
+pub(crate) fn zone_label(r: &PeriodReport) -> String {
+    if r.time_zone.is_empty() {
+        format!("office time, UTC{}", r.utc_offset)
+    } else {
+        format!("time zone {}", r.time_zone)
+    }
+}
+
 fn readable(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
         Ok(t) => t.format("%Y-%m-%d %H:%M %:z").to_string(),
