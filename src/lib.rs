@@ -30,6 +30,7 @@ pub use plaint_projections as projections;
 pub use plaint_store as store;
 
 mod backend;
+pub mod desk;
 pub mod engine;
 mod error;
 mod export;
@@ -89,6 +90,8 @@ pub mod reports {
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
+    pub use crate::desk::{Appeals, Queue, QueueFilter, SlaExplanation, Urgency};
+    pub use plaint_domain::sla::{AppealEligibility, AppealReason, ClockSla, TicketSla, Verdict};
 }
 pub use maintenance::{RepairReport, StoreCheck};
 pub use plaint_store::chain::HeadMark;

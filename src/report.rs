@@ -202,7 +202,8 @@ fn by_channel(tickets: &[TicketView]) -> BTreeMap<String, u64> {
     out
 }
 
-fn heat_grid(map: &HeatMap) -> HeatGrid {
+/// The region × category grid of a heat map (summed over stage and customer tier).
+pub fn heat_grid(map: &HeatMap) -> HeatGrid {
     let mut sums: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut regions = BTreeSet::new();
     let mut categories = BTreeSet::new();
