@@ -1523,11 +1523,11 @@ fn check_business_time_zone(calendar: &Calendar) -> Result<(), EngineError> {
     Err(EngineError::bad_input(
         "calendar",
         format!(
-            "calendar {:?} is in UTC{}, but reports cut days and weeks in the business time zone UTC{} \
-             (the default calendar's utc_offset); give the calendar that utc_offset",
+            "calendar {:?} is in time zone {}, but reports cut days and weeks in the business time zone {} \
+             (the default calendar's time_zone); give the calendar that time_zone",
             calendar.name(),
-            calendar.utc_offset(),
-            Calendar::china_mainland().utc_offset()
+            calendar.time_zone(),
+            Calendar::china_mainland().time_zone()
         ),
     ))
 }

@@ -30,6 +30,7 @@ pub use plaint_projections as projections;
 pub use plaint_store as store;
 
 mod backend;
+pub mod desk;
 pub mod engine;
 mod error;
 mod export;
@@ -62,6 +63,8 @@ pub use plaint_domain::{Actor, CommandId, ComplaintId, Timestamp, MS_PER_DAY, MS
 pub use plaint_domain::state::Rejection;
 // The policy and the business calendar an [`EngineConfig`] carries.
 pub use plaint_domain::{calendar::Calendar, policy::Policy};
+// The office's time zone (an IANA zone, or a fixed offset), the calendar's.
+pub use plaint_domain::zone::BusinessZone;
 // A command and its body (`plaint::command::Receive`, …: the import format, `docs/import-format.md`).
 pub use plaint_domain::{Command, CommandBody};
 // An event as the engine returns it (`plaint::event::EventData`, …: `docs/events.md`).
@@ -87,6 +90,8 @@ pub mod reports {
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
+    pub use crate::desk::{Appeals, Queue, QueueFilter, SlaExplanation, Urgency};
+    pub use plaint_domain::sla::{AppealEligibility, AppealReason, ClockSla, TicketSla, Verdict};
 }
 pub use maintenance::{RepairReport, StoreCheck};
 pub use plaint_store::chain::HeadMark;

@@ -8,7 +8,8 @@
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone};
+use chrono::{Datelike, FixedOffset, NaiveDate};
+use plaint_domain::zone::BusinessZone;
 use plaint_domain::Timestamp;
 use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::sla::ClockSummary;
@@ -91,8 +92,13 @@ pub struct PeriodReport {
     pub to: String,
     /// The instant SLA verdicts and alerts are judged at, RFC 3339 with the office's offset.
     pub now: String,
-    /// The office's UTC offset (`+08:00`), the business calendar's.
+    /// The UTC offset (`+08:00`) in effect at `from` in `time_zone`.
     pub utc_offset: String,
+    /// The time zone `from`, `to` and `now` are written in: the business calendar's (IANA name,
+    /// `Asia/Shanghai`) unless the caller asked for another. Days, weeks and months are always
+    /// the office's.
+    #[serde(default)]
+    pub time_zone: String,
     /// The policy version that judged at-risk clocks.
     pub policy_version: String,
     /// Tickets received in the period (= the sum of `daily_intake`).
@@ -124,34 +130,23 @@ impl PeriodReport {
     }
 }
 
-/// An instant as a person reads it in the office: `2026-09-14 08:30 +08:00`.
+/// An instant as a person reads it at a fixed offset: `2026-09-14 08:30 +08:00`. Prefer
+/// [`BusinessZone::text`], right on both sides of a daylight-saving change.
 pub fn local_text(t: Timestamp, offset: FixedOffset) -> String {
-    local(t, offset).format("%Y-%m-%d %H:%M %:z").to_string()
+    BusinessZone::Fixed(offset).text(t)
 }
 
-fn local(t: Timestamp, offset: FixedOffset) -> DateTime<FixedOffset> {
-    t.to_datetime().with_timezone(&offset)
+fn midnight(date: NaiveDate, zone: BusinessZone) -> Timestamp {
+    zone.instant(date.and_time(chrono::NaiveTime::MIN))
 }
 
-fn rfc3339(t: Timestamp, offset: FixedOffset) -> String {
-    local(t, offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-fn midnight(date: NaiveDate, offset: FixedOffset, what: &str) -> Result<Timestamp, EngineError> {
-    let at = date
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| offset.from_local_datetime(&t).single())
-        .ok_or_else(|| EngineError::bad_input("period", format!("{what}: {date} has no midnight at {offset}")))?;
-    Ok(Timestamp::from_datetime(at.to_utc()))
-}
-
-fn month_bounds(month: Month, offset: FixedOffset) -> Result<(Timestamp, Timestamp), EngineError> {
+fn month_bounds(month: Month, zone: BusinessZone) -> Result<(Timestamp, Timestamp), EngineError> {
     let first = NaiveDate::from_ymd_opt(month.year, month.month, 1)
         .ok_or_else(|| EngineError::bad_input("month", format!("{month} is not a month")))?;
     let next = first
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(|| EngineError::bad_input("month", format!("{month} has no following month")))?;
-    Ok((midnight(first, offset, "month")?, midnight(next, offset, "month")?))
+    Ok((midnight(first, zone), midnight(next, zone)))
 }
 
 /// The sections of a report built from the tickets received in `[from, to)`.
@@ -159,10 +154,10 @@ fn received_in(views: impl Iterator<Item = TicketView>, from: Timestamp, to: Tim
     views.filter(|v| v.received_at >= from && v.received_at < to).collect()
 }
 
-fn daily_intake(tickets: &[TicketView], from: Timestamp, to: Timestamp, offset: FixedOffset) -> Vec<DayCount> {
+fn daily_intake(tickets: &[TicketView], from: Timestamp, to: Timestamp, zone: BusinessZone) -> Vec<DayCount> {
     let mut days: BTreeMap<String, u64> = BTreeMap::new();
-    let mut date = local(from, offset).date_naive();
-    let last = local(Timestamp::from_millis(to.as_millis() - 1), offset).date_naive();
+    let mut date = zone.local(from).date();
+    let last = zone.local(Timestamp::from_millis(to.as_millis() - 1)).date();
     while date <= last {
         days.insert(date.format("%Y-%m-%d").to_string(), 0);
         match date.succ_opt() {
@@ -171,7 +166,7 @@ fn daily_intake(tickets: &[TicketView], from: Timestamp, to: Timestamp, offset: 
         }
     }
     for t in tickets {
-        let day = local(t.received_at, offset).format("%Y-%m-%d").to_string();
+        let day = zone.local(t.received_at).format("%Y-%m-%d").to_string();
         *days.entry(day).or_default() += 1;
     }
     days.into_iter().map(|(day, count)| DayCount { day, count }).collect()
@@ -207,7 +202,8 @@ fn by_channel(tickets: &[TicketView]) -> BTreeMap<String, u64> {
     out
 }
 
-fn heat_grid(map: &HeatMap) -> HeatGrid {
+/// The region × category grid of a heat map (summed over stage and customer tier).
+pub fn heat_grid(map: &HeatMap) -> HeatGrid {
     let mut sums: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut regions = BTreeSet::new();
     let mut categories = BTreeSet::new();
@@ -295,11 +291,22 @@ fn top_repeat_customers(tickets: &[TicketView]) -> Vec<RepeatCustomer> {
 impl Engine {
     /// The report of `period` (office time zone) with SLA verdicts and alerts judged at `now`.
     pub async fn period_report(&self, period: Period, now: Timestamp) -> Result<PeriodReport, EngineError> {
-        let offset = self.calendar().utc_offset();
+        self.period_report_in(period, now, self.calendar().time_zone()).await
+    }
+
+    /// [`Engine::period_report`] with its instants written in `display` (`plaint --tz`,
+    /// `--utc`); the period, its days and its month are still the office's.
+    pub async fn period_report_in(
+        &self,
+        period: Period,
+        now: Timestamp,
+        display: BusinessZone,
+    ) -> Result<PeriodReport, EngineError> {
+        let zone = self.calendar().time_zone();
         let (kind, label, from, to, month, weekly) = match period {
             Period::Week(week) => {
                 let weekly = self.weekly_report(week, now).await?;
-                let start = local(weekly.from, offset);
+                let start = zone.local(weekly.from);
                 let month = Month {
                     year: start.year(),
                     month: start.month(),
@@ -314,7 +321,7 @@ impl Engine {
                 )
             }
             Period::Month(month) => {
-                let (from, to) = month_bounds(month, offset)?;
+                let (from, to) = month_bounds(month, zone)?;
                 ("monthly", month.to_string(), from, to, month, None)
             }
         };
@@ -328,13 +335,14 @@ impl Engine {
             schema_version: PERIOD_REPORT_SCHEMA_VERSION,
             kind: kind.to_owned(),
             period: label,
-            from: rfc3339(from, offset),
-            to: rfc3339(to, offset),
-            now: rfc3339(now, offset),
-            utc_offset: offset.to_string(),
+            from: display.rfc3339(from),
+            to: display.rfc3339(to),
+            now: display.rfc3339(now),
+            utc_offset: display.offset_at(from).to_string(),
+            time_zone: display.name(),
             policy_version: sla.policy_version.clone(),
             received: tickets.len() as u64,
-            daily_intake: daily_intake(&tickets, from, to, offset),
+            daily_intake: daily_intake(&tickets, from, to, zone),
             by_category: by_category(&tickets),
             by_channel: by_channel(&tickets),
             on_time: on_time(sla.overall.clocks),
@@ -361,9 +369,15 @@ mod tests {
     #[test]
     fn month_bounds_are_local_midnights() {
         let offset = FixedOffset::east_opt(8 * 3600).unwrap();
-        let (from, to) = month_bounds(Month { year: 2026, month: 12 }, offset).unwrap();
+        let zone = BusinessZone::parse("Asia/Shanghai").unwrap();
+        let (from, to) = month_bounds(Month { year: 2026, month: 12 }, zone).unwrap();
         assert_eq!(from.to_string(), "2026-11-30T16:00:00Z");
         assert_eq!(to.to_string(), "2026-12-31T16:00:00Z");
         assert_eq!(local_text(from, offset), "2026-12-01 00:00 +08:00");
+        // A month across a daylight-saving change starts and ends at local midnight.
+        let ny = BusinessZone::parse("America/New_York").unwrap();
+        let (from, to) = month_bounds(Month { year: 2014, month: 11 }, ny).unwrap();
+        assert_eq!(ny.rfc3339(from), "2014-11-01T00:00:00-04:00");
+        assert_eq!(ny.rfc3339(to), "2014-12-01T00:00:00-05:00");
     }
 }

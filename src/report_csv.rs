@@ -69,7 +69,14 @@ fn summary(r: &PeriodReport) -> CsvTable {
         vec!["from".to_owned(), r.from.clone()],
         vec!["to".to_owned(), r.to.clone()],
         vec!["judged_at".to_owned(), r.now.clone()],
-        vec!["time_zone".to_owned(), format!("UTC{}", r.utc_offset)],
+        vec![
+            "time_zone".to_owned(),
+            if r.time_zone.is_empty() {
+                format!("UTC{}", r.utc_offset)
+            } else {
+                r.time_zone.clone()
+            },
+        ],
         vec!["policy_version".to_owned(), r.policy_version.clone()],
         vec!["received".to_owned(), r.received.to_string()],
     ];

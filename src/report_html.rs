@@ -5,7 +5,7 @@
 //! `<title>` and a `<desc>` and `N` data marks (`class="mark"`, each with its own `<title>`),
 //! followed by the same figures as a table (the accessible fallback). One function per section.
 
-use crate::report::{PeriodReport, UNCLASSIFIED};
+use crate::report::{HeatGrid, PeriodReport, UNCLASSIFIED};
 use std::fmt::Write as _;
 
 const CSS: &str = r#"
@@ -105,12 +105,12 @@ fn header(r: &PeriodReport, title: &str) -> String {
     let _ = writeln!(
         s,
         "<p class=\"meta\">Period <time datetime=\"{f}\">{fl}</time> to <time datetime=\"{t}\">{tl}</time> \
-         (office time, UTC{o}); verdicts judged at <time datetime=\"{n}\">{nl}</time>; policy {p}.</p>",
+         ({o}); verdicts judged at <time datetime=\"{n}\">{nl}</time>; policy {p}.</p>",
         f = esc(&r.from),
         fl = esc(&readable(&r.from)),
         t = esc(&r.to),
         tl = esc(&readable(&r.to)),
-        o = esc(&r.utc_offset),
+        o = esc(&zone_label(r)),
         n = esc(&r.now),
         nl = esc(&readable(&r.now)),
         p = esc(&r.policy_version),
@@ -143,6 +143,16 @@ fn header(r: &PeriodReport, title: &str) -> String {
 }
 
 /// `2026-09-14T00:00:00+08:00` → `2026-09-14 00:00 +08:00` (the text a person reads).
+/// Which clock the report's instants are on: `time zone Asia/Shanghai`, or the offset alone
+/// for a report written before the time zone was recorded.
+pub(crate) fn zone_label(r: &PeriodReport) -> String {
+    if r.time_zone.is_empty() {
+        format!("office time, UTC{}", r.utc_offset)
+    } else {
+        format!("time zone {}", r.time_zone)
+    }
+}
+
 fn readable(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
         Ok(t) => t.format("%Y-%m-%d %H:%M %:z").to_string(),
@@ -388,7 +398,37 @@ fn heat_colour(count: u64, max: u64) -> String {
 }
 
 fn heat_map(r: &PeriodReport) -> String {
-    let g = &r.heat_map;
+    heat_map_section(&r.heat_map)
+}
+
+/// The heat map of a month as one self-contained HTML page (`plaint heatmap --format html`):
+/// the same SVG chart the period reports draw, with the cell counts as a table.
+pub fn render_heat_map(grid: &HeatGrid) -> String {
+    let title = format!("Complaint heat map {}", grid.month);
+    let body = format!(
+        "<header>\n<h1>{}</h1>\n<p class=\"meta\">Tickets received in {} (office time) per region and category.</p>\n</header>\n{}",
+        esc(&title),
+        esc(&grid.month),
+        heat_map_section(grid)
+    );
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{t}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        t = esc(&title)
+    )
+}
+
+/// The heat map as an SVG figure (`plaint heatmap --format svg`).
+pub fn heat_map_svg(grid: &HeatGrid) -> String {
+    let section = heat_map_section(grid);
+    match (section.find("<svg"), section.find("</svg>")) {
+        (Some(a), Some(b)) => format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n", &section[a..b + 6]),
+        _ => section,
+    }
+}
+
+fn heat_map_section(g: &HeatGrid) -> String {
     let title = format!("Region × category heat map, {}", g.month);
     let max = g.max();
     let desc = format!(

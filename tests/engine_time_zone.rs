@@ -1,5 +1,5 @@
 //! Issue 11 item 7: the business time zone is set in one place, the business calendar's
-//! `utc_offset` (docs/domain.md R-CAL-1). The projections' days and weeks read it from there,
+//! `time_zone` (an IANA zone; older files: `utc_offset`) (docs/domain.md R-CAL-1). The projections' days and weeks read it from there,
 //! and an engine refuses a calendar in another zone instead of cutting days two ways.
 
 use plaint::{Calendar, Engine, EngineConfig, ErrorKind, Timestamp};
@@ -17,12 +17,13 @@ fn business_time_zone_is_read_from_the_calendar() {
     let cal = Calendar::china_mainland();
     let buckets = Buckets::default();
     assert_eq!(buckets, Buckets::from_calendar(&cal));
-    assert_eq!(buckets.utc_offset_minutes, cal.utc_offset().local_minus_utc() / 60);
+    assert_eq!(buckets.zone, cal.time_zone());
+    assert_eq!(buckets.zone.name(), "Asia/Shanghai");
     // A day starts at the calendar's local midnight.
     let monday = Timestamp::parse_rfc3339("2026-11-30T00:00:00+08:00").unwrap();
     assert_eq!(buckets.day_start(buckets.day(monday)), monday);
     let tokyo = Calendar::from_toml_str(TOKYO).unwrap();
-    assert_eq!(Buckets::from_calendar(&tokyo).utc_offset_minutes, 9 * 60);
+    assert_eq!(Buckets::from_calendar(&tokyo).zone.name(), "+09:00");
 }
 
 #[tokio::test]
@@ -34,7 +35,7 @@ async fn an_engine_refuses_a_calendar_in_another_time_zone() {
     assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
     let text = err.to_string();
     assert!(
-        text.contains("jp-test") && text.contains("+09:00") && text.contains("+08:00"),
+        text.contains("jp-test") && text.contains("+09:00") && text.contains("Asia/Shanghai"),
         "{text}"
     );
     // The default calendar opens.

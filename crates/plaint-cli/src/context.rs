@@ -5,7 +5,7 @@
 use crate::error::{user, user_hint};
 use anyhow::Context as _;
 use clap::Args;
-use plaint::Timestamp;
+use plaint::{BusinessZone, Timestamp};
 use std::path::{Path, PathBuf};
 
 /// Options every subcommand accepts.
@@ -49,6 +49,71 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub pg_read: Option<String>,
+    /// Show instants in this time zone instead of the office's (an IANA name like
+    /// America/New_York, or an offset like +08:00); dates on the command line are read in it.
+    #[arg(
+        long,
+        global = true,
+        env = "PLAINT_TZ",
+        value_name = "ZONE",
+        value_parser = parse_zone,
+        conflicts_with = "utc"
+    )]
+    pub tz: Option<BusinessZone>,
+    /// Show instants in UTC (same as --tz UTC).
+    #[arg(long, global = true)]
+    pub utc: bool,
+}
+
+/// `--tz`: an IANA zone, `UTC`, or an offset.
+pub fn parse_zone(text: &str) -> Result<BusinessZone, String> {
+    BusinessZone::parse(text)
+}
+
+/// The zone `--tz`/`--utc` (or PLAINT_TZ) name, found before clap parses, so that
+/// [`parse_instant`] reads bare dates in it while the arguments are being parsed. clap parses
+/// the same flags again and reports any mistake in them.
+static ZONE_OVERRIDE: std::sync::OnceLock<Option<BusinessZone>> = std::sync::OnceLock::new();
+
+/// Records the `--tz`/`--utc` override of the command line `args` (the program name first);
+/// called once by `main` before parsing.
+pub fn preset_zone(args: &[std::ffi::OsString]) {
+    let mut zone = std::env::var("PLAINT_TZ")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| BusinessZone::parse(&v).ok());
+    let mut iter = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--utc" {
+            zone = Some(BusinessZone::UTC);
+        } else if arg == "--tz" {
+            zone = iter.next().and_then(|v| BusinessZone::parse(&v).ok()).or(zone);
+        } else if let Some(v) = arg.strip_prefix("--tz=") {
+            zone = BusinessZone::parse(v).ok().or(zone);
+        }
+    }
+    let _ = ZONE_OVERRIDE.set(zone);
+}
+
+/// The office's time zone: the business calendar's (Asia/Shanghai by default).
+pub fn office_zone() -> BusinessZone {
+    static OFFICE: std::sync::OnceLock<BusinessZone> = std::sync::OnceLock::new();
+    *OFFICE.get_or_init(|| business_calendar().time_zone())
+}
+
+/// The time zone every instant a person reads is shown in, and bare dates are read in:
+/// `--tz`/`--utc` when given, else the office's.
+pub fn zone() -> BusinessZone {
+    ZONE_OVERRIDE.get().copied().flatten().unwrap_or_else(office_zone)
+}
+
+/// An instant as a person reads it: RFC 3339 in [`zone`], with the offset in effect then
+/// (`2026-09-14T08:30:00+08:00`).
+pub fn show(t: Timestamp) -> String {
+    zone().rfc3339(t)
 }
 
 /// Where a log lives: `plaint copy` names two of these.
@@ -230,14 +295,15 @@ pub fn engine_config_for(
 }
 
 /// `--now` and friends: RFC 3339 (`2026-11-25T08:00:00Z`, `…+08:00`) or a date (`2026-11-25`:
-/// the start of that day in the business time zone, which the business calendar defines).
+/// the start of that day in the business time zone, which the business calendar defines, or
+/// in the zone `--tz`/`--utc` name).
 pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
     if let Ok(ts) = Timestamp::parse_rfc3339(text) {
         return Ok(ts);
     }
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-        return Ok(business_calendar().instant(midnight));
+        return Ok(zone().instant(midnight));
     }
     Err(format!(
         "{text:?} is not an instant; want RFC 3339 (2026-11-25T08:00:00+08:00) or a date (2026-11-25)"

@@ -3,7 +3,8 @@
 
 use plaint::{Event, EventData};
 
-/// One line for people: `CMP-1 #3 2026-10-12T01:40:00Z Classified by agent-1 (position 3)`.
+/// One line for people: `CMP-1 #3 2026-10-12T09:40:00+08:00 Classified by agent-1 (position 3)`,
+/// the time in the display zone (`crate::context::zone`).
 pub fn event_line(event: &Event) -> String {
     let m = &event.meta;
     let detail = summary(&event.data);
@@ -16,7 +17,7 @@ pub fn event_line(event: &Event) -> String {
         "{} #{} {} {} by {}{} (position {}, command {})",
         m.complaint_id,
         m.stream_version,
-        m.occurred_at,
+        crate::context::show(m.occurred_at),
         event.data.type_name(),
         m.actor,
         detail,

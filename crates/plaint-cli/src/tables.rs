@@ -86,8 +86,8 @@ pub fn object_map_table(title: &str, map: &Value) -> Option<Table> {
 pub fn weekly_report_text(r: &WeeklyReport) -> String {
     let mut s = String::new();
     // Instants in the office's time zone with the offset, as the HTML report shows them.
-    let offset = crate::context::business_calendar().utc_offset();
-    let local = |t| plaint::report::local_text(t, offset);
+    let zone = crate::context::zone();
+    let local = |t| zone.text(t);
     s.push_str(&format!(
         "Weekly complaint report {} ({} .. {}), judged at {}, policy {}\n\n",
         r.week,

@@ -1,16 +1,17 @@
-//! The business calendar (docs/domain.md §7): a UTC offset, working hours, weekend days, public
+//! The business calendar (docs/domain.md §7): a time zone (IANA, or a fixed UTC offset), working hours, weekend days, public
 //! holidays and make-up working days (调休: a Saturday or Sunday that is a working day).
 //! Calendars are data (`data/calendar/*.toml`, format in `docs/policy.md`); nothing here reads
 //! the clock.
 //!
 //! # What a working-day or working-hour duration means
 //!
-//! * A **working day** is a local calendar date (in the calendar's UTC offset) that is either a
+//! * A **working day** is a local calendar date (in the calendar's time zone) that is either a
 //!   make-up working day, or neither a weekend day nor a public holiday. A make-up working day
 //!   always wins over the weekend rule.
 //! * **`N` working days from an instant `t`** ([`Calendar::add_working_days`]) is the instant at
 //!   which `N × 24 h` of *working-day time* have elapsed since `t`, where working-day time is
-//!   every millisecond that falls on a working day (the whole date, 00:00–24:00 local). So a
+//!   every millisecond that falls on a working day (the whole date, 00:00–24:00 local, counted
+//!   on the local clock: the 23- or 25-hour day of a daylight-saving change is one day). So a
 //!   ticket received on a working day at 16:00 is due at 16:00 on the `N`-th following working
 //!   day; one received on a Saturday (not a make-up day) starts counting at 00:00 of the next
 //!   working day and is due at 24:00 of the `N`-th working day (reported as 00:00 of the day
@@ -24,7 +25,8 @@
 //! [`CALENDAR_RANGE_MS`] (years 1900–9000) use elapsed time instead, so no input panics.
 
 use crate::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use crate::zone::BusinessZone;
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -56,7 +58,7 @@ pub enum CalendarError {
     /// A value is well-formed TOML but not a valid calendar setting.
     #[error("calendar key `{key}`: {message}")]
     Invalid { key: String, message: String },
-    /// Two calendar files cannot be merged (different offset, weekend or working hours).
+    /// Two calendar files cannot be merged (different time zone, weekend or working hours).
     #[error("calendar {name:?} cannot be merged: {message}")]
     Mismatch { name: String, message: String },
 }
@@ -84,7 +86,11 @@ struct WorkingHoursFile {
 #[serde(deny_unknown_fields)]
 struct CalendarFile {
     name: String,
-    utc_offset: String,
+    /// IANA zone (`Asia/Shanghai`); older files give only `utc_offset`.
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    utc_offset: Option<String>,
     weekend: Vec<String>,
     working_hours: WorkingHoursFile,
     #[serde(default)]
@@ -99,7 +105,7 @@ struct CalendarFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
     name: String,
-    offset: FixedOffset,
+    zone: BusinessZone,
     /// Weekend days, indexed by `Weekday::num_days_from_monday`.
     weekend: [bool; 7],
     /// Local opening time of a working day.
@@ -124,25 +130,6 @@ fn parse_weekday(s: &str) -> Option<Weekday> {
         "sunday" | "sun" => Weekday::Sun,
         _ => return None,
     })
-}
-
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    // "+08:00", "-05:30", "Z"
-    if s == "Z" || s == "+00:00" {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let h: i32 = h.parse().ok()?;
-    let m: i32 = m.parse().ok()?;
-    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
@@ -176,12 +163,24 @@ impl Calendar {
             key: key.to_owned(),
             message,
         };
-        let offset = parse_offset(&file.utc_offset).ok_or_else(|| {
-            invalid(
-                "utc_offset",
-                format!("{:?} is not an offset like \"+08:00\"", file.utc_offset),
-            )
-        })?;
+        let zone = match (&file.time_zone, &file.utc_offset) {
+            (Some(name), None) => BusinessZone::parse(name).map_err(|e| invalid("time_zone", e))?,
+            (None, Some(offset)) => crate::zone::parse_offset(offset)
+                .map(BusinessZone::Fixed)
+                .ok_or_else(|| invalid("utc_offset", format!("{offset:?} is not an offset like \"+08:00\"")))?,
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "utc_offset",
+                    "give either time_zone (an IANA name, preferred) or utc_offset (a fixed offset), not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "time_zone",
+                    "missing: give the office's IANA time zone, e.g. time_zone = \"Asia/Shanghai\"".into(),
+                ))
+            }
+        };
         let mut weekend = [false; 7];
         for w in &file.weekend {
             let day = parse_weekday(w).ok_or_else(|| invalid("weekend", format!("{w:?} is not a weekday name")))?;
@@ -233,7 +232,7 @@ impl Calendar {
         }
         Ok(Calendar {
             name: file.name,
-            offset,
+            zone,
             weekend,
             opens,
             closes,
@@ -246,15 +245,15 @@ impl Calendar {
     }
 
     /// Adds the holidays and make-up days of `other` (e.g. the next year's file). Both must agree
-    /// on offset, weekend and working hours.
+    /// on time zone, weekend and working hours.
     pub fn merge(&mut self, other: &Calendar) -> Result<(), CalendarError> {
-        if self.offset != other.offset
+        if self.zone != other.zone
             || self.weekend != other.weekend
             || (self.opens, self.closes) != (other.opens, other.closes)
         {
             return Err(CalendarError::Mismatch {
                 name: other.name.clone(),
-                message: format!("offset/weekend/working hours differ from calendar {:?}", self.name),
+                message: format!("time zone/weekend/working hours differ from calendar {:?}", self.name),
             });
         }
         for d in &other.holidays {
@@ -277,9 +276,16 @@ impl Calendar {
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// The fixed UTC offset local dates and times are read in.
+    /// The business time zone local dates and times are read in, and every instant a person
+    /// reads is shown in (docs/domain.md R-CAL-1).
+    pub fn time_zone(&self) -> BusinessZone {
+        self.zone
+    }
+    /// The UTC offset of the time zone in January 2026: exact for a zone without daylight
+    /// saving (the default, Asia/Shanghai), only a label otherwise. Use [`Calendar::time_zone`]
+    /// to read or show an instant.
     pub fn utc_offset(&self) -> FixedOffset {
-        self.offset
+        self.zone.offset_at(crate::time::Timestamp::from_millis(1_767_225_600_000))
     }
     /// The local opening and closing time of a working day.
     pub fn working_hours(&self) -> (NaiveTime, NaiveTime) {
@@ -402,13 +408,14 @@ impl Calendar {
 
     /// The local wall-clock time of an instant.
     pub fn local(&self, t: Timestamp) -> NaiveDateTime {
-        t.to_datetime().with_timezone(&self.offset).naive_local()
+        self.zone.local(t)
     }
 
     /// The instant of a local wall-clock time.
+    /// A local time skipped by a daylight-saving change is read shifted forward by the gap, a
+    /// repeated one as the earlier instant (`crate::zone`).
     pub fn instant(&self, local: NaiveDateTime) -> Timestamp {
-        let utc = local - Duration::seconds(i64::from(self.offset.local_minus_utc()));
-        Timestamp::from_millis(utc.and_utc().timestamp_millis())
+        self.zone.instant(local)
     }
 
     fn day_start(&self, date: NaiveDate) -> Timestamp {
@@ -435,26 +442,26 @@ impl Calendar {
         if !in_range(from) {
             return from.plus_millis(remaining);
         }
-        let mut date = self.local(from).date();
-        let mut pos = from;
+        // Counted on the local clock, so a due time keeps its wall-clock time across a
+        // daylight-saving change (a 23- or 25-hour day is still one working day).
+        let start = self.local(from);
+        let mut date = start.date();
+        let mut pos_ms = (start - date.and_time(NaiveTime::MIN)).num_milliseconds();
         for _ in 0..CALENDAR_WALK_DAYS_MAX {
-            let next = date
-                .succ_opt()
-                .expect("calendar arithmetic stays far from the end of time");
-            let end = self.day_start(next);
             if self.is_working_day(date) {
-                let avail = end.millis_since(pos);
-                debug_assert!((0..=MS_PER_DAY).contains(&avail));
+                let avail = MS_PER_DAY - pos_ms;
                 if remaining <= avail {
-                    return pos.plus_millis(remaining);
+                    return self.instant(date.and_time(NaiveTime::MIN) + chrono::Duration::milliseconds(pos_ms + remaining));
                 }
                 remaining -= avail;
             }
-            date = next;
-            pos = end;
+            date = date
+                .succ_opt()
+                .expect("calendar arithmetic stays far from the end of time");
+            pos_ms = 0;
         }
         // Only reachable for absurd durations; saturate rather than loop forever.
-        pos
+        self.day_start(date)
     }
 
     /// `hours` working hours after `from`: only time inside the working hours of working days

@@ -20,6 +20,7 @@ pub mod sla;
 pub mod state;
 pub mod time;
 pub mod watchdog;
+pub mod zone;
 
 pub use command::*;
 pub use event::*;

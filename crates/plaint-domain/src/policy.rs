@@ -1420,3 +1420,37 @@ fn serde_error(src: &str, e: &toml::de::Error) -> PolicyError {
         message,
     }
 }
+
+impl Policy {
+    /// Which setting of this policy gives `clock` its allowance for a ticket of `severity` that
+    /// came through `channel`, as `(key, allowance)`: `("sla.urgent.resolution", 24 h)`. The
+    /// same choice [`Policy::classify_deadlines`], [`Policy::dispatch_deadlines`] and
+    /// [`Policy::final_response_deadlines`] make; `None` for a clock the tier does not run.
+    /// `plaint sla --ticket` names it next to each deadline.
+    pub fn clock_rule(&self, severity: Severity, channel: Channel, clock: Clock) -> Option<(String, PolicyDuration)> {
+        let tier = self.sla.tier(severity);
+        let key = |name: &str| format!("sla.{}.{name}", severity.as_str());
+        match clock {
+            Clock::Registration => match self.sla.registration_by_channel.get(channel.as_str()) {
+                Some(d) => Some((format!("sla.registration_by_channel.{}", channel.as_str()), *d)),
+                None => Some((key("registration"), tier.registration)),
+            },
+            Clock::FirstResponse => Some((key("first_response"), tier.first_response)),
+            Clock::Resolution => tier.resolution.map(|d| (key("resolution"), d)),
+            Clock::PreliminaryPlan => tier.preliminary_plan.map(|d| (key("preliminary_plan"), d)),
+            Clock::ProgressUpdate => tier.progress_update_every.map(|d| (key("progress_update_every"), d)),
+            Clock::Investigation => tier.investigation.map(|d| (key("investigation"), d)),
+            Clock::PreliminarySolution => tier.preliminary_solution.map(|d| (key("preliminary_solution"), d)),
+            Clock::GreenChannel => tier.green_channel.map(|d| (key("green_channel"), d)),
+            Clock::Revisit => tier.revisit.map(|d| (key("revisit"), d)),
+            Clock::RegulatoryResult => Some((
+                "sla.regulatory.result_within".to_owned(),
+                self.sla.regulatory.result_within,
+            )),
+            Clock::RegulatorReply => Some((
+                "sla.regulatory.regulator_reply_within".to_owned(),
+                self.sla.regulatory.regulator_reply_within,
+            )),
+        }
+    }
+}

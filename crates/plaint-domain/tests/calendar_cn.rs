@@ -168,11 +168,29 @@ fn section_7_working_millis_between_is_the_inverse_of_add_working_hours() {
 #[test]
 fn section_7_calendar_data_errors_name_the_key() {
     let good = plaint_domain::calendar::CN_2025_TOML;
-    let bad_offset = good.replace("utc_offset = \"+08:00\"", "utc_offset = \"8\"");
+    let bad_offset = good.replace("time_zone = \"Asia/Shanghai\"", "utc_offset = \"8\"");
     match Calendar::from_toml_str(&bad_offset) {
         Err(CalendarError::Invalid { key, .. }) => assert_eq!(key, "utc_offset"),
         other => panic!("expected an invalid utc_offset, got {other:?}"),
     }
+    let bad_zone = good.replace("time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Beijing\"");
+    match Calendar::from_toml_str(&bad_zone) {
+        Err(CalendarError::Invalid { key, message }) => {
+            assert_eq!(key, "time_zone");
+            assert!(message.contains("Asia/Beijing"), "{message}");
+        }
+        other => panic!("expected an invalid time_zone, got {other:?}"),
+    }
+    let both = good.replace("time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Shanghai\"\nutc_offset = \"+08:00\"");
+    assert!(matches!(Calendar::from_toml_str(&both), Err(CalendarError::Invalid { .. })));
+    // An older file with only a fixed utc_offset still reads, and means the same days.
+    let old = good.replace("time_zone = \"Asia/Shanghai\"", "utc_offset = \"+08:00\"");
+    let old = Calendar::from_toml_str(&old).expect("a calendar with utc_offset only reads");
+    assert_eq!(old.time_zone().name(), "+08:00");
+    let new = Calendar::from_toml_str(good).unwrap();
+    assert_eq!(new.time_zone().name(), "Asia/Shanghai");
+    let t = plaint_domain::Timestamp::parse_rfc3339("2025-09-30T16:00:00+08:00").unwrap();
+    assert_eq!(old.add_working_days(t, 3), new.add_working_days(t, 3));
     let bad_hours = good.replace("end = \"18:00\"", "end = \"08:00\"");
     match Calendar::from_toml_str(&bad_hours) {
         Err(CalendarError::Invalid { key, .. }) => assert_eq!(key, "working_hours.end"),
@@ -211,4 +229,29 @@ fn section_7_calendars_merge_only_when_their_settings_agree() {
     let other_hours = plaint_domain::calendar::CN_2026_TOML.replace("start = \"09:00\"", "start = \"08:30\"");
     let other = Calendar::from_toml_str(&other_hours).unwrap();
     assert!(matches!(cal.merge(&other), Err(CalendarError::Mismatch { .. })));
+}
+
+/// The US federal example calendar is in America/New_York: working days and hours keep their
+/// local wall-clock times across the daylight-saving changes of 2014 (9 March, 2 November).
+#[test]
+fn section_7_new_york_calendar_across_daylight_saving() {
+    let cal = Calendar::from_toml_str(include_str!("../../../examples/mappings/us-federal-2014.calendar.toml"))
+        .expect("shipped calendar parses");
+    assert_eq!(cal.time_zone().name(), "America/New_York");
+    let at = |s: &str| plaint_domain::Timestamp::parse_rfc3339(s).unwrap();
+    // Friday 31 October 16:00 EDT + 1 working day: Monday 3 November 16:00 EST (25 h later on
+    // the clock of the world, the same time on the office's).
+    assert_eq!(cal.add_working_days(at("2014-10-31T16:00:00-04:00"), 1), at("2014-11-03T16:00:00-05:00"));
+    // Friday 7 March 16:00 EST + 1 working day: Monday 10 March 16:00 EDT.
+    assert_eq!(cal.add_working_days(at("2014-03-07T16:00:00-05:00"), 1), at("2014-03-10T16:00:00-04:00"));
+    // Working hours (09:00-17:00) open at 09:00 local on both sides.
+    assert_eq!(cal.add_working_hours(at("2014-10-31T16:00:00-04:00"), 2), at("2014-11-03T10:00:00-05:00"));
+    assert_eq!(
+        cal.working_millis_between(at("2014-10-31T09:00:00-04:00"), at("2014-11-03T17:00:00-05:00")),
+        16 * 3_600_000
+    );
+    // A local date is read at its own midnight.
+    let midnight = |d: u32, m: u32| cal.instant(chrono::NaiveDate::from_ymd_opt(2014, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap());
+    assert_eq!(midnight(1, 11), at("2014-11-01T00:00:00-04:00"));
+    assert_eq!(midnight(3, 11), at("2014-11-03T00:00:00-05:00"));
 }

@@ -653,19 +653,26 @@ fn working_day_time_counts_whole_working_dates() {
     use plaint_import::report::working_day_millis;
     let cal = Calendar::from_toml_str(include_str!("../../../examples/mappings/us-federal-2014.calendar.toml"))
         .expect("shipped calendar parses");
+    // Local midnight in New York: -04:00 (EDT) until 2 November 2014, -05:00 (EST) after.
     let day = |d: u32, m: u32| {
-        let t = chrono::NaiveDate::from_ymd_opt(2014, m, d)
-            .unwrap()
-            .and_hms_opt(5, 0, 0)
-            .unwrap();
-        Timestamp::from_millis(t.and_utc().timestamp_millis()) // 00:00 at UTC-05:00
+        cal.instant(
+            chrono::NaiveDate::from_ymd_opt(2014, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+        )
     };
+    assert_eq!(day(17, 10), Timestamp::parse_rfc3339("2014-10-17T00:00:00-04:00").unwrap());
+    assert_eq!(day(3, 11), Timestamp::parse_rfc3339("2014-11-03T00:00:00-05:00").unwrap());
     let wd = |a, b| working_day_millis(&cal, a, b) / plaint_domain::MS_PER_DAY;
     assert_eq!(wd(day(17, 10), day(20, 10)), 1, "Friday → Monday");
     assert_eq!(wd(day(18, 10), day(20, 10)), 0, "Saturday → Monday");
     assert_eq!(wd(day(10, 10), day(14, 10)), 1, "Friday → Tuesday over Columbus Day");
     assert_eq!(wd(day(14, 10), day(16, 10)), 2);
     assert_eq!(wd(day(14, 10), day(14, 10)), 0);
+    // Across the daylight-saving change (Sunday 2 November): still one whole working date.
+    assert_eq!(wd(day(31, 10), day(3, 11)), 1, "Friday → Monday across the change");
+    assert_eq!(wd(day(31, 10), day(4, 11)), 2);
 }
 
 #[test]

@@ -6,7 +6,8 @@
 
 use chrono::{Datelike, NaiveDate};
 use plaint_domain::calendar::Calendar;
-use plaint_domain::time::{Timestamp, MS_PER_DAY, MS_PER_MINUTE};
+use plaint_domain::zone::BusinessZone;
+use plaint_domain::time::{Timestamp, MS_PER_DAY};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -134,12 +135,13 @@ impl Interner {
     }
 }
 
-/// How instants are cut into report days, weeks and months: a fixed offset from UTC, the
-/// business calendar's (docs/domain.md R-CAL-1). The default is the domain's default calendar's
-/// (`Calendar::china_mainland`: UTC+08:00, set in its data file and nowhere else).
+/// How instants are cut into report days, weeks and months: the business calendar's time zone
+/// (docs/domain.md R-CAL-1), with its daylight-saving rules. The default is the domain's
+/// default calendar's (`Calendar::china_mainland`: Asia/Shanghai, set in its data file and
+/// nowhere else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Buckets {
-    pub utc_offset_minutes: i32,
+    pub zone: BusinessZone,
 }
 
 impl Default for Buckets {
@@ -152,7 +154,7 @@ impl Buckets {
     /// Days in the time zone of `calendar`.
     pub fn from_calendar(calendar: &Calendar) -> Buckets {
         Buckets {
-            utc_offset_minutes: calendar.utc_offset().local_minus_utc() / 60,
+            zone: calendar.time_zone(),
         }
     }
 }
@@ -216,7 +218,8 @@ impl Month {
 impl Buckets {
     /// Local day number (days since 1970-01-01 in local time).
     pub fn day(&self, t: Timestamp) -> i32 {
-        let local = t.as_millis() + self.utc_offset_minutes as i64 * MS_PER_MINUTE;
+        let offset_s = self.zone.offset_at(t).local_minus_utc();
+        let local = t.as_millis() + i64::from(offset_s) * 1000;
         local.div_euclid(MS_PER_DAY) as i32
     }
     /// The local calendar date of a day number.
@@ -239,7 +242,8 @@ impl Buckets {
     }
     /// The instant a local day starts.
     pub fn day_start(&self, day: i32) -> Timestamp {
-        Timestamp::from_millis(day as i64 * MS_PER_DAY - self.utc_offset_minutes as i64 * MS_PER_MINUTE)
+        self.zone
+            .instant(self.date_of_day(day).and_time(chrono::NaiveTime::MIN))
     }
     /// First and last local day of an ISO week.
     pub fn week_days(&self, w: IsoWeek) -> (i32, i32) {
@@ -331,6 +335,22 @@ mod tests {
             b.day_start(first),
             Timestamp::parse_rfc3339("2026-11-29T16:00:00Z").unwrap()
         );
+    }
+
+    #[test]
+    fn buckets_follow_daylight_saving() {
+        let b = Buckets {
+            zone: BusinessZone::parse("America/New_York").unwrap(),
+        };
+        let t = |s| Timestamp::parse_rfc3339(s).unwrap();
+        // Sunday 2 November 2014 01:30 EST (after the change) is still 2 November; its week
+        // (ISO 2014-W44) ends at Monday 3 November 00:00 EST.
+        assert_eq!(b.date_of_day(b.day(t("2014-11-02T23:30:00-05:00"))).to_string(), "2014-11-02");
+        assert_eq!(b.week(t("2014-11-02T23:30:00-05:00")), IsoWeek { year: 2014, week: 44 });
+        assert_eq!(b.week(t("2014-11-03T00:00:00-05:00")), IsoWeek { year: 2014, week: 45 });
+        let (first, last) = b.week_days(IsoWeek { year: 2014, week: 44 });
+        assert_eq!(b.day_start(first), t("2014-10-27T00:00:00-04:00"));
+        assert_eq!(b.day_start(last + 1), t("2014-11-03T00:00:00-05:00"));
     }
 
     #[test]

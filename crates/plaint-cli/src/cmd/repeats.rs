@@ -37,11 +37,13 @@ pub async fn run(ctx: &Context, args: RepeatsArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         out.json_pretty(&envelope("repeat_report", serde_json::json!({ "report": report })))?;
     } else {
+        let show = crate::context::show;
+        let (from_text, now_text) = (show(from), show(now));
         let period = match (from == Timestamp::EPOCH, args.to) {
-            (true, None) => format!("up to {now}"),
-            (true, Some(to)) => format!("before {to}"),
-            (false, None) => format!("from {from} up to {now}"),
-            (false, Some(to)) => format!("in [{from}, {to})"),
+            (true, None) => format!("up to {now_text}"),
+            (true, Some(to)) => format!("before {}", show(to)),
+            (false, None) => format!("from {from_text} up to {now_text}"),
+            (false, Some(to)) => format!("in [{from_text}, {})", show(to)),
         };
         out.line(format!(
             "Repeat complaints received {period}: {} received, {} repeats, {} reopened, repeat rate {}, {} merged duplicates, {} flagged duplicates\n",

@@ -4,7 +4,7 @@
 //! and their rendering come from the facade (`Engine::period_report`, `plaint::report_html`,
 //! `plaint::report_csv`); this file only chooses where they go.
 
-use crate::context::{business_calendar, now_or_wall_clock, parse_instant, Context};
+use crate::context::{now_or_wall_clock, parse_instant, Context};
 use crate::error::{user, user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use crate::tables;
@@ -130,7 +130,9 @@ async fn weekly(ctx: &Context, args: WeeklyArgs) -> anyhow::Result<ExitCode> {
         .week
         .parse()
         .map_err(|e| user(format!("report weekly: week {}: {e}", report.week)))?;
-    let period = engine.period_report(Period::Week(week), now).await?;
+    let period = engine
+        .period_report_in(Period::Week(week), now, crate::context::zone())
+        .await?;
     write_report(&period, format, args.output.out.as_deref(), || {
         tables::weekly_report_text(&report)
     })?;
@@ -143,7 +145,7 @@ async fn monthly(ctx: &Context, args: MonthlyArgs) -> anyhow::Result<ExitCode> {
         Some(month) => month,
         None => {
             use chrono::Datelike;
-            let local = now.to_datetime().with_timezone(&business_calendar().utc_offset());
+            let local = crate::context::office_zone().datetime(now);
             Month {
                 year: local.year(),
                 month: local.month(),
@@ -151,15 +153,18 @@ async fn monthly(ctx: &Context, args: MonthlyArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let engine = ctx.open_engine_for_read(Some(now)).await?;
-    let period = engine.period_report(Period::Month(month), now).await?;
+    let period = engine
+        .period_report_in(Period::Month(month), now, crate::context::zone())
+        .await?;
     if chrono::DateTime::parse_from_rfc3339(&period.from)
         .map(|f| f.timestamp_millis())
         .unwrap_or(i64::MIN)
         > now.as_millis()
     {
         return Err(user(format!(
-            "report monthly: month {month} starts at {}, after --now {now}",
-            period.from
+            "report monthly: month {month} starts at {}, after --now {}",
+            period.from,
+            crate::context::show(now)
         )));
     }
     write_report(&period, args.output.format(), args.output.out.as_deref(), || {
@@ -288,8 +293,10 @@ pub async fn weekly_report(
     let report = engine.weekly_report(week, now).await?;
     if report.from > now {
         return Err(user(format!(
-            "report weekly: week {} starts at {}, after --now {now}",
-            report.week, report.from
+            "report weekly: week {} starts at {}, after --now {}",
+            report.week,
+            crate::context::show(report.from),
+            crate::context::show(now)
         )));
     }
     Ok(report)

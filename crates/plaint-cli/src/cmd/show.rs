@@ -67,6 +67,7 @@ pub fn ticket_json(ticket: &Ticket) -> serde_json::Value {
 }
 
 fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> anyhow::Result<()> {
+    use crate::context::show;
     let opt = |v: Option<&str>| v.unwrap_or("-").to_owned();
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
@@ -78,9 +79,9 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             format!("{} (last position {})", t.stream_version, t.last_position),
         ),
         ("channel", t.channel.as_str().to_owned()),
-        ("contact at", t.contact_at.to_string()),
-        ("received at", t.received_at.to_string()),
-        ("updated at", t.updated_at.to_string()),
+        ("contact at", show(t.contact_at)),
+        ("received at", show(t.received_at)),
+        ("updated at", show(t.updated_at)),
         (
             "region",
             format!(
@@ -100,7 +101,7 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             "responses",
             t.responses
                 .iter()
-                .map(|r| format!("{} at {}", r.kind.as_str(), r.at))
+                .map(|r| format!("{} at {}", r.kind.as_str(), show(r.at)))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
@@ -108,7 +109,7 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             "escalations",
             t.escalations
                 .iter()
-                .map(|e| format!("{} at {}", e.level.as_str(), e.at))
+                .map(|e| format!("{} at {}", e.level.as_str(), show(e.at)))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
@@ -116,7 +117,7 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             "deadlines",
             t.deadlines
                 .iter()
-                .map(|d| format!("{} due {}", d.clock.as_str(), d.due_at))
+                .map(|d| format!("{} due {}", d.clock.as_str(), show(d.due_at)))
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),

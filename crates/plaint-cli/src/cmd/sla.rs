@@ -55,7 +55,9 @@ pub async fn run(ctx: &Context, args: SlaArgs) -> anyhow::Result<ExitCode> {
 fn sla_text(r: &SlaReport) -> String {
     let mut s = format!(
         "SLA compliance at {} (policy {}), {} tickets\n\n",
-        r.now, r.policy_version, r.overall.tickets
+        crate::context::show(r.now),
+        r.policy_version,
+        r.overall.tickets
     );
     let clocks = serde_json::to_value(&r.overall.clocks).unwrap_or_default();
     let mut clocks_only = serde_json::Map::new();

@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, args: TickArgs) -> anyhow::Result<ExitCode> {
         }
         out.line(format!(
             "tick at {}: {} open tickets checked, {} escalations appended",
-            outcome.now,
+            crate::context::show(outcome.now),
             outcome.checked,
             outcome.escalated.len()
         ))?;
