@@ -1626,3 +1626,58 @@ impl EventSubscription {
         )
     }
 }
+
+/// The subscription as a [`futures::Stream`] of committed events, in global order with no gap
+/// and no duplicate (the same items as [`EventSubscription::next`]); it ends when the store
+/// closes.
+///
+/// ```
+/// use futures::StreamExt;
+/// use plaint::{Engine, EngineConfig};
+/// use plaint::workload::{generate, WorkloadConfig};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+/// for cmd in generate(&WorkloadConfig { complaints: 2, ..Default::default() }) {
+///     engine.execute(cmd).await.unwrap();
+/// }
+/// let head = engine.head_position().await.unwrap();
+/// let sub = engine.subscribe(1).await.unwrap();
+/// let positions: Vec<u64> = sub.take(head as usize).map(|e| e.unwrap().meta.position).collect().await;
+/// assert_eq!(positions, (1..=head).collect::<Vec<_>>());
+/// # });
+/// ```
+impl futures::Stream for EventSubscription {
+    type Item = Result<Event, EngineError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.poll_next_event(cx).map(|item| {
+            item.map(|r| {
+                r.map_err(EngineError::from)
+                    .and_then(|r| from_recorded_owned(r).map_err(EngineError::from))
+            })
+        })
+    }
+}
+
+/// Figures for operating a long-running engine (`plaint serve`'s readiness and metrics).
+impl Engine {
+    /// The log position the in-memory projections have folded up to, without catching up;
+    /// `None` while a catch-up or rebuild holds them. The projection lag in events is
+    /// [`Engine::head_position`] minus this.
+    pub fn projections_position(&self) -> Option<u64> {
+        self.runner
+            .try_lock()
+            .ok()
+            .map(|runner| runner.projections().high_position())
+    }
+
+    /// What the file log's writer did since open (batches, `fdatasync` calls, their time and
+    /// latency buckets); `None` on PostgreSQL.
+    pub fn writer_stats(&self) -> Option<plaint_store::file::WriterStats> {
+        self.file_log.as_ref().map(|log| log.writer_stats())
+    }
+}

@@ -17,9 +17,15 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod commands;
 pub mod error;
+mod events;
+pub mod office;
+pub mod openapi;
 mod ops;
+mod reads;
 
+use axum::routing::{get, post};
 use axum::Router;
 use plaint::Engine;
 use std::future::Future;
@@ -41,6 +47,9 @@ pub struct ServeConfig {
     /// Requests per second the server accepts (with a burst of as many); `None`: no limit.
     /// Above it: 429 with `Retry-After`.
     pub rate_limit: Option<u32>,
+    /// The office's IANA time zone for instants in JSON; `None`: the business calendar's
+    /// UTC offset.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl Default for ServeConfig {
@@ -49,6 +58,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: BODY_LIMIT_DEFAULT,
             rate_limit: None,
+            time_zone: None,
         }
     }
 }
@@ -89,6 +99,8 @@ pub struct AppState {
 struct Inner {
     engine: Arc<Engine>,
     config: ServeConfig,
+    office: office::Office,
+    rate_limiter: Option<ops::RateLimiter>,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
 }
@@ -102,6 +114,15 @@ impl AppState {
     /// The server's configuration.
     pub fn config(&self) -> &ServeConfig {
         &self.inner.config
+    }
+
+    /// The office's time zone, which JSON instants are written in.
+    pub fn office(&self) -> &office::Office {
+        &self.inner.office
+    }
+
+    pub(crate) fn rate_limiter(&self) -> Option<&ops::RateLimiter> {
+        self.inner.rate_limiter.as_ref()
     }
 
     /// A receiver that turns `true` when shutdown begins.
@@ -132,11 +153,18 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        ops::init_metrics();
+        let office = match config.time_zone {
+            Some(tz) => office::Office::Zone(tz),
+            None => office::Office::Fixed(engine.calendar().utc_offset()),
+        };
         let engine = Arc::new(engine);
         let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);
         let state = AppState {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
+                rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                office,
                 config,
                 shutting_down,
             }),
@@ -210,8 +238,29 @@ pub async fn serve(
 
 /// The application: every route, with the server's layers.
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.config().body_limit;
+    let v1 = Router::new()
+        .route("/v1/commands", post(commands::post_commands))
+        .route("/v1/tickets", get(reads::list_tickets))
+        .route("/v1/tickets/{id}", get(reads::get_ticket))
+        .route("/v1/tickets/{id}/history", get(reads::history))
+        .route("/v1/tickets/{id}/sla", get(reads::ticket_sla))
+        .route("/v1/audit", get(reads::audit))
+        .route("/v1/sla", get(reads::sla))
+        .route("/v1/sla/at-risk", get(reads::at_risk))
+        .route("/v1/queue", get(reads::queue))
+        .route("/v1/repeats", get(reads::repeats))
+        .route("/v1/reports/{kind}", get(reads::report))
+        .route("/v1/stats", get(reads::stats))
+        .route("/v1/verify", get(reads::verify))
+        .route("/v1/events", get(events::events))
+        .route("/v1/openapi.json", get(openapi::openapi_json));
     ops::routes()
+        .merge(v1)
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::rate_limit))
+        .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }
