@@ -68,6 +68,7 @@ fn reveal(principal: &Principal, asked: Option<bool>) -> Result<Reveal, ApiError
 
 /// Filters of the ticket list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TicketListQuery {
     /// Only tickets in this status (`received`, `verified`, …, `closed`).
     status: Option<String>,
@@ -142,6 +143,7 @@ pub(crate) async fn list_tickets(
 
 /// Options of one ticket's read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TicketQuery {
     /// The ticket as it stood at this instant (business time).
     as_of: Option<String>,
@@ -178,6 +180,7 @@ pub(crate) async fn get_ticket(
 
 /// Options of a history read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RevealQuery {
     /// Personal fields in clear (needs the right to reveal).
     reveal: Option<bool>,
@@ -214,6 +217,7 @@ pub(crate) async fn history(
 
 /// The instant a report is judged at.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct NowQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -244,6 +248,7 @@ pub(crate) async fn ticket_sla(
 
 /// Filters of the audit.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     /// Only events at or after this instant.
     from: Option<String>,
@@ -305,6 +310,7 @@ pub(crate) async fn audit(
 
 /// Options of the SLA report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SlaQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -370,6 +376,7 @@ pub(crate) async fn at_risk(
 
 /// Options of the queue.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct QueueQuery {
     /// The instant deadlines are judged at (default: the server's clock).
     now: Option<String>,
@@ -490,6 +497,7 @@ pub(crate) async fn queue(
 
 /// The period of the repeats report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PeriodQuery {
     /// Tickets received at or after this instant (default: the beginning).
     from: Option<String>,
@@ -525,6 +533,7 @@ pub(crate) async fn repeats(
 
 /// Options of a report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReportQuery {
     /// The period: for weekly an ISO week (`2026-W38`) or a date in it, for monthly `2026-09`
     /// or a date in it; default: the period of `now`.
