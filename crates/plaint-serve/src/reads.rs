@@ -126,7 +126,7 @@ pub(crate) async fn list_tickets(
                 .into_iter()
                 .skip(offset)
                 .take(limit)
-                .map(|v| serde_json::to_value(v).unwrap_or_default())
+                .map(|v| ticket_json(serde_json::to_value(v).unwrap_or_default()))
                 .collect();
             (total, page)
         })
@@ -175,7 +175,19 @@ pub(crate) async fn get_ticket(
         },
         None => state.engine().ticket(&id, reveal).await?,
     };
-    Ok(state.office().json(StatusCode::OK, &ticket))
+    let doc = ticket_json(serde_json::to_value(&ticket).unwrap_or_default());
+    Ok(state.office().json(StatusCode::OK, &doc))
+}
+
+/// A ticket's JSON as `plaint show --json` writes it (docs/json-format.md `ticket`): the view
+/// with `complaint_id` for the id.
+fn ticket_json(mut value: serde_json::Value) -> serde_json::Value {
+    if let serde_json::Value::Object(map) = &mut value {
+        if let Some(id) = map.remove("id") {
+            map.insert("complaint_id".into(), id);
+        }
+    }
+    value
 }
 
 /// Options of a history read.
@@ -446,12 +458,10 @@ pub(crate) async fn queue(
                 .map(|v| {
                     // The verdicts are the domain's (through the SLA projection).
                     let sla = p.sla.state.ticket(&v.id, now, &policy);
-                    let running = sla.iter().flat_map(|s| s.clocks.iter()).filter(|c| {
-                        matches!(
-                            c.verdict,
-                            plaint::domain::sla::Verdict::Pending | plaint::domain::sla::Verdict::PendingOverdue { .. }
-                        )
-                    });
+                    let running = sla
+                        .iter()
+                        .flat_map(|s| s.clocks.iter())
+                        .filter(|c| matches!(c.verdict.as_str(), "pending" | "pending_overdue"));
                     let next = running
                         .clone()
                         .filter_map(|c| c.effective_due_at.map(|d| (d, c)))
@@ -470,9 +480,7 @@ pub(crate) async fn queue(
                                 .unwrap_or_default()
                         }),
                         at_risk: running.clone().any(|c| c.at_risk),
-                        overdue: running
-                            .clone()
-                            .any(|c| matches!(c.verdict, plaint::domain::sla::Verdict::PendingOverdue { .. })),
+                        overdue: running.clone().any(|c| c.verdict.as_str() == "pending_overdue"),
                     }
                 })
                 .collect::<Vec<_>>()

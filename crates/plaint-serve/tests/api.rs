@@ -212,7 +212,7 @@ async fn the_reads_answer_from_the_projections() {
 
     let (status, ticket) = server.get_json(&format!("/v1/tickets/{id}")).await;
     assert_eq!(status, 200);
-    assert_eq!(ticket["id"], id);
+    assert_eq!(ticket["complaint_id"], id);
     assert!(ticket["received_at"].as_str().unwrap().ends_with("+08:00"), "{ticket}");
     let received = ticket["received_at"].as_str().unwrap().to_owned();
 
