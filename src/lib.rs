@@ -96,3 +96,5 @@ pub mod reports {
 pub use maintenance::{RepairReport, StoreCheck};
 pub use plaint_store::chain::HeadMark;
 pub use plaint_store::file::Recovery;
+// What the file log's writer did (`Engine::writer_stats`): fsync counts and latency buckets.
+pub use plaint_store::file::{WriterStats, SYNC_BUCKET_BOUNDS_MICROS};
