@@ -649,11 +649,27 @@ impl Shared {
             let file_len = self.io.file_len(&path).map_err(|e| e.to_string())?;
             let mut prefix = [0u8; index::CHECKPOINT_PREFIX_LEN];
             file.read_exact_at(&mut prefix, 0).map_err(|e| e.to_string())?;
-            let b_start = Index::checkpoint_part_a_len(&prefix)? as u64 + 4;
-            let b_len = file_len.checked_sub(b_start).ok_or("checkpoint ends early")?;
+            let (a_len, version) = Index::checkpoint_layout(&prefix)?;
+            let mut at = a_len as u64 + 4;
+            // Layout 3: part C, the persisted lookup table, comes before part B.
+            let part_c = if version >= 3 {
+                let mut header = [0u8; streams::TABLE_HEADER_LEN];
+                file.read_exact_at(&mut header, at).map_err(|e| e.to_string())?;
+                let c_len = streams::part_c_len(&header)? as u64;
+                if at + c_len > file_len {
+                    return Err("checkpoint ends early (part C)".into());
+                }
+                let mut c = vec![0u8; c_len as usize];
+                file.read_exact_at(&mut c, at).map_err(|e| e.to_string())?;
+                at += c_len;
+                Some(c)
+            } else {
+                None
+            };
+            let b_len = file_len.checked_sub(at).ok_or("checkpoint ends early")?;
             let mut part_b = vec![0u8; b_len as usize];
-            file.read_exact_at(&mut part_b, b_start).map_err(|e| e.to_string())?;
-            Index::streams_from_checkpoint_part_b(part_b)
+            file.read_exact_at(&mut part_b, at).map_err(|e| e.to_string())?;
+            Index::streams_from_checkpoint_parts(part_c.as_deref(), part_b)
         };
         let loaded = from_checkpoint();
         let mut index = self.index.write().unwrap();
