@@ -322,17 +322,17 @@ impl Index {
     /// and its CRC, the persisted lookup table): the stream index, left in its encoding and
     /// decoded entry by entry on use (see [`StreamIndex`]). Without part C (layout 2) the table
     /// is built from part B.
-    pub fn streams_from_checkpoint_parts(c: Option<&[u8]>, mut b: Vec<u8>) -> Result<StreamIndex, String> {
+    pub fn streams_from_checkpoint_parts(c: Option<Vec<u8>>, mut b: Vec<u8>) -> Result<StreamIndex, String> {
         let table = match c {
             Some(c) => {
                 if c.len() < streams::TABLE_HEADER_LEN + 4 {
                     return Err("checkpoint part C too short".into());
                 }
                 let crc_at = c.len() - 4;
-                if crc32c::crc32c(&c[..crc_at]) != format::u32_at(c, crc_at) {
+                if crc32c::crc32c(&c[..crc_at]) != format::u32_at(&c, crc_at) {
                     return Err("checkpoint CRC mismatch (part C, the stream lookup table)".into());
                 }
-                Some(&c[..crc_at])
+                Some(c)
             }
             None => None,
         };
@@ -362,7 +362,7 @@ impl Index {
             let c_len = streams::part_c_len(&bytes[at..])?;
             let c = bytes.get(at..at + c_len).ok_or("checkpoint ends early")?;
             at += c_len;
-            Some(c)
+            Some(c.to_vec())
         } else {
             None
         };

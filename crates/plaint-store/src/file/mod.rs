@@ -669,7 +669,7 @@ impl Shared {
             let b_len = file_len.checked_sub(at).ok_or("checkpoint ends early")?;
             let mut part_b = vec![0u8; b_len as usize];
             file.read_exact_at(&mut part_b, at).map_err(|e| e.to_string())?;
-            Index::streams_from_checkpoint_parts(part_c.as_deref(), part_b)
+            Index::streams_from_checkpoint_parts(part_c, part_b)
         };
         let loaded = from_checkpoint();
         let mut index = self.index.write().unwrap();

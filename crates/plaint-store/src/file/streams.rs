@@ -26,8 +26,12 @@ pub const TABLE_HEADER_LEN: usize = 24;
 struct Cold {
     /// Part B without its CRC: u64 count, then the entries.
     bytes: Vec<u8>,
-    /// Slots of `hash tag << 40 | (entry offset + 1)`; 0 marks an empty slot. Power-of-two size.
-    slots: Vec<u64>,
+    /// Slots of `hash tag << 40 | (entry offset + 1)`, little-endian u64s from byte
+    /// `slots_at` of `table` (part C as read, or a table built at load); 0 marks an empty slot.
+    /// Power-of-two count.
+    table: Vec<u8>,
+    slots_at: usize,
+    slot_count: usize,
     count: usize,
     hasher: SipHasher13,
 }
@@ -63,18 +67,20 @@ fn tag_of(hash: u64) -> u64 {
     hash >> SLOT_OFFSET_BITS
 }
 
-/// Places `offset` (of an entry whose name hashed to `hash`) in the first free slot.
-fn place(slots: &mut [u64], hash: u64, offset: usize) {
+/// Places `offset` (of an entry whose name hashed to `hash`) in the first free slot of
+/// `slots` (little-endian u64s).
+fn place(slots: &mut [u8], hash: u64, offset: usize) {
     assert!(
         (offset as u64) < SLOT_OFFSET_MASK,
         "checkpoint part B over 1 TiB: a table slot holds a 40-bit offset"
     );
-    let mask = slots.len() - 1;
+    let mask = slots.len() / 8 - 1;
     let mut i = (hash as usize) & mask;
-    while slots[i] != 0 {
+    while format::u64_at(slots, i * 8) != 0 {
         i = (i + 1) & mask;
     }
-    slots[i] = (tag_of(hash) << SLOT_OFFSET_BITS) | (offset as u64 + 1);
+    let slot = (tag_of(hash) << SLOT_OFFSET_BITS) | (offset as u64 + 1);
+    slots[i * 8..i * 8 + 8].copy_from_slice(&slot.to_le_bytes());
 }
 
 /// An encoded entry: where its fields lie in `bytes`.
@@ -156,7 +162,7 @@ pub fn encode_entry(out: &mut Vec<u8>, name: &str, s: &StreamEntry) {
 impl Cold {
     /// Checks part B's count, then walks every entry once checking its framing; returns the
     /// count and, when `hasher` is given, a table built on the way (layout 2).
-    fn walk(bytes: &[u8], hasher: Option<&SipHasher13>) -> Result<(usize, Vec<u64>), String> {
+    fn walk(bytes: &[u8], hasher: Option<&SipHasher13>) -> Result<(usize, Vec<u8>), String> {
         if bytes.len() < 8 {
             return Err("checkpoint part B too short".into());
         }
@@ -166,7 +172,7 @@ impl Cold {
         }
         let count = count as usize;
         let mut slots = match hasher {
-            Some(_) => vec![0u64; table_len(count)],
+            Some(_) => vec![0u8; table_len(count) * 8],
             None => Vec::new(),
         };
         let mut at = 8usize;
@@ -186,37 +192,38 @@ impl Cold {
     /// Entries of a layout-2 checkpoint: the table is built in one pass under a fresh key.
     fn new(bytes: Vec<u8>) -> Result<Cold, String> {
         let hasher = SipHasher13::new_with_keys(rand::random(), rand::random());
-        let (count, slots) = Self::walk(&bytes, Some(&hasher))?;
+        let (count, table) = Self::walk(&bytes, Some(&hasher))?;
         Ok(Cold {
             bytes,
-            slots,
+            slot_count: table.len() / 8,
+            table,
+            slots_at: 0,
             count,
             hasher,
         })
     }
 
-    /// Entries with their persisted table (`table` = part C without its CRC, already
-    /// CRC-checked): the framing walk only.
-    fn with_table(bytes: Vec<u8>, table: &[u8]) -> Result<Cold, String> {
+    /// Entries with their persisted table (`table` = part C, already CRC-checked; a CRC after
+    /// its slots is ignored): the framing walk only, the table is used as read.
+    fn with_table(bytes: Vec<u8>, table: Vec<u8>) -> Result<Cold, String> {
         let (count, _) = Self::walk(&bytes, None)?;
         if table.len() < TABLE_HEADER_LEN {
             return Err("checkpoint part C too short".into());
         }
-        let n = format::u64_at(table, 16);
-        if n != table_len(count) as u64 || table.len() as u64 != TABLE_HEADER_LEN as u64 + n * 8 {
+        let n = format::u64_at(&table, 16);
+        let slots_len = table.len() as u64 - TABLE_HEADER_LEN as u64;
+        if n != table_len(count) as u64 || !(slots_len == n * 8 || slots_len == n * 8 + 4) {
             return Err(format!(
                 "checkpoint part C has {n} slots and {} bytes for {count} streams",
                 table.len()
             ));
         }
-        let hasher = SipHasher13::new_with_keys(format::u64_at(table, 0), format::u64_at(table, 8));
-        let slots: Vec<u64> = table[TABLE_HEADER_LEN..]
-            .chunks_exact(8)
-            .map(|c| format::u64_at(c, 0))
-            .collect();
+        let hasher = SipHasher13::new_with_keys(format::u64_at(&table, 0), format::u64_at(&table, 8));
         Ok(Cold {
             bytes,
-            slots,
+            table,
+            slots_at: TABLE_HEADER_LEN,
+            slot_count: n as usize,
             count,
             hasher,
         })
@@ -225,11 +232,11 @@ impl Cold {
     fn find(&self, name: &str) -> Option<RawEntry<'_>> {
         let h = self.hasher.hash(name.as_bytes());
         let tag = tag_of(h);
-        let mask = self.slots.len() - 1;
+        let mask = self.slot_count - 1;
         let mut i = (h as usize) & mask;
         // Bounded: a table is never full, but a forged one must not loop forever.
-        for _ in 0..self.slots.len() {
-            let slot = self.slots[i];
+        for _ in 0..self.slot_count {
+            let slot = format::u64_at(&self.table, self.slots_at + i * 8);
             if slot == 0 {
                 return None;
             }
@@ -260,7 +267,7 @@ impl StreamIndex {
 
     /// An index over a layout-3 checkpoint's part B and its persisted lookup table, part C
     /// (both without their CRCs, already CRC-checked).
-    pub fn from_checkpoint_with_table(part_b: Vec<u8>, part_c: &[u8]) -> Result<StreamIndex, String> {
+    pub fn from_checkpoint_with_table(part_b: Vec<u8>, part_c: Vec<u8>) -> Result<StreamIndex, String> {
         Ok(StreamIndex {
             hot: HashMap::new(),
             cold: Some(Cold::with_table(part_b, part_c)?),
@@ -354,12 +361,8 @@ impl StreamIndex {
         let placed = self.encode_entries(out, &hasher);
         let crc_b = crc32c::crc32c(&out[b_start..]);
         out.extend_from_slice(&crc_b.to_le_bytes());
-        let mut slots = vec![0u64; n];
         for (h, off) in placed {
-            place(&mut slots, h, off);
-        }
-        for (i, slot) in slots.iter().enumerate() {
-            out[slots_at + i * 8..slots_at + i * 8 + 8].copy_from_slice(&slot.to_le_bytes());
+            place(&mut out[slots_at..slots_at + n * 8], h, off);
         }
         let c_end = slots_at + n * 8;
         let crc_c = crc32c::crc32c(&out[c_start..c_end]);
@@ -425,7 +428,7 @@ mod tests {
 
     fn load(bytes: &[u8]) -> Result<StreamIndex, String> {
         let (c, b) = parts(bytes);
-        super::super::index::Index::streams_from_checkpoint_parts(Some(c), b)
+        super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), b)
     }
 
     /// Part B alone without its CRC, as a layout-2 checkpoint held it.
@@ -469,7 +472,7 @@ mod tests {
         let mut cut = b.clone();
         cut.truncate(b.len() - 3);
         assert!(
-            super::super::index::Index::streams_from_checkpoint_parts(Some(c), cut).is_err(),
+            super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), cut).is_err(),
             "cut part B"
         );
     }
@@ -501,11 +504,11 @@ mod tests {
             let mut bad = bytes.clone();
             bad[at] ^= 0x04;
             let (c, b) = (&bad[..c_len], bad[c_len..].to_vec());
-            let err = super::super::index::Index::streams_from_checkpoint_parts(Some(c), b);
+            let err = super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), b);
             assert!(err.is_err(), "flip at {at} accepted");
         }
         // A well-formed table of the wrong size for its part B is refused by name.
-        let err = StreamIndex::from_checkpoint_with_table(layout2(&bytes), &bytes[..TABLE_HEADER_LEN + 16 * 8])
+        let err = StreamIndex::from_checkpoint_with_table(layout2(&bytes), bytes[..TABLE_HEADER_LEN + 16 * 8].to_vec())
             .unwrap_err();
         assert!(err.contains("part C"), "{err}");
         // A forged table whose slots are all taken cannot make a lookup loop forever.
@@ -514,7 +517,7 @@ mod tests {
         for slot in full[TABLE_HEADER_LEN..].chunks_exact_mut(8) {
             slot.copy_from_slice(&(u64::MAX >> 1).to_le_bytes());
         }
-        let forged = StreamIndex::from_checkpoint_with_table(b[..b.len() - 4].to_vec(), &full).unwrap();
+        let forged = StreamIndex::from_checkpoint_with_table(b[..b.len() - 4].to_vec(), full).unwrap();
         assert_eq!(forged.version("d-1"), 0);
     }
 }
