@@ -189,7 +189,7 @@ fn main() {
         );
         drop(log);
     }
-    println!("ROW open_until_appends_ms {:.1} ms", median(ready_ms));
+    println!("ROW open_until_appends_ms {:.1} ms", median(ready_ms.clone()));
     println!("ROW open_until_appends_cpu_ms {:.1} ms", median(ready_cpu_ms));
     println!(
         "open until appends, median: {:.1} ms from a layout-3 checkpoint; {:.1} ms from layout 2 (table built at load)",
