@@ -322,7 +322,7 @@ impl Index {
     /// and its CRC, the persisted lookup table): the stream index, left in its encoding and
     /// decoded entry by entry on use (see [`StreamIndex`]). Without part C (layout 2) the table
     /// is built from part B.
-    pub fn streams_from_checkpoint_parts(c: Option<Vec<u8>>, mut b: Vec<u8>) -> Result<StreamIndex, String> {
+    pub fn streams_from_checkpoint_parts(c: Option<streams::Bytes>, mut b: streams::Bytes) -> Result<StreamIndex, String> {
         let table = match c {
             Some(c) => {
                 if c.len() < streams::TABLE_HEADER_LEN + 4 {
@@ -362,11 +362,11 @@ impl Index {
             let c_len = streams::part_c_len(&bytes[at..])?;
             let c = bytes.get(at..at + c_len).ok_or("checkpoint ends early")?;
             at += c_len;
-            Some(c.to_vec())
+            Some(c.to_vec().into())
         } else {
             None
         };
-        let streams = Self::streams_from_checkpoint_parts(c, bytes[at..].to_vec())?;
+        let streams = Self::streams_from_checkpoint_parts(c, bytes[at..].to_vec().into())?;
         index.complete_streams(streams)?;
         Ok(index)
     }

@@ -10,9 +10,64 @@
 
 use super::format;
 use super::index::{CommandEntry, EventLoc, StreamEntry};
+use crate::io::Mapped;
 use siphasher::sip::SipHasher13;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Checkpoint bytes: read into memory, or a range of the memory-mapped checkpoint file (the
+/// file log maps it where the I/O seam can, so loading copies nothing).
+#[derive(Clone)]
+pub enum Bytes {
+    Owned(Vec<u8>),
+    Mapped { map: Arc<Mapped>, start: usize, end: usize },
+}
+
+impl Bytes {
+    /// Bytes `start..end` of a mapping (clamped to it).
+    pub fn mapped(map: Arc<Mapped>, start: usize, end: usize) -> Bytes {
+        let end = end.min(map.len());
+        Bytes::Mapped {
+            start: start.min(end),
+            end,
+            map,
+        }
+    }
+    /// Shortens to `len` bytes (no-op when already shorter).
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Bytes::Owned(v) => v.truncate(len),
+            Bytes::Mapped { start, end, .. } => *end = (*start + len).min(*end),
+        }
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped { map, start, end } => &map[*start..*end],
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        Bytes::Owned(v)
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bytes::Owned(v) => write!(f, "Owned({} bytes)", v.len()),
+            Bytes::Mapped { start, end, .. } => write!(f, "Mapped({start}..{end})"),
+        }
+    }
+}
 
 /// Bits of a table slot holding the entry's offset in part B plus one (0: empty slot); the
 /// remaining high bits hold the top bits of the name's hash, compared before the name.
@@ -25,11 +80,11 @@ pub const TABLE_HEADER_LEN: usize = 24;
 #[derive(Debug, Clone)]
 struct Cold {
     /// Part B without its CRC: u64 count, then the entries.
-    bytes: Vec<u8>,
+    bytes: Bytes,
     /// Slots of `hash tag << 40 | (entry offset + 1)`, little-endian u64s from byte
     /// `slots_at` of `table` (part C as read, or a table built at load); 0 marks an empty slot.
     /// Power-of-two count.
-    table: Vec<u8>,
+    table: Bytes,
     slots_at: usize,
     slot_count: usize,
     count: usize,
@@ -190,13 +245,13 @@ impl Cold {
     }
 
     /// Entries of a layout-2 checkpoint: the table is built in one pass under a fresh key.
-    fn new(bytes: Vec<u8>) -> Result<Cold, String> {
+    fn new(bytes: Bytes) -> Result<Cold, String> {
         let hasher = SipHasher13::new_with_keys(rand::random(), rand::random());
         let (count, table) = Self::walk(&bytes, Some(&hasher))?;
         Ok(Cold {
             bytes,
             slot_count: table.len() / 8,
-            table,
+            table: table.into(),
             slots_at: 0,
             count,
             hasher,
@@ -205,7 +260,7 @@ impl Cold {
 
     /// Entries with their persisted table (`table` = part C, already CRC-checked; a CRC after
     /// its slots is ignored): the framing walk only, the table is used as read.
-    fn with_table(bytes: Vec<u8>, table: Vec<u8>) -> Result<Cold, String> {
+    fn with_table(bytes: Bytes, table: Bytes) -> Result<Cold, String> {
         let (count, _) = Self::walk(&bytes, None)?;
         if table.len() < TABLE_HEADER_LEN {
             return Err("checkpoint part C too short".into());
@@ -257,20 +312,20 @@ impl Cold {
 impl StreamIndex {
     /// An index over a layout-2 checkpoint's part B (`part_b` without its CRC, already
     /// CRC-checked); its lookup table is built here.
-    pub fn from_checkpoint(part_b: Vec<u8>) -> Result<StreamIndex, String> {
+    pub fn from_checkpoint(part_b: impl Into<Bytes>) -> Result<StreamIndex, String> {
         Ok(StreamIndex {
             hot: HashMap::new(),
-            cold: Some(Cold::new(part_b)?),
+            cold: Some(Cold::new(part_b.into())?),
             hot_from_cold: 0,
         })
     }
 
     /// An index over a layout-3 checkpoint's part B and its persisted lookup table, part C
     /// (both without their CRCs, already CRC-checked).
-    pub fn from_checkpoint_with_table(part_b: Vec<u8>, part_c: Vec<u8>) -> Result<StreamIndex, String> {
+    pub fn from_checkpoint_with_table(part_b: impl Into<Bytes>, part_c: impl Into<Bytes>) -> Result<StreamIndex, String> {
         Ok(StreamIndex {
             hot: HashMap::new(),
-            cold: Some(Cold::with_table(part_b, part_c)?),
+            cold: Some(Cold::with_table(part_b.into(), part_c.into())?),
             hot_from_cold: 0,
         })
     }
@@ -428,7 +483,7 @@ mod tests {
 
     fn load(bytes: &[u8]) -> Result<StreamIndex, String> {
         let (c, b) = parts(bytes);
-        super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), b)
+        super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec().into()), b.into())
     }
 
     /// Part B alone without its CRC, as a layout-2 checkpoint held it.
@@ -472,7 +527,7 @@ mod tests {
         let mut cut = b.clone();
         cut.truncate(b.len() - 3);
         assert!(
-            super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), cut).is_err(),
+            super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec().into()), cut.into()).is_err(),
             "cut part B"
         );
     }
@@ -504,7 +559,7 @@ mod tests {
             let mut bad = bytes.clone();
             bad[at] ^= 0x04;
             let (c, b) = (&bad[..c_len], bad[c_len..].to_vec());
-            let err = super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec()), b);
+            let err = super::super::index::Index::streams_from_checkpoint_parts(Some(c.to_vec().into()), b.into());
             assert!(err.is_err(), "flip at {at} accepted");
         }
         // A well-formed table of the wrong size for its part B is refused by name.
