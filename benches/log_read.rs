@@ -5,7 +5,13 @@
 //! cargo bench -p plaint --bench log_read
 //! ```
 //! Environment: `PLAINT_BENCH_EVENTS` (default 10,000,000; 10 events per stream),
-//! `PLAINT_BENCH_DIR` (default `./target/bench-log`).
+//! `PLAINT_BENCH_DIR` (default `./target/bench-log`), `PLAINT_BENCH_OPEN_ONLY` (stop after the
+//! open rounds).
+//!
+//! Prints `ROW open_until_appends_ms <ms> ms` (the median over the four warm open rounds of the
+//! time from `FileLog::open` until the stream index is ready, i.e. until appends are possible)
+//! and `ROW open_until_appends_cpu_ms <ms> ms` (the process CPU time over the same span), for
+//! the bench summary.
 
 use plaint_store::file::{Durability, FileLog, FileLogOptions};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
@@ -80,6 +86,38 @@ async fn build(dir: &PathBuf, events: u64) {
     );
 }
 
+/// CPU time of this process so far (user + system), in seconds.
+fn cpu_seconds() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Rewrites `index.pidx` in checkpoint layout 2 (no persisted lookup table, part C): opening it
+/// then builds the table in one pass over the stream names, as every open did before layout 3.
+fn to_layout_2(dir: &std::path::Path) {
+    let path = dir.join("index.pidx");
+    let good = std::fs::read(&path).unwrap();
+    assert_eq!(u32::from_le_bytes(good[8..12].try_into().unwrap()), 3);
+    let a_len = u64::from_le_bytes(good[16..24].try_into().unwrap()) as usize;
+    let c_start = a_len + 4;
+    let slots = u64::from_le_bytes(good[c_start + 16..c_start + 24].try_into().unwrap()) as usize;
+    let c_end = c_start + 24 + slots * 8 + 4;
+    let mut old = good[..a_len].to_vec();
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let crc = crc32c::crc32c(&old);
+    old.extend_from_slice(&crc.to_le_bytes());
+    old.extend_from_slice(&good[c_end..]);
+    std::fs::write(&path, old).unwrap();
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn segment_bytes(dir: &PathBuf) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
@@ -112,7 +150,14 @@ fn main() {
     // Open, five times (the files are in the page cache after the first). `open` returns once
     // the log tail is verified and reads can start; the stream index (needed by appends and
     // read_stream) completes in the background: both times are reported.
-    for round in 0..5u64 {
+    // Rounds 5..8 open the same log from a layout-2 checkpoint (the table built at load): the
+    // before-and-after of the persisted table in one run.
+    let (mut ready_ms, mut ready_cpu_ms, mut old_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..8u64 {
+        if round >= 5 {
+            to_layout_2(&dir);
+        }
+        let cpu0 = cpu_seconds();
         let t0 = Instant::now();
         let log = FileLog::open(&dir, FileLogOptions::default()).unwrap();
         let open_s = t0.elapsed().as_secs_f64();
@@ -122,21 +167,40 @@ fn main() {
         assert_eq!((head, last[0].position), (events + round, events + round));
         log.wait_index_ready().unwrap();
         let ready_s = t0.elapsed().as_secs_f64();
+        let ready_cpu_s = cpu_seconds() - cpu0;
+        if round >= 5 {
+            old_ms.push(ready_s * 1e3);
+        } else if round > 0 {
+            ready_ms.push(ready_s * 1e3);
+            ready_cpu_ms.push(ready_cpu_s * 1e3);
+        }
         let ev = event(7, 11 + round, format!("open-{round}"));
         rt.block_on(log.append("complaint-000000007", ExpectedVersion::Exact(10 + round), vec![ev]))
             .unwrap();
         let append_s = t0.elapsed().as_secs_f64();
         println!(
-            "open #{round}: open {:.1} ms; + read of the head event {:.1} ms; stream index ready {:.1} ms; first durable append {:.1} ms ({:?})",
+            "open #{round}: open {:.1} ms; + read of the head event {:.1} ms; stream index ready {:.1} ms (CPU {:.1} ms); first durable append {:.1} ms ({:?})",
             open_s * 1e3,
             first_read_s * 1e3,
             ready_s * 1e3,
+            ready_cpu_s * 1e3,
             append_s * 1e3,
             log.open_report().index
         );
         drop(log);
     }
-    let events = events + 5; // one append per open round
+    println!("ROW open_until_appends_ms {:.1} ms", median(ready_ms.clone()));
+    println!("ROW open_until_appends_cpu_ms {:.1} ms", median(ready_cpu_ms));
+    println!(
+        "open until appends, median: {:.1} ms from a layout-3 checkpoint; {:.1} ms from layout 2 (table built at load)",
+        median(ready_ms.clone()),
+        median(old_ms)
+    );
+    if std::env::var_os("PLAINT_BENCH_OPEN_ONLY").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let events = events + 8; // one append per open round
 
     let log = FileLog::open(
         &dir,

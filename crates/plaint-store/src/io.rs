@@ -63,12 +63,35 @@ pub trait LogIo: Send + Sync + 'static {
         Ok(())
     }
 
+    /// `path` mapped read-only into memory, where this seam can map files (`Ok(None)`: read it
+    /// instead). Only for files that are replaced by rename, never changed in place (the
+    /// checkpoint): the mapping keeps the file it was made of.
+    fn map_whole(&self, _path: &Path) -> io::Result<Option<Mapped>> {
+        Ok(None)
+    }
+
     /// The whole content of `path`.
     fn read_whole(&self, path: &Path) -> io::Result<Vec<u8>> {
         let len = self.file_len(path)?;
         let mut buf = vec![0u8; len as usize];
         self.open_read(path)?.read_exact_at(&mut buf, 0)?;
         Ok(buf)
+    }
+}
+
+/// A read-only memory mapping of a whole file ([`LogIo::map_whole`]).
+pub struct Mapped(memmap2::Mmap);
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Mapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mapped({} bytes)", self.0.len())
     }
 }
 
@@ -96,6 +119,19 @@ impl AppendFile for RealAppend {
 }
 
 impl LogIo for RealIo {
+    fn map_whole(&self, path: &Path) -> io::Result<Option<Mapped>> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the mapping is read-only and the only file mapped is the checkpoint, which
+        // the log never changes in place: a new one is written beside it and renamed over it,
+        // leaving the mapped file intact. (Changing it in place behind the log's back, which
+        // nothing in plaint does, could make reads of the mapping fault.)
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Some(Mapped(map)))
+    }
+
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)
     }

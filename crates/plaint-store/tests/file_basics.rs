@@ -170,6 +170,106 @@ async fn a_damaged_checkpoint_is_rebuilt_not_trusted() {
     assert!(retry.deduplicated);
 }
 
+/// Where part C (the persisted stream lookup table, layout 3) starts and ends in `index.pidx`.
+fn part_c_span(bytes: &[u8]) -> (usize, usize) {
+    let a_len = u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize;
+    let start = a_len + 4;
+    let slots = u64::from_le_bytes(bytes[start + 16..start + 24].try_into().unwrap()) as usize;
+    (start, start + 24 + slots * 8 + 4)
+}
+
+#[tokio::test]
+async fn a_damaged_stream_lookup_table_rebuilds_the_streams_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    fill(&log, 20).await;
+    let before = everything(&log).await;
+    log.close().await.unwrap();
+    let path = dir.path().join("index.pidx");
+    let good = std::fs::read(&path).unwrap();
+    assert_eq!(u32::from_le_bytes(good[8..12].try_into().unwrap()), 3, "checkpoint layout 3");
+    let (c_start, c_end) = part_c_span(&good);
+    assert!(c_end < good.len(), "part B follows part C");
+
+    // Undamaged: the streams load from the checkpoint, table included.
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    log.wait_index_ready().unwrap();
+    assert_eq!(log.stream_index_rebuilt(), None);
+    log.close().await.unwrap();
+
+    for at in [c_start + 3, c_start + 30, c_end - 6] {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x20;
+        std::fs::write(&path, bytes).unwrap();
+        let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+        assert!(
+            matches!(log.open_report().index, IndexSource::Checkpoint { .. }),
+            "part A still serves the open: {:?}",
+            log.open_report()
+        );
+        log.wait_index_ready().unwrap();
+        let reason = log.stream_index_rebuilt().expect("streams rebuilt from the log");
+        assert!(reason.contains("part C"), "byte {at}: {reason}");
+        for s in 0..5 {
+            let name = format!("stream-{s}");
+            let expected: Vec<_> = before.iter().filter(|e| e.stream == name).cloned().collect();
+            assert_eq!(log.read_stream(&name, 1, 1000).await.unwrap(), expected, "{name}");
+            assert_eq!(log.stream_version(&name).await.unwrap(), expected.len() as u64);
+        }
+        let retry = log
+            .append("stream-2", ExpectedVersion::Any, vec![sample_event("cmd-2", 0)])
+            .await
+            .unwrap();
+        assert!(retry.deduplicated, "command index rebuilt from the log");
+        // The log is closed without appending, so the next round sees the same damage.
+        drop(log);
+    }
+}
+
+#[tokio::test]
+async fn a_layout_2_checkpoint_without_a_lookup_table_still_opens_from_its_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    fill(&log, 20).await;
+    let before = everything(&log).await;
+    log.close().await.unwrap();
+    let path = dir.path().join("index.pidx");
+    let good = std::fs::read(&path).unwrap();
+    // Layout 2 is layout 3 without part C, with version 2 under part A's CRC.
+    let (c_start, c_end) = part_c_span(&good);
+    let a_len = c_start - 4;
+    let mut old = good[..a_len].to_vec();
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let crc = crc32c::crc32c(&old);
+    old.extend_from_slice(&crc.to_le_bytes());
+    old.extend_from_slice(&good[c_end..]);
+    std::fs::write(&path, old).unwrap();
+
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert!(
+        matches!(log.open_report().index, IndexSource::Checkpoint { .. }),
+        "{:?}",
+        log.open_report()
+    );
+    log.wait_index_ready().unwrap();
+    assert_eq!(log.stream_index_rebuilt(), None, "a layout-2 part B is used as it is");
+    assert_eq!(everything(&log).await, before);
+    let version = before.iter().filter(|e| e.stream == "stream-4").count() as u64;
+    assert_eq!(log.stream_version("stream-4").await.unwrap(), version);
+    let next = log
+        .append("stream-4", ExpectedVersion::Exact(version), vec![sample_event("cmd-new", 0)])
+        .await
+        .unwrap();
+    assert_eq!(next.stream_version, version + 1);
+    log.close().await.unwrap();
+    let rewritten = std::fs::read(&path).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(rewritten[8..12].try_into().unwrap()),
+        3,
+        "the next checkpoint is written in layout 3"
+    );
+}
+
 #[tokio::test]
 async fn events_after_the_checkpoint_are_read_from_the_log_tail() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,14 +1,17 @@
 //! The in-memory index of the log and its persisted form, the checkpoint (`index.pidx`).
 
 use super::format::{self, command_hash, BatchView, EventRef};
-use super::streams::StreamIndex;
+use super::streams::{self, StreamIndex};
 use crate::chain::{ChainHash, CHAIN_GENESIS};
 
 /// Checkpoint file magic.
 const INDEX_MAGIC: [u8; 8] = *b"PLAINTIX";
 /// Layout version of the checkpoint file (independent of the segment format version; the
-/// checkpoint is derived data and is rebuilt when its version is unknown).
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// checkpoint is derived data and is rebuilt when its version is unknown). Version 3 added
+/// part C, the persisted stream lookup table; version 2 (without it) is still read.
+pub const CHECKPOINT_VERSION: u32 = 3;
+/// The oldest checkpoint layout still read.
+pub const CHECKPOINT_VERSION_MIN: u32 = 2;
 /// Bytes before the first length-checked part of the checkpoint.
 pub const CHECKPOINT_PREFIX_LEN: usize = 24;
 /// A sparse batch mark is kept at least this many bytes apart within a segment.
@@ -244,28 +247,32 @@ impl Index {
         out[16..24].copy_from_slice(&part_a_len.to_le_bytes());
         let crc_a = crc32c::crc32c(&out);
         out.extend_from_slice(&crc_a.to_le_bytes());
-        let part_b = out.len();
+        // Part C (the stream lookup table) and part B (the streams), each with its CRC.
         self.streams.encode(&mut out);
-        let crc_b = crc32c::crc32c(&out[part_b..]);
-        out.extend_from_slice(&crc_b.to_le_bytes());
         out
     }
 
     /// The length of part A (before its CRC), from the checkpoint's first
     /// [`CHECKPOINT_PREFIX_LEN`] bytes.
     pub fn checkpoint_part_a_len(prefix: &[u8]) -> Result<usize, String> {
+        Self::checkpoint_layout(prefix).map(|(len, _)| len)
+    }
+
+    /// The length of part A (before its CRC) and the layout version, from the checkpoint's
+    /// first [`CHECKPOINT_PREFIX_LEN`] bytes.
+    pub fn checkpoint_layout(prefix: &[u8]) -> Result<(usize, u32), String> {
         if prefix.len() < CHECKPOINT_PREFIX_LEN || prefix[0..8] != INDEX_MAGIC {
             return Err("not a plaint checkpoint".into());
         }
         let version = format::u32_at(prefix, 8);
-        if version != CHECKPOINT_VERSION {
+        if !(CHECKPOINT_VERSION_MIN..=CHECKPOINT_VERSION).contains(&version) {
             return Err(format!("checkpoint layout version {version} unknown"));
         }
         let len = format::u64_at(prefix, 16);
         if len < CHECKPOINT_PREFIX_LEN as u64 || len > (1 << 32) {
             return Err("checkpoint part A length out of range".into());
         }
-        Ok(len as usize)
+        Ok((len as usize, version))
     }
 
     /// Decodes part A (`a` = part A and its CRC): an index without streams, whose stream
@@ -311,9 +318,24 @@ impl Index {
         Ok(index)
     }
 
-    /// Decodes part B (`b` = part B and its CRC): the stream index, left in its encoding and
-    /// decoded entry by entry on use (see [`StreamIndex`]).
-    pub fn streams_from_checkpoint_part_b(mut b: Vec<u8>) -> Result<StreamIndex, String> {
+    /// Decodes part B (`b` = part B and its CRC) and, from layout 3 on, part C (`c` = part C
+    /// and its CRC, the persisted lookup table): the stream index, left in its encoding and
+    /// decoded entry by entry on use (see [`StreamIndex`]). Without part C (layout 2) the table
+    /// is built from part B.
+    pub fn streams_from_checkpoint_parts(c: Option<streams::Bytes>, mut b: streams::Bytes) -> Result<StreamIndex, String> {
+        let table = match c {
+            Some(c) => {
+                if c.len() < streams::TABLE_HEADER_LEN + 4 {
+                    return Err("checkpoint part C too short".into());
+                }
+                let crc_at = c.len() - 4;
+                if crc32c::crc32c(&c[..crc_at]) != format::u32_at(&c, crc_at) {
+                    return Err("checkpoint CRC mismatch (part C, the stream lookup table)".into());
+                }
+                Some(c)
+            }
+            None => None,
+        };
         if b.len() < 12 {
             return Err("checkpoint part B too short".into());
         }
@@ -322,17 +344,29 @@ impl Index {
             return Err("checkpoint CRC mismatch (part B)".into());
         }
         b.truncate(crc_at);
-        StreamIndex::from_checkpoint(b)
+        match table {
+            Some(t) => StreamIndex::from_checkpoint_with_table(b, t),
+            None => StreamIndex::from_checkpoint(b),
+        }
     }
 
-    /// Decodes a whole checkpoint (both parts) into a complete index.
+    /// Decodes a whole checkpoint (every part) into a complete index.
     pub fn from_checkpoint(bytes: &[u8]) -> Result<Index, String> {
-        let len = Self::checkpoint_part_a_len(bytes)?;
+        let (len, version) = Self::checkpoint_layout(bytes)?;
         if bytes.len() < len + 4 {
             return Err("checkpoint ends early".into());
         }
         let mut index = Self::from_checkpoint_part_a(&bytes[..len + 4])?;
-        let streams = Self::streams_from_checkpoint_part_b(bytes[len + 4..].to_vec())?;
+        let mut at = len + 4;
+        let c = if version >= 3 {
+            let c_len = streams::part_c_len(&bytes[at..])?;
+            let c = bytes.get(at..at + c_len).ok_or("checkpoint ends early")?;
+            at += c_len;
+            Some(c.to_vec().into())
+        } else {
+            None
+        };
+        let streams = Self::streams_from_checkpoint_parts(c, bytes[at..].to_vec().into())?;
         index.complete_streams(streams)?;
         Ok(index)
     }

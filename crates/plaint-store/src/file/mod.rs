@@ -676,16 +676,53 @@ impl Shared {
     fn load_streams_inner(&self) -> Result<(), StoreError> {
         let path = self.dir.join(INDEX_FILE);
         let from_checkpoint = || -> Result<streams::StreamIndex, String> {
-            // Part B only, straight into its own buffer.
+            // Mapped where the I/O seam can (nothing copied; pages come from the page cache
+            // as the CRC walks them), read otherwise; parts C and B only.
+            if let Some(map) = self.io.map_whole(&path).map_err(|e| e.to_string())? {
+                let map = Arc::new(map);
+                let (a_len, version) = Index::checkpoint_layout(&map)?;
+                let mut at = a_len + 4;
+                let part_c = if version >= 3 {
+                    let c_len = streams::part_c_len(map.get(at..).unwrap_or_default())?;
+                    if at + c_len > map.len() {
+                        return Err("checkpoint ends early (part C)".into());
+                    }
+                    at += c_len;
+                    Some(streams::Bytes::mapped(map.clone(), at - c_len, at))
+                } else {
+                    None
+                };
+                if at > map.len() {
+                    return Err("checkpoint ends early".into());
+                }
+                let len = map.len();
+                return Index::streams_from_checkpoint_parts(part_c, streams::Bytes::mapped(map, at, len));
+            }
             let file = self.io.open_read(&path).map_err(|e| e.to_string())?;
             let file_len = self.io.file_len(&path).map_err(|e| e.to_string())?;
             let mut prefix = [0u8; index::CHECKPOINT_PREFIX_LEN];
             file.read_exact_at(&mut prefix, 0).map_err(|e| e.to_string())?;
-            let b_start = Index::checkpoint_part_a_len(&prefix)? as u64 + 4;
-            let b_len = file_len.checked_sub(b_start).ok_or("checkpoint ends early")?;
+            let (a_len, version) = Index::checkpoint_layout(&prefix)?;
+            let mut at = a_len as u64 + 4;
+            // Layout 3: part C, the persisted lookup table, comes before part B.
+            let part_c = if version >= 3 {
+                let mut header = [0u8; streams::TABLE_HEADER_LEN];
+                file.read_exact_at(&mut header, at).map_err(|e| e.to_string())?;
+                let c_len = streams::part_c_len(&header)? as u64;
+                if at + c_len > file_len {
+                    return Err("checkpoint ends early (part C)".into());
+                }
+                let mut c = vec![0u8; c_len as usize];
+                file.read_exact_at(&mut c, at).map_err(|e| e.to_string())?;
+                at += c_len;
+                Some(c.into())
+            } else {
+                None
+            };
+            let b_len = file_len.checked_sub(at).ok_or("checkpoint ends early")?;
             let mut part_b = vec![0u8; b_len as usize];
-            file.read_exact_at(&mut part_b, b_start).map_err(|e| e.to_string())?;
-            Index::streams_from_checkpoint_part_b(part_b)
+            file.read_exact_at(&mut part_b, at).map_err(|e| e.to_string())?;
+            Index::streams_from_checkpoint_parts(part_c, part_b.into())
         };
         let loaded = from_checkpoint();
         let mut index = self.index.write().unwrap();
