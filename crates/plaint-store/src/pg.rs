@@ -262,6 +262,7 @@ struct Sql {
     write_rows: String,
     intern_streams: String,
     intern_names: String,
+    vault_rows: String,
     copy_in: String,
     advance_head: String,
     touch_head: String,
@@ -363,6 +364,7 @@ impl Sql {
             write_rows: write_rows_sql(&s),
             intern_streams: intern_sql(&s, "streams"),
             intern_names: intern_sql(&s, "names"),
+            vault_rows: vault::insert_rows_sql(schema),
             copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
                 "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
@@ -1371,12 +1373,13 @@ async fn commit_batch(
         let q = q.to_string();
         async move { client.prepare_cached(&q).await }
     };
-    let (begin, lock_head, stream_versions, find_commands, write_rows, commit) = tokio::try_join!(
+    let (begin, lock_head, stream_versions, find_commands, write_rows, vault_rows, commit) = tokio::try_join!(
         prepare(&sql.begin),
         prepare(&sql.lock_head),
         prepare(&sql.stream_versions),
         prepare(&sql.find_commands),
         prepare(&sql.write_rows),
+        prepare(&sql.vault_rows),
         prepare(&sql.commit),
     )
     .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
@@ -1414,22 +1417,10 @@ async fn commit_batch(
             begin: &begin,
             lock_head: &lock_head,
             write_rows: &write_rows,
+            vault_rows: &vault_rows,
             commit: &commit,
         };
-        // The fast path writes events only: a batch creating keys takes the full path.
-        let no_keys = vaults.iter().all(|v| v.is_empty());
-        let fast = if no_keys {
-            try_fast_commit(
-                shared,
-                &client,
-                &statements,
-                jobs,
-                cache,
-            )
-            .await?
-        } else {
-            None
-        };
+        let fast = try_fast_commit(shared, &client, &statements, jobs, vaults, cache).await?;
         if let Some(outcomes) = fast {
             return Ok(outcomes);
         }
@@ -1516,11 +1507,7 @@ async fn commit_batch(
             .map(|(_, v)| *v)
             .filter(|v| !v.is_empty())
             .collect();
-        if !keyed.is_empty() {
-            vault::insert_rows(&client, &sql.schema, &keyed)
-                .await
-                .map_err(|e| BatchError::from_pg("append: inserting vault keys", e))?;
-        }
+        let keys = vault::VaultRows::new(&keyed);
         // The chain, in position order, from the head's value.
         let mut chain = head_chain;
         let mut hashes: Vec<ChainHash> = Vec::with_capacity(rows.len());
@@ -1620,8 +1607,10 @@ async fn commit_batch(
             assert_eq!(copied, rows.len() as u64, "COPY wrote every row");
             let advance_head = sql.advance_head.as_str();
             let advance_params: [&(dyn ToSql + Sync); 4] = [&new_head, &chain_bytes, &head_position, &sql.channel];
-            let (advanced, _) = tokio::try_join!(
+            let key_params = keys.params(&new_head);
+            let (advanced, _, _) = tokio::try_join!(
                 client.query(advance_head, &advance_params),
+                insert_keys(&client, &vault_rows, &keys, &key_params),
                 client.execute(&commit, &[]),
             )
             .map_err(|e| BatchError::from_pg("append: commit", e))?;
@@ -1632,8 +1621,13 @@ async fn commit_batch(
             let columns = RowColumns::new(&rows, &hashes);
             let row_count = rows.len() as i64;
             let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &sql.channel);
-            let (advanced, _) = tokio::try_join!(client.query(&write_rows, &params), client.execute(&commit, &[]),)
-                .map_err(|e| BatchError::from_pg("append: insert and commit", e))?;
+            let key_params = keys.params(&new_head);
+            let (advanced, _, _) = tokio::try_join!(
+                client.query(&write_rows, &params),
+                insert_keys(&client, &vault_rows, &keys, &key_params),
+                client.execute(&commit, &[]),
+            )
+            .map_err(|e| BatchError::from_pg("append: insert and commit", e))?;
             check_advanced(advanced.len())?;
         }
         cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
@@ -1668,7 +1662,22 @@ struct FastStatements<'a> {
     begin: &'a tokio_postgres::Statement,
     lock_head: &'a tokio_postgres::Statement,
     write_rows: &'a tokio_postgres::Statement,
+    vault_rows: &'a tokio_postgres::Statement,
     commit: &'a tokio_postgres::Statement,
+}
+
+/// Sends the vault statement when there are keys or links to insert (pipelined with the
+/// statements around it).
+async fn insert_keys(
+    client: &deadpool_postgres::Object,
+    statement: &tokio_postgres::Statement,
+    keys: &vault::VaultRows<'_>,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(), tokio_postgres::Error> {
+    if !keys.is_empty() {
+        client.query(statement, params).await?;
+    }
+    Ok(())
 }
 
 /// The one-round-trip path, for a process that wrote last: `BEGIN`, the head lock, one statement
@@ -1682,6 +1691,7 @@ async fn try_fast_commit(
     client: &deadpool_postgres::Object,
     st: &FastStatements<'_>,
     jobs: &[&[AppendRequest]],
+    vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
 ) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, BatchError> {
     if cache.skip > 0 {
@@ -1734,14 +1744,19 @@ async fn try_fast_commit(
     let row_count = rows.len() as i64;
     let columns = RowColumns::new(&rows, &hashes);
     let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &shared.sql.channel);
+    // Every job of this batch appends, so every job's keys go in (only if its events do).
+    let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
+    let keys = vault::VaultRows::new(&keyed);
+    let key_params = keys.params(&new_head);
     let result = tokio::try_join!(
         client.execute(st.begin, &[]),
         client.query_one(st.lock_head, &[]),
         client.query(st.write_rows, &params),
+        insert_keys(client, st.vault_rows, &keys, &key_params),
         client.execute(st.commit, &[]),
     );
     match result {
-        Ok((_, _, advanced, _)) if advanced.len() == 1 => {
+        Ok((_, _, advanced, _, _)) if advanced.len() == 1 => {
             cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
             committed(shared, new_head, jobs.len(), rows.len());
             shared
