@@ -288,7 +288,8 @@ fn event_select(s: &str) -> String {
 /// statement whatever the row count), stream, actor and event-type names interned on the server
 /// (new names get ids in the same statement), the rows inserted and the head advanced from $13 to
 /// $14 with chain value $15, then `pg_notify`. It writes nothing (no name, no row, no head) unless
-/// the head is still at $13 and none of the rows' command ids exists in its stream, and advances
+/// the head is still at $13, each stream's first row follows the stream's last stored version and
+/// none of the rows' command ids exists in its stream, and advances
 /// the head only if all $16 rows went in; it returns one row exactly when it wrote.
 fn write_rows_sql(s: &str) -> String {
     format!(
@@ -298,7 +299,10 @@ fn write_rows_sql(s: &str) -> String {
          payload, chain_hash)), \
          go AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $13 AND NOT EXISTS (SELECT 1 FROM k \
          JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e ON e.stream_id = x.id \
-         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) AS ok), \
+         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
+         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
+         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
          new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE (SELECT ok FROM go) \
          AND NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream) RETURNING id, name), \
          new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
@@ -1681,8 +1685,10 @@ async fn insert_keys(
 }
 
 /// The one-round-trip path, for a process that wrote last: `BEGIN`, the head lock, one statement
-/// that inserts and advances the head only if the head is still the cached one and none of the
-/// batch's command ids exists, and `COMMIT`, all pipelined. Returns `None` (nothing written) when
+/// that inserts and advances the head only if the head is still the cached one, every stream is
+/// at the version assumed (cached, or else the call's expected version) and none of the batch's
+/// command ids exists, the statement inserting the batch's customer keys only if the events went
+/// in, and `COMMIT`, all pipelined. Returns `None` (nothing written) when
 /// the path does not apply or its server-side check failed; the caller then runs the full path,
 /// which decides from freshly read state. Only batches in which every call appends (no conflict,
 /// no duplicate by the cached state) take it, so cached state never decides an outcome alone.
@@ -1707,14 +1713,16 @@ async fn try_fast_commit(
         next_position: head_position as u64 + 1,
         rows: Vec::new(),
     };
+    // A stream the writer has not seen is assumed to be at the version the call expects (a new
+    // complaint's stream: 0); the statement checks every stream's version on the server.
     for job in jobs {
         for request in job.iter() {
-            match cache.versions.get(request.stream.as_str()) {
-                Some(version) => {
-                    planner.versions.insert(request.stream.as_str(), *version);
-                }
-                None => return Ok(None),
-            }
+            let version = match (cache.versions.get(request.stream.as_str()), request.expected) {
+                (Some(version), _) => *version,
+                (None, ExpectedVersion::Exact(expected)) => expected,
+                (None, ExpectedVersion::Any) => return Ok(None),
+            };
+            planner.versions.entry(request.stream.as_str()).or_insert(version);
         }
     }
     let mut outcomes = Vec::with_capacity(jobs.len());

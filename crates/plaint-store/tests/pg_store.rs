@@ -505,6 +505,86 @@ async fn fast_path_never_decides_from_a_stale_cache() {
 /// Live delivery of another writer's commits comes from LISTEN/NOTIFY, not from polling: the
 /// subscriber's store polls only once an hour here. Its listener session is then terminated; it
 /// reconnects, and commits made meanwhile and afterwards still arrive.
+/// The fast path also takes streams its writer has not seen (a new complaint's stream, or one
+/// written before this process started), assuming the version the call expects; the server
+/// checks it. A wrong assumption writes nothing, no event and no customer key, and the full path
+/// gives the conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
+    use plaint_store::vault::{NewKey, VaultWrite};
+    use plaint_store::Vault;
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "unseen").await;
+    let a = schema.connect().await;
+    let b = schema.connect().await;
+    b.append("old", ExpectedVersion::Exact(0), vec![event("b1", 1), event("b1", 2), event("b1", 3)])
+        .await
+        .unwrap();
+    b.append("old2", ExpectedVersion::Exact(0), vec![event("b2", 1)]).await.unwrap();
+    // A's first append takes the full path and learns the head.
+    a.append("s", ExpectedVersion::Exact(0), vec![event("s1", 4)]).await.unwrap();
+    assert_eq!(a.stats().fast_transactions, 0);
+    // A new stream, with a customer key: one round trip.
+    let key = |id: &str| NewKey {
+        id: id.to_string(),
+        secret: zeroize::Zeroizing::new([7u8; 32]),
+    };
+    let new = a
+        .append_with_vault(
+            vec![AppendRequest {
+                stream: "new".to_string(),
+                expected: ExpectedVersion::Exact(0),
+                events: vec![event("n1", 5)],
+            }],
+            VaultWrite {
+                keys: vec![key("cust-1.k1")],
+                links: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((new[0].first_position, new[0].stream_version), (6, 1));
+    assert_eq!(a.stats().fast_transactions, 1);
+    assert!(matches!(a.key("cust-1.k1").await.unwrap(), plaint_store::vault::KeyState::Live(_)));
+    // "old" is unseen by A and has 3 events; a stale expectation is caught on the server.
+    let stale = a
+        .append_with_vault(
+            vec![AppendRequest {
+                stream: "old".to_string(),
+                expected: ExpectedVersion::Exact(0),
+                events: vec![event("a-old", 6)],
+            }],
+            VaultWrite {
+                keys: vec![key("cust-2.k1")],
+                links: vec![("cust-2".to_string(), "cust-1".to_string())],
+            },
+        )
+        .await;
+    match stale {
+        Err(StoreError::Conflict { stream, actual, .. }) => assert_eq!((stream.as_str(), actual), ("old", 3)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(a.stats().fast_misses, 1);
+    assert!(matches!(a.key("cust-2.k1").await.unwrap(), plaint_store::vault::KeyState::Missing));
+    assert!(a.linked("cust-2").await.unwrap().is_empty());
+    assert_eq!(a.head_position().await.unwrap(), 6);
+    // After the rest that follows a miss, a right expectation on an unseen stream goes fast.
+    for i in 0..20u64 {
+        a.append("s", ExpectedVersion::Any, vec![event(&format!("s-{i}"), i)]).await.unwrap();
+    }
+    let before = a.stats().fast_transactions;
+    let unseen = a
+        .append("old2", ExpectedVersion::Exact(1), vec![event("a-old2", 7)])
+        .await
+        .unwrap();
+    assert_eq!(unseen.stream_version, 2);
+    assert!(a.stats().fast_transactions > before, "{:?}", a.stats());
+    let report = a.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1, 4));
+    drop((a, b));
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_wake_subscribers_of_another_store_and_survive_a_lost_listener() {
     let Some(url) = database_url() else { return };
