@@ -844,6 +844,25 @@ fn main() {
             );
         }
     }
+    // Machine-readable rows for the `bench-summary` table (`ROW <name> <value> <unit>`).
+    if let Some(pg) = find("plaint, PostgreSQL") {
+        println!("ROW pg_cmd_per_s_1_caller {:.0} cmd/s", pg.one.per_second());
+        println!("ROW pg_cmd_per_s_{callers}_callers {:.0} cmd/s", pg.many.per_second());
+        println!("ROW pg_bytes_per_event {} B", pg.bytes_per_event);
+        if let Some(base) = find("cqrs-es 0.5 + postgres-es") {
+            println!("ROW cqrs_pg_cmd_per_s_1_caller {:.0} cmd/s", base.one.per_second());
+            println!("ROW cqrs_pg_cmd_per_s_{callers}_callers {:.0} cmd/s", base.many.per_second());
+            println!("ROW cqrs_pg_bytes_per_event {} B", base.bytes_per_event);
+            println!(
+                "ROW pg_vs_cqrs_pg_1_caller {:.2} x",
+                pg.one.per_second() / base.one.per_second()
+            );
+            println!(
+                "ROW pg_vs_cqrs_pg_{callers}_callers {:.2} x",
+                pg.many.per_second() / base.many.per_second()
+            );
+        }
+    }
     println!();
     println!("Latency per command kind, p50 / p99 (1 caller | {callers} callers):");
     println!();

@@ -53,7 +53,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 mod vault;
 
 /// The schema version this program writes and reads (the `schema_migrations` table).
-pub const PG_SCHEMA_VERSION: i32 = 2;
+pub const PG_SCHEMA_VERSION: i32 = 3;
 /// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
 /// PostgreSQL's 63-byte identifier limit).
 pub const SCHEMA_NAME_LEN_MAX: usize = 40;
@@ -259,8 +259,10 @@ struct Sql {
     lock_head: String,
     stream_versions: String,
     find_commands: String,
-    insert_unnest: String,
-    fast_insert: String,
+    write_rows: String,
+    intern_streams: String,
+    intern_names: String,
+    vault_rows: String,
     copy_in: String,
     advance_head: String,
     touch_head: String,
@@ -271,44 +273,102 @@ struct Sql {
     stream_version: String,
 }
 
-const EVENT_COLUMNS: &str =
-    "position, stream, stream_version, command_id, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, payload, chain_hash";
-/// The columns an append writes: the event columns, then the readable times.
-const WRITE_COLUMNS: &str = "position, stream, stream_version, command_id, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, payload, chain_hash, occurred_at, recorded_at";
+/// The event columns as [`event_from_row`] reads them: names resolved through the dictionaries
+/// (a `LEFT JOIN`, so a row whose id has no name is reported as damage rather than skipped).
+fn event_select(s: &str) -> String {
+    format!(
+        "SELECT e.position, x.name, e.stream_version::bigint, e.command_tail, e.command_id, t.name, \
+         e.schema_version, e.occurred_at_ms, e.recorded_at_ms, a.name, e.payload, e.chain_hash \
+         FROM {s}.events e LEFT JOIN {s}.streams x ON x.id = e.stream_id \
+         LEFT JOIN {s}.names a ON a.id = e.actor_id LEFT JOIN {s}.names t ON t.id = e.event_type_id"
+    )
+}
+
+/// The write statement of both append paths: the rows as column arrays ($1..$12, `UNNEST`: one
+/// statement whatever the row count), stream, actor and event-type names interned on the server
+/// (new names get ids in the same statement), the rows inserted and the head advanced from $13 to
+/// $14 with chain value $15, then `pg_notify`. It writes nothing (no name, no row, no head) unless
+/// the head is still at $13, each stream's first row follows the stream's last stored version and
+/// none of the rows' command ids exists in its stream, and advances
+/// the head only if all $16 rows went in; it returns one row exactly when it wrote.
+fn write_rows_sql(s: &str) -> String {
+    format!(
+        "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
+         $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bytea[]) AS k(position, stream, \
+         stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
+         payload, chain_hash)), \
+         go AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $13 AND NOT EXISTS (SELECT 1 FROM k \
+         JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e ON e.stream_id = x.id \
+         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
+         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
+         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
+         new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE (SELECT ok FROM go) \
+         AND NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream) RETURNING id, name), \
+         new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
+         SELECT event_type FROM k) AS n WHERE (SELECT ok FROM go) AND NOT EXISTS (SELECT 1 FROM {s}.names x \
+         WHERE x.name = n.name) RETURNING id, name), \
+         st AS (SELECT id, name FROM new_streams UNION ALL SELECT x.id, x.name FROM {s}.streams x \
+         WHERE x.name IN (SELECT stream FROM k)), \
+         nm AS (SELECT id, name FROM new_names UNION ALL SELECT x.id, x.name FROM {s}.names x \
+         WHERE x.name IN (SELECT actor FROM k UNION SELECT event_type FROM k)), \
+         ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
+         st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_hash \
+         FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
+         WHERE (SELECT ok FROM go) RETURNING 1), \
+         upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
+         AND (SELECT count(*) FROM ins) = $16 RETURNING position) \
+         SELECT pg_notify($17, position::text) FROM upd"
+    )
+}
+
+/// Interns names into a dictionary table (`streams` or `names`), returning `(id, name)` for each
+/// distinct name of $1. Only the writer inserts, under the head lock.
+fn intern_sql(s: &str, table: &str) -> String {
+    format!(
+        "WITH want AS (SELECT DISTINCT w.name FROM unnest($1::text[]) AS w(name)), \
+         ins AS (INSERT INTO {s}.{table} (name) SELECT want.name FROM want WHERE NOT EXISTS \
+         (SELECT 1 FROM {s}.{table} x WHERE x.name = want.name) RETURNING id, name) \
+         SELECT id, name FROM ins UNION ALL SELECT x.id, x.name FROM {s}.{table} x JOIN want ON want.name = x.name"
+    )
+}
+
+/// The columns an append writes, in table order (fixed-width first: no alignment padding).
+const WRITE_COLUMNS: &str = "position, occurred_at_ms, recorded_at_ms, stream_id, stream_version, actor_id, \
+     event_type_id, schema_version, command_tail, command_id, payload, chain_hash";
+
+/// How a command id is stored: `(true, tail)` when it is `<stream>/<tail>` (the engine's
+/// convention, so the stream name is not stored twice), else `(false, id)`.
+fn stored_command<'a>(stream: &str, command_id: &'a str) -> (bool, &'a str) {
+    match command_id.strip_prefix(stream).and_then(|rest| rest.strip_prefix('/')) {
+        Some(tail) => (true, tail),
+        None => (false, command_id),
+    }
+}
 
 impl Sql {
     fn new(schema: &str) -> Sql {
         let s = quote_ident(schema);
+        let select = event_select(&s);
         Sql {
             schema: schema.to_string(),
             channel: channel_name(schema),
             begin: "BEGIN".to_string(),
             lock_head: format!("SELECT position, chain_hash FROM {s}.head WHERE id FOR UPDATE"),
             stream_versions: format!(
-                "SELECT k.stream, (SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream = k.stream) \
-                 FROM unnest($1::text[]) AS k(stream)"
+                "SELECT k.stream, (SELECT max(e.stream_version)::bigint FROM {s}.events e WHERE e.stream_id = \
+                 (SELECT x.id FROM {s}.streams x WHERE x.name = k.stream)) FROM unnest($1::text[]) AS k(stream)"
             ),
             find_commands: format!(
-                "SELECT e.stream, e.command_id, min(e.position), max(e.position), max(e.stream_version) \
-                 FROM {s}.events e JOIN unnest($1::text[], $2::text[]) AS k(stream, command_id) \
-                 ON e.stream = k.stream AND e.command_id = k.command_id GROUP BY e.stream, e.command_id"
+                "SELECT k.stream, k.command_id, min(e.position), max(e.position), max(e.stream_version)::bigint \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[]) AS k(stream, command_id, stored, tail) \
+                 JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e ON e.stream_id = x.id \
+                 AND e.command_id = k.stored AND e.command_tail = k.tail GROUP BY k.stream, k.command_id"
             ),
-            insert_unnest: format!(
-                "INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], \
-                 $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], $9::text[], \
-                 $10::bytea[], $11::bytea[], $12::timestamptz[], $13::timestamptz[])"
-            ),
-            fast_insert: format!(
-                "WITH ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT * FROM unnest($1::bigint[], \
-                 $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::bigint[], \
-                 $9::text[], $10::bytea[], $11::bytea[], $12::timestamptz[], $13::timestamptz[]) \
-                 WHERE (SELECT position FROM {s}.head WHERE id) = $14 AND NOT EXISTS (SELECT 1 FROM {s}.events e \
-                 JOIN unnest($15::text[], $16::text[]) AS k(stream, command_id) \
-                 ON e.stream = k.stream AND e.command_id = k.command_id) RETURNING 1), \
-                 upd AS (UPDATE {s}.head SET position = $17, chain_hash = $18 WHERE id AND position = $14 \
-                 AND (SELECT count(*) FROM ins) = $19 RETURNING position) \
-                 SELECT pg_notify($20, position::text) FROM upd"
-            ),
+            write_rows: write_rows_sql(&s),
+            intern_streams: intern_sql(&s, "streams"),
+            intern_names: intern_sql(&s, "names"),
+            vault_rows: vault::insert_rows_sql(schema),
             copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
                 "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
@@ -316,13 +376,16 @@ impl Sql {
             ),
             touch_head: format!("UPDATE {s}.head SET position = position WHERE id"),
             commit: "COMMIT".to_string(),
-            read_all: format!("SELECT {EVENT_COLUMNS} FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT $2"),
+            read_all: format!("{select} WHERE e.position >= $1 ORDER BY e.position LIMIT $2"),
             read_stream: format!(
-                "SELECT {EVENT_COLUMNS} FROM {s}.events WHERE stream = $1 AND stream_version >= $2 \
-                 ORDER BY stream_version LIMIT $3"
+                "{select} WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = $1) \
+                 AND e.stream_version >= $2::bigint ORDER BY e.stream_version LIMIT $3"
             ),
             head: format!("SELECT position, chain_hash FROM {s}.head WHERE id"),
-            stream_version: format!("SELECT coalesce(max(stream_version), 0) FROM {s}.events WHERE stream = $1"),
+            stream_version: format!(
+                "SELECT coalesce(max(e.stream_version), 0)::bigint FROM {s}.events e \
+                 WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = $1)"
+            ),
         }
     }
 }
@@ -542,6 +605,91 @@ COMMENT ON VIEW {s}.events_readable IS 'plaint: events without the binary payloa
     )
 }
 
+/// Version 3: smaller rows. Stream, actor and event-type names move into dictionaries (`streams`,
+/// `names`) and the events refer to them by `integer` id; a command id of the form
+/// `<stream>/<tail>` keeps only its tail; the readable times become columns of the view instead
+/// of the table; the `(stream, command_id)` index goes (idempotency lookups scan the stream's rows
+/// through the `(stream_id, stream_version)` index). Existing rows are converted in place, in the
+/// migration's transaction, keeping every position, version, time, payload and chain value.
+fn migration_v3(schema: &str) -> String {
+    let s = quote_ident(schema);
+    format!(
+        r#"
+CREATE TABLE {s}.streams (
+    id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
+COMMENT ON TABLE {s}.streams IS 'plaint: stream names, interned; events.stream_id refers to id';
+CREATE TABLE {s}.names (
+    id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
+COMMENT ON TABLE {s}.names IS 'plaint: actor and event-type names, interned; events.actor_id and events.event_type_id refer to id';
+INSERT INTO {s}.streams (name) SELECT stream FROM {s}.events GROUP BY stream ORDER BY min(position);
+INSERT INTO {s}.names (name)
+    SELECT n FROM (SELECT actor AS n, position FROM {s}.events UNION ALL SELECT event_type, position FROM {s}.events) AS u
+    GROUP BY n ORDER BY min(position);
+
+CREATE TABLE {s}.events_v3 (
+    position bigint NOT NULL CHECK (position >= 1),
+    occurred_at_ms bigint NOT NULL,
+    recorded_at_ms bigint NOT NULL,
+    stream_id integer NOT NULL,
+    stream_version integer NOT NULL CHECK (stream_version >= 1),
+    actor_id integer NOT NULL,
+    event_type_id integer NOT NULL,
+    schema_version integer NOT NULL CHECK (schema_version BETWEEN 0 AND 65535),
+    command_tail boolean NOT NULL,
+    command_id text NOT NULL,
+    payload bytea NOT NULL,
+    chain_hash bytea NOT NULL CHECK (octet_length(chain_hash) = 32)
+);
+INSERT INTO {s}.events_v3
+SELECT e.position, e.occurred_at_ms, e.recorded_at_ms, x.id, e.stream_version, a.id, t.id, e.schema_version,
+       starts_with(e.command_id, e.stream || '/'),
+       CASE WHEN starts_with(e.command_id, e.stream || '/') THEN substr(e.command_id, char_length(e.stream) + 2)
+            ELSE e.command_id END,
+       e.payload, e.chain_hash
+FROM {s}.events e JOIN {s}.streams x ON x.name = e.stream JOIN {s}.names a ON a.name = e.actor
+     JOIN {s}.names t ON t.name = e.event_type
+ORDER BY e.position;
+DROP VIEW {s}.events_readable;
+DROP TABLE {s}.events;
+ALTER TABLE {s}.events_v3 RENAME TO events;
+ALTER TABLE {s}.events ADD CONSTRAINT events_pkey PRIMARY KEY (position);
+ALTER TABLE {s}.events ADD CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version);
+COMMENT ON TABLE {s}.events IS 'plaint: committed events, append-only; position gapless from 1 in commit order';
+COMMENT ON COLUMN {s}.events.position IS 'global position, gapless, commit order';
+COMMENT ON COLUMN {s}.events.occurred_at_ms IS 'business time, ms since Unix epoch UTC (exact)';
+COMMENT ON COLUMN {s}.events.recorded_at_ms IS 'recording time, ms since Unix epoch UTC (exact)';
+COMMENT ON COLUMN {s}.events.stream_id IS 'the stream: streams.id';
+COMMENT ON COLUMN {s}.events.stream_version IS 'version within the stream, gapless from 1';
+COMMENT ON COLUMN {s}.events.actor_id IS 'who: names.id';
+COMMENT ON COLUMN {s}.events.event_type_id IS 'event type: names.id';
+COMMENT ON COLUMN {s}.events.command_tail IS 'true: the command id is the stream name, a slash, then command_id';
+COMMENT ON COLUMN {s}.events.command_id IS 'command that caused the event (idempotency key within the stream), or its tail (command_tail)';
+COMMENT ON COLUMN {s}.events.payload IS 'event body, postcard-encoded by plaint-domain';
+COMMENT ON COLUMN {s}.events.chain_hash IS 'BLAKE3 hash chain value after this event (plaint_store::chain)';
+
+CREATE VIEW {s}.events_readable AS
+SELECT e.position, x.name AS stream, e.stream_version, t.name AS event_type, e.schema_version,
+       CASE WHEN e.occurred_at_ms BETWEEN {min} AND {max}
+            THEN timestamptz 'epoch' + e.occurred_at_ms * interval '1 millisecond' END AS occurred_at,
+       CASE WHEN e.recorded_at_ms BETWEEN {min} AND {max}
+            THEN timestamptz 'epoch' + e.recorded_at_ms * interval '1 millisecond' END AS recorded_at,
+       a.name AS actor,
+       CASE WHEN e.command_tail THEN x.name || '/' || e.command_id ELSE e.command_id END AS command_id,
+       octet_length(e.payload) AS payload_bytes, encode(e.chain_hash, 'hex') AS chain_hash_hex,
+       e.occurred_at_ms, e.recorded_at_ms
+FROM {s}.events e LEFT JOIN {s}.streams x ON x.id = e.stream_id LEFT JOIN {s}.names a ON a.id = e.actor_id
+     LEFT JOIN {s}.names t ON t.id = e.event_type_id;
+COMMENT ON VIEW {s}.events_readable IS 'plaint: events with their names and readable times, without the binary payload, for people';
+"#,
+        min = TIMESTAMP_MS_MIN,
+        max = TIMESTAMP_MS_MAX,
+    )
+}
+
 impl PgStore {
     /// Creates or upgrades the schema named in `options` (`plaint init --pg URL`). Idempotent and
     /// safe to run from several processes at once (an advisory lock serialises it). Fails when
@@ -551,7 +699,25 @@ impl PgStore {
         let config = pg_config_from(url, options)?;
         let (mut client, connection) = connect_raw(&config).await?;
         let driver = spawn_driver(connection);
-        let result = migrate_on(&mut client, &options.schema).await;
+        let result = migrate_on(&mut client, &options.schema, PG_SCHEMA_VERSION).await;
+        drop(client);
+        let _ = driver.await;
+        result
+    }
+
+    /// Like [`PgStore::migrate`], but stops at schema version `target` (1..=[`PG_SCHEMA_VERSION`]).
+    /// For tests of the upgrade from an older version; a store cannot connect to an older schema.
+    #[doc(hidden)]
+    pub async fn migrate_to_version(url: &str, options: &PgOptions, target: i32) -> Result<MigrationReport, StoreError> {
+        assert!(
+            (1..=PG_SCHEMA_VERSION).contains(&target),
+            "schema version {target} is not one this program can create"
+        );
+        validate_schema_name(&options.schema)?;
+        let config = pg_config_from(url, options)?;
+        let (mut client, connection) = connect_raw(&config).await?;
+        let driver = spawn_driver(connection);
+        let result = migrate_on(&mut client, &options.schema, target).await;
         drop(client);
         let _ = driver.await;
         result
@@ -737,7 +903,11 @@ impl PgStore {
     }
 }
 
-async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result<MigrationReport, StoreError> {
+async fn migrate_on(
+    client: &mut tokio_postgres::Client,
+    schema: &str,
+    target: i32,
+) -> Result<MigrationReport, StoreError> {
     let ctx = |what: &str| format!("migrating PostgreSQL schema {schema:?}: {what}");
     let s = quote_ident(schema);
     let tx = client.transaction().await.map_err(|e| db_err(&ctx("begin"), &e))?;
@@ -769,7 +939,7 @@ async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result
             "PostgreSQL schema {schema:?} has version {before}, newer than this program's {PG_SCHEMA_VERSION}; hint: use a newer plaint"
         )));
     }
-    if before < 1 {
+    if before < 1 && target >= 1 {
         tx.batch_execute(&migration_v1(schema))
             .await
             .map_err(|e| db_err(&ctx("version 1"), &e))?;
@@ -780,7 +950,7 @@ async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result
         .await
         .map_err(|e| db_err(&ctx("record version 1"), &e))?;
     }
-    if before < 2 {
+    if before < 2 && target >= 2 {
         tx.batch_execute(&vault::migration_v2(schema))
             .await
             .map_err(|e| db_err(&ctx("version 2"), &e))?;
@@ -791,11 +961,24 @@ async fn migrate_on(client: &mut tokio_postgres::Client, schema: &str) -> Result
         .await
         .map_err(|e| db_err(&ctx("record version 2"), &e))?;
     }
-    vault::ensure_match_secret(&tx, schema).await?;
+    if before < 3 && target >= 3 {
+        tx.batch_execute(&migration_v3(schema))
+            .await
+            .map_err(|e| db_err(&ctx("version 3"), &e))?;
+        tx.execute(
+            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (3, $1)"),
+            &[&"smaller rows: streams and names interned, command id tails, times readable in the view"],
+        )
+        .await
+        .map_err(|e| db_err(&ctx("record version 3"), &e))?;
+    }
+    if target >= 2 {
+        vault::ensure_match_secret(&tx, schema).await?;
+    }
     tx.commit().await.map_err(|e| db_err(&ctx("commit"), &e))?;
     Ok(MigrationReport {
         version_before: before,
-        version_after: PG_SCHEMA_VERSION,
+        version_after: target.max(before),
     })
 }
 
@@ -1035,13 +1218,13 @@ struct NewRow<'a> {
     event: &'a NewEvent,
 }
 
-/// The rows of one transaction as column arrays, the first 13 parameters of both insert
-/// statements (`UNNEST` over arrays: one statement whatever the row count).
+/// The rows of one transaction as column arrays, parameters $1..$12 of the write statement.
 struct RowColumns<'a> {
     positions: Vec<i64>,
     streams: Vec<&'a str>,
-    versions: Vec<i64>,
+    versions: Vec<i32>,
     commands: Vec<&'a str>,
+    tails: Vec<bool>,
     types: Vec<&'a str>,
     schema_versions: Vec<i32>,
     occurred: Vec<i64>,
@@ -1049,17 +1232,20 @@ struct RowColumns<'a> {
     actors: Vec<&'a str>,
     payloads: Vec<&'a [u8]>,
     chains: Vec<&'a [u8]>,
-    occurred_at: Vec<Option<std::time::SystemTime>>,
-    recorded_at: Vec<Option<std::time::SystemTime>>,
 }
 
 impl<'a> RowColumns<'a> {
     fn new(rows: &'a [NewRow<'a>], hashes: &'a [ChainHash]) -> Self {
+        let stored: Vec<(bool, &'a str)> = rows
+            .iter()
+            .map(|r| stored_command(r.stream, r.event.command_id.as_str()))
+            .collect();
         RowColumns {
             positions: rows.iter().map(|r| r.position as i64).collect(),
             streams: rows.iter().map(|r| r.stream).collect(),
-            versions: rows.iter().map(|r| r.stream_version as i64).collect(),
-            commands: rows.iter().map(|r| r.event.command_id.as_str()).collect(),
+            versions: rows.iter().map(|r| version_i32(r.stream_version)).collect(),
+            commands: stored.iter().map(|(_, c)| *c).collect(),
+            tails: stored.iter().map(|(t, _)| *t).collect(),
             types: rows.iter().map(|r| r.event.event_type.as_str()).collect(),
             schema_versions: rows.iter().map(|r| i32::from(r.event.schema_version)).collect(),
             occurred: rows.iter().map(|r| r.event.occurred_at_ms).collect(),
@@ -1067,17 +1253,16 @@ impl<'a> RowColumns<'a> {
             actors: rows.iter().map(|r| r.event.actor.as_str()).collect(),
             payloads: rows.iter().map(|r| r.event.payload.as_slice()).collect(),
             chains: hashes.iter().map(|h| h.as_slice()).collect(),
-            occurred_at: rows.iter().map(|r| readable_time(r.event.occurred_at_ms)).collect(),
-            recorded_at: rows.iter().map(|r| readable_time(r.event.recorded_at_ms)).collect(),
         }
     }
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 13] {
+    fn params(&self) -> [&(dyn ToSql + Sync); 12] {
         [
             &self.positions,
             &self.streams,
             &self.versions,
             &self.commands,
+            &self.tails,
             &self.types,
             &self.schema_versions,
             &self.occurred,
@@ -1085,10 +1270,13 @@ impl<'a> RowColumns<'a> {
             &self.actors,
             &self.payloads,
             &self.chains,
-            &self.occurred_at,
-            &self.recorded_at,
         ]
     }
+}
+
+/// A stream version as stored (`integer`); the planner refuses versions above `i32::MAX`.
+fn version_i32(version: u64) -> i32 {
+    i32::try_from(version).expect("stream versions above i32::MAX are refused by the planner")
 }
 
 /// Decides each job against the stream versions and command ids found under the head lock,
@@ -1132,6 +1320,16 @@ impl<'a> Planner<'a> {
                         actual: current,
                     });
                 }
+            }
+            let last_version = current + request.events.len() as u64;
+            if last_version > i32::MAX as u64 {
+                self.rows.truncate(rows_before);
+                self.next_position = position_before;
+                return Err(StoreError::Limit {
+                    what: format!("version of stream {stream:?} after this append"),
+                    actual: last_version,
+                    max: i32::MAX as u64,
+                });
             }
             let first_position = self.next_position;
             for (i, event) in request.events.iter().enumerate() {
@@ -1179,24 +1377,24 @@ async fn commit_batch(
         let q = q.to_string();
         async move { client.prepare_cached(&q).await }
     };
-    let (begin, lock_head, stream_versions, find_commands, insert_unnest, advance_head, commit, fast_insert) =
-        tokio::try_join!(
-            prepare(&sql.begin),
-            prepare(&sql.lock_head),
-            prepare(&sql.stream_versions),
-            prepare(&sql.find_commands),
-            prepare(&sql.insert_unnest),
-            prepare(&sql.advance_head),
-            prepare(&sql.commit),
-            prepare(&sql.fast_insert),
-        )
-        .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
+    let (begin, lock_head, stream_versions, find_commands, write_rows, vault_rows, commit) = tokio::try_join!(
+        prepare(&sql.begin),
+        prepare(&sql.lock_head),
+        prepare(&sql.stream_versions),
+        prepare(&sql.find_commands),
+        prepare(&sql.write_rows),
+        prepare(&sql.vault_rows),
+        prepare(&sql.commit),
+    )
+    .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
 
     // The distinct streams and (stream, command id) pairs of the batch.
     let mut streams: Vec<&str> = Vec::new();
     let mut seen_streams: HashSet<&str> = HashSet::new();
     let mut command_streams: Vec<&str> = Vec::new();
     let mut command_ids: Vec<&str> = Vec::new();
+    let mut command_stored: Vec<&str> = Vec::new();
+    let mut command_tails: Vec<bool> = Vec::new();
     let mut seen_commands: HashSet<(&str, &str)> = HashSet::new();
     for job in jobs {
         for request in job.iter() {
@@ -1206,8 +1404,11 @@ async fn commit_batch(
             }
             let command_id = request.events[0].command_id.as_str();
             if seen_commands.insert((stream, command_id)) {
+                let (tail, stored) = stored_command(stream, command_id);
                 command_streams.push(stream);
                 command_ids.push(command_id);
+                command_stored.push(stored);
+                command_tails.push(tail);
             }
         }
     }
@@ -1219,30 +1420,16 @@ async fn commit_batch(
         let statements = FastStatements {
             begin: &begin,
             lock_head: &lock_head,
-            fast_insert: &fast_insert,
+            write_rows: &write_rows,
+            vault_rows: &vault_rows,
             commit: &commit,
         };
-        // The fast path writes events only: a batch creating keys takes the full path.
-        let no_keys = vaults.iter().all(|v| v.is_empty());
-        let fast = if no_keys {
-            try_fast_commit(
-                shared,
-                &client,
-                &statements,
-                jobs,
-                &command_streams,
-                &command_ids,
-                cache,
-            )
-            .await?
-        } else {
-            None
-        };
+        let fast = try_fast_commit(shared, &client, &statements, jobs, vaults, cache).await?;
         if let Some(outcomes) = fast {
             return Ok(outcomes);
         }
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
-        let command_params: [&(dyn ToSql + Sync); 2] = [&command_streams, &command_ids];
+        let command_params: [&(dyn ToSql + Sync); 4] = [&command_streams, &command_ids, &command_stored, &command_tails];
         let (_, head, version_rows, command_rows) = tokio::try_join!(
             client.execute(&begin, &[]),
             client.query_one(&lock_head, &[]),
@@ -1324,11 +1511,7 @@ async fn commit_batch(
             .map(|(_, v)| *v)
             .filter(|v| !v.is_empty())
             .collect();
-        if !keyed.is_empty() {
-            vault::insert_rows(&client, &sql.schema, &keyed)
-                .await
-                .map_err(|e| BatchError::from_pg("append: inserting vault keys", e))?;
-        }
+        let keys = vault::VaultRows::new(&keyed);
         // The chain, in position order, from the head's value.
         let mut chain = head_chain;
         let mut hashes: Vec<ChainHash> = Vec::with_capacity(rows.len());
@@ -1343,8 +1526,33 @@ async fn commit_batch(
         }
         let new_head = rows.last().expect("rows is not empty").position as i64;
         let chain_bytes: &[u8] = &chain;
-        let advance_params: [&(dyn ToSql + Sync); 4] = [&new_head, &chain_bytes, &head_position, &sql.channel];
         if rows.len() >= COPY_ROWS_MIN {
+            // Bulk: intern the names first (one round trip), then COPY the rows with their ids.
+            let mut stream_names: Vec<&str> = Vec::new();
+            let mut other_names: Vec<&str> = Vec::new();
+            for row in &rows {
+                stream_names.push(row.stream);
+                other_names.push(row.event.actor.as_str());
+                other_names.push(row.event.event_type.as_str());
+            }
+            let stream_params: [&(dyn ToSql + Sync); 1] = [&stream_names];
+            let name_params: [&(dyn ToSql + Sync); 1] = [&other_names];
+            let (stream_rows, name_rows) = tokio::try_join!(
+                client.query(sql.intern_streams.as_str(), &stream_params),
+                client.query(sql.intern_names.as_str(), &name_params),
+            )
+            .map_err(|e| BatchError::from_pg("append: interning stream and actor names", e))?;
+            let ids = |rows: &[Row]| -> HashMap<String, i32> {
+                rows.iter().map(|r| (r.get::<_, String>(1), r.get::<_, i32>(0))).collect()
+            };
+            let (stream_ids, name_ids) = (ids(&stream_rows), ids(&name_rows));
+            let id_of = |map: &HashMap<String, i32>, name: &str| -> Result<i32, BatchError> {
+                map.get(name).copied().ok_or_else(|| {
+                    BatchError::Other(StoreError::Database(format!(
+                        "append: the name {name:?} was not interned (no id returned); nothing was committed"
+                    )))
+                })
+            };
             let sink = client
                 .copy_in(&sql.copy_in)
                 .await
@@ -1353,44 +1561,44 @@ async fn commit_batch(
                 sink,
                 &[
                     Type::INT8,
-                    Type::TEXT,
                     Type::INT8,
-                    Type::TEXT,
-                    Type::TEXT,
+                    Type::INT8,
                     Type::INT4,
-                    Type::INT8,
-                    Type::INT8,
+                    Type::INT4,
+                    Type::INT4,
+                    Type::INT4,
+                    Type::INT4,
+                    Type::BOOL,
                     Type::TEXT,
                     Type::BYTEA,
                     Type::BYTEA,
-                    Type::TIMESTAMPTZ,
-                    Type::TIMESTAMPTZ,
                 ],
             );
             tokio::pin!(writer);
             for (row, hash) in rows.iter().zip(&hashes) {
                 let position = row.position as i64;
-                let version = row.stream_version as i64;
+                let stream_id = id_of(&stream_ids, row.stream)?;
+                let version = version_i32(row.stream_version);
+                let actor_id = id_of(&name_ids, &row.event.actor)?;
+                let type_id = id_of(&name_ids, &row.event.event_type)?;
                 let schema_version = i32::from(row.event.schema_version);
+                let (tail, command) = stored_command(row.stream, &row.event.command_id);
                 let hash: &[u8] = hash;
-                let occurred_at = readable_time(row.event.occurred_at_ms);
-                let recorded_at = readable_time(row.event.recorded_at_ms);
                 writer
                     .as_mut()
                     .write(&[
                         &position,
-                        &row.stream,
-                        &version,
-                        &row.event.command_id,
-                        &row.event.event_type,
-                        &schema_version,
                         &row.event.occurred_at_ms,
                         &row.event.recorded_at_ms,
-                        &row.event.actor,
+                        &stream_id,
+                        &version,
+                        &actor_id,
+                        &type_id,
+                        &schema_version,
+                        &tail,
+                        &command,
                         &row.event.payload.as_slice(),
                         &hash,
-                        &occurred_at,
-                        &recorded_at,
                     ])
                     .await
                     .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
@@ -1401,22 +1609,29 @@ async fn commit_batch(
                 .await
                 .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
             assert_eq!(copied, rows.len() as u64, "COPY wrote every row");
-            let (advanced, _) = tokio::try_join!(
-                client.query(&advance_head, &advance_params),
+            let advance_head = sql.advance_head.as_str();
+            let advance_params: [&(dyn ToSql + Sync); 4] = [&new_head, &chain_bytes, &head_position, &sql.channel];
+            let key_params = keys.params(&new_head);
+            let (advanced, _, _) = tokio::try_join!(
+                client.query(advance_head, &advance_params),
+                insert_keys(&client, &vault_rows, &keys, &key_params),
                 client.execute(&commit, &[]),
             )
             .map_err(|e| BatchError::from_pg("append: commit", e))?;
             check_advanced(advanced.len())?;
         } else {
+            // Under the lock the head is `head_position` and the planner excluded existing
+            // command ids, so the statement's own checks pass and it writes every row.
             let columns = RowColumns::new(&rows, &hashes);
-            let params = columns.params();
-            let (inserted, advanced, _) = tokio::try_join!(
-                client.execute(&insert_unnest, &params),
-                client.query(&advance_head, &advance_params),
+            let row_count = rows.len() as i64;
+            let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &sql.channel);
+            let key_params = keys.params(&new_head);
+            let (advanced, _, _) = tokio::try_join!(
+                client.query(&write_rows, &params),
+                insert_keys(&client, &vault_rows, &keys, &key_params),
                 client.execute(&commit, &[]),
             )
             .map_err(|e| BatchError::from_pg("append: insert and commit", e))?;
-            assert_eq!(inserted, rows.len() as u64, "INSERT wrote every row");
             check_advanced(advanced.len())?;
         }
         cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
@@ -1450,13 +1665,30 @@ fn committed(shared: &Shared, new_head: i64, calls: usize, events: usize) {
 struct FastStatements<'a> {
     begin: &'a tokio_postgres::Statement,
     lock_head: &'a tokio_postgres::Statement,
-    fast_insert: &'a tokio_postgres::Statement,
+    write_rows: &'a tokio_postgres::Statement,
+    vault_rows: &'a tokio_postgres::Statement,
     commit: &'a tokio_postgres::Statement,
 }
 
+/// Sends the vault statement when there are keys or links to insert (pipelined with the
+/// statements around it).
+async fn insert_keys(
+    client: &deadpool_postgres::Object,
+    statement: &tokio_postgres::Statement,
+    keys: &vault::VaultRows<'_>,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<(), tokio_postgres::Error> {
+    if !keys.is_empty() {
+        client.query(statement, params).await?;
+    }
+    Ok(())
+}
+
 /// The one-round-trip path, for a process that wrote last: `BEGIN`, the head lock, one statement
-/// that inserts and advances the head only if the head is still the cached one and none of the
-/// batch's command ids exists, and `COMMIT`, all pipelined. Returns `None` (nothing written) when
+/// that inserts and advances the head only if the head is still the cached one, every stream is
+/// at the version assumed (cached, or else the call's expected version) and none of the batch's
+/// command ids exists, the statement inserting the batch's customer keys only if the events went
+/// in, and `COMMIT`, all pipelined. Returns `None` (nothing written) when
 /// the path does not apply or its server-side check failed; the caller then runs the full path,
 /// which decides from freshly read state. Only batches in which every call appends (no conflict,
 /// no duplicate by the cached state) take it, so cached state never decides an outcome alone.
@@ -1465,8 +1697,7 @@ async fn try_fast_commit(
     client: &deadpool_postgres::Object,
     st: &FastStatements<'_>,
     jobs: &[&[AppendRequest]],
-    command_streams: &[&str],
-    command_ids: &[&str],
+    vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
 ) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, BatchError> {
     if cache.skip > 0 {
@@ -1482,14 +1713,16 @@ async fn try_fast_commit(
         next_position: head_position as u64 + 1,
         rows: Vec::new(),
     };
+    // A stream the writer has not seen is assumed to be at the version the call expects (a new
+    // complaint's stream: 0); the statement checks every stream's version on the server.
     for job in jobs {
         for request in job.iter() {
-            match cache.versions.get(request.stream.as_str()) {
-                Some(version) => {
-                    planner.versions.insert(request.stream.as_str(), *version);
-                }
-                None => return Ok(None),
-            }
+            let version = match (cache.versions.get(request.stream.as_str()), request.expected) {
+                (Some(version), _) => *version,
+                (None, ExpectedVersion::Exact(expected)) => expected,
+                (None, ExpectedVersion::Any) => return Ok(None),
+            };
+            planner.versions.entry(request.stream.as_str()).or_insert(version);
         }
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
@@ -1518,37 +1751,20 @@ async fn try_fast_commit(
     let chain_bytes: &[u8] = &chain;
     let row_count = rows.len() as i64;
     let columns = RowColumns::new(&rows, &hashes);
-    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12] = columns.params();
-    let params: [&(dyn ToSql + Sync); 20] = [
-        c0,
-        c1,
-        c2,
-        c3,
-        c4,
-        c5,
-        c6,
-        c7,
-        c8,
-        c9,
-        c10,
-        c11,
-        c12,
-        &head_position,
-        &command_streams,
-        &command_ids,
-        &new_head,
-        &chain_bytes,
-        &row_count,
-        &shared.sql.channel,
-    ];
+    let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &shared.sql.channel);
+    // Every job of this batch appends, so every job's keys go in (only if its events do).
+    let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
+    let keys = vault::VaultRows::new(&keyed);
+    let key_params = keys.params(&new_head);
     let result = tokio::try_join!(
         client.execute(st.begin, &[]),
         client.query_one(st.lock_head, &[]),
-        client.query(st.fast_insert, &params),
+        client.query(st.write_rows, &params),
+        insert_keys(client, st.vault_rows, &keys, &key_params),
         client.execute(st.commit, &[]),
     );
     match result {
-        Ok((_, _, advanced, _)) if advanced.len() == 1 => {
+        Ok((_, _, advanced, _, _)) if advanced.len() == 1 => {
             cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
             committed(shared, new_head, jobs.len(), rows.len());
             shared
@@ -1585,6 +1801,37 @@ async fn try_fast_commit(
     }
 }
 
+/// The 17 parameters of the write statement.
+fn write_params<'b>(
+    columns: &'b RowColumns<'_>,
+    head_position: &'b i64,
+    new_head: &'b i64,
+    chain: &'b &[u8],
+    row_count: &'b i64,
+    channel: &'b String,
+) -> [&'b (dyn ToSql + Sync); 17] {
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = columns.params();
+    [
+        c0,
+        c1,
+        c2,
+        c3,
+        c4,
+        c5,
+        c6,
+        c7,
+        c8,
+        c9,
+        c10,
+        c11,
+        head_position,
+        new_head,
+        chain,
+        row_count,
+        channel,
+    ]
+}
+
 fn check_advanced(rows: usize) -> Result<(), BatchError> {
     if rows == 1 {
         Ok(())
@@ -1593,20 +1840,6 @@ fn check_advanced(rows: usize) -> Result<(), BatchError> {
         Err(BatchError::Other(StoreError::Database(
             "append: the head row moved while locked (no row updated); nothing was committed".to_string(),
         )))
-    }
-}
-
-/// The readable `timestamptz` value of an exact millisecond time; `None` (NULL) outside years
-/// 1..9999, where the `*_ms` column alone holds the time.
-fn readable_time(ms: i64) -> Option<std::time::SystemTime> {
-    if !(TIMESTAMP_MS_MIN..=TIMESTAMP_MS_MAX).contains(&ms) {
-        return None;
-    }
-    let offset = Duration::from_millis(ms.unsigned_abs());
-    if ms >= 0 {
-        std::time::UNIX_EPOCH.checked_add(offset)
-    } else {
-        std::time::UNIX_EPOCH.checked_sub(offset)
     }
 }
 
@@ -1631,7 +1864,7 @@ fn recorded_from(row: &NewRow<'_>) -> RecordedEvent {
 fn event_from_row(schema: &str, row: &Row) -> Result<(RecordedEvent, Vec<u8>), StoreError> {
     let position: i64 = row.get(0);
     let stream_version: i64 = row.get(2);
-    let schema_version: i32 = row.get(5);
+    let schema_version: i32 = row.get(6);
     let corrupt = |detail: String| StoreError::Corrupt {
         file: format!("{schema}.events"),
         offset: position.max(0) as u64,
@@ -1645,20 +1878,32 @@ fn event_from_row(schema: &str, row: &Row) -> Result<(RecordedEvent, Vec<u8>), S
     }
     let schema_version =
         u16::try_from(schema_version).map_err(|_| corrupt(format!("schema version {schema_version} out of range")))?;
+    let name = |index: usize, what: &str, table: &str| -> Result<String, StoreError> {
+        row.get::<_, Option<String>>(index)
+            .ok_or_else(|| corrupt(format!("its {what} id has no row in {schema}.{table}")))
+    };
+    let stream = name(1, "stream", "streams")?;
+    let command_tail: bool = row.get(3);
+    let command_id: String = row.get(4);
+    let command_id = if command_tail {
+        format!("{stream}/{command_id}")
+    } else {
+        command_id
+    };
     Ok((
         RecordedEvent {
             position: position as u64,
-            stream: row.get(1),
             stream_version: stream_version as u64,
-            command_id: row.get(3),
-            event_type: row.get(4),
+            command_id,
+            event_type: name(5, "event type", "names")?,
             schema_version,
-            occurred_at_ms: row.get(6),
-            recorded_at_ms: row.get(7),
-            actor: row.get(8),
-            payload: row.get(9),
+            occurred_at_ms: row.get(7),
+            recorded_at_ms: row.get(8),
+            actor: name(9, "actor", "names")?,
+            payload: row.get(10),
+            stream,
         },
-        row.get(10),
+        row.get(11),
     ))
 }
 

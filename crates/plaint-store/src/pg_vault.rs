@@ -81,56 +81,76 @@ fn row_checksum(id: &str, secret: Option<&[u8]>) -> Vec<u8> {
     h.finalize().as_bytes()[..16].to_vec()
 }
 
-/// Inserts the keys and links of the jobs of a writer transaction, before its commit.
-pub(super) async fn insert_rows(
-    client: &tokio_postgres::Client,
-    schema: &str,
-    writes: &[&VaultWrite],
-) -> Result<(), tokio_postgres::Error> {
+/// The keys and links of the jobs of a writer transaction, as the column arrays of
+/// [`insert_rows_sql`].
+pub(super) struct VaultRows<'a> {
+    ids: Vec<&'a str>,
+    owners: Vec<&'a str>,
+    secrets: Vec<&'a [u8]>,
+    sums: Vec<Vec<u8>>,
+    link_a: Vec<&'a str>,
+    link_b: Vec<&'a str>,
+}
+
+impl<'a> VaultRows<'a> {
+    pub(super) fn new(writes: &[&'a VaultWrite]) -> Self {
+        let mut rows = VaultRows {
+            ids: Vec::new(),
+            owners: Vec::new(),
+            secrets: Vec::new(),
+            sums: Vec::new(),
+            link_a: Vec::new(),
+            link_b: Vec::new(),
+        };
+        for w in writes {
+            for k in &w.keys {
+                rows.ids.push(&k.id);
+                rows.owners.push(key_owner(&k.id));
+                rows.secrets.push(&k.secret[..]);
+                rows.sums.push(row_checksum(&k.id, Some(&k.secret[..])));
+            }
+            for (a, b) in &w.links {
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                rows.link_a.push(a);
+                rows.link_b.push(b);
+            }
+        }
+        rows
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.link_a.is_empty()
+    }
+
+    /// The parameters of [`insert_rows_sql`]; `written_head` is the head position the
+    /// transaction's events leave.
+    pub(super) fn params<'b>(&'b self, written_head: &'b i64) -> [&'b (dyn tokio_postgres::types::ToSql + Sync); 7] {
+        [
+            &self.ids,
+            &self.owners,
+            &self.secrets,
+            &self.sums,
+            &self.link_a,
+            &self.link_b,
+            written_head,
+        ]
+    }
+}
+
+/// Inserts the keys and links of a writer transaction, after its events and before its commit,
+/// in one statement that writes only if the head is at $7, i.e. only if the transaction's events
+/// went in (the one-round-trip path sends it before knowing): a refused append creates no key.
+pub(super) fn insert_rows_sql(schema: &str) -> String {
     let s = quote_ident(schema);
-    let mut ids: Vec<&str> = Vec::new();
-    let mut owners: Vec<&str> = Vec::new();
-    let mut secrets: Vec<&[u8]> = Vec::new();
-    let mut sums: Vec<Vec<u8>> = Vec::new();
-    let mut link_a: Vec<&str> = Vec::new();
-    let mut link_b: Vec<&str> = Vec::new();
-    for w in writes {
-        for k in &w.keys {
-            ids.push(&k.id);
-            owners.push(key_owner(&k.id));
-            secrets.push(&k.secret[..]);
-            sums.push(row_checksum(&k.id, Some(&k.secret[..])));
-        }
-        for (a, b) in &w.links {
-            let (a, b) = if a <= b { (a, b) } else { (b, a) };
-            link_a.push(a);
-            link_b.push(b);
-        }
-    }
-    if !ids.is_empty() {
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) \
-                     ON CONFLICT (key_id) DO NOTHING"
-                ),
-                &[&ids, &owners, &secrets, &sums],
-            )
-            .await?;
-    }
-    if !link_a.is_empty() {
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($1::text[], $2::text[]) \
-                     ON CONFLICT DO NOTHING"
-                ),
-                &[&link_a, &link_b],
-            )
-            .await?;
-    }
-    Ok(())
+    format!(
+        "WITH written AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $7 AS ok), \
+         keys AS (INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) WHERE (SELECT ok FROM written) \
+         ON CONFLICT (key_id) DO NOTHING RETURNING 1), \
+         links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($5::text[], $6::text[]) \
+         WHERE (SELECT ok FROM written) ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM links)"
+    )
 }
 
 impl PgStore {

@@ -258,11 +258,18 @@ fn a_slow_writer_cannot_be_overtaken() {
             payload: b"first".to_vec(),
         };
         let chain = plaint_store::chain::chain_next(&plaint_store::chain::CHAIN_GENESIS, &first);
+        slow.batch_execute(&format!(
+            "INSERT INTO {s}.streams (name) VALUES ('slow'); INSERT INTO {s}.names (name) VALUES ('slow'), ('Received')"
+        ))
+        .await
+        .unwrap();
         slow.execute(
             &format!(
-                "INSERT INTO {s}.events (position, stream, stream_version, command_id, event_type, schema_version, \
-                 occurred_at_ms, recorded_at_ms, actor, payload, chain_hash) \
-                 VALUES (1, 'slow', 1, 'slow-1', 'Received', 1, 1, 2, 'slow', 'first', $1)"
+                "INSERT INTO {s}.events (position, occurred_at_ms, recorded_at_ms, stream_id, stream_version, actor_id, \
+                 event_type_id, schema_version, command_tail, command_id, payload, chain_hash) \
+                 VALUES (1, 1, 2, (SELECT id FROM {s}.streams WHERE name = 'slow'), 1, \
+                 (SELECT id FROM {s}.names WHERE name = 'slow'), (SELECT id FROM {s}.names WHERE name = 'Received'), \
+                 1, false, 'slow-1', 'first', $1)"
             ),
             &[&chain.as_slice()],
         )

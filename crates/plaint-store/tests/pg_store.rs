@@ -32,6 +32,133 @@ async fn migrate_is_idempotent_and_connect_requires_it() {
     PgStore::drop_schema(&url, &options).await.unwrap();
 }
 
+/// A version-2 schema (one row per event with every name spelled out) holding events: `connect`
+/// refuses it naming both versions; `migrate` converts it to version 3 in place, keeping every
+/// position, version, name, command id, time, payload and chain value, and the store appends on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
+    let Some(url) = database_url() else { return };
+    let options = PgOptions::with_schema(format!("plaint_t_v2_{:08x}", rand::random::<u32>()));
+    let v2 = PgStore::migrate_to_version(&url, &options, 2).await.unwrap();
+    assert_eq!((v2.version_before, v2.version_after), (0, 2));
+    // Events as a version-2 program wrote them (the command ids with and without the
+    // `<stream>/` prefix that version 3 stores as a tail; a stream whose name is a prefix of
+    // another's; an empty tail).
+    let mut written = Vec::new();
+    let mut chain = CHAIN_GENESIS;
+    let mut versions = std::collections::HashMap::new();
+    let specs = [
+        ("CMP-1", "CMP-1/01-receive", "Received", "cs-1"),
+        ("CMP-10", "CMP-10/01-receive", "Received", "cs-2"),
+        ("CMP-1", "retry-7", "Verified", "cs-1"),
+        ("CMP-1", "CMP-1/", "Closed", "sup-1"),
+        ("CMP-10", "CMP-1/02-verify", "Verified", "cs-2"),
+    ];
+    let raw = {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    };
+    let s = &options.schema;
+    for (i, (stream, command_id, event_type, actor)) in specs.iter().enumerate() {
+        let version = versions.entry(*stream).or_insert(0u64);
+        *version += 1;
+        let e = plaint_store::RecordedEvent {
+            position: i as u64 + 1,
+            stream: stream.to_string(),
+            stream_version: *version,
+            event_type: event_type.to_string(),
+            schema_version: 3,
+            occurred_at_ms: 1_700_000_000_000 + i as i64,
+            recorded_at_ms: 1_700_000_000_900 + i as i64,
+            actor: actor.to_string(),
+            command_id: command_id.to_string(),
+            payload: format!("payload {i}").into_bytes(),
+        };
+        chain = chain_next(&chain, &e);
+        raw.execute(
+            &format!(
+                "INSERT INTO {s}.events (position, stream, stream_version, command_id, event_type, schema_version, \
+                 occurred_at_ms, recorded_at_ms, actor, payload, chain_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            &[
+                &(e.position as i64),
+                &e.stream,
+                &(e.stream_version as i64),
+                &e.command_id,
+                &e.event_type,
+                &i32::from(e.schema_version),
+                &e.occurred_at_ms,
+                &e.recorded_at_ms,
+                &e.actor,
+                &e.payload,
+                &chain.as_slice(),
+            ],
+        )
+        .await
+        .unwrap();
+        written.push(e);
+    }
+    raw.execute(
+        &format!("UPDATE {s}.head SET position = $1, chain_hash = $2"),
+        &[&(written.len() as i64), &chain.as_slice()],
+    )
+    .await
+    .unwrap();
+
+    let err = PgStore::connect(&url, options.clone()).await.err().expect("connect to v2 fails");
+    let text = err.to_string();
+    assert!(
+        text.contains("version 2") && text.contains(&format!("version {PG_SCHEMA_VERSION}")) && text.contains("plaint init --pg"),
+        "{text}"
+    );
+
+    let up = PgStore::migrate(&url, &options).await.unwrap();
+    assert_eq!((up.version_before, up.version_after), (2, PG_SCHEMA_VERSION));
+    let store = PgStore::connect(&url, options.clone()).await.unwrap();
+    assert_eq!(store.read_all(1, 100).await.unwrap(), written);
+    let report = store.verify().await.unwrap();
+    assert_eq!((report.events, report.streams, report.chain_head), (5, 2, chain));
+    // Idempotency still finds the migrated command ids (both stored forms), and appends go on.
+    let again = store
+        .append("CMP-1", ExpectedVersion::Exact(3), vec![event("CMP-1/01-receive", 9)])
+        .await
+        .unwrap();
+    assert!(again.deduplicated && again.first_position == 1, "{again:?}");
+    let again = store
+        .append("CMP-1", ExpectedVersion::Exact(3), vec![event("retry-7", 9)])
+        .await
+        .unwrap();
+    assert!(again.deduplicated && again.first_position == 3, "{again:?}");
+    let next = store
+        .append("CMP-10", ExpectedVersion::Exact(2), vec![event("CMP-10/03-respond", 9)])
+        .await
+        .unwrap();
+    assert_eq!((next.first_position, next.stream_version, next.deduplicated), (6, 3, false));
+    assert_eq!(store.verify().await.unwrap().events, 6);
+    let readable = raw
+        .query(
+            &format!("SELECT stream, command_id, actor, event_type FROM {s}.events_readable ORDER BY position"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let readable: Vec<(String, String, String, String)> =
+        readable.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(
+        readable[..5],
+        specs
+            .iter()
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), d.to_string(), c.to_string()))
+            .collect::<Vec<_>>()[..]
+    );
+    drop(store);
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_schema_names_are_rejected() {
     let Some(url) = database_url() else { return };
@@ -87,8 +214,9 @@ async fn chain_matches_the_backend_independent_definition_and_readable_columns_a
     schema.drop().await;
 }
 
-/// Times round-trip exactly whatever their value; the readable columns hold them where
-/// `timestamptz` can (years 1..9999) and are NULL elsewhere. Both insert paths write them.
+/// Times round-trip exactly whatever their value; the readable columns of `events_readable` hold
+/// them where `timestamptz` can (years 1..9999) and are NULL elsewhere, on rows of both insert
+/// paths.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extreme_times_round_trip_and_readable_columns_on_both_insert_paths() {
     let Some(url) = database_url() else { return };
@@ -118,7 +246,7 @@ async fn extreme_times_round_trip_and_readable_columns_on_both_insert_paths() {
         .query(
             &format!(
                 "SELECT occurred_at IS NULL, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') \
-                 FROM {}.events WHERE position IN (1, 2, 302) ORDER BY position",
+                 FROM {}.events_readable WHERE position IN (1, 2, 302) ORDER BY position",
                 schema.options.schema
             ),
             &[],
@@ -377,6 +505,86 @@ async fn fast_path_never_decides_from_a_stale_cache() {
 /// Live delivery of another writer's commits comes from LISTEN/NOTIFY, not from polling: the
 /// subscriber's store polls only once an hour here. Its listener session is then terminated; it
 /// reconnects, and commits made meanwhile and afterwards still arrive.
+/// The fast path also takes streams its writer has not seen (a new complaint's stream, or one
+/// written before this process started), assuming the version the call expects; the server
+/// checks it. A wrong assumption writes nothing, no event and no customer key, and the full path
+/// gives the conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
+    use plaint_store::vault::{NewKey, VaultWrite};
+    use plaint_store::Vault;
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "unseen").await;
+    let a = schema.connect().await;
+    let b = schema.connect().await;
+    b.append("old", ExpectedVersion::Exact(0), vec![event("b1", 1), event("b1", 2), event("b1", 3)])
+        .await
+        .unwrap();
+    b.append("old2", ExpectedVersion::Exact(0), vec![event("b2", 1)]).await.unwrap();
+    // A's first append takes the full path and learns the head.
+    a.append("s", ExpectedVersion::Exact(0), vec![event("s1", 4)]).await.unwrap();
+    assert_eq!(a.stats().fast_transactions, 0);
+    // A new stream, with a customer key: one round trip.
+    let key = |id: &str| NewKey {
+        id: id.to_string(),
+        secret: zeroize::Zeroizing::new([7u8; 32]),
+    };
+    let new = a
+        .append_with_vault(
+            vec![AppendRequest {
+                stream: "new".to_string(),
+                expected: ExpectedVersion::Exact(0),
+                events: vec![event("n1", 5)],
+            }],
+            VaultWrite {
+                keys: vec![key("cust-1.k1")],
+                links: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((new[0].first_position, new[0].stream_version), (6, 1));
+    assert_eq!(a.stats().fast_transactions, 1);
+    assert!(matches!(a.key("cust-1.k1").await.unwrap(), plaint_store::vault::KeyState::Live(_)));
+    // "old" is unseen by A and has 3 events; a stale expectation is caught on the server.
+    let stale = a
+        .append_with_vault(
+            vec![AppendRequest {
+                stream: "old".to_string(),
+                expected: ExpectedVersion::Exact(0),
+                events: vec![event("a-old", 6)],
+            }],
+            VaultWrite {
+                keys: vec![key("cust-2.k1")],
+                links: vec![("cust-2".to_string(), "cust-1".to_string())],
+            },
+        )
+        .await;
+    match stale {
+        Err(StoreError::Conflict { stream, actual, .. }) => assert_eq!((stream.as_str(), actual), ("old", 3)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(a.stats().fast_misses, 1);
+    assert!(matches!(a.key("cust-2.k1").await.unwrap(), plaint_store::vault::KeyState::Missing));
+    assert!(a.linked("cust-2").await.unwrap().is_empty());
+    assert_eq!(a.head_position().await.unwrap(), 6);
+    // After the rest that follows a miss, a right expectation on an unseen stream goes fast.
+    for i in 0..20u64 {
+        a.append("s", ExpectedVersion::Any, vec![event(&format!("s-{i}"), i)]).await.unwrap();
+    }
+    let before = a.stats().fast_transactions;
+    let unseen = a
+        .append("old2", ExpectedVersion::Exact(1), vec![event("a-old2", 7)])
+        .await
+        .unwrap();
+    assert_eq!(unseen.stream_version, 2);
+    assert!(a.stats().fast_transactions > before, "{:?}", a.stats());
+    let report = a.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1, 4));
+    drop((a, b));
+    schema.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_wake_subscribers_of_another_store_and_survive_a_lost_listener() {
     let Some(url) = database_url() else { return };
