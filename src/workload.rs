@@ -1326,6 +1326,10 @@ mod tests {
             "revisit",
             "reopen",
             "close",
+            // Issue 17 part 1: the closed loop, 首问负责制, 督办.
+            "record_revisit_attempt",
+            "transfer_ownership",
+            "open_supervision",
         ] {
             assert!(
                 s.by_command.get(name).copied().unwrap_or(0) > 0,
