@@ -53,9 +53,10 @@ pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BA
 const READ_BATCH: usize = 16_384;
 /// Default for [`EngineConfig::conflict_retries_max`].
 pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
-/// Most commands in one [`Engine::execute_batch`] call. Each command yields at most two events,
-/// so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
-pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / 2;
+/// Most commands in one [`Engine::execute_batch`] call. Each command yields at most
+/// [`plaint_domain::state::EVENTS_PER_COMMAND_MAX`] events (three: a revisit that reopens and
+/// escalates), so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
+pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / plaint_domain::state::EVENTS_PER_COMMAND_MAX as usize;
 
 /// Most complaint states the engine keeps cached between commands (about 1 KiB each).
 pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;

@@ -787,8 +787,13 @@ impl<'a> Generator<'a> {
                     (severity, Some("监管转办件经核实为一般查询，不涉及服务事故".to_owned()))
                 }
             }
-            (_, Category::Loss | Category::InsuredValue) if severity == Severity::Urgent && self.rng.random_bool(0.1) => {
-                (Severity::Ordinary, Some("客户来电确认包裹已找到，仅需说明原因".to_owned()))
+            (_, Category::Loss | Category::InsuredValue)
+                if severity == Severity::Urgent && self.rng.random_bool(0.1) =>
+            {
+                (
+                    Severity::Ordinary,
+                    Some("客户来电确认包裹已找到，仅需说明原因".to_owned()),
+                )
             }
             _ => (severity, None),
         };
@@ -1047,7 +1052,11 @@ impl<'a> Generator<'a> {
         };
         if let Some(reason) = no_revisit {
             if reason == CloseReason::CustomerUnreachable {
-                for note in ["电话回访无人接听", "短信提醒后再次致电，仍无人接听", "第三次致电，号码停机"] {
+                for note in [
+                    "电话回访无人接听",
+                    "短信提醒后再次致电，仍无人接听",
+                    "第三次致电，号码停机",
+                ] {
                     s.push(
                         self.rng.random_range(hours(4)..hours(20)),
                         &staff,
@@ -1326,6 +1335,10 @@ mod tests {
             "revisit",
             "reopen",
             "close",
+            // Issue 17 part 1: the closed loop, 首问负责制, 督办.
+            "record_revisit_attempt",
+            "transfer_ownership",
+            "open_supervision",
         ] {
             assert!(
                 s.by_command.get(name).copied().unwrap_or(0) > 0,

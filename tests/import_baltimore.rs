@@ -16,7 +16,7 @@ const RECORDED_AT: &str = "2026-11-25T08:00:00Z";
 /// The "as of" instant of the report: midnight, 1 February 2019, in Baltimore (EST, UTC-05:00).
 const NOW: &str = "2019-02-01T05:00:00Z";
 /// Commands per durable batch (at most `plaint::engine::BATCH_COMMANDS_MAX`).
-const BATCH_COMMANDS: usize = 5_000;
+const BATCH_COMMANDS: usize = 3_000;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

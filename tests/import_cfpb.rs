@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const RECORDED_AT: &str = "2026-11-25T08:00:00Z";
-const BATCH_COMMANDS: usize = 5_000;
+const BATCH_COMMANDS: usize = 3_000;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -56,7 +56,9 @@ fn classify(complaint: &str, when: &str, category: &str) -> Command {
         complaint,
         "classify",
         when,
-        json!({"command": "classify", "category": category, "severity": "ordinary"}),
+        // The tier the policy's severity rules suggest (docs/domain.md R-SEV-1: a loss is urgent).
+        json!({"command": "classify", "category": category,
+               "severity": if category == "loss" { "urgent" } else { "ordinary" }}),
     )
 }
 

@@ -57,9 +57,7 @@ impl RevisitTally {
         self.count = self.count.saturating_add(1);
         self.satisfied = self.satisfied.saturating_add(u16::from(r.satisfied));
         self.solved = self.solved.saturating_add(u16::from(r.solved));
-        self.unsatisfied = self
-            .unsatisfied
-            .saturating_add(u16::from(!(r.solved && r.satisfied)));
+        self.unsatisfied = self.unsatisfied.saturating_add(u16::from(!(r.solved && r.satisfied)));
         if let Some(score) = r.satisfaction_score {
             self.scored = self.scored.saturating_add(1);
             self.score_sum = self.score_sum.saturating_add(u16::from(score));

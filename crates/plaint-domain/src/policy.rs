@@ -455,7 +455,10 @@ pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> b
     while let Some(i) = text[from..].find(&kw) {
         let at = from + i;
         let before = text[..at].trim_end();
-        if !prefixes.iter().any(|p| !p.trim().is_empty() && before.ends_with(p.trim())) {
+        if !prefixes
+            .iter()
+            .any(|p| !p.trim().is_empty() && before.ends_with(p.trim()))
+        {
             return true;
         }
         from = at + kw.len();
@@ -824,7 +827,9 @@ impl Policy {
                 );
             }
         }
-        if cl.close_without_revisit.contains(&crate::event::CloseReason::CustomerUnreachable)
+        if cl
+            .close_without_revisit
+            .contains(&crate::event::CloseReason::CustomerUnreachable)
             && cl.unreachable_attempts == 0
         {
             return err(
@@ -1137,11 +1142,7 @@ impl Policy {
     pub fn route(&self, category: Category, description: &str) -> (Department, RoutingDecision) {
         let negations = &self.routing.negation_prefixes;
         for rule in &self.routing.rules {
-            if let Some(kw) = rule
-                .keywords
-                .iter()
-                .find(|k| keyword_hit(description, k, negations))
-            {
+            if let Some(kw) = rule.keywords.iter().find(|k| keyword_hit(description, k, negations)) {
                 return (
                     rule.department.clone(),
                     RoutingDecision::Rule {

@@ -254,7 +254,9 @@ pub enum SlaEvent {
     SupervisionOpened,
     /// A `Classified` that planned the green-channel escalation to `level` (R-SLA-9): the
     /// green-channel clock is met by a person's escalation to that level or above.
-    ClassifiedGreen { level: EscalationLevel },
+    ClassifiedGreen {
+        level: EscalationLevel,
+    },
 }
 
 impl SlaEvent {
@@ -263,7 +265,11 @@ impl SlaEvent {
     pub fn of(data: &EventData) -> Option<(SlaEvent, &[ClockDeadline])> {
         Some(match data {
             EventData::Classified(c) => (
-                match c.escalations.iter().find(|d| d.rule_id == crate::policy::RULE_GREEN_CHANNEL) {
+                match c
+                    .escalations
+                    .iter()
+                    .find(|d| d.rule_id == crate::policy::RULE_GREEN_CHANNEL)
+                {
                     Some(green) => SlaEvent::ClassifiedGreen { level: green.level },
                     None => SlaEvent::Classified,
                 },

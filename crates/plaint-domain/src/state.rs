@@ -836,7 +836,10 @@ impl Decider<'_, '_, '_, '_> {
     fn bounded(&self, field: &'static str, what: &str, so_far: usize) -> Result<u32, Rejection> {
         let n = u32::try_from(so_far).unwrap_or(u32::MAX);
         if n >= LOOP_RECORDS_MAX {
-            return Err(self.invalid(field, format!("{n} {what} recorded already; at most {LOOP_RECORDS_MAX}")));
+            return Err(self.invalid(
+                field,
+                format!("{n} {what} recorded already; at most {LOOP_RECORDS_MAX}"),
+            ));
         }
         Ok(n + 1)
     }
@@ -912,15 +915,19 @@ impl Decider<'_, '_, '_, '_> {
 
     /// docs/domain.md R-SEV-2: below the policy's suggestion needs a recorded reason. Imported
     /// history (`deadline_source: recorded`) records the legacy system's tier as it was.
-    fn severity_override(&self, c: &Classify, classified: &Classified) -> Result<Option<SeverityOverridden>, Rejection> {
+    fn severity_override(
+        &self,
+        c: &Classify,
+        classified: &Classified,
+    ) -> Result<Option<SeverityOverridden>, Rejection> {
         let reason = c.severity_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if let Some(r) = &c.severity_reason {
             self.text("severity_reason", r, TEXT_LEN_MAX)?;
         }
-        let suggestion = self
-            .ctx
-            .policy
-            .suggest_severity(classified.category, classified.flags, &self.state.description);
+        let suggestion =
+            self.ctx
+                .policy
+                .suggest_severity(classified.category, classified.flags, &self.state.description);
         let Some(suggestion) = suggestion.filter(|s| s.severity > classified.severity) else {
             return Ok(None);
         };
@@ -1324,7 +1331,9 @@ impl Decider<'_, '_, '_, '_> {
             // R-LOOP-3: from the policy's n-th unsatisfied revisit on, escalate too.
             let cl = &self.ctx.policy.closed_loop;
             let nth = self.state.revisits.unsatisfied.saturating_add(1);
-            if cl.unsatisfied_revisit == crate::policy::UnsatisfiedRevisit::ReopenAndEscalate && u32::from(nth) >= cl.escalate_from {
+            if cl.unsatisfied_revisit == crate::policy::UnsatisfiedRevisit::ReopenAndEscalate
+                && u32::from(nth) >= cl.escalate_from
+            {
                 let level = match self.state.escalation_level {
                     Some(current) if current >= cl.escalate_to => next_level(current),
                     _ => cl.escalate_to,
@@ -1332,7 +1341,10 @@ impl Decider<'_, '_, '_, '_> {
                 out.push(EventData::Escalated(Escalated {
                     level,
                     trigger: EscalationTrigger::Person,
-                    reason: format!("unsatisfied revisit no. {nth} (policy closed_loop.escalate_from = {})", cl.escalate_from),
+                    reason: format!(
+                        "unsatisfied revisit no. {nth} (policy closed_loop.escalate_from = {})",
+                        cl.escalate_from
+                    ),
                 }));
             }
         }
@@ -1375,10 +1387,7 @@ impl Decider<'_, '_, '_, '_> {
                 } else {
                     "the ticket has no final response"
                 };
-                return Err(self.invalid(
-                    "without_revisit",
-                    format!("{} given but {why}; omit it", r.as_str()),
-                ));
+                return Err(self.invalid("without_revisit", format!("{} given but {why}; omit it", r.as_str())));
             }
             return Ok(());
         }

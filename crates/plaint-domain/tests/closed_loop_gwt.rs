@@ -96,7 +96,9 @@ fn seed002_unreachable_needs_attempts_within_the_revisit_window() {
     for n in 1..=2 {
         w.advance_hours(5);
         let e = w.given(revisit_attempt());
-        let EventData::RevisitAttempted(a) = &e[0].data else { panic!() };
+        let EventData::RevisitAttempted(a) = &e[0].data else {
+            panic!()
+        };
         assert_eq!(a.attempt, n);
     }
     let detail = loop_not_closed(w.when(close_without_revisit(CloseReason::CustomerUnreachable)));
@@ -128,7 +130,10 @@ fn seed002_reasons_come_from_the_policy_and_attempts_restart_after_a_reopen() {
     w.policy.closed_loop.close_without_revisit = vec![CloseReason::CustomerUnreachable];
     w.given_final_response(Severity::Ordinary);
     let detail = loop_not_closed(w.when(close_without_revisit(CloseReason::CustomerDeclined)));
-    assert!(detail.contains("customer_declined is not a reason the policy accepts"), "{detail}");
+    assert!(
+        detail.contains("customer_declined is not a reason the policy accepts"),
+        "{detail}"
+    );
     for _ in 0..3 {
         w.advance_hours(1);
         w.given(revisit_attempt());
@@ -153,13 +158,19 @@ fn seed002_unsatisfied_revisits_reopen_then_escalate_as_the_policy_says() {
     w.given(respond(ResponseKind::Final));
     let e = w.given(revisit(true, false));
     assert_eq!(e.len(), 3);
-    let EventData::Escalated(x) = &e[2].data else { panic!("{:?}", e[2].data) };
+    let EventData::Escalated(x) = &e[2].data else {
+        panic!("{:?}", e[2].data)
+    };
     assert_eq!(x.level, EscalationLevel::DepartmentHead);
     assert_eq!(x.trigger, EscalationTrigger::Person);
     w.given(respond(ResponseKind::Final));
     let e = w.given(revisit(false, false));
     let EventData::Escalated(x) = &e[2].data else { panic!() };
-    assert_eq!(x.level, EscalationLevel::CenterDirector, "already at the level: one higher");
+    assert_eq!(
+        x.level,
+        EscalationLevel::CenterDirector,
+        "already at the level: one higher"
+    );
     assert_eq!(w.state().status, Status::Dispatched);
 
     // "reopen" only: never escalates.
@@ -271,7 +282,9 @@ fn seed000_loss_suggests_urgent_and_below_needs_a_reason() {
         Some("客户来电确认包裹已找到"),
     ));
     assert_eq!(e.len(), 2);
-    let EventData::SeverityOverridden(o) = &e[1].data else { panic!() };
+    let EventData::SeverityOverridden(o) = &e[1].data else {
+        panic!()
+    };
     assert_eq!((o.suggested, o.classified), (Severity::Urgent, Severity::Ordinary));
     assert_eq!(o.reason, "客户来电确认包裹已找到");
     assert_eq!(w.state().severity_overridden, Some(Severity::Urgent));
@@ -304,7 +317,10 @@ fn seed002_media_group_regulator_safety_suggest_major() {
         .suggest_severity(Category::Damage, Flags::default(), "快件内锂电池起火，存在安全隐患")
         .unwrap();
     assert_eq!((s.severity, s.rules), (Severity::Major, vec!["sev.safety".to_owned()]));
-    assert_eq!(policy.suggest_severity(Category::Delay, Flags::default(), "包裹延误"), None);
+    assert_eq!(
+        policy.suggest_severity(Category::Delay, Flags::default(), "包裹延误"),
+        None
+    );
 
     let mut w = World::new();
     w.given_verified();
@@ -359,7 +375,9 @@ fn seed000_supervision_is_a_clock_that_escalates_when_overdue() {
         due_at: due,
         note: "客户多次催办，限期两日办结".to_owned(),
     }));
-    let EventData::SupervisionOpened(o) = &e[0].data else { panic!() };
+    let EventData::SupervisionOpened(o) = &e[0].data else {
+        panic!()
+    };
     assert_eq!(o.number, 1);
     assert_eq!(o.escalate_to, EscalationLevel::CenterDirector);
     let s = w.state();
@@ -367,20 +385,30 @@ fn seed000_supervision_is_a_clock_that_escalates_when_overdue() {
     assert_eq!(s.deadline(Clock::Supervision).unwrap().due_at, due);
     let sla = evaluate(&w.events, w.now.plus_hours(1), &w.policy);
     assert_eq!(sla.clock(Clock::Supervision).verdict, Verdict::Pending);
-    assert!(due_escalations(&w.events, w.now.plus_hours(47)).iter().all(|d| d.rule_id != "supervision.1"));
+    assert!(due_escalations(&w.events, w.now.plus_hours(47))
+        .iter()
+        .all(|d| d.rule_id != "supervision.1"));
     w.advance_hours(49);
     let sla = evaluate(&w.events, w.now, &w.policy);
-    assert!(matches!(sla.clock(Clock::Supervision).verdict, Verdict::PendingOverdue { .. }));
+    assert!(matches!(
+        sla.clock(Clock::Supervision).verdict,
+        Verdict::PendingOverdue { .. }
+    ));
     let due_now = due_escalations(&w.events, w.now);
     let sup = due_now.iter().find(|d| d.rule_id == "supervision.1").unwrap();
     assert_eq!(sup.level, EscalationLevel::CenterDirector);
     w.given(escalate_watchdog("supervision.1", EscalationLevel::CenterDirector));
-    assert!(due_escalations(&w.events, w.now).iter().all(|d| d.rule_id != "supervision.1"));
+    assert!(due_escalations(&w.events, w.now)
+        .iter()
+        .all(|d| d.rule_id != "supervision.1"));
     // Closed late: breached at the closing.
     w.given(respond(ResponseKind::Final));
     w.given(close_without_revisit(CloseReason::CustomerDeclined));
     let sla = evaluate(&w.events, w.now, &w.policy);
-    assert!(matches!(sla.clock(Clock::Supervision).verdict, Verdict::Breached { .. }));
+    assert!(matches!(
+        sla.clock(Clock::Supervision).verdict,
+        Verdict::Breached { .. }
+    ));
 }
 
 /// A supervision needs a note and a deadline after now, within the policy's maximum.
@@ -445,7 +473,9 @@ fn seed004_first_contact_owns_the_ticket_until_transferred() {
         Err(Rejection::Invalid { field: "to", .. })
     ));
     let e = w.given(transfer("agent-9", "首问人休假，转交"));
-    let EventData::OwnershipTransferred(t) = &e[0].data else { panic!() };
+    let EventData::OwnershipTransferred(t) = &e[0].data else {
+        panic!()
+    };
     assert_eq!((t.from.as_deref(), t.to.as_str()), (Some("agent-7"), "agent-9"));
     assert_eq!(w.state().owner.as_deref(), Some("agent-9"));
     assert_eq!(w.state().ownership_transfers, 1);

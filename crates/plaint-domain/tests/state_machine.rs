@@ -138,8 +138,13 @@ fn body() -> impl Strategy<Value = CommandBody> {
                 note: String::new(),
             }
         )),
-        (prop::sample::select(Category::ALL.to_vec()), severity(), flags(), any::<bool>()).prop_map(
-            |(category, severity, flags, reason)| {
+        (
+            prop::sample::select(Category::ALL.to_vec()),
+            severity(),
+            flags(),
+            any::<bool>()
+        )
+            .prop_map(|(category, severity, flags, reason)| {
                 CommandBody::Classify(Classify {
                     category,
                     severity,
@@ -149,8 +154,7 @@ fn body() -> impl Strategy<Value = CommandBody> {
                     deadline_source: Default::default(),
                     severity_reason: reason.then(|| "客户仅咨询".to_owned()),
                 })
-            }
-        ),
+            }),
         prop::option::of(department()).prop_map(|department| CommandBody::Dispatch(Dispatch {
             department,
             handler: None,

@@ -169,7 +169,10 @@ fn seed000_green_channel_escalates_to_the_centre_head_after_4_hours_unless_one_s
         EscalationTrigger::Person,
         hours_after_receipt(1),
     );
-    assert_eq!(ids(&due_escalations(&h.events, hours_after_receipt(5))), ["green_channel"]);
+    assert_eq!(
+        ids(&due_escalations(&h.events, hours_after_receipt(5))),
+        ["green_channel"]
+    );
 
     let mut h = ticket(Severity::Ordinary, media);
     h.escalated(

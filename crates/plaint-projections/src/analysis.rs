@@ -324,10 +324,8 @@ impl Analysis {
         r.repeat_rate = ratio(r.repeats + r.reopened, r.received);
         r.satisfaction.satisfied_rate = ratio(r.satisfaction.satisfied, r.satisfaction.revisited);
         r.satisfaction.mean_score = ratio(score_sum, r.satisfaction.scored);
-        r.satisfaction.first_satisfied_rate =
-            ratio(r.satisfaction.first_satisfied, r.satisfaction.tickets_revisited);
-        r.satisfaction.latest_satisfied_rate =
-            ratio(r.satisfaction.latest_satisfied, r.satisfaction.tickets_revisited);
+        r.satisfaction.first_satisfied_rate = ratio(r.satisfaction.first_satisfied, r.satisfaction.tickets_revisited);
+        r.satisfaction.latest_satisfied_rate = ratio(r.satisfaction.latest_satisfied, r.satisfaction.tickets_revisited);
         r.first_contact_resolution_rate = ratio(r.first_contact_resolved, r.resolved);
         r.escalation_rate = ratio(r.escalated, r.received);
         r.effective_rate = ratio(r.effective, r.received);

@@ -671,13 +671,9 @@ impl Projection for Tickets {
                 to: o.to.clone(),
                 reason: o.reason.clone(),
             }))),
-            EventData::SupervisionOpened(o) => {
-                t.add(Extra::Supervision(Box::new(plaint_domain::state::SupervisionRecord::of(
-                    at,
-                    &e.meta.actor,
-                    o,
-                ))))
-            }
+            EventData::SupervisionOpened(o) => t.add(Extra::Supervision(Box::new(
+                plaint_domain::state::SupervisionRecord::of(at, &e.meta.actor, o),
+            ))),
             EventData::SeverityOverridden(o) => t.add(Extra::SeverityOverride(Box::new(o.clone()))),
         }
         let t = &mut self.tickets[i];

@@ -183,8 +183,11 @@ fn body(kind: u8, seed: u8, status: Status, other: ComplaintId) -> CommandBody {
             root_cause: None,
             liable: None,
             note: String::new(),
-            without_revisit: [None, Some(CloseReason::CustomerDeclined), Some(CloseReason::CustomerUnreachable)]
-                [usize::from(seed) % 3],
+            without_revisit: [
+                None,
+                Some(CloseReason::CustomerDeclined),
+                Some(CloseReason::CustomerUnreachable),
+            ][usize::from(seed) % 3],
         }),
         16 => CommandBody::RecordRevisitAttempt(RecordRevisitAttempt {
             note: "no answer".into(),
@@ -315,7 +318,13 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
             what,
             id
         );
-        prop_assert_eq!(v.revisits.len(), usize::from(state.revisits.count), "{}: revisits of {}", what, id);
+        prop_assert_eq!(
+            v.revisits.len(),
+            usize::from(state.revisits.count),
+            "{}: revisits of {}",
+            what,
+            id
+        );
         prop_assert_eq!(
             v.revisits.first().map(|r| r.satisfied),
             state.revisits.first.map(|r| r.satisfied),

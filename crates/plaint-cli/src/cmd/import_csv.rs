@@ -42,7 +42,7 @@ pub struct ImportCsvArgs {
     #[arg(long, value_name = "POLICY.toml")]
     pub policy: Option<PathBuf>,
     /// Commands per durable batch (a ticket is never split).
-    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(7..=plaint::engine::BATCH_COMMANDS_MAX as u64))]
+    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(7..=plaint::engine::BATCH_COMMANDS_MAX as u64))]
     pub batch: u64,
     /// How to report progress; default: a bar when stderr is a terminal.
     #[arg(long, value_enum)]

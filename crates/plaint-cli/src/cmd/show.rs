@@ -129,7 +129,11 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             "owner",
             match t.ownership_transfers.len() {
                 0 => opt(t.owner.as_deref()),
-                n => format!("{} ({n} transfer{})", opt(t.owner.as_deref()), if n == 1 { "" } else { "s" }),
+                n => format!(
+                    "{} ({n} transfer{})",
+                    opt(t.owner.as_deref()),
+                    if n == 1 { "" } else { "s" }
+                ),
             },
         ),
         (
@@ -153,13 +157,7 @@ fn print_ticket(out: &mut Out, t: &TicketView, personal: &PersonalFields) -> any
             "revisits",
             t.revisits
                 .iter()
-                .map(|r| {
-                    format!(
-                        "{} at {}",
-                        if r.satisfied { "satisfied" } else { "unsatisfied" },
-                        r.at
-                    )
-                })
+                .map(|r| format!("{} at {}", if r.satisfied { "satisfied" } else { "unsatisfied" }, r.at))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
