@@ -387,7 +387,7 @@ fn weekly_table_shows_instants_in_office_time() {
     assert_eq!(
         first,
         "Weekly complaint report 2026-W38 (2026-09-14 00:00 +08:00 .. 2026-09-21 00:00 +08:00), \
-         judged at 2026-09-20 20:00 +08:00, policy plaint-default-2026.1"
+         judged at 2026-09-20 20:00 +08:00, policy plaint-default-2026.2"
     );
     // --out writes the same tables to a file.
     let file = env.path("w38.txt");

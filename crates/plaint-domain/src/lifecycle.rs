@@ -102,7 +102,19 @@ impl Lifecycle {
                 self.status = Status::Dispatched;
                 step.deadlines = &d.deadlines;
             }
-            EventData::Redispatched(_) | EventData::CustomerErased(_) => {}
+            EventData::Redispatched(_)
+            | EventData::CustomerErased(_)
+            | EventData::CompensationProposed(_)
+            | EventData::CompensationPaid(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentOpened(_)
+            | EventData::IncidentLinked(_)
+            | EventData::IncidentProgressReported(_)
+            | EventData::ImprovementRecorded(_) => {}
+            // docs/domain.md R-COMP-6: an approved compensation is granted (the total views show).
+            EventData::CompensationApproved(a) => {
+                self.compensated = Money(self.compensated.0.saturating_add(a.amount.0));
+            }
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every clock, in report order.
-pub const ALL_CLOCKS: [Clock; 11] = [
+pub const ALL_CLOCKS: [Clock; 13] = [
     Clock::Registration,
     Clock::FirstResponse,
     Clock::Resolution,
@@ -66,6 +66,8 @@ pub const ALL_CLOCKS: [Clock; 11] = [
     Clock::Revisit,
     Clock::RegulatoryResult,
     Clock::RegulatorReply,
+    Clock::Payment,
+    Clock::IncidentReport,
 ];
 
 /// Upper bound on the progress-update cycles walked for one ticket (a year of hourly updates).
@@ -224,6 +226,10 @@ pub(crate) struct Facts {
     pub escalations: Vec<(EscalationLevel, bool, Timestamp)>,
     pub reopens: Vec<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// Issue 17: payments that left nothing approved unpaid.
+    pub settlements: Vec<Timestamp>,
+    /// Issue 17: incident progress reports.
+    pub incident_reports: Vec<Timestamp>,
 }
 
 /// What one event tells the SLA rules, compactly (the event's time and deadlines are in the
@@ -246,6 +252,16 @@ pub enum SlaEvent {
     },
     Reopened,
     Closed,
+    /// Issue 17: a compensation approved (records the `payment` deadline).
+    CompensationApproved,
+    /// A compensation paid; `settled`: every approved one is paid now.
+    CompensationPaid {
+        settled: bool,
+    },
+    /// An incident group formed (records the first `incident_report` deadline).
+    IncidentOpened,
+    /// An incident progress report (records the next deadline).
+    IncidentReported,
 }
 
 impl SlaEvent {
@@ -269,7 +285,15 @@ impl SlaEvent {
             EventData::Revisited(r) => (SlaEvent::Revisited { satisfied: r.satisfied }, &[][..]),
             EventData::Reopened(_) => (SlaEvent::Reopened, &[][..]),
             EventData::Closed(_) => (SlaEvent::Closed, &[][..]),
-            EventData::Received(_)
+            EventData::CompensationApproved(a) => (SlaEvent::CompensationApproved, &a.deadlines[..]),
+            EventData::CompensationPaid(p) => (SlaEvent::CompensationPaid { settled: p.settled }, &p.deadlines[..]),
+            EventData::IncidentOpened(o) => (SlaEvent::IncidentOpened, &o.deadlines[..]),
+            EventData::IncidentProgressReported(r) => (SlaEvent::IncidentReported, &r.deadlines[..]),
+            EventData::CompensationProposed(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentLinked(_)
+            | EventData::ImprovementRecorded(_)
+            | EventData::Received(_)
             | EventData::Verified(_)
             | EventData::Rejected(_)
             | EventData::MergedAsDuplicate(_)
@@ -475,6 +499,25 @@ impl Facts {
                 SlaEvent::Escalated { level, by_watchdog } => f.escalations.push((level, by_watchdog, at)),
                 SlaEvent::Revisited { satisfied } => f.revisits.push((at, satisfied)),
                 SlaEvent::Reopened => f.reopens.push(at),
+                SlaEvent::CompensationApproved | SlaEvent::IncidentOpened => {
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
+                SlaEvent::CompensationPaid { settled } => {
+                    if settled {
+                        f.settlements.push(at);
+                    }
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
+                SlaEvent::IncidentReported => {
+                    f.incident_reports.push(at);
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
                 SlaEvent::Closed => {
                     f.closed_at = Some(at);
                     if let Some((_, end @ None)) = f.holds.last_mut() {
@@ -536,6 +579,10 @@ impl Facts {
                 .min(),
             Clock::Revisit => self.revisits.iter().map(|r| r.0).filter(|t| *t >= start).min(),
             Clock::ProgressUpdate => None,
+            // docs/domain.md R-COMP-7: the payment that left no approved compensation unpaid.
+            Clock::Payment => self.settlements.iter().copied().filter(|t| *t >= start).min(),
+            // R-INC-2: the next report after the one that recorded this deadline.
+            Clock::IncidentReport => self.incident_reports.iter().copied().filter(|t| *t > start).min(),
         }
     }
 

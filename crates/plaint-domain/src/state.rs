@@ -59,6 +59,9 @@ use crate::repeat::{self, Candidate, NoPriors, PriorComplaints, RepeatVerdict};
 use crate::time::Timestamp;
 use std::fmt;
 
+#[path = "casework.rs"]
+pub mod casework;
+
 /// Longest description, in bytes.
 pub const DESCRIPTION_LEN_MAX: usize = 64 * 1024;
 /// Longest note, reason, response text or basis, in bytes.
@@ -245,6 +248,9 @@ pub struct ComplaintState {
     pub closed_at: Option<Timestamp>,
     /// Business time of the last event.
     pub last_occurred_at: Option<Timestamp>,
+    /// Issue 17: compensation lifecycle, incident group, improvement actions (`casework`).
+    #[serde(default)]
+    pub casework: casework::Casework,
 }
 
 impl ComplaintState {
@@ -595,6 +601,9 @@ impl Decider<'_, '_, '_, '_> {
     fn allowed(&self) -> bool {
         use Status as S;
         let s = self.state.status;
+        if let Some(allowed) = self.casework_allowed() {
+            return allowed;
+        }
         match &self.cmd.body {
             CommandBody::Receive(_) => s == S::New,
             CommandBody::Verify(_) => s == S::Received,
@@ -619,6 +628,8 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Withdraw(_) => {
                 matches!(s, S::Received | S::Verified | S::Classified | S::Dispatched | S::OnHold)
             }
+            // Issue 17's commands: `casework_allowed` above.
+            _ => false,
         }
     }
 
@@ -650,6 +661,9 @@ impl Decider<'_, '_, '_, '_> {
 
     fn decide(&self) -> Result<Vec<EventData>, Rejection> {
         let one = |d: EventData| Ok(vec![d]);
+        if let Some(decided) = self.casework() {
+            return decided.map(|d| vec![d]);
+        }
         match &self.cmd.body {
             CommandBody::Receive(r) => one(EventData::Received(self.receive(r)?)),
             CommandBody::Verify(v) => {
@@ -741,6 +755,7 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Close(c) => one(EventData::Closed(self.close(c)?)),
             CommandBody::Withdraw(w) => {
                 self.text("note", &w.note, TEXT_LEN_MAX)?;
+                self.check_nothing_outstanding()?;
                 one(EventData::Closed(Closed {
                     resolution: Resolution::Withdrawn,
                     root_cause: None,
@@ -748,6 +763,8 @@ impl Decider<'_, '_, '_, '_> {
                     note: w.note.clone(),
                 }))
             }
+            // Issue 17's commands were decided by `casework` above.
+            _ => Err(self.illegal()),
         }
     }
 
@@ -1153,6 +1170,7 @@ impl Decider<'_, '_, '_, '_> {
     /// docs/domain.md §2: close after the final response (resolved), or a rejected/merged ticket.
     fn close(&self, c: &Close) -> Result<Closed, Rejection> {
         self.text("note", &c.note, TEXT_LEN_MAX)?;
+        self.check_nothing_outstanding()?;
         let resolution = match self.state.status {
             Status::Rejected => Resolution::Rejected,
             Status::Merged => Resolution::Merged,
@@ -1359,5 +1377,23 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         }
         // Not about a complaint (recorded in the erasure stream): changes no state.
         EventData::CustomerErased(_) => {}
+        // Issue 17: folded by `casework`.
+        EventData::CompensationProposed(p) => {
+            state.granted.record(&p.compensation);
+            state.casework.fold(&event.data);
+        }
+        EventData::CompensationRefused(r) => {
+            if let Some(c) = state.casework.case(&r.compensation_id) {
+                // The reservation is released (docs/domain.md R-COMP-8).
+                state.granted.add(c.remedy, Money(-r.amount.0));
+            }
+            state.casework.fold(&event.data);
+        }
+        EventData::CompensationApproved(_)
+        | EventData::CompensationPaid(_)
+        | EventData::IncidentOpened(_)
+        | EventData::IncidentLinked(_)
+        | EventData::IncidentProgressReported(_)
+        | EventData::ImprovementRecorded(_) => state.casework.fold(&event.data),
     }
 }

@@ -151,7 +151,7 @@ fn section_7_bad_policy_at_risk_share_out_of_range_and_unknown_channel() {
 
 #[test]
 fn section_7_bad_policy_syntax_error_names_a_line() {
-    let src = edited("version = \"plaint-default-2026.1\"", "version = plaint-default");
+    let src = edited("version = \"plaint-default-2026.2\"", "version = plaint-default");
     let e = error_of(&src);
     println!("{e}");
     assert_eq!(e.line(), line_of(&src, "version = plaint"));
@@ -164,7 +164,7 @@ fn section_7_policy_with_changed_numbers_round_trips_and_keeps_them() {
         "first_response = { hours = 24 }",
         "first_response = { working_hours = 8 }",
     )
-    .replace("version = \"plaint-default-2026.1\"", "version = \"site-b-7\"");
+    .replace("version = \"plaint-default-2026.2\"", "version = \"site-b-7\"");
     let p = Policy::from_toml_str(&src).unwrap();
     assert_eq!(p.version, "site-b-7");
     assert_eq!(

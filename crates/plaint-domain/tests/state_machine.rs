@@ -259,6 +259,16 @@ fn legal(status: Status, body: &CommandBody) -> bool {
         CommandBody::Reopen(_) => [S::Responded, S::Revisited].contains(&status),
         CommandBody::Close(_) => [S::Responded, S::Revisited, S::Rejected, S::Merged].contains(&status),
         CommandBody::Withdraw(_) => handling.contains(&status),
+        // Issue 17 (docs/domain.md R-COMP-5 … R-IMP-1).
+        CommandBody::ProposeCompensation(_)
+        | CommandBody::ApproveCompensation(_)
+        | CommandBody::PayCompensation(_)
+        | CommandBody::RefuseCompensation(_)
+        | CommandBody::RecordImprovement(_) => [S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status),
+        CommandBody::OpenIncident(_) | CommandBody::ReportIncidentProgress(_) => {
+            [S::Classified, S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status)
+        }
+        CommandBody::LinkIncident(_) => handling.contains(&status) || [S::Responded, S::Revisited].contains(&status),
     }
 }
 
@@ -285,7 +295,15 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::Responded(_)
         | EventData::Compensated(_)
         | EventData::Escalated(_)
-        | EventData::CustomerErased(_) => status,
+        | EventData::CustomerErased(_)
+        | EventData::CompensationProposed(_)
+        | EventData::CompensationApproved(_)
+        | EventData::CompensationPaid(_)
+        | EventData::CompensationRefused(_)
+        | EventData::IncidentOpened(_)
+        | EventData::IncidentLinked(_)
+        | EventData::IncidentProgressReported(_)
+        | EventData::ImprovementRecorded(_) => status,
     }
 }
 
