@@ -38,6 +38,7 @@ mod legacy_keys;
 pub mod maintenance;
 pub mod personal;
 pub mod report;
+pub mod report_casework;
 pub mod report_csv;
 pub mod report_html;
 pub mod workload;
