@@ -283,6 +283,10 @@ fn period_text(r: &PeriodReport) -> String {
         r.alerts.surges.len(),
         r.alerts.region_delays.len()
     );
+    if let Some(a) = &r.analysis {
+        s.push('\n');
+        s.push_str(&plaint::report_casework::analysis_text(a));
+    }
     s
 }
 
