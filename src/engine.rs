@@ -47,6 +47,8 @@ pub use plaint_projections::runner::Progress;
 
 #[path = "engine_vault.rs"]
 pub(crate) mod vault_ops;
+#[path = "engine_casework.rs"]
+mod engine_casework;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 /// Events read per store call when the engine scans a stream or the log.

@@ -39,6 +39,7 @@ mod legacy_keys;
 pub mod maintenance;
 pub mod personal;
 pub mod report;
+pub mod report_casework;
 pub mod report_csv;
 pub mod report_html;
 pub mod workload;
@@ -86,6 +87,10 @@ pub mod event {
 pub mod reports {
     pub use crate::report::{Period, PeriodReport};
     pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
+    pub use plaint_projections::casework::{
+        AssessBy, AssessmentReport, AssessmentRow, CategoryAnalysis, ComplaintAnalysis, FinanceTotals,
+        ImprovementOutcome, IncidentSummary,
+    };
     pub use plaint_projections::repeats::RepeatReport;
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};

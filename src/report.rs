@@ -121,6 +121,10 @@ pub struct PeriodReport {
     /// The weekly report's own figures (weekly reports only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weekly: Option<WeeklyReport>,
+    /// Monthly reports: the complaint analysis (投诉分析报告, docs/domain.md R-ANA-1) with the
+    /// finance totals of the compensation lifecycle, incident groups and improvement actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<plaint_projections::casework::ComplaintAnalysis>,
 }
 
 impl PeriodReport {
@@ -331,6 +335,10 @@ impl Engine {
         let sla = self.sla_report(now, None, Some((from, to))).await?;
         let heat = self.heat_map(month).await?;
         let alerts = self.alerts(now).await?;
+        let analysis = match period {
+            Period::Month(m) => Some(self.complaint_analysis(m, now).await?),
+            Period::Week(_) => None,
+        };
         Ok(PeriodReport {
             schema_version: PERIOD_REPORT_SCHEMA_VERSION,
             kind: kind.to_owned(),
@@ -350,6 +358,7 @@ impl Engine {
             top_repeat_customers: top_repeat_customers(&tickets),
             alerts,
             weekly,
+            analysis,
         })
     }
 }

@@ -49,6 +49,15 @@ fn rate(r: Option<f64>) -> String {
 
 /// Every section of the report as a table, in the order of the HTML page.
 pub fn tables(r: &PeriodReport) -> Vec<CsvTable> {
+    let mut out = base_tables(r);
+    // Monthly reports: the complaint analysis (issue 17).
+    if let Some(a) = &r.analysis {
+        out.extend(crate::report_casework::analysis_csv(a));
+    }
+    out
+}
+
+fn base_tables(r: &PeriodReport) -> Vec<CsvTable> {
     vec![
         summary(r),
         daily_intake(r),

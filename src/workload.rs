@@ -36,6 +36,10 @@ use plaint_domain::{
     Respond, ResponseKind, Resume, Revisit, Severity, Stage, Timestamp, Verify, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE,
 };
 use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRevisitAttempt, TransferOwnership};
+use plaint_domain::{
+    ApproveCompensation, IncidentMember, LinkIncident, OpenIncident, PayCompensation, ProposeCompensation,
+    RecordImprovement, RefuseCompensation, ReportIncidentProgress,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -202,6 +206,9 @@ struct Generator<'a> {
     earlier: Vec<Earlier>,
     repeats: usize,
     duplicates: usize,
+    /// Issue 17: the latest major-incident group (lead ticket, incident id, opened at, category,
+    /// region), which later complaints of the same category and region link to.
+    incident: Option<(ComplaintId, String, Timestamp, Category, usize)>,
 }
 
 const CHANNEL_WEIGHTS: [(Channel, u32); 12] = [
@@ -312,6 +319,23 @@ fn hours(h: i64) -> i64 {
 
 fn yuan(y: i64) -> Money {
     Money(y * 100)
+}
+
+/// A category's name in an incident title.
+fn category_zh(category: Category) -> &'static str {
+    match category {
+        Category::Delay => "延误",
+        Category::Loss => "丢失",
+        Category::Damage => "破损",
+        Category::Delivery => "投递",
+        Category::StaffAttitude => "服务态度",
+        Category::Outlet => "网点服务",
+        Category::Information => "物流信息",
+        Category::Privacy => "信息泄露",
+        Category::Fees => "收费",
+        Category::InsuredValue => "保价",
+        Category::Other => "其他",
+    }
 }
 
 fn description(rng: &mut ChaCha8Rng, category: Category, waybill: Option<&str>, outlet: &str) -> String {
@@ -451,6 +475,7 @@ impl<'a> Generator<'a> {
             earlier: Vec::new(),
             repeats: 0,
             duplicates: 0,
+            incident: None,
         }
     }
 
@@ -680,7 +705,7 @@ impl<'a> Generator<'a> {
                 claimed_amount,
                 evidence,
                 region: region_name.to_owned(),
-                outlet: Some(outlet),
+                outlet: Some(outlet.clone()),
                 attributes,
             }),
         );
@@ -797,6 +822,28 @@ impl<'a> Generator<'a> {
             }
             _ => (severity, None),
         };
+        // Issue 17 (seeds/000 重大投诉, several complaints, one cause): a complaint of the same
+        // category and region within three days of a major-incident group links to it. Decided
+        // from the index, not the generator, so the rest of the workload stays the same.
+        let mut linked = false;
+        if let Some((lead, incident_id, opened, cat, region)) = &self.incident {
+            if *cat == category
+                && *region == cust.region
+                && received_at.millis_since(*opened) < 3 * MS_PER_DAY
+                && n % 2 == 0
+            {
+                s.push(
+                    minutes(1),
+                    &staff,
+                    CommandBody::LinkIncident(LinkIncident {
+                        incident_id: incident_id.clone(),
+                        lead: lead.clone(),
+                        note: "同一原因引发的投诉，纳入专项小组处理".to_owned(),
+                    }),
+                );
+                linked = true;
+            }
+        }
         s.push(
             self.rng.random_range(minutes(1)..minutes(10)),
             &staff,
@@ -825,6 +872,40 @@ impl<'a> Generator<'a> {
                 handler: Some(handler_name.clone()),
             }),
         );
+        // Issue 17 (seeds/000 重大投诉: 成立专项小组 … 每日向客户通报进展): a major media or group
+        // complaint forms a group; its daily reports come on time, then one is missed.
+        let incident = !linked && severity == Severity::Major && (flags.media || flags.group);
+        if incident {
+            let incident_id = format!("INC-{id}");
+            s.push(
+                minutes(5),
+                &supervisor,
+                CommandBody::OpenIncident(OpenIncident {
+                    incident_id: incident_id.clone(),
+                    title: format!("{region_name}{}集中投诉", category_zh(category)),
+                    cause: format!("{outlet}相关环节异常"),
+                    members: vec![
+                        IncidentMember {
+                            name: "分管副总经理".to_owned(),
+                            role: "leader".to_owned(),
+                        },
+                        IncidentMember {
+                            name: "法务部代表".to_owned(),
+                            role: "legal".to_owned(),
+                        },
+                        IncidentMember {
+                            name: "公关部代表".to_owned(),
+                            role: "pr".to_owned(),
+                        },
+                        IncidentMember {
+                            name: handler_name.clone(),
+                            role: "customer_service".to_owned(),
+                        },
+                    ],
+                }),
+            );
+            self.incident = Some((id.clone(), incident_id, s.now, category, cust.region));
+        }
         // Green channel (repeat or media): the centre head (中心负责人, 000; the policy's
         // green_channel_level) steps in within 4 hours of receipt (right after dispatch), late
         // now and then.
@@ -888,6 +969,23 @@ impl<'a> Generator<'a> {
                     liable: None,
                     root_cause: None,
                     compensation: None,
+                }),
+            );
+        }
+        if incident {
+            s.push(
+                hours(20),
+                &supervisor,
+                CommandBody::ReportIncidentProgress(ReportIncidentProgress {
+                    text: "专项小组日报：已定位问题环节，正在逐一联系客户".to_owned(),
+                }),
+            );
+            // The next daily report is missed: the one after comes 30 hours later.
+            s.push(
+                hours(54),
+                &supervisor,
+                CommandBody::ReportIncidentProgress(ReportIncidentProgress {
+                    text: "专项小组日报：整改措施已落实，后续持续跟进".to_owned(),
                 }),
             );
         }
@@ -980,7 +1078,61 @@ impl<'a> Generator<'a> {
             _ => self.rng.random_bool(0.5),
         };
         let root_cause = liable.then(|| *pick(&mut self.rng, &Stage::ALL));
-        let compensation = if liable { self.compensation(category) } else { None };
+        let mut compensation = if liable { self.compensation(category) } else { None };
+        // Issue 17 (seeds/001 明确赔偿标准和支付时限): every third payment goes through the
+        // lifecycle instead of riding on the final response: proposed, approved by the role the
+        // policy names for the amount, paid (late now and then); now and then refused first.
+        let mut lifecycle_payment: Option<(String, i64)> = None;
+        if let Some(req) = compensation.clone() {
+            if req.remedy == Remedy::Payment && n % 3 == 0 {
+                let cid = format!("{id}/C1");
+                if n % 17 == 0 {
+                    let refused = format!("{id}/C0");
+                    s.push(
+                        hours(1),
+                        &handler,
+                        CommandBody::ProposeCompensation(ProposeCompensation {
+                            compensation_id: refused.clone(),
+                            compensation: CompensationRequest {
+                                amount: Money(req.amount.0 / 2),
+                                ..req.clone()
+                            },
+                            note: "客户要求先行赔付".to_owned(),
+                        }),
+                    );
+                    s.push(
+                        hours(2),
+                        &supervisor,
+                        CommandBody::RefuseCompensation(RefuseCompensation {
+                            compensation_id: refused,
+                            reason: "待责任认定后按标准一次性赔付".to_owned(),
+                        }),
+                    );
+                }
+                s.push(
+                    hours(1),
+                    &handler,
+                    CommandBody::ProposeCompensation(ProposeCompensation {
+                        compensation_id: cid.clone(),
+                        compensation: req.clone(),
+                        note: "按赔偿标准核定".to_owned(),
+                    }),
+                );
+                let role = crate::Policy::default().compensation_lifecycle.required_role(req.amount.0);
+                s.push(
+                    hours(2),
+                    &Actor::person(format!("{}-approver", role.as_str())).expect("valid actor"),
+                    CommandBody::ApproveCompensation(ApproveCompensation {
+                        compensation_id: cid.clone(),
+                        role,
+                    }),
+                );
+                // Paid within the deadline, or (every 11th) a day after it.
+                let pay_after = if n % 11 == 0 { hours(8 * 24) } else { hours(30) };
+                lifecycle_payment = Some((cid, pay_after));
+                compensation = None;
+            }
+        }
         let late = self.late();
         let elapsed = s.now.millis_since(received_at);
         let final_at = self.within(resolution_ms(severity), late).max(elapsed + 1_000);
@@ -1004,6 +1156,27 @@ impl<'a> Generator<'a> {
                 compensation,
             }),
         );
+        // Issue 17 (seeds/002 改进): every tenth liable ticket records an improvement action
+        // against its root cause, owned by the department of that stage.
+        if let (true, Some(stage)) = (n % 10 == 0, root_cause) {
+            let department = match stage {
+                Stage::Collection => "outlet",
+                Stage::Sorting => "sorting",
+                Stage::Transport => "transport",
+                Stage::Hub => "hub",
+                Stage::Delivery => "delivery",
+            };
+            s.push(
+                hours(1),
+                &supervisor,
+                CommandBody::RecordImprovement(RecordImprovement {
+                    action_id: format!("{id}/A1"),
+                    root_cause: None,
+                    department: Department(department.to_owned()),
+                    action: format!("{}环节整改：加强交接核对与培训", stage.as_str()),
+                }),
+            );
+        }
         // Now and then the customer disputes the final response before any revisit: reopened
         // by a supervisor, and answered again.
         if self.rng.random_bool(0.02) {
@@ -1115,6 +1288,19 @@ impl<'a> Generator<'a> {
             // The domain reopens an unsatisfied revisit in the same decision (Revisited and
             // Reopened): the ticket is back in handling, so a new final response follows.
             reopens += 1;
+            // Issue 17 (seeds/002 纠纷升级率): now and then the dissatisfied customer takes the
+            // dispute to the consumer association.
+            if n % 4 == 0 {
+                s.push(
+                    hours(2),
+                    &supervisor,
+                    CommandBody::Escalate(Escalate {
+                        level: EscalationLevel::ExternalMediation,
+                        reason: "客户向消费者协会投诉，转外部调解".to_owned(),
+                        rule_id: None,
+                    }),
+                );
+            }
             s.push(
                 self.rng.random_range(hours(4)..hours(30)),
                 &handler,
@@ -1128,8 +1314,27 @@ impl<'a> Generator<'a> {
                 }),
             );
         }
+        let close_after = self.rng.random_range(minutes(10)..hours(20));
+        if let Some((cid, pay_after)) = lifecycle_payment {
+            // The payment is measured from the approval; the revisit came in between.
+            let approved_at = s
+                .cmds
+                .iter()
+                .rev()
+                .find(|(_, c)| matches!(c.body, CommandBody::ApproveCompensation(_)))
+                .map_or(s.now, |(t, _)| *t);
+            let due = approved_at.plus_millis(pay_after);
+            s.push(
+                due.millis_since(s.now).max(1_000),
+                &Actor::person("finance-01").expect("valid actor"),
+                CommandBody::PayCompensation(PayCompensation {
+                    compensation_id: cid.clone(),
+                    reference: format!("FIN-{cid}"),
+                }),
+            );
+        }
         s.push(
-            self.rng.random_range(minutes(10)..hours(20)),
+            close_after,
             &staff,
             CommandBody::Close(Close {
                 root_cause,

@@ -68,5 +68,37 @@ fn summary(data: &EventData) -> String {
             o.rules.join(", ")
         ),
         EventData::OnHold(_) | EventData::Resumed(_) | EventData::Revisited(_) => String::new(),
+        EventData::CompensationProposed(p) => format!(
+            "{} proposed, {} fen ({:?})",
+            p.compensation_id,
+            p.compensation.granted.fen(),
+            p.compensation.remedy
+        )
+        .to_lowercase(),
+        EventData::CompensationApproved(a) => format!(
+            "{} approved by {}, {} fen, pay by {}",
+            a.compensation_id,
+            a.role.as_str(),
+            a.amount.fen(),
+            a.payment_due_at
+        ),
+        EventData::CompensationPaid(p) => match p.late_ms {
+            0 => format!("{} paid, {} fen ({})", p.compensation_id, p.amount.fen(), p.reference),
+            late => format!(
+                "{} paid, {} fen ({}), {} min late",
+                p.compensation_id,
+                p.amount.fen(),
+                p.reference,
+                late / 60_000
+            ),
+        },
+        EventData::CompensationRefused(r) => format!("{} refused: {}", r.compensation_id, r.reason),
+        EventData::IncidentOpened(o) => format!("{} ({}), {} members", o.incident_id, o.title, o.members.len()),
+        EventData::IncidentLinked(l) => format!("to {} held by {}", l.incident_id, l.lead),
+        EventData::IncidentProgressReported(r) => match r.missed {
+            0 if r.late_ms == 0 => format!("{} on time", r.incident_id),
+            missed => format!("{} late, {missed} daily reports missed", r.incident_id),
+        },
+        EventData::ImprovementRecorded(i) => format!("{} for {} ({})", i.action_id, i.category.as_str(), i.department.0),
     }
 }

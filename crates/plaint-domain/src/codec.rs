@@ -16,7 +16,7 @@
 //! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Closed` | 2 | 1: no `without_revisit` (read as `None`) |
-//! | every other type | 1 | — |
+//! | every other type (issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded` at 1) | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
 //! [`CURRENT_VERSIONS`], and add the upcast arm to [`decode`] plus a golden-bytes test.
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 20] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 28] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -54,6 +54,14 @@ pub const CURRENT_VERSIONS: [(&str, u16); 20] = [
     ("OwnershipTransferred", 1),
     ("SupervisionOpened", 1),
     ("SeverityOverridden", 1),
+    ("CompensationProposed", 1),
+    ("CompensationApproved", 1),
+    ("CompensationPaid", 1),
+    ("CompensationRefused", 1),
+    ("IncidentOpened", 1),
+    ("IncidentLinked", 1),
+    ("IncidentProgressReported", 1),
+    ("ImprovementRecorded", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -216,6 +224,14 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::OwnershipTransferred(e) => ser(e, out),
         EventData::SupervisionOpened(e) => ser(e, out),
         EventData::SeverityOverridden(e) => ser(e, out),
+        EventData::CompensationProposed(e) => ser(e, out),
+        EventData::CompensationApproved(e) => ser(e, out),
+        EventData::CompensationPaid(e) => ser(e, out),
+        EventData::CompensationRefused(e) => ser(e, out),
+        EventData::IncidentOpened(e) => ser(e, out),
+        EventData::IncidentLinked(e) => ser(e, out),
+        EventData::IncidentProgressReported(e) => ser(e, out),
+        EventData::ImprovementRecorded(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -340,6 +356,14 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("OwnershipTransferred", _) => EventData::OwnershipTransferred(de(name, v, payload)?),
         ("SupervisionOpened", _) => EventData::SupervisionOpened(de(name, v, payload)?),
         ("SeverityOverridden", _) => EventData::SeverityOverridden(de(name, v, payload)?),
+        ("CompensationProposed", _) => EventData::CompensationProposed(de(name, v, payload)?),
+        ("CompensationApproved", _) => EventData::CompensationApproved(de(name, v, payload)?),
+        ("CompensationPaid", _) => EventData::CompensationPaid(de(name, v, payload)?),
+        ("CompensationRefused", _) => EventData::CompensationRefused(de(name, v, payload)?),
+        ("IncidentOpened", _) => EventData::IncidentOpened(de(name, v, payload)?),
+        ("IncidentLinked", _) => EventData::IncidentLinked(de(name, v, payload)?),
+        ("IncidentProgressReported", _) => EventData::IncidentProgressReported(de(name, v, payload)?),
+        ("ImprovementRecorded", _) => EventData::ImprovementRecorded(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }

@@ -125,6 +125,15 @@ pub enum CommandBody {
     RecordRevisitAttempt(RecordRevisitAttempt),
     TransferOwnership(TransferOwnership),
     OpenSupervision(OpenSupervision),
+    // Issue 17: appended at the end.
+    ProposeCompensation(ProposeCompensation),
+    ApproveCompensation(ApproveCompensation),
+    PayCompensation(PayCompensation),
+    RefuseCompensation(RefuseCompensation),
+    OpenIncident(OpenIncident),
+    LinkIncident(LinkIncident),
+    ReportIncidentProgress(ReportIncidentProgress),
+    RecordImprovement(RecordImprovement),
 }
 
 impl CommandBody {
@@ -150,6 +159,14 @@ impl CommandBody {
             CommandBody::RecordRevisitAttempt(_) => "record_revisit_attempt",
             CommandBody::TransferOwnership(_) => "transfer_ownership",
             CommandBody::OpenSupervision(_) => "open_supervision",
+            CommandBody::ProposeCompensation(_) => "propose_compensation",
+            CommandBody::ApproveCompensation(_) => "approve_compensation",
+            CommandBody::PayCompensation(_) => "pay_compensation",
+            CommandBody::RefuseCompensation(_) => "refuse_compensation",
+            CommandBody::OpenIncident(_) => "open_incident",
+            CommandBody::LinkIncident(_) => "link_incident",
+            CommandBody::ReportIncidentProgress(_) => "report_incident_progress",
+            CommandBody::RecordImprovement(_) => "record_improvement",
         }
     }
 }
@@ -398,4 +415,74 @@ pub struct Withdraw {
     /// What the customer said, or how the withdrawal reached us.
     #[serde(default)]
     pub note: String,
+}
+
+/// Proposes a compensation (docs/domain.md R-COMP-5): checked against the per-ticket ceiling
+/// like a grant, then waits for approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposeCompensation {
+    /// Unique per ticket; later commands name it.
+    pub compensation_id: String,
+    pub compensation: CompensationRequest,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Approves a proposed compensation in a role (R-COMP-6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproveCompensation {
+    pub compensation_id: String,
+    /// The role the approver acts in; the policy names the least role per amount.
+    pub role: ApproverRole,
+}
+
+/// Records the payment of an approved compensation (R-COMP-7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayCompensation {
+    pub compensation_id: String,
+    /// The finance system's reference.
+    pub reference: String,
+}
+
+/// Refuses a proposed compensation with a reason (R-COMP-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefuseCompensation {
+    pub compensation_id: String,
+    pub reason: String,
+}
+
+/// Forms a major-incident group (专项小组) on this ticket (R-INC-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenIncident {
+    pub incident_id: String,
+    pub title: String,
+    pub cause: String,
+    pub members: Vec<IncidentMember>,
+}
+
+/// Links this ticket to an incident held by another ticket (R-INC-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkIncident {
+    pub incident_id: String,
+    pub lead: ComplaintId,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The incident group's daily progress report (R-INC-2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportIncidentProgress {
+    pub text: String,
+}
+
+/// Records an improvement action against the ticket's root cause (R-IMP-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordImprovement {
+    pub action_id: String,
+    /// Defaults to the root cause of the final response.
+    #[serde(default)]
+    pub root_cause: Option<Stage>,
+    /// The department that carries it out (one of the policy's).
+    pub department: Department,
+    pub action: String,
 }

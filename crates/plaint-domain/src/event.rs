@@ -74,6 +74,15 @@ pub enum EventData {
     /// The ticket was classified below the tier the policy's severity rules suggest, with the
     /// recorded reason (issue 17). Follows the `Classified` of the same command.
     SeverityOverridden(SeverityOverridden),
+    // Issue 17 (docs/domain.md R-COMP-5 … R-COMP-8, R-INC, R-IMP): appended at the end.
+    CompensationProposed(CompensationProposed),
+    CompensationApproved(CompensationApproved),
+    CompensationPaid(CompensationPaid),
+    CompensationRefused(CompensationRefused),
+    IncidentOpened(IncidentOpened),
+    IncidentLinked(IncidentLinked),
+    IncidentProgressReported(IncidentProgressReported),
+    ImprovementRecorded(ImprovementRecorded),
 }
 
 impl EventData {
@@ -100,6 +109,14 @@ impl EventData {
             EventData::OwnershipTransferred(_) => "OwnershipTransferred",
             EventData::SupervisionOpened(_) => "SupervisionOpened",
             EventData::SeverityOverridden(_) => "SeverityOverridden",
+            EventData::CompensationProposed(_) => "CompensationProposed",
+            EventData::CompensationApproved(_) => "CompensationApproved",
+            EventData::CompensationPaid(_) => "CompensationPaid",
+            EventData::CompensationRefused(_) => "CompensationRefused",
+            EventData::IncidentOpened(_) => "IncidentOpened",
+            EventData::IncidentLinked(_) => "IncidentLinked",
+            EventData::IncidentProgressReported(_) => "IncidentProgressReported",
+            EventData::ImprovementRecorded(_) => "ImprovementRecorded",
         }
     }
 }
@@ -418,6 +435,10 @@ pub enum Clock {
     RegulatorReply,
     /// 督办: a supervision's deadline; the ticket must be closed by then (issue 17).
     Supervision,
+    /// An approved compensation is paid by its stated deadline (docs/domain.md R-COMP-7).
+    Payment,
+    /// A major-incident group reports progress daily (docs/domain.md R-INC-2).
+    IncidentReport,
 }
 
 impl Clock {
@@ -435,6 +456,8 @@ impl Clock {
             Clock::RegulatoryResult => "regulatory_result",
             Clock::RegulatorReply => "regulator_reply",
             Clock::Supervision => "supervision",
+            Clock::Payment => "payment",
+            Clock::IncidentReport => "incident_report",
         }
     }
 }
@@ -911,4 +934,143 @@ pub struct SeverityOverridden {
     pub rules: Vec<String>,
     pub reason: String,
     pub policy_version: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17: compensation lifecycle, major incidents, improvement actions (docs/domain.md
+// R-COMP-5 … R-COMP-8, R-INC-1 … R-INC-3, R-IMP-1)
+// ---------------------------------------------------------------------------------------------
+
+/// Who may approve a compensation (docs/domain.md R-COMP-6): the policy names the least role
+/// for each amount band; a higher role may always approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApproverRole {
+    Supervisor,
+    DepartmentHead,
+    CenterDirector,
+}
+
+impl ApproverRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApproverRole::Supervisor => "supervisor",
+            ApproverRole::DepartmentHead => "department_head",
+            ApproverRole::CenterDirector => "center_director",
+        }
+    }
+}
+
+/// A compensation was proposed (R-COMP-5): the ceiling computed as for a grant, the amount
+/// reserved against the per-ticket ceiling until it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationProposed {
+    /// The proposal's id within the ticket (given by the command, unique per ticket).
+    pub compensation_id: String,
+    /// Remedy, rule, basis, ceiling and the amount proposed (`granted`).
+    pub compensation: Compensation,
+    pub note: String,
+}
+
+/// A proposed compensation was approved (R-COMP-6) and the payment deadline stated (R-COMP-7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationApproved {
+    pub compensation_id: String,
+    /// The role the approver acted in.
+    pub role: ApproverRole,
+    /// The least role the policy requires for this amount.
+    pub required_role: ApproverRole,
+    pub amount: Money,
+    /// When the payment is due (the `payment` clock, recorded with the policy version).
+    pub payment_due_at: Timestamp,
+    /// The deadline the `payment` clock runs to now: the earliest due time of every approved,
+    /// unpaid compensation of the ticket (this one included).
+    pub deadlines: Vec<ClockDeadline>,
+    /// What the customer is told (seeds/001: 明确赔偿标准和支付时限): the standard, the amount
+    /// and the payment deadline in the office's time zone.
+    pub customer_notice: String,
+    pub policy_version: String,
+}
+
+/// An approved compensation was paid (R-COMP-7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationPaid {
+    pub compensation_id: String,
+    pub amount: Money,
+    /// The payment's reference in the finance system.
+    pub reference: String,
+    /// The deadline this payment had, and how late it came (0: on time).
+    pub due_at: Timestamp,
+    pub late_ms: i64,
+    /// Every approved compensation of the ticket is paid now.
+    pub settled: bool,
+    /// When others remain unpaid: the `payment` clock's new deadline (their earliest).
+    pub deadlines: Vec<ClockDeadline>,
+}
+
+/// A proposed compensation was refused, with the reason (R-COMP-8); its reservation against
+/// the ceiling is released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompensationRefused {
+    pub compensation_id: String,
+    pub amount: Money,
+    pub reason: String,
+}
+
+/// A named member of a major-incident group, with the role the policy lists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IncidentMember {
+    pub name: String,
+    pub role: String,
+}
+
+/// 专项小组: a major-incident group was formed on this (lead) ticket (R-INC-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentOpened {
+    /// The incident's id, which the other tickets of the incident link to.
+    pub incident_id: String,
+    pub title: String,
+    /// The one cause behind the incident's complaints.
+    pub cause: String,
+    pub members: Vec<IncidentMember>,
+    /// The first daily progress report (the `incident_report` clock).
+    pub deadlines: Vec<ClockDeadline>,
+    pub policy_version: String,
+}
+
+/// This ticket is one of the complaints of an incident (several complaints, one cause: R-INC-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentLinked {
+    pub incident_id: String,
+    /// The ticket that holds the incident group.
+    pub lead: crate::ids::ComplaintId,
+    pub note: String,
+}
+
+/// The incident group's daily progress report (R-INC-2; seeds/000 每日向客户通报进展).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentProgressReported {
+    pub incident_id: String,
+    pub text: String,
+    /// The report this one fulfils was due then; `late_ms` after it (0: on time).
+    pub due_at: Timestamp,
+    pub late_ms: i64,
+    /// Daily reports missed entirely before this one.
+    pub missed: u32,
+    /// The next report's deadline.
+    pub deadlines: Vec<ClockDeadline>,
+}
+
+/// 改进: an improvement action recorded against a ticket's root cause (R-IMP-1; seeds/002 the
+/// fifth step of the closed loop, and 问题改进贡献率).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImprovementRecorded {
+    /// The action's id (unique per ticket).
+    pub action_id: String,
+    /// The ticket's category the action addresses.
+    pub category: Category,
+    pub root_cause: Option<Stage>,
+    /// The department that carries it out.
+    pub department: Department,
+    pub action: String,
 }

@@ -106,9 +106,20 @@ impl Lifecycle {
             | EventData::CustomerErased(_)
             | EventData::RevisitAttempted(_)
             | EventData::OwnershipTransferred(_)
-            | EventData::SeverityOverridden(_) => {}
+            | EventData::SeverityOverridden(_)
+            | EventData::CompensationProposed(_)
+            | EventData::CompensationPaid(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentOpened(_)
+            | EventData::IncidentLinked(_)
+            | EventData::IncidentProgressReported(_)
+            | EventData::ImprovementRecorded(_) => {}
             // 督办: its deadline is a clock (docs/domain.md R-SUP).
             EventData::SupervisionOpened(o) => step.deadlines = std::slice::from_ref(&o.deadline),
+            // docs/domain.md R-COMP-6: an approved compensation is granted (the total views show).
+            EventData::CompensationApproved(a) => {
+                self.compensated = Money(self.compensated.0.saturating_add(a.amount.0));
+            }
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -602,6 +602,115 @@ pub struct Policy {
     pub severity: SeverityPolicy,
     /// Supervision (督办, issue 17).
     pub supervision: SupervisionPolicy,
+    /// Compensation approval and payment (issue 17, docs/domain.md R-COMP-5 … R-COMP-8). A
+    /// policy file without the section reads the default file's.
+    #[serde(default = "default_compensation_lifecycle")]
+    pub compensation_lifecycle: CompensationLifecyclePolicy,
+    /// Major-incident groups (issue 17, R-INC).
+    #[serde(default = "default_incident")]
+    pub incident: IncidentPolicy,
+    /// Performance assessment (考核, issue 17, R-ASM).
+    #[serde(default = "default_assessment")]
+    pub assessment: AssessmentPolicy,
+    /// Monthly complaint analysis (投诉分析报告, issue 17, R-ANA).
+    #[serde(default = "default_analysis")]
+    pub analysis: AnalysisPolicy,
+}
+
+fn default_compensation_lifecycle() -> CompensationLifecyclePolicy {
+    Policy::default().compensation_lifecycle
+}
+fn default_incident() -> IncidentPolicy {
+    Policy::default().incident
+}
+fn default_assessment() -> AssessmentPolicy {
+    Policy::default().assessment
+}
+fn default_analysis() -> AnalysisPolicy {
+    Policy::default().analysis
+}
+
+/// One amount band of the approval chain (R-COMP-6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalTier {
+    /// Amounts up to this many fen (inclusive); absent: any amount (the last tier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fen: Option<i64>,
+    /// The least role that may approve them.
+    pub role: crate::event::ApproverRole,
+}
+
+/// The compensation lifecycle (R-COMP-5 … R-COMP-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompensationLifecyclePolicy {
+    /// Amount bands in increasing order; the first whose `max_fen` holds the amount names the
+    /// least approver role. The last has no `max_fen`.
+    pub approval: Vec<ApprovalTier>,
+    /// An approved compensation is paid within this (the `payment` clock; seeds/001 asks that
+    /// the deadline be told to the customer).
+    pub payment_within: PolicyDuration,
+}
+
+impl CompensationLifecyclePolicy {
+    /// The least role that may approve `amount` fen.
+    pub fn required_role(&self, amount: i64) -> crate::event::ApproverRole {
+        self.approval
+            .iter()
+            .find(|t| t.max_fen.is_none_or(|m| amount <= m))
+            .or(self.approval.last())
+            .map_or(crate::event::ApproverRole::CenterDirector, |t| t.role)
+    }
+}
+
+/// Major-incident groups (R-INC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPolicy {
+    /// The group reports progress at this interval (seeds/000: 每日向客户通报进展).
+    pub progress_interval: PolicyDuration,
+    /// The roles a member may have; `leader_role` must be one of them.
+    pub roles: Vec<String>,
+    /// Every group has exactly one member in this role (seeds/002: 由企业高管牵头).
+    pub leader_role: String,
+}
+
+/// Performance assessment weights and thresholds (R-ASM).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentPolicy {
+    /// Weights of the score (0–100), summing to 1: process (on-time, first-contact resolution,
+    /// satisfaction), result (no dispute escalation), prevention (no repeats, improvements).
+    pub weight_on_time: f64,
+    pub weight_first_contact: f64,
+    pub weight_satisfaction: f64,
+    pub weight_dispute: f64,
+    pub weight_repeat: f64,
+    pub weight_improvement: f64,
+    /// Improvement actions per 100 tickets that earn the full improvement score.
+    pub improvements_per_100_full: f64,
+    /// Below this on-time rate a handler or department is flagged.
+    pub on_time_min: f64,
+    /// Below this satisfaction rate (satisfied revisits / revisits) one is flagged.
+    pub satisfaction_min: f64,
+    /// This many unsatisfied revisits in a row call for coaching (seeds/000: 连续3次客户差评,
+    /// 启动专项辅导).
+    pub coaching_after_unsatisfied: u32,
+}
+
+/// Monthly complaint analysis thresholds (R-ANA).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisPolicy {
+    /// A category above this share of the month's complaints is high-frequency (seeds/002:
+    /// 某类投诉占比超过10%).
+    pub high_frequency_share: f64,
+    /// A category with at least this share of the month's compensation is high-cost.
+    pub high_cost_share: f64,
+    /// A category with at least this many regulator, media or group complaints in the month
+    /// is high-risk.
+    pub high_risk_count: u32,
 }
 
 impl Default for Policy {
@@ -618,6 +727,88 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Issue 17's sections: approval bands increasing with one open-ended last band, positive
+    /// durations, a leader role among the roles, weights summing to 1, shares within 0..=1.
+    fn validate_issue17(
+        &self,
+        positive: &dyn Fn(String, PolicyDuration) -> Result<(), (String, String)>,
+    ) -> Result<(), (String, String)> {
+        let c = &self.compensation_lifecycle;
+        if c.approval.is_empty() {
+            return Err(("compensation_lifecycle.approval".into(), "needs at least one tier".into()));
+        }
+        let mut last = -1i64;
+        for (i, t) in c.approval.iter().enumerate() {
+            let is_last = i + 1 == c.approval.len();
+            match (t.max_fen, is_last) {
+                (Some(m), false) if m > last && m >= 0 => last = m,
+                (None, true) => {}
+                (Some(_), true) => {
+                    return Err((
+                        format!("compensation_lifecycle.approval[{i}].max_fen"),
+                        "the last tier has no max_fen (it covers every larger amount)".into(),
+                    ))
+                }
+                (None, false) => {
+                    return Err((
+                        format!("compensation_lifecycle.approval[{i}].max_fen"),
+                        "only the last tier may omit max_fen".into(),
+                    ))
+                }
+                (Some(m), false) => {
+                    return Err((
+                        format!("compensation_lifecycle.approval[{i}].max_fen"),
+                        format!("{m} must be above the previous tier's {last} and not negative"),
+                    ))
+                }
+            }
+        }
+        positive("compensation_lifecycle.payment_within".into(), c.payment_within)?;
+        let inc = &self.incident;
+        positive("incident.progress_interval".into(), inc.progress_interval)?;
+        if inc.roles.iter().any(|r| r.trim().is_empty()) || inc.roles.is_empty() {
+            return Err(("incident.roles".into(), "needs at least one role, none blank".into()));
+        }
+        if !inc.roles.contains(&inc.leader_role) {
+            return Err((
+                "incident.leader_role".into(),
+                format!("{:?} is not one of incident.roles", inc.leader_role),
+            ));
+        }
+        let a = &self.assessment;
+        let weights = [
+            ("weight_on_time", a.weight_on_time),
+            ("weight_first_contact", a.weight_first_contact),
+            ("weight_satisfaction", a.weight_satisfaction),
+            ("weight_dispute", a.weight_dispute),
+            ("weight_repeat", a.weight_repeat),
+            ("weight_improvement", a.weight_improvement),
+        ];
+        for (k, w) in weights {
+            if !(0.0..=1.0).contains(&w) {
+                return Err((format!("assessment.{k}"), format!("{w} is outside 0..=1")));
+            }
+        }
+        let sum: f64 = weights.iter().map(|(_, w)| w).sum();
+        if (sum - 1.0).abs() > 1e-6 {
+            return Err(("assessment.weight_on_time".into(), format!("the weights sum to {sum}, not 1")));
+        }
+        for (k, v) in [
+            ("assessment.on_time_min", a.on_time_min),
+            ("assessment.satisfaction_min", a.satisfaction_min),
+            ("analysis.high_frequency_share", self.analysis.high_frequency_share),
+            ("analysis.high_cost_share", self.analysis.high_cost_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err((k.into(), format!("{v} is outside 0..=1")));
+            }
+        }
+        if !(a.improvements_per_100_full > 0.0) {
+            return Err(("assessment.improvements_per_100_full".into(), "must be positive".into()));
+        }
+        Ok(())
+    }
+
     /// Parses and validates a policy file. Errors name the key and its line.
     pub fn from_toml_str(s: &str) -> Result<Policy, PolicyError> {
         let policy: Policy = toml::from_str(s).map_err(|e| serde_error(s, &e))?;
@@ -652,6 +843,7 @@ impl Policy {
             }
             Ok(())
         };
+        self.validate_issue17(&positive)?;
         for sev in Severity::ALL {
             let t = self.sla.tier(sev);
             let base = format!("sla.{}", sev.as_str());
@@ -759,7 +951,9 @@ impl Policy {
                 | Clock::Investigation
                 | Clock::PreliminarySolution
                 | Clock::Revisit
-                | Clock::Supervision => false,
+                | Clock::Supervision
+                | Clock::Payment
+                | Clock::IncidentReport => false,
             };
             if !runs {
                 return err(

@@ -55,7 +55,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every clock, in report order.
-pub const ALL_CLOCKS: [Clock; 12] = [
+pub const ALL_CLOCKS: [Clock; 14] = [
     Clock::Registration,
     Clock::FirstResponse,
     Clock::Resolution,
@@ -68,6 +68,8 @@ pub const ALL_CLOCKS: [Clock; 12] = [
     Clock::RegulatoryResult,
     Clock::RegulatorReply,
     Clock::Supervision,
+    Clock::Payment,
+    Clock::IncidentReport,
 ];
 
 /// Upper bound on the progress-update cycles walked for one ticket (a year of hourly updates).
@@ -228,6 +230,10 @@ pub(crate) struct Facts {
     pub closed_at: Option<Timestamp>,
     /// The level the green channel escalates to, as planned at classification (R-SLA-9).
     pub green_level: Option<EscalationLevel>,
+    /// Issue 17: payments that left nothing approved unpaid.
+    pub settlements: Vec<Timestamp>,
+    /// Issue 17: incident progress reports.
+    pub incident_reports: Vec<Timestamp>,
 }
 
 /// What one event tells the SLA rules, compactly (the event's time and deadlines are in the
@@ -257,6 +263,16 @@ pub enum SlaEvent {
     ClassifiedGreen {
         level: EscalationLevel,
     },
+    /// Issue 17: a compensation approved (records the `payment` deadline).
+    CompensationApproved,
+    /// A compensation paid; `settled`: every approved one is paid now.
+    CompensationPaid {
+        settled: bool,
+    },
+    /// An incident group formed (records the first `incident_report` deadline).
+    IncidentOpened,
+    /// An incident progress report (records the next deadline).
+    IncidentReported,
 }
 
 impl SlaEvent {
@@ -291,7 +307,15 @@ impl SlaEvent {
             EventData::Reopened(_) => (SlaEvent::Reopened, &[][..]),
             EventData::Closed(_) => (SlaEvent::Closed, &[][..]),
             EventData::SupervisionOpened(o) => (SlaEvent::SupervisionOpened, std::slice::from_ref(&o.deadline)),
-            EventData::Received(_)
+            EventData::CompensationApproved(a) => (SlaEvent::CompensationApproved, &a.deadlines[..]),
+            EventData::CompensationPaid(p) => (SlaEvent::CompensationPaid { settled: p.settled }, &p.deadlines[..]),
+            EventData::IncidentOpened(o) => (SlaEvent::IncidentOpened, &o.deadlines[..]),
+            EventData::IncidentProgressReported(r) => (SlaEvent::IncidentReported, &r.deadlines[..]),
+            EventData::CompensationProposed(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentLinked(_)
+            | EventData::ImprovementRecorded(_)
+            | EventData::Received(_)
             | EventData::Verified(_)
             | EventData::Rejected(_)
             | EventData::MergedAsDuplicate(_)
@@ -516,7 +540,21 @@ impl Facts {
                 SlaEvent::Escalated { level, by_watchdog } => f.escalations.push((level, by_watchdog, at)),
                 SlaEvent::Revisited { satisfied } => f.revisits.push((at, satisfied)),
                 SlaEvent::Reopened => f.reopens.push(at),
-                SlaEvent::SupervisionOpened => {
+                SlaEvent::SupervisionOpened | SlaEvent::CompensationApproved | SlaEvent::IncidentOpened => {
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
+                SlaEvent::CompensationPaid { settled } => {
+                    if settled {
+                        f.settlements.push(at);
+                    }
+                    for dl in deadlines {
+                        f.deadlines.insert(dl.clock, (*dl, at));
+                    }
+                }
+                SlaEvent::IncidentReported => {
+                    f.incident_reports.push(at);
                     for dl in deadlines {
                         f.deadlines.insert(dl.clock, (*dl, at));
                     }
@@ -586,6 +624,10 @@ impl Facts {
             // 督办 ends with the ticket (docs/domain.md R-SUP).
             Clock::Supervision => self.closed_at.filter(|t| *t >= start),
             Clock::ProgressUpdate => None,
+            // docs/domain.md R-COMP-7: the payment that left no approved compensation unpaid.
+            Clock::Payment => self.settlements.iter().copied().filter(|t| *t >= start).min(),
+            // R-INC-2: the next report after the one that recorded this deadline.
+            Clock::IncidentReport => self.incident_reports.iter().copied().filter(|t| *t > start).min(),
         }
     }
 

@@ -59,6 +59,9 @@ use crate::repeat::{self, Candidate, NoPriors, PriorComplaints, RepeatVerdict};
 use crate::time::Timestamp;
 use std::fmt;
 
+#[path = "casework.rs"]
+pub mod casework;
+
 /// Longest description, in bytes.
 pub const DESCRIPTION_LEN_MAX: usize = 64 * 1024;
 /// Longest note, reason, response text or basis, in bytes.
@@ -292,6 +295,9 @@ pub struct ComplaintState {
     /// The tier the policy's severity rules suggested, when the classification went below it.
     #[serde(default)]
     pub severity_overridden: Option<Severity>,
+    /// Issue 17: compensation lifecycle, incident group, improvement actions (`casework`).
+    #[serde(default)]
+    pub casework: casework::Casework,
 }
 
 impl ComplaintState {
@@ -656,6 +662,9 @@ impl Decider<'_, '_, '_, '_> {
     fn allowed(&self) -> bool {
         use Status as S;
         let s = self.state.status;
+        if let Some(allowed) = self.casework_allowed() {
+            return allowed;
+        }
         match &self.cmd.body {
             CommandBody::Receive(_) => s == S::New,
             CommandBody::Verify(_) => s == S::Received,
@@ -683,6 +692,8 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::RecordRevisitAttempt(_) => s == S::Responded,
             CommandBody::TransferOwnership(_) => s.is_open(),
             CommandBody::OpenSupervision(_) => s.is_open() && !matches!(s, S::Rejected | S::Merged),
+            // Issue 17's commands: `casework_allowed` above.
+            _ => false,
         }
     }
 
@@ -714,6 +725,9 @@ impl Decider<'_, '_, '_, '_> {
 
     fn decide(&self) -> Result<Vec<EventData>, Rejection> {
         let one = |d: EventData| Ok(vec![d]);
+        if let Some(decided) = self.casework() {
+            return decided.map(|d| vec![d]);
+        }
         match &self.cmd.body {
             CommandBody::Receive(r) => one(EventData::Received(self.receive(r)?)),
             CommandBody::Verify(v) => {
@@ -811,6 +825,7 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::Close(c) => one(EventData::Closed(self.close(c)?)),
             CommandBody::Withdraw(w) => {
                 self.text("note", &w.note, TEXT_LEN_MAX)?;
+                self.check_nothing_outstanding()?;
                 one(EventData::Closed(Closed {
                     resolution: Resolution::Withdrawn,
                     root_cause: None,
@@ -829,6 +844,8 @@ impl Decider<'_, '_, '_, '_> {
             }
             CommandBody::TransferOwnership(t) => one(EventData::OwnershipTransferred(self.transfer(t)?)),
             CommandBody::OpenSupervision(o) => one(EventData::SupervisionOpened(self.supervise(o)?)),
+            // Issue 17's commands were decided by `casework` above.
+            _ => Err(self.illegal()),
         }
     }
 
@@ -1438,6 +1455,7 @@ impl Decider<'_, '_, '_, '_> {
     fn close(&self, c: &Close) -> Result<Closed, Rejection> {
         self.text("note", &c.note, TEXT_LEN_MAX)?;
         self.check_loop(c)?;
+        self.check_nothing_outstanding()?;
         let resolution = match self.state.status {
             Status::Rejected => Resolution::Rejected,
             Status::Merged => Resolution::Merged,
@@ -1664,6 +1682,24 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             });
         }
         EventData::SeverityOverridden(o) => state.severity_overridden = Some(o.suggested),
+        // Issue 17: folded by `casework`.
+        EventData::CompensationProposed(p) => {
+            state.granted.record(&p.compensation);
+            state.casework.fold(&event.data);
+        }
+        EventData::CompensationRefused(r) => {
+            if let Some(c) = state.casework.case(&r.compensation_id) {
+                // The reservation is released (docs/domain.md R-COMP-8).
+                state.granted.add(c.remedy, Money(-r.amount.0));
+            }
+            state.casework.fold(&event.data);
+        }
+        EventData::CompensationApproved(_)
+        | EventData::CompensationPaid(_)
+        | EventData::IncidentOpened(_)
+        | EventData::IncidentLinked(_)
+        | EventData::IncidentProgressReported(_)
+        | EventData::ImprovementRecorded(_) => state.casework.fold(&event.data),
     }
 }
 

@@ -204,6 +204,79 @@ fn one_of_each() -> Vec<EventData> {
             reason: "客户确认包裹已找到".to_owned(),
             policy_version: "plaint-default-2026.2".to_owned(),
         }),
+        // Issue 17.
+        EventData::CompensationProposed(CompensationProposed {
+            compensation_id: "p1".to_owned(),
+            compensation: compensation(),
+            note: "客户要求赔偿".to_owned(),
+        }),
+        EventData::CompensationApproved(CompensationApproved {
+            compensation_id: "p1".to_owned(),
+            role: ApproverRole::DepartmentHead,
+            required_role: ApproverRole::Supervisor,
+            amount: Money(3_000),
+            payment_due_at: ts(1_764_600_000_000),
+            deadlines: vec![ClockDeadline {
+                clock: Clock::Payment,
+                due_at: ts(1_764_600_000_000),
+                pausable: false,
+            }],
+            customer_notice: "赔偿标准：Postal Law art. 47；赔偿金额：30.00 元".to_owned(),
+            policy_version: "2026.2".to_owned(),
+        }),
+        EventData::CompensationPaid(CompensationPaid {
+            compensation_id: "p1".to_owned(),
+            amount: Money(3_000),
+            reference: "FIN-1".to_owned(),
+            due_at: ts(1_764_600_000_000),
+            late_ms: 60_000,
+            settled: false,
+            deadlines: vec![ClockDeadline {
+                clock: Clock::Payment,
+                due_at: ts(1_764_700_000_000),
+                pausable: false,
+            }],
+        }),
+        EventData::CompensationRefused(CompensationRefused {
+            compensation_id: "p2".to_owned(),
+            amount: Money(100),
+            reason: "no proof of value".to_owned(),
+        }),
+        EventData::IncidentOpened(IncidentOpened {
+            incident_id: "INC-1".to_owned(),
+            title: "网点停业".to_owned(),
+            cause: "hub flooding".to_owned(),
+            members: vec![IncidentMember {
+                name: "王总".to_owned(),
+                role: "leader".to_owned(),
+            }],
+            deadlines: vec![ClockDeadline {
+                clock: Clock::IncidentReport,
+                due_at: ts(1_764_100_000_000),
+                pausable: false,
+            }],
+            policy_version: "2026.2".to_owned(),
+        }),
+        EventData::IncidentLinked(IncidentLinked {
+            incident_id: "INC-1".to_owned(),
+            lead: ComplaintId::new("CMP-1").unwrap(),
+            note: String::new(),
+        }),
+        EventData::IncidentProgressReported(IncidentProgressReported {
+            incident_id: "INC-1".to_owned(),
+            text: "已恢复".to_owned(),
+            due_at: ts(1_764_100_000_000),
+            late_ms: 0,
+            missed: 1,
+            deadlines: vec![],
+        }),
+        EventData::ImprovementRecorded(ImprovementRecorded {
+            action_id: "A-1".to_owned(),
+            category: Category::Delay,
+            root_cause: Some(Stage::Sorting),
+            department: Department("sorting".to_owned()),
+            action: "增开夜班".to_owned(),
+        }),
     ]
 }
 

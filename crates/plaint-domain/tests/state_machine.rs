@@ -285,6 +285,16 @@ fn legal(status: Status, body: &CommandBody) -> bool {
         CommandBody::RecordRevisitAttempt(_) => status == S::Responded,
         CommandBody::TransferOwnership(_) => !matches!(status, S::New | S::Closed),
         CommandBody::OpenSupervision(_) => !matches!(status, S::New | S::Closed | S::Rejected | S::Merged),
+        // Issue 17 (docs/domain.md R-COMP-5 … R-IMP-1).
+        CommandBody::ProposeCompensation(_)
+        | CommandBody::ApproveCompensation(_)
+        | CommandBody::PayCompensation(_)
+        | CommandBody::RefuseCompensation(_)
+        | CommandBody::RecordImprovement(_) => [S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status),
+        CommandBody::OpenIncident(_) | CommandBody::ReportIncidentProgress(_) => {
+            [S::Classified, S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status)
+        }
+        CommandBody::LinkIncident(_) => handling.contains(&status) || [S::Responded, S::Revisited].contains(&status),
     }
 }
 
@@ -315,7 +325,15 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::RevisitAttempted(_)
         | EventData::OwnershipTransferred(_)
         | EventData::SupervisionOpened(_)
-        | EventData::SeverityOverridden(_) => status,
+        | EventData::SeverityOverridden(_)
+        | EventData::CompensationProposed(_)
+        | EventData::CompensationApproved(_)
+        | EventData::CompensationPaid(_)
+        | EventData::CompensationRefused(_)
+        | EventData::IncidentOpened(_)
+        | EventData::IncidentLinked(_)
+        | EventData::IncidentProgressReported(_)
+        | EventData::ImprovementRecorded(_) => status,
     }
 }
 

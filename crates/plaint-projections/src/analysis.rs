@@ -494,6 +494,15 @@ impl Projection for Analysis {
         self.recs[i as usize].life.apply(&e.data);
         match &e.data {
             EventData::Received(_) | EventData::CustomerErased(_) => {}
+            // Issue 17: the casework projection (`casework.rs`) keeps these.
+            EventData::CompensationProposed(_)
+            | EventData::CompensationApproved(_)
+            | EventData::CompensationPaid(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentOpened(_)
+            | EventData::IncidentLinked(_)
+            | EventData::IncidentProgressReported(_)
+            | EventData::ImprovementRecorded(_) => {}
             EventData::Verified(v) => {
                 let a = &mut self.recs[i as usize];
                 a.repeat |= v.repeat_of.is_some();

@@ -44,6 +44,7 @@
 //! ```
 
 pub mod analysis;
+pub mod casework;
 pub mod checkpoint;
 pub mod envelope;
 pub mod records;

@@ -135,6 +135,7 @@ macro_rules! with_projections {
             (sla, Sla, SlaProjection),
             (repeats, Repeats, Repeats),
             (analysis, Analysis, Analysis),
+            (casework, Casework, crate::casework::Casework),
         }
     };
 }

@@ -568,6 +568,15 @@ impl Projection for Tickets {
             | EventData::Resumed(_)
             | EventData::Compensated(_)
             | EventData::Reopened(_) => {}
+            // Issue 17: the casework projection (`casework.rs`) keeps these.
+            EventData::CompensationProposed(_)
+            | EventData::CompensationApproved(_)
+            | EventData::CompensationPaid(_)
+            | EventData::CompensationRefused(_)
+            | EventData::IncidentOpened(_)
+            | EventData::IncidentLinked(_)
+            | EventData::IncidentProgressReported(_)
+            | EventData::ImprovementRecorded(_) => {}
             EventData::Verified(v) => {
                 t.flags = t.flags.union(v.flags);
                 t.verification = Some(VerificationRecord {

@@ -15,6 +15,7 @@ pub mod repair;
 pub mod repeats;
 pub mod report;
 pub mod serve;
+pub mod report_casework;
 pub mod show;
 pub mod sla;
 pub mod stats;

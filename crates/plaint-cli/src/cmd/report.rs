@@ -29,6 +29,15 @@ pub enum ReportKind {
     /// The monthly report: daily intake, category and channel mix, on-time rate per clock, the
     /// region × category heat map, top repeat customers (masked), alerts.
     Monthly(MonthlyArgs),
+    /// The performance assessment (考核) per handler or department for a period: on-time rate
+    /// per clock, first-contact resolution, satisfaction (every revisit; first and latest),
+    /// repeat rate, escalations, reopenings, compensation, dispute escalation, improvement
+    /// actions, a weighted score and the policy's flags.
+    Assessment(super::report_casework::AssessmentArgs),
+    /// The monthly complaint analysis (投诉分析报告): high-frequency, high-cost and high-risk
+    /// categories, trend against the month before, finance totals, incident groups, improvement
+    /// actions and whether their category fell afterwards.
+    Analysis(super::report_casework::AnalysisArgs),
 }
 
 /// How a report is written.
@@ -118,6 +127,8 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<ExitCode> {
     match args.kind {
         ReportKind::Weekly(args) => weekly(ctx, args).await,
         ReportKind::Monthly(args) => monthly(ctx, args).await,
+        ReportKind::Assessment(args) => super::report_casework::assessment(ctx, args).await,
+        ReportKind::Analysis(args) => super::report_casework::analysis(ctx, args).await,
     }
 }
 
@@ -277,6 +288,10 @@ fn period_text(r: &PeriodReport) -> String {
         r.alerts.surges.len(),
         r.alerts.region_delays.len()
     );
+    if let Some(a) = &r.analysis {
+        s.push('\n');
+        s.push_str(&plaint::report_casework::analysis_text(a));
+    }
     s
 }
 

@@ -1,0 +1,779 @@
+//! The casework projection (issue 17): per ticket, what the performance assessment (考核,
+//! docs/domain.md R-ASM-1) and the monthly complaint analysis (投诉分析报告, R-ANA-1) need — the
+//! handler and department holding it (the dispatch target), revisits (every one counted),
+//! reopens, escalations, dispute escalation, compensation through its lifecycle, incident groups
+//! and improvement actions. Status, reopens, escalation level and the compensation total come
+//! from the domain's [`Lifecycle`]; SLA verdicts from the SLA projection (the domain's
+//! `evaluate_ticket`); weights and thresholds from the policy. `now` is a parameter.
+
+use crate::records::{Record, RecordTable};
+use crate::sla::SlaProjection;
+use crate::util::{ratio, Buckets, Interner, Month, SmallId, Sym};
+use crate::Projection;
+use plaint_domain::event::*;
+use plaint_domain::lifecycle::Lifecycle;
+use plaint_domain::policy::Policy;
+use plaint_domain::sla::{Verdict, ALL_CLOCKS};
+use plaint_domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the JSON shapes of [`AssessmentReport`] and [`ComplaintAnalysis`].
+pub const CASEWORK_REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CwRec {
+    id: SmallId,
+    received_at: Timestamp,
+    channel: Channel,
+    category: Option<Category>,
+    flags: Flags,
+    /// The dispatch target (docs/domain.md R-ASM-1: "the handler" until ownership events exist).
+    handler: Option<Sym>,
+    department: Option<Sym>,
+    redispatched: bool,
+    repeat: bool,
+    life: Lifecycle,
+    final_responses: u32,
+    /// Every revisit, in order: (at, satisfied).
+    revisits: Vec<(Timestamp, bool)>,
+    escalations: u32,
+    external_mediation: bool,
+    /// Improvement actions recorded on this ticket.
+    improvements: u32,
+}
+
+impl Record for CwRec {
+    fn id(&self) -> &SmallId {
+        &self.id
+    }
+}
+
+/// One compensation through its lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CompRec {
+    ticket: u32,
+    id: String,
+    amount: i64,
+    proposed_at: Timestamp,
+    approved_at: Option<Timestamp>,
+    due_at: Option<Timestamp>,
+    paid_at: Option<Timestamp>,
+    late_ms: i64,
+    refused_at: Option<Timestamp>,
+}
+
+/// One incident group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct IncRec {
+    lead: u32,
+    id: String,
+    title: String,
+    cause: String,
+    members: Vec<IncidentMember>,
+    opened_at: Timestamp,
+    next_due: Option<Timestamp>,
+    reports: u32,
+    missed: u32,
+    late: u32,
+    linked: Vec<u32>,
+}
+
+/// One improvement action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ActRec {
+    ticket: u32,
+    at: Timestamp,
+    action_id: String,
+    category: Category,
+    root_cause: Option<Stage>,
+    department: String,
+    action: String,
+}
+
+/// The casework projection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Casework {
+    buckets: Buckets,
+    recs: RecordTable<CwRec>,
+    strings: Interner,
+    comps: Vec<CompRec>,
+    incidents: Vec<IncRec>,
+    actions: Vec<ActRec>,
+    /// Links to an incident whose lead was not seen yet: (incident id, ticket).
+    pending_links: Vec<(String, u32)>,
+}
+
+impl PartialEq for Casework {
+    fn eq(&self, o: &Self) -> bool {
+        self.buckets == o.buckets
+            && self.recs == o.recs
+            && self.strings == o.strings
+            && self.comps == o.comps
+            && self.incidents == o.incidents
+            && self.actions == o.actions
+            && self.pending_links == o.pending_links
+    }
+}
+
+impl Projection for Casework {
+    const NAME: &'static str = "casework";
+
+    fn apply_hinted(&mut self, e: &Event, hint: Option<u32>) {
+        if let EventData::Received(r) = &e.data {
+            if self.recs.locate(e.meta.complaint_id.as_str(), hint).is_some() {
+                return;
+            }
+            let mut life = Lifecycle::NEW;
+            life.apply(&e.data);
+            self.recs.push(CwRec {
+                id: SmallId::new(e.meta.complaint_id.as_str()),
+                received_at: e.meta.occurred_at,
+                channel: r.channel,
+                category: None,
+                flags: Flags::default(),
+                handler: None,
+                department: None,
+                redispatched: false,
+                repeat: false,
+                life,
+                final_responses: 0,
+                revisits: Vec::new(),
+                escalations: 0,
+                external_mediation: false,
+                improvements: 0,
+            });
+            return;
+        }
+        let Some(i) = self.recs.locate(e.meta.complaint_id.as_str(), hint) else {
+            return;
+        };
+        let at = e.meta.occurred_at;
+        // Status, reopens, escalation level, compensation total: the domain's fold.
+        self.recs[i as usize].life.apply(&e.data);
+        match &e.data {
+            EventData::Verified(v) => {
+                let r = &mut self.recs[i as usize];
+                r.flags = r.flags.union(v.flags);
+                r.repeat |= v.repeat_of.is_some();
+            }
+            EventData::Classified(c) => {
+                let r = &mut self.recs[i as usize];
+                r.category = Some(c.category);
+                r.flags = r.flags.union(c.flags);
+                r.repeat |= c.repeat_of.is_some();
+            }
+            EventData::Dispatched(d) => {
+                let dept = self.strings.intern(&d.department.0);
+                let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
+                let r = &mut self.recs[i as usize];
+                r.department = Some(dept);
+                r.handler = handler;
+            }
+            EventData::Redispatched(d) => {
+                let dept = self.strings.intern(&d.to.0);
+                let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
+                let r = &mut self.recs[i as usize];
+                r.department = Some(dept);
+                r.handler = handler;
+                r.redispatched = true;
+            }
+            EventData::Responded(x) if x.kind == ResponseKind::Final => self.recs[i as usize].final_responses += 1,
+            EventData::Revisited(v) => self.recs[i as usize].revisits.push((at, v.satisfied)),
+            EventData::Escalated(x) => {
+                let r = &mut self.recs[i as usize];
+                r.escalations += 1;
+                r.external_mediation |= x.level == EscalationLevel::ExternalMediation;
+            }
+            EventData::CompensationProposed(p) => self.comps.push(CompRec {
+                ticket: i,
+                id: p.compensation_id.clone(),
+                amount: p.compensation.granted.0,
+                proposed_at: at,
+                approved_at: None,
+                due_at: None,
+                paid_at: None,
+                late_ms: 0,
+                refused_at: None,
+            }),
+            EventData::CompensationApproved(a) => {
+                if let Some(c) = self.comp(i, &a.compensation_id) {
+                    c.approved_at = Some(at);
+                    c.due_at = Some(a.payment_due_at);
+                }
+            }
+            EventData::CompensationPaid(p) => {
+                if let Some(c) = self.comp(i, &p.compensation_id) {
+                    c.paid_at = Some(at);
+                    c.late_ms = p.late_ms;
+                }
+            }
+            EventData::CompensationRefused(r) => {
+                if let Some(c) = self.comp(i, &r.compensation_id) {
+                    c.refused_at = Some(at);
+                }
+            }
+            EventData::IncidentOpened(o) => {
+                let linked = self
+                    .pending_links
+                    .iter()
+                    .filter(|(id, _)| *id == o.incident_id)
+                    .map(|(_, t)| *t)
+                    .collect();
+                self.pending_links.retain(|(id, _)| *id != o.incident_id);
+                self.incidents.push(IncRec {
+                    lead: i,
+                    id: o.incident_id.clone(),
+                    title: o.title.clone(),
+                    cause: o.cause.clone(),
+                    members: o.members.clone(),
+                    opened_at: at,
+                    next_due: o.deadlines.first().map(|d| d.due_at),
+                    reports: 0,
+                    missed: 0,
+                    late: 0,
+                    linked,
+                })
+            }
+            EventData::IncidentProgressReported(r) => {
+                if let Some(g) = self.incidents.iter_mut().find(|g| g.lead == i && g.id == r.incident_id) {
+                    g.reports += 1;
+                    g.missed += r.missed;
+                    g.late += u32::from(r.late_ms > 0);
+                    g.next_due = r.deadlines.first().map(|d| d.due_at);
+                }
+            }
+            EventData::IncidentLinked(l) => {
+                let lead = self.recs.find(l.lead.as_str());
+                match self
+                    .incidents
+                    .iter_mut()
+                    .find(|g| g.id == l.incident_id && Some(g.lead) == lead)
+                {
+                    Some(g) => g.linked.push(i),
+                    None => self.pending_links.push((l.incident_id.clone(), i)),
+                }
+            }
+            EventData::ImprovementRecorded(x) => {
+                self.recs[i as usize].improvements += 1;
+                self.actions.push(ActRec {
+                    ticket: i,
+                    at,
+                    action_id: x.action_id.clone(),
+                    category: x.category,
+                    root_cause: x.root_cause,
+                    department: x.department.0.clone(),
+                    action: x.action.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn record_count(&self) -> usize {
+        self.recs.len()
+    }
+
+    fn record_id(&self, i: usize) -> &[u8] {
+        self.recs.id_bytes(i)
+    }
+
+    fn after_load(&mut self) {
+        self.strings.rebuild_index();
+        self.recs.reindex();
+    }
+}
+
+/// How a group is formed in the assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessBy {
+    Handler,
+    Department,
+}
+
+/// One handler's or department's assessment (R-ASM-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentRow {
+    /// The handler or department (`unassigned` when none was named).
+    pub name: String,
+    pub tickets: u64,
+    /// met / (met + breached + pending_overdue) over every clock of the group's tickets.
+    pub on_time_rate: Option<f64>,
+    /// The same per clock (clocks with a known outcome only).
+    pub on_time_by_clock: BTreeMap<String, f64>,
+    /// Solved by the first final response: never reopened or redispatched.
+    pub first_contact_resolution: Option<f64>,
+    /// Every revisit counted.
+    pub revisits: u64,
+    pub satisfied_revisits: u64,
+    pub satisfaction_rate: Option<f64>,
+    /// Satisfied at the first revisit of each ticket, and at the latest.
+    pub first_revisit_satisfied: Option<f64>,
+    pub latest_revisit_satisfied: Option<f64>,
+    /// 复发率: (repeat complaints + reopens) / tickets (docs/domain.md R-REP-5).
+    pub repeat_rate: Option<f64>,
+    pub escalations: u64,
+    pub reopenings: u64,
+    /// Compensation granted (approved, or granted directly), fen.
+    pub compensation_fen: i64,
+    /// 纠纷升级率: tickets escalated to external mediation, or that became a media or regulator
+    /// matter after arriving through another channel, over tickets.
+    pub dispute_escalations: u64,
+    pub dispute_escalation_rate: Option<f64>,
+    /// 预防指标: improvement actions recorded on the group's tickets.
+    pub improvement_actions: u64,
+    /// Longest run of unsatisfied revisits in a row.
+    pub unsatisfied_streak: u32,
+    /// The weighted score, 0–100.
+    pub score: f64,
+    /// What the policy's thresholds flag: `on_time_below_min`, `satisfaction_below_min`,
+    /// `coaching` (seeds/000 连续3次客户差评 启动专项辅导).
+    pub flags: Vec<String>,
+}
+
+/// The assessment report (考核) of a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentReport {
+    pub schema_version: u32,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub now: Timestamp,
+    pub by: AssessBy,
+    pub policy_version: String,
+    pub rows: Vec<AssessmentRow>,
+}
+
+/// One category in the monthly analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryAnalysis {
+    pub category: String,
+    pub count: u64,
+    pub share: Option<f64>,
+    pub previous_count: u64,
+    /// count − previous_count.
+    pub change: i64,
+    pub compensation_fen: i64,
+    pub compensation_share: Option<f64>,
+    /// Regulator, media or group complaints.
+    pub risk_count: u64,
+    pub high_frequency: bool,
+    pub high_cost: bool,
+    pub high_risk: bool,
+}
+
+/// Finance totals of a month (R-COMP-7 and the monthly report).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FinanceTotals {
+    pub proposed: u64,
+    pub proposed_fen: i64,
+    pub approved: u64,
+    pub approved_fen: i64,
+    pub paid: u64,
+    pub paid_fen: i64,
+    pub paid_late: u64,
+    pub refused: u64,
+    pub refused_fen: i64,
+    /// At `now`: approved and unpaid, and of those past their deadline.
+    pub outstanding: u64,
+    pub outstanding_fen: i64,
+    pub overdue: u64,
+}
+
+/// One incident group (R-INC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    pub incident_id: String,
+    pub lead: String,
+    pub title: String,
+    pub cause: String,
+    pub members: Vec<IncidentMember>,
+    pub opened_at: Timestamp,
+    pub linked_tickets: Vec<String>,
+    pub reports: u32,
+    pub missed_reports: u32,
+    pub late_reports: u32,
+    /// At `now`, the current report is past due (and the lead ticket is open).
+    pub report_overdue: bool,
+}
+
+/// One improvement action and whether its category fell afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImprovementOutcome {
+    pub action_id: String,
+    pub ticket: String,
+    pub recorded_at: Timestamp,
+    pub category: String,
+    pub root_cause: Option<String>,
+    pub department: String,
+    pub action: String,
+    /// Complaints of the category received in the month the action was recorded, and in the
+    /// month after (`None` while that month has not ended at `now`).
+    pub count_in_month: u64,
+    pub count_month_after: Option<u64>,
+    pub fell: Option<bool>,
+}
+
+/// The monthly complaint analysis (投诉分析报告, seeds/002).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplaintAnalysis {
+    pub schema_version: u32,
+    pub month: String,
+    pub now: Timestamp,
+    pub policy_version: String,
+    pub total: u64,
+    pub previous_total: u64,
+    pub categories: Vec<CategoryAnalysis>,
+    pub finance: FinanceTotals,
+    pub incidents: Vec<IncidentSummary>,
+    pub improvements: Vec<ImprovementOutcome>,
+}
+
+fn rate(num: u64, den: u64) -> Option<f64> {
+    ratio(num, den)
+}
+
+#[derive(Default)]
+struct Acc {
+    tickets: u64,
+    met: u64,
+    known: u64,
+    by_clock: BTreeMap<Clock, (u64, u64)>,
+    finals: u64,
+    fcr: u64,
+    revisits: u64,
+    satisfied: u64,
+    revisited_tickets: u64,
+    first_sat: u64,
+    latest_sat: u64,
+    repeats: u64,
+    escalations: u64,
+    reopens: u64,
+    comp: i64,
+    disputes: u64,
+    improvements: u64,
+    log: Vec<(Timestamp, bool)>,
+}
+
+impl Casework {
+    /// An empty projection cutting months in `buckets`' time zone.
+    pub fn with_buckets(buckets: Buckets) -> Casework {
+        Casework {
+            buckets,
+            ..Casework::default()
+        }
+    }
+
+    fn comp(&mut self, ticket: u32, id: &str) -> Option<&mut CompRec> {
+        self.comps.iter_mut().rev().find(|c| c.ticket == ticket && c.id == id)
+    }
+
+    fn in_month(&self, t: Timestamp, m: Month) -> bool {
+        self.buckets.month(t) == m
+    }
+
+    /// Whether a ticket became a dispute (R-ASM-1 纠纷升级).
+    fn disputed(r: &CwRec) -> bool {
+        r.external_mediation
+            || (r.flags.media && r.channel != Channel::MediaLead)
+            || (r.flags.regulator && r.channel != Channel::RegulatorReferral)
+    }
+
+    /// The assessment (考核) of the tickets received in `[from, to)`, by handler or department,
+    /// with SLA verdicts at `now` (docs/domain.md R-ASM-1).
+    pub fn assessment(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        by: AssessBy,
+        sla: &SlaProjection,
+        now: Timestamp,
+        policy: &Policy,
+    ) -> AssessmentReport {
+        let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
+        for r in self.recs.iter() {
+            if r.received_at < from || r.received_at >= to || r.received_at > now {
+                continue;
+            }
+            let key = match by {
+                AssessBy::Handler => r.handler,
+                AssessBy::Department => r.department,
+            }
+            .map_or_else(|| "unassigned".to_owned(), |s| self.strings.resolve(s).to_owned());
+            let a = groups.entry(key).or_default();
+            a.tickets += 1;
+            if let Some(t) = sla.ticket(&r.id.to_complaint_id(), now, policy) {
+                for c in &t.clocks {
+                    let (met, known) = match c.verdict {
+                        Verdict::Met { .. } => (1, 1),
+                        Verdict::Breached { .. } | Verdict::PendingOverdue { .. } => (0, 1),
+                        _ => (0, 0),
+                    };
+                    a.met += met;
+                    a.known += known;
+                    if known > 0 {
+                        let e = a.by_clock.entry(c.clock).or_default();
+                        e.0 += met;
+                        e.1 += 1;
+                    }
+                }
+            }
+            if r.final_responses > 0 {
+                a.finals += 1;
+                if r.life.reopen_count == 0 && !r.redispatched {
+                    a.fcr += 1;
+                }
+            }
+            a.revisits += r.revisits.len() as u64;
+            a.satisfied += r.revisits.iter().filter(|v| v.1).count() as u64;
+            if let (Some(first), Some(last)) = (r.revisits.first(), r.revisits.last()) {
+                a.revisited_tickets += 1;
+                a.first_sat += u64::from(first.1);
+                a.latest_sat += u64::from(last.1);
+            }
+            a.log.extend_from_slice(&r.revisits);
+            a.repeats += u64::from(r.repeat) + u64::from(r.life.reopen_count);
+            a.escalations += u64::from(r.escalations);
+            a.reopens += u64::from(r.life.reopen_count);
+            a.comp += r.life.compensated.0;
+            a.disputes += u64::from(Self::disputed(r));
+            a.improvements += u64::from(r.improvements);
+        }
+        let w = &policy.assessment;
+        let rows = groups
+            .into_iter()
+            .map(|(name, mut a)| {
+                a.log.sort_by_key(|v| v.0);
+                let mut streak = 0u32;
+                let mut run = 0u32;
+                for (_, sat) in &a.log {
+                    run = if *sat { 0 } else { run + 1 };
+                    streak = streak.max(run);
+                }
+                let on_time_rate = rate(a.met, a.known);
+                let fcr = rate(a.fcr, a.finals);
+                let sat = rate(a.satisfied, a.revisits);
+                let repeat_rate = rate(a.repeats, a.tickets);
+                let dispute_rate = rate(a.disputes, a.tickets);
+                let improvement =
+                    (a.improvements as f64 * 100.0 / a.tickets.max(1) as f64 / w.improvements_per_100_full).min(1.0);
+                // A component with no data (no clock known, no revisit) scores as met: nobody
+                // is marked down for what did not happen yet.
+                let score = 100.0
+                    * (w.weight_on_time * on_time_rate.unwrap_or(1.0)
+                        + w.weight_first_contact * fcr.unwrap_or(1.0)
+                        + w.weight_satisfaction * sat.unwrap_or(1.0)
+                        + w.weight_dispute * (1.0 - dispute_rate.unwrap_or(0.0))
+                        + w.weight_repeat * (1.0 - repeat_rate.unwrap_or(0.0).min(1.0))
+                        + w.weight_improvement * improvement);
+                let mut flags = Vec::new();
+                if on_time_rate.is_some_and(|r| r < w.on_time_min) {
+                    flags.push("on_time_below_min".to_owned());
+                }
+                if sat.is_some_and(|r| r < w.satisfaction_min) {
+                    flags.push("satisfaction_below_min".to_owned());
+                }
+                if streak >= w.coaching_after_unsatisfied {
+                    flags.push("coaching".to_owned());
+                }
+                AssessmentRow {
+                    name,
+                    tickets: a.tickets,
+                    on_time_rate,
+                    on_time_by_clock: ALL_CLOCKS
+                        .iter()
+                        .filter_map(|c| {
+                            let (m, k) = a.by_clock.get(c)?;
+                            Some((c.as_str().to_owned(), *m as f64 / *k as f64))
+                        })
+                        .collect(),
+                    first_contact_resolution: fcr,
+                    revisits: a.revisits,
+                    satisfied_revisits: a.satisfied,
+                    satisfaction_rate: sat,
+                    first_revisit_satisfied: rate(a.first_sat, a.revisited_tickets),
+                    latest_revisit_satisfied: rate(a.latest_sat, a.revisited_tickets),
+                    repeat_rate,
+                    escalations: a.escalations,
+                    reopenings: a.reopens,
+                    compensation_fen: a.comp,
+                    dispute_escalations: a.disputes,
+                    dispute_escalation_rate: dispute_rate,
+                    improvement_actions: a.improvements,
+                    unsatisfied_streak: streak,
+                    score: (score * 10.0).round() / 10.0,
+                    flags,
+                }
+            })
+            .collect();
+        AssessmentReport {
+            schema_version: CASEWORK_REPORT_SCHEMA_VERSION,
+            from,
+            to,
+            now,
+            by,
+            policy_version: policy.version.clone(),
+            rows,
+        }
+    }
+
+    fn count_category(&self, m: Month, cat: Category, now: Timestamp) -> u64 {
+        self.recs
+            .iter()
+            .filter(|r| r.received_at <= now && r.category == Some(cat) && self.in_month(r.received_at, m))
+            .count() as u64
+    }
+
+    /// The monthly complaint analysis (投诉分析报告) of month `m` at `now` (R-ANA-1).
+    pub fn analysis(&self, m: Month, now: Timestamp, policy: &Policy) -> ComplaintAnalysis {
+        let prev = m.previous();
+        let p = &policy.analysis;
+        let mut count: BTreeMap<Category, (u64, u64, u64)> = BTreeMap::new();
+        let (mut total, mut previous_total) = (0u64, 0u64);
+        for r in self.recs.iter().filter(|r| r.received_at <= now) {
+            let month = self.buckets.month(r.received_at);
+            let cat = r.category.unwrap_or(Category::Other);
+            if month == m {
+                total += 1;
+                let e = count.entry(cat).or_default();
+                e.0 += 1;
+                e.2 += u64::from(r.flags.regulator || r.flags.media || r.flags.group);
+            } else if month == prev {
+                previous_total += 1;
+                count.entry(cat).or_default().1 += 1;
+            }
+        }
+        let mut finance = FinanceTotals::default();
+        let mut comp_by_cat: BTreeMap<Category, i64> = BTreeMap::new();
+        for c in &self.comps {
+            let in_m = |t: Option<Timestamp>| t.is_some_and(|t| t <= now && self.in_month(t, m));
+            if in_m(Some(c.proposed_at)) {
+                finance.proposed += 1;
+                finance.proposed_fen += c.amount;
+            }
+            if in_m(c.approved_at) {
+                finance.approved += 1;
+                finance.approved_fen += c.amount;
+                let cat = self.recs[c.ticket as usize].category.unwrap_or(Category::Other);
+                *comp_by_cat.entry(cat).or_default() += c.amount;
+            }
+            if in_m(c.paid_at) {
+                finance.paid += 1;
+                finance.paid_fen += c.amount;
+                finance.paid_late += u64::from(c.late_ms > 0);
+            }
+            if in_m(c.refused_at) {
+                finance.refused += 1;
+                finance.refused_fen += c.amount;
+            }
+            let approved = c.approved_at.is_some_and(|t| t <= now);
+            let unpaid = c.paid_at.is_none_or(|t| t > now);
+            if approved && unpaid {
+                finance.outstanding += 1;
+                finance.outstanding_fen += c.amount;
+                finance.overdue += u64::from(c.due_at.is_some_and(|d| d < now));
+            }
+        }
+        let comp_total: i64 = comp_by_cat.values().sum();
+        let categories = count
+            .iter()
+            .map(|(cat, (n, prev_n, risk))| {
+                let share = rate(*n, total);
+                let fen = comp_by_cat.get(cat).copied().unwrap_or(0);
+                let comp_share = (comp_total > 0).then(|| fen as f64 / comp_total as f64);
+                CategoryAnalysis {
+                    category: cat.as_str().to_owned(),
+                    count: *n,
+                    share,
+                    previous_count: *prev_n,
+                    change: *n as i64 - *prev_n as i64,
+                    compensation_fen: fen,
+                    compensation_share: comp_share,
+                    risk_count: *risk,
+                    high_frequency: share.is_some_and(|s| s > p.high_frequency_share),
+                    high_cost: fen > 0 && comp_share.is_some_and(|s| s >= p.high_cost_share),
+                    high_risk: *risk >= u64::from(p.high_risk_count) && *risk > 0,
+                }
+            })
+            .collect();
+        let id_of = |t: u32| self.recs[t as usize].id.as_str().to_owned();
+        let incidents = self
+            .incidents
+            .iter()
+            .filter(|g| g.opened_at <= now)
+            .filter(|g| {
+                // Groups open in the month, or still open during it.
+                let lead = &self.recs[g.lead as usize];
+                self.buckets.month(g.opened_at) <= m && (lead.life.status.is_open() || self.buckets.month(g.opened_at) == m)
+            })
+            .map(|g| IncidentSummary {
+                incident_id: g.id.clone(),
+                lead: id_of(g.lead),
+                title: g.title.clone(),
+                cause: g.cause.clone(),
+                members: g.members.clone(),
+                opened_at: g.opened_at,
+                linked_tickets: g.linked.iter().map(|t| id_of(*t)).collect(),
+                reports: g.reports,
+                missed_reports: g.missed,
+                late_reports: g.late,
+                report_overdue: self.recs[g.lead as usize].life.status.is_open() && g.next_due.is_some_and(|d| d < now),
+            })
+            .collect();
+        let improvements = self
+            .actions
+            .iter()
+            .filter(|a| a.at <= now && self.buckets.month(a.at) <= m)
+            .map(|a| {
+                let am = self.buckets.month(a.at);
+                let after = next_month(am);
+                let in_month = self.count_category(am, a.category, now);
+                let ended = self.buckets.month(now) > after;
+                let month_after = ended.then(|| self.count_category(after, a.category, now));
+                ImprovementOutcome {
+                    action_id: a.action_id.clone(),
+                    ticket: id_of(a.ticket),
+                    recorded_at: a.at,
+                    category: a.category.as_str().to_owned(),
+                    root_cause: a.root_cause.map(|s| s.as_str().to_owned()),
+                    department: a.department.clone(),
+                    action: a.action.clone(),
+                    count_in_month: in_month,
+                    count_month_after: month_after,
+                    fell: month_after.map(|n| n < in_month),
+                }
+            })
+            .collect();
+        ComplaintAnalysis {
+            schema_version: CASEWORK_REPORT_SCHEMA_VERSION,
+            month: m.to_string(),
+            now,
+            policy_version: policy.version.clone(),
+            total,
+            previous_total,
+            categories,
+            finance,
+            incidents,
+            improvements,
+        }
+    }
+
+    pub fn buckets(&self) -> Buckets {
+        self.buckets
+    }
+}
+
+/// The month after `m`.
+pub fn next_month(m: Month) -> Month {
+    if m.month == 12 {
+        Month {
+            year: m.year + 1,
+            month: 1,
+        }
+    } else {
+        Month {
+            year: m.year,
+            month: m.month + 1,
+        }
+    }
+}
