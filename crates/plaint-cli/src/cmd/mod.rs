@@ -20,3 +20,8 @@ pub mod stats;
 pub mod submit;
 pub mod tick;
 pub mod verify;
+pub mod alerts;
+pub mod appeals;
+pub mod heatmap;
+pub mod listing;
+pub mod queue;
