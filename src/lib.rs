@@ -49,6 +49,7 @@ pub use engine::{
 };
 pub use engine::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 pub use error::{EngineError, ErrorKind};
+pub use plaint_store::EnvironmentKind;
 pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;
