@@ -202,3 +202,35 @@ impl EngineError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_without_permission_is_the_environment() {
+        let denied = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = EngineError::Io {
+            path: "/srv/plaint".into(),
+            source: denied(),
+        };
+        assert_eq!(e.kind(), ErrorKind::Environment);
+        assert_eq!(e.environment(), Some(EnvironmentKind::PermissionDenied));
+        let e = EngineError::Store(StoreError::Io {
+            path: "/srv/plaint/log".into(),
+            source: denied(),
+        });
+        assert_eq!(e.kind(), ErrorKind::Environment);
+        let other = EngineError::Io {
+            path: "/srv/plaint".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        assert_eq!(other.kind(), ErrorKind::Internal);
+        let db = EngineError::Store(StoreError::Environment {
+            kind: EnvironmentKind::UnknownDatabase,
+            detail: "database \"x\" does not exist".into(),
+        });
+        assert_eq!(db.kind(), ErrorKind::Environment);
+        assert_eq!(db.environment(), Some(EnvironmentKind::UnknownDatabase));
+    }
+}
