@@ -317,13 +317,13 @@ impl Engine {
                     .views()
                     // A ticket received after `now` is not in the queue yet.
                     .filter(|v| v.status.is_open() && v.received_at <= now)
+                    .filter(|v| filter.department.as_deref().is_none_or(|d| v.department() == Some(d)))
                     .filter(|v| {
                         filter
-                            .department
+                            .handler
                             .as_deref()
-                            .is_none_or(|d| v.department() == Some(d))
+                            .is_none_or(|h| handler(v).as_deref() == Some(h))
                     })
-                    .filter(|v| filter.handler.as_deref().is_none_or(|h| handler(v).as_deref() == Some(h)))
                     .filter_map(|v| {
                         let sla = p.sla.state.ticket(&v.id, now, policy)?;
                         Some(queue_entry(&v, &sla))

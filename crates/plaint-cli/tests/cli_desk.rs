@@ -49,7 +49,13 @@ fn queue_lists_open_tickets_by_next_deadline() {
     // revisit and has no clock running (it sorts last).
     assert_eq!(
         ids,
-        ["CMP-2026-000068", "CMP-2026-000077", "CMP-2026-000080", "CMP-2026-000076", "CMP-2026-000073"]
+        [
+            "CMP-2026-000068",
+            "CMP-2026-000077",
+            "CMP-2026-000080",
+            "CMP-2026-000076",
+            "CMP-2026-000073"
+        ]
     );
     assert_eq!(q["overdue"], 0);
     assert_eq!(q["at_risk"], 1);
@@ -69,7 +75,10 @@ fn queue_lists_open_tickets_by_next_deadline() {
         .last()
         .expect("a final response");
     let final_at = ts(last_final["occurred_at"].as_str().unwrap());
-    assert_eq!(ts(first["due_at"].as_str().unwrap()), final_at + chrono::Duration::days(3));
+    assert_eq!(
+        ts(first["due_at"].as_str().unwrap()),
+        final_at + chrono::Duration::days(3)
+    );
     assert_eq!(tickets[4]["urgency"], "no_clock");
     // Due times ascend.
     let dues: Vec<_> = tickets[..4].iter().map(|t| ts(t["due_at"].as_str().unwrap())).collect();
@@ -90,12 +99,23 @@ fn queue_lists_open_tickets_by_next_deadline() {
     let csv = text(&["queue", "--at", AT, "--format", "csv"]);
     assert!(csv.starts_with('\u{feff}'), "BOM");
     assert_eq!(csv.lines().count(), 6, "{csv}");
-    assert!(csv.lines().nth(1).unwrap().starts_with("CMP-2026-000068,revisit,2026-10-07T00:26:51+08:00,at_risk"));
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("CMP-2026-000068,revisit,2026-10-07T00:26:51+08:00,at_risk"));
 }
 
 #[test]
 fn sla_ticket_explains_every_clock() {
-    let doc = json(&["sla", "--ticket", "CMP-2026-000073", "--now", "2026-10-02T18:00:00+08:00", "--json"]);
+    let doc = json(&[
+        "sla",
+        "--ticket",
+        "CMP-2026-000073",
+        "--now",
+        "2026-10-02T18:00:00+08:00",
+        "--json",
+    ]);
     let e = &doc["sla"];
     assert_eq!(e["policy_version"], "plaint-default-2026.1");
     assert_eq!(e["time_zone"], "Asia/Shanghai");
@@ -114,22 +134,44 @@ fn sla_ticket_explains_every_clock() {
     let resolution = clock("resolution");
     assert_eq!(resolution["rule"], "sla.ordinary.resolution");
     assert_eq!(resolution["allowance"], "3 working days");
-    assert_eq!(ts(resolution["recorded_due_at"].as_str().unwrap()), ts("2026-10-11T00:00:00+08:00"));
+    assert_eq!(
+        ts(resolution["recorded_due_at"].as_str().unwrap()),
+        ts("2026-10-11T00:00:00+08:00")
+    );
     let skipped: Vec<&str> = resolution["skipped_days"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["date"].as_str().unwrap())
         .collect();
-    assert_eq!(skipped, ["2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06", "2026-10-07"]);
+    assert_eq!(
+        skipped,
+        [
+            "2026-10-02",
+            "2026-10-03",
+            "2026-10-04",
+            "2026-10-05",
+            "2026-10-06",
+            "2026-10-07"
+        ]
+    );
     assert_eq!(resolution["verdict_name"], "pending");
     // 24 hours run through the holiday: no day skipped.
     let first = clock("first_response");
     assert_eq!(first["allowance"], "24 h");
     assert_eq!(first["skipped_days"].as_array().unwrap().len(), 0);
-    assert_eq!(ts(first["recorded_due_at"].as_str().unwrap()), ts("2026-10-03T09:50:00+08:00"));
+    assert_eq!(
+        ts(first["recorded_due_at"].as_str().unwrap()),
+        ts("2026-10-03T09:50:00+08:00")
+    );
     // The table says the same, days grouped.
-    let table = text(&["sla", "--ticket", "CMP-2026-000073", "--now", "2026-10-02T18:00:00+08:00"]);
+    let table = text(&[
+        "sla",
+        "--ticket",
+        "CMP-2026-000073",
+        "--now",
+        "2026-10-02T18:00:00+08:00",
+    ]);
     assert!(table.contains("2026-10-02..07 国庆节 National Day"), "{table}");
     assert!(table.contains("sla.ordinary.resolution"), "{table}");
     // An unknown ticket is exit 1, naming it.
@@ -144,7 +186,15 @@ fn heatmap_counts_classified_tickets_of_the_month() {
     let cells = doc["heat_map"]["cells"].as_array().unwrap();
     let total: u64 = cells.iter().map(|c| c["count"].as_u64().unwrap()).sum();
     // Hand check: 70 tickets received in September 2026, 2 of them never classified.
-    let monthly = json(&["report", "monthly", "--month", "2026-09", "--now", "2026-10-20", "--json"]);
+    let monthly = json(&[
+        "report",
+        "monthly",
+        "--month",
+        "2026-09",
+        "--now",
+        "2026-10-20",
+        "--json",
+    ]);
     assert_eq!(monthly["sections"]["received"], 70);
     assert_eq!(monthly["sections"]["by_category"]["unclassified"], 2);
     assert_eq!(total, 68);
@@ -159,10 +209,21 @@ fn heatmap_counts_classified_tickets_of_the_month() {
     let categories: std::collections::BTreeSet<&str> = cells.iter().map(|c| c["category"].as_str().unwrap()).collect();
     let marks = format!("data-marks=\"{}\"", regions.len() * categories.len());
     assert!(html.contains(&marks), "{marks}");
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "self-contained: no fetches");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "self-contained: no fetches"
+    );
     let svg_path = demo().path("heat.svg");
     let out = demo()
-        .plaint(&["heatmap", "--month", "2026-09", "--format", "svg", "--out", svg_path.to_str().unwrap()])
+        .plaint(&[
+            "heatmap",
+            "--month",
+            "2026-09",
+            "--format",
+            "svg",
+            "--out",
+            svg_path.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -180,14 +241,20 @@ fn appeals_list_who_may_go_to_the_regulator() {
     for e in eligible {
         let appeal = &e["appeal"];
         assert_eq!(appeal["appeal"], "eligible");
-        let (since, until) = (ts(appeal["since"].as_str().unwrap()), ts(appeal["until"].as_str().unwrap()));
+        let (since, until) = (
+            ts(appeal["since"].as_str().unwrap()),
+            ts(appeal["until"].as_str().unwrap()),
+        );
         assert!(since <= ts(now) && ts(now) <= until, "{e}");
         if appeal["reason"] == "no_answer" {
             // Policy: appeal after 7 days without an answer, within 365 days of receipt.
             assert_eq!(until - since, chrono::Duration::days(365 - 7), "{e}");
         }
     }
-    let untils: Vec<_> = eligible.iter().map(|e| ts(e["appeal"]["until"].as_str().unwrap())).collect();
+    let untils: Vec<_> = eligible
+        .iter()
+        .map(|e| ts(e["appeal"]["until"].as_str().unwrap()))
+        .collect();
     assert!(untils.windows(2).all(|w| w[0] <= w[1]), "window closing first");
     let table = text(&["appeals", "--now", now]);
     assert!(
@@ -204,7 +271,9 @@ fn alerts_in_every_format() {
     let delays = doc["alerts"]["region_delays"].as_array().unwrap().len();
     let table = text(&["alerts", "--now", "2026-10-06T12:00:00+08:00"]);
     assert!(
-        table.contains(&format!("{surges} category surges, {delays} regions with a high delay share")),
+        table.contains(&format!(
+            "{surges} category surges, {delays} regions with a high delay share"
+        )),
         "{table}"
     );
     let csv = text(&["alerts", "--now", "2026-10-06T12:00:00+08:00", "--format", "csv"]);

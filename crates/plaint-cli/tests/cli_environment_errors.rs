@@ -30,9 +30,16 @@ fn assert_environment_error(url: &str, expect_in_error: &str, expect_in_hint: &s
     assert_eq!(out.status.code(), Some(1), "exit 1, not internal: {err}");
     assert!(!err.contains("internal error"), "{err}");
     assert!(err.contains(expect_in_error), "{err}");
-    let hint = err.lines().find(|l| l.starts_with("hint: ")).unwrap_or_else(|| panic!("a hint: {err}"));
+    let hint = err
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap_or_else(|| panic!("a hint: {err}"));
     assert!(hint.contains(expect_in_hint), "{hint}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("hint: ")).count(), 1, "one hint line: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("hint: ")).count(),
+        1,
+        "one hint line: {err}"
+    );
     // The password never shows.
     assert!(!err.contains("wrong-password-123"), "{err}");
 }

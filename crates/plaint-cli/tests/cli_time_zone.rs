@@ -47,12 +47,30 @@ fn bare_dates_are_read_in_the_display_time_zone() {
     early_complaint(&env);
     let count = |args: &[&str]| run(&env, args).lines().count();
     // Office time: the event is on 12 October.
-    assert_eq!(count(&["audit", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]), 1);
-    // In UTC (and in New York) it is on 11 October.
-    assert_eq!(count(&["audit", "--utc", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]), 0);
-    assert_eq!(count(&["audit", "--utc", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]), 1);
     assert_eq!(
-        count(&["audit", "--tz", "America/New_York", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]),
+        count(&["audit", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]),
+        1
+    );
+    // In UTC (and in New York) it is on 11 October.
+    assert_eq!(
+        count(&["audit", "--utc", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]),
+        0
+    );
+    assert_eq!(
+        count(&["audit", "--utc", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]),
+        1
+    );
+    assert_eq!(
+        count(&[
+            "audit",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-10-11",
+            "--to",
+            "2026-10-12",
+            "--json"
+        ]),
         1
     );
 }
@@ -61,12 +79,19 @@ fn bare_dates_are_read_in_the_display_time_zone() {
 fn a_bad_zone_is_refused_with_exit_1_naming_it() {
     let env = Env::new();
     early_complaint(&env);
-    let out = env.plaint(&["history", "CMP-TZ-1", "--tz", "Asia/Beijing"]).output().unwrap();
+    let out = env
+        .plaint(&["history", "CMP-TZ-1", "--tz", "Asia/Beijing"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("Asia/Beijing"), "{}", stderr(&out));
     let out = env
         .plaint(&["history", "CMP-TZ-1", "--tz", "UTC", "--utc"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "--tz and --utc together are a usage mistake");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--tz and --utc together are a usage mistake"
+    );
 }

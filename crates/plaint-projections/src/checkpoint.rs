@@ -22,7 +22,9 @@ pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
 /// into nonsense); an older checkpoint is then refused, naming the file, and `plaint rebuild`
 /// makes a new one. 3 (issue 11): ticket and analysis records hold the domain `Lifecycle`, SLA
 /// records the domain `SlaTrail`, the repeat projection keeps the recorded links out of line.
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 3;
+/// 4 (issue 14): the SLA and analysis projections' `Buckets` hold the business time zone (an
+/// IANA name) instead of a fixed offset in minutes.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 4;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 

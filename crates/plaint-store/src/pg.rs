@@ -513,10 +513,7 @@ async fn connect_raw(
     ),
     StoreError,
 > {
-    config
-        .connect(NoTls)
-        .await
-        .map_err(|e| first_connect_err(&e))
+    config.connect(NoTls).await.map_err(|e| first_connect_err(&e))
 }
 
 /// Runs a plain connection's driver until it ends.

@@ -22,7 +22,14 @@ pub async fn run(ctx: &Context, args: AlertsArgs) -> anyhow::Result<ExitCode> {
     let now = now_or_wall_clock(args.now);
     let engine = ctx.open_engine_for_read(Some(now)).await?;
     let report = engine.alerts(now).await?;
-    let mut rows = Rows::new(&["alert", "day or months", "category or region", "count", "baseline", "rise or delay share"]);
+    let mut rows = Rows::new(&[
+        "alert",
+        "day or months",
+        "category or region",
+        "count",
+        "baseline",
+        "rise or delay share",
+    ]);
     for s in &report.surges {
         rows.push(vec![
             "surge".into(),

@@ -26,7 +26,15 @@ pub async fn run(ctx: &Context, args: AppealsArgs) -> anyhow::Result<ExitCode> {
     let now = now_or_wall_clock(args.now);
     let engine = ctx.open_engine_for_read(Some(now)).await?;
     let appeals = engine.appeals(now, args.expired).await?;
-    let mut rows = Rows::new(&["complaint", "appeal", "reason", "since", "until", "department", "status"]);
+    let mut rows = Rows::new(&[
+        "complaint",
+        "appeal",
+        "reason",
+        "since",
+        "until",
+        "department",
+        "status",
+    ]);
     for e in appeals.eligible.iter().chain(appeals.expired_tickets.iter()) {
         let (state, reason, since, until) = match &e.appeal {
             AppealEligibility::Eligible { reason, since, until } => ("eligible", *reason, *since, *until),

@@ -82,7 +82,9 @@ pub async fn run(ctx: &Context, args: HeatmapArgs) -> anyhow::Result<ExitCode> {
         rows.push(vec![
             c.region.clone(),
             c.category.as_str().to_owned(),
-            c.stage.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "unknown".into()),
+            c.stage
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "unknown".into()),
             c.customer_tier.as_str().to_owned(),
             c.count.to_string(),
         ]);
@@ -101,8 +103,10 @@ pub async fn run(ctx: &Context, args: HeatmapArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.out {
         let text = match list_format {
             ListFormat::Json => {
-                serde_json::to_string_pretty(&crate::output::envelope("heat_map", serde_json::json!({ "heat_map": map })))?
-                    + "\n"
+                serde_json::to_string_pretty(&crate::output::envelope(
+                    "heat_map",
+                    serde_json::json!({ "heat_map": map }),
+                ))? + "\n"
             }
             ListFormat::Csv => rows.csv("heat_map"),
             ListFormat::Table => format!("{title}\n{}\n", rows.table()),

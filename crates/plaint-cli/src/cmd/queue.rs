@@ -59,7 +59,9 @@ pub async fn run(ctx: &Context, args: QueueArgs) -> anyhow::Result<ExitCode> {
             t.due_at.map(show).unwrap_or_else(|| "-".into()),
             t.urgency.as_str().to_owned(),
             t.overdue_ms.map(duration).unwrap_or_default(),
-            t.escalation_level.map(|l| l.as_str().to_owned()).unwrap_or_else(|| "-".into()),
+            t.escalation_level
+                .map(|l| l.as_str().to_owned())
+                .unwrap_or_else(|| "-".into()),
             t.department.clone().unwrap_or_else(|| "-".into()),
             t.handler.clone().unwrap_or_else(|| "-".into()),
             t.severity.clone().unwrap_or_else(|| "-".into()),

@@ -161,7 +161,11 @@ async fn explain(ctx: &Context, args: &SlaArgs, id: &str) -> anyhow::Result<Exit
             c.allowance.clone().unwrap_or_else(|| "-".into()),
             c.rule.clone().unwrap_or_else(|| "-".into()),
             opt(c.sla.recorded_due_at),
-            if c.sla.paused_ms > 0 { duration(c.sla.paused_ms) } else { "-".into() },
+            if c.sla.paused_ms > 0 {
+                duration(c.sla.paused_ms)
+            } else {
+                "-".into()
+            },
             opt(c.sla.effective_due_at),
             if skipped.is_empty() { "-".into() } else { skipped },
             verdict,
@@ -196,7 +200,8 @@ async fn explain(ctx: &Context, args: &SlaArgs, id: &str) -> anyhow::Result<Exit
         plaint::reports::AppealEligibility::AlreadyReferred => "came as a regulator referral".to_owned(),
         _ => "no ground for a regulator appeal".to_owned(),
     };
-    let title = format!(
+    let title =
+        format!(
         "SLA of {} at {}: {}; deadlines from policy {} (judged with {}), calendar {} ({}{}), severity {}, channel {}\n\
          {pauses}{}; {appeal}",
         e.complaint_id,
@@ -212,7 +217,14 @@ async fn explain(ctx: &Context, args: &SlaArgs, id: &str) -> anyhow::Result<Exit
         if e.closed { "; closed" } else { "" },
     );
     let mut out = Out::new();
-    emit(&mut out, format, "sla_explanation", serde_json::json!({ "sla": e }), &title, &rows)?;
+    emit(
+        &mut out,
+        format,
+        "sla_explanation",
+        serde_json::json!({ "sla": e }),
+        &title,
+        &rows,
+    )?;
     out.flush()?;
     Ok(ExitCode::Ok)
 }
