@@ -405,7 +405,7 @@ impl Engine {
                     let entry = || AppealEntry {
                         complaint_id: v.id.clone(),
                         status: v.status.as_str().to_owned(),
-                        appeal: sla.appeal.clone(),
+                        appeal: sla.appeal,
                         department: v.department().map(str::to_owned),
                     };
                     match &sla.appeal {

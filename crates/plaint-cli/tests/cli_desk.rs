@@ -71,8 +71,7 @@ fn queue_lists_open_tickets_by_next_deadline() {
     let last_final = history
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|e| e["type"] == "Responded" && e["data"]["kind"] == "final")
-        .last()
+        .rfind(|e| e["type"] == "Responded" && e["data"]["kind"] == "final")
         .expect("a final response");
     let final_at = ts(last_final["occurred_at"].as_str().unwrap());
     assert_eq!(
