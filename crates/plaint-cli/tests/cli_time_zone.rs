@@ -95,3 +95,44 @@ fn a_bad_zone_is_refused_with_exit_1_naming_it() {
         "--tz and --utc together are a usage mistake"
     );
 }
+
+#[test]
+fn reports_write_their_instants_in_the_shown_zone_and_keep_the_office_week() {
+    let env = Env::new();
+    early_complaint(&env);
+    let args = [
+        "report",
+        "weekly",
+        "--week",
+        "2026-W42",
+        "--now",
+        "2026-10-18T00:00:00+08:00",
+        "--format",
+        "json",
+    ];
+    let office: serde_json::Value = serde_json::from_str(&run(&env, &args)).unwrap();
+    assert_eq!(office["sections"]["from"], "2026-10-12T00:00:00+08:00");
+    assert_eq!(office["sections"]["time_zone"], "Asia/Shanghai");
+    assert_eq!(office["sections"]["received"], 1);
+    let mut utc_args = args.to_vec();
+    utc_args.push("--utc");
+    let utc: serde_json::Value = serde_json::from_str(&run(&env, &utc_args)).unwrap();
+    // The same office week, written in UTC.
+    assert_eq!(utc["sections"]["from"], "2026-10-11T16:00:00+00:00");
+    assert_eq!(utc["sections"]["time_zone"], "UTC");
+    assert_eq!(utc["sections"]["received"], 1);
+    let html = run(
+        &env,
+        &[
+            "report",
+            "weekly",
+            "--week",
+            "2026-W42",
+            "--now",
+            "2026-10-18T00:00:00+08:00",
+            "--format",
+            "html",
+        ],
+    );
+    assert!(html.contains("time zone Asia/Shanghai") && html.contains("2026-10-12 00:00 +08:00"));
+}
