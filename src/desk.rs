@@ -10,7 +10,7 @@
 use crate::engine::Engine;
 use crate::error::EngineError;
 use plaint_domain::event::{Clock, EscalationLevel, HoldReason};
-use plaint_domain::policy::Policy;
+use plaint_domain::policy::{Policy, PolicyDuration};
 use plaint_domain::sla::{AppealEligibility, ClockSla, TicketSla, Verdict};
 use plaint_domain::{ComplaintId, Timestamp};
 use plaint_projections::tickets::TicketView;
@@ -126,8 +126,8 @@ pub struct ClockExplanation {
     pub rule: Option<String>,
     /// The allowance it gives (`24 h`, `3 working days`).
     pub allowance: Option<String>,
-    /// Non-working dates between the clock's start and its recorded due time, which working-day
-    /// and working-hour allowances do not count.
+    /// For an allowance in working days or hours: the non-working dates between the clock's
+    /// start and its recorded due time, which it did not count (empty otherwise).
     pub skipped_days: Vec<SkippedDay>,
 }
 
@@ -266,9 +266,15 @@ fn explain_clock(engine: &Engine, policy: &Policy, v: &TicketView, c: &ClockSla)
         });
     let calendar = engine.calendar();
     let mut skipped_days = Vec::new();
-    if let (Some(start), Some(due)) = (c.started_at, c.recorded_due_at) {
+    // Only an allowance in working time skips days; `24 h` or `7 days` run through holidays.
+    let working_time = matches!(
+        rule,
+        Some((_, PolicyDuration::WorkingDays(_) | PolicyDuration::WorkingHours(_)))
+    );
+    if let (true, Some(start), Some(due)) = (working_time, c.started_at, c.recorded_due_at) {
         let mut date = calendar.local(start).date();
-        let last = calendar.local(due).date();
+        // A deadline at local midnight does not reach into that day.
+        let last = calendar.local(Timestamp::from_millis(due.as_millis() - 1)).date();
         // Bounded by the calendar's own walk limit.
         let mut walked = 0;
         while date <= last && walked < plaint_domain::calendar::CALENDAR_WALK_DAYS_MAX {
@@ -309,14 +315,15 @@ impl Engine {
                 p.tickets
                     .state
                     .views()
-                    .filter(|v| v.status.is_open())
+                    // A ticket received after `now` is not in the queue yet.
+                    .filter(|v| v.status.is_open() && v.received_at <= now)
+                    .filter(|v| filter.department.as_deref().is_none_or(|d| v.department() == Some(d)))
                     .filter(|v| {
                         filter
-                            .department
+                            .handler
                             .as_deref()
-                            .is_none_or(|d| v.department() == Some(d))
+                            .is_none_or(|h| handler(v).as_deref() == Some(h))
                     })
-                    .filter(|v| filter.handler.as_deref().is_none_or(|h| handler(v).as_deref() == Some(h)))
                     .filter_map(|v| {
                         let sla = p.sla.state.ticket(&v.id, now, policy)?;
                         Some(queue_entry(&v, &sla))
@@ -391,14 +398,14 @@ impl Engine {
                 let mut eligible = Vec::new();
                 let mut expired = Vec::new();
                 let mut referred = 0u64;
-                for v in p.tickets.state.views() {
+                for v in p.tickets.state.views().filter(|v| v.received_at <= now) {
                     let Some(sla) = p.sla.state.ticket(&v.id, now, policy) else {
                         continue;
                     };
                     let entry = || AppealEntry {
                         complaint_id: v.id.clone(),
                         status: v.status.as_str().to_owned(),
-                        appeal: sla.appeal.clone(),
+                        appeal: sla.appeal,
                         department: v.department().map(str::to_owned),
                     };
                     match &sla.appeal {

@@ -4,7 +4,7 @@ use plaint_domain::state::Rejection;
 use plaint_domain::ComplaintId;
 use plaint_projections::runner::RunnerError;
 use plaint_projections::DecodeError;
-use plaint_store::StoreError;
+use plaint_store::{EnvironmentKind, StoreError};
 use std::path::PathBuf;
 
 /// What kind of failure an [`EngineError`] is, for callers that act on the difference (the CLI
@@ -20,6 +20,10 @@ pub enum ErrorKind {
     Damaged,
     /// Anything else: I/O, database, a bug. Retrying may help; reporting it should.
     Internal,
+    /// The environment refused: the database server is unreachable, the database does not
+    /// exist, the password is wrong, a privilege or a directory permission is missing
+    /// ([`EngineError::environment`] says which). The operator fixes a setting.
+    Environment,
 }
 
 /// Errors of the [`crate::Engine`]. Each names what it is about.
@@ -125,7 +129,32 @@ impl EngineError {
             | EngineError::HeadMismatch { .. }
             | EngineError::Projection(RunnerError::Decode(_)) => ErrorKind::Damaged,
             EngineError::Store(StoreError::Limit { .. } | StoreError::InvalidAppend { .. }) => ErrorKind::BadInput,
+            _ if self.environment().is_some() => ErrorKind::Environment,
             _ => ErrorKind::Internal,
+        }
+    }
+
+    /// What about the environment refused, when it did: a database that is unreachable,
+    /// unknown, refuses the login or a privilege, or a store directory without permission.
+    pub fn environment(&self) -> Option<EnvironmentKind> {
+        fn io(e: &std::io::Error) -> Option<EnvironmentKind> {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+            .then_some(EnvironmentKind::PermissionDenied)
+        }
+        fn store(e: &StoreError) -> Option<EnvironmentKind> {
+            match e {
+                StoreError::Environment { kind, .. } => Some(*kind),
+                StoreError::Io { source, .. } => io(source),
+                _ => None,
+            }
+        }
+        match self {
+            EngineError::Store(e) | EngineError::Projection(RunnerError::Store(e)) => store(e),
+            EngineError::Io { source, .. } => io(source),
+            _ => None,
         }
     }
 
@@ -171,5 +200,37 @@ impl EngineError {
             what: what.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_without_permission_is_the_environment() {
+        let denied = || std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = EngineError::Io {
+            path: "/srv/plaint".into(),
+            source: denied(),
+        };
+        assert_eq!(e.kind(), ErrorKind::Environment);
+        assert_eq!(e.environment(), Some(EnvironmentKind::PermissionDenied));
+        let e = EngineError::Store(StoreError::Io {
+            path: "/srv/plaint/log".into(),
+            source: denied(),
+        });
+        assert_eq!(e.kind(), ErrorKind::Environment);
+        let other = EngineError::Io {
+            path: "/srv/plaint".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        assert_eq!(other.kind(), ErrorKind::Internal);
+        let db = EngineError::Store(StoreError::Environment {
+            kind: EnvironmentKind::UnknownDatabase,
+            detail: "database \"x\" does not exist".into(),
+        });
+        assert_eq!(db.kind(), ErrorKind::Environment);
+        assert_eq!(db.environment(), Some(EnvironmentKind::UnknownDatabase));
     }
 }

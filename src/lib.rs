@@ -53,6 +53,7 @@ pub use error::{EngineError, ErrorKind};
 pub use export::{EventRecord, ExportOptions, JSON_FORMAT_VERSION};
 pub use personal::{PersonalFields, Reveal};
 pub use plaint_projections::runner::RebuildTarget;
+pub use plaint_store::EnvironmentKind;
 
 // The vocabulary of the facade's API, re-exported by name: what a caller (the `plaint` CLI
 // among them) writes down to call the engine and read its answers. A caller needs no other
@@ -85,7 +86,9 @@ pub mod event {
 
 /// The reports and views the engine's reads return.
 pub mod reports {
+    pub use crate::desk::{Appeals, Queue, QueueFilter, SlaExplanation, Urgency};
     pub use crate::report::{Period, PeriodReport};
+    pub use plaint_domain::sla::{AppealEligibility, AppealReason, ClockSla, TicketSla, Verdict};
     pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
     pub use plaint_projections::casework::{
         AssessBy, AssessmentReport, AssessmentRow, CategoryAnalysis, ComplaintAnalysis, FinanceTotals,
@@ -95,8 +98,6 @@ pub mod reports {
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
     pub use plaint_projections::tickets::{TicketStatus, TicketView};
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
-    pub use crate::desk::{Appeals, Queue, QueueFilter, SlaExplanation, Urgency};
-    pub use plaint_domain::sla::{AppealEligibility, AppealReason, ClockSla, TicketSla, Verdict};
 }
 pub use maintenance::{RepairReport, StoreCheck};
 pub use plaint_store::chain::HeadMark;

@@ -11,9 +11,10 @@ use std::fmt;
 pub enum ExitCode {
     /// Success.
     Ok = 0,
-    /// A rejected command, bad input, or damage found by `verify`.
+    /// A rejected command, bad input, damage found by `verify`, or an environment that refused
+    /// the store (database unreachable, unknown, bad password, permission denied).
     Rejected = 1,
-    /// An internal error: I/O, a bug, a store that cannot be opened.
+    /// An internal error: a bug, or an I/O failure that is not the environment's refusal.
     Internal = 2,
 }
 
@@ -119,6 +120,27 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     code
 }
 
+/// What to do about an environment the store could not be used in (exit 1).
+fn environment_hint(kind: Option<plaint::EnvironmentKind>) -> &'static str {
+    use plaint::EnvironmentKind;
+    match kind {
+        Some(EnvironmentKind::Unreachable) => {
+            "no PostgreSQL server answers there: start it, or fix the host and port in --pg (PLAINT_DATABASE_URL)"
+        }
+        Some(EnvironmentKind::UnknownDatabase) => {
+            "create the database (createdb NAME, or CREATE DATABASE), or fix its name in --pg (PLAINT_DATABASE_URL)"
+        }
+        Some(EnvironmentKind::Authentication) => {
+            "check the user name and password in --pg (PLAINT_DATABASE_URL) and the server's pg_hba.conf"
+        }
+        Some(EnvironmentKind::PermissionDenied) => {
+            "a permission is missing: give this user write access to the --store directory, or grant the database role \
+             the privilege named above (it needs to create and use the --pg-schema)"
+        }
+        _ => "the environment refused the store; fix the setting named above",
+    }
+}
+
 /// Exit code and hint for an error of the facade, by its kind.
 fn engine_error_class(e: &plaint::EngineError) -> (ExitCode, Option<String>) {
     use plaint::{EngineError, ErrorKind};
@@ -138,6 +160,7 @@ fn engine_error_class(e: &plaint::EngineError) -> (ExitCode, Option<String>) {
             ),
         ),
         (ErrorKind::BadInput, _) => (ExitCode::Rejected, None),
+        (ErrorKind::Environment, e) => (ExitCode::Rejected, Some(environment_hint(e.environment()).into())),
         (ErrorKind::Damaged, _) => (
             ExitCode::Rejected,
             Some("the log or a checkpoint is damaged; run `plaint verify` to find the first damaged position".into()),

@@ -50,7 +50,7 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
     /// Rebuild projections from the log.
     Rebuild(cmd::rebuild::RebuildArgs),
-    /// SLA compliance per clock, as of --now.
+    /// SLA compliance per clock, as of --now; with --ticket, one ticket's clocks explained.
     Sla(cmd::sla::SlaArgs),
     /// Repeat complaints: the repeat rate and the chains linking them.
     Repeats(cmd::repeats::RepeatsArgs),
@@ -74,6 +74,14 @@ enum Command {
     Erase(cmd::erase::EraseArgs),
     /// Serve the engine over HTTP/JSON until SIGTERM (docs/serve.md).
     Serve(cmd::serve::ServeArgs),
+    /// The open tickets by next deadline: clock, due, at risk or overdue, escalation, owner.
+    Queue(cmd::queue::QueueArgs),
+    /// Category surges and regions with a high delay share, as of --now.
+    Alerts(cmd::alerts::AlertsArgs),
+    /// The monthly heat map (region × category × stage × tier), as a table, CSV or picture.
+    Heatmap(cmd::heatmap::HeatmapArgs),
+    /// Tickets whose customer may appeal to the postal regulator now.
+    Appeals(cmd::appeals::AppealsArgs),
 }
 
 fn main() {
@@ -142,5 +150,9 @@ async fn run(cli: Cli) -> anyhow::Result<error::ExitCode> {
         Command::Copy(args) => cmd::copy::run(&ctx, args).await,
         Command::Erase(args) => cmd::erase::run(&ctx, args).await,
         Command::Serve(args) => cmd::serve::run(&ctx, args).await,
+        Command::Queue(args) => cmd::queue::run(&ctx, args).await,
+        Command::Alerts(args) => cmd::alerts::run(&ctx, args).await,
+        Command::Heatmap(args) => cmd::heatmap::run(&ctx, args).await,
+        Command::Appeals(args) => cmd::appeals::run(&ctx, args).await,
     }
 }

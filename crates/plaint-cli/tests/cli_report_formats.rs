@@ -172,7 +172,7 @@ fn weekly_csv_directory_has_one_table_per_section_with_the_json_figures() {
         "{summary:?}"
     );
     assert!(
-        summary.contains(&vec!["time_zone".to_owned(), "UTC+08:00".to_owned()]),
+        summary.contains(&vec!["time_zone".to_owned(), "Asia/Shanghai".to_owned()]),
         "{summary:?}"
     );
 }

@@ -47,12 +47,30 @@ fn bare_dates_are_read_in_the_display_time_zone() {
     early_complaint(&env);
     let count = |args: &[&str]| run(&env, args).lines().count();
     // Office time: the event is on 12 October.
-    assert_eq!(count(&["audit", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]), 1);
-    // In UTC (and in New York) it is on 11 October.
-    assert_eq!(count(&["audit", "--utc", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]), 0);
-    assert_eq!(count(&["audit", "--utc", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]), 1);
     assert_eq!(
-        count(&["audit", "--tz", "America/New_York", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]),
+        count(&["audit", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]),
+        1
+    );
+    // In UTC (and in New York) it is on 11 October.
+    assert_eq!(
+        count(&["audit", "--utc", "--from", "2026-10-12", "--to", "2026-10-13", "--json"]),
+        0
+    );
+    assert_eq!(
+        count(&["audit", "--utc", "--from", "2026-10-11", "--to", "2026-10-12", "--json"]),
+        1
+    );
+    assert_eq!(
+        count(&[
+            "audit",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-10-11",
+            "--to",
+            "2026-10-12",
+            "--json"
+        ]),
         1
     );
 }
@@ -61,12 +79,60 @@ fn bare_dates_are_read_in_the_display_time_zone() {
 fn a_bad_zone_is_refused_with_exit_1_naming_it() {
     let env = Env::new();
     early_complaint(&env);
-    let out = env.plaint(&["history", "CMP-TZ-1", "--tz", "Asia/Beijing"]).output().unwrap();
+    let out = env
+        .plaint(&["history", "CMP-TZ-1", "--tz", "Asia/Beijing"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("Asia/Beijing"), "{}", stderr(&out));
     let out = env
         .plaint(&["history", "CMP-TZ-1", "--tz", "UTC", "--utc"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "--tz and --utc together are a usage mistake");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--tz and --utc together are a usage mistake"
+    );
+}
+
+#[test]
+fn reports_write_their_instants_in_the_shown_zone_and_keep_the_office_week() {
+    let env = Env::new();
+    early_complaint(&env);
+    let args = [
+        "report",
+        "weekly",
+        "--week",
+        "2026-W42",
+        "--now",
+        "2026-10-18T00:00:00+08:00",
+        "--format",
+        "json",
+    ];
+    let office: serde_json::Value = serde_json::from_str(&run(&env, &args)).unwrap();
+    assert_eq!(office["sections"]["from"], "2026-10-12T00:00:00+08:00");
+    assert_eq!(office["sections"]["time_zone"], "Asia/Shanghai");
+    assert_eq!(office["sections"]["received"], 1);
+    let mut utc_args = args.to_vec();
+    utc_args.push("--utc");
+    let utc: serde_json::Value = serde_json::from_str(&run(&env, &utc_args)).unwrap();
+    // The same office week, written in UTC.
+    assert_eq!(utc["sections"]["from"], "2026-10-11T16:00:00+00:00");
+    assert_eq!(utc["sections"]["time_zone"], "UTC");
+    assert_eq!(utc["sections"]["received"], 1);
+    let html = run(
+        &env,
+        &[
+            "report",
+            "weekly",
+            "--week",
+            "2026-W42",
+            "--now",
+            "2026-10-18T00:00:00+08:00",
+            "--format",
+            "html",
+        ],
+    );
+    assert!(html.contains("time zone Asia/Shanghai") && html.contains("2026-10-12 00:00 +08:00"));
 }

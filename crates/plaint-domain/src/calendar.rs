@@ -285,7 +285,8 @@ impl Calendar {
     /// saving (the default, Asia/Shanghai), only a label otherwise. Use [`Calendar::time_zone`]
     /// to read or show an instant.
     pub fn utc_offset(&self) -> FixedOffset {
-        self.zone.offset_at(crate::time::Timestamp::from_millis(1_767_225_600_000))
+        self.zone
+            .offset_at(crate::time::Timestamp::from_millis(1_767_225_600_000))
     }
     /// The local opening and closing time of a working day.
     pub fn working_hours(&self) -> (NaiveTime, NaiveTime) {
@@ -451,7 +452,8 @@ impl Calendar {
             if self.is_working_day(date) {
                 let avail = MS_PER_DAY - pos_ms;
                 if remaining <= avail {
-                    return self.instant(date.and_time(NaiveTime::MIN) + chrono::Duration::milliseconds(pos_ms + remaining));
+                    return self
+                        .instant(date.and_time(NaiveTime::MIN) + chrono::Duration::milliseconds(pos_ms + remaining));
                 }
                 remaining -= avail;
             }

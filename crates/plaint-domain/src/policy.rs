@@ -1646,6 +1646,14 @@ impl Policy {
                 "sla.regulatory.regulator_reply_within".to_owned(),
                 self.sla.regulatory.regulator_reply_within,
             )),
+            // 督办: the supervisor names the deadline in the command (bounded by
+            // `supervision.deadline_max`); no tier allowance gives it.
+            Clock::Supervision => None,
+            Clock::Payment => Some((
+                "compensation_lifecycle.payment_within".to_owned(),
+                self.compensation_lifecycle.payment_within,
+            )),
+            Clock::IncidentReport => Some(("incident.progress_interval".to_owned(), self.incident.progress_interval)),
         }
     }
 }

@@ -42,9 +42,9 @@ impl BusinessZone {
             return Ok(BusinessZone::UTC);
         }
         if t.starts_with('+') || t.starts_with('-') {
-            return parse_offset(t).map(BusinessZone::Fixed).ok_or_else(|| {
-                format!("{text:?} is not an offset like \"+08:00\" (hours 00-14, minutes 00-59)")
-            });
+            return parse_offset(t)
+                .map(BusinessZone::Fixed)
+                .ok_or_else(|| format!("{text:?} is not an offset like \"+08:00\" (hours 00-14, minutes 00-59)"));
         }
         t.parse::<chrono_tz::Tz>()
             .ok()
@@ -214,10 +214,18 @@ mod tests {
     fn fixed_offsets_and_names() {
         let z = BusinessZone::parse("+08:00").unwrap();
         assert_eq!(z.name(), "+08:00");
-        let d = NaiveDate::from_ymd_opt(2026, 9, 14).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 9, 14)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         assert_eq!(z.instant(d), t("2026-09-13T16:00:00Z"));
         assert_eq!(BusinessZone::parse("utc").unwrap(), BusinessZone::UTC);
-        assert_eq!(BusinessZone::parse("Asia/Shanghai").unwrap().rfc3339(t("2026-09-13T16:00:00Z")), "2026-09-14T00:00:00+08:00");
+        assert_eq!(
+            BusinessZone::parse("Asia/Shanghai")
+                .unwrap()
+                .rfc3339(t("2026-09-13T16:00:00Z")),
+            "2026-09-14T00:00:00+08:00"
+        );
         for bad in ["8", "+8:00", "+15:00", "Asia/Nowhere", ""] {
             let e = BusinessZone::parse(bad).unwrap_err();
             assert!(e.contains(&format!("{bad:?}")), "{e}");

@@ -181,8 +181,14 @@ fn section_7_calendar_data_errors_name_the_key() {
         }
         other => panic!("expected an invalid time_zone, got {other:?}"),
     }
-    let both = good.replace("time_zone = \"Asia/Shanghai\"", "time_zone = \"Asia/Shanghai\"\nutc_offset = \"+08:00\"");
-    assert!(matches!(Calendar::from_toml_str(&both), Err(CalendarError::Invalid { .. })));
+    let both = good.replace(
+        "time_zone = \"Asia/Shanghai\"",
+        "time_zone = \"Asia/Shanghai\"\nutc_offset = \"+08:00\"",
+    );
+    assert!(matches!(
+        Calendar::from_toml_str(&both),
+        Err(CalendarError::Invalid { .. })
+    ));
     // An older file with only a fixed utc_offset still reads, and means the same days.
     let old = good.replace("time_zone = \"Asia/Shanghai\"", "utc_offset = \"+08:00\"");
     let old = Calendar::from_toml_str(&old).expect("a calendar with utc_offset only reads");
@@ -241,17 +247,33 @@ fn section_7_new_york_calendar_across_daylight_saving() {
     let at = |s: &str| plaint_domain::Timestamp::parse_rfc3339(s).unwrap();
     // Friday 31 October 16:00 EDT + 1 working day: Monday 3 November 16:00 EST (25 h later on
     // the clock of the world, the same time on the office's).
-    assert_eq!(cal.add_working_days(at("2014-10-31T16:00:00-04:00"), 1), at("2014-11-03T16:00:00-05:00"));
+    assert_eq!(
+        cal.add_working_days(at("2014-10-31T16:00:00-04:00"), 1),
+        at("2014-11-03T16:00:00-05:00")
+    );
     // Friday 7 March 16:00 EST + 1 working day: Monday 10 March 16:00 EDT.
-    assert_eq!(cal.add_working_days(at("2014-03-07T16:00:00-05:00"), 1), at("2014-03-10T16:00:00-04:00"));
+    assert_eq!(
+        cal.add_working_days(at("2014-03-07T16:00:00-05:00"), 1),
+        at("2014-03-10T16:00:00-04:00")
+    );
     // Working hours (09:00-17:00) open at 09:00 local on both sides.
-    assert_eq!(cal.add_working_hours(at("2014-10-31T16:00:00-04:00"), 2), at("2014-11-03T10:00:00-05:00"));
+    assert_eq!(
+        cal.add_working_hours(at("2014-10-31T16:00:00-04:00"), 2),
+        at("2014-11-03T10:00:00-05:00")
+    );
     assert_eq!(
         cal.working_millis_between(at("2014-10-31T09:00:00-04:00"), at("2014-11-03T17:00:00-05:00")),
         16 * 3_600_000
     );
     // A local date is read at its own midnight.
-    let midnight = |d: u32, m: u32| cal.instant(chrono::NaiveDate::from_ymd_opt(2014, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap());
+    let midnight = |d: u32, m: u32| {
+        cal.instant(
+            chrono::NaiveDate::from_ymd_opt(2014, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+        )
+    };
     assert_eq!(midnight(1, 11), at("2014-11-01T00:00:00-04:00"));
     assert_eq!(midnight(3, 11), at("2014-11-03T00:00:00-05:00"));
 }

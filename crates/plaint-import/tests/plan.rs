@@ -662,8 +662,14 @@ fn working_day_time_counts_whole_working_dates() {
                 .unwrap(),
         )
     };
-    assert_eq!(day(17, 10), Timestamp::parse_rfc3339("2014-10-17T00:00:00-04:00").unwrap());
-    assert_eq!(day(3, 11), Timestamp::parse_rfc3339("2014-11-03T00:00:00-05:00").unwrap());
+    assert_eq!(
+        day(17, 10),
+        Timestamp::parse_rfc3339("2014-10-17T00:00:00-04:00").unwrap()
+    );
+    assert_eq!(
+        day(3, 11),
+        Timestamp::parse_rfc3339("2014-11-03T00:00:00-05:00").unwrap()
+    );
     let wd = |a, b| working_day_millis(&cal, a, b) / plaint_domain::MS_PER_DAY;
     assert_eq!(wd(day(17, 10), day(20, 10)), 1, "Friday → Monday");
     assert_eq!(wd(day(18, 10), day(20, 10)), 0, "Saturday → Monday");

@@ -6,8 +6,8 @@
 
 use chrono::{Datelike, NaiveDate};
 use plaint_domain::calendar::Calendar;
-use plaint_domain::zone::BusinessZone;
 use plaint_domain::time::{Timestamp, MS_PER_DAY};
+use plaint_domain::zone::BusinessZone;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -345,7 +345,10 @@ mod tests {
         let t = |s| Timestamp::parse_rfc3339(s).unwrap();
         // Sunday 2 November 2014 01:30 EST (after the change) is still 2 November; its week
         // (ISO 2014-W44) ends at Monday 3 November 00:00 EST.
-        assert_eq!(b.date_of_day(b.day(t("2014-11-02T23:30:00-05:00"))).to_string(), "2014-11-02");
+        assert_eq!(
+            b.date_of_day(b.day(t("2014-11-02T23:30:00-05:00"))).to_string(),
+            "2014-11-02"
+        );
         assert_eq!(b.week(t("2014-11-02T23:30:00-05:00")), IsoWeek { year: 2014, week: 44 });
         assert_eq!(b.week(t("2014-11-03T00:00:00-05:00")), IsoWeek { year: 2014, week: 45 });
         let (first, last) = b.week_days(IsoWeek { year: 2014, week: 44 });

@@ -452,7 +452,45 @@ fn db_err(context: &str, e: &tokio_postgres::Error) -> StoreError {
     } else {
         ""
     };
-    StoreError::Database(format!("{context}: {}{hint}", detail.trim_end_matches([' ', ':'])))
+    let text = format!("{context}: {}{hint}", detail.trim_end_matches([' ', ':']));
+    match environment_kind(e) {
+        Some(kind) => StoreError::Environment { kind, detail: text },
+        None => StoreError::Database(text),
+    }
+}
+
+/// The server's refusals an operator fixes in the settings (SQLSTATE 3D000 unknown database,
+/// 28P01/28000 authentication, 42501 insufficient privilege).
+fn environment_kind(e: &tokio_postgres::Error) -> Option<crate::EnvironmentKind> {
+    use crate::EnvironmentKind;
+    match e.as_db_error()?.code().code() {
+        "3D000" => Some(EnvironmentKind::UnknownDatabase),
+        "28P01" | "28000" => Some(EnvironmentKind::Authentication),
+        "42501" => Some(EnvironmentKind::PermissionDenied),
+        _ => None,
+    }
+}
+
+/// A store's first connection ([`PgStore::connect`], [`PgStore::migrate`]): a failure below the
+/// protocol (refused, unknown host, no route) means no server is reachable at the URL; nothing
+/// was connected, so nothing was lost.
+fn first_connect_err(e: &tokio_postgres::Error) -> StoreError {
+    match db_err("connecting to PostgreSQL", e) {
+        StoreError::Database(detail) if e.as_db_error().is_none() => StoreError::Environment {
+            kind: crate::EnvironmentKind::Unreachable,
+            detail: detail
+                .trim_end_matches("; the connection to the server was lost")
+                .to_owned(),
+        },
+        other => other,
+    }
+}
+
+fn open_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => first_connect_err(&e),
+        other => pool_err("connecting to PostgreSQL", other),
+    }
 }
 
 fn pool_err(context: &str, e: deadpool_postgres::PoolError) -> StoreError {
@@ -538,10 +576,7 @@ async fn connect_raw(
     ),
     StoreError,
 > {
-    config
-        .connect(NoTls)
-        .await
-        .map_err(|e| db_err("connecting to PostgreSQL", &e))
+    config.connect(NoTls).await.map_err(|e| first_connect_err(&e))
 }
 
 /// Runs a plain connection's driver until it ends.
@@ -761,7 +796,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Database(format!("creating the PostgreSQL connection pool: {e}")))?;
         {
-            let client = pool.get().await.map_err(|e| pool_err("connecting to PostgreSQL", e))?;
+            let client = pool.get().await.map_err(open_err)?;
             let exists: bool = client
                 .query_one(
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations')",

@@ -148,6 +148,26 @@ pub enum StoreError {
     Database(String),
     #[error("subscriber fell behind by more than {max} events and was dropped")]
     SubscriberLagged { max: u64 },
+    /// The environment refused the store: the server is unreachable, the database does not
+    /// exist, the password is wrong, a privilege is missing. Not damage and not a bug: the
+    /// operator fixes the setting (the CLI exits 1 with a hint, docs/cli.md).
+    #[error("{detail}")]
+    Environment { kind: EnvironmentKind, detail: String },
+}
+
+/// What about the environment refused a store ([`StoreError::Environment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnvironmentKind {
+    /// No server answers at the address (connection refused, unknown host, no route).
+    Unreachable,
+    /// The server answers, but the database named does not exist.
+    UnknownDatabase,
+    /// The server refused the user name or password.
+    Authentication,
+    /// The user (database role, or the operating-system user on a directory) lacks a
+    /// permission.
+    PermissionDenied,
 }
 
 /// A live feed of committed events in global order: first every event from the requested

@@ -8,8 +8,13 @@ pub mod export;
 pub mod history;
 pub mod import;
 // import-csv (H8): `pub mod import_csv;` goes on the next line.
+pub mod alerts;
+pub mod appeals;
+pub mod heatmap;
 pub mod import_csv;
 pub mod init;
+pub mod listing;
+pub mod queue;
 pub mod rebuild;
 pub mod repair;
 pub mod repeats;
