@@ -267,5 +267,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::rate_limit))
         .layer(axum::middleware::from_fn(ops::observe))
+        // Every request gets an `x-request-id` (a caller's own is kept), in its span and its
+        // answer, so a client's report and the server's log name the same request.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }

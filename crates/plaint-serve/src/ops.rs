@@ -222,7 +222,13 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), status = tracing::field::Empty);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), request_id = %request_id, status = tracing::field::Empty);
     let started = Instant::now();
     let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = response.status().as_u16();
