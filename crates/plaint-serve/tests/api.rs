@@ -184,6 +184,11 @@ async fn bad_input_gets_problem_documents() {
     assert_eq!(body["field"], "now");
     let r = server.get("/v1/tickets?limit=many").await;
     assert_eq!(r.status().as_u16(), 400);
+    // A misspelt parameter is refused, not ignored.
+    let r = server.get("/v1/tickets?stauts=closed").await;
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("stauts"), "{body}");
     let r = server.get("/v1/tickets/NO-SUCH").await;
     let (status, ct) = (r.status().as_u16(), content_type(&r));
     let body: Value = r.json().await.unwrap();
