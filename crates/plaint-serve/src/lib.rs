@@ -217,17 +217,22 @@ impl Server {
 
 /// Closes the engine once the last request let go of it.
 async fn close_engine(mut engine: Arc<Engine>) -> Result<(), ServeError> {
-    // Every connection has ended, so nothing holds the engine but tasks finishing their drop.
-    for _ in 0..1000 {
+    // Every connection has ended; what may still hold the engine is a background catch-up
+    // started by a readiness probe, which ends by itself. Wait for it (a minute at most).
+    for attempt in 0..6000u32 {
         match Arc::try_unwrap(engine) {
             Ok(engine) => return Ok(engine.close().await?),
             Err(shared) => {
                 engine = shared;
-                tokio::task::yield_now().await;
+                if attempt % 500 == 499 {
+                    tracing::info!("shutdown: waiting for a background catch-up to finish");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
-    // Still shared (a detached task): save what can be saved; the drop closes the log.
+    // Still shared: save what can be saved; the last holder's drop closes the log.
+    tracing::warn!("shutdown: the engine is still in use; checkpoints saved, the log closes when it is released");
     engine.save_checkpoints().await?;
     Ok(())
 }
