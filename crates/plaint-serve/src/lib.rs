@@ -106,6 +106,8 @@ struct Inner {
     config: ServeConfig,
     office: office::Office,
     rate_limiter: Option<ops::RateLimiter>,
+    /// The projections' position when last seen (metrics report it while a catch-up holds them).
+    last_projections: std::sync::atomic::AtomicU64,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
 }
@@ -124,6 +126,18 @@ impl AppState {
     /// The office's time zone, which JSON instants are written in.
     pub fn office(&self) -> &office::Office {
         &self.inner.office
+    }
+
+    /// The projections' position without waiting: now when free, else as last seen.
+    pub(crate) fn projections_position(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.engine().projections_position() {
+            Some(p) => {
+                self.inner.last_projections.fetch_max(p, Relaxed);
+                p
+            }
+            None => self.inner.last_projections.load(Relaxed),
+        }
     }
 
     pub(crate) fn rate_limiter(&self) -> Option<&ops::RateLimiter> {
@@ -169,6 +183,7 @@ impl Server {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                last_projections: std::sync::atomic::AtomicU64::new(0),
                 office,
                 config,
                 shutting_down,

@@ -67,18 +67,24 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Response, Ap
             format!("the store does not answer: {e}"),
         )
     })?;
-    let projections = state.engine().projections_position();
-    let (status, code, position) = match projections {
-        Some(p) if p >= head => ("ready", StatusCode::OK, p),
-        Some(p) => {
-            // Behind: catch up in the background of this answer's next poll.
-            let engine_state = state.clone();
-            tokio::spawn(async move {
-                let _ = engine_state.engine().catch_up().await;
-            });
-            ("catching_up", StatusCode::SERVICE_UNAVAILABLE, p)
-        }
-        None => ("catching_up", StatusCode::SERVICE_UNAVAILABLE, 0),
+    let projections = match state.engine().projections_position() {
+        Some(p) => p,
+        // A read or a rebuild is folding the log right now: wait for it to reach the head
+        // (a probe times out meanwhile, which is the truth: not ready).
+        None => state.engine().catch_up().await?,
+    };
+    let (status, code, position) = if projections >= head {
+        ("ready", StatusCode::OK, projections)
+    } else {
+        // Behind: catch up in the background, so a later probe finds the server ready even
+        // when no read comes.
+        let engine_state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = engine_state.engine().catch_up().await {
+                tracing::error!(error = %e, "readiness: catching up the projections failed");
+            }
+        });
+        ("catching_up", StatusCode::SERVICE_UNAVAILABLE, projections)
     };
     Ok(state.office().json(
         code,
