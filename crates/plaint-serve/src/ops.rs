@@ -147,21 +147,20 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     let engine = state.engine();
     let mut text = prometheus().render();
     let head = engine.head_position().await?;
-    let projected = engine.projections_position();
+    // Before the reports below catch the projections up: how far behind they were.
+    let projected = state.projections_position();
     gauge(
         &mut text,
         "plaint_head_position",
         "The log's last committed position.",
         head as f64,
     );
-    if let Some(p) = projected {
-        gauge(
-            &mut text,
-            "plaint_projection_lag_events",
-            "Committed events the projections have not folded yet.",
-            head.saturating_sub(p) as f64,
-        );
-    }
+    gauge(
+        &mut text,
+        "plaint_projection_lag_events",
+        "Committed events the projections have not folded yet (as last seen while a catch-up runs).",
+        head.saturating_sub(projected) as f64,
+    );
     let now = engine.now();
     let report = engine.sla_report(now, None, None).await?;
     let open = engine
