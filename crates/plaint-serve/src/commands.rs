@@ -231,7 +231,7 @@ async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiErro
             CommandOutcome::Rejected { rejection, .. } => {
                 let mut p = ApiError::rejection(rejection).problem;
                 p.index = Some(index);
-                ("rejected", Vec::new(), Some(p))
+                ("rejected", Vec::new(), Some(*p))
             }
         };
         crate::ops::record_command(cmd.body.name(), name);

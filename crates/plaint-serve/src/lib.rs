@@ -106,6 +106,8 @@ struct Inner {
     config: ServeConfig,
     office: office::Office,
     rate_limiter: Option<ops::RateLimiter>,
+    /// The projections' position when last seen (metrics report it while a catch-up holds them).
+    last_projections: std::sync::atomic::AtomicU64,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
 }
@@ -124,6 +126,18 @@ impl AppState {
     /// The office's time zone, which JSON instants are written in.
     pub fn office(&self) -> &office::Office {
         &self.inner.office
+    }
+
+    /// The projections' position without waiting: now when free, else as last seen.
+    pub(crate) fn projections_position(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.engine().projections_position() {
+            Some(p) => {
+                self.inner.last_projections.fetch_max(p, Relaxed);
+                p
+            }
+            None => self.inner.last_projections.load(Relaxed),
+        }
     }
 
     pub(crate) fn rate_limiter(&self) -> Option<&ops::RateLimiter> {
@@ -169,6 +183,7 @@ impl Server {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                last_projections: std::sync::atomic::AtomicU64::new(0),
                 office,
                 config,
                 shutting_down,
@@ -217,17 +232,22 @@ impl Server {
 
 /// Closes the engine once the last request let go of it.
 async fn close_engine(mut engine: Arc<Engine>) -> Result<(), ServeError> {
-    // Every connection has ended, so nothing holds the engine but tasks finishing their drop.
-    for _ in 0..1000 {
+    // Every connection has ended; what may still hold the engine is a background catch-up
+    // started by a readiness probe, which ends by itself. Wait for it (a minute at most).
+    for attempt in 0..6000u32 {
         match Arc::try_unwrap(engine) {
             Ok(engine) => return Ok(engine.close().await?),
             Err(shared) => {
                 engine = shared;
-                tokio::task::yield_now().await;
+                if attempt % 500 == 499 {
+                    tracing::info!("shutdown: waiting for a background catch-up to finish");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
-    // Still shared (a detached task): save what can be saved; the drop closes the log.
+    // Still shared: save what can be saved; the last holder's drop closes the log.
+    tracing::warn!("shutdown: the engine is still in use; checkpoints saved, the log closes when it is released");
     engine.save_checkpoints().await?;
     Ok(())
 }
@@ -267,5 +287,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::rate_limit))
         .layer(axum::middleware::from_fn(ops::observe))
+        // Every request gets an `x-request-id` (a caller's own is kept), in its span and its
+        // answer, so a client's report and the server's log name the same request.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }

@@ -67,18 +67,24 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Response, Ap
             format!("the store does not answer: {e}"),
         )
     })?;
-    let projections = state.engine().projections_position();
-    let (status, code, position) = match projections {
-        Some(p) if p >= head => ("ready", StatusCode::OK, p),
-        Some(p) => {
-            // Behind: catch up in the background of this answer's next poll.
-            let engine_state = state.clone();
-            tokio::spawn(async move {
-                let _ = engine_state.engine().catch_up().await;
-            });
-            ("catching_up", StatusCode::SERVICE_UNAVAILABLE, p)
-        }
-        None => ("catching_up", StatusCode::SERVICE_UNAVAILABLE, 0),
+    let projections = match state.engine().projections_position() {
+        Some(p) => p,
+        // A read or a rebuild is folding the log right now: wait for it to reach the head
+        // (a probe times out meanwhile, which is the truth: not ready).
+        None => state.engine().catch_up().await?,
+    };
+    let (status, code, position) = if projections >= head {
+        ("ready", StatusCode::OK, projections)
+    } else {
+        // Behind: catch up in the background, so a later probe finds the server ready even
+        // when no read comes.
+        let engine_state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = engine_state.engine().catch_up().await {
+                tracing::error!(error = %e, "readiness: catching up the projections failed");
+            }
+        });
+        ("catching_up", StatusCode::SERVICE_UNAVAILABLE, projections)
     };
     Ok(state.office().json(
         code,
@@ -141,21 +147,20 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     let engine = state.engine();
     let mut text = prometheus().render();
     let head = engine.head_position().await?;
-    let projected = engine.projections_position();
+    // Before the reports below catch the projections up: how far behind they were.
+    let projected = state.projections_position();
     gauge(
         &mut text,
         "plaint_head_position",
         "The log's last committed position.",
         head as f64,
     );
-    if let Some(p) = projected {
-        gauge(
-            &mut text,
-            "plaint_projection_lag_events",
-            "Committed events the projections have not folded yet.",
-            head.saturating_sub(p) as f64,
-        );
-    }
+    gauge(
+        &mut text,
+        "plaint_projection_lag_events",
+        "Committed events the projections have not folded yet (as last seen while a catch-up runs).",
+        head.saturating_sub(projected) as f64,
+    );
     let now = engine.now();
     let report = engine.sla_report(now, None, None).await?;
     let open = engine
@@ -222,7 +227,13 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), status = tracing::field::Empty);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), request_id = %request_id, status = tracing::field::Empty);
     let started = Instant::now();
     let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = response.status().as_u16();

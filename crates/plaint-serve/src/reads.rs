@@ -69,6 +69,7 @@ fn reveal(principal: &Principal, asked: Option<bool>) -> Result<Reveal, ApiError
 /// Filters of the ticket list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct TicketListQuery {
     /// Only tickets in this status (`received`, `verified`, …, `closed`).
     status: Option<String>,
@@ -144,6 +145,7 @@ pub(crate) async fn list_tickets(
 /// Options of one ticket's read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct TicketQuery {
     /// The ticket as it stood at this instant (business time).
     as_of: Option<String>,
@@ -193,6 +195,7 @@ fn ticket_json(mut value: serde_json::Value) -> serde_json::Value {
 /// Options of a history read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RevealQuery {
     /// Personal fields in clear (needs the right to reveal).
     reveal: Option<bool>,
@@ -230,6 +233,7 @@ pub(crate) async fn history(
 /// The instant a report is judged at.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NowQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -261,6 +265,7 @@ pub(crate) async fn ticket_sla(
 /// Filters of the audit.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// Only events at or after this instant.
     from: Option<String>,
@@ -323,6 +328,7 @@ pub(crate) async fn audit(
 /// Options of the SLA report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SlaQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -389,6 +395,7 @@ pub(crate) async fn at_risk(
 /// Options of the queue.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct QueueQuery {
     /// The instant deadlines are judged at (default: the server's clock).
     now: Option<String>,
@@ -506,6 +513,7 @@ pub(crate) async fn queue(
 /// The period of the repeats report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PeriodQuery {
     /// Tickets received at or after this instant (default: the beginning).
     from: Option<String>,
@@ -542,6 +550,7 @@ pub(crate) async fn repeats(
 /// Options of a report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     /// The period: for weekly an ISO week (`2026-W38`) or a date in it, for monthly `2026-09`
     /// or a date in it; default: the period of `now`.

@@ -184,6 +184,11 @@ async fn bad_input_gets_problem_documents() {
     assert_eq!(body["field"], "now");
     let r = server.get("/v1/tickets?limit=many").await;
     assert_eq!(r.status().as_u16(), 400);
+    // A misspelt parameter is refused, not ignored.
+    let r = server.get("/v1/tickets?stauts=closed").await;
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("stauts"), "{body}");
     let r = server.get("/v1/tickets/NO-SUCH").await;
     let (status, ct) = (r.status().as_u16(), content_type(&r));
     let body: Value = r.json().await.unwrap();
@@ -316,6 +321,17 @@ async fn readiness_and_metrics() {
     assert_eq!(ready["lag_events"], 0);
     let (status, health) = server.get_json("/healthz").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    // Every answer names its request; a caller's own id is kept.
+    let r = server.get("/healthz").await;
+    assert_eq!(r.headers()["x-request-id"].to_str().unwrap().len(), 36);
+    let r = server
+        .client
+        .get(server.url("/v1/stats"))
+        .header("x-request-id", "desk-7-0042")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "desk-7-0042");
 
     server.post_json("/v1/commands", &receive("m-1", "CMP-M1")).await;
     let r = server.get("/metrics").await;

@@ -348,3 +348,20 @@ async fn visit_all_sees_the_same_events_as_read_all() {
     assert_eq!(n, 25);
     assert_eq!(seen, all[16..41].to_vec());
 }
+
+/// The writer counts every `fdatasync` once in its latency buckets (what `plaint serve` shows
+/// as the `plaint_fsync_seconds` histogram), and the buckets' total time is the sum it keeps.
+#[tokio::test]
+async fn every_sync_is_counted_in_one_latency_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(log.writer_stats().sync_buckets.iter().sum::<u64>(), 0);
+    fill(&log, 12).await;
+    let stats = log.writer_stats();
+    assert!(stats.syncs >= 1, "{stats:?}");
+    assert_eq!(stats.sync_buckets.iter().sum::<u64>(), stats.syncs, "{stats:?}");
+    assert_eq!(
+        stats.sync_buckets.len(),
+        plaint_store::file::SYNC_BUCKET_BOUNDS_MICROS.len() + 1
+    );
+}
