@@ -77,6 +77,8 @@ pub struct QueueEntry {
     pub department: Option<String>,
     /// The handler it is assigned to now.
     pub handler: Option<String>,
+    /// 首问负责制: the person who owns it until it is closed (docs/domain.md R-OWN).
+    pub owner: Option<String>,
     /// Its severity, once classified.
     pub severity: Option<String>,
     /// When it was received.
@@ -249,6 +251,7 @@ fn queue_entry(v: &TicketView, sla: &TicketSla) -> QueueEntry {
         escalation_level: v.escalation_level,
         department: v.department().map(str::to_owned),
         handler: handler(v),
+        owner: v.owner.clone(),
         severity: v.severity.map(|s| s.as_str().to_owned()),
         received_at: v.received_at,
     }

@@ -54,7 +54,7 @@ pub struct ServeConfig {
     pub rate_limit: Option<u32>,
     /// The office's IANA time zone for instants in JSON; `None`: the business calendar's
     /// UTC offset.
-    pub time_zone: Option<chrono_tz::Tz>,
+    pub time_zone: Option<plaint::BusinessZone>,
 }
 
 impl Default for ServeConfig {
@@ -173,9 +173,9 @@ impl Server {
             source,
         })?;
         ops::init_metrics();
-        let office = match config.time_zone {
-            Some(tz) => office::Office::Zone(tz),
-            None => office::Office::Fixed(engine.calendar().utc_offset()),
+        let office = match config.time_zone.unwrap_or_else(|| engine.calendar().time_zone()) {
+            plaint::BusinessZone::Iana(tz) => office::Office::Zone(tz),
+            plaint::BusinessZone::Fixed(offset) => office::Office::Fixed(offset),
         };
         let engine = Arc::new(engine);
         let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);

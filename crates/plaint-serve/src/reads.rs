@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use plaint::reports::{week_of_date, GroupBy, IsoWeek, Month, Period, TicketStatus};
+use plaint::reports::{week_of_date, GroupBy, IsoWeek, Month, Period};
 use plaint::{AuditFilter, ComplaintId, Reveal, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -242,7 +242,7 @@ pub(crate) struct NowQuery {
 /// One ticket's SLA verdict per clock at `now`, with the deadlines it was judged against.
 #[utoipa::path(get, path = "/v1/tickets/{id}/sla", tag = "reads",
     params(("id" = String, Path, description = "The complaint id"), NowQuery),
-    responses((status = 200, body = Object, description = "Per clock: verdict, start, recorded and effective due time, time on hold"),
+    responses((status = 200, body = Object, description = "Per clock: the deadline, the policy rule and version it came from, the calendar days skipped, the pauses and the verdict (as `plaint sla --ticket`)"),
         (status = 404, body = crate::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn ticket_sla(
     State(state): State<AppState>,
@@ -254,7 +254,7 @@ pub(crate) async fn ticket_sla(
     let q = query(q)?;
     let id = complaint(&id)?;
     let now = now(&state, q.now.as_deref())?;
-    let sla = state.engine().ticket_sla(&id, now).await?;
+    let sla = state.engine().explain_sla(&id, now).await?;
     Ok(state.office().json(StatusCode::OK, &sla))
 }
 
@@ -401,29 +401,43 @@ pub(crate) struct QueueQuery {
     now: Option<String>,
     /// Only tickets the department holds now.
     department: Option<String>,
+    /// Only tickets assigned to this handler now.
+    handler: Option<String>,
     /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
 }
 
-/// One open ticket in the queue.
+/// One open ticket in the queue (the facade's `plaint::desk::QueueEntry`, as `plaint queue`
+/// shows it).
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct QueueEntry {
     complaint_id: String,
     status: String,
     /// The department holding it (none before routing).
     department: Option<String>,
-    #[schema(value_type = Option<String>)]
-    severity: Option<serde_json::Value>,
+    /// The handler it is assigned to now.
+    handler: Option<String>,
+    /// 首问负责制: who owns it until it is closed.
+    owner: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    severity: Option<String>,
     #[schema(value_type = String)]
     received_at: Timestamp,
-    /// The earliest effective deadline of a clock still running, and its clock.
+    /// When the pending clock due first is due.
     #[schema(value_type = Option<String>)]
     next_due_at: Option<Timestamp>,
+    /// That clock.
     next_clock: Option<String>,
+    /// `overdue`, `at_risk`, `on_track` or `no_clock`.
+    urgency: String,
     /// A running clock is past its at-risk share.
     at_risk: bool,
     /// A running clock is past its deadline.
     overdue: bool,
+    /// How far past due, in milliseconds, when overdue.
+    overdue_ms: Option<i64>,
+    /// The escalation level reached, when escalated.
+    escalation_level: Option<String>,
 }
 
 /// The work queue.
@@ -431,13 +445,19 @@ pub(crate) struct QueueEntry {
 pub(crate) struct Queue {
     #[schema(value_type = String)]
     now: Timestamp,
+    /// The policy that judged at-risk clocks.
+    policy_version: String,
     /// Open tickets matching the filter.
     total: usize,
-    /// Overdue first, then by the next deadline (none last), then by receipt.
+    /// Of those, overdue.
+    overdue: u64,
+    /// Of those, at risk (not overdue).
+    at_risk: u64,
+    /// By the next deadline, earliest first (so overdue first); tickets without a running clock last.
     entries: Vec<QueueEntry>,
 }
 
-/// The open tickets, most urgent first: overdue, then by the next deadline.
+/// The open tickets by next deadline, as `plaint queue` lists them (the facade's `Engine::queue`).
 #[utoipa::path(get, path = "/v1/queue", tag = "reads", params(QueueQuery),
     responses((status = 200, body = Queue), (status = 400, body = crate::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn queue(
@@ -452,62 +472,42 @@ pub(crate) async fn queue(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit", format!("{limit}; want 1 to 1000")));
     }
-    let department = q.department.clone();
-    let policy = state.engine().policy().clone();
-    let mut entries = state
-        .engine()
-        .with_projections(|p| {
-            p.tickets
-                .state
-                .views()
-                .filter(|v| !matches!(v.status, TicketStatus::Closed))
-                .filter(|v| department.as_deref().is_none_or(|d| v.department() == Some(d)))
-                .map(|v| {
-                    // The verdicts are the domain's (through the SLA projection).
-                    let sla = p.sla.state.ticket(&v.id, now, &policy);
-                    let running = sla
-                        .iter()
-                        .flat_map(|s| s.clocks.iter())
-                        .filter(|c| matches!(c.verdict.as_str(), "pending" | "pending_overdue"));
-                    let next = running
-                        .clone()
-                        .filter_map(|c| c.effective_due_at.map(|d| (d, c)))
-                        .min_by_key(|(d, _)| *d);
-                    QueueEntry {
-                        complaint_id: v.id.to_string(),
-                        status: v.status.as_str().to_owned(),
-                        department: v.department().map(str::to_owned),
-                        severity: v.severity.map(|s| serde_json::to_value(s).unwrap_or_default()),
-                        received_at: v.received_at,
-                        next_due_at: next.map(|(d, _)| d),
-                        next_clock: next.map(|(_, c)| {
-                            serde_json::to_value(c.clock)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default()
-                        }),
-                        at_risk: running.clone().any(|c| c.at_risk),
-                        overdue: running.clone().any(|c| c.verdict.as_str() == "pending_overdue"),
-                    }
-                })
-                .collect::<Vec<_>>()
+    let filter = plaint::reports::QueueFilter {
+        department: q.department.clone(),
+        handler: q.handler.clone(),
+    };
+    let desk = state.engine().queue(now, &filter).await?;
+    let total = desk.tickets.len();
+    let entries = desk
+        .tickets
+        .into_iter()
+        .take(limit)
+        .map(|t| QueueEntry {
+            complaint_id: t.complaint_id.to_string(),
+            status: t.status,
+            department: t.department,
+            handler: t.handler,
+            owner: t.owner,
+            severity: t.severity,
+            received_at: t.received_at,
+            next_due_at: t.due_at,
+            next_clock: t.clock.map(|c| c.as_str().to_owned()),
+            urgency: t.urgency.as_str().to_owned(),
+            at_risk: t.urgency == plaint::reports::Urgency::AtRisk,
+            overdue: t.urgency == plaint::reports::Urgency::Overdue,
+            overdue_ms: t.overdue_ms,
+            escalation_level: t.escalation_level.map(|l| l.as_str().to_owned()),
         })
-        .await?;
-    entries.sort_by(|a, b| {
-        b.overdue
-            .cmp(&a.overdue)
-            .then_with(|| match (a.next_due_at, b.next_due_at) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
-            .then_with(|| a.received_at.cmp(&b.received_at))
-            .then_with(|| a.complaint_id.cmp(&b.complaint_id))
-    });
-    let total = entries.len();
-    entries.truncate(limit);
-    Ok(state.office().json(StatusCode::OK, &Queue { now, total, entries }))
+        .collect();
+    let answer = Queue {
+        now,
+        policy_version: desk.policy_version,
+        total,
+        overdue: desk.overdue,
+        at_risk: desk.at_risk,
+        entries,
+    };
+    Ok(state.office().json(StatusCode::OK, &answer))
 }
 
 /// The period of the repeats report.
@@ -578,8 +578,7 @@ pub(crate) async fn report(
     principal.allow(Need::Report)?;
     let q = query(q)?;
     let now = now(&state, q.now.as_deref())?;
-    let offset = state.engine().calendar().utc_offset();
-    let local_today = now.to_datetime().with_timezone(&offset).date_naive();
+    let local_today = state.engine().calendar().time_zone().local(now).date();
     let period = match kind.as_str() {
         "weekly" => Period::Week(match q.period.as_deref() {
             None => week_of_date(local_today),

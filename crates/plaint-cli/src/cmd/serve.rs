@@ -30,8 +30,8 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         body_limit: args.body_limit,
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
-        // The office zone of the CLI's --tz, when the CLI gains one (issue 14); the calendar's offset until then.
-        time_zone: None,
+        // JSON instants carry the offset of --tz/--utc when given, else the office's zone.
+        time_zone: Some(crate::context::zone()),
     };
     let server = match plaint_serve::Server::bind(engine, config).await {
         Ok(server) => server,
