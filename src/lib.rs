@@ -91,3 +91,8 @@ pub mod reports {
 pub use maintenance::{RepairReport, StoreCheck};
 pub use plaint_store::chain::HeadMark;
 pub use plaint_store::file::Recovery;
+
+/// The README's code blocks, compiled as doctests so its embedding example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

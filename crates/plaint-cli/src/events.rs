@@ -50,5 +50,11 @@ fn summary(data: &EventData) -> String {
         EventData::Closed(c) => format!("{:?}", c.resolution).to_lowercase(),
         EventData::CustomerErased(e) => format!("{} keys destroyed ({})", e.key_ids.len(), e.legal_basis),
         EventData::OnHold(_) | EventData::Resumed(_) | EventData::Revisited(_) => String::new(),
+        EventData::TokenIssued(t) => format!("token {} ({}, role {})", t.token_id, t.name, t.role),
+        EventData::TokenRevoked(t) => format!("token {} revoked ({})", t.token_id, t.reason),
+        EventData::PersonalDataRevealed(r) => format!(
+            "personal data of {} revealed to role {} ({})",
+            r.complaint_id, r.role, r.reason
+        ),
     }
 }

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 19] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -49,6 +49,9 @@ pub const CURRENT_VERSIONS: [(&str, u16); 16] = [
     ("Reopened", 1),
     ("Closed", 1),
     ("CustomerErased", 1),
+    ("TokenIssued", 1),
+    ("TokenRevoked", 1),
+    ("PersonalDataRevealed", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -207,6 +210,9 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::Reopened(e) => ser(e, out),
         EventData::Closed(e) => ser(e, out),
         EventData::CustomerErased(e) => ser(e, out),
+        EventData::TokenIssued(e) => ser(e, out),
+        EventData::TokenRevoked(e) => ser(e, out),
+        EventData::PersonalDataRevealed(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -326,6 +332,9 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("Reopened", _) => EventData::Reopened(de(name, v, payload)?),
         ("Closed", _) => EventData::Closed(de(name, v, payload)?),
         ("CustomerErased", _) => EventData::CustomerErased(de(name, v, payload)?),
+        ("TokenIssued", _) => EventData::TokenIssued(de(name, v, payload)?),
+        ("TokenRevoked", _) => EventData::TokenRevoked(de(name, v, payload)?),
+        ("PersonalDataRevealed", _) => EventData::PersonalDataRevealed(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }

@@ -65,6 +65,14 @@ pub enum EventData {
     /// A customer's personal data was erased (their keys destroyed). Not about one complaint:
     /// recorded in the stream [`ERASURE_STREAM`]; every complaint state and figure ignores it.
     CustomerErased(CustomerErased),
+    /// An API token was issued (stream [`crate::access::TOKEN_STREAM`]); no complaint figure
+    /// counts it.
+    TokenIssued(crate::access::TokenIssued),
+    /// An API token was revoked (stream [`crate::access::TOKEN_STREAM`]).
+    TokenRevoked(crate::access::TokenRevoked),
+    /// A complaint's personal fields were shown in clear (stream
+    /// [`crate::access::REVEAL_STREAM`]): who saw whose data, when, why.
+    PersonalDataRevealed(crate::access::PersonalDataRevealed),
 }
 
 impl EventData {
@@ -87,6 +95,9 @@ impl EventData {
             EventData::Reopened(_) => "Reopened",
             EventData::Closed(_) => "Closed",
             EventData::CustomerErased(_) => "CustomerErased",
+            EventData::TokenIssued(_) => "TokenIssued",
+            EventData::TokenRevoked(_) => "TokenRevoked",
+            EventData::PersonalDataRevealed(_) => "PersonalDataRevealed",
         }
     }
 }

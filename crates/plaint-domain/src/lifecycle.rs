@@ -103,6 +103,8 @@ impl Lifecycle {
                 step.deadlines = &d.deadlines;
             }
             EventData::Redispatched(_) | EventData::CustomerErased(_) => {}
+            // Access control (tokens, reveals): not about a ticket.
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -275,6 +275,7 @@ impl SlaEvent {
             | EventData::MergedAsDuplicate(_)
             | EventData::Compensated(_)
             | EventData::CustomerErased(_) => return None,
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => return None,
         })
     }
 }

@@ -1359,5 +1359,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         }
         // Not about a complaint (recorded in the erasure stream): changes no state.
         EventData::CustomerErased(_) => {}
+        // Access control (tokens, reveals; their own streams): changes no complaint state.
+        EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
     }
 }

@@ -285,7 +285,10 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::Responded(_)
         | EventData::Compensated(_)
         | EventData::Escalated(_)
-        | EventData::CustomerErased(_) => status,
+        | EventData::CustomerErased(_)
+        | EventData::TokenIssued(_)
+        | EventData::TokenRevoked(_)
+        | EventData::PersonalDataRevealed(_) => status,
     }
 }
 

@@ -473,6 +473,7 @@ impl Projection for Analysis {
         self.recs[i as usize].life.apply(&e.data);
         match &e.data {
             EventData::Received(_) | EventData::CustomerErased(_) => {}
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::Verified(v) => {
                 let a = &mut self.recs[i as usize];
                 a.repeat |= v.repeat_of.is_some();
