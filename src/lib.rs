@@ -89,6 +89,13 @@ pub mod reports {
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
 }
 pub use maintenance::{RepairReport, StoreCheck};
+
+/// Access control (docs/serve.md): roles, the one table of their rights, API tokens and the
+/// audit record of reveals.
+pub mod access {
+    pub use crate::engine::{NewToken, RevealRequest};
+    pub use plaint_domain::access::*;
+}
 pub use plaint_store::chain::HeadMark;
 pub use plaint_store::file::Recovery;
 
