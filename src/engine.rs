@@ -589,6 +589,7 @@ impl Engine {
     ///
     /// Errors: [`EngineError::Rejected`] when the domain refuses (nothing written),
     /// [`EngineError::Contended`] when concurrency conflicts persist, store errors otherwise.
+    #[tracing::instrument(name = "command", skip_all, fields(complaint = %cmd.complaint_id, command_id = %cmd.command_id, kind = cmd.body.name()))]
     pub async fn execute(&self, cmd: Command) -> Result<Executed, EngineError> {
         self.execute_at(cmd, None).await
     }
@@ -671,10 +672,14 @@ impl Engine {
             }
             new[0].meta.command_digest = Some(digest);
             let envelopes = new.iter().map(to_new_event).collect();
+            let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
             let appended = if write.is_empty() {
-                self.store
-                    .append(&stream, ExpectedVersion::Exact(state.version), envelopes)
-                    .await
+                tracing::Instrument::instrument(
+                    self.store
+                        .append(&stream, ExpectedVersion::Exact(state.version), envelopes),
+                    append_span,
+                )
+                .await
             } else {
                 // A new key or link is created with the events, never for a refused command.
                 let request = AppendRequest {
@@ -682,8 +687,7 @@ impl Engine {
                     expected: ExpectedVersion::Exact(state.version),
                     events: envelopes,
                 };
-                self.vault
-                    .append_with_vault(vec![request], write)
+                tracing::Instrument::instrument(self.vault.append_with_vault(vec![request], write), append_span)
                     .await
                     .map(|mut r| r.pop().expect("one result per request"))
             };
@@ -790,6 +794,7 @@ impl Engine {
         self.execute_batch_with(cmds, true, None).await
     }
 
+    #[tracing::instrument(name = "batch", skip_all, fields(commands = cmds.len()))]
     async fn execute_batch_with(
         &self,
         cmds: Vec<Command>,
@@ -938,7 +943,8 @@ impl Engine {
         let results = if requests.is_empty() {
             Vec::new()
         } else {
-            self.vault.append_with_vault(requests, write).await?
+            let span = tracing::info_span!("append", streams = requests.len(), events);
+            tracing::Instrument::instrument(self.vault.append_with_vault(requests, write), span).await?
         };
         // The store answers every request, in request order (its contract).
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
@@ -1055,6 +1061,7 @@ impl Engine {
     }
 
     /// Brings the in-memory projections up to the log's head.
+    #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn catch_up(&self) -> Result<u64, EngineError> {
         let mut runner = self.runner.lock().await;
         self.catch_up_locked(&mut runner).await
@@ -1385,6 +1392,7 @@ impl Engine {
     /// Rebuilds the projections from the log (all of them, from empty) up to `target`,
     /// calling `progress` after every batch read; saves checkpoints (except for an as-of
     /// rebuild, which is not a log prefix; the engine then catches up again on the next read).
+    #[tracing::instrument(name = "rebuild", skip_all, fields(target = ?target))]
     pub async fn rebuild(
         &self,
         target: RebuildTarget,
@@ -1409,6 +1417,7 @@ impl Engine {
     /// beginning to its head and saves its checkpoint; the other projections keep theirs. An
     /// unknown name is [`EngineError::BadInput`] listing the known ones. Without checkpoints
     /// every projection lives in memory only, and all of them are rebuilt.
+    #[tracing::instrument(name = "rebuild", skip_all, fields(projection = name))]
     pub async fn rebuild_projection(
         &self,
         name: &str,
@@ -1456,6 +1465,7 @@ impl Engine {
     /// Saves the projections' checkpoints, then closes the store: for the file log, waits for
     /// everything queued, syncs and releases the lock. Dropping the engine closes the log too,
     /// but blocks the dropping thread and skips the checkpoints.
+    #[tracing::instrument(name = "sync", skip_all, fields(on = "close"))]
     pub async fn close(self) -> Result<(), EngineError> {
         if self.checkpoint_dir.is_some() && !self.read_only {
             self.save_checkpoints().await?;
@@ -1628,5 +1638,60 @@ impl EventSubscription {
             r.map_err(EngineError::from)
                 .and_then(|r| from_recorded_owned(r).map_err(EngineError::from)),
         )
+    }
+}
+
+/// The subscription as a [`futures::Stream`] of committed events, in global order with no gap
+/// and no duplicate (the same items as [`EventSubscription::next`]); it ends when the store
+/// closes.
+///
+/// ```
+/// use futures::StreamExt;
+/// use plaint::{Engine, EngineConfig};
+/// use plaint::workload::{generate, WorkloadConfig};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+/// for cmd in generate(&WorkloadConfig { complaints: 2, ..Default::default() }) {
+///     engine.execute(cmd).await.unwrap();
+/// }
+/// let head = engine.head_position().await.unwrap();
+/// let sub = engine.subscribe(1).await.unwrap();
+/// let positions: Vec<u64> = sub.take(head as usize).map(|e| e.unwrap().meta.position).collect().await;
+/// assert_eq!(positions, (1..=head).collect::<Vec<_>>());
+/// # });
+/// ```
+impl futures::Stream for EventSubscription {
+    type Item = Result<Event, EngineError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.poll_next_event(cx).map(|item| {
+            item.map(|r| {
+                r.map_err(EngineError::from)
+                    .and_then(|r| from_recorded_owned(r).map_err(EngineError::from))
+            })
+        })
+    }
+}
+
+/// Figures for operating a long-running engine (`plaint serve`'s readiness and metrics).
+impl Engine {
+    /// The log position the in-memory projections have folded up to, without catching up;
+    /// `None` while a catch-up or rebuild holds them. The projection lag in events is
+    /// [`Engine::head_position`] minus this.
+    pub fn projections_position(&self) -> Option<u64> {
+        self.runner
+            .try_lock()
+            .ok()
+            .map(|runner| runner.projections().high_position())
+    }
+
+    /// What the file log's writer did since open (batches, `fdatasync` calls, their time and
+    /// latency buckets); `None` on PostgreSQL.
+    pub fn writer_stats(&self) -> Option<plaint_store::file::WriterStats> {
+        self.file_log.as_ref().map(|log| log.writer_stats())
     }
 }

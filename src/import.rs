@@ -135,6 +135,7 @@ impl Engine {
     /// Executes `plan` in durable batches of whole tickets. `on_batch` is called after each
     /// batch is durable (never before), with the totals so far: what tooling may report as
     /// acknowledged. Importing the same plan again adds nothing (command ids).
+    #[tracing::instrument(name = "import", skip_all, fields(commands_per_batch = options.commands_per_batch))]
     pub async fn execute_import_plan(
         &self,
         plan: &ImportPlan,

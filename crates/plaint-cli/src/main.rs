@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod events;
 mod lines;
+mod logging;
 mod output;
 mod progress;
 mod tables;
@@ -22,6 +23,8 @@ use context::{Context, GlobalArgs};
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
+    #[command(flatten)]
+    logging: logging::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +72,8 @@ enum Command {
     Copy(cmd::copy::CopyArgs),
     /// Erase a customer's personal information (destroys the customer's key: crypto-shredding).
     Erase(cmd::erase::EraseArgs),
+    /// Serve the engine over HTTP/JSON until SIGTERM (docs/serve.md).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() {
@@ -85,9 +90,16 @@ fn main() {
             std::process::exit(code as i32);
         }
     };
+    logging::init(&cli.logging);
     // One thread: the CLI runs one thing at a time, and on a busy 2-core machine the hand-offs
     // between worker threads cost more than they give (demo: 4x faster than multi-threaded).
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // `serve` answers many clients at once: it gets a worker per core.
+    let runtime = if matches!(cli.command, Command::Serve(_)) {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             let err = anyhow::Error::new(e).context("cannot start the async runtime");
@@ -127,5 +139,6 @@ async fn run(cli: Cli) -> anyhow::Result<error::ExitCode> {
         Command::Export(args) => cmd::export::run(&ctx, args).await,
         Command::Copy(args) => cmd::copy::run(&ctx, args).await,
         Command::Erase(args) => cmd::erase::run(&ctx, args).await,
+        Command::Serve(args) => cmd::serve::run(&ctx, args).await,
     }
 }

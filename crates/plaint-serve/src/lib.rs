@@ -1,1 +1,266 @@
-//! `plaint serve`: the engine as an HTTP/JSON service (being built in W2 5/7).
+//! `plaint serve`: the engine as an HTTP/JSON service (docs/serve.md).
+//!
+//! A client of the facade `plaint` only, like the CLI. [`Server::bind`] takes an opened
+//! [`plaint::Engine`] and a [`ServeConfig`]; [`Server::run`] answers requests until the shutdown
+//! future completes, then finishes the requests in flight, ends the live event streams, saves
+//! the projections' checkpoints and closes the engine (syncing the log and releasing the file
+//! log's lock).
+//!
+//! - `error.rs` problem documents (RFC 9457), the domain's rejections as 409/422;
+//! - `auth.rs` the [`auth::Principal`] every route asks (the access-control hook);
+//! - `office.rs` instants in JSON as RFC 3339 with the office's UTC offset;
+//! - `commands.rs` `POST /v1/commands`; `reads.rs` tickets, history, audit, SLA, queue, repeats,
+//!   reports, stats, verify; `events.rs` the live event stream (Server-Sent Events);
+//! - `ops.rs` health, readiness, Prometheus metrics, request limits; `openapi.rs` the OpenAPI
+//!   3.1 document at `/v1/openapi.json`.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod commands;
+pub mod error;
+mod events;
+pub mod office;
+pub mod openapi;
+mod ops;
+mod reads;
+
+use axum::routing::{get, post};
+use axum::Router;
+use plaint::Engine;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use error::{ApiError, Problem};
+
+/// Request bodies larger than this are refused with 413 unless configured otherwise.
+pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The address to listen on (`127.0.0.1:0` picks a free port; see [`Server::local_addr`]).
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes (413 above it).
+    pub body_limit: usize,
+    /// Requests per second the server accepts (with a burst of as many); `None`: no limit.
+    /// Above it: 429 with `Retry-After`.
+    pub rate_limit: Option<u32>,
+    /// The office's IANA time zone for instants in JSON; `None`: the business calendar's
+    /// UTC offset.
+    pub time_zone: Option<chrono_tz::Tz>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: BODY_LIMIT_DEFAULT,
+            rate_limit: None,
+            time_zone: None,
+        }
+    }
+}
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed (the listener broke).
+    #[error("serving on {addr}: {source}")]
+    Serve {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Closing the engine after shutdown failed (checkpoints, the log's final sync).
+    #[error("closing the engine after shutdown: {0}")]
+    Close(#[from] plaint::EngineError),
+}
+
+/// What every request handler shares: the engine and the server's configuration.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Arc<Engine>,
+    config: ServeConfig,
+    office: office::Office,
+    rate_limiter: Option<ops::RateLimiter>,
+    /// Turns `true` when shutdown begins: live event streams end.
+    shutting_down: tokio::sync::watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &ServeConfig {
+        &self.inner.config
+    }
+
+    /// The office's time zone, which JSON instants are written in.
+    pub fn office(&self) -> &office::Office {
+        &self.inner.office
+    }
+
+    pub(crate) fn rate_limiter(&self) -> Option<&ops::RateLimiter> {
+        self.inner.rate_limiter.as_ref()
+    }
+
+    /// A receiver that turns `true` when shutdown begins.
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shutting_down.clone()
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    engine: Arc<Engine>,
+    state: AppState,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+}
+
+impl Server {
+    /// Binds `config.listen` for `engine`.
+    pub async fn bind(engine: Engine, config: ServeConfig) -> Result<Server, ServeError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        ops::init_metrics();
+        let office = match config.time_zone {
+            Some(tz) => office::Office::Zone(tz),
+            None => office::Office::Fixed(engine.calendar().utc_offset()),
+        };
+        let engine = Arc::new(engine);
+        let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);
+        let state = AppState {
+            inner: Arc::new(Inner {
+                engine: engine.clone(),
+                rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                office,
+                config,
+                shutting_down,
+            }),
+        };
+        Ok(Server {
+            listener,
+            addr,
+            engine,
+            state,
+            shutdown_tx,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, ends the live event streams,
+    /// waits for the requests in flight, and closes the engine (checkpoints saved, the log
+    /// synced, the file log's lock released).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let Server {
+            listener,
+            addr,
+            engine,
+            state,
+            shutdown_tx,
+        } = self;
+        let app = router(state);
+        tracing::info!(%addr, "serving");
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutdown: finishing the requests in flight");
+                let _ = shutdown_tx.send(true);
+            })
+            .await;
+        served.map_err(|source| ServeError::Serve { addr, source })?;
+        close_engine(engine).await?;
+        tracing::info!(%addr, "stopped: store closed");
+        Ok(())
+    }
+}
+
+/// Closes the engine once the last request let go of it.
+async fn close_engine(mut engine: Arc<Engine>) -> Result<(), ServeError> {
+    // Every connection has ended, so nothing holds the engine but tasks finishing their drop.
+    for _ in 0..1000 {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => return Ok(engine.close().await?),
+            Err(shared) => {
+                engine = shared;
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    // Still shared (a detached task): save what can be saved; the drop closes the log.
+    engine.save_checkpoints().await?;
+    Ok(())
+}
+
+/// Binds and serves until `shutdown` completes (see [`Server::run`]).
+pub async fn serve(
+    engine: Engine,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    Server::bind(engine, config).await?.run(shutdown).await
+}
+
+/// The application: every route, with the server's layers.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config().body_limit;
+    let v1 = Router::new()
+        .route("/v1/commands", post(commands::post_commands))
+        .route("/v1/tickets", get(reads::list_tickets))
+        .route("/v1/tickets/{id}", get(reads::get_ticket))
+        .route("/v1/tickets/{id}/history", get(reads::history))
+        .route("/v1/tickets/{id}/sla", get(reads::ticket_sla))
+        .route("/v1/audit", get(reads::audit))
+        .route("/v1/sla", get(reads::sla))
+        .route("/v1/sla/at-risk", get(reads::at_risk))
+        .route("/v1/queue", get(reads::queue))
+        .route("/v1/repeats", get(reads::repeats))
+        .route("/v1/reports/{kind}", get(reads::report))
+        .route("/v1/stats", get(reads::stats))
+        .route("/v1/verify", get(reads::verify))
+        .route("/v1/events", get(events::events))
+        .route("/v1/openapi.json", get(openapi::openapi_json));
+    ops::routes()
+        .merge(v1)
+        .fallback(ops::unknown_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::rate_limit))
+        .layer(axum::middleware::from_fn(ops::observe))
+        .with_state(state)
+}

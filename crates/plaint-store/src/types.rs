@@ -166,6 +166,13 @@ impl Subscription {
     pub async fn next(&mut self) -> Option<Result<RecordedEvent, StoreError>> {
         self.rx.recv().await
     }
+    /// Polls for the next event (what [`Subscription::next`] awaits): for `Stream` adapters.
+    pub fn poll_next_event(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<RecordedEvent, StoreError>>> {
+        self.rx.poll_recv(cx)
+    }
 }
 
 /// The contract every backend implements (file log, PostgreSQL).

@@ -14,6 +14,7 @@ pub mod rebuild;
 pub mod repair;
 pub mod repeats;
 pub mod report;
+pub mod serve;
 pub mod show;
 pub mod sla;
 pub mod stats;

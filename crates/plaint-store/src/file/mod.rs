@@ -186,6 +186,33 @@ pub(crate) struct WriterCounters {
     pub batches: std::sync::atomic::AtomicU64,
     pub syncs: std::sync::atomic::AtomicU64,
     pub sync_nanos: std::sync::atomic::AtomicU64,
+    /// `fdatasync` calls per latency bucket ([`SYNC_BUCKET_BOUNDS_MICROS`]).
+    pub sync_buckets: [std::sync::atomic::AtomicU64; SYNC_BUCKETS],
+}
+
+/// Upper bounds in microseconds of the `fdatasync` latency buckets of
+/// [`WriterStats::sync_buckets`] (for a server's latency histogram); the last bucket counts
+/// the calls slower than every bound.
+pub const SYNC_BUCKET_BOUNDS_MICROS: [u64; SYNC_BUCKETS - 1] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
+
+/// Buckets of [`WriterStats::sync_buckets`].
+pub const SYNC_BUCKETS: usize = 13;
+
+impl WriterCounters {
+    /// Counts one `fdatasync` that took `nanos`.
+    pub(crate) fn record_sync(&self, nanos: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.syncs.fetch_add(1, Relaxed);
+        self.sync_nanos.fetch_add(nanos, Relaxed);
+        let micros = nanos / 1_000;
+        let bucket = SYNC_BUCKET_BOUNDS_MICROS
+            .iter()
+            .position(|&bound| micros <= bound)
+            .unwrap_or(SYNC_BUCKETS - 1);
+        self.sync_buckets[bucket].fetch_add(1, Relaxed);
+    }
 }
 
 /// What the writer did since open.
@@ -197,6 +224,10 @@ pub struct WriterStats {
     pub syncs: u64,
     /// Time spent in those calls, in nanoseconds.
     pub sync_nanos: u64,
+    /// Those calls by latency: bucket `i` counts the calls that took at most
+    /// [`SYNC_BUCKET_BOUNDS_MICROS`]`[i]` and more than the bound before; the last bucket the
+    /// slower ones.
+    pub sync_buckets: [u64; SYNC_BUCKETS],
 }
 
 /// The embedded, append-only event log. See the module docs.
@@ -356,6 +387,7 @@ impl FileLog {
             batches: c.batches.load(Relaxed),
             syncs: c.syncs.load(Relaxed),
             sync_nanos: c.sync_nanos.load(Relaxed),
+            sync_buckets: std::array::from_fn(|i| c.sync_buckets[i].load(Relaxed)),
         }
     }
 

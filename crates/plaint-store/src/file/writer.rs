@@ -520,10 +520,7 @@ impl Writer {
             let path = self.shared.segment_path(seg.first_position);
             let t0 = std::time::Instant::now();
             seg.file.sync_data().map_err(|e| io_err(&path, e))?;
-            let c = &self.shared.stats;
-            c.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            c.sync_nanos
-                .fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.shared.stats.record_sync(t0.elapsed().as_nanos() as u64);
         }
         self.unsynced = false;
         self.batches_since_sync = 0;

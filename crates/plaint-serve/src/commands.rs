@@ -1,0 +1,252 @@
+//! `POST /v1/commands`: one command (a JSON object) or a batch (a JSON array), in the import
+//! format (docs/import-format.md). The command id is the idempotency key: a retry with the same
+//! id and body returns the original positions and writes nothing.
+
+use crate::auth::{Need, Principal};
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use plaint::{Command, CommandOutcome, EngineError, EventRecord, Reveal};
+use serde::Serialize;
+use std::time::Instant;
+use utoipa::ToSchema;
+
+/// What one command did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommandResult {
+    /// The command's position in the request (0 for a single command).
+    pub index: usize,
+    /// The complaint addressed.
+    pub complaint_id: String,
+    /// The command's id (the idempotency key).
+    pub command_id: String,
+    /// `committed` (events written now), `deduplicated` (the id was executed before: the
+    /// positions are the original ones, nothing written), `no_op` (accepted, nothing to record)
+    /// or `rejected` (see `problem`; nothing written for it).
+    pub outcome: String,
+    /// The global positions of the command's events (the original ones for a retry).
+    pub positions: Vec<u64>,
+    /// The complaint's stream version after the command (single commands).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_version: Option<u64>,
+    /// The committed events (single commands), in the export shape (docs/json-format.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub events: Option<Vec<EventRecord>>,
+    /// Why the command was refused (batches; a single command's refusal is the answer itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::Problem>,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResult {
+    /// One result per command, in request order.
+    pub results: Vec<CommandResult>,
+    /// Commands whose events were committed.
+    pub committed: usize,
+    /// Commands recognised by their id as executed before.
+    pub deduplicated: usize,
+    /// Commands refused (nothing written for them).
+    pub rejected: usize,
+    /// The log's last committed position after the batch.
+    pub head_position: u64,
+}
+
+/// Executes one command or a batch.
+#[utoipa::path(
+    post, path = "/v1/commands", tag = "commands",
+    request_body(content = Object, description = "One command (object) or a batch (array), in the import format (docs/import-format.md)", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Committed", body = CommandResult),
+        (status = 200, description = "A retry of an executed command id (original positions; nothing written), a command with nothing to record, or a batch (per-command results)", body = BatchResult),
+        (status = 400, description = "Malformed JSON", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused by the complaint's state (illegal transition, command id reused for another command)", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An invalid command (field, department, ceiling)", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn post_commands(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| crate::ops::body_problem(e, state.config().body_limit))?;
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        if !ct.starts_with("application/json") && !ct.ends_with("+json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                format!("Content-Type {ct:?}: commands are JSON (application/json)"),
+            ));
+        }
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(ApiError::bad_request(
+            "body",
+            "empty; want a command (object) or a batch (array)",
+        )),
+        Some(b'[') => {
+            let cmds: Vec<Command> = parse(&body)?;
+            if cmds.is_empty() {
+                return Err(ApiError::bad_request(
+                    "body",
+                    "an empty batch; send at least one command",
+                ));
+            }
+            for cmd in &cmds {
+                principal.allow(Need::Command(cmd.body.name()))?;
+            }
+            batch(&state, cmds).await
+        }
+        Some(_) => {
+            let cmd: Command = parse(&body)?;
+            principal.allow(Need::Command(cmd.body.name()))?;
+            single(&state, cmd).await
+        }
+    }
+}
+
+/// `T` from JSON, with errors naming line, column and field.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = format!("line {} column {}", inner.line(), inner.column());
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-command",
+                "Invalid command",
+                format!("{path} ({at}): {inner}"),
+            )
+            .with_field(path),
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON",
+                format!("the body is not JSON ({at}): {inner}"),
+            ),
+        }
+    })
+}
+
+async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
+    let kind = cmd.body.name();
+    let started = Instant::now();
+    let done = state.engine().execute(cmd.clone()).await;
+    crate::ops::record_append(started.elapsed());
+    let done = match done {
+        Ok(done) => done,
+        Err(e) => {
+            crate::ops::record_command(kind, outcome_of_error(&e));
+            return Err(ApiError::from(e).with_instance(format!("/v1/commands#{}", cmd.command_id)));
+        }
+    };
+    let outcome = if done.deduplicated {
+        "deduplicated"
+    } else if done.events.is_empty() {
+        "no_op"
+    } else {
+        "committed"
+    };
+    crate::ops::record_command(kind, outcome);
+    let mut events = Vec::with_capacity(done.events.len());
+    for e in &done.events {
+        events.push(state.engine().event_record(e, Reveal::Masked).await?);
+    }
+    let result = CommandResult {
+        index: 0,
+        complaint_id: done.complaint_id.to_string(),
+        command_id: done.command_id.to_string(),
+        outcome: outcome.to_owned(),
+        positions: done.events.iter().map(|e| e.meta.position).collect(),
+        stream_version: Some(done.stream_version),
+        events: Some(events),
+        problem: None,
+    };
+    let status = if outcome == "committed" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(state.office().json(status, &result))
+}
+
+async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let out = state.engine().execute_batch(cmds.clone()).await;
+    crate::ops::record_append(started.elapsed());
+    let out = match out {
+        Ok(out) => out,
+        Err(e) => {
+            for cmd in &cmds {
+                crate::ops::record_command(cmd.body.name(), outcome_of_error(&e));
+            }
+            return Err(e.into());
+        }
+    };
+    let mut results = Vec::with_capacity(cmds.len());
+    for (index, (cmd, outcome)) in cmds.iter().zip(&out.outcomes).enumerate() {
+        let (name, positions, problem) = match outcome {
+            CommandOutcome::Committed {
+                first_position,
+                last_position,
+            } => ("committed", (*first_position..=*last_position).collect(), None),
+            CommandOutcome::NoOp => ("no_op", Vec::new(), None),
+            CommandOutcome::Deduplicated => ("deduplicated", original_positions(state, cmd).await?, None),
+            CommandOutcome::Rejected { rejection, .. } => {
+                let mut p = ApiError::rejection(rejection).problem;
+                p.index = Some(index);
+                ("rejected", Vec::new(), Some(p))
+            }
+        };
+        crate::ops::record_command(cmd.body.name(), name);
+        results.push(CommandResult {
+            index,
+            complaint_id: cmd.complaint_id.to_string(),
+            command_id: cmd.command_id.to_string(),
+            outcome: name.to_owned(),
+            positions,
+            stream_version: None,
+            events: None,
+            problem,
+        });
+    }
+    let result = BatchResult {
+        results,
+        committed: out.committed,
+        deduplicated: out.deduplicated,
+        rejected: out.rejected,
+        head_position: out.head_position,
+    };
+    Ok(state.office().json(StatusCode::OK, &result))
+}
+
+/// The positions of the events an executed command id wrote (a retry's answer).
+async fn original_positions(state: &AppState, cmd: &Command) -> Result<Vec<u64>, ApiError> {
+    let history = state.engine().history(&cmd.complaint_id).await?;
+    Ok(history
+        .iter()
+        .filter(|e| e.meta.command_id == cmd.command_id)
+        .map(|e| e.meta.position)
+        .collect())
+}
+
+/// The metrics label of a failed command.
+fn outcome_of_error(e: &EngineError) -> &'static str {
+    match e {
+        EngineError::Rejected(_) => "rejected",
+        EngineError::Contended { .. } => "contended",
+        _ => "error",
+    }
+}

@@ -1,0 +1,326 @@
+//! Operations: health, readiness, Prometheus metrics, request limits (body size, rate), and
+//! the answers to unknown routes.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use utoipa::ToSchema;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: String,
+}
+
+/// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    state.office().json(
+        StatusCode::OK,
+        &Health {
+            status: "ok".to_owned(),
+        },
+    )
+}
+
+/// Whether the server can answer reads with current figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready`, or `catching_up` while the projections are behind the log.
+    status: String,
+    /// The log's last committed position.
+    head_position: u64,
+    /// The position the projections have folded up to.
+    projections_position: u64,
+    /// `head_position - projections_position`.
+    lag_events: u64,
+}
+
+/// `GET /readyz`: the store is open and the projections have caught up with the log (503
+/// with the lag while they catch up, or when the store does not answer).
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let head = state.engine().head_position().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            "Store unavailable",
+            format!("the store does not answer: {e}"),
+        )
+    })?;
+    let projections = state.engine().projections_position();
+    let (status, code, position) = match projections {
+        Some(p) if p >= head => ("ready", StatusCode::OK, p),
+        Some(p) => {
+            // Behind: catch up in the background of this answer's next poll.
+            let engine_state = state.clone();
+            tokio::spawn(async move {
+                let _ = engine_state.engine().catch_up().await;
+            });
+            ("catching_up", StatusCode::SERVICE_UNAVAILABLE, p)
+        }
+        None => ("catching_up", StatusCode::SERVICE_UNAVAILABLE, 0),
+    };
+    Ok(state.office().json(
+        code,
+        &Readiness {
+            status: status.to_owned(),
+            head_position: head,
+            projections_position: position,
+            lag_events: head.saturating_sub(position),
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------------------------
+
+/// Buckets of the request and append latency histograms, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// The process-wide Prometheus recorder (one per process, shared by every server in it).
+fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+            .expect("the bucket list is not empty");
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!(
+                "another metrics recorder is installed; /metrics shows only the figures read at scrape time"
+            );
+        }
+        handle
+    })
+}
+
+/// Makes sure the recorder exists before the first figure is recorded.
+pub(crate) fn init_metrics() {
+    let _ = prometheus();
+}
+
+/// Counts one command by kind and outcome (`committed`, `deduplicated`, `no_op`, `rejected`,
+/// `contended`, `error`).
+pub(crate) fn record_command(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("plaint_commands_total", "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// Records how long a command (or a batch) took from decision to durable append.
+pub(crate) fn record_append(took: Duration) {
+    metrics::histogram!("plaint_append_seconds").record(took.as_secs_f64());
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let engine = state.engine();
+    let mut text = prometheus().render();
+    let head = engine.head_position().await?;
+    let projected = engine.projections_position();
+    gauge(
+        &mut text,
+        "plaint_head_position",
+        "The log's last committed position.",
+        head as f64,
+    );
+    if let Some(p) = projected {
+        gauge(
+            &mut text,
+            "plaint_projection_lag_events",
+            "Committed events the projections have not folded yet.",
+            head.saturating_sub(p) as f64,
+        );
+    }
+    let now = engine.now();
+    let report = engine.sla_report(now, None, None).await?;
+    let open = engine
+        .with_projections(|p| {
+            p.tickets
+                .state
+                .views()
+                .filter(|v| !matches!(v.status, plaint::reports::TicketStatus::Closed))
+                .count()
+        })
+        .await?;
+    gauge(&mut text, "plaint_open_tickets", "Tickets not closed.", open as f64);
+    let _ = writeln!(
+        text,
+        "# HELP plaint_sla_breaches Clocks breached or pending past their deadline, now, by clock.\n# TYPE plaint_sla_breaches gauge"
+    );
+    for (clock, summary) in &report.overall.clocks {
+        let _ = writeln!(
+            text,
+            "plaint_sla_breaches{{clock=\"{clock}\"}} {}",
+            summary.breached + summary.pending_overdue
+        );
+    }
+    if let Some(w) = engine.writer_stats() {
+        let _ = writeln!(
+            text,
+            "# HELP plaint_fsync_seconds fdatasync latency of the file log's writer since open.\n# TYPE plaint_fsync_seconds histogram"
+        );
+        let mut cumulative = 0u64;
+        for (i, bound) in plaint::SYNC_BUCKET_BOUNDS_MICROS.iter().enumerate() {
+            cumulative += w.sync_buckets[i];
+            let _ = writeln!(
+                text,
+                "plaint_fsync_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                *bound as f64 / 1e6
+            );
+        }
+        let _ = writeln!(text, "plaint_fsync_seconds_bucket{{le=\"+Inf\"}} {}", w.syncs);
+        let _ = writeln!(text, "plaint_fsync_seconds_sum {}", w.sync_nanos as f64 / 1e9);
+        let _ = writeln!(text, "plaint_fsync_seconds_count {}", w.syncs);
+    }
+    let mut r = (StatusCode::OK, text).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+fn gauge(text: &mut String, name: &str, help: &str, value: f64) {
+    let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request layers: tracing and metrics per request, the rate limit, the body limit
+// ---------------------------------------------------------------------------------------------
+
+/// Times and counts every request (`plaint_http_requests_total`, `plaint_http_request_seconds`)
+/// inside a `http_request` span.
+pub(crate) async fn observe(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), status = tracing::field::Empty);
+    let started = Instant::now();
+    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let took = started.elapsed();
+    metrics::counter!("plaint_http_requests_total", "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("plaint_http_request_seconds", "route" => route).record(took.as_secs_f64());
+    span.in_scope(|| tracing::info!(status, ms = took.as_secs_f64() * 1e3, "request"));
+    response
+}
+
+/// A token bucket: `rate` requests per second, a burst of as many.
+pub(crate) struct RateLimiter {
+    rate: f64,
+    bucket: Mutex<(f64, Instant)>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(rate: u32) -> RateLimiter {
+        RateLimiter {
+            rate: rate as f64,
+            bucket: Mutex::new((rate as f64, Instant::now())),
+        }
+    }
+
+    /// `Ok` when a request may pass now; else the seconds until one may.
+    fn take(&self) -> Result<(), u64> {
+        let mut b = self.bucket.lock().expect("rate limiter lock");
+        let now = Instant::now();
+        let refill = now.duration_since(b.1).as_secs_f64() * self.rate;
+        b.0 = (b.0 + refill).min(self.rate);
+        b.1 = now;
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.0) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Refuses requests above the configured rate with 429 and `Retry-After`; health, readiness
+/// and metrics are never limited (probes must see an overloaded server).
+pub(crate) async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let probe = matches!(path, "/healthz" | "/readyz" | "/metrics");
+    if let (Some(limiter), false) = (state.rate_limiter(), probe) {
+        if let Err(wait) = limiter.take() {
+            metrics::counter!("plaint_http_rate_limited_total").increment(1);
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!(
+                    "this server accepts {} requests per second; retry after {wait} s",
+                    state.config().rate_limit.unwrap_or_default()
+                ),
+            )
+            .with_instance(path.to_owned());
+            e.retry_after = Some(wait);
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The problem document of a body that could not be read: 413 above the limit.
+pub(crate) fn body_problem(e: axum::extract::rejection::BytesRejection, limit: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("the body is larger than this server's limit of {limit} bytes; send a smaller batch"),
+        )
+        .with_field("body")
+    } else {
+        ApiError::bad_request("body", e.body_text())
+    }
+}
+
+/// Any path no route serves: 404 as a problem document.
+pub(crate) async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {method} {}; the API is described at /v1/openapi.json",
+        uri.path()
+    ))
+    .with_instance(uri.path().to_owned())
+}
+
+/// A known path with a method it does not serve: 405 as a problem document.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} does not accept {method}; see /v1/openapi.json", uri.path()),
+    )
+    .with_instance(uri.path().to_owned())
+}
