@@ -74,6 +74,8 @@ enum Command {
     Erase(cmd::erase::EraseArgs),
     /// Serve the engine over HTTP/JSON until SIGTERM (docs/serve.md).
     Serve(cmd::serve::ServeArgs),
+    /// API tokens of `plaint serve`: create (printed once), list, revoke (docs/serve.md).
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() {
@@ -140,5 +142,6 @@ async fn run(cli: Cli) -> anyhow::Result<error::ExitCode> {
         Command::Copy(args) => cmd::copy::run(&ctx, args).await,
         Command::Erase(args) => cmd::erase::run(&ctx, args).await,
         Command::Serve(args) => cmd::serve::run(&ctx, args).await,
+        Command::Token(args) => cmd::token::run(&ctx, args).await,
     }
 }

@@ -2,7 +2,7 @@
 //! format (docs/import-format.md). The command id is the idempotency key: a retry with the same
 //! id and body returns the original positions and writes nothing.
 
-use crate::auth::{Need, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -103,13 +103,13 @@ pub(crate) async fn post_commands(
                 ));
             }
             for cmd in &cmds {
-                principal.allow(Need::Command(cmd.body.name()))?;
+                principal.allow_command(&cmd.body)?;
             }
             batch(&state, cmds).await
         }
         Some(_) => {
             let cmd: Command = parse(&body)?;
-            principal.allow(Need::Command(cmd.body.name()))?;
+            principal.allow_command(&cmd.body)?;
             single(&state, cmd).await
         }
     }

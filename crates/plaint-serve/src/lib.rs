@@ -50,6 +50,8 @@ pub struct ServeConfig {
     /// The office's IANA time zone for instants in JSON; `None`: the business calendar's
     /// UTC offset.
     pub time_zone: Option<chrono_tz::Tz>,
+    /// Whether requests need an API token ([`auth::AccessMode::Tokens`], the default).
+    pub access: auth::AccessMode,
 }
 
 impl Default for ServeConfig {
@@ -59,6 +61,7 @@ impl Default for ServeConfig {
             body_limit: BODY_LIMIT_DEFAULT,
             rate_limit: None,
             time_zone: None,
+            access: auth::AccessMode::Tokens,
         }
     }
 }
@@ -101,6 +104,8 @@ struct Inner {
     config: ServeConfig,
     office: office::Office,
     rate_limiter: Option<ops::RateLimiter>,
+    /// The log's API tokens as this server last read them (auth.rs).
+    access: auth::AccessState,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
 }
@@ -114,6 +119,11 @@ impl AppState {
     /// The server's configuration.
     pub fn config(&self) -> &ServeConfig {
         &self.inner.config
+    }
+
+    /// The server's view of the log's API tokens.
+    pub fn access(&self) -> &auth::AccessState {
+        &self.inner.access
     }
 
     /// The office's time zone, which JSON instants are written in.
@@ -164,6 +174,7 @@ impl Server {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                access: auth::AccessState::new(config.access),
                 office,
                 config,
                 shutting_down,
