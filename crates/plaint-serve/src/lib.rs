@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod commands;
+mod dashboard;
 pub mod error;
 mod events;
 pub mod office;
@@ -265,7 +266,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
         .route("/v1/events", get(events::events))
-        .route("/v1/openapi.json", get(openapi::openapi_json));
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/", get(dashboard::page));
     ops::routes()
         .merge(v1)
         .fallback(ops::unknown_route)
