@@ -110,10 +110,10 @@ impl Role {
     /// every request, and docs/serve.md prints it.
     pub fn permits(self, access: Access<'_>) -> bool {
         match access {
-            // A final response carrying compensation grants money: it needs the right to
-            // `compensate` as well as to `respond`.
+            // A response carrying compensation grants money: it needs the right to
+            // `compensate` (finance), not the right to `respond`.
             Access::Command(CommandBody::Respond(r)) if r.compensation.is_some() => {
-                self.commands().contains(&"respond") && self.commands().contains(&"compensate")
+                self.commands().contains(&"compensate")
             }
             Access::Command(body) => self.commands().contains(&body.name()),
             Access::CommandKind(kind) => self.commands().contains(&kind),
@@ -487,8 +487,10 @@ mod tests {
         assert!(Role::Finance.permits(Access::Command(&compensate)));
         assert!(!Role::Handler.permits(Access::Command(&compensate)));
         assert!(Role::Handler.permits(Access::Command(&respond)));
-        // Money rides on the response: the handler alone may not grant it.
+        // Money rides on the response: finance's right, not the handler's.
         assert!(!Role::Handler.permits(Access::Command(&respond_paid)));
+        assert!(Role::Finance.permits(Access::Command(&respond_paid)));
+        assert!(!Role::Finance.permits(Access::Command(&respond)));
         for role in [Role::Analyst, Role::Auditor] {
             assert!(!role.permits(Access::Command(&receive)), "{role}");
             assert!(role.permits(Access::Report));

@@ -168,7 +168,7 @@ impl Principal {
     }
 
     /// `Ok` when this caller may send this command (judged on its kind and, for a response
-    /// carrying compensation, on the right to compensate too); 403 otherwise.
+    /// carrying compensation, on the right to compensate instead); 403 otherwise.
     pub fn allow_command(&self, body: &CommandBody) -> Result<(), ApiError> {
         let what = match body {
             CommandBody::Respond(r) if r.compensation.is_some() => {

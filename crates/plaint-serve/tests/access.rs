@@ -141,7 +141,7 @@ async fn every_role_boundary_answers_401_or_403_and_writes_nothing() {
         .await;
     assert_eq!(s, 404, "nothing of the refused batch was written");
 
-    // Money on a response needs finance's right too: a handler alone is refused.
+    // Money on a response is finance's right: the handler is refused, finance may.
     let paid = json!({"command_id": "c-5", "complaint_id": "CMP-2026-000001", "actor": "h-1", "command": "respond",
         "kind": "final", "compensation": {"remedy": "payment", "amount": 5000}});
     let (s, p, _) = server
@@ -149,6 +149,10 @@ async fn every_role_boundary_answers_401_or_403_and_writes_nothing() {
         .await;
     assert_eq!(s, 403, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("carrying compensation"), "{p}");
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/commands", Some(&tokens[&Role::Finance]), Some(&paid))
+        .await;
+    assert_ne!(s, 403, "{p}");
 
     // Reads: everyone reads tickets; only the auditor audits; the intake desk reads no report.
     for role in Role::ALL {
