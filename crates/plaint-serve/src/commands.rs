@@ -88,56 +88,80 @@ pub(crate) async fn post_commands(
             ));
         }
     }
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request("body", format!("not UTF-8 ({e}); JSON is UTF-8")))?;
+    let first = text.chars().find(|c| !c.is_whitespace());
     match first {
         None => Err(ApiError::bad_request(
             "body",
             "empty; want a command (object) or a batch (array)",
         )),
-        Some(b'[') => {
-            let cmds: Vec<Command> = parse(&body)?;
-            if cmds.is_empty() {
+        Some('[') => {
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    "Malformed JSON",
+                    format!(
+                        "the body is not a JSON array of commands (line {} column {}): {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+            })?;
+            if items.is_empty() {
                 return Err(ApiError::bad_request(
                     "body",
                     "an empty batch; send at least one command",
                 ));
             }
-            for cmd in &cmds {
+            let mut cmds = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let cmd = parse(item.get(), Some(index))?;
                 principal.allow_command(&cmd.body)?;
+                cmds.push(cmd);
             }
             batch(&state, cmds).await
         }
         Some(_) => {
-            let cmd: Command = parse(&body)?;
+            let cmd = parse(text, None)?;
             principal.allow_command(&cmd.body)?;
             single(&state, cmd).await
         }
     }
 }
 
-/// `T` from JSON, with errors naming line, column and field.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let at = format!("line {} column {}", inner.line(), inner.column());
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-command",
-                "Invalid command",
-                format!("{path} ({at}): {inner}"),
-            )
-            .with_field(path),
-            _ => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-json",
-                "Malformed JSON",
-                format!("the body is not JSON ({at}): {inner}"),
-            ),
-        }
-    })
+/// One command from its JSON text (the import format, read exactly as `plaint submit` and
+/// `plaint import` read it), with errors naming the field; `index` within a batch.
+fn parse(text: &str, index: Option<usize>) -> Result<Command, ApiError> {
+    let e = match crate::lines::parse_command(1, text) {
+        Ok(cmd) => return Ok(cmd),
+        Err(e) => e,
+    };
+    let at = index.map(|i| format!("command [{i}]: ")).unwrap_or_default();
+    let mut problem = match &e.field {
+        None if e.reason.starts_with("not valid JSON") => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "Malformed JSON",
+            format!("{at}{}", e.reason),
+        ),
+        None => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-command",
+            "Invalid command",
+            format!("{at}{}", e.reason),
+        ),
+        Some(field) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-command",
+            "Invalid command",
+            format!("{at}field `{field}`: {}", e.reason),
+        )
+        .with_field(field.clone()),
+    };
+    problem.problem.index = index;
+    Err(problem)
 }
 
 async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
@@ -207,7 +231,7 @@ async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiErro
             CommandOutcome::Rejected { rejection, .. } => {
                 let mut p = ApiError::rejection(rejection).problem;
                 p.index = Some(index);
-                ("rejected", Vec::new(), Some(p))
+                ("rejected", Vec::new(), Some(*p))
             }
         };
         crate::ops::record_command(cmd.body.name(), name);

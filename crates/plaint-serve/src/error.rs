@@ -46,8 +46,8 @@ pub struct Problem {
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The document.
-    pub problem: Problem,
+    /// The document (boxed: errors travel in `Result`s and stay small).
+    pub problem: Box<Problem>,
     /// Seconds after which a retry may succeed (`Retry-After`, rate limits and overload).
     pub retry_after: Option<u64>,
 }
@@ -57,7 +57,7 @@ impl ApiError {
     pub fn new(status: StatusCode, name: &str, title: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("/problems/{name}"),
                 title: title.to_owned(),
                 status: status.as_u16(),
@@ -66,7 +66,7 @@ impl ApiError {
                 field: None,
                 rejection: None,
                 index: None,
-            },
+            }),
             retry_after: None,
         }
     }

@@ -20,6 +20,7 @@ use utoipa::IntoParams;
 
 /// Where the stream starts and what it carries.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
     /// The first global position to send (default: the log's next event, i.e. live only; 1 =
     /// the beginning). `Last-Event-ID` wins: the stream resumes after that position.

@@ -21,6 +21,11 @@ pub mod commands;
 mod dashboard;
 pub mod error;
 mod events;
+// The command reader of `plaint submit`/`plaint import`, compiled in as it is (like the
+// command_json fuzz target): one reading of command JSON, errors naming the field.
+#[path = "../../plaint-cli/src/lines.rs"]
+#[allow(dead_code, missing_docs)]
+mod lines;
 pub mod office;
 pub mod openapi;
 mod ops;

@@ -51,3 +51,45 @@ pub struct ApiDoc;
 pub(crate) async fn openapi_json(State(state): State<AppState>) -> Response {
     state.office().json(StatusCode::OK, &ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document names the shapes of the answers: a client generator gets types, not `{}`.
+    #[test]
+    fn the_document_has_the_answer_schemas() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in [
+            "Problem",
+            "CommandResult",
+            "BatchResult",
+            "TicketPage",
+            "Queue",
+            "Readiness",
+            "Verified",
+        ] {
+            assert!(
+                schemas.contains_key(name),
+                "{name} missing: {:?}",
+                schemas.keys().collect::<Vec<_>>()
+            );
+        }
+        let required = schemas["CommandResult"]["required"].as_array().unwrap();
+        assert!(required.iter().any(|r| r == "positions"));
+        // Query parameters are documented as such, and optional; path parameters are in the path.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap();
+                    match p["in"].as_str().unwrap() {
+                        "path" => assert!(path.contains(&format!("{{{name}}}")), "{method} {path}: {name}"),
+                        "query" | "header" => assert_ne!(p["required"], true, "{method} {path}: {name}"),
+                        other => panic!("{method} {path}: {name} in {other}"),
+                    }
+                }
+            }
+        }
+    }
+}

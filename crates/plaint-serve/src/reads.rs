@@ -69,6 +69,7 @@ async fn reveal(
 
 /// Filters of the ticket list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TicketListQuery {
     /// Only tickets in this status (`received`, `verified`, …, `closed`).
     status: Option<String>,
@@ -126,7 +127,7 @@ pub(crate) async fn list_tickets(
                 .into_iter()
                 .skip(offset)
                 .take(limit)
-                .map(|v| serde_json::to_value(v).unwrap_or_default())
+                .map(|v| ticket_json(serde_json::to_value(v).unwrap_or_default()))
                 .collect();
             (total, page)
         })
@@ -143,6 +144,7 @@ pub(crate) async fn list_tickets(
 
 /// Options of one ticket's read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TicketQuery {
     /// The ticket as it stood at this instant (business time).
     as_of: Option<String>,
@@ -174,11 +176,24 @@ pub(crate) async fn get_ticket(
         },
         None => state.engine().ticket(&id, reveal).await?,
     };
-    Ok(state.office().json(StatusCode::OK, &ticket))
+    let doc = ticket_json(serde_json::to_value(&ticket).unwrap_or_default());
+    Ok(state.office().json(StatusCode::OK, &doc))
+}
+
+/// A ticket's JSON as `plaint show --json` writes it (docs/json-format.md `ticket`): the view
+/// with `complaint_id` for the id.
+fn ticket_json(mut value: serde_json::Value) -> serde_json::Value {
+    if let serde_json::Value::Object(map) = &mut value {
+        if let Some(id) = map.remove("id") {
+            map.insert("complaint_id".into(), id);
+        }
+    }
+    value
 }
 
 /// Options of a history read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RevealQuery {
     /// Personal fields in clear (needs the right to reveal).
     reveal: Option<bool>,
@@ -215,6 +230,7 @@ pub(crate) async fn history(
 
 /// The instant a report is judged at.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct NowQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -245,6 +261,7 @@ pub(crate) async fn ticket_sla(
 
 /// Filters of the audit.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     /// Only events at or after this instant.
     from: Option<String>,
@@ -306,6 +323,7 @@ pub(crate) async fn audit(
 
 /// Options of the SLA report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SlaQuery {
     /// The instant verdicts are judged at (default: the server's clock).
     now: Option<String>,
@@ -371,6 +389,7 @@ pub(crate) async fn at_risk(
 
 /// Options of the queue.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct QueueQuery {
     /// The instant deadlines are judged at (default: the server's clock).
     now: Option<String>,
@@ -440,12 +459,10 @@ pub(crate) async fn queue(
                 .map(|v| {
                     // The verdicts are the domain's (through the SLA projection).
                     let sla = p.sla.state.ticket(&v.id, now, &policy);
-                    let running = sla.iter().flat_map(|s| s.clocks.iter()).filter(|c| {
-                        matches!(
-                            c.verdict,
-                            plaint::domain::sla::Verdict::Pending | plaint::domain::sla::Verdict::PendingOverdue { .. }
-                        )
-                    });
+                    let running = sla
+                        .iter()
+                        .flat_map(|s| s.clocks.iter())
+                        .filter(|c| matches!(c.verdict.as_str(), "pending" | "pending_overdue"));
                     let next = running
                         .clone()
                         .filter_map(|c| c.effective_due_at.map(|d| (d, c)))
@@ -464,9 +481,7 @@ pub(crate) async fn queue(
                                 .unwrap_or_default()
                         }),
                         at_risk: running.clone().any(|c| c.at_risk),
-                        overdue: running
-                            .clone()
-                            .any(|c| matches!(c.verdict, plaint::domain::sla::Verdict::PendingOverdue { .. })),
+                        overdue: running.clone().any(|c| c.verdict.as_str() == "pending_overdue"),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -491,6 +506,7 @@ pub(crate) async fn queue(
 
 /// The period of the repeats report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PeriodQuery {
     /// Tickets received at or after this instant (default: the beginning).
     from: Option<String>,
@@ -526,6 +542,7 @@ pub(crate) async fn repeats(
 
 /// Options of a report.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReportQuery {
     /// The period: for weekly an ISO week (`2026-W38`) or a date in it, for monthly `2026-09`
     /// or a date in it; default: the period of `now`.

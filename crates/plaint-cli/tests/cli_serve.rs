@@ -1,0 +1,120 @@
+//! `plaint serve` as a process (answers HTTP, stops on SIGTERM releasing the store), and the
+//! logging flags every subcommand takes (`-v`, `RUST_LOG`, `--log-format json`).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+
+const RECEIVE: &str = r#"{"command_id":"c-1","complaint_id":"CMP-1","actor":"cs-001","command":"receive","channel":"hotline","region":"上海","description":"包裹显示已签收但未收到","customer":{"name":"张三","phone":"13800138000"}}"#;
+
+#[test]
+fn verbose_json_logs_carry_the_span_names() {
+    let env = Env::new();
+    env.init();
+    let out = env
+        .plaint(&["-v", "--log-format", "json", "submit", RECEIVE])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let span_names: Vec<&str> = logs.iter().filter_map(|l| l["span"]["name"].as_str()).collect();
+    assert!(span_names.contains(&"command"), "{span_names:?}");
+    assert!(span_names.contains(&"append"), "{span_names:?}");
+    assert!(logs
+        .iter()
+        .all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+    // Stdout stays data only.
+    assert!(stdout(&out).lines().all(|l| !l.contains("\"level\"")));
+
+    // Without -v: no info lines.
+    let quiet = env
+        .plaint(&["--log-format", "json", "stats", "--json"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(!stderr(&quiet).contains("\"INFO\""), "{}", stderr(&quiet));
+
+    // RUST_LOG decides when set.
+    let filtered = env
+        .plaint(&["--log-format", "json", "rebuild"])
+        .env("RUST_LOG", "plaint=info")
+        .output()
+        .unwrap();
+    assert!(filtered.status.success(), "{}", stderr(&filtered));
+    assert!(stderr(&filtered).contains("\"rebuild\""), "{}", stderr(&filtered));
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; returns the status line and the body.
+fn http(addr: &str, request: &str) -> (String, String) {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_answers_http_and_stops_on_sigterm_releasing_the_store() {
+    let env = Env::new();
+    env.init();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
+        .arg("--store")
+        .arg(env.store())
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
+        .env_remove("PLAINT_STORE")
+        .env_remove("PLAINT_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve prints where it listens").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let (status, body) = http(
+        &addr,
+        &format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("ok"));
+    let (status, body) = http(
+        &addr,
+        &format!(
+            "POST /v1/commands HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{RECEIVE}",
+            RECEIVE.len()
+        ),
+    );
+    assert!(status.contains("201"), "{status} {body}");
+
+    // The store is locked by the server while it runs.
+    let locked = env.plaint(&["submit", RECEIVE]).output().unwrap();
+    assert!(!locked.status.success());
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+    // Lock released; the command is durable.
+    assert_eq!(env.stats()["head_position"], 1);
+}
