@@ -51,6 +51,10 @@ pub(crate) mod vault_ops;
 mod engine_casework;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
+#[path = "engine_access.rs"]
+pub(crate) mod access_ops;
+pub use access_ops::{NewToken, RevealRequest};
+
 /// Events read per store call when the engine scans a stream or the log.
 const READ_BATCH: usize = 16_384;
 /// Default for [`EngineConfig::conflict_retries_max`].

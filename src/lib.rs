@@ -100,7 +100,19 @@ pub mod reports {
     pub use plaint_projections::util::{week_of_date, DurationStats, IsoWeek, Month};
 }
 pub use maintenance::{RepairReport, StoreCheck};
+
+/// Access control (docs/serve.md): roles, the one table of their rights, API tokens and the
+/// audit record of reveals.
+pub mod access {
+    pub use crate::engine::{NewToken, RevealRequest};
+    pub use plaint_domain::access::*;
+}
 pub use plaint_store::chain::HeadMark;
 pub use plaint_store::file::Recovery;
 // What the file log's writer did (`Engine::writer_stats`): fsync counts and latency buckets.
 pub use plaint_store::file::{WriterStats, SYNC_BUCKET_BOUNDS_MICROS};
+
+/// The README's code blocks, compiled as doctests so its embedding example cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -100,5 +100,11 @@ fn summary(data: &EventData) -> String {
             missed => format!("{} late, {missed} daily reports missed", r.incident_id),
         },
         EventData::ImprovementRecorded(i) => format!("{} for {} ({})", i.action_id, i.category.as_str(), i.department.0),
+        EventData::TokenIssued(t) => format!("token {} ({}, role {})", t.token_id, t.name, t.role),
+        EventData::TokenRevoked(t) => format!("token {} revoked ({})", t.token_id, t.reason),
+        EventData::PersonalDataRevealed(r) => format!(
+            "personal data of {} revealed to role {} ({})",
+            r.complaint_id, r.role, r.reason
+        ),
     }
 }

@@ -82,6 +82,8 @@ enum Command {
     Heatmap(cmd::heatmap::HeatmapArgs),
     /// Tickets whose customer may appeal to the postal regulator now.
     Appeals(cmd::appeals::AppealsArgs),
+    /// API tokens of `plaint serve`: create (printed once), list, revoke (docs/serve.md).
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() {
@@ -154,5 +156,6 @@ async fn run(cli: Cli) -> anyhow::Result<error::ExitCode> {
         Command::Alerts(args) => cmd::alerts::run(&ctx, args).await,
         Command::Heatmap(args) => cmd::heatmap::run(&ctx, args).await,
         Command::Appeals(args) => cmd::appeals::run(&ctx, args).await,
+        Command::Token(args) => cmd::token::run(&ctx, args).await,
     }
 }

@@ -73,7 +73,7 @@ fn serve_answers_http_and_stops_on_sigterm_releasing_the_store() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
         .arg("--store")
         .arg(env.store())
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
         .env_remove("PLAINT_STORE")
         .env_remove("PLAINT_DATABASE_URL")
         .env_remove("RUST_LOG")

@@ -16,7 +16,7 @@
 //! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Closed` | 2 | 1: no `without_revisit` (read as `None`) |
-//! | every other type (issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded` at 1) | 1 | — |
+//! | every other type (issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded`; access control added `TokenIssued`, `TokenRevoked`, `PersonalDataRevealed`, all at 1) | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
 //! [`CURRENT_VERSIONS`], and add the upcast arm to [`decode`] plus a golden-bytes test.
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 28] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 31] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -62,6 +62,9 @@ pub const CURRENT_VERSIONS: [(&str, u16); 28] = [
     ("IncidentLinked", 1),
     ("IncidentProgressReported", 1),
     ("ImprovementRecorded", 1),
+    ("TokenIssued", 1),
+    ("TokenRevoked", 1),
+    ("PersonalDataRevealed", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -232,6 +235,9 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::IncidentLinked(e) => ser(e, out),
         EventData::IncidentProgressReported(e) => ser(e, out),
         EventData::ImprovementRecorded(e) => ser(e, out),
+        EventData::TokenIssued(e) => ser(e, out),
+        EventData::TokenRevoked(e) => ser(e, out),
+        EventData::PersonalDataRevealed(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -364,6 +370,9 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("IncidentLinked", _) => EventData::IncidentLinked(de(name, v, payload)?),
         ("IncidentProgressReported", _) => EventData::IncidentProgressReported(de(name, v, payload)?),
         ("ImprovementRecorded", _) => EventData::ImprovementRecorded(de(name, v, payload)?),
+        ("TokenIssued", _) => EventData::TokenIssued(de(name, v, payload)?),
+        ("TokenRevoked", _) => EventData::TokenRevoked(de(name, v, payload)?),
+        ("PersonalDataRevealed", _) => EventData::PersonalDataRevealed(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }

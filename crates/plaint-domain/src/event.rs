@@ -83,6 +83,14 @@ pub enum EventData {
     IncidentLinked(IncidentLinked),
     IncidentProgressReported(IncidentProgressReported),
     ImprovementRecorded(ImprovementRecorded),
+    /// An API token was issued (stream [`crate::access::TOKEN_STREAM`]); no complaint figure
+    /// counts it.
+    TokenIssued(crate::access::TokenIssued),
+    /// An API token was revoked (stream [`crate::access::TOKEN_STREAM`]).
+    TokenRevoked(crate::access::TokenRevoked),
+    /// A complaint's personal fields were shown in clear (stream
+    /// [`crate::access::REVEAL_STREAM`]): who saw whose data, when, why.
+    PersonalDataRevealed(crate::access::PersonalDataRevealed),
 }
 
 impl EventData {
@@ -117,6 +125,9 @@ impl EventData {
             EventData::IncidentLinked(_) => "IncidentLinked",
             EventData::IncidentProgressReported(_) => "IncidentProgressReported",
             EventData::ImprovementRecorded(_) => "ImprovementRecorded",
+            EventData::TokenIssued(_) => "TokenIssued",
+            EventData::TokenRevoked(_) => "TokenRevoked",
+            EventData::PersonalDataRevealed(_) => "PersonalDataRevealed",
         }
     }
 }

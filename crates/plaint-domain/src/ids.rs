@@ -85,6 +85,13 @@ macro_rules! string_id {
                 id.0
             }
         }
+        /// Parses and validates, as [`Self::new`]; the error names the kind of id and the bad text.
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -147,6 +154,13 @@ impl TryFrom<String> for Actor {
         Actor::person(s)
     }
 }
+/// Parses and validates, as [`Actor::person`] (`system` is [`Actor::System`]).
+impl std::str::FromStr for Actor {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        Actor::person(s)
+    }
+}
 impl From<Actor> for String {
     fn from(a: Actor) -> String {
         a.as_str().to_owned()
@@ -160,5 +174,30 @@ impl fmt::Display for Actor {
 impl fmt::Debug for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Actor({:?})", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod from_str_tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_and_name_the_bad_text() {
+        let id: ComplaintId = "CMP-2026-000123".parse().unwrap();
+        assert_eq!(id.as_str(), "CMP-2026-000123");
+        let cmd: CommandId = "cmd-1".parse().unwrap();
+        assert_eq!(cmd.as_str(), "cmd-1");
+        assert_eq!("system".parse::<Actor>().unwrap(), Actor::System);
+        assert_eq!("op-7".parse::<Actor>().unwrap(), Actor::Person("op-7".into()));
+
+        let err = "CMP 1".parse::<ComplaintId>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "complaint id \"CMP 1\" contains ' '; allowed are letters, digits and . _ : - /"
+        );
+        let err = "".parse::<CommandId>().unwrap_err();
+        assert_eq!(err.to_string(), "command id is empty");
+        let err = "a\u{7}b".parse::<Actor>().unwrap_err();
+        assert!(err.to_string().starts_with("actor \"a\\u{7}b\" contains"), "{err}");
     }
 }

@@ -5,6 +5,8 @@
 //! keys and policies come in as arguments. See docs/domain.md (the specification) and
 //! `docs/ARCHITECTURE.md`.
 
+pub mod access;
+pub mod build;
 pub mod calendar;
 pub mod closed_loop;
 pub mod codec;

@@ -120,6 +120,8 @@ impl Lifecycle {
             EventData::CompensationApproved(a) => {
                 self.compensated = Money(self.compensated.0.saturating_add(a.amount.0));
             }
+            // Access control (tokens, reveals): not about a ticket.
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::OnHold(h) => {
                 if self.resume_to.is_none() {
                     self.resume_to = Some(before);

@@ -324,6 +324,7 @@ impl SlaEvent {
             | EventData::RevisitAttempted(_)
             | EventData::OwnershipTransferred(_)
             | EventData::SeverityOverridden(_) => return None,
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => return None,
         })
     }
 }

@@ -1700,6 +1700,8 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         | EventData::IncidentLinked(_)
         | EventData::IncidentProgressReported(_)
         | EventData::ImprovementRecorded(_) => state.casework.fold(&event.data),
+        // Access control (tokens, reveals; their own streams): changes no complaint state.
+        EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
     }
 }
 

@@ -277,6 +277,22 @@ fn one_of_each() -> Vec<EventData> {
             department: Department("sorting".to_owned()),
             action: "增开夜班".to_owned(),
         }),
+        EventData::TokenIssued(plaint_domain::access::TokenIssued {
+            token_id: "0123456789ab".to_owned(),
+            name: "hotline-desk".to_owned(),
+            role: plaint_domain::access::Role::Intake,
+            hash: "ab".repeat(32),
+        }),
+        EventData::TokenRevoked(plaint_domain::access::TokenRevoked {
+            token_id: "0123456789ab".to_owned(),
+            reason: "desk replaced".to_owned(),
+        }),
+        EventData::PersonalDataRevealed(plaint_domain::access::PersonalDataRevealed {
+            complaint_id: ComplaintId::new("CMP-2026-000001").unwrap(),
+            token_id: "0123456789ab".to_owned(),
+            role: plaint_domain::access::Role::Auditor,
+            reason: "PIPL access request 2026-31".to_owned(),
+        }),
     ]
 }
 

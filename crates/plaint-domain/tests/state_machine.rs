@@ -333,7 +333,10 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::IncidentOpened(_)
         | EventData::IncidentLinked(_)
         | EventData::IncidentProgressReported(_)
-        | EventData::ImprovementRecorded(_) => status,
+        | EventData::ImprovementRecorded(_)
+        | EventData::TokenIssued(_)
+        | EventData::TokenRevoked(_)
+        | EventData::PersonalDataRevealed(_) => status,
     }
 }
 

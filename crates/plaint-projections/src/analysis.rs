@@ -503,6 +503,7 @@ impl Projection for Analysis {
             | EventData::IncidentLinked(_)
             | EventData::IncidentProgressReported(_)
             | EventData::ImprovementRecorded(_) => {}
+            EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::Verified(v) => {
                 let a = &mut self.recs[i as usize];
                 a.repeat |= v.repeat_of.is_some();

@@ -515,6 +515,10 @@ impl Projection for Tickets {
         if let EventData::CustomerErased(_) = &e.data {
             return;
         }
+        // Access control (tokens, reveals) is about people using the system, not a ticket.
+        if let EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) = &e.data {
+            return;
+        }
         if let EventData::Received(r) = &e.data {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_none() {
                 self.receive(e, r);
@@ -564,6 +568,9 @@ impl Projection for Tickets {
         match &e.data {
             EventData::Received(_)
             | EventData::CustomerErased(_)
+            | EventData::TokenIssued(_)
+            | EventData::TokenRevoked(_)
+            | EventData::PersonalDataRevealed(_)
             | EventData::OnHold(_)
             | EventData::Resumed(_)
             | EventData::Compensated(_)

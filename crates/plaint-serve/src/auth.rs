@@ -1,15 +1,43 @@
-//! Who is calling, and what they may do: the hook for access control.
+//! Who is calling, and what they may do (docs/serve.md "Roles and tokens").
 //!
 //! Every route takes a [`Principal`] (an axum extractor) and asks it for the [`Need`] of the
-//! request before doing anything. **Until API tokens and roles land (serve-access, issue 15),
-//! the extractor is a permissive stand-in**: every request is [`Principal::open_access`], which
-//! may do everything. serve-access replaces this file: the extractor reads the bearer token,
-//! answers 401/403 problem documents, and `allow` maps roles to needs. Routes do not change.
+//! request before doing anything. The extractor reads `Authorization: Bearer <token>`, finds
+//! the live token in the log's token table ([`plaint::access::TokenTable`], refreshed from the
+//! log at most every [`TOKEN_REFRESH`] and whenever an unknown token arrives, so tokens created
+//! or revoked by another process are seen), and answers 401 without a valid token. `allow`
+//! asks the domain's one table of rights ([`plaint::access::Role::permits`]) and answers 403.
+//! Both refusals are logged (`tracing`, target `plaint_serve::auth`). A reveal of personal
+//! data ([`Principal::reveal`]) is recorded in the log before anything is shown.
+//!
+//! [`AccessMode::Open`] turns all of this off (every request may do everything); it is for a
+//! trusted loopback only and `plaint serve` asks for it explicitly (`--no-auth`).
 
 use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use plaint::access::{Access, RevealRequest, Role, TokenTable};
+use plaint::{Actor, CommandBody, ComplaintId, Engine, Reveal};
+use std::time::{Duration, Instant};
+
+/// How often a server re-reads the log's token stream while every token it sees is known:
+/// the longest a revocation made by another process takes to bite.
+pub const TOKEN_REFRESH: Duration = Duration::from_secs(1);
+
+/// The header carrying why a reveal is asked (`?reveal=true` needs it; recorded in the log).
+pub const REVEAL_REASON_HEADER: &str = "x-plaint-reveal-reason";
+
+/// Whether requests need a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessMode {
+    /// Every request needs a live API token; its role decides what it may do.
+    #[default]
+    Tokens,
+    /// No access control: every request may do everything (trusted loopback, tests).
+    Open,
+}
 
 /// What a request needs to be allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,32 +54,234 @@ pub enum Need {
     Audit,
 }
 
+impl Need {
+    fn access(self) -> Access<'static> {
+        match self {
+            Need::Command(kind) => Access::CommandKind(kind),
+            Need::Read => Access::Read,
+            Need::Reveal => Access::Reveal,
+            Need::Report => Access::Report,
+            Need::Audit => Access::Audit,
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Need::Command(kind) => format!("send {kind} commands"),
+            Need::Read => "read tickets".to_owned(),
+            Need::Reveal => "reveal personal data".to_owned(),
+            Need::Report => "read reports".to_owned(),
+            Need::Audit => "audit the log".to_owned(),
+        }
+    }
+}
+
+/// The server's view of the log's tokens.
+pub struct AccessState {
+    mode: AccessMode,
+    table: tokio::sync::RwLock<(TokenTable, Instant)>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl AccessState {
+    /// An empty table (read from the log on the first request).
+    pub fn new(mode: AccessMode) -> AccessState {
+        AccessState {
+            mode,
+            table: tokio::sync::RwLock::new((TokenTable::default(), Instant::now() - 2 * TOKEN_REFRESH)),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The mode the server runs in.
+    pub fn mode(&self) -> AccessMode {
+        self.mode
+    }
+
+    async fn refresh(&self, engine: &Engine) -> Result<(), ApiError> {
+        let _one = self.refreshing.lock().await;
+        let mut copy = self.table.read().await.0.clone();
+        engine.refresh_tokens(&mut copy).await?;
+        *self.table.write().await = (copy, Instant::now());
+        Ok(())
+    }
+
+    async fn find(&self, token: &str) -> Option<(String, String, Role)> {
+        let guard = self.table.read().await;
+        guard
+            .0
+            .authenticate(token)
+            .map(|t| (t.name.clone(), t.token_id.clone(), t.role))
+    }
+
+    async fn stale(&self) -> bool {
+        self.table.read().await.1.elapsed() >= TOKEN_REFRESH
+    }
+
+    /// The caller a bearer token names, refreshing the table when it is stale or the token
+    /// unknown.
+    async fn authenticate(&self, engine: &Engine, token: &str) -> Result<Option<Principal>, ApiError> {
+        if self.stale().await {
+            self.refresh(engine).await?;
+        }
+        let mut found = self.find(token).await;
+        if found.is_none() && plaint::access::token_id_of(token).is_some() {
+            self.refresh(engine).await?;
+            found = self.find(token).await;
+        }
+        Ok(found.map(|(name, token_id, role)| Principal {
+            name,
+            token_id,
+            role: Some(role),
+            reveal_reason: None,
+        }))
+    }
+}
+
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// Who it is (a token's name; `open-access` for the stand-in).
+    /// Who it is (the token's name; `open-access` without access control).
     pub name: String,
+    /// The token's public id (empty without access control).
+    pub token_id: String,
+    /// The token's role; `None` without access control (may do everything).
+    pub role: Option<Role>,
+    /// Why a reveal is asked (the [`REVEAL_REASON_HEADER`] header).
+    pub reveal_reason: Option<String>,
 }
 
 impl Principal {
-    /// The stand-in caller while the server has no access control: may do everything.
+    /// The caller when the server runs without access control: may do everything.
     pub fn open_access() -> Principal {
         Principal {
             name: "open-access".to_owned(),
+            token_id: String::new(),
+            role: None,
+            reveal_reason: None,
         }
     }
 
     /// `Ok` when this caller may do what `need` names; a 403 problem document otherwise.
     pub fn allow(&self, need: Need) -> Result<(), ApiError> {
-        let _ = need; // the stand-in allows everything
-        Ok(())
+        self.check(need.access(), &need.describe())
+    }
+
+    /// `Ok` when this caller may send this command (judged on its kind and, for a response
+    /// carrying compensation, on the right to compensate instead); 403 otherwise.
+    pub fn allow_command(&self, body: &CommandBody) -> Result<(), ApiError> {
+        let what = match body {
+            CommandBody::Respond(r) if r.compensation.is_some() => {
+                "send respond commands carrying compensation".to_owned()
+            }
+            _ => format!("send {} commands", body.name()),
+        };
+        self.check(Access::Command(body), &what)
+    }
+
+    fn check(&self, access: Access<'_>, what: &str) -> Result<(), ApiError> {
+        let Some(role) = self.role else { return Ok(()) };
+        if role.permits(access) {
+            return Ok(());
+        }
+        tracing::warn!(target: "plaint_serve::auth", token = %self.token_id, name = %self.name, %role, denied = %what, "403 forbidden");
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!("token {:?} (role {role}) may not {what}", self.name),
+        ))
+    }
+
+    /// The personal fields a read of `complaint` may show: masked unless `asked`; when asked,
+    /// the caller needs the right to reveal and a reason ([`REVEAL_REASON_HEADER`]), and the
+    /// reveal is recorded in the log (who, whose, when, why) before anything is shown.
+    pub async fn reveal(
+        &self,
+        state: &AppState,
+        complaint: &ComplaintId,
+        asked: Option<bool>,
+    ) -> Result<Reveal, ApiError> {
+        if asked != Some(true) {
+            return Ok(Reveal::Masked);
+        }
+        self.allow(Need::Reveal)?;
+        let Some(role) = self.role else {
+            return Ok(Reveal::Clear);
+        };
+        let reason = self.reveal_reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                REVEAL_REASON_HEADER,
+                "a reveal needs a reason (recorded in the log): send the header X-Plaint-Reveal-Reason",
+            ));
+        }
+        let actor = Actor::person(self.name.as_str())
+            .map_err(|e| ApiError::internal(format!("token name {:?}: {e}", self.name)))?;
+        let request = RevealRequest {
+            actor,
+            token_id: self.token_id.clone(),
+            role,
+            reason,
+        };
+        let position = state.engine().record_reveal(complaint, &request).await?;
+        tracing::info!(target: "plaint_serve::auth", token = %self.token_id, name = %self.name, %complaint, position, "personal data revealed");
+        Ok(Reveal::Clear)
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
+/// A 401 answer: a problem document with `WWW-Authenticate: Bearer`.
+fn unauthorized(detail: String) -> Response {
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail).into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"plaint\""),
+    );
+    r
+}
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Principal::open_access())
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let reveal_reason = parts
+            .headers
+            .get(REVEAL_REASON_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let access = state.access();
+        if access.mode() == AccessMode::Open {
+            return Ok(Principal {
+                reveal_reason,
+                ..Principal::open_access()
+            });
+        }
+        let path = parts.uri.path().to_owned();
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            tracing::warn!(target: "plaint_serve::auth", %path, "401 no Authorization header");
+            return Err(unauthorized(
+                "this request needs an API token: send `Authorization: Bearer <token>` (tokens come from `plaint token create`)".into(),
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let Some(token) = token else {
+            tracing::warn!(target: "plaint_serve::auth", %path, "401 Authorization is not a bearer token");
+            return Err(unauthorized("the Authorization header is not `Bearer <token>`".into()));
+        };
+        match access.authenticate(state.engine(), token).await {
+            Ok(Some(p)) => Ok(Principal { reveal_reason, ..p }),
+            Ok(None) => {
+                let id = plaint::access::token_id_of(token).unwrap_or("(not a plaint token)");
+                tracing::warn!(target: "plaint_serve::auth", %path, token = %id, "401 unknown or revoked token");
+                Err(unauthorized(format!(
+                    "token {id} is unknown or revoked (`plaint token list` shows the live ones)"
+                )))
+            }
+            Err(e) => Err(e.into_response()),
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! format (docs/import-format.md). The command id is the idempotency key: a retry with the same
 //! id and body returns the original positions and writes nothing.
 
-use crate::auth::{Need, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
@@ -118,14 +118,14 @@ pub(crate) async fn post_commands(
             let mut cmds = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
                 let cmd = parse(item.get(), Some(index))?;
-                principal.allow(Need::Command(cmd.body.name()))?;
+                principal.allow_command(&cmd.body)?;
                 cmds.push(cmd);
             }
             batch(&state, cmds).await
         }
         Some(_) => {
             let cmd = parse(text, None)?;
-            principal.allow(Need::Command(cmd.body.name()))?;
+            principal.allow_command(&cmd.body)?;
             single(&state, cmd).await
         }
     }

@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod commands;
+mod dashboard;
 pub mod error;
 mod events;
 // The command reader of `plaint submit`/`plaint import`, compiled in as it is (like the
@@ -55,6 +56,8 @@ pub struct ServeConfig {
     /// The office's IANA time zone for instants in JSON; `None`: the business calendar's
     /// UTC offset.
     pub time_zone: Option<plaint::BusinessZone>,
+    /// Whether requests need an API token ([`auth::AccessMode::Tokens`], the default).
+    pub access: auth::AccessMode,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +67,7 @@ impl Default for ServeConfig {
             body_limit: BODY_LIMIT_DEFAULT,
             rate_limit: None,
             time_zone: None,
+            access: auth::AccessMode::Tokens,
         }
     }
 }
@@ -108,6 +112,8 @@ struct Inner {
     rate_limiter: Option<ops::RateLimiter>,
     /// The projections' position when last seen (metrics report it while a catch-up holds them).
     last_projections: std::sync::atomic::AtomicU64,
+    /// The log's API tokens as this server last read them (auth.rs).
+    access: auth::AccessState,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
 }
@@ -121,6 +127,11 @@ impl AppState {
     /// The server's configuration.
     pub fn config(&self) -> &ServeConfig {
         &self.inner.config
+    }
+
+    /// The server's view of the log's API tokens.
+    pub fn access(&self) -> &auth::AccessState {
+        &self.inner.access
     }
 
     /// The office's time zone, which JSON instants are written in.
@@ -184,6 +195,7 @@ impl Server {
                 engine: engine.clone(),
                 rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
                 last_projections: std::sync::atomic::AtomicU64::new(0),
+                access: auth::AccessState::new(config.access),
                 office,
                 config,
                 shutting_down,
@@ -279,7 +291,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(reads::verify))
         .route("/v1/events", get(events::events))
-        .route("/v1/openapi.json", get(openapi::openapi_json));
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/", get(dashboard::page));
     ops::routes()
         .merge(v1)
         .fallback(ops::unknown_route)

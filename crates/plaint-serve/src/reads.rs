@@ -53,13 +53,14 @@ fn complaint(text: &str) -> Result<ComplaintId, ApiError> {
     ComplaintId::new(text).map_err(|e| ApiError::bad_request("complaint_id", e.to_string()))
 }
 
-fn reveal(principal: &Principal, asked: Option<bool>) -> Result<Reveal, ApiError> {
-    if asked == Some(true) {
-        principal.allow(Need::Reveal)?;
-        Ok(Reveal::Clear)
-    } else {
-        Ok(Reveal::Masked)
-    }
+/// Masked unless asked; a reveal is checked and recorded in the log first (auth.rs).
+async fn reveal(
+    state: &AppState,
+    principal: &Principal,
+    id: &ComplaintId,
+    asked: Option<bool>,
+) -> Result<Reveal, ApiError> {
+    principal.reveal(state, id, asked).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ pub(crate) async fn get_ticket(
     principal.allow(Need::Read)?;
     let q = query(q)?;
     let id = complaint(&id)?;
-    let reveal = reveal(&principal, q.reveal)?;
+    let reveal = reveal(&state, &principal, &id, q.reveal).await?;
     let ticket = match opt_instant(&state, "as_of", q.as_of.as_deref())? {
         Some(at) => match state.engine().ticket_as_of(&id, at, reveal).await {
             Err(plaint::EngineError::UnknownComplaint { .. }) => {
@@ -222,7 +223,7 @@ pub(crate) async fn history(
     principal.allow(Need::Read)?;
     let q = query(q)?;
     let id = complaint(&id)?;
-    let reveal = reveal(&principal, q.reveal)?;
+    let reveal = reveal(&state, &principal, &id, q.reveal).await?;
     let mut events = Vec::new();
     for e in state.engine().history(&id).await? {
         events.push(state.engine().event_record(&e, reveal).await?);

@@ -26,4 +26,5 @@ pub mod sla;
 pub mod stats;
 pub mod submit;
 pub mod tick;
+pub mod token;
 pub mod verify;

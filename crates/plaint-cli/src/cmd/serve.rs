@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Retry-After); 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub rate_limit: u32,
+    /// Serve without access control: every request may do everything, no token needed. Only
+    /// for a trusted loopback (a developer's machine); never behind a public address.
+    #[arg(long)]
+    pub no_auth: bool,
 }
 
 pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -26,12 +30,23 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Err(user("serve: --body-limit must be at least 1 byte"));
     }
     let engine = ctx.open_engine(None).await?;
+    if !args.no_auth && engine.tokens().await?.tokens().all(|t| t.revoked_at.is_some()) {
+        return Err(user_hint(
+            "serve: this store has no live API token, so every request would be refused (401)",
+            "create one first: `plaint token create --role intake --name hotline-desk` (or pass --no-auth on a trusted loopback)",
+        ));
+    }
     let config = plaint_serve::ServeConfig {
         listen: args.listen,
         body_limit: args.body_limit,
         rate_limit: (args.rate_limit > 0).then_some(args.rate_limit),
         // JSON instants carry the offset of --tz/--utc when given, else the office's zone.
         time_zone: Some(crate::context::zone()),
+        access: if args.no_auth {
+            plaint_serve::auth::AccessMode::Open
+        } else {
+            plaint_serve::auth::AccessMode::Tokens
+        },
     };
     let server = match plaint_serve::Server::bind(engine, config).await {
         Ok(server) => server,

@@ -35,8 +35,10 @@ impl TestServer {
     }
 
     pub async fn start_on(dir: tempfile::TempDir, engine: Engine, config: ServeConfig) -> TestServer {
+        // The route tests run without access control; tests/access.rs covers tokens and roles.
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
+            access: plaint_serve::auth::AccessMode::Open,
             ..config
         };
         let server = Server::bind(engine, config).await.unwrap();

@@ -1,0 +1,240 @@
+//! Roles and tokens through real HTTP (docs/serve.md "Roles and tokens"): 401 without a valid
+//! token, 403 for what the role may not do, and reveals recorded in the log before they show.
+
+use plaint::access::{Role, REVEAL_STREAM};
+use plaint::{Actor, Engine, EngineConfig};
+use plaint_serve::{ServeConfig, Server};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+struct Running {
+    base: String,
+    client: reqwest::Client,
+    dir: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), plaint_serve::ServeError>>,
+}
+
+/// A server on a file log with one token per role (returned by role).
+async fn start() -> (Running, HashMap<Role, String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    let admin = Actor::person("it-admin").unwrap();
+    let mut tokens = HashMap::new();
+    for role in Role::ALL {
+        let made = engine.create_token(&format!("{role}-app"), role, &admin).await.unwrap();
+        tokens.insert(role, made.token);
+    }
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServeConfig::default()
+    };
+    let server = Server::bind(engine, config).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    (
+        Running {
+            base,
+            client,
+            dir,
+            stop,
+            handle,
+        },
+        tokens,
+    )
+}
+
+impl Running {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        )
+    }
+
+    async fn stop(self) -> tempfile::TempDir {
+        let _ = self.stop.send(());
+        self.handle.await.unwrap().unwrap();
+        self.dir
+    }
+}
+
+fn receive(id: &str, complaint: &str) -> Value {
+    json!({"command_id": id, "complaint_id": complaint, "actor": "cs-014", "command": "receive",
+           "channel": "hotline", "region": "杭州", "description": "快递显示已签收但本人未收到",
+           "customer": {"name": "陈静", "phone": "13800138000"}})
+}
+
+#[tokio::test]
+async fn every_role_boundary_answers_401_or_403_and_writes_nothing() {
+    let (server, tokens) = start().await;
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    // 401: no token, not a bearer, a malformed token, a forged secret.
+    let (s, p, h) = server.send(get.clone(), "/v1/tickets", None, None).await;
+    assert_eq!(s, 401, "{p}");
+    assert_eq!(p["type"], "/problems/unauthorized");
+    assert!(p["detail"].as_str().unwrap().contains("Authorization: Bearer"), "{p}");
+    assert_eq!(h["www-authenticate"], "Bearer realm=\"plaint\"");
+    let (s, _, _) = server.send(get.clone(), "/v1/tickets", Some("not-a-token"), None).await;
+    assert_eq!(s, 401);
+    let real = &tokens[&Role::Intake];
+    let last = if real.ends_with('0') { "1" } else { "0" };
+    let forged = format!("{}{last}", &real[..real.len() - 1]);
+    let (s, p, _) = server.send(get.clone(), "/v1/tickets", Some(&forged), None).await;
+    assert_eq!(s, 401);
+    assert!(p["detail"].as_str().unwrap().contains("unknown or revoked"), "{p}");
+    let c0 = receive("c-0", "CMP-2026-000009");
+    let (s, _, _) = server.send(post.clone(), "/v1/commands", None, Some(&c0)).await;
+    assert_eq!(s, 401);
+
+    // Intake receives; a handler may not; an analyst and an auditor send nothing.
+    let c1 = receive("c-1", "CMP-2026-000001");
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/commands", Some(&tokens[&Role::Intake]), Some(&c1))
+        .await;
+    assert!(s == 200 || s == 201, "{s} {p}");
+    let c2 = receive("c-2", "CMP-2026-000002");
+    for role in [Role::Handler, Role::Analyst, Role::Auditor, Role::Finance] {
+        let (s, p, _) = server
+            .send(post.clone(), "/v1/commands", Some(&tokens[&role]), Some(&c2))
+            .await;
+        assert_eq!(s, 403, "{role}: {p}");
+        assert_eq!(p["type"], "/problems/forbidden");
+        let want = format!("(role {role}) may not send receive commands");
+        assert!(p["detail"].as_str().unwrap().contains(&want), "{p}");
+    }
+    // A batch with one forbidden command is refused whole.
+    let batch = json!([receive("c-3", "CMP-2026-000003"),
+        {"command_id": "c-4", "complaint_id": "CMP-2026-000001", "actor": "sup-1", "command": "escalate",
+         "level": "department_head"}]);
+    let (s, _, _) = server
+        .send(post.clone(), "/v1/commands", Some(&tokens[&Role::Intake]), Some(&batch))
+        .await;
+    assert_eq!(s, 403);
+    let auditor = Some(tokens[&Role::Auditor].as_str());
+    let (s, _, _) = server
+        .send(get.clone(), "/v1/tickets/CMP-2026-000003", auditor, None)
+        .await;
+    assert_eq!(s, 404, "nothing of the refused batch was written");
+
+    // Money on a response is finance's right: the handler is refused, finance may.
+    let paid = json!({"command_id": "c-5", "complaint_id": "CMP-2026-000001", "actor": "h-1", "command": "respond",
+        "kind": "final", "compensation": {"remedy": "payment", "amount": 5000}});
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/commands", Some(&tokens[&Role::Handler]), Some(&paid))
+        .await;
+    assert_eq!(s, 403, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("carrying compensation"), "{p}");
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/commands", Some(&tokens[&Role::Finance]), Some(&paid))
+        .await;
+    assert_ne!(s, 403, "{p}");
+
+    // Reads: everyone reads tickets; only the auditor audits; the intake desk reads no report.
+    for role in Role::ALL {
+        let t = Some(tokens[&role].as_str());
+        let (s, _, _) = server.send(get.clone(), "/v1/tickets/CMP-2026-000001", t, None).await;
+        assert_eq!(s, 200, "{role}");
+        let (s, _, _) = server.send(get.clone(), "/v1/audit", t, None).await;
+        assert_eq!(s, if role == Role::Auditor { 200 } else { 403 }, "{role} audit");
+    }
+    let (s, _, _) = server
+        .send(get.clone(), "/v1/stats", Some(&tokens[&Role::Intake]), None)
+        .await;
+    assert_eq!(s, 403);
+    let (s, _, _) = server
+        .send(get.clone(), "/v1/stats", Some(&tokens[&Role::Analyst]), None)
+        .await;
+    assert_eq!(s, 200);
+    // Health checks answer without a token (load balancers carry none).
+    let (s, _, _) = server.send(get.clone(), "/healthz", None, None).await;
+    assert_eq!(s, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_reveal_needs_the_right_and_a_reason_and_is_recorded() {
+    let (server, tokens) = start().await;
+    let c1 = receive("c-1", "CMP-2026-000001");
+    let (s, _, _) = server
+        .send(
+            reqwest::Method::POST,
+            "/v1/commands",
+            Some(&tokens[&Role::Intake]),
+            Some(&c1),
+        )
+        .await;
+    assert!(s == 200 || s == 201);
+    let path = "/v1/tickets/CMP-2026-000001?reveal=true";
+    let auditor = Some(tokens[&Role::Auditor].as_str());
+
+    // Masked by default.
+    let (_, t, _) = server
+        .send(reqwest::Method::GET, "/v1/tickets/CMP-2026-000001", auditor, None)
+        .await;
+    assert_eq!(t["personal"]["state"], "masked", "{t}");
+    // The analyst may not reveal; nobody may without a reason.
+    let (s, p, _) = server
+        .send(reqwest::Method::GET, path, Some(&tokens[&Role::Analyst]), None)
+        .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p, _) = server.send(reqwest::Method::GET, path, auditor, None).await;
+    assert_eq!(s, 400, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("X-Plaint-Reveal-Reason"), "{p}");
+
+    let r = server
+        .client
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(&tokens[&Role::Auditor])
+        .header("X-Plaint-Reveal-Reason", "PIPL access request 2026-31")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["personal"]["state"], "clear", "{t}");
+    assert_eq!(t["personal"]["name"], "陈静");
+
+    let dir = server.stop().await;
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    let reveals: Vec<_> = engine
+        .audit(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.meta.complaint_id.as_str() == REVEAL_STREAM)
+        .collect();
+    assert_eq!(reveals.len(), 1, "one reveal recorded; refusals recorded nothing");
+    assert_eq!(reveals[0].meta.actor.as_str(), "auditor-app");
+    let plaint::EventData::PersonalDataRevealed(r) = &reveals[0].data else {
+        panic!()
+    };
+    assert_eq!(r.complaint_id.as_str(), "CMP-2026-000001");
+    assert_eq!(r.reason, "PIPL access request 2026-31");
+    assert_eq!(r.role, Role::Auditor);
+    engine.close().await.unwrap();
+}
