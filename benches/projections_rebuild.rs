@@ -296,7 +296,10 @@ fn main() {
         set.tickets.state.len()
     );
     println!("ROW rebuild_events_per_s {:.0} ev/s", stats.events_per_sec());
-    println!("ROW rebuild_events_per_cpu_s {:.0} ev/s", stats.events as f64 / rebuild_cpu);
+    println!(
+        "ROW rebuild_events_per_cpu_s {:.0} ev/s",
+        stats.events as f64 / rebuild_cpu
+    );
     println!(
         "  memory:  projections hold {:.0} MiB of heap after the rebuild (peak {:.0} MiB during it); process peak RSS {:.0} MiB, of which {:.0} MiB before the rebuild (the open file log)",
         mib(live_after.saturating_sub(live_before)),

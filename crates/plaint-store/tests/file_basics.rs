@@ -187,7 +187,11 @@ async fn a_damaged_stream_lookup_table_rebuilds_the_streams_from_the_log() {
     log.close().await.unwrap();
     let path = dir.path().join("index.pidx");
     let good = std::fs::read(&path).unwrap();
-    assert_eq!(u32::from_le_bytes(good[8..12].try_into().unwrap()), 3, "checkpoint layout 3");
+    assert_eq!(
+        u32::from_le_bytes(good[8..12].try_into().unwrap()),
+        3,
+        "checkpoint layout 3"
+    );
     let (c_start, c_end) = part_c_span(&good);
     assert!(c_end < good.len(), "part B follows part C");
 
@@ -257,7 +261,11 @@ async fn a_layout_2_checkpoint_without_a_lookup_table_still_opens_from_its_parts
     let version = before.iter().filter(|e| e.stream == "stream-4").count() as u64;
     assert_eq!(log.stream_version("stream-4").await.unwrap(), version);
     let next = log
-        .append("stream-4", ExpectedVersion::Exact(version), vec![sample_event("cmd-new", 0)])
+        .append(
+            "stream-4",
+            ExpectedVersion::Exact(version),
+            vec![sample_event("cmd-new", 0)],
+        )
         .await
         .unwrap();
     assert_eq!(next.stream_version, version + 1);

@@ -322,7 +322,10 @@ impl Index {
     /// and its CRC, the persisted lookup table): the stream index, left in its encoding and
     /// decoded entry by entry on use (see [`StreamIndex`]). Without part C (layout 2) the table
     /// is built from part B.
-    pub fn streams_from_checkpoint_parts(c: Option<streams::Bytes>, mut b: streams::Bytes) -> Result<StreamIndex, String> {
+    pub fn streams_from_checkpoint_parts(
+        c: Option<streams::Bytes>,
+        mut b: streams::Bytes,
+    ) -> Result<StreamIndex, String> {
         let table = match c {
             Some(c) => {
                 if c.len() < streams::TABLE_HEADER_LEN + 4 {

@@ -107,7 +107,9 @@ pub fn part_c_len(header: &[u8]) -> Result<usize, String> {
     }
     let n = format::u64_at(header, 16);
     if !n.is_power_of_two() || n > 1 << 40 {
-        return Err(format!("checkpoint part C slot count {n} is not a power of two up to 2^40"));
+        return Err(format!(
+            "checkpoint part C slot count {n} is not a power of two up to 2^40"
+        ));
     }
     Ok(TABLE_HEADER_LEN + n as usize * 8 + 4)
 }
@@ -322,7 +324,10 @@ impl StreamIndex {
 
     /// An index over a layout-3 checkpoint's part B and its persisted lookup table, part C
     /// (both without their CRCs, already CRC-checked).
-    pub fn from_checkpoint_with_table(part_b: impl Into<Bytes>, part_c: impl Into<Bytes>) -> Result<StreamIndex, String> {
+    pub fn from_checkpoint_with_table(
+        part_b: impl Into<Bytes>,
+        part_c: impl Into<Bytes>,
+    ) -> Result<StreamIndex, String> {
         Ok(StreamIndex {
             hot: HashMap::new(),
             cold: Some(Cold::with_table(part_b.into(), part_c.into())?),
