@@ -709,7 +709,11 @@ impl PgStore {
     /// Like [`PgStore::migrate`], but stops at schema version `target` (1..=[`PG_SCHEMA_VERSION`]).
     /// For tests of the upgrade from an older version; a store cannot connect to an older schema.
     #[doc(hidden)]
-    pub async fn migrate_to_version(url: &str, options: &PgOptions, target: i32) -> Result<MigrationReport, StoreError> {
+    pub async fn migrate_to_version(
+        url: &str,
+        options: &PgOptions,
+        target: i32,
+    ) -> Result<MigrationReport, StoreError> {
         assert!(
             (1..=PG_SCHEMA_VERSION).contains(&target),
             "schema version {target} is not one this program can create"
@@ -1437,7 +1441,8 @@ async fn commit_batch(
             return Ok(outcomes);
         }
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
-        let command_params: [&(dyn ToSql + Sync); 4] = [&command_streams, &command_ids, &command_stored, &command_tails];
+        let command_params: [&(dyn ToSql + Sync); 4] =
+            [&command_streams, &command_ids, &command_stored, &command_tails];
         let (_, head, version_rows, command_rows) = tokio::try_join!(
             client.execute(&begin, &[]),
             client.query_one(&lock_head, &[]),
@@ -1551,7 +1556,9 @@ async fn commit_batch(
             )
             .map_err(|e| BatchError::from_pg("append: interning stream and actor names", e))?;
             let ids = |rows: &[Row]| -> HashMap<String, i32> {
-                rows.iter().map(|r| (r.get::<_, String>(1), r.get::<_, i32>(0))).collect()
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(1), r.get::<_, i32>(0)))
+                    .collect()
             };
             let (stream_ids, name_ids) = (ids(&stream_rows), ids(&name_rows));
             let id_of = |map: &HashMap<String, i32>, name: &str| -> Result<i32, BatchError> {
