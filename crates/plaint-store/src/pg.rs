@@ -1624,11 +1624,16 @@ async fn commit_batch(
                 .await
                 .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
             assert_eq!(copied, rows.len() as u64, "COPY wrote every row");
-            let advance_head = sql.advance_head.as_str();
+            // Prepared before the pipeline: an unprepared statement would wait for its parse
+            // round trip while the keys statement behind it ran first, before the head moved.
+            let advance_head = client
+                .prepare_cached(&sql.advance_head)
+                .await
+                .map_err(|e| BatchError::from_pg("append: preparing the head update", e))?;
             let advance_params: [&(dyn ToSql + Sync); 3] = [&new_head, &chain_bytes, &head_position];
             let key_params = keys.params(&new_head);
             let (advanced, _, _) = tokio::try_join!(
-                client.query(advance_head, &advance_params),
+                client.query(&advance_head, &advance_params),
                 insert_keys(&client, &vault_rows, &keys, &key_params),
                 client.execute(&commit, &[]),
             )

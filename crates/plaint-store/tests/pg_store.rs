@@ -605,8 +605,28 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         .unwrap();
     assert_eq!(unseen.stream_version, 2);
     assert!(a.stats().fast_transactions > before, "{:?}", a.stats());
+    // A bulk append (the COPY path) with a key: the key goes in with the events.
+    let bulk: Vec<_> = (0..300).map(|i| event("bulk-1", i)).collect();
+    a.append_with_vault(
+        vec![AppendRequest {
+            stream: "bulk".to_string(),
+            expected: ExpectedVersion::Exact(0),
+            events: bulk,
+        }],
+        VaultWrite {
+            keys: vec![key("cust-3.k1")],
+            links: vec![("cust-3".to_string(), "cust-1".to_string())],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        a.key("cust-3.k1").await.unwrap(),
+        plaint_store::vault::KeyState::Live(_)
+    ));
+    assert_eq!(a.linked("cust-3").await.unwrap(), vec!["cust-1".to_string()]);
     let report = a.verify().await.unwrap();
-    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1, 4));
+    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1 + 300, 5));
     drop((a, b));
     schema.drop().await;
 }
