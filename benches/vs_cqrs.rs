@@ -851,7 +851,10 @@ fn main() {
         println!("ROW pg_bytes_per_event {} B", pg.bytes_per_event);
         if let Some(base) = find("cqrs-es 0.5 + postgres-es") {
             println!("ROW cqrs_pg_cmd_per_s_1_caller {:.0} cmd/s", base.one.per_second());
-            println!("ROW cqrs_pg_cmd_per_s_{callers}_callers {:.0} cmd/s", base.many.per_second());
+            println!(
+                "ROW cqrs_pg_cmd_per_s_{callers}_callers {:.0} cmd/s",
+                base.many.per_second()
+            );
             println!("ROW cqrs_pg_bytes_per_event {} B", base.bytes_per_event);
             println!(
                 "ROW pg_vs_cqrs_pg_1_caller {:.2} x",

@@ -189,6 +189,8 @@ struct Shared {
     sql: Sql,
     /// Bumped after every local commit and every notification from another process.
     wake: watch::Sender<u64>,
+    /// The head after this process's last commit, for the notifier task.
+    committed_head: watch::Sender<u64>,
     stats: StatsCounters,
 }
 
@@ -287,7 +289,7 @@ fn event_select(s: &str) -> String {
 /// The write statement of both append paths: the rows as column arrays ($1..$12, `UNNEST`: one
 /// statement whatever the row count), stream, actor and event-type names interned on the server
 /// (new names get ids in the same statement), the rows inserted and the head advanced from $13 to
-/// $14 with chain value $15, then `pg_notify`. It writes nothing (no name, no row, no head) unless
+/// $14 with chain value $15. It writes nothing (no name, no row, no head) unless
 /// the head is still at $13, each stream's first row follows the stream's last stored version and
 /// none of the rows' command ids exists in its stream, and advances
 /// the head only if all $16 rows went in; it returns one row exactly when it wrote.
@@ -318,7 +320,7 @@ fn write_rows_sql(s: &str) -> String {
          WHERE (SELECT ok FROM go) RETURNING 1), \
          upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
          AND (SELECT count(*) FROM ins) = $16 RETURNING position) \
-         SELECT pg_notify($17, position::text) FROM upd"
+         SELECT position FROM upd"
     )
 }
 
@@ -371,8 +373,7 @@ impl Sql {
             vault_rows: vault::insert_rows_sql(schema),
             copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
-                "WITH u AS (UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 \
-                 RETURNING position) SELECT pg_notify($4, position::text) FROM u"
+                "UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 RETURNING position"
             ),
             touch_head: format!("UPDATE {s}.head SET position = position WHERE id"),
             commit: "COMMIT".to_string(),
@@ -743,7 +744,11 @@ impl PgStore {
     /// Like [`PgStore::migrate`], but stops at schema version `target` (1..=[`PG_SCHEMA_VERSION`]).
     /// For tests of the upgrade from an older version; a store cannot connect to an older schema.
     #[doc(hidden)]
-    pub async fn migrate_to_version(url: &str, options: &PgOptions, target: i32) -> Result<MigrationReport, StoreError> {
+    pub async fn migrate_to_version(
+        url: &str,
+        options: &PgOptions,
+        target: i32,
+    ) -> Result<MigrationReport, StoreError> {
         assert!(
             (1..=PG_SCHEMA_VERSION).contains(&target),
             "schema version {target} is not one this program can create"
@@ -831,14 +836,21 @@ impl PgStore {
             }
         }
         let (wake, _) = watch::channel(0u64);
+        let (committed_head, committed_rx) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             pool,
             pg_config,
             sql: Sql::new(&options.schema),
             options,
             wake,
+            committed_head,
             stats: StatsCounters::default(),
         });
+        tokio::spawn(notifier_loop(
+            shared.pool.clone(),
+            shared.sql.channel.clone(),
+            committed_rx,
+        ));
         let (jobs, rx) = mpsc::channel(WRITER_QUEUE_MAX);
         tokio::spawn(writer_loop(shared.clone(), rx));
         Ok(PgStore {
@@ -1464,7 +1476,8 @@ async fn commit_batch(
             return Ok(outcomes);
         }
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
-        let command_params: [&(dyn ToSql + Sync); 4] = [&command_streams, &command_ids, &command_stored, &command_tails];
+        let command_params: [&(dyn ToSql + Sync); 4] =
+            [&command_streams, &command_ids, &command_stored, &command_tails];
         let (_, head, version_rows, command_rows) = tokio::try_join!(
             client.execute(&begin, &[]),
             client.query_one(&lock_head, &[]),
@@ -1578,7 +1591,9 @@ async fn commit_batch(
             )
             .map_err(|e| BatchError::from_pg("append: interning stream and actor names", e))?;
             let ids = |rows: &[Row]| -> HashMap<String, i32> {
-                rows.iter().map(|r| (r.get::<_, String>(1), r.get::<_, i32>(0))).collect()
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(1), r.get::<_, i32>(0)))
+                    .collect()
             };
             let (stream_ids, name_ids) = (ids(&stream_rows), ids(&name_rows));
             let id_of = |map: &HashMap<String, i32>, name: &str| -> Result<i32, BatchError> {
@@ -1644,11 +1659,16 @@ async fn commit_batch(
                 .await
                 .map_err(|e| BatchError::from_pg("append: COPY into events", e))?;
             assert_eq!(copied, rows.len() as u64, "COPY wrote every row");
-            let advance_head = sql.advance_head.as_str();
-            let advance_params: [&(dyn ToSql + Sync); 4] = [&new_head, &chain_bytes, &head_position, &sql.channel];
+            // Prepared before the pipeline: an unprepared statement would wait for its parse
+            // round trip while the keys statement behind it ran first, before the head moved.
+            let advance_head = client
+                .prepare_cached(&sql.advance_head)
+                .await
+                .map_err(|e| BatchError::from_pg("append: preparing the head update", e))?;
+            let advance_params: [&(dyn ToSql + Sync); 3] = [&new_head, &chain_bytes, &head_position];
             let key_params = keys.params(&new_head);
             let (advanced, _, _) = tokio::try_join!(
-                client.query(advance_head, &advance_params),
+                client.query(&advance_head, &advance_params),
                 insert_keys(&client, &vault_rows, &keys, &key_params),
                 client.execute(&commit, &[]),
             )
@@ -1659,7 +1679,7 @@ async fn commit_batch(
             // command ids, so the statement's own checks pass and it writes every row.
             let columns = RowColumns::new(&rows, &hashes);
             let row_count = rows.len() as i64;
-            let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &sql.channel);
+            let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
             let key_params = keys.params(&new_head);
             let (advanced, _, _) = tokio::try_join!(
                 client.query(&write_rows, &params),
@@ -1691,6 +1711,7 @@ async fn commit_batch(
 fn committed(shared: &Shared, new_head: i64, calls: usize, events: usize) {
     use std::sync::atomic::Ordering::Relaxed;
     shared.wake.send_modify(|v| *v = new_head as u64);
+    shared.committed_head.send_replace(new_head as u64);
     let stats = &shared.stats;
     stats.transactions.fetch_add(1, Relaxed);
     stats.calls.fetch_add(calls as u64, Relaxed);
@@ -1786,7 +1807,7 @@ async fn try_fast_commit(
     let chain_bytes: &[u8] = &chain;
     let row_count = rows.len() as i64;
     let columns = RowColumns::new(&rows, &hashes);
-    let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count, &shared.sql.channel);
+    let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
     // Every job of this batch appends, so every job's keys go in (only if its events do).
     let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
     let keys = vault::VaultRows::new(&keyed);
@@ -1836,15 +1857,14 @@ async fn try_fast_commit(
     }
 }
 
-/// The 17 parameters of the write statement.
+/// The 16 parameters of the write statement.
 fn write_params<'b>(
     columns: &'b RowColumns<'_>,
     head_position: &'b i64,
     new_head: &'b i64,
     chain: &'b &[u8],
     row_count: &'b i64,
-    channel: &'b String,
-) -> [&'b (dyn ToSql + Sync); 17] {
+) -> [&'b (dyn ToSql + Sync); 16] {
     let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = columns.params();
     [
         c0,
@@ -1863,7 +1883,6 @@ fn write_params<'b>(
         new_head,
         chain,
         row_count,
-        channel,
     ]
 }
 
@@ -2255,6 +2274,30 @@ async fn subscription_loop(
 
 /// Holds a LISTEN connection and turns notifications of commits by other processes into wake-ups;
 /// reconnects when the connection drops (subscriptions poll meanwhile).
+/// Tells other processes about this process's commits: `pg_notify` on the store's channel with
+/// the new head, sent after the commit from a pooled session of its own, so the writer's
+/// transactions carry no notification work (PostgreSQL queues notifications under a global lock
+/// at commit). Commits that follow each other while a notification is being sent are covered by
+/// the next one (the watch channel keeps the latest head). The notification's own transaction
+/// holds no data, so it commits without waiting for the WAL flush. A lost notification is
+/// covered by the subscribers' polling (`poll_interval_ms`). Ends when the store is dropped.
+async fn notifier_loop(pool: Pool, channel: String, mut heads: watch::Receiver<u64>) {
+    while heads.changed().await.is_ok() {
+        let head = *heads.borrow_and_update();
+        let Ok(client) = pool.get().await else { continue };
+        // The channel name is `plaint_<schema>` (validated), the head a number: no quoting issue.
+        let sent = client
+            .batch_execute(&format!(
+                "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{channel}', '{head}'); COMMIT"
+            ))
+            .await;
+        if sent.is_err() {
+            // The session may be left inside the failed transaction: keep it out of the pool.
+            let _ = deadpool_postgres::Object::take(client);
+        }
+    }
+}
+
 async fn listener_loop(shared: Arc<Shared>) {
     let mut backoff_ms = 100u64;
     loop {

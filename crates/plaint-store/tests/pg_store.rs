@@ -109,10 +109,15 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
     .await
     .unwrap();
 
-    let err = PgStore::connect(&url, options.clone()).await.err().expect("connect to v2 fails");
+    let err = PgStore::connect(&url, options.clone())
+        .await
+        .err()
+        .expect("connect to v2 fails");
     let text = err.to_string();
     assert!(
-        text.contains("version 2") && text.contains(&format!("version {PG_SCHEMA_VERSION}")) && text.contains("plaint init --pg"),
+        text.contains("version 2")
+            && text.contains(&format!("version {PG_SCHEMA_VERSION}"))
+            && text.contains("plaint init --pg"),
         "{text}"
     );
 
@@ -137,7 +142,10 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
         .append("CMP-10", ExpectedVersion::Exact(2), vec![event("CMP-10/03-respond", 9)])
         .await
         .unwrap();
-    assert_eq!((next.first_position, next.stream_version, next.deduplicated), (6, 3, false));
+    assert_eq!(
+        (next.first_position, next.stream_version, next.deduplicated),
+        (6, 3, false)
+    );
     assert_eq!(store.verify().await.unwrap().events, 6);
     let readable = raw
         .query(
@@ -146,8 +154,10 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
         )
         .await
         .unwrap();
-    let readable: Vec<(String, String, String, String)> =
-        readable.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    let readable: Vec<(String, String, String, String)> = readable
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
     assert_eq!(
         readable[..5],
         specs
@@ -517,12 +527,20 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
     let schema = TestSchema::create(&url, "unseen").await;
     let a = schema.connect().await;
     let b = schema.connect().await;
-    b.append("old", ExpectedVersion::Exact(0), vec![event("b1", 1), event("b1", 2), event("b1", 3)])
+    b.append(
+        "old",
+        ExpectedVersion::Exact(0),
+        vec![event("b1", 1), event("b1", 2), event("b1", 3)],
+    )
+    .await
+    .unwrap();
+    b.append("old2", ExpectedVersion::Exact(0), vec![event("b2", 1)])
         .await
         .unwrap();
-    b.append("old2", ExpectedVersion::Exact(0), vec![event("b2", 1)]).await.unwrap();
     // A's first append takes the full path and learns the head.
-    a.append("s", ExpectedVersion::Exact(0), vec![event("s1", 4)]).await.unwrap();
+    a.append("s", ExpectedVersion::Exact(0), vec![event("s1", 4)])
+        .await
+        .unwrap();
     assert_eq!(a.stats().fast_transactions, 0);
     // A new stream, with a customer key: one round trip.
     let key = |id: &str| NewKey {
@@ -545,7 +563,10 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         .unwrap();
     assert_eq!((new[0].first_position, new[0].stream_version), (6, 1));
     assert_eq!(a.stats().fast_transactions, 1);
-    assert!(matches!(a.key("cust-1.k1").await.unwrap(), plaint_store::vault::KeyState::Live(_)));
+    assert!(matches!(
+        a.key("cust-1.k1").await.unwrap(),
+        plaint_store::vault::KeyState::Live(_)
+    ));
     // "old" is unseen by A and has 3 events; a stale expectation is caught on the server.
     let stale = a
         .append_with_vault(
@@ -565,12 +586,17 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(a.stats().fast_misses, 1);
-    assert!(matches!(a.key("cust-2.k1").await.unwrap(), plaint_store::vault::KeyState::Missing));
+    assert!(matches!(
+        a.key("cust-2.k1").await.unwrap(),
+        plaint_store::vault::KeyState::Missing
+    ));
     assert!(a.linked("cust-2").await.unwrap().is_empty());
     assert_eq!(a.head_position().await.unwrap(), 6);
     // After the rest that follows a miss, a right expectation on an unseen stream goes fast.
     for i in 0..20u64 {
-        a.append("s", ExpectedVersion::Any, vec![event(&format!("s-{i}"), i)]).await.unwrap();
+        a.append("s", ExpectedVersion::Any, vec![event(&format!("s-{i}"), i)])
+            .await
+            .unwrap();
     }
     let before = a.stats().fast_transactions;
     let unseen = a
@@ -579,8 +605,28 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         .unwrap();
     assert_eq!(unseen.stream_version, 2);
     assert!(a.stats().fast_transactions > before, "{:?}", a.stats());
+    // A bulk append (the COPY path) with a key: the key goes in with the events.
+    let bulk: Vec<_> = (0..300).map(|i| event("bulk-1", i)).collect();
+    a.append_with_vault(
+        vec![AppendRequest {
+            stream: "bulk".to_string(),
+            expected: ExpectedVersion::Exact(0),
+            events: bulk,
+        }],
+        VaultWrite {
+            keys: vec![key("cust-3.k1")],
+            links: vec![("cust-3".to_string(), "cust-1".to_string())],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        a.key("cust-3.k1").await.unwrap(),
+        plaint_store::vault::KeyState::Live(_)
+    ));
+    assert_eq!(a.linked("cust-3").await.unwrap(), vec!["cust-1".to_string()]);
     let report = a.verify().await.unwrap();
-    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1, 4));
+    assert_eq!((report.events, report.streams), (3 + 1 + 1 + 1 + 20 + 1 + 300, 5));
     drop((a, b));
     schema.drop().await;
 }
