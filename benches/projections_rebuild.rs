@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+#[path = "support/summary.rs"]
+mod summary;
+
 /// Counts live heap bytes, so the projections' own memory can be told apart from the store's
 /// (page cache, segment buffers, its stream index) in the process's resident set.
 struct CountingAlloc;
@@ -211,6 +214,9 @@ fn main() {
         t.as_secs_f64(),
         head as f64 / t.as_secs_f64()
     );
+    if !skip_scan {
+        summary::record("rebuild.scan.ev_s", head as f64 / t.as_secs_f64());
+    }
 
     // 2. Scan + decode into domain events.
     let started = Instant::now();
@@ -234,6 +240,9 @@ fn main() {
         t.as_secs_f64(),
         head as f64 / t.as_secs_f64()
     );
+    if !skip_scan {
+        summary::record("rebuild.decode.ev_s", head as f64 / t.as_secs_f64());
+    }
 
     // 3. Full rebuild of every projection, one thread.
     let rss_before = status_kib("VmRSS:");
@@ -271,6 +280,10 @@ fn main() {
         peak as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );
+    summary::record("rebuild.one_thread.ev_s", stats.events_per_sec());
+    summary::record("rebuild.events", head as f64);
+    summary::record("rebuild.complaints", complaints as f64);
+    summary::record("rebuild.projections_mib", mib(live_after.saturating_sub(live_before)));
     let started = Instant::now();
     let serialised = set.serialised();
     let sizes: Vec<String> = serialised
@@ -301,6 +314,7 @@ fn main() {
         digest(&par.projections().serialised()) == single,
         "parallel rebuild must be byte-identical"
     );
+    summary::record("rebuild.two_threads.ev_s", pstats.events_per_sec());
     println!(
         "  rebuild, 2 threads: {:>8.3} s  {:>12.0} events/s  (byte-identical state)",
         pstats.elapsed.as_secs_f64(),
