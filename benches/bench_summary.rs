@@ -521,6 +521,19 @@ fn main() {
         .map(|(n, t)| format!("{n} {:.0} s", t.as_secs_f64()))
         .collect();
     println!("- parts: {}", parts_line.join(", "));
+    let sizes: Vec<String> = [
+        ("vs_cqrs callers", "vs.file.many.callers"),
+        ("open: events in the log", "open.events"),
+        ("rebuild: events", "rebuild.events"),
+        ("rebuild: complaints", "rebuild.complaints"),
+        ("store: concurrent appenders", "store.concurrent.appenders"),
+    ]
+    .iter()
+    .filter_map(|(what, key)| get(&figures, key).map(|v| format!("{what} {v:.0}")))
+    .collect();
+    if !sizes.is_empty() {
+        println!("- sizes measured: {}", sizes.join(", "));
+    }
     println!();
     println!("| row | measured | target | ratio (≥ 1: met) |");
     println!("|---|---:|---:|---:|");

@@ -92,7 +92,11 @@ async fn grouped_vault_writes_keep_refused_appends_out_and_survive_reopen() {
             }
         }
         let report = log.verify_vault().await.unwrap();
-        assert_eq!((report.live, report.links), (live, live), "one key and one link per committed append");
+        assert_eq!(
+            (report.live, report.links),
+            (live, live),
+            "one key and one link per committed append"
+        );
         log
     };
     let log = check(log, all.clone()).await;
