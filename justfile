@@ -25,6 +25,15 @@ ci:
 bench:
     cargo bench --workspace
 
+# Every performance target of issue 13 in one table (measured, target, ratio, with the disk's
+# bandwidth and fdatasync latency and the vs-cqrs-es ratios of the same run): builds the bench
+# binaries and the CLI in release mode, then runs them (about 4-6 minutes on the 2-core
+# machine; set PLAINT_TEST_DATABASE_URL for the PostgreSQL rows). docs/PERFORMANCE.md.
+bench-summary:
+    cargo bench -p plaint --no-run
+    cargo build --release -p plaint-cli
+    cargo bench -p plaint --bench bench_summary
+
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets

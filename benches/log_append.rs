@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/summary.rs"]
+mod summary;
+
 /// Disk figures of the CI-class machine, for the "share of the limit" column.
 const DISK_BYTES_PER_S: f64 = 280e6;
 const DISK_FSYNC_S: f64 = 0.2e-3;
@@ -110,6 +113,12 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
         DISK_BYTES_PER_S / 1e6
     );
     print_stats(&log, events, elapsed);
+    summary::record(&format!("store.bulk.{label}.ev_s"), rate);
+    summary::record(&format!("store.bulk.{label}.mb_s"), mb_s);
+    summary::record(
+        &format!("store.bulk.{label}.bytes_per_event"),
+        bytes as f64 / events as f64,
+    );
     Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -173,6 +182,9 @@ async fn concurrent(appenders: u64, seconds: u64) {
         commits as f64 / log.writer_stats().batches.max(1) as f64 / DISK_FSYNC_S,
     );
     print_stats(&log, commits, elapsed);
+    summary::record("store.concurrent.commits_s", commits as f64 / elapsed);
+    summary::record("store.concurrent.p99_ms", hist.value_at_quantile(0.99) as f64 / 1000.0);
+    summary::record("store.concurrent.appenders", appenders as f64);
     Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

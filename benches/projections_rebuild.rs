@@ -36,6 +36,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+#[path = "support/summary.rs"]
+mod summary;
+
 /// Counts live heap bytes, so the projections' own memory can be told apart from the store's
 /// (page cache, segment buffers, its stream index) in the process's resident set.
 struct CountingAlloc;
@@ -232,6 +235,7 @@ fn main() {
     );
     if !skip_scan {
         println!("ROW scan_events_per_cpu_s {:.0} ev/s", head as f64 / cpu);
+        summary::record("rebuild.scan.ev_s", head as f64 / t.as_secs_f64());
     }
 
     // 2. Scan + decode into domain events.
@@ -261,6 +265,7 @@ fn main() {
     );
     if !skip_scan {
         println!("ROW decode_events_per_cpu_s {:.0} ev/s", head as f64 / cpu);
+        summary::record("rebuild.decode.ev_s", head as f64 / t.as_secs_f64());
     }
 
     // 3. Full rebuild of every projection, one thread.
@@ -311,6 +316,10 @@ fn main() {
         "ROW projection_heap_mib_per_100k {:.1} MiB",
         mib(live_after.saturating_sub(live_before)) * 100_000.0 / complaints.max(1) as f64
     );
+    summary::record("rebuild.one_thread.ev_s", stats.events_per_sec());
+    summary::record("rebuild.events", head as f64);
+    summary::record("rebuild.complaints", complaints as f64);
+    summary::record("rebuild.projections_mib", mib(live_after.saturating_sub(live_before)));
     let started = Instant::now();
     let serialised = set.serialised();
     let sizes: Vec<String> = serialised
@@ -341,6 +350,7 @@ fn main() {
         digest(&par.projections().serialised()) == single,
         "parallel rebuild must be byte-identical"
     );
+    summary::record("rebuild.two_threads.ev_s", pstats.events_per_sec());
     println!(
         "  rebuild, 2 threads: {:>8.3} s  {:>12.0} events/s  (byte-identical state)",
         pstats.elapsed.as_secs_f64(),

@@ -51,6 +51,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/summary.rs"]
+mod summary;
+
 /// Events per `read_all` call when rebuilding from a plaint store.
 const READ_BATCH: usize = 16_384;
 /// Customer-key master secret of the cqrs-es runs (derived keys; plaint keeps a key file each).
@@ -794,6 +797,8 @@ fn main() {
         );
     }
 
+    record_summary(&rows);
+
     println!();
     println!(
         "{complaints} complaints, {} commands, {} events (seed {seed}); {} cores; file log Durability::Always; \
@@ -915,6 +920,35 @@ fn main() {
         let errors = r.one.errors + r.many.errors;
         if errors > 0 {
             println!("- {}: {errors} commands failed (see stderr)", r.system);
+        }
+    }
+}
+
+/// The figures `bench_summary` reads (see benches/support/summary.rs): per system
+/// `vs.<system>.{one,many}.{cmd_s,p99_ms,cpu_us}` and `vs.<system>.bytes_per_event`, with
+/// `<system>` one of `file`, `pg`, `cqrs_pg`, `cqrs_mem`.
+fn record_summary(rows: &[Row]) {
+    for r in rows {
+        let key = if r.system.starts_with("plaint, embedded file log") {
+            "file"
+        } else if r.system.starts_with("plaint") {
+            "pg"
+        } else if r.system.contains("postgres-es") {
+            "cqrs_pg"
+        } else {
+            "cqrs_mem"
+        };
+        for (run, which) in [(&r.one, "one"), (&r.many, "many")] {
+            summary::record(&format!("vs.{key}.{which}.cmd_s"), run.per_second());
+            summary::record(
+                &format!("vs.{key}.{which}.p99_ms"),
+                run.latency.value_at_quantile(0.99) as f64 / 1000.0,
+            );
+            summary::record(&format!("vs.{key}.{which}.cpu_us"), run.cpu_per_command_us());
+            summary::record(&format!("vs.{key}.{which}.callers"), run.callers as f64);
+        }
+        if let Ok(b) = r.bytes_per_event.parse::<f64>() {
+            summary::record(&format!("vs.{key}.bytes_per_event"), b);
         }
     }
 }

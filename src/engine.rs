@@ -614,8 +614,10 @@ impl Engine {
             }
             // The cached state saves reading and folding the stream; a retry always reads, and
             // so does a command the cached state would reject (it may be stale).
+            // Taken out of the cache, not copied (this task holds the complaint's turn); put
+            // back, evolved, once the command is decided.
             let cached = if use_cache {
-                self.cached_state(&cmd.complaint_id)
+                self.take_cached_state(&cmd.complaint_id)
                     .filter(|s| !s.has_applied(&cmd.command_id))
             } else {
                 None
@@ -665,12 +667,14 @@ impl Engine {
                 Err(rejection) => return Err(rejection.into()),
             };
             if new.is_empty() {
+                let stream_version = state.version;
+                self.cache_state(cmd.complaint_id.clone(), state);
                 return Ok(Executed {
                     complaint_id: cmd.complaint_id.clone(),
                     command_id: cmd.command_id.clone(),
                     events: Vec::new(),
                     deduplicated: false,
-                    stream_version: state.version,
+                    stream_version,
                 });
             }
             new[0].meta.command_digest = Some(digest);
@@ -740,8 +744,8 @@ impl Engine {
         }
     }
 
-    fn cached_state(&self, id: &ComplaintId) -> Option<ComplaintState> {
-        self.states.lock().expect("state cache lock").get(id).cloned()
+    fn take_cached_state(&self, id: &ComplaintId) -> Option<ComplaintState> {
+        self.states.lock().expect("state cache lock").remove(id)
     }
 
     fn cache_state(&self, id: ComplaintId, state: ComplaintState) {

@@ -223,6 +223,21 @@ struct Writer {
     timer: AnchorTimer,
 }
 
+/// A group planned and encoded into the writer's buffer, not yet written.
+struct Encoded {
+    /// Per command of the group, in order.
+    results: Vec<Result<Vec<AppendResult>, StoreError>>,
+    first_position: u64,
+    /// One past the last position of the batch (`first_position`: nothing to write).
+    next_position: u64,
+    /// The chain value after the batch's last event.
+    chain: crate::chain::ChainHash,
+    /// Length of the open segment before the batch.
+    segment_len: u64,
+    /// Where the batch starts in the buffer (for `format::finish_batch`).
+    batch_start: usize,
+}
+
 /// What a stream looks like with this batch's earlier commands applied.
 #[derive(Default, Clone)]
 struct Pending {
@@ -356,65 +371,29 @@ impl Writer {
             );
             return;
         }
-        let shared = self.shared.clone();
-        let index = shared.index.read().unwrap();
-        let first_position = index.head + 1;
-        let mut next_position = first_position;
-        let mut chain = index.chain;
-        let mut pending: HashMap<String, Pending> = HashMap::new();
-        let mut outcomes: Vec<Outcome> = Vec::with_capacity(group.len());
-        self.buf.clear();
-        self.buf.resize(SEGMENT_HEADER_LEN, 0);
-        let batch_start = format::begin_batch(&mut self.buf);
-        for cmd in group {
-            let planned = plan(&shared, &index, &pending, &cmd.requests, next_position).and_then(|(results, local)| {
-                // Keys durable before the events that need them; none for a refused command.
-                if let Some((vault, write)) = &cmd.vault {
-                    if results.iter().any(|r| !r.deduplicated) {
-                        vault.write(write)?;
-                    }
-                }
-                Ok((results, local))
-            });
-            match planned {
-                Err(e) => outcomes.push((cmd.reply, Err(e), cmd.requests)),
-                Ok((results, local)) => {
-                    for (req, res) in cmd.requests.iter().zip(&results) {
-                        if res.deduplicated {
-                            continue;
-                        }
-                        let first_version = res.stream_version + 1 - req.events.len() as u64;
-                        for (i, e) in req.events.iter().enumerate() {
-                            let ev = EventRef {
-                                position: res.first_position + i as u64,
-                                stream: &req.stream,
-                                stream_version: first_version + i as u64,
-                                event_type: &e.event_type,
-                                schema_version: e.schema_version,
-                                occurred_at_ms: e.occurred_at_ms,
-                                recorded_at_ms: e.recorded_at_ms,
-                                actor: &e.actor,
-                                command_id: &e.command_id,
-                                payload: &e.payload,
-                            };
-                            assert_eq!(ev.position, next_position, "positions are assigned gapless");
-                            chain = format::chain_next_ref(&chain, &ev);
-                            format::encode_record(&mut self.buf, &ev, &chain);
-                            next_position += 1;
-                        }
-                    }
-                    for (stream, p) in local {
-                        let entry = pending.entry(stream).or_default();
-                        entry.version = p.version.or(entry.version);
-                        entry.commands.extend(p.commands);
-                    }
-                    outcomes.push((cmd.reply, Ok(results), cmd.requests));
-                }
-            }
-        }
+        // Keys of the whole group made durable together (one vault sync instead of one per
+        // command); if that fails, the group is planned again with one vault write per command
+        // so that each command gets its own outcome, exactly as before grouping.
+        let encoded = match self.encode_group(&group, true) {
+            Ok(e) => e,
+            Err(_) => self
+                .encode_group(&group, false)
+                .expect("planning with one vault write per command reports errors per command"),
+        };
+        let Encoded {
+            results,
+            first_position,
+            next_position,
+            chain,
+            segment_len,
+            batch_start,
+        } = encoded;
+        let outcomes: Vec<Outcome> = group
+            .into_iter()
+            .zip(results)
+            .map(|(cmd, r)| (cmd.reply, r, cmd.requests))
+            .collect();
         let count = next_position - first_position;
-        let segment_len = index.segments.last().map_or(0, |s| s.len);
-        drop(index);
         if count == 0 {
             for (reply, r, requests) in outcomes {
                 let _ = reply.send((r, requests));
@@ -467,6 +446,105 @@ impl Writer {
                 self.failed = Some(e.to_string());
             }
         }
+    }
+
+    /// Plans every command of the group against the index and encodes the accepted events into
+    /// `self.buf` (positions, chain). The keys a command needs are written to the vault before
+    /// any event is written, and only for commands that are not refused. `grouped`: the keys of
+    /// all accepted commands are written in one vault write (one sync); its failure fails the
+    /// whole call (the caller plans again with `grouped == false`, which writes each command's
+    /// keys on their own and reports a failure to that command only).
+    fn encode_group(&mut self, group: &[Command], grouped: bool) -> Result<Encoded, StoreError> {
+        let shared = self.shared.clone();
+        let index = shared.index.read().unwrap();
+        let first_position = index.head + 1;
+        let mut next_position = first_position;
+        let mut chain = index.chain;
+        let mut pending: HashMap<String, Pending> = HashMap::new();
+        let mut results: Vec<Result<Vec<AppendResult>, StoreError>> = Vec::with_capacity(group.len());
+        // With `grouped`: the vault and the merged keys and links of the accepted commands.
+        let mut merged: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)> = None;
+        let grouped = grouped
+            && group
+                .iter()
+                .filter_map(|c| c.vault.as_ref())
+                .map(|(v, _)| Arc::as_ptr(v))
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                == 1;
+        self.buf.clear();
+        self.buf.resize(SEGMENT_HEADER_LEN, 0);
+        let batch_start = format::begin_batch(&mut self.buf);
+        for cmd in group {
+            let planned = plan(&shared, &index, &pending, &cmd.requests, next_position).and_then(|(results, local)| {
+                // Keys durable before the events that need them; none for a refused command.
+                if let Some((vault, write)) = &cmd.vault {
+                    if results.iter().any(|r| !r.deduplicated) {
+                        if grouped {
+                            crate::vault::check_write(write)?;
+                            let (_, all) = merged.get_or_insert_with(|| (vault.clone(), Default::default()));
+                            all.keys.extend(write.keys.iter().cloned());
+                            for link in &write.links {
+                                if !all.links.contains(link) {
+                                    all.links.push(link.clone());
+                                }
+                            }
+                        } else {
+                            vault.write(write)?;
+                        }
+                    }
+                }
+                Ok((results, local))
+            });
+            match planned {
+                Err(e) => results.push(Err(e)),
+                Ok((planned, local)) => {
+                    for (req, res) in cmd.requests.iter().zip(&planned) {
+                        if res.deduplicated {
+                            continue;
+                        }
+                        let first_version = res.stream_version + 1 - req.events.len() as u64;
+                        for (i, e) in req.events.iter().enumerate() {
+                            let ev = EventRef {
+                                position: res.first_position + i as u64,
+                                stream: &req.stream,
+                                stream_version: first_version + i as u64,
+                                event_type: &e.event_type,
+                                schema_version: e.schema_version,
+                                occurred_at_ms: e.occurred_at_ms,
+                                recorded_at_ms: e.recorded_at_ms,
+                                actor: &e.actor,
+                                command_id: &e.command_id,
+                                payload: &e.payload,
+                            };
+                            assert_eq!(ev.position, next_position, "positions are assigned gapless");
+                            chain = format::chain_next_ref(&chain, &ev);
+                            format::encode_record(&mut self.buf, &ev, &chain);
+                            next_position += 1;
+                        }
+                    }
+                    for (stream, p) in local {
+                        let entry = pending.entry(stream).or_default();
+                        entry.version = p.version.or(entry.version);
+                        entry.commands.extend(p.commands);
+                    }
+                    results.push(Ok(planned));
+                }
+            }
+        }
+        let segment_len = index.segments.last().map_or(0, |s| s.len);
+        drop(index);
+        if let Some((vault, write)) = merged {
+            vault.write(&write)?;
+        }
+        Ok(Encoded {
+            results,
+            first_position,
+            next_position,
+            chain,
+            segment_len,
+            batch_start,
+        })
     }
 
     fn write_batch(&mut self, roll: bool, first_position: u64) -> Result<(), StoreError> {
