@@ -45,10 +45,10 @@ use std::sync::Arc;
 
 pub use plaint_projections::runner::Progress;
 
-#[path = "engine_vault.rs"]
-pub(crate) mod vault_ops;
 #[path = "engine_casework.rs"]
 mod engine_casework;
+#[path = "engine_vault.rs"]
+pub(crate) mod vault_ops;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 #[path = "engine_access.rs"]

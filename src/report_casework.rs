@@ -49,7 +49,20 @@ pub fn assessment_text(r: &AssessmentReport) -> String {
     let _ = writeln!(
         s,
         "{:<20} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6} {:>12} {:>8} {:>5} {:>6}  flags",
-        by, "tickets", "on-time", "FCR", "satisf.", "first", "latest", "repeat", "escal", "reopen", "comp (yuan)", "dispute", "impr", "score"
+        by,
+        "tickets",
+        "on-time",
+        "FCR",
+        "satisf.",
+        "first",
+        "latest",
+        "repeat",
+        "escal",
+        "reopen",
+        "comp (yuan)",
+        "dispute",
+        "impr",
+        "score"
     );
     for row in &r.rows {
         let _ = writeln!(
@@ -126,7 +139,10 @@ pub fn assessment_csv(r: &AssessmentReport) -> CsvTable {
             row.flags.join(" "),
         ]);
     }
-    CsvTable { name: "assessment", rows }
+    CsvTable {
+        name: "assessment",
+        rows,
+    }
 }
 
 /// The monthly complaint analysis as text.
@@ -174,7 +190,13 @@ pub fn analysis_text(a: &ComplaintAnalysis) -> String {
     let _ = writeln!(s, "\nfinance (yuan)");
     let _ = writeln!(s, "  proposed   {:>4}  {:>12}", f.proposed, yuan(f.proposed_fen));
     let _ = writeln!(s, "  approved   {:>4}  {:>12}", f.approved, yuan(f.approved_fen));
-    let _ = writeln!(s, "  paid       {:>4}  {:>12}  ({} late)", f.paid, yuan(f.paid_fen), f.paid_late);
+    let _ = writeln!(
+        s,
+        "  paid       {:>4}  {:>12}  ({} late)",
+        f.paid,
+        yuan(f.paid_fen),
+        f.paid_late
+    );
     let _ = writeln!(s, "  refused    {:>4}  {:>12}", f.refused, yuan(f.refused_fen));
     let _ = writeln!(
         s,
@@ -270,7 +292,11 @@ pub fn analysis_csv(a: &ComplaintAnalysis) -> Vec<CsvTable> {
         vec!["paid".into(), f.paid.to_string(), f.paid_fen.to_string()],
         vec!["paid_late".into(), f.paid_late.to_string(), String::new()],
         vec!["refused".into(), f.refused.to_string(), f.refused_fen.to_string()],
-        vec!["outstanding".into(), f.outstanding.to_string(), f.outstanding_fen.to_string()],
+        vec![
+            "outstanding".into(),
+            f.outstanding.to_string(),
+            f.outstanding_fen.to_string(),
+        ],
         vec!["overdue".into(), f.overdue.to_string(), String::new()],
     ];
     let mut inc = vec![[

@@ -35,11 +35,11 @@ use plaint_domain::{
     HoldReason, MergeAsDuplicate, Money, PutOnHold, Receive, Redispatch, Reject, RejectionReason, Remedy, Reopen,
     Respond, ResponseKind, Resume, Revisit, Severity, Stage, Timestamp, Verify, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE,
 };
-use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRevisitAttempt, TransferOwnership};
 use plaint_domain::{
     ApproveCompensation, IncidentMember, LinkIncident, OpenIncident, PayCompensation, ProposeCompensation,
     RecordImprovement, RefuseCompensation, ReportIncidentProgress,
 };
+use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRevisitAttempt, TransferOwnership};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -1118,7 +1118,9 @@ impl<'a> Generator<'a> {
                         note: "按赔偿标准核定".to_owned(),
                     }),
                 );
-                let role = crate::Policy::default().compensation_lifecycle.required_role(req.amount.0);
+                let role = crate::Policy::default()
+                    .compensation_lifecycle
+                    .required_role(req.amount.0);
                 s.push(
                     hours(2),
                     &Actor::person(format!("{}-approver", role.as_str())).expect("valid actor"),
@@ -1237,6 +1239,8 @@ impl<'a> Generator<'a> {
                     );
                 }
             }
+            // An approved compensation is paid before the ticket closes (R-COMP-7), revisit or not.
+            pay_approved(&mut s, lifecycle_payment.as_ref());
             s.push(
                 self.rng.random_range(minutes(10)..hours(4)),
                 &staff,
@@ -1315,24 +1319,7 @@ impl<'a> Generator<'a> {
             );
         }
         let close_after = self.rng.random_range(minutes(10)..hours(20));
-        if let Some((cid, pay_after)) = lifecycle_payment {
-            // The payment is measured from the approval; the revisit came in between.
-            let approved_at = s
-                .cmds
-                .iter()
-                .rev()
-                .find(|(_, c)| matches!(c.body, CommandBody::ApproveCompensation(_)))
-                .map_or(s.now, |(t, _)| *t);
-            let due = approved_at.plus_millis(pay_after);
-            s.push(
-                due.millis_since(s.now).max(1_000),
-                &Actor::person("finance-01").expect("valid actor"),
-                CommandBody::PayCompensation(PayCompensation {
-                    compensation_id: cid.clone(),
-                    reference: format!("FIN-{cid}"),
-                }),
-            );
-        }
+        pay_approved(&mut s, lifecycle_payment.as_ref());
         s.push(
             close_after,
             &staff,
@@ -1556,4 +1543,27 @@ mod tests {
         // Some tickets are still open at the horizon.
         assert!(s.by_command["close"] < s.by_command["receive"]);
     }
+}
+
+/// Finance pays the approved lifecycle compensation `(id, pay_after)` of a script, `pay_after`
+/// measured from its approval (the revisit may have come in between; R-COMP-7).
+fn pay_approved(s: &mut Script, payment: Option<&(String, i64)>) {
+    let Some((cid, pay_after)) = payment else {
+        return;
+    };
+    let approved_at = s
+        .cmds
+        .iter()
+        .rev()
+        .find(|(_, c)| matches!(c.body, CommandBody::ApproveCompensation(_)))
+        .map_or(s.now, |(t, _)| *t);
+    let due = approved_at.plus_millis(*pay_after);
+    s.push(
+        due.millis_since(s.now).max(1_000),
+        &Actor::person("finance-01").expect("valid actor"),
+        CommandBody::PayCompensation(PayCompensation {
+            compensation_id: cid.clone(),
+            reference: format!("FIN-{cid}"),
+        }),
+    );
 }

@@ -2,7 +2,7 @@
 //! ownership, supervision, severity overrides and every revisit through the engine, and the
 //! ticket views and the weekly report show them (what `plaint demo` prints).
 
-use plaint::domain::{CloseReason, Clock, CommandBody, Timestamp};
+use plaint::domain::{Clock, CloseReason, CommandBody, Timestamp};
 use plaint::engine::fixed_clock;
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{Engine, EngineConfig, Reveal};
@@ -48,10 +48,14 @@ async fn seed002_demo_workload_closes_the_loop_and_shows_owners_supervisions_and
     assert!(t.deadlines.iter().any(|d| d.clock == Clock::Supervision));
 
     // The closed loop: an unreachable customer, three attempts recorded, closed with the reason.
-    let id = find(&|b| matches!(b, CommandBody::Close(c) if c.without_revisit == Some(CloseReason::CustomerUnreachable)));
+    let id =
+        find(&|b| matches!(b, CommandBody::Close(c) if c.without_revisit == Some(CloseReason::CustomerUnreachable)));
     let t = engine.ticket(&id, Reveal::Masked).await.unwrap().view;
     assert_eq!(t.revisit_attempts.len(), 3, "{id}");
-    assert_eq!(t.closed.unwrap().without_revisit, Some(CloseReason::CustomerUnreachable));
+    assert_eq!(
+        t.closed.unwrap().without_revisit,
+        Some(CloseReason::CustomerUnreachable)
+    );
     assert!(t.revisits.is_empty());
 
     // Severity below the suggestion carries its reason.

@@ -33,7 +33,10 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
         "report_incident_progress",
         "record_improvement",
     ] {
-        assert!(summary.by_command.get(name).copied().unwrap_or(0) > 0, "the workload has no {name}");
+        assert!(
+            summary.by_command.get(name).copied().unwrap_or(0) > 0,
+            "the workload has no {name}"
+        );
     }
     for chunk in cmds.chunks(1_000) {
         let out = engine.execute_batch(chunk.to_vec()).await.unwrap();
@@ -49,7 +52,12 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
     let oct = Month { year: 2026, month: 10 };
     let a = engine.complaint_analysis(oct, now()).await.unwrap();
     assert_eq!(a.month, "2026-10");
-    assert!(a.total > 0 && a.previous_total > 0, "{} / {}", a.total, a.previous_total);
+    assert!(
+        a.total > 0 && a.previous_total > 0,
+        "{} / {}",
+        a.total,
+        a.previous_total
+    );
     // seeds/002: a category over 10 % of the month is high-frequency; delay is 30 % of the mix.
     let delay = a.categories.iter().find(|c| c.category == "delay").unwrap();
     assert!(delay.high_frequency, "{delay:?}");
@@ -77,7 +85,10 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
     // The assessment per handler and per department for October.
     let from = Timestamp::parse_rfc3339("2026-10-01T00:00:00+08:00").unwrap();
     let to = Timestamp::parse_rfc3339("2026-11-01T00:00:00+08:00").unwrap();
-    let by_handler = engine.assessment_report(from, to, AssessBy::Handler, now()).await.unwrap();
+    let by_handler = engine
+        .assessment_report(from, to, AssessBy::Handler, now())
+        .await
+        .unwrap();
     assert!(by_handler.rows.len() > 10);
     let tickets: u64 = by_handler.rows.iter().map(|r| r.tickets).sum();
     assert_eq!(tickets, a.total);
@@ -98,6 +109,9 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
     assert!(by_dept.rows.iter().any(|r| r.improvement_actions > 0));
     assert!(by_dept.rows.iter().any(|r| r.dispute_escalations > 0));
     // A period that ends before it starts is bad input.
-    assert!(engine.assessment_report(to, from, AssessBy::Handler, now()).await.is_err());
+    assert!(engine
+        .assessment_report(to, from, AssessBy::Handler, now())
+        .await
+        .is_err());
     engine.close().await.unwrap();
 }

@@ -99,7 +99,9 @@ fn summary(data: &EventData) -> String {
             0 if r.late_ms == 0 => format!("{} on time", r.incident_id),
             missed => format!("{} late, {missed} daily reports missed", r.incident_id),
         },
-        EventData::ImprovementRecorded(i) => format!("{} for {} ({})", i.action_id, i.category.as_str(), i.department.0),
+        EventData::ImprovementRecorded(i) => {
+            format!("{} for {} ({})", i.action_id, i.category.as_str(), i.department.0)
+        }
         EventData::TokenIssued(t) => format!("token {} ({}, role {})", t.token_id, t.name, t.role),
         EventData::TokenRevoked(t) => format!("token {} revoked ({})", t.token_id, t.reason),
         EventData::PersonalDataRevealed(r) => format!(

@@ -26,7 +26,17 @@ fn seed002_assessment_and_analysis_in_every_format() {
     let env = demo();
     let a = json(
         &env,
-        &["report", "assessment", "--period", "2026-10", "--by", "department", "--now", NOW, "--json"],
+        &[
+            "report",
+            "assessment",
+            "--period",
+            "2026-10",
+            "--by",
+            "department",
+            "--now",
+            NOW,
+            "--json",
+        ],
     );
     assert_eq!(a["kind"], "assessment_report");
     let rows = a["report"]["rows"].as_array().unwrap();
@@ -49,21 +59,42 @@ fn seed002_assessment_and_analysis_in_every_format() {
     );
     assert_eq!(a["report"]["rows"], b["report"]["rows"]);
 
-    let an = json(&env, &["report", "analysis", "--month", "2026-10", "--now", NOW, "--json"]);
+    let an = json(
+        &env,
+        &["report", "analysis", "--month", "2026-10", "--now", NOW, "--json"],
+    );
     assert_eq!(an["kind"], "complaint_analysis");
     assert_eq!(an["report"]["total"].as_u64().unwrap(), tickets);
     assert!(an["report"]["finance"]["approved"].as_u64().unwrap() > 0);
 
     // Table and CSV name the same rows.
     let table = env
-        .plaint(&["report", "assessment", "--period", "2026-10", "--by", "department", "--now", NOW])
+        .plaint(&[
+            "report",
+            "assessment",
+            "--period",
+            "2026-10",
+            "--by",
+            "department",
+            "--now",
+            NOW,
+        ])
         .output()
         .unwrap();
     let text = stdout(&table);
     assert!(text.starts_with("assessment by department"), "{text}");
     let csv = env
         .plaint(&[
-            "report", "assessment", "--period", "2026-10", "--by", "department", "--now", NOW, "--format", "csv",
+            "report",
+            "assessment",
+            "--period",
+            "2026-10",
+            "--by",
+            "department",
+            "--now",
+            NOW,
+            "--format",
+            "csv",
         ])
         .output()
         .unwrap();
@@ -82,7 +113,10 @@ fn seed002_assessment_and_analysis_in_every_format() {
     assert!(analysis_text.contains("finance (yuan)"), "{analysis_text}");
     assert!(analysis_text.contains("high-frequency"), "{analysis_text}");
     // The monthly report carries the analysis too.
-    let monthly = json(&env, &["report", "monthly", "--month", "2026-10", "--now", NOW, "--json"]);
+    let monthly = json(
+        &env,
+        &["report", "monthly", "--month", "2026-10", "--now", NOW, "--json"],
+    );
     assert_eq!(monthly["sections"]["analysis"]["total"].as_u64().unwrap(), tickets);
 }
 
@@ -97,13 +131,22 @@ fn bad_period_is_exit_1_naming_the_argument() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("--period"), "{}", stderr(&out));
     let out = env
-        .plaint(&["report", "assessment", "--period", "2026-11-05..2026-11-01", "--now", NOW])
+        .plaint(&[
+            "report",
+            "assessment",
+            "--period",
+            "2026-11-05..2026-11-01",
+            "--now",
+            NOW,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not before the end"), "{}", stderr(&out));
     let out = env
-        .plaint(&["report", "analysis", "--month", "2026-10", "--now", NOW, "--format", "html"])
+        .plaint(&[
+            "report", "analysis", "--month", "2026-10", "--now", NOW, "--format", "html",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

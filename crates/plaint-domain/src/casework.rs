@@ -239,7 +239,13 @@ impl Decider<'_, '_, '_, '_> {
 
     fn known_case(&self, id: &str) -> Result<&CompensationCase, Rejection> {
         self.state.casework.case(id).ok_or_else(|| {
-            let known: Vec<&str> = self.state.casework.compensations.iter().map(|c| c.id.as_str()).collect();
+            let known: Vec<&str> = self
+                .state
+                .casework
+                .compensations
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
             self.invalid(
                 "compensation_id",
                 format!("no compensation {id:?} was proposed on this ticket (proposed: {known:?})"),
@@ -303,9 +309,15 @@ impl Decider<'_, '_, '_, '_> {
             ));
         }
         let mut needs = CalendarNeeds::default();
-        let due = lifecycle.payment_within.after_noting(self.ctx.calendar, &mut needs, self.at);
+        let due = lifecycle
+            .payment_within
+            .after_noting(self.ctx.calendar, &mut needs, self.at);
         self.calendar_covered(needs)?;
-        let clock_due = self.state.casework.earliest_unpaid_due(&c.id).map_or(due, |d| d.min(due));
+        let clock_due = self
+            .state
+            .casework
+            .earliest_unpaid_due(&c.id)
+            .map_or(due, |d| d.min(due));
         let standard = &c.legal_basis;
         let local_due = self.ctx.calendar.local(due);
         let customer_notice = format!(
@@ -403,7 +415,10 @@ impl Decider<'_, '_, '_, '_> {
             if !policy.roles.contains(&m.role) {
                 return Err(self.invalid(
                     "members",
-                    format!("member {i} ({}): role {:?} is not one of the policy's {:?}", m.name, m.role, policy.roles),
+                    format!(
+                        "member {i} ({}): role {:?} is not one of the policy's {:?}",
+                        m.name, m.role, policy.roles
+                    ),
                 ));
             }
         }
@@ -411,11 +426,16 @@ impl Decider<'_, '_, '_, '_> {
         if leaders != 1 {
             return Err(self.invalid(
                 "members",
-                format!("an incident group has exactly one {} (seeds/002 由企业高管牵头), not {leaders}", policy.leader_role),
+                format!(
+                    "an incident group has exactly one {} (seeds/002 由企业高管牵头), not {leaders}",
+                    policy.leader_role
+                ),
             ));
         }
         let mut needs = CalendarNeeds::default();
-        let due = policy.progress_interval.after_noting(self.ctx.calendar, &mut needs, self.at);
+        let due = policy
+            .progress_interval
+            .after_noting(self.ctx.calendar, &mut needs, self.at);
         self.calendar_covered(needs)?;
         Ok(EventData::IncidentOpened(IncidentOpened {
             incident_id: o.incident_id.clone(),
@@ -434,7 +454,10 @@ impl Decider<'_, '_, '_, '_> {
     /// R-INC-2: the report fulfils the current deadline; missed intervals are counted.
     fn report_incident_progress(&self, r: &ReportIncidentProgress) -> Result<EventData, Rejection> {
         let Some(g) = &self.state.casework.incident else {
-            return Err(self.invalid("incident_id", "this ticket holds no incident group (open_incident first)"));
+            return Err(self.invalid(
+                "incident_id",
+                "this ticket holds no incident group (open_incident first)",
+            ));
         };
         self.required_text("text", &r.text)?;
         let interval = &self.ctx.policy.incident.progress_interval;
@@ -477,10 +500,7 @@ impl Decider<'_, '_, '_, '_> {
             return Err(self.invalid("lead", "this ticket holds an incident group itself"));
         }
         if let Some((id, lead)) = &self.state.casework.linked_incident {
-            return Err(self.invalid(
-                "incident_id",
-                format!("already linked to incident {id} held by {lead}"),
-            ));
+            return Err(self.invalid("incident_id", format!("already linked to incident {id} held by {lead}")));
         }
         Ok(EventData::IncidentLinked(IncidentLinked {
             incident_id: l.incident_id.clone(),

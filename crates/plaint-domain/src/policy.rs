@@ -735,7 +735,10 @@ impl Policy {
     ) -> Result<(), (String, String)> {
         let c = &self.compensation_lifecycle;
         if c.approval.is_empty() {
-            return Err(("compensation_lifecycle.approval".into(), "needs at least one tier".into()));
+            return Err((
+                "compensation_lifecycle.approval".into(),
+                "needs at least one tier".into(),
+            ));
         }
         let mut last = -1i64;
         for (i, t) in c.approval.iter().enumerate() {
@@ -791,7 +794,10 @@ impl Policy {
         }
         let sum: f64 = weights.iter().map(|(_, w)| w).sum();
         if (sum - 1.0).abs() > 1e-6 {
-            return Err(("assessment.weight_on_time".into(), format!("the weights sum to {sum}, not 1")));
+            return Err((
+                "assessment.weight_on_time".into(),
+                format!("the weights sum to {sum}, not 1"),
+            ));
         }
         for (k, v) in [
             ("assessment.on_time_min", a.on_time_min),

@@ -84,14 +84,20 @@ fn seed001_approved_compensation_states_standard_amount_and_payment_deadline() {
     assert_eq!(a.amount, Money(30_000));
     // Default policy: paid within 7 days; stated in the office's time zone (UTC+8).
     assert_eq!(a.payment_due_at, w.now.plus_hours(7 * 24));
-    assert!(a.customer_notice.contains("Postal Law art. 47"), "{}", a.customer_notice);
+    assert!(
+        a.customer_notice.contains("Postal Law art. 47"),
+        "{}",
+        a.customer_notice
+    );
     assert!(a.customer_notice.contains("300.00 元"), "{}", a.customer_notice);
     assert!(a.customer_notice.contains("2026-12-02 09:00"), "{}", a.customer_notice);
     assert_eq!(w.state().compensated, Money(30_000));
     assert_eq!(verdict(&w, Clock::Payment), Verdict::Pending);
     w.advance_hours(24);
     let paid = w.given(pay("c1"));
-    let EventData::CompensationPaid(p) = &paid[0].data else { panic!() };
+    let EventData::CompensationPaid(p) = &paid[0].data else {
+        panic!()
+    };
     assert_eq!((p.late_ms, p.settled), (0, true));
     assert!(matches!(verdict(&w, Clock::Payment), Verdict::Met { .. }));
 }
@@ -123,7 +129,9 @@ fn seed001_unpaid_approved_compensation_past_its_deadline_is_overdue() {
         Verdict::PendingOverdue { overdue_ms } if overdue_ms == 24 * 3_600_000
     ));
     let paid = w.given(pay("c1"));
-    let EventData::CompensationPaid(p) = &paid[0].data else { panic!() };
+    let EventData::CompensationPaid(p) = &paid[0].data else {
+        panic!()
+    };
     assert_eq!(p.late_ms, 24 * 3_600_000);
     assert!(matches!(verdict(&w, Clock::Payment), Verdict::Breached { late_ms, .. } if late_ms == 24 * 3_600_000));
 }
@@ -137,11 +145,15 @@ fn seed001_payment_clock_runs_to_the_earliest_unpaid_deadline() {
     w.given(propose("c2", 10_000));
     w.given(approve("c2", ApproverRole::Supervisor));
     // The second approval leaves the clock at the first one's deadline.
-    let due = sla::evaluate(&w.events, w.now, &w.policy).clock(Clock::Payment).recorded_due_at;
+    let due = sla::evaluate(&w.events, w.now, &w.policy)
+        .clock(Clock::Payment)
+        .recorded_due_at;
     assert_eq!(due, Some(t0().plus_hours(7 * 24)));
     // Paying the second leaves the first outstanding: not settled.
     let paid = w.given(pay("c2"));
-    let EventData::CompensationPaid(p) = &paid[0].data else { panic!() };
+    let EventData::CompensationPaid(p) = &paid[0].data else {
+        panic!()
+    };
     assert!(!p.settled);
     assert_eq!(verdict(&w, Clock::Payment), Verdict::Pending);
     w.given(pay("c1"));
@@ -258,11 +270,15 @@ fn seed000_major_complaint_forms_a_group_with_named_members_and_one_leader() {
     let (_, reason) = invalid_field(w.when(open_incident(vec![member("王副总", "leader"), member("某人", "chef")])));
     assert!(reason.contains("role \"chef\""), "{reason}");
     let events = w.given(open_incident(group()));
-    let EventData::IncidentOpened(o) = &events[0].data else { panic!() };
+    let EventData::IncidentOpened(o) = &events[0].data else {
+        panic!()
+    };
     assert_eq!(o.members.len(), 3);
     assert_eq!(o.deadlines[0].clock, Clock::IncidentReport);
     assert_eq!(o.deadlines[0].due_at, w.now.plus_hours(24));
-    assert!(invalid_field(w.when(open_incident(group()))).1.contains("already holds"));
+    assert!(invalid_field(w.when(open_incident(group())))
+        .1
+        .contains("already holds"));
 }
 
 #[test]
@@ -271,7 +287,9 @@ fn seed000_incident_daily_report_missed_is_visible() {
     w.given(open_incident(group()));
     w.advance_hours(20);
     let on_time = w.given(report("已联系客户，正在排查"));
-    let EventData::IncidentProgressReported(r) = &on_time[0].data else { panic!() };
+    let EventData::IncidentProgressReported(r) = &on_time[0].data else {
+        panic!()
+    };
     assert_eq!((r.late_ms, r.missed), (0, 0));
     // The next is due 24 h after that report (44 h); 50 h pass (70 h): the 44 h report was
     // missed entirely, and this one comes 2 h after the 68 h one was due.
@@ -281,7 +299,9 @@ fn seed000_incident_daily_report_missed_is_visible() {
         Verdict::PendingOverdue { overdue_ms } if overdue_ms == 26 * 3_600_000
     ));
     let late = w.given(report("设备已修复"));
-    let EventData::IncidentProgressReported(r) = &late[0].data else { panic!() };
+    let EventData::IncidentProgressReported(r) = &late[0].data else {
+        panic!()
+    };
     assert_eq!(r.missed, 1);
     assert_eq!(r.late_ms, 2 * 3_600_000);
     assert_eq!(verdict(&w, Clock::IncidentReport), Verdict::Pending);
@@ -303,9 +323,14 @@ fn seed000_tickets_of_one_incident_link_to_its_group() {
     let s = w.state();
     assert_eq!(
         s.casework.linked_incident,
-        Some(("INC-2026-11-01".to_owned(), ComplaintId::new("CMP-2026-000001").unwrap()))
+        Some((
+            "INC-2026-11-01".to_owned(),
+            ComplaintId::new("CMP-2026-000001").unwrap()
+        ))
     );
-    assert!(invalid_field(w.when(link("CMP-2026-000002"))).1.contains("already linked"));
+    assert!(invalid_field(w.when(link("CMP-2026-000002")))
+        .1
+        .contains("already linked"));
 }
 
 #[test]
@@ -325,7 +350,9 @@ fn seed002_improvement_action_is_recorded_against_the_root_cause() {
         Err(Rejection::UnknownDepartment { .. })
     ));
     let events = w.given(improve("sorting"));
-    let EventData::ImprovementRecorded(i) = &events[0].data else { panic!() };
+    let EventData::ImprovementRecorded(i) = &events[0].data else {
+        panic!()
+    };
     assert_eq!(i.category, Category::Delay);
     // The final response's root cause.
     assert_eq!(i.root_cause, Some(Stage::Sorting));
@@ -336,8 +363,14 @@ fn seed002_improvement_action_is_recorded_against_the_root_cause() {
 fn policy_names_the_approval_bands_and_refuses_a_bad_one() {
     let p = policy::Policy::default();
     assert_eq!(p.compensation_lifecycle.required_role(50_000), ApproverRole::Supervisor);
-    assert_eq!(p.compensation_lifecycle.required_role(50_001), ApproverRole::DepartmentHead);
-    assert_eq!(p.compensation_lifecycle.required_role(10_000_000), ApproverRole::CenterDirector);
+    assert_eq!(
+        p.compensation_lifecycle.required_role(50_001),
+        ApproverRole::DepartmentHead
+    );
+    assert_eq!(
+        p.compensation_lifecycle.required_role(10_000_000),
+        ApproverRole::CenterDirector
+    );
     let src = p
         .to_toml_string()
         .replace("leader_role = \"leader\"", "leader_role = \"boss\"");

@@ -704,7 +704,8 @@ impl Casework {
             .filter(|g| {
                 // Groups open in the month, or still open during it.
                 let lead = &self.recs[g.lead as usize];
-                self.buckets.month(g.opened_at) <= m && (lead.life.status.is_open() || self.buckets.month(g.opened_at) == m)
+                self.buckets.month(g.opened_at) <= m
+                    && (lead.life.status.is_open() || self.buckets.month(g.opened_at) == m)
             })
             .map(|g| IncidentSummary {
                 incident_id: g.id.clone(),

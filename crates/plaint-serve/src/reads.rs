@@ -420,7 +420,7 @@ pub(crate) struct QueueEntry {
     handler: Option<String>,
     /// 首问负责制: who owns it until it is closed.
     owner: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// `ordinary`, `urgent` or `major`, once classified.
     severity: Option<String>,
     #[schema(value_type = String)]
     received_at: Timestamp,

@@ -9,8 +9,8 @@ use crate::context::{business_calendar, now_or_wall_clock, Context};
 use crate::error::{user, user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use clap::{Args, ValueEnum};
-use plaint::reports::{AssessBy, Month};
 use plaint::report_csv::{CsvTable, BOM};
+use plaint::reports::{AssessBy, Month};
 use plaint::Timestamp;
 use std::path::Path;
 
@@ -95,10 +95,8 @@ pub async fn assessment(ctx: &Context, args: AssessmentArgs) -> anyhow::Result<E
     let report = engine.assessment_report(from, to, by, now).await?;
     let text = match format(&args.output)? {
         Format::Json => {
-            serde_json::to_string_pretty(&envelope(
-                "assessment_report",
-                serde_json::json!({ "report": report }),
-            ))? + "\n"
+            serde_json::to_string_pretty(&envelope("assessment_report", serde_json::json!({ "report": report })))?
+                + "\n"
         }
         Format::Csv => return write_csv(&[plaint::report_casework::assessment_csv(&report)], &args.output),
         _ => plaint::report_casework::assessment_text(&report),
@@ -124,10 +122,8 @@ pub async fn analysis(ctx: &Context, args: AnalysisArgs) -> anyhow::Result<ExitC
     let report = engine.complaint_analysis(month, now).await?;
     let text = match format(&args.output)? {
         Format::Json => {
-            serde_json::to_string_pretty(&envelope(
-                "complaint_analysis",
-                serde_json::json!({ "report": report }),
-            ))? + "\n"
+            serde_json::to_string_pretty(&envelope("complaint_analysis", serde_json::json!({ "report": report })))?
+                + "\n"
         }
         Format::Csv => return write_csv(&plaint::report_casework::analysis_csv(&report), &args.output),
         _ => plaint::report_casework::analysis_text(&report),
@@ -182,8 +178,12 @@ fn write_csv(tables: &[CsvTable], o: &OutputArgs) -> anyhow::Result<ExitCode> {
             write_file(p, single(tables).as_bytes())?
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| user(format!("report: cannot create the CSV directory {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                user(format!(
+                    "report: cannot create the CSV directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
             let mut out = Out::new();
             for t in tables {
                 let path = dir.join(format!("{}.csv", t.name));
