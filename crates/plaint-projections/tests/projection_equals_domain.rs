@@ -489,7 +489,7 @@ proptest! {
     #[test]
     fn every_projection_view_equals_the_domain_fold(
         ops in ops(),
-        cuts in prop::collection::vec((0.0f64..1.0, prop::array::uniform4(any::<bool>())), 0..4),
+        cuts in prop::collection::vec((0.0f64..1.0, prop::array::uniform5(any::<bool>())), 0..4),
         through_file_log in prop::bool::weighted(0.125),
     ) {
         let h = generate(&ops);
@@ -501,12 +501,12 @@ proptest! {
         check(&full, &h, "after a full rebuild")?;
         // Restarts: a run with some projections catches up to each cut from the checkpoints
         // and saves; the last run (all projections) catches up to the head.
-        let mut cut_at: Vec<(usize, [bool; 4])> = cuts
+        let mut cut_at: Vec<(usize, [bool; 5])> = cuts
             .iter()
             .map(|(f, on)| (((h.events.len() as f64) * f) as usize, *on))
             .collect();
         cut_at.sort_by_key(|c| c.0);
-        cut_at.push((h.events.len(), [true; 4]));
+        cut_at.push((h.events.len(), [true; 5]));
         let mut checkpoints = Checkpoints::default();
         let mut set = ProjectionSet::default();
         for (upto, on) in &cut_at {

@@ -41,7 +41,7 @@ fn rebuild_from_the_file_log_equals_a_direct_fold_byte_for_byte() {
         let log = file_log(&dir.path().join("log"));
         append_events(&log, &events).await;
         let expected = fold(&events).serialised();
-        assert_eq!(expected.len(), 4);
+        assert_eq!(expected.len(), 5);
 
         let mut runner = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
         let mut hooks = 0;
@@ -196,13 +196,13 @@ fn follow_applies_live_appends_and_checkpoints_on_shutdown() {
 #[derive(Debug, Clone)]
 struct Restart {
     grow_by: usize,
-    enabled: [bool; 4],
+    enabled: [bool; 5],
     fast_path: bool,
 }
 
 fn restarts() -> impl Strategy<Value = Vec<Restart>> {
     prop::collection::vec(
-        (1usize..400, prop::array::uniform4(any::<bool>()), any::<bool>()).prop_map(|(grow_by, enabled, fast_path)| {
+        (1usize..400, prop::array::uniform5(any::<bool>()), any::<bool>()).prop_map(|(grow_by, enabled, fast_path)| {
             Restart {
                 grow_by,
                 enabled,
