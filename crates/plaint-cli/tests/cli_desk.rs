@@ -45,64 +45,72 @@ fn queue_lists_open_tickets_by_next_deadline() {
     let q = &doc["queue"];
     let tickets = q["tickets"].as_array().unwrap();
     let ids: Vec<&str> = tickets.iter().map(|t| t["complaint_id"].as_str().unwrap()).collect();
-    // Five tickets are open at the end of the demo; CMP-2026-000073 was reopened after its
-    // revisit and has no clock running (it sorts last).
+    // Six tickets are open at 6 October noon; CMP-2026-000063 has no clock running (its
+    // clocks were met or closed; it sorts last).
     assert_eq!(
         ids,
         [
-            "CMP-2026-000068",
+            "CMP-2026-000059",
             "CMP-2026-000077",
             "CMP-2026-000080",
             "CMP-2026-000076",
-            "CMP-2026-000073"
+            "CMP-2026-000079",
+            "CMP-2026-000063"
         ]
     );
-    assert_eq!(q["overdue"], 0);
-    assert_eq!(q["at_risk"], 1);
+    assert_eq!(q["overdue"], 2);
+    assert_eq!(q["at_risk"], 0);
     let first = &tickets[0];
     assert_eq!(first["clock"], "revisit");
-    assert_eq!(first["urgency"], "at_risk");
-    assert_eq!(first["department"], "finance");
-    assert_eq!(first["handler"], "h-096");
-    assert_eq!(first["escalation_level"], "supervisor");
+    assert_eq!(first["urgency"], "overdue");
+    assert_eq!(first["department"], "outlet");
+    assert_eq!(first["handler"], "h-112");
+    // 首问负责制: the intake agent who received it owns it (no transfer recorded).
+    assert_eq!(first["owner"], "cs-036");
+    // The green channel: the centre head (dir-02) stepped in (docs/domain.md R-SLA-9).
+    assert_eq!(first["escalation_level"], "center_director");
     // Hand check: the revisit is due 3 days (policy sla.ordinary.revisit) after the last final
-    // response, given at 2026-10-04T00:26:51+08:00 (see `plaint history CMP-2026-000068`).
-    let history = text(&["history", "CMP-2026-000068", "--json"]);
+    // response, given at 2026-09-30T06:09:36+08:00 (see `plaint history CMP-2026-000059`), so
+    // at noon on 6 October it is 3 d 5 h 50 min overdue.
+    let history = text(&["history", "CMP-2026-000059", "--json"]);
     let last_final = history
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .rfind(|e| e["type"] == "Responded" && e["data"]["kind"] == "final")
         .expect("a final response");
     let final_at = ts(last_final["occurred_at"].as_str().unwrap());
-    assert_eq!(
-        ts(first["due_at"].as_str().unwrap()),
-        final_at + chrono::Duration::days(3)
-    );
-    assert_eq!(tickets[4]["urgency"], "no_clock");
+    let due = ts(first["due_at"].as_str().unwrap());
+    assert_eq!(due, final_at + chrono::Duration::days(3));
+    assert_eq!(first["overdue_ms"].as_i64().unwrap(), (ts(AT) - due).num_milliseconds());
+    assert_eq!(tickets[1]["clock"], "green_channel");
+    assert_eq!(tickets[1]["urgency"], "overdue");
+    assert_eq!(tickets[4]["clock"], "supervision");
+    assert_eq!(tickets[5]["urgency"], "no_clock");
     // Due times ascend.
-    let dues: Vec<_> = tickets[..4].iter().map(|t| ts(t["due_at"].as_str().unwrap())).collect();
+    let dues: Vec<_> = tickets[..5].iter().map(|t| ts(t["due_at"].as_str().unwrap())).collect();
     assert!(dues.windows(2).all(|w| w[0] <= w[1]), "{dues:?}");
 
     // Filters.
-    let finance = json(&["queue", "--at", AT, "--department", "finance", "--json"]);
-    assert_eq!(finance["queue"]["tickets"].as_array().unwrap().len(), 1);
-    let handler = json(&["queue", "--at", AT, "--handler", "h-014", "--json"]);
+    let outlet = json(&["queue", "--at", AT, "--department", "outlet", "--json"]);
+    assert_eq!(outlet["queue"]["tickets"].as_array().unwrap().len(), 1);
+    let handler = json(&["queue", "--at", AT, "--handler", "h-072", "--json"]);
     assert_eq!(handler["queue"]["tickets"][0]["complaint_id"], "CMP-2026-000077");
     // The table shows times in the office's zone; --utc in UTC.
     let table = text(&["queue", "--at", AT]);
-    assert!(table.contains("5 open tickets, 0 overdue, 1 at risk"), "{table}");
-    assert!(table.contains("2026-10-07T00:26:51+08:00"), "{table}");
+    assert!(table.contains("6 open tickets, 2 overdue, 0 at risk"), "{table}");
+    assert!(table.contains("2026-10-03T06:09:36+08:00"), "{table}");
+    assert!(table.contains("cs-036"), "the owner column: {table}");
     let utc = text(&["queue", "--at", AT, "--utc"]);
-    assert!(utc.contains("2026-10-06T16:26:51+00:00"), "{utc}");
+    assert!(utc.contains("2026-10-02T22:09:36+00:00"), "{utc}");
     // CSV: BOM, header, one row per ticket.
     let csv = text(&["queue", "--at", AT, "--format", "csv"]);
     assert!(csv.starts_with('\u{feff}'), "BOM");
-    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert_eq!(csv.lines().count(), 7, "{csv}");
     assert!(csv
         .lines()
         .nth(1)
         .unwrap()
-        .starts_with("CMP-2026-000068,revisit,2026-10-07T00:26:51+08:00,at_risk"));
+        .starts_with("CMP-2026-000059,revisit,2026-10-03T06:09:36+08:00,overdue"));
 }
 
 #[test]
@@ -116,7 +124,7 @@ fn sla_ticket_explains_every_clock() {
         "--json",
     ]);
     let e = &doc["sla"];
-    assert_eq!(e["policy_version"], "plaint-default-2026.1");
+    assert_eq!(e["policy_version"], "plaint-default-2026.2");
     assert_eq!(e["time_zone"], "Asia/Shanghai");
     let clock = |name: &str| {
         e["clocks"]
@@ -184,7 +192,7 @@ fn heatmap_counts_classified_tickets_of_the_month() {
     let doc = json(&["heatmap", "--month", "2026-09", "--json"]);
     let cells = doc["heat_map"]["cells"].as_array().unwrap();
     let total: u64 = cells.iter().map(|c| c["count"].as_u64().unwrap()).sum();
-    // Hand check: 70 tickets received in September 2026, 2 of them never classified.
+    // Hand check: 70 tickets received in September 2026, 3 of them never classified (rejected, merged or withdrawn before classification).
     let monthly = json(&[
         "report",
         "monthly",
@@ -195,12 +203,12 @@ fn heatmap_counts_classified_tickets_of_the_month() {
         "--json",
     ]);
     assert_eq!(monthly["sections"]["received"], 70);
-    assert_eq!(monthly["sections"]["by_category"]["unclassified"], 2);
-    assert_eq!(total, 68);
-    assert_eq!(cells.len(), 63);
+    assert_eq!(monthly["sections"]["by_category"]["unclassified"], 3);
+    assert_eq!(total, 67);
+    assert_eq!(cells.len(), 59);
     let csv = text(&["heatmap", "--month", "2026-09", "--format", "csv"]);
     assert!(csv.starts_with('\u{feff}'));
-    assert_eq!(csv.lines().count(), 64);
+    assert_eq!(csv.lines().count(), 60);
     // The picture: one mark per region × category, in an HTML page or a bare SVG.
     let html = text(&["heatmap", "--month", "2026-09", "--format", "html"]);
     assert!(html.starts_with("<!DOCTYPE html>"));

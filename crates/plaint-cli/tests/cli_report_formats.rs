@@ -95,8 +95,8 @@ fn weekly_json_daily_intake_matches_the_log_in_office_days() {
     };
     assert_eq!(sum("by_category"), 18);
     assert_eq!(sum("by_channel"), 18);
-    assert_eq!(s["by_category"]["delay"], 9);
-    assert_eq!(s["by_channel"]["hotline"], 7);
+    assert_eq!(s["by_category"]["delay"], 7);
+    assert_eq!(s["by_channel"]["hotline"], 6);
     // The heat map is the month the week starts in.
     assert_eq!(s["heat_map"]["month"], "2026-09");
 }
@@ -145,8 +145,8 @@ fn weekly_csv_directory_has_one_table_per_section_with_the_json_figures() {
     let categories = &files["weekly-2026-W38-category_mix.csv"];
     assert_eq!(categories.len() - 1, s["by_category"].as_object().unwrap().len());
     let delay = categories.iter().find(|r| r[0] == "delay").unwrap();
-    assert_eq!(delay[1], "9");
-    assert_eq!(delay[2], "0.5000");
+    assert_eq!(delay[1], "7");
+    assert_eq!(delay[2], "0.3889");
     // The heat map in long form: one row per region and category, same total as the JSON grid.
     let heat = &files["weekly-2026-W38-heat_map.csv"];
     let grid = &s["heat_map"];

@@ -49,6 +49,7 @@ pub async fn run(ctx: &Context, args: QueueArgs) -> anyhow::Result<ExitCode> {
         "escalation",
         "department",
         "handler",
+        "owner",
         "severity",
         "status",
     ]);
@@ -64,6 +65,7 @@ pub async fn run(ctx: &Context, args: QueueArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "-".into()),
             t.department.clone().unwrap_or_else(|| "-".into()),
             t.handler.clone().unwrap_or_else(|| "-".into()),
+            t.owner.clone().unwrap_or_else(|| "-".into()),
             t.severity.clone().unwrap_or_else(|| "-".into()),
             t.status.clone(),
         ]);
