@@ -588,6 +588,31 @@ fn alerts(r: &PeriodReport) -> String {
     s
 }
 
+/// Monthly reports: the complaint analysis (投诉分析报告, issue 17), one table per section.
+fn analysis(a: &plaint_projections::casework::ComplaintAnalysis) -> String {
+    let mut s = format!(
+        "<section id=\"analysis\">\n<h2>Complaint analysis (投诉分析报告)</h2>\n<p class=\"meta\">{} complaints, {} the month before; policy {}.</p>\n",
+        a.total,
+        a.previous_total,
+        esc(&a.policy_version)
+    );
+    for t in crate::report_casework::analysis_csv(a) {
+        let _ = writeln!(s, "<table data-analysis=\"{}\">", esc(t.name));
+        for (i, row) in t.rows.iter().enumerate() {
+            let cell = if i == 0 { "th scope=\"col\"" } else { "td" };
+            let end = if i == 0 { "th" } else { "td" };
+            s.push_str("<tr>");
+            for c in row {
+                let _ = write!(s, "<{cell}>{}</{end}>", esc(c));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</table>\n");
+    }
+    s.push_str("</section>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,29 +675,4 @@ mod tests {
         assert_eq!(heat_colour(9, 9), "#093682");
         assert_ne!(heat_colour(1, 9), heat_colour(8, 9));
     }
-}
-
-/// Monthly reports: the complaint analysis (投诉分析报告, issue 17), one table per section.
-fn analysis(a: &plaint_projections::casework::ComplaintAnalysis) -> String {
-    let mut s = format!(
-        "<section id=\"analysis\">\n<h2>Complaint analysis (投诉分析报告)</h2>\n<p class=\"meta\">{} complaints, {} the month before; policy {}.</p>\n",
-        a.total,
-        a.previous_total,
-        esc(&a.policy_version)
-    );
-    for t in crate::report_casework::analysis_csv(a) {
-        let _ = writeln!(s, "<table data-analysis=\"{}\">", esc(t.name));
-        for (i, row) in t.rows.iter().enumerate() {
-            let cell = if i == 0 { "th scope=\"col\"" } else { "td" };
-            let end = if i == 0 { "th" } else { "td" };
-            s.push_str("<tr>");
-            for c in row {
-                let _ = write!(s, "<{cell}>{}</{end}>", esc(c));
-            }
-            s.push_str("</tr>\n");
-        }
-        s.push_str("</table>\n");
-    }
-    s.push_str("</section>\n");
-    s
 }

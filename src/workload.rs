@@ -1467,6 +1467,29 @@ impl<'a> Generator<'a> {
     }
 }
 
+/// Finance pays the approved lifecycle compensation `(id, pay_after)` of a script, `pay_after`
+/// measured from its approval (the revisit may have come in between; R-COMP-7).
+fn pay_approved(s: &mut Script, payment: Option<&(String, i64)>) {
+    let Some((cid, pay_after)) = payment else {
+        return;
+    };
+    let approved_at = s
+        .cmds
+        .iter()
+        .rev()
+        .find(|(_, c)| matches!(c.body, CommandBody::ApproveCompensation(_)))
+        .map_or(s.now, |(t, _)| *t);
+    let due = approved_at.plus_millis(*pay_after);
+    s.push(
+        due.millis_since(s.now).max(1_000),
+        &Actor::person("finance-01").expect("valid actor"),
+        CommandBody::PayCompensation(PayCompensation {
+            compensation_id: cid.clone(),
+            reference: format!("FIN-{cid}"),
+        }),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1543,27 +1566,4 @@ mod tests {
         // Some tickets are still open at the horizon.
         assert!(s.by_command["close"] < s.by_command["receive"]);
     }
-}
-
-/// Finance pays the approved lifecycle compensation `(id, pay_after)` of a script, `pay_after`
-/// measured from its approval (the revisit may have come in between; R-COMP-7).
-fn pay_approved(s: &mut Script, payment: Option<&(String, i64)>) {
-    let Some((cid, pay_after)) = payment else {
-        return;
-    };
-    let approved_at = s
-        .cmds
-        .iter()
-        .rev()
-        .find(|(_, c)| matches!(c.body, CommandBody::ApproveCompensation(_)))
-        .map_or(s.now, |(t, _)| *t);
-    let due = approved_at.plus_millis(*pay_after);
-    s.push(
-        due.millis_since(s.now).max(1_000),
-        &Actor::person("finance-01").expect("valid actor"),
-        CommandBody::PayCompensation(PayCompensation {
-            compensation_id: cid.clone(),
-            reference: format!("FIN-{cid}"),
-        }),
-    );
 }

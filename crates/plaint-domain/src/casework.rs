@@ -517,7 +517,7 @@ impl Decider<'_, '_, '_, '_> {
         let Some(category) = self.state.category else {
             return Err(self.invalid("action_id", "the ticket has no category yet"));
         };
-        if self.state.casework.improvements.iter().any(|a| *a == r.action_id) {
+        if self.state.casework.improvements.contains(&r.action_id) {
             return Err(self.invalid("action_id", format!("action {} was already recorded", r.action_id)));
         }
         if self.state.casework.improvements.len() >= CASEWORK_ITEMS_MAX {

@@ -809,7 +809,7 @@ impl Policy {
                 return Err((k.into(), format!("{v} is outside 0..=1")));
             }
         }
-        if !(a.improvements_per_100_full > 0.0) {
+        if a.improvements_per_100_full.is_nan() || a.improvements_per_100_full <= 0.0 {
             return Err(("assessment.improvements_per_100_full".into(), "must be positive".into()));
         }
         Ok(())
