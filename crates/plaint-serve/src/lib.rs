@@ -184,10 +184,7 @@ impl Server {
             source,
         })?;
         ops::init_metrics();
-        let office = match config.time_zone.unwrap_or_else(|| engine.calendar().time_zone()) {
-            plaint::BusinessZone::Iana(tz) => office::Office::Zone(tz),
-            plaint::BusinessZone::Fixed(offset) => office::Office::Fixed(offset),
-        };
+        let office = office::Office(config.time_zone.unwrap_or_else(|| engine.calendar().time_zone()));
         let engine = Arc::new(engine);
         let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);
         let state = AppState {

@@ -2,31 +2,26 @@
 //!
 //! The facade writes instants in UTC (`…Z`). Every JSON answer of the server passes through
 //! [`Office::localise`], which rewrites each string that is an RFC 3339 UTC instant into the
-//! same instant at the office's offset: the office's IANA zone when configured (DST-aware), else
-//! the business calendar's fixed offset. The instant is unchanged; a client parsing RFC 3339
+//! same instant at the offset in effect then in the office's zone: `--tz` when given, else the
+//! business calendar's zone (DST-aware). The instant is unchanged; a client parsing RFC 3339
 //! reads the same moment.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use plaint::{BusinessZone, Timestamp};
 use serde::Serialize;
 
-/// The office's time zone.
+/// The office's time zone: the domain's [`BusinessZone`] (which offset applies when is decided
+/// there, DST included); this type only rewrites JSON with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Office {
-    /// An IANA zone (`Asia/Shanghai`, `Europe/Berlin`).
-    Zone(chrono_tz::Tz),
-    /// A fixed offset (the business calendar's).
-    Fixed(FixedOffset),
-}
+pub struct Office(pub BusinessZone);
 
 impl Office {
-    /// `t` at the office's offset, RFC 3339.
+    /// `t` at the office's offset, RFC 3339, keeping the instant's sub-second digits.
     pub fn format(&self, t: DateTime<Utc>) -> String {
-        match self {
-            Office::Zone(tz) => t.with_timezone(tz).to_rfc3339_opts(SecondsFormat::AutoSi, false),
-            Office::Fixed(off) => t.with_timezone(off).to_rfc3339_opts(SecondsFormat::AutoSi, false),
-        }
+        let offset = self.0.offset_at(Timestamp::from_millis(t.timestamp_millis()));
+        t.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::AutoSi, false)
     }
 
     /// Rewrites every RFC 3339 UTC instant inside `value` to the office's offset.
@@ -75,7 +70,7 @@ mod tests {
 
     #[test]
     fn rewrites_utc_instants_only() {
-        let office = Office::Fixed(FixedOffset::east_opt(8 * 3600).unwrap());
+        let office = Office(BusinessZone::Fixed(chrono::FixedOffset::east_opt(8 * 3600).unwrap()));
         let mut v = serde_json::json!({
             "at": "2026-11-25T08:00:00Z",
             "ms": ["2026-11-25T08:00:00.123Z"],
@@ -92,7 +87,7 @@ mod tests {
 
     #[test]
     fn a_zone_follows_daylight_saving() {
-        let office = Office::Zone(chrono_tz::Europe::Berlin);
+        let office = Office(BusinessZone::Iana(chrono_tz::Europe::Berlin));
         let mut v = serde_json::json!(["2026-07-01T10:00:00Z", "2026-12-01T10:00:00Z"]);
         office.localise(&mut v);
         assert_eq!(v[0], "2026-07-01T12:00:00+02:00");
