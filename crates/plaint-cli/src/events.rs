@@ -108,5 +108,6 @@ fn summary(data: &EventData) -> String {
             "personal data of {} revealed to role {} ({})",
             r.complaint_id, r.role, r.reason
         ),
+        EventData::DisputeEscalated(d) => format!("{}: {}", d.kind.as_str(), d.note),
     }
 }

@@ -16,6 +16,7 @@
 //! random number: the caller brings the secret, the time and the token table.
 
 use crate::ids::{Actor, ComplaintId, IdError};
+use crate::event::ApproverRole;
 use crate::CommandBody;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,17 +51,24 @@ pub enum Role {
     Analyst,
     /// 审计: reads everything, the audit trail included, and may reveal; sends no command.
     Auditor,
+    /// 部门负责人: a supervisor's rights, approving compensation up to the `department_head`
+    /// band (docs/domain.md R-COMP-6). Appended at the end (tokens record the role by index).
+    DepartmentHead,
+    /// 中心负责人: a supervisor's rights, approving compensation of any amount.
+    CenterDirector,
 }
 
 impl Role {
     /// Every role, in the order of the documentation.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
         Role::Intake,
         Role::Handler,
         Role::Supervisor,
         Role::Finance,
         Role::Analyst,
         Role::Auditor,
+        Role::DepartmentHead,
+        Role::CenterDirector,
     ];
 
     /// The stable snake_case name.
@@ -72,6 +80,20 @@ impl Role {
             Role::Finance => "finance",
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
+            Role::DepartmentHead => "department_head",
+            Role::CenterDirector => "center_director",
+        }
+    }
+
+    /// The highest compensation approver level this role acts in (docs/domain.md R-COMP-6):
+    /// an `approve_compensation` naming a higher `role` is refused to it. `None`: it approves
+    /// nothing.
+    pub fn approver_level(self) -> Option<ApproverRole> {
+        match self {
+            Role::Supervisor => Some(ApproverRole::Supervisor),
+            Role::DepartmentHead => Some(ApproverRole::DepartmentHead),
+            Role::CenterDirector => Some(ApproverRole::CenterDirector),
+            Role::Intake | Role::Handler | Role::Finance | Role::Analyst | Role::Auditor => None,
         }
     }
 
@@ -107,8 +129,12 @@ impl Role {
                 "link_incident",
                 "report_incident_progress",
                 "record_improvement",
+                // 纠纷升级 (R-DSP-1): litigation, media, regulator.
+                "record_dispute_escalation",
             ],
-            Role::Supervisor => &[
+            // The approver levels above the supervisor hold the supervisor's rights; what they
+            // may approve is `approver_level`.
+            Role::Supervisor | Role::DepartmentHead | Role::CenterDirector => &[
                 "escalate",
                 "redispatch",
                 "reopen",
@@ -125,6 +151,8 @@ impl Role {
                 "link_incident",
                 "report_incident_progress",
                 "record_improvement",
+                // 纠纷升级 (R-DSP-1): litigation, media, regulator.
+                "record_dispute_escalation",
             ],
             Role::Finance => &["compensate", "pay_compensation"],
             Role::Analyst | Role::Auditor => &[],
@@ -140,11 +168,27 @@ impl Role {
             Access::Command(CommandBody::Respond(r)) if r.compensation.is_some() => {
                 self.commands().contains(&"compensate")
             }
+            // The approver level the command names must be the caller's or below (R-COMP-6):
+            // a supervisor's token cannot approve as the centre director.
+            Access::Command(CommandBody::ApproveCompensation(a)) => {
+                self.commands().contains(&"approve_compensation") && self.approver_level().is_some_and(|l| l >= a.role)
+            }
             Access::Command(body) => self.commands().contains(&body.name()),
             Access::CommandKind(kind) => self.commands().contains(&kind),
             Access::Read => true,
-            Access::Report => matches!(self, Role::Supervisor | Role::Finance | Role::Analyst | Role::Auditor),
-            Access::Reveal => matches!(self, Role::Intake | Role::Handler | Role::Supervisor | Role::Auditor),
+            Access::Report => matches!(
+                self,
+                Role::Supervisor
+                    | Role::DepartmentHead
+                    | Role::CenterDirector
+                    | Role::Finance
+                    | Role::Analyst
+                    | Role::Auditor
+            ),
+            Access::Reveal => matches!(
+                self,
+                Role::Intake | Role::Handler | Role::Supervisor | Role::DepartmentHead | Role::CenterDirector | Role::Auditor
+            ),
             Access::Audit => matches!(self, Role::Auditor),
         }
     }
@@ -158,7 +202,7 @@ impl fmt::Display for Role {
 
 /// Why a role name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor")]
+#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director")]
 pub struct UnknownRole(pub String);
 
 impl std::str::FromStr for Role {
@@ -537,8 +581,44 @@ mod tests {
         assert_eq!("finance".parse::<Role>().unwrap(), Role::Finance);
         assert_eq!(
             "admin".parse::<Role>().unwrap_err().to_string(),
-            "role \"admin\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor"
+            "role \"admin\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director"
         );
+    }
+
+    /// docs/domain.md R-COMP-6 (seeds/001 明确赔偿标准; the approver bound to who acts): the
+    /// approver level an `approve_compensation` names must be the caller's role or below.
+    #[test]
+    fn approver_level_is_bound_to_the_callers_role() {
+        let approve = |role| {
+            CommandBody::ApproveCompensation(crate::command::ApproveCompensation {
+                compensation_id: "c1".to_owned(),
+                role,
+            })
+        };
+        let levels = [ApproverRole::Supervisor, ApproverRole::DepartmentHead, ApproverRole::CenterDirector];
+        for (caller, highest) in [
+            (Role::Supervisor, 0),
+            (Role::DepartmentHead, 1),
+            (Role::CenterDirector, 2),
+        ] {
+            for (i, level) in levels.into_iter().enumerate() {
+                assert_eq!(
+                    caller.permits(Access::Command(&approve(level))),
+                    i <= highest,
+                    "{caller} approving as {}",
+                    level.as_str()
+                );
+            }
+            assert_eq!(caller.approver_level(), Some(levels[highest]));
+        }
+        for caller in [Role::Intake, Role::Handler, Role::Finance, Role::Analyst, Role::Auditor] {
+            assert!(!caller.permits(Access::Command(&approve(ApproverRole::Supervisor))), "{caller}");
+            assert_eq!(caller.approver_level(), None);
+        }
+        assert_eq!("center_director".parse::<Role>().unwrap(), Role::CenterDirector);
+        // The higher levels keep the supervisor's other rights.
+        assert!(Role::CenterDirector.permits(Access::CommandKind("open_supervision")));
+        assert!(Role::DepartmentHead.permits(Access::Report));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::{Decider, Rejection, Status, TEXT_LEN_MAX};
 use crate::command::*;
 use crate::event::*;
 use crate::ids::ComplaintId;
-use crate::policy::CalendarNeeds;
+use crate::policy::{CalendarNeeds, RULE_INCIDENT_REPORT_PREFIX, RULE_PAYMENT_PREFIX};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,9 @@ pub struct IncidentGroup {
     /// The current report's deadline.
     pub next_due: Timestamp,
     pub reports: u32,
+    /// The level a missed report escalates to (recorded at the opening; R-INC-4).
+    #[serde(default)]
+    pub overdue_level: Option<EscalationLevel>,
 }
 
 /// The issue-17 part of a complaint's state.
@@ -123,6 +126,7 @@ impl Casework {
                     members: o.members.clone(),
                     next_due: o.deadlines.first().map_or(Timestamp::MAX, |d| d.due_at),
                     reports: 0,
+                    overdue_level: o.overdue_level,
                 })
             }
             EventData::IncidentProgressReported(r) => {
@@ -135,6 +139,47 @@ impl Casework {
             EventData::ImprovementRecorded(i) => self.improvements.push(i.action_id.clone()),
             _ => {}
         }
+    }
+
+    /// The watchdog rung an event plans, read from this casework *after* the event was folded
+    /// in (docs/domain.md R-COMP-9, R-INC-4): an approved compensation's payment deadline
+    /// (`payment.<compensation_id>`), and each incident report deadline
+    /// (`incident_report.<incident_id>.<n>`, n reports made before it). The level is the one
+    /// recorded in `CompensationApproved` / `IncidentOpened` (none in events before schema v2).
+    pub fn planned_escalation(&self, data: &EventData) -> Option<EscalationDue> {
+        match data {
+            EventData::CompensationApproved(a) => Some(EscalationDue {
+                rule_id: format!("{RULE_PAYMENT_PREFIX}{}", a.compensation_id),
+                level: a.overdue_level?,
+                due_at: a.payment_due_at,
+            }),
+            EventData::IncidentOpened(_) | EventData::IncidentProgressReported(_) => {
+                let g = self.incident.as_ref()?;
+                Some(EscalationDue {
+                    rule_id: incident_rule_id(&g.incident_id, g.reports),
+                    level: g.overdue_level?,
+                    due_at: g.next_due,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// For a payment or incident-report rung (R-COMP-9, R-INC-4): whether what it watches is
+    /// still unmet — the compensation approved and unpaid, the report not made. `None`: not
+    /// such a rung.
+    pub fn rung_pending(&self, rule_id: &str) -> Option<bool> {
+        if let Some(id) = rule_id.strip_prefix(RULE_PAYMENT_PREFIX) {
+            return Some(self.case(id).is_some_and(|c| c.status == CompensationStatus::Approved));
+        }
+        if rule_id.starts_with(RULE_INCIDENT_REPORT_PREFIX) {
+            return Some(
+                self.incident
+                    .as_ref()
+                    .is_some_and(|g| incident_rule_id(&g.incident_id, g.reports) == rule_id),
+            );
+        }
+        None
     }
 
     fn case_mut(&mut self, id: &str) -> Option<&mut CompensationCase> {
@@ -163,6 +208,11 @@ impl Casework {
     }
 }
 
+/// The rule id of an incident group's report deadline after `reports` reports.
+fn incident_rule_id(incident_id: &str, reports: u32) -> String {
+    format!("{RULE_INCIDENT_REPORT_PREFIX}{incident_id}.{reports}")
+}
+
 /// Amounts in yuan for the customer notice: `1234` fen → `12.34`.
 fn yuan(m: Money) -> String {
     let sign = if m.0 < 0 { "-" } else { "" };
@@ -184,6 +234,8 @@ impl Decider<'_, '_, '_, '_> {
             | CommandBody::RecordImprovement(_) => handling,
             CommandBody::OpenIncident(_) | CommandBody::ReportIncidentProgress(_) => handling || s == S::Classified,
             CommandBody::LinkIncident(_) => handling || matches!(s, S::Received | S::Verified | S::Classified),
+            // R-DSP-1: a dispute may escalate at any point while the ticket is open.
+            CommandBody::RecordDisputeEscalation(_) => s.is_open(),
             _ => return None,
         })
     }
@@ -199,6 +251,7 @@ impl Decider<'_, '_, '_, '_> {
             CommandBody::LinkIncident(l) => self.link_incident(l),
             CommandBody::ReportIncidentProgress(r) => self.report_incident_progress(r),
             CommandBody::RecordImprovement(r) => self.record_improvement(r),
+            CommandBody::RecordDisputeEscalation(d) => self.record_dispute_escalation(d),
             _ => return None,
         })
     }
@@ -338,6 +391,7 @@ impl Decider<'_, '_, '_, '_> {
             }],
             customer_notice,
             policy_version: self.ctx.policy.version.clone(),
+            overdue_level: Some(lifecycle.overdue_level),
         }))
     }
 
@@ -448,6 +502,7 @@ impl Decider<'_, '_, '_, '_> {
                 pausable: false,
             }],
             policy_version: self.ctx.policy.version.clone(),
+            overdue_level: Some(policy.overdue_level),
         }))
     }
 
@@ -506,6 +561,22 @@ impl Decider<'_, '_, '_, '_> {
             incident_id: l.incident_id.clone(),
             lead: l.lead.clone(),
             note: l.note.clone(),
+        }))
+    }
+
+    /// R-DSP-1: the dispute went beyond the complaint (litigation, media, regulator), with a
+    /// note saying where; each kind at most once per ticket.
+    fn record_dispute_escalation(&self, d: &RecordDisputeEscalation) -> Result<EventData, Rejection> {
+        self.required_text("note", &d.note)?;
+        if self.state.disputes.contains(&d.kind) {
+            return Err(self.invalid(
+                "kind",
+                format!("a {} dispute escalation is already recorded on this ticket", d.kind.as_str()),
+            ));
+        }
+        Ok(EventData::DisputeEscalated(DisputeEscalated {
+            kind: d.kind,
+            note: d.note.clone(),
         }))
     }
 

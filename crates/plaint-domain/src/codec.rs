@@ -16,7 +16,9 @@
 //! | `Dispatched` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Responded` | 2 | 1: no `calendar_covered` (read as `true`) |
 //! | `Closed` | 2 | 1: no `without_revisit` (read as `None`) |
-//! | every other type (issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded`; access control added `TokenIssued`, `TokenRevoked`, `PersonalDataRevealed`, all at 1) | 1 | — |
+//! | `CompensationApproved` | 2 | 1: no `overdue_level` (read as `None`: no overdue escalation) |
+//! | `IncidentOpened` | 2 | 1: no `overdue_level` (read as `None`: no missed-report escalation) |
+//! | every other type (`DisputeEscalated` was added at 1 by issue 17's leftovers; issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded`; access control added `TokenIssued`, `TokenRevoked`, `PersonalDataRevealed`, all at 1) | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
 //! [`CURRENT_VERSIONS`], and add the upcast arm to [`decode`] plus a golden-bytes test.
@@ -33,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every event type's stable name with its current schema version.
-pub const CURRENT_VERSIONS: [(&str, u16); 31] = [
+pub const CURRENT_VERSIONS: [(&str, u16); 32] = [
     ("Received", 2),
     ("Verified", 2),
     ("Rejected", 1),
@@ -55,16 +57,17 @@ pub const CURRENT_VERSIONS: [(&str, u16); 31] = [
     ("SupervisionOpened", 1),
     ("SeverityOverridden", 1),
     ("CompensationProposed", 1),
-    ("CompensationApproved", 1),
+    ("CompensationApproved", 2),
     ("CompensationPaid", 1),
     ("CompensationRefused", 1),
-    ("IncidentOpened", 1),
+    ("IncidentOpened", 2),
     ("IncidentLinked", 1),
     ("IncidentProgressReported", 1),
     ("ImprovementRecorded", 1),
     ("TokenIssued", 1),
     ("TokenRevoked", 1),
     ("PersonalDataRevealed", 1),
+    ("DisputeEscalated", 1),
 ];
 
 /// Bit 15 of an envelope's schema version: the payload ends with the command digest
@@ -238,6 +241,7 @@ pub fn encode_into(data: &EventData, out: &mut Vec<u8>) -> (&'static str, u16) {
         EventData::TokenIssued(e) => ser(e, out),
         EventData::TokenRevoked(e) => ser(e, out),
         EventData::PersonalDataRevealed(e) => ser(e, out),
+        EventData::DisputeEscalated(e) => ser(e, out),
     };
     // Every field type serialises infallibly into a Vec (no maps with non-string keys, no
     // internally tagged enums on this path).
@@ -318,6 +322,10 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         }
         ("Responded", 1) => EventData::Responded(de::<RespondedV1>(name, v, payload)?.upcast()),
         ("Closed", 1) => EventData::Closed(de::<ClosedV1>(name, v, payload)?.upcast()),
+        ("CompensationApproved", 1) => {
+            EventData::CompensationApproved(de::<CompensationApprovedV1>(name, v, payload)?.upcast())
+        }
+        ("IncidentOpened", 1) => EventData::IncidentOpened(de::<IncidentOpenedV1>(name, v, payload)?.upcast()),
         (_, v) if v != cur => return Err(unknown()),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
@@ -373,6 +381,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
         ("TokenIssued", _) => EventData::TokenIssued(de(name, v, payload)?),
         ("TokenRevoked", _) => EventData::TokenRevoked(de(name, v, payload)?),
         ("PersonalDataRevealed", _) => EventData::PersonalDataRevealed(de(name, v, payload)?),
+        ("DisputeEscalated", _) => EventData::DisputeEscalated(de(name, v, payload)?),
         _ => unreachable!("CURRENT_VERSIONS and decode list the same types"),
     })
 }
@@ -553,6 +562,63 @@ impl ClosedV1 {
             liable: self.liable,
             note: self.note,
             without_revisit: None,
+        }
+    }
+}
+
+/// `CompensationApproved` schema version 1, as written before the overdue escalation of an
+/// unpaid compensation was recorded (issue 17's leftovers).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompensationApprovedV1 {
+    pub compensation_id: String,
+    pub role: ApproverRole,
+    pub required_role: ApproverRole,
+    pub amount: Money,
+    pub payment_due_at: Timestamp,
+    pub deadlines: Vec<ClockDeadline>,
+    pub customer_notice: String,
+    pub policy_version: String,
+}
+
+impl CompensationApprovedV1 {
+    /// v1 → v2: no overdue escalation was planned.
+    pub fn upcast(self) -> CompensationApproved {
+        CompensationApproved {
+            compensation_id: self.compensation_id,
+            role: self.role,
+            required_role: self.required_role,
+            amount: self.amount,
+            payment_due_at: self.payment_due_at,
+            deadlines: self.deadlines,
+            customer_notice: self.customer_notice,
+            policy_version: self.policy_version,
+            overdue_level: None,
+        }
+    }
+}
+
+/// `IncidentOpened` schema version 1, as written before a missed daily report escalated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncidentOpenedV1 {
+    pub incident_id: String,
+    pub title: String,
+    pub cause: String,
+    pub members: Vec<IncidentMember>,
+    pub deadlines: Vec<ClockDeadline>,
+    pub policy_version: String,
+}
+
+impl IncidentOpenedV1 {
+    /// v1 → v2: no missed-report escalation was planned.
+    pub fn upcast(self) -> IncidentOpened {
+        IncidentOpened {
+            incident_id: self.incident_id,
+            title: self.title,
+            cause: self.cause,
+            members: self.members,
+            deadlines: self.deadlines,
+            policy_version: self.policy_version,
+            overdue_level: None,
         }
     }
 }

@@ -134,6 +134,7 @@ pub enum CommandBody {
     LinkIncident(LinkIncident),
     ReportIncidentProgress(ReportIncidentProgress),
     RecordImprovement(RecordImprovement),
+    RecordDisputeEscalation(RecordDisputeEscalation),
 }
 
 impl CommandBody {
@@ -167,6 +168,7 @@ impl CommandBody {
             CommandBody::LinkIncident(_) => "link_incident",
             CommandBody::ReportIncidentProgress(_) => "report_incident_progress",
             CommandBody::RecordImprovement(_) => "record_improvement",
+            CommandBody::RecordDisputeEscalation(_) => "record_dispute_escalation",
         }
     }
 }
@@ -485,4 +487,13 @@ pub struct RecordImprovement {
     /// The department that carries it out (one of the policy's).
     pub department: Department,
     pub action: String,
+}
+
+/// Records that the complaint's dispute went beyond it: litigation, media exposure or a
+/// regulator (纠纷升级, docs/domain.md R-DSP-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordDisputeEscalation {
+    pub kind: DisputeKind,
+    /// Where and how (court and case number, outlet, the regulator's reference); required.
+    pub note: String,
 }

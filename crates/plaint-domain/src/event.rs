@@ -91,6 +91,9 @@ pub enum EventData {
     /// A complaint's personal fields were shown in clear (stream
     /// [`crate::access::REVEAL_STREAM`]): who saw whose data, when, why.
     PersonalDataRevealed(crate::access::PersonalDataRevealed),
+    /// The dispute went beyond the complaint: litigation, media exposure or a regulator
+    /// (纠纷升级, seeds/002; docs/domain.md R-DSP-1). Appended at the end.
+    DisputeEscalated(DisputeEscalated),
 }
 
 impl EventData {
@@ -128,6 +131,7 @@ impl EventData {
             EventData::TokenIssued(_) => "TokenIssued",
             EventData::TokenRevoked(_) => "TokenRevoked",
             EventData::PersonalDataRevealed(_) => "PersonalDataRevealed",
+            EventData::DisputeEscalated(_) => "DisputeEscalated",
         }
     }
 }
@@ -1001,6 +1005,11 @@ pub struct CompensationApproved {
     /// and the payment deadline in the office's time zone.
     pub customer_notice: String,
     pub policy_version: String,
+    /// The level the watchdog escalates to when this compensation is still unpaid past
+    /// `payment_due_at` (policy `compensation_lifecycle.overdue_level`, recorded; rule id
+    /// `payment.<compensation_id>`). `None` in events written before schema v2 (no escalation).
+    #[serde(default)]
+    pub overdue_level: Option<EscalationLevel>,
 }
 
 /// An approved compensation was paid (R-COMP-7).
@@ -1047,6 +1056,11 @@ pub struct IncidentOpened {
     /// The first daily progress report (the `incident_report` clock).
     pub deadlines: Vec<ClockDeadline>,
     pub policy_version: String,
+    /// The level the watchdog escalates to when a daily report is missed (policy
+    /// `incident.overdue_level`, recorded; rule id `incident_report.<incident_id>.<n>`, the n-th
+    /// deadline, 0 the one recorded here). `None` in events written before schema v2.
+    #[serde(default)]
+    pub overdue_level: Option<EscalationLevel>,
 }
 
 /// This ticket is one of the complaints of an incident (several complaints, one cause: R-INC-3).
@@ -1084,4 +1098,38 @@ pub struct ImprovementRecorded {
     /// The department that carries it out.
     pub department: Department,
     pub action: String,
+}
+
+/// How a complaint's dispute went beyond the complaint (纠纷升级, seeds/002: 从投诉升级为诉讼、
+/// 舆情的比例; seeds/002 市场监管部门的介入).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeKind {
+    /// The customer went to court (诉讼).
+    Litigation,
+    /// The complaint became a media or public-opinion matter (舆情, 媒体曝光).
+    Media,
+    /// The customer appealed to the regulator (监管部门申诉).
+    Regulator,
+}
+
+impl DisputeKind {
+    pub const ALL: [DisputeKind; 3] = [DisputeKind::Litigation, DisputeKind::Media, DisputeKind::Regulator];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeKind::Litigation => "litigation",
+            DisputeKind::Media => "media",
+            DisputeKind::Regulator => "regulator",
+        }
+    }
+}
+
+/// The dispute of a complaint escalated beyond it (docs/domain.md R-DSP-1): counted in the
+/// assessment's dispute-escalation rate (纠纷升级率) and the monthly analysis's high-risk figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEscalated {
+    pub kind: DisputeKind,
+    /// Where and how (court and case number, outlet, regulator's reference).
+    pub note: String,
 }

@@ -113,7 +113,8 @@ impl Lifecycle {
             | EventData::IncidentOpened(_)
             | EventData::IncidentLinked(_)
             | EventData::IncidentProgressReported(_)
-            | EventData::ImprovementRecorded(_) => {}
+            | EventData::ImprovementRecorded(_)
+            | EventData::DisputeEscalated(_) => {}
             // 督办: its deadline is a clock (docs/domain.md R-SUP).
             EventData::SupervisionOpened(o) => step.deadlines = std::slice::from_ref(&o.deadline),
             // docs/domain.md R-COMP-6: an approved compensation is granted (the total views show).

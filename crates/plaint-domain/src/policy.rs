@@ -346,6 +346,20 @@ pub const RULE_BREACH_PREFIX: &str = "breach.";
 pub const RULE_GREEN_CHANNEL: &str = "green_channel";
 /// Rule id prefix of a supervision's overdue escalation (`supervision.1`).
 pub const RULE_SUPERVISION_PREFIX: &str = "supervision.";
+/// Rule id prefix of an unpaid compensation's overdue escalation (`payment.<compensation_id>`,
+/// docs/domain.md R-COMP-9).
+pub const RULE_PAYMENT_PREFIX: &str = "payment.";
+/// Rule id prefix of a missed incident report's escalation (`incident_report.<incident_id>.<n>`,
+/// the n-th report deadline of the group, 0 the first; docs/domain.md R-INC-4).
+pub const RULE_INCIDENT_REPORT_PREFIX: &str = "incident_report.";
+
+/// Whether a planned escalation was planned by something other than the classification
+/// (supervision, payment, incident report), so that a classification keeps it.
+pub fn rule_outlives_classification(rule_id: &str) -> bool {
+    rule_id.starts_with(RULE_SUPERVISION_PREFIX)
+        || rule_id.starts_with(RULE_PAYMENT_PREFIX)
+        || rule_id.starts_with(RULE_INCIDENT_REPORT_PREFIX)
+}
 
 /// What an unsatisfied revisit does besides reopening the ticket (docs/domain.md R-LOOP-3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -651,6 +665,15 @@ pub struct CompensationLifecyclePolicy {
     /// An approved compensation is paid within this (the `payment` clock; seeds/001 asks that
     /// the deadline be told to the customer).
     pub payment_within: PolicyDuration,
+    /// The level the watchdog escalates to when an approved compensation is still unpaid past
+    /// its payment deadline (recorded in `CompensationApproved`). A section without the key
+    /// reads the default file's.
+    #[serde(default = "default_payment_overdue_level")]
+    pub overdue_level: crate::event::EscalationLevel,
+}
+
+fn default_payment_overdue_level() -> crate::event::EscalationLevel {
+    Policy::default().compensation_lifecycle.overdue_level
 }
 
 impl CompensationLifecyclePolicy {
@@ -674,6 +697,14 @@ pub struct IncidentPolicy {
     pub roles: Vec<String>,
     /// Every group has exactly one member in this role (seeds/002: 由企业高管牵头).
     pub leader_role: String,
+    /// The level the watchdog escalates to when a daily report is missed (recorded in
+    /// `IncidentOpened`). A section without the key reads the default file's.
+    #[serde(default = "default_incident_overdue_level")]
+    pub overdue_level: crate::event::EscalationLevel,
+}
+
+fn default_incident_overdue_level() -> crate::event::EscalationLevel {
+    Policy::default().incident.overdue_level
 }
 
 /// Performance assessment weights and thresholds (R-ASM).

@@ -234,6 +234,9 @@ pub(crate) struct Facts {
     pub settlements: Vec<Timestamp>,
     /// Issue 17: incident progress reports.
     pub incident_reports: Vec<Timestamp>,
+    /// The casework as of `now` (filled by `gather`, the watchdog's view, only): which payment
+    /// and incident-report rungs are still unmet (R-COMP-9, R-INC-4).
+    pub casework: crate::state::casework::Casework,
 }
 
 /// What one event tells the SLA rules, compactly (the event's time and deadlines are in the
@@ -315,6 +318,7 @@ impl SlaEvent {
             | EventData::CompensationRefused(_)
             | EventData::IncidentLinked(_)
             | EventData::ImprovementRecorded(_)
+            | EventData::DisputeEscalated(_)
             | EventData::Received(_)
             | EventData::Verified(_)
             | EventData::Rejected(_)
@@ -467,7 +471,7 @@ impl Facts {
                 EventData::Classified(c) => {
                     // A supervision opened before the classification keeps its escalation.
                     f.planned
-                        .retain(|d| d.rule_id.starts_with(crate::policy::RULE_SUPERVISION_PREFIX));
+                        .retain(|d| crate::policy::rule_outlives_classification(&d.rule_id));
                     f.planned.extend(c.escalations.iter().cloned());
                 }
                 EventData::SupervisionOpened(o) => f.planned.push(EscalationDue {
@@ -475,7 +479,13 @@ impl Facts {
                     level: o.escalate_to,
                     due_at: o.deadline.due_at,
                 }),
-                _ => {}
+                // R-COMP-9, R-INC-4: the casework's rungs, planned by the same fold as `evolve`'s.
+                data => {
+                    f.casework.fold(data);
+                    if let Some(rung) = f.casework.planned_escalation(data) {
+                        f.planned.push(rung);
+                    }
+                }
             }
         }
         f

@@ -298,6 +298,9 @@ pub struct ComplaintState {
     /// Issue 17: compensation lifecycle, incident group, improvement actions (`casework`).
     #[serde(default)]
     pub casework: casework::Casework,
+    /// The dispute escalations recorded (纠纷升级: litigation, media, regulator; R-DSP-1).
+    #[serde(default)]
+    pub disputes: Vec<DisputeKind>,
 }
 
 impl ComplaintState {
@@ -1301,7 +1304,9 @@ impl Decider<'_, '_, '_, '_> {
         // relevant is the watchdog's judgement (`watchdog::due_escalations`, which sees the
         // whole history); `decide` keeps to what makes it exactly-once and never early.
         let resolved_ladder = rule_id.starts_with(crate::policy::RULE_LADDER_PREFIX) && s.final_response_given();
-        if resolved_ladder || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
+        // A paid compensation or a report made is no longer overdue (R-COMP-9, R-INC-4).
+        let met_casework = s.casework.rung_pending(rule_id) == Some(false);
+        if resolved_ladder || met_casework || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
             return Ok(None);
         }
         if due.level != e.level {
@@ -1611,7 +1616,7 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
             // A supervision opened before the classification keeps its planned escalation.
             state
                 .escalations_planned
-                .retain(|d| d.rule_id.starts_with(crate::policy::RULE_SUPERVISION_PREFIX));
+                .retain(|d| crate::policy::rule_outlives_classification(&d.rule_id));
             state.escalations_planned.extend(c.escalations.iter().cloned());
             state.policy_version = Some(c.policy_version.clone());
             state.deadline_source = c.deadline_source;
@@ -1699,7 +1704,14 @@ pub fn evolve(state: &mut ComplaintState, event: &Event) {
         | EventData::IncidentOpened(_)
         | EventData::IncidentLinked(_)
         | EventData::IncidentProgressReported(_)
-        | EventData::ImprovementRecorded(_) => state.casework.fold(&event.data),
+        | EventData::ImprovementRecorded(_) => {
+            state.casework.fold(&event.data);
+            // R-COMP-9, R-INC-4: an unpaid payment or a missed report escalates.
+            if let Some(rung) = state.casework.planned_escalation(&event.data) {
+                state.escalations_planned.push(rung);
+            }
+        }
+        EventData::DisputeEscalated(d) => state.disputes.push(d.kind),
         // Access control (tokens, reveals; their own streams): changes no complaint state.
         EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
     }

@@ -2,7 +2,9 @@
 //!
 //! The escalations a ticket may get are planned when it is classified and recorded in
 //! `Classified.escalations` (rule ids `ladder.<level>`, `breach.<clock>`, `green_channel`; see
-//! `policy`), and when a supervision is opened (`supervision.<number>`, from `SupervisionOpened`). [`due_escalations`] returns those that are
+//! `policy`), when a supervision is opened (`supervision.<number>`, from `SupervisionOpened`),
+//! when a compensation is approved (`payment.<compensation_id>`, R-COMP-9) and for each daily
+//! report of an incident group (`incident_report.<incident_id>.<n>`, R-INC-4). [`due_escalations`] returns those that are
 //!
 //! * **due**: `now` is at or past the planned time, extended by the time on hold when the clock
 //!   the rule watches is pausable (the resolution clock for the ladder);
@@ -11,13 +13,18 @@
 //!   however often the watchdog asks (exactly once);
 //! * **still relevant**: the ticket is not closed, and
 //!   - `ladder.*`: the ticket is not resolved (no final response since the last reopen);
-//!   - `breach.<clock>` and `green_channel`: the clock has not been satisfied.
+//!   - `breach.<clock>` and `green_channel`: the clock has not been satisfied;
+//!   - `payment.<id>`: that compensation is still approved and unpaid;
+//!   - `incident_report.<id>.<n>`: the group made no report since that deadline was recorded.
 //!
 //! Pure: the caller (a projection or the CLI's `watchdog` command) turns each result into an
 //! `Escalate` command with the rule id.
 
 use crate::event::{Clock, EscalationDue, EscalationTrigger, Event, EventData};
-use crate::policy::{RULE_BREACH_PREFIX, RULE_GREEN_CHANNEL, RULE_LADDER_PREFIX, RULE_SUPERVISION_PREFIX};
+use crate::policy::{
+    RULE_BREACH_PREFIX, RULE_GREEN_CHANNEL, RULE_INCIDENT_REPORT_PREFIX, RULE_LADDER_PREFIX, RULE_PAYMENT_PREFIX,
+    RULE_SUPERVISION_PREFIX,
+};
 use crate::sla::{Facts, ALL_CLOCKS};
 use crate::time::Timestamp;
 use std::collections::BTreeSet;
@@ -32,6 +39,12 @@ pub fn rule_clock(rule_id: &str) -> Option<Clock> {
     }
     if rule_id.starts_with(RULE_SUPERVISION_PREFIX) {
         return Some(Clock::Supervision);
+    }
+    if rule_id.starts_with(RULE_PAYMENT_PREFIX) {
+        return Some(Clock::Payment);
+    }
+    if rule_id.starts_with(RULE_INCIDENT_REPORT_PREFIX) {
+        return Some(Clock::IncidentReport);
     }
     let name = rule_id.strip_prefix(RULE_BREACH_PREFIX)?;
     ALL_CLOCKS.into_iter().find(|c| c.as_str() == name)
@@ -72,6 +85,11 @@ pub fn due_escalations(history: &[Event], now: Timestamp) -> Vec<EscalationDue> 
                 // An unknown rule id (a newer policy's): plain due-time check, no relevance test.
                 return p.due_at <= now;
             };
+            // R-COMP-9, R-INC-4: one compensation unpaid, one report deadline missed — judged
+            // on the rung's own item, not the ticket-wide clock (which the others also move).
+            if let Some(pending) = f.casework.rung_pending(&p.rule_id) {
+                return pending && p.due_at <= now;
+            }
             if p.rule_id.starts_with(RULE_LADDER_PREFIX) {
                 if f.resolved() {
                     return false;

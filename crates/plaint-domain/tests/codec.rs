@@ -223,6 +223,7 @@ fn one_of_each() -> Vec<EventData> {
             }],
             customer_notice: "赔偿标准：Postal Law art. 47；赔偿金额：30.00 元".to_owned(),
             policy_version: "2026.2".to_owned(),
+            overdue_level: Some(EscalationLevel::DepartmentHead),
         }),
         EventData::CompensationPaid(CompensationPaid {
             compensation_id: "p1".to_owned(),
@@ -256,6 +257,7 @@ fn one_of_each() -> Vec<EventData> {
                 pausable: false,
             }],
             policy_version: "2026.2".to_owned(),
+            overdue_level: Some(EscalationLevel::CenterDirector),
         }),
         EventData::IncidentLinked(IncidentLinked {
             incident_id: "INC-1".to_owned(),
@@ -292,6 +294,10 @@ fn one_of_each() -> Vec<EventData> {
             token_id: "0123456789ab".to_owned(),
             role: plaint_domain::access::Role::Auditor,
             reason: "PIPL access request 2026-31".to_owned(),
+        }),
+        EventData::DisputeEscalated(DisputeEscalated {
+            kind: DisputeKind::Litigation,
+            note: "杭州市西湖区人民法院 (2026) 浙0106民初1234号".to_owned(),
         }),
     ]
 }
@@ -340,6 +346,9 @@ fn schema_versions_are_known_per_type() {
     assert_eq!(codec::schema_version("OwnershipTransferred"), Some(1));
     assert_eq!(codec::schema_version("SupervisionOpened"), Some(1));
     assert_eq!(codec::schema_version("SeverityOverridden"), Some(1));
+    assert_eq!(codec::schema_version("CompensationApproved"), Some(2));
+    assert_eq!(codec::schema_version("IncidentOpened"), Some(2));
+    assert_eq!(codec::schema_version("DisputeEscalated"), Some(1));
     assert_eq!(codec::schema_version("Opened"), None);
 }
 
@@ -693,4 +702,75 @@ fn seed002_closed_v1_upcasts_without_a_close_reason() {
     let (name, version, bytes) = codec::encode(&back);
     assert_eq!((name, version), ("Closed", 2));
     assert_eq!(bytes, [CLOSED_V1_GOLDEN, &[0]].concat());
+}
+
+/// A `CompensationApproved` written by schema version 1 (before the overdue escalation was
+/// recorded): compensation "p1", role supervisor (0), required supervisor (0), 30.00 yuan
+/// (zigzag 3000), due 1_000 ms, no deadline, notice "付", policy "v".
+#[rustfmt::skip]
+const COMPENSATION_APPROVED_V1_GOLDEN: &[u8] = &[
+    2, 112, 49,         // compensation_id: "p1"
+    0, 0,               // role, required_role: supervisor
+    240, 46,            // amount: zigzag varint of 3000
+    208, 15,            // payment_due_at: zigzag varint of 1000
+    0,                  // deadlines: []
+    3, 228, 187, 152,   // customer_notice: "付"
+    1, 118,             // policy_version: "v"
+];
+
+#[test]
+fn overdue_payment_compensation_approved_v1_upcasts_without_an_escalation() {
+    let v1 = codec::CompensationApprovedV1 {
+        compensation_id: "p1".to_owned(),
+        role: ApproverRole::Supervisor,
+        required_role: ApproverRole::Supervisor,
+        amount: Money(3_000),
+        payment_due_at: ts(1_000),
+        deadlines: vec![],
+        customer_notice: "付".to_owned(),
+        policy_version: "v".to_owned(),
+    };
+    assert_eq!(postcard::to_allocvec(&v1).unwrap(), COMPENSATION_APPROVED_V1_GOLDEN);
+    let back = codec::decode("CompensationApproved", 1, COMPENSATION_APPROVED_V1_GOLDEN).unwrap();
+    let EventData::CompensationApproved(a) = &back else { panic!("{back:?}") };
+    assert_eq!(a.overdue_level, None);
+    assert_eq!(a.amount, Money(3_000));
+    // Today's version records the level after the v1 fields.
+    let (name, version, bytes) = codec::encode(&back);
+    assert_eq!((name, version), ("CompensationApproved", 2));
+    assert_eq!(bytes, [COMPENSATION_APPROVED_V1_GOLDEN, &[0]].concat());
+}
+
+/// An `IncidentOpened` written by schema version 1: incident "I", title "t", cause "c", one
+/// member ("王", "leader"), no deadline, policy "v".
+#[rustfmt::skip]
+const INCIDENT_OPENED_V1_GOLDEN: &[u8] = &[
+    1, 73,                       // incident_id: "I"
+    1, 116,                      // title: "t"
+    1, 99,                       // cause: "c"
+    1, 3, 231, 142, 139, 6, 108, 101, 97, 100, 101, 114, // members: [("王", "leader")]
+    0,                           // deadlines: []
+    1, 118,                      // policy_version: "v"
+];
+
+#[test]
+fn missed_incident_report_incident_opened_v1_upcasts_without_an_escalation() {
+    let v1 = codec::IncidentOpenedV1 {
+        incident_id: "I".to_owned(),
+        title: "t".to_owned(),
+        cause: "c".to_owned(),
+        members: vec![IncidentMember {
+            name: "王".to_owned(),
+            role: "leader".to_owned(),
+        }],
+        deadlines: vec![],
+        policy_version: "v".to_owned(),
+    };
+    assert_eq!(postcard::to_allocvec(&v1).unwrap(), INCIDENT_OPENED_V1_GOLDEN);
+    let back = codec::decode("IncidentOpened", 1, INCIDENT_OPENED_V1_GOLDEN).unwrap();
+    let EventData::IncidentOpened(o) = &back else { panic!("{back:?}") };
+    assert_eq!(o.overdue_level, None);
+    let (name, version, bytes) = codec::encode(&back);
+    assert_eq!((name, version), ("IncidentOpened", 2));
+    assert_eq!(bytes, [INCIDENT_OPENED_V1_GOLDEN, &[0]].concat());
 }

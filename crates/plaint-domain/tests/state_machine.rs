@@ -295,6 +295,8 @@ fn legal(status: Status, body: &CommandBody) -> bool {
             [S::Classified, S::Dispatched, S::OnHold, S::Responded, S::Revisited].contains(&status)
         }
         CommandBody::LinkIncident(_) => handling.contains(&status) || [S::Responded, S::Revisited].contains(&status),
+        // 纠纷升级 (R-DSP-1): on any open ticket.
+        CommandBody::RecordDisputeEscalation(_) => !matches!(status, S::New | S::Closed),
     }
 }
 
@@ -336,7 +338,8 @@ fn model_status(status: Status, resume_to: &mut Status, data: &EventData) -> Sta
         | EventData::ImprovementRecorded(_)
         | EventData::TokenIssued(_)
         | EventData::TokenRevoked(_)
-        | EventData::PersonalDataRevealed(_) => status,
+        | EventData::PersonalDataRevealed(_)
+        | EventData::DisputeEscalated(_) => status,
     }
 }
 

@@ -502,7 +502,8 @@ impl Projection for Analysis {
             | EventData::IncidentOpened(_)
             | EventData::IncidentLinked(_)
             | EventData::IncidentProgressReported(_)
-            | EventData::ImprovementRecorded(_) => {}
+            | EventData::ImprovementRecorded(_)
+            | EventData::DisputeEscalated(_) => {}
             EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::Verified(v) => {
                 let a = &mut self.recs[i as usize];

@@ -583,7 +583,8 @@ impl Projection for Tickets {
             | EventData::IncidentOpened(_)
             | EventData::IncidentLinked(_)
             | EventData::IncidentProgressReported(_)
-            | EventData::ImprovementRecorded(_) => {}
+            | EventData::ImprovementRecorded(_)
+            | EventData::DisputeEscalated(_) => {}
             EventData::Verified(v) => {
                 t.flags = t.flags.union(v.flags);
                 t.verification = Some(VerificationRecord {
