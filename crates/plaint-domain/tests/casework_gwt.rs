@@ -377,3 +377,141 @@ fn policy_names_the_approval_bands_and_refuses_a_bad_one() {
     let err = policy::Policy::from_toml_str(&src).unwrap_err();
     assert!(err.to_string().contains("incident.leader_role"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17's leftovers: overdue payments and missed reports escalate (R-COMP-9, R-INC-4); the
+// dispute escalations of the assessment (R-DSP-1).
+// ---------------------------------------------------------------------------------------------
+
+fn watchdog(rule: &EscalationDue) -> CommandBody {
+    CommandBody::Escalate(Escalate {
+        level: rule.level,
+        reason: format!("SLA watchdog: {}", rule.rule_id),
+        rule_id: Some(rule.rule_id.clone()),
+    })
+}
+
+fn due_ids(w: &World) -> Vec<String> {
+    plaint_domain::watchdog::due_escalations(&w.events, w.now)
+        .into_iter()
+        .map(|d| d.rule_id)
+        .collect()
+}
+
+#[test]
+fn seed001_unpaid_compensation_past_its_payment_deadline_escalates_once() {
+    // Given an approved compensation (7 days to pay) and a second one paid on time.
+    let mut w = dispatched(Severity::Urgent);
+    w.given(propose("c1", 30_000));
+    w.given(propose("c2", 20_000));
+    let approved = w.given(approve("c1", ApproverRole::Supervisor));
+    let EventData::CompensationApproved(a) = &approved[0].data else {
+        panic!()
+    };
+    assert_eq!(a.overdue_level, Some(w.policy.compensation_lifecycle.overdue_level));
+    w.given(approve("c2", ApproverRole::Supervisor));
+    w.advance_hours(24);
+    w.given(pay("c2"));
+    // When the watchdog looks before the deadline: nothing; after it: c1's rung, at the
+    // policy's level, due at its payment deadline.
+    w.advance_hours(5 * 24);
+    assert!(due_ids(&w).iter().all(|r| !r.starts_with("payment.")), "{:?}", due_ids(&w));
+    w.advance_hours(2 * 24);
+    let due = plaint_domain::watchdog::due_escalations(&w.events, w.now);
+    let rung = due.iter().find(|d| d.rule_id == "payment.c1").expect("payment.c1 due");
+    assert_eq!(rung.level, EscalationLevel::DepartmentHead);
+    assert_eq!(rung.due_at, a.payment_due_at);
+    assert!(!due.iter().any(|d| d.rule_id == "payment.c2"), "a paid compensation never escalates");
+    // Then the escalation is recorded once, however often the watchdog asks.
+    let rung = rung.clone();
+    let events = w.given(watchdog(&rung));
+    let EventData::Escalated(x) = &events[0].data else { panic!() };
+    assert_eq!(x.level, EscalationLevel::DepartmentHead);
+    assert!(matches!(&x.trigger, EscalationTrigger::Watchdog { rule_id, .. } if rule_id == "payment.c1"));
+    assert!(w.when(watchdog(&rung)).unwrap().is_empty());
+    assert!(!due_ids(&w).contains(&"payment.c1".to_owned()));
+}
+
+#[test]
+fn seed001_compensation_paid_before_its_deadline_never_escalates() {
+    let mut w = dispatched(Severity::Urgent);
+    w.given(propose("c1", 30_000));
+    w.given(approve("c1", ApproverRole::Supervisor));
+    w.advance_hours(6 * 24);
+    w.given(pay("c1"));
+    w.advance_hours(30 * 24);
+    assert!(due_ids(&w).iter().all(|r| !r.starts_with("payment.")));
+    // The decider refuses the rung as well, should a stale watchdog ask.
+    let stale = EscalationDue {
+        rule_id: "payment.c1".to_owned(),
+        level: EscalationLevel::DepartmentHead,
+        due_at: w.now,
+    };
+    assert!(w.when(watchdog(&stale)).unwrap().is_empty());
+}
+
+#[test]
+fn seed000_missed_daily_incident_report_escalates_per_missed_deadline() {
+    // Given an incident group formed (first report due in 24 h).
+    let mut w = dispatched(Severity::Major);
+    let opened = w.given(open_incident(group()));
+    let EventData::IncidentOpened(o) = &opened[0].data else {
+        panic!()
+    };
+    assert_eq!(o.overdue_level, Some(EscalationLevel::CenterDirector));
+    let rule0 = "incident_report.INC-2026-11-01.0".to_owned();
+    w.advance_hours(23);
+    assert!(!due_ids(&w).contains(&rule0));
+    // When the first report is missed: the rung for deadline 0 falls due, to the centre head.
+    w.advance_hours(2);
+    let due = plaint_domain::watchdog::due_escalations(&w.events, w.now);
+    let rung = due.iter().find(|d| d.rule_id == rule0).expect("deadline 0 missed").clone();
+    assert_eq!(rung.level, EscalationLevel::CenterDirector);
+    w.given(watchdog(&rung));
+    assert!(!due_ids(&w).contains(&rule0), "exactly once");
+    // A late report starts the next deadline; it is met, so nothing is due.
+    w.given(report("已联系客户，正在排查"));
+    w.advance_hours(23);
+    assert!(due_ids(&w).iter().all(|r| !r.starts_with("incident_report.")));
+    // The next one missed escalates again, under its own rule.
+    w.advance_hours(2);
+    assert!(due_ids(&w).contains(&"incident_report.INC-2026-11-01.1".to_owned()), "{:?}", due_ids(&w));
+}
+
+fn dispute(kind: DisputeKind, note: &str) -> CommandBody {
+    CommandBody::RecordDisputeEscalation(RecordDisputeEscalation {
+        kind,
+        note: note.to_owned(),
+    })
+}
+
+#[test]
+fn seed002_litigation_is_a_dispute_escalation() {
+    // Given a dispatched ticket, when the customer sues: the event records kind and note.
+    let mut w = dispatched(Severity::Urgent);
+    let events = w.given(dispute(DisputeKind::Litigation, "西湖区人民法院 (2026) 浙0106民初1234号"));
+    let EventData::DisputeEscalated(d) = &events[0].data else {
+        panic!()
+    };
+    assert_eq!(d.kind, DisputeKind::Litigation);
+    assert_eq!(w.state().disputes, vec![DisputeKind::Litigation]);
+    // The same kind twice is refused; another kind is recorded; a note is required.
+    let (field, reason) = invalid_field(w.when(dispute(DisputeKind::Litigation, "again")));
+    assert_eq!(field, "kind");
+    assert!(reason.contains("already recorded"), "{reason}");
+    let (field, _) = invalid_field(w.when(dispute(DisputeKind::Media, "  ")));
+    assert_eq!(field, "note");
+    w.given(dispute(DisputeKind::Media, "本地晚报曝光"));
+    assert_eq!(w.state().disputes, vec![DisputeKind::Litigation, DisputeKind::Media]);
+    // It changes no status.
+    assert_eq!(w.state().status, Status::Dispatched);
+}
+
+#[test]
+fn seed002_dispute_escalation_on_a_new_ticket_is_an_illegal_transition() {
+    let mut w = World::new();
+    assert!(matches!(
+        w.when(dispute(DisputeKind::Regulator, "邮政管理局转办")),
+        Err(Rejection::IllegalTransition { .. })
+    ));
+}
