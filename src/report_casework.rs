@@ -159,8 +159,8 @@ pub fn analysis_text(a: &ComplaintAnalysis) -> String {
     );
     let _ = writeln!(
         s,
-        "\n{:<16} {:>6} {:>8} {:>6} {:>7} {:>12} {:>5}  marks",
-        "category", "count", "share", "prev", "change", "comp (yuan)", "risk"
+        "\n{:<16} {:>6} {:>8} {:>6} {:>7} {:>12} {:>5} {:>5}  marks",
+        "category", "count", "share", "prev", "change", "comp (yuan)", "risk", "court"
     );
     for c in &a.categories {
         let mut marks = Vec::new();
@@ -175,7 +175,7 @@ pub fn analysis_text(a: &ComplaintAnalysis) -> String {
         }
         let _ = writeln!(
             s,
-            "{:<16} {:>6} {:>8} {:>6} {:>+7} {:>12} {:>5}  {}",
+            "{:<16} {:>6} {:>8} {:>6} {:>+7} {:>12} {:>5} {:>5}  {}",
             c.category,
             c.count,
             pct(c.share),
@@ -183,6 +183,7 @@ pub fn analysis_text(a: &ComplaintAnalysis) -> String {
             c.change,
             yuan(c.compensation_fen),
             c.risk_count,
+            c.litigation_count,
             marks.join(" ")
         );
     }
@@ -266,6 +267,7 @@ pub fn analysis_csv(a: &ComplaintAnalysis) -> Vec<CsvTable> {
         "high_frequency",
         "high_cost",
         "high_risk",
+        "litigation_count",
     ]
     .map(String::from)
     .to_vec()];
@@ -282,6 +284,7 @@ pub fn analysis_csv(a: &ComplaintAnalysis) -> Vec<CsvTable> {
             c.high_frequency.to_string(),
             c.high_cost.to_string(),
             c.high_risk.to_string(),
+            c.litigation_count.to_string(),
         ]);
     }
     let f = &a.finance;

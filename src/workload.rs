@@ -13,7 +13,11 @@
 //! responses with compensation within the legal ceiling, late responses (SLA breaches), manual
 //! escalations, revisits of which some are unsatisfied (the domain reopens the ticket in the same
 //! decision, and a new final response follows), disputed final responses reopened by hand, and
-//! closes (rejected and merged tickets too).
+//! closes (rejected and merged tickets too). Issue 17: supervision, ownership transfers,
+//! compensation proposed, approved, paid (late now and then, so the watchdog escalates the
+//! overdue payment) or refused, severity overrides, incident groups with a missed daily report,
+//! improvement actions, closes without a revisit for a policy reason, and dispute escalations
+//! (litigation, media, regulator).
 //! Complaints received near the end of the period are left open (their later commands fall after
 //! the horizon), so SLA reports see pending tickets too.
 //!
@@ -40,6 +44,7 @@ use plaint_domain::{
     RecordImprovement, RefuseCompensation, ReportIncidentProgress,
 };
 use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRevisitAttempt, TransferOwnership};
+use plaint_domain::{DisputeKind, RecordDisputeEscalation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -1304,6 +1309,33 @@ impl<'a> Generator<'a> {
                         rule_id: None,
                     }),
                 );
+            }
+            // Issue 17 (seeds/002 纠纷升级率: 从投诉升级为诉讼、舆情; 监管部门介入): a few take it
+            // further — to court, to the press, to the regulator (R-DSP-1).
+            if reopens == 1 {
+                let dispute = match n % 9 {
+                    1 => Some((
+                        DisputeKind::Litigation,
+                        "客户就赔偿争议向人民法院提起诉讼，法务部已应诉",
+                    )),
+                    3 if channel != Channel::MediaLead => {
+                        Some((DisputeKind::Media, "客户将处理结果发布至本地媒体及社交平台，引发关注"))
+                    }
+                    5 if channel != Channel::RegulatorReferral => {
+                        Some((DisputeKind::Regulator, "客户向邮政管理局申诉，监管部门已转办"))
+                    }
+                    _ => None,
+                };
+                if let Some((kind, note)) = dispute {
+                    s.push(
+                        hours(3),
+                        &supervisor,
+                        CommandBody::RecordDisputeEscalation(RecordDisputeEscalation {
+                            kind,
+                            note: note.to_owned(),
+                        }),
+                    );
+                }
             }
             s.push(
                 self.rng.random_range(hours(4)..hours(30)),

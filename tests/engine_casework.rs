@@ -32,12 +32,17 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
         "link_incident",
         "report_incident_progress",
         "record_improvement",
+        "record_dispute_escalation",
+        "open_supervision",
+        "transfer_ownership",
     ] {
         assert!(
             summary.by_command.get(name).copied().unwrap_or(0) > 0,
             "the workload has no {name}"
         );
     }
+    // The watchdog runs between batches, as a back office (and `plaint demo`) runs it.
+    let mut watchdog_rules: Vec<String> = Vec::new();
     for chunk in cmds.chunks(1_000) {
         let out = engine.execute_batch(chunk.to_vec()).await.unwrap();
         let rejected: Vec<String> = out
@@ -45,7 +50,25 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
             .map(|(i, r)| format!("{}: {r}", chunk[i].command_id))
             .collect();
         assert!(rejected.is_empty(), "rejected: {rejected:#?}");
+        let reached = chunk.iter().filter_map(|c| c.occurred_at).max().unwrap();
+        for e in engine.tick(reached).await.unwrap().escalated {
+            if let plaint::event::EventData::Escalated(x) = &e.data {
+                if let plaint::event::EscalationTrigger::Watchdog { rule_id, .. } = &x.trigger {
+                    watchdog_rules.push(rule_id.clone());
+                }
+            }
+        }
     }
+    // R-COMP-9, R-INC-4: a payment made a day after its deadline and a missed daily incident
+    // report were escalated while they were overdue.
+    assert!(
+        watchdog_rules.iter().any(|r| r.starts_with("payment.")),
+        "{watchdog_rules:?}"
+    );
+    assert!(
+        watchdog_rules.iter().any(|r| r.starts_with("incident_report.")),
+        "{watchdog_rules:?}"
+    );
 
     // The default workload runs in September and October 2026.
     let sept = Month { year: 2026, month: 9 };
@@ -72,6 +95,14 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
     assert!(a.finance.refused + s.finance.refused > 0);
     assert!(a.categories.iter().any(|c| c.high_cost), "{:?}", a.categories);
     assert!(a.categories.iter().any(|c| c.high_risk));
+    // R-DSP-1: litigation is counted among the high-risk figures.
+    let litigation: u64 = a
+        .categories
+        .iter()
+        .chain(s.categories.iter())
+        .map(|c| c.litigation_count)
+        .sum();
+    assert!(litigation > 0, "{:?}", a.categories);
     // Incident groups with named members, missed daily reports, and linked complaints.
     let incidents: Vec<_> = s.incidents.iter().chain(a.incidents.iter()).collect();
     assert!(!incidents.is_empty());

@@ -15,8 +15,8 @@
 //! Every complaint state and figure ignores these events. This module does no I/O and draws no
 //! random number: the caller brings the secret, the time and the token table.
 
-use crate::ids::{Actor, ComplaintId, IdError};
 use crate::event::ApproverRole;
+use crate::ids::{Actor, ComplaintId, IdError};
 use crate::CommandBody;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -187,7 +187,12 @@ impl Role {
             ),
             Access::Reveal => matches!(
                 self,
-                Role::Intake | Role::Handler | Role::Supervisor | Role::DepartmentHead | Role::CenterDirector | Role::Auditor
+                Role::Intake
+                    | Role::Handler
+                    | Role::Supervisor
+                    | Role::DepartmentHead
+                    | Role::CenterDirector
+                    | Role::Auditor
             ),
             Access::Audit => matches!(self, Role::Auditor),
         }
@@ -595,7 +600,11 @@ mod tests {
                 role,
             })
         };
-        let levels = [ApproverRole::Supervisor, ApproverRole::DepartmentHead, ApproverRole::CenterDirector];
+        let levels = [
+            ApproverRole::Supervisor,
+            ApproverRole::DepartmentHead,
+            ApproverRole::CenterDirector,
+        ];
         for (caller, highest) in [
             (Role::Supervisor, 0),
             (Role::DepartmentHead, 1),
@@ -612,7 +621,10 @@ mod tests {
             assert_eq!(caller.approver_level(), Some(levels[highest]));
         }
         for caller in [Role::Intake, Role::Handler, Role::Finance, Role::Analyst, Role::Auditor] {
-            assert!(!caller.permits(Access::Command(&approve(ApproverRole::Supervisor))), "{caller}");
+            assert!(
+                !caller.permits(Access::Command(&approve(ApproverRole::Supervisor))),
+                "{caller}"
+            );
             assert_eq!(caller.approver_level(), None);
         }
         assert_eq!("center_director".parse::<Role>().unwrap(), Role::CenterDirector);

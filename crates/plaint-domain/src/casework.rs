@@ -571,7 +571,10 @@ impl Decider<'_, '_, '_, '_> {
         if self.state.disputes.contains(&d.kind) {
             return Err(self.invalid(
                 "kind",
-                format!("a {} dispute escalation is already recorded on this ticket", d.kind.as_str()),
+                format!(
+                    "a {} dispute escalation is already recorded on this ticket",
+                    d.kind.as_str()
+                ),
             ));
         }
         Ok(EventData::DisputeEscalated(DisputeEscalated {

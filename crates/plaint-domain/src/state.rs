@@ -1306,7 +1306,11 @@ impl Decider<'_, '_, '_, '_> {
         let resolved_ladder = rule_id.starts_with(crate::policy::RULE_LADDER_PREFIX) && s.final_response_given();
         // A paid compensation or a report made is no longer overdue (R-COMP-9, R-INC-4).
         let met_casework = s.casework.rung_pending(rule_id) == Some(false);
-        if resolved_ladder || met_casework || due.due_at > self.ctx.now || s.escalations_applied.iter().any(|r| r == rule_id) {
+        if resolved_ladder
+            || met_casework
+            || due.due_at > self.ctx.now
+            || s.escalations_applied.iter().any(|r| r == rule_id)
+        {
             return Ok(None);
         }
         if due.level != e.level {

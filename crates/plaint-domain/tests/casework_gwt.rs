@@ -415,17 +415,26 @@ fn seed001_unpaid_compensation_past_its_payment_deadline_escalates_once() {
     // When the watchdog looks before the deadline: nothing; after it: c1's rung, at the
     // policy's level, due at its payment deadline.
     w.advance_hours(5 * 24);
-    assert!(due_ids(&w).iter().all(|r| !r.starts_with("payment.")), "{:?}", due_ids(&w));
+    assert!(
+        due_ids(&w).iter().all(|r| !r.starts_with("payment.")),
+        "{:?}",
+        due_ids(&w)
+    );
     w.advance_hours(2 * 24);
     let due = plaint_domain::watchdog::due_escalations(&w.events, w.now);
     let rung = due.iter().find(|d| d.rule_id == "payment.c1").expect("payment.c1 due");
     assert_eq!(rung.level, EscalationLevel::DepartmentHead);
     assert_eq!(rung.due_at, a.payment_due_at);
-    assert!(!due.iter().any(|d| d.rule_id == "payment.c2"), "a paid compensation never escalates");
+    assert!(
+        !due.iter().any(|d| d.rule_id == "payment.c2"),
+        "a paid compensation never escalates"
+    );
     // Then the escalation is recorded once, however often the watchdog asks.
     let rung = rung.clone();
     let events = w.given(watchdog(&rung));
-    let EventData::Escalated(x) = &events[0].data else { panic!() };
+    let EventData::Escalated(x) = &events[0].data else {
+        panic!()
+    };
     assert_eq!(x.level, EscalationLevel::DepartmentHead);
     assert!(matches!(&x.trigger, EscalationTrigger::Watchdog { rule_id, .. } if rule_id == "payment.c1"));
     assert!(w.when(watchdog(&rung)).unwrap().is_empty());
@@ -465,7 +474,11 @@ fn seed000_missed_daily_incident_report_escalates_per_missed_deadline() {
     // When the first report is missed: the rung for deadline 0 falls due, to the centre head.
     w.advance_hours(2);
     let due = plaint_domain::watchdog::due_escalations(&w.events, w.now);
-    let rung = due.iter().find(|d| d.rule_id == rule0).expect("deadline 0 missed").clone();
+    let rung = due
+        .iter()
+        .find(|d| d.rule_id == rule0)
+        .expect("deadline 0 missed")
+        .clone();
     assert_eq!(rung.level, EscalationLevel::CenterDirector);
     w.given(watchdog(&rung));
     assert!(!due_ids(&w).contains(&rule0), "exactly once");
@@ -475,7 +488,11 @@ fn seed000_missed_daily_incident_report_escalates_per_missed_deadline() {
     assert!(due_ids(&w).iter().all(|r| !r.starts_with("incident_report.")));
     // The next one missed escalates again, under its own rule.
     w.advance_hours(2);
-    assert!(due_ids(&w).contains(&"incident_report.INC-2026-11-01.1".to_owned()), "{:?}", due_ids(&w));
+    assert!(
+        due_ids(&w).contains(&"incident_report.INC-2026-11-01.1".to_owned()),
+        "{:?}",
+        due_ids(&w)
+    );
 }
 
 fn dispute(kind: DisputeKind, note: &str) -> CommandBody {
@@ -489,7 +506,10 @@ fn dispute(kind: DisputeKind, note: &str) -> CommandBody {
 fn seed002_litigation_is_a_dispute_escalation() {
     // Given a dispatched ticket, when the customer sues: the event records kind and note.
     let mut w = dispatched(Severity::Urgent);
-    let events = w.given(dispute(DisputeKind::Litigation, "西湖区人民法院 (2026) 浙0106民初1234号"));
+    let events = w.given(dispute(
+        DisputeKind::Litigation,
+        "西湖区人民法院 (2026) 浙0106民初1234号",
+    ));
     let EventData::DisputeEscalated(d) = &events[0].data else {
         panic!()
     };

@@ -732,7 +732,9 @@ fn overdue_payment_compensation_approved_v1_upcasts_without_an_escalation() {
     };
     assert_eq!(postcard::to_allocvec(&v1).unwrap(), COMPENSATION_APPROVED_V1_GOLDEN);
     let back = codec::decode("CompensationApproved", 1, COMPENSATION_APPROVED_V1_GOLDEN).unwrap();
-    let EventData::CompensationApproved(a) = &back else { panic!("{back:?}") };
+    let EventData::CompensationApproved(a) = &back else {
+        panic!("{back:?}")
+    };
     assert_eq!(a.overdue_level, None);
     assert_eq!(a.amount, Money(3_000));
     // Today's version records the level after the v1 fields.
@@ -768,7 +770,9 @@ fn missed_incident_report_incident_opened_v1_upcasts_without_an_escalation() {
     };
     assert_eq!(postcard::to_allocvec(&v1).unwrap(), INCIDENT_OPENED_V1_GOLDEN);
     let back = codec::decode("IncidentOpened", 1, INCIDENT_OPENED_V1_GOLDEN).unwrap();
-    let EventData::IncidentOpened(o) = &back else { panic!("{back:?}") };
+    let EventData::IncidentOpened(o) = &back else {
+        panic!("{back:?}")
+    };
     assert_eq!(o.overdue_level, None);
     let (name, version, bytes) = codec::encode(&back);
     assert_eq!((name, version), ("IncidentOpened", 2));

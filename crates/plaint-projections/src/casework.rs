@@ -41,6 +41,8 @@ struct CwRec {
     external_mediation: bool,
     /// Improvement actions recorded on this ticket.
     improvements: u32,
+    /// Dispute escalations recorded (`DisputeEscalated`: litigation, media, regulator; R-DSP-1).
+    disputes: Vec<DisputeKind>,
 }
 
 impl Record for CwRec {
@@ -142,6 +144,7 @@ impl Projection for Casework {
                 escalations: 0,
                 external_mediation: false,
                 improvements: 0,
+                disputes: Vec::new(),
             });
             return;
         }
@@ -254,6 +257,12 @@ impl Projection for Casework {
                     None => self.pending_links.push((l.incident_id.clone(), i)),
                 }
             }
+            EventData::DisputeEscalated(d) => {
+                let r = &mut self.recs[i as usize];
+                if !r.disputes.contains(&d.kind) {
+                    r.disputes.push(d.kind);
+                }
+            }
             EventData::ImprovementRecorded(x) => {
                 self.recs[i as usize].improvements += 1;
                 self.actions.push(ActRec {
@@ -317,8 +326,9 @@ pub struct AssessmentRow {
     pub reopenings: u64,
     /// Compensation granted (approved, or granted directly), fen.
     pub compensation_fen: i64,
-    /// 纠纷升级率: tickets escalated to external mediation, or that became a media or regulator
-    /// matter after arriving through another channel, over tickets.
+    /// 纠纷升级率: tickets escalated to external mediation, with a recorded dispute escalation
+    /// (litigation, media, regulator), or that became a media or regulator matter after
+    /// arriving through another channel, over tickets.
     pub dispute_escalations: u64,
     pub dispute_escalation_rate: Option<f64>,
     /// 预防指标: improvement actions recorded on the group's tickets.
@@ -355,8 +365,12 @@ pub struct CategoryAnalysis {
     pub change: i64,
     pub compensation_fen: i64,
     pub compensation_share: Option<f64>,
-    /// Regulator, media or group complaints.
+    /// Regulator, media or group complaints, and complaints with a recorded dispute escalation
+    /// (litigation, media, regulator).
     pub risk_count: u64,
+    /// Of those, complaints that went to court (诉讼).
+    #[serde(default)]
+    pub litigation_count: u64,
     pub high_frequency: bool,
     pub high_cost: bool,
     pub high_risk: bool,
@@ -475,6 +489,7 @@ impl Casework {
     /// Whether a ticket became a dispute (R-ASM-1 纠纷升级).
     fn disputed(r: &CwRec) -> bool {
         r.external_mediation
+            || !r.disputes.is_empty()
             || (r.flags.media && r.channel != Channel::MediaLead)
             || (r.flags.regulator && r.channel != Channel::RegulatorReferral)
     }
@@ -628,7 +643,8 @@ impl Casework {
     pub fn analysis(&self, m: Month, now: Timestamp, policy: &Policy) -> ComplaintAnalysis {
         let prev = m.previous();
         let p = &policy.analysis;
-        let mut count: BTreeMap<Category, (u64, u64, u64)> = BTreeMap::new();
+        // Per category: (count, previous month's count, risk, litigation).
+        let mut count: BTreeMap<Category, (u64, u64, u64, u64)> = BTreeMap::new();
         let (mut total, mut previous_total) = (0u64, 0u64);
         for r in self.recs.iter().filter(|r| r.received_at <= now) {
             let month = self.buckets.month(r.received_at);
@@ -637,7 +653,8 @@ impl Casework {
                 total += 1;
                 let e = count.entry(cat).or_default();
                 e.0 += 1;
-                e.2 += u64::from(r.flags.regulator || r.flags.media || r.flags.group);
+                e.2 += u64::from(r.flags.regulator || r.flags.media || r.flags.group || !r.disputes.is_empty());
+                e.3 += u64::from(r.disputes.contains(&DisputeKind::Litigation));
             } else if month == prev {
                 previous_total += 1;
                 count.entry(cat).or_default().1 += 1;
@@ -677,7 +694,7 @@ impl Casework {
         let comp_total: i64 = comp_by_cat.values().sum();
         let categories = count
             .iter()
-            .map(|(cat, (n, prev_n, risk))| {
+            .map(|(cat, (n, prev_n, risk, litigation))| {
                 let share = rate(*n, total);
                 let fen = comp_by_cat.get(cat).copied().unwrap_or(0);
                 let comp_share = (comp_total > 0).then(|| fen as f64 / comp_total as f64);
@@ -690,6 +707,7 @@ impl Casework {
                     compensation_fen: fen,
                     compensation_share: comp_share,
                     risk_count: *risk,
+                    litigation_count: *litigation,
                     high_frequency: share.is_some_and(|s| s > p.high_frequency_share),
                     high_cost: fen > 0 && comp_share.is_some_and(|s| s >= p.high_cost_share),
                     high_risk: *risk >= u64::from(p.high_risk_count) && *risk > 0,

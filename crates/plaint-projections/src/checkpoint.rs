@@ -25,8 +25,9 @@ pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
 /// 4 (issue 17): ticket records hold the owner and the closed-loop extras, analysis records
 /// every revisit (`RevisitTally`), SLA trails the supervision and green-channel facts.
 /// 5 (issue 14): the SLA and analysis projections' `Buckets` hold the business time zone (an
-/// IANA name) instead of a fixed offset in minutes.
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 5;
+/// IANA name) instead of a fixed offset in minutes. 6 (issue 17's leftovers): casework records
+/// hold the dispute escalations (litigation, media, regulator).
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 6;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 
