@@ -174,6 +174,8 @@ impl Principal {
             CommandBody::Respond(r) if r.compensation.is_some() => {
                 "send respond commands carrying compensation".to_owned()
             }
+            // docs/domain.md R-COMP-6: the approver level is bound to the token's role.
+            CommandBody::ApproveCompensation(a) => format!("approve compensation as {}", a.role.as_str()),
             _ => format!("send {} commands", body.name()),
         };
         self.check(Access::Command(body), &what)
