@@ -92,7 +92,7 @@ pub mod reports {
     pub use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
     pub use plaint_projections::casework::{
         AssessBy, AssessmentReport, AssessmentRow, CategoryAnalysis, ComplaintAnalysis, FinanceTotals,
-        ImprovementOutcome, IncidentSummary,
+        ImprovementOutcome, IncidentSummary, ProcessTotals,
     };
     pub use plaint_projections::repeats::RepeatReport;
     pub use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};

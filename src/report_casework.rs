@@ -5,7 +5,7 @@
 use crate::report_csv::CsvTable;
 use plaint_domain::calendar::Calendar;
 use plaint_domain::time::Timestamp;
-use plaint_projections::casework::{AssessmentReport, ComplaintAnalysis};
+use plaint_projections::casework::{AssessmentReport, ComplaintAnalysis, ProcessTotals};
 use std::fmt::Write as _;
 
 fn pct(r: Option<f64>) -> String {
@@ -227,6 +227,23 @@ pub fn analysis_text(a: &ComplaintAnalysis) -> String {
         );
         let _ = writeln!(s, "    cause: {}; members: {}", g.cause, members.join(", "));
     }
+    let p = &a.process;
+    let _ = writeln!(s, "\nclosed loop, supervision and disputes (闭环、督办、纠纷升级)");
+    let _ = writeln!(s, "  supervisions opened (督办)        {}", p.supervisions_opened);
+    let _ = writeln!(s, "  ownership transfers (首问负责制)  {}", p.ownership_transfers);
+    let _ = writeln!(s, "  severity overrides (below rule)  {}", p.severity_overrides);
+    let _ = writeln!(s, "  failed revisit attempts          {}", p.revisit_attempts);
+    let _ = writeln!(
+        s,
+        "  closed without revisit           {}",
+        counts(&p.closed_without_revisit)
+    );
+    let _ = writeln!(s, "  dispute escalations (纠纷升级)    {}", counts(&p.disputes));
+    let _ = writeln!(
+        s,
+        "  watchdog escalations             {}",
+        counts(&p.watchdog_escalations)
+    );
     let _ = writeln!(s, "\nimprovement actions (改进)");
     if a.improvements.is_empty() {
         let _ = writeln!(s, "  none");
@@ -381,5 +398,36 @@ pub fn analysis_csv(a: &ComplaintAnalysis) -> Vec<CsvTable> {
             name: "analysis_improvements",
             rows: imp,
         },
+        CsvTable {
+            name: "analysis_process",
+            rows: process_rows(&a.process),
+        },
     ]
+}
+
+/// The month's process figures as (item, key, count) rows.
+fn process_rows(p: &ProcessTotals) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["item".to_owned(), "key".to_owned(), "count".to_owned()]];
+    let mut one = |item: &str, key: &str, n: u64| rows.push(vec![item.to_owned(), key.to_owned(), n.to_string()]);
+    one("supervisions_opened", "", p.supervisions_opened);
+    one("ownership_transfers", "", p.ownership_transfers);
+    one("severity_overrides", "", p.severity_overrides);
+    one("revisit_attempts", "", p.revisit_attempts);
+    for (k, n) in &p.closed_without_revisit {
+        one("closed_without_revisit", k, *n);
+    }
+    for (k, n) in &p.disputes {
+        one("dispute_escalations", k, *n);
+    }
+    for (k, n) in &p.watchdog_escalations {
+        one("watchdog_escalations", k, *n);
+    }
+    rows
+}
+
+fn counts(m: &std::collections::BTreeMap<String, u64>) -> String {
+    if m.is_empty() {
+        return "none".to_owned();
+    }
+    m.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ")
 }

@@ -104,6 +104,9 @@ pub struct Casework {
     actions: Vec<ActRec>,
     /// Links to an incident whose lead was not seen yet: (incident id, ticket).
     pending_links: Vec<(String, u32)>,
+    /// What the closed loop, supervision, severity and dispute rules recorded, per month of the
+    /// event's business time.
+    process: BTreeMap<Month, ProcessTotals>,
 }
 
 impl PartialEq for Casework {
@@ -115,6 +118,7 @@ impl PartialEq for Casework {
             && self.incidents == o.incidents
             && self.actions == o.actions
             && self.pending_links == o.pending_links
+            && self.process == o.process
     }
 }
 
@@ -154,6 +158,7 @@ impl Projection for Casework {
         let at = e.meta.occurred_at;
         // Status, reopens, escalation level, compensation total: the domain's fold.
         self.recs[i as usize].life.apply(&e.data);
+        self.count_process(at, &e.data);
         match &e.data {
             EventData::Verified(v) => {
                 let r = &mut self.recs[i as usize];
@@ -428,6 +433,27 @@ pub struct ImprovementOutcome {
     pub fell: Option<bool>,
 }
 
+/// What the closed loop, supervision, first-contact ownership, severity and dispute rules recorded
+/// in a month (by the events' business time; R-ANA-1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessTotals {
+    /// 督办 opened (R-SUP).
+    pub supervisions_opened: u64,
+    /// 首问负责制 ownership transfers (R-OWN-2).
+    pub ownership_transfers: u64,
+    /// Classifications below the suggested tier, with a recorded reason (R-SEV-2).
+    pub severity_overrides: u64,
+    /// Failed revisit attempts (R-LOOP-2).
+    pub revisit_attempts: u64,
+    /// Closes without a revisit, by the policy's reason (R-LOOP-1).
+    pub closed_without_revisit: BTreeMap<String, u64>,
+    /// Dispute escalations by kind: litigation, media, regulator (R-DSP-1).
+    pub disputes: BTreeMap<String, u64>,
+    /// Watchdog escalations by rule family: ladder, breach, green_channel, supervision,
+    /// payment (R-COMP-9), incident_report (R-INC-4).
+    pub watchdog_escalations: BTreeMap<String, u64>,
+}
+
 /// The monthly complaint analysis (投诉分析报告, seeds/002).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplaintAnalysis {
@@ -441,6 +467,10 @@ pub struct ComplaintAnalysis {
     pub finance: FinanceTotals,
     pub incidents: Vec<IncidentSummary>,
     pub improvements: Vec<ImprovementOutcome>,
+    /// The closed loop, supervision, ownership, severity overrides, disputes and watchdog
+    /// escalations recorded in the month.
+    #[serde(default)]
+    pub process: ProcessTotals,
 }
 
 fn rate(num: u64, den: u64) -> Option<f64> {
@@ -475,6 +505,46 @@ impl Casework {
         Casework {
             buckets,
             ..Casework::default()
+        }
+    }
+
+    /// Counts what the issue-17 rules recorded in the month of `at` (R-ANA-1's process
+    /// figures): recorded facts only, never re-decided.
+    fn count_process(&mut self, at: Timestamp, data: &EventData) {
+        let bump = |m: &mut BTreeMap<String, u64>, k: &str| *m.entry(k.to_owned()).or_default() += 1;
+        let month = self.buckets.month(at);
+        let t = match data {
+            EventData::SupervisionOpened(_)
+            | EventData::OwnershipTransferred(_)
+            | EventData::SeverityOverridden(_)
+            | EventData::RevisitAttempted(_)
+            | EventData::DisputeEscalated(_) => self.process.entry(month).or_default(),
+            EventData::Closed(c) if c.without_revisit.is_some() => self.process.entry(month).or_default(),
+            EventData::Escalated(x) if matches!(x.trigger, EscalationTrigger::Watchdog { .. }) => {
+                self.process.entry(month).or_default()
+            }
+            _ => return,
+        };
+        match data {
+            EventData::SupervisionOpened(_) => t.supervisions_opened += 1,
+            EventData::OwnershipTransferred(_) => t.ownership_transfers += 1,
+            EventData::SeverityOverridden(_) => t.severity_overrides += 1,
+            EventData::RevisitAttempted(_) => t.revisit_attempts += 1,
+            EventData::DisputeEscalated(d) => bump(&mut t.disputes, d.kind.as_str()),
+            EventData::Closed(c) => {
+                if let Some(reason) = c.without_revisit {
+                    bump(&mut t.closed_without_revisit, reason.as_str());
+                }
+            }
+            EventData::Escalated(x) => {
+                if let EscalationTrigger::Watchdog { rule_id, .. } = &x.trigger {
+                    // The rule's family: ladder, breach, green_channel, supervision, payment,
+                    // incident_report.
+                    let family = rule_id.split('.').next().unwrap_or(rule_id);
+                    bump(&mut t.watchdog_escalations, family);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -774,6 +844,7 @@ impl Casework {
             finance,
             incidents,
             improvements,
+            process: self.process.get(&m).cloned().unwrap_or_default(),
         }
     }
 

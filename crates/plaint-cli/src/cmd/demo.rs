@@ -1,20 +1,25 @@
 //! `plaint demo`: a realistic postal workload (`plaint::workload`) executed into a fresh store in
-//! durable batches, the projections rebuilt, and the weekly report printed. Deterministic for a
-//! seed: the engine's clock is stopped at the end of the generated period, so even the recording
-//! times are the same on every run.
+//! durable batches, the projections rebuilt, and every report shown: the weekly report, the
+//! assessment (考核) of the generated period and the monthly complaint analysis (投诉分析报告) of
+//! the reported week's month; `--reports DIR` also writes them (weekly and monthly HTML pages,
+//! assessment and analysis as text and CSV) and lists the files. Deterministic for a seed: the
+//! engine's clock is stopped at the end of the generated period, so even the recording times are
+//! the same on every run.
 
 use crate::cmd::report::{parse_week, print_weekly, weekly_report};
 use crate::context::{open_engine_at, parse_instant, Access, Context, StoreLocation};
 use crate::error::{user, user_hint, ExitCode};
+use crate::output::envelope;
 use crate::output::Out;
 use crate::progress;
 use anyhow::Context as _;
 use clap::Args;
-use plaint::reports::IsoWeek;
+use plaint::report_csv::{CsvTable, BOM};
+use plaint::reports::{AssessBy, AssessmentReport, ComplaintAnalysis, IsoWeek, Month, Period};
 use plaint::workload::{generate_with_summary, WorkloadConfig, WORKLOAD_COMPLAINTS_MAX};
 use plaint::{Command, RebuildTarget, Timestamp, MS_PER_DAY};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Commands per durable batch: as many as the engine takes (fewer fsyncs, fewer stream reads).
@@ -37,9 +42,14 @@ pub struct DemoArgs {
     /// The report's "now"; default: the end of the generated period.
     #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
     pub now: Option<Timestamp>,
-    /// Print the report as JSON (docs/json-format.md, `weekly_report`).
+    /// Print the reports as one JSON document (docs/json-format.md, `weekly_report`, with the
+    /// `assessment` and `analysis` beside the weekly `report`).
     #[arg(long)]
     pub json: bool,
+    /// Also write every report into DIR (created if missing): the weekly and monthly HTML pages,
+    /// the assessment and the analysis as text and CSV; the files written are listed.
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
 }
 
 pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -109,8 +119,48 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         None => engine.week_of(cfg.start.plus_millis(14 * MS_PER_DAY)).await?,
     };
     let report = weekly_report(&engine, Some(week), now).await?;
+    // Issue 17: the assessment (考核) of the generated period by department, and the monthly
+    // complaint analysis (投诉分析报告) of the month the reported week starts in.
+    let month = {
+        use chrono::Datelike;
+        let local = crate::context::office_zone().datetime(report.from);
+        Month {
+            year: local.year(),
+            month: local.month(),
+        }
+    };
+    let period_end = end.min(now);
+    let assessment = engine
+        .assessment_report(cfg.start, period_end, AssessBy::Department, now)
+        .await?;
+    let analysis = engine.complaint_analysis(month, now).await?;
     let mut out = Out::new();
-    print_weekly(&mut out, &report, args.json)?;
+    if args.json {
+        let mut doc = envelope("weekly_report", serde_json::json!({ "report": &report }));
+        doc["assessment"] = serde_json::to_value(&assessment)?;
+        doc["analysis"] = serde_json::to_value(&analysis)?;
+        out.json_pretty(&doc)?;
+    } else {
+        print_weekly(&mut out, &report, false)?;
+        out.line("")?;
+        out.line(plaint::report_casework::assessment_text(&assessment).trim_end_matches('\n'))?;
+        out.line("")?;
+        out.line(plaint::report_casework::analysis_text(&analysis).trim_end_matches('\n'))?;
+    }
+    if let Some(dir) = &args.reports {
+        let written = write_reports(&engine, dir, week, month, now, &assessment, &analysis).await?;
+        if !args.json {
+            out.line("")?;
+            out.line(format!("reports written to {}:", dir.display()))?;
+            for path in &written {
+                out.line(format!("  {}", path.display()))?;
+            }
+        } else {
+            for path in &written {
+                eprintln!("demo: wrote {}", path.display());
+            }
+        }
+    }
     out.flush()?;
     eprintln!(
         "demo: {} complaints, {} commands ({} rejected), {escalated} watchdog escalations, {events} events into \
@@ -128,6 +178,65 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         return Err(user(format!("demo: {rejected} generated commands were rejected")));
     }
     Ok(ExitCode::Ok)
+}
+
+/// Writes every report into `dir`: the weekly and monthly pages (HTML), the assessment and the
+/// analysis (text and CSV). Returns the paths written, in order.
+async fn write_reports(
+    engine: &plaint::Engine,
+    dir: &Path,
+    week: IsoWeek,
+    month: Month,
+    now: Timestamp,
+    assessment: &AssessmentReport,
+    analysis: &ComplaintAnalysis,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        user(format!(
+            "demo: cannot create the reports directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for period in [Period::Week(week), Period::Month(month)] {
+        let page = engine.period_report_in(period, now, crate::context::zone()).await?;
+        files.push((
+            dir.join(format!("{}.html", page.file_stem())),
+            plaint::report_html::render(&page).into_bytes(),
+        ));
+    }
+    let csv = |tables: &[CsvTable]| {
+        let mut s = String::from(BOM);
+        for (i, t) in tables.iter().enumerate() {
+            if i > 0 {
+                s.push_str("\r\n");
+            }
+            s.push_str(&t.to_csv());
+        }
+        s.into_bytes()
+    };
+    files.push((
+        dir.join("assessment-by-department.txt"),
+        plaint::report_casework::assessment_text(assessment).into_bytes(),
+    ));
+    files.push((
+        dir.join("assessment-by-department.csv"),
+        csv(&[plaint::report_casework::assessment_csv(assessment)]),
+    ));
+    files.push((
+        dir.join(format!("analysis-{}.txt", analysis.month)),
+        plaint::report_casework::analysis_text(analysis).into_bytes(),
+    ));
+    files.push((
+        dir.join(format!("analysis-{}.csv", analysis.month)),
+        csv(&plaint::report_casework::analysis_csv(analysis)),
+    ));
+    let mut written = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        std::fs::write(&path, bytes).map_err(|e| user(format!("demo: cannot write {}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Writes the commands as JSON Lines, durably.

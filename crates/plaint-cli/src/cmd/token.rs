@@ -21,7 +21,8 @@ pub struct TokenArgs {
 pub enum TokenCommand {
     /// Create a token and print it (once: it cannot be shown again).
     Create {
-        /// Its role: intake, handler, supervisor, finance, analyst or auditor.
+        /// Its role: intake, handler, supervisor, department_head, center_director, finance, analyst
+        /// or auditor.
         #[arg(long, value_name = "ROLE")]
         role: String,
         /// Who or what uses it (the actor name of its requests); default `<role>-<n>`.

@@ -1,0 +1,139 @@
+//! Issue 17 ("the demo workload exercises each rule so `plaint demo` shows it in its reports"),
+//! through the real binary: the demo prints the weekly report, the assessment (考核) and the
+//! monthly complaint analysis (投诉分析报告), writes them with `--reports DIR` and lists the files;
+//! supervision, ownership transfers, the compensation lifecycle, severity overrides, incident
+//! groups, closed-loop reasons and dispute escalations (litigation among them) are in the output.
+
+mod common;
+use common::*;
+
+/// The number in a line of the analysis's process section: `  <label>   <n>`.
+fn count_after(text: &str, label: &str) -> u64 {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{text}"));
+    line.split_whitespace().last().unwrap().parse().unwrap()
+}
+
+#[test]
+fn seed000_seed001_seed002_demo_shows_every_report_and_rule() {
+    let env = Env::new();
+    let dir = env.path("reports");
+    let out = env
+        .plaint(&[
+            "demo",
+            "--complaints",
+            "600",
+            "--seed",
+            "5",
+            "--reports",
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // Every report.
+    for header in [
+        "Weekly complaint report 2026-W39",
+        "assessment by department",
+        "complaint analysis 2026-09",
+        "finance (yuan)",
+        "major incidents (专项小组)",
+        "closed loop, supervision and disputes",
+        "improvement actions (改进)",
+    ] {
+        assert!(text.contains(header), "no {header:?} in:\n{text}");
+    }
+    // Each rule of issue 17, as the month's figures show it.
+    assert!(count_after(&text, "supervisions opened") > 0);
+    assert!(count_after(&text, "ownership transfers") > 0);
+    assert!(count_after(&text, "severity overrides") > 0);
+    assert!(count_after(&text, "failed revisit attempts") > 0);
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap()
+            .to_owned()
+    };
+    let closed = line("closed without revisit");
+    assert!(
+        closed.contains("customer_unreachable") && closed.contains("customer_declined"),
+        "{closed}"
+    );
+    let disputes = line("dispute escalations");
+    for kind in ["litigation", "media", "regulator"] {
+        assert!(disputes.contains(kind), "{disputes}");
+    }
+    assert!(line("watchdog escalations").contains("incident_report"), "{text}");
+    for (label, min) in [("proposed", 1u64), ("approved", 1), ("paid", 1), ("refused", 1)] {
+        let l = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(label) && l.contains('.'))
+            .unwrap_or_else(|| panic!("no finance line {label}"));
+        let n: u64 = l.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(n >= min, "{l}");
+    }
+    assert!(text.contains("INC-CMP-"), "an incident group is listed");
+    // The files, listed and written.
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("reports written to"))
+        .skip(1)
+        .map(str::trim)
+        .collect();
+    let names: Vec<String> = listed
+        .iter()
+        .map(|p| {
+            std::path::Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "weekly-2026-W39.html",
+            "monthly-2026-09.html",
+            "assessment-by-department.txt",
+            "assessment-by-department.csv",
+            "analysis-2026-09.txt",
+            "analysis-2026-09.csv",
+        ]
+    );
+    for p in &listed {
+        let bytes = std::fs::read(p).unwrap();
+        assert!(!bytes.is_empty(), "{p}");
+    }
+    let analysis_csv = std::fs::read_to_string(dir.join("analysis-2026-09.csv")).unwrap();
+    assert!(
+        analysis_csv.contains("dispute_escalations,litigation,"),
+        "{analysis_csv}"
+    );
+    let monthly = std::fs::read_to_string(dir.join("monthly-2026-09.html")).unwrap();
+    assert!(
+        monthly.contains("litigation"),
+        "the monthly page shows the process figures"
+    );
+}
+
+#[test]
+fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
+    let env = Env::new();
+    let out = env
+        .plaint(&["demo", "--complaints", "200", "--seed", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["kind"], "weekly_report");
+    assert!(doc["report"]["received"].as_u64().unwrap() > 0, "{}", doc["report"]);
+    assert_eq!(doc["assessment"]["by"], "department");
+    assert!(!doc["assessment"]["rows"].as_array().unwrap().is_empty());
+    assert!(doc["analysis"]["total"].as_u64().unwrap() > 0);
+    assert!(doc["analysis"]["process"].is_object(), "{}", doc["analysis"]);
+}
