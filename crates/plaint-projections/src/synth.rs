@@ -8,8 +8,12 @@
 //! The mix (about ten events per complaint): every channel and category, three severities and customer tiers; one customer in
 //! three complains more than once (repeat links), 3 % rejected, 3 % merged as duplicates,
 //! holds, redispatches, escalations, preliminary plans and progress updates, compensation on some final responses,
-//! unsatisfied revisits reopened and resolved again, and some tickets left open. Deadlines are the
-//! default policy's on the mainland-China calendar, as `decide` would record them.
+//! unsatisfied revisits reopened and resolved again, and some tickets left open; and issue 17's
+//! events (drawn from a second generator, so the older mix is unchanged): severity overrides,
+//! incident groups with daily reports, ownership transfers, supervisions, the compensation
+//! lifecycle (proposed, refused, approved, paid, late now and then), improvement actions,
+//! dispute escalations, and closes without a revisit after three failed attempts. Deadlines are
+//! the default policy's on the mainland-China calendar, as `decide` would record them.
 
 use plaint_domain::calendar::Calendar;
 use plaint_domain::event::*;
@@ -118,6 +122,10 @@ fn id(cfg: &SynthConfig, k: u64) -> ComplaintId {
 /// The events of complaint `k` (stream versions 1.., positions 0), in time order.
 pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u64) -> Vec<Event> {
     let mut rng = Rng::new(cfg.seed ^ k.wrapping_mul(0xA24B_AED4_963E_E407));
+    // Issue 17's events draw from their own generator, so the rest of the mix (and every figure
+    // measured on it before) stays what it was.
+    let mut r17 = Rng::new((cfg.seed ^ 0x17).wrapping_add(k.wrapping_mul(0x9FB2_1C65_1E98_DF25)));
+    let actor_of = |k: u64| format!("agent-{:03}", k % 200);
     let cid = id(cfg, k);
     let span = cfg.span_days.max(1) as i64 * MS_PER_DAY;
     let recv = cfg
@@ -263,6 +271,80 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
         }),
         &mut out,
     );
+    // R-SEV-2: now and then an item-loss ticket is classified below the suggested tier, with
+    // the recorded reason.
+    if severity == Severity::Ordinary && matches!(category, Category::Loss | Category::InsuredValue) && r17.chance(25) {
+        push(
+            t,
+            EventData::SeverityOverridden(SeverityOverridden {
+                suggested: Severity::Urgent,
+                classified: Severity::Ordinary,
+                rules: vec!["sev.item_loss".into()],
+                reason: "客户确认为普通延误查询，未涉及实际损失".into(),
+                policy_version: policy.version.clone(),
+            }),
+            &mut out,
+        );
+    }
+    // R-INC-1, R-INC-2: a third of the major tickets form an incident group that reports daily
+    // (the second report a day late now and then).
+    if severity == Severity::Major && r17.chance(30) {
+        let incident_id = format!("INC-{cid}");
+        let due = policy.incident.progress_interval.after(cal, t);
+        push(
+            t,
+            EventData::IncidentOpened(IncidentOpened {
+                incident_id: incident_id.clone(),
+                title: "集中投诉专项处置".into(),
+                cause: format!("{region}转运中心积压"),
+                members: vec![
+                    IncidentMember {
+                        name: "分管副总经理".into(),
+                        role: policy.incident.leader_role.clone(),
+                    },
+                    IncidentMember {
+                        name: "法务部代表".into(),
+                        role: "legal".into(),
+                    },
+                ],
+                deadlines: vec![ClockDeadline {
+                    clock: Clock::IncidentReport,
+                    due_at: due,
+                    pausable: false,
+                }],
+                policy_version: policy.version.clone(),
+                overdue_level: Some(policy.incident.overdue_level),
+            }),
+            &mut out,
+        );
+        let mut due_at = due;
+        for late in [false, r17.chance(30)] {
+            let at = if late {
+                due_at.plus_millis(6 * MS_PER_HOUR)
+            } else {
+                due_at.plus_millis(-(MS_PER_HOUR))
+            };
+            let next = policy.incident.progress_interval.after(cal, at);
+            push(
+                at,
+                EventData::IncidentProgressReported(IncidentProgressReported {
+                    incident_id: incident_id.clone(),
+                    text: "专项小组日报：已定位问题环节".into(),
+                    due_at,
+                    late_ms: at.millis_since(due_at).max(0),
+                    missed: 0,
+                    deadlines: vec![ClockDeadline {
+                        clock: Clock::IncidentReport,
+                        due_at: next,
+                        pausable: false,
+                    }],
+                }),
+                &mut out,
+            );
+            due_at = next;
+            t = t.max(at);
+        }
+    }
     // Late share: one ticket in eight answers slowly.
     let slow = if rng.chance(12) { 6 } else { 1 };
     t = t.plus_millis(rng.below(slow * MS_PER_HOUR as u64) as i64);
@@ -282,6 +364,35 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
         }),
         &mut out,
     );
+    // R-OWN-2 and R-SUP: ownership handed over now and then; a few tickets supervised.
+    if r17.chance(4) {
+        push(
+            t,
+            EventData::OwnershipTransferred(OwnershipTransferred {
+                from: Some(actor_of(k)),
+                to: actor_of(k + 7),
+                reason: "首问人轮休，转交同组专人".into(),
+            }),
+            &mut out,
+        );
+    }
+    if severity != Severity::Major && r17.chance(4) {
+        push(
+            t,
+            EventData::SupervisionOpened(SupervisionOpened {
+                number: 1,
+                deadline: ClockDeadline {
+                    clock: Clock::Supervision,
+                    due_at: t.plus_millis(96 * MS_PER_HOUR),
+                    pausable: false,
+                },
+                escalate_to: policy.supervision.overdue_level,
+                note: "客户多次催办，中心督办".into(),
+                policy_version: policy.version.clone(),
+            }),
+            &mut out,
+        );
+    }
     t = t.plus_millis(rng.below(slow * 2 * MS_PER_HOUR as u64) as i64);
     push(t, respond(ResponseKind::Acknowledgement, vec![]), &mut out);
     if rng.chance(10) {
@@ -352,6 +463,95 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
             full_value: None,
             policy_version: policy.version.clone(),
         });
+        // R-COMP-5 … R-COMP-8: on the first answer, one ticket in ten proposes a payment that is
+        // approved by the role its amount needs and paid (late now and then); a few are
+        // refused first.
+        if reopens == 0 && r17.chance(10) {
+            let comp = |granted: i64| Compensation {
+                remedy: Remedy::Payment,
+                rule: CompensationRule::UninsuredCapped,
+                legal_basis: "Postal Law art. 47".into(),
+                ceiling: Some(Money(3_000)),
+                granted: Money(granted),
+                actual_loss: Some(Money(5_000)),
+                postage: Some(Money(1_000)),
+                insured_amount: None,
+                full_value: None,
+                policy_version: policy.version.clone(),
+            };
+            if r17.chance(15) {
+                push(
+                    t,
+                    EventData::CompensationProposed(CompensationProposed {
+                        compensation_id: "C0".into(),
+                        compensation: comp(1_500),
+                        note: "客户要求先行赔付".into(),
+                    }),
+                    &mut out,
+                );
+                t = t.plus_millis(MS_PER_HOUR);
+                push(
+                    t,
+                    EventData::CompensationRefused(CompensationRefused {
+                        compensation_id: "C0".into(),
+                        amount: Money(1_500),
+                        reason: "待责任认定后一次性赔付".into(),
+                    }),
+                    &mut out,
+                );
+            }
+            let amount = 500 + r17.below(2_500) as i64;
+            push(
+                t,
+                EventData::CompensationProposed(CompensationProposed {
+                    compensation_id: "C1".into(),
+                    compensation: comp(amount),
+                    note: "按赔偿标准核定".into(),
+                }),
+                &mut out,
+            );
+            t = t.plus_millis(2 * MS_PER_HOUR);
+            let role = policy.compensation_lifecycle.required_role(amount);
+            let due = policy.compensation_lifecycle.payment_within.after(cal, t);
+            push(
+                t,
+                EventData::CompensationApproved(CompensationApproved {
+                    compensation_id: "C1".into(),
+                    role,
+                    required_role: role,
+                    amount: Money(amount),
+                    payment_due_at: due,
+                    deadlines: vec![ClockDeadline {
+                        clock: Clock::Payment,
+                        due_at: due,
+                        pausable: false,
+                    }],
+                    customer_notice: "赔偿标准：Postal Law art. 47；7 日内支付。".into(),
+                    policy_version: policy.version.clone(),
+                    overdue_level: Some(policy.compensation_lifecycle.overdue_level),
+                }),
+                &mut out,
+            );
+            let paid = if r17.chance(10) {
+                due.plus_millis(MS_PER_DAY)
+            } else {
+                t.plus_millis(30 * MS_PER_HOUR)
+            };
+            push(
+                paid,
+                EventData::CompensationPaid(CompensationPaid {
+                    compensation_id: "C1".into(),
+                    amount: Money(amount),
+                    reference: format!("FIN-{k}"),
+                    due_at: due,
+                    late_ms: paid.millis_since(due).max(0),
+                    settled: true,
+                    deadlines: vec![],
+                }),
+                &mut out,
+            );
+            t = paid;
+        }
         let mut r = match respond(ResponseKind::Final, policy.final_response_deadlines(cal, severity, t)) {
             EventData::Responded(r) => r,
             _ => unreachable!("respond builds a Responded"),
@@ -383,6 +583,60 @@ pub fn complaint_events(cfg: &SynthConfig, policy: &Policy, cal: &Calendar, k: u
                 }),
                 &mut out,
             );
+        }
+        // R-IMP-1: an improvement action against the root cause now and then; R-DSP-1: a few
+        // disputes go to court, the press or the regulator.
+        if liable && r17.chance(8) {
+            push(
+                t,
+                EventData::ImprovementRecorded(ImprovementRecorded {
+                    action_id: format!("A{}", reopens + 1),
+                    category,
+                    root_cause: root,
+                    department: Department(department.into()),
+                    action: "加强交接核对与培训".into(),
+                }),
+                &mut out,
+            );
+        }
+        if reopens == 0 && r17.chance(2) {
+            let kind = [DisputeKind::Litigation, DisputeKind::Media, DisputeKind::Regulator][r17.below(3) as usize];
+            push(
+                t,
+                EventData::DisputeEscalated(DisputeEscalated {
+                    kind,
+                    note: "客户对答复不服，纠纷升级".into(),
+                }),
+                &mut out,
+            );
+        }
+        // R-LOOP-1, R-LOOP-2: some customers cannot be reached for the revisit: three failed
+        // attempts within the window, then closed as unreachable.
+        if reopens == 0 && r17.chance(5) {
+            for attempt in 1..=3 {
+                t = t.plus_millis(8 * MS_PER_HOUR);
+                push(
+                    t,
+                    EventData::RevisitAttempted(RevisitAttempted {
+                        attempt,
+                        note: "电话回访无人接听".into(),
+                    }),
+                    &mut out,
+                );
+            }
+            t = t.plus_millis(MS_PER_HOUR);
+            push(
+                t,
+                EventData::Closed(Closed {
+                    resolution: Resolution::Resolved,
+                    root_cause: root,
+                    liable,
+                    note: "回访三次未能联系到客户，按规定结案".into(),
+                    without_revisit: Some(CloseReason::CustomerUnreachable),
+                }),
+                &mut out,
+            );
+            return out;
         }
         t = t.plus_millis(rng.below(72 * MS_PER_HOUR as u64) as i64);
         let satisfied = reopens > 0 || !rng.chance(15);
@@ -531,5 +785,38 @@ mod tests {
             *v += 1;
         }
         assert_eq!(versions.len(), 300);
+    }
+
+    /// Benches measure the real event mix: issue 17's events are in it.
+    #[test]
+    fn issue17_events_are_in_the_mix() {
+        let cfg = SynthConfig {
+            complaints: 2_000,
+            ..SynthConfig::default()
+        };
+        let mut seen: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut total = 0u64;
+        for e in SynthLog::new(cfg) {
+            *seen.entry(e.data.type_name()).or_default() += 1;
+            total += 1;
+        }
+        for name in [
+            "SeverityOverridden",
+            "IncidentOpened",
+            "IncidentProgressReported",
+            "OwnershipTransferred",
+            "SupervisionOpened",
+            "CompensationProposed",
+            "CompensationApproved",
+            "CompensationPaid",
+            "CompensationRefused",
+            "ImprovementRecorded",
+            "DisputeEscalated",
+            "RevisitAttempted",
+        ] {
+            assert!(seen.get(name).copied().unwrap_or(0) > 0, "no {name} in {seen:?}");
+        }
+        // Still about ten events per complaint.
+        assert!((8..=14).contains(&(total / 2_000)), "{total} events");
     }
 }
