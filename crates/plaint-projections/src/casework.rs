@@ -81,6 +81,19 @@ struct IncRec {
     linked: Vec<u32>,
 }
 
+/// One fact of the month's process figures (R-ANA-1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum ProcessFact {
+    Supervision,
+    OwnershipTransfer,
+    SeverityOverride,
+    RevisitAttempt,
+    Dispute(DisputeKind),
+    ClosedWithoutRevisit(CloseReason),
+    /// A watchdog escalation, by rule family.
+    Watchdog(Sym),
+}
+
 /// One improvement action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ActRec {
@@ -104,9 +117,9 @@ pub struct Casework {
     actions: Vec<ActRec>,
     /// Links to an incident whose lead was not seen yet: (incident id, ticket).
     pending_links: Vec<(String, u32)>,
-    /// What the closed loop, supervision, severity and dispute rules recorded, per month of the
-    /// event's business time.
-    process: BTreeMap<Month, ProcessTotals>,
+    /// What the closed loop, supervision, severity and dispute rules recorded, with the event's
+    /// business time (a report counts those of its month up to its `now`).
+    process: Vec<(Timestamp, ProcessFact)>,
 }
 
 impl PartialEq for Casework {
@@ -508,44 +521,51 @@ impl Casework {
         }
     }
 
-    /// Counts what the issue-17 rules recorded in the month of `at` (R-ANA-1's process
-    /// figures): recorded facts only, never re-decided.
+    /// Notes what the issue-17 rules recorded (R-ANA-1's process figures): recorded facts only,
+    /// never re-decided.
     fn count_process(&mut self, at: Timestamp, data: &EventData) {
-        let bump = |m: &mut BTreeMap<String, u64>, k: &str| *m.entry(k.to_owned()).or_default() += 1;
-        let month = self.buckets.month(at);
-        let t = match data {
-            EventData::SupervisionOpened(_)
-            | EventData::OwnershipTransferred(_)
-            | EventData::SeverityOverridden(_)
-            | EventData::RevisitAttempted(_)
-            | EventData::DisputeEscalated(_) => self.process.entry(month).or_default(),
-            EventData::Closed(c) if c.without_revisit.is_some() => self.process.entry(month).or_default(),
-            EventData::Escalated(x) if matches!(x.trigger, EscalationTrigger::Watchdog { .. }) => {
-                self.process.entry(month).or_default()
-            }
+        let fact = match data {
+            EventData::SupervisionOpened(_) => ProcessFact::Supervision,
+            EventData::OwnershipTransferred(_) => ProcessFact::OwnershipTransfer,
+            EventData::SeverityOverridden(_) => ProcessFact::SeverityOverride,
+            EventData::RevisitAttempted(_) => ProcessFact::RevisitAttempt,
+            EventData::DisputeEscalated(d) => ProcessFact::Dispute(d.kind),
+            EventData::Closed(c) => match c.without_revisit {
+                Some(reason) => ProcessFact::ClosedWithoutRevisit(reason),
+                None => return,
+            },
+            EventData::Escalated(x) => match &x.trigger {
+                // The rule's family: ladder, breach, green_channel, supervision, payment,
+                // incident_report.
+                EscalationTrigger::Watchdog { rule_id, .. } => {
+                    ProcessFact::Watchdog(self.strings.intern(rule_id.split('.').next().unwrap_or(rule_id)))
+                }
+                EscalationTrigger::Person => return,
+            },
             _ => return,
         };
-        match data {
-            EventData::SupervisionOpened(_) => t.supervisions_opened += 1,
-            EventData::OwnershipTransferred(_) => t.ownership_transfers += 1,
-            EventData::SeverityOverridden(_) => t.severity_overrides += 1,
-            EventData::RevisitAttempted(_) => t.revisit_attempts += 1,
-            EventData::DisputeEscalated(d) => bump(&mut t.disputes, d.kind.as_str()),
-            EventData::Closed(c) => {
-                if let Some(reason) = c.without_revisit {
-                    bump(&mut t.closed_without_revisit, reason.as_str());
-                }
+        self.process.push((at, fact));
+    }
+
+    /// The process figures of month `m` as of `now`.
+    fn process_totals(&self, m: Month, now: Timestamp) -> ProcessTotals {
+        let mut t = ProcessTotals::default();
+        let bump = |map: &mut BTreeMap<String, u64>, k: &str| *map.entry(k.to_owned()).or_default() += 1;
+        for (at, fact) in &self.process {
+            if *at > now || !self.in_month(*at, m) {
+                continue;
             }
-            EventData::Escalated(x) => {
-                if let EscalationTrigger::Watchdog { rule_id, .. } = &x.trigger {
-                    // The rule's family: ladder, breach, green_channel, supervision, payment,
-                    // incident_report.
-                    let family = rule_id.split('.').next().unwrap_or(rule_id);
-                    bump(&mut t.watchdog_escalations, family);
-                }
+            match fact {
+                ProcessFact::Supervision => t.supervisions_opened += 1,
+                ProcessFact::OwnershipTransfer => t.ownership_transfers += 1,
+                ProcessFact::SeverityOverride => t.severity_overrides += 1,
+                ProcessFact::RevisitAttempt => t.revisit_attempts += 1,
+                ProcessFact::Dispute(kind) => bump(&mut t.disputes, kind.as_str()),
+                ProcessFact::ClosedWithoutRevisit(reason) => bump(&mut t.closed_without_revisit, reason.as_str()),
+                ProcessFact::Watchdog(family) => bump(&mut t.watchdog_escalations, self.strings.resolve(*family)),
             }
-            _ => {}
         }
+        t
     }
 
     fn comp(&mut self, ticket: u32, id: &str) -> Option<&mut CompRec> {
@@ -844,7 +864,7 @@ impl Casework {
             finance,
             incidents,
             improvements,
-            process: self.process.get(&m).cloned().unwrap_or_default(),
+            process: self.process_totals(m, now),
         }
     }
 
