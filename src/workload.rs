@@ -448,6 +448,15 @@ struct Script {
 }
 
 impl Script {
+    /// Like [`Script::push`], but the script's clock stays where it was: a step beside the
+    /// lifecycle (a dispute escalation) that does not delay the steps after it, which must come
+    /// later than `after_ms`.
+    fn push_beside(&mut self, after_ms: i64, actor: &Actor, body: CommandBody) {
+        let now = self.now;
+        self.push(after_ms, actor, body);
+        self.now = now;
+    }
+
     fn push(&mut self, after_ms: i64, actor: &Actor, body: CommandBody) {
         // At least one second between steps so times strictly increase.
         self.now = self.now.plus_millis(after_ms.max(1_000));
@@ -1327,7 +1336,8 @@ impl<'a> Generator<'a> {
                     _ => None,
                 };
                 if let Some((kind, note)) = dispute {
-                    s.push(
+                    // Beside the lifecycle: the new final response below comes 4 h or more later.
+                    s.push_beside(
                         hours(3),
                         &supervisor,
                         CommandBody::RecordDisputeEscalation(RecordDisputeEscalation {
