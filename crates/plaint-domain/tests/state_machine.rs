@@ -218,6 +218,16 @@ fn body() -> impl Strategy<Value = CommandBody> {
         Just(CommandBody::Withdraw(Withdraw {
             note: "客户撤回".to_owned()
         })),
+        (prop::sample::select(DisputeKind::ALL.to_vec()), any::<bool>()).prop_map(|(kind, noted)| {
+            CommandBody::RecordDisputeEscalation(RecordDisputeEscalation {
+                kind,
+                note: if noted {
+                    "向法院起诉".to_owned()
+                } else {
+                    String::new()
+                },
+            })
+        }),
     ]
 }
 
