@@ -37,6 +37,7 @@ pub fn assessment_text(r: &AssessmentReport) -> String {
     let by = match r.by {
         plaint_projections::casework::AssessBy::Handler => "handler",
         plaint_projections::casework::AssessBy::Department => "department",
+        plaint_projections::casework::AssessBy::Owner => "owner",
     };
     let _ = writeln!(
         s,

@@ -139,10 +139,55 @@ async fn seed001_seed000_seed002_workload_shows_in_assessment_and_analysis() {
     assert!(by_dept.rows.iter().any(|r| r.compensation_fen > 0));
     assert!(by_dept.rows.iter().any(|r| r.improvement_actions > 0));
     assert!(by_dept.rows.iter().any(|r| r.dispute_escalations > 0));
+    // 首问负责制 (seeds/004): by owner, every ticket counted once.
+    let by_owner = engine
+        .assessment_report(from, to, AssessBy::Owner, now())
+        .await
+        .unwrap();
+    assert!(by_owner.rows.len() > 10);
+    assert_eq!(by_owner.rows.iter().map(|r| r.tickets).sum::<u64>(), a.total);
     // A period that ends before it starts is bad input.
     assert!(engine
         .assessment_report(to, from, AssessBy::Handler, now())
         .await
         .is_err());
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed004_assessment_by_owner_follows_first_contact_and_transfers() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(now())))
+        .await
+        .unwrap();
+    let cmd = |id: &str, complaint: &str, actor: &str, body: &str| -> plaint::Command {
+        serde_json::from_str(&format!(
+            r#"{{"command_id":"{id}","complaint_id":"{complaint}","actor":"{actor}","occurred_at":"2026-11-10T09:00:00+08:00",{body}}}"#
+        ))
+        .unwrap()
+    };
+    let receive = r#""command":"receive","channel":"hotline","region":"杭州","description":"快递延误""#;
+    let out = engine
+        .execute_batch(vec![
+            cmd("o-1", "CMP-OWN-1", "cs-001", receive),
+            cmd("o-2", "CMP-OWN-2", "cs-001", receive),
+            cmd(
+                "o-3",
+                "CMP-OWN-2",
+                "cs-001",
+                r#""command":"transfer_ownership","to":"cs-009","reason":"首问人轮休""#,
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out.rejected, 0);
+    let from = Timestamp::parse_rfc3339("2026-11-01T00:00:00+08:00").unwrap();
+    let to = Timestamp::parse_rfc3339("2026-12-01T00:00:00+08:00").unwrap();
+    let r = engine
+        .assessment_report(from, to, AssessBy::Owner, now())
+        .await
+        .unwrap();
+    let rows: Vec<(&str, u64)> = r.rows.iter().map(|r| (r.name.as_str(), r.tickets)).collect();
+    assert_eq!(rows, [("cs-001", 1), ("cs-009", 1)]);
     engine.close().await.unwrap();
 }

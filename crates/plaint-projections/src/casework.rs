@@ -28,8 +28,11 @@ struct CwRec {
     channel: Channel,
     category: Option<Category>,
     flags: Flags,
-    /// The dispatch target (docs/domain.md R-ASM-1: "the handler" until ownership events exist).
+    /// The dispatch target (docs/domain.md R-ASM-1, `--by handler`).
     handler: Option<Sym>,
+    /// 首问负责制: the ticket's owner (R-OWN-1, R-OWN-2; `closed_loop::owner_after`, the
+    /// domain's fold), `--by owner`.
+    owner: Option<Sym>,
     department: Option<Sym>,
     redispatched: bool,
     repeat: bool,
@@ -145,6 +148,8 @@ impl Projection for Casework {
             }
             let mut life = Lifecycle::NEW;
             life.apply(&e.data);
+            let owner =
+                plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data).map(|o| self.strings.intern(&o));
             self.recs.push(CwRec {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
@@ -152,6 +157,7 @@ impl Projection for Casework {
                 category: None,
                 flags: Flags::default(),
                 handler: None,
+                owner,
                 department: None,
                 redispatched: false,
                 repeat: false,
@@ -172,6 +178,11 @@ impl Projection for Casework {
         // Status, reopens, escalation level, compensation total: the domain's fold.
         self.recs[i as usize].life.apply(&e.data);
         self.count_process(at, &e.data);
+        let has_owner = self.recs[i as usize].owner.is_some();
+        if let Some(o) = plaint_domain::closed_loop::owner_after(has_owner, &e.meta.actor, &e.data) {
+            let o = self.strings.intern(&o);
+            self.recs[i as usize].owner = Some(o);
+        }
         match &e.data {
             EventData::Verified(v) => {
                 let r = &mut self.recs[i as usize];
@@ -317,6 +328,9 @@ impl Projection for Casework {
 pub enum AssessBy {
     Handler,
     Department,
+    /// The ticket's owner (首问负责制, R-OWN): the first person who acted on it, or whom it was
+    /// transferred to.
+    Owner,
 }
 
 /// One handler's or department's assessment (R-ASM-1).
@@ -603,6 +617,7 @@ impl Casework {
             let key = match by {
                 AssessBy::Handler => r.handler,
                 AssessBy::Department => r.department,
+                AssessBy::Owner => r.owner,
             }
             .map_or_else(|| "unassigned".to_owned(), |s| self.strings.resolve(s).to_owned());
             let a = groups.entry(key).or_default();

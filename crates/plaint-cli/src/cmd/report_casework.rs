@@ -21,6 +21,9 @@ pub enum By {
     Handler,
     /// The department the ticket was dispatched to.
     Department,
+    /// The ticket's owner (首问负责制): the first person who acted on it, or whom it was
+    /// transferred to.
+    Owner,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +93,7 @@ pub async fn assessment(ctx: &Context, args: AssessmentArgs) -> anyhow::Result<E
     let by = match args.by {
         By::Handler => AssessBy::Handler,
         By::Department => AssessBy::Department,
+        By::Owner => AssessBy::Owner,
     };
     let engine = ctx.open_engine_for_read(Some(now)).await?;
     let report = engine.assessment_report(from, to, by, now).await?;
