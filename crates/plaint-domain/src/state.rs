@@ -6,7 +6,7 @@
 //!
 //! ## Statuses and transitions
 //!
-//! | status | reached by | commands accepted (besides `escalate` by a person, allowed on every open ticket) |
+//! | status | reached by | commands accepted (besides `escalate` by a person and `record_dispute_escalation`, allowed on every open ticket) |
 //! |---|---|---|
 //! | `new` | nothing yet | `receive` |
 //! | `received` | Received | `verify`, `reject`, `merge_as_duplicate`, `put_on_hold`, `respond(acknowledgement)`, `withdraw` |
