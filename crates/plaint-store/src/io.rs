@@ -370,13 +370,14 @@ impl SimIo {
         self.changed.notify_all();
     }
 
-    /// Blocks until `n` syncs wait at the gate.
+    /// Blocks until `n` syncs wait at the gate (or power was cut: then none may come).
     pub fn wait_syncs_waiting(&self, n: u64) {
         let s = self.state.lock().unwrap();
-        drop(self.changed.wait_while(s, |s| s.syncs_waiting < n).unwrap());
+        drop(self.changed.wait_while(s, |s| s.syncs_waiting < n && !s.dead).unwrap());
     }
 
-    /// Blocks until `n` writes and syncs have been performed in all (see [`SimIo::ops`]).
+    /// Blocks until `n` writes and syncs have been performed in all (see [`SimIo::ops`]), or
+    /// power was cut.
     pub fn wait_ops(&self, n: u64) {
         let s = self.state.lock().unwrap();
         drop(self.changed.wait_while(s, |s| s.ops < n && !s.dead).unwrap());
