@@ -26,10 +26,36 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// The outcome, and the requests handed back so that their memory is freed by the caller's
-/// thread instead of the writer's.
-type Reply = oneshot::Sender<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>)>;
+/// The outcome, the requests handed back so that their memory is freed by the caller's thread
+/// instead of the writer's, and the answers of the rest of the commit group for the caller to
+/// pass on ([`Relay`]).
+type Reply = oneshot::Sender<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>;
 type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>);
+
+/// Answers that one caller's task passes on to the others of its commit group: the sync thread
+/// wakes one task per group instead of one per caller (a wake from outside the runtime costs a
+/// thread hand-off; the relaying task wakes the others from inside it). The answers go out when
+/// the relay is dropped, wherever that happens: also when the carrying caller stopped waiting.
+struct Relay(Vec<Outcome>);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for (reply, r, requests) in self.0.drain(..) {
+            let _ = reply.send((r, requests, Relay(Vec::new())));
+        }
+    }
+}
+
+/// Answers `outcomes`, in order, with one wake-up from this thread: the first caller carries
+/// the others' answers ([`Relay`]).
+fn answer(outcomes: Vec<Outcome>) {
+    let mut outcomes = outcomes.into_iter();
+    if let Some((reply, r, requests)) = outcomes.next() {
+        // A caller that stopped waiting drops what it was sent, and with it the relay: the
+        // others are answered all the same.
+        let _ = reply.send((r, requests, Relay(outcomes.collect())));
+    }
+}
 
 /// One caller's append or append_many: committed all together or not at all.
 struct Command {
@@ -82,7 +108,8 @@ impl WriterHandle {
             }))
             .await
             .map_err(|_| StoreError::Closed)?;
-        let (result, requests) = rx.await.map_err(|_| StoreError::Closed)?;
+        let (result, requests, relay) = rx.await.map_err(|_| StoreError::Closed)?;
+        drop(relay);
         drop(requests);
         result
     }
@@ -414,13 +441,18 @@ struct Pending {
 }
 
 fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
-    for (reply, _, requests) in group {
-        let err = StoreError::Io {
-            path: path.to_string(),
-            source: std::io::Error::other(why.to_string()),
-        };
-        let _ = reply.send((Err(err), requests));
-    }
+    answer(
+        group
+            .into_iter()
+            .map(|(reply, _, requests)| {
+                let err = StoreError::Io {
+                    path: path.to_string(),
+                    source: std::io::Error::other(why.to_string()),
+                };
+                (reply, Err(err), requests)
+            })
+            .collect(),
+    );
 }
 
 impl Writer {
@@ -852,12 +884,12 @@ impl Syncer {
         // its caller hears of it.
         self.maybe_anchor();
         self.head_tx.send_replace(head);
+        let mut outcomes = Vec::new();
         for g in groups {
-            for (reply, r, requests) in g.outcomes {
-                let _ = reply.send((r, requests));
-            }
+            outcomes.extend(g.outcomes);
             let _ = self.spare.send(g.buf);
         }
+        answer(outcomes);
         self.events_since_checkpoint += events;
         if self.events_since_checkpoint >= self.options.checkpoint_every_events {
             if let Err(e) = self.write_checkpoint() {
@@ -1054,4 +1086,62 @@ fn committed_command(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod relay_tests {
+    use super::*;
+
+    fn outcomes(
+        n: usize,
+    ) -> (
+        Vec<Outcome>,
+        Vec<oneshot::Receiver<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>>,
+    ) {
+        (0..n)
+            .map(|i| {
+                let (tx, rx) = oneshot::channel();
+                let r = AppendResult {
+                    first_position: i as u64 + 1,
+                    last_position: i as u64 + 1,
+                    stream_version: 1,
+                    deduplicated: false,
+                };
+                ((tx, Ok(vec![r]), Vec::new()), rx)
+            })
+            .unzip()
+    }
+
+    fn position(rx: oneshot::Receiver<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>) -> u64 {
+        let (r, _, relay) = rx.blocking_recv().expect("answered");
+        drop(relay);
+        r.unwrap()[0].first_position
+    }
+
+    #[test]
+    fn the_carrier_passes_every_answer_on() {
+        let (outs, mut rxs) = outcomes(3);
+        answer(outs);
+        let rest = rxs.split_off(1);
+        // The others hear nothing until the carrier has taken (and dropped) its relay.
+        let (r, _, relay) = rxs.pop().unwrap().blocking_recv().unwrap();
+        assert_eq!(r.unwrap()[0].first_position, 1);
+        assert_eq!(relay.0.len(), 2);
+        drop(relay);
+        assert_eq!(rest.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_carrier_that_stopped_waiting_still_answers_the_others() {
+        // Gone before the answer.
+        let (outs, mut rxs) = outcomes(3);
+        drop(rxs.remove(0));
+        answer(outs);
+        assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+        // Gone after the answer was sent, without reading it.
+        let (outs, mut rxs) = outcomes(3);
+        answer(outs);
+        drop(rxs.remove(0));
+        assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+    }
 }
