@@ -29,7 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 /// The outcome, the requests handed back so that their memory is freed by the caller's thread
 /// instead of the writer's, and the answers of the rest of the commit group for the caller to
 /// pass on ([`Relay`]).
-type Reply = oneshot::Sender<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>;
+type Answer = (Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay);
+type Reply = oneshot::Sender<Answer>;
 type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>);
 
 /// Answers that one caller's task passes on to the others of its commit group: the sync thread
@@ -352,6 +353,9 @@ enum ToSync {
     AnchorDue,
 }
 
+/// A segment the writer started: its first position and a sync handle of its file.
+type NewSegment = (u64, Box<dyn SyncFile>);
+
 /// A group the writer has written (or, with `count == 0`, only decided).
 struct Written {
     outcomes: Vec<Outcome>,
@@ -360,7 +364,7 @@ struct Written {
     /// Events written (0: every command was refused or deduplicated).
     count: u64,
     /// The batch starts a new segment: its first position and a sync handle of its file.
-    new_segment: Option<(u64, Box<dyn SyncFile>)>,
+    new_segment: Option<NewSegment>,
     next_position: u64,
     chain: crate::chain::ChainHash,
 }
@@ -725,7 +729,7 @@ impl Writer {
         buf: &mut [u8],
         roll: bool,
         first_position: u64,
-    ) -> Result<Option<(u64, Box<dyn SyncFile>)>, StoreError> {
+    ) -> Result<Option<NewSegment>, StoreError> {
         let mut new_segment = None;
         if roll {
             // The old segment is complete: the syncer makes it durable and anchors its end (a
@@ -1092,12 +1096,7 @@ fn committed_command(
 mod relay_tests {
     use super::*;
 
-    fn outcomes(
-        n: usize,
-    ) -> (
-        Vec<Outcome>,
-        Vec<oneshot::Receiver<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>>,
-    ) {
+    fn outcomes(n: usize) -> (Vec<Outcome>, Vec<oneshot::Receiver<Answer>>) {
         (0..n)
             .map(|i| {
                 let (tx, rx) = oneshot::channel();
@@ -1112,7 +1111,7 @@ mod relay_tests {
             .unzip()
     }
 
-    fn position(rx: oneshot::Receiver<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)>) -> u64 {
+    fn position(rx: oneshot::Receiver<Answer>) -> u64 {
         let (r, _, relay) = rx.blocking_recv().expect("answered");
         drop(relay);
         r.unwrap()[0].first_position
