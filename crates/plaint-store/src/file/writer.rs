@@ -277,8 +277,6 @@ struct Pipe {
     state: Mutex<PipeState>,
     /// The syncer waits here for work.
     work: Condvar,
-    /// The writer waits here for the syncer to take what was handed over.
-    taken: Condvar,
 }
 
 #[derive(Default)]
@@ -286,7 +284,8 @@ struct PipeState {
     queue: VecDeque<ToSync>,
     /// The writer has stopped: the syncer finishes the queue, syncs, anchors, checkpoints.
     closed: bool,
-    /// The syncer thread has ended: nothing is taken from the queue any more.
+    /// The syncer thread has ended: nothing is taken from the queue any more, nothing more is
+    /// queued.
     syncer_gone: bool,
     /// Set after a failed write or sync (or anchor or checkpoint): nothing more is written or
     /// acknowledged (the page cache can no longer be trusted to hold what was written); reopen
@@ -296,7 +295,13 @@ struct PipeState {
 
 impl Pipe {
     fn push(&self, item: ToSync) {
-        self.state.lock().unwrap().queue.push_back(item);
+        let mut s = self.state.lock().unwrap();
+        if s.syncer_gone {
+            // Dropped unanswered: its callers hear `Closed` (the log has failed anyway).
+            return;
+        }
+        s.queue.push_back(item);
+        drop(s);
         self.work.notify_one();
     }
 
@@ -310,22 +315,11 @@ impl Pipe {
             s.failed = Some(why);
         }
     }
-
-    /// The writer's pacing: at most one written group waits for the syncer while it syncs the
-    /// previous ones, so that the next group collects every append that arrives meanwhile
-    /// (one large group per sync instead of many small writes).
-    fn wait_taken(&self) {
-        let s = self.state.lock().unwrap();
-        drop(
-            self.taken
-                .wait_while(s, |s| !s.queue.is_empty() && !s.syncer_gone)
-                .unwrap(),
-        );
-    }
 }
 
 /// Marks the syncer thread as ended when dropped (also when it panics): the log then refuses
-/// appends, and the writer no longer waits for it.
+/// appends, and what was handed over unanswered is dropped (its callers hear `Closed`, a
+/// writer waiting for a roll hears an error).
 struct SyncerGone(Arc<Pipe>);
 
 impl Drop for SyncerGone {
@@ -337,8 +331,6 @@ impl Drop for SyncerGone {
         }
         // Appends handed over and never answered: their callers hear `Closed`.
         s.queue.clear();
-        drop(s);
-        self.0.taken.notify_all();
     }
 }
 
@@ -479,7 +471,6 @@ impl Writer {
         let bytes_max = format::BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
         let mut carry: Option<Command> = None;
         loop {
-            self.pipe.wait_taken();
             let first = match carry.take() {
                 Some(c) => c,
                 None => match rx.blocking_recv() {
@@ -786,7 +777,6 @@ impl Syncer {
                 }
                 state.queue.drain(..).collect()
             };
-            self.pipe.taken.notify_one();
             let mut groups = Vec::new();
             for item in items {
                 match item {
