@@ -52,6 +52,15 @@ fn event(stream_no: u64, version: u64, command_id: String) -> NewEvent {
     }
 }
 
+/// CPU time of this process so far (user + system), in seconds.
+fn cpu_seconds() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
 fn dir_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
@@ -73,6 +82,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
     let per_call = 10_000u64;
     let calls = total_events / per_call;
     let submitters = 4u64;
+    let cpu0 = cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..submitters {
@@ -101,6 +111,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
         t.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let events = calls * per_call;
     assert_eq!(log.head_position().await.unwrap(), events);
     let bytes = dir_bytes(&dir);
@@ -113,6 +124,10 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
         DISK_BYTES_PER_S / 1e6
     );
     print_stats(&log, events, elapsed);
+    println!(
+        "    CPU: {:.2} µs per event (process user + system, building the calls included)",
+        cpu * 1e6 / events as f64
+    );
     summary::record(&format!("store.bulk.{label}.ev_s"), rate);
     summary::record(&format!("store.bulk.{label}.mb_s"), mb_s);
     summary::record(
@@ -127,10 +142,12 @@ fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
     let st = log.writer_stats();
     let sync_ms = st.sync_nanos as f64 / 1e6 / st.syncs.max(1) as f64;
     println!(
-        "    writer: {} batches ({:.0} events/batch), {} fdatasync, mean {sync_ms:.2} ms each, {:.0}% of the run spent in fdatasync",
+        "    writer: {} batches ({:.0} events/batch), {} fdatasync ({:.0}/s, {:.1} events per sync), mean {sync_ms:.2} ms each, {:.0}% of the run spent in fdatasync",
         st.batches,
         events as f64 / st.batches.max(1) as f64,
         st.syncs,
+        st.syncs as f64 / elapsed,
+        events as f64 / st.syncs.max(1) as f64,
         100.0 * st.sync_nanos as f64 / 1e9 / elapsed
     );
 }
@@ -160,11 +177,13 @@ async fn concurrent(appenders: u64, seconds: u64) {
         }));
     }
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).unwrap();
     for t in tasks {
         hist.add(t.await.unwrap()).unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let commits = hist.len();
     let head = log.head_position().await.unwrap();
     assert_eq!(head, commits);
@@ -182,6 +201,10 @@ async fn concurrent(appenders: u64, seconds: u64) {
         commits as f64 / log.writer_stats().batches.max(1) as f64 / DISK_FSYNC_S,
     );
     print_stats(&log, commits, elapsed);
+    println!(
+        "    CPU: {:.1} µs per commit (process user + system, the appenders included)",
+        cpu * 1e6 / commits as f64
+    );
     summary::record("store.concurrent.commits_s", commits as f64 / elapsed);
     summary::record("store.concurrent.p99_ms", hist.value_at_quantile(0.99) as f64 / 1000.0);
     summary::record("store.concurrent.appenders", appenders as f64);

@@ -9,7 +9,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A file opened for positional reads.
 pub trait ReadFile: Send + Sync {
@@ -36,6 +36,16 @@ pub trait AppendFile: Send {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
     /// Makes every byte written so far durable (`fdatasync`).
     fn sync_data(&mut self) -> io::Result<()>;
+    /// A second handle on the same file that only syncs it, for a thread of its own: the log's
+    /// writer keeps writing through this handle while the other one runs `fdatasync`.
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncFile>>;
+}
+
+/// A handle that makes a file's written bytes durable ([`AppendFile::sync_handle`]).
+pub trait SyncFile: Send {
+    /// Makes every byte written to the file before the call durable (`fdatasync`); bytes
+    /// written during the call may or may not be covered.
+    fn sync_data(&self) -> io::Result<()>;
 }
 
 /// The file operations the log needs, and nothing else.
@@ -114,6 +124,17 @@ impl AppendFile for RealAppend {
         io::Write::write_all(&mut self.0, buf)
     }
     fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncFile>> {
+        Ok(Box::new(RealSync(self.0.try_clone()?)))
+    }
+}
+
+struct RealSync(std::fs::File);
+
+impl SyncFile for RealSync {
+    fn sync_data(&self) -> io::Result<()> {
         self.0.sync_data()
     }
 }
@@ -205,6 +226,13 @@ struct SimState {
     dead: bool,
     /// Drives how much of a cut write lands.
     rng_state: u64,
+    /// Syncs of files allowed to start before the test releases more (`None`: no gate).
+    sync_permits: Option<u64>,
+    /// Syncs blocked at the gate right now.
+    syncs_waiting: u64,
+    /// The next sync of these files fails (an I/O error, not a power cut: the bytes stay
+    /// written but unsynced, and later operations go on).
+    fail_next_sync: BTreeSet<PathBuf>,
 }
 
 impl SimState {
@@ -240,6 +268,8 @@ impl SimState {
 #[derive(Debug, Clone, Default)]
 pub struct SimIo {
     state: Arc<Mutex<SimState>>,
+    /// Signalled whenever the gate, the waiting syncs or the operation count change.
+    changed: Arc<Condvar>,
 }
 
 impl SimIo {
@@ -316,6 +346,53 @@ impl SimIo {
     pub fn delete_file(&self, path: &Path) {
         self.state.lock().unwrap().files.remove(path);
     }
+
+    /// Holds every file sync at a gate until [`SimIo::release_syncs`] lets it pass, so that a
+    /// test can have later writes happen while a sync is under way.
+    pub fn hold_syncs(&self) {
+        self.state.lock().unwrap().sync_permits = Some(0);
+        self.changed.notify_all();
+    }
+
+    /// Lets `n` more held syncs pass the gate.
+    pub fn release_syncs(&self, n: u64) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(p) = s.sync_permits.as_mut() {
+            *p += n;
+        }
+        drop(s);
+        self.changed.notify_all();
+    }
+
+    /// Removes the gate: held and later syncs run at once.
+    pub fn open_sync_gate(&self) {
+        self.state.lock().unwrap().sync_permits = None;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `n` syncs wait at the gate (or power was cut: then none may come).
+    pub fn wait_syncs_waiting(&self, n: u64) {
+        let s = self.state.lock().unwrap();
+        drop(self.changed.wait_while(s, |s| s.syncs_waiting < n && !s.dead).unwrap());
+    }
+
+    /// Blocks until `n` writes and syncs have been performed in all (see [`SimIo::ops`]), or
+    /// power was cut.
+    pub fn wait_ops(&self, n: u64) {
+        let s = self.state.lock().unwrap();
+        drop(self.changed.wait_while(s, |s| s.ops < n && !s.dead).unwrap());
+    }
+
+    /// Syncs waiting at the gate right now.
+    pub fn syncs_waiting(&self) -> u64 {
+        self.state.lock().unwrap().syncs_waiting
+    }
+
+    /// The next sync of `path` fails with an I/O error (as `fdatasync` does on a writeback
+    /// error): its bytes stay unsynced, the disk goes on working.
+    pub fn fail_next_sync(&self, path: &Path) {
+        self.state.lock().unwrap().fail_next_sync.insert(path.to_path_buf());
+    }
 }
 
 struct SimRead {
@@ -338,9 +415,48 @@ impl ReadFile for SimRead {
     }
 }
 
+#[derive(Clone)]
 struct SimAppend {
     state: Arc<Mutex<SimState>>,
+    changed: Arc<Condvar>,
     path: PathBuf,
+}
+
+impl SimAppend {
+    /// A file sync: waits at the gate (if a test set one), then counts as one operation.
+    fn sync(&self) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap();
+        if s.sync_permits == Some(0) {
+            s.syncs_waiting += 1;
+            self.changed.notify_all();
+            s = self.changed.wait_while(s, |s| s.sync_permits == Some(0)).unwrap();
+            s.syncs_waiting -= 1;
+        }
+        if let Some(p) = s.sync_permits.as_mut() {
+            *p -= 1;
+        }
+        s.check_alive()?;
+        let cut = s.count_op();
+        self.changed.notify_all();
+        if cut {
+            return Err(io::Error::other("simulated power cut during sync"));
+        }
+        if s.fail_next_sync.remove(&self.path) {
+            return Err(io::Error::other("simulated fdatasync failure (writeback error)"));
+        }
+        let f = s
+            .files
+            .get_mut(&self.path)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        f.synced_len = f.data.len();
+        Ok(())
+    }
+}
+
+impl SyncFile for SimAppend {
+    fn sync_data(&self) -> io::Result<()> {
+        self.sync()
+    }
 }
 
 impl AppendFile for SimAppend {
@@ -348,6 +464,7 @@ impl AppendFile for SimAppend {
         let mut s = self.state.lock().unwrap();
         s.check_alive()?;
         let cut = s.count_op();
+        self.changed.notify_all();
         let landed = if cut {
             (s.next_rand() % (buf.len() as u64 + 1)) as usize
         } else {
@@ -364,17 +481,10 @@ impl AppendFile for SimAppend {
         Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
-        let mut s = self.state.lock().unwrap();
-        s.check_alive()?;
-        if s.count_op() {
-            return Err(io::Error::other("simulated power cut during sync"));
-        }
-        let f = s
-            .files
-            .get_mut(&self.path)
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        f.synced_len = f.data.len();
-        Ok(())
+        self.sync()
+    }
+    fn sync_handle(&self) -> io::Result<Box<dyn SyncFile>> {
+        Ok(Box::new(self.clone()))
     }
 }
 
@@ -443,6 +553,7 @@ impl LogIo for SimIo {
         s.files.entry(path.to_path_buf()).or_default();
         Ok(Box::new(SimAppend {
             state: self.state.clone(),
+            changed: self.changed.clone(),
             path: path.to_path_buf(),
         }))
     }

@@ -2,9 +2,11 @@
 //!
 //! One writer thread owns the open segment. Appenders hand it their requests through a bounded
 //! queue; it takes everything waiting (group commit), checks versions and command ids, encodes one
-//! batch, writes it with one `write`, makes it durable with one `fdatasync`
-//! ([`Durability::Always`]) and only then publishes the new head and answers. Readers share the
-//! in-memory [`index`] behind a lock and read segment files with positional reads.
+//! batch and writes it with one `write`; a sync thread makes it durable with `fdatasync`
+//! ([`Durability::Always`]) and only then applies it to the index, publishes the new head and
+//! answers, while the writer already writes the next batch (pipelined group commit; rules in
+//! `docs/log-format.md`, "Durability modes"). Readers share the in-memory [`index`] behind a
+//! lock and read segment files with positional reads.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

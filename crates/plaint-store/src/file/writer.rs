@@ -1,4 +1,16 @@
-//! The single writer thread: group commit, positions, the chain, segments, checkpoints.
+//! The writer: pipelined group commit, positions, the chain, segments, anchors, checkpoints.
+//!
+//! Two threads. The **writer** takes the appends waiting in its queue (group commit), plans
+//! them against the *written* head (the durable index plus the groups written but not yet
+//! synced, kept in its own overlay), encodes one batch and writes it with one `write`, then
+//! hands the group to the **syncer**. The syncer makes the groups handed to it durable with one
+//! `fdatasync` (on a second handle of the segment file), then applies them to the shared index,
+//! anchors, publishes the new head and answers the appenders. So batch N+1 is planned, encoded
+//! and written while batch N syncs. The rules (`docs/log-format.md`, "Durability modes"):
+//! nothing unsynced is ever in the index (so never read, streamed or deduplicated against by a
+//! reader); a failed sync fails its group and every group written after it, and the log then
+//! refuses appends until reopened; answers go out in commit order, also for appends that wrote
+//! nothing (refused or deduplicated against a group still in flight).
 
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
 use super::index::Index;
@@ -6,17 +18,45 @@ use super::{
     anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE,
 };
 use crate::io::AppendFile;
+use crate::io::SyncFile;
 use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use std::any::Any;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// The outcome, and the requests handed back so that their memory is freed by the caller's
-/// thread instead of the writer's.
-type Reply = oneshot::Sender<(Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>)>;
+/// The outcome, the requests handed back so that their memory is freed by the caller's thread
+/// instead of the writer's, and the answers of the rest of the commit group for the caller to
+/// pass on ([`Relay`]).
+type Answer = (Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay);
+type Reply = oneshot::Sender<Answer>;
 type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>);
+
+/// Answers that one caller's task passes on to the others of its commit group: the sync thread
+/// wakes one task per group instead of one per caller (a wake from outside the runtime costs a
+/// thread hand-off; the relaying task wakes the others from inside it). The answers go out when
+/// the relay is dropped, wherever that happens: also when the carrying caller stopped waiting.
+struct Relay(Vec<Outcome>);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for (reply, r, requests) in self.0.drain(..) {
+            let _ = reply.send((r, requests, Relay(Vec::new())));
+        }
+    }
+}
+
+/// Answers `outcomes`, in order, with one wake-up from this thread: the first caller carries
+/// the others' answers ([`Relay`]).
+fn answer(outcomes: Vec<Outcome>) {
+    let mut outcomes = outcomes.into_iter();
+    if let Some((reply, r, requests)) = outcomes.next() {
+        // A caller that stopped waiting drops what it was sent, and with it the relay: the
+        // others are answered all the same.
+        let _ = reply.send((r, requests, Relay(outcomes.collect())));
+    }
+}
 
 /// One caller's append or append_many: committed all together or not at all.
 struct Command {
@@ -69,7 +109,8 @@ impl WriterHandle {
             }))
             .await
             .map_err(|_| StoreError::Closed)?;
-        let (result, requests) = rx.await.map_err(|_| StoreError::Closed)?;
+        let (result, requests, relay) = rx.await.map_err(|_| StoreError::Closed)?;
+        drop(relay);
         drop(requests);
         result
     }
@@ -117,16 +158,25 @@ pub(crate) fn start(
         // one before its next segment is created.
         (file, shared.anchor_at_open.map(|a| a.head_position))
     };
+    let syncer_file = match &file {
+        Some(seg) => {
+            let path = shared.segment_path(seg.first_position);
+            let handle = seg.file.sync_handle().map_err(|e| io_err(&path, e))?;
+            Some((path, handle))
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel(super::WRITER_QUEUE_MAX);
     let timer = AnchorTimer::start(tx.downgrade())?;
-    let mut writer = Writer {
-        shared,
-        options,
+    let pipe = Arc::new(Pipe::default());
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel();
+    let mut syncer = Syncer {
+        shared: shared.clone(),
+        options: options.clone(),
         head_tx,
-        _lock: lock,
-        file,
-        buf: Vec::new(),
-        failed: None,
+        pipe: pipe.clone(),
+        file: syncer_file,
+        spare: spare_tx,
         batches_since_sync: 0,
         unsynced: false,
         events_since_checkpoint: 0,
@@ -134,6 +184,28 @@ pub(crate) fn start(
         anchored_at: Instant::now(),
         roll_unanchored: false,
         timer,
+    };
+    let syncer_thread = std::thread::Builder::new()
+        .name("plaint-log-sync".into())
+        .spawn(move || {
+            // However the thread ends (a panic included), the writer stops waiting for it.
+            let _gone = SyncerGone(syncer.pipe.clone());
+            syncer.run()
+        })
+        .map_err(|e| StoreError::Io {
+            path: "log sync thread".into(),
+            source: e,
+        })?;
+    let mut writer = Writer {
+        shared,
+        _lock: lock,
+        options,
+        pipe,
+        spare: spare_rx,
+        file,
+        written: WrittenHead::default(),
+        overlay: VecDeque::new(),
+        syncer: Some(syncer_thread),
     };
     let thread = std::thread::Builder::new()
         .name("plaint-log-writer".into())
@@ -199,18 +271,137 @@ impl AnchorTimer {
     }
 }
 
+/// The hand-over from the writer thread to the syncer thread.
+#[derive(Default)]
+struct Pipe {
+    state: Mutex<PipeState>,
+    /// The syncer waits here for work.
+    work: Condvar,
+}
+
+#[derive(Default)]
+struct PipeState {
+    queue: VecDeque<ToSync>,
+    /// The writer has stopped: the syncer finishes the queue, syncs, anchors, checkpoints.
+    closed: bool,
+    /// The syncer thread has ended: nothing is taken from the queue any more, nothing more is
+    /// queued.
+    syncer_gone: bool,
+    /// Set after a failed write or sync (or anchor or checkpoint): nothing more is written or
+    /// acknowledged (the page cache can no longer be trusted to hold what was written); reopen
+    /// the log.
+    failed: Option<String>,
+}
+
+impl Pipe {
+    fn push(&self, item: ToSync) {
+        let mut s = self.state.lock().unwrap();
+        if s.syncer_gone {
+            // Dropped unanswered: its callers hear `Closed` (the log has failed anyway).
+            return;
+        }
+        s.queue.push_back(item);
+        drop(s);
+        self.work.notify_one();
+    }
+
+    fn failed(&self) -> Option<String> {
+        self.state.lock().unwrap().failed.clone()
+    }
+
+    fn fail(&self, why: String) {
+        let mut s = self.state.lock().unwrap();
+        if s.failed.is_none() {
+            s.failed = Some(why);
+        }
+    }
+}
+
+/// Marks the syncer thread as ended when dropped (also when it panics): the log then refuses
+/// appends, and what was handed over unanswered is dropped (its callers hear `Closed`, a
+/// writer waiting for a roll hears an error).
+struct SyncerGone(Arc<Pipe>);
+
+impl Drop for SyncerGone {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.syncer_gone = true;
+        if s.failed.is_none() && !s.closed {
+            s.failed = Some("the log's sync thread stopped".into());
+        }
+        // Appends handed over and never answered: their callers hear `Closed`.
+        s.queue.clear();
+    }
+}
+
+/// What the writer hands to the syncer, in commit order.
+enum ToSync {
+    /// A group: written (or writing nothing), to be made durable, applied and answered.
+    Group(Written),
+    /// The writer starts a new segment next: make everything durable and anchor it first.
+    /// Answered when done.
+    Roll(std::sync::mpsc::SyncSender<Result<(), String>>),
+    /// The anchor timer ran out: make the head anchor durable if the head moved.
+    AnchorDue,
+}
+
+/// A segment the writer started: its first position and a sync handle of its file.
+type NewSegment = (u64, Box<dyn SyncFile>);
+
+/// A group the writer has written (or, with `count == 0`, only decided).
+struct Written {
+    outcomes: Vec<Outcome>,
+    /// Room for a segment header, then the batch (empty when nothing was written).
+    buf: Vec<u8>,
+    /// Events written (0: every command was refused or deduplicated).
+    count: u64,
+    /// The batch starts a new segment: its first position and a sync handle of its file.
+    new_segment: Option<NewSegment>,
+    next_position: u64,
+    chain: crate::chain::ChainHash,
+}
+
+/// Where the written (not necessarily durable) log ends: the writer plans against this.
+#[derive(Default, Clone, Copy)]
+struct WrittenHead {
+    /// Last written position.
+    head: u64,
+    chain: crate::chain::ChainHash,
+    /// Bytes written to the open segment.
+    segment_len: u64,
+}
+
+/// A group written and not yet in the index: its stream changes, for planning later groups.
+struct InFlight {
+    last_position: u64,
+    streams: HashMap<String, Pending>,
+}
+
+/// The writer thread: plans, encodes and writes groups; owns the open segment for writing.
 struct Writer {
     shared: Arc<Shared>,
     options: FileLogOptions,
-    head_tx: tokio::sync::watch::Sender<u64>,
-    /// Released when the thread ends, after the last checkpoint.
+    /// Released when the thread ends, after the syncer's last checkpoint.
     _lock: Box<dyn Any + Send>,
+    pipe: Arc<Pipe>,
+    /// Batch buffers handed back by the syncer, for reuse.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
     file: Option<OpenSegment>,
-    /// The batch being built, after room for a segment header.
-    buf: Vec<u8>,
-    /// Set after a failed write or sync: nothing more is written (the page cache can no longer
-    /// be trusted to hold what was written); reopen the log.
-    failed: Option<String>,
+    written: WrittenHead,
+    /// Groups written but not yet applied to the index, oldest first.
+    overlay: VecDeque<InFlight>,
+    syncer: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+}
+
+/// The syncer thread: makes written groups durable, applies them, anchors, answers.
+struct Syncer {
+    shared: Arc<Shared>,
+    options: FileLogOptions,
+    head_tx: tokio::sync::watch::Sender<u64>,
+    pipe: Arc<Pipe>,
+    /// The open segment: its path and a sync handle.
+    file: Option<(std::path::PathBuf, Box<dyn SyncFile>)>,
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
     batches_since_sync: u32,
     unsynced: bool,
     events_since_checkpoint: u64,
@@ -223,7 +414,7 @@ struct Writer {
     timer: AnchorTimer,
 }
 
-/// A group planned and encoded into the writer's buffer, not yet written.
+/// A group planned and encoded into a buffer, not yet written.
 struct Encoded {
     /// Per command of the group, in order.
     results: Vec<Result<Vec<AppendResult>, StoreError>>,
@@ -232,10 +423,10 @@ struct Encoded {
     next_position: u64,
     /// The chain value after the batch's last event.
     chain: crate::chain::ChainHash,
-    /// Length of the open segment before the batch.
-    segment_len: u64,
     /// Where the batch starts in the buffer (for `format::finish_batch`).
     batch_start: usize,
+    /// The group's stream changes (for the overlay).
+    streams: HashMap<String, Pending>,
 }
 
 /// What a stream looks like with this batch's earlier commands applied.
@@ -245,14 +436,37 @@ struct Pending {
     commands: Vec<(String, AppendResult)>,
 }
 
+fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
+    answer(
+        group
+            .into_iter()
+            .map(|(reply, _, requests)| {
+                let err = StoreError::Io {
+                    path: path.to_string(),
+                    source: std::io::Error::other(why.to_string()),
+                };
+                (reply, Err(err), requests)
+            })
+            .collect(),
+    );
+}
+
 impl Writer {
     fn run(&mut self, mut rx: mpsc::Receiver<Msg>) -> Result<(), StoreError> {
         // After a fast open the stream index completes here, before the first commit.
         if !self.shared.streams_loaded() {
             self.shared.load_streams();
             if let Err(e) = self.shared.wait_streams() {
-                self.failed = Some(e.to_string());
+                self.pipe.fail(e.to_string());
             }
+        }
+        {
+            let index = self.shared.index.read().unwrap();
+            self.written = WrittenHead {
+                head: index.head,
+                chain: index.chain,
+                segment_len: index.segments.last().map_or(0, |s| s.len),
+            };
         }
         let bytes_max = format::BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
         let mut carry: Option<Command> = None;
@@ -262,8 +476,7 @@ impl Writer {
                 None => match rx.blocking_recv() {
                     Some(Msg::Append(c)) => c,
                     Some(Msg::AnchorDue) => {
-                        self.timer.armed = false;
-                        self.anchor_due();
+                        self.pipe.push(ToSync::AnchorDue);
                         continue;
                     }
                     None => break,
@@ -274,9 +487,8 @@ impl Writer {
             while let Ok(msg) = rx.try_recv() {
                 let c = match msg {
                     Msg::Append(c) => c,
-                    // Checked after this group's commit anyway.
                     Msg::AnchorDue => {
-                        self.timer.armed = false;
+                        self.pipe.push(ToSync::AnchorDue);
                         continue;
                     }
                 };
@@ -290,94 +502,41 @@ impl Writer {
             }
             self.commit_group(group);
         }
-        self.finish()
+        self.pipe.state.lock().unwrap().closed = true;
+        self.pipe.work.notify_one();
+        let syncer = self.syncer.take().expect("the syncer runs until the writer stops");
+        syncer.join().map_err(|_| StoreError::Closed)?
     }
 
-    fn finish(&mut self) -> Result<(), StoreError> {
-        if let Some(f) = &self.failed {
-            return Err(StoreError::Io {
-                path: self.shared.dir.display().to_string(),
-                source: std::io::Error::other(f.clone()),
-            });
-        }
-        self.sync()?;
-        self.write_anchor()?;
-        if self.events_since_checkpoint > 0 {
-            self.write_checkpoint()?;
-        }
-        Ok(())
-    }
-
-    /// After a commit: anchors at once when a segment was started or the interval has passed
-    /// (and the head is durable); otherwise arms the timer so the anchor catches up anyway.
-    fn maybe_anchor(&mut self) {
-        if self.failed.is_some() || Some(self.shared.index.read().unwrap().head) == self.anchored_head {
-            return;
-        }
-        let interval = Duration::from_millis(self.options.anchor_interval_ms);
-        let due = self.roll_unanchored || self.anchored_at.elapsed() >= interval;
-        if due && !self.unsynced {
-            if let Err(e) = self.write_anchor() {
-                self.failed = Some(e.to_string());
-            }
-        } else {
-            self.timer.arm(self.anchored_at + interval);
-        }
-    }
-
-    /// The timer ran out: make what was written durable (bulk mode) and anchor it.
-    fn anchor_due(&mut self) {
-        if self.failed.is_some() {
-            return;
-        }
-        if let Err(e) = self.sync().and_then(|()| self.write_anchor()) {
-            self.failed = Some(e.to_string());
-        }
-    }
-
-    /// Writes the head anchor for the current head, which must be durable (synced).
-    fn write_anchor(&mut self) -> Result<(), StoreError> {
-        assert!(!self.unsynced, "the anchor records only durable bytes");
-        let anchor = anchor_of(&self.shared.index.read().unwrap());
-        if Some(anchor.head_position) != self.anchored_head {
-            write_anchor(self.shared.io.as_ref(), &self.shared.dir, &anchor)?;
-            self.anchored_head = Some(anchor.head_position);
-        }
-        self.anchored_at = Instant::now();
-        self.roll_unanchored = false;
-        Ok(())
-    }
-
-    fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
-        for (reply, _, requests) in group {
-            let err = StoreError::Io {
-                path: path.to_string(),
-                source: std::io::Error::other(why.to_string()),
-            };
-            let _ = reply.send((Err(err), requests));
-        }
+    fn dir(&self) -> String {
+        self.shared.dir.display().to_string()
     }
 
     fn commit_group(&mut self, group: Vec<Command>) {
-        if let Some(why) = &self.failed {
-            let dir = self.shared.dir.display().to_string();
-            Self::fail_all(
+        if let Some(why) = self.pipe.failed() {
+            fail_all(
                 group
                     .into_iter()
                     .map(|c| (c.reply, Ok(Vec::new()), c.requests))
                     .collect(),
-                &dir,
-                why,
+                &self.dir(),
+                &why,
             );
             return;
         }
+        // Groups the index now holds are no longer needed for planning.
+        let durable_head = self.shared.index.read().unwrap().head;
+        while self.overlay.front().is_some_and(|f| f.last_position <= durable_head) {
+            self.overlay.pop_front();
+        }
+        let mut buf = self.spare.try_recv().unwrap_or_default();
         // Keys of the whole group made durable together (one vault sync instead of one per
         // command); if that fails, the group is planned again with one vault write per command
         // so that each command gets its own outcome, exactly as before grouping.
-        let encoded = match self.encode_group(&group, true) {
+        let encoded = match self.encode_group(&group, &mut buf, true) {
             Ok(e) => e,
             Err(_) => self
-                .encode_group(&group, false)
+                .encode_group(&group, &mut buf, false)
                 .expect("planning with one vault write per command reports errors per command"),
         };
         let Encoded {
@@ -385,8 +544,8 @@ impl Writer {
             first_position,
             next_position,
             chain,
-            segment_len,
             batch_start,
+            streams,
         } = encoded;
         let outcomes: Vec<Outcome> = group
             .into_iter()
@@ -395,71 +554,73 @@ impl Writer {
             .collect();
         let count = next_position - first_position;
         if count == 0 {
-            for (reply, r, requests) in outcomes {
-                let _ = reply.send((r, requests));
-            }
+            // Answered by the syncer in order: a deduplication may point at a group still
+            // syncing, whose failure must fail this answer too.
+            buf.clear();
+            self.pipe.push(ToSync::Group(Written {
+                outcomes,
+                buf,
+                count: 0,
+                new_segment: None,
+                next_position,
+                chain,
+            }));
             return;
         }
-        format::finish_batch(&mut self.buf, batch_start, first_position, count as u32, &chain);
-        let batch_len = (self.buf.len() - SEGMENT_HEADER_LEN) as u64;
+        format::finish_batch(&mut buf, batch_start, first_position, count as u32, &chain);
+        let batch_len = (buf.len() - SEGMENT_HEADER_LEN) as u64;
         let roll = match &self.file {
             None => true,
             Some(seg) => {
                 seg.version < format::FORMAT_VERSION
-                    || (segment_len > SEGMENT_HEADER_LEN as u64
-                        && segment_len + batch_len > self.options.segment_size_max)
+                    || (self.written.segment_len > SEGMENT_HEADER_LEN as u64
+                        && self.written.segment_len + batch_len > self.options.segment_size_max)
             }
         };
-        match self.write_batch(roll, first_position) {
-            Ok(()) => {}
+        let new_segment = match self.write_batch(&mut buf, roll, first_position) {
+            Ok(n) => n,
             Err(e) => {
                 let why = e.to_string();
-                self.failed = Some(why.clone());
-                Self::fail_all(outcomes, &self.shared.dir.display().to_string(), &why);
+                self.pipe.fail(why.clone());
+                fail_all(outcomes, &self.dir(), &why);
                 return;
             }
-        }
-        // Apply what was written, read back from the buffer and checked again.
-        {
-            let batch = format::parse_batch(&self.buf[SEGMENT_HEADER_LEN..]).expect("a batch just encoded parses");
-            let mut index = self.shared.index.write().unwrap();
-            if roll {
-                index.add_segment(first_position);
-            }
-            let offset = index.segments.last().unwrap().len;
-            index
-                .apply_batch(offset, &batch, false)
-                .expect("a batch just encoded applies");
-            assert_eq!(index.head, next_position - 1);
-            assert_eq!(index.chain, chain);
-        }
-        // Before the acknowledgement: a batch that starts a segment is anchored by the time
-        // its caller hears of it.
-        self.maybe_anchor();
-        self.head_tx.send_replace(next_position - 1);
-        for (reply, r, requests) in outcomes {
-            let _ = reply.send((r, requests));
-        }
-        self.events_since_checkpoint += count;
-        if self.events_since_checkpoint >= self.options.checkpoint_every_events {
-            if let Err(e) = self.write_checkpoint() {
-                self.failed = Some(e.to_string());
-            }
-        }
+        };
+        self.written = WrittenHead {
+            head: next_position - 1,
+            chain,
+            segment_len: if roll {
+                buf.len() as u64
+            } else {
+                self.written.segment_len + batch_len
+            },
+        };
+        self.overlay.push_back(InFlight {
+            last_position: next_position - 1,
+            streams,
+        });
+        self.pipe.push(ToSync::Group(Written {
+            outcomes,
+            buf,
+            count,
+            new_segment,
+            next_position,
+            chain,
+        }));
     }
 
-    /// Plans every command of the group against the index and encodes the accepted events into
-    /// `self.buf` (positions, chain). The keys a command needs are written to the vault before
-    /// any event is written, and only for commands that are not refused. `grouped`: the keys of
-    /// all accepted commands are written in one vault write (one sync); its failure fails the
-    /// whole call (the caller plans again with `grouped == false`, which writes each command's
-    /// keys on their own and reports a failure to that command only).
-    fn encode_group(&mut self, group: &[Command], grouped: bool) -> Result<Encoded, StoreError> {
-        let shared = self.shared.clone();
-        let index = shared.index.read().unwrap();
-        let first_position = index.head + 1;
+    /// Plans every command of the group against the written head (the index plus the groups
+    /// in flight) and encodes the accepted events into `buf` (positions, chain). The keys a
+    /// command needs are written to the vault before any event is written, and only for
+    /// commands that are not refused. `grouped`: the keys of all accepted commands are written
+    /// in one vault write (one sync); its failure fails the whole call (the caller plans again
+    /// with `grouped == false`, which writes each command's keys on their own and reports a
+    /// failure to that command only).
+    fn encode_group(&self, group: &[Command], buf: &mut Vec<u8>, grouped: bool) -> Result<Encoded, StoreError> {
+        let shared = &self.shared;
+        let first_position = self.written.head + 1;
         let mut next_position = first_position;
-        let mut chain = index.chain;
+        let mut chain = self.written.chain;
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut results: Vec<Result<Vec<AppendResult>, StoreError>> = Vec::with_capacity(group.len());
         // With `grouped`: the vault and the merged keys and links of the accepted commands.
@@ -472,11 +633,18 @@ impl Writer {
                 .collect::<std::collections::HashSet<_>>()
                 .len()
                 == 1;
-        self.buf.clear();
-        self.buf.resize(SEGMENT_HEADER_LEN, 0);
-        let batch_start = format::begin_batch(&mut self.buf);
+        buf.clear();
+        buf.resize(SEGMENT_HEADER_LEN, 0);
+        let batch_start = format::begin_batch(buf);
         for cmd in group {
-            let planned = plan(&shared, &index, &pending, &cmd.requests, next_position).and_then(|(results, local)| {
+            // The index lock is held per command only: the syncer applies durable groups
+            // meanwhile (a group it applies stays in the overlay, with the same content, until
+            // the next group prunes it).
+            let planned = {
+                let index = shared.index.read().unwrap();
+                plan(shared, &index, &pending, &self.overlay, &cmd.requests, next_position)
+            };
+            let planned = planned.and_then(|(results, local)| {
                 // Keys durable before the events that need them; none for a refused command.
                 if let Some((vault, write)) = &cmd.vault {
                     if results.iter().any(|r| !r.deduplicated) {
@@ -519,7 +687,7 @@ impl Writer {
                             };
                             assert_eq!(ev.position, next_position, "positions are assigned gapless");
                             chain = format::chain_next_ref(&chain, &ev);
-                            format::encode_record(&mut self.buf, &ev, &chain);
+                            format::encode_record(buf, &ev, &chain);
                             next_position += 1;
                         }
                     }
@@ -532,8 +700,6 @@ impl Writer {
                 }
             }
         }
-        let segment_len = index.segments.last().map_or(0, |s| s.len);
-        drop(index);
         if let Some((vault, write)) = merged {
             vault.write(&write)?;
         }
@@ -542,23 +708,38 @@ impl Writer {
             first_position,
             next_position,
             chain,
-            segment_len,
             batch_start,
+            streams: pending,
         })
     }
 
-    fn write_batch(&mut self, roll: bool, first_position: u64) -> Result<(), StoreError> {
+    /// Writes the batch in `buf` (after a new segment's header when `roll`). Returns the new
+    /// segment's first position and sync handle when one was started.
+    fn write_batch(
+        &mut self,
+        buf: &mut [u8],
+        roll: bool,
+        first_position: u64,
+    ) -> Result<Option<NewSegment>, StoreError> {
+        let mut new_segment = None;
         if roll {
-            // The old segment is complete: anchor its end (a new log: anchor it empty) before
-            // the new segment exists, so that a segment of this version always has an anchor.
-            self.sync()?;
-            self.write_anchor()?;
-            self.roll_unanchored = true;
-            let chain_before = self.shared.index.read().unwrap().chain;
-            let header = format::segment_header(first_position, &chain_before);
-            self.buf[..SEGMENT_HEADER_LEN].copy_from_slice(&header);
+            // The old segment is complete: the syncer makes it durable and anchors its end (a
+            // new log: anchors it empty) before the new segment exists, so that a segment of
+            // this version always has an anchor.
+            let (answer, answered) = std::sync::mpsc::sync_channel(1);
+            self.pipe.push(ToSync::Roll(answer));
+            let done = answered
+                .recv()
+                .unwrap_or_else(|_| Err("the log's sync thread stopped".into()));
+            done.map_err(|why| StoreError::Io {
+                path: self.dir(),
+                source: std::io::Error::other(why),
+            })?;
+            let header = format::segment_header(first_position, &self.written.chain);
+            buf[..SEGMENT_HEADER_LEN].copy_from_slice(&header);
             let path = self.shared.segment_path(first_position);
             let file = self.shared.io.open_append(&path, true).map_err(|e| io_err(&path, e))?;
+            new_segment = Some((first_position, file.sync_handle().map_err(|e| io_err(&path, e))?));
             self.file = Some(OpenSegment {
                 first_position,
                 version: format::FORMAT_VERSION,
@@ -571,33 +752,218 @@ impl Writer {
         }
         let seg = self.file.as_mut().expect("an open segment");
         let path = self.shared.segment_path(seg.first_position);
-        let bytes = if roll {
-            &self.buf[..]
-        } else {
-            &self.buf[SEGMENT_HEADER_LEN..]
-        };
+        let bytes = if roll { &buf[..] } else { &buf[SEGMENT_HEADER_LEN..] };
         seg.file.write_all(bytes).map_err(|e| io_err(&path, e))?;
         self.shared
             .stats
             .batches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.unsynced = true;
-        self.batches_since_sync += 1;
-        let sync_now = match self.options.durability {
-            Durability::Always => true,
-            Durability::Bulk { sync_every_batches } => self.batches_since_sync >= sync_every_batches.get(),
+        Ok(new_segment)
+    }
+}
+
+impl Syncer {
+    fn run(&mut self) -> Result<(), StoreError> {
+        loop {
+            let items: Vec<ToSync> = {
+                let state = self.pipe.state.lock().unwrap();
+                let mut state = self
+                    .pipe
+                    .work
+                    .wait_while(state, |s| s.queue.is_empty() && !s.closed)
+                    .unwrap();
+                if state.queue.is_empty() {
+                    break;
+                }
+                state.queue.drain(..).collect()
+            };
+            let mut groups = Vec::new();
+            for item in items {
+                match item {
+                    ToSync::Group(g) => {
+                        if g.new_segment.is_some() {
+                            self.complete(std::mem::take(&mut groups));
+                        }
+                        groups.push(g);
+                    }
+                    ToSync::Roll(answer) => {
+                        self.complete(std::mem::take(&mut groups));
+                        let _ = answer.send(self.roll());
+                    }
+                    ToSync::AnchorDue => {
+                        self.complete(std::mem::take(&mut groups));
+                        self.timer.armed = false;
+                        self.anchor_due();
+                    }
+                }
+            }
+            self.complete(groups);
+        }
+        self.finish()
+    }
+
+    fn dir(&self) -> String {
+        self.shared.dir.display().to_string()
+    }
+
+    fn fail(&self, why: String) {
+        self.pipe.fail(why);
+    }
+
+    /// Makes `groups` durable (one sync for all of them), applies them to the index, anchors
+    /// if due, publishes the head and answers, in order. After any failure, answers with it.
+    fn complete(&mut self, groups: Vec<Written>) {
+        if groups.is_empty() {
+            return;
+        }
+        let fail_groups = |groups: Vec<Written>, dir: &str, why: &str| {
+            for g in groups {
+                fail_all(g.outcomes, dir, why);
+            }
         };
-        if sync_now {
-            self.sync()?;
+        if let Some(why) = self.pipe.failed() {
+            fail_groups(groups, &self.dir(), &why);
+            return;
+        }
+        let written = groups.iter().filter(|g| g.count > 0).count() as u32;
+        // A group that starts a segment is the first of its run (`Syncer::run` splits there).
+        let mut groups = groups;
+        let starts_segment = match groups[0].new_segment.take() {
+            Some((first_position, file)) => {
+                // The writer's roll made everything before durable (`Syncer::roll`).
+                assert!(!self.unsynced, "a new segment starts after the old one is durable");
+                self.file = Some((self.shared.segment_path(first_position), file));
+                self.roll_unanchored = true;
+                true
+            }
+            None => false,
+        };
+        if written > 0 {
+            self.unsynced = true;
+            self.batches_since_sync += written;
+            let sync_now = match self.options.durability {
+                Durability::Always => true,
+                Durability::Bulk { sync_every_batches } => self.batches_since_sync >= sync_every_batches.get(),
+            };
+            if sync_now {
+                if let Err(e) = self.sync() {
+                    // That group and every later one written: none is acknowledged or visible.
+                    let why = e.to_string();
+                    self.fail(why.clone());
+                    fail_groups(groups, &self.dir(), &why);
+                    return;
+                }
+            }
+        }
+        // Apply what was written, read back from the buffers and checked again.
+        let mut events = 0;
+        let head = {
+            let mut index = self.shared.index.write().unwrap();
+            for (i, g) in groups.iter().enumerate().filter(|(_, g)| g.count > 0) {
+                let batch = format::parse_batch(&g.buf[SEGMENT_HEADER_LEN..]).expect("a batch just encoded parses");
+                if i == 0 && starts_segment {
+                    index.add_segment(batch.header.first_position);
+                }
+                let offset = index.segments.last().unwrap().len;
+                index
+                    .apply_batch(offset, &batch, false)
+                    .expect("a batch just encoded applies");
+                assert_eq!(index.head, g.next_position - 1);
+                assert_eq!(index.chain, g.chain);
+                events += g.count;
+            }
+            index.head
+        };
+        // Before the acknowledgement: a batch that starts a segment is anchored by the time
+        // its caller hears of it.
+        self.maybe_anchor();
+        self.head_tx.send_replace(head);
+        let mut outcomes = Vec::new();
+        for g in groups {
+            outcomes.extend(g.outcomes);
+            let _ = self.spare.send(g.buf);
+        }
+        answer(outcomes);
+        self.events_since_checkpoint += events;
+        if self.events_since_checkpoint >= self.options.checkpoint_every_events {
+            if let Err(e) = self.write_checkpoint() {
+                self.fail(e.to_string());
+            }
+        }
+    }
+
+    /// Before the writer starts a segment: everything written is made durable and anchored.
+    fn roll(&mut self) -> Result<(), String> {
+        if let Some(why) = self.pipe.failed() {
+            return Err(why);
+        }
+        let done = self.sync().and_then(|()| self.write_anchor());
+        done.map_err(|e| {
+            let why = e.to_string();
+            self.fail(why.clone());
+            why
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), StoreError> {
+        if let Some(f) = self.pipe.failed() {
+            return Err(StoreError::Io {
+                path: self.dir(),
+                source: std::io::Error::other(f),
+            });
+        }
+        self.sync()?;
+        self.write_anchor()?;
+        if self.events_since_checkpoint > 0 {
+            self.write_checkpoint()?;
         }
         Ok(())
     }
 
+    /// After a commit: anchors at once when a segment was started or the interval has passed
+    /// (and the head is durable); otherwise arms the timer so the anchor catches up anyway.
+    fn maybe_anchor(&mut self) {
+        if self.pipe.failed().is_some() || Some(self.shared.index.read().unwrap().head) == self.anchored_head {
+            return;
+        }
+        let interval = Duration::from_millis(self.options.anchor_interval_ms);
+        let due = self.roll_unanchored || self.anchored_at.elapsed() >= interval;
+        if due && !self.unsynced {
+            if let Err(e) = self.write_anchor() {
+                self.fail(e.to_string());
+            }
+        } else {
+            self.timer.arm(self.anchored_at + interval);
+        }
+    }
+
+    /// The timer ran out: make what was written durable (bulk mode) and anchor it.
+    fn anchor_due(&mut self) {
+        if self.pipe.failed().is_some() {
+            return;
+        }
+        if let Err(e) = self.sync().and_then(|()| self.write_anchor()) {
+            self.fail(e.to_string());
+        }
+    }
+
+    /// Writes the head anchor for the current head, which must be durable (synced).
+    fn write_anchor(&mut self) -> Result<(), StoreError> {
+        assert!(!self.unsynced, "the anchor records only durable bytes");
+        let anchor = anchor_of(&self.shared.index.read().unwrap());
+        if Some(anchor.head_position) != self.anchored_head {
+            write_anchor(self.shared.io.as_ref(), &self.shared.dir, &anchor)?;
+            self.anchored_head = Some(anchor.head_position);
+        }
+        self.anchored_at = Instant::now();
+        self.roll_unanchored = false;
+        Ok(())
+    }
+
     fn sync(&mut self) -> Result<(), StoreError> {
-        if let (true, Some(seg)) = (self.unsynced, self.file.as_mut()) {
-            let path = self.shared.segment_path(seg.first_position);
+        if let (true, Some((path, file))) = (self.unsynced, self.file.as_ref()) {
             let t0 = std::time::Instant::now();
-            seg.file.sync_data().map_err(|e| io_err(&path, e))?;
+            file.sync_data().map_err(|e| io_err(path, e))?;
             self.shared.stats.record_sync(t0.elapsed().as_nanos() as u64);
         }
         self.unsynced = false;
@@ -629,6 +995,7 @@ fn plan(
     shared: &Shared,
     index: &Index,
     pending: &HashMap<String, Pending>,
+    overlay: &VecDeque<InFlight>,
     requests: &[AppendRequest],
     mut next_position: u64,
 ) -> Result<(Vec<AppendResult>, HashMap<String, Pending>), StoreError> {
@@ -636,12 +1003,15 @@ fn plan(
     let mut results = Vec::with_capacity(requests.len());
     for req in requests {
         let command_id = &req.events[0].command_id;
-        let layers = [local.get(&req.stream), pending.get(&req.stream)];
-        let earlier = layers
-            .iter()
-            .flatten()
-            .flat_map(|p| p.commands.iter())
-            .find(|(c, _)| c == command_id);
+        // Newest first: this command, this group, then the groups in flight (written, not
+        // yet durable), newest first; the index (durable) after them.
+        let layers = || {
+            [local.get(&req.stream), pending.get(&req.stream)]
+                .into_iter()
+                .chain(overlay.iter().rev().map(|f| f.streams.get(&req.stream)))
+                .flatten()
+        };
+        let earlier = layers().flat_map(|p| p.commands.iter()).find(|(c, _)| c == command_id);
         if let Some((_, r)) = earlier {
             results.push(AppendResult {
                 deduplicated: true,
@@ -653,9 +1023,7 @@ fn plan(
             results.push(r);
             continue;
         }
-        let current = layers
-            .iter()
-            .flatten()
+        let current = layers()
             .find_map(|p| p.version)
             .unwrap_or_else(|| index.stream_version(&req.stream));
         if let ExpectedVersion::Exact(v) = req.expected {
@@ -712,4 +1080,57 @@ fn committed_command(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod relay_tests {
+    use super::*;
+
+    fn outcomes(n: usize) -> (Vec<Outcome>, Vec<oneshot::Receiver<Answer>>) {
+        (0..n)
+            .map(|i| {
+                let (tx, rx) = oneshot::channel();
+                let r = AppendResult {
+                    first_position: i as u64 + 1,
+                    last_position: i as u64 + 1,
+                    stream_version: 1,
+                    deduplicated: false,
+                };
+                ((tx, Ok(vec![r]), Vec::new()), rx)
+            })
+            .unzip()
+    }
+
+    fn position(rx: oneshot::Receiver<Answer>) -> u64 {
+        let (r, _, relay) = rx.blocking_recv().expect("answered");
+        drop(relay);
+        r.unwrap()[0].first_position
+    }
+
+    #[test]
+    fn the_carrier_passes_every_answer_on() {
+        let (outs, mut rxs) = outcomes(3);
+        answer(outs);
+        let rest = rxs.split_off(1);
+        // The others hear nothing until the carrier has taken (and dropped) its relay.
+        let (r, _, relay) = rxs.pop().unwrap().blocking_recv().unwrap();
+        assert_eq!(r.unwrap()[0].first_position, 1);
+        assert_eq!(relay.0.len(), 2);
+        drop(relay);
+        assert_eq!(rest.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_carrier_that_stopped_waiting_still_answers_the_others() {
+        // Gone before the answer.
+        let (outs, mut rxs) = outcomes(3);
+        drop(rxs.remove(0));
+        answer(outs);
+        assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+        // Gone after the answer was sent, without reading it.
+        let (outs, mut rxs) = outcomes(3);
+        answer(outs);
+        drop(rxs.remove(0));
+        assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+    }
 }
