@@ -53,7 +53,12 @@ fn main() {
         decoder(&format!("batch-{n}"), &segment[at..at + len]);
         if n == 0 {
             let body = &segment[at + format::BATCH_HEADER_LEN..];
-            let r = format::parse_record(body).expect("first record");
+            let r = if b.header.compact {
+                format::parse_record_compact(body, b.header.first_position)
+            } else {
+                format::parse_record(body)
+            }
+            .expect("first record");
             decoder("record", &body[..r.len]);
         }
         at += len;
