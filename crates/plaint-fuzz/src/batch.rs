@@ -113,6 +113,13 @@ pub fn fix_checksums(b: &mut [u8], mut at: usize) {
     if at == 0 && b.len() >= format::SEGMENT_HEADER_LEN && b[..8] == format::SEGMENT_MAGIC {
         crc_at(b, 0..60, 60);
         at = format::SEGMENT_HEADER_LEN;
+    } else if at == 0 && b.len() >= 4 && b[..4] != format::BATCH_MAGIC && b[..4] != format::BATCH_MAGIC_COMPACT {
+        // A lone compact record, as the target decodes it: for position 1.
+        if let Some((head, len)) = format::record_frame_compact(b).filter(|&(h, l)| h + 4 <= l && l <= b.len()) {
+            let c = crc32c::crc32c_append(crc32c::crc32c(&1u64.to_le_bytes()), &b[head + 4..len]);
+            b[head..head + 4].copy_from_slice(&c.to_le_bytes());
+        }
+        return;
     }
     while b.len() >= at + format::BATCH_HEADER_LEN
         && (b[at..at + 4] == format::BATCH_MAGIC || b[at..at + 4] == format::BATCH_MAGIC_COMPACT)
