@@ -1,6 +1,7 @@
 //! Damage to committed bytes is always reported, with the file and byte offset, never skipped:
 //! every single-bit flip of every segment byte, truncation at every offset, a missing segment,
-//! and a payload rewritten with fresh CRCs (caught by the hash chain at its position).
+//! a payload rewritten with fresh CRCs (caught by the hash chain at its batch), and a batch
+//! of the wrong kind for its segment's format version.
 
 use plaint_store::conformance::sample_event;
 use plaint_store::file::anchor::ANCHOR_FILE;
@@ -297,5 +298,63 @@ async fn a_forged_payload_with_valid_crcs_breaks_the_chain_at_its_position() {
             assert!(detail.contains(&format!("positions {batch_first} ..= {}", target + 1)), "{detail}");
         }
         other => panic!("expected ChainBroken at {batch_first}, got {other:?}"),
+    }
+}
+
+/// Re-encodes the batch at `at` of a version-3 segment in the other batch kind (version-1/2
+/// records and framing), every CRC and chain value valid; returns the new segment bytes.
+fn as_legacy_batch(seg_bytes: &[u8], at: usize) -> Vec<u8> {
+    let batch = format::parse_batch(&seg_bytes[at..]).unwrap();
+    assert!(batch.header.compact);
+    let mut out = seg_bytes[..at].to_vec();
+    let header = format::parse_segment_header(seg_bytes).unwrap();
+    // The chain before this batch: recomputed from the segment's start.
+    let mut chain = header.chain_before;
+    let mut p = SEGMENT_HEADER_LEN;
+    while p < at {
+        let b = format::parse_batch(&seg_bytes[p..]).unwrap();
+        chain = b.chain_after;
+        p += b.header.total_len();
+    }
+    let start = format::begin_batch(&mut out);
+    for r in batch.records() {
+        let e = r.unwrap().event;
+        chain = format::chain_next_ref(&chain, &e);
+        format::encode_record_v2(&mut out, &e, &chain);
+    }
+    assert_eq!(chain, batch.chain_after);
+    format::finish_batch_v2(&mut out, start, batch.header.first_position, batch.header.count, &chain);
+    out.extend_from_slice(&seg_bytes[at + batch.header.total_len()..]);
+    out
+}
+
+#[tokio::test]
+async fn a_batch_of_the_wrong_kind_for_its_segment_version_is_corrupt() {
+    let (base, _) = base_log().await;
+    let segs = segments(&base);
+    // The last batch of the last segment (where a torn write may be cut: it must not be), and
+    // the first batch of the first one.
+    for (seg, last) in [(segs.last().unwrap(), true), (&segs[0], false)] {
+        let bytes = base.file_bytes(seg).unwrap();
+        let mut offsets = vec![SEGMENT_HEADER_LEN];
+        while let Ok(b) = format::parse_batch(&bytes[*offsets.last().unwrap()..]) {
+            offsets.push(offsets.last().unwrap() + b.header.total_len());
+        }
+        offsets.pop();
+        let at = if last { *offsets.last().unwrap() } else { offsets[0] };
+        let forged = as_legacy_batch(&bytes, at);
+        assert!(format::parse_batch(&forged[at..]).is_ok(), "the forged batch is sound on its own");
+        let io = damaged(&base, |d| {
+            d.set_file_bytes(seg, forged);
+            d.delete_file(&Path::new(DIR).join("index.pidx"));
+        });
+        match FileLog::open_with_io(Arc::new(io), DIR, options()) {
+            Err(StoreError::Corrupt { file, offset, detail }) => {
+                assert_eq!(Path::new(&file), seg.as_path(), "{detail}");
+                assert_eq!(offset, at as u64, "{detail}");
+                assert!(detail.contains("a version-1/2 batch in a segment of version 3"), "{detail}");
+            }
+            other => panic!("expected Corrupt at {at}, got {:?}", other.map(|_| ())),
+        }
     }
 }
