@@ -8,9 +8,10 @@
 //!
 //! Runs `plaint::workload::generate` (seed 1) through `Engine::execute`, one command at a time
 //! (the vs_cqrs bench's one-caller run), into a fresh file log; then reads it back and prints
-//! the segment bytes per event, split into the fields' own bytes (stream name, event type,
-//! actor, command id, payload, as the events carry them) and the format's framing (everything
-//! else: headers, lengths, positions, timestamps, CRCs, chain values, dictionary entries), and
+//! the segment bytes per event, split into the fields' own bytes as written (stream name when
+//! it is written out, event type, actor, command id, payload) and the format's framing
+//! (everything else: batch headers and trailers, lengths, versions, timestamps, CRCs, chain
+//! values), and
 //! the CPU time of decoding every event with `FileLog::visit_all` (best of five passes). A
 //! quick measurement, not a benchmark: docs/PERFORMANCE.md has the figures and docs/log-format.md
 //! the layout.
@@ -35,6 +36,20 @@ fn segment_bytes(dir: &Path) -> u64 {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".plog"))
         .map(|e| e.metadata().expect("segment metadata").len())
         .sum()
+}
+
+/// The format version of the log's first segment.
+fn segment_version(dir: &Path) -> u32 {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read the log directory")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "plog"))
+        .collect();
+    names.sort();
+    let bytes = std::fs::read(names.first().expect("a segment")).expect("read a segment");
+    plaint_store::file::format::parse_segment_header(&bytes)
+        .expect("a segment header")
+        .version
 }
 
 fn main() {
@@ -68,12 +83,19 @@ fn main() {
         ..FileLogOptions::default()
     };
     let log = FileLog::open(&dir, options).expect("open the log read-only");
+    // Format 3 writes a stream name that starts the command id as a reference to it.
+    let compact = segment_version(&dir) >= plaint_store::file::format::FORMAT_VERSION_COMPACT;
     let mut fields = [0u64; 5];
     let mut events = 0u64;
+    let mut shared = 0u64;
     let mut commands = std::collections::HashSet::new();
     log.visit_all(1, usize::MAX, |e| {
         events += 1;
-        fields[0] += e.stream.len() as u64;
+        if compact && e.command_id.starts_with(e.stream) {
+            shared += 1;
+        } else {
+            fields[0] += e.stream.len() as u64;
+        }
         fields[1] += e.event_type.len() as u64;
         fields[2] += e.actor.len() as u64;
         fields[3] += e.command_id.len() as u64;
@@ -83,9 +105,17 @@ fn main() {
     .expect("read every event");
     let total = segment_bytes(&dir);
     let per = |b: u64| b as f64 / events as f64;
-    println!("events {events}, commands {}, segment bytes {total}", commands.len());
+    println!(
+        "events {events}, commands {}, segment bytes {total} (first segment of format version {})",
+        commands.len(),
+        segment_version(&dir)
+    );
+    println!("stream names written as a reference to the command id: {shared} of {events}");
     println!("bytes per event: {:.1}", per(total));
-    for (name, b) in ["stream name", "event type", "actor", "command id", "payload"].iter().zip(fields) {
+    for (name, b) in ["stream name", "event type", "actor", "command id", "payload"]
+        .iter()
+        .zip(fields)
+    {
         println!("  {name:<12} {:>7.1}", per(b));
     }
     println!("  {:<12} {:>7.1}", "framing", per(total - fields.iter().sum::<u64>()));
@@ -94,8 +124,10 @@ fn main() {
     for _ in 0..5 {
         let mut sum = 0u64;
         let t0 = thread_cpu_ns();
-        log.visit_all(1, usize::MAX, |e| sum = sum.wrapping_add(e.payload.len() as u64 + e.position))
-            .expect("read every event");
+        log.visit_all(1, usize::MAX, |e| {
+            sum = sum.wrapping_add(e.payload.len() as u64 + e.position)
+        })
+        .expect("read every event");
         best = best.min(thread_cpu_ns() - t0);
         std::hint::black_box(sum);
     }

@@ -242,9 +242,12 @@ fn forge_payload(seg_bytes: &mut [u8], position: u64) -> Option<u64> {
             let len = format::parse_record_compact(&seg_bytes[rec..], pos).unwrap().len;
             if pos == position {
                 seg_bytes[rec + len - 1] ^= 0x01; // last payload byte
-                // The record's CRC follows its length varint and is seeded with the position.
+                                                  // The record's CRC follows its length varint and is seeded with the position.
                 let (head, _) = format::record_frame_compact(&seg_bytes[rec..]).unwrap();
-                let crc = crc32c::crc32c_append(crc32c::crc32c(&pos.to_le_bytes()), &seg_bytes[rec + head + 4..rec + len]);
+                let crc = crc32c::crc32c_append(
+                    crc32c::crc32c(&pos.to_le_bytes()),
+                    &seg_bytes[rec + head + 4..rec + len],
+                );
                 seg_bytes[rec + head..rec + head + 4].copy_from_slice(&crc.to_le_bytes());
                 let crc_at = at + BATCH_HEADER_LEN + h.body_len + 32;
                 let crc = crc32c::crc32c(&seg_bytes[at..crc_at]);
@@ -268,7 +271,12 @@ async fn a_forged_payload_with_valid_crcs_breaks_the_chain_at_its_position() {
     let segs = segments(&base);
     // The middle event of a three-event batch, so that naming the batch is not naming it.
     let target = all.len() as u64 / 2;
-    let target = (target..).find(|&p| all[p as usize - 1].command_id == all[p as usize - 2].command_id && all[p as usize - 1].command_id == all[p as usize].command_id).unwrap();
+    let target = (target..)
+        .find(|&p| {
+            all[p as usize - 1].command_id == all[p as usize - 2].command_id
+                && all[p as usize - 1].command_id == all[p as usize].command_id
+        })
+        .unwrap();
     let mut batch_first = None;
     let io = damaged(&base, |d| {
         for seg in &segs {
@@ -295,7 +303,10 @@ async fn a_forged_payload_with_valid_crcs_breaks_the_chain_at_its_position() {
     match log.verify().await {
         Err(StoreError::ChainBroken { position, detail }) => {
             assert_eq!(position, batch_first, "{detail}");
-            assert!(detail.contains(&format!("positions {batch_first} ..= {}", target + 1)), "{detail}");
+            assert!(
+                detail.contains(&format!("positions {batch_first} ..= {}", target + 1)),
+                "{detail}"
+            );
         }
         other => panic!("expected ChainBroken at {batch_first}, got {other:?}"),
     }
@@ -343,7 +354,10 @@ async fn a_batch_of_the_wrong_kind_for_its_segment_version_is_corrupt() {
         offsets.pop();
         let at = if last { *offsets.last().unwrap() } else { offsets[0] };
         let forged = as_legacy_batch(&bytes, at);
-        assert!(format::parse_batch(&forged[at..]).is_ok(), "the forged batch is sound on its own");
+        assert!(
+            format::parse_batch(&forged[at..]).is_ok(),
+            "the forged batch is sound on its own"
+        );
         let io = damaged(&base, |d| {
             d.set_file_bytes(seg, forged);
             d.delete_file(&Path::new(DIR).join("index.pidx"));
@@ -352,7 +366,10 @@ async fn a_batch_of_the_wrong_kind_for_its_segment_version_is_corrupt() {
             Err(StoreError::Corrupt { file, offset, detail }) => {
                 assert_eq!(Path::new(&file), seg.as_path(), "{detail}");
                 assert_eq!(offset, at as u64, "{detail}");
-                assert!(detail.contains("a version-1/2 batch in a segment of version 3"), "{detail}");
+                assert!(
+                    detail.contains("a version-1/2 batch in a segment of version 3"),
+                    "{detail}"
+                );
             }
             other => panic!("expected Corrupt at {at}, got {:?}", other.map(|_| ())),
         }

@@ -842,7 +842,12 @@ mod tests {
         let mut v3 = Vec::new();
         encode_record(&mut v3, &as_ref(&e));
         // The stream name is not written again, nor the position, nor fixed-width fields.
-        assert!(v3.len() + e.stream.len() + 30 <= v2.len(), "{} vs {}", v3.len(), v2.len());
+        assert!(
+            v3.len() + e.stream.len() + 30 <= v2.len(),
+            "{} vs {}",
+            v3.len(),
+            v2.len()
+        );
         assert_eq!(record_len_compact(&v3), Some(v3.len()));
         let r = parse_record_compact(&v3, 7).unwrap();
         assert_eq!(r.event.to_recorded(), e);
@@ -865,7 +870,9 @@ mod tests {
         // An overlong length varint (0x80 | n, 0x00) is refused, not read as n.
         let mut overlong = vec![rec[0] | 0x80, 0];
         overlong.extend_from_slice(&rec[1..]);
-        assert!(parse_record_compact(&overlong, 1).unwrap_err().contains("not minimally encoded"));
+        assert!(parse_record_compact(&overlong, 1)
+            .unwrap_err()
+            .contains("not minimally encoded"));
         // A stream reference longer than the command id.
         let mut long = sample(1);
         long.command_id = "complaint-1/x".into();
