@@ -155,6 +155,9 @@ pub struct TornTail {
     pub bytes: u64,
 }
 
+/// An open segment file, and whether its records are compact (format version 3).
+type SegmentReader = (Arc<dyn ReadFile>, bool);
+
 /// State shared by the handle, the writer thread and subscription tasks.
 pub(crate) struct Shared {
     dir: PathBuf,
@@ -162,7 +165,7 @@ pub(crate) struct Shared {
     index: RwLock<Index>,
     /// Open segment files by first position, with whether the segment holds compact (version
     /// 3) records (read from its header when first opened).
-    readers: Mutex<HashMap<u64, (Arc<dyn ReadFile>, bool)>>,
+    readers: Mutex<HashMap<u64, SegmentReader>>,
     head_rx: tokio::sync::watch::Receiver<u64>,
     stats: WriterCounters,
     /// Whether the stream index is complete (it loads after open; see [`Shared::load_streams`]).
@@ -780,7 +783,7 @@ impl Shared {
     }
 
     /// The segment's reader, and whether its records are compact (format version 3).
-    fn reader_and_kind(&self, first_position: u64) -> Result<(Arc<dyn ReadFile>, bool), StoreError> {
+    fn reader_and_kind(&self, first_position: u64) -> Result<SegmentReader, StoreError> {
         let mut readers = self.readers.lock().unwrap();
         if let Some(r) = readers.get(&first_position) {
             return Ok(r.clone());
