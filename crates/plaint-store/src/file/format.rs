@@ -585,7 +585,9 @@ pub fn parse_batch_header(b: &[u8]) -> Result<BatchHeader, BatchFault> {
         body_len: u32_at(b, 16) as usize,
         compact,
     };
-    if h.count == 0 || h.count as usize > BATCH_EVENTS_MAX || h.first_position == 0 {
+    // The last position must exist too (a header at u64::MAX with several events does not).
+    let last = h.first_position.checked_add(u64::from(h.count).saturating_sub(1));
+    if h.count == 0 || h.count as usize > BATCH_EVENTS_MAX || h.first_position == 0 || last.is_none() {
         return Err(BatchFault::BadHeader(
             "batch count or first position out of range".into(),
         ));
@@ -664,7 +666,8 @@ impl<'a> Iterator for RecordIter<'a> {
                 }
                 self.at += r.len;
                 self.left -= 1;
-                self.next_position += 1;
+                // The header's last position fits in u64; past it nothing is read any more.
+                self.next_position = self.next_position.wrapping_add(1);
                 Some(Ok(r))
             }
             Err(d) => {
