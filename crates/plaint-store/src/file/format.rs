@@ -433,6 +433,13 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A canonical varint: at most 10 bytes, no bits beyond 64, no trailing zero byte.
     fn varint(&mut self, what: &str) -> Result<u64, String> {
+        // Most varints of a record are one byte.
+        if let Some(&byte) = self.b.get(self.at) {
+            if byte < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(byte));
+            }
+        }
         let mut v = 0u64;
         for i in 0..10 {
             let Some(&byte) = self.b.get(self.at + i) else {
