@@ -46,16 +46,16 @@ fn segments(env: &Env) -> Vec<PathBuf> {
     segs
 }
 
-/// Offsets where the batches of a segment start (docs/log-format.md: 64-byte segment header;
-/// batch = 24-byte header with the body length at byte 16, body, 40 bytes of trailer).
+/// Offsets where the batches of a segment start (docs/log-format.md, format 3: 64-byte segment
+/// header; batch = 24-byte header with the body length at byte 16, body, 37 bytes of trailer).
 fn batch_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut at = 64;
     let mut out = Vec::new();
     while at < bytes.len() {
-        assert_eq!(&bytes[at..at + 4], b"BTCH");
+        assert_eq!(&bytes[at..at + 4], b"BAT3");
         out.push(at);
         let body = u32::from_le_bytes(bytes[at + 16..at + 20].try_into().unwrap()) as usize;
-        at += 64 + body;
+        at += 61 + body;
     }
     out
 }

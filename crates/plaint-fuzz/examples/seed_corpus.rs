@@ -53,8 +53,19 @@ fn main() {
         decoder(&format!("batch-{n}"), &segment[at..at + len]);
         if n == 0 {
             let body = &segment[at + format::BATCH_HEADER_LEN..];
-            let r = format::parse_record(body).expect("first record");
+            let r = if b.header.compact {
+                format::parse_record_compact(body, b.header.first_position)
+            } else {
+                format::parse_record(body)
+            }
+            .expect("first record");
             decoder("record", &body[..r.len]);
+            if b.header.compact {
+                // The target decodes a lone compact record for position 1: its CRC says so.
+                let mut alone = Vec::new();
+                format::encode_record(&mut alone, &format::EventRef { position: 1, ..r.event });
+                decoder("record-compact-alone", &alone);
+            }
         }
         at += len;
         n += 1;

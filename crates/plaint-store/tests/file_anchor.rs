@@ -107,7 +107,7 @@ async fn after_a_crash_truncating_the_last_segment_at_a_batch_boundary_is_found(
 
 #[tokio::test]
 async fn after_a_crash_deleting_the_last_segment_is_found() {
-    let (image, _) = crashed_log(0, 30).await;
+    let (image, _) = crashed_log(0, 60).await;
     let segs = segments(&image);
     assert!(segs.len() >= 3);
     for k in 1..segs.len() {
@@ -130,7 +130,7 @@ async fn after_a_crash_deleting_the_last_segment_is_found() {
 #[tokio::test]
 async fn with_the_default_interval_every_segment_roll_is_anchored() {
     // Appends far faster than the interval: only the rolls anchor.
-    let (image, _) = crashed_log(60_000, 30).await;
+    let (image, _) = crashed_log(60_000, 60).await;
     let segs = segments(&image);
     assert!(segs.len() >= 3);
     let damaged = image.crash_image(1);

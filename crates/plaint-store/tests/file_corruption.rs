@@ -1,6 +1,7 @@
 //! Damage to committed bytes is always reported, with the file and byte offset, never skipped:
 //! every single-bit flip of every segment byte, truncation at every offset, a missing segment,
-//! and a payload rewritten with fresh CRCs (caught by the hash chain at its position).
+//! a payload rewritten with fresh CRCs (caught by the hash chain at its batch), and a batch
+//! of the wrong kind for its segment's format version.
 
 use plaint_store::conformance::sample_event;
 use plaint_store::file::anchor::ANCHOR_FILE;
@@ -24,7 +25,8 @@ fn options() -> FileLogOptions {
 async fn base_log() -> (SimIo, Vec<RecordedEvent>) {
     let io = SimIo::new(1);
     let log = FileLog::open_with_io(Arc::new(io.clone()), DIR, options()).unwrap();
-    for i in 0..45u32 {
+    // Enough appends for more than 10,000 bytes of segments (format 3 records are compact).
+    for i in 0..56u32 {
         let events = (0..(i % 3 + 1)).map(|k| sample_event(&format!("cmd-{i}"), k)).collect();
         log.append(&format!("stream-{}", i % 4), ExpectedVersion::Any, events)
             .await
@@ -227,21 +229,26 @@ async fn a_missing_segment_is_reported() {
     ));
 }
 
-/// Rewrites the payload of the event at `position` and fixes every CRC, as a forger would.
-fn forge_payload(seg_bytes: &mut [u8], position: u64) -> bool {
+/// Rewrites the payload of the event at `position` and fixes every CRC, as a forger would;
+/// returns the first position of the batch holding it.
+fn forge_payload(seg_bytes: &mut [u8], position: u64) -> Option<u64> {
     let mut at = SEGMENT_HEADER_LEN;
     while at < seg_bytes.len() {
         let h = format::parse_batch_header(&seg_bytes[at..]).unwrap();
+        assert!(h.compact, "format 3 writes compact batches");
         let mut rec = at + BATCH_HEADER_LEN;
-        for _ in 0..h.count {
-            let (len, pos) = {
-                let r = format::parse_record(&seg_bytes[rec..]).unwrap();
-                (r.len, r.event.position)
-            };
+        for k in 0..u64::from(h.count) {
+            let pos = h.first_position + k;
+            let len = format::parse_record_compact(&seg_bytes[rec..], pos).unwrap().len;
             if pos == position {
                 seg_bytes[rec + len - 1] ^= 0x01; // last payload byte
-                let crc = crc32c::crc32c(&seg_bytes[rec + 8..rec + len]);
-                seg_bytes[rec + 4..rec + 8].copy_from_slice(&crc.to_le_bytes());
+                                                  // The record's CRC follows its length varint and is seeded with the position.
+                let (head, _) = format::record_frame_compact(&seg_bytes[rec..]).unwrap();
+                let crc = crc32c::crc32c_append(
+                    crc32c::crc32c(&pos.to_le_bytes()),
+                    &seg_bytes[rec + head + 4..rec + len],
+                );
+                seg_bytes[rec + head..rec + head + 4].copy_from_slice(&crc.to_le_bytes());
                 let crc_at = at + BATCH_HEADER_LEN + h.body_len + 32;
                 let crc = crc32c::crc32c(&seg_bytes[at..crc_at]);
                 seg_bytes[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
@@ -249,30 +256,41 @@ fn forge_payload(seg_bytes: &mut [u8], position: u64) -> bool {
                     format::parse_batch(&seg_bytes[at..]).is_ok(),
                     "the forgery passes the CRCs"
                 );
-                return true;
+                return Some(h.first_position);
             }
             rec += len;
         }
         at += h.total_len();
     }
-    false
+    None
 }
 
 #[tokio::test]
 async fn a_forged_payload_with_valid_crcs_breaks_the_chain_at_its_position() {
     let (base, all) = base_log().await;
     let segs = segments(&base);
+    // The middle event of a three-event batch, so that naming the batch is not naming it.
     let target = all.len() as u64 / 2;
+    let target = (target..)
+        .find(|&p| {
+            all[p as usize - 1].command_id == all[p as usize - 2].command_id
+                && all[p as usize - 1].command_id == all[p as usize].command_id
+        })
+        .unwrap();
+    let mut batch_first = None;
     let io = damaged(&base, |d| {
         for seg in &segs {
             let mut bytes = d.file_bytes(seg).unwrap();
-            if forge_payload(&mut bytes, target) {
+            if let Some(first) = forge_payload(&mut bytes, target) {
                 d.set_file_bytes(seg, bytes);
+                batch_first = Some(first);
                 return;
             }
         }
         panic!("position {target} not found");
     });
+    let batch_first = batch_first.unwrap();
+    assert!(batch_first < target);
     let log = FileLog::open_with_io(Arc::new(io), DIR, options()).unwrap();
     let read = log.read_all(target, 1).await.unwrap();
     assert_ne!(
@@ -280,8 +298,80 @@ async fn a_forged_payload_with_valid_crcs_breaks_the_chain_at_its_position() {
         all[target as usize - 1].payload,
         "the forgery is readable"
     );
+    // Compact records carry no chain value each: the chain names the batch (its first
+    // position, and the range holding the forged event).
     match log.verify().await {
-        Err(StoreError::ChainBroken { position, .. }) => assert_eq!(position, target),
-        other => panic!("expected ChainBroken at {target}, got {other:?}"),
+        Err(StoreError::ChainBroken { position, detail }) => {
+            assert_eq!(position, batch_first, "{detail}");
+            assert!(
+                detail.contains(&format!("positions {batch_first} ..= {}", target + 1)),
+                "{detail}"
+            );
+        }
+        other => panic!("expected ChainBroken at {batch_first}, got {other:?}"),
+    }
+}
+
+/// Re-encodes the batch at `at` of a version-3 segment in the other batch kind (version-1/2
+/// records and framing), every CRC and chain value valid; returns the new segment bytes.
+fn as_legacy_batch(seg_bytes: &[u8], at: usize) -> Vec<u8> {
+    let batch = format::parse_batch(&seg_bytes[at..]).unwrap();
+    assert!(batch.header.compact);
+    let mut out = seg_bytes[..at].to_vec();
+    let header = format::parse_segment_header(seg_bytes).unwrap();
+    // The chain before this batch: recomputed from the segment's start.
+    let mut chain = header.chain_before;
+    let mut p = SEGMENT_HEADER_LEN;
+    while p < at {
+        let b = format::parse_batch(&seg_bytes[p..]).unwrap();
+        chain = b.chain_after;
+        p += b.header.total_len();
+    }
+    let start = format::begin_batch(&mut out);
+    for r in batch.records() {
+        let e = r.unwrap().event;
+        chain = format::chain_next_ref(&chain, &e);
+        format::encode_record_v2(&mut out, &e, &chain);
+    }
+    assert_eq!(chain, batch.chain_after);
+    format::finish_batch_v2(&mut out, start, batch.header.first_position, batch.header.count, &chain);
+    out.extend_from_slice(&seg_bytes[at + batch.header.total_len()..]);
+    out
+}
+
+#[tokio::test]
+async fn a_batch_of_the_wrong_kind_for_its_segment_version_is_corrupt() {
+    let (base, _) = base_log().await;
+    let segs = segments(&base);
+    // The last batch of the last segment (where a torn write may be cut: it must not be), and
+    // the first batch of the first one.
+    for (seg, last) in [(segs.last().unwrap(), true), (&segs[0], false)] {
+        let bytes = base.file_bytes(seg).unwrap();
+        let mut offsets = vec![SEGMENT_HEADER_LEN];
+        while let Ok(b) = format::parse_batch(&bytes[*offsets.last().unwrap()..]) {
+            offsets.push(offsets.last().unwrap() + b.header.total_len());
+        }
+        offsets.pop();
+        let at = if last { *offsets.last().unwrap() } else { offsets[0] };
+        let forged = as_legacy_batch(&bytes, at);
+        assert!(
+            format::parse_batch(&forged[at..]).is_ok(),
+            "the forged batch is sound on its own"
+        );
+        let io = damaged(&base, |d| {
+            d.set_file_bytes(seg, forged);
+            d.delete_file(&Path::new(DIR).join("index.pidx"));
+        });
+        match FileLog::open_with_io(Arc::new(io), DIR, options()) {
+            Err(StoreError::Corrupt { file, offset, detail }) => {
+                assert_eq!(Path::new(&file), seg.as_path(), "{detail}");
+                assert_eq!(offset, at as u64, "{detail}");
+                assert!(
+                    detail.contains("a version-1/2 batch in a segment of version 3"),
+                    "{detail}"
+                );
+            }
+            other => panic!("expected Corrupt at {at}, got {:?}", other.map(|_| ())),
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! must keep opening with the same events and the same chain head in every later build.
 //!
 //! The fixture of the current version was generated once with `PLAINT_WRITE_FIXTURES=1 cargo
-//! test -p plaint-store --test file_fixtures` (that writes `fixtures/v2/` only); with a new
+//! test -p plaint-store --test file_fixtures` (that writes `fixtures/v3/` only); with a new
 //! format version, add a directory and a test, and keep the old ones.
 
 use plaint_store::chain::to_hex;
@@ -47,9 +47,10 @@ fn ev(command_id: &str, n: u32, payload_len: usize) -> NewEvent {
     }
 }
 
-/// The appends that made the fixture, in order: (stream, events) per append; the last three
-/// form one `append_many`.
-fn fixture_appends() -> Vec<(String, Vec<NewEvent>)> {
+/// The appends that made the fixture of `version`, in order: (stream, events) per append; the
+/// last three form one `append_many`. From version 3 on, some command ids start with their
+/// stream name (the way plaint's engine names them; compact records share those bytes).
+fn fixture_appends(version: u32) -> Vec<(String, Vec<NewEvent>)> {
     let mut out = Vec::new();
     for i in 0..40u32 {
         let stream = format!("complaint-{:03}", i % 9);
@@ -61,20 +62,29 @@ fn fixture_appends() -> Vec<(String, Vec<NewEvent>)> {
                 .collect(),
         ));
     }
+    if version >= 3 {
+        for i in 0..6u32 {
+            let stream = format!("CMP-2026-{:06}", i % 2);
+            let command = format!("{stream}/{i:02}-respond");
+            out.push((stream, vec![ev(&command, i, 40 + i as usize), ev(&command, i + 1, 0)]));
+        }
+        // A command id that starts with only part of the stream name.
+        out.push(("CMP-2026-000001".into(), vec![ev("CMP-2026-00000", 9, 3)]));
+    }
     out.push(("réclamation-ü".into(), vec![ev("cmd-unicode", 1, 0)]));
     out.push(("complaint-000".into(), vec![ev("many-1", 2, 10), ev("many-1", 3, 20)]));
     out.push(("complaint-big".into(), vec![ev("many-2", 4, 5000)]));
     out
 }
 
-async fn write_fixture(dir: &Path) {
+async fn write_fixture(dir: &Path, version: u32) {
     let _ = std::fs::remove_dir_all(dir);
     let options = FileLogOptions {
         segment_size_max: SEGMENT_SIZE_MIN,
         ..FileLogOptions::default()
     };
     let log = FileLog::open(dir.join("log"), options).unwrap();
-    let appends = fixture_appends();
+    let appends = fixture_appends(version);
     let (single, many) = appends.split_at(appends.len() - 3);
     for (stream, events) in single {
         log.append(stream, ExpectedVersion::Any, events.clone()).await.unwrap();
@@ -94,15 +104,15 @@ async fn write_fixture(dir: &Path) {
     std::fs::write(dir.join("chain_head.txt"), format!("{}\n", to_hex(&report.chain_head))).unwrap();
 }
 
-fn expected_events() -> Vec<(String, NewEvent)> {
-    fixture_appends()
+fn expected_events(version: u32) -> Vec<(String, NewEvent)> {
+    fixture_appends(version)
         .into_iter()
         .flat_map(|(s, events)| events.into_iter().map(move |e| (s.clone(), e)))
         .collect()
 }
 
-fn assert_fixture_events(all: &[RecordedEvent]) {
-    let expected = expected_events();
+fn assert_fixture_events(all: &[RecordedEvent], version: u32) {
+    let expected = expected_events(version);
     assert_eq!(all.len(), expected.len(), "fixture event count");
     let mut versions = std::collections::HashMap::new();
     for (i, (e, (stream, new))) in all.iter().zip(&expected).enumerate() {
@@ -138,7 +148,7 @@ fn assert_fixture_events(all: &[RecordedEvent]) {
 
 /// Opens the fixture in `dir` read-only and as a writable copy; returns the copy (closed) and
 /// the fixture's event count.
-async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
+async fn check_fixture(dir: &Path, version: u32) -> (tempfile::TempDir, u64) {
     let chain_head = std::fs::read_to_string(dir.join("chain_head.txt")).expect("fixture chain_head.txt");
     assert!(
         segment_paths(&dir.join("log")).len() >= 2,
@@ -157,7 +167,14 @@ async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
     assert_eq!(ro.open_report().index, IndexSource::Checkpoint { tail_events: 0 });
     assert_eq!(ro.open_report().torn_bytes_cut, 0);
     let all = ro.read_all(1, 10_000).await.unwrap();
-    assert_fixture_events(&all);
+    assert_fixture_events(&all, version);
+    // Every stream read on its own (each record read alone, at its offset) gives the same.
+    let streams: std::collections::BTreeSet<&str> = all.iter().map(|e| e.stream.as_str()).collect();
+    for stream in streams {
+        let expected: Vec<&RecordedEvent> = all.iter().filter(|e| e.stream == stream).collect();
+        let got = ro.read_stream(stream, 1, 10_000).await.unwrap();
+        assert_eq!(got.iter().collect::<Vec<_>>(), expected, "stream {stream}");
+    }
     let report = ro.verify().await.unwrap();
     assert_eq!(
         to_hex(&report.chain_head),
@@ -179,7 +196,7 @@ async fn check_fixture(dir: &Path) -> (tempfile::TempDir, u64) {
     }
     let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
     assert!(matches!(log.open_report().index, IndexSource::Rebuilt { .. }));
-    assert_fixture_events(&log.read_all(1, 10_000).await.unwrap());
+    assert_fixture_events(&log.read_all(1, 10_000).await.unwrap(), version);
     let retry = log
         .append(
             "réclamation-ü",
@@ -209,7 +226,7 @@ async fn version_1_fixture_keeps_opening() {
         "version 1 had no head anchor"
     );
     assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 1));
-    let (copy, events) = check_fixture(&dir).await;
+    let (copy, events) = check_fixture(&dir, 1).await;
     // The first append after the upgrade starts a segment of today's version (a version-1
     // segment is never appended to), and the log is anchored from then on.
     let segments = segment_paths(copy.path());
@@ -226,9 +243,6 @@ async fn version_1_fixture_keeps_opening() {
 #[tokio::test]
 async fn version_2_fixture_keeps_opening() {
     let dir = fixture_dir(2);
-    if std::env::var("PLAINT_WRITE_FIXTURES").as_deref() == Ok("1") {
-        write_fixture(&dir).await;
-    }
     assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 2));
     let ro = FileLog::open(
         dir.join("log"),
@@ -240,7 +254,39 @@ async fn version_2_fixture_keeps_opening() {
     .unwrap();
     let anchor = ro.open_report().anchor.expect("a version-2 log is anchored");
     assert_eq!(anchor.head_position, ro.head().position, "anchored on close");
-    let (copy, events) = check_fixture(&dir).await;
+    let (copy, events) = check_fixture(&dir, 2).await;
+    // Version 3 changed the batches: the first append after the upgrade starts a segment of
+    // today's version (a version-2 segment is never appended to).
+    let segments = segment_paths(copy.path());
+    let newest = segments.last().unwrap();
+    assert_eq!(segment_version(newest), format::FORMAT_VERSION);
+    assert!(newest.ends_with(format!("seg-{:020}.plog", events + 1)));
+    assert!(segments[..segments.len() - 1].iter().all(|p| segment_version(p) == 2));
     let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
     assert_eq!(log.open_report().anchor.unwrap().head_position, events + 1);
+    assert_eq!(log.verify().await.unwrap().events, events + 1);
+}
+
+#[tokio::test]
+async fn version_3_fixture_keeps_opening() {
+    let dir = fixture_dir(3);
+    if std::env::var("PLAINT_WRITE_FIXTURES").as_deref() == Ok("1") {
+        write_fixture(&dir, 3).await;
+    }
+    assert!(segment_paths(&dir.join("log")).iter().all(|p| segment_version(p) == 3));
+    let ro = FileLog::open(
+        dir.join("log"),
+        FileLogOptions {
+            read_only: true,
+            ..FileLogOptions::default()
+        },
+    )
+    .unwrap();
+    let anchor = ro.open_report().anchor.expect("a version-3 log is anchored");
+    assert_eq!(anchor.head_position, ro.head().position, "anchored on close");
+    let (copy, events) = check_fixture(&dir, 3).await;
+    let log = FileLog::open(copy.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(log.open_report().anchor.unwrap().head_position, events + 1);
+    // Today's version is appended to in place.
+    assert_eq!(segment_paths(copy.path()).len(), segment_paths(&dir.join("log")).len());
 }

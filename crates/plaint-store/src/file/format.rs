@@ -1,23 +1,44 @@
-//! Bytes on disk, format version 2: see `docs/log-format.md`. Everything here is pure: encode
+//! Bytes on disk, format version 3: see `docs/log-format.md`. Everything here is pure: encode
 //! into a buffer, decode from a slice, no I/O.
+//!
+//! Two batch kinds exist: the fixed-width records of versions 1 and 2 (batch magic `BTCH`, read
+//! only) and the compact records of version 3 (batch magic `BAT3`, written): varints, no chain
+//! prefix per record, the position implied by the batch and folded into the record's CRC, the
+//! stream name taken from the command id when it is its prefix.
 
 use crate::chain::ChainHash;
 use crate::RecordedEvent;
 
 /// The version new segments are written in. Version 2 (the head anchor, `docs/log-format.md`)
 /// changed no byte of a segment: a version-2 segment promises that the directory holds a head
-/// anchor file, so that losing it is noticed.
-pub const FORMAT_VERSION: u32 = 2;
+/// anchor file, so that losing it is noticed. Version 3 writes compact batches (`BAT3`).
+pub const FORMAT_VERSION: u32 = 3;
+/// The first version whose segments hold compact (`BAT3`) batches, and only those.
+pub const FORMAT_VERSION_COMPACT: u32 = 3;
 /// The oldest segment version this build reads.
 pub const FORMAT_VERSION_MIN: u32 = 1;
 pub const SEGMENT_MAGIC: [u8; 8] = *b"PLAINTLG";
 pub const SEGMENT_HEADER_LEN: usize = 64;
+/// Magic of a batch of fixed-width records (versions 1 and 2).
 pub const BATCH_MAGIC: [u8; 4] = *b"BTCH";
+/// End marker of a batch of fixed-width records.
 pub const BATCH_END: [u8; 4] = *b"ENDB";
+/// Magic of a batch of compact records (version 3).
+pub const BATCH_MAGIC_COMPACT: [u8; 4] = *b"BAT3";
+/// End marker of a compact batch: one byte with four bits set (no single flipped bit makes it 0).
+pub const BATCH_END_COMPACT: u8 = b'Z';
 pub const BATCH_HEADER_LEN: usize = 24;
-/// Header, chain value, CRC and end marker: a batch is this plus its body.
+/// Header, chain value, CRC and end marker of a version-1/2 batch: the batch is this plus its
+/// body. The largest overhead of any batch kind (limits are computed with it).
 pub const BATCH_OVERHEAD: usize = BATCH_HEADER_LEN + 32 + 4 + 4;
+/// The same for a compact batch.
+pub const BATCH_OVERHEAD_COMPACT: usize = BATCH_HEADER_LEN + 32 + 4 + 1;
+/// Fixed part of a version-1/2 record; also an upper bound of a compact record's bytes beyond
+/// its five variable fields (limits are computed with it).
 pub const RECORD_FIXED_LEN: usize = 58;
+/// The most bytes a compact record spends beyond its fields' own bytes: the length and CRC,
+/// the varints of versions, timestamps and the five lengths, the stream reference.
+pub const RECORD_COMPACT_OVERHEAD_MAX: usize = 5 + 4 + 10 + 3 + 10 + 10 + 2 + 1 + 1 + 1 + 1 + 3;
 
 /// Largest batch on disk, in bytes (also the largest single append, encoded).
 pub const BATCH_BYTES_MAX: usize = 32 * 1024 * 1024;
@@ -168,8 +189,9 @@ pub fn parse_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
     })
 }
 
-/// Appends one record to `out`.
-pub fn encode_record(out: &mut Vec<u8>, e: &EventRef<'_>, chain_after: &ChainHash) {
+/// Appends one version-1/2 record (fixed widths, per-record chain prefix) to `out`. Only tests
+/// and the fuzz targets write these now: the log writes [`encode_record`].
+pub fn encode_record_v2(out: &mut Vec<u8>, e: &EventRef<'_>, chain_after: &ChainHash) {
     let len = e.record_len();
     debug_assert!(e.stream.len() <= 255 && e.event_type.len() <= 255 && e.actor.len() <= 255);
     debug_assert!(e.command_id.len() <= 255);
@@ -197,15 +219,16 @@ pub fn encode_record(out: &mut Vec<u8>, e: &EventRef<'_>, chain_after: &ChainHas
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// A record decoded from a buffer, with the 8-byte chain prefix it carries.
+/// A record decoded from a buffer, with the 8-byte chain prefix it carries (version-1/2
+/// records; compact records carry none: their batch trailer holds the chain).
 #[derive(Debug, Clone, Copy)]
 pub struct RecordView<'a> {
     pub event: EventRef<'a>,
-    pub chain8: [u8; 8],
+    pub chain8: Option<[u8; 8]>,
     pub len: usize,
 }
 
-/// Decodes the record at the start of `b`, checking its length fields and CRC.
+/// Decodes the version-1/2 record at the start of `b`, checking its length fields and CRC.
 pub fn parse_record(b: &[u8]) -> Result<RecordView<'_>, String> {
     if b.len() < RECORD_FIXED_LEN {
         return Err("record header runs past the batch body".into());
@@ -252,13 +275,205 @@ pub fn parse_record(b: &[u8]) -> Result<RecordView<'_>, String> {
     };
     Ok(RecordView {
         event,
-        chain8: b[50..58].try_into().unwrap(),
+        chain8: Some(b[50..58].try_into().unwrap()),
         len,
     })
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
     std::str::from_utf8(b).map_err(|_| format!("record {what} is not UTF-8"))
+}
+
+/// Appends one compact (version-3) record of `e` to `out`; see `docs/log-format.md`, "Record
+/// (version 3)". The position is not written: the batch implies it, and it seeds the CRC.
+pub fn encode_record(out: &mut Vec<u8>, e: &EventRef<'_>) {
+    debug_assert!(!e.stream.is_empty() && e.stream.len() <= 255 && e.command_id.len() <= 255);
+    let start = out.len();
+    // Room for the length varint: a record is at most 64 KiB + a few hundred bytes, so 3 bytes
+    // always suffice; the body is moved back if fewer are needed.
+    out.extend_from_slice(&[0u8; 3 + 4]);
+    let body = start + 3;
+    put_varint(out, e.stream_version);
+    put_varint(out, u64::from(e.schema_version));
+    put_varint(out, zigzag(e.occurred_at_ms));
+    put_varint(out, zigzag(e.recorded_at_ms.wrapping_sub(e.occurred_at_ms)));
+    put_bytes(out, e.command_id.as_bytes());
+    if e.command_id.starts_with(e.stream) {
+        put_varint(out, e.stream.len() as u64);
+    } else {
+        put_varint(out, 0);
+        put_bytes(out, e.stream.as_bytes());
+    }
+    put_bytes(out, e.event_type.as_bytes());
+    put_bytes(out, e.actor.as_bytes());
+    put_bytes(out, e.payload);
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&e.position.to_le_bytes()), &out[body + 4..]);
+    out[body..body + 4].copy_from_slice(&crc.to_le_bytes());
+    let len = (out.len() - body) as u64;
+    let mut prefix = Vec::with_capacity(3);
+    put_varint(&mut prefix, len);
+    assert!(prefix.len() <= 3, "record length {len} needs more than 3 varint bytes");
+    let shift = 3 - prefix.len();
+    if shift > 0 {
+        out.copy_within(body.., body - shift);
+        out.truncate(out.len() - shift);
+    }
+    out[start..start + prefix.len()].copy_from_slice(&prefix);
+}
+
+/// Decodes the compact (version-3) record at the start of `b`, which holds event `position`
+/// (from its batch): the length, the CRC (seeded with the position, so a record read at the
+/// wrong place does not pass), every field's range, UTF-8 and canonical encoding.
+pub fn parse_record_compact(b: &[u8], position: u64) -> Result<RecordView<'_>, String> {
+    let mut r = Reader { b, at: 0 };
+    let body_len = r.varint("record length")?;
+    let head = r.at;
+    let len = usize::try_from(body_len)
+        .ok()
+        .and_then(|l| l.checked_add(head))
+        .filter(|&l| l <= b.len() && body_len >= 4)
+        .ok_or_else(|| format!("record length {body_len} out of range"))?;
+    let b = &b[..len];
+    let crc = u32_at(b, head);
+    if crc32c::crc32c_append(crc32c::crc32c(&position.to_le_bytes()), &b[head + 4..]) != crc {
+        return Err("record CRC mismatch".into());
+    }
+    let mut r = Reader { b, at: head + 4 };
+    let stream_version = r.varint("stream version")?;
+    if stream_version == 0 {
+        return Err("record stream version is 0".into());
+    }
+    let schema_version =
+        u16::try_from(r.varint("schema version")?).map_err(|_| "record schema version over 65535".to_string())?;
+    let occurred_at_ms = unzigzag(r.varint("occurred_at")?);
+    let recorded_at_ms = occurred_at_ms.wrapping_add(unzigzag(r.varint("recorded_at")?));
+    let command_id = utf8(r.bytes("command id", 1, 128)?, "command id")?;
+    let stream = match r.varint("stream reference")? {
+        0 => {
+            let s = utf8(r.bytes("stream", 1, 64)?, "stream")?;
+            if command_id.starts_with(s) {
+                return Err("record spells out a stream name that is its command id's prefix".into());
+            }
+            s
+        }
+        k => {
+            let k = usize::try_from(k).ok().filter(|&k| k <= 64 && k <= command_id.len());
+            let s = k
+                .and_then(|k| command_id.get(..k))
+                .ok_or_else(|| "record stream reference out of range".to_string())?;
+            s
+        }
+    };
+    let event_type = utf8(r.bytes("event type", 0, 64)?, "event type")?;
+    let actor = utf8(r.bytes("actor", 0, 64)?, "actor")?;
+    let payload = r.bytes("payload", 0, 65536)?;
+    if r.at != len {
+        return Err("record fields do not add up to the record length".into());
+    }
+    Ok(RecordView {
+        event: EventRef {
+            position,
+            stream,
+            stream_version,
+            event_type,
+            schema_version,
+            occurred_at_ms,
+            recorded_at_ms,
+            actor,
+            command_id,
+            payload,
+        },
+        chain8: None,
+        len,
+    })
+}
+
+/// The whole length of the compact record starting at `b` (its length varint included), if
+/// that varint is complete in `b`; the record's checks are [`parse_record_compact`]'s.
+pub fn record_len_compact(b: &[u8]) -> Option<usize> {
+    record_frame_compact(b).map(|(_, len)| len)
+}
+
+/// The bytes of the compact record's length varint (where its CRC starts) and its whole
+/// length, if that varint is complete in `b`.
+pub fn record_frame_compact(b: &[u8]) -> Option<(usize, usize)> {
+    let mut r = Reader { b, at: 0 };
+    let len = r.varint("record length").ok()?;
+    Some((r.at, usize::try_from(len).ok()?.checked_add(r.at)?))
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// A cursor over a record's bytes.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A canonical varint: at most 10 bytes, no bits beyond 64, no trailing zero byte.
+    fn varint(&mut self, what: &str) -> Result<u64, String> {
+        // Most varints of a record are one byte.
+        if let Some(&byte) = self.b.get(self.at) {
+            if byte < 0x80 {
+                self.at += 1;
+                return Ok(u64::from(byte));
+            }
+        }
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&byte) = self.b.get(self.at + i) else {
+                return Err(format!("record {what} runs past the record"));
+            };
+            if i == 9 && byte > 1 {
+                return Err(format!("record {what} overflows 64 bits"));
+            }
+            v |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                if byte == 0 && i > 0 {
+                    return Err(format!("record {what} is not minimally encoded"));
+                }
+                self.at += i + 1;
+                return Ok(v);
+            }
+        }
+        Err(format!("record {what} overflows 64 bits"))
+    }
+
+    /// A length varint in `min ..= max`, then that many bytes.
+    fn bytes(&mut self, what: &str, min: usize, max: usize) -> Result<&'a [u8], String> {
+        let n = self.varint(what)?;
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| format!("record {what} length {n} out of range ({min} ..= {max})"))?;
+        let s = self
+            .b
+            .get(self.at..self.at + n)
+            .ok_or_else(|| format!("record {what} runs past the record"))?;
+        self.at += n;
+        Ok(s)
+    }
 }
 
 /// Starts a batch in `out` (header filled in by [`finish_batch`]); returns its start offset.
@@ -268,8 +483,27 @@ pub fn begin_batch(out: &mut Vec<u8>) -> usize {
     start
 }
 
-/// Completes the batch begun at `start`: header, chain value, CRC, end marker.
+/// Completes the compact batch begun at `start` (records written by [`encode_record`]):
+/// header, chain value, CRC, end marker.
 pub fn finish_batch(out: &mut Vec<u8>, start: usize, first_position: u64, count: u32, chain_after: &ChainHash) {
+    let body_len = out.len() - start - BATCH_HEADER_LEN;
+    assert!(count >= 1 && first_position >= 1);
+    out[start..start + 4].copy_from_slice(&BATCH_MAGIC_COMPACT);
+    out[start + 4..start + 8].copy_from_slice(&count.to_le_bytes());
+    out[start + 8..start + 16].copy_from_slice(&first_position.to_le_bytes());
+    out[start + 16..start + 20].copy_from_slice(&(body_len as u32).to_le_bytes());
+    let hcrc = crc32c::crc32c(&out[start..start + 20]);
+    out[start + 20..start + 24].copy_from_slice(&hcrc.to_le_bytes());
+    out.extend_from_slice(chain_after);
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.push(BATCH_END_COMPACT);
+    assert!(out.len() - start <= BATCH_BYTES_MAX, "batch over BATCH_BYTES_MAX");
+}
+
+/// Completes the version-1/2 batch begun at `start` (records written by [`encode_record_v2`]).
+/// Only tests and the fuzz targets write these now.
+pub fn finish_batch_v2(out: &mut Vec<u8>, start: usize, first_position: u64, count: u32, chain_after: &ChainHash) {
     let body_len = out.len() - start - BATCH_HEADER_LEN;
     assert!(count >= 1 && first_position >= 1);
     out[start..start + 4].copy_from_slice(&BATCH_MAGIC);
@@ -291,11 +525,21 @@ pub struct BatchHeader {
     pub count: u32,
     pub first_position: u64,
     pub body_len: usize,
+    /// A version-3 batch of compact records (magic `BAT3`); else version 1/2 (`BTCH`).
+    pub compact: bool,
 }
 
 impl BatchHeader {
     pub fn total_len(&self) -> usize {
-        BATCH_OVERHEAD + self.body_len
+        self.overhead() + self.body_len
+    }
+
+    fn overhead(&self) -> usize {
+        if self.compact {
+            BATCH_OVERHEAD_COMPACT
+        } else {
+            BATCH_OVERHEAD
+        }
     }
 }
 
@@ -334,9 +578,11 @@ pub fn parse_batch_header(b: &[u8]) -> Result<BatchHeader, BatchFault> {
     if b.len() < BATCH_HEADER_LEN {
         return Err(BatchFault::HeaderIncomplete);
     }
-    if b[0..4] != BATCH_MAGIC {
-        return Err(BatchFault::BadHeader("bad batch magic".into()));
-    }
+    let compact = match &b[0..4] {
+        m if m == BATCH_MAGIC_COMPACT => true,
+        m if m == BATCH_MAGIC => false,
+        _ => return Err(BatchFault::BadHeader("bad batch magic".into())),
+    };
     if crc32c::crc32c(&b[0..20]) != u32_at(b, 20) {
         return Err(BatchFault::BadHeader("batch header CRC mismatch".into()));
     }
@@ -344,8 +590,11 @@ pub fn parse_batch_header(b: &[u8]) -> Result<BatchHeader, BatchFault> {
         count: u32_at(b, 4),
         first_position: u64_at(b, 8),
         body_len: u32_at(b, 16) as usize,
+        compact,
     };
-    if h.count == 0 || h.count as usize > BATCH_EVENTS_MAX || h.first_position == 0 {
+    // The last position must exist too (a header at u64::MAX with several events does not).
+    let last = h.first_position.checked_add(u64::from(h.count).saturating_sub(1));
+    if h.count == 0 || h.count as usize > BATCH_EVENTS_MAX || h.first_position == 0 || last.is_none() {
         return Err(BatchFault::BadHeader(
             "batch count or first position out of range".into(),
         ));
@@ -375,6 +624,7 @@ impl<'a> BatchView<'a> {
             at: 0,
             next_position: self.header.first_position,
             left: self.header.count,
+            compact: self.header.compact,
         }
     }
 }
@@ -385,6 +635,7 @@ pub struct RecordIter<'a> {
     at: usize,
     next_position: u64,
     left: u32,
+    compact: bool,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
@@ -402,7 +653,12 @@ impl<'a> Iterator for RecordIter<'a> {
             return None;
         }
         let at = self.at;
-        match parse_record(&self.body[at..]) {
+        let parsed = if self.compact {
+            parse_record_compact(&self.body[at..], self.next_position)
+        } else {
+            parse_record(&self.body[at..])
+        };
+        match parsed {
             Ok(r) => {
                 if r.event.position != self.next_position {
                     self.left = 0;
@@ -417,7 +673,8 @@ impl<'a> Iterator for RecordIter<'a> {
                 }
                 self.at += r.len;
                 self.left -= 1;
-                self.next_position += 1;
+                // The header's last position fits in u64; past it nothing is read any more.
+                self.next_position = self.next_position.wrapping_add(1);
                 Some(Ok(r))
             }
             Err(d) => {
@@ -441,7 +698,12 @@ pub fn parse_batch(b: &[u8]) -> Result<BatchView<'_>, BatchFault> {
     if crc32c::crc32c(&b[..crc_at]) != u32_at(b, crc_at) {
         return Err(BatchFault::BadBody(h, "batch CRC mismatch".into()));
     }
-    if b[crc_at + 4..total] != BATCH_END {
+    let end_ok = if h.compact {
+        b[crc_at + 4] == BATCH_END_COMPACT
+    } else {
+        b[crc_at + 4..total] == BATCH_END
+    };
+    if !end_ok {
         return Err(BatchFault::BadBody(h, "batch end marker missing".into()));
     }
     Ok(BatchView {
@@ -519,18 +781,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn batch_round_trips_and_detects_flips() {
-        let events: Vec<RecordedEvent> = (1..=3).map(sample).collect();
+    /// A batch of `events` (positions 1..) in the given kind, and the chain after it.
+    fn batch_of(events: &[RecordedEvent], compact: bool) -> (Vec<u8>, ChainHash) {
         let mut out = Vec::new();
         let start = begin_batch(&mut out);
         let mut chain = CHAIN_GENESIS;
-        for e in &events {
+        for e in events {
             chain = chain_next(&chain, e);
-            encode_record(&mut out, &as_ref(e), &chain);
+            if compact {
+                encode_record(&mut out, &as_ref(e));
+            } else {
+                encode_record_v2(&mut out, &as_ref(e), &chain);
+            }
         }
-        finish_batch(&mut out, start, 1, 3, &chain);
+        if compact {
+            finish_batch(&mut out, start, 1, events.len() as u32, &chain);
+        } else {
+            finish_batch_v2(&mut out, start, 1, events.len() as u32, &chain);
+        }
+        (out, chain)
+    }
+
+    fn round_trips_and_detects_flips(compact: bool) {
+        let mut events: Vec<RecordedEvent> = (1..=3).map(sample).collect();
+        // The command id starts with the stream name (compact records refer to it), or not.
+        events[1].command_id = format!("{}/02-assign", events[1].stream);
+        events[2].occurred_at_ms = i64::MIN;
+        events[2].recorded_at_ms = i64::MAX;
+        let (out, chain) = batch_of(&events, compact);
         let view = parse_batch(&out).unwrap();
+        assert_eq!(view.header.compact, compact);
         assert_eq!(view.chain_after, chain);
         let back: Vec<RecordedEvent> = view.records().map(|r| r.unwrap().event.to_recorded()).collect();
         assert_eq!(back, events);
@@ -551,5 +831,65 @@ mod tests {
                 "cut at {cut} not taken for a torn write"
             );
         }
+    }
+
+    #[test]
+    fn batch_round_trips_and_detects_flips() {
+        round_trips_and_detects_flips(false);
+    }
+
+    #[test]
+    fn compact_batch_round_trips_and_detects_flips() {
+        round_trips_and_detects_flips(true);
+    }
+
+    #[test]
+    fn compact_records_are_smaller_and_read_alone() {
+        let mut e = sample(7);
+        e.command_id = format!("{}/07-respond", e.stream);
+        let mut v2 = Vec::new();
+        encode_record_v2(&mut v2, &as_ref(&e), &CHAIN_GENESIS);
+        let mut v3 = Vec::new();
+        encode_record(&mut v3, &as_ref(&e));
+        // The stream name is not written again, nor the position, nor fixed-width fields.
+        assert!(
+            v3.len() + e.stream.len() + 30 <= v2.len(),
+            "{} vs {}",
+            v3.len(),
+            v2.len()
+        );
+        assert_eq!(record_len_compact(&v3), Some(v3.len()));
+        let r = parse_record_compact(&v3, 7).unwrap();
+        assert_eq!(r.event.to_recorded(), e);
+        assert_eq!(r.len, v3.len());
+        assert_eq!(r.chain8, None);
+        // The position seeds the CRC: a record taken for another position does not check.
+        assert_eq!(parse_record_compact(&v3, 8).unwrap_err(), "record CRC mismatch");
+        // A record of 64 KiB of payload still has a 3-byte length.
+        e.payload = vec![9; 65536];
+        let mut big = Vec::new();
+        encode_record(&mut big, &as_ref(&e));
+        assert_eq!(parse_record_compact(&big, 7).unwrap().event.to_recorded(), e);
+    }
+
+    #[test]
+    fn compact_records_reject_overlong_varints_and_share_the_stream_prefix() {
+        let e = sample(1);
+        let mut rec = Vec::new();
+        encode_record(&mut rec, &as_ref(&e));
+        // An overlong length varint (0x80 | n, 0x00) is refused, not read as n.
+        let mut overlong = vec![rec[0] | 0x80, 0];
+        overlong.extend_from_slice(&rec[1..]);
+        assert!(parse_record_compact(&overlong, 1)
+            .unwrap_err()
+            .contains("not minimally encoded"));
+        // A stream reference longer than the command id.
+        let mut long = sample(1);
+        long.command_id = "complaint-1/x".into();
+        let mut b = Vec::new();
+        encode_record(&mut b, &as_ref(&long));
+        let r = parse_record_compact(&b, 1).unwrap();
+        assert_eq!(r.event.stream, "complaint-1");
+        assert_eq!(r.event.command_id, "complaint-1/x");
     }
 }

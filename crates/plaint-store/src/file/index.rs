@@ -146,7 +146,9 @@ impl Index {
             let e = r.event;
             if check_chain {
                 chain = format::chain_next_ref(&chain, &e);
-                if chain[0..8] != r.chain8 {
+                // Version-1/2 records carry a chain prefix each; compact ones are covered by
+                // the batch trailer's value, checked below.
+                if r.chain8.is_some_and(|c8| chain[0..8] != c8) {
                     return Err(ApplyFault::Chain {
                         position: e.position,
                         detail: "record content does not match its chain value".into(),
@@ -161,9 +163,20 @@ impl Index {
             rel += r.len as u64;
         }
         if check_chain && chain != batch.chain_after {
-            return Err(ApplyFault::Chain {
-                position: self.head,
-                detail: "batch trailer chain value does not match its events".into(),
+            let last = batch.header.first_position + u64::from(batch.header.count) - 1;
+            return Err(match batch.header.compact {
+                // Compact records carry no chain value of their own: the batch is what is known.
+                true => ApplyFault::Chain {
+                    position: batch.header.first_position,
+                    detail: format!(
+                        "batch trailer chain value does not match its events (positions {} ..= {last})",
+                        batch.header.first_position
+                    ),
+                },
+                false => ApplyFault::Chain {
+                    position: self.head,
+                    detail: "batch trailer chain value does not match its events".into(),
+                },
             });
         }
         self.chain = batch.chain_after;

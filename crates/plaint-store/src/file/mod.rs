@@ -157,12 +157,17 @@ pub struct TornTail {
     pub bytes: u64,
 }
 
+/// An open segment file, and whether its records are compact (format version 3).
+type SegmentReader = (Arc<dyn ReadFile>, bool);
+
 /// State shared by the handle, the writer thread and subscription tasks.
 pub(crate) struct Shared {
     dir: PathBuf,
     io: Arc<dyn LogIo>,
     index: RwLock<Index>,
-    readers: Mutex<HashMap<u64, Arc<dyn ReadFile>>>,
+    /// Open segment files by first position, with whether the segment holds compact (version
+    /// 3) records (read from its header when first opened).
+    readers: Mutex<HashMap<u64, SegmentReader>>,
     head_rx: tokio::sync::watch::Receiver<u64>,
     stats: WriterCounters,
     /// Whether the stream index is complete (it loads after open; see [`Shared::load_streams`]).
@@ -776,14 +781,23 @@ impl Shared {
     }
 
     fn reader(&self, first_position: u64) -> Result<Arc<dyn ReadFile>, StoreError> {
+        Ok(self.reader_and_kind(first_position)?.0)
+    }
+
+    /// The segment's reader, and whether its records are compact (format version 3).
+    fn reader_and_kind(&self, first_position: u64) -> Result<SegmentReader, StoreError> {
         let mut readers = self.readers.lock().unwrap();
         if let Some(r) = readers.get(&first_position) {
             return Ok(r.clone());
         }
         let path = self.segment_path(first_position);
         let r = self.io.open_read(&path).map_err(|e| io_err(&path, e))?;
-        readers.insert(first_position, r.clone());
-        Ok(r)
+        let mut header = [0u8; SEGMENT_HEADER_LEN];
+        r.read_exact_at(&mut header, 0).map_err(|e| io_err(&path, e))?;
+        let h = format::parse_segment_header(&header).map_err(|d| self.corrupt(first_position, 0, d))?;
+        let entry = (r, h.version >= format::FORMAT_VERSION_COMPACT);
+        readers.insert(first_position, entry.clone());
+        Ok(entry)
     }
 
     fn corrupt(&self, segment_first: u64, offset: u64, detail: impl Into<String>) -> StoreError {
@@ -806,19 +820,26 @@ impl Shared {
 
     /// The record of `position` at `offset` of the segment starting at `seg_first`.
     fn read_record_in(&self, seg_first: u64, position: u64, offset: u64) -> Result<RecordedEvent, StoreError> {
-        let file = self.reader(seg_first)?;
+        let (file, compact) = self.reader_and_kind(seg_first)?;
         let mut buf = vec![0u8; 512];
         let n = read_up_to(file.as_ref(), &mut buf, offset).map_err(|e| io_err(&self.segment_path(seg_first), e))?;
         buf.truncate(n);
-        if buf.len() >= 4 {
-            let len = format::u32_at(&buf, 0) as usize;
-            if len > buf.len() && len <= BATCH_BYTES_MAX {
-                buf.resize(len, 0);
-                file.read_exact_at(&mut buf, offset)
-                    .map_err(|e| io_err(&self.segment_path(seg_first), e))?;
-            }
+        let len = if compact {
+            format::record_len_compact(&buf)
+        } else {
+            (buf.len() >= 4).then(|| format::u32_at(&buf, 0) as usize)
+        };
+        if let Some(len) = len.filter(|&l| l > buf.len() && l <= BATCH_BYTES_MAX) {
+            buf.resize(len, 0);
+            file.read_exact_at(&mut buf, offset)
+                .map_err(|e| io_err(&self.segment_path(seg_first), e))?;
         }
-        let r = format::parse_record(&buf).map_err(|d| self.corrupt(seg_first, offset, d))?;
+        let r = if compact {
+            format::parse_record_compact(&buf, position)
+        } else {
+            format::parse_record(&buf)
+        }
+        .map_err(|d| self.corrupt(seg_first, offset, d))?;
         if r.event.position != position {
             return Err(self.corrupt(seg_first, offset, format!("record holds position {}", r.event.position)));
         }
@@ -1026,6 +1047,9 @@ fn scan_segment(
         offset,
         detail,
     };
+    // Whether the segment's header says compact batches (unknown when resuming: the header
+    // was checked when the checkpoint was written).
+    let mut segment_compact = None;
     // `data` holds the segment's bytes from offset `base` on (`base` > 0 only when resuming).
     let start = match index.segments.last() {
         Some(s) if resume => {
@@ -1069,6 +1093,7 @@ fn scan_segment(
                 });
             }
             index.add_segment(h.first_position);
+            segment_compact = Some(h.version >= format::FORMAT_VERSION_COMPACT);
             SEGMENT_HEADER_LEN
         }
     };
@@ -1076,6 +1101,13 @@ fn scan_segment(
     while at < base + data.len() {
         let rest = &data[at - base..];
         match format::parse_batch(rest) {
+            Ok(batch) if segment_compact.is_some_and(|c| c != batch.header.compact) => {
+                let detail = match batch.header.compact {
+                    true => "a compact (version 3) batch in a segment of version 1 or 2",
+                    false => "a version-1/2 batch in a segment of version 3",
+                };
+                return Err(corrupt(at as u64, detail.into()));
+            }
             Ok(batch) => {
                 index.apply_batch(at as u64, &batch, true).map_err(|f| match f {
                     ApplyFault::Corrupt { offset, detail } => corrupt(offset, detail),

@@ -687,7 +687,7 @@ impl Writer {
                             };
                             assert_eq!(ev.position, next_position, "positions are assigned gapless");
                             chain = format::chain_next_ref(&chain, &ev);
-                            format::encode_record(buf, &ev, &chain);
+                            format::encode_record(buf, &ev);
                             next_position += 1;
                         }
                     }
