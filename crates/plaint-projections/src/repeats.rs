@@ -8,7 +8,7 @@
 //! at verification and classification, and its verdicts are recorded in `Verified` and
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
-use crate::util::{ratio, ChunkedVec, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
+use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, SmallId, Sym, SymIndex};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -102,8 +102,9 @@ pub struct Repeats {
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
+    /// By match key or customer id (both symbols of `strings`).
     #[serde(skip)]
-    by_customer: FxHashMap<Sym, Vec<u32>>,
+    by_customer: SymIndex,
     /// By normalised waybill (the records hold it normalised).
     #[serde(skip)]
     by_waybill: MultiIndex,
@@ -167,9 +168,7 @@ impl Repeats {
         let mut hits: Vec<u32> = Vec::new();
         for key in [match_key, customer_id].into_iter().flatten() {
             if let Some(sym) = self.strings.find(key) {
-                if let Some(list) = self.by_customer.get(&sym) {
-                    hits.extend_from_slice(list);
-                }
+                self.by_customer.extend_into(sym, &mut hits);
             }
         }
         hits.sort_unstable();
@@ -257,10 +256,7 @@ impl Repeats {
     }
 
     fn add_to_customer(&mut self, sym: Sym, i: u32) {
-        let list = self.by_customer.entry(sym).or_default();
-        if list.last() != Some(&i) {
-            list.push(i);
-        }
+        self.by_customer.insert(sym, i);
     }
 }
 
