@@ -8,7 +8,7 @@
 
 use crate::records::{Record, RecordTable};
 use crate::sla::SlaProjection;
-use crate::util::{ratio, Buckets, Interner, Month, SmallId, Sym};
+use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, SmallId};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
@@ -29,14 +29,14 @@ struct CwRec {
     category: Option<Category>,
     flags: Flags,
     /// The dispatch target (docs/domain.md R-ASM-1: "the handler" until ownership events exist).
-    handler: Option<Sym>,
-    department: Option<Sym>,
+    handler: OptSym,
+    department: OptSym,
     redispatched: bool,
     repeat: bool,
     life: Lifecycle,
     final_responses: u32,
     /// Every revisit, in order: (at, satisfied).
-    revisits: Vec<(Timestamp, bool)>,
+    revisits: Box<[(Timestamp, bool)]>,
     escalations: u32,
     external_mediation: bool,
     /// Improvement actions recorded on this ticket.
@@ -132,13 +132,13 @@ impl Projection for Casework {
                 channel: r.channel,
                 category: None,
                 flags: Flags::default(),
-                handler: None,
-                department: None,
+                handler: OptSym::NONE,
+                department: OptSym::NONE,
                 redispatched: false,
                 repeat: false,
                 life,
                 final_responses: 0,
-                revisits: Vec::new(),
+                revisits: Box::default(),
                 escalations: 0,
                 external_mediation: false,
                 improvements: 0,
@@ -167,19 +167,19 @@ impl Projection for Casework {
                 let dept = self.strings.intern(&d.department.0);
                 let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
                 let r = &mut self.recs[i as usize];
-                r.department = Some(dept);
-                r.handler = handler;
+                r.department = dept.into();
+                r.handler = handler.into();
             }
             EventData::Redispatched(d) => {
                 let dept = self.strings.intern(&d.to.0);
                 let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
                 let r = &mut self.recs[i as usize];
-                r.department = Some(dept);
-                r.handler = handler;
+                r.department = dept.into();
+                r.handler = handler.into();
                 r.redispatched = true;
             }
             EventData::Responded(x) if x.kind == ResponseKind::Final => self.recs[i as usize].final_responses += 1,
-            EventData::Revisited(v) => self.recs[i as usize].revisits.push((at, v.satisfied)),
+            EventData::Revisited(v) => push_exact(&mut self.recs[i as usize].revisits, (at, v.satisfied)),
             EventData::Escalated(x) => {
                 let r = &mut self.recs[i as usize];
                 r.escalations += 1;
@@ -499,6 +499,7 @@ impl Casework {
                 AssessBy::Handler => r.handler,
                 AssessBy::Department => r.department,
             }
+            .get()
             .map_or_else(|| "unassigned".to_owned(), |s| self.strings.resolve(s).to_owned());
             let a = groups.entry(key).or_default();
             a.tickets += 1;

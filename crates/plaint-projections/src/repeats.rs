@@ -8,7 +8,7 @@
 //! at verification and classification, and its verdicts are recorded in `Verified` and
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
-use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, SmallId, Sym, SymIndex};
+use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, OptSym, SmallId, Sym, SymIndex};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -24,8 +24,8 @@ struct RepeatRec {
     id: SmallId,
     received_at: Timestamp,
     channel: Channel,
-    match_key: Option<Sym>,
-    customer_id: Option<Sym>,
+    match_key: OptSym,
+    customer_id: OptSym,
     waybill: Option<Box<str>>,
     category: Option<Category>,
     /// Closed, rejected or merged: no longer open.
@@ -275,8 +275,8 @@ impl Projection for Repeats {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 channel: r.channel,
-                match_key,
-                customer_id,
+                match_key: match_key.into(),
+                customer_id: customer_id.into(),
                 waybill: r.waybill.as_deref().map(|w| normalise_waybill(w).into()),
                 category: None,
                 ended: false,
@@ -339,7 +339,7 @@ impl Projection for Repeats {
             let recs = &self.recs;
             self.index
                 .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-            let (mk, cid, wb) = (r.match_key, r.customer_id, r.waybill.is_some());
+            let (mk, cid, wb) = (r.match_key.get(), r.customer_id.get(), r.waybill.is_some());
             for sym in [mk, cid].into_iter().flatten() {
                 self.add_to_customer(sym, i as u32);
             }
