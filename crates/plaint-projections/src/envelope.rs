@@ -203,10 +203,10 @@ pub fn from_event_ref_into(r: &EventRef<'_>, slot: &mut Option<Event>) -> Result
     };
     let (data, schema_version, command_digest) = codec::decode_with_digest(r.event_type, r.schema_version, r.payload)
         .map_err(|source| DecodeError::Payload {
-            position: r.position,
-            stream: r.stream.to_owned(),
-            source,
-        })?;
+        position: r.position,
+        stream: r.stream.to_owned(),
+        source,
+    })?;
     let position = r.position;
     let refill = |buf: &mut String, with: &str| {
         buf.clear();
@@ -223,11 +223,12 @@ pub fn from_event_ref_into(r: &EventRef<'_>, slot: &mut Option<Event>) -> Result
         stream: r.stream.to_owned(),
         source,
     })?;
-    let command_id = CommandId::new(refill(&mut command_id, r.command_id)).map_err(|source| DecodeError::CommandId {
-        position,
-        stream: r.stream.to_owned(),
-        source,
-    })?;
+    let command_id =
+        CommandId::new(refill(&mut command_id, r.command_id)).map_err(|source| DecodeError::CommandId {
+            position,
+            stream: r.stream.to_owned(),
+            source,
+        })?;
     *slot = Some(Event {
         meta: EventMeta {
             complaint_id,

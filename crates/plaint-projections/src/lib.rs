@@ -105,11 +105,7 @@ mod record_sizes {
         );
         assert!(crate::tickets::extra_size() <= 32, "{}", crate::tickets::extra_size());
         assert!(crate::sla::record_size() <= 136, "{}", crate::sla::record_size());
-        assert!(
-            crate::repeats::record_size() <= 72,
-            "{}",
-            crate::repeats::record_size()
-        );
+        assert!(crate::repeats::record_size() <= 72, "{}", crate::repeats::record_size());
         // 136 (issue 17): every revisit counted (the domain's 20-byte RevisitTally); 128 with
         // the department as a 4-byte optional symbol.
         assert!(

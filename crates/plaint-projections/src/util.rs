@@ -581,8 +581,14 @@ mod tests {
         extend_exact(&mut b, &[2, 3]);
         extend_exact(&mut b, &[]);
         assert_eq!(&*b, &[1, 2, 3]);
-        assert_eq!(postcard::to_allocvec(&b).unwrap(), postcard::to_allocvec(&vec![1u32, 2, 3]).unwrap());
-        assert_eq!(postcard::from_bytes::<Box<[u32]>>(&postcard::to_allocvec(&b).unwrap()).unwrap(), b);
+        assert_eq!(
+            postcard::to_allocvec(&b).unwrap(),
+            postcard::to_allocvec(&vec![1u32, 2, 3]).unwrap()
+        );
+        assert_eq!(
+            postcard::from_bytes::<Box<[u32]>>(&postcard::to_allocvec(&b).unwrap()).unwrap(),
+            b
+        );
     }
 
     #[test]
