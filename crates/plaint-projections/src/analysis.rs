@@ -9,7 +9,7 @@
 
 use crate::records::{Record, RecordTable};
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, OptSym, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::closed_loop::RevisitTally;
 use plaint_domain::event::*;
@@ -33,7 +33,7 @@ struct AnaRec {
     region: Sym,
     category: Option<Category>,
     customer_tier: Option<CustomerTier>,
-    department: Option<Sym>,
+    department: OptSym,
     redispatched: bool,
     repeat: bool,
     duplicate: bool,
@@ -468,7 +468,7 @@ impl Projection for Analysis {
                 region: self.strings.intern(&r.region),
                 category: None,
                 customer_tier: None,
-                department: None,
+                department: OptSym::NONE,
                 redispatched: false,
                 repeat: false,
                 duplicate: false,
@@ -520,12 +520,12 @@ impl Projection for Analysis {
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);
-                self.recs[i as usize].department = Some(dept);
+                self.recs[i as usize].department = dept.into();
             }
             EventData::Redispatched(d) => {
                 let dept = self.strings.intern(&d.to.0);
                 let a = &mut self.recs[i as usize];
-                a.department = Some(dept);
+                a.department = dept.into();
                 a.redispatched = true;
             }
             EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}

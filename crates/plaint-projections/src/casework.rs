@@ -8,7 +8,7 @@
 
 use crate::records::{Record, RecordTable};
 use crate::sla::SlaProjection;
-use crate::util::{ratio, Buckets, Interner, Month, SmallId, Sym};
+use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
@@ -29,17 +29,17 @@ struct CwRec {
     category: Option<Category>,
     flags: Flags,
     /// The dispatch target (docs/domain.md R-ASM-1, `--by handler`).
-    handler: Option<Sym>,
+    handler: OptSym,
     /// 首问负责制: the ticket's owner (R-OWN-1, R-OWN-2; `closed_loop::owner_after`, the
     /// domain's fold), `--by owner`.
-    owner: Option<Sym>,
-    department: Option<Sym>,
+    owner: OptSym,
+    department: OptSym,
     redispatched: bool,
     repeat: bool,
     life: Lifecycle,
     final_responses: u32,
     /// Every revisit, in order: (at, satisfied).
-    revisits: Vec<(Timestamp, bool)>,
+    revisits: Box<[(Timestamp, bool)]>,
     escalations: u32,
     external_mediation: bool,
     /// Improvement actions recorded on this ticket.
@@ -148,22 +148,23 @@ impl Projection for Casework {
             }
             let mut life = Lifecycle::NEW;
             life.apply(&e.data);
-            let owner =
-                plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data).map(|o| self.strings.intern(&o));
+            let owner = plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
+                .map(|o| self.strings.intern(&o))
+                .into();
             self.recs.push(CwRec {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 channel: r.channel,
                 category: None,
                 flags: Flags::default(),
-                handler: None,
+                handler: OptSym::NONE,
                 owner,
-                department: None,
+                department: OptSym::NONE,
                 redispatched: false,
                 repeat: false,
                 life,
                 final_responses: 0,
-                revisits: Vec::new(),
+                revisits: Box::default(),
                 escalations: 0,
                 external_mediation: false,
                 improvements: 0,
@@ -181,7 +182,7 @@ impl Projection for Casework {
         let has_owner = self.recs[i as usize].owner.is_some();
         if let Some(o) = plaint_domain::closed_loop::owner_after(has_owner, &e.meta.actor, &e.data) {
             let o = self.strings.intern(&o);
-            self.recs[i as usize].owner = Some(o);
+            self.recs[i as usize].owner = Some(o).into();
         }
         match &e.data {
             EventData::Verified(v) => {
@@ -199,19 +200,19 @@ impl Projection for Casework {
                 let dept = self.strings.intern(&d.department.0);
                 let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
                 let r = &mut self.recs[i as usize];
-                r.department = Some(dept);
-                r.handler = handler;
+                r.department = dept.into();
+                r.handler = handler.into();
             }
             EventData::Redispatched(d) => {
                 let dept = self.strings.intern(&d.to.0);
                 let handler = d.handler.as_deref().map(|h| self.strings.intern(h));
                 let r = &mut self.recs[i as usize];
-                r.department = Some(dept);
-                r.handler = handler;
+                r.department = dept.into();
+                r.handler = handler.into();
                 r.redispatched = true;
             }
             EventData::Responded(x) if x.kind == ResponseKind::Final => self.recs[i as usize].final_responses += 1,
-            EventData::Revisited(v) => self.recs[i as usize].revisits.push((at, v.satisfied)),
+            EventData::Revisited(v) => push_exact(&mut self.recs[i as usize].revisits, (at, v.satisfied)),
             EventData::Escalated(x) => {
                 let r = &mut self.recs[i as usize];
                 r.escalations += 1;
@@ -619,6 +620,7 @@ impl Casework {
                 AssessBy::Department => r.department,
                 AssessBy::Owner => r.owner,
             }
+            .get()
             .map_or_else(|| "unassigned".to_owned(), |s| self.strings.resolve(s).to_owned());
             let a = groups.entry(key).or_default();
             a.tickets += 1;

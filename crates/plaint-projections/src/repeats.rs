@@ -8,7 +8,7 @@
 //! at verification and classification, and its verdicts are recorded in `Verified` and
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
-use crate::util::{ratio, ChunkedVec, FxHashMap, IdIndex, Interner, MultiIndex, SmallId, Sym};
+use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, OptSym, SmallId, Sym, SymIndex};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -24,8 +24,8 @@ struct RepeatRec {
     id: SmallId,
     received_at: Timestamp,
     channel: Channel,
-    match_key: Option<Sym>,
-    customer_id: Option<Sym>,
+    match_key: OptSym,
+    customer_id: OptSym,
     waybill: Option<Box<str>>,
     category: Option<Category>,
     /// Closed, rejected or merged: no longer open.
@@ -102,8 +102,9 @@ pub struct Repeats {
     strings: Interner,
     #[serde(skip)]
     index: IdIndex,
+    /// By match key or customer id (both symbols of `strings`).
     #[serde(skip)]
-    by_customer: FxHashMap<Sym, Vec<u32>>,
+    by_customer: SymIndex,
     /// By normalised waybill (the records hold it normalised).
     #[serde(skip)]
     by_waybill: MultiIndex,
@@ -167,9 +168,7 @@ impl Repeats {
         let mut hits: Vec<u32> = Vec::new();
         for key in [match_key, customer_id].into_iter().flatten() {
             if let Some(sym) = self.strings.find(key) {
-                if let Some(list) = self.by_customer.get(&sym) {
-                    hits.extend_from_slice(list);
-                }
+                self.by_customer.extend_into(sym, &mut hits);
             }
         }
         hits.sort_unstable();
@@ -257,10 +256,7 @@ impl Repeats {
     }
 
     fn add_to_customer(&mut self, sym: Sym, i: u32) {
-        let list = self.by_customer.entry(sym).or_default();
-        if list.last() != Some(&i) {
-            list.push(i);
-        }
+        self.by_customer.insert(sym, i);
     }
 }
 
@@ -279,8 +275,8 @@ impl Projection for Repeats {
                 id: SmallId::new(e.meta.complaint_id.as_str()),
                 received_at: e.meta.occurred_at,
                 channel: r.channel,
-                match_key,
-                customer_id,
+                match_key: match_key.into(),
+                customer_id: customer_id.into(),
                 waybill: r.waybill.as_deref().map(|w| normalise_waybill(w).into()),
                 category: None,
                 ended: false,
@@ -343,7 +339,7 @@ impl Projection for Repeats {
             let recs = &self.recs;
             self.index
                 .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
-            let (mk, cid, wb) = (r.match_key, r.customer_id, r.waybill.is_some());
+            let (mk, cid, wb) = (r.match_key.get(), r.customer_id.get(), r.waybill.is_some());
             for sym in [mk, cid].into_iter().flatten() {
                 self.add_to_customer(sym, i as u32);
             }

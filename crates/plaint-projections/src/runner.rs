@@ -8,7 +8,7 @@
 //! error, never skipped.
 
 use crate::checkpoint::{self, CheckpointError};
-use crate::envelope::{from_event_ref, from_recorded_owned, DecodeError};
+use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
 use crate::tickets::{TicketView, Tickets};
 use crate::util::{ChunkedVec, IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
@@ -565,6 +565,8 @@ impl Runner {
         let mut last = self.set.low_position();
         let (mut events, mut applied) = (0u64, 0u64);
         let mut failure: Option<RunnerError> = None;
+        // One decoded event, its id buffers reused from record to record.
+        let mut slot: Option<Event> = None;
         while last < until && failure.is_none() {
             let want = ((until - last) as usize).min(self.read_batch.max(1));
             let set = &mut self.set;
@@ -581,10 +583,11 @@ impl Runner {
                 }
                 last = r.position;
                 events += 1;
-                match from_event_ref(r) {
-                    Ok(e) => {
+                match from_event_ref_into(r, &mut slot) {
+                    Ok(()) => {
+                        let e = slot.as_ref().expect("decoded into the slot");
                         if as_of.is_none_or(|t| e.meta.occurred_at <= t) {
-                            set.apply(&e);
+                            set.apply(e);
                             applied += 1;
                         }
                     }

@@ -8,7 +8,7 @@
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
 use crate::records::{Record, RecordTable};
-use crate::util::{ratio, Buckets, DurationStats, Interner, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -35,9 +35,9 @@ struct SlaRec {
     customer_tier: Option<CustomerTier>,
     flags: Flags,
     region: Sym,
-    department: Option<Sym>,
-    policy_version: Option<Sym>,
-    attributes: Vec<(Sym, Sym)>,
+    department: OptSym,
+    policy_version: OptSym,
+    attributes: Box<[(Sym, Sym)]>,
     /// The domain's SLA facts of the ticket: verdicts are `sla::evaluate_ticket` over them.
     trail: SlaTrail,
 }
@@ -425,8 +425,8 @@ impl Projection for SlaProjection {
                 customer_tier: None,
                 flags: Flags::default(),
                 region,
-                department: None,
-                policy_version: None,
+                department: OptSym::NONE,
+                policy_version: OptSym::NONE,
                 attributes,
                 trail: SlaTrail::default(),
             });
@@ -444,15 +444,15 @@ impl Projection for SlaProjection {
                 rec.severity = Some(c.severity);
                 rec.customer_tier = Some(c.customer_tier);
                 rec.flags = c.flags;
-                rec.policy_version = Some(pv);
+                rec.policy_version = pv.into();
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);
-                self.recs[i].department = Some(dept);
+                self.recs[i].department = dept.into();
             }
             EventData::Redispatched(d) => {
                 let dept = self.strings.intern(&d.to.0);
-                self.recs[i].department = Some(dept);
+                self.recs[i].department = dept.into();
             }
             _ => {}
         }

@@ -7,7 +7,7 @@
 //! ticket's history for it).
 
 use crate::records::{Record, RecordTable};
-use crate::util::{ChunkedVec, Interner, SmallId, Sym};
+use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -242,19 +242,19 @@ struct TicketRec {
     contact_at: Timestamp,
     received_at: Timestamp,
     region: Sym,
-    policy_version: Option<Sym>,
-    match_key: Option<Sym>,
+    policy_version: OptSym,
+    match_key: OptSym,
     waybill: Option<Box<str>>,
-    outlet: Option<Sym>,
-    customer_id: Option<Sym>,
+    outlet: OptSym,
+    customer_id: OptSym,
     claimed_amount: Option<Money>,
     verification: Option<VerificationRecord>,
     revisit: Option<RevisitRecord>,
     closed: Option<ClosedRecord>,
-    deadlines: Vec<ClockDeadline>,
-    assignments: Vec<AssignmentRec>,
-    responses: Vec<ResponseRecord>,
-    extras: Vec<Extra>,
+    deadlines: Box<[ClockDeadline]>,
+    assignments: Box<[AssignmentRec]>,
+    responses: Box<[ResponseRecord]>,
+    extras: Box<[Extra]>,
     /// The owner's interned name, [`NO_OWNER`] when none (a bare index fits in the record's
     /// padding where an `Option<Sym>` would add 8 bytes per ticket).
     owner: u32,
@@ -265,8 +265,7 @@ const NO_OWNER: u32 = u32::MAX;
 
 impl TicketRec {
     fn add(&mut self, x: Extra) {
-        self.extras.reserve_exact(1);
-        self.extras.push(x);
+        push_exact(&mut self.extras, x);
     }
 }
 
@@ -398,7 +397,7 @@ impl Tickets {
             customer_tier: t.customer_tier,
             flags: t.flags,
             policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
-            deadlines: t.deadlines.clone(),
+            deadlines: t.deadlines.to_vec(),
             assignments: t
                 .assignments
                 .iter()
@@ -410,7 +409,7 @@ impl Tickets {
                     reason: a.reason.as_deref().map(str::to_owned),
                 })
                 .collect(),
-            responses: t.responses.clone(),
+            responses: t.responses.to_vec(),
             compensations,
             escalations,
             holds,
@@ -459,19 +458,19 @@ impl Tickets {
             contact_at: r.contact_at,
             received_at: e.meta.occurred_at,
             region: strings.intern(&r.region),
-            policy_version: None,
-            match_key: r.customer.match_key.as_deref().map(|k| strings.intern(k)),
+            policy_version: OptSym::NONE,
+            match_key: r.customer.match_key.as_deref().map(|k| strings.intern(k)).into(),
             waybill: r.waybill.as_deref().map(Into::into),
-            outlet: r.outlet.as_deref().map(|o| strings.intern(o)),
-            customer_id: r.customer.customer_id.as_deref().map(|c| strings.intern(c)),
+            outlet: r.outlet.as_deref().map(|o| strings.intern(o)).into(),
+            customer_id: r.customer.customer_id.as_deref().map(|c| strings.intern(c)).into(),
             claimed_amount: r.claimed_amount,
             verification: None,
             revisit: None,
             closed: None,
-            deadlines: Vec::new(),
-            assignments: Vec::new(),
-            responses: Vec::new(),
-            extras: Vec::new(),
+            deadlines: Box::default(),
+            assignments: Box::default(),
+            responses: Box::default(),
+            extras: Box::default(),
             owner: plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
                 .map_or(NO_OWNER, |o| strings.intern(&o).0),
         };
@@ -558,10 +557,9 @@ impl Projection for Tickets {
         }
         // Exact capacities: a million tickets' worth of doubling slack is real memory.
         if step.deadlines_replace {
-            t.deadlines.clear();
+            t.deadlines = Box::default();
         }
-        t.deadlines.reserve_exact(step.deadlines.len());
-        t.deadlines.extend_from_slice(step.deadlines);
+        extend_exact(&mut t.deadlines, step.deadlines);
         if let Some(c) = step.compensation {
             t.add(Extra::Compensation(Box::new(c.clone())));
         }
@@ -610,7 +608,7 @@ impl Projection for Tickets {
                 t.severity = Some(c.severity);
                 t.customer_tier = Some(c.customer_tier);
                 t.flags = t.flags.union(c.flags);
-                t.policy_version = Some(pv);
+                t.policy_version = pv.into();
                 // A repeat the domain found once the category was known (docs/domain.md R-REP).
                 if let Some(of) = &c.repeat_of {
                     t.add(Extra::RepeatOf(SmallId::new(of.as_str())));
@@ -626,8 +624,7 @@ impl Projection for Tickets {
                     reason: None,
                 };
                 let t = &mut self.tickets[i];
-                t.assignments.reserve_exact(1);
-                t.assignments.push(rec);
+                push_exact(&mut t.assignments, rec);
             }
             EventData::Redispatched(d) => {
                 let rec = AssignmentRec {
@@ -638,17 +635,18 @@ impl Projection for Tickets {
                     reason: Some(d.reason.as_str().into()),
                 };
                 let t = &mut self.tickets[i];
-                t.assignments.reserve_exact(1);
-                t.assignments.push(rec);
+                push_exact(&mut t.assignments, rec);
             }
             EventData::Responded(r) => {
-                t.responses.reserve_exact(1);
-                t.responses.push(ResponseRecord {
-                    kind: r.kind,
-                    at,
-                    liable: r.liable,
-                    root_cause: r.root_cause,
-                });
+                push_exact(
+                    &mut t.responses,
+                    ResponseRecord {
+                        kind: r.kind,
+                        at,
+                        liable: r.liable,
+                        root_cause: r.root_cause,
+                    },
+                );
             }
             EventData::Escalated(x) => {
                 let rule = match &x.trigger {
