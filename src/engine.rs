@@ -648,7 +648,15 @@ impl Engine {
             let state = match cached {
                 Some(state) => state,
                 None => {
-                    let events = self.read_stream_events(&cmd.complaint_id).await?;
+                    // A stream the file log does not hold is not read (a trip to the blocking
+                    // pool): its index answers in memory.
+                    let events = if self.file_log.is_some()
+                        && self.store.stream_version(cmd.complaint_id.as_str()).await? == 0
+                    {
+                        Vec::new()
+                    } else {
+                        self.read_stream_events(&cmd.complaint_id).await?
+                    };
                     let original: Vec<Event> = events
                         .iter()
                         .filter(|e| e.meta.command_id == cmd.command_id)
@@ -1080,7 +1088,10 @@ impl Engine {
         if m.into == cmd.complaint_id {
             return Ok(()); // decide names this one
         }
-        if batch_states.and_then(|b| b.get(&m.into)).is_some_and(|s| s.state.version > 0) {
+        if batch_states
+            .and_then(|b| b.get(&m.into))
+            .is_some_and(|s| s.state.version > 0)
+        {
             return Ok(());
         }
         let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
@@ -1485,7 +1496,19 @@ impl Engine {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, EngineError> {
         let mut runner = self.runner.lock().await;
-        let stats = runner.rebuild(self.reads(), target, progress).await?;
+        let stats = match (&self.file_log, &self.replica) {
+            // The file log's allocation-free read path (borrowed records, no owned envelope
+            // per event): the same events in the same order, so the same projections.
+            (Some(log), None) => {
+                let runner = &mut *runner;
+                let mut rebuild = || runner.rebuild_file_log(log, target, progress);
+                match tokio::runtime::Handle::current().runtime_flavor() {
+                    tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(rebuild)?,
+                    _ => rebuild()?,
+                }
+            }
+            _ => runner.rebuild(self.reads(), target, progress).await?,
+        };
         if matches!(target, RebuildTarget::AsOf(_)) {
             // Not a prefix of the log: never serve reads from it.
             *runner = self.fresh_runner()?;
