@@ -33,7 +33,7 @@ use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, R
 use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
 use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
-use plaint_projections::{from_recorded_owned, to_new_event, Projection, Repeats, TicketView};
+use plaint_projections::{from_recorded_owned, to_new_event, TicketView};
 use plaint_store::file::FileLog;
 use plaint_store::pg::{PgOptions, PgStore};
 use plaint_store::vault::{Vault, VaultStore, VaultWrite};
@@ -50,6 +50,10 @@ mod engine_casework;
 #[path = "engine_vault.rs"]
 pub(crate) mod vault_ops;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
+
+#[path = "engine_priors.rs"]
+mod batch_priors;
+use batch_priors::BatchPriors;
 
 #[path = "engine_access.rs"]
 pub(crate) mod access_ops;
@@ -276,6 +280,24 @@ impl BatchOutcome {
             _ => None,
         })
     }
+}
+
+/// A batch's result with its committed events ([`Engine::tick`] returns them).
+struct BatchRun {
+    outcome: BatchOutcome,
+    /// For each committed command: its outcome index and its events, with their positions.
+    committed: Vec<(usize, Vec<Event>)>,
+}
+
+/// A complaint's state during a batch.
+struct BatchState {
+    state: ComplaintState,
+    /// It had events before the batch.
+    existed: bool,
+    /// Taken from the engine's cache (may be stale if another process wrote).
+    from_cache: bool,
+    /// One of its requests was answered as already committed (by another writer).
+    deduplicated: bool,
 }
 
 /// A ticket as a read shows it: the projection's view plus the customer's personal fields
@@ -626,7 +648,15 @@ impl Engine {
             let state = match cached {
                 Some(state) => state,
                 None => {
-                    let events = self.read_stream_events(&cmd.complaint_id).await?;
+                    // A stream the file log does not hold is not read (a trip to the blocking
+                    // pool): its index answers in memory.
+                    let events = if self.file_log.is_some()
+                        && self.store.stream_version(cmd.complaint_id.as_str()).await? == 0
+                    {
+                        Vec::new()
+                    } else {
+                        self.read_stream_events(&cmd.complaint_id).await?
+                    };
                     let original: Vec<Event> = events
                         .iter()
                         .filter(|e| e.meta.command_id == cmd.command_id)
@@ -808,6 +838,17 @@ impl Engine {
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
+        Ok(self.run_batch(&cmds, stop_at_rejection, now).await?.outcome)
+    }
+
+    /// [`Engine::execute_batch`] with the committed events handed back (the watchdog returns
+    /// them), retrying the whole batch after a concurrency conflict.
+    async fn run_batch(
+        &self,
+        cmds: &[Command],
+        stop_at_rejection: bool,
+        now: Option<Timestamp>,
+    ) -> Result<BatchRun, EngineError> {
         if cmds.len() > BATCH_COMMANDS_MAX {
             return Err(EngineError::bad_input(
                 "batch",
@@ -815,9 +856,10 @@ impl Engine {
             ));
         }
         let mut attempt = 0u32;
+        let mut use_cache = true;
         loop {
             attempt += 1;
-            match self.try_batch(&cmds, stop_at_rejection, now).await {
+            match self.try_batch(cmds, stop_at_rejection, now, use_cache).await {
                 Err(EngineError::Store(StoreError::Conflict { stream, .. })) => {
                     if attempt > self.conflict_retries_max {
                         return Err(EngineError::Contended {
@@ -826,41 +868,70 @@ impl Engine {
                             attempts: attempt,
                         });
                     }
+                    use_cache = false;
                     backoff(attempt).await;
                 }
-                other => return other,
+                // A command was refused on a cached state, which may be stale (another process
+                // wrote): decided again from the streams, not a conflict (no backoff).
+                Ok(None) => {
+                    attempt -= 1;
+                    use_cache = false;
+                }
+                Ok(Some(run)) => return Ok(run),
+                Err(e) => return Err(e),
             }
         }
     }
 
+    /// One attempt at a batch. With `use_cache`, the complaints' states come from the engine's
+    /// cache when it holds them (no stream read, no fold); `Ok(None)` when the domain refused a
+    /// command on such a state (the caller decides the batch again from the streams).
     async fn try_batch(
         &self,
         cmds: &[Command],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
-    ) -> Result<BatchOutcome, EngineError> {
+        use_cache: bool,
+    ) -> Result<Option<BatchRun>, EngineError> {
         let now = now.unwrap_or_else(|| self.now());
-        let mut states: HashMap<ComplaintId, ComplaintState> = HashMap::new();
+        let mut states: HashMap<ComplaintId, BatchState> = HashMap::new();
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
         let mut requests: Vec<AppendRequest> = Vec::new();
-        // For each request, the outcome index it belongs to.
+        // For each request, the outcome index it belongs to, and its events.
         let mut request_of: Vec<usize> = Vec::new();
-        // The repeat projection plus this batch's accepted events, made on first need so
-        // verifications and classifications see the complaints received earlier in the same
-        // batch.
-        let mut local_repeats: Option<Repeats> = None;
-        let mut pending: Vec<Event> = Vec::new();
+        let mut accepted: Vec<Vec<Event>> = Vec::new();
+        // What the repeat rule sees of this batch's own, not yet committed, decisions, so
+        // verifications and classifications see the complaints received or changed earlier
+        // in the same batch.
+        let mut batch_priors = BatchPriors::default();
         // The keys and links the accepted commands need, created with their events.
         let mut write = VaultWrite::default();
         for cmd in cmds {
             if !states.contains_key(&cmd.complaint_id) {
-                let events = self.read_stream_events(&cmd.complaint_id).await?;
-                states.insert(cmd.complaint_id.clone(), ComplaintState::from_events(&events));
+                // Taken out of the cache either way: whatever the batch's fate, the cached
+                // state is no longer known to be current; put back once committed.
+                let cached = self.take_cached_state(&cmd.complaint_id).filter(|_| use_cache);
+                let from_cache = cached.is_some();
+                let state = match cached {
+                    Some(state) => state,
+                    None => self.read_state(&cmd.complaint_id).await?,
+                };
+                states.insert(
+                    cmd.complaint_id.clone(),
+                    BatchState {
+                        existed: state.version > 0,
+                        from_cache,
+                        deduplicated: false,
+                        state,
+                    },
+                );
             }
-            let state = states.get(&cmd.complaint_id).expect("inserted above");
+            let entry = states.get(&cmd.complaint_id).expect("inserted above");
+            let (state, from_cache, existed) = (&entry.state, entry.from_cache, entry.existed);
             if state.has_applied(&cmd.command_id) {
                 match state.check_retry(cmd) {
                     Ok(()) => outcomes.push(CommandOutcome::Deduplicated),
+                    Err(_) if from_cache => return Ok(None),
                     Err(rejection) => {
                         outcomes.push(CommandOutcome::Rejected {
                             reason: rejection.to_string(),
@@ -873,7 +944,6 @@ impl Engine {
                 }
                 continue;
             }
-            let digest = cmd.digest();
             match self.check_merge_target(cmd, Some(&states)).await {
                 Ok(()) => {}
                 Err(EngineError::Rejected(rejection)) => {
@@ -890,14 +960,8 @@ impl Engine {
             }
             let mut priors = Vec::new();
             if let Some(customer) = customer_to_judge(state, cmd) {
-                if local_repeats.is_none() {
-                    let mut r = self.with_projections(|p| p.repeats.state.clone()).await?;
-                    for e in &pending {
-                        r.apply(e);
-                    }
-                    local_repeats = Some(r);
-                }
-                priors = local_repeats.as_ref().expect("made above").of_customer(&customer);
+                let committed = self.prior_complaints(&customer).await?;
+                priors = batch_priors.of_customer(&customer, committed, &accepted);
             }
             let (keys_before, links_before) = (write.keys.len(), write.links.len());
             let key = self.customer_key_for(cmd, &mut write).await?;
@@ -911,16 +975,13 @@ impl Engine {
             match decide_with(state, cmd, &ctx, &priors) {
                 Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
                 Ok(mut events) => {
-                    events[0].meta.command_digest = Some(digest);
+                    events[0].meta.command_digest = Some(cmd.digest());
                     let expected = ExpectedVersion::Exact(state.version);
-                    let state = states.get_mut(&cmd.complaint_id).expect("inserted above");
+                    let entry = states.get_mut(&cmd.complaint_id).expect("inserted above");
                     for e in &events {
-                        evolve(state, e);
-                        if let Some(r) = local_repeats.as_mut() {
-                            r.apply(e);
-                        }
+                        evolve(&mut entry.state, e);
                     }
-                    pending.extend(events.iter().cloned());
+                    batch_priors.accept(&cmd.complaint_id, existed, accepted.len(), &events);
                     request_of.push(outcomes.len());
                     outcomes.push(CommandOutcome::NoOp); // replaced once committed
                     requests.push(AppendRequest {
@@ -928,7 +989,9 @@ impl Engine {
                         expected,
                         events: events.iter().map(to_new_event).collect(),
                     });
+                    accepted.push(events);
                 }
+                Err(_) if from_cache => return Ok(None),
                 Err(rejection) => {
                     // Nothing is created for a refused command.
                     write.keys.truncate(keys_before);
@@ -944,9 +1007,6 @@ impl Engine {
             }
         }
         let events: usize = requests.iter().map(|r| r.events.len()).sum();
-        // Whatever the batch's fate, the cached states of its complaints are no longer known
-        // to be current: the next command on them reads its stream.
-        self.forget_states(states.keys());
         let results = if requests.is_empty() {
             Vec::new()
         } else {
@@ -956,35 +1016,63 @@ impl Engine {
         // The store answers every request, in request order (its contract).
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
         let (mut committed, mut deduplicated) = (0, 0);
-        for (r, &i) in results.iter().zip(&request_of) {
+        let mut committed_events = Vec::with_capacity(results.len());
+        for ((r, &i), mut events) in results.iter().zip(&request_of).zip(accepted) {
             outcomes[i] = if r.deduplicated {
                 deduplicated += 1;
+                // Another writer committed this very command meanwhile: the state folded here
+                // is not the stream's.
+                if let Some(entry) = states.get_mut(&events[0].meta.complaint_id) {
+                    entry.deduplicated = true;
+                }
                 CommandOutcome::Deduplicated
             } else {
                 committed += 1;
+                for (k, e) in events.iter_mut().enumerate() {
+                    e.meta.position = r.first_position + k as u64;
+                }
+                committed_events.push((i, events));
                 CommandOutcome::Committed {
                     first_position: r.first_position,
                     last_position: r.last_position,
                 }
             };
         }
+        // The states are the streams' now (every accepted command committed, in order).
+        for (id, entry) in states {
+            if !entry.deduplicated {
+                self.cache_state(id, entry.state);
+            }
+        }
         deduplicated += outcomes
             .iter()
             .enumerate()
-            .filter(|(i, o)| matches!(o, CommandOutcome::Deduplicated) && !request_of.contains(i))
+            .filter(|(i, o)| matches!(o, CommandOutcome::Deduplicated) && request_of.binary_search(i).is_err())
             .count();
         let rejected = outcomes
             .iter()
             .filter(|o| matches!(o, CommandOutcome::Rejected { .. }))
             .count();
-        Ok(BatchOutcome {
-            outcomes,
-            committed,
-            deduplicated,
-            rejected,
-            events,
-            head_position: self.store.head_position().await?,
-        })
+        Ok(Some(BatchRun {
+            outcome: BatchOutcome {
+                outcomes,
+                committed,
+                deduplicated,
+                rejected,
+                events,
+                head_position: self.store.head_position().await?,
+            },
+            committed: committed_events,
+        }))
+    }
+
+    /// The state of a complaint from its stream. A stream the file log does not hold is not
+    /// read (its index answers in memory; a read is a trip to the blocking pool).
+    async fn read_state(&self, id: &ComplaintId) -> Result<ComplaintState, EngineError> {
+        if self.file_log.is_some() && self.store.stream_version(id.as_str()).await? == 0 {
+            return Ok(ComplaintState::new());
+        }
+        Ok(ComplaintState::from_events(&self.read_stream_events(id).await?))
     }
 
     /// Issue 11 (implausible input): a merge must name a complaint that exists, in the log or
@@ -992,7 +1080,7 @@ impl Engine {
     async fn check_merge_target(
         &self,
         cmd: &Command,
-        batch_states: Option<&HashMap<ComplaintId, ComplaintState>>,
+        batch_states: Option<&HashMap<ComplaintId, BatchState>>,
     ) -> Result<(), EngineError> {
         let CommandBody::MergeAsDuplicate(m) = &cmd.body else {
             return Ok(());
@@ -1000,7 +1088,10 @@ impl Engine {
         if m.into == cmd.complaint_id {
             return Ok(()); // decide names this one
         }
-        if batch_states.and_then(|b| b.get(&m.into)).is_some_and(|s| s.version > 0) {
+        if batch_states
+            .and_then(|b| b.get(&m.into))
+            .is_some_and(|s| s.state.version > 0)
+        {
             return Ok(());
         }
         let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
@@ -1367,13 +1458,12 @@ impl Engine {
         // fsync) per batch instead of one per escalation.
         let mut escalated = Vec::new();
         for chunk in due_commands.chunks(BATCH_COMMANDS_MAX) {
-            let outcome = self.execute_batch_with(chunk.to_vec(), false, Some(now)).await?;
-            for (cmd, done) in chunk.iter().zip(outcome.outcomes) {
+            let run = self.run_batch(chunk, false, Some(now)).await?;
+            // The committed events come back from the batch, in command order: no re-read.
+            escalated.extend(run.committed.into_iter().flat_map(|(_, events)| events));
+            for done in run.outcome.outcomes {
                 match done {
-                    CommandOutcome::Committed { .. } => {
-                        let events = self.read_stream_events(&cmd.complaint_id).await?;
-                        escalated.extend(events.into_iter().filter(|e| e.meta.command_id == cmd.command_id));
-                    }
+                    CommandOutcome::Committed { .. } => {}
                     // Another watchdog (another process) appended this rung between our read
                     // and our append, recording it at another business time: the same rung.
                     CommandOutcome::Rejected {
@@ -1406,7 +1496,19 @@ impl Engine {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<RunStats, EngineError> {
         let mut runner = self.runner.lock().await;
-        let stats = runner.rebuild(self.reads(), target, progress).await?;
+        let stats = match (&self.file_log, &self.replica) {
+            // The file log's allocation-free read path (borrowed records, no owned envelope
+            // per event): the same events in the same order, so the same projections.
+            (Some(log), None) => {
+                let runner = &mut *runner;
+                let mut rebuild = || runner.rebuild_file_log(log, target, progress);
+                match tokio::runtime::Handle::current().runtime_flavor() {
+                    tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(rebuild)?,
+                    _ => rebuild()?,
+                }
+            }
+            _ => runner.rebuild(self.reads(), target, progress).await?,
+        };
         if matches!(target, RebuildTarget::AsOf(_)) {
             // Not a prefix of the log: never serve reads from it.
             *runner = self.fresh_runner()?;

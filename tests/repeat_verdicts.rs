@@ -342,3 +342,49 @@ proptest::proptest! {
         });
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// The batch path judges with the repeat projection plus what the batch itself decided so
+    /// far (complaints it received, and complaints received in an earlier batch that it
+    /// classified, rejected or closed): cut into batches anywhere, a random history records the
+    /// same events as one command at a time.
+    #[test]
+    fn batches_cut_anywhere_record_what_one_by_one_records(
+        specs in proptest::collection::vec((0u8..2, 0u8..3, 0u8..2, 0u8..20, proptest::bool::weighted(0.7)), 1..10),
+        cuts in proptest::collection::vec(1usize..7, 1..12),
+    ) {
+        let (cmds, ids) = random_scenario(&specs);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let one = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(at(NOW))))
+                .await
+                .unwrap();
+            for cmd in cmds.clone() {
+                one.execute(cmd).await.unwrap();
+            }
+            let dir2 = tempfile::tempdir().unwrap();
+            let batched = Engine::open(EngineConfig::file(dir2.path()).with_clock(fixed_clock(at(NOW))))
+                .await
+                .unwrap();
+            let mut rest = cmds.as_slice();
+            let mut cut = cuts.iter().cycle();
+            while !rest.is_empty() {
+                let n = (*cut.next().unwrap()).min(rest.len());
+                let out = batched.execute_batch(rest[..n].to_vec()).await.unwrap();
+                assert_eq!(out.rejected, 0, "{:?}", out.rejections().collect::<Vec<_>>());
+                rest = &rest[n..];
+            }
+            let (mut one_seen, mut batch_seen) = Default::default();
+            for id in &ids {
+                assert_eq!(
+                    data(&one.history(&cid(id)).await.unwrap(), &mut one_seen),
+                    data(&batched.history(&cid(id)).await.unwrap(), &mut batch_seen),
+                    "{id}"
+                );
+            }
+        });
+    }
+}
