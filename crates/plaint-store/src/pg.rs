@@ -325,6 +325,61 @@ fn write_rows_sql(s: &str) -> String {
     )
 }
 
+/// The fast path's one statement (schema version 4), sent outside any explicit transaction: its
+/// implicit transaction commits at the `Sync` that ends the exchange, and tokio-postgres answers
+/// only at the `ReadyForQuery` after that commit. Parameters: the rows as column arrays
+/// ($1..$12), the remembered head $13, the new head $14 and its chain value $15, the row count
+/// $16, the batch's customer keys ($17..$20: ids, owners, secrets, checksums) and links ($21,
+/// $22).
+///
+/// Order of work: `go` checks, on the statement's snapshot, that none of the batch's command ids
+/// exists in its stream and that each stream's first new row follows its last stored version;
+/// `upd` then advances the head only if `go` holds and the head is still at $13. `upd` takes the
+/// head-row lock; if another transaction holds it, it waits and PostgreSQL re-checks
+/// `position = $13` on the newest committed head (READ COMMITTED). Checking before the lock is
+/// safe: every transaction that writes events also moves the head, so one that committed after
+/// the snapshot makes `upd` find no row, and one that committed before it is in the snapshot.
+/// Every insert (names, rows, keys, links) runs only if `upd` wrote, so a refused statement
+/// writes nothing and returns no row. The row count is checked in the statement itself: a
+/// mismatch (impossible: the names are interned in the same statement) divides by zero, which
+/// fails the statement and rolls its transaction back instead of committing a head without its
+/// rows.
+fn append_fast_sql(s: &str) -> String {
+    format!(
+        "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
+         $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
+         stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
+         payload, chain_tag)), \
+         go AS (SELECT NOT EXISTS (SELECT 1 FROM k JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e \
+         ON e.stream_id = x.id AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
+         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
+         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
+         upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
+         AND (SELECT ok FROM go) RETURNING position), \
+         new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE EXISTS (SELECT 1 FROM upd) \
+         AND NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream) RETURNING id, name), \
+         new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
+         SELECT event_type FROM k) AS n WHERE EXISTS (SELECT 1 FROM upd) AND NOT EXISTS (SELECT 1 FROM {s}.names x \
+         WHERE x.name = n.name) RETURNING id, name), \
+         st AS (SELECT id, name FROM new_streams UNION ALL SELECT x.id, x.name FROM {s}.streams x \
+         WHERE x.name IN (SELECT stream FROM k)), \
+         nm AS (SELECT id, name FROM new_names UNION ALL SELECT x.id, x.name FROM {s}.names x \
+         WHERE x.name IN (SELECT actor FROM k UNION SELECT event_type FROM k)), \
+         ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
+         st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_tag \
+         FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
+         WHERE EXISTS (SELECT 1 FROM upd) RETURNING 1), \
+         keys AS (INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
+         SELECT * FROM unnest($17::text[], $18::text[], $19::bytea[], $20::bytea[]) WHERE EXISTS (SELECT 1 FROM upd) \
+         ON CONFLICT (key_id) DO NOTHING RETURNING 1), \
+         links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($21::text[], $22::text[]) \
+         WHERE EXISTS (SELECT 1 FROM upd) ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END), \
+         (SELECT count(*) FROM keys), (SELECT count(*) FROM links) FROM upd"
+    )
+}
+
 /// Interns names into a dictionary table (`streams` or `names`), returning `(id, name)` for each
 /// distinct name of $1. Only the writer inserts, under the head lock.
 fn intern_sql(s: &str, table: &str) -> String {
@@ -369,11 +424,7 @@ impl Sql {
                  AND e.command_id = k.stored AND e.command_tail = k.tail GROUP BY k.stream, k.command_id"
             ),
             write_rows: write_rows_sql(&s),
-            append_fast: format!(
-                "SELECT {s}.append_fast($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
-                 $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[], $13::bigint, \
-                 $14::bigint, $15::bytea, $16::text[], $17::text[], $18::bytea[], $19::bytea[], $20::text[], $21::text[])"
-            ),
+            append_fast: append_fast_sql(&s),
             intern_streams: intern_sql(&s, "streams"),
             intern_names: intern_sql(&s, "names"),
             vault_rows: vault::insert_rows_sql(schema),
@@ -739,32 +790,14 @@ COMMENT ON VIEW {s}.events_readable IS 'plaint: events with their names and read
     )
 }
 
-/// Version 4: smaller rows and the one-statement append.
-///
-/// Rows: the per-row chain value becomes `chain_tag`, its first 8 bytes as a `bigint` (the head
-/// row keeps the whole 32-byte value, so `verify` still recomputes and compares the full chain
-/// at the head, and a changed row is still found at its position unless its tag collides, odds
-/// 2^-64), placed among the 8-byte columns so the row has no alignment padding; the primary key
-/// is built with `fillfactor = 100` (positions only ever append at its right edge). 256 → 232
-/// bytes per row of the engine workload. Existing rows are converted in the migration's
-/// transaction, keeping every position, version, time and payload.
-///
-/// The append: `append_fast` does, inside the single statement's
-/// implicit transaction (so `Bind`/`Execute`/`Sync` is the whole exchange and the `Sync` commits):
-/// the checks that no command id of the batch exists in its stream and that each stream's first
-/// new row follows its last stored version, then the head update from the caller's remembered
-/// head (`WHERE position = p_head_before`: it takes the head-row lock, and after waiting for it
-/// PostgreSQL re-checks the condition on the latest committed head), the interning of new names,
-/// the rows, and the batch's customer keys and links. It returns the new head, or NULL having
-/// written nothing when the head or a check disagrees (the caller then runs the full path).
-///
-/// The checks run before the lock, on the statement's snapshot: any transaction that committed
-/// events after that snapshot also moved the head (every writer advances it), so the head update
-/// then finds no row and nothing is written; one that committed before it is in the snapshot.
-/// The function plans its statements generically (`plan_cache_mode`): with custom plans every
-/// call re-planned all six, 1.26 ms of server CPU per one-event call against 0.46 ms (pgbench).
-/// A function is `VOLATILE` plpgsql, so each statement inside takes a fresh snapshot in READ
-/// COMMITTED; the inserts after the head update therefore see every name committed before it.
+/// Version 4: smaller rows. The per-row chain value becomes `chain_tag`, its first 8 bytes as a
+/// `bigint` (the head row keeps the whole 32-byte value, so `verify` still recomputes and
+/// compares the full chain at the head, and a changed row is still found at its position unless
+/// its tag collides, odds 2^-64), placed among the 8-byte columns so the row has no alignment
+/// padding; the primary key is built with `fillfactor = 100` (positions only ever append at its
+/// right edge). 256 → 232 bytes per row of the engine workload. Existing rows are converted in
+/// the migration's transaction, keeping every position, version, time and payload. (The
+/// one-statement append of this version, [`append_fast_sql`], needs no schema object.)
 fn migration_v4(schema: &str) -> String {
     let s = quote_ident(schema);
     format!(
@@ -819,62 +852,6 @@ FROM {s}.events e LEFT JOIN {s}.streams x ON x.id = e.stream_id LEFT JOIN {s}.na
      LEFT JOIN {s}.names t ON t.id = e.event_type_id;
 COMMENT ON VIEW {s}.events_readable IS 'plaint: events with their names and readable times, without the binary payload, for people';
 
-CREATE OR REPLACE FUNCTION {s}.append_fast(
-    p_position bigint[], p_stream text[], p_version integer[], p_command text[], p_tail boolean[],
-    p_type text[], p_schema_version integer[], p_occurred bigint[], p_recorded bigint[], p_actor text[],
-    p_payload bytea[], p_chain bigint[], p_head_before bigint, p_head_after bigint, p_head_chain bytea,
-    k_id text[], k_owner text[], k_secret bytea[], k_sum bytea[], l_a text[], l_b text[])
-RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan AS $fn$
-DECLARE
-    written bigint;
-BEGIN
-    IF EXISTS (SELECT 1 FROM unnest(p_stream, p_command, p_tail) AS k(stream, command_id, tail)
-               JOIN {s}.streams x ON x.name = k.stream
-               JOIN {s}.events e ON e.stream_id = x.id AND e.command_id = k.command_id AND e.command_tail = k.tail)
-       OR EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.v) AS first FROM unnest(p_stream, p_version) AS k(stream, v)
-                                 GROUP BY k.stream) AS f
-                  WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e
-                                  WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0)
-                        <> f.first - 1) THEN
-        RETURN NULL;
-    END IF;
-    UPDATE {s}.head SET position = p_head_after, chain_hash = p_head_chain WHERE id AND position = p_head_before;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO {s}.streams (name)
-        SELECT DISTINCT k.stream FROM unnest(p_stream) AS k(stream)
-        WHERE NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream);
-    INSERT INTO {s}.names (name)
-        SELECT n.name FROM (SELECT unnest(p_actor) UNION SELECT unnest(p_type)) AS n(name)
-        WHERE NOT EXISTS (SELECT 1 FROM {s}.names x WHERE x.name = n.name);
-    INSERT INTO {s}.events (position, occurred_at_ms, recorded_at_ms, stream_id, stream_version, actor_id,
-                            event_type_id, schema_version, command_tail, command_id, payload, chain_tag)
-        SELECT k.position, k.occurred, k.recorded, x.id, k.version, a.id, t.id, k.schema_version, k.tail,
-               k.command_id, k.payload, k.chain
-        FROM unnest(p_position, p_stream, p_version, p_command, p_tail, p_type, p_schema_version, p_occurred,
-                    p_recorded, p_actor, p_payload, p_chain)
-             AS k(position, stream, version, command_id, tail, type, schema_version, occurred, recorded, actor,
-                  payload, chain)
-        JOIN {s}.streams x ON x.name = k.stream JOIN {s}.names a ON a.name = k.actor
-        JOIN {s}.names t ON t.name = k.type;
-    GET DIAGNOSTICS written = ROW_COUNT;
-    IF written <> cardinality(p_position) THEN
-        RAISE EXCEPTION 'plaint append_fast: % of % rows inserted', written, cardinality(p_position);
-    END IF;
-    IF cardinality(k_id) > 0 THEN
-        INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum)
-            SELECT * FROM unnest(k_id, k_owner, k_secret, k_sum) ON CONFLICT (key_id) DO NOTHING;
-    END IF;
-    IF cardinality(l_a) > 0 THEN
-        INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest(l_a, l_b) ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN p_head_after;
-END
-$fn$;
-COMMENT ON FUNCTION {s}.append_fast IS 'plaint: one-statement append for a writer that knows the head (docs/postgres.md); NULL: nothing written';
-REVOKE ALL ON FUNCTION {s}.append_fast FROM PUBLIC;
 "#,
         min = TIMESTAMP_MS_MIN,
         max = TIMESTAMP_MS_MAX,
@@ -1180,7 +1157,7 @@ async fn migrate_on(
             .map_err(|e| db_err(&ctx("version 4"), &e))?;
         tx.execute(
             &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (4, $1)"),
-            &[&"chain tags instead of per-row chain values; one-statement append: the append_fast function"],
+            &[&"chain tags instead of per-row chain values, no row padding"],
         )
         .await
         .map_err(|e| db_err(&ctx("record version 4"), &e))?;
@@ -1899,10 +1876,9 @@ async fn insert_keys(
     Ok(())
 }
 
-/// The one-statement path, for a process that wrote last: one call of the schema's
-/// `append_fast` function (schema version 4, `migration_v4`) outside any explicit transaction, so
-/// the whole exchange is `Bind`/`Execute`/`Sync` and the `Sync` commits. The function writes the
-/// rows, advances the head and inserts the batch's customer keys only if the head is still the
+/// The one-statement path, for a process that wrote last: one execution of [`append_fast_sql`]
+/// outside any explicit transaction, so the whole exchange is `Bind`/`Execute`/`Sync` and the
+/// `Sync` commits. The statement writes the rows, advances the head and inserts the batch's customer keys only if the head is still the
 /// cached one, every stream is at the version assumed (cached, or else the call's expected
 /// version) and none of the batch's command ids exists. Returns `None` (nothing written) when
 /// the path does not apply or the server-side check failed; the caller then runs the full path,
@@ -1972,14 +1948,14 @@ async fn try_fast_commit(
     let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
     let keys = vault::VaultRows::new(&keyed);
     let [k_id, k_owner, k_secret, k_sum, l_a, l_b, _] = keys.params(&new_head);
-    let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(21);
-    all.extend_from_slice(&params[..15]);
+    let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(22);
+    all.extend_from_slice(&params);
     all.extend_from_slice(&[k_id, k_owner, k_secret, k_sum, l_a, l_b]);
     // One statement, outside any explicit transaction: its implicit transaction commits at the
     // `Sync` that ends the exchange, and the answer arrives only after that commit.
-    let result = client.query_one(append_fast, &all).await;
+    let result = client.query(append_fast, &all).await;
     match result {
-        Ok(row) if row.get::<_, Option<i64>>(0) == Some(new_head) => {
+        Ok(rows) if rows.len() == 1 && rows[0].get::<_, i64>(0) == new_head => {
             cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
             committed(shared, new_head, jobs.len(), rows.len());
             shared

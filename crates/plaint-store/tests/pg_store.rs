@@ -170,10 +170,11 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
 }
 
 /// A version-3 schema holding events (as a version-3 program wrote them: interned names, command
-/// id tails) and a customer key: `connect` refuses it naming both versions; `migrate` adds the
-/// one-statement append function and leaves every row as it was; the store then appends through
-/// that function (counted in `fast_transactions`), its keys go in with its events, and a refused
-/// append through it writes nothing.
+/// id tails): `connect` refuses it naming both versions; `migrate` rewrites the rows into the
+/// version-4 layout (chain tags) keeping every value, so `verify` gives the same chain head; the
+/// store then appends through the one-statement path (counted in `fast_transactions`), a customer
+/// key goes in with its event, and a retried command id the writer has not seen is refused by
+/// that statement (nothing written) and answered by the full path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_3_schema_is_refused_then_migrated_and_appends_in_one_statement() {
     use plaint_store::vault::Vault;
