@@ -616,18 +616,11 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
             .keepalives_interval(Duration::from_millis(KEEPALIVE_INTERVAL_MS))
             .keepalives_retries(KEEPALIVE_PROBES);
     }
-    if config.get_options().is_none() {
-        // Generic plans for the store's prepared statements: with the default `auto` mode the
-        // array-parameter statements (`unnest($1::…[])`) are re-planned for every execution
-        // (custom plans look cheaper for each array size), 0.1–0.2 ms of server CPU each.
-        let mut settings = "-c plan_cache_mode=force_generic_plan".to_string();
-        if options.idle_in_transaction_timeout_ms > 0 {
-            settings.push_str(&format!(
-                " -c idle_in_transaction_session_timeout={}",
-                options.idle_in_transaction_timeout_ms
-            ));
-        }
-        config.options(settings);
+    if options.idle_in_transaction_timeout_ms > 0 && config.get_options().is_none() {
+        config.options(format!(
+            "-c idle_in_transaction_session_timeout={}",
+            options.idle_in_transaction_timeout_ms
+        ));
     }
     Ok(config)
 }
