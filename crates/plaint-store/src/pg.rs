@@ -263,6 +263,7 @@ struct Sql {
     find_commands: String,
     write_rows: String,
     append_fast: String,
+    append_fast_plain: String,
     intern_streams: String,
     intern_names: String,
     vault_rows: String,
@@ -345,6 +346,29 @@ fn write_rows_sql(s: &str) -> String {
 /// fails the statement and rolls its transaction back instead of committing a head without its
 /// rows.
 fn append_fast_sql(s: &str) -> String {
+    append_fast_sql_with(s, true)
+}
+
+/// [`append_fast_sql`], or with `keys == false` the same without the keys and links (no
+/// parameters $17..$22): the statement of batches that create no customer key, which is smaller to
+/// plan and run.
+fn append_fast_sql_with(s: &str, keys: bool) -> String {
+    let vault = if keys {
+        format!(
+            ", keys AS (INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
+             SELECT * FROM unnest($17::text[], $18::text[], $19::bytea[], $20::bytea[]) WHERE EXISTS (SELECT 1 FROM upd) \
+             ON CONFLICT (key_id) DO NOTHING RETURNING 1), \
+             links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($21::text[], $22::text[]) \
+             WHERE EXISTS (SELECT 1 FROM upd) ON CONFLICT DO NOTHING RETURNING 1)"
+        )
+    } else {
+        String::new()
+    };
+    let counts = if keys {
+        ", (SELECT count(*) FROM keys), (SELECT count(*) FROM links)"
+    } else {
+        ""
+    };
     format!(
         "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
          $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
@@ -369,14 +393,8 @@ fn append_fast_sql(s: &str) -> String {
          ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
          st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_tag \
          FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
-         WHERE EXISTS (SELECT 1 FROM upd) RETURNING 1), \
-         keys AS (INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
-         SELECT * FROM unnest($17::text[], $18::text[], $19::bytea[], $20::bytea[]) WHERE EXISTS (SELECT 1 FROM upd) \
-         ON CONFLICT (key_id) DO NOTHING RETURNING 1), \
-         links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($21::text[], $22::text[]) \
-         WHERE EXISTS (SELECT 1 FROM upd) ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END), \
-         (SELECT count(*) FROM keys), (SELECT count(*) FROM links) FROM upd"
+         WHERE EXISTS (SELECT 1 FROM upd) RETURNING 1){vault} \
+         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END){counts} FROM upd"
     )
 }
 
@@ -425,6 +443,7 @@ impl Sql {
             ),
             write_rows: write_rows_sql(&s),
             append_fast: append_fast_sql(&s),
+            append_fast_plain: append_fast_sql_with(&s, false),
             intern_streams: intern_sql(&s, "streams"),
             intern_names: intern_sql(&s, "names"),
             vault_rows: vault::insert_rows_sql(schema),
@@ -1566,18 +1585,28 @@ async fn commit_batch(
         let q = q.to_string();
         async move { client.prepare_cached(&q).await }
     };
-    let (begin, lock_head, stream_versions, find_commands, write_rows, vault_rows, commit, append_fast) =
-        tokio::try_join!(
-            prepare(&sql.begin),
-            prepare(&sql.lock_head),
-            prepare(&sql.stream_versions),
-            prepare(&sql.find_commands),
-            prepare(&sql.write_rows),
-            prepare(&sql.vault_rows),
-            prepare(&sql.commit),
-            prepare(&sql.append_fast),
-        )
-        .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
+    let (
+        begin,
+        lock_head,
+        stream_versions,
+        find_commands,
+        write_rows,
+        vault_rows,
+        commit,
+        append_fast,
+        append_fast_plain,
+    ) = tokio::try_join!(
+        prepare(&sql.begin),
+        prepare(&sql.lock_head),
+        prepare(&sql.stream_versions),
+        prepare(&sql.find_commands),
+        prepare(&sql.write_rows),
+        prepare(&sql.vault_rows),
+        prepare(&sql.commit),
+        prepare(&sql.append_fast),
+        prepare(&sql.append_fast_plain),
+    )
+    .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
 
     // The distinct streams and (stream, command id) pairs of the batch.
     let mut streams: Vec<&str> = Vec::new();
@@ -1608,7 +1637,7 @@ async fn commit_batch(
     // the lookups (separate statements, so fresh snapshots in READ COMMITTED) see everything
     // committed before the lock was granted.
     let outcome = async {
-        let fast = try_fast_commit(shared, &client, &append_fast, jobs, vaults, cache).await?;
+        let fast = try_fast_commit(shared, &client, [&append_fast, &append_fast_plain], jobs, vaults, cache).await?;
         if let Some(outcomes) = fast {
             return Ok(outcomes);
         }
@@ -1880,7 +1909,7 @@ async fn insert_keys(
 async fn try_fast_commit(
     shared: &Shared,
     client: &deadpool_postgres::Object,
-    append_fast: &tokio_postgres::Statement,
+    [append_fast, append_fast_plain]: [&tokio_postgres::Statement; 2],
     jobs: &[&[AppendRequest]],
     vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
@@ -1946,7 +1975,11 @@ async fn try_fast_commit(
     all.extend_from_slice(&[k_id, k_owner, k_secret, k_sum, l_a, l_b]);
     // One statement, outside any explicit transaction: its implicit transaction commits at the
     // `Sync` that ends the exchange, and the answer arrives only after that commit.
-    let result = client.query(append_fast, &all).await;
+    let result = if keys.is_empty() {
+        client.query(append_fast_plain, &params).await
+    } else {
+        client.query(append_fast, &all).await
+    };
     match result {
         Ok(rows) if rows.len() == 1 && rows[0].get::<_, i64>(0) == new_head => {
             cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
