@@ -11,8 +11,9 @@
 //!   with a lower position (the trap of sequence-based event stores).
 //! * **Group commit.** Serialising appends costs throughput, so each process runs one writer task
 //!   that takes every append waiting in its queue and commits them in one transaction (one lock,
-//!   one WAL flush). Statements of a transaction are pipelined: two round trips per batch, or one
-//!   when this process wrote last (a server-checked fast path; see `docs/postgres.md`).
+//!   one WAL flush). Statements of a transaction are pipelined: two round trips per batch, or,
+//!   when this process wrote last, one statement in its implicit transaction (a server-checked
+//!   fast path, [`append_fast_sql`]; see `docs/postgres.md`).
 //! * **Idempotency and retry.** A command id already present in a stream returns the original
 //!   positions. Because of that, the writer retries a batch whose connection was lost (the commit
 //!   may or may not have happened; the retry either finds the command ids or appends them).
