@@ -435,6 +435,33 @@ async fn relation_bytes(pool: &sqlx::PgPool, table: &str) -> i64 {
     bytes
 }
 
+/// Where plaint's PostgreSQL bytes per event go after `VACUUM`: the heap, each index of
+/// `events`, and the name dictionaries (`pg_relation_size` ÷ events).
+async fn pg_bytes_by_part(pool: &sqlx::PgPool, schema: &str, events: u64) -> String {
+    sqlx::query(&format!("VACUUM {schema}.events"))
+        .execute(pool)
+        .await
+        .expect("VACUUM events");
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'i') \
+         AND (c.relname IN ('events', 'streams', 'names') OR c.relname LIKE 'events\\_%' OR c.relname LIKE 'streams\\_%' \
+              OR c.relname LIKE 'names\\_%') ORDER BY c.relname",
+    )
+    .bind(schema)
+    .fetch_all(pool)
+    .await
+    .expect("relation sizes");
+    let per = |b: i64| b as f64 / events.max(1) as f64;
+    let total: i64 = rows.iter().map(|(_, b)| b).sum();
+    let parts: Vec<String> = rows.iter().map(|(name, b)| format!("{name} {:.1}", per(*b))).collect();
+    format!(
+        "plaint PostgreSQL bytes per event after VACUUM, by relation (pg_relation_size ÷ {events} events): {} = {:.1} B",
+        parts.join(" + "),
+        per(total)
+    )
+}
+
 async fn plaint_pg_row(
     commands: &[Command],
     callers: usize,
@@ -452,6 +479,7 @@ async fn plaint_pg_row(
     progress("plaint pg", &one);
     let events = engine.stats().await.expect("stats").events;
     let bytes = relation_bytes(sql, &format!("{schema1}.events")).await;
+    let parts = pg_bytes_by_part(sql, &schema1, events).await;
     let rebuild = rebuild_plaint_tickets(engine.store().as_ref()).await;
     let full = full_rebuild(&engine).await;
     Arc::into_inner(engine)
@@ -492,6 +520,7 @@ async fn plaint_pg_row(
         bytes_per_event: format!("{:.0}", bytes as f64 / events as f64),
         rebuild,
         notes: vec![
+            parts,
             format!(
                 "plaint PostgreSQL: full `Engine::rebuild` (all four projections) took {:.0} ms",
                 full.as_secs_f64() * 1000.0

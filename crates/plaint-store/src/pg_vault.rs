@@ -153,6 +153,15 @@ pub(super) fn insert_rows_sql(schema: &str) -> String {
     )
 }
 
+/// A statement prepared once per pooled session (deadpool's statement cache): one round trip
+/// per vault read instead of a parse round trip before each.
+async fn cached(client: &deadpool_postgres::Object, sql: String) -> Result<tokio_postgres::Statement, StoreError> {
+    client
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| db_err(&format!("vault: preparing {sql:?}"), &e))
+}
+
 impl PgStore {
     async fn vault_client(&self, what: &str) -> Result<deadpool_postgres::Object, StoreError> {
         self.shared
@@ -194,10 +203,14 @@ impl Vault for PgStore {
         let client = self.vault_client("match secret").await?;
         let row = client
             .query_opt(
-                &format!(
-                    "SELECT value FROM {}.vault_meta WHERE name = 'match_secret'",
-                    self.vault_schema()
-                ),
+                &cached(
+                    &client,
+                    format!(
+                        "SELECT value FROM {}.vault_meta WHERE name = 'match_secret'",
+                        self.vault_schema()
+                    ),
+                )
+                .await?,
                 &[],
             )
             .await
@@ -219,11 +232,15 @@ impl Vault for PgStore {
         let client = self.vault_client("live key").await?;
         let row = client
             .query_opt(
-                &format!(
-                    "SELECT key_id, secret FROM {}.vault_keys WHERE owner = $1 AND secret IS NOT NULL \
+                &cached(
+                    &client,
+                    format!(
+                        "SELECT key_id, secret FROM {}.vault_keys WHERE owner = $1 AND secret IS NOT NULL \
                      ORDER BY seq DESC LIMIT 1",
-                    self.vault_schema()
-                ),
+                        self.vault_schema()
+                    ),
+                )
+                .await?,
                 &[&owner],
             )
             .await
@@ -243,10 +260,14 @@ impl Vault for PgStore {
         let client = self.vault_client("key").await?;
         let row = client
             .query_opt(
-                &format!(
-                    "SELECT secret, checksum FROM {}.vault_keys WHERE key_id = $1",
-                    self.vault_schema()
-                ),
+                &cached(
+                    &client,
+                    format!(
+                        "SELECT secret, checksum FROM {}.vault_keys WHERE key_id = $1",
+                        self.vault_schema()
+                    ),
+                )
+                .await?,
                 &[&id],
             )
             .await
@@ -274,10 +295,14 @@ impl Vault for PgStore {
         let client = self.vault_client("keys of owner").await?;
         let rows = client
             .query(
-                &format!(
-                    "SELECT key_id FROM {}.vault_keys WHERE owner = $1 ORDER BY seq",
-                    self.vault_schema()
-                ),
+                &cached(
+                    &client,
+                    format!(
+                        "SELECT key_id FROM {}.vault_keys WHERE owner = $1 ORDER BY seq",
+                        self.vault_schema()
+                    ),
+                )
+                .await?,
                 &[&owner],
             )
             .await
@@ -289,10 +314,14 @@ impl Vault for PgStore {
         let client = self.vault_client("links").await?;
         let rows = client
             .query(
-                &format!(
-                    "SELECT b FROM {s}.vault_links WHERE a = $1 UNION SELECT a FROM {s}.vault_links WHERE b = $1",
-                    s = self.vault_schema()
-                ),
+                &cached(
+                    &client,
+                    format!(
+                        "SELECT b FROM {s}.vault_links WHERE a = $1 UNION SELECT a FROM {s}.vault_links WHERE b = $1",
+                        s = self.vault_schema()
+                    ),
+                )
+                .await?,
                 &[&owner],
             )
             .await

@@ -266,12 +266,13 @@ fn a_slow_writer_cannot_be_overtaken() {
         slow.execute(
             &format!(
                 "INSERT INTO {s}.events (position, occurred_at_ms, recorded_at_ms, stream_id, stream_version, actor_id, \
-                 event_type_id, schema_version, command_tail, command_id, payload, chain_hash) \
+                 event_type_id, schema_version, command_tail, command_id, payload, chain_tag) \
                  VALUES (1, 1, 2, (SELECT id FROM {s}.streams WHERE name = 'slow'), 1, \
                  (SELECT id FROM {s}.names WHERE name = 'slow'), (SELECT id FROM {s}.names WHERE name = 'Received'), \
                  1, false, 'slow-1', 'first', $1)"
             ),
-            &[&chain.as_slice()],
+            // The row's chain tag: the first 8 bytes of the chain value, big-endian.
+            &[&i64::from_be_bytes(chain[..8].try_into().unwrap())],
         )
         .await
         .unwrap();

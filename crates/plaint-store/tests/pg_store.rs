@@ -169,6 +169,159 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
     PgStore::drop_schema(&url, &options).await.unwrap();
 }
 
+/// A version-3 schema holding events (as a version-3 program wrote them: interned names, command
+/// id tails): `connect` refuses it naming both versions; `migrate` rewrites the rows into the
+/// version-4 layout (chain tags) keeping every value, so `verify` gives the same chain head; the
+/// store then appends through the one-statement path (counted in `fast_transactions`), a customer
+/// key goes in with its event, and a retried command id the writer has not seen is refused by
+/// that statement (nothing written) and answered by the full path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_schema_is_refused_then_migrated_and_appends_in_one_statement() {
+    use plaint_store::vault::Vault;
+    let Some(url) = database_url() else { return };
+    let mut options = PgOptions::with_schema(format!("plaint_t_v3_{:08x}", rand::random::<u32>()));
+    options.pool_size_max = 4;
+    let v3 = PgStore::migrate_to_version(&url, &options, 3).await.unwrap();
+    assert_eq!((v3.version_before, v3.version_after), (0, 3));
+    let raw = {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    };
+    let s = &options.schema;
+    let mut written = Vec::new();
+    let mut chain = CHAIN_GENESIS;
+    for (i, (version, command_id, event_type)) in [(1u64, "CMP-7/01-receive", "Received"), (2, "retry-1", "Verified")]
+        .into_iter()
+        .enumerate()
+    {
+        let e = plaint_store::RecordedEvent {
+            position: i as u64 + 1,
+            stream: "CMP-7".to_string(),
+            stream_version: version,
+            event_type: event_type.to_string(),
+            schema_version: 2,
+            occurred_at_ms: 1_700_000_000_000 + i as i64,
+            recorded_at_ms: 1_700_000_000_500 + i as i64,
+            actor: "cs-9".to_string(),
+            command_id: command_id.to_string(),
+            payload: format!("v3 payload {i}").into_bytes(),
+        };
+        chain = chain_next(&chain, &e);
+        let (tail, stored) = match command_id.strip_prefix("CMP-7/") {
+            Some(t) => (true, t),
+            None => (false, command_id),
+        };
+        raw.batch_execute(&format!(
+            "INSERT INTO {s}.streams (name) VALUES ('CMP-7') ON CONFLICT DO NOTHING; \
+             INSERT INTO {s}.names (name) VALUES ('cs-9'), ('{event_type}') ON CONFLICT DO NOTHING"
+        ))
+        .await
+        .unwrap();
+        raw.execute(
+            &format!(
+                "INSERT INTO {s}.events (position, occurred_at_ms, recorded_at_ms, stream_id, stream_version, actor_id, \
+                 event_type_id, schema_version, command_tail, command_id, payload, chain_hash) \
+                 SELECT $1, $2, $3, (SELECT id FROM {s}.streams WHERE name = 'CMP-7'), $4, \
+                 (SELECT id FROM {s}.names WHERE name = 'cs-9'), (SELECT id FROM {s}.names WHERE name = $5), \
+                 $6, $7, $8, $9, $10"
+            ),
+            &[
+                &(e.position as i64),
+                &e.occurred_at_ms,
+                &e.recorded_at_ms,
+                &(e.stream_version as i32),
+                &e.event_type,
+                &i32::from(e.schema_version),
+                &tail,
+                &stored,
+                &e.payload,
+                &chain.as_slice(),
+            ],
+        )
+        .await
+        .unwrap();
+        written.push(e);
+    }
+    raw.execute(
+        &format!("UPDATE {s}.head SET position = $1, chain_hash = $2"),
+        &[&(written.len() as i64), &chain.as_slice()],
+    )
+    .await
+    .unwrap();
+
+    let err = PgStore::connect(&url, options.clone())
+        .await
+        .err()
+        .expect("connect to v3 fails");
+    let text = err.to_string();
+    assert!(
+        text.contains("version 3") && text.contains(&format!("version {PG_SCHEMA_VERSION}")),
+        "{text}"
+    );
+    let up = PgStore::migrate(&url, &options).await.unwrap();
+    assert_eq!((up.version_before, up.version_after), (3, PG_SCHEMA_VERSION));
+    let again = PgStore::migrate(&url, &options).await.unwrap();
+    assert_eq!(
+        (again.version_before, again.version_after),
+        (PG_SCHEMA_VERSION, PG_SCHEMA_VERSION)
+    );
+    let store = PgStore::connect(&url, options.clone()).await.unwrap();
+    assert_eq!(store.read_all(1, 100).await.unwrap(), written);
+    assert_eq!(store.verify().await.unwrap().chain_head, chain);
+
+    // The first append learns the head (full path); the next ones take the function, one with a
+    // customer key.
+    let first = store
+        .append("CMP-7", ExpectedVersion::Exact(2), vec![event("CMP-7/03-respond", 3)])
+        .await
+        .unwrap();
+    assert_eq!((first.first_position, first.stream_version), (3, 3));
+    let secret = [7u8; 32];
+    let key_id = "cust:abc.1".to_string();
+    let mut vault = plaint_store::vault::VaultWrite::default();
+    vault.keys.push(plaint_store::vault::NewKey {
+        id: key_id.clone(),
+        secret: zeroize::Zeroizing::new(secret),
+    });
+    let keyed = store
+        .append_with_vault(
+            vec![AppendRequest {
+                stream: "CMP-8".to_string(),
+                expected: ExpectedVersion::Exact(0),
+                events: vec![event("CMP-8/01-receive", 4)],
+            }],
+            vault,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keyed[0].first_position, 4);
+    let next = store
+        .append("CMP-7", ExpectedVersion::Exact(3), vec![event("CMP-7/04-close", 5)])
+        .await
+        .unwrap();
+    assert_eq!((next.first_position, next.stream_version), (5, 4));
+    assert!(store.stats().fast_transactions >= 2, "{:?}", store.stats());
+    match store.key(&key_id).await.unwrap() {
+        plaint_store::vault::KeyState::Live(s) => assert_eq!(*s, secret),
+        other => panic!("the key is written with its event, found {other:?}"),
+    }
+    // A retried command id the writer has not seen: the function refuses, writes nothing, and the
+    // full path answers with the original positions.
+    let retried = store
+        .append("CMP-7", ExpectedVersion::Exact(4), vec![event("retry-1", 6)])
+        .await
+        .unwrap();
+    assert!(retried.deduplicated && retried.first_position == 2, "{retried:?}");
+    assert!(store.stats().fast_misses >= 1, "{:?}", store.stats());
+    let report = store.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (5, 2));
+    drop(store);
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_schema_names_are_rejected() {
     let Some(url) = database_url() else { return };
