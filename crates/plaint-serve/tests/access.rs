@@ -238,3 +238,53 @@ async fn a_reveal_needs_the_right_and_a_reason_and_is_recorded() {
     assert_eq!(r.role, Role::Auditor);
     engine.close().await.unwrap();
 }
+
+/// Issue 15: the token and reveal streams are no complaints. A command addressed to one is
+/// refused (422 naming `complaint_id`, also with a command id taken from the token stream,
+/// which must not answer "deduplicated" with its events), in a batch too, and the ticket
+/// routes answer 404 for them, even to the auditor.
+#[tokio::test]
+async fn system_streams_are_refused_as_complaints_over_http() {
+    let (server, tokens) = start().await;
+    let intake = Some(tokens[&Role::Intake].as_str());
+    let post = reqwest::Method::POST;
+    let token_id = plaint::access::token_id_of(&tokens[&Role::Intake]).unwrap().to_owned();
+    for stream in plaint::domain::RESERVED_STREAMS {
+        for command_id in ["c-1".to_owned(), format!("token-issue-{token_id}")] {
+            let (s, p, _) = server
+                .send(
+                    post.clone(),
+                    "/v1/commands",
+                    intake,
+                    Some(&receive(&command_id, stream)),
+                )
+                .await;
+            assert_eq!(s, 422, "{stream} {command_id}: {p}");
+            assert_eq!(p["type"], "/problems/rejected-invalid", "{p}");
+            assert_eq!(p["rejection"]["field"], "complaint_id", "{p}");
+            assert!(p["detail"].as_str().unwrap().contains("reserved system stream"), "{p}");
+        }
+        let batch = json!([receive("b-1", stream)]);
+        let (s, p, _) = server.send(post.clone(), "/v1/commands", intake, Some(&batch)).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["results"][0]["outcome"], "rejected", "{p}");
+        assert_eq!(p["committed"], 0, "{p}");
+        for path in ["", "/history", "/sla"] {
+            let (s, p, _) = server
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/v1/tickets/{stream}{path}"),
+                    Some(&tokens[&Role::Auditor]),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 404, "{stream}{path}: {p}");
+            assert!(p["detail"].as_str().unwrap().contains("system stream"), "{p}");
+        }
+    }
+    let dir = server.stop().await;
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    // Nothing but the tokens of `start` was written.
+    assert_eq!(engine.head_position().await.unwrap(), Role::ALL.len() as u64);
+    engine.close().await.unwrap();
+}
