@@ -50,17 +50,21 @@ pub enum Role {
     Analyst,
     /// 审计: reads everything, the audit trail included, and may reveal; sends no command.
     Auditor,
+    /// 系统管理: creates, lists and revokes API tokens (through a running server); reads no
+    /// complaint and sends no command.
+    Admin,
 }
 
 impl Role {
     /// Every role, in the order of the documentation.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Intake,
         Role::Handler,
         Role::Supervisor,
         Role::Finance,
         Role::Analyst,
         Role::Auditor,
+        Role::Admin,
     ];
 
     /// The stable snake_case name.
@@ -72,6 +76,7 @@ impl Role {
             Role::Finance => "finance",
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
+            Role::Admin => "admin",
         }
     }
 
@@ -127,7 +132,7 @@ impl Role {
                 "record_improvement",
             ],
             Role::Finance => &["compensate", "pay_compensation"],
-            Role::Analyst | Role::Auditor => &[],
+            Role::Analyst | Role::Auditor | Role::Admin => &[],
         }
     }
 
@@ -142,10 +147,11 @@ impl Role {
             }
             Access::Command(body) => self.commands().contains(&body.name()),
             Access::CommandKind(kind) => self.commands().contains(&kind),
-            Access::Read => true,
+            Access::Read => self != Role::Admin,
             Access::Report => matches!(self, Role::Supervisor | Role::Finance | Role::Analyst | Role::Auditor),
             Access::Reveal => matches!(self, Role::Intake | Role::Handler | Role::Supervisor | Role::Auditor),
             Access::Audit => matches!(self, Role::Auditor),
+            Access::Tokens => matches!(self, Role::Admin),
         }
     }
 }
@@ -158,7 +164,7 @@ impl fmt::Display for Role {
 
 /// Why a role name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor")]
+#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, admin")]
 pub struct UnknownRole(pub String);
 
 impl std::str::FromStr for Role {
@@ -186,6 +192,8 @@ pub enum Access<'a> {
     Reveal,
     /// Read the audit trail and verify the log.
     Audit,
+    /// Create, list and revoke API tokens.
+    Tokens,
 }
 
 /// An API token was issued. The secret itself is never recorded: only its hash.
@@ -414,6 +422,13 @@ impl TokenTable {
         })
     }
 
+    /// The name a new token of `role` gets when none is given: `<role>-<n>`, `n` one more than
+    /// the tokens of that role ever issued (so it never repeats a revoked token's name).
+    pub fn default_name(&self, role: Role) -> String {
+        let n = self.tokens.values().filter(|t| t.role == role).count() + 1;
+        format!("{role}-{n}")
+    }
+
     /// Decides revoking the live token with this id or name.
     pub fn decide_revoke(&self, id_or_name: &str, reason: &str) -> Result<TokenRevoked, AccessRefusal> {
         check_reason("revocation reason", reason)?;
@@ -536,9 +551,23 @@ mod tests {
         assert!(!Role::Handler.permits(Access::CommandKind("open_supervision")));
         assert_eq!("finance".parse::<Role>().unwrap(), Role::Finance);
         assert_eq!(
-            "admin".parse::<Role>().unwrap_err().to_string(),
-            "role \"admin\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor"
+            "root".parse::<Role>().unwrap_err().to_string(),
+            "role \"root\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, admin"
         );
+        // The token administrator manages tokens and nothing else; nobody else manages them.
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        for access in [
+            Access::Read,
+            Access::Report,
+            Access::Reveal,
+            Access::Audit,
+            Access::Command(&receive),
+        ] {
+            assert!(!Role::Admin.permits(access), "{access:?}");
+        }
+        for role in Role::ALL {
+            assert_eq!(role.permits(Access::Tokens), role == Role::Admin, "{role}");
+        }
     }
 
     #[test]
