@@ -620,6 +620,9 @@ impl Engine {
     }
 
     async fn execute_at(&self, cmd: Command, now: Option<Timestamp>) -> Result<Executed, EngineError> {
+        // A system stream (tokens, reveals, erasures) is no complaint: refused before anything
+        // of it is read (a retry's answer would return its events).
+        plaint_domain::state::refuse_reserved(&cmd)?;
         let stream = cmd.complaint_id.as_str().to_owned();
         // What the caller asked, before the engine's additions (`enrich`): a retry is compared
         // with it (issue 11: a command id reused with another body is refused).
@@ -907,6 +910,16 @@ impl Engine {
         // The keys and links the accepted commands need, created with their events.
         let mut write = VaultWrite::default();
         for cmd in cmds {
+            if let Err(rejection) = plaint_domain::state::refuse_reserved(cmd) {
+                outcomes.push(CommandOutcome::Rejected {
+                    reason: rejection.to_string(),
+                    rejection,
+                });
+                if stop_at_rejection {
+                    break;
+                }
+                continue;
+            }
             if !states.contains_key(&cmd.complaint_id) {
                 // Taken out of the cache either way: whatever the batch's fate, the cached
                 // state is no longer known to be current; put back once committed.

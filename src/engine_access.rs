@@ -67,13 +67,16 @@ impl Engine {
     /// Creates an API token named `name` with `role`, issued `by` someone: draws 256 random
     /// bits, records only their hash, and returns the token text (shown once).
     pub async fn create_token(&self, name: &str, role: Role, by: &Actor) -> Result<NewToken, EngineError> {
-        use rand::Rng;
-        let mut rng = rand::rng();
-        let hex = |n: usize, rng: &mut rand::rngs::ThreadRng| -> String {
-            (0..n / 2).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+        // Drawn before any await: the thread's generator stays on its thread (the future is
+        // `Send`, so a server can create tokens from a request).
+        let (token_id, token) = {
+            use rand::Rng;
+            let mut rng = rand::rng();
+            let mut hex = |n: usize| -> String { (0..n / 2).map(|_| format!("{:02x}", rng.random::<u8>())).collect() };
+            let token_id = hex(TOKEN_ID_LEN);
+            let token = token_text(&token_id, &hex(TOKEN_SECRET_LEN));
+            (token_id, token)
         };
-        let token_id = hex(TOKEN_ID_LEN, &mut rng);
-        let token = token_text(&token_id, &hex(TOKEN_SECRET_LEN, &mut rng));
         let table = self.tokens().await?;
         let issued = table
             .decide_issue(&token_id, name, role, &token_hash(&token))

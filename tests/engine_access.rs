@@ -162,3 +162,56 @@ async fn a_reveal_is_recorded_before_it_is_shown_and_refusals_write_nothing() {
     assert_eq!(engine.history(&id).await.unwrap().len(), 1);
     engine.close().await.unwrap();
 }
+
+/// Issue 15: the token, reveal and erasure streams are no complaints. `Engine::execute` and
+/// `execute_batch` refuse a command addressed to one before reading it (a command id taken from
+/// the token stream gets no "deduplicated" answer carrying its events), and nothing is written.
+#[tokio::test]
+async fn commands_addressed_to_system_streams_are_refused_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    let made = engine
+        .create_token("hotline-desk", Role::Intake, &admin())
+        .await
+        .unwrap();
+    let head = engine.head_position().await.unwrap();
+    for stream in plaint::domain::RESERVED_STREAMS {
+        for command_id in ["c-1".to_owned(), format!("token-issue-{}", made.record.token_id)] {
+            let mut cmd = receive();
+            cmd.complaint_id = ComplaintId::new(stream).unwrap();
+            cmd.command_id = plaint::domain::CommandId::new(command_id.as_str()).unwrap();
+            let err = engine.execute(cmd.clone()).await.unwrap_err();
+            let plaint::EngineError::Rejected(rejection) = &err else {
+                panic!("{stream} {command_id}: expected a rejection, got {err:?}")
+            };
+            assert!(
+                matches!(
+                    rejection,
+                    plaint::Rejection::Invalid {
+                        field: "complaint_id",
+                        ..
+                    }
+                ),
+                "{rejection:?}"
+            );
+            assert!(err.to_string().contains("reserved system stream"), "{err}");
+            let batch = engine.execute_batch(vec![cmd, receive()]).await.unwrap();
+            assert!(
+                matches!(batch.outcomes[0], plaint::CommandOutcome::Rejected { .. }),
+                "{:?}",
+                batch.outcomes
+            );
+        }
+    }
+    // Only the ordinary command of the first batch was written; the token stream is untouched.
+    assert_eq!(engine.head_position().await.unwrap(), head + 1);
+    assert_eq!(engine.tokens().await.unwrap().tokens().count(), 1);
+    assert_eq!(
+        engine
+            .history(&ComplaintId::new(TOKEN_STREAM).unwrap())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

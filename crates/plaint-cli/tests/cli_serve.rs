@@ -118,3 +118,124 @@ fn serve_answers_http_and_stops_on_sigterm_releasing_the_store() {
     // Lock released; the command is durable.
     assert_eq!(env.stats()["head_position"], 1);
 }
+
+/// Issue 15: while a server holds the file log, `plaint token create|list|revoke --server URL`
+/// with an admin token manages tokens through it; the token works with the next request, its
+/// revocation bites at once, and both are events in the log, issued by the admin token's name.
+#[test]
+fn tokens_are_created_and_revoked_through_a_running_server() {
+    let env = Env::new();
+    env.init();
+    let made = env
+        .plaint(&["token", "create", "--role", "admin", "--name", "ops", "--json"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let admin: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
+    let admin = admin["token"].as_str().unwrap().to_owned();
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
+        .arg("--store")
+        .arg(env.store())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("PLAINT_STORE")
+        .env_remove("PLAINT_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve prints where it listens").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let server = format!("http://{addr}");
+    let token = |args: &[&str], admin: Option<&str>| {
+        let mut cmd = env.plaint(&[&["token"], args, &["--server", &server]].concat());
+        cmd.env_remove("PLAINT_ADMIN_TOKEN").env_remove("PLAINT_SERVER");
+        if let Some(a) = admin {
+            cmd.env("PLAINT_ADMIN_TOKEN", a);
+        }
+        cmd.output().unwrap()
+    };
+    let post = |bearer: &str| {
+        http(
+            &addr,
+            &format!(
+                "POST /v1/commands HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{RECEIVE}",
+                RECEIVE.len()
+            ),
+        )
+    };
+
+    // The store is locked: without --server, token create cannot append.
+    let locked = env
+        .plaint(&["token", "create", "--role", "intake"])
+        .env_remove("PLAINT_SERVER")
+        .output()
+        .unwrap();
+    assert_eq!(locked.status.code(), Some(1), "{}", stderr(&locked));
+
+    // Through the server with the admin token: created, shown once, usable at once.
+    let out = token(
+        &["create", "--role", "intake", "--name", "hotline-desk", "--json"],
+        Some(&admin),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let created: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let desk = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(created["record"]["role"], "intake", "{created}");
+    assert_eq!(created["record"]["issued_by"], "ops", "{created}");
+    let (status, body) = post(&desk);
+    assert!(status.contains("201"), "{status} {body}");
+    // The admin token itself sends no command.
+    let (status, body) = post(&admin);
+    assert!(status.contains("403"), "{status} {body}");
+
+    // Without an admin token, or with a token of another role: exit 1, saying why.
+    let out = token(&["create", "--role", "intake"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("admin token"), "{}", stderr(&out));
+    let out = token(&["create", "--role", "intake"], Some(&desk));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("403"), "{}", stderr(&out));
+    // A refusal of the domain names what is wrong: the name is taken by a live token.
+    let out = token(&["create", "--role", "handler", "--name", "hotline-desk"], Some(&admin));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("hotline-desk"), "{}", stderr(&out));
+
+    let out = token(&["list"], Some(&admin));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("hotline-desk") && stdout(&out).contains("ops"),
+        "{}",
+        stdout(&out)
+    );
+    let out = token(&["revoke", "hotline-desk", "--reason", "desk replaced"], Some(&admin));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (status, body) = post(&desk);
+    assert!(status.contains("401"), "{status} {body}");
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:?}");
+    // Events in the log, verified with it.
+    let list = env.plaint(&["token", "list", "--json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    let desk_record = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "hotline-desk")
+        .unwrap()
+        .clone();
+    assert!(!desk_record["revoked_at"].is_null(), "{list}");
+    assert_eq!(desk_record["issued_by"], "ops");
+    env.plaint(&["verify"]).assert().success();
+}

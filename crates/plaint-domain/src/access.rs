@@ -56,11 +56,14 @@ pub enum Role {
     DepartmentHead,
     /// 中心负责人: a supervisor's rights, approving compensation of any amount.
     CenterDirector,
+    /// 系统管理: creates, lists and revokes API tokens (through a running server); reads no
+    /// complaint and sends no command.
+    Admin,
 }
 
 impl Role {
     /// Every role, in the order of the documentation.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Intake,
         Role::Handler,
         Role::Supervisor,
@@ -69,6 +72,7 @@ impl Role {
         Role::Auditor,
         Role::DepartmentHead,
         Role::CenterDirector,
+        Role::Admin,
     ];
 
     /// The stable snake_case name.
@@ -82,6 +86,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::DepartmentHead => "department_head",
             Role::CenterDirector => "center_director",
+            Role::Admin => "admin",
         }
     }
 
@@ -93,7 +98,7 @@ impl Role {
             Role::Supervisor => Some(ApproverRole::Supervisor),
             Role::DepartmentHead => Some(ApproverRole::DepartmentHead),
             Role::CenterDirector => Some(ApproverRole::CenterDirector),
-            Role::Intake | Role::Handler | Role::Finance | Role::Analyst | Role::Auditor => None,
+            Role::Intake | Role::Handler | Role::Finance | Role::Analyst | Role::Auditor | Role::Admin => None,
         }
     }
 
@@ -155,7 +160,7 @@ impl Role {
                 "record_dispute_escalation",
             ],
             Role::Finance => &["compensate", "pay_compensation"],
-            Role::Analyst | Role::Auditor => &[],
+            Role::Analyst | Role::Auditor | Role::Admin => &[],
         }
     }
 
@@ -175,7 +180,7 @@ impl Role {
             }
             Access::Command(body) => self.commands().contains(&body.name()),
             Access::CommandKind(kind) => self.commands().contains(&kind),
-            Access::Read => true,
+            Access::Read => self != Role::Admin,
             Access::Report => matches!(
                 self,
                 Role::Supervisor
@@ -195,6 +200,7 @@ impl Role {
                     | Role::Auditor
             ),
             Access::Audit => matches!(self, Role::Auditor),
+            Access::Tokens => matches!(self, Role::Admin),
         }
     }
 }
@@ -207,7 +213,7 @@ impl fmt::Display for Role {
 
 /// Why a role name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director")]
+#[error("role {0:?} does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director, admin")]
 pub struct UnknownRole(pub String);
 
 impl std::str::FromStr for Role {
@@ -235,6 +241,8 @@ pub enum Access<'a> {
     Reveal,
     /// Read the audit trail and verify the log.
     Audit,
+    /// Create, list and revoke API tokens.
+    Tokens,
 }
 
 /// An API token was issued. The secret itself is never recorded: only its hash.
@@ -463,6 +471,13 @@ impl TokenTable {
         })
     }
 
+    /// The name a new token of `role` gets when none is given: `<role>-<n>`, `n` one more than
+    /// the tokens of that role ever issued (so it never repeats a revoked token's name).
+    pub fn default_name(&self, role: Role) -> String {
+        let n = self.tokens.values().filter(|t| t.role == role).count() + 1;
+        format!("{role}-{n}")
+    }
+
     /// Decides revoking the live token with this id or name.
     pub fn decide_revoke(&self, id_or_name: &str, reason: &str) -> Result<TokenRevoked, AccessRefusal> {
         check_reason("revocation reason", reason)?;
@@ -585,9 +600,23 @@ mod tests {
         assert!(!Role::Handler.permits(Access::CommandKind("open_supervision")));
         assert_eq!("finance".parse::<Role>().unwrap(), Role::Finance);
         assert_eq!(
-            "admin".parse::<Role>().unwrap_err().to_string(),
-            "role \"admin\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director"
+            "root".parse::<Role>().unwrap_err().to_string(),
+            "role \"root\" does not exist; the roles are intake, handler, supervisor, finance, analyst, auditor, department_head, center_director, admin"
         );
+        // The token administrator manages tokens and nothing else; nobody else manages them.
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        for access in [
+            Access::Read,
+            Access::Report,
+            Access::Reveal,
+            Access::Audit,
+            Access::Command(&receive),
+        ] {
+            assert!(!Role::Admin.permits(access), "{access:?}");
+        }
+        for role in Role::ALL {
+            assert_eq!(role.permits(Access::Tokens), role == Role::Admin, "{role}");
+        }
     }
 
     /// docs/domain.md R-COMP-6 (seeds/001 明确赔偿标准; the approver bound to who acts): the
@@ -620,7 +649,14 @@ mod tests {
             }
             assert_eq!(caller.approver_level(), Some(levels[highest]));
         }
-        for caller in [Role::Intake, Role::Handler, Role::Finance, Role::Analyst, Role::Auditor] {
+        for caller in [
+            Role::Intake,
+            Role::Handler,
+            Role::Finance,
+            Role::Analyst,
+            Role::Auditor,
+            Role::Admin,
+        ] {
             assert!(
                 !caller.permits(Access::Command(&approve(ApproverRole::Supervisor))),
                 "{caller}"

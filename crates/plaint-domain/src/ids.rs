@@ -177,6 +177,25 @@ impl fmt::Debug for Actor {
     }
 }
 
+/// The log's system streams: they hold API tokens, reveals and erasures, never a complaint,
+/// so no command may name one as its complaint (or as a complaint it refers to). The one list:
+/// [`ComplaintId::is_reserved`] reads it, `decide` and the engine refuse with it, and a new
+/// system stream is added here.
+pub const RESERVED_STREAMS: [&str; 3] = [
+    crate::access::TOKEN_STREAM,
+    crate::access::REVEAL_STREAM,
+    crate::event::ERASURE_STREAM,
+];
+
+impl ComplaintId {
+    /// Whether this id names one of the log's system streams ([`RESERVED_STREAMS`]) rather
+    /// than a complaint. Such an id is valid (the system streams' events carry it) but no
+    /// command may address it.
+    pub fn is_reserved(&self) -> bool {
+        RESERVED_STREAMS.contains(&self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod from_str_tests {
     use super::*;
@@ -199,5 +218,20 @@ mod from_str_tests {
         assert_eq!(err.to_string(), "command id is empty");
         let err = "a\u{7}b".parse::<Actor>().unwrap_err();
         assert!(err.to_string().starts_with("actor \"a\\u{7}b\" contains"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod reserved_tests {
+    use super::*;
+
+    #[test]
+    fn the_system_streams_are_reserved_and_complaint_ids_are_not() {
+        for name in ["access-tokens", "access-reveals", "vault-erasures"] {
+            assert!(ComplaintId::new(name).unwrap().is_reserved(), "{name}");
+        }
+        for name in ["CMP-2026-000001", "access-tokens-2", "Access-Tokens", "vault"] {
+            assert!(!ComplaintId::new(name).unwrap().is_reserved(), "{name}");
+        }
     }
 }

@@ -477,6 +477,36 @@ pub enum Rejection {
     },
 }
 
+/// Refuses a command that addresses one of the log's system streams
+/// ([`crate::ids::RESERVED_STREAMS`]: API tokens, reveals, erasures) as its complaint, or names
+/// one as a complaint it refers to (`repeat_of`, `into`, `lead`): those streams hold no
+/// complaint. [`decide_with`] asks it first; an engine asks it before it reads the stream, so
+/// nothing of a system stream is ever read, returned or written for a command.
+pub fn refuse_reserved(cmd: &Command) -> Result<(), Rejection> {
+    let refuse = |field: &'static str, id: &ComplaintId| Rejection::Invalid {
+        complaint: cmd.complaint_id.clone(),
+        command: cmd.body.name(),
+        field,
+        reason: format!(
+            "{:?} is a reserved system stream of the log (it holds no complaint); use another complaint id",
+            id.as_str()
+        ),
+    };
+    if cmd.complaint_id.is_reserved() {
+        return Err(refuse("complaint_id", &cmd.complaint_id));
+    }
+    let referred = match &cmd.body {
+        CommandBody::Verify(v) => v.repeat_of.as_ref().map(|id| ("repeat_of", id)),
+        CommandBody::MergeAsDuplicate(m) => Some(("into", &m.into)),
+        CommandBody::LinkIncident(l) => Some(("lead", &l.lead)),
+        _ => None,
+    };
+    match referred {
+        Some((field, id)) if id.is_reserved() => Err(refuse(field, id)),
+        _ => Ok(()),
+    }
+}
+
 /// Decides what a command does to a complaint: the events to append, or why not.
 ///
 /// Produced events carry `stream_version` `state.version + 1 ..`, `position` 0 (not committed),
@@ -551,6 +581,7 @@ pub fn decide_with(
     ctx: &Context,
     priors: &dyn PriorComplaints,
 ) -> Result<Vec<Event>, Rejection> {
+    refuse_reserved(cmd)?;
     if let Some(id) = &state.id {
         if *id != cmd.complaint_id {
             return Err(Rejection::WrongComplaint {

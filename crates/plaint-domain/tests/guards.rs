@@ -175,3 +175,34 @@ fn problem_4_command_id_reused_with_another_body_is_rejected_by_decide() {
     }
     assert!(w.run(&other).unwrap().is_empty());
 }
+
+/// Issue 15: the log's system streams (API tokens, reveals, erasures) are no complaints: a
+/// command addressed to one, or naming one as the complaint it merges into, is refused with the
+/// field named, whatever the stream holds.
+#[test]
+fn a_command_addressed_to_a_system_stream_is_refused_naming_the_field() {
+    for stream in ids::RESERVED_STREAMS {
+        let mut w = World::new();
+        let mut cmd = w.command(receive());
+        cmd.complaint_id = ComplaintId::new(stream).unwrap();
+        let err = state::decide(&w.state(), &cmd, &w.ctx()).unwrap_err();
+        let Rejection::Invalid { field, ref reason, .. } = err else {
+            panic!("expected Invalid, got {err:?}")
+        };
+        assert_eq!(field, "complaint_id");
+        assert!(reason.contains(stream) && reason.contains("reserved"), "{reason}");
+        assert_eq!(state::refuse_reserved(&cmd), Err(err));
+    }
+    let mut w = verified_at("2026-11-25T10:00:00+08:00");
+    let merge = CommandBody::MergeAsDuplicate(MergeAsDuplicate {
+        into: ComplaintId::new(access::TOKEN_STREAM).unwrap(),
+        note: String::new(),
+    });
+    let err = w.when(merge).unwrap_err();
+    assert!(matches!(err, Rejection::Invalid { field: "into", .. }), "{err:?}");
+    assert_eq!(w.state().status, Status::Verified, "nothing recorded");
+    // An ordinary complaint id passes.
+    let mut w = World::new();
+    let cmd = w.command(receive());
+    assert_eq!(state::refuse_reserved(&cmd), Ok(()));
+}

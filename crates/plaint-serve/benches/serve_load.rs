@@ -2,18 +2,36 @@
 //! HTTP/1.1 keep-alive clients (64 by default) each sending single `receive` commands, with a
 //! bearer token, to a server on the file log in this process; then the same workload through
 //! the library (`Engine::execute` from as many tasks) on a fresh store in the same run.
-//! Prints throughput, latency percentiles and the ratio of the two, and the bench-summary line
+//! Prints throughput, latency percentiles, the ratio of the two, the CPU time per command split
+//! by thread (server workers, the log writer, the clients), and the bench-summary line
 //! `ROW serve_64 <value> cmd/s`. Not a test: nothing is asserted on time.
 //!
+//! The server runs on its own multi-threaded runtime (threads `serve-worker`, one per core, as
+//! `plaint serve` does). The clients run on one more thread (`load-client`) that the server
+//! never uses, so their cost is counted apart. Two clients:
+//!
+//! - `lean` (default): a hand-written HTTP/1.1 keep-alive client over a tokio `TcpStream`
+//!   (pipelining off: one request in flight per connection, the next written when the answer
+//!   has been read whole). Every request's bytes are prepared before the clock starts, so the
+//!   client costs a `write`, a `read` and a header scan per command, like a load generator
+//!   (wrk) in another process would: the figure is the server's.
+//! - `reqwest` (`PLAINT_BENCH_CLIENT=reqwest`): one `reqwest::Client` per connection, what a Rust
+//!   back-office program would use; its own cost is several times the server's per request
+//!   and shares the same two cores, so it measures the pair, not the server.
+//!
 //! Run: `cargo bench -p plaint-serve --bench serve_load` (`PLAINT_BENCH_CLIENTS`,
-//! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200).
+//! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200; `PLAINT_BENCH_PHASES=http`
+//! or `library` runs one path only, e.g. under `perf record`).
 
 use hdrhistogram::Histogram;
 use plaint::access::Role;
 use plaint::{Actor, Command, Engine, EngineConfig};
 use plaint_serve::{ServeConfig, Server};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -34,6 +52,7 @@ struct Outcome {
     commands: usize,
     elapsed: Duration,
     latency: Histogram<u64>,
+    cpu: CpuSplit,
 }
 
 impl Outcome {
@@ -51,6 +70,19 @@ impl Outcome {
             ms(0.99),
             self.latency.max() as f64 / 1000.0
         );
+        let per = |micros: f64| micros / self.commands as f64;
+        let parts: Vec<String> = self
+            .cpu
+            .by_thread
+            .iter()
+            .map(|(name, us)| format!("{name} {:.1}", per(*us)))
+            .collect();
+        println!(
+            "{:<8} CPU per command {:.1} µs (process, user+system): {}",
+            "",
+            per(self.cpu.process),
+            parts.join(", ")
+        );
     }
 }
 
@@ -58,22 +90,188 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
 }
 
-async fn over_http(clients: usize, per_client: usize) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-    let token = engine
-        .create_token("load-client", Role::Intake, &Actor::person("bench").unwrap())
-        .await
-        .unwrap()
-        .token;
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServeConfig::default()
+// ---------------------------------------------------------------------------------------------
+// CPU time: the process (getrusage) and each live thread by name (/proc/self/task/*/stat)
+// ---------------------------------------------------------------------------------------------
+
+fn process_cpu_micros() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid out-pointer for the duration of the call.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 * 1e6 + tv.tv_usec as f64;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// CPU time (µs) of every live thread, by thread id, with its name.
+fn threads_cpu() -> BTreeMap<u32, (String, f64)> {
+    let tick = 1e6 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut out = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return out;
     };
-    let server = Server::bind(engine, config).await.unwrap();
-    let url = format!("http://{}/v1/commands", server.local_addr());
+    for entry in dir.flatten() {
+        let Ok(tid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ... field 14 utime, 15 stime (1-based), counted after the `)`.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let rest: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let field = |i: usize| rest.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        out.insert(tid, (name, (field(11) + field(12)) * tick));
+    }
+    out
+}
+
+struct CpuSplit {
+    process: f64,
+    by_thread: Vec<(String, f64)>,
+}
+
+struct CpuMark {
+    process: f64,
+    threads: BTreeMap<u32, (String, f64)>,
+}
+
+fn cpu_mark() -> CpuMark {
+    CpuMark {
+        process: process_cpu_micros(),
+        threads: threads_cpu(),
+    }
+}
+
+impl CpuMark {
+    fn since(&self) -> CpuSplit {
+        let process = process_cpu_micros() - self.process;
+        let mut by_name: BTreeMap<String, f64> = BTreeMap::new();
+        for (tid, (name, now)) in threads_cpu() {
+            let before = self.threads.get(&tid).map_or(0.0, |(_, t)| *t);
+            *by_name.entry(name).or_default() += now - before;
+        }
+        let named: f64 = by_name.values().sum();
+        let mut by_thread: Vec<(String, f64)> = by_name.into_iter().filter(|(_, us)| *us > 0.0).collect();
+        by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Threads that ended meanwhile (and clock-tick rounding of the others).
+        by_thread.push(("other".to_owned(), (process - named).max(0.0)));
+        CpuSplit { process, by_thread }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------------------------
+
+/// The whole request, head and body, as the lean client writes it.
+fn request_bytes(addr: SocketAddr, token: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "POST /v1/commands HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// Reads one HTTP/1.1 answer with a `content-length` from `stream` into `buf` (emptied first)
+/// and returns its status.
+async fn read_answer(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> u16 {
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).unwrap();
+    let status: u16 = head[9..12].parse().unwrap();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("an answer without content-length: {head}"));
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the server closed the connection mid-answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    status
+}
+
+async fn lean_lane(addr: SocketAddr, requests: Vec<Vec<u8>>) -> Histogram<u64> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = Vec::with_capacity(8192);
+    let mut h = histogram();
+    for request in requests {
+        let t = Instant::now();
+        stream.write_all(&request).await.unwrap();
+        let status = read_answer(&mut stream, &mut buf).await;
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&buf));
+        h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+    }
+    h
+}
+
+async fn reqwest_lane(url: String, token: String, bodies: Vec<Vec<u8>>) -> Histogram<u64> {
+    // One connection per client, kept alive (HTTP/1.1).
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let mut h = histogram();
+    for body in bodies {
+        let t = Instant::now();
+        let r = client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+        r.bytes().await.unwrap();
+        h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+    }
+    h
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ClientKind {
+    Lean,
+    Reqwest,
+}
+
+fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per_client: usize) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = rt.block_on(async {
+        let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+        let token = engine
+            .create_token("load-client", Role::Intake, &Actor::person("bench").unwrap())
+            .await
+            .unwrap()
+            .token;
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..ServeConfig::default()
+        };
+        (Server::bind(engine, config).await.unwrap(), token)
+    });
+    let addr = server.local_addr();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
+    let handle = rt.spawn(server.run(async move {
         let _ = rx.await;
     }));
     // Bodies prepared up front: the clients measure the server, not JSON encoding.
@@ -84,101 +282,132 @@ async fn over_http(clients: usize, per_client: usize) -> Outcome {
                 .collect()
         })
         .collect();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for lane in bodies {
-        let (url, token) = (url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            // One connection per client, kept alive (HTTP/1.1).
-            let client = reqwest::Client::builder()
-                .http1_only()
-                .pool_max_idle_per_host(1)
+    let lanes: Vec<Vec<Vec<u8>>> = match kind {
+        ClientKind::Lean => bodies
+            .iter()
+            .map(|lane| lane.iter().map(|b| request_bytes(addr, &token, b)).collect())
+            .collect(),
+        ClientKind::Reqwest => bodies,
+    };
+    let url = format!("http://{addr}/v1/commands");
+    let client_thread = std::thread::Builder::new()
+        .name("load-client".into())
+        .spawn(move || {
+            let crt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
                 .build()
                 .unwrap();
-            let mut h = histogram();
-            for body in lane {
-                let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
-                r.bytes().await.unwrap();
-                h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
-            }
-            h
-        }));
-    }
-    let mut latency = histogram();
-    for t in tasks {
-        latency.add(t.await.unwrap()).unwrap();
-    }
-    let elapsed = start.elapsed();
+            crt.block_on(async move {
+                let cpu = cpu_mark();
+                let start = Instant::now();
+                let mut tasks = Vec::new();
+                for lane in lanes {
+                    tasks.push(match kind {
+                        ClientKind::Lean => tokio::spawn(lean_lane(addr, lane)),
+                        ClientKind::Reqwest => tokio::spawn(reqwest_lane(url.clone(), token.clone(), lane)),
+                    });
+                }
+                let mut latency = histogram();
+                for t in tasks {
+                    latency.add(t.await.unwrap()).unwrap();
+                }
+                (start.elapsed(), latency, cpu.since())
+            })
+        })
+        .unwrap();
+    let (elapsed, latency, cpu) = client_thread.join().unwrap();
     let _ = stop.send(());
-    handle.await.unwrap().unwrap();
+    rt.block_on(handle).unwrap().unwrap();
     Outcome {
         commands: clients * per_client,
         elapsed,
         latency,
+        cpu,
     }
 }
 
-async fn through_library(clients: usize, per_client: usize) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(Engine::open(EngineConfig::file(dir.path())).await.unwrap());
-    let cmds: Vec<Vec<Command>> = (0..clients)
-        .map(|c| (0..per_client).map(|i| receive("l", c, i)).collect())
-        .collect();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for lane in cmds {
-        let engine = engine.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut h = histogram();
-            for cmd in lane {
-                let t = Instant::now();
-                engine.execute(cmd).await.unwrap();
-                h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
-            }
-            h
-        }));
-    }
-    let mut latency = histogram();
-    for t in tasks {
-        latency.add(t.await.unwrap()).unwrap();
-    }
-    let elapsed = start.elapsed();
-    Arc::try_unwrap(engine).ok().unwrap().close().await.unwrap();
-    Outcome {
-        commands: clients * per_client,
-        elapsed,
-        latency,
-    }
+fn through_library(rt: &tokio::runtime::Runtime, clients: usize, per_client: usize) -> Outcome {
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(EngineConfig::file(dir.path())).await.unwrap());
+        let cmds: Vec<Vec<Command>> = (0..clients)
+            .map(|c| (0..per_client).map(|i| receive("l", c, i)).collect())
+            .collect();
+        let cpu = cpu_mark();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for lane in cmds {
+            let engine = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut h = histogram();
+                for cmd in lane {
+                    let t = Instant::now();
+                    engine.execute(cmd).await.unwrap();
+                    h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+                }
+                h
+            }));
+        }
+        let mut latency = histogram();
+        for t in tasks {
+            latency.add(t.await.unwrap()).unwrap();
+        }
+        let elapsed = start.elapsed();
+        let cpu = cpu.since();
+        Arc::try_unwrap(engine).ok().unwrap().close().await.unwrap();
+        Outcome {
+            commands: clients * per_client,
+            elapsed,
+            latency,
+            cpu,
+        }
+    })
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     let clients = env_usize("PLAINT_BENCH_CLIENTS", 64);
     let per_client = env_usize("PLAINT_BENCH_COMMANDS", 200);
+    let kind = match std::env::var("PLAINT_BENCH_CLIENT").as_deref() {
+        Ok("reqwest") => ClientKind::Reqwest,
+        Ok("lean") | Err(_) => ClientKind::Lean,
+        Ok(other) => panic!("PLAINT_BENCH_CLIENT={other:?}: want lean or reqwest"),
+    };
+    let phases = std::env::var("PLAINT_BENCH_PHASES").unwrap_or_else(|_| "http,library".to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The server's runtime: one worker per core, as `plaint serve` builds it.
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("serve-worker")
         .enable_all()
         .build()
         .unwrap();
     println!(
-        "serve_load: {clients} clients x {per_client} single receive commands, file log (fsync per group commit), {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "serve_load: {clients} clients ({}) x {per_client} single receive commands, file log (fsync per group commit), {cores} cores",
+        if kind == ClientKind::Lean {
+            "lean HTTP/1.1 keep-alive client, thread load-client"
+        } else {
+            "reqwest, thread load-client"
+        }
     );
-    let http = rt.block_on(over_http(clients, per_client));
-    http.print("http");
-    let lib = rt.block_on(through_library(clients, per_client));
-    lib.print("library");
-    println!(
-        "ratio    http / library = {:.0} % (target >= 50 %); targets: >= 30,000 cmd/s, p99 <= 10 ms",
-        100.0 * http.per_second() / lib.per_second()
-    );
-    println!("ROW serve_{clients} {:.0} cmd/s", http.per_second());
+    let http = phases
+        .contains("http")
+        .then(|| over_http(&rt, kind, clients, per_client));
+    if let Some(http) = &http {
+        http.print("http");
+    }
+    let lib = phases
+        .contains("library")
+        .then(|| through_library(&rt, clients, per_client));
+    if let Some(lib) = &lib {
+        lib.print("library");
+    }
+    if let (Some(http), Some(lib)) = (&http, &lib) {
+        println!(
+            "ratio    http / library = {:.0} % (target >= 50 %); targets: >= 30,000 cmd/s, p99 <= 10 ms",
+            100.0 * http.per_second() / lib.per_second()
+        );
+    }
+    if let Some(http) = &http {
+        println!("ROW serve_{clients} {:.0} cmd/s", http.per_second());
+    }
 }

@@ -20,6 +20,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use plaint::access::{Access, RevealRequest, Role, TokenTable};
 use plaint::{Actor, CommandBody, ComplaintId, Engine, Reveal};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a server re-reads the log's token stream while every token it sees is known:
@@ -52,6 +53,8 @@ pub enum Need {
     Report,
     /// Audit the log (`/v1/audit`, `/v1/verify`).
     Audit,
+    /// Create, list and revoke API tokens (`/v1/tokens`).
+    Tokens,
 }
 
 impl Need {
@@ -62,6 +65,7 @@ impl Need {
             Need::Reveal => Access::Reveal,
             Need::Report => Access::Report,
             Need::Audit => Access::Audit,
+            Need::Tokens => Access::Tokens,
         }
     }
 
@@ -72,6 +76,7 @@ impl Need {
             Need::Reveal => "reveal personal data".to_owned(),
             Need::Report => "read reports".to_owned(),
             Need::Audit => "audit the log".to_owned(),
+            Need::Tokens => "manage API tokens".to_owned(),
         }
     }
 }
@@ -79,8 +84,17 @@ impl Need {
 /// The server's view of the log's tokens.
 pub struct AccessState {
     mode: AccessMode,
-    table: tokio::sync::RwLock<(TokenTable, Instant)>,
+    /// The table as last read, swapped whole on a refresh: a request clones the `Arc` under
+    /// the lock for an instant and authenticates without it.
+    table: std::sync::RwLock<Arc<TableRead>>,
+    /// One refresh at a time; the others wait for it and use what it read.
     refreshing: tokio::sync::Mutex<()>,
+}
+
+struct TableRead {
+    table: TokenTable,
+    /// When the read of the log began (it holds every token event appended before).
+    read_at: Instant,
 }
 
 impl AccessState {
@@ -88,7 +102,10 @@ impl AccessState {
     pub fn new(mode: AccessMode) -> AccessState {
         AccessState {
             mode,
-            table: tokio::sync::RwLock::new((TokenTable::default(), Instant::now() - 2 * TOKEN_REFRESH)),
+            table: std::sync::RwLock::new(Arc::new(TableRead {
+                table: TokenTable::default(),
+                read_at: Instant::now() - 2 * TOKEN_REFRESH,
+            })),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -98,41 +115,50 @@ impl AccessState {
         self.mode
     }
 
-    async fn refresh(&self, engine: &Engine) -> Result<(), ApiError> {
+    fn current(&self) -> Arc<TableRead> {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reads the token events appended since the table was read, unless a read that began
+    /// after `since` has done so meanwhile (concurrent requests share one read).
+    async fn refresh(&self, engine: &Engine, since: Instant) -> Result<(), ApiError> {
         let _one = self.refreshing.lock().await;
-        let mut copy = self.table.read().await.0.clone();
+        let current = self.current();
+        if current.read_at > since {
+            return Ok(());
+        }
+        let read_at = Instant::now();
+        let mut copy = current.table.clone();
         engine.refresh_tokens(&mut copy).await?;
-        *self.table.write().await = (copy, Instant::now());
+        let fresh = Arc::new(TableRead { table: copy, read_at });
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         Ok(())
     }
 
-    async fn find(&self, token: &str) -> Option<(String, String, Role)> {
-        let guard = self.table.read().await;
-        guard
-            .0
-            .authenticate(token)
-            .map(|t| (t.name.clone(), t.token_id.clone(), t.role))
-    }
-
-    async fn stale(&self) -> bool {
-        self.table.read().await.1.elapsed() >= TOKEN_REFRESH
+    /// Reads the token events appended since the table was read, now (after this server
+    /// created or revoked a token: the next request sees the change).
+    pub(crate) async fn refresh_now(&self, engine: &Engine) -> Result<(), ApiError> {
+        self.refresh(engine, Instant::now()).await
     }
 
     /// The caller a bearer token names, refreshing the table when it is stale or the token
     /// unknown.
     async fn authenticate(&self, engine: &Engine, token: &str) -> Result<Option<Principal>, ApiError> {
-        if self.stale().await {
-            self.refresh(engine).await?;
+        let mut read = self.current();
+        if read.read_at.elapsed() >= TOKEN_REFRESH {
+            // Any read begun since this one was taken is fresh enough.
+            self.refresh(engine, read.read_at).await?;
+            read = self.current();
         }
-        let mut found = self.find(token).await;
-        if found.is_none() && plaint::access::token_id_of(token).is_some() {
-            self.refresh(engine).await?;
-            found = self.find(token).await;
+        if read.table.authenticate(token).is_none() && plaint::access::token_id_of(token).is_some() {
+            // Perhaps created a moment ago: a read begun after this request arrived.
+            self.refresh(engine, Instant::now()).await?;
+            read = self.current();
         }
-        Ok(found.map(|(name, token_id, role)| Principal {
-            name,
-            token_id,
-            role: Some(role),
+        Ok(read.table.authenticate(token).map(|t| Principal {
+            name: t.name.clone(),
+            token_id: t.token_id.clone(),
+            role: Some(t.role),
             reveal_reason: None,
         }))
     }

@@ -12,7 +12,9 @@
 //! - `commands.rs` `POST /v1/commands`; `reads.rs` tickets, history, audit, SLA, queue, repeats,
 //!   reports, stats, verify; `events.rs` the live event stream (Server-Sent Events);
 //! - `ops.rs` health, readiness, Prometheus metrics, request limits; `openapi.rs` the OpenAPI
-//!   3.1 document at `/v1/openapi.json`.
+//!   3.1 document at `/v1/openapi.json`;
+//! - `tokens.rs` API tokens created and revoked through the running server (`admin` role);
+//!   `client.rs` the client side of those routes (`plaint token … --server URL`).
 
 #![warn(missing_docs)]
 
@@ -23,6 +25,7 @@ pub mod error;
 mod events;
 // The command reader of `plaint submit`/`plaint import`, compiled in as it is (like the
 // command_json fuzz target): one reading of command JSON, errors naming the field.
+pub mod client;
 #[path = "../../plaint-cli/src/lines.rs"]
 #[allow(dead_code, missing_docs)]
 mod lines;
@@ -30,6 +33,7 @@ pub mod office;
 pub mod openapi;
 mod ops;
 mod reads;
+pub mod tokens;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -289,6 +293,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/verify", get(reads::verify))
         .route("/v1/events", get(events::events))
         .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{token}/revoke", post(tokens::revoke))
         .route("/", get(dashboard::page));
     ops::routes()
         .merge(v1)

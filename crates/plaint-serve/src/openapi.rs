@@ -33,6 +33,9 @@ use utoipa::OpenApi;
         crate::ops::readyz,
         crate::ops::metrics,
         openapi_json,
+        crate::tokens::list,
+        crate::tokens::create,
+        crate::tokens::revoke,
     ),
     components(schemas(crate::Problem)),
     tags(
@@ -41,6 +44,7 @@ use utoipa::OpenApi;
         (name = "reports", description = "The weekly and monthly reports as JSON, CSV or HTML"),
         (name = "events", description = "The live event stream (Server-Sent Events)"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "tokens", description = "API tokens, for the admin role"),
     )
 )]
 pub struct ApiDoc;

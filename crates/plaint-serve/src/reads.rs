@@ -49,8 +49,16 @@ fn now(state: &AppState, text: Option<&str>) -> Result<Timestamp, ApiError> {
     Ok(opt_instant(state, "now", text)?.unwrap_or_else(|| state.engine().now()))
 }
 
+/// A complaint id from the path; a system stream (tokens, reveals, erasures) is no complaint:
+/// 404 (the auditor reads those through `/v1/audit?complaint=`).
 fn complaint(text: &str) -> Result<ComplaintId, ApiError> {
-    ComplaintId::new(text).map_err(|e| ApiError::bad_request("complaint_id", e.to_string()))
+    let id = ComplaintId::new(text).map_err(|e| ApiError::bad_request("complaint_id", e.to_string()))?;
+    if id.is_reserved() {
+        return Err(ApiError::not_found(format!(
+            "{text} is a system stream of the log, not a complaint (an auditor reads it with /v1/audit?complaint={text})"
+        )));
+    }
+    Ok(id)
 }
 
 /// Masked unless asked; a reveal is checked and recorded in the log first (auth.rs).

@@ -154,11 +154,12 @@ async fn every_role_boundary_answers_401_or_403_and_writes_nothing() {
         .await;
     assert_ne!(s, 403, "{p}");
 
-    // Reads: everyone reads tickets; only the auditor audits; the intake desk reads no report.
+    // Reads: everyone but the token administrator reads tickets; only the auditor audits; the
+    // intake desk reads no report.
     for role in Role::ALL {
         let t = Some(tokens[&role].as_str());
         let (s, _, _) = server.send(get.clone(), "/v1/tickets/CMP-2026-000001", t, None).await;
-        assert_eq!(s, 200, "{role}");
+        assert_eq!(s, if role == Role::Admin { 403 } else { 200 }, "{role}");
         let (s, _, _) = server.send(get.clone(), "/v1/audit", t, None).await;
         assert_eq!(s, if role == Role::Auditor { 200 } else { 403 }, "{role} audit");
     }
@@ -236,5 +237,184 @@ async fn a_reveal_needs_the_right_and_a_reason_and_is_recorded() {
     assert_eq!(r.complaint_id.as_str(), "CMP-2026-000001");
     assert_eq!(r.reason, "PIPL access request 2026-31");
     assert_eq!(r.role, Role::Auditor);
+    engine.close().await.unwrap();
+}
+
+/// Issue 15: the token and reveal streams are no complaints. A command addressed to one is
+/// refused (422 naming `complaint_id`, also with a command id taken from the token stream,
+/// which must not answer "deduplicated" with its events), in a batch too, and the ticket
+/// routes answer 404 for them, even to the auditor.
+#[tokio::test]
+async fn system_streams_are_refused_as_complaints_over_http() {
+    let (server, tokens) = start().await;
+    let intake = Some(tokens[&Role::Intake].as_str());
+    let post = reqwest::Method::POST;
+    let token_id = plaint::access::token_id_of(&tokens[&Role::Intake]).unwrap().to_owned();
+    for stream in plaint::domain::RESERVED_STREAMS {
+        for command_id in ["c-1".to_owned(), format!("token-issue-{token_id}")] {
+            let (s, p, _) = server
+                .send(
+                    post.clone(),
+                    "/v1/commands",
+                    intake,
+                    Some(&receive(&command_id, stream)),
+                )
+                .await;
+            assert_eq!(s, 422, "{stream} {command_id}: {p}");
+            assert_eq!(p["type"], "/problems/rejected-invalid", "{p}");
+            assert_eq!(p["rejection"]["field"], "complaint_id", "{p}");
+            assert!(p["detail"].as_str().unwrap().contains("reserved system stream"), "{p}");
+        }
+        let batch = json!([receive("b-1", stream)]);
+        let (s, p, _) = server.send(post.clone(), "/v1/commands", intake, Some(&batch)).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["results"][0]["outcome"], "rejected", "{p}");
+        assert_eq!(p["committed"], 0, "{p}");
+        for path in ["", "/history", "/sla"] {
+            let (s, p, _) = server
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/v1/tickets/{stream}{path}"),
+                    Some(&tokens[&Role::Auditor]),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 404, "{stream}{path}: {p}");
+            assert!(p["detail"].as_str().unwrap().contains("system stream"), "{p}");
+        }
+    }
+    let dir = server.stop().await;
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    // Nothing but the tokens of `start` was written.
+    assert_eq!(engine.head_position().await.unwrap(), Role::ALL.len() as u64);
+    engine.close().await.unwrap();
+}
+
+/// Issue 15: tokens are created, listed and revoked through the running server by the admin
+/// role only; a new token authenticates with the next request and a revoked one stops at once;
+/// bad requests get problem documents naming the field; both changes are events in the log.
+#[tokio::test]
+async fn the_admin_manages_tokens_through_the_running_server() {
+    let (server, tokens) = start().await;
+    let admin = Some(tokens[&Role::Admin].as_str());
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    let ask = json!({"role": "handler", "name": "dispatch-console"});
+
+    // Nobody else may, and nobody without a token.
+    let (s, p, _) = server.send(post.clone(), "/v1/tokens", None, Some(&ask)).await;
+    assert_eq!(s, 401, "{p}");
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Admin) {
+        let t = Some(tokens[&role].as_str());
+        let (s, p, _) = server.send(post.clone(), "/v1/tokens", t, Some(&ask)).await;
+        assert_eq!(s, 403, "{role}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("manage API tokens"), "{p}");
+        let (s, _, _) = server.send(get.clone(), "/v1/tokens", t, None).await;
+        assert_eq!(s, 403, "{role}");
+    }
+
+    // Created: the token is in this answer only, the record names the admin as issuer.
+    let (s, made, _) = server.send(post.clone(), "/v1/tokens", admin, Some(&ask)).await;
+    assert_eq!(s, 201, "{made}");
+    let console = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(made["record"]["role"], "handler");
+    assert_eq!(made["record"]["issued_by"], "admin-app");
+    assert!(made["record"]["issued_at"].as_str().unwrap().len() >= 20, "{made}");
+    // Usable with the very next request.
+    let (s, p, _) = server.send(get.clone(), "/v1/tickets", Some(&console), None).await;
+    assert_eq!(s, 200, "{p}");
+    // A default name when none is given.
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/tokens", admin, Some(&json!({"role": "analyst"})))
+        .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(p["record"]["name"], "analyst-2", "{p}");
+
+    // Bad requests name what is wrong.
+    let (s, p, _) = server
+        .send(post.clone(), "/v1/tokens", admin, Some(&json!({"role": "root"})))
+        .await;
+    assert_eq!((s, p["field"].as_str()), (422, Some("role")), "{p}");
+    let (s, p, _) = server
+        .send(
+            post.clone(),
+            "/v1/tokens",
+            admin,
+            Some(&json!({"role": "intake", "rol": 1})),
+        )
+        .await;
+    assert_eq!(s, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("rol"), "{p}");
+    let (s, p, _) = server.send(post.clone(), "/v1/tokens", admin, Some(&ask)).await;
+    assert_eq!(s, 422, "a live token has that name: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("dispatch-console"), "{p}");
+    let r = server
+        .client
+        .post(format!("{}/v1/tokens", server.base))
+        .bearer_auth(&tokens[&Role::Admin])
+        .header("content-type", "application/json")
+        .body("{\"role\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["type"], "/problems/malformed-json", "{p}");
+
+    // Listed without secrets or hashes.
+    let (s, list, _) = server.send(get.clone(), "/v1/tokens", admin, None).await;
+    assert_eq!(s, 200, "{list}");
+    let names: Vec<&str> = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"dispatch-console") && names.contains(&"intake-app"),
+        "{names:?}"
+    );
+    assert!(!list.to_string().contains(&console[20..]), "no secret in the list");
+    assert!(list["tokens"][0].get("hash").is_none(), "{list}");
+
+    // Revoked: a reason is needed; then the token stops at once.
+    let (s, p, _) = server
+        .send(
+            post.clone(),
+            "/v1/tokens/dispatch-console/revoke",
+            admin,
+            Some(&json!({"reason": " "})),
+        )
+        .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p, _) = server
+        .send(
+            post.clone(),
+            "/v1/tokens/dispatch-console/revoke",
+            admin,
+            Some(&json!({"reason": "console replaced"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert!(p["revoked_at"].is_string(), "{p}");
+    let (s, p, _) = server.send(get.clone(), "/v1/tickets", Some(&console), None).await;
+    assert_eq!(s, 401, "{p}");
+    let (s, p, _) = server
+        .send(
+            post.clone(),
+            "/v1/tokens/no-such-token/revoke",
+            admin,
+            Some(&json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("no-such-token"), "{p}");
+
+    let dir = server.stop().await;
+    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+    let table = engine.tokens().await.unwrap();
+    let console = table.tokens().find(|t| t.name == "dispatch-console").unwrap();
+    assert!(console.revoked_at.is_some());
+    assert_eq!(console.issued_by.as_str(), "admin-app");
+    engine.verify().await.unwrap();
     engine.close().await.unwrap();
 }

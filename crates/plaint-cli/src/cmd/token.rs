@@ -1,11 +1,13 @@
 //! `plaint token create|list|revoke`: the API tokens of `plaint serve` (docs/serve.md "Roles
 //! and tokens"). A token is printed once at creation; the log keeps only its BLAKE3 hash, in
 //! the stream `access-tokens` (hash-chained and verified with the rest of the log). On the
-//! file log, create and revoke while no server runs (the server holds the writer lock); on
-//! PostgreSQL, any time: running servers see the change within a second.
+//! file log a running server holds the writer lock: `--server URL` with an `admin` token
+//! appends the same events through it (`POST /v1/tokens`); without `--server` the command
+//! opens the store itself (the server stopped, or PostgreSQL, where running servers see the
+//! change within a second).
 
 use crate::context::Context;
-use crate::error::{user, ExitCode};
+use crate::error::{user, user_hint, ExitCode};
 use crate::output::{envelope, Out};
 use clap::{Args, Subcommand};
 use plaint::access::Role;
@@ -15,14 +17,29 @@ use plaint::Actor;
 pub struct TokenArgs {
     #[command(subcommand)]
     pub command: TokenCommand,
+    /// Manage the tokens through the running `plaint serve` at this address (http:// or
+    /// https://) instead of opening the store: the way while a server holds the file log. Needs
+    /// an admin token (--admin-token); the log records the admin token's name as who did it.
+    #[arg(long, value_name = "URL", global = true, env = "PLAINT_SERVER")]
+    pub server: Option<String>,
+    /// The `admin` token for --server (prefer the environment variable, which no process
+    /// list shows).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        global = true,
+        env = "PLAINT_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print it (once: it cannot be shown again).
     Create {
-        /// Its role: intake, handler, supervisor, department_head, center_director, finance, analyst
-        /// or auditor.
+        /// Its role: intake, handler, supervisor, department_head, center_director, finance, analyst,
+        /// auditor, or admin (manages tokens through a running server, `--server`).
         #[arg(long, value_name = "ROLE")]
         role: String,
         /// Who or what uses it (the actor name of its requests); default `<role>-<n>`.
@@ -59,6 +76,9 @@ fn actor(by: &str) -> anyhow::Result<Actor> {
 }
 
 pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
+    if let Some(server) = &args.server {
+        return through_server(server, args.admin_token.as_deref(), args.command).await;
+    }
     let mut out = Out::new();
     match args.command {
         TokenCommand::Create { role, name, by, json } => {
@@ -67,10 +87,7 @@ pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
             let engine = ctx.open_engine(None).await?;
             let name = match name {
                 Some(n) => n,
-                None => {
-                    let n = engine.tokens().await?.tokens().filter(|t| t.role == role).count() + 1;
-                    format!("{role}-{n}")
-                }
+                None => engine.tokens().await?.default_name(role),
             };
             let made = engine.create_token(&name, role, &by).await?;
             engine.close().await?;
@@ -115,6 +132,75 @@ pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
             engine.close().await?;
             out.line(format!(
                 "token {} ({}, role {}) revoked; it authenticates nothing from now on",
+                r.token_id, r.name, r.role
+            ))?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::Ok)
+}
+
+/// `token … --server URL`: the same through a running server's token routes.
+async fn through_server(server: &str, admin_token: Option<&str>, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let Some(admin_token) = admin_token else {
+        return Err(user_hint(
+            format!("token: --server {server} needs an admin token"),
+            "set PLAINT_ADMIN_TOKEN (or --admin-token) to a token of role admin; create one with `plaint token create --role admin` while the server is stopped",
+        ));
+    };
+    let client =
+        plaint_serve::client::ServerClient::new(server, admin_token).map_err(|e| user(format!("token: {e}")))?;
+    let failed = |e: plaint_serve::client::ClientError| match e.status() {
+        None => user_hint(
+            format!("token: {e}"),
+            "is the server running at that address? (`plaint serve` prints it)",
+        ),
+        Some(401 | 403) => user_hint(
+            format!("token: {e}"),
+            "--server needs a live token of role admin (`plaint token list` shows the tokens)",
+        ),
+        Some(_) => user(format!("token: {e}")),
+    };
+    let mut out = Out::new();
+    match command {
+        TokenCommand::Create { role, name, json, .. } => {
+            let made = client.create_token(&role, name.as_deref()).await.map_err(failed)?;
+            if json {
+                out.json_pretty(&envelope(
+                    "token",
+                    serde_json::json!({"token": made.token, "record": made.record, "position": made.position}),
+                ))?;
+            } else {
+                out.line(format!(
+                    "token {} ({}, role {}) created at position {} through {server}; it is shown only now, keep it secret:",
+                    made.record.token_id, made.record.name, made.record.role, made.position
+                ))?;
+                out.line(&made.token)?;
+            }
+        }
+        TokenCommand::List { json } => {
+            let list = client.list_tokens().await.map_err(failed)?;
+            if json {
+                out.json_pretty(&envelope("tokens", serde_json::json!({ "tokens": list.tokens })))?;
+            } else {
+                let mut t = crate::tables::table(&["id", "name", "role", "issued", "by", "revoked"]);
+                for r in &list.tokens {
+                    t.add_row(vec![
+                        r.token_id.clone(),
+                        r.name.clone(),
+                        r.role.clone(),
+                        r.issued_at.clone(),
+                        r.issued_by.clone(),
+                        r.revoked_at.clone().unwrap_or_else(|| "live".into()),
+                    ]);
+                }
+                out.line(t.to_string())?;
+            }
+        }
+        TokenCommand::Revoke { token, reason, .. } => {
+            let r = client.revoke_token(&token, &reason).await.map_err(failed)?;
+            out.line(format!(
+                "token {} ({}, role {}) revoked through {server}; it authenticates nothing from now on",
                 r.token_id, r.name, r.role
             ))?;
         }
