@@ -153,8 +153,9 @@ fn engine_error_class(e: &plaint::EngineError) -> (ExitCode, Option<String>) {
             ExitCode::Rejected,
             Some("nothing was written; `plaint history <complaint>` shows what happened so far".into()),
         ),
+        // Another process holds the store: the environment refuses it, nothing is wrong inside.
         (_, e) if e.is_locked() => (
-            ExitCode::Internal,
+            ExitCode::Rejected,
             Some(
                 "another plaint process is writing to this store; wait for it to finish (reads work beside it)".into(),
             ),

@@ -70,16 +70,18 @@ fn http(addr: &str, request: &str) -> (String, String) {
 fn serve_answers_http_and_stops_on_sigterm_releasing_the_store() {
     let env = Env::new();
     env.init();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
-        .arg("--store")
-        .arg(env.store())
-        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
-        .env_remove("PLAINT_STORE")
-        .env_remove("PLAINT_DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
+            .arg("--store")
+            .arg(env.store())
+            .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
+            .env_remove("PLAINT_STORE")
+            .env_remove("PLAINT_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("serve prints where it listens").unwrap();
@@ -134,16 +136,18 @@ fn tokens_are_created_and_revoked_through_a_running_server() {
     let admin: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
     let admin = admin["token"].as_str().unwrap().to_owned();
 
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
-        .arg("--store")
-        .arg(env.store())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("PLAINT_STORE")
-        .env_remove("PLAINT_DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
+            .arg("--store")
+            .arg(env.store())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("PLAINT_STORE")
+            .env_remove("PLAINT_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("serve prints where it listens").unwrap();
@@ -238,4 +242,30 @@ fn tokens_are_created_and_revoked_through_a_running_server() {
     assert!(!desk_record["revoked_at"].is_null(), "{list}");
     assert_eq!(desk_record["issued_by"], "ops");
     env.plaint(&["verify"]).assert().success();
+}
+
+/// The server under test, killed if the test fails before it stops it (a leaked server would
+/// keep the test's output pipe open and hang `cargo test`).
+struct KillOnDrop(std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
