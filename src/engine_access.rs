@@ -67,6 +67,18 @@ impl Engine {
     /// Creates an API token named `name` with `role`, issued `by` someone: draws 256 random
     /// bits, records only their hash, and returns the token text (shown once).
     pub async fn create_token(&self, name: &str, role: Role, by: &Actor) -> Result<NewToken, EngineError> {
+        self.create_token_limited(name, role, None, by).await
+    }
+
+    /// [`Engine::create_token`] with the token's own request rate limit recorded in its
+    /// `TokenIssued` event (`None`: the server's default for its role; docs/serve.md).
+    pub async fn create_token_limited(
+        &self,
+        name: &str,
+        role: Role,
+        rate_limit: Option<plaint_domain::access::RateLimit>,
+        by: &Actor,
+    ) -> Result<NewToken, EngineError> {
         // Drawn before any await: the thread's generator stays on its thread (the future is
         // `Send`, so a server can create tokens from a request).
         let (token_id, token) = {
@@ -78,9 +90,10 @@ impl Engine {
             (token_id, token)
         };
         let table = self.tokens().await?;
-        let issued = table
+        let mut issued = table
             .decide_issue(&token_id, name, role, &token_hash(&token))
             .map_err(|e| refused("token", e))?;
+        issued.rate_limit = rate_limit;
         let command_id = format!("token-issue-{token_id}");
         let position = self
             .append_access(

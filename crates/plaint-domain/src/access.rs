@@ -256,6 +256,55 @@ pub struct TokenIssued {
     pub role: Role,
     /// BLAKE3 of the whole token, 64 hex digits ([`token_hash`]).
     pub hash: String,
+    /// Its own request rate limit (schema version 2; `None`: the server's default for its
+    /// role, docs/serve.md "Rate limits").
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token's own request rate limit: `per_second` requests per second with bursts of up to
+/// `burst`; `per_second` 0 means unlimited (the server's global ceiling still applies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Requests per second (0: unlimited).
+    pub per_second: u32,
+    /// How many requests may come at once after a quiet spell (at least 1 when limited).
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// `RATE` or `RATE/BURST` (`20` is 20 per second with bursts of 20; `20/100` bursts of
+    /// 100; `0` unlimited).
+    pub fn parse(text: &str) -> Result<RateLimit, String> {
+        let bad = || format!("rate limit {text:?}: expected RATE or RATE/BURST (requests per second, whole numbers; 0 is unlimited)");
+        let (rate, burst) = match text.trim().split_once('/') {
+            Some((r, b)) => (r.trim(), Some(b.trim())),
+            None => (text.trim(), None),
+        };
+        let per_second: u32 = rate.parse().map_err(|_| bad())?;
+        let burst: u32 = match burst {
+            Some(b) => b.parse().map_err(|_| bad())?,
+            None => per_second,
+        };
+        if per_second > 0 && burst == 0 {
+            return Err(format!("rate limit {text:?}: a burst of 0 would refuse every request; give a burst of at least 1 (or a rate of 0 for unlimited)"));
+        }
+        Ok(RateLimit { per_second, burst })
+    }
+
+    /// Whether this limit lets every request pass.
+    pub fn is_unlimited(self) -> bool {
+        self.per_second == 0
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_unlimited() {
+            f.write_str("unlimited")
+        } else {
+            write!(f, "{}/s (burst {})", self.per_second, self.burst)
+        }
+    }
 }
 
 /// An API token was revoked: from this event on it authenticates nothing.
@@ -375,6 +424,8 @@ pub struct TokenRecord {
     pub issued_at: crate::Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<crate::Timestamp>,
+    /// Its own rate limit, if it was issued with one.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Every token issued, folded from [`TOKEN_STREAM`] with [`TokenTable::apply`].
@@ -400,6 +451,7 @@ impl TokenTable {
                         issued_by: event.meta.actor.clone(),
                         issued_at: event.meta.occurred_at,
                         revoked_at: None,
+                        rate_limit: t.rate_limit,
                     },
                 );
             }
@@ -468,6 +520,7 @@ impl TokenTable {
             name: name.to_owned(),
             role,
             hash: hash.to_owned(),
+            rate_limit: None,
         })
     }
 

@@ -18,6 +18,7 @@
 //! | `Closed` | 2 | 1: no `without_revisit` (read as `None`) |
 //! | `CompensationApproved` | 2 | 1: no `overdue_level` (read as `None`: no overdue escalation) |
 //! | `IncidentOpened` | 2 | 1: no `overdue_level` (read as `None`: no missed-report escalation) |
+//! | `TokenIssued` | 2 | 1: no `rate_limit` (read as `None`: the server's default for its role) |
 //! | every other type (`DisputeEscalated` was added at 1 by issue 17's leftovers; issue 17 added `CompensationProposed`, `CompensationApproved`, `CompensationPaid`, `CompensationRefused`, `IncidentOpened`, `IncidentLinked`, `IncidentProgressReported`, `ImprovementRecorded`; access control added `TokenIssued`, `TokenRevoked`, `PersonalDataRevealed`, all at 1) | 1 | — |
 //!
 //! To change a type: keep its old struct here as `<Type>V<n>`, bump its entry in
@@ -64,7 +65,7 @@ pub const CURRENT_VERSIONS: [(&str, u16); 32] = [
     ("IncidentLinked", 1),
     ("IncidentProgressReported", 1),
     ("ImprovementRecorded", 1),
-    ("TokenIssued", 1),
+    ("TokenIssued", 2),
     ("TokenRevoked", 1),
     ("PersonalDataRevealed", 1),
     ("DisputeEscalated", 1),
@@ -326,6 +327,7 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
             EventData::CompensationApproved(de::<CompensationApprovedV1>(name, v, payload)?.upcast())
         }
         ("IncidentOpened", 1) => EventData::IncidentOpened(de::<IncidentOpenedV1>(name, v, payload)?.upcast()),
+        ("TokenIssued", 1) => EventData::TokenIssued(de::<TokenIssuedV1>(name, v, payload)?.upcast()),
         (_, v) if v != cur => return Err(unknown()),
         ("Rejected", _) => EventData::Rejected(de(name, v, payload)?),
         ("MergedAsDuplicate", _) => EventData::MergedAsDuplicate(de(name, v, payload)?),
@@ -389,6 +391,30 @@ pub fn decode(type_name: &str, schema_version: u16, payload: &[u8]) -> Result<Ev
 // ---------------------------------------------------------------------------------------------
 // Older versions (upcasting)
 // ---------------------------------------------------------------------------------------------
+
+/// `TokenIssued` schema version 1, as written before per-token rate limits: no `rate_limit`.
+/// Read into today's [`crate::access::TokenIssued`] with `rate_limit: None` (the server's
+/// default for the token's role).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenIssuedV1 {
+    pub token_id: String,
+    pub name: String,
+    pub role: crate::access::Role,
+    pub hash: String,
+}
+
+impl TokenIssuedV1 {
+    /// v1 → v2: no limit of its own.
+    pub fn upcast(self) -> crate::access::TokenIssued {
+        crate::access::TokenIssued {
+            token_id: self.token_id,
+            name: self.name,
+            role: self.role,
+            hash: self.hash,
+            rate_limit: None,
+        }
+    }
+}
 
 /// `Received` schema version 1, as written before region/outlet detail and free attributes were
 /// added: no `outlet`, no `attributes`. Read into today's [`Received`] with `outlet: None` and

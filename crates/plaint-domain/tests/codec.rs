@@ -284,6 +284,10 @@ fn one_of_each() -> Vec<EventData> {
             name: "hotline-desk".to_owned(),
             role: plaint_domain::access::Role::Intake,
             hash: "ab".repeat(32),
+            rate_limit: Some(plaint_domain::access::RateLimit {
+                per_second: 20,
+                burst: 100,
+            }),
         }),
         EventData::TokenRevoked(plaint_domain::access::TokenRevoked {
             token_id: "0123456789ab".to_owned(),
@@ -392,6 +396,59 @@ fn received_v1_fixture() -> ReceivedV1 {
 fn received_v1_golden_bytes_are_what_v1_wrote() {
     let bytes = postcard::to_allocvec(&received_v1_fixture()).unwrap();
     assert_eq!(bytes, RECEIVED_V1_GOLDEN, "v1 bytes: {bytes:?}");
+}
+
+/// `TokenIssued` as schema version 1 wrote it (before per-token rate limits), spelled out
+/// byte by byte: four postcard strings/enums, no `rate_limit`.
+fn token_issued_v1_golden() -> Vec<u8> {
+    let mut b = vec![12];
+    b.extend_from_slice(b"0123456789ab");
+    b.push(12);
+    b.extend_from_slice(b"hotline-desk");
+    b.push(0); // Role::Intake, the first variant
+    b.push(64);
+    b.extend_from_slice("ab".repeat(32).as_bytes());
+    b
+}
+
+#[test]
+fn token_issued_v1_golden_bytes_are_what_v1_wrote() {
+    let v1 = codec::TokenIssuedV1 {
+        token_id: "0123456789ab".to_owned(),
+        name: "hotline-desk".to_owned(),
+        role: plaint_domain::access::Role::Intake,
+        hash: "ab".repeat(32),
+    };
+    assert_eq!(postcard::to_allocvec(&v1).unwrap(), token_issued_v1_golden());
+}
+
+/// A token issued before per-token rate limits reads with no limit of its own (the server's
+/// default for its role), and re-encodes as version 2.
+#[test]
+fn token_issued_v1_upcasts_without_a_rate_limit() {
+    let data = codec::decode("TokenIssued", 1, &token_issued_v1_golden()).expect("v1 payload decodes");
+    let EventData::TokenIssued(t) = data else {
+        panic!("decoded as {data:?}")
+    };
+    assert_eq!(t.token_id, "0123456789ab");
+    assert_eq!(t.name, "hotline-desk");
+    assert_eq!(t.role, plaint_domain::access::Role::Intake);
+    assert_eq!(t.rate_limit, None, "v1 had no rate limit");
+    let (name, version, bytes) = codec::encode(&EventData::TokenIssued(t.clone()));
+    assert_eq!((name, version), ("TokenIssued", 2));
+    assert_eq!(codec::decode(name, version, &bytes).unwrap(), EventData::TokenIssued(t));
+}
+
+#[test]
+fn rate_limits_parse_rate_and_burst() {
+    use plaint_domain::access::RateLimit;
+    assert_eq!(RateLimit::parse("20").unwrap(), RateLimit { per_second: 20, burst: 20 });
+    assert_eq!(RateLimit::parse("20/100").unwrap(), RateLimit { per_second: 20, burst: 100 });
+    assert!(RateLimit::parse("0").unwrap().is_unlimited());
+    let e = RateLimit::parse("5/0").unwrap_err();
+    assert!(e.contains("burst of 0"), "{e}");
+    let e = RateLimit::parse("fast").unwrap_err();
+    assert!(e.contains("\"fast\"") && e.contains("RATE/BURST"), "{e}");
 }
 
 /// Issue 2 item 9: an older version of an event read into today's type.

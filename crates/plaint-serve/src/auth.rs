@@ -144,6 +144,30 @@ impl AccessState {
     /// The caller a bearer token names, refreshing the table when it is stale or the token
     /// unknown.
     async fn authenticate(&self, engine: &Engine, token: &str) -> Result<Option<Principal>, ApiError> {
+        let read = self.read_for(engine, token).await?;
+        Ok(read.table.authenticate(token).map(principal_of))
+    }
+
+    /// The caller a bearer token names, with one request taken from its rate-limit bucket
+    /// (`crate::limits`): `None` for an unknown or revoked token (no bucket is made for it).
+    pub(crate) async fn authenticate_limited(
+        &self,
+        engine: &Engine,
+        token: &str,
+        limiter: &crate::limits::TokenLimiter,
+    ) -> Result<Option<(Principal, Result<(), crate::limits::Refused>)>, ApiError> {
+        let read = self.read_for(engine, token).await?;
+        let Some(t) = read.table.authenticate(token) else {
+            return Ok(None);
+        };
+        let live = |id: &str| read.table.tokens().any(|t| t.token_id == id && t.revoked_at.is_none());
+        let count = || read.table.tokens().filter(|t| t.revoked_at.is_none()).count();
+        let taken = limiter.take(&t.token_id, t.role, t.rate_limit, count, live);
+        Ok(Some((principal_of(t), taken)))
+    }
+
+    /// The table to authenticate `token` against: refreshed when stale or the token unknown.
+    async fn read_for(&self, engine: &Engine, token: &str) -> Result<Arc<TableRead>, ApiError> {
         let mut read = self.current();
         if read.read_at.elapsed() >= TOKEN_REFRESH {
             // Any read begun since this one was taken is fresh enough.
@@ -155,12 +179,16 @@ impl AccessState {
             self.refresh(engine, Instant::now()).await?;
             read = self.current();
         }
-        Ok(read.table.authenticate(token).map(|t| Principal {
-            name: t.name.clone(),
-            token_id: t.token_id.clone(),
-            role: Some(t.role),
-            reveal_reason: None,
-        }))
+        Ok(read)
+    }
+}
+
+fn principal_of(t: &plaint::access::TokenRecord) -> Principal {
+    Principal {
+        name: t.name.clone(),
+        token_id: t.token_id.clone(),
+        role: Some(t.role),
+        reveal_reason: None,
     }
 }
 
@@ -284,6 +312,13 @@ impl FromRequestParts<AppState> for Principal {
                 ..Principal::open_access()
             });
         }
+        // Authenticated already by the rate-limit layer (ops.rs): no second lookup.
+        if let Some(p) = parts.extensions.get::<Authenticated>() {
+            return Ok(Principal {
+                reveal_reason,
+                ..p.0.clone()
+            });
+        }
         let path = parts.uri.path().to_owned();
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             tracing::warn!(target: "plaint_serve::auth", %path, "401 no Authorization header");
@@ -291,12 +326,7 @@ impl FromRequestParts<AppState> for Principal {
                 "this request needs an API token: send `Authorization: Bearer <token>` (tokens come from `plaint token create`)".into(),
             ));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
-        let Some(token) = token else {
+        let Some(token) = bearer(value) else {
             tracing::warn!(target: "plaint_serve::auth", %path, "401 Authorization is not a bearer token");
             return Err(unauthorized("the Authorization header is not `Bearer <token>`".into()));
         };
@@ -313,3 +343,17 @@ impl FromRequestParts<AppState> for Principal {
         }
     }
 }
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub(crate) fn bearer(value: &HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+/// A request's caller as the rate-limit layer authenticated it (a request extension the
+/// [`Principal`] extractor takes instead of authenticating again).
+#[derive(Clone)]
+pub(crate) struct Authenticated(pub(crate) Principal);

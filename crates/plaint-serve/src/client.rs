@@ -130,11 +130,18 @@ impl ServerClient {
         })
     }
 
-    /// `POST /v1/tokens`: creates a token with `role` (and `name`, else `<role>-<n>`).
-    pub async fn create_token(&self, role: &str, name: Option<&str>) -> Result<CreatedToken, ClientError> {
+    /// `POST /v1/tokens`: creates a token with `role` (and `name`, else `<role>-<n>`; its own
+    /// `rate_limit` `RATE[/BURST]`, else the server's default for its role).
+    pub async fn create_token(
+        &self,
+        role: &str,
+        name: Option<&str>,
+        rate_limit: Option<&str>,
+    ) -> Result<CreatedToken, ClientError> {
         let ask = CreateToken {
             role: role.to_owned(),
             name: name.map(str::to_owned),
+            rate_limit: rate_limit.map(str::to_owned),
         };
         self.call(
             "POST",

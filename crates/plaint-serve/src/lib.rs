@@ -31,6 +31,7 @@ pub mod client;
 mod lines;
 pub mod office;
 pub mod openapi;
+pub mod limits;
 mod ops;
 mod reads;
 pub mod tokens;
@@ -62,7 +63,19 @@ pub struct ServeConfig {
     pub time_zone: Option<plaint::BusinessZone>,
     /// Whether requests need an API token ([`auth::AccessMode::Tokens`], the default).
     pub access: auth::AccessMode,
+    /// Default request rate limits of the tokens by role ([`limits`]); a token's own limit
+    /// (recorded when it was created) wins. `rate_limit` stays the ceiling over all.
+    pub token_rate_limits: limits::TokenRateLimits,
+    /// The clock the rate-limit buckets refill by (the process's monotonic clock unless a
+    /// test drives one).
+    pub rate_clock: limits::RateClock,
+    /// How old the O(tickets) gauges of `/metrics` (open tickets, SLA breaches) may be before a
+    /// scrape recomputes them (docs/serve.md "Metrics"); zero recomputes at every scrape.
+    pub metrics_max_age: std::time::Duration,
 }
+
+/// The default of [`ServeConfig::metrics_max_age`]: a common Prometheus scrape interval.
+pub const METRICS_MAX_AGE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Default for ServeConfig {
     fn default() -> ServeConfig {
@@ -72,6 +85,9 @@ impl Default for ServeConfig {
             rate_limit: None,
             time_zone: None,
             access: auth::AccessMode::Tokens,
+            token_rate_limits: limits::TokenRateLimits::default(),
+            rate_clock: limits::RateClock::default(),
+            metrics_max_age: METRICS_MAX_AGE_DEFAULT,
         }
     }
 }
@@ -114,6 +130,10 @@ struct Inner {
     config: ServeConfig,
     office: office::Office,
     rate_limiter: Option<ops::RateLimiter>,
+    /// The buckets of the tokens' own rate limits.
+    token_limiter: limits::TokenLimiter,
+    /// The last computed O(tickets) gauges of `/metrics`.
+    metrics_cache: ops::MetricsCache,
     /// The projections' position when last seen (metrics report it while a catch-up holds them).
     last_projections: std::sync::atomic::AtomicU64,
     /// The log's API tokens as this server last read them (auth.rs).
@@ -159,6 +179,14 @@ impl AppState {
         self.inner.rate_limiter.as_ref()
     }
 
+    pub(crate) fn token_limiter(&self) -> &limits::TokenLimiter {
+        &self.inner.token_limiter
+    }
+
+    pub(crate) fn metrics_cache(&self) -> &ops::MetricsCache {
+        &self.inner.metrics_cache
+    }
+
     /// A receiver that turns `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.shutting_down.clone()
@@ -195,6 +223,8 @@ impl Server {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 rate_limiter: config.rate_limit.filter(|r| *r > 0).map(ops::RateLimiter::new),
+                token_limiter: limits::TokenLimiter::new(config.token_rate_limits.clone(), config.rate_clock.clone()),
+                metrics_cache: ops::MetricsCache::default(),
                 last_projections: std::sync::atomic::AtomicU64::new(0),
                 access: auth::AccessState::new(config.access),
                 office,

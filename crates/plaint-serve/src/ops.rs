@@ -12,7 +12,7 @@ use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
@@ -161,29 +161,27 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         "Committed events the projections have not folded yet (as last seen while a catch-up runs).",
         head.saturating_sub(projected) as f64,
     );
-    let now = engine.now();
-    let report = engine.sla_report(now, None, None).await?;
-    let open = engine
-        .with_projections(|p| {
-            p.tickets
-                .state
-                .views()
-                .filter(|v| !matches!(v.status, plaint::reports::TicketStatus::Closed))
-                .count()
-        })
-        .await?;
-    gauge(&mut text, "plaint_open_tickets", "Tickets not closed.", open as f64);
+    let gauges = state.metrics_cache().get(&state).await?;
+    gauge(&mut text, "plaint_open_tickets", "Tickets not closed.", gauges.open as f64);
     let _ = writeln!(
         text,
         "# HELP plaint_sla_breaches Clocks breached or pending past their deadline, now, by clock.\n# TYPE plaint_sla_breaches gauge"
     );
-    for (clock, summary) in &report.overall.clocks {
-        let _ = writeln!(
-            text,
-            "plaint_sla_breaches{{clock=\"{clock}\"}} {}",
-            summary.breached + summary.pending_overdue
-        );
+    for (clock, n) in &gauges.breaches {
+        let _ = writeln!(text, "plaint_sla_breaches{{clock=\"{clock}\"}} {n}");
     }
+    gauge(
+        &mut text,
+        "plaint_metrics_gauges_age_seconds",
+        "How old plaint_open_tickets and plaint_sla_breaches are (recomputed when older than the server's metrics max age).",
+        gauges.computed.elapsed().as_secs_f64(),
+    );
+    gauge(
+        &mut text,
+        "plaint_metrics_gauges_position",
+        "The projections' position plaint_open_tickets and plaint_sla_breaches were computed at.",
+        gauges.position as f64,
+    );
     if let Some(w) = engine.writer_stats() {
         let _ = writeln!(
             text,
@@ -208,6 +206,65 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(r)
+}
+
+/// The gauges of `/metrics` whose computing walks every ticket (open tickets, SLA breaches),
+/// kept between scrapes: a scrape recomputes them only when they are older than
+/// [`crate::ServeConfig::metrics_max_age`], so a scrape costs O(metrics), not O(tickets),
+/// however often Prometheus (or several) scrape. `now` for the SLA verdicts is the engine's
+/// clock read by the server when it recomputes, never inside a projection.
+#[derive(Default)]
+pub(crate) struct MetricsCache {
+    /// One computation at a time; concurrent scrapes wait for it and share what it found.
+    last: tokio::sync::Mutex<Option<Arc<Gauges>>>,
+}
+
+/// The O(tickets) gauges as last computed.
+pub(crate) struct Gauges {
+    computed: Instant,
+    position: u64,
+    open: usize,
+    breaches: Vec<(String, u64)>,
+}
+
+impl MetricsCache {
+    async fn get(&self, state: &AppState) -> Result<Arc<Gauges>, ApiError> {
+        let mut last = self.last.lock().await;
+        if let Some(g) = last.as_ref() {
+            if g.computed.elapsed() < state.config().metrics_max_age {
+                return Ok(g.clone());
+            }
+        }
+        let engine = state.engine();
+        let computed = Instant::now();
+        let now = engine.now();
+        let report = engine.sla_report(now, None, None).await?;
+        let (open, position) = engine
+            .with_projections(|p| {
+                let open = p
+                    .tickets
+                    .state
+                    .views()
+                    .filter(|v| !matches!(v.status, plaint::reports::TicketStatus::Closed))
+                    .count();
+                (open, p.high_position())
+            })
+            .await?;
+        let breaches = report
+            .overall
+            .clocks
+            .iter()
+            .map(|(clock, summary)| (clock.to_string(), (summary.breached + summary.pending_overdue) as u64))
+            .collect();
+        let fresh = Arc::new(Gauges {
+            computed,
+            position,
+            open,
+            breaches,
+        });
+        *last = Some(fresh.clone());
+        Ok(fresh)
+    }
 }
 
 fn gauge(text: &mut String, name: &str, help: &str, value: f64) {
@@ -276,29 +333,61 @@ impl RateLimiter {
     }
 }
 
-/// Refuses requests above the configured rate with 429 and `Retry-After`; health, readiness
+/// Refuses requests above the limits with 429 and `Retry-After`: first the caller's token's
+/// own bucket (`crate::limits`; the token is authenticated here once and handed on to the
+/// [`crate::auth::Principal`] extractor), then the server's global ceiling. Health, readiness
 /// and metrics are never limited (probes must see an overloaded server).
-pub(crate) async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let probe = matches!(path, "/healthz" | "/readyz" | "/metrics");
-    if let (Some(limiter), false) = (state.rate_limiter(), probe) {
+pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    if probe {
+        return next.run(req).await;
+    }
+    let mut caller: Option<String> = None;
+    if state.access().mode() == crate::auth::AccessMode::Tokens {
+        let authed = match req.headers().get(header::AUTHORIZATION).and_then(crate::auth::bearer) {
+            // An unknown token or an unreadable table: the extractor answers (401 or 5xx).
+            Some(token) => state
+                .access()
+                .authenticate_limited(state.engine(), token, state.token_limiter())
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        if let Some((principal, taken)) = authed {
+            if let Err(refused) = taken {
+                let detail = format!(
+                    "token {:?} may send {} requests per second (bursts of {}); retry after {} s",
+                    principal.name, refused.limit.per_second, refused.limit.burst, refused.retry_after
+                );
+                return too_many(req.uri().path(), &principal.name, "token", detail, refused.retry_after);
+            }
+            caller = Some(principal.name.clone());
+            req.extensions_mut().insert(crate::auth::Authenticated(principal));
+        }
+    }
+    if let Some(limiter) = state.rate_limiter() {
         if let Err(wait) = limiter.take() {
-            metrics::counter!("plaint_http_rate_limited_total").increment(1);
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                format!(
-                    "this server accepts {} requests per second; retry after {wait} s",
-                    state.config().rate_limit.unwrap_or_default()
-                ),
-            )
-            .with_instance(path.to_owned());
-            e.retry_after = Some(wait);
-            return e.into_response();
+            let detail = format!(
+                "this server accepts {} requests per second from all callers together; retry after {wait} s",
+                state.config().rate_limit.unwrap_or_default()
+            );
+            let name = caller.as_deref().unwrap_or("");
+            return too_many(req.uri().path(), name, "global", detail, wait);
         }
     }
     next.run(req).await
+}
+
+/// A 429 problem document with `Retry-After`, counted by token name and limit
+/// (`plaint_http_rate_limited_total{token,limit}`) and logged.
+fn too_many(path: &str, token: &str, limit: &'static str, detail: String, wait: u64) -> Response {
+    metrics::counter!("plaint_http_rate_limited_total", "token" => token.to_owned(), "limit" => limit).increment(1);
+    tracing::warn!(target: "plaint_serve::limits", %path, token, limit, retry_after = wait, "429 rate limited");
+    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail)
+        .with_instance(path.to_owned());
+    e.retry_after = Some(wait);
+    e.into_response()
 }
 
 /// The problem document of a body that could not be read: 413 above the limit.

@@ -31,6 +31,10 @@ pub struct CreateToken {
     /// Who or what uses it (the actor of its requests); default `<role>-<n>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Its own request rate limit, `RATE` or `RATE/BURST` requests per second (`0`:
+    /// unlimited); default the server's limit for its role (docs/serve.md "Rate limits").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
 }
 
 /// What `POST /v1/tokens/{token}/revoke` asks.
@@ -57,6 +61,10 @@ pub struct TokenView {
     /// When it was revoked, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// Its own rate limit (`RATE/BURST` per second, `0/0` unlimited), if it was created with
+    /// one; else the server's default for its role applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
 }
 
 impl From<&TokenRecord> for TokenView {
@@ -68,6 +76,7 @@ impl From<&TokenRecord> for TokenView {
             issued_by: t.issued_by.to_string(),
             issued_at: t.issued_at.to_string(),
             revoked_at: t.revoked_at.map(|r| r.to_string()),
+            rate_limit: t.rate_limit.map(|l| format!("{}/{}", l.per_second, l.burst)),
         }
     }
 }
@@ -160,11 +169,20 @@ pub(crate) async fn create(
         )
         .with_field("role")
     })?;
+    let rate_limit = match ask.rate_limit.as_deref() {
+        Some(text) => Some(plaint::access::RateLimit::parse(text).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input", e).with_field("rate_limit")
+        })?),
+        None => None,
+    };
     let name = match ask.name {
         Some(name) => name,
         None => state.engine().tokens().await?.default_name(role),
     };
-    let made = state.engine().create_token(&name, role, &actor(&principal)?).await?;
+    let made = state
+        .engine()
+        .create_token_limited(&name, role, rate_limit, &actor(&principal)?)
+        .await?;
     state.access().refresh_now(state.engine()).await?;
     tracing::info!(target: "plaint_serve::auth", by = %principal.name, token = %made.record.token_id, name = %made.record.name, role = %made.record.role, position = made.position, "token created");
     let answer = CreatedToken {

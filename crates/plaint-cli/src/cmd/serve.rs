@@ -19,6 +19,12 @@ pub struct ServeArgs {
     /// Retry-After); 0: no limit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub rate_limit: u32,
+    /// Default request rate limit of the tokens of one role: ROLE=RATE[/BURST] requests per
+    /// second (repeatable; `*=RATE[/BURST]` for every role without its own; 0: unlimited). A
+    /// token's own limit (`plaint token create --rate-limit`) wins; --rate-limit stays the
+    /// ceiling over all requests.
+    #[arg(long, value_name = "ROLE=RATE[/BURST]")]
+    pub token_rate_limit: Vec<String>,
     /// Serve without access control: every request may do everything, no token needed. Only
     /// for a trusted loopback (a developer's machine); never behind a public address.
     #[arg(long)]
@@ -28,6 +34,12 @@ pub struct ServeArgs {
 pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.body_limit == 0 {
         return Err(user("serve: --body-limit must be at least 1 byte"));
+    }
+    let mut token_rate_limits = plaint_serve::limits::TokenRateLimits::default();
+    for spec in &args.token_rate_limit {
+        token_rate_limits
+            .add(spec)
+            .map_err(|e| user(format!("serve: --token-rate-limit: {e}")))?;
     }
     let engine = ctx.open_engine(None).await?;
     if !args.no_auth && engine.tokens().await?.tokens().all(|t| t.revoked_at.is_some()) {
@@ -47,6 +59,8 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             plaint_serve::auth::AccessMode::Tokens
         },
+        token_rate_limits,
+        ..plaint_serve::ServeConfig::default()
     };
     let server = match plaint_serve::Server::bind(engine, config).await {
         Ok(server) => server,

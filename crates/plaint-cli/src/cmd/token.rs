@@ -45,6 +45,10 @@ pub enum TokenCommand {
         /// Who or what uses it (the actor name of its requests); default `<role>-<n>`.
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// Its own request rate limit for `plaint serve`: RATE or RATE/BURST requests per second
+        /// (0: unlimited), recorded with the token; default the server's limit for its role.
+        #[arg(long, value_name = "RATE[/BURST]")]
+        rate_limit: Option<String>,
         /// Who issues it (recorded in the log); default the login name ($USER).
         #[arg(long, value_name = "ACTOR", env = "USER", default_value = "admin")]
         by: String,
@@ -81,15 +85,26 @@ pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = Out::new();
     match args.command {
-        TokenCommand::Create { role, name, by, json } => {
+        TokenCommand::Create {
+            role,
+            name,
+            rate_limit,
+            by,
+            json,
+        } => {
             let role: Role = role.parse().map_err(|e| user(format!("token create: --role: {e}")))?;
+            let rate_limit = rate_limit
+                .as_deref()
+                .map(plaint::access::RateLimit::parse)
+                .transpose()
+                .map_err(|e| user(format!("token create: --rate-limit: {e}")))?;
             let by = actor(&by)?;
             let engine = ctx.open_engine(None).await?;
             let name = match name {
                 Some(n) => n,
                 None => engine.tokens().await?.default_name(role),
             };
-            let made = engine.create_token(&name, role, &by).await?;
+            let made = engine.create_token_limited(&name, role, rate_limit, &by).await?;
             engine.close().await?;
             if json {
                 out.json_pretty(&envelope(
@@ -163,8 +178,17 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
     };
     let mut out = Out::new();
     match command {
-        TokenCommand::Create { role, name, json, .. } => {
-            let made = client.create_token(&role, name.as_deref()).await.map_err(failed)?;
+        TokenCommand::Create {
+            role,
+            name,
+            rate_limit,
+            json,
+            ..
+        } => {
+            let made = client
+                .create_token(&role, name.as_deref(), rate_limit.as_deref())
+                .await
+                .map_err(failed)?;
             if json {
                 out.json_pretty(&envelope(
                     "token",
