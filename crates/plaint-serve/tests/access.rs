@@ -2,83 +2,24 @@
 //! token, 403 for what the role may not do, and reveals recorded in the log before they show.
 
 use plaint::access::{Role, REVEAL_STREAM};
-use plaint::{Actor, Engine, EngineConfig};
-use plaint_serve::{ServeConfig, Server};
+use plaint::{Engine, EngineConfig};
+use plaint_serve::ServeConfig;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-struct Running {
-    base: String,
-    client: reqwest::Client,
-    dir: tempfile::TempDir,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<Result<(), plaint_serve::ServeError>>,
-}
+mod common;
+use common::TestServer;
 
 /// A server on a file log with one token per role (returned by role).
-async fn start() -> (Running, HashMap<Role, String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-    let admin = Actor::person("it-admin").unwrap();
-    let mut tokens = HashMap::new();
-    for role in Role::ALL {
-        let made = engine.create_token(&format!("{role}-app"), role, &admin).await.unwrap();
-        tokens.insert(role, made.token);
-    }
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServeConfig::default()
-    };
-    let server = Server::bind(engine, config).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    let client = reqwest::Client::new();
-    (
-        Running {
-            base,
-            client,
-            dir,
-            stop,
-            handle,
-        },
-        tokens,
-    )
-}
-
-impl Running {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            headers,
-        )
-    }
-
-    async fn stop(self) -> tempfile::TempDir {
-        let _ = self.stop.send(());
-        self.handle.await.unwrap().unwrap();
-        self.dir
-    }
+async fn start() -> (TestServer, HashMap<Role, String>) {
+    let names: Vec<String> = Role::ALL.iter().map(|role| format!("{role}-app")).collect();
+    let specs: Vec<_> = Role::ALL
+        .iter()
+        .zip(&names)
+        .map(|(role, name)| (name.as_str(), *role, None))
+        .collect();
+    let (server, texts) = TestServer::start_with_tokens(ServeConfig::default(), &specs).await;
+    (server, Role::ALL.into_iter().zip(texts).collect())
 }
 
 fn receive(id: &str, complaint: &str) -> Value {

@@ -2,9 +2,11 @@
 //! names is bound to the caller's token role (`plaint_domain::access::Role::permits`), and the
 //! amount band of the policy is the domain's check on top of it.
 
+mod common;
+
+use common::TestServer;
 use plaint::access::Role;
-use plaint::{Actor, Engine, EngineConfig};
-use plaint_serve::{ServeConfig, Server};
+use plaint_serve::ServeConfig;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -39,25 +41,12 @@ fn approve(id: &str, role: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed001_approver_level_is_bound_to_the_tokens_role() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-    let admin = Actor::person("it-admin").unwrap();
-    let mut tokens: HashMap<Role, String> = HashMap::new();
-    for role in [Role::Intake, Role::Handler, Role::Supervisor, Role::DepartmentHead] {
-        let made = engine.create_token(&format!("{role}-app"), role, &admin).await.unwrap();
-        tokens.insert(role, made.token);
-    }
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServeConfig::default()
-    };
-    let server = Server::bind(engine, config).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    let client = reqwest::Client::new();
+    let roles = [Role::Intake, Role::Handler, Role::Supervisor, Role::DepartmentHead];
+    let names: Vec<String> = roles.iter().map(|role| format!("{role}-app")).collect();
+    let specs: Vec<_> = roles.iter().zip(&names).map(|(r, n)| (n.as_str(), *r, None)).collect();
+    let (server, texts) = TestServer::start_with_tokens(ServeConfig::default(), &specs).await;
+    let tokens: HashMap<Role, String> = roles.into_iter().zip(texts).collect();
+    let (client, base) = (server.client.clone(), server.base.clone());
 
     // Given a dispatched loss ticket with a proposal of 1 000 yuan (the policy's
     // department_head band: above 500, up to 5 000 yuan).
@@ -121,6 +110,5 @@ async fn seed001_approver_level_is_bound_to_the_tokens_role() {
     assert!(s == 200 || s == 201, "{s} {p}");
     assert!(p.to_string().contains("CompensationApproved"), "{p}");
 
-    let _ = stop.send(());
-    handle.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -6,11 +6,13 @@
 //! Without it the test says so in one line and passes, except under `CI=true` where it fails
 //! (`.ci/run` installs the Debian package `chromium`).
 
+mod common;
+
 use plaint::access::Role;
 use plaint::engine::fixed_clock;
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{Actor, Engine, EngineConfig, Timestamp};
-use plaint_serve::{ServeConfig, Server};
+use plaint_serve::ServeConfig;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -104,17 +106,8 @@ async fn the_dashboard_shows_the_queue_and_report_and_follows_a_new_command() {
         .await
         .unwrap()
         .token;
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..ServeConfig::default()
-    };
-    let server = Server::bind(engine, config).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    let client = reqwest::Client::new();
+    let server = common::TestServer::launch(dir, engine, ServeConfig::default()).await;
+    let (client, base) = (server.client.clone(), server.base.clone());
 
     // The page itself carries no data and needs no token; it fetches nothing from elsewhere.
     let page = client.get(format!("{base}/")).send().await.unwrap();
@@ -180,6 +173,5 @@ async fn the_dashboard_shows_the_queue_and_report_and_follows_a_new_command() {
     assert!(rows(&dom).is_empty());
     assert!(dom.contains("<form id=\"login\">"), "the token form is shown");
 
-    let _ = stop.send(());
-    handle.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -6,7 +6,8 @@
 use plaint::domain::Timestamp;
 use plaint::engine::fixed_clock;
 use plaint::workload::{generate, WorkloadConfig};
-use plaint::{Command, Engine, EngineConfig};
+use plaint::access::{RateLimit, Role};
+use plaint::{Actor, Command, Engine, EngineConfig};
 use plaint_serve::{ServeConfig, ServeError, Server};
 use serde_json::{json, Value};
 
@@ -37,8 +38,35 @@ impl TestServer {
     pub async fn start_on(dir: tempfile::TempDir, engine: Engine, config: ServeConfig) -> TestServer {
         // The route tests run without access control; tests/access.rs covers tokens and roles.
         let config = ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
             access: plaint_serve::auth::AccessMode::Open,
+            ..config
+        };
+        Self::launch(dir, engine, config).await
+    }
+
+    /// A server with access control (`config.access` as given, tokens by default) over a
+    /// fresh file log holding one token per entry of `tokens` (name, role, own rate limit);
+    /// the tokens' texts come back in the same order.
+    pub async fn start_with_tokens(
+        config: ServeConfig,
+        tokens: &[(&str, Role, Option<RateLimit>)],
+    ) -> (TestServer, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+        let admin = Actor::person("it-admin").unwrap();
+        let mut texts = Vec::new();
+        for (name, role, limit) in tokens {
+            let made = engine.create_token_limited(name, *role, *limit, &admin).await.unwrap();
+            texts.push(made.token);
+        }
+        (Self::launch(dir, engine, config).await, texts)
+    }
+
+    /// Binds `config` (on 127.0.0.1, a free port) for `engine` and runs it until
+    /// [`TestServer::stop`].
+    pub async fn launch(dir: tempfile::TempDir, engine: Engine, config: ServeConfig) -> TestServer {
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
             ..config
         };
         let server = Server::bind(engine, config).await.unwrap();
@@ -54,6 +82,33 @@ impl TestServer {
             shutdown: Some(tx),
             handle: Some(handle),
         }
+    }
+
+    /// Sends a request (with a bearer `token` and a JSON `body` when given): the status, the
+    /// body (JSON, else the text as a JSON string) and the headers.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
