@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// ceiling over all requests.
     #[arg(long, value_name = "ROLE=RATE[/BURST]")]
     pub token_rate_limit: Vec<String>,
+    /// Longest time, in seconds, the gauges of /metrics that walk every ticket (open tickets,
+    /// SLA breaches) are reused before a scrape recomputes them; 0 recomputes at every scrape.
+    #[arg(long, value_name = "SECONDS", default_value_t = plaint_serve::METRICS_MAX_AGE_DEFAULT.as_secs())]
+    pub metrics_max_age: u64,
     /// Serve without access control: every request may do everything, no token needed. Only
     /// for a trusted loopback (a developer's machine); never behind a public address.
     #[arg(long)]
@@ -60,6 +64,7 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             plaint_serve::auth::AccessMode::Tokens
         },
         token_rate_limits,
+        metrics_max_age: std::time::Duration::from_secs(args.metrics_max_age),
         ..plaint_serve::ServeConfig::default()
     };
     let server = match plaint_serve::Server::bind(engine, config).await {
