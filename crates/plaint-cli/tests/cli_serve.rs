@@ -244,6 +244,44 @@ fn tokens_are_created_and_revoked_through_a_running_server() {
     env.plaint(&["verify"]).assert().success();
 }
 
+/// Rate limits on the command line (docs/serve.md "Rate limits"): a token's own limit is
+/// recorded with it; a malformed limit or an unknown role exits 1 naming the flag and records
+/// nothing.
+#[test]
+fn rate_limits_are_given_on_the_command_line_and_bad_ones_exit_1() {
+    let env = Env::new();
+    env.init();
+    let bad = env
+        .plaint(&["token", "create", "--role", "intake", "--name", "wechat", "--rate-limit", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--rate-limit") && stderr(&bad).contains("\"fast\""), "{}", stderr(&bad));
+    let made = env
+        .plaint(&["token", "create", "--role", "intake", "--name", "wechat", "--rate-limit", "2/4", "--json"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let made: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
+    assert_eq!(made["record"]["rate_limit"], serde_json::json!({"per_second": 2, "burst": 4}), "{made}");
+    let list = env.plaint(&["token", "list", "--json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 1, "the refused one recorded nothing: {list}");
+
+    for (flag, named) in [("clerk=5", "clerk"), ("intake", "ROLE=RATE"), ("intake=5/0", "burst of 0")] {
+        let out = env
+            .plaint(&["serve", "--listen", "127.0.0.1:0", "--token-rate-limit", flag])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--token-rate-limit") && stderr(&out).contains(named),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// The server under test, killed if the test fails before it stops it (a leaked server would
 /// keep the test's output pipe open and hang `cargo test`).
 struct KillOnDrop(std::process::Child);
