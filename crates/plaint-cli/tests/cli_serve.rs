@@ -252,23 +252,58 @@ fn rate_limits_are_given_on_the_command_line_and_bad_ones_exit_1() {
     let env = Env::new();
     env.init();
     let bad = env
-        .plaint(&["token", "create", "--role", "intake", "--name", "wechat", "--rate-limit", "fast"])
+        .plaint(&[
+            "token",
+            "create",
+            "--role",
+            "intake",
+            "--name",
+            "wechat",
+            "--rate-limit",
+            "fast",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("--rate-limit") && stderr(&bad).contains("\"fast\""), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--rate-limit") && stderr(&bad).contains("\"fast\""),
+        "{}",
+        stderr(&bad)
+    );
     let made = env
-        .plaint(&["token", "create", "--role", "intake", "--name", "wechat", "--rate-limit", "2/4", "--json"])
+        .plaint(&[
+            "token",
+            "create",
+            "--role",
+            "intake",
+            "--name",
+            "wechat",
+            "--rate-limit",
+            "2/4",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", stderr(&made));
     let made: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
-    assert_eq!(made["record"]["rate_limit"], serde_json::json!({"per_second": 2, "burst": 4}), "{made}");
+    assert_eq!(
+        made["record"]["rate_limit"],
+        serde_json::json!({"per_second": 2, "burst": 4}),
+        "{made}"
+    );
     let list = env.plaint(&["token", "list", "--json"]).output().unwrap();
     let list: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
-    assert_eq!(list["tokens"].as_array().unwrap().len(), 1, "the refused one recorded nothing: {list}");
+    assert_eq!(
+        list["tokens"].as_array().unwrap().len(),
+        1,
+        "the refused one recorded nothing: {list}"
+    );
 
-    for (flag, named) in [("clerk=5", "clerk"), ("intake", "ROLE=RATE"), ("intake=5/0", "burst of 0")] {
+    for (flag, named) in [
+        ("clerk=5", "clerk"),
+        ("intake", "ROLE=RATE"),
+        ("intake=5/0", "burst of 0"),
+    ] {
         let out = env
             .plaint(&["serve", "--listen", "127.0.0.1:0", "--token-rate-limit", flag])
             .output()

@@ -275,7 +275,11 @@ impl RateLimit {
     /// `RATE` or `RATE/BURST` (`20` is 20 per second with bursts of 20; `20/100` bursts of
     /// 100; `0` unlimited).
     pub fn parse(text: &str) -> Result<RateLimit, String> {
-        let bad = || format!("rate limit {text:?}: expected RATE or RATE/BURST (requests per second, whole numbers; 0 is unlimited)");
+        let bad = || {
+            format!(
+                "rate limit {text:?}: expected RATE or RATE/BURST (requests per second, whole numbers; 0 is unlimited)"
+            )
+        };
         let (rate, burst) = match text.trim().split_once('/') {
             Some((r, b)) => (r.trim(), Some(b.trim())),
             None => (text.trim(), None),

@@ -442,8 +442,20 @@ fn token_issued_v1_upcasts_without_a_rate_limit() {
 #[test]
 fn rate_limits_parse_rate_and_burst() {
     use plaint_domain::access::RateLimit;
-    assert_eq!(RateLimit::parse("20").unwrap(), RateLimit { per_second: 20, burst: 20 });
-    assert_eq!(RateLimit::parse("20/100").unwrap(), RateLimit { per_second: 20, burst: 100 });
+    assert_eq!(
+        RateLimit::parse("20").unwrap(),
+        RateLimit {
+            per_second: 20,
+            burst: 20
+        }
+    );
+    assert_eq!(
+        RateLimit::parse("20/100").unwrap(),
+        RateLimit {
+            per_second: 20,
+            burst: 100
+        }
+    );
     assert!(RateLimit::parse("0").unwrap().is_unlimited());
     let e = RateLimit::parse("5/0").unwrap_err();
     assert!(e.contains("burst of 0"), "{e}");

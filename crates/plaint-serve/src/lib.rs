@@ -26,12 +26,12 @@ mod events;
 // The command reader of `plaint submit`/`plaint import`, compiled in as it is (like the
 // command_json fuzz target): one reading of command JSON, errors naming the field.
 pub mod client;
+pub mod limits;
 #[path = "../../plaint-cli/src/lines.rs"]
 #[allow(dead_code, missing_docs)]
 mod lines;
 pub mod office;
 pub mod openapi;
-pub mod limits;
 mod ops;
 mod reads;
 pub mod tokens;

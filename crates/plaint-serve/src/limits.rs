@@ -76,7 +76,11 @@ impl RateClock {
 
 impl std::fmt::Debug for RateClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "RateClock(manual)" } else { "RateClock(monotonic)" })
+        f.write_str(if self.0.is_some() {
+            "RateClock(manual)"
+        } else {
+            "RateClock(monotonic)"
+        })
     }
 }
 

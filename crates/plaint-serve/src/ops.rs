@@ -162,7 +162,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         head.saturating_sub(projected) as f64,
     );
     let gauges = state.metrics_cache().get(&state).await?;
-    gauge(&mut text, "plaint_open_tickets", "Tickets not closed.", gauges.open as f64);
+    gauge(
+        &mut text,
+        "plaint_open_tickets",
+        "Tickets not closed.",
+        gauges.open as f64,
+    );
     let _ = writeln!(
         text,
         "# HELP plaint_sla_breaches Clocks breached or pending past their deadline, now, by clock.\n# TYPE plaint_sla_breaches gauge"
@@ -384,8 +389,13 @@ pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, 
 fn too_many(path: &str, token: &str, limit: &'static str, detail: String, wait: u64) -> Response {
     metrics::counter!("plaint_http_rate_limited_total", "token" => token.to_owned(), "limit" => limit).increment(1);
     tracing::warn!(target: "plaint_serve::limits", %path, token, limit, retry_after = wait, "429 rate limited");
-    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail)
-        .with_instance(path.to_owned());
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "Too many requests",
+        detail,
+    )
+    .with_instance(path.to_owned());
     e.retry_after = Some(wait);
     e.into_response()
 }

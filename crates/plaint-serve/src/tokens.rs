@@ -171,7 +171,8 @@ pub(crate) async fn create(
     })?;
     let rate_limit = match ask.rate_limit.as_deref() {
         Some(text) => Some(plaint::access::RateLimit::parse(text).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input", e).with_field("rate_limit")
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input", e)
+                .with_field("rate_limit")
         })?),
         None => None,
     };

@@ -53,7 +53,14 @@ async fn one_token_exhausted_leaves_the_others_unaffected() {
     let tokens = [
         ("looping-script", Role::Intake, None),
         ("hotline-desk", Role::Intake, None),
-        ("bulk-intake", Role::Intake, Some(RateLimit { per_second: 0, burst: 0 })),
+        (
+            "bulk-intake",
+            Role::Intake,
+            Some(RateLimit {
+                per_second: 0,
+                burst: 0,
+            }),
+        ),
         ("wall-screen", Role::Analyst, None),
     ];
     let (server, texts) = TestServer::start_with_tokens(config(), &tokens).await;
@@ -91,7 +98,9 @@ async fn one_token_exhausted_leaves_the_others_unaffected() {
         assert_eq!(status, 200, "{path}");
     }
     // A refused request is no authentication failure: a bad token still gets 401, not 429.
-    let (status, _, _) = server.send(Method::GET, "/v1/queue", Some("plaint_000000000000_00"), None).await;
+    let (status, _, _) = server
+        .send(Method::GET, "/v1/queue", Some("plaint_000000000000_00"), None)
+        .await;
     assert_eq!(status, 401);
 
     assert_eq!(refused_count(&server, "looping-script").await, 3);
@@ -139,6 +148,12 @@ async fn a_tokens_own_limit_is_recorded_at_creation_and_wins_over_its_roles() {
     let engine = common::open(dir.path()).await;
     let table = engine.tokens().await.unwrap();
     let t = table.tokens().find(|t| t.name == "wechat-intake").unwrap();
-    assert_eq!(t.rate_limit, Some(RateLimit { per_second: 1, burst: 5 }));
+    assert_eq!(
+        t.rate_limit,
+        Some(RateLimit {
+            per_second: 1,
+            burst: 5
+        })
+    );
     engine.close().await.unwrap();
 }

@@ -3,10 +3,10 @@
 
 #![allow(dead_code)]
 
+use plaint::access::{RateLimit, Role};
 use plaint::domain::Timestamp;
 use plaint::engine::fixed_clock;
 use plaint::workload::{generate, WorkloadConfig};
-use plaint::access::{RateLimit, Role};
 use plaint::{Actor, Command, Engine, EngineConfig};
 use plaint_serve::{ServeConfig, ServeError, Server};
 use serde_json::{json, Value};
