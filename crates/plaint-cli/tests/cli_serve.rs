@@ -251,8 +251,8 @@ fn tokens_are_created_and_revoked_through_a_running_server() {
 fn rate_limits_are_given_on_the_command_line_and_bad_ones_exit_1() {
     let env = Env::new();
     env.init();
-    let bad = env
-        .plaint(&[
+    let create = |limit: &str| {
+        env.plaint(&[
             "token",
             "create",
             "--role",
@@ -260,30 +260,20 @@ fn rate_limits_are_given_on_the_command_line_and_bad_ones_exit_1() {
             "--name",
             "wechat",
             "--rate-limit",
-            "fast",
+            limit,
+            "--json",
         ])
         .output()
-        .unwrap();
+        .unwrap()
+    };
+    let bad = create("fast");
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
     assert!(
         stderr(&bad).contains("--rate-limit") && stderr(&bad).contains("\"fast\""),
         "{}",
         stderr(&bad)
     );
-    let made = env
-        .plaint(&[
-            "token",
-            "create",
-            "--role",
-            "intake",
-            "--name",
-            "wechat",
-            "--rate-limit",
-            "2/4",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let made = create("2/4");
     assert!(made.status.success(), "{}", stderr(&made));
     let made: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
     assert_eq!(
