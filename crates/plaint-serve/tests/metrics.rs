@@ -1,0 +1,69 @@
+//! What a `/metrics` scrape recomputes (docs/serve.md "What a scrape costs"): the gauges that
+//! walk every ticket are reused while younger than `ServeConfig::metrics_max_age`, with their
+//! age and position shown; the head position is read at every scrape. No timed assertion: the
+//! reuse test's max age (an hour) cannot run out during it, and the other's is zero.
+
+mod common;
+
+use common::{receive, TestServer};
+use plaint_serve::ServeConfig;
+use std::time::Duration;
+
+/// The value of the series named exactly `name` (no labels).
+async fn scrape(server: &TestServer) -> impl Fn(&str) -> f64 {
+    let text = server.get("/metrics").await.text().await.unwrap();
+    move |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    }
+}
+
+async fn receive_one(server: &TestServer, id: &str) {
+    let (status, body, _) = server.post_json("/v1/commands", &receive(id, "CMP-2026-900001")).await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_reuses_the_ticket_gauges_within_their_max_age() {
+    let config = ServeConfig {
+        metrics_max_age: Duration::from_secs(3600),
+        ..ServeConfig::default()
+    };
+    let (server, _) = TestServer::start(5, config).await;
+    let first = scrape(&server).await;
+    let (open, head) = (first("plaint_open_tickets"), first("plaint_head_position"));
+    assert_eq!(first("plaint_metrics_gauges_position"), head);
+    receive_one(&server, "m-1").await;
+    let second = scrape(&server).await;
+    assert_eq!(second("plaint_head_position"), head + 1.0, "read at every scrape");
+    assert_eq!(
+        second("plaint_open_tickets"),
+        open,
+        "reused: not recomputed for a new event"
+    );
+    assert_eq!(
+        second("plaint_metrics_gauges_position"),
+        head,
+        "and says which position it shows"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_max_age_of_zero_recomputes_the_ticket_gauges_at_every_scrape() {
+    let config = ServeConfig {
+        metrics_max_age: Duration::ZERO,
+        ..ServeConfig::default()
+    };
+    let (server, _) = TestServer::start(5, config).await;
+    let first = scrape(&server).await;
+    let open = first("plaint_open_tickets");
+    receive_one(&server, "m-1").await;
+    let second = scrape(&server).await;
+    assert_eq!(second("plaint_open_tickets"), open + 1.0);
+    assert_eq!(second("plaint_metrics_gauges_position"), second("plaint_head_position"));
+    server.stop().await;
+}
