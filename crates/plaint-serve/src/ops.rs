@@ -259,7 +259,7 @@ impl MetricsCache {
             .overall
             .clocks
             .iter()
-            .map(|(clock, summary)| (clock.to_string(), (summary.breached + summary.pending_overdue) as u64))
+            .map(|(clock, summary)| (clock.to_string(), summary.breached + summary.pending_overdue))
             .collect();
         let fresh = Arc::new(Gauges {
             computed,
