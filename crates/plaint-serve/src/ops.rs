@@ -214,14 +214,19 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
 }
 
 /// The gauges of `/metrics` whose computing walks every ticket (open tickets, SLA breaches),
-/// kept between scrapes: a scrape recomputes them only when they are older than
-/// [`crate::ServeConfig::metrics_max_age`], so a scrape costs O(metrics), not O(tickets),
-/// however often Prometheus (or several) scrape. `now` for the SLA verdicts is the engine's
-/// clock read by the server when it recomputes, never inside a projection.
+/// kept between scrapes so a scrape costs O(number of metrics), not O(tickets): a scrape
+/// answers with the last computation; when that is older than
+/// [`crate::ServeConfig::metrics_max_age`] it also starts one recomputation in the background
+/// (at most one at a time; the next scrape sees its result). Only the first scrape, and every
+/// scrape when the max age is zero, computes in the request. `now` for the SLA verdicts is the
+/// engine's clock read by the server when it recomputes, never inside a projection.
 #[derive(Default)]
 pub(crate) struct MetricsCache {
-    /// One computation at a time; concurrent scrapes wait for it and share what it found.
-    last: tokio::sync::Mutex<Option<Arc<Gauges>>>,
+    last: Mutex<Option<Arc<Gauges>>>,
+    /// A background recomputation is running.
+    refreshing: std::sync::atomic::AtomicBool,
+    /// One computation in a request at a time; concurrent scrapes wait for it and share it.
+    computing: tokio::sync::Mutex<()>,
 }
 
 /// The O(tickets) gauges as last computed.
@@ -233,43 +238,76 @@ pub(crate) struct Gauges {
 }
 
 impl MetricsCache {
+    fn current(&self) -> Option<Arc<Gauges>> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self, gauges: Arc<Gauges>) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(gauges);
+    }
+
     async fn get(&self, state: &AppState) -> Result<Arc<Gauges>, ApiError> {
-        let mut last = self.last.lock().await;
-        if let Some(g) = last.as_ref() {
-            if g.computed.elapsed() < state.config().metrics_max_age {
-                return Ok(g.clone());
+        use std::sync::atomic::Ordering::SeqCst;
+        let max_age = state.config().metrics_max_age;
+        if !max_age.is_zero() {
+            if let Some(g) = self.current() {
+                if g.computed.elapsed() >= max_age && !self.refreshing.swap(true, SeqCst) {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let cache = state.metrics_cache();
+                        match compute_gauges(&state).await {
+                            Ok(fresh) => cache.store(fresh),
+                            Err(e) => {
+                                tracing::warn!(error = %e.problem.detail, "metrics: recomputing the ticket gauges failed; the last ones stay")
+                            }
+                        }
+                        cache.refreshing.store(false, SeqCst);
+                    });
+                }
+                return Ok(g);
             }
         }
-        let engine = state.engine();
-        let computed = Instant::now();
-        let now = engine.now();
-        let report = engine.sla_report(now, None, None).await?;
-        let (open, position) = engine
-            .with_projections(|p| {
-                let open = p
-                    .tickets
-                    .state
-                    .views()
-                    .filter(|v| !matches!(v.status, plaint::reports::TicketStatus::Closed))
-                    .count();
-                (open, p.high_position())
-            })
-            .await?;
-        let breaches = report
-            .overall
-            .clocks
-            .iter()
-            .map(|(clock, summary)| (clock.to_string(), summary.breached + summary.pending_overdue))
-            .collect();
-        let fresh = Arc::new(Gauges {
-            computed,
-            position,
-            open,
-            breaches,
-        });
-        *last = Some(fresh.clone());
+        let _one = self.computing.lock().await;
+        if !max_age.is_zero() {
+            if let Some(g) = self.current() {
+                return Ok(g);
+            }
+        }
+        let fresh = compute_gauges(state).await?;
+        self.store(fresh.clone());
         Ok(fresh)
     }
+}
+
+/// Walks every ticket: open tickets and SLA breaches by clock for the engine's `now`.
+async fn compute_gauges(state: &AppState) -> Result<Arc<Gauges>, ApiError> {
+    let engine = state.engine();
+    let computed = Instant::now();
+    let now = engine.now();
+    let report = engine.sla_report(now, None, None).await?;
+    let (open, position) = engine
+        .with_projections(|p| {
+            let open = p
+                .tickets
+                .state
+                .views()
+                .filter(|v| !matches!(v.status, plaint::reports::TicketStatus::Closed))
+                .count();
+            (open, p.high_position())
+        })
+        .await?;
+    let breaches = report
+        .overall
+        .clocks
+        .iter()
+        .map(|(clock, summary)| (clock.to_string(), summary.breached + summary.pending_overdue))
+        .collect();
+    Ok(Arc::new(Gauges {
+        computed,
+        position,
+        open,
+        breaches,
+    }))
 }
 
 fn gauge(text: &mut String, name: &str, help: &str, value: f64) {

@@ -67,3 +67,28 @@ async fn a_max_age_of_zero_recomputes_the_ticket_gauges_at_every_scrape() {
     assert_eq!(second("plaint_metrics_gauges_position"), second("plaint_head_position"));
     server.stop().await;
 }
+
+/// Older than its max age, a scrape still answers at once with the last figures and starts
+/// one recomputation in the background, which a later scrape shows. The test polls until it
+/// does (bounded by the test's own run, no duration asserted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_scrape_answers_the_last_figures_and_refreshes_them_in_the_background() {
+    let config = ServeConfig {
+        metrics_max_age: Duration::from_nanos(1),
+        ..ServeConfig::default()
+    };
+    let (server, _) = TestServer::start(5, config).await;
+    let open = scrape(&server).await("plaint_open_tickets");
+    receive_one(&server, "m-1").await;
+    // No recomputation was started before this event: the first scrape computed in place.
+    assert_eq!(scrape(&server).await("plaint_open_tickets"), open);
+    loop {
+        let now = scrape(&server).await;
+        if now("plaint_open_tickets") == open + 1.0 {
+            assert_eq!(now("plaint_metrics_gauges_position"), now("plaint_head_position"));
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    server.stop().await;
+}
