@@ -330,7 +330,13 @@ impl FromRequestParts<AppState> for Principal {
             tracing::warn!(target: "plaint_serve::auth", %path, "401 Authorization is not a bearer token");
             return Err(unauthorized("the Authorization header is not `Bearer <token>`".into()));
         };
-        match access.authenticate(state.engine(), token).await {
+        // The rate-limit layer found this token unknown after a fresh read: no second read.
+        let found = if parts.extensions.get::<UnknownToken>().is_some() {
+            Ok(None)
+        } else {
+            access.authenticate(state.engine(), token).await
+        };
+        match found {
             Ok(Some(p)) => Ok(Principal { reveal_reason, ..p }),
             Ok(None) => {
                 let id = plaint::access::token_id_of(token).unwrap_or("(not a plaint token)");
@@ -357,3 +363,8 @@ pub(crate) fn bearer(value: &HeaderValue) -> Option<&str> {
 /// [`Principal`] extractor takes instead of authenticating again).
 #[derive(Clone)]
 pub(crate) struct Authenticated(pub(crate) Principal);
+
+/// The rate-limit layer found a request's bearer token unknown or revoked (the extractor
+/// answers 401 without reading the token table again).
+#[derive(Clone, Copy)]
+pub(crate) struct UnknownToken;

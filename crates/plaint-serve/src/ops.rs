@@ -388,16 +388,19 @@ pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, 
     let mut caller: Option<String> = None;
     if state.access().mode() == crate::auth::AccessMode::Tokens {
         let authed = match req.headers().get(header::AUTHORIZATION).and_then(crate::auth::bearer) {
-            // An unknown token or an unreadable table: the extractor answers (401 or 5xx).
+            // An unreadable table: the extractor answers (5xx).
             Some(token) => state
                 .access()
                 .authenticate_limited(state.engine(), token, state.token_limiter())
                 .await
-                .ok()
-                .flatten(),
+                .ok(),
             None => None,
         };
-        if let Some((principal, taken)) = authed {
+        if let Some(None) = authed {
+            // Unknown or revoked after a fresh read: the extractor answers 401 without another.
+            req.extensions_mut().insert(crate::auth::UnknownToken);
+        }
+        if let Some(Some((principal, taken))) = authed {
             if let Err(refused) = taken {
                 let detail = format!(
                     "token {:?} may send {} requests per second (bursts of {}); retry after {} s",
