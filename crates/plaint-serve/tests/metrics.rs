@@ -21,6 +21,15 @@ async fn scrape(server: &TestServer) -> impl Fn(&str) -> f64 {
     }
 }
 
+/// A server over 5 generated complaints whose ticket gauges live `max_age`.
+async fn start(max_age: Duration) -> TestServer {
+    let config = ServeConfig {
+        metrics_max_age: max_age,
+        ..ServeConfig::default()
+    };
+    TestServer::start(5, config).await.0
+}
+
 async fn receive_one(server: &TestServer, id: &str) {
     let (status, body, _) = server.post_json("/v1/commands", &receive(id, "CMP-2026-900001")).await;
     assert!(status == 200 || status == 201, "{status} {body}");
@@ -28,11 +37,7 @@ async fn receive_one(server: &TestServer, id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_reuses_the_ticket_gauges_within_their_max_age() {
-    let config = ServeConfig {
-        metrics_max_age: Duration::from_secs(3600),
-        ..ServeConfig::default()
-    };
-    let (server, _) = TestServer::start(5, config).await;
+    let server = start(Duration::from_secs(3600)).await;
     let first = scrape(&server).await;
     let (open, head) = (first("plaint_open_tickets"), first("plaint_head_position"));
     assert_eq!(first("plaint_metrics_gauges_position"), head);
@@ -54,11 +59,7 @@ async fn a_scrape_reuses_the_ticket_gauges_within_their_max_age() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_max_age_of_zero_recomputes_the_ticket_gauges_at_every_scrape() {
-    let config = ServeConfig {
-        metrics_max_age: Duration::ZERO,
-        ..ServeConfig::default()
-    };
-    let (server, _) = TestServer::start(5, config).await;
+    let server = start(Duration::ZERO).await;
     let first = scrape(&server).await;
     let open = first("plaint_open_tickets");
     receive_one(&server, "m-1").await;
@@ -73,11 +74,7 @@ async fn a_max_age_of_zero_recomputes_the_ticket_gauges_at_every_scrape() {
 /// does (bounded by the test's own run, no duration asserted).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_scrape_answers_the_last_figures_and_refreshes_them_in_the_background() {
-    let config = ServeConfig {
-        metrics_max_age: Duration::from_nanos(1),
-        ..ServeConfig::default()
-    };
-    let (server, _) = TestServer::start(5, config).await;
+    let server = start(Duration::from_nanos(1)).await;
     let open = scrape(&server).await("plaint_open_tickets");
     receive_one(&server, "m-1").await;
     // No recomputation was started before this event: the first scrape computed in place.
