@@ -92,8 +92,8 @@ pub(crate) async fn post_commands(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| crate::ops::body_problem(e, state.config().body_limit))?;
-    let Query(query) =
-        query.map_err(|e| ApiError::bad_request("events", format!("{}; want events=true or events=false", e.body_text())))?;
+    let Query(query) = query
+        .map_err(|e| ApiError::bad_request("events", format!("{}; want events=true or events=false", e.body_text())))?;
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
         if !ct.starts_with("application/json") && !ct.ends_with("+json") {
@@ -293,7 +293,9 @@ fn plain_json(status: StatusCode, value: &CommandResult) -> Response {
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
-        Err(e) => ApiError::internal(format!("encoding the answer to command {}: {e}", value.command_id)).into_response(),
+        Err(e) => {
+            ApiError::internal(format!("encoding the answer to command {}: {e}", value.command_id)).into_response()
+        }
     }
 }
 
