@@ -1,16 +1,21 @@
 //! `POST /v1/commands`: one command (a JSON object) or a batch (a JSON array), in the import
 //! format (docs/import-format.md). The command id is the idempotency key: a retry with the same
 //! id and body returns the original positions and writes nothing.
+//!
+//! The answer to a single command carries what a client needs to be exactly-once (the command
+//! id, the outcome, the positions, the stream version); the committed events themselves, in
+//! the export shape, only when asked (`?events=true`): encoding them cost more than the rest of
+//! the request (docs/PERFORMANCE.md, "`plaint serve` under load").
 
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use plaint::{Command, CommandOutcome, EngineError, EventRecord, Reveal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use utoipa::ToSchema;
 
@@ -32,7 +37,8 @@ pub struct CommandResult {
     /// The complaint's stream version after the command (single commands).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_version: Option<u64>,
-    /// The committed events (single commands), in the export shape (docs/json-format.md).
+    /// The committed events (single commands, with `?events=true`), in the export shape
+    /// (docs/json-format.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub events: Option<Vec<EventRecord>>,
@@ -56,9 +62,17 @@ pub struct BatchResult {
     pub head_position: u64,
 }
 
+/// The query of `POST /v1/commands`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CommandsQuery {
+    /// `true`: a single command's answer also carries its committed events (export shape).
+    events: Option<bool>,
+}
+
 /// Executes one command or a batch.
 #[utoipa::path(
     post, path = "/v1/commands", tag = "commands",
+    params(("events" = Option<bool>, Query, description = "`true`: a single command's answer also carries the committed events in the export shape (docs/json-format.md); default `false`")),
     request_body(content = Object, description = "One command (object) or a batch (array), in the import format (docs/import-format.md)", content_type = "application/json"),
     responses(
         (status = 201, description = "Committed", body = CommandResult),
@@ -73,10 +87,13 @@ pub struct BatchResult {
 pub(crate) async fn post_commands(
     State(state): State<AppState>,
     principal: Principal,
+    query: Result<Query<CommandsQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| crate::ops::body_problem(e, state.config().body_limit))?;
+    let Query(query) = query
+        .map_err(|e| ApiError::bad_request("events", format!("{}; want events=true or events=false", e.body_text())))?;
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
         if !ct.starts_with("application/json") && !ct.ends_with("+json") {
@@ -126,7 +143,7 @@ pub(crate) async fn post_commands(
         Some(_) => {
             let cmd = parse(text, None)?;
             principal.allow_command(&cmd.body)?;
-            single(&state, cmd).await
+            single(&state, cmd, query.events.unwrap_or(false)).await
         }
     }
 }
@@ -164,16 +181,17 @@ fn parse(text: &str, index: Option<usize>) -> Result<Command, ApiError> {
     Err(problem)
 }
 
-async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
+async fn single(state: &AppState, cmd: Command, with_events: bool) -> Result<Response, ApiError> {
     let kind = cmd.body.name();
+    let command_id = cmd.command_id.clone();
     let started = Instant::now();
-    let done = state.engine().execute(cmd.clone()).await;
+    let done = state.engine().execute(cmd).await;
     crate::ops::record_append(started.elapsed());
     let done = match done {
         Ok(done) => done,
         Err(e) => {
             crate::ops::record_command(kind, outcome_of_error(&e));
-            return Err(ApiError::from(e).with_instance(format!("/v1/commands#{}", cmd.command_id)));
+            return Err(ApiError::from(e).with_instance(format!("/v1/commands#{command_id}")));
         }
     };
     let outcome = if done.deduplicated {
@@ -184,10 +202,15 @@ async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
         "committed"
     };
     crate::ops::record_command(kind, outcome);
-    let mut events = Vec::with_capacity(done.events.len());
-    for e in &done.events {
-        events.push(state.engine().event_record(e, Reveal::Masked).await?);
-    }
+    let events = if with_events {
+        let mut events = Vec::with_capacity(done.events.len());
+        for e in &done.events {
+            events.push(state.engine().event_record(e, Reveal::Masked).await?);
+        }
+        Some(events)
+    } else {
+        None
+    };
     let result = CommandResult {
         index: 0,
         complaint_id: done.complaint_id.to_string(),
@@ -195,7 +218,7 @@ async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
         outcome: outcome.to_owned(),
         positions: done.events.iter().map(|e| e.meta.position).collect(),
         stream_version: Some(done.stream_version),
-        events: Some(events),
+        events,
         problem: None,
     };
     let status = if outcome == "committed" {
@@ -203,7 +226,12 @@ async fn single(state: &AppState, cmd: Command) -> Result<Response, ApiError> {
     } else {
         StatusCode::OK
     };
-    Ok(state.office().json(status, &result))
+    if result.events.is_some() {
+        // The events carry instants: written at the office's offset.
+        return Ok(state.office().json(status, &result));
+    }
+    // No instant in the answer: written as it is, without the office's rewrite pass.
+    Ok(plain_json(status, &result))
 }
 
 async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiError> {
@@ -254,6 +282,21 @@ async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiErro
         head_position: out.head_position,
     };
     Ok(state.office().json(StatusCode::OK, &result))
+}
+
+/// `value` as a JSON response that holds no instant (so needs no rewrite to the office's offset).
+fn plain_json(status: StatusCode, value: &CommandResult) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        Err(e) => {
+            ApiError::internal(format!("encoding the answer to command {}: {e}", value.command_id)).into_response()
+        }
+    }
 }
 
 /// The positions of the events an executed command id wrote (a retry's answer).

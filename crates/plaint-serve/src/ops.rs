@@ -321,29 +321,46 @@ fn gauge(text: &mut String, name: &str, help: &str, value: f64) {
 /// Times and counts every request (`plaint_http_requests_total`, `plaint_http_request_seconds`)
 /// inside a `http_request` span.
 pub(crate) async fn observe(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let span = tracing::info_span!("http_request", %method, route = %route, path = %req.uri().path(), request_id = %request_id, status = tracing::field::Empty);
+    // The matched route is an `Arc<str>` inside axum: a reference count, no copy.
+    let matched = req.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    // The span's fields are formatted only when a subscriber wants the span (`-v`).
+    let span = tracing::info_span!(
+        "http_request",
+        method = %req.method(),
+        route = %route,
+        path = %req.uri().path(),
+        request_id = %req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or(""),
+        status = tracing::field::Empty,
+    );
     let started = Instant::now();
     let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    let status = response.status().as_u16();
-    span.record("status", status);
+    let status = response.status();
     let took = started.elapsed();
-    metrics::counter!("plaint_http_requests_total", "route" => route.clone(), "status" => status.to_string())
+    metrics::counter!("plaint_http_requests_total", "route" => route.to_owned(), "status" => status_label(status))
         .increment(1);
-    metrics::histogram!("plaint_http_request_seconds", "route" => route).record(took.as_secs_f64());
-    span.in_scope(|| tracing::info!(status, ms = took.as_secs_f64() * 1e3, "request"));
+    metrics::histogram!("plaint_http_request_seconds", "route" => route.to_owned()).record(took.as_secs_f64());
+    if !span.is_disabled() {
+        span.record("status", status.as_u16());
+        span.in_scope(|| tracing::info!(status = status.as_u16(), ms = took.as_secs_f64() * 1e3, "request"));
+    }
     response
+}
+
+/// The `status` label of a request's metrics: the common codes without formatting a number.
+fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
+    match status.as_u16() {
+        200 => "200".into(),
+        201 => "201".into(),
+        400 => "400".into(),
+        401 => "401".into(),
+        403 => "403".into(),
+        404 => "404".into(),
+        409 => "409".into(),
+        422 => "422".into(),
+        429 => "429".into(),
+        other => other.to_string().into(),
+    }
 }
 
 /// A token bucket: `rate` requests per second, a burst of as many.

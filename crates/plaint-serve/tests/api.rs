@@ -12,11 +12,13 @@ use serde_json::{json, Value};
 async fn a_command_commits_once_and_a_retry_returns_the_original_positions() {
     let (server, _) = TestServer::start(0, ServeConfig::default()).await;
     let cmd = receive("c-1", "CMP-1");
-    let (status, first, ct) = server.post_json("/v1/commands", &cmd).await;
+    let (status, first, ct) = server.post_json("/v1/commands?events=true", &cmd).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(ct, "application/json");
     assert_eq!(first["outcome"], "committed");
     assert_eq!(first["positions"], json!([1]));
+    assert_eq!(first["stream_version"], 1);
+    assert_eq!(first["command_id"], "c-1");
     assert_eq!(first["events"][0]["type"], "Received");
     // Instants carry the office's offset (the business calendar's: +08:00).
     let occurred = first["events"][0]["occurred_at"].as_str().unwrap();
@@ -29,6 +31,20 @@ async fn a_command_commits_once_and_a_retry_returns_the_original_positions() {
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["outcome"], "deduplicated");
     assert_eq!(again["positions"], first["positions"]);
+    // Without `?events=true` the answer is what a client needs to be exactly-once, no events.
+    assert_eq!(again["stream_version"], 1);
+    assert_eq!(again["command_id"], "c-1");
+    assert_eq!(again["complaint_id"], "CMP-1");
+    assert!(again.get("events").is_none(), "{again}");
+    let (_, stats) = server.get_json("/v1/stats").await;
+    assert_eq!(stats["head_position"], 1);
+
+    // A query that is not a boolean: 400 naming it, nothing written.
+    let next = receive("c-1b", "CMP-1B");
+    let (status, problem, ct) = server.post_json("/v1/commands?events=maybe", &next).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(assert_problem(400, &ct, &problem), "/problems/bad-request");
+    assert_eq!(problem["field"], "events");
     let (_, stats) = server.get_json("/v1/stats").await;
     assert_eq!(stats["head_position"], 1);
 

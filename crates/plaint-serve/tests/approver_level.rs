@@ -10,9 +10,10 @@ use plaint_serve::ServeConfig;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// Posts with `?events=true`: the answers are checked for the events they committed.
 async fn post(client: &reqwest::Client, base: &str, token: &str, body: &Value) -> (u16, Value) {
     let r = client
-        .post(format!("{base}/v1/commands"))
+        .post(format!("{base}/v1/commands?events=true"))
         .bearer_auth(token)
         .json(body)
         .send()
