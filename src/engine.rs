@@ -31,7 +31,6 @@ use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::repeats::RepeatReport;
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, RunStats, Runner};
 use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
-use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, TicketView};
 use plaint_store::file::FileLog;
@@ -1115,7 +1114,9 @@ impl Engine {
         {
             return Ok(());
         }
-        let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
+        // The stream's version, not its first event: the file log answers from its in-memory
+        // index (no read through the blocking pool); PostgreSQL in one query either way.
+        let exists = self.store.stream_version(m.into.as_str()).await? > 0;
         if exists {
             return Ok(());
         }
@@ -1434,16 +1435,8 @@ impl Engine {
     /// # });
     /// ```
     pub async fn tick(&self, now: Timestamp) -> Result<TickOutcome, EngineError> {
-        let open: Vec<ComplaintId> = self
-            .with_projections(|p| {
-                p.tickets
-                    .state
-                    .views()
-                    .filter(|v| !matches!(v.status, TicketStatus::Closed))
-                    .map(|v| v.id)
-                    .collect()
-            })
-            .await?;
+        // The ticket projection alone lists the open tickets; the others catch up on read.
+        let open: Vec<ComplaintId> = self.open_tickets().await?;
         let mut due_commands = Vec::new();
         for id in &open {
             let events = self.read_stream_events(id).await?;

@@ -1,5 +1,5 @@
-//! The repeat rule's lookups on the command path (issue 13: no projection work on the command
-//! path unless asked).
+//! The repeat rule's lookups and the watchdog's list of open tickets on the command path
+//! (issue 13: no projection work on the command path unless asked).
 //!
 //! A verification or a classification asks the domain's repeat rule (docs/domain.md R-REP),
 //! which reads the customer's earlier complaints from the repeat projection. Before, the engine
@@ -14,15 +14,16 @@
 //!   is read from the log, from the projection's position to the head: the rule sees every
 //!   event committed before it judges, as before.
 //!
-//! The other projections catch up on read ([`Engine::with_projections`]), each from its own
-//! position. The rule itself stays in the domain; this only keeps its lookup current.
+//! The watchdog ([`Engine::tick`]) brings the ticket projection alone up to the head for its
+//! list of open tickets. The other projections catch up on read ([`Engine::with_projections`]),
+//! each from its own position. The rule itself stays in the domain; this only keeps its lookup current.
 
 use super::{Engine, READ_BATCH};
 use crate::error::EngineError;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
-use plaint_domain::Event;
+use plaint_domain::{ComplaintId, Event};
 use plaint_projections::from_recorded_owned;
-use plaint_projections::runner::{Runner, RunnerError};
+use plaint_projections::runner::{ProjectionSet, Runner, RunnerError};
 use std::collections::BTreeMap;
 
 /// Most committed events parked for the repeat projection; past it they are dropped and the
@@ -67,9 +68,28 @@ impl Engine {
             let mut parked = self.parked.lock().expect("parked events lock");
             fold_parked(&mut runner, &mut parked);
         }
+        self.catch_up_one(&mut runner, |p| p.repeats.position, ProjectionSet::apply_repeats)
+            .await?;
+        {
+            let mut parked = self.parked.lock().expect("parked events lock");
+            fold_parked(&mut runner, &mut parked);
+        }
+        Ok(runner.projections().repeats.state.of_customer(customer))
+    }
+}
+
+impl Engine {
+    /// Brings one projection (its position by `position`, folded by `apply`) up to the log's
+    /// head, reading from its position; the others stay where they are.
+    pub(super) async fn catch_up_one(
+        &self,
+        runner: &mut Runner,
+        position: fn(&ProjectionSet) -> u64,
+        apply: fn(&mut ProjectionSet, &Event),
+    ) -> Result<(), EngineError> {
         let reads = self.reads();
         let head = reads.head_position().await?;
-        let mut next = next_for_repeats(&runner);
+        let mut next = position(runner.projections()) + 1;
         while next <= head {
             let want = ((head + 1 - next) as usize).min(READ_BATCH);
             let batch = reads.read_all(next, want).await?;
@@ -85,15 +105,20 @@ impl Engine {
                     .into());
                 }
                 let e = from_recorded_owned(r)?;
-                runner.projections_mut().apply_repeats(&e);
+                apply(runner.projections_mut(), &e);
                 next += 1;
             }
         }
-        {
-            let mut parked = self.parked.lock().expect("parked events lock");
-            fold_parked(&mut runner, &mut parked);
-        }
-        Ok(runner.projections().repeats.state.of_customer(customer))
+        Ok(())
+    }
+
+    /// The open tickets (not closed), from the ticket projection alone brought up to the head:
+    /// what the watchdog checks ([`Engine::tick`]), without folding the other projections.
+    pub(super) async fn open_tickets(&self) -> Result<Vec<ComplaintId>, EngineError> {
+        let mut runner = self.runner.lock().await;
+        self.catch_up_one(&mut runner, |p| p.tickets.position, ProjectionSet::apply_tickets)
+            .await?;
+        Ok(runner.projections().tickets.state.open_ids().collect())
     }
 }
 

@@ -298,6 +298,14 @@ impl ProjectionSet {
         let hint = self.ordinals.hint(e);
         self.repeats.apply(e, hint);
     }
+    /// Folds one event into the ticket projection alone (and the shared numbering), unless it
+    /// applied it already; like [`ProjectionSet::apply_repeats`]. The watchdog's list of open
+    /// tickets needs no other projection.
+    #[inline]
+    pub fn apply_tickets(&mut self, e: &Event) {
+        let hint = self.ordinals.hint(e);
+        self.tickets.apply(e, hint);
+    }
 }
 
 /// Where a rebuild stops.
