@@ -20,7 +20,7 @@ use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
 use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
-use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, PriorComplaints, RepeatVerdict};
+use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
 use plaint_domain::state::{decide_with, evolve, ComplaintState, Context};
 use plaint_domain::{
@@ -31,7 +31,6 @@ use plaint_projections::analysis::{AlertsReport, HeatMap, WeeklyReport};
 use plaint_projections::repeats::RepeatReport;
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, RunStats, Runner};
 use plaint_projections::sla::{AtRiskList, GroupBy, SlaReport};
-use plaint_projections::tickets::TicketStatus;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::{from_recorded_owned, to_new_event, TicketView};
 use plaint_store::file::FileLog;
@@ -57,6 +56,9 @@ use batch_priors::BatchPriors;
 
 #[path = "engine_access.rs"]
 pub(crate) mod access_ops;
+
+#[path = "engine_repeat_index.rs"]
+mod repeat_index;
 pub use access_ops::{NewToken, RevealRequest};
 
 /// Events read per store call when the engine scans a stream or the log.
@@ -441,6 +443,8 @@ pub struct Engine {
     read_only: bool,
     /// The replica projections and reports read from ([`EngineConfig::pg_read`]).
     replica: Option<Arc<PgStore>>,
+    /// Committed events the repeat projection has not folded yet (see `engine_repeat_index.rs`).
+    parked: repeat_index::Parked,
 }
 
 /// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
@@ -573,6 +577,7 @@ impl Engine {
             file_log: None,
             read_only: false,
             replica: None,
+            parked: Default::default(),
         })
     }
 
@@ -752,6 +757,7 @@ impl Engine {
                         evolve(&mut state, e);
                     }
                     self.cache_state(cmd.complaint_id.clone(), state);
+                    self.note_committed(&new);
                     return Ok(Executed {
                         complaint_id: cmd.complaint_id.clone(),
                         command_id: cmd.command_id.clone(),
@@ -1051,6 +1057,7 @@ impl Engine {
                 }
             };
         }
+        self.note_committed(committed_events.iter().flat_map(|(_, events)| events));
         // The states are the streams' now (every accepted command committed, in order).
         for (id, entry) in states {
             if !entry.deduplicated {
@@ -1107,7 +1114,9 @@ impl Engine {
         {
             return Ok(());
         }
-        let exists = !self.store.read_stream(m.into.as_str(), 1, 1).await?.is_empty();
+        // The stream's version, not its first event: the file log answers from its in-memory
+        // index (no read through the blocking pool); PostgreSQL in one query either way.
+        let exists = self.store.stream_version(m.into.as_str()).await? > 0;
         if exists {
             return Ok(());
         }
@@ -1122,18 +1131,12 @@ impl Engine {
 
     /// The earlier complaints the domain's repeat rule reads (the engine's side of the
     /// `PriorComplaints` port): the customer's complaints from the repeat projection, caught up
-    /// with the log, for a verification or a classification; none for other commands.
+    /// with the log (that projection alone), for a verification or a classification; none for other commands.
     async fn priors_for(&self, state: &ComplaintState, cmd: &Command) -> Result<Vec<PriorComplaint>, EngineError> {
         match customer_to_judge(state, cmd) {
             Some(customer) => self.prior_complaints(&customer).await,
             None => Ok(Vec::new()),
         }
-    }
-
-    /// Every complaint the log holds of this customer (by matching key or customer id), as the
-    /// repeat rule sees them (docs/domain.md R-REP).
-    pub async fn prior_complaints(&self, customer: &CustomerRef) -> Result<Vec<PriorComplaint>, EngineError> {
-        self.with_projections(|p| p.repeats.state.of_customer(customer)).await
     }
 
     /// How the domain's repeat rule (docs/domain.md R-REP) judges a complaint now, against the earlier
@@ -1432,16 +1435,8 @@ impl Engine {
     /// # });
     /// ```
     pub async fn tick(&self, now: Timestamp) -> Result<TickOutcome, EngineError> {
-        let open: Vec<ComplaintId> = self
-            .with_projections(|p| {
-                p.tickets
-                    .state
-                    .views()
-                    .filter(|v| !matches!(v.status, TicketStatus::Closed))
-                    .map(|v| v.id)
-                    .collect()
-            })
-            .await?;
+        // The ticket projection alone lists the open tickets; the others catch up on read.
+        let open: Vec<ComplaintId> = self.open_tickets().await?;
         let mut due_commands = Vec::new();
         for id in &open {
             let events = self.read_stream_events(id).await?;
@@ -1801,14 +1796,15 @@ impl futures::Stream for EventSubscription {
 
 /// Figures for operating a long-running engine (`plaint serve`'s readiness and metrics).
 impl Engine {
-    /// The log position the in-memory projections have folded up to, without catching up;
-    /// `None` while a catch-up or rebuild holds them. The projection lag in events is
-    /// [`Engine::head_position`] minus this.
+    /// The log position every in-memory projection has folded up to, without catching up
+    /// (the lowest of their positions: the repeat projection runs ahead of the others, which
+    /// catch up on read); `None` while a catch-up or rebuild holds them. The projection lag in
+    /// events is [`Engine::head_position`] minus this.
     pub fn projections_position(&self) -> Option<u64> {
         self.runner
             .try_lock()
             .ok()
-            .map(|runner| runner.projections().high_position())
+            .map(|runner| runner.projections().low_position())
     }
 
     /// What the file log's writer did since open (batches, `fdatasync` calls, their time and

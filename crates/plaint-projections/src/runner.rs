@@ -288,6 +288,24 @@ impl ProjectionSet {
     pub fn high_position(&self) -> u64 {
         self.positions().into_iter().flatten().max().unwrap_or(0)
     }
+    /// Folds one event into the repeat projection alone (and the shared numbering), unless it
+    /// applied it already. Events must come in log order, like [`ProjectionSet::apply`]; the
+    /// other projections apply them when they catch up (each slot keeps its own position).
+    /// The engine keeps the repeat rule's lookups current this way from the events it commits,
+    /// without folding the other projections on the command path.
+    #[inline]
+    pub fn apply_repeats(&mut self, e: &Event) {
+        let hint = self.ordinals.hint(e);
+        self.repeats.apply(e, hint);
+    }
+    /// Folds one event into the ticket projection alone (and the shared numbering), unless it
+    /// applied it already; like [`ProjectionSet::apply_repeats`]. The watchdog's list of open
+    /// tickets needs no other projection.
+    #[inline]
+    pub fn apply_tickets(&mut self, e: &Event) {
+        let hint = self.ordinals.hint(e);
+        self.tickets.apply(e, hint);
+    }
 }
 
 /// Where a rebuild stops.

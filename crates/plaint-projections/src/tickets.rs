@@ -311,6 +311,14 @@ impl Tickets {
     pub fn ids(&self) -> impl Iterator<Item = ComplaintId> + '_ {
         self.tickets.iter().map(|t| t.id.to_complaint_id())
     }
+    /// The ids of the tickets not closed, in the order they were first received, without
+    /// building their views (what the SLA watchdog checks).
+    pub fn open_ids(&self) -> impl Iterator<Item = ComplaintId> + '_ {
+        self.tickets
+            .iter()
+            .filter(|t| !matches!(t.life.status, TicketStatus::Closed))
+            .map(|t| t.id.to_complaint_id())
+    }
     /// Every ticket's view, in the order they were first received.
     pub fn views(&self) -> impl Iterator<Item = TicketView> + '_ {
         (0..self.tickets.len()).map(|i| self.view_at(i))

@@ -1,0 +1,142 @@
+//! The repeat rule's lookups and the watchdog's list of open tickets on the command path
+//! (issue 13: no projection work on the command path unless asked).
+//!
+//! A verification or a classification asks the domain's repeat rule (docs/domain.md R-REP),
+//! which reads the customer's earlier complaints from the repeat projection. Before, the engine
+//! caught up all five projections with the log for that (tickets, SLA, analysis and casework
+//! too). Now only the repeat projection is kept current on the command path:
+//!
+//! - every command the engine commits hands its events (with their positions) to the repeat
+//!   projection at once when they are next in log order, or parks them until the events before
+//!   them arrive (commits of concurrent callers finish out of position order);
+//! - before a judgement, the parked events are folded in order, and whatever the engine did not
+//!   commit itself (another process, a commit whose caller has not handed its events over yet)
+//!   is read from the log, from the projection's position to the head: the rule sees every
+//!   event committed before it judges, as before.
+//!
+//! The watchdog ([`Engine::tick`]) brings the ticket projection alone up to the head for its
+//! list of open tickets. The other projections catch up on read ([`Engine::with_projections`]),
+//! each from its own position. The rule itself stays in the domain; this only keeps its lookup current.
+
+use super::{Engine, READ_BATCH};
+use crate::error::EngineError;
+use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
+use plaint_domain::{ComplaintId, Event};
+use plaint_projections::from_recorded_owned;
+use plaint_projections::runner::{ProjectionSet, Runner, RunnerError};
+use std::collections::BTreeMap;
+
+/// Most committed events parked for the repeat projection; past it they are dropped and the
+/// next judgement reads them from the log instead (only a shortcut, never a loss).
+pub(crate) const PARKED_EVENTS_MAX: usize = 65_536;
+
+/// Events this engine committed that the repeat projection has not folded yet, by position.
+pub(crate) type Parked = std::sync::Mutex<BTreeMap<u64, Event>>;
+
+impl Engine {
+    /// Hands events this engine has just committed (with their positions, in log order) to the
+    /// repeat projection: folded now when they are next and the projections are free, parked
+    /// otherwise.
+    pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
+        let mut runner = self.runner.try_lock().ok();
+        let mut parked = self.parked.lock().expect("parked events lock");
+        for e in events {
+            match runner.as_deref_mut() {
+                Some(runner) if parked.is_empty() && next_for_repeats(runner) == e.meta.position => {
+                    runner.projections_mut().apply_repeats(e);
+                }
+                Some(runner) if e.meta.position < next_for_repeats(runner) => {} // folded already
+                _ => {
+                    parked.insert(e.meta.position, e.clone());
+                }
+            }
+        }
+        if let Some(runner) = runner.as_deref_mut() {
+            fold_parked(runner, &mut parked);
+        }
+        if parked.len() > PARKED_EVENTS_MAX {
+            parked.clear();
+        }
+    }
+
+    /// Every complaint the log holds of this customer (by matching key or customer id), as the
+    /// repeat rule sees them (docs/domain.md R-REP): from the repeat projection brought up to
+    /// the log's head (the other projections are not touched).
+    pub async fn prior_complaints(&self, customer: &CustomerRef) -> Result<Vec<PriorComplaint>, EngineError> {
+        let mut runner = self.runner.lock().await;
+        {
+            let mut parked = self.parked.lock().expect("parked events lock");
+            fold_parked(&mut runner, &mut parked);
+        }
+        self.catch_up_one(&mut runner, |p| p.repeats.position, ProjectionSet::apply_repeats)
+            .await?;
+        {
+            let mut parked = self.parked.lock().expect("parked events lock");
+            fold_parked(&mut runner, &mut parked);
+        }
+        Ok(runner.projections().repeats.state.of_customer(customer))
+    }
+}
+
+impl Engine {
+    /// Brings one projection (its position by `position`, folded by `apply`) up to the log's
+    /// head, reading from its position; the others stay where they are.
+    pub(super) async fn catch_up_one(
+        &self,
+        runner: &mut Runner,
+        position: fn(&ProjectionSet) -> u64,
+        apply: fn(&mut ProjectionSet, &Event),
+    ) -> Result<(), EngineError> {
+        let reads = self.reads();
+        let head = reads.head_position().await?;
+        let mut next = position(runner.projections()) + 1;
+        while next <= head {
+            let want = ((head + 1 - next) as usize).min(READ_BATCH);
+            let batch = reads.read_all(next, want).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for r in batch {
+                if r.position != next {
+                    return Err(RunnerError::Gap {
+                        after: next - 1,
+                        found: r.position,
+                    }
+                    .into());
+                }
+                let e = from_recorded_owned(r)?;
+                apply(runner.projections_mut(), &e);
+                next += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The open tickets (not closed), from the ticket projection alone brought up to the head:
+    /// what the watchdog checks ([`Engine::tick`]), without folding the other projections.
+    pub(super) async fn open_tickets(&self) -> Result<Vec<ComplaintId>, EngineError> {
+        let mut runner = self.runner.lock().await;
+        self.catch_up_one(&mut runner, |p| p.tickets.position, ProjectionSet::apply_tickets)
+            .await?;
+        Ok(runner.projections().tickets.state.open_ids().collect())
+    }
+}
+
+/// The position the repeat projection folds next.
+fn next_for_repeats(runner: &Runner) -> u64 {
+    runner.projections().repeats.position + 1
+}
+
+/// Folds the parked events that are next in log order; drops those folded already.
+fn fold_parked(runner: &mut Runner, parked: &mut BTreeMap<u64, Event>) {
+    while let Some(entry) = parked.first_entry() {
+        let next = next_for_repeats(runner);
+        if *entry.key() > next {
+            return;
+        }
+        let e = entry.remove();
+        if e.meta.position == next {
+            runner.projections_mut().apply_repeats(&e);
+        }
+    }
+}
