@@ -72,10 +72,19 @@ pub struct ServeConfig {
     /// How old the O(tickets) gauges of `/metrics` (open tickets, SLA breaches) may be before a
     /// scrape recomputes them (docs/serve.md "Metrics"); zero recomputes at every scrape.
     pub metrics_max_age: std::time::Duration,
+    /// How long `/readyz` waits for the projections to fold the events committed since they
+    /// last caught up before it answers 503 "catching_up" (the catch-up goes on in the
+    /// background). The command path keeps only the repeat projection current, so after any
+    /// command the others are behind until a read folds them: a probe folds them itself.
+    pub ready_wait: std::time::Duration,
 }
 
 /// The default of [`ServeConfig::metrics_max_age`]: a common Prometheus scrape interval.
 pub const METRICS_MAX_AGE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The default of [`ServeConfig::ready_wait`]: well under a load balancer's probe timeout,
+/// far longer than folding the events of a busy second.
+pub const READY_WAIT_DEFAULT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Default for ServeConfig {
     fn default() -> ServeConfig {
@@ -88,6 +97,7 @@ impl Default for ServeConfig {
             token_rate_limits: limits::TokenRateLimits::default(),
             rate_clock: limits::RateClock::default(),
             metrics_max_age: METRICS_MAX_AGE_DEFAULT,
+            ready_wait: READY_WAIT_DEFAULT,
         }
     }
 }

@@ -67,24 +67,29 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Response, Ap
             format!("the store does not answer: {e}"),
         )
     })?;
-    let projections = match state.engine().projections_position() {
-        Some(p) => p,
-        // A read or a rebuild is folding the log right now: wait for it to reach the head
-        // (a probe times out meanwhile, which is the truth: not ready).
-        None => state.engine().catch_up().await?,
+    // Fold what was committed since the projections last caught up (the command path keeps
+    // only the repeat projection current), waiting at most `ready_wait`; a longer catch-up
+    // (a rebuild at start) goes on in the background and the probe says so.
+    let catch_up = {
+        let state = state.clone();
+        tokio::spawn(async move { state.engine().catch_up().await })
     };
-    let (status, code, position) = if projections >= head {
-        ("ready", StatusCode::OK, projections)
+    let projections = match tokio::time::timeout(state.config().ready_wait, catch_up).await {
+        Ok(Ok(Ok(position))) => Some(position),
+        Ok(Ok(Err(e))) => return Err(e.into()),
+        Ok(Err(join)) => {
+            tracing::error!(error = %join, "readiness: the catch-up task failed");
+            None
+        }
+        Err(_elapsed) => None,
+    };
+    let position = projections
+        .or_else(|| state.engine().projections_position())
+        .unwrap_or(0);
+    let (status, code) = if projections.is_some_and(|p| p >= head) {
+        ("ready", StatusCode::OK)
     } else {
-        // Behind: catch up in the background, so a later probe finds the server ready even
-        // when no read comes.
-        let engine_state = state.clone();
-        tokio::spawn(async move {
-            if let Err(e) = engine_state.engine().catch_up().await {
-                tracing::error!(error = %e, "readiness: catching up the projections failed");
-            }
-        });
-        ("catching_up", StatusCode::SERVICE_UNAVAILABLE, projections)
+        ("catching_up", StatusCode::SERVICE_UNAVAILABLE)
     };
     Ok(state.office().json(
         code,
