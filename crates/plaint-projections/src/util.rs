@@ -748,17 +748,27 @@ impl MultiIndex {
     }
 }
 
-/// A multi-map from a symbol to record numbers, stored flat as `(symbol, record)` pairs (8 bytes
-/// an entry, no list per key): where a `HashMap<Sym, Vec<u32>>` costs a map entry and a small
-/// heap list per distinct key, about 50 bytes for a customer seen once.
+/// A multi-map from a symbol to record numbers: one 8-byte `(symbol, slot)` entry per distinct
+/// symbol, the slot being the record itself when the symbol has one (the common case: a customer
+/// seen once), else an index into a side table of sorted record lists. A `HashMap<Sym, Vec<u32>>`
+/// costs a map entry and a heap list per key, about 50 bytes for a customer seen once; a flat
+/// table of `(symbol, record)` pairs under the symbol's hash degrades to a linear probe per
+/// insert for a symbol with many records (one caller's phone behind thousands of complaints).
 #[derive(Default, Clone)]
 pub struct SymIndex {
     table: hashbrown::HashTable<(u32, u32)>,
+    /// Sorted, distinct record numbers of the symbols with more than one.
+    lists: Vec<Vec<u32>>,
+    entries: usize,
 }
+
+/// A slot with this bit set names a list in [`SymIndex::lists`]; record numbers stay below it
+/// (asserted on insert).
+const SYM_INDEX_LIST: u32 = 1 << 31;
 
 impl std::fmt::Debug for SymIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SymIndex({} entries)", self.table.len())
+        write!(f, "SymIndex({} entries)", self.entries)
     }
 }
 
@@ -772,28 +782,55 @@ fn hash_sym(sym: Sym) -> u64 {
 impl SymIndex {
     /// Adds record `i` under `sym` unless it is there already.
     pub fn insert(&mut self, sym: Sym, i: u32) {
+        assert!(i < SYM_INDEX_LIST, "record number {i} out of the index's range");
         let hash = hash_sym(sym);
-        if self.table.find(hash, |&e| e == (sym.0, i)).is_none() {
+        let Some(entry) = self.table.find_mut(hash, |&(s, _)| s == sym.0) else {
             self.table.insert_unique(hash, (sym.0, i), |&(s, _)| hash_sym(Sym(s)));
+            self.entries += 1;
+            return;
+        };
+        let slot = entry.1;
+        if slot & SYM_INDEX_LIST == 0 {
+            if slot != i {
+                let list = u32::try_from(self.lists.len()).expect("fewer than 2^31 lists");
+                assert!(list < SYM_INDEX_LIST);
+                self.lists.push(if slot < i { vec![slot, i] } else { vec![i, slot] });
+                entry.1 = list | SYM_INDEX_LIST;
+                self.entries += 1;
+            }
+            return;
+        }
+        let list = &mut self.lists[(slot & !SYM_INDEX_LIST) as usize];
+        // Records arrive mostly in order: appending is the usual case.
+        if list.last().is_some_and(|&last| last < i) {
+            list.push(i);
+            self.entries += 1;
+        } else if let Err(at) = list.binary_search(&i) {
+            list.insert(at, i);
+            self.entries += 1;
         }
     }
-    /// Appends every record under `sym` to `out` (in no particular order).
+    /// Appends every record under `sym` to `out` (in increasing order).
     pub fn extend_into(&self, sym: Sym, out: &mut Vec<u32>) {
-        out.extend(
-            self.table
-                .iter_hash(hash_sym(sym))
-                .filter(|&&(s, _)| s == sym.0)
-                .map(|&(_, i)| i),
-        );
+        if let Some(&(_, slot)) = self.table.find(hash_sym(sym), |&(s, _)| s == sym.0) {
+            if slot & SYM_INDEX_LIST == 0 {
+                out.push(slot);
+            } else {
+                out.extend_from_slice(&self.lists[(slot & !SYM_INDEX_LIST) as usize]);
+            }
+        }
     }
     pub fn clear(&mut self) {
         self.table.clear();
+        self.lists.clear();
+        self.entries = 0;
     }
+    /// The number of (symbol, record) pairs.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.entries
     }
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.entries == 0
     }
 }
 
@@ -893,5 +930,49 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ChunkedVec<T> {
             }
         }
         d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod sym_index_tests {
+    use super::{Sym, SymIndex};
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    proptest! {
+        /// The index answers what a map of sets answers, whatever the order and repetition of
+        /// the inserts (one symbol with many records included).
+        #[test]
+        fn answers_like_a_map_of_sets(inserts in proptest::collection::vec((0u32..6, 0u32..40), 0..300)) {
+            let mut index = SymIndex::default();
+            let mut model: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+            for (sym, record) in inserts {
+                index.insert(Sym(sym), record);
+                model.entry(sym).or_default().insert(record);
+            }
+            prop_assert_eq!(index.len(), model.values().map(BTreeSet::len).sum::<usize>());
+            for sym in 0..7 {
+                let mut got = Vec::new();
+                index.extend_into(Sym(sym), &mut got);
+                let want: Vec<u32> = model.get(&sym).map(|s| s.iter().copied().collect()).unwrap_or_default();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    /// Thousands of records under one symbol (one phone behind every complaint of a load test)
+    /// stay one table entry and one sorted list.
+    #[test]
+    fn one_symbol_with_many_records_is_one_entry() {
+        let mut index = SymIndex::default();
+        for i in (0..10_000).rev() {
+            index.insert(Sym(7), i);
+            index.insert(Sym(7), i);
+        }
+        assert_eq!(index.len(), 10_000);
+        assert_eq!(index.table.len(), 1);
+        let mut got = Vec::new();
+        index.extend_into(Sym(7), &mut got);
+        assert_eq!(got, (0..10_000).collect::<Vec<u32>>());
     }
 }
