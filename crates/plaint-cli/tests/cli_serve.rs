@@ -288,6 +288,13 @@ fn rate_limits_are_given_on_the_command_line_and_bad_ones_exit_1() {
         1,
         "the refused one recorded nothing: {list}"
     );
+    // The text list shows the token's own limit (in the flag's syntax) and its issue instant
+    // in the office's time zone.
+    let text = env.plaint(&["token", "list"]).output().unwrap();
+    assert!(text.status.success(), "{}", stderr(&text));
+    let row = stdout(&text).lines().find(|l| l.contains("wechat")).map(str::to_owned);
+    let row = row.unwrap_or_else(|| panic!("no row for wechat: {}", stdout(&text)));
+    assert!(row.contains("2/4") && row.contains("+08:00"), "{row}");
 
     for (flag, named) in [
         ("clerk=5", "clerk"),

@@ -126,15 +126,16 @@ pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
             if json {
                 out.json_pretty(&envelope("tokens", serde_json::json!({ "tokens": tokens })))?;
             } else {
-                let mut t = crate::tables::table(&["id", "name", "role", "issued", "by", "revoked"]);
+                let mut t = crate::tables::table(&["id", "name", "role", "issued", "by", "revoked", "rate limit"]);
                 for r in &tokens {
                     t.add_row(vec![
                         r.token_id.clone(),
                         r.name.clone(),
                         r.role.to_string(),
-                        r.issued_at.to_string(),
+                        crate::context::show(r.issued_at),
                         r.issued_by.to_string(),
-                        r.revoked_at.map(|t| t.to_string()).unwrap_or_else(|| "live".into()),
+                        r.revoked_at.map(crate::context::show).unwrap_or_else(|| "live".into()),
+                        rate_limit_cell(r.rate_limit.map(|l| format!("{}/{}", l.per_second, l.burst))),
                     ]);
                 }
                 out.line(t.to_string())?;
@@ -207,7 +208,7 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
             if json {
                 out.json_pretty(&envelope("tokens", serde_json::json!({ "tokens": list.tokens })))?;
             } else {
-                let mut t = crate::tables::table(&["id", "name", "role", "issued", "by", "revoked"]);
+                let mut t = crate::tables::table(&["id", "name", "role", "issued", "by", "revoked", "rate limit"]);
                 for r in &list.tokens {
                     t.add_row(vec![
                         r.token_id.clone(),
@@ -216,6 +217,7 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
                         r.issued_at.clone(),
                         r.issued_by.clone(),
                         r.revoked_at.clone().unwrap_or_else(|| "live".into()),
+                        rate_limit_cell(r.rate_limit.clone()),
                     ]);
                 }
                 out.line(t.to_string())?;
@@ -231,4 +233,9 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
     }
     out.flush()?;
     Ok(ExitCode::Ok)
+}
+
+/// The `rate limit` cell of `plaint token list`: the token's own limit, else whose applies.
+fn rate_limit_cell(own: Option<String>) -> String {
+    own.unwrap_or_else(|| "server default for its role".into())
 }
