@@ -194,7 +194,10 @@ pub fn assert_problem(status: u16, ct: &str, body: &Value) -> String {
 /// A reader of a `text/event-stream` body.
 pub struct Sse {
     stream: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
-    buffer: String,
+    /// Bytes received and not yet parsed: kept as bytes, because a network chunk may end in the
+    /// middle of a multi-byte character (decoding chunk by chunk corrupted 规 into three U+FFFD
+    /// once, under CI load). An event is decoded whole, strictly.
+    buffer: Vec<u8>,
 }
 
 /// One Server-Sent Event.
@@ -209,7 +212,7 @@ impl Sse {
     pub fn new(r: reqwest::Response) -> Sse {
         Sse {
             stream: Box::pin(r.bytes_stream()),
-            buffer: String::new(),
+            buffer: Vec::new(),
         }
     }
 
@@ -217,8 +220,9 @@ impl Sse {
     pub async fn next(&mut self) -> Option<SseEvent> {
         use futures::StreamExt;
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let bytes: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let block = String::from_utf8(bytes).expect("an SSE event is UTF-8");
                 let mut ev = SseEvent {
                     id: None,
                     event: None,
@@ -243,7 +247,7 @@ impl Sse {
                 continue;
             }
             match self.stream.next().await {
-                Some(Ok(chunk)) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Some(Ok(chunk)) => self.buffer.extend_from_slice(&chunk),
                 Some(Err(_)) | None => return None,
             }
         }
