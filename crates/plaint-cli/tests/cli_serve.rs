@@ -70,25 +70,7 @@ fn http(addr: &str, request: &str) -> (String, String) {
 fn serve_answers_http_and_stops_on_sigterm_releasing_the_store() {
     let env = Env::new();
     env.init();
-    let mut child = KillOnDrop(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
-            .arg("--store")
-            .arg(env.store())
-            .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
-            .env_remove("PLAINT_STORE")
-            .env_remove("PLAINT_DATABASE_URL")
-            .env_remove("RUST_LOG")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve prints where it listens").unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let (mut child, lines, addr) = start_serve(&env, &["--no-auth"]);
     let (status, body) = http(
         &addr,
         &format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
@@ -136,25 +118,7 @@ fn tokens_are_created_and_revoked_through_a_running_server() {
     let admin: serde_json::Value = serde_json::from_str(&stdout(&made)).unwrap();
     let admin = admin["token"].as_str().unwrap().to_owned();
 
-    let mut child = KillOnDrop(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
-            .arg("--store")
-            .arg(env.store())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("PLAINT_STORE")
-            .env_remove("PLAINT_DATABASE_URL")
-            .env_remove("RUST_LOG")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve prints where it listens").unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let (mut child, lines, addr) = start_serve(&env, &[]);
     let server = format!("http://{addr}");
     let token = |args: &[&str], admin: Option<&str>| {
         let mut cmd = env.plaint(&[&["token"], args, &["--server", &server]].concat());
@@ -338,4 +302,34 @@ impl Drop for KillOnDrop {
             let _ = self.0.wait();
         }
     }
+}
+
+/// Starts `plaint serve` on the env's store on a free loopback port (`extra` arguments after
+/// `serve`): the child, the rest of its stderr, and the address it printed.
+fn start_serve(
+    env: &Env,
+    extra: &[&str],
+) -> (KillOnDrop, std::io::Lines<BufReader<std::process::ChildStderr>>, String) {
+    let mut child = KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("plaint"))
+            .arg("--store")
+            .arg(env.store())
+            .arg("serve")
+            .args(extra)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_remove("PLAINT_STORE")
+            .env_remove("PLAINT_DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve prints where it listens").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    (child, lines, addr)
 }

@@ -106,18 +106,17 @@ pub async fn run(ctx: &Context, args: TokenArgs) -> anyhow::Result<ExitCode> {
             };
             let made = engine.create_token_limited(&name, role, rate_limit, &by).await?;
             engine.close().await?;
-            if json {
-                out.json_pretty(&envelope(
-                    "token",
-                    serde_json::json!({"token": made.token, "record": made.record, "position": made.position}),
-                ))?;
-            } else {
-                out.line(format!(
-                    "token {} ({}, role {}) created at position {}; it is shown only now, keep it secret:",
-                    made.record.token_id, made.record.name, made.record.role, made.position
-                ))?;
-                out.line(&made.token)?;
-            }
+            let r = &made.record;
+            let shown = Created {
+                token: &made.token,
+                record: r,
+                position: made.position,
+                what: format!(
+                    "token {} ({}, role {}) created at position {}",
+                    r.token_id, r.name, r.role, made.position
+                ),
+            };
+            shown.print(&mut out, json)?;
         }
         TokenCommand::List { json } => {
             let engine = ctx.open_engine_for_read(None).await?;
@@ -190,18 +189,17 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
                 .create_token(&role, name.as_deref(), rate_limit.as_deref())
                 .await
                 .map_err(failed)?;
-            if json {
-                out.json_pretty(&envelope(
-                    "token",
-                    serde_json::json!({"token": made.token, "record": made.record, "position": made.position}),
-                ))?;
-            } else {
-                out.line(format!(
-                    "token {} ({}, role {}) created at position {} through {server}; it is shown only now, keep it secret:",
-                    made.record.token_id, made.record.name, made.record.role, made.position
-                ))?;
-                out.line(&made.token)?;
-            }
+            let r = &made.record;
+            let shown = Created {
+                token: &made.token,
+                record: r,
+                position: made.position,
+                what: format!(
+                    "token {} ({}, role {}) created at position {} through {server}",
+                    r.token_id, r.name, r.role, made.position
+                ),
+            };
+            shown.print(&mut out, json)?;
         }
         TokenCommand::List { json } => {
             let list = client.list_tokens().await.map_err(failed)?;
@@ -238,4 +236,28 @@ async fn through_server(server: &str, admin_token: Option<&str>, command: TokenC
 /// The `rate limit` cell of `plaint token list`: the token's own limit, else whose applies.
 fn rate_limit_cell(own: Option<String>) -> String {
     own.unwrap_or_else(|| "server default for its role".into())
+}
+
+/// A token just created, locally or through a server: printed once (it cannot be shown again).
+struct Created<'a, R: serde::Serialize> {
+    token: &'a str,
+    record: &'a R,
+    position: u64,
+    /// The sentence naming it, for the text output.
+    what: String,
+}
+
+impl<R: serde::Serialize> Created<'_, R> {
+    fn print(&self, out: &mut Out, json: bool) -> anyhow::Result<()> {
+        if json {
+            out.json_pretty(&envelope(
+                "token",
+                serde_json::json!({"token": self.token, "record": self.record, "position": self.position}),
+            ))?;
+        } else {
+            out.line(format!("{}; it is shown only now, keep it secret:", self.what))?;
+            out.line(self.token)?;
+        }
+        Ok(())
+    }
 }
