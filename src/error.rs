@@ -100,6 +100,9 @@ pub enum EngineError {
         expected: plaint_store::chain::HeadMark,
         /// What differs.
         detail: String,
+        /// The positions the log lacks when it ends before the expected head (acknowledged
+        /// events lost), first and last; `None` when the history up to there differs.
+        missing: Option<(u64, u64)>,
     },
     /// A local file or directory (store directory, export target) failed.
     #[error("I/O error on {path}: {source}")]
@@ -118,9 +121,11 @@ impl EngineError {
         match self {
             EngineError::Rejected(_) => ErrorKind::Rejected,
             EngineError::UnknownComplaint { .. } | EngineError::BadInput { .. } => ErrorKind::BadInput,
-            EngineError::Store(StoreError::Corrupt { .. } | StoreError::ChainBroken { .. })
+            EngineError::Store(
+                StoreError::Corrupt { .. } | StoreError::Lost { .. } | StoreError::ChainBroken { .. },
+            )
             | EngineError::Projection(RunnerError::Store(
-                StoreError::Corrupt { .. } | StoreError::ChainBroken { .. },
+                StoreError::Corrupt { .. } | StoreError::Lost { .. } | StoreError::ChainBroken { .. },
             ))
             | EngineError::Projection(RunnerError::Gap { .. })
             | EngineError::Decode(_)
@@ -179,10 +184,9 @@ impl EngineError {
     pub fn is_lost_tail(&self) -> bool {
         match self {
             EngineError::CheckpointAhead { .. } => true,
-            EngineError::HeadMismatch { detail, .. } => detail.contains("are missing"),
-            EngineError::Store(StoreError::Corrupt { detail, .. }) => {
-                detail.contains("are missing") || detail.contains("head anchor missing")
-            }
+            EngineError::HeadMismatch { missing, .. } => missing.is_some(),
+            EngineError::Store(StoreError::Lost { .. })
+            | EngineError::Projection(RunnerError::Store(StoreError::Lost { .. })) => true,
             _ => false,
         }
     }

@@ -260,17 +260,16 @@ pub(crate) fn check_not_ahead(dir: &Path, checkpoints: &[(String, u64)], head: u
 
 /// The log must reach `expected` with the same chain value there.
 async fn check_expected_head(store: &dyn EventStore, head: &HeadMark, expected: &HeadMark) -> Result<(), EngineError> {
-    let mismatch = |detail: String| EngineError::HeadMismatch {
-        expected: *expected,
-        detail,
-    };
     if expected.position > head.position {
-        return Err(mismatch(format!(
-            "the log ends at position {}, before the expected head: events {}..={} are missing",
-            head.position,
-            head.position + 1,
-            expected.position
-        )));
+        let missing = (head.position + 1, expected.position);
+        return Err(EngineError::HeadMismatch {
+            expected: *expected,
+            detail: format!(
+                "the log ends at position {}, before the expected head: events {}..={} are missing",
+                head.position, missing.0, missing.1
+            ),
+            missing: Some(missing),
+        });
     }
     let chain = if expected.position == head.position {
         head.chain
@@ -278,12 +277,16 @@ async fn check_expected_head(store: &dyn EventStore, head: &HeadMark, expected: 
         chain_at(store, expected.position).await?
     };
     if chain != expected.chain {
-        return Err(mismatch(format!(
-            "the chain value at position {} is {}: the log's history up to there differs from the \
-             one recorded",
-            expected.position,
-            plaint_store::chain::to_hex(&chain)
-        )));
+        return Err(EngineError::HeadMismatch {
+            expected: *expected,
+            detail: format!(
+                "the chain value at position {} is {}: the log's history up to there differs from \
+                 the one recorded",
+                expected.position,
+                plaint_store::chain::to_hex(&chain)
+            ),
+            missing: None,
+        });
     }
     Ok(())
 }

@@ -44,8 +44,9 @@ async fn check(config: EngineConfig) {
         ..head
     };
     match Engine::verify_store(&config, Some(earlier)).await {
-        Err(e @ EngineError::HeadMismatch { .. }) => {
+        Err(e @ EngineError::HeadMismatch { missing: None, .. }) => {
             assert_eq!(e.kind(), ErrorKind::Damaged);
+            assert!(!e.is_lost_tail(), "a differing history is not a lost tail: {e}");
             assert!(e.to_string().contains("differs"), "{e}");
         }
         other => panic!("expected HeadMismatch, got {other:?}"),
@@ -54,10 +55,17 @@ async fn check(config: EngineConfig) {
         position: head.position + 1,
         ..head
     };
-    assert!(matches!(
-        Engine::verify_store(&config, Some(beyond)).await,
-        Err(EngineError::HeadMismatch { .. })
-    ));
+    match Engine::verify_store(&config, Some(beyond)).await {
+        Err(
+            e @ EngineError::HeadMismatch {
+                missing: Some(missing), ..
+            },
+        ) => {
+            assert_eq!(missing, (head.position + 1, head.position + 1));
+            assert!(e.is_lost_tail(), "{e}");
+        }
+        other => panic!("expected HeadMismatch with missing events, got {other:?}"),
+    }
 
     // Checkpoints of a longer log: damage for verify, for opening, and for a strict repair.
     let local = match &config.store {

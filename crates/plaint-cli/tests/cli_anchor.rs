@@ -231,10 +231,13 @@ fn expect_head_checks_a_recorded_head_and_stats_prints_the_same_head() {
     let out = env.plaint(&["verify", "--expect-head", &wrong]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("differs"), "{}", stderr(&out));
+    // Another history is damage, not a loss: no offer to accept it.
+    assert!(!stderr(&out).contains("--accept-loss"), "{}", stderr(&out));
     let beyond = format!("{}:{chain}", position.parse::<u64>().unwrap() + 1000);
     let out = env.plaint(&["verify", "--expect-head", &beyond]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("are missing"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--accept-loss"), "{}", stderr(&out));
     let out = env.plaint(&["verify", "--expect-head", "12"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }

@@ -128,6 +128,12 @@ pub enum StoreError {
     InvalidAppend { stream: String, reason: String },
     #[error("log is damaged: {file}, byte offset {offset}: {detail}")]
     Corrupt { file: String, offset: u64, detail: String },
+    /// Acknowledged events are gone: the log ends before the head its anchor (`file`) records
+    /// as durable, or the anchor that would prove it was deleted (docs/log-format.md, "What is
+    /// detectable"). Damage like [`StoreError::Corrupt`], told apart because the remedy differs:
+    /// restore from a backup, or accept the loss (`plaint repair --accept-loss`).
+    #[error("log is damaged, acknowledged events lost: {file}: {detail}")]
+    Lost { file: String, detail: String },
     #[error("hash chain broken at position {position}: {detail}")]
     ChainBroken { position: u64, detail: String },
     /// Another process holds the file log's writer lock; `holder` is what it recorded of

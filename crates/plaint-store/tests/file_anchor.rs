@@ -56,7 +56,7 @@ fn batch_offsets(bytes: &[u8]) -> Vec<usize> {
 
 fn assert_lost(result: Result<FileLog, StoreError>, what: &str) {
     match result {
-        Err(StoreError::Corrupt { file, detail, .. }) => {
+        Err(StoreError::Lost { file, detail }) => {
             assert_eq!(Path::new(&file), Path::new(DIR).join(ANCHOR_FILE), "{what}: {detail}");
             assert!(detail.contains("are missing"), "{what}: {detail}");
         }
@@ -122,8 +122,8 @@ async fn after_a_crash_deleting_the_last_segment_is_found() {
     damaged.delete_file(segs.last().unwrap());
     damaged.delete_file(&Path::new(DIR).join(ANCHOR_FILE));
     match open(&damaged, options(0)) {
-        Err(StoreError::Corrupt { detail, .. }) => assert!(detail.contains("head anchor missing"), "{detail}"),
-        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+        Err(StoreError::Lost { detail, .. }) => assert!(detail.contains("head anchor missing"), "{detail}"),
+        other => panic!("expected Lost, got {:?}", other.map(|_| ())),
     }
 }
 

@@ -141,7 +141,7 @@ async fn without_checkpoint_a_truncated_segment_is_reported_the_last_one_by_the_
                 // Issue 16: this used to open as a prefix of the events, as if a crash had torn
                 // the tail; the head anchor, written on close, shows those events were durable.
                 match result {
-                    Err(StoreError::Corrupt { file, detail, .. }) => {
+                    Err(StoreError::Lost { file, detail }) => {
                         assert_eq!(Path::new(&file), Path::new(DIR).join(ANCHOR_FILE), "{detail}");
                         assert!(detail.contains(&format!("..={} are missing", all.len())), "{detail}");
                     }
@@ -202,10 +202,10 @@ async fn a_missing_segment_is_reported() {
         d.delete_file(&Path::new(DIR).join("index.pidx"));
     });
     match FileLog::open_with_io(Arc::new(io), DIR, options()) {
-        Err(StoreError::Corrupt { file, detail, .. }) => {
+        Err(StoreError::Lost { file, detail }) => {
             assert_eq!(Path::new(&file), Path::new(DIR).join(ANCHOR_FILE), "{detail}")
         }
-        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+        other => panic!("expected Lost, got {:?}", other.map(|_| ())),
     }
     // And deleting the anchor with it is noticed too: a version-2 segment promises one.
     let io = damaged(&base, |d| {
@@ -214,10 +214,10 @@ async fn a_missing_segment_is_reported() {
         d.delete_file(&Path::new(DIR).join(ANCHOR_FILE));
     });
     match FileLog::open_with_io(Arc::new(io), DIR, options()) {
-        Err(StoreError::Corrupt { file, detail, .. }) => {
+        Err(StoreError::Lost { file, detail }) => {
             assert!(detail.contains("head anchor missing"), "{file}: {detail}")
         }
-        other => panic!("expected Corrupt, got {:?}", other.map(|_| ())),
+        other => panic!("expected Lost, got {:?}", other.map(|_| ())),
     }
     let io = damaged(&base, |d| {
         d.delete_file(&segs[0]);

@@ -99,7 +99,9 @@ pub struct FileLogOptions {
 /// batches were lost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Recovery {
-    /// Refuse to open: the loss is `StoreError::Corrupt` naming the anchor file. The default.
+    /// Refuse to open: the loss is [`StoreError::Lost`] naming the anchor file (or
+    /// [`StoreError::ChainBroken`] when the log's history differs from the anchored one). The
+    /// default.
     #[default]
     Strict,
     /// Open anyway, record the loss in [`OpenReport::lost_tail`] and, with the writer lock,
@@ -1264,9 +1266,8 @@ fn check_reaches_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: Optio
         .map_err(|e| io_err(&path, e))?;
     let version = format::parse_segment_header(&header).map_or(0, |h| h.version);
     if version >= 2 {
-        return Err(StoreError::Corrupt {
+        return Err(StoreError::Lost {
             file: dir.join(ANCHOR_FILE).display().to_string(),
-            offset: 0,
             detail: format!(
                 "head anchor missing, but the last segment {} is of format version {version}, \
                  whose writer anchors before creating a segment: the anchor was deleted, and \
@@ -1285,31 +1286,33 @@ fn check_anchor(io: &dyn LogIo, dir: &Path, index: &Index, anchor: &Anchor) -> R
         return Ok(());
     }
     let anchor_path = dir.join(ANCHOR_FILE);
-    let lost = |detail: String| StoreError::Corrupt {
-        file: anchor_path.display().to_string(),
-        offset: 0,
-        detail,
-    };
     if index.head < anchor.head_position {
-        return Err(lost(format!(
-            "the log ends at position {} but its head anchor records position {} as durable: \
+        return Err(StoreError::Lost {
+            file: anchor_path.display().to_string(),
+            detail: format!(
+                "the log ends at position {} but its head anchor records position {} as durable: \
              acknowledged events {}..={} are missing (the end of the log was truncated or a \
              segment deleted)",
-            index.head,
-            anchor.head_position,
-            index.head + 1,
-            anchor.head_position
-        )));
+                index.head,
+                anchor.head_position,
+                index.head + 1,
+                anchor.head_position
+            ),
+        });
     }
     let Some(info) = index
         .segments
         .iter()
         .find(|s| s.first_position == anchor.segment_first_position)
     else {
-        return Err(lost(format!(
-            "the segment {} that the head anchor names is not part of the log",
-            segment_name(anchor.segment_first_position)
-        )));
+        return Err(StoreError::Corrupt {
+            file: anchor_path.display().to_string(),
+            offset: 0,
+            detail: format!(
+                "the segment {} that the head anchor names is not part of the log",
+                segment_name(anchor.segment_first_position)
+            ),
+        });
     };
     let path = dir.join(segment_name(info.first_position));
     let mismatch = |detail: &str| StoreError::ChainBroken {
