@@ -272,6 +272,12 @@ pub struct BatchOutcome {
     pub events: usize,
     /// The log's last committed position after the batch.
     pub head_position: u64,
+    /// One per outcome: the complaint's stream version after the command (for a rejected
+    /// command, the version it was refused at; 0 for a reserved stream, never read). What
+    /// `execute` answers as [`Executed::stream_version`], so a caller that groups single
+    /// commands into one batch (`plaint serve`) answers each as `execute` would.
+    #[serde(skip)]
+    pub stream_versions: Vec<u64>,
 }
 
 impl BatchOutcome {
@@ -905,6 +911,8 @@ impl Engine {
         let now = now.unwrap_or_else(|| self.now());
         let mut states: HashMap<ComplaintId, BatchState> = HashMap::new();
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
+        // One per outcome: the complaint's stream version after the command.
+        let mut versions: Vec<u64> = Vec::with_capacity(cmds.len());
         let mut requests: Vec<AppendRequest> = Vec::new();
         // For each request, the outcome index it belongs to, and its events.
         let mut request_of: Vec<usize> = Vec::new();
@@ -921,6 +929,7 @@ impl Engine {
                     reason: rejection.to_string(),
                     rejection,
                 });
+                versions.push(0);
                 if stop_at_rejection {
                     break;
                 }
@@ -948,6 +957,7 @@ impl Engine {
             let entry = states.get(&cmd.complaint_id).expect("inserted above");
             let (state, from_cache, existed) = (&entry.state, entry.from_cache, entry.existed);
             if state.has_applied(&cmd.command_id) {
+                versions.push(state.version);
                 match state.check_retry(cmd) {
                     Ok(()) => outcomes.push(CommandOutcome::Deduplicated),
                     Err(_) if from_cache => return Ok(None),
@@ -970,6 +980,7 @@ impl Engine {
                         reason: rejection.to_string(),
                         rejection,
                     });
+                    versions.push(state.version);
                     if stop_at_rejection {
                         break;
                     }
@@ -992,7 +1003,10 @@ impl Engine {
                 match_secret: &self.match_secret,
             };
             match decide_with(state, cmd, &ctx, &priors) {
-                Ok(events) if events.is_empty() => outcomes.push(CommandOutcome::NoOp),
+                Ok(events) if events.is_empty() => {
+                    outcomes.push(CommandOutcome::NoOp);
+                    versions.push(state.version);
+                }
                 Ok(mut events) => {
                     events[0].meta.command_digest = Some(cmd.digest());
                     let expected = ExpectedVersion::Exact(state.version);
@@ -1003,6 +1017,7 @@ impl Engine {
                     batch_priors.accept(&cmd.complaint_id, existed, accepted.len(), &events);
                     request_of.push(outcomes.len());
                     outcomes.push(CommandOutcome::NoOp); // replaced once committed
+                    versions.push(entry.state.version);
                     requests.push(AppendRequest {
                         stream: cmd.complaint_id.as_str().to_owned(),
                         expected,
@@ -1019,6 +1034,7 @@ impl Engine {
                         reason: rejection.to_string(),
                         rejection,
                     });
+                    versions.push(state.version);
                     if stop_at_rejection {
                         break;
                     }
@@ -1036,7 +1052,9 @@ impl Engine {
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
         let (mut committed, mut deduplicated) = (0, 0);
         let mut committed_events = Vec::with_capacity(results.len());
+        assert_eq!(versions.len(), outcomes.len(), "a stream version per outcome");
         for ((r, &i), mut events) in results.iter().zip(&request_of).zip(accepted) {
+            versions[i] = r.stream_version;
             outcomes[i] = if r.deduplicated {
                 deduplicated += 1;
                 // Another writer committed this very command meanwhile: the state folded here
@@ -1081,6 +1099,7 @@ impl Engine {
                 rejected,
                 events,
                 head_position: self.store.head_position().await?,
+                stream_versions: versions,
             },
             committed: committed_events,
         }))

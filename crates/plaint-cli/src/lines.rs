@@ -1,14 +1,18 @@
 //! Reading commands from JSON (docs/import-format.md), with errors that name the line, the field
 //! and the reason.
 //!
-//! serde loses the field path through `#[serde(flatten)]` and internally tagged enums, which
-//! `Command` uses. So a line is read as a JSON value first, the common fields are checked one by
-//! one, and on failure the body is read again as its own struct through `serde_path_to_error`
-//! to find the field at fault.
+//! A good line is read once, straight into the typed `Command`, after a scan that refuses a key
+//! given twice in one object (the scan builds nothing). A line that fails either is read again
+//! the slow way, only to say why: serde loses the field path through `#[serde(flatten)]` and
+//! internally tagged enums, which `Command` uses, so the line is read as a JSON value, the common
+//! fields are checked one by one, and the body is read again as its own struct through
+//! `serde_path_to_error` to find the field at fault. Both ways accept exactly the same lines as
+//! the same commands (the slow way alone decided before issue 15; `fast_and_slow_agree`).
 
 use plaint::command::*;
 use plaint::Command;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::fmt;
 
 /// Longest line `plaint import` accepts, in bytes.
@@ -43,6 +47,26 @@ pub fn is_skippable(text: &str) -> bool {
 
 /// Parses one line (or one whole document, for `submit`) as a command.
 pub fn parse_command(line: u64, text: &str) -> Result<Command, LineError> {
+    match parse_fast(text) {
+        Some(command) => Ok(command),
+        None => parse_explained(line, text),
+    }
+}
+
+/// A line read once into a `Command`, when it is one: an object with no key given twice that
+/// serde reads as a command. `None` for anything else (`parse_explained` says why).
+fn parse_fast(text: &str) -> Option<Command> {
+    if text.len() > LINE_LEN_MAX {
+        return None;
+    }
+    match serde_json::from_str::<KeysOnce>(text) {
+        Ok(KeysOnce::Object) => serde_json::from_str::<Command>(text).ok(),
+        Ok(KeysOnce::Other) | Err(_) => None,
+    }
+}
+
+/// The slow reading of a line, which names the field at fault when it is not a command.
+fn parse_explained(line: u64, text: &str) -> Result<Command, LineError> {
     let fail = |field: Option<String>, reason: String| LineError { line, field, reason };
     if text.len() > LINE_LEN_MAX {
         return Err(fail(
@@ -95,7 +119,7 @@ pub fn parse_command(line: u64, text: &str) -> Result<Command, LineError> {
         };
         checked.map_err(|reason| fail(Some(field.into()), reason))?;
     }
-    match serde_json::from_value::<Command>(value.clone()) {
+    match Command::deserialize(&value) {
         Ok(command) => Ok(command),
         Err(whole) => {
             let name = object.get("command").and_then(|v| v.as_str()).unwrap_or_default();
@@ -111,6 +135,98 @@ pub fn parse_command(line: u64, text: &str) -> Result<Command, LineError> {
 }
 
 const DUPLICATE_KEY: &str = "duplicate key `";
+
+/// A scan of a JSON value that fails where `StrictValue` fails (a key given twice in one
+/// object, at any depth, or bad JSON) and builds nothing; what the value was at the top.
+enum KeysOnce {
+    Object,
+    Other,
+}
+
+/// Objects with at most this many keys are checked by a linear search; larger ones by a set (a
+/// 1 MiB line of distinct keys stays linear in time).
+const KEYS_LINEAR_MAX: usize = 16;
+
+impl<'de> serde::Deserialize<'de> for KeysOnce {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        use std::borrow::Cow;
+        use std::collections::HashSet;
+
+        /// A key, borrowed from the text unless it holds escapes.
+        struct Key<'a>(Cow<'a, str>);
+        impl<'de> serde::Deserialize<'de> for Key<'de> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct K;
+                impl<'de> Visitor<'de> for K {
+                    type Value = Key<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Owned(v.to_owned())))
+                    }
+                    fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Owned(v)))
+                    }
+                }
+                d.deserialize_str(K)
+            }
+        }
+
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeysOnce;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_unit<E>(self) -> Result<KeysOnce, E> {
+                Ok(KeysOnce::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeysOnce, A::Error> {
+                while seq.next_element::<KeysOnce>()?.is_some() {}
+                Ok(KeysOnce::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeysOnce, A::Error> {
+                let mut few: Vec<Cow<'de, str>> = Vec::new();
+                let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    // The value first, as `StrictValue` reads it: the same first error.
+                    map.next_value::<KeysOnce>()?;
+                    if few.contains(&key) || (!many.is_empty() && many.contains(&key)) {
+                        return Err(A::Error::custom(format!("{DUPLICATE_KEY}{key}`")));
+                    }
+                    if many.is_empty() && few.len() < KEYS_LINEAR_MAX {
+                        few.push(key);
+                    } else {
+                        many.extend(few.drain(..));
+                        many.insert(key);
+                    }
+                }
+                Ok(KeysOnce::Object)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// A JSON value read with every object's keys unique. `serde_json::Value` keeps the last of a
 /// repeated key, so `{"actor":"a","actor":"b"}` would silently become actor `b` (found by the
@@ -295,6 +411,51 @@ mod tests {
         // Distinct keys, arrays and every JSON type still read as before.
         let fine = RECEIVE.replace(r#""region":"r""#, r#""region":"r","evidence":[]"#);
         assert_eq!(parse_command(5, &fine).unwrap(), parse_command(5, RECEIVE).unwrap());
+    }
+
+    /// Issue 15: a good line is read once (`parse_fast`); the slow reading that names fields
+    /// decided alone before. Both must accept the same lines as the same commands, or a line
+    /// would mean one thing to `plaint serve` and another to the fuzz target's model of serde.
+    #[test]
+    fn fast_and_slow_agree() {
+        let many_keys: String = (0..40).map(|i| format!(r#","x{i}":{i}"#)).collect();
+        let lines = [
+            RECEIVE.to_owned(),
+            RECEIVE.replace(r#""region":"r""#, r#""region":"r","evidence":[]"#),
+            RECEIVE.replace(r#""region":"r""#, r#""region":"r","customer":{"phone":"1","name":"n"}"#),
+            RECEIVE.replace(r#""actor":"a""#, r#""actor":"a","actor":"b""#),
+            RECEIVE.replace(
+                r#""region":"r""#,
+                r#""region":"r","customer":{"phone":"1","phone":"2"}"#,
+            ),
+            // The same key spelt with an escape, and an escaped key that differs.
+            RECEIVE.replace(r#""actor":"a""#, r#""actor":"a","actor":"b""#),
+            RECEIVE.replace(r#""actor":"a""#, r#""actor":"a","bctor":"b""#),
+            // Past the linear search: a repeat among many keys, and many distinct keys.
+            RECEIVE.replace(r#""region":"r""#, &format!(r#""region":"r"{many_keys},"x39":0"#)),
+            RECEIVE.replace(r#""region":"r""#, &format!(r#""region":"r"{many_keys}"#)),
+            RECEIVE.replace(r#""region":"r""#, &format!(r#""region":"r"{many_keys},"x3":0"#)),
+            RECEIVE.replace("hotline", "fax"),
+            RECEIVE.replace(r#","region":"r""#, ""),
+            RECEIVE.replace(r#""receive""#, r#""teleport""#),
+            format!("[{RECEIVE}]"),
+            format!("{RECEIVE} x"),
+            "{not json".to_owned(),
+            "\"a string\"".to_owned(),
+            "17".to_owned(),
+        ];
+        for line in &lines {
+            let slow = parse_explained(1, line).ok();
+            assert_eq!(parse_fast(line), slow, "{line}");
+            assert_eq!(parse_command(1, line).ok(), slow, "{line}");
+        }
+        // The ones that must be refused are, with the slow reading's error.
+        for (i, key) in [(3, "actor"), (4, "phone"), (5, "actor"), (7, "x39"), (9, "x3")] {
+            let e = parse_command(1, &lines[i]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(key), "{e}");
+            assert!(e.reason.contains("twice"), "{e}");
+        }
+        assert!(parse_fast(&lines[0]).is_some() && parse_fast(&lines[8]).is_some());
     }
 
     #[test]

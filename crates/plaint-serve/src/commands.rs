@@ -9,12 +9,13 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::group::{original_positions, Done, Failed};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use plaint::{Command, CommandOutcome, EngineError, EventRecord, Reveal};
+use plaint::{Command, CommandOutcome, EngineError, EventRecord, Executed, Reveal};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use utoipa::ToSchema;
@@ -181,42 +182,56 @@ fn parse(text: &str, index: Option<usize>) -> Result<Command, ApiError> {
     Err(problem)
 }
 
+/// A single command: committed in a group with the other single commands in flight
+/// (group.rs), or on its own when its answer carries its events (`?events=true`).
 async fn single(state: &AppState, cmd: Command, with_events: bool) -> Result<Response, ApiError> {
     let kind = cmd.body.name();
-    let command_id = cmd.command_id.clone();
+    let command_id = cmd.command_id.to_string();
+    let complaint_id = cmd.complaint_id.to_string();
     let started = Instant::now();
-    let done = state.engine().execute(cmd).await;
+    let done = if with_events {
+        execute_with_events(state, cmd).await
+    } else {
+        state.grouper().execute(cmd).await.map(|done| (done, None))
+    };
     crate::ops::record_append(started.elapsed());
-    let done = match done {
+    let (done, events) = match done {
         Ok(done) => done,
-        Err(e) => {
+        Err(Failed::Engine(e)) => {
             crate::ops::record_command(kind, outcome_of_error(&e));
             return Err(ApiError::from(e).with_instance(format!("/v1/commands#{command_id}")));
+        }
+        Err(Failed::Lost) => {
+            crate::ops::record_command(kind, "error");
+            return Err(ApiError::internal(format!(
+                "command {command_id}: the server stopped while committing it; retry with the same command id to learn its outcome"
+            )));
         }
     };
     let outcome = if done.deduplicated {
         "deduplicated"
-    } else if done.events.is_empty() {
+    } else if done.positions.is_empty() {
         "no_op"
     } else {
         "committed"
     };
     crate::ops::record_command(kind, outcome);
-    let events = if with_events {
-        let mut events = Vec::with_capacity(done.events.len());
-        for e in &done.events {
-            events.push(state.engine().event_record(e, Reveal::Masked).await?);
+    let events = match events {
+        Some(executed) => {
+            let mut events = Vec::with_capacity(executed.events.len());
+            for e in &executed.events {
+                events.push(state.engine().event_record(e, Reveal::Masked).await?);
+            }
+            Some(events)
         }
-        Some(events)
-    } else {
-        None
+        None => None,
     };
     let result = CommandResult {
         index: 0,
-        complaint_id: done.complaint_id.to_string(),
-        command_id: done.command_id.to_string(),
+        complaint_id,
+        command_id,
         outcome: outcome.to_owned(),
-        positions: done.events.iter().map(|e| e.meta.position).collect(),
+        positions: done.positions,
         stream_version: Some(done.stream_version),
         events,
         problem: None,
@@ -255,7 +270,11 @@ async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiErro
                 last_position,
             } => ("committed", (*first_position..=*last_position).collect(), None),
             CommandOutcome::NoOp => ("no_op", Vec::new(), None),
-            CommandOutcome::Deduplicated => ("deduplicated", original_positions(state, cmd).await?, None),
+            CommandOutcome::Deduplicated => (
+                "deduplicated",
+                original_positions(state.engine(), &cmd.complaint_id, &cmd.command_id).await?,
+                None,
+            ),
             CommandOutcome::Rejected { rejection, .. } => {
                 let mut p = ApiError::rejection(rejection).problem;
                 p.index = Some(index);
@@ -284,6 +303,12 @@ async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiErro
     Ok(state.office().json(StatusCode::OK, &result))
 }
 
+/// One command executed on its own, with its events (the original ones for a retry).
+async fn execute_with_events(state: &AppState, cmd: Command) -> Result<(Done, Option<Executed>), Failed> {
+    let done = state.engine().execute(cmd).await.map_err(Failed::Engine)?;
+    Ok((Done::of_executed(&done), Some(done)))
+}
+
 /// `value` as a JSON response that holds no instant (so needs no rewrite to the office's offset).
 fn plain_json(status: StatusCode, value: &CommandResult) -> Response {
     match serde_json::to_vec(value) {
@@ -297,16 +322,6 @@ fn plain_json(status: StatusCode, value: &CommandResult) -> Response {
             ApiError::internal(format!("encoding the answer to command {}: {e}", value.command_id)).into_response()
         }
     }
-}
-
-/// The positions of the events an executed command id wrote (a retry's answer).
-async fn original_positions(state: &AppState, cmd: &Command) -> Result<Vec<u64>, ApiError> {
-    let history = state.engine().history(&cmd.complaint_id).await?;
-    Ok(history
-        .iter()
-        .filter(|e| e.meta.command_id == cmd.command_id)
-        .map(|e| e.meta.position)
-        .collect())
 }
 
 /// The metrics label of a failed command.

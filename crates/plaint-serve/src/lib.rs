@@ -23,6 +23,7 @@ pub mod commands;
 mod dashboard;
 pub mod error;
 mod events;
+mod group;
 // The command reader of `plaint submit`/`plaint import`, compiled in as it is (like the
 // command_json fuzz target): one reading of command JSON, errors naming the field.
 pub mod client;
@@ -150,6 +151,8 @@ struct Inner {
     access: auth::AccessState,
     /// Turns `true` when shutdown begins: live event streams end.
     shutting_down: tokio::sync::watch::Receiver<bool>,
+    /// Single commands committed in groups (group.rs); its task ends with the last handle.
+    grouper: group::Grouper,
 }
 
 impl AppState {
@@ -197,6 +200,10 @@ impl AppState {
         &self.inner.metrics_cache
     }
 
+    pub(crate) fn grouper(&self) -> &group::Grouper {
+        &self.inner.grouper
+    }
+
     /// A receiver that turns `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.shutting_down.clone()
@@ -240,6 +247,7 @@ impl Server {
                 office,
                 config,
                 shutting_down,
+                grouper: group::Grouper::start(engine.clone()),
             }),
         };
         Ok(Server {

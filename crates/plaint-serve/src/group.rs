@@ -1,0 +1,176 @@
+//! Group commit of single commands (issue 15): `POST /v1/commands` requests carrying one
+//! command that arrive while a commit is in flight are gathered by one task and committed
+//! together with one [`Engine::execute_batch`] (one durable append for the lot); each request
+//! is answered with its own command's result, as [`Engine::execute`] would have answered it.
+//!
+//! Per-command semantics are the batch's (docs/serve.md, "Commands"): each command is decided
+//! on its own against its complaint's state, in arrival order (two commands on one complaint in
+//! one group see each other as two sequential requests would); a rejection is that command's
+//! answer alone; a retried command id answers as a retry. A group the engine fails as a whole
+//! (a store error, a persistent conflict) is executed again one command at a time, so every
+//! request gets the answer `execute` gives it. A lone request is executed directly.
+
+use plaint::engine::BATCH_COMMANDS_MAX;
+use plaint::{Command, CommandId, CommandOutcome, ComplaintId, Engine, EngineError, Executed};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most commands in one group: a group waits for no one, so this only bounds the work (and the
+/// latency) of one commit under a flood of requests.
+const GROUP_COMMANDS_MAX: usize = if BATCH_COMMANDS_MAX < 256 {
+    BATCH_COMMANDS_MAX
+} else {
+    256
+};
+
+/// Requests queued for the next group at most (further ones wait for room).
+const QUEUE_LEN: usize = 4 * GROUP_COMMANDS_MAX;
+
+/// What one command did, as `execute` reports it to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Done {
+    /// The command id had been executed before: `positions` are the original ones.
+    pub deduplicated: bool,
+    /// The global positions of the command's events (empty: nothing to record).
+    pub positions: Vec<u64>,
+    /// The complaint's stream version after the command.
+    pub stream_version: u64,
+}
+
+impl Done {
+    pub fn of_executed(done: &Executed) -> Done {
+        Done {
+            deduplicated: done.deduplicated,
+            positions: done.events.iter().map(|e| e.meta.position).collect(),
+            stream_version: done.stream_version,
+        }
+    }
+}
+
+/// Why a grouped command has no answer.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// The engine's answer (a rejection, a conflict, a store error), as `execute` gives it.
+    Engine(EngineError),
+    /// The grouping task ended while the command was queued or in a commit: whether it was
+    /// committed is unknown (a retry with the same command id tells).
+    Lost,
+}
+
+struct Job {
+    cmd: Command,
+    reply: oneshot::Sender<Result<Done, EngineError>>,
+}
+
+/// The queue of single commands and the task that commits them in groups. The task ends (and
+/// lets go of the engine) when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Grouper {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Grouper {
+    /// Starts the grouping task on the current runtime.
+    pub fn start(engine: Arc<Engine>) -> Grouper {
+        let (queue, jobs) = mpsc::channel(QUEUE_LEN);
+        tokio::spawn(drain(engine, jobs));
+        Grouper { queue }
+    }
+
+    /// Executes `cmd` in the next group and returns what it did.
+    pub async fn execute(&self, cmd: Command) -> Result<Done, Failed> {
+        let (reply, answer) = oneshot::channel();
+        if self.queue.send(Job { cmd, reply }).await.is_err() {
+            return Err(Failed::Lost);
+        }
+        match answer.await {
+            Ok(done) => done.map_err(Failed::Engine),
+            Err(_) => Err(Failed::Lost),
+        }
+    }
+}
+
+/// Commits whatever is queued as one group, until every handle is dropped.
+async fn drain(engine: Arc<Engine>, mut jobs: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(GROUP_COMMANDS_MAX);
+    while jobs.recv_many(&mut group, GROUP_COMMANDS_MAX).await > 0 {
+        commit(&engine, std::mem::take(&mut group)).await;
+    }
+}
+
+/// Commits one group and answers each of its requests.
+async fn commit(engine: &Engine, group: Vec<Job>) {
+    assert!(
+        !group.is_empty() && group.len() <= GROUP_COMMANDS_MAX,
+        "a group of 1..={GROUP_COMMANDS_MAX} commands"
+    );
+    if group.len() == 1 {
+        return one_by_one(engine, group).await;
+    }
+    let ids: Vec<(ComplaintId, CommandId)> = group
+        .iter()
+        .map(|j| (j.cmd.complaint_id.clone(), j.cmd.command_id.clone()))
+        .collect();
+    let cmds: Vec<Command> = group.iter().map(|j| j.cmd.clone()).collect();
+    let out = match engine.execute_batch(cmds).await {
+        Ok(out) => out,
+        // The whole group failed (nothing decided is known to be written): each command
+        // again on its own, so each gets its own answer (idempotent by command id).
+        Err(_) => return one_by_one(engine, group).await,
+    };
+    assert_eq!(out.outcomes.len(), group.len(), "an outcome per command");
+    assert_eq!(out.stream_versions.len(), group.len(), "a stream version per command");
+    for (i, job) in group.into_iter().enumerate() {
+        let (complaint, command) = &ids[i];
+        let stream_version = out.stream_versions[i];
+        let answer = match &out.outcomes[i] {
+            CommandOutcome::Committed {
+                first_position,
+                last_position,
+            } => Ok(Done {
+                deduplicated: false,
+                positions: (*first_position..=*last_position).collect(),
+                stream_version,
+            }),
+            CommandOutcome::NoOp => Ok(Done {
+                deduplicated: false,
+                positions: Vec::new(),
+                stream_version,
+            }),
+            CommandOutcome::Deduplicated => {
+                original_positions(engine, complaint, command)
+                    .await
+                    .map(|positions| Done {
+                        deduplicated: true,
+                        positions,
+                        stream_version,
+                    })
+            }
+            CommandOutcome::Rejected { rejection, .. } => Err(EngineError::Rejected(rejection.clone())),
+        };
+        // A client that went away meanwhile has no one to answer.
+        let _ = job.reply.send(answer);
+    }
+}
+
+/// Executes each command of `group` on its own, in order.
+async fn one_by_one(engine: &Engine, group: Vec<Job>) {
+    for job in group {
+        let answer = engine.execute(job.cmd).await.map(|done| Done::of_executed(&done));
+        let _ = job.reply.send(answer);
+    }
+}
+
+/// The positions of the events an executed command id wrote (a retry's answer).
+pub(crate) async fn original_positions(
+    engine: &Engine,
+    complaint: &ComplaintId,
+    command: &CommandId,
+) -> Result<Vec<u64>, EngineError> {
+    let history = engine.history(complaint).await?;
+    Ok(history
+        .iter()
+        .filter(|e| &e.meta.command_id == command)
+        .map(|e| e.meta.position)
+        .collect())
+}
