@@ -382,10 +382,12 @@ impl Pipe {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wakes an idle thread for work nobody holding a role will take, if one is idle.
-    fn wake_one(&self, s: &mut PipeState) {
+    /// Wakes an idle thread for work nobody holding a role will take, if one is idle. The
+    /// lock is released first, so the woken thread does not block on it.
+    fn wake_one(&self, mut s: MutexGuard<'_, PipeState>) {
         if s.idle > 0 {
             s.wakes += 1;
+            drop(s);
             self.work.notify_one();
         }
     }
@@ -400,7 +402,7 @@ impl Pipe {
         }
         s.queue.push_back(command);
         if !s.writing {
-            self.wake_one(&mut s);
+            self.wake_one(s);
         }
         Ok(())
     }
@@ -419,7 +421,7 @@ impl Pipe {
                 // Appends that arrived meanwhile are written by the other thread while this
                 // one syncs.
                 if !s.writing && !s.queue.is_empty() {
-                    self.wake_one(&mut s);
+                    self.wake_one(s);
                 }
                 return Work::Sync(items);
             }
@@ -491,7 +493,7 @@ impl Pipe {
         }
         s.to_sync.push_back(item);
         if !s.syncing {
-            self.wake_one(&mut s);
+            self.wake_one(s);
         }
     }
 
