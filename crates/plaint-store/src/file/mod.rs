@@ -1,11 +1,12 @@
 //! The embedded event log: plaint's default store. On-disk format: `docs/log-format.md`.
 //!
-//! One writer thread owns the open segment. Appenders hand it their requests through a bounded
-//! queue; it takes everything waiting (group commit), checks versions and command ids, encodes one
-//! batch and writes it with one `write`; a sync thread makes it durable with `fdatasync`
-//! ([`Durability::Always`]) and only then applies it to the index, publishes the new head and
-//! answers, while the writer already writes the next batch (pipelined group commit; rules in
-//! `docs/log-format.md`, "Durability modes"). Readers share the in-memory [`index`] behind a
+//! Two log threads share the writer role and the sync role (`writer.rs`). Appenders hand their
+//! requests to a bounded queue; the writer role takes everything waiting (group commit), checks
+//! versions and command ids, encodes one batch and writes it with one `write`; the sync role
+//! makes it durable with `fdatasync` ([`Durability::Always`]) and only then applies it to the
+//! index, publishes the new head and answers. A lone batch is synced by the thread that wrote
+//! it; while a sync runs, the other thread writes the next batch (pipelined group commit; rules
+//! in `docs/log-format.md`, "Durability modes"). Readers share the in-memory [`index`] behind a
 //! lock and read segment files with positional reads.
 //!
 //! ```
@@ -162,7 +163,7 @@ pub struct TornTail {
 /// An open segment file, and whether its records are compact (format version 3).
 type SegmentReader = (Arc<dyn ReadFile>, bool);
 
-/// State shared by the handle, the writer thread and subscription tasks.
+/// State shared by the handle, the log threads and subscription tasks.
 pub(crate) struct Shared {
     dir: PathBuf,
     io: Arc<dyn LogIo>,
@@ -671,7 +672,7 @@ async fn subscription_task(
 impl Shared {
     /// Completes the stream index after a fast open: reads the checkpoint's part B and applies
     /// the log tail read at open; if part B is unusable, rebuilds the streams from the segments.
-    /// Runs on the writer thread (before its first commit) or, read-only, on a loader thread.
+    /// Runs on a log thread (before the first commit) or, read-only, on a loader thread.
     pub(crate) fn load_streams(&self) {
         let outcome = self.load_streams_inner();
         let mut state = self.streams_state.lock().unwrap();

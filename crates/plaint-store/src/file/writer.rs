@@ -1,16 +1,20 @@
 //! The writer: pipelined group commit, positions, the chain, segments, anchors, checkpoints.
 //!
-//! Two threads. The **writer** takes the appends waiting in its queue (group commit), plans
-//! them against the *written* head (the durable index plus the groups written but not yet
-//! synced, kept in its own overlay), encodes one batch and writes it with one `write`, then
-//! hands the group to the **syncer**. The syncer makes the groups handed to it durable with one
-//! `fdatasync` (on a second handle of the segment file), then applies them to the shared index,
-//! anchors, publishes the new head and answers the appenders. So batch N+1 is planned, encoded
-//! and written while batch N syncs. The rules (`docs/log-format.md`, "Durability modes"):
-//! nothing unsynced is ever in the index (so never read, streamed or deduplicated against by a
-//! reader); a failed sync fails its group and every group written after it, and the log then
-//! refuses appends until reopened; answers go out in commit order, also for appends that wrote
-//! nothing (refused or deduplicated against a group still in flight).
+//! Two log threads share two roles. The thread holding the **writer role** takes the appends
+//! waiting in the queue (group commit), plans them against the *written* head (the durable
+//! index plus the groups written but not yet synced, kept in its own overlay), encodes one
+//! batch and writes it with one `write`. The thread holding the **sync role** makes every group
+//! written so far durable with one `fdatasync` (on a second handle of the segment file), then
+//! applies them to the shared index, anchors, publishes the new head and answers the
+//! appenders. A thread that has written a group takes the sync role itself when no sync is
+//! running, so a lone caller costs one hand-off to the log and one back (no third thread is
+//! woken); while it syncs, an append that arrives wakes the other thread, which writes it
+//! (batch N+1 is planned, encoded and written while batch N syncs), and the thread whose sync
+//! returns syncs what was written meanwhile. The rules (`docs/log-format.md`, "Durability
+//! modes"): nothing unsynced is ever in the index (so never read, streamed or deduplicated
+//! against by a reader); a failed sync fails its group and every group written after it, and
+//! the log then refuses appends until reopened; answers go out in commit order, also for
+//! appends that wrote nothing (refused or deduplicated against a group still in flight).
 
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
 use super::index::Index;
@@ -22,9 +26,9 @@ use crate::io::SyncFile;
 use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// The outcome, the requests handed back so that their memory is freed by the caller's thread
 /// instead of the writer's, and the answers of the rest of the commit group for the caller to
@@ -33,7 +37,7 @@ type Answer = (Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>, Relay)
 type Reply = oneshot::Sender<Answer>;
 type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>);
 
-/// Answers that one caller's task passes on to the others of its commit group: the sync thread
+/// Answers that one caller's task passes on to the others of its commit group: the sync role
 /// wakes one task per group instead of one per caller (a wake from outside the runtime costs a
 /// thread hand-off; the relaying task wakes the others from inside it). The answers go out when
 /// the relay is dropped, wherever that happens: also when the carrying caller stopped waiting.
@@ -70,17 +74,13 @@ struct Command {
     vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
 }
 
-/// What the writer thread receives.
-enum Msg {
-    Append(Command),
-    /// The anchor timer ran out: make the head anchor durable if the head moved.
-    AnchorDue,
-}
-
 /// The handle's end of the writer.
 pub(crate) struct WriterHandle {
-    tx: mpsc::Sender<Msg>,
-    thread: std::thread::JoinHandle<Result<(), StoreError>>,
+    core: Arc<Core>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// The log directory's lock: released after the last checkpoint (in a mutex only to be
+    /// `Sync`; never locked).
+    _lock: Mutex<Box<dyn Any + Send>>,
 }
 
 impl WriterHandle {
@@ -99,26 +99,42 @@ impl WriterHandle {
     ) -> Result<Vec<AppendResult>, StoreError> {
         let (reply, rx) = oneshot::channel();
         let events = requests.iter().map(|r| r.events.len()).sum();
-        self.tx
-            .send(Msg::Append(Command {
-                requests,
-                bytes,
-                events,
-                reply,
-                vault,
-            }))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let pipe = &self.core.pipe;
+        // Room in the queue; given back when the command is taken from it.
+        pipe.room.acquire().await.map_err(|_| StoreError::Closed)?.forget();
+        pipe.submit(Command {
+            requests,
+            bytes,
+            events,
+            reply,
+            vault,
+        })?;
         let (result, requests, relay) = rx.await.map_err(|_| StoreError::Closed)?;
         drop(relay);
         drop(requests);
         result
     }
 
-    /// Lets the writer finish what is queued, sync and checkpoint; waits for it.
-    pub fn shutdown(self) -> Result<(), StoreError> {
-        drop(self.tx);
-        self.thread.join().map_err(|_| StoreError::Closed)?
+    /// Lets the log threads finish what is queued, then syncs, anchors and checkpoints; waits
+    /// for it.
+    pub fn shutdown(mut self) -> Result<(), StoreError> {
+        self.core.pipe.close();
+        let mut joined = Ok(());
+        for thread in std::mem::take(&mut self.threads) {
+            if thread.join().is_err() {
+                joined = Err(StoreError::Closed);
+            }
+        }
+        joined?;
+        let mut syncer = self.core.syncer.lock().map_err(|_| StoreError::Closed)?;
+        syncer.finish()
+    }
+}
+
+impl Drop for WriterHandle {
+    /// Without [`WriterHandle::shutdown`]: the threads still finish what is queued and stop.
+    fn drop(&mut self) {
+        self.core.pipe.close();
     }
 }
 
@@ -128,36 +144,10 @@ pub(crate) fn start(
     head_tx: tokio::sync::watch::Sender<u64>,
     lock: Box<dyn Any + Send>,
 ) -> Result<WriterHandle, StoreError> {
-    let (file, anchored_head) = {
-        let index = shared.index.read().unwrap();
-        let file = match index.segments.last() {
-            Some(s) => {
-                let path = shared.segment_path(s.first_position);
-                let mut header = [0u8; SEGMENT_HEADER_LEN];
-                shared
-                    .io
-                    .open_read(&path)
-                    .and_then(|f| f.read_exact_at(&mut header, 0))
-                    .map_err(|e| io_err(&path, e))?;
-                let version = format::parse_segment_header(&header)
-                    .map_err(|detail| StoreError::Corrupt {
-                        file: path.display().to_string(),
-                        offset: 0,
-                        detail,
-                    })?
-                    .version;
-                Some(OpenSegment {
-                    first_position: s.first_position,
-                    version,
-                    file: shared.io.open_append(&path, false).map_err(|e| io_err(&path, e))?,
-                })
-            }
-            None => None,
-        };
-        // What the anchor on disk covers; a log without one (new, or format version 1) gets
-        // one before its next segment is created.
-        (file, shared.anchor_at_open.map(|a| a.head_position))
-    };
+    let file = open_last_segment(&shared)?;
+    // What the anchor on disk covers; a log without one (new, or format version 1) gets one
+    // before its next segment is created.
+    let anchored_head = shared.anchor_at_open.map(|a| a.head_position);
     let syncer_file = match &file {
         Some(seg) => {
             let path = shared.segment_path(seg.first_position);
@@ -166,11 +156,10 @@ pub(crate) fn start(
         }
         None => None,
     };
-    let (tx, rx) = mpsc::channel(super::WRITER_QUEUE_MAX);
-    let timer = AnchorTimer::start(tx.downgrade())?;
-    let pipe = Arc::new(Pipe::default());
+    let pipe = Arc::new(Pipe::new());
+    let timer = AnchorTimer::start(Arc::downgrade(&pipe))?;
     let (spare_tx, spare_rx) = std::sync::mpsc::channel();
-    let mut syncer = Syncer {
+    let syncer = Syncer {
         shared: shared.clone(),
         options: options.clone(),
         head_tx,
@@ -185,36 +174,73 @@ pub(crate) fn start(
         roll_unanchored: false,
         timer,
     };
-    let syncer_thread = std::thread::Builder::new()
-        .name("plaint-log-sync".into())
-        .spawn(move || {
-            // However the thread ends (a panic included), the writer stops waiting for it.
-            let _gone = SyncerGone(syncer.pipe.clone());
-            syncer.run()
-        })
-        .map_err(|e| StoreError::Io {
-            path: "log sync thread".into(),
-            source: e,
-        })?;
-    let mut writer = Writer {
+    let writer = Writer {
         shared,
-        _lock: lock,
         options,
-        pipe,
+        pipe: pipe.clone(),
         spare: spare_rx,
         file,
         written: WrittenHead::default(),
         overlay: VecDeque::new(),
-        syncer: Some(syncer_thread),
     };
-    let thread = std::thread::Builder::new()
-        .name("plaint-log-writer".into())
-        .spawn(move || writer.run(rx))
-        .map_err(|e| StoreError::Io {
-            path: "writer thread".into(),
-            source: e,
-        })?;
-    Ok(WriterHandle { tx, thread })
+    let core = Arc::new(Core {
+        pipe,
+        writer: Mutex::new(writer),
+        syncer: Mutex::new(syncer),
+    });
+    let mut handle = WriterHandle {
+        core: core.clone(),
+        threads: Vec::new(),
+        _lock: Mutex::new(lock),
+    };
+    for name in ["plaint-log-a", "plaint-log-b"] {
+        let core = core.clone();
+        let first = handle.threads.is_empty();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _gone = ThreadGone(core.pipe.clone());
+                if first {
+                    // Holds the writer role from the start (`Pipe::new`).
+                    core.writer.lock().unwrap().prepare();
+                    core.pipe.written(None);
+                }
+                core.run();
+            })
+            .map_err(|e| StoreError::Io {
+                path: "log thread".into(),
+                source: e,
+            })?;
+        handle.threads.push(thread);
+    }
+    Ok(handle)
+}
+
+/// The last segment, opened for appending (`None`: the log has none yet).
+fn open_last_segment(shared: &Shared) -> Result<Option<OpenSegment>, StoreError> {
+    let index = shared.index.read().unwrap();
+    let Some(s) = index.segments.last() else {
+        return Ok(None);
+    };
+    let path = shared.segment_path(s.first_position);
+    let mut header = [0u8; SEGMENT_HEADER_LEN];
+    shared
+        .io
+        .open_read(&path)
+        .and_then(|f| f.read_exact_at(&mut header, 0))
+        .map_err(|e| io_err(&path, e))?;
+    let version = format::parse_segment_header(&header)
+        .map_err(|detail| StoreError::Corrupt {
+            file: path.display().to_string(),
+            offset: 0,
+            detail,
+        })?
+        .version;
+    Ok(Some(OpenSegment {
+        first_position: s.first_position,
+        version,
+        file: shared.io.open_append(&path, false).map_err(|e| io_err(&path, e))?,
+    }))
 }
 
 struct OpenSegment {
@@ -225,35 +251,24 @@ struct OpenSegment {
     file: Box<dyn AppendFile>,
 }
 
-/// Wakes the writer when the anchor interval runs out after appends stopped, so the anchor
-/// never lags the acknowledged head by more than the interval. A thread of its own, because
-/// the writer thread blocks on its queue; it ends when the writer drops its end.
+/// Wakes the log threads when the anchor interval runs out after appends stopped, so the
+/// anchor never lags the acknowledged head by more than the interval. A thread of its own,
+/// because the log threads sleep until there is work; it ends when the syncer drops its end.
 struct AnchorTimer {
     arm: std::sync::mpsc::Sender<Instant>,
     armed: bool,
 }
 
 impl AnchorTimer {
-    fn start(wake: mpsc::WeakSender<Msg>) -> Result<AnchorTimer, StoreError> {
+    fn start(pipe: Weak<Pipe>) -> Result<AnchorTimer, StoreError> {
         let (arm, deadlines) = std::sync::mpsc::channel::<Instant>();
         std::thread::Builder::new()
             .name("plaint-log-anchor".into())
             .spawn(move || {
                 while let Ok(deadline) = deadlines.recv() {
                     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                    // Holds no sender between tries, so the queue still closes on shutdown. A
-                    // full queue: the writer is busy; try again shortly (the writer counts on
-                    // every armed wake-up arriving).
-                    loop {
-                        let Some(tx) = wake.upgrade() else { return };
-                        match tx.try_send(Msg::AnchorDue) {
-                            Err(mpsc::error::TrySendError::Full(_)) => {
-                                drop(tx);
-                                std::thread::sleep(Duration::from_millis(1));
-                            }
-                            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
-                        }
-                    }
+                    let Some(pipe) = pipe.upgrade() else { return };
+                    pipe.anchor_due();
                 }
             })
             .map_err(|e| StoreError::Io {
@@ -271,22 +286,72 @@ impl AnchorTimer {
     }
 }
 
-/// The hand-over from the writer thread to the syncer thread.
-#[derive(Default)]
-struct Pipe {
-    state: Mutex<PipeState>,
-    /// The syncer waits here for work.
-    work: Condvar,
+/// What the log threads share. A role's state is locked only by the thread holding the role
+/// (`PipeState::writing`, `PipeState::syncing`), so these locks are never contended.
+struct Core {
+    pipe: Arc<Pipe>,
+    writer: Mutex<Writer>,
+    syncer: Mutex<Syncer>,
 }
 
-#[derive(Default)]
+/// What a log thread does next.
+enum Work {
+    /// The writer role: plan, encode and write these appends (one group).
+    Write(Vec<Command>),
+    /// The sync role: make these durable, apply and answer them, in order.
+    Sync(Vec<ToSync>),
+    /// The log is closed and everything queued is done, or a log thread failed.
+    Stop,
+}
+
+impl Core {
+    /// One log thread: takes whichever role has work and is free, until the log stops.
+    fn run(&self) {
+        loop {
+            match self.pipe.next_work() {
+                Work::Write(group) => {
+                    let written = self.writer.lock().unwrap().commit_group(group);
+                    self.pipe.written(written);
+                }
+                Work::Sync(items) => {
+                    self.syncer.lock().unwrap().run(items);
+                    self.pipe.synced();
+                }
+                Work::Stop => break,
+            }
+        }
+    }
+}
+
+/// The queue of appends, the hand-over from the writer role to the sync role, and who holds
+/// which role.
+struct Pipe {
+    state: Mutex<PipeState>,
+    /// Idle log threads wait here for work.
+    work: Condvar,
+    /// Room in the queue: at most `WRITER_QUEUE_MAX` appends wait; a submitter beyond waits for
+    /// a permit (closed when a log thread fails).
+    room: tokio::sync::Semaphore,
+}
+
 struct PipeState {
-    queue: VecDeque<ToSync>,
-    /// The writer has stopped: the syncer finishes the queue, syncs, anchors, checkpoints.
+    /// Appends waiting for the writer role, in arrival order.
+    queue: VecDeque<Command>,
+    /// What the writer role handed over, in commit order, waiting for the sync role.
+    to_sync: VecDeque<ToSync>,
+    /// A thread holds the writer role.
+    writing: bool,
+    /// A thread holds the sync role.
+    syncing: bool,
+    /// Threads waiting on `Pipe::work` (none: nobody to wake; every thread checks for work
+    /// under the lock before it waits).
+    idle: u32,
+    /// Idle threads woken for work so far (each one a thread hand-off).
+    wakes: u64,
+    /// The handle shut down: the threads finish what is queued and stop.
     closed: bool,
-    /// The syncer thread has ended: nothing is taken from the queue any more, nothing more is
-    /// queued.
-    syncer_gone: bool,
+    /// A log thread panicked: nothing more is taken or queued.
+    broken: bool,
     /// Set after a failed write or sync (or anchor or checkpoint): nothing more is written or
     /// acknowledged (the page cache can no longer be trusted to hold what was written); reopen
     /// the log.
@@ -294,43 +359,189 @@ struct PipeState {
 }
 
 impl Pipe {
-    fn push(&self, item: ToSync) {
-        let mut s = self.state.lock().unwrap();
-        if s.syncer_gone {
-            // Dropped unanswered: its callers hear `Closed` (the log has failed anyway).
+    fn new() -> Pipe {
+        Pipe {
+            state: Mutex::new(PipeState {
+                queue: VecDeque::new(),
+                to_sync: VecDeque::new(),
+                // The first thread prepares the writer (`Writer::prepare`) before any append.
+                writing: true,
+                syncing: false,
+                idle: 0,
+                wakes: 0,
+                closed: false,
+                broken: false,
+                failed: None,
+            }),
+            work: Condvar::new(),
+            room: tokio::sync::Semaphore::new(super::WRITER_QUEUE_MAX),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PipeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes an idle thread for work nobody holding a role will take, if one is idle. The
+    /// lock is released first, so the woken thread does not block on it.
+    fn wake_one(&self, mut s: MutexGuard<'_, PipeState>) {
+        if s.idle > 0 {
+            s.wakes += 1;
+            drop(s);
+            self.work.notify_one();
+        }
+    }
+
+    /// Queues a command; wakes an idle thread when nobody is writing (a thread that is
+    /// writing takes the queue when it is done).
+    fn submit(&self, command: Command) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if s.closed || s.broken {
+            self.room.add_permits(1);
+            return Err(StoreError::Closed);
+        }
+        s.queue.push_back(command);
+        if !s.writing {
+            self.wake_one(s);
+        }
+        Ok(())
+    }
+
+    /// Waits for work this thread may take: the sync role first (the groups written are the
+    /// oldest callers), then the writer role.
+    fn next_work(&self) -> Work {
+        let mut s = self.lock();
+        loop {
+            if s.broken {
+                return Work::Stop;
+            }
+            if !s.syncing && !s.to_sync.is_empty() {
+                s.syncing = true;
+                let items = s.to_sync.drain(..).collect();
+                // Appends that arrived meanwhile are written by the other thread while this
+                // one syncs.
+                if !s.writing && !s.queue.is_empty() {
+                    self.wake_one(s);
+                }
+                return Work::Sync(items);
+            }
+            if !s.writing && !s.queue.is_empty() {
+                s.writing = true;
+                return Work::Write(self.take_group(&mut s));
+            }
+            if s.closed && !s.writing && !s.syncing && s.queue.is_empty() && s.to_sync.is_empty() {
+                return Work::Stop;
+            }
+            s.idle += 1;
+            s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
+            s.idle -= 1;
+        }
+    }
+
+    /// Takes the next group from the queue: as many commands as one batch holds.
+    fn take_group(&self, s: &mut PipeState) -> Vec<Command> {
+        let bytes_max = format::BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
+        let first = s.queue.pop_front().expect("a group starts with a queued command");
+        let (mut bytes, mut events) = (first.bytes, first.events);
+        let mut group = vec![first];
+        while let Some(c) = s.queue.front() {
+            if bytes + c.bytes > bytes_max || events + c.events > format::BATCH_EVENTS_MAX {
+                break;
+            }
+            bytes += c.bytes;
+            events += c.events;
+            group.extend(s.queue.pop_front());
+        }
+        self.room.add_permits(group.len());
+        group
+    }
+
+    /// The writer role is released, handing over what it wrote (`None`: nothing to sync or
+    /// answer). Wakes nobody: this thread takes the sync role next if no sync runs, and a
+    /// running sync's thread takes the group when its sync returns.
+    fn written(&self, written: Option<Written>) {
+        let mut s = self.lock();
+        assert!(s.writing, "only the writer role hands over");
+        s.writing = false;
+        if let Some(w) = written {
+            if !s.broken {
+                s.to_sync.push_back(ToSync::Group(w));
+            }
+        }
+        if s.closed {
+            self.work.notify_all();
+        }
+    }
+
+    /// The sync role is released.
+    fn synced(&self) {
+        let mut s = self.lock();
+        assert!(s.syncing, "only the sync role releases it");
+        s.syncing = false;
+        if s.closed {
+            self.work.notify_all();
+        }
+    }
+
+    /// Hands something to the sync role from a thread that waits for its answer (or from the
+    /// timer): wakes an idle thread for it when no sync runs. Dropped unanswered when a log
+    /// thread failed (a waiting writer hears an error).
+    fn to_sync(&self, item: ToSync) {
+        let mut s = self.lock();
+        if s.broken {
             return;
         }
-        s.queue.push_back(item);
-        drop(s);
-        self.work.notify_one();
+        s.to_sync.push_back(item);
+        if !s.syncing {
+            self.wake_one(s);
+        }
+    }
+
+    /// The anchor timer ran out (ignored once the log is closing: the last anchor follows).
+    fn anchor_due(&self) {
+        if self.lock().closed {
+            return;
+        }
+        self.to_sync(ToSync::AnchorDue);
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.work.notify_all();
     }
 
     fn failed(&self) -> Option<String> {
-        self.state.lock().unwrap().failed.clone()
+        self.lock().failed.clone()
     }
 
     fn fail(&self, why: String) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.lock();
         if s.failed.is_none() {
             s.failed = Some(why);
         }
     }
 }
 
-/// Marks the syncer thread as ended when dropped (also when it panics): the log then refuses
-/// appends, and what was handed over unanswered is dropped (its callers hear `Closed`, a
-/// writer waiting for a roll hears an error).
-struct SyncerGone(Arc<Pipe>);
+/// Marks the log as broken when a log thread panics: the log then refuses appends, and what
+/// was queued or handed over unanswered is dropped (its callers hear `Closed`, a writer waiting
+/// for a roll hears an error).
+struct ThreadGone(Arc<Pipe>);
 
-impl Drop for SyncerGone {
+impl Drop for ThreadGone {
     fn drop(&mut self) {
-        let mut s = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.syncer_gone = true;
-        if s.failed.is_none() && !s.closed {
-            s.failed = Some("the log's sync thread stopped".into());
+        if !std::thread::panicking() {
+            return;
         }
-        // Appends handed over and never answered: their callers hear `Closed`.
+        let mut s = self.0.lock();
+        s.broken = true;
+        if s.failed.is_none() {
+            s.failed = Some("a log thread stopped".into());
+        }
         s.queue.clear();
+        s.to_sync.clear();
+        drop(s);
+        self.0.room.close();
+        self.0.work.notify_all();
     }
 }
 
@@ -377,12 +588,10 @@ struct InFlight {
     streams: HashMap<String, Pending>,
 }
 
-/// The writer thread: plans, encodes and writes groups; owns the open segment for writing.
+/// The writer role: plans, encodes and writes groups; owns the open segment for writing.
 struct Writer {
     shared: Arc<Shared>,
     options: FileLogOptions,
-    /// Released when the thread ends, after the syncer's last checkpoint.
-    _lock: Box<dyn Any + Send>,
     pipe: Arc<Pipe>,
     /// Batch buffers handed back by the syncer, for reuse.
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
@@ -390,10 +599,9 @@ struct Writer {
     written: WrittenHead,
     /// Groups written but not yet applied to the index, oldest first.
     overlay: VecDeque<InFlight>,
-    syncer: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
 }
 
-/// The syncer thread: makes written groups durable, applies them, anchors, answers.
+/// The sync role: makes written groups durable, applies them, anchors, answers.
 struct Syncer {
     shared: Arc<Shared>,
     options: FileLogOptions,
@@ -452,67 +660,30 @@ fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
 }
 
 impl Writer {
-    fn run(&mut self, mut rx: mpsc::Receiver<Msg>) -> Result<(), StoreError> {
-        // After a fast open the stream index completes here, before the first commit.
+    /// Before the first commit: after a fast open the stream index completes here; the
+    /// written head starts at the durable one.
+    fn prepare(&mut self) {
         if !self.shared.streams_loaded() {
             self.shared.load_streams();
             if let Err(e) = self.shared.wait_streams() {
                 self.pipe.fail(e.to_string());
             }
         }
-        {
-            let index = self.shared.index.read().unwrap();
-            self.written = WrittenHead {
-                head: index.head,
-                chain: index.chain,
-                segment_len: index.segments.last().map_or(0, |s| s.len),
-            };
-        }
-        let bytes_max = format::BATCH_BYTES_MAX - format::BATCH_OVERHEAD - SEGMENT_HEADER_LEN;
-        let mut carry: Option<Command> = None;
-        loop {
-            let first = match carry.take() {
-                Some(c) => c,
-                None => match rx.blocking_recv() {
-                    Some(Msg::Append(c)) => c,
-                    Some(Msg::AnchorDue) => {
-                        self.pipe.push(ToSync::AnchorDue);
-                        continue;
-                    }
-                    None => break,
-                },
-            };
-            let (mut bytes, mut events) = (first.bytes, first.events);
-            let mut group = vec![first];
-            while let Ok(msg) = rx.try_recv() {
-                let c = match msg {
-                    Msg::Append(c) => c,
-                    Msg::AnchorDue => {
-                        self.pipe.push(ToSync::AnchorDue);
-                        continue;
-                    }
-                };
-                if bytes + c.bytes > bytes_max || events + c.events > format::BATCH_EVENTS_MAX {
-                    carry = Some(c);
-                    break;
-                }
-                bytes += c.bytes;
-                events += c.events;
-                group.push(c);
-            }
-            self.commit_group(group);
-        }
-        self.pipe.state.lock().unwrap().closed = true;
-        self.pipe.work.notify_one();
-        let syncer = self.syncer.take().expect("the syncer runs until the writer stops");
-        syncer.join().map_err(|_| StoreError::Closed)?
+        let index = self.shared.index.read().unwrap();
+        self.written = WrittenHead {
+            head: index.head,
+            chain: index.chain,
+            segment_len: index.segments.last().map_or(0, |s| s.len),
+        };
     }
 
     fn dir(&self) -> String {
         self.shared.dir.display().to_string()
     }
 
-    fn commit_group(&mut self, group: Vec<Command>) {
+    /// Plans, encodes and writes one group; returns it for the sync role (`None`: already
+    /// answered, with a failure).
+    fn commit_group(&mut self, group: Vec<Command>) -> Option<Written> {
         if let Some(why) = self.pipe.failed() {
             fail_all(
                 group
@@ -522,7 +693,7 @@ impl Writer {
                 &self.dir(),
                 &why,
             );
-            return;
+            return None;
         }
         // Groups the index now holds are no longer needed for planning.
         let durable_head = self.shared.index.read().unwrap().head;
@@ -557,15 +728,14 @@ impl Writer {
             // Answered by the syncer in order: a deduplication may point at a group still
             // syncing, whose failure must fail this answer too.
             buf.clear();
-            self.pipe.push(ToSync::Group(Written {
+            return Some(Written {
                 outcomes,
                 buf,
                 count: 0,
                 new_segment: None,
                 next_position,
                 chain,
-            }));
-            return;
+            });
         }
         format::finish_batch(&mut buf, batch_start, first_position, count as u32, &chain);
         let batch_len = (buf.len() - SEGMENT_HEADER_LEN) as u64;
@@ -583,7 +753,7 @@ impl Writer {
                 let why = e.to_string();
                 self.pipe.fail(why.clone());
                 fail_all(outcomes, &self.dir(), &why);
-                return;
+                return None;
             }
         };
         self.written = WrittenHead {
@@ -599,14 +769,14 @@ impl Writer {
             last_position: next_position - 1,
             streams,
         });
-        self.pipe.push(ToSync::Group(Written {
+        Some(Written {
             outcomes,
             buf,
             count,
             new_segment,
             next_position,
             chain,
-        }));
+        })
     }
 
     /// Plans every command of the group against the written head (the index plus the groups
@@ -727,10 +897,8 @@ impl Writer {
             // new log: anchors it empty) before the new segment exists, so that a segment of
             // this version always has an anchor.
             let (answer, answered) = std::sync::mpsc::sync_channel(1);
-            self.pipe.push(ToSync::Roll(answer));
-            let done = answered
-                .recv()
-                .unwrap_or_else(|_| Err("the log's sync thread stopped".into()));
+            self.pipe.to_sync(ToSync::Roll(answer));
+            let done = answered.recv().unwrap_or_else(|_| Err("a log thread stopped".into()));
             done.map_err(|why| StoreError::Io {
                 path: self.dir(),
                 source: std::io::Error::other(why),
@@ -763,43 +931,30 @@ impl Writer {
 }
 
 impl Syncer {
-    fn run(&mut self) -> Result<(), StoreError> {
-        loop {
-            let items: Vec<ToSync> = {
-                let state = self.pipe.state.lock().unwrap();
-                let mut state = self
-                    .pipe
-                    .work
-                    .wait_while(state, |s| s.queue.is_empty() && !s.closed)
-                    .unwrap();
-                if state.queue.is_empty() {
-                    break;
+    /// The sync role's turn: `items` in commit order. Consecutive groups share one sync; a
+    /// group that starts a segment, a roll and an anchor wake-up end a run.
+    fn run(&mut self, items: Vec<ToSync>) {
+        let mut groups = Vec::new();
+        for item in items {
+            match item {
+                ToSync::Group(g) => {
+                    if g.new_segment.is_some() {
+                        self.complete(std::mem::take(&mut groups));
+                    }
+                    groups.push(g);
                 }
-                state.queue.drain(..).collect()
-            };
-            let mut groups = Vec::new();
-            for item in items {
-                match item {
-                    ToSync::Group(g) => {
-                        if g.new_segment.is_some() {
-                            self.complete(std::mem::take(&mut groups));
-                        }
-                        groups.push(g);
-                    }
-                    ToSync::Roll(answer) => {
-                        self.complete(std::mem::take(&mut groups));
-                        let _ = answer.send(self.roll());
-                    }
-                    ToSync::AnchorDue => {
-                        self.complete(std::mem::take(&mut groups));
-                        self.timer.armed = false;
-                        self.anchor_due();
-                    }
+                ToSync::Roll(answer) => {
+                    self.complete(std::mem::take(&mut groups));
+                    let _ = answer.send(self.roll());
+                }
+                ToSync::AnchorDue => {
+                    self.complete(std::mem::take(&mut groups));
+                    self.timer.armed = false;
+                    self.anchor_due();
                 }
             }
-            self.complete(groups);
         }
-        self.finish()
+        self.complete(groups);
     }
 
     fn dir(&self) -> String {
@@ -1132,5 +1287,127 @@ mod relay_tests {
         answer(outs);
         drop(rxs.remove(0));
         assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
+    }
+}
+
+#[cfg(test)]
+mod pipe_tests {
+    use super::*;
+
+    fn command() -> Command {
+        let (reply, _) = oneshot::channel();
+        Command {
+            requests: Vec::new(),
+            bytes: 0,
+            events: 0,
+            reply,
+            vault: None,
+        }
+    }
+
+    fn written() -> Written {
+        Written {
+            outcomes: Vec::new(),
+            buf: Vec::new(),
+            count: 0,
+            new_segment: None,
+            next_position: 1,
+            chain: Default::default(),
+        }
+    }
+
+    /// A pipe past the first thread's preparation.
+    fn pipe() -> Pipe {
+        let pipe = Pipe::new();
+        pipe.written(None);
+        pipe
+    }
+
+    #[test]
+    fn a_lone_group_is_synced_by_the_thread_that_wrote_it() {
+        let pipe = pipe();
+        // As if the other thread slept: every wake-up would be counted.
+        pipe.lock().idle = 1;
+        for round in 1..=3 {
+            pipe.submit(command()).unwrap();
+            assert!(matches!(pipe.next_work(), Work::Write(g) if g.len() == 1));
+            pipe.written(Some(written()));
+            assert!(matches!(pipe.next_work(), Work::Sync(items) if items.len() == 1));
+            pipe.synced();
+            // One wake per append (the submitter's); none to hand the group to a syncer.
+            assert_eq!(pipe.lock().wakes, round);
+        }
+    }
+
+    #[test]
+    fn a_group_written_during_a_sync_waits_for_that_sync_then_is_synced_in_order() {
+        let pipe = pipe();
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(), Work::Write(_)));
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(), Work::Sync(_)), "thread A syncs group 1");
+        pipe.submit(command()).unwrap();
+        assert!(
+            matches!(pipe.next_work(), Work::Write(_)),
+            "thread B writes group 2 meanwhile"
+        );
+        let mut second = written();
+        second.next_position = 2;
+        pipe.written(Some(second));
+        {
+            let s = pipe.lock();
+            assert!(
+                s.syncing && !s.writing && s.to_sync.len() == 1,
+                "group 2 waits for A's sync"
+            );
+        }
+        pipe.synced();
+        match pipe.next_work() {
+            Work::Sync(items) => {
+                assert!(matches!(&items[..], [ToSync::Group(g)] if g.next_position == 2));
+            }
+            _ => panic!("the thread whose sync returned syncs group 2"),
+        }
+    }
+
+    #[test]
+    fn an_append_arriving_during_a_sync_wakes_the_idle_thread() {
+        let pipe = Arc::new(pipe());
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(), Work::Write(_)));
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(), Work::Sync(_)));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = pipe.clone();
+        let thread = std::thread::spawn(move || {
+            let wrote = matches!(other.next_work(), Work::Write(_));
+            tx.send(wrote).unwrap();
+        });
+        while pipe.lock().idle == 0 {
+            std::thread::yield_now();
+        }
+        pipe.submit(command()).unwrap();
+        // A deadlock guard, not a timing assertion: the thread wakes at once or never.
+        let wrote = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the idle thread is woken for the append");
+        assert!(wrote);
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_closed_pipe_stops_the_threads_after_the_queue_and_refuses_appends() {
+        let pipe = pipe();
+        pipe.submit(command()).unwrap();
+        pipe.close();
+        assert!(matches!(pipe.submit(command()), Err(StoreError::Closed)));
+        assert!(
+            matches!(pipe.next_work(), Work::Write(_)),
+            "what was queued is still written"
+        );
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(), Work::Sync(_)), "and synced");
+        pipe.synced();
+        assert!(matches!(pipe.next_work(), Work::Stop));
     }
 }
