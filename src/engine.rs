@@ -59,7 +59,11 @@ pub(crate) mod access_ops;
 
 #[path = "engine_repeat_index.rs"]
 mod repeat_index;
+
+#[path = "engine_watch.rs"]
+mod watch;
 pub use access_ops::{NewToken, RevealRequest};
+pub use watch::WATCHED_STREAMS_MAX;
 
 /// Events read per store call when the engine scans a stream or the log.
 const READ_BATCH: usize = 16_384;
@@ -451,6 +455,9 @@ pub struct Engine {
     replica: Option<Arc<PgStore>>,
     /// Committed events the repeat projection has not folded yet (see `engine_repeat_index.rs`).
     parked: repeat_index::Parked,
+    /// The watchdog's histories of open tickets between ticks (see `engine_watch.rs`); held
+    /// for a whole tick, so ticks of one engine take turns.
+    watch: tokio::sync::Mutex<watch::Watch>,
 }
 
 /// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
@@ -584,6 +591,7 @@ impl Engine {
             read_only: false,
             replica: None,
             parked: Default::default(),
+            watch: Default::default(),
         })
     }
 
@@ -1441,6 +1449,12 @@ impl Engine {
     /// `escalate` command with the rung's `rule_id`, actor `system` and a command id derived from
     /// the ticket and rule, so a crash between two ticks never doubles one.
     ///
+    /// Cost (issue 13): one read of the log since the last tick (the ticket projection and the
+    /// watchdog's histories of open tickets, `engine_watch.rs`), then the domain's rule only on
+    /// the tickets whose history changed or whose next due instant
+    /// (`plaint_domain::watchdog::next_due`) has come; a ticket not held (the first tick after
+    /// a start) is read from the store. The result is the same as reading every open ticket.
+    ///
     /// ```
     /// use plaint::{Engine, EngineConfig};
     /// use plaint::domain::Timestamp;
@@ -1454,18 +1468,19 @@ impl Engine {
     /// # });
     /// ```
     pub async fn tick(&self, now: Timestamp) -> Result<TickOutcome, EngineError> {
-        // The ticket projection alone lists the open tickets; the others catch up on read.
-        let open: Vec<ComplaintId> = self.open_tickets().await?;
+        // The open tickets and what is due on each, from the histories the watchdog keeps
+        // (issue 13: a tick runs the domain's rule only where a history changed or fell due).
+        let mut watch = self.watch.lock().await;
+        let open = self.watch_due(&mut watch, now).await?;
         let mut due_commands = Vec::new();
-        for id in &open {
-            let events = self.read_stream_events(id).await?;
-            let last_occurred_at = events.iter().map(|e| e.meta.occurred_at).max();
-            for due in plaint_domain::watchdog::due_escalations(&events, now) {
+        for (id, ticket) in &open {
+            for due in &ticket.due {
                 let command_id = CommandId::new(format!("watchdog/{id}/{}", due.rule_id))
                     .map_err(|e| EngineError::bad_input("watchdog rule id", e.to_string()))?;
                 // The escalation is recorded when it fell due, or after the ticket's last
                 // activity if the watchdog found it later (business time stays in order).
-                let at = last_occurred_at
+                let at = ticket
+                    .last_occurred_at
                     .map_or(due.due_at, |last| last.max(due.due_at))
                     .min(now);
                 due_commands.push(Command {

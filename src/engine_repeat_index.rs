@@ -15,15 +15,15 @@
 //!   event committed before it judges, as before.
 //!
 //! The watchdog ([`Engine::tick`]) brings the ticket projection alone up to the head for its
-//! list of open tickets. The other projections catch up on read ([`Engine::with_projections`]),
+//! list of open tickets, in the same pass as its own histories (`engine_watch.rs`). The other projections catch up on read ([`Engine::with_projections`]),
 //! each from its own position. The rule itself stays in the domain; this only keeps its lookup current.
 
-use super::{Engine, READ_BATCH};
+use super::watch::fold_log;
+use super::Engine;
 use crate::error::EngineError;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
-use plaint_domain::{ComplaintId, Event};
-use plaint_projections::from_recorded_owned;
-use plaint_projections::runner::{ProjectionSet, Runner, RunnerError};
+use plaint_domain::Event;
+use plaint_projections::runner::{ProjectionSet, Runner};
 use std::collections::BTreeMap;
 
 /// Most committed events parked for the repeat projection; past it they are dropped and the
@@ -89,36 +89,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let reads = self.reads();
         let head = reads.head_position().await?;
-        let mut next = position(runner.projections()) + 1;
-        while next <= head {
-            let want = ((head + 1 - next) as usize).min(READ_BATCH);
-            let batch = reads.read_all(next, want).await?;
-            if batch.is_empty() {
-                break;
-            }
-            for r in batch {
-                if r.position != next {
-                    return Err(RunnerError::Gap {
-                        after: next - 1,
-                        found: r.position,
-                    }
-                    .into());
-                }
-                let e = from_recorded_owned(r)?;
-                apply(runner.projections_mut(), &e);
-                next += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// The open tickets (not closed), from the ticket projection alone brought up to the head:
-    /// what the watchdog checks ([`Engine::tick`]), without folding the other projections.
-    pub(super) async fn open_tickets(&self) -> Result<Vec<ComplaintId>, EngineError> {
-        let mut runner = self.runner.lock().await;
-        self.catch_up_one(&mut runner, |p| p.tickets.position, ProjectionSet::apply_tickets)
-            .await?;
-        Ok(runner.projections().tickets.state.open_ids().collect())
+        let projections = runner.projections_mut();
+        let from = position(projections) + 1;
+        fold_log(reads, from, head, &mut |e| apply(projections, e)).await
     }
 }
 

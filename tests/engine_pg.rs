@@ -2,11 +2,11 @@
 //! Needs `PLAINT_TEST_DATABASE_URL` (see README); skipped with one line without it unless
 //! `CI=true`.
 
-use plaint::domain::{ComplaintId, Timestamp};
+use plaint::domain::{ComplaintId, EscalationTrigger, EventData, Timestamp};
 use plaint::engine::fixed_clock;
 use plaint::store::pg::{PgOptions, PgStore};
 use plaint::workload::{generate, WorkloadConfig};
-use plaint::{Engine, EngineConfig, Reveal, StoreConfig};
+use plaint::{AuditFilter, Engine, EngineConfig, Reveal, StoreConfig};
 
 fn database_url() -> Option<String> {
     match std::env::var("PLAINT_TEST_DATABASE_URL") {
@@ -20,6 +20,18 @@ fn database_url() -> Option<String> {
             None
         }
     }
+}
+
+/// An engine on PostgreSQL at `url`, tables in `schema`, checkpoints in `dir`, its clock
+/// stopped at `now` (RFC 3339).
+fn pg_config(url: &str, schema: &str, dir: std::path::PathBuf, now: &str) -> EngineConfig {
+    let mut cfg = EngineConfig::postgres(url, &dir).with_clock(fixed_clock(Timestamp::parse_rfc3339(now).unwrap()));
+    cfg.store = StoreConfig::Postgres {
+        url: url.to_owned(),
+        schema: schema.to_owned(),
+        local_dir: dir,
+    };
+    cfg
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,16 +86,7 @@ async fn two_engines_on_one_complaint_never_act_on_a_stale_state() {
     let schema = format!("facade_test_stale_{}", std::process::id());
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let open = |dir: std::path::PathBuf| {
-        let mut cfg = EngineConfig::postgres(&url, &dir)
-            .with_clock(fixed_clock(Timestamp::parse_rfc3339("2026-11-20T00:00:00Z").unwrap()));
-        cfg.store = StoreConfig::Postgres {
-            url: url.clone(),
-            schema: schema.clone(),
-            local_dir: dir,
-        };
-        Engine::open(cfg)
-    };
+    let open = |dir: std::path::PathBuf| Engine::open(pg_config(&url, &schema, dir, "2026-11-20T00:00:00Z"));
     let a = open(dir_a.path().to_owned()).await.unwrap();
     let b = open(dir_b.path().to_owned()).await.unwrap();
     let line = |json: &str| -> plaint::domain::Command { serde_json::from_str(json).unwrap() };
@@ -114,6 +117,64 @@ async fn two_engines_on_one_complaint_never_act_on_a_stale_state() {
     let history = a.history(&ComplaintId::new("CMP-STALE-1").unwrap()).await.unwrap();
     let types: Vec<&str> = history.iter().map(|e| e.data.type_name()).collect();
     assert_eq!(types, ["Received", "Verified", "Classified"]);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
+        .await
+        .unwrap();
+}
+
+/// Issue 13: the watchdog keeps each open ticket's history between ticks, folded from the log.
+/// On PostgreSQL another process appends meanwhile: engine A executes the workload, the ticks
+/// alternate between A and B, each at the business time reached. After every tick nothing due
+/// at its instant is left on any open ticket (seen through the other engine's reads), and no
+/// rung is ever appended twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_of_two_engines_see_each_others_appends() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("facade_test_tick_{}", std::process::id());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let open = |dir: std::path::PathBuf| Engine::open(pg_config(&url, &schema, dir, "2026-11-30T00:00:00Z"));
+    let a = open(dir_a.path().to_owned()).await.unwrap();
+    let b = open(dir_b.path().to_owned()).await.unwrap();
+    let cmds = generate(&WorkloadConfig {
+        complaints: 100,
+        seed: 3,
+        ..WorkloadConfig::default()
+    });
+    let mut escalated_by = [0usize; 2];
+    for (i, chunk) in cmds.chunks(50).enumerate() {
+        assert_eq!(a.execute_batch(chunk.to_vec()).await.unwrap().rejected, 0);
+        let now = chunk.iter().filter_map(|c| c.occurred_at).max().unwrap();
+        let (ticker, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        escalated_by[i % 2] += ticker.tick(now).await.unwrap().escalated.len();
+        let open: Vec<ComplaintId> = other
+            .with_projections(|p| p.tickets.state.open_ids().collect())
+            .await
+            .unwrap();
+        for id in open {
+            let history = other.history(&id).await.unwrap();
+            let left = plaint::domain::watchdog::due_escalations(&history, now);
+            assert!(left.is_empty(), "tick {i} at {now} left {id} due: {left:?}");
+        }
+    }
+    assert!(
+        escalated_by.iter().all(|n| *n > 0),
+        "both engines escalate: {escalated_by:?}"
+    );
+    let escalated: usize = escalated_by.iter().sum();
+    let mut rungs = std::collections::BTreeSet::new();
+    for e in a.audit(&AuditFilter::default()).await.unwrap() {
+        if let EventData::Escalated(x) = &e.data {
+            if let EscalationTrigger::Watchdog { rule_id, .. } = &x.trigger {
+                assert!(
+                    rungs.insert((e.meta.complaint_id.clone(), rule_id.clone())),
+                    "{rule_id} twice"
+                );
+            }
+        }
+    }
+    assert_eq!(rungs.len(), escalated);
     a.close().await.unwrap();
     b.close().await.unwrap();
     PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))

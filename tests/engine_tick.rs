@@ -5,6 +5,8 @@ use plaint::domain::{Command, ComplaintId, EscalationLevel, EscalationTrigger, E
 use plaint::engine::fixed_clock;
 use plaint::{Engine, EngineConfig};
 use serde_json::json;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 fn at(s: &str) -> Timestamp {
     Timestamp::parse_rfc3339(s).unwrap()
@@ -130,4 +132,168 @@ async fn an_answered_ticket_is_not_escalated() {
         .unwrap();
     let tick = engine.tick(at("2026-11-24T00:00:00+08:00")).await.unwrap();
     assert!(tick.escalated.is_empty(), "{:?}", tick.escalated);
+}
+
+/// An escalation as the watchdog appends it: command id, rule id, level, business time.
+type Appended = (String, String, EscalationLevel, Timestamp);
+
+/// What the watchdog did before issue 13's change, run on `oracle` at `now`: every open
+/// ticket's whole stream read, `due_escalations` run over it, each due rung executed as an
+/// `escalate` command decided at `now` (the oracle's clock is set to it). The escalations
+/// committed, sorted.
+async fn full_scan_tick(oracle: &Engine, clock: &AtomicI64, now: Timestamp) -> Vec<Appended> {
+    let open: Vec<ComplaintId> = oracle
+        .with_projections(|p| p.tickets.state.open_ids().collect())
+        .await
+        .unwrap();
+    let mut cmds = Vec::new();
+    for id in open {
+        let events = oracle.history(&id).await.unwrap();
+        let last = events.iter().map(|e| e.meta.occurred_at).max();
+        for due in plaint::domain::watchdog::due_escalations(&events, now) {
+            let at = last.map_or(due.due_at, |l| l.max(due.due_at)).min(now);
+            let body = json!({"command": "escalate", "level": due.level, "rule_id": due.rule_id,
+                              "reason": format!("SLA watchdog: {} due at {}", due.rule_id, due.due_at)});
+            let mut c = cmd(&format!("watchdog/{id}/{}", due.rule_id), &at.to_string(), body);
+            c.complaint_id = id.clone();
+            c.actor = plaint::domain::Actor::System;
+            cmds.push((c, due));
+        }
+    }
+    let before = clock.swap(now.as_millis(), Ordering::SeqCst);
+    let out = oracle
+        .execute_batch(cmds.iter().map(|(c, _)| c.clone()).collect())
+        .await
+        .unwrap();
+    clock.store(before, Ordering::SeqCst);
+    let mut done: Vec<Appended> = cmds
+        .into_iter()
+        .zip(&out.outcomes)
+        .filter(|(_, o)| matches!(o, plaint::engine::CommandOutcome::Committed { .. }))
+        .map(|((c, due), _)| {
+            (
+                c.command_id.as_str().to_owned(),
+                due.rule_id,
+                due.level,
+                c.occurred_at.unwrap(),
+            )
+        })
+        .collect();
+    done.sort();
+    done
+}
+
+/// The escalations a tick appended, sorted like [`full_scan_tick`]'s.
+fn appended(tick: &plaint::engine::TickOutcome) -> Vec<Appended> {
+    let mut out: Vec<Appended> = tick
+        .escalated
+        .iter()
+        .map(|e| {
+            let (rule, level) = watchdog_rules(std::slice::from_ref(e))
+                .pop()
+                .expect("a watchdog escalation");
+            (e.meta.command_id.as_str().to_owned(), rule, level, e.meta.occurred_at)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// One step of a random run: execute the next `n` commands (none: `n` = 0), then tick at the
+/// business time reached moved by `shift_h` hours (negative: a tick back in time); or restart
+/// the engine.
+#[derive(Debug, Clone)]
+enum Step {
+    Run { n: usize, shift_h: i64 },
+    Restart,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => (1usize..120, -72i64..96).prop_map(|(n, shift_h)| Step::Run { n, shift_h }),
+        3 => (-120i64..120).prop_map(|shift_h| Step::Run { n: 0, shift_h }),
+        1 => Just(Step::Restart),
+    ]
+}
+
+/// An engine whose clock reads `clock` (milliseconds).
+async fn open_with_clock(dir: &std::path::Path, clock: Arc<AtomicI64>) -> Engine {
+    let read = move || Timestamp::from_millis(clock.load(Ordering::SeqCst));
+    Engine::open(EngineConfig::file(dir).with_clock(Arc::new(read)))
+        .await
+        .unwrap()
+}
+
+/// Runs `steps` over a generated workload on two engines: every tick of the one under test
+/// must append what the full scan appends on the other (the oracle) at the same instant: the
+/// same escalations, command ids and business times; a second tick at once appends nothing.
+async fn ticks_agree_with_a_full_scan(seed: u64, steps: &[Step]) -> Result<(), String> {
+    use plaint::workload::{generate, WorkloadConfig};
+    let (dir, oracle_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let cmds = generate(&WorkloadConfig {
+        complaints: 40,
+        seed,
+        ..WorkloadConfig::default()
+    });
+    let clock = Arc::new(AtomicI64::new(at("2026-11-30T00:00:00Z").as_millis()));
+    let oracle = open_with_clock(oracle_dir.path(), clock.clone()).await;
+    let mut engine = Some(open(dir.path()).await);
+    let mut next = 0usize;
+    let mut reached = cmds[0].occurred_at.unwrap();
+    for s in steps.iter().chain([&Step::Run {
+        n: usize::MAX,
+        shift_h: 24 * 30,
+    }]) {
+        let (n, shift_h) = match s {
+            Step::Restart => {
+                engine.take().unwrap().close().await.unwrap();
+                engine = Some(open(dir.path()).await);
+                continue;
+            }
+            Step::Run { n, shift_h } => (*n, *shift_h),
+        };
+        let e = engine.as_ref().unwrap();
+        let chunk = &cmds[next..cmds.len().min(next.saturating_add(n))];
+        next += chunk.len();
+        for part in chunk.chunks(plaint::engine::BATCH_COMMANDS_MAX) {
+            assert_eq!(e.execute_batch(part.to_vec()).await.unwrap().rejected, 0);
+            assert_eq!(oracle.execute_batch(part.to_vec()).await.unwrap().rejected, 0);
+        }
+        reached = chunk
+            .iter()
+            .filter_map(|c| c.occurred_at)
+            .max()
+            .unwrap_or(reached)
+            .max(reached);
+        let now = reached.plus_hours(shift_h);
+        let expected = full_scan_tick(&oracle, &clock, now).await;
+        let tick = e.tick(now).await.unwrap();
+        if appended(&tick) != expected {
+            return Err(format!("tick at {now}: {:?}\nfull scan: {expected:?}", appended(&tick)));
+        }
+        if !e.tick(now).await.unwrap().escalated.is_empty() {
+            return Err(format!("a second tick at {now} escalated again"));
+        }
+    }
+    engine.unwrap().close().await.unwrap();
+    oracle.close().await.unwrap();
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// Issue 13: the watchdog keeps histories and next due instants between ticks; whatever
+    /// the order of commands, ticks (forward, back in time, repeated) and restarts, a tick
+    /// appends exactly what reading every open ticket's stream would have.
+    #[test]
+    fn a_tick_appends_what_a_full_scan_finds(
+        seed in 0u64..1_000,
+        steps in proptest::collection::vec(step(), 1..20),
+    ) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let outcome = rt.block_on(ticks_agree_with_a_full_scan(seed, &steps));
+        proptest::prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
+    }
 }

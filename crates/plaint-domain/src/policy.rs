@@ -459,25 +459,59 @@ pub struct SeveritySuggestion {
 /// assert!(keyword_hit("未保价，但另一件保价了", "保价", &neg));
 /// ```
 pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> bool {
-    let text = text.to_lowercase();
-    let kw = keyword.to_lowercase();
-    if kw.is_empty() {
-        return false;
-    }
-    let prefixes: Vec<String> = negation_prefixes.iter().map(|p| p.to_lowercase()).collect();
-    let mut from = 0;
-    while let Some(i) = text[from..].find(&kw) {
-        let at = from + i;
-        let before = text[..at].trim_end();
-        if !prefixes
-            .iter()
-            .any(|p| !p.trim().is_empty() && before.ends_with(p.trim()))
-        {
-            return true;
+    KeywordText::new(text, negation_prefixes).hit(keyword)
+}
+
+/// A text lower-cased once, with its negation prefixes lower-cased and trimmed once, to test
+/// many keywords against (a classification's routing and severity rules): the meaning of
+/// [`keyword_hit`] without lower-casing the text again per keyword (issue 13).
+///
+/// ```
+/// use plaint_domain::policy::KeywordText;
+/// let neg = ["未".to_owned()];
+/// let text = KeywordText::new("未保价，包裹 DAMAGED", &neg);
+/// assert!(!text.hit("保价"));
+/// assert!(text.hit("Damaged"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeywordText {
+    text: String,
+    /// Lower-cased, trimmed, none empty.
+    prefixes: Vec<String>,
+}
+
+impl KeywordText {
+    /// Lower-cases `text` and the prefixes (dropping blank ones).
+    pub fn new(text: &str, negation_prefixes: &[String]) -> KeywordText {
+        KeywordText {
+            text: text.to_lowercase(),
+            prefixes: negation_prefixes
+                .iter()
+                .map(|p| p.to_lowercase().trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
         }
-        from = at + kw.len();
     }
-    false
+
+    /// Whether `keyword` occurs in the text other than right after a negation prefix (spaces
+    /// between allowed), compared lower-cased.
+    pub fn hit(&self, keyword: &str) -> bool {
+        let kw = keyword.to_lowercase();
+        if kw.is_empty() {
+            return false;
+        }
+        let text = self.text.as_str();
+        let mut from = 0;
+        while let Some(i) = text[from..].find(&kw) {
+            let at = from + i;
+            let before = text[..at].trim_end();
+            if !self.prefixes.iter().any(|p| before.ends_with(p.as_str())) {
+                return true;
+            }
+            from = at + kw.len();
+        }
+        false
+    }
 }
 
 /// A routing rule: first match wins, in file order.
@@ -1371,9 +1405,9 @@ impl Policy {
     /// assert_eq!(why, RoutingDecision::Rule { rule_id: "kw.delay".into(), matched: "延误".into() });
     /// ```
     pub fn route(&self, category: Category, description: &str) -> (Department, RoutingDecision) {
-        let negations = &self.routing.negation_prefixes;
+        let text = KeywordText::new(description, &self.routing.negation_prefixes);
         for rule in &self.routing.rules {
-            if let Some(kw) = rule.keywords.iter().find(|k| keyword_hit(description, k, negations)) {
+            if let Some(kw) = rule.keywords.iter().find(|k| text.hit(k)) {
                 return (
                     rule.department.clone(),
                     RoutingDecision::Rule {
@@ -1400,11 +1434,11 @@ impl Policy {
     /// routing table's negation prefixes), with the ids of the rules suggesting it; `None` when
     /// no rule matches.
     pub fn suggest_severity(&self, category: Category, flags: Flags, description: &str) -> Option<SeveritySuggestion> {
-        let negations = &self.routing.negation_prefixes;
+        let text = KeywordText::new(description, &self.routing.negation_prefixes);
         let matching = self.severity.rules.iter().filter(|r| {
             r.categories.contains(&category)
                 || r.flags.iter().any(|f| flag_raised(flags, f))
-                || r.keywords.iter().any(|k| keyword_hit(description, k, negations))
+                || r.keywords.iter().any(|k| text.hit(k))
         });
         let mut best: Option<SeveritySuggestion> = None;
         for r in matching {

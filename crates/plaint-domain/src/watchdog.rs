@@ -59,13 +59,78 @@ pub fn rule_clock(rule_id: &str) -> Option<Clock> {
 /// assert!(due_escalations(&[], Timestamp::from_millis(0)).is_empty());
 /// ```
 pub fn due_escalations(history: &[Event], now: Timestamp) -> Vec<EscalationDue> {
-    let f = Facts::gather(history, now);
-    if f.closed_at.is_some() {
-        return Vec::new();
+    due_given(&Facts::gather(history, now), &applied_rules(history), now)
+}
+
+/// The first instant at or after `from` at which [`due_escalations`] of `history` is not
+/// empty; `None` when there is none (closed, or nothing planned is left to fall due).
+///
+/// Exact, not a bound: `due_escalations(history, t)` is empty for every `t` in
+/// `[from, next_due)` and not empty at `next_due`. The watchdog need not look at a ticket
+/// again before that instant while its history stays as it is (issue 13: `Engine::tick` reads
+/// only the tickets with something due).
+///
+/// How: the facts `due_escalations` judges on change only at the business times of the
+/// history's events. Between two of them, a rung falls due where its effective due instant
+/// (the planned one, moved by time on hold) meets `now`; on hold that instant moves with
+/// `now`, so it never does. Each interval's candidates are checked with the rule itself.
+///
+/// ```
+/// use plaint_domain::watchdog::next_due;
+/// use plaint_domain::time::Timestamp;
+/// assert_eq!(next_due(&[], Timestamp::from_millis(0)), None);
+/// ```
+pub fn next_due(history: &[Event], from: Timestamp) -> Option<Timestamp> {
+    let applied = applied_rules(history);
+    let mut changes: Vec<Timestamp> = history
+        .iter()
+        .map(|e| e.meta.occurred_at)
+        .filter(|t| *t > from)
+        .collect();
+    changes.sort_unstable();
+    changes.dedup();
+    let mut start = from;
+    for end in changes.into_iter().map(Some).chain([None]) {
+        if let Some(t) = first_due_within(history, &applied, start, end) {
+            return Some(t);
+        }
+        start = end?;
     }
-    // Applied rules are taken from the whole history (not only up to `now`): an escalation
-    // already appended is never proposed again.
-    let applied: BTreeSet<&str> = history
+    None
+}
+
+/// The first instant in `[start, end)` (no end: `None`) at which something is due, the
+/// history's facts being those of `start` throughout.
+fn first_due_within(
+    history: &[Event],
+    applied: &BTreeSet<&str>,
+    start: Timestamp,
+    end: Option<Timestamp>,
+) -> Option<Timestamp> {
+    let f = Facts::gather(history, start);
+    if f.closed_at.is_some() {
+        return None;
+    }
+    let received = f.received_at.unwrap_or(Timestamp::EPOCH);
+    let mut candidates: Vec<Timestamp> = f
+        .planned
+        .iter()
+        .filter(|p| !applied.contains(p.rule_id.as_str()))
+        .filter_map(|p| rung_due_at(&f, p, received, start))
+        .map(|t| t.max(start))
+        .filter(|t| end.is_none_or(|end| *t < end))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .find(|&t| !due_given(&Facts::gather(history, t), applied, t).is_empty())
+}
+
+/// The watchdog rule ids already escalated, from the whole history (not only up to `now`): an
+/// escalation already appended is never proposed again.
+fn applied_rules(history: &[Event]) -> BTreeSet<&str> {
+    history
         .iter()
         .filter_map(|e| match &e.data {
             EventData::Escalated(x) => match &x.trigger {
@@ -74,39 +139,51 @@ pub fn due_escalations(history: &[Event], now: Timestamp) -> Vec<EscalationDue> 
             },
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// The planned escalations due at `now` by the facts as of `now`, not yet `applied`, in due
+/// order.
+fn due_given(f: &Facts, applied: &BTreeSet<&str>, now: Timestamp) -> Vec<EscalationDue> {
+    if f.closed_at.is_some() {
+        return Vec::new();
+    }
     let received = f.received_at.unwrap_or(Timestamp::EPOCH);
     let mut out: Vec<EscalationDue> = f
         .planned
         .iter()
         .filter(|p| !applied.contains(p.rule_id.as_str()))
-        .filter(|p| {
-            let Some(clock) = rule_clock(&p.rule_id) else {
-                // An unknown rule id (a newer policy's): plain due-time check, no relevance test.
-                return p.due_at <= now;
-            };
-            // R-COMP-9, R-INC-4: one compensation unpaid, one report deadline missed — judged
-            // on the rung's own item, not the ticket-wide clock (which the others also move).
-            if let Some(pending) = f.casework.rung_pending(&p.rule_id) {
-                return pending && p.due_at <= now;
-            }
-            if p.rule_id.starts_with(RULE_LADDER_PREFIX) {
-                if f.resolved() {
-                    return false;
-                }
-                let pausable = f.deadlines.get(&Clock::Resolution).is_some_and(|(d, _)| d.pausable);
-                let paused = if pausable { f.paused_between(received, now) } else { 0 };
-                return p.due_at.plus_millis(paused) <= now;
-            }
-            match f.effective_due(clock, now) {
-                // Satisfied: the breach is over (or never happened).
-                Some((_, _, Some(_))) => false,
-                Some((eff, _, None)) => p.due_at.max(eff) <= now,
-                None => p.due_at <= now,
-            }
-        })
+        .filter(|p| rung_due_at(f, p, received, now).is_some_and(|due| due <= now))
         .cloned()
         .collect();
     out.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.rule_id.cmp(&b.rule_id)));
     out
+}
+
+/// When the planned rung `p` falls due by the facts as of `now` (time on hold counted up to
+/// `now`), or `None` when it is no longer relevant.
+fn rung_due_at(f: &Facts, p: &EscalationDue, received: Timestamp, now: Timestamp) -> Option<Timestamp> {
+    let Some(clock) = rule_clock(&p.rule_id) else {
+        // An unknown rule id (a newer policy's): plain due-time check, no relevance test.
+        return Some(p.due_at);
+    };
+    // R-COMP-9, R-INC-4: one compensation unpaid, one report deadline missed — judged on the
+    // rung's own item, not the ticket-wide clock (which the others also move).
+    if let Some(pending) = f.casework.rung_pending(&p.rule_id) {
+        return pending.then_some(p.due_at);
+    }
+    if p.rule_id.starts_with(RULE_LADDER_PREFIX) {
+        if f.resolved() {
+            return None;
+        }
+        let pausable = f.deadlines.get(&Clock::Resolution).is_some_and(|(d, _)| d.pausable);
+        let paused = if pausable { f.paused_between(received, now) } else { 0 };
+        return Some(p.due_at.plus_millis(paused));
+    }
+    match f.effective_due(clock, now) {
+        // Satisfied: the breach is over (or never happened).
+        Some((_, _, Some(_))) => None,
+        Some((eff, _, None)) => Some(p.due_at.max(eff)),
+        None => Some(p.due_at),
+    }
 }

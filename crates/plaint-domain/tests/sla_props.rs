@@ -6,7 +6,7 @@ mod sla_common;
 
 use plaint_domain::sla::{evaluate, Verdict};
 use plaint_domain::time::MS_PER_HOUR;
-use plaint_domain::watchdog::due_escalations;
+use plaint_domain::watchdog::{due_escalations, next_due};
 use plaint_domain::*;
 use proptest::prelude::*;
 use sla_common::{at, History};
@@ -177,5 +177,97 @@ proptest! {
             }
         }
         prop_assert!(count.values().all(|n| *n == 1), "{:?}", count);
+    }
+}
+
+/// The planned escalations of a history's (first) classification.
+fn planned(h: &History) -> Vec<EscalationDue> {
+    h.events
+        .iter()
+        .find_map(|e| match &e.data {
+            EventData::Classified(c) => Some(c.escalations.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Instants around which `due_escalations` may change its answer: the events' business times,
+/// the planned due instants and those moved by each hold's length and by all of them, each
+/// with its neighbours one millisecond either side; and an hourly grid over the history.
+fn probes(h: &History, from: Timestamp, until: Timestamp) -> Vec<Timestamp> {
+    let events: Vec<Timestamp> = h.events.iter().map(|e| e.meta.occurred_at).collect();
+    let mut holds = Vec::new();
+    let mut held_since = None;
+    for e in &h.events {
+        match e.data {
+            EventData::OnHold(_) => held_since = held_since.or(Some(e.meta.occurred_at)),
+            EventData::Resumed(_) => {
+                if let Some(s) = held_since.take() {
+                    holds.push(e.meta.occurred_at.millis_since(s));
+                }
+            }
+            _ => {}
+        }
+    }
+    let all_holds: i64 = holds.iter().sum();
+    let mut marks = events;
+    for p in planned(h) {
+        marks.push(p.due_at);
+        marks.push(p.due_at.plus_millis(all_holds));
+        marks.extend(holds.iter().map(|d| p.due_at.plus_millis(*d)));
+    }
+    let mut out: Vec<Timestamp> = marks
+        .into_iter()
+        .flat_map(|m| [m.plus_millis(-1), m, m.plus_millis(1)])
+        .collect();
+    let mut t = from;
+    while t <= until {
+        out.push(t);
+        t = t.plus_millis(MS_PER_HOUR);
+    }
+    out.retain(|t| *t >= from);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Issue 13: the watchdog's next due instant is exact: nothing is due at any instant from
+    /// `from` until it, something is due at it, and `None` means nothing is ever due again.
+    #[test]
+    fn section_7_next_due_is_the_first_instant_anything_is_due(
+        sev in severity(),
+        repeat in any::<bool>(),
+        ops in proptest::collection::vec((op(), 0i64..3000), 0..20),
+        applied in proptest::collection::vec(any::<prop::sample::Index>(), 0..3),
+        from_h in -10i64..300,
+    ) {
+        let (mut h, last) = build(sev, repeat, &ops);
+        let planned = planned(&h);
+        for i in &applied {
+            if planned.is_empty() {
+                break;
+            }
+            let d = i.get(&planned);
+            let trigger = EscalationTrigger::Watchdog { rule_id: d.rule_id.clone(), due_at: d.due_at };
+            h.escalated(d.level, trigger, last);
+        }
+        let from = h.events[0].meta.occurred_at.plus_hours(from_h);
+        let next = next_due(&h.events, from);
+        if let Some(n) = next {
+            prop_assert!(n >= from);
+            prop_assert!(!due_escalations(&h.events, n).is_empty(), "nothing due at next_due {n}");
+            if n > from {
+                prop_assert!(due_escalations(&h.events, n.plus_millis(-1)).is_empty(), "due before next_due {n}");
+            }
+        }
+        for t in probes(&h, from, last.plus_hours(400)) {
+            if next.is_none_or(|n| t < n) {
+                prop_assert!(
+                    due_escalations(&h.events, t).is_empty(),
+                    "due at {t}, before next_due {next:?} (from {from})"
+                );
+            }
+        }
     }
 }
