@@ -704,10 +704,10 @@ impl Writer {
         // Keys of the whole group made durable together (one vault sync instead of one per
         // command); if that fails, the group is planned again with one vault write per command
         // so that each command gets its own outcome, exactly as before grouping.
-        let encoded = match self.encode_group(&group, &mut buf, true) {
+        let encoded = match self.encode_group(&group, &mut buf, KeyWrites::Merged) {
             Ok(e) => e,
             Err(_) => self
-                .encode_group(&group, &mut buf, false)
+                .encode_group(&group, &mut buf, KeyWrites::PerCommand)
                 .expect("planning with one vault write per command reports errors per command"),
         };
         let Encoded {
@@ -782,20 +782,18 @@ impl Writer {
     /// Plans every command of the group against the written head (the index plus the groups
     /// in flight) and encodes the accepted events into `buf` (positions, chain). The keys a
     /// command needs are written to the vault before any event is written, and only for
-    /// commands that are not refused. `grouped`: the keys of all accepted commands are written
-    /// in one vault write (one sync); its failure fails the whole call (the caller plans again
-    /// with `grouped == false`, which writes each command's keys on their own and reports a
-    /// failure to that command only).
-    fn encode_group(&self, group: &[Command], buf: &mut Vec<u8>, grouped: bool) -> Result<Encoded, StoreError> {
+    /// commands that are not refused, as `keys` says ([`KeyWrites`]).
+    fn encode_group(&self, group: &[Command], buf: &mut Vec<u8>, keys: KeyWrites) -> Result<Encoded, StoreError> {
         let shared = &self.shared;
         let first_position = self.written.head + 1;
         let mut next_position = first_position;
         let mut chain = self.written.chain;
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut results: Vec<Result<Vec<AppendResult>, StoreError>> = Vec::with_capacity(group.len());
-        // With `grouped`: the vault and the merged keys and links of the accepted commands.
+        // With `KeyWrites::Merged`: the vault and the merged keys and links of the accepted
+        // commands (merging needs one vault for the whole group).
         let mut merged: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)> = None;
-        let grouped = grouped
+        let grouped = keys == KeyWrites::Merged
             && group
                 .iter()
                 .filter_map(|c| c.vault.as_ref())
@@ -1146,6 +1144,16 @@ impl Syncer {
 /// Decides one command against the index and the batch so far: per request either a
 /// deduplicated result (command id already in the stream) or new positions; any conflict fails
 /// the whole command. Returns the results and the command's stream changes.
+/// How [`Writer::encode_group`] writes the keys the group's commands need to the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyWrites {
+    /// The keys of all accepted commands in one vault write (one sync); its failure fails the
+    /// whole call, and the caller plans again with `PerCommand`.
+    Merged,
+    /// Each command's keys on their own; a failure is that command's alone.
+    PerCommand,
+}
+
 fn plan(
     shared: &Shared,
     index: &Index,
