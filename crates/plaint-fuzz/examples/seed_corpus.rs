@@ -10,6 +10,7 @@ use plaint_domain::codec::{self, ClassifiedV1, ReceivedV1};
 use plaint_domain::policy::{Policy, DEFAULT_POLICY_TOML};
 use plaint_domain::{Command, EventData};
 use plaint_projections::synth::{complaint_events, SynthConfig};
+use plaint_store::file::anchor::Anchor;
 use plaint_store::file::format;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -193,6 +194,27 @@ fn main() {
     }
 
     write(&dir, "policy_toml", "default", DEFAULT_POLICY_TOML.as_bytes());
+    // head_anchor inputs: byte 0 is the mode (0 as is, 1 CRC fixed first); a new log's anchor
+    // and one of a log with events.
+    let anchors = [
+        ("empty", Anchor::empty()),
+        (
+            "head-1042",
+            Anchor {
+                head_position: 1042,
+                chain: [7; 32],
+                segment_first_position: 1000,
+                batch_offset: 4096,
+            },
+        ),
+    ];
+    for (name, anchor) in anchors {
+        for mode in [0u8, 1] {
+            let mut input = vec![mode];
+            input.extend_from_slice(&anchor.encode());
+            write(&dir, "head_anchor", &format!("{name}-{mode}"), &input);
+        }
+    }
     write(
         &dir,
         "policy_toml",

@@ -9,6 +9,7 @@
 //! so does `tests/corpus_replay.rs`, which feeds every file of the committed corpus
 //! (`fuzz/corpus/<target>/`) through them on stable in the normal `cargo test --workspace`.
 
+pub mod anchor;
 pub mod batch;
 pub mod codec;
 pub mod command;
@@ -21,8 +22,9 @@ pub type Harness = fn(&[u8]);
 
 /// Every target: its name (the directory under `fuzz/corpus/` and the file under
 /// `fuzz/fuzz_targets/`) and its harness.
-pub const TARGETS: [(&str, Harness); 7] = [
+pub const TARGETS: [(&str, Harness); 8] = [
     ("batch_decoder", batch::batch_decoder),
+    ("head_anchor", anchor::head_anchor),
     ("segment_recovery", segment::segment_recovery),
     ("event_codec", codec::event_codec),
     ("command_json", command::command_json),

@@ -36,6 +36,11 @@ fn batch_decoder_corpus() {
 }
 
 #[test]
+fn head_anchor_corpus() {
+    replay("head_anchor");
+}
+
+#[test]
 fn segment_recovery_corpus() {
     replay("segment_recovery");
 }
