@@ -13,7 +13,8 @@
 //!   that takes every append waiting in its queue and commits them in one transaction (one lock,
 //!   one WAL flush). Statements of a transaction are pipelined: two round trips per batch, or,
 //!   when this process wrote last, one statement in its implicit transaction (a server-checked
-//!   fast path, [`append_fast_sql`]; see `docs/postgres.md`).
+//!   fast path, [`append_fast_sql`], or [`append_ids_sql`] once the writer knows the dictionary
+//!   ids of every name of the batch; see `docs/postgres.md`).
 //! * **Idempotency and retry.** A command id already present in a stream returns the original
 //!   positions. Because of that, the writer retries a batch whose connection was lost (the commit
 //!   may or may not have happened; the retry either finds the command ids or appends them).
@@ -203,6 +204,7 @@ struct StatsCounters {
     retries: std::sync::atomic::AtomicU64,
     fast_misses: std::sync::atomic::AtomicU64,
     fast_transactions: std::sync::atomic::AtomicU64,
+    id_transactions: std::sync::atomic::AtomicU64,
 }
 
 /// Counters of one store's writer since it connected (for benchmarks and monitoring).
@@ -220,6 +222,9 @@ pub struct PgStats {
     pub fast_misses: u64,
     /// Transactions committed through the one-round-trip path (included in `transactions`).
     pub fast_transactions: u64,
+    /// Of those, the ones that sent dictionary ids instead of names ([`append_ids_sql`]: every
+    /// stream, actor and event type of the batch already known to the writer).
+    pub id_transactions: u64,
 }
 
 /// Where a server stands in replication, as [`PgStore::replication_status`] reads it.
@@ -265,6 +270,7 @@ struct Sql {
     write_rows: String,
     append_fast: String,
     append_fast_plain: String,
+    append_ids: String,
     intern_streams: String,
     intern_names: String,
     vault_rows: String,
@@ -345,7 +351,9 @@ fn write_rows_sql(s: &str) -> String {
 /// writes nothing and returns no row. The row count is checked in the statement itself: a
 /// mismatch (impossible: the names are interned in the same statement) divides by zero, which
 /// fails the statement and rolls its transaction back instead of committing a head without its
-/// rows.
+/// rows. Columns returned: the head, the row-count check, then the names and ids of the batch's
+/// streams and of its actor and event-type names (the writer remembers them, [`NameIds`], and
+/// sends ids next time: [`append_ids_sql`]), then, with keys, the key and link counts.
 fn append_fast_sql(s: &str) -> String {
     append_fast_sql_with(s, true)
 }
@@ -395,7 +403,39 @@ fn append_fast_sql_with(s: &str, keys: bool) -> String {
          st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_tag \
          FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
          WHERE EXISTS (SELECT 1 FROM upd) RETURNING 1){vault} \
-         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END){counts} FROM upd"
+         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END), \
+         (SELECT array_agg(name) FROM st), (SELECT array_agg(id) FROM st), \
+         (SELECT array_agg(name) FROM nm), (SELECT array_agg(id) FROM nm){counts} FROM upd"
+    )
+}
+
+/// The fast path's statement for a batch whose every stream, actor and event-type name the
+/// writer already knows the dictionary id of ([`NameIds`]), and which creates no customer key:
+/// [`append_fast_sql`] without the dictionaries (no interning, no name joins), so the server
+/// plans and runs a third of the work (0.32 → 0.11 ms per one-event statement in `pgbench`, see
+/// `docs/PERFORMANCE.md`, wave 5). Parameters as there, except that $2, $6 and $10 are the
+/// `integer` ids of the stream, event type and actor. The same checks, in the same order: no
+/// command id of the batch in its stream, each stream's first new row right after its last
+/// stored version, then the head moved from $13 (the lock), then the rows, gated on the head.
+/// An id is never stale: the dictionaries only grow (nothing deletes or renames an entry), so
+/// the id a committed statement returned for a name stays that name's id.
+fn append_ids_sql(s: &str) -> String {
+    format!(
+        "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::bool[], $6::int[], \
+         $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::bytea[], $12::bigint[]) AS k(position, stream_id, \
+         stream_version, command_id, command_tail, event_type_id, schema_version, occurred_at_ms, recorded_at_ms, \
+         actor_id, payload, chain_tag)), \
+         go AS (SELECT NOT EXISTS (SELECT 1 FROM k JOIN {s}.events e ON e.stream_id = k.stream_id \
+         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream_id, min(k.stream_version) AS first FROM k GROUP BY k.stream_id) \
+         AS f WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = f.stream_id), 0) \
+         <> f.first - 1) AS ok), \
+         upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
+         AND (SELECT ok FROM go) RETURNING position), \
+         ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
+         k.stream_id, k.stream_version, k.actor_id, k.event_type_id, k.schema_version, k.command_tail, k.command_id, \
+         k.payload, k.chain_tag FROM k WHERE EXISTS (SELECT 1 FROM upd) RETURNING 1) \
+         SELECT upd.position, 1 / (CASE WHEN (SELECT count(*) FROM ins) = $16 THEN 1 ELSE 0 END) FROM upd"
     )
 }
 
@@ -445,6 +485,7 @@ impl Sql {
             write_rows: write_rows_sql(&s),
             append_fast: append_fast_sql(&s),
             append_fast_plain: append_fast_sql_with(&s, false),
+            append_ids: append_ids_sql(&s),
             intern_streams: intern_sql(&s, "streams"),
             intern_names: intern_sql(&s, "names"),
             vault_rows: vault::insert_rows_sql(schema),
@@ -941,8 +982,15 @@ impl PgStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // Last in, first out: the writer's next batch (and the next read) gets the session used
+        // last, whose server backend has its statements prepared, their plans cached (a generic
+        // plan after five executions) and its caches warm. First in, first out, the default,
+        // rotated the writer over every pooled session: each prepared and custom-planned the
+        // append statement again (1.3–1.6 ms of planning against 0.06–0.08 ms for a cached
+        // plan, `docs/PERFORMANCE.md`, wave 5).
         let pool = Pool::builder(manager)
             .max_size(options.pool_size_max)
+            .queue_mode(deadpool_postgres::QueueMode::Lifo)
             .build()
             .map_err(|e| StoreError::Database(format!("creating the PostgreSQL connection pool: {e}")))?;
         {
@@ -1017,6 +1065,7 @@ impl PgStore {
             retries: c.retries.load(Relaxed),
             fast_misses: c.fast_misses.load(Relaxed),
             fast_transactions: c.fast_transactions.load(Relaxed),
+            id_transactions: c.id_transactions.load(Relaxed),
         }
     }
 
@@ -1339,12 +1388,52 @@ struct WriterCache {
     versions: HashMap<String, u64>,
     /// Batches left before the fast path is tried again.
     skip: u32,
+    /// Dictionary ids returned by the fast path's statement.
+    ids: NameIds,
+}
+
+/// Dictionary ids the writer has seen a committed statement return: stream names (`streams`)
+/// and actor and event-type names (`names`). Always true (the dictionaries only grow), but kept
+/// only as long as the versions, so a schema dropped and created again under a running store
+/// cannot leave an id of the old one behind.
+#[derive(Default)]
+struct NameIds {
+    streams: HashMap<String, i32>,
+    names: HashMap<String, i32>,
+}
+
+impl NameIds {
+    fn clear(&mut self) {
+        self.streams.clear();
+        self.names.clear();
+    }
+
+    /// Remembers the `(names, ids)` column pairs the names statement returned from column
+    /// `first` on: streams, then actor and event-type names.
+    fn learn(&mut self, row: &Row, first: usize) -> Result<(), tokio_postgres::Error> {
+        if self.streams.len() + self.names.len() > WRITER_CACHE_STREAMS_MAX {
+            self.clear();
+        }
+        for (offset, map) in [(0, &mut self.streams), (2, &mut self.names)] {
+            let names: Option<Vec<String>> = row.try_get(first + offset)?;
+            let ids: Option<Vec<i32>> = row.try_get(first + offset + 1)?;
+            let (names, ids) = (names.unwrap_or_default(), ids.unwrap_or_default());
+            assert_eq!(
+                names.len(),
+                ids.len(),
+                "array_agg of one CTE gives as many names as ids"
+            );
+            map.extend(names.into_iter().zip(ids));
+        }
+        Ok(())
+    }
 }
 
 impl WriterCache {
     fn forget(&mut self) {
         self.head = None;
         self.versions.clear();
+        self.ids.clear();
     }
 
     /// Records the state after a transaction that found the log at `before` and left it at
@@ -1352,6 +1441,7 @@ impl WriterCache {
     fn learn(&mut self, before: (i64, ChainHash), after: (i64, ChainHash), versions: &HashMap<&str, u64>) {
         if self.head != Some(before) || self.versions.len() + versions.len() > WRITER_CACHE_STREAMS_MAX {
             self.versions.clear();
+            self.ids.clear();
         }
         self.head = Some(after);
         for (stream, version) in versions {
@@ -1422,41 +1512,75 @@ struct NewRow<'a> {
 }
 
 /// The rows of one transaction as column arrays, parameters $1..$12 of the write statement.
-struct RowColumns<'a> {
+/// `K` is how a stream, actor or event type is sent: its name (`&str`, [`append_fast_sql`],
+/// [`write_rows_sql`]) or its dictionary id (`i32`, [`append_ids_sql`]).
+struct RowColumns<'a, K> {
     positions: Vec<i64>,
-    streams: Vec<&'a str>,
+    streams: Vec<K>,
     versions: Vec<i32>,
     commands: Vec<&'a str>,
     tails: Vec<bool>,
-    types: Vec<&'a str>,
+    types: Vec<K>,
     schema_versions: Vec<i32>,
     occurred: Vec<i64>,
     recorded: Vec<i64>,
-    actors: Vec<&'a str>,
+    actors: Vec<K>,
     payloads: Vec<&'a [u8]>,
     chains: Vec<i64>,
 }
 
-impl<'a> RowColumns<'a> {
+impl<'a> RowColumns<'a, &'a str> {
     fn new(rows: &'a [NewRow<'a>], hashes: &'a [ChainHash]) -> Self {
+        RowColumns::keyed(rows, hashes, Some, Some).expect("every row has names")
+    }
+}
+
+impl<'a> RowColumns<'a, i32> {
+    /// The columns with dictionary ids, or `None` when `ids` lacks one of the batch's names.
+    fn with_ids(rows: &'a [NewRow<'a>], hashes: &'a [ChainHash], ids: &NameIds) -> Option<Self> {
+        RowColumns::keyed(
+            rows,
+            hashes,
+            |stream| ids.streams.get(stream).copied(),
+            |name| ids.names.get(name).copied(),
+        )
+    }
+}
+
+impl<'a, K: ToSql + Sync> RowColumns<'a, K> {
+    /// The columns, each stream sent as `stream_key(name)` and each actor and event type as
+    /// `name_key(name)`; `None` when a key is `None`.
+    fn keyed(
+        rows: &'a [NewRow<'a>],
+        hashes: &'a [ChainHash],
+        stream_key: impl Fn(&'a str) -> Option<K>,
+        name_key: impl Fn(&'a str) -> Option<K>,
+    ) -> Option<Self> {
+        assert_eq!(rows.len(), hashes.len(), "one chain value per row");
         let stored: Vec<(bool, &'a str)> = rows
             .iter()
             .map(|r| stored_command(r.stream, r.event.command_id.as_str()))
             .collect();
-        RowColumns {
+        Some(RowColumns {
             positions: rows.iter().map(|r| r.position as i64).collect(),
-            streams: rows.iter().map(|r| r.stream).collect(),
+            streams: rows.iter().map(|r| stream_key(r.stream)).collect::<Option<_>>()?,
             versions: rows.iter().map(|r| version_i32(r.stream_version)).collect(),
             commands: stored.iter().map(|(_, c)| *c).collect(),
             tails: stored.iter().map(|(t, _)| *t).collect(),
-            types: rows.iter().map(|r| r.event.event_type.as_str()).collect(),
+            types: rows
+                .iter()
+                .map(|r| name_key(r.event.event_type.as_str()))
+                .collect::<Option<_>>()?,
             schema_versions: rows.iter().map(|r| i32::from(r.event.schema_version)).collect(),
             occurred: rows.iter().map(|r| r.event.occurred_at_ms).collect(),
             recorded: rows.iter().map(|r| r.event.recorded_at_ms).collect(),
-            actors: rows.iter().map(|r| r.event.actor.as_str()).collect(),
+            actors: rows
+                .iter()
+                .map(|r| name_key(r.event.actor.as_str()))
+                .collect::<Option<_>>()?,
             payloads: rows.iter().map(|r| r.event.payload.as_slice()).collect(),
             chains: hashes.iter().map(chain_tag).collect(),
-        }
+        })
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); 12] {
@@ -1596,6 +1720,7 @@ async fn commit_batch(
         commit,
         append_fast,
         append_fast_plain,
+        append_ids,
     ) = tokio::try_join!(
         prepare(&sql.begin),
         prepare(&sql.lock_head),
@@ -1606,6 +1731,7 @@ async fn commit_batch(
         prepare(&sql.commit),
         prepare(&sql.append_fast),
         prepare(&sql.append_fast_plain),
+        prepare(&sql.append_ids),
     )
     .map_err(|e| BatchError::from_pg("append: preparing statements", e))?;
 
@@ -1638,7 +1764,15 @@ async fn commit_batch(
     // the lookups (separate statements, so fresh snapshots in READ COMMITTED) see everything
     // committed before the lock was granted.
     let outcome = async {
-        let fast = try_fast_commit(shared, &client, [&append_fast, &append_fast_plain], jobs, vaults, cache).await?;
+        let fast = try_fast_commit(
+            shared,
+            &client,
+            [&append_fast, &append_fast_plain, &append_ids],
+            jobs,
+            vaults,
+            cache,
+        )
+        .await?;
         if let Some(outcomes) = fast {
             return Ok(outcomes);
         }
@@ -1910,7 +2044,7 @@ async fn insert_keys(
 async fn try_fast_commit(
     shared: &Shared,
     client: &deadpool_postgres::Object,
-    [append_fast, append_fast_plain]: [&tokio_postgres::Statement; 2],
+    [append_fast, append_fast_plain, append_ids]: [&tokio_postgres::Statement; 3],
     jobs: &[&[AppendRequest]],
     vaults: &[&crate::vault::VaultWrite],
     cache: &mut WriterCache,
@@ -1965,30 +2099,48 @@ async fn try_fast_commit(
     let new_head = rows.last().expect("rows is not empty").position as i64;
     let chain_bytes: &[u8] = &chain;
     let row_count = rows.len() as i64;
-    let columns = RowColumns::new(&rows, &hashes);
-    let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
     // Every job of this batch appends, so every job's keys go in (only if its events do).
     let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
     let keys = vault::VaultRows::new(&keyed);
-    let [k_id, k_owner, k_secret, k_sum, l_a, l_b, _] = keys.params(&new_head);
-    let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(22);
-    all.extend_from_slice(&params);
-    all.extend_from_slice(&[k_id, k_owner, k_secret, k_sum, l_a, l_b]);
+    let by_id = if keys.is_empty() {
+        RowColumns::with_ids(&rows, &hashes, &cache.ids)
+    } else {
+        None
+    };
     // One statement, outside any explicit transaction: its implicit transaction commits at the
     // `Sync` that ends the exchange, and the answer arrives only after that commit.
-    let result = if keys.is_empty() {
-        client.query(append_fast_plain, &params).await
-    } else {
-        client.query(append_fast, &all).await
+    let result = match &by_id {
+        Some(columns) => {
+            let params = write_params(columns, &head_position, &new_head, &chain_bytes, &row_count);
+            client.query(append_ids, &params).await
+        }
+        None => {
+            let columns = RowColumns::new(&rows, &hashes);
+            let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
+            if keys.is_empty() {
+                client.query(append_fast_plain, &params).await
+            } else {
+                let [k_id, k_owner, k_secret, k_sum, l_a, l_b, _] = keys.params(&new_head);
+                let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(22);
+                all.extend_from_slice(&params);
+                all.extend_from_slice(&[k_id, k_owner, k_secret, k_sum, l_a, l_b]);
+                client.query(append_fast, &all).await
+            }
+        }
     };
     match result {
-        Ok(rows) if rows.len() == 1 && rows[0].get::<_, i64>(0) == new_head => {
+        Ok(answer) if answer.len() == 1 && answer[0].get::<_, i64>(0) == new_head => {
             cache.learn((head_position, head_chain), (new_head, chain), &planner.versions);
+            use std::sync::atomic::Ordering::Relaxed;
+            if by_id.is_some() {
+                shared.stats.id_transactions.fetch_add(1, Relaxed);
+            } else if cache.ids.learn(&answer[0], 2).is_err() {
+                // Committed all the same; only the ids are not remembered (the next batch
+                // sends names again).
+                cache.ids.clear();
+            }
             committed(shared, new_head, jobs.len(), rows.len());
-            shared
-                .stats
-                .fast_transactions
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shared.stats.fast_transactions.fetch_add(1, Relaxed);
             Ok(Some(outcomes))
         }
         Ok(_) => {
@@ -2016,8 +2168,8 @@ async fn try_fast_commit(
 }
 
 /// The 16 parameters of the write statement.
-fn write_params<'b>(
-    columns: &'b RowColumns<'_>,
+fn write_params<'b, K: ToSql + Sync>(
+    columns: &'b RowColumns<'_, K>,
     head_position: &'b i64,
     new_head: &'b i64,
     chain: &'b &[u8],

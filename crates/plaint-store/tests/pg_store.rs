@@ -896,3 +896,137 @@ async fn invalid_appends_are_rejected_before_the_database() {
     drop(store);
     schema.drop().await;
 }
+
+/// Once the writer has seen a stream's, an actor's and an event type's dictionary ids, the fast
+/// path sends ids instead of names (`PgStats::id_transactions`), and every row reads back with
+/// the names it was written with: the stream, the actor and the event type each in its own
+/// column (swapped or stale ids would show here and in `verify`'s chain). A name the writer has
+/// not seen sends names again; a retry and another process's write still go through the checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_path_sends_dictionary_ids_once_it_knows_them() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "ids").await;
+    let a = schema.connect().await;
+    let b = schema.connect().await;
+    let typed = |command: &str, n: u64, event_type: &str, actor: &str| {
+        let mut e = event(command, n);
+        e.event_type = event_type.to_string();
+        e.actor = actor.to_string();
+        e
+    };
+    // Learns the head (full path), then "s"'s and the names' ids (names path).
+    a.append(
+        "s",
+        ExpectedVersion::Exact(0),
+        vec![typed("s/1", 1, "Received", "cs-1")],
+    )
+    .await
+    .unwrap();
+    a.append(
+        "s",
+        ExpectedVersion::Exact(1),
+        vec![typed("s/2", 2, "Verified", "cs-2"), typed("s/2", 3, "Received", "cs-1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.stats().id_transactions, 0, "{:?}", a.stats());
+    // Every name known: ids, two events of different types and actors in one append.
+    let by_id = a
+        .append(
+            "s",
+            ExpectedVersion::Exact(3),
+            vec![typed("s/3", 4, "Verified", "cs-1"), typed("s/3", 5, "Received", "cs-2")],
+        )
+        .await
+        .unwrap();
+    assert_eq!((by_id.first_position, by_id.stream_version), (4, 5));
+    assert_eq!(a.stats().id_transactions, 1, "{:?}", a.stats());
+    // A new actor, then a new event type: names again; then ids for them too.
+    a.append(
+        "s",
+        ExpectedVersion::Exact(5),
+        vec![typed("s/4", 6, "Verified", "sup-9")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.stats().id_transactions, 1, "{:?}", a.stats());
+    a.append("s", ExpectedVersion::Exact(6), vec![typed("s/5", 7, "Closed", "sup-9")])
+        .await
+        .unwrap();
+    a.append("s", ExpectedVersion::Exact(7), vec![typed("s/6", 8, "Closed", "sup-9")])
+        .await
+        .unwrap();
+    assert_eq!(a.stats().id_transactions, 2, "{:?}", a.stats());
+    // A retried command id with every name known: the ids statement refuses it on the server,
+    // nothing is written, and the full path answers with the original positions.
+    let retry = a
+        .append(
+            "s",
+            ExpectedVersion::Exact(8),
+            vec![typed("s/2", 2, "Verified", "cs-2")],
+        )
+        .await
+        .unwrap();
+    assert!(retry.deduplicated && retry.first_position == 2, "{retry:?}");
+    // Another process writes: the ids statement finds the head moved and writes nothing.
+    for i in 0..20u64 {
+        a.append(
+            "s",
+            ExpectedVersion::Any,
+            vec![typed(&format!("s/f{i}"), 9 + i, "Closed", "sup-9")],
+        )
+        .await
+        .unwrap();
+    }
+    let before = a.stats().id_transactions;
+    a.append(
+        "s",
+        ExpectedVersion::Exact(28),
+        vec![typed("s/g", 30, "Closed", "sup-9")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.stats().id_transactions, before + 1, "{:?}", a.stats());
+    b.append(
+        "s",
+        ExpectedVersion::Exact(29),
+        vec![typed("s/b", 31, "Closed", "cs-b")],
+    )
+    .await
+    .unwrap();
+    match a
+        .append(
+            "s",
+            ExpectedVersion::Exact(29),
+            vec![typed("s/late", 32, "Closed", "sup-9")],
+        )
+        .await
+    {
+        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, 30),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let read = a.read_stream("s", 1, 100).await.unwrap();
+    let seen: Vec<(u64, &str, &str)> = read
+        .iter()
+        .map(|e| (e.stream_version, e.event_type.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        seen[..8],
+        [
+            (1, "Received", "cs-1"),
+            (2, "Verified", "cs-2"),
+            (3, "Received", "cs-1"),
+            (4, "Verified", "cs-1"),
+            (5, "Received", "cs-2"),
+            (6, "Verified", "sup-9"),
+            (7, "Closed", "sup-9"),
+            (8, "Closed", "sup-9"),
+        ]
+    );
+    assert_eq!(read.len(), 30);
+    assert!(read.iter().all(|e| e.stream == "s"));
+    let report = a.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (30, 1));
+    drop((a, b));
+    schema.drop().await;
+}
