@@ -215,6 +215,13 @@ fn main() {
             write(&dir, "head_anchor", &format!("{name}-{mode}"), &input);
         }
     }
+    // stream_index inputs: the template log's checkpoint, as is and with the CRC fix-up mode.
+    let checkpoint = plaint_fuzz::segment::template_index_checkpoint();
+    for mode in [0u8, 1] {
+        let mut input = vec![mode];
+        input.extend_from_slice(&checkpoint);
+        write(&dir, "stream_index", &format!("template-{mode}"), &input);
+    }
     write(
         &dir,
         "policy_toml",

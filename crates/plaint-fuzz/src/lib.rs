@@ -16,16 +16,18 @@ pub mod command;
 pub mod import;
 pub mod policy;
 pub mod segment;
+pub mod stream_index;
 
 /// A harness: takes the fuzzer's bytes, panics on a bug.
 pub type Harness = fn(&[u8]);
 
 /// Every target: its name (the directory under `fuzz/corpus/` and the file under
 /// `fuzz/fuzz_targets/`) and its harness.
-pub const TARGETS: [(&str, Harness); 8] = [
+pub const TARGETS: [(&str, Harness); 9] = [
     ("batch_decoder", batch::batch_decoder),
     ("head_anchor", anchor::head_anchor),
     ("segment_recovery", segment::segment_recovery),
+    ("stream_index", stream_index::stream_index),
     ("event_codec", codec::event_codec),
     ("command_json", command::command_json),
     ("import_csv", import::import_csv),

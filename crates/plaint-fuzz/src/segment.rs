@@ -110,6 +110,15 @@ fn template() -> &'static Template {
     })
 }
 
+/// The template's index checkpoint (`index.pidx`, written when it closed): the seed of the
+/// `stream_index` corpus.
+pub fn template_index_checkpoint() -> Vec<u8> {
+    template()
+        .disk
+        .file_bytes(&Path::new(DIR).join("index.pidx"))
+        .expect("the template closed with a checkpoint")
+}
+
 /// The template's last segment as it is on disk (the seed of the corpus).
 pub fn template_last_segment() -> Vec<u8> {
     let t = template();

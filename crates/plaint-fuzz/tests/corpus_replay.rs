@@ -46,6 +46,11 @@ fn segment_recovery_corpus() {
 }
 
 #[test]
+fn stream_index_corpus() {
+    replay("stream_index");
+}
+
+#[test]
 fn event_codec_corpus() {
     replay("event_codec");
 }

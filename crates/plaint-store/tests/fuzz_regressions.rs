@@ -64,3 +64,48 @@ fn crc32c_of(b: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// The story: the `stream_index` fuzz target (the decoder of `index.pidx`, CRCs fixed so the
+/// checks behind them are reached) re-encoded a decoded checkpoint whose part A claimed a head
+/// of 1.5 billion events over a part B holding a few dozen: the encoder sized its buffer from
+/// the head and aborted on a 27 GB allocation. Nothing compared the head with the stream
+/// entries. In a real log the head is checked against the segments, so the same gap shows as a
+/// part B that does not fit its part A, e.g. parts B and C of an older checkpoint beside a newer
+/// part A (each part's CRC is sound): the streams were believed, so the streams appended to
+/// since then answered stale versions. Every event up to the head belongs to one stream, so the
+/// entries' events and the tail read at open must add up to the head; when they do not, the
+/// streams are rebuilt from the segments, as for a damaged part B.
+#[tokio::test]
+async fn a_stale_stream_part_beside_a_newer_head_is_not_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let index_path = dir.path().join("index.pidx");
+    // Opens the log, appends `n` events to one stream, closes it: the checkpoint it leaves.
+    let session = |prefix: &'static str, n: u32| {
+        let dir = dir.path().to_path_buf();
+        let index_path = index_path.clone();
+        async move {
+            let log = FileLog::open(&dir, FileLogOptions::default()).unwrap();
+            for i in 0..n {
+                let events = vec![sample_event(&format!("{prefix}-{i}"), 0)];
+                log.append("stream-1", ExpectedVersion::Any, events).await.unwrap();
+            }
+            log.close().await.unwrap();
+            std::fs::read(&index_path).unwrap()
+        }
+    };
+    let old = session("old", 4).await;
+    let new = session("new", 3).await;
+
+    // The newer part A (head 7) with the older parts C and B (stream-1 at version 4).
+    let part_a_end = |b: &[u8]| u64::from_le_bytes(b[16..24].try_into().unwrap()) as usize + 4;
+    let mut spliced = new[..part_a_end(&new)].to_vec();
+    spliced.extend_from_slice(&old[part_a_end(&old)..]);
+    std::fs::write(&index_path, &spliced).unwrap();
+
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    log.wait_index_ready().unwrap();
+    let why = log.stream_index_rebuilt().expect("the stale stream part is not used");
+    assert!(why.contains("head is 7"), "{why}");
+    assert_eq!(log.stream_version("stream-1").await.unwrap(), 7);
+    log.close().await.unwrap();
+}

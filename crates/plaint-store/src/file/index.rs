@@ -218,6 +218,17 @@ impl Index {
 
     /// Installs the loaded stream index and applies the deferred events to it.
     pub fn complete_streams(&mut self, streams: StreamIndex) -> Result<(), String> {
+        // Every position up to the head is one stream's event: the checkpoint's entries and the
+        // tail read at open must add up to it, or the entries do not fit this log (found by the
+        // `stream_index` fuzz target: a forged head was otherwise believed).
+        let held = streams.loaded_event_count();
+        let tail = self.deferred.as_ref().map_or(0, Vec::len) as u64;
+        if held.checked_add(tail) != Some(self.head) {
+            return Err(format!(
+                "checkpoint streams hold {held} events and the log tail {tail}, but the head is {}",
+                self.head
+            ));
+        }
         self.streams = streams;
         for d in self.deferred.take().unwrap_or_default() {
             apply_to_streams(

@@ -88,7 +88,18 @@ struct Cold {
     slots_at: usize,
     slot_count: usize,
     count: usize,
+    /// Events the entries hold, summed by the framing walk at load.
+    events: u64,
     hasher: SipHasher13,
+}
+
+/// What the framing walk over part B found.
+struct Walked {
+    count: usize,
+    /// Events the entries hold (each a record location).
+    events: u64,
+    /// The lookup table built on the way (layout 2), empty otherwise.
+    table: Vec<u8>,
 }
 
 /// The stream index (see the module docs).
@@ -161,7 +172,10 @@ fn raw_entry(bytes: &[u8], at: usize) -> Result<RawEntry<'_>, String> {
         .ok()
         .and_then(|n| n.checked_mul(16))
         .and_then(|l| ev_start.checked_add(l));
-    let ev_end = ev_end.filter(|&e| e + 8 <= bytes.len()).ok_or_else(short)?;
+    // Room for the command count after the events (no overflow for a forged event count).
+    let ev_end = ev_end
+        .filter(|&e| bytes.len().checked_sub(e).is_some_and(|rest| rest >= 8))
+        .ok_or_else(short)?;
     let nc = format::u64_at(&bytes[ev_end..ev_end + 8], 0);
     let c_start = ev_end + 8;
     let c_end = usize::try_from(nc)
@@ -218,8 +232,9 @@ pub fn encode_entry(out: &mut Vec<u8>, name: &str, s: &StreamEntry) {
 
 impl Cold {
     /// Checks part B's count, then walks every entry once checking its framing; returns the
-    /// count and, when `hasher` is given, a table built on the way (layout 2).
-    fn walk(bytes: &[u8], hasher: Option<&SipHasher13>) -> Result<(usize, Vec<u8>), String> {
+    /// count, the events the entries hold and, when `hasher` is given, a table built on the way
+    /// (layout 2).
+    fn walk(bytes: &[u8], hasher: Option<&SipHasher13>) -> Result<Walked, String> {
         if bytes.len() < 8 {
             return Err("checkpoint part B too short".into());
         }
@@ -233,8 +248,10 @@ impl Cold {
             None => Vec::new(),
         };
         let mut at = 8usize;
+        let mut events = 0u64;
         for _ in 0..count {
             let raw = raw_entry(bytes, at)?;
+            events += (raw.events.len() / 16) as u64;
             if let Some(h) = hasher {
                 place(&mut slots, h.hash(raw.name.as_bytes()), at);
             }
@@ -243,19 +260,24 @@ impl Cold {
         if at != bytes.len() {
             return Err("checkpoint part B has trailing bytes".into());
         }
-        Ok((count, slots))
+        Ok(Walked {
+            count,
+            events,
+            table: slots,
+        })
     }
 
     /// Entries of a layout-2 checkpoint: the table is built in one pass under a fresh key.
     fn new(bytes: Bytes) -> Result<Cold, String> {
         let hasher = SipHasher13::new_with_keys(rand::random(), rand::random());
-        let (count, table) = Self::walk(&bytes, Some(&hasher))?;
+        let walked = Self::walk(&bytes, Some(&hasher))?;
         Ok(Cold {
             bytes,
-            slot_count: table.len() / 8,
-            table: table.into(),
+            slot_count: walked.table.len() / 8,
+            table: walked.table.into(),
             slots_at: 0,
-            count,
+            count: walked.count,
+            events: walked.events,
             hasher,
         })
     }
@@ -263,7 +285,7 @@ impl Cold {
     /// Entries with their persisted table (`table` = part C, already CRC-checked; a CRC after
     /// its slots is ignored): the framing walk only, the table is used as read.
     fn with_table(bytes: Bytes, table: Bytes) -> Result<Cold, String> {
-        let (count, _) = Self::walk(&bytes, None)?;
+        let Walked { count, events, .. } = Self::walk(&bytes, None)?;
         if table.len() < TABLE_HEADER_LEN {
             return Err("checkpoint part C too short".into());
         }
@@ -282,6 +304,7 @@ impl Cold {
             slots_at: TABLE_HEADER_LEN,
             slot_count: n as usize,
             count,
+            events,
             hasher,
         })
     }
@@ -297,9 +320,10 @@ impl Cold {
             if slot == 0 {
                 return None;
             }
-            if slot >> SLOT_OFFSET_BITS == tag {
-                let off = ((slot & SLOT_OFFSET_MASK) - 1) as usize;
-                if let Ok(raw) = raw_entry(&self.bytes, off) {
+            // A forged slot (a tag without an offset, an offset past part B) matches nothing.
+            let off = (slot & SLOT_OFFSET_MASK).checked_sub(1);
+            if let Some(off) = off.filter(|_| slot >> SLOT_OFFSET_BITS == tag) {
+                if let Ok(raw) = raw_entry(&self.bytes, off as usize) {
                     if raw.name == name {
                         return Some(raw);
                     }
@@ -342,6 +366,13 @@ impl StreamIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Events held by the entries as loaded from a checkpoint (later changes not counted; 0
+    /// for an index that was not loaded): every event of the log up to the checkpoint's head
+    /// belongs to exactly one stream, so this is that head for a checkpoint that fits its log.
+    pub fn loaded_event_count(&self) -> u64 {
+        self.cold.as_ref().map_or(0, |c| c.events)
     }
 
     /// The stream's version (its event count); 0 when unknown.
