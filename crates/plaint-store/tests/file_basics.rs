@@ -121,6 +121,55 @@ async fn reopen_uses_the_checkpoint_and_a_rebuild_gives_the_same_index() {
     assert!(retry.deduplicated, "command index rebuilt from the log");
 }
 
+/// Retries every command of `stream` (`commands` of them, `cmd-{i}` with `i % 2 + 1` events,
+/// first positions in `firsts`): each is deduplicated to its original events.
+async fn retry_all(log: &FileLog, firsts: &[u64]) {
+    for (i, &first) in firsts.iter().enumerate() {
+        let events = (0..(i as u32 % 2 + 1))
+            .map(|k| sample_event(&format!("cmd-{i}"), k))
+            .collect();
+        let retry = log.append("long", ExpectedVersion::Any, events).await.unwrap();
+        assert!(retry.deduplicated, "command {i} of {}", firsts.len());
+        assert_eq!(retry.first_position, first, "command {i}");
+    }
+}
+
+/// A stream long enough to keep a set of its command hashes (`COMMAND_SET_MIN` = 32) finds
+/// every earlier command: live, after a reopen from the checkpoint (cold entry, then hot) and
+/// after a rebuild; a new command is not taken for an old one.
+#[tokio::test]
+async fn every_command_of_a_long_stream_is_deduplicated_live_reopened_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut firsts = Vec::new();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    for i in 0..100u32 {
+        let events = (0..(i % 2 + 1)).map(|k| sample_event(&format!("cmd-{i}"), k)).collect();
+        let r = log.append("long", ExpectedVersion::Any, events).await.unwrap();
+        assert!(!r.deduplicated);
+        firsts.push(r.first_position);
+    }
+    retry_all(&log, &firsts).await;
+    log.close().await.unwrap();
+    for rebuild in [false, true] {
+        if rebuild {
+            std::fs::remove_file(dir.path().join("index.pidx")).unwrap();
+        }
+        let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+        // A retry while the entry is still as loaded, then a new command (the entry changes),
+        // then every retry again.
+        retry_all(&log, &firsts[..1]).await;
+        let i = firsts.len();
+        let events = (0..(i as u32 % 2 + 1))
+            .map(|k| sample_event(&format!("cmd-{i}"), k))
+            .collect();
+        let r = log.append("long", ExpectedVersion::Any, events).await.unwrap();
+        assert!(!r.deduplicated, "a new command id is new (rebuild: {rebuild})");
+        firsts.push(r.first_position);
+        retry_all(&log, &firsts).await;
+        log.close().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_damaged_checkpoint_is_rebuilt_not_trusted() {
     let dir = tempfile::tempdir().unwrap();

@@ -32,11 +32,87 @@ pub struct CommandEntry {
     pub count: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A stream with at least this many commands keeps the set of its command hashes beside
+/// them, so that checking a new command id (a miss, the common case) is one set lookup
+/// instead of a scan of every command the stream ever had.
+pub const COMMAND_SET_MIN: usize = 32;
+
+#[derive(Debug, Clone, Default)]
 pub struct StreamEntry {
     /// Record locations by version - 1.
     pub events: Vec<EventLoc>,
-    pub commands: Vec<CommandEntry>,
+    /// In version order; changed only through [`StreamEntry::record_command`], which keeps
+    /// `command_hashes` exact.
+    commands: Vec<CommandEntry>,
+    /// Exactly the hashes in `commands`, kept once there are [`COMMAND_SET_MIN`] of them
+    /// (derived: not persisted, not compared).
+    command_hashes: Option<std::collections::HashSet<u64>>,
+}
+
+impl PartialEq for StreamEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.events == other.events && self.commands == other.commands
+    }
+}
+
+impl Eq for StreamEntry {}
+
+impl StreamEntry {
+    /// An entry as stored; without the command set (for a read that is used once, such as a
+    /// lookup in a checkpoint entry that stays cold).
+    pub fn new(events: Vec<EventLoc>, commands: Vec<CommandEntry>) -> StreamEntry {
+        StreamEntry {
+            events,
+            commands,
+            command_hashes: None,
+        }
+    }
+
+    /// The same entry with its command set built if it is long enough (an entry that is
+    /// going to be changed and looked up again).
+    pub fn with_command_set(mut self) -> StreamEntry {
+        if self.commands.len() >= COMMAND_SET_MIN && self.command_hashes.is_none() {
+            self.command_hashes = Some(self.commands.iter().map(|c| c.hash).collect());
+        }
+        self
+    }
+
+    pub fn commands(&self) -> &[CommandEntry] {
+        &self.commands
+    }
+
+    /// The commands whose id hashes to `hash`, oldest first; none without a scan when the
+    /// command set rules the hash out.
+    pub fn commands_with_hash(&self, hash: u64) -> impl DoubleEndedIterator<Item = &CommandEntry> {
+        let ruled_out = self.command_hashes.as_ref().is_some_and(|set| !set.contains(&hash));
+        let candidates = if ruled_out { &[][..] } else { &self.commands[..] };
+        candidates.iter().filter(move |c| c.hash == hash)
+    }
+
+    /// Counts event `stream_version` (the next one) as written by the command of `hash`: it
+    /// extends that command's entry if the previous event was the same command's, else starts
+    /// one.
+    pub fn record_command(&mut self, hash: u64, stream_version: u64) {
+        match self.commands.last_mut() {
+            Some(c) if c.hash == hash && c.first_version + u64::from(c.count) == stream_version => c.count += 1,
+            _ => {
+                self.commands.push(CommandEntry {
+                    hash,
+                    first_version: stream_version,
+                    count: 1,
+                });
+                match &mut self.command_hashes {
+                    Some(set) => {
+                        set.insert(hash);
+                    }
+                    None if self.commands.len() >= COMMAND_SET_MIN => {
+                        self.command_hashes = Some(self.commands.iter().map(|c| c.hash).collect());
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +214,9 @@ impl Index {
         let body_offset = offset + format::BATCH_HEADER_LEN as u64;
         let mut rel = 0u64;
         let mut chain = self.chain;
+        // Consecutive events of one stream (an append of several events, a bulk import) look
+        // their stream entry up twice in all instead of twice per event.
+        let mut run = StreamRun::default();
         for r in batch.records() {
             let r = r.map_err(|(at, detail)| ApplyFault::Corrupt {
                 offset: body_offset + at as u64,
@@ -155,13 +234,14 @@ impl Index {
                     });
                 }
             }
-            self.apply_event(&e, body_offset + rel)
+            self.apply_event(&mut run, &e, body_offset + rel)
                 .map_err(|detail| ApplyFault::Corrupt {
                     offset: body_offset + rel,
                     detail,
                 })?;
             rel += r.len as u64;
         }
+        run.flush(&mut self.streams);
         if check_chain && chain != batch.chain_after {
             let last = batch.header.first_position + u64::from(batch.header.count) - 1;
             return Err(match batch.header.compact {
@@ -197,7 +277,9 @@ impl Index {
         Ok(())
     }
 
-    fn apply_event(&mut self, e: &EventRef<'_>, offset: u64) -> Result<(), String> {
+    /// Checks `e` continues the log and its stream, and queues it in `run` (or defers it while
+    /// the stream index loads).
+    fn apply_event<'b>(&mut self, run: &mut StreamRun<'b>, e: &EventRef<'b>, offset: u64) -> Result<(), String> {
         if e.position != self.head + 1 {
             return Err(format!("event position {} where {} was due", e.position, self.head + 1));
         }
@@ -210,7 +292,7 @@ impl Index {
                 offset,
                 command_hash: hash,
             }),
-            None => apply_to_streams(&mut self.streams, e.stream, e.stream_version, e.position, offset, hash)?,
+            None => run.push(&mut self.streams, e, offset, hash)?,
         }
         self.head = e.position;
         Ok(())
@@ -399,6 +481,59 @@ impl Index {
     }
 }
 
+/// Events of one stream, consecutive in a batch, checked and waiting to be added to its entry
+/// together ([`Index::apply_batch`]).
+#[derive(Default)]
+struct StreamRun<'b> {
+    stream: &'b str,
+    /// The stream's version before the run.
+    version_before: u64,
+    /// Per event: its location and its command's hash (versions follow `version_before`).
+    events: Vec<(EventLoc, u64)>,
+}
+
+impl<'b> StreamRun<'b> {
+    /// Checks that `e` continues its stream and queues it; a new stream ends the run.
+    fn push(&mut self, streams: &mut StreamIndex, e: &EventRef<'b>, offset: u64, hash: u64) -> Result<(), String> {
+        if self.stream != e.stream || self.events.is_empty() {
+            self.flush(streams);
+            self.stream = e.stream;
+            self.version_before = streams.version(e.stream);
+        }
+        let due = self.version_before + self.events.len() as u64 + 1;
+        if e.stream_version != due {
+            return Err(format!(
+                "stream {:?} version {} where {due} was due",
+                e.stream, e.stream_version
+            ));
+        }
+        let loc = EventLoc {
+            position: e.position,
+            offset,
+        };
+        self.events.push((loc, hash));
+        Ok(())
+    }
+
+    /// Adds the queued events to their stream's entry (one lookup).
+    fn flush(&mut self, streams: &mut StreamIndex) {
+        if self.events.is_empty() {
+            return;
+        }
+        let entry = streams.entry_mut(self.stream);
+        assert_eq!(
+            entry.events.len() as u64,
+            self.version_before,
+            "the run was checked against this entry"
+        );
+        for (loc, hash) in self.events.drain(..) {
+            let version = entry.events.len() as u64 + 1;
+            entry.events.push(loc);
+            entry.record_command(hash, version);
+        }
+    }
+}
+
 /// Adds one event to its stream's entry, checking the version continues.
 fn apply_to_streams(
     streams: &mut StreamIndex,
@@ -417,14 +552,7 @@ fn apply_to_streams(
         ));
     }
     entry.events.push(EventLoc { position, offset });
-    match entry.commands.last_mut() {
-        Some(c) if c.hash == hash && c.first_version + u64::from(c.count) == stream_version => c.count += 1,
-        _ => entry.commands.push(CommandEntry {
-            hash,
-            first_version: stream_version,
-            count: 1,
-        }),
-    }
+    entry.record_command(hash, stream_version);
     Ok(())
 }
 
@@ -463,4 +591,64 @@ impl<'a> Reader<'a> {
 pub enum ApplyFault {
     Corrupt { offset: u64, detail: String },
     Chain { position: u64, detail: String },
+}
+
+#[cfg(test)]
+mod command_set_tests {
+    use super::*;
+
+    /// Commands `hashes` in order, one event each.
+    fn entry_of(hashes: &[u64]) -> StreamEntry {
+        let mut e = StreamEntry::default();
+        for (i, &h) in hashes.iter().enumerate() {
+            e.record_command(h, i as u64 + 1);
+        }
+        e
+    }
+
+    fn versions(e: &StreamEntry, hash: u64) -> Vec<u64> {
+        e.commands_with_hash(hash).map(|c| c.first_version).collect()
+    }
+
+    #[test]
+    fn every_recorded_command_is_found_below_and_above_the_set_threshold() {
+        // Hash 7 twice (a 64-bit collision, or a command id seen again after another one):
+        // both are candidates, in order.
+        let mut hashes: Vec<u64> = (100..100 + 3 * COMMAND_SET_MIN as u64).collect();
+        hashes[3] = 7;
+        hashes[2 * COMMAND_SET_MIN] = 7;
+        for n in [COMMAND_SET_MIN - 1, COMMAND_SET_MIN, hashes.len()] {
+            let e = entry_of(&hashes[..n]);
+            assert_eq!(e.command_hashes.is_some(), n >= COMMAND_SET_MIN);
+            for (i, &h) in hashes[..n].iter().enumerate().filter(|(_, &h)| h != 7) {
+                assert_eq!(versions(&e, h), vec![i as u64 + 1], "{n} commands, hash {h}");
+            }
+            let sevens: Vec<u64> = hashes[..n]
+                .iter()
+                .enumerate()
+                .filter(|(_, &h)| h == 7)
+                .map(|(i, _)| i as u64 + 1)
+                .collect();
+            assert_eq!(versions(&e, 7), sevens);
+            assert!(versions(&e, 99).is_empty() && versions(&e, 1_000_000).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_decoded_entry_finds_the_same_commands_with_or_without_its_set() {
+        let hashes: Vec<u64> = (0..2 * COMMAND_SET_MIN as u64).map(|h| h * 31 + 5).collect();
+        let built = entry_of(&hashes);
+        let decoded = StreamEntry::new(built.events.clone(), built.commands().to_vec());
+        let hot = decoded.clone().with_command_set();
+        assert!(decoded.command_hashes.is_none() && hot.command_hashes.is_some());
+        assert_eq!(built, decoded);
+        for h in hashes.iter().copied().chain([0, 4, 6]) {
+            assert_eq!(versions(&decoded, h), versions(&built, h));
+            assert_eq!(versions(&hot, h), versions(&built, h));
+        }
+        // A command recorded after the set was built is found too.
+        let mut hot = hot;
+        hot.record_command(123_456, hashes.len() as u64 + 1);
+        assert_eq!(versions(&hot, 123_456), vec![hashes.len() as u64 + 1]);
+    }
 }

@@ -192,17 +192,15 @@ fn raw_entry(bytes: &[u8], at: usize) -> Result<RawEntry<'_>, String> {
 }
 
 fn decode(raw: &RawEntry<'_>) -> StreamEntry {
-    StreamEntry {
-        events: raw
-            .events
+    StreamEntry::new(
+        raw.events
             .chunks_exact(16)
             .map(|c| EventLoc {
                 position: format::u64_at(c, 0),
                 offset: format::u64_at(c, 8),
             })
             .collect(),
-        commands: raw
-            .commands
+        raw.commands
             .chunks_exact(20)
             .map(|c| CommandEntry {
                 hash: format::u64_at(c, 0),
@@ -210,7 +208,7 @@ fn decode(raw: &RawEntry<'_>) -> StreamEntry {
                 count: format::u32_at(c, 16),
             })
             .collect(),
-    }
+    )
 }
 
 /// Appends one entry in checkpoint encoding.
@@ -222,8 +220,8 @@ pub fn encode_entry(out: &mut Vec<u8>, name: &str, s: &StreamEntry) {
         out.extend_from_slice(&e.position.to_le_bytes());
         out.extend_from_slice(&e.offset.to_le_bytes());
     }
-    out.extend_from_slice(&(s.commands.len() as u64).to_le_bytes());
-    for c in &s.commands {
+    out.extend_from_slice(&(s.commands().len() as u64).to_le_bytes());
+    for c in s.commands() {
         out.extend_from_slice(&c.hash.to_le_bytes());
         out.extend_from_slice(&c.first_version.to_le_bytes());
         out.extend_from_slice(&c.count.to_le_bytes());
@@ -400,7 +398,12 @@ impl StreamIndex {
     /// The entry of `name` for changing, created empty when unknown.
     pub fn entry_mut(&mut self, name: &str) -> &mut StreamEntry {
         if !self.hot.contains_key(name) {
-            let decoded = self.cold.as_ref().and_then(|c| c.find(name)).map(|r| decode(&r));
+            // Hot entries change and are looked up again: they keep their command set.
+            let decoded = self
+                .cold
+                .as_ref()
+                .and_then(|c| c.find(name))
+                .map(|r| decode(&r).with_command_set());
             if decoded.is_some() {
                 self.hot_from_cold += 1;
             }
@@ -496,19 +499,19 @@ mod tests {
     use super::*;
 
     fn entry(n: u64) -> StreamEntry {
-        StreamEntry {
-            events: (1..=n)
+        StreamEntry::new(
+            (1..=n)
                 .map(|p| EventLoc {
                     position: p * 3,
                     offset: p * 100,
                 })
                 .collect(),
-            commands: vec![CommandEntry {
+            vec![CommandEntry {
                 hash: n,
                 first_version: 1,
                 count: n as u32,
             }],
-        }
+        )
     }
 
     /// Splits `encode`'s output into (part C with CRC, part B with CRC).

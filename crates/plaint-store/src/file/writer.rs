@@ -1226,7 +1226,7 @@ fn committed_command(
         return Ok(None);
     };
     let hash = command_hash(command_id);
-    for c in entry.commands.iter().rev().filter(|c| c.hash == hash) {
+    for c in entry.commands_with_hash(hash).rev() {
         let first = entry.events[(c.first_version - 1) as usize];
         let last = entry.events[(c.first_version - 1) as usize + c.count as usize - 1];
         let seg = index
