@@ -17,6 +17,12 @@ mod tables;
 use clap::{Parser, Subcommand};
 use context::{Context, GlobalArgs};
 
+/// mimalloc instead of the C library's malloc: under `plaint serve` load the allocator was a
+/// quarter of the CPU per request (glibc's arenas, consolidation and cross-thread frees between
+/// tokio's workers); docs/PERFORMANCE.md "Issue 15, wave 5" has the A/B and why not jemalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// plaint: an event-sourced complaint lifecycle engine for postal and courier back offices.
 #[derive(Debug, Parser)]
 #[command(name = "plaint", version, propagate_version = true, max_term_width = 100)]

@@ -21,7 +21,9 @@
 //!
 //! Run: `cargo bench -p plaint-serve --bench serve_load` (`PLAINT_BENCH_CLIENTS`,
 //! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200; `PLAINT_BENCH_PHASES=http`
-//! or `library` runs one path only, e.g. under `perf record`).
+//! or `library` runs one path only, e.g. under `perf record`; `PLAINT_BENCH_ALLOC=system` runs
+//! on the C library's malloc instead of mimalloc, the `plaint` binary's allocator, for an A/B
+//! of the allocator with one build).
 
 use hdrhistogram::Histogram;
 use plaint::access::Role;
@@ -32,6 +34,63 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[global_allocator]
+static ALLOCATOR: BenchAllocator = BenchAllocator;
+
+/// mimalloc, as `plaint` runs on (crates/plaint-cli/src/main.rs), or the C library's malloc
+/// when `PLAINT_BENCH_ALLOC=system`: chosen at the first allocation, before any thread starts,
+/// and never changed (a block is always freed by the allocator that made it).
+struct BenchAllocator;
+
+/// 0: not chosen yet; 1: the system's; 2: mimalloc.
+static ALLOCATOR_CHOICE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+fn system_allocator() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut choice = ALLOCATOR_CHOICE.load(Relaxed);
+    if choice == 0 {
+        // `getenv` reads the environment without allocating.
+        // SAFETY: a NUL-terminated name; the result is only read while no thread exists.
+        let value = unsafe { libc::getenv(c"PLAINT_BENCH_ALLOC".as_ptr()) };
+        let system = !value.is_null() && unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes() == b"system";
+        choice = if system { 1 } else { 2 };
+        ALLOCATOR_CHOICE.store(choice, Relaxed);
+    }
+    choice == 1
+}
+
+// SAFETY: every call is forwarded to one allocator for the whole run (see `system_allocator`).
+unsafe impl std::alloc::GlobalAlloc for BenchAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if system_allocator() {
+            unsafe { std::alloc::System.alloc(layout) }
+        } else {
+            unsafe { mimalloc::MiMalloc.alloc(layout) }
+        }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        if system_allocator() {
+            unsafe { std::alloc::System.alloc_zeroed(layout) }
+        } else {
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if system_allocator() {
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        } else {
+            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if system_allocator() {
+            unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        } else {
+            unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        }
+    }
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -382,12 +441,13 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "serve_load: {clients} clients ({}) x {per_client} single receive commands, file log (fsync per group commit), {cores} cores",
+        "serve_load: {clients} clients ({}) x {per_client} single receive commands, file log (fsync per group commit), {cores} cores, allocator {}",
         if kind == ClientKind::Lean {
             "lean HTTP/1.1 keep-alive client, thread load-client"
         } else {
             "reqwest, thread load-client"
-        }
+        },
+        if system_allocator() { "system (PLAINT_BENCH_ALLOC=system)" } else { "mimalloc" }
     );
     let http = phases
         .contains("http")

@@ -4,7 +4,10 @@
 //! request before doing anything. The extractor reads `Authorization: Bearer <token>`, finds
 //! the live token in the log's token table ([`plaint::access::TokenTable`], refreshed from the
 //! log at most every [`TOKEN_REFRESH`] and whenever an unknown token arrives, so tokens created
-//! or revoked by another process are seen), and answers 401 without a valid token. `allow`
+//! or revoked by another process are seen), and answers 401 without a valid token. A token the
+//! current read of the table has verified is not hashed again: each read keeps the tokens it
+//! verified (their text, compared in constant time), and a new read starts with none, so a
+//! revocation this server appends bites on the very next request, as before. `allow`
 //! asks the domain's one table of rights ([`plaint::access::Role::permits`]) and answers 403.
 //! Both refusals are logged (`tracing`, target `plaint_serve::auth`). A reveal of personal
 //! data ([`Principal::reveal`]) is recorded in the log before anything is shown.
@@ -95,6 +98,74 @@ struct TableRead {
     table: TokenTable,
     /// When the read of the log began (it holds every token event appended before).
     read_at: Instant,
+    /// The tokens this read of the table has verified, so a known token is not hashed again
+    /// at every request. It belongs to this read: every read of the log (the revoke route's,
+    /// the periodic one, one for an unknown token) starts with none, so a revoked token is
+    /// refused by the first request after the read that saw its revocation, as without it.
+    verified: VerifiedTokens,
+}
+
+impl TableRead {
+    fn new(table: TokenTable, read_at: Instant) -> TableRead {
+        TableRead {
+            table,
+            read_at,
+            verified: VerifiedTokens::default(),
+        }
+    }
+
+    /// The live token this text authenticates (`TokenTable::authenticate`, the one rule),
+    /// from the tokens already verified when it is one of them.
+    fn authenticate(&self, token: &str) -> Option<Arc<Verified>> {
+        if let Some(v) = self.verified.get(token) {
+            return Some(v);
+        }
+        let record = self.table.authenticate(token)?;
+        Some(self.verified.insert(token, record))
+    }
+}
+
+/// A token a table read has verified: its text and its record's caller.
+struct Verified {
+    /// The whole token, compared in constant time with the next request's.
+    text: Box<str>,
+    principal: Principal,
+    role: Role,
+    rate_limit: Option<plaint::access::RateLimit>,
+}
+
+/// The verified tokens of one table read, by token id: at most one entry per token of the
+/// table (only a text that passed `TokenTable::authenticate` is kept), whatever callers send.
+#[derive(Default)]
+struct VerifiedTokens {
+    by_id: std::sync::RwLock<std::collections::HashMap<Box<str>, Arc<Verified>>>,
+}
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        let id = plaint::access::token_id_of(token)?;
+        let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
+        let v = by_id.get(id)?;
+        same_secret(&v.text, token).then(|| v.clone())
+    }
+
+    fn insert(&self, token: &str, record: &plaint::access::TokenRecord) -> Arc<Verified> {
+        let v = Arc::new(Verified {
+            text: token.into(),
+            principal: principal_of(record),
+            role: record.role,
+            rate_limit: record.rate_limit,
+        });
+        let mut by_id = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        by_id.insert(record.token_id.as_str().into(), v.clone());
+        v
+    }
+}
+
+/// Whether two token texts are the same, in time that depends on their lengths only (a
+/// token's length is public: `plaint_` + 12 + `_` + 64 characters).
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 impl AccessState {
@@ -102,10 +173,10 @@ impl AccessState {
     pub fn new(mode: AccessMode) -> AccessState {
         AccessState {
             mode,
-            table: std::sync::RwLock::new(Arc::new(TableRead {
-                table: TokenTable::default(),
-                read_at: Instant::now() - 2 * TOKEN_REFRESH,
-            })),
+            table: std::sync::RwLock::new(Arc::new(TableRead::new(
+                TokenTable::default(),
+                Instant::now() - 2 * TOKEN_REFRESH,
+            ))),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -130,7 +201,7 @@ impl AccessState {
         let read_at = Instant::now();
         let mut copy = current.table.clone();
         engine.refresh_tokens(&mut copy).await?;
-        let fresh = Arc::new(TableRead { table: copy, read_at });
+        let fresh = Arc::new(TableRead::new(copy, read_at));
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         Ok(())
     }
@@ -144,8 +215,8 @@ impl AccessState {
     /// The caller a bearer token names, refreshing the table when it is stale or the token
     /// unknown.
     async fn authenticate(&self, engine: &Engine, token: &str) -> Result<Option<Principal>, ApiError> {
-        let read = self.read_for(engine, token).await?;
-        Ok(read.table.authenticate(token).map(principal_of))
+        let (_, verified) = self.read_for(engine, token).await?;
+        Ok(verified.map(|v| v.principal.clone()))
     }
 
     /// The caller a bearer token names, with one request taken from its rate-limit bucket
@@ -156,30 +227,38 @@ impl AccessState {
         token: &str,
         limiter: &crate::limits::TokenLimiter,
     ) -> Result<Option<(Principal, Result<(), crate::limits::Refused>)>, ApiError> {
-        let read = self.read_for(engine, token).await?;
-        let Some(t) = read.table.authenticate(token) else {
+        let (read, verified) = self.read_for(engine, token).await?;
+        let Some(v) = verified else {
             return Ok(None);
         };
         let live = |id: &str| read.table.tokens().any(|t| t.token_id == id && t.revoked_at.is_none());
         let count = || read.table.tokens().filter(|t| t.revoked_at.is_none()).count();
-        let taken = limiter.take(&t.token_id, t.role, t.rate_limit, count, live);
-        Ok(Some((principal_of(t), taken)))
+        let taken = limiter.take(&v.principal.token_id, v.role, v.rate_limit, count, live);
+        Ok(Some((v.principal.clone(), taken)))
     }
 
-    /// The table to authenticate `token` against: refreshed when stale or the token unknown.
-    async fn read_for(&self, engine: &Engine, token: &str) -> Result<Arc<TableRead>, ApiError> {
+    /// The table to authenticate `token` against (refreshed when stale or the token unknown)
+    /// and what it says of `token`.
+    async fn read_for(
+        &self,
+        engine: &Engine,
+        token: &str,
+    ) -> Result<(Arc<TableRead>, Option<Arc<Verified>>), ApiError> {
         let mut read = self.current();
         if read.read_at.elapsed() >= TOKEN_REFRESH {
             // Any read begun since this one was taken is fresh enough.
             self.refresh(engine, read.read_at).await?;
             read = self.current();
         }
-        if read.table.authenticate(token).is_none() && plaint::access::token_id_of(token).is_some() {
-            // Perhaps created a moment ago: a read begun after this request arrived.
-            self.refresh(engine, Instant::now()).await?;
-            read = self.current();
+        let verified = read.authenticate(token);
+        if verified.is_some() || plaint::access::token_id_of(token).is_none() {
+            return Ok((read, verified));
         }
-        Ok(read)
+        // Perhaps created a moment ago: a read begun after this request arrived.
+        self.refresh(engine, Instant::now()).await?;
+        let read = self.current();
+        let verified = read.authenticate(token);
+        Ok((read, verified))
     }
 }
 
@@ -313,11 +392,8 @@ impl FromRequestParts<AppState> for Principal {
             });
         }
         // Authenticated already by the rate-limit layer (ops.rs): no second lookup.
-        if let Some(p) = parts.extensions.get::<Authenticated>() {
-            return Ok(Principal {
-                reveal_reason,
-                ..p.0.clone()
-            });
+        if let Some(Authenticated(p)) = parts.extensions.remove::<Authenticated>() {
+            return Ok(Principal { reveal_reason, ..p });
         }
         let path = parts.uri.path().to_owned();
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {

@@ -13,7 +13,7 @@ use crate::group::{original_positions, Done, Failed};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use plaint::{Command, CommandOutcome, EngineError, EventRecord, Executed, Reveal};
 use serde::{Deserialize, Serialize};
@@ -89,13 +89,13 @@ pub(crate) async fn post_commands(
     State(state): State<AppState>,
     principal: Principal,
     query: Result<Query<CommandsQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
+    ContentType(content_type): ContentType,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| crate::ops::body_problem(e, state.config().body_limit))?;
     let Query(query) = query
         .map_err(|e| ApiError::bad_request("events", format!("{}; want events=true or events=false", e.body_text())))?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+    if let Some(ct) = &content_type {
         let ct = ct.to_str().unwrap_or("");
         if !ct.starts_with("application/json") && !ct.ends_with("+json") {
             return Err(ApiError::new(
@@ -146,6 +146,18 @@ pub(crate) async fn post_commands(
             principal.allow_command(&cmd.body)?;
             single(&state, cmd, query.events.unwrap_or(false)).await
         }
+    }
+}
+
+/// The request's `Content-Type`, if it has one: the one header the route reads (the
+/// `HeaderMap` extractor copies every header of every request).
+pub(crate) struct ContentType(Option<HeaderValue>);
+
+impl<S: Sync> axum::extract::FromRequestParts<S> for ContentType {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ContentType(parts.headers.get(header::CONTENT_TYPE).cloned()))
     }
 }
 

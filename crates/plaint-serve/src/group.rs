@@ -107,10 +107,7 @@ async fn commit(engine: &Engine, group: Vec<Job>) {
     if group.len() == 1 {
         return one_by_one(engine, group).await;
     }
-    let ids: Vec<(ComplaintId, CommandId)> = group
-        .iter()
-        .map(|j| (j.cmd.complaint_id.clone(), j.cmd.command_id.clone()))
-        .collect();
+    // Cloned: a group the engine fails as a whole is executed again from the jobs.
     let cmds: Vec<Command> = group.iter().map(|j| j.cmd.clone()).collect();
     let out = match engine.execute_batch(cmds).await {
         Ok(out) => out,
@@ -121,7 +118,7 @@ async fn commit(engine: &Engine, group: Vec<Job>) {
     assert_eq!(out.outcomes.len(), group.len(), "an outcome per command");
     assert_eq!(out.stream_versions.len(), group.len(), "a stream version per command");
     for (i, job) in group.into_iter().enumerate() {
-        let (complaint, command) = &ids[i];
+        let (complaint, command) = (&job.cmd.complaint_id, &job.cmd.command_id);
         let stream_version = out.stream_versions[i];
         let answer = match &out.outcomes[i] {
             CommandOutcome::Committed {

@@ -12,7 +12,7 @@
 //! - `commands.rs` `POST /v1/commands`; `reads.rs` tickets, history, audit, SLA, queue, repeats,
 //!   reports, stats, verify; `events.rs` the live event stream (Server-Sent Events);
 //! - `ops.rs` health, readiness, Prometheus metrics, request limits; `openapi.rs` the OpenAPI
-//!   3.1 document at `/v1/openapi.json`;
+//!   3.1 document at `/v1/openapi.json`; `meters.rs` the per-request metrics' handles;
 //! - `tokens.rs` API tokens created and revoked through the running server (`admin` role);
 //!   `client.rs` the client side of those routes (`plaint token … --server URL`).
 
@@ -31,6 +31,7 @@ pub mod limits;
 #[path = "../../plaint-cli/src/lines.rs"]
 #[allow(dead_code, missing_docs)]
 mod lines;
+mod meters;
 pub mod office;
 pub mod openapi;
 mod ops;
@@ -355,7 +356,7 @@ pub fn router(state: AppState) -> Router {
         // answer, so a client's report and the server's log name the same request.
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
-            tower_http::request_id::MakeRequestUuid,
+            ops::MakeRequestId::new(),
         ))
         .with_state(state)
 }

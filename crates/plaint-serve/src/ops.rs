@@ -137,12 +137,12 @@ pub(crate) fn init_metrics() {
 /// Counts one command by kind and outcome (`committed`, `deduplicated`, `no_op`, `rejected`,
 /// `contended`, `error`).
 pub(crate) fn record_command(kind: &'static str, outcome: &'static str) {
-    metrics::counter!("plaint_commands_total", "kind" => kind, "outcome" => outcome).increment(1);
+    crate::meters::command_done(kind, outcome);
 }
 
 /// Records how long a command (or a batch) took from decision to durable append.
 pub(crate) fn record_append(took: Duration) {
-    metrics::histogram!("plaint_append_seconds").record(took.as_secs_f64());
+    crate::meters::append_took(took);
 }
 
 /// `GET /metrics`: Prometheus text format.
@@ -342,9 +342,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
     let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let status = response.status();
     let took = started.elapsed();
-    metrics::counter!("plaint_http_requests_total", "route" => route.to_owned(), "status" => status_label(status))
-        .increment(1);
-    metrics::histogram!("plaint_http_request_seconds", "route" => route.to_owned()).record(took.as_secs_f64());
+    crate::meters::request_answered(route, status, took);
     if !span.is_disabled() {
         span.record("status", status.as_u16());
         span.in_scope(|| tracing::info!(status = status.as_u16(), ms = took.as_secs_f64() * 1e3, "request"));
@@ -352,19 +350,52 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
     response
 }
 
-/// The `status` label of a request's metrics: the common codes without formatting a number.
-fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
-    match status.as_u16() {
-        200 => "200".into(),
-        201 => "201".into(),
-        400 => "400".into(),
-        401 => "401".into(),
-        403 => "403".into(),
-        404 => "404".into(),
-        409 => "409".into(),
-        422 => "422".into(),
-        429 => "429".into(),
-        other => other.to_string().into(),
+/// The `x-request-id` of a request that brings none: UUID-shaped (version 4, RFC 9562 variant,
+/// 36 characters) from 60 random bits drawn once per server and a 62-bit counter, so ids are
+/// unique within a server and, with overwhelming probability, across servers. tower-http's
+/// `MakeRequestUuid` asked the kernel for 16 random bytes (a `getrandom` system call) and
+/// formatted a `String` at every request; a request id needs to be unique, not secret.
+#[derive(Clone)]
+pub(crate) struct MakeRequestId {
+    prefix: u64,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl MakeRequestId {
+    pub(crate) fn new() -> MakeRequestId {
+        use std::hash::{BuildHasher, Hasher};
+        // Keyed from the operating system's randomness once per process (std's hash keys).
+        let prefix = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        MakeRequestId {
+            prefix,
+            counter: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// The id of the `n`th request: `xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx` in lowercase hex.
+    fn id(&self, n: u64) -> [u8; 36] {
+        const VERSION_4: u128 = 0x4 << 76;
+        const VARIANT: u128 = 0b10 << 62;
+        let bits = u128::from(self.prefix) << 64 | u128::from(n & (u64::MAX >> 2));
+        let bits = bits & !(0xf << 76) | VERSION_4 | VARIANT;
+        let mut out = [b'-'; 36];
+        let mut nibble = 32;
+        for (i, byte) in out.iter_mut().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            nibble -= 1;
+            *byte = b"0123456789abcdef"[(bits >> (4 * nibble)) as usize & 0xf];
+        }
+        out
+    }
+}
+
+impl tower_http::request_id::MakeRequestId for MakeRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<tower_http::request_id::RequestId> {
+        let n = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let value = HeaderValue::from_bytes(&self.id(n)).expect("hex digits and dashes are a header value");
+        Some(tower_http::request_id::RequestId::new(value))
     }
 }
 
@@ -496,4 +527,40 @@ pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         format!("{} does not accept {method}; see /v1/openapi.json", uri.path()),
     )
     .with_instance(uri.path().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MakeRequestId;
+
+    #[test]
+    fn request_ids_are_uuid_shaped_version_4_and_distinct() {
+        let make = MakeRequestId::new();
+        let ids: Vec<String> = [0, 1, 2, u64::MAX]
+            .iter()
+            .map(|n| String::from_utf8(make.id(*n).to_vec()).unwrap())
+            .collect();
+        for id in &ids {
+            let groups: Vec<&str> = id.split('-').collect();
+            let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+            assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{id}"
+            );
+            assert!(groups[2].starts_with('4'), "version 4: {id}");
+            assert!(
+                matches!(&groups[3][..1], "8" | "9" | "a" | "b"),
+                "RFC 9562 variant: {id}"
+            );
+        }
+        assert!(ids[0].ends_with("-8000-000000000000"), "{ids:?}");
+        assert!(ids[1].ends_with("-8000-000000000001"), "{ids:?}");
+        assert!(ids[3].ends_with("-bfff-ffffffffffff"), "{ids:?}");
+        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+        // Two servers (processes) draw different random halves.
+        assert_ne!(make.id(0)[..18], MakeRequestId::new().id(0)[..18]);
+    }
 }
