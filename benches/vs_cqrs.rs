@@ -27,6 +27,12 @@
 //! * `PLAINT_BENCH_COMPLAINTS` (default 2,000, about 18k commands), `PLAINT_BENCH_SEED` (1),
 //!   `PLAINT_BENCH_CALLERS` (64), `PLAINT_BENCH_PG_POOL` (32 connections, both PG systems),
 //!   `PLAINT_BENCH_BATCH` (1,000 commands per `execute_batch` call in the reference line).
+//! * `PLAINT_BENCH_PROFILE`: `one` or `many` runs only plaint's file-log `Engine::execute` with
+//!   1 caller or `PLAINT_BENCH_CALLERS` callers on a fresh store, prints its line (with the heap
+//!   allocations per command) and stops: the run to put under `perf record` / `perf stat`.
+//!
+//! Heap allocations are counted (a counting global allocator: one relaxed atomic add per
+//! allocation, for every system alike) and printed per command beside the CPU.
 //!
 //! ```text
 //! PLAINT_TEST_DATABASE_URL=postgres://plaint:plaint@127.0.0.1:5432/plaint_test \
@@ -46,8 +52,10 @@ use plaint::store::EventStore;
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{Engine, EngineConfig, RebuildTarget, StoreConfig};
 use plaint_cqrs::{ComplaintAggregate, ComplaintServices};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +68,33 @@ const READ_BATCH: usize = 16_384;
 const MASTER_KEY: [u8; 32] = [7u8; 32];
 /// Rejection messages kept per run for the report.
 const ERRORS_SHOWN_MAX: usize = 3;
+
+/// Counts heap allocations (issue 13: "no per-command allocation storm").
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -86,6 +121,8 @@ struct RunFigures {
     /// CPU time (user + system) of this process during the run; the database server's is not
     /// included.
     cpu: Duration,
+    /// Heap allocations (and reallocations) of this process during the run, every thread.
+    allocations: u64,
 }
 
 impl RunFigures {
@@ -95,6 +132,10 @@ impl RunFigures {
 
     fn cpu_per_command_us(&self) -> f64 {
         self.cpu.as_secs_f64() * 1e6 / self.commands as f64
+    }
+
+    fn allocations_per_command(&self) -> f64 {
+        self.allocations as f64 / self.commands as f64
     }
 
     fn cell_rate(&self) -> String {
@@ -192,51 +233,54 @@ where
     let commands = parts.iter().map(Vec::len).sum();
     let exec = Arc::new(exec);
     let cpu_before = process_cpu();
+    let allocations_before = ALLOCATIONS.load(Ordering::Relaxed);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(callers);
     for part in parts {
         let exec = exec.clone();
         tasks.push(tokio::spawn(async move {
-            let mut latency = histogram();
-            let mut by_kind: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
+            // Raw samples while the clock runs; the histograms are built after it stops (each
+            // is ~170 KiB of zeroed counters: built per task and kind inside the run, they
+            // were a quarter of the process's CPU at 64 callers, issue 13 wave 5).
+            let mut samples: Vec<(&'static str, u64)> = Vec::with_capacity(part.len());
             let mut errors = Vec::new();
             for cmd in part {
                 let kind = cmd.body.name();
                 let t = Instant::now();
                 let outcome = exec(cmd).await;
-                let us = t.elapsed().as_micros() as u64;
-                latency.saturating_record(us);
-                by_kind.entry(kind).or_insert_with(histogram).saturating_record(us);
+                samples.push((kind, t.elapsed().as_micros() as u64));
                 if let Err(e) = outcome {
                     errors.push(e);
                 }
             }
-            (latency, by_kind, errors)
+            (samples, errors)
         }));
     }
+    let mut results = Vec::with_capacity(callers);
+    for task in tasks {
+        results.push(task.await.expect("caller task panicked"));
+    }
+    let elapsed = started.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_before);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
     let mut latency = histogram();
     let mut by_kind: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
     let mut errors = 0;
     let mut first_errors = Vec::new();
-    for task in tasks {
-        let (h, kinds, e) = task.await.expect("caller task panicked");
-        latency.add(&h).expect("same histogram bounds");
-        for (k, h) in kinds {
-            by_kind
-                .entry(k)
-                .or_insert_with(histogram)
-                .add(&h)
-                .expect("same histogram bounds");
+    for (samples, e) in results {
+        for (kind, us) in samples {
+            latency.saturating_record(us);
+            by_kind.entry(kind).or_insert_with(histogram).saturating_record(us);
         }
         errors += e.len();
         first_errors.extend(e.into_iter().take(ERRORS_SHOWN_MAX.saturating_sub(first_errors.len())));
     }
-    let elapsed = started.elapsed();
     RunFigures {
         callers,
         commands,
         elapsed,
-        cpu: process_cpu().saturating_sub(cpu_before),
+        cpu,
+        allocations,
         latency,
         by_kind,
         errors,
@@ -247,7 +291,7 @@ where
 fn progress(system: &str, run: &RunFigures) {
     eprintln!(
         "  {system}: {} callers, {} commands in {:.2} s = {:.0}/s, p50 {} p99 {}, {} errors, \
-         {:.0} µs CPU per command in this process, load average {}",
+         {:.0} µs CPU and {:.0} heap allocations per command in this process, load average {}",
         run.callers,
         run.commands,
         run.elapsed.as_secs_f64(),
@@ -256,6 +300,7 @@ fn progress(system: &str, run: &RunFigures) {
         micros(run.latency.value_at_quantile(0.99)),
         run.errors,
         run.cpu_per_command_us(),
+        run.allocations_per_command(),
         load_average()
     );
     for e in &run.first_errors {
@@ -340,39 +385,45 @@ fn plaint_exec(
     }
 }
 
+/// A plaint engine on a fresh file log in `dir` (fsync on every append), to share among callers.
+async fn open_file_engine(dir: &tempfile::TempDir) -> Arc<Engine> {
+    let cfg = EngineConfig::file(dir.path().join("log"));
+    Arc::new(Engine::open(cfg).await.expect("open file log"))
+}
+
+/// Closes an engine the callers have let go of.
+async fn close_shared(engine: Arc<Engine>) {
+    let engine = Arc::into_inner(engine).expect("sole owner");
+    engine.close().await.expect("close");
+}
+
+/// `PLAINT_BENCH_PROFILE`: only plaint's file-log `execute` run with `callers` callers, on a
+/// fresh store (what `perf record` is pointed at).
+async fn plaint_file_profile(commands: &[Command], callers: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = open_file_engine(&dir).await;
+    let run = drive(split(commands, callers), plaint_exec(engine.clone())).await;
+    progress("plaint file", &run);
+    close_shared(engine).await;
+}
+
 async fn plaint_file_row(commands: &[Command], callers: usize, batch: usize) -> Row {
     eprintln!("plaint, file log (fsync every append)");
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Arc::new(
-        Engine::open(EngineConfig::file(dir.path().join("log")))
-            .await
-            .expect("open file log"),
-    );
+    let engine = open_file_engine(&dir).await;
     let one = drive(split(commands, 1), plaint_exec(engine.clone())).await;
     progress("plaint file", &one);
     let stats = engine.stats().await.expect("stats");
     let bytes = stats.bytes.expect("file log size");
     let rebuild = rebuild_plaint_tickets(engine.store().as_ref()).await;
     let full = full_rebuild(&engine).await;
-    Arc::into_inner(engine)
-        .expect("sole owner")
-        .close()
-        .await
-        .expect("close");
+    close_shared(engine).await;
 
     let dir2 = tempfile::tempdir().expect("temp dir");
-    let engine = Arc::new(
-        Engine::open(EngineConfig::file(dir2.path().join("log")))
-            .await
-            .expect("open file log"),
-    );
+    let engine = open_file_engine(&dir2).await;
     let many = drive(split(commands, callers), plaint_exec(engine.clone())).await;
     progress("plaint file", &many);
-    Arc::into_inner(engine)
-        .expect("sole owner")
-        .close()
-        .await
-        .expect("close");
+    close_shared(engine).await;
 
     let dir3 = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::file(dir3.path().join("log")))
@@ -763,6 +814,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    if let Ok(profile) = std::env::var("PLAINT_BENCH_PROFILE") {
+        let profile_callers = match profile.as_str() {
+            "one" => 1,
+            "many" => callers,
+            other => panic!("PLAINT_BENCH_PROFILE={other}: `one` or `many`"),
+        };
+        runtime.block_on(plaint_file_profile(&commands, profile_callers));
+        return;
+    }
     let (rows, pg_settings) = runtime.block_on(async {
         let mut rows = Vec::new();
         if wanted("file") {
@@ -932,11 +992,14 @@ fn main() {
     println!();
     for r in &rows {
         println!(
-            "- {}: CPU of the bench process per command {:.0} µs (1 caller), {:.0} µs ({} callers){}",
+            "- {}: CPU of the bench process per command {:.0} µs (1 caller), {:.0} µs ({} callers); \
+             heap allocations per command {:.0} / {:.0}{}",
             r.system,
             r.one.cpu_per_command_us(),
             r.many.cpu_per_command_us(),
             r.many.callers,
+            r.one.allocations_per_command(),
+            r.many.allocations_per_command(),
             if r.system.contains("PostgreSQL") || r.system.contains("postgres-es") {
                 "; the PostgreSQL server's CPU is not included"
             } else {

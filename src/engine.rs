@@ -642,10 +642,7 @@ impl Engine {
         // A system stream (tokens, reveals, erasures) is no complaint: refused before anything
         // of it is read (a retry's answer would return its events).
         plaint_domain::state::refuse_reserved(&cmd)?;
-        let stream = cmd.complaint_id.as_str().to_owned();
-        // What the caller asked, before the engine's additions (`enrich`): a retry is compared
-        // with it (issue 11: a command id reused with another body is refused).
-        let digest = cmd.digest();
+        let stream = cmd.complaint_id.as_str();
         // Commands on one complaint from this process take turns (read, decide, append), so
         // they never conflict with each other; conflicts with other processes are retried.
         let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
@@ -729,20 +726,22 @@ impl Engine {
                     stream_version,
                 });
             }
-            new[0].meta.command_digest = Some(digest);
+            // `decide_with` records what the caller asked (the command's digest) on the first
+            // event: a retry is compared with it (issue 11). Not computed again here (issue 13).
+            debug_assert!(new[0].meta.command_digest.is_some(), "decide records the digest");
             let envelopes = new.iter().map(to_new_event).collect();
             let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
             let appended = if write.is_empty() {
                 tracing::Instrument::instrument(
                     self.store
-                        .append(&stream, ExpectedVersion::Exact(state.version), envelopes),
+                        .append(stream, ExpectedVersion::Exact(state.version), envelopes),
                     append_span,
                 )
                 .await
             } else {
                 // A new key or link is created with the events, never for a refused command.
                 let request = AppendRequest {
-                    stream: stream.clone(),
+                    stream: stream.to_owned(),
                     expected: ExpectedVersion::Exact(state.version),
                     events: envelopes,
                 };
@@ -772,9 +771,10 @@ impl Engine {
                     }
                     self.cache_state(cmd.complaint_id.clone(), state);
                     self.note_committed(&new);
+                    // The command is done with: its ids move into the answer.
                     return Ok(Executed {
-                        complaint_id: cmd.complaint_id.clone(),
-                        command_id: cmd.command_id.clone(),
+                        complaint_id: cmd.complaint_id,
+                        command_id: cmd.command_id,
                         events: new,
                         deduplicated: false,
                         stream_version: r.stream_version,
@@ -1015,8 +1015,8 @@ impl Engine {
                     outcomes.push(CommandOutcome::NoOp);
                     versions.push(state.version);
                 }
-                Ok(mut events) => {
-                    events[0].meta.command_digest = Some(cmd.digest());
+                Ok(events) => {
+                    debug_assert!(events[0].meta.command_digest.is_some(), "decide records the digest");
                     let expected = ExpectedVersion::Exact(state.version);
                     let entry = states.get_mut(&cmd.complaint_id).expect("inserted above");
                     for e in &events {

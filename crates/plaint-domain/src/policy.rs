@@ -496,13 +496,13 @@ impl KeywordText {
     /// Whether `keyword` occurs in the text other than right after a negation prefix (spaces
     /// between allowed), compared lower-cased.
     pub fn hit(&self, keyword: &str) -> bool {
-        let kw = keyword.to_lowercase();
+        let kw = lower_case(keyword);
         if kw.is_empty() {
             return false;
         }
         let text = self.text.as_str();
         let mut from = 0;
-        while let Some(i) = text[from..].find(&kw) {
+        while let Some(i) = text[from..].find(&*kw) {
             let at = from + i;
             let before = text[..at].trim_end();
             if !self.prefixes.iter().any(|p| before.ends_with(p.as_str())) {
@@ -511,6 +511,19 @@ impl KeywordText {
             from = at + kw.len();
         }
         false
+    }
+}
+
+/// `s` lower-cased, borrowed when lower-casing leaves it as it is (a policy's keywords almost
+/// always: Chinese, or written in lower case), so testing a keyword allocates nothing (issue
+/// 13). `str::to_lowercase` maps every character on its own except a final capital sigma,
+/// which changes either way, so a string whose every character lower-cases to itself is its
+/// own lower case.
+fn lower_case(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(|c| c.to_lowercase().eq(std::iter::once(c))) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
     }
 }
 
@@ -1725,6 +1738,37 @@ impl Policy {
                 self.compensation_lifecycle.payment_within,
             )),
             Clock::IncidentReport => Some(("incident.progress_interval".to_owned(), self.incident.progress_interval)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod lower_case_tests {
+    use super::lower_case;
+
+    /// The borrowed shortcut gives exactly `str::to_lowercase`, and borrows only what it may.
+    #[test]
+    fn lower_case_is_to_lowercase() {
+        let cases = [
+            "",
+            "延误",
+            "damaged",
+            "DAMAGED",
+            "Damaged 破损",
+            "ΣΟΦΟΣ",
+            "ὈΔΥΣΣΕΎΣ",
+            "ǅ",
+            "İstanbul",
+            "ß",
+            "ẞ",
+            "Ⅻ",
+            "ǈ 丢件",
+        ];
+        for s in cases {
+            let got = lower_case(s);
+            assert_eq!(got, s.to_lowercase(), "{s:?}");
+            let borrowed = matches!(got, std::borrow::Cow::Borrowed(_));
+            assert_eq!(borrowed, s.to_lowercase() == s, "{s:?} borrowed only when unchanged");
         }
     }
 }
