@@ -728,7 +728,7 @@ impl Engine {
             }
             // `decide_with` records what the caller asked (the command's digest) on the first
             // event: a retry is compared with it (issue 11). Not computed again here (issue 13).
-            debug_assert!(new[0].meta.command_digest.is_some(), "decide records the digest");
+            assert!(new[0].meta.command_digest.is_some(), "decide records the digest");
             let envelopes = new.iter().map(to_new_event).collect();
             let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
             let appended = if write.is_empty() {
@@ -1016,7 +1016,7 @@ impl Engine {
                     versions.push(state.version);
                 }
                 Ok(events) => {
-                    debug_assert!(events[0].meta.command_digest.is_some(), "decide records the digest");
+                    assert!(events[0].meta.command_digest.is_some(), "decide records the digest");
                     let expected = ExpectedVersion::Exact(state.version);
                     let entry = states.get_mut(&cmd.complaint_id).expect("inserted above");
                     for e in &events {
