@@ -383,8 +383,9 @@ fn append_fast_sql_with(s: &str, keys: bool) -> String {
          $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
          stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
          payload, chain_tag)), \
-         go AS (SELECT NOT EXISTS (SELECT 1 FROM k JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e \
-         ON e.stream_id = x.id AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         go AS (SELECT NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL (SELECT 1 FROM {s}.streams x JOIN {s}.events e \
+         ON e.stream_id = x.id WHERE x.name = k.stream AND e.command_id = k.command_id \
+         AND e.command_tail = k.command_tail LIMIT 1) AS hit) \
          AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
          WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
          (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
@@ -425,8 +426,9 @@ fn append_ids_sql(s: &str) -> String {
          $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::bytea[], $12::bigint[]) AS k(position, stream_id, \
          stream_version, command_id, command_tail, event_type_id, schema_version, occurred_at_ms, recorded_at_ms, \
          actor_id, payload, chain_tag)), \
-         go AS (SELECT NOT EXISTS (SELECT 1 FROM k JOIN {s}.events e ON e.stream_id = k.stream_id \
-         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         go AS (SELECT NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL (SELECT 1 FROM {s}.events e \
+         WHERE e.stream_id = k.stream_id AND e.command_id = k.command_id AND e.command_tail = k.command_tail \
+         LIMIT 1) AS hit) \
          AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream_id, min(k.stream_version) AS first FROM k GROUP BY k.stream_id) \
          AS f WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = f.stream_id), 0) \
          <> f.first - 1) AS ok), \
