@@ -309,8 +309,8 @@ fn write_rows_sql(s: &str) -> String {
          stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
          payload, chain_tag)), \
          go AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $13 AND NOT EXISTS (SELECT 1 FROM k \
-         JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e ON e.stream_id = x.id \
-         AND e.command_id = k.command_id AND e.command_tail = k.command_tail) \
+         CROSS JOIN LATERAL (SELECT 1 FROM {s}.streams x JOIN {s}.events e ON e.stream_id = x.id \
+         WHERE x.name = k.stream AND e.command_id = k.command_id AND e.command_tail = k.command_tail LIMIT 1) AS hit) \
          AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
          WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
          (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
