@@ -3,7 +3,8 @@
 //! watchdog, and owns the customer key store.
 //!
 //! Flow of one command ([`Engine::execute`]): read the complaint's stream, fold it with
-//! `evolve`, look up (or create) the customer key when the command carries personal fields,
+//! `evolve` (or take the state from the engine's cache; a `receive` of a complaint the cache
+//! does not hold is decided on an empty state, the append's expected version 0 checking it), look up (or create) the customer key when the command carries personal fields,
 //! read the customer's earlier complaints from the repeat projection when the command is a
 //! verification or a classification (the domain's repeat rule judges them, docs/domain.md §8),
 //! `decide_with` with `now` from the engine's clock, then append with the expected stream
@@ -274,7 +275,9 @@ pub struct BatchOutcome {
     pub rejected: usize,
     /// Events written by this batch.
     pub events: usize,
-    /// The log's last committed position after the batch.
+    /// The log's last committed position after the batch: the position of the batch's last
+    /// committed event (the head is at least that: other writers may have appended in the same
+    /// commit or since), or the head read from the store when the batch committed nothing.
     pub head_position: u64,
     /// One per outcome: the complaint's stream version after the command (for a rejected
     /// command, the version it was refused at; 0 for a reserved stream, never read). What
@@ -299,6 +302,28 @@ struct BatchRun {
     outcome: BatchOutcome,
     /// For each committed command: its outcome index and its events, with their positions.
     committed: Vec<(usize, Vec<Event>)>,
+}
+
+/// Where the state a command is decided on came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateSource {
+    /// The engine's cache: may be stale when another process wrote.
+    Cached,
+    /// Assumed empty for a command that opens a complaint: the append's expected version 0 checks it.
+    AssumedNew,
+    /// The stream, read from the store.
+    Read,
+}
+
+/// What [`Engine::execute`] knows of a complaint before it decides.
+// The state is the common case and is moved once into the caller; boxing it to even out the
+// variants would cost an allocation per command.
+#[allow(clippy::large_enum_variant)]
+enum Known {
+    /// The state to decide on, and where it came from.
+    State(ComplaintState, StateSource),
+    /// The command is a retry of one the stream holds: the answer, nothing to decide.
+    Retry(Executed),
 }
 
 /// A complaint's state during a batch.
@@ -455,6 +480,8 @@ pub struct Engine {
     replica: Option<Arc<PgStore>>,
     /// Committed events the repeat projection has not folded yet (see `engine_repeat_index.rs`).
     parked: repeat_index::Parked,
+    /// How the command path's catch-up reads find the log's end (see `engine_repeat_index.rs`).
+    log_end: repeat_index::LogEnd,
     /// The watchdog's histories of open tickets between ticks (see `engine_watch.rs`); held
     /// for a whole tick, so ticks of one engine take turns.
     watch: tokio::sync::Mutex<watch::Watch>,
@@ -542,6 +569,9 @@ impl Engine {
         }
         engine.file_log = file_log;
         engine.read_only = cfg_read_only;
+        if replica.is_some() {
+            engine.log_end = repeat_index::LogEnd::ShortRead; // the replica is PostgreSQL
+        }
         engine.replica = replica;
         Ok(engine)
     }
@@ -556,6 +586,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         check_business_time_zone(&cfg.calendar)?;
         let local = cfg.local_dir().to_owned();
+        let log_end = repeat_index::LogEnd::of(store.as_ref() as &dyn std::any::Any);
         let vault: Arc<dyn Vault> = store.clone();
         let store: Arc<dyn EventStore> = store;
         let read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
@@ -591,6 +622,7 @@ impl Engine {
             read_only: false,
             replica: None,
             parked: Default::default(),
+            log_end,
             watch: Default::default(),
         })
     }
@@ -654,45 +686,14 @@ impl Engine {
                 backoff(attempt).await;
             }
             // The cached state saves reading and folding the stream; a retry always reads, and
-            // so does a command the cached state would reject (it may be stale).
-            // Taken out of the cache, not copied (this task holds the complaint's turn); put
-            // back, evolved, once the command is decided.
-            let cached = if use_cache {
-                self.take_cached_state(&cmd.complaint_id)
-                    .filter(|s| !s.has_applied(&cmd.command_id))
-            } else {
-                None
-            };
-            let from_cache = cached.is_some();
-            let state = match cached {
-                Some(state) => state,
-                None => {
-                    // A stream the file log does not hold is not read (a trip to the blocking
-                    // pool): its index answers in memory.
-                    let events = if self.file_log.is_some()
-                        && self.store.stream_version(cmd.complaint_id.as_str()).await? == 0
-                    {
-                        Vec::new()
-                    } else {
-                        self.read_stream_events(&cmd.complaint_id).await?
-                    };
-                    let original: Vec<Event> = events
-                        .iter()
-                        .filter(|e| e.meta.command_id == cmd.command_id)
-                        .cloned()
-                        .collect();
-                    if !original.is_empty() {
-                        ComplaintState::from_events(&events).check_retry(&cmd)?;
-                        return Ok(Executed {
-                            complaint_id: cmd.complaint_id.clone(),
-                            command_id: cmd.command_id.clone(),
-                            stream_version: events.last().map_or(0, |e| e.meta.stream_version),
-                            events: original,
-                            deduplicated: true,
-                        });
-                    }
-                    ComplaintState::from_events(&events)
-                }
+            // so does a command the cached state would reject (it may be stale). A command that
+            // opens a complaint is decided on an empty state when the cache does not hold the
+            // complaint: its append expects version 0, so the store refuses it when the stream
+            // holds events (then it is read and decided again). Taken out of the cache, not
+            // copied (this task holds the complaint's turn); put back, evolved, once decided.
+            let (state, source) = match self.state_for(&cmd, use_cache).await? {
+                Known::State(state, source) => (state, source),
+                Known::Retry(executed) => return Ok(executed),
             };
             self.check_merge_target(&cmd, None).await?;
             let priors = self.priors_for(&state, &cmd).await?;
@@ -707,7 +708,7 @@ impl Engine {
             };
             let mut new = match decide_with(&state, &cmd, &ctx, &priors) {
                 Ok(new) => new,
-                Err(_) if from_cache => {
+                Err(_) if source != StateSource::Read => {
                     self.forget_states([&cmd.complaint_id]);
                     use_cache = false;
                     attempt -= 1; // not a conflict: no backoff, no retry counted
@@ -751,9 +752,13 @@ impl Engine {
             };
             match appended {
                 Ok(r) if r.deduplicated => {
-                    // Another writer committed this very command between our read and append.
+                    // Another writer committed this very command between our read and append,
+                    // or it is the retry of a receive the cache no longer held (no backoff).
                     self.forget_states([&cmd.complaint_id]);
                     use_cache = false;
+                    if source == StateSource::AssumedNew {
+                        attempt -= 1;
+                    }
                     continue;
                 }
                 Ok(r) => {
@@ -780,6 +785,12 @@ impl Engine {
                         stream_version: r.stream_version,
                     });
                 }
+                Err(StoreError::Conflict { .. }) if source == StateSource::AssumedNew => {
+                    // The complaint exists after all: read it (no contention, no backoff).
+                    use_cache = false;
+                    attempt -= 1;
+                    continue;
+                }
                 Err(StoreError::Conflict { .. }) if attempt <= self.conflict_retries_max => {
                     self.forget_states([&cmd.complaint_id]);
                     use_cache = false;
@@ -795,6 +806,47 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// The state `cmd` is decided on: the cached one, an empty one for a command that opens a
+    /// complaint the cache does not hold (see [`plaint_domain::state::opens_complaint`]), or
+    /// the stream's, read and folded; or the answer to a retry of a command the stream holds.
+    async fn state_for(&self, cmd: &Command, use_cache: bool) -> Result<Known, EngineError> {
+        let cached = if use_cache {
+            self.take_cached_state(&cmd.complaint_id)
+        } else {
+            None
+        };
+        match cached {
+            Some(state) if !state.has_applied(&cmd.command_id) => return Ok(Known::State(state, StateSource::Cached)),
+            None if use_cache && plaint_domain::state::opens_complaint(cmd) => {
+                return Ok(Known::State(ComplaintState::new(), StateSource::AssumedNew))
+            }
+            _ => {}
+        }
+        // A stream the file log does not hold is not read (a trip to the blocking pool): its
+        // index answers in memory.
+        let events = if self.file_log.is_some() && self.store.stream_version(cmd.complaint_id.as_str()).await? == 0 {
+            Vec::new()
+        } else {
+            self.read_stream_events(&cmd.complaint_id).await?
+        };
+        let original: Vec<Event> = events
+            .iter()
+            .filter(|e| e.meta.command_id == cmd.command_id)
+            .cloned()
+            .collect();
+        if original.is_empty() {
+            return Ok(Known::State(ComplaintState::from_events(&events), StateSource::Read));
+        }
+        ComplaintState::from_events(&events).check_retry(cmd)?;
+        Ok(Known::Retry(Executed {
+            complaint_id: cmd.complaint_id.clone(),
+            command_id: cmd.command_id.clone(),
+            stream_version: events.last().map_or(0, |e| e.meta.stream_version),
+            events: original,
+            deduplicated: true,
+        }))
     }
 
     fn take_cached_state(&self, id: &ComplaintId) -> Option<ComplaintState> {
@@ -1090,6 +1142,17 @@ impl Engine {
                 self.cache_state(id, entry.state);
             }
         }
+        // The head the append answered (its last event's position), not read again: a round
+        // trip on PostgreSQL. Read only when the batch committed nothing.
+        let head_position = match results
+            .iter()
+            .filter(|r| !r.deduplicated)
+            .map(|r| r.last_position)
+            .max()
+        {
+            Some(last) => last,
+            None => self.store.head_position().await?,
+        };
         deduplicated += outcomes
             .iter()
             .enumerate()
@@ -1106,7 +1169,7 @@ impl Engine {
                 deduplicated,
                 rejected,
                 events,
-                head_position: self.store.head_position().await?,
+                head_position,
                 stream_versions: versions,
             },
             committed: committed_events,

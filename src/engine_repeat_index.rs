@@ -12,19 +12,35 @@
 //! - before a judgement, the parked events are folded in order, and whatever the engine did not
 //!   commit itself (another process, a commit whose caller has not handed its events over yet)
 //!   is read from the log, from the projection's position to the head: the rule sees every
-//!   event committed before it judges, as before.
+//!   event committed before it judges, as before. On the file log (head in memory) the judgement
+//!   first gives the callers whose commits were acknowledged a turn or two to hand their events
+//!   over ([`Engine::await_handovers`]; wave 6: under group commit that gap is usually another
+//!   caller's, and reading it back went through the blocking pool); what is still missing is read.
+//!   On PostgreSQL the read itself finds the end ([`LogEnd::ShortRead`]): one query, no head
+//!   query first.
 //!
 //! The watchdog ([`Engine::tick`]) brings the ticket projection alone up to the head for its
 //! list of open tickets, in the same pass as its own histories (`engine_watch.rs`). The other projections catch up on read ([`Engine::with_projections`]),
 //! each from its own position. The rule itself stays in the domain; this only keeps its lookup current.
 
-use super::watch::fold_log;
+use super::watch::{apply_read, fold_log};
 use super::Engine;
 use crate::error::EngineError;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
 use plaint_domain::Event;
 use plaint_projections::runner::{ProjectionSet, Runner};
+use plaint_store::pg::PgStore;
+use plaint_store::EventStore;
 use std::collections::BTreeMap;
+
+/// Most turns a judgement gives other callers to hand their committed events over before it
+/// reads the rest from the log ([`Engine::await_handovers`]).
+const HANDOVER_YIELDS_MAX: usize = 2;
+
+/// Events per read of [`fold_to_end`]; within what one PostgreSQL read answers
+/// ([`plaint_store::READ_BATCH_MAX`]), so a short answer means the end.
+const END_READ_BATCH: usize = 16_384;
+const _: () = assert!(END_READ_BATCH <= plaint_store::READ_BATCH_MAX);
 
 /// Most committed events parked for the repeat projection; past it they are dropped and the
 /// next judgement reads them from the log instead (only a shortcut, never a loss).
@@ -68,6 +84,9 @@ impl Engine {
             let mut parked = self.parked.lock().expect("parked events lock");
             fold_parked(&mut runner, &mut parked);
         }
+        if self.log_end == LogEnd::HeadFirst {
+            self.await_handovers(&mut runner).await?;
+        }
         self.catch_up_one(&mut runner, |p| p.repeats.position, ProjectionSet::apply_repeats)
             .await?;
         {
@@ -79,6 +98,23 @@ impl Engine {
 }
 
 impl Engine {
+    /// Gives the callers whose commits the log has acknowledged, but who have not handed their
+    /// events over yet, a turn to do so (they park them: this task holds the projections),
+    /// before the gap is read back from the log. Only where the head is known without a round
+    /// trip ([`LogEnd::HeadFirst`]). Never a condition of correctness: whatever is still
+    /// missing afterwards is read from the log by the caller, as before.
+    async fn await_handovers(&self, runner: &mut Runner) -> Result<(), EngineError> {
+        for _ in 0..HANDOVER_YIELDS_MAX {
+            if next_for_repeats(runner) > self.store.head_position().await? {
+                return Ok(());
+            }
+            tokio::task::yield_now().await;
+            let mut parked = self.parked.lock().expect("parked events lock");
+            fold_parked(runner, &mut parked);
+        }
+        Ok(())
+    }
+
     /// Brings one projection (its position by `position`, folded by `apply`) up to the log's
     /// head, reading from its position; the others stay where they are.
     pub(super) async fn catch_up_one(
@@ -88,10 +124,55 @@ impl Engine {
         apply: fn(&mut ProjectionSet, &Event),
     ) -> Result<(), EngineError> {
         let reads = self.reads();
-        let head = reads.head_position().await?;
         let projections = runner.projections_mut();
         let from = position(projections) + 1;
-        fold_log(reads, from, head, &mut |e| apply(projections, e)).await
+        match self.log_end {
+            LogEnd::HeadFirst => {
+                let head = reads.head_position().await?;
+                fold_log(reads, from, head, &mut |e| apply(projections, e)).await
+            }
+            LogEnd::ShortRead => fold_to_end(reads, from, &mut |e| apply(projections, e)).await,
+        }
+    }
+}
+
+/// How a catch-up read finds the log's end: the last committed position at the moment it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogEnd {
+    /// Ask the store for its head, then read up to it (the file log: the head is in memory, a
+    /// read is a trip to the blocking pool, and a read may end early at a segment's end).
+    HeadFirst,
+    /// Read from the position until a read returns fewer events than asked (PostgreSQL: a
+    /// `LIMIT` query answers short only at the end of what its snapshot holds, so one round
+    /// trip instead of two: no `SELECT … FROM head` first).
+    ShortRead,
+}
+
+impl LogEnd {
+    /// [`LogEnd::ShortRead`] for the PostgreSQL store, [`LogEnd::HeadFirst`] for any other.
+    pub(crate) fn of(store: &dyn std::any::Any) -> LogEnd {
+        if store.is::<PgStore>() {
+            LogEnd::ShortRead
+        } else {
+            LogEnd::HeadFirst
+        }
+    }
+}
+
+/// Folds the log from position `from` to its end (see [`LogEnd::ShortRead`]).
+async fn fold_to_end(
+    source: &dyn EventStore,
+    from: u64,
+    apply: &mut (dyn FnMut(&Event) + Send),
+) -> Result<(), EngineError> {
+    let mut next = from;
+    loop {
+        let batch = source.read_all(next, END_READ_BATCH).await?;
+        let n = batch.len();
+        apply_read(batch, &mut next, apply)?;
+        if n < END_READ_BATCH {
+            return Ok(());
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use plaint_domain::watchdog::{due_escalations, next_due};
 use plaint_domain::{ComplaintId, EscalationDue, Event, Timestamp};
 use plaint_projections::from_recorded_owned;
 use plaint_projections::runner::{ProjectionSet, RunnerError};
-use plaint_store::EventStore;
+use plaint_store::{EventStore, RecordedEvent};
 use std::collections::{HashMap, HashSet};
 
 /// Most ticket histories the watchdog holds; beyond, a ticket is read from the store when a
@@ -198,17 +198,28 @@ pub(super) async fn fold_log(
         if batch.is_empty() {
             break;
         }
-        for r in batch {
-            if r.position != next {
-                return Err(RunnerError::Gap {
-                    after: next - 1,
-                    found: r.position,
-                }
-                .into());
+        apply_read(batch, &mut next, apply)?;
+    }
+    Ok(())
+}
+
+/// Hands `batch`, read from position `*next` on, to `apply` in order, advancing `*next` past
+/// it; a gap in the positions is an error.
+pub(super) fn apply_read(
+    batch: Vec<RecordedEvent>,
+    next: &mut u64,
+    apply: &mut (dyn FnMut(&Event) + Send),
+) -> Result<(), EngineError> {
+    for r in batch {
+        if r.position != *next {
+            return Err(RunnerError::Gap {
+                after: *next - 1,
+                found: r.position,
             }
-            apply(&from_recorded_owned(r)?);
-            next += 1;
+            .into());
         }
+        apply(&from_recorded_owned(r)?);
+        *next += 1;
     }
     Ok(())
 }

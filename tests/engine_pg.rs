@@ -34,6 +34,17 @@ fn pg_config(url: &str, schema: &str, dir: std::path::PathBuf, now: &str) -> Eng
     cfg
 }
 
+/// Two engines (two back-office processes) on one schema, each with its own checkpoint
+/// directory (kept alive by the returned directories), their clocks at 2026-11-20.
+async fn two_engines(url: &str, schema: &str) -> (Engine, Engine, [tempfile::TempDir; 2]) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let open =
+        |dir: &tempfile::TempDir| Engine::open(pg_config(url, schema, dir.path().to_owned(), "2026-11-20T00:00:00Z"));
+    let a = open(&dirs[0]).await.unwrap();
+    let b = open(&dirs[1]).await.unwrap();
+    (a, b, dirs)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_idempotency_and_restart_on_postgres() {
     let Some(url) = database_url() else { return };
@@ -84,11 +95,7 @@ async fn workload_idempotency_and_restart_on_postgres() {
 async fn two_engines_on_one_complaint_never_act_on_a_stale_state() {
     let Some(url) = database_url() else { return };
     let schema = format!("facade_test_stale_{}", std::process::id());
-    let dir_a = tempfile::tempdir().unwrap();
-    let dir_b = tempfile::tempdir().unwrap();
-    let open = |dir: std::path::PathBuf| Engine::open(pg_config(&url, &schema, dir, "2026-11-20T00:00:00Z"));
-    let a = open(dir_a.path().to_owned()).await.unwrap();
-    let b = open(dir_b.path().to_owned()).await.unwrap();
+    let (a, b, _dirs) = two_engines(&url, &schema).await;
     let line = |json: &str| -> plaint::domain::Command { serde_json::from_str(json).unwrap() };
     let head = r#""complaint_id":"CMP-STALE-1","actor":"agent-1""#;
 
@@ -175,6 +182,54 @@ async fn ticks_of_two_engines_see_each_others_appends() {
         }
     }
     assert_eq!(rungs.len(), escalated);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
+        .await
+        .unwrap();
+}
+
+/// Issue 13, wave 6: an engine decides a `receive` of a complaint its cache does not hold on an
+/// empty state, without reading the stream (a round trip on PostgreSQL); the append's expected
+/// version 0 is the check. The story this guards: engine B, which never saw the complaint, must
+/// not open it a second time (its receive under another command id is refused once the store
+/// refuses version 0 and B reads the stream), and its retry of A's receive must answer A's
+/// events, not new ones. Then B's judgement at verification must see a complaint A committed
+/// (the repeat projection's catch-up reads the log to its end in one query, no head query first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("facade_test_assumed_{}", std::process::id());
+    let (a, b, _dirs) = two_engines(&url, &schema).await;
+    let line = |json: &str| -> plaint::domain::Command { serde_json::from_str(json).unwrap() };
+    let receive = |command: &str, complaint: &str| {
+        line(&format!(
+            r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{{"customer_id":"C-7"}}}}"#
+        ))
+    };
+    let first = a.execute(receive("r1", "CMP-NEW-1")).await.unwrap();
+    let twice = b.execute(receive("r9", "CMP-NEW-1")).await;
+    assert!(
+        matches!(twice, Err(plaint::EngineError::Rejected(_))),
+        "a second receive is refused: {twice:?}"
+    );
+    let retry = b.execute(receive("r1", "CMP-NEW-1")).await.unwrap();
+    assert!(retry.deduplicated);
+    assert_eq!(retry.events, first.events, "the retry answers A's events");
+    let id = ComplaintId::new("CMP-NEW-1").unwrap();
+    assert_eq!(a.history(&id).await.unwrap().len(), 1, "one Received, nothing else");
+    // A verifies its complaint; B receives another of the same customer and waybill and judges
+    // it against A's open one, which only a read of the log shows B.
+    a.execute(line(
+        r#"{"command_id":"v1","complaint_id":"CMP-NEW-1","actor":"agent-1","command":"verify","claim":"passed","evidence":"passed","history":"passed"}"#,
+    ))
+    .await
+    .unwrap();
+    b.execute(receive("r2", "CMP-NEW-2")).await.unwrap();
+    assert_eq!(
+        b.judge_intake(&ComplaintId::new("CMP-NEW-2").unwrap()).await.unwrap(),
+        plaint::domain::repeat::RepeatVerdict::Duplicate { of: id }
+    );
     a.close().await.unwrap();
     b.close().await.unwrap();
     PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))

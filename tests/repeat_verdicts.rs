@@ -504,3 +504,44 @@ async fn concurrent_callers_leave_the_repeat_projection_equal_to_a_rebuild() {
         assert_eq!(at_read.1, rebuilt(&engine).await, "round {round}");
     }
 }
+
+/// Issue 13, wave 6: a judgement waits a turn or two for the events other callers of the same
+/// engine have committed but not yet handed to the repeat projection, and reads the rest back
+/// from the log (`src/engine_repeat_index.rs`). The story this guards: an engine that trusted
+/// its hand-overs alone would miss a complaint the log acknowledged through another path. Two
+/// engines share one file log here, so engine B's repeat projection never receives engine A's
+/// events from A: B's verification of C (same customer, same waybill as A's open complaint)
+/// must still find A and record the duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judgement_sees_complaints_no_caller_handed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(plaint::store::file::FileLog::open(dir.path(), Default::default()).unwrap());
+    let config = |local: &str| {
+        let mut cfg = EngineConfig::file(dir.path().join(local)).with_clock(fixed_clock(at(NOW)));
+        cfg.checkpoints = false;
+        cfg
+    };
+    let a = Engine::with_store(log.clone(), config("a"), None).await.unwrap();
+    let b = Engine::with_store(log.clone(), config("b"), None).await.unwrap();
+    for cmd in [
+        receive("CMP-A", "2026-09-01T10:00:00+08:00", "C-88", "hotline", "SF1"),
+        verify("CMP-A", "2026-09-01T10:05:00+08:00"),
+    ] {
+        a.execute(cmd).await.unwrap();
+    }
+    for cmd in [
+        receive("CMP-C", "2026-09-06T10:00:00+08:00", "C-88", "email", "SF 1"),
+        verify("CMP-C", "2026-09-06T10:05:00+08:00"),
+    ] {
+        b.execute(cmd).await.unwrap();
+    }
+    assert_eq!(
+        links(&b.history(&cid("CMP-C")).await.unwrap()),
+        (None, Some(cid("CMP-A")), false),
+        "B's verification saw A's complaint"
+    );
+    assert_eq!(
+        b.judge_intake(&cid("CMP-C")).await.unwrap(),
+        RepeatVerdict::Duplicate { of: cid("CMP-A") }
+    );
+}

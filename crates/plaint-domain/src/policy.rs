@@ -14,6 +14,7 @@ use crate::event::{
 };
 use crate::time::{Timestamp, MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -474,20 +475,24 @@ pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> b
 /// assert!(text.hit("Damaged"));
 /// ```
 #[derive(Debug, Clone)]
-pub struct KeywordText {
-    text: String,
-    /// Lower-cased, trimmed, none empty.
-    prefixes: Vec<String>,
+pub struct KeywordText<'a> {
+    /// Lower-cased; borrowed when lower-casing leaves it as it is (issue 13, wave 6).
+    text: Cow<'a, str>,
+    /// Lower-cased, trimmed, none empty; borrowed likewise (a policy's prefixes almost always).
+    prefixes: Vec<Cow<'a, str>>,
 }
 
-impl KeywordText {
+impl<'a> KeywordText<'a> {
     /// Lower-cases `text` and the prefixes (dropping blank ones).
-    pub fn new(text: &str, negation_prefixes: &[String]) -> KeywordText {
+    pub fn new(text: &'a str, negation_prefixes: &'a [String]) -> KeywordText<'a> {
         KeywordText {
-            text: text.to_lowercase(),
+            text: lower_case(text),
             prefixes: negation_prefixes
                 .iter()
-                .map(|p| p.to_lowercase().trim().to_owned())
+                .map(|p| match lower_case(p) {
+                    Cow::Borrowed(p) => Cow::Borrowed(p.trim()),
+                    Cow::Owned(p) => Cow::Owned(p.trim().to_owned()),
+                })
                 .filter(|p| !p.is_empty())
                 .collect(),
         }
@@ -500,12 +505,12 @@ impl KeywordText {
         if kw.is_empty() {
             return false;
         }
-        let text = self.text.as_str();
+        let text = &*self.text;
         let mut from = 0;
         while let Some(i) = text[from..].find(&*kw) {
             let at = from + i;
             let before = text[..at].trim_end();
-            if !self.prefixes.iter().any(|p| before.ends_with(p.as_str())) {
+            if !self.prefixes.iter().any(|p| before.ends_with(&**p)) {
                 return true;
             }
             from = at + kw.len();
@@ -519,11 +524,11 @@ impl KeywordText {
 /// 13). `str::to_lowercase` maps every character on its own except a final capital sigma,
 /// which changes either way, so a string whose every character lower-cases to itself is its
 /// own lower case.
-fn lower_case(s: &str) -> std::borrow::Cow<'_, str> {
+fn lower_case(s: &str) -> Cow<'_, str> {
     if s.chars().all(|c| c.to_lowercase().eq(std::iter::once(c))) {
-        std::borrow::Cow::Borrowed(s)
+        Cow::Borrowed(s)
     } else {
-        std::borrow::Cow::Owned(s.to_lowercase())
+        Cow::Owned(s.to_lowercase())
     }
 }
 

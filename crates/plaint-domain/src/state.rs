@@ -477,6 +477,27 @@ pub enum Rejection {
     },
 }
 
+/// Whether the transition table (docs/domain.md §2) accepts `cmd` only on a complaint that has
+/// no event yet (a `receive`). An engine may decide such a command on an empty state without
+/// reading the stream first: its append expects stream version 0, which the store refuses when
+/// the stream holds events (the engine then reads the stream and decides again).
+///
+/// ```
+/// use plaint_domain::state::opens_complaint;
+/// use plaint_domain::Command;
+/// let receive: Command = serde_json::from_str(r#"{"command_id": "c-1", "complaint_id": "CMP-1",
+///     "actor": "cs-001", "command": "receive", "channel": "hotline", "region": "上海",
+///     "description": "未收到包裹", "customer": {"name": "张三", "phone": "13800138000"}}"#).unwrap();
+/// assert!(opens_complaint(&receive));
+/// let verify: Command = serde_json::from_str(r#"{"command_id": "c-2", "complaint_id": "CMP-1",
+///     "actor": "cs-001", "command": "verify",
+///     "claim": "passed", "evidence": "passed", "history": "passed"}"#).unwrap();
+/// assert!(!opens_complaint(&verify));
+/// ```
+pub fn opens_complaint(cmd: &Command) -> bool {
+    matches!(cmd.body, CommandBody::Receive(_))
+}
+
 /// Refuses a command that addresses one of the log's system streams
 /// ([`crate::ids::RESERVED_STREAMS`]: API tokens, reveals, erasures) as its complaint, or names
 /// one as a complaint it refers to (`repeat_of`, `into`, `lead`): those streams hold no
@@ -699,8 +720,11 @@ impl Decider<'_, '_, '_, '_> {
         if let Some(allowed) = self.casework_allowed() {
             return allowed;
         }
+        if opens_complaint(self.cmd) {
+            return s == S::New;
+        }
         match &self.cmd.body {
-            CommandBody::Receive(_) => s == S::New,
+            CommandBody::Receive(_) => unreachable!("a receive opens a complaint (opens_complaint)"),
             CommandBody::Verify(_) => s == S::Received,
             CommandBody::Reject(_) | CommandBody::MergeAsDuplicate(_) => matches!(s, S::Received | S::Verified),
             CommandBody::Classify(_) => s == S::Verified,
