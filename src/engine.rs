@@ -331,7 +331,8 @@ struct BatchState {
     state: ComplaintState,
     /// It had events before the batch.
     existed: bool,
-    /// Taken from the engine's cache (may be stale if another process wrote).
+    /// Not read from the store: taken from the engine's cache, or assumed empty for a command
+    /// that opens a complaint (either may be stale if another process wrote).
     from_cache: bool,
     /// One of its requests was answered as already committed (by another writer).
     deduplicated: bool,
@@ -999,9 +1000,14 @@ impl Engine {
                 // Taken out of the cache either way: whatever the batch's fate, the cached
                 // state is no longer known to be current; put back once committed.
                 let cached = self.take_cached_state(&cmd.complaint_id).filter(|_| use_cache);
-                let from_cache = cached.is_some();
+                // A command that opens a complaint starts from the empty state, unread (as in
+                // `execute`): the append's expected version 0 checks it, a refusal retries the
+                // batch from the streams.
+                let assumed_new = cached.is_none() && use_cache && plaint_domain::state::opens_complaint(cmd);
+                let from_cache = cached.is_some() || assumed_new;
                 let state = match cached {
                     Some(state) => state,
+                    None if assumed_new => ComplaintState::new(),
                     None => self.read_state(&cmd.complaint_id).await?,
                 };
                 states.insert(

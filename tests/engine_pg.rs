@@ -216,6 +216,11 @@ async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
     let retry = b.execute(receive("r1", "CMP-NEW-1")).await.unwrap();
     assert!(retry.deduplicated);
     assert_eq!(retry.events, first.events, "the retry answers A's events");
+    // The same through a batch (`plaint serve` groups single commands into one).
+    let batch = b.execute_batch(vec![receive("r1", "CMP-NEW-1")]).await.unwrap();
+    assert_eq!((batch.deduplicated, batch.committed), (1, 0), "{batch:?}");
+    let batch = b.execute_batch(vec![receive("r8", "CMP-NEW-1")]).await.unwrap();
+    assert_eq!((batch.rejected, batch.committed), (1, 0), "{batch:?}");
     let id = ComplaintId::new("CMP-NEW-1").unwrap();
     assert_eq!(a.history(&id).await.unwrap().len(), 1, "one Received, nothing else");
     // A verifies its complaint; B receives another of the same customer and waybill and judges
