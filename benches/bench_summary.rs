@@ -13,7 +13,9 @@
 //! `PLAINT_BENCH_SUMMARY_OUT` through `benches/support/summary.rs` (`key<TAB>value` lines); the
 //! rows below only name those keys and the targets. So a row's measurement is improved in its
 //! own bench, without touching this file. The children's own reports go to stderr; the table
-//! goes to stdout at the end.
+//! goes to stdout at the end, followed by what the machine allowed in the same run (the
+//! ceilings an unmet row is bounded by: one `fdatasync` per lone command, the disk's durable
+//! bandwidth, reading the log without folding it, cqrs-es's in-memory command path).
 //!
 //! Environment:
 //! * `PLAINT_SUMMARY_PARTS`: which parts to run, a comma list of `disk`, `vs_cqrs`, `log_append`,
@@ -268,6 +270,58 @@ fn vs_lines(f: &Figures) -> Vec<String> {
         .collect()
 }
 
+/// What this machine allowed in the same run, beside the rows it bounds: the ceilings the
+/// closing note of an unmet target cites (one `fdatasync` per lone command, the disk's durable
+/// bandwidth, reading the log without folding it, cqrs-es's in-memory command path).
+fn limit_lines(f: &Figures, fsync_p50_ms: Option<f64>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let (Some(p50), Some(one)) = (fsync_p50_ms, get(f, "vs.file.one.cmd_s")) {
+        let ceiling = 1e3 / p50;
+        let budget_us = 1e6 / 9_000.0 - p50 * 1e3;
+        lines.push(format!(
+            "- 1 caller: one `fdatasync` per command at this run's p50 ({p50:.3} ms) allows at most {} cmd/s; \
+             measured {} cmd/s = {:.0} % of that ceiling; 9,000 cmd/s leaves {budget_us:.0} µs per command beside the sync",
+            format_value(ceiling, ""),
+            format_value(one, ""),
+            100.0 * one / ceiling
+        ));
+    }
+    if let (Some(bw), Some(bytes), Some(rate)) = (
+        get(f, "disk.bandwidth_mb_s"),
+        get(f, "store.bulk.durable.bytes_per_event"),
+        get(f, "store.bulk.durable.ev_s"),
+    ) {
+        lines.push(format!(
+            "- bulk: the disk's {bw:.0} MB/s durable at {bytes:.0} B an event allows {} ev/s; measured {} ev/s = {:.0} % of it",
+            format_value(bw * 1e6 / bytes, ""),
+            format_value(rate, ""),
+            100.0 * rate * bytes / (bw * 1e6)
+        ));
+    }
+    if let (Some(scan), Some(rebuild)) = (get(f, "rebuild.scan.ev_s"), get(f, "rebuild.one_thread.ev_s")) {
+        let decode = get(f, "rebuild.decode.ev_s").map_or(String::new(), |d| {
+            format!(", scan + decode {} ev/s", format_value(d, ""))
+        });
+        lines.push(format!(
+            "- rebuild: reading the log alone (records CRC-checked, nothing decoded) {} ev/s{decode}; \
+             the rebuild {} ev/s; the 5,000,000 ev/s target is {:.2}× the scan alone",
+            format_value(scan, ""),
+            format_value(rebuild, ""),
+            5e6 / scan
+        ));
+    }
+    for (which, callers) in [("one", "1 caller"), ("many", "64 callers")] {
+        let mem = get(f, &format!("vs.cqrs_mem.{which}.cpu_us"));
+        let ours = get(f, &format!("vs.file.{which}.cpu_us"));
+        if let (Some(mem), Some(ours)) = (mem, ours) {
+            lines.push(format!(
+                "- CPU per command, {callers}: cqrs-es with its in-memory store (no log, no sync) {mem:.1} µs; plaint durable {ours:.1} µs"
+            ));
+        }
+    }
+    lines
+}
+
 fn format_value(v: f64, unit: &str) -> String {
     let n = if v >= 1000.0 {
         let s = format!("{v:.0}");
@@ -288,6 +342,7 @@ fn format_value(v: f64, unit: &str) -> String {
     match unit {
         "×" => format!("{n}×"),
         "%" => format!("{n} %"),
+        "" => n,
         _ => format!("{n} {unit}"),
     }
 }
@@ -572,5 +627,16 @@ fn main() {
     println!();
     for line in vs_lines(&figures) {
         println!("{line}");
+    }
+    let fsync_p50_ms =
+        (!disks.is_empty()).then(|| disks.iter().map(|(_, d)| d.fsync_p50_ms).sum::<f64>() / disks.len() as f64);
+    let limits = limit_lines(&figures, fsync_p50_ms);
+    if !limits.is_empty() {
+        println!();
+        println!("What the machine allowed in this run (the ceilings beside the rows they bound):");
+        println!();
+        for line in limits {
+            println!("{line}");
+        }
     }
 }
