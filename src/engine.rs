@@ -889,32 +889,39 @@ impl Engine {
     /// let now = Timestamp::parse_rfc3339("2026-11-20T00:00:00Z").unwrap();
     /// let engine = Engine::open(EngineConfig::file(dir.path()).with_clock(fixed_clock(now))).await.unwrap();
     /// let cmds = generate(&WorkloadConfig { complaints: 40, ..Default::default() });
-    /// let out = engine.execute_batch(cmds.clone()).await.unwrap();
+    /// let out = engine.execute_batch(&cmds).await.unwrap();
     /// assert_eq!((out.committed, out.rejected), (cmds.len(), 0));
-    /// let again = engine.execute_batch(cmds.clone()).await.unwrap();
+    /// let again = engine.execute_batch(&cmds).await.unwrap();
     /// assert_eq!(again.deduplicated, cmds.len()); // nothing new
     /// # });
     /// ```
-    pub async fn execute_batch(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
-        self.execute_batch_with(cmds, false, None).await
+    ///
+    /// The commands are borrowed (a `Vec`, a slice, or a reference to either): a caller that
+    /// must act on them after a failure (`plaint serve`'s group commit executes a failed group
+    /// again one command at a time) keeps them without a copy.
+    pub async fn execute_batch(&self, cmds: impl AsRef<[Command]>) -> Result<BatchOutcome, EngineError> {
+        self.execute_batch_with(cmds.as_ref(), false, None).await
     }
 
     /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
     /// the commands before it are committed, and its outcome (`Rejected`) is the last of
     /// `outcomes`; the commands after it are not looked at. For imports that must stop at a bad
     /// line after committing exactly the lines before it (`plaint import`).
-    pub async fn execute_batch_until_rejection(&self, cmds: Vec<Command>) -> Result<BatchOutcome, EngineError> {
-        self.execute_batch_with(cmds, true, None).await
+    pub async fn execute_batch_until_rejection(
+        &self,
+        cmds: impl AsRef<[Command]>,
+    ) -> Result<BatchOutcome, EngineError> {
+        self.execute_batch_with(cmds.as_ref(), true, None).await
     }
 
     #[tracing::instrument(name = "batch", skip_all, fields(commands = cmds.len()))]
     async fn execute_batch_with(
         &self,
-        cmds: Vec<Command>,
+        cmds: &[Command],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
-        Ok(self.run_batch(&cmds, stop_at_rejection, now).await?.outcome)
+        Ok(self.run_batch(cmds, stop_at_rejection, now).await?.outcome)
     }
 
     /// [`Engine::execute_batch`] with the committed events handed back (the watchdog returns

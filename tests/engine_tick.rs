@@ -162,7 +162,7 @@ async fn full_scan_tick(oracle: &Engine, clock: &AtomicI64, now: Timestamp) -> V
     }
     let before = clock.swap(now.as_millis(), Ordering::SeqCst);
     let out = oracle
-        .execute_batch(cmds.iter().map(|(c, _)| c.clone()).collect())
+        .execute_batch(cmds.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>())
         .await
         .unwrap();
     clock.store(before, Ordering::SeqCst);

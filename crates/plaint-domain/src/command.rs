@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// A command addressed to one complaint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A command addressed to one complaint. Read from JSON in one pass by a hand-written
+/// `Deserialize` (`command_de.rs`) that accepts what the derived reading of this shape would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Command {
     /// Idempotency key: a command retried with the same id appends nothing.
     pub command_id: CommandId,
@@ -137,40 +138,68 @@ pub enum CommandBody {
     RecordDisputeEscalation(RecordDisputeEscalation),
 }
 
-impl CommandBody {
-    /// The stable snake_case name of the command.
-    pub fn name(&self) -> &'static str {
-        match self {
-            CommandBody::Receive(_) => "receive",
-            CommandBody::Verify(_) => "verify",
-            CommandBody::Reject(_) => "reject",
-            CommandBody::MergeAsDuplicate(_) => "merge_as_duplicate",
-            CommandBody::Classify(_) => "classify",
-            CommandBody::Dispatch(_) => "dispatch",
-            CommandBody::Redispatch(_) => "redispatch",
-            CommandBody::PutOnHold(_) => "put_on_hold",
-            CommandBody::Resume(_) => "resume",
-            CommandBody::Respond(_) => "respond",
-            CommandBody::Compensate(_) => "compensate",
-            CommandBody::Escalate(_) => "escalate",
-            CommandBody::Revisit(_) => "revisit",
-            CommandBody::Reopen(_) => "reopen",
-            CommandBody::Close(_) => "close",
-            CommandBody::Withdraw(_) => "withdraw",
-            CommandBody::RecordRevisitAttempt(_) => "record_revisit_attempt",
-            CommandBody::TransferOwnership(_) => "transfer_ownership",
-            CommandBody::OpenSupervision(_) => "open_supervision",
-            CommandBody::ProposeCompensation(_) => "propose_compensation",
-            CommandBody::ApproveCompensation(_) => "approve_compensation",
-            CommandBody::PayCompensation(_) => "pay_compensation",
-            CommandBody::RefuseCompensation(_) => "refuse_compensation",
-            CommandBody::OpenIncident(_) => "open_incident",
-            CommandBody::LinkIncident(_) => "link_incident",
-            CommandBody::ReportIncidentProgress(_) => "report_incident_progress",
-            CommandBody::RecordImprovement(_) => "record_improvement",
-            CommandBody::RecordDisputeEscalation(_) => "record_dispute_escalation",
+/// The command names (the tag `command`, serde's snake_case of each variant) written once:
+/// [`CommandBody::name`], [`COMMAND_NAMES`] and the one-pass reading of a body by its name
+/// (`command_de.rs`) come from this list.
+macro_rules! command_names {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// The names of the commands, the values of the tag `command`, in [`CommandBody`]'s
+        /// order.
+        pub const COMMAND_NAMES: &[&str] = &[$($name),*];
+
+        impl CommandBody {
+            /// The stable snake_case name of the command.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(CommandBody::$variant(_) => $name,)*
+                }
+            }
+
+            /// The body of the command named `name`, read by its struct's derived reading from
+            /// `fields` (a map of the body's fields); an unknown name is refused listing the
+            /// known ones.
+            pub(crate) fn read_named<'de, F: serde::Deserializer<'de>>(
+                name: &str,
+                fields: F,
+            ) -> Result<CommandBody, F::Error> {
+                match name {
+                    $($name => Ok(CommandBody::$variant($variant::deserialize(fields)?)),)*
+                    _ => Err(serde::de::Error::unknown_variant(name, COMMAND_NAMES)),
+                }
+            }
         }
-    }
+    };
+}
+
+command_names! {
+    Receive => "receive",
+    Verify => "verify",
+    Reject => "reject",
+    MergeAsDuplicate => "merge_as_duplicate",
+    Classify => "classify",
+    Dispatch => "dispatch",
+    Redispatch => "redispatch",
+    PutOnHold => "put_on_hold",
+    Resume => "resume",
+    Respond => "respond",
+    Compensate => "compensate",
+    Escalate => "escalate",
+    Revisit => "revisit",
+    Reopen => "reopen",
+    Close => "close",
+    Withdraw => "withdraw",
+    RecordRevisitAttempt => "record_revisit_attempt",
+    TransferOwnership => "transfer_ownership",
+    OpenSupervision => "open_supervision",
+    ProposeCompensation => "propose_compensation",
+    ApproveCompensation => "approve_compensation",
+    PayCompensation => "pay_compensation",
+    RefuseCompensation => "refuse_compensation",
+    OpenIncident => "open_incident",
+    LinkIncident => "link_incident",
+    ReportIncidentProgress => "report_incident_progress",
+    RecordImprovement => "record_improvement",
+    RecordDisputeEscalation => "record_dispute_escalation",
 }
 
 /// The customer as given at intake, personal fields in clear. `decide` seals the personal

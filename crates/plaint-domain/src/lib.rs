@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod closed_loop;
 pub mod codec;
 pub mod command;
+mod command_de;
 pub mod compensation;
 pub mod event;
 pub mod ids;

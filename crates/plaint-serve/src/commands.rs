@@ -263,7 +263,7 @@ async fn single(state: &AppState, cmd: Command, with_events: bool) -> Result<Res
 
 async fn batch(state: &AppState, cmds: Vec<Command>) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let out = state.engine().execute_batch(cmds.clone()).await;
+    let out = state.engine().execute_batch(&cmds).await;
     crate::ops::record_append(started.elapsed());
     let out = match out {
         Ok(out) => out,

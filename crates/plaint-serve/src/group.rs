@@ -57,9 +57,12 @@ pub(crate) enum Failed {
     Lost,
 }
 
+/// Where a grouped command's answer goes.
+type Reply = oneshot::Sender<Result<Done, EngineError>>;
+
 struct Job {
     cmd: Command,
-    reply: oneshot::Sender<Result<Done, EngineError>>,
+    reply: Reply,
 }
 
 /// The queue of single commands and the task that commits them in groups. The task ends (and
@@ -104,57 +107,64 @@ async fn commit(engine: &Engine, group: Vec<Job>) {
         !group.is_empty() && group.len() <= GROUP_COMMANDS_MAX,
         "a group of 1..={GROUP_COMMANDS_MAX} commands"
     );
-    if group.len() == 1 {
-        return one_by_one(engine, group).await;
+    let (cmds, replies): (Vec<Command>, Vec<Reply>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
+    if cmds.len() == 1 {
+        return one_by_one(engine, cmds, replies).await;
     }
-    // Cloned: a group the engine fails as a whole is executed again from the jobs.
-    let cmds: Vec<Command> = group.iter().map(|j| j.cmd.clone()).collect();
-    let out = match engine.execute_batch(cmds).await {
+    // Lent, not given: a group the engine fails as a whole is executed again from `cmds`.
+    let out = match engine.execute_batch(&cmds).await {
         Ok(out) => out,
         // The whole group failed (nothing decided is known to be written): each command
         // again on its own, so each gets its own answer (idempotent by command id).
-        Err(_) => return one_by_one(engine, group).await,
+        Err(_) => return one_by_one(engine, cmds, replies).await,
     };
-    assert_eq!(out.outcomes.len(), group.len(), "an outcome per command");
-    assert_eq!(out.stream_versions.len(), group.len(), "a stream version per command");
-    for (i, job) in group.into_iter().enumerate() {
-        let (complaint, command) = (&job.cmd.complaint_id, &job.cmd.command_id);
-        let stream_version = out.stream_versions[i];
-        let answer = match &out.outcomes[i] {
-            CommandOutcome::Committed {
-                first_position,
-                last_position,
-            } => Ok(Done {
-                deduplicated: false,
-                positions: (*first_position..=*last_position).collect(),
-                stream_version,
-            }),
-            CommandOutcome::NoOp => Ok(Done {
-                deduplicated: false,
-                positions: Vec::new(),
-                stream_version,
-            }),
-            CommandOutcome::Deduplicated => {
-                original_positions(engine, complaint, command)
-                    .await
-                    .map(|positions| Done {
-                        deduplicated: true,
-                        positions,
-                        stream_version,
-                    })
-            }
-            CommandOutcome::Rejected { rejection, .. } => Err(EngineError::Rejected(rejection.clone())),
-        };
+    assert_eq!(out.outcomes.len(), cmds.len(), "an outcome per command");
+    assert_eq!(out.stream_versions.len(), cmds.len(), "a stream version per command");
+    for (i, (cmd, reply)) in cmds.iter().zip(replies).enumerate() {
+        let answer = answer_of(engine, cmd, &out.outcomes[i], out.stream_versions[i]).await;
         // A client that went away meanwhile has no one to answer.
-        let _ = job.reply.send(answer);
+        let _ = reply.send(answer);
     }
 }
 
-/// Executes each command of `group` on its own, in order.
-async fn one_by_one(engine: &Engine, group: Vec<Job>) {
-    for job in group {
-        let answer = engine.execute(job.cmd).await.map(|done| Done::of_executed(&done));
-        let _ = job.reply.send(answer);
+/// What `execute` would have answered for `cmd`, from its outcome in a group.
+async fn answer_of(
+    engine: &Engine,
+    cmd: &Command,
+    outcome: &CommandOutcome,
+    stream_version: u64,
+) -> Result<Done, EngineError> {
+    match outcome {
+        CommandOutcome::Committed {
+            first_position,
+            last_position,
+        } => Ok(Done {
+            deduplicated: false,
+            positions: (*first_position..=*last_position).collect(),
+            stream_version,
+        }),
+        CommandOutcome::NoOp => Ok(Done {
+            deduplicated: false,
+            positions: Vec::new(),
+            stream_version,
+        }),
+        CommandOutcome::Deduplicated => original_positions(engine, &cmd.complaint_id, &cmd.command_id)
+            .await
+            .map(|positions| Done {
+                deduplicated: true,
+                positions,
+                stream_version,
+            }),
+        CommandOutcome::Rejected { rejection, .. } => Err(EngineError::Rejected(rejection.clone())),
+    }
+}
+
+/// Executes each command on its own, in order, answering each on its reply.
+async fn one_by_one(engine: &Engine, cmds: Vec<Command>, replies: Vec<Reply>) {
+    assert_eq!(cmds.len(), replies.len(), "a reply per command");
+    for (cmd, reply) in cmds.into_iter().zip(replies) {
+        let answer = engine.execute(cmd).await.map(|done| Done::of_executed(&done));
+        let _ = reply.send(answer);
     }
 }
 

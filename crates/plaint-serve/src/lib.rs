@@ -276,15 +276,18 @@ impl Server {
             state,
             shutdown_tx,
         } = self;
-        let app = router(state);
+        let app = app(state);
         tracing::info!(%addr, "serving");
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutdown: finishing the requests in flight");
-                let _ = shutdown_tx.send(true);
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown: finishing the requests in flight");
+            let _ = shutdown_tx.send(true);
+        })
+        .await;
         served.map_err(|source| ServeError::Serve { addr, source })?;
         close_engine(engine).await?;
         tracing::info!(%addr, "stopped: store closed");
@@ -323,9 +326,36 @@ pub async fn serve(
     Server::bind(engine, config).await?.run(shutdown).await
 }
 
-/// The application: every route, with the server's layers.
-pub fn router(state: AppState) -> Router {
+/// The application: every route ([`router`]) inside the layers every request passes once,
+/// outermost first: the request id (a caller's own is kept; set on the request, its span and
+/// its answer, so a client's report and the server's log name the same request) and the body
+/// limit. They wrap the router as one service instead of being layered onto each route: a
+/// layer added with `Router::layer` is boxed around every route and costs a boxed service
+/// clone and a boxed future per request (docs/PERFORMANCE.md, "Issue 15, wave 6").
+fn app(
+    state: AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send + 'static,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
     let body_limit = state.config().body_limit;
+    tower::ServiceBuilder::new()
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            ops::MakeRequestId::new(),
+        ))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .service(router(state))
+}
+
+/// Every route, with the one layer that needs the matched route (`ops::observe`: tracing,
+/// metrics by route, the rate limits).
+fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/v1/commands", post(commands::post_commands))
         .route("/v1/tickets", get(reads::list_tickets))
@@ -349,14 +379,7 @@ pub fn router(state: AppState) -> Router {
         .merge(v1)
         .fallback(ops::unknown_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::rate_limit))
-        .layer(axum::middleware::from_fn(ops::observe))
-        // Every request gets an `x-request-id` (a caller's own is kept), in its span and its
-        // answer, so a client's report and the server's log name the same request.
-        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
-            ops::MakeRequestId::new(),
-        ))
+        // Tracing, metrics and the rate limits, in one layer.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }

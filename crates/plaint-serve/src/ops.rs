@@ -324,8 +324,10 @@ fn gauge(text: &mut String, name: &str, help: &str, value: f64) {
 // ---------------------------------------------------------------------------------------------
 
 /// Times and counts every request (`plaint_http_requests_total`, `plaint_http_request_seconds`)
-/// inside a `http_request` span.
-pub(crate) async fn observe(req: Request, next: Next) -> Response {
+/// inside a `http_request` span, and applies the request rate limits ([`admit`]) inside it: one
+/// middleware for both, so a request passes one boxed layer (axum's `from_fn` boxes the inner
+/// service and its future at every request), not two.
+pub(crate) async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // The matched route is an `Arc<str>` inside axum: a reference count, no copy.
     let matched = req.extensions().get::<axum::extract::MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
@@ -339,7 +341,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
         status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let response = tracing::Instrument::instrument(admitted(state, req, next), span.clone()).await;
     let status = response.status();
     let took = started.elapsed();
     crate::meters::request_answered(route, status, took);
@@ -429,16 +431,23 @@ impl RateLimiter {
     }
 }
 
+/// The request passed on to the routes once [`admit`] lets it, else the refusal.
+async fn admitted(state: AppState, mut req: Request, next: Next) -> Response {
+    match admit(&state, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(refused) => refused,
+    }
+}
+
 /// Refuses requests above the limits with 429 and `Retry-After`: first the caller's token's
 /// own bucket (`crate::limits`; the token is authenticated here once and handed on to the
 /// [`crate::auth::Principal`] extractor), then the server's global ceiling. Health, readiness
 /// and metrics are never limited (probes must see an overloaded server).
-pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn admit(state: &AppState, req: &mut Request) -> Result<(), Response> {
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
     if probe {
-        return next.run(req).await;
+        return Ok(());
     }
-    let mut caller: Option<String> = None;
     if state.access().mode() == crate::auth::AccessMode::Tokens {
         let authed = match req.headers().get(header::AUTHORIZATION).and_then(crate::auth::bearer) {
             // An unreadable table: the extractor answers (5xx).
@@ -459,9 +468,14 @@ pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, 
                     "token {:?} may send {} requests per second (bursts of {}); retry after {} s",
                     principal.name, refused.limit.per_second, refused.limit.burst, refused.retry_after
                 );
-                return too_many(req.uri().path(), &principal.name, "token", detail, refused.retry_after);
+                return Err(too_many(
+                    req.uri().path(),
+                    &principal.name,
+                    "token",
+                    detail,
+                    refused.retry_after,
+                ));
             }
-            caller = Some(principal.name.clone());
             req.extensions_mut().insert(crate::auth::Authenticated(principal));
         }
     }
@@ -471,11 +485,12 @@ pub(crate) async fn rate_limit(State(state): State<AppState>, mut req: Request, 
                 "this server accepts {} requests per second from all callers together; retry after {wait} s",
                 state.config().rate_limit.unwrap_or_default()
             );
-            let name = caller.as_deref().unwrap_or("");
-            return too_many(req.uri().path(), name, "global", detail, wait);
+            let caller = req.extensions().get::<crate::auth::Authenticated>();
+            let name = caller.map_or("", |a| a.0.name.as_str());
+            return Err(too_many(req.uri().path(), name, "global", detail, wait));
         }
     }
-    next.run(req).await
+    Ok(())
 }
 
 /// A 429 problem document with `Retry-After`, counted by token name and limit
