@@ -209,7 +209,7 @@ async fn concurrent(appenders: u64, seconds: u64) {
     assert_eq!(head, commits);
     let bytes = log.segment_bytes();
     println!(
-        "concurrent: {appenders} appenders, {commits} commits in {elapsed:.2} s = {:.0} commits/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; {:.1} MB/s = {:.1}% of disk bandwidth; at the disk's nominal {:.1} ms per fdatasync this batching would allow {:.0} commits/s",
+        "concurrent: {appenders} appenders, {commits} commits in {elapsed:.2} s = {:.0} commits/s; latency p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.2} ms, max {:.2} ms; {:.1} MB/s = {:.1}% of disk bandwidth; at the disk's nominal {:.1} ms per fdatasync this batching would allow {:.0} commits/s",
         commits as f64 / elapsed,
         hist.value_at_quantile(0.50) as f64 / 1000.0,
         hist.value_at_quantile(0.99) as f64 / 1000.0,
