@@ -567,3 +567,66 @@ async fn a_batch_torn_over_a_zero_tail_is_cut_and_reported_as_torn() {
         assert_eq!(log.verify().await.unwrap().events, want_events + 1, "{case}");
     }
 }
+
+/// The disk of `inner`, where the first read of `path` finds it cut to `len` bytes after its
+/// length was looked up: a live writer's roll cutting the pre-written zeros in between.
+struct CutBeforeRead {
+    inner: SimIo,
+    path: PathBuf,
+    len: usize,
+    cut: std::sync::atomic::AtomicBool,
+}
+
+impl LogIo for CutBeforeRead {
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn list_dir(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(dir)
+    }
+    fn file_len(&self, path: &Path) -> std::io::Result<u64> {
+        self.inner.file_len(path)
+    }
+    fn open_read(&self, path: &Path) -> std::io::Result<Arc<dyn plaint_store::io::ReadFile>> {
+        if path == self.path && !self.cut.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let bytes = self.inner.file_bytes(path).unwrap();
+            self.inner.set_file_bytes(path, bytes[..self.len].to_vec());
+        }
+        self.inner.open_read(path)
+    }
+    fn open_append(&self, path: &Path, create_new: bool) -> std::io::Result<Box<dyn plaint_store::io::AppendFile>> {
+        self.inner.open_append(path, create_new)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(path, len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn lock_exclusive(&self, path: &Path) -> std::io::Result<Box<dyn std::any::Any + Send>> {
+        self.inner.lock_exclusive(path)
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_open_beside_a_roll_that_cuts_the_zeros_reads_the_log() {
+    // Without the checkpoint, so the open reads the last segment whole: its length is looked
+    // up with the zeros, its bytes read after the cut.
+    let (io, last, len, events) = with_zero_tail(4096, true).await;
+    let racing = CutBeforeRead {
+        inner: io,
+        path: last.clone(),
+        len,
+        cut: false.into(),
+    };
+    let ro = FileLog::open_with_io(Arc::new(racing), DIR, read_only()).unwrap();
+    assert_eq!(ro.open_report().torn, None);
+    assert_eq!(ro.head().position, events);
+    assert_eq!(ro.verify().await.unwrap().events, events);
+}

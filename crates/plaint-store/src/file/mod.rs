@@ -1072,6 +1072,25 @@ fn read_up_to(file: &dyn ReadFile, buf: &mut [u8], offset: u64) -> std::io::Resu
     Ok(got)
 }
 
+/// The bytes of the segment `path` from `base` on. A read-only open beside a live writer may
+/// find the file shorter than its length said a moment before: at a roll the writer cuts the
+/// pre-written zeros after the segment's last batch; what was read is then the segment. A
+/// writer (the lock holder) never sees that: a shorter read fails.
+fn read_segment(io: &dyn LogIo, path: &Path, base: u64, read_only: bool) -> Result<Vec<u8>, StoreError> {
+    let file_len = io.file_len(path).map_err(|e| io_err(path, e))?;
+    let mut data = vec![0u8; (file_len - base) as usize];
+    let got = io
+        .open_read(path)
+        .and_then(|f| read_up_to(f.as_ref(), &mut data, base))
+        .map_err(|e| io_err(path, e))?;
+    if got < data.len() && !read_only {
+        let short = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "segment shortened while read");
+        return Err(io_err(path, short));
+    }
+    data.truncate(got);
+    Ok(data)
+}
+
 /// Outcome of scanning one segment's bytes.
 #[derive(Default)]
 struct ScanEnd {
@@ -1254,11 +1273,8 @@ fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Inde
         let resume = i == 0 && index_continues(&index, &path);
         // Resuming after the checkpoint reads only the bytes after its covered end.
         let base = if resume { index.segments.last().unwrap().len } else { 0 };
-        let file_len = io.file_len(&path).map_err(|e| io_err(&path, e))?;
-        let mut data = vec![0u8; (file_len - base) as usize];
-        io.open_read(&path)
-            .and_then(|f| f.read_exact_at(&mut data, base))
-            .map_err(|e| io_err(&path, e))?;
+        let data = read_segment(io, &path, base, read_only)?;
+        let file_len = base + data.len() as u64;
         let end = scan_segment(&path, &data, base as usize, &mut index, resume, is_last)?;
         if let Some(cut) = end.torn_at {
             if !is_last {
