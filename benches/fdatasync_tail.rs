@@ -11,10 +11,11 @@
 //! Three ways to append `RECORD` bytes and make them durable, run in alternating rounds of 250
 //! so that they share the disk's regime of the moment:
 //!
-//! - `growing`: `write` at the end of the file, then `fdatasync` (the log today: every sync
-//!   also makes the new file size durable, an ext4 journal commit);
+//! - `growing`: `write` at the end of the file, then `fdatasync` (the log before wave 6, and
+//!   with `FileLogOptions::prewrite_bytes` 0: every sync also makes the new file size durable);
 //! - `prewritten`: the file was filled with zeros and synced beforehand; `pwrite` over the
-//!   zeros, then `fdatasync` (no size change, no extent change: data blocks only);
+//!   zeros, then `fdatasync` (no size change, no extent change: data blocks only; the log
+//!   since wave 6, docs/log-format.md "The pre-written tail");
 //! - `fallocated`: the file's blocks were reserved with `fallocate` (unwritten extents, size
 //!   set); `pwrite`, then `fdatasync` (the extent's conversion to written is journaled).
 //!

@@ -5,10 +5,13 @@
 //! ```
 //! Environment: `PLAINT_BENCH_BULK_EVENTS` (default 2,000,000), `PLAINT_BENCH_SECONDS` (default 10,
 //! concurrent phase), `PLAINT_BENCH_APPENDERS` (default 64), `PLAINT_BENCH_DIR` (default: a
-//! temporary directory on the same disk as the target dir, `./target/bench-log`).
+//! temporary directory on the same disk as the target dir, `./target/bench-log`),
+//! `PLAINT_BENCH_PHASES` (default `bulk,concurrent`), `PLAINT_BENCH_PREWRITE_BYTES` (the log's
+//! `FileLogOptions::prewrite_bytes`, default the log's: 0 measures without a pre-written tail,
+//! for A/B runs of one build).
 
 use hdrhistogram::Histogram;
-use plaint_store::file::{Durability, FileLog, FileLogOptions};
+use plaint_store::file::{Durability, FileLog, FileLogOptions, SYNC_BUCKET_BOUNDS_MICROS};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -24,6 +27,16 @@ const DISK_FSYNC_S: f64 = 0.2e-3;
 
 fn env_or(key: &str, default: u64) -> u64 {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The log's options for `durability`, with `PLAINT_BENCH_PREWRITE_BYTES` applied.
+fn log_options(durability: Durability) -> FileLogOptions {
+    let defaults = FileLogOptions::default();
+    FileLogOptions {
+        durability,
+        prewrite_bytes: env_or("PLAINT_BENCH_PREWRITE_BYTES", defaults.prewrite_bytes),
+        ..defaults
+    }
 }
 
 fn bench_dir(name: &str) -> PathBuf {
@@ -61,24 +74,11 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".plog"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
-
 /// Bulk: `append_many` calls of 1000 streams × 10 events (the most one call may carry), from
 /// four submitting tasks so that calls are built while the writer writes and syncs.
 async fn bulk(label: &str, durability: Durability, total_events: u64) {
     let dir = bench_dir(label);
-    let options = FileLogOptions {
-        durability,
-        ..FileLogOptions::default()
-    };
-    let log = Arc::new(FileLog::open(&dir, options).unwrap());
+    let log = Arc::new(FileLog::open(&dir, log_options(durability)).unwrap());
     let per_call = 10_000u64;
     let calls = total_events / per_call;
     let submitters = 4u64;
@@ -114,7 +114,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
     let cpu = cpu_seconds() - cpu0;
     let events = calls * per_call;
     assert_eq!(log.head_position().await.unwrap(), events);
-    let bytes = dir_bytes(&dir);
+    let bytes = log.segment_bytes();
     let rate = events as f64 / elapsed;
     let mb_s = bytes as f64 / elapsed / 1e6;
     println!(
@@ -150,12 +150,32 @@ fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
         events as f64 / st.syncs.max(1) as f64,
         100.0 * st.sync_nanos as f64 / 1e9 / elapsed
     );
+    // The median sync's latency bucket (`SYNC_BUCKET_BOUNDS_MICROS`).
+    let mut seen = 0;
+    let median = st.sync_buckets.iter().position(|&n| {
+        seen += n;
+        seen * 2 >= st.syncs
+    });
+    let bound = |i: usize| {
+        SYNC_BUCKET_BOUNDS_MICROS
+            .get(i)
+            .map_or("more".to_string(), |b| format!("{b} µs"))
+    };
+    println!(
+        "    fdatasync median in the bucket up to {}; tail pre-written (prewrite_bytes {}): {} extensions, {:.1} MiB of zeros, {:.1} ms in them ({:.2} µs per event)",
+        median.map_or("-".to_string(), bound),
+        env_or("PLAINT_BENCH_PREWRITE_BYTES", FileLogOptions::default().prewrite_bytes),
+        st.prewrites,
+        st.prewrite_bytes as f64 / (1 << 20) as f64,
+        st.prewrite_nanos as f64 / 1e6,
+        st.prewrite_nanos as f64 / 1e3 / events.max(1) as f64
+    );
 }
 
 /// 64 tasks, each appending one event per command to its own stream with an exact version.
 async fn concurrent(appenders: u64, seconds: u64) {
     let dir = bench_dir("concurrent");
-    let log = Arc::new(FileLog::open(&dir, FileLogOptions::default()).unwrap());
+    let log = Arc::new(FileLog::open(&dir, log_options(Durability::Always)).unwrap());
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for t in 0..appenders {
@@ -187,9 +207,9 @@ async fn concurrent(appenders: u64, seconds: u64) {
     let commits = hist.len();
     let head = log.head_position().await.unwrap();
     assert_eq!(head, commits);
-    let bytes = dir_bytes(&dir);
+    let bytes = log.segment_bytes();
     println!(
-        "concurrent: {appenders} appenders, {commits} commits in {elapsed:.2} s = {:.0} commits/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; {:.1} MB/s = {:.1}% of disk bandwidth; at the disk's nominal {:.1} ms per fdatasync this batching would allow {:.0} commits/s",
+        "concurrent: {appenders} appenders, {commits} commits in {elapsed:.2} s = {:.0} commits/s; latency p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.2} ms, max {:.2} ms; {:.1} MB/s = {:.1}% of disk bandwidth; at the disk's nominal {:.1} ms per fdatasync this batching would allow {:.0} commits/s",
         commits as f64 / elapsed,
         hist.value_at_quantile(0.50) as f64 / 1000.0,
         hist.value_at_quantile(0.99) as f64 / 1000.0,
@@ -221,17 +241,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let phases = std::env::var("PLAINT_BENCH_PHASES").unwrap_or_else(|_| "bulk,concurrent".into());
+    let phase = |name: &str| phases.split(',').any(|p| p == name);
     rt.block_on(async {
-        bulk("durable", Durability::Always, bulk_events).await;
-        let every = NonZeroU32::new(16).unwrap();
-        bulk(
-            "bulk-sync-every-16",
-            Durability::Bulk {
-                sync_every_batches: every,
-            },
-            bulk_events,
-        )
-        .await;
-        concurrent(appenders, seconds).await;
+        if phase("bulk") {
+            bulk("durable", Durability::Always, bulk_events).await;
+            let every = NonZeroU32::new(16).unwrap();
+            bulk(
+                "bulk-sync-every-16",
+                Durability::Bulk {
+                    sync_every_batches: every,
+                },
+                bulk_events,
+            )
+            .await;
+        }
+        if phase("concurrent") {
+            concurrent(appenders, seconds).await;
+        }
     });
 }

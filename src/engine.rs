@@ -387,8 +387,8 @@ pub struct Stats {
     pub events: u64,
     /// Complaints (streams) in the log.
     pub streams: u64,
-    /// Bytes on disk of the log (file log: its files, keys and checkpoints excluded); `None`
-    /// for PostgreSQL.
+    /// Bytes on disk of the log (file log: its segments up to the committed head, keys,
+    /// checkpoints and the open segment's pre-written zeros excluded); `None` for PostgreSQL.
     pub bytes: Option<u64>,
     /// The head with its chain value, `POSITION:CHAIN`, as an auditor records it (`plaint
     /// verify --expect-head`); the file log only (`None` for PostgreSQL).
@@ -1736,12 +1736,14 @@ impl Engine {
             None => self.store.head_position().await?,
         };
         let streams = self.with_projections(|p| p.tickets.state.len() as u64).await?;
-        let bytes = match &self.log_dir {
-            Some(dir) => Some(log_bytes(dir).map_err(|source| EngineError::Io {
+        // The open log's committed bytes (its files also hold pre-written zeros).
+        let bytes = match (&self.file_log, &self.log_dir) {
+            (Some(log), _) => Some(log.segment_bytes()),
+            (None, Some(dir)) => Some(log_bytes(dir).map_err(|source| EngineError::Io {
                 path: dir.clone(),
                 source,
             })?),
-            None => None,
+            (None, None) => None,
         };
         Ok(Stats {
             head_position: head,

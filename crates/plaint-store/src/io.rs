@@ -30,10 +30,15 @@ pub trait ReadFile: Send + Sync {
     }
 }
 
-/// A file opened for appending.
+/// A file opened for writing: appends, or positioned writes (the log's segments, whose tail
+/// is pre-written with zeros that batches then overwrite).
 pub trait AppendFile: Send {
     /// Appends all of `buf` at the end of the file.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
+    /// Writes all of `buf` at `offset` (`pwrite`): over bytes already there, or extending the
+    /// file when it reaches past the end. `offset` must not lie past the end (no holes).
+    /// Until the next sync, a power cut may keep a prefix of it, as of an append.
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()>;
     /// Makes every byte written so far durable (`fdatasync`).
     fn sync_data(&mut self) -> io::Result<()>;
     /// A second handle on the same file that only syncs it, for a thread of its own: the log's
@@ -121,7 +126,13 @@ struct RealAppend(std::fs::File);
 
 impl AppendFile for RealAppend {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        io::Write::write_all(&mut self.0, buf)
+        // Not `O_APPEND` (Linux's `pwrite` ignores the offset on such a file): the end is
+        // looked up, which is the same for the one writer a file of the log has.
+        let end = self.0.metadata()?.len();
+        self.write_at(buf, end)
+    }
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(&self.0, buf, offset)
     }
     fn sync_data(&mut self) -> io::Result<()> {
         self.0.sync_data()
@@ -171,7 +182,7 @@ impl LogIo for RealIo {
     }
     fn open_append(&self, path: &Path, create_new: bool) -> io::Result<Box<dyn AppendFile>> {
         let mut o = std::fs::OpenOptions::new();
-        o.append(true);
+        o.write(true);
         if create_new {
             o.create_new(true);
         }
@@ -206,11 +217,84 @@ impl LogIo for RealIo {
     }
 }
 
-/// One simulated file: a synced prefix plus bytes written since the last sync.
+/// One simulated file: its current bytes, and the writes since its last sync (in order, each
+/// with what it replaced, so that the synced content can be rebuilt).
 #[derive(Debug, Clone, Default)]
 struct SimFile {
     data: Vec<u8>,
-    synced_len: usize,
+    unsynced: Vec<SimWrite>,
+}
+
+/// A write not yet synced: where, what, and what it changed.
+#[derive(Debug, Clone)]
+struct SimWrite {
+    offset: usize,
+    bytes: Vec<u8>,
+    /// The file's length before the write.
+    len_before: usize,
+    /// The bytes the write replaced (those of `offset ..` that lay before `len_before`).
+    replaced: Vec<u8>,
+}
+
+impl SimFile {
+    /// A file whose bytes are all durable.
+    fn synced(data: Vec<u8>) -> SimFile {
+        SimFile {
+            data,
+            unsynced: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` at `offset` (at most the current length: no holes), unsynced.
+    fn write(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        if offset > self.data.len() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "write past the end"));
+        }
+        let len_before = self.data.len();
+        let replaced = self.data[offset..(offset + bytes.len()).min(len_before)].to_vec();
+        let end = offset + bytes.len();
+        if end > len_before {
+            self.data.resize(end, 0);
+        }
+        self.data[offset..end].copy_from_slice(bytes);
+        self.unsynced.push(SimWrite {
+            offset,
+            bytes: bytes.to_vec(),
+            len_before,
+            replaced,
+        });
+        Ok(())
+    }
+
+    /// The content as of the last sync: the unsynced writes undone, newest first.
+    fn synced_content(&self) -> Vec<u8> {
+        let mut data = self.data.clone();
+        for w in self.unsynced.iter().rev() {
+            data[w.offset..w.offset + w.replaced.len()].copy_from_slice(&w.replaced);
+            data.truncate(w.len_before);
+        }
+        data
+    }
+
+    /// The content after a power cut that kept the first `kept` unsynced bytes, in the order
+    /// they were written (whole writes, then a prefix of the next one).
+    fn content_keeping(&self, kept: usize) -> Vec<u8> {
+        let mut data = self.synced_content();
+        let mut left = kept;
+        for w in &self.unsynced {
+            let n = w.bytes.len().min(left);
+            if n == 0 {
+                break;
+            }
+            let end = w.offset + n;
+            if end > data.len() {
+                data.resize(end, 0);
+            }
+            data[w.offset..end].copy_from_slice(&w.bytes[..n]);
+            left -= n;
+        }
+        data
+    }
 }
 
 #[derive(Debug, Default)]
@@ -297,8 +381,10 @@ impl SimIo {
         self.state.lock().unwrap().dead
     }
 
-    /// The disk as a reboot would find it: each file keeps its synced bytes plus a random
-    /// prefix of the bytes written after its last sync, sometimes followed by zeros.
+    /// The disk as a reboot would find it: each file keeps its synced content plus a random
+    /// prefix of the bytes written after its last sync (in write order: whole writes, then
+    /// part of the next; a positioned write over old bytes lands the same way), sometimes
+    /// followed by zeros up to at most the length the writes reached.
     /// Locks are gone. The image is a new, independent disk.
     pub fn crash_image(&self, seed: u64) -> SimIo {
         let s = self.state.lock().unwrap();
@@ -307,21 +393,23 @@ impl SimIo {
             let mut t = image.state.lock().unwrap();
             t.dirs = s.dirs.clone();
             for (path, f) in &s.files {
-                let unsynced = f.data.len() - f.synced_len;
+                let unsynced: usize = f.unsynced.iter().map(|w| w.bytes.len()).sum();
                 let kept = if unsynced == 0 {
                     0
                 } else {
                     (t.next_rand() % (unsynced as u64 + 1)) as usize
                 };
-                let mut data = f.data[..f.synced_len + kept].to_vec();
+                let mut data = f.content_keeping(kept);
+                // The file's size may have reached further than its landed bytes (zeros):
+                // never beyond what was written.
+                let room = f.data.len().saturating_sub(data.len());
                 let zeros = if kept < unsynced && t.next_rand() % 3 == 0 {
-                    (t.next_rand() % ((unsynced - kept) as u64 + 1)) as usize
+                    (t.next_rand() % (room as u64 + 1)) as usize
                 } else {
                     0
                 };
                 data.resize(data.len() + zeros, 0);
-                let synced_len = data.len();
-                t.files.insert(path.clone(), SimFile { data, synced_len });
+                t.files.insert(path.clone(), SimFile::synced(data));
             }
         }
         image
@@ -334,12 +422,11 @@ impl SimIo {
 
     /// Replaces the bytes of `path` (durably), for tests that damage files.
     pub fn set_file_bytes(&self, path: &Path, data: Vec<u8>) {
-        let synced_len = data.len();
         self.state
             .lock()
             .unwrap()
             .files
-            .insert(path.to_path_buf(), SimFile { data, synced_len });
+            .insert(path.to_path_buf(), SimFile::synced(data));
     }
 
     /// Removes `path`, for tests that lose files.
@@ -448,7 +535,7 @@ impl SimAppend {
             .files
             .get_mut(&self.path)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        f.synced_len = f.data.len();
+        f.unsynced.clear();
         Ok(())
     }
 }
@@ -459,8 +546,10 @@ impl SyncFile for SimAppend {
     }
 }
 
-impl AppendFile for SimAppend {
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+impl SimAppend {
+    /// A write at `offset` (`None`: at the end); counts as one operation. When power is cut
+    /// at it, a random prefix of it lands (and stays unsynced).
+    fn write(&self, buf: &[u8], offset: Option<u64>) -> io::Result<()> {
         let mut s = self.state.lock().unwrap();
         s.check_alive()?;
         let cut = s.count_op();
@@ -474,11 +563,21 @@ impl AppendFile for SimAppend {
             .files
             .get_mut(&self.path)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        f.data.extend_from_slice(&buf[..landed]);
+        let at = offset.map_or(f.data.len(), |o| o as usize);
+        f.write(at, &buf[..landed])?;
         if cut {
             return Err(io::Error::other("simulated power cut during write"));
         }
         Ok(())
+    }
+}
+
+impl AppendFile for SimAppend {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write(buf, None)
+    }
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.write(buf, Some(offset))
     }
     fn sync_data(&mut self) -> io::Result<()> {
         self.sync()
@@ -564,8 +663,9 @@ impl LogIo for SimIo {
             .files
             .get_mut(path)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        // Like `set_len` then `fsync` (`RealIo::truncate`): the whole file is durable after.
         f.data.truncate(len as usize);
-        f.synced_len = f.synced_len.min(f.data.len());
+        f.unsynced.clear();
         Ok(())
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

@@ -26,10 +26,7 @@ async fn everything(log: &FileLog) -> Vec<RecordedEvent> {
 }
 
 fn segment_count(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".plog"))
-        .count()
+    segment_files(dir).len()
 }
 
 #[tokio::test]
@@ -421,4 +418,100 @@ async fn every_sync_is_counted_in_one_latency_bucket() {
         stats.sync_buckets.len(),
         plaint_store::file::SYNC_BUCKET_BOUNDS_MICROS.len() + 1
     );
+}
+
+/// The segment files of the log in `dir`, in order.
+fn segment_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use plaint_store::io::{LogIo, RealIo};
+    let mut names = RealIo.list_dir(dir).unwrap();
+    names.retain(|n| n.ends_with(".plog"));
+    names.sort();
+    names.iter().map(|n| dir.join(n)).collect()
+}
+
+fn last_byte(path: &std::path::Path) -> u8 {
+    *std::fs::read(path).unwrap().last().unwrap()
+}
+
+/// With `Durability::Always` the open segment's tail is pre-written with zeros ahead of the
+/// appends (positioned writes on the real disk), extended in the middle of a segment when a
+/// batch would not fit, cut at every roll (a finished segment holds exactly its batches, its
+/// last byte the end marker `Z`) and at close; a read-only open of the live log reads the
+/// zeros as the clean end.
+#[tokio::test]
+async fn the_tail_is_pre_written_ahead_of_the_appends_and_cut_at_roll_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = FileLogOptions {
+        segment_size_max: 2 * SEGMENT_SIZE_MIN,
+        prewrite_bytes: 1024,
+        ..FileLogOptions::default()
+    };
+    let log = FileLog::open(dir.path(), options.clone()).unwrap();
+    fill(&log, 300).await;
+    let all = everything(&log).await;
+    let stats = log.writer_stats();
+    let segs = segment_files(dir.path());
+    assert!(segs.len() >= 3, "{} segments", segs.len());
+    assert!(
+        stats.prewrites > segs.len() as u64,
+        "extensions in the middle of segments too: {stats:?}"
+    );
+    assert!(stats.prewrite_bytes >= 1024 * stats.prewrites, "{stats:?}");
+    let (last, finished) = segs.split_last().unwrap();
+    for s in finished {
+        assert_eq!(last_byte(s), b'Z', "{} was cut to its batches at the roll", s.display());
+    }
+    assert_eq!(last_byte(last), 0, "the open segment has pre-written zeros");
+    let ro = FileLog::open(
+        dir.path(),
+        FileLogOptions {
+            read_only: true,
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(ro.open_report().torn, None, "a live log's zeros are its clean end");
+    assert_eq!(ro.verify().await.unwrap().events, all.len() as u64);
+    assert_eq!(log.verify().await.unwrap().events, all.len() as u64);
+    log.close().await.unwrap();
+    assert_eq!(last_byte(last), b'Z', "cut to its batches at close");
+    let log = FileLog::open(dir.path(), options).unwrap();
+    assert!(matches!(log.open_report().index, IndexSource::Checkpoint { .. }));
+    assert_eq!(everything(&log).await, all);
+}
+
+#[tokio::test]
+async fn without_pre_writing_or_in_bulk_mode_no_zeros_are_written() {
+    let bulk = plaint_store::file::Durability::Bulk {
+        sync_every_batches: std::num::NonZeroU32::new(4).unwrap(),
+    };
+    for options in [
+        FileLogOptions {
+            prewrite_bytes: 0,
+            ..FileLogOptions::default()
+        },
+        FileLogOptions {
+            durability: bulk,
+            ..FileLogOptions::default()
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = FileLog::open(dir.path(), options).unwrap();
+        fill(&log, 20).await;
+        assert_eq!(log.writer_stats().prewrites, 0);
+        assert_eq!(last_byte(&segment_files(dir.path())[0]), b'Z');
+    }
+}
+
+#[tokio::test]
+async fn a_pre_write_chunk_beyond_the_limit_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = FileLogOptions {
+        prewrite_bytes: plaint_store::file::PREWRITE_BYTES_MAX + 1,
+        ..FileLogOptions::default()
+    };
+    assert!(matches!(
+        FileLog::open(dir.path(), big),
+        Err(StoreError::Limit { what, .. }) if what == "prewrite_bytes"
+    ));
 }

@@ -1,7 +1,10 @@
 //! Damage to committed bytes is always reported, with the file and byte offset, never skipped:
 //! every single-bit flip of every segment byte, truncation at every offset, a missing segment,
 //! a payload rewritten with fresh CRCs (caught by the hash chain at its batch), and a batch
-//! of the wrong kind for its segment's format version.
+//! of the wrong kind for its segment's format version. The pre-written tail (zeros after the
+//! last batch of the last segment) is the clean end of the log; a byte set inside it, or a
+//! complete batch after a run of zeros, is damage; a batch torn while overwriting the zeros is
+//! a torn tail.
 
 use plaint_store::conformance::sample_event;
 use plaint_store::file::anchor::ANCHOR_FILE;
@@ -374,4 +377,256 @@ async fn a_batch_of_the_wrong_kind_for_its_segment_version_is_corrupt() {
             other => panic!("expected Corrupt at {at}, got {:?}", other.map(|_| ())),
         }
     }
+}
+
+/// The base log with `zeros` zero bytes after the last segment's last batch (a pre-written
+/// tail, as a writer leaves it while open), and the last segment's path and length before them.
+async fn with_zero_tail(zeros: usize, without_checkpoint: bool) -> (SimIo, PathBuf, usize, u64) {
+    let (base, all) = base_log().await;
+    let last = segments(&base).pop().unwrap();
+    let len = base.file_bytes(&last).unwrap().len();
+    let io = damaged(&base, |d| {
+        let mut b = d.file_bytes(&last).unwrap();
+        b.resize(len + zeros, 0);
+        d.set_file_bytes(&last, b);
+        if without_checkpoint {
+            d.delete_file(&Path::new(DIR).join("index.pidx"));
+        }
+    });
+    (io, last, len, all.len() as u64)
+}
+
+fn read_only() -> FileLogOptions {
+    FileLogOptions {
+        read_only: true,
+        ..options()
+    }
+}
+
+#[tokio::test]
+async fn a_zero_tail_after_the_last_batch_is_the_clean_end_of_the_log() {
+    for without_checkpoint in [false, true] {
+        for zeros in [1, 23, 24, 61, 4096] {
+            let case = format!("{zeros} zeros, without checkpoint: {without_checkpoint}");
+            let (io, last, len, events) = with_zero_tail(zeros, without_checkpoint).await;
+            // Read-only (`plaint verify` of a live log): clean, nothing torn, nothing changed.
+            let ro = FileLog::open_with_io(Arc::new(io.clone()), DIR, read_only()).unwrap();
+            assert_eq!(ro.open_report().torn, None, "{case}");
+            assert_eq!(ro.verify().await.unwrap().events, events, "{case}");
+            drop(ro);
+            assert_eq!(io.file_bytes(&last).unwrap().len(), len + zeros, "{case}");
+            // A writer cuts the zeros (it pre-writes its own), reports nothing torn, loses nothing.
+            let log = FileLog::open_with_io(Arc::new(io.clone()), DIR, options()).unwrap();
+            assert_eq!(log.open_report().torn, None, "{case}");
+            assert_eq!(log.open_report().torn_bytes_cut, 0, "{case}");
+            assert_eq!(io.file_bytes(&last).unwrap().len(), len, "{case}");
+            assert_eq!(log.verify().await.unwrap().events, events, "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_byte_set_inside_a_zero_tail_is_reported_at_the_end_of_the_log() {
+    let mut cases = 0;
+    for without_checkpoint in [false, true] {
+        let (base, last, len, _) = with_zero_tail(4096, without_checkpoint).await;
+        let bytes = base.file_bytes(&last).unwrap();
+        // Every offset of the first header's worth and a few far ones; values that are no
+        // batch magic's first byte (a lone `B` at the very end of the log reads as the start
+        // of a torn header, as a cut write's first byte would).
+        for at in (0..64).chain([100, 1000, 4095]) {
+            for value in [0x01u8, 0x80, format::BATCH_END_COMPACT] {
+                for options in [options(), read_only()] {
+                    let io = damaged(&base, |d| {
+                        let mut b = bytes.clone();
+                        b[len + at] = value;
+                        d.set_file_bytes(&last, b);
+                    });
+                    let case = format!("{value:#x} at {at} after the end, read-only: {}", options.read_only);
+                    match FileLog::open_with_io(Arc::new(io), DIR, options) {
+                        Err(StoreError::Corrupt { file, offset, .. }) => {
+                            assert_eq!(Path::new(&file), last, "{case}");
+                            assert_eq!(offset, len as u64, "{case}: reported where the log ends");
+                        }
+                        Err(other) => panic!("{case}: unexpected error {other}"),
+                        Ok(_) => panic!("{case}: went unreported"),
+                    }
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases >= 400, "{cases} cases");
+}
+
+/// The base log (closed: its anchor and checkpoint cover its head), the segment that one more
+/// event appended to it lands in, where that batch starts there, and the segment's bytes up to
+/// there and the batch's bytes: to build the images of that batch's write on the base log.
+async fn one_more_batch() -> (SimIo, PathBuf, Vec<u8>, Vec<u8>, u64) {
+    let (base, all) = base_log().await;
+    let io = damaged(&base, |_| {});
+    let log = FileLog::open_with_io(Arc::new(io.clone()), DIR, options()).unwrap();
+    log.append("stream-x", ExpectedVersion::Any, vec![sample_event("cmd-x", 0)])
+        .await
+        .unwrap();
+    log.close().await.unwrap();
+    let last = segments(&io).pop().unwrap();
+    let bytes = io.file_bytes(&last).unwrap();
+    // The batch starts the segment, or follows what the base log holds there.
+    let start = base.file_bytes(&last).map_or(SEGMENT_HEADER_LEN, |b| b.len());
+    (
+        base,
+        last,
+        bytes[..start].to_vec(),
+        bytes[start..].to_vec(),
+        all.len() as u64,
+    )
+}
+
+#[tokio::test]
+async fn a_complete_batch_after_a_run_of_zeros_is_corrupt_never_skipped_to() {
+    let (base, last, before, batch, _) = one_more_batch().await;
+    let start = before.len();
+    let mut cases = 0;
+    for without_checkpoint in [false, true] {
+        for gap in [1, 7, 24, 100, 4096] {
+            for options in [options(), read_only()] {
+                let hidden = damaged(&base, |d| {
+                    // The next batch, valid and continuing the chain, behind `gap` zeros.
+                    let mut b = before.clone();
+                    b.resize(start + gap, 0);
+                    b.extend_from_slice(&batch);
+                    b.resize(b.len() + 512, 0);
+                    d.set_file_bytes(&last, b);
+                    if without_checkpoint {
+                        d.delete_file(&Path::new(DIR).join("index.pidx"));
+                    }
+                });
+                let case = format!(
+                    "gap {gap}, without checkpoint {without_checkpoint}, read-only {}",
+                    options.read_only
+                );
+                match FileLog::open_with_io(Arc::new(hidden), DIR, options) {
+                    Err(StoreError::Corrupt { file, offset, .. }) => {
+                        assert_eq!(Path::new(&file), last, "{case}");
+                        assert_eq!(offset, start as u64, "{case}: reported at the first zero");
+                    }
+                    Err(other) => panic!("{case}: unexpected error {other}"),
+                    Ok(log) => panic!("{case}: opened with head {}", log.head().position),
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 20);
+}
+
+#[tokio::test]
+async fn a_batch_torn_over_a_zero_tail_is_cut_and_reported_as_torn() {
+    let (base, last, before, batch, events) = one_more_batch().await;
+    let start = before.len();
+    for cut in 0..=batch.len() {
+        let image = damaged(&base, |d| {
+            // The positioned write landed `cut` bytes over the pre-written zeros.
+            let mut b = before.clone();
+            b.extend_from_slice(&batch[..cut]);
+            b.resize(start + 4096, 0);
+            d.set_file_bytes(&last, b);
+        });
+        let case = format!("{cut} of {} bytes landed", batch.len());
+        let ro = FileLog::open_with_io(Arc::new(image.clone()), DIR, read_only()).unwrap();
+        let landed = batch[..cut].iter().any(|&b| b != 0);
+        let want_events = events + u64::from(cut == batch.len());
+        match (cut == batch.len(), landed) {
+            // Whole: a committed batch, then the clean end.
+            (true, _) => assert_eq!(ro.open_report().torn, None, "{case}"),
+            // Nothing but zeros landed: the clean end.
+            (false, false) => assert_eq!(ro.open_report().torn, None, "{case}"),
+            (false, true) => {
+                let torn = ro.open_report().torn.clone().expect(&case);
+                assert_eq!(
+                    (torn.file.as_path(), torn.offset),
+                    (last.as_path(), start as u64),
+                    "{case}"
+                );
+            }
+        }
+        assert_eq!(ro.verify().await.unwrap().events, want_events, "{case}");
+        drop(ro);
+        let log = FileLog::open_with_io(Arc::new(image.clone()), DIR, options()).unwrap();
+        assert_eq!(log.head().position, want_events, "{case}");
+        let want_len = if cut == batch.len() { start + cut } else { start };
+        assert_eq!(
+            image.file_bytes(&last).unwrap().len(),
+            want_len,
+            "{case}: the writer cut"
+        );
+        log.append("after", ExpectedVersion::Any, vec![sample_event("after", 0)])
+            .await
+            .unwrap();
+        assert_eq!(log.verify().await.unwrap().events, want_events + 1, "{case}");
+    }
+}
+
+/// The disk of `inner`, where the first read of `path` finds it cut to `len` bytes after its
+/// length was looked up: a live writer's roll cutting the pre-written zeros in between.
+struct CutBeforeRead {
+    inner: SimIo,
+    path: PathBuf,
+    len: usize,
+    cut: std::sync::atomic::AtomicBool,
+}
+
+impl LogIo for CutBeforeRead {
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn list_dir(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(dir)
+    }
+    fn file_len(&self, path: &Path) -> std::io::Result<u64> {
+        self.inner.file_len(path)
+    }
+    fn open_read(&self, path: &Path) -> std::io::Result<Arc<dyn plaint_store::io::ReadFile>> {
+        if path == self.path && !self.cut.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let bytes = self.inner.file_bytes(path).unwrap();
+            self.inner.set_file_bytes(path, bytes[..self.len].to_vec());
+        }
+        self.inner.open_read(path)
+    }
+    fn open_append(&self, path: &Path, create_new: bool) -> std::io::Result<Box<dyn plaint_store::io::AppendFile>> {
+        self.inner.open_append(path, create_new)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(path, len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn lock_exclusive(&self, path: &Path) -> std::io::Result<Box<dyn std::any::Any + Send>> {
+        self.inner.lock_exclusive(path)
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_open_beside_a_roll_that_cuts_the_zeros_reads_the_log() {
+    // Without the checkpoint, so the open reads the last segment whole: its length is looked
+    // up with the zeros, its bytes read after the cut.
+    let (io, last, len, events) = with_zero_tail(4096, true).await;
+    let racing = CutBeforeRead {
+        inner: io,
+        path: last.clone(),
+        len,
+        cut: false.into(),
+    };
+    let ro = FileLog::open_with_io(Arc::new(racing), DIR, read_only()).unwrap();
+    assert_eq!(ro.open_report().torn, None);
+    assert_eq!(ro.head().position, events);
+    assert_eq!(ro.verify().await.unwrap().events, events);
 }

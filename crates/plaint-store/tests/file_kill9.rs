@@ -105,6 +105,7 @@ fn acknowledged_appends_survive_kill_9() {
         .build()
         .unwrap();
     let mut acked: Vec<(String, u64, u64)> = Vec::new();
+    let mut zero_tail_rounds = 0;
     let started = Instant::now();
     for round in 0..KILLS {
         let mut child = Command::new(&exe)
@@ -134,6 +135,14 @@ fn acknowledged_appends_survive_kill_9() {
         // First as `plaint verify` does: read-only, it must find the log sound (the anchor
         // reached, a torn tail only noted) and change no byte.
         let before = files_of(dir.path());
+        // The child's open segment, pre-written with zeros ahead of its appends: the zeros
+        // are the log's clean end (its last batch is whole, or torn and noted).
+        let zero_tail = before
+            .iter()
+            .rev()
+            .find(|(n, _)| n.ends_with(".plog"))
+            .is_some_and(|(_, b)| b.last() == Some(&0));
+        zero_tail_rounds += usize::from(zero_tail);
         let ro = FileLog::open(
             dir.path(),
             FileLogOptions {
@@ -193,8 +202,9 @@ fn acknowledged_appends_survive_kill_9() {
         "children acknowledged only {} appends in {KILLS} rounds",
         acked.len()
     );
+    assert!(zero_tail_rounds > 0, "no kill left a pre-written tail to recover");
     eprintln!(
-        "{KILLS} kills, {} acknowledged appends checked, {:?}",
+        "{KILLS} kills ({zero_tail_rounds} with a pre-written zero tail), {} acknowledged appends checked, {:?}",
         acked.len(),
         started.elapsed()
     );

@@ -34,6 +34,17 @@ fn options() -> FileLogOptions {
     }
 }
 
+/// Segments of 8 KiB whose tail is pre-written 1 KiB at a time: the writer extends the zeros
+/// in the middle of segments (a write and a sync of their own, both cut points), batches land
+/// in them or reach past them, and rolls cut the zeros off the finished segment.
+fn options_small_prewrite() -> FileLogOptions {
+    FileLogOptions {
+        segment_size_max: 2 * SEGMENT_SIZE_MIN,
+        prewrite_bytes: 1024,
+        ..options()
+    }
+}
+
 /// One step of the workload.
 #[derive(Debug, Clone)]
 enum Step {
@@ -107,8 +118,12 @@ fn vault_write(requests: &[(String, Vec<NewEvent>)]) -> VaultWrite {
 
 /// Runs the workload until the disk dies; returns acknowledged events (by position) and the
 /// events of the step in flight when power was cut (if it would have written).
-async fn run(io: &SimIo, steps: &[Step]) -> (Vec<RecordedEvent>, Vec<(String, Vec<NewEvent>)>) {
-    let log = match FileLog::open_with_io(Arc::new(io.clone()), DIR, options()) {
+async fn run(
+    io: &SimIo,
+    steps: &[Step],
+    options: &FileLogOptions,
+) -> (Vec<RecordedEvent>, Vec<(String, Vec<NewEvent>)>) {
+    let log = match FileLog::open_with_io(Arc::new(io.clone()), DIR, options.clone()) {
         Ok(l) => l,
         Err(_) => return (Vec::new(), Vec::new()),
     };
@@ -208,17 +223,23 @@ fn disk_files(io: &SimIo) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
+/// Checks one cut; returns whether the image's last segment ended with a zero byte.
+async fn check_cut(seed: u64, cut: u64, steps: &[Step], options: &FileLogOptions) -> Result<bool, String> {
     let io = SimIo::new(seed ^ (cut << 20));
     io.cut_power_at(cut);
-    let (acked, in_flight) = run(&io, steps).await;
+    let (acked, in_flight) = run(&io, steps, options).await;
     let image = io.crash_image(seed.wrapping_mul(31) ^ cut);
     // As `plaint verify` sees it first: read-only, the log reaches its anchor, and no byte of
     // the image changes (a torn tail stays for the writer to cut).
     let before = disk_files(&image);
+    let zero_tail = before
+        .iter()
+        .rev()
+        .find(|(n, _)| n.ends_with(".plog"))
+        .is_some_and(|(_, b)| b.last() == Some(&0));
     let read_only = FileLogOptions {
         read_only: true,
-        ..options()
+        ..options.clone()
     };
     let ro = FileLog::open_with_io(Arc::new(image.clone()), DIR, read_only)
         .map_err(|e| format!("read-only open after the cut failed: {e}"))?;
@@ -229,7 +250,7 @@ async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
     if disk_files(&image) != before {
         return Err("the read-only open changed the disk".into());
     }
-    let log = FileLog::open_with_io(Arc::new(image.clone()), DIR, options())
+    let log = FileLog::open_with_io(Arc::new(image.clone()), DIR, options.clone())
         .map_err(|e| format!("reopen after the cut failed: {e}"))?;
     let all = log.read_all(1, 1_000_000).await.map_err(|e| e.to_string())?;
     if all.len() < acked.len() {
@@ -300,11 +321,12 @@ async fn check_cut(seed: u64, cut: u64, steps: &[Step]) -> Result<(), String> {
     .await
     .map_err(|e| format!("append after reopen: {e}"))?;
     log.close().await.map_err(|e| format!("close after reopen: {e}"))?;
-    let again = FileLog::open_with_io(Arc::new(image), DIR, options()).map_err(|e| format!("second reopen: {e}"))?;
+    let again =
+        FileLog::open_with_io(Arc::new(image), DIR, options.clone()).map_err(|e| format!("second reopen: {e}"))?;
     if again.head_position().await.unwrap() != all.len() as u64 + 1 {
         return Err("second reopen lost the append made after the cut".into());
     }
-    Ok(())
+    Ok(zero_tail)
 }
 
 fn seeds() -> Vec<u64> {
@@ -316,12 +338,53 @@ fn seeds() -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_cut_at_every_write_and_sync_keeps_exactly_the_acknowledged_prefix() {
-    let mut cuts_checked = 0u64;
-    for seed in seeds() {
+    let (cuts_checked, zero_tails) = cut_everywhere(&seeds(), &options()).await;
+    assert!(cuts_checked >= 500, "only {cuts_checked} cut points checked");
+    // Most cuts leave the open segment's pre-written zeros on the disk: recovery reads them.
+    assert!(
+        zero_tails * 2 >= cuts_checked,
+        "{zero_tails} of {cuts_checked} images had a zero tail"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_cut_at_every_write_and_sync_with_the_tail_pre_written_in_small_chunks() {
+    let options = options_small_prewrite();
+    let seeds: Vec<u64> = seeds().into_iter().take(4).collect();
+    // The uncut runs roll segments; each finished one is cut to its last batch (whose last byte
+    // is its end marker) at the roll, the last one at close.
+    for &seed in &seeds {
+        let io = SimIo::new(seed);
+        run(&io, &workload(seed), &options).await;
+        let mut names: Vec<String> = io.list_dir(Path::new(DIR)).unwrap();
+        names.retain(|n| n.ends_with(".plog"));
+        assert!(names.len() >= 2, "seed {seed}: {} segments", names.len());
+        for name in names {
+            let bytes = io.file_bytes(&Path::new(DIR).join(&name)).unwrap();
+            assert_eq!(
+                bytes.last(),
+                Some(&b'Z'),
+                "seed {seed}: {name} ends with its last batch"
+            );
+        }
+    }
+    let (cuts_checked, zero_tails) = cut_everywhere(&seeds, &options).await;
+    assert!(cuts_checked >= 150, "only {cuts_checked} cut points checked");
+    assert!(
+        zero_tails * 2 >= cuts_checked,
+        "{zero_tails} of {cuts_checked} images had a zero tail"
+    );
+}
+
+/// Cuts power at every write and sync point of each seed's workload; the cut points checked,
+/// and how many of their images had zeros after the last segment's last non-zero byte.
+async fn cut_everywhere(seeds: &[u64], options: &FileLogOptions) -> (u64, u64) {
+    let (mut cuts_checked, mut zero_tails) = (0u64, 0u64);
+    for &seed in seeds {
         let steps = workload(seed);
         // A run without a cut counts the write and sync points.
         let io = SimIo::new(seed);
-        let (acked, in_flight) = run(&io, &steps).await;
+        let (acked, in_flight) = run(&io, &steps, options).await;
         assert!(
             in_flight.is_empty() && !acked.is_empty(),
             "seed {seed}: the uncut run completes"
@@ -329,36 +392,73 @@ async fn power_cut_at_every_write_and_sync_keeps_exactly_the_acknowledged_prefix
         let ops = io.ops();
         assert!(ops > APPENDS_PER_RUN as u64, "seed {seed}: {ops} write/sync points");
         for cut in 0..ops {
-            if let Err(why) = check_cut(seed, cut, &steps).await {
-                panic!("power cut at write/sync point {cut} of {ops}, seed {seed} (replay: PLAINT_POWER_CUT_SEED={seed}): {why}");
+            match check_cut(seed, cut, &steps, options).await {
+                Ok(zero_tail) => zero_tails += u64::from(zero_tail),
+                Err(why) => panic!("power cut at write/sync point {cut} of {ops}, seed {seed} (replay: PLAINT_POWER_CUT_SEED={seed}): {why}"),
             }
             cuts_checked += 1;
         }
     }
-    assert!(cuts_checked >= 500, "only {cuts_checked} cut points checked");
+    (cuts_checked, zero_tails)
 }
 
 #[tokio::test]
 async fn sim_disk_loses_unsynced_bytes_only() {
     // The simulator itself: synced bytes survive every image, unsynced ones may not.
-    let io = SimIo::new(7);
-    io.create_dir_all(Path::new("/d")).unwrap();
-    let mut f = io.open_append(Path::new("/d/f"), true).unwrap();
-    f.write_all(b"synced").unwrap();
-    f.sync_data().unwrap();
+    let (io, mut f) = sim_file(7, b"synced");
     f.write_all(b"-pending").unwrap();
     let mut seen_short = false;
     for seed in 0..64 {
-        let data = io.crash_image(seed).read_whole(Path::new("/d/f")).unwrap();
-        assert!(data.starts_with(b"synced"), "seed {seed}");
-        let tail = &data[6..];
-        let written = &b"-pending"[..];
-        let prefix = tail.iter().zip(written).take_while(|(a, b)| a == b).count();
-        assert!(
-            tail[prefix..].iter().all(|&b| b == 0),
-            "seed {seed}: only a prefix, then zeros"
-        );
+        let (data, _) = image_prefix(&io, seed, b"synced", b"-pending");
         seen_short |= data.len() < 14;
     }
     assert!(seen_short, "some image loses unsynced bytes");
+}
+
+/// A simulated disk holding `/d/f` with `synced` written and synced, and the file's handle.
+fn sim_file(seed: u64, synced: &[u8]) -> (SimIo, Box<dyn plaint_store::io::AppendFile>) {
+    let io = SimIo::new(seed);
+    io.create_dir_all(Path::new("/d")).unwrap();
+    let mut f = io.open_append(Path::new("/d/f"), true).unwrap();
+    f.write_all(synced).unwrap();
+    f.sync_data().unwrap();
+    (io, f)
+}
+
+/// A crash image of `/d/f`: checks that it starts with `head`, then holds a prefix of
+/// `written`, then only zeros; returns its bytes and the prefix's length.
+fn image_prefix(io: &SimIo, seed: u64, head: &[u8], written: &[u8]) -> (Vec<u8>, usize) {
+    let data = io.crash_image(seed).read_whole(Path::new("/d/f")).unwrap();
+    assert!(data.starts_with(head), "seed {seed}");
+    let tail = &data[head.len()..];
+    let prefix = tail.iter().zip(written).take_while(|(a, b)| a == b).count();
+    assert!(
+        tail[prefix..].iter().all(|&b| b == 0),
+        "seed {seed}: only a prefix, then zeros"
+    );
+    (data, prefix)
+}
+
+#[tokio::test]
+async fn sim_disk_lands_a_prefix_of_a_positioned_write_over_synced_bytes() {
+    // A positioned write over synced zeros (a pre-written tail): an image keeps the synced
+    // bytes, then a prefix of the write, and the zeros after it; never a byte of the write
+    // without those before it, and never beyond the synced length.
+    let (io, mut f) = sim_file(9, b"head\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+    f.write_at(b"batch-1", 4).unwrap();
+    f.write_at(b"batch-2", 11).unwrap();
+    let written = b"batch-1batch-2";
+    let (mut seen_none, mut seen_part, mut seen_all) = (false, false, false);
+    for seed in 0..128 {
+        let (data, prefix) = image_prefix(&io, seed, b"head", written);
+        assert_eq!(data.len(), 20, "seed {seed}: the synced length, no more, no less");
+        seen_none |= prefix == 0;
+        seen_part |= prefix > 0 && prefix < written.len();
+        seen_all |= prefix == written.len();
+    }
+    assert!(seen_none && seen_part && seen_all, "{seen_none} {seen_part} {seen_all}");
+    // Synced: every image holds both writes.
+    f.sync_data().unwrap();
+    let data = io.crash_image(3).read_whole(Path::new("/d/f")).unwrap();
+    assert_eq!(&data[4..18], written);
 }

@@ -714,14 +714,33 @@ pub fn parse_batch(b: &[u8]) -> Result<BatchView<'_>, BatchFault> {
 }
 
 /// Whether the damaged batch at the start of `rest` (the bytes from its offset to the end of
-/// the last segment) is a half-written final batch under the recovery rule.
+/// the last segment) is a half-written final batch under the recovery rule: the bytes that
+/// landed (up to the last non-zero one) are too few for the batch they start, and a header
+/// that did not land whole starts like one (a prefix of a batch magic: a write lands a
+/// prefix, so a non-zero byte after a zero at the batch's start is damage, not a torn write).
+/// Bytes that are all zero count as torn here; the last segment's reader takes them for the
+/// clean end of a pre-written tail first ([`is_zero_tail`]).
 pub fn is_torn_tail(rest: &[u8], fault: &BatchFault) -> bool {
     let z = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     match fault {
-        BatchFault::HeaderIncomplete => true,
-        BatchFault::BadHeader(_) => z < BATCH_HEADER_LEN,
+        BatchFault::HeaderIncomplete | BatchFault::BadHeader(_) => {
+            z < BATCH_HEADER_LEN && starts_like_a_batch(&rest[..z])
+        }
         BatchFault::Incomplete(h) | BatchFault::BadBody(h, _) => h.total_len() > z,
     }
+}
+
+/// Whether `landed` (a torn header's bytes up to its last non-zero one) begins with a prefix of
+/// a batch magic.
+fn starts_like_a_batch(landed: &[u8]) -> bool {
+    let n = landed.len().min(4);
+    landed[..n] == BATCH_MAGIC_COMPACT[..n] || landed[..n] == BATCH_MAGIC[..n]
+}
+
+/// Whether `rest` (the bytes after the last complete batch of the last segment) is a clean
+/// end: nothing, or zeros only (a pre-written tail that no batch reached yet).
+pub fn is_zero_tail(rest: &[u8]) -> bool {
+    rest.iter().all(|&b| b == 0)
 }
 
 pub fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -830,6 +849,31 @@ mod tests {
                 is_torn_tail(&out[..cut], &fault),
                 "cut at {cut} not taken for a torn write"
             );
+        }
+    }
+
+    #[test]
+    fn a_torn_header_over_zeros_starts_like_a_batch_and_zeros_alone_are_a_clean_end() {
+        for compact in [true, false] {
+            let (out, _) = batch_of(&[sample(1)], compact);
+            // A header cut short over a pre-written tail: torn.
+            for cut in 1..BATCH_HEADER_LEN {
+                let mut b = out[..cut].to_vec();
+                b.resize(4096, 0);
+                let fault = parse_batch(&b).expect_err("a cut header does not parse");
+                assert!(is_torn_tail(&b, &fault), "cut at {cut}");
+                assert!(!is_zero_tail(&b), "cut at {cut}");
+            }
+        }
+        let zeros = vec![0u8; 4096];
+        assert!(is_zero_tail(&zeros) && is_zero_tail(&[]));
+        // A byte no batch's first bytes could be, in the zeros: damage, not a torn write.
+        for at in 0..BATCH_HEADER_LEN {
+            let mut b = zeros.clone();
+            b[at] = 1;
+            let fault = parse_batch(&b).expect_err("zeros do not parse");
+            assert!(!is_torn_tail(&b, &fault), "a byte at {at}");
+            assert!(!is_zero_tail(&b), "a byte at {at}");
         }
     }
 

@@ -62,6 +62,10 @@ pub const WRITER_QUEUE_MAX: usize = 4096;
 pub const SUBSCRIPTION_BUFFER_MAX: usize = 1024;
 /// Smallest allowed `segment_size_max` (tests use small segments to exercise rolling).
 pub const SEGMENT_SIZE_MIN: u64 = 4096;
+/// Default of [`FileLogOptions::prewrite_bytes`]: 1 MiB (see its documentation).
+pub const PREWRITE_BYTES_DEFAULT: u64 = 1024 * 1024;
+/// Largest allowed [`FileLogOptions::prewrite_bytes`].
+pub const PREWRITE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
 const LOCK_FILE: &str = "LOCK";
 const INDEX_FILE: &str = "index.pidx";
@@ -94,6 +98,13 @@ pub struct FileLogOptions {
     pub anchor_interval_ms: u64,
     /// What opening does when the log does not reach its head anchor.
     pub recovery: Recovery,
+    /// With [`Durability::Always`]: the writer keeps the open segment's tail pre-written with
+    /// zeros (written and synced) this many bytes ahead, in one chunk whenever a batch would
+    /// not fit in what is left, so that a batch's `fdatasync` changes no file size (cheaper on
+    /// disk: docs/PERFORMANCE.md). 0: no pre-writing (every batch extends the file). At most
+    /// [`PREWRITE_BYTES_MAX`]; never past `segment_size_max` (except for one batch that needs
+    /// it). See "Recovery rule" in `docs/log-format.md` for how the zeros read.
+    pub prewrite_bytes: u64,
 }
 
 /// What opening does when the log ends before the head its anchor records (acknowledged
@@ -119,6 +130,7 @@ impl Default for FileLogOptions {
             checkpoint_every_events: 1_000_000,
             anchor_interval_ms: 1000,
             recovery: Recovery::Strict,
+            prewrite_bytes: PREWRITE_BYTES_DEFAULT,
         }
     }
 }
@@ -198,6 +210,9 @@ pub(crate) struct WriterCounters {
     pub sync_nanos: std::sync::atomic::AtomicU64,
     /// `fdatasync` calls per latency bucket ([`SYNC_BUCKET_BOUNDS_MICROS`]).
     pub sync_buckets: [std::sync::atomic::AtomicU64; SYNC_BUCKETS],
+    pub prewrites: std::sync::atomic::AtomicU64,
+    pub prewrite_bytes: std::sync::atomic::AtomicU64,
+    pub prewrite_nanos: std::sync::atomic::AtomicU64,
 }
 
 /// Upper bounds in microseconds of the `fdatasync` latency buckets of
@@ -223,6 +238,15 @@ impl WriterCounters {
             .unwrap_or(SYNC_BUCKETS - 1);
         self.sync_buckets[bucket].fetch_add(1, Relaxed);
     }
+
+    /// Counts one extension of the pre-written tail: `bytes` of zeros written and synced in
+    /// `nanos` (not counted as a sync of [`WriterCounters::record_sync`]).
+    pub(crate) fn record_prewrite(&self, bytes: u64, nanos: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.prewrites.fetch_add(1, Relaxed);
+        self.prewrite_bytes.fetch_add(bytes, Relaxed);
+        self.prewrite_nanos.fetch_add(nanos, Relaxed);
+    }
 }
 
 /// What the writer did since open.
@@ -238,6 +262,13 @@ pub struct WriterStats {
     /// [`SYNC_BUCKET_BOUNDS_MICROS`]`[i]` and more than the bound before; the last bucket the
     /// slower ones.
     pub sync_buckets: [u64; SYNC_BUCKETS],
+    /// Extensions of the open segment's pre-written tail ([`FileLogOptions::prewrite_bytes`]):
+    /// one zero write and one `fdatasync` each, not counted in `syncs`.
+    pub prewrites: u64,
+    /// Zero bytes those extensions wrote.
+    pub prewrite_bytes: u64,
+    /// Time spent in them (writes and syncs), in nanoseconds.
+    pub prewrite_nanos: u64,
 }
 
 /// The embedded, append-only event log. See the module docs.
@@ -296,6 +327,13 @@ impl FileLog {
                 what: "anchor_interval_ms".into(),
                 actual: options.anchor_interval_ms,
                 max: ANCHOR_INTERVAL_MS_MAX,
+            });
+        }
+        if options.prewrite_bytes > PREWRITE_BYTES_MAX {
+            return Err(StoreError::Limit {
+                what: "prewrite_bytes".into(),
+                actual: options.prewrite_bytes,
+                max: PREWRITE_BYTES_MAX,
             });
         }
         let lock = if options.read_only {
@@ -398,7 +436,16 @@ impl FileLog {
             syncs: c.syncs.load(Relaxed),
             sync_nanos: c.sync_nanos.load(Relaxed),
             sync_buckets: std::array::from_fn(|i| c.sync_buckets[i].load(Relaxed)),
+            prewrites: c.prewrites.load(Relaxed),
+            prewrite_bytes: c.prewrite_bytes.load(Relaxed),
+            prewrite_nanos: c.prewrite_nanos.load(Relaxed),
         }
+    }
+
+    /// Bytes of the log's segments up to the committed head (what a closed log's segment files
+    /// hold): the open segment's pre-written zeros are not counted, unlike the files' sizes.
+    pub fn segment_bytes(&self) -> u64 {
+        self.shared.index.read().unwrap().segments.iter().map(|s| s.len).sum()
     }
 
     /// What recovery found when this log was opened.
@@ -1025,10 +1072,33 @@ fn read_up_to(file: &dyn ReadFile, buf: &mut [u8], offset: u64) -> std::io::Resu
     Ok(got)
 }
 
+/// The bytes of the segment `path` from `base` on. A read-only open beside a live writer may
+/// find the file shorter than its length said a moment before: at a roll the writer cuts the
+/// pre-written zeros after the segment's last batch; what was read is then the segment. A
+/// writer (the lock holder) never sees that: a shorter read fails.
+fn read_segment(io: &dyn LogIo, path: &Path, base: u64, read_only: bool) -> Result<Vec<u8>, StoreError> {
+    let file_len = io.file_len(path).map_err(|e| io_err(path, e))?;
+    let mut data = vec![0u8; (file_len - base) as usize];
+    let got = io
+        .open_read(path)
+        .and_then(|f| read_up_to(f.as_ref(), &mut data, base))
+        .map_err(|e| io_err(path, e))?;
+    if got < data.len() && !read_only {
+        let short = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "segment shortened while read");
+        return Err(io_err(path, short));
+    }
+    data.truncate(got);
+    Ok(data)
+}
+
 /// Outcome of scanning one segment's bytes.
+#[derive(Default)]
 struct ScanEnd {
     /// Offset where a half-written final batch starts (only when `torn_ok`).
     torn_at: Option<u64>,
+    /// Offset where the zeros of a pre-written tail start after the last batch (only when
+    /// `torn_ok`): the clean end of the log, not a torn batch.
+    zero_tail_at: Option<u64>,
 }
 
 /// Reads a whole segment (`data`) into `index`: header (when the index has not seen this
@@ -1067,8 +1137,18 @@ fn scan_segment(
                     // A segment whose creating write was cut: its header (and so its first batch)
                     // never fully landed; nothing of it was acknowledged.
                     let z = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                    if torn_ok && z == 0 {
+                        // Pre-written zeros before the segment's first write landed.
+                        return Ok(ScanEnd {
+                            zero_tail_at: Some(0),
+                            ..ScanEnd::default()
+                        });
+                    }
                     if torn_ok && z < SEGMENT_HEADER_LEN {
-                        return Ok(ScanEnd { torn_at: Some(0) });
+                        return Ok(ScanEnd {
+                            torn_at: Some(0),
+                            ..ScanEnd::default()
+                        });
                     }
                     return Err(corrupt(0, d));
                 }
@@ -1119,16 +1199,23 @@ fn scan_segment(
                 at += batch.header.total_len();
             }
             Err(fault) => {
+                if torn_ok && format::is_zero_tail(rest) {
+                    return Ok(ScanEnd {
+                        zero_tail_at: Some(at as u64),
+                        ..ScanEnd::default()
+                    });
+                }
                 if torn_ok && format::is_torn_tail(rest, &fault) {
                     return Ok(ScanEnd {
                         torn_at: Some(at as u64),
+                        ..ScanEnd::default()
                     });
                 }
                 return Err(corrupt(at as u64, fault_detail(&fault)));
             }
         }
     }
-    Ok(ScanEnd { torn_at: None })
+    Ok(ScanEnd::default())
 }
 
 fn fault_detail(f: &BatchFault) -> String {
@@ -1174,6 +1261,9 @@ fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Inde
     };
     let checkpoint_head = index.head;
     let mut torn = None;
+    // The last segment's pre-written zeros after its last batch: a writer cuts them (it
+    // pre-writes its own), a reader leaves them.
+    let mut zero_tail: Option<(PathBuf, u64)> = None;
     // Segments the checkpoint did not cover completely: the covered last one, then the rest.
     let first_unscanned = index.segments.len().saturating_sub(1);
     let to_scan: Vec<u64> = segments[first_unscanned.min(segments.len())..].to_vec();
@@ -1183,11 +1273,8 @@ fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Inde
         let resume = i == 0 && index_continues(&index, &path);
         // Resuming after the checkpoint reads only the bytes after its covered end.
         let base = if resume { index.segments.last().unwrap().len } else { 0 };
-        let file_len = io.file_len(&path).map_err(|e| io_err(&path, e))?;
-        let mut data = vec![0u8; (file_len - base) as usize];
-        io.open_read(&path)
-            .and_then(|f| f.read_exact_at(&mut data, base))
-            .map_err(|e| io_err(&path, e))?;
+        let data = read_segment(io, &path, base, read_only)?;
+        let file_len = base + data.len() as u64;
         let end = scan_segment(&path, &data, base as usize, &mut index, resume, is_last)?;
         if let Some(cut) = end.torn_at {
             if !is_last {
@@ -1203,6 +1290,9 @@ fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Inde
                 bytes: file_len - cut,
             });
         }
+        if let Some(end) = end.zero_tail_at {
+            zero_tail = Some((path.clone(), end));
+        }
     }
     // Before anything is cut: a log that lost acknowledged events is left as it was found.
     let lost_tail = match check_reaches_anchor(io, dir, &index, anchor.as_ref()) {
@@ -1210,11 +1300,12 @@ fn recover(io: &dyn LogIo, dir: &Path, options: &FileLogOptions) -> Result<(Inde
         Err(e) if options.recovery == Recovery::AcceptLostTail => Some(e.to_string()),
         Err(e) => return Err(e),
     };
-    if let (Some(t), false) = (&torn, read_only) {
-        if t.offset < SEGMENT_HEADER_LEN as u64 {
-            io.remove_file(&t.file).map_err(|e| io_err(&t.file, e))?;
+    let cut = torn.as_ref().map(|t| (t.file.clone(), t.offset)).or(zero_tail);
+    if let (Some((file, offset)), false) = (cut, read_only) {
+        if offset < SEGMENT_HEADER_LEN as u64 {
+            io.remove_file(&file).map_err(|e| io_err(&file, e))?;
         } else {
-            io.truncate(&t.file, t.offset).map_err(|e| io_err(&t.file, e))?;
+            io.truncate(&file, offset).map_err(|e| io_err(&file, e))?;
         }
         io.sync_dir(dir).map_err(|e| io_err(dir, e))?;
     }

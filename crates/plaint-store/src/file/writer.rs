@@ -127,7 +127,10 @@ impl WriterHandle {
         }
         joined?;
         let mut syncer = self.core.syncer.lock().map_err(|_| StoreError::Closed)?;
-        syncer.finish()
+        syncer.finish()?;
+        // Everything written is durable: the last segment keeps exactly its batches, as a log
+        // without pre-writing does.
+        self.core.writer.lock().map_err(|_| StoreError::Closed)?.trim_tail()
     }
 }
 
@@ -240,6 +243,8 @@ fn open_last_segment(shared: &Shared) -> Result<Option<OpenSegment>, StoreError>
         first_position: s.first_position,
         version,
         file: shared.io.open_append(&path, false).map_err(|e| io_err(&path, e))?,
+        // Recovery cut the file to its last batch (a torn batch or pre-written zeros after it).
+        file_len: s.len,
     }))
 }
 
@@ -249,6 +254,8 @@ struct OpenSegment {
     /// next batch starts a new segment of today's version.
     version: u32,
     file: Box<dyn AppendFile>,
+    /// Bytes the file holds: the batches, then the zeros pre-written after them (synced).
+    file_len: u64,
 }
 
 /// Wakes the log threads when the anchor interval runs out after appends stopped, so the
@@ -890,6 +897,7 @@ impl Writer {
         first_position: u64,
     ) -> Result<Option<NewSegment>, StoreError> {
         let mut new_segment = None;
+        let batch_len = (buf.len() - SEGMENT_HEADER_LEN) as u64;
         if roll {
             // The old segment is complete: the syncer makes it durable and anchors its end (a
             // new log: anchors it empty) before the new segment exists, so that a segment of
@@ -901,6 +909,9 @@ impl Writer {
                 path: self.dir(),
                 source: std::io::Error::other(why),
             })?;
+            // The finished segment holds exactly its batches (a checkpoint lists every segment
+            // but the last with exactly its length): its pre-written zeros go.
+            self.trim_tail()?;
             let header = format::segment_header(first_position, &self.written.chain);
             buf[..SEGMENT_HEADER_LEN].copy_from_slice(&header);
             let path = self.shared.segment_path(first_position);
@@ -910,21 +921,80 @@ impl Writer {
                 first_position,
                 version: format::FORMAT_VERSION,
                 file,
+                file_len: 0,
             });
             self.shared
                 .io
                 .sync_dir(&self.shared.dir)
                 .map_err(|e| io_err(&self.shared.dir, e))?;
+            self.written.segment_len = 0;
         }
+        let (offset, bytes) = if roll {
+            (0, &buf[..])
+        } else {
+            (self.written.segment_len, &buf[SEGMENT_HEADER_LEN..])
+        };
+        debug_assert_eq!(
+            bytes.len() as u64,
+            batch_len + if roll { SEGMENT_HEADER_LEN as u64 } else { 0 }
+        );
+        self.prewrite(offset + bytes.len() as u64)?;
         let seg = self.file.as_mut().expect("an open segment");
         let path = self.shared.segment_path(seg.first_position);
-        let bytes = if roll { &buf[..] } else { &buf[SEGMENT_HEADER_LEN..] };
-        seg.file.write_all(bytes).map_err(|e| io_err(&path, e))?;
+        assert!(offset <= seg.file_len, "a batch starts where the last one ended");
+        seg.file.write_at(bytes, offset).map_err(|e| io_err(&path, e))?;
+        seg.file_len = seg.file_len.max(offset + bytes.len() as u64);
         self.shared
             .stats
             .batches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(new_segment)
+    }
+
+    /// Makes sure the open segment holds pre-written zeros (written and synced) up to at least
+    /// `end`, so that the batch written there changes no file size: when it does not, writes
+    /// `prewrite_bytes` more (up to `segment_size_max`, or `end` if that is further) after
+    /// the file's last byte, never over a batch, then syncs. Only with `Durability::Always`
+    /// and on a segment of today's version; a no-op with `prewrite_bytes` 0.
+    fn prewrite(&mut self, end: u64) -> Result<(), StoreError> {
+        let chunk = self.options.prewrite_bytes;
+        let seg = self.file.as_mut().expect("an open segment");
+        let on = chunk > 0 && self.options.durability == Durability::Always && seg.version == format::FORMAT_VERSION;
+        if !on || seg.file_len >= end {
+            return Ok(());
+        }
+        let to = (end + chunk).min(self.options.segment_size_max).max(end);
+        let path = self.shared.segment_path(seg.first_position);
+        let t0 = Instant::now();
+        let from = seg.file_len;
+        let zeros = vec![0u8; (to - from).min(chunk) as usize];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(zeros.len() as u64) as usize;
+            seg.file.write_at(&zeros[..n], at).map_err(|e| io_err(&path, e))?;
+            at += n as u64;
+        }
+        seg.file.sync_data().map_err(|e| io_err(&path, e))?;
+        seg.file_len = to;
+        self.shared
+            .stats
+            .record_prewrite(to - from, t0.elapsed().as_nanos() as u64);
+        Ok(())
+    }
+
+    /// Cuts the open segment's pre-written zeros after its last batch (at a roll, and on close
+    /// after everything written is durable): the file then holds exactly its batches.
+    fn trim_tail(&mut self) -> Result<(), StoreError> {
+        let len = self.written.segment_len;
+        let Some(seg) = self.file.as_mut() else {
+            return Ok(());
+        };
+        if seg.file_len > len {
+            let path = self.shared.segment_path(seg.first_position);
+            self.shared.io.truncate(&path, len).map_err(|e| io_err(&path, e))?;
+            seg.file_len = len;
+        }
+        Ok(())
     }
 }
 
