@@ -1007,14 +1007,16 @@ impl Engine {
                 // Taken out of the cache either way: whatever the batch's fate, the cached
                 // state is no longer known to be current; put back once committed.
                 let cached = self.take_cached_state(&cmd.complaint_id).filter(|_| use_cache);
-                // A command that opens a complaint starts from the empty state, unread (as in
-                // `execute`): the append's expected version 0 checks it, a refusal retries the
-                // batch from the streams.
-                let assumed_new = cached.is_none() && use_cache && plaint_domain::state::opens_complaint(cmd);
-                let from_cache = cached.is_some() || assumed_new;
+                // Unlike `execute`, a batch reads a complaint it does not hold even for a
+                // receive: the store deduplicates a retried command by its id alone, so a
+                // receive decided on an assumed-empty state would come back "deduplicated"
+                // where the stream's own state says a reused id with other content
+                // (`check_retry`), and commands after it would already be committed when
+                // `execute_batch_until_rejection` must stop there. (The file log answers an
+                // unknown stream from its in-memory index, without a read.)
+                let from_cache = cached.is_some();
                 let state = match cached {
                     Some(state) => state,
-                    None if assumed_new => ComplaintState::new(),
                     None => self.read_state(&cmd.complaint_id).await?,
                 };
                 states.insert(
@@ -1123,7 +1125,7 @@ impl Engine {
         };
         // The store answers every request, in request order (its contract).
         assert_eq!(results.len(), request_of.len(), "append_many answered every request");
-        let (mut committed, mut deduplicated) = (0, 0);
+        let (mut committed, mut deduplicated, mut events_committed) = (0, 0, 0);
         let mut committed_events = Vec::with_capacity(results.len());
         assert_eq!(versions.len(), outcomes.len(), "a stream version per outcome");
         for ((r, &i), mut events) in results.iter().zip(&request_of).zip(accepted) {
@@ -1138,6 +1140,7 @@ impl Engine {
                 CommandOutcome::Deduplicated
             } else {
                 committed += 1;
+                events_committed += events.len();
                 for (k, e) in events.iter_mut().enumerate() {
                     e.meta.position = r.first_position + k as u64;
                 }
@@ -1181,7 +1184,8 @@ impl Engine {
                 committed,
                 deduplicated,
                 rejected,
-                events,
+                // What was written: a request the store deduplicated wrote nothing.
+                events: events_committed,
                 head_position,
                 stream_versions: versions,
             },

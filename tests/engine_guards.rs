@@ -20,9 +20,49 @@ fn line(json: &str) -> Command {
 }
 
 fn receive(id: &str, complaint: &str) -> Command {
+    receive_saying(id, complaint, "包裹延误")
+}
+
+fn receive_saying(id: &str, complaint: &str, description: &str) -> Command {
     line(&format!(
-        r#"{{"command_id":"{id}","complaint_id":"{complaint}","actor":"cs-1","occurred_at":"2026-11-24T09:00:00+08:00","command":"receive","channel":"hotline","description":"包裹延误","region":"北京"}}"#
+        r#"{{"command_id":"{id}","complaint_id":"{complaint}","actor":"cs-1","occurred_at":"2026-11-24T09:00:00+08:00","command":"receive","channel":"hotline","description":"{description}","region":"北京"}}"#
     ))
+}
+
+/// A `receive` the engine does not hold (just opened, its cache empty): `execute` decides it on
+/// an empty state and lets the store's version check arbitrate, a batch reads the stream. Either
+/// way the same body is a retry that writes nothing, another body `command_id_reused`, and a
+/// batch that stops at a rejection writes nothing of the commands after it.
+async fn receive_reuse_after_restart(engine: &Engine) {
+    let head = engine.head_position().await.unwrap();
+    let out = engine
+        .execute_batch_until_rejection(vec![
+            receive_saying("g-1", "CMP-G-1", "另一个投诉"),
+            receive("g-9", "CMP-G-9"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out.outcomes.len(), 1, "stopped at the reuse: {:?}", out.outcomes);
+    assert!(
+        matches!(&out.outcomes[0], CommandOutcome::Rejected { rejection: Rejection::CommandIdReused { command_id, .. }, .. } if command_id.as_str() == "g-1"),
+        "{:?}",
+        out.outcomes
+    );
+    assert_eq!((out.committed, out.events), (0, 0));
+    assert_eq!(engine.head_position().await.unwrap(), head, "nothing written");
+    let out = engine.execute_batch(vec![receive("g-1", "CMP-G-1")]).await.unwrap();
+    assert_eq!(out.outcomes, vec![CommandOutcome::Deduplicated]);
+    assert_eq!((out.deduplicated, out.events), (1, 0), "a retry appends no event");
+    let err = engine
+        .execute(receive_saying("g-1", "CMP-G-1", "另一个投诉"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Rejected(Rejection::CommandIdReused { command_id, .. }) if command_id.as_str() == "g-1"),
+        "{err}"
+    );
+    assert!(engine.execute(receive("g-1", "CMP-G-1")).await.unwrap().deduplicated);
+    assert_eq!(engine.head_position().await.unwrap(), head, "nothing written");
 }
 
 fn verify(id: &str, complaint: &str, note: &str) -> Command {
@@ -118,6 +158,10 @@ async fn command_id_reuse(open: impl Fn() -> std::pin::Pin<Box<dyn std::future::
         history.iter().all(|e| e.meta.command_digest.is_some()),
         "read back from the log"
     );
+    engine.close().await.unwrap();
+
+    let engine = open().await;
+    receive_reuse_after_restart(&engine).await;
     engine.close().await.unwrap();
 }
 
