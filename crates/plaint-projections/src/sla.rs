@@ -488,8 +488,26 @@ impl SlaRec {
         }
         ensure(self.trail.facts.len() <= FACTS_PER_TICKET_MAX, || {
             format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.facts.len())
-        })
+        })?;
+        check_trail_ranges(&self.trail)
     }
+}
+
+/// The deadlines of a trail's facts are consecutive ranges of its deadline list, in fact order,
+/// covering it exactly: what `SlaTrail::push` builds, and what `SlaTrail::deadlines_of` slices
+/// by (a range beyond the list panicked in every SLA report; found by the `checkpoint_state` fuzz
+/// target within a minute).
+fn check_trail_ranges(trail: &SlaTrail) -> Result<(), InvalidState> {
+    let mut next = 0u64;
+    for (k, f) in trail.facts.iter().enumerate() {
+        ensure(u64::from(f.deadlines_start) == next, || {
+            format!("fact {k}'s deadlines start at {}, not {next}", f.deadlines_start)
+        })?;
+        next += u64::from(f.deadlines_len);
+    }
+    ensure(next == trail.deadlines.len() as u64, || {
+        format!("the facts name {next} deadlines of {}", trail.deadlines.len())
+    })
 }
 
 impl Record for SlaRec {
@@ -540,6 +558,21 @@ mod load_checks {
                 s.recs[6].trail.facts = vec![fact; FACTS_PER_TICKET_MAX + 1];
             }),
             "facts, over",
+        );
+        // Before the check, the SLA report sliced the deadlines out of range and panicked.
+        let ranged = (0..good.recs.len())
+            .find(|&i| good.recs[i].trail.facts.len() > 1)
+            .unwrap();
+        let beyond_list = changed(&good, |s| s.recs[ranged].trail.facts[1].deadlines_start = 828);
+        let report = || beyond_list.report(now, &policy, None, None);
+        assert!(std::panic::catch_unwind(report).is_err());
+        assert_refused(&beyond_list, "deadlines start at 828");
+        assert_refused(
+            &changed(&good, |s| {
+                let trail = &mut s.recs[ranged].trail;
+                trail.deadlines.push(trail.deadlines[0]);
+            }),
+            "the facts name",
         );
         assert_refused(
             &changed(&good, |s| s.strings = crate::util::crafted::with_duplicate(&s.strings)),
