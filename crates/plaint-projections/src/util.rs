@@ -405,15 +405,24 @@ impl Month {
 }
 
 impl Buckets {
-    /// Local day number (days since 1970-01-01 in local time).
+    /// Local day number (days since 1970-01-01 in local time). Saturates for instants no event
+    /// time written as RFC 3339 reaches (a timestamp is any `i64` of milliseconds), never
+    /// overflows.
     pub fn day(&self, t: Timestamp) -> i32 {
         let offset_s = self.zone.offset_at(t).local_minus_utc();
-        let local = t.as_millis() + i64::from(offset_s) * 1000;
-        local.div_euclid(MS_PER_DAY) as i32
+        let local = t.as_millis().saturating_add(i64::from(offset_s) * 1000);
+        let day = local.div_euclid(MS_PER_DAY);
+        i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
     }
-    /// The local calendar date of a day number.
+    /// The local calendar date of a day number, clamped to the dates a `NaiveDate` holds (about
+    /// ±262,000 years: a day beyond is no event's, but must not panic a report; found by the
+    /// `checkpoint_state` fuzz target).
     pub fn date_of_day(&self, day: i32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64)
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        let clamp = if day < 0 { NaiveDate::MIN } else { NaiveDate::MAX };
+        epoch
+            .checked_add_signed(chrono::Duration::days(i64::from(day)))
+            .unwrap_or(clamp)
     }
     /// The day number of a local date.
     pub fn day_of_date(&self, date: NaiveDate) -> i32 {
@@ -966,6 +975,35 @@ pub(crate) mod crafted {
         let mut all: Vec<&str> = strings.iter().collect();
         all.push(all[0]);
         postcard::from_bytes(&postcard::to_allocvec(&all).unwrap()).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    /// Any timestamp (an `i64` of milliseconds, from a checkpoint or a binary event) has a day, a
+    /// week and a month, clamped at the ends of the calendar, without a panic.
+    #[test]
+    fn every_instant_has_a_day_week_and_month() {
+        let b = Buckets::default();
+        for ms in [
+            i64::MIN,
+            -8_210_298_412_800_001,
+            -1,
+            0,
+            1_798_675_200_000,
+            8_210_298_412_800_000,
+            i64::MAX,
+        ] {
+            let t = Timestamp::from_millis(ms);
+            let day = b.day(t);
+            let _ = (b.week(t), b.month(t), b.date_of_day(day));
+        }
+        assert_eq!(b.date_of_day(i32::MAX), NaiveDate::MAX);
+        assert_eq!(b.date_of_day(i32::MIN), NaiveDate::MIN);
+        let t = Timestamp::parse_rfc3339("2026-12-31T23:30:00+08:00").unwrap();
+        assert_eq!(b.date_of_day(b.day(t)), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
     }
 }
 
