@@ -23,7 +23,8 @@
 //! process's CPU time, getrusage: the figure that holds on a shared machine),
 //! `ROW decode_events_per_cpu_s <n> ev/s`, `ROW scan_events_per_cpu_s <n> ev/s` and
 //! `ROW projection_heap_mib_per_100k <n> MiB` (the projections' heap after the rebuild, per
-//! 100,000 complaints).
+//! 100,000 complaints). It also prints how long each projection's state takes to load back as a
+//! checkpoint load does (decode, the checks of `after_load`, the lookup indexes).
 
 use plaint_projections::envelope::{from_event_ref, to_new_event};
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, RebuildTarget, Runner};
@@ -153,6 +154,26 @@ fn generate(dir: &Path, complaints: u64, seed: u64) {
         log.close().await.expect("close");
         eprintln!("generated {n} events in {:.1?}", started.elapsed());
     });
+}
+
+/// Seconds to load projection `name`'s serialised state as a checkpoint load does
+/// (`checkpoint::decode_state`: decode, `after_load`'s checks and lookup indexes).
+fn load_state(name: &str, bytes: &[u8]) -> f64 {
+    use plaint_projections::checkpoint::decode_state;
+    fn timed<P: plaint_projections::Projection>(bytes: &[u8]) -> f64 {
+        let started = Instant::now();
+        let state = decode_state::<P>(Path::new("bench"), bytes).expect("a rebuilt state reloads");
+        let took = started.elapsed().as_secs_f64();
+        drop(state);
+        took
+    }
+    match ProjectionKind::from_name(name).expect("a projection name") {
+        ProjectionKind::Tickets => timed::<plaint_projections::Tickets>(bytes),
+        ProjectionKind::Sla => timed::<plaint_projections::SlaProjection>(bytes),
+        ProjectionKind::Repeats => timed::<plaint_projections::Repeats>(bytes),
+        ProjectionKind::Analysis => timed::<plaint_projections::Analysis>(bytes),
+        ProjectionKind::Casework => timed::<plaint_projections::casework::Casework>(bytes),
+    }
 }
 
 fn main() {
@@ -330,6 +351,14 @@ fn main() {
         "  checkpoint state: {} (serialised in {:.2?})",
         sizes.join(", "),
         started.elapsed()
+    );
+    let loads: Vec<String> = serialised
+        .iter()
+        .map(|(name, b)| format!("{name} {:.1} ms", load_state(name, b) * 1e3))
+        .collect();
+    println!(
+        "  checkpoint load (decode, checks, lookup indexes): {}",
+        loads.join(", ")
     );
     let digest = |s: &[(&str, Vec<u8>)]| -> Vec<blake3::Hash> { s.iter().map(|(_, b)| blake3::hash(b)).collect() };
     let single = digest(&serialised);

@@ -292,6 +292,36 @@ async fn everything_survives_a_restart() {
     );
 }
 
+/// A checkpoint whose hash is sound but whose state this code never builds (here another log's
+/// SLA state, numbering complaints differently from the tickets' checkpoint) is damage: the
+/// engine discards the checkpoints and rebuilds from the log, and never answers from it (before
+/// issue 13 wave 6 it loaded, and CMP-1 had no SLA view).
+#[tokio::test]
+async fn an_inconsistent_checkpoint_with_a_valid_hash_is_rebuilt_from_the_log() {
+    use plaint::projections::checkpoint;
+    use plaint::projections::runner::ProjectionSet;
+    use plaint::projections::synth::{SynthConfig, SynthLog};
+    let dir = tempfile::tempdir().unwrap();
+    let one = receive("c1", "CMP-1", "2026-11-24T09:00:00+08:00");
+    let engine = open(dir.path()).await;
+    engine.execute(one).await.unwrap();
+    engine.close().await.unwrap();
+
+    let mut other = ProjectionSet::default();
+    let config = SynthConfig {
+        complaints: 1,
+        id_prefix: "OTHER".into(),
+        ..SynthConfig::default()
+    };
+    other.apply(&SynthLog::new(config).next().unwrap());
+    checkpoint::save(&dir.path().join("projections"), 1, &other.sla.state).unwrap();
+
+    let engine = open(dir.path()).await;
+    let sla = engine.ticket_sla(&id("CMP-1"), now()).await;
+    assert!(sla.is_ok(), "the SLA projection was rebuilt from the log: {sla:?}");
+    engine.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn audit_filters_by_time_and_actor_and_export_masks() {
     let dir = tempfile::tempdir().unwrap();

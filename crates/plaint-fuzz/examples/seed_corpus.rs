@@ -228,4 +228,8 @@ fn main() {
         "import-examples",
         &std::fs::read(repo.join("examples/mappings/policy.toml")).unwrap(),
     );
+    // checkpoint_state inputs: every projection's state after small synthetic logs.
+    for (name, input) in plaint_fuzz::checkpoint::seeds() {
+        write(&dir, "checkpoint_state", &name, &input);
+    }
 }

@@ -11,6 +11,7 @@
 
 pub mod anchor;
 pub mod batch;
+pub mod checkpoint;
 pub mod codec;
 pub mod command;
 pub mod import;
@@ -23,7 +24,7 @@ pub type Harness = fn(&[u8]);
 
 /// Every target: its name (the directory under `fuzz/corpus/` and the file under
 /// `fuzz/fuzz_targets/`) and its harness.
-pub const TARGETS: [(&str, Harness); 9] = [
+pub const TARGETS: [(&str, Harness); 10] = [
     ("batch_decoder", batch::batch_decoder),
     ("head_anchor", anchor::head_anchor),
     ("segment_recovery", segment::segment_recovery),
@@ -33,4 +34,5 @@ pub const TARGETS: [(&str, Harness); 9] = [
     ("import_csv", import::import_csv),
     ("import_open311", import::import_open311),
     ("policy_toml", policy::policy_toml),
+    ("checkpoint_state", checkpoint::checkpoint_state),
 ];

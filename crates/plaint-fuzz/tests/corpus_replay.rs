@@ -76,6 +76,11 @@ fn policy_toml_corpus() {
 }
 
 #[test]
+fn checkpoint_state_corpus() {
+    replay("checkpoint_state");
+}
+
+#[test]
 fn every_target_has_a_fuzz_target_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("fuzz/Cargo.toml");

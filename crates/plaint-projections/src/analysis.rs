@@ -11,6 +11,7 @@ use crate::records::{Record, RecordTable};
 use crate::sla::{ClockSummary, SlaProjection};
 use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, OptSym, SmallId, Sym};
 use crate::Projection;
+use crate::{ensure, InvalidState};
 use plaint_domain::closed_loop::RevisitTally;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
@@ -569,9 +570,16 @@ impl Projection for Analysis {
         self.recs.id_bytes(i)
     }
 
-    fn after_load(&mut self) {
-        self.strings.rebuild_index();
-        self.recs.reindex();
+    fn after_load(&mut self) -> Result<(), InvalidState> {
+        self.strings.rebuild_index()?;
+        self.recs.reindex()?;
+        let (s, buckets) = (&self.strings, &self.buckets);
+        self.recs.check_each(|r| {
+            s.check(r.region, "region")?;
+            s.check_opt(r.department, "department")?;
+            let day = buckets.day(r.received_at);
+            ensure(r.day == day, || format!("day {} but received on day {day}", r.day))
+        })
     }
 }
 
@@ -584,4 +592,34 @@ impl Record for AnaRec {
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<AnaRec>()
+}
+
+#[cfg(test)]
+mod load_checks {
+    use super::*;
+    use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    #[test]
+    fn crafted_states_are_refused_at_load_not_at_query_time() {
+        let good: Analysis = sound();
+        let beyond = Sym(good.strings.len() as u32);
+        let month = good.buckets.month(good.recs[0].received_at);
+
+        // Before the check, this state loaded and the heat map panicked on the region.
+        let region = changed(&good, |a| a.recs[0].region = beyond);
+        assert!(std::panic::catch_unwind(|| region.heat_map(month)).is_err());
+        assert_refused(&region, "region is symbol");
+        assert_refused(
+            &changed(&good, |a| a.recs[1].department = beyond.into()),
+            "department is symbol",
+        );
+        // A day that is not the receipt's would count the ticket on the wrong day, silently.
+        assert_refused(&changed(&good, |a| a.recs[2].day += 1), "but received on day");
+        let dup = good.recs[0].id.clone();
+        assert_refused(&changed(&good, |a| a.recs[3].id = dup.clone()), "the same id");
+        assert_refused(
+            &changed(&good, |a| a.strings = crate::util::crafted::with_duplicate(&a.strings)),
+            "appears twice",
+        );
+    }
 }

@@ -9,6 +9,7 @@
 use crate::records::{Record, RecordTable};
 use crate::sla::SlaProjection;
 use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, SmallId, Sym};
+use crate::InvalidState;
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
@@ -317,9 +318,51 @@ impl Projection for Casework {
         self.recs.id_bytes(i)
     }
 
-    fn after_load(&mut self) {
-        self.strings.rebuild_index();
-        self.recs.reindex();
+    fn after_load(&mut self) -> Result<(), InvalidState> {
+        self.strings.rebuild_index()?;
+        self.recs.reindex()?;
+        let s = &self.strings;
+        self.recs.check_each(|r| {
+            s.check_opt(r.handler, "handler")?;
+            s.check_opt(r.owner, "owner")?;
+            s.check_opt(r.department, "department")
+        })?;
+        self.check_ticket_numbers()?;
+        for (at, fact) in &self.process {
+            if let ProcessFact::Watchdog(rule) = fact {
+                s.check(*rule, "watchdog rule family")
+                    .map_err(|e| e.within(format_args!("process fact at {at:?}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Casework {
+    /// Every record number held outside the records (compensations, incidents, improvement
+    /// actions, pending incident links) names a record.
+    fn check_ticket_numbers(&self) -> Result<(), InvalidState> {
+        let recs = &self.recs;
+        for (n, c) in self.comps.iter().enumerate() {
+            recs.check_number(c.ticket, "its ticket")
+                .map_err(|e| e.within(format_args!("compensation {n} ({:?})", c.id)))?;
+        }
+        for (n, g) in self.incidents.iter().enumerate() {
+            let within = |e: InvalidState| e.within(format_args!("incident {n} ({:?})", g.id));
+            recs.check_number(g.lead, "its lead").map_err(within)?;
+            for &t in &g.linked {
+                recs.check_number(t, "a linked ticket").map_err(within)?;
+            }
+        }
+        for (n, a) in self.actions.iter().enumerate() {
+            recs.check_number(a.ticket, "its ticket")
+                .map_err(|e| e.within(format_args!("improvement action {n} ({:?})", a.action_id)))?;
+        }
+        for (incident, t) in &self.pending_links {
+            recs.check_number(*t, "its ticket")
+                .map_err(|e| e.within(format_args!("pending link to incident {incident:?}")))?;
+        }
+        Ok(())
     }
 }
 
@@ -902,5 +945,50 @@ pub fn next_month(m: Month) -> Month {
             year: m.year,
             month: m.month + 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod load_checks {
+    use super::*;
+    use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    #[test]
+    fn crafted_states_are_refused_at_load_not_at_query_time() {
+        let good: Casework = sound();
+        assert!(!good.comps.is_empty() && !good.incidents.is_empty() && !good.actions.is_empty());
+        let beyond = Sym(good.strings.len() as u32);
+        let past = good.recs.len() as u32;
+
+        assert_refused(
+            &changed(&good, |c| c.recs[0].handler = beyond.into()),
+            "handler is symbol",
+        );
+        assert_refused(&changed(&good, |c| c.recs[1].owner = beyond.into()), "owner is symbol");
+        assert_refused(
+            &changed(&good, |c| c.recs[2].department = beyond.into()),
+            "department is symbol",
+        );
+        assert_refused(&changed(&good, |c| c.comps[0].ticket = past), "compensation 0");
+        assert_refused(&changed(&good, |c| c.incidents[0].lead = past), "its lead is record");
+        assert_refused(&changed(&good, |c| c.incidents[0].linked.push(past)), "a linked ticket");
+        assert_refused(&changed(&good, |c| c.actions[0].ticket = past), "improvement action 0");
+        assert_refused(
+            &changed(&good, |c| c.pending_links.push(("INC-X".into(), past))),
+            "pending link",
+        );
+        assert_refused(
+            &changed(&good, |c| {
+                c.process
+                    .push((Timestamp::from_millis(0), ProcessFact::Watchdog(beyond)))
+            }),
+            "watchdog rule family",
+        );
+        let dup = good.recs[0].id.clone();
+        assert_refused(&changed(&good, |c| c.recs[4].id = dup.clone()), "the same id");
+        assert_refused(
+            &changed(&good, |c| c.strings = crate::util::crafted::with_duplicate(&c.strings)),
+            "appears twice",
+        );
     }
 }

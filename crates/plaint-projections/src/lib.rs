@@ -74,12 +74,47 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// hint against the record's id and falls back to its own lookup when it does not match,
     /// so a wrong hint costs time, never correctness.
     fn apply_hinted(&mut self, event: &Event, hint: Option<u32>);
-    /// Rebuilds lookup indexes (never serialised) after the state was deserialised.
-    fn after_load(&mut self) {}
+    /// Checks a deserialised state and rebuilds its lookup indexes (never serialised). A
+    /// checkpoint's hash proves only that its bytes are the ones written; a crafted or buggy
+    /// writer can still hand over a state this code never builds (a symbol beyond the interner,
+    /// a record number beyond the table, an id twice). Every cross-reference is checked here, so
+    /// such a state is refused at load, naming what is wrong, and never panics or answers wrongly
+    /// at query time.
+    fn after_load(&mut self) -> Result<(), InvalidState>;
     /// Number of complaint records, and the id of record `i` (in log order of first receipt):
     /// lets the runner seed its shared lookup after loading checkpoints.
     fn record_count(&self) -> usize;
     fn record_id(&self, i: usize) -> &[u8];
+}
+
+/// What is wrong with a deserialised projection state (see [`Projection::after_load`]): the
+/// checkpoint loader reports it as damage of the named file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct InvalidState {
+    detail: String,
+}
+
+impl InvalidState {
+    pub fn new(detail: impl Into<String>) -> InvalidState {
+        InvalidState { detail: detail.into() }
+    }
+    /// The same fault, with where it was found in front (`record 7 ("C-1"): ...`).
+    #[must_use]
+    pub fn within(self, place: impl std::fmt::Display) -> InvalidState {
+        InvalidState {
+            detail: format!("{place}: {}", self.detail),
+        }
+    }
+}
+
+/// `Ok` when `ok`, else the fault `detail()` describes.
+pub(crate) fn ensure(ok: bool, detail: impl FnOnce() -> String) -> Result<(), InvalidState> {
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidState::new(detail()))
+    }
 }
 
 pub use analysis::Analysis;

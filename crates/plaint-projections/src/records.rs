@@ -5,6 +5,7 @@
 //! [`crate::Projection::record_id`] contract live in one place.
 
 use crate::util::{ChunkedVec, IdIndex, SmallId};
+use crate::{ensure, InvalidState};
 use serde::{Deserialize, Serialize};
 
 /// A per-complaint record: it knows its complaint id.
@@ -81,19 +82,52 @@ impl<R: Record> RecordTable<R> {
         self.index.insert(id, i, |j| recs[j as usize].id().as_bytes());
         i
     }
-    /// Rebuilds the id index (after the records were deserialised).
-    pub fn reindex(&mut self) {
+    /// Rebuilds the id index (after the records were deserialised), refusing what
+    /// [`RecordTable::push`] never makes: an id that is not a complaint id, or one id twice.
+    pub fn reindex(&mut self) -> Result<(), InvalidState> {
         self.index.clear();
         let recs = &self.recs;
+        ensure(recs.len() <= u32::MAX as usize, || {
+            format!("{} records, over u32", recs.len())
+        })?;
         for (i, r) in recs.iter().enumerate() {
-            self.index
-                .insert(r.id().as_str(), i as u32, |j| recs[j as usize].id().as_bytes());
+            let id = r.id().as_str();
+            check_complaint_id(r.id()).map_err(|e| e.within(format_args!("record {i}")))?;
+            let of = |j: u32| recs[j as usize].id().as_bytes();
+            if let Some(j) = self.index.get(id, of) {
+                return Err(InvalidState::new(format!(
+                    "records {j} and {i} have the same id {id:?}"
+                )));
+            }
+            self.index.insert(id, i as u32, of);
         }
+        Ok(())
+    }
+    /// Runs `check` on every record; a fault names the record's number and id.
+    pub fn check_each(&self, mut check: impl FnMut(&R) -> Result<(), InvalidState>) -> Result<(), InvalidState> {
+        for (i, r) in self.recs.iter().enumerate() {
+            check(r).map_err(|e| e.within(format_args!("record {i} ({:?})", r.id())))?;
+        }
+        Ok(())
+    }
+    /// `Ok` when `i` numbers a record of this table; `what` names the reference.
+    pub fn check_number(&self, i: u32, what: &str) -> Result<(), InvalidState> {
+        ensure((i as usize) < self.recs.len(), || {
+            format!("{what} is record {i} of a table of {}", self.recs.len())
+        })
     }
     /// The complaint id of record `i`, as bytes ([`crate::Projection::record_id`]).
     pub fn id_bytes(&self, i: usize) -> &[u8] {
         self.recs[i].id().as_bytes()
     }
+}
+
+/// `Ok` when `id` is a valid complaint id (what every record and link was made from; reports
+/// turn it back into one).
+pub fn check_complaint_id(id: &SmallId) -> Result<(), InvalidState> {
+    plaint_domain::ids::ComplaintId::new(id.as_str())
+        .map(|_| ())
+        .map_err(|e| InvalidState::new(format!("{id:?} is not a complaint id: {e}")))
 }
 
 impl<R> std::ops::Index<usize> for RecordTable<R> {
@@ -137,7 +171,7 @@ mod tests {
         assert_eq!(bytes, postcard::to_allocvec(&plain).unwrap());
         let mut back: RecordTable<R> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back.find("B"), None, "the index is not serialised");
-        back.reindex();
+        back.reindex().unwrap();
         assert_eq!(back.find("B"), Some(1));
         assert_eq!(back, t);
         assert_eq!(back.id_bytes(0), b"A");

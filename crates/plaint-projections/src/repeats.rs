@@ -8,8 +8,9 @@
 //! at verification and classification, and its verdicts are recorded in `Verified` and
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
+use crate::records::check_complaint_id;
 use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, OptSym, SmallId, Sym, SymIndex};
-use crate::Projection;
+use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::repeat::{normalise_waybill, recorded_links, CustomerRef, PriorComplaint, PriorComplaints};
@@ -329,16 +330,27 @@ impl Projection for Repeats {
         self.recs[i].id.as_bytes()
     }
 
-    fn after_load(&mut self) {
-        self.strings.rebuild_index();
+    fn after_load(&mut self) -> Result<(), InvalidState> {
+        self.strings.rebuild_index()?;
         self.index.clear();
         self.by_customer.clear();
         self.by_waybill.clear();
+        ensure(self.recs.len() <= u32::MAX as usize, || {
+            format!("{} records, over u32", self.recs.len())
+        })?;
         for i in 0..self.recs.len() {
             let r = &self.recs[i];
             let recs = &self.recs;
-            self.index
-                .insert(r.id.as_str(), i as u32, |j| recs[j as usize].id.as_bytes());
+            self.check_record(r)
+                .map_err(|e| e.within(format_args!("record {i} ({:?})", r.id)))?;
+            let of = |j: u32| recs[j as usize].id.as_bytes();
+            if let Some(j) = self.index.get(r.id.as_str(), of) {
+                return Err(InvalidState::new(format!(
+                    "records {j} and {i} have the same id {:?}",
+                    r.id
+                )));
+            }
+            self.index.insert(r.id.as_str(), i as u32, of);
             let (mk, cid, wb) = (r.match_key.get(), r.customer_id.get(), r.waybill.is_some());
             for sym in [mk, cid].into_iter().flatten() {
                 self.add_to_customer(sym, i as u32);
@@ -351,6 +363,22 @@ impl Projection for Repeats {
                 });
             }
         }
+        Ok(())
+    }
+}
+
+impl Repeats {
+    /// The record's id is a complaint id and its symbols resolve (see
+    /// [`Projection::after_load`]); links are `ComplaintId`s, checked as they deserialise.
+    fn check_record(&self, r: &RepeatRec) -> Result<(), InvalidState> {
+        check_complaint_id(&r.id)?;
+        self.strings.check_opt(r.match_key, "match key")?;
+        self.strings.check_opt(r.customer_id, "customer id")?;
+        // The waybill index is looked up with normalised waybills: a record holding another
+        // spelling would never be found.
+        r.waybill.as_deref().map_or(Ok(()), |w| {
+            ensure(normalise_waybill(w) == w, || format!("waybill {w:?} is not normalised"))
+        })
     }
 }
 
@@ -364,4 +392,41 @@ impl PriorComplaints for Repeats {
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<RepeatRec>()
+}
+
+#[cfg(test)]
+mod load_checks {
+    use super::*;
+    use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    #[test]
+    fn crafted_states_are_refused_at_load_not_at_query_time() {
+        let good: Repeats = sound();
+        let beyond = Sym(good.strings.len() as u32);
+        let keyed = (0..good.len()).find(|&i| good.recs[i].match_key.is_some()).unwrap();
+
+        assert_refused(
+            &changed(&good, |r| r.recs[keyed].match_key = beyond.into()),
+            "match key is symbol",
+        );
+        assert_refused(
+            &changed(&good, |r| r.recs[0].customer_id = beyond.into()),
+            "customer id is symbol",
+        );
+        let dup = good.recs[0].id.clone();
+        assert_refused(&changed(&good, |r| r.recs[1].id = dup.clone()), "the same id");
+        assert_refused(
+            &changed(&good, |r| r.recs[2].id = SmallId::new("a b")),
+            "is not a complaint id",
+        );
+        // A waybill in another spelling than the index's would never be found by it.
+        assert_refused(
+            &changed(&good, |r| r.recs[3].waybill = Some("sf-1 2".into())),
+            "not normalised",
+        );
+        assert_refused(
+            &changed(&good, |r| r.strings = crate::util::crafted::with_duplicate(&r.strings)),
+            "appears twice",
+        );
+    }
 }

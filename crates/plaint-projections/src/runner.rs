@@ -111,6 +111,24 @@ impl Ordinals {
         self.index.insert(id, i, |j| ids[j as usize].as_bytes());
         Some(i)
     }
+    /// Every projection numbers complaints by first receipt in the log, so the records of one
+    /// that has seen less are a prefix of the numbering seeded from the one that has seen most;
+    /// anything else is a checkpoint this code did not write (named, as damage).
+    fn check_prefix<P: Projection>(&self, dir: &Path, p: &P) -> Result<(), CheckpointError> {
+        let n = p.record_count();
+        let wrong = (0..n).find(|&i| self.ids.get(i).map(SmallId::as_bytes) != Some(p.record_id(i)));
+        match wrong {
+            None => Ok(()),
+            Some(i) => Err(CheckpointError::Corrupt {
+                path: checkpoint::checkpoint_path(dir, P::NAME),
+                detail: format!(
+                    "record {i} is {:?}, but the projection that has seen most of the log numbers {:?} there",
+                    String::from_utf8_lossy(p.record_id(i)),
+                    self.ids.get(i).map(SmallId::as_str)
+                ),
+            }),
+        }
+    }
     fn seed_from<P: Projection>(&mut self, p: &P) {
         self.ids.clear();
         self.index.clear();
@@ -235,6 +253,12 @@ macro_rules! define_projection_set {
                     self.$field.load(dir)?;
                 })*
                 self.seed_ordinals();
+                if self.$first.enabled {
+                    self.ordinals.check_prefix(dir, &self.$first.state)?;
+                }
+                $(if self.$field.enabled {
+                    self.ordinals.check_prefix(dir, &self.$field.state)?;
+                })*
                 Ok(())
             }
             /// Seeds the shared numbering from the enabled projection that has seen the most.

@@ -10,6 +10,7 @@
 use crate::records::{Record, RecordTable};
 use crate::util::{ratio, Buckets, DurationStats, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
+use crate::{ensure, InvalidState};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::policy::Policy;
@@ -467,10 +468,46 @@ impl Projection for SlaProjection {
         self.recs.id_bytes(i)
     }
 
-    fn after_load(&mut self) {
-        self.strings.rebuild_index();
-        self.recs.reindex();
+    fn after_load(&mut self) -> Result<(), InvalidState> {
+        self.strings.rebuild_index()?;
+        self.recs.reindex()?;
+        let s = &self.strings;
+        self.recs.check_each(|r| r.check(s))
     }
+}
+
+impl SlaRec {
+    /// Every symbol of the record resolves (see [`Projection::after_load`]).
+    fn check(&self, s: &Interner) -> Result<(), InvalidState> {
+        s.check(self.region, "region")?;
+        s.check_opt(self.department, "department")?;
+        s.check_opt(self.policy_version, "policy version")?;
+        for &(k, v) in &self.attributes {
+            s.check(k, "attribute key")?;
+            s.check(v, "attribute value")?;
+        }
+        ensure(self.trail.facts.len() <= FACTS_PER_TICKET_MAX, || {
+            format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.facts.len())
+        })?;
+        check_trail_ranges(&self.trail)
+    }
+}
+
+/// The deadlines of a trail's facts are consecutive ranges of its deadline list, in fact order,
+/// covering it exactly: what `SlaTrail::push` builds, and what `SlaTrail::deadlines_of` slices
+/// by (a range beyond the list panicked in every SLA report; found by the `checkpoint_state` fuzz
+/// target within a minute).
+fn check_trail_ranges(trail: &SlaTrail) -> Result<(), InvalidState> {
+    let mut next = 0u64;
+    for (k, f) in trail.facts.iter().enumerate() {
+        ensure(u64::from(f.deadlines_start) == next, || {
+            format!("fact {k}'s deadlines start at {}, not {next}", f.deadlines_start)
+        })?;
+        next += u64::from(f.deadlines_len);
+    }
+    ensure(next == trail.deadlines.len() as u64, || {
+        format!("the facts name {next} deadlines of {}", trail.deadlines.len())
+    })
 }
 
 impl Record for SlaRec {
@@ -482,4 +519,64 @@ impl Record for SlaRec {
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<SlaRec>()
+}
+
+#[cfg(test)]
+mod load_checks {
+    use super::*;
+    use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    #[test]
+    fn crafted_states_are_refused_at_load_not_at_query_time() {
+        let good: SlaProjection = sound();
+        let beyond = Sym(good.strings.len() as u32);
+        let now = Timestamp::parse_rfc3339("2026-12-31T00:00:00+08:00").unwrap();
+        let policy = Policy::default();
+
+        // Before the check, this state loaded and the report by region panicked.
+        let region = changed(&good, |s| s.recs[0].region = beyond);
+        let by_region = || region.report(now, &policy, Some(&GroupBy::Region), None);
+        assert!(std::panic::catch_unwind(by_region).is_err());
+        assert_refused(&region, "region is symbol");
+        assert_refused(
+            &changed(&good, |s| s.recs[1].department = beyond.into()),
+            "department is symbol",
+        );
+        assert_refused(
+            &changed(&good, |s| s.recs[2].policy_version = beyond.into()),
+            "policy version",
+        );
+        assert_refused(
+            &changed(&good, |s| s.recs[3].attributes = vec![(beyond, Sym(0))].into()),
+            "attribute key",
+        );
+        let dup = good.recs[0].id.clone();
+        assert_refused(&changed(&good, |s| s.recs[5].id = dup.clone()), "the same id");
+        assert_refused(
+            &changed(&good, |s| {
+                let fact = s.recs[6].trail.facts[0];
+                s.recs[6].trail.facts = vec![fact; FACTS_PER_TICKET_MAX + 1];
+            }),
+            "facts, over",
+        );
+        // Before the check, the SLA report sliced the deadlines out of range and panicked.
+        let ranged = (0..good.recs.len())
+            .find(|&i| good.recs[i].trail.facts.len() > 1)
+            .unwrap();
+        let beyond_list = changed(&good, |s| s.recs[ranged].trail.facts[1].deadlines_start = 828);
+        let report = || beyond_list.report(now, &policy, None, None);
+        assert!(std::panic::catch_unwind(report).is_err());
+        assert_refused(&beyond_list, "deadlines start at 828");
+        assert_refused(
+            &changed(&good, |s| {
+                let trail = &mut s.recs[ranged].trail;
+                trail.deadlines.push(trail.deadlines[0]);
+            }),
+            "the facts name",
+        );
+        assert_refused(
+            &changed(&good, |s| s.strings = crate::util::crafted::with_duplicate(&s.strings)),
+            "appears twice",
+        );
+    }
 }

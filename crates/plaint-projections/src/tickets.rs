@@ -6,9 +6,9 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::records::{Record, RecordTable};
+use crate::records::{check_complaint_id, Record, RecordTable};
 use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
-use crate::Projection;
+use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::lifecycle::{HoldChange, Lifecycle};
@@ -716,9 +716,77 @@ impl Projection for Tickets {
         self.tickets.id_bytes(i)
     }
 
-    fn after_load(&mut self) {
-        self.strings.rebuild_index();
-        self.tickets.reindex();
+    fn after_load(&mut self) -> Result<(), InvalidState> {
+        self.strings.rebuild_index()?;
+        self.tickets.reindex()?;
+        ensure(self.personal.len() == self.tickets.len(), || {
+            format!(
+                "{} sealed personal entries for {} tickets (one each)",
+                self.personal.len(),
+                self.tickets.len()
+            )
+        })?;
+        let s = &self.strings;
+        let mut i = 0;
+        self.tickets.check_each(|t| {
+            let personal = self.personal[i].as_ref();
+            i += 1;
+            t.check(s, personal)
+        })
+    }
+}
+
+impl TicketRec {
+    /// Every symbol and complaint id of the record resolves (see [`Projection::after_load`]).
+    fn check(&self, s: &Interner, personal: Option<&PersonalRec>) -> Result<(), InvalidState> {
+        s.check(self.region, "region")?;
+        s.check_opt(self.policy_version, "policy version")?;
+        s.check_opt(self.match_key, "match key")?;
+        s.check_opt(self.outlet, "outlet")?;
+        s.check_opt(self.customer_id, "customer id")?;
+        if self.owner != NO_OWNER {
+            s.check(Sym(self.owner), "owner")?;
+        }
+        ensure(self.has_personal == personal.is_some(), || {
+            format!(
+                "has_personal {} but a sealed entry {}",
+                self.has_personal,
+                personal.is_some()
+            )
+        })?;
+        if let Some(p) = personal {
+            s.check(p.key_id, "personal key id")?;
+        }
+        for a in &self.assignments {
+            s.check(a.department, "assignment department")?;
+            s.check_opt(a.handler, "assignment handler")?;
+            s.check(a.routing, "assignment routing")?;
+        }
+        self.extras.iter().try_for_each(|x| x.check(s))
+    }
+}
+
+impl Extra {
+    fn check(&self, s: &Interner) -> Result<(), InvalidState> {
+        match self {
+            Extra::Attribute(k, v) => {
+                s.check(*k, "attribute key")?;
+                s.check(*v, "attribute value")
+            }
+            Extra::Escalation { rule, .. } => s.check_opt(*rule, "escalation rule"),
+            Extra::DuplicateOf(id) | Extra::Duplicate(id) | Extra::RepeatOf(id) | Extra::RepeatedBy(id) => {
+                check_complaint_id(id)
+            }
+            Extra::Evidence(_)
+            | Extra::Rejection(_)
+            | Extra::Compensation(_)
+            | Extra::Hold { .. }
+            | Extra::EarlierRevisit(_)
+            | Extra::RevisitAttempt(_)
+            | Extra::OwnershipTransfer(_)
+            | Extra::Supervision(_)
+            | Extra::SeverityOverride(_) => Ok(()),
+        }
     }
 }
 
@@ -736,4 +804,64 @@ pub(crate) fn record_size() -> usize {
 #[cfg(test)]
 pub(crate) fn extra_size() -> usize {
     std::mem::size_of::<Extra>()
+}
+
+#[cfg(test)]
+mod load_checks {
+    use super::*;
+    use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    #[test]
+    fn crafted_states_are_refused_at_load_not_at_query_time() {
+        let good: Tickets = sound();
+        let id = good.ids().next().unwrap();
+        let beyond = Sym(good.strings.len() as u32);
+
+        // Before the check, this state loaded and the view panicked on the region.
+        let region = changed(&good, |t| t.tickets[0].region = beyond);
+        assert!(std::panic::catch_unwind(|| region.view(&id)).is_err());
+        assert_refused(&region, "region is symbol");
+        assert_refused(&changed(&good, |t| t.tickets[1].owner = beyond.0), "owner is symbol");
+        assert_refused(
+            &changed(&good, |t| t.tickets[2].outlet = beyond.into()),
+            "outlet is symbol",
+        );
+        let with_assignment = (0..good.len())
+            .find(|&i| !good.tickets[i].assignments.is_empty())
+            .unwrap();
+        assert_refused(
+            &changed(&good, |t| t.tickets[with_assignment].assignments[0].department = beyond),
+            "assignment department",
+        );
+        assert_refused(
+            &changed(&good, |t| t.tickets[3].add(Extra::Attribute(Sym(0), beyond))),
+            "attribute value",
+        );
+        assert_refused(
+            &changed(&good, |t| {
+                t.tickets[3].add(Extra::RepeatOf(SmallId::new("no spaces allowed")))
+            }),
+            "is not a complaint id",
+        );
+        let dup = good.tickets[0].id.clone();
+        assert_refused(&changed(&good, |t| t.tickets[1].id = dup.clone()), "the same id");
+        assert_refused(
+            &changed(&good, |t| t.tickets[4].id = SmallId::new("")),
+            "is not a complaint id",
+        );
+        assert_refused(&changed(&good, |t| t.personal.push(None)), "sealed personal entries");
+        let sealed = (0..good.len()).find(|&i| good.personal[i].is_some()).unwrap();
+        assert_refused(
+            &changed(&good, |t| t.tickets[sealed].has_personal = false),
+            "has_personal",
+        );
+        assert_refused(
+            &changed(&good, |t| t.personal[sealed].as_mut().unwrap().key_id = beyond),
+            "personal key id",
+        );
+        assert_refused(
+            &changed(&good, |t| t.strings = crate::util::crafted::with_duplicate(&t.strings)),
+            "appears twice",
+        );
+    }
 }

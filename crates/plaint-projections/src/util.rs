@@ -4,6 +4,7 @@
 //! Determinism: hash maps here are lookup indexes only. No output ever iterates one; what is
 //! serialised or reported is a `Vec` in first-seen log order or a `BTreeMap`.
 
+use crate::InvalidState;
 use chrono::{Datelike, NaiveDate};
 use plaint_domain::calendar::Calendar;
 use plaint_domain::time::{Timestamp, MS_PER_DAY};
@@ -143,14 +144,36 @@ impl Interner {
     pub fn resolve(&self, sym: Sym) -> &str {
         slice_of(&self.bytes, &self.ends, sym.0)
     }
-    /// Rebuilds the lookup index after deserialisation.
-    pub fn rebuild_index(&mut self) {
+    /// Rebuilds the lookup index after deserialisation, refusing what [`Interner::intern`]
+    /// never writes: a string twice (two symbols of one name would split a report's group).
+    pub fn rebuild_index(&mut self) -> Result<(), InvalidState> {
         self.index.clear();
         let (bytes, ends) = (&self.bytes, &self.ends);
         for i in 0..ends.len() as u32 {
             let s = slice_of(bytes, ends, i);
-            self.index.insert(s, i, |j| slice_of(bytes, ends, j).as_bytes());
+            let of = |j: u32| slice_of(bytes, ends, j).as_bytes();
+            if let Some(j) = self.index.get(s, of) {
+                return Err(InvalidState::new(format!(
+                    "interned string {s:?} appears twice (symbols {j} and {i})"
+                )));
+            }
+            self.index.insert(s, i, of);
         }
+        Ok(())
+    }
+    /// `Ok` when `sym` is one of this interner's symbols; `what` names the field.
+    pub fn check(&self, sym: Sym, what: &str) -> Result<(), InvalidState> {
+        crate::ensure((sym.0 as usize) < self.ends.len(), || {
+            format!(
+                "{what} is symbol {} of an interner of {} strings",
+                sym.0,
+                self.ends.len()
+            )
+        })
+    }
+    /// Like [`Interner::check`], for an optional symbol (none is always valid).
+    pub fn check_opt(&self, sym: impl Into<OptSym>, what: &str) -> Result<(), InvalidState> {
+        sym.into().get().map_or(Ok(()), |s| self.check(s, what))
     }
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -204,8 +227,7 @@ impl<'de> Deserialize<'de> for Interner {
                             if u32::try_from(out.bytes.len() + s.len()).is_err() || out.ends.len() >= INTERNER_LEN_MAX {
                                 return Err(serde::de::Error::custom("interned strings over 4 GiB"));
                             }
-                            // Duplicates cannot come from `intern`; keep them as they are (the
-                            // index then finds the first), so the state reads back unchanged.
+                            // Duplicates cannot come from `intern`: `rebuild_index` refuses them.
                             out.bytes.push_str(&s);
                             out.ends.push(out.bytes.len() as u32);
                         }
@@ -220,7 +242,8 @@ impl<'de> Deserialize<'de> for Interner {
         struct Layout {
             strings: Strings,
         }
-        // The index is rebuilt by `rebuild_index` (the projections' `after_load`).
+        // The index is rebuilt, and duplicates refused, by `rebuild_index` (the projections'
+        // `after_load`).
         Ok(Layout::deserialize(d)?.strings.0)
     }
 }
@@ -382,15 +405,24 @@ impl Month {
 }
 
 impl Buckets {
-    /// Local day number (days since 1970-01-01 in local time).
+    /// Local day number (days since 1970-01-01 in local time). Saturates for instants no event
+    /// time written as RFC 3339 reaches (a timestamp is any `i64` of milliseconds), never
+    /// overflows.
     pub fn day(&self, t: Timestamp) -> i32 {
         let offset_s = self.zone.offset_at(t).local_minus_utc();
-        let local = t.as_millis() + i64::from(offset_s) * 1000;
-        local.div_euclid(MS_PER_DAY) as i32
+        let local = t.as_millis().saturating_add(i64::from(offset_s) * 1000);
+        let day = local.div_euclid(MS_PER_DAY);
+        i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
     }
-    /// The local calendar date of a day number.
+    /// The local calendar date of a day number, clamped to the dates a `NaiveDate` holds (about
+    /// ±262,000 years: a day beyond is no event's, but must not panic a report; found by the
+    /// `checkpoint_state` fuzz target).
     pub fn date_of_day(&self, day: i32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(day as i64)
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        let clamp = if day < 0 { NaiveDate::MIN } else { NaiveDate::MAX };
+        epoch
+            .checked_add_signed(chrono::Duration::days(i64::from(day)))
+            .unwrap_or(clamp)
     }
     /// The day number of a local date.
     pub fn day_of_date(&self, date: NaiveDate) -> i32 {
@@ -560,7 +592,7 @@ mod tests {
         assert_eq!(i.resolve(b), "south");
         let bytes = postcard::to_allocvec(&i).unwrap();
         let mut back: Interner = postcard::from_bytes(&bytes).unwrap();
-        back.rebuild_index();
+        back.rebuild_index().unwrap();
         assert_eq!(back.find("south"), Some(b));
         assert_eq!(back, i);
     }
@@ -605,7 +637,7 @@ mod tests {
         let bytes = postcard::to_allocvec(&i).unwrap();
         assert_eq!(bytes, postcard::to_allocvec(&plain).unwrap());
         let mut back: Interner = postcard::from_bytes(&bytes).unwrap();
-        back.rebuild_index();
+        back.rebuild_index().unwrap();
         assert_eq!(back.find("南区"), Some(Sym(2)));
         assert_eq!(back.find("north-east"), Some(Sym(3)));
         assert_eq!(back.find("nor"), None);
@@ -930,6 +962,48 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ChunkedVec<T> {
             }
         }
         d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+/// Crafted interners for the projections' load checks.
+#[cfg(test)]
+pub(crate) mod crafted {
+    use super::Interner;
+
+    /// `strings` with its first string once more at the end (what `intern` never makes).
+    pub(crate) fn with_duplicate(strings: &Interner) -> Interner {
+        let mut all: Vec<&str> = strings.iter().collect();
+        all.push(all[0]);
+        postcard::from_bytes(&postcard::to_allocvec(&all).unwrap()).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    /// Any timestamp (an `i64` of milliseconds, from a checkpoint or a binary event) has a day, a
+    /// week and a month, clamped at the ends of the calendar, without a panic.
+    #[test]
+    fn every_instant_has_a_day_week_and_month() {
+        let b = Buckets::default();
+        for ms in [
+            i64::MIN,
+            -8_210_298_412_800_001,
+            -1,
+            0,
+            1_798_675_200_000,
+            8_210_298_412_800_000,
+            i64::MAX,
+        ] {
+            let t = Timestamp::from_millis(ms);
+            let day = b.day(t);
+            let _ = (b.week(t), b.month(t), b.date_of_day(day));
+        }
+        assert_eq!(b.date_of_day(i32::MAX), NaiveDate::MAX);
+        assert_eq!(b.date_of_day(i32::MIN), NaiveDate::MIN);
+        let t = Timestamp::parse_rfc3339("2026-12-31T23:30:00+08:00").unwrap();
+        assert_eq!(b.date_of_day(b.day(t)), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
     }
 }
 

@@ -255,3 +255,40 @@ proptest! {
         })?;
     }
 }
+
+/// Every projection numbers complaints by first receipt, so the records of checkpoints written by
+/// this code are prefixes of one numbering; a checkpoint whose records are not (each file's hash
+/// valid) is damage of that file, refused on open (the engine then rebuilds from the log).
+#[test]
+fn checkpoints_that_number_complaints_differently_are_damage() {
+    use plaint_projections::checkpoint::{self, CheckpointError};
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt");
+    let ours = fold(&synth(40, 3));
+    ours.save(&ckpt).unwrap();
+    assert!(Runner::open(&ckpt, ProjectionSet::default()).is_ok());
+
+    // Another log's SLA state, at a lower position: its record 0 is another complaint.
+    let mut theirs = ProjectionSet::default();
+    let other: Vec<Event> = SynthLog::new(SynthConfig {
+        complaints: 20,
+        seed: 3,
+        id_prefix: "OTHER".into(),
+        ..SynthConfig::default()
+    })
+    .collect();
+    for e in &other {
+        theirs.apply(e);
+    }
+    assert!(theirs.sla.position < ours.tickets.position);
+    checkpoint::save(&ckpt, theirs.sla.position, &theirs.sla.state).unwrap();
+    match Runner::open(&ckpt, ProjectionSet::default()) {
+        Err(plaint_projections::runner::RunnerError::Checkpoint(CheckpointError::Corrupt { path, detail })) => {
+            assert_eq!(path, checkpoint::checkpoint_path(&ckpt, "sla"));
+            assert!(detail.contains("record 0 is \"OTHER-"), "{detail}");
+        }
+        other => panic!("opened: {:?}", other.map(|_| ())),
+    }
+    // Alone, it is a sound checkpoint.
+    assert!(Runner::open(&ckpt, ProjectionSet::only(&[ProjectionKind::Sla])).is_ok());
+}

@@ -1,0 +1,164 @@
+//! Target `checkpoint_state`: `plaint_projections::checkpoint::decode_state`, the projection
+//! state a checkpoint file holds once its framing and BLAKE3 are sound (a crafted or buggy
+//! writer can hash any bytes).
+//!
+//! Input: byte 0 picks the projection (tickets, sla, repeats, analysis, casework); the rest is
+//! the serialised (postcard) state. Property: decoding either refuses the state, naming the file,
+//! or yields a state whose every query answers without a panic (views of every ticket, every
+//! report), and that serialises and decodes again equal.
+
+use plaint_domain::policy::Policy;
+use plaint_domain::time::Timestamp;
+use plaint_projections::analysis::Analysis;
+use plaint_projections::casework::{AssessBy, Casework};
+use plaint_projections::checkpoint::{decode_state, CheckpointError};
+use plaint_projections::repeats::Repeats;
+use plaint_projections::sla::{GroupBy, SlaProjection};
+use plaint_projections::tickets::Tickets;
+use plaint_projections::util::{IsoWeek, Month};
+use plaint_projections::Projection;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The file name a refusal must carry.
+const PATH: &str = "fuzz/state.checkpoint";
+
+pub fn checkpoint_state(data: &[u8]) {
+    let Some((&which, bytes)) = data.split_first() else {
+        return;
+    };
+    match which % 5 {
+        0 => check::<Tickets>(bytes, query_tickets),
+        1 => check::<SlaProjection>(bytes, query_sla),
+        2 => check::<Repeats>(bytes, query_repeats),
+        3 => check::<Analysis>(bytes, query_analysis),
+        _ => check::<Casework>(bytes, query_casework),
+    }
+}
+
+fn check<P: Projection + PartialEq + std::fmt::Debug>(bytes: &[u8], query: fn(&P)) {
+    let state = match decode_state::<P>(Path::new(PATH), bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            assert!(
+                matches!(e, CheckpointError::State { .. } | CheckpointError::Corrupt { .. }),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(PATH), "the refusal names the file: {e}");
+            return;
+        }
+    };
+    query(&state);
+    let again = postcard::to_allocvec(&state).expect("a loaded state serialises");
+    let back = decode_state::<P>(Path::new(PATH), &again)
+        .unwrap_or_else(|e| panic!("a loaded state, written back, is refused: {e}"));
+    assert_eq!(back, state, "a loaded state reads back equal");
+}
+
+fn policy() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(Policy::default)
+}
+
+/// 2026-12-31 and the period around it every query is asked about.
+fn now() -> Timestamp {
+    Timestamp::from_millis(1_798_675_200_000)
+}
+
+fn query_tickets(t: &Tickets) {
+    for id in t.ids().collect::<Vec<_>>() {
+        let view = t.view(&id).expect("a listed ticket has a view");
+        assert_eq!(view.id, id);
+        let _ = t.sealed_personal(&id);
+    }
+    assert!(t.open_ids().count() <= t.len());
+}
+
+fn query_sla(s: &SlaProjection) {
+    let groups = [
+        None,
+        Some(GroupBy::Severity),
+        Some(GroupBy::CustomerTier),
+        Some(GroupBy::Category),
+        Some(GroupBy::Channel),
+        Some(GroupBy::Department),
+        Some(GroupBy::Region),
+        Some(GroupBy::Week),
+        Some(GroupBy::Attribute("agency".into())),
+    ];
+    for g in &groups {
+        let _ = s.report(now(), policy(), g.as_ref(), None);
+    }
+    let _ = s.at_risk(now(), policy());
+}
+
+fn query_repeats(r: &Repeats) {
+    let report = r.report(Timestamp::from_millis(0), now());
+    for link in report.repeat_links.iter().chain(&report.duplicate_links) {
+        let _ = r.chain(&link.id);
+    }
+    let _ = r.by_waybill("SF1234567890");
+    let _ = r.by_customer(Some("mk"), Some("c1"));
+}
+
+fn query_analysis(a: &Analysis) {
+    let sla = SlaProjection::default();
+    let _ = a.weekly_report(IsoWeek { year: 2026, week: 36 }, &sla, now(), policy());
+    let _ = a.heat_map(Month { year: 2026, month: 9 });
+    let _ = a.alerts(now(), policy());
+}
+
+fn query_casework(c: &Casework) {
+    let sla = SlaProjection::default();
+    for by in [AssessBy::Handler, AssessBy::Department, AssessBy::Owner] {
+        let _ = c.assessment(Timestamp::from_millis(0), now(), by, &sla, now(), policy());
+    }
+    let _ = c.analysis(Month { year: 2026, month: 9 }, now(), policy());
+}
+
+/// Seed inputs: the state of every projection after a small synthetic log, for
+/// `examples/seed_corpus.rs`.
+pub fn seeds() -> Vec<(String, Vec<u8>)> {
+    use plaint_projections::runner::ProjectionSet;
+    use plaint_projections::synth::{SynthConfig, SynthLog};
+    let mut out = Vec::new();
+    for complaints in [3, 40] {
+        let mut set = ProjectionSet::default();
+        for event in SynthLog::new(SynthConfig {
+            complaints,
+            ..SynthConfig::default()
+        }) {
+            set.apply(&event);
+        }
+        for (which, (name, bytes)) in set.serialised().into_iter().enumerate() {
+            let mut input = vec![which as u8];
+            input.extend_from_slice(&bytes);
+            out.push((format!("{name}-{complaints}"), input));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seeds are states the loader accepts (else the harness would only ever see refusals).
+    #[test]
+    fn every_seed_is_a_sound_state() {
+        fn loads<P: Projection>(bytes: &[u8]) -> bool {
+            decode_state::<P>(Path::new(PATH), bytes).is_ok()
+        }
+        for (name, input) in seeds() {
+            let ok = match input[0] {
+                0 => loads::<Tickets>(&input[1..]),
+                1 => loads::<SlaProjection>(&input[1..]),
+                2 => loads::<Repeats>(&input[1..]),
+                3 => loads::<Analysis>(&input[1..]),
+                _ => loads::<Casework>(&input[1..]),
+            };
+            assert!(ok, "seed {name} is refused");
+            checkpoint_state(&input);
+        }
+    }
+}
