@@ -503,6 +503,42 @@ async fn without_pre_writing_or_in_bulk_mode_no_zeros_are_written() {
     }
 }
 
+/// A batch of at least a pre-write chunk (a bulk import's) grows the file itself instead of
+/// being written over zeros written and synced just before it; the next smaller batch
+/// pre-writes again.
+#[tokio::test]
+async fn a_batch_of_a_chunk_or_more_grows_the_file_without_zeros_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = FileLogOptions {
+        prewrite_bytes: 1024,
+        ..FileLogOptions::default()
+    };
+    let log = FileLog::open(dir.path(), options).unwrap();
+    let big: Vec<_> = (0..40).map(|k| sample_event("bulk-1", k)).collect();
+    log.append("stream-big", ExpectedVersion::Exact(0), big).await.unwrap();
+    let seg = segment_files(dir.path()).remove(0);
+    assert!(
+        std::fs::metadata(&seg).unwrap().len() > 1024,
+        "the batch is a chunk or more"
+    );
+    assert_eq!(log.writer_stats().prewrites, 0, "{:?}", log.writer_stats());
+    assert_eq!(last_byte(&seg), b'Z', "the file ends with the batch");
+    log.append(
+        "stream-small",
+        ExpectedVersion::Exact(0),
+        vec![sample_event("small-1", 0)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.writer_stats().prewrites, 1, "{:?}", log.writer_stats());
+    assert_eq!(last_byte(&seg), 0, "zeros ahead of the small batches");
+    let all = everything(&log).await;
+    assert_eq!(all.len(), 41);
+    log.close().await.unwrap();
+    let log = FileLog::open(dir.path(), FileLogOptions::default()).unwrap();
+    assert_eq!(everything(&log).await, all);
+}
+
 #[tokio::test]
 async fn a_pre_write_chunk_beyond_the_limit_is_rejected() {
     let dir = tempfile::tempdir().unwrap();

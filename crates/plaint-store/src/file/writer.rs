@@ -938,7 +938,7 @@ impl Writer {
             bytes.len() as u64,
             batch_len + if roll { SEGMENT_HEADER_LEN as u64 } else { 0 }
         );
-        self.prewrite(offset + bytes.len() as u64)?;
+        self.prewrite(offset, offset + bytes.len() as u64)?;
         let seg = self.file.as_mut().expect("an open segment");
         let path = self.shared.segment_path(seg.first_position);
         assert!(offset <= seg.file_len, "a batch starts where the last one ended");
@@ -955,12 +955,15 @@ impl Writer {
     /// `end`, so that the batch written there changes no file size: when it does not, writes
     /// `prewrite_bytes` more (up to `segment_size_max`, or `end` if that is further) after
     /// the file's last byte, never over a batch, then syncs. Only with `Durability::Always`
-    /// and on a segment of today's version; a no-op with `prewrite_bytes` 0.
-    fn prewrite(&mut self, end: u64) -> Result<(), StoreError> {
+    /// and on a segment of today's version; a no-op with `prewrite_bytes` 0, and for a batch
+    /// (`start..end`) of at least `prewrite_bytes`: such a batch grows the file itself, its
+    /// sync's size update spread over a chunk's worth of bytes, where writing zeros first would
+    /// write and sync it twice (bulk imports).
+    fn prewrite(&mut self, start: u64, end: u64) -> Result<(), StoreError> {
         let chunk = self.options.prewrite_bytes;
         let seg = self.file.as_mut().expect("an open segment");
         let on = chunk > 0 && self.options.durability == Durability::Always && seg.version == format::FORMAT_VERSION;
-        if !on || seg.file_len >= end {
+        if !on || seg.file_len >= end || end - start >= chunk {
             return Ok(());
         }
         let to = (end + chunk).min(self.options.segment_size_max).max(end);
