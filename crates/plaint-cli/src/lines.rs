@@ -153,29 +153,7 @@ impl<'de> serde::Deserialize<'de> for KeysOnce {
         use std::borrow::Cow;
         use std::collections::HashSet;
 
-        /// A key, borrowed from the text unless it holds escapes.
-        struct Key<'a>(Cow<'a, str>);
-        impl<'de> serde::Deserialize<'de> for Key<'de> {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct K;
-                impl<'de> Visitor<'de> for K {
-                    type Value = Key<'de>;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a key")
-                    }
-                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                        Ok(Key(Cow::Borrowed(v)))
-                    }
-                    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                        Ok(Key(Cow::Owned(v.to_owned())))
-                    }
-                    fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
-                        Ok(Key(Cow::Owned(v)))
-                    }
-                }
-                d.deserialize_str(K)
-            }
-        }
+        use plaint::domain::JsonKey as Key;
 
         struct V;
         impl<'de> Visitor<'de> for V {

@@ -71,8 +71,9 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
 }
 
-/// A key (or the tag's value): borrowed from the input unless it holds escapes.
-struct Key<'de>(Cow<'de, str>);
+/// A JSON object key (or the tag's value): borrowed from the input unless it holds escapes.
+/// Also what `plaint import`'s duplicate-key scan reads keys with (`plaint_domain::JsonKey`).
+pub struct Key<'de>(pub Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key<'de>, D::Error> {

@@ -12,6 +12,7 @@ pub mod closed_loop;
 pub mod codec;
 pub mod command;
 mod command_de;
+pub use command_de::Key as JsonKey;
 pub mod compensation;
 pub mod event;
 pub mod ids;
