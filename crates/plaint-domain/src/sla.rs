@@ -393,6 +393,27 @@ impl SlaTrail {
         true
     }
 
+    /// The invariant [`SlaTrail::push`] keeps and [`SlaTrail::deadlines_of`] relies on: the
+    /// facts' deadlines are consecutive ranges of the list, in fact order, covering it exactly.
+    /// For a trail that was not built by `push` (one decoded from a projection checkpoint):
+    /// `Err` names the first fault.
+    pub fn check_ranges(&self) -> Result<(), String> {
+        let mut next = 0u64;
+        for (k, f) in self.facts.iter().enumerate() {
+            if u64::from(f.deadlines_start) != next {
+                return Err(format!(
+                    "fact {k}'s deadlines start at {}, not {next}",
+                    f.deadlines_start
+                ));
+            }
+            next += u64::from(f.deadlines_len);
+        }
+        if next != self.deadlines.len() as u64 {
+            return Err(format!("the facts name {next} deadlines of {}", self.deadlines.len()));
+        }
+        Ok(())
+    }
+
     /// The deadlines a fact recorded.
     pub fn deadlines_of(&self, f: &SlaFact) -> &[ClockDeadline] {
         let start = f.deadlines_start as usize;
@@ -878,5 +899,50 @@ pub fn evaluate_ticket(ticket: &SlaTicket<'_>, now: Timestamp, policy: &Policy) 
         closed: f.closed_at.is_some(),
         appeal: appeal(&f, now, policy),
         calendar_covered: !ticket.trail.calendar_uncovered,
+    }
+}
+
+#[cfg(test)]
+mod trail_tests {
+    use super::*;
+    use crate::event::{Clock, ClockDeadline};
+
+    fn fact(start: u32, len: u8) -> SlaFact {
+        SlaFact {
+            at: Timestamp::from_millis(0),
+            event: SlaEvent::Classified,
+            deadlines_start: start,
+            deadlines_len: len,
+        }
+    }
+
+    fn deadlines(n: usize) -> Vec<ClockDeadline> {
+        (0..n)
+            .map(|i| ClockDeadline {
+                clock: Clock::FirstResponse,
+                due_at: Timestamp::from_millis(i as i64),
+                pausable: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ranges_must_follow_one_another_and_cover_the_list() {
+        let trail = |facts: Vec<SlaFact>, n: usize| SlaTrail {
+            facts,
+            deadlines: deadlines(n),
+            calendar_uncovered: false,
+        };
+        assert_eq!(trail(vec![], 0).check_ranges(), Ok(()));
+        assert_eq!(
+            trail(vec![fact(0, 2), fact(2, 0), fact(2, 1)], 3).check_ranges(),
+            Ok(())
+        );
+        let gap = trail(vec![fact(0, 1), fact(2, 1)], 3).check_ranges().unwrap_err();
+        assert!(gap.contains("fact 1's deadlines start at 2, not 1"), "{gap}");
+        let beyond = trail(vec![fact(0, 4)], 3).check_ranges().unwrap_err();
+        assert!(beyond.contains("name 4 deadlines of 3"), "{beyond}");
+        let short = trail(vec![fact(0, 1)], 3).check_ranges().unwrap_err();
+        assert!(short.contains("name 1 deadlines of 3"), "{short}");
     }
 }
