@@ -69,6 +69,8 @@ pub use plaint_domain::{calendar::Calendar, policy::Policy};
 pub use plaint_domain::zone::BusinessZone;
 // A command and its body (`plaint::command::Receive`, …: the import format, `docs/import-format.md`).
 pub use plaint_domain::{Command, CommandBody};
+// A JSON object key as the command reading reads it (`plaint import`'s duplicate-key scan).
+pub use plaint_domain::JsonKey;
 // An event as the engine returns it (`plaint::event::EventData`, …: `docs/events.md`).
 pub use plaint_domain::{Event, EventData};
 // The hash-chain value of a verification as lower-case hex.

@@ -153,7 +153,7 @@ impl<'de> serde::Deserialize<'de> for KeysOnce {
         use std::borrow::Cow;
         use std::collections::HashSet;
 
-        use plaint::domain::JsonKey as Key;
+        use plaint::JsonKey as Key;
 
         struct V;
         impl<'de> Visitor<'de> for V {

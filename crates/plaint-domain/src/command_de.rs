@@ -72,7 +72,7 @@ impl<'de> Visitor<'de> for CommandVisitor {
 }
 
 /// A JSON object key (or the tag's value): borrowed from the input unless it holds escapes.
-/// Also what `plaint import`'s duplicate-key scan reads keys with (`plaint_domain::JsonKey`).
+/// Also what `plaint import`'s duplicate-key scan reads keys with (`plaint::JsonKey`).
 pub struct Key<'de>(pub Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
