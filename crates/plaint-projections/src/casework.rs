@@ -46,7 +46,7 @@ struct CwRec {
     /// Improvement actions recorded on this ticket.
     improvements: u32,
     /// Dispute escalations recorded (`DisputeEscalated`: litigation, media, regulator; R-DSP-1).
-    disputes: Vec<DisputeKind>,
+    disputes: Box<[DisputeKind]>,
 }
 
 impl Record for CwRec {
@@ -169,7 +169,7 @@ impl Projection for Casework {
                 escalations: 0,
                 external_mediation: false,
                 improvements: 0,
-                disputes: Vec::new(),
+                disputes: Box::default(),
             });
             return;
         }
@@ -291,7 +291,7 @@ impl Projection for Casework {
             EventData::DisputeEscalated(d) => {
                 let r = &mut self.recs[i as usize];
                 if !r.disputes.contains(&d.kind) {
-                    r.disputes.push(d.kind);
+                    push_exact(&mut r.disputes, d.kind);
                 }
             }
             EventData::ImprovementRecorded(x) => {
@@ -946,6 +946,11 @@ pub fn next_month(m: Month) -> Month {
             month: m.month + 1,
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) fn record_size() -> usize {
+    std::mem::size_of::<CwRec>()
 }
 
 #[cfg(test)]

@@ -540,7 +540,7 @@ mod load_checks {
         assert_refused(
             &changed(&good, |s| {
                 let fact = s.recs[6].trail.facts[0];
-                s.recs[6].trail.facts = vec![fact; FACTS_PER_TICKET_MAX + 1];
+                s.recs[6].trail.facts = vec![fact; FACTS_PER_TICKET_MAX + 1].into();
             }),
             "facts, over",
         );
@@ -555,7 +555,7 @@ mod load_checks {
         assert_refused(
             &changed(&good, |s| {
                 let trail = &mut s.recs[ranged].trail;
-                trail.deadlines.push(trail.deadlines[0]);
+                trail.deadlines = [&trail.deadlines[..], &trail.deadlines[..1]].concat().into();
             }),
             "the facts name",
         );

@@ -12,6 +12,7 @@ use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::lifecycle::{HoldChange, Lifecycle};
+use plaint_domain::sla::PackedDeadline;
 use plaint_domain::state::Status;
 use plaint_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -251,7 +252,8 @@ struct TicketRec {
     verification: Option<VerificationRecord>,
     revisit: Option<RevisitRecord>,
     closed: Option<ClosedRecord>,
-    deadlines: Box<[ClockDeadline]>,
+    /// The current deadlines, 12 bytes each (the view gives them back as `ClockDeadline`s).
+    deadlines: Box<[PackedDeadline]>,
     assignments: Box<[AssignmentRec]>,
     responses: Box<[ResponseRecord]>,
     extras: Box<[Extra]>,
@@ -405,7 +407,7 @@ impl Tickets {
             customer_tier: t.customer_tier,
             flags: t.flags,
             policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
-            deadlines: t.deadlines.to_vec(),
+            deadlines: t.deadlines.iter().map(PackedDeadline::get).collect(),
             assignments: t
                 .assignments
                 .iter()
@@ -567,7 +569,7 @@ impl Projection for Tickets {
         if step.deadlines_replace {
             t.deadlines = Box::default();
         }
-        extend_exact(&mut t.deadlines, step.deadlines);
+        extend_exact(&mut t.deadlines, step.deadlines.iter().map(PackedDeadline::new));
         if let Some(c) = step.compensation {
             t.add(Extra::Compensation(Box::new(c.clone())));
         }
