@@ -51,6 +51,9 @@ mod engine_casework;
 pub(crate) mod vault_ops;
 pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
+#[path = "engine_cache.rs"]
+mod state_cache;
+use state_cache::{StateCache, Stripes};
 #[path = "engine_priors.rs"]
 mod batch_priors;
 use batch_priors::BatchPriors;
@@ -320,8 +323,9 @@ enum StateSource {
 // variants would cost an allocation per command.
 #[allow(clippy::large_enum_variant)]
 enum Known {
-    /// The state to decide on, and where it came from.
-    State(ComplaintState, StateSource),
+    /// The state to decide on, where it came from, and the cache's key when it came from the
+    /// cache (to put it back under without copying the id).
+    State(ComplaintState, StateSource, Option<ComplaintId>),
     /// The command is a retry of one the stream holds: the answer, nothing to decide.
     Retry(Executed),
 }
@@ -465,11 +469,9 @@ pub struct Engine {
     vault_migration: Option<String>,
     runner: tokio::sync::Mutex<Runner>,
     /// Per-complaint turn-taking for `execute` (striped by a hash of the complaint id).
-    stripes: Vec<tokio::sync::Mutex<()>>,
-    /// The state of recently written complaints, as of this process's last append to each. Only
-    /// a shortcut: every append still carries the expected stream version, so a stale entry
-    /// (another process wrote) costs a conflict and a fresh read, never a wrong write.
-    states: std::sync::Mutex<HashMap<ComplaintId, ComplaintState>>,
+    stripes: Stripes,
+    /// The state of recently written complaints (see `engine_cache.rs`).
+    states: StateCache,
     conflict_retries_max: u32,
     log_dir: Option<PathBuf>,
     checkpoint_dir: Option<PathBuf>,
@@ -587,7 +589,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         check_business_time_zone(&cfg.calendar)?;
         let local = cfg.local_dir().to_owned();
-        let log_end = repeat_index::LogEnd::of(store.as_ref() as &dyn std::any::Any);
+        let log_end = repeat_index::LogEnd::of(store.as_ref());
         let vault: Arc<dyn Vault> = store.clone();
         let store: Arc<dyn EventStore> = store;
         let read_only = matches!(cfg.store, StoreConfig::File { read_only: true, .. });
@@ -614,8 +616,8 @@ impl Engine {
             match_secret,
             vault_migration,
             runner: tokio::sync::Mutex::new(runner),
-            stripes: (0..WRITE_STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
-            states: std::sync::Mutex::new(HashMap::new()),
+            stripes: Stripes::default(),
+            states: StateCache::default(),
             conflict_retries_max: cfg.conflict_retries_max,
             log_dir,
             checkpoint_dir,
@@ -678,7 +680,7 @@ impl Engine {
         let stream = cmd.complaint_id.as_str();
         // Commands on one complaint from this process take turns (read, decide, append), so
         // they never conflict with each other; conflicts with other processes are retried.
-        let _turn = self.stripes[stripe_of(&cmd.complaint_id)].lock().await;
+        let _turn = self.stripes.of(&cmd.complaint_id).lock().await;
         let mut attempt = 0u32;
         let mut use_cache = true;
         loop {
@@ -692,8 +694,8 @@ impl Engine {
             // complaint: its append expects version 0, so the store refuses it when the stream
             // holds events (then it is read and decided again). Taken out of the cache, not
             // copied (this task holds the complaint's turn); put back, evolved, once decided.
-            let (state, source) = match self.state_for(&cmd, use_cache).await? {
-                Known::State(state, source) => (state, source),
+            let (state, source, cache_key) = match self.state_for(&cmd, use_cache).await? {
+                Known::State(state, source, cache_key) => (state, source, cache_key),
                 Known::Retry(executed) => return Ok(executed),
             };
             self.check_merge_target(&cmd, None).await?;
@@ -710,19 +712,21 @@ impl Engine {
             let mut new = match decide_with(&state, &cmd, &ctx, &priors) {
                 Ok(new) => new,
                 Err(_) if source != StateSource::Read => {
-                    self.forget_states([&cmd.complaint_id]);
+                    self.states.forget([&cmd.complaint_id]);
                     use_cache = false;
                     attempt -= 1; // not a conflict: no backoff, no retry counted
                     continue;
                 }
                 Err(rejection) => return Err(rejection.into()),
             };
+            // The cache's own key when the state came from it; the id is copied only otherwise.
+            let cache_key = cache_key.unwrap_or_else(|| cmd.complaint_id.clone());
             if new.is_empty() {
                 let stream_version = state.version;
-                self.cache_state(cmd.complaint_id.clone(), state);
+                self.states.put(cache_key, state);
                 return Ok(Executed {
-                    complaint_id: cmd.complaint_id.clone(),
-                    command_id: cmd.command_id.clone(),
+                    complaint_id: cmd.complaint_id,
+                    command_id: cmd.command_id,
                     events: Vec::new(),
                     deduplicated: false,
                     stream_version,
@@ -755,7 +759,7 @@ impl Engine {
                 Ok(r) if r.deduplicated => {
                     // Another writer committed this very command between our read and append,
                     // or it is the retry of a receive the cache no longer held (no backoff).
-                    self.forget_states([&cmd.complaint_id]);
+                    self.states.forget([&cmd.complaint_id]);
                     use_cache = false;
                     if source == StateSource::AssumedNew {
                         attempt -= 1;
@@ -775,7 +779,7 @@ impl Engine {
                     for e in &new {
                         evolve(&mut state, e);
                     }
-                    self.cache_state(cmd.complaint_id.clone(), state);
+                    self.states.put(cache_key, state);
                     self.note_committed(&new);
                     // The command is done with: its ids move into the answer.
                     return Ok(Executed {
@@ -793,12 +797,12 @@ impl Engine {
                     continue;
                 }
                 Err(StoreError::Conflict { .. }) if attempt <= self.conflict_retries_max => {
-                    self.forget_states([&cmd.complaint_id]);
+                    self.states.forget([&cmd.complaint_id]);
                     use_cache = false;
                     continue;
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    self.forget_states([&cmd.complaint_id]);
+                    self.states.forget([&cmd.complaint_id]);
                     return Err(EngineError::Contended {
                         complaint: cmd.complaint_id.clone(),
                         attempts: attempt,
@@ -814,14 +818,16 @@ impl Engine {
     /// the stream's, read and folded; or the answer to a retry of a command the stream holds.
     async fn state_for(&self, cmd: &Command, use_cache: bool) -> Result<Known, EngineError> {
         let cached = if use_cache {
-            self.take_cached_state(&cmd.complaint_id)
+            self.states.take(&cmd.complaint_id)
         } else {
             None
         };
         match cached {
-            Some(state) if !state.has_applied(&cmd.command_id) => return Ok(Known::State(state, StateSource::Cached)),
+            Some((key, state)) if !state.has_applied(&cmd.command_id) => {
+                return Ok(Known::State(state, StateSource::Cached, Some(key)))
+            }
             None if use_cache && plaint_domain::state::opens_complaint(cmd) => {
-                return Ok(Known::State(ComplaintState::new(), StateSource::AssumedNew))
+                return Ok(Known::State(ComplaintState::new(), StateSource::AssumedNew, None))
             }
             _ => {}
         }
@@ -838,7 +844,11 @@ impl Engine {
             .cloned()
             .collect();
         if original.is_empty() {
-            return Ok(Known::State(ComplaintState::from_events(&events), StateSource::Read));
+            return Ok(Known::State(
+                ComplaintState::from_events(&events),
+                StateSource::Read,
+                None,
+            ));
         }
         ComplaintState::from_events(&events).check_retry(cmd)?;
         Ok(Known::Retry(Executed {
@@ -848,28 +858,6 @@ impl Engine {
             events: original,
             deduplicated: true,
         }))
-    }
-
-    fn take_cached_state(&self, id: &ComplaintId) -> Option<ComplaintState> {
-        self.states.lock().expect("state cache lock").remove(id)
-    }
-
-    fn cache_state(&self, id: ComplaintId, state: ComplaintState) {
-        let mut states = self.states.lock().expect("state cache lock");
-        if states.len() >= STATE_CACHE_ENTRIES_MAX && !states.contains_key(&id) {
-            // Bounded: drop an arbitrary entry (it is only a shortcut).
-            if let Some(victim) = states.keys().next().cloned() {
-                states.remove(&victim);
-            }
-        }
-        states.insert(id, state);
-    }
-
-    fn forget_states<'a>(&self, ids: impl IntoIterator<Item = &'a ComplaintId>) {
-        let mut states = self.states.lock().expect("state cache lock");
-        for id in ids {
-            states.remove(id);
-        }
     }
 
     /// Executes many commands (several per complaint, in order) and commits every accepted one
@@ -1006,7 +994,11 @@ impl Engine {
             if !states.contains_key(&cmd.complaint_id) {
                 // Taken out of the cache either way: whatever the batch's fate, the cached
                 // state is no longer known to be current; put back once committed.
-                let cached = self.take_cached_state(&cmd.complaint_id).filter(|_| use_cache);
+                let cached = self
+                    .states
+                    .take(&cmd.complaint_id)
+                    .map(|(_, state)| state)
+                    .filter(|_| use_cache);
                 // Unlike `execute`, a batch reads a complaint it does not hold even for a
                 // receive: the store deduplicates a retried command by its id alone, so a
                 // receive decided on an assumed-empty state would come back "deduplicated"
@@ -1155,7 +1147,7 @@ impl Engine {
         // The states are the streams' now (every accepted command committed, in order).
         for (id, entry) in states {
             if !entry.deduplicated {
-                self.cache_state(id, entry.state);
+                self.states.put(id, entry.state);
             }
         }
         // The head the append answered (its last event's position), not read again: a round
@@ -1777,14 +1769,6 @@ fn check_business_time_zone(calendar: &Calendar) -> Result<(), EngineError> {
             Calendar::china_mainland().time_zone()
         ),
     ))
-}
-
-/// Lock stripes for per-complaint turn-taking in [`Engine::execute`].
-const WRITE_STRIPES: usize = 256;
-
-fn stripe_of(id: &ComplaintId) -> usize {
-    let h = blake3::hash(id.as_str().as_bytes());
-    u16::from_le_bytes([h.as_bytes()[0], h.as_bytes()[1]]) as usize % WRITE_STRIPES
 }
 
 /// Waits before retrying after a concurrency conflict with another process: a few

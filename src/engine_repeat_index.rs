@@ -29,7 +29,6 @@ use crate::error::EngineError;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
 use plaint_domain::Event;
 use plaint_projections::runner::{ProjectionSet, Runner};
-use plaint_store::pg::PgStore;
 use plaint_store::EventStore;
 use std::collections::BTreeMap;
 
@@ -149,9 +148,10 @@ pub(crate) enum LogEnd {
 }
 
 impl LogEnd {
-    /// [`LogEnd::ShortRead`] for the PostgreSQL store, [`LogEnd::HeadFirst`] for any other.
-    pub(crate) fn of(store: &dyn std::any::Any) -> LogEnd {
-        if store.is::<PgStore>() {
+    /// The store says whether a short read means the end ([`EventStore::short_read_is_end`]):
+    /// [`LogEnd::ShortRead`] when it does (PostgreSQL), [`LogEnd::HeadFirst`] otherwise.
+    pub(crate) fn of(store: &dyn EventStore) -> LogEnd {
+        if store.short_read_is_end() {
             LogEnd::ShortRead
         } else {
             LogEnd::HeadFirst

@@ -460,16 +460,65 @@ pub struct SeveritySuggestion {
 /// assert!(keyword_hit("未保价，但另一件保价了", "保价", &neg));
 /// ```
 pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> bool {
-    KeywordText::new(text, negation_prefixes).hit(keyword)
+    KeywordText::new(text, &NegationPrefixes::from(negation_prefixes.to_vec())).hit(keyword)
 }
+
+/// The routing table's negation prefixes as the policy writes them, and lower-cased and trimmed
+/// once, when the policy is read (issue 13, wave 7: before, each [`KeywordText`] lower-cased
+/// them again, two per classification). Compared and written as the list it was read from.
+///
+/// ```
+/// use plaint_domain::policy::NegationPrefixes;
+/// let neg = NegationPrefixes::from(vec![" NOT ".to_owned(), "未".to_owned()]);
+/// assert_eq!(neg.as_written(), [" NOT ", "未"]);
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<String>", into = "Vec<String>")]
+pub struct NegationPrefixes {
+    written: Vec<String>,
+    /// `written`, each lower-cased and trimmed, blank ones left out.
+    lowered: Vec<String>,
+}
+
+impl NegationPrefixes {
+    /// The prefixes as the policy wrote them.
+    pub fn as_written(&self) -> &[String] {
+        &self.written
+    }
+}
+
+impl From<Vec<String>> for NegationPrefixes {
+    fn from(written: Vec<String>) -> NegationPrefixes {
+        let lowered = written
+            .iter()
+            .map(|p| lower_case(p).trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        NegationPrefixes { written, lowered }
+    }
+}
+
+impl From<NegationPrefixes> for Vec<String> {
+    fn from(prefixes: NegationPrefixes) -> Vec<String> {
+        prefixes.written
+    }
+}
+
+impl PartialEq for NegationPrefixes {
+    fn eq(&self, other: &NegationPrefixes) -> bool {
+        self.written == other.written // `lowered` follows from it
+    }
+}
+
+impl Eq for NegationPrefixes {}
 
 /// A text lower-cased once, with its negation prefixes lower-cased and trimmed once, to test
 /// many keywords against (a classification's routing and severity rules): the meaning of
 /// [`keyword_hit`] without lower-casing the text again per keyword (issue 13).
 ///
 /// ```
-/// use plaint_domain::policy::KeywordText;
-/// let neg = ["未".to_owned()];
+/// use plaint_domain::policy::{KeywordText, NegationPrefixes};
+/// let neg = NegationPrefixes::from(vec!["未".to_owned()]);
 /// let text = KeywordText::new("未保价，包裹 DAMAGED", &neg);
 /// assert!(!text.hit("保价"));
 /// assert!(text.hit("Damaged"));
@@ -478,23 +527,16 @@ pub fn keyword_hit(text: &str, keyword: &str, negation_prefixes: &[String]) -> b
 pub struct KeywordText<'a> {
     /// Lower-cased; borrowed when lower-casing leaves it as it is (issue 13, wave 6).
     text: Cow<'a, str>,
-    /// Lower-cased, trimmed, none empty; borrowed likewise (a policy's prefixes almost always).
-    prefixes: Vec<Cow<'a, str>>,
+    /// Lower-cased, trimmed, none empty: the policy's, lower-cased when it was read.
+    prefixes: &'a [String],
 }
 
 impl<'a> KeywordText<'a> {
-    /// Lower-cases `text` and the prefixes (dropping blank ones).
-    pub fn new(text: &'a str, negation_prefixes: &'a [String]) -> KeywordText<'a> {
+    /// Lower-cases `text`; the prefixes are lower-cased already.
+    pub fn new(text: &'a str, negation_prefixes: &'a NegationPrefixes) -> KeywordText<'a> {
         KeywordText {
             text: lower_case(text),
-            prefixes: negation_prefixes
-                .iter()
-                .map(|p| match lower_case(p) {
-                    Cow::Borrowed(p) => Cow::Borrowed(p.trim()),
-                    Cow::Owned(p) => Cow::Owned(p.trim().to_owned()),
-                })
-                .filter(|p| !p.is_empty())
-                .collect(),
+            prefixes: &negation_prefixes.lowered,
         }
     }
 
@@ -510,7 +552,7 @@ impl<'a> KeywordText<'a> {
         while let Some(i) = text[from..].find(&*kw) {
             let at = from + i;
             let before = text[..at].trim_end();
-            if !self.prefixes.iter().any(|p| before.ends_with(&**p)) {
+            if !self.prefixes.iter().any(|p| before.ends_with(p.as_str())) {
                 return true;
             }
             from = at + kw.len();
@@ -562,7 +604,7 @@ pub struct RoutingPolicy {
     /// A keyword right after one of these (spaces between allowed) does not match: "未保价"
     /// and "没有保价" are not "保价" (docs/domain.md R-RTE-4). Also used by the severity rules.
     #[serde(default)]
-    pub negation_prefixes: Vec<String>,
+    pub negation_prefixes: NegationPrefixes,
 }
 
 /// The legal basis recorded with each compensation rule (docs/domain.md §6).
@@ -1098,7 +1140,13 @@ impl Policy {
                 );
             }
         }
-        if self.routing.negation_prefixes.iter().any(|p| p.trim().is_empty()) {
+        if self
+            .routing
+            .negation_prefixes
+            .as_written()
+            .iter()
+            .any(|p| p.trim().is_empty())
+        {
             return err("routing.negation_prefixes".into(), "blank prefix".into());
         }
         let cl = &self.closed_loop;
@@ -1775,5 +1823,32 @@ mod lower_case_tests {
             let borrowed = matches!(got, std::borrow::Cow::Borrowed(_));
             assert_eq!(borrowed, s.to_lowercase() == s, "{s:?} borrowed only when unchanged");
         }
+    }
+}
+
+#[cfg(test)]
+mod negation_prefix_tests {
+    use super::{KeywordText, NegationPrefixes, Policy};
+
+    /// The prefixes are lower-cased and trimmed once, when read: a prefix written in capitals
+    /// or with spaces still negates, and the policy is written back as it was read.
+    #[test]
+    fn prefixes_are_lowered_once_and_written_as_read() {
+        let neg = NegationPrefixes::from(vec![" NOT ".to_owned(), "  ".to_owned(), "ΣΟ".to_owned()]);
+        let text = KeywordText::new("Not damaged; σοinsured", &neg);
+        assert!(!text.hit("DAMAGED"), "after a prefix written in capitals");
+        assert!(!text.hit("insured"), "after a Greek prefix in capitals");
+        assert!(KeywordText::new("damaged", &neg).hit("damaged"));
+        assert_eq!(neg.as_written(), [" NOT ", "  ", "ΣΟ"]);
+
+        let mut policy = Policy::default();
+        policy.routing.negation_prefixes = NegationPrefixes::from(vec!["NOT".to_owned()]);
+        let written = toml::to_string(&policy).expect("policy to TOML");
+        assert!(written.contains("negation_prefixes = [\"NOT\"]"), "{written}");
+        let read = Policy::from_toml_str(&written).expect("policy from TOML");
+        assert_eq!(read, policy);
+        let (_, why) = read.route(crate::Category::Other, "NOT delayed at all");
+        let (_, plain) = read.route(crate::Category::Other, "delayed");
+        assert_ne!(why, plain, "the negated keyword does not route");
     }
 }

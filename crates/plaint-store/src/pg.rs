@@ -2388,6 +2388,11 @@ impl EventStore for PgStore {
         read_all_on(&self.shared, from_position, max).await
     }
 
+    /// A `LIMIT` query answers short only at the end of what its snapshot holds.
+    fn short_read_is_end(&self) -> bool {
+        true
+    }
+
     async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
         self.ensure_listener();
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER_MAX);

@@ -234,4 +234,12 @@ pub trait EventStore: Send + Sync {
 
     /// Re-reads everything: checksums, position and version continuity, the hash chain.
     async fn verify(&self) -> Result<VerifyReport, StoreError>;
+
+    /// Whether a [`EventStore::read_all`] of at most [`crate::READ_BATCH_MAX`] events that
+    /// answers fewer than it asked for has reached the log's end (as of that read), so a reader
+    /// catching up needs no [`EventStore::head_position`] first. `false` unless the backend
+    /// promises it (the file log's read may stop early at a segment's end).
+    fn short_read_is_end(&self) -> bool {
+        false
+    }
 }
