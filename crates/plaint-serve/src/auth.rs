@@ -297,13 +297,13 @@ impl Principal {
 
     /// `Ok` when this caller may do what `need` names; a 403 problem document otherwise.
     pub fn allow(&self, need: Need) -> Result<(), ApiError> {
-        self.check(need.access(), &need.describe())
+        self.check(need.access(), || need.describe())
     }
 
     /// `Ok` when this caller may send this command (judged on its kind and, for a response
     /// carrying compensation, on the right to compensate instead); 403 otherwise.
     pub fn allow_command(&self, body: &CommandBody) -> Result<(), ApiError> {
-        let what = match body {
+        let what = || match body {
             CommandBody::Respond(r) if r.compensation.is_some() => {
                 "send respond commands carrying compensation".to_owned()
             }
@@ -311,14 +311,16 @@ impl Principal {
             CommandBody::ApproveCompensation(a) => format!("approve compensation as {}", a.role.as_str()),
             _ => format!("send {} commands", body.name()),
         };
-        self.check(Access::Command(body), &what)
+        self.check(Access::Command(body), what)
     }
 
-    fn check(&self, access: Access<'_>, what: &str) -> Result<(), ApiError> {
+    /// `what` is asked only for a refusal (no description is formatted for an allowed request).
+    fn check(&self, access: Access<'_>, what: impl FnOnce() -> String) -> Result<(), ApiError> {
         let Some(role) = self.role else { return Ok(()) };
         if role.permits(access) {
             return Ok(());
         }
+        let what = what();
         tracing::warn!(target: "plaint_serve::auth", token = %self.token_id, name = %self.name, %role, denied = %what, "403 forbidden");
         Err(ApiError::new(
             StatusCode::FORBIDDEN,

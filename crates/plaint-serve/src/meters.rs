@@ -1,88 +1,161 @@
 //! The handles of the per-request metrics, resolved once (docs/PERFORMANCE.md "Issue 15,
-//! wave 5").
+//! waves 5 and 7").
 //!
 //! `metrics::counter!("…", "route" => route.to_owned(), …)` builds a key (an owned route, a
 //! `Vec` of labels), hashes it and looks it up in the recorder's registry at every call. A
 //! handle (`metrics::Counter`, `metrics::Histogram`) is that registry entry itself: recording
 //! through it is an atomic add (a push for a histogram). The handles are kept here by their
 //! label values, which all come from finite sets (the router's routes, HTTP status codes, the
-//! domain's command kinds, the outcomes), so the maps stay small whatever callers send. The
+//! domain's command kinds, the outcomes), so the tables stay small whatever callers send. The
 //! figures are the same series as before: the same names and labels in the same recorder.
+//!
+//! The tables are append-only slots ([`Handles`]): a lookup reads the filled slots (an atomic
+//! load and a key comparison each) and takes no lock and no hash; only the first use of a
+//! label value takes a lock to fill a slot. The statuses a server answers with are slots of
+//! their own, indexed by code.
 
 use axum::http::StatusCode;
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+/// An append-only table of at most `N` handles by key: [`Handles::get_or_add`] finds a key's
+/// handle without a lock once it is there. Slots fill in order and are never emptied, so a
+/// reader stops at the first empty one.
+struct Handles<K, V, const N: usize> {
+    slots: [OnceLock<(K, V)>; N],
+    /// Held while a slot is filled, so a key is added once.
+    adding: Mutex<()>,
+}
+
+impl<K: PartialEq, V, const N: usize> Handles<K, V, N> {
+    fn new() -> Handles<K, V, N> {
+        Handles {
+            slots: std::array::from_fn(|_| OnceLock::new()),
+            adding: Mutex::new(()),
+        }
+    }
+
+    fn find(&self, key: &K) -> Option<&V> {
+        self.slots
+            .iter()
+            .map_while(OnceLock::get)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The handle of `key`, made by `make` at its first use; `None` when all `N` slots hold
+    /// other keys (the caller records without a kept handle then).
+    fn get_or_add(&self, key: K, make: impl FnOnce(&K) -> V) -> Option<&V> {
+        if let Some(v) = self.find(&key) {
+            return Some(v);
+        }
+        let _one = self.adding.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = self.find(&key) {
+            return Some(v);
+        }
+        let slot = self.slots.iter().find(|s| s.get().is_none())?;
+        let value = make(&key);
+        let filled = slot.get_or_init(|| (key, value));
+        Some(&filled.1)
+    }
+}
+
+/// The statuses this server answers with, each with a slot of its own per route; any other
+/// code is counted through [`RouteMeters::other_statuses`].
+const STATUSES: [u16; 16] = [
+    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 504,
+];
+
+/// Most routes with meters: the router's routes and `unmatched` (about twenty) fit.
+const ROUTES_MAX: usize = 64;
+
+/// Most (command kind, outcome) pairs with a counter: every pair of the domain's command kinds
+/// (28) and the outcomes (6) fits.
+const COMMAND_PAIRS_MAX: usize = 256;
+
+/// Most other status codes per route with a counter.
+const OTHER_STATUSES_MAX: usize = 32;
 
 /// The handles of one route: its request latency and its request count by status.
 struct RouteMeters {
-    seconds: metrics::Histogram,
-    by_status: RwLock<HashMap<u16, metrics::Counter>>,
     route: Box<str>,
+    seconds: metrics::Histogram,
+    by_status: [OnceLock<metrics::Counter>; STATUSES.len()],
+    other_statuses: Handles<u16, metrics::Counter, OTHER_STATUSES_MAX>,
 }
 
 impl RouteMeters {
     fn new(route: &str) -> RouteMeters {
         RouteMeters {
-            seconds: metrics::histogram!("plaint_http_request_seconds", "route" => route.to_owned()),
-            by_status: RwLock::new(HashMap::new()),
             route: route.into(),
+            seconds: metrics::histogram!("plaint_http_request_seconds", "route" => route.to_owned()),
+            by_status: std::array::from_fn(|_| OnceLock::new()),
+            other_statuses: Handles::new(),
         }
     }
 
-    fn requests(&self, status: StatusCode) -> metrics::Counter {
+    fn counter(&self, code: u16) -> metrics::Counter {
+        metrics::counter!("plaint_http_requests_total", "route" => self.route.to_string(), "status" => code.to_string())
+    }
+
+    fn count(&self, status: StatusCode) {
         let code = status.as_u16();
-        if let Some(c) = self.by_status.read().unwrap_or_else(|e| e.into_inner()).get(&code) {
-            return c.clone();
+        let kept = match STATUSES.iter().position(|s| *s == code) {
+            Some(i) => Some(self.by_status[i].get_or_init(|| self.counter(code))),
+            None => self.other_statuses.get_or_add(code, |code| self.counter(*code)),
+        };
+        match kept {
+            Some(counter) => counter.increment(1),
+            None => self.counter(code).increment(1),
         }
-        let mut by_status = self.by_status.write().unwrap_or_else(|e| e.into_inner());
-        by_status
-            .entry(code)
-            .or_insert_with(|| {
-                metrics::counter!("plaint_http_requests_total", "route" => self.route.to_string(), "status" => code.to_string())
-            })
-            .clone()
     }
 }
 
-/// The handles of every route that answered a request, by route (`unmatched` for none).
-fn routes() -> &'static RwLock<HashMap<Box<str>, Arc<RouteMeters>>> {
-    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Arc<RouteMeters>>>> = OnceLock::new();
-    ROUTES.get_or_init(Default::default)
-}
-
-fn route_meters(route: &str) -> Arc<RouteMeters> {
-    if let Some(r) = routes().read().unwrap_or_else(|e| e.into_inner()).get(route) {
-        return r.clone();
-    }
-    let mut map = routes().write().unwrap_or_else(|e| e.into_inner());
-    map.entry(route.into())
-        .or_insert_with(|| Arc::new(RouteMeters::new(route)))
-        .clone()
+/// The meters of every route that answered a request, by route (`unmatched` for none).
+fn routes() -> &'static Handles<Box<str>, RouteMeters, ROUTES_MAX> {
+    static ROUTES: OnceLock<Handles<Box<str>, RouteMeters, ROUTES_MAX>> = OnceLock::new();
+    ROUTES.get_or_init(Handles::new)
 }
 
 /// Counts one answered request (`plaint_http_requests_total{route,status}`) and records how
 /// long it took (`plaint_http_request_seconds{route}`).
 pub(crate) fn request_answered(route: &str, status: StatusCode, took: Duration) {
-    let meters = route_meters(route);
-    meters.requests(status).increment(1);
+    let kept = match routes().find_str(route) {
+        Some(meters) => Some(meters),
+        None => routes().get_or_add(route.into(), |route| RouteMeters::new(route)),
+    };
+    let unkept;
+    let meters = match kept {
+        Some(meters) => meters,
+        None => {
+            unkept = RouteMeters::new(route);
+            &unkept
+        }
+    };
+    meters.count(status);
     meters.seconds.record(took.as_secs_f64());
+}
+
+impl<V, const N: usize> Handles<Box<str>, V, N> {
+    /// [`Handles::find`] by a borrowed key (no `Box` made for a lookup).
+    fn find_str(&self, key: &str) -> Option<&V> {
+        self.slots
+            .iter()
+            .map_while(OnceLock::get)
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v)
+    }
 }
 
 /// Counts one command by kind and outcome (`plaint_commands_total{kind,outcome}`).
 pub(crate) fn command_done(kind: &'static str, outcome: &'static str) {
-    type Commands = RwLock<HashMap<(&'static str, &'static str), metrics::Counter>>;
+    type Commands = Handles<(&'static str, &'static str), metrics::Counter, COMMAND_PAIRS_MAX>;
     static COMMANDS: OnceLock<Commands> = OnceLock::new();
-    let commands = COMMANDS.get_or_init(Default::default);
-    let key = (kind, outcome);
-    let cached = commands.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
-    let counter = cached.unwrap_or_else(|| {
-        let mut map = commands.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(key)
-            .or_insert_with(|| metrics::counter!("plaint_commands_total", "kind" => kind, "outcome" => outcome))
-            .clone()
-    });
-    counter.increment(1);
+    let make = |&(kind, outcome): &(&'static str, &'static str)| metrics::counter!("plaint_commands_total", "kind" => kind, "outcome" => outcome);
+    match COMMANDS.get_or_init(Handles::new).get_or_add((kind, outcome), make) {
+        Some(counter) => counter.increment(1),
+        None => make(&(kind, outcome)).increment(1),
+    }
 }
 
 /// Records how long a command (or a batch) took from decision to durable append
@@ -92,4 +165,27 @@ pub(crate) fn append_took(took: Duration) {
     APPEND
         .get_or_init(|| metrics::histogram!("plaint_append_seconds"))
         .record(took.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Handles;
+
+    #[test]
+    fn a_key_gets_one_handle_and_a_full_table_none() {
+        let made = std::cell::Cell::new(0);
+        let handles: Handles<u16, u32, 3> = Handles::new();
+        let mut make = |k: &u16| {
+            made.set(made.get() + 1);
+            u32::from(*k) * 10
+        };
+        assert_eq!(handles.get_or_add(1, &mut make), Some(&10));
+        assert_eq!(handles.get_or_add(2, &mut make), Some(&20));
+        assert_eq!(handles.get_or_add(1, &mut make), Some(&10));
+        assert_eq!(handles.get_or_add(3, &mut make), Some(&30));
+        assert_eq!(made.get(), 3, "each key's handle is made once");
+        assert_eq!(handles.get_or_add(4, &mut make), None, "no slot left");
+        assert_eq!(handles.find(&2), Some(&20));
+        assert_eq!(handles.find(&4), None);
+    }
 }
