@@ -360,7 +360,7 @@ async fn batch_note(engine: &Engine, commands: &[Command], batch: usize, system:
     let started = Instant::now();
     for chunk in commands.chunks(batch) {
         let t = Instant::now();
-        let outcome = engine.execute_batch(chunk.to_vec()).await.expect("execute_batch");
+        let outcome = engine.execute_batch(chunk).await.expect("execute_batch");
         per_call.saturating_record(t.elapsed().as_micros() as u64);
         rejected += outcome.rejected;
     }

@@ -91,7 +91,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let executing = Instant::now();
     let (mut events, mut rejected, mut escalated) = (0usize, 0usize, 0usize);
     for chunk in commands.chunks(DEMO_BATCH) {
-        let outcome = engine.execute_batch(chunk.to_vec()).await?;
+        let outcome = engine.execute_batch(chunk).await?;
         events += outcome.events;
         if let Some((index, rejection)) = outcome.rejections().next() {
             rejected += outcome.rejected;
