@@ -406,6 +406,9 @@ struct PipeState {
     wakes: u64,
     /// Threads spinning for work (counted apart from `idle`: nobody needs to wake them).
     spinning: u32,
+    /// The thread holding the sync role has synced and answered, and only finishes up (no
+    /// checkpoint to write): it takes new appends itself in a moment.
+    sync_answered: bool,
     /// Spins begun, and those that ended with work taken (no park, no wake-up).
     spins: u64,
     spins_caught: u64,
@@ -431,6 +434,7 @@ impl Pipe {
                 idle: 0,
                 wakes: 0,
                 spinning: 0,
+                sync_answered: false,
                 spins: 0,
                 spins_caught: 0,
                 closed: false,
@@ -475,7 +479,11 @@ impl Pipe {
             return Err(StoreError::Closed);
         }
         s.queue.push_back(command);
-        if !s.writing {
+        // A thread holding the writer role takes the queue when it is done, and so does a
+        // thread that is finishing a sync it has already answered: waking the other thread
+        // then would be a hand-off for nothing (the lone caller's next append usually arrives
+        // in that window).
+        if !s.writing && !s.sync_answered {
             self.wake_one(s);
         }
         Ok(())
@@ -487,10 +495,11 @@ impl Pipe {
     fn next_work(&self, idle: &mut Idle) -> Work {
         let mut s = self.lock();
         let mut waiting: Option<(Instant, Option<Instant>)> = None;
+        let mut parked = false;
         loop {
             if let Some((work, others)) = self.take_work(&mut s) {
                 if let Some((since, spun)) = waiting {
-                    s.spins_caught += u64::from(spun.is_some());
+                    s.spins_caught += u64::from(spun.is_some() && !parked);
                     idle.waited(since.elapsed(), self.spin);
                 }
                 if others == MoreWork::ForAnother {
@@ -506,6 +515,7 @@ impl Pipe {
             match spin_until {
                 Some(deadline) if now < deadline => s = self.spin_until(s, deadline),
                 _ => {
+                    parked = true;
                     s.idle += 1;
                     s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
                     s.idle -= 1;
@@ -594,11 +604,20 @@ impl Pipe {
         }
     }
 
+    /// The sync role has answered its groups and has nothing slow left to do (see
+    /// `PipeState::sync_answered`).
+    fn sync_answered(&self) {
+        let mut s = self.lock();
+        assert!(s.syncing, "only the sync role answers");
+        s.sync_answered = true;
+    }
+
     /// The sync role is released.
     fn synced(&self) {
         let mut s = self.lock();
         assert!(s.syncing, "only the sync role releases it");
         s.syncing = false;
+        s.sync_answered = false;
         if s.closed {
             self.signal();
             self.work.notify_all();
@@ -1226,9 +1245,13 @@ impl Syncer {
             outcomes.extend(g.outcomes);
             let _ = self.spare.send(g.buf);
         }
-        answer(outcomes);
         self.events_since_checkpoint += events;
-        if self.events_since_checkpoint >= self.options.checkpoint_every_events {
+        let checkpoint_due = self.events_since_checkpoint >= self.options.checkpoint_every_events;
+        if !checkpoint_due {
+            self.pipe.sync_answered();
+        }
+        answer(outcomes);
+        if checkpoint_due {
             if let Err(e) = self.write_checkpoint() {
                 self.fail(e.to_string());
             }
@@ -1627,6 +1650,27 @@ mod pipe_tests {
         let s = pipe.lock();
         assert_eq!((s.wakes, s.spins, s.spins_caught), (0, 1, 1), "no thread was woken");
         assert_eq!(s.spinning, 0);
+    }
+
+    #[test]
+    fn an_append_arriving_after_the_sync_answered_waits_for_that_thread_not_the_other() {
+        let pipe = pipe();
+        pipe.lock().idle = 1;
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
+        pipe.sync_answered();
+        // The caller's next append, before the syncing thread is back.
+        pipe.submit(command()).unwrap();
+        assert_eq!(pipe.lock().wakes, 1, "only the first append woke a thread");
+        pipe.synced();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(g) if g.len() == 1));
+        // Before the answer (the sync still running), an append wakes the other thread.
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
+        pipe.submit(command()).unwrap();
+        assert_eq!(pipe.lock().wakes, 2, "written while the sync runs: pipelined");
     }
 
     #[test]
