@@ -67,7 +67,7 @@ pub const PREWRITE_BYTES_DEFAULT: u64 = 1024 * 1024;
 /// Largest allowed [`FileLogOptions::prewrite_bytes`].
 pub const PREWRITE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 /// Default of [`FileLogOptions::idle_spin_micros`].
-pub const IDLE_SPIN_MICROS_DEFAULT: u64 = 50;
+pub const IDLE_SPIN_MICROS_DEFAULT: u64 = 200;
 /// Largest allowed [`FileLogOptions::idle_spin_micros`].
 pub const IDLE_SPIN_MICROS_MAX: u64 = 1_000;
 

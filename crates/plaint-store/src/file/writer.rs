@@ -508,8 +508,12 @@ impl Pipe {
                 return work;
             }
             let now = Instant::now();
+            // Only an idle log spins: while the other thread writes or syncs, the callers
+            // with appends to make are mostly waiting for that group (64 appenders: spinning
+            // then only took CPU from them).
+            let log_idle = !s.writing && !s.syncing;
             let (_, spin_until) = *waiting.get_or_insert_with(|| {
-                let spins = !self.spin.is_zero() && idle.spins();
+                let spins = !self.spin.is_zero() && log_idle && idle.spins();
                 (now, spins.then(|| now + self.spin))
             });
             match spin_until {
@@ -1671,6 +1675,32 @@ mod pipe_tests {
         assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
         pipe.submit(command()).unwrap();
         assert_eq!(pipe.lock().wakes, 2, "written while the sync runs: pipelined");
+    }
+
+    #[test]
+    fn a_thread_does_not_spin_while_the_other_writes_or_syncs() {
+        let pipe = Pipe::new(SPIN_FOR_EVER);
+        pipe.written(None);
+        let pipe = Arc::new(pipe);
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
+        // The writer role is held: a thread looking for work parks at once.
+        let other = pipe.clone();
+        let thread = std::thread::spawn(move || other.next_work(&mut Idle { short: true, waits: 0 }));
+        while {
+            let s = pipe.lock();
+            s.idle == 0 && s.spins == 0
+        } {
+            std::thread::yield_now();
+        }
+        let (spins, spinning) = {
+            let s = pipe.lock();
+            (s.spins, s.spinning)
+        };
+        assert_eq!((spins, spinning), (0, 0));
+        pipe.close();
+        pipe.written(None);
+        assert!(matches!(thread.join().unwrap(), Work::Stop));
     }
 
     #[test]
