@@ -8,7 +8,8 @@
 //! temporary directory on the same disk as the target dir, `./target/bench-log`),
 //! `PLAINT_BENCH_PHASES` (default `bulk,concurrent`), `PLAINT_BENCH_PREWRITE_BYTES` (the log's
 //! `FileLogOptions::prewrite_bytes`, default the log's: 0 measures without a pre-written tail,
-//! for A/B runs of one build).
+//! for A/B runs of one build), `PLAINT_BENCH_IDLE_SPIN_MICROS` (the log's
+//! `FileLogOptions::idle_spin_micros`, default the log's: 0 parks the log threads at once).
 
 use hdrhistogram::Histogram;
 use plaint_store::file::{Durability, FileLog, FileLogOptions, SYNC_BUCKET_BOUNDS_MICROS};
@@ -35,6 +36,7 @@ fn log_options(durability: Durability) -> FileLogOptions {
     FileLogOptions {
         durability,
         prewrite_bytes: env_or("PLAINT_BENCH_PREWRITE_BYTES", defaults.prewrite_bytes),
+        idle_spin_micros: env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", defaults.idle_spin_micros),
         ..defaults
     }
 }
@@ -169,6 +171,14 @@ fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
         st.prewrite_bytes as f64 / (1 << 20) as f64,
         st.prewrite_nanos as f64 / 1e6,
         st.prewrite_nanos as f64 / 1e3 / events.max(1) as f64
+    );
+    println!(
+        "    log threads (idle_spin_micros {}): {} woken ({:.2} per batch), {} spins of which {} took work without parking",
+        env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", FileLogOptions::default().idle_spin_micros),
+        st.thread_wakes,
+        st.thread_wakes as f64 / st.batches.max(1) as f64,
+        st.idle_spins,
+        st.idle_spins_caught
     );
 }
 

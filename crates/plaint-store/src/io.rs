@@ -110,6 +110,15 @@ impl std::fmt::Debug for Mapped {
     }
 }
 
+/// An append handle's end against the file's length: equal while the handle is the file's one
+/// writer; after a failed write the file may hold part of it beyond the end (never less).
+fn check_one_writer(end: u64, file_len: u64, torn: bool) {
+    assert!(
+        file_len == end || (torn && file_len > end),
+        "a file appended to has one writer: its end is the handle's ({end}; the file has {file_len} bytes)"
+    );
+}
+
 /// The real file system.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealIo;
@@ -122,23 +131,41 @@ impl ReadFile for RealRead {
     }
 }
 
-struct RealAppend(std::fs::File);
+/// A file opened for writing. Not `O_APPEND` (Linux's `pwrite` ignores the offset on such a
+/// file): each file of the log has one writer, this handle, so it keeps the file's end itself
+/// (looked up once, at open) instead of asking the file system before every append.
+struct RealAppend {
+    file: std::fs::File,
+    /// The file's length: at open, then after each write through this handle. A write that
+    /// failed may have left part of its bytes beyond it; the next append overwrites them (a
+    /// file of records numbered by their place, like the vault, stays numbered right).
+    end: u64,
+    /// A write through this handle failed (the file may be longer than `end`).
+    torn: bool,
+}
 
 impl AppendFile for RealAppend {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        // Not `O_APPEND` (Linux's `pwrite` ignores the offset on such a file): the end is
-        // looked up, which is the same for the one writer a file of the log has.
-        let end = self.0.metadata()?.len();
-        self.write_at(buf, end)
+        #[cfg(debug_assertions)]
+        check_one_writer(self.end, self.file.metadata()?.len(), self.torn);
+        self.write_at(buf, self.end)
     }
     fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
-        std::os::unix::fs::FileExt::write_all_at(&self.0, buf, offset)
+        assert!(
+            offset <= self.end,
+            "a write starts at or before the file's end (no holes)"
+        );
+        let written = std::os::unix::fs::FileExt::write_all_at(&self.file, buf, offset);
+        self.torn |= written.is_err();
+        written?;
+        self.end = self.end.max(offset + buf.len() as u64);
+        Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
     }
     fn sync_handle(&self) -> io::Result<Box<dyn SyncFile>> {
-        Ok(Box::new(RealSync(self.0.try_clone()?)))
+        Ok(Box::new(RealSync(self.file.try_clone()?)))
     }
 }
 
@@ -186,7 +213,9 @@ impl LogIo for RealIo {
         if create_new {
             o.create_new(true);
         }
-        Ok(Box::new(RealAppend(o.open(path)?)))
+        let file = o.open(path)?;
+        let end = file.metadata()?.len();
+        Ok(Box::new(RealAppend { file, end, torn: false }))
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         let f = std::fs::OpenOptions::new().write(true).open(path)?;
@@ -317,6 +346,9 @@ struct SimState {
     /// The next sync of these files fails (an I/O error, not a power cut: the bytes stay
     /// written but unsynced, and later operations go on).
     fail_next_sync: BTreeSet<PathBuf>,
+    /// The next write of these files lands half its bytes and fails (an I/O error, not a power
+    /// cut: later operations go on).
+    fail_next_write: BTreeSet<PathBuf>,
 }
 
 impl SimState {
@@ -480,6 +512,12 @@ impl SimIo {
     pub fn fail_next_sync(&self, path: &Path) {
         self.state.lock().unwrap().fail_next_sync.insert(path.to_path_buf());
     }
+
+    /// The next write to `path` lands the first half of its bytes (unsynced) and fails with an
+    /// I/O error (as a write that ran out of space part-way does); the disk goes on working.
+    pub fn fail_next_write(&self, path: &Path) {
+        self.state.lock().unwrap().fail_next_write.insert(path.to_path_buf());
+    }
 }
 
 struct SimRead {
@@ -507,6 +545,11 @@ struct SimAppend {
     state: Arc<Mutex<SimState>>,
     changed: Arc<Condvar>,
     path: PathBuf,
+    /// The file's length as this handle knows it (at open, then after each write through it),
+    /// where it appends: as `RealIo`'s handle does, checked against the file at each append.
+    end: u64,
+    /// A write through this handle failed (see `RealAppend::torn`).
+    torn: bool,
 }
 
 impl SimAppend {
@@ -547,15 +590,18 @@ impl SyncFile for SimAppend {
 }
 
 impl SimAppend {
-    /// A write at `offset` (`None`: at the end); counts as one operation. When power is cut
-    /// at it, a random prefix of it lands (and stays unsynced).
-    fn write(&self, buf: &[u8], offset: Option<u64>) -> io::Result<()> {
+    /// A write at `offset`; counts as one operation. When power is cut at it, a random prefix
+    /// of it lands (and stays unsynced).
+    fn write(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         let mut s = self.state.lock().unwrap();
         s.check_alive()?;
         let cut = s.count_op();
         self.changed.notify_all();
+        let failed = !cut && s.fail_next_write.remove(&self.path);
         let landed = if cut {
             (s.next_rand() % (buf.len() as u64 + 1)) as usize
+        } else if failed {
+            buf.len() / 2
         } else {
             buf.len()
         };
@@ -563,10 +609,12 @@ impl SimAppend {
             .files
             .get_mut(&self.path)
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-        let at = offset.map_or(f.data.len(), |o| o as usize);
-        f.write(at, &buf[..landed])?;
+        f.write(offset as usize, &buf[..landed])?;
         if cut {
             return Err(io::Error::other("simulated power cut during write"));
+        }
+        if failed {
+            return Err(io::Error::other("simulated write failure (half of it landed)"));
         }
         Ok(())
     }
@@ -574,10 +622,25 @@ impl SimAppend {
 
 impl AppendFile for SimAppend {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.write(buf, None)
+        let len = {
+            let s = self.state.lock().unwrap();
+            s.files.get(&self.path).map(|f| f.data.len() as u64)
+        };
+        if let Some(len) = len {
+            check_one_writer(self.end, len, self.torn);
+        }
+        self.write_at(buf, self.end)
     }
     fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.write(buf, Some(offset))
+        assert!(
+            offset <= self.end,
+            "a write starts at or before the file's end (no holes)"
+        );
+        let written = self.write(buf, offset);
+        self.torn |= written.is_err();
+        written?;
+        self.end = self.end.max(offset + buf.len() as u64);
+        Ok(())
     }
     fn sync_data(&mut self) -> io::Result<()> {
         self.sync()
@@ -649,11 +712,13 @@ impl LogIo for SimIo {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         }
         // File creation is modelled as durable at once (the log syncs the directory after it).
-        s.files.entry(path.to_path_buf()).or_default();
+        let end = s.files.entry(path.to_path_buf()).or_default().data.len() as u64;
         Ok(Box::new(SimAppend {
             state: self.state.clone(),
             changed: self.changed.clone(),
             path: path.to_path_buf(),
+            end,
+            torn: false,
         }))
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
@@ -700,5 +765,70 @@ impl LogIo for SimIo {
             state: self.state.clone(),
             path: path.to_path_buf(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod append_end_tests {
+    use super::*;
+
+    /// Appends, a positioned write inside the file, appends again: each append lands at the
+    /// file's end as the handle keeps it.
+    fn appends_land_at_the_end(io: &dyn LogIo, path: &Path, read: impl Fn() -> Vec<u8>) {
+        let mut f = io.open_append(path, true).unwrap();
+        f.write_all(b"abc").unwrap();
+        f.write_all(b"def").unwrap();
+        f.write_at(b"XY", 1).unwrap();
+        f.write_all(b"g").unwrap();
+        drop(f);
+        // A handle opened on a file that has bytes starts at their end.
+        let mut f = io.open_append(path, false).unwrap();
+        f.write_all(b"hi").unwrap();
+        f.write_at(b"jk", 8).unwrap();
+        f.write_all(b"l").unwrap();
+        assert_eq!(
+            read(),
+            b"aXYdefghjkl",
+            "the positioned write at 8 reached one byte past the end"
+        );
+    }
+
+    #[test]
+    fn real_appends_land_at_the_handles_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        appends_land_at_the_end(&RealIo, &path, || std::fs::read(&path).unwrap());
+    }
+
+    #[test]
+    fn sim_appends_land_at_the_handles_end() {
+        let sim = SimIo::new(1);
+        let path = Path::new("/sim/f");
+        sim.create_dir_all(Path::new("/sim")).unwrap();
+        appends_land_at_the_end(&sim, path, || sim.file_bytes(path).unwrap());
+    }
+
+    #[test]
+    #[should_panic(expected = "one writer")]
+    fn a_second_writer_is_caught_at_the_next_append() {
+        let sim = SimIo::new(1);
+        let path = Path::new("/sim/f");
+        sim.create_dir_all(Path::new("/sim")).unwrap();
+        let mut first = sim.open_append(path, true).unwrap();
+        let mut second = sim.open_append(path, false).unwrap();
+        second.write_all(b"abc").unwrap();
+        let _ = first.write_all(b"def");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "one writer")]
+    fn a_second_real_writer_is_caught_at_the_next_append_in_debug_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut first = RealIo.open_append(&path, true).unwrap();
+        let mut second = RealIo.open_append(&path, false).unwrap();
+        second.write_all(b"abc").unwrap();
+        let _ = first.write_all(b"def");
     }
 }

@@ -66,6 +66,10 @@ pub const SEGMENT_SIZE_MIN: u64 = 4096;
 pub const PREWRITE_BYTES_DEFAULT: u64 = 1024 * 1024;
 /// Largest allowed [`FileLogOptions::prewrite_bytes`].
 pub const PREWRITE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Default of [`FileLogOptions::idle_spin_micros`].
+pub const IDLE_SPIN_MICROS_DEFAULT: u64 = 200;
+/// Largest allowed [`FileLogOptions::idle_spin_micros`].
+pub const IDLE_SPIN_MICROS_MAX: u64 = 1_000;
 
 const LOCK_FILE: &str = "LOCK";
 const INDEX_FILE: &str = "index.pidx";
@@ -105,6 +109,12 @@ pub struct FileLogOptions {
     /// [`PREWRITE_BYTES_MAX`]; never past `segment_size_max` (except for one batch that needs
     /// it). See "Recovery rule" in `docs/log-format.md` for how the zeros read.
     pub prewrite_bytes: u64,
+    /// How long an idle log thread spins, in microseconds, waiting for the next append before
+    /// it parks (0: it parks at once). A lone caller's next append then finds the thread
+    /// running instead of waking it (a futex wake and a context switch each way on the commit
+    /// path); it spins only while its recent waits were that short (docs/PERFORMANCE.md, wave
+    /// 7). At most [`IDLE_SPIN_MICROS_MAX`].
+    pub idle_spin_micros: u64,
 }
 
 /// What opening does when the log ends before the head its anchor records (acknowledged
@@ -131,6 +141,7 @@ impl Default for FileLogOptions {
             anchor_interval_ms: 1000,
             recovery: Recovery::Strict,
             prewrite_bytes: PREWRITE_BYTES_DEFAULT,
+            idle_spin_micros: IDLE_SPIN_MICROS_DEFAULT,
         }
     }
 }
@@ -269,6 +280,12 @@ pub struct WriterStats {
     pub prewrite_bytes: u64,
     /// Time spent in them (writes and syncs), in nanoseconds.
     pub prewrite_nanos: u64,
+    /// Idle log threads woken for work (a futex wake and a context switch each).
+    pub thread_wakes: u64,
+    /// Waits for work that spun first ([`FileLogOptions::idle_spin_micros`]), and those of
+    /// them that took work without parking.
+    pub idle_spins: u64,
+    pub idle_spins_caught: u64,
 }
 
 /// The embedded, append-only event log. See the module docs.
@@ -334,6 +351,13 @@ impl FileLog {
                 what: "prewrite_bytes".into(),
                 actual: options.prewrite_bytes,
                 max: PREWRITE_BYTES_MAX,
+            });
+        }
+        if options.idle_spin_micros > IDLE_SPIN_MICROS_MAX {
+            return Err(StoreError::Limit {
+                what: "idle_spin_micros".into(),
+                actual: options.idle_spin_micros,
+                max: IDLE_SPIN_MICROS_MAX,
             });
         }
         let lock = if options.read_only {
@@ -431,6 +455,7 @@ impl FileLog {
     pub fn writer_stats(&self) -> WriterStats {
         use std::sync::atomic::Ordering::Relaxed;
         let c = &self.shared.stats;
+        let (thread_wakes, idle_spins, idle_spins_caught) = self.writer.as_ref().map_or((0, 0, 0), |w| w.idle_counts());
         WriterStats {
             batches: c.batches.load(Relaxed),
             syncs: c.syncs.load(Relaxed),
@@ -439,6 +464,9 @@ impl FileLog {
             prewrites: c.prewrites.load(Relaxed),
             prewrite_bytes: c.prewrite_bytes.load(Relaxed),
             prewrite_nanos: c.prewrite_nanos.load(Relaxed),
+            thread_wakes,
+            idle_spins,
+            idle_spins_caught,
         }
     }
 

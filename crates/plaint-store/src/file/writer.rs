@@ -26,6 +26,7 @@ use crate::io::SyncFile;
 use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -115,6 +116,12 @@ impl WriterHandle {
         result
     }
 
+    /// Idle log threads woken, spins begun, spins that took work without parking.
+    pub fn idle_counts(&self) -> (u64, u64, u64) {
+        let s = self.core.pipe.lock();
+        (s.wakes, s.spins, s.spins_caught)
+    }
+
     /// Lets the log threads finish what is queued, then syncs, anchors and checkpoints; waits
     /// for it.
     pub fn shutdown(mut self) -> Result<(), StoreError> {
@@ -159,7 +166,7 @@ pub(crate) fn start(
         }
         None => None,
     };
-    let pipe = Arc::new(Pipe::new());
+    let pipe = Arc::new(Pipe::new(Duration::from_micros(options.idle_spin_micros)));
     let timer = AnchorTimer::start(Arc::downgrade(&pipe))?;
     let (spare_tx, spare_rx) = std::sync::mpsc::channel();
     let syncer = Syncer {
@@ -301,6 +308,13 @@ struct Core {
     syncer: Mutex<Syncer>,
 }
 
+/// Whether work is left for another thread once one has taken its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MoreWork {
+    None,
+    ForAnother,
+}
+
 /// What a log thread does next.
 enum Work {
     /// The writer role: plan, encode and write these appends (one group).
@@ -314,8 +328,9 @@ enum Work {
 impl Core {
     /// One log thread: takes whichever role has work and is free, until the log stops.
     fn run(&self) {
+        let mut idle = Idle::default();
         loop {
-            match self.pipe.next_work() {
+            match self.pipe.next_work(&mut idle) {
                 Work::Write(group) => {
                     let written = self.writer.lock().unwrap().commit_group(group);
                     self.pipe.written(written);
@@ -339,6 +354,40 @@ struct Pipe {
     /// Room in the queue: at most `WRITER_QUEUE_MAX` appends wait; a submitter beyond waits for
     /// a permit (closed when a log thread fails).
     room: tokio::sync::Semaphore,
+    /// Bumped under the lock whenever an idle thread is asked to take work: a spinning thread
+    /// watches it instead of parking on `work`.
+    signal: AtomicU64,
+    /// How long an idle log thread spins before it parks (zero: it parks at once).
+    spin: Duration,
+}
+
+/// A log thread's record of its waits for work. It spins before parking only when its last
+/// wait was no longer than the spin (a lone caller's next append arrives within its own CPU
+/// time), and on every [`SPIN_RETRY`]th wait all the same, so that a long wait (a slow caller,
+/// a preemption) does not switch spinning off for good; an idle log spins at most once per
+/// `SPIN_RETRY` waits.
+#[derive(Default)]
+struct Idle {
+    /// The last wait ended within the spin.
+    short: bool,
+    waits: u32,
+}
+
+/// See [`Idle`].
+const SPIN_RETRY: u32 = 8;
+/// `spin_loop` hints between two looks at the signal and the clock while spinning.
+const SPIN_PAUSES: u32 = 16;
+
+impl Idle {
+    /// Whether this wait spins first.
+    fn spins(&mut self) -> bool {
+        self.waits = self.waits.wrapping_add(1);
+        self.short || self.waits % SPIN_RETRY == 0
+    }
+
+    fn waited(&mut self, waited: Duration, spin: Duration) {
+        self.short = waited <= spin;
+    }
 }
 
 struct PipeState {
@@ -355,6 +404,14 @@ struct PipeState {
     idle: u32,
     /// Idle threads woken for work so far (each one a thread hand-off).
     wakes: u64,
+    /// Threads spinning for work (counted apart from `idle`: nobody needs to wake them).
+    spinning: u32,
+    /// The thread holding the sync role has synced and answered, and only finishes up (no
+    /// checkpoint to write): it takes new appends itself in a moment.
+    sync_answered: bool,
+    /// Spins begun, and those that ended with work taken (no park, no wake-up).
+    spins: u64,
+    spins_caught: u64,
     /// The handle shut down: the threads finish what is queued and stop.
     closed: bool,
     /// A log thread panicked: nothing more is taken or queued.
@@ -366,7 +423,7 @@ struct PipeState {
 }
 
 impl Pipe {
-    fn new() -> Pipe {
+    fn new(spin: Duration) -> Pipe {
         Pipe {
             state: Mutex::new(PipeState {
                 queue: VecDeque::new(),
@@ -376,23 +433,37 @@ impl Pipe {
                 syncing: false,
                 idle: 0,
                 wakes: 0,
+                spinning: 0,
+                sync_answered: false,
+                spins: 0,
+                spins_caught: 0,
                 closed: false,
                 broken: false,
                 failed: None,
             }),
             work: Condvar::new(),
             room: tokio::sync::Semaphore::new(super::WRITER_QUEUE_MAX),
+            signal: AtomicU64::new(0),
+            spin,
         }
+    }
+
+    /// Tells a spinning thread to look at the state again (the caller holds the lock, so the
+    /// thread sees the change when it takes it).
+    fn signal(&self) {
+        self.signal.fetch_add(1, Ordering::Release);
     }
 
     fn lock(&self) -> MutexGuard<'_, PipeState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wakes an idle thread for work nobody holding a role will take, if one is idle. The
-    /// lock is released first, so the woken thread does not block on it.
+    /// Hands work nobody holding a role will take to a spinning thread, or else wakes an idle
+    /// one, if one is idle. The lock is released first, so the woken thread does not block on
+    /// it.
     fn wake_one(&self, mut s: MutexGuard<'_, PipeState>) {
-        if s.idle > 0 {
+        self.signal();
+        if s.spinning == 0 && s.idle > 0 {
             s.wakes += 1;
             drop(s);
             self.work.notify_one();
@@ -408,41 +479,97 @@ impl Pipe {
             return Err(StoreError::Closed);
         }
         s.queue.push_back(command);
-        if !s.writing {
+        // A thread holding the writer role takes the queue when it is done, and so does a
+        // thread that is finishing a sync it has already answered: waking the other thread
+        // then would be a hand-off for nothing (the lone caller's next append usually arrives
+        // in that window).
+        if !s.writing && !s.sync_answered {
             self.wake_one(s);
         }
         Ok(())
     }
 
     /// Waits for work this thread may take: the sync role first (the groups written are the
-    /// oldest callers), then the writer role.
-    fn next_work(&self) -> Work {
+    /// oldest callers), then the writer role. Before parking, spins up to `Pipe::spin` when
+    /// `idle` says the work is likely to come that soon.
+    fn next_work(&self, idle: &mut Idle) -> Work {
         let mut s = self.lock();
+        let mut waiting: Option<(Instant, Option<Instant>)> = None;
+        let mut parked = false;
         loop {
-            if s.broken {
-                return Work::Stop;
-            }
-            if !s.syncing && !s.to_sync.is_empty() {
-                s.syncing = true;
-                let items = s.to_sync.drain(..).collect();
-                // Appends that arrived meanwhile are written by the other thread while this
-                // one syncs.
-                if !s.writing && !s.queue.is_empty() {
+            if let Some((work, others)) = self.take_work(&mut s) {
+                if let Some((since, spun)) = waiting {
+                    s.spins_caught += u64::from(spun.is_some() && !parked);
+                    idle.waited(since.elapsed(), self.spin);
+                }
+                if others == MoreWork::ForAnother {
                     self.wake_one(s);
                 }
-                return Work::Sync(items);
+                return work;
             }
-            if !s.writing && !s.queue.is_empty() {
-                s.writing = true;
-                return Work::Write(self.take_group(&mut s));
+            let now = Instant::now();
+            // Only an idle log spins: while the other thread writes or syncs, the callers
+            // with appends to make are mostly waiting for that group (64 appenders: spinning
+            // then only took CPU from them).
+            let log_idle = !s.writing && !s.syncing;
+            let (_, spin_until) = *waiting.get_or_insert_with(|| {
+                let spins = !self.spin.is_zero() && log_idle && idle.spins();
+                (now, spins.then(|| now + self.spin))
+            });
+            match spin_until {
+                Some(deadline) if now < deadline => s = self.spin_until(s, deadline),
+                _ => {
+                    parked = true;
+                    s.idle += 1;
+                    s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
+                    s.idle -= 1;
+                }
             }
-            if s.closed && !s.writing && !s.syncing && s.queue.is_empty() && s.to_sync.is_empty() {
-                return Work::Stop;
-            }
-            s.idle += 1;
-            s = self.work.wait(s).unwrap_or_else(|e| e.into_inner());
-            s.idle -= 1;
         }
+    }
+
+    /// The work this thread may take now, if any (its role taken), and whether work is left
+    /// for the other thread.
+    fn take_work(&self, s: &mut PipeState) -> Option<(Work, MoreWork)> {
+        if s.broken {
+            return Some((Work::Stop, MoreWork::None));
+        }
+        if !s.syncing && !s.to_sync.is_empty() {
+            s.syncing = true;
+            let items = s.to_sync.drain(..).collect();
+            // Appends that arrived meanwhile are written by the other thread while this one
+            // syncs.
+            let more = if !s.writing && !s.queue.is_empty() {
+                MoreWork::ForAnother
+            } else {
+                MoreWork::None
+            };
+            return Some((Work::Sync(items), more));
+        }
+        if !s.writing && !s.queue.is_empty() {
+            s.writing = true;
+            return Some((Work::Write(self.take_group(s)), MoreWork::None));
+        }
+        if s.closed && !s.writing && !s.syncing && s.queue.is_empty() && s.to_sync.is_empty() {
+            return Some((Work::Stop, MoreWork::None));
+        }
+        None
+    }
+
+    /// Spins without the lock until a signal or `deadline`, then takes the lock again.
+    fn spin_until<'a>(&'a self, mut s: MutexGuard<'a, PipeState>, deadline: Instant) -> MutexGuard<'a, PipeState> {
+        s.spinning += 1;
+        s.spins += 1;
+        let seen = self.signal.load(Ordering::Acquire);
+        drop(s);
+        while self.signal.load(Ordering::Acquire) == seen && Instant::now() < deadline {
+            for _ in 0..SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
+        }
+        let mut s = self.lock();
+        s.spinning -= 1;
+        s
     }
 
     /// Takes the next group from the queue: as many commands as one batch holds.
@@ -476,8 +603,17 @@ impl Pipe {
             }
         }
         if s.closed {
+            self.signal();
             self.work.notify_all();
         }
+    }
+
+    /// The sync role has answered its groups and has nothing slow left to do (see
+    /// `PipeState::sync_answered`).
+    fn sync_answered(&self) {
+        let mut s = self.lock();
+        assert!(s.syncing, "only the sync role answers");
+        s.sync_answered = true;
     }
 
     /// The sync role is released.
@@ -485,7 +621,9 @@ impl Pipe {
         let mut s = self.lock();
         assert!(s.syncing, "only the sync role releases it");
         s.syncing = false;
+        s.sync_answered = false;
         if s.closed {
+            self.signal();
             self.work.notify_all();
         }
     }
@@ -514,6 +652,7 @@ impl Pipe {
 
     fn close(&self) {
         self.lock().closed = true;
+        self.signal();
         self.work.notify_all();
     }
 
@@ -546,6 +685,7 @@ impl Drop for ThreadGone {
         }
         s.queue.clear();
         s.to_sync.clear();
+        self.0.signal();
         drop(s);
         self.0.room.close();
         self.0.work.notify_all();
@@ -1109,9 +1249,13 @@ impl Syncer {
             outcomes.extend(g.outcomes);
             let _ = self.spare.send(g.buf);
         }
-        answer(outcomes);
         self.events_since_checkpoint += events;
-        if self.events_since_checkpoint >= self.options.checkpoint_every_events {
+        let checkpoint_due = self.events_since_checkpoint >= self.options.checkpoint_every_events;
+        if !checkpoint_due {
+            self.pipe.sync_answered();
+        }
+        answer(outcomes);
+        if checkpoint_due {
             if let Err(e) = self.write_checkpoint() {
                 self.fail(e.to_string());
             }
@@ -1399,7 +1543,7 @@ mod pipe_tests {
 
     /// A pipe past the first thread's preparation.
     fn pipe() -> Pipe {
-        let pipe = Pipe::new();
+        let pipe = Pipe::new(Duration::ZERO);
         pipe.written(None);
         pipe
     }
@@ -1411,9 +1555,9 @@ mod pipe_tests {
         pipe.lock().idle = 1;
         for round in 1..=3 {
             pipe.submit(command()).unwrap();
-            assert!(matches!(pipe.next_work(), Work::Write(g) if g.len() == 1));
+            assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(g) if g.len() == 1));
             pipe.written(Some(written()));
-            assert!(matches!(pipe.next_work(), Work::Sync(items) if items.len() == 1));
+            assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(items) if items.len() == 1));
             pipe.synced();
             // One wake per append (the submitter's); none to hand the group to a syncer.
             assert_eq!(pipe.lock().wakes, round);
@@ -1424,12 +1568,15 @@ mod pipe_tests {
     fn a_group_written_during_a_sync_waits_for_that_sync_then_is_synced_in_order() {
         let pipe = pipe();
         pipe.submit(command()).unwrap();
-        assert!(matches!(pipe.next_work(), Work::Write(_)));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
         pipe.written(Some(written()));
-        assert!(matches!(pipe.next_work(), Work::Sync(_)), "thread A syncs group 1");
+        assert!(
+            matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)),
+            "thread A syncs group 1"
+        );
         pipe.submit(command()).unwrap();
         assert!(
-            matches!(pipe.next_work(), Work::Write(_)),
+            matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)),
             "thread B writes group 2 meanwhile"
         );
         let mut second = written();
@@ -1443,7 +1590,7 @@ mod pipe_tests {
             );
         }
         pipe.synced();
-        match pipe.next_work() {
+        match pipe.next_work(&mut Idle::default()) {
             Work::Sync(items) => {
                 assert!(matches!(&items[..], [ToSync::Group(g)] if g.next_position == 2));
             }
@@ -1455,13 +1602,13 @@ mod pipe_tests {
     fn an_append_arriving_during_a_sync_wakes_the_idle_thread() {
         let pipe = Arc::new(pipe());
         pipe.submit(command()).unwrap();
-        assert!(matches!(pipe.next_work(), Work::Write(_)));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
         pipe.written(Some(written()));
-        assert!(matches!(pipe.next_work(), Work::Sync(_)));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
         let (tx, rx) = std::sync::mpsc::channel();
         let other = pipe.clone();
         let thread = std::thread::spawn(move || {
-            let wrote = matches!(other.next_work(), Work::Write(_));
+            let wrote = matches!(other.next_work(&mut Idle::default()), Work::Write(_));
             tx.send(wrote).unwrap();
         });
         while pipe.lock().idle == 0 {
@@ -1476,6 +1623,112 @@ mod pipe_tests {
         thread.join().unwrap();
     }
 
+    /// Runs `next_work` on a thread of its own, with `idle` as that thread's record, and
+    /// waits until the thread spins.
+    fn spinning_thread(pipe: &Arc<Pipe>, idle: Idle) -> std::thread::JoinHandle<Work> {
+        let other = pipe.clone();
+        let thread = std::thread::spawn(move || {
+            let mut idle = idle;
+            other.next_work(&mut idle)
+        });
+        while pipe.lock().spinning == 0 {
+            std::thread::yield_now();
+        }
+        thread
+    }
+
+    /// A spin long enough never to run out in a test (the tests end it with work).
+    const SPIN_FOR_EVER: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_spinning_thread_takes_the_next_append_without_a_wake_up() {
+        let pipe = Pipe::new(SPIN_FOR_EVER);
+        pipe.written(None);
+        let pipe = Arc::new(pipe);
+        // As if the other thread slept: a wake-up would be counted.
+        pipe.lock().idle = 1;
+        let recent = Idle { short: true, waits: 0 };
+        let thread = spinning_thread(&pipe, recent);
+        pipe.submit(command()).unwrap();
+        assert!(matches!(thread.join().unwrap(), Work::Write(g) if g.len() == 1));
+        let s = pipe.lock();
+        assert_eq!((s.wakes, s.spins, s.spins_caught), (0, 1, 1), "no thread was woken");
+        assert_eq!(s.spinning, 0);
+    }
+
+    #[test]
+    fn an_append_arriving_after_the_sync_answered_waits_for_that_thread_not_the_other() {
+        let pipe = pipe();
+        pipe.lock().idle = 1;
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
+        pipe.sync_answered();
+        // The caller's next append, before the syncing thread is back.
+        pipe.submit(command()).unwrap();
+        assert_eq!(pipe.lock().wakes, 1, "only the first append woke a thread");
+        pipe.synced();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(g) if g.len() == 1));
+        // Before the answer (the sync still running), an append wakes the other thread.
+        pipe.written(Some(written()));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)));
+        pipe.submit(command()).unwrap();
+        assert_eq!(pipe.lock().wakes, 2, "written while the sync runs: pipelined");
+    }
+
+    #[test]
+    fn a_thread_does_not_spin_while_the_other_writes_or_syncs() {
+        let pipe = Pipe::new(SPIN_FOR_EVER);
+        pipe.written(None);
+        let pipe = Arc::new(pipe);
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
+        // The writer role is held: a thread looking for work parks at once.
+        let other = pipe.clone();
+        let thread = std::thread::spawn(move || other.next_work(&mut Idle { short: true, waits: 0 }));
+        while {
+            let s = pipe.lock();
+            s.idle == 0 && s.spins == 0
+        } {
+            std::thread::yield_now();
+        }
+        let (spins, spinning) = {
+            let s = pipe.lock();
+            (s.spins, s.spinning)
+        };
+        assert_eq!((spins, spinning), (0, 0));
+        pipe.close();
+        pipe.written(None);
+        assert!(matches!(thread.join().unwrap(), Work::Stop));
+    }
+
+    #[test]
+    fn closing_ends_a_spin() {
+        let pipe = Pipe::new(SPIN_FOR_EVER);
+        pipe.written(None);
+        let pipe = Arc::new(pipe);
+        let thread = spinning_thread(&pipe, Idle { short: true, waits: 0 });
+        pipe.close();
+        assert!(matches!(thread.join().unwrap(), Work::Stop));
+    }
+
+    #[test]
+    fn a_thread_spins_after_short_waits_and_once_in_a_while_after_long_ones() {
+        let spin = Duration::from_micros(50);
+        let mut idle = Idle::default();
+        idle.waited(Duration::from_micros(30), spin);
+        assert!(idle.spins() && idle.spins(), "spins while its waits are short");
+        idle.waited(Duration::from_micros(51), spin);
+        let after_long: Vec<bool> = (0..2 * SPIN_RETRY).map(|_| idle.spins()).collect();
+        assert_eq!(after_long.iter().filter(|&&s| s).count(), 2, "{after_long:?}");
+        // With spinning off, parks at once: nothing spins, nothing is counted.
+        let pipe = pipe();
+        pipe.submit(command()).unwrap();
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)));
+        assert_eq!(pipe.lock().spins, 0);
+    }
+
     #[test]
     fn a_closed_pipe_stops_the_threads_after_the_queue_and_refuses_appends() {
         let pipe = pipe();
@@ -1483,12 +1736,15 @@ mod pipe_tests {
         pipe.close();
         assert!(matches!(pipe.submit(command()), Err(StoreError::Closed)));
         assert!(
-            matches!(pipe.next_work(), Work::Write(_)),
+            matches!(pipe.next_work(&mut Idle::default()), Work::Write(_)),
             "what was queued is still written"
         );
         pipe.written(Some(written()));
-        assert!(matches!(pipe.next_work(), Work::Sync(_)), "and synced");
+        assert!(
+            matches!(pipe.next_work(&mut Idle::default()), Work::Sync(_)),
+            "and synced"
+        );
         pipe.synced();
-        assert!(matches!(pipe.next_work(), Work::Stop));
+        assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Stop));
     }
 }
