@@ -351,18 +351,37 @@ pub const DEADLINES_PER_FACT_MAX: usize = u8::MAX as usize;
 /// The SLA-relevant facts of one ticket, in stream order, with their recorded deadlines: all the
 /// SLA rules read (besides the [`SlaTicket`] header). Held per ticket by the SLA projection and
 /// built from a history by [`evaluate`]: one code path for every verdict.
+///
+/// The fields are private: [`SlaTrail::push`] keeps the invariant [`SlaTrail::check_ranges`]
+/// states. The one other way in is decoding (a projection checkpoint), which the projection
+/// checks with `check_ranges` before it reads the trail.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SlaTrail {
     /// Exact boxed slices, not `Vec`s: 16 bytes each instead of 24 in every ticket of the SLA
     /// projection (issue 13, wave 7); they grow by one event's worth at a time anyway.
-    pub facts: Box<[SlaFact]>,
-    pub deadlines: Box<[PackedDeadline]>,
+    facts: Box<[SlaFact]>,
+    deadlines: Box<[PackedDeadline]>,
     /// Set once an event recorded deadlines with weekend-only arithmetic because the calendar
     /// had no data for a year they needed (`calendar_covered: false`, docs/domain.md R-CAL).
-    pub calendar_uncovered: bool,
+    calendar_uncovered: bool,
 }
 
 impl SlaTrail {
+    /// The facts, in stream order.
+    pub fn facts(&self) -> &[SlaFact] {
+        &self.facts
+    }
+
+    /// Every recorded deadline, fact after fact (see [`SlaTrail::deadlines_of`]).
+    pub fn deadlines(&self) -> &[PackedDeadline] {
+        &self.deadlines
+    }
+
+    /// Whether an event recorded deadlines without the calendar's data for a year.
+    pub fn calendar_uncovered(&self) -> bool {
+        self.calendar_uncovered
+    }
+
     /// Adds the fact of one event at business time `at`, if it is SLA-relevant; `false` when it
     /// is not, or when it records more than [`DEADLINES_PER_FACT_MAX`] deadlines or the trail
     /// has `u32::MAX` deadlines (nothing is added then). Capacities grow exactly: a million
@@ -585,7 +604,7 @@ impl Facts {
             f.contact_at = Some(t.contact_at);
             f.regulator_referral = t.channel == Channel::RegulatorReferral;
         }
-        for fact in &t.trail.facts {
+        for fact in t.trail.facts() {
             let at = fact.at;
             if at > now {
                 continue;
@@ -960,7 +979,7 @@ pub fn evaluate_ticket(ticket: &SlaTicket<'_>, now: Timestamp, policy: &Policy) 
         paused_ms: f.paused_between(start, now),
         closed: f.closed_at.is_some(),
         appeal: appeal(&f, now, policy),
-        calendar_covered: !ticket.trail.calendar_uncovered,
+        calendar_covered: !ticket.trail.calendar_uncovered(),
     }
 }
 

@@ -204,7 +204,7 @@ impl Acc {
             }
             s.at_risk += c.at_risk as u64;
         }
-        let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts.iter().find(|f| pred(f)).map(|f| f.at);
+        let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts().iter().find(|f| pred(f)).map(|f| f.at);
         if let Some(t) = first(&|f| matches!(f.event, SlaEvent::Responded(_)) && f.at <= sla.evaluated_at) {
             self.respond.push(t.millis_since(rec.received_at));
         }
@@ -395,7 +395,7 @@ impl SlaProjection {
         if SlaEvent::of(&e.data).is_none() {
             return;
         }
-        if rec.trail.facts.len() >= FACTS_PER_TICKET_MAX || !rec.trail.push(e.meta.occurred_at, &e.data) {
+        if rec.trail.facts().len() >= FACTS_PER_TICKET_MAX || !rec.trail.push(e.meta.occurred_at, &e.data) {
             self.dropped_facts += 1;
         }
     }
@@ -486,8 +486,8 @@ impl SlaRec {
             s.check(k, "attribute key")?;
             s.check(v, "attribute value")?;
         }
-        ensure(self.trail.facts.len() <= FACTS_PER_TICKET_MAX, || {
-            format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.facts.len())
+        ensure(self.trail.facts().len() <= FACTS_PER_TICKET_MAX, || {
+            format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.facts().len())
         })?;
         // A range beyond the list panicked in every SLA report (found by the `checkpoint_state`
         // fuzz target); the rule is the trail's own.
@@ -510,6 +510,24 @@ pub(crate) fn record_size() -> usize {
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
+    use plaint_domain::sla::PackedDeadline;
+
+    /// A trail as a damaged checkpoint can hold one (its fields are private: `push` keeps the
+    /// invariant): written in the trail's own encoding, then decoded.
+    fn crafted_trail(facts: &[SlaFact], deadlines: &[PackedDeadline]) -> SlaTrail {
+        #[derive(serde::Serialize)]
+        struct Raw<'a> {
+            facts: &'a [SlaFact],
+            deadlines: &'a [PackedDeadline],
+            calendar_uncovered: bool,
+        }
+        let raw = Raw {
+            facts,
+            deadlines,
+            calendar_uncovered: false,
+        };
+        postcard::from_bytes(&postcard::to_allocvec(&raw).unwrap()).unwrap()
+    }
 
     #[test]
     fn crafted_states_are_refused_at_load_not_at_query_time() {
@@ -539,23 +557,30 @@ mod load_checks {
         assert_refused(&changed(&good, |s| s.recs[5].id = dup.clone()), "the same id");
         assert_refused(
             &changed(&good, |s| {
-                let fact = s.recs[6].trail.facts[0];
-                s.recs[6].trail.facts = vec![fact; FACTS_PER_TICKET_MAX + 1].into();
+                let t = &s.recs[6].trail;
+                let facts = vec![t.facts()[0]; FACTS_PER_TICKET_MAX + 1];
+                s.recs[6].trail = crafted_trail(&facts, t.deadlines());
             }),
             "facts, over",
         );
         // Before the check, the SLA report sliced the deadlines out of range and panicked.
         let ranged = (0..good.recs.len())
-            .find(|&i| good.recs[i].trail.facts.len() > 1)
+            .find(|&i| good.recs[i].trail.facts().len() > 1)
             .unwrap();
-        let beyond_list = changed(&good, |s| s.recs[ranged].trail.facts[1].deadlines_start = 828);
+        let beyond_list = changed(&good, |s| {
+            let t = &s.recs[ranged].trail;
+            let mut facts = t.facts().to_vec();
+            facts[1].deadlines_start = 828;
+            s.recs[ranged].trail = crafted_trail(&facts, t.deadlines());
+        });
         let report = || beyond_list.report(now, &policy, None, None);
         assert!(std::panic::catch_unwind(report).is_err());
         assert_refused(&beyond_list, "deadlines start at 828");
         assert_refused(
             &changed(&good, |s| {
-                let trail = &mut s.recs[ranged].trail;
-                trail.deadlines = [&trail.deadlines[..], &trail.deadlines[..1]].concat().into();
+                let t = &s.recs[ranged].trail;
+                let deadlines = [t.deadlines(), &t.deadlines()[..1]].concat();
+                s.recs[ranged].trail = crafted_trail(t.facts(), &deadlines);
             }),
             "the facts name",
         );
