@@ -329,33 +329,32 @@ async fn execute_with_events(state: &AppState, cmd: Command) -> Result<(Done, Op
     Ok((Done::of_executed(&done), Some(done)))
 }
 
-/// The answer to a single command without its events, written straight into one pre-sized
-/// buffer: the bytes `serde_json::to_vec` of the [`CommandResult`] would give (same keys, same
-/// order; the test `single_answers_are_the_serialised_result` compares them), without building
-/// the result's owned strings first.
-fn single_answer(complaint_id: &str, command_id: &str, outcome: &str, done: &Done) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut out = Vec::with_capacity(112 + complaint_id.len() + command_id.len() + 21 * done.positions.len());
-    out.extend_from_slice(b"{\"index\":0,\"complaint_id\":");
-    json_string(&mut out, complaint_id);
-    out.extend_from_slice(b",\"command_id\":");
-    json_string(&mut out, command_id);
-    out.extend_from_slice(b",\"outcome\":");
-    json_string(&mut out, outcome);
-    out.extend_from_slice(b",\"positions\":[");
-    for (i, p) in done.positions.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let _ = write!(out, "{p}");
-    }
-    let _ = write!(out, "],\"stream_version\":{}}}", done.stream_version);
-    out
+/// The answer to a single command without its events: [`CommandResult`]'s shape (same keys,
+/// same order; the test `single_answers_are_the_serialised_result` compares the bytes),
+/// borrowing what it names instead of building the result's owned strings first.
+#[derive(Serialize)]
+struct SingleAnswer<'a> {
+    index: usize,
+    complaint_id: &'a str,
+    command_id: &'a str,
+    outcome: &'a str,
+    positions: &'a [u64],
+    stream_version: u64,
 }
 
-/// `s` as a JSON string (quoted, escaped as serde_json escapes it) at the end of `out`.
-fn json_string(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("a string is written to a Vec without fail");
+/// [`SingleAnswer`] written into one pre-sized buffer.
+fn single_answer(complaint_id: &str, command_id: &str, outcome: &str, done: &Done) -> Vec<u8> {
+    let answer = SingleAnswer {
+        index: 0,
+        complaint_id,
+        command_id,
+        outcome,
+        positions: &done.positions,
+        stream_version: done.stream_version,
+    };
+    let mut out = Vec::with_capacity(112 + complaint_id.len() + command_id.len() + 21 * done.positions.len());
+    serde_json::to_writer(&mut out, &answer).expect("an answer is written to a Vec without fail");
+    out
 }
 
 /// A JSON body as the answer.

@@ -11,10 +11,10 @@
 //!
 //! The tables are append-only slots ([`Handles`]): a lookup reads the filled slots (an atomic
 //! load and a key comparison each) and takes no lock and no hash; only the first use of a
-//! label value takes a lock to fill a slot. The statuses a server answers with are slots of
-//! their own, indexed by code.
+//! label value takes a lock to fill a slot.
 
 use axum::http::StatusCode;
+use std::borrow::Borrow;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -35,11 +35,15 @@ impl<K: PartialEq, V, const N: usize> Handles<K, V, N> {
         }
     }
 
-    fn find(&self, key: &K) -> Option<&V> {
+    /// The handle of `key`, if it has one (a borrowed key: no `Box` is made for a lookup).
+    fn find<Q: PartialEq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.slots
             .iter()
             .map_while(OnceLock::get)
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| k.borrow() == key)
             .map(|(_, v)| v)
     }
 
@@ -60,12 +64,6 @@ impl<K: PartialEq, V, const N: usize> Handles<K, V, N> {
     }
 }
 
-/// The statuses this server answers with, each with a slot of its own per route; any other
-/// code is counted through [`RouteMeters::other_statuses`].
-const STATUSES: [u16; 16] = [
-    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 504,
-];
-
 /// Most routes with meters: the router's routes and `unmatched` (about twenty) fit.
 const ROUTES_MAX: usize = 64;
 
@@ -73,15 +71,14 @@ const ROUTES_MAX: usize = 64;
 /// (28) and the outcomes (6) fits.
 const COMMAND_PAIRS_MAX: usize = 256;
 
-/// Most other status codes per route with a counter.
-const OTHER_STATUSES_MAX: usize = 32;
+/// Most status codes per route with a kept counter (a route answers with a handful).
+const STATUSES_MAX: usize = 48;
 
 /// The handles of one route: its request latency and its request count by status.
 struct RouteMeters {
     route: Box<str>,
     seconds: metrics::Histogram,
-    by_status: [OnceLock<metrics::Counter>; STATUSES.len()],
-    other_statuses: Handles<u16, metrics::Counter, OTHER_STATUSES_MAX>,
+    by_status: Handles<u16, metrics::Counter, STATUSES_MAX>,
 }
 
 impl RouteMeters {
@@ -89,8 +86,7 @@ impl RouteMeters {
         RouteMeters {
             route: route.into(),
             seconds: metrics::histogram!("plaint_http_request_seconds", "route" => route.to_owned()),
-            by_status: std::array::from_fn(|_| OnceLock::new()),
-            other_statuses: Handles::new(),
+            by_status: Handles::new(),
         }
     }
 
@@ -100,11 +96,7 @@ impl RouteMeters {
 
     fn count(&self, status: StatusCode) {
         let code = status.as_u16();
-        let kept = match STATUSES.iter().position(|s| *s == code) {
-            Some(i) => Some(self.by_status[i].get_or_init(|| self.counter(code))),
-            None => self.other_statuses.get_or_add(code, |code| self.counter(*code)),
-        };
-        match kept {
+        match self.by_status.get_or_add(code, |code| self.counter(*code)) {
             Some(counter) => counter.increment(1),
             None => self.counter(code).increment(1),
         }
@@ -120,10 +112,9 @@ fn routes() -> &'static Handles<Box<str>, RouteMeters, ROUTES_MAX> {
 /// Counts one answered request (`plaint_http_requests_total{route,status}`) and records how
 /// long it took (`plaint_http_request_seconds{route}`).
 pub(crate) fn request_answered(route: &str, status: StatusCode, took: Duration) {
-    let kept = match routes().find_str(route) {
-        Some(meters) => Some(meters),
-        None => routes().get_or_add(route.into(), |route| RouteMeters::new(route)),
-    };
+    let kept = routes()
+        .find(route)
+        .or_else(|| routes().get_or_add(route.into(), |route| RouteMeters::new(route)));
     let unkept;
     let meters = match kept {
         Some(meters) => meters,
@@ -134,17 +125,6 @@ pub(crate) fn request_answered(route: &str, status: StatusCode, took: Duration) 
     };
     meters.count(status);
     meters.seconds.record(took.as_secs_f64());
-}
-
-impl<V, const N: usize> Handles<Box<str>, V, N> {
-    /// [`Handles::find`] by a borrowed key (no `Box` made for a lookup).
-    fn find_str(&self, key: &str) -> Option<&V> {
-        self.slots
-            .iter()
-            .map_while(OnceLock::get)
-            .find(|(k, _)| &**k == key)
-            .map(|(_, v)| v)
-    }
 }
 
 /// Counts one command by kind and outcome (`plaint_commands_total{kind,outcome}`).
