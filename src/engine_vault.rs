@@ -97,6 +97,16 @@ fn corrupt(location: String, detail: String) -> EngineError {
     })
 }
 
+/// The two owners a `receive` links (the customer id's, the phone's), when it gives both.
+fn receive_link(secret: &MatchSecret, cmd: &Command) -> Option<(String, String)> {
+    let CommandBody::Receive(r) = &cmd.body else {
+        return None;
+    };
+    let by_phone = match_key(secret, None, r.customer.phone.as_deref())?;
+    let by_id = match_key(secret, r.customer.customer_id.as_deref(), None)?;
+    Some((by_id, by_phone))
+}
+
 impl Engine {
     /// The key a command's personal fields are sealed under: the customer's live key, one made
     /// earlier in this batch (`write`), or a new one added to `write` (created in the vault
@@ -109,27 +119,48 @@ impl Engine {
         let Some(owner) = key_owner_of(&self.match_secret, cmd) else {
             return Ok(None);
         };
-        if let CommandBody::Receive(r) = &cmd.body {
-            let by_phone = match_key(&self.match_secret, None, r.customer.phone.as_deref());
-            let by_id = match_key(&self.match_secret, r.customer.customer_id.as_deref(), None);
-            if let (Some(p), Some(i)) = (by_phone, by_id) {
-                let known = write
-                    .links
-                    .iter()
-                    .any(|(a, b)| (a == &i && b == &p) || (a == &p && b == &i))
-                    || self.vault.linked(&i).await?.contains(&p);
-                if !known {
-                    write.links.push((i, p));
-                }
-            }
-        }
-        if let Some(k) = write.keys.iter().rev().find(|k| k.owner() == owner) {
-            return Ok(Some(CustomerKey {
+        // The link to check (a phone and a customer id given together, not linked earlier in
+        // this batch) and the live key to look up (none made earlier in this batch) are read
+        // concurrently: one round trip of the vault's instead of two, on separate sessions.
+        let link = receive_link(&self.match_secret, cmd).filter(|(i, p)| {
+            !write
+                .links
+                .iter()
+                .any(|(a, b)| (a == i && b == p) || (a == p && b == i))
+        });
+        let made = write
+            .keys
+            .iter()
+            .rev()
+            .find(|k| k.owner() == owner)
+            .map(|k| CustomerKey {
                 id: k.id.clone(),
                 secret: *k.secret,
-            }));
+            });
+        let (linked, live) = tokio::try_join!(
+            async {
+                match &link {
+                    Some((i, _)) => self.vault.linked(i).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                if made.is_some() {
+                    Ok(None)
+                } else {
+                    self.vault.live_key(&owner).await
+                }
+            },
+        )?;
+        if let (Some((i, p)), Some(linked)) = (link, linked) {
+            if !linked.contains(&p) {
+                write.links.push((i, p));
+            }
         }
-        if let Some((id, secret)) = self.vault.live_key(&owner).await? {
+        if let Some(key) = made {
+            return Ok(Some(key));
+        }
+        if let Some((id, secret)) = live {
             return Ok(Some(CustomerKey { id, secret: *secret }));
         }
         let secret = random_secret()?;

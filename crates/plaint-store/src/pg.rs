@@ -55,7 +55,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 mod vault;
 
 /// The schema version this program writes and reads (the `schema_migrations` table).
-pub const PG_SCHEMA_VERSION: i32 = 4;
+pub const PG_SCHEMA_VERSION: i32 = 5;
 /// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
 /// PostgreSQL's 63-byte identifier limit).
 pub const SCHEMA_NAME_LEN_MAX: usize = 40;
@@ -75,6 +75,9 @@ pub const WRITER_BATCH_CALLS_MAX: usize = 1024;
 /// Batches with at least this many rows are written with `COPY … (FORMAT binary)`; smaller ones
 /// with one multi-row `INSERT … SELECT FROM unnest(…)`.
 pub const COPY_ROWS_MIN: usize = 256;
+/// Events a read of the log takes through the probing statement before the joining one (see
+/// `read_all_on`): more than a catch-up at the log's end or a live subscription usually finds.
+pub const TAIL_READ_MAX: usize = 256;
 /// Events a subscription reads per query.
 pub const SUBSCRIPTION_READ_BATCH_MAX: usize = 1000;
 /// Events buffered between a subscription's reader task and its consumer.
@@ -186,6 +189,8 @@ pub struct PgStore {
 /// What the store's tasks share.
 struct Shared {
     pool: Pool,
+    /// The writer's sessions (`force_generic_plan`, see [`writer_pool`]).
+    writer_pool: Pool,
     pg_config: tokio_postgres::Config,
     options: PgOptions,
     sql: Sql,
@@ -279,6 +284,7 @@ struct Sql {
     touch_head: String,
     commit: String,
     read_all: String,
+    read_tail: String,
     read_stream: String,
     head: String,
     stream_version: String,
@@ -295,6 +301,60 @@ fn event_select(s: &str) -> String {
     )
 }
 
+/// [`event_select`] with the names looked up per row by scalar subqueries on the dictionaries'
+/// primary keys instead of joined: every plan answers them from the index, whatever the tables'
+/// statistics say. For reads of a few rows (a catch-up at the log's end, one stream's events):
+/// the joins of [`event_select`], planned on young or missing statistics, hash whole dictionaries
+/// on each read (0.02 → 0.42 ms per catch-up read once `streams` held 2,000 names, measured in
+/// `docs/PERFORMANCE.md`, wave 8); a bulk read of thousands of rows is cheaper joined.
+fn event_select_probed(s: &str) -> String {
+    format!(
+        "SELECT e.position, (SELECT x.name FROM {s}.streams x WHERE x.id = e.stream_id), \
+         e.stream_version::bigint, e.command_tail, e.command_id, \
+         (SELECT t.name FROM {s}.names t WHERE t.id = e.event_type_id), e.schema_version, e.occurred_at_ms, \
+         e.recorded_at_ms, (SELECT a.name FROM {s}.names a WHERE a.id = e.actor_id), e.payload, e.chain_tag \
+         FROM {s}.events e"
+    )
+}
+
+/// The dictionary part shared by the two statements that intern names ([`write_rows_sql`],
+/// [`append_fast_sql_with`]): `new_streams` and `new_names` insert the batch's names that are not
+/// in the dictionaries yet (only if `{gate}` holds), `st` and `nm` give each of the batch's names
+/// its id (new or old). Every dictionary access is a scalar subquery by name, answered from the
+/// name's unique index in every plan: written as joins (`IN`, `NOT EXISTS`), a plan made on young
+/// statistics hashed or scanned the whole dictionary per append, which grew with the number of
+/// complaints (0.54 → 1.5 ms per statement over 2,000 complaints, `docs/PERFORMANCE.md`, wave 8).
+fn interned_names_sql(s: &str, gate: &str) -> String {
+    format!(
+        "new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE {gate} \
+         AND (SELECT x.id FROM {s}.streams x WHERE x.name = k.stream) IS NULL RETURNING id, name), \
+         new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
+         SELECT event_type FROM k) AS n WHERE {gate} \
+         AND (SELECT x.id FROM {s}.names x WHERE x.name = n.name) IS NULL RETURNING id, name), \
+         st AS (SELECT coalesce((SELECT w.id FROM new_streams w WHERE w.name = b.name), \
+         (SELECT x.id FROM {s}.streams x WHERE x.name = b.name)) AS id, b.name \
+         FROM (SELECT DISTINCT stream AS name FROM k) AS b), \
+         nm AS (SELECT coalesce((SELECT w.id FROM new_names w WHERE w.name = b.name), \
+         (SELECT x.id FROM {s}.names x WHERE x.name = b.name)) AS id, b.name \
+         FROM (SELECT actor AS name FROM k UNION SELECT event_type FROM k) AS b), "
+    )
+}
+
+/// The check shared by the write statements that name their streams: no row's command id is in
+/// its stream yet (a probe per row through the stream's id, a scalar subquery on the name index,
+/// and the `(stream_id, stream_version)` index), and each stream's first new row follows its last
+/// stored version.
+fn named_checks_sql(s: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL (SELECT 1 FROM {s}.events e \
+         WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = k.stream) \
+         AND e.command_id = k.command_id AND e.command_tail = k.command_tail LIMIT 1) AS hit) \
+         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
+         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
+         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1)"
+    )
+}
+
 /// The write statement of both append paths: the rows as column arrays ($1..$12, `UNNEST`: one
 /// statement whatever the row count), stream, actor and event-type names interned on the server
 /// (new names get ids in the same statement), the rows inserted and the head advanced from $13 to
@@ -303,26 +363,15 @@ fn event_select(s: &str) -> String {
 /// none of the rows' command ids exists in its stream, and advances
 /// the head only if all $16 rows went in; it returns one row exactly when it wrote.
 fn write_rows_sql(s: &str) -> String {
+    let checks = named_checks_sql(s);
+    let names = interned_names_sql(s, "(SELECT ok FROM go)");
     format!(
         "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
          $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
          stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
          payload, chain_tag)), \
-         go AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $13 AND NOT EXISTS (SELECT 1 FROM k \
-         CROSS JOIN LATERAL (SELECT 1 FROM {s}.streams x JOIN {s}.events e ON e.stream_id = x.id \
-         WHERE x.name = k.stream AND e.command_id = k.command_id AND e.command_tail = k.command_tail LIMIT 1) AS hit) \
-         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
-         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
-         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
-         new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE (SELECT ok FROM go) \
-         AND NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream) RETURNING id, name), \
-         new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
-         SELECT event_type FROM k) AS n WHERE (SELECT ok FROM go) AND NOT EXISTS (SELECT 1 FROM {s}.names x \
-         WHERE x.name = n.name) RETURNING id, name), \
-         st AS (SELECT id, name FROM new_streams UNION ALL SELECT x.id, x.name FROM {s}.streams x \
-         WHERE x.name IN (SELECT stream FROM k)), \
-         nm AS (SELECT id, name FROM new_names UNION ALL SELECT x.id, x.name FROM {s}.names x \
-         WHERE x.name IN (SELECT actor FROM k UNION SELECT event_type FROM k)), \
+         go AS (SELECT (SELECT h.position FROM {s}.head h WHERE h.id) = $13 AND {checks} AS ok), \
+         {names}\
          ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
          st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_tag \
          FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
@@ -378,28 +427,17 @@ fn append_fast_sql_with(s: &str, keys: bool) -> String {
     } else {
         ""
     };
+    let checks = named_checks_sql(s);
+    let names = interned_names_sql(s, "EXISTS (SELECT 1 FROM upd)");
     format!(
         "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
          $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
          stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
          payload, chain_tag)), \
-         go AS (SELECT NOT EXISTS (SELECT 1 FROM k CROSS JOIN LATERAL (SELECT 1 FROM {s}.streams x JOIN {s}.events e \
-         ON e.stream_id = x.id WHERE x.name = k.stream AND e.command_id = k.command_id \
-         AND e.command_tail = k.command_tail LIMIT 1) AS hit) \
-         AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream, min(k.stream_version) AS first FROM k GROUP BY k.stream) AS f \
-         WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = \
-         (SELECT x.id FROM {s}.streams x WHERE x.name = f.stream)), 0) <> f.first - 1) AS ok), \
+         go AS (SELECT {checks} AS ok), \
          upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
          AND (SELECT ok FROM go) RETURNING position), \
-         new_streams AS (INSERT INTO {s}.streams (name) SELECT DISTINCT k.stream FROM k WHERE EXISTS (SELECT 1 FROM upd) \
-         AND NOT EXISTS (SELECT 1 FROM {s}.streams x WHERE x.name = k.stream) RETURNING id, name), \
-         new_names AS (INSERT INTO {s}.names (name) SELECT n.name FROM (SELECT actor AS name FROM k UNION \
-         SELECT event_type FROM k) AS n WHERE EXISTS (SELECT 1 FROM upd) AND NOT EXISTS (SELECT 1 FROM {s}.names x \
-         WHERE x.name = n.name) RETURNING id, name), \
-         st AS (SELECT id, name FROM new_streams UNION ALL SELECT x.id, x.name FROM {s}.streams x \
-         WHERE x.name IN (SELECT stream FROM k)), \
-         nm AS (SELECT id, name FROM new_names UNION ALL SELECT x.id, x.name FROM {s}.names x \
-         WHERE x.name IN (SELECT actor FROM k UNION SELECT event_type FROM k)), \
+         {names}\
          ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
          st.id, k.stream_version, a.id, t.id, k.schema_version, k.command_tail, k.command_id, k.payload, k.chain_tag \
          FROM k JOIN st ON st.name = k.stream JOIN nm AS a ON a.name = k.actor JOIN nm AS t ON t.name = k.event_type \
@@ -442,13 +480,16 @@ fn append_ids_sql(s: &str) -> String {
 }
 
 /// Interns names into a dictionary table (`streams` or `names`), returning `(id, name)` for each
-/// distinct name of $1. Only the writer inserts, under the head lock.
+/// distinct name of $1. Only the writer inserts, under the head lock. Every dictionary access is
+/// a scalar subquery by name (the unique index in every plan; see [`interned_names_sql`]).
 fn intern_sql(s: &str, table: &str) -> String {
     format!(
         "WITH want AS (SELECT DISTINCT w.name FROM unnest($1::text[]) AS w(name)), \
-         ins AS (INSERT INTO {s}.{table} (name) SELECT want.name FROM want WHERE NOT EXISTS \
-         (SELECT 1 FROM {s}.{table} x WHERE x.name = want.name) RETURNING id, name) \
-         SELECT id, name FROM ins UNION ALL SELECT x.id, x.name FROM {s}.{table} x JOIN want ON want.name = x.name"
+         ins AS (INSERT INTO {s}.{table} (name) SELECT want.name FROM want WHERE \
+         (SELECT x.id FROM {s}.{table} x WHERE x.name = want.name) IS NULL RETURNING id, name) \
+         SELECT id, name FROM ins UNION ALL SELECT o.id, o.name FROM (SELECT \
+         (SELECT x.id FROM {s}.{table} x WHERE x.name = want.name) AS id, want.name FROM want) AS o \
+         WHERE o.id IS NOT NULL"
     )
 }
 
@@ -469,6 +510,7 @@ impl Sql {
     fn new(schema: &str) -> Sql {
         let s = quote_ident(schema);
         let select = event_select(&s);
+        let probed = event_select_probed(&s);
         Sql {
             schema: schema.to_string(),
             channel: channel_name(schema),
@@ -479,10 +521,12 @@ impl Sql {
                  (SELECT x.id FROM {s}.streams x WHERE x.name = k.stream)) FROM unnest($1::text[]) AS k(stream)"
             ),
             find_commands: format!(
-                "SELECT k.stream, k.command_id, min(e.position), max(e.position), max(e.stream_version)::bigint \
+                "SELECT DISTINCT k.stream, k.command_id, f.first, f.last, f.version \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[]) AS k(stream, command_id, stored, tail) \
-                 JOIN {s}.streams x ON x.name = k.stream JOIN {s}.events e ON e.stream_id = x.id \
-                 AND e.command_id = k.stored AND e.command_tail = k.tail GROUP BY k.stream, k.command_id"
+                 CROSS JOIN LATERAL (SELECT min(e.position) AS first, max(e.position) AS last, \
+                 max(e.stream_version)::bigint AS version FROM {s}.events e \
+                 WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = k.stream) \
+                 AND e.command_id = k.stored AND e.command_tail = k.tail) AS f WHERE f.first IS NOT NULL"
             ),
             write_rows: write_rows_sql(&s),
             append_fast: append_fast_sql(&s),
@@ -498,8 +542,9 @@ impl Sql {
             touch_head: format!("UPDATE {s}.head SET position = position WHERE id"),
             commit: "COMMIT".to_string(),
             read_all: format!("{select} WHERE e.position >= $1 ORDER BY e.position LIMIT $2"),
+            read_tail: format!("{probed} WHERE e.position >= $1 ORDER BY e.position LIMIT $2"),
             read_stream: format!(
-                "{select} WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = $1) \
+                "{probed} WHERE e.stream_id = (SELECT x.id FROM {s}.streams x WHERE x.name = $1) \
                  AND e.stream_version >= $2::bigint ORDER BY e.stream_version LIMIT $3"
             ),
             head: format!("SELECT position, chain_hash FROM {s}.head WHERE id"),
@@ -686,6 +731,41 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
         ));
     }
     Ok(config)
+}
+
+/// Sessions the writer task holds (one in use; a second while a lost one is replaced).
+const WRITER_SESSIONS_MAX: usize = 2;
+
+/// The writer's own sessions, with `plan_cache_mode = force_generic_plan`: each write statement
+/// is planned once per session and never again. Under the default (`auto`) PostgreSQL compares
+/// the generic plan's estimated cost with the custom plans' after five executions, and once
+/// autovacuum had analysed the young tables it chose custom plans for good: every append paid
+/// ≈ 0.3 ms of planning (its `Bind`) for ≈ 0.19 ms of execution (`docs/PERFORMANCE.md`, wave 8).
+/// Forcing the generic plan is safe because every write statement reaches `events` and the
+/// dictionaries only through index probes by key (scalar subqueries, `LATERAL … LIMIT 1` or
+/// aggregate probes), so no plan, whatever statistics it was made on, scans a table. Reads keep
+/// `auto` on the shared pool: a bulk read is better planned on its bounds.
+fn writer_pool(config: &tokio_postgres::Config) -> Result<Pool, StoreError> {
+    let mut config = config.clone();
+    let forced = "-c plan_cache_mode=force_generic_plan";
+    let options = match config.get_options() {
+        Some(given) if given.contains("plan_cache_mode") => given.to_string(),
+        Some(given) => format!("{given} {forced}"),
+        None => forced.to_string(),
+    };
+    config.options(options);
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(WRITER_SESSIONS_MAX)
+        .queue_mode(deadpool_postgres::QueueMode::Lifo)
+        .build()
+        .map_err(|e| StoreError::Database(format!("creating the PostgreSQL writer's connection pool: {e}")))
 }
 
 async fn connect_raw(
@@ -1032,8 +1112,12 @@ impl PgStore {
         }
         let (wake, _) = watch::channel(0u64);
         let (committed_head, committed_rx) = watch::channel(0u64);
+        let writer_pool = writer_pool(&pg_config)?;
+        // The writer's first session opened now: the first append does not wait for it.
+        drop(writer_pool.get().await.map_err(open_err)?);
         let shared = Arc::new(Shared {
             pool,
+            writer_pool,
             pg_config,
             sql: Sql::new(&options.schema),
             options,
@@ -1182,49 +1266,37 @@ async fn migrate_on(
             "PostgreSQL schema {schema:?} has version {before}, newer than this program's {PG_SCHEMA_VERSION}; hint: use a newer plaint"
         )));
     }
-    if before < 1 && target >= 1 {
-        tx.batch_execute(&migration_v1(schema))
+    let steps = [
+        (1, migration_v1(schema), "events, head, events_readable"),
+        (2, vault::migration_v2(schema), "vault_meta, vault_keys, vault_links"),
+        (
+            3,
+            migration_v3(schema),
+            "smaller rows: streams and names interned, command id tails, times readable in the view",
+        ),
+        (
+            4,
+            migration_v4(schema),
+            "chain tags instead of per-row chain values, no row padding",
+        ),
+        (
+            5,
+            vault::migration_v5(schema),
+            "vault_links indexed from its second column",
+        ),
+    ];
+    for (version, sql, description) in steps {
+        if before < version && target >= version {
+            tx.batch_execute(&sql)
+                .await
+                .map_err(|e| db_err(&ctx(&format!("version {version}")), &e))?;
+            tx.execute(
+                &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES ($1, $2)"),
+                &[&version, &description],
+            )
             .await
-            .map_err(|e| db_err(&ctx("version 1"), &e))?;
-        tx.execute(
-            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (1, $1)"),
-            &[&"events, head, events_readable"],
-        )
-        .await
-        .map_err(|e| db_err(&ctx("record version 1"), &e))?;
-    }
-    if before < 2 && target >= 2 {
-        tx.batch_execute(&vault::migration_v2(schema))
-            .await
-            .map_err(|e| db_err(&ctx("version 2"), &e))?;
-        tx.execute(
-            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (2, $1)"),
-            &[&"vault_meta, vault_keys, vault_links"],
-        )
-        .await
-        .map_err(|e| db_err(&ctx("record version 2"), &e))?;
-    }
-    if before < 3 && target >= 3 {
-        tx.batch_execute(&migration_v3(schema))
-            .await
-            .map_err(|e| db_err(&ctx("version 3"), &e))?;
-        tx.execute(
-            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (3, $1)"),
-            &[&"smaller rows: streams and names interned, command id tails, times readable in the view"],
-        )
-        .await
-        .map_err(|e| db_err(&ctx("record version 3"), &e))?;
-    }
-    if before < 4 && target >= 4 {
-        tx.batch_execute(&migration_v4(schema))
-            .await
-            .map_err(|e| db_err(&ctx("version 4"), &e))?;
-        tx.execute(
-            &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES (4, $1)"),
-            &[&"chain tags instead of per-row chain values, no row padding"],
-        )
-        .await
-        .map_err(|e| db_err(&ctx("record version 4"), &e))?;
+            .map_err(|e| db_err(&ctx(&format!("record version {version}")), &e))?;
+        }
     }
     if target >= 2 {
         vault::ensure_match_secret(&tx, schema).await?;
@@ -1700,7 +1772,7 @@ async fn commit_batch(
     is_retry: bool,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
     let sql = &shared.sql;
-    let client = shared.pool.get().await.map_err(|e| {
+    let client = shared.writer_pool.get().await.map_err(|e| {
         if pool_is_connection_error(&e) {
             BatchError::Connection(pool_err("append: getting a connection", e).to_string())
         } else {
@@ -2314,34 +2386,56 @@ async fn query_rows(
     }
 }
 
+/// Reads up to `max` events from `from_position`. The first [`TAIL_READ_MAX`] rows come from the
+/// probing statement (`read_tail`, names by index per row), which is all a read at the log's end
+/// (the engine's catch-up, a live subscription) needs; only when that many come back does the
+/// rest come from the joining statement (`read_all`), which is cheaper for bulk reads. Both
+/// answer the same rows. The two parts may see two snapshots; each is a gapless prefix of the
+/// log (docs/postgres.md) and the second's holds the first's, so the answer is still the log's
+/// events from `from_position` in order, and a short answer still means the end of what the
+/// last query's snapshot held.
 async fn read_all_on(shared: &Shared, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
     let max = max.min(READ_BATCH_MAX);
     if max == 0 {
         return Ok(Vec::new());
     }
-    let context = format!("read_all from position {from_position}");
-    let rows = query_rows(
-        shared,
-        &shared.sql.read_all,
-        &[&to_i64(from_position), &(max as i64)],
-        &context,
-    )
-    .await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let (event, _) = event_from_row(&shared.sql.schema, row)?;
-        if let Some(prev) = events.last().map(|e: &RecordedEvent| e.position) {
-            if event.position != prev + 1 {
-                return Err(StoreError::Corrupt {
-                    file: format!("{}.events", shared.sql.schema),
-                    offset: prev + 1,
-                    detail: format!("position {} missing (next row has {})", prev + 1, event.position),
-                });
-            }
-        }
-        events.push(event);
+    let tail = max.min(TAIL_READ_MAX);
+    let mut events = read_rows(shared, &shared.sql.read_tail, from_position, tail).await?;
+    if events.len() == tail && max > tail {
+        let next = from_position + tail as u64;
+        events.extend(read_rows(shared, &shared.sql.read_all, next, max - tail).await?);
     }
+    check_gapless(&shared.sql.schema, &events)?;
     Ok(events)
+}
+
+/// One read statement (`read_tail` or `read_all`) from `from_position`, at most `max` rows.
+async fn read_rows(
+    shared: &Shared,
+    sql: &str,
+    from_position: u64,
+    max: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let context = format!("read_all from position {from_position}");
+    let rows = query_rows(shared, sql, &[&to_i64(from_position), &(max as i64)], &context).await?;
+    rows.iter()
+        .map(|row| event_from_row(&shared.sql.schema, row).map(|(e, _)| e))
+        .collect()
+}
+
+/// Fails on a hole in a read's positions (damage: positions are gapless).
+fn check_gapless(schema: &str, events: &[RecordedEvent]) -> Result<(), StoreError> {
+    for pair in events.windows(2) {
+        let (prev, next) = (pair[0].position, pair[1].position);
+        if next != prev + 1 {
+            return Err(StoreError::Corrupt {
+                file: format!("{schema}.events"),
+                offset: prev + 1,
+                detail: format!("position {} missing (next row has {next})", prev + 1),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]

@@ -29,9 +29,12 @@ async fn terminate(raw: &tokio_postgres::Client, application_name: &str) -> i64 
 }
 
 /// Waits until a session of `application_name` is blocked on a lock (our held head row).
+/// `raw` may be inside a transaction, where PostgreSQL keeps the first `pg_stat_activity` it read
+/// for the rest of the transaction: each poll clears that snapshot first.
 async fn wait_until_blocked(raw: &tokio_postgres::Client, application_name: &str) {
     tokio::time::timeout(HANG_GUARD, async {
         loop {
+            raw.execute("SELECT pg_stat_clear_snapshot()", &[]).await.unwrap();
             let waiting: i64 = raw
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",

@@ -179,17 +179,7 @@ async fn a_version_2_schema_is_refused_then_migrated_with_every_event_intact() {
 async fn a_version_3_schema_is_refused_then_migrated_and_appends_in_one_statement() {
     use plaint_store::vault::Vault;
     let Some(url) = database_url() else { return };
-    let mut options = PgOptions::with_schema(format!("plaint_t_v3_{:08x}", rand::random::<u32>()));
-    options.pool_size_max = 4;
-    let v3 = PgStore::migrate_to_version(&url, &options, 3).await.unwrap();
-    assert_eq!((v3.version_before, v3.version_after), (0, 3));
-    let raw = {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    };
+    let (options, raw) = older_schema(&url, 3).await;
     let s = &options.schema;
     let mut written = Vec::new();
     let mut chain = CHAIN_GENESIS;
@@ -252,17 +242,7 @@ async fn a_version_3_schema_is_refused_then_migrated_and_appends_in_one_statemen
     .await
     .unwrap();
 
-    let err = PgStore::connect(&url, options.clone())
-        .await
-        .err()
-        .expect("connect to v3 fails");
-    let text = err.to_string();
-    assert!(
-        text.contains("version 3") && text.contains(&format!("version {PG_SCHEMA_VERSION}")),
-        "{text}"
-    );
-    let up = PgStore::migrate(&url, &options).await.unwrap();
-    assert_eq!((up.version_before, up.version_after), (3, PG_SCHEMA_VERSION));
+    refused_then_migrated(&url, &options, 3).await;
     let again = PgStore::migrate(&url, &options).await.unwrap();
     assert_eq!(
         (again.version_before, again.version_after),
@@ -1029,4 +1009,108 @@ async fn fast_path_sends_dictionary_ids_once_it_knows_them() {
     assert_eq!((report.events, report.streams), (30, 1));
     drop((a, b));
     schema.drop().await;
+}
+
+/// A read of the log takes its first `TAIL_READ_MAX` rows through the probing statement and the
+/// rest through the joining one: the two parts join without a gap or a repeat at every boundary,
+/// from any position, and the answer is short exactly at the end of the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_across_the_tail_statements_boundary_are_the_log_in_order() {
+    use plaint_store::pg::TAIL_READ_MAX;
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "tail").await;
+    let store = schema.connect().await;
+    let total = (2 * TAIL_READ_MAX + 37) as u64;
+    let requests: Vec<AppendRequest> = (0..total)
+        .map(|n| AppendRequest {
+            stream: format!("tail-{}", n % 7),
+            expected: ExpectedVersion::Any,
+            events: vec![event(&format!("c-{n}"), n)],
+        })
+        .collect();
+    store.append_many(requests).await.unwrap();
+    let all = store.read_all(1, 10_000).await.unwrap();
+    assert_eq!(all.len() as u64, total);
+    assert!(all.iter().enumerate().all(|(i, e)| e.position == i as u64 + 1));
+    for from in [1u64, 2, 45, TAIL_READ_MAX as u64, total - 3] {
+        for max in [
+            1,
+            TAIL_READ_MAX - 1,
+            TAIL_READ_MAX,
+            TAIL_READ_MAX + 1,
+            2 * TAIL_READ_MAX + 5,
+            10_000,
+        ] {
+            let read = store.read_all(from, max).await.unwrap();
+            let expected: Vec<_> = all.iter().skip(from as usize - 1).take(max).cloned().collect();
+            assert_eq!(read, expected, "read_all({from}, {max})");
+        }
+    }
+    assert!(store.read_all(total + 1, 10_000).await.unwrap().is_empty());
+    let stream = store.read_stream("tail-3", 1, 10_000).await.unwrap();
+    let expected: Vec<_> = all.iter().filter(|e| e.stream == "tail-3").cloned().collect();
+    assert_eq!(stream, expected);
+    drop(store);
+    schema.drop().await;
+}
+
+/// A version-4 schema (no index on the links' second column): `connect` refuses it naming both
+/// versions; `migrate` adds the index (version 5), keeping every link, and the links of an
+/// owner are found from either side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_4_schema_is_refused_then_migrated_with_the_links_indexed_both_ways() {
+    use plaint_store::vault::Vault;
+    let Some(url) = database_url() else { return };
+    let (options, raw) = older_schema(&url, 4).await;
+    let s = &options.schema;
+    raw.batch_execute(&format!(
+        "INSERT INTO {s}.vault_links (a, b) VALUES ('id:1', 'phone:1'), ('id:2', 'phone:1'), ('id:3', 'phone:3')"
+    ))
+    .await
+    .unwrap();
+    let index_count =
+        format!("SELECT count(*) FROM pg_indexes WHERE schemaname = '{s}' AND indexname = 'vault_links_b'");
+    let indexed: i64 = raw.query_one(&index_count, &[]).await.unwrap().get(0);
+    assert_eq!(indexed, 0);
+
+    refused_then_migrated(&url, &options, 4).await;
+    let indexed: i64 = raw.query_one(&index_count, &[]).await.unwrap().get(0);
+    assert_eq!(indexed, 1);
+    let store = PgStore::connect(&url, options.clone()).await.unwrap();
+    let mut from_phone = store.linked("phone:1").await.unwrap();
+    from_phone.sort();
+    assert_eq!(from_phone, ["id:1", "id:2"]);
+    assert_eq!(store.linked("id:3").await.unwrap(), ["phone:3"]);
+    assert_eq!(store.linked("phone:3").await.unwrap(), ["id:3"]);
+    drop(store);
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
+/// `connect` refuses a schema of version `from`, naming both versions; `migrate` brings it to
+/// this program's version.
+async fn refused_then_migrated(url: &str, options: &PgOptions, from: i32) {
+    let err = PgStore::connect(url, options.clone())
+        .await
+        .err()
+        .expect("connect to an older schema fails");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("version {from}")) && text.contains(&format!("version {PG_SCHEMA_VERSION}")),
+        "{text}"
+    );
+    let up = PgStore::migrate(url, options).await.unwrap();
+    assert_eq!((up.version_before, up.version_after), (from, PG_SCHEMA_VERSION));
+}
+
+/// A fresh schema migrated only to `version`, and a raw connection to write into it.
+async fn older_schema(url: &str, version: i32) -> (PgOptions, tokio_postgres::Client) {
+    let mut options = PgOptions::with_schema(format!("plaint_t_v{version}_{:08x}", rand::random::<u32>()));
+    options.pool_size_max = 4;
+    let old = PgStore::migrate_to_version(url, &options, version).await.unwrap();
+    assert_eq!((old.version_before, old.version_after), (0, version));
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (options, client)
 }
