@@ -459,7 +459,8 @@ async fn plaint_pg_engine(url: &str, schema: &str, pool: usize, local: &std::pat
     if let StoreConfig::Postgres { schema: s, .. } = &mut cfg.store {
         *s = schema.to_owned();
     }
-    // Open the pool's connections before the clock starts (cqrs-es's pool gets the same).
+    // Open the pool's connections before the clock starts (cqrs-es's pool gets the same; plaint
+    // has its writer's own session besides, opened by `connect`).
     let store = Arc::new(store);
     let mut warm = Vec::new();
     for i in 0..pool {

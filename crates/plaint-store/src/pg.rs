@@ -109,8 +109,8 @@ pub struct PgOptions {
     /// starting with a letter or `_`, at most [`SCHEMA_NAME_LEN_MAX`] bytes. Several logs can
     /// live in one database under different schemas (tests use one random schema each).
     pub schema: String,
-    /// Connections in the pool (the writer, readers and subscriptions share it; the listener has
-    /// its own).
+    /// Connections in the pool of reads and subscriptions; the writer has its own session (a
+    /// lost one is replaced in its slot), and the notifier and the listener one each.
     pub pool_size_max: usize,
     /// `application_name` of every connection, visible in `pg_stat_activity`.
     pub application_name: String,
@@ -733,8 +733,9 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
     Ok(config)
 }
 
-/// Sessions the writer task holds (one in use; a second while a lost one is replaced).
-const WRITER_SESSIONS_MAX: usize = 2;
+/// Sessions the writer task holds: one at a time (`commit_batch`); a lost one is dropped when the
+/// pool next checks it and a new one is made in its slot.
+const WRITER_SESSIONS_MAX: usize = 1;
 
 /// The writer's own sessions, with `plan_cache_mode = force_generic_plan`: each write statement
 /// is planned once per session and never again. Under the default (`auto`) PostgreSQL compares
@@ -2402,7 +2403,9 @@ async fn read_all_on(shared: &Shared, from_position: u64, max: usize) -> Result<
     let tail = max.min(TAIL_READ_MAX);
     let mut events = read_rows(shared, &shared.sql.read_tail, from_position, tail).await?;
     if events.len() == tail && max > tail {
-        let next = from_position + tail as u64;
+        // From the last row read, not from `from_position + tail`: a read from 0 starts at 1,
+        // and a damaged log's first rows may be missing (check_gapless then names the gap).
+        let next = events.last().expect("the tail read returned rows").position + 1;
         events.extend(read_rows(shared, &shared.sql.read_all, next, max - tail).await?);
     }
     check_gapless(&shared.sql.schema, &events)?;
