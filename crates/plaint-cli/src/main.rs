@@ -111,9 +111,10 @@ fn main() {
     logging::init(&cli.logging);
     // One thread: the CLI runs one thing at a time, and on a busy 2-core machine the hand-offs
     // between worker threads cost more than they give (demo: 4x faster than multi-threaded).
-    // `serve` answers many clients at once: it gets a worker per core.
+    // `serve` answers many clients at once: it runs on its own runtime (a worker per core;
+    // the one its load bench measures).
     let runtime = if matches!(cli.command, Command::Serve(_)) {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        plaint_serve::runtime()
     } else {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     };

@@ -6,9 +6,9 @@
 //! by thread (server workers, the log writer, the clients), and the bench-summary line
 //! `ROW serve_64 <value> cmd/s`. Not a test: nothing is asserted on time.
 //!
-//! The server runs on its own multi-threaded runtime (threads `serve-worker`, one per core, as
-//! `plaint serve` does). The clients run on one more thread (`load-client`) that the server
-//! never uses, so their cost is counted apart. Two clients:
+//! The server runs on `plaint serve`'s own runtime ([`plaint_serve::runtime`]: threads
+//! `serve-worker`, one per core). The clients run on one more thread (`load-client`) that the
+//! server never uses, so their cost is counted apart. Two clients:
 //!
 //! - `lean` (default): a hand-written HTTP/1.1 keep-alive client over a tokio `TcpStream`
 //!   (pipelining off: one request in flight per connection, the next written when the answer
@@ -434,12 +434,8 @@ fn main() {
     };
     let phases = std::env::var("PLAINT_BENCH_PHASES").unwrap_or_else(|_| "http,library".to_owned());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // The server's runtime: one worker per core, as `plaint serve` builds it.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("serve-worker")
-        .enable_all()
-        .build()
-        .unwrap();
+    // The server's runtime: the one `plaint serve` runs on (one worker per core).
+    let rt = plaint_serve::runtime().unwrap();
     println!(
         "serve_load: {clients} clients ({}) x {per_client} single receive commands, file log (fsync per group commit), {cores} cores, allocator {}",
         if kind == ClientKind::Lean {

@@ -264,8 +264,8 @@ impl AccessState {
 
 fn principal_of(t: &plaint::access::TokenRecord) -> Principal {
     Principal {
-        name: t.name.clone(),
-        token_id: t.token_id.clone(),
+        name: t.name.as_str().into(),
+        token_id: t.token_id.as_str().into(),
         role: Some(t.role),
         reveal_reason: None,
     }
@@ -274,10 +274,11 @@ fn principal_of(t: &plaint::access::TokenRecord) -> Principal {
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// Who it is (the token's name; `open-access` without access control).
-    pub name: String,
+    /// Who it is (the token's name; `open-access` without access control). Shared with the
+    /// server's read of the token table: a request's caller is not copied per request.
+    pub name: Arc<str>,
     /// The token's public id (empty without access control).
-    pub token_id: String,
+    pub token_id: Arc<str>,
     /// The token's role; `None` without access control (may do everything).
     pub role: Option<Role>,
     /// Why a reveal is asked (the [`REVEAL_REASON_HEADER`] header).
@@ -288,8 +289,8 @@ impl Principal {
     /// The caller when the server runs without access control: may do everything.
     pub fn open_access() -> Principal {
         Principal {
-            name: "open-access".to_owned(),
-            token_id: String::new(),
+            name: "open-access".into(),
+            token_id: "".into(),
             role: None,
             reveal_reason: None,
         }
@@ -353,11 +354,11 @@ impl Principal {
                 "a reveal needs a reason (recorded in the log): send the header X-Plaint-Reveal-Reason",
             ));
         }
-        let actor = Actor::person(self.name.as_str())
-            .map_err(|e| ApiError::internal(format!("token name {:?}: {e}", self.name)))?;
+        let actor =
+            Actor::person(&*self.name).map_err(|e| ApiError::internal(format!("token name {:?}: {e}", self.name)))?;
         let request = RevealRequest {
             actor,
-            token_id: self.token_id.clone(),
+            token_id: self.token_id.to_string(),
             role,
             reason,
         };

@@ -47,6 +47,20 @@ use std::sync::Arc;
 
 pub use error::{ApiError, Problem};
 
+/// The tokio runtime `plaint serve` runs on: multi-threaded, one worker per core (tokio's
+/// default), the workers named `serve-worker`. The one builder of it: `plaint serve`
+/// (crates/plaint-cli/src/main.rs) and the load bench (`benches/serve_load.rs`) both call it, so
+/// the bench measures what the server runs. The scheduler's own settings (event interval,
+/// global queue interval, more workers than cores, a spin before a worker parks) are tokio's
+/// defaults: none changed the throughput or the CPU per command measurably on the bench
+/// (docs/PERFORMANCE.md, "Issue 15, wave 8").
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("serve-worker")
+        .enable_all()
+        .build()
+}
+
 /// Request bodies larger than this are refused with 413 unless configured otherwise.
 pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
 
@@ -382,4 +396,23 @@ fn router(state: AppState) -> Router {
         // Tracing, metrics and the rate limits, in one layer.
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `plaint serve` and its load bench run on this runtime: a worker per core (more than one
+    /// thread), named as the bench's per-thread CPU figures and a thread dump name them.
+    #[test]
+    fn the_runtime_has_named_workers_per_core() {
+        let rt = super::runtime().unwrap();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(rt.metrics().num_workers(), cores);
+        assert_eq!(rt.handle().runtime_flavor(), tokio::runtime::RuntimeFlavor::MultiThread);
+        let name = rt.block_on(async {
+            tokio::spawn(async { std::thread::current().name().map(str::to_owned) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("serve-worker"));
+    }
 }

@@ -486,7 +486,7 @@ async fn admit(state: &AppState, req: &mut Request) -> Result<(), Response> {
                 state.config().rate_limit.unwrap_or_default()
             );
             let caller = req.extensions().get::<crate::auth::Authenticated>();
-            let name = caller.map_or("", |a| a.0.name.as_str());
+            let name = caller.map_or("", |a| &a.0.name);
             return Err(too_many(req.uri().path(), name, "global", detail, wait));
         }
     }

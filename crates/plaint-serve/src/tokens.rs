@@ -130,8 +130,7 @@ fn body<T: for<'de> Deserialize<'de>>(
 
 /// The actor recorded as the issuer or revoker: the admin token's name.
 fn actor(principal: &Principal) -> Result<Actor, ApiError> {
-    Actor::person(principal.name.as_str())
-        .map_err(|e| ApiError::internal(format!("token name {:?}: {e}", principal.name)))
+    Actor::person(&*principal.name).map_err(|e| ApiError::internal(format!("token name {:?}: {e}", principal.name)))
 }
 
 /// Every token (id, name, role, issued, revoked; never a secret).
