@@ -81,10 +81,13 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// such a state is refused at load, naming what is wrong, and never panics or answers wrongly
     /// at query time.
     fn after_load(&mut self) -> Result<(), InvalidState>;
-    /// Number of complaint records, and the id of record `i` (in log order of first receipt):
-    /// lets the runner seed its shared lookup after loading checkpoints.
-    fn record_count(&self) -> usize;
-    fn record_id(&self, i: usize) -> &[u8];
+    /// The complaint ids of the records, in log order of first receipt: lets the runner seed
+    /// its shared numbering after loading checkpoints and check every projection against it.
+    fn record_ids(&self) -> &records::IdColumn;
+    /// Makes the full chunks of [`Projection::record_ids`] that equal `from`'s (the runner's
+    /// numbering) the same allocation, so a set of projections holds each id once (issue 13,
+    /// wave 8). Changes no id and nothing serialised.
+    fn share_record_ids(&mut self, from: &records::IdColumn);
 }
 
 /// What is wrong with a deserialised projection state (see [`Projection::after_load`]): the

@@ -9,8 +9,9 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
+use crate::records::IdColumn;
 use crate::tickets::{TicketView, Tickets};
-use crate::util::{ChunkedVec, IdIndex, SmallId};
+use crate::util::{IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::event::EventData;
@@ -83,14 +84,23 @@ impl<P: Projection> Slot<P> {
         self.state = P::default();
         self.position = 0;
     }
+    /// After event `e`: a `Received` may have completed a chunk of this projection's ids, which
+    /// then becomes the numbering's allocation (issue 13, wave 8: each id held once).
+    #[inline]
+    fn share_after(&mut self, e: &Event, numbering: &IdColumn) {
+        if matches!(e.data, EventData::Received(_)) {
+            self.state.share_record_ids(numbering);
+        }
+    }
 }
 
 /// Complaint ids numbered in the order their first `Received` appears in the log — the
-/// numbering every projection gives its records — so one lookup per event serves all four
-/// (see [`Projection::apply_hinted`]).
+/// numbering every projection gives its records — so one lookup per event serves all five
+/// (see [`Projection::apply_hinted`]). Its id column is the one the projections' full chunks of
+/// ids are shared with ([`Projection::share_record_ids`]): each id is held once.
 #[derive(Debug, Default, Clone)]
 struct Ordinals {
-    ids: ChunkedVec<SmallId>,
+    ids: IdColumn,
     index: IdIndex,
 }
 
@@ -115,28 +125,28 @@ impl Ordinals {
     /// that has seen less are a prefix of the numbering seeded from the one that has seen most;
     /// anything else is a checkpoint this code did not write (named, as damage).
     fn check_prefix<P: Projection>(&self, dir: &Path, p: &P) -> Result<(), CheckpointError> {
-        let n = p.record_count();
-        let wrong = (0..n).find(|&i| self.ids.get(i).map(SmallId::as_bytes) != Some(p.record_id(i)));
+        let theirs = p.record_ids();
+        let wrong = (0..theirs.len()).find(|&i| self.ids.get(i) != theirs.get(i));
         match wrong {
             None => Ok(()),
             Some(i) => Err(CheckpointError::Corrupt {
                 path: checkpoint::checkpoint_path(dir, P::NAME),
                 detail: format!(
                     "record {i} is {:?}, but the projection that has seen most of the log numbers {:?} there",
-                    String::from_utf8_lossy(p.record_id(i)),
+                    theirs[i].as_str(),
                     self.ids.get(i).map(SmallId::as_str)
                 ),
             }),
         }
     }
+    /// The numbering of projection `p`'s records: its full chunks of ids become the ones every
+    /// projection shares.
     fn seed_from<P: Projection>(&mut self, p: &P) {
-        self.ids.clear();
+        self.ids = p.record_ids().clone();
         self.index.clear();
-        for i in 0..p.record_count() {
-            let id = std::str::from_utf8(p.record_id(i)).expect("record ids are UTF-8");
-            self.ids.push(SmallId::new(id));
-            let ids = &self.ids;
-            self.index.insert(id, i as u32, |j| ids[j as usize].as_bytes());
+        let ids = &self.ids;
+        for (i, id) in ids.iter().enumerate() {
+            self.index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
         }
     }
 }
@@ -226,7 +236,17 @@ macro_rules! define_projection_set {
             pub fn apply(&mut self, e: &Event) {
                 let hint = self.ordinals.hint(e);
                 self.$first.apply(e, hint);
-                $(self.$field.apply(e, hint);)*
+                self.$first.share_after(e, &self.ordinals.ids);
+                $(
+                    self.$field.apply(e, hint);
+                    self.$field.share_after(e, &self.ordinals.ids);
+                )*
+            }
+            /// Shares every projection's full chunks of ids with the numbering's (after a load,
+            /// after a parallel rebuild; [`ProjectionSet::apply`] does it as chunks fill).
+            fn share_ids(&mut self) {
+                self.$first.state.share_record_ids(&self.ordinals.ids);
+                $(self.$field.state.share_record_ids(&self.ordinals.ids);)*
             }
             /// Each enabled projection's position (`None` when disabled), in list order.
             fn positions(&self) -> [Option<u64>; ProjectionKind::ALL.len()] {
@@ -253,6 +273,7 @@ macro_rules! define_projection_set {
                     self.$field.load(dir)?;
                 })*
                 self.seed_ordinals();
+                self.share_ids();
                 if self.$first.enabled {
                     self.ordinals.check_prefix(dir, &self.$first.state)?;
                 }
@@ -321,6 +342,7 @@ impl ProjectionSet {
     pub fn apply_repeats(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
         self.repeats.apply(e, hint);
+        self.repeats.share_after(e, &self.ordinals.ids);
     }
     /// Folds one event into the ticket projection alone (and the shared numbering), unless it
     /// applied it already; like [`ProjectionSet::apply_repeats`]. The watchdog's list of open
@@ -329,6 +351,7 @@ impl ProjectionSet {
     pub fn apply_tickets(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
         self.tickets.apply(e, hint);
+        self.tickets.share_after(e, &self.ordinals.ids);
     }
 }
 
@@ -749,6 +772,8 @@ impl Runner {
             drop(tx);
             worker.join().expect("projection worker panicked");
         });
+        // The second thread could not share ids while the numbering grew: done once here.
+        self.set.share_ids();
         if let Some(err) = failure {
             // Each slot's position says exactly what it applied; nothing after the failure was.
             return Err(err);
