@@ -13,7 +13,47 @@
 use crate::util::{ChunkedVec, IdIndex, SmallId, CHUNK_LEN};
 use crate::{ensure, InvalidState};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+/// The runner's id index (complaint id → record number), shared by the record tables of the
+/// projections a [`crate::runner::ProjectionSet`] feeds (issue 13, wave 8): one lookup table per
+/// set instead of one per projection. The set is its only writer.
+pub type SharedIndex = Arc<RwLock<IdIndex>>;
+
+/// What [`IdIndex::get`] compares against for a record number beyond a table: the bytes of no
+/// `str` (0xFF is never UTF-8), so a numbering that runs ahead of a table finds nothing there.
+const NOT_AN_ID: &[u8] = b"\xff";
+
+/// A record table's id lookup.
+#[derive(Debug)]
+enum Lookup {
+    /// The table's own index: a projection used alone, or just loaded and checked.
+    Own(IdIndex),
+    /// The set's numbering index ([`SharedIndex`]): it numbers every complaint of this table
+    /// as the table does (and may know more), which [`RecordTable::push`] checks.
+    Numbering(SharedIndex),
+}
+
+impl Clone for Lookup {
+    /// A copy is on its own: it never writes through, or relies on, another set's numbering.
+    fn clone(&self) -> Self {
+        match self {
+            Lookup::Own(ix) => Lookup::Own(ix.clone()),
+            Lookup::Numbering(ix) => Lookup::Own(read(ix).clone()),
+        }
+    }
+}
+
+/// Reads the shared index. Poisoned only by a panic while the set's numbering was writing it:
+/// that panic is passed on, never an index that may be half written.
+pub(crate) fn read(ix: &SharedIndex) -> std::sync::RwLockReadGuard<'_, IdIndex> {
+    ix.read().expect("the numbering index was not poisoned")
+}
+
+/// Writes the shared index (the set's numbering only).
+pub(crate) fn write(ix: &SharedIndex) -> std::sync::RwLockWriteGuard<'_, IdIndex> {
+    ix.write().expect("the numbering index was not poisoned")
+}
 
 /// Complaint ids in record order, in chunks of [`CHUNK_LEN`]. A full chunk never changes again,
 /// so it can be shared (an `Arc`) between the tables that number complaints alike; only the
@@ -105,7 +145,7 @@ impl std::ops::Index<usize> for IdColumn {
 pub struct RecordTable<R> {
     ids: IdColumn,
     recs: ChunkedVec<R>,
-    index: IdIndex,
+    index: Lookup,
 }
 
 impl<R> Default for RecordTable<R> {
@@ -113,7 +153,7 @@ impl<R> Default for RecordTable<R> {
         RecordTable {
             ids: IdColumn::default(),
             recs: ChunkedVec::default(),
-            index: IdIndex::default(),
+            index: Lookup::Own(IdIndex::default()),
         }
     }
 }
@@ -192,7 +232,24 @@ impl<R> RecordTable<R> {
     #[inline]
     pub fn find(&self, id: &str) -> Option<u32> {
         let ids = &self.ids;
-        self.index.get(id, |i| ids[i as usize].as_bytes())
+        let of = |i: u32| ids.get(i as usize).map_or(NOT_AN_ID, SmallId::as_bytes);
+        match &self.index {
+            Lookup::Own(ix) => ix.get(id, of),
+            Lookup::Numbering(ix) => read(ix).get(id, of),
+        }
+    }
+    /// Looks complaints up in the set's numbering index from now on, dropping this table's own
+    /// (the set calls it once the numbering covers this table's records, numbered alike).
+    pub fn use_numbering(&mut self, numbering: &SharedIndex) {
+        assert!(
+            read(numbering).len() >= self.len(),
+            "the numbering covers the table's records"
+        );
+        self.index = Lookup::Numbering(Arc::clone(numbering));
+    }
+    /// Whether lookups go through `numbering` (tests, the load path).
+    pub fn uses_numbering(&self, numbering: &SharedIndex) -> bool {
+        matches!(&self.index, Lookup::Numbering(ix) if Arc::ptr_eq(ix, numbering))
     }
     /// The record number of complaint `id`, trying the runner's hint first (a wrong hint costs
     /// a lookup, never correctness).
@@ -213,14 +270,32 @@ impl<R> RecordTable<R> {
         self.ids.push(SmallId::new(id));
         self.recs.push(rec);
         assert_eq!(self.ids.len(), self.recs.len(), "one id per record");
-        let ids = &self.ids;
-        self.index.insert(id, i, |j| ids[j as usize].as_bytes());
+        // Fed by a set, the numbering has the complaint already, under the same number; a table
+        // fed otherwise (a caller folding a set's projection on its own) goes back to its own
+        // index, so a lookup never depends on the caller's discipline.
+        if matches!(self.index, Lookup::Numbering(_)) {
+            if self.find(id) != Some(i) {
+                self.index = Lookup::Own(self.own_index());
+            }
+        } else if let Lookup::Own(ix) = &mut self.index {
+            let ids = &self.ids;
+            ix.insert(id, i, |j| ids[j as usize].as_bytes());
+        }
         i
+    }
+    /// An index of this table's ids alone.
+    fn own_index(&self) -> IdIndex {
+        let mut ix = IdIndex::default();
+        let ids = &self.ids;
+        for (i, id) in ids.iter().enumerate() {
+            ix.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
+        }
+        ix
     }
     /// Rebuilds the id index (after the records were deserialised), refusing what
     /// [`RecordTable::push`] never makes: an id that is not a complaint id, or one id twice.
     pub fn reindex(&mut self) -> Result<(), InvalidState> {
-        self.index.clear();
+        let mut index = IdIndex::default();
         let ids = &self.ids;
         ensure(ids.len() == self.recs.len(), || {
             format!("{} ids for {} records", ids.len(), self.recs.len())
@@ -232,13 +307,14 @@ impl<R> RecordTable<R> {
             let id = sid.as_str();
             check_complaint_id(sid).map_err(|e| e.within(format_args!("record {i}")))?;
             let of = |j: u32| ids[j as usize].as_bytes();
-            if let Some(j) = self.index.get(id, of) {
+            if let Some(j) = index.get(id, of) {
                 return Err(InvalidState::new(format!(
                     "records {j} and {i} have the same id {id:?}"
                 )));
             }
-            self.index.insert(id, i as u32, of);
+            index.insert(id, i as u32, of);
         }
+        self.index = Lookup::Own(index);
         Ok(())
     }
     /// Runs `check` on every record; a fault names the record's number and id.
@@ -319,6 +395,34 @@ mod tests {
         assert_eq!(back.find("B"), Some(1));
         assert_eq!(back, t);
         assert_eq!(back.id(0).as_str(), "A");
+    }
+
+    #[test]
+    fn a_table_looks_up_in_a_numbering_that_runs_ahead_and_falls_back_to_its_own_index() {
+        let numbering: SharedIndex = SharedIndex::default();
+        let mut ids = IdColumn::default();
+        for (i, id) in ["A", "B", "C"].into_iter().enumerate() {
+            ids.push(SmallId::new(id));
+            let ids = &ids;
+            write(&numbering).insert(id, i as u32, |j| ids[j as usize].as_bytes());
+        }
+        let mut t = RecordTable::default();
+        t.use_numbering(&numbering);
+        assert_eq!(t.push("A", 1u32), 0);
+        assert_eq!(t.push("B", 2), 1);
+        assert!(t.uses_numbering(&numbering), "numbered alike: the set's index serves");
+        assert_eq!(t.find("B"), Some(1));
+        assert_eq!(t.find("C"), None, "numbered, but beyond the table");
+        assert_eq!(t.locate("C", Some(2)), None);
+        let copy = t.clone();
+        assert!(!copy.uses_numbering(&numbering), "a copy has its own index");
+        assert_eq!((copy.find("B"), copy.find("C")), (Some(1), None));
+        // Fed what the numbering numbers otherwise: back to an index of its own, still right.
+        assert_eq!(t.push("D", 4), 2);
+        assert!(!t.uses_numbering(&numbering));
+        assert_eq!((t.find("D"), t.find("C"), t.find("A")), (Some(2), None, Some(0)));
+        assert_eq!(t.push("E", 5), 3);
+        assert_eq!(t.find("E"), Some(3));
     }
 
     fn column(ids: std::ops::Range<usize>) -> IdColumn {

@@ -9,9 +9,9 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
-use crate::records::IdColumn;
+use crate::records::{self, IdColumn, SharedIndex};
 use crate::tickets::{TicketView, Tickets};
-use crate::util::{IdIndex, SmallId};
+use crate::util::SmallId;
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::event::EventData;
@@ -21,6 +21,7 @@ use plaint_store::file::FileLog;
 use plaint_store::{EventStore, StoreError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Events asked of the store per read.
@@ -98,10 +99,22 @@ impl<P: Projection> Slot<P> {
 /// numbering every projection gives its records — so one lookup per event serves all five
 /// (see [`Projection::apply_hinted`]). Its id column is the one the projections' full chunks of
 /// ids are shared with ([`Projection::share_record_ids`]): each id is held once.
-#[derive(Debug, Default, Clone)]
+/// Its index is the one the projections look complaints up in ([`Projection::use_numbering`]):
+/// one lookup table per set.
+#[derive(Debug, Default)]
 struct Ordinals {
     ids: IdColumn,
-    index: IdIndex,
+    index: SharedIndex,
+}
+
+impl Clone for Ordinals {
+    /// A copy numbers on its own: it never writes into the original's shared index.
+    fn clone(&self) -> Self {
+        Ordinals {
+            ids: self.ids.clone(),
+            index: Arc::new(RwLock::new(records::read(&self.index).clone())),
+        }
+    }
 }
 
 impl Ordinals {
@@ -109,7 +122,7 @@ impl Ordinals {
     fn hint(&mut self, e: &Event) -> Option<u32> {
         let id = e.meta.complaint_id.as_str();
         let ids = &self.ids;
-        if let Some(i) = self.index.get(id, |j| ids[j as usize].as_bytes()) {
+        if let Some(i) = records::read(&self.index).get(id, |j| ids[j as usize].as_bytes()) {
             return Some(i);
         }
         if !matches!(e.data, EventData::Received(_)) {
@@ -118,7 +131,7 @@ impl Ordinals {
         let i = self.ids.len() as u32;
         self.ids.push(SmallId::new(id));
         let ids = &self.ids;
-        self.index.insert(id, i, |j| ids[j as usize].as_bytes());
+        records::write(&self.index).insert(id, i, |j| ids[j as usize].as_bytes());
         Some(i)
     }
     /// Every projection numbers complaints by first receipt in the log, so the records of one
@@ -143,10 +156,12 @@ impl Ordinals {
     /// projection shares.
     fn seed_from<P: Projection>(&mut self, p: &P) {
         self.ids = p.record_ids().clone();
-        self.index.clear();
+        // In place: the projections that look complaints up in it keep doing so.
+        let mut index = records::write(&self.index);
+        index.clear();
         let ids = &self.ids;
         for (i, id) in ids.iter().enumerate() {
-            self.index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
+            index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
         }
     }
 }
@@ -206,7 +221,7 @@ macro_rules! define_projection_set {
         }
 
         /// Every projection, each at its own position.
-        #[derive(Debug, Clone)]
+        #[derive(Debug)]
         pub struct ProjectionSet {
             pub $first: Slot<$first_ty>,
             $(pub $field: Slot<$ty>,)*
@@ -215,11 +230,26 @@ macro_rules! define_projection_set {
 
         impl Default for ProjectionSet {
             fn default() -> Self {
-                ProjectionSet {
+                let mut s = ProjectionSet {
                     $first: Slot::new(),
                     $($field: Slot::new(),)*
                     ordinals: Ordinals::default(),
-                }
+                };
+                s.use_numbering();
+                s
+            }
+        }
+
+        impl Clone for ProjectionSet {
+            /// A copy with a numbering of its own, which its projections look complaints up in.
+            fn clone(&self) -> Self {
+                let mut s = ProjectionSet {
+                    $first: self.$first.clone(),
+                    $($field: self.$field.clone(),)*
+                    ordinals: self.ordinals.clone(),
+                };
+                s.use_numbering();
+                s
             }
         }
 
@@ -247,6 +277,18 @@ macro_rules! define_projection_set {
             fn share_ids(&mut self) {
                 self.$first.state.share_record_ids(&self.ordinals.ids);
                 $(self.$field.state.share_record_ids(&self.ordinals.ids);)*
+            }
+            /// Points every projection's complaint lookups at the numbering's index (issue 13,
+            /// wave 8): after the set is made, reset, loaded (once the numbering is checked to
+            /// cover every projection) or copied.
+            fn use_numbering(&mut self) {
+                self.$first.state.use_numbering(&self.ordinals.index);
+                $(self.$field.state.use_numbering(&self.ordinals.index);)*
+            }
+            /// Whether every projection looks complaints up in the set's one index.
+            pub fn lookups_shared(&self) -> bool {
+                self.$first.state.uses_numbering(&self.ordinals.index)
+                    $(&& self.$field.state.uses_numbering(&self.ordinals.index))*
             }
             /// Each enabled projection's position (`None` when disabled), in list order.
             fn positions(&self) -> [Option<u64>; ProjectionKind::ALL.len()] {
@@ -280,6 +322,7 @@ macro_rules! define_projection_set {
                 $(if self.$field.enabled {
                     self.ordinals.check_prefix(dir, &self.$field.state)?;
                 })*
+                self.use_numbering();
                 Ok(())
             }
             /// Seeds the shared numbering from the enabled projection that has seen the most.
@@ -298,6 +341,7 @@ macro_rules! define_projection_set {
                 self.$first.reset();
                 $(self.$field.reset();)*
                 self.ordinals = Ordinals::default();
+                self.use_numbering();
             }
             /// The serialised (postcard) state of each enabled projection, by name: what
             /// determinism is checked on.

@@ -474,6 +474,14 @@ impl Projection for SlaProjection {
         self.recs.share_ids_from(from);
     }
 
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.recs.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.recs.uses_numbering(numbering)
+    }
+
     fn after_load(&mut self) -> Result<(), InvalidState> {
         self.strings.rebuild_index()?;
         self.recs.reindex()?;

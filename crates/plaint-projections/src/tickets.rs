@@ -716,6 +716,14 @@ impl Projection for Tickets {
         self.tickets.share_ids_from(from);
     }
 
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.tickets.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.tickets.uses_numbering(numbering)
+    }
+
     fn after_load(&mut self) -> Result<(), InvalidState> {
         self.strings.rebuild_index()?;
         self.tickets.reindex()?;

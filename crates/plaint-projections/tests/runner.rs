@@ -296,7 +296,8 @@ fn checkpoints_that_number_complaints_differently_are_damage() {
 }
 
 /// Every projection's full chunks of complaint ids are the one allocation of the set's
-/// numbering (issue 13, wave 8): the other projections' chunks are the ticket projection's.
+/// numbering, and every projection looks complaints up in the numbering's index (issue 13,
+/// wave 8): each id and one lookup table per set.
 fn assert_ids_held_once(set: &ProjectionSet, chunks: usize, how: &str) {
     let tickets = set.tickets.state.record_ids();
     assert!(
@@ -304,6 +305,7 @@ fn assert_ids_held_once(set: &ProjectionSet, chunks: usize, how: &str) {
         "{how}: {} full chunks",
         tickets.full_chunks()
     );
+    assert!(set.lookups_shared(), "{how}: a projection has an id index of its own");
     let others = [
         ("sla", set.sla.state.record_ids()),
         ("repeats", set.repeats.state.record_ids()),
@@ -356,4 +358,16 @@ fn every_projection_holds_the_complaint_ids_once_however_it_was_built() {
     }
     assert_ids_held_once(&engine, 2, "tickets and repeats first");
     assert_eq!(engine.serialised(), expected);
+    // A copy has a numbering of its own (and answers the same).
+    let copy = engine.clone();
+    assert_ids_held_once(&copy, 2, "a copy");
+    assert_eq!(copy.serialised(), expected);
+    let id = copy.tickets.state.ids().nth(CHUNK_LEN + 7).unwrap();
+    assert_eq!(copy.tickets.state.view(&id), engine.tickets.state.view(&id));
+    let policy = plaint_domain::policy::Policy::default();
+    let now = plaint_domain::time::Timestamp::MAX;
+    assert_eq!(
+        copy.sla.state.ticket(&id, now, &policy),
+        engine.sla.state.ticket(&id, now, &policy)
+    );
 }
