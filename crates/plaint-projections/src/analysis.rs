@@ -7,9 +7,9 @@
 //! Weeks, days and months are local to [`Buckets`] (UTC+8 by default); every figure is about
 //! the tickets *received* in the period.
 
-use crate::records::{Record, RecordTable};
+use crate::records::RecordTable;
 use crate::sla::{ClockSummary, SlaProjection};
-use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, OptSym, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, OptSym, Sym};
 use crate::Projection;
 use crate::{ensure, InvalidState};
 use plaint_domain::closed_loop::RevisitTally;
@@ -27,7 +27,6 @@ pub const TOP_ISSUES_MAX: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AnaRec {
-    id: SmallId,
     received_at: Timestamp,
     day: i32,
     channel: Channel,
@@ -461,31 +460,33 @@ impl Projection for Analysis {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
-            self.recs.push(AnaRec {
-                id: SmallId::new(e.meta.complaint_id.as_str()),
-                received_at: e.meta.occurred_at,
-                day: self.buckets.day(e.meta.occurred_at),
-                channel: r.channel,
-                region: self.strings.intern(&r.region),
-                category: None,
-                customer_tier: None,
-                department: OptSym::NONE,
-                redispatched: false,
-                repeat: false,
-                duplicate: false,
-                rejected: false,
-                life: {
-                    let mut life = Lifecycle::NEW;
-                    life.apply(&e.data);
-                    life
+            self.recs.push(
+                e.meta.complaint_id.as_str(),
+                AnaRec {
+                    received_at: e.meta.occurred_at,
+                    day: self.buckets.day(e.meta.occurred_at),
+                    channel: r.channel,
+                    region: self.strings.intern(&r.region),
+                    category: None,
+                    customer_tier: None,
+                    department: OptSym::NONE,
+                    redispatched: false,
+                    repeat: false,
+                    duplicate: false,
+                    rejected: false,
+                    life: {
+                        let mut life = Lifecycle::NEW;
+                        life.apply(&e.data);
+                        life
+                    },
+                    final_responses: 0,
+                    first_response_at: None,
+                    first_final_at: None,
+                    liable: None,
+                    root_cause: None,
+                    revisits: RevisitTally::default(),
                 },
-                final_responses: 0,
-                first_response_at: None,
-                first_final_at: None,
-                liable: None,
-                root_cause: None,
-                revisits: RevisitTally::default(),
-            });
+            );
             return;
         }
         let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
@@ -562,12 +563,20 @@ impl Projection for Analysis {
         }
     }
 
-    fn record_count(&self) -> usize {
-        self.recs.len()
+    fn record_ids(&self) -> &crate::records::IdColumn {
+        self.recs.ids()
     }
 
-    fn record_id(&self, i: usize) -> &[u8] {
-        self.recs.id_bytes(i)
+    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
+        self.recs.share_ids_from(from);
+    }
+
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.recs.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.recs.uses_numbering(numbering)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
@@ -580,12 +589,6 @@ impl Projection for Analysis {
             let day = buckets.day(r.received_at);
             ensure(r.day == day, || format!("day {} but received on day {day}", r.day))
         })
-    }
-}
-
-impl Record for AnaRec {
-    fn id(&self) -> &SmallId {
-        &self.id
     }
 }
 
@@ -615,8 +618,11 @@ mod load_checks {
         );
         // A day that is not the receipt's would count the ticket on the wrong day, silently.
         assert_refused(&changed(&good, |a| a.recs[2].day += 1), "but received on day");
-        let dup = good.recs[0].id.clone();
-        assert_refused(&changed(&good, |a| a.recs[3].id = dup.clone()), "the same id");
+        let dup = good.recs.id(0).clone();
+        assert_refused(
+            &changed(&good, |a| a.recs = a.recs.with_id(3, dup.clone())),
+            "the same id",
+        );
         assert_refused(
             &changed(&good, |a| a.strings = crate::util::crafted::with_duplicate(&a.strings)),
             "appears twice",

@@ -6,9 +6,9 @@
 //! from the domain's [`Lifecycle`]; SLA verdicts from the SLA projection (the domain's
 //! `evaluate_ticket`); weights and thresholds from the policy. `now` is a parameter.
 
-use crate::records::{Record, RecordTable};
+use crate::records::RecordTable;
 use crate::sla::SlaProjection;
-use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, SmallId, Sym};
+use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, Sym};
 use crate::InvalidState;
 use crate::Projection;
 use plaint_domain::event::*;
@@ -24,7 +24,6 @@ pub const CASEWORK_REPORT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CwRec {
-    id: SmallId,
     received_at: Timestamp,
     channel: Channel,
     category: Option<Category>,
@@ -47,12 +46,6 @@ struct CwRec {
     improvements: u32,
     /// Dispute escalations recorded (`DisputeEscalated`: litigation, media, regulator; R-DSP-1).
     disputes: Box<[DisputeKind]>,
-}
-
-impl Record for CwRec {
-    fn id(&self) -> &SmallId {
-        &self.id
-    }
 }
 
 /// One compensation through its lifecycle.
@@ -152,25 +145,27 @@ impl Projection for Casework {
             let owner = plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
                 .map(|o| self.strings.intern(&o))
                 .into();
-            self.recs.push(CwRec {
-                id: SmallId::new(e.meta.complaint_id.as_str()),
-                received_at: e.meta.occurred_at,
-                channel: r.channel,
-                category: None,
-                flags: Flags::default(),
-                handler: OptSym::NONE,
-                owner,
-                department: OptSym::NONE,
-                redispatched: false,
-                repeat: false,
-                life,
-                final_responses: 0,
-                revisits: Box::default(),
-                escalations: 0,
-                external_mediation: false,
-                improvements: 0,
-                disputes: Box::default(),
-            });
+            self.recs.push(
+                e.meta.complaint_id.as_str(),
+                CwRec {
+                    received_at: e.meta.occurred_at,
+                    channel: r.channel,
+                    category: None,
+                    flags: Flags::default(),
+                    handler: OptSym::NONE,
+                    owner,
+                    department: OptSym::NONE,
+                    redispatched: false,
+                    repeat: false,
+                    life,
+                    final_responses: 0,
+                    revisits: Box::default(),
+                    escalations: 0,
+                    external_mediation: false,
+                    improvements: 0,
+                    disputes: Box::default(),
+                },
+            );
             return;
         }
         let Some(i) = self.recs.locate(e.meta.complaint_id.as_str(), hint) else {
@@ -310,12 +305,20 @@ impl Projection for Casework {
         }
     }
 
-    fn record_count(&self) -> usize {
-        self.recs.len()
+    fn record_ids(&self) -> &crate::records::IdColumn {
+        self.recs.ids()
     }
 
-    fn record_id(&self, i: usize) -> &[u8] {
-        self.recs.id_bytes(i)
+    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
+        self.recs.share_ids_from(from);
+    }
+
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.recs.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.recs.uses_numbering(numbering)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
@@ -654,7 +657,7 @@ impl Casework {
         policy: &Policy,
     ) -> AssessmentReport {
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
-        for r in self.recs.iter() {
+        for (id, r) in self.recs.iter_with_ids() {
             if r.received_at < from || r.received_at >= to || r.received_at > now {
                 continue;
             }
@@ -667,7 +670,7 @@ impl Casework {
             .map_or_else(|| "unassigned".to_owned(), |s| self.strings.resolve(s).to_owned());
             let a = groups.entry(key).or_default();
             a.tickets += 1;
-            if let Some(t) = sla.ticket(&r.id.to_complaint_id(), now, policy) {
+            if let Some(t) = sla.ticket(&id.to_complaint_id(), now, policy) {
                 for c in &t.clocks {
                     let (met, known) = match c.verdict {
                         Verdict::Met { .. } => (1, 1),
@@ -864,7 +867,7 @@ impl Casework {
                 }
             })
             .collect();
-        let id_of = |t: u32| self.recs[t as usize].id.as_str().to_owned();
+        let id_of = |t: u32| self.recs.id(t as usize).as_str().to_owned();
         let incidents = self
             .incidents
             .iter()
@@ -989,8 +992,11 @@ mod load_checks {
             }),
             "watchdog rule family",
         );
-        let dup = good.recs[0].id.clone();
-        assert_refused(&changed(&good, |c| c.recs[4].id = dup.clone()), "the same id");
+        let dup = good.recs.id(0).clone();
+        assert_refused(
+            &changed(&good, |c| c.recs = c.recs.with_id(4, dup.clone())),
+            "the same id",
+        );
         assert_refused(
             &changed(&good, |c| c.strings = crate::util::crafted::with_duplicate(&c.strings)),
             "appears twice",

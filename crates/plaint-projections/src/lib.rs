@@ -81,10 +81,20 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// such a state is refused at load, naming what is wrong, and never panics or answers wrongly
     /// at query time.
     fn after_load(&mut self) -> Result<(), InvalidState>;
-    /// Number of complaint records, and the id of record `i` (in log order of first receipt):
-    /// lets the runner seed its shared lookup after loading checkpoints.
-    fn record_count(&self) -> usize;
-    fn record_id(&self, i: usize) -> &[u8];
+    /// The complaint ids of the records, in log order of first receipt: lets the runner seed
+    /// its shared numbering after loading checkpoints and check every projection against it.
+    fn record_ids(&self) -> &records::IdColumn;
+    /// Makes the full chunks of [`Projection::record_ids`] that equal `from`'s (the runner's
+    /// numbering) the same allocation, so a set of projections holds each id once (issue 13,
+    /// wave 8). Changes no id and nothing serialised.
+    fn share_record_ids(&mut self, from: &records::IdColumn);
+    /// Looks complaints up in the set's numbering index from now on instead of an index of its
+    /// own (issue 13, wave 8: one lookup table per set). The set calls it once the numbering
+    /// covers this projection's records, numbered alike; a record pushed that the numbering does
+    /// not number alike sends the projection back to an index of its own.
+    fn use_numbering(&mut self, numbering: &records::SharedIndex);
+    /// Whether lookups go through `numbering` ([`Projection::use_numbering`]).
+    fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool;
 }
 
 /// What is wrong with a deserialised projection state (see [`Projection::after_load`]): the
@@ -130,36 +140,39 @@ mod record_sizes {
     /// These bounds catch a field added carelessly (docs/PERFORMANCE.md has the budget).
     #[test]
     fn small_id_is_16_bytes() {
-        // Issue 13, wave 7: 24 before; six per complaint (five records and the numbering).
+        // Issue 13, wave 7: 24 before. Wave 8: held once per complaint (the shared id column,
+        // `records::IdColumn`), no longer in every record.
         assert_eq!(std::mem::size_of::<crate::util::SmallId>(), 16);
     }
 
     #[test]
     fn per_ticket_records_stay_small() {
+        // 240 (issue 13, wave 8): the id out of the record, into the table's shared id column.
         // 256 (issue 13, wave 7): the complaint id in 16 bytes, not 24 (`small_id_is_16_bytes`).
         // 264 (issue 17): + the owner (首问负责制), 4 bytes and their alignment; every ticket
         // has one, so it is not a rare extra. 264 (issue 13, wave 2 session 3): per-ticket lists
         // as exact boxed slices (16 bytes, not 24) and optional symbols in 4 bytes, not 8.
         assert!(
-            crate::tickets::record_size() <= 256,
+            crate::tickets::record_size() <= 240,
             "{}",
             crate::tickets::record_size()
         );
         // 24 (wave 7): the links' complaint ids are 16-byte `SmallId`s.
         assert!(crate::tickets::extra_size() <= 24, "{}", crate::tickets::extra_size());
-        // 112 (wave 7): the id, and the domain `SlaTrail`'s two lists as boxed slices.
-        assert!(crate::sla::record_size() <= 112, "{}", crate::sla::record_size());
-        assert!(crate::repeats::record_size() <= 64, "{}", crate::repeats::record_size());
+        // 112 (wave 7): the id, and the domain `SlaTrail`'s two lists as boxed slices. Wave 8:
+        // every record 16 bytes less, the id in the shared column.
+        assert!(crate::sla::record_size() <= 96, "{}", crate::sla::record_size());
+        assert!(crate::repeats::record_size() <= 48, "{}", crate::repeats::record_size());
         // 136 (issue 17): every revisit counted (the domain's 20-byte RevisitTally); 128 with
         // the department as a 4-byte optional symbol; 120 with the 16-byte id (wave 7).
         assert!(
-            crate::analysis::record_size() <= 120,
+            crate::analysis::record_size() <= 104,
             "{}",
             crate::analysis::record_size()
         );
         // 112 (wave 7; 128 before): the 16-byte id, the disputes as a boxed slice.
         assert!(
-            crate::casework::record_size() <= 112,
+            crate::casework::record_size() <= 96,
             "{}",
             crate::casework::record_size()
         );

@@ -8,8 +8,8 @@
 //! at verification and classification, and its verdicts are recorded in `Verified` and
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
-use crate::records::check_complaint_id;
-use crate::util::{ratio, ChunkedVec, IdIndex, Interner, MultiIndex, OptSym, SmallId, Sym, SymIndex};
+use crate::records::RecordTable;
+use crate::util::{ratio, Interner, MultiIndex, OptSym, Sym, SymIndex};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -22,7 +22,6 @@ pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RepeatRec {
-    id: SmallId,
     received_at: Timestamp,
     channel: Channel,
     match_key: OptSym,
@@ -99,10 +98,8 @@ pub struct RepeatReport {
 /// The repeat projection. Records in first-seen log order; the lookup indexes are rebuilt on load.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Repeats {
-    recs: ChunkedVec<RepeatRec>,
+    recs: RecordTable<RepeatRec>,
     strings: Interner,
-    #[serde(skip)]
-    index: IdIndex,
     /// By match key or customer id (both symbols of `strings`).
     #[serde(skip)]
     by_customer: SymIndex,
@@ -130,28 +127,19 @@ impl Repeats {
     }
 
     fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id, |i| self.recs[i as usize].id.as_bytes())
+        self.recs.find(id)
     }
 
     /// The record of `id`, trying the runner's hint first.
     #[inline]
     fn locate(&self, id: &str, hint: Option<u32>) -> Option<u32> {
-        if let Some(h) = hint {
-            if self
-                .recs
-                .get(h as usize)
-                .is_some_and(|r| r.id.as_bytes() == id.as_bytes())
-            {
-                return Some(h);
-            }
-        }
-        self.find(id)
+        self.recs.locate(id, hint)
     }
 
     fn prior(&self, i: u32) -> PriorComplaint {
         let r = &self.recs[i as usize];
         PriorComplaint {
-            id: r.id.to_complaint_id(),
+            id: self.recs.id(i as usize).to_complaint_id(),
             customer: CustomerRef::new(
                 r.match_key.map(|k| self.strings.resolve(k)),
                 r.customer_id.map(|k| self.strings.resolve(k)),
@@ -221,13 +209,17 @@ impl Repeats {
             duplicate_links: Vec::new(),
             flagged_duplicate_links: Vec::new(),
         };
-        for r in self.recs.iter().filter(|r| r.received_at >= from && r.received_at < to) {
+        let received = self
+            .recs
+            .iter_with_ids()
+            .filter(|(_, r)| r.received_at >= from && r.received_at < to);
+        for (id, r) in received {
             rep.received += 1;
             let links = r.links();
             if let Some(of) = &links.repeat_of {
                 rep.repeats += 1;
                 rep.repeat_links.push(RepeatLink {
-                    id: r.id.to_complaint_id(),
+                    id: id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
                 });
@@ -235,7 +227,7 @@ impl Repeats {
             if let Some(of) = &links.duplicate_of {
                 rep.duplicates += 1;
                 rep.duplicate_links.push(RepeatLink {
-                    id: r.id.to_complaint_id(),
+                    id: id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
                 });
@@ -243,7 +235,7 @@ impl Repeats {
             if let Some(of) = &links.flagged_duplicate_of {
                 rep.flagged_duplicates += 1;
                 rep.flagged_duplicate_links.push(RepeatLink {
-                    id: r.id.to_complaint_id(),
+                    id: id.to_complaint_id(),
                     of: of.clone(),
                     received_at: r.received_at,
                 });
@@ -269,11 +261,9 @@ impl Projection for Repeats {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
-            let i = self.recs.len() as u32;
             let match_key = r.customer.match_key.as_deref().map(|k| self.strings.intern(k));
             let customer_id = r.customer.customer_id.as_deref().map(|k| self.strings.intern(k));
-            self.recs.push(RepeatRec {
-                id: SmallId::new(e.meta.complaint_id.as_str()),
+            let rec = RepeatRec {
                 received_at: e.meta.occurred_at,
                 channel: r.channel,
                 match_key: match_key.into(),
@@ -283,10 +273,8 @@ impl Projection for Repeats {
                 ended: false,
                 links: None,
                 reopen_count: 0,
-            });
-            let recs = &self.recs;
-            self.index
-                .insert(e.meta.complaint_id.as_str(), i, |j| recs[j as usize].id.as_bytes());
+            };
+            let i = self.recs.push(e.meta.complaint_id.as_str(), rec);
             for sym in [match_key, customer_id].into_iter().flatten() {
                 self.add_to_customer(sym, i);
             }
@@ -322,35 +310,31 @@ impl Projection for Repeats {
         }
     }
 
-    fn record_count(&self) -> usize {
-        self.recs.len()
+    fn record_ids(&self) -> &crate::records::IdColumn {
+        self.recs.ids()
     }
 
-    fn record_id(&self, i: usize) -> &[u8] {
-        self.recs[i].id.as_bytes()
+    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
+        self.recs.share_ids_from(from);
+    }
+
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.recs.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.recs.uses_numbering(numbering)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
         self.strings.rebuild_index()?;
-        self.index.clear();
         self.by_customer.clear();
         self.by_waybill.clear();
-        ensure(self.recs.len() <= u32::MAX as usize, || {
-            format!("{} records, over u32", self.recs.len())
-        })?;
+        // Every id a complaint id, none twice, the id index rebuilt.
+        self.recs.reindex()?;
+        self.recs.check_each(|r| self.check_record(r))?;
         for i in 0..self.recs.len() {
             let r = &self.recs[i];
-            let recs = &self.recs;
-            self.check_record(r)
-                .map_err(|e| e.within(format_args!("record {i} ({:?})", r.id)))?;
-            let of = |j: u32| recs[j as usize].id.as_bytes();
-            if let Some(j) = self.index.get(r.id.as_str(), of) {
-                return Err(InvalidState::new(format!(
-                    "records {j} and {i} have the same id {:?}",
-                    r.id
-                )));
-            }
-            self.index.insert(r.id.as_str(), i as u32, of);
             let (mk, cid, wb) = (r.match_key.get(), r.customer_id.get(), r.waybill.is_some());
             for sym in [mk, cid].into_iter().flatten() {
                 self.add_to_customer(sym, i as u32);
@@ -368,10 +352,10 @@ impl Projection for Repeats {
 }
 
 impl Repeats {
-    /// The record's id is a complaint id and its symbols resolve (see
-    /// [`Projection::after_load`]); links are `ComplaintId`s, checked as they deserialise.
+    /// The record's symbols resolve and its waybill is normalised (see
+    /// [`Projection::after_load`]; the id is checked by [`RecordTable::reindex`]); links are
+    /// `ComplaintId`s, checked as they deserialise.
     fn check_record(&self, r: &RepeatRec) -> Result<(), InvalidState> {
-        check_complaint_id(&r.id)?;
         self.strings.check_opt(r.match_key, "match key")?;
         self.strings.check_opt(r.customer_id, "customer id")?;
         // The waybill index is looked up with normalised waybills: a record holding another
@@ -413,10 +397,13 @@ mod load_checks {
             &changed(&good, |r| r.recs[0].customer_id = beyond.into()),
             "customer id is symbol",
         );
-        let dup = good.recs[0].id.clone();
-        assert_refused(&changed(&good, |r| r.recs[1].id = dup.clone()), "the same id");
+        let dup = good.recs.id(0).clone();
         assert_refused(
-            &changed(&good, |r| r.recs[2].id = SmallId::new("a b")),
+            &changed(&good, |r| r.recs = r.recs.with_id(1, dup.clone())),
+            "the same id",
+        );
+        assert_refused(
+            &changed(&good, |r| r.recs = r.recs.with_id(2, crate::util::SmallId::new("a b"))),
             "is not a complaint id",
         );
         // A waybill in another spelling than the index's would never be found by it.

@@ -9,8 +9,9 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
+use crate::records::{self, IdColumn, SharedIndex};
 use crate::tickets::{TicketView, Tickets};
-use crate::util::{ChunkedVec, IdIndex, SmallId};
+use crate::util::SmallId;
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::event::EventData;
@@ -20,6 +21,7 @@ use plaint_store::file::FileLog;
 use plaint_store::{EventStore, StoreError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Events asked of the store per read.
@@ -83,15 +85,36 @@ impl<P: Projection> Slot<P> {
         self.state = P::default();
         self.position = 0;
     }
+    /// After event `e`: a `Received` may have completed a chunk of this projection's ids, which
+    /// then becomes the numbering's allocation (issue 13, wave 8: each id held once).
+    #[inline]
+    fn share_after(&mut self, e: &Event, numbering: &IdColumn) {
+        if matches!(e.data, EventData::Received(_)) {
+            self.state.share_record_ids(numbering);
+        }
+    }
 }
 
 /// Complaint ids numbered in the order their first `Received` appears in the log — the
-/// numbering every projection gives its records — so one lookup per event serves all four
-/// (see [`Projection::apply_hinted`]).
-#[derive(Debug, Default, Clone)]
+/// numbering every projection gives its records — so one lookup per event serves all five
+/// (see [`Projection::apply_hinted`]). Its id column is the one the projections' full chunks of
+/// ids are shared with ([`Projection::share_record_ids`]): each id is held once.
+/// Its index is the one the projections look complaints up in ([`Projection::use_numbering`]):
+/// one lookup table per set.
+#[derive(Debug, Default)]
 struct Ordinals {
-    ids: ChunkedVec<SmallId>,
-    index: IdIndex,
+    ids: IdColumn,
+    index: SharedIndex,
+}
+
+impl Clone for Ordinals {
+    /// A copy numbers on its own: it never writes into the original's shared index.
+    fn clone(&self) -> Self {
+        Ordinals {
+            ids: self.ids.clone(),
+            index: Arc::new(RwLock::new(records::read(&self.index).clone())),
+        }
+    }
 }
 
 impl Ordinals {
@@ -99,7 +122,7 @@ impl Ordinals {
     fn hint(&mut self, e: &Event) -> Option<u32> {
         let id = e.meta.complaint_id.as_str();
         let ids = &self.ids;
-        if let Some(i) = self.index.get(id, |j| ids[j as usize].as_bytes()) {
+        if let Some(i) = records::read(&self.index).get(id, |j| ids[j as usize].as_bytes()) {
             return Some(i);
         }
         if !matches!(e.data, EventData::Received(_)) {
@@ -108,35 +131,37 @@ impl Ordinals {
         let i = self.ids.len() as u32;
         self.ids.push(SmallId::new(id));
         let ids = &self.ids;
-        self.index.insert(id, i, |j| ids[j as usize].as_bytes());
+        records::write(&self.index).insert(id, i, |j| ids[j as usize].as_bytes());
         Some(i)
     }
     /// Every projection numbers complaints by first receipt in the log, so the records of one
     /// that has seen less are a prefix of the numbering seeded from the one that has seen most;
     /// anything else is a checkpoint this code did not write (named, as damage).
     fn check_prefix<P: Projection>(&self, dir: &Path, p: &P) -> Result<(), CheckpointError> {
-        let n = p.record_count();
-        let wrong = (0..n).find(|&i| self.ids.get(i).map(SmallId::as_bytes) != Some(p.record_id(i)));
+        let theirs = p.record_ids();
+        let wrong = (0..theirs.len()).find(|&i| self.ids.get(i) != theirs.get(i));
         match wrong {
             None => Ok(()),
             Some(i) => Err(CheckpointError::Corrupt {
                 path: checkpoint::checkpoint_path(dir, P::NAME),
                 detail: format!(
                     "record {i} is {:?}, but the projection that has seen most of the log numbers {:?} there",
-                    String::from_utf8_lossy(p.record_id(i)),
+                    theirs[i].as_str(),
                     self.ids.get(i).map(SmallId::as_str)
                 ),
             }),
         }
     }
+    /// The numbering of projection `p`'s records: its full chunks of ids become the ones every
+    /// projection shares.
     fn seed_from<P: Projection>(&mut self, p: &P) {
-        self.ids.clear();
-        self.index.clear();
-        for i in 0..p.record_count() {
-            let id = std::str::from_utf8(p.record_id(i)).expect("record ids are UTF-8");
-            self.ids.push(SmallId::new(id));
-            let ids = &self.ids;
-            self.index.insert(id, i as u32, |j| ids[j as usize].as_bytes());
+        self.ids = p.record_ids().clone();
+        // In place: the projections that look complaints up in it keep doing so.
+        let mut index = records::write(&self.index);
+        index.clear();
+        let ids = &self.ids;
+        for (i, id) in ids.iter().enumerate() {
+            index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
         }
     }
 }
@@ -196,7 +221,7 @@ macro_rules! define_projection_set {
         }
 
         /// Every projection, each at its own position.
-        #[derive(Debug, Clone)]
+        #[derive(Debug)]
         pub struct ProjectionSet {
             pub $first: Slot<$first_ty>,
             $(pub $field: Slot<$ty>,)*
@@ -205,11 +230,26 @@ macro_rules! define_projection_set {
 
         impl Default for ProjectionSet {
             fn default() -> Self {
-                ProjectionSet {
+                let mut s = ProjectionSet {
                     $first: Slot::new(),
                     $($field: Slot::new(),)*
                     ordinals: Ordinals::default(),
-                }
+                };
+                s.use_numbering();
+                s
+            }
+        }
+
+        impl Clone for ProjectionSet {
+            /// A copy with a numbering of its own, which its projections look complaints up in.
+            fn clone(&self) -> Self {
+                let mut s = ProjectionSet {
+                    $first: self.$first.clone(),
+                    $($field: self.$field.clone(),)*
+                    ordinals: self.ordinals.clone(),
+                };
+                s.use_numbering();
+                s
             }
         }
 
@@ -226,7 +266,29 @@ macro_rules! define_projection_set {
             pub fn apply(&mut self, e: &Event) {
                 let hint = self.ordinals.hint(e);
                 self.$first.apply(e, hint);
-                $(self.$field.apply(e, hint);)*
+                self.$first.share_after(e, &self.ordinals.ids);
+                $(
+                    self.$field.apply(e, hint);
+                    self.$field.share_after(e, &self.ordinals.ids);
+                )*
+            }
+            /// Shares every projection's full chunks of ids with the numbering's (after a load,
+            /// after a parallel rebuild; [`ProjectionSet::apply`] does it as chunks fill).
+            fn share_ids(&mut self) {
+                self.$first.state.share_record_ids(&self.ordinals.ids);
+                $(self.$field.state.share_record_ids(&self.ordinals.ids);)*
+            }
+            /// Points every projection's complaint lookups at the numbering's index (issue 13,
+            /// wave 8): after the set is made, reset, loaded (once the numbering is checked to
+            /// cover every projection) or copied.
+            fn use_numbering(&mut self) {
+                self.$first.state.use_numbering(&self.ordinals.index);
+                $(self.$field.state.use_numbering(&self.ordinals.index);)*
+            }
+            /// Whether every projection looks complaints up in the set's one index.
+            pub fn lookups_shared(&self) -> bool {
+                self.$first.state.uses_numbering(&self.ordinals.index)
+                    $(&& self.$field.state.uses_numbering(&self.ordinals.index))*
             }
             /// Each enabled projection's position (`None` when disabled), in list order.
             fn positions(&self) -> [Option<u64>; ProjectionKind::ALL.len()] {
@@ -253,12 +315,14 @@ macro_rules! define_projection_set {
                     self.$field.load(dir)?;
                 })*
                 self.seed_ordinals();
+                self.share_ids();
                 if self.$first.enabled {
                     self.ordinals.check_prefix(dir, &self.$first.state)?;
                 }
                 $(if self.$field.enabled {
                     self.ordinals.check_prefix(dir, &self.$field.state)?;
                 })*
+                self.use_numbering();
                 Ok(())
             }
             /// Seeds the shared numbering from the enabled projection that has seen the most.
@@ -277,6 +341,7 @@ macro_rules! define_projection_set {
                 self.$first.reset();
                 $(self.$field.reset();)*
                 self.ordinals = Ordinals::default();
+                self.use_numbering();
             }
             /// The serialised (postcard) state of each enabled projection, by name: what
             /// determinism is checked on.
@@ -321,6 +386,7 @@ impl ProjectionSet {
     pub fn apply_repeats(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
         self.repeats.apply(e, hint);
+        self.repeats.share_after(e, &self.ordinals.ids);
     }
     /// Folds one event into the ticket projection alone (and the shared numbering), unless it
     /// applied it already; like [`ProjectionSet::apply_repeats`]. The watchdog's list of open
@@ -329,6 +395,7 @@ impl ProjectionSet {
     pub fn apply_tickets(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
         self.tickets.apply(e, hint);
+        self.tickets.share_after(e, &self.ordinals.ids);
     }
 }
 
@@ -749,6 +816,8 @@ impl Runner {
             drop(tx);
             worker.join().expect("projection worker panicked");
         });
+        // The second thread could not share ids while the numbering grew: done once here.
+        self.set.share_ids();
         if let Some(err) = failure {
             // Each slot's position says exactly what it applied; nothing after the failure was.
             return Err(err);

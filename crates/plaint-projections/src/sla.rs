@@ -7,7 +7,7 @@
 //! [`plaint_domain::sla::evaluate`] on the full history, so the rules live in the domain only. Aggregates group the verdicts by severity tier, customer tier,
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
-use crate::records::{Record, RecordTable};
+use crate::records::RecordTable;
 use crate::util::{ratio, Buckets, DurationStats, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
 use crate::{ensure, InvalidState};
@@ -27,7 +27,6 @@ pub const FACTS_PER_TICKET_MAX: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SlaRec {
-    id: SmallId,
     received_at: Timestamp,
     contact_at: Timestamp,
     channel: Channel,
@@ -259,8 +258,8 @@ impl SlaProjection {
         self.recs.locate(id, hint)
     }
 
-    fn evaluate_rec(&self, rec: &SlaRec, now: Timestamp, policy: &Policy) -> TicketSla {
-        let id = rec.id.to_complaint_id();
+    fn evaluate_rec(&self, (id, rec): (&SmallId, &SlaRec), now: Timestamp, policy: &Policy) -> TicketSla {
+        let id = id.to_complaint_id();
         let ticket = SlaTicket {
             complaint_id: Some(&id),
             received_at: Some(rec.received_at),
@@ -275,7 +274,8 @@ impl SlaProjection {
     /// Every clock's verdict for one ticket at `now`.
     pub fn ticket(&self, id: &ComplaintId, now: Timestamp, policy: &Policy) -> Option<TicketSla> {
         let i = self.find(id.as_str())?;
-        Some(self.evaluate_rec(&self.recs[i as usize], now, policy))
+        let i = i as usize;
+        Some(self.evaluate_rec((self.recs.id(i), &self.recs[i]), now, policy))
     }
 
     fn group_key(&self, rec: &SlaRec, by: &GroupBy) -> String {
@@ -316,8 +316,8 @@ impl SlaProjection {
     ) -> SlaReport {
         let mut overall = Acc::default();
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
-        for rec in self.selected(now, received) {
-            let sla = self.evaluate_rec(rec, now, policy);
+        for (id, rec) in self.selected(now, received) {
+            let sla = self.evaluate_rec((id, rec), now, policy);
             overall.add(rec, &sla);
             if let Some(by) = group_by {
                 groups.entry(self.group_key(rec, by)).or_default().add(rec, &sla);
@@ -335,8 +335,12 @@ impl SlaProjection {
         }
     }
 
-    fn selected(&self, now: Timestamp, received: Option<(Timestamp, Timestamp)>) -> impl Iterator<Item = &SlaRec> {
-        self.recs.iter().filter(move |r| match received {
+    fn selected(
+        &self,
+        now: Timestamp,
+        received: Option<(Timestamp, Timestamp)>,
+    ) -> impl Iterator<Item = (&SmallId, &SlaRec)> {
+        self.recs.iter_with_ids().filter(move |(_, r)| match received {
             Some((from, to)) => r.received_at >= from && r.received_at < to && r.received_at <= now,
             None => r.received_at <= now,
         })
@@ -358,11 +362,11 @@ impl SlaProjection {
     pub fn at_risk(&self, now: Timestamp, policy: &Policy) -> AtRiskList {
         let mut at_risk = Vec::new();
         let mut overdue = Vec::new();
-        for rec in self.selected(now, None) {
-            let sla = self.evaluate_rec(rec, now, policy);
+        for (id, rec) in self.selected(now, None) {
+            let sla = self.evaluate_rec((id, rec), now, policy);
             for c in &sla.clocks {
                 let entry = || AtRiskEntry {
-                    id: rec.id.to_complaint_id(),
+                    id: id.to_complaint_id(),
                     clock: c.clock,
                     verdict: c.verdict.as_str().to_owned(),
                     due_at: c.effective_due_at,
@@ -416,21 +420,23 @@ impl Projection for SlaProjection {
                 .iter()
                 .map(|(k, v)| (self.strings.intern(k), self.strings.intern(v)))
                 .collect();
-            self.recs.push(SlaRec {
-                id: SmallId::new(e.meta.complaint_id.as_str()),
-                received_at: e.meta.occurred_at,
-                contact_at: r.contact_at,
-                channel: r.channel,
-                category: None,
-                severity: None,
-                customer_tier: None,
-                flags: Flags::default(),
-                region,
-                department: OptSym::NONE,
-                policy_version: OptSym::NONE,
-                attributes,
-                trail: SlaTrail::default(),
-            });
+            self.recs.push(
+                e.meta.complaint_id.as_str(),
+                SlaRec {
+                    received_at: e.meta.occurred_at,
+                    contact_at: r.contact_at,
+                    channel: r.channel,
+                    category: None,
+                    severity: None,
+                    customer_tier: None,
+                    flags: Flags::default(),
+                    region,
+                    department: OptSym::NONE,
+                    policy_version: OptSym::NONE,
+                    attributes,
+                    trail: SlaTrail::default(),
+                },
+            );
             return;
         }
         let Some(i) = self.locate(id, hint) else {
@@ -460,12 +466,20 @@ impl Projection for SlaProjection {
         self.push_fact(i, e);
     }
 
-    fn record_count(&self) -> usize {
-        self.recs.len()
+    fn record_ids(&self) -> &crate::records::IdColumn {
+        self.recs.ids()
     }
 
-    fn record_id(&self, i: usize) -> &[u8] {
-        self.recs.id_bytes(i)
+    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
+        self.recs.share_ids_from(from);
+    }
+
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.recs.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.recs.uses_numbering(numbering)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
@@ -492,12 +506,6 @@ impl SlaRec {
         // A range beyond the list panicked in every SLA report (found by the `checkpoint_state`
         // fuzz target); the rule is the trail's own.
         self.trail.check_ranges().map_err(InvalidState::new)
-    }
-}
-
-impl Record for SlaRec {
-    fn id(&self) -> &SmallId {
-        &self.id
     }
 }
 
@@ -553,8 +561,11 @@ mod load_checks {
             &changed(&good, |s| s.recs[3].attributes = vec![(beyond, Sym(0))].into()),
             "attribute key",
         );
-        let dup = good.recs[0].id.clone();
-        assert_refused(&changed(&good, |s| s.recs[5].id = dup.clone()), "the same id");
+        let dup = good.recs.id(0).clone();
+        assert_refused(
+            &changed(&good, |s| s.recs = s.recs.with_id(5, dup.clone())),
+            "the same id",
+        );
         assert_refused(
             &changed(&good, |s| {
                 let t = &s.recs[6].trail;

@@ -6,7 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::records::{check_complaint_id, Record, RecordTable};
+use crate::records::{check_complaint_id, RecordTable};
 use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
@@ -228,7 +228,6 @@ struct PersonalRec {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TicketRec {
-    id: SmallId,
     /// Status, hold, reopens, escalation level, compensation total: the domain's fold.
     life: Lifecycle,
     channel: Channel,
@@ -311,15 +310,15 @@ impl Tickets {
     }
     /// Every ticket id, in the order they were first received.
     pub fn ids(&self) -> impl Iterator<Item = ComplaintId> + '_ {
-        self.tickets.iter().map(|t| t.id.to_complaint_id())
+        self.tickets.ids().iter().map(SmallId::to_complaint_id)
     }
     /// The ids of the tickets not closed, in the order they were first received, without
     /// building their views (what the SLA watchdog checks).
     pub fn open_ids(&self) -> impl Iterator<Item = ComplaintId> + '_ {
         self.tickets
-            .iter()
-            .filter(|t| !matches!(t.life.status, TicketStatus::Closed))
-            .map(|t| t.id.to_complaint_id())
+            .iter_with_ids()
+            .filter(|(_, t)| !matches!(t.life.status, TicketStatus::Closed))
+            .map(|(id, _)| id.to_complaint_id())
     }
     /// Every ticket's view, in the order they were first received.
     pub fn views(&self) -> impl Iterator<Item = TicketView> + '_ {
@@ -383,7 +382,7 @@ impl Tickets {
         }
         revisits.extend(t.revisit);
         TicketView {
-            id: t.id.to_complaint_id(),
+            id: self.tickets.id(i).to_complaint_id(),
             status: t.life.status,
             stream_version: t.stream_version,
             last_position: t.last_position,
@@ -454,7 +453,6 @@ impl Tickets {
         let mut life = Lifecycle::NEW;
         life.apply(&e.data);
         let mut rec = TicketRec {
-            id: SmallId::new(e.meta.complaint_id.as_str()),
             life,
             channel: r.channel,
             category: None,
@@ -491,7 +489,7 @@ impl Tickets {
             let (k, v) = (strings.intern(k), strings.intern(v));
             rec.add(Extra::Attribute(k, v));
         }
-        self.tickets.push(rec);
+        self.tickets.push(e.meta.complaint_id.as_str(), rec);
         let personal = r.customer.personal.as_ref().map(|p| PersonalRec {
             key_id: self.strings.intern(&p.key_id),
             nonce: p.nonce,
@@ -501,7 +499,7 @@ impl Tickets {
     }
 
     fn link(&mut self, from: usize, to: &ComplaintId, duplicate: bool) {
-        let from_id = self.tickets[from].id.clone();
+        let from_id = self.tickets.id(from).clone();
         if let Some(j) = self.find(to.as_str()) {
             let x = if duplicate {
                 Extra::Duplicate(from_id)
@@ -710,12 +708,20 @@ impl Projection for Tickets {
         }
     }
 
-    fn record_count(&self) -> usize {
-        self.tickets.len()
+    fn record_ids(&self) -> &crate::records::IdColumn {
+        self.tickets.ids()
     }
 
-    fn record_id(&self, i: usize) -> &[u8] {
-        self.tickets.id_bytes(i)
+    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
+        self.tickets.share_ids_from(from);
+    }
+
+    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
+        self.tickets.use_numbering(numbering);
+    }
+
+    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
+        self.tickets.uses_numbering(numbering)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
@@ -792,12 +798,6 @@ impl Extra {
     }
 }
 
-impl Record for TicketRec {
-    fn id(&self) -> &SmallId {
-        &self.id
-    }
-}
-
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<TicketRec>()
@@ -845,10 +845,13 @@ mod load_checks {
             }),
             "is not a complaint id",
         );
-        let dup = good.tickets[0].id.clone();
-        assert_refused(&changed(&good, |t| t.tickets[1].id = dup.clone()), "the same id");
+        let dup = good.tickets.id(0).clone();
         assert_refused(
-            &changed(&good, |t| t.tickets[4].id = SmallId::new("")),
+            &changed(&good, |t| t.tickets = t.tickets.with_id(1, dup.clone())),
+            "the same id",
+        );
+        assert_refused(
+            &changed(&good, |t| t.tickets = t.tickets.with_id(4, SmallId::new(""))),
             "is not a complaint id",
         );
         assert_refused(&changed(&good, |t| t.personal.push(None)), "sealed personal entries");

@@ -702,9 +702,9 @@ pub const SMALL_ID_INLINE_MAX: usize = 15;
 
 /// A complaint id stored in place when short (all practical ids are): no heap allocation and no
 /// pointer to chase when an index compares it, which is what a rebuild spends its time on.
-/// Serialises as the plain string. 16 bytes (issue 13, wave 7; 24 before): every record of
-/// every projection and the runner's numbering hold one, so each byte saved here is six per
-/// complaint.
+/// Serialises as the plain string. 16 bytes (issue 13, wave 7; 24 before). A projection set
+/// holds each complaint's once (wave 8: the shared `records::IdColumn`); the ticket extras'
+/// links hold more.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SmallId(IdRepr);
 

@@ -6,6 +6,8 @@ use common::*;
 use plaint_domain::event::Event;
 use plaint_projections::runner::{ticket_as_of, ProjectionKind, ProjectionSet, RebuildTarget, Runner};
 use plaint_projections::synth::{SynthConfig, SynthLog};
+use plaint_projections::util::CHUNK_LEN;
+use plaint_projections::Projection;
 use proptest::prelude::*;
 
 fn synth(complaints: u64, seed: u64) -> Vec<Event> {
@@ -291,4 +293,81 @@ fn checkpoints_that_number_complaints_differently_are_damage() {
     }
     // Alone, it is a sound checkpoint.
     assert!(Runner::open(&ckpt, ProjectionSet::only(&[ProjectionKind::Sla])).is_ok());
+}
+
+/// Every projection's full chunks of complaint ids are the one allocation of the set's
+/// numbering, and every projection looks complaints up in the numbering's index (issue 13,
+/// wave 8): each id and one lookup table per set.
+fn assert_ids_held_once(set: &ProjectionSet, chunks: usize, how: &str) {
+    let tickets = set.tickets.state.record_ids();
+    assert!(
+        tickets.full_chunks() >= chunks,
+        "{how}: {} full chunks",
+        tickets.full_chunks()
+    );
+    assert!(set.lookups_shared(), "{how}: a projection has an id index of its own");
+    let others = [
+        ("sla", set.sla.state.record_ids()),
+        ("repeats", set.repeats.state.record_ids()),
+        ("analysis", set.analysis.state.record_ids()),
+        ("casework", set.casework.state.record_ids()),
+    ];
+    for (name, ids) in others {
+        assert_eq!(ids, tickets, "{how}: {name} numbers complaints like tickets");
+        for k in 0..chunks {
+            assert!(ids.shares_chunk(tickets, k), "{how}: {name}'s id chunk {k} is a copy");
+        }
+    }
+}
+
+#[test]
+fn every_projection_holds_the_complaint_ids_once_however_it_was_built() {
+    // Issue 13, wave 8: the complaint id was held six times per complaint (each projection's
+    // record and the runner's numbering), 96 of the ≈ 1,500 bytes a complaint cost at a million.
+    let events = synth(2 * CHUNK_LEN as u64 + 100, 5);
+    let direct = fold(&events);
+    assert_ids_held_once(&direct, 2, "a direct fold");
+    let expected = direct.serialised();
+
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let log = file_log(&dir.path().join("log"));
+        append_events(&log, &events).await;
+        let mut fast = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
+        fast.rebuild_file_log(&log, RebuildTarget::Head, &mut |_| {}).unwrap();
+        assert_ids_held_once(fast.projections(), 2, "the one-thread rebuild");
+        let mut par = Runner::in_memory(ProjectionSet::default());
+        par.parallel = true;
+        par.rebuild_file_log(&log, RebuildTarget::Head, &mut |_| {}).unwrap();
+        assert_ids_held_once(par.projections(), 2, "the two-thread rebuild");
+        assert_eq!(par.projections().serialised(), expected);
+    });
+    // Loaded from checkpoints (written by the rebuild above).
+    let loaded = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
+    assert_ids_held_once(loaded.projections(), 2, "checkpoints loaded");
+    assert_eq!(loaded.projections().serialised(), expected);
+
+    // The engine's way: tickets and repeats folded one by one, the others caught up later.
+    let mut engine = ProjectionSet::default();
+    for e in &events {
+        engine.apply_tickets(e);
+        engine.apply_repeats(e);
+    }
+    for e in &events {
+        engine.apply(e);
+    }
+    assert_ids_held_once(&engine, 2, "tickets and repeats first");
+    assert_eq!(engine.serialised(), expected);
+    // A copy has a numbering of its own (and answers the same).
+    let copy = engine.clone();
+    assert_ids_held_once(&copy, 2, "a copy");
+    assert_eq!(copy.serialised(), expected);
+    let id = copy.tickets.state.ids().nth(CHUNK_LEN + 7).unwrap();
+    assert_eq!(copy.tickets.state.view(&id), engine.tickets.state.view(&id));
+    let policy = plaint_domain::policy::Policy::default();
+    let now = plaint_domain::time::Timestamp::MAX;
+    assert_eq!(
+        copy.sla.state.ticket(&id, now, &policy),
+        engine.sla.state.ticket(&id, now, &policy)
+    );
 }
