@@ -95,7 +95,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let executing = Instant::now();
     let mut workload = Generation::start(cfg.clone(), emit_to);
     let follower = Follower::start(Arc::clone(&engine));
-    let executed_run = execute(&engine, workload.chunks(), &follower, end).await?;
+    let executed_run = execute(&engine, &mut workload, &follower, end).await?;
     let executed = executing.elapsed();
     let (summary, generated) = workload.finish().await?;
     let folded = follower.finish().await?;
@@ -184,13 +184,13 @@ struct Executed {
 /// between batches and at `end`; the follower is told after each batch and tick.
 async fn execute(
     engine: &plaint::Engine,
-    chunks: &mut mpsc::Receiver<Vec<Command>>,
+    workload: &mut Generation,
     follower: &Follower,
     end: Timestamp,
 ) -> anyhow::Result<Executed> {
     let bar = progress::bar(None, "commands");
     let mut done = Executed::default();
-    while let Some(chunk) = chunks.recv().await {
+    while let Some(chunk) = workload.chunks.recv().await {
         let outcome = engine.execute_batch(&chunk).await?;
         done.events += outcome.events;
         if let Some((index, rejection)) = outcome.rejections().next() {
@@ -207,6 +207,7 @@ async fn execute(
         // next batch executes.
         follower.follow();
         bar.inc(chunk.len() as u64);
+        workload.give_back(chunk);
     }
     done.tick(engine.tick(end).await?);
     bar.finish_and_clear();
@@ -227,19 +228,26 @@ const CHUNKS_AHEAD: usize = 4;
 /// batch, in order; written to the `--emit-commands` file on that thread too.
 struct Generation {
     chunks: mpsc::Receiver<Vec<Command>>,
+    /// Executed chunks, back to the generator thread: their commands are freed where they were
+    /// allocated (a free from another thread costs the allocator more), their buffers reused.
+    spent: std::sync::mpsc::Sender<Vec<Command>>,
     thread: std::thread::JoinHandle<anyhow::Result<(WorkloadSummary, Duration)>>,
 }
 
 impl Generation {
     fn start(cfg: WorkloadConfig, mut emit_to: Option<EmitFile>) -> Self {
         let (tx, chunks) = mpsc::channel(CHUNKS_AHEAD);
+        let (spent, spent_rx) = std::sync::mpsc::channel::<Vec<Command>>();
         let generate = move || {
             // The generator's own time, without the waits for the batches to take a chunk.
             let mut busy = Duration::ZERO;
             let mut started = Instant::now();
             let mut stream = WorkloadStream::new(&cfg);
             loop {
-                let chunk: Vec<Command> = stream.by_ref().take(DEMO_BATCH).collect();
+                let mut chunk = spent_rx.try_recv().unwrap_or_default();
+                chunk.clear();
+                spent_rx.try_iter().for_each(drop);
+                chunk.extend(stream.by_ref().take(DEMO_BATCH));
                 if let (Some(file), false) = (&mut emit_to, chunk.is_empty()) {
                     file.write(&chunk)?;
                 }
@@ -263,11 +271,12 @@ impl Generation {
             .name("plaint-demo-gen".into())
             .spawn(generate)
             .expect("a thread for the generator");
-        Generation { chunks, thread }
+        Generation { chunks, spent, thread }
     }
 
-    fn chunks(&mut self) -> &mut mpsc::Receiver<Vec<Command>> {
-        &mut self.chunks
+    /// Hands an executed chunk back to the generator thread (dropped here once it has ended).
+    fn give_back(&self, chunk: Vec<Command>) {
+        let _ = self.spent.send(chunk);
     }
 
     /// The workload's summary and the generator thread's time, once it has ended.
