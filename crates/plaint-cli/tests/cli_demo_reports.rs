@@ -137,3 +137,26 @@ fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
     assert!(doc["analysis"]["total"].as_u64().unwrap() > 0);
     assert!(doc["analysis"]["process"].is_object(), "{}", doc["analysis"]);
 }
+
+/// The demo folds its projections beside the batches instead of rebuilding them (issue 13), and
+/// leaves what the rebuild left: a checkpoint of every projection at the log's head, in a store
+/// that verifies.
+#[test]
+fn demo_leaves_every_projection_checkpointed_at_the_head() {
+    let env = Env::new();
+    env.plaint(&["demo", "--complaints", "150", "--seed", "6"])
+        .assert()
+        .success();
+    let out = env.plaint(&["verify", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+    let head = doc["head_position"].as_u64().unwrap();
+    assert!(head > 150 * 3, "{doc}");
+    let checkpoints = doc["checkpoints"].as_array().unwrap();
+    let names: Vec<&str> = checkpoints.iter().map(|c| c["projection"].as_str().unwrap()).collect();
+    assert_eq!(names, ["tickets", "sla", "repeats", "analysis"], "{doc}");
+    for c in checkpoints {
+        assert_eq!(c["position"].as_u64(), Some(head), "{c} behind the head {head}");
+    }
+}
