@@ -160,3 +160,40 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
         assert_eq!(c["position"].as_u64(), Some(head), "{c} behind the head {head}");
     }
 }
+
+/// On PostgreSQL the demo folds after the last batch on its own task (a second runtime would
+/// share the pool's connections, driven by the first, and wait forever): a demo of several
+/// batches into PostgreSQL ends, with the same report as into a file log.
+#[test]
+fn demo_into_postgres_ends_with_the_file_log_report() {
+    let Some(url) = database_url() else {
+        return;
+    };
+    // 2,000 complaints: about 19,000 commands, six batches (the wait showed there, not at 500).
+    let args = ["demo", "--complaints", "2000", "--seed", "9"];
+    let env = Env::new();
+    let file = env.plaint(&args).output().unwrap();
+    assert!(file.status.success(), "{}", stderr(&file));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("cli_demo_pg_{}_{nanos}", std::process::id());
+    let pg = plaint()
+        .args(["--pg-schema", &schema, "--store"])
+        .arg(env.path("pg-local"))
+        .args(args)
+        .args(["--pg", &url])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(plaint_store::pg::PgStore::drop_schema(
+        &url,
+        &plaint_store::pg::PgOptions::with_schema(&schema),
+    ))
+    .expect("drop the test schema");
+    assert!(pg.status.success(), "{}", stderr(&pg));
+    assert!(stderr(&pg).contains("commands (0 rejected)"), "{}", stderr(&pg));
+    assert_eq!(stdout(&pg), stdout(&file));
+}

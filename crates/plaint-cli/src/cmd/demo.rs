@@ -94,7 +94,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     // the batches execute, instead of before and after them.
     let executing = Instant::now();
     let mut workload = Generation::start(cfg.clone(), emit_to);
-    let follower = Follower::start(Arc::clone(&engine));
+    let follower = Follower::start(Arc::clone(&engine), &location);
     let executed_run = execute(&engine, &mut workload, &follower, end).await?;
     let executed = executing.elapsed();
     let (summary, generated) = workload.finish().await?;
@@ -297,16 +297,30 @@ enum Follow {
 }
 
 /// Folds the engine's projections up to the log's head on its own thread (with its own
-/// runtime), each time the batches have moved it: the projections a rebuild would give, folded
-/// from the same log in the same order (docs/ARCHITECTURE.md: incremental and at once are the
-/// same), without a rebuild after the last batch.
-struct Follower {
-    tx: std::sync::mpsc::Sender<Follow>,
-    thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
+/// runtime), each time the batches have moved it (PostgreSQL: once, after the last batch): the
+/// projections a rebuild would give, folded from the same log in the same order
+/// (docs/ARCHITECTURE.md: incremental and at once are the same), without a rebuild.
+enum Follower {
+    /// On its own thread: the file log, whose reads run on whichever runtime asks (a file log
+    /// takes no read replica).
+    Beside {
+        tx: std::sync::mpsc::Sender<Follow>,
+        thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
+    },
+    /// On the command's task, after the last batch: PostgreSQL's connections are driven by the
+    /// runtime that opened them, so a second runtime on the same pool can wait forever.
+    After(Arc<plaint::Engine>),
 }
 
 impl Follower {
-    fn start(engine: Arc<plaint::Engine>) -> Self {
+    fn start(engine: Arc<plaint::Engine>, location: &StoreLocation) -> Self {
+        match location {
+            StoreLocation::File(_) => Self::beside(engine),
+            StoreLocation::Pg(_) => Follower::After(engine),
+        }
+    }
+
+    fn beside(engine: Arc<plaint::Engine>) -> Self {
         let (tx, rx) = std::sync::mpsc::channel();
         let follow = move || -> anyhow::Result<Duration> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -332,23 +346,33 @@ impl Follower {
             .name("plaint-demo-fold".into())
             .spawn(follow)
             .expect("a thread for the projections");
-        Follower { tx, thread }
+        Follower::Beside { tx, thread }
     }
 
     /// The log has grown: fold up to its head (coalesced with orders not taken yet).
     fn follow(&self) {
-        // A follower that stopped on an error reports it at `finish`.
-        let _ = self.tx.send(Follow::Head);
+        if let Follower::Beside { tx, .. } = self {
+            // A follower that stopped on an error reports it at `finish`.
+            let _ = tx.send(Follow::Head);
+        }
     }
 
     /// Catches up with the head, saves the checkpoints (as the rebuild did) and returns how long
     /// that took after the last batch.
     async fn finish(self) -> anyhow::Result<Duration> {
-        let _ = self.tx.send(Follow::Finish);
-        let thread = self.thread;
-        tokio::task::spawn_blocking(move || thread.join())
-            .await?
-            .map_err(|_| anyhow::anyhow!("demo: the projection follower panicked"))?
+        match self {
+            Follower::Beside { tx, thread } => {
+                let _ = tx.send(Follow::Finish);
+                tokio::task::spawn_blocking(move || thread.join())
+                    .await?
+                    .map_err(|_| anyhow::anyhow!("demo: the projection follower panicked"))?
+            }
+            Follower::After(engine) => {
+                let started = Instant::now();
+                engine.save_checkpoints().await?;
+                Ok(started.elapsed())
+            }
+        }
     }
 }
 
