@@ -47,7 +47,8 @@ use plaint_domain::{CloseReason, Command, Compensate, OpenSupervision, RecordRev
 use plaint_domain::{DisputeKind, RecordDisputeEscalation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// Most complaints one call may generate (keeps memory bounded: about 10 commands each).
 pub const WORKLOAD_COMPLAINTS_MAX: usize = 2_000_000;
@@ -144,40 +145,155 @@ pub fn generate(cfg: &WorkloadConfig) -> Vec<Command> {
 /// assert_eq!(summary.by_command["receive"], 200);
 /// ```
 pub fn generate_with_summary(cfg: &WorkloadConfig) -> (Vec<Command>, WorkloadSummary) {
-    assert!(
-        cfg.complaints <= WORKLOAD_COMPLAINTS_MAX,
-        "workload of {} complaints is over the limit of {WORKLOAD_COMPLAINTS_MAX}",
-        cfg.complaints
-    );
-    let mut g = Generator::new(cfg);
-    let mut timed: Vec<(Timestamp, usize, usize, Command)> = Vec::with_capacity(cfg.complaints * 10);
-    let arrivals = g.arrivals();
-    for (n, at) in arrivals.into_iter().enumerate() {
-        let cmds = g.complaint(n, at);
-        for (step, (t, cmd)) in cmds.into_iter().enumerate() {
-            if t <= g.horizon {
-                timed.push((t, n, step, cmd));
+    let mut stream = WorkloadStream::new(cfg);
+    let commands: Vec<Command> = stream.by_ref().collect();
+    let summary = stream.summary().expect("collect drains the stream");
+    (commands, summary)
+}
+
+/// The workload of [`generate`] handed out one command at a time, in the same order, while it is
+/// being generated: a consumer can execute the first commands before the last complaints exist,
+/// and the whole list is never held (issue 13: the demo generates beside its batches).
+///
+/// Complaints are generated in arrival order, and no command of a complaint comes before its
+/// arrival (its `receive` is at the arrival, each later step at least a second after). So
+/// once the complaints arriving before instant `t` are generated, every command earlier than `t`
+/// is known: the stream hands out pending commands by (business time, complaint, step), the
+/// order the whole list is sorted by, up to the next complaint's arrival.
+///
+/// ```
+/// use plaint::workload::{generate_with_summary, WorkloadConfig, WorkloadStream};
+/// let cfg = WorkloadConfig { complaints: 120, seed: 4, ..WorkloadConfig::default() };
+/// let mut stream = WorkloadStream::new(&cfg);
+/// let first: Vec<_> = stream.by_ref().take(10).collect();
+/// assert!(stream.summary().is_none(), "not drained yet");
+/// let rest: Vec<_> = stream.by_ref().collect();
+/// let (all, summary) = generate_with_summary(&cfg);
+/// assert_eq!([first, rest].concat(), all);
+/// assert_eq!(stream.summary(), Some(summary));
+/// ```
+pub struct WorkloadStream<'a> {
+    generator: Generator<'a>,
+    /// Arrival times of the complaints not generated yet, ascending.
+    arrivals: std::iter::Peekable<std::vec::IntoIter<Timestamp>>,
+    /// Number (0-based) of the next complaint to generate.
+    next_complaint: usize,
+    /// Generated commands not handed out yet, the earliest on top.
+    pending: BinaryHeap<Reverse<Pending>>,
+    /// Counts of the commands handed out so far.
+    summary: WorkloadSummary,
+}
+
+impl<'a> WorkloadStream<'a> {
+    /// A stream over the workload `cfg` describes.
+    ///
+    /// # Panics
+    /// When `cfg.complaints` exceeds [`WORKLOAD_COMPLAINTS_MAX`].
+    pub fn new(cfg: &'a WorkloadConfig) -> Self {
+        assert!(
+            cfg.complaints <= WORKLOAD_COMPLAINTS_MAX,
+            "workload of {} complaints is over the limit of {WORKLOAD_COMPLAINTS_MAX}",
+            cfg.complaints
+        );
+        let mut generator = Generator::new(cfg);
+        let arrivals = generator.arrivals().into_iter().peekable();
+        WorkloadStream {
+            generator,
+            arrivals,
+            next_complaint: 0,
+            pending: BinaryHeap::new(),
+            summary: WorkloadSummary {
+                complaints: cfg.complaints,
+                ..WorkloadSummary::default()
+            },
+        }
+    }
+
+    /// What the workload contained, once the stream is drained; `None` before.
+    pub fn summary(&self) -> Option<WorkloadSummary> {
+        let drained = self.pending.is_empty() && self.arrivals.len() == 0;
+        drained.then(|| WorkloadSummary {
+            repeats: self.generator.repeats,
+            duplicates: self.generator.duplicates,
+            ..self.summary.clone()
+        })
+    }
+
+    /// Generates the next complaint (arriving at `received_at`) into the pending commands,
+    /// without those after the horizon.
+    fn admit(&mut self, received_at: Timestamp) {
+        let n = self.next_complaint;
+        self.next_complaint += 1;
+        let horizon = self.generator.horizon;
+        for (step, (at, command)) in self.generator.complaint(n, received_at).into_iter().enumerate() {
+            assert!(at >= received_at, "a complaint's commands start at its arrival");
+            if at <= horizon {
+                self.pending.push(Reverse(Pending {
+                    key: (at, n, step),
+                    command,
+                }));
             }
         }
     }
-    // Sorting by (time, complaint, step) keeps each complaint's own order, because its times
-    // strictly increase, and interleaves complaints as a real back office would.
-    timed.sort_by_key(|a| (a.0, a.1, a.2));
-    let commands: Vec<Command> = timed.into_iter().map(|(_, _, _, c)| c).collect();
-    let mut summary = WorkloadSummary {
-        complaints: cfg.complaints,
-        commands: commands.len(),
-        repeats: g.repeats,
-        duplicates: g.duplicates,
-        ..WorkloadSummary::default()
-    };
-    for c in &commands {
-        *summary.by_command.entry(c.body.name()).or_default() += 1;
-        if let CommandBody::Receive(r) = &c.body {
-            *summary.by_channel.entry(r.channel.as_str()).or_default() += 1;
+
+    fn count(&mut self, command: &Command) {
+        let s = &mut self.summary;
+        s.commands += 1;
+        *s.by_command.entry(command.body.name()).or_default() += 1;
+        if let CommandBody::Receive(r) = &command.body {
+            *s.by_channel.entry(r.channel.as_str()).or_default() += 1;
         }
     }
-    (commands, summary)
+}
+
+impl Iterator for WorkloadStream<'_> {
+    type Item = Command;
+
+    fn next(&mut self) -> Option<Command> {
+        loop {
+            // Every complaint not generated yet arrives at `bound` or later, so its commands
+            // come after every pending one earlier than `bound`.
+            let bound = self.arrivals.peek().copied();
+            let ready = self
+                .pending
+                .peek()
+                .is_some_and(|Reverse(top)| bound.is_none_or(|b| top.key.0 < b));
+            if ready {
+                let Reverse(Pending { command, .. }) = self.pending.pop()?;
+                self.count(&command);
+                return Some(command);
+            }
+            let received_at = self.arrivals.next()?;
+            self.admit(received_at);
+        }
+    }
+}
+
+/// A generated command waiting in [`WorkloadStream`], ordered by its sort key alone: (business
+/// time, complaint number, step within the complaint), unique per command.
+struct Pending {
+    key: (Timestamp, usize, usize),
+    command: Command,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
 }
 
 /// A customer as the generator remembers them.
@@ -1547,6 +1663,37 @@ mod tests {
         assert_eq!(a, generate(&cfg));
         let b = generate(&WorkloadConfig { seed: 10, ..cfg });
         assert_ne!(a, b);
+    }
+
+    /// The stream hands out exactly the list that generating every complaint and sorting by
+    /// (business time, complaint, step) gives: the same commands in the same order.
+    #[test]
+    fn the_stream_is_the_sorted_workload() {
+        for (complaints, seed) in [(1, 1), (40, 2), (700, 3), (3_000, 42)] {
+            let cfg = WorkloadConfig {
+                complaints,
+                seed,
+                ..WorkloadConfig::default()
+            };
+            let mut g = Generator::new(&cfg);
+            let mut timed = Vec::new();
+            for (n, at) in g.arrivals().into_iter().enumerate() {
+                for (step, (t, cmd)) in g.complaint(n, at).into_iter().enumerate() {
+                    if t <= g.horizon {
+                        timed.push((t, n, step, cmd));
+                    }
+                }
+            }
+            timed.sort_by_key(|a| (a.0, a.1, a.2));
+            let sorted: Vec<Command> = timed.into_iter().map(|(_, _, _, c)| c).collect();
+            let (streamed, summary) = generate_with_summary(&cfg);
+            assert_eq!(streamed.len(), sorted.len(), "{complaints} complaints, seed {seed}");
+            assert!(
+                streamed == sorted,
+                "{complaints} complaints, seed {seed}: another order"
+            );
+            assert_eq!((summary.repeats, summary.duplicates), (g.repeats, g.duplicates));
+        }
     }
 
     #[test]

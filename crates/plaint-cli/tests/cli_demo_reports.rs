@@ -137,3 +137,63 @@ fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
     assert!(doc["analysis"]["total"].as_u64().unwrap() > 0);
     assert!(doc["analysis"]["process"].is_object(), "{}", doc["analysis"]);
 }
+
+/// The demo folds its projections beside the batches instead of rebuilding them (issue 13), and
+/// leaves what the rebuild left: a checkpoint of every projection at the log's head, in a store
+/// that verifies.
+#[test]
+fn demo_leaves_every_projection_checkpointed_at_the_head() {
+    let env = Env::new();
+    env.plaint(&["demo", "--complaints", "150", "--seed", "6"])
+        .assert()
+        .success();
+    let out = env.plaint(&["verify", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+    let head = doc["head_position"].as_u64().unwrap();
+    assert!(head > 150 * 3, "{doc}");
+    let checkpoints = doc["checkpoints"].as_array().unwrap();
+    let names: Vec<&str> = checkpoints.iter().map(|c| c["projection"].as_str().unwrap()).collect();
+    assert_eq!(names, ["tickets", "sla", "repeats", "analysis"], "{doc}");
+    for c in checkpoints {
+        assert_eq!(c["position"].as_u64(), Some(head), "{c} behind the head {head}");
+    }
+}
+
+/// On PostgreSQL the demo folds after the last batch on its own task (a second runtime would
+/// share the pool's connections, driven by the first, and wait forever): a demo of several
+/// batches into PostgreSQL ends, with the same report as into a file log.
+#[test]
+fn demo_into_postgres_ends_with_the_file_log_report() {
+    let Some(url) = database_url() else {
+        return;
+    };
+    // 2,000 complaints: about 19,000 commands, six batches (the wait showed there, not at 500).
+    let args = ["demo", "--complaints", "2000", "--seed", "9"];
+    let env = Env::new();
+    let file = env.plaint(&args).output().unwrap();
+    assert!(file.status.success(), "{}", stderr(&file));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let schema = format!("cli_demo_pg_{}_{nanos}", std::process::id());
+    let pg = plaint()
+        .args(["--pg-schema", &schema, "--store"])
+        .arg(env.path("pg-local"))
+        .args(args)
+        .args(["--pg", &url])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(plaint_store::pg::PgStore::drop_schema(
+        &url,
+        &plaint_store::pg::PgOptions::with_schema(&schema),
+    ))
+    .expect("drop the test schema");
+    assert!(pg.status.success(), "{}", stderr(&pg));
+    assert!(stderr(&pg).contains("commands (0 rejected)"), "{}", stderr(&pg));
+    assert_eq!(stdout(&pg), stdout(&file));
+}
