@@ -755,18 +755,75 @@ fn writer_pool(config: &tokio_postgres::Config) -> Result<Pool, StoreError> {
         None => forced.to_string(),
     };
     config.options(options);
-    let manager = Manager::from_config(
+    session_pool(config, WRITER_SESSIONS_MAX)
+        .map_err(|e| StoreError::Database(format!("creating the PostgreSQL writer's connection pool: {e}")))
+}
+
+/// Opens the pools' sessions on the runtime the store was connected on, whichever runtime asks
+/// the pool for one. deadpool's own connector opens a session and spawns its driver on the
+/// *asking* task's runtime; a session opened from a runtime that then sits idle (a
+/// current-thread runtime outside `block_on`) is returned to the shared pool undriven, and the
+/// next task to take it, on any runtime, waits for ever (`plaint demo` hit this with a second
+/// runtime; `tests/pg_runtimes.rs`). The store's own tasks (writer, notifier, listener) run on
+/// the connecting runtime already; a session now lives as long as they do. When that runtime
+/// has shut down, the session is opened where it is asked for, as before.
+struct ConnectOnStoreRuntime {
+    runtime: tokio::runtime::Handle,
+}
+
+type SessionFuture<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
+            > + Send
+            + 'a,
+    >,
+>;
+
+impl ConnectOnStoreRuntime {
+    fn here() -> ConnectOnStoreRuntime {
+        ConnectOnStoreRuntime {
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+/// Opens one session and spawns its driver on the current runtime.
+async fn open_session(
+    config: tokio_postgres::Config,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
+    Ok((client, spawn_driver(connection)))
+}
+
+impl deadpool_postgres::Connect for ConnectOnStoreRuntime {
+    fn connect(&self, pg_config: &tokio_postgres::Config) -> SessionFuture<'_> {
+        let config = pg_config.clone();
+        let opened = self.runtime.spawn(open_session(config.clone()));
+        Box::pin(async move {
+            match opened.await {
+                Ok(session) => session,
+                // The store's runtime is gone (shut down): open it on the asking runtime.
+                Err(_) => open_session(config).await,
+            }
+        })
+    }
+}
+
+/// A pool of `size` sessions over `config`, last in first out, sessions opened on the store's
+/// runtime ([`ConnectOnStoreRuntime`]).
+fn session_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, deadpool_postgres::BuildError> {
+    let manager = Manager::from_connect(
         config,
-        NoTls,
+        ConnectOnStoreRuntime::here(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
     );
     Pool::builder(manager)
-        .max_size(WRITER_SESSIONS_MAX)
+        .max_size(size)
         .queue_mode(deadpool_postgres::QueueMode::Lifo)
         .build()
-        .map_err(|e| StoreError::Database(format!("creating the PostgreSQL writer's connection pool: {e}")))
 }
 
 async fn connect_raw(
@@ -1058,23 +1115,13 @@ impl PgStore {
         assert!(options.pool_size_max >= 1, "pool_size_max must be at least 1");
         assert!(options.write_attempts_max >= 1, "write_attempts_max must be at least 1");
         let pg_config = pg_config_from(url, &options)?;
-        let manager = Manager::from_config(
-            pg_config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
         // Last in, first out: the writer's next batch (and the next read) gets the session used
         // last, whose server backend has its statements prepared, their plans cached (a generic
         // plan after five executions) and its caches warm. First in, first out, the default,
         // rotated the writer over every pooled session: each prepared and custom-planned the
         // append statement again (1.3–1.6 ms of planning against 0.06–0.08 ms for a cached
         // plan, `docs/PERFORMANCE.md`, wave 5).
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size_max)
-            .queue_mode(deadpool_postgres::QueueMode::Lifo)
-            .build()
+        let pool = session_pool(pg_config.clone(), options.pool_size_max)
             .map_err(|e| StoreError::Database(format!("creating the PostgreSQL connection pool: {e}")))?;
         {
             let client = pool.get().await.map_err(open_err)?;
