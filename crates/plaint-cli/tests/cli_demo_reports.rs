@@ -197,3 +197,40 @@ fn demo_into_postgres_ends_with_the_file_log_report() {
     assert!(stderr(&pg).contains("commands (0 rejected)"), "{}", stderr(&pg));
     assert_eq!(stdout(&pg), stdout(&file));
 }
+
+/// `--emit-commands` into a directory is bad input (exit 1), found before the store is opened:
+/// nothing is written.
+#[test]
+fn demo_emit_into_a_directory_is_refused_before_the_store_opens() {
+    let env = Env::new();
+    let dir = env.path("emit-dir");
+    std::fs::create_dir(&dir).unwrap();
+    demo_fails_naming(&env, &dir, "emit-dir");
+    assert!(!env.store().exists(), "no store is created");
+}
+
+/// A failed write of the `--emit-commands` file (here `FILE.tmp` leads to /dev/full) stops the
+/// demo with exit 1 naming the file, before the workload's final watchdog tick, and leaves no
+/// `FILE` (nor `FILE.tmp`): the generator's error is not taken for the end of the workload.
+#[test]
+fn demo_emit_write_failure_exits_1_naming_the_file_and_leaves_no_file() {
+    let env = Env::new();
+    let emitted = env.path("workload.jsonl");
+    let tmp = env.path("workload.jsonl.tmp");
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    demo_fails_naming(&env, &emitted, "workload.jsonl.tmp");
+    assert!(!emitted.exists(), "no partial file");
+    assert!(tmp.symlink_metadata().is_err(), "the temporary file is removed");
+}
+
+/// Runs a demo of 3,000 complaints emitting to `emit` and asserts exit 1 (bad input) with `name`
+/// in the error.
+fn demo_fails_naming(env: &Env, emit: &std::path::Path, name: &str) {
+    let out = env
+        .plaint(&["demo", "--complaints", "3000", "--emit-commands"])
+        .arg(emit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(name), "{}", stderr(&out));
+}
