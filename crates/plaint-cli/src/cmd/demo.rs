@@ -6,12 +6,13 @@
 //! engine's clock is stopped at the end of the generated period, so even the recording times are
 //! the same on every run.
 //!
-//! Issue 13 (the demo end to end in under 2 s): three threads share the work. The workload is
-//! generated on its own thread ([`WorkloadStream`], chunk by chunk, in the order of the whole
-//! sorted list); the batches and the watchdog run on the command's task; the engine's projections
-//! are folded from the log on a third thread after every batch, so that after the last batch
-//! only its events remain to fold before the reports (no rebuild from the first event), and the
-//! checkpoints are saved as the rebuild saved them.
+//! Issue 13 (the demo end to end in under 2 s): the workload is generated on its own thread
+//! ([`WorkloadStream`], chunk by chunk, in the order of the whole sorted list); the batches and
+//! the watchdog run on the command's task. On a file log the engine's projections are folded from
+//! the log on a third thread after every batch, so that after the last batch only its events
+//! remain to fold before the reports (no rebuild from the first event); on PostgreSQL they are
+//! folded once, after the last batch, on the command's task (see [`Follower::After`]). Either
+//! way the checkpoints are saved as the rebuild saved them.
 
 use crate::cmd::report::{parse_week, print_weekly, weekly_report};
 use crate::context::{open_engine_at, parse_instant, Access, Context, StoreLocation};
@@ -161,8 +162,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     } = executed_run;
     eprintln!(
         "demo: {} complaints, {} commands ({} rejected), {escalated} watchdog escalations, {events} events into \
-         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections folded beside, caught up \
-         and saved {:.2} s after the last batch)",
+         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections {}, caught up and saved \
+         {:.2} s after the last batch)",
         summary.complaints,
         summary.commands,
         rejected,
@@ -170,6 +171,10 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         executed.as_secs_f64(),
         events as f64 / executed.as_secs_f64().max(1e-9),
         generated.as_secs_f64(),
+        match location {
+            StoreLocation::File(_) => "folded beside",
+            StoreLocation::Pg(_) => "folded after the last batch",
+        },
         folded.as_secs_f64()
     );
     if rejected > 0 {
@@ -367,8 +372,11 @@ enum Follower {
         tx: std::sync::mpsc::Sender<Follow>,
         thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
     },
-    /// On the command's task, after the last batch: PostgreSQL's connections are driven by the
-    /// runtime that opened them, so a second runtime on the same pool can wait forever.
+    /// On the command's task, after the last batch. On PostgreSQL a second runtime would hang:
+    /// deadpool-postgres spawns each new connection's I/O task on the runtime of the caller that
+    /// made the pool open it. The follower's current-thread runtime runs only inside `block_on`,
+    /// so connections it opened and returned to the (LIFO) pool are not driven while it waits,
+    /// and the main runtime's next query on one of them never completes.
     After(Arc<plaint::Engine>),
 }
 
