@@ -144,9 +144,7 @@ fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
 #[test]
 fn demo_leaves_every_projection_checkpointed_at_the_head() {
     let env = Env::new();
-    env.plaint(&["demo", "--complaints", "150", "--seed", "6"])
-        .assert()
-        .success();
+    demo_into(&env, "150", "6");
     let out = env.plaint(&["verify", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -235,4 +233,52 @@ fn demo_fails_naming(env: &Env, emit: &std::path::Path, name: &str) {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains(name), "{}", stderr(&out));
+}
+
+/// Every checkpoint file under the store's `projections/`, by name.
+fn checkpoints(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(env.store().join("projections"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// The projections the demo folds beside its batches are the ones a full rebuild gives: the same
+/// checkpoint bytes and the same weekly report, before and after `plaint rebuild`.
+#[test]
+fn demo_projections_equal_a_full_rebuild() {
+    let env = Env::new();
+    demo_into(&env, "300", "8");
+    let week = [
+        "report",
+        "weekly",
+        "--week",
+        "2026-W39",
+        "--now",
+        "2026-10-30T00:00:00Z",
+        "--json",
+    ];
+    let weekly = || env.plaint(&week).assert().success().get_output().stdout.clone();
+    let (folded, folded_report) = (checkpoints(&env), weekly());
+    assert!(folded.len() >= 4, "{:?}", folded.keys());
+    env.plaint(&["rebuild"]).assert().success();
+    let rebuilt = checkpoints(&env);
+    assert_eq!(folded.keys().collect::<Vec<_>>(), rebuilt.keys().collect::<Vec<_>>());
+    for (name, bytes) in &folded {
+        assert!(
+            bytes == &rebuilt[name],
+            "{name}: the demo's checkpoint differs from the rebuild's"
+        );
+    }
+    assert_eq!(folded_report, weekly());
+}
+
+/// Runs `plaint demo --complaints N --seed S` into the env's store and asserts success.
+fn demo_into(env: &Env, complaints: &str, seed: &str) {
+    env.plaint(&["demo", "--complaints", complaints, "--seed", seed])
+        .assert()
+        .success();
 }
