@@ -282,3 +282,45 @@ fn demo_into(env: &Env, complaints: &str, seed: &str) {
         .assert()
         .success();
 }
+
+/// The end of the generated period for the default workload (start 2026-09-06T16:00Z, 28 + 2 days).
+const DEMO_END: &str = "2026-10-06T16:00:00Z";
+
+/// The `--emit-commands` file fails in the middle of the workload (its `FILE.tmp` leads to a
+/// FIFO whose reader leaves after 3 MB: about two batches in): the demo exits 1 naming the file
+/// and does NOT run the watchdog's final tick on the truncated workload, so a `tick` at the end
+/// of the period still finds escalations due.
+#[test]
+fn demo_emit_failure_mid_workload_skips_the_final_tick() {
+    let env = Env::new();
+    let fifo = env.path("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(&fifo, env.path("workload.jsonl.tmp")).unwrap();
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut bytes = vec![0u8; 3_000_000];
+        std::fs::File::open(reading)?.read_exact(&mut bytes)
+    });
+    demo_fails_naming(&env, &env.path("workload.jsonl"), "workload.jsonl.tmp");
+    // A demo that never opened the FIFO leaves the reader waiting in open: a writer that comes
+    // and goes (O_NONBLOCK, so it never waits itself) gives it end of file instead of a hang.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000; // Linux
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo);
+    }
+    let read = reader.join().unwrap();
+    assert!(read.is_ok(), "the demo wrote 3 MB into FILE.tmp: {read:?}");
+    let out = env.plaint(&["tick", "--now", DEMO_END, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["appended"].as_u64().unwrap() > 0,
+        "the demo ticked at the end: {doc}"
+    );
+}
