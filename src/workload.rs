@@ -182,6 +182,8 @@ pub struct WorkloadStream<'a> {
     pending: BinaryHeap<Reverse<Pending>>,
     /// Counts of the commands handed out so far.
     summary: WorkloadSummary,
+    /// Sort key of the last command handed out: keys strictly increase.
+    last_key: Option<(Timestamp, usize, usize)>,
 }
 
 impl<'a> WorkloadStream<'a> {
@@ -206,6 +208,7 @@ impl<'a> WorkloadStream<'a> {
                 complaints: cfg.complaints,
                 ..WorkloadSummary::default()
             },
+            last_key: None,
         }
     }
 
@@ -259,7 +262,13 @@ impl Iterator for WorkloadStream<'_> {
                 .peek()
                 .is_some_and(|Reverse(top)| bound.is_none_or(|b| top.key.0 < b));
             if ready {
-                let Reverse(Pending { command, .. }) = self.pending.pop()?;
+                let Reverse(Pending { key, command }) = self.pending.pop()?;
+                debug_assert!(
+                    self.last_key.is_none_or(|last| last < key),
+                    "handed-out keys strictly increase: {:?} then {key:?}",
+                    self.last_key
+                );
+                self.last_key = Some(key);
                 self.count(&command);
                 return Some(command);
             }

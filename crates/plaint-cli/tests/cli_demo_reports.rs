@@ -144,9 +144,7 @@ fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
 #[test]
 fn demo_leaves_every_projection_checkpointed_at_the_head() {
     let env = Env::new();
-    env.plaint(&["demo", "--complaints", "150", "--seed", "6"])
-        .assert()
-        .success();
+    demo_into(&env, "150", "6");
     let out = env.plaint(&["verify", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -161,9 +159,11 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
     }
 }
 
-/// On PostgreSQL the demo folds after the last batch on its own task (a second runtime would
-/// share the pool's connections, driven by the first, and wait forever): a demo of several
-/// batches into PostgreSQL ends, with the same report as into a file log.
+/// On PostgreSQL the demo folds after the last batch on its own task. A follower on a second,
+/// current-thread runtime would open pool connections whose I/O tasks run on that runtime only
+/// while it is inside `block_on`; the main runtime's next query on such a connection (the pool
+/// is LIFO) would never complete. A demo of several batches into PostgreSQL ends, with the same
+/// report as into a file log.
 #[test]
 fn demo_into_postgres_ends_with_the_file_log_report() {
     let Some(url) = database_url() else {
@@ -196,4 +196,131 @@ fn demo_into_postgres_ends_with_the_file_log_report() {
     assert!(pg.status.success(), "{}", stderr(&pg));
     assert!(stderr(&pg).contains("commands (0 rejected)"), "{}", stderr(&pg));
     assert_eq!(stdout(&pg), stdout(&file));
+}
+
+/// `--emit-commands` into a directory is bad input (exit 1), found before the store is opened:
+/// nothing is written.
+#[test]
+fn demo_emit_into_a_directory_is_refused_before_the_store_opens() {
+    let env = Env::new();
+    let dir = env.path("emit-dir");
+    std::fs::create_dir(&dir).unwrap();
+    demo_fails_naming(&env, &dir, "emit-dir");
+    assert!(!env.store().exists(), "no store is created");
+}
+
+/// A failed write of the `--emit-commands` file (here `FILE.tmp` leads to /dev/full) stops the
+/// demo with exit 1 naming the file, before the workload's final watchdog tick, and leaves no
+/// `FILE` (nor `FILE.tmp`): the generator's error is not taken for the end of the workload.
+#[test]
+fn demo_emit_write_failure_exits_1_naming_the_file_and_leaves_no_file() {
+    let env = Env::new();
+    let emitted = env.path("workload.jsonl");
+    let tmp = env.path("workload.jsonl.tmp");
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    demo_fails_naming(&env, &emitted, "workload.jsonl.tmp");
+    assert!(!emitted.exists(), "no partial file");
+    assert!(tmp.symlink_metadata().is_err(), "the temporary file is removed");
+}
+
+/// Runs a demo of 3,000 complaints emitting to `emit` and asserts exit 1 (bad input) with `name`
+/// in the error.
+fn demo_fails_naming(env: &Env, emit: &std::path::Path, name: &str) {
+    let out = env
+        .plaint(&["demo", "--complaints", "3000", "--emit-commands"])
+        .arg(emit)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(name), "{}", stderr(&out));
+}
+
+/// Every checkpoint file under the store's `projections/`, by name.
+fn checkpoints(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(env.store().join("projections"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().into_string().unwrap(), std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// The projections the demo folds beside its batches are the ones a full rebuild gives: the same
+/// checkpoint bytes and the same weekly report, before and after `plaint rebuild`.
+#[test]
+fn demo_projections_equal_a_full_rebuild() {
+    let env = Env::new();
+    demo_into(&env, "300", "8");
+    let week = [
+        "report",
+        "weekly",
+        "--week",
+        "2026-W39",
+        "--now",
+        "2026-10-30T00:00:00Z",
+        "--json",
+    ];
+    let weekly = || env.plaint(&week).assert().success().get_output().stdout.clone();
+    let (folded, folded_report) = (checkpoints(&env), weekly());
+    assert!(folded.len() >= 4, "{:?}", folded.keys());
+    env.plaint(&["rebuild"]).assert().success();
+    let rebuilt = checkpoints(&env);
+    assert_eq!(folded.keys().collect::<Vec<_>>(), rebuilt.keys().collect::<Vec<_>>());
+    for (name, bytes) in &folded {
+        assert!(
+            bytes == &rebuilt[name],
+            "{name}: the demo's checkpoint differs from the rebuild's"
+        );
+    }
+    assert_eq!(folded_report, weekly());
+}
+
+/// Runs `plaint demo --complaints N --seed S` into the env's store and asserts success.
+fn demo_into(env: &Env, complaints: &str, seed: &str) {
+    env.plaint(&["demo", "--complaints", complaints, "--seed", seed])
+        .assert()
+        .success();
+}
+
+/// The end of the generated period for the default workload (start 2026-09-06T16:00Z, 28 + 2 days).
+const DEMO_END: &str = "2026-10-06T16:00:00Z";
+
+/// The `--emit-commands` file fails in the middle of the workload (its `FILE.tmp` leads to a
+/// FIFO whose reader leaves after 3 MB: about two batches in): the demo exits 1 naming the file
+/// and does NOT run the watchdog's final tick on the truncated workload, so a `tick` at the end
+/// of the period still finds escalations due.
+#[test]
+fn demo_emit_failure_mid_workload_skips_the_final_tick() {
+    let env = Env::new();
+    let fifo = env.path("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(&fifo, env.path("workload.jsonl.tmp")).unwrap();
+    let reading = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut bytes = vec![0u8; 3_000_000];
+        std::fs::File::open(reading)?.read_exact(&mut bytes)
+    });
+    demo_fails_naming(&env, &env.path("workload.jsonl"), "workload.jsonl.tmp");
+    // A demo that never opened the FIFO leaves the reader waiting in open: a writer that comes
+    // and goes (O_NONBLOCK, so it never waits itself) gives it end of file instead of a hang.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000; // Linux
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo);
+    }
+    let read = reader.join().unwrap();
+    assert!(read.is_ok(), "the demo wrote 3 MB into FILE.tmp: {read:?}");
+    let out = env.plaint(&["tick", "--now", DEMO_END, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["appended"].as_u64().unwrap() > 0,
+        "the demo ticked at the end: {doc}"
+    );
 }

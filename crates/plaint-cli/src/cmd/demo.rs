@@ -6,12 +6,13 @@
 //! engine's clock is stopped at the end of the generated period, so even the recording times are
 //! the same on every run.
 //!
-//! Issue 13 (the demo end to end in under 2 s): three threads share the work. The workload is
-//! generated on its own thread ([`WorkloadStream`], chunk by chunk, in the order of the whole
-//! sorted list); the batches and the watchdog run on the command's task; the engine's projections
-//! are folded from the log on a third thread after every batch, so that after the last batch
-//! only its events remain to fold before the reports (no rebuild from the first event), and the
-//! checkpoints are saved as the rebuild saved them.
+//! Issue 13 (the demo end to end in under 2 s): the workload is generated on its own thread
+//! ([`WorkloadStream`], chunk by chunk, in the order of the whole sorted list); the batches and
+//! the watchdog run on the command's task. On a file log the engine's projections are folded from
+//! the log on a third thread after every batch, so that after the last batch only its events
+//! remain to fold before the reports (no rebuild from the first event); on PostgreSQL they are
+//! folded once, after the last batch, on the command's task (see [`Follower::After`]). Either
+//! way the checkpoints are saved as the rebuild saved them.
 
 use crate::cmd::report::{parse_week, print_weekly, weekly_report};
 use crate::context::{open_engine_at, parse_instant, Access, Context, StoreLocation};
@@ -72,6 +73,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         .start
         .plus_millis(i64::from(cfg.span_days + cfg.tail_days) * MS_PER_DAY);
     let now = args.now.unwrap_or(end);
+    // Before the store is opened: a bad path writes nothing.
+    let emit_to = args.emit_commands.as_deref().map(EmitFile::create).transpose()?;
 
     let engine = Arc::new(open_engine_at(ctx, &location, Some(end), Access::Create).await?);
     let head = engine.head_position().await?;
@@ -88,17 +91,21 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
             hint,
         ));
     }
-    let emit_to = args.emit_commands.as_deref().map(EmitFile::create).transpose()?;
 
     // Issue 13: the workload is generated, and the projections folded, on other threads while
     // the batches execute, instead of before and after them.
     let executing = Instant::now();
-    let mut workload = Generation::start(cfg.clone(), emit_to);
-    let follower = Follower::start(Arc::clone(&engine), &location);
-    let executed_run = execute(&engine, &mut workload, &follower, end).await?;
+    let mut workload = Generation::start(cfg.clone(), emit_to)?;
+    let follower = Follower::start(Arc::clone(&engine), &location)?;
+    let executed_run = execute(&engine, &mut workload, &follower, end).await;
     let executed = executing.elapsed();
-    let (summary, generated) = workload.finish().await?;
-    let folded = follower.finish().await?;
+    // Both threads are joined on every path before an error is returned: the first error wins.
+    let generation = workload.finish().await;
+    let folded = match (&executed_run, &generation) {
+        (Ok(_), Ok(_)) => follower.finish().await,
+        _ => follower.stop().await,
+    };
+    let (executed_run, (summary, generated), folded) = first_error(executed_run, generation, folded)?;
 
     let week = match args.week {
         Some(week) => week,
@@ -155,8 +162,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     } = executed_run;
     eprintln!(
         "demo: {} complaints, {} commands ({} rejected), {escalated} watchdog escalations, {events} events into \
-         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections folded beside, caught up \
-         and saved {:.2} s after the last batch)",
+         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections {}, caught up and saved \
+         {:.2} s after the last batch)",
         summary.complaints,
         summary.commands,
         rejected,
@@ -164,12 +171,52 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         executed.as_secs_f64(),
         events as f64 / executed.as_secs_f64().max(1e-9),
         generated.as_secs_f64(),
+        match location {
+            StoreLocation::File(_) => "folded beside",
+            StoreLocation::Pg(_) => "folded after the last batch",
+        },
         folded.as_secs_f64()
     );
     if rejected > 0 {
         return Err(user(format!("demo: {rejected} generated commands were rejected")));
     }
     Ok(ExitCode::Ok)
+}
+
+/// A thread that should have run to the workload's end stopped early; joining it tells why.
+#[derive(Debug)]
+enum EarlyStop {
+    Generator,
+    Follower,
+}
+
+impl std::fmt::Display for EarlyStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let which = match self {
+            EarlyStop::Generator => "the workload generator",
+            EarlyStop::Follower => "the projection follower",
+        };
+        write!(f, "demo: {which} stopped before the end of the workload")
+    }
+}
+
+impl std::error::Error for EarlyStop {}
+
+/// The three outcomes, or the first error: a thread that stopped the batches early reports
+/// its own error, not the early stop it caused.
+fn first_error<G, F>(
+    executed: anyhow::Result<Executed>,
+    generation: anyhow::Result<G>,
+    folded: anyhow::Result<F>,
+) -> anyhow::Result<(Executed, G, F)> {
+    match executed {
+        Ok(done) => Ok((done, generation?, folded?)),
+        Err(error) => Err(match error.downcast_ref::<EarlyStop>() {
+            Some(EarlyStop::Generator) => generation.err().unwrap_or(error),
+            Some(EarlyStop::Follower) => folded.err().unwrap_or(error),
+            None => error,
+        }),
+    }
 }
 
 /// What executing the workload did.
@@ -190,7 +237,14 @@ async fn execute(
 ) -> anyhow::Result<Executed> {
     let bar = progress::bar(None, "commands");
     let mut done = Executed::default();
-    while let Some(chunk) = workload.chunks.recv().await {
+    loop {
+        let chunk = match workload.chunks.recv().await {
+            Some(Chunk::Commands(chunk)) => chunk,
+            Some(Chunk::Done) => break,
+            // The generator ended without its end message: an error or a panic, not the end of
+            // the workload (no final tick on a truncated workload).
+            None => return Err(EarlyStop::Generator.into()),
+        };
         let outcome = engine.execute_batch(&chunk).await?;
         done.events += outcome.events;
         if let Some((index, rejection)) = outcome.rejections().next() {
@@ -205,7 +259,7 @@ async fn execute(
         }
         // After the tick, which takes the projections' lock too: the follower folds while the
         // next batch executes.
-        follower.follow();
+        follower.follow()?;
         bar.inc(chunk.len() as u64);
         workload.give_back(chunk);
     }
@@ -221,13 +275,21 @@ impl Executed {
     }
 }
 
+/// What the generator thread hands to the batches.
+enum Chunk {
+    /// The next commands, in order.
+    Commands(Vec<Command>),
+    /// The workload is complete (and the `--emit-commands` file written).
+    Done,
+}
+
 /// Chunks of the workload in flight between the generator thread and the batches.
 const CHUNKS_AHEAD: usize = 4;
 
 /// The workload generated on its own thread ([`WorkloadStream`]), handed over in chunks of one
 /// batch, in order; written to the `--emit-commands` file on that thread too.
 struct Generation {
-    chunks: mpsc::Receiver<Vec<Command>>,
+    chunks: mpsc::Receiver<Chunk>,
     /// Executed chunks, back to the generator thread: their commands are freed where they were
     /// allocated (a free from another thread costs the allocator more), their buffers reused.
     spent: std::sync::mpsc::Sender<Vec<Command>>,
@@ -235,7 +297,7 @@ struct Generation {
 }
 
 impl Generation {
-    fn start(cfg: WorkloadConfig, mut emit_to: Option<EmitFile>) -> Self {
+    fn start(cfg: WorkloadConfig, mut emit_to: Option<EmitFile>) -> anyhow::Result<Self> {
         let (tx, chunks) = mpsc::channel(CHUNKS_AHEAD);
         let (spent, spent_rx) = std::sync::mpsc::channel::<Vec<Command>>();
         let generate = move || {
@@ -255,7 +317,7 @@ impl Generation {
                 if chunk.is_empty() {
                     break;
                 }
-                if tx.blocking_send(chunk).is_err() {
+                if tx.blocking_send(Chunk::Commands(chunk)).is_err() {
                     // The batches stopped (an error there is the one reported).
                     return Err(anyhow::anyhow!("demo: the batches stopped early"));
                 }
@@ -265,13 +327,15 @@ impl Generation {
                 file.finish()?;
             }
             let summary = stream.summary().context("the workload stream is drained")?;
+            tx.blocking_send(Chunk::Done)
+                .map_err(|_| anyhow::anyhow!("demo: the batches stopped early"))?;
             Ok((summary, busy))
         };
         let thread = std::thread::Builder::new()
             .name("plaint-demo-gen".into())
             .spawn(generate)
-            .expect("a thread for the generator");
-        Generation { chunks, spent, thread }
+            .context("demo: cannot start the generator thread")?;
+        Ok(Generation { chunks, spent, thread })
     }
 
     /// Hands an executed chunk back to the generator thread (dropped here once it has ended).
@@ -280,11 +344,12 @@ impl Generation {
     }
 
     /// The workload's summary and the generator thread's time, once it has ended.
+    /// Joins it on every path: the channels are dropped first, so a generator waiting to send
+    /// stops.
     async fn finish(self) -> anyhow::Result<(WorkloadSummary, Duration)> {
-        let thread = self.thread;
-        tokio::task::spawn_blocking(move || thread.join())
-            .await?
-            .map_err(|_| anyhow::anyhow!("demo: the workload generator panicked"))?
+        let Generation { chunks, spent, thread } = self;
+        drop((chunks, spent));
+        join(thread, "the workload generator").await
     }
 }
 
@@ -307,20 +372,23 @@ enum Follower {
         tx: std::sync::mpsc::Sender<Follow>,
         thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
     },
-    /// On the command's task, after the last batch: PostgreSQL's connections are driven by the
-    /// runtime that opened them, so a second runtime on the same pool can wait forever.
+    /// On the command's task, after the last batch. On PostgreSQL a second runtime would hang:
+    /// deadpool-postgres spawns each new connection's I/O task on the runtime of the caller that
+    /// made the pool open it. The follower's current-thread runtime runs only inside `block_on`,
+    /// so connections it opened and returned to the (LIFO) pool are not driven while it waits,
+    /// and the main runtime's next query on one of them never completes.
     After(Arc<plaint::Engine>),
 }
 
 impl Follower {
-    fn start(engine: Arc<plaint::Engine>, location: &StoreLocation) -> Self {
+    fn start(engine: Arc<plaint::Engine>, location: &StoreLocation) -> anyhow::Result<Self> {
         match location {
             StoreLocation::File(_) => Self::beside(engine),
-            StoreLocation::Pg(_) => Follower::After(engine),
+            StoreLocation::Pg(_) => Ok(Follower::After(engine)),
         }
     }
 
-    fn beside(engine: Arc<plaint::Engine>) -> Self {
+    fn beside(engine: Arc<plaint::Engine>) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let follow = move || -> anyhow::Result<Duration> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -345,15 +413,33 @@ impl Follower {
         let thread = std::thread::Builder::new()
             .name("plaint-demo-fold".into())
             .spawn(follow)
-            .expect("a thread for the projections");
-        Follower::Beside { tx, thread }
+            .context("demo: cannot start the projection follower thread")?;
+        Ok(Follower::Beside { tx, thread })
     }
 
-    /// The log has grown: fold up to its head (coalesced with orders not taken yet).
-    fn follow(&self) {
-        if let Follower::Beside { tx, .. } = self {
-            // A follower that stopped on an error reports it at `finish`.
-            let _ = tx.send(Follow::Head);
+    /// The log has grown: fold up to its head (coalesced with orders not taken yet). A follower
+    /// that has ended already (an error, or a panic that may have left the engine's projections
+    /// half-folded) stops the batches: its own error is reported once it is joined.
+    fn follow(&self) -> anyhow::Result<()> {
+        match self {
+            Follower::Beside { tx, thread } => {
+                if thread.is_finished() || tx.send(Follow::Head).is_err() {
+                    return Err(EarlyStop::Follower.into());
+                }
+                Ok(())
+            }
+            Follower::After(_) => Ok(()),
+        }
+    }
+
+    /// After an error elsewhere: stops the follower without saving checkpoints and joins it.
+    async fn stop(self) -> anyhow::Result<Duration> {
+        match self {
+            Follower::Beside { tx, thread } => {
+                drop(tx);
+                join(thread, "the projection follower").await
+            }
+            Follower::After(_) => Err(anyhow::anyhow!("demo: the batches stopped early")),
         }
     }
 
@@ -363,9 +449,7 @@ impl Follower {
         match self {
             Follower::Beside { tx, thread } => {
                 let _ = tx.send(Follow::Finish);
-                tokio::task::spawn_blocking(move || thread.join())
-                    .await?
-                    .map_err(|_| anyhow::anyhow!("demo: the projection follower panicked"))?
+                join(thread, "the projection follower").await
             }
             Follower::After(engine) => {
                 let started = Instant::now();
@@ -374,6 +458,13 @@ impl Follower {
             }
         }
     }
+}
+
+/// Joins `thread` (named `what` in a panic's error) without blocking the runtime.
+async fn join<T: Send + 'static>(thread: std::thread::JoinHandle<anyhow::Result<T>>, what: &str) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(move || thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("demo: {what} panicked"))?
 }
 
 /// Writes every report into `dir`: the weekly and monthly pages (HTML), the assessment and the
@@ -435,35 +526,63 @@ async fn write_reports(
     Ok(written)
 }
 
-/// The `--emit-commands` file: the commands as JSON Lines, written chunk by chunk and synced at
-/// the end.
+/// The `--emit-commands` file: the commands as JSON Lines, written chunk by chunk into
+/// `FILE.tmp`, synced and renamed to `FILE` at the end only: an error leaves no partial `FILE`.
 struct EmitFile {
     path: PathBuf,
-    writer: std::io::BufWriter<std::fs::File>,
+    tmp: PathBuf,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
 }
 
 impl EmitFile {
     fn create(path: &Path) -> anyhow::Result<Self> {
-        let file = std::fs::File::create(path).map_err(|e| user(format!("cannot create {}: {e}", path.display())))?;
+        if path.is_dir() {
+            return Err(user(format!("cannot create {}: it is a directory", path.display())));
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let file = std::fs::File::create(&tmp).map_err(|e| user(format!("cannot create {}: {e}", tmp.display())))?;
         Ok(EmitFile {
             path: path.to_owned(),
-            writer: std::io::BufWriter::with_capacity(1 << 20, file),
+            tmp,
+            writer: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
         })
     }
 
     fn write(&mut self, commands: &[Command]) -> anyhow::Result<()> {
-        for c in commands {
-            serde_json::to_writer(&mut self.writer, c)?;
-            self.writer.write_all(b"\n")?;
-        }
-        Ok(())
+        let writer = self.writer.as_mut().context("the emit file is open until finished")?;
+        let written = commands.iter().try_for_each(|c| {
+            serde_json::to_writer(&mut *writer, c)?;
+            writer.write_all(b"\n")
+        });
+        written.map_err(|e| user(format!("cannot write {}: {e}", self.tmp.display())))
     }
 
-    /// Flushes and syncs the file: the commands are durable once this returns.
-    fn finish(self) -> anyhow::Result<()> {
-        let file = self.writer.into_inner().map_err(|e| e.into_error())?;
+    /// Flushes, syncs and renames the file: the commands are durable at `FILE` once this returns.
+    fn finish(mut self) -> anyhow::Result<()> {
+        let writer = self.writer.take().context("the emit file is finished once")?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| user(format!("cannot write {}: {}", self.tmp.display(), e.error())))?;
         file.sync_all()
-            .with_context(|| format!("cannot sync {}", self.path.display()))?;
+            .map_err(|e| user(format!("cannot sync {}: {e}", self.tmp.display())))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            user(format!(
+                "cannot rename {} to {}: {e}",
+                self.tmp.display(),
+                self.path.display()
+            ))
+        })?;
         Ok(())
+    }
+}
+
+impl Drop for EmitFile {
+    /// Unfinished (an error, or the batches stopped): the partial `FILE.tmp` is removed.
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
