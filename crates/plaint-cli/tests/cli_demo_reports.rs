@@ -159,11 +159,9 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
     }
 }
 
-/// On PostgreSQL the demo folds after the last batch on its own task. A follower on a second,
-/// current-thread runtime would open pool connections whose I/O tasks run on that runtime only
-/// while it is inside `block_on`; the main runtime's next query on such a connection (the pool
-/// is LIFO) would never complete. A demo of several batches into PostgreSQL ends, with the same
-/// report as into a file log.
+/// On PostgreSQL the demo folds after the last batch on its own task (its first follower on a
+/// second runtime hung; the store's part of it is tested in `plaint-store/tests/pg_runtimes.rs`).
+/// A demo of several batches into PostgreSQL ends, with the same report as into a file log.
 #[test]
 fn demo_into_postgres_ends_with_the_file_log_report() {
     let Some(url) = database_url() else {

@@ -372,11 +372,12 @@ enum Follower {
         tx: std::sync::mpsc::Sender<Follow>,
         thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
     },
-    /// On the command's task, after the last batch. On PostgreSQL a second runtime would hang:
-    /// deadpool-postgres spawns each new connection's I/O task on the runtime of the caller that
-    /// made the pool open it. The follower's current-thread runtime runs only inside `block_on`,
-    /// so connections it opened and returned to the (LIFO) pool are not driven while it waits,
-    /// and the main runtime's next query on one of them never completes.
+    /// On the command's task, after the last batch (PostgreSQL). Wave 8's first follower on a
+    /// second runtime hung there: the pool's sessions were driven by the runtime that opened
+    /// them, and the follower's current-thread runtime, idle between folds, left the ones it
+    /// opened undriven for the main runtime's next query. The store now drives every session on
+    /// its own runtime (`plaint-store/tests/pg_runtimes.rs`); folding beside on PostgreSQL has
+    /// not been measured since, so it stays after the last batch.
     After(Arc<plaint::Engine>),
 }
 
