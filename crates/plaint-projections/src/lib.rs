@@ -88,12 +88,15 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// numbering) the same allocation, so a set of projections holds each id once (issue 13,
     /// wave 8). Changes no id and nothing serialised.
     fn share_record_ids(&mut self, from: &records::IdColumn);
-    /// Looks complaints up in the set's numbering index from now on instead of an index of its
-    /// own (issue 13, wave 8: one lookup table per set). The set calls it once the numbering
-    /// covers this projection's records, numbered alike; a record pushed that the numbering does
-    /// not number alike sends the projection back to an index of its own.
-    fn use_numbering(&mut self, numbering: &records::SharedIndex);
+    /// Looks complaints up in the set's numbering (`index`, numbering the ids of `numbered`)
+    /// from now on instead of an index of its own (issue 13, wave 8: one lookup table per set),
+    /// when its records are the numbering's first complaints, numbered alike; otherwise keeps an
+    /// index of its own. Says which. A record pushed that the numbering does not number alike
+    /// sends the projection back to an index of its own. For the set (and its tests).
+    #[doc(hidden)]
+    fn use_numbering(&mut self, index: &records::SharedIndex, numbered: &records::IdColumn) -> records::Lookups;
     /// Whether lookups go through `numbering` ([`Projection::use_numbering`]).
+    #[doc(hidden)]
     fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool;
 }
 
