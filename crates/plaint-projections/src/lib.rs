@@ -71,8 +71,9 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// Like [`Projection::apply`], with a hint: the record number the complaint probably has
     /// (every projection numbers complaints in the order their first `Received` appears in the
     /// log, so the runner can look the id up once for all of them). A projection checks the
-    /// hint against the record's id and falls back to its own lookup when it does not match,
-    /// so a wrong hint costs time, never correctness.
+    /// hint against the record's id and falls back to a lookup when it does not match (in the
+    /// set's numbering index when the projection is in a set, else in its own index), so a
+    /// wrong hint costs time, never correctness.
     fn apply_hinted(&mut self, event: &Event, hint: Option<u32>);
     /// Checks a deserialised state and rebuilds its lookup indexes (never serialised). A
     /// checkpoint's hash proves only that its bytes are the ones written; a crafted or buggy

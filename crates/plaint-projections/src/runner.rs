@@ -340,6 +340,15 @@ macro_rules! define_projection_set {
                 $(if self.$field.enabled {
                     self.$field.load(dir)?;
                 })*
+                self.adopt_states(dir)
+            }
+            /// What [`ProjectionSet::load`] does once the states are in their slots: seeds the
+            /// numbering from the enabled projection that has seen most, shares the ids, checks
+            /// that every enabled projection numbers complaints alike (a fault names its
+            /// checkpoint in `dir`) and points their lookups at the numbering. For `load` and
+            /// the checkpoint fuzz target, which puts a decoded state into a set.
+            #[doc(hidden)]
+            pub fn adopt_states(&mut self, dir: &Path) -> Result<(), CheckpointError> {
                 self.seed_ordinals();
                 self.share_ids();
                 if self.$first.enabled {
