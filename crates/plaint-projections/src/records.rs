@@ -138,6 +138,18 @@ impl IdColumn {
     }
 }
 
+impl IdIndex {
+    /// An index numbering the ids of `ids` by their place (ids that are all different: a
+    /// numbering's, or a table's pushed or checked ones).
+    pub fn from_column(ids: &IdColumn) -> IdIndex {
+        let mut ix = IdIndex::default();
+        for (i, id) in ids.iter().enumerate() {
+            ix.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
+        }
+        ix
+    }
+}
+
 impl std::ops::Index<usize> for IdColumn {
     type Output = SmallId;
     #[inline]
@@ -341,12 +353,7 @@ impl<R> RecordTable<R> {
     }
     /// An index of this table's ids alone.
     fn own_index(&self) -> IdIndex {
-        let mut ix = IdIndex::default();
-        let ids = &self.ids;
-        for (i, id) in ids.iter().enumerate() {
-            ix.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
-        ix
+        IdIndex::from_column(&self.ids)
     }
     /// Rebuilds the id index (after the records were deserialised), refusing what
     /// [`RecordTable::push`] never makes: an id that is not a complaint id, or one id twice.
@@ -457,11 +464,10 @@ mod tests {
     fn a_table_looks_up_in_a_numbering_that_runs_ahead_and_falls_back_to_its_own_index() {
         let numbering: SharedIndex = SharedIndex::default();
         let mut ids = IdColumn::default();
-        for (i, id) in ["A", "B", "C"].into_iter().enumerate() {
+        for id in ["A", "B", "C"] {
             ids.push(SmallId::new(id));
-            let ids = &ids;
-            write(&numbering).insert(id, i as u32, |j| ids[j as usize].as_bytes());
         }
+        *write(&numbering) = IdIndex::from_column(&ids);
         let mut t = RecordTable::default();
         assert_eq!(t.use_numbering(&numbering, &ids), Lookups::Numbering);
         assert_eq!(t.push("A", 1u32), 0);
@@ -485,9 +491,7 @@ mod tests {
     fn a_table_is_pointed_at_a_numbering_only_when_its_ids_are_the_numbering_s_first() {
         let numbering: SharedIndex = SharedIndex::default();
         let ids = column(0..CHUNK_LEN + 3);
-        for (i, id) in ids.iter().enumerate() {
-            write(&numbering).insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
+        *write(&numbering) = IdIndex::from_column(&ids);
         let table = |range: std::ops::Range<usize>| {
             let mut t = RecordTable::default();
             for i in range {
@@ -521,9 +525,7 @@ mod tests {
         // entries: growing the copy's index would rehash numbers beyond the copy's ids.
         let numbering: SharedIndex = SharedIndex::default();
         let ids = column(0..3 * CHUNK_LEN);
-        for (i, id) in ids.iter().enumerate() {
-            write(&numbering).insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
+        *write(&numbering) = IdIndex::from_column(&ids);
         let mut t = RecordTable::<u32>::default();
         assert_eq!(t.use_numbering(&numbering, &ids), Lookups::Numbering);
         let mut copy = t.clone();

@@ -11,7 +11,7 @@ use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
 use crate::records::{self, IdColumn, Lookups, SharedIndex};
 use crate::tickets::{TicketView, Tickets};
-use crate::util::SmallId;
+use crate::util::{IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::event::EventData;
@@ -180,12 +180,7 @@ impl Ordinals {
     fn seed_from<P: Projection>(&mut self, p: &P) {
         self.ids = p.record_ids().clone();
         // In place: the projections that look complaints up in it keep doing so.
-        let mut index = records::write(&self.index);
-        index.clear();
-        let ids = &self.ids;
-        for (i, id) in ids.iter().enumerate() {
-            index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
+        *records::write(&self.index) = IdIndex::from_column(&self.ids);
     }
 }
 
