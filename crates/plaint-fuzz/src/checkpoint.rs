@@ -5,7 +5,13 @@
 //! Input: byte 0 picks the projection (tickets, sla, repeats, analysis, casework); the rest is
 //! the serialised (postcard) state. Property: decoding either refuses the state, naming the file,
 //! or yields a state whose every query answers without a panic (views of every ticket, every
-//! report), and that serialises and decodes again equal.
+//! report), and that serialises and decodes again equal. Then the state is put into a projection
+//! set (what a checkpoint load does: the set's numbering seeded from it, its full chunks of ids
+//! shared, its lookups pointed at the set's index) and a few synthetic events are folded into
+//! it and into a standalone copy (its own index, no hints): both serialise alike and answer
+//! every query alike. Fuzzing builds (`--cfg fuzzing`) hold 4 ids per chunk, so that states
+//! reach the sharing of full chunks; the stable corpus replay holds 1,024 and reaches it only
+//! with seeds that large.
 
 use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
@@ -13,7 +19,9 @@ use plaint_projections::analysis::Analysis;
 use plaint_projections::casework::{AssessBy, Casework};
 use plaint_projections::checkpoint::{decode_state, CheckpointError};
 use plaint_projections::repeats::Repeats;
+use plaint_projections::runner::{ProjectionKind, ProjectionSet, Slot};
 use plaint_projections::sla::{GroupBy, SlaProjection};
+use plaint_projections::synth::{SynthConfig, SynthLog};
 use plaint_projections::tickets::Tickets;
 use plaint_projections::util::{IsoWeek, Month};
 use plaint_projections::Projection;
@@ -28,15 +36,21 @@ pub fn checkpoint_state(data: &[u8]) {
         return;
     };
     match which % 5 {
-        0 => check::<Tickets>(bytes, query_tickets),
-        1 => check::<SlaProjection>(bytes, query_sla),
-        2 => check::<Repeats>(bytes, query_repeats),
-        3 => check::<Analysis>(bytes, query_analysis),
-        _ => check::<Casework>(bytes, query_casework),
+        0 => check::<Tickets>(bytes, query_tickets, (ProjectionKind::Tickets, |s| &mut s.tickets)),
+        1 => check::<SlaProjection>(bytes, query_sla, (ProjectionKind::Sla, |s| &mut s.sla)),
+        2 => check::<Repeats>(bytes, query_repeats, (ProjectionKind::Repeats, |s| &mut s.repeats)),
+        3 => check::<Analysis>(bytes, query_analysis, (ProjectionKind::Analysis, |s| &mut s.analysis)),
+        _ => check::<Casework>(bytes, query_casework, (ProjectionKind::Casework, |s| &mut s.casework)),
     }
 }
 
-fn check<P: Projection + PartialEq + std::fmt::Debug>(bytes: &[u8], query: fn(&P)) {
+/// A projection's kind and its slot in a set.
+type InSet<P> = (ProjectionKind, fn(&mut ProjectionSet) -> &mut Slot<P>);
+
+fn check<P>(bytes: &[u8], query: fn(&P), in_set: InSet<P>)
+where
+    P: Projection + PartialEq + Clone + std::fmt::Debug,
+{
     let state = match decode_state::<P>(Path::new(PATH), bytes) {
         Ok(state) => state,
         Err(e) => {
@@ -58,6 +72,41 @@ fn check<P: Projection + PartialEq + std::fmt::Debug>(bytes: &[u8], query: fn(&P
     assert_eq!(back.record_ids(), state.record_ids());
     query(&back);
     assert_eq!(back, state, "a loaded state reads back equal");
+    fold_on_in_a_set(state, query, in_set);
+}
+
+/// Puts `state` into a set of it alone, as a load does, and folds a few synthetic events into
+/// the set and into a standalone copy: the set's numbering, shared ids and shared index give
+/// the answers the copy's own index gives.
+fn fold_on_in_a_set<P>(state: P, query: fn(&P), (kind, slot): InSet<P>)
+where
+    P: Projection + PartialEq + Clone + std::fmt::Debug,
+{
+    let mut alone = state.clone();
+    let mut set = ProjectionSet::only(&[kind]);
+    slot(&mut set).state = state;
+    if let Err(e) = set.adopt_states(Path::new(PATH)) {
+        panic!("a state of one projection is its own numbering, refused: {e}");
+    }
+    assert!(set.lookups_shared(), "a loaded state looks up in the set's numbering");
+    // Ids the fuzzer's states use too ("CMP-…"): new complaints and events of known ones.
+    for event in SynthLog::new(SynthConfig {
+        complaints: 6,
+        seed: 7,
+        ..SynthConfig::default()
+    }) {
+        set.apply(&event);
+        alone.apply(&event);
+    }
+    let in_set = &slot(&mut set).state;
+    assert_eq!(in_set.record_ids(), alone.record_ids());
+    assert_eq!(
+        postcard::to_allocvec(in_set).expect("serialises"),
+        postcard::to_allocvec(&alone).expect("serialises"),
+        "folded in a set and alone, the states differ"
+    );
+    assert_eq!(in_set, &alone);
+    query(in_set);
 }
 
 fn policy() -> &'static Policy {
@@ -124,8 +173,6 @@ fn query_casework(c: &Casework) {
 /// Seed inputs: the state of every projection after a small synthetic log, for
 /// `examples/seed_corpus.rs`.
 pub fn seeds() -> Vec<(String, Vec<u8>)> {
-    use plaint_projections::runner::ProjectionSet;
-    use plaint_projections::synth::{SynthConfig, SynthLog};
     let mut out = Vec::new();
     for complaints in [3, 40] {
         let mut set = ProjectionSet::default();

@@ -71,8 +71,9 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// Like [`Projection::apply`], with a hint: the record number the complaint probably has
     /// (every projection numbers complaints in the order their first `Received` appears in the
     /// log, so the runner can look the id up once for all of them). A projection checks the
-    /// hint against the record's id and falls back to its own lookup when it does not match,
-    /// so a wrong hint costs time, never correctness.
+    /// hint against the record's id and falls back to a lookup when it does not match (in the
+    /// set's numbering index when the projection is in a set, else in its own index), so a
+    /// wrong hint costs time, never correctness.
     fn apply_hinted(&mut self, event: &Event, hint: Option<u32>);
     /// Checks a deserialised state and rebuilds its lookup indexes (never serialised). A
     /// checkpoint's hash proves only that its bytes are the ones written; a crafted or buggy
@@ -88,12 +89,15 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// numbering) the same allocation, so a set of projections holds each id once (issue 13,
     /// wave 8). Changes no id and nothing serialised.
     fn share_record_ids(&mut self, from: &records::IdColumn);
-    /// Looks complaints up in the set's numbering index from now on instead of an index of its
-    /// own (issue 13, wave 8: one lookup table per set). The set calls it once the numbering
-    /// covers this projection's records, numbered alike; a record pushed that the numbering does
-    /// not number alike sends the projection back to an index of its own.
-    fn use_numbering(&mut self, numbering: &records::SharedIndex);
+    /// Looks complaints up in the set's numbering (`index`, numbering the ids of `numbered`)
+    /// from now on instead of an index of its own (issue 13, wave 8: one lookup table per set),
+    /// when its records are the numbering's first complaints, numbered alike; otherwise keeps an
+    /// index of its own. Says which. A record pushed that the numbering does not number alike
+    /// sends the projection back to an index of its own. For the set (and its tests).
+    #[doc(hidden)]
+    fn use_numbering(&mut self, index: &records::SharedIndex, numbered: &records::IdColumn) -> records::Lookups;
     /// Whether lookups go through `numbering` ([`Projection::use_numbering`]).
+    #[doc(hidden)]
     fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool;
 }
 

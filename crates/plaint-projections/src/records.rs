@@ -24,7 +24,8 @@ pub type SharedIndex = Arc<RwLock<IdIndex>>;
 /// `str` (0xFF is never UTF-8), so a numbering that runs ahead of a table finds nothing there.
 const NOT_AN_ID: &[u8] = b"\xff";
 
-/// A record table's id lookup.
+/// A record table's id lookup (no `Clone`: a copy of a table gets an index of its own ids,
+/// never another index's entries; see `Clone for RecordTable`).
 #[derive(Debug)]
 enum Lookup {
     /// The table's own index: a projection used alone, or just loaded and checked.
@@ -32,16 +33,6 @@ enum Lookup {
     /// The set's numbering index ([`SharedIndex`]): it numbers every complaint of this table
     /// as the table does (and may know more), which [`RecordTable::push`] checks.
     Numbering(SharedIndex),
-}
-
-impl Clone for Lookup {
-    /// A copy is on its own: it never writes through, or relies on, another set's numbering.
-    fn clone(&self) -> Self {
-        match self {
-            Lookup::Own(ix) => Lookup::Own(ix.clone()),
-            Lookup::Numbering(ix) => Lookup::Own(read(ix).clone()),
-        }
-    }
 }
 
 /// Reads the shared index. Poisoned only by a panic while the set's numbering was writing it:
@@ -57,8 +48,9 @@ pub(crate) fn write(ix: &SharedIndex) -> std::sync::RwLockWriteGuard<'_, IdIndex
 
 /// Complaint ids in record order, in chunks of [`CHUNK_LEN`]. A full chunk never changes again,
 /// so it can be shared (an `Arc`) between the tables that number complaints alike; only the
-/// last, partial chunk is a table's own. Serialises as nothing: the table writes each id in
-/// front of its record (the layout records with an `id` first field had).
+/// last, partial chunk is a table's own. Not serialised by itself: [`RecordTable`]'s
+/// `Serialize` writes each id in front of its record (the layout records with an `id` first
+/// field had).
 #[derive(Debug, Clone, Default)]
 pub struct IdColumn {
     full: Vec<Arc<[SmallId]>>,
@@ -81,7 +73,8 @@ impl IdColumn {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Number of full (shareable) chunks.
+    /// Number of full (shareable) chunks (tests, the bench's census).
+    #[doc(hidden)]
     pub fn full_chunks(&self) -> usize {
         self.full.len()
     }
@@ -122,9 +115,38 @@ impl IdColumn {
         }
         self.offered = self.offered.max(upto);
     }
+    /// Whether this column's ids are the first ids of `other` (the same ids at the same
+    /// places). A shared chunk is equal without a look at its ids.
+    pub fn is_prefix_of(&self, other: &IdColumn) -> bool {
+        let at = self.full.len() * CHUNK_LEN;
+        self.len() <= other.len()
+            && self
+                .full
+                .iter()
+                .zip(&other.full)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a[..] == b[..])
+            && self
+                .tail
+                .iter()
+                .enumerate()
+                .all(|(j, id)| other.get(at + j) == Some(id))
+    }
     /// Whether full chunk `k` is the same allocation as `other`'s (tests, the bench's census).
+    #[doc(hidden)]
     pub fn shares_chunk(&self, other: &IdColumn, k: usize) -> bool {
         matches!((self.full.get(k), other.full.get(k)), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+    }
+}
+
+impl IdIndex {
+    /// An index numbering the ids of `ids` by their place (ids that are all different: a
+    /// numbering's, or a table's pushed or checked ones).
+    pub fn from_column(ids: &IdColumn) -> IdIndex {
+        let mut ix = IdIndex::default();
+        for (i, id) in ids.iter().enumerate() {
+            ix.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
+        }
+        ix
     }
 }
 
@@ -141,11 +163,37 @@ impl std::ops::Index<usize> for IdColumn {
 /// exactly as the sequence of `(id, record)` pairs — in postcard the bytes of a record whose
 /// first field is the id, which is what every projection wrote before the column (checkpoint
 /// format unchanged).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RecordTable<R> {
     ids: IdColumn,
     recs: ChunkedVec<R>,
     index: Lookup,
+}
+
+/// Where a record table looks complaints up ([`RecordTable::use_numbering`]'s answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookups {
+    /// In the set's numbering index.
+    Numbering,
+    /// In an index of its own ids (the numbering does not number its records alike).
+    Own,
+}
+
+impl<R: Clone> Clone for RecordTable<R> {
+    /// A copy is on its own: an index of exactly its ids (a numbering's index knows complaints
+    /// beyond the table, whose numbers a rehash of a copied index would look up in vain), and it
+    /// never writes through, or relies on, another set's numbering.
+    fn clone(&self) -> Self {
+        let index = match &self.index {
+            Lookup::Own(ix) => ix.clone(),
+            Lookup::Numbering(_) => self.own_index(),
+        };
+        RecordTable {
+            ids: self.ids.clone(),
+            recs: self.recs.clone(),
+            index: Lookup::Own(index),
+        }
+    }
 }
 
 impl<R> Default for RecordTable<R> {
@@ -238,17 +286,30 @@ impl<R> RecordTable<R> {
             Lookup::Numbering(ix) => read(ix).get(id, of),
         }
     }
-    /// Looks complaints up in the set's numbering index from now on, dropping this table's own
-    /// (the set calls it once the numbering covers this table's records, numbered alike).
-    pub fn use_numbering(&mut self, numbering: &SharedIndex) {
-        assert!(
-            read(numbering).len() >= self.len(),
-            "the numbering covers the table's records"
+    /// Looks complaints up in the set's numbering (`index`, which numbers the ids of
+    /// `numbered`) from now on, dropping this table's own index — when this table's ids are the
+    /// first ids of the numbering. Otherwise the table keeps (or goes back to) an index of its
+    /// own. Says which it does.
+    pub(crate) fn use_numbering(&mut self, index: &SharedIndex, numbered: &IdColumn) -> Lookups {
+        let covered = read(index).len() == numbered.len() && self.ids.is_prefix_of(numbered);
+        if !covered {
+            if let Lookup::Numbering(_) = self.index {
+                self.index = Lookup::Own(self.own_index());
+            }
+            return Lookups::Own;
+        }
+        self.index = Lookup::Numbering(Arc::clone(index));
+        debug_assert!(
+            self.ids
+                .iter()
+                .enumerate()
+                .all(|(i, id)| self.find(id.as_str()) == Some(i as u32)),
+            "the numbering finds every record of the table under its number"
         );
-        self.index = Lookup::Numbering(Arc::clone(numbering));
+        Lookups::Numbering
     }
-    /// Whether lookups go through `numbering` (tests, the load path).
-    pub fn uses_numbering(&self, numbering: &SharedIndex) -> bool {
+    /// Whether lookups go through `numbering` (tests, the set's checks).
+    pub(crate) fn uses_numbering(&self, numbering: &SharedIndex) -> bool {
         matches!(&self.index, Lookup::Numbering(ix) if Arc::ptr_eq(ix, numbering))
     }
     /// The record number of complaint `id`, trying the runner's hint first (a wrong hint costs
@@ -272,25 +333,27 @@ impl<R> RecordTable<R> {
         assert_eq!(self.ids.len(), self.recs.len(), "one id per record");
         // Fed by a set, the numbering has the complaint already, under the same number; a table
         // fed otherwise (a caller folding a set's projection on its own) goes back to its own
-        // index, so a lookup never depends on the caller's discipline.
-        if matches!(self.index, Lookup::Numbering(_)) {
-            if self.find(id) != Some(i) {
-                self.index = Lookup::Own(self.own_index());
+        // index, so a lookup never depends on the caller's discipline. Inside a set that would
+        // be a broken invariant: the set's `apply` asserts (debug) that it never happens.
+        let ids = &self.ids;
+        let numbered_alike = match &mut self.index {
+            Lookup::Own(ix) => {
+                ix.insert(id, i, |j| ids[j as usize].as_bytes());
+                true
             }
-        } else if let Lookup::Own(ix) = &mut self.index {
-            let ids = &self.ids;
-            ix.insert(id, i, |j| ids[j as usize].as_bytes());
+            Lookup::Numbering(ix) => {
+                let of = |j: u32| ids.get(j as usize).map_or(NOT_AN_ID, SmallId::as_bytes);
+                read(ix).get(id, of) == Some(i)
+            }
+        };
+        if !numbered_alike {
+            self.index = Lookup::Own(self.own_index());
         }
         i
     }
     /// An index of this table's ids alone.
     fn own_index(&self) -> IdIndex {
-        let mut ix = IdIndex::default();
-        let ids = &self.ids;
-        for (i, id) in ids.iter().enumerate() {
-            ix.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
-        ix
+        IdIndex::from_column(&self.ids)
     }
     /// Rebuilds the id index (after the records were deserialised), refusing what
     /// [`RecordTable::push`] never makes: an id that is not a complaint id, or one id twice.
@@ -401,13 +464,12 @@ mod tests {
     fn a_table_looks_up_in_a_numbering_that_runs_ahead_and_falls_back_to_its_own_index() {
         let numbering: SharedIndex = SharedIndex::default();
         let mut ids = IdColumn::default();
-        for (i, id) in ["A", "B", "C"].into_iter().enumerate() {
+        for id in ["A", "B", "C"] {
             ids.push(SmallId::new(id));
-            let ids = &ids;
-            write(&numbering).insert(id, i as u32, |j| ids[j as usize].as_bytes());
         }
+        *write(&numbering) = IdIndex::from_column(&ids);
         let mut t = RecordTable::default();
-        t.use_numbering(&numbering);
+        assert_eq!(t.use_numbering(&numbering, &ids), Lookups::Numbering);
         assert_eq!(t.push("A", 1u32), 0);
         assert_eq!(t.push("B", 2), 1);
         assert!(t.uses_numbering(&numbering), "numbered alike: the set's index serves");
@@ -423,6 +485,59 @@ mod tests {
         assert_eq!((t.find("D"), t.find("C"), t.find("A")), (Some(2), None, Some(0)));
         assert_eq!(t.push("E", 5), 3);
         assert_eq!(t.find("E"), Some(3));
+    }
+
+    #[test]
+    fn a_table_is_pointed_at_a_numbering_only_when_its_ids_are_the_numbering_s_first() {
+        let numbering: SharedIndex = SharedIndex::default();
+        let ids = column(0..CHUNK_LEN + 3);
+        *write(&numbering) = IdIndex::from_column(&ids);
+        let table = |range: std::ops::Range<usize>| {
+            let mut t = RecordTable::default();
+            for i in range {
+                t.push(&format!("C-{i}"), i as u32);
+            }
+            t
+        };
+        let mut prefix = table(0..CHUNK_LEN + 1);
+        assert_eq!(prefix.use_numbering(&numbering, &ids), Lookups::Numbering);
+        assert!(prefix.uses_numbering(&numbering));
+        // Same length, other ids; a table longer than the numbering; a different tail id.
+        let mut shifted = table(1..CHUNK_LEN + 2);
+        let mut longer = table(0..CHUNK_LEN + 4);
+        let mut other_tail = table(0..CHUNK_LEN);
+        other_tail.push("C-99999", 0);
+        for t in [&mut shifted, &mut longer, &mut other_tail] {
+            assert_eq!(t.use_numbering(&numbering, &ids), Lookups::Own);
+            assert!(!t.uses_numbering(&numbering));
+        }
+        assert_eq!(shifted.find("C-1"), Some(0), "its own index still answers");
+        assert_eq!(other_tail.find("C-99999"), Some(CHUNK_LEN as u32));
+        // An index that does not number the column handed with it is not used either.
+        let mut empty = RecordTable::<u32>::default();
+        assert_eq!(empty.use_numbering(&numbering, &column(0..2)), Lookups::Own);
+    }
+
+    #[test]
+    fn a_copy_of_a_table_on_a_numbering_that_runs_ahead_grows_on_its_own() {
+        // The set's numbering knows many complaints the table has not seen (the engine folds
+        // repeats ahead of tickets). A copy of the table must not take over the numbering's
+        // entries: growing the copy's index would rehash numbers beyond the copy's ids.
+        let numbering: SharedIndex = SharedIndex::default();
+        let ids = column(0..3 * CHUNK_LEN);
+        *write(&numbering) = IdIndex::from_column(&ids);
+        let mut t = RecordTable::<u32>::default();
+        assert_eq!(t.use_numbering(&numbering, &ids), Lookups::Numbering);
+        let mut copy = t.clone();
+        assert!(!copy.uses_numbering(&numbering));
+        for i in 0..3 * CHUNK_LEN {
+            assert_eq!(copy.push(&format!("C-{i}"), 0), i as u32);
+        }
+        assert_eq!(
+            copy.find(&format!("C-{}", 3 * CHUNK_LEN - 1)),
+            Some(3 * CHUNK_LEN as u32 - 1)
+        );
+        assert_eq!(t.find("C-0"), None, "the original saw nothing");
     }
 
     fn column(ids: std::ops::Range<usize>) -> IdColumn {

@@ -9,9 +9,9 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
-use crate::records::{self, IdColumn, SharedIndex};
+use crate::records::{self, IdColumn, Lookups, SharedIndex};
 use crate::tickets::{TicketView, Tickets};
-use crate::util::SmallId;
+use crate::util::{IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
 use plaint_domain::event::Event;
 use plaint_domain::event::EventData;
@@ -93,6 +93,29 @@ impl<P: Projection> Slot<P> {
             self.state.share_record_ids(numbering);
         }
     }
+    /// Folds `e` as its set does: a projection that looked complaints up in the set's numbering
+    /// still does after (the numbering numbers every complaint first; a fallback to an index of
+    /// its own would mean the set's invariant broke), and its new full chunk of ids is shared.
+    #[inline]
+    fn apply_in_set(&mut self, e: &Event, hint: Option<u32>, numbering: &Ordinals) {
+        let shared = cfg!(debug_assertions) && self.state.uses_numbering(&numbering.index);
+        self.apply(e, hint);
+        debug_assert!(
+            !shared || self.state.uses_numbering(&numbering.index),
+            "{}: fed by its set, it left the set's numbering",
+            P::NAME
+        );
+        self.share_after(e, &numbering.ids);
+    }
+    /// Points this projection's lookups at the set's numbering when it numbers the projection's
+    /// records alike (checked: see [`Projection::use_numbering`]).
+    fn use_numbering(&mut self, numbering: &Ordinals) -> Lookups {
+        self.state.use_numbering(&numbering.index, &numbering.ids)
+    }
+    /// Whether this projection looks complaints up in `numbering`'s index.
+    fn uses_numbering(&self, numbering: &Ordinals) -> bool {
+        self.state.uses_numbering(&numbering.index)
+    }
 }
 
 /// Complaint ids numbered in the order their first `Received` appears in the log — the
@@ -157,12 +180,7 @@ impl Ordinals {
     fn seed_from<P: Projection>(&mut self, p: &P) {
         self.ids = p.record_ids().clone();
         // In place: the projections that look complaints up in it keep doing so.
-        let mut index = records::write(&self.index);
-        index.clear();
-        let ids = &self.ids;
-        for (i, id) in ids.iter().enumerate() {
-            index.insert(id.as_str(), i as u32, |j| ids[j as usize].as_bytes());
-        }
+        *records::write(&self.index) = IdIndex::from_column(&self.ids);
     }
 }
 
@@ -241,14 +259,20 @@ macro_rules! define_projection_set {
         }
 
         impl Clone for ProjectionSet {
-            /// A copy with a numbering of its own, which its projections look complaints up in.
+            /// A copy with a numbering of its own, which the copies of the projections that
+            /// looked complaints up in the original's look them up in (checked again).
             fn clone(&self) -> Self {
                 let mut s = ProjectionSet {
                     $first: self.$first.clone(),
                     $($field: self.$field.clone(),)*
                     ordinals: self.ordinals.clone(),
                 };
-                s.use_numbering();
+                if self.$first.uses_numbering(&self.ordinals) {
+                    s.$first.use_numbering(&s.ordinals);
+                }
+                $(if self.$field.uses_numbering(&self.ordinals) {
+                    s.$field.use_numbering(&s.ordinals);
+                })*
                 s
             }
         }
@@ -265,12 +289,8 @@ macro_rules! define_projection_set {
             #[inline]
             pub fn apply(&mut self, e: &Event) {
                 let hint = self.ordinals.hint(e);
-                self.$first.apply(e, hint);
-                self.$first.share_after(e, &self.ordinals.ids);
-                $(
-                    self.$field.apply(e, hint);
-                    self.$field.share_after(e, &self.ordinals.ids);
-                )*
+                self.$first.apply_in_set(e, hint, &self.ordinals);
+                $(self.$field.apply_in_set(e, hint, &self.ordinals);)*
             }
             /// Shares every projection's full chunks of ids with the numbering's (after a load,
             /// after a parallel rebuild; [`ProjectionSet::apply`] does it as chunks fill).
@@ -279,16 +299,17 @@ macro_rules! define_projection_set {
                 $(self.$field.state.share_record_ids(&self.ordinals.ids);)*
             }
             /// Points every projection's complaint lookups at the numbering's index (issue 13,
-            /// wave 8): after the set is made, reset, loaded (once the numbering is checked to
-            /// cover every projection) or copied.
+            /// wave 8) where the numbering numbers its records alike (each is checked): after
+            /// the set is made, reset or loaded.
             fn use_numbering(&mut self) {
-                self.$first.state.use_numbering(&self.ordinals.index);
-                $(self.$field.state.use_numbering(&self.ordinals.index);)*
+                self.$first.use_numbering(&self.ordinals);
+                $(self.$field.use_numbering(&self.ordinals);)*
             }
-            /// Whether every projection looks complaints up in the set's one index.
+            /// Whether every projection looks complaints up in the set's one index (tests).
+            #[doc(hidden)]
             pub fn lookups_shared(&self) -> bool {
-                self.$first.state.uses_numbering(&self.ordinals.index)
-                    $(&& self.$field.state.uses_numbering(&self.ordinals.index))*
+                self.$first.uses_numbering(&self.ordinals)
+                    $(&& self.$field.uses_numbering(&self.ordinals))*
             }
             /// Each enabled projection's position (`None` when disabled), in list order.
             fn positions(&self) -> [Option<u64>; ProjectionKind::ALL.len()] {
@@ -314,6 +335,15 @@ macro_rules! define_projection_set {
                 $(if self.$field.enabled {
                     self.$field.load(dir)?;
                 })*
+                self.adopt_states(dir)
+            }
+            /// What [`ProjectionSet::load`] does once the states are in their slots: seeds the
+            /// numbering from the enabled projection that has seen most, shares the ids, checks
+            /// that every enabled projection numbers complaints alike (a fault names its
+            /// checkpoint in `dir`) and points their lookups at the numbering. For `load` and
+            /// the checkpoint fuzz target, which puts a decoded state into a set.
+            #[doc(hidden)]
+            pub fn adopt_states(&mut self, dir: &Path) -> Result<(), CheckpointError> {
                 self.seed_ordinals();
                 self.share_ids();
                 if self.$first.enabled {
@@ -322,7 +352,17 @@ macro_rules! define_projection_set {
                 $(if self.$field.enabled {
                     self.ordinals.check_prefix(dir, &self.$field.state)?;
                 })*
+                // Checked above: every enabled projection numbers alike. A disabled one is
+                // pointed at the numbering only where it numbers alike too (checked again).
                 self.use_numbering();
+                debug_assert!(
+                    !self.$first.enabled || self.$first.uses_numbering(&self.ordinals),
+                    "a checked projection looks up in the numbering"
+                );
+                $(debug_assert!(
+                    !self.$field.enabled || self.$field.uses_numbering(&self.ordinals),
+                    "a checked projection looks up in the numbering"
+                );)*
                 Ok(())
             }
             /// Seeds the shared numbering from the enabled projection that has seen the most.
@@ -385,8 +425,7 @@ impl ProjectionSet {
     #[inline]
     pub fn apply_repeats(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
-        self.repeats.apply(e, hint);
-        self.repeats.share_after(e, &self.ordinals.ids);
+        self.repeats.apply_in_set(e, hint, &self.ordinals);
     }
     /// Folds one event into the ticket projection alone (and the shared numbering), unless it
     /// applied it already; like [`ProjectionSet::apply_repeats`]. The watchdog's list of open
@@ -394,8 +433,7 @@ impl ProjectionSet {
     #[inline]
     pub fn apply_tickets(&mut self, e: &Event) {
         let hint = self.ordinals.hint(e);
-        self.tickets.apply(e, hint);
-        self.tickets.share_after(e, &self.ordinals.ids);
+        self.tickets.apply_in_set(e, hint, &self.ordinals);
     }
 }
 

@@ -474,8 +474,12 @@ impl Projection for SlaProjection {
         self.recs.share_ids_from(from);
     }
 
-    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
-        self.recs.use_numbering(numbering);
+    fn use_numbering(
+        &mut self,
+        index: &crate::records::SharedIndex,
+        numbered: &crate::records::IdColumn,
+    ) -> crate::records::Lookups {
+        self.recs.use_numbering(index, numbered)
     }
 
     fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {

@@ -716,8 +716,12 @@ impl Projection for Tickets {
         self.tickets.share_ids_from(from);
     }
 
-    fn use_numbering(&mut self, numbering: &crate::records::SharedIndex) {
-        self.tickets.use_numbering(numbering);
+    fn use_numbering(
+        &mut self,
+        index: &crate::records::SharedIndex,
+        numbered: &crate::records::IdColumn,
+    ) -> crate::records::Lookups {
+        self.tickets.use_numbering(index, numbered)
     }
 
     fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {

@@ -890,8 +890,9 @@ impl SymIndex {
 
 /// Records per chunk of a [`ChunkedVec`]: the last chunk's unused slots (fewer than this many)
 /// are the only slack, a few hundred kilobytes at most per table; 16,384 left up to 14 % of a
-/// 100,000-record table unused.
-pub const CHUNK_LEN: usize = 1 << 10;
+/// 100,000-record table unused. Fuzzing builds (`--cfg fuzzing`) use 4, so that the states a
+/// fuzzer makes fill chunks and reach the sharing of full chunks of ids.
+pub const CHUNK_LEN: usize = if cfg!(fuzzing) { 4 } else { 1 << 10 };
 
 /// A growable array in fixed-size chunks: growing never copies what is there (no transient
 /// second copy of a large array, no doubling slack), which bounds a rebuild's peak memory.

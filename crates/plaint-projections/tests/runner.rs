@@ -358,16 +358,81 @@ fn every_projection_holds_the_complaint_ids_once_however_it_was_built() {
     }
     assert_ids_held_once(&engine, 2, "tickets and repeats first");
     assert_eq!(engine.serialised(), expected);
-    // A copy has a numbering of its own (and answers the same).
+    // A copy has a numbering of its own and answers the same.
     let copy = engine.clone();
     assert_ids_held_once(&copy, 2, "a copy");
     assert_eq!(copy.serialised(), expected);
-    let id = copy.tickets.state.ids().nth(CHUNK_LEN + 7).unwrap();
-    assert_eq!(copy.tickets.state.view(&id), engine.tickets.state.view(&id));
+}
+
+/// Every query the tests compare sets on, for one complaint.
+fn answers(set: &ProjectionSet, id: &plaint_domain::ids::ComplaintId) -> String {
     let policy = plaint_domain::policy::Policy::default();
     let now = plaint_domain::time::Timestamp::MAX;
+    format!(
+        "{:?} {:?}",
+        set.tickets.state.view(id),
+        set.sla.state.ticket(id, now, &policy)
+    )
+}
+
+#[test]
+fn a_copy_of_a_set_and_the_set_fold_on_independently() {
+    // Half the log into a set, a copy of it, then the other half into the copy alone: the
+    // original neither changes nor starts to find the copy's complaints; then the reverse.
+    let events = synth(2 * CHUNK_LEN as u64 + 100, 9);
+    let (first, second) = events.split_at(events.len() / 2);
+    let mut set = fold(first);
+    let before = set.serialised();
+    let known = set.tickets.state.ids().last().unwrap();
+    let mut copy = set.clone();
+    for e in second {
+        copy.apply(e);
+    }
+    assert_ids_held_once(&copy, 2, "a copy folded on");
+    assert_eq!(copy.serialised(), fold(&events).serialised());
+    let later = copy.tickets.state.ids().last().unwrap();
+    assert_ne!(later, known);
+    assert_eq!(set.serialised(), before, "folding the copy changed the original");
     assert_eq!(
-        copy.sla.state.ticket(&id, now, &policy),
-        engine.sla.state.ticket(&id, now, &policy)
+        set.tickets.state.view(&later),
+        None,
+        "the original finds the copy's complaint"
     );
+    assert_eq!(answers(&set, &known), answers(&fold(first), &known));
+    // The reverse: the original folds on, the copy of its first half does not move.
+    let mut copy = fold(first).clone();
+    for e in second {
+        set.apply(e);
+    }
+    assert_eq!(copy.serialised(), before, "folding the original changed a copy");
+    assert_eq!(copy.tickets.state.view(&later), None);
+    assert_eq!(set.serialised(), fold(&events).serialised());
+    for e in second {
+        copy.apply(e);
+    }
+    assert_eq!(copy.serialised(), set.serialised());
+    assert_eq!(answers(&copy, &later), answers(&set, &later));
+}
+
+#[test]
+fn a_copy_of_a_projection_that_looks_up_in_a_numbering_ahead_of_it_folds_without_panic() {
+    // The engine's set: repeats folded ahead, so the numbering knows complaints that tickets has
+    // not seen. A copy of the ticket projection must fold the log on its own (it once took the
+    // numbering's index and panicked when its index grew).
+    let events = synth(2 * CHUNK_LEN as u64 + 100, 11);
+    let mut set = ProjectionSet::default();
+    for e in &events {
+        set.apply_repeats(e);
+    }
+    let mut tickets = set.tickets.state.clone();
+    for e in &events {
+        tickets.apply(e);
+    }
+    let direct = fold(&events);
+    assert_eq!(
+        postcard::to_allocvec(&tickets).unwrap(),
+        postcard::to_allocvec(&direct.tickets.state).unwrap()
+    );
+    let id = direct.tickets.state.ids().nth(CHUNK_LEN + 7).unwrap();
+    assert_eq!(tickets.view(&id), direct.tickets.state.view(&id));
 }
