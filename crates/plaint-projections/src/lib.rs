@@ -82,23 +82,38 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     /// such a state is refused at load, naming what is wrong, and never panics or answers wrongly
     /// at query time.
     fn after_load(&mut self) -> Result<(), InvalidState>;
+    /// The projection's record table, whatever its record type: what the set needs of it
+    /// (the ids and their lookups, below).
+    #[doc(hidden)]
+    fn id_table(&self) -> &dyn records::IdTable;
+    /// [`Projection::id_table`], to change its ids' sharing and lookups.
+    #[doc(hidden)]
+    fn id_table_mut(&mut self) -> &mut dyn records::IdTable;
     /// The complaint ids of the records, in log order of first receipt: lets the runner seed
     /// its shared numbering after loading checkpoints and check every projection against it.
-    fn record_ids(&self) -> &records::IdColumn;
+    fn record_ids(&self) -> &records::IdColumn {
+        self.id_table().ids()
+    }
     /// Makes the full chunks of [`Projection::record_ids`] that equal `from`'s (the runner's
     /// numbering) the same allocation, so a set of projections holds each id once (issue 13,
     /// wave 8). Changes no id and nothing serialised.
-    fn share_record_ids(&mut self, from: &records::IdColumn);
+    fn share_record_ids(&mut self, from: &records::IdColumn) {
+        self.id_table_mut().share_ids_from(from);
+    }
     /// Looks complaints up in the set's numbering (`index`, numbering the ids of `numbered`)
     /// from now on instead of an index of its own (issue 13, wave 8: one lookup table per set),
     /// when its records are the numbering's first complaints, numbered alike; otherwise keeps an
     /// index of its own. Says which. A record pushed that the numbering does not number alike
     /// sends the projection back to an index of its own. For the set (and its tests).
     #[doc(hidden)]
-    fn use_numbering(&mut self, index: &records::SharedIndex, numbered: &records::IdColumn) -> records::Lookups;
+    fn use_numbering(&mut self, index: &records::SharedIndex, numbered: &records::IdColumn) -> records::Lookups {
+        self.id_table_mut().use_numbering(index, numbered)
+    }
     /// Whether lookups go through `numbering` ([`Projection::use_numbering`]).
     #[doc(hidden)]
-    fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool;
+    fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool {
+        self.id_table().uses_numbering(numbering)
+    }
 }
 
 /// What is wrong with a deserialised projection state (see [`Projection::after_load`]): the

@@ -416,6 +416,35 @@ pub fn check_complaint_id(id: &SmallId) -> Result<(), InvalidState> {
         .map_err(|e| InvalidState::new(format!("{id:?} is not a complaint id: {e}")))
 }
 
+/// What a projection set needs of a projection's record table, whatever its record type
+/// ([`crate::Projection::id_table`]): the ids, their sharing and their lookups.
+#[doc(hidden)]
+pub trait IdTable {
+    /// [`RecordTable::ids`].
+    fn ids(&self) -> &IdColumn;
+    /// [`RecordTable::share_ids_from`].
+    fn share_ids_from(&mut self, from: &IdColumn);
+    /// [`RecordTable::use_numbering`].
+    fn use_numbering(&mut self, index: &SharedIndex, numbered: &IdColumn) -> Lookups;
+    /// [`RecordTable::uses_numbering`].
+    fn uses_numbering(&self, numbering: &SharedIndex) -> bool;
+}
+
+impl<R> IdTable for RecordTable<R> {
+    fn ids(&self) -> &IdColumn {
+        RecordTable::ids(self)
+    }
+    fn share_ids_from(&mut self, from: &IdColumn) {
+        RecordTable::share_ids_from(self, from)
+    }
+    fn use_numbering(&mut self, index: &SharedIndex, numbered: &IdColumn) -> Lookups {
+        RecordTable::use_numbering(self, index, numbered)
+    }
+    fn uses_numbering(&self, numbering: &SharedIndex) -> bool {
+        RecordTable::uses_numbering(self, numbering)
+    }
+}
+
 impl<R> std::ops::Index<usize> for RecordTable<R> {
     type Output = R;
     #[inline]

@@ -310,24 +310,12 @@ impl Projection for Repeats {
         }
     }
 
-    fn record_ids(&self) -> &crate::records::IdColumn {
-        self.recs.ids()
+    fn id_table(&self) -> &dyn crate::records::IdTable {
+        &self.recs
     }
 
-    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
-        self.recs.share_ids_from(from);
-    }
-
-    fn use_numbering(
-        &mut self,
-        index: &crate::records::SharedIndex,
-        numbered: &crate::records::IdColumn,
-    ) -> crate::records::Lookups {
-        self.recs.use_numbering(index, numbered)
-    }
-
-    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
-        self.recs.uses_numbering(numbering)
+    fn id_table_mut(&mut self) -> &mut dyn crate::records::IdTable {
+        &mut self.recs
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {

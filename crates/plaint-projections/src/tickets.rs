@@ -708,24 +708,12 @@ impl Projection for Tickets {
         }
     }
 
-    fn record_ids(&self) -> &crate::records::IdColumn {
-        self.tickets.ids()
+    fn id_table(&self) -> &dyn crate::records::IdTable {
+        &self.tickets
     }
 
-    fn share_record_ids(&mut self, from: &crate::records::IdColumn) {
-        self.tickets.share_ids_from(from);
-    }
-
-    fn use_numbering(
-        &mut self,
-        index: &crate::records::SharedIndex,
-        numbered: &crate::records::IdColumn,
-    ) -> crate::records::Lookups {
-        self.tickets.use_numbering(index, numbered)
-    }
-
-    fn uses_numbering(&self, numbering: &crate::records::SharedIndex) -> bool {
-        self.tickets.uses_numbering(numbering)
+    fn id_table_mut(&mut self) -> &mut dyn crate::records::IdTable {
+        &mut self.tickets
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
