@@ -159,9 +159,10 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
     }
 }
 
-/// On PostgreSQL the demo folds after the last batch on its own task (its first follower on a
-/// second runtime hung; the store's part of it is tested in `plaint-store/tests/pg_runtimes.rs`).
-/// A demo of several batches into PostgreSQL ends, with the same report as into a file log.
+/// On PostgreSQL the demo folds its projections beside the batches on a thread with a runtime of
+/// its own, as on a file log (its first such follower hung, before the store drove every pooled
+/// session on its own runtime: `plaint-store/tests/pg_runtimes.rs`). A demo of several batches
+/// into PostgreSQL ends, with the same report as into a file log.
 #[test]
 fn demo_into_postgres_ends_with_the_file_log_report() {
     let Some(url) = database_url() else {

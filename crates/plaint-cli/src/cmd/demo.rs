@@ -8,11 +8,10 @@
 //!
 //! Issue 13 (the demo end to end in under 2 s): the workload is generated on its own thread
 //! ([`WorkloadStream`], chunk by chunk, in the order of the whole sorted list); the batches and
-//! the watchdog run on the command's task. On a file log the engine's projections are folded from
-//! the log on a third thread after every batch, so that after the last batch only its events
-//! remain to fold before the reports (no rebuild from the first event); on PostgreSQL they are
-//! folded once, after the last batch, on the command's task (see [`Follower::After`]). Either
-//! way the checkpoints are saved as the rebuild saved them.
+//! the watchdog run on the command's task. The engine's projections are folded from the log on a
+//! third thread after every batch (file log and PostgreSQL alike), so that after the last batch
+//! only its events remain to fold before the reports (no rebuild from the first event); the
+//! checkpoints are saved as the rebuild saved them.
 
 use crate::cmd::report::{parse_week, print_weekly, weekly_report};
 use crate::context::{open_engine_at, parse_instant, Access, Context, StoreLocation};
@@ -96,7 +95,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     // the batches execute, instead of before and after them.
     let executing = Instant::now();
     let mut workload = Generation::start(cfg.clone(), emit_to)?;
-    let follower = Follower::start(Arc::clone(&engine), &location)?;
+    let follower = Follower::start(Arc::clone(&engine))?;
     let executed_run = execute(&engine, &mut workload, &follower, end).await;
     let executed = executing.elapsed();
     // Both threads are joined on every path before an error is returned: the first error wins.
@@ -162,8 +161,8 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     } = executed_run;
     eprintln!(
         "demo: {} complaints, {} commands ({} rejected), {escalated} watchdog escalations, {events} events into \
-         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections {}, caught up and saved \
-         {:.2} s after the last batch)",
+         the {} in {:.2} s ({:.0} events/s; generated beside in {:.2} s, projections folded beside, caught up and \
+         saved {:.2} s after the last batch)",
         summary.complaints,
         summary.commands,
         rejected,
@@ -171,10 +170,6 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         executed.as_secs_f64(),
         events as f64 / executed.as_secs_f64().max(1e-9),
         generated.as_secs_f64(),
-        match location {
-            StoreLocation::File(_) => "folded beside",
-            StoreLocation::Pg(_) => "folded after the last batch",
-        },
         folded.as_secs_f64()
     );
     if rejected > 0 {
@@ -362,34 +357,19 @@ enum Follow {
 }
 
 /// Folds the engine's projections up to the log's head on its own thread (with its own
-/// runtime), each time the batches have moved it (PostgreSQL: once, after the last batch): the
-/// projections a rebuild would give, folded from the same log in the same order
-/// (docs/ARCHITECTURE.md: incremental and at once are the same), without a rebuild.
-enum Follower {
-    /// On its own thread: the file log, whose reads run on whichever runtime asks (a file log
-    /// takes no read replica).
-    Beside {
-        tx: std::sync::mpsc::Sender<Follow>,
-        thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
-    },
-    /// On the command's task, after the last batch (PostgreSQL). Wave 8's first follower on a
-    /// second runtime hung there: the pool's sessions were driven by the runtime that opened
-    /// them, and the follower's current-thread runtime, idle between folds, left the ones it
-    /// opened undriven for the main runtime's next query. The store now drives every session on
-    /// its own runtime (`plaint-store/tests/pg_runtimes.rs`); folding beside on PostgreSQL has
-    /// not been measured since, so it stays after the last batch.
-    After(Arc<plaint::Engine>),
+/// runtime), each time the batches have moved it: the projections a rebuild would give, folded
+/// from the same log in the same order (docs/ARCHITECTURE.md: incremental and at once are the
+/// same), without a rebuild. The same on both stores: a file log's reads run on whichever runtime
+/// asks, and a PostgreSQL store drives every pooled session on the runtime that connected it
+/// (`plaint-store/tests/pg_runtimes.rs`), so this thread's current-thread runtime, idle between
+/// folds, never leaves a session undriven for the command's runtime.
+struct Follower {
+    tx: std::sync::mpsc::Sender<Follow>,
+    thread: std::thread::JoinHandle<anyhow::Result<Duration>>,
 }
 
 impl Follower {
-    fn start(engine: Arc<plaint::Engine>, location: &StoreLocation) -> anyhow::Result<Self> {
-        match location {
-            StoreLocation::File(_) => Self::beside(engine),
-            StoreLocation::Pg(_) => Ok(Follower::After(engine)),
-        }
-    }
-
-    fn beside(engine: Arc<plaint::Engine>) -> anyhow::Result<Self> {
+    fn start(engine: Arc<plaint::Engine>) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let follow = move || -> anyhow::Result<Duration> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -415,49 +395,30 @@ impl Follower {
             .name("plaint-demo-fold".into())
             .spawn(follow)
             .context("demo: cannot start the projection follower thread")?;
-        Ok(Follower::Beside { tx, thread })
+        Ok(Follower { tx, thread })
     }
 
     /// The log has grown: fold up to its head (coalesced with orders not taken yet). A follower
     /// that has ended already (an error, or a panic that may have left the engine's projections
     /// half-folded) stops the batches: its own error is reported once it is joined.
     fn follow(&self) -> anyhow::Result<()> {
-        match self {
-            Follower::Beside { tx, thread } => {
-                if thread.is_finished() || tx.send(Follow::Head).is_err() {
-                    return Err(EarlyStop::Follower.into());
-                }
-                Ok(())
-            }
-            Follower::After(_) => Ok(()),
+        if self.thread.is_finished() || self.tx.send(Follow::Head).is_err() {
+            return Err(EarlyStop::Follower.into());
         }
+        Ok(())
     }
 
     /// After an error elsewhere: stops the follower without saving checkpoints and joins it.
     async fn stop(self) -> anyhow::Result<Duration> {
-        match self {
-            Follower::Beside { tx, thread } => {
-                drop(tx);
-                join(thread, "the projection follower").await
-            }
-            Follower::After(_) => Err(anyhow::anyhow!("demo: the batches stopped early")),
-        }
+        drop(self.tx);
+        join(self.thread, "the projection follower").await
     }
 
     /// Catches up with the head, saves the checkpoints (as the rebuild did) and returns how long
     /// that took after the last batch.
     async fn finish(self) -> anyhow::Result<Duration> {
-        match self {
-            Follower::Beside { tx, thread } => {
-                let _ = tx.send(Follow::Finish);
-                join(thread, "the projection follower").await
-            }
-            Follower::After(engine) => {
-                let started = Instant::now();
-                engine.save_checkpoints().await?;
-                Ok(started.elapsed())
-            }
-        }
+        let _ = self.tx.send(Follow::Finish);
+        join(self.thread, "the projection follower").await
     }
 }
 
