@@ -1270,6 +1270,26 @@ impl PgStore {
         self.submit_job(requests, vault, None).await
     }
 
+    /// One request as one writer call; `head`: see [`Job::head`].
+    async fn append_one(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        head: Option<u64>,
+    ) -> Result<AppendResult, StoreError> {
+        let request = AppendRequest {
+            stream: stream.to_string(),
+            expected,
+            events,
+        };
+        let mut results = self
+            .submit_job(vec![request], crate::vault::VaultWrite::default(), head)
+            .await?;
+        assert_eq!(results.len(), 1);
+        Ok(results.pop().expect("one result per request"))
+    }
+
     /// Queues one call for the writer; `head`: see [`Job::head`].
     async fn submit_job(
         &self,
@@ -2557,15 +2577,7 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        let mut results = self
-            .submit(vec![AppendRequest {
-                stream: stream.to_string(),
-                expected,
-                events,
-            }])
-            .await?;
-        assert_eq!(results.len(), 1);
-        Ok(results.pop().expect("one result per request"))
+        self.append_one(stream, expected, events, None).await
     }
 
     /// Refused unless the transaction starts at `head` (checked under the head lock by the
@@ -2577,16 +2589,7 @@ impl EventStore for PgStore {
         events: Vec<NewEvent>,
         head: u64,
     ) -> Result<AppendResult, StoreError> {
-        let request = AppendRequest {
-            stream: stream.to_string(),
-            expected,
-            events,
-        };
-        let mut results = self
-            .submit_job(vec![request], crate::vault::VaultWrite::default(), Some(head))
-            .await?;
-        assert_eq!(results.len(), 1);
-        Ok(results.pop().expect("one result per request"))
+        self.append_one(stream, expected, events, Some(head)).await
     }
 
     async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
