@@ -303,9 +303,48 @@ fn progress(system: &str, run: &RunFigures) {
         run.allocations_per_command(),
         load_average()
     );
+    let q = |x: f64| run.latency.value_at_quantile(x);
+    eprintln!(
+        "    latency distribution (µs): p10 {} p25 {} p50 {} p75 {} p90 {} p99 {} max {}, mean {:.0}",
+        q(0.10),
+        q(0.25),
+        q(0.50),
+        q(0.75),
+        q(0.90),
+        q(0.99),
+        run.latency.max(),
+        run.latency.mean()
+    );
     for e in &run.first_errors {
         eprintln!("    error: {e}");
     }
+}
+
+/// The server's WAL counters (`pg_stat_wal`, the whole server: other sessions' work included).
+/// `wal_sync_time` counts only with `track_wal_io_timing` on for the sessions that flush.
+async fn wal_counters(sql: &sqlx::PgPool) -> [f64; 4] {
+    let (records, syncs, sync_ms, bytes): (i64, i64, f64, f64) =
+        sqlx::query_as("SELECT wal_records, wal_sync, wal_sync_time, wal_bytes::float8 FROM pg_stat_wal")
+            .fetch_one(sql)
+            .await
+            .expect("pg_stat_wal");
+    [records as f64, syncs as f64, sync_ms, bytes]
+}
+
+/// Prints the WAL counters' growth since `before` per command of `run`.
+async fn wal_note(sql: &sqlx::PgPool, system: &str, before: [f64; 4], run: &RunFigures) {
+    let after = wal_counters(sql).await;
+    let d: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    let n = run.commands as f64;
+    eprintln!(
+        "    {system} WAL: {:.2} records, {:.0} bytes, {:.3} flushes per command; {:.3} ms per flush ({:.0} flushes, {:.0} ms)",
+        d[0] / n,
+        d[3] / n,
+        d[1] / n,
+        if d[1] > 0.0 { d[2] / d[1] } else { 0.0 },
+        d[1],
+        d[2]
+    );
 }
 
 fn statuses(tickets: &Tickets) -> BTreeMap<&'static str, usize> {
@@ -527,8 +566,10 @@ async fn plaint_pg_row(
     let schema1 = format!("plaint_bench_vs_{tag}_1");
     let local = tempfile::tempdir().expect("temp dir");
     let engine = Arc::new(plaint_pg_engine(url, &schema1, pool_size, &local.path().join("one")).await);
+    let wal = wal_counters(sql).await;
     let one = drive(split(commands, 1), plaint_exec(engine.clone())).await;
     progress("plaint pg", &one);
+    wal_note(sql, "plaint pg", wal, &one).await;
     let events = engine.stats().await.expect("stats").events;
     let bytes = relation_bytes(sql, &format!("{schema1}.events")).await;
     let parts = pg_bytes_by_part(sql, &schema1, events).await;
@@ -638,8 +679,10 @@ async fn cqrs_pg_row(commands: &[Command], callers: usize, url: &str, pool_size:
     let prefix1 = format!("plaint_bench_cqrs_{tag}_1");
     create_tables(&pool, &prefix1).await.expect("create tables");
     let cqrs = Arc::new(framework(pool.clone(), &prefix1, cqrs_services()));
+    let wal = wal_counters(sql).await;
     let one = drive(split(commands, 1), cqrs_exec(cqrs)).await;
     progress("cqrs-es pg", &one);
+    wal_note(sql, "cqrs-es pg", wal, &one).await;
     let (events_table, snapshots_table) = table_names(&prefix1);
     let (events,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {events_table}"))
         .fetch_one(sql)

@@ -63,6 +63,7 @@ pub(crate) mod access_ops;
 
 #[path = "engine_repeat_index.rs"]
 mod repeat_index;
+use repeat_index::{JudgeRead, JudgedAt};
 
 #[path = "engine_watch.rs"]
 mod watch;
@@ -485,6 +486,9 @@ pub struct Engine {
     parked: repeat_index::Parked,
     /// How the command path's catch-up reads find the log's end (see `engine_repeat_index.rs`).
     log_end: repeat_index::LogEnd,
+    /// Commands running now: a judgement skips its read only when its command runs alone
+    /// (see `engine_repeat_index.rs`).
+    in_flight: repeat_index::InFlight,
     /// The watchdog's histories of open tickets between ticks (see `engine_watch.rs`); held
     /// for a whole tick, so ticks of one engine take turns.
     watch: tokio::sync::Mutex<watch::Watch>,
@@ -626,6 +630,7 @@ impl Engine {
             replica: None,
             parked: Default::default(),
             log_end,
+            in_flight: Default::default(),
             watch: Default::default(),
         })
     }
@@ -681,8 +686,10 @@ impl Engine {
         // Commands on one complaint from this process take turns (read, decide, append), so
         // they never conflict with each other; conflicts with other processes are retried.
         let _turn = self.stripes.of(&cmd.complaint_id).lock().await;
+        let _running = self.in_flight.enter();
         let mut attempt = 0u32;
         let mut use_cache = true;
+        let mut judge = JudgeRead::Local;
         loop {
             attempt += 1;
             if attempt > 1 {
@@ -699,7 +706,7 @@ impl Engine {
                 Known::Retry(executed) => return Ok(executed),
             };
             self.check_merge_target(&cmd, None).await?;
-            let priors = self.priors_for(&state, &cmd).await?;
+            let (priors, judged) = self.priors_for(&state, &cmd, judge).await?;
             let mut write = VaultWrite::default();
             let key = self.customer_key_for(&cmd, &mut write).await?;
             let ctx = Context {
@@ -737,18 +744,23 @@ impl Engine {
             assert!(new[0].meta.command_digest.is_some(), "decide records the digest");
             let envelopes = new.iter().map(to_new_event).collect();
             let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
+            let expected = ExpectedVersion::Exact(state.version);
             let appended = if write.is_empty() {
-                tracing::Instrument::instrument(
-                    self.store
-                        .append(stream, ExpectedVersion::Exact(state.version), envelopes),
-                    append_span,
-                )
-                .await
+                let append = match judged {
+                    JudgedAt::Anywhere => self.store.append(stream, expected, envelopes),
+                    JudgedAt::Head(head) => self.store.append_at_head(stream, expected, envelopes, head),
+                };
+                tracing::Instrument::instrument(append, append_span).await
             } else {
+                assert_eq!(
+                    judged,
+                    JudgedAt::Anywhere,
+                    "a receive writes the vault; it is not judged"
+                );
                 // A new key or link is created with the events, never for a refused command.
                 let request = AppendRequest {
                     stream: stream.to_owned(),
-                    expected: ExpectedVersion::Exact(state.version),
+                    expected,
                     events: envelopes,
                 };
                 tracing::Instrument::instrument(self.vault.append_with_vault(vec![request], write), append_span)
@@ -789,6 +801,14 @@ impl Engine {
                         deduplicated: false,
                         stream_version: r.stream_version,
                     });
+                }
+                Err(StoreError::HeadMoved { .. }) => {
+                    // Another process committed after the head the judgement was made at:
+                    // judge again on the log read to its end (not contention: no backoff).
+                    self.states.put(cache_key, state);
+                    judge = JudgeRead::ToEnd;
+                    attempt -= 1;
+                    continue;
                 }
                 Err(StoreError::Conflict { .. }) if source == StateSource::AssumedNew => {
                     // The complaint exists after all: read it (no contention, no backoff).
@@ -1231,10 +1251,17 @@ impl Engine {
     /// The earlier complaints the domain's repeat rule reads (the engine's side of the
     /// `PriorComplaints` port): the customer's complaints from the repeat projection, caught up
     /// with the log (that projection alone), for a verification or a classification; none for other commands.
-    async fn priors_for(&self, state: &ComplaintState, cmd: &Command) -> Result<Vec<PriorComplaint>, EngineError> {
+    /// With [`JudgeRead::Local`] the judgement may skip that read; the append then checks the
+    /// head it was made at ([`JudgedAt::Head`], `engine_repeat_index.rs`).
+    async fn priors_for(
+        &self,
+        state: &ComplaintState,
+        cmd: &Command,
+        read: JudgeRead,
+    ) -> Result<(Vec<PriorComplaint>, JudgedAt), EngineError> {
         match customer_to_judge(state, cmd) {
-            Some(customer) => self.prior_complaints(&customer).await,
-            None => Ok(Vec::new()),
+            Some(customer) => self.priors_for_command(&customer, read).await,
+            None => Ok((Vec::new(), JudgedAt::Anywhere)),
         }
     }
 

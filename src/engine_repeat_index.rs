@@ -19,6 +19,15 @@
 //!   On PostgreSQL the read itself finds the end ([`LogEnd::ShortRead`]): one query, no head
 //!   query first.
 //!
+//! A command's judgement on PostgreSQL ([`Engine::priors_for_command`], wave 9) does not read:
+//! when this engine runs no other command and has no parked event, it judges on the repeat
+//! projection as of its position *h* and appends with [`EventStore::append_at_head`]`(h)`,
+//! which the store refuses when its transaction does not start at *h*; the engine then reads
+//! the log to its end and judges again ([`JudgeRead::ToEnd`]). Safety: an event acknowledged
+//! (to anyone) before the judgement was committed before the append's transaction, so at a
+//! position at most that transaction's starting head; that head is *h*, so the judgement saw
+//! it (docs/postgres.md, "Judging without a read").
+//!
 //! The watchdog ([`Engine::tick`]) brings the ticket projection alone up to the head for its
 //! list of open tickets, in the same pass as its own histories (`engine_watch.rs`). The other projections catch up on read ([`Engine::with_projections`]),
 //! each from its own position. The rule itself stays in the domain; this only keeps its lookup current.
@@ -31,6 +40,7 @@ use plaint_domain::Event;
 use plaint_projections::runner::{ProjectionSet, Runner};
 use plaint_store::EventStore;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Most turns a judgement gives other callers to hand their committed events over before it
 /// reads the rest from the log ([`Engine::await_handovers`]).
@@ -93,6 +103,78 @@ impl Engine {
             fold_parked(&mut runner, &mut parked);
         }
         Ok(runner.projections().repeats.state.of_customer(customer))
+    }
+}
+
+/// How a command's repeat judgement may learn what the log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JudgeRead {
+    /// On the repeat projection as it stands, without a read, when that can be checked at the
+    /// append ([`JudgedAt::Head`]); otherwise as [`JudgeRead::ToEnd`].
+    Local,
+    /// After reading the log to its end ([`Engine::prior_complaints`]).
+    ToEnd,
+}
+
+/// What a command's append must check of the judgement its events carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JudgedAt {
+    /// Nothing judged, or judged on the log read to its end: a plain append.
+    Anywhere,
+    /// Judged on the log up to this position only: the append must start at this head
+    /// ([`EventStore::append_at_head`]).
+    Head(u64),
+}
+
+/// The commands ([`Engine::execute`]) of one engine running now.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight(AtomicUsize);
+
+/// One running command, counted in [`InFlight`] until dropped.
+pub(crate) struct InFlightTurn<'a>(&'a InFlight);
+
+impl InFlight {
+    /// Counts a command until the returned turn is dropped.
+    pub(crate) fn enter(&self) -> InFlightTurn<'_> {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        InFlightTurn(self)
+    }
+
+    /// Whether the caller's command (counted) is the only one running.
+    fn alone(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 1
+    }
+}
+
+impl Drop for InFlightTurn<'_> {
+    fn drop(&mut self) {
+        let before = self.0 .0.fetch_sub(1, Ordering::AcqRel);
+        assert!(before > 0, "a turn was counted");
+    }
+}
+
+impl Engine {
+    /// The earlier complaints of `customer` for a command's judgement, and what its append
+    /// must check. With [`JudgeRead::Local`], on a store that checks a head
+    /// ([`LogEnd::ShortRead`]: PostgreSQL), while no other command of this engine runs (their
+    /// commits would move the head and get this append refused for nothing) and every event
+    /// this engine committed is folded (none parked behind a gap): the repeat projection as it
+    /// stands, judged at its position, no read. Otherwise [`Engine::prior_complaints`].
+    pub(super) async fn priors_for_command(
+        &self,
+        customer: &CustomerRef,
+        read: JudgeRead,
+    ) -> Result<(Vec<PriorComplaint>, JudgedAt), EngineError> {
+        if read == JudgeRead::Local && self.log_end == LogEnd::ShortRead && self.in_flight.alone() {
+            let mut runner = self.runner.lock().await;
+            let mut parked = self.parked.lock().expect("parked events lock");
+            fold_parked(&mut runner, &mut parked);
+            if parked.is_empty() {
+                let repeats = &runner.projections().repeats;
+                return Ok((repeats.state.of_customer(customer), JudgedAt::Head(repeats.position)));
+            }
+        }
+        Ok((self.prior_complaints(customer).await?, JudgedAt::Anywhere))
     }
 }
 

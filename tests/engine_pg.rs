@@ -201,12 +201,6 @@ async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
     let Some(url) = database_url() else { return };
     let schema = format!("facade_test_assumed_{}", std::process::id());
     let (a, b, _dirs) = two_engines(&url, &schema).await;
-    let line = |json: &str| -> plaint::domain::Command { serde_json::from_str(json).unwrap() };
-    let receive = |command: &str, complaint: &str| {
-        line(&format!(
-            r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{{"customer_id":"C-7"}}}}"#
-        ))
-    };
     let first = a.execute(receive("r1", "CMP-NEW-1")).await.unwrap();
     let twice = b.execute(receive("r9", "CMP-NEW-1")).await;
     assert!(
@@ -225,16 +219,61 @@ async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
     assert_eq!(a.history(&id).await.unwrap().len(), 1, "one Received, nothing else");
     // A verifies its complaint; B receives another of the same customer and waybill and judges
     // it against A's open one, which only a read of the log shows B.
-    a.execute(line(
-        r#"{"command_id":"v1","complaint_id":"CMP-NEW-1","actor":"agent-1","command":"verify","claim":"passed","evidence":"passed","history":"passed"}"#,
-    ))
-    .await
-    .unwrap();
+    a.execute(verify("v1", "CMP-NEW-1")).await.unwrap();
     b.execute(receive("r2", "CMP-NEW-2")).await.unwrap();
     assert_eq!(
         b.judge_intake(&ComplaintId::new("CMP-NEW-2").unwrap()).await.unwrap(),
         plaint::domain::repeat::RepeatVerdict::Duplicate { of: id }
     );
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
+        .await
+        .unwrap();
+}
+
+/// A receive by agent-1 of customer C-7 about waybill SF1.
+fn receive(command: &str, complaint: &str) -> plaint::domain::Command {
+    serde_json::from_str(&format!(
+        r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{{"customer_id":"C-7"}}}}"#
+    ))
+    .unwrap()
+}
+
+/// A verification with every check passed.
+fn verify(command: &str, complaint: &str) -> plaint::domain::Command {
+    serde_json::from_str(&format!(
+        r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"verify","claim":"passed","evidence":"passed","history":"passed"}}"#
+    ))
+    .unwrap()
+}
+
+/// A command's judgement on PostgreSQL reads nothing when its engine runs no other command
+/// (wave 9): it judges on the repeat projection as of the engine's own last commit and appends
+/// with `append_at_head`. Another process's complaint acknowledged in between must still be
+/// seen: the store refuses the append (the head moved), the engine reads the log to its end
+/// and judges again. Here A receives CMP-J-2, B (another process) then receives CMP-J-1 of the
+/// same customer and waybill, and A's verification of CMP-J-2 must record it as a duplicate of
+/// CMP-J-1, which only B's events show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judgement_without_a_read_sees_another_processs_acknowledged_complaint() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("facade_test_judge_{}", std::process::id());
+    let (a, b, _dirs) = two_engines(&url, &schema).await;
+    a.execute(receive("r2", "CMP-J-2")).await.unwrap();
+    b.execute(receive("r1", "CMP-J-1")).await.unwrap();
+    let verified = a.execute(verify("v2", "CMP-J-2")).await.unwrap();
+    let EventData::Verified(v) = &verified.events[0].data else {
+        panic!("a verification: {verified:?}")
+    };
+    assert_eq!(v.duplicate_of, Some(ComplaintId::new("CMP-J-1").unwrap()), "{v:?}");
+    // And with nobody else writing, A's next judgement (no read) sees A's own complaints.
+    a.execute(receive("r3", "CMP-J-3")).await.unwrap();
+    let verified = a.execute(verify("v3", "CMP-J-3")).await.unwrap();
+    let EventData::Verified(v) = &verified.events[0].data else {
+        panic!("a verification: {verified:?}")
+    };
+    assert_eq!(v.duplicate_of, Some(ComplaintId::new("CMP-J-2").unwrap()), "{v:?}");
     a.close().await.unwrap();
     b.close().await.unwrap();
     PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))

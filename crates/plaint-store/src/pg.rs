@@ -260,6 +260,9 @@ struct Job {
     requests: Vec<AppendRequest>,
     /// Keys and links to create in the transaction that commits `requests`.
     vault: crate::vault::VaultWrite,
+    /// The log head the call requires its transaction to start at
+    /// ([`EventStore::append_at_head`]), if any.
+    head: Option<u64>,
     events: usize,
     reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
 }
@@ -290,14 +293,23 @@ struct Sql {
     stream_version: String,
 }
 
+/// The event columns in the order [`event_from_row`] reads them, from `events e`, with each
+/// name given by an expression (a joined dictionary's column, or a probe): the one column list
+/// of [`event_select`] and [`event_select_probed`].
+fn event_columns(stream: &str, event_type: &str, actor: &str) -> String {
+    format!(
+        "e.position, {stream}, e.stream_version::bigint, e.command_tail, e.command_id, {event_type}, \
+         e.schema_version, e.occurred_at_ms, e.recorded_at_ms, {actor}, e.payload, e.chain_tag"
+    )
+}
+
 /// The event columns as [`event_from_row`] reads them: names resolved through the dictionaries
 /// (a `LEFT JOIN`, so a row whose id has no name is reported as damage rather than skipped).
 fn event_select(s: &str) -> String {
     format!(
-        "SELECT e.position, x.name, e.stream_version::bigint, e.command_tail, e.command_id, t.name, \
-         e.schema_version, e.occurred_at_ms, e.recorded_at_ms, a.name, e.payload, e.chain_tag \
-         FROM {s}.events e LEFT JOIN {s}.streams x ON x.id = e.stream_id \
-         LEFT JOIN {s}.names a ON a.id = e.actor_id LEFT JOIN {s}.names t ON t.id = e.event_type_id"
+        "SELECT {} FROM {s}.events e LEFT JOIN {s}.streams x ON x.id = e.stream_id \
+         LEFT JOIN {s}.names a ON a.id = e.actor_id LEFT JOIN {s}.names t ON t.id = e.event_type_id",
+        event_columns("x.name", "t.name", "a.name")
     )
 }
 
@@ -308,13 +320,12 @@ fn event_select(s: &str) -> String {
 /// on each read (0.02 → 0.42 ms per catch-up read once `streams` held 2,000 names, measured in
 /// `docs/PERFORMANCE.md`, wave 8); a bulk read of thousands of rows is cheaper joined.
 fn event_select_probed(s: &str) -> String {
-    format!(
-        "SELECT e.position, (SELECT x.name FROM {s}.streams x WHERE x.id = e.stream_id), \
-         e.stream_version::bigint, e.command_tail, e.command_id, \
-         (SELECT t.name FROM {s}.names t WHERE t.id = e.event_type_id), e.schema_version, e.occurred_at_ms, \
-         e.recorded_at_ms, (SELECT a.name FROM {s}.names a WHERE a.id = e.actor_id), e.payload, e.chain_tag \
-         FROM {s}.events e"
-    )
+    let columns = event_columns(
+        &format!("(SELECT x.name FROM {s}.streams x WHERE x.id = e.stream_id)"),
+        &format!("(SELECT t.name FROM {s}.names t WHERE t.id = e.event_type_id)"),
+        &format!("(SELECT a.name FROM {s}.names a WHERE a.id = e.actor_id)"),
+    );
+    format!("SELECT {columns} FROM {s}.events e")
 }
 
 /// The dictionary part shared by the two statements that intern names ([`write_rows_sql`],
@@ -737,23 +748,30 @@ fn pg_config_from(url: &str, options: &PgOptions) -> Result<tokio_postgres::Conf
 /// pool next checks it and a new one is made in its slot.
 const WRITER_SESSIONS_MAX: usize = 1;
 
+/// The settings of the writer's sessions ([`writer_pool`]), each unless the URL's `options` set it.
+const WRITER_SETTINGS: [(&str, &str); 2] = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")];
+
 /// The writer's own sessions, with `plan_cache_mode = force_generic_plan`: each write statement
 /// is planned once per session and never again. Under the default (`auto`) PostgreSQL compares
 /// the generic plan's estimated cost with the custom plans' after five executions, and once
 /// autovacuum had analysed the young tables it chose custom plans for good: every append paid
 /// ≈ 0.3 ms of planning (its `Bind`) for ≈ 0.19 ms of execution (`docs/PERFORMANCE.md`, wave 8).
-/// Forcing the generic plan is safe because every write statement reaches `events` and the
-/// dictionaries only through index probes by key (scalar subqueries, `LATERAL … LIMIT 1` or
-/// aggregate probes), so no plan, whatever statistics it was made on, scans a table. Reads keep
-/// `auto` on the shared pool: a bulk read is better planned on its bounds.
+/// A plan made once must not scan a table that grows: every write statement reaches `events`
+/// and the dictionaries through probes by key (scalar subqueries, `LATERAL … LIMIT 1` or
+/// aggregate probes) that an index answers, and the sessions also set `enable_seqscan = off`,
+/// because on tables analysed while small (a few pages) the planner prefers a sequential scan
+/// even for those probes, and a generic plan made then kept scanning for the session's life
+/// (wave 9: `every_write_statement_reaches_its_tables_by_index_under_a_generic_plan` found
+/// `stream_versions` scanning `streams` and `events` at 40 events). Reads keep `auto` and
+/// sequential scans on the shared pool: a bulk read is better planned on its bounds.
 fn writer_pool(config: &tokio_postgres::Config) -> Result<Pool, StoreError> {
     let mut config = config.clone();
-    let forced = "-c plan_cache_mode=force_generic_plan";
-    let options = match config.get_options() {
-        Some(given) if given.contains("plan_cache_mode") => given.to_string(),
-        Some(given) => format!("{given} {forced}"),
-        None => forced.to_string(),
-    };
+    let mut options = config.get_options().unwrap_or_default().to_string();
+    for (name, value) in WRITER_SETTINGS {
+        if !options.contains(name) {
+            options = format!("{options} -c {name}={value}").trim_start().to_string();
+        }
+    }
     config.options(options);
     session_pool(config, WRITER_SESSIONS_MAX)
         .map_err(|e| StoreError::Database(format!("creating the PostgreSQL writer's connection pool: {e}")))
@@ -1160,9 +1178,9 @@ impl PgStore {
         }
         let (wake, _) = watch::channel(0u64);
         let (committed_head, committed_rx) = watch::channel(0u64);
+        // The writer's sessions open on the first append: a store that only reads (`--pg-read`,
+        // `verify`, `export`) holds no idle writer backend on the server.
         let writer_pool = writer_pool(&pg_config)?;
-        // The writer's first session opened now: the first append does not wait for it.
-        drop(writer_pool.get().await.map_err(open_err)?);
         let shared = Arc::new(Shared {
             pool,
             writer_pool,
@@ -1249,6 +1267,36 @@ impl PgStore {
         requests: Vec<AppendRequest>,
         vault: crate::vault::VaultWrite,
     ) -> Result<Vec<AppendResult>, StoreError> {
+        self.submit_job(requests, vault, None).await
+    }
+
+    /// One request as one writer call; `head`: see [`Job::head`].
+    async fn append_one(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        head: Option<u64>,
+    ) -> Result<AppendResult, StoreError> {
+        let request = AppendRequest {
+            stream: stream.to_string(),
+            expected,
+            events,
+        };
+        let mut results = self
+            .submit_job(vec![request], crate::vault::VaultWrite::default(), head)
+            .await?;
+        assert_eq!(results.len(), 1);
+        Ok(results.pop().expect("one result per request"))
+    }
+
+    /// Queues one call for the writer; `head`: see [`Job::head`].
+    async fn submit_job(
+        &self,
+        requests: Vec<AppendRequest>,
+        vault: crate::vault::VaultWrite,
+        head: Option<u64>,
+    ) -> Result<Vec<AppendResult>, StoreError> {
         let mut events = 0usize;
         for request in &requests {
             validate_request(request)?;
@@ -1269,6 +1317,7 @@ impl PgStore {
             .send(Job {
                 requests,
                 vault,
+                head,
                 events,
                 reply,
             })
@@ -1483,7 +1532,13 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
         }
         let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
         let vaults: Vec<&crate::vault::VaultWrite> = batch.iter().map(|j| &j.vault).collect();
-        let outcomes = commit_with_retry(&shared, &requests, &vaults, &mut cache).await;
+        let heads: Vec<Option<u64>> = batch.iter().map(|j| j.head).collect();
+        let calls = Calls {
+            requests: &requests,
+            heads: &heads,
+            vaults: &vaults,
+        };
+        let outcomes = commit_with_retry(&shared, &calls, &mut cache).await;
         match outcomes {
             Ok(outcomes) => {
                 assert_eq!(outcomes.len(), batch.len());
@@ -1576,8 +1631,7 @@ impl WriterCache {
 /// whole or not at all, and on retry its command ids are found again (deduplicated).
 async fn commit_with_retry(
     shared: &Shared,
-    jobs: &[&[AppendRequest]],
-    vaults: &[&crate::vault::VaultWrite],
+    calls: &Calls<'_>,
     cache: &mut WriterCache,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
     let mut delays = reconnect_delays(&shared.options);
@@ -1586,7 +1640,7 @@ async fn commit_with_retry(
     loop {
         // A retry may find its command ids committed by the attempt whose connection was lost;
         // it then confirms they are durable as the server promises (see `commit_batch`).
-        match commit_batch(shared, jobs, vaults, cache, attempt > 1).await {
+        match commit_batch(shared, calls, cache, attempt > 1).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(BatchError::Connection(e)) => match delays.next() {
                 Some(delay) => {
@@ -1606,6 +1660,14 @@ async fn commit_with_retry(
             Err(BatchError::Other(e)) => return Err(e),
         }
     }
+}
+
+/// The calls of one writer batch, in queue order: each call's requests, the head it requires
+/// ([`Job::head`]) and the vault rows to write with it.
+struct Calls<'a> {
+    requests: &'a [&'a [AppendRequest]],
+    heads: &'a [Option<u64>],
+    vaults: &'a [&'a crate::vault::VaultWrite],
 }
 
 enum BatchError {
@@ -1739,12 +1801,16 @@ fn version_i32(version: u64) -> i32 {
 struct Planner<'a> {
     versions: HashMap<&'a str, u64>,
     commands: HashMap<(&'a str, &'a str), AppendResult>,
+    /// The head the transaction starts at (what a call's required head is compared with).
+    base: u64,
     next_position: u64,
     rows: Vec<NewRow<'a>>,
 }
 
 impl<'a> Planner<'a> {
-    fn plan_job(&mut self, job: &'a [AppendRequest]) -> Result<Vec<AppendResult>, StoreError> {
+    /// Plans one call; `head`, when given, must be the transaction's starting head
+    /// ([`EventStore::append_at_head`]), checked after the command ids as a version is.
+    fn plan_job(&mut self, job: &'a [AppendRequest], head: Option<u64>) -> Result<Vec<AppendResult>, StoreError> {
         let mut versions: HashMap<&'a str, u64> = HashMap::new();
         let mut commands: HashMap<(&'a str, &'a str), AppendResult> = HashMap::new();
         let rows_before = self.rows.len();
@@ -1760,6 +1826,14 @@ impl<'a> Planner<'a> {
                     ..*original
                 });
                 continue;
+            }
+            if let Some(expected) = head.filter(|h| *h != self.base) {
+                self.rows.truncate(rows_before);
+                self.next_position = position_before;
+                return Err(StoreError::HeadMoved {
+                    expected,
+                    actual: self.base,
+                });
             }
             let current = *versions
                 .get(stream)
@@ -1814,11 +1888,11 @@ impl<'a> Planner<'a> {
 
 async fn commit_batch(
     shared: &Shared,
-    jobs: &[&[AppendRequest]],
-    vaults: &[&crate::vault::VaultWrite],
+    calls: &Calls<'_>,
     cache: &mut WriterCache,
     is_retry: bool,
 ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, BatchError> {
+    let (jobs, vaults) = (calls.requests, calls.vaults);
     let sql = &shared.sql;
     let client = shared.writer_pool.get().await.map_err(|e| {
         if pool_is_connection_error(&e) {
@@ -1890,8 +1964,7 @@ async fn commit_batch(
             shared,
             &client,
             [&append_fast, &append_fast_plain, &append_ids],
-            jobs,
-            vaults,
+            calls,
             cache,
         )
         .await?;
@@ -1921,6 +1994,7 @@ async fn commit_batch(
         let mut planner = Planner {
             versions: HashMap::with_capacity(streams.len()),
             commands: HashMap::with_capacity(command_rows.len()),
+            base: head_position as u64,
             next_position: head_position as u64 + 1,
             rows: Vec::new(),
         };
@@ -1947,7 +2021,11 @@ async fn commit_batch(
                 },
             );
         }
-        let outcomes: Vec<_> = jobs.iter().map(|job| planner.plan_job(job)).collect();
+        let outcomes: Vec<_> = jobs
+            .iter()
+            .zip(calls.heads)
+            .map(|(job, head)| planner.plan_job(job, *head))
+            .collect();
         let rows = std::mem::take(&mut planner.rows);
         let found_committed = outcomes
             .iter()
@@ -2167,10 +2245,10 @@ async fn try_fast_commit(
     shared: &Shared,
     client: &deadpool_postgres::Object,
     [append_fast, append_fast_plain, append_ids]: [&tokio_postgres::Statement; 3],
-    jobs: &[&[AppendRequest]],
-    vaults: &[&crate::vault::VaultWrite],
+    calls: &Calls<'_>,
     cache: &mut WriterCache,
 ) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, BatchError> {
+    let (jobs, vaults) = (calls.requests, calls.vaults);
     if cache.skip > 0 {
         cache.skip -= 1;
         return Ok(None);
@@ -2181,6 +2259,7 @@ async fn try_fast_commit(
     let mut planner = Planner {
         versions: HashMap::new(),
         commands: HashMap::new(),
+        base: head_position as u64,
         next_position: head_position as u64 + 1,
         rows: Vec::new(),
     };
@@ -2197,8 +2276,10 @@ async fn try_fast_commit(
         }
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        match planner.plan_job(job) {
+    // A call whose required head is not the remembered one is decided by the full path (the
+    // remembered head may be stale; the statement's head check makes it the true one).
+    for (job, head) in jobs.iter().zip(calls.heads) {
+        match planner.plan_job(job, *head) {
             Ok(results) if results.iter().all(|r| !r.deduplicated) => outcomes.push(Ok(results)),
             _ => return Ok(None),
         }
@@ -2496,15 +2577,19 @@ impl EventStore for PgStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        let mut results = self
-            .submit(vec![AppendRequest {
-                stream: stream.to_string(),
-                expected,
-                events,
-            }])
-            .await?;
-        assert_eq!(results.len(), 1);
-        Ok(results.pop().expect("one result per request"))
+        self.append_one(stream, expected, events, None).await
+    }
+
+    /// Refused unless the transaction starts at `head` (checked under the head lock by the
+    /// full path, or by the one-statement path's own head check), whoever wrote since.
+    async fn append_at_head(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        head: u64,
+    ) -> Result<AppendResult, StoreError> {
+        self.append_one(stream, expected, events, Some(head)).await
     }
 
     async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
@@ -2814,6 +2899,107 @@ async fn listener_loop(shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Sql {
+        /// The statements the writer's sessions run under `force_generic_plan` (all but
+        /// `BEGIN`, `COMMIT` and the `COPY`, which has no plan), by field name.
+        fn write_statements(&self) -> [(&'static str, &str); 12] {
+            [
+                ("lock_head", &self.lock_head),
+                ("stream_versions", &self.stream_versions),
+                ("find_commands", &self.find_commands),
+                ("write_rows", &self.write_rows),
+                ("append_fast", &self.append_fast),
+                ("append_fast_plain", &self.append_fast_plain),
+                ("append_ids", &self.append_ids),
+                ("intern_streams", &self.intern_streams),
+                ("intern_names", &self.intern_names),
+                ("vault_rows", &self.vault_rows),
+                ("advance_head", &self.advance_head),
+                ("touch_head", &self.touch_head),
+            ]
+        }
+    }
+
+    /// The safety argument of the writer's `force_generic_plan` (see [`writer_pool`]): every
+    /// write statement, planned generically with the writer's settings ([`WRITER_SETTINGS`])
+    /// on tables analysed while small (the statistics most likely to make a scan look cheap;
+    /// the plan is then kept for the session's life), reaches `events`, the dictionaries and
+    /// the vault only through their indexes: no sequential scan of any table but the one-row
+    /// `head`. Without `enable_seqscan = off` it fails (`stream_versions` scans `streams` and
+    /// `events`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_write_statement_reaches_its_tables_by_index_under_a_generic_plan() {
+        let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "PLAINT_TEST_DATABASE_URL under CI"
+                );
+                println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
+                return;
+            }
+        };
+        let schema = format!("plaint_t_plans_{}", std::process::id());
+        let mut options = PgOptions::with_schema(schema.clone());
+        options.pool_size_max = 2;
+        PgStore::migrate(&url, &options).await.unwrap();
+        let store = PgStore::connect(&url, options.clone()).await.unwrap();
+        for i in 0..40u64 {
+            let event = NewEvent {
+                event_type: format!("T{}", i % 3),
+                schema_version: 1,
+                occurred_at_ms: i as i64,
+                recorded_at_ms: i as i64,
+                actor: format!("actor-{}", i % 5),
+                command_id: format!("CMP-{}/c{i}", i % 20),
+                payload: vec![7; 100],
+            };
+            let stream = format!("CMP-{}", i % 20);
+            store.append(&stream, ExpectedVersion::Any, vec![event]).await.unwrap();
+        }
+        drop(store);
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let s = quote_ident(&schema);
+        let settings: String = WRITER_SETTINGS
+            .iter()
+            .map(|(name, value)| format!("SET {name} = {value}; "))
+            .collect();
+        client
+            .batch_execute(&format!(
+                "ANALYZE {s}.events, {s}.streams, {s}.names, {s}.head, {s}.vault_keys, {s}.vault_links; {settings}"
+            ))
+            .await
+            .unwrap();
+        for (name, text) in Sql::new(&schema).write_statements() {
+            let params = client.prepare(text).await.unwrap().params().len();
+            client.batch_execute(&format!("PREPARE p AS {text}")).await.unwrap();
+            let args = match params {
+                0 => String::new(),
+                n => format!("({})", vec!["NULL"; n].join(", ")),
+            };
+            let plan: Vec<String> = client
+                .simple_query(&format!("EXPLAIN EXECUTE p{args}"))
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            client.batch_execute("DEALLOCATE p").await.unwrap();
+            assert!(!plan.is_empty(), "{name}: no plan");
+            let scans: Vec<&String> = plan
+                .iter()
+                .filter(|line| line.contains("Seq Scan on") && !line.contains("Seq Scan on head"))
+                .collect();
+            assert!(scans.is_empty(), "{name} scans a table:\n{}", plan.join("\n"));
+        }
+        PgStore::drop_schema(&url, &options).await.unwrap();
+    }
 
     #[test]
     fn connection_settings_from_options_unless_the_url_sets_them() {

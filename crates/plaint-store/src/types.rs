@@ -122,6 +122,11 @@ pub enum StoreError {
         expected: ExpectedVersion,
         actual: u64,
     },
+    /// [`EventStore::append_at_head`] refused: an event was committed after position `expected`
+    /// before the append could commit (the log's head was `actual` when it was checked).
+    /// Nothing was written.
+    #[error("the log's head moved: the append was decided at position {expected}, the head is {actual}")]
+    HeadMoved { expected: u64, actual: u64 },
     #[error("{what} is {actual}, over the limit of {max}")]
     Limit { what: String, actual: u64, max: u64 },
     #[error("invalid append to stream {stream:?}: {reason}")]
@@ -212,6 +217,28 @@ pub trait EventStore: Send + Sync {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError>;
+
+    /// Appends like [`EventStore::append`], provided no other process has committed an event
+    /// after position `head` (a log head the caller saw, e.g. the one its decision was made
+    /// on); otherwise refused with [`StoreError::HeadMoved`], writing nothing. A command id the
+    /// stream already holds is answered `deduplicated` first, as by `append` (a retry after a
+    /// lost connection is never refused for the head its own first attempt moved).
+    ///
+    /// The default is `append`: right for a store only this process can write, such as the
+    /// file log (one process holds its directory's writer lock, so no other process can have
+    /// written since `head`). Commits of this process's own callers are the caller's to account
+    /// for. PostgreSQL, which several processes write, checks under its head lock, and more
+    /// strictly: it refuses whenever the transaction does not start at `head`, whoever wrote.
+    async fn append_at_head(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        head: u64,
+    ) -> Result<AppendResult, StoreError> {
+        let _ = head; // nobody else writes this log (see above)
+        self.append(stream, expected, events).await
+    }
 
     /// Appends several streams' events in one atomic, durable commit (bulk import). Either every
     /// request commits or none does; results are in request order.

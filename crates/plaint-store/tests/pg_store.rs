@@ -1115,3 +1115,95 @@ async fn older_schema(url: &str, version: i32) -> (PgOptions, tokio_postgres::Cl
     });
     (options, client)
 }
+
+/// `append_at_head` (wave 9): refused with `HeadMoved`, writing nothing, once another store
+/// (process) has committed after the head the caller gives, on both paths (the one-statement
+/// path with a remembered head, the full path under the head lock); a retry of a committed
+/// command is answered as a duplicate first, never refused for its own commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_at_head_is_refused_once_another_process_wrote() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "athead").await;
+    let a = schema.connect().await;
+    let b = schema.connect().await;
+    a.append("s1", ExpectedVersion::Exact(0), vec![event("c1", 1)])
+        .await
+        .unwrap();
+    // At the head: appended (the writer remembers head 1, one statement).
+    let at = a
+        .append_at_head("s2", ExpectedVersion::Exact(0), vec![event("c2", 2)], 1)
+        .await
+        .unwrap();
+    assert_eq!((at.first_position, at.deduplicated), (2, false));
+    assert_eq!(a.stats().fast_transactions, 1, "{:?}", a.stats());
+    // Another process writes: A's remembered head (2) is stale, its check fails on the server
+    // and the full path finds head 3.
+    b.append("s3", ExpectedVersion::Exact(0), vec![event("c3", 3)])
+        .await
+        .unwrap();
+    match a
+        .append_at_head("s4", ExpectedVersion::Exact(0), vec![event("c4", 4)], 2)
+        .await
+    {
+        Err(StoreError::HeadMoved { expected, actual }) => assert_eq!((expected, actual), (2, 3)),
+        other => panic!("expected HeadMoved, got {other:?}"),
+    }
+    assert_eq!(a.head_position().await.unwrap(), 3, "nothing written");
+    assert_eq!(a.stream_version("s4").await.unwrap(), 0);
+    // A head below the one A's writer now knows: refused by the full path too.
+    assert!(matches!(
+        a.append_at_head("s4", ExpectedVersion::Exact(0), vec![event("c4", 4)], 1)
+            .await,
+        Err(StoreError::HeadMoved { expected: 1, actual: 3 })
+    ));
+    // At the true head: appended.
+    let ok = a
+        .append_at_head("s4", ExpectedVersion::Exact(0), vec![event("c4", 4)], 3)
+        .await
+        .unwrap();
+    assert_eq!((ok.first_position, ok.deduplicated), (4, false));
+    // The same command again with its old head: a duplicate, not a refusal.
+    let again = a
+        .append_at_head("s4", ExpectedVersion::Exact(0), vec![event("c4", 4)], 3)
+        .await
+        .unwrap();
+    assert_eq!((again.first_position, again.deduplicated), (4, true));
+    let report = a.verify().await.unwrap();
+    assert_eq!((report.events, report.streams), (4, 4));
+    drop((a, b));
+    schema.drop().await;
+}
+
+/// The writer's session opens at the first append, not at `connect` (wave 9): a store that
+/// only reads holds one pooled session on the server, no idle writer backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_only_reads_holds_no_writer_session() {
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "lazy").await;
+    let raw = schema.raw().await;
+    // A name of this store's own (the migration's session, under the schema's, may still be
+    // closing).
+    let mut options = schema.options.clone();
+    options.application_name = format!("{}_r", options.application_name);
+    let sessions = || async {
+        let row = raw
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&options.application_name],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    let store = PgStore::connect(&schema.url, options.clone()).await.unwrap();
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    assert_eq!(store.read_all(1, 10).await.unwrap().len(), 0);
+    assert_eq!(sessions().await, 1, "the pool's one session, no writer's");
+    store
+        .append("s", ExpectedVersion::Exact(0), vec![event("c1", 1)])
+        .await
+        .unwrap();
+    assert!(sessions().await >= 2, "the writer's session opened at the append");
+    drop(store);
+    schema.drop().await;
+}
