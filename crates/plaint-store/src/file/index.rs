@@ -514,7 +514,12 @@ impl Index {
 /// the part of [`Index::apply_batch`] that needs no index, so that it runs before the index is
 /// locked. An error is the offset within the body and what is wrong.
 pub fn decode_records<'b>(batch: &BatchView<'b>) -> Result<Vec<RecordView<'b>>, (usize, String)> {
-    let records: Vec<RecordView<'b>> = batch.records().collect::<Result<_, _>>()?;
+    // Sized once from the header (a collect through `Result` would grow it by doubling, moving
+    // every view decoded so far each time).
+    let mut records = Vec::with_capacity(batch.header.count as usize);
+    for r in batch.records() {
+        records.push(r?);
+    }
     Ok(records)
 }
 
