@@ -9,7 +9,11 @@
 //! `PLAINT_BENCH_PHASES` (default `bulk,concurrent`), `PLAINT_BENCH_PREWRITE_BYTES` (the log's
 //! `FileLogOptions::prewrite_bytes`, default the log's: 0 measures without a pre-written tail,
 //! for A/B runs of one build), `PLAINT_BENCH_IDLE_SPIN_MICROS` (the log's
-//! `FileLogOptions::idle_spin_micros`, default the log's: 0 parks the log threads at once).
+//! `FileLogOptions::idle_spin_micros`, default the log's: 0 parks the log threads at once),
+//! `PLAINT_BENCH_BUILD_CALLS` (`before`, the default: the bulk phase builds all its calls
+//! before the clock and the CPU count start, so that its figures measure the store; `timed`:
+//! the submitting tasks build each call while the log writes, as up to wave 8, where building
+//! the calls — `format!`, allocations — took about a third of the process's CPU).
 
 use hdrhistogram::Histogram;
 use plaint_store::file::{Durability, FileLog, FileLogOptions, SYNC_BUCKET_BOUNDS_MICROS};
@@ -76,36 +80,72 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// Bulk: `append_many` calls of 1000 streams × 10 events (the most one call may carry), from
-/// four submitting tasks so that calls are built while the writer writes and syncs.
+/// When the bulk phase builds its calls (`PLAINT_BENCH_BUILD_CALLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallBuilding {
+    /// All calls built before the clock starts: the figures are the store's.
+    Before,
+    /// Each call built by its submitting task during the run (wave 8's figures).
+    Timed,
+}
+
+fn call_building() -> CallBuilding {
+    match std::env::var("PLAINT_BENCH_BUILD_CALLS").as_deref() {
+        Ok("timed") => CallBuilding::Timed,
+        Ok("before") | Err(_) => CallBuilding::Before,
+        Ok(other) => panic!("PLAINT_BENCH_BUILD_CALLS={other}: want `before` or `timed`"),
+    }
+}
+
+/// Events per bulk call: 1000 streams × 10 events (the most one call may carry).
+const BULK_CALL_EVENTS: u64 = 10_000;
+
+/// Bulk call number `call`: 1000 new streams of 10 events each.
+fn bulk_call(call: u64) -> Vec<AppendRequest> {
+    (0..1000u64)
+        .map(|k| {
+            let stream_no = call * 1000 + k;
+            AppendRequest {
+                stream: format!("complaint-{stream_no:09}"),
+                expected: ExpectedVersion::Exact(0),
+                events: (1..=10)
+                    .map(|v| event(stream_no, v, format!("import-{stream_no}")))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Bulk: `append_many` calls of 1000 streams × 10 events, from four submitting tasks (call
+/// `s`, `s + 4`, … for task `s`), so that calls are handed over while the writer writes and
+/// syncs. The calls are built before the clock starts unless `PLAINT_BENCH_BUILD_CALLS=timed`.
 async fn bulk(label: &str, durability: Durability, total_events: u64) {
     let dir = bench_dir(label);
     let log = Arc::new(FileLog::open(&dir, log_options(durability)).unwrap());
-    let per_call = 10_000u64;
-    let calls = total_events / per_call;
+    let calls = total_events / BULK_CALL_EVENTS;
     let submitters = 4u64;
+    let building = call_building();
+    let build_cpu0 = cpu_seconds();
+    let mut prebuilt: Vec<Vec<Vec<AppendRequest>>> = (0..submitters)
+        .map(|s| match building {
+            CallBuilding::Before => (s..calls).step_by(submitters as usize).map(bulk_call).collect(),
+            CallBuilding::Timed => Vec::new(),
+        })
+        .collect();
+    let build_cpu = cpu_seconds() - build_cpu0;
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for s in 0..submitters {
         let log = log.clone();
+        let mut prebuilt = std::mem::take(&mut prebuilt[s as usize]).into_iter();
         tasks.push(tokio::spawn(async move {
-            let mut call = s;
-            while call < calls {
-                let requests: Vec<AppendRequest> = (0..1000u64)
-                    .map(|k| {
-                        let stream_no = call * 1000 + k;
-                        AppendRequest {
-                            stream: format!("complaint-{stream_no:09}"),
-                            expected: ExpectedVersion::Exact(0),
-                            events: (1..=10)
-                                .map(|v| event(stream_no, v, format!("import-{stream_no}")))
-                                .collect(),
-                        }
-                    })
-                    .collect();
+            for call in (s..calls).step_by(submitters as usize) {
+                let requests = match building {
+                    CallBuilding::Before => prebuilt.next().expect("one prebuilt call per call number"),
+                    CallBuilding::Timed => bulk_call(call),
+                };
                 log.append_many(requests).await.unwrap();
-                call += submitters;
             }
         }));
     }
@@ -114,7 +154,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
-    let events = calls * per_call;
+    let events = calls * BULK_CALL_EVENTS;
     assert_eq!(log.head_position().await.unwrap(), events);
     let bytes = log.segment_bytes();
     let rate = events as f64 / elapsed;
@@ -126,8 +166,15 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
         DISK_BYTES_PER_S / 1e6
     );
     print_stats(&log, events, elapsed);
+    let built = match building {
+        CallBuilding::Before => format!(
+            "the calls built before the clock ({:.2} µs per event to build them, not counted)",
+            build_cpu * 1e6 / events as f64
+        ),
+        CallBuilding::Timed => "building the calls included (PLAINT_BENCH_BUILD_CALLS=timed)".to_string(),
+    };
     println!(
-        "    CPU: {:.2} µs per event (process user + system, building the calls included)",
+        "    CPU: {:.2} µs per event (process user + system, {built})",
         cpu * 1e6 / events as f64
     );
     summary::record(&format!("store.bulk.{label}.ev_s"), rate);
@@ -152,17 +199,31 @@ fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
         events as f64 / st.syncs.max(1) as f64,
         100.0 * st.sync_nanos as f64 / 1e9 / elapsed
     );
-    // The median sync's latency bucket (`SYNC_BUCKET_BOUNDS_MICROS`).
-    let mut seen = 0;
-    let median = st.sync_buckets.iter().position(|&n| {
-        seen += n;
-        seen * 2 >= st.syncs
-    });
+    // The median and the 99th percentile sync's latency buckets (`SYNC_BUCKET_BOUNDS_MICROS`).
+    let bucket_at = |q: f64| {
+        let mut seen = 0;
+        st.sync_buckets.iter().position(|&n| {
+            seen += n;
+            seen as f64 >= q * st.syncs as f64
+        })
+    };
     let bound = |i: usize| {
         SYNC_BUCKET_BOUNDS_MICROS
             .get(i)
             .map_or("more".to_string(), |b| format!("{b} µs"))
     };
+    let median = bucket_at(0.5);
+    println!(
+        "    fdatasync p99 in the bucket up to {}; buckets (µs bound: calls): {}",
+        bucket_at(0.99).map_or("-".to_string(), bound),
+        st.sync_buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, n)| format!("{}: {n}", bound(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "    fdatasync median in the bucket up to {}; tail pre-written (prewrite_bytes {}): {} extensions, {:.1} MiB of zeros, {:.1} ms in them ({:.2} µs per event)",
         median.map_or("-".to_string(), bound),

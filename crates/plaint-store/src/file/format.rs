@@ -285,40 +285,73 @@ fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
 }
 
 /// Appends one compact (version-3) record of `e` to `out`; see `docs/log-format.md`, "Record
-/// (version 3)". The position is not written: the batch implies it, and it seeds the CRC.
+/// (version 3)". The position is not written: the batch implies it, and it seeds the CRC. The
+/// body's length is computed first, so the record is written in one pass, in place.
 pub fn encode_record(out: &mut Vec<u8>, e: &EventRef<'_>) {
     debug_assert!(!e.stream.is_empty() && e.stream.len() <= 255 && e.command_id.len() <= 255);
-    let start = out.len();
-    // Room for the length varint: a record is at most 64 KiB + a few hundred bytes, so 3 bytes
-    // always suffice; the body is moved back if fewer are needed.
-    out.extend_from_slice(&[0u8; 3 + 4]);
-    let body = start + 3;
+    let stream_ref = if e.command_id.starts_with(e.stream) {
+        StreamRef::Prefix
+    } else {
+        StreamRef::Spelt
+    };
+    let len = compact_body_len(e, stream_ref);
+    // A record is at most 64 KiB + a few hundred bytes: its length varint is at most 3 bytes.
+    assert!(len < 1 << 21, "record length {len} needs more than 3 varint bytes");
+    out.reserve(len + 3);
+    put_varint(out, len as u64);
+    let body = out.len();
+    out.extend_from_slice(&[0u8; 4]);
     put_varint(out, e.stream_version);
     put_varint(out, u64::from(e.schema_version));
     put_varint(out, zigzag(e.occurred_at_ms));
     put_varint(out, zigzag(e.recorded_at_ms.wrapping_sub(e.occurred_at_ms)));
     put_bytes(out, e.command_id.as_bytes());
-    if e.command_id.starts_with(e.stream) {
-        put_varint(out, e.stream.len() as u64);
-    } else {
-        put_varint(out, 0);
-        put_bytes(out, e.stream.as_bytes());
+    match stream_ref {
+        StreamRef::Prefix => put_varint(out, e.stream.len() as u64),
+        StreamRef::Spelt => {
+            put_varint(out, 0);
+            put_bytes(out, e.stream.as_bytes());
+        }
     }
     put_bytes(out, e.event_type.as_bytes());
     put_bytes(out, e.actor.as_bytes());
     put_bytes(out, e.payload);
+    assert_eq!(out.len() - body, len, "the computed record length");
     let crc = crc32c::crc32c_append(crc32c::crc32c(&e.position.to_le_bytes()), &out[body + 4..]);
     out[body..body + 4].copy_from_slice(&crc.to_le_bytes());
-    let len = (out.len() - body) as u64;
-    let mut prefix = Vec::with_capacity(3);
-    put_varint(&mut prefix, len);
-    assert!(prefix.len() <= 3, "record length {len} needs more than 3 varint bytes");
-    let shift = 3 - prefix.len();
-    if shift > 0 {
-        out.copy_within(body.., body - shift);
-        out.truncate(out.len() - shift);
-    }
-    out[start..start + prefix.len()].copy_from_slice(&prefix);
+}
+
+/// How a compact record names its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamRef {
+    /// The stream is its command id's prefix: only its length is written.
+    Prefix,
+    /// Written out after a 0.
+    Spelt,
+}
+
+/// Bytes of `e`'s compact record after its length varint (CRC included).
+fn compact_body_len(e: &EventRef<'_>, stream_ref: StreamRef) -> usize {
+    let bytes = |n: usize| varint_len(n as u64) + n;
+    let stream = match stream_ref {
+        StreamRef::Prefix => varint_len(e.stream.len() as u64),
+        StreamRef::Spelt => 1 + bytes(e.stream.len()),
+    };
+    4 + varint_len(e.stream_version)
+        + varint_len(u64::from(e.schema_version))
+        + varint_len(zigzag(e.occurred_at_ms))
+        + varint_len(zigzag(e.recorded_at_ms.wrapping_sub(e.occurred_at_ms)))
+        + bytes(e.command_id.len())
+        + stream
+        + bytes(e.event_type.len())
+        + bytes(e.actor.len())
+        + bytes(e.payload.len())
+}
+
+/// Bytes of `v` as an unsigned LEB128 varint ([`put_varint`]).
+fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
 }
 
 /// Decodes the compact (version-3) record at the start of `b`, which holds event `position`
@@ -914,6 +947,67 @@ mod tests {
         let mut big = Vec::new();
         encode_record(&mut big, &as_ref(&e));
         assert_eq!(parse_record_compact(&big, 7).unwrap().event.to_recorded(), e);
+    }
+
+    /// Wave 8's encoder (length varint reserved as 3 bytes, body moved back): the one-pass
+    /// encoder must write the same bytes (no format change).
+    fn encode_record_two_pass(out: &mut Vec<u8>, e: &EventRef<'_>) {
+        let start = out.len();
+        out.extend_from_slice(&[0u8; 3 + 4]);
+        let body = start + 3;
+        put_varint(out, e.stream_version);
+        put_varint(out, u64::from(e.schema_version));
+        put_varint(out, zigzag(e.occurred_at_ms));
+        put_varint(out, zigzag(e.recorded_at_ms.wrapping_sub(e.occurred_at_ms)));
+        put_bytes(out, e.command_id.as_bytes());
+        if e.command_id.starts_with(e.stream) {
+            put_varint(out, e.stream.len() as u64);
+        } else {
+            put_varint(out, 0);
+            put_bytes(out, e.stream.as_bytes());
+        }
+        put_bytes(out, e.event_type.as_bytes());
+        put_bytes(out, e.actor.as_bytes());
+        put_bytes(out, e.payload);
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&e.position.to_le_bytes()), &out[body + 4..]);
+        out[body..body + 4].copy_from_slice(&crc.to_le_bytes());
+        let len = (out.len() - body) as u64;
+        let mut prefix = Vec::new();
+        put_varint(&mut prefix, len);
+        let shift = 3 - prefix.len();
+        out.copy_within(body.., body - shift);
+        out.truncate(out.len() - shift);
+        out[start..start + prefix.len()].copy_from_slice(&prefix);
+    }
+
+    #[test]
+    fn the_one_pass_encoder_writes_the_two_pass_bytes_at_every_length_varint_width() {
+        let mut e = sample(3);
+        let mut checked = 0;
+        // Payload sizes putting the body on both sides of 128 and 16384 bytes (1-, 2- and
+        // 3-byte length varints), both stream references, varints of every width.
+        for payload in (0..200).chain(16_200..16_500).chain([65_536]) {
+            for (i, command_id) in ["cmd-1", "complaint-1/x"].into_iter().enumerate() {
+                e.payload = vec![payload as u8; payload];
+                e.command_id = command_id.into();
+                e.stream_version = 1 << (7 * (payload % 10));
+                e.occurred_at_ms = -(payload as i64) << (i * 40);
+                let mut one = vec![0xAA];
+                encode_record(&mut one, &as_ref(&e));
+                let mut two = vec![0xAA];
+                encode_record_two_pass(&mut two, &as_ref(&e));
+                assert_eq!(one, two, "payload {payload}, command id {command_id}");
+                assert_eq!(record_len_compact(&one[1..]), Some(one.len() - 1));
+                assert_eq!(parse_record_compact(&one[1..], 3).unwrap().event.to_recorded(), e);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 2 * 501);
+        for v in [0, 1, 127, 128, 16_383, 16_384, u64::MAX >> 1, u64::MAX] {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(varint_len(v), b.len(), "{v}");
+        }
     }
 
     #[test]

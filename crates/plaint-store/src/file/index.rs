@@ -1,6 +1,6 @@
 //! The in-memory index of the log and its persisted form, the checkpoint (`index.pidx`).
 
-use super::format::{self, command_hash, BatchView, EventRef};
+use super::format::{self, command_hash, BatchView, EventRef, RecordView};
 use super::streams::{self, StreamIndex};
 use crate::chain::{ChainHash, CHAIN_GENESIS};
 
@@ -199,6 +199,35 @@ impl Index {
     /// continuity and (when `check_chain`) the chain; returns what is wrong otherwise, with the
     /// offset of the record.
     pub fn apply_batch(&mut self, offset: u64, batch: &BatchView<'_>, check_chain: bool) -> Result<(), ApplyFault> {
+        self.apply_records(offset, batch, batch.records(), check_chain)
+    }
+
+    /// [`Index::apply_batch`] of a batch whose records were decoded and checked beforehand
+    /// ([`decode_records`], done before the index is locked), without the chain check: for the
+    /// writer's own batches, whose chain the writer computed.
+    pub fn apply_decoded(
+        &mut self,
+        offset: u64,
+        batch: &BatchView<'_>,
+        records: Vec<RecordView<'_>>,
+    ) -> Result<(), ApplyFault> {
+        assert_eq!(
+            records.len(),
+            batch.header.count as usize,
+            "every record of the batch decoded"
+        );
+        self.apply_records(offset, batch, records.into_iter().map(Ok), false)
+    }
+
+    /// Applies `batch`'s `records` (decoded by the iterator, in order; an error is the offset
+    /// within the body and what is wrong).
+    fn apply_records<'b>(
+        &mut self,
+        offset: u64,
+        batch: &BatchView<'b>,
+        records: impl Iterator<Item = Result<RecordView<'b>, (usize, String)>>,
+        check_chain: bool,
+    ) -> Result<(), ApplyFault> {
         let seg = self.segments.len() - 1;
         assert_eq!(self.segments[seg].len, offset, "batches are applied in file order");
         if batch.header.first_position != self.head + 1 {
@@ -217,7 +246,7 @@ impl Index {
         // Consecutive events of one stream (an append of several events, a bulk import) look
         // their stream entry up twice in all instead of twice per event.
         let mut run = StreamRun::default();
-        for r in batch.records() {
+        for r in records {
             let r = r.map_err(|(at, detail)| ApplyFault::Corrupt {
                 offset: body_offset + at as u64,
                 detail,
@@ -481,6 +510,19 @@ impl Index {
     }
 }
 
+/// The records of `batch`, decoded and checked (framing, CRCs, field ranges, UTF-8, positions):
+/// the part of [`Index::apply_batch`] that needs no index, so that it runs before the index is
+/// locked. An error is the offset within the body and what is wrong.
+pub fn decode_records<'b>(batch: &BatchView<'b>) -> Result<Vec<RecordView<'b>>, (usize, String)> {
+    // Sized once from the header (a collect through `Result` would grow it by doubling, moving
+    // every view decoded so far each time).
+    let mut records = Vec::with_capacity(batch.header.count as usize);
+    for r in batch.records() {
+        records.push(r?);
+    }
+    Ok(records)
+}
+
 /// Events of one stream, consecutive in a batch, checked and waiting to be added to its entry
 /// together ([`Index::apply_batch`]).
 #[derive(Default)]
@@ -526,6 +568,7 @@ impl<'b> StreamRun<'b> {
             self.version_before,
             "the run was checked against this entry"
         );
+        entry.events.reserve(self.events.len());
         for (loc, hash) in self.events.drain(..) {
             let version = entry.events.len() as u64 + 1;
             entry.events.push(loc);
