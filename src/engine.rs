@@ -79,7 +79,8 @@ pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
 /// escalates), so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
 pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / plaint_domain::state::EVENTS_PER_COMMAND_MAX as usize;
 
-/// Most complaint states the engine keeps cached between commands (about 1 KiB each).
+/// Most complaint states the engine keeps cached between commands (about 1 KiB each, boxed; the
+/// cache's table is made whole when the engine opens: `engine_cache.rs`).
 pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;
 /// Most events [`Engine::audit`] returns in one call.
 pub const AUDIT_EVENTS_MAX: usize = 1_000_000;
@@ -326,14 +327,21 @@ enum StateSource {
 enum Known {
     /// The state to decide on, where it came from, and the cache's key when it came from the
     /// cache (to put it back under without copying the id).
-    State(ComplaintState, StateSource, Option<ComplaintId>),
+    /// Boxed as the cache keeps it (`engine_cache.rs`): moved in and out without a copy.
+    State(Box<ComplaintState>, StateSource, Option<ComplaintId>),
     /// The command is a retry of one the stream holds: the answer, nothing to decide.
     Retry(Executed),
 }
 
+/// The states of a batch's complaints. foldhash, as the state cache (`engine_cache.rs`): a
+/// map of one batch, bounded by its [`BATCH_COMMANDS_MAX`] commands, that no answer depends on
+/// the order of.
+type BatchStates = HashMap<ComplaintId, BatchState, foldhash::fast::RandomState>;
+
 /// A complaint's state during a batch.
 struct BatchState {
-    state: ComplaintState,
+    /// Boxed as the cache keeps it: taken from it and put back without a copy.
+    state: Box<ComplaintState>,
     /// It had events before the batch.
     existed: bool,
     /// Not read from the store: taken from the engine's cache, or assumed empty for a command
@@ -847,7 +855,11 @@ impl Engine {
                 return Ok(Known::State(state, StateSource::Cached, Some(key)))
             }
             None if use_cache && plaint_domain::state::opens_complaint(cmd) => {
-                return Ok(Known::State(ComplaintState::new(), StateSource::AssumedNew, None))
+                return Ok(Known::State(
+                    Box::new(ComplaintState::new()),
+                    StateSource::AssumedNew,
+                    None,
+                ))
             }
             _ => {}
         }
@@ -865,7 +877,7 @@ impl Engine {
             .collect();
         if original.is_empty() {
             return Ok(Known::State(
-                ComplaintState::from_events(&events),
+                Box::new(ComplaintState::from_events(&events)),
                 StateSource::Read,
                 None,
             ));
@@ -985,14 +997,15 @@ impl Engine {
         use_cache: bool,
     ) -> Result<Option<BatchRun>, EngineError> {
         let now = now.unwrap_or_else(|| self.now());
-        let mut states: HashMap<ComplaintId, BatchState> = HashMap::new();
+        // Sized for the batch (a complaint per command at most): it never grows by rehash.
+        let mut states = BatchStates::with_capacity_and_hasher(cmds.len(), Default::default());
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
         // One per outcome: the complaint's stream version after the command.
         let mut versions: Vec<u64> = Vec::with_capacity(cmds.len());
-        let mut requests: Vec<AppendRequest> = Vec::new();
+        let mut requests: Vec<AppendRequest> = Vec::with_capacity(cmds.len());
         // For each request, the outcome index it belongs to, and its events.
-        let mut request_of: Vec<usize> = Vec::new();
-        let mut accepted: Vec<Vec<Event>> = Vec::new();
+        let mut request_of: Vec<usize> = Vec::with_capacity(cmds.len());
+        let mut accepted: Vec<Vec<Event>> = Vec::with_capacity(cmds.len());
         // What the repeat rule sees of this batch's own, not yet committed, decisions, so
         // verifications and classifications see the complaints received or changed earlier
         // in the same batch.
@@ -1029,7 +1042,7 @@ impl Engine {
                 let from_cache = cached.is_some();
                 let state = match cached {
                     Some(state) => state,
-                    None => self.read_state(&cmd.complaint_id).await?,
+                    None => Box::new(self.read_state(&cmd.complaint_id).await?),
                 };
                 states.insert(
                     cmd.complaint_id.clone(),
@@ -1216,11 +1229,7 @@ impl Engine {
 
     /// Issue 11 (implausible input): a merge must name a complaint that exists, in the log or
     /// (for a batch) received earlier in the same batch (`batch_states`).
-    async fn check_merge_target(
-        &self,
-        cmd: &Command,
-        batch_states: Option<&HashMap<ComplaintId, BatchState>>,
-    ) -> Result<(), EngineError> {
+    async fn check_merge_target(&self, cmd: &Command, batch_states: Option<&BatchStates>) -> Result<(), EngineError> {
         let CommandBody::MergeAsDuplicate(m) = &cmd.body else {
             return Ok(());
         };

@@ -22,31 +22,63 @@ use std::hash::BuildHasher;
 /// Lock stripes for per-complaint turn-taking in [`crate::Engine::execute`].
 const WRITE_STRIPES: usize = 256;
 
+/// When the state cache is full, one entry in this many is dropped.
+const EVICT_ONE_IN: usize = 8;
+
+/// The state cache's table is made for this many entries, twice its bound (see [`StateCache`]).
+const TABLE_ENTRIES: usize = 2 * STATE_CACHE_ENTRIES_MAX;
+
 type Hasher = foldhash::fast::RandomState;
 
 /// The state of recently written complaints, as of this process's last append to each. Only a
 /// shortcut: every append still carries the expected stream version, so a stale entry (another
-/// process wrote) costs a conflict and a fresh read, never a wrong write. At most
-/// [`STATE_CACHE_ENTRIES_MAX`] entries.
-#[derive(Debug, Default)]
+/// process wrote) costs a conflict and a fresh read, never a wrong write.
+///
+/// Bounded: at most [`STATE_CACHE_ENTRIES_MAX`] entries. Each state is boxed, so the table holds
+/// a key and a pointer per slot (32 bytes) and never a state (about 1 KiB). Its one allocation
+/// is made whole when the engine opens, for twice the bound ([`TABLE_ENTRIES`]: 262,144 slots,
+/// ≈ 8.3 MiB, its pages touched as they are first used), so the table never grows: at most half
+/// full, a table whose free slots run out (the tombstones of `take`'s removals) is rehashed in
+/// place by hashbrown, not doubled (a table sized for the bound alone doubled under take/put
+/// churn at the bound: `the_cache_never_grows`). Before (issue 15, wave 9), the table held the
+/// states themselves and grew by doubling: under `plaint serve`'s load every doubling moved
+/// every state into a fresh, larger allocation (≈ 100 MiB of page zeroing and copying over a
+/// 38,400-complaint run; 26 % of the engine's samples). At the bound the cache holds the
+/// ≈ 8.3 MiB table plus the boxed states (≈ 1 KiB each, and their strings).
+#[derive(Debug)]
 pub(crate) struct StateCache {
-    states: std::sync::Mutex<HashMap<ComplaintId, ComplaintState, Hasher>>,
+    states: std::sync::Mutex<HashMap<ComplaintId, Box<ComplaintState>, Hasher>>,
+}
+
+impl Default for StateCache {
+    fn default() -> StateCache {
+        let states = HashMap::with_capacity_and_hasher(TABLE_ENTRIES, Hasher::default());
+        StateCache {
+            states: std::sync::Mutex::new(states),
+        }
+    }
 }
 
 impl StateCache {
     /// Takes the state of `id` out of the cache, with the cache's own key (put back under it,
     /// the id is not copied).
-    pub(crate) fn take(&self, id: &ComplaintId) -> Option<(ComplaintId, ComplaintState)> {
+    pub(crate) fn take(&self, id: &ComplaintId) -> Option<(ComplaintId, Box<ComplaintState>)> {
         self.lock().remove_entry(id)
     }
 
-    /// Keeps `state` for `id`; drops an arbitrary entry when the cache is full.
-    pub(crate) fn put(&self, id: ComplaintId, state: ComplaintState) {
+    /// Keeps `state` for `id`. When the cache is full, an arbitrary eighth of it is dropped in
+    /// one pass over the table (a dropped state only costs its complaint's next command a read
+    /// of the stream): an insert at the bound costs a share of that pass, not a scan each.
+    /// (Before, each insert at the bound dropped the entry `keys().next()` found: a scan from
+    /// the table's first slot, which under churn walked ever further into the emptied front.)
+    pub(crate) fn put(&self, id: ComplaintId, state: Box<ComplaintState>) {
         let mut states = self.lock();
         if states.len() >= STATE_CACHE_ENTRIES_MAX && !states.contains_key(&id) {
-            if let Some(victim) = states.keys().next().cloned() {
-                states.remove(&victim);
-            }
+            let mut seen = 0usize;
+            states.retain(|_, _| {
+                seen += 1;
+                seen % EVICT_ONE_IN != 0
+            });
         }
         states.insert(id, state);
         debug_assert!(states.len() <= STATE_CACHE_ENTRIES_MAX);
@@ -60,7 +92,13 @@ impl StateCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ComplaintId, ComplaintState, Hasher>> {
+    /// How many states the table holds without growing.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.lock().capacity()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ComplaintId, Box<ComplaintState>, Hasher>> {
         self.states.lock().expect("state cache lock")
     }
 }
@@ -122,15 +160,51 @@ mod tests {
     #[test]
     fn the_cache_gives_back_its_key_and_stays_bounded() {
         let cache = StateCache::default();
-        cache.put(id(1), ComplaintState::new());
+        cache.put(id(1), Box::new(ComplaintState::new()));
         let (key, _) = cache.take(&id(1)).expect("cached");
         assert_eq!(key, id(1));
         assert!(cache.take(&id(1)).is_none(), "taken out, not copied");
         for n in 0..STATE_CACHE_ENTRIES_MAX + 10 {
-            cache.put(id(n), ComplaintState::new());
+            cache.put(id(n), Box::new(ComplaintState::new()));
         }
-        assert_eq!(cache.lock().len(), STATE_CACHE_ENTRIES_MAX);
+        let len = cache.lock().len();
+        assert!(len <= STATE_CACHE_ENTRIES_MAX, "bounded: {len}");
+        assert!(
+            len >= STATE_CACHE_ENTRIES_MAX - STATE_CACHE_ENTRIES_MAX / EVICT_ONE_IN,
+            "an eighth dropped: {len}"
+        );
         cache.forget([&id(STATE_CACHE_ENTRIES_MAX + 9)]);
         assert!(cache.take(&id(STATE_CACHE_ENTRIES_MAX + 9)).is_none());
+    }
+
+    #[test]
+    fn the_cache_never_grows() {
+        let cache = StateCache::default();
+        let made = cache.capacity();
+        assert!(made >= TABLE_ENTRIES, "sized when made");
+        for n in 0..STATE_CACHE_ENTRIES_MAX + 1_000 {
+            cache.put(id(n), Box::new(ComplaintState::new()));
+        }
+        // Commands on cached complaints at the bound: each takes its state out and puts it
+        // back (a removal and an insert), and as many new complaints evict old ones.
+        for n in 0..2 * STATE_CACHE_ENTRIES_MAX {
+            let n = if n % 2 == 0 {
+                STATE_CACHE_ENTRIES_MAX + 1_000 + n
+            } else {
+                n % STATE_CACHE_ENTRIES_MAX
+            };
+            let (key, state) = cache
+                .take(&id(n))
+                .unwrap_or_else(|| (id(n), Box::new(ComplaintState::new())));
+            cache.put(key, state);
+            // `capacity` is the entries plus the free slots left: a doubled table would show
+            // about twice what was made.
+            assert!(
+                cache.capacity() <= made,
+                "grew at entry {n}: {} > {made}",
+                cache.capacity()
+            );
+        }
+        assert!(cache.lock().len() <= STATE_CACHE_ENTRIES_MAX);
     }
 }

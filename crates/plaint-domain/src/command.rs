@@ -94,12 +94,68 @@ impl Command {
     /// assert_ne!(cmd.digest(), other.digest());
     /// ```
     pub fn digest(&self) -> CommandDigest {
-        let bytes = postcard::to_allocvec(&(&self.actor, &self.occurred_at, &self.body))
+        let fields = (&self.actor, &self.occurred_at, &self.body);
+        let hash = postcard::serialize_with_flavor(&fields, HashingFlavor::default())
             .expect("a command always encodes with postcard");
-        let hash = blake3::hash(&bytes);
         let mut out = [0u8; COMMAND_DIGEST_LEN];
         out.copy_from_slice(&hash.as_bytes()[..COMMAND_DIGEST_LEN]);
         CommandDigest(out)
+    }
+}
+
+/// Feeds a command's postcard encoding to BLAKE3 as it is written, through a small buffer: the
+/// same hash as BLAKE3 of the whole encoding (the digest is stored in the log), without
+/// building the encoding in a `Vec` grown by reallocation (issue 13, wave 9:
+/// `postcard::to_allocvec` was 3.7 of the digest's 4.0 % of `vs_cqrs`'s profile).
+struct HashingFlavor {
+    hasher: blake3::Hasher,
+    buf: [u8; HASHING_BUF_BYTES],
+    len: usize,
+}
+
+/// BLAKE3 compresses 1 KiB chunks; a buffer of one chunk hands it whole chunks.
+const HASHING_BUF_BYTES: usize = 1024;
+
+impl Default for HashingFlavor {
+    fn default() -> HashingFlavor {
+        HashingFlavor {
+            hasher: blake3::Hasher::new(),
+            buf: [0; HASHING_BUF_BYTES],
+            len: 0,
+        }
+    }
+}
+
+impl HashingFlavor {
+    fn flush(&mut self) {
+        self.hasher.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl postcard::ser_flavors::Flavor for HashingFlavor {
+    type Output = blake3::Hash;
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if self.len + data.len() > HASHING_BUF_BYTES {
+            self.flush();
+        }
+        if data.len() > HASHING_BUF_BYTES {
+            self.hasher.update(data);
+        } else {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        }
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(mut self) -> postcard::Result<blake3::Hash> {
+        self.flush();
+        Ok(self.hasher.finalize())
     }
 }
 

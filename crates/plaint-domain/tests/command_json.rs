@@ -356,3 +356,35 @@ fn errors_read_as_the_derived_reading_wrote_them() {
         assert_eq!(message(new), message(old), "{text}");
     }
 }
+
+/// A receive whose description is `len` bytes long.
+fn long_receive(len: usize) -> CommandBody {
+    let mut body = bodies()
+        .into_iter()
+        .find(|b| matches!(b, CommandBody::Receive(_)))
+        .expect("a receive among the bodies");
+    if let CommandBody::Receive(r) = &mut body {
+        r.description = "x".repeat(len);
+    }
+    body
+}
+
+/// BLAKE3 of the whole postcard encoding of what the digest covers, cut to the digest's length.
+fn whole_buffer_digest(cmd: &Command) -> Vec<u8> {
+    let bytes = postcard::to_allocvec(&(&cmd.actor, &cmd.occurred_at, &cmd.body)).unwrap();
+    blake3::hash(&bytes).as_bytes()[..cmd.digest().0.len()].to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The digest (stored on a command's first event, compared on a retry) is BLAKE3 of the
+    /// postcard encoding of its actor, time and body: the streamed hashing gives what hashing
+    /// the whole encoding gives, for every kind of command and across its buffer's edges.
+    #[test]
+    fn the_digest_is_blake3_of_the_whole_encoding(cmd in command(), len in 0usize..3_000) {
+        prop_assert_eq!(cmd.digest().0.to_vec(), whole_buffer_digest(&cmd));
+        let long = Command { body: long_receive(len), ..cmd };
+        prop_assert_eq!(long.digest().0.to_vec(), whole_buffer_digest(&long));
+    }
+}
