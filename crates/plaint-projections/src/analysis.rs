@@ -590,6 +590,14 @@ pub(crate) fn record_size() -> usize {
 }
 
 #[cfg(test)]
+impl Analysis {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        vec![("analysis record", self.recs.len() * std::mem::size_of::<AnaRec>())]
+    }
+}
+
+#[cfg(test)]
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};

@@ -949,6 +949,33 @@ pub(crate) fn record_size() -> usize {
 }
 
 #[cfg(test)]
+impl Casework {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.recs.iter();
+        vec![
+            ("casework record", self.recs.len() * size_of::<CwRec>()),
+            (
+                "revisits",
+                recs().map(|r| r.revisits.len()).sum::<usize>() * size_of::<(Timestamp, bool)>(),
+            ),
+            (
+                "disputes",
+                recs().map(|r| r.disputes.len()).sum::<usize>() * size_of::<DisputeKind>(),
+            ),
+            (
+                "comps+incidents+actions+process",
+                self.comps.capacity() * size_of::<CompRec>()
+                    + self.incidents.capacity() * size_of::<IncRec>()
+                    + self.actions.capacity() * size_of::<ActRec>()
+                    + self.process.capacity() * size_of::<(Timestamp, ProcessFact)>(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};

@@ -196,4 +196,32 @@ mod record_sizes {
             crate::casework::record_size()
         );
     }
+
+    /// Where the bytes of a projection set go, by projection and field group, per complaint
+    /// (issue 13, wave 9: docs/PERFORMANCE.md's table). A measuring tool, not a check:
+    /// `PLAINT_BREAKDOWN_COMPLAINTS=20000 cargo test -p plaint-projections --lib
+    /// bytes_by_field_group -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bytes_by_field_group() {
+        let complaints: u64 = std::env::var("PLAINT_BREAKDOWN_COMPLAINTS").map_or(20_000, |v| v.parse().unwrap());
+        let mut set = crate::runner::ProjectionSet::default();
+        let config = crate::synth::SynthConfig {
+            complaints,
+            ..crate::synth::SynthConfig::default()
+        };
+        for e in crate::synth::SynthLog::new(config) {
+            set.apply(&e);
+        }
+        let groups = [
+            set.tickets.state.bytes_by_group(),
+            set.sla.state.bytes_by_group(),
+            set.repeats.state.bytes_by_group(),
+            set.analysis.state.bytes_by_group(),
+            set.casework.state.bytes_by_group(),
+        ];
+        for (name, bytes) in groups.iter().flatten() {
+            println!("| {name} | {:.1} |", *bytes as f64 / complaints as f64);
+        }
+    }
 }

@@ -801,6 +801,75 @@ pub(crate) fn extra_size() -> usize {
 }
 
 #[cfg(test)]
+impl Tickets {
+    /// Heap bytes by field group, requested sizes (the memory table of docs/PERFORMANCE.md,
+    /// issue 13 wave 9; `record_sizes::bytes_by_field_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.tickets.iter();
+        let boxed_extra = |x: &Extra| match x {
+            Extra::Evidence(e) => size_of::<EvidenceRef>() + e.reference.len(),
+            Extra::Compensation(c) => size_of::<Compensation>() + c.legal_basis.len(),
+            Extra::OwnershipTransfer(_) => size_of::<OwnershipTransfer>(),
+            Extra::Supervision(_) => size_of::<plaint_domain::state::SupervisionRecord>(),
+            Extra::SeverityOverride(_) => size_of::<SeverityOverridden>(),
+            _ => 0,
+        };
+        let boxed = |of: &dyn Fn(&Extra) -> bool| -> usize {
+            recs()
+                .flat_map(|t| t.extras.iter())
+                .filter(|x| of(x))
+                .map(boxed_extra)
+                .sum()
+        };
+        let personal = |p: &Option<PersonalRec>| p.as_ref().map_or(0, |p| p.ciphertext.len());
+        vec![
+            ("ticket record", self.len() * size_of::<TicketRec>()),
+            ("  of it: lifecycle", self.len() * size_of::<Lifecycle>()),
+            (
+                "  of it: verification+revisit+closed",
+                self.len()
+                    * (size_of::<Option<VerificationRecord>>()
+                        + size_of::<Option<RevisitRecord>>()
+                        + size_of::<Option<ClosedRecord>>()),
+            ),
+            (
+                "deadlines",
+                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<PackedDeadline>(),
+            ),
+            (
+                "assignments",
+                recs()
+                    .map(|t| {
+                        t.assignments.len() * size_of::<AssignmentRec>()
+                            + t.assignments
+                                .iter()
+                                .map(|a| a.reason.as_ref().map_or(0, |r| r.len()))
+                                .sum::<usize>()
+                    })
+                    .sum(),
+            ),
+            (
+                "responses",
+                recs().map(|t| t.responses.len()).sum::<usize>() * size_of::<ResponseRecord>(),
+            ),
+            (
+                "extras list",
+                recs().map(|t| t.extras.len()).sum::<usize>() * size_of::<Extra>(),
+            ),
+            ("extras boxed", boxed(&|_| true)),
+            ("  of it: compensation", boxed(&|x| matches!(x, Extra::Compensation(_)))),
+            (
+                "waybill",
+                recs().map(|t| t.waybill.as_ref().map_or(0, |w| w.len())).sum(),
+            ),
+            ("personal slots", self.personal.len() * size_of::<Option<PersonalRec>>()),
+            ("personal ciphertext", self.personal.iter().map(personal).sum()),
+        ]
+    }
+}
+
+#[cfg(test)]
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
