@@ -50,7 +50,7 @@ use crate::event::{
 };
 use crate::ids::ComplaintId;
 use crate::policy::Policy;
-use crate::time::Timestamp;
+use crate::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -351,25 +351,22 @@ pub struct SlaFact {
 /// they start.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PackedFact {
-    at_lo: u32,
-    at_hi: i32,
+    at: PackedTimestamp,
     event: SlaEvent,
     deadlines_len: u8,
 }
 
 impl PackedFact {
     fn new(at: Timestamp, event: SlaEvent, deadlines_len: u8) -> PackedFact {
-        let ms = at.as_millis();
         PackedFact {
-            at_lo: ms as u32,
-            at_hi: (ms >> 32) as i32,
+            at: PackedTimestamp::new(at),
             event,
             deadlines_len,
         }
     }
     fn get(&self, deadlines_start: u32) -> SlaFact {
         SlaFact {
-            at: Timestamp::from_millis((i64::from(self.at_hi) << 32) | i64::from(self.at_lo)),
+            at: self.at.get(),
             event: self.event,
             deadlines_start,
             deadlines_len: self.deadlines_len,
@@ -560,28 +557,24 @@ impl<'de> Deserialize<'de> for SlaTrail {
 /// `ClockDeadline`, so a projection checkpoint's bytes do not change.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PackedDeadline {
-    due_lo: u32,
-    due_hi: i32,
+    due: PackedTimestamp,
     clock: Clock,
     pausable: bool,
 }
 
 impl PackedDeadline {
     pub fn new(d: &ClockDeadline) -> PackedDeadline {
-        let ms = d.due_at.as_millis();
         PackedDeadline {
-            due_lo: ms as u32,
-            due_hi: (ms >> 32) as i32,
+            due: PackedTimestamp::new(d.due_at),
             clock: d.clock,
             pausable: d.pausable,
         }
     }
     #[inline]
     pub fn get(&self) -> ClockDeadline {
-        let ms = (i64::from(self.due_hi) << 32) | i64::from(self.due_lo);
         ClockDeadline {
             clock: self.clock,
-            due_at: Timestamp::from_millis(ms),
+            due_at: self.due.get(),
             pausable: self.pausable,
         }
     }
