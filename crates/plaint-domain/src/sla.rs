@@ -50,7 +50,7 @@ use crate::event::{
 };
 use crate::ids::ComplaintId;
 use crate::policy::Policy;
-use crate::time::Timestamp;
+use crate::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -333,8 +333,9 @@ impl SlaEvent {
     }
 }
 
-/// One SLA-relevant event, packed in 16 bytes: its business time, what it was, and where its
-/// recorded deadlines are in the trail's list.
+/// One SLA-relevant event: its business time, what it was, and where its recorded deadlines are
+/// in the trail's list. It is also a fact's encoding in a projection checkpoint; the trail holds
+/// it as a 12-byte [`PackedFact`] and [`SlaTrail::facts`] gives it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaFact {
     pub at: Timestamp,
@@ -342,6 +343,41 @@ pub struct SlaFact {
     /// The fact's deadlines are `deadlines[deadlines_start .. deadlines_start + deadlines_len]`.
     pub deadlines_start: u32,
     pub deadlines_len: u8,
+}
+
+/// A [`SlaFact`] in 12 bytes instead of 16 (issue 13, wave 9: about eight per ticket in the SLA
+/// projection): the time as two 4-byte halves (alignment 4), and no start, because a fact's
+/// deadlines follow the previous facts' ([`SlaTrail::check_ranges`]): the trail counts where
+/// they start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PackedFact {
+    at: PackedTimestamp,
+    event: SlaEvent,
+    deadlines_len: u8,
+}
+
+impl PackedFact {
+    fn new(at: Timestamp, event: SlaEvent, deadlines_len: u8) -> PackedFact {
+        PackedFact {
+            at: PackedTimestamp::new(at),
+            event,
+            deadlines_len,
+        }
+    }
+    fn get(&self, deadlines_start: u32) -> SlaFact {
+        SlaFact {
+            at: self.at.get(),
+            event: self.event,
+            deadlines_start,
+            deadlines_len: self.deadlines_len,
+        }
+    }
+}
+
+impl std::fmt::Debug for PackedFact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get(0).fmt(f)
+    }
 }
 
 /// Most deadlines one event may record in a trail (decide records at most
@@ -353,13 +389,15 @@ pub const DEADLINES_PER_FACT_MAX: usize = u8::MAX as usize;
 /// built from a history by [`evaluate`]: one code path for every verdict.
 ///
 /// The fields are private: [`SlaTrail::push`] keeps the invariant [`SlaTrail::check_ranges`]
-/// states. The one other way in is decoding (a projection checkpoint), which the projection
-/// checks with `check_ranges` before it reads the trail.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// states. The one other way in is decoding (a projection checkpoint): decoding refuses facts
+/// whose deadlines do not follow one another, and the projection checks the rest with
+/// `check_ranges` before it reads the trail. It serialises as the facts ([`SlaFact`]s, each with
+/// its start), the deadlines and the flag: the bytes wave 8 wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SlaTrail {
     /// Exact boxed slices, not `Vec`s: 16 bytes each instead of 24 in every ticket of the SLA
     /// projection (issue 13, wave 7); they grow by one event's worth at a time anyway.
-    facts: Box<[SlaFact]>,
+    facts: Box<[PackedFact]>,
     deadlines: Box<[PackedDeadline]>,
     /// Set once an event recorded deadlines with weekend-only arithmetic because the calendar
     /// had no data for a year they needed (`calendar_covered: false`, docs/domain.md R-CAL).
@@ -367,9 +405,19 @@ pub struct SlaTrail {
 }
 
 impl SlaTrail {
-    /// The facts, in stream order.
-    pub fn facts(&self) -> &[SlaFact] {
-        &self.facts
+    /// The facts, in stream order, each with where its deadlines start.
+    pub fn facts(&self) -> impl ExactSizeIterator<Item = SlaFact> + '_ {
+        let mut start = 0u32;
+        self.facts.iter().map(move |f| {
+            let fact = f.get(start);
+            start += u32::from(f.deadlines_len);
+            fact
+        })
+    }
+
+    /// How many facts the trail holds.
+    pub fn fact_count(&self) -> usize {
+        self.facts.len()
     }
 
     /// Every recorded deadline, fact after fact (see [`SlaTrail::deadlines_of`]).
@@ -410,31 +458,18 @@ impl SlaTrail {
         }
         let mut facts = std::mem::take(&mut self.facts).into_vec();
         facts.reserve_exact(1);
-        facts.push(SlaFact {
-            at,
-            event,
-            deadlines_start: start,
-            deadlines_len: dl.len() as u8,
-        });
+        facts.push(PackedFact::new(at, event, dl.len() as u8));
         self.facts = facts.into_boxed_slice();
         true
     }
 
     /// The invariant [`SlaTrail::push`] keeps and [`SlaTrail::deadlines_of`] relies on: the
     /// facts' deadlines are consecutive ranges of the list, in fact order, covering it exactly.
-    /// For a trail that was not built by `push` (one decoded from a projection checkpoint):
-    /// `Err` names the first fault.
+    /// Consecutive holds by construction (a fact holds no start; decoding refused any other);
+    /// for a trail that was not built by `push` (one decoded from a projection checkpoint),
+    /// `Err` says when the facts do not cover the list exactly.
     pub fn check_ranges(&self) -> Result<(), String> {
-        let mut next = 0u64;
-        for (k, f) in self.facts.iter().enumerate() {
-            if u64::from(f.deadlines_start) != next {
-                return Err(format!(
-                    "fact {k}'s deadlines start at {}, not {next}",
-                    f.deadlines_start
-                ));
-            }
-            next += u64::from(f.deadlines_len);
-        }
+        let next: u64 = self.facts.iter().map(|f| u64::from(f.deadlines_len)).sum();
         if next != self.deadlines.len() as u64 {
             return Err(format!("the facts name {next} deadlines of {}", self.deadlines.len()));
         }
@@ -448,6 +483,71 @@ impl SlaTrail {
             .iter()
             .map(PackedDeadline::get)
     }
+
+    /// A decoded trail: its facts' deadlines must follow one another (the start a fact's
+    /// encoding names is the one the trail counts), or `Err` names the first that does not.
+    fn from_encoded(e: EncodedTrail) -> Result<SlaTrail, String> {
+        let mut next = 0u64;
+        let mut facts = Vec::with_capacity(e.facts.len());
+        for (k, f) in e.facts.iter().enumerate() {
+            if u64::from(f.deadlines_start) != next {
+                return Err(format!(
+                    "fact {k}'s deadlines start at {}, not {next}",
+                    f.deadlines_start
+                ));
+            }
+            next += u64::from(f.deadlines_len);
+            facts.push(PackedFact::new(f.at, f.event, f.deadlines_len));
+        }
+        Ok(SlaTrail {
+            facts: facts.into_boxed_slice(),
+            deadlines: e.deadlines,
+            calendar_uncovered: e.calendar_uncovered,
+        })
+    }
+}
+
+/// How a trail is encoded: what wave 8's derived encoding wrote (each fact with its start).
+#[derive(Deserialize)]
+#[serde(rename = "SlaTrail")]
+struct EncodedTrail {
+    facts: Vec<SlaFact>,
+    deadlines: Box<[PackedDeadline]>,
+    calendar_uncovered: bool,
+}
+
+/// [`EncodedTrail`], written from a trail without copying it.
+#[derive(Serialize)]
+#[serde(rename = "SlaTrail")]
+struct EncodingTrail<'a> {
+    facts: EncodingFacts<'a>,
+    deadlines: &'a [PackedDeadline],
+    calendar_uncovered: bool,
+}
+
+struct EncodingFacts<'a>(&'a SlaTrail);
+
+impl Serialize for EncodingFacts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.facts())
+    }
+}
+
+impl Serialize for SlaTrail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EncodingTrail {
+            facts: EncodingFacts(self),
+            deadlines: &self.deadlines,
+            calendar_uncovered: self.calendar_uncovered,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SlaTrail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SlaTrail::from_encoded(EncodedTrail::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A [`ClockDeadline`] in 12 bytes instead of 16: the instant as two 4-byte halves, so the
@@ -457,28 +557,24 @@ impl SlaTrail {
 /// `ClockDeadline`, so a projection checkpoint's bytes do not change.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PackedDeadline {
-    due_lo: u32,
-    due_hi: i32,
+    due: PackedTimestamp,
     clock: Clock,
     pausable: bool,
 }
 
 impl PackedDeadline {
     pub fn new(d: &ClockDeadline) -> PackedDeadline {
-        let ms = d.due_at.as_millis();
         PackedDeadline {
-            due_lo: ms as u32,
-            due_hi: (ms >> 32) as i32,
+            due: PackedTimestamp::new(d.due_at),
             clock: d.clock,
             pausable: d.pausable,
         }
     }
     #[inline]
     pub fn get(&self) -> ClockDeadline {
-        let ms = (i64::from(self.due_hi) << 32) | i64::from(self.due_lo);
         ClockDeadline {
             clock: self.clock,
-            due_at: Timestamp::from_millis(ms),
+            due_at: self.due.get(),
             pausable: self.pausable,
         }
     }
@@ -609,7 +705,7 @@ impl Facts {
             if at > now {
                 continue;
             }
-            let deadlines = t.trail.deadlines_of(fact);
+            let deadlines = t.trail.deadlines_of(&fact);
             match fact.event {
                 SlaEvent::Classified | SlaEvent::ClassifiedGreen { .. } => {
                     f.green_level = match fact.event {
@@ -1031,23 +1127,77 @@ mod trail_tests {
         }
     }
 
-    #[test]
-    fn ranges_must_follow_one_another_and_cover_the_list() {
-        let trail = |facts: Vec<SlaFact>, n: usize| SlaTrail {
-            facts: facts.into(),
+    /// A trail as a checkpoint encodes it (wave 8's derived encoding: each fact with its start).
+    fn encoded(facts: Vec<SlaFact>, n: usize) -> EncodedTrail {
+        EncodedTrail {
+            facts,
             deadlines: deadlines(n),
             calendar_uncovered: false,
-        };
-        assert_eq!(trail(vec![], 0).check_ranges(), Ok(()));
-        assert_eq!(
-            trail(vec![fact(0, 2), fact(2, 0), fact(2, 1)], 3).check_ranges(),
-            Ok(())
-        );
-        let gap = trail(vec![fact(0, 1), fact(2, 1)], 3).check_ranges().unwrap_err();
+        }
+    }
+
+    #[test]
+    fn ranges_must_follow_one_another_and_cover_the_list() {
+        let trail = |facts: Vec<SlaFact>, n: usize| SlaTrail::from_encoded(encoded(facts, n));
+        assert_eq!(trail(vec![], 0).unwrap().check_ranges(), Ok(()));
+        let sound = trail(vec![fact(0, 2), fact(2, 0), fact(2, 1)], 3).unwrap();
+        assert_eq!(sound.check_ranges(), Ok(()));
+        let gap = trail(vec![fact(0, 1), fact(2, 1)], 3).unwrap_err();
         assert!(gap.contains("fact 1's deadlines start at 2, not 1"), "{gap}");
-        let beyond = trail(vec![fact(0, 4)], 3).check_ranges().unwrap_err();
+        let beyond = trail(vec![fact(0, 4)], 3).unwrap().check_ranges().unwrap_err();
         assert!(beyond.contains("name 4 deadlines of 3"), "{beyond}");
-        let short = trail(vec![fact(0, 1)], 3).check_ranges().unwrap_err();
+        let short = trail(vec![fact(0, 1)], 3).unwrap().check_ranges().unwrap_err();
         assert!(short.contains("name 1 deadlines of 3"), "{short}");
+    }
+
+    /// Issue 13, wave 9: a fact is held in 12 bytes without its start, and a trail still
+    /// serialises as wave 8's derived encoding did (each fact with its start), so checkpoints
+    /// keep their bytes; decoding a gap is refused.
+    #[test]
+    fn packed_facts_keep_every_fact_and_the_trail_serialises_as_before() {
+        assert_eq!(std::mem::size_of::<PackedFact>(), 12);
+        #[derive(Serialize)]
+        struct Wave8<'a> {
+            facts: &'a [SlaFact],
+            deadlines: &'a [PackedDeadline],
+            calendar_uncovered: bool,
+        }
+        let facts = [
+            SlaFact {
+                at: Timestamp::from_millis(i64::MIN),
+                event: SlaEvent::Escalated {
+                    level: EscalationLevel::DepartmentHead,
+                    by_watchdog: true,
+                },
+                deadlines_start: 0,
+                deadlines_len: 2,
+            },
+            SlaFact {
+                at: Timestamp::from_millis(-1),
+                event: SlaEvent::Responded(ResponseKind::Final),
+                deadlines_start: 2,
+                deadlines_len: 0,
+            },
+            SlaFact {
+                at: Timestamp::from_millis(i64::MAX),
+                event: SlaEvent::Closed,
+                deadlines_start: 2,
+                deadlines_len: 1,
+            },
+        ];
+        let trail = SlaTrail::from_encoded(encoded(facts.to_vec(), 3)).unwrap();
+        assert_eq!(trail.facts().collect::<Vec<_>>(), facts);
+        let wave8 = Wave8 {
+            facts: &facts,
+            deadlines: &deadlines(3),
+            calendar_uncovered: false,
+        };
+        let bytes = postcard::to_allocvec(&wave8).unwrap();
+        assert_eq!(postcard::to_allocvec(&trail).unwrap(), bytes);
+        assert_eq!(postcard::from_bytes::<SlaTrail>(&bytes).unwrap(), trail);
+        let mut gap = facts;
+        gap[2].deadlines_start = 1;
+        let gap = postcard::to_allocvec(&Wave8 { facts: &gap, ..wave8 }).unwrap();
+        assert!(postcard::from_bytes::<SlaTrail>(&gap).is_err());
     }
 }

@@ -73,6 +73,60 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+/// A [`Timestamp`] in two 4-byte halves: 8 bytes with alignment 4, so the bytes after it in a
+/// packed record are not padding (issue 13: the projections hold millions of them). Lossless
+/// ([`PackedTimestamp::get`] gives back every `i64` instant) and serialised exactly as the
+/// `Timestamp`.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Default)]
+pub struct PackedTimestamp {
+    lo: u32,
+    hi: i32,
+}
+
+impl PackedTimestamp {
+    #[inline]
+    pub const fn new(t: Timestamp) -> PackedTimestamp {
+        PackedTimestamp {
+            lo: t.0 as u32,
+            hi: (t.0 >> 32) as i32,
+        }
+    }
+    #[inline]
+    pub const fn get(self) -> Timestamp {
+        Timestamp(((self.hi as i64) << 32) | self.lo as i64)
+    }
+}
+
+impl From<Timestamp> for PackedTimestamp {
+    fn from(t: Timestamp) -> Self {
+        PackedTimestamp::new(t)
+    }
+}
+
+impl From<PackedTimestamp> for Timestamp {
+    fn from(t: PackedTimestamp) -> Self {
+        t.get()
+    }
+}
+
+impl fmt::Debug for PackedTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for PackedTimestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PackedTimestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Timestamp::deserialize(d).map(PackedTimestamp::new)
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
@@ -95,5 +149,30 @@ impl<'de> Deserialize<'de> for Timestamp {
         } else {
             Ok(Timestamp(i64::deserialize(d)?))
         }
+    }
+}
+
+#[cfg(test)]
+mod packed_tests {
+    use super::*;
+
+    /// Issue 13, wave 9: 8 bytes with alignment 4, every instant kept, serialised exactly as the
+    /// `Timestamp` (postcard and JSON).
+    #[test]
+    fn packed_timestamps_keep_every_instant_and_serialise_as_timestamps() {
+        assert_eq!(std::mem::size_of::<PackedTimestamp>(), 8);
+        assert_eq!(std::mem::align_of::<PackedTimestamp>(), 4);
+        for ms in [i64::MIN, -1, 0, 1, 1_796_000_000_123, u32::MAX as i64, i64::MAX] {
+            let t = Timestamp::from_millis(ms);
+            let p = PackedTimestamp::new(t);
+            assert_eq!(p.get(), t);
+            let bytes = postcard::to_allocvec(&p).unwrap();
+            assert_eq!(bytes, postcard::to_allocvec(&t).unwrap());
+            assert_eq!(postcard::from_bytes::<PackedTimestamp>(&bytes).unwrap(), p);
+        }
+        let t = Timestamp::parse_rfc3339("2026-12-01T23:40:00.123+08:00").unwrap();
+        let json = serde_json::to_string(&PackedTimestamp::new(t)).unwrap();
+        assert_eq!(json, serde_json::to_string(&t).unwrap());
+        assert_eq!(serde_json::from_str::<PackedTimestamp>(&json).unwrap().get(), t);
     }
 }

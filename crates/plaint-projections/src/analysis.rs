@@ -16,7 +16,7 @@ use plaint_domain::closed_loop::RevisitTally;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
-use plaint_domain::time::Timestamp;
+use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,8 +41,8 @@ struct AnaRec {
     /// Status, reopens, escalation level: the domain's fold.
     life: Lifecycle,
     final_responses: u32,
-    first_response_at: Option<Timestamp>,
-    first_final_at: Option<Timestamp>,
+    first_response_at: Option<PackedTimestamp>,
+    first_final_at: Option<PackedTimestamp>,
     /// Liability as last stated (final response, then close).
     liable: Option<bool>,
     root_cause: Option<Stage>,
@@ -315,10 +315,10 @@ impl Analysis {
             r.rejected += a.rejected as u64;
             r.duplicates += a.duplicate as u64;
             if let Some(t) = a.first_response_at {
-                respond.push(t.millis_since(a.received_at));
+                respond.push(t.get().millis_since(a.received_at));
             }
             if let Some(t) = a.first_final_at {
-                resolve.push(t.millis_since(a.received_at));
+                resolve.push(t.get().millis_since(a.received_at));
             }
         }
         r.repeat_rate = ratio(r.repeats + r.reopened, r.received);
@@ -533,10 +533,10 @@ impl Projection for Analysis {
             EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}
             EventData::Responded(r) => {
                 let a = &mut self.recs[i as usize];
-                a.first_response_at.get_or_insert(at);
+                a.first_response_at.get_or_insert(at.into());
                 if r.kind == ResponseKind::Final {
                     a.final_responses += 1;
-                    a.first_final_at.get_or_insert(at);
+                    a.first_final_at.get_or_insert(at.into());
                     if r.liable.is_some() {
                         a.liable = r.liable;
                     }
@@ -587,6 +587,14 @@ impl Projection for Analysis {
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<AnaRec>()
+}
+
+#[cfg(test)]
+impl Analysis {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        vec![("analysis record", self.recs.len() * std::mem::size_of::<AnaRec>())]
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
 use plaint_domain::sla::{Verdict, ALL_CLOCKS};
-use plaint_domain::time::Timestamp;
+use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,7 +39,7 @@ struct CwRec {
     life: Lifecycle,
     final_responses: u32,
     /// Every revisit, in order: (at, satisfied).
-    revisits: Box<[(Timestamp, bool)]>,
+    revisits: Box<[(PackedTimestamp, bool)]>,
     escalations: u32,
     external_mediation: bool,
     /// Improvement actions recorded on this ticket.
@@ -208,7 +208,7 @@ impl Projection for Casework {
                 r.redispatched = true;
             }
             EventData::Responded(x) if x.kind == ResponseKind::Final => self.recs[i as usize].final_responses += 1,
-            EventData::Revisited(v) => push_exact(&mut self.recs[i as usize].revisits, (at, v.satisfied)),
+            EventData::Revisited(v) => push_exact(&mut self.recs[i as usize].revisits, (at.into(), v.satisfied)),
             EventData::Escalated(x) => {
                 let r = &mut self.recs[i as usize];
                 r.escalations += 1;
@@ -691,7 +691,8 @@ impl Casework {
                 a.first_sat += u64::from(first.1);
                 a.latest_sat += u64::from(last.1);
             }
-            a.log.extend_from_slice(&r.revisits);
+            a.log
+                .extend(r.revisits.iter().map(|&(at, satisfied)| (at.get(), satisfied)));
             a.repeats += u64::from(r.repeat) + u64::from(r.life.reopen_count);
             a.escalations += u64::from(r.escalations);
             a.reopens += u64::from(r.life.reopen_count);
@@ -946,6 +947,33 @@ pub fn next_month(m: Month) -> Month {
 #[cfg(test)]
 pub(crate) fn record_size() -> usize {
     std::mem::size_of::<CwRec>()
+}
+
+#[cfg(test)]
+impl Casework {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.recs.iter();
+        vec![
+            ("casework record", self.recs.len() * size_of::<CwRec>()),
+            (
+                "revisits",
+                recs().map(|r| r.revisits.len()).sum::<usize>() * size_of::<(PackedTimestamp, bool)>(),
+            ),
+            (
+                "disputes",
+                recs().map(|r| r.disputes.len()).sum::<usize>() * size_of::<DisputeKind>(),
+            ),
+            (
+                "comps+incidents+actions+process",
+                self.comps.capacity() * size_of::<CompRec>()
+                    + self.incidents.capacity() * size_of::<IncRec>()
+                    + self.actions.capacity() * size_of::<ActRec>()
+                    + self.process.capacity() * size_of::<(Timestamp, ProcessFact)>(),
+            ),
+        ]
+    }
 }
 
 #[cfg(test)]

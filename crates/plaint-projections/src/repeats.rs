@@ -371,6 +371,26 @@ pub(crate) fn record_size() -> usize {
 }
 
 #[cfg(test)]
+impl Repeats {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.recs.iter();
+        vec![
+            ("repeat record", self.recs.len() * size_of::<RepeatRec>()),
+            (
+                "links",
+                recs().filter(|r| r.links.is_some()).count() * size_of::<Links>(),
+            ),
+            (
+                "waybill",
+                recs().map(|r| r.waybill.as_ref().map_or(0, |w| w.len())).sum(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};

@@ -203,7 +203,7 @@ impl Acc {
             }
             s.at_risk += c.at_risk as u64;
         }
-        let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts().iter().find(|f| pred(f)).map(|f| f.at);
+        let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts().find(|f| pred(f)).map(|f| f.at);
         if let Some(t) = first(&|f| matches!(f.event, SlaEvent::Responded(_)) && f.at <= sla.evaluated_at) {
             self.respond.push(t.millis_since(rec.received_at));
         }
@@ -399,7 +399,7 @@ impl SlaProjection {
         if SlaEvent::of(&e.data).is_none() {
             return;
         }
-        if rec.trail.facts().len() >= FACTS_PER_TICKET_MAX || !rec.trail.push(e.meta.occurred_at, &e.data) {
+        if rec.trail.fact_count() >= FACTS_PER_TICKET_MAX || !rec.trail.push(e.meta.occurred_at, &e.data) {
             self.dropped_facts += 1;
         }
     }
@@ -492,8 +492,8 @@ impl SlaRec {
             s.check(k, "attribute key")?;
             s.check(v, "attribute value")?;
         }
-        ensure(self.trail.facts().len() <= FACTS_PER_TICKET_MAX, || {
-            format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.facts().len())
+        ensure(self.trail.fact_count() <= FACTS_PER_TICKET_MAX, || {
+            format!("{} facts, over {FACTS_PER_TICKET_MAX}", self.trail.fact_count())
         })?;
         // A range beyond the list panicked in every SLA report (found by the `checkpoint_state`
         // fuzz target); the rule is the trail's own.
@@ -507,14 +507,40 @@ pub(crate) fn record_size() -> usize {
 }
 
 #[cfg(test)]
+impl SlaProjection {
+    /// Heap bytes by field group (see `Tickets::bytes_by_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.recs.iter();
+        vec![
+            ("SLA record", self.recs.len() * size_of::<SlaRec>()),
+            (
+                "attributes",
+                recs().map(|r| r.attributes.len()).sum::<usize>() * size_of::<(Sym, Sym)>(),
+            ),
+            (
+                "trail facts",
+                recs().map(|r| r.trail.fact_count()).sum::<usize>() * size_of::<plaint_domain::sla::PackedFact>(),
+            ),
+            (
+                "trail deadlines",
+                recs().map(|r| r.trail.deadlines().len()).sum::<usize>()
+                    * size_of::<plaint_domain::sla::PackedDeadline>(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
     use plaint_domain::sla::PackedDeadline;
 
     /// A trail as a damaged checkpoint can hold one (its fields are private: `push` keeps the
-    /// invariant): written in the trail's own encoding, then decoded.
-    fn crafted_trail(facts: &[SlaFact], deadlines: &[PackedDeadline]) -> SlaTrail {
+    /// invariant): written in the trail's own encoding, then decoded (`Err` when decoding
+    /// refuses it).
+    fn crafted_trail(facts: &[SlaFact], deadlines: &[PackedDeadline]) -> postcard::Result<SlaTrail> {
         #[derive(serde::Serialize)]
         struct Raw<'a> {
             facts: &'a [SlaFact],
@@ -526,7 +552,7 @@ mod load_checks {
             deadlines,
             calendar_uncovered: false,
         };
-        postcard::from_bytes(&postcard::to_allocvec(&raw).unwrap()).unwrap()
+        postcard::from_bytes(&postcard::to_allocvec(&raw).unwrap())
     }
 
     #[test]
@@ -561,29 +587,41 @@ mod load_checks {
         assert_refused(
             &changed(&good, |s| {
                 let t = &s.recs[6].trail;
-                let facts = vec![t.facts()[0]; FACTS_PER_TICKET_MAX + 1];
-                s.recs[6].trail = crafted_trail(&facts, t.deadlines());
+                let no_deadline = SlaFact {
+                    deadlines_start: 0,
+                    deadlines_len: 0,
+                    ..t.facts().next().unwrap()
+                };
+                let facts = vec![no_deadline; FACTS_PER_TICKET_MAX + 1];
+                s.recs[6].trail = crafted_trail(&facts, &[]).unwrap();
             }),
             "facts, over",
         );
-        // Before the check, the SLA report sliced the deadlines out of range and panicked.
+        // Before the check (wave 6), the SLA report sliced the deadlines out of range and
+        // panicked. Since wave 9 a fact holds no start: a start that does not follow the
+        // previous facts' is refused when the trail is decoded.
         let ranged = (0..good.recs.len())
-            .find(|&i| good.recs[i].trail.facts().len() > 1)
+            .find(|&i| good.recs[i].trail.fact_count() > 1)
             .unwrap();
+        let t = &good.recs[ranged].trail;
+        let mut facts: Vec<SlaFact> = t.facts().collect();
+        assert!(crafted_trail(&facts, t.deadlines()).is_ok());
+        facts[1].deadlines_start = 828;
+        assert!(crafted_trail(&facts, t.deadlines()).is_err());
+        // The facts name one deadline more than the list holds.
         let beyond_list = changed(&good, |s| {
             let t = &s.recs[ranged].trail;
-            let mut facts = t.facts().to_vec();
-            facts[1].deadlines_start = 828;
-            s.recs[ranged].trail = crafted_trail(&facts, t.deadlines());
+            let deadlines = &t.deadlines()[..t.deadlines().len() - 1];
+            s.recs[ranged].trail = crafted_trail(&t.facts().collect::<Vec<_>>(), deadlines).unwrap();
         });
         let report = || beyond_list.report(now, &policy, None, None);
         assert!(std::panic::catch_unwind(report).is_err());
-        assert_refused(&beyond_list, "deadlines start at 828");
+        assert_refused(&beyond_list, "the facts name");
         assert_refused(
             &changed(&good, |s| {
                 let t = &s.recs[ranged].trail;
                 let deadlines = [t.deadlines(), &t.deadlines()[..1]].concat();
-                s.recs[ranged].trail = crafted_trail(t.facts(), &deadlines);
+                s.recs[ranged].trail = crafted_trail(&t.facts().collect::<Vec<_>>(), &deadlines).unwrap();
             }),
             "the facts name",
         );

@@ -14,7 +14,7 @@ use plaint_domain::ids::ComplaintId;
 use plaint_domain::lifecycle::{HoldChange, Lifecycle};
 use plaint_domain::sla::PackedDeadline;
 use plaint_domain::state::Status;
-use plaint_domain::time::Timestamp;
+use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -226,6 +226,41 @@ struct PersonalRec {
     ciphertext: Box<[u8]>,
 }
 
+/// The per-ticket records whose time is packed ([`PackedTimestamp`]: alignment 4, so each is 12
+/// bytes where the public record is 16; issue 13, wave 9). Each serialises exactly as its public
+/// record (same fields, same order), so the checkpoint's bytes do not change.
+macro_rules! packed_record {
+    ($packed:ident for $public:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        struct $packed {
+            $($field: $ty,)*
+        }
+
+        impl From<$public> for $packed {
+            fn from(r: $public) -> Self {
+                $packed { $($field: r.$field.into(),)* }
+            }
+        }
+
+        impl From<$packed> for $public {
+            fn from(r: $packed) -> Self {
+                $public { $($field: r.$field.into(),)* }
+            }
+        }
+    };
+}
+
+packed_record!(ResponseRec for ResponseRecord { kind: ResponseKind, at: PackedTimestamp, liable: Option<bool>, root_cause: Option<Stage> });
+packed_record!(VerificationRec for VerificationRecord { at: PackedTimestamp, claim: CheckOutcome, evidence: CheckOutcome, history: CheckOutcome });
+packed_record!(RevisitRec for RevisitRecord { at: PackedTimestamp, solved: bool, satisfied: bool, satisfaction_score: Option<u8> });
+packed_record!(ClosedRec for ClosedRecord {
+    at: PackedTimestamp,
+    resolution: Resolution,
+    root_cause: Option<Stage>,
+    liable: bool,
+    without_revisit: Option<CloseReason>,
+});
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TicketRec {
     /// Status, hold, reopens, escalation level, compensation total: the domain's fold.
@@ -248,13 +283,13 @@ struct TicketRec {
     outlet: OptSym,
     customer_id: OptSym,
     claimed_amount: Option<Money>,
-    verification: Option<VerificationRecord>,
-    revisit: Option<RevisitRecord>,
-    closed: Option<ClosedRecord>,
+    verification: Option<VerificationRec>,
+    revisit: Option<RevisitRec>,
+    closed: Option<ClosedRec>,
     /// The current deadlines, 12 bytes each (the view gives them back as `ClockDeadline`s).
     deadlines: Box<[PackedDeadline]>,
     assignments: Box<[AssignmentRec]>,
-    responses: Box<[ResponseRecord]>,
+    responses: Box<[ResponseRec]>,
     extras: Box<[Extra]>,
     /// The owner's interned name, [`NO_OWNER`] when none (a bare index fits in the record's
     /// padding where an `Option<Sym>` would add 8 bytes per ticket).
@@ -380,7 +415,7 @@ impl Tickets {
                 Extra::SeverityOverride(o) => severity_override = Some(SeverityOverridden::clone(o)),
             }
         }
-        revisits.extend(t.revisit);
+        revisits.extend(t.revisit.map(RevisitRecord::from));
         TicketView {
             id: self.tickets.id(i).to_complaint_id(),
             status: t.life.status,
@@ -399,7 +434,7 @@ impl Tickets {
             region: s.resolve(t.region).to_owned(),
             outlet: t.outlet.map(|o| s.resolve(o).to_owned()),
             attributes,
-            verification: t.verification,
+            verification: t.verification.map(Into::into),
             rejection,
             category: t.category,
             severity: t.severity,
@@ -418,11 +453,11 @@ impl Tickets {
                     reason: a.reason.as_deref().map(str::to_owned),
                 })
                 .collect(),
-            responses: t.responses.to_vec(),
+            responses: t.responses.iter().map(|&r| r.into()).collect(),
             compensations,
             escalations,
             holds,
-            revisit: t.revisit,
+            revisit: t.revisit.map(Into::into),
             reopen_count: t.life.reopen_count,
             compensated: t.life.compensated,
             escalation_level: t.life.escalation_level,
@@ -430,7 +465,7 @@ impl Tickets {
             duplicates,
             repeat_of,
             repeated_by,
-            closed: t.closed,
+            closed: t.closed.map(Into::into),
             owner: (t.owner != NO_OWNER).then(|| s.resolve(Sym(t.owner)).to_owned()),
             ownership_transfers,
             revisits,
@@ -593,8 +628,8 @@ impl Projection for Tickets {
             | EventData::DisputeEscalated(_) => {}
             EventData::Verified(v) => {
                 t.flags = t.flags.union(v.flags);
-                t.verification = Some(VerificationRecord {
-                    at,
+                t.verification = Some(VerificationRec {
+                    at: at.into(),
                     claim: v.claim,
                     evidence: v.evidence,
                     history: v.history,
@@ -648,9 +683,9 @@ impl Projection for Tickets {
             EventData::Responded(r) => {
                 push_exact(
                     &mut t.responses,
-                    ResponseRecord {
+                    ResponseRec {
                         kind: r.kind,
-                        at,
+                        at: at.into(),
                         liable: r.liable,
                         root_cause: r.root_cause,
                     },
@@ -669,18 +704,18 @@ impl Projection for Tickets {
             }
             EventData::Revisited(v) => {
                 if let Some(earlier) = t.revisit {
-                    t.add(Extra::EarlierRevisit(earlier));
+                    t.add(Extra::EarlierRevisit(earlier.into()));
                 }
-                t.revisit = Some(RevisitRecord {
-                    at,
+                t.revisit = Some(RevisitRec {
+                    at: at.into(),
                     solved: v.solved,
                     satisfied: v.satisfied,
                     satisfaction_score: v.satisfaction_score,
                 });
             }
             EventData::Closed(c) => {
-                t.closed = Some(ClosedRecord {
-                    at,
+                t.closed = Some(ClosedRec {
+                    at: at.into(),
                     resolution: c.resolution,
                     root_cause: c.root_cause,
                     liable: c.liable,
@@ -798,6 +833,75 @@ pub(crate) fn record_size() -> usize {
 #[cfg(test)]
 pub(crate) fn extra_size() -> usize {
     std::mem::size_of::<Extra>()
+}
+
+#[cfg(test)]
+impl Tickets {
+    /// Heap bytes by field group, requested sizes (the memory table of docs/PERFORMANCE.md,
+    /// issue 13 wave 9; `record_sizes::bytes_by_field_group`).
+    pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
+        use std::mem::size_of;
+        let recs = || self.tickets.iter();
+        let boxed_extra = |x: &Extra| match x {
+            Extra::Evidence(e) => size_of::<EvidenceRef>() + e.reference.len(),
+            Extra::Compensation(c) => size_of::<Compensation>() + c.legal_basis.len(),
+            Extra::OwnershipTransfer(_) => size_of::<OwnershipTransfer>(),
+            Extra::Supervision(_) => size_of::<plaint_domain::state::SupervisionRecord>(),
+            Extra::SeverityOverride(_) => size_of::<SeverityOverridden>(),
+            _ => 0,
+        };
+        let boxed = |of: &dyn Fn(&Extra) -> bool| -> usize {
+            recs()
+                .flat_map(|t| t.extras.iter())
+                .filter(|x| of(x))
+                .map(boxed_extra)
+                .sum()
+        };
+        let personal = |p: &Option<PersonalRec>| p.as_ref().map_or(0, |p| p.ciphertext.len());
+        vec![
+            ("ticket record", self.len() * size_of::<TicketRec>()),
+            ("  of it: lifecycle", self.len() * size_of::<Lifecycle>()),
+            (
+                "  of it: verification+revisit+closed",
+                self.len()
+                    * (size_of::<Option<VerificationRec>>()
+                        + size_of::<Option<RevisitRec>>()
+                        + size_of::<Option<ClosedRec>>()),
+            ),
+            (
+                "deadlines",
+                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<PackedDeadline>(),
+            ),
+            (
+                "assignments",
+                recs()
+                    .map(|t| {
+                        t.assignments.len() * size_of::<AssignmentRec>()
+                            + t.assignments
+                                .iter()
+                                .map(|a| a.reason.as_ref().map_or(0, |r| r.len()))
+                                .sum::<usize>()
+                    })
+                    .sum(),
+            ),
+            (
+                "responses",
+                recs().map(|t| t.responses.len()).sum::<usize>() * size_of::<ResponseRec>(),
+            ),
+            (
+                "extras list",
+                recs().map(|t| t.extras.len()).sum::<usize>() * size_of::<Extra>(),
+            ),
+            ("extras boxed", boxed(&|_| true)),
+            ("  of it: compensation", boxed(&|x| matches!(x, Extra::Compensation(_)))),
+            (
+                "waybill",
+                recs().map(|t| t.waybill.as_ref().map_or(0, |w| w.len())).sum(),
+            ),
+            ("personal slots", self.personal.len() * size_of::<Option<PersonalRec>>()),
+            ("personal ciphertext", self.personal.iter().map(personal).sum()),
+        ]
+    }
 }
 
 #[cfg(test)]
