@@ -497,6 +497,8 @@ pub struct Engine {
     /// Commands running now: a judgement skips its read only when its command runs alone
     /// (see `engine_repeat_index.rs`).
     in_flight: repeat_index::InFlight,
+    /// Judgements that must read after a refused append at a head (`engine_repeat_index.rs`).
+    judge_reads: repeat_index::JudgeReads,
     /// The watchdog's histories of open tickets between ticks (see `engine_watch.rs`); held
     /// for a whole tick, so ticks of one engine take turns.
     watch: tokio::sync::Mutex<watch::Watch>,
@@ -639,6 +641,7 @@ impl Engine {
             parked: Default::default(),
             log_end,
             in_flight: Default::default(),
+            judge_reads: Default::default(),
             watch: Default::default(),
         })
     }
@@ -814,6 +817,7 @@ impl Engine {
                     // Another process committed after the head the judgement was made at:
                     // judge again on the log read to its end (not contention: no backoff).
                     self.states.put(cache_key, state);
+                    self.judge_reads.refused();
                     judge = JudgeRead::ToEnd;
                     attempt -= 1;
                     continue;

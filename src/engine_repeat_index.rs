@@ -19,8 +19,11 @@
 //!   On PostgreSQL the read itself finds the end ([`LogEnd::ShortRead`]): one query, no head
 //!   query first.
 //!
-//! A command's judgement on PostgreSQL ([`Engine::priors_for_command`], wave 9) does not read:
-//! when this engine runs no other command and has no parked event, it judges on the repeat
+//! A command's judgement on PostgreSQL ([`Engine::priors_for_command`], wave 9) does not read
+//! when the store checks the head at the append ([`EventStore::head_check`] is
+//! [`HeadCheck::AtAppend`]; `short_read_is_end` is another promise and proves nothing here),
+//! this engine runs no other command, has no parked event and no refusal in its last
+//! [`READS_AFTER_REFUSAL`] judgements ([`JudgeReads`]): it judges on the repeat
 //! projection as of its position *h* and appends with [`EventStore::append_at_head`]`(h)`,
 //! which the store refuses when its transaction does not start at *h*; the engine then reads
 //! the log to its end and judges again ([`JudgeRead::ToEnd`]). Safety: an event acknowledged
@@ -38,9 +41,9 @@ use crate::error::EngineError;
 use plaint_domain::repeat::{CustomerRef, PriorComplaint, PriorComplaints};
 use plaint_domain::Event;
 use plaint_projections::runner::{ProjectionSet, Runner};
-use plaint_store::EventStore;
+use plaint_store::{EventStore, HeadCheck};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 /// Most turns a judgement gives other callers to hand their committed events over before it
 /// reads the rest from the log ([`Engine::await_handovers`]).
@@ -153,19 +156,51 @@ impl Drop for InFlightTurn<'_> {
     }
 }
 
+/// Judgements that read after an append judged without a read was refused
+/// ([`JudgeReads::refused`]): while another process writes, nearly every such append would be
+/// refused again (each refusal ≈ 2 round trips and a head-row lock wasted); this many reads
+/// (≈ 1 round trip each, the cost before wave 9) come first, then one judgement tries again.
+pub(crate) const READS_AFTER_REFUSAL: u32 = 32;
+
+/// Whether a command's judgement may skip its read: how many judgements must still read
+/// since the last refused append at a head ([`READS_AFTER_REFUSAL`]).
+#[derive(Debug, Default)]
+pub(crate) struct JudgeReads(AtomicU32);
+
+impl JudgeReads {
+    /// An append at a head was refused: the next [`READS_AFTER_REFUSAL`] judgements read.
+    pub(crate) fn refused(&self) {
+        self.0.store(READS_AFTER_REFUSAL, Ordering::Release);
+    }
+
+    /// Whether this judgement must read; counts it against the reads owed.
+    fn owed(&self) -> bool {
+        let before = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        assert!(before.map_or(true, |n| n <= READS_AFTER_REFUSAL));
+        before.is_ok()
+    }
+}
+
 impl Engine {
     /// The earlier complaints of `customer` for a command's judgement, and what its append
-    /// must check. With [`JudgeRead::Local`], on a store that checks a head
-    /// ([`LogEnd::ShortRead`]: PostgreSQL), while no other command of this engine runs (their
-    /// commits would move the head and get this append refused for nothing) and every event
-    /// this engine committed is folded (none parked behind a gap): the repeat projection as it
-    /// stands, judged at its position, no read. Otherwise [`Engine::prior_complaints`].
+    /// must check. With [`JudgeRead::Local`], on a store whose `append_at_head` refuses a stale
+    /// head ([`HeadCheck::AtAppend`]: PostgreSQL), while no other command of this engine runs
+    /// (their commits would move the head and get this append refused for nothing), no refusal
+    /// is recent ([`JudgeReads`]) and every event this engine committed is folded (none parked
+    /// behind a gap): the repeat projection as it stands, judged at its position, no read.
+    /// Otherwise [`Engine::prior_complaints`].
     pub(super) async fn priors_for_command(
         &self,
         customer: &CustomerRef,
         read: JudgeRead,
     ) -> Result<(Vec<PriorComplaint>, JudgedAt), EngineError> {
-        if read == JudgeRead::Local && self.log_end == LogEnd::ShortRead && self.in_flight.alone() {
+        if read == JudgeRead::Local
+            && self.store.head_check() == HeadCheck::AtAppend
+            && self.in_flight.alone()
+            && !self.judge_reads.owed()
+        {
             let mut runner = self.runner.lock().await;
             let mut parked = self.parked.lock().expect("parked events lock");
             fold_parked(&mut runner, &mut parked);

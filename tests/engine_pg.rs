@@ -2,11 +2,19 @@
 //! Needs `PLAINT_TEST_DATABASE_URL` (see README); skipped with one line without it unless
 //! `CI=true`.
 
+use async_trait::async_trait;
 use plaint::domain::{ComplaintId, EscalationTrigger, EventData, Timestamp};
 use plaint::engine::fixed_clock;
 use plaint::store::pg::{PgOptions, PgStore};
+use plaint::store::vault::{KeyState, Secret, VaultDump, VaultReport, VaultWrite};
+use plaint::store::{
+    AppendRequest, AppendResult, EventStore, ExpectedVersion, HeadCheck, NewEvent, RecordedEvent, StoreError,
+    Subscription, Vault, VerifyReport,
+};
 use plaint::workload::{generate, WorkloadConfig};
 use plaint::{AuditFilter, Engine, EngineConfig, Reveal, StoreConfig};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 fn database_url() -> Option<String> {
     match std::env::var("PLAINT_TEST_DATABASE_URL") {
@@ -234,8 +242,13 @@ async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
 
 /// A receive by agent-1 of customer C-7 about waybill SF1.
 fn receive(command: &str, complaint: &str) -> plaint::domain::Command {
+    receive_of(command, complaint, "C-7")
+}
+
+/// A receive by agent-1 of `customer` about waybill SF1.
+fn receive_of(command: &str, complaint: &str, customer: &str) -> plaint::domain::Command {
     serde_json::from_str(&format!(
-        r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{{"customer_id":"C-7"}}}}"#
+        r#"{{"command_id":"{command}","complaint_id":"{complaint}","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{{"customer_id":"{customer}"}}}}"#
     ))
     .unwrap()
 }
@@ -252,31 +265,214 @@ fn verify(command: &str, complaint: &str) -> plaint::domain::Command {
 /// (wave 9): it judges on the repeat projection as of the engine's own last commit and appends
 /// with `append_at_head`. Another process's complaint acknowledged in between must still be
 /// seen: the store refuses the append (the head moved), the engine reads the log to its end
-/// and judges again. Here A receives CMP-J-2, B (another process) then receives CMP-J-1 of the
-/// same customer and waybill, and A's verification of CMP-J-2 must record it as a duplicate of
-/// CMP-J-1, which only B's events show.
+/// once and judges again. Here A (its store counting catch-up reads) judges CMP-J-0 (another
+/// customer) alone, without a read; B (another process) then receives CMP-J-1, and A's verification of CMP-J-2,
+/// of the same customer and waybill, must record it as a duplicate of CMP-J-1, which only B's
+/// events show, after exactly one read. After that refusal A's next judgement reads first
+/// (`READS_AFTER_REFUSAL`, `src/engine_repeat_index.rs`), though nobody else wrote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_judgement_without_a_read_sees_another_processs_acknowledged_complaint() {
     let Some(url) = database_url() else { return };
     let schema = format!("facade_test_judge_{}", std::process::id());
-    let (a, b, _dirs) = two_engines(&url, &schema).await;
+    let (a, a_store, b, _dirs) = counted_and_plain(&url, &schema, Claim::Forwarded).await;
+    a.execute(receive_of("r0", "CMP-J-0", "C-8")).await.unwrap();
+    let (verified, reads) = a_store.reads_during(a.execute(verify("v0", "CMP-J-0"))).await;
+    assert_eq!(reads, 0, "a lone judgement, nobody else writing: no read");
+    assert_eq!(duplicate_of(&verified.unwrap()), None);
     a.execute(receive("r2", "CMP-J-2")).await.unwrap();
     b.execute(receive("r1", "CMP-J-1")).await.unwrap();
-    let verified = a.execute(verify("v2", "CMP-J-2")).await.unwrap();
-    let EventData::Verified(v) = &verified.events[0].data else {
-        panic!("a verification: {verified:?}")
-    };
-    assert_eq!(v.duplicate_of, Some(ComplaintId::new("CMP-J-1").unwrap()), "{v:?}");
-    // And with nobody else writing, A's next judgement (no read) sees A's own complaints.
+    let (verified, reads) = a_store.reads_during(a.execute(verify("v2", "CMP-J-2"))).await;
+    assert_eq!(
+        reads, 1,
+        "refused at its head, the judgement reads the log to its end once"
+    );
+    assert_eq!(
+        duplicate_of(&verified.unwrap()),
+        Some("CMP-J-1".to_owned()),
+        "B's complaint"
+    );
     a.execute(receive("r3", "CMP-J-3")).await.unwrap();
-    let verified = a.execute(verify("v3", "CMP-J-3")).await.unwrap();
-    let EventData::Verified(v) = &verified.events[0].data else {
-        panic!("a verification: {verified:?}")
-    };
-    assert_eq!(v.duplicate_of, Some(ComplaintId::new("CMP-J-2").unwrap()), "{v:?}");
+    let (verified, reads) = a_store.reads_during(a.execute(verify("v3", "CMP-J-3"))).await;
+    assert_eq!(reads, 1, "after a refusal the next judgement reads, not refused again");
+    assert_eq!(duplicate_of(&verified.unwrap()), Some("CMP-J-2".to_owned()));
     a.close().await.unwrap();
     b.close().await.unwrap();
     PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
         .await
         .unwrap();
+}
+
+/// Review of wave 9: the no-read judgement is chosen on `head_check`, not on
+/// `short_read_is_end`. A store wrapping PostgreSQL that forwards `short_read_is_end` but
+/// neither `head_check` nor `append_at_head` (the trait's default: a plain append, no check)
+/// must be judged on a read, or A's verification would miss B's complaint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_the_head_check_is_judged_on_a_read() {
+    let Some(url) = database_url() else { return };
+    let schema = format!("facade_test_judge_nc_{}", std::process::id());
+    let (a, a_store, b, _dirs) = counted_and_plain(&url, &schema, Claim::NotForwarded).await;
+    a.execute(receive("r2", "CMP-K-2")).await.unwrap();
+    b.execute(receive("r1", "CMP-K-1")).await.unwrap();
+    let (verified, reads) = a_store.reads_during(a.execute(verify("v2", "CMP-K-2"))).await;
+    assert_eq!(
+        duplicate_of(&verified.unwrap()),
+        Some("CMP-K-1".to_owned()),
+        "B's complaint"
+    );
+    assert_eq!(reads, 1, "judged on a read");
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
+        .await
+        .unwrap();
+}
+
+/// The complaint a verification recorded its complaint a duplicate of.
+fn duplicate_of(executed: &plaint::engine::Executed) -> Option<String> {
+    let EventData::Verified(v) = &executed.events[0].data else {
+        panic!("a verification: {executed:?}")
+    };
+    v.duplicate_of.as_ref().map(|id| id.as_str().to_owned())
+}
+
+/// Engine A over a [`Counted`] PostgreSQL store (`claim`), engine B (another process) opened
+/// as usual, on one schema, with their checkpoint directories.
+async fn counted_and_plain(
+    url: &str,
+    schema: &str,
+    claim: Claim,
+) -> (Engine, Arc<Counted>, Engine, [tempfile::TempDir; 2]) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let config = |dir: &tempfile::TempDir| pg_config(url, schema, dir.path().to_owned(), "2026-11-20T00:00:00Z");
+    let options = PgOptions::with_schema(schema);
+    PgStore::migrate(url, &options).await.unwrap();
+    let store = Arc::new(Counted {
+        pg: PgStore::connect(url, options).await.unwrap(),
+        reads: AtomicUsize::new(0),
+        claim,
+    });
+    let a = Engine::with_store(store.clone(), config(&dirs[0]), None).await.unwrap();
+    let b = Engine::open(config(&dirs[1])).await.unwrap();
+    (a, store, b, dirs)
+}
+
+/// What a [`Counted`] store forwards of PostgreSQL's head check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// `head_check` and `append_at_head`: PostgreSQL's.
+    Forwarded,
+    /// Neither: the trait's defaults (no check, a plain append); `short_read_is_end` still is.
+    NotForwarded,
+}
+
+/// A [`PgStore`] counting its `read_all` calls (the engine's catch-up reads).
+struct Counted {
+    pg: PgStore,
+    reads: AtomicUsize,
+    claim: Claim,
+}
+
+impl Counted {
+    /// What `work` returns and how many `read_all` calls it made.
+    async fn reads_during<T>(&self, work: impl std::future::Future<Output = T>) -> (T, usize) {
+        let before = self.reads.load(Ordering::SeqCst);
+        let out = work.await;
+        (out, self.reads.load(Ordering::SeqCst) - before)
+    }
+}
+
+#[async_trait]
+impl EventStore for Counted {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.pg.append(stream, expected, events).await
+    }
+    async fn append_at_head(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        head: u64,
+    ) -> Result<AppendResult, StoreError> {
+        match self.claim {
+            Claim::Forwarded => self.pg.append_at_head(stream, expected, events, head).await,
+            Claim::NotForwarded => self.pg.append(stream, expected, events).await,
+        }
+    }
+    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        self.pg.append_many(requests).await
+    }
+    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.pg.read_stream(stream, from_version, max).await
+    }
+    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.pg.read_all(from_position, max).await
+    }
+    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
+        self.pg.subscribe(from_position).await
+    }
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        self.pg.head_position().await
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.pg.stream_version(stream).await
+    }
+    async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        self.pg.verify().await
+    }
+    fn short_read_is_end(&self) -> bool {
+        self.pg.short_read_is_end()
+    }
+    fn head_check(&self) -> HeadCheck {
+        match self.claim {
+            Claim::Forwarded => self.pg.head_check(),
+            Claim::NotForwarded => HeadCheck::None,
+        }
+    }
+}
+
+#[async_trait]
+impl Vault for Counted {
+    fn vault_location(&self) -> String {
+        self.pg.vault_location()
+    }
+    async fn match_secret(&self) -> Result<Secret, StoreError> {
+        self.pg.match_secret().await
+    }
+    async fn live_key(&self, owner: &str) -> Result<Option<(String, Secret)>, StoreError> {
+        self.pg.live_key(owner).await
+    }
+    async fn key(&self, id: &str) -> Result<KeyState, StoreError> {
+        self.pg.key(id).await
+    }
+    async fn keys_of(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        self.pg.keys_of(owner).await
+    }
+    async fn linked(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        self.pg.linked(owner).await
+    }
+    async fn append_with_vault(
+        &self,
+        requests: Vec<AppendRequest>,
+        write: VaultWrite,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        self.pg.append_with_vault(requests, write).await
+    }
+    async fn erase(&self, ids: &[String]) -> Result<usize, StoreError> {
+        self.pg.erase(ids).await
+    }
+    async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
+        self.pg.verify_vault().await
+    }
+    async fn dump(&self) -> Result<VaultDump, StoreError> {
+        self.pg.dump().await
+    }
+    async fn restore(&self, dump: &VaultDump) -> Result<(), StoreError> {
+        self.pg.restore(dump).await
+    }
 }

@@ -24,12 +24,16 @@
 //! - An empty event list, an empty stream name, an empty command id or events of one append with
 //!   different command ids are `StoreError::InvalidAppend`; sizes over the limits in
 //!   [`crate::types`] are `StoreError::Limit`.
+//! - `append_at_head` at the current head appends; a retry of a committed command id is
+//!   `deduplicated` at any head, never refused. A store whose `head_check` is
+//!   `HeadCheck::AtAppend` refuses an append at a stale head with `StoreError::HeadMoved`
+//!   naming both heads, writing nothing.
 //! - `verify` reports the chain head computed with [`crate::chain::chain_next`] over the events
 //!   in position order, so every backend yields the same head hash for the same events.
 
 use crate::chain::{chain_next, CHAIN_GENESIS};
 use crate::{
-    AppendRequest, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, APPEND_EVENTS_MAX,
+    AppendRequest, EventStore, ExpectedVersion, HeadCheck, NewEvent, RecordedEvent, StoreError, APPEND_EVENTS_MAX,
     EVENT_PAYLOAD_SIZE_MAX, STREAM_NAME_LEN_MAX,
 };
 use std::future::Future;
@@ -56,6 +60,7 @@ where
     concurrent_appends(Arc::new(make().await)).await;
     subscription_handover(Arc::new(make().await)).await;
     verify_chain(make().await).await;
+    append_at_head(make().await).await;
 }
 
 /// An event with recognisable fields, for the cases.
@@ -647,4 +652,47 @@ pub async fn verify_chain<S: EventStore>(store: S) {
         report.chain_head, expected_chain,
         "{case}: chain head equals chain_next over read_all"
     );
+}
+
+/// `append_at_head`: accepted at the current head; a retry is a duplicate whatever the head; a
+/// store that claims the check ([`HeadCheck::AtAppend`]) refuses a stale head, writing nothing.
+pub async fn append_at_head<S: EventStore>(store: S) {
+    let case = "append_at_head";
+    store
+        .append("s", ExpectedVersion::Exact(0), vec![sample_event("cmd-1", 0)])
+        .await
+        .unwrap();
+    let at_head = store
+        .append_at_head("s", ExpectedVersion::Exact(1), vec![sample_event("cmd-2", 1)], 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (at_head.first_position, at_head.deduplicated),
+        (2, false),
+        "{case}: an append at the current head commits"
+    );
+    let retry = store
+        .append_at_head("s", ExpectedVersion::Exact(1), vec![sample_event("cmd-2", 1)], 1)
+        .await
+        .unwrap();
+    assert!(
+        retry.deduplicated && retry.first_position == 2,
+        "{case}: a retry at the head its first attempt moved is a duplicate, not refused: {retry:?}"
+    );
+    if store.head_check() == HeadCheck::AtAppend {
+        let stale = store
+            .append_at_head("t", ExpectedVersion::Exact(0), vec![sample_event("cmd-3", 2)], 1)
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::HeadMoved { expected: 1, actual: 2 })),
+            "{case}: a stale head is refused, naming both heads: {stale:?}"
+        );
+        assert_eq!(store.head_position().await.unwrap(), 2, "{case}: nothing written");
+        assert_eq!(store.stream_version("t").await.unwrap(), 0, "{case}: no stream created");
+    }
+    let current = store
+        .append_at_head("t", ExpectedVersion::Exact(0), vec![sample_event("cmd-3", 2)], 2)
+        .await
+        .unwrap();
+    assert_eq!(current.first_position, 3, "{case}: accepted at the current head");
 }

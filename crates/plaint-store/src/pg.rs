@@ -751,6 +751,18 @@ const WRITER_SESSIONS_MAX: usize = 1;
 /// The settings of the writer's sessions ([`writer_pool`]), each unless the URL's `options` set it.
 const WRITER_SETTINGS: [(&str, &str); 2] = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")];
 
+/// The startup options of the writer's sessions: the URL's (`given`), then each of
+/// [`WRITER_SETTINGS`] the URL does not set (a setting in the URL wins).
+fn writer_options(given: &str) -> String {
+    let mut options = given.trim().to_string();
+    for (name, value) in WRITER_SETTINGS {
+        if !given.contains(name) {
+            options = format!("{options} -c {name}={value}").trim_start().to_string();
+        }
+    }
+    options
+}
+
 /// The writer's own sessions, with `plan_cache_mode = force_generic_plan`: each write statement
 /// is planned once per session and never again. Under the default (`auto`) PostgreSQL compares
 /// the generic plan's estimated cost with the custom plans' after five executions, and once
@@ -766,12 +778,7 @@ const WRITER_SETTINGS: [(&str, &str); 2] = [("plan_cache_mode", "force_generic_p
 /// sequential scans on the shared pool: a bulk read is better planned on its bounds.
 fn writer_pool(config: &tokio_postgres::Config) -> Result<Pool, StoreError> {
     let mut config = config.clone();
-    let mut options = config.get_options().unwrap_or_default().to_string();
-    for (name, value) in WRITER_SETTINGS {
-        if !options.contains(name) {
-            options = format!("{options} -c {name}={value}").trim_start().to_string();
-        }
-    }
+    let options = writer_options(config.get_options().unwrap_or_default());
     config.options(options);
     session_pool(config, WRITER_SESSIONS_MAX)
         .map_err(|e| StoreError::Database(format!("creating the PostgreSQL writer's connection pool: {e}")))
@@ -1533,11 +1540,7 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
         let requests: Vec<&[AppendRequest]> = batch.iter().map(|j| j.requests.as_slice()).collect();
         let vaults: Vec<&crate::vault::VaultWrite> = batch.iter().map(|j| &j.vault).collect();
         let heads: Vec<Option<u64>> = batch.iter().map(|j| j.head).collect();
-        let calls = Calls {
-            requests: &requests,
-            heads: &heads,
-            vaults: &vaults,
-        };
+        let calls = Calls::new(&requests, &heads, &vaults);
         let outcomes = commit_with_retry(&shared, &calls, &mut cache).await;
         match outcomes {
             Ok(outcomes) => {
@@ -1663,11 +1666,28 @@ async fn commit_with_retry(
 }
 
 /// The calls of one writer batch, in queue order: each call's requests, the head it requires
-/// ([`Job::head`]) and the vault rows to write with it.
+/// ([`Job::head`]) and the vault rows to write with it (three slices of one length).
 struct Calls<'a> {
     requests: &'a [&'a [AppendRequest]],
     heads: &'a [Option<u64>],
     vaults: &'a [&'a crate::vault::VaultWrite],
+}
+
+impl<'a> Calls<'a> {
+    /// The calls whose `i`-th parts are `requests[i]`, `heads[i]` and `vaults[i]`.
+    fn new(
+        requests: &'a [&'a [AppendRequest]],
+        heads: &'a [Option<u64>],
+        vaults: &'a [&'a crate::vault::VaultWrite],
+    ) -> Calls<'a> {
+        assert_eq!(requests.len(), heads.len(), "one required head per call");
+        assert_eq!(requests.len(), vaults.len(), "one vault write per call");
+        Calls {
+            requests,
+            heads,
+            vaults,
+        }
+    }
 }
 
 enum BatchError {
@@ -2622,6 +2642,11 @@ impl EventStore for PgStore {
         true
     }
 
+    /// `append_at_head` refuses a stale head (see [`Planner::plan_job`]).
+    fn head_check(&self) -> HeadCheck {
+        HeadCheck::AtAppend
+    }
+
     async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
         self.ensure_listener();
         let (tx, rx) = mpsc::channel(SUBSCRIPTION_BUFFER_MAX);
@@ -2902,21 +2927,47 @@ mod tests {
 
     impl Sql {
         /// The statements the writer's sessions run under `force_generic_plan` (all but
-        /// `BEGIN`, `COMMIT` and the `COPY`, which has no plan), by field name.
-        fn write_statements(&self) -> [(&'static str, &str); 12] {
-            [
-                ("lock_head", &self.lock_head),
-                ("stream_versions", &self.stream_versions),
-                ("find_commands", &self.find_commands),
-                ("write_rows", &self.write_rows),
-                ("append_fast", &self.append_fast),
-                ("append_fast_plain", &self.append_fast_plain),
-                ("append_ids", &self.append_ids),
-                ("intern_streams", &self.intern_streams),
-                ("intern_names", &self.intern_names),
-                ("vault_rows", &self.vault_rows),
-                ("advance_head", &self.advance_head),
-                ("touch_head", &self.touch_head),
+        /// `BEGIN`, `COMMIT` and the `COPY`, which have no plan), by field name. The pattern
+        /// names every field, so a new statement cannot be added to `Sql` without deciding here
+        /// whether the writer runs it.
+        fn write_statements(&self) -> Vec<(&'static str, &str)> {
+            let Sql {
+                schema: _,
+                channel: _,
+                begin: _,
+                lock_head,
+                stream_versions,
+                find_commands,
+                write_rows,
+                append_fast,
+                append_fast_plain,
+                append_ids,
+                intern_streams,
+                intern_names,
+                vault_rows,
+                copy_in: _,
+                advance_head,
+                touch_head,
+                commit: _,
+                read_all: _,
+                read_tail: _,
+                read_stream: _,
+                head: _,
+                stream_version: _,
+            } = self;
+            vec![
+                ("lock_head", lock_head),
+                ("stream_versions", stream_versions),
+                ("find_commands", find_commands),
+                ("write_rows", write_rows),
+                ("append_fast", append_fast),
+                ("append_fast_plain", append_fast_plain),
+                ("append_ids", append_ids),
+                ("intern_streams", intern_streams),
+                ("intern_names", intern_names),
+                ("vault_rows", vault_rows),
+                ("advance_head", advance_head),
+                ("touch_head", touch_head),
             ]
         }
     }
@@ -2925,9 +2976,10 @@ mod tests {
     /// write statement, planned generically with the writer's settings ([`WRITER_SETTINGS`])
     /// on tables analysed while small (the statistics most likely to make a scan look cheap;
     /// the plan is then kept for the session's life), reaches `events`, the dictionaries and
-    /// the vault only through their indexes: no sequential scan of any table but the one-row
-    /// `head`. Without `enable_seqscan = off` it fails (`stream_versions` scans `streams` and
-    /// `events`).
+    /// the vault only through their indexes, each index scan with an `Index Cond` (a probe, not
+    /// a walk of the whole index): no sequential scan of any table but the one-row `head`; and
+    /// the writer's sessions really run with those settings (`SHOW`). Without
+    /// `enable_seqscan = off` it fails (`stream_versions` scans `streams` and `events`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_write_statement_reaches_its_tables_by_index_under_a_generic_plan() {
         let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
@@ -2959,6 +3011,12 @@ mod tests {
             let stream = format!("CMP-{}", i % 20);
             store.append(&stream, ExpectedVersion::Any, vec![event]).await.unwrap();
         }
+        let writer = store.shared.writer_pool.get().await.unwrap();
+        for (name, value) in WRITER_SETTINGS {
+            let shown: String = writer.query_one(&format!("SHOW {name}"), &[]).await.unwrap().get(0);
+            assert_eq!(shown, value, "the writer's session runs with {name} = {value}");
+        }
+        drop(writer);
         drop(store);
         let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
         tokio::spawn(connection);
@@ -2997,8 +3055,78 @@ mod tests {
                 .filter(|line| line.contains("Seq Scan on") && !line.contains("Seq Scan on head"))
                 .collect();
             assert!(scans.is_empty(), "{name} scans a table:\n{}", plan.join("\n"));
+            let unbounded = index_scans_without_a_condition(&plan);
+            assert!(
+                unbounded.is_empty(),
+                "{name} reads a whole index ({unbounded:?}):\n{}",
+                plan.join("\n")
+            );
         }
         PgStore::drop_schema(&url, &options).await.unwrap();
+    }
+
+    /// The index scans (plain, index-only, bitmap) of an `EXPLAIN` (its lines) with no
+    /// `Index Cond` among their details: scans that walk a whole index (a `Filter` alone
+    /// keeps them O(n)).
+    fn index_scans_without_a_condition(plan: &[String]) -> Vec<String> {
+        let mut unbounded = Vec::new();
+        for (i, line) in plan.iter().enumerate() {
+            if !line.contains("Index Scan") && !line.contains("Index Only Scan") {
+                continue;
+            }
+            let details = plan[i + 1..].iter().take_while(|l| !l.contains("->"));
+            if !details.into_iter().any(|l| l.contains("Index Cond:")) {
+                unbounded.push(line.trim().to_string());
+            }
+        }
+        unbounded
+    }
+
+    #[test]
+    fn an_index_scan_without_a_condition_is_found() {
+        let plan: Vec<String> = [
+            "Nested Loop",
+            "  ->  Index Scan using events_pkey on events e  (cost=0.1..8.2 rows=1 width=8)",
+            "        Index Cond: (position = $1)",
+            "  ->  Index Only Scan using streams_name_key on streams x  (cost=0.1..40.2 rows=1 width=8)",
+            "        Filter: (name = $2)",
+            "  ->  Bitmap Index Scan on names_name_key  (cost=0.1..4.2 rows=1 width=0)",
+            "        Index Cond: (name = $3)",
+        ]
+        .map(String::from)
+        .to_vec();
+        let found = index_scans_without_a_condition(&plan);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("streams_name_key"), "{found:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "one required head per call")]
+    fn calls_of_unequal_lengths_are_refused() {
+        let requests: [&[AppendRequest]; 2] = [&[], &[]];
+        let vault = crate::vault::VaultWrite::default();
+        Calls::new(&requests, &[None], &[&vault, &vault]);
+    }
+
+    #[test]
+    fn the_writers_settings_unless_the_url_sets_them() {
+        assert_eq!(
+            writer_options(""),
+            "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
+        );
+        assert_eq!(
+            writer_options("-c work_mem=8MB"),
+            "-c work_mem=8MB -c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
+        );
+        assert_eq!(
+            writer_options("-c enable_seqscan=on"),
+            "-c enable_seqscan=on -c plan_cache_mode=force_generic_plan",
+            "a setting in the URL wins"
+        );
+        assert_eq!(
+            writer_options("-c plan_cache_mode=auto --enable_seqscan=on"),
+            "-c plan_cache_mode=auto --enable_seqscan=on"
+        );
     }
 
     #[test]

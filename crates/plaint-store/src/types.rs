@@ -224,11 +224,10 @@ pub trait EventStore: Send + Sync {
     /// stream already holds is answered `deduplicated` first, as by `append` (a retry after a
     /// lost connection is never refused for the head its own first attempt moved).
     ///
-    /// The default is `append`: right for a store only this process can write, such as the
-    /// file log (one process holds its directory's writer lock, so no other process can have
-    /// written since `head`). Commits of this process's own callers are the caller's to account
-    /// for. PostgreSQL, which several processes write, checks under its head lock, and more
-    /// strictly: it refuses whenever the transaction does not start at `head`, whoever wrote.
+    /// The default is `append`, checking nothing ([`HeadCheck::None`]): a caller may rely on
+    /// the refusal only when [`EventStore::head_check`] answers [`HeadCheck::AtAppend`].
+    /// PostgreSQL, which several processes write, checks under its head lock, and strictly: it
+    /// refuses whenever the transaction does not start at `head`, whoever wrote.
     async fn append_at_head(
         &self,
         stream: &str,
@@ -236,7 +235,7 @@ pub trait EventStore: Send + Sync {
         events: Vec<NewEvent>,
         head: u64,
     ) -> Result<AppendResult, StoreError> {
-        let _ = head; // nobody else writes this log (see above)
+        let _ = head; // not checked: `head_check` answers `HeadCheck::None`
         self.append(stream, expected, events).await
     }
 
@@ -269,4 +268,22 @@ pub trait EventStore: Send + Sync {
     fn short_read_is_end(&self) -> bool {
         false
     }
+
+    /// Whether [`EventStore::append_at_head`] refuses an append at a stale head
+    /// ([`HeadCheck::AtAppend`]), so a caller may decide on the log as of `head` without reading
+    /// further. [`HeadCheck::None`] unless the backend overrides `append_at_head` to check (a
+    /// wrapper must forward both or neither).
+    fn head_check(&self) -> HeadCheck {
+        HeadCheck::None
+    }
+}
+
+/// What [`EventStore::append_at_head`] checks of its `head` ([`EventStore::head_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadCheck {
+    /// Nothing: `append_at_head` is a plain append.
+    None,
+    /// Refused with [`StoreError::HeadMoved`], writing nothing, when an event was committed
+    /// after `head` (a command id the stream holds is still answered `deduplicated` first).
+    AtAppend,
 }
