@@ -10,10 +10,12 @@
 //! `FileLogOptions::prewrite_bytes`, default the log's: 0 measures without a pre-written tail,
 //! for A/B runs of one build), `PLAINT_BENCH_IDLE_SPIN_MICROS` (the log's
 //! `FileLogOptions::idle_spin_micros`, default the log's: 0 parks the log threads at once),
-//! `PLAINT_BENCH_BUILD_CALLS` (`before`, the default: the bulk phase builds all its calls
-//! before the clock and the CPU count start, so that its figures measure the store; `timed`:
-//! the submitting tasks build each call while the log writes, as up to wave 8, where building
-//! the calls — `format!`, allocations — took about a third of the process's CPU).
+//! `PLAINT_BENCH_BUILD_CALLS` (`both`, the default: each bulk label runs twice, first with all
+//! its calls built before the clock and the CPU count start, so that its figures measure the
+//! store alone (keys `store.bulk.<label>.prebuilt.*`), then with the submitting tasks building
+//! each call while the log writes, as every wave up to 8 measured it (keys
+//! `store.bulk.<label>.timed_build.*`; building the calls — `format!`, allocations — took about
+//! a third of the process's CPU in wave 8); `before` or `timed` runs only one of the two).
 
 use hdrhistogram::Histogram;
 use plaint_store::file::{Durability, FileLog, FileLogOptions, SYNC_BUCKET_BOUNDS_MICROS};
@@ -80,20 +82,33 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// When the bulk phase builds its calls (`PLAINT_BENCH_BUILD_CALLS`).
+/// When a bulk run builds its calls (`PLAINT_BENCH_BUILD_CALLS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallBuilding {
     /// All calls built before the clock starts: the figures are the store's.
     Before,
-    /// Each call built by its submitting task during the run (wave 8's figures).
+    /// Each call built by its submitting task during the run (the method of waves up to 8).
     Timed,
 }
 
-fn call_building() -> CallBuilding {
+impl CallBuilding {
+    /// The summary key's part that names the method: a figure never changes meaning under
+    /// one key.
+    fn key(self) -> &'static str {
+        match self {
+            CallBuilding::Before => "prebuilt",
+            CallBuilding::Timed => "timed_build",
+        }
+    }
+}
+
+/// The methods to run, in order: both by default, so that one run shows both figures.
+fn call_buildings() -> Vec<CallBuilding> {
     match std::env::var("PLAINT_BENCH_BUILD_CALLS").as_deref() {
-        Ok("timed") => CallBuilding::Timed,
-        Ok("before") | Err(_) => CallBuilding::Before,
-        Ok(other) => panic!("PLAINT_BENCH_BUILD_CALLS={other}: want `before` or `timed`"),
+        Ok("before") => vec![CallBuilding::Before],
+        Ok("timed") => vec![CallBuilding::Timed],
+        Ok("both") | Err(_) => vec![CallBuilding::Before, CallBuilding::Timed],
+        Ok(other) => panic!("PLAINT_BENCH_BUILD_CALLS={other}: want `both`, `before` or `timed`"),
     }
 }
 
@@ -118,13 +133,13 @@ fn bulk_call(call: u64) -> Vec<AppendRequest> {
 
 /// Bulk: `append_many` calls of 1000 streams × 10 events, from four submitting tasks (call
 /// `s`, `s + 4`, … for task `s`), so that calls are handed over while the writer writes and
-/// syncs. The calls are built before the clock starts unless `PLAINT_BENCH_BUILD_CALLS=timed`.
-async fn bulk(label: &str, durability: Durability, total_events: u64) {
+/// syncs. `building` says whether the calls are built before the clock starts; the figures are
+/// recorded under `store.bulk.<label>.<building.key()>.*`.
+async fn bulk(label: &str, durability: Durability, total_events: u64, building: CallBuilding) {
     let dir = bench_dir(label);
     let log = Arc::new(FileLog::open(&dir, log_options(durability)).unwrap());
     let calls = total_events / BULK_CALL_EVENTS;
     let submitters = 4u64;
-    let building = call_building();
     let build_cpu0 = cpu_seconds();
     let mut prebuilt: Vec<Vec<Vec<AppendRequest>>> = (0..submitters)
         .map(|s| match building {
@@ -160,7 +175,8 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
     let rate = events as f64 / elapsed;
     let mb_s = bytes as f64 / elapsed / 1e6;
     println!(
-        "bulk {label}: {events} events in {elapsed:.2} s = {rate:.0} events/s; {:.0} B/event on disk; {mb_s:.0} MB/s = {:.0}% of the disk's {:.0} MB/s",
+        "bulk {label}, {}: {events} events in {elapsed:.2} s = {rate:.0} events/s; {:.0} B/event on disk; {mb_s:.0} MB/s = {:.0}% of the disk's {:.0} MB/s",
+        building.key(),
         bytes as f64 / events as f64,
         100.0 * mb_s * 1e6 / DISK_BYTES_PER_S,
         DISK_BYTES_PER_S / 1e6
@@ -171,18 +187,16 @@ async fn bulk(label: &str, durability: Durability, total_events: u64) {
             "the calls built before the clock ({:.2} µs per event to build them, not counted)",
             build_cpu * 1e6 / events as f64
         ),
-        CallBuilding::Timed => "building the calls included (PLAINT_BENCH_BUILD_CALLS=timed)".to_string(),
+        CallBuilding::Timed => "building the calls included, the method of waves up to 8".to_string(),
     };
     println!(
         "    CPU: {:.2} µs per event (process user + system, {built})",
         cpu * 1e6 / events as f64
     );
-    summary::record(&format!("store.bulk.{label}.ev_s"), rate);
-    summary::record(&format!("store.bulk.{label}.mb_s"), mb_s);
-    summary::record(
-        &format!("store.bulk.{label}.bytes_per_event"),
-        bytes as f64 / events as f64,
-    );
+    let key = format!("store.bulk.{label}.{}", building.key());
+    summary::record(&format!("{key}.ev_s"), rate);
+    summary::record(&format!("{key}.mb_s"), mb_s);
+    summary::record(&format!("{key}.bytes_per_event"), bytes as f64 / events as f64);
     Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -316,16 +330,17 @@ fn main() {
     let phase = |name: &str| phases.split(',').any(|p| p == name);
     rt.block_on(async {
         if phase("bulk") {
-            bulk("durable", Durability::Always, bulk_events).await;
+            let buildings = call_buildings();
+            for &building in &buildings {
+                bulk("durable", Durability::Always, bulk_events, building).await;
+            }
             let every = NonZeroU32::new(16).unwrap();
-            bulk(
-                "bulk-sync-every-16",
-                Durability::Bulk {
+            for &building in &buildings {
+                let durability = Durability::Bulk {
                     sync_every_batches: every,
-                },
-                bulk_events,
-            )
-            .await;
+                };
+                bulk("bulk-sync-every-16", durability, bulk_events, building).await;
+            }
         }
         if phase("concurrent") {
             concurrent(appenders, seconds).await;

@@ -658,6 +658,7 @@ impl<'a> BatchView<'a> {
             next_position: self.header.first_position,
             left: self.header.count,
             compact: self.header.compact,
+            reported: false,
         }
     }
 }
@@ -669,20 +670,23 @@ pub struct RecordIter<'a> {
     next_position: u64,
     left: u32,
     compact: bool,
+    /// The bytes after the last record were reported: nothing more is yielded (a flag, not a
+    /// value of `left`, which may be any count a header says).
+    reported: bool,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
     /// The record, or (offset within the body, what is wrong).
     type Item = Result<RecordView<'a>, (usize, String)>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            if self.at != self.body.len() {
-                self.left = u32::MAX; // report once, then stop
-                return Some(Err((self.at, "bytes after the last record of the batch".into())));
-            }
+        if self.reported {
             return None;
         }
-        if self.left == u32::MAX {
+        if self.left == 0 {
+            if self.at != self.body.len() {
+                self.reported = true;
+                return Some(Err((self.at, "bytes after the last record of the batch".into())));
+            }
             return None;
         }
         let at = self.at;

@@ -205,18 +205,9 @@ impl Index {
     /// [`Index::apply_batch`] of a batch whose records were decoded and checked beforehand
     /// ([`decode_records`], done before the index is locked), without the chain check: for the
     /// writer's own batches, whose chain the writer computed.
-    pub fn apply_decoded(
-        &mut self,
-        offset: u64,
-        batch: &BatchView<'_>,
-        records: Vec<RecordView<'_>>,
-    ) -> Result<(), ApplyFault> {
-        assert_eq!(
-            records.len(),
-            batch.header.count as usize,
-            "every record of the batch decoded"
-        );
-        self.apply_records(offset, batch, records.into_iter().map(Ok), false)
+    pub(crate) fn apply_decoded(&mut self, offset: u64, decoded: DecodedBatch<'_>) -> Result<(), ApplyFault> {
+        let DecodedBatch { batch, records } = decoded;
+        self.apply_records(offset, &batch, records.into_iter().map(Ok), false)
     }
 
     /// Applies `batch`'s `records` (decoded by the iterator, in order; an error is the offset
@@ -510,17 +501,51 @@ impl Index {
     }
 }
 
-/// The records of `batch`, decoded and checked (framing, CRCs, field ranges, UTF-8, positions):
-/// the part of [`Index::apply_batch`] that needs no index, so that it runs before the index is
-/// locked. An error is the offset within the body and what is wrong.
-pub fn decode_records<'b>(batch: &BatchView<'b>) -> Result<Vec<RecordView<'b>>, (usize, String)> {
-    // Sized once from the header (a collect through `Result` would grow it by doubling, moving
-    // every view decoded so far each time).
-    let mut records = Vec::with_capacity(batch.header.count as usize);
+/// A batch with all its records decoded and checked, built only by [`decode_records`] and
+/// consumed by [`Index::apply_decoded`]: holding one proves that every record of the batch
+/// decoded, in order, exactly `header.count` of them.
+#[derive(Debug)]
+pub(crate) struct DecodedBatch<'b> {
+    batch: BatchView<'b>,
+    records: Vec<RecordView<'b>>,
+}
+
+impl DecodedBatch<'_> {
+    /// The position of the batch's first record.
+    pub(crate) fn first_position(&self) -> u64 {
+        self.batch.header.first_position
+    }
+}
+
+/// The fewest bytes a record can take: a compact one is at least its length varint (1 byte)
+/// and its CRC (a length under 4 is refused); a version-1/2 one its fixed part.
+fn record_len_min(compact: bool) -> usize {
+    if compact {
+        1 + 4
+    } else {
+        format::RECORD_FIXED_LEN
+    }
+}
+
+/// The records of `batch`, decoded and checked (framing, CRCs, field ranges, UTF-8, positions,
+/// the header's count: a record missing or bytes after the last one are errors): the part of
+/// [`Index::apply_batch`] that needs no index, so that it runs before the index is locked. An
+/// error is the offset within the body and what is wrong.
+pub(crate) fn decode_records(batch: BatchView<'_>) -> Result<DecodedBatch<'_>, (usize, String)> {
+    // Sized once (a collect through `Result` would grow it by doubling, moving every view
+    // decoded so far each time), from the header's count but never beyond what the body can
+    // hold: the count is not trusted for an allocation.
+    let fits = batch.body.len() / record_len_min(batch.header.compact);
+    let mut records = Vec::with_capacity((batch.header.count as usize).min(fits));
     for r in batch.records() {
         records.push(r?);
     }
-    Ok(records)
+    assert_eq!(
+        records.len(),
+        batch.header.count as usize,
+        "the record iterator yields the header's count or an error"
+    );
+    Ok(DecodedBatch { batch, records })
 }
 
 /// Events of one stream, consecutive in a batch, checked and waiting to be added to its entry
@@ -693,5 +718,134 @@ mod command_set_tests {
         let mut hot = hot;
         hot.record_command(123_456, hashes.len() as u64 + 1);
         assert_eq!(versions(&hot, 123_456), vec![hashes.len() as u64 + 1]);
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    /// The bytes of a compact batch at `first_position` whose header says `count` records and
+    /// whose body holds `events` (stream, stream version, command id), in order.
+    fn batch_bytes(first_position: u64, count: u32, events: &[(&str, u64, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let start = format::begin_batch(&mut out);
+        for (i, &(stream, stream_version, command_id)) in events.iter().enumerate() {
+            let event = EventRef {
+                position: first_position + i as u64,
+                stream,
+                stream_version,
+                event_type: "ProgressNoted",
+                schema_version: 1,
+                occurred_at_ms: 1_767_225_600_000 + i as i64,
+                recorded_at_ms: 1_767_225_600_040 + i as i64,
+                actor: "agent-7",
+                command_id,
+                payload: b"called back; parcel found",
+            };
+            format::encode_record(&mut out, &event);
+        }
+        format::finish_batch(&mut out, start, first_position, count, &[first_position as u8; 32]);
+        out
+    }
+
+    const THREE: [(&str, u64, &str); 3] = [("c-1", 1, "cmd-1"), ("c-1", 2, "cmd-1"), ("c-2", 1, "cmd-2")];
+
+    /// Where each record of a sound batch starts in its body, and the body's length.
+    fn record_starts(bytes: &[u8]) -> (Vec<usize>, usize) {
+        let batch = format::parse_batch(bytes).unwrap();
+        let lens: Vec<usize> = batch.records().map(|r| r.unwrap().len).collect();
+        let starts = lens
+            .iter()
+            .scan(0, |at, len| Some(std::mem::replace(at, *at + len)))
+            .collect();
+        (starts, batch.body.len())
+    }
+
+    #[test]
+    fn a_sound_batch_decodes_every_record_in_order() {
+        let bytes = batch_bytes(1, 3, &THREE);
+        let decoded = decode_records(format::parse_batch(&bytes).unwrap()).unwrap();
+        assert_eq!(decoded.first_position(), 1);
+        let got: Vec<(u64, &str, u64)> = decoded
+            .records
+            .iter()
+            .map(|r| (r.event.position, r.event.stream, r.event.stream_version))
+            .collect();
+        assert_eq!(got, vec![(1, "c-1", 1), (2, "c-1", 2), (3, "c-2", 1)]);
+    }
+
+    #[test]
+    fn bytes_after_the_last_record_the_header_counts_are_refused() {
+        // A sound batch (header and batch CRCs agree) whose header counts two of its three.
+        let bytes = batch_bytes(1, 2, &THREE);
+        let (starts, _) = record_starts(&batch_bytes(1, 3, &THREE));
+        let err = decode_records(format::parse_batch(&bytes).unwrap()).unwrap_err();
+        assert_eq!(err.0, starts[2], "{err:?}");
+        assert!(err.1.contains("bytes after the last record"), "{err:?}");
+    }
+
+    #[test]
+    fn a_count_over_the_records_in_the_body_is_refused_without_trusting_it() {
+        let sound = batch_bytes(1, 3, &THREE);
+        let (_, body_len) = record_starts(&sound);
+        // One more than the body holds, in a batch whose CRCs agree.
+        let bytes = batch_bytes(1, 4, &THREE);
+        let err = decode_records(format::parse_batch(&bytes).unwrap()).unwrap_err();
+        assert_eq!(err.0, body_len, "{err:?}");
+        // The most a header field can say (`parse_batch` stops it at `BATCH_EVENTS_MAX`, a view
+        // need not come from there): not believed for the allocation, where u32::MAX record
+        // views would not fit in memory.
+        let sound = format::parse_batch(&sound).unwrap();
+        let header = format::BatchHeader {
+            count: u32::MAX,
+            ..sound.header
+        };
+        let err = decode_records(BatchView { header, ..sound }).unwrap_err();
+        assert_eq!(err.0, body_len, "{err:?}");
+    }
+
+    #[test]
+    fn a_flipped_record_crc_is_refused_at_its_record() {
+        let bytes = batch_bytes(1, 3, &THREE);
+        let (starts, _) = record_starts(&bytes);
+        let sound = format::parse_batch(&bytes).unwrap();
+        let mut body = sound.body.to_vec();
+        // The second record's CRC follows its one-byte length varint.
+        body[starts[1] + 1] ^= 0x40;
+        let batch = BatchView { body: &body, ..sound };
+        let err = decode_records(batch).unwrap_err();
+        assert_eq!(err.0, starts[1], "{err:?}");
+        assert!(err.1.contains("record CRC mismatch"), "{err:?}");
+    }
+
+    /// Applies `batches` (bytes of batches in file order, starting a segment at position 1)
+    /// with `apply`.
+    fn index_after(batches: &[Vec<u8>], apply: impl Fn(&mut Index, u64, BatchView<'_>)) -> Index {
+        let mut index = Index::default();
+        index.add_segment(1);
+        for bytes in batches {
+            let offset = index.segments.last().unwrap().len;
+            apply(&mut index, offset, format::parse_batch(bytes).unwrap());
+        }
+        index
+    }
+
+    #[test]
+    fn apply_decoded_leaves_the_index_apply_batch_leaves() {
+        let batches = [
+            batch_bytes(1, 3, &THREE),
+            batch_bytes(4, 3, &[("c-2", 2, "cmd-3"), ("c-3", 1, "cmd-4"), ("c-1", 3, "cmd-5")]),
+            batch_bytes(7, 1, &[("c-3", 2, "cmd-6")]),
+        ];
+        let by_batch = index_after(&batches, |index, offset, batch| {
+            index.apply_batch(offset, &batch, false).unwrap();
+        });
+        let by_decoded = index_after(&batches, |index, offset, batch| {
+            index.apply_decoded(offset, decode_records(batch).unwrap()).unwrap();
+        });
+        assert_eq!(by_batch.head, 7);
+        assert_eq!(by_batch.streams.get("c-1").unwrap().events.len(), 3);
+        assert_eq!(by_decoded, by_batch);
     }
 }

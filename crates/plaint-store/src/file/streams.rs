@@ -102,9 +102,15 @@ struct Walked {
     table: Vec<u8>,
 }
 
-/// The hot map's hasher: foldhash, seeded at random per process (SipHash-1-3, std's default,
-/// was ≈ 2 % of a bulk import's CPU; the map is rebuilt at every open, so its seed is never
-/// persisted, and a random seed keeps it safe from chosen stream names).
+/// The hot map's hasher: foldhash (SipHash-1-3, std's default, was ≈ 2 % of a bulk import's
+/// CPU). Its seed is made per process from addresses (ASLR) and the time, not from a secure
+/// random source, and foldhash claims only "minimal" HashDoS resistance: no input list
+/// collides for every seed, but an interactive attacker who can observe timings may derive the
+/// seed. The exposure is the engine cache's (`src/engine_cache.rs`, also foldhash): callers
+/// choose the stream names (complaint ids), and names made to collide would cost probes — slower
+/// lookups, never a wrong entry (the map compares whole names); unlike the cache this map is not
+/// bounded. Kept, because the cost is time only; the map is rebuilt at every open, so no seed is
+/// persisted (the checkpoint's part C keeps its own SipHash-1-3 table).
 type HotHasher = foldhash::fast::RandomState;
 
 /// The stream index (see the module docs).

@@ -17,7 +17,7 @@
 //! appends that wrote nothing (refused or deduplicated against a group still in flight).
 
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
-use super::index::Index;
+use super::index::{decode_records, DecodedBatch, Index};
 use super::{
     anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE,
 };
@@ -729,8 +729,10 @@ struct WrittenHead {
     segment_len: u64,
 }
 
-/// Stream name → its changes in a group or command: foldhash, seeded per process (SipHash was
-/// ≈ 2 % of a bulk import's CPU in these maps).
+/// Stream name → its changes in a group or command: foldhash (SipHash was ≈ 2 % of a bulk
+/// import's CPU in these maps), with the stream index's exposure to chosen names (see
+/// `streams::HotHasher`: per-process seed from addresses and time, minimal HashDoS resistance;
+/// colliding names cost time, never a wrong entry), bounded here by one group's streams.
 type StreamChanges = HashMap<String, Pending, foldhash::fast::RandomState>;
 
 /// A group written and not yet in the index: its stream changes, for planning later groups.
@@ -1233,26 +1235,25 @@ impl Syncer {
         // reader's code (framing, CRCs, field ranges, UTF-8, positions): a batch that would not
         // read back is never acknowledged. Decoded before the index is locked, so that the
         // writer's planning (which reads the index) waits only for the index's own updates.
-        let decoded: Vec<(format::BatchView<'_>, Vec<format::RecordView<'_>>)> = groups
+        let decoded: Vec<DecodedBatch<'_>> = groups
             .iter()
             .filter(|g| g.count > 0)
             .map(|g| {
                 let batch = format::parse_batch(&g.buf[SEGMENT_HEADER_LEN..]).expect("a batch just encoded parses");
-                let records = super::index::decode_records(&batch).expect("a batch just encoded decodes");
-                (batch, records)
+                decode_records(batch).expect("a batch just encoded decodes")
             })
             .collect();
         let mut events = 0;
         let head = {
             let mut index = self.shared.index.write().unwrap();
             let written = groups.iter().filter(|g| g.count > 0);
-            for (i, (g, (batch, records))) in written.zip(decoded).enumerate() {
+            for (i, (g, decoded)) in written.zip(decoded).enumerate() {
                 if i == 0 && starts_segment {
-                    index.add_segment(batch.header.first_position);
+                    index.add_segment(decoded.first_position());
                 }
                 let offset = index.segments.last().unwrap().len;
                 index
-                    .apply_decoded(offset, &batch, records)
+                    .apply_decoded(offset, decoded)
                     .expect("a batch just encoded applies");
                 assert_eq!(index.head, g.next_position - 1);
                 assert_eq!(index.chain, g.chain);
@@ -1792,5 +1793,92 @@ mod pipe_tests {
         );
         pipe.synced();
         assert!(matches!(pipe.next_work(&mut Idle::default()), Work::Stop));
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+    use crate::conformance::sample_event;
+
+    /// A command of one request: `events` events on `stream`, expecting version `expected`.
+    fn request(stream: &str, expected: u64, command_id: &str, events: u32) -> Vec<AppendRequest> {
+        vec![AppendRequest {
+            stream: stream.to_string(),
+            expected: ExpectedVersion::Exact(expected),
+            events: (0..events).map(|n| sample_event(command_id, n)).collect(),
+        }]
+    }
+
+    fn result(first_position: u64, last_position: u64, stream_version: u64, deduplicated: bool) -> AppendResult {
+        AppendResult {
+            first_position,
+            last_position,
+            stream_version,
+            deduplicated,
+        }
+    }
+
+    /// The group loop of [`Writer::encode_group`], planning only: each command planned against
+    /// the group's earlier ones, its changes merged in once accepted.
+    fn plan_group(
+        log: &super::super::FileLog,
+        commands: &[Vec<AppendRequest>],
+    ) -> Vec<Result<Vec<AppendResult>, StoreError>> {
+        let shared = &*log.shared;
+        let index = shared.index.read().unwrap();
+        let overlay = VecDeque::new();
+        let mut pending = StreamChanges::default();
+        let mut local = StreamChanges::default();
+        let mut next_position = index.head + 1;
+        let mut results = Vec::new();
+        for requests in commands {
+            local.clear();
+            let layers = Layers {
+                pending: &pending,
+                overlay: &overlay,
+            };
+            let planned = plan(shared, &index, layers, &mut local, requests, next_position);
+            if let Ok(planned) = &planned {
+                next_position += planned
+                    .iter()
+                    .filter(|r| !r.deduplicated)
+                    .map(|r| r.last_position + 1 - r.first_position)
+                    .sum::<u64>();
+                merge_changes(&mut pending, &mut local);
+                assert!(local.is_empty(), "merging leaves the command's map empty for the next");
+            }
+            results.push(planned);
+        }
+        results
+    }
+
+    #[test]
+    fn two_commands_on_one_stream_and_retries_of_both_plan_in_one_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = super::super::FileLog::open(dir.path(), Default::default()).unwrap();
+        let commands = [
+            request("c-1", 0, "cmd-1", 2),
+            // The stream is already in the group: its version is the first command's.
+            request("c-1", 2, "cmd-2", 1),
+            // Retries: found in the group's changes, both commands' (merged, not replaced).
+            request("c-1", 0, "cmd-1", 2),
+            request("c-1", 2, "cmd-2", 1),
+            // A stale expectation is still refused, and a new command follows the last.
+            request("c-1", 2, "cmd-3", 1),
+            request("c-1", 3, "cmd-4", 1),
+        ];
+        let results = plan_group(&log, &commands);
+        let ok = |i: usize| results[i].as_ref().unwrap().clone();
+        assert_eq!(ok(0), vec![result(1, 2, 2, false)]);
+        assert_eq!(ok(1), vec![result(3, 3, 3, false)]);
+        assert_eq!(ok(2), vec![result(1, 2, 2, true)]);
+        assert_eq!(ok(3), vec![result(3, 3, 3, true)]);
+        assert!(
+            matches!(&results[4], Err(StoreError::Conflict { actual: 3, .. })),
+            "{:?}",
+            results[4]
+        );
+        assert_eq!(ok(5), vec![result(4, 4, 4, false)]);
     }
 }
