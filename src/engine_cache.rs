@@ -14,9 +14,9 @@
 //!   store's expected-version check, not by these locks).
 
 use super::STATE_CACHE_ENTRIES_MAX;
+use hashbrown::HashMap;
 use plaint_domain::state::ComplaintState;
 use plaint_domain::ComplaintId;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 /// Lock stripes for per-complaint turn-taking in [`crate::Engine::execute`].
@@ -28,6 +28,10 @@ const EVICT_ONE_IN: usize = 8;
 /// The state cache's table is made for this many entries, twice its bound (see [`StateCache`]).
 const TABLE_ENTRIES: usize = 2 * STATE_CACHE_ENTRIES_MAX;
 
+// An eviction drops at least one entry, and the table stays at most half full at the bound.
+const _: () = assert!(STATE_CACHE_ENTRIES_MAX >= EVICT_ONE_IN);
+const _: () = assert!(2 * STATE_CACHE_ENTRIES_MAX <= TABLE_ENTRIES);
+
 type Hasher = foldhash::fast::RandomState;
 
 /// The state of recently written complaints, as of this process's last append to each. Only a
@@ -36,15 +40,18 @@ type Hasher = foldhash::fast::RandomState;
 ///
 /// Bounded: at most [`STATE_CACHE_ENTRIES_MAX`] entries. Each state is boxed, so the table holds
 /// a key and a pointer per slot (32 bytes) and never a state (about 1 KiB). Its one allocation
-/// is made whole when the engine opens, for twice the bound ([`TABLE_ENTRIES`]: 262,144 slots,
-/// ≈ 8.3 MiB, its pages touched as they are first used), so the table never grows: at most half
-/// full, a table whose free slots run out (the tombstones of `take`'s removals) is rehashed in
-/// place by hashbrown, not doubled (a table sized for the bound alone doubled under take/put
-/// churn at the bound: `the_cache_never_grows`). Before (issue 15, wave 9), the table held the
-/// states themselves and grew by doubling: under `plaint serve`'s load every doubling moved
-/// every state into a fresh, larger allocation (≈ 100 MiB of page zeroing and copying over a
-/// 38,400-complaint run; 26 % of the engine's samples). At the bound the cache holds the
-/// ≈ 8.3 MiB table plus the boxed states (≈ 1 KiB each, and their strings).
+/// is made whole by the first `put`, for twice the bound ([`TABLE_ENTRIES`]: 262,144 slots,
+/// ≈ 8.3 MiB), so an engine that never writes (a read-only CLI engine, `copy`'s source) never
+/// makes it, and the table never grows: at most half full, a table whose free slots run out
+/// (the tombstones of `take`'s removals) is rehashed in place by hashbrown, not doubled (a table
+/// sized for the bound alone doubled under take/put churn at the bound:
+/// `the_cache_never_grows`). Its pages are touched as they are first used, but foldhash spreads
+/// the keys over all of them: once a few thousand complaints were cached the whole ≈ 8 MiB is
+/// resident. Before (issue 15, wave 9), the table held the states themselves and grew by
+/// doubling: under `plaint serve`'s load every doubling moved every state into a fresh, larger
+/// allocation (≈ 100 MiB of page zeroing and copying over a 38,400-complaint run; 26 % of the
+/// engine's samples). At the bound the cache holds the ≈ 8.3 MiB table plus the boxed states
+/// (≈ 1 KiB each, and their strings).
 #[derive(Debug)]
 pub(crate) struct StateCache {
     states: std::sync::Mutex<HashMap<ComplaintId, Box<ComplaintState>, Hasher>>,
@@ -52,9 +59,8 @@ pub(crate) struct StateCache {
 
 impl Default for StateCache {
     fn default() -> StateCache {
-        let states = HashMap::with_capacity_and_hasher(TABLE_ENTRIES, Hasher::default());
         StateCache {
-            states: std::sync::Mutex::new(states),
+            states: std::sync::Mutex::new(HashMap::with_hasher(Hasher::default())),
         }
     }
 }
@@ -66,22 +72,27 @@ impl StateCache {
         self.lock().remove_entry(id)
     }
 
-    /// Keeps `state` for `id`. When the cache is full, an arbitrary eighth of it is dropped in
-    /// one pass over the table (a dropped state only costs its complaint's next command a read
-    /// of the stream): an insert at the bound costs a share of that pass, not a scan each.
+    /// Keeps `state` for `id`; the first `put` makes the whole table. When the cache is full, an
+    /// arbitrary eighth of it is taken out in one pass over the table (a dropped state only
+    /// costs its complaint's next command a read of the stream): an insert at the bound costs a
+    /// share of that pass, not a scan each. The evicted states (≈ 12,500 boxes and their
+    /// strings) are freed after the lock is let go, not while every worker waits on it.
     /// (Before, each insert at the bound dropped the entry `keys().next()` found: a scan from
     /// the table's first slot, which under churn walked ever further into the emptied front.)
     pub(crate) fn put(&self, id: ComplaintId, state: Box<ComplaintState>) {
         let mut states = self.lock();
-        if states.len() >= STATE_CACHE_ENTRIES_MAX && !states.contains_key(&id) {
-            let mut seen = 0usize;
-            states.retain(|_, _| {
-                seen += 1;
-                seen % EVICT_ONE_IN != 0
-            });
+        if states.capacity() == 0 {
+            states.reserve(TABLE_ENTRIES);
         }
+        let evicted = if states.len() >= STATE_CACHE_ENTRIES_MAX && !states.contains_key(&id) {
+            evict_an_eighth(&mut states)
+        } else {
+            Vec::new()
+        };
         states.insert(id, state);
         debug_assert!(states.len() <= STATE_CACHE_ENTRIES_MAX);
+        drop(states);
+        drop(evicted);
     }
 
     /// Drops the states of `ids`.
@@ -101,6 +112,24 @@ impl StateCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ComplaintId, Box<ComplaintState>, Hasher>> {
         self.states.lock().expect("state cache lock")
     }
+}
+
+/// Takes one entry in [`EVICT_ONE_IN`] out of `states`, for the caller to free after unlocking.
+/// (The map is hashbrown's, std's own underneath, for `extract_if`: std's needs Rust 1.88 and
+/// the workspace's MSRV is 1.85.)
+fn evict_an_eighth(
+    states: &mut HashMap<ComplaintId, Box<ComplaintState>, Hasher>,
+) -> Vec<(ComplaintId, Box<ComplaintState>)> {
+    let before = states.len();
+    let mut seen = 0usize;
+    let evicted: Vec<_> = states
+        .extract_if(|_, _| {
+            seen += 1;
+            seen % EVICT_ONE_IN == 0
+        })
+        .collect();
+    debug_assert_eq!(evicted.len(), before / EVICT_ONE_IN);
+    evicted
 }
 
 /// Per-complaint turn-taking for [`crate::Engine::execute`]: one lock per stripe, a complaint's
@@ -173,6 +202,11 @@ mod tests {
             len >= STATE_CACHE_ENTRIES_MAX - STATE_CACHE_ENTRIES_MAX / EVICT_ONE_IN,
             "an eighth dropped: {len}"
         );
+        // The entry put at the bound (id(MAX)) survives its own put's eviction; so does the last.
+        for n in [STATE_CACHE_ENTRIES_MAX, STATE_CACHE_ENTRIES_MAX + 9] {
+            let (key, state) = cache.take(&id(n)).expect("the put at and after the bound kept");
+            cache.put(key, state);
+        }
         cache.forget([&id(STATE_CACHE_ENTRIES_MAX + 9)]);
         assert!(cache.take(&id(STATE_CACHE_ENTRIES_MAX + 9)).is_none());
     }
@@ -180,9 +214,11 @@ mod tests {
     #[test]
     fn the_cache_never_grows() {
         let cache = StateCache::default();
+        assert_eq!(cache.capacity(), 0, "no table until the first put");
+        cache.put(id(0), Box::new(ComplaintState::new()));
         let made = cache.capacity();
-        assert!(made >= TABLE_ENTRIES, "sized when made");
-        for n in 0..STATE_CACHE_ENTRIES_MAX + 1_000 {
+        assert!(made >= TABLE_ENTRIES, "made whole by the first put: {made}");
+        for n in 1..STATE_CACHE_ENTRIES_MAX + 1_000 {
             cache.put(id(n), Box::new(ComplaintState::new()));
         }
         // Commands on cached complaints at the bound: each takes its state out and puts it
@@ -206,5 +242,23 @@ mod tests {
             );
         }
         assert!(cache.lock().len() <= STATE_CACHE_ENTRIES_MAX);
+    }
+
+    #[test]
+    fn a_put_at_the_bound_keeps_its_own_state() {
+        let cache = StateCache::default();
+        let mut next = 0;
+        // 48 evictions, each by a put of a new complaint into the full cache: an eviction that
+        // could take the entry being put would take it about one time in eight.
+        for _ in 0..48 {
+            while cache.lock().len() < STATE_CACHE_ENTRIES_MAX {
+                cache.put(id(next), Box::new(ComplaintState::new()));
+                next += 1;
+            }
+            cache.put(id(next), Box::new(ComplaintState::new()));
+            assert!(cache.lock().len() < STATE_CACHE_ENTRIES_MAX, "evicted");
+            assert!(cache.lock().contains_key(&id(next)), "the state just put, at {next}");
+            next += 1;
+        }
     }
 }

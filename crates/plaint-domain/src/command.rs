@@ -113,7 +113,10 @@ struct HashingFlavor {
     len: usize,
 }
 
-/// BLAKE3 compresses 1 KiB chunks; a buffer of one chunk hands it whole chunks.
+/// Gathers postcard's many short writes (a length, a tag, a field) into fewer `update` calls.
+/// BLAKE3 still gets pieces of any length, not whole 1 KiB chunks (a write that does not fit
+/// flushes what is buffered): harmless, it buffers its own chunks, so the size only sets how
+/// often it is called.
 const HASHING_BUF_BYTES: usize = 1024;
 
 impl Default for HashingFlavor {

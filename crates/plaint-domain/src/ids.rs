@@ -60,9 +60,16 @@ fn validate(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
 macro_rules! string_id {
     ($(#[$m:meta])* $name:ident, $kind:literal, $max:expr) => {
         $(#[$m])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        /// Written as its text, borrowed (`into = "String"` would clone it for each write).
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
 
         impl $name {
             pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
@@ -121,8 +128,8 @@ string_id!(
 );
 
 /// Who did it: a named person (staff id) or the system itself (the SLA watchdog, imports).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Actor {
     System,
     Person(String),
@@ -145,6 +152,13 @@ impl Actor {
             Actor::System => Self::SYSTEM,
             Actor::Person(p) => p,
         }
+    }
+}
+
+/// Written as its name, borrowed (`into = "String"` would copy it for each write).
+impl Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -388,3 +388,74 @@ proptest! {
         prop_assert_eq!(long.digest().0.to_vec(), whole_buffer_digest(&long));
     }
 }
+
+/// The command of `bodies()`'s `i`-th body in the fixed-answer test: persons and the system act
+/// in turn, at fixed times or none.
+fn fixed_command(i: usize, body: CommandBody) -> Command {
+    let actor = match i % 3 {
+        0 => Actor::person("cs-1").unwrap(),
+        1 => Actor::System,
+        _ => Actor::person("王工").unwrap(),
+    };
+    let occurred_at = (i % 4 != 3).then(|| t0().plus_millis(i as i64 * 60_000));
+    Command {
+        command_id: CommandId::new(format!("c-{i}")).unwrap(),
+        complaint_id: ComplaintId::new(COMPLAINT).unwrap(),
+        actor,
+        occurred_at,
+        body,
+    }
+}
+
+/// The digests stored on the log for `bodies()` (every kind, a merge, a receive with personal
+/// data) as `fixed_command` makes them, written when they were first computed (issue 15,
+/// wave 9). A digest is stored on a command's first event and compared on a retry: a serde or
+/// postcard upgrade, or a change to a command's fields, that changed it would refuse every
+/// retry of an already-stored command as `CommandIdReused` (a changed fixture in `bodies()` or
+/// `lifecycle_support` also shows here: rewrite only that line, knowingly).
+const DIGESTS: &[(&str, &str)] = &[
+    ("receive", "d803eea59bb5d8496f79b688185978c1"),
+    ("verify", "42c64cd3fa96db0085f98aa230de9573"),
+    ("reject", "3d2e9f4b95601ed236e94b0d78d866f7"),
+    ("merge_as_duplicate", "c0d08783efc302d3d0ecc04e4153709d"),
+    ("classify", "ecff4b598c009e86cafcb3deadf75ed7"),
+    ("dispatch", "490a657ac22b914d02d321e3e33cc6f4"),
+    ("redispatch", "dde82b45cfebe0c252fdddb6f226dd79"),
+    ("put_on_hold", "7c6e1c3db34a9980637799a0e1fbd706"),
+    ("resume", "567a6c224ec93ad31440a310372ffc2d"),
+    ("respond", "9fba45c5793d2984e67d12be50b00490"),
+    ("respond", "ff55ef8c5e08f1b19bbbb36f967df79e"),
+    ("respond", "7c54c441fdf95ebbfcffd608b33e0f30"),
+    ("respond", "f075ee3f65e93a3c502241b61f398b63"),
+    ("compensate", "12e217903227ad316d68d36ce19a877d"),
+    ("escalate", "92d1bc04f488467b5f47e3d899419cfc"),
+    ("escalate", "2f7efb9af0c95b715e22b078820ac35f"),
+    ("revisit", "61c2c9939d5f84ee7eea8e6eb7253ff2"),
+    ("reopen", "c82b4395f4af145901aa48bc1bc7c7d0"),
+    ("close", "dd3b2594527e8af1f9d88fec0ea3d3ec"),
+    ("withdraw", "bacd8ca17c4963b4cde85929a6b63dc3"),
+    ("record_revisit_attempt", "50b61d1456ae5ae4877fd2e12fb8ff04"),
+    ("transfer_ownership", "375baa16e76bdf4b1df05008313efd5d"),
+    ("open_supervision", "891ad877bbf03aab86732e5f0381d70f"),
+    ("propose_compensation", "949d1b255be60d8f3ff387043d6e3bab"),
+    ("approve_compensation", "bddacfc09cac1ef332f22f3f36eed55d"),
+    ("pay_compensation", "59472345c8edcb06f8cc3d335f96f227"),
+    ("refuse_compensation", "0beede66eae41df935a1e63adab166ff"),
+    ("open_incident", "97521cce194f2890dcd04210b8cdf55d"),
+    ("link_incident", "9eeaa6c426ce696c23fda22db3dc5c98"),
+    ("report_incident_progress", "45c71f47825594a9e23c5ecf02a02fa3"),
+    ("record_improvement", "07325e5256b868715954850721ba404c"),
+    ("record_dispute_escalation", "909afdf294e63053e756fbd7f03add46"),
+    ("classify", "dce15db1faf028ce9b3bb9322fca5c57"),
+];
+
+#[test]
+fn digests_are_the_fixed_answers() {
+    let got: Vec<(&str, String)> = bodies()
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| (body.name(), fixed_command(i, body).digest().to_string()))
+        .collect();
+    let want: Vec<(&str, String)> = DIGESTS.iter().map(|&(n, h)| (n, h.to_owned())).collect();
+    assert_eq!(got, want);
+}
