@@ -53,6 +53,7 @@ use crate::policy::Policy;
 use crate::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::num::NonZeroU16;
 
 /// Every clock, in report order.
 pub const ALL_CLOCKS: [Clock; 14] = [
@@ -374,9 +375,14 @@ impl PackedFact {
     }
 }
 
+/// The fields it holds: a fact's start is the trail's to count ([`SlaTrail::facts`]).
 impl std::fmt::Debug for PackedFact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.get(0).fmt(f)
+        f.debug_struct("PackedFact")
+            .field("at", &self.at.get())
+            .field("event", &self.event)
+            .field("deadlines_len", &self.deadlines_len)
+            .finish()
     }
 }
 
@@ -389,10 +395,11 @@ pub const DEADLINES_PER_FACT_MAX: usize = u8::MAX as usize;
 /// built from a history by [`evaluate`]: one code path for every verdict.
 ///
 /// The fields are private: [`SlaTrail::push`] keeps the invariant [`SlaTrail::check_ranges`]
-/// states. The one other way in is decoding (a projection checkpoint): decoding refuses facts
-/// whose deadlines do not follow one another, and the projection checks the rest with
-/// `check_ranges` before it reads the trail. It serialises as the facts ([`SlaFact`]s, each with
-/// its start), the deadlines and the flag: the bytes wave 8 wrote.
+/// states. The one other way in is decoding (a projection checkpoint): decoding notes the first
+/// fact whose encoded start does not follow the previous facts' deadlines (a gap), and
+/// `check_ranges`, which the projection runs before it reads the trail, refuses it by name. It
+/// serialises as the facts ([`SlaFact`]s, each with its start), the deadlines and the flag: the
+/// bytes wave 8 wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SlaTrail {
     /// Exact boxed slices, not `Vec`s: 16 bytes each instead of 24 in every ticket of the SLA
@@ -402,6 +409,12 @@ pub struct SlaTrail {
     /// Set once an event recorded deadlines with weekend-only arithmetic because the calendar
     /// had no data for a year they needed (`calendar_covered: false`, docs/domain.md R-CAL).
     calendar_uncovered: bool,
+    /// Decoding only: the first fact whose encoded start was not where the previous facts'
+    /// deadlines end (its index + 1), and that start, for [`SlaTrail::check_ranges`] to name
+    /// (postcard drops a `Deserialize` error's message). They lie in what was the trail's
+    /// padding: it stays 40 bytes (asserted by the tests).
+    gap_fact: Option<NonZeroU16>,
+    gap_start: u32,
 }
 
 impl SlaTrail {
@@ -465,10 +478,15 @@ impl SlaTrail {
 
     /// The invariant [`SlaTrail::push`] keeps and [`SlaTrail::deadlines_of`] relies on: the
     /// facts' deadlines are consecutive ranges of the list, in fact order, covering it exactly.
-    /// Consecutive holds by construction (a fact holds no start; decoding refused any other);
-    /// for a trail that was not built by `push` (one decoded from a projection checkpoint),
-    /// `Err` says when the facts do not cover the list exactly.
+    /// Consecutive holds by construction (a fact holds no start), but a trail decoded from a
+    /// projection checkpoint may have encoded another: `Err` names the first such fact, or says
+    /// when the facts do not cover the list exactly.
     pub fn check_ranges(&self) -> Result<(), String> {
+        if let Some(k) = self.gap_fact {
+            let k = usize::from(k.get() - 1);
+            let next: u64 = self.facts[..k].iter().map(|f| u64::from(f.deadlines_len)).sum();
+            return Err(format!("fact {k}'s deadlines start at {}, not {next}", self.gap_start));
+        }
         let next: u64 = self.facts.iter().map(|f| u64::from(f.deadlines_len)).sum();
         if next != self.deadlines.len() as u64 {
             return Err(format!("the facts name {next} deadlines of {}", self.deadlines.len()));
@@ -484,25 +502,35 @@ impl SlaTrail {
             .map(PackedDeadline::get)
     }
 
-    /// A decoded trail: its facts' deadlines must follow one another (the start a fact's
-    /// encoding names is the one the trail counts), or `Err` names the first that does not.
+    /// A decoded trail. Its facts' deadlines must follow one another (the start a fact's
+    /// encoding names is the one the trail counts): the first that does not is noted for
+    /// [`SlaTrail::check_ranges`] to refuse by name. `Err` (whose message postcard drops) only
+    /// when that fact's index does not fit the note: past 65,534 facts, which no projection
+    /// keeps (the SLA projection refuses over 4,096).
     fn from_encoded(e: EncodedTrail) -> Result<SlaTrail, String> {
         let mut next = 0u64;
+        let mut gap = None;
         let mut facts = Vec::with_capacity(e.facts.len());
         for (k, f) in e.facts.iter().enumerate() {
-            if u64::from(f.deadlines_start) != next {
-                return Err(format!(
-                    "fact {k}'s deadlines start at {}, not {next}",
-                    f.deadlines_start
-                ));
+            if gap.is_none() && u64::from(f.deadlines_start) != next {
+                gap = Some((k, f.deadlines_start));
             }
             next += u64::from(f.deadlines_len);
             facts.push(PackedFact::new(f.at, f.event, f.deadlines_len));
         }
+        let (gap_fact, gap_start) = match gap {
+            None => (None, 0),
+            Some((k, start)) => {
+                let k1 = u16::try_from(k + 1).map_err(|_| format!("fact {k}'s deadlines start at {start}"))?;
+                (NonZeroU16::new(k1), start)
+            }
+        };
         Ok(SlaTrail {
             facts: facts.into_boxed_slice(),
             deadlines: e.deadlines,
             calendar_uncovered: e.calendar_uncovered,
+            gap_fact,
+            gap_start,
         })
     }
 }
@@ -533,6 +561,8 @@ impl Serialize for EncodingFacts<'_> {
     }
 }
 
+/// Each fact with the start the trail counts: a decoded trail with a gap (which
+/// [`SlaTrail::check_ranges`] refuses before any use) would be written without it.
 impl Serialize for SlaTrail {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         EncodingTrail {
@@ -1142,8 +1172,23 @@ mod trail_tests {
         assert_eq!(trail(vec![], 0).unwrap().check_ranges(), Ok(()));
         let sound = trail(vec![fact(0, 2), fact(2, 0), fact(2, 1)], 3).unwrap();
         assert_eq!(sound.check_ranges(), Ok(()));
-        let gap = trail(vec![fact(0, 1), fact(2, 1)], 3).unwrap_err();
+        let gap = trail(vec![fact(0, 1), fact(2, 1)], 3)
+            .unwrap()
+            .check_ranges()
+            .unwrap_err();
         assert!(gap.contains("fact 1's deadlines start at 2, not 1"), "{gap}");
+        // Only the first gap is named, though a later gap and a coverage fault follow it.
+        let gaps = trail(vec![fact(0, 2), fact(2, 0), fact(3, 1), fact(9, 1)], 3);
+        let gaps = gaps.unwrap().check_ranges().unwrap_err();
+        assert!(gaps.contains("fact 2's deadlines start at 3, not 2"), "{gaps}");
+        let first = trail(vec![fact(5, 0)], 0).unwrap().check_ranges().unwrap_err();
+        assert!(first.contains("fact 0's deadlines start at 5, not 0"), "{first}");
+        let last = u32::from(u16::MAX);
+        let far: Vec<SlaFact> = (0..=last).map(|k| fact(if k == last { 7 } else { 0 }, 0)).collect();
+        assert!(
+            trail(far, 0).is_err(),
+            "a gap past 65,534 facts is refused when decoded"
+        );
         let beyond = trail(vec![fact(0, 4)], 3).unwrap().check_ranges().unwrap_err();
         assert!(beyond.contains("name 4 deadlines of 3"), "{beyond}");
         let short = trail(vec![fact(0, 1)], 3).unwrap().check_ranges().unwrap_err();
@@ -1156,6 +1201,11 @@ mod trail_tests {
     #[test]
     fn packed_facts_keep_every_fact_and_the_trail_serialises_as_before() {
         assert_eq!(std::mem::size_of::<PackedFact>(), 12);
+        // The gap note lies in what was padding.
+        assert_eq!(std::mem::size_of::<SlaTrail>(), 40);
+        let debug = format!("{:?}", trail_of_one());
+        assert!(!debug.contains("deadlines_start"), "{debug}");
+        assert!(debug.contains("deadlines_len: 2"), "{debug}");
         #[derive(Serialize)]
         struct Wave8<'a> {
             facts: &'a [SlaFact],
@@ -1198,6 +1248,15 @@ mod trail_tests {
         let mut gap = facts;
         gap[2].deadlines_start = 1;
         let gap = postcard::to_allocvec(&Wave8 { facts: &gap, ..wave8 }).unwrap();
-        assert!(postcard::from_bytes::<SlaTrail>(&gap).is_err());
+        let gap = postcard::from_bytes::<SlaTrail>(&gap)
+            .unwrap()
+            .check_ranges()
+            .unwrap_err();
+        assert!(gap.contains("fact 2's deadlines start at 1, not 2"), "{gap}");
+    }
+
+    /// A trail of one fact that recorded two deadlines.
+    fn trail_of_one() -> SlaTrail {
+        SlaTrail::from_encoded(encoded(vec![fact(0, 2)], 2)).unwrap()
     }
 }
