@@ -80,7 +80,7 @@ pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
 pub const BATCH_COMMANDS_MAX: usize = APPEND_EVENTS_MAX / plaint_domain::state::EVENTS_PER_COMMAND_MAX as usize;
 
 /// Most complaint states the engine keeps cached between commands (about 1 KiB each, boxed; the
-/// cache's table is made whole when the engine opens: `engine_cache.rs`).
+/// cache's table is made whole at its first put: `engine_cache.rs`).
 pub const STATE_CACHE_ENTRIES_MAX: usize = 100_000;
 /// Most events [`Engine::audit`] returns in one call.
 pub const AUDIT_EVENTS_MAX: usize = 1_000_000;
