@@ -178,8 +178,13 @@ pub struct WorkloadStream<'a> {
     arrivals: std::iter::Peekable<std::vec::IntoIter<Timestamp>>,
     /// Number (0-based) of the next complaint to generate.
     next_complaint: usize,
-    /// Generated commands not handed out yet, the earliest on top.
+    /// Generated commands not handed out yet, the earliest on top: their keys and where they
+    /// wait in `parked` (the heap moves 32-byte entries, not whole commands: wave 10).
     pending: BinaryHeap<Reverse<Pending>>,
+    /// The pending commands, by slot; `None` once handed out (the slot then in `free`).
+    parked: Vec<Option<Command>>,
+    /// Slots of `parked` free for the next admitted command.
+    free: Vec<usize>,
     /// Counts of the commands handed out so far.
     summary: WorkloadSummary,
     /// Sort key of the last command handed out: keys strictly increase.
@@ -204,6 +209,8 @@ impl<'a> WorkloadStream<'a> {
             arrivals,
             next_complaint: 0,
             pending: BinaryHeap::new(),
+            parked: Vec::new(),
+            free: Vec::new(),
             summary: WorkloadSummary {
                 complaints: cfg.complaints,
                 ..WorkloadSummary::default()
@@ -231,12 +238,37 @@ impl<'a> WorkloadStream<'a> {
         for (step, (at, command)) in self.generator.complaint(n, received_at).into_iter().enumerate() {
             assert!(at >= received_at, "a complaint's commands start at its arrival");
             if at <= horizon {
+                let slot = self.park(command);
                 self.pending.push(Reverse(Pending {
                     key: (at, n, step),
-                    command,
+                    slot,
                 }));
             }
         }
+    }
+
+    /// Keeps `command` in a free slot of `parked` (a new one when none is free); its slot.
+    fn park(&mut self, command: Command) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.parked[slot].is_none(), "a free slot is empty");
+                self.parked[slot] = Some(command);
+                slot
+            }
+            None => {
+                self.parked.push(Some(command));
+                self.parked.len() - 1
+            }
+        }
+    }
+
+    /// Takes the command out of `slot` and frees the slot.
+    fn unpark(&mut self, slot: usize) -> Command {
+        let command = self.parked[slot]
+            .take()
+            .expect("a pending key's slot holds its command");
+        self.free.push(slot);
+        command
     }
 
     fn count(&mut self, command: &Command) {
@@ -262,7 +294,8 @@ impl Iterator for WorkloadStream<'_> {
                 .peek()
                 .is_some_and(|Reverse(top)| bound.is_none_or(|b| top.key.0 < b));
             if ready {
-                let Reverse(Pending { key, command }) = self.pending.pop()?;
+                let Reverse(Pending { key, slot }) = self.pending.pop()?;
+                let command = self.unpark(slot);
                 debug_assert!(
                     self.last_key.is_none_or(|last| last < key),
                     "handed-out keys strictly increase: {:?} then {key:?}",
@@ -278,11 +311,12 @@ impl Iterator for WorkloadStream<'_> {
     }
 }
 
-/// A generated command waiting in [`WorkloadStream`], ordered by its sort key alone: (business
-/// time, complaint number, step within the complaint), unique per command.
+/// A generated command waiting in [`WorkloadStream`] (in its `parked` slot), ordered by its
+/// sort key alone: (business time, complaint number, step within the complaint), unique per
+/// command.
 struct Pending {
     key: (Timestamp, usize, usize),
-    command: Command,
+    slot: usize,
 }
 
 impl PartialEq for Pending {
