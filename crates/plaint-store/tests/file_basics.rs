@@ -420,6 +420,46 @@ async fn every_sync_is_counted_in_one_latency_bucket() {
     );
 }
 
+/// Every append the sync role answers is counted once in each part of the commit latency
+/// histograms (the refused one too: it waited in its group like the others), and the log
+/// threads' role times cover the writes and the syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_append_is_counted_once_in_each_commit_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(FileLog::open(dir.path(), FileLogOptions::default()).unwrap());
+    let before = log.writer_stats().commit_parts;
+    assert!(before.named().iter().all(|(_, b)| b.iter().sum::<u64>() == 0));
+    fill(&log, 12).await;
+    let refused = log
+        .append("stream-0", ExpectedVersion::Exact(1), vec![sample_event("late", 0)])
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    // Appends in flight together, so that groups of several commands are counted too (per
+    // commit, not per group).
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let event = vec![sample_event(&format!("together-{i}"), 0)];
+                log.append(&format!("together-{i}"), ExpectedVersion::Exact(0), event)
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = log.writer_stats();
+    for (name, buckets) in stats.commit_parts.named() {
+        assert_eq!(buckets.iter().sum::<u64>(), 53, "{name}: {stats:?}");
+        assert_eq!(buckets.len(), plaint_store::file::COMMIT_PART_BOUNDS_MICROS.len() + 1);
+    }
+    let roles = stats.role_times;
+    assert!(roles.writing_nanos > 0 && roles.waits >= 14, "{stats:?}");
+    assert!(roles.syncing_nanos >= stats.sync_nanos, "{stats:?}");
+}
+
 /// The segment files of the log in `dir`, in order.
 fn segment_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     use plaint_store::io::{LogIo, RealIo};
