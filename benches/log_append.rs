@@ -17,6 +17,9 @@
 //! `store.bulk.<label>.timed_build.*`; building the calls — `format!`, allocations — took about
 //! a third of the process's CPU in wave 8); `before` or `timed` runs only one of the two),
 //! `PLAINT_BENCH_BULK_IN_FLIGHT` (bulk calls in flight: submitting tasks with one call each).
+//! A setting that is not its default names itself at the end of the summary keys it changes
+//! (`.in_flight<N>`, `.prewrite<B>`, `.spin<µs>`), so that a figure never changes meaning
+//! under one key (bench_summary reads the default keys).
 //! Every phase prints the log threads' time by role (writer, sync, of which `fdatasync`,
 //! waiting for work) and the acknowledged commits' latency by part (`CommitParts`: queued,
 //! writing, behind a sync, the sync, answering, the caller's wake-up); the concurrent phase
@@ -50,6 +53,32 @@ fn log_options(durability: Durability) -> FileLogOptions {
         idle_spin_micros: env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", defaults.idle_spin_micros),
         ..defaults
     }
+}
+
+/// The summary keys' suffix naming the log options that are not their defaults (empty when
+/// all are).
+fn options_suffix() -> String {
+    let defaults = FileLogOptions::default();
+    let mut suffix = String::new();
+    let prewrite = env_or("PLAINT_BENCH_PREWRITE_BYTES", defaults.prewrite_bytes);
+    if prewrite != defaults.prewrite_bytes {
+        suffix.push_str(&format!(".prewrite{prewrite}"));
+    }
+    let spin = env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", defaults.idle_spin_micros);
+    if spin != defaults.idle_spin_micros {
+        suffix.push_str(&format!(".spin{spin}"));
+    }
+    suffix
+}
+
+/// [`options_suffix`], and the bulk calls in flight when not the default.
+fn bulk_suffix(submitters: u64) -> String {
+    let in_flight = if submitters == BULK_IN_FLIGHT_DEFAULT {
+        String::new()
+    } else {
+        format!(".in_flight{submitters}")
+    };
+    in_flight + &options_suffix()
 }
 
 fn bench_dir(name: &str) -> PathBuf {
@@ -207,7 +236,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64, building: 
         "    CPU: {:.2} µs per event (process user + system, {built})",
         cpu * 1e6 / events as f64
     );
-    let key = format!("store.bulk.{label}.{}", building.key());
+    let key = format!("store.bulk.{label}.{}{}", building.key(), bulk_suffix(submitters));
     summary::record(&format!("{key}.ev_s"), rate);
     summary::record(&format!("{key}.mb_s"), mb_s);
     summary::record(&format!("{key}.bytes_per_event"), bytes as f64 / events as f64);
@@ -382,9 +411,13 @@ async fn concurrent(appenders: u64, seconds: u64) {
         "    CPU: {:.1} µs per commit (process user + system, the appenders included)",
         cpu * 1e6 / commits as f64
     );
-    summary::record("store.concurrent.commits_s", commits as f64 / elapsed);
-    summary::record("store.concurrent.p99_ms", hist.value_at_quantile(0.99) as f64 / 1000.0);
-    summary::record("store.concurrent.appenders", appenders as f64);
+    let suffix = options_suffix();
+    summary::record(&format!("store.concurrent.commits_s{suffix}"), commits as f64 / elapsed);
+    summary::record(
+        &format!("store.concurrent.p99_ms{suffix}"),
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+    );
+    summary::record(&format!("store.concurrent.appenders{suffix}"), appenders as f64);
     Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -306,22 +306,31 @@ pub const COMMIT_PART_BUCKETS: usize = 17;
 /// passes them ([`COMMIT_PART_BOUNDS_MICROS`]; each counts commits, so that a part's p99 is
 /// the commits', not the groups'). The parts add up to a commit's latency inside the log (the
 /// caller's own time before `append` and after it resumes excluded).
+///
+/// Counted: every append the sync role answers, refused and deduplicated ones included (they
+/// wait in their group like the others). Not counted: appends failed by an I/O failure (no
+/// part moves for them). A caller that stopped waiting before its answer is counted in the
+/// first five parts, not in `wake`; a group with no `fdatasync` (`Durability::Bulk` between
+/// syncs, or a group that wrote nothing) has no `sync` sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CommitParts {
     /// From the call to the writer role taking it: room in the queue, and waiting while the
     /// writer role writes an earlier group (or for a log thread to wake).
     pub queued: [u64; COMMIT_PART_BUCKETS],
-    /// Planning, encoding and writing its group, until handed to the sync role.
+    /// Planning, encoding and writing its group, until handed to the sync role (a segment
+    /// roll's sync and anchor, when its group starts a segment, included).
     pub writing: [u64; COMMIT_PART_BUCKETS],
     /// Handed over until its `fdatasync` starts: waiting behind a sync in flight (and that
     /// sync's answering) or for a log thread to take the sync role.
     pub behind_sync: [u64; COMMIT_PART_BUCKETS],
-    /// Its group's `fdatasync` (0 when no sync was due: `Durability::Bulk`).
+    /// Its group's `fdatasync` (no sample when none ran for it: see above).
     pub sync: [u64; COMMIT_PART_BUCKETS],
-    /// From the sync's return to the answer being sent: the re-check, the index, the anchor.
+    /// From the sync's return (or, with no sync, the end of `behind_sync`) to the answer being
+    /// sent: the re-check, the index, the anchor, the buffers' hand-back.
     pub answering: [u64; COMMIT_PART_BUCKETS],
     /// From the answer being sent to the caller's task running again (the wake-up, and the
-    /// relay through the group's first caller).
+    /// relay through the group's first caller). The sync role counts the group's other parts
+    /// after sending, off the acknowledgement's path.
     pub wake: [u64; COMMIT_PART_BUCKETS],
 }
 

@@ -201,6 +201,7 @@ pub(crate) fn start(
         anchored_at: Instant::now(),
         roll_unanchored: false,
         timer,
+        answered: Vec::new(),
     };
     let writer = Writer {
         shared,
@@ -345,25 +346,34 @@ enum Work {
 
 impl Core {
     /// One log thread: takes whichever role has work and is free, until the log stops.
+    ///
+    /// Two clock reads per hand-out of work: when it is taken (the end of the wait, and a
+    /// group's `taken`) and when the role is done (a group's `handed`, and the next wait's
+    /// start).
     fn run(&self) {
         let mut idle = Idle::default();
         let times = &self.pipe.times;
+        let mut waiting_since = Instant::now();
         loop {
-            let t0 = Instant::now();
             let work = self.pipe.next_work(&mut idle);
-            let t1 = Instant::now();
-            times.add_role(&times.waiting, t1 - t0);
+            let taken = Instant::now();
+            times.add_role(&times.waiting, taken - waiting_since);
             times.waits.fetch_add(1, Ordering::Relaxed);
             match work {
                 Work::Write(group) => {
-                    let written = self.writer.lock().unwrap().commit_group(group);
+                    let mut written = self.writer.lock().unwrap().commit_group(group, taken);
+                    waiting_since = Instant::now();
+                    if let Some(w) = written.as_mut() {
+                        w.times.handed = waiting_since;
+                    }
                     self.pipe.written(written);
-                    times.add_role(&times.writing, t1.elapsed());
+                    times.add_role(&times.writing, waiting_since - taken);
                 }
                 Work::Sync(items) => {
                     self.syncer.lock().unwrap().run(items);
                     self.pipe.synced();
-                    times.add_role(&times.syncing, t1.elapsed());
+                    waiting_since = Instant::now();
+                    times.add_role(&times.syncing, waiting_since - taken);
                 }
                 Work::Stop => break,
             }
@@ -440,17 +450,21 @@ impl Times {
         }
     }
 
-    /// Counts a group's commits, acknowledged after a sync from `sync.0` to `sync.1`, answered
-    /// at `answered`.
-    fn count_group(&self, g: &Written, sync: (Instant, Instant), answered: Instant) {
-        let commits = g.outcomes.len() as u64;
-        let t = &g.times;
+    /// Counts a group of `commits` commands with times `t`, acknowledged after `sync`, their
+    /// answers sent at `sent`.
+    fn count_group(&self, commits: u64, t: &GroupTimes, sync: SyncSpan, sent: Instant) {
         self.add_buckets(Part::Queued, &t.queued);
         self.add(Part::Writing, t.handed - t.taken, commits);
-        // The sync role takes groups already handed over, so `sync.0` follows `t.handed`.
-        self.add(Part::BehindSync, sync.0.saturating_duration_since(t.handed), commits);
-        self.add(Part::Sync, sync.1 - sync.0, commits);
-        self.add(Part::Answering, answered - sync.1, commits);
+        // The sync role takes groups already handed over, so `sync.began` follows `t.handed`.
+        self.add(
+            Part::BehindSync,
+            sync.began.saturating_duration_since(t.handed),
+            commits,
+        );
+        if let Some(ended) = sync.ended {
+            self.add(Part::Sync, ended - sync.began, commits);
+        }
+        self.add(Part::Answering, sent - sync.ended.unwrap_or(sync.began), commits);
     }
 
     fn add_role(&self, role: &AtomicU64, d: Duration) {
@@ -477,18 +491,27 @@ impl Times {
     }
 }
 
-/// When a group was taken and handed over, and its commands' waits in the queue.
+/// Where a run of groups' `behind_sync` part ends (`began`) and, when a sync ran, when it
+/// ended (the `sync` part).
+#[derive(Clone, Copy)]
+struct SyncSpan {
+    began: Instant,
+    ended: Option<Instant>,
+}
+
+/// When a group was taken and handed over, and its commands' waits in the queue. Kept inline
+/// in [`Written`] (no allocation per group on the writer role's serial path).
+#[derive(Clone, Copy)]
 struct GroupTimes {
-    /// Boxed: `Written` travels in `ToSync`, beside small variants.
-    queued: Box<Buckets>,
+    queued: Buckets,
     taken: Instant,
     handed: Instant,
 }
 
 impl GroupTimes {
-    fn taken(group: &[Command]) -> GroupTimes {
-        let taken = Instant::now();
-        let mut queued = Box::new([0; COMMIT_PART_BUCKETS]);
+    /// A group taken by the writer role at `taken` (its `handed` is set when it is handed over).
+    fn taken(group: &[Command], taken: Instant) -> GroupTimes {
+        let mut queued = [0; COMMIT_PART_BUCKETS];
         for c in group {
             queued[bucket_of(taken.saturating_duration_since(c.submitted))] += 1;
         }
@@ -833,6 +856,9 @@ impl Drop for ThreadGone {
 }
 
 /// What the writer hands to the syncer, in commit order.
+// `Group` is the large one (its commands' queue-wait histogram kept inline) and by far the
+// most frequent: boxing it would allocate once per group on the writer role's serial path.
+#[allow(clippy::large_enum_variant)]
 enum ToSync {
     /// A group: written (or writing nothing), to be made durable, applied and answered.
     Group(Written),
@@ -914,6 +940,9 @@ struct Syncer {
     /// A segment was started since the last anchor: anchor as soon as its bytes are durable.
     roll_unanchored: bool,
     timer: AnchorTimer,
+    /// The groups just answered (their commands and times), counted in [`CommitParts`] once
+    /// the answers are out; kept to reuse its room.
+    answered: Vec<(u64, GroupTimes)>,
 }
 
 /// A group planned and encoded into a buffer, not yet written.
@@ -976,7 +1005,8 @@ impl Writer {
 
     /// Plans, encodes and writes one group; returns it for the sync role (`None`: already
     /// answered, with a failure).
-    fn commit_group(&mut self, group: Vec<Command>) -> Option<Written> {
+    /// `taken`: when the writer role took it (the queue's end of [`CommitParts::queued`]).
+    fn commit_group(&mut self, group: Vec<Command>, taken: Instant) -> Option<Written> {
         if let Some(why) = self.pipe.failed() {
             fail_all(
                 group
@@ -988,7 +1018,7 @@ impl Writer {
             );
             return None;
         }
-        let mut times = GroupTimes::taken(&group);
+        let times = GroupTimes::taken(&group, taken);
         // Groups the index now holds are no longer needed for planning.
         let durable_head = self.shared.index.read().unwrap().head;
         while self.overlay.front().is_some_and(|f| f.last_position <= durable_head) {
@@ -1022,7 +1052,6 @@ impl Writer {
             // Answered by the syncer in order: a deduplication may point at a group still
             // syncing, whose failure must fail this answer too.
             buf.clear();
-            times.handed = Instant::now();
             return Some(Written {
                 outcomes,
                 buf,
@@ -1065,7 +1094,6 @@ impl Writer {
             last_position: next_position - 1,
             streams,
         });
-        times.handed = Instant::now();
         Some(Written {
             outcomes,
             buf,
@@ -1359,8 +1387,7 @@ impl Syncer {
             }
             None => false,
         };
-        let mut sync_began = Instant::now();
-        let mut sync_ended = sync_began;
+        let mut synced = None;
         if written > 0 {
             self.unsynced = true;
             self.batches_since_sync += written;
@@ -1369,18 +1396,30 @@ impl Syncer {
                 Durability::Bulk { sync_every_batches } => self.batches_since_sync >= sync_every_batches.get(),
             };
             if sync_now {
-                sync_began = Instant::now();
-                let synced = self.sync();
-                sync_ended = Instant::now();
-                if let Err(e) = synced {
-                    // That group and every later one written: none is acknowledged or visible.
-                    let why = e.to_string();
-                    self.fail(why.clone());
-                    fail_groups(groups, &self.dir(), &why);
-                    return;
+                match self.sync_timed() {
+                    Ok(span) => synced = span,
+                    Err(e) => {
+                        // That group and every later one written: none is acknowledged or visible.
+                        let why = e.to_string();
+                        self.fail(why.clone());
+                        fail_groups(groups, &self.dir(), &why);
+                        return;
+                    }
                 }
             }
         }
+        // Where `behind_sync` ends: the sync's start, or (no sync: bulk mode, nothing written)
+        // now, and no `sync` sample.
+        let sync = match synced {
+            Some((began, ended)) => SyncSpan {
+                began,
+                ended: Some(ended),
+            },
+            None => SyncSpan {
+                began: Instant::now(),
+                ended: None,
+            },
+        };
         // Apply what was written, read back from the buffers and checked again with the
         // reader's code (framing, CRCs, field ranges, UTF-8, positions): a batch that would not
         // read back is never acknowledged. Decoded before the index is locked, so that the
@@ -1415,10 +1454,9 @@ impl Syncer {
         // its caller hears of it.
         self.maybe_anchor();
         self.head_tx.send_replace(head);
-        let answering = Instant::now();
         let mut outcomes = Vec::new();
         for g in groups {
-            self.pipe.times.count_group(&g, (sync_began, sync_ended), answering);
+            self.answered.push((g.outcomes.len() as u64, g.times));
             outcomes.extend(g.outcomes);
             let _ = self.spare.send(g.buf);
         }
@@ -1427,7 +1465,12 @@ impl Syncer {
         if !checkpoint_due {
             self.pipe.sync_answered();
         }
-        answer(outcomes, Sent(Some(answering)));
+        let sent = Instant::now();
+        answer(outcomes, Sent(Some(sent)));
+        // Counted after the answers are out: the counters stay off the acknowledgement's path.
+        for (commits, times) in self.answered.drain(..) {
+            self.pipe.times.count_group(commits, &times, sync, sent);
+        }
         if checkpoint_due {
             if let Err(e) = self.write_checkpoint() {
                 self.fail(e.to_string());
@@ -1504,14 +1547,23 @@ impl Syncer {
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
+        self.sync_timed().map(|_| ())
+    }
+
+    /// [`Syncer::sync`], returning when its `fdatasync` began and ended (`None`: nothing was
+    /// unsynced).
+    fn sync_timed(&mut self) -> Result<Option<(Instant, Instant)>, StoreError> {
+        let mut span = None;
         if let (true, Some((path, file))) = (self.unsynced, self.file.as_ref()) {
-            let t0 = std::time::Instant::now();
+            let began = Instant::now();
             file.sync_data().map_err(|e| io_err(path, e))?;
-            self.shared.stats.record_sync(t0.elapsed().as_nanos() as u64);
+            let ended = Instant::now();
+            self.shared.stats.record_sync((ended - began).as_nanos() as u64);
+            span = Some((began, ended));
         }
         self.unsynced = false;
         self.batches_since_sync = 0;
-        Ok(())
+        Ok(span)
     }
 
     /// Writes `index.pidx` atomically: temporary file, sync, rename, directory sync. The log
@@ -1738,7 +1790,7 @@ mod pipe_tests {
             new_segment: None,
             next_position: 1,
             chain: Default::default(),
-            times: GroupTimes::taken(&[]),
+            times: GroupTimes::taken(&[], Instant::now()),
         }
     }
 
