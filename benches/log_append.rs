@@ -15,10 +15,18 @@
 //! store alone (keys `store.bulk.<label>.prebuilt.*`), then with the submitting tasks building
 //! each call while the log writes, as every wave up to 8 measured it (keys
 //! `store.bulk.<label>.timed_build.*`; building the calls — `format!`, allocations — took about
-//! a third of the process's CPU in wave 8); `before` or `timed` runs only one of the two).
+//! a third of the process's CPU in wave 8); `before` or `timed` runs only one of the two),
+//! `PLAINT_BENCH_BULK_IN_FLIGHT` (bulk calls in flight: submitting tasks with one call each).
+//! A setting that is not its default names itself at the end of the summary keys it changes
+//! (`.in_flight<N>`, `.prewrite<B>`, `.spin<µs>`), so that a figure never changes meaning
+//! under one key (bench_summary reads the default keys).
+//! Every phase prints the log threads' time by role (writer, sync, of which `fdatasync`,
+//! waiting for work) and the acknowledged commits' latency by part (`CommitParts`: queued,
+//! writing, behind a sync, the sync, answering, the caller's wake-up); the concurrent phase
+//! also each part's whole histogram.
 
 use hdrhistogram::Histogram;
-use plaint_store::file::{Durability, FileLog, FileLogOptions, SYNC_BUCKET_BOUNDS_MICROS};
+use plaint_store::file::{Durability, FileLog, FileLogOptions, COMMIT_PART_BOUNDS_MICROS, SYNC_BUCKET_BOUNDS_MICROS};
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -45,6 +53,32 @@ fn log_options(durability: Durability) -> FileLogOptions {
         idle_spin_micros: env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", defaults.idle_spin_micros),
         ..defaults
     }
+}
+
+/// The summary keys' suffix naming the log options that are not their defaults (empty when
+/// all are).
+fn options_suffix() -> String {
+    let defaults = FileLogOptions::default();
+    let mut suffix = String::new();
+    let prewrite = env_or("PLAINT_BENCH_PREWRITE_BYTES", defaults.prewrite_bytes);
+    if prewrite != defaults.prewrite_bytes {
+        suffix.push_str(&format!(".prewrite{prewrite}"));
+    }
+    let spin = env_or("PLAINT_BENCH_IDLE_SPIN_MICROS", defaults.idle_spin_micros);
+    if spin != defaults.idle_spin_micros {
+        suffix.push_str(&format!(".spin{spin}"));
+    }
+    suffix
+}
+
+/// [`options_suffix`], and the bulk calls in flight when not the default.
+fn bulk_suffix(submitters: u64) -> String {
+    let in_flight = if submitters == BULK_IN_FLIGHT_DEFAULT {
+        String::new()
+    } else {
+        format!(".in_flight{submitters}")
+    };
+    in_flight + &options_suffix()
 }
 
 fn bench_dir(name: &str) -> PathBuf {
@@ -131,15 +165,23 @@ fn bulk_call(call: u64) -> Vec<AppendRequest> {
         .collect()
 }
 
-/// Bulk: `append_many` calls of 1000 streams × 10 events, from four submitting tasks (call
-/// `s`, `s + 4`, … for task `s`), so that calls are handed over while the writer writes and
-/// syncs. `building` says whether the calls are built before the clock starts; the figures are
+/// Calls in flight in the bulk phase: `PLAINT_BENCH_BULK_IN_FLIGHT` submitting tasks, each
+/// with one call at a time (4 in every wave up to 9).
+fn bulk_submitters() -> u64 {
+    env_or("PLAINT_BENCH_BULK_IN_FLIGHT", BULK_IN_FLIGHT_DEFAULT).max(1)
+}
+
+const BULK_IN_FLIGHT_DEFAULT: u64 = 4;
+
+/// Bulk: `append_many` calls of 1000 streams × 10 events, from `bulk_submitters()` submitting
+/// tasks (call `s`, `s + n`, … for task `s`), so that calls are handed over while the writer
+/// writes and syncs. `building` says whether the calls are built before the clock starts; the figures are
 /// recorded under `store.bulk.<label>.<building.key()>.*`.
 async fn bulk(label: &str, durability: Durability, total_events: u64, building: CallBuilding) {
     let dir = bench_dir(label);
     let log = Arc::new(FileLog::open(&dir, log_options(durability)).unwrap());
     let calls = total_events / BULK_CALL_EVENTS;
-    let submitters = 4u64;
+    let submitters = bulk_submitters();
     let build_cpu0 = cpu_seconds();
     let mut prebuilt: Vec<Vec<Vec<AppendRequest>>> = (0..submitters)
         .map(|s| match building {
@@ -148,6 +190,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64, building: 
         })
         .collect();
     let build_cpu = cpu_seconds() - build_cpu0;
+    let at_start = log.writer_stats();
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -175,13 +218,13 @@ async fn bulk(label: &str, durability: Durability, total_events: u64, building: 
     let rate = events as f64 / elapsed;
     let mb_s = bytes as f64 / elapsed / 1e6;
     println!(
-        "bulk {label}, {}: {events} events in {elapsed:.2} s = {rate:.0} events/s; {:.0} B/event on disk; {mb_s:.0} MB/s = {:.0}% of the disk's {:.0} MB/s",
+        "bulk {label}, {}, {submitters} calls in flight: {events} events in {elapsed:.2} s = {rate:.0} events/s; {:.0} B/event on disk; {mb_s:.0} MB/s = {:.0}% of the disk's {:.0} MB/s",
         building.key(),
         bytes as f64 / events as f64,
         100.0 * mb_s * 1e6 / DISK_BYTES_PER_S,
         DISK_BYTES_PER_S / 1e6
     );
-    print_stats(&log, events, elapsed);
+    print_stats(&log, events, elapsed, &at_start);
     let built = match building {
         CallBuilding::Before => format!(
             "the calls built before the clock ({:.2} µs per event to build them, not counted)",
@@ -193,7 +236,7 @@ async fn bulk(label: &str, durability: Durability, total_events: u64, building: 
         "    CPU: {:.2} µs per event (process user + system, {built})",
         cpu * 1e6 / events as f64
     );
-    let key = format!("store.bulk.{label}.{}", building.key());
+    let key = format!("store.bulk.{label}.{}{}", building.key(), bulk_suffix(submitters));
     summary::record(&format!("{key}.ev_s"), rate);
     summary::record(&format!("{key}.mb_s"), mb_s);
     summary::record(&format!("{key}.bytes_per_event"), bytes as f64 / events as f64);
@@ -201,7 +244,9 @@ async fn bulk(label: &str, durability: Durability, total_events: u64, building: 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
+/// The writer's figures of the timed part; `at_start` the stats when the clock started (the log
+/// threads' role times count from there: the calls built before the clock are not waited for).
+fn print_stats(log: &FileLog, events: u64, elapsed: f64, at_start: &plaint_store::file::WriterStats) {
     let st = log.writer_stats();
     let sync_ms = st.sync_nanos as f64 / 1e6 / st.syncs.max(1) as f64;
     println!(
@@ -255,6 +300,60 @@ fn print_stats(log: &FileLog, events: u64, elapsed: f64) {
         st.idle_spins,
         st.idle_spins_caught
     );
+    let (r, r0) = (st.role_times, at_start.role_times);
+    let share = |nanos: u64| 100.0 * nanos as f64 / 1e9 / (2.0 * elapsed);
+    println!(
+        "    log threads' time (two threads × the run): writer role {:.0}%, sync role {:.0}% (of which fdatasync {:.0}%), the rest waiting for work {:.0}% ({} waits, {:.2} per batch)",
+        share(r.writing_nanos - r0.writing_nanos),
+        share(r.syncing_nanos - r0.syncing_nanos),
+        share(st.sync_nanos - at_start.sync_nanos),
+        // A wait that began before the clock (while the calls were built) ends inside it, so
+        // the waiting counter would count it whole: the rest of the two threads' time instead.
+        100.0 - share(r.writing_nanos - r0.writing_nanos + r.syncing_nanos - r0.syncing_nanos),
+        r.waits - r0.waits,
+        (r.waits - r0.waits) as f64 / (st.batches - at_start.batches).max(1) as f64
+    );
+    println!("    {}", commit_parts_line(&st.commit_parts));
+}
+
+/// The p50 / p99 bucket bound of each part of the acknowledged commits' latency.
+fn commit_parts_line(parts: &plaint_store::file::CommitParts) -> String {
+    let bound = |i: Option<usize>| match i.and_then(|i| COMMIT_PART_BOUNDS_MICROS.get(i)) {
+        Some(b) => format!("≤{b}"),
+        None => "more".to_string(),
+    };
+    let at = |buckets: &[u64], q: f64| {
+        let total: u64 = buckets.iter().sum();
+        let mut seen = 0;
+        buckets.iter().position(|&n| {
+            seen += n;
+            total > 0 && seen as f64 >= q * total as f64
+        })
+    };
+    let named = parts.named();
+    let list: Vec<String> = named
+        .iter()
+        .map(|(name, b)| format!("{name} {} / {}", bound(at(&b[..], 0.5)), bound(at(&b[..], 0.99))))
+        .collect();
+    format!("commit parts, p50 / p99 bucket (µs): {}", list.join(", "))
+}
+
+/// The whole histogram of each commit part (bucket bound µs: commits), for the tail's analysis.
+fn print_commit_parts(parts: &plaint_store::file::CommitParts) {
+    for (name, buckets) in parts.named() {
+        let cells: Vec<String> = buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, n)| {
+                let b = COMMIT_PART_BOUNDS_MICROS
+                    .get(i)
+                    .map_or("more".to_string(), |b| b.to_string());
+                format!("{b}: {n}")
+            })
+            .collect();
+        println!("      {name:>11}: {}", cells.join(", "));
+    }
 }
 
 /// 64 tasks, each appending one event per command to its own stream with an exact version.
@@ -281,6 +380,7 @@ async fn concurrent(appenders: u64, seconds: u64) {
             hist
         }));
     }
+    let at_start = log.writer_stats();
     let started = Instant::now();
     let cpu0 = cpu_seconds();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).unwrap();
@@ -305,14 +405,19 @@ async fn concurrent(appenders: u64, seconds: u64) {
         DISK_FSYNC_S * 1e3,
         commits as f64 / log.writer_stats().batches.max(1) as f64 / DISK_FSYNC_S,
     );
-    print_stats(&log, commits, elapsed);
+    print_stats(&log, commits, elapsed, &at_start);
+    print_commit_parts(&log.writer_stats().commit_parts);
     println!(
         "    CPU: {:.1} µs per commit (process user + system, the appenders included)",
         cpu * 1e6 / commits as f64
     );
-    summary::record("store.concurrent.commits_s", commits as f64 / elapsed);
-    summary::record("store.concurrent.p99_ms", hist.value_at_quantile(0.99) as f64 / 1000.0);
-    summary::record("store.concurrent.appenders", appenders as f64);
+    let suffix = options_suffix();
+    summary::record(&format!("store.concurrent.commits_s{suffix}"), commits as f64 / elapsed);
+    summary::record(
+        &format!("store.concurrent.p99_ms{suffix}"),
+        hist.value_at_quantile(0.99) as f64 / 1000.0,
+    );
+    summary::record(&format!("store.concurrent.appenders{suffix}"), appenders as f64);
     Arc::try_unwrap(log).ok().unwrap().close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -111,8 +111,11 @@ pub mod access {
 }
 pub use plaint_store::chain::HeadMark;
 pub use plaint_store::file::Recovery;
-// What the file log's writer did (`Engine::writer_stats`): fsync counts and latency buckets.
-pub use plaint_store::file::{WriterStats, SYNC_BUCKET_BOUNDS_MICROS};
+// What the file log's writer did (`Engine::writer_stats`): fsync counts and latency buckets,
+// commit latency by part, the log threads' time by role.
+pub use plaint_store::file::{
+    CommitParts, RoleTimes, WriterStats, COMMIT_PART_BOUNDS_MICROS, SYNC_BUCKET_BOUNDS_MICROS,
+};
 
 /// The README's code blocks, compiled as doctests so its embedding example cannot rot.
 #[cfg(doctest)]

@@ -209,6 +209,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         let _ = writeln!(text, "plaint_fsync_seconds_bucket{{le=\"+Inf\"}} {}", w.syncs);
         let _ = writeln!(text, "plaint_fsync_seconds_sum {}", w.sync_nanos as f64 / 1e9);
         let _ = writeln!(text, "plaint_fsync_seconds_count {}", w.syncs);
+        write_commit_parts(&mut text, &w);
     }
     let mut r = (StatusCode::OK, text).into_response();
     r.headers_mut().insert(
@@ -216,6 +217,49 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(r)
+}
+
+/// The file log's commit latency by part (`plaint_commit_part_seconds{part}`: buckets and
+/// count; the log keeps no sum) and its threads' time by role
+/// (`plaint_log_thread_seconds_total{role}`), since open.
+fn write_commit_parts(text: &mut String, w: &plaint::WriterStats) {
+    let _ = writeln!(
+        text,
+        "# HELP plaint_commit_part_seconds Acknowledged appends' latency in the file log, by part (queued, writing, behind_sync, sync, answering, wake).\n# TYPE plaint_commit_part_seconds histogram"
+    );
+    for (part, buckets) in w.commit_parts.named() {
+        let mut cumulative = 0u64;
+        for (n, bound) in buckets.iter().zip(plaint::COMMIT_PART_BOUNDS_MICROS) {
+            cumulative += n;
+            let le = bound as f64 / 1e6;
+            let _ = writeln!(
+                text,
+                "plaint_commit_part_seconds_bucket{{part=\"{part}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let count: u64 = buckets.iter().sum();
+        let _ = writeln!(
+            text,
+            "plaint_commit_part_seconds_bucket{{part=\"{part}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(text, "plaint_commit_part_seconds_count{{part=\"{part}\"}} {count}");
+    }
+    let _ = writeln!(
+        text,
+        "# HELP plaint_log_thread_seconds_total The file log's two threads' time by role (writing, syncing, waiting for work).\n# TYPE plaint_log_thread_seconds_total counter"
+    );
+    let r = w.role_times;
+    for (role, nanos) in [
+        ("writing", r.writing_nanos),
+        ("syncing", r.syncing_nanos),
+        ("waiting", r.waiting_nanos),
+    ] {
+        let _ = writeln!(
+            text,
+            "plaint_log_thread_seconds_total{{role=\"{role}\"}} {}",
+            nanos as f64 / 1e9
+        );
+    }
 }
 
 /// The gauges of `/metrics` whose computing walks every ticket (open tickets, SLA breaches),

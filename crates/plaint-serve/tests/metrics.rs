@@ -9,7 +9,7 @@ use common::{receive, TestServer};
 use plaint_serve::ServeConfig;
 use std::time::Duration;
 
-/// The value of the series named exactly `name` (no labels).
+/// The value of the series named exactly `name` (labels included).
 async fn scrape(server: &TestServer) -> impl Fn(&str) -> f64 {
     let text = server.get("/metrics").await.text().await.unwrap();
     move |name: &str| {
@@ -86,6 +86,41 @@ async fn a_stale_scrape_answers_the_last_figures_and_refreshes_them_in_the_backg
             break;
         }
         tokio::task::yield_now().await;
+    }
+    server.stop().await;
+}
+
+/// The file log's commit latency by part and its threads' time by role are shown, and a
+/// command moves every part's count (the log counts a group just after answering it: the
+/// scrape is repeated until it does, for up to 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_is_counted_in_every_commit_part_and_the_log_threads_roles() {
+    let server = start(Duration::from_secs(3600)).await;
+    let parts = ["queued", "writing", "behind_sync", "sync", "answering", "wake"];
+    let count = |part: &str| format!("plaint_commit_part_seconds_count{{part=\"{part}\"}}");
+    let first = scrape(&server).await;
+    let before: Vec<f64> = parts.iter().map(|p| first(&count(p))).collect();
+    receive_one(&server, "m-1").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let now = scrape(&server).await;
+        let counts: Vec<f64> = parts.iter().map(|p| now(&count(p))).collect();
+        if counts.iter().zip(&before).all(|(is, was)| is > was) || std::time::Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    for (part, was) in parts.iter().zip(before) {
+        let is = after(&count(part));
+        assert!(is > was, "{part}: {was} -> {is}");
+        let all = after(&format!(
+            "plaint_commit_part_seconds_bucket{{part=\"{part}\",le=\"+Inf\"}}"
+        ));
+        assert_eq!(all, is, "{part}: +Inf bucket = count");
+    }
+    for role in ["writing", "syncing", "waiting"] {
+        let seconds = after(&format!("plaint_log_thread_seconds_total{{role=\"{role}\"}}"));
+        assert!(seconds > 0.0, "{role}: {seconds}");
     }
     server.stop().await;
 }

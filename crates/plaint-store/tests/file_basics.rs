@@ -2,7 +2,10 @@
 //! from the checkpoint or by rebuild, segment rolling, limits of the options.
 
 use plaint_store::conformance::sample_event;
-use plaint_store::file::{FileLog, FileLogOptions, IndexSource, SEGMENT_SIZE_MIN};
+use plaint_store::file::{
+    CommitParts, Durability, FileLog, FileLogOptions, IndexSource, WriterStats, COMMIT_PART_BOUNDS_MICROS,
+    SEGMENT_SIZE_MIN,
+};
 use plaint_store::{EventStore, ExpectedVersion, RecordedEvent, StoreError};
 
 fn small_segments() -> FileLogOptions {
@@ -418,6 +421,144 @@ async fn every_sync_is_counted_in_one_latency_bucket() {
         stats.sync_buckets.len(),
         plaint_store::file::SYNC_BUCKET_BOUNDS_MICROS.len() + 1
     );
+}
+
+/// Every append the sync role answers is counted once in each part of the commit latency
+/// histograms (the refused one too: it waited in its group like the others), and the log
+/// threads' role times cover the writes and the syncs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_append_is_counted_once_in_each_commit_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(FileLog::open(dir.path(), FileLogOptions::default()).unwrap());
+    let before = log.writer_stats().commit_parts;
+    assert!(before.named().iter().all(|(_, b)| b.iter().sum::<u64>() == 0));
+    fill(&log, 12).await;
+    let refused = log
+        .append("stream-0", ExpectedVersion::Exact(1), vec![sample_event("late", 0)])
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    // Appends in flight together, so that groups of several commands are counted too (per
+    // commit, not per group).
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let event = vec![sample_event(&format!("together-{i}"), 0)];
+                log.append(&format!("together-{i}"), ExpectedVersion::Exact(0), event)
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // The sync role counts a group after sending its answers, and its role time after the
+    // run: wait until the log threads are done with the last group.
+    let stats = settled(&log, |st| {
+        part_total(&st.commit_parts.answering) == 53 && st.role_times.syncing_nanos >= st.sync_nanos
+    });
+    for (name, buckets) in stats.commit_parts.named() {
+        // The refused append wrote nothing alone in its group: no `fdatasync`, no `sync` sample.
+        let expected = if name == "sync" { 52 } else { 53 };
+        assert_eq!(part_total(buckets), expected, "{name}: {stats:?}");
+        assert_eq!(buckets.len(), COMMIT_PART_BOUNDS_MICROS.len() + 1);
+    }
+    let roles = stats.role_times;
+    assert!(roles.writing_nanos > 0 && roles.waits >= 14, "{stats:?}");
+    assert!(roles.syncing_nanos >= stats.sync_nanos, "{stats:?}");
+}
+
+fn part_total(buckets: &[u64]) -> u64 {
+    buckets.iter().sum()
+}
+
+/// The log's stats once `done` holds for them (re-read for up to 10 s: the log threads count
+/// a group's parts and their role times just after answering); the last read if it never does.
+fn settled(log: &FileLog, done: impl Fn(&WriterStats) -> bool) -> WriterStats {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let stats = log.writer_stats();
+        if done(&stats) || std::time::Instant::now() > deadline {
+            return stats;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Per part, the commits counted since `before` with more than 25 ms in that part.
+fn over_25ms(before: &CommitParts, after: &CommitParts) -> Vec<(&'static str, u64)> {
+    let first_over = COMMIT_PART_BOUNDS_MICROS.iter().position(|&b| b == 25_000).unwrap() + 1;
+    before
+        .named()
+        .iter()
+        .zip(after.named())
+        .map(|((name, b), (_, a))| (*name, part_total(&a[first_over..]) - part_total(&b[first_over..])))
+        .collect()
+}
+
+/// Each part measures its own stretch of a commit: a sync held 30 ms is the held commit's
+/// `sync` part (not its `writing`, `queued` or `answering`), and the `behind_sync` part of an
+/// append written during the hold; appends failed by a failed sync move no part.
+#[test]
+fn a_held_sync_lands_in_the_sync_part_and_behind_it_and_a_failed_one_in_none() {
+    use plaint_store::io::SimIo;
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = SimIo::new(13);
+    let options = FileLogOptions {
+        durability: Durability::Always,
+        anchor_interval_ms: 60_000,
+        ..FileLogOptions::default()
+    };
+    let log = Arc::new(FileLog::open_with_io(Arc::new(sim.clone()), "/sim/log", options).unwrap());
+    let append = |stream: &str, command: &str| {
+        let log = log.clone();
+        let (stream, event) = (stream.to_string(), sample_event(command, 0));
+        rt.spawn(async move { log.append(&stream, ExpectedVersion::Any, vec![event]).await })
+    };
+    rt.block_on(append("s-0", "setup")).unwrap().unwrap();
+    let before = settled(&log, |st| part_total(&st.commit_parts.answering) == 1).commit_parts;
+
+    sim.hold_syncs();
+    let held = append("s-1", "held");
+    sim.wait_syncs_waiting(1);
+    let ops = sim.ops();
+    let behind = append("s-2", "behind");
+    sim.wait_ops(ops + 1); // its group written while the first one's sync is held
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    sim.release_syncs(1);
+    rt.block_on(held).unwrap().unwrap();
+    sim.open_sync_gate();
+    rt.block_on(behind).unwrap().unwrap();
+    let after = settled(&log, |st| part_total(&st.commit_parts.answering) == 3).commit_parts;
+    for (name, buckets) in after.named() {
+        assert_eq!(part_total(buckets), 3, "{name}: {after:?}");
+    }
+    let slow = over_25ms(&before, &after);
+    let slow_in = |part: &str| slow.iter().find(|(name, _)| *name == part).unwrap().1;
+    assert!(slow_in("sync") >= 1, "the held sync: {slow:?}");
+    assert_eq!(
+        slow_in("behind_sync"),
+        1,
+        "the append written during the hold: {slow:?}"
+    );
+    for part in ["queued", "writing", "answering"] {
+        assert_eq!(slow_in(part), 0, "{part}: {slow:?}");
+    }
+
+    // A failed sync fails its appends; none of them is counted in any part.
+    sim.fail_next_sync(std::path::Path::new("/sim/log/seg-00000000000000000001.plog"));
+    let failed = append("s-3", "failed");
+    assert!(matches!(rt.block_on(failed).unwrap(), Err(StoreError::Io { .. })));
+    let refused = append("s-4", "refused after the failure");
+    assert!(rt.block_on(refused).unwrap().is_err());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(log.writer_stats().commit_parts, after, "failed appends are in no part");
 }
 
 /// The segment files of the log in `dir`, in order.

@@ -286,6 +286,78 @@ pub struct WriterStats {
     /// them that took work without parking.
     pub idle_spins: u64,
     pub idle_spins_caught: u64,
+    /// Where committed appends' time went, part by part ([`CommitParts`]).
+    pub commit_parts: CommitParts,
+    /// Time the log threads spent in each role and waiting for work ([`RoleTimes`]).
+    pub role_times: RoleTimes,
+}
+
+/// Upper bounds in microseconds of the buckets of [`CommitParts`]' histograms (finer than the
+/// `fdatasync` buckets: a commit's parts are measured against a 1 ms p99); the last bucket
+/// counts the slower ones.
+pub const COMMIT_PART_BOUNDS_MICROS: [u64; COMMIT_PART_BUCKETS - 1] = [
+    10, 25, 50, 100, 150, 250, 400, 600, 800, 1_000, 1_500, 2_500, 5_000, 10_000, 25_000, 100_000,
+];
+
+/// Buckets of each of [`CommitParts`]' histograms.
+pub const COMMIT_PART_BUCKETS: usize = 17;
+
+/// Histograms of where acknowledged appends' latency went, one per part, in the order a commit
+/// passes them ([`COMMIT_PART_BOUNDS_MICROS`]; each counts commits, so that a part's p99 is
+/// the commits', not the groups'). The parts add up to a commit's latency inside the log (the
+/// caller's own time before `append` and after it resumes excluded).
+///
+/// Counted: every append the sync role answers, refused and deduplicated ones included (they
+/// wait in their group like the others). Not counted: appends failed by an I/O failure (no
+/// part moves for them). A caller that stopped waiting before its answer is counted in the
+/// first five parts, not in `wake`; a group with no `fdatasync` (`Durability::Bulk` between
+/// syncs, or a group that wrote nothing) has no `sync` sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitParts {
+    /// From the call to the writer role taking it: room in the queue, and waiting while the
+    /// writer role writes an earlier group (or for a log thread to wake).
+    pub queued: [u64; COMMIT_PART_BUCKETS],
+    /// Planning, encoding and writing its group, until handed to the sync role (a segment
+    /// roll's sync and anchor, when its group starts a segment, included).
+    pub writing: [u64; COMMIT_PART_BUCKETS],
+    /// Handed over until its `fdatasync` starts: waiting behind a sync in flight (and that
+    /// sync's answering) or for a log thread to take the sync role.
+    pub behind_sync: [u64; COMMIT_PART_BUCKETS],
+    /// Its group's `fdatasync` (no sample when none ran for it: see above).
+    pub sync: [u64; COMMIT_PART_BUCKETS],
+    /// From the sync's return (or, with no sync, the end of `behind_sync`) to the answer being
+    /// sent: the re-check, the index, the anchor, the buffers' hand-back.
+    pub answering: [u64; COMMIT_PART_BUCKETS],
+    /// From the answer being sent to the caller's task running again (the wake-up, and the
+    /// relay through the group's first caller). The sync role counts the group's other parts
+    /// after sending, off the acknowledgement's path.
+    pub wake: [u64; COMMIT_PART_BUCKETS],
+}
+
+impl CommitParts {
+    /// The parts with their names, in a commit's order.
+    pub fn named(&self) -> [(&'static str, &[u64; COMMIT_PART_BUCKETS]); 6] {
+        [
+            ("queued", &self.queued),
+            ("writing", &self.writing),
+            ("behind_sync", &self.behind_sync),
+            ("sync", &self.sync),
+            ("answering", &self.answering),
+            ("wake", &self.wake),
+        ]
+    }
+}
+
+/// Nanoseconds the two log threads together spent holding the writer role, holding the sync
+/// role (of which `fdatasync`: [`WriterStats::sync_nanos`]), and waiting for work (spinning or
+/// parked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoleTimes {
+    pub writing_nanos: u64,
+    pub syncing_nanos: u64,
+    pub waiting_nanos: u64,
+    /// Waits for work (each one ended with work taken, or the log stopping).
+    pub waits: u64,
 }
 
 /// The embedded, append-only event log. See the module docs.
@@ -456,6 +528,7 @@ impl FileLog {
         use std::sync::atomic::Ordering::Relaxed;
         let c = &self.shared.stats;
         let (thread_wakes, idle_spins, idle_spins_caught) = self.writer.as_ref().map_or((0, 0, 0), |w| w.idle_counts());
+        let (commit_parts, role_times) = self.writer.as_ref().map_or_else(Default::default, |w| w.times());
         WriterStats {
             batches: c.batches.load(Relaxed),
             syncs: c.syncs.load(Relaxed),
@@ -467,6 +540,8 @@ impl FileLog {
             thread_wakes,
             idle_spins,
             idle_spins_caught,
+            commit_parts,
+            role_times,
         }
     }
 

@@ -19,7 +19,8 @@
 use super::format::{self, command_hash, EventRef, SEGMENT_HEADER_LEN};
 use super::index::{decode_records, DecodedBatch, Index};
 use super::{
-    anchor_of, io_err, write_anchor, write_atomically, Durability, FileLogOptions, Shared, INDEX_FILE, INDEX_TMP_FILE,
+    anchor_of, io_err, write_anchor, write_atomically, CommitParts, Durability, FileLogOptions, RoleTimes, Shared,
+    COMMIT_PART_BOUNDS_MICROS, COMMIT_PART_BUCKETS, INDEX_FILE, INDEX_TMP_FILE,
 };
 use crate::io::AppendFile;
 use crate::io::SyncFile;
@@ -42,24 +43,29 @@ type Outcome = (Reply, Result<Vec<AppendResult>, StoreError>, Vec<AppendRequest>
 /// wakes one task per group instead of one per caller (a wake from outside the runtime costs a
 /// thread hand-off; the relaying task wakes the others from inside it). The answers go out when
 /// the relay is dropped, wherever that happens: also when the carrying caller stopped waiting.
-struct Relay(Vec<Outcome>);
+struct Relay(Vec<Outcome>, Sent);
+
+/// When the sync role sent a group's answers, for [`CommitParts::wake`] (`None`: answers
+/// that are not counted — failures answered by [`fail_all`], whose other parts are not either).
+#[derive(Clone, Copy)]
+struct Sent(Option<Instant>);
 
 impl Drop for Relay {
     fn drop(&mut self) {
         for (reply, r, requests) in self.0.drain(..) {
-            let _ = reply.send((r, requests, Relay(Vec::new())));
+            let _ = reply.send((r, requests, Relay(Vec::new(), self.1)));
         }
     }
 }
 
 /// Answers `outcomes`, in order, with one wake-up from this thread: the first caller carries
 /// the others' answers ([`Relay`]).
-fn answer(outcomes: Vec<Outcome>) {
+fn answer(outcomes: Vec<Outcome>, sent: Sent) {
     let mut outcomes = outcomes.into_iter();
     if let Some((reply, r, requests)) = outcomes.next() {
         // A caller that stopped waiting drops what it was sent, and with it the relay: the
         // others are answered all the same.
-        let _ = reply.send((r, requests, Relay(outcomes.collect())));
+        let _ = reply.send((r, requests, Relay(outcomes.collect(), sent)));
     }
 }
 
@@ -70,6 +76,8 @@ struct Command {
     bytes: usize,
     events: usize,
     reply: Reply,
+    /// When the caller handed it to the log (for [`CommitParts::queued`]).
+    submitted: Instant,
     /// Keys and links to make durable before this command's events are written (skipped when
     /// the command is refused or fully deduplicated).
     vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
@@ -98,6 +106,7 @@ impl WriterHandle {
         bytes: usize,
         vault: Option<(Arc<super::vault::FileVault>, crate::vault::VaultWrite)>,
     ) -> Result<Vec<AppendResult>, StoreError> {
+        let submitted = Instant::now();
         let (reply, rx) = oneshot::channel();
         let events = requests.iter().map(|r| r.events.len()).sum();
         let pipe = &self.core.pipe;
@@ -108,12 +117,21 @@ impl WriterHandle {
             bytes,
             events,
             reply,
+            submitted,
             vault,
         })?;
         let (result, requests, relay) = rx.await.map_err(|_| StoreError::Closed)?;
+        if let Sent(Some(sent)) = relay.1 {
+            pipe.times.add(Part::Wake, sent.elapsed(), 1);
+        }
         drop(relay);
         drop(requests);
         result
+    }
+
+    /// Where acknowledged commits' time went, and the log threads' time by role.
+    pub fn times(&self) -> (CommitParts, RoleTimes) {
+        self.core.pipe.times.snapshot()
     }
 
     /// Idle log threads woken, spins begun, spins that took work without parking.
@@ -183,6 +201,7 @@ pub(crate) fn start(
         anchored_at: Instant::now(),
         roll_unanchored: false,
         timer,
+        answered: Vec::new(),
     };
     let writer = Writer {
         shared,
@@ -327,17 +346,34 @@ enum Work {
 
 impl Core {
     /// One log thread: takes whichever role has work and is free, until the log stops.
+    ///
+    /// Two clock reads per hand-out of work: when it is taken (the end of the wait, and a
+    /// group's `taken`) and when the role is done (a group's `handed`, and the next wait's
+    /// start).
     fn run(&self) {
         let mut idle = Idle::default();
+        let times = &self.pipe.times;
+        let mut waiting_since = Instant::now();
         loop {
-            match self.pipe.next_work(&mut idle) {
+            let work = self.pipe.next_work(&mut idle);
+            let taken = Instant::now();
+            times.add_role(&times.waiting, taken - waiting_since);
+            times.waits.fetch_add(1, Ordering::Relaxed);
+            match work {
                 Work::Write(group) => {
-                    let written = self.writer.lock().unwrap().commit_group(group);
+                    let mut written = self.writer.lock().unwrap().commit_group(group, taken);
+                    waiting_since = Instant::now();
+                    if let Some(w) = written.as_mut() {
+                        w.times.handed = waiting_since;
+                    }
                     self.pipe.written(written);
+                    times.add_role(&times.writing, waiting_since - taken);
                 }
                 Work::Sync(items) => {
                     self.syncer.lock().unwrap().run(items);
                     self.pipe.synced();
+                    waiting_since = Instant::now();
+                    times.add_role(&times.syncing, waiting_since - taken);
                 }
                 Work::Stop => break,
             }
@@ -359,6 +395,132 @@ struct Pipe {
     signal: AtomicU64,
     /// How long an idle log thread spins before it parks (zero: it parks at once).
     spin: Duration,
+    /// Where commits' and the log threads' time went (for [`super::WriterStats`]).
+    times: Times,
+}
+
+/// The parts of a commit's latency ([`CommitParts`]), as indices into [`Times::parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Queued,
+    Writing,
+    BehindSync,
+    Sync,
+    Answering,
+    Wake,
+}
+
+/// One part's histogram, kept by one thread for one group before it is added to [`Times`].
+type Buckets = [u64; COMMIT_PART_BUCKETS];
+
+/// The bucket of [`COMMIT_PART_BOUNDS_MICROS`] that `d` falls into.
+fn bucket_of(d: Duration) -> usize {
+    let micros = d.as_micros();
+    COMMIT_PART_BOUNDS_MICROS
+        .iter()
+        .position(|&bound| micros <= u128::from(bound))
+        .unwrap_or(COMMIT_PART_BUCKETS - 1)
+}
+
+/// Counters of [`CommitParts`] and [`RoleTimes`] (relaxed atomics, a few per group and one per
+/// commit: the caller's wake-up).
+#[derive(Default)]
+struct Times {
+    parts: [[AtomicU64; COMMIT_PART_BUCKETS]; 6],
+    writing: AtomicU64,
+    syncing: AtomicU64,
+    waiting: AtomicU64,
+    waits: AtomicU64,
+}
+
+impl Times {
+    /// Counts `commits` commits that spent `d` in `part`.
+    fn add(&self, part: Part, d: Duration, commits: u64) {
+        if commits > 0 {
+            self.parts[part as usize][bucket_of(d)].fetch_add(commits, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds a group's histogram of `part`.
+    fn add_buckets(&self, part: Part, buckets: &Buckets) {
+        for (counter, &n) in self.parts[part as usize].iter().zip(buckets) {
+            if n > 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Counts a group of `commits` commands with times `t`, acknowledged after `sync`, their
+    /// answers sent at `sent`.
+    fn count_group(&self, commits: u64, t: &GroupTimes, sync: SyncSpan, sent: Instant) {
+        self.add_buckets(Part::Queued, &t.queued);
+        self.add(Part::Writing, t.handed - t.taken, commits);
+        // The sync role takes groups already handed over, so `sync.began` follows `t.handed`.
+        self.add(
+            Part::BehindSync,
+            sync.began.saturating_duration_since(t.handed),
+            commits,
+        );
+        if let Some(ended) = sync.ended {
+            self.add(Part::Sync, ended - sync.began, commits);
+        }
+        self.add(Part::Answering, sent - sync.ended.unwrap_or(sync.began), commits);
+    }
+
+    fn add_role(&self, role: &AtomicU64, d: Duration) {
+        role.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> (CommitParts, RoleTimes) {
+        let part = |p: Part| -> Buckets { std::array::from_fn(|i| self.parts[p as usize][i].load(Ordering::Relaxed)) };
+        let parts = CommitParts {
+            queued: part(Part::Queued),
+            writing: part(Part::Writing),
+            behind_sync: part(Part::BehindSync),
+            sync: part(Part::Sync),
+            answering: part(Part::Answering),
+            wake: part(Part::Wake),
+        };
+        let roles = RoleTimes {
+            writing_nanos: self.writing.load(Ordering::Relaxed),
+            syncing_nanos: self.syncing.load(Ordering::Relaxed),
+            waiting_nanos: self.waiting.load(Ordering::Relaxed),
+            waits: self.waits.load(Ordering::Relaxed),
+        };
+        (parts, roles)
+    }
+}
+
+/// Where a run of groups' `behind_sync` part ends (`began`) and, when a sync ran, when it
+/// ended (the `sync` part).
+#[derive(Clone, Copy)]
+struct SyncSpan {
+    began: Instant,
+    ended: Option<Instant>,
+}
+
+/// When a group was taken and handed over, and its commands' waits in the queue. Kept inline
+/// in [`Written`] (no allocation per group on the writer role's serial path).
+#[derive(Clone, Copy)]
+struct GroupTimes {
+    queued: Buckets,
+    taken: Instant,
+    handed: Instant,
+}
+
+impl GroupTimes {
+    /// A group taken by the writer role at `taken` (its `handed` is set when it is handed over).
+    fn taken(group: &[Command], taken: Instant) -> GroupTimes {
+        let mut queued = [0; COMMIT_PART_BUCKETS];
+        for c in group {
+            queued[bucket_of(taken.saturating_duration_since(c.submitted))] += 1;
+        }
+        GroupTimes {
+            queued,
+            taken,
+            handed: taken,
+        }
+    }
 }
 
 /// A log thread's record of its waits for work. It spins before parking only when its last
@@ -445,6 +607,7 @@ impl Pipe {
             room: tokio::sync::Semaphore::new(super::WRITER_QUEUE_MAX),
             signal: AtomicU64::new(0),
             spin,
+            times: Times::default(),
         }
     }
 
@@ -693,6 +856,9 @@ impl Drop for ThreadGone {
 }
 
 /// What the writer hands to the syncer, in commit order.
+// `Group` is the large one (its commands' queue-wait histogram kept inline) and by far the
+// most frequent: boxing it would allocate once per group on the writer role's serial path.
+#[allow(clippy::large_enum_variant)]
 enum ToSync {
     /// A group: written (or writing nothing), to be made durable, applied and answered.
     Group(Written),
@@ -717,6 +883,7 @@ struct Written {
     new_segment: Option<NewSegment>,
     next_position: u64,
     chain: crate::chain::ChainHash,
+    times: GroupTimes,
 }
 
 /// Where the written (not necessarily durable) log ends: the writer plans against this.
@@ -773,6 +940,9 @@ struct Syncer {
     /// A segment was started since the last anchor: anchor as soon as its bytes are durable.
     roll_unanchored: bool,
     timer: AnchorTimer,
+    /// The groups just answered (their commands and times), counted in [`CommitParts`] once
+    /// the answers are out; kept to reuse its room.
+    answered: Vec<(u64, GroupTimes)>,
 }
 
 /// A group planned and encoded into a buffer, not yet written.
@@ -798,18 +968,17 @@ struct Pending {
 }
 
 fn fail_all(group: Vec<Outcome>, path: &str, why: &str) {
-    answer(
-        group
-            .into_iter()
-            .map(|(reply, _, requests)| {
-                let err = StoreError::Io {
-                    path: path.to_string(),
-                    source: std::io::Error::other(why.to_string()),
-                };
-                (reply, Err(err), requests)
-            })
-            .collect(),
-    );
+    let outcomes = group
+        .into_iter()
+        .map(|(reply, _, requests)| {
+            let err = StoreError::Io {
+                path: path.to_string(),
+                source: std::io::Error::other(why.to_string()),
+            };
+            (reply, Err(err), requests)
+        })
+        .collect();
+    answer(outcomes, Sent(None));
 }
 
 impl Writer {
@@ -836,7 +1005,8 @@ impl Writer {
 
     /// Plans, encodes and writes one group; returns it for the sync role (`None`: already
     /// answered, with a failure).
-    fn commit_group(&mut self, group: Vec<Command>) -> Option<Written> {
+    /// `taken`: when the writer role took it (the queue's end of [`CommitParts::queued`]).
+    fn commit_group(&mut self, group: Vec<Command>, taken: Instant) -> Option<Written> {
         if let Some(why) = self.pipe.failed() {
             fail_all(
                 group
@@ -848,6 +1018,7 @@ impl Writer {
             );
             return None;
         }
+        let times = GroupTimes::taken(&group, taken);
         // Groups the index now holds are no longer needed for planning.
         let durable_head = self.shared.index.read().unwrap().head;
         while self.overlay.front().is_some_and(|f| f.last_position <= durable_head) {
@@ -888,6 +1059,7 @@ impl Writer {
                 new_segment: None,
                 next_position,
                 chain,
+                times,
             });
         }
         format::finish_batch(&mut buf, batch_start, first_position, count as u32, &chain);
@@ -929,6 +1101,7 @@ impl Writer {
             new_segment,
             next_position,
             chain,
+            times,
         })
     }
 
@@ -1214,6 +1387,7 @@ impl Syncer {
             }
             None => false,
         };
+        let mut synced = None;
         if written > 0 {
             self.unsynced = true;
             self.batches_since_sync += written;
@@ -1222,15 +1396,30 @@ impl Syncer {
                 Durability::Bulk { sync_every_batches } => self.batches_since_sync >= sync_every_batches.get(),
             };
             if sync_now {
-                if let Err(e) = self.sync() {
-                    // That group and every later one written: none is acknowledged or visible.
-                    let why = e.to_string();
-                    self.fail(why.clone());
-                    fail_groups(groups, &self.dir(), &why);
-                    return;
+                match self.sync_timed() {
+                    Ok(span) => synced = span,
+                    Err(e) => {
+                        // That group and every later one written: none is acknowledged or visible.
+                        let why = e.to_string();
+                        self.fail(why.clone());
+                        fail_groups(groups, &self.dir(), &why);
+                        return;
+                    }
                 }
             }
         }
+        // Where `behind_sync` ends: the sync's start, or (no sync: bulk mode, nothing written)
+        // now, and no `sync` sample.
+        let sync = match synced {
+            Some((began, ended)) => SyncSpan {
+                began,
+                ended: Some(ended),
+            },
+            None => SyncSpan {
+                began: Instant::now(),
+                ended: None,
+            },
+        };
         // Apply what was written, read back from the buffers and checked again with the
         // reader's code (framing, CRCs, field ranges, UTF-8, positions): a batch that would not
         // read back is never acknowledged. Decoded before the index is locked, so that the
@@ -1267,6 +1456,7 @@ impl Syncer {
         self.head_tx.send_replace(head);
         let mut outcomes = Vec::new();
         for g in groups {
+            self.answered.push((g.outcomes.len() as u64, g.times));
             outcomes.extend(g.outcomes);
             let _ = self.spare.send(g.buf);
         }
@@ -1275,7 +1465,12 @@ impl Syncer {
         if !checkpoint_due {
             self.pipe.sync_answered();
         }
-        answer(outcomes);
+        let sent = Instant::now();
+        answer(outcomes, Sent(Some(sent)));
+        // Counted after the answers are out: the counters stay off the acknowledgement's path.
+        for (commits, times) in self.answered.drain(..) {
+            self.pipe.times.count_group(commits, &times, sync, sent);
+        }
         if checkpoint_due {
             if let Err(e) = self.write_checkpoint() {
                 self.fail(e.to_string());
@@ -1352,14 +1547,23 @@ impl Syncer {
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
+        self.sync_timed().map(|_| ())
+    }
+
+    /// [`Syncer::sync`], returning when its `fdatasync` began and ended (`None`: nothing was
+    /// unsynced).
+    fn sync_timed(&mut self) -> Result<Option<(Instant, Instant)>, StoreError> {
+        let mut span = None;
         if let (true, Some((path, file))) = (self.unsynced, self.file.as_ref()) {
-            let t0 = std::time::Instant::now();
+            let began = Instant::now();
             file.sync_data().map_err(|e| io_err(path, e))?;
-            self.shared.stats.record_sync(t0.elapsed().as_nanos() as u64);
+            let ended = Instant::now();
+            self.shared.stats.record_sync((ended - began).as_nanos() as u64);
+            span = Some((began, ended));
         }
         self.unsynced = false;
         self.batches_since_sync = 0;
-        Ok(())
+        Ok(span)
     }
 
     /// Writes `index.pidx` atomically: temporary file, sync, rename, directory sync. The log
@@ -1537,7 +1741,7 @@ mod relay_tests {
     #[test]
     fn the_carrier_passes_every_answer_on() {
         let (outs, mut rxs) = outcomes(3);
-        answer(outs);
+        answer(outs, Sent(None));
         let rest = rxs.split_off(1);
         // The others hear nothing until the carrier has taken (and dropped) its relay.
         let (r, _, relay) = rxs.pop().unwrap().blocking_recv().unwrap();
@@ -1552,11 +1756,11 @@ mod relay_tests {
         // Gone before the answer.
         let (outs, mut rxs) = outcomes(3);
         drop(rxs.remove(0));
-        answer(outs);
+        answer(outs, Sent(None));
         assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
         // Gone after the answer was sent, without reading it.
         let (outs, mut rxs) = outcomes(3);
-        answer(outs);
+        answer(outs, Sent(None));
         drop(rxs.remove(0));
         assert_eq!(rxs.into_iter().map(position).collect::<Vec<_>>(), vec![2, 3]);
     }
@@ -1573,6 +1777,7 @@ mod pipe_tests {
             bytes: 0,
             events: 0,
             reply,
+            submitted: Instant::now(),
             vault: None,
         }
     }
@@ -1585,6 +1790,7 @@ mod pipe_tests {
             new_segment: None,
             next_position: 1,
             chain: Default::default(),
+            times: GroupTimes::taken(&[], Instant::now()),
         }
     }
 
