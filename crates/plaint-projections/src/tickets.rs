@@ -6,6 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
+use crate::compact::CompactCompensation;
 use crate::records::{check_complaint_id, RecordTable};
 use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
@@ -177,13 +178,18 @@ impl TicketView {
     }
 }
 
+/// One holder, in 32 bytes (issue 13, wave 10; 40 before): the handler as an [`OptSym`], the time
+/// packed, the rare reason behind a thin pointer. Serialises exactly as before (`Option<Sym>`,
+/// `Timestamp`, `Option<Box<str>>`), so the checkpoint's bytes do not change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AssignmentRec {
     department: Sym,
-    handler: Option<Sym>,
-    at: Timestamp,
+    handler: OptSym,
+    at: PackedTimestamp,
     routing: Sym,
-    reason: Option<Box<str>>,
+    /// Boxed twice: 8 bytes where an `Option<Box<str>>` takes 16, and only a redispatch has one.
+    #[allow(clippy::redundant_allocation)]
+    reason: Option<Box<Box<str>>>,
 }
 
 /// Data most tickets have little or none of, as one compact list (one allocation, 32 bytes per
@@ -193,7 +199,8 @@ enum Extra {
     Evidence(Box<EvidenceRef>),
     Attribute(Sym, Sym),
     Rejection(RejectionReason),
-    Compensation(Box<Compensation>),
+    /// Boxed in its compact form (88 bytes, not the domain record's 144; issue 13, wave 10).
+    Compensation(Box<CompactCompensation>),
     /// `rule`: the watchdog rule id, interned; `None` when a person escalated.
     Escalation {
         level: EscalationLevel,
@@ -393,7 +400,7 @@ impl Tickets {
                     attributes.insert(s.resolve(*k).to_owned(), s.resolve(*v).to_owned());
                 }
                 Extra::Rejection(r) => rejection = Some(*r),
-                Extra::Compensation(c) => compensations.push(Compensation::clone(c)),
+                Extra::Compensation(c) => compensations.push(c.to_compensation()),
                 Extra::Escalation { level, at, rule } => escalations.push(EscalationRecord {
                     level: *level,
                     at: *at,
@@ -448,9 +455,9 @@ impl Tickets {
                 .map(|a| Assignment {
                     department: s.resolve(a.department).to_owned(),
                     handler: a.handler.map(|h| s.resolve(h).to_owned()),
-                    at: a.at,
+                    at: a.at.get(),
                     routing: s.resolve(a.routing).to_owned(),
-                    reason: a.reason.as_deref().map(str::to_owned),
+                    reason: a.reason.as_deref().map(|r| r.to_string()),
                 })
                 .collect(),
             responses: t.responses.iter().map(|&r| r.into()).collect(),
@@ -604,7 +611,7 @@ impl Projection for Tickets {
         }
         extend_exact(&mut t.deadlines, step.deadlines.iter().map(PackedDeadline::new));
         if let Some(c) = step.compensation {
-            t.add(Extra::Compensation(Box::new(c.clone())));
+            t.add(Extra::Compensation(Box::new(CompactCompensation::from(c))));
         }
         match &e.data {
             EventData::Received(_)
@@ -661,8 +668,8 @@ impl Projection for Tickets {
             EventData::Dispatched(d) => {
                 let rec = AssignmentRec {
                     department: self.strings.intern(&d.department.0),
-                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
-                    at,
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)).into(),
+                    at: PackedTimestamp::new(at),
                     routing: self.routing_sym(&d.routing),
                     reason: None,
                 };
@@ -672,10 +679,10 @@ impl Projection for Tickets {
             EventData::Redispatched(d) => {
                 let rec = AssignmentRec {
                     department: self.strings.intern(&d.to.0),
-                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
-                    at,
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)).into(),
+                    at: PackedTimestamp::new(at),
                     routing: self.routing_sym(&d.routing),
-                    reason: Some(d.reason.as_str().into()),
+                    reason: Some(Box::new(d.reason.as_str().into())),
                 };
                 let t = &mut self.tickets[i];
                 push_exact(&mut t.assignments, rec);
@@ -794,7 +801,7 @@ impl TicketRec {
         }
         for a in &self.assignments {
             s.check(a.department, "assignment department")?;
-            s.check_opt(a.handler, "assignment handler")?;
+            s.check_opt(a.handler.get(), "assignment handler")?;
             s.check(a.routing, "assignment routing")?;
         }
         self.extras.iter().try_for_each(|x| x.check(s))
@@ -836,6 +843,11 @@ pub(crate) fn extra_size() -> usize {
 }
 
 #[cfg(test)]
+pub(crate) fn assignment_size() -> usize {
+    std::mem::size_of::<AssignmentRec>()
+}
+
+#[cfg(test)]
 impl Tickets {
     /// Heap bytes by field group, requested sizes (the memory table of docs/PERFORMANCE.md,
     /// issue 13 wave 9; `record_sizes::bytes_by_field_group`).
@@ -844,7 +856,7 @@ impl Tickets {
         let recs = || self.tickets.iter();
         let boxed_extra = |x: &Extra| match x {
             Extra::Evidence(e) => size_of::<EvidenceRef>() + e.reference.len(),
-            Extra::Compensation(c) => size_of::<Compensation>() + c.legal_basis.len(),
+            Extra::Compensation(c) => size_of::<CompactCompensation>() + c.text_len(),
             Extra::OwnershipTransfer(_) => size_of::<OwnershipTransfer>(),
             Extra::Supervision(_) => size_of::<plaint_domain::state::SupervisionRecord>(),
             Extra::SeverityOverride(_) => size_of::<SeverityOverridden>(),
