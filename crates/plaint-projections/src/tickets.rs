@@ -891,7 +891,7 @@ impl Tickets {
                         t.assignments.len() * size_of::<AssignmentRec>()
                             + t.assignments
                                 .iter()
-                                .map(|a| a.reason.as_ref().map_or(0, |r| r.len()))
+                                .map(|a| a.reason.as_ref().map_or(0, |r| size_of::<Box<str>>() + r.len()))
                                 .sum::<usize>()
                     })
                     .sum(),
