@@ -25,8 +25,26 @@ pub(crate) struct CompactCompensation {
     rule: CompensationRule,
 }
 
+impl From<Compensation> for CompactCompensation {
+    /// Takes the record's two strings over (`String::into_boxed_str`: no copy when their
+    /// capacity is their length, as a decoded string's is).
+    fn from(mut c: Compensation) -> Self {
+        let legal_basis = std::mem::take(&mut c.legal_basis).into_boxed_str();
+        let policy_version = std::mem::take(&mut c.policy_version).into_boxed_str();
+        CompactCompensation::with_text(&c, legal_basis, policy_version)
+    }
+}
+
 impl From<&Compensation> for CompactCompensation {
     fn from(c: &Compensation) -> Self {
+        CompactCompensation::with_text(c, c.legal_basis.as_str().into(), c.policy_version.as_str().into())
+    }
+}
+
+impl CompactCompensation {
+    /// `c`'s remedy, rule and amounts with its two strings as given (moved out of `c`, so not
+    /// read from it here, or copied).
+    fn with_text(c: &Compensation, legal_basis: Box<str>, policy_version: Box<str>) -> Self {
         let optional = [c.ceiling, c.actual_loss, c.postage, c.insured_amount, c.full_value];
         let mut amounts = [Money::ZERO; AMOUNTS];
         let mut present = 0u8;
@@ -37,8 +55,8 @@ impl From<&Compensation> for CompactCompensation {
             }
         }
         CompactCompensation {
-            legal_basis: c.legal_basis.as_str().into(),
-            policy_version: c.policy_version.as_str().into(),
+            legal_basis,
+            policy_version,
             granted: c.granted,
             amounts,
             present,
@@ -46,9 +64,7 @@ impl From<&Compensation> for CompactCompensation {
             rule: c.rule,
         }
     }
-}
 
-impl CompactCompensation {
     /// The `i`th optional amount (the order of [`CompactCompensation::amounts`]).
     fn amount(&self, i: usize) -> Option<Money> {
         debug_assert!(i < AMOUNTS);
@@ -57,18 +73,46 @@ impl CompactCompensation {
 
     /// The domain's record, as it was built from.
     pub(crate) fn to_compensation(&self) -> Compensation {
-        debug_assert!(self.present < 1 << AMOUNTS);
+        let CompensationRef {
+            remedy,
+            rule,
+            legal_basis,
+            ceiling,
+            granted,
+            actual_loss,
+            postage,
+            insured_amount,
+            full_value,
+            policy_version,
+        } = self.borrowed();
         Compensation {
+            remedy,
+            rule,
+            ceiling,
+            granted,
+            legal_basis: legal_basis.to_owned(),
+            actual_loss,
+            postage,
+            insured_amount,
+            full_value,
+            policy_version: policy_version.to_owned(),
+        }
+    }
+
+    /// The domain's record, its strings borrowed.
+    fn borrowed(&self) -> CompensationRef<'_> {
+        debug_assert!(self.present < 1 << AMOUNTS);
+        CompensationRef {
             remedy: self.remedy,
             rule: self.rule,
-            legal_basis: self.legal_basis.to_string(),
+            legal_basis: &self.legal_basis,
             ceiling: self.amount(0),
             granted: self.granted,
             actual_loss: self.amount(1),
             postage: self.amount(2),
             insured_amount: self.amount(3),
             full_value: self.amount(4),
-            policy_version: self.policy_version.to_string(),
+            policy_version: &self.policy_version,
         }
     }
 
@@ -79,15 +123,33 @@ impl CompactCompensation {
     }
 }
 
+/// A [`Compensation`] borrowed from a [`CompactCompensation`], to serialise it without copying
+/// its strings: the domain record's name and fields in its order (a format-6 checkpoint's bytes;
+/// the byte-equality test below guards the order).
+#[derive(Serialize)]
+#[serde(rename = "Compensation")]
+struct CompensationRef<'a> {
+    remedy: Remedy,
+    rule: CompensationRule,
+    legal_basis: &'a str,
+    ceiling: Option<Money>,
+    granted: Money,
+    actual_loss: Option<Money>,
+    postage: Option<Money>,
+    insured_amount: Option<Money>,
+    full_value: Option<Money>,
+    policy_version: &'a str,
+}
+
 impl Serialize for CompactCompensation {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_compensation().serialize(serializer)
+        self.borrowed().serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for CompactCompensation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Compensation::deserialize(deserializer).map(|c| CompactCompensation::from(&c))
+        Compensation::deserialize(deserializer).map(CompactCompensation::from)
     }
 }
 
@@ -126,6 +188,7 @@ mod tests {
         for c in every_shape() {
             let compact = CompactCompensation::from(&c);
             assert_eq!(compact.to_compensation(), c);
+            assert_eq!(CompactCompensation::from(c.clone()), compact);
             // The same bytes as the domain record (checkpoint format 6 unchanged), both ways.
             let bytes = postcard::to_allocvec(&c).unwrap();
             assert_eq!(postcard::to_allocvec(&compact).unwrap(), bytes);
