@@ -46,6 +46,7 @@
 pub mod analysis;
 pub mod casework;
 pub mod checkpoint;
+mod compact;
 pub mod envelope;
 pub mod records;
 pub mod repeats;
@@ -180,6 +181,13 @@ mod record_sizes {
         );
         // 24 (wave 7): the links' complaint ids are 16-byte `SmallId`s.
         assert!(crate::tickets::extra_size() <= 24, "{}", crate::tickets::extra_size());
+        // 32 (issue 13, wave 10; 40 before): the handler an `OptSym`, the time packed, the rare
+        // reason behind a thin pointer (about one assignment a ticket).
+        assert!(
+            crate::tickets::assignment_size() <= 32,
+            "{}",
+            crate::tickets::assignment_size()
+        );
         // 112 (wave 7): the id, and the domain `SlaTrail`'s two lists as boxed slices. Wave 8:
         // every record 16 bytes less, the id in the shared column.
         assert!(crate::sla::record_size() <= 96, "{}", crate::sla::record_size());

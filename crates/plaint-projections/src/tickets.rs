@@ -6,6 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
+use crate::compact::CompactCompensation;
 use crate::records::{check_complaint_id, RecordTable};
 use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
@@ -177,13 +178,18 @@ impl TicketView {
     }
 }
 
+/// One holder, in 32 bytes (issue 13, wave 10; 40 before): the handler as an [`OptSym`], the time
+/// packed, the rare reason behind a thin pointer. Serialises exactly as before (`Option<Sym>`,
+/// `Timestamp`, `Option<Box<str>>`), so the checkpoint's bytes do not change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AssignmentRec {
     department: Sym,
-    handler: Option<Sym>,
-    at: Timestamp,
+    handler: OptSym,
+    at: PackedTimestamp,
     routing: Sym,
-    reason: Option<Box<str>>,
+    /// Boxed twice: 8 bytes where an `Option<Box<str>>` takes 16, and only a redispatch has one.
+    #[allow(clippy::redundant_allocation)]
+    reason: Option<Box<Box<str>>>,
 }
 
 /// Data most tickets have little or none of, as one compact list (one allocation, 32 bytes per
@@ -193,7 +199,8 @@ enum Extra {
     Evidence(Box<EvidenceRef>),
     Attribute(Sym, Sym),
     Rejection(RejectionReason),
-    Compensation(Box<Compensation>),
+    /// Boxed in its compact form (88 bytes, not the domain record's 144; issue 13, wave 10).
+    Compensation(Box<CompactCompensation>),
     /// `rule`: the watchdog rule id, interned; `None` when a person escalated.
     Escalation {
         level: EscalationLevel,
@@ -393,7 +400,7 @@ impl Tickets {
                     attributes.insert(s.resolve(*k).to_owned(), s.resolve(*v).to_owned());
                 }
                 Extra::Rejection(r) => rejection = Some(*r),
-                Extra::Compensation(c) => compensations.push(Compensation::clone(c)),
+                Extra::Compensation(c) => compensations.push(c.to_compensation()),
                 Extra::Escalation { level, at, rule } => escalations.push(EscalationRecord {
                     level: *level,
                     at: *at,
@@ -448,9 +455,9 @@ impl Tickets {
                 .map(|a| Assignment {
                     department: s.resolve(a.department).to_owned(),
                     handler: a.handler.map(|h| s.resolve(h).to_owned()),
-                    at: a.at,
+                    at: a.at.get(),
                     routing: s.resolve(a.routing).to_owned(),
-                    reason: a.reason.as_deref().map(str::to_owned),
+                    reason: a.reason.as_deref().map(|r| r.to_string()),
                 })
                 .collect(),
             responses: t.responses.iter().map(|&r| r.into()).collect(),
@@ -604,7 +611,7 @@ impl Projection for Tickets {
         }
         extend_exact(&mut t.deadlines, step.deadlines.iter().map(PackedDeadline::new));
         if let Some(c) = step.compensation {
-            t.add(Extra::Compensation(Box::new(c.clone())));
+            t.add(Extra::Compensation(Box::new(CompactCompensation::from(c))));
         }
         match &e.data {
             EventData::Received(_)
@@ -661,8 +668,8 @@ impl Projection for Tickets {
             EventData::Dispatched(d) => {
                 let rec = AssignmentRec {
                     department: self.strings.intern(&d.department.0),
-                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
-                    at,
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)).into(),
+                    at: PackedTimestamp::new(at),
                     routing: self.routing_sym(&d.routing),
                     reason: None,
                 };
@@ -672,10 +679,10 @@ impl Projection for Tickets {
             EventData::Redispatched(d) => {
                 let rec = AssignmentRec {
                     department: self.strings.intern(&d.to.0),
-                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)),
-                    at,
+                    handler: d.handler.as_deref().map(|h| self.strings.intern(h)).into(),
+                    at: PackedTimestamp::new(at),
                     routing: self.routing_sym(&d.routing),
-                    reason: Some(d.reason.as_str().into()),
+                    reason: Some(Box::new(d.reason.as_str().into())),
                 };
                 let t = &mut self.tickets[i];
                 push_exact(&mut t.assignments, rec);
@@ -836,6 +843,11 @@ pub(crate) fn extra_size() -> usize {
 }
 
 #[cfg(test)]
+pub(crate) fn assignment_size() -> usize {
+    std::mem::size_of::<AssignmentRec>()
+}
+
+#[cfg(test)]
 impl Tickets {
     /// Heap bytes by field group, requested sizes (the memory table of docs/PERFORMANCE.md,
     /// issue 13 wave 9; `record_sizes::bytes_by_field_group`).
@@ -844,7 +856,7 @@ impl Tickets {
         let recs = || self.tickets.iter();
         let boxed_extra = |x: &Extra| match x {
             Extra::Evidence(e) => size_of::<EvidenceRef>() + e.reference.len(),
-            Extra::Compensation(c) => size_of::<Compensation>() + c.legal_basis.len(),
+            Extra::Compensation(c) => size_of::<CompactCompensation>() + c.text_len(),
             Extra::OwnershipTransfer(_) => size_of::<OwnershipTransfer>(),
             Extra::Supervision(_) => size_of::<plaint_domain::state::SupervisionRecord>(),
             Extra::SeverityOverride(_) => size_of::<SeverityOverridden>(),
@@ -879,7 +891,7 @@ impl Tickets {
                         t.assignments.len() * size_of::<AssignmentRec>()
                             + t.assignments
                                 .iter()
-                                .map(|a| a.reason.as_ref().map_or(0, |r| r.len()))
+                                .map(|a| a.reason.as_ref().map_or(0, |r| size_of::<Box<str>>() + r.len()))
                                 .sum::<usize>()
                     })
                     .sum(),
@@ -932,6 +944,12 @@ mod load_checks {
             "assignment department",
         );
         assert_refused(
+            &changed(&good, |t| {
+                t.tickets[with_assignment].assignments[0].handler = beyond.into()
+            }),
+            "assignment handler",
+        );
+        assert_refused(
             &changed(&good, |t| t.tickets[3].add(Extra::Attribute(Sym(0), beyond))),
             "attribute value",
         );
@@ -964,5 +982,118 @@ mod load_checks {
             &changed(&good, |t| t.strings = crate::util::crafted::with_duplicate(&t.strings)),
             "appears twice",
         );
+    }
+
+    /// The assignment as it was before issue 13 (wave 10), field for field: the layout a
+    /// format-6 checkpoint's bytes were written from.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(rename = "AssignmentRec")]
+    struct OldAssignmentRec {
+        department: Sym,
+        handler: Option<Sym>,
+        at: Timestamp,
+        routing: Sym,
+        reason: Option<Box<str>>,
+    }
+
+    impl OldAssignmentRec {
+        fn packed(&self) -> AssignmentRec {
+            AssignmentRec {
+                department: self.department,
+                handler: self.handler.into(),
+                at: PackedTimestamp::new(self.at),
+                routing: self.routing,
+                reason: self.reason.clone().map(Box::new),
+            }
+        }
+    }
+
+    /// Handler none and some, reason none and some, the extreme times; every field a different
+    /// value, so two fields swapped change the bytes.
+    fn old_assignments() -> impl Iterator<Item = OldAssignmentRec> {
+        let handlers = [None, Some(Sym(7)), Some(Sym(u32::MAX - 1))];
+        let reasons = [None, Some("wrong office".into()), Some("".into())];
+        let times = [i64::MIN, -1, 0, 1_764_633_600_000, i64::MAX];
+        handlers.into_iter().flat_map(move |handler| {
+            reasons.clone().into_iter().flat_map(move |reason: Option<Box<str>>| {
+                times.into_iter().map(move |ms| OldAssignmentRec {
+                    department: Sym(3),
+                    handler,
+                    at: Timestamp::from_millis(ms),
+                    routing: Sym(1_000_000),
+                    reason: reason.clone(),
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn an_assignment_serialises_as_the_old_layout_both_ways() {
+        for old in old_assignments() {
+            let new = old.packed();
+            let bytes = postcard::to_allocvec(&old).unwrap();
+            assert_eq!(postcard::to_allocvec(&new).unwrap(), bytes, "{old:?}");
+            assert_eq!(postcard::from_bytes::<AssignmentRec>(&bytes).unwrap(), new);
+            let new_bytes = postcard::to_allocvec(&new).unwrap();
+            assert_eq!(postcard::from_bytes::<OldAssignmentRec>(&new_bytes).unwrap(), old);
+            let json = serde_json::to_string(&old).unwrap();
+            assert_eq!(serde_json::to_string(&new).unwrap(), json, "{old:?}");
+            // JSON's RFC 3339 times do not reach every i64, so compare what each layout reads.
+            match serde_json::from_str::<OldAssignmentRec>(&json) {
+                Ok(back) => assert_eq!(serde_json::from_str::<AssignmentRec>(&json).unwrap(), back.packed()),
+                Err(_) => assert!(serde_json::from_str::<AssignmentRec>(&json).is_err(), "{json}"),
+            }
+        }
+    }
+
+    /// Bytes an old-layout state could hold but the packed one cannot (a handler `u32::MAX`,
+    /// which is the packed handler's none) are refused by decoding, as the state's.
+    #[test]
+    fn an_old_layout_handler_u32_max_is_refused_by_decoding() {
+        let good: Tickets = sound();
+        let (i, a) = (0..good.len())
+            .find_map(|i| good.tickets[i].assignments.first().map(|a| (i, a)))
+            .unwrap();
+        let old = OldAssignmentRec {
+            department: a.department,
+            handler: a.handler.get(),
+            at: a.at.get(),
+            routing: a.routing,
+            reason: a.reason.as_deref().cloned(),
+        };
+        let state = postcard::to_allocvec(&good).unwrap();
+        let from = postcard::to_allocvec(&old).unwrap();
+        let at = state.windows(from.len()).position(|w| w == from).unwrap();
+        assert_eq!(
+            state[at + 1..].windows(from.len()).position(|w| w == from),
+            None,
+            "ticket {i}'s first assignment's bytes appear once"
+        );
+        let with_handler = |h: u32| {
+            let to = postcard::to_allocvec(&OldAssignmentRec {
+                handler: Some(Sym(h)),
+                ..old.clone()
+            })
+            .unwrap();
+            [&state[..at], &to[..], &state[at + from.len()..]].concat()
+        };
+        let path = std::path::Path::new("tickets.checkpoint");
+        match crate::checkpoint::decode_state::<Tickets>(path, &with_handler(u32::MAX)) {
+            Err(crate::checkpoint::CheckpointError::State { .. }) => {}
+            Err(e) => panic!("refused, but not as the state's: {e}"),
+            Ok(_) => panic!("a handler u32::MAX loaded"),
+        }
+        // The splice is sound: one symbol less (as many bytes) decodes, and is then refused by
+        // the load check as out of this interner's range.
+        match crate::checkpoint::decode_state::<Tickets>(path, &with_handler(u32::MAX - 1)) {
+            Err(crate::checkpoint::CheckpointError::Corrupt { detail, .. }) => {
+                assert!(detail.contains("assignment handler"), "{detail}");
+            }
+            Err(e) => panic!("refused, but not by the load check: {e}"),
+            Ok(_) => panic!("a handler u32::MAX - 1 loaded"),
+        }
+        // The splice itself is sound: the unchanged bytes decode.
+        let same = [&state[..at], &from[..], &state[at + from.len()..]].concat();
+        crate::checkpoint::decode_state::<Tickets>(path, &same).unwrap();
     }
 }
