@@ -61,8 +61,8 @@ pub use plaint_store::EnvironmentKind;
 
 // Ids and time.
 pub use plaint_domain::{Actor, CommandId, ComplaintId, Timestamp, MS_PER_DAY, MS_PER_HOUR};
-// The domain's refusal of a command (inside [`EngineError::Rejected`]); whether a command opens a complaint.
-pub use plaint_domain::state::{opens_complaint, Rejection};
+// The domain's refusal of a command (inside [`EngineError::Rejected`]).
+pub use plaint_domain::state::Rejection;
 // The policy and the business calendar an [`EngineConfig`] carries.
 pub use plaint_domain::{calendar::Calendar, policy::Policy};
 // The office's time zone (an IANA zone, or a fixed offset), the calendar's.

@@ -324,7 +324,6 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
             .token;
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            groups_in_flight: env_usize("PLAINT_BENCH_GROUPS_IN_FLIGHT", plaint_serve::GROUPS_IN_FLIGHT_DEFAULT),
             ..ServeConfig::default()
         };
         (Server::bind(engine, config).await.unwrap(), token)
@@ -429,7 +428,7 @@ fn print_waits(text: &str, latency: &Histogram<u64>, elapsed: Duration) {
     let sync = mean(text, "plaint_fsync_seconds") * us;
     // Means only: the exporter's summary quantiles cover a rolling window, not the run.
     println!(
-        "{:<8} groups {groups:.0}, {group_size:.1} commands each; a group {commit:.0} µs from start to its last answer; groups committing {:.0} % of the run's time; {syncs:.0} fdatasyncs of mean {sync:.0} µs",
+        "{:<8} groups {groups:.0}, {group_size:.1} commands each; a group {commit:.0} µs from start to its last answer; a group committing {:.0} % of the run's time (commit-seconds per second; one group commits at a time); {syncs:.0} fdatasyncs of mean {sync:.0} µs",
         "",
         100.0 * committing
     );

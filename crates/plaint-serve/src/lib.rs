@@ -46,7 +46,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use error::{ApiError, Problem};
-pub use group::{GROUPS_IN_FLIGHT_DEFAULT, GROUPS_IN_FLIGHT_MAX};
 
 /// The tokio runtime `plaint serve` runs on: multi-threaded, one worker per core (tokio's
 /// default), the workers named `serve-worker`. The one builder of it: `plaint serve`
@@ -94,11 +93,6 @@ pub struct ServeConfig {
     /// background). The command path keeps only the repeat projection current, so after any
     /// command the others are behind until a read folds them: a probe folds them itself.
     pub ready_wait: std::time::Duration,
-    /// How many groups of single commands may commit at once (1..=[`GROUPS_IN_FLIGHT_MAX`]):
-    /// with more than one, the next group's `receive`s are decided and handed to the log
-    /// while the previous group waits for its sync (group.rs, `next_group`, says which
-    /// commands may start then).
-    pub groups_in_flight: usize,
 }
 
 /// The default of [`ServeConfig::metrics_max_age`]: a common Prometheus scrape interval.
@@ -120,7 +114,6 @@ impl Default for ServeConfig {
             rate_clock: limits::RateClock::default(),
             metrics_max_age: METRICS_MAX_AGE_DEFAULT,
             ready_wait: READY_WAIT_DEFAULT,
-            groups_in_flight: GROUPS_IN_FLIGHT_DEFAULT,
         }
     }
 }
@@ -258,7 +251,6 @@ impl Server {
         let office = office::Office(config.time_zone.unwrap_or_else(|| engine.calendar().time_zone()));
         let engine = Arc::new(engine);
         let (shutdown_tx, shutting_down) = tokio::sync::watch::channel(false);
-        let grouper = group::Grouper::start(engine.clone(), config.groups_in_flight);
         let state = AppState {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
@@ -270,7 +262,7 @@ impl Server {
                 office,
                 config,
                 shutting_down,
-                grouper,
+                grouper: group::Grouper::start(engine.clone()),
             }),
         };
         Ok(Server {
@@ -299,6 +291,8 @@ impl Server {
             shutdown_tx,
         } = self;
         let app = app(state);
+        // Drains the metrics' samples while nobody scrapes; ends when the server stops.
+        tokio::spawn(ops::keep_metrics_up(shutdown_tx.subscribe()));
         tracing::info!(%addr, "serving");
         let served = axum::serve(
             listener,

@@ -72,32 +72,11 @@ async fn run_concurrently(server: &TestServer, lanes: &[Vec<Value>]) -> Vec<Vec<
     futures::future::join_all(tasks).await
 }
 
-/// The concurrent server's configuration: `groups_in_flight` groups committing at once.
-fn grouped(groups_in_flight: usize) -> ServeConfig {
-    ServeConfig {
-        groups_in_flight,
-        ..ServeConfig::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commands_answer_as_sequential_ones() {
-    lanes_answer_as_sequential_ones(grouped(1)).await;
-}
-
-/// With two groups in flight (`ServeConfig::groups_in_flight`) the answers are still those of
-/// sequential requests. (A lane sends its next command once the previous one is answered, so
-/// this does not reach the rule that keeps a command from being decided beside a group holding
-/// its complaint: group.rs's unit tests of `next_group` do.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_commands_answer_as_sequential_ones_with_two_groups_in_flight() {
-    lanes_answer_as_sequential_ones(grouped(2)).await;
-}
-
-async fn lanes_answer_as_sequential_ones(config: ServeConfig) {
     let lanes = lanes(24);
     let (sequential, _) = TestServer::start(0, ServeConfig::default()).await;
-    let (concurrent, _) = TestServer::start(0, config).await;
+    let (concurrent, _) = TestServer::start(0, ServeConfig::default()).await;
     let mut expected = Vec::new();
     for lane in &lanes {
         let mut answers = Vec::new();
@@ -129,21 +108,12 @@ async fn lanes_answer_as_sequential_ones(config: ServeConfig) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commands_on_one_complaint_answer_as_sequential_ones() {
-    rivals_answer_as_sequential_ones(grouped(1)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_commands_on_one_complaint_answer_as_sequential_ones_with_two_groups_in_flight() {
-    rivals_answer_as_sequential_ones(grouped(2)).await;
-}
-
-async fn rivals_answer_as_sequential_ones(config: ServeConfig) {
     // The same command sent eight times at once (a client retrying eagerly), and eight
     // different `receive` commands for one new complaint at once.
     let same = receive("same-1", "CMP-SAME");
     let rivals: Vec<Value> = (0..8).map(|i| receive(&format!("rival-{i}"), "CMP-RIVAL")).collect();
     let (sequential, _) = TestServer::start(0, ServeConfig::default()).await;
-    let (concurrent, _) = TestServer::start(0, config).await;
+    let (concurrent, _) = TestServer::start(0, ServeConfig::default()).await;
     let mut want: Vec<Value> = Vec::new();
     for cmd in std::iter::repeat_n(&same, 8).chain(&rivals) {
         let (status, body) = post(&sequential, cmd).await;
