@@ -56,7 +56,7 @@ mod state_cache;
 use state_cache::{StateCache, Stripes};
 #[path = "engine_priors.rs"]
 mod batch_priors;
-use batch_priors::BatchPriors;
+use batch_priors::{BatchPriors, Before};
 
 #[path = "engine_access.rs"]
 pub(crate) mod access_ops;
@@ -1118,7 +1118,8 @@ impl Engine {
                     for e in &events {
                         evolve(&mut entry.state, e);
                     }
-                    batch_priors.accept(&cmd.complaint_id, existed, accepted.len(), &events);
+                    let before = if existed { Before::Existed } else { Before::New };
+                    batch_priors.accept(accepted.len(), before);
                     request_of.push(outcomes.len());
                     outcomes.push(CommandOutcome::NoOp); // replaced once committed
                     versions.push(entry.state.version);

@@ -375,6 +375,9 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
         })
         .unwrap();
     let (elapsed, latency, cpu) = client_thread.join().unwrap();
+    // After the clock: the server's own figures of its groups (docs/serve.md "Metrics").
+    let scraped = rt.block_on(scrape_metrics(addr));
+    print_waits(&scraped, &latency, elapsed);
     let _ = stop.send(());
     rt.block_on(handle).unwrap().unwrap();
     Outcome {
@@ -383,6 +386,59 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
         latency,
         cpu,
     }
+}
+
+/// The server's `/metrics` text (read once the clients are done).
+async fn scrape_metrics(addr: SocketAddr) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let ask = format!("GET /metrics HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(ask.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The value of the sample `name` (a whole line's first field) in a metrics text.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Mean of a histogram or summary `name` in a metrics text (its `_sum` over its `_count`).
+fn mean(text: &str, name: &str) -> f64 {
+    sample(text, &format!("{name}_sum")) / sample(text, &format!("{name}_count"))
+}
+
+/// Where a client's round trip went (issue 15, wave 10): the wait in the grouping queue, the
+/// group's commit (decide, append, sync, answers), and the rest (the answer's way back through
+/// hyper and the kernel, the client, the next request's way in), from the server's group
+/// metrics and the clients' round trips.
+fn print_waits(text: &str, latency: &Histogram<u64>, elapsed: Duration) {
+    let us = 1e6;
+    let groups = sample(text, "plaint_group_commands_count");
+    let group_size = mean(text, "plaint_group_commands");
+    let wait = mean(text, "plaint_group_wait_seconds") * us;
+    let in_group = mean(text, "plaint_append_seconds") * us;
+    let commit = mean(text, "plaint_group_commit_seconds") * us;
+    let committing = sample(text, "plaint_group_commit_seconds_sum") / elapsed.as_secs_f64();
+    let syncs = sample(text, "plaint_fsync_seconds_count");
+    let sync = mean(text, "plaint_fsync_seconds") * us;
+    // Means only: the exporter's summary quantiles cover a rolling window, not the run.
+    println!(
+        "{:<8} groups {groups:.0}, {group_size:.1} commands each; a group {commit:.0} µs from start to its last answer; a group committing {:.0} % of the run's time (commit-seconds per second; one group commits at a time); {syncs:.0} fdatasyncs of mean {sync:.0} µs",
+        "",
+        100.0 * committing
+    );
+    println!(
+        "{:<8} round trip mean {:.0} µs = queue wait {wait:.0} + in its group {:.0} + the rest (HTTP both ways, the client) {:.0}",
+        "",
+        latency.mean(),
+        in_group - wait,
+        latency.mean() - in_group
+    );
 }
 
 fn through_library(rt: &tokio::runtime::Runtime, clients: usize, per_client: usize) -> Outcome {

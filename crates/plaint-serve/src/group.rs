@@ -13,6 +13,7 @@
 use plaint::engine::BATCH_COMMANDS_MAX;
 use plaint::{Command, CommandId, CommandOutcome, ComplaintId, Engine, EngineError, Executed};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most commands in one group: a group waits for no one, so this only bounds the work (and the
@@ -63,6 +64,8 @@ type Reply = oneshot::Sender<Result<Done, EngineError>>;
 struct Job {
     cmd: Command,
     reply: Reply,
+    /// When the command joined the queue (`plaint_group_wait_seconds`).
+    queued: Instant,
 }
 
 /// The queue of single commands and the task that commits them in groups. The task ends (and
@@ -83,7 +86,12 @@ impl Grouper {
     /// Executes `cmd` in the next group and returns what it did.
     pub async fn execute(&self, cmd: Command) -> Result<Done, Failed> {
         let (reply, answer) = oneshot::channel();
-        if self.queue.send(Job { cmd, reply }).await.is_err() {
+        let job = Job {
+            cmd,
+            reply,
+            queued: Instant::now(),
+        };
+        if self.queue.send(job).await.is_err() {
             return Err(Failed::Lost);
         }
         match answer.await {
@@ -93,7 +101,10 @@ impl Grouper {
     }
 }
 
-/// Commits whatever is queued as one group, until every handle is dropped.
+/// Commits whatever is queued as one group, until every handle is dropped. One group commits
+/// at a time: the next one forms meanwhile (a second group in flight was tried and measured no
+/// gain, docs/PERFORMANCE.md "Issue 15, wave 10"). A panic inside a commit ends this task:
+/// docs/serve.md ("Commands") says what the clients see then.
 async fn drain(engine: Arc<Engine>, mut jobs: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(GROUP_COMMANDS_MAX);
     while jobs.recv_many(&mut group, GROUP_COMMANDS_MAX).await > 0 {
@@ -101,13 +112,25 @@ async fn drain(engine: Arc<Engine>, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Commits one group and answers each of its requests.
+/// Commits one group and answers each of its requests (the group's figures: docs/serve.md
+/// "Metrics").
 async fn commit(engine: &Engine, group: Vec<Job>) {
     assert!(
         !group.is_empty() && group.len() <= GROUP_COMMANDS_MAX,
         "a group of 1..={GROUP_COMMANDS_MAX} commands"
     );
+    let started = Instant::now();
+    crate::meters::group_started(
+        group.len(),
+        group.iter().map(|j| started.saturating_duration_since(j.queued)),
+    );
     let (cmds, replies): (Vec<Command>, Vec<Reply>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
+    decide_and_answer(engine, cmds, replies).await;
+    crate::meters::group_committed(started.elapsed());
+}
+
+/// Executes a group's commands as one batch and answers each of its requests.
+async fn decide_and_answer(engine: &Engine, cmds: Vec<Command>, replies: Vec<Reply>) {
     if cmds.len() == 1 {
         return one_by_one(engine, cmds, replies).await;
     }

@@ -291,6 +291,8 @@ impl Server {
             shutdown_tx,
         } = self;
         let app = app(state);
+        // Drains the metrics' samples while nobody scrapes; ends when the server stops.
+        tokio::spawn(ops::keep_metrics_up(shutdown_tx.subscribe()));
         tracing::info!(%addr, "serving");
         let served = axum::serve(
             listener,

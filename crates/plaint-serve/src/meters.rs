@@ -147,6 +147,29 @@ pub(crate) fn append_took(took: Duration) {
         .record(took.as_secs_f64());
 }
 
+/// Records a group of single commands starting to commit: its size
+/// (`plaint_group_commands`) and how long each of its commands waited in the queue for it
+/// (`plaint_group_wait_seconds`).
+pub(crate) fn group_started(commands: usize, waits: impl Iterator<Item = Duration>) {
+    static SIZE: OnceLock<metrics::Histogram> = OnceLock::new();
+    static WAIT: OnceLock<metrics::Histogram> = OnceLock::new();
+    SIZE.get_or_init(|| metrics::histogram!("plaint_group_commands"))
+        .record(commands as f64);
+    let wait = WAIT.get_or_init(|| metrics::histogram!("plaint_group_wait_seconds"));
+    for took in waits {
+        wait.record(took.as_secs_f64());
+    }
+}
+
+/// Records how long a group of single commands took from its start to its last answer: the
+/// decisions, the durable append, the answers (`plaint_group_commit_seconds`).
+pub(crate) fn group_committed(took: Duration) {
+    static COMMIT: OnceLock<metrics::Histogram> = OnceLock::new();
+    COMMIT
+        .get_or_init(|| metrics::histogram!("plaint_group_commit_seconds"))
+        .record(took.as_secs_f64());
+}
+
 #[cfg(test)]
 mod tests {
     use super::Handles;

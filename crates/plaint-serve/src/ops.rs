@@ -134,6 +134,34 @@ pub(crate) fn init_metrics() {
     let _ = prometheus();
 }
 
+/// How often the recorder's upkeep runs: the crate's own default for the recorders it runs
+/// the upkeep of itself (`PrometheusBuilder::upkeep_timeout`).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Drains the recorder's histogram samples into their buckets and summaries every
+/// [`UPKEEP_EVERY`] until `stopping` says the server stops (or its sender is gone).
+///
+/// A recorder made with `build_recorder` (as [`prometheus`] makes it) gets no upkeep task
+/// from metrics-exporter-prometheus: without this, every histogram sample (24 bytes; several
+/// per command) would stay in memory until `/metrics` is next rendered, so a server nobody
+/// scrapes would grow with every command.
+pub(crate) async fn keep_metrics_up(stopping: tokio::sync::watch::Receiver<bool>) {
+    upkeep_until(UPKEEP_EVERY, stopping, || prometheus().run_upkeep()).await;
+}
+
+/// Runs `upkeep` every `every` (the first at once) until `stopping` turns true or its sender
+/// is dropped.
+async fn upkeep_until(every: Duration, mut stopping: tokio::sync::watch::Receiver<bool>, upkeep: impl Fn()) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => upkeep(),
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
 /// Counts one command by kind and outcome (`committed`, `deduplicated`, `no_op`, `rejected`,
 /// `contended`, `error`).
 pub(crate) fn record_command(kind: &'static str, outcome: &'static str) {
@@ -590,7 +618,29 @@ pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::MakeRequestId;
+    use super::{upkeep_until, MakeRequestId};
+    use std::time::Duration;
+    use tokio::sync::{mpsc, watch};
+
+    /// A bound on waits that take milliseconds, so that a broken loop fails instead of hanging
+    /// (not a timing check: nothing here depends on how fast the machine is).
+    const HANG: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn the_metrics_upkeep_runs_again_and_again_until_the_server_stops() {
+        let (stop, stopping) = watch::channel(false);
+        let (ran, mut runs) = mpsc::unbounded_channel();
+        let task = tokio::spawn(upkeep_until(Duration::from_millis(1), stopping, move || {
+            let _ = ran.send(());
+        }));
+        for n in 0..3 {
+            let run = tokio::time::timeout(HANG, runs.recv()).await;
+            assert!(matches!(run, Ok(Some(()))), "upkeep {n} ran");
+        }
+        stop.send(true).unwrap();
+        let ended = tokio::time::timeout(HANG, task).await;
+        assert!(matches!(ended, Ok(Ok(()))), "the upkeep stops with the server");
+    }
 
     #[test]
     fn request_ids_are_uuid_shaped_version_4_and_distinct() {

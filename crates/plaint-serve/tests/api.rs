@@ -364,6 +364,13 @@ async fn readiness_and_metrics() {
         "plaint_open_tickets",
         "plaint_sla_breaches{clock=",
         "plaint_http_requests_total",
+        // The group commit's own figures (a single command is committed in a group of one).
+        "# TYPE plaint_group_commands summary",
+        "plaint_group_commands_count",
+        "# TYPE plaint_group_wait_seconds histogram",
+        "plaint_group_wait_seconds_bucket{le=\"+Inf\"}",
+        "# TYPE plaint_group_commit_seconds histogram",
+        "plaint_group_commit_seconds_bucket{le=\"+Inf\"}",
     ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
