@@ -233,6 +233,14 @@ pub const SYNC_BUCKET_BOUNDS_MICROS: [u64; SYNC_BUCKETS - 1] = [
     100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
 ];
 
+/// The bucket of a histogram with upper `bounds` (ascending, in microseconds) that `micros`
+/// falls into: the first bound it does not exceed, or the last bucket (`bounds.len()`), which
+/// counts what is slower than every bound. One rule for the `fdatasync` and commit-part buckets.
+pub(crate) fn bucket_in(bounds: &[u64], micros: u64) -> usize {
+    debug_assert!(bounds.windows(2).all(|w| w[0] < w[1]), "ascending bounds");
+    bounds.iter().position(|&bound| micros <= bound).unwrap_or(bounds.len())
+}
+
 /// Buckets of [`WriterStats::sync_buckets`].
 pub const SYNC_BUCKETS: usize = 13;
 
@@ -242,11 +250,7 @@ impl WriterCounters {
         use std::sync::atomic::Ordering::Relaxed;
         self.syncs.fetch_add(1, Relaxed);
         self.sync_nanos.fetch_add(nanos, Relaxed);
-        let micros = nanos / 1_000;
-        let bucket = SYNC_BUCKET_BOUNDS_MICROS
-            .iter()
-            .position(|&bound| micros <= bound)
-            .unwrap_or(SYNC_BUCKETS - 1);
+        let bucket = bucket_in(&SYNC_BUCKET_BOUNDS_MICROS, nanos / 1_000);
         self.sync_buckets[bucket].fetch_add(1, Relaxed);
     }
 

@@ -415,11 +415,8 @@ type Buckets = [u64; COMMIT_PART_BUCKETS];
 
 /// The bucket of [`COMMIT_PART_BOUNDS_MICROS`] that `d` falls into.
 fn bucket_of(d: Duration) -> usize {
-    let micros = d.as_micros();
-    COMMIT_PART_BOUNDS_MICROS
-        .iter()
-        .position(|&bound| micros <= u128::from(bound))
-        .unwrap_or(COMMIT_PART_BUCKETS - 1)
+    let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    super::bucket_in(&COMMIT_PART_BOUNDS_MICROS, micros)
 }
 
 /// Counters of [`CommitParts`] and [`RoleTimes`] (relaxed atomics, a few per group and one per
