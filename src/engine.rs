@@ -19,11 +19,14 @@
 use crate::error::EngineError;
 use crate::personal::{self, PersonalFields, Reveal};
 use plaint_domain::calendar::Calendar;
+use plaint_domain::personal::CustomerKey;
 use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
+pub use plaint_domain::prepare::PreparedCommand;
+use plaint_domain::repeat::PriorComplaints;
 use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
-use plaint_domain::state::{decide_with, evolve, ComplaintState, Context};
+use plaint_domain::state::{decide_prepared, decide_with, evolve, ComplaintState, Context, Rejection};
 use plaint_domain::{
     Actor, Command, CommandBody, CommandId, ComplaintId, CustomerInput, Escalate, Event, EventData, SealedPersonal,
     Timestamp,
@@ -299,6 +302,43 @@ impl BatchOutcome {
             CommandOutcome::Rejected { rejection, .. } => Some((i, rejection)),
             _ => None,
         })
+    }
+}
+
+/// The domain's decision of one command: its events, or why it was refused.
+type Decision = Result<Vec<Event>, Rejection>;
+
+/// A command as a batch decides it: as it is, or prepared ahead ([`Engine::prepare`]).
+trait BatchCommand: Sync {
+    /// The command.
+    fn command(&self) -> &Command;
+    /// The domain's decision of it (`decide_with`, or `decide_prepared`).
+    fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision;
+    /// A new key made ahead for it, if any.
+    fn proposed_key(&self) -> Option<&CustomerKey>;
+}
+
+impl BatchCommand for Command {
+    fn command(&self) -> &Command {
+        self
+    }
+    fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision {
+        decide_with(state, self, ctx, priors)
+    }
+    fn proposed_key(&self) -> Option<&CustomerKey> {
+        None
+    }
+}
+
+impl BatchCommand for PreparedCommand {
+    fn command(&self) -> &Command {
+        PreparedCommand::command(self)
+    }
+    fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision {
+        decide_prepared(state, self, ctx, priors)
+    }
+    fn proposed_key(&self) -> Option<&CustomerKey> {
+        self.sealing_key()
     }
 }
 
@@ -719,7 +759,7 @@ impl Engine {
             self.check_merge_target(&cmd, None).await?;
             let (priors, judged) = self.priors_for(&state, &cmd, judge).await?;
             let mut write = VaultWrite::default();
-            let key = self.customer_key_for(&cmd, &mut write).await?;
+            let key = self.customer_key_for(&cmd, &mut write, None).await?;
             let ctx = Context {
                 now: now.unwrap_or_else(|| self.now()),
                 policy: &self.policy,
@@ -927,6 +967,24 @@ impl Engine {
         self.execute_batch_with(cmds.as_ref(), false, None).await
     }
 
+    /// Does a command's state-free part ahead of its decision ([`plaint_domain::prepare`]):
+    /// its digest and, for a `receive` with personal fields, their sealing under the key the
+    /// vault most likely names then (the customer's live key, or a new one proposed). Reads
+    /// the vault, writes nothing. `plaint serve` prepares each request's command on the
+    /// request's own task, so its group commit ([`Engine::execute_batch_prepared`]) does less.
+    pub async fn prepare(&self, cmd: Command) -> PreparedCommand {
+        let key = self.likely_key(&cmd).await;
+        plaint_domain::prepare::prepare(cmd, key.as_ref())
+    }
+
+    /// [`Engine::execute_batch`] of prepared commands ([`Engine::prepare`]): the same
+    /// decisions, outcomes and events (the domain's `decide_prepared`). A sealing done ahead is
+    /// used only when the key chosen now is the one it was sealed under; otherwise the fields
+    /// are sealed again here. A proposed new key is taken when a new key is needed.
+    pub async fn execute_batch_prepared(&self, cmds: &[PreparedCommand]) -> Result<BatchOutcome, EngineError> {
+        Ok(self.run_batch(cmds, false, None).await?.outcome)
+    }
+
     /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
     /// the commands before it are committed, and its outcome (`Rejected`) is the last of
     /// `outcomes`; the commands after it are not looked at. For imports that must stop at a bad
@@ -950,9 +1008,9 @@ impl Engine {
 
     /// [`Engine::execute_batch`] with the committed events handed back (the watchdog returns
     /// them), retrying the whole batch after a concurrency conflict.
-    async fn run_batch(
+    async fn run_batch<C: BatchCommand>(
         &self,
-        cmds: &[Command],
+        cmds: &[C],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchRun, EngineError> {
@@ -993,9 +1051,9 @@ impl Engine {
     /// One attempt at a batch. With `use_cache`, the complaints' states come from the engine's
     /// cache when it holds them (no stream read, no fold); `Ok(None)` when the domain refused a
     /// command on such a state (the caller decides the batch again from the streams).
-    async fn try_batch(
+    async fn try_batch<C: BatchCommand>(
         &self,
-        cmds: &[Command],
+        cmds: &[C],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
         use_cache: bool,
@@ -1016,7 +1074,8 @@ impl Engine {
         let mut batch_priors = BatchPriors::default();
         // The keys and links the accepted commands need, created with their events.
         let mut write = VaultWrite::default();
-        for cmd in cmds {
+        for item in cmds {
+            let cmd = item.command();
             if let Err(rejection) = plaint_domain::state::refuse_reserved(cmd) {
                 outcomes.push(CommandOutcome::Rejected {
                     reason: rejection.to_string(),
@@ -1098,7 +1157,7 @@ impl Engine {
                 priors = batch_priors.of_customer(&customer, committed, &accepted);
             }
             let (keys_before, links_before) = (write.keys.len(), write.links.len());
-            let key = self.customer_key_for(cmd, &mut write).await?;
+            let key = self.customer_key_for(cmd, &mut write, item.proposed_key()).await?;
             let ctx = Context {
                 now,
                 policy: &self.policy,
@@ -1106,7 +1165,7 @@ impl Engine {
                 customer_key: key.as_ref(),
                 match_secret: &self.match_secret,
             };
-            match decide_with(state, cmd, &ctx, &priors) {
+            match item.decide(state, &ctx, &priors) {
                 Ok(events) if events.is_empty() => {
                     outcomes.push(CommandOutcome::NoOp);
                     versions.push(state.version);

@@ -97,6 +97,21 @@ fn corrupt(location: String, detail: String) -> EngineError {
     })
 }
 
+/// A new key of `owner`: a random secret, its id the owner and a suffix of the secret's hash.
+fn new_key(owner: &str) -> Result<CustomerKey, EngineError> {
+    let secret = random_secret()?;
+    let suffix = &blake3::hash(&secret[..]).to_hex()[..KEY_SUFFIX_HEX];
+    Ok(CustomerKey {
+        id: format!("{owner}.{suffix}"),
+        secret: *secret,
+    })
+}
+
+/// Whether `key` is one of `owner`'s (its id `<owner>.<suffix>`).
+fn is_key_of(key: &CustomerKey, owner: &str) -> bool {
+    key.id.strip_prefix(owner).is_some_and(|suffix| suffix.starts_with('.'))
+}
+
 /// The two owners a `receive` links (the customer id's, the phone's), when it gives both.
 fn receive_link(secret: &MatchSecret, cmd: &Command) -> Option<(String, String)> {
     let CommandBody::Receive(r) = &cmd.body else {
@@ -111,10 +126,15 @@ impl Engine {
     /// The key a command's personal fields are sealed under: the customer's live key, one made
     /// earlier in this batch (`write`), or a new one added to `write` (created in the vault
     /// only with the events that use it). Links the phone's and the customer id's owners.
+    ///
+    /// `proposed`: a new key made ahead for this command ([`Engine::prepare`]), taken instead
+    /// of drawing another when a new key is needed and it is the same owner's (as random: it
+    /// was drawn by [`random_secret`] too).
     pub(super) async fn customer_key_for(
         &self,
         cmd: &Command,
         write: &mut VaultWrite,
+        proposed: Option<&CustomerKey>,
     ) -> Result<Option<CustomerKey>, EngineError> {
         let Some(owner) = key_owner_of(&self.match_secret, cmd) else {
             return Ok(None);
@@ -163,14 +183,29 @@ impl Engine {
         if let Some((id, secret)) = live {
             return Ok(Some(CustomerKey { id, secret: *secret }));
         }
-        let secret = random_secret()?;
-        let suffix = &blake3::hash(&secret[..]).to_hex()[..KEY_SUFFIX_HEX];
-        let id = format!("{owner}.{suffix}");
+        let key = match proposed.filter(|key| is_key_of(key, &owner)) {
+            Some(key) => key.clone(),
+            None => new_key(&owner)?,
+        };
         write.keys.push(NewKey {
-            id: id.clone(),
-            secret: secret.clone(),
+            id: key.id.clone(),
+            secret: zeroize::Zeroizing::new(key.secret),
         });
-        Ok(Some(CustomerKey { id, secret: *secret }))
+        Ok(Some(key))
+    }
+
+    /// The key a command's personal fields will most likely be sealed under, for sealing them
+    /// ahead ([`Engine::prepare`]): the customer's live key, or a new one proposed (made, not
+    /// stored: [`Engine::customer_key_for`] takes it if a new key is still needed then). `None`
+    /// for a command without personal fields, or when the vault cannot be read (the decision
+    /// chooses, and reports the error, then).
+    pub(super) async fn likely_key(&self, cmd: &Command) -> Option<CustomerKey> {
+        let owner = key_owner_of(&self.match_secret, cmd)?;
+        match self.vault.live_key(&owner).await {
+            Ok(Some((id, secret))) => Some(CustomerKey { id, secret: *secret }),
+            Ok(None) => new_key(&owner).ok(),
+            Err(_) => None,
+        }
     }
 
     /// Erases a customer (docs/domain.md §9, PIPL art. 47): appends a `CustomerErased` audit event

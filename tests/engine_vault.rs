@@ -1,10 +1,14 @@
 //! The customer vault through the facade (issue 12): nothing is created for a refused command,
 //! a damaged or missing vault record is corruption (never "erased"), an erased phone cannot be
 //! recovered from the log and projections by enumerating the phone space, and a legacy
-//! `keys/keys.log` is imported once.
+//! `keys/keys.log` is imported once. Commands prepared ahead (`Engine::prepare`,
+//! `Engine::execute_batch_prepared`; issue 15 wave 11) are decided as the commands themselves:
+//! the same outcomes and events, apart from the customers' new keys (random either way) and what
+//! they seal, which opens to the same clear text; a preparation made stale by the vault (a key
+//! made meanwhile) is sealed again under the key chosen at the decision.
 
 use plaint::domain::personal::{legacy_match_key, normalise_phone};
-use plaint::domain::{Command, ComplaintId, Timestamp};
+use plaint::domain::{Command, ComplaintId, Event, EventData, Timestamp};
 use plaint::engine::{fixed_clock, ErasureRequest};
 use plaint::{Engine, EngineConfig, ErrorKind, PersonalFields, Reveal};
 use serde_json::json;
@@ -298,4 +302,117 @@ async fn a_legacy_key_file_is_imported_once() {
     let engine = open(dir.path()).await;
     assert!(engine.vault_migration().is_none(), "imported once");
     engine.verify().await.unwrap();
+}
+
+fn verify(id: &str, complaint: &str) -> Command {
+    serde_json::from_value(json!({
+        "command_id": id, "complaint_id": complaint, "actor": "cs-007",
+        "command": "verify", "claim": "passed", "evidence": "passed", "history": "passed"
+    }))
+    .unwrap()
+}
+
+async fn prepared(engine: &Engine, cmds: &[Command]) -> Vec<plaint::engine::PreparedCommand> {
+    let mut out = Vec::new();
+    for cmd in cmds {
+        out.push(engine.prepare(cmd.clone()).await);
+    }
+    out
+}
+
+/// An event with its sealed fields and match key taken out (both differ between two stores:
+/// random keys, each vault's own match secret), with the fields in clear beside.
+async fn opened(engine: &Engine, mut event: Event) -> (Event, PersonalFields) {
+    let fields = engine.personal_fields(&event, Reveal::Clear).await.unwrap();
+    if let EventData::Received(r) = &mut event.data {
+        r.customer.personal = None;
+        r.customer.match_key = None;
+    }
+    (event, fields)
+}
+
+/// The complaints' events, opened, and for each receive which of the keys (in order of first
+/// use) sealed it: the same customers share a key on both sides.
+async fn history(engine: &Engine, complaints: &[&str]) -> (Vec<(Event, PersonalFields)>, Vec<usize>) {
+    let (mut events, mut keys, mut key_ids) = (Vec::new(), Vec::new(), Vec::<String>::new());
+    for c in complaints {
+        for e in engine.history(&ComplaintId::new(*c).unwrap()).await.unwrap() {
+            if let EventData::Received(r) = &e.data {
+                let id = r.customer.personal.as_ref().unwrap().key_id.clone();
+                keys.push(key_ids.iter().position(|k| *k == id).unwrap_or_else(|| {
+                    key_ids.push(id);
+                    key_ids.len() - 1
+                }));
+            }
+            events.push(opened(engine, e).await);
+        }
+    }
+    (events, keys)
+}
+
+#[tokio::test]
+async fn prepared_batches_decide_as_unprepared_ones() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (plain, ahead) = (open(da.path()).await, open(db.path()).await);
+    let batches = [
+        // New customers (a key proposed ahead), one of them twice in the batch.
+        vec![
+            receive("c-1", "CMP-1", "13900001111"),
+            receive("c-2", "CMP-2", "13900001111"),
+            receive("c-3", "CMP-3", "13900002222"),
+        ],
+        // Known customers (their live keys), a retry, a verification.
+        vec![
+            receive("c-4", "CMP-4", "13900001111"),
+            receive("c-1", "CMP-1", "13900001111"),
+            verify("c-5", "CMP-1"),
+            receive("c-6", "CMP-6", "+86 139-0000-2222"),
+        ],
+    ];
+    for cmds in &batches {
+        let a = plain.execute_batch(cmds).await.unwrap();
+        let b = ahead
+            .execute_batch_prepared(&prepared(&ahead, cmds).await)
+            .await
+            .unwrap();
+        assert_eq!(a, b);
+    }
+    let complaints = ["CMP-1", "CMP-2", "CMP-3", "CMP-4", "CMP-6"];
+    let (a, b) = (history(&plain, &complaints).await, history(&ahead, &complaints).await);
+    assert_eq!(a.0.len(), 6);
+    assert_eq!(a, b);
+    assert_eq!(b.1, vec![0, 0, 1, 0, 1], "one key per customer");
+    let received = b.0.iter().filter(|(e, _)| matches!(e.data, EventData::Received(_)));
+    assert!(received.clone().count() == 5 && received.clone().all(|(_, f)| matches!(f, PersonalFields::Clear { .. })));
+}
+
+#[tokio::test]
+async fn a_preparation_made_stale_by_a_new_key_is_sealed_again_under_the_live_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    // Prepared while the customer has no key: sealed under a key proposed ahead.
+    let early = prepared(&engine, &[receive("c-1", "CMP-1", "13900003333")]).await;
+    // Meanwhile another command of the customer makes its key.
+    engine
+        .execute_batch(vec![receive("c-2", "CMP-2", "13900003333"), verify("c-3", "CMP-2")])
+        .await
+        .unwrap();
+    let out = engine.execute_batch_prepared(&early).await.unwrap();
+    assert_eq!(out.committed, 1);
+    let key_of = |events: &[Event]| match &events[0].data {
+        EventData::Received(r) => r.customer.personal.as_ref().unwrap().key_id.clone(),
+        other => panic!("a receive records Received, not {other:?}"),
+    };
+    let first = engine.history(&ComplaintId::new("CMP-2").unwrap()).await.unwrap();
+    let late = engine.history(&ComplaintId::new("CMP-1").unwrap()).await.unwrap();
+    assert_eq!(key_of(&late), key_of(&first), "sealed under the customer's live key");
+    assert_ne!(
+        Some(key_of(&late).as_str()),
+        early[0].sealing_key().map(|k| k.id.as_str()),
+        "not under the stale proposal"
+    );
+    let PersonalFields::Clear { name, .. } = engine.personal_fields(&late[0], Reveal::Clear).await.unwrap() else {
+        panic!("the fields open under the live key");
+    };
+    assert_eq!(name.as_deref(), Some("王芳"));
 }

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod personal;
 pub mod policy;
+pub mod prepare;
 pub mod repeat;
 pub mod sla;
 pub mod state;

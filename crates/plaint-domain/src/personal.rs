@@ -225,6 +225,28 @@ pub fn try_seal(personal: &PersonalData, key: &CustomerKey, nonce: [u8; 12]) -> 
     })
 }
 
+/// The sealing of a `receive`'s personal fields (docs/domain.md §9): `None` when the customer
+/// gives no name, phone or address; otherwise the fields sealed under `key` with the nonce
+/// [`derive_nonce`] draws from the complaint id and the command id. The one rule `decide` and
+/// [`crate::prepare`] both seal by, so a sealing done ahead is the very one `decide` would do.
+pub fn seal_customer(
+    complaint_id: &str,
+    command_id: &str,
+    customer: &crate::command::CustomerInput,
+    key: &CustomerKey,
+) -> Result<Option<SealedPersonal>, PersonalError> {
+    if customer.name.is_none() && customer.phone.is_none() && customer.address.is_none() {
+        return Ok(None);
+    }
+    let data = PersonalData {
+        name: customer.name.clone(),
+        phone: customer.phone.clone(),
+        address: customer.address.clone(),
+    };
+    let nonce = derive_nonce(&data, key, &[complaint_id, command_id]);
+    try_seal(&data, key, nonce).map(Some)
+}
+
 /// Opens sealed personal data. Fails with a typed error when the key id differs, when the
 /// secret is wrong or the ciphertext was altered.
 pub fn unseal(sealed: &SealedPersonal, key: &CustomerKey) -> Result<PersonalData, PersonalError> {

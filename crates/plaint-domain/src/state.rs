@@ -602,6 +602,29 @@ pub fn decide_with(
     ctx: &Context,
     priors: &dyn PriorComplaints,
 ) -> Result<Vec<Event>, Rejection> {
+    decide_ahead(state, cmd, ctx, priors, None)
+}
+
+/// [`decide_with`] of a command prepared ahead ([`crate::prepare::prepare`]): the same
+/// decision, the same events byte for byte, with the state-free part (the digest, the sealing
+/// of a `receive`'s personal fields when `ctx` names the key it was sealed under) taken from
+/// the preparation instead of done again.
+pub fn decide_prepared(
+    state: &ComplaintState,
+    prepared: &crate::prepare::PreparedCommand,
+    ctx: &Context,
+    priors: &dyn PriorComplaints,
+) -> Result<Vec<Event>, Rejection> {
+    decide_ahead(state, prepared.command(), ctx, priors, Some(prepared.ahead()))
+}
+
+fn decide_ahead(
+    state: &ComplaintState,
+    cmd: &Command,
+    ctx: &Context,
+    priors: &dyn PriorComplaints,
+    ahead: Option<&crate::prepare::Ahead>,
+) -> Result<Vec<Event>, Rejection> {
     refuse_reserved(cmd)?;
     if let Some(id) = &state.id {
         if *id != cmd.complaint_id {
@@ -617,13 +640,14 @@ pub fn decide_with(
         state.check_retry(cmd)?;
         return Ok(Vec::new());
     }
-    let digest = cmd.digest();
+    let digest = ahead.map_or_else(|| cmd.digest(), |ahead| ahead.digest());
     let d = Decider {
         state,
         cmd,
         ctx,
         at: cmd.occurred_at.unwrap_or(ctx.now),
         priors,
+        ahead,
     };
     if !d.allowed() {
         return Err(d.illegal());
@@ -666,6 +690,8 @@ struct Decider<'s, 'c, 'x, 'p> {
     ctx: &'x Context<'p>,
     at: Timestamp,
     priors: &'x dyn PriorComplaints,
+    /// What was prepared ahead of the decision, if anything.
+    ahead: Option<&'x crate::prepare::Ahead>,
 }
 
 impl Decider<'_, '_, '_, '_> {
@@ -1093,17 +1119,12 @@ impl Decider<'_, '_, '_, '_> {
                     complaint: self.complaint(),
                 });
             };
-            let data = PersonalData {
-                name: c.name.clone(),
-                phone: c.phone.clone(),
-                address: c.address.clone(),
-            };
-            let nonce = personal::derive_nonce(
-                &data,
-                key,
-                &[self.cmd.complaint_id.as_str(), self.cmd.command_id.as_str()],
-            );
-            Some(personal::try_seal(&data, key, nonce).map_err(|e| self.invalid("customer", e.to_string()))?)
+            // Sealed ahead under this very key (`prepare`): the same bytes; else sealed now.
+            match self.ahead.and_then(|ahead| ahead.sealed_under(key)) {
+                Some(sealed) => Some(sealed.clone()),
+                None => personal::seal_customer(self.cmd.complaint_id.as_str(), self.cmd.command_id.as_str(), c, key)
+                    .map_err(|e| self.invalid("customer", e.to_string()))?,
+            }
         } else {
             None
         };

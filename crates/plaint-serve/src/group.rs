@@ -1,7 +1,9 @@
 //! Group commit of single commands (issue 15): `POST /v1/commands` requests carrying one
 //! command that arrive while a commit is in flight are gathered by one task and committed
-//! together with one [`Engine::execute_batch`] (one durable append for the lot); each request
-//! is answered with its own command's result, as [`Engine::execute`] would have answered it.
+//! together with one [`Engine::execute_batch_prepared`] (one durable append for the lot); each
+//! request is answered with its own command's result, as [`Engine::execute`] would have
+//! answered it. Each command is prepared on its request's own task first ([`Engine::prepare`]:
+//! its digest, a receive's sealing), so the one serial group does less (issue 15, wave 11).
 //!
 //! Per-command semantics are the batch's (docs/serve.md, "Commands"): each command is decided
 //! on its own against its complaint's state, in arrival order (two commands on one complaint in
@@ -10,7 +12,7 @@
 //! (a store error, a persistent conflict) is executed again one command at a time, so every
 //! request gets the answer `execute` gives it. A lone request is executed directly.
 
-use plaint::engine::BATCH_COMMANDS_MAX;
+use plaint::engine::{PreparedCommand, BATCH_COMMANDS_MAX};
 use plaint::{Command, CommandId, CommandOutcome, ComplaintId, Engine, EngineError, Executed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -62,7 +64,8 @@ pub(crate) enum Failed {
 type Reply = oneshot::Sender<Result<Done, EngineError>>;
 
 struct Job {
-    cmd: Command,
+    /// Prepared on the request's own task ([`Engine::prepare`]), so the group does less.
+    cmd: PreparedCommand,
     reply: Reply,
     /// When the command joined the queue (`plaint_group_wait_seconds`).
     queued: Instant,
@@ -73,18 +76,22 @@ struct Job {
 #[derive(Debug, Clone)]
 pub(crate) struct Grouper {
     queue: mpsc::Sender<Job>,
+    /// For preparing each command before it joins the queue.
+    engine: Arc<Engine>,
 }
 
 impl Grouper {
     /// Starts the grouping task on the current runtime.
     pub fn start(engine: Arc<Engine>) -> Grouper {
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
-        tokio::spawn(drain(engine, jobs));
-        Grouper { queue }
+        tokio::spawn(drain(engine.clone(), jobs));
+        Grouper { queue, engine }
     }
 
-    /// Executes `cmd` in the next group and returns what it did.
+    /// Executes `cmd` in the next group and returns what it did. Its state-free part (the
+    /// digest, a receive's sealing) is done first, here, in parallel with the group in flight.
     pub async fn execute(&self, cmd: Command) -> Result<Done, Failed> {
+        let cmd = self.engine.prepare(cmd).await;
         let (reply, answer) = oneshot::channel();
         let job = Job {
             cmd,
@@ -124,18 +131,18 @@ async fn commit(engine: &Engine, group: Vec<Job>) {
         group.len(),
         group.iter().map(|j| started.saturating_duration_since(j.queued)),
     );
-    let (cmds, replies): (Vec<Command>, Vec<Reply>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
+    let (cmds, replies): (Vec<PreparedCommand>, Vec<Reply>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     decide_and_answer(engine, cmds, replies).await;
     crate::meters::group_committed(started.elapsed());
 }
 
 /// Executes a group's commands as one batch and answers each of its requests.
-async fn decide_and_answer(engine: &Engine, cmds: Vec<Command>, replies: Vec<Reply>) {
+async fn decide_and_answer(engine: &Engine, cmds: Vec<PreparedCommand>, replies: Vec<Reply>) {
     if cmds.len() == 1 {
         return one_by_one(engine, cmds, replies).await;
     }
     // Lent, not given: a group the engine fails as a whole is executed again from `cmds`.
-    let out = match engine.execute_batch(&cmds).await {
+    let out = match engine.execute_batch_prepared(&cmds).await {
         Ok(out) => out,
         // The whole group failed (nothing decided is known to be written): each command
         // again on its own, so each gets its own answer (idempotent by command id).
@@ -144,7 +151,7 @@ async fn decide_and_answer(engine: &Engine, cmds: Vec<Command>, replies: Vec<Rep
     assert_eq!(out.outcomes.len(), cmds.len(), "an outcome per command");
     assert_eq!(out.stream_versions.len(), cmds.len(), "a stream version per command");
     for (i, (cmd, reply)) in cmds.iter().zip(replies).enumerate() {
-        let answer = answer_of(engine, cmd, &out.outcomes[i], out.stream_versions[i]).await;
+        let answer = answer_of(engine, cmd.command(), &out.outcomes[i], out.stream_versions[i]).await;
         // A client that went away meanwhile has no one to answer.
         let _ = reply.send(answer);
     }
@@ -182,11 +189,15 @@ async fn answer_of(
     }
 }
 
-/// Executes each command on its own, in order, answering each on its reply.
-async fn one_by_one(engine: &Engine, cmds: Vec<Command>, replies: Vec<Reply>) {
+/// Executes each command on its own, in order, answering each on its reply (what was prepared
+/// is dropped: `execute` decides the command as it is).
+async fn one_by_one(engine: &Engine, cmds: Vec<PreparedCommand>, replies: Vec<Reply>) {
     assert_eq!(cmds.len(), replies.len(), "a reply per command");
     for (cmd, reply) in cmds.into_iter().zip(replies) {
-        let answer = engine.execute(cmd).await.map(|done| Done::of_executed(&done));
+        let answer = engine
+            .execute(cmd.into_command())
+            .await
+            .map(|done| Done::of_executed(&done));
         let _ = reply.send(answer);
     }
 }
