@@ -22,7 +22,6 @@ use plaint_domain::calendar::Calendar;
 use plaint_domain::personal::CustomerKey;
 use plaint_domain::personal::{match_key, MatchSecret};
 use plaint_domain::policy::Policy;
-pub use plaint_domain::prepare::PreparedCommand;
 use plaint_domain::repeat::PriorComplaints;
 use plaint_domain::repeat::{self, Candidate, CustomerRef, PriorComplaint, RepeatVerdict};
 use plaint_domain::sla::TicketSla;
@@ -52,7 +51,7 @@ pub use plaint_projections::runner::Progress;
 mod engine_casework;
 #[path = "engine_vault.rs"]
 pub(crate) mod vault_ops;
-pub use vault_ops::{CopyReport, Erasure, ErasureRequest, VaultCoverage, LEGAL_BASIS_LEN_MAX};
+pub use vault_ops::{CopyReport, Erasure, ErasureRequest, PreparedCommand, VaultCoverage, LEGAL_BASIS_LEN_MAX};
 
 #[path = "engine_cache.rs"]
 mod state_cache;
@@ -335,10 +334,10 @@ impl BatchCommand for PreparedCommand {
         PreparedCommand::command(self)
     }
     fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision {
-        decide_prepared(state, self, ctx, priors)
+        decide_prepared(state, self.domain(), ctx, priors)
     }
     fn proposed_key(&self) -> Option<&CustomerKey> {
-        self.sealing_key()
+        self.proposal()
     }
 }
 
@@ -965,16 +964,6 @@ impl Engine {
     /// again one command at a time) keeps them without a copy.
     pub async fn execute_batch(&self, cmds: impl AsRef<[Command]>) -> Result<BatchOutcome, EngineError> {
         self.execute_batch_with(cmds.as_ref(), false, None).await
-    }
-
-    /// Does a command's state-free part ahead of its decision ([`plaint_domain::prepare`]):
-    /// its digest and, for a `receive` with personal fields, their sealing under the key the
-    /// vault most likely names then (the customer's live key, or a new one proposed). Reads
-    /// the vault, writes nothing. `plaint serve` prepares each request's command on the
-    /// request's own task, so its group commit ([`Engine::execute_batch_prepared`]) does less.
-    pub async fn prepare(&self, cmd: Command) -> PreparedCommand {
-        let key = self.likely_key(&cmd).await;
-        plaint_domain::prepare::prepare(cmd, key.as_ref())
     }
 
     /// [`Engine::execute_batch`] of prepared commands ([`Engine::prepare`]): the same

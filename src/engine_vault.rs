@@ -6,8 +6,9 @@
 use super::*;
 use plaint_domain::codec;
 use plaint_domain::personal::{legacy_match_key, CustomerKey, MatchSecret};
+use plaint_domain::prepare::PreparedCommand as DomainPrepared;
 use plaint_domain::{CustomerErased, EventMeta, ERASURE_STREAM};
-use plaint_store::vault::{random_secret, KeyState, NewKey, Vault, VaultDump, VaultWrite};
+use plaint_store::vault::{key_owner, random_secret, KeyState, NewKey, Vault, VaultDump, VaultWrite};
 use plaint_store::{NewEvent, RecordedEvent};
 use std::collections::HashMap;
 
@@ -72,15 +73,10 @@ pub(super) fn key_owner_of(secret: &MatchSecret, cmd: &Command) -> Option<String
     let CommandBody::Receive(r) = &cmd.body else {
         return None;
     };
-    let CustomerInput {
-        customer_id,
-        name,
-        phone,
-        address,
-    } = &r.customer;
-    if name.is_none() && phone.is_none() && address.is_none() {
+    if !r.customer.has_personal_fields() {
         return None;
     }
+    let CustomerInput { customer_id, phone, .. } = &r.customer;
     Some(
         match_key(secret, customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
             let h = blake3::hash(cmd.complaint_id.as_str().as_bytes());
@@ -107,9 +103,61 @@ fn new_key(owner: &str) -> Result<CustomerKey, EngineError> {
     })
 }
 
-/// Whether `key` is one of `owner`'s (its id `<owner>.<suffix>`).
-fn is_key_of(key: &CustomerKey, owner: &str) -> bool {
-    key.id.strip_prefix(owner).is_some_and(|suffix| suffix.starts_with('.'))
+/// A command prepared ahead of its batch ([`Engine::prepare`]): the domain's preparation
+/// (digest, a `receive`'s sealing), and whether the key it sealed under is a new key proposed
+/// (the vault named no live key of the customer then) or the customer's live key. Only a
+/// proposal may become a new key: a live key sealed under ahead may have been erased since,
+/// and an erased key is never made again.
+#[derive(Debug)]
+pub struct PreparedCommand {
+    domain: DomainPrepared,
+    sealed_under: SealedUnder,
+}
+
+/// The key a preparation sealed under, as the vault named it then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SealedUnder {
+    /// Nothing sealed ahead, or sealed under the customer's live key.
+    NoNewKey,
+    /// Sealed under a new key proposed for the customer.
+    ProposedKey,
+}
+
+impl PreparedCommand {
+    /// The command.
+    pub fn command(&self) -> &Command {
+        self.domain.command()
+    }
+
+    /// The command back, with what was prepared dropped.
+    pub fn into_command(self) -> Command {
+        self.domain.into_command()
+    }
+
+    /// The domain's preparation.
+    pub(super) fn domain(&self) -> &DomainPrepared {
+        &self.domain
+    }
+
+    /// The new key proposed ahead for this command, if the vault named no live key then.
+    pub(super) fn proposal(&self) -> Option<&CustomerKey> {
+        match self.sealed_under {
+            SealedUnder::ProposedKey => self.domain.sealing_key(),
+            SealedUnder::NoNewKey => None,
+        }
+    }
+
+    /// The id of the new key proposed ahead, if any (for tests: what the batch must take).
+    #[doc(hidden)]
+    pub fn proposed_key_id(&self) -> Option<&str> {
+        self.proposal().map(|key| key.id.as_str())
+    }
+
+    /// The id of the key sealed under ahead, if any (for tests).
+    #[doc(hidden)]
+    pub fn sealing_key_id(&self) -> Option<&str> {
+        self.domain.sealing_key().map(|key| key.id.as_str())
+    }
 }
 
 /// The two owners a `receive` links (the customer id's, the phone's), when it gives both.
@@ -183,7 +231,7 @@ impl Engine {
         if let Some((id, secret)) = live {
             return Ok(Some(CustomerKey { id, secret: *secret }));
         }
-        let key = match proposed.filter(|key| is_key_of(key, &owner)) {
+        let key = match proposed.filter(|key| key_owner(&key.id) == owner) {
             Some(key) => key.clone(),
             None => new_key(&owner)?,
         };
@@ -194,17 +242,34 @@ impl Engine {
         Ok(Some(key))
     }
 
-    /// The key a command's personal fields will most likely be sealed under, for sealing them
-    /// ahead ([`Engine::prepare`]): the customer's live key, or a new one proposed (made, not
-    /// stored: [`Engine::customer_key_for`] takes it if a new key is still needed then). `None`
-    /// for a command without personal fields, or when the vault cannot be read (the decision
-    /// chooses, and reports the error, then).
-    pub(super) async fn likely_key(&self, cmd: &Command) -> Option<CustomerKey> {
-        let owner = key_owner_of(&self.match_secret, cmd)?;
-        match self.vault.live_key(&owner).await {
-            Ok(Some((id, secret))) => Some(CustomerKey { id, secret: *secret }),
-            Ok(None) => new_key(&owner).ok(),
-            Err(_) => None,
+    /// Does a command's state-free part ahead of its decision ([`plaint_domain::prepare`]):
+    /// its digest and, for a `receive` with personal fields, their sealing under the key the
+    /// vault most likely names then (the customer's live key, or a new one proposed). Never
+    /// waits: when the vault cannot answer at once (the file vault's table held by a write
+    /// through its `fdatasync`; PostgreSQL, a round trip), or fails, only the digest (the
+    /// batch seals). Writes nothing. `plaint serve` prepares each request's command on the
+    /// request's own task, so its group commit ([`Engine::execute_batch_prepared`]) does less.
+    pub fn prepare(&self, cmd: Command) -> PreparedCommand {
+        let (key, sealed_under) = match key_owner_of(&self.match_secret, &cmd) {
+            Some(owner) => self.key_ahead(&owner),
+            None => (None, SealedUnder::NoNewKey),
+        };
+        PreparedCommand {
+            domain: plaint_domain::prepare::prepare(cmd, key),
+            sealed_under,
+        }
+    }
+
+    /// The key to seal `owner`'s fields under ahead: the live key, or a new one proposed
+    /// (made, not stored: [`Engine::customer_key_for`] takes it if a new key is still needed).
+    fn key_ahead(&self, owner: &str) -> (Option<CustomerKey>, SealedUnder) {
+        match self.vault.live_key_at_once(owner) {
+            Some(Ok(Some((id, secret)))) => (Some(CustomerKey { id, secret: *secret }), SealedUnder::NoNewKey),
+            Some(Ok(None)) => match new_key(owner) {
+                Ok(key) => (Some(key), SealedUnder::ProposedKey),
+                Err(_) => (None, SealedUnder::NoNewKey),
+            },
+            Some(Err(_)) | None => (None, SealedUnder::NoNewKey),
         }
     }
 

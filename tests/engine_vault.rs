@@ -315,7 +315,7 @@ fn verify(id: &str, complaint: &str) -> Command {
 async fn prepared(engine: &Engine, cmds: &[Command]) -> Vec<plaint::engine::PreparedCommand> {
     let mut out = Vec::new();
     for cmd in cmds {
-        out.push(engine.prepare(cmd.clone()).await);
+        out.push(engine.prepare(cmd.clone()));
     }
     out
 }
@@ -408,11 +408,87 @@ async fn a_preparation_made_stale_by_a_new_key_is_sealed_again_under_the_live_ke
     assert_eq!(key_of(&late), key_of(&first), "sealed under the customer's live key");
     assert_ne!(
         Some(key_of(&late).as_str()),
-        early[0].sealing_key().map(|k| k.id.as_str()),
+        early[0].sealing_key_id(),
         "not under the stale proposal"
     );
     let PersonalFields::Clear { name, .. } = engine.personal_fields(&late[0], Reveal::Clear).await.unwrap() else {
         panic!("the fields open under the live key");
     };
     assert_eq!(name.as_deref(), Some("王芳"));
+}
+
+/// The key id a complaint's receive was sealed under.
+async fn sealing_key_of(engine: &Engine, complaint: &str) -> String {
+    let events = engine.history(&ComplaintId::new(complaint).unwrap()).await.unwrap();
+    match &events[0].data {
+        EventData::Received(r) => r.customer.personal.as_ref().unwrap().key_id.clone(),
+        other => panic!("a receive records Received, not {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_receive_prepared_under_a_key_erased_before_its_batch_is_sealed_under_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    engine.execute(receive("c-1", "CMP-1", "13900004444")).await.unwrap();
+    let k1 = sealing_key_of(&engine, "CMP-1").await;
+    // Prepared under the customer's live key K1 (no new key proposed: K1 is live)...
+    let early = prepared(
+        &engine,
+        &[
+            receive("c-2", "CMP-2", "13900004444"),
+            receive("c-3", "CMP-3", "13900004444"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        early[0].sealing_key_id(),
+        Some(k1.as_str()),
+        "sealed ahead under the live key"
+    );
+    assert_eq!(early[0].proposed_key_id(), None, "a live key is not proposed");
+    // ...then the customer is erased while the commands wait for their batch.
+    assert_eq!(
+        engine
+            .erase_customer("13900004444", &dpo())
+            .await
+            .unwrap()
+            .keys_destroyed,
+        1
+    );
+    let out = engine.execute_batch_prepared(&early).await.unwrap();
+    assert_eq!(out.committed, 2);
+    let (k2, k3) = (
+        sealing_key_of(&engine, "CMP-2").await,
+        sealing_key_of(&engine, "CMP-3").await,
+    );
+    assert_ne!(k2, k1, "the owner's next key is a new one, never the erased one");
+    assert_eq!(k3, k2, "one new key for the customer in the batch");
+    for complaint in ["CMP-2", "CMP-3"] {
+        let events = engine.history(&ComplaintId::new(complaint).unwrap()).await.unwrap();
+        let fields = engine.personal_fields(&events[0], Reveal::Clear).await.unwrap();
+        assert!(
+            matches!(fields, PersonalFields::Clear { .. }),
+            "{complaint}: data given after the erasure reads"
+        );
+    }
+    engine.verify().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_new_customers_key_is_the_one_proposed_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    let early = prepared(&engine, &[receive("c-1", "CMP-1", "13900005555")]).await;
+    let proposed = early[0]
+        .proposed_key_id()
+        .expect("a new customer: a key proposed")
+        .to_owned();
+    assert_eq!(early[0].sealing_key_id(), Some(proposed.as_str()));
+    engine.execute_batch_prepared(&early).await.unwrap();
+    assert_eq!(
+        sealing_key_of(&engine, "CMP-1").await,
+        proposed,
+        "the batch took the proposal"
+    );
 }

@@ -275,6 +275,14 @@ pub struct CustomerInput {
     pub address: Option<String>,
 }
 
+impl CustomerInput {
+    /// Whether the customer gives any personal field (name, phone, address): the one rule for
+    /// when a `receive` is sealed under a customer key (docs/domain.md §9).
+    pub fn has_personal_fields(&self) -> bool {
+        self.name.is_some() || self.phone.is_some() || self.address.is_some()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receive {
     pub channel: Channel,

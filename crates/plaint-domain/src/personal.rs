@@ -72,6 +72,13 @@ pub struct CustomerKey {
     pub secret: [u8; 32],
 }
 
+impl Drop for CustomerKey {
+    // Wipe the secret of every copy dropped (a prepared command's, a batch's), as the vault's.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
 impl std::fmt::Debug for CustomerKey {
     // Never print the secret, not even in a panic message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,7 +242,7 @@ pub fn seal_customer(
     customer: &crate::command::CustomerInput,
     key: &CustomerKey,
 ) -> Result<Option<SealedPersonal>, PersonalError> {
-    if customer.name.is_none() && customer.phone.is_none() && customer.address.is_none() {
+    if !customer.has_personal_fields() {
         return Ok(None);
     }
     let data = PersonalData {

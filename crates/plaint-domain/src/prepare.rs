@@ -86,19 +86,77 @@ impl PreparedCommand {
 /// assert_eq!(prepared.ahead().digest(), cmd.digest());
 /// assert_eq!(prepared.into_command(), cmd);
 /// ```
-pub fn prepare(cmd: Command, key: Option<&CustomerKey>) -> PreparedCommand {
+pub fn prepare(cmd: Command, key: Option<CustomerKey>) -> PreparedCommand {
     let digest = cmd.digest();
     let sealed = match (&cmd.body, key) {
         (CommandBody::Receive(r), Some(key)) => {
-            personal::seal_customer(cmd.complaint_id.as_str(), cmd.command_id.as_str(), &r.customer, key)
+            personal::seal_customer(cmd.complaint_id.as_str(), cmd.command_id.as_str(), &r.customer, &key)
                 .ok()
                 .flatten()
-                .map(|sealed| (key.clone(), sealed))
+                .map(|sealed| (key, sealed))
         }
         _ => None,
     };
     PreparedCommand {
         cmd,
         ahead: Ahead { digest, sealed },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+    use crate::personal::MatchSecret;
+    use crate::policy::Policy;
+    use crate::repeat::NoPriors;
+    use crate::state::{decide_prepared, ComplaintState, Context};
+    use crate::{EventData, Timestamp};
+
+    fn receive(name: &str) -> Command {
+        serde_json::from_str(&format!(
+            r#"{{"command_id": "c-1", "complaint_id": "CMP-7", "actor": "cs-014", "command": "receive",
+                "channel": "hotline", "region": "杭州", "description": "包裹破损",
+                "customer": {{"name": "{name}", "phone": "13800138000"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// `decide_prepared` takes the sealing done ahead when its key is the context's: a marker
+    /// sealing (another name's, under the same key) comes out as the event's, which a fresh
+    /// sealing never would.
+    #[test]
+    fn the_sealing_done_ahead_is_the_one_decided() {
+        let key = CustomerKey {
+            id: "owner.k1".to_owned(),
+            secret: [3; 32],
+        };
+        let cmd = receive("陈静");
+        let marker = prepare(receive("MARKER"), Some(key.clone()));
+        let (_, marker_sealed) = marker.ahead.sealed.clone().unwrap();
+        let prepared = PreparedCommand {
+            ahead: Ahead {
+                digest: cmd.digest(),
+                sealed: Some((key.clone(), marker_sealed.clone())),
+            },
+            cmd,
+        };
+        let (policy, calendar, secret) = (
+            Policy::default(),
+            Calendar::china_mainland(),
+            MatchSecret::from_bytes([7; 32]),
+        );
+        let ctx = Context {
+            now: Timestamp::parse_rfc3339("2026-11-25T09:00:00+08:00").unwrap(),
+            policy: &policy,
+            calendar: &calendar,
+            customer_key: Some(&key),
+            match_secret: &secret,
+        };
+        let events = decide_prepared(&ComplaintState::default(), &prepared, &ctx, &NoPriors).unwrap();
+        let EventData::Received(r) = &events[0].data else {
+            panic!("a receive records Received first");
+        };
+        assert_eq!(r.customer.personal.as_ref(), Some(&marker_sealed));
     }
 }

@@ -1113,7 +1113,7 @@ impl Decider<'_, '_, '_, '_> {
             Some(w) => normalise_waybill(w).map_err(|reason| self.invalid("waybill", reason))?,
         };
         let c = &r.customer;
-        let personal = if c.name.is_some() || c.phone.is_some() || c.address.is_some() {
+        let personal = if c.has_personal_fields() {
             let Some(key) = self.ctx.customer_key else {
                 return Err(Rejection::MissingCustomerKey {
                     complaint: self.complaint(),
@@ -1121,7 +1121,10 @@ impl Decider<'_, '_, '_, '_> {
             };
             // Sealed ahead under this very key (`prepare`): the same bytes; else sealed now.
             match self.ahead.and_then(|ahead| ahead.sealed_under(key)) {
-                Some(sealed) => Some(sealed.clone()),
+                Some(sealed) => {
+                    debug_assert_eq!(sealed.key_id, key.id);
+                    Some(sealed.clone())
+                }
                 None => personal::seal_customer(self.cmd.complaint_id.as_str(), self.cmd.command_id.as_str(), c, key)
                     .map_err(|e| self.invalid("customer", e.to_string()))?,
             }

@@ -52,7 +52,7 @@ fn decide_both(cmd: &Command, ahead_key: Option<&CustomerKey>, now_key: &Custome
     };
     let state = ComplaintState::default();
     let plain = decide_with(&state, cmd, &ctx, &NoPriors).unwrap();
-    let prepared = prepare(cmd.clone(), ahead_key);
+    let prepared = prepare(cmd.clone(), ahead_key.cloned());
     let ahead = decide_prepared(&state, &prepared, &ctx, &NoPriors).unwrap();
     (plain, ahead)
 }
@@ -61,7 +61,7 @@ fn decide_both(cmd: &Command, ahead_key: Option<&CustomerKey>, now_key: &Custome
 fn a_receive_sealed_ahead_under_the_decisions_key_gives_the_same_bytes() {
     let k = key("owner.k1", 1);
     let cmd = receive("c-1");
-    let prepared = prepare(cmd.clone(), Some(&k));
+    let prepared = prepare(cmd.clone(), Some(k.clone()));
     assert!(prepared.ahead().sealed_under(&k).is_some(), "sealed ahead");
     let (plain, ahead) = decide_both(&cmd, Some(&k), &k);
     assert_eq!(encoded(&plain), encoded(&ahead));
@@ -108,17 +108,17 @@ fn a_retry_of_a_prepared_command_is_recognised_and_another_body_refused() {
     let cmd = receive("c-4");
     let events = decide_prepared(
         &ComplaintState::default(),
-        &prepare(cmd.clone(), Some(&k)),
+        &prepare(cmd.clone(), Some(k.clone())),
         &ctx,
         &NoPriors,
     )
     .unwrap();
     let state = ComplaintState::from_events(&events);
     assert_eq!(
-        decide_prepared(&state, &prepare(cmd.clone(), Some(&k)), &ctx, &NoPriors).unwrap(),
+        decide_prepared(&state, &prepare(cmd.clone(), Some(k.clone())), &ctx, &NoPriors).unwrap(),
         Vec::<Event>::new()
     );
     let mut other = cmd;
     other.actor = Actor::person("cs-015").unwrap();
-    assert!(decide_prepared(&state, &prepare(other, Some(&k)), &ctx, &NoPriors).is_err());
+    assert!(decide_prepared(&state, &prepare(other, Some(k.clone())), &ctx, &NoPriors).is_err());
 }

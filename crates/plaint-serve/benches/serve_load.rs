@@ -20,7 +20,8 @@
 //!   and shares the same two cores, so it measures the pair, not the server.
 //!
 //! Run: `cargo bench -p plaint-serve --bench serve_load` (`PLAINT_BENCH_CLIENTS`,
-//! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200; `PLAINT_BENCH_PHASES=http`
+//! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200; `PLAINT_BENCH_CUSTOMERS=many`
+//! gives each command a customer of its own instead of one phone for all; `PLAINT_BENCH_PHASES=http`
 //! or `library` runs one path only, e.g. under `perf record`; `PLAINT_BENCH_ALLOC=system` runs
 //! on the C library's malloc instead of mimalloc, the `plaint` binary's allocator, for an A/B
 //! of the allocator with one build).
@@ -102,9 +103,22 @@ fn receive(run: &str, client: usize, i: usize) -> Command {
         "complaint_id": format!("CMP-{run}-{client:03}-{i:06}"),
         "actor": "cs-014", "command": "receive", "channel": "hotline", "region": "杭州",
         "waybill": "SF1234567890", "description": "快递显示已签收但本人未收到，要求核实",
-        "customer": {"name": "陈静", "phone": "13800138000"}
+        "customer": {"name": "陈静", "phone": phone(client, i)}
     }))
     .unwrap()
+}
+
+/// The customer's phone: one for every command (the default), or with
+/// `PLAINT_BENCH_CUSTOMERS=many` a customer of its own for each command (a new key each, written
+/// to the vault with its group: the preparation's vault read meets the vault's writes).
+fn phone(client: usize, i: usize) -> String {
+    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let many = *MANY.get_or_init(|| std::env::var("PLAINT_BENCH_CUSTOMERS").as_deref() == Ok("many"));
+    if many {
+        format!("139{:08}", client * 100_000 + i)
+    } else {
+        "13800138000".to_owned()
+    }
 }
 
 struct Outcome {

@@ -91,7 +91,7 @@ impl Grouper {
     /// Executes `cmd` in the next group and returns what it did. Its state-free part (the
     /// digest, a receive's sealing) is done first, here, in parallel with the group in flight.
     pub async fn execute(&self, cmd: Command) -> Result<Done, Failed> {
-        let cmd = self.engine.prepare(cmd).await;
+        let cmd = self.engine.prepare(cmd);
         let (reply, answer) = oneshot::channel();
         let job = Job {
             cmd,

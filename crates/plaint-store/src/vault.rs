@@ -164,6 +164,13 @@ pub trait Vault: Send + Sync {
     /// A live key of `owner` (the newest), if any.
     async fn live_key(&self, owner: &str) -> Result<Option<(String, Secret)>, StoreError>;
 
+    /// [`Vault::live_key`] when it can be answered at once, without waiting for a lock or a
+    /// round trip; `None` otherwise (the default: a backend offers it only where it is cheap).
+    /// For work done ahead that can do without it (`Engine::prepare`).
+    fn live_key_at_once(&self, _owner: &str) -> Option<Result<Option<(String, Secret)>, StoreError>> {
+        None
+    }
+
     /// The key with this id.
     async fn key(&self, id: &str) -> Result<KeyState, StoreError>;
 

@@ -146,7 +146,24 @@ struct Table {
     missing: bool,
 }
 
+/// A write that would make an erased key again (its id names a destroyed secret).
+fn erased_again(id: &str) -> StoreError {
+    StoreError::InvalidAppend {
+        stream: "<vault>".into(),
+        reason: format!("key {id:?} was erased: an erased key is never made again"),
+    }
+}
+
 impl Table {
+    /// The newest live key of `owner`.
+    fn live_key(&self, owner: &str) -> Option<(String, Secret)> {
+        let ids = self.by_owner.get(owner)?;
+        ids.iter().rev().find_map(|id| match self.keys.get(id) {
+            Some((_, Some(s))) => Some((id.clone(), s.clone())),
+            _ => None,
+        })
+    }
+
     fn add_key(&mut self, record: u64, id: String, secret: Option<Secret>) {
         let owner = key_owner(&id).to_owned();
         let list = self.by_owner.entry(owner).or_default();
@@ -359,16 +376,18 @@ impl FileVault {
 
     /// A live key of `owner` (the newest).
     pub fn live_key(&self, owner: &str) -> Result<Option<(String, Secret)>, StoreError> {
-        let inner = self.lock();
-        let Some(ids) = inner.table.by_owner.get(owner) else {
-            return Ok(None);
+        Ok(self.lock().table.live_key(owner))
+    }
+
+    /// [`FileVault::live_key`] when the table is free now; `None` while another thread holds
+    /// it (a write holds it through its `fdatasync`).
+    pub fn live_key_at_once(&self, owner: &str) -> Option<Result<Option<(String, Secret)>, StoreError>> {
+        let inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
         };
-        for id in ids.iter().rev() {
-            if let Some((_, Some(s))) = inner.table.keys.get(id) {
-                return Ok(Some((id.clone(), s.clone())));
-            }
-        }
-        Ok(None)
+        Some(Ok(inner.table.live_key(owner)))
     }
 
     /// The key with this id.
@@ -414,8 +433,12 @@ impl FileVault {
         let mut next = inner.table.records;
         let mut new_keys = Vec::new();
         for k in &write.keys {
-            if inner.table.keys.contains_key(&k.id) || new_keys.iter().any(|(_, id, _)| id == &k.id) {
-                continue;
+            match inner.table.keys.get(&k.id) {
+                // An erased key is never made again: its owner's next key is a new one.
+                Some((_, None)) => return Err(erased_again(&k.id)),
+                Some(_) => continue,
+                None if new_keys.iter().any(|(_, id, _)| id == &k.id) => continue,
+                None => {}
             }
             buf.extend_from_slice(&encode(next, KIND_KEY, &k.id, Some(&k.secret))[..]);
             new_keys.push((next, k.id.clone(), k.secret.clone()));
@@ -617,6 +640,10 @@ impl crate::vault::Vault for super::FileLog {
         self.vault.live_key(owner)
     }
 
+    fn live_key_at_once(&self, owner: &str) -> Option<Result<Option<(String, Secret)>, StoreError>> {
+        self.vault.live_key_at_once(owner)
+    }
+
     async fn key(&self, id: &str) -> Result<KeyState, StoreError> {
         let vault = self.vault.clone();
         let id = id.to_owned();
@@ -676,5 +703,53 @@ impl crate::vault::Vault for super::FileLog {
         let vault = self.vault.clone();
         let dump = dump.clone();
         super::blocking(move || vault.restore(&dump)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::{random_secret, NewKey};
+
+    fn write_of(id: &str) -> VaultWrite {
+        VaultWrite {
+            keys: vec![NewKey {
+                id: id.to_owned(),
+                secret: random_secret().unwrap(),
+            }],
+            links: Vec::new(),
+        }
+    }
+
+    /// The preparation's read never waits: while a write holds the table (through its
+    /// `fdatasync`), it answers `None`; otherwise what `live_key` answers.
+    #[test]
+    fn the_read_at_once_never_waits_for_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = FileVault::open(Arc::new(crate::io::RealIo), dir.path(), false).unwrap();
+        vault.write(&write_of("owner.k1")).unwrap();
+        let held = vault.lock();
+        assert!(
+            vault.live_key_at_once("owner").is_none(),
+            "the table is held: no answer"
+        );
+        drop(held);
+        let (id, _) = vault.live_key_at_once("owner").unwrap().unwrap().unwrap();
+        assert_eq!(id, "owner.k1");
+        assert!(vault.live_key_at_once("other").unwrap().unwrap().is_none());
+    }
+
+    /// An erased key is never made again (its owner's next key is a new one): a write naming
+    /// it is refused, not skipped; a live key named again is skipped (a write repeated).
+    #[test]
+    fn a_write_naming_an_erased_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = FileVault::open(Arc::new(crate::io::RealIo), dir.path(), false).unwrap();
+        vault.write(&write_of("owner.k1")).unwrap();
+        vault.write(&write_of("owner.k1")).unwrap();
+        assert_eq!(vault.erase(&["owner.k1".to_owned()]).unwrap(), 1);
+        let refused = vault.write(&write_of("owner.k1")).unwrap_err();
+        assert!(matches!(refused, StoreError::InvalidAppend { .. }), "{refused:?}");
+        assert!(matches!(vault.key("owner.k1").unwrap(), KeyState::Erased));
     }
 }
