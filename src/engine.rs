@@ -1839,6 +1839,10 @@ fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
         }
         return Ok(runner);
     }
+    // Checkpoints that do not load together may still hold one ahead of the log (the set's
+    // shared record refuses a projection beyond it): that is damage, never discarded.
+    let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+    crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
     std::fs::remove_dir_all(dir).map_err(io)?;
     std::fs::create_dir_all(dir).map_err(io)?;
     Ok(Runner::open(dir, ProjectionSet::default())?)
@@ -1854,7 +1858,12 @@ fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
             runner.into_projections()
         }
         Ok(runner) => runner.into_projections(),
-        Err(_) => ProjectionSet::default(),
+        Err(_) => {
+            // As `open_checkpoints`: one ahead of the log is damage even if the set refuses them.
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+            ProjectionSet::default()
+        }
     };
     Ok(Runner::in_memory(set))
 }

@@ -26,8 +26,11 @@ pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PLNTCKPT";
 /// every revisit (`RevisitTally`), SLA trails the supervision and green-channel facts.
 /// 5 (issue 14): the SLA and analysis projections' `Buckets` hold the business time zone (an
 /// IANA name) instead of a fixed offset in minutes. 6 (issue 17's leftovers): casework records
-/// hold the dispute escalations (litigation, media, regulator).
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 6;
+/// hold the dispute escalations (litigation, media, regulator). 7 (issue 13, wave 11): a set's
+/// shared per-complaint record is a checkpoint of its own (`receipts`, [`crate::shared`]: each
+/// complaint's id, time of receipt, first contact and channel, in numbering order); ticket and
+/// SLA records no longer hold those three fields.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 7;
 /// Largest serialised projection state accepted, in bytes.
 pub const CHECKPOINT_STATE_SIZE_MAX: u64 = 16 << 30;
 
@@ -172,20 +175,27 @@ pub fn load<P: Projection>(dir: &Path) -> Result<Option<(u64, P)>, CheckpointErr
 /// never writes is damage too: refused here, naming the file and the fault, so the engine
 /// rebuilds the projection from the log instead of answering from it.
 pub fn decode_state<P: Projection>(path: &Path, bytes: &[u8]) -> Result<P, CheckpointError> {
-    let (mut state, rest): (P, _) = postcard::take_from_bytes(bytes).map_err(|e| CheckpointError::State {
+    let mut state: P = decode_whole(path, bytes)?;
+    state.after_load().map_err(|e| CheckpointError::Corrupt {
+        path: path.to_owned(),
+        detail: format!("the state is inconsistent: {e}"),
+    })?;
+    Ok(state)
+}
+
+/// Decodes a whole serialised state (postcard) that the checkpoint file at `path` held: one
+/// that does not decode is `CheckpointError::State`, bytes after it damage of the file.
+pub(crate) fn decode_whole<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, CheckpointError> {
+    let (state, rest): (T, _) = postcard::take_from_bytes(bytes).map_err(|e| CheckpointError::State {
         path: path.to_owned(),
         detail: e.to_string(),
     })?;
-    let corrupt = |detail| CheckpointError::Corrupt {
-        path: path.to_owned(),
-        detail,
-    };
     if !rest.is_empty() {
-        return Err(corrupt(format!("{} bytes after the state", rest.len())));
+        return Err(CheckpointError::Corrupt {
+            path: path.to_owned(),
+            detail: format!("{} bytes after the state", rest.len()),
+        });
     }
-    state
-        .after_load()
-        .map_err(|e| corrupt(format!("the state is inconsistent: {e}")))?;
     Ok(state)
 }
 

@@ -24,6 +24,7 @@ use plaint_projections::Projection;
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
 
@@ -445,20 +446,25 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// The checkpoints of a simulated restart: each projection's serialised state and position,
-/// as `checkpoint::save` writes them (postcard), kept in memory so 256 cases stay fast (the file
-/// checkpoints themselves are tested in `runner.rs`).
+/// and the set's shared record (issue 13, wave 11), as `ProjectionSet::save` writes them
+/// (postcard), kept in memory so 256 cases stay fast (the file checkpoints themselves are
+/// tested in `runner.rs`); opened as `ProjectionSet::load` does (the shared record first, then
+/// the states, then every cross-check).
 #[derive(Default)]
-struct Checkpoints(BTreeMap<&'static str, (u64, Vec<u8>)>);
+struct Checkpoints {
+    states: BTreeMap<&'static str, (u64, Vec<u8>)>,
+    shared: Option<(u64, Vec<u8>)>,
+}
 
 impl Checkpoints {
     fn save<P: Projection>(&mut self, slot: &Slot<P>) {
         if slot.enabled {
             let bytes = postcard::to_allocvec(&slot.state).unwrap();
-            self.0.insert(P::NAME, (slot.position, bytes));
+            self.states.insert(P::NAME, (slot.position, bytes));
         }
     }
     fn load<P: Projection>(&self, slot: &mut Slot<P>) {
-        if let (true, Some((position, bytes))) = (slot.enabled, self.0.get(P::NAME)) {
+        if let (true, Some((position, bytes))) = (slot.enabled, self.states.get(P::NAME)) {
             slot.state = postcard::from_bytes(bytes).unwrap();
             slot.state
                 .after_load()
@@ -467,6 +473,10 @@ impl Checkpoints {
         }
     }
     fn save_all(&mut self, set: &ProjectionSet) {
+        if set.tickets.enabled || set.sla.enabled || set.repeats.enabled || set.analysis.enabled {
+            let (position, state) = set.shared_state();
+            self.shared = Some((position, postcard::to_allocvec(&state).unwrap()));
+        }
         self.save(&set.tickets);
         self.save(&set.sla);
         self.save(&set.repeats);
@@ -474,10 +484,16 @@ impl Checkpoints {
     }
     fn open(&self, kinds: &[ProjectionKind]) -> ProjectionSet {
         let mut set = ProjectionSet::only(kinds);
+        if let Some((position, bytes)) = &self.shared {
+            let state = plaint_projections::shared::decode_state(Path::new("receipts"), bytes).unwrap();
+            set.adopt_shared(*position, state);
+        }
         self.load(&mut set.tickets);
         self.load(&mut set.sla);
         self.load(&mut set.repeats);
         self.load(&mut set.analysis);
+        set.adopt_states(Path::new("in-memory"))
+            .expect("the checkpoints of one set agree with its shared record");
         set
     }
 }

@@ -69,6 +69,14 @@ fn rebuild_from_the_file_log_equals_a_direct_fold_byte_for_byte() {
         let stats = par.rebuild_file_log(&log, RebuildTarget::Head, &mut |_| {}).unwrap();
         assert_eq!(stats.events, events.len() as u64);
         assert_eq!(par.projections().serialised(), expected);
+        // The set's shared record (issue 13, wave 11) too, however it was read and on reopening.
+        let shared = fold(&events).shared_serialised();
+        assert_eq!(runner.projections().shared_serialised(), shared);
+        assert_eq!(fast.projections().shared_serialised(), shared);
+        assert_eq!(par.projections().shared_serialised(), shared);
+        let reopened = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
+        assert_eq!(reopened.projections().shared_serialised(), shared);
+        drop(reopened);
 
         // Reopened from the checkpoints, nothing is re-applied and the state is the same.
         let mut again = Runner::open(dir.path().join("ckpt"), ProjectionSet::default()).unwrap();
@@ -291,8 +299,87 @@ fn checkpoints_that_number_complaints_differently_are_damage() {
         }
         other => panic!("opened: {:?}", other.map(|_| ())),
     }
-    // Alone, it is a sound checkpoint.
-    assert!(Runner::open(&ckpt, ProjectionSet::only(&[ProjectionKind::Sla])).is_ok());
+    // Alone too (issue 13, wave 11): the set's shared record numbers other complaints.
+    assert!(Runner::open(&ckpt, ProjectionSet::only(&[ProjectionKind::Sla])).is_err());
+    // With the shared record of its own set, alone, it is a sound checkpoint.
+    let alone = dir.path().join("alone");
+    theirs.save(&alone).unwrap();
+    checkpoint::save(&alone, theirs.sla.position, &theirs.sla.state).unwrap();
+    assert!(Runner::open(&alone, ProjectionSet::only(&[ProjectionKind::Sla])).is_ok());
+}
+
+/// The set's shared per-complaint record (issue 13, wave 11) is checked against every
+/// projection that loads with it: a projection beyond the record's position, a projection
+/// naming a complaint the record lacks, a missing record, a record numbering a complaint twice
+/// — each refused on open as damage, naming the file (the engine then rebuilds from the log).
+#[test]
+fn a_shared_record_that_disagrees_with_the_projections_is_damage() {
+    use plaint_projections::checkpoint::{self, CheckpointError};
+    use plaint_projections::runner::RunnerError;
+    use plaint_projections::shared::{Receipt, SHARED_NAME};
+    let refused =
+        |ckpt: &std::path::Path, kinds: &[ProjectionKind]| match Runner::open(ckpt, ProjectionSet::only(kinds)) {
+            Err(RunnerError::Checkpoint(CheckpointError::Corrupt { path, detail })) => (path, detail),
+            other => panic!("opened: {:?}", other.map(|_| ())),
+        };
+    let dir = tempfile::tempdir().unwrap();
+    let events = synth(40, 3);
+    let ours = fold(&events);
+    let early = fold(&events[..events.len() / 2]);
+    assert!(early.tickets.state.len() < ours.tickets.state.len());
+    let (position, state) = ours.shared_state();
+    let shared_bytes = |state: &plaint_projections::shared::SharedState| postcard::to_allocvec(state).unwrap();
+
+    // The record of an earlier position: the projections are beyond it.
+    let ckpt = dir.path().join("behind");
+    ours.save(&ckpt).unwrap();
+    let (early_position, early_state) = early.shared_state();
+    checkpoint::save_bytes(&ckpt, SHARED_NAME, early_position, &shared_bytes(&early_state)).unwrap();
+    let (path, detail) = refused(&ckpt, &[ProjectionKind::Sla]);
+    assert_eq!(path, checkpoint::checkpoint_path(&ckpt, "sla"));
+    assert!(
+        detail.contains(&format!("beyond the shared record's {early_position}")),
+        "{detail}"
+    );
+
+    // At the projections' position but short of complaints: they name ones it lacks.
+    checkpoint::save_bytes(&ckpt, SHARED_NAME, position, &shared_bytes(&early_state)).unwrap();
+    let (path, detail) = refused(&ckpt, &[ProjectionKind::Tickets]);
+    assert_eq!(path, checkpoint::checkpoint_path(&ckpt, "tickets"));
+    let lacks = format!(
+        "record {} names complaint {:?}, which the shared record ({} complaints) lacks",
+        early_state.len(),
+        ours.tickets.state.ids().nth(early_state.len()).unwrap().as_str(),
+        early_state.len()
+    );
+    assert!(detail.contains(&lacks), "{detail}");
+
+    // No record at all, projections with complaints.
+    std::fs::remove_file(checkpoint::checkpoint_path(&ckpt, SHARED_NAME)).unwrap();
+    let (path, _) = refused(&ckpt, &[ProjectionKind::Analysis]);
+    assert_eq!(path, checkpoint::checkpoint_path(&ckpt, "analysis"));
+
+    // A record numbering one complaint twice.
+    let mut entries: Vec<(String, Receipt)> = postcard::from_bytes(&shared_bytes(&state)).unwrap();
+    entries[5].0 = entries[2].0.clone();
+    checkpoint::save_bytes(&ckpt, SHARED_NAME, position, &postcard::to_allocvec(&entries).unwrap()).unwrap();
+    let (path, detail) = refused(&ckpt, &[ProjectionKind::Repeats]);
+    assert_eq!(path, checkpoint::checkpoint_path(&ckpt, SHARED_NAME));
+    assert!(
+        detail.contains(&format!("numbers complaint {:?} twice (again at 5)", entries[2].0)),
+        "{detail}"
+    );
+
+    // The sound record opens every projection, alone and together.
+    checkpoint::save_bytes(&ckpt, SHARED_NAME, position, &shared_bytes(&state)).unwrap();
+    for kind in ProjectionKind::ALL {
+        assert!(Runner::open(&ckpt, ProjectionSet::only(&[kind])).is_ok(), "{kind:?}");
+    }
+    let set = Runner::open(&ckpt, ProjectionSet::default())
+        .unwrap()
+        .into_projections();
+    assert_eq!(set.serialised(), ours.serialised());
+    assert!(set.lookups_shared());
 }
 
 /// Every projection's full chunks of complaint ids are the one allocation of the set's
