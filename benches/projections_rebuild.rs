@@ -159,7 +159,7 @@ fn generate(dir: &Path, complaints: u64, seed: u64) {
 /// Seconds to load projection `name`'s serialised state as a checkpoint load does
 /// (`checkpoint::decode_state`: decode, `after_load`'s checks and lookup indexes).
 fn load_state(name: &str, bytes: &[u8]) -> f64 {
-    use plaint_projections::checkpoint::decode_state;
+    use plaint_projections::checkpoint::test_support::decode_state;
     fn timed<P: plaint_projections::Projection>(bytes: &[u8]) -> f64 {
         let started = Instant::now();
         let state = decode_state::<P>(Path::new("bench"), bytes).expect("a rebuilt state reloads");

@@ -1,7 +1,8 @@
-//! Target `checkpoint_state`: `plaint_projections::checkpoint::decode_state`, the projection
-//! state a checkpoint file holds once its framing and BLAKE3 are sound (a crafted or buggy
-//! writer can hash any bytes), with the set's shared per-complaint record it is loaded with
-//! (issue 13, wave 11: `plaint_projections::shared`, a checkpoint of its own).
+//! Target `checkpoint_state`: `plaint_projections::checkpoint::test_support::decode_state`
+//! (feature `test-support`), the projection state a checkpoint file holds once its framing and
+//! BLAKE3 are sound (a crafted or buggy writer can hash any bytes), with the set's shared
+//! per-complaint record it is loaded with (issue 13, wave 11: `plaint_projections::shared`, a
+//! checkpoint of its own).
 //!
 //! Input: byte 0 picks the projection (tickets, sla, repeats, analysis, casework); then the
 //! serialised (postcard) shared record; the rest is the serialised projection state. Property:
@@ -22,7 +23,8 @@ use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
 use plaint_projections::analysis::Analysis;
 use plaint_projections::casework::{AssessBy, Casework};
-use plaint_projections::checkpoint::{decode_state, CheckpointError};
+use plaint_projections::checkpoint::test_support::decode_state;
+use plaint_projections::checkpoint::CheckpointError;
 use plaint_projections::repeats::Repeats;
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, Slot};
 use plaint_projections::shared::{self, SharedState};

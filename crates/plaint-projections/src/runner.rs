@@ -514,6 +514,11 @@ impl ProjectionSet {
     pub fn high_position(&self) -> u64 {
         self.positions().into_iter().flatten().max().unwrap_or(0)
     }
+    /// The last position the set's shared record folded (never below any projection's; the
+    /// first file a save writes, so the one a checkpoint ahead of the log shows first).
+    pub fn shared_position(&self) -> u64 {
+        self.ordinals.position
+    }
     /// Folds one event into the repeat projection alone (and the shared numbering), unless it
     /// applied it already. Events must come in log order, like [`ProjectionSet::apply`]; the
     /// other projections apply them when they catch up (each slot keeps its own position).

@@ -3,7 +3,9 @@
 //! naming the file; discarded (what the engine does with checkpoints that do not load) and
 //! rebuilt from their log, the projections answer what the log says — what a fold of the log
 //! event by event answers, each ticket's receipt the one its `Received` event holds — and the
-//! new checkpoints load back to the same state.
+//! new checkpoints load back to the same state. Those checkpoints are byte for byte the format-7
+//! fixture (`tests/fixtures/wave11-format7`: the five projections' files and the shared
+//! record's), which loads to the same state (review of wave 11, finding 5).
 
 mod common;
 
@@ -28,15 +30,29 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn checkpoint_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// The checkpoint files of every projection in `dir`, by file name, and (`Record::Included`)
+/// the set's shared record's.
+fn checkpoint_bytes(dir: &Path, record: Record) -> Vec<(String, Vec<u8>)> {
+    let shared = (record == Record::Included).then_some(SHARED_NAME);
     ProjectionKind::ALL
         .iter()
-        .map(|k| {
-            let name = format!("{}.checkpoint", k.name());
+        .map(|k| k.name())
+        .chain(shared)
+        .map(|name| {
+            let name = format!("{name}.checkpoint");
             let bytes = std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
             (name, bytes)
         })
         .collect()
+}
+
+/// Whether a checkpoint directory's listing includes the set's shared record (format 7 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// Format 6: five projection files.
+    Absent,
+    /// Format 7: the five and `receipts.checkpoint`.
+    Included,
 }
 
 #[test]
@@ -46,7 +62,7 @@ fn wave_7_checkpoints_are_refused_and_rebuilt_to_the_answers_of_their_log() {
     let (log_dir, old) = (tmp.path().join("log"), tmp.path().join("old"));
     copy_dir(&fixture().join("log"), &log_dir);
     copy_dir(&fixture().join("projections"), &old);
-    let wave7 = checkpoint_bytes(&old);
+    let wave7 = checkpoint_bytes(&old, Record::Absent);
     assert_eq!(wave7.len(), ProjectionKind::ALL.len());
 
     // Format 6: refused as another format, naming the file, never decoded into this layout.
@@ -99,9 +115,29 @@ fn wave_7_checkpoints_are_refused_and_rebuilt_to_the_answers_of_their_log() {
     );
     assert_eq!(again.projections().serialised(), set.serialised());
     assert!(again.projections().lookups_shared());
-    for (name, bytes) in checkpoint_bytes(&old) {
+    let written = checkpoint_bytes(&old, Record::Included);
+    assert_eq!(written.len(), ProjectionKind::ALL.len() + 1);
+    for (name, bytes) in &written {
         assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 7, "{name}");
     }
+
+    // Byte for byte the format-7 fixture (review of wave 11, finding 5): a change of these
+    // bytes without a format bump fails here. The fixture loads, every check, to the same state.
+    let wave11 = checkpoint_bytes(&format7(), Record::Included);
+    for ((name, bytes), (fixture_name, fixture_bytes)) in written.iter().zip(&wave11) {
+        assert_eq!(name, fixture_name);
+        assert!(bytes == fixture_bytes, "{name} differs from the format-7 fixture's");
+    }
+    let copy = tmp.path().join("format7");
+    copy_dir(&format7(), &copy);
+    let fixture_set = Runner::open(&copy, ProjectionSet::default()).expect("the format-7 fixture loads");
+    assert_eq!(fixture_set.projections().serialised(), set.serialised());
+    assert_eq!(fixture_set.projections().shared_serialised(), set.shared_serialised());
+}
+
+/// The format-7 checkpoints this code writes for the wave-7 log (`tests/fixtures/wave11-format7`).
+fn format7() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wave11-format7/projections")
 }
 
 /// Every event of the file log, in order.

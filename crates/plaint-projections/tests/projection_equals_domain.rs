@@ -278,6 +278,23 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
         };
         prop_assert_eq!(v.status, state.status, "{}: status of {}", what, id);
         prop_assert_eq!(v.stream_version, state.version, "{}: version of {}", what, id);
+        // The fields the shared record holds (issue 13, wave 11): read through it, not the
+        // projection's own record.
+        prop_assert_eq!(
+            Some(v.received_at),
+            state.received_at,
+            "{}: receipt time of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(
+            Some(v.contact_at),
+            state.contact_at,
+            "{}: first contact of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(Some(v.channel), state.channel, "{}: channel of {}", what, id);
         prop_assert_eq!(&v.deadlines, &state.deadlines, "{}: deadlines of {}", what, id);
         prop_assert_eq!(v.reopen_count, state.reopen_count, "{}: reopens of {}", what, id);
         prop_assert_eq!(v.compensated, state.compensated, "{}: compensation of {}", what, id);
