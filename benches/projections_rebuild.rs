@@ -159,13 +159,20 @@ fn generate(dir: &Path, complaints: u64, seed: u64) {
 /// Seconds to load projection `name`'s serialised state as a checkpoint load does
 /// (`checkpoint::decode_state`: decode, `after_load`'s checks and lookup indexes).
 fn load_state(name: &str, bytes: &[u8]) -> f64 {
-    use plaint_projections::checkpoint::decode_state;
+    use plaint_projections::checkpoint::test_support::decode_state;
     fn timed<P: plaint_projections::Projection>(bytes: &[u8]) -> f64 {
         let started = Instant::now();
         let state = decode_state::<P>(Path::new("bench"), bytes).expect("a rebuilt state reloads");
         let took = started.elapsed().as_secs_f64();
         drop(state);
         took
+    }
+    if name == plaint_projections::shared::SHARED_NAME {
+        let started = Instant::now();
+        let state = plaint_projections::shared::decode_state(Path::new("bench"), bytes).expect("the record reloads");
+        let took = started.elapsed().as_secs_f64();
+        drop(state);
+        return took;
     }
     match ProjectionKind::from_name(name).expect("a projection name") {
         ProjectionKind::Tickets => timed::<plaint_projections::Tickets>(bytes),
@@ -293,7 +300,10 @@ fn main() {
     summary::record("rebuild.complaints", complaints as f64);
     summary::record("rebuild.projections_mib", mib(live_after.saturating_sub(live_before)));
     let started = Instant::now();
-    let serialised = set.serialised();
+    let mut serialised = set.serialised();
+    // The set's shared per-complaint record (issue 13, wave 11): a checkpoint of its own.
+    let shared = set.shared_serialised();
+    serialised.push((plaint_projections::shared::SHARED_NAME, shared));
     let sizes: Vec<String> = serialised
         .iter()
         .map(|(name, b)| format!("{name} {:.0} MiB", b.len() as f64 / (1 << 20) as f64))
@@ -326,10 +336,14 @@ fn main() {
     let pstats = par
         .rebuild_file_log(&log, RebuildTarget::Head, &mut |_| {})
         .expect("parallel rebuild");
+    let mut par_serialised = par.projections().serialised();
+    let shared = par.projections().shared_serialised();
+    par_serialised.push((plaint_projections::shared::SHARED_NAME, shared));
     assert!(
-        digest(&par.projections().serialised()) == single,
-        "parallel rebuild must be byte-identical"
+        digest(&par_serialised) == single,
+        "parallel rebuild must be byte-identical (the shared record too)"
     );
+    drop(par_serialised);
     summary::record("rebuild.two_threads.ev_s", pstats.events_per_sec());
     println!(
         "  rebuild, 2 threads: {:>8.3} s  {:>12.0} events/s  (byte-identical state)",

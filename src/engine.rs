@@ -1881,28 +1881,43 @@ fn open_checkpoints(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     if let Ok(runner) = Runner::open(dir, ProjectionSet::default()) {
-        if runner.projections().high_position() > head {
+        if checkpointed_high(runner.projections()) > head {
             let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
             crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
         }
         return Ok(runner);
     }
+    // Checkpoints that do not load together may still hold one ahead of the log (the set's
+    // shared record refuses a projection beyond it): that is damage, never discarded.
+    let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+    crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
     std::fs::remove_dir_all(dir).map_err(io)?;
     std::fs::create_dir_all(dir).map_err(io)?;
     Ok(Runner::open(dir, ProjectionSet::default())?)
+}
+
+/// The highest position a loaded set's checkpoints reflect: its projections' and its shared
+/// record's (saved first, so the one most likely ahead of the log).
+fn checkpointed_high(set: &ProjectionSet) -> u64 {
+    set.high_position().max(set.shared_position())
 }
 
 /// The projections from their checkpoints in `dir`, held in memory only (a read-only engine
 /// never saves): damaged or missing checkpoints start from empty; one ahead of `head` is damage.
 fn read_only_runner(dir: &Path, head: u64) -> Result<Runner, EngineError> {
     let set = match Runner::open(dir, ProjectionSet::default()) {
-        Ok(runner) if runner.projections().high_position() > head => {
+        Ok(runner) if checkpointed_high(runner.projections()) > head => {
             let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
             crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
             runner.into_projections()
         }
         Ok(runner) => runner.into_projections(),
-        Err(_) => ProjectionSet::default(),
+        Err(_) => {
+            // As `open_checkpoints`: one ahead of the log is damage even if the set refuses them.
+            let (checkpoints, _) = crate::maintenance::checkpoint_positions(dir);
+            crate::maintenance::check_not_ahead(dir, &checkpoints, head)?;
+            ProjectionSet::default()
+        }
     };
     Ok(Runner::in_memory(set))
 }

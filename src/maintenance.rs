@@ -11,7 +11,8 @@ use crate::engine::{EngineConfig, StoreConfig};
 use crate::VaultCoverage;
 use crate::{Engine, EngineError};
 use plaint_projections::checkpoint::{self, checkpoint_path};
-use plaint_projections::{Analysis, Projection, Repeats, SlaProjection, Tickets};
+use plaint_projections::runner::ProjectionKind;
+use plaint_projections::shared::SHARED_NAME;
 use plaint_store::chain::{chain_next, HeadMark, CHAIN_GENESIS};
 use plaint_store::file::{FileLog, FileLogOptions, Recovery, TornTail};
 use plaint_store::pg::{PgOptions, PgStore};
@@ -19,8 +20,15 @@ use plaint_store::vault::VaultStore;
 use plaint_store::{EventStore, StoreError, VerifyReport};
 use std::path::{Path, PathBuf};
 
-/// The projections whose checkpoints live in a store's `projections` directory.
-const PROJECTION_NAMES: [&str; 4] = [Tickets::NAME, SlaProjection::NAME, Repeats::NAME, Analysis::NAME];
+/// The checkpoints that live in a store's `projections` directory: every projection the runner
+/// knows and the set's shared record (issue 13, wave 11), which is saved first and so is the
+/// file most likely to be ahead of the log.
+fn checkpoint_names() -> impl Iterator<Item = &'static str> {
+    ProjectionKind::ALL
+        .into_iter()
+        .map(ProjectionKind::name)
+        .chain(std::iter::once(SHARED_NAME))
+}
 
 /// Events read per call when recomputing the chain up to an expected head.
 const CHAIN_READ_BATCH: usize = 10_000;
@@ -180,16 +188,20 @@ async fn repair_file(
 }
 
 /// Checkpoints in `dir` ahead of `head`: damage with [`Recovery::Strict`]; removed (and
-/// returned) when the loss is accepted.
+/// returned) when the loss is accepted — every checkpoint of the set when the shared record is
+/// one of them.
 fn hold_checkpoints_to(dir: &Path, head: u64, recovery: Recovery) -> Result<Vec<(String, u64)>, EngineError> {
     let (checkpoints, _) = checkpoint_positions(dir);
     if recovery == Recovery::Strict {
         check_not_ahead(dir, &checkpoints, head)?;
         return Ok(Vec::new());
     }
+    // The projections' states are read through the shared record: when it is ahead, none of
+    // them can be kept without it (the next writer rebuilds them all from the log).
+    let record_ahead = checkpoints.iter().any(|(name, p)| name == SHARED_NAME && *p > head);
     let mut discarded = Vec::new();
     for (name, position) in checkpoints {
-        if position > head {
+        if position > head || record_ahead {
             let path = checkpoint_path(dir, &name);
             std::fs::remove_file(&path).map_err(|source| EngineError::Io { path, source })?;
             discarded.push((name, position));
@@ -236,7 +248,7 @@ type Unreadable = (PathBuf, String);
 pub(crate) fn checkpoint_positions(dir: &Path) -> (Vec<(String, u64)>, Vec<Unreadable>) {
     let mut found = Vec::new();
     let mut unreadable = Vec::new();
-    for name in PROJECTION_NAMES {
+    for name in checkpoint_names() {
         match checkpoint::load_bytes(dir, name) {
             Ok(Some((position, _))) => found.push((name.to_owned(), position)),
             Ok(None) => {}

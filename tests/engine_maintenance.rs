@@ -6,7 +6,7 @@ use plaint::domain::Timestamp;
 use plaint::engine::fixed_clock;
 use plaint::store::pg::{PgOptions, PgStore};
 use plaint::workload::{generate, WorkloadConfig};
-use plaint::{Engine, EngineConfig, EngineError, ErrorKind, HeadMark, RebuildTarget, Recovery, StoreConfig};
+use plaint::{Engine, EngineConfig, EngineError, ErrorKind, HeadMark, RebuildTarget, Recovery, Reveal, StoreConfig};
 
 fn now() -> Timestamp {
     Timestamp::parse_rfc3339("2026-11-20T00:00:00Z").unwrap()
@@ -106,6 +106,109 @@ async fn check(config: EngineConfig) {
     Engine::verify_store(&config, Some(head)).await.unwrap();
     let engine = Engine::open(config).await.unwrap();
     assert_eq!(engine.stats().await.unwrap().streams, 30);
+    engine.close().await.unwrap();
+}
+
+/// Copies the files of directory `from` (and its subdirectories) into `to`.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `config` opened without the writer lock (the read-only engine's checkpoint path).
+fn read_only(config: &EngineConfig) -> EngineConfig {
+    let mut config = config.clone();
+    if let StoreConfig::File { read_only, .. } = &mut config.store {
+        *read_only = true;
+    }
+    config
+}
+
+/// The commands of one new complaint, ids starting with `prefix`, received on `day`.
+fn one_complaint(prefix: &str, seed: u64, day: &str) -> Vec<plaint::domain::command::Command> {
+    generate(&WorkloadConfig {
+        complaints: 1,
+        seed,
+        id_prefix: prefix.to_owned(),
+        start: Timestamp::parse_rfc3339(day).unwrap(),
+        ..WorkloadConfig::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_record_ahead_of_the_log_is_damage_and_accepting_the_loss_drops_the_whole_set() {
+    // Review of wave 11, finding 1: the shared record (receipts.checkpoint) is saved first, so a
+    // crash between it and the projections' files, with the log then restored to an older head,
+    // leaves it alone ahead of the log, numbering a complaint the log no longer has.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config_a = EngineConfig::file(a.path()).with_clock(fixed_clock(now()));
+    let config_b = EngineConfig::file(b.path()).with_clock(fixed_clock(now()));
+    let head = fill(config_a.clone(), 12).await;
+    copy_dir(a.path(), b.path());
+    // Store a goes on with a complaint store b will never have (the phantom).
+    let engine = Engine::open(config_a).await.unwrap();
+    engine
+        .execute_batch(one_complaint("PHANTOM-", 5, "2026-09-01T00:00:00Z"))
+        .await
+        .unwrap();
+    engine.rebuild(RebuildTarget::Head, &mut |_| {}).await.unwrap();
+    engine.close().await.unwrap();
+    let record = "projections/receipts.checkpoint";
+    std::fs::copy(a.path().join(record), b.path().join(record)).unwrap();
+
+    for result in [
+        Engine::verify_store(&config_b, None).await.map(|_| ()),
+        Engine::open(config_b.clone()).await.map(|_| ()),
+        Engine::open(read_only(&config_b)).await.map(|_| ()),
+        Engine::repair(&config_b, Recovery::Strict).await.map(|_| ()),
+    ] {
+        match result {
+            Err(EngineError::CheckpointAhead {
+                path,
+                position,
+                head: h,
+            }) => {
+                assert!(path.ends_with(record), "{path:?}");
+                assert!(position > head.position, "{position}");
+                assert_eq!(h, head.position);
+            }
+            other => panic!("expected CheckpointAhead, got {other:?}"),
+        }
+    }
+    let repaired = Engine::repair(&config_b, Recovery::AcceptLostTail).await.unwrap();
+    let mut names: Vec<&str> = repaired.discarded_checkpoints.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["analysis", "casework", "receipts", "repeats", "sla", "tickets"]);
+    Engine::verify_store(&config_b, Some(head)).await.unwrap();
+
+    // A new complaint shows its own receipt, not the phantom's.
+    let engine = Engine::open(config_b).await.unwrap();
+    let cmds = one_complaint("NEW-", 6, "2026-10-01T00:00:00Z");
+    let id = cmds[0].complaint_id.clone();
+    engine.execute_batch(cmds).await.unwrap();
+    let view = engine.ticket(&id, Reveal::Masked).await.unwrap().view;
+    let own = engine
+        .ticket_as_of(
+            &id,
+            Timestamp::parse_rfc3339("2100-01-01T00:00:00Z").unwrap(),
+            Reveal::Masked,
+        )
+        .await
+        .unwrap()
+        .view;
+    assert_eq!(
+        (view.received_at, view.contact_at, view.channel),
+        (own.received_at, own.contact_at, own.channel)
+    );
+    assert_eq!(engine.stats().await.unwrap().streams, 13);
     engine.close().await.unwrap();
 }
 

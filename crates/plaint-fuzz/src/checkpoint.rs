@@ -1,14 +1,20 @@
-//! Target `checkpoint_state`: `plaint_projections::checkpoint::decode_state`, the projection
-//! state a checkpoint file holds once its framing and BLAKE3 are sound (a crafted or buggy
-//! writer can hash any bytes).
+//! Target `checkpoint_state`: `plaint_projections::checkpoint::test_support::decode_state`
+//! (feature `test-support`), the projection state a checkpoint file holds once its framing and
+//! BLAKE3 are sound (a crafted or buggy writer can hash any bytes), with the set's shared
+//! per-complaint record it is loaded with (issue 13, wave 11: `plaint_projections::shared`, a
+//! checkpoint of its own).
 //!
-//! Input: byte 0 picks the projection (tickets, sla, repeats, analysis, casework); the rest is
-//! the serialised (postcard) state. Property: decoding either refuses the state, naming the file,
-//! or yields a state whose every query answers without a panic (views of every ticket, every
-//! report), and that serialises and decodes again equal. Then the state is put into a projection
-//! set (what a checkpoint load does: the set's numbering seeded from it, its full chunks of ids
-//! shared, its lookups pointed at the set's index) and a few synthetic events are folded into
-//! it and into a standalone copy (its own index, no hints): both serialise alike and answer
+//! Input: byte 0 picks the projection (tickets, sla, repeats, analysis, casework); then the
+//! serialised (postcard) shared record; the rest is the serialised projection state. Property:
+//! decoding either refuses the record or the state, naming the file, or yields a state that
+//! serialises and decodes again equal. Then the record and the state are put into a projection
+//! set (what a checkpoint load does: the record becomes the set's numbering and receipts, the
+//! state's full chunks of ids are shared, its lookups and receipts pointed at the set's): the
+//! set either refuses the pair (a state naming complaints the record lacks or numbers
+//! elsewhere, one that disagrees with its receipts), naming the file, or every query answers
+//! without a panic (views of every ticket, every report). When the record holds exactly the
+//! state's complaints (a set saved at one position), a few synthetic events are folded into the
+//! set and into a copy of it (its own numbering and record): both serialise alike and answer
 //! every query alike. Fuzzing builds (`--cfg fuzzing`) hold 4 ids per chunk, so that states
 //! reach the sharing of full chunks; the stable corpus replay holds 1,024 and reaches it only
 //! with seeds that large.
@@ -17,9 +23,11 @@ use plaint_domain::policy::Policy;
 use plaint_domain::time::Timestamp;
 use plaint_projections::analysis::Analysis;
 use plaint_projections::casework::{AssessBy, Casework};
-use plaint_projections::checkpoint::{decode_state, CheckpointError};
+use plaint_projections::checkpoint::test_support::decode_state;
+use plaint_projections::checkpoint::CheckpointError;
 use plaint_projections::repeats::Repeats;
 use plaint_projections::runner::{ProjectionKind, ProjectionSet, Slot};
+use plaint_projections::shared::{self, SharedState};
 use plaint_projections::sla::{GroupBy, SlaProjection};
 use plaint_projections::synth::{SynthConfig, SynthLog};
 use plaint_projections::tickets::Tickets;
@@ -30,6 +38,8 @@ use std::sync::OnceLock;
 
 /// The file name a refusal must carry.
 const PATH: &str = "fuzz/state.checkpoint";
+/// The shared record's file name a refusal must carry.
+const SHARED_PATH: &str = "fuzz/receipts.checkpoint";
 
 pub fn checkpoint_state(data: &[u8]) {
     let Some((&which, bytes)) = data.split_first() else {
@@ -51,18 +61,19 @@ fn check<P>(bytes: &[u8], query: fn(&P), in_set: InSet<P>)
 where
     P: Projection + PartialEq + Clone + std::fmt::Debug,
 {
+    let Ok((shared, bytes)) = postcard::take_from_bytes::<SharedState>(bytes) else {
+        return;
+    };
+    // The record's own checks (an id twice), on its bytes as a checkpoint holds them.
+    let shared_bytes = postcard::to_allocvec(&shared).expect("a decoded record serialises");
+    let shared = match shared::decode_state(Path::new(SHARED_PATH), &shared_bytes) {
+        Ok(shared) => shared,
+        Err(e) => return assert_refusal(&e, SHARED_PATH),
+    };
     let state = match decode_state::<P>(Path::new(PATH), bytes) {
         Ok(state) => state,
-        Err(e) => {
-            assert!(
-                matches!(e, CheckpointError::State { .. } | CheckpointError::Corrupt { .. }),
-                "{e:?}"
-            );
-            assert!(e.to_string().contains(PATH), "the refusal names the file: {e}");
-            return;
-        }
+        Err(e) => return assert_refusal(&e, PATH),
     };
-    query(&state);
     let again = postcard::to_allocvec(&state).expect("a loaded state serialises");
     let mut back = decode_state::<P>(Path::new(PATH), &again)
         .unwrap_or_else(|e| panic!("a loaded state, written back, is refused: {e}"));
@@ -70,25 +81,40 @@ where
     // complaint ids become the numbering's allocation. That changes nothing it holds or answers.
     back.share_record_ids(state.record_ids());
     assert_eq!(back.record_ids(), state.record_ids());
-    query(&back);
     assert_eq!(back, state, "a loaded state reads back equal");
-    fold_on_in_a_set(state, query, in_set);
+    fold_on_in_a_set(shared, state, query, in_set);
 }
 
-/// Puts `state` into a set of it alone, as a load does, and folds a few synthetic events into
-/// the set and into a standalone copy: the set's numbering, shared ids and shared index give
-/// the answers the copy's own index gives.
-fn fold_on_in_a_set<P>(state: P, query: fn(&P), (kind, slot): InSet<P>)
+/// A refusal is damage or an undecodable state, and names the file.
+fn assert_refusal(e: &CheckpointError, path: &str) {
+    assert!(
+        matches!(e, CheckpointError::State { .. } | CheckpointError::Corrupt { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(path), "the refusal names the file: {e}");
+}
+
+/// Puts `shared` and `state` into a set of that projection alone, as a load does; if the set
+/// takes them, queries it and, when the record holds exactly the state's complaints, folds a
+/// few synthetic events into the set and into a copy of it: the same bytes, the same answers.
+fn fold_on_in_a_set<P>(shared: SharedState, state: P, query: fn(&P), (kind, slot): InSet<P>)
 where
     P: Projection + PartialEq + Clone + std::fmt::Debug,
 {
-    let mut alone = state.clone();
+    let same_complaints = shared.len() == state.record_ids().len();
     let mut set = ProjectionSet::only(&[kind]);
+    set.adopt_shared(0, shared);
     slot(&mut set).state = state;
     if let Err(e) = set.adopt_states(Path::new(PATH)) {
-        panic!("a state of one projection is its own numbering, refused: {e}");
+        return assert_refusal(&e, PATH);
     }
     assert!(set.lookups_shared(), "a loaded state looks up in the set's numbering");
+    query(&slot(&mut set).state);
+    if !same_complaints {
+        // The record saw events the state did not; only that log may be folded on.
+        return;
+    }
+    let mut copy = set.clone();
     // Ids the fuzzer's states use too ("CMP-…"): new complaints and events of known ones.
     for event in SynthLog::new(SynthConfig {
         complaints: 6,
@@ -96,17 +122,19 @@ where
         ..SynthConfig::default()
     }) {
         set.apply(&event);
-        alone.apply(&event);
+        copy.apply(&event);
     }
-    let in_set = &slot(&mut set).state;
-    assert_eq!(in_set.record_ids(), alone.record_ids());
+    assert_eq!(set.shared_state(), copy.shared_state());
     assert_eq!(
-        postcard::to_allocvec(in_set).expect("serialises"),
-        postcard::to_allocvec(&alone).expect("serialises"),
-        "folded in a set and alone, the states differ"
+        set.serialised(),
+        copy.serialised(),
+        "folded in a set and its copy, the states differ"
     );
-    assert_eq!(in_set, &alone);
+    let (in_set, in_copy) = (&slot(&mut set).state.clone(), &slot(&mut copy).state);
+    assert_eq!(in_set.record_ids(), in_copy.record_ids());
+    assert_eq!(in_set, in_copy);
     query(in_set);
+    query(in_copy);
 }
 
 fn policy() -> &'static Policy {
@@ -182,13 +210,42 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         }) {
             set.apply(&event);
         }
+        let shared = postcard::to_allocvec(&set.shared_state().1).expect("the record serialises");
         for (which, (name, bytes)) in set.serialised().into_iter().enumerate() {
             let mut input = vec![which as u8];
+            input.extend_from_slice(&shared);
             input.extend_from_slice(&bytes);
             out.push((format!("{name}-{complaints}"), input));
         }
     }
+    out.push((
+        "sla-received-beyond-the-calendar-shared".into(),
+        receipts_beyond_the_calendar(),
+    ));
     out
+}
+
+/// Finding 13 (a receipt time beyond the calendar panicked the SLA report by week) since the
+/// receipt is the shared record's (issue 13, wave 11): an SLA state of 3 complaints whose shared
+/// record says every one was received at `Timestamp::MAX`.
+fn receipts_beyond_the_calendar() -> Vec<u8> {
+    let mut set = ProjectionSet::only(&[ProjectionKind::Sla]);
+    for event in SynthLog::new(SynthConfig {
+        complaints: 3,
+        ..SynthConfig::default()
+    }) {
+        set.apply(&event);
+    }
+    // A receipt serialises as its three fields: time of receipt, first contact, channel.
+    type Entry = (String, (Timestamp, Timestamp, u32));
+    let mut entries: Vec<Entry> = postcard::from_bytes(&set.shared_serialised()).expect("the record's layout");
+    for (_, (received_at, _, _)) in &mut entries {
+        *received_at = Timestamp::MAX;
+    }
+    let mut input = vec![1u8];
+    input.extend_from_slice(&postcard::to_allocvec(&entries).expect("serialises"));
+    input.extend_from_slice(&postcard::to_allocvec(&set.sla.state).expect("serialises"));
+    input
 }
 
 #[cfg(test)]
@@ -199,7 +256,10 @@ mod tests {
     #[test]
     fn every_seed_is_a_sound_state() {
         fn loads<P: Projection>(bytes: &[u8]) -> bool {
-            decode_state::<P>(Path::new(PATH), bytes).is_ok()
+            let (shared, bytes) = postcard::take_from_bytes::<SharedState>(bytes).expect("a record first");
+            let shared_bytes = postcard::to_allocvec(&shared).unwrap();
+            shared::decode_state(Path::new(SHARED_PATH), &shared_bytes).is_ok()
+                && decode_state::<P>(Path::new(PATH), bytes).is_ok()
         }
         for (name, input) in seeds() {
             let ok = match input[0] {

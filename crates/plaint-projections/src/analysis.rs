@@ -8,6 +8,7 @@
 //! the tickets *received* in the period.
 
 use crate::records::RecordTable;
+use crate::shared::ReceiptColumn;
 use crate::sla::{ClockSummary, SlaProjection};
 use crate::util::{ratio, Buckets, DurationStats, Interner, IsoWeek, Month, OptSym, Sym};
 use crate::Projection;
@@ -27,9 +28,8 @@ pub const TOP_ISSUES_MAX: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AnaRec {
-    received_at: Timestamp,
+    /// The local day of receipt (the shared record's time of receipt, in `buckets`' zone).
     day: i32,
-    channel: Channel,
     region: Sym,
     category: Option<Category>,
     customer_tier: Option<CustomerTier>,
@@ -56,6 +56,10 @@ pub struct Analysis {
     buckets: Buckets,
     recs: RecordTable<AnaRec>,
     strings: Interner,
+    /// Each ticket's time of receipt and channel: the set's shared record (issue 13, wave 11),
+    /// or a column of its own when used alone. Not in the state's bytes.
+    #[serde(skip)]
+    receipts: ReceiptColumn,
 }
 
 impl Default for Analysis {
@@ -214,6 +218,7 @@ impl Analysis {
             buckets,
             recs: RecordTable::default(),
             strings: Interner::default(),
+            receipts: ReceiptColumn::default(),
         }
     }
     #[inline]
@@ -281,13 +286,19 @@ impl Analysis {
         let (mut respond, mut resolve) = (Vec::new(), Vec::new());
         let mut score_sum = 0u64;
         let mut issues: BTreeMap<(Category, &str), u64> = BTreeMap::new();
-        for a in self.recs.iter().filter(|a| a.day >= first && a.day <= last) {
+        for (i, a) in self
+            .recs
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.day >= first && a.day <= last)
+        {
+            let receipt = self.receipts.get(i);
             r.received += 1;
             if let Some(c) = a.category {
                 *r.by_category.entry(c.as_str().to_owned()).or_default() += 1;
                 *issues.entry((c, s.resolve(a.region))).or_default() += 1;
             }
-            *r.by_channel.entry(a.channel.as_str().to_owned()).or_default() += 1;
+            *r.by_channel.entry(receipt.channel().as_str().to_owned()).or_default() += 1;
             *r.by_region.entry(s.resolve(a.region).to_owned()).or_default() += 1;
             let dept = a.department.map(|d| s.resolve(d)).unwrap_or("unassigned");
             *r.by_department.entry(dept.to_owned()).or_default() += 1;
@@ -315,10 +326,10 @@ impl Analysis {
             r.rejected += a.rejected as u64;
             r.duplicates += a.duplicate as u64;
             if let Some(t) = a.first_response_at {
-                respond.push(t.get().millis_since(a.received_at));
+                respond.push(t.get().millis_since(receipt.received_at()));
             }
             if let Some(t) = a.first_final_at {
-                resolve.push(t.get().millis_since(a.received_at));
+                resolve.push(t.get().millis_since(receipt.received_at()));
             }
         }
         r.repeat_rate = ratio(r.repeats + r.reopened, r.received);
@@ -350,11 +361,11 @@ impl Analysis {
     /// category or customer tier yet).
     pub fn heat_map(&self, month: Month) -> HeatMap {
         let mut cells: BTreeMap<(Category, Option<Stage>, &str, CustomerTier), u64> = BTreeMap::new();
-        for a in self.recs.iter() {
+        for (i, a) in self.recs.iter().enumerate() {
             let (Some(category), Some(tier)) = (a.category, a.customer_tier) else {
                 continue;
             };
-            if self.buckets.month(a.received_at) != month {
+            if self.buckets.month(self.receipts.get(i).received_at()) != month {
                 continue;
             }
             *cells
@@ -394,8 +405,9 @@ impl Analysis {
             months.push(prev);
         }
         months.reverse();
-        for r in self.recs.iter() {
-            if r.received_at > now {
+        for (i, r) in self.recs.iter().enumerate() {
+            let received_at = self.receipts.get(i).received_at();
+            if received_at > now {
                 continue;
             }
             let Some(c) = r.category else { continue };
@@ -404,7 +416,7 @@ impl Analysis {
             } else if r.day < today && r.day >= today - base_days {
                 counts.entry(c).or_default().1 += 1;
             }
-            let m = self.buckets.month(r.received_at);
+            let m = self.buckets.month(received_at);
             if months.contains(&m) {
                 let e = region_months.entry((self.strings.resolve(r.region), m)).or_default();
                 e.0 += (c == Category::Delay) as u64;
@@ -460,12 +472,10 @@ impl Projection for Analysis {
             if self.locate(e.meta.complaint_id.as_str(), hint).is_some() {
                 return;
             }
-            self.recs.push(
+            let i = self.recs.push(
                 e.meta.complaint_id.as_str(),
                 AnaRec {
-                    received_at: e.meta.occurred_at,
                     day: self.buckets.day(e.meta.occurred_at),
-                    channel: r.channel,
                     region: self.strings.intern(&r.region),
                     category: None,
                     customer_tier: None,
@@ -487,6 +497,7 @@ impl Projection for Analysis {
                     revisits: RevisitTally::default(),
                 },
             );
+            self.receipts.receive(i as usize, e, r);
             return;
         }
         let Some(i) = self.locate(e.meta.complaint_id.as_str(), hint) else {
@@ -574,13 +585,29 @@ impl Projection for Analysis {
     fn after_load(&mut self) -> Result<(), InvalidState> {
         self.strings.rebuild_index()?;
         self.recs.reindex()?;
-        let (s, buckets) = (&self.strings, &self.buckets);
+        let s = &self.strings;
         self.recs.check_each(|r| {
             s.check(r.region, "region")?;
-            s.check_opt(r.department, "department")?;
-            let day = buckets.day(r.received_at);
-            ensure(r.day == day, || format!("day {} but received on day {day}", r.day))
+            s.check_opt(r.department, "department")
         })
+    }
+
+    fn receipts(&self) -> Option<&ReceiptColumn> {
+        Some(&self.receipts)
+    }
+
+    fn receipts_mut(&mut self) -> Option<&mut ReceiptColumn> {
+        Some(&mut self.receipts)
+    }
+
+    /// Each record's day is its receipt's, in this projection's time zone.
+    fn check_receipts(&self) -> Result<(), InvalidState> {
+        for (i, r) in self.recs.iter().enumerate() {
+            let day = self.buckets.day(self.receipts.get(i).received_at());
+            ensure(r.day == day, || format!("day {} but received on day {day}", r.day))
+                .map_err(|e| e.within(format_args!("record {i} ({:?})", self.recs.id(i).as_str())))?;
+        }
+        Ok(())
     }
 }
 
@@ -602,11 +629,42 @@ mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
 
+    /// A day that is not the receipt's would count the ticket on the wrong day, silently. The
+    /// receipts are the set's shared record (issue 13, wave 11): the set checks the day when it
+    /// loads the state with the record.
+    #[test]
+    fn a_day_other_than_the_shared_receipts_is_refused_when_the_set_loads() {
+        use crate::checkpoint::CheckpointError;
+        use crate::runner::{ProjectionSet, Runner, RunnerError};
+        let mut set = ProjectionSet::default();
+        for e in crate::synth::SynthLog::new(crate::synth::SynthConfig {
+            complaints: 300,
+            ..crate::synth::SynthConfig::default()
+        }) {
+            set.apply(&e);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        set.save(dir.path()).unwrap();
+        assert!(Runner::open(dir.path(), ProjectionSet::default()).is_ok());
+        set.analysis.state.recs[2].day += 1;
+        crate::checkpoint::save(dir.path(), set.analysis.position, &set.analysis.state).unwrap();
+        match Runner::open(dir.path(), ProjectionSet::default()) {
+            Err(RunnerError::Checkpoint(CheckpointError::Corrupt { path, detail })) => {
+                assert_eq!(path, crate::checkpoint::checkpoint_path(dir.path(), Analysis::NAME));
+                assert!(
+                    detail.contains("record 2 (") && detail.contains("but received on day"),
+                    "{detail}"
+                );
+            }
+            other => panic!("opened: {:?}", other.map(|_| ())),
+        }
+    }
+
     #[test]
     fn crafted_states_are_refused_at_load_not_at_query_time() {
         let good: Analysis = sound();
         let beyond = Sym(good.strings.len() as u32);
-        let month = good.buckets.month(good.recs[0].received_at);
+        let month = good.buckets.month(good.receipts.get(0).received_at());
 
         // Before the check, this state loaded and the heat map panicked on the region.
         let region = changed(&good, |a| a.recs[0].region = beyond);
@@ -616,8 +674,6 @@ mod load_checks {
             &changed(&good, |a| a.recs[1].department = beyond.into()),
             "department is symbol",
         );
-        // A day that is not the receipt's would count the ticket on the wrong day, silently.
-        assert_refused(&changed(&good, |a| a.recs[2].day += 1), "but received on day");
         let dup = good.recs.id(0).clone();
         assert_refused(
             &changed(&good, |a| a.recs = a.recs.with_id(3, dup.clone())),

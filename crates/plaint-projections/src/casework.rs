@@ -7,6 +7,7 @@
 //! `evaluate_ticket`); weights and thresholds from the policy. `now` is a parameter.
 
 use crate::records::RecordTable;
+use crate::shared::ReceiptColumn;
 use crate::sla::SlaProjection;
 use crate::util::{push_exact, ratio, Buckets, Interner, Month, OptSym, Sym};
 use crate::InvalidState;
@@ -24,8 +25,6 @@ pub const CASEWORK_REPORT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct CwRec {
-    received_at: Timestamp,
-    channel: Channel,
     category: Option<Category>,
     flags: Flags,
     /// The dispatch target (docs/domain.md R-ASM-1, `--by handler`).
@@ -117,6 +116,10 @@ pub struct Casework {
     /// What the closed loop, supervision, severity and dispute rules recorded, with the event's
     /// business time (a report counts those of its month up to its `now`).
     process: Vec<(Timestamp, ProcessFact)>,
+    /// Each ticket's time of receipt and channel: the set's shared record (issue 13, wave 11),
+    /// or a column of its own when used alone. Not in the state's bytes.
+    #[serde(skip)]
+    receipts: ReceiptColumn,
 }
 
 impl PartialEq for Casework {
@@ -145,11 +148,9 @@ impl Projection for Casework {
             let owner = plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
                 .map(|o| self.strings.intern(&o))
                 .into();
-            self.recs.push(
+            let i = self.recs.push(
                 e.meta.complaint_id.as_str(),
                 CwRec {
-                    received_at: e.meta.occurred_at,
-                    channel: r.channel,
                     category: None,
                     flags: Flags::default(),
                     handler: OptSym::NONE,
@@ -166,6 +167,7 @@ impl Projection for Casework {
                     disputes: Box::default(),
                 },
             );
+            self.receipts.receive(i as usize, e, r);
             return;
         }
         let Some(i) = self.recs.locate(e.meta.complaint_id.as_str(), hint) else {
@@ -311,6 +313,14 @@ impl Projection for Casework {
 
     fn id_table_mut(&mut self) -> &mut dyn crate::records::IdTable {
         &mut self.recs
+    }
+
+    fn receipts(&self) -> Option<&ReceiptColumn> {
+        Some(&self.receipts)
+    }
+
+    fn receipts_mut(&mut self) -> Option<&mut ReceiptColumn> {
+        Some(&mut self.receipts)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {
@@ -630,11 +640,11 @@ impl Casework {
     }
 
     /// Whether a ticket became a dispute (R-ASM-1 纠纷升级).
-    fn disputed(r: &CwRec) -> bool {
+    fn disputed(r: &CwRec, channel: Channel) -> bool {
         r.external_mediation
             || !r.disputes.is_empty()
-            || (r.flags.media && r.channel != Channel::MediaLead)
-            || (r.flags.regulator && r.channel != Channel::RegulatorReferral)
+            || (r.flags.media && channel != Channel::MediaLead)
+            || (r.flags.regulator && channel != Channel::RegulatorReferral)
     }
 
     /// The assessment (考核) of the tickets received in `[from, to)`, by handler or department,
@@ -649,8 +659,10 @@ impl Casework {
         policy: &Policy,
     ) -> AssessmentReport {
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
-        for (id, r) in self.recs.iter_with_ids() {
-            if r.received_at < from || r.received_at >= to || r.received_at > now {
+        for (i, (id, r)) in self.recs.iter_with_ids().enumerate() {
+            let receipt = self.receipts.get(i);
+            let received_at = receipt.received_at();
+            if received_at < from || received_at >= to || received_at > now {
                 continue;
             }
             let key = match by {
@@ -697,7 +709,7 @@ impl Casework {
             a.escalations += u64::from(r.escalations);
             a.reopens += u64::from(r.life.reopen_count);
             a.comp += r.life.compensated.0;
-            a.disputes += u64::from(Self::disputed(r));
+            a.disputes += u64::from(Self::disputed(r, receipt.channel()));
             a.improvements += u64::from(r.improvements);
         }
         let w = &policy.assessment;
@@ -781,7 +793,11 @@ impl Casework {
     fn count_category(&self, m: Month, cat: Category, now: Timestamp) -> u64 {
         self.recs
             .iter()
-            .filter(|r| r.received_at <= now && r.category == Some(cat) && self.in_month(r.received_at, m))
+            .enumerate()
+            .filter(|&(i, r)| {
+                let at = self.receipts.get(i).received_at();
+                at <= now && r.category == Some(cat) && self.in_month(at, m)
+            })
             .count() as u64
     }
 
@@ -792,8 +808,9 @@ impl Casework {
         // Per category: (count, previous month's count, risk, litigation).
         let mut count: BTreeMap<Category, (u64, u64, u64, u64)> = BTreeMap::new();
         let (mut total, mut previous_total) = (0u64, 0u64);
-        for r in self.recs.iter().filter(|r| r.received_at <= now) {
-            let month = self.buckets.month(r.received_at);
+        let received = (0..self.recs.len()).map(|i| self.receipts.get(i).received_at());
+        for (r, at) in self.recs.iter().zip(received).filter(|&(_, at)| at <= now) {
+            let month = self.buckets.month(at);
             let cat = r.category.unwrap_or(Category::Other);
             if month == m {
                 total += 1;

@@ -51,6 +51,7 @@ pub mod envelope;
 pub mod records;
 pub mod repeats;
 pub mod runner;
+pub mod shared;
 pub mod sla;
 pub mod synth;
 pub mod tickets;
@@ -115,6 +116,22 @@ pub trait Projection: Serialize + DeserializeOwned + Default + Send + 'static {
     fn uses_numbering(&self, numbering: &records::SharedIndex) -> bool {
         self.id_table().uses_numbering(numbering)
     }
+    /// Where the projection reads its complaints' receipts (issue 13, wave 11: the set's shared
+    /// record, [`shared`]), if it reads any.
+    fn receipts(&self) -> Option<&shared::ReceiptColumn> {
+        None
+    }
+    /// Checks the state against the receipts it reads (what it derived from them at receipt),
+    /// once the set lent it its shared record after a load ([`Projection::after_load`] checks
+    /// the rest).
+    fn check_receipts(&self) -> Result<(), InvalidState> {
+        Ok(())
+    }
+    /// [`Projection::receipts`], for the set to lend its record.
+    #[doc(hidden)]
+    fn receipts_mut(&mut self) -> Option<&mut shared::ReceiptColumn> {
+        None
+    }
 }
 
 /// What is wrong with a deserialised projection state (see [`Projection::after_load`]): the
@@ -159,6 +176,12 @@ mod record_sizes {
     /// A million tickets: every byte of a per-ticket record is a megabyte of resident memory.
     /// These bounds catch a field added carelessly (docs/PERFORMANCE.md has the budget).
     #[test]
+    fn a_receipt_is_20_bytes() {
+        // Issue 13, wave 11: held once per complaint by the set, for all five projections.
+        assert_eq!(std::mem::size_of::<crate::shared::Receipt>(), 20);
+    }
+
+    #[test]
     fn small_id_is_16_bytes() {
         // Issue 13, wave 7: 24 before. Wave 8: held once per complaint (the shared id column,
         // `records::IdColumn`), no longer in every record.
@@ -167,6 +190,8 @@ mod record_sizes {
 
     #[test]
     fn per_ticket_records_stay_small() {
+        // 208 (issue 13, wave 11): the time of receipt, first contact and channel in the set's
+        // shared record (`shared::Receipt`, 20 bytes a complaint for all five projections).
         // 224 (issue 13, wave 9): the verification, the latest revisit and the close with their
         // time packed (`PackedTimestamp`), 12 bytes each instead of 16.
         // 240 (issue 13, wave 8): the id out of the record, into the table's shared id column.
@@ -175,7 +200,7 @@ mod record_sizes {
         // has one, so it is not a rare extra. 264 (issue 13, wave 2 session 3): per-ticket lists
         // as exact boxed slices (16 bytes, not 24) and optional symbols in 4 bytes, not 8.
         assert!(
-            crate::tickets::record_size() <= 224,
+            crate::tickets::record_size() <= 208,
             "{}",
             crate::tickets::record_size()
         );
@@ -190,19 +215,23 @@ mod record_sizes {
         );
         // 112 (wave 7): the id, and the domain `SlaTrail`'s two lists as boxed slices. Wave 8:
         // every record 16 bytes less, the id in the shared column.
-        assert!(crate::sla::record_size() <= 96, "{}", crate::sla::record_size());
-        assert!(crate::repeats::record_size() <= 48, "{}", crate::repeats::record_size());
+        // 80 (wave 11): the receipt in the shared record.
+        assert!(crate::sla::record_size() <= 80, "{}", crate::sla::record_size());
+        // 40 (wave 11): the time of receipt and channel in the shared record.
+        assert!(crate::repeats::record_size() <= 40, "{}", crate::repeats::record_size());
         // 136 (issue 17): every revisit counted (the domain's 20-byte RevisitTally); 128 with
         // the department as a 4-byte optional symbol; 120 with the 16-byte id (wave 7).
         // 96 (wave 9): the first response and first final response times packed.
+        // 88 (wave 11): the time of receipt and channel in the shared record.
         assert!(
-            crate::analysis::record_size() <= 96,
+            crate::analysis::record_size() <= 88,
             "{}",
             crate::analysis::record_size()
         );
         // 112 (wave 7; 128 before): the 16-byte id, the disputes as a boxed slice.
+        // 80 (wave 11): the time of receipt and channel in the shared record.
         assert!(
-            crate::casework::record_size() <= 96,
+            crate::casework::record_size() <= 80,
             "{}",
             crate::casework::record_size()
         );
@@ -215,6 +244,7 @@ mod record_sizes {
     #[test]
     #[ignore]
     fn bytes_by_field_group() {
+        use crate::Projection;
         let complaints: u64 = std::env::var("PLAINT_BREAKDOWN_COMPLAINTS").map_or(20_000, |v| v.parse().unwrap());
         let mut set = crate::runner::ProjectionSet::default();
         let config = crate::synth::SynthConfig {
@@ -231,6 +261,9 @@ mod record_sizes {
             set.analysis.state.bytes_by_group(),
             set.casework.state.bytes_by_group(),
         ];
+        let receipts = set.tickets.state.receipts().expect("tickets read receipts");
+        let shared = receipts.with(|r| r.len()) * std::mem::size_of::<crate::shared::Receipt>();
+        println!("| shared record: receipts | {:.1} |", shared as f64 / complaints as f64);
         for (name, bytes) in groups.iter().flatten() {
             println!("| {name} | {:.1} |", *bytes as f64 / complaints as f64);
         }

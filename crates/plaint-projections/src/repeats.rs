@@ -9,6 +9,7 @@
 //! `Classified`. The report folds those recorded links (`repeat::recorded_links`).
 
 use crate::records::RecordTable;
+use crate::shared::ReceiptColumn;
 use crate::util::{ratio, Interner, MultiIndex, OptSym, Sym, SymIndex};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
@@ -22,8 +23,6 @@ pub const REPEAT_REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct RepeatRec {
-    received_at: Timestamp,
-    channel: Channel,
     match_key: OptSym,
     customer_id: OptSym,
     waybill: Option<Box<str>>,
@@ -106,6 +105,10 @@ pub struct Repeats {
     /// By normalised waybill (the records hold it normalised).
     #[serde(skip)]
     by_waybill: MultiIndex,
+    /// Each ticket's time of receipt: the set's shared record (issue 13, wave 11), or a column
+    /// of its own when used alone. Not in the state's bytes.
+    #[serde(skip)]
+    receipts: ReceiptColumn,
 }
 
 impl PartialEq for Repeats {
@@ -146,7 +149,7 @@ impl Repeats {
             ),
             waybill: r.waybill.as_deref().map(str::to_owned),
             category: r.category,
-            received_at: r.received_at,
+            received_at: self.receipts.get(i as usize).received_at(),
             open: !r.ended,
         }
     }
@@ -212,8 +215,10 @@ impl Repeats {
         let received = self
             .recs
             .iter_with_ids()
-            .filter(|(_, r)| r.received_at >= from && r.received_at < to);
-        for (id, r) in received {
+            .enumerate()
+            .map(|(i, (id, r))| (id, r, self.receipts.get(i).received_at()))
+            .filter(|&(_, _, at)| at >= from && at < to);
+        for (id, r, received_at) in received {
             rep.received += 1;
             let links = r.links();
             if let Some(of) = &links.repeat_of {
@@ -221,7 +226,7 @@ impl Repeats {
                 rep.repeat_links.push(RepeatLink {
                     id: id.to_complaint_id(),
                     of: of.clone(),
-                    received_at: r.received_at,
+                    received_at,
                 });
             }
             if let Some(of) = &links.duplicate_of {
@@ -229,7 +234,7 @@ impl Repeats {
                 rep.duplicate_links.push(RepeatLink {
                     id: id.to_complaint_id(),
                     of: of.clone(),
-                    received_at: r.received_at,
+                    received_at,
                 });
             }
             if let Some(of) = &links.flagged_duplicate_of {
@@ -237,7 +242,7 @@ impl Repeats {
                 rep.flagged_duplicate_links.push(RepeatLink {
                     id: id.to_complaint_id(),
                     of: of.clone(),
-                    received_at: r.received_at,
+                    received_at,
                 });
             }
             if r.reopen_count > 0 {
@@ -264,8 +269,6 @@ impl Projection for Repeats {
             let match_key = r.customer.match_key.as_deref().map(|k| self.strings.intern(k));
             let customer_id = r.customer.customer_id.as_deref().map(|k| self.strings.intern(k));
             let rec = RepeatRec {
-                received_at: e.meta.occurred_at,
-                channel: r.channel,
                 match_key: match_key.into(),
                 customer_id: customer_id.into(),
                 waybill: r.waybill.as_deref().map(|w| normalise_waybill(w).into()),
@@ -275,6 +278,7 @@ impl Projection for Repeats {
                 reopen_count: 0,
             };
             let i = self.recs.push(e.meta.complaint_id.as_str(), rec);
+            self.receipts.receive(i as usize, e, r);
             for sym in [match_key, customer_id].into_iter().flatten() {
                 self.add_to_customer(sym, i);
             }
@@ -316,6 +320,14 @@ impl Projection for Repeats {
 
     fn id_table_mut(&mut self) -> &mut dyn crate::records::IdTable {
         &mut self.recs
+    }
+
+    fn receipts(&self) -> Option<&ReceiptColumn> {
+        Some(&self.receipts)
+    }
+
+    fn receipts_mut(&mut self) -> Option<&mut ReceiptColumn> {
+        Some(&mut self.receipts)
     }
 
     fn after_load(&mut self) -> Result<(), InvalidState> {

@@ -10,6 +10,7 @@
 use crate::checkpoint::{self, CheckpointError};
 use crate::envelope::{from_event_ref, from_event_ref_into, from_recorded_owned, DecodeError};
 use crate::records::{self, IdColumn, Lookups, SharedIndex};
+use crate::shared::{self, Receipt, SharedReceipts, SharedState, SHARED_NAME};
 use crate::tickets::{TicketView, Tickets};
 use crate::util::{IdIndex, SmallId};
 use crate::{Analysis, Projection, Repeats, SlaProjection};
@@ -108,79 +109,152 @@ impl<P: Projection> Slot<P> {
         self.share_after(e, &numbering.ids);
     }
     /// Points this projection's lookups at the set's numbering when it numbers the projection's
-    /// records alike (checked: see [`Projection::use_numbering`]).
+    /// records alike (checked: see [`Projection::use_numbering`]), and then its receipts at the
+    /// set's shared record (issue 13, wave 11), which numbers them alike too.
     fn use_numbering(&mut self, numbering: &Ordinals) -> Lookups {
-        self.state.use_numbering(&numbering.index, &numbering.ids)
+        let lookups = self.state.use_numbering(&numbering.index, &numbering.ids);
+        if lookups == Lookups::Numbering {
+            if let Some(receipts) = self.state.receipts_mut() {
+                receipts.use_set(&numbering.receipts);
+            }
+        }
+        lookups
     }
-    /// Whether this projection looks complaints up in `numbering`'s index.
+    /// Whether this projection looks complaints up in `numbering`'s index and reads its
+    /// receipts (if it reads any) from the set's shared record.
     fn uses_numbering(&self, numbering: &Ordinals) -> bool {
         self.state.uses_numbering(&numbering.index)
+            && self.state.receipts().is_none_or(|r| r.reads(&numbering.receipts))
+    }
+    /// What the state derived from the receipts it reads agrees with the set's shared record
+    /// (after [`Slot::use_numbering`] lent it the record).
+    fn check_receipts(&self, dir: &Path) -> Result<(), CheckpointError> {
+        self.state.check_receipts().map_err(|e| CheckpointError::Corrupt {
+            path: checkpoint::checkpoint_path(dir, P::NAME),
+            detail: format!("the state disagrees with the shared record: {e}"),
+        })
+    }
+    /// A loaded state must be of the set's numbering and not beyond its shared record: each of
+    /// its complaints is one the record numbers at the same place, and it has seen no event
+    /// the record has not (the record is saved first, so it is never behind).
+    fn check_against(&self, dir: &Path, numbering: &Ordinals) -> Result<(), CheckpointError> {
+        if self.position > numbering.position {
+            return Err(CheckpointError::Corrupt {
+                path: checkpoint::checkpoint_path(dir, P::NAME),
+                detail: format!(
+                    "at position {}, beyond the shared record's {} ({}): the set's checkpoints disagree",
+                    self.position,
+                    numbering.position,
+                    checkpoint::checkpoint_path(dir, SHARED_NAME).display()
+                ),
+            });
+        }
+        numbering.check_prefix(dir, &self.state)
     }
 }
 
-/// Complaint ids numbered in the order their first `Received` appears in the log — the
-/// numbering every projection gives its records — so one lookup per event serves all five
-/// (see [`Projection::apply_hinted`]). Its id column is the one the projections' full chunks of
-/// ids are shared with ([`Projection::share_record_ids`]): each id is held once.
-/// Its index is the one the projections look complaints up in ([`Projection::use_numbering`]):
-/// one lookup table per set.
+/// The set's shared per-complaint record (issue 13, wave 11; [`crate::shared`]): complaint ids
+/// numbered in the order their first `Received` appears in the log — the numbering every
+/// projection gives its records — with each complaint's receipt, folded once per event before
+/// any projection applies it. One lookup per event serves all five projections (see
+/// [`Projection::apply_hinted`]). Its id column is the one the projections' full chunks of ids
+/// are shared with ([`Projection::share_record_ids`]): each id is held once. Its index is the
+/// one the projections look complaints up in ([`Projection::use_numbering`]): one lookup table
+/// per set. Its receipts are the ones the projections read ([`Projection::receipts`]). It is
+/// checkpointed in its own file, before the projections, at the last position it folded.
 #[derive(Debug, Default)]
 struct Ordinals {
     ids: IdColumn,
     index: SharedIndex,
+    receipts: SharedReceipts,
+    /// The last position folded: every apply path of the set folds the record first, so no
+    /// projection of the set is ever beyond it.
+    position: u64,
 }
 
 impl Clone for Ordinals {
-    /// A copy numbers on its own: it never writes into the original's shared index.
+    /// A copy numbers on its own: it never writes into the original's shared index or receipts.
     fn clone(&self) -> Self {
         Ordinals {
             ids: self.ids.clone(),
             index: Arc::new(RwLock::new(records::read(&self.index).clone())),
+            receipts: shared::deep_copy(&self.receipts),
+            position: self.position,
         }
     }
 }
 
 impl Ordinals {
+    /// Folds event `e` into the shared record (a first `Received` numbers its complaint and
+    /// keeps its receipt) and says the complaint's ordinal.
     #[inline]
     fn hint(&mut self, e: &Event) -> Option<u32> {
+        self.position = self.position.max(e.meta.position);
         let id = e.meta.complaint_id.as_str();
         let ids = &self.ids;
         if let Some(i) = records::read(&self.index).get(id, |j| ids[j as usize].as_bytes()) {
             return Some(i);
         }
-        if !matches!(e.data, EventData::Received(_)) {
+        let EventData::Received(r) = &e.data else {
             return None;
-        }
+        };
         let i = self.ids.len() as u32;
         self.ids.push(SmallId::new(id));
         let ids = &self.ids;
         records::write(&self.index).insert(id, i, |j| ids[j as usize].as_bytes());
+        shared::push(&self.receipts, Receipt::of(e, r));
         Some(i)
     }
-    /// Every projection numbers complaints by first receipt in the log, so the records of one
-    /// that has seen less are a prefix of the numbering seeded from the one that has seen most;
-    /// anything else is a checkpoint this code did not write (named, as damage).
+    /// Every projection numbers complaints by first receipt in the log, so the records of a
+    /// projection are a prefix of the shared record's numbering; anything else is a checkpoint
+    /// this code did not write, or one of another set (named, as damage).
     fn check_prefix<P: Projection>(&self, dir: &Path, p: &P) -> Result<(), CheckpointError> {
         let theirs = p.record_ids();
         let wrong = (0..theirs.len()).find(|&i| self.ids.get(i) != theirs.get(i));
+        let detail = |i: usize| match self.ids.get(i) {
+            Some(ours) => format!(
+                "record {i} is {:?}, but the shared record numbers {:?} there",
+                theirs[i].as_str(),
+                ours.as_str()
+            ),
+            None => format!(
+                "record {i} names complaint {:?}, which the shared record ({} complaints) lacks",
+                theirs[i].as_str(),
+                self.ids.len()
+            ),
+        };
         match wrong {
             None => Ok(()),
             Some(i) => Err(CheckpointError::Corrupt {
                 path: checkpoint::checkpoint_path(dir, P::NAME),
-                detail: format!(
-                    "record {i} is {:?}, but the projection that has seen most of the log numbers {:?} there",
-                    theirs[i].as_str(),
-                    self.ids.get(i).map(SmallId::as_str)
-                ),
+                detail: detail(i),
             }),
         }
     }
-    /// The numbering of projection `p`'s records: its full chunks of ids become the ones every
-    /// projection shares.
-    fn seed_from<P: Projection>(&mut self, p: &P) {
-        self.ids = p.record_ids().clone();
-        // In place: the projections that look complaints up in it keep doing so.
+    /// The shared record's checkpoint state.
+    fn state(&self) -> SharedState {
+        SharedState::of(self.ids.iter(), &self.receipts)
+    }
+    /// Takes over a decoded shared record at `position` (ids checked all different by the
+    /// decoder), in place: the projections that look complaints up in the index and read the
+    /// receipts keep doing so.
+    fn adopt(&mut self, position: u64, state: SharedState) {
+        let (ids, receipts) = state.into_parts();
+        self.ids = IdColumn::default();
+        for id in ids {
+            self.ids.push(id);
+        }
         *records::write(&self.index) = IdIndex::from_column(&self.ids);
+        *self.receipts.write().expect("the shared receipts were not poisoned") = receipts;
+        self.position = position;
+    }
+    /// Writes the shared record's checkpoint into `dir`.
+    fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+        let bytes = postcard::to_allocvec(&self.state()).map_err(|e| CheckpointError::State {
+            path: checkpoint::checkpoint_path(dir, SHARED_NAME),
+            detail: e.to_string(),
+        })?;
+        checkpoint::save_bytes(dir, SHARED_NAME, self.position, &bytes)
     }
 }
 
@@ -318,17 +392,27 @@ macro_rules! define_projection_set {
             }
             /// Raises every projection's position to at least `last` (an as-of read saw it all).
             fn raise_positions(&mut self, last: u64) {
+                self.ordinals.position = self.ordinals.position.max(last);
                 self.$first.position = self.$first.position.max(last);
                 $(self.$field.position = self.$field.position.max(last);)*
             }
-            /// Writes every enabled projection's checkpoint into `dir`.
+            /// Writes every enabled projection's checkpoint into `dir`, the shared record's
+            /// first (so a crash between the files never leaves a projection beyond it).
             pub fn save(&self, dir: &Path) -> Result<(), CheckpointError> {
+                if self.positions().iter().any(Option::is_some) {
+                    self.ordinals.save(dir)?;
+                }
                 self.$first.save(dir)?;
                 $(self.$field.save(dir)?;)*
                 Ok(())
             }
-            /// Loads every enabled projection's checkpoint from `dir` (missing ones start empty).
+            /// Loads the shared record's and every enabled projection's checkpoint from `dir`
+            /// (missing ones start empty), then checks them against each other.
             pub fn load(&mut self, dir: &Path) -> Result<(), CheckpointError> {
+                if let Some((position, bytes)) = checkpoint::load_bytes(dir, SHARED_NAME)? {
+                    let state = shared::decode_state(&checkpoint::checkpoint_path(dir, SHARED_NAME), &bytes)?;
+                    self.ordinals.adopt(position, state);
+                }
                 if self.$first.enabled {
                     self.$first.load(dir)?;
                 }
@@ -337,21 +421,21 @@ macro_rules! define_projection_set {
                 })*
                 self.adopt_states(dir)
             }
-            /// What [`ProjectionSet::load`] does once the states are in their slots: seeds the
-            /// numbering from the enabled projection that has seen most, shares the ids, checks
-            /// that every enabled projection numbers complaints alike (a fault names its
-            /// checkpoint in `dir`) and points their lookups at the numbering. For `load` and
-            /// the checkpoint fuzz target, which puts a decoded state into a set.
+            /// What [`ProjectionSet::load`] does once the shared record and the states are in
+            /// place: checks every enabled projection against the shared record (its complaints
+            /// the record's first ones, numbered alike; its position not beyond the record's; a
+            /// fault names its checkpoint in `dir`), shares the ids and points their lookups and
+            /// receipts at the record. For `load` and the checkpoint fuzz target, which puts a
+            /// decoded state into a set.
             #[doc(hidden)]
             pub fn adopt_states(&mut self, dir: &Path) -> Result<(), CheckpointError> {
-                self.seed_ordinals();
-                self.share_ids();
                 if self.$first.enabled {
-                    self.ordinals.check_prefix(dir, &self.$first.state)?;
+                    self.$first.check_against(dir, &self.ordinals)?;
                 }
                 $(if self.$field.enabled {
-                    self.ordinals.check_prefix(dir, &self.$field.state)?;
+                    self.$field.check_against(dir, &self.ordinals)?;
                 })*
+                self.share_ids();
                 // Checked above: every enabled projection numbers alike. A disabled one is
                 // pointed at the numbering only where it numbers alike too (checked again).
                 self.use_numbering();
@@ -363,19 +447,32 @@ macro_rules! define_projection_set {
                     !self.$field.enabled || self.$field.uses_numbering(&self.ordinals),
                     "a checked projection looks up in the numbering"
                 );)*
+                if self.$first.enabled {
+                    self.$first.check_receipts(dir)?;
+                }
+                $(if self.$field.enabled {
+                    self.$field.check_receipts(dir)?;
+                })*
                 Ok(())
             }
-            /// Seeds the shared numbering from the enabled projection that has seen the most.
-            fn seed_ordinals(&mut self) {
-                let high = self.high_position();
-                if self.$first.enabled && self.$first.position == high {
-                    self.ordinals.seed_from(&self.$first.state);
-                    return;
-                }
-                $(if self.$field.enabled && self.$field.position == high {
-                    self.ordinals.seed_from(&self.$field.state);
-                    return;
-                })*
+            /// The shared record's checkpoint state and position (what [`ProjectionSet::save`]
+            /// writes first; tests that keep checkpoints in memory).
+            #[doc(hidden)]
+            pub fn shared_state(&self) -> (u64, SharedState) {
+                (self.ordinals.position, self.ordinals.state())
+            }
+            /// The shared record's checkpoint state, serialised (postcard): what determinism is
+            /// checked on, beside [`ProjectionSet::serialised`].
+            pub fn shared_serialised(&self) -> Vec<u8> {
+                postcard::to_allocvec(&self.ordinals.state()).expect("the shared record serialises")
+            }
+            /// Takes over a decoded shared record (its checkpoint held it at `position`): what
+            /// [`ProjectionSet::load`] does before loading the projections. For the checkpoint
+            /// fuzz target, which then puts a decoded state into the set
+            /// ([`ProjectionSet::adopt_states`]).
+            #[doc(hidden)]
+            pub fn adopt_shared(&mut self, position: u64, state: SharedState) {
+                self.ordinals.adopt(position, state);
             }
             fn reset(&mut self) {
                 self.$first.reset();
@@ -416,6 +513,11 @@ impl ProjectionSet {
     /// The highest position among enabled projections.
     pub fn high_position(&self) -> u64 {
         self.positions().into_iter().flatten().max().unwrap_or(0)
+    }
+    /// The last position the set's shared record folded (never below any projection's; the
+    /// first file a save writes, so the one a checkpoint ahead of the log shows first).
+    pub fn shared_position(&self) -> u64 {
+        self.ordinals.position
     }
     /// Folds one event into the repeat projection alone (and the shared numbering), unless it
     /// applied it already. Events must come in log order, like [`ProjectionSet::apply`]; the

@@ -8,6 +8,7 @@
 //! category, channel, department, region, ISO week of receipt, or any `Received.attributes` key.
 
 use crate::records::RecordTable;
+use crate::shared::{Receipt, ReceiptColumn};
 use crate::util::{ratio, Buckets, DurationStats, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
 use crate::{ensure, InvalidState};
@@ -27,9 +28,6 @@ pub const FACTS_PER_TICKET_MAX: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SlaRec {
-    received_at: Timestamp,
-    contact_at: Timestamp,
-    channel: Channel,
     category: Option<Category>,
     severity: Option<Severity>,
     customer_tier: Option<CustomerTier>,
@@ -41,6 +39,9 @@ struct SlaRec {
     /// The domain's SLA facts of the ticket: verdicts are `sla::evaluate_ticket` over them.
     trail: SlaTrail,
 }
+
+/// A ticket a report covers: its id, record and receipt.
+type Selected<'a> = (&'a SmallId, &'a SlaRec, Receipt);
 
 /// How to group an SLA report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +162,10 @@ pub struct SlaProjection {
     strings: Interner,
     /// Facts dropped because a ticket had more than [`FACTS_PER_TICKET_MAX`].
     dropped_facts: u64,
+    /// Each ticket's time of receipt, first contact and channel: the set's shared record
+    /// (issue 13, wave 11), or a column of its own when used alone. Not in the state's bytes.
+    #[serde(skip)]
+    receipts: ReceiptColumn,
 }
 
 impl Default for SlaProjection {
@@ -187,7 +192,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, rec: &SlaRec, sla: &TicketSla) {
+    fn add(&mut self, (rec, receipt): (&SlaRec, Receipt), sla: &TicketSla) {
         self.tickets += 1;
         for c in &sla.clocks {
             let (s, late) = self.clocks.entry(c.clock).or_default();
@@ -205,11 +210,11 @@ impl Acc {
         }
         let first = |pred: &dyn Fn(&SlaFact) -> bool| rec.trail.facts().find(|f| pred(f)).map(|f| f.at);
         if let Some(t) = first(&|f| matches!(f.event, SlaEvent::Responded(_)) && f.at <= sla.evaluated_at) {
-            self.respond.push(t.millis_since(rec.received_at));
+            self.respond.push(t.millis_since(receipt.received_at()));
         }
         let fin = SlaEvent::Responded(ResponseKind::Final);
         if let Some(t) = first(&|f| f.event == fin && f.at <= sla.evaluated_at) {
-            self.resolve.push(t.millis_since(rec.received_at));
+            self.resolve.push(t.millis_since(receipt.received_at()));
         }
     }
     fn finish(self) -> GroupSummary {
@@ -240,6 +245,7 @@ impl SlaProjection {
             recs: RecordTable::default(),
             strings: Interner::default(),
             dropped_facts: 0,
+            receipts: ReceiptColumn::default(),
         }
     }
     pub fn len(&self) -> usize {
@@ -258,13 +264,13 @@ impl SlaProjection {
         self.recs.locate(id, hint)
     }
 
-    fn evaluate_rec(&self, (id, rec): (&SmallId, &SlaRec), now: Timestamp, policy: &Policy) -> TicketSla {
+    fn evaluate_rec(&self, (id, rec, receipt): Selected<'_>, now: Timestamp, policy: &Policy) -> TicketSla {
         let id = id.to_complaint_id();
         let ticket = SlaTicket {
             complaint_id: Some(&id),
-            received_at: Some(rec.received_at),
-            contact_at: rec.contact_at,
-            channel: rec.channel,
+            received_at: Some(receipt.received_at()),
+            contact_at: receipt.contact_at(),
+            channel: receipt.channel(),
             policy_version: rec.policy_version.map(|p| self.strings.resolve(p)),
             trail: &rec.trail,
         };
@@ -275,22 +281,22 @@ impl SlaProjection {
     pub fn ticket(&self, id: &ComplaintId, now: Timestamp, policy: &Policy) -> Option<TicketSla> {
         let i = self.find(id.as_str())?;
         let i = i as usize;
-        Some(self.evaluate_rec((self.recs.id(i), &self.recs[i]), now, policy))
+        Some(self.evaluate_rec((self.recs.id(i), &self.recs[i], self.receipts.get(i)), now, policy))
     }
 
-    fn group_key(&self, rec: &SlaRec, by: &GroupBy) -> String {
+    fn group_key(&self, (rec, receipt): (&SlaRec, Receipt), by: &GroupBy) -> String {
         let unknown = || "unknown".to_owned();
         match by {
             GroupBy::Severity => rec.severity.map(|s| s.as_str().to_owned()).unwrap_or_else(unknown),
             GroupBy::CustomerTier => rec.customer_tier.map(|s| s.as_str().to_owned()).unwrap_or_else(unknown),
             GroupBy::Category => rec.category.map(|s| s.as_str().to_owned()).unwrap_or_else(unknown),
-            GroupBy::Channel => rec.channel.as_str().to_owned(),
+            GroupBy::Channel => receipt.channel().as_str().to_owned(),
             GroupBy::Department => rec
                 .department
                 .map(|d| self.strings.resolve(d).to_owned())
                 .unwrap_or_else(unknown),
             GroupBy::Region => self.strings.resolve(rec.region).to_owned(),
-            GroupBy::Week => self.buckets.week(rec.received_at).to_string(),
+            GroupBy::Week => self.buckets.week(receipt.received_at()).to_string(),
             GroupBy::Attribute(key) => {
                 let Some(k) = self.strings.find(key) else {
                     return unknown();
@@ -316,13 +322,16 @@ impl SlaProjection {
     ) -> SlaReport {
         let mut overall = Acc::default();
         let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
-        for (id, rec) in self.selected(now, received) {
-            let sla = self.evaluate_rec((id, rec), now, policy);
-            overall.add(rec, &sla);
+        self.for_each_selected(now, received, |(id, rec, receipt)| {
+            let sla = self.evaluate_rec((id, rec, receipt), now, policy);
+            overall.add((rec, receipt), &sla);
             if let Some(by) = group_by {
-                groups.entry(self.group_key(rec, by)).or_default().add(rec, &sla);
+                groups
+                    .entry(self.group_key((rec, receipt), by))
+                    .or_default()
+                    .add((rec, receipt), &sla);
             }
-        }
+        });
         SlaReport {
             schema_version: SLA_REPORT_SCHEMA_VERSION,
             now,
@@ -335,15 +344,23 @@ impl SlaProjection {
         }
     }
 
-    fn selected(
+    /// Hands `f` each ticket received in `[from, to)` (every one when `None`) and by `now`, with
+    /// its receipt (the shared record read once for all).
+    fn for_each_selected(
         &self,
         now: Timestamp,
         received: Option<(Timestamp, Timestamp)>,
-    ) -> impl Iterator<Item = (&SmallId, &SlaRec)> {
-        self.recs.iter_with_ids().filter(move |(_, r)| match received {
-            Some((from, to)) => r.received_at >= from && r.received_at < to && r.received_at <= now,
-            None => r.received_at <= now,
-        })
+        mut f: impl FnMut(Selected<'_>),
+    ) {
+        self.receipts.with(|receipts| {
+            let selected = self.recs.iter_with_ids().zip(receipts.iter()).filter(|(_, r)| {
+                let at = r.received_at();
+                at <= now && received.is_none_or(|(from, to)| at >= from && at < to)
+            });
+            for ((id, rec), r) in selected {
+                f((id, rec, *r));
+            }
+        });
     }
 
     /// Per clock figures of the tickets received in `[from, to)`, at `now` (the weekly report's
@@ -362,8 +379,8 @@ impl SlaProjection {
     pub fn at_risk(&self, now: Timestamp, policy: &Policy) -> AtRiskList {
         let mut at_risk = Vec::new();
         let mut overdue = Vec::new();
-        for (id, rec) in self.selected(now, None) {
-            let sla = self.evaluate_rec((id, rec), now, policy);
+        self.for_each_selected(now, None, |(id, rec, receipt)| {
+            let sla = self.evaluate_rec((id, rec, receipt), now, policy);
             for c in &sla.clocks {
                 let entry = || AtRiskEntry {
                     id: id.to_complaint_id(),
@@ -377,7 +394,7 @@ impl SlaProjection {
                     at_risk.push(entry());
                 }
             }
-        }
+        });
         let key = |e: &AtRiskEntry| (e.due_at, e.id.clone(), e.clock);
         at_risk.sort_by_key(key);
         overdue.sort_by_key(key);
@@ -420,12 +437,9 @@ impl Projection for SlaProjection {
                 .iter()
                 .map(|(k, v)| (self.strings.intern(k), self.strings.intern(v)))
                 .collect();
-            self.recs.push(
+            let i = self.recs.push(
                 e.meta.complaint_id.as_str(),
                 SlaRec {
-                    received_at: e.meta.occurred_at,
-                    contact_at: r.contact_at,
-                    channel: r.channel,
                     category: None,
                     severity: None,
                     customer_tier: None,
@@ -437,6 +451,7 @@ impl Projection for SlaProjection {
                     trail: SlaTrail::default(),
                 },
             );
+            self.receipts.receive(i as usize, e, r);
             return;
         }
         let Some(i) = self.locate(id, hint) else {
@@ -464,6 +479,14 @@ impl Projection for SlaProjection {
             _ => {}
         }
         self.push_fact(i, e);
+    }
+
+    fn receipts(&self) -> Option<&ReceiptColumn> {
+        Some(&self.receipts)
+    }
+
+    fn receipts_mut(&mut self) -> Option<&mut ReceiptColumn> {
+        Some(&mut self.receipts)
     }
 
     fn id_table(&self) -> &dyn crate::records::IdTable {
@@ -514,6 +537,7 @@ impl SlaProjection {
         let recs = || self.recs.iter();
         vec![
             ("SLA record", self.recs.len() * size_of::<SlaRec>()),
+            ("own receipts (0 in a set)", self.receipts.own_bytes()),
             (
                 "attributes",
                 recs().map(|r| r.attributes.len()).sum::<usize>() * size_of::<(Sym, Sym)>(),

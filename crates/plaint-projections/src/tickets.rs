@@ -8,6 +8,7 @@
 
 use crate::compact::CompactCompensation;
 use crate::records::{check_complaint_id, RecordTable};
+use crate::shared::ReceiptColumn;
 use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
@@ -272,7 +273,6 @@ packed_record!(ClosedRec for ClosedRecord {
 struct TicketRec {
     /// Status, hold, reopens, escalation level, compensation total: the domain's fold.
     life: Lifecycle,
-    channel: Channel,
     category: Option<Category>,
     severity: Option<Severity>,
     customer_tier: Option<CustomerTier>,
@@ -281,8 +281,6 @@ struct TicketRec {
     stream_version: u64,
     last_position: u64,
     updated_at: Timestamp,
-    contact_at: Timestamp,
-    received_at: Timestamp,
     region: Sym,
     policy_version: OptSym,
     match_key: OptSym,
@@ -322,6 +320,10 @@ pub struct Tickets {
     strings: Interner,
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
+    /// Each ticket's time of receipt, first contact and channel: the set's shared record
+    /// (issue 13, wave 11), or a column of its own when used alone. Not in the state's bytes.
+    #[serde(skip)]
+    receipts: ReceiptColumn,
 }
 
 impl PartialEq for Tickets {
@@ -387,6 +389,7 @@ impl Tickets {
 
     fn view_at(&self, i: usize) -> TicketView {
         let t = &self.tickets[i];
+        let receipt = self.receipts.get(i);
         let s = &self.strings;
         let (mut evidence, mut attributes, mut rejection, mut compensations) = (vec![], BTreeMap::new(), None, vec![]);
         let (mut escalations, mut holds, mut duplicate_of, mut duplicates) = (vec![], vec![], None, vec![]);
@@ -429,9 +432,9 @@ impl Tickets {
             stream_version: t.stream_version,
             last_position: t.last_position,
             updated_at: t.updated_at,
-            channel: t.channel,
-            contact_at: t.contact_at,
-            received_at: t.received_at,
+            channel: receipt.channel(),
+            contact_at: receipt.contact_at(),
+            received_at: receipt.received_at(),
             customer_id: t.customer_id.map(|c| s.resolve(c).to_owned()),
             match_key: t.match_key.map(|k| s.resolve(k).to_owned()),
             has_personal: t.has_personal,
@@ -496,7 +499,6 @@ impl Tickets {
         life.apply(&e.data);
         let mut rec = TicketRec {
             life,
-            channel: r.channel,
             category: None,
             severity: None,
             customer_tier: None,
@@ -505,8 +507,6 @@ impl Tickets {
             stream_version: e.meta.stream_version,
             last_position: e.meta.position,
             updated_at: e.meta.occurred_at,
-            contact_at: r.contact_at,
-            received_at: e.meta.occurred_at,
             region: strings.intern(&r.region),
             policy_version: OptSym::NONE,
             match_key: r.customer.match_key.as_deref().map(|k| strings.intern(k)).into(),
@@ -531,7 +531,8 @@ impl Tickets {
             let (k, v) = (strings.intern(k), strings.intern(v));
             rec.add(Extra::Attribute(k, v));
         }
-        self.tickets.push(e.meta.complaint_id.as_str(), rec);
+        let i = self.tickets.push(e.meta.complaint_id.as_str(), rec);
+        self.receipts.receive(i as usize, e, r);
         let personal = r.customer.personal.as_ref().map(|p| PersonalRec {
             key_id: self.strings.intern(&p.key_id),
             nonce: p.nonce,
@@ -750,6 +751,14 @@ impl Projection for Tickets {
         }
     }
 
+    fn receipts(&self) -> Option<&ReceiptColumn> {
+        Some(&self.receipts)
+    }
+
+    fn receipts_mut(&mut self) -> Option<&mut ReceiptColumn> {
+        Some(&mut self.receipts)
+    }
+
     fn id_table(&self) -> &dyn crate::records::IdTable {
         &self.tickets
     }
@@ -872,6 +881,7 @@ impl Tickets {
         let personal = |p: &Option<PersonalRec>| p.as_ref().map_or(0, |p| p.ciphertext.len());
         vec![
             ("ticket record", self.len() * size_of::<TicketRec>()),
+            ("own receipts (0 in a set)", self.receipts.own_bytes()),
             ("  of it: lifecycle", self.len() * size_of::<Lifecycle>()),
             (
                 "  of it: verification+revisit+closed",

@@ -24,6 +24,7 @@ use plaint_projections::Projection;
 use plaint_store::{AppendRequest, EventStore, ExpectedVersion};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 static MS: plaint_domain::personal::MatchSecret = plaint_domain::personal::MatchSecret::from_bytes([7; 32]);
 
@@ -277,6 +278,23 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
         };
         prop_assert_eq!(v.status, state.status, "{}: status of {}", what, id);
         prop_assert_eq!(v.stream_version, state.version, "{}: version of {}", what, id);
+        // The fields the shared record holds (issue 13, wave 11): read through it, not the
+        // projection's own record.
+        prop_assert_eq!(
+            Some(v.received_at),
+            state.received_at,
+            "{}: receipt time of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(
+            Some(v.contact_at),
+            state.contact_at,
+            "{}: first contact of {}",
+            what,
+            id
+        );
+        prop_assert_eq!(Some(v.channel), state.channel, "{}: channel of {}", what, id);
         prop_assert_eq!(&v.deadlines, &state.deadlines, "{}: deadlines of {}", what, id);
         prop_assert_eq!(v.reopen_count, state.reopen_count, "{}: reopens of {}", what, id);
         prop_assert_eq!(v.compensated, state.compensated, "{}: compensation of {}", what, id);
@@ -445,20 +463,25 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// The checkpoints of a simulated restart: each projection's serialised state and position,
-/// as `checkpoint::save` writes them (postcard), kept in memory so 256 cases stay fast (the file
-/// checkpoints themselves are tested in `runner.rs`).
+/// and the set's shared record (issue 13, wave 11), as `ProjectionSet::save` writes them
+/// (postcard), kept in memory so 256 cases stay fast (the file checkpoints themselves are
+/// tested in `runner.rs`); opened as `ProjectionSet::load` does (the shared record first, then
+/// the states, then every cross-check).
 #[derive(Default)]
-struct Checkpoints(BTreeMap<&'static str, (u64, Vec<u8>)>);
+struct Checkpoints {
+    states: BTreeMap<&'static str, (u64, Vec<u8>)>,
+    shared: Option<(u64, Vec<u8>)>,
+}
 
 impl Checkpoints {
     fn save<P: Projection>(&mut self, slot: &Slot<P>) {
         if slot.enabled {
             let bytes = postcard::to_allocvec(&slot.state).unwrap();
-            self.0.insert(P::NAME, (slot.position, bytes));
+            self.states.insert(P::NAME, (slot.position, bytes));
         }
     }
     fn load<P: Projection>(&self, slot: &mut Slot<P>) {
-        if let (true, Some((position, bytes))) = (slot.enabled, self.0.get(P::NAME)) {
+        if let (true, Some((position, bytes))) = (slot.enabled, self.states.get(P::NAME)) {
             slot.state = postcard::from_bytes(bytes).unwrap();
             slot.state
                 .after_load()
@@ -467,6 +490,10 @@ impl Checkpoints {
         }
     }
     fn save_all(&mut self, set: &ProjectionSet) {
+        if set.tickets.enabled || set.sla.enabled || set.repeats.enabled || set.analysis.enabled {
+            let (position, state) = set.shared_state();
+            self.shared = Some((position, postcard::to_allocvec(&state).unwrap()));
+        }
         self.save(&set.tickets);
         self.save(&set.sla);
         self.save(&set.repeats);
@@ -474,10 +501,16 @@ impl Checkpoints {
     }
     fn open(&self, kinds: &[ProjectionKind]) -> ProjectionSet {
         let mut set = ProjectionSet::only(kinds);
+        if let Some((position, bytes)) = &self.shared {
+            let state = plaint_projections::shared::decode_state(Path::new("receipts"), bytes).unwrap();
+            set.adopt_shared(*position, state);
+        }
         self.load(&mut set.tickets);
         self.load(&mut set.sla);
         self.load(&mut set.repeats);
         self.load(&mut set.analysis);
+        set.adopt_states(Path::new("in-memory"))
+            .expect("the checkpoints of one set agree with its shared record");
         set
     }
 }
