@@ -64,8 +64,9 @@ pub(crate) type Parked = std::sync::Mutex<BTreeMap<u64, Event>>;
 impl Engine {
     /// Hands events this engine has just committed (with their positions, in log order) to the
     /// repeat projection: folded now when they are next and the projections are free, parked
-    /// otherwise.
-    pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
+    /// otherwise; and to the watchdog's next tick (`engine_watch.rs`, [`super::watch::Recent`]).
+    pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event> + Clone) {
+        self.recent.keep(events.clone());
         let mut runner = self.runner.try_lock().ok();
         let mut parked = self.parked.lock().expect("parked events lock");
         for e in events {
@@ -245,9 +246,10 @@ impl Engine {
         match self.log_end {
             LogEnd::HeadFirst => {
                 let head = reads.head_position().await?;
-                fold_log(reads, from, head, &mut |e| apply(projections, e)).await
+                fold_log(reads, from, head, &mut |e| apply(projections, &e)).await?;
+                Ok(())
             }
-            LogEnd::ShortRead => fold_to_end(reads, from, &mut |e| apply(projections, e)).await,
+            LogEnd::ShortRead => fold_to_end(reads, from, &mut |e| apply(projections, &e)).await,
         }
     }
 }
@@ -280,7 +282,7 @@ impl LogEnd {
 async fn fold_to_end(
     source: &dyn EventStore,
     from: u64,
-    apply: &mut (dyn FnMut(&Event) + Send),
+    apply: &mut (dyn FnMut(Event) + Send),
 ) -> Result<(), EngineError> {
     let mut next = from;
     loop {
