@@ -952,7 +952,11 @@ impl Engine {
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
-        Ok(self.run_batch(cmds, stop_at_rejection, now).await?.outcome)
+        let run = self.run_batch(cmds, stop_at_rejection, now).await?;
+        // Moved to the watchdog's next tick, not dropped (wave 11: no read-back, no copy).
+        self.recent
+            .keep(run.committed.into_iter().flat_map(|(_, events)| events));
+        Ok(run.outcome)
     }
 
     /// [`Engine::execute_batch`] with the committed events handed back (the watchdog returns
@@ -1656,6 +1660,8 @@ impl Engine {
         let mut escalated = Vec::new();
         for chunk in due_commands.chunks(BATCH_COMMANDS_MAX) {
             let run = self.run_batch(chunk, false, Some(now)).await?;
+            let committed = run.committed.iter().flat_map(|(_, events)| events);
+            self.recent.keep(committed.cloned());
             // The committed events come back from the batch, in command order: no re-read.
             escalated.extend(run.committed.into_iter().flat_map(|(_, events)| events));
             for done in run.outcome.outcomes {

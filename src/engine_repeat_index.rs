@@ -64,9 +64,8 @@ pub(crate) type Parked = std::sync::Mutex<BTreeMap<u64, Event>>;
 impl Engine {
     /// Hands events this engine has just committed (with their positions, in log order) to the
     /// repeat projection: folded now when they are next and the projections are free, parked
-    /// otherwise; and to the watchdog's next tick (`engine_watch.rs`, [`super::watch::Recent`]).
-    pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event> + Clone) {
-        self.recent.keep(events.clone());
+    /// otherwise.
+    pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
         let mut runner = self.runner.try_lock().ok();
         let mut parked = self.parked.lock().expect("parked events lock");
         for e in events {

@@ -192,7 +192,9 @@ pub(crate) const RECENT_EVENTS_MAX: usize = 32_768;
 
 /// The events this engine committed since the watchdog's last tick, by log position (wave 11:
 /// the tick folded them again from the log, read and decoded a second time, ≈ 11 % of the
-/// demo's CPU). Kept only once a tick has run (an engine that never ticks, `plaint serve`,
+/// demo's CPU): those of [`Engine::execute_batch`] (moved there, not copied) and of the ticks'
+/// escalations; a single command's ([`Engine::execute`]) go back to its caller and are read
+/// back. Kept only once a tick has run (an engine that never ticks, `plaint serve`,
 /// keeps nothing) and at most [`RECENT_EVENTS_MAX`]. Never a condition of correctness: a
 /// position the tick does not find here (another process's events, a caller that has not
 /// handed its events over yet, an overflow) is read from the log, as before.
@@ -207,9 +209,9 @@ struct RecentEvents {
 }
 
 impl Recent {
-    /// Keeps copies of events this engine has just committed (with their positions), once a
-    /// tick has run and while there is room.
-    pub(crate) fn keep<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
+    /// Keeps events this engine has just committed (with their positions), once a tick has run
+    /// and while there is room.
+    pub(crate) fn keep(&self, events: impl IntoIterator<Item = Event>) {
         let mut recent = self.0.lock().expect("recent events lock");
         if !recent.kept {
             return;
@@ -218,7 +220,7 @@ impl Recent {
             if recent.events.len() >= RECENT_EVENTS_MAX {
                 return;
             }
-            recent.events.insert(e.meta.position, e.clone());
+            recent.events.insert(e.meta.position, e);
         }
     }
 
@@ -383,9 +385,9 @@ mod tests {
             all
         };
         let recent = Recent::default();
-        recent.keep(&log[..2]);
+        recent.keep(log[..2].iter().cloned());
         assert!(recent.take_to(u64::MAX - 1).is_empty(), "nothing kept before a tick");
-        recent.keep(&log);
+        recent.keep(log.iter().cloned());
         let first = recent.take_to(3);
         assert_eq!(first.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(recent.take_to(u64::MAX - 1).len(), log.len() - 3);
