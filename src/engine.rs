@@ -508,6 +508,12 @@ pub struct Engine {
     watch: tokio::sync::Mutex<watch::Watch>,
     /// The events committed since the watchdog's last tick, for its next (`engine_watch.rs`).
     recent: watch::Recent,
+    /// One [`Engine::catch_up`] at a time (held for its whole run; not the projections' lock):
+    /// a second caller waits, then finds the projections at the head and reads nothing.
+    catch_up_turn: tokio::sync::Mutex<()>,
+    /// Events [`Engine::catch_up`] has read and decoded (tests).
+    #[cfg(test)]
+    catch_up_decoded: std::sync::atomic::AtomicU64,
 }
 
 /// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
@@ -650,6 +656,9 @@ impl Engine {
             judge_reads: Default::default(),
             watch: Default::default(),
             recent: Default::default(),
+            catch_up_turn: Default::default(),
+            #[cfg(test)]
+            catch_up_decoded: Default::default(),
         })
     }
 
@@ -1182,6 +1191,11 @@ impl Engine {
             } else {
                 committed += 1;
                 events_committed += events.len();
+                assert_eq!(
+                    r.last_position + 1 - r.first_position,
+                    events.len() as u64,
+                    "the store committed every event of the request"
+                );
                 for (k, e) in events.iter_mut().enumerate() {
                     e.meta.position = r.first_position + k as u64;
                 }
@@ -1335,6 +1349,9 @@ impl Engine {
     /// already (the command path folds the repeat projection, the watchdog the ticket one).
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn catch_up(&self) -> Result<u64, EngineError> {
+        // Concurrent callers (`/readyz` probes under `plaint serve`) would each read and decode
+        // the whole backlog: they take turns, and a later one finds nothing left to read.
+        let _turn = self.catch_up_turn.lock().await;
         let reads = self.reads();
         let head = reads.head_position().await?;
         let mut next = self.runner.lock().await.projections().low_position() + 1;
@@ -1348,6 +1365,9 @@ impl Engine {
                 let mut slice = Vec::with_capacity(CATCH_UP_SLICE);
                 let first = next;
                 watch::apply_read(batch.by_ref().take(CATCH_UP_SLICE), &mut next, &mut |e| slice.push(e))?;
+                #[cfg(test)]
+                self.catch_up_decoded
+                    .fetch_add(slice.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 let mut runner = self.runner.lock().await;
                 let low = runner.projections().low_position();
                 if low + 1 < first || low >= next {
