@@ -74,6 +74,10 @@ pub use watch::WATCHED_STREAMS_MAX;
 
 /// Events read per store call when the engine scans a stream or the log.
 const READ_BATCH: usize = 16_384;
+
+/// Events [`Engine::catch_up`] folds per hold of the projections' lock (≈ 0.5 ms of folding).
+const CATCH_UP_SLICE: usize = 512;
+
 /// Default for [`EngineConfig::conflict_retries_max`].
 pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
 /// Most commands in one [`Engine::execute_batch`] call. Each command yields at most
@@ -541,6 +545,14 @@ pub struct Engine {
     /// The watchdog's histories of open tickets between ticks (see `engine_watch.rs`); held
     /// for a whole tick, so ticks of one engine take turns.
     watch: tokio::sync::Mutex<watch::Watch>,
+    /// The events committed since the watchdog's last tick, for its next (`engine_watch.rs`).
+    recent: watch::Recent,
+    /// One [`Engine::catch_up`] at a time (held for its whole run; not the projections' lock):
+    /// a second caller waits, then finds the projections at the head and reads nothing.
+    catch_up_turn: tokio::sync::Mutex<()>,
+    /// Events [`Engine::catch_up`] has read and decoded (tests).
+    #[cfg(test)]
+    catch_up_decoded: std::sync::atomic::AtomicU64,
 }
 
 /// How far the replica that reports read from ([`EngineConfig::pg_read`]) is behind the primary.
@@ -682,6 +694,10 @@ impl Engine {
             in_flight: Default::default(),
             judge_reads: Default::default(),
             watch: Default::default(),
+            recent: Default::default(),
+            catch_up_turn: Default::default(),
+            #[cfg(test)]
+            catch_up_decoded: Default::default(),
         })
     }
 
@@ -992,7 +1008,11 @@ impl Engine {
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
-        Ok(self.run_batch(cmds, stop_at_rejection, now).await?.outcome)
+        let run = self.run_batch(cmds, stop_at_rejection, now).await?;
+        // Moved to the watchdog's next tick, not dropped (wave 11: no read-back, no copy).
+        self.recent
+            .keep(run.committed.into_iter().flat_map(|(_, events)| events));
+        Ok(run.outcome)
     }
 
     /// [`Engine::execute_batch`] with the committed events handed back (the watchdog returns
@@ -1219,6 +1239,11 @@ impl Engine {
             } else {
                 committed += 1;
                 events_committed += events.len();
+                assert_eq!(
+                    r.last_position + 1 - r.first_position,
+                    events.len() as u64,
+                    "the store committed every event of the request"
+                );
                 for (k, e) in events.iter_mut().enumerate() {
                     e.meta.position = r.first_position + k as u64;
                 }
@@ -1362,11 +1387,52 @@ impl Engine {
         }
     }
 
-    /// Brings the in-memory projections up to the log's head.
+    /// Brings the in-memory projections up to the log's head (as it was when called); returns
+    /// the position they reached.
+    ///
+    /// In slices of [`CATCH_UP_SLICE`] events (wave 11): a slice is read and decoded without
+    /// the projections' lock and folded under it, so a command's repeat judgement
+    /// ([`Engine::prior_complaints`]), which takes that lock, waits for one slice's fold at
+    /// most, not for a whole catch-up's reads. Each projection skips the events it has applied
+    /// already (the command path folds the repeat projection, the watchdog the ticket one).
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn catch_up(&self) -> Result<u64, EngineError> {
-        let mut runner = self.runner.lock().await;
-        self.catch_up_locked(&mut runner).await
+        // Concurrent callers (`/readyz` probes under `plaint serve`) would each read and decode
+        // the whole backlog: they take turns, and a later one finds nothing left to read.
+        let _turn = self.catch_up_turn.lock().await;
+        let reads = self.reads();
+        let head = reads.head_position().await?;
+        let mut next = self.runner.lock().await.projections().low_position() + 1;
+        'read: while next <= head {
+            let want = ((head + 1 - next) as usize).min(READ_BATCH);
+            let mut batch = reads.read_all(next, want).await?.into_iter().peekable();
+            if batch.peek().is_none() {
+                break; // the log ends before the head it gave (as a rebuild's read stops)
+            }
+            while batch.peek().is_some() {
+                let mut slice = Vec::with_capacity(CATCH_UP_SLICE);
+                let first = next;
+                watch::apply_read(batch.by_ref().take(CATCH_UP_SLICE), &mut next, &mut |e| slice.push(e))?;
+                #[cfg(test)]
+                self.catch_up_decoded
+                    .fetch_add(slice.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                let mut runner = self.runner.lock().await;
+                let low = runner.projections().low_position();
+                if low + 1 < first || low >= next {
+                    // A projection went back meanwhile (a rebuild): read again from it; or all
+                    // went past this slice (another catch-up): read on from there.
+                    next = low + 1;
+                    continue 'read;
+                }
+                let projections = runner.projections_mut();
+                slice.iter().for_each(|e| projections.apply(e));
+                drop(runner);
+                // Tasks of this runtime waiting for the projections (a command's judgement
+                // under `plaint serve`) get their turn before the next slice.
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(self.runner.lock().await.projections().low_position())
     }
 
     async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
@@ -1662,6 +1728,8 @@ impl Engine {
         let mut escalated = Vec::new();
         for chunk in due_commands.chunks(BATCH_COMMANDS_MAX) {
             let run = self.run_batch(chunk, false, Some(now)).await?;
+            let committed = run.committed.iter().flat_map(|(_, events)| events);
+            self.recent.keep(committed.cloned());
             // The committed events come back from the batch, in command order: no re-read.
             escalated.extend(run.committed.into_iter().flat_map(|(_, events)| events));
             for done in run.outcome.outcomes {

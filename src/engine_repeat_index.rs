@@ -245,9 +245,10 @@ impl Engine {
         match self.log_end {
             LogEnd::HeadFirst => {
                 let head = reads.head_position().await?;
-                fold_log(reads, from, head, &mut |e| apply(projections, e)).await
+                fold_log(reads, from, head, &mut |e| apply(projections, &e)).await?;
+                Ok(())
             }
-            LogEnd::ShortRead => fold_to_end(reads, from, &mut |e| apply(projections, e)).await,
+            LogEnd::ShortRead => fold_to_end(reads, from, &mut |e| apply(projections, &e)).await,
         }
     }
 }
@@ -280,7 +281,7 @@ impl LogEnd {
 async fn fold_to_end(
     source: &dyn EventStore,
     from: u64,
-    apply: &mut (dyn FnMut(&Event) + Send),
+    apply: &mut (dyn FnMut(Event) + Send),
 ) -> Result<(), EngineError> {
     let mut next = from;
     loop {
