@@ -139,8 +139,8 @@ fn seed002_demo_json_carries_the_assessment_and_the_analysis() {
 }
 
 /// The demo folds its projections beside the batches instead of rebuilding them (issue 13), and
-/// leaves what the rebuild left: a checkpoint of every projection at the log's head, in a store
-/// that verifies.
+/// leaves what the rebuild left: a checkpoint of every projection and of the set's shared record
+/// (checkpoint format 7) at the log's head, in a store that verifies.
 #[test]
 fn demo_leaves_every_projection_checkpointed_at_the_head() {
     let env = Env::new();
@@ -153,7 +153,7 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
     assert!(head > 150 * 3, "{doc}");
     let checkpoints = doc["checkpoints"].as_array().unwrap();
     let names: Vec<&str> = checkpoints.iter().map(|c| c["projection"].as_str().unwrap()).collect();
-    assert_eq!(names, ["tickets", "sla", "repeats", "analysis"], "{doc}");
+    assert_eq!(names, ["tickets", "sla", "repeats", "analysis", "casework", "receipts"], "{doc}");
     for c in checkpoints {
         assert_eq!(c["position"].as_u64(), Some(head), "{c} behind the head {head}");
     }
