@@ -153,7 +153,11 @@ fn demo_leaves_every_projection_checkpointed_at_the_head() {
     assert!(head > 150 * 3, "{doc}");
     let checkpoints = doc["checkpoints"].as_array().unwrap();
     let names: Vec<&str> = checkpoints.iter().map(|c| c["projection"].as_str().unwrap()).collect();
-    assert_eq!(names, ["tickets", "sla", "repeats", "analysis", "casework", "receipts"], "{doc}");
+    assert_eq!(
+        names,
+        ["tickets", "sla", "repeats", "analysis", "casework", "receipts"],
+        "{doc}"
+    );
     for c in checkpoints {
         assert_eq!(c["position"].as_u64(), Some(head), "{c} behind the head {head}");
     }
