@@ -9,7 +9,7 @@
 
 use crate::records::RecordTable;
 use crate::shared::{Receipt, ReceiptColumn};
-use crate::util::{ratio, Buckets, DurationStats, Interner, OptSym, SmallId, Sym};
+use crate::util::{ratio, Buckets, DurationStats, FlagBits, Interner, OptSym, SmallId, Sym};
 use crate::Projection;
 use crate::{ensure, InvalidState};
 use plaint_domain::event::*;
@@ -31,7 +31,9 @@ struct SlaRec {
     category: Option<Category>,
     severity: Option<Severity>,
     customer_tier: Option<CustomerTier>,
-    flags: Flags,
+    /// In one byte, not four: the record is 72 bytes, not 80 (issue 13, wave 12). Serialises as
+    /// `Flags`.
+    flags: FlagBits,
     region: Sym,
     department: OptSym,
     policy_version: OptSym,
@@ -443,7 +445,7 @@ impl Projection for SlaProjection {
                     category: None,
                     severity: None,
                     customer_tier: None,
-                    flags: Flags::default(),
+                    flags: FlagBits::default(),
                     region,
                     department: OptSym::NONE,
                     policy_version: OptSym::NONE,
@@ -465,7 +467,7 @@ impl Projection for SlaProjection {
                 rec.category = Some(c.category);
                 rec.severity = Some(c.severity);
                 rec.customer_tier = Some(c.customer_tier);
-                rec.flags = c.flags;
+                rec.flags = c.flags.into();
                 rec.policy_version = pv.into();
             }
             EventData::Dispatched(d) => {

@@ -9,7 +9,7 @@
 use crate::compact::CompactCompensation;
 use crate::records::{check_complaint_id, RecordTable};
 use crate::shared::ReceiptColumn;
-use crate::util::{extend_exact, push_exact, ChunkedVec, Interner, OptSym, SmallId, Sym};
+use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -269,15 +269,20 @@ packed_record!(ClosedRec for ClosedRecord {
     without_revisit: Option<CloseReason>,
 });
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One ticket. Serialises through [`TicketWire`]: the checkpoint holds the fields format 7
+/// always held, in its order, whatever this record packs in memory.
+#[derive(Debug, Clone, PartialEq)]
 struct TicketRec {
     /// Status, hold, reopens, escalation level, compensation total: the domain's fold.
     life: Lifecycle,
     category: Option<Category>,
     severity: Option<Severity>,
     customer_tier: Option<CustomerTier>,
-    flags: Flags,
-    has_personal: bool,
+    /// The flags, and beside them marks [`MARK_PERSONAL`] (sealed personal fields) and
+    /// [`MARK_CLAIMED`] (`claimed` holds an amount): one byte where the flags, `has_personal`
+    /// and an `Option<Money>`'s tag took 13 with their padding (issue 13, wave 12: 208 -> 192
+    /// bytes a ticket).
+    marks: FlagBits,
     stream_version: u64,
     last_position: u64,
     updated_at: Timestamp,
@@ -287,7 +292,8 @@ struct TicketRec {
     waybill: Option<Box<str>>,
     outlet: OptSym,
     customer_id: OptSym,
-    claimed_amount: Option<Money>,
+    /// The claimed amount in fen when [`MARK_CLAIMED`] is set, else 0.
+    claimed: i64,
     verification: Option<VerificationRec>,
     revisit: Option<RevisitRec>,
     closed: Option<ClosedRec>,
@@ -301,10 +307,134 @@ struct TicketRec {
     owner: u32,
 }
 
+/// [`TicketRec::marks`]: the ticket has sealed personal fields.
+const MARK_PERSONAL: u8 = 0;
+/// [`TicketRec::marks`]: [`TicketRec::claimed`] holds a claimed amount.
+const MARK_CLAIMED: u8 = 1;
+
+/// A [`TicketRec`] as the checkpoint holds it (format 7): the field order and types of the
+/// record before issue 13 wave 12 packed it, so the bytes are unchanged. Generic over the boxed
+/// fields so that saving borrows them (`&Box<..>` serialises as the box) and loading owns them.
+#[derive(Serialize, Deserialize)]
+struct TicketWire<W, D, A, R, X> {
+    life: Lifecycle,
+    category: Option<Category>,
+    severity: Option<Severity>,
+    customer_tier: Option<CustomerTier>,
+    flags: Flags,
+    has_personal: bool,
+    stream_version: u64,
+    last_position: u64,
+    updated_at: Timestamp,
+    region: Sym,
+    policy_version: OptSym,
+    match_key: OptSym,
+    waybill: W,
+    outlet: OptSym,
+    customer_id: OptSym,
+    claimed_amount: Option<Money>,
+    verification: Option<VerificationRec>,
+    revisit: Option<RevisitRec>,
+    closed: Option<ClosedRec>,
+    deadlines: D,
+    assignments: A,
+    responses: R,
+    extras: X,
+    owner: u32,
+}
+
+impl Serialize for TicketRec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        TicketWire {
+            life: self.life,
+            category: self.category,
+            severity: self.severity,
+            customer_tier: self.customer_tier,
+            flags: self.flags(),
+            has_personal: self.has_personal(),
+            stream_version: self.stream_version,
+            last_position: self.last_position,
+            updated_at: self.updated_at,
+            region: self.region,
+            policy_version: self.policy_version,
+            match_key: self.match_key,
+            waybill: &self.waybill,
+            outlet: self.outlet,
+            customer_id: self.customer_id,
+            claimed_amount: self.claimed_amount(),
+            verification: self.verification,
+            revisit: self.revisit,
+            closed: self.closed,
+            deadlines: &self.deadlines,
+            assignments: &self.assignments,
+            responses: &self.responses,
+            extras: &self.extras,
+            owner: self.owner,
+        }
+        .serialize(s)
+    }
+}
+
+type OwnedWire =
+    TicketWire<Option<Box<str>>, Box<[PackedDeadline]>, Box<[AssignmentRec]>, Box<[ResponseRec]>, Box<[Extra]>>;
+
+impl<'de> Deserialize<'de> for TicketRec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = OwnedWire::deserialize(d)?;
+        let mut t = TicketRec {
+            life: w.life,
+            category: w.category,
+            severity: w.severity,
+            customer_tier: w.customer_tier,
+            marks: FlagBits::from(w.flags),
+            stream_version: w.stream_version,
+            last_position: w.last_position,
+            updated_at: w.updated_at,
+            region: w.region,
+            policy_version: w.policy_version,
+            match_key: w.match_key,
+            waybill: w.waybill,
+            outlet: w.outlet,
+            customer_id: w.customer_id,
+            claimed: 0,
+            verification: w.verification,
+            revisit: w.revisit,
+            closed: w.closed,
+            deadlines: w.deadlines,
+            assignments: w.assignments,
+            responses: w.responses,
+            extras: w.extras,
+            owner: w.owner,
+        };
+        t.set_has_personal(w.has_personal);
+        t.set_claimed_amount(w.claimed_amount);
+        Ok(t)
+    }
+}
+
 /// `TicketRec::owner` of a ticket no person acted on yet.
 const NO_OWNER: u32 = u32::MAX;
 
 impl TicketRec {
+    fn flags(&self) -> Flags {
+        self.marks.flags()
+    }
+    fn add_flags(&mut self, f: Flags) {
+        self.marks = self.marks.with_flags(self.flags().union(f));
+    }
+    fn has_personal(&self) -> bool {
+        self.marks.mark(MARK_PERSONAL)
+    }
+    fn set_has_personal(&mut self, on: bool) {
+        self.marks = self.marks.with_mark(MARK_PERSONAL, on);
+    }
+    fn claimed_amount(&self) -> Option<Money> {
+        self.marks.mark(MARK_CLAIMED).then_some(Money(self.claimed))
+    }
+    fn set_claimed_amount(&mut self, amount: Option<Money>) {
+        self.marks = self.marks.with_mark(MARK_CLAIMED, amount.is_some());
+        self.claimed = amount.map_or(0, Money::fen);
+    }
     fn add(&mut self, x: Extra) {
         push_exact(&mut self.extras, x);
     }
@@ -437,9 +567,9 @@ impl Tickets {
             received_at: receipt.received_at(),
             customer_id: t.customer_id.map(|c| s.resolve(c).to_owned()),
             match_key: t.match_key.map(|k| s.resolve(k).to_owned()),
-            has_personal: t.has_personal,
+            has_personal: t.has_personal(),
             waybill: t.waybill.as_deref().map(str::to_owned),
-            claimed_amount: t.claimed_amount,
+            claimed_amount: t.claimed_amount(),
             evidence,
             region: s.resolve(t.region).to_owned(),
             outlet: t.outlet.map(|o| s.resolve(o).to_owned()),
@@ -449,7 +579,7 @@ impl Tickets {
             category: t.category,
             severity: t.severity,
             customer_tier: t.customer_tier,
-            flags: t.flags,
+            flags: t.flags(),
             policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
             deadlines: t.deadlines.iter().map(PackedDeadline::get).collect(),
             assignments: t
@@ -502,8 +632,7 @@ impl Tickets {
             category: None,
             severity: None,
             customer_tier: None,
-            flags: Flags::default(),
-            has_personal: r.customer.personal.is_some(),
+            marks: FlagBits::default(),
             stream_version: e.meta.stream_version,
             last_position: e.meta.position,
             updated_at: e.meta.occurred_at,
@@ -513,7 +642,7 @@ impl Tickets {
             waybill: r.waybill.as_deref().map(Into::into),
             outlet: r.outlet.as_deref().map(|o| strings.intern(o)).into(),
             customer_id: r.customer.customer_id.as_deref().map(|c| strings.intern(c)).into(),
-            claimed_amount: r.claimed_amount,
+            claimed: 0,
             verification: None,
             revisit: None,
             closed: None,
@@ -524,6 +653,8 @@ impl Tickets {
             owner: plaint_domain::closed_loop::owner_after(false, &e.meta.actor, &e.data)
                 .map_or(NO_OWNER, |o| strings.intern(&o).0),
         };
+        rec.set_has_personal(r.customer.personal.is_some());
+        rec.set_claimed_amount(r.claimed_amount);
         for e in &r.evidence {
             rec.add(Extra::Evidence(Box::new(e.clone())));
         }
@@ -635,7 +766,7 @@ impl Projection for Tickets {
             | EventData::ImprovementRecorded(_)
             | EventData::DisputeEscalated(_) => {}
             EventData::Verified(v) => {
-                t.flags = t.flags.union(v.flags);
+                t.add_flags(v.flags);
                 t.verification = Some(VerificationRec {
                     at: at.into(),
                     claim: v.claim,
@@ -658,7 +789,7 @@ impl Projection for Tickets {
                 t.category = Some(c.category);
                 t.severity = Some(c.severity);
                 t.customer_tier = Some(c.customer_tier);
-                t.flags = t.flags.union(c.flags);
+                t.add_flags(c.flags);
                 t.policy_version = pv.into();
                 // A repeat the domain found once the category was known (docs/domain.md R-REP).
                 if let Some(of) = &c.repeat_of {
@@ -798,10 +929,10 @@ impl TicketRec {
         if self.owner != NO_OWNER {
             s.check(Sym(self.owner), "owner")?;
         }
-        ensure(self.has_personal == personal.is_some(), || {
+        ensure(self.has_personal() == personal.is_some(), || {
             format!(
                 "has_personal {} but a sealed entry {}",
-                self.has_personal,
+                self.has_personal(),
                 personal.is_some()
             )
         })?;
@@ -981,7 +1112,7 @@ mod load_checks {
         assert_refused(&changed(&good, |t| t.personal.push(None)), "sealed personal entries");
         let sealed = (0..good.len()).find(|&i| good.personal[i].is_some()).unwrap();
         assert_refused(
-            &changed(&good, |t| t.tickets[sealed].has_personal = false),
+            &changed(&good, |t| t.tickets[sealed].set_has_personal(false)),
             "has_personal",
         );
         assert_refused(

@@ -269,6 +269,80 @@ pub fn extend_exact<T>(list: &mut Box<[T]>, xs: impl ExactSizeIterator<Item = T>
     *list = v.into_boxed_slice();
 }
 
+/// A ticket's [`Flags`](plaint_domain::event::Flags) in the low four bits of one byte, where
+/// the domain's struct of four `bool`s takes four (issue 13, wave 12). The high four bits are
+/// the holder's own marks ([`FlagBits::mark`]): a record packs its other yes/no fields beside the
+/// flags. Serialises exactly as `Flags` (the marks are not written: a record that has them
+/// writes them as its own fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlagBits(u8);
+
+impl FlagBits {
+    const REPEAT: u8 = 1;
+    const MEDIA: u8 = 1 << 1;
+    const GROUP: u8 = 1 << 2;
+    const REGULATOR: u8 = 1 << 3;
+    /// The bits of [`Flags`](plaint_domain::event::Flags); the others are marks.
+    const FLAGS: u8 = 0x0F;
+
+    #[inline]
+    pub fn flags(self) -> plaint_domain::event::Flags {
+        plaint_domain::event::Flags {
+            repeat: self.0 & Self::REPEAT != 0,
+            media: self.0 & Self::MEDIA != 0,
+            group: self.0 & Self::GROUP != 0,
+            regulator: self.0 & Self::REGULATOR != 0,
+        }
+    }
+    /// These bits with the flags replaced by `f` (the marks kept).
+    #[inline]
+    #[must_use]
+    pub fn with_flags(self, f: plaint_domain::event::Flags) -> FlagBits {
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        let flags = bit(f.repeat, Self::REPEAT)
+            | bit(f.media, Self::MEDIA)
+            | bit(f.group, Self::GROUP)
+            | bit(f.regulator, Self::REGULATOR);
+        FlagBits((self.0 & !Self::FLAGS) | flags)
+    }
+    /// Mark `n` (0..4), a yes/no of the holder's own.
+    #[inline]
+    pub fn mark(self, n: u8) -> bool {
+        debug_assert!(n < 4);
+        self.0 & (0x10 << n) != 0
+    }
+    /// These bits with mark `n` (0..4) set to `on`.
+    #[inline]
+    #[must_use]
+    pub fn with_mark(self, n: u8, on: bool) -> FlagBits {
+        assert!(n < 4, "mark {n} of four");
+        if on {
+            FlagBits(self.0 | (0x10 << n))
+        } else {
+            FlagBits(self.0 & !(0x10 << n))
+        }
+    }
+}
+
+impl From<plaint_domain::event::Flags> for FlagBits {
+    #[inline]
+    fn from(f: plaint_domain::event::Flags) -> FlagBits {
+        FlagBits::default().with_flags(f)
+    }
+}
+
+impl Serialize for FlagBits {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.flags().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FlagBits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        plaint_domain::event::Flags::deserialize(d).map(FlagBits::from)
+    }
+}
+
 /// An optional [`Sym`] in 4 bytes (`u32::MAX`, which no interner gives out, is none) where an
 /// `Option<Sym>` takes 8. Serialises exactly as `Option<Sym>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -508,6 +582,42 @@ pub fn ratio(num: u64, den: u64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13, wave 12: `FlagBits` stands in for the domain's `Flags` in checkpointed records,
+    /// so it must write the same bytes and read back the same flags, whatever marks it carries.
+    #[test]
+    fn flag_bits_serialise_as_flags_and_keep_their_marks() {
+        use plaint_domain::event::Flags;
+        assert_eq!(std::mem::size_of::<FlagBits>(), 1);
+        for n in 0u8..16 {
+            let f = Flags {
+                repeat: n & 1 != 0,
+                media: n & 2 != 0,
+                group: n & 4 != 0,
+                regulator: n & 8 != 0,
+            };
+            for marks in 0u8..16 {
+                let mut b = FlagBits::from(f);
+                for m in 0..4 {
+                    b = b.with_mark(m, marks & (1 << m) != 0);
+                }
+                assert_eq!(b.flags(), f, "flags {n} marks {marks}");
+                for m in 0..4 {
+                    assert_eq!(b.mark(m), marks & (1 << m) != 0, "flags {n} mark {m} of {marks}");
+                }
+                let other = Flags { repeat: !f.repeat, ..f };
+                let changed = b.with_flags(other);
+                assert_eq!(changed.flags(), other);
+                assert_eq!(
+                    (0..4).map(|m| changed.mark(m)).collect::<Vec<_>>(),
+                    (0..4).map(|m| b.mark(m)).collect::<Vec<_>>()
+                );
+                let bytes = postcard::to_allocvec(&b).unwrap();
+                assert_eq!(bytes, postcard::to_allocvec(&f).unwrap());
+                assert_eq!(postcard::from_bytes::<FlagBits>(&bytes).unwrap(), FlagBits::from(f));
+            }
+        }
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
