@@ -26,9 +26,81 @@ pub const ANALYSIS_REPORT_SCHEMA_VERSION: u32 = 1;
 /// How many entries the weekly report's top-issues list holds.
 pub const TOP_ISSUES_MAX: usize = 10;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One ticket. Serialises through [`AnaWire`]: the checkpoint holds the fields format 7 always
+/// held, in its order, whatever this record packs in memory.
+#[derive(Debug, Clone, PartialEq)]
 struct AnaRec {
     /// The local day of receipt (the shared record's time of receipt, in `buckets`' zone).
+    day: i32,
+    region: Sym,
+    category: Option<Category>,
+    customer_tier: Option<CustomerTier>,
+    department: OptSym,
+    /// The yes/no fields in one byte (`AnaRec::MARK_*`), where four `bool`s, the liability's
+    /// `Option<bool>` and the tags of two `Option<PackedTimestamp>`s took 13 (issue 13, wave
+    /// 12: 88 -> 72 bytes a ticket).
+    marks: u8,
+    /// Status, reopens, escalation level: the domain's fold.
+    life: Lifecycle,
+    final_responses: u32,
+    /// The first response's time when [`AnaRec::MARK_RESPONDED`] is set.
+    first_response: PackedTimestamp,
+    /// The first final response's time when [`AnaRec::MARK_FINAL`] is set.
+    first_final: PackedTimestamp,
+    root_cause: Option<Stage>,
+    /// Every revisit counted, first and latest kept (docs/domain.md R-LOOP-4).
+    revisits: RevisitTally,
+}
+
+impl AnaRec {
+    const MARK_REDISPATCHED: u8 = 1;
+    const MARK_REPEAT: u8 = 1 << 1;
+    const MARK_DUPLICATE: u8 = 1 << 2;
+    const MARK_REJECTED: u8 = 1 << 3;
+    const MARK_RESPONDED: u8 = 1 << 4;
+    const MARK_FINAL: u8 = 1 << 5;
+    /// Liability stated ([`AnaRec::MARK_LIABLE`] says which way).
+    const MARK_LIABILITY: u8 = 1 << 6;
+    const MARK_LIABLE: u8 = 1 << 7;
+
+    fn is(&self, mark: u8) -> bool {
+        self.marks & mark != 0
+    }
+    fn set(&mut self, mark: u8, on: bool) {
+        if on {
+            self.marks |= mark;
+        } else {
+            self.marks &= !mark;
+        }
+    }
+    fn first_response_at(&self) -> Option<PackedTimestamp> {
+        self.is(Self::MARK_RESPONDED).then_some(self.first_response)
+    }
+    fn first_final_at(&self) -> Option<PackedTimestamp> {
+        self.is(Self::MARK_FINAL).then_some(self.first_final)
+    }
+    fn set_first_response_at(&mut self, at: Option<PackedTimestamp>) {
+        self.set(Self::MARK_RESPONDED, at.is_some());
+        self.first_response = at.unwrap_or_default();
+    }
+    fn set_first_final_at(&mut self, at: Option<PackedTimestamp>) {
+        self.set(Self::MARK_FINAL, at.is_some());
+        self.first_final = at.unwrap_or_default();
+    }
+    /// Liability as last stated (final response, then close).
+    fn liable(&self) -> Option<bool> {
+        self.is(Self::MARK_LIABILITY).then(|| self.is(Self::MARK_LIABLE))
+    }
+    fn set_liable(&mut self, liable: Option<bool>) {
+        self.set(Self::MARK_LIABILITY, liable.is_some());
+        self.set(Self::MARK_LIABLE, liable == Some(true));
+    }
+}
+
+/// An [`AnaRec`] as the checkpoint holds it (format 7): the field order and types of the record
+/// before issue 13 wave 12 packed it, so the bytes are unchanged.
+#[derive(Serialize, Deserialize)]
+struct AnaWire {
     day: i32,
     region: Sym,
     category: Option<Category>,
@@ -38,16 +110,65 @@ struct AnaRec {
     repeat: bool,
     duplicate: bool,
     rejected: bool,
-    /// Status, reopens, escalation level: the domain's fold.
     life: Lifecycle,
     final_responses: u32,
     first_response_at: Option<PackedTimestamp>,
     first_final_at: Option<PackedTimestamp>,
-    /// Liability as last stated (final response, then close).
     liable: Option<bool>,
     root_cause: Option<Stage>,
-    /// Every revisit counted, first and latest kept (docs/domain.md R-LOOP-4).
     revisits: RevisitTally,
+}
+
+impl Serialize for AnaRec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        AnaWire {
+            day: self.day,
+            region: self.region,
+            category: self.category,
+            customer_tier: self.customer_tier,
+            department: self.department,
+            redispatched: self.is(Self::MARK_REDISPATCHED),
+            repeat: self.is(Self::MARK_REPEAT),
+            duplicate: self.is(Self::MARK_DUPLICATE),
+            rejected: self.is(Self::MARK_REJECTED),
+            life: self.life,
+            final_responses: self.final_responses,
+            first_response_at: self.first_response_at(),
+            first_final_at: self.first_final_at(),
+            liable: self.liable(),
+            root_cause: self.root_cause,
+            revisits: self.revisits,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnaRec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = AnaWire::deserialize(d)?;
+        let mut a = AnaRec {
+            day: w.day,
+            region: w.region,
+            category: w.category,
+            customer_tier: w.customer_tier,
+            department: w.department,
+            marks: 0,
+            life: w.life,
+            final_responses: w.final_responses,
+            first_response: PackedTimestamp::default(),
+            first_final: PackedTimestamp::default(),
+            root_cause: w.root_cause,
+            revisits: w.revisits,
+        };
+        a.set(AnaRec::MARK_REDISPATCHED, w.redispatched);
+        a.set(AnaRec::MARK_REPEAT, w.repeat);
+        a.set(AnaRec::MARK_DUPLICATE, w.duplicate);
+        a.set(AnaRec::MARK_REJECTED, w.rejected);
+        a.set_first_response_at(w.first_response_at);
+        a.set_first_final_at(w.first_final_at);
+        a.set_liable(w.liable);
+        Ok(a)
+    }
 }
 
 /// The analysis projection: a compact record per ticket; reports are computed from it.
@@ -302,7 +423,7 @@ impl Analysis {
             *r.by_region.entry(s.resolve(a.region).to_owned()).or_default() += 1;
             let dept = a.department.map(|d| s.resolve(d)).unwrap_or("unassigned");
             *r.by_department.entry(dept.to_owned()).or_default() += 1;
-            r.repeats += a.repeat as u64;
+            r.repeats += a.is(AnaRec::MARK_REPEAT) as u64;
             r.reopened += (a.life.reopen_count > 0) as u64;
             let v = &a.revisits;
             r.satisfaction.revisited += u64::from(v.count);
@@ -317,18 +438,18 @@ impl Analysis {
             }
             if a.final_responses > 0 {
                 r.resolved += 1;
-                if a.final_responses == 1 && a.life.reopen_count == 0 && !a.redispatched {
+                if a.final_responses == 1 && a.life.reopen_count == 0 && !a.is(AnaRec::MARK_REDISPATCHED) {
                     r.first_contact_resolved += 1;
                 }
             }
             r.escalated += a.life.escalation_level.is_some() as u64;
-            r.effective += (a.liable == Some(true)) as u64;
-            r.rejected += a.rejected as u64;
-            r.duplicates += a.duplicate as u64;
-            if let Some(t) = a.first_response_at {
+            r.effective += (a.liable() == Some(true)) as u64;
+            r.rejected += a.is(AnaRec::MARK_REJECTED) as u64;
+            r.duplicates += a.is(AnaRec::MARK_DUPLICATE) as u64;
+            if let Some(t) = a.first_response_at() {
                 respond.push(t.get().millis_since(receipt.received_at()));
             }
-            if let Some(t) = a.first_final_at {
+            if let Some(t) = a.first_final_at() {
                 resolve.push(t.get().millis_since(receipt.received_at()));
             }
         }
@@ -480,19 +601,15 @@ impl Projection for Analysis {
                     category: None,
                     customer_tier: None,
                     department: OptSym::NONE,
-                    redispatched: false,
-                    repeat: false,
-                    duplicate: false,
-                    rejected: false,
+                    marks: 0,
                     life: {
                         let mut life = Lifecycle::NEW;
                         life.apply(&e.data);
                         life
                     },
                     final_responses: 0,
-                    first_response_at: None,
-                    first_final_at: None,
-                    liable: None,
+                    first_response: PackedTimestamp::default(),
+                    first_final: PackedTimestamp::default(),
                     root_cause: None,
                     revisits: RevisitTally::default(),
                 },
@@ -519,17 +636,20 @@ impl Projection for Analysis {
             | EventData::DisputeEscalated(_) => {}
             EventData::TokenIssued(_) | EventData::TokenRevoked(_) | EventData::PersonalDataRevealed(_) => {}
             EventData::Verified(v) => {
-                let a = &mut self.recs[i as usize];
-                a.repeat |= v.repeat_of.is_some();
+                if v.repeat_of.is_some() {
+                    self.recs[i as usize].set(AnaRec::MARK_REPEAT, true);
+                }
             }
-            EventData::Rejected(_) => self.recs[i as usize].rejected = true,
-            EventData::MergedAsDuplicate(_) => self.recs[i as usize].duplicate = true,
+            EventData::Rejected(_) => self.recs[i as usize].set(AnaRec::MARK_REJECTED, true),
+            EventData::MergedAsDuplicate(_) => self.recs[i as usize].set(AnaRec::MARK_DUPLICATE, true),
             EventData::Classified(c) => {
                 let a = &mut self.recs[i as usize];
                 a.category = Some(c.category);
                 a.customer_tier = Some(c.customer_tier);
                 // docs/domain.md §8: a repeat the domain found once the category was known.
-                a.repeat |= c.repeat_of.is_some();
+                if c.repeat_of.is_some() {
+                    a.set(AnaRec::MARK_REPEAT, true);
+                }
             }
             EventData::Dispatched(d) => {
                 let dept = self.strings.intern(&d.department.0);
@@ -539,17 +659,21 @@ impl Projection for Analysis {
                 let dept = self.strings.intern(&d.to.0);
                 let a = &mut self.recs[i as usize];
                 a.department = dept.into();
-                a.redispatched = true;
+                a.set(AnaRec::MARK_REDISPATCHED, true);
             }
             EventData::OnHold(_) | EventData::Resumed(_) | EventData::Compensated(_) => {}
             EventData::Responded(r) => {
                 let a = &mut self.recs[i as usize];
-                a.first_response_at.get_or_insert(at.into());
+                if a.first_response_at().is_none() {
+                    a.set_first_response_at(Some(at.into()));
+                }
                 if r.kind == ResponseKind::Final {
                     a.final_responses += 1;
-                    a.first_final_at.get_or_insert(at.into());
+                    if a.first_final_at().is_none() {
+                        a.set_first_final_at(Some(at.into()));
+                    }
                     if r.liable.is_some() {
-                        a.liable = r.liable;
+                        a.set_liable(r.liable);
                     }
                     if r.root_cause.is_some() {
                         a.root_cause = r.root_cause;
@@ -565,7 +689,7 @@ impl Projection for Analysis {
             EventData::Closed(c) => {
                 let a = &mut self.recs[i as usize];
                 if c.resolution == Resolution::Resolved || c.liable {
-                    a.liable = Some(c.liable);
+                    a.set_liable(Some(c.liable));
                 }
                 if c.root_cause.is_some() {
                     a.root_cause = c.root_cause;

@@ -226,8 +226,10 @@ mod record_sizes {
         // the department as a 4-byte optional symbol; 120 with the 16-byte id (wave 7).
         // 96 (wave 9): the first response and first final response times packed.
         // 88 (wave 11): the time of receipt and channel in the shared record.
+        // 72 (wave 12): the four yes/no fields, the liability and the two first times' tags in
+        // one byte.
         assert!(
-            crate::analysis::record_size() <= 88,
+            crate::analysis::record_size() <= 72,
             "{}",
             crate::analysis::record_size()
         );
