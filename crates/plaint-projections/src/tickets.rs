@@ -14,7 +14,6 @@ use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::lifecycle::{HoldChange, Lifecycle};
-use plaint_domain::sla::PackedDeadline;
 use plaint_domain::state::Status;
 use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -269,6 +268,53 @@ packed_record!(ClosedRec for ClosedRecord {
     without_revisit: Option<CloseReason>,
 });
 
+/// A [`ClockDeadline`] in 10 bytes with alignment 1 (issue 13, wave 12): the domain's
+/// `PackedDeadline` takes 12 (alignment 4), and a ticket holds about seven. Lossless
+/// ([`TightDeadline::get`]), and it serialises exactly as the `ClockDeadline`, so the
+/// checkpoint's bytes do not change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TightDeadline {
+    /// `due_at` in milliseconds, little-endian.
+    due: [u8; 8],
+    clock: Clock,
+    pausable: bool,
+}
+
+impl TightDeadline {
+    fn new(d: &ClockDeadline) -> TightDeadline {
+        TightDeadline {
+            due: d.due_at.as_millis().to_le_bytes(),
+            clock: d.clock,
+            pausable: d.pausable,
+        }
+    }
+    fn get(&self) -> ClockDeadline {
+        ClockDeadline {
+            clock: self.clock,
+            due_at: Timestamp::from_millis(i64::from_le_bytes(self.due)),
+            pausable: self.pausable,
+        }
+    }
+}
+
+impl std::fmt::Debug for TightDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for TightDeadline {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TightDeadline {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(TightDeadline::new(&ClockDeadline::deserialize(d)?))
+    }
+}
+
 /// One ticket. Serialises through [`TicketWire`]: the checkpoint holds the fields format 7
 /// always held, in its order, whatever this record packs in memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -297,8 +343,8 @@ struct TicketRec {
     verification: Option<VerificationRec>,
     revisit: Option<RevisitRec>,
     closed: Option<ClosedRec>,
-    /// The current deadlines, 12 bytes each (the view gives them back as `ClockDeadline`s).
-    deadlines: Box<[PackedDeadline]>,
+    /// The current deadlines, 10 bytes each (the view gives them back as `ClockDeadline`s).
+    deadlines: Box<[TightDeadline]>,
     assignments: Box<[AssignmentRec]>,
     responses: Box<[ResponseRec]>,
     extras: Box<[Extra]>,
@@ -376,7 +422,7 @@ impl Serialize for TicketRec {
 }
 
 type OwnedWire =
-    TicketWire<Option<Box<str>>, Box<[PackedDeadline]>, Box<[AssignmentRec]>, Box<[ResponseRec]>, Box<[Extra]>>;
+    TicketWire<Option<Box<str>>, Box<[TightDeadline]>, Box<[AssignmentRec]>, Box<[ResponseRec]>, Box<[Extra]>>;
 
 impl<'de> Deserialize<'de> for TicketRec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -581,7 +627,7 @@ impl Tickets {
             customer_tier: t.customer_tier,
             flags: t.flags(),
             policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
-            deadlines: t.deadlines.iter().map(PackedDeadline::get).collect(),
+            deadlines: t.deadlines.iter().map(TightDeadline::get).collect(),
             assignments: t
                 .assignments
                 .iter()
@@ -741,7 +787,7 @@ impl Projection for Tickets {
         if step.deadlines_replace {
             t.deadlines = Box::default();
         }
-        extend_exact(&mut t.deadlines, step.deadlines.iter().map(PackedDeadline::new));
+        extend_exact(&mut t.deadlines, step.deadlines.iter().map(TightDeadline::new));
         if let Some(c) = step.compensation {
             t.add(Extra::Compensation(Box::new(CompactCompensation::from(c))));
         }
@@ -978,6 +1024,11 @@ pub(crate) fn record_size() -> usize {
 }
 
 #[cfg(test)]
+pub(crate) fn deadline_size() -> usize {
+    std::mem::size_of::<TightDeadline>()
+}
+
+#[cfg(test)]
 pub(crate) fn extra_size() -> usize {
     std::mem::size_of::<Extra>()
 }
@@ -1023,7 +1074,7 @@ impl Tickets {
             ),
             (
                 "deadlines",
-                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<PackedDeadline>(),
+                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<TightDeadline>(),
             ),
             (
                 "assignments",
@@ -1061,6 +1112,28 @@ impl Tickets {
 mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
+
+    /// Issue 13, wave 12: a ticket's deadlines are held as `TightDeadline`s, which must write the
+    /// `ClockDeadline`'s bytes and give it back exactly, at the ends of the time range too.
+    #[test]
+    fn a_tight_deadline_serialises_as_the_clock_deadline_both_ways() {
+        for due in [i64::MIN, -1, 0, 1, 1_780_000_000_123, i64::MAX] {
+            for clock in [Clock::Registration, Clock::Resolution, Clock::ProgressUpdate] {
+                for pausable in [false, true] {
+                    let d = ClockDeadline {
+                        clock,
+                        due_at: Timestamp::from_millis(due),
+                        pausable,
+                    };
+                    let tight = TightDeadline::new(&d);
+                    assert_eq!(tight.get(), d);
+                    let bytes = postcard::to_allocvec(&tight).unwrap();
+                    assert_eq!(bytes, postcard::to_allocvec(&d).unwrap(), "{d:?}");
+                    assert_eq!(postcard::from_bytes::<TightDeadline>(&bytes).unwrap(), tight);
+                }
+            }
+        }
+    }
 
     #[test]
     fn crafted_states_are_refused_at_load_not_at_query_time() {
