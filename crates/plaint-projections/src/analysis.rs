@@ -744,7 +744,10 @@ pub(crate) fn record_size() -> usize {
 impl Analysis {
     /// Heap bytes by field group (see `Tickets::bytes_by_group`).
     pub(crate) fn bytes_by_group(&self) -> Vec<(&'static str, usize)> {
-        vec![("analysis record", self.recs.len() * std::mem::size_of::<AnaRec>())]
+        vec![
+            ("strings (interner)", self.strings.heap_bytes()),
+            ("analysis record", self.recs.len() * std::mem::size_of::<AnaRec>()),
+        ]
     }
 }
 

@@ -974,6 +974,7 @@ impl Casework {
         use std::mem::size_of;
         let recs = || self.recs.iter();
         vec![
+            ("strings (interner)", self.strings.heap_bytes()),
             ("casework record", self.recs.len() * size_of::<CwRec>()),
             (
                 "revisits",

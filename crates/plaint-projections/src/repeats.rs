@@ -389,6 +389,9 @@ impl Repeats {
         use std::mem::size_of;
         let recs = || self.recs.iter();
         vec![
+            ("strings (interner)", self.strings.heap_bytes()),
+            ("index by customer", self.by_customer.heap_bytes()),
+            ("index by waybill", self.by_waybill.heap_bytes()),
             ("repeat record", self.recs.len() * size_of::<RepeatRec>()),
             (
                 "links",

@@ -538,6 +538,7 @@ impl SlaProjection {
         use std::mem::size_of;
         let recs = || self.recs.iter();
         vec![
+            ("strings (interner)", self.strings.heap_bytes()),
             ("SLA record", self.recs.len() * size_of::<SlaRec>()),
             ("own receipts (0 in a set)", self.receipts.own_bytes()),
             (

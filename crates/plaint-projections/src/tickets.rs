@@ -1062,6 +1062,7 @@ impl Tickets {
         };
         let personal = |p: &Option<PersonalRec>| p.as_ref().map_or(0, |p| p.ciphertext.len());
         vec![
+            ("strings (interner)", self.strings.heap_bytes()),
             ("ticket record", self.len() * size_of::<TicketRec>()),
             ("own receipts (0 in a set)", self.receipts.own_bytes()),
             ("  of it: lifecycle", self.len() * size_of::<Lifecycle>()),

@@ -107,6 +107,11 @@ impl PartialEq for Interner {
 }
 
 impl Interner {
+    /// Bytes of heap held (the arena, the ends, the index's table): the breakdown's measure.
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * 4 + self.index.table.allocation_size()
+    }
     /// The symbol for `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> Sym {
         if let Some(sym) = self.find(s) {
@@ -951,6 +956,11 @@ impl std::fmt::Debug for MultiIndex {
 }
 
 impl MultiIndex {
+    /// Bytes of heap held: the breakdown's measure.
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.allocation_size()
+    }
     /// Adds record `i` under `key` (several records may share a key).
     pub fn insert<'a>(&mut self, key: &[u8], i: u32, key_of: impl Fn(u32) -> &'a [u8]) {
         self.table.insert_unique(hash_id(key), i, |&j| hash_id(key_of(j)));
@@ -1003,6 +1013,13 @@ fn hash_sym(sym: Sym) -> u64 {
 }
 
 impl SymIndex {
+    /// Bytes of heap held (the table, the lists): the breakdown's measure.
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.allocation_size()
+            + self.lists.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
+    }
     /// Adds record `i` under `sym` unless it is there already.
     pub fn insert(&mut self, sym: Sym, i: u32) {
         assert!(i < SYM_INDEX_LIST, "record number {i} out of the index's range");
