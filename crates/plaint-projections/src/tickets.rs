@@ -1114,6 +1114,49 @@ mod load_checks {
     use super::*;
     use crate::checkpoint::crafted::{assert_refused, changed, sound};
 
+    /// Issue 13, wave 12: the record packs the flags, `has_personal` and the claimed amount's
+    /// presence into one byte (`marks`); each must read back as set, through a checkpoint too,
+    /// with a zero amount told apart from none and the marks independent of each other.
+    #[test]
+    fn the_packed_marks_read_back_through_a_checkpoint() {
+        let good: Tickets = sound();
+        let flags = Flags {
+            repeat: true,
+            media: false,
+            group: true,
+            regulator: true,
+        };
+        for amount in [
+            None,
+            Some(Money(0)),
+            Some(Money(1)),
+            Some(Money(i64::MIN)),
+            Some(Money(i64::MAX)),
+        ] {
+            for personal in [false, true] {
+                let t = changed(&good, |t| {
+                    let r = &mut t.tickets[0];
+                    r.set_claimed_amount(amount);
+                    r.set_has_personal(personal);
+                    r.add_flags(flags);
+                });
+                let r = &t.tickets[0];
+                assert_eq!(
+                    (r.claimed_amount(), r.has_personal(), r.flags()),
+                    (amount, personal, flags)
+                );
+                let bytes = postcard::to_allocvec(&t).unwrap();
+                let back: Tickets = postcard::from_bytes(&bytes).unwrap();
+                let r = &back.tickets[0];
+                assert_eq!(
+                    (r.claimed_amount(), r.has_personal(), r.flags()),
+                    (amount, personal, flags),
+                    "read back"
+                );
+            }
+        }
+    }
+
     /// Issue 13, wave 12: a ticket's deadlines are held as `TightDeadline`s, which must write the
     /// `ClockDeadline`'s bytes and give it back exactly, at the ends of the time range too.
     #[test]

@@ -296,6 +296,7 @@ fn check(set: &ProjectionSet, h: &History, what: &str) -> Result<(), TestCaseErr
         );
         prop_assert_eq!(Some(v.channel), state.channel, "{}: channel of {}", what, id);
         prop_assert_eq!(&v.deadlines, &state.deadlines, "{}: deadlines of {}", what, id);
+        prop_assert_eq!(v.flags, state.flags, "{}: flags of {}", what, id);
         prop_assert_eq!(v.reopen_count, state.reopen_count, "{}: reopens of {}", what, id);
         prop_assert_eq!(v.compensated, state.compensated, "{}: compensation of {}", what, id);
         let granted: i64 = v.compensations.iter().map(|c| c.granted.0).sum();
