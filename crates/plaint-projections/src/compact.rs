@@ -4,18 +4,47 @@
 
 use plaint_domain::event::{Compensation, CompensationRule, Money, Remedy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::sync::Arc;
+
+/// Most distinct texts a [`TextPool`] keeps; a text beyond them gets an allocation of its own.
+const TEXT_POOL_MAX: usize = 64;
+
+/// The few texts many compensations repeat (legal bases, policy versions), each held once: a
+/// ticket projection's fold builds its compensations through one (issue 13, wave 12). Bounded
+/// ([`TEXT_POOL_MAX`]) and searched linearly; not part of any state's bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TextPool {
+    texts: Vec<Arc<str>>,
+}
+
+impl TextPool {
+    /// `s` as a shared text: the pool's when it holds it, else a new one (kept while there is
+    /// room).
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(t) = self.texts.iter().find(|t| &***t == s) {
+            return Arc::clone(t);
+        }
+        let t: Arc<str> = Arc::from(s);
+        if self.texts.len() < TEXT_POOL_MAX {
+            self.texts.push(Arc::clone(&t));
+        }
+        t
+    }
+}
 
 /// The optional amounts of a [`Compensation`], in the order of [`CompactCompensation::amounts`].
 const AMOUNTS: usize = 5;
 
 /// A [`Compensation`] in 88 bytes, not 144: its five `Option<Money>`s (16 bytes each) as five
-/// amounts behind one presence byte, its two strings as `Box<str>` (16 bytes, not 24). Built from
+/// amounts behind one presence byte, its two strings as `Arc<str>` (16 bytes, not 24; shared
+/// between the compensations that cite the same legal basis and policy version when built
+/// through a [`TextPool`], issue 13 wave 12). Built from
 /// and given back as the domain's record ([`CompactCompensation::to_compensation`]), losslessly;
 /// it (de)serialises as that record, field for field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CompactCompensation {
-    legal_basis: Box<str>,
-    policy_version: Box<str>,
+    legal_basis: Arc<str>,
+    policy_version: Arc<str>,
     granted: Money,
     /// `ceiling`, `actual_loss`, `postage`, `insured_amount`, `full_value`; an absent one is
     /// zero with its bit of `present` clear (invariant: no bit beyond the fifth is set).
@@ -29,8 +58,8 @@ impl From<Compensation> for CompactCompensation {
     /// Takes the record's two strings over (`String::into_boxed_str`: no copy when their
     /// capacity is their length, as a decoded string's is).
     fn from(mut c: Compensation) -> Self {
-        let legal_basis = std::mem::take(&mut c.legal_basis).into_boxed_str();
-        let policy_version = std::mem::take(&mut c.policy_version).into_boxed_str();
+        let legal_basis = Arc::from(std::mem::take(&mut c.legal_basis));
+        let policy_version = Arc::from(std::mem::take(&mut c.policy_version));
         CompactCompensation::with_text(&c, legal_basis, policy_version)
     }
 }
@@ -42,9 +71,17 @@ impl From<&Compensation> for CompactCompensation {
 }
 
 impl CompactCompensation {
+    /// `c`, its two strings taken from `pool` (one allocation for all the compensations that
+    /// cite the same text).
+    pub(crate) fn pooled(c: &Compensation, pool: &mut TextPool) -> Self {
+        let legal_basis = pool.get(&c.legal_basis);
+        let policy_version = pool.get(&c.policy_version);
+        CompactCompensation::with_text(c, legal_basis, policy_version)
+    }
+
     /// `c`'s remedy, rule and amounts with its two strings as given (moved out of `c`, so not
     /// read from it here, or copied).
-    fn with_text(c: &Compensation, legal_basis: Box<str>, policy_version: Box<str>) -> Self {
+    fn with_text(c: &Compensation, legal_basis: Arc<str>, policy_version: Arc<str>) -> Self {
         let optional = [c.ceiling, c.actual_loss, c.postage, c.insured_amount, c.full_value];
         let mut amounts = [Money::ZERO; AMOUNTS];
         let mut present = 0u8;
@@ -116,10 +153,10 @@ impl CompactCompensation {
         }
     }
 
-    /// Heap bytes of its two strings (the memory breakdown's).
+    /// Its two strings (the memory breakdown counts each shared allocation once).
     #[cfg(test)]
-    pub(crate) fn text_len(&self) -> usize {
-        self.legal_basis.len() + self.policy_version.len()
+    pub(crate) fn texts(&self) -> [&Arc<str>; 2] {
+        [&self.legal_basis, &self.policy_version]
     }
 }
 
@@ -188,6 +225,7 @@ mod tests {
         for c in every_shape() {
             let compact = CompactCompensation::from(&c);
             assert_eq!(compact.to_compensation(), c);
+            assert_eq!(CompactCompensation::pooled(&c, &mut TextPool::default()), compact);
             assert_eq!(CompactCompensation::from(c.clone()), compact);
             // The same bytes as the domain record (checkpoint format 6 unchanged), both ways.
             let bytes = postcard::to_allocvec(&c).unwrap();
@@ -198,5 +236,29 @@ mod tests {
                 serde_json::to_string(&c).unwrap()
             );
         }
+    }
+
+    /// Issue 13, wave 12: compensations citing the same texts share one allocation of each;
+    /// the pool stays bounded and a text beyond it is still the text.
+    #[test]
+    fn pooled_compensations_share_their_texts_and_the_pool_is_bounded() {
+        let mut pool = TextPool::default();
+        let shapes: Vec<Compensation> = every_shape().collect();
+        let a = CompactCompensation::pooled(&shapes[3], &mut pool);
+        let b = CompactCompensation::pooled(&shapes[3], &mut pool);
+        let other = CompactCompensation::pooled(&shapes[4], &mut pool);
+        assert!(Arc::ptr_eq(a.texts()[0], b.texts()[0]), "legal basis shared");
+        assert!(Arc::ptr_eq(a.texts()[1], other.texts()[1]), "policy version shared");
+        assert!(
+            !Arc::ptr_eq(a.texts()[0], other.texts()[0]),
+            "other legal basis, other text"
+        );
+        for i in 0..2 * TEXT_POOL_MAX {
+            let text = format!("basis {i}");
+            assert_eq!(&*pool.get(&text), text);
+        }
+        assert_eq!(pool.texts.len(), TEXT_POOL_MAX);
+        assert_eq!(&*pool.get("beyond"), "beyond");
+        assert_eq!(pool.texts.len(), TEXT_POOL_MAX);
     }
 }

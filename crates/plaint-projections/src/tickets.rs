@@ -6,7 +6,7 @@
 //! record to a caller that holds the key. The long description text stays in the stream (read a
 //! ticket's history for it).
 
-use crate::compact::CompactCompensation;
+use crate::compact::{CompactCompensation, TextPool};
 use crate::records::{check_complaint_id, RecordTable};
 use crate::shared::ReceiptColumn;
 use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym};
@@ -496,6 +496,10 @@ pub struct Tickets {
     strings: Interner,
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
+    /// The compensations' repeated texts, held once (issue 13, wave 12). Not in the state's
+    /// bytes: a loaded state's compensations hold their texts each.
+    #[serde(skip)]
+    texts: TextPool,
     /// Each ticket's time of receipt, first contact and channel: the set's shared record
     /// (issue 13, wave 11), or a column of its own when used alone. Not in the state's bytes.
     #[serde(skip)]
@@ -765,6 +769,7 @@ impl Projection for Tickets {
             let sym = self.strings.intern(&o);
             self.tickets[i].owner = sym.0;
         }
+        let texts = &mut self.texts;
         let t = &mut self.tickets[i];
         let step = t.life.apply(&e.data);
         match step.hold {
@@ -789,7 +794,7 @@ impl Projection for Tickets {
         }
         extend_exact(&mut t.deadlines, step.deadlines.iter().map(TightDeadline::new));
         if let Some(c) = step.compensation {
-            t.add(Extra::Compensation(Box::new(CompactCompensation::from(c))));
+            t.add(Extra::Compensation(Box::new(CompactCompensation::pooled(c, texts))));
         }
         match &e.data {
             EventData::Received(_)
@@ -1047,7 +1052,7 @@ impl Tickets {
         let recs = || self.tickets.iter();
         let boxed_extra = |x: &Extra| match x {
             Extra::Evidence(e) => size_of::<EvidenceRef>() + e.reference.len(),
-            Extra::Compensation(c) => size_of::<CompactCompensation>() + c.text_len(),
+            Extra::Compensation(_) => size_of::<CompactCompensation>(),
             Extra::OwnershipTransfer(_) => size_of::<OwnershipTransfer>(),
             Extra::Supervision(_) => size_of::<plaint_domain::state::SupervisionRecord>(),
             Extra::SeverityOverride(_) => size_of::<SeverityOverridden>(),
@@ -1099,6 +1104,19 @@ impl Tickets {
             ),
             ("extras boxed", boxed(&|_| true)),
             ("  of it: compensation", boxed(&|x| matches!(x, Extra::Compensation(_)))),
+            ("compensation texts (each allocation once)", {
+                let mut seen = std::collections::HashSet::new();
+                recs()
+                    .flat_map(|t| t.extras.iter())
+                    .filter_map(|x| match x {
+                        Extra::Compensation(c) => Some(c.texts()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .filter(|t| seen.insert(std::sync::Arc::as_ptr(t) as *const u8 as usize))
+                    .map(|t| 2 * size_of::<usize>() + t.len())
+                    .sum()
+            }),
             (
                 "waybill",
                 recs().map(|t| t.waybill.as_ref().map_or(0, |w| w.len())).sum(),
