@@ -743,6 +743,29 @@ mod tests {
         assert_eq!(bytes, postcard::to_allocvec(&v).unwrap());
         let back: ChunkedVec<u32> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, c);
+        // Issue 13, wave 12: casework finds the latest matching item from the end, mutably,
+        // across chunks (`comps.iter_mut().rev().find(..)`).
+        let mut c = back;
+        let last_even = c.iter_mut().rev().find(|x| **x % 2 == 0).unwrap();
+        assert_eq!(*last_even, v.len() as u32 - 1);
+        *last_even = u32::MAX;
+        for x in c.iter_mut().take(CHUNK_LEN + 1) {
+            *x += 1;
+        }
+        let want: Vec<u32> = v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                if i == v.len() - 1 {
+                    u32::MAX
+                } else if i <= CHUNK_LEN {
+                    x + 1
+                } else {
+                    x
+                }
+            })
+            .collect();
+        assert_eq!(c.iter().copied().collect::<Vec<_>>(), want);
     }
 
     #[test]
@@ -1121,6 +1144,14 @@ impl<T> ChunkedVec<T> {
     }
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
         self.chunks.iter().flat_map(|c| c.iter())
+    }
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> + '_ {
+        self.chunks.iter_mut().flat_map(|c| c.iter_mut())
+    }
+    /// Items' room allocated (the memory breakdown's measure).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
     }
     pub fn clear(&mut self) {
         self.chunks.clear();
