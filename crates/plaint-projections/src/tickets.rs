@@ -9,7 +9,7 @@
 use crate::compact::{CompactCompensation, TextPool};
 use crate::records::{check_complaint_id, RecordTable};
 use crate::shared::ReceiptColumn;
-use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym};
+use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym, TightTimestamp};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
@@ -257,7 +257,8 @@ macro_rules! packed_record {
     };
 }
 
-packed_record!(ResponseRec for ResponseRecord { kind: ResponseKind, at: PackedTimestamp, liable: Option<bool>, root_cause: Option<Stage> });
+// The response's time unaligned (`TightTimestamp`): 11 bytes, not 12 (issue 13, wave 12).
+packed_record!(ResponseRec for ResponseRecord { kind: ResponseKind, at: TightTimestamp, liable: Option<bool>, root_cause: Option<Stage> });
 packed_record!(VerificationRec for VerificationRecord { at: PackedTimestamp, claim: CheckOutcome, evidence: CheckOutcome, history: CheckOutcome });
 packed_record!(RevisitRec for RevisitRecord { at: PackedTimestamp, solved: bool, satisfied: bool, satisfaction_score: Option<u8> });
 packed_record!(ClosedRec for ClosedRecord {
