@@ -275,8 +275,7 @@ packed_record!(ClosedRec for ClosedRecord {
 /// checkpoint's bytes do not change.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct TightDeadline {
-    /// `due_at` in milliseconds, little-endian.
-    due: [u8; 8],
+    due: TightTimestamp,
     clock: Clock,
     pausable: bool,
 }
@@ -284,7 +283,7 @@ struct TightDeadline {
 impl TightDeadline {
     fn new(d: &ClockDeadline) -> TightDeadline {
         TightDeadline {
-            due: d.due_at.as_millis().to_le_bytes(),
+            due: d.due_at.into(),
             clock: d.clock,
             pausable: d.pausable,
         }
@@ -292,7 +291,7 @@ impl TightDeadline {
     fn get(&self) -> ClockDeadline {
         ClockDeadline {
             clock: self.clock,
-            due_at: Timestamp::from_millis(i64::from_le_bytes(self.due)),
+            due_at: self.due.get(),
             pausable: self.pausable,
         }
     }
@@ -304,17 +303,19 @@ impl std::fmt::Debug for TightDeadline {
     }
 }
 
-impl Serialize for TightDeadline {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(s)
+impl From<ClockDeadline> for TightDeadline {
+    fn from(d: ClockDeadline) -> TightDeadline {
+        TightDeadline::new(&d)
     }
 }
 
-impl<'de> Deserialize<'de> for TightDeadline {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(TightDeadline::new(&ClockDeadline::deserialize(d)?))
+impl From<TightDeadline> for ClockDeadline {
+    fn from(d: TightDeadline) -> ClockDeadline {
+        d.get()
     }
 }
+
+crate::util::serde_as!(TightDeadline, ClockDeadline);
 
 /// One ticket. Serialises through [`TicketWire`]: the checkpoint holds the fields format 7
 /// always held, in its order, whatever this record packs in memory.

@@ -318,6 +318,26 @@ pub fn extend_exact<T>(list: &mut Box<[T]>, xs: impl ExactSizeIterator<Item = T>
     *list = v.into_boxed_slice();
 }
 
+/// `Serialize`/`Deserialize` for a compact in-memory form of a public type: written as the
+/// public value it converts to, read as one and converted back (both `From`s must be
+/// lossless), so a checkpoint's bytes do not depend on the form held in memory.
+macro_rules! serde_as {
+    ($compact:ty, $public:ty) => {
+        impl serde::Serialize for $compact {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                <$public>::from(*self).serialize(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $compact {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$public as serde::Deserialize>::deserialize(d).map(<$compact>::from)
+            }
+        }
+    };
+}
+pub(crate) use serde_as;
+
 /// A ticket's [`Flags`](plaint_domain::event::Flags) in the low four bits of one byte, where
 /// the domain's struct of four `bool`s takes four (issue 13, wave 12). The high four bits are
 /// the holder's own marks ([`FlagBits::mark`]): a record packs its other yes/no fields beside the
@@ -380,17 +400,14 @@ impl From<plaint_domain::event::Flags> for FlagBits {
     }
 }
 
-impl Serialize for FlagBits {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.flags().serialize(s)
+impl From<FlagBits> for plaint_domain::event::Flags {
+    #[inline]
+    fn from(b: FlagBits) -> plaint_domain::event::Flags {
+        b.flags()
     }
 }
 
-impl<'de> Deserialize<'de> for FlagBits {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        plaint_domain::event::Flags::deserialize(d).map(FlagBits::from)
-    }
-}
+serde_as!(FlagBits, plaint_domain::event::Flags);
 
 /// A [`Timestamp`] in 8 bytes with alignment 1 (little-endian milliseconds), for the small
 /// per-ticket items where `PackedTimestamp`'s alignment 4 still pads: a response is 11 bytes,
@@ -428,17 +445,7 @@ impl std::fmt::Debug for TightTimestamp {
     }
 }
 
-impl Serialize for TightTimestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for TightTimestamp {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Timestamp::deserialize(d).map(TightTimestamp::new)
-    }
-}
+serde_as!(TightTimestamp, Timestamp);
 
 /// An optional [`Sym`] in 4 bytes (`u32::MAX`, which no interner gives out, is none) where an
 /// `Option<Sym>` takes 8. Serialises exactly as `Option<Sym>`.
