@@ -221,8 +221,9 @@ mod record_sizes {
         // 112 (wave 7): the id, and the domain `SlaTrail`'s two lists as boxed slices. Wave 8:
         // every record 16 bytes less, the id in the shared column.
         // 80 (wave 11): the receipt in the shared record.
-        // 72 (wave 12): the flags in one byte (`util::FlagBits`).
-        assert!(crate::sla::record_size() <= 72, "{}", crate::sla::record_size());
+        // 72 (wave 12): the flags in one byte (`util::FlagBits`); 64: the attributes a
+        // `util::RareList`.
+        assert!(crate::sla::record_size() <= 64, "{}", crate::sla::record_size());
         // 40 (wave 11): the time of receipt and channel in the shared record.
         assert!(crate::repeats::record_size() <= 40, "{}", crate::repeats::record_size());
         // 136 (issue 17): every revisit counted (the domain's 20-byte RevisitTally); 128 with

@@ -264,8 +264,9 @@ pub fn push_exact<T>(list: &mut Box<[T]>, x: T) {
 }
 
 /// A list most records leave empty, in 8 bytes (a boxed exact slice, absent when empty) where
-/// a `Box<[T]>` takes 16 (issue 13, wave 12: casework's disputes). A record that has one pays
-/// 16 bytes more on the heap. Serialises exactly as the slice (an absent list as an empty one;
+/// a `Box<[T]>` takes 16 (issue 13, wave 12: casework's disputes, the SLA record's
+/// `Received.attributes`, which only some imported logs carry). A record that has one pays 16
+/// bytes more on the heap (8 more in all than a `Box<[T]>`). Serialises exactly as the slice (an absent list as an empty one;
 /// an empty one is read back absent, so equal lists are equal values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::redundant_allocation)]
@@ -284,6 +285,13 @@ impl<T> RareList<T> {
     }
     pub fn push(&mut self, x: T) {
         push_exact(self.0.get_or_insert_with(|| Box::new(Box::default())), x);
+    }
+}
+
+impl<T> FromIterator<T> for RareList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        let list: Box<[T]> = items.into_iter().collect();
+        RareList((!list.is_empty()).then(|| Box::new(list)))
     }
 }
 
@@ -713,8 +721,16 @@ mod tests {
             let bytes = postcard::to_allocvec(&l).unwrap();
             assert_eq!(bytes, postcard::to_allocvec(&plain).unwrap(), "{n} items");
             assert_eq!(postcard::from_bytes::<RareList<u16>>(&bytes).unwrap(), l, "{n} items");
+            assert_eq!(
+                (0..=n).map(|i| i * 300).collect::<RareList<u16>>().len(),
+                usize::from(n) + 1
+            );
             l.push(n * 300);
         }
+        assert_eq!(
+            std::iter::empty::<u16>().collect::<RareList<u16>>(),
+            RareList::default()
+        );
     }
 
     /// Issue 13, wave 12: `FlagBits` stands in for the domain's `Flags` in checkpointed records,
