@@ -199,10 +199,18 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
 /// ```
 pub fn match_key(secret: &MatchSecret, customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
     if let Some(phone) = phone.and_then(normalise_phone) {
-        return Some(blake3::keyed_hash(&secret.subkeys().phone, phone.as_bytes()).to_hex().to_string());
+        return Some(
+            blake3::keyed_hash(&secret.subkeys().phone, phone.as_bytes())
+                .to_hex()
+                .to_string(),
+        );
     }
     let id = customer_id.map(str::trim).filter(|s| !s.is_empty())?;
-    Some(blake3::keyed_hash(&secret.subkeys().id, id.as_bytes()).to_hex().to_string())
+    Some(
+        blake3::keyed_hash(&secret.subkeys().id, id.as_bytes())
+            .to_hex()
+            .to_string(),
+    )
 }
 
 /// The unkeyed match key of stores made before the vault (a public hash of the phone: anyone
@@ -394,7 +402,10 @@ mod tests {
             Some(blake3::keyed_hash(&subkey, text.as_bytes()).to_hex().to_string())
         };
         let by_id_first = MatchSecret::from_bytes(bytes);
-        assert_eq!(match_key(&by_id_first, Some("C-9"), None), derived(KEYED_ID_CONTEXT, "C-9"));
+        assert_eq!(
+            match_key(&by_id_first, Some("C-9"), None),
+            derived(KEYED_ID_CONTEXT, "C-9")
+        );
         assert_eq!(
             match_key(&by_id_first, None, Some("+86 138-0013-8000")),
             derived(KEYED_PHONE_CONTEXT, "13800138000")
@@ -404,7 +415,10 @@ mod tests {
             match_key(&by_phone_first, None, Some("13800138000")),
             derived(KEYED_PHONE_CONTEXT, "13800138000")
         );
-        assert_eq!(match_key(&by_phone_first, Some("C-9"), None), derived(KEYED_ID_CONTEXT, "C-9"));
+        assert_eq!(
+            match_key(&by_phone_first, Some("C-9"), None),
+            derived(KEYED_ID_CONTEXT, "C-9")
+        );
         // The bytes are the secret: a copy compares equal whether or not its subkeys are made.
         assert!(by_phone_first == MatchSecret::from_bytes(bytes));
         assert!(by_phone_first != MatchSecret::from_bytes([8; 32]));
