@@ -235,3 +235,52 @@ pub(crate) async fn original_positions(
         .map(|e| e.meta.position)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plaint::{EngineConfig, EventData};
+
+    /// Issue 15, wave 12: a lone request (a group of one) used to run `Engine::execute` of its
+    /// command, dropping what was prepared. Now it takes the group's prepared path: a receive
+    /// of a new customer is sealed under the key proposed at its preparation (`execute` would
+    /// have drawn another), and answered as `execute` answers it.
+    #[tokio::test]
+    async fn a_group_of_one_uses_what_was_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+        let cmd: Command = serde_json::from_str(
+            r#"{"command_id": "c-1", "complaint_id": "CMP-1", "actor": "cs-014", "command": "receive",
+                "channel": "hotline", "region": "杭州", "description": "包裹破损",
+                "customer": {"name": "陈静", "phone": "13800138000"}}"#,
+        )
+        .unwrap();
+        let prepared = engine.prepare(cmd);
+        let proposed = prepared
+            .proposed_key_id()
+            .expect("a new customer's key is proposed")
+            .to_owned();
+        let (reply, answer) = oneshot::channel();
+        let mut lists = Lists {
+            cmds: vec![prepared],
+            replies: vec![reply],
+        };
+        decide_and_answer(&engine, &mut lists).await;
+        assert!(
+            lists.cmds.is_empty() && lists.replies.is_empty(),
+            "the lists are left empty"
+        );
+        let done = answer.await.unwrap().unwrap();
+        assert_eq!((done.deduplicated, done.stream_version), (false, 1));
+        let history = engine.history(&ComplaintId::new("CMP-1").unwrap()).await.unwrap();
+        assert_eq!(
+            done.positions,
+            history.iter().map(|e| e.meta.position).collect::<Vec<_>>()
+        );
+        let EventData::Received(received) = &history[0].data else {
+            panic!("a receive records Received first");
+        };
+        let sealed = received.customer.personal.as_ref().expect("sealed personal fields");
+        assert_eq!(sealed.key_id, proposed);
+    }
+}
