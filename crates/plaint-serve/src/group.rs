@@ -82,10 +82,29 @@ pub(crate) struct Grouper {
 }
 
 impl Grouper {
-    /// Starts the grouping task on the current runtime.
+    /// Starts the grouping task on a thread of its own (`serve-group`, a current-thread
+    /// runtime), or on the current runtime when no such runtime can be built.
+    ///
+    /// Its own thread (issue 15, wave 12): on the server's workers, the task woken by its
+    /// append's `fdatasync` waited in a worker's queue behind request tasks (HTTP, JSON, the
+    /// preparation) before it could answer and start the next group; the one serial part of the
+    /// command path then waited for CPU the parallel parts held. A thread of its own is woken by
+    /// the kernel at once.
     pub fn start(engine: Arc<Engine>) -> Grouper {
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
-        tokio::spawn(drain(engine.clone(), jobs));
+        let drainer = engine.clone();
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => {
+                std::thread::Builder::new()
+                    .name("serve-group".into())
+                    .spawn(move || runtime.block_on(drain(drainer, jobs)))
+                    .expect("a thread for the group commit");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "group commit: no runtime of its own; it runs on the server's workers");
+                tokio::spawn(drain(drainer, jobs));
+            }
+        }
         Grouper { queue, engine }
     }
 
