@@ -319,6 +319,8 @@ trait BatchCommand: Sync {
     fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision;
     /// A new key made ahead for it, if any.
     fn proposed_key(&self) -> Option<&CustomerKey>;
+    /// The owner of its customer's key (`key_owner_of`), found once for a prepared command.
+    fn key_owner(&self, secret: &MatchSecret) -> Option<std::borrow::Cow<'_, str>>;
 }
 
 impl BatchCommand for Command {
@@ -331,6 +333,9 @@ impl BatchCommand for Command {
     fn proposed_key(&self) -> Option<&CustomerKey> {
         None
     }
+    fn key_owner(&self, secret: &MatchSecret) -> Option<std::borrow::Cow<'_, str>> {
+        vault_ops::key_owner_of(secret, self).map(std::borrow::Cow::Owned)
+    }
 }
 
 impl BatchCommand for PreparedCommand {
@@ -342,6 +347,9 @@ impl BatchCommand for PreparedCommand {
     }
     fn proposed_key(&self) -> Option<&CustomerKey> {
         self.proposal()
+    }
+    fn key_owner(&self, _: &MatchSecret) -> Option<std::borrow::Cow<'_, str>> {
+        PreparedCommand::key_owner(self).map(std::borrow::Cow::Borrowed)
     }
 }
 
@@ -1166,7 +1174,10 @@ impl Engine {
                 priors = batch_priors.of_customer(&customer, committed, &accepted);
             }
             let (keys_before, links_before) = (write.keys.len(), write.links.len());
-            let key = self.customer_key_for(cmd, &mut write, item.proposed_key()).await?;
+            let owner = item.key_owner(&self.match_secret);
+            let key = self
+                .customer_key_of(cmd, owner.as_deref(), &mut write, item.proposed_key())
+                .await?;
             let ctx = Context {
                 now,
                 policy: &self.policy,

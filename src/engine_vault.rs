@@ -112,6 +112,9 @@ fn new_key(owner: &str) -> Result<CustomerKey, EngineError> {
 pub struct PreparedCommand {
     domain: DomainPrepared,
     sealed_under: SealedUnder,
+    /// The owner of the customer's key ([`key_owner_of`]: a pure function of the command and
+    /// the engine's match secret), found once here, not again in the batch.
+    owner: Option<String>,
 }
 
 /// The key a preparation sealed under, as the vault named it then.
@@ -137,6 +140,11 @@ impl PreparedCommand {
     /// The domain's preparation.
     pub(super) fn domain(&self) -> &DomainPrepared {
         &self.domain
+    }
+
+    /// The owner of the customer's key, as [`key_owner_of`] finds it.
+    pub(super) fn key_owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     /// The new key proposed ahead for this command, if the vault named no live key then.
@@ -165,8 +173,9 @@ fn receive_link(secret: &MatchSecret, cmd: &Command) -> Option<(String, String)>
     let CommandBody::Receive(r) = &cmd.body else {
         return None;
     };
-    let by_phone = match_key(secret, None, r.customer.phone.as_deref())?;
+    // The id's first: most receives give a phone alone, and then nothing is hashed.
     let by_id = match_key(secret, r.customer.customer_id.as_deref(), None)?;
+    let by_phone = match_key(secret, None, r.customer.phone.as_deref())?;
     Some((by_id, by_phone))
 }
 
@@ -184,9 +193,27 @@ impl Engine {
         write: &mut VaultWrite,
         proposed: Option<&CustomerKey>,
     ) -> Result<Option<CustomerKey>, EngineError> {
-        let Some(owner) = key_owner_of(&self.match_secret, cmd) else {
+        let owner = key_owner_of(&self.match_secret, cmd);
+        self.customer_key_of(cmd, owner.as_deref(), write, proposed).await
+    }
+
+    /// [`Engine::customer_key_for`] with the key's owner found already (`owner`: what
+    /// [`key_owner_of`] gives for `cmd`; a prepared command carries it).
+    pub(super) async fn customer_key_of(
+        &self,
+        cmd: &Command,
+        owner: Option<&str>,
+        write: &mut VaultWrite,
+        proposed: Option<&CustomerKey>,
+    ) -> Result<Option<CustomerKey>, EngineError> {
+        let Some(owner) = owner else {
             return Ok(None);
         };
+        debug_assert_eq!(
+            key_owner_of(&self.match_secret, cmd).as_deref(),
+            Some(owner),
+            "the owner is the command's"
+        );
         // The link to check (a phone and a customer id given together, not linked earlier in
         // this batch) and the live key to look up (none made earlier in this batch) are read
         // concurrently: one round trip of the vault's instead of two, on separate sessions.
@@ -216,7 +243,7 @@ impl Engine {
                 if made.is_some() {
                     Ok(None)
                 } else {
-                    self.vault.live_key(&owner).await
+                    self.vault.live_key(owner).await
                 }
             },
         )?;
@@ -233,7 +260,7 @@ impl Engine {
         }
         let key = match proposed.filter(|key| key_owner(&key.id) == owner) {
             Some(key) => key.clone(),
-            None => new_key(&owner)?,
+            None => new_key(owner)?,
         };
         write.keys.push(NewKey {
             id: key.id.clone(),
@@ -250,13 +277,15 @@ impl Engine {
     /// batch seals). Writes nothing. `plaint serve` prepares each request's command on the
     /// request's own task, so its group commit ([`Engine::execute_batch_prepared`]) does less.
     pub fn prepare(&self, cmd: Command) -> PreparedCommand {
-        let (key, sealed_under) = match key_owner_of(&self.match_secret, &cmd) {
-            Some(owner) => self.key_ahead(&owner),
+        let owner = key_owner_of(&self.match_secret, &cmd);
+        let (key, sealed_under) = match &owner {
+            Some(owner) => self.key_ahead(owner),
             None => (None, SealedUnder::NoNewKey),
         };
         PreparedCommand {
             domain: plaint_domain::prepare::prepare(cmd, key),
             sealed_under,
+            owner,
         }
     }
 

@@ -34,24 +34,60 @@ const KEYED_ID_CONTEXT: &str = "plaint 2026-11 keyed match key: customer id v2";
 /// The store's secret key of the match-key hash ([`match_key`]). Created with the store's
 /// vault and kept there; the engine passes it to `decide` in the context. Wiped from memory
 /// when dropped; never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct MatchSecret([u8; 32]);
+#[derive(Clone)]
+pub struct MatchSecret {
+    bytes: [u8; 32],
+    /// The keyed match key's two subkeys (phone, customer id), derived from `bytes` at first
+    /// use and kept: a match key is made several times a receive (issue 15, wave 12).
+    subkeys: std::sync::OnceLock<MatchSubkeys>,
+}
+
+/// The subkeys [`match_key`] hashes under, derived from a [`MatchSecret`].
+#[derive(Clone)]
+struct MatchSubkeys {
+    phone: [u8; 32],
+    id: [u8; 32],
+}
 
 impl MatchSecret {
     /// The secret from its 32 bytes.
     pub const fn from_bytes(bytes: [u8; 32]) -> MatchSecret {
-        MatchSecret(bytes)
+        MatchSecret {
+            bytes,
+            subkeys: std::sync::OnceLock::new(),
+        }
     }
 
     /// The secret's bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The subkeys, derived once (a pure function of the bytes).
+    fn subkeys(&self) -> &MatchSubkeys {
+        self.subkeys.get_or_init(|| MatchSubkeys {
+            phone: blake3::derive_key(KEYED_PHONE_CONTEXT, &self.bytes),
+            id: blake3::derive_key(KEYED_ID_CONTEXT, &self.bytes),
+        })
     }
 }
 
+/// Two secrets are the same when their bytes are (the subkeys follow from them).
+impl PartialEq for MatchSecret {
+    fn eq(&self, other: &MatchSecret) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for MatchSecret {}
+
 impl Drop for MatchSecret {
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+        if let Some(subkeys) = self.subkeys.get_mut() {
+            zeroize::Zeroize::zeroize(&mut subkeys.phone);
+            zeroize::Zeroize::zeroize(&mut subkeys.id);
+        }
     }
 }
 
@@ -163,12 +199,18 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
 /// ```
 pub fn match_key(secret: &MatchSecret, customer_id: Option<&str>, phone: Option<&str>) -> Option<String> {
     if let Some(phone) = phone.and_then(normalise_phone) {
-        let subkey = blake3::derive_key(KEYED_PHONE_CONTEXT, &secret.0);
-        return Some(blake3::keyed_hash(&subkey, phone.as_bytes()).to_hex().to_string());
+        return Some(
+            blake3::keyed_hash(&secret.subkeys().phone, phone.as_bytes())
+                .to_hex()
+                .to_string(),
+        );
     }
     let id = customer_id.map(str::trim).filter(|s| !s.is_empty())?;
-    let subkey = blake3::derive_key(KEYED_ID_CONTEXT, &secret.0);
-    Some(blake3::keyed_hash(&subkey, id.as_bytes()).to_hex().to_string())
+    Some(
+        blake3::keyed_hash(&secret.subkeys().id, id.as_bytes())
+            .to_hex()
+            .to_string(),
+    )
 }
 
 /// The unkeyed match key of stores made before the vault (a public hash of the phone: anyone
@@ -343,4 +385,42 @@ pub fn mask_address(address: &str) -> String {
 /// The key id length is bounded; a caller building a key store can check it here.
 pub fn validate_key_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= KEY_ID_LEN_MAX
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15, wave 12: the subkeys are derived once and kept in the secret. Stored match
+    /// keys depend on them, so the kept ones must be what each call derived before: the phone's
+    /// under the phone context, the id's under the id context, whichever is asked first.
+    #[test]
+    fn the_kept_subkeys_give_the_match_keys_derived_per_call() {
+        let bytes = [7; 32];
+        let derived = |context: &str, text: &str| {
+            let subkey = blake3::derive_key(context, &bytes);
+            Some(blake3::keyed_hash(&subkey, text.as_bytes()).to_hex().to_string())
+        };
+        let by_id_first = MatchSecret::from_bytes(bytes);
+        assert_eq!(
+            match_key(&by_id_first, Some("C-9"), None),
+            derived(KEYED_ID_CONTEXT, "C-9")
+        );
+        assert_eq!(
+            match_key(&by_id_first, None, Some("+86 138-0013-8000")),
+            derived(KEYED_PHONE_CONTEXT, "13800138000")
+        );
+        let by_phone_first = MatchSecret::from_bytes(bytes);
+        assert_eq!(
+            match_key(&by_phone_first, None, Some("13800138000")),
+            derived(KEYED_PHONE_CONTEXT, "13800138000")
+        );
+        assert_eq!(
+            match_key(&by_phone_first, Some("C-9"), None),
+            derived(KEYED_ID_CONTEXT, "C-9")
+        );
+        // The bytes are the secret: a copy compares equal whether or not its subkeys are made.
+        assert!(by_phone_first == MatchSecret::from_bytes(bytes));
+        assert!(by_phone_first != MatchSecret::from_bytes([8; 32]));
+    }
 }

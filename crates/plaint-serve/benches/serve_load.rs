@@ -19,8 +19,15 @@
 //!   back-office program would use; its own cost is several times the server's per request
 //!   and shares the same two cores, so it measures the pair, not the server.
 //!
-//! Run: `cargo bench -p plaint-serve --bench serve_load` (`PLAINT_BENCH_CLIENTS`,
-//! `PLAINT_BENCH_COMMANDS` = commands per client, default 64 and 200; `PLAINT_BENCH_CUSTOMERS=many`
+//! Run: `cargo bench -p plaint-serve --bench serve_load` (`PLAINT_BENCH_CLIENTS`, default 64).
+//! Each phase is timed by default (issue 15, wave 12): the clients send commands for
+//! `PLAINT_BENCH_WARMUP_SECONDS` + `PLAINT_BENCH_SECONDS` (default 2 + 10) and every figure —
+//! throughput, latency, CPU, the server's group metrics — covers the commands answered in the
+//! last `PLAINT_BENCH_SECONDS` only: the start (connections, the first groups, the caches, the
+//! log's first segment) is left out, and a run lasts the same on a fast or a slow disk, so A/B
+//! pairs are comparable. `PLAINT_BENCH_COMMANDS` alone (commands per client) runs the earlier
+//! counted mode: every request made before the clock, the whole phase measured.
+//! `PLAINT_BENCH_CUSTOMERS=many`
 //! gives each command a customer of its own instead of one phone for all; `PLAINT_BENCH_PHASES=http`
 //! or `library` runs one path only, e.g. under `perf record`; `PLAINT_BENCH_ALLOC=system` runs
 //! on the C library's malloc instead of mimalloc, the `plaint` binary's allocator, for an A/B
@@ -28,7 +35,7 @@
 
 use hdrhistogram::Histogram;
 use plaint::access::Role;
-use plaint::{Actor, Command, Engine, EngineConfig};
+use plaint::{Actor, Command, CommandId, ComplaintId, Engine, EngineConfig};
 use plaint_serve::{ServeConfig, Server};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -98,23 +105,35 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn receive(run: &str, client: usize, i: usize) -> Command {
-    serde_json::from_value(serde_json::json!({
-        "command_id": format!("{run}-{client}-{i}"),
-        "complaint_id": format!("CMP-{run}-{client:03}-{i:06}"),
-        "actor": "cs-014", "command": "receive", "channel": "hotline", "region": "杭州",
-        "waybill": "SF1234567890", "description": "快递显示已签收但本人未收到，要求核实",
-        "customer": {"name": "陈静", "phone": phone(client, i)}
-    }))
-    .unwrap()
+    serde_json::from_str(&receive_body(run, client, i)).unwrap()
+}
+
+/// The JSON body of client `client`'s `i`-th receive (written by hand: cheap enough for a timed
+/// run's clients to build each request as they go, and one text for both paths).
+fn receive_body(run: &str, client: usize, i: usize) -> String {
+    let (command_id, complaint_id) = ids(run, client, i);
+    format!(
+        r#"{{"command_id":"{command_id}","complaint_id":"{complaint_id}","actor":"cs-014","command":"receive","channel":"hotline","region":"杭州","waybill":"SF1234567890","description":"快递显示已签收但本人未收到，要求核实","customer":{{"name":"陈静","phone":"{}"}}}}"#,
+        phone(client, i)
+    )
+}
+
+/// The command id and complaint id of client `client`'s `i`-th receive.
+fn ids(run: &str, client: usize, i: usize) -> (String, String) {
+    (format!("{run}-{client}-{i}"), format!("CMP-{run}-{client:03}-{i:06}"))
+}
+
+/// Whether each command is a customer of its own (`PLAINT_BENCH_CUSTOMERS=many`).
+fn many_customers() -> bool {
+    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MANY.get_or_init(|| std::env::var("PLAINT_BENCH_CUSTOMERS").as_deref() == Ok("many"))
 }
 
 /// The customer's phone: one for every command (the default), or with
 /// `PLAINT_BENCH_CUSTOMERS=many` a customer of its own for each command (a new key each, written
 /// to the vault with its group: the preparation's vault read meets the vault's writes).
 fn phone(client: usize, i: usize) -> String {
-    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let many = *MANY.get_or_init(|| std::env::var("PLAINT_BENCH_CUSTOMERS").as_deref() == Ok("many"));
-    if many {
+    if many_customers() {
         format!("139{:08}", client * 100_000 + i)
     } else {
         "13800138000".to_owned()
@@ -281,22 +300,80 @@ async fn read_answer(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> u
     status
 }
 
-async fn lean_lane(addr: SocketAddr, requests: Vec<Vec<u8>>) -> Histogram<u64> {
+/// How long a phase runs.
+#[derive(Debug, Clone, Copy)]
+enum Span {
+    /// Every client sends this many commands; the figures cover the whole phase
+    /// (`PLAINT_BENCH_COMMANDS` without `PLAINT_BENCH_SECONDS`).
+    Commands(usize),
+    /// The clients send commands for `warmup + steady`; the figures cover the `steady` part
+    /// only (the default: `PLAINT_BENCH_WARMUP_SECONDS`, `PLAINT_BENCH_SECONDS`).
+    Timed { warmup: Duration, steady: Duration },
+}
+
+/// The part of a timed phase its figures cover: the commands answered from `from` to `until`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: Instant,
+    until: Instant,
+}
+
+impl Span {
+    /// The window of a phase starting now (none for a count of commands: the whole phase).
+    fn window(self) -> Option<Window> {
+        match self {
+            Span::Commands(_) => None,
+            Span::Timed { warmup, steady } => {
+                let from = Instant::now() + warmup;
+                Some(Window {
+                    from,
+                    until: from + steady,
+                })
+            }
+        }
+    }
+}
+
+/// Whether a command answered at `done` counts (always, without a window).
+fn counts(window: Option<Window>, done: Instant) -> bool {
+    window.is_none_or(|w| done >= w.from && done < w.until)
+}
+
+/// A client's next request (`i` counts from 0), or `None` when it is done.
+type Next<T> = Box<dyn FnMut(usize) -> Option<T> + Send>;
+
+/// The requests of a fixed list, in order.
+fn listed<T: Send + 'static>(list: Vec<T>) -> Next<T> {
+    let mut list = list.into_iter();
+    Box::new(move |_| list.next())
+}
+
+/// Requests made by `make` until the window closes.
+fn until_closed<T>(window: Window, make: impl Fn(usize) -> T + Send + 'static) -> Next<T> {
+    Box::new(move |i| (Instant::now() < window.until).then(|| make(i)))
+}
+
+async fn lean_lane(addr: SocketAddr, mut next: Next<Vec<u8>>, window: Option<Window>) -> Histogram<u64> {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let mut buf = Vec::with_capacity(8192);
     let mut h = histogram();
-    for request in requests {
+    let mut i = 0;
+    while let Some(request) = next(i) {
+        i += 1;
         let t = Instant::now();
         stream.write_all(&request).await.unwrap();
         let status = read_answer(&mut stream, &mut buf).await;
         assert_eq!(status, 201, "{}", String::from_utf8_lossy(&buf));
-        h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+        let done = Instant::now();
+        if counts(window, done) {
+            h.record((done - t).as_micros().max(1) as u64).unwrap();
+        }
     }
     h
 }
 
-async fn reqwest_lane(url: String, token: String, bodies: Vec<Vec<u8>>) -> Histogram<u64> {
+async fn reqwest_lane(url: String, token: String, mut next: Next<Vec<u8>>, window: Option<Window>) -> Histogram<u64> {
     // One connection per client, kept alive (HTTP/1.1).
     let client = reqwest::Client::builder()
         .http1_only()
@@ -304,7 +381,9 @@ async fn reqwest_lane(url: String, token: String, bodies: Vec<Vec<u8>>) -> Histo
         .build()
         .unwrap();
     let mut h = histogram();
-    for body in bodies {
+    let mut i = 0;
+    while let Some(body) = next(i) {
+        i += 1;
         let t = Instant::now();
         let r = client
             .post(&url)
@@ -316,7 +395,10 @@ async fn reqwest_lane(url: String, token: String, bodies: Vec<Vec<u8>>) -> Histo
             .unwrap();
         assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
         r.bytes().await.unwrap();
-        h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+        let done = Instant::now();
+        if counts(window, done) {
+            h.record((done - t).as_micros().max(1) as u64).unwrap();
+        }
     }
     h
 }
@@ -327,7 +409,62 @@ enum ClientKind {
     Reqwest,
 }
 
-fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per_client: usize) -> Outcome {
+/// What a phase measured between two marks: the process's CPU, and (over HTTP) the server's
+/// metrics at both ends, so that a timed run's group figures cover its steady part only.
+struct Marks {
+    cpu: CpuSplit,
+    elapsed: Duration,
+    metrics: Option<(String, String)>,
+}
+
+/// Waits for the window to open and close (or, without one, for `lanes` to end), marking the
+/// CPU time (and with `addr`, the server's metrics) at both ends; then waits for the lanes.
+async fn measure(
+    window: Option<Window>,
+    lanes: Vec<tokio::task::JoinHandle<Histogram<u64>>>,
+    addr: Option<SocketAddr>,
+) -> (Histogram<u64>, Marks) {
+    let mut latency = histogram();
+    let marks = match window {
+        None => {
+            let (cpu, start) = (cpu_mark(), Instant::now());
+            for lane in lanes {
+                latency.add(lane.await.unwrap()).unwrap();
+            }
+            let (elapsed, cpu) = (start.elapsed(), cpu.since());
+            let metrics = match addr {
+                Some(addr) => Some((String::new(), scrape_metrics(addr).await)),
+                None => None,
+            };
+            Marks { cpu, elapsed, metrics }
+        }
+        Some(w) => {
+            tokio::time::sleep_until(w.from.into()).await;
+            let before = match addr {
+                Some(addr) => Some(scrape_metrics(addr).await),
+                None => None,
+            };
+            let cpu = cpu_mark();
+            tokio::time::sleep_until(w.until.into()).await;
+            let cpu = cpu.since();
+            let metrics = match (addr, before) {
+                (Some(addr), Some(before)) => Some((before, scrape_metrics(addr).await)),
+                _ => None,
+            };
+            for lane in lanes {
+                latency.add(lane.await.unwrap()).unwrap();
+            }
+            Marks {
+                cpu,
+                elapsed: w.until - w.from,
+                metrics,
+            }
+        }
+    };
+    (latency, marks)
+}
+
+fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, span: Span) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let (server, token) = rt.block_on(async {
         let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
@@ -338,6 +475,10 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
             .token;
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
+            // The ticket gauges are computed by the first scrape (below, before any command)
+            // and never again in the run: a timed run's scrape at the start of its steady
+            // part would otherwise catch every projection up inside the part it measures.
+            metrics_max_age: Duration::from_secs(3600),
             ..ServeConfig::default()
         };
         (Server::bind(engine, config).await.unwrap(), token)
@@ -347,20 +488,31 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
     let handle = rt.spawn(server.run(async move {
         let _ = rx.await;
     }));
-    // Bodies prepared up front: the clients measure the server, not JSON encoding.
-    let bodies: Vec<Vec<Vec<u8>>> = (0..clients)
-        .map(|c| {
-            (0..per_client)
-                .map(|i| serde_json::to_vec(&receive("h", c, i)).unwrap())
-                .collect()
-        })
-        .collect();
-    let lanes: Vec<Vec<Vec<u8>>> = match kind {
-        ClientKind::Lean => bodies
-            .iter()
-            .map(|lane| lane.iter().map(|b| request_bytes(addr, &token, b)).collect())
-            .collect(),
-        ClientKind::Reqwest => bodies,
+    // The first scrape computes the ticket gauges (on an empty log: at once); later ones reuse them.
+    rt.block_on(scrape_metrics(addr));
+    // Counted: the bodies prepared up front, so the clients measure the server, not JSON
+    // encoding. Timed: each made as it goes from a text template (≈ 1 µs, before the clock).
+    let lean = kind == ClientKind::Lean;
+    let bearer = token.clone();
+    let lanes = move |window: Option<Window>| -> Vec<Next<Vec<u8>>> {
+        (0..clients)
+            .map(|c| {
+                let token = token.clone();
+                let make = move |i: usize| {
+                    let body = receive_body("h", c, i).into_bytes();
+                    if lean {
+                        request_bytes(addr, &token, &body)
+                    } else {
+                        body
+                    }
+                };
+                match (span, window) {
+                    (Span::Timed { .. }, Some(w)) => until_closed(w, make),
+                    (Span::Commands(n), _) => listed((0..n).map(make).collect()),
+                    (Span::Timed { .. }, None) => unreachable!("a timed phase has a window"),
+                }
+            })
+            .collect()
     };
     let url = format!("http://{addr}/v1/commands");
     let client_thread = std::thread::Builder::new()
@@ -371,34 +523,30 @@ fn over_http(rt: &tokio::runtime::Runtime, kind: ClientKind, clients: usize, per
                 .build()
                 .unwrap();
             crt.block_on(async move {
-                let cpu = cpu_mark();
-                let start = Instant::now();
-                let mut tasks = Vec::new();
-                for lane in lanes {
-                    tasks.push(match kind {
-                        ClientKind::Lean => tokio::spawn(lean_lane(addr, lane)),
-                        ClientKind::Reqwest => tokio::spawn(reqwest_lane(url.clone(), token.clone(), lane)),
-                    });
-                }
-                let mut latency = histogram();
-                for t in tasks {
-                    latency.add(t.await.unwrap()).unwrap();
-                }
-                (start.elapsed(), latency, cpu.since())
+                // A count's requests are all made here, before `measure` starts the clock.
+                let window = span.window();
+                let tasks = lanes(window)
+                    .into_iter()
+                    .map(|next| match kind {
+                        ClientKind::Lean => tokio::spawn(lean_lane(addr, next, window)),
+                        ClientKind::Reqwest => tokio::spawn(reqwest_lane(url.clone(), bearer.clone(), next, window)),
+                    })
+                    .collect();
+                measure(window, tasks, Some(addr)).await
             })
         })
         .unwrap();
-    let (elapsed, latency, cpu) = client_thread.join().unwrap();
-    // After the clock: the server's own figures of its groups (docs/serve.md "Metrics").
-    let scraped = rt.block_on(scrape_metrics(addr));
-    print_waits(&scraped, &latency, elapsed);
+    let (latency, marks) = client_thread.join().unwrap();
+    // The server's own figures of its groups (docs/serve.md "Metrics").
+    let (before, after) = marks.metrics.as_ref().expect("scraped over HTTP");
+    print_waits(before, after, &latency, marks.elapsed);
     let _ = stop.send(());
     rt.block_on(handle).unwrap().unwrap();
     Outcome {
-        commands: clients * per_client,
-        elapsed,
+        commands: latency.len() as usize,
+        elapsed: marks.elapsed,
         latency,
-        cpu,
+        cpu: marks.cpu,
     }
 }
 
@@ -413,33 +561,38 @@ async fn scrape_metrics(addr: SocketAddr) -> String {
 }
 
 /// The value of the sample `name` (a whole line's first field) in a metrics text.
-fn sample(text: &str, name: &str) -> f64 {
+fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .filter_map(|l| l.split_once(' '))
         .find(|(n, _)| *n == name)
         .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(f64::NAN)
 }
 
-/// Mean of a histogram or summary `name` in a metrics text (its `_sum` over its `_count`).
-fn mean(text: &str, name: &str) -> f64 {
-    sample(text, &format!("{name}_sum")) / sample(text, &format!("{name}_count"))
+/// How much the sample `name` grew from `before` to `after` (absent before: from 0).
+fn grown(before: &str, after: &str, name: &str) -> f64 {
+    sample(after, name).unwrap_or(f64::NAN) - sample(before, name).unwrap_or(0.0)
+}
+
+/// Mean of a histogram or summary `name` between two metrics texts (the growth of its `_sum`
+/// over the growth of its `_count`).
+fn mean(before: &str, after: &str, name: &str) -> f64 {
+    grown(before, after, &format!("{name}_sum")) / grown(before, after, &format!("{name}_count"))
 }
 
 /// Where a client's round trip went (issue 15, wave 10): the wait in the grouping queue, the
 /// group's commit (decide, append, sync, answers), and the rest (the answer's way back through
 /// hyper and the kernel, the client, the next request's way in), from the server's group
-/// metrics and the clients' round trips.
-fn print_waits(text: &str, latency: &Histogram<u64>, elapsed: Duration) {
+/// metrics (what grew from `before` to `after`) and the clients' round trips.
+fn print_waits(before: &str, after: &str, latency: &Histogram<u64>, elapsed: Duration) {
     let us = 1e6;
-    let groups = sample(text, "plaint_group_commands_count");
-    let group_size = mean(text, "plaint_group_commands");
-    let wait = mean(text, "plaint_group_wait_seconds") * us;
-    let in_group = mean(text, "plaint_append_seconds") * us;
-    let commit = mean(text, "plaint_group_commit_seconds") * us;
-    let committing = sample(text, "plaint_group_commit_seconds_sum") / elapsed.as_secs_f64();
-    let syncs = sample(text, "plaint_fsync_seconds_count");
-    let sync = mean(text, "plaint_fsync_seconds") * us;
+    let groups = grown(before, after, "plaint_group_commands_count");
+    let group_size = mean(before, after, "plaint_group_commands");
+    let wait = mean(before, after, "plaint_group_wait_seconds") * us;
+    let in_group = mean(before, after, "plaint_append_seconds") * us;
+    let commit = mean(before, after, "plaint_group_commit_seconds") * us;
+    let committing = grown(before, after, "plaint_group_commit_seconds_sum") / elapsed.as_secs_f64();
+    let syncs = grown(before, after, "plaint_fsync_seconds_count");
+    let sync = mean(before, after, "plaint_fsync_seconds") * us;
     // Means only: the exporter's summary quantiles cover a rolling window, not the run.
     println!(
         "{:<8} groups {groups:.0}, {group_size:.1} commands each; a group {commit:.0} µs from start to its last answer; a group committing {:.0} % of the run's time (commit-seconds per second; one group commits at a time); {syncs:.0} fdatasyncs of mean {sync:.0} µs",
@@ -455,48 +608,82 @@ fn print_waits(text: &str, latency: &Histogram<u64>, elapsed: Duration) {
     );
 }
 
-fn through_library(rt: &tokio::runtime::Runtime, clients: usize, per_client: usize) -> Outcome {
+fn through_library(rt: &tokio::runtime::Runtime, clients: usize, span: Span) -> Outcome {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let engine = Arc::new(Engine::open(EngineConfig::file(dir.path())).await.unwrap());
-        let cmds: Vec<Vec<Command>> = (0..clients)
-            .map(|c| (0..per_client).map(|i| receive("l", c, i)).collect())
-            .collect();
-        let cpu = cpu_mark();
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for lane in cmds {
-            let engine = engine.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut h = histogram();
-                for cmd in lane {
-                    let t = Instant::now();
-                    engine.execute(cmd).await.unwrap();
-                    h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+        // Counted: every command made before the clock. Timed: each copied from its client's
+        // first (new ids; with many customers parsed whole, for its phone) as the client goes.
+        let window = span.window();
+        let lanes: Vec<Next<Command>> = (0..clients)
+            .map(|c| match (span, window) {
+                (Span::Commands(n), _) => listed((0..n).map(|i| receive("l", c, i)).collect()),
+                (Span::Timed { .. }, Some(w)) => {
+                    let first = receive("l", c, 0);
+                    until_closed(w, move |i| {
+                        if many_customers() {
+                            return receive("l", c, i);
+                        }
+                        let (command_id, complaint_id) = ids("l", c, i);
+                        let mut cmd = first.clone();
+                        cmd.command_id = CommandId::new(command_id).unwrap();
+                        cmd.complaint_id = ComplaintId::new(complaint_id).unwrap();
+                        cmd
+                    })
                 }
-                h
-            }));
-        }
-        let mut latency = histogram();
-        for t in tasks {
-            latency.add(t.await.unwrap()).unwrap();
-        }
-        let elapsed = start.elapsed();
-        let cpu = cpu.since();
+                (Span::Timed { .. }, None) => unreachable!("a timed phase has a window"),
+            })
+            .collect();
+        let tasks = lanes
+            .into_iter()
+            .map(|mut next| {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let mut h = histogram();
+                    let mut i = 0;
+                    while let Some(cmd) = next(i) {
+                        i += 1;
+                        let t = Instant::now();
+                        engine.execute(cmd).await.unwrap();
+                        let done = Instant::now();
+                        if counts(window, done) {
+                            h.record((done - t).as_micros().max(1) as u64).unwrap();
+                        }
+                    }
+                    h
+                })
+            })
+            .collect();
+        let (latency, marks) = measure(window, tasks, None).await;
         Arc::try_unwrap(engine).ok().unwrap().close().await.unwrap();
         Outcome {
-            commands: clients * per_client,
-            elapsed,
+            commands: latency.len() as usize,
+            elapsed: marks.elapsed,
             latency,
-            cpu,
+            cpu: marks.cpu,
         }
     })
+}
+
+fn env_seconds(name: &str, default: f64) -> Duration {
+    let seconds = std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    Duration::from_secs_f64(seconds)
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     let clients = env_usize("PLAINT_BENCH_CLIENTS", 64);
-    let per_client = env_usize("PLAINT_BENCH_COMMANDS", 200);
+    // A count of commands only when asked for one alone; timed otherwise (steadier figures).
+    let span = match (
+        std::env::var("PLAINT_BENCH_COMMANDS"),
+        std::env::var("PLAINT_BENCH_SECONDS"),
+    ) {
+        (Ok(_), Err(_)) => Span::Commands(env_usize("PLAINT_BENCH_COMMANDS", 200)),
+        _ => Span::Timed {
+            warmup: env_seconds("PLAINT_BENCH_WARMUP_SECONDS", 2.0),
+            steady: env_seconds("PLAINT_BENCH_SECONDS", 10.0),
+        },
+    };
     let kind = match std::env::var("PLAINT_BENCH_CLIENT").as_deref() {
         Ok("reqwest") => ClientKind::Reqwest,
         Ok("lean") | Err(_) => ClientKind::Lean,
@@ -506,24 +693,32 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The server's runtime: the one `plaint serve` runs on (one worker per core).
     let rt = plaint_serve::runtime().unwrap();
+    let length = match span {
+        Span::Commands(n) => format!("x {n} single receive commands"),
+        Span::Timed { warmup, steady } => format!(
+            "sending single receive commands for {:.1} s, measured over the last {:.1} s",
+            (warmup + steady).as_secs_f64(),
+            steady.as_secs_f64()
+        ),
+    };
     println!(
-        "serve_load: {clients} clients ({}) x {per_client} single receive commands, file log (fsync per group commit), {cores} cores, allocator {}",
+        "serve_load: {clients} clients ({}) {length}, file log (fsync per group commit), {cores} cores, allocator {}",
         if kind == ClientKind::Lean {
             "lean HTTP/1.1 keep-alive client, thread load-client"
         } else {
             "reqwest, thread load-client"
         },
-        if system_allocator() { "system (PLAINT_BENCH_ALLOC=system)" } else { "mimalloc" }
+        if system_allocator() {
+            "system (PLAINT_BENCH_ALLOC=system)"
+        } else {
+            "mimalloc"
+        }
     );
-    let http = phases
-        .contains("http")
-        .then(|| over_http(&rt, kind, clients, per_client));
+    let http = phases.contains("http").then(|| over_http(&rt, kind, clients, span));
     if let Some(http) = &http {
         http.print("http");
     }
-    let lib = phases
-        .contains("library")
-        .then(|| through_library(&rt, clients, per_client));
+    let lib = phases.contains("library").then(|| through_library(&rt, clients, span));
     if let Some(lib) = &lib {
         lib.print("library");
     }

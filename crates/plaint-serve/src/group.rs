@@ -10,7 +10,8 @@
 //! one group see each other as two sequential requests would); a rejection is that command's
 //! answer alone; a retried command id answers as a retry. A group the engine fails as a whole
 //! (a store error, a persistent conflict) is executed again one command at a time, so every
-//! request gets the answer `execute` gives it. A lone request is executed directly.
+//! request gets the answer `execute` gives it. A lone request is a group of one: it takes the
+//! same path, so what was prepared for it is used.
 
 use plaint::engine::{PreparedCommand, BATCH_COMMANDS_MAX};
 use plaint::{Command, CommandId, CommandOutcome, ComplaintId, Engine, EngineError, Executed};
@@ -81,10 +82,29 @@ pub(crate) struct Grouper {
 }
 
 impl Grouper {
-    /// Starts the grouping task on the current runtime.
+    /// Starts the grouping task on a thread of its own (`serve-group`, a current-thread
+    /// runtime), or on the current runtime when no such runtime can be built.
+    ///
+    /// Its own thread (issue 15, wave 12): on the server's workers, the task woken by its
+    /// append's `fdatasync` waited in a worker's queue behind request tasks (HTTP, JSON, the
+    /// preparation) before it could answer and start the next group; the one serial part of the
+    /// command path then waited for CPU the parallel parts held. A thread of its own is woken by
+    /// the kernel at once.
     pub fn start(engine: Arc<Engine>) -> Grouper {
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
-        tokio::spawn(drain(engine.clone(), jobs));
+        let drainer = engine.clone();
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => {
+                std::thread::Builder::new()
+                    .name("serve-group".into())
+                    .spawn(move || runtime.block_on(drain(drainer, jobs)))
+                    .expect("a thread for the group commit");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "group commit: no runtime of its own; it runs on the server's workers");
+                tokio::spawn(drain(drainer, jobs));
+            }
+        }
         Grouper { queue, engine }
     }
 
@@ -112,16 +132,31 @@ impl Grouper {
 /// at a time: the next one forms meanwhile (a second group in flight was tried and measured no
 /// gain, docs/PERFORMANCE.md "Issue 15, wave 10"). A panic inside a commit ends this task:
 /// docs/serve.md ("Commands") says what the clients see then.
+///
+/// The group's three lists are made once and emptied after each group, never given away: a
+/// list made anew for every group (of jobs of ≈ 0.7 kB each) went to fresh pages each time,
+/// ≈ 5 % of the grouping task's samples in the kernel zeroing them (issue 15, wave 12).
 async fn drain(engine: Arc<Engine>, mut jobs: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(GROUP_COMMANDS_MAX);
+    let mut lists = Lists {
+        cmds: Vec::with_capacity(GROUP_COMMANDS_MAX),
+        replies: Vec::with_capacity(GROUP_COMMANDS_MAX),
+    };
     while jobs.recv_many(&mut group, GROUP_COMMANDS_MAX).await > 0 {
-        commit(&engine, std::mem::take(&mut group)).await;
+        commit(&engine, &mut group, &mut lists).await;
+        assert!(group.is_empty() && lists.cmds.is_empty() && lists.replies.is_empty());
     }
+}
+
+/// A group's commands and where their answers go, in arrival order (index for index).
+struct Lists {
+    cmds: Vec<PreparedCommand>,
+    replies: Vec<Reply>,
 }
 
 /// Commits one group and answers each of its requests (the group's figures: docs/serve.md
 /// "Metrics").
-async fn commit(engine: &Engine, group: Vec<Job>) {
+async fn commit(engine: &Engine, group: &mut Vec<Job>, lists: &mut Lists) {
     assert!(
         !group.is_empty() && group.len() <= GROUP_COMMANDS_MAX,
         "a group of 1..={GROUP_COMMANDS_MAX} commands"
@@ -131,26 +166,29 @@ async fn commit(engine: &Engine, group: Vec<Job>) {
         group.len(),
         group.iter().map(|j| started.saturating_duration_since(j.queued)),
     );
-    let (cmds, replies): (Vec<PreparedCommand>, Vec<Reply>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    decide_and_answer(engine, cmds, replies).await;
+    for job in group.drain(..) {
+        lists.cmds.push(job.cmd);
+        lists.replies.push(job.reply);
+    }
+    decide_and_answer(engine, lists).await;
     crate::meters::group_committed(started.elapsed());
 }
 
-/// Executes a group's commands as one batch and answers each of its requests.
-async fn decide_and_answer(engine: &Engine, cmds: Vec<PreparedCommand>, replies: Vec<Reply>) {
-    if cmds.len() == 1 {
-        return one_by_one(engine, cmds, replies).await;
-    }
-    // Lent, not given: a group the engine fails as a whole is executed again from `cmds`.
-    let out = match engine.execute_batch_prepared(&cmds).await {
+/// Executes a group's commands as one batch and answers each of its requests (the lists are
+/// left empty).
+async fn decide_and_answer(engine: &Engine, lists: &mut Lists) {
+    // A group of one too: what was prepared for it is used (issue 15, wave 12). Lent, not
+    // given: a group the engine fails as a whole is executed again from `lists`.
+    let out = match engine.execute_batch_prepared(&lists.cmds).await {
         Ok(out) => out,
         // The whole group failed (nothing decided is known to be written): each command
         // again on its own, so each gets its own answer (idempotent by command id).
-        Err(_) => return one_by_one(engine, cmds, replies).await,
+        Err(_) => return one_by_one(engine, lists).await,
     };
+    let Lists { cmds, replies } = lists;
     assert_eq!(out.outcomes.len(), cmds.len(), "an outcome per command");
     assert_eq!(out.stream_versions.len(), cmds.len(), "a stream version per command");
-    for (i, (cmd, reply)) in cmds.iter().zip(replies).enumerate() {
+    for (i, (cmd, reply)) in cmds.drain(..).zip(replies.drain(..)).enumerate() {
         let answer = answer_of(engine, cmd.command(), &out.outcomes[i], out.stream_versions[i]).await;
         // A client that went away meanwhile has no one to answer.
         let _ = reply.send(answer);
@@ -191,9 +229,10 @@ async fn answer_of(
 
 /// Executes each command on its own, in order, answering each on its reply (what was prepared
 /// is dropped: `execute` decides the command as it is).
-async fn one_by_one(engine: &Engine, cmds: Vec<PreparedCommand>, replies: Vec<Reply>) {
+async fn one_by_one(engine: &Engine, lists: &mut Lists) {
+    let Lists { cmds, replies } = lists;
     assert_eq!(cmds.len(), replies.len(), "a reply per command");
-    for (cmd, reply) in cmds.into_iter().zip(replies) {
+    for (cmd, reply) in cmds.drain(..).zip(replies.drain(..)) {
         let answer = engine
             .execute(cmd.into_command())
             .await
@@ -214,4 +253,53 @@ pub(crate) async fn original_positions(
         .filter(|e| &e.meta.command_id == command)
         .map(|e| e.meta.position)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plaint::{EngineConfig, EventData};
+
+    /// Issue 15, wave 12: a lone request (a group of one) used to run `Engine::execute` of its
+    /// command, dropping what was prepared. Now it takes the group's prepared path: a receive
+    /// of a new customer is sealed under the key proposed at its preparation (`execute` would
+    /// have drawn another), and answered as `execute` answers it.
+    #[tokio::test]
+    async fn a_group_of_one_uses_what_was_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
+        let cmd: Command = serde_json::from_str(
+            r#"{"command_id": "c-1", "complaint_id": "CMP-1", "actor": "cs-014", "command": "receive",
+                "channel": "hotline", "region": "杭州", "description": "包裹破损",
+                "customer": {"name": "陈静", "phone": "13800138000"}}"#,
+        )
+        .unwrap();
+        let prepared = engine.prepare(cmd);
+        let proposed = prepared
+            .proposed_key_id()
+            .expect("a new customer's key is proposed")
+            .to_owned();
+        let (reply, answer) = oneshot::channel();
+        let mut lists = Lists {
+            cmds: vec![prepared],
+            replies: vec![reply],
+        };
+        decide_and_answer(&engine, &mut lists).await;
+        assert!(
+            lists.cmds.is_empty() && lists.replies.is_empty(),
+            "the lists are left empty"
+        );
+        let done = answer.await.unwrap().unwrap();
+        assert_eq!((done.deduplicated, done.stream_version), (false, 1));
+        let history = engine.history(&ComplaintId::new("CMP-1").unwrap()).await.unwrap();
+        assert_eq!(
+            done.positions,
+            history.iter().map(|e| e.meta.position).collect::<Vec<_>>()
+        );
+        let EventData::Received(received) = &history[0].data else {
+            panic!("a receive records Received first");
+        };
+        let sealed = received.customer.personal.as_ref().expect("sealed personal fields");
+        assert_eq!(sealed.key_id, proposed);
+    }
 }
