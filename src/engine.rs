@@ -550,6 +550,8 @@ pub struct Engine {
     /// One [`Engine::catch_up`] at a time (held for its whole run; not the projections' lock):
     /// a second caller waits, then finds the projections at the head and reads nothing.
     catch_up_turn: tokio::sync::Mutex<()>,
+    /// Erasure and sealing take turns (see `engine_vault.rs`, issue 13).
+    erasure_gate: vault_ops::ErasureGate,
     /// Events [`Engine::catch_up`] has read and decoded (tests).
     #[cfg(test)]
     catch_up_decoded: std::sync::atomic::AtomicU64,
@@ -661,7 +663,11 @@ impl Engine {
         let vault_migration = if read_only {
             None
         } else {
-            vault_ops::import_legacy_keys(vault.as_ref(), &local).await?
+            let note = vault_ops::import_legacy_keys(vault.as_ref(), &local).await?;
+            // Before any command: an erasure whose audit event a crash left without its
+            // keys' destruction is completed now (issue 13).
+            vault_ops::complete_erasures(vault.as_ref(), store.as_ref()).await?;
+            note
         };
         let match_secret = MatchSecret::from_bytes(*vault.match_secret().await?);
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
@@ -696,6 +702,7 @@ impl Engine {
             watch: Default::default(),
             recent: Default::default(),
             catch_up_turn: Default::default(),
+            erasure_gate: Default::default(),
             #[cfg(test)]
             catch_up_decoded: Default::default(),
         })
@@ -773,6 +780,8 @@ impl Engine {
             };
             self.check_merge_target(&cmd, None).await?;
             let (priors, judged) = self.priors_for(&state, &cmd, judge).await?;
+            // From the key's choice to the append's answer: no erasure destroys it meanwhile.
+            let _sealing = self.erasure_gate.for_sealing(vault_ops::seals_personal(&cmd)).await;
             let mut write = VaultWrite::default();
             let key = self.customer_key_for(&cmd, &mut write, None).await?;
             let ctx = Context {
@@ -987,7 +996,7 @@ impl Engine {
     /// used only when the key chosen now is the one it was sealed under; otherwise the fields
     /// are sealed again here. A proposed new key is taken when a new key is needed.
     pub async fn execute_batch_prepared(&self, cmds: &[PreparedCommand]) -> Result<BatchOutcome, EngineError> {
-        Ok(self.run_batch(cmds, false, None).await?.outcome)
+        self.execute_batch_with(cmds, false, None).await
     }
 
     /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
@@ -1002,9 +1011,9 @@ impl Engine {
     }
 
     #[tracing::instrument(name = "batch", skip_all, fields(commands = cmds.len()))]
-    async fn execute_batch_with(
+    async fn execute_batch_with<C: BatchCommand>(
         &self,
-        cmds: &[Command],
+        cmds: &[C],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
@@ -1068,6 +1077,9 @@ impl Engine {
         use_cache: bool,
     ) -> Result<Option<BatchRun>, EngineError> {
         let now = now.unwrap_or_else(|| self.now());
+        // From the keys' choice to the append's answer: no erasure destroys them meanwhile.
+        let seals = cmds.iter().any(|c| vault_ops::seals_personal(c.command()));
+        let _sealing = self.erasure_gate.for_sealing(seals).await;
         // Sized for the batch (a complaint per command at most): it never grows by rehash.
         let mut states = BatchStates::with_capacity_and_hasher(cmds.len(), Default::default());
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());

@@ -66,6 +66,46 @@ pub struct VaultCoverage {
     pub erasures: u64,
 }
 
+/// Erasure and sealing take turns (issue 13): a command sealing personal fields holds the
+/// gate shared from the choice of its key to its append's answer; an erasure holds it alone
+/// from finding the customer's keys to destroying them. So a `receive` committed after an
+/// erasure's audit event never seals under a key that erasure destroys: it chose its key after
+/// the destruction and finds no live key (a new one is made). One process: other processes
+/// writing one PostgreSQL log are not held (see docs/security.md, "Erasure and concurrent
+/// intake").
+#[derive(Debug, Default)]
+pub(super) struct ErasureGate {
+    turn: tokio::sync::RwLock<()>,
+    /// Erasures waiting for their turn (tests: to release a held batch deterministically).
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl ErasureGate {
+    /// The shared turn of a command that may seal personal fields (`None`: it seals nothing).
+    pub(super) async fn for_sealing(&self, seals: bool) -> Option<tokio::sync::RwLockReadGuard<'_, ()>> {
+        if seals {
+            Some(self.turn.read().await)
+        } else {
+            None
+        }
+    }
+
+    /// The exclusive turn of an erasure.
+    async fn for_erasure(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let turn = self.turn.write().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        turn
+    }
+}
+
+/// Whether a command seals personal fields (a `receive` giving some): it takes the erasure
+/// gate's shared turn.
+pub(super) fn seals_personal(cmd: &Command) -> bool {
+    matches!(&cmd.body, CommandBody::Receive(r) if r.customer.has_personal_fields())
+}
+
 /// Length of the random suffix of a new key id, in hex digits.
 const KEY_SUFFIX_HEX: usize = 16;
 
@@ -325,6 +365,8 @@ impl Engine {
                 ));
             }
         }
+        // Alone from here to the keys' destruction: no command chooses a key meanwhile.
+        let _turn = self.erasure_gate.for_erasure().await;
         let mut all: Vec<String> = Vec::new();
         for owner in &owners {
             for o in std::iter::once(owner.clone()).chain(self.vault.linked(owner).await?) {
@@ -349,8 +391,8 @@ impl Engine {
             });
         }
         // The audit event first: a crash before the keys are destroyed leaves an erasure that
-        // `verify` reports as incomplete (and running it again completes), never keys destroyed
-        // without a record.
+        // `verify` reports as incomplete and the next writable open completes
+        // ([`complete_erasures`]) before any command, never keys destroyed without a record.
         let now = self.now();
         let mut h = blake3::Hasher::new();
         h.update(&now.as_millis().to_le_bytes());
@@ -481,6 +523,13 @@ impl Engine {
         })
     }
 
+    /// Erasures waiting for their turn ([`ErasureGate`]): an erasure is waiting while commands
+    /// sealing personal fields hold theirs (tests).
+    #[doc(hidden)]
+    pub fn erasures_waiting(&self) -> usize {
+        self.erasure_gate.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The note of a one-time import of a legacy `keys/keys.log` made at open, if any.
     pub fn vault_migration(&self) -> Option<&str> {
         self.vault_migration.as_deref()
@@ -526,6 +575,40 @@ pub(super) async fn import_legacy_keys(vault: &dyn Vault, local: &Path) -> Resul
     )))
 }
 
+/// Completes the erasures a crash interrupted (issue 13): destroys every key a recorded
+/// `CustomerErased` event names that is still live (the audit event is durable before the
+/// keys are destroyed). Run at every writable open, before any command, so no `receive` seals
+/// under a key an erasure already recorded. Returns how many keys it destroyed.
+pub(super) async fn complete_erasures(vault: &dyn Vault, store: &dyn EventStore) -> Result<usize, EngineError> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_stream(ERASURE_STREAM, from, READ_BATCH).await?;
+        let n = batch.len();
+        for r in batch {
+            from = r.stream_version + 1;
+            if let EventData::CustomerErased(x) = from_recorded_owned(r)?.data {
+                ids.extend(x.key_ids);
+            }
+        }
+        if n < READ_BATCH {
+            break;
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let destroyed = vault.erase(&ids).await?;
+    if destroyed > 0 {
+        tracing::warn!(
+            keys = destroyed,
+            vault = %vault.vault_location(),
+            "completed an erasure a crash interrupted: its audit event was recorded, its keys are destroyed now"
+        );
+    }
+    Ok(destroyed)
+}
+
 /// One append request per run of events sharing stream and command id (one original append),
 /// expecting the stream version the source had before it.
 fn requests_of(batch: &[RecordedEvent]) -> Vec<AppendRequest> {
@@ -564,6 +647,8 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
     let location = vault.vault_location();
     let states: HashMap<&str, bool> = dump.keys.iter().map(|k| (k.id.as_str(), k.secret.is_some())).collect();
     let mut referenced: HashMap<String, u64> = HashMap::new();
+    // Key id → the last position of an event sealed under it.
+    let mut last_sealed: HashMap<String, u64> = HashMap::new();
     let mut erased: HashMap<String, u64> = HashMap::new();
     let mut erasures = 0u64;
     let mut from = 1u64;
@@ -580,6 +665,7 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
                 EventData::Received(rc) => {
                     if let Some(p) = &rc.customer.personal {
                         referenced.entry(p.key_id.clone()).or_insert(e.meta.position);
+                        last_sealed.insert(p.key_id.clone(), e.meta.position);
                     }
                 }
                 EventData::CustomerErased(x) => {
@@ -621,13 +707,32 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
             }
         }
     }
+    // Sealed after its key's erasure (issue 13): personal data given after the erasure, lost at
+    // once although the log accepted it. The erasure race this names cannot happen since the
+    // erasure gate; a store written before it may hold such events.
+    let mut late: Vec<(u64, &String, u64)> = last_sealed
+        .iter()
+        .filter_map(|(id, &sealed)| erased.get(id).filter(|&&at| at < sealed).map(|&at| (sealed, id, at)))
+        .collect();
+    late.sort();
+    if let Some((sealed, id, at)) = late.first() {
+        return Err(corrupt(
+            location,
+            format!(
+                "sealed after its key's erasure: the event at position {sealed} seals personal fields under key \
+                 {id:?}, which the erasure recorded at position {at} (before it) destroyed; those fields were \
+                 unreadable from the start ({} such key(s))",
+                late.len()
+            ),
+        ));
+    }
     for (id, position) in &erased {
         if states.get(id.as_str()) == Some(&true) {
             return Err(corrupt(
                 location,
                 format!(
                     "the erasure recorded at position {position} did not complete: key {id:?} still exists; \
-                     run the erasure again"
+                     opening the store for writing completes it (or run the erasure again)"
                 ),
             ));
         }

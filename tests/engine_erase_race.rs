@@ -1,0 +1,338 @@
+//! Issue 13: the erasure race. A `receive` for a customer whose key was chosen before an
+//! erasure and committed after it must not be sealed under the key that erasure destroys
+//! (personal data given after the erasure would be unreadable at once, though accepted): the
+//! erasure and the commands sealing personal fields take turns (`ErasureGate`). And a crash
+//! between the erasure's audit event and its keys' destruction is completed at the next
+//! writable open, before any command.
+//!
+//! Deterministic, not timed: the store is the real file log behind a wrapper that holds the
+//! append of one chosen complaint (its key is chosen by then) until the test releases it; the
+//! test releases it once the erasure either finished (the race, before the fix) or is waiting
+//! for its turn (`Engine::erasures_waiting`). Either way the rule is checked on the result:
+//! every receive committed before the erasure's audit event reads as erased, every one after it
+//! reads in clear.
+
+use async_trait::async_trait;
+use plaint::domain::{Command, ComplaintId, Timestamp};
+use plaint::engine::{fixed_clock, ErasureRequest};
+use plaint::store::file::{FileLog, FileLogOptions};
+use plaint::store::vault::{KeyState, Secret, VaultDump, VaultReport, VaultWrite};
+use plaint::store::{
+    AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StoreError, Subscription, Vault,
+    VerifyReport,
+};
+use plaint::{Engine, EngineConfig, PersonalFields, Reveal};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{oneshot, Notify};
+
+const PHONE: &str = "+86 137-1234-5678";
+
+fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn receive(cmd_id: &str, complaint: &str) -> Command {
+    serde_json::from_value(json!({
+        "command_id": cmd_id, "complaint_id": complaint, "actor": "cs-002",
+        "occurred_at": "2026-09-10T10:00:00+08:00",
+        "command": "receive", "channel": "hotline", "region": "上海", "waybill": "YT0000000000001",
+        "description": "快件破损，要求赔偿",
+        "customer": {"customer_id": "C-77", "name": "司马懿", "phone": PHONE, "address": "上海市浦东新区张江路88号"}
+    }))
+    .unwrap()
+}
+
+fn dpo() -> ErasureRequest {
+    ErasureRequest {
+        actor: plaint::domain::Actor::person("dpo-1").unwrap(),
+        legal_basis: "PIPL art. 47 request 2026-118".into(),
+    }
+}
+
+/// An append of `stream` to hold: `reached` is sent when it arrives, it goes on once
+/// `release` is notified.
+struct Hold {
+    stream: String,
+    reached: oneshot::Sender<()>,
+    release: Arc<Notify>,
+}
+
+/// The file log, holding one chosen append, and refusing erasures while `erase_fails` (as a
+/// dying device would: the process's crash between the audit event and the destruction).
+struct Held {
+    log: FileLog,
+    hold: Mutex<Option<Hold>>,
+    erase_fails: AtomicBool,
+}
+
+impl Held {
+    async fn pause(&self, streams: &[&str]) {
+        let hold = {
+            let mut hold = self.hold.lock().unwrap();
+            match hold.as_ref() {
+                Some(h) if streams.contains(&h.stream.as_str()) => hold.take(),
+                _ => None,
+            }
+        };
+        if let Some(h) = hold {
+            let released = h.release.notified();
+            let _ = h.reached.send(());
+            released.await;
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for Held {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.pause(&[stream]).await;
+        self.log.append(stream, expected, events).await
+    }
+    async fn append_many(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendResult>, StoreError> {
+        self.pause(&requests.iter().map(|r| r.stream.as_str()).collect::<Vec<_>>())
+            .await;
+        self.log.append_many(requests).await
+    }
+    async fn read_stream(&self, stream: &str, from_version: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.log.read_stream(stream, from_version, max).await
+    }
+    async fn read_all(&self, from_position: u64, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.log.read_all(from_position, max).await
+    }
+    async fn subscribe(&self, from_position: u64) -> Result<Subscription, StoreError> {
+        self.log.subscribe(from_position).await
+    }
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        self.log.head_position().await
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        self.log.stream_version(stream).await
+    }
+    async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        self.log.verify().await
+    }
+}
+
+#[async_trait]
+impl Vault for Held {
+    fn vault_location(&self) -> String {
+        self.log.vault_location()
+    }
+    async fn match_secret(&self) -> Result<Secret, StoreError> {
+        self.log.match_secret().await
+    }
+    async fn live_key(&self, owner: &str) -> Result<Option<(String, Secret)>, StoreError> {
+        self.log.live_key(owner).await
+    }
+    fn live_key_at_once(&self, owner: &str) -> Option<Result<Option<(String, Secret)>, StoreError>> {
+        self.log.live_key_at_once(owner)
+    }
+    async fn key(&self, id: &str) -> Result<KeyState, StoreError> {
+        self.log.key(id).await
+    }
+    async fn keys_of(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        self.log.keys_of(owner).await
+    }
+    async fn linked(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        self.log.linked(owner).await
+    }
+    async fn append_with_vault(
+        &self,
+        requests: Vec<AppendRequest>,
+        write: VaultWrite,
+    ) -> Result<Vec<AppendResult>, StoreError> {
+        self.pause(&requests.iter().map(|r| r.stream.as_str()).collect::<Vec<_>>())
+            .await;
+        self.log.append_with_vault(requests, write).await
+    }
+    async fn erase(&self, ids: &[String]) -> Result<usize, StoreError> {
+        if self.erase_fails.load(Ordering::SeqCst) {
+            return Err(StoreError::Io {
+                path: "vault.pvlt (injected by the test)".to_owned(),
+                source: std::io::Error::other("the process died here (injected)"),
+            });
+        }
+        self.log.erase(ids).await
+    }
+    async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
+        self.log.verify_vault().await
+    }
+    async fn dump(&self) -> Result<VaultDump, StoreError> {
+        self.log.dump().await
+    }
+    async fn restore(&self, dump: &VaultDump) -> Result<(), StoreError> {
+        self.log.restore(dump).await
+    }
+}
+
+fn config(dir: &std::path::Path) -> EngineConfig {
+    EngineConfig::file(dir).with_clock(fixed_clock(at("2026-11-20T00:00:00Z")))
+}
+
+async fn held_engine(dir: &std::path::Path) -> (Arc<Held>, Arc<Engine>) {
+    let store = Arc::new(Held {
+        log: FileLog::open(dir, FileLogOptions::default()).unwrap(),
+        hold: Mutex::new(None),
+        erase_fails: AtomicBool::new(false),
+    });
+    let engine = Engine::with_store(store.clone(), config(dir), None).await.unwrap();
+    (store, Arc::new(engine))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Execute,
+    Batch,
+    Prepared,
+}
+
+/// Where a complaint's receive sits and how its personal fields read.
+async fn received(engine: &Engine, complaint: &str) -> (u64, PersonalFields) {
+    let id = ComplaintId::new(complaint).unwrap();
+    let position = engine.history(&id).await.unwrap()[0].meta.position;
+    (position, engine.ticket(&id, Reveal::Clear).await.unwrap().personal)
+}
+
+async fn race(entry: Entry) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+
+    // The second receive of the customer chooses the live key, then its append is held.
+    let (reached, arrived) = oneshot::channel();
+    let release = Arc::new(Notify::new());
+    *store.hold.lock().unwrap() = Some(Hold {
+        stream: "CMP-R2".into(),
+        reached,
+        release: release.clone(),
+    });
+    let second = receive("r2", "CMP-R2");
+    let prepared = matches!(entry, Entry::Prepared).then(|| engine.prepare(second.clone()));
+    let intake = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            match entry {
+                Entry::Execute => engine.execute(second).await.map(|_| ()),
+                Entry::Batch => engine
+                    .execute_batch(vec![second])
+                    .await
+                    .map(|o| assert_eq!(o.committed, 1)),
+                Entry::Prepared => engine
+                    .execute_batch_prepared(&[prepared.unwrap()])
+                    .await
+                    .map(|o| assert_eq!(o.committed, 1)),
+            }
+        }
+    });
+    arrived.await.unwrap();
+
+    let erasure = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.erase_customer(PHONE, &dpo()).await }
+    });
+    // Released once the erasure finished (the race) or waits for its turn (no timing in the
+    // outcome: the poll only waits for one of the two).
+    while !erasure.is_finished() && engine.erasures_waiting() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    release.notify_one();
+    intake.await.unwrap().unwrap();
+    let erasure = erasure.await.unwrap().unwrap();
+    let audit = erasure.position.expect("an erasure was recorded");
+    assert_eq!(erasure.keys_destroyed, 1, "{entry:?}");
+
+    // A receive acknowledged after the erasure: sealed under a new key, readable.
+    engine.execute(receive("r3", "CMP-R3")).await.unwrap();
+    for complaint in ["CMP-R1", "CMP-R2", "CMP-R3"] {
+        let (position, personal) = received(&engine, complaint).await;
+        if position < audit {
+            assert_eq!(
+                personal,
+                PersonalFields::Erased,
+                "{entry:?}: {complaint} before the erasure"
+            );
+        } else {
+            assert!(
+                matches!(personal, PersonalFields::Clear { name: Some(ref n), .. } if n == "司马懿"),
+                "{entry:?}: {complaint} committed at {position}, after the erasure at {audit}, reads {personal:?}"
+            );
+        }
+    }
+    engine.verify().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_whose_key_was_chosen_before_an_erasure_is_never_sealed_under_it_after() {
+    for entry in [Entry::Execute, Entry::Batch, Entry::Prepared] {
+        race(entry).await;
+    }
+}
+
+/// The race's damage in a store written before the fix: `verify` names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_a_receive_sealed_after_its_keys_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+    let key = engine.history(&ComplaintId::new("CMP-R1").unwrap()).await.unwrap()[0].clone();
+    let plaint::domain::EventData::Received(r) = &key.data else {
+        panic!("a receive")
+    };
+    let key_id = r.customer.personal.as_ref().unwrap().key_id.clone();
+    engine.erase_customer(PHONE, &dpo()).await.unwrap();
+    // What the race wrote: a receive after the erasure, sealed under the erased key (the
+    // first receive's envelope, copied onto another complaint).
+    let raw = store.log.read_stream("CMP-R1", 1, 1).await.unwrap().remove(0);
+    store
+        .log
+        .append(
+            "CMP-R9",
+            ExpectedVersion::Exact(0),
+            vec![NewEvent {
+                event_type: raw.event_type.clone(),
+                schema_version: raw.schema_version,
+                occurred_at_ms: raw.occurred_at_ms,
+                recorded_at_ms: raw.recorded_at_ms,
+                actor: raw.actor.clone(),
+                command_id: "r9".into(),
+                payload: raw.payload.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let err = engine.verify().await.unwrap_err().to_string();
+    assert!(err.contains("sealed after its key's erasure"), "{err}");
+    assert!(err.contains(&key_id), "{err}");
+}
+
+/// A crash between the erasure's audit event and its keys' destruction: `verify` reports the
+/// erasure incomplete, and the next writable open completes it before any command, so a
+/// receive after it seals under a new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_cut_between_its_audit_event_and_its_keys_is_completed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+    store.erase_fails.store(true, Ordering::SeqCst);
+    assert!(engine.erase_customer(PHONE, &dpo()).await.is_err());
+    let err = engine.verify().await.unwrap_err().to_string();
+    assert!(err.contains("did not complete"), "{err}");
+    drop(engine);
+    drop(store);
+
+    let engine = Engine::open(config(dir.path())).await.unwrap();
+    engine.verify().await.unwrap();
+    let (_, personal) = received(&engine, "CMP-R1").await;
+    assert_eq!(personal, PersonalFields::Erased, "completed at open");
+    engine.execute(receive("r2", "CMP-R2")).await.unwrap();
+    let (_, personal) = received(&engine, "CMP-R2").await;
+    assert!(matches!(personal, PersonalFields::Clear { .. }), "{personal:?}");
+    engine.verify().await.unwrap();
+}
