@@ -1412,9 +1412,31 @@ impl Engine {
         // Concurrent callers (`/readyz` probes under `plaint serve`) would each read and decode
         // the whole backlog: they take turns, and a later one finds nothing left to read.
         let _turn = self.catch_up_turn.lock().await;
+        self.fold_to_head(None).await
+    }
+
+    /// [`Engine::catch_up`] for a caller holding the projections' lock (reads on the caught-up
+    /// projections, the checkpoint save): the same reads, slices and folds, the lock held
+    /// throughout.
+    async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
+        self.fold_to_head(Some(runner)).await
+    }
+
+    /// The one catch-up (issue 13): reads from the projections' low position to the head as it
+    /// is now, decodes a slice of [`CATCH_UP_SLICE`] events, and folds it into the projections
+    /// (each skips what it applied already). `held`: the projections, their lock held by the
+    /// caller; `None`: the lock is taken for each slice's fold only, the reads and decodes done
+    /// without it, and other tasks get their turn between slices. A projection found behind
+    /// the slice (a rebuild moved it back meanwhile) is read again from where it stands; found
+    /// past it (another catch-up folded it), read on from there.
+    async fn fold_to_head(&self, mut held: Option<&mut Runner>) -> Result<u64, EngineError> {
         let reads = self.reads();
         let head = reads.head_position().await?;
-        let mut next = self.runner.lock().await.projections().low_position() + 1;
+        let low_now = |runner: &Runner| runner.projections().low_position();
+        let mut next = match held.as_deref() {
+            Some(runner) => low_now(runner),
+            None => low_now(&*self.runner.lock().await),
+        } + 1;
         'read: while next <= head {
             let want = ((head + 1 - next) as usize).min(READ_BATCH);
             let mut batch = reads.read_all(next, want).await?.into_iter().peekable();
@@ -1428,27 +1450,29 @@ impl Engine {
                 #[cfg(test)]
                 self.catch_up_decoded
                     .fetch_add(slice.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let mut runner = self.runner.lock().await;
-                let low = runner.projections().low_position();
+                let mut guard = None;
+                let runner: &mut Runner = match held.as_deref_mut() {
+                    Some(runner) => runner,
+                    None => &mut **guard.insert(self.runner.lock().await),
+                };
+                let low = low_now(runner);
                 if low + 1 < first || low >= next {
-                    // A projection went back meanwhile (a rebuild): read again from it; or all
-                    // went past this slice (another catch-up): read on from there.
                     next = low + 1;
                     continue 'read;
                 }
                 let projections = runner.projections_mut();
                 slice.iter().for_each(|e| projections.apply(e));
-                drop(runner);
-                // Tasks of this runtime waiting for the projections (a command's judgement
-                // under `plaint serve`) get their turn before the next slice.
-                tokio::task::yield_now().await;
+                if guard.take().is_some() {
+                    // Tasks of this runtime waiting for the projections (a command's judgement
+                    // under `plaint serve`) get their turn before the next slice.
+                    tokio::task::yield_now().await;
+                }
             }
         }
-        Ok(self.runner.lock().await.projections().low_position())
-    }
-
-    async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
-        Ok(runner.follow_to_head(self.reads(), &mut |_| {}).await?.position)
+        Ok(match held {
+            Some(runner) => low_now(runner),
+            None => low_now(&*self.runner.lock().await),
+        })
     }
 
     /// Where projections, reports, audits and exports read: the replica when one is
