@@ -1450,10 +1450,10 @@ impl Engine {
                 #[cfg(test)]
                 self.catch_up_decoded
                     .fetch_add(slice.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let mut guard = None;
+                let mut guard: Option<tokio::sync::MutexGuard<'_, Runner>> = None;
                 let runner: &mut Runner = match held.as_deref_mut() {
                     Some(runner) => runner,
-                    None => &mut **guard.insert(self.runner.lock().await),
+                    None => guard.insert(self.runner.lock().await),
                 };
                 let low = low_now(runner);
                 if low + 1 < first || low >= next {
