@@ -59,15 +59,24 @@ struct Hold {
     release: Arc<Notify>,
 }
 
-/// The file log, holding one chosen append, and refusing erasures while `erase_fails` (as a
-/// dying device would: the process's crash between the audit event and the destruction).
-struct Held {
-    log: FileLog,
+/// A store (the file log, or PostgreSQL), holding one chosen append, and refusing erasures
+/// while `erase_fails` (as a dying device would: the process's crash between the audit event
+/// and the destruction).
+struct Held<S> {
+    log: S,
     hold: Mutex<Option<Hold>>,
     erase_fails: AtomicBool,
 }
 
-impl Held {
+impl<S> Held<S> {
+    fn new(log: S) -> Arc<Held<S>> {
+        Arc::new(Held {
+            log,
+            hold: Mutex::new(None),
+            erase_fails: AtomicBool::new(false),
+        })
+    }
+
     async fn pause(&self, streams: &[&str]) {
         let hold = {
             let mut hold = self.hold.lock().unwrap();
@@ -85,7 +94,7 @@ impl Held {
 }
 
 #[async_trait]
-impl EventStore for Held {
+impl<S: EventStore + 'static> EventStore for Held<S> {
     async fn append(
         &self,
         stream: &str,
@@ -121,7 +130,7 @@ impl EventStore for Held {
 }
 
 #[async_trait]
-impl Vault for Held {
+impl<S: EventStore + Vault + 'static> Vault for Held<S> {
     fn vault_location(&self) -> String {
         self.log.vault_location()
     }
@@ -176,12 +185,8 @@ fn config(dir: &std::path::Path) -> EngineConfig {
     EngineConfig::file(dir).with_clock(fixed_clock(at("2026-11-20T00:00:00Z")))
 }
 
-async fn held_engine(dir: &std::path::Path) -> (Arc<Held>, Arc<Engine>) {
-    let store = Arc::new(Held {
-        log: FileLog::open(dir, FileLogOptions::default()).unwrap(),
-        hold: Mutex::new(None),
-        erase_fails: AtomicBool::new(false),
-    });
+async fn held_engine(dir: &std::path::Path) -> (Arc<Held<FileLog>>, Arc<Engine>) {
+    let store = Held::new(FileLog::open(dir, FileLogOptions::default()).unwrap());
     let engine = Engine::with_store(store.clone(), config(dir), None).await.unwrap();
     (store, Arc::new(engine))
 }
@@ -200,9 +205,7 @@ async fn received(engine: &Engine, complaint: &str) -> (u64, PersonalFields) {
     (position, engine.ticket(&id, Reveal::Clear).await.unwrap().personal)
 }
 
-async fn race(entry: Entry) {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, engine) = held_engine(dir.path()).await;
+async fn race<S: EventStore + Vault + 'static>(store: Arc<Held<S>>, engine: Arc<Engine>, entry: Entry) {
     engine.execute(receive("r1", "CMP-R1")).await.unwrap();
 
     // The second receive of the customer chooses the live key, then its append is held.
@@ -271,7 +274,43 @@ async fn race(entry: Entry) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receive_whose_key_was_chosen_before_an_erasure_is_never_sealed_under_it_after() {
     for entry in [Entry::Execute, Entry::Batch, Entry::Prepared] {
-        race(entry).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, engine) = held_engine(dir.path()).await;
+        race(store, engine, entry).await;
+    }
+}
+
+/// The same on PostgreSQL (one engine process; see `docs/security.md` for several). Needs
+/// `PLAINT_TEST_DATABASE_URL`; skipped with one line without it (not under CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_on_postgresql() {
+    use plaint::store::pg::{PgOptions, PgStore};
+    let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PLAINT_TEST_DATABASE_URL must be set under CI=true"
+            );
+            println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
+            return;
+        }
+    };
+    for (i, entry) in [Entry::Execute, Entry::Batch, Entry::Prepared].into_iter().enumerate() {
+        let schema = format!("erase_race_{}_{i}", std::process::id());
+        let options = PgOptions::with_schema(&schema);
+        PgStore::migrate(&url, &options).await.unwrap();
+        let store = Held::new(PgStore::connect(&url, options.clone()).await.unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::postgres(&url, dir.path()).with_clock(fixed_clock(at("2026-11-20T00:00:00Z")));
+        cfg.store = plaint::StoreConfig::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+            local_dir: dir.path().to_owned(),
+        };
+        let engine = Arc::new(Engine::with_store(store.clone(), cfg, None).await.unwrap());
+        race(store, engine, entry).await;
+        PgStore::drop_schema(&url, &options).await.unwrap();
     }
 }
 
