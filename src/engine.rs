@@ -781,7 +781,10 @@ impl Engine {
             self.check_merge_target(&cmd, None).await?;
             let (priors, judged) = self.priors_for(&state, &cmd, judge).await?;
             // From the key's choice to the append's answer: no erasure destroys it meanwhile.
-            let _sealing = self.erasure_gate.for_sealing(vault_ops::seals_personal(&cmd)).await;
+            let _sealing = self
+                .erasure_gate
+                .for_sealing(vault_ops::seals_personal(&cmd), self.vault.as_ref())
+                .await?;
             let mut write = VaultWrite::default();
             let key = self.customer_key_for(&cmd, &mut write, None).await?;
             let ctx = Context {
@@ -1079,7 +1082,7 @@ impl Engine {
         let now = now.unwrap_or_else(|| self.now());
         // From the keys' choice to the append's answer: no erasure destroys them meanwhile.
         let seals = cmds.iter().any(|c| vault_ops::seals_personal(c.command()));
-        let _sealing = self.erasure_gate.for_sealing(seals).await;
+        let _sealing = self.erasure_gate.for_sealing(seals, self.vault.as_ref()).await?;
         // Sized for the batch (a complaint per command at most): it never grows by rehash.
         let mut states = BatchStates::with_capacity_and_hasher(cmds.len(), Default::default());
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());

@@ -66,6 +66,9 @@ struct Held<S> {
     log: S,
     hold: Mutex<Option<Hold>>,
     erase_fails: AtomicBool,
+    /// Another process's open completes the erasure first: the keys are destroyed before
+    /// this process's destruction, which then destroys nothing.
+    erased_elsewhere: AtomicBool,
 }
 
 impl<S> Held<S> {
@@ -74,6 +77,7 @@ impl<S> Held<S> {
             log,
             hold: Mutex::new(None),
             erase_fails: AtomicBool::new(false),
+            erased_elsewhere: AtomicBool::new(false),
         })
     }
 
@@ -167,6 +171,9 @@ impl<S: EventStore + Vault + 'static> Vault for Held<S> {
                 path: "vault.pvlt (injected by the test)".to_owned(),
                 source: std::io::Error::other("the process died here (injected)"),
             });
+        }
+        if self.erased_elsewhere.load(Ordering::SeqCst) {
+            self.log.erase(ids).await?;
         }
         self.log.erase(ids).await
     }
@@ -373,5 +380,91 @@ async fn an_erasure_cut_between_its_audit_event_and_its_keys_is_completed_at_ope
     engine.execute(receive("r2", "CMP-R2")).await.unwrap();
     let (_, personal) = received(&engine, "CMP-R2").await;
     assert!(matches!(personal, PersonalFields::Clear { .. }), "{personal:?}");
+    engine.verify().await.unwrap();
+}
+
+/// Review finding 1: the keys' destruction fails in a running engine (a disk error) after the
+/// audit event is recorded. The key must not seal again: a receive in the same engine is
+/// refused while the destruction still fails, and once it can be done, is sealed under a new
+/// key — readable now and after a reopen, and `verify` finds nothing wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_destruction_in_a_running_engine_is_completed_before_anything_seals_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+    store.erase_fails.store(true, Ordering::SeqCst);
+    assert!(engine.erase_customer(PHONE, &dpo()).await.is_err());
+    assert!(
+        engine.execute(receive("r2", "CMP-R2")).await.is_err(),
+        "no receive seals while a recorded erasure's keys cannot be destroyed"
+    );
+    store.erase_fails.store(false, Ordering::SeqCst);
+    engine.execute(receive("r2", "CMP-R2")).await.unwrap();
+    let (first, personal) = received(&engine, "CMP-R1").await;
+    assert_eq!(personal, PersonalFields::Erased);
+    let (second, personal) = received(&engine, "CMP-R2").await;
+    assert!(second > first + 1, "after the audit event");
+    assert!(matches!(personal, PersonalFields::Clear { .. }), "{personal:?}");
+    engine.verify().await.unwrap();
+    drop(engine);
+    drop(store);
+
+    let engine = Engine::open(config(dir.path())).await.unwrap();
+    let (_, personal) = received(&engine, "CMP-R2").await;
+    assert!(matches!(personal, PersonalFields::Clear { .. }), "{personal:?}");
+    engine.verify().await.unwrap();
+}
+
+/// Review finding 3: an incomplete erasure with a receive sealed under its still-live key
+/// after it is reported as incomplete (the key exists, the data reads now), not as "destroyed;
+/// unreadable from the start".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reports_an_incomplete_erasure_before_what_was_sealed_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+    store.erase_fails.store(true, Ordering::SeqCst);
+    assert!(engine.erase_customer(PHONE, &dpo()).await.is_err());
+    // What another process could write meanwhile: a receive after the audit event, sealed
+    // under the still-live key (the first receive's envelope, copied onto another complaint).
+    let raw = store.log.read_stream("CMP-R1", 1, 1).await.unwrap().remove(0);
+    store
+        .log
+        .append(
+            "CMP-R9",
+            ExpectedVersion::Exact(0),
+            vec![NewEvent {
+                event_type: raw.event_type.clone(),
+                schema_version: raw.schema_version,
+                occurred_at_ms: raw.occurred_at_ms,
+                recorded_at_ms: raw.recorded_at_ms,
+                actor: raw.actor.clone(),
+                command_id: "r9".into(),
+                payload: raw.payload.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let err = engine.verify().await.unwrap_err().to_string();
+    assert!(err.contains("did not complete"), "{err}");
+    assert!(
+        err.contains("position 3 was sealed under it after the erasure"),
+        "{err}"
+    );
+    assert!(!err.contains("unreadable from the start"), "{err}");
+}
+
+/// Review finding 5: another process's open completes a recorded erasure before this one
+/// destroys its keys; the erasure did take place and says so (keys destroyed = keys named).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_completed_by_another_process_first_still_reports_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, engine) = held_engine(dir.path()).await;
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+    store.erased_elsewhere.store(true, Ordering::SeqCst);
+    let erasure = engine.erase_customer(PHONE, &dpo()).await.unwrap();
+    assert_eq!(erasure.keys_destroyed, 1);
+    assert_eq!(erasure.key_ids.len(), 1);
+    assert!(erasure.position.is_some());
     engine.verify().await.unwrap();
 }
