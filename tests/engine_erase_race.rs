@@ -198,6 +198,24 @@ async fn held_engine(dir: &std::path::Path) -> (Arc<Held<FileLog>>, Arc<Engine>)
     (store, Arc::new(engine))
 }
 
+/// What the race writes: a receive after the erasure, sealed under the erasure's key (CMP-R1's
+/// receive envelope, copied onto CMP-R9), past the engine.
+async fn copy_first_receive_onto_r9(log: &FileLog) {
+    let raw = log.read_stream("CMP-R1", 1, 1).await.unwrap().remove(0);
+    let event = NewEvent {
+        event_type: raw.event_type,
+        schema_version: raw.schema_version,
+        occurred_at_ms: raw.occurred_at_ms,
+        recorded_at_ms: raw.recorded_at_ms,
+        actor: raw.actor,
+        command_id: "r9".into(),
+        payload: raw.payload,
+    };
+    log.append("CMP-R9", ExpectedVersion::Exact(0), vec![event])
+        .await
+        .unwrap();
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Entry {
     Execute,
@@ -335,24 +353,7 @@ async fn verify_names_a_receive_sealed_after_its_keys_erasure() {
     engine.erase_customer(PHONE, &dpo()).await.unwrap();
     // What the race wrote: a receive after the erasure, sealed under the erased key (the
     // first receive's envelope, copied onto another complaint).
-    let raw = store.log.read_stream("CMP-R1", 1, 1).await.unwrap().remove(0);
-    store
-        .log
-        .append(
-            "CMP-R9",
-            ExpectedVersion::Exact(0),
-            vec![NewEvent {
-                event_type: raw.event_type.clone(),
-                schema_version: raw.schema_version,
-                occurred_at_ms: raw.occurred_at_ms,
-                recorded_at_ms: raw.recorded_at_ms,
-                actor: raw.actor.clone(),
-                command_id: "r9".into(),
-                payload: raw.payload.clone(),
-            }],
-        )
-        .await
-        .unwrap();
+    copy_first_receive_onto_r9(&store.log).await;
     let err = engine.verify().await.unwrap_err().to_string();
     assert!(err.contains("sealed after its key's erasure"), "{err}");
     assert!(err.contains(&key_id), "{err}");
@@ -427,24 +428,7 @@ async fn verify_reports_an_incomplete_erasure_before_what_was_sealed_after_it() 
     assert!(engine.erase_customer(PHONE, &dpo()).await.is_err());
     // What another process could write meanwhile: a receive after the audit event, sealed
     // under the still-live key (the first receive's envelope, copied onto another complaint).
-    let raw = store.log.read_stream("CMP-R1", 1, 1).await.unwrap().remove(0);
-    store
-        .log
-        .append(
-            "CMP-R9",
-            ExpectedVersion::Exact(0),
-            vec![NewEvent {
-                event_type: raw.event_type.clone(),
-                schema_version: raw.schema_version,
-                occurred_at_ms: raw.occurred_at_ms,
-                recorded_at_ms: raw.recorded_at_ms,
-                actor: raw.actor.clone(),
-                command_id: "r9".into(),
-                payload: raw.payload.clone(),
-            }],
-        )
-        .await
-        .unwrap();
+    copy_first_receive_onto_r9(&store.log).await;
     let err = engine.verify().await.unwrap_err().to_string();
     assert!(err.contains("did not complete"), "{err}");
     assert!(
