@@ -558,6 +558,8 @@ pub struct Engine {
     /// One [`Engine::catch_up`] at a time (held for its whole run; not the projections' lock):
     /// a second caller waits, then finds the projections at the head and reads nothing.
     catch_up_turn: tokio::sync::Mutex<()>,
+    /// Erasure and sealing take turns (see `engine_vault.rs`, issue 13).
+    erasure_gate: vault_ops::ErasureGate,
     /// Events [`Engine::catch_up`] has read and decoded (tests).
     #[cfg(test)]
     catch_up_decoded: std::sync::atomic::AtomicU64,
@@ -669,7 +671,11 @@ impl Engine {
         let vault_migration = if read_only {
             None
         } else {
-            vault_ops::import_legacy_keys(vault.as_ref(), &local).await?
+            let note = vault_ops::import_legacy_keys(vault.as_ref(), &local).await?;
+            // Before any command: an erasure whose audit event a crash left without its
+            // keys' destruction is completed now (issue 13).
+            vault_ops::complete_erasures(vault.as_ref(), store.as_ref()).await?;
+            note
         };
         let match_secret = MatchSecret::from_bytes(*vault.match_secret().await?);
         let checkpoint_dir = cfg.checkpoints.then(|| local.join("projections"));
@@ -704,6 +710,7 @@ impl Engine {
             watch: Default::default(),
             recent: Default::default(),
             catch_up_turn: Default::default(),
+            erasure_gate: Default::default(),
             #[cfg(test)]
             catch_up_decoded: Default::default(),
         })
@@ -781,6 +788,11 @@ impl Engine {
             };
             self.check_merge_target(&cmd, None).await?;
             let (priors, judged) = self.priors_for(&state, &cmd, judge).await?;
+            // From the key's choice to the append's answer: no erasure destroys it meanwhile.
+            let _sealing = self
+                .erasure_gate
+                .for_sealing(vault_ops::seals_personal(&cmd), self.vault.as_ref())
+                .await?;
             let mut write = VaultWrite::default();
             let key = self.customer_key_for(&cmd, &mut write, None).await?;
             let ctx = Context {
@@ -995,7 +1007,7 @@ impl Engine {
     /// used only when the key chosen now is the one it was sealed under; otherwise the fields
     /// are sealed again here. A proposed new key is taken when a new key is needed.
     pub async fn execute_batch_prepared(&self, cmds: &[PreparedCommand]) -> Result<BatchOutcome, EngineError> {
-        Ok(self.run_batch(cmds, false, None).await?.outcome)
+        self.execute_batch_with(cmds, false, None).await
     }
 
     /// Like [`Engine::execute_batch`], but stops at the first command the domain rejects: only
@@ -1010,9 +1022,9 @@ impl Engine {
     }
 
     #[tracing::instrument(name = "batch", skip_all, fields(commands = cmds.len()))]
-    async fn execute_batch_with(
+    async fn execute_batch_with<C: BatchCommand>(
         &self,
-        cmds: &[Command],
+        cmds: &[C],
         stop_at_rejection: bool,
         now: Option<Timestamp>,
     ) -> Result<BatchOutcome, EngineError> {
@@ -1076,6 +1088,9 @@ impl Engine {
         use_cache: bool,
     ) -> Result<Option<BatchRun>, EngineError> {
         let now = now.unwrap_or_else(|| self.now());
+        // From the keys' choice to the append's answer: no erasure destroys them meanwhile.
+        let seals = cmds.iter().any(|c| vault_ops::seals_personal(c.command()));
+        let _sealing = self.erasure_gate.for_sealing(seals, self.vault.as_ref()).await?;
         // Sized for the batch (a complaint per command at most): it never grows by rehash.
         let mut states = BatchStates::with_capacity_and_hasher(cmds.len(), Default::default());
         let mut outcomes: Vec<CommandOutcome> = Vec::with_capacity(cmds.len());
@@ -1411,9 +1426,31 @@ impl Engine {
         // Concurrent callers (`/readyz` probes under `plaint serve`) would each read and decode
         // the whole backlog: they take turns, and a later one finds nothing left to read.
         let _turn = self.catch_up_turn.lock().await;
+        self.fold_to_head(None).await
+    }
+
+    /// [`Engine::catch_up`] for a caller holding the projections' lock (reads on the caught-up
+    /// projections, the checkpoint save): the same reads, slices and folds, the lock held
+    /// throughout.
+    async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
+        self.fold_to_head(Some(runner)).await
+    }
+
+    /// The one catch-up (issue 13): reads from the projections' low position to the head as it
+    /// is now, decodes a slice of [`CATCH_UP_SLICE`] events, and folds it into the projections
+    /// (each skips what it applied already). `held`: the projections, their lock held by the
+    /// caller; `None`: the lock is taken for each slice's fold only, the reads and decodes done
+    /// without it, and other tasks get their turn between slices. A projection found behind
+    /// the slice (a rebuild moved it back meanwhile) is read again from where it stands; found
+    /// past it (another catch-up folded it), read on from there.
+    async fn fold_to_head(&self, mut held: Option<&mut Runner>) -> Result<u64, EngineError> {
         let reads = self.reads();
         let head = reads.head_position().await?;
-        let mut next = self.runner.lock().await.projections().low_position() + 1;
+        let low_now = |runner: &Runner| runner.projections().low_position();
+        let mut next = match held.as_deref() {
+            Some(runner) => low_now(runner),
+            None => low_now(&*self.runner.lock().await),
+        } + 1;
         'read: while next <= head {
             let want = ((head + 1 - next) as usize).min(READ_BATCH);
             let mut batch = reads.read_all(next, want).await?.into_iter().peekable();
@@ -1427,27 +1464,29 @@ impl Engine {
                 #[cfg(test)]
                 self.catch_up_decoded
                     .fetch_add(slice.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let mut runner = self.runner.lock().await;
-                let low = runner.projections().low_position();
+                let mut guard: Option<tokio::sync::MutexGuard<'_, Runner>> = None;
+                let runner: &mut Runner = match held.as_deref_mut() {
+                    Some(runner) => runner,
+                    None => guard.insert(self.runner.lock().await),
+                };
+                let low = low_now(runner);
                 if low + 1 < first || low >= next {
-                    // A projection went back meanwhile (a rebuild): read again from it; or all
-                    // went past this slice (another catch-up): read on from there.
                     next = low + 1;
                     continue 'read;
                 }
                 let projections = runner.projections_mut();
                 slice.iter().for_each(|e| projections.apply(e));
-                drop(runner);
-                // Tasks of this runtime waiting for the projections (a command's judgement
-                // under `plaint serve`) get their turn before the next slice.
-                tokio::task::yield_now().await;
+                if guard.take().is_some() {
+                    // Tasks of this runtime waiting for the projections (a command's judgement
+                    // under `plaint serve`) get their turn before the next slice.
+                    tokio::task::yield_now().await;
+                }
             }
         }
-        Ok(self.runner.lock().await.projections().low_position())
-    }
-
-    async fn catch_up_locked(&self, runner: &mut Runner) -> Result<u64, EngineError> {
-        Ok(runner.follow_to_head(self.reads(), &mut |_| {}).await?.position)
+        Ok(match held {
+            Some(runner) => low_now(runner),
+            None => low_now(&*self.runner.lock().await),
+        })
     }
 
     /// Where projections, reports, audits and exports read: the replica when one is

@@ -27,7 +27,9 @@ pub const LEGAL_BASIS_LEN_MAX: usize = 512;
 /// What [`Engine::erase_customer`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Erasure {
-    /// Keys whose secrets were destroyed (0: the customer had no live key; nothing recorded).
+    /// Keys whose secrets are destroyed: all the erasure names once its audit event is recorded
+    /// (by this call, or on PostgreSQL by another process's open completing the recorded
+    /// erasure first). 0: the customer had no live key; nothing recorded.
     pub keys_destroyed: usize,
     /// Their ids.
     pub key_ids: Vec<String>,
@@ -66,16 +68,102 @@ pub struct VaultCoverage {
     pub erasures: u64,
 }
 
+/// Erasure and sealing take turns (issue 13): a command sealing personal fields holds the
+/// gate shared from the choice of its key to its append's answer; an erasure holds it alone
+/// from finding the customer's keys to destroying them. So a `receive` committed after an
+/// erasure's audit event never seals under a key that erasure destroys: it chose its key after
+/// the destruction and finds no live key (a new one is made). One process: other processes
+/// writing one PostgreSQL log are not held (see docs/security.md, "Erasure and concurrent
+/// intake").
+#[derive(Debug, Default)]
+pub(super) struct ErasureGate {
+    turn: tokio::sync::RwLock<()>,
+    /// Erasures waiting for their turn (tests: to release a held batch deterministically).
+    waiting: std::sync::atomic::AtomicUsize,
+    /// Keys an erasure recorded (its audit event is in the log) but failed to destroy (a disk
+    /// error in this running process): destroyed before any command seals again. Changed only
+    /// under the exclusive turn, read under either.
+    pending: std::sync::Mutex<Vec<String>>,
+}
+
+impl ErasureGate {
+    /// The shared turn of a command that may seal personal fields (`None`: it seals nothing).
+    /// Keys a recorded erasure failed to destroy are destroyed first, alone; while that fails,
+    /// no command sealing personal fields goes on (its error is the command's).
+    pub(super) async fn for_sealing(
+        &self,
+        seals: bool,
+        vault: &dyn Vault,
+    ) -> Result<Option<tokio::sync::RwLockReadGuard<'_, ()>>, EngineError> {
+        if !seals {
+            return Ok(None);
+        }
+        loop {
+            let turn = self.turn.read().await;
+            if self.pending_ids().is_empty() {
+                return Ok(Some(turn));
+            }
+            drop(turn);
+            let _alone = self.turn.write().await;
+            self.complete_pending(vault).await?;
+        }
+    }
+
+    fn pending_ids(&self) -> Vec<String> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Destroys the keys of recorded erasures not destroyed yet. Under the exclusive turn.
+    async fn complete_pending(&self, vault: &dyn Vault) -> Result<(), EngineError> {
+        let ids = self.pending_ids();
+        if !ids.is_empty() {
+            vault.erase(&ids).await?;
+            self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+        Ok(())
+    }
+
+    /// Keys whose erasure is recorded but whose destruction failed. Under the exclusive turn.
+    fn keep_pending(&self, ids: &[String]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            if !pending.contains(id) {
+                pending.push(id.clone());
+            }
+        }
+    }
+
+    /// The exclusive turn of an erasure.
+    async fn for_erasure(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let turn = self.turn.write().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        turn
+    }
+}
+
+/// The `receive` a command is, when it gives personal fields (the one rule both
+/// [`seals_personal`] and [`key_owner_of`] read).
+fn personal_receive(cmd: &Command) -> Option<&plaint_domain::Receive> {
+    match &cmd.body {
+        CommandBody::Receive(r) if r.customer.has_personal_fields() => Some(r),
+        _ => None,
+    }
+}
+
+/// Whether a command seals personal fields (a `receive` giving some): it takes the erasure
+/// gate's shared turn. The same predicate as [`key_owner_of`]'s: a command that chooses a key
+/// always takes the gate.
+pub(super) fn seals_personal(cmd: &Command) -> bool {
+    personal_receive(cmd).is_some()
+}
+
 /// Length of the random suffix of a new key id, in hex digits.
 const KEY_SUFFIX_HEX: usize = 16;
 
 pub(super) fn key_owner_of(secret: &MatchSecret, cmd: &Command) -> Option<String> {
-    let CommandBody::Receive(r) = &cmd.body else {
-        return None;
-    };
-    if !r.customer.has_personal_fields() {
-        return None;
-    }
+    let r = personal_receive(cmd)?;
     let CustomerInput { customer_id, phone, .. } = &r.customer;
     Some(
         match_key(secret, customer_id.as_deref(), phone.as_deref()).unwrap_or_else(|| {
@@ -354,6 +442,9 @@ impl Engine {
                 ));
             }
         }
+        // Alone from here to the keys' destruction: no command chooses a key meanwhile.
+        let _turn = self.erasure_gate.for_erasure().await;
+        self.erasure_gate.complete_pending(self.vault.as_ref()).await?;
         let mut all: Vec<String> = Vec::new();
         for owner in &owners {
             for o in std::iter::once(owner.clone()).chain(self.vault.linked(owner).await?) {
@@ -378,8 +469,8 @@ impl Engine {
             });
         }
         // The audit event first: a crash before the keys are destroyed leaves an erasure that
-        // `verify` reports as incomplete (and running it again completes), never keys destroyed
-        // without a record.
+        // `verify` reports as incomplete and the next writable open completes
+        // ([`complete_erasures`]) before any command, never keys destroyed without a record.
         let now = self.now();
         let mut h = blake3::Hasher::new();
         h.update(&now.as_millis().to_le_bytes());
@@ -412,9 +503,18 @@ impl Engine {
             .store
             .append(ERASURE_STREAM, ExpectedVersion::Any, vec![to_new_event(&event)])
             .await?;
-        let destroyed = self.vault.erase(&ids).await?;
+        // Recorded: if the destruction fails now (a disk error), the keys stay pending in this
+        // engine, destroyed before any command seals again ([`ErasureGate::for_sealing`]), or at
+        // the next writable open after a crash.
+        if let Err(e) = self.vault.erase(&ids).await {
+            self.erasure_gate.keep_pending(&ids);
+            return Err(e.into());
+        }
+        // Every key named is destroyed now, by this call or (PostgreSQL) by another process's
+        // open completing this recorded erasure first: the vault's count of its own
+        // destructions would then be 0 for an erasure that did take place.
         Ok(Erasure {
-            keys_destroyed: destroyed,
+            keys_destroyed: ids.len(),
             key_ids: ids,
             position: Some(r.first_position),
         })
@@ -510,6 +610,13 @@ impl Engine {
         })
     }
 
+    /// Erasures waiting for their turn ([`ErasureGate`]): an erasure is waiting while commands
+    /// sealing personal fields hold theirs (tests).
+    #[doc(hidden)]
+    pub fn erasures_waiting(&self) -> usize {
+        self.erasure_gate.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The note of a one-time import of a legacy `keys/keys.log` made at open, if any.
     pub fn vault_migration(&self) -> Option<&str> {
         self.vault_migration.as_deref()
@@ -555,6 +662,40 @@ pub(super) async fn import_legacy_keys(vault: &dyn Vault, local: &Path) -> Resul
     )))
 }
 
+/// Completes the erasures a crash interrupted (issue 13): destroys every key a recorded
+/// `CustomerErased` event names that is still live (the audit event is durable before the
+/// keys are destroyed). Run at every writable open, before any command, so no `receive` seals
+/// under a key an erasure already recorded. Returns how many keys it destroyed.
+pub(super) async fn complete_erasures(vault: &dyn Vault, store: &dyn EventStore) -> Result<usize, EngineError> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_stream(ERASURE_STREAM, from, READ_BATCH).await?;
+        let n = batch.len();
+        for r in batch {
+            from = r.stream_version + 1;
+            if let EventData::CustomerErased(x) = from_recorded_owned(r)?.data {
+                ids.extend(x.key_ids);
+            }
+        }
+        if n < READ_BATCH {
+            break;
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let destroyed = vault.erase(&ids).await?;
+    if destroyed > 0 {
+        tracing::warn!(
+            keys = destroyed,
+            vault = %vault.vault_location(),
+            "completed an erasure a crash interrupted: its audit event was recorded, its keys are destroyed now"
+        );
+    }
+    Ok(destroyed)
+}
+
 /// One append request per run of events sharing stream and command id (one original append),
 /// expecting the stream version the source had before it.
 fn requests_of(batch: &[RecordedEvent]) -> Vec<AppendRequest> {
@@ -593,6 +734,8 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
     let location = vault.vault_location();
     let states: HashMap<&str, bool> = dump.keys.iter().map(|k| (k.id.as_str(), k.secret.is_some())).collect();
     let mut referenced: HashMap<String, u64> = HashMap::new();
+    // Key id → the last position of an event sealed under it.
+    let mut last_sealed: HashMap<String, u64> = HashMap::new();
     let mut erased: HashMap<String, u64> = HashMap::new();
     let mut erasures = 0u64;
     let mut from = 1u64;
@@ -609,6 +752,7 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
                 EventData::Received(rc) => {
                     if let Some(p) = &rc.customer.personal {
                         referenced.entry(p.key_id.clone()).or_insert(e.meta.position);
+                        last_sealed.insert(p.key_id.clone(), e.meta.position);
                     }
                 }
                 EventData::CustomerErased(x) => {
@@ -650,16 +794,54 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
             }
         }
     }
-    for (id, position) in &erased {
-        if states.get(id.as_str()) == Some(&true) {
-            return Err(corrupt(
-                location,
-                format!(
-                    "the erasure recorded at position {position} did not complete: key {id:?} still exists; \
-                     run the erasure again"
-                ),
-            ));
-        }
+    // Key id → the position of the first event sealed under it after its erasure.
+    let late: HashMap<&String, (u64, u64)> = last_sealed
+        .iter()
+        .filter_map(|(id, &sealed)| erased.get(id).filter(|&&at| at < sealed).map(|&at| (id, (sealed, at))))
+        .collect();
+    // An erasure not completed first (its key still live: the data is readable now, and the
+    // next writable open destroys it), naming what was sealed under the key after it.
+    let mut incomplete: Vec<(&u64, &String)> = erased
+        .iter()
+        .filter(|(id, _)| states.get(id.as_str()) == Some(&true))
+        .map(|(id, at)| (at, id))
+        .collect();
+    incomplete.sort();
+    if let Some((position, id)) = incomplete.first() {
+        let after = match late.get(id) {
+            Some((sealed, _)) => format!(
+                "; the event at position {sealed} was sealed under it after the erasure: its personal fields read \
+                 now and will read as erased once the erasure completes"
+            ),
+            None => String::new(),
+        };
+        return Err(corrupt(
+            location,
+            format!(
+                "the erasure recorded at position {position} did not complete: key {id:?} still exists; it is \
+                 destroyed when the store is next opened for writing (or by this process before it seals again), \
+                 or run the erasure again{after} ({} incomplete key(s))",
+                incomplete.len()
+            ),
+        ));
+    }
+    // Sealed after its key's erasure (issue 13), the key destroyed: personal data given after
+    // the erasure, lost at once although the log accepted it. The erasure race this names
+    // cannot happen in one process since the erasure gate; a store written before it, or a
+    // PostgreSQL log written by another process during an erasure (docs/security.md), may
+    // hold such events.
+    let mut late: Vec<(u64, &String, u64)> = late.into_iter().map(|(id, (sealed, at))| (sealed, id, at)).collect();
+    late.sort();
+    if let Some((sealed, id, at)) = late.first() {
+        return Err(corrupt(
+            location,
+            format!(
+                "sealed after its key's erasure: the event at position {sealed} seals personal fields under key \
+                 {id:?}, which the erasure recorded at position {at} (before it) destroyed; those fields were \
+                 unreadable from the start ({} such key(s))",
+                late.len()
+            ),
+        ));
     }
     Ok(VaultCoverage {
         live_keys: report.live,

@@ -210,6 +210,30 @@ pub async fn erasure<S: VaultStore>(store: S) {
         0,
         "{case}: unknown id ignored"
     );
+    // Several ids at once, erased, unknown and live mixed (an open completing every erasure
+    // ever recorded names them all): only the live ones are destroyed and counted.
+    let k2 = new_key("eeef", "two");
+    let k3 = new_key("eeed", "three");
+    store
+        .append_with_vault(
+            vec![request("s-3", ExpectedVersion::Exact(1), "c-2")],
+            VaultWrite {
+                keys: vec![k2.clone(), k3.clone()],
+                links: Vec::new(),
+            },
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        store
+            .erase(&[k1.id.clone(), k2.id.clone(), "nobody.y".to_string(), k3.id.clone()])
+            .await
+            .unwrap(),
+        2,
+        "{case}: the live ones of a mixed list destroyed"
+    );
+    assert_eq!(store.key(&k2.id).await.unwrap(), KeyState::Erased, "{case}: k2 erased");
+    assert_eq!(store.key(&k3.id).await.unwrap(), KeyState::Erased, "{case}: k3 erased");
     assert_eq!(
         store.key(&k1.id).await.unwrap(),
         KeyState::Erased,
@@ -233,7 +257,7 @@ pub async fn erasure<S: VaultStore>(store: S) {
     assert_eq!(live(store.key(&k2.id).await.unwrap(), case), *k2.secret);
     assert_eq!(store.keys_of("eeee").await.unwrap(), vec![k1.id.clone(), k2.id.clone()]);
     let report = store.verify_vault().await.expect("erasure: verify");
-    assert_eq!((report.live, report.erased), (1, 1), "{case}: counts");
+    assert_eq!((report.live, report.erased), (1, 3), "{case}: counts");
 }
 
 /// A dump restored into an empty vault reproduces it.

@@ -31,7 +31,9 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<ExitCode> {
         legal_basis: args.basis.clone(),
     };
     let erasure = engine.erase_customer(&args.customer, &request).await?;
-    if erasure.keys_destroyed == 0 {
+    // Nothing recorded: the customer had no live key. (Once recorded, every key it names is
+    // destroyed, here or by another process completing it first.)
+    if erasure.position.is_none() {
         return Err(user_hint(
             format!("no key of customer {:?} to destroy", args.customer),
             "give the phone number or customer id as recorded at intake; an erased customer has no key left",
