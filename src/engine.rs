@@ -317,10 +317,17 @@ trait BatchCommand: Sync {
     fn command(&self) -> &Command;
     /// The domain's decision of it (`decide_with`, or `decide_prepared`).
     fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision;
-    /// A new key made ahead for it, if any.
-    fn proposed_key(&self) -> Option<&CustomerKey>;
-    /// The owner of its customer's key (`key_owner_of`), found once for a prepared command.
-    fn key_owner(&self, secret: &MatchSecret) -> Option<std::borrow::Cow<'_, str>>;
+    /// A new key made ahead for it by `engine`'s vault, if any.
+    fn proposed_key(&self, engine: &Engine) -> Option<&CustomerKey>;
+    /// The owner of its customer's key under `engine`'s match secret (`key_owner_of`), found
+    /// once for a command `engine` prepared.
+    fn key_owner(&self, engine: &Engine) -> Option<std::borrow::Cow<'_, str>>;
+}
+
+/// A number no other engine of this process has (its [`Engine`]'s `instance`).
+fn next_instance() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl BatchCommand for Command {
@@ -330,11 +337,11 @@ impl BatchCommand for Command {
     fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision {
         decide_with(state, self, ctx, priors)
     }
-    fn proposed_key(&self) -> Option<&CustomerKey> {
+    fn proposed_key(&self, _: &Engine) -> Option<&CustomerKey> {
         None
     }
-    fn key_owner(&self, secret: &MatchSecret) -> Option<std::borrow::Cow<'_, str>> {
-        vault_ops::key_owner_of(secret, self).map(std::borrow::Cow::Owned)
+    fn key_owner(&self, engine: &Engine) -> Option<std::borrow::Cow<'_, str>> {
+        vault_ops::key_owner_of(&engine.match_secret, self).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -345,11 +352,20 @@ impl BatchCommand for PreparedCommand {
     fn decide(&self, state: &ComplaintState, ctx: &Context, priors: &dyn PriorComplaints) -> Decision {
         decide_prepared(state, self.domain(), ctx, priors)
     }
-    fn proposed_key(&self) -> Option<&CustomerKey> {
-        self.proposal()
+    /// A proposal made against another engine's vault is none here (that vault, not this
+    /// one, had no key for the customer).
+    fn proposed_key(&self, engine: &Engine) -> Option<&CustomerKey> {
+        self.proposal().filter(|_| self.prepared_by() == engine.instance)
     }
-    fn key_owner(&self, _: &MatchSecret) -> Option<std::borrow::Cow<'_, str>> {
-        PreparedCommand::key_owner(self).map(std::borrow::Cow::Borrowed)
+    /// One comparison: the owner found at preparation when `engine` prepared the command, else
+    /// found again under `engine`'s match secret (another engine's secret names another owner,
+    /// and a key recorded under it could never be erased through this engine).
+    fn key_owner(&self, engine: &Engine) -> Option<std::borrow::Cow<'_, str>> {
+        if self.prepared_by() == engine.instance {
+            PreparedCommand::key_owner(self).map(std::borrow::Cow::Borrowed)
+        } else {
+            vault_ops::key_owner_of(&engine.match_secret, self.command()).map(std::borrow::Cow::Owned)
+        }
     }
 }
 
@@ -525,6 +541,9 @@ pub struct Engine {
     vault: Arc<dyn Vault>,
     /// The vault's match secret, read once at open.
     match_secret: MatchSecret,
+    /// This engine among the engines of the process ([`next_instance`]): a prepared command
+    /// carries the one that prepared it, so another engine does not trust its key owner.
+    instance: u64,
     /// The note of a legacy key file imported at open.
     vault_migration: Option<String>,
     runner: tokio::sync::Mutex<Runner>,
@@ -693,6 +712,7 @@ impl Engine {
             clock: cfg.clock,
             vault,
             match_secret,
+            instance: next_instance(),
             vault_migration,
             runner: tokio::sync::Mutex::new(runner),
             stripes: Stripes::default(),
@@ -1189,9 +1209,9 @@ impl Engine {
                 priors = batch_priors.of_customer(&customer, committed, &accepted);
             }
             let (keys_before, links_before) = (write.keys.len(), write.links.len());
-            let owner = item.key_owner(&self.match_secret);
+            let owner = item.key_owner(self);
             let key = self
-                .customer_key_of(cmd, owner.as_deref(), &mut write, item.proposed_key())
+                .customer_key_of(cmd, owner.as_deref(), &mut write, item.proposed_key(self))
                 .await?;
             let ctx = Context {
                 now,

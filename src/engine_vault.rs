@@ -203,6 +203,8 @@ pub struct PreparedCommand {
     /// The owner of the customer's key ([`key_owner_of`]: a pure function of the command and
     /// the engine's match secret), found once here, not again in the batch.
     owner: Option<String>,
+    /// The engine that prepared it (its `instance`): another engine finds the owner again.
+    prepared_by: u64,
 }
 
 /// The key a preparation sealed under, as the vault named it then.
@@ -230,9 +232,15 @@ impl PreparedCommand {
         &self.domain
     }
 
-    /// The owner of the customer's key, as [`key_owner_of`] finds it.
+    /// The owner of the customer's key, as [`key_owner_of`] finds it under the match secret
+    /// of the engine that prepared the command ([`PreparedCommand::prepared_by`]).
     pub(super) fn key_owner(&self) -> Option<&str> {
         self.owner.as_deref()
+    }
+
+    /// The engine that prepared the command (its `instance`).
+    pub(super) fn prepared_by(&self) -> u64 {
+        self.prepared_by
     }
 
     /// The new key proposed ahead for this command, if the vault named no live key then.
@@ -374,6 +382,7 @@ impl Engine {
             domain: plaint_domain::prepare::prepare(cmd, key),
             sealed_under,
             owner,
+            prepared_by: self.instance,
         }
     }
 

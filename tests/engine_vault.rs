@@ -492,3 +492,23 @@ async fn a_new_customers_key_is_the_one_proposed_ahead() {
         "the batch took the proposal"
     );
 }
+
+/// Review of wave 12: a command prepared by one engine (another store, another match secret)
+/// and executed by another is keyed under the executing engine's owner, not the preparer's:
+/// its customer can be erased through the engine that recorded it.
+#[tokio::test]
+async fn a_command_prepared_by_another_engine_is_keyed_by_the_executing_one() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (open(da.path()).await, open(db.path()).await);
+    let elsewhere = prepared(&a, &[receive("c-1", "CMP-1", "13900005555")]).await;
+    assert!(elsewhere[0].proposed_key_id().is_some(), "a key proposed by a's vault");
+    let out = b.execute_batch_prepared(&elsewhere).await.unwrap();
+    assert_eq!(out.committed, 1);
+    let late = b.history(&ComplaintId::new("CMP-1").unwrap()).await.unwrap();
+    let PersonalFields::Clear { name, .. } = b.personal_fields(&late[0], Reveal::Clear).await.unwrap() else {
+        panic!("the fields open through b");
+    };
+    assert_eq!(name.as_deref(), Some("王芳"));
+    assert_eq!(b.erase_customer("13900005555", &dpo()).await.unwrap().keys_destroyed, 1);
+    assert!(b.personal_fields(&late[0], Reveal::Clear).await.unwrap().is_erased());
+}

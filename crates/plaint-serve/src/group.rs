@@ -64,7 +64,7 @@ pub(crate) enum Failed {
 /// Where a grouped command's answer goes.
 type Reply = oneshot::Sender<Result<Done, EngineError>>;
 
-struct Job {
+pub(crate) struct Job {
     /// Prepared on the request's own task ([`Engine::prepare`]), so the group does less.
     cmd: PreparedCommand,
     reply: Reply,
@@ -83,29 +83,62 @@ pub(crate) struct Grouper {
 
 impl Grouper {
     /// Starts the grouping task on a thread of its own (`serve-group`, a current-thread
-    /// runtime), or on the current runtime when no such runtime can be built.
+    /// runtime), or on the current runtime when no such thread or runtime can be had.
     ///
-    /// Its own thread (issue 15, wave 12): on the server's workers, the task woken by its
-    /// append's `fdatasync` waited in a worker's queue behind request tasks (HTTP, JSON, the
-    /// preparation) before it could answer and start the next group; the one serial part of the
-    /// command path then waited for CPU the parallel parts held. A thread of its own is woken by
-    /// the kernel at once.
+    /// Its own thread (issue 15, wave 12): the group's CPU shows as a thread of its own in a
+    /// profile and in the load bench's per-thread figures. A latency gain from it (the group
+    /// woken without waiting behind request tasks on the workers) was the hypothesis; the A/B
+    /// measured none (docs/PERFORMANCE.md, "Issue 15, wave 12").
     pub fn start(engine: Arc<Engine>) -> Grouper {
+        Grouper::start_with(engine, drain)
+    }
+
+    /// [`Grouper::start`] with `run` as the grouping task (a test's task that panics).
+    pub(crate) fn start_with<F>(engine: Arc<Engine>, run: fn(Arc<Engine>, mpsc::Receiver<Job>) -> F) -> Grouper
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
         let drainer = engine.clone();
-        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => {
-                std::thread::Builder::new()
-                    .name("serve-group".into())
-                    .spawn(move || runtime.block_on(drain(drainer, jobs)))
-                    .expect("a thread for the group commit");
+        // The runtime is built inside the new thread: built here, a failed spawn would drop it
+        // inside the caller's async context, and tokio panics there ("Cannot drop a runtime in
+        // a context where blocking is not allowed").
+        let server = tokio::runtime::Handle::current();
+        let spawned = std::thread::Builder::new().name("serve-group".into()).spawn(move || {
+            let built = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                // Its blocking pool (the file log's reads) counted as the group's, not as the
+                // server's workers (named `serve-worker`).
+                .thread_name("serve-group")
+                .build();
+            match built {
+                Ok(runtime) => runtime.block_on(watched(run(drainer, jobs))),
+                Err(e) => {
+                    tracing::warn!(error = %e, "group commit: no runtime of its own; it runs on the server's workers");
+                    server.spawn(watched(run(drainer, jobs)));
+                }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "group commit: no runtime of its own; it runs on the server's workers");
-                tokio::spawn(drain(drainer, jobs));
-            }
+        });
+        if let Err(e) = spawned {
+            // The closure (and the queue's receiver in it) is gone: a queue of its own.
+            tracing::warn!(error = %e, "group commit: no thread of its own; it runs on the server's workers");
+            let (queue, jobs) = mpsc::channel(QUEUE_LEN);
+            tokio::spawn(watched(run(engine.clone(), jobs)));
+            return Grouper { queue, engine };
         }
         Grouper { queue, engine }
+    }
+
+    /// Whether the grouping task has ended while the server runs (a commit panicked): every
+    /// single command is then answered 500, so the probes answer 503 and the server stops
+    /// (docs/serve.md, "Commands").
+    pub fn stopped(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    /// Completes when the grouping task has ended ([`Grouper::stopped`]).
+    pub async fn until_stopped(&self) {
+        self.queue.closed().await
     }
 
     /// Executes `cmd` in the next group and returns what it did. Its state-free part (the
@@ -126,6 +159,23 @@ impl Grouper {
             Err(_) => Err(Failed::Lost),
         }
     }
+}
+
+/// Runs the grouping task `task`, logging at error level if it ends by a panic (the panic's
+/// own message goes to stderr before).
+async fn watched(task: impl std::future::Future<Output = ()>) {
+    struct Watch;
+    impl Drop for Watch {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                tracing::error!(
+                    "group commit: a commit panicked and the grouping task ended; every single command now fails, the probes answer 503 and the server stops"
+                );
+            }
+        }
+    }
+    let _watch = Watch;
+    task.await
 }
 
 /// Commits whatever is queued as one group, until every handle is dropped. One group commits
@@ -181,6 +231,15 @@ async fn decide_and_answer(engine: &Engine, lists: &mut Lists) {
     // given: a group the engine fails as a whole is executed again from `lists`.
     let out = match engine.execute_batch_prepared(&lists.cmds).await {
         Ok(out) => out,
+        // A group of one failed by its own command (a persistent conflict on its complaint,
+        // bad input): that is the answer `execute` would give after as many attempts; running
+        // it again would hold the group's thread (and every queued command) twice as long.
+        Err(e) if lists.cmds.len() == 1 && own_error(&e, lists.cmds[0].command()) => {
+            lists.cmds.clear();
+            let reply = lists.replies.pop().expect("a reply per command");
+            let _ = reply.send(Err(e));
+            return;
+        }
         // The whole group failed (nothing decided is known to be written): each command
         // again on its own, so each gets its own answer (idempotent by command id).
         Err(_) => return one_by_one(engine, lists).await,
@@ -192,6 +251,16 @@ async fn decide_and_answer(engine: &Engine, lists: &mut Lists) {
         let answer = answer_of(engine, cmd.command(), &out.outcomes[i], out.stream_versions[i]).await;
         // A client that went away meanwhile has no one to answer.
         let _ = reply.send(answer);
+    }
+}
+
+/// Whether a batch of `cmd` alone failed with `cmd`'s own error, the one `execute` gives it:
+/// a conflict on its complaint that persisted through the engine's retries, or bad input.
+fn own_error(e: &EngineError, cmd: &Command) -> bool {
+    match e {
+        EngineError::Contended { complaint, .. } => *complaint == cmd.complaint_id,
+        EngineError::BadInput { .. } => true,
+        _ => false,
     }
 }
 
@@ -256,9 +325,62 @@ pub(crate) async fn original_positions(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use plaint::{EngineConfig, EventData};
+
+    /// The task of a group commit with a bug: the first commit panics.
+    pub(crate) async fn panics_at_once(_: Arc<Engine>, mut jobs: mpsc::Receiver<Job>) {
+        let _job = jobs.recv().await;
+        panic!("a bug inside a commit (a test's)");
+    }
+
+    /// A receive of a new customer.
+    pub(crate) fn a_receive() -> Command {
+        serde_json::from_str(
+            r#"{"command_id": "c-1", "complaint_id": "CMP-1", "actor": "cs-014", "command": "receive",
+                "channel": "hotline", "region": "杭州", "description": "包裹破损",
+                "customer": {"name": "陈静", "phone": "13800138000"}}"#,
+        )
+        .unwrap()
+    }
+
+    /// Review of wave 12: a group commit whose task ended (a panic in a commit) can be seen
+    /// from outside (the probes and the server's stop ask `stopped`).
+    #[tokio::test]
+    async fn a_group_commit_that_panicked_is_seen_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(Engine::open(EngineConfig::file(dir.path())).await.unwrap());
+        let grouper = Grouper::start_with(engine, panics_at_once);
+        assert!(!grouper.stopped());
+        assert!(matches!(grouper.execute(a_receive()).await, Err(Failed::Lost)));
+        tokio::time::timeout(std::time::Duration::from_secs(60), grouper.until_stopped())
+            .await
+            .expect("the task ended");
+        assert!(grouper.stopped());
+    }
+
+    /// A lone command's own failure is its answer; a store's failure is retried one by one.
+    #[test]
+    fn a_group_of_one_answers_its_own_error_at_once() {
+        let cmd = a_receive();
+        let contended = |c: &str| EngineError::Contended {
+            complaint: ComplaintId::new(c).unwrap(),
+            attempts: 9,
+        };
+        assert!(own_error(&contended("CMP-1"), &cmd));
+        assert!(!own_error(&contended("CMP-2"), &cmd));
+        let bad = EngineError::BadInput {
+            what: "command".into(),
+            reason: "test".into(),
+        };
+        assert!(own_error(&bad, &cmd));
+        let store = EngineError::Io {
+            path: "/tmp/test".into(),
+            source: std::io::Error::other("test"),
+        };
+        assert!(!own_error(&store, &cmd));
+    }
 
     /// Issue 15, wave 12: a lone request (a group of one) used to run `Engine::execute` of its
     /// command, dropping what was prepared. Now it takes the group's prepared path: a receive
@@ -268,13 +390,7 @@ mod tests {
     async fn a_group_of_one_uses_what_was_prepared() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(EngineConfig::file(dir.path())).await.unwrap();
-        let cmd: Command = serde_json::from_str(
-            r#"{"command_id": "c-1", "complaint_id": "CMP-1", "actor": "cs-014", "command": "receive",
-                "channel": "hotline", "region": "杭州", "description": "包裹破损",
-                "customer": {"name": "陈静", "phone": "13800138000"}}"#,
-        )
-        .unwrap();
-        let prepared = engine.prepare(cmd);
+        let prepared = engine.prepare(a_receive());
         let proposed = prepared
             .proposed_key_id()
             .expect("a new customer's key is proposed")

@@ -140,6 +140,11 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The group commit's task ended (a commit panicked): the server stopped itself, with the
+    /// engine dropped unclosed (no checkpoint saved of what the panic may have left half
+    /// updated), so that a supervisor restarts it (docs/serve.md, "Commands").
+    #[error("the group commit stopped (a commit panicked); the server stopped without saving checkpoints")]
+    GroupStopped,
     /// Closing the engine after shutdown failed (checkpoints, the log's final sync).
     #[error("closing the engine after shutdown: {0}")]
     Close(#[from] plaint::EngineError),
@@ -237,6 +242,15 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` for `engine`.
     pub async fn bind(engine: Engine, config: ServeConfig) -> Result<Server, ServeError> {
+        Server::bind_with(engine, config, group::Grouper::start).await
+    }
+
+    /// [`Server::bind`] with `group` starting the group commit (a test's, that panics).
+    async fn bind_with(
+        engine: Engine,
+        config: ServeConfig,
+        group: fn(Arc<Engine>) -> group::Grouper,
+    ) -> Result<Server, ServeError> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -262,7 +276,7 @@ impl Server {
                 office,
                 config,
                 shutting_down,
-                grouper: group::Grouper::start(engine.clone()),
+                grouper: group(engine.clone()),
             }),
         };
         Ok(Server {
@@ -290,6 +304,10 @@ impl Server {
             state,
             shutdown_tx,
         } = self;
+        // The group commit's task ending (a commit panicked) stops the server too.
+        let grouper = state.grouper().clone();
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let group_stopped = stopped.clone();
         let app = app(state);
         // Drains the metrics' samples while nobody scrapes; ends when the server stops.
         tokio::spawn(ops::keep_metrics_up(shutdown_tx.subscribe()));
@@ -299,12 +317,26 @@ impl Server {
             axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
         )
         .with_graceful_shutdown(async move {
-            shutdown.await;
+            tokio::select! {
+                () = shutdown => {}
+                () = grouper.until_stopped() => {
+                    tracing::error!("the group commit stopped: the server stops");
+                    stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            // The handle let go, so the group's task ends once the last request's does.
+            drop(grouper);
             tracing::info!("shutdown: finishing the requests in flight");
             let _ = shutdown_tx.send(true);
         })
         .await;
         served.map_err(|source| ServeError::Serve { addr, source })?;
+        if group_stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            // Not closed: a checkpoint saved now could keep what the panic left half updated;
+            // the next start folds the log (the truth) from the last good checkpoint.
+            drop(engine);
+            return Err(ServeError::GroupStopped);
+        }
         close_engine(engine).await?;
         tracing::info!(%addr, "stopped: store closed");
         Ok(())
@@ -416,5 +448,44 @@ mod tests {
                 .unwrap()
         });
         assert_eq!(name.as_deref(), Some("serve-worker"));
+    }
+
+    /// Review of wave 12: when the group commit's task ends (a commit panicked), the probes
+    /// answer 503 and the server stops by itself with `GroupStopped` (a supervisor restarts it),
+    /// the store not closed (no checkpoint saved).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_whose_group_commit_panicked_says_so_and_stops() {
+        use axum::extract::State;
+        use axum::response::IntoResponse;
+        fn panicking(engine: std::sync::Arc<plaint::Engine>) -> crate::group::Grouper {
+            crate::group::Grouper::start_with(engine, crate::group::tests::panics_at_once)
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let engine = plaint::Engine::open(plaint::EngineConfig::file(dir.path()))
+            .await
+            .unwrap();
+        let config = super::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        let server = super::Server::bind_with(engine, config, panicking).await.unwrap();
+        let state = server.state.clone();
+        let health = super::ops::healthz(State(state.clone())).await.into_response();
+        assert_eq!(health.status(), axum::http::StatusCode::OK);
+        let running = tokio::spawn(server.run(std::future::pending()));
+        let lost = state.grouper().execute(crate::group::tests::a_receive()).await;
+        assert!(matches!(lost, Err(crate::group::Failed::Lost)));
+        state.grouper().until_stopped().await;
+        for answer in [
+            super::ops::healthz(State(state.clone())).await.into_response(),
+            super::ops::readyz(State(state.clone())).await.into_response(),
+        ] {
+            assert_eq!(answer.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        drop(state);
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(60), running)
+            .await
+            .expect("the server stops by itself");
+        assert!(matches!(ended.unwrap(), Err(super::ServeError::GroupStopped)));
     }
 }

@@ -30,15 +30,31 @@ pub(crate) struct Health {
     status: String,
 }
 
-/// `GET /healthz`: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
-pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
-    state.office().json(
+/// `GET /healthz`: the process answers (503 when the group commit has stopped).
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, description = "The group commit stopped")))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    group_running(&state)?;
+    Ok(state.office().json(
         StatusCode::OK,
         &Health {
             status: "ok".to_owned(),
         },
-    )
+    ))
+}
+
+/// 503 when the group commit's task has ended (a commit panicked): every single command fails
+/// then, and the server is stopping (docs/serve.md, "Commands").
+fn group_running(state: &AppState) -> Result<(), ApiError> {
+    if state.grouper().stopped() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "group-commit-stopped",
+            "Group commit stopped",
+            "the group commit's task ended (a commit panicked, see the server's log): single commands cannot be committed and the server is stopping",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the server can answer reads with current figures.
@@ -55,10 +71,12 @@ pub(crate) struct Readiness {
 }
 
 /// `GET /readyz`: the store is open and the projections have caught up with the log (503
-/// with the lag while they catch up, or when the store does not answer).
+/// with the lag while they catch up, or when the store does not answer, or when the group
+/// commit has stopped).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    group_running(&state)?;
     let head = state.engine().head_position().await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -187,6 +205,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
         "plaint_head_position",
         "The log's last committed position.",
         head as f64,
+    );
+    gauge(
+        &mut text,
+        "plaint_group_stopped",
+        "1 when the group commit's task has ended (a commit panicked; single commands fail and the server stops), else 0.",
+        if state.grouper().stopped() { 1.0 } else { 0.0 },
     );
     gauge(
         &mut text,
