@@ -499,7 +499,7 @@ pub struct Tickets {
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
     /// The compensations' repeated texts, held once (issue 13, wave 12). Not in the state's
-    /// bytes: a loaded state's compensations hold their texts each.
+    /// bytes: [`Projection::after_load`] passes a loaded state's compensations through it.
     #[serde(skip)]
     texts: TextPool,
     /// Each ticket's time of receipt, first contact and channel: the set's shared record
@@ -961,6 +961,15 @@ impl Projection for Tickets {
                 self.tickets.len()
             )
         })?;
+        // The decoded compensations hold their texts each: share them again (review of wave 12).
+        let texts = &mut self.texts;
+        for t in self.tickets.iter_mut() {
+            for x in t.extras.iter_mut() {
+                if let Extra::Compensation(c) = x {
+                    c.share_texts(texts);
+                }
+            }
+        }
         let s = &self.strings;
         let mut i = 0;
         self.tickets.check_each(|t| {
@@ -1173,6 +1182,54 @@ mod load_checks {
                     (amount, personal, flags),
                     "read back"
                 );
+            }
+        }
+    }
+
+    /// Review of wave 12: a loaded state's compensations share their texts as a folded one's
+    /// do (one allocation per distinct legal basis or policy version), through a checkpoint
+    /// file and the load's `after_load`; and the loaded state folds on sharing them.
+    #[test]
+    fn a_loaded_states_compensations_share_their_texts() {
+        use crate::checkpoint::{load, save};
+        fn distinct_allocations(t: &Tickets) -> (usize, usize) {
+            let texts: Vec<&std::sync::Arc<str>> = t
+                .tickets
+                .iter()
+                .flat_map(|t| t.extras.iter())
+                .filter_map(|x| match x {
+                    Extra::Compensation(c) => Some(c.texts()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            let pointers: std::collections::HashSet<*const u8> =
+                texts.iter().map(|t| std::sync::Arc::as_ptr(t) as *const u8).collect();
+            let distinct: std::collections::HashSet<&str> = texts.iter().map(|t| &***t).collect();
+            (pointers.len(), distinct.len())
+        }
+        let good: Tickets = crate::checkpoint::crafted::built();
+        let (folded, distinct) = distinct_allocations(&good);
+        assert!(
+            distinct >= 2 && folded == distinct,
+            "{folded} allocations, {distinct} texts"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), 7, &good).unwrap();
+        let (_, back) = load::<Tickets>(dir.path()).unwrap().unwrap();
+        assert!(back == good);
+        assert_eq!(
+            distinct_allocations(&back),
+            (distinct, distinct),
+            "loaded: one allocation per text"
+        );
+        // Two compensations citing the same text hold the same allocation.
+        let mut by_text: std::collections::HashMap<&str, &std::sync::Arc<str>> = Default::default();
+        for x in back.tickets.iter().flat_map(|t| t.extras.iter()) {
+            if let Extra::Compensation(c) = x {
+                for t in c.texts() {
+                    assert!(std::sync::Arc::ptr_eq(by_text.entry(&**t).or_insert(t), t));
+                }
             }
         }
     }
