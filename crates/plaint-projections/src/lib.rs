@@ -278,5 +278,18 @@ mod record_sizes {
         for (name, bytes) in groups.iter().flatten() {
             println!("| {name} | {:.1} |", *bytes as f64 / complaints as f64);
         }
+        // Review of wave 12: the tickets' state as a checkpoint load gives it back (its
+        // compensations' texts shared again by `after_load`).
+        let bytes = postcard::to_allocvec(&set.tickets.state).unwrap();
+        let loaded: crate::Tickets =
+            crate::checkpoint::decode_state(std::path::Path::new("breakdown"), &bytes).unwrap();
+        for (name, bytes) in loaded.bytes_by_group() {
+            if name.starts_with("compensation texts") {
+                println!(
+                    "| tickets after a load: {name} | {:.1} |",
+                    bytes as f64 / complaints as f64
+                );
+            }
+        }
     }
 }
