@@ -196,6 +196,13 @@ fn rows() -> Vec<Row> {
             unit: "MiB",
         },
         Row {
+            label: "projection memory after a checkpoint load (a restart), scaled to 1 M complaints",
+            measure: |f| Some(get(f, "rebuild.projections_loaded_mib")? * 1e6 / get(f, "rebuild.complaints")?),
+            goal: Goal::AtMost,
+            target: 1024.0,
+            unit: "MiB",
+        },
+        Row {
             label: "open a 10 M-event log until appends are possible (median of 5)",
             measure: |f| get(f, "open.first_append_ms"),
             goal: Goal::AtMost,

@@ -23,7 +23,8 @@
 //! process's CPU time, getrusage: the figure that holds on a shared machine),
 //! `ROW decode_events_per_cpu_s <n> ev/s`, `ROW scan_events_per_cpu_s <n> ev/s` and
 //! `ROW projection_heap_mib_per_100k <n> MiB` (the projections' heap after the rebuild, per
-//! 100,000 complaints). It also prints how long each projection's state takes to load back as a
+//! 100,000 complaints) and `ROW projection_heap_after_load_mib_per_100k <n> MiB` (the same state
+//! loaded from its checkpoints, as a restart does). It also prints how long each projection's state takes to load back as a
 //! checkpoint load does (decode, the checks of `after_load`, the lookup indexes).
 
 use plaint_projections::envelope::{from_event_ref, to_new_event};
@@ -321,6 +322,28 @@ fn main() {
         "  checkpoint load (decode, checks, lookup indexes): {}",
         loads.join(", ")
     );
+    // The heap of the same state loaded from its checkpoints, as `plaint serve` starts (review
+    // of wave 12: a load must hold no more than a rebuild).
+    let ckdir = dir.join("heap-after-load");
+    let _ = std::fs::remove_dir_all(&ckdir);
+    std::fs::create_dir_all(&ckdir).unwrap();
+    set.save(&ckdir).expect("save the checkpoints");
+    let live_before_load = LIVE_BYTES.load(Ordering::Relaxed);
+    let loaded = Runner::open(&ckdir, ProjectionSet::only(&only)).expect("the checkpoints load");
+    let loaded_heap = mib(LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(live_before_load));
+    assert_eq!(
+        loaded.projections().serialised(),
+        serialised[..serialised.len() - 1],
+        "a loaded state is the rebuilt one"
+    );
+    drop(loaded);
+    let _ = std::fs::remove_dir_all(&ckdir);
+    println!("  memory after a checkpoint load: projections hold {loaded_heap:.0} MiB of heap");
+    println!(
+        "ROW projection_heap_after_load_mib_per_100k {:.1} MiB",
+        loaded_heap * 100_000.0 / complaints.max(1) as f64
+    );
+    summary::record("rebuild.projections_loaded_mib", loaded_heap);
     let digest = |s: &[(&str, Vec<u8>)]| -> Vec<blake3::Hash> { s.iter().map(|(_, b)| blake3::hash(b)).collect() };
     let single = digest(&serialised);
     drop(serialised);

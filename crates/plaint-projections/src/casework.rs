@@ -9,14 +9,14 @@
 use crate::records::RecordTable;
 use crate::shared::ReceiptColumn;
 use crate::sla::SlaProjection;
-use crate::util::{push_exact, ratio, Buckets, ChunkedVec, Interner, Month, OptSym, RareList, Sym, TightTimestamp};
+use crate::util::{push_exact, ratio, Buckets, ChunkedVec, Interner, Month, OptSym, RareList, Sym};
 use crate::InvalidState;
 use crate::Projection;
 use plaint_domain::event::*;
 use plaint_domain::lifecycle::Lifecycle;
 use plaint_domain::policy::Policy;
 use plaint_domain::sla::{Verdict, ALL_CLOCKS};
-use plaint_domain::time::Timestamp;
+use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -38,8 +38,8 @@ struct CwRec {
     life: Lifecycle,
     final_responses: u32,
     /// Every revisit, in order: (at, satisfied).
-    /// 9 bytes each (`TightTimestamp`: 12 with a `PackedTimestamp`; issue 13, wave 12).
-    revisits: Box<[(TightTimestamp, bool)]>,
+    /// 9 bytes each (`PackedTimestamp`: 12 with a `PackedTimestamp`; issue 13, wave 12).
+    revisits: Box<[(PackedTimestamp, bool)]>,
     escalations: u32,
     external_mediation: bool,
     /// Improvement actions recorded on this ticket.
@@ -981,7 +981,7 @@ impl Casework {
             ("casework record", self.recs.len() * size_of::<CwRec>()),
             (
                 "revisits",
-                recs().map(|r| r.revisits.len()).sum::<usize>() * size_of::<(TightTimestamp, bool)>(),
+                recs().map(|r| r.revisits.len()).sum::<usize>() * size_of::<(PackedTimestamp, bool)>(),
             ),
             (
                 "disputes",

@@ -4,34 +4,50 @@
 
 use plaint_domain::event::{Compensation, CompensationRule, Money, Remedy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Most distinct texts a [`TextPool`] keeps; a text beyond them gets an allocation of its own.
-const TEXT_POOL_MAX: usize = 64;
+/// Most distinct texts a [`TextPool`] keeps; a text beyond them gets an allocation of its own
+/// (an `Arc<str>`: 16 bytes of header more than the `Box<str>` of wave 11, so a log citing more
+/// than this many distinct legal bases or policy versions pays that for each compensation that
+/// cites one of the texts beyond; review of wave 12).
+const TEXT_POOL_MAX: usize = 4096;
 
-/// The few texts many compensations repeat (legal bases, policy versions), each held once: a
-/// ticket projection's fold builds its compensations through one (issue 13, wave 12). Bounded
-/// ([`TEXT_POOL_MAX`]) and searched linearly; not part of any state's bytes.
+/// The texts many compensations repeat (legal bases, policy versions), each held once: a
+/// ticket projection's fold builds its compensations through one, and a loaded state's are
+/// passed through one after the load (issue 13, wave 12). Bounded ([`TEXT_POOL_MAX`]), looked
+/// up by hash; not part of any state's bytes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TextPool {
-    texts: Vec<Arc<str>>,
+    texts: HashSet<Arc<str>>,
 }
 
 impl TextPool {
     /// `s` as a shared text: the pool's when it holds it, else a new one (kept while there is
     /// room).
     pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(t) = self.texts.iter().find(|t| &***t == s) {
+        if let Some(t) = self.texts.get(s) {
             return Arc::clone(t);
         }
         let t: Arc<str> = Arc::from(s);
         if self.texts.len() < TEXT_POOL_MAX {
-            self.texts.push(Arc::clone(&t));
+            self.texts.insert(Arc::clone(&t));
         }
         t
     }
-}
 
+    /// `t` made the pool's text when the pool holds the same text (the other allocation is
+    /// dropped), or kept into the pool while there is room: no copy either way.
+    pub(crate) fn share(&mut self, t: &mut Arc<str>) {
+        if let Some(shared) = self.texts.get(&**t) {
+            if !Arc::ptr_eq(shared, t) {
+                *t = Arc::clone(shared);
+            }
+        } else if self.texts.len() < TEXT_POOL_MAX {
+            self.texts.insert(Arc::clone(t));
+        }
+    }
+}
 /// The optional amounts of a [`Compensation`], in the order of [`CompactCompensation::amounts`].
 const AMOUNTS: usize = 5;
 
@@ -55,8 +71,9 @@ pub(crate) struct CompactCompensation {
 }
 
 impl From<Compensation> for CompactCompensation {
-    /// Takes the record's two strings over (`String::into_boxed_str`: no copy when their
-    /// capacity is their length, as a decoded string's is).
+    /// Copies the record's two strings into an `Arc<str>` each (a new allocation: an `Arc`
+    /// cannot take a `String`'s over). A loaded ticket projection shares them again in its
+    /// `after_load` ([`CompactCompensation::share_texts`]).
     fn from(mut c: Compensation) -> Self {
         let legal_basis = Arc::from(std::mem::take(&mut c.legal_basis));
         let policy_version = Arc::from(std::mem::take(&mut c.policy_version));
@@ -77,6 +94,13 @@ impl CompactCompensation {
         let legal_basis = pool.get(&c.legal_basis);
         let policy_version = pool.get(&c.policy_version);
         CompactCompensation::with_text(c, legal_basis, policy_version)
+    }
+
+    /// Its two texts made `pool`'s (one allocation for all the compensations that cite the same
+    /// text; what a loaded state's compensations go through, review of wave 12).
+    pub(crate) fn share_texts(&mut self, pool: &mut TextPool) {
+        pool.share(&mut self.legal_basis);
+        pool.share(&mut self.policy_version);
     }
 
     /// `c`'s remedy, rule and amounts with its two strings as given (moved out of `c`, so not
@@ -258,6 +282,12 @@ mod tests {
             assert_eq!(&*pool.get(&text), text);
         }
         assert_eq!(pool.texts.len(), TEXT_POOL_MAX);
+        // Review of wave 12: texts well past the first 64 are still shared.
+        let late = "basis 1000".to_string();
+        assert!(Arc::ptr_eq(&pool.get(&late), &pool.get(&late)), "text {late} shared");
+        let mut copy: Arc<str> = Arc::from(late.as_str());
+        pool.share(&mut copy);
+        assert!(Arc::ptr_eq(&copy, &pool.get(&late)), "a decoded copy made the pool's");
         assert_eq!(&*pool.get("beyond"), "beyond");
         assert_eq!(pool.texts.len(), TEXT_POOL_MAX);
     }

@@ -258,6 +258,10 @@ impl<R> RecordTable<R> {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &R> + '_ {
         self.recs.iter()
     }
+    /// The records in first-receipt order, to change in place (not their ids).
+    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut R> + '_ {
+        self.recs.iter_mut()
+    }
     /// The records with their complaint ids, in first-receipt order.
     pub fn iter_with_ids(&self) -> impl Iterator<Item = (&SmallId, &R)> + '_ {
         self.ids.iter().zip(self.recs.iter())

@@ -9,11 +9,12 @@
 use crate::compact::{CompactCompensation, TextPool};
 use crate::records::{check_complaint_id, RecordTable};
 use crate::shared::ReceiptColumn;
-use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym, TightTimestamp};
+use crate::util::{extend_exact, push_exact, ChunkedVec, FlagBits, Interner, OptSym, SmallId, Sym};
 use crate::{ensure, InvalidState, Projection};
 use plaint_domain::event::*;
 use plaint_domain::ids::ComplaintId;
 use plaint_domain::lifecycle::{HoldChange, Lifecycle};
+use plaint_domain::sla::PackedDeadline;
 use plaint_domain::state::Status;
 use plaint_domain::time::{PackedTimestamp, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -233,8 +234,9 @@ struct PersonalRec {
     ciphertext: Box<[u8]>,
 }
 
-/// The per-ticket records whose time is packed ([`PackedTimestamp`]: alignment 4, so each is 12
-/// bytes where the public record is 16; issue 13, wave 9). Each serialises exactly as its public
+/// The per-ticket records whose time is packed ([`PackedTimestamp`]: alignment 1 since the
+/// review of wave 12, so each is 11 or 12 bytes where the public record is 16; issue 13,
+/// wave 9). Each serialises exactly as its public
 /// record (same fields, same order), so the checkpoint's bytes do not change.
 macro_rules! packed_record {
     ($packed:ident for $public:ident { $($field:ident: $ty:ty),* $(,)? }) => {
@@ -257,8 +259,8 @@ macro_rules! packed_record {
     };
 }
 
-// The response's time unaligned (`TightTimestamp`): 11 bytes, not 12 (issue 13, wave 12).
-packed_record!(ResponseRec for ResponseRecord { kind: ResponseKind, at: TightTimestamp, liable: Option<bool>, root_cause: Option<Stage> });
+// The response in 11 bytes, not 12 (issue 13, wave 12: its time unaligned).
+packed_record!(ResponseRec for ResponseRecord { kind: ResponseKind, at: PackedTimestamp, liable: Option<bool>, root_cause: Option<Stage> });
 packed_record!(VerificationRec for VerificationRecord { at: PackedTimestamp, claim: CheckOutcome, evidence: CheckOutcome, history: CheckOutcome });
 packed_record!(RevisitRec for RevisitRecord { at: PackedTimestamp, solved: bool, satisfied: bool, satisfaction_score: Option<u8> });
 packed_record!(ClosedRec for ClosedRecord {
@@ -268,54 +270,6 @@ packed_record!(ClosedRec for ClosedRecord {
     liable: bool,
     without_revisit: Option<CloseReason>,
 });
-
-/// A [`ClockDeadline`] in 10 bytes with alignment 1 (issue 13, wave 12): the domain's
-/// `PackedDeadline` takes 12 (alignment 4), and a ticket holds about seven. Lossless
-/// ([`TightDeadline::get`]), and it serialises exactly as the `ClockDeadline`, so the
-/// checkpoint's bytes do not change.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct TightDeadline {
-    due: TightTimestamp,
-    clock: Clock,
-    pausable: bool,
-}
-
-impl TightDeadline {
-    fn new(d: &ClockDeadline) -> TightDeadline {
-        TightDeadline {
-            due: d.due_at.into(),
-            clock: d.clock,
-            pausable: d.pausable,
-        }
-    }
-    fn get(&self) -> ClockDeadline {
-        ClockDeadline {
-            clock: self.clock,
-            due_at: self.due.get(),
-            pausable: self.pausable,
-        }
-    }
-}
-
-impl std::fmt::Debug for TightDeadline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.get().fmt(f)
-    }
-}
-
-impl From<ClockDeadline> for TightDeadline {
-    fn from(d: ClockDeadline) -> TightDeadline {
-        TightDeadline::new(&d)
-    }
-}
-
-impl From<TightDeadline> for ClockDeadline {
-    fn from(d: TightDeadline) -> ClockDeadline {
-        d.get()
-    }
-}
-
-crate::util::serde_as!(TightDeadline, ClockDeadline);
 
 /// One ticket. Serialises through [`TicketWire`]: the checkpoint holds the fields format 7
 /// always held, in its order, whatever this record packs in memory.
@@ -346,7 +300,7 @@ struct TicketRec {
     revisit: Option<RevisitRec>,
     closed: Option<ClosedRec>,
     /// The current deadlines, 10 bytes each (the view gives them back as `ClockDeadline`s).
-    deadlines: Box<[TightDeadline]>,
+    deadlines: Box<[PackedDeadline]>,
     assignments: Box<[AssignmentRec]>,
     responses: Box<[ResponseRec]>,
     extras: Box<[Extra]>,
@@ -424,7 +378,7 @@ impl Serialize for TicketRec {
 }
 
 type OwnedWire =
-    TicketWire<Option<Box<str>>, Box<[TightDeadline]>, Box<[AssignmentRec]>, Box<[ResponseRec]>, Box<[Extra]>>;
+    TicketWire<Option<Box<str>>, Box<[PackedDeadline]>, Box<[AssignmentRec]>, Box<[ResponseRec]>, Box<[Extra]>>;
 
 impl<'de> Deserialize<'de> for TicketRec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -499,7 +453,7 @@ pub struct Tickets {
     /// Events whose complaint had no Received event before them (reported, never a panic).
     orphan_events: u64,
     /// The compensations' repeated texts, held once (issue 13, wave 12). Not in the state's
-    /// bytes: a loaded state's compensations hold their texts each.
+    /// bytes: [`Projection::after_load`] passes a loaded state's compensations through it.
     #[serde(skip)]
     texts: TextPool,
     /// Each ticket's time of receipt, first contact and channel: the set's shared record
@@ -633,7 +587,7 @@ impl Tickets {
             customer_tier: t.customer_tier,
             flags: t.flags(),
             policy_version: t.policy_version.map(|p| s.resolve(p).to_owned()),
-            deadlines: t.deadlines.iter().map(TightDeadline::get).collect(),
+            deadlines: t.deadlines.iter().map(PackedDeadline::get).collect(),
             assignments: t
                 .assignments
                 .iter()
@@ -794,7 +748,7 @@ impl Projection for Tickets {
         if step.deadlines_replace {
             t.deadlines = Box::default();
         }
-        extend_exact(&mut t.deadlines, step.deadlines.iter().map(TightDeadline::new));
+        extend_exact(&mut t.deadlines, step.deadlines.iter().map(PackedDeadline::new));
         if let Some(c) = step.compensation {
             t.add(Extra::Compensation(Box::new(CompactCompensation::pooled(c, texts))));
         }
@@ -961,6 +915,15 @@ impl Projection for Tickets {
                 self.tickets.len()
             )
         })?;
+        // The decoded compensations hold their texts each: share them again (review of wave 12).
+        let texts = &mut self.texts;
+        for t in self.tickets.iter_mut() {
+            for x in t.extras.iter_mut() {
+                if let Extra::Compensation(c) = x {
+                    c.share_texts(texts);
+                }
+            }
+        }
         let s = &self.strings;
         let mut i = 0;
         self.tickets.check_each(|t| {
@@ -1032,7 +995,7 @@ pub(crate) fn record_size() -> usize {
 
 #[cfg(test)]
 pub(crate) fn deadline_size() -> usize {
-    std::mem::size_of::<TightDeadline>()
+    std::mem::size_of::<PackedDeadline>()
 }
 
 #[cfg(test)]
@@ -1082,7 +1045,7 @@ impl Tickets {
             ),
             (
                 "deadlines",
-                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<TightDeadline>(),
+                recs().map(|t| t.deadlines.len()).sum::<usize>() * size_of::<PackedDeadline>(),
             ),
             (
                 "assignments",
@@ -1177,23 +1140,49 @@ mod load_checks {
         }
     }
 
-    /// Issue 13, wave 12: a ticket's deadlines are held as `TightDeadline`s, which must write the
-    /// `ClockDeadline`'s bytes and give it back exactly, at the ends of the time range too.
+    /// Review of wave 12: a loaded state's compensations share their texts as a folded one's
+    /// do (one allocation per distinct legal basis or policy version), through a checkpoint
+    /// file and the load's `after_load`; and the loaded state folds on sharing them.
     #[test]
-    fn a_tight_deadline_serialises_as_the_clock_deadline_both_ways() {
-        for due in [i64::MIN, -1, 0, 1, 1_780_000_000_123, i64::MAX] {
-            for clock in [Clock::Registration, Clock::Resolution, Clock::ProgressUpdate] {
-                for pausable in [false, true] {
-                    let d = ClockDeadline {
-                        clock,
-                        due_at: Timestamp::from_millis(due),
-                        pausable,
-                    };
-                    let tight = TightDeadline::new(&d);
-                    assert_eq!(tight.get(), d);
-                    let bytes = postcard::to_allocvec(&tight).unwrap();
-                    assert_eq!(bytes, postcard::to_allocvec(&d).unwrap(), "{d:?}");
-                    assert_eq!(postcard::from_bytes::<TightDeadline>(&bytes).unwrap(), tight);
+    fn a_loaded_states_compensations_share_their_texts() {
+        use crate::checkpoint::{load, save};
+        fn distinct_allocations(t: &Tickets) -> (usize, usize) {
+            let texts: Vec<&std::sync::Arc<str>> = t
+                .tickets
+                .iter()
+                .flat_map(|t| t.extras.iter())
+                .filter_map(|x| match x {
+                    Extra::Compensation(c) => Some(c.texts()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            let pointers: std::collections::HashSet<*const u8> =
+                texts.iter().map(|t| std::sync::Arc::as_ptr(t) as *const u8).collect();
+            let distinct: std::collections::HashSet<&str> = texts.iter().map(|t| &***t).collect();
+            (pointers.len(), distinct.len())
+        }
+        let good: Tickets = crate::checkpoint::crafted::built();
+        let (folded, distinct) = distinct_allocations(&good);
+        assert!(
+            distinct >= 2 && folded == distinct,
+            "{folded} allocations, {distinct} texts"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), 7, &good).unwrap();
+        let (_, back) = load::<Tickets>(dir.path()).unwrap().unwrap();
+        assert!(back == good);
+        assert_eq!(
+            distinct_allocations(&back),
+            (distinct, distinct),
+            "loaded: one allocation per text"
+        );
+        // Two compensations citing the same text hold the same allocation.
+        let mut by_text: std::collections::HashMap<&str, &std::sync::Arc<str>> = Default::default();
+        for x in back.tickets.iter().flat_map(|t| t.extras.iter()) {
+            if let Extra::Compensation(c) = x {
+                for t in c.texts() {
+                    assert!(std::sync::Arc::ptr_eq(by_text.entry(&**t).or_insert(t), t));
                 }
             }
         }
