@@ -12,6 +12,9 @@
 //! every receive committed before the erasure's audit event reads as erased, every one after it
 //! reads in clear.
 
+#[path = "support/pg.rs"]
+mod pg_support;
+
 use async_trait::async_trait;
 use plaint::domain::{Command, ComplaintId, Timestamp};
 use plaint::engine::{fixed_clock, ErasureRequest};
@@ -310,17 +313,7 @@ async fn a_receive_whose_key_was_chosen_before_an_erasure_is_never_sealed_under_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_on_postgresql() {
     use plaint::store::pg::{PgOptions, PgStore};
-    let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PLAINT_TEST_DATABASE_URL must be set under CI=true"
-            );
-            println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
-            return;
-        }
-    };
+    let Some(url) = pg_support::database_url() else { return };
     for (i, entry) in [Entry::Execute, Entry::Batch, Entry::Prepared].into_iter().enumerate() {
         let schema = format!("erase_race_{}_{i}", std::process::id());
         let options = PgOptions::with_schema(&schema);

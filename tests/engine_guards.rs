@@ -2,6 +2,9 @@
 //! the file log and PostgreSQL, single and batch; implausible input (problem 6: `--now`, a merge
 //! into a complaint that does not exist); the `withdraw` command from its JSON form.
 
+#[path = "support/pg.rs"]
+mod pg_support;
+
 use plaint::domain::state::Rejection;
 use plaint::domain::{Command, ComplaintId, Resolution, Timestamp};
 use plaint::engine::fixed_clock;
@@ -178,17 +181,7 @@ async fn problem_4_command_id_reused_with_another_body_is_rejected_on_the_file_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn problem_4_command_id_reused_with_another_body_is_rejected_on_postgres() {
-    let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PLAINT_TEST_DATABASE_URL must be set under CI=true"
-            );
-            println!("skipped: set PLAINT_TEST_DATABASE_URL to run PostgreSQL tests");
-            return;
-        }
-    };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("guards_reuse_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().to_owned();

@@ -2,6 +2,9 @@
 //! and on PostgreSQL: a recorded head is checked against the log, projection checkpoints ahead
 //! of the log are damage until the loss is accepted.
 
+#[path = "support/pg.rs"]
+mod pg_support;
+
 use plaint::domain::Timestamp;
 use plaint::engine::fixed_clock;
 use plaint::store::pg::{PgOptions, PgStore};
@@ -220,17 +223,7 @@ async fn verify_and_repair_on_the_file_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_repair_on_postgres() {
-    let url = match std::env::var("PLAINT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PLAINT_TEST_DATABASE_URL must be set under CI=true"
-            );
-            println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
-            return;
-        }
-    };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_maintenance_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let mut config = EngineConfig::postgres(&url, dir.path()).with_clock(fixed_clock(now()));

@@ -2,6 +2,9 @@
 //! Needs `PLAINT_TEST_DATABASE_URL` (see README); skipped with one line without it unless
 //! `CI=true`.
 
+#[path = "support/pg.rs"]
+mod pg_support;
+
 use async_trait::async_trait;
 use plaint::domain::{ComplaintId, EscalationTrigger, EventData, Timestamp};
 use plaint::engine::fixed_clock;
@@ -15,20 +18,6 @@ use plaint::workload::{generate, WorkloadConfig};
 use plaint::{AuditFilter, Engine, EngineConfig, Reveal, StoreConfig};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-fn database_url() -> Option<String> {
-    match std::env::var("PLAINT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PLAINT_TEST_DATABASE_URL must be set under CI=true"
-            );
-            println!("skipped: set PLAINT_TEST_DATABASE_URL (see README) to run PostgreSQL tests");
-            None
-        }
-    }
-}
 
 /// An engine on PostgreSQL at `url`, tables in `schema`, checkpoints in `dir`, its clock
 /// stopped at `now` (RFC 3339).
@@ -55,7 +44,7 @@ async fn two_engines(url: &str, schema: &str) -> (Engine, Engine, [tempfile::Tem
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_idempotency_and_restart_on_postgres() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let config = || {
@@ -101,7 +90,7 @@ async fn workload_idempotency_and_restart_on_postgres() {
 /// succeed on the fresh state, and B's retried command must be recognised, not doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_engines_on_one_complaint_never_act_on_a_stale_state() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_stale_{}", std::process::id());
     let (a, b, _dirs) = two_engines(&url, &schema).await;
     let line = |json: &str| -> plaint::domain::Command { serde_json::from_str(json).unwrap() };
@@ -146,7 +135,7 @@ async fn two_engines_on_one_complaint_never_act_on_a_stale_state() {
 /// rung is ever appended twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticks_of_two_engines_see_each_others_appends() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_tick_{}", std::process::id());
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let open = |dir: std::path::PathBuf| Engine::open(pg_config(&url, &schema, dir, "2026-11-30T00:00:00Z"));
@@ -206,7 +195,7 @@ async fn ticks_of_two_engines_see_each_others_appends() {
 /// (the repeat projection's catch-up reads the log to its end in one query, no head query first).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receive_the_engine_has_not_seen_is_checked_by_the_store() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_assumed_{}", std::process::id());
     let (a, b, _dirs) = two_engines(&url, &schema).await;
     let first = a.execute(receive("r1", "CMP-NEW-1")).await.unwrap();
@@ -272,7 +261,7 @@ fn verify(command: &str, complaint: &str) -> plaint::domain::Command {
 /// (`READS_AFTER_REFUSAL`, `src/engine_repeat_index.rs`), though nobody else wrote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_judgement_without_a_read_sees_another_processs_acknowledged_complaint() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_judge_{}", std::process::id());
     let (a, a_store, b, _dirs) = counted_and_plain(&url, &schema, Claim::Forwarded).await;
     a.execute(receive_of("r0", "CMP-J-0", "C-8")).await.unwrap();
@@ -308,7 +297,7 @@ async fn a_judgement_without_a_read_sees_another_processs_acknowledged_complaint
 /// must be judged on a read, or A's verification would miss B's complaint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_without_the_head_check_is_judged_on_a_read() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = pg_support::database_url() else { return };
     let schema = format!("facade_test_judge_nc_{}", std::process::id());
     let (a, a_store, b, _dirs) = counted_and_plain(&url, &schema, Claim::NotForwarded).await;
     a.execute(receive("r2", "CMP-K-2")).await.unwrap();
