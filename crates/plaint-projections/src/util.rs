@@ -1002,15 +1002,32 @@ impl<'de> Deserialize<'de> for SmallId {
 }
 
 /// A multi-map from a byte key (e.g. a waybill number) to record numbers that stores only the
-/// numbers: the key lives in the record, looked up through `key_of`.
+/// numbers: the key lives in the record, looked up through `key_of`. One 4-byte entry per
+/// distinct key: the record itself when the key has one, else (bit [`SYM_INDEX_LIST`] set) a
+/// list of its records. A flat table of one entry per record under the key's hash degraded to
+/// a scan of every record under a key per insert, and a rehash quadratic in them when the
+/// table grew (one waybill behind hundreds of thousands of complaints: `serve_load`'s 20 s
+/// run stalled 3.7 s in `reserve_rehash`).
 #[derive(Default, Clone)]
 pub struct MultiIndex {
     table: hashbrown::HashTable<u32>,
+    /// Sorted, distinct record numbers of the keys with more than one.
+    lists: Vec<Vec<u32>>,
 }
 
 impl std::fmt::Debug for MultiIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MultiIndex({} entries)", self.table.len())
+        write!(f, "MultiIndex({} keys, {} lists)", self.table.len(), self.lists.len())
+    }
+}
+
+/// The record whose key names `slot`'s entry: the record itself, or its list's first.
+#[inline]
+fn multi_index_record(lists: &[Vec<u32>], slot: u32) -> u32 {
+    if slot & SYM_INDEX_LIST == 0 {
+        slot
+    } else {
+        lists[(slot & !SYM_INDEX_LIST) as usize][0]
     }
 }
 
@@ -1019,24 +1036,56 @@ impl MultiIndex {
     #[cfg(test)]
     pub(crate) fn heap_bytes(&self) -> usize {
         self.table.allocation_size()
+            + self.lists.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
     }
-    /// Adds record `i` under `key` (several records may share a key).
+    /// Adds record `i` under `key` (several records may share a key; a record already under it
+    /// is not added twice).
     pub fn insert<'a>(&mut self, key: &[u8], i: u32, key_of: impl Fn(u32) -> &'a [u8]) {
-        self.table.insert_unique(hash_id(key), i, |&j| hash_id(key_of(j)));
+        assert!(i < SYM_INDEX_LIST, "record number {i} out of the index's range");
+        let lists = &mut self.lists;
+        let hash = hash_id(key);
+        let found = self
+            .table
+            .find_mut(hash, |&slot| key_of(multi_index_record(lists, slot)) == key);
+        let Some(slot) = found else {
+            let lists = &self.lists;
+            self.table
+                .insert_unique(hash, i, |&slot| hash_id(key_of(multi_index_record(lists, slot))));
+            return;
+        };
+        if *slot & SYM_INDEX_LIST == 0 {
+            if *slot != i {
+                let list = u32::try_from(lists.len()).expect("fewer than 2^31 lists");
+                assert!(list < SYM_INDEX_LIST);
+                lists.push(if *slot < i { vec![*slot, i] } else { vec![i, *slot] });
+                *slot = list | SYM_INDEX_LIST;
+            }
+            return;
+        }
+        let list = &mut lists[(*slot & !SYM_INDEX_LIST) as usize];
+        // Records arrive in order: appending is the usual case.
+        if list.last().is_some_and(|&last| last < i) {
+            list.push(i);
+        } else if let Err(at) = list.binary_search(&i) {
+            list.insert(at, i);
+        }
     }
     /// Every record under `key`, in record order.
     pub fn get<'a>(&self, key: &[u8], key_of: impl Fn(u32) -> &'a [u8]) -> Vec<u32> {
-        let mut out: Vec<u32> = self
+        let lists = &self.lists;
+        match self
             .table
-            .iter_hash(hash_id(key))
-            .copied()
-            .filter(|&i| key_of(i) == key)
-            .collect();
-        out.sort_unstable();
-        out
+            .find(hash_id(key), |&slot| key_of(multi_index_record(lists, slot)) == key)
+        {
+            None => Vec::new(),
+            Some(&slot) if slot & SYM_INDEX_LIST == 0 => vec![slot],
+            Some(&slot) => lists[(slot & !SYM_INDEX_LIST) as usize].clone(),
+        }
     }
     pub fn clear(&mut self) {
         self.table.clear();
+        self.lists.clear();
     }
 }
 
@@ -1324,5 +1373,52 @@ mod sym_index_tests {
         let mut got = Vec::new();
         index.extend_into(Sym(7), &mut got);
         assert_eq!(got, (0..10_000).collect::<Vec<u32>>());
+    }
+}
+
+#[cfg(test)]
+mod multi_index_tests {
+    use super::MultiIndex;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const KEYS: [&[u8]; 5] = [b"SF1234567890", b"SF1234567891", b"EMS0001", b"", b"YT-9"];
+
+    proptest! {
+        /// The index answers what a map of sets answers, whatever the order and repetition of
+        /// the inserts (one key with many records, the empty key, keys of several lengths).
+        #[test]
+        fn answers_like_a_map_of_sets(
+            keys in proptest::collection::vec(0usize..KEYS.len(), 1..200),
+            order in proptest::collection::vec(any::<prop::sample::Index>(), 0..400),
+        ) {
+            let key_of = |j: u32| KEYS[keys[j as usize]];
+            let mut index = MultiIndex::default();
+            let mut model: BTreeMap<&[u8], BTreeSet<u32>> = BTreeMap::new();
+            for pick in order {
+                let record = pick.index(keys.len()) as u32;
+                index.insert(key_of(record), record, key_of);
+                model.entry(key_of(record)).or_default().insert(record);
+            }
+            for key in KEYS.iter().copied().chain([b"absent".as_slice()]) {
+                let want: Vec<u32> = model.get(key).map(|s| s.iter().copied().collect()).unwrap_or_default();
+                prop_assert_eq!(index.get(key, key_of), want);
+            }
+        }
+    }
+
+    /// A hundred thousand records under one key (one waybill behind every complaint of a load
+    /// test) stay one table entry and one sorted list: no insert scans the others.
+    #[test]
+    fn one_key_with_many_records_is_one_entry() {
+        let key_of = |_: u32| b"SF1234567890".as_slice();
+        let mut index = MultiIndex::default();
+        for i in 0..100_000 {
+            index.insert(key_of(i), i, key_of);
+        }
+        assert_eq!(index.table.len(), 1);
+        assert_eq!(index.lists.len(), 1);
+        assert_eq!(index.get(b"SF1234567890", key_of), (0..100_000).collect::<Vec<u32>>());
+        assert!(index.get(b"SF0", key_of).is_empty());
     }
 }
