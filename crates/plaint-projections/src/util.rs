@@ -1382,7 +1382,19 @@ mod multi_index_tests {
     use proptest::prelude::*;
     use std::collections::{BTreeMap, BTreeSet};
 
-    const KEYS: [&[u8]; 5] = [b"SF1234567890", b"SF1234567891", b"EMS0001", b"", b"YT-9"];
+    /// `SF1` and `SF1\0`, the empty key and `\0` hash alike (`FxHasher` pads the last chunk
+    /// with zeros and does not mix in the length): only the comparison of the keys themselves
+    /// keeps their records apart.
+    const KEYS: [&[u8]; 8] = [
+        b"SF1234567890",
+        b"SF1234567891",
+        b"EMS0001",
+        b"",
+        b"YT-9",
+        b"SF1",
+        b"SF1\0",
+        b"\0",
+    ];
 
     proptest! {
         /// The index answers what a map of sets answers, whatever the order and repetition of
@@ -1403,6 +1415,15 @@ mod multi_index_tests {
             for key in KEYS.iter().copied().chain([b"absent".as_slice()]) {
                 let want: Vec<u32> = model.get(key).map(|s| s.iter().copied().collect()).unwrap_or_default();
                 prop_assert_eq!(index.get(key, key_of), want);
+            }
+            // Cleared, it holds nothing (no list left behind), and fills again alike.
+            index.clear();
+            prop_assert!(index.table.is_empty() && index.lists.is_empty());
+            for record in model.values().flatten().copied() {
+                index.insert(key_of(record), record, key_of);
+            }
+            for (key, records) in &model {
+                prop_assert_eq!(index.get(key, key_of), records.iter().copied().collect::<Vec<u32>>());
             }
         }
     }
