@@ -336,7 +336,7 @@ impl SlaEvent {
 
 /// One SLA-relevant event: its business time, what it was, and where its recorded deadlines are
 /// in the trail's list. It is also a fact's encoding in a projection checkpoint; the trail holds
-/// it as a 12-byte [`PackedFact`] and [`SlaTrail::facts`] gives it back.
+/// it as a 9-byte [`PackedFact`] and [`SlaTrail::facts`] gives it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaFact {
     pub at: Timestamp,
@@ -346,8 +346,9 @@ pub struct SlaFact {
     pub deadlines_len: u8,
 }
 
-/// A [`SlaFact`] in 11 bytes instead of 16 (issue 13, wave 9: about eight per ticket in the SLA
-/// projection; 12 until the review of wave 12): the time as a [`PackedTimestamp`] (alignment 1),
+/// A [`SlaFact`] in 9 bytes instead of 16 (issue 13, wave 9: about eight per ticket in the SLA
+/// projection; 12 until the review of wave 12, 11 in wave 12): the time as a 6-byte
+/// [`PackedTimestamp`] (alignment 1),
 /// and no start, because a fact's
 /// deadlines follow the previous facts' ([`SlaTrail::check_ranges`]): the trail counts where
 /// they start.
@@ -581,33 +582,46 @@ impl<'de> Deserialize<'de> for SlaTrail {
     }
 }
 
-/// A [`ClockDeadline`] in 10 bytes instead of 16, alignment 1: the instant as a
-/// [`PackedTimestamp`], so the clock and the flag take no padding (issue 13, wave 7: a ticket's
-/// trail and the ticket projection hold about seven each per complaint; 12 bytes with
-/// alignment 4 until the review of wave 12). Nothing is lost:
+/// A [`ClockDeadline`] in 7 bytes instead of 16, alignment 1: the instant as a 6-byte
+/// [`PackedTimestamp`], the clock's index in [`Clock::ALL`] and the flag in one byte (issue 13,
+/// wave 7: a ticket's trail and the ticket projection hold about seven each per complaint; 12
+/// bytes with alignment 4 until the review of wave 12, 10 in wave 12). Nothing is lost:
 /// [`PackedDeadline::get`] gives back the exact deadline, and it serialises exactly as that
 /// `ClockDeadline`, so a projection checkpoint's bytes do not change.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PackedDeadline {
     due: PackedTimestamp,
-    clock: Clock,
-    pausable: bool,
+    /// The clock's index in [`Clock::ALL`] in the low bits, [`PAUSABLE`] for the flag.
+    clock_and_flag: u8,
 }
+
+/// The bit of [`PackedDeadline::clock_and_flag`] that says the deadline is pausable.
+const PAUSABLE: u8 = 0x80;
+const _: () = assert!(
+    Clock::ALL.len() <= PAUSABLE as usize,
+    "a clock's index fits below the flag"
+);
 
 impl PackedDeadline {
     pub fn new(d: &ClockDeadline) -> PackedDeadline {
+        let index = d.clock as u8;
+        assert_eq!(
+            Clock::ALL.get(usize::from(index)),
+            Some(&d.clock),
+            "Clock::ALL is in declaration order"
+        );
+        let flag = if d.pausable { PAUSABLE } else { 0 };
         PackedDeadline {
             due: PackedTimestamp::new(d.due_at),
-            clock: d.clock,
-            pausable: d.pausable,
+            clock_and_flag: index | flag,
         }
     }
     #[inline]
     pub fn get(&self) -> ClockDeadline {
         ClockDeadline {
-            clock: self.clock,
+            clock: Clock::ALL[usize::from(self.clock_and_flag & !PAUSABLE)],
             due_at: self.due.get(),
-            pausable: self.pausable,
+            pausable: self.clock_and_flag & PAUSABLE != 0,
         }
     }
 }
@@ -1139,18 +1153,27 @@ mod trail_tests {
 
     #[test]
     fn packed_deadlines_keep_every_instant_and_serialise_as_the_domain_type() {
-        assert_eq!(std::mem::size_of::<PackedDeadline>(), 10);
+        assert_eq!(std::mem::size_of::<PackedDeadline>(), 7);
         assert_eq!(std::mem::align_of::<PackedDeadline>(), 1);
-        let instants = [i64::MIN, -1, 0, 1, 1_796_000_000_000, u32::MAX as i64, i64::MAX];
-        for (k, ms) in instants.into_iter().enumerate() {
+        let instants = [
+            i64::MIN,
+            i64::MIN + 1,
+            -1,
+            0,
+            1,
+            1_796_000_000_000,
+            u32::MAX as i64,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        let cases = instants
+            .into_iter()
+            .flat_map(|ms| Clock::ALL.into_iter().map(move |c| (ms, c)));
+        for (k, (ms, clock)) in cases.enumerate() {
             let d = ClockDeadline {
-                clock: if k % 2 == 0 {
-                    Clock::Resolution
-                } else {
-                    Clock::FirstResponse
-                },
+                clock,
                 due_at: Timestamp::from_millis(ms),
-                pausable: k % 2 == 0,
+                pausable: k % 3 == 0,
             };
             let p = PackedDeadline::new(&d);
             assert_eq!(p.get(), d);
@@ -1198,12 +1221,12 @@ mod trail_tests {
         assert!(short.contains("name 1 deadlines of 3"), "{short}");
     }
 
-    /// Issue 13, wave 9: a fact is held in 11 bytes (12 before the review of wave 12) without its start, and a trail still
+    /// Issue 13, wave 9: a fact is held in 9 bytes (12 before the review of wave 12, 11 in wave 12) without its start, and a trail still
     /// serialises as wave 8's derived encoding did (each fact with its start), so checkpoints
     /// keep their bytes; decoding a gap is refused.
     #[test]
     fn packed_facts_keep_every_fact_and_the_trail_serialises_as_before() {
-        assert_eq!(std::mem::size_of::<PackedFact>(), 11);
+        assert_eq!(std::mem::size_of::<PackedFact>(), 9);
         // The gap note lies in what was padding.
         assert_eq!(std::mem::size_of::<SlaTrail>(), 40);
         let debug = format!("{:?}", trail_of_one());

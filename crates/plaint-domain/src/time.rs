@@ -73,22 +73,109 @@ impl fmt::Debug for Timestamp {
     }
 }
 
-/// A [`Timestamp`] in 8 bytes with alignment 1 (its little-endian milliseconds), so the bytes
-/// around it in a packed record are not padding (issue 13: the projections hold millions of
-/// them; alignment 4 in waves 9–11, 1 since the review of wave 12, which made it the one compact
-/// timestamp type). Lossless ([`PackedTimestamp::get`] gives back every `i64` instant) and
-/// serialised exactly as the `Timestamp`.
+/// A [`Timestamp`] in 6 bytes with alignment 1, so the bytes around it in a packed record are
+/// not padding and a record of several instants sheds 2 bytes for each (issue 13: the
+/// projections hold about 35 instants a complaint, millions of them; 8 bytes in waves 9–12,
+/// alignment 4 until the review of wave 12). It is the one compact timestamp type.
+///
+/// Lossless for every `i64` instant ([`PackedTimestamp::get`] gives back exactly what
+/// [`PackedTimestamp::new`] took) and serialised exactly as the `Timestamp`, so a checkpoint's
+/// bytes do not depend on it. The 6 bytes are a 48-bit two's-complement code, little-endian:
+///
+/// - every instant in `[INLINE_MIN, INLINE_MAX]` (about years −2490 … 6430, every real date) is
+///   its own code;
+/// - `i64::MAX` ([`Timestamp::MAX`]: saturated deadlines, casework's "no due") and `i64::MIN`
+///   have a code of their own (`2^47 − 1` and `−2^47`);
+/// - any other instant (possible in a log: a command may carry any RFC 3339 time chrono reads)
+///   is kept in a process-wide, deduplicated, append-only escape table, and the code
+///   `−2^47 + 1 + i` names its entry `i`. Its cost is bounded by the distinct out-of-range
+///   instants the process ever packs (about 40 bytes each: the value and its entry in the
+///   lookup map, never freed); none for real data. Deduplication keeps the code a function of
+///   the instant, so the derived `Eq` and `Hash` on the code are the instant's.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Default)]
-pub struct PackedTimestamp([u8; 8]);
+pub struct PackedTimestamp([u8; 6]);
+
+/// The code of `i64::MIN`: the lowest 48-bit code.
+const CODE_MIN: i64 = -(1 << 47);
+/// The code of `i64::MAX`: the highest 48-bit code.
+const CODE_MAX: i64 = (1 << 47) - 1;
+/// The escape table's entries: its codes lie just above [`CODE_MIN`].
+const ESCAPES_MAX: i64 = 1 << 32;
+/// The lowest instant held as its own code.
+pub const INLINE_MIN: i64 = CODE_MIN + 1 + ESCAPES_MAX;
+/// The highest instant held as its own code.
+pub const INLINE_MAX: i64 = CODE_MAX - 1;
 
 impl PackedTimestamp {
     #[inline]
-    pub const fn new(t: Timestamp) -> PackedTimestamp {
-        PackedTimestamp(t.0.to_le_bytes())
+    pub fn new(t: Timestamp) -> PackedTimestamp {
+        let code = match t.0 {
+            ms @ INLINE_MIN..=INLINE_MAX => ms,
+            i64::MAX => CODE_MAX,
+            i64::MIN => CODE_MIN,
+            ms => CODE_MIN + 1 + escape::index_of(ms),
+        };
+        let b = code.to_le_bytes();
+        PackedTimestamp([b[0], b[1], b[2], b[3], b[4], b[5]])
     }
     #[inline]
-    pub const fn get(self) -> Timestamp {
-        Timestamp(i64::from_le_bytes(self.0))
+    pub fn get(self) -> Timestamp {
+        let b = self.0;
+        // Sign-extend the 48-bit code: place it in the high bytes and shift back.
+        let code = i64::from_le_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]) >> 16;
+        Timestamp(match code {
+            INLINE_MIN..=INLINE_MAX => code,
+            CODE_MAX => i64::MAX,
+            CODE_MIN => i64::MIN,
+            _ => escape::value_at(code - CODE_MIN - 1),
+        })
+    }
+}
+
+/// The escape table of [`PackedTimestamp`]: the out-of-range instants packed so far, each once.
+mod escape {
+    use super::ESCAPES_MAX;
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, PoisonError, RwLock};
+
+    #[derive(Default)]
+    struct Table {
+        values: Vec<i64>,
+        index: HashMap<i64, i64>,
+    }
+
+    fn table() -> &'static RwLock<Table> {
+        static TABLE: OnceLock<RwLock<Table>> = OnceLock::new();
+        TABLE.get_or_init(RwLock::default)
+    }
+
+    /// The entry of `ms`, added if it is new. The table only grows and each step leaves it
+    /// whole (the value is pushed before it is indexed), so a poisoned lock is still sound.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn index_of(ms: i64) -> i64 {
+        if let Some(&i) = table().read().unwrap_or_else(PoisonError::into_inner).index.get(&ms) {
+            return i;
+        }
+        let mut t = table().write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&i) = t.index.get(&ms) {
+            return i;
+        }
+        let i = t.values.len() as i64;
+        assert!(i < ESCAPES_MAX, "more than 2^32 distinct out-of-range instants packed");
+        t.values.push(ms);
+        t.index.insert(ms, i);
+        i
+    }
+
+    /// The instant of entry `i`. Only [`index_of`] makes codes (the bytes are private), so
+    /// the entry exists.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn value_at(i: i64) -> i64 {
+        let t = table().read().unwrap_or_else(PoisonError::into_inner);
+        let value = usize::try_from(i).ok().and_then(|i| t.values.get(i));
+        *value.expect("a packed timestamp's escape code names an entry of the table")
     }
 }
 
@@ -150,24 +237,91 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod packed_tests {
     use super::*;
+    use proptest::prelude::*;
 
-    /// Issue 13, wave 9: 8 bytes with alignment 1 (4 before the review of wave 12), every instant kept, serialised exactly as the
-    /// `Timestamp` (postcard and JSON).
-    #[test]
-    fn packed_timestamps_keep_every_instant_and_serialise_as_timestamps() {
-        assert_eq!(std::mem::size_of::<PackedTimestamp>(), 8);
-        assert_eq!(std::mem::align_of::<PackedTimestamp>(), 1);
-        for ms in [i64::MIN, -1, 0, 1, 1_796_000_000_123, u32::MAX as i64, i64::MAX] {
-            let t = Timestamp::from_millis(ms);
-            let p = PackedTimestamp::new(t);
-            assert_eq!(p.get(), t);
-            let bytes = postcard::to_allocvec(&p).unwrap();
-            assert_eq!(bytes, postcard::to_allocvec(&t).unwrap());
-            assert_eq!(postcard::from_bytes::<PackedTimestamp>(&bytes).unwrap(), p);
+    /// The instants the code treats apart: the range's edges and their neighbours, the two
+    /// sentinels and theirs, the escape codes' edges, and ordinary ones.
+    const EDGES: [i64; 18] = [
+        i64::MIN,
+        i64::MIN + 1,
+        i64::MAX,
+        i64::MAX - 1,
+        INLINE_MIN,
+        INLINE_MIN - 1,
+        INLINE_MAX,
+        INLINE_MAX + 1,
+        CODE_MIN,
+        CODE_MIN + 1,
+        CODE_MAX,
+        CODE_MIN + ESCAPES_MAX,
+        -1,
+        0,
+        1,
+        1_796_000_000_123,
+        u32::MAX as i64,
+        -62_135_596_800_000, // 0001-01-01
+    ];
+
+    /// The instant back, the code a function of the instant (equal codes for equal instants,
+    /// different for different ones), and serialised (postcard and JSON) exactly as the
+    /// `Timestamp`.
+    fn check(ms: i64, other: i64) -> Result<(), TestCaseError> {
+        let t = Timestamp::from_millis(ms);
+        let p = PackedTimestamp::new(t);
+        prop_assert_eq!(p.get().as_millis(), ms);
+        prop_assert_eq!(PackedTimestamp::new(t), p);
+        let q = PackedTimestamp::new(Timestamp::from_millis(other));
+        prop_assert_eq!(p == q, ms == other, "{} against {}", ms, other);
+        let bytes = postcard::to_allocvec(&p).unwrap();
+        prop_assert_eq!(&bytes, &postcard::to_allocvec(&t).unwrap());
+        prop_assert_eq!(postcard::from_bytes::<PackedTimestamp>(&bytes).unwrap(), p);
+        if t.to_datetime().timestamp_millis() == ms {
+            let json = serde_json::to_string(&p).unwrap();
+            prop_assert_eq!(&json, &serde_json::to_string(&t).unwrap());
+            // JSON reads what RFC 3339 can say (years 0000–9999), as the `Timestamp` does.
+            let back = serde_json::from_str::<Timestamp>(&json).ok().map(PackedTimestamp::new);
+            prop_assert_eq!(serde_json::from_str::<PackedTimestamp>(&json).ok(), back);
         }
-        let t = Timestamp::parse_rfc3339("2026-12-01T23:40:00.123+08:00").unwrap();
-        let json = serde_json::to_string(&PackedTimestamp::new(t)).unwrap();
-        assert_eq!(json, serde_json::to_string(&t).unwrap());
-        assert_eq!(serde_json::from_str::<PackedTimestamp>(&json).unwrap().get(), t);
+        Ok(())
+    }
+
+    /// Issue 13, wave 13: 6 bytes with alignment 1 (8 in waves 9–12), every edge kept.
+    #[test]
+    fn packed_timestamps_are_6_bytes_and_keep_every_edge() {
+        assert_eq!(std::mem::size_of::<PackedTimestamp>(), 6);
+        assert_eq!(std::mem::align_of::<PackedTimestamp>(), 1);
+        assert_eq!(PackedTimestamp::default().get(), Timestamp::default());
+        for a in EDGES {
+            for b in EDGES {
+                check(a, b).unwrap();
+            }
+        }
+        // Real dates are their own code (no escape entry): years -2400 and 6400.
+        for (y, m, d) in [(-2400, 1, 1), (6400, 12, 31)] {
+            let day = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let ms = day
+                .and_hms_milli_opt(23, 59, 59, 999)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis();
+            assert!((INLINE_MIN..=INLINE_MAX).contains(&ms), "{day}");
+        }
+    }
+
+    proptest! {
+        /// Every `i64` instant: random ones anywhere, random ones near the edges.
+        #[test]
+        fn packed_timestamps_keep_every_instant_and_serialise_as_timestamps(
+            a in any::<i64>(),
+            b in any::<i64>(),
+            edge in proptest::sample::select(EDGES.to_vec()),
+            near in -3i64..=3,
+        ) {
+            let e = edge.saturating_add(near);
+            check(a, b)?;
+            check(e, a)?;
+            check(e, edge)?;
+            check(a, a)?;
+        }
     }
 }
