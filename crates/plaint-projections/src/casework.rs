@@ -38,7 +38,8 @@ struct CwRec {
     life: Lifecycle,
     final_responses: u32,
     /// Every revisit, in order: (at, satisfied).
-    /// 9 bytes each (`PackedTimestamp`: 12 with a `PackedTimestamp`; issue 13, wave 12).
+    /// 7 bytes each (a 6-byte `PackedTimestamp` and the flag; 12 before issue 13 wave 12, 9
+    /// in wave 12).
     revisits: Box<[(PackedTimestamp, bool)]>,
     escalations: u32,
     external_mediation: bool,
