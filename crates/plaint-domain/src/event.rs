@@ -457,25 +457,6 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// Every clock, in declaration order (`Clock::ALL[c as usize] == c`: the packed deadline
-    /// of the projections holds a clock as that index).
-    pub const ALL: [Clock; 14] = [
-        Clock::Registration,
-        Clock::FirstResponse,
-        Clock::Resolution,
-        Clock::PreliminaryPlan,
-        Clock::ProgressUpdate,
-        Clock::Investigation,
-        Clock::PreliminarySolution,
-        Clock::GreenChannel,
-        Clock::Revisit,
-        Clock::RegulatoryResult,
-        Clock::RegulatorReply,
-        Clock::Supervision,
-        Clock::Payment,
-        Clock::IncidentReport,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Clock::Registration => "registration",

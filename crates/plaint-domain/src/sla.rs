@@ -55,7 +55,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::num::NonZeroU16;
 
-/// Every clock, in report order.
+/// Every clock, in report order, which is also their declaration order (`ALL_CLOCKS[c as usize]
+/// == c`): a [`PackedDeadline`] holds its clock as that index ([`PackedDeadline::new`] asserts it).
 pub const ALL_CLOCKS: [Clock; 14] = [
     Clock::Registration,
     Clock::FirstResponse,
@@ -583,7 +584,7 @@ impl<'de> Deserialize<'de> for SlaTrail {
 }
 
 /// A [`ClockDeadline`] in 7 bytes instead of 16, alignment 1: the instant as a 6-byte
-/// [`PackedTimestamp`], the clock's index in [`Clock::ALL`] and the flag in one byte (issue 13,
+/// [`PackedTimestamp`], the clock's index in [`ALL_CLOCKS`] and the flag in one byte (issue 13,
 /// wave 7: a ticket's trail and the ticket projection hold about seven each per complaint; 12
 /// bytes with alignment 4 until the review of wave 12, 10 in wave 12). Nothing is lost:
 /// [`PackedDeadline::get`] gives back the exact deadline, and it serialises exactly as that
@@ -591,14 +592,14 @@ impl<'de> Deserialize<'de> for SlaTrail {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PackedDeadline {
     due: PackedTimestamp,
-    /// The clock's index in [`Clock::ALL`] in the low bits, [`PAUSABLE`] for the flag.
+    /// The clock's index in [`ALL_CLOCKS`] in the low bits, [`PAUSABLE`] for the flag.
     clock_and_flag: u8,
 }
 
 /// The bit of [`PackedDeadline::clock_and_flag`] that says the deadline is pausable.
 const PAUSABLE: u8 = 0x80;
 const _: () = assert!(
-    Clock::ALL.len() <= PAUSABLE as usize,
+    ALL_CLOCKS.len() <= PAUSABLE as usize,
     "a clock's index fits below the flag"
 );
 
@@ -606,9 +607,9 @@ impl PackedDeadline {
     pub fn new(d: &ClockDeadline) -> PackedDeadline {
         let index = d.clock as u8;
         assert_eq!(
-            Clock::ALL.get(usize::from(index)),
+            ALL_CLOCKS.get(usize::from(index)),
             Some(&d.clock),
-            "Clock::ALL is in declaration order"
+            "ALL_CLOCKS is in declaration order"
         );
         let flag = if d.pausable { PAUSABLE } else { 0 };
         PackedDeadline {
@@ -619,7 +620,7 @@ impl PackedDeadline {
     #[inline]
     pub fn get(&self) -> ClockDeadline {
         ClockDeadline {
-            clock: Clock::ALL[usize::from(self.clock_and_flag & !PAUSABLE)],
+            clock: ALL_CLOCKS[usize::from(self.clock_and_flag & !PAUSABLE)],
             due_at: self.due.get(),
             pausable: self.clock_and_flag & PAUSABLE != 0,
         }
@@ -1168,7 +1169,7 @@ mod trail_tests {
         ];
         let cases = instants
             .into_iter()
-            .flat_map(|ms| Clock::ALL.into_iter().map(move |c| (ms, c)));
+            .flat_map(|ms| ALL_CLOCKS.into_iter().map(move |c| (ms, c)));
         for (k, (ms, clock)) in cases.enumerate() {
             let d = ClockDeadline {
                 clock,
