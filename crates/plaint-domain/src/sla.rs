@@ -56,7 +56,9 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU16;
 
 /// Every clock, in report order, which is also their declaration order (`ALL_CLOCKS[c as usize]
-/// == c`): a [`PackedDeadline`] holds its clock as that index ([`PackedDeadline::new`] asserts it).
+/// == c`, asserted at compile time below): a [`PackedDeadline`] holds its clock as that index.
+/// That every `Clock` is listed is checked by `trail_tests::all_clocks_lists_every_clock`, whose
+/// exhaustive `match` stops the build when a variant is added.
 pub const ALL_CLOCKS: [Clock; 14] = [
     Clock::Registration,
     Clock::FirstResponse,
@@ -73,6 +75,17 @@ pub const ALL_CLOCKS: [Clock; 14] = [
     Clock::Payment,
     Clock::IncidentReport,
 ];
+
+/// `ALL_CLOCKS` is in declaration order: a clock inserted or moved in the enum, or the list
+/// reordered, fails the build (review of wave 13: a run-time check per deadline found it only at
+/// the first deadline of the wrong clock, in a fold or a checkpoint load).
+const _: () = {
+    let mut i = 0;
+    while i < ALL_CLOCKS.len() {
+        assert!(ALL_CLOCKS[i] as usize == i, "ALL_CLOCKS is in declaration order");
+        i += 1;
+    }
+};
 
 /// Upper bound on the progress-update cycles walked for one ticket (a year of hourly updates).
 pub const PROGRESS_CYCLES_MAX: usize = 10_000;
@@ -606,11 +619,8 @@ const _: () = assert!(
 impl PackedDeadline {
     pub fn new(d: &ClockDeadline) -> PackedDeadline {
         let index = d.clock as u8;
-        assert_eq!(
-            ALL_CLOCKS.get(usize::from(index)),
-            Some(&d.clock),
-            "ALL_CLOCKS is in declaration order"
-        );
+        // Compile-time facts (the order above, the list complete by `all_clocks_lists_every_clock`).
+        debug_assert_eq!(ALL_CLOCKS.get(usize::from(index)), Some(&d.clock));
         let flag = if d.pausable { PAUSABLE } else { 0 };
         PackedDeadline {
             due: PackedTimestamp::new(d.due_at),
@@ -1150,6 +1160,43 @@ mod trail_tests {
                 })
             })
             .collect()
+    }
+
+    /// The clock declared after `c` (`None` after the last). Exhaustive, no wildcard: a new
+    /// `Clock` variant stops the build here until it is put in the chain, and then
+    /// `all_clocks_lists_every_clock` fails until `ALL_CLOCKS` lists it in its place.
+    fn declared_after(c: Clock) -> Option<Clock> {
+        match c {
+            Clock::Registration => Some(Clock::FirstResponse),
+            Clock::FirstResponse => Some(Clock::Resolution),
+            Clock::Resolution => Some(Clock::PreliminaryPlan),
+            Clock::PreliminaryPlan => Some(Clock::ProgressUpdate),
+            Clock::ProgressUpdate => Some(Clock::Investigation),
+            Clock::Investigation => Some(Clock::PreliminarySolution),
+            Clock::PreliminarySolution => Some(Clock::GreenChannel),
+            Clock::GreenChannel => Some(Clock::Revisit),
+            Clock::Revisit => Some(Clock::RegulatoryResult),
+            Clock::RegulatoryResult => Some(Clock::RegulatorReply),
+            Clock::RegulatorReply => Some(Clock::Supervision),
+            Clock::Supervision => Some(Clock::Payment),
+            Clock::Payment => Some(Clock::IncidentReport),
+            Clock::IncidentReport => None,
+        }
+    }
+
+    /// Review of wave 13: `ALL_CLOCKS` holds every clock, each at its declaration index (what
+    /// `PackedDeadline` relies on; the order is also a compile-time assertion).
+    #[test]
+    fn all_clocks_lists_every_clock() {
+        let mut every = vec![Clock::Registration];
+        while let Some(next) = declared_after(*every.last().unwrap()) {
+            every.push(next);
+        }
+        for (i, c) in every.iter().enumerate() {
+            assert_eq!(*c as usize, i, "{c:?} is declared at {i}");
+            assert_eq!(ALL_CLOCKS.get(i), Some(c), "ALL_CLOCKS lists {c:?} at {i}");
+        }
+        assert_eq!(ALL_CLOCKS.len(), every.len());
     }
 
     #[test]
