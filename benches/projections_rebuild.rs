@@ -286,11 +286,12 @@ fn main() {
         stats.events as f64 / rebuild_cpu
     );
     println!(
-        "  memory:  projections hold {:.0} MiB of heap after the rebuild (peak {:.0} MiB during it); process peak RSS {:.0} MiB, of which {:.0} MiB before the rebuild (the open file log)",
+        "  memory:  projections hold {:.0} MiB of heap after the rebuild (peak {:.0} MiB during it); process peak RSS {:.0} MiB, of which {:.0} MiB before the rebuild (the open file log); {} out-of-range instants in the packed timestamps' escape table",
         mib(live_after.saturating_sub(live_before)),
         mib(live_peak.saturating_sub(live_before)),
         peak as f64 / 1024.0,
-        rss_before as f64 / 1024.0
+        rss_before as f64 / 1024.0,
+        plaint_domain::time::escaped_instants()
     );
     println!(
         "ROW projection_heap_mib_per_100k {:.1} MiB",
@@ -338,7 +339,10 @@ fn main() {
     );
     drop(loaded);
     let _ = std::fs::remove_dir_all(&ckdir);
-    println!("  memory after a checkpoint load: projections hold {loaded_heap:.0} MiB of heap");
+    println!(
+        "  memory after a checkpoint load: projections hold {loaded_heap:.0} MiB of heap; {} out-of-range instants in the escape table",
+        plaint_domain::time::escaped_instants()
+    );
     println!(
         "ROW projection_heap_after_load_mib_per_100k {:.1} MiB",
         loaded_heap * 100_000.0 / complaints.max(1) as f64

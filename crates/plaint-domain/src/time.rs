@@ -86,12 +86,17 @@ impl fmt::Debug for Timestamp {
 ///   its own code;
 /// - `i64::MAX` ([`Timestamp::MAX`]: saturated deadlines, casework's "no due") and `i64::MIN`
 ///   have a code of their own (`2^47 − 1` and `−2^47`);
-/// - any other instant (possible in a log: a command may carry any RFC 3339 time chrono reads)
-///   is kept in a process-wide, deduplicated, append-only escape table, and the code
-///   `−2^47 + 1 + i` names its entry `i`. Its cost is bounded by the distinct out-of-range
-///   instants the process ever packs (about 40 bytes each: the value and its entry in the
-///   lookup map, never freed); none for real data. Deduplication keeps the code a function of
-///   the instant, so the derived `Eq` and `Hash` on the code are the instant's.
+/// - any other instant is kept in a process-wide, deduplicated, append-only escape table, and
+///   the code `−2^47 + 1 + i` names its entry `i`. Such an instant reaches a projection only
+///   through a policy whose `input_bounds` (default 1990–2100: `decide` refuses `now`,
+///   `occurred_at`, `contact_at`, a supervision's `due_at` and recorded deadlines outside them)
+///   were widened past year 6430 (or before −2490), a log written before issue 11 brought the
+///   bounds, or a crafted log or checkpoint (the `checkpoint_state` fuzz target decodes
+///   arbitrary `i64`s). Its cost is bounded by the distinct out-of-range instants the process
+///   ever packs (about 40 bytes each: the value and its entry in the lookup map, never freed;
+///   [`escaped_instants`] counts them); none for real data (`tests/escaped_instants.rs` of
+///   plaint-projections pins 0 for its logs and fixtures). Deduplication keeps the code a
+///   function of the instant, so the derived `Eq` and `Hash` on the code are the instant's.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Default)]
 pub struct PackedTimestamp([u8; 6]);
 
