@@ -562,6 +562,9 @@ pub struct Engine {
     replica: Option<Arc<PgStore>>,
     /// Committed events the repeat projection has not folded yet (see `engine_repeat_index.rs`).
     parked: repeat_index::Parked,
+    /// Set when a fold of the repeat projection panicked: judgements are refused (see
+    /// `engine_repeat_index.rs`).
+    repeats_halt: repeat_index::RepeatsHalt,
     /// How the command path's catch-up reads find the log's end (see `engine_repeat_index.rs`).
     log_end: repeat_index::LogEnd,
     /// Commands running now: a judgement skips its read only when its command runs alone
@@ -724,6 +727,7 @@ impl Engine {
             read_only: false,
             replica: None,
             parked: Default::default(),
+            repeats_halt: Default::default(),
             log_end,
             in_flight: Default::default(),
             judge_reads: Default::default(),
@@ -1907,6 +1911,8 @@ impl Engine {
     /// shutting down a long-running engine to make the next start fast.
     pub async fn save_checkpoints(&self) -> Result<(), EngineError> {
         let mut runner = self.runner.lock().await;
+        // A fold that panicked may have left the projections half-folded: never saved.
+        self.repeats_halt.check()?;
         self.catch_up_locked(&mut runner).await?;
         runner.save_checkpoints()?;
         Ok(())
@@ -1917,7 +1923,7 @@ impl Engine {
     /// but blocks the dropping thread and skips the checkpoints.
     #[tracing::instrument(name = "sync", skip_all, fields(on = "close"))]
     pub async fn close(self) -> Result<(), EngineError> {
-        if self.checkpoint_dir.is_some() && !self.read_only {
+        if self.checkpoint_dir.is_some() && !self.read_only && !self.repeats_halt.halted() {
             self.save_checkpoints().await?;
         }
         let Engine { store, file_log, .. } = self;

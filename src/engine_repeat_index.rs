@@ -61,30 +61,91 @@ pub(crate) const PARKED_EVENTS_MAX: usize = 65_536;
 /// Events this engine committed that the repeat projection has not folded yet, by position.
 pub(crate) type Parked = std::sync::Mutex<BTreeMap<u64, Event>>;
 
+/// Most rounds of [`fold_ready`] a committer takes in [`Engine::note_committed`]: while other
+/// committers keep parking the next events, a committer would otherwise fold them for as long
+/// as they do, and its own `execute` (and any judgement waiting for the runner) with it. What
+/// is left stays parked; the next committer or judgement folds it (judgements loop to the end).
+const COMMIT_FOLD_ROUNDS_MAX: usize = 2;
+
+/// Set when a fold of the repeat projection unwound (a panic, that is a bug, in the middle of
+/// an event): the projection may hold half an event, and its position says it holds none, so
+/// the next fold would apply that event again on top. The runner is a tokio mutex, which a
+/// panic does not poison, so nothing else would stop: from then on every judgement is refused
+/// ([`EngineError::RepeatsHalted`]), committed events are no longer folded and no checkpoint
+/// is saved (the set's shared numbering may be half-folded too); reopening the engine starts
+/// from the last checkpoint saved before and the log.
+#[derive(Debug, Default)]
+pub(crate) struct RepeatsHalt(std::sync::atomic::AtomicBool);
+
+/// Sets its [`RepeatsHalt`] when dropped during a panic (held while the repeat projection folds).
+pub(crate) struct HaltOnUnwind<'a>(&'a RepeatsHalt);
+
+impl RepeatsHalt {
+    /// A guard to hold while the repeat projection folds.
+    pub(crate) fn on_unwind(&self) -> HaltOnUnwind<'_> {
+        HaltOnUnwind(self)
+    }
+
+    pub(crate) fn halted(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// An error once a fold unwound.
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        if self.halted() {
+            return Err(EngineError::RepeatsHalted);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for HaltOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0 .0.store(true, Ordering::Release);
+        }
+    }
+}
+
 impl Engine {
     /// Hands events this engine has just committed (with their positions, in log order) to the
     /// repeat projection: folded now when they are next and the projections are free, parked
-    /// otherwise.
+    /// otherwise (ahead of a gap, or the projections busy). At most [`COMMIT_FOLD_ROUNDS_MAX`]
+    /// rounds of parked events are folded here; the rest waits for the next holder.
+    ///
+    /// The `parked` lock is only ever held to move events in or out of the map, never while
+    /// the repeat projection folds (issue 15, wave 13): a caller that finds the projections
+    /// busy parks its events and goes on, whatever the holder is folding. Before, the fold ran
+    /// with both the runner and `parked` held, so every other committing thread blocked on
+    /// `parked` (a std mutex, on a tokio worker) for as long as one fold took.
     pub(super) fn note_committed<'a>(&self, events: impl IntoIterator<Item = &'a Event>) {
-        let mut runner = self.runner.try_lock().ok();
-        let mut parked = self.parked.lock().expect("parked events lock");
+        if self.repeats_halt.halted() {
+            return; // judgements are refused; nothing folds again (see RepeatsHalt)
+        }
+        let Ok(mut runner) = self.runner.try_lock() else {
+            park(&self.parked, events.into_iter().cloned());
+            return;
+        };
+        let _halt = self.repeats_halt.on_unwind();
+        let mut ahead = Vec::new();
         for e in events {
-            match runner.as_deref_mut() {
-                Some(runner) if parked.is_empty() && next_for_repeats(runner) == e.meta.position => {
-                    runner.projections_mut().apply_repeats(e);
-                }
-                Some(runner) if e.meta.position < next_for_repeats(runner) => {} // folded already
-                _ => {
-                    parked.insert(e.meta.position, e.clone());
-                }
-            }
+            let next = next_for_repeats(&runner);
+            if e.meta.position == next {
+                runner.projections_mut().apply_repeats(e);
+            } else if e.meta.position > next {
+                ahead.push(e.clone());
+            } // else folded already (read from the log by a judgement)
         }
-        if let Some(runner) = runner.as_deref_mut() {
-            fold_parked(runner, &mut parked);
+        if !ahead.is_empty() {
+            park(&self.parked, ahead);
         }
-        if parked.len() > PARKED_EVENTS_MAX {
-            parked.clear();
-        }
+        fold_ready(
+            &self.parked,
+            &mut *runner,
+            COMMIT_FOLD_ROUNDS_MAX,
+            next_for_repeats,
+            apply_repeats,
+        );
     }
 
     /// Every complaint the log holds of this customer (by matching key or customer id), as the
@@ -92,19 +153,15 @@ impl Engine {
     /// the log's head (the other projections are not touched).
     pub async fn prior_complaints(&self, customer: &CustomerRef) -> Result<Vec<PriorComplaint>, EngineError> {
         let mut runner = self.runner.lock().await;
-        {
-            let mut parked = self.parked.lock().expect("parked events lock");
-            fold_parked(&mut runner, &mut parked);
-        }
+        self.repeats_halt.check()?;
+        let _halt = self.repeats_halt.on_unwind();
+        fold_parked(&mut runner, &self.parked);
         if self.log_end == LogEnd::HeadFirst {
             self.await_handovers(&mut runner).await?;
         }
         self.catch_up_one(&mut runner, |p| p.repeats.position, ProjectionSet::apply_repeats)
             .await?;
-        {
-            let mut parked = self.parked.lock().expect("parked events lock");
-            fold_parked(&mut runner, &mut parked);
-        }
+        fold_parked(&mut runner, &self.parked);
         Ok(runner.projections().repeats.state.of_customer(customer))
     }
 }
@@ -202,9 +259,12 @@ impl Engine {
             && !self.judge_reads.owed()
         {
             let mut runner = self.runner.lock().await;
-            let mut parked = self.parked.lock().expect("parked events lock");
-            fold_parked(&mut runner, &mut parked);
-            if parked.is_empty() {
+            self.repeats_halt.check()?;
+            let _halt = self.repeats_halt.on_unwind();
+            fold_parked(&mut runner, &self.parked);
+            // Checked after the fold: an event parked meanwhile (its caller found the
+            // projections busy) makes this judgement read, as one parked before would.
+            if self.parked.lock().expect("parked events lock").is_empty() {
                 let repeats = &runner.projections().repeats;
                 return Ok((repeats.state.of_customer(customer), JudgedAt::Head(repeats.position)));
             }
@@ -225,8 +285,7 @@ impl Engine {
                 return Ok(());
             }
             tokio::task::yield_now().await;
-            let mut parked = self.parked.lock().expect("parked events lock");
-            fold_parked(runner, &mut parked);
+            fold_parked(runner, &self.parked);
         }
         Ok(())
     }
@@ -299,16 +358,273 @@ fn next_for_repeats(runner: &Runner) -> u64 {
     runner.projections().repeats.position + 1
 }
 
-/// Folds the parked events that are next in log order; drops those folded already.
-fn fold_parked(runner: &mut Runner, parked: &mut BTreeMap<u64, Event>) {
-    while let Some(entry) = parked.first_entry() {
-        let next = next_for_repeats(runner);
-        if *entry.key() > next {
+/// Folds the parked events that are next in log order into the repeat projection (the caller
+/// holds the runner); drops those folded already. The events are taken out of `parked` under
+/// its lock and folded after it is let go ([`fold_ready`]).
+fn fold_parked(runner: &mut Runner, parked: &Parked) {
+    fold_ready(parked, runner, usize::MAX, next_for_repeats, apply_repeats);
+}
+
+fn apply_repeats(runner: &mut Runner, e: &Event) {
+    runner.projections_mut().apply_repeats(e)
+}
+
+/// Takes the run of parked events from position `next(fold)` on out of `parked` (dropping any
+/// before it: folded already) and hands each to `apply` on `fold`, outside the lock; again until no
+/// event is next, at most `rounds` times. Whoever calls it holds the runner, so nobody else folds meanwhile, and an
+/// event taken out is folded before that runner is let go: a judgement, which takes the
+/// runner first, never misses one (issue 15, wave 13).
+fn fold_ready<F: ?Sized>(
+    parked: &Parked,
+    fold: &mut F,
+    rounds: usize,
+    next: fn(&F) -> u64,
+    apply: impl Fn(&mut F, &Event),
+) {
+    for _ in 0..rounds {
+        let ready = take_ready(&mut parked.lock().expect("parked events lock"), next(fold));
+        if ready.is_empty() {
             return;
         }
-        let e = entry.remove();
-        if e.meta.position == next {
-            runner.projections_mut().apply_repeats(&e);
+        for e in &ready {
+            assert_eq!(e.meta.position, next(fold), "parked events folded in log order");
+            apply(fold, e);
         }
+    }
+}
+
+/// The events of `parked` at positions `next`, `next + 1`, … without a gap, taken out; those
+/// before `next` are dropped.
+fn take_ready(parked: &mut BTreeMap<u64, Event>, mut next: u64) -> Vec<Event> {
+    let mut ready = Vec::new();
+    while let Some(entry) = parked.first_entry() {
+        let position = *entry.key();
+        if position > next {
+            break;
+        }
+        let e = entry.remove();
+        if position == next {
+            ready.push(e);
+            next += 1;
+        }
+    }
+    ready
+}
+
+/// Parks committed events for the repeat projection's next fold; past
+/// [`PARKED_EVENTS_MAX`] all are dropped (the next judgement reads them from the log).
+fn park(parked: &Parked, events: impl IntoIterator<Item = Event>) {
+    let mut parked = parked.lock().expect("parked events lock");
+    for e in events {
+        parked.insert(e.meta.position, e);
+    }
+    if parked.len() > PARKED_EVENTS_MAX {
+        parked.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plaint_domain::event::{CustomerErased, EventData, EventMeta};
+    use plaint_domain::ids::{Actor, CommandId, ComplaintId};
+    use plaint_domain::time::Timestamp;
+
+    fn event_at(position: u64) -> Event {
+        Event {
+            meta: EventMeta {
+                complaint_id: ComplaintId::new(format!("CMP-{position}")).unwrap(),
+                stream_version: 1,
+                position,
+                occurred_at: Timestamp::from_millis(0),
+                recorded_at: Timestamp::from_millis(0),
+                actor: Actor::System,
+                command_id: CommandId::new(format!("c-{position}")).unwrap(),
+                schema_version: 1,
+                command_digest: None,
+            },
+            data: EventData::CustomerErased(CustomerErased {
+                key_ids: Vec::new(),
+                legal_basis: String::new(),
+            }),
+        }
+    }
+
+    fn parked_at(positions: &[u64]) -> Parked {
+        let parked = Parked::default();
+        park(&parked, positions.iter().map(|&p| event_at(p)));
+        parked
+    }
+
+    fn positions(parked: &Parked) -> Vec<u64> {
+        parked.lock().unwrap().keys().copied().collect()
+    }
+
+    /// The run from `next` on is taken without a gap; what was folded already is dropped and
+    /// what lies behind the gap stays parked.
+    #[test]
+    fn take_ready_takes_the_run_up_to_the_first_gap() {
+        let parked = parked_at(&[3, 5, 6, 7, 9]);
+        let ready = take_ready(&mut parked.lock().unwrap(), 5);
+        assert_eq!(ready.iter().map(|e| e.meta.position).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(positions(&parked), [9]);
+        assert!(take_ready(&mut parked.lock().unwrap(), 8).is_empty());
+        assert_eq!(positions(&parked), [9], "nothing taken at a gap");
+    }
+
+    /// Issue 15, wave 13: the story — `note_committed` folded the repeat projection while it
+    /// held `parked`, so a slow fold (the waybill index's rehash, 0.85 s) blocked every other
+    /// committing thread on that std mutex. A fold now runs with `parked` free: each `apply`
+    /// here parks an event itself (as another committer would) and finds the lock free; events
+    /// parked during the fold that are next are folded in the same call, in log order.
+    #[test]
+    fn a_fold_never_holds_the_parked_lock() {
+        let parked = parked_at(&[1, 2, 4]);
+        let mut folded: Vec<u64> = Vec::new();
+        let next = |f: &Vec<u64>| f.last().map_or(1, |p| p + 1);
+        fold_ready(&parked, &mut folded, usize::MAX, next, |f, e| {
+            let free = parked.try_lock().is_ok();
+            assert!(free, "the parked lock is free while event {} folds", e.meta.position);
+            if e.meta.position == 2 {
+                park(&parked, [event_at(3)]); // another committer, mid-fold
+            }
+            f.push(e.meta.position);
+        });
+        assert_eq!(folded, [1, 2, 3, 4]);
+        assert!(positions(&parked).is_empty());
+    }
+
+    /// The review of ac6ed2d: with `parked` free during a fold, a panic in the middle of an
+    /// event no longer poisons anything, and the tokio runner does not poison either, so the
+    /// next fold would re-apply the half-applied event on top. The guard held over a fold marks
+    /// the projection halted when the fold unwinds. (Checked to fail: with the guard's store
+    /// left out.)
+    #[test]
+    fn a_panic_mid_fold_halts_the_repeat_projection() {
+        let halt = RepeatsHalt::default();
+        let parked = parked_at(&[1, 2, 3]);
+        let mut folded: Vec<u64> = Vec::new();
+        let next = |f: &Vec<u64>| f.last().map_or(1, |p| p + 1);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _halt = halt.on_unwind();
+            fold_ready(&parked, &mut folded, usize::MAX, next, |f, e| {
+                assert_ne!(e.meta.position, 2, "a bug mid-fold");
+                f.push(e.meta.position);
+            });
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(folded, [1]);
+        assert!(halt.halted(), "the unwound fold halts the projection");
+        assert!(matches!(halt.check(), Err(EngineError::RepeatsHalted)));
+        let calm = RepeatsHalt::default();
+        drop(calm.on_unwind());
+        assert!(!calm.halted(), "a fold that returns halts nothing");
+    }
+
+    /// The review of ac6ed2d: while other committers keep parking the next events, a committer
+    /// folds at most `rounds` rounds of them and leaves the rest parked. (Checked to fail: with
+    /// the loop unbounded, all 100 are folded.)
+    #[test]
+    fn a_commit_folds_a_bounded_number_of_rounds() {
+        let parked = parked_at(&[1]);
+        let mut folded: Vec<u64> = Vec::new();
+        let next = |f: &Vec<u64>| f.last().map_or(1, |p| p + 1);
+        fold_ready(&parked, &mut folded, COMMIT_FOLD_ROUNDS_MAX, next, |f, e| {
+            if e.meta.position < 100 {
+                park(&parked, [event_at(e.meta.position + 1)]); // the next committer, mid-fold
+            }
+            f.push(e.meta.position);
+        });
+        assert_eq!(folded, (1..=COMMIT_FOLD_ROUNDS_MAX as u64).collect::<Vec<_>>());
+        assert_eq!(
+            positions(&parked),
+            [COMMIT_FOLD_ROUNDS_MAX as u64 + 1],
+            "the rest stays parked"
+        );
+        fold_ready(&parked, &mut folded, usize::MAX, next, |f, e| f.push(e.meta.position));
+        assert_eq!(
+            folded,
+            (1..=COMMIT_FOLD_ROUNDS_MAX as u64 + 1).collect::<Vec<_>>(),
+            "a judgement folds it"
+        );
+    }
+
+    /// Three real committed events (positions 1 to 3), from an engine of their own.
+    async fn three_events(dir: &std::path::Path) -> [Event; 3] {
+        use crate::workload::{generate, WorkloadConfig};
+        let source = Engine::open(crate::engine::EngineConfig::file(dir)).await.unwrap();
+        let cmds = generate(&WorkloadConfig {
+            complaints: 1,
+            seed: 7,
+            ..WorkloadConfig::default()
+        });
+        for c in cmds.iter().take(3) {
+            source.execute(c.clone()).await.unwrap();
+        }
+        let mut events = Vec::new();
+        apply_read(source.reads().read_all(1, 3).await.unwrap(), &mut 1, &mut |e| {
+            events.push(e)
+        })
+        .unwrap();
+        source.close().await.unwrap();
+        events.try_into().expect("three events")
+    }
+
+    /// The review of ac6ed2d, on the engine itself: a committer finding the projections busy
+    /// parks its event and returns at once (it does not wait for the runner); the next
+    /// committer holding the runner folds its own event and then the parked one, in order.
+    /// (Checked to fail: with the parked events not folded after the direct fold.)
+    #[tokio::test]
+    async fn note_committed_parks_when_busy_and_the_next_committer_folds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let [e1, e2, e3] = three_events(&tmp.path().join("source")).await;
+        let engine = Engine::open(crate::engine::EngineConfig::file(tmp.path().join("b")))
+            .await
+            .unwrap();
+        let repeats_at = |r: &Runner| r.projections().repeats.position;
+        {
+            let held = engine.runner.lock().await;
+            assert_eq!(repeats_at(&held), 0);
+            engine.note_committed([&e2]); // returns at once although the runner is held
+            assert_eq!(positions(&engine.parked), [2]);
+        }
+        engine.note_committed([&e1]);
+        assert_eq!(repeats_at(&*engine.runner.lock().await), 2);
+        assert!(positions(&engine.parked).is_empty());
+
+        // A panic mid-fold halts the projection: judgements are refused, commits fold nothing.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _halt = engine.repeats_halt.on_unwind();
+            panic!("a bug mid-fold");
+        }));
+        assert!(unwound.is_err());
+        let customer = CustomerRef::default();
+        assert!(matches!(
+            engine.prior_complaints(&customer).await,
+            Err(EngineError::RepeatsHalted)
+        ));
+        engine.note_committed([&e3]);
+        assert_eq!(
+            repeats_at(&*engine.runner.lock().await),
+            2,
+            "nothing folded once halted"
+        );
+        assert!(positions(&engine.parked).is_empty(), "nor parked");
+        assert!(matches!(
+            engine.save_checkpoints().await,
+            Err(EngineError::RepeatsHalted)
+        ));
+        engine.close().await.unwrap();
+    }
+
+    /// Past [`PARKED_EVENTS_MAX`] the parked events are dropped (the next judgement reads the
+    /// log): the map stays bounded. (Checked to fail: without the `clear()` in [`park`].)
+    #[test]
+    fn parked_events_stay_bounded() {
+        let parked = Parked::default();
+        park(&parked, (1..=PARKED_EVENTS_MAX as u64).map(event_at));
+        assert_eq!(parked.lock().unwrap().len(), PARKED_EVENTS_MAX);
+        park(&parked, [event_at(PARKED_EVENTS_MAX as u64 + 1)]);
+        assert!(parked.lock().unwrap().is_empty());
     }
 }

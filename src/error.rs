@@ -104,6 +104,12 @@ pub enum EngineError {
         /// events lost), first and last; `None` when the history up to there differs.
         missing: Option<(u64, u64)>,
     },
+    /// A fold of the repeat projection panicked (a bug) and may have left an event half
+    /// applied: this engine refuses every judgement of the repeat rule from then on (issue 15,
+    /// wave 13's review) and saves no checkpoint; reopening it starts again from the last
+    /// checkpoint and the log.
+    #[error("the repeat projection stopped: a fold of it panicked; reopen the engine")]
+    RepeatsHalted,
     /// A local file or directory (store directory, export target) failed.
     #[error("I/O error on {path}: {source}")]
     Io {
