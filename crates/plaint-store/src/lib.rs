@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod file;
 pub mod io;
 pub mod pg;
+pub mod sharded;
 mod types;
 pub mod vault;
 pub mod vault_conformance;
