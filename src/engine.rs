@@ -851,7 +851,8 @@ impl Engine {
             let envelopes = new.iter().map(to_new_event).collect();
             let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
             let expected = ExpectedVersion::Exact(state.version);
-            let appended = if write.is_empty() {
+            // A write that only names keys sealed under goes to the vault too: it checks them.
+            let appended = if write.is_empty() && write.sealed.is_empty() {
                 let append = match judged {
                     JudgedAt::Anywhere => self.store.append(stream, expected, envelopes),
                     JudgedAt::Head(head) => self.store.append_at_head(stream, expected, envelopes, head),

@@ -220,6 +220,15 @@ impl From<EngineError> for ApiError {
                 p.retry_after = Some(1);
                 p
             }
+            // The customer was erased (by another process) while the command was decided: 409,
+            // like a concurrency conflict, since the same request sent again succeeds, sealed
+            // under a new key. Not 422: nothing is wrong with the request itself.
+            _ if e.erased_key().is_some() => ApiError::new(
+                StatusCode::CONFLICT,
+                "customer-erased",
+                "Customer erased meanwhile",
+                e.to_string(),
+            ),
             _ if e.is_locked() => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store-locked",

@@ -690,6 +690,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
             VaultWrite {
                 keys: vec![key("cust-1.k1")],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -711,6 +712,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
             VaultWrite {
                 keys: vec![key("cust-2.k1")],
                 links: vec![("cust-2".to_string(), "cust-1".to_string())],
+                sealed: Vec::new(),
             },
         )
         .await;
@@ -749,6 +751,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         VaultWrite {
             keys: vec![key("cust-3.k1")],
             links: vec![("cust-3".to_string(), "cust-1".to_string())],
+            sealed: Vec::new(),
         },
     )
     .await

@@ -146,12 +146,10 @@ struct Table {
     missing: bool,
 }
 
-/// A write that would make an erased key again (its id names a destroyed secret).
+/// A write that would make an erased key again (its id names a destroyed secret), or seal
+/// under one: the same error as the PostgreSQL vault's.
 fn erased_again(id: &str) -> StoreError {
-    StoreError::InvalidAppend {
-        stream: "<vault>".into(),
-        reason: format!("key {id:?} was erased: an erased key is never made again"),
-    }
+    StoreError::KeyErased { key_id: id.to_owned() }
 }
 
 impl Table {
@@ -417,6 +415,21 @@ impl FileVault {
         self.lock().table.links.get(owner).cloned().unwrap_or_default()
     }
 
+    /// Refuses a write sealing under a key that is erased ([`VaultWrite::sealed`]). The file
+    /// log has one writer process, whose erasure gate keeps erasures and sealing commands apart:
+    /// this holds the vault to the same contract as the PostgreSQL one.
+    pub fn check_sealed(&self, write: &VaultWrite) -> Result<(), StoreError> {
+        let inner = self.lock();
+        match write
+            .sealed
+            .iter()
+            .find(|id| matches!(inner.table.keys.get(*id), Some((_, None))))
+        {
+            Some(id) => Err(erased_again(id)),
+            None => Ok(()),
+        }
+    }
+
     /// Appends `write`'s keys and links and makes them durable (one `fdatasync`). Keys and
     /// links already present are skipped.
     pub fn write(&self, write: &VaultWrite) -> Result<(), StoreError> {
@@ -663,6 +676,7 @@ impl crate::vault::Vault for super::FileLog {
         requests: Vec<crate::AppendRequest>,
         write: VaultWrite,
     ) -> Result<Vec<crate::AppendResult>, StoreError> {
+        self.vault.check_sealed(&write)?;
         if write.is_empty() {
             return crate::EventStore::append_many(self, requests).await;
         }
@@ -718,6 +732,7 @@ mod tests {
                 secret: random_secret().unwrap(),
             }],
             links: Vec::new(),
+            sealed: Vec::new(),
         }
     }
 
@@ -749,7 +764,7 @@ mod tests {
         vault.write(&write_of("owner.k1")).unwrap();
         assert_eq!(vault.erase(&["owner.k1".to_owned()]).unwrap(), 1);
         let refused = vault.write(&write_of("owner.k1")).unwrap_err();
-        assert!(matches!(refused, StoreError::InvalidAppend { .. }), "{refused:?}");
+        assert!(matches!(refused, StoreError::KeyErased { .. }), "{refused:?}");
         assert!(matches!(vault.key("owner.k1").unwrap(), KeyState::Erased));
     }
 }
