@@ -337,6 +337,9 @@ impl Projection for Repeats {
         // Every id a complaint id, none twice, the id index rebuilt.
         self.recs.reindex()?;
         self.recs.check_each(|r| self.check_record(r))?;
+        // Record numbers go into the indexes as `u32` below 2^31: a larger table is refused
+        // here (the checkpoint fails to load) rather than by the indexes' assertion (a panic).
+        crate::util::check_indexable(self.recs.len(), crate::util::INDEX_RECORDS_MAX, "repeats")?;
         for i in 0..self.recs.len() {
             let r = &self.recs[i];
             let (mk, cid, wb) = (r.match_key.get(), r.customer_id.get(), r.waybill.is_some());
