@@ -3017,6 +3017,7 @@ mod tests {
                 intern_streams,
                 intern_names,
                 vault_rows,
+                erased_keys,
                 copy_in: _,
                 advance_head,
                 touch_head,
@@ -3038,6 +3039,7 @@ mod tests {
                 ("intern_streams", intern_streams),
                 ("intern_names", intern_names),
                 ("vault_rows", vault_rows),
+                ("erased_keys", erased_keys),
                 ("advance_head", advance_head),
                 ("touch_head", touch_head),
             ]
