@@ -72,9 +72,9 @@ pub struct VaultCoverage {
 /// gate shared from the choice of its key to its append's answer; an erasure holds it alone
 /// from finding the customer's keys to destroying them. So a `receive` committed after an
 /// erasure's audit event never seals under a key that erasure destroys: it chose its key after
-/// the destruction and finds no live key (a new one is made). One process: other processes
-/// writing one PostgreSQL log are not held (see docs/security.md, "Erasure and concurrent
-/// intake").
+/// the destruction and finds no live key (a new one is made). One process: across processes on
+/// one PostgreSQL log the store holds the rule ([`Vault::erase_recorded`] and
+/// `VaultWrite::sealed`; docs/security.md, "Erasure and concurrent intake").
 #[derive(Debug, Default)]
 pub(super) struct ErasureGate {
     turn: tokio::sync::RwLock<()>,
@@ -873,9 +873,8 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
     }
     // Sealed after its key's erasure (issue 13), the key destroyed: personal data given after
     // the erasure, lost at once although the log accepted it. The erasure race this names
-    // cannot happen in one process since the erasure gate; a store written before it, or a
-    // PostgreSQL log written by another process during an erasure (docs/security.md), may
-    // hold such events.
+    // cannot happen in one process since the erasure gate, nor across processes on PostgreSQL
+    // since wave 13; a store written before them (docs/security.md) may hold such events.
     let mut late: Vec<(u64, &String, u64)> = late.into_iter().map(|(id, (sealed, at))| (sealed, id, at)).collect();
     late.sort();
     if let Some((sealed, id, at)) = late.first() {

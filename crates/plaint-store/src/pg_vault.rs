@@ -7,7 +7,9 @@
 //! of its id and secret) that [`Vault::verify_vault`] checks; an erased key keeps its row with
 //! the secret set to NULL.
 //!
-//! Erasure sets the secret to NULL in a committed transaction. PostgreSQL keeps the old row
+//! Erasure ([`Vault::erase_recorded`]) appends its audit event and sets the secrets to NULL in
+//! one transaction holding the head lock; an append sealing under an erased key is refused
+//! (`StoreError::KeyErased`, docs/postgres.md "Erasure across processes"). PostgreSQL keeps the old row
 //! version until `VACUUM` reclaims it (and in WAL and base backups until they expire): see the
 //! threat model in `docs/security.md`.
 
