@@ -271,3 +271,22 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wave 13: a command whose customer key another process erased before it committed is a
+    /// conflict the caller resolves by sending it again (409), not a server error (500, what
+    /// the store error fell into before) nor an invalid request (422). Fails with the
+    /// `erased_key` arm removed from `From<EngineError>`.
+    #[test]
+    fn a_key_erased_meanwhile_is_a_409() {
+        let e = EngineError::Store(plaint::store::StoreError::KeyErased {
+            key_id: "owner.k1".into(),
+        });
+        let api = ApiError::from(e);
+        assert_eq!(api.status, StatusCode::CONFLICT);
+        assert_eq!(api.into_response().status(), StatusCode::CONFLICT);
+    }
+}
