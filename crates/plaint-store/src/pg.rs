@@ -2433,7 +2433,10 @@ async fn try_fast_commit(
 }
 
 /// The fast path's parameters $1..$17: the write statement's 16 and the sealing key ids.
-fn with_sealing<'b>(params: &[&'b (dyn ToSql + Sync); 16], sealing: &'b Vec<&str>) -> Vec<&'b (dyn ToSql + Sync)> {
+fn with_sealing<'b>(
+    params: &[&'b (dyn ToSql + Sync); 16],
+    sealing: &'b (dyn ToSql + Sync),
+) -> Vec<&'b (dyn ToSql + Sync)> {
     let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(23);
     all.extend_from_slice(params);
     all.push(sealing);
