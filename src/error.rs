@@ -182,6 +182,12 @@ impl EngineError {
         }
     }
 
+    /// The error [`EngineError::erased_key`] names `key_id` in (what a command gets when its key
+    /// was erased before its append could commit); for adapters that map it, and their tests.
+    pub fn key_erased(key_id: impl Into<String>) -> EngineError {
+        EngineError::Store(StoreError::KeyErased { key_id: key_id.into() })
+    }
+
     /// Whether another process holds the file log's writer lock (a read can open the log
     /// read-only beside it instead).
     pub fn is_locked(&self) -> bool {

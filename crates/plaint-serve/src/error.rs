@@ -282,9 +282,9 @@ mod tests {
     /// `erased_key` arm removed from `From<EngineError>`.
     #[test]
     fn a_key_erased_meanwhile_is_a_409() {
-        let e = EngineError::Store(plaint::store::StoreError::KeyErased {
-            key_id: "owner.k1".into(),
-        });
+        let e = EngineError::key_erased("owner.k1");
+        assert_eq!(e.erased_key(), Some("owner.k1"));
+        assert_eq!(e.kind(), ErrorKind::Rejected);
         let api = ApiError::from(e);
         assert_eq!(api.status, StatusCode::CONFLICT);
         assert_eq!(api.into_response().status(), StatusCode::CONFLICT);
