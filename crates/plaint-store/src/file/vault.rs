@@ -419,7 +419,27 @@ impl FileVault {
     /// log has one writer process, whose erasure gate keeps erasures and sealing commands apart:
     /// this holds the vault to the same contract as the PostgreSQL one.
     pub fn check_sealed(&self, write: &VaultWrite) -> Result<(), StoreError> {
-        let inner = self.lock();
+        if write.sealed.is_empty() {
+            return Ok(());
+        }
+        Self::sealed_in(&self.lock(), write)
+    }
+
+    /// [`check_sealed`](Self::check_sealed) without waiting: `None` while a write holds the
+    /// table (through its `fdatasync`), so a runtime worker never waits on it.
+    pub fn check_sealed_at_once(&self, write: &VaultWrite) -> Option<Result<(), StoreError>> {
+        if write.sealed.is_empty() {
+            return Some(Ok(()));
+        }
+        let inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Self::sealed_in(&inner, write))
+    }
+
+    fn sealed_in(inner: &Inner, write: &VaultWrite) -> Result<(), StoreError> {
         match write
             .sealed
             .iter()
@@ -676,7 +696,19 @@ impl crate::vault::Vault for super::FileLog {
         requests: Vec<crate::AppendRequest>,
         write: VaultWrite,
     ) -> Result<Vec<crate::AppendResult>, StoreError> {
-        self.vault.check_sealed(&write)?;
+        // Never on the runtime worker while a write holds the vault through its `fdatasync`.
+        match self.vault.check_sealed_at_once(&write) {
+            Some(checked) => checked?,
+            None => {
+                let (vault, sealed) = (self.vault.clone(), write.sealed.clone());
+                let sealed_only = VaultWrite {
+                    keys: Vec::new(),
+                    links: Vec::new(),
+                    sealed,
+                };
+                super::blocking(move || vault.check_sealed(&sealed_only)).await?
+            }
+        }
         if write.is_empty() {
             return crate::EventStore::append_many(self, requests).await;
         }
@@ -752,6 +784,49 @@ mod tests {
         let (id, _) = vault.live_key_at_once("owner").unwrap().unwrap().unwrap();
         assert_eq!(id, "owner.k1");
         assert!(vault.live_key_at_once("other").unwrap().unwrap().is_none());
+    }
+
+    /// A sealed-only append (a known customer's receive) never waits on a runtime worker for
+    /// the vault a write holds through its `fdatasync`: another task on the one worker runs.
+    #[test]
+    fn a_sealed_append_does_not_block_the_runtime_on_the_vault() {
+        use crate::vault::Vault as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(super::super::FileLog::open(dir.path(), Default::default()).unwrap());
+        log.vault.write(&write_of("owner.k1")).unwrap();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let vault = log.vault.clone();
+        let holder = std::thread::spawn(move || {
+            let _held = vault.lock();
+            held_tx.send(()).unwrap();
+            // Released by the runtime's other task, or after 3 s if the worker is blocked.
+            release_rx.recv_timeout(std::time::Duration::from_secs(3)).is_ok()
+        });
+        held_rx.recv().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let appending = tokio::spawn({
+                let log = log.clone();
+                async move {
+                    let write = VaultWrite {
+                        keys: Vec::new(),
+                        links: Vec::new(),
+                        sealed: vec!["owner.k1".to_owned()],
+                    };
+                    let request = crate::AppendRequest {
+                        stream: "complaint-1".to_owned(),
+                        expected: crate::ExpectedVersion::Any,
+                        events: vec![crate::conformance::sample_event("c1", 0)],
+                    };
+                    log.append_with_vault(vec![request], write).await
+                }
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            release_tx.send(()).unwrap();
+            appending.await.unwrap().unwrap();
+        });
+        assert!(holder.join().unwrap(), "the runtime's one worker waited on the vault");
     }
 
     /// An erased key is never made again (its owner's next key is a new one): a write naming
