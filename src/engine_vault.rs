@@ -28,8 +28,8 @@ pub const LEGAL_BASIS_LEN_MAX: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Erasure {
     /// Keys whose secrets are destroyed: all the erasure names once its audit event is recorded
-    /// (by this call, or on PostgreSQL by another process's open completing the recorded
-    /// erasure first). 0: the customer had no live key; nothing recorded.
+    /// (by this call; on PostgreSQL in the audit event's transaction). 0: the customer had no
+    /// live key; nothing recorded.
     pub keys_destroyed: usize,
     /// Their ids.
     pub key_ids: Vec<String>,
@@ -519,9 +519,8 @@ impl Engine {
             self.erasure_gate.keep_pending(&ids);
             return Err(e.into());
         }
-        // Every key named is destroyed now, by this call or (PostgreSQL) by another process's
-        // open completing this recorded erasure first: the vault's count of its own
-        // destructions would then be 0 for an erasure that did take place.
+        // Every key named is destroyed now, by this call (the file log's one writer process:
+        // no other process completes it meanwhile).
         Ok(Erasure {
             keys_destroyed: ids.len(),
             key_ids: ids,

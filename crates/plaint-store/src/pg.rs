@@ -55,7 +55,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 mod vault;
 
 /// The schema version this program writes and reads (the `schema_migrations` table).
-pub const PG_SCHEMA_VERSION: i32 = 5;
+pub const PG_SCHEMA_VERSION: i32 = 6;
 /// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
 /// PostgreSQL's 63-byte identifier limit).
 pub const SCHEMA_NAME_LEN_MAX: usize = 40;
@@ -1408,6 +1408,14 @@ async fn migrate_on(
             5,
             vault::migration_v5(schema),
             "vault_links indexed from its second column",
+        ),
+        (
+            6,
+            // Nothing changes in the tables: the version makes older programs refuse the schema.
+            // Erasure across processes is safe only when every writer checks the keys its
+            // events are sealed under and erases in one transaction under the head lock.
+            "SELECT 1".to_owned(),
+            "every writer checks sealed keys and erases under the head lock (older writers refused)",
         ),
     ];
     for (version, sql, description) in steps {

@@ -1090,6 +1090,33 @@ async fn a_version_4_schema_is_refused_then_migrated_with_the_links_indexed_both
     PgStore::drop_schema(&url, &options).await.unwrap();
 }
 
+/// Version 6 changes no table: it makes a program older than the cross-process erasure (whose
+/// `connect` wants exactly version 5) refuse the schema, so no writer that skips the sealed-key
+/// check or erases in two transactions shares the database. A version-5 schema is refused and
+/// migrated; a schema newer than this program is refused the same way (an exact version check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_5_schema_is_refused_and_a_newer_schema_refuses_this_program() {
+    let Some(url) = database_url() else { return };
+    assert!(PG_SCHEMA_VERSION > 5, "programs of version 5 erase in two steps");
+    let (options, raw) = older_schema(&url, 5).await;
+    refused_then_migrated(&url, &options, 5).await;
+    PgStore::connect(&url, options.clone()).await.unwrap();
+    let s = format!("\"{}\"", options.schema);
+    raw.execute(
+        &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES ($1, 'newer')"),
+        &[&(PG_SCHEMA_VERSION + 1)],
+    )
+    .await
+    .unwrap();
+    let err = PgStore::connect(&url, options.clone())
+        .await
+        .err()
+        .expect("connect to a newer schema fails");
+    let text = err.to_string();
+    assert!(text.contains(&format!("version {}", PG_SCHEMA_VERSION + 1)), "{text}");
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
 /// `connect` refuses a schema of version `from`, naming both versions; `migrate` brings it to
 /// this program's version.
 async fn refused_then_migrated(url: &str, options: &PgOptions, from: i32) {
