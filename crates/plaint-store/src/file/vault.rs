@@ -804,7 +804,10 @@ mod tests {
             release_rx.recv_timeout(std::time::Duration::from_secs(3)).is_ok()
         });
         held_rx.recv().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let appending = tokio::spawn({
                 let log = log.clone();
