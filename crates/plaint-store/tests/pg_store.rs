@@ -1237,3 +1237,89 @@ async fn a_store_that_only_reads_holds_no_writer_session() {
     drop(store);
     schema.drop().await;
 }
+
+/// An append of one event on `stream`, sealed under the existing key `key` only.
+async fn sealed_only(
+    store: &PgStore,
+    stream: &str,
+    expected: u64,
+    command: &str,
+    n: u64,
+    key: &str,
+) -> Result<Vec<plaint_store::AppendResult>, StoreError> {
+    use plaint_store::vault::{Vault, VaultWrite};
+    let request = AppendRequest {
+        stream: stream.to_owned(),
+        expected: ExpectedVersion::Exact(expected),
+        events: vec![event(command, n)],
+    };
+    let write = VaultWrite {
+        keys: Vec::new(),
+        links: Vec::new(),
+        sealed: vec![key.to_owned()],
+    };
+    store.append_with_vault(vec![request], write).await
+}
+
+/// Review finding 4 (wave 14): the sealed-key check inside each fast-path statement refuses on
+/// its own. The fast path is warm (head remembered; for the ids statement, the stream's names
+/// too), another store destroys the key with a plain `Vault::erase` (the head does not move, so
+/// no other check of the statement can refuse), and a sealed-only append is refused with
+/// `KeyErased`: the statement missed (`fast_misses` + 1), the full path found the key erased,
+/// nothing was written. Once through the names statement, once through the ids statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fast_path_statement_refuses_a_key_erased_by_another_store() {
+    use plaint_store::vault::{random_secret, NewKey, Vault, VaultWrite};
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "sealedfast").await;
+    let eraser = schema.connect().await;
+    for (case, key_id) in [("names", "aaaa.k1"), ("ids", "bbbb.k2")] {
+        // A fresh store: its fast path is not backing off from the other case's miss.
+        let a = schema.connect().await;
+        let stream = format!("s-{case}");
+        let key = NewKey {
+            id: key_id.to_owned(),
+            secret: random_secret().unwrap(),
+        };
+        let write = VaultWrite {
+            keys: vec![key],
+            links: Vec::new(),
+            sealed: Vec::new(),
+        };
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected: ExpectedVersion::Exact(0),
+            events: vec![event(&format!("{case}/1"), 1)],
+        };
+        a.append_with_vault(vec![request], write).await.unwrap();
+        // Learns the stream's and the names' ids (names statement).
+        a.append(&stream, ExpectedVersion::Exact(1), vec![event(&format!("{case}/2"), 2)])
+            .await
+            .unwrap();
+        let (target, expected) = if case == "ids" {
+            // Warm: the ids statement commits a sealed-only append while the key lives.
+            sealed_only(&a, &stream, 2, &format!("{case}/3"), 3, key_id)
+                .await
+                .unwrap();
+            assert_eq!(a.stats().id_transactions, 1, "{case}: {:?}", a.stats());
+            (stream.clone(), 3)
+        } else {
+            // A stream whose name is not known: the names statement.
+            (format!("s-{case}-new"), 0)
+        };
+        assert_eq!(eraser.erase(&[key_id.to_owned()]).await.unwrap(), 1);
+        let (head, before) = (a.head_position().await.unwrap(), a.stats());
+        let refused = sealed_only(&a, &target, expected, &format!("{case}/4"), 4, key_id)
+            .await
+            .expect_err("sealed under an erased key");
+        assert!(
+            matches!(&refused, StoreError::KeyErased { key_id: k } if k == key_id),
+            "{case}: {refused:?}"
+        );
+        assert_eq!(a.head_position().await.unwrap(), head, "{case}: nothing written");
+        let after = a.stats();
+        assert_eq!(after.fast_misses, before.fast_misses + 1, "{case}: {after:?}");
+        assert_eq!(after.id_transactions, before.id_transactions, "{case}");
+    }
+    schema.drop().await;
+}
