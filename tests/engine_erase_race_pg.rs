@@ -118,7 +118,16 @@ async fn an_erasure_in_another_process_never_leaves_a_receive_sealed_under_its_d
         let (fates, at) = round(&a, &b, n).await;
         for (complaint, fate) in fates {
             let Fate::Committed(position) = fate else {
+                // A refused receive wrote nothing (review finding 5, wave 14).
                 refused += 1;
+                let unknown = a
+                    .ticket(&ComplaintId::new(&complaint).unwrap(), Reveal::Clear)
+                    .await
+                    .expect_err("a refused receive wrote nothing");
+                assert!(
+                    matches!(unknown, plaint::EngineError::UnknownComplaint { .. }),
+                    "{complaint}: {unknown}"
+                );
                 continue;
             };
             let ticket = a
