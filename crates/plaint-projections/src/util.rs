@@ -1110,9 +1110,9 @@ const SYM_INDEX_LIST: u32 = 1 << 31;
 /// Most records a [`SymIndex`] or [`MultiIndex`] can name (record numbers below 2^31).
 pub const INDEX_RECORDS_MAX: usize = SYM_INDEX_LIST as usize;
 
-/// Refuses to index `len` records when more than `max` ([`INDEX_RECORDS_MAX`] - 1 at a load, leaving room for the next record): a
-/// decoded checkpoint that large fails to load (rebuilt from the log) instead of reaching the
-/// indexes' insert assertion and panicking. `max` is a parameter so a test can reach it.
+/// Refuses to index `len` records when more than `max` ([`INDEX_RECORDS_MAX`] - 1 at a load,
+/// leaving room for the next record): a decoded checkpoint that large fails to load (rebuilt
+/// from the log) instead of reaching the indexes' insert assertion and panicking. `max` is a parameter so a test can reach it.
 pub fn check_indexable(len: usize, max: usize, what: &str) -> Result<(), InvalidState> {
     if len > max {
         return Err(InvalidState::new(format!(
