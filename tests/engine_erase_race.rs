@@ -180,6 +180,14 @@ impl<S: EventStore + Vault + 'static> Vault for Held<S> {
         }
         self.log.erase(ids).await
     }
+    /// Forwarded: PostgreSQL's one transaction; the file log's `None` (two steps, through
+    /// [`Held::erase`] and its injected failures).
+    async fn erase_recorded(
+        &self,
+        erasure: plaint::store::vault::ErasureRecord<'_>,
+    ) -> Result<Option<plaint::store::vault::RecordedErasure>, StoreError> {
+        self.log.erase_recorded(erasure).await
+    }
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
         self.log.verify_vault().await
     }

@@ -214,12 +214,11 @@ pub trait Vault: Send + Sync {
     /// destroyed, all committed together. So an append sealing under one of them either
     /// committed before (and is erased with the rest) or is refused
     /// ([`StoreError::KeyErased`]): the rule across processes (docs/security.md, "Erasure and
-    /// concurrent intake"). `Ok(None)`: the backend records and destroys in two steps (the
-    /// default; the file log, whose single writer process keeps them apart with its erasure
-    /// gate) and the caller does both.
-    async fn erase_recorded(&self, _erasure: ErasureRecord<'_>) -> Result<Option<RecordedErasure>, StoreError> {
-        Ok(None)
-    }
+    /// concurrent intake"). `Ok(None)`: the backend records and destroys in two steps (the file
+    /// log, whose single writer process keeps them apart with its erasure gate) and the caller
+    /// does both. No default: each backend says which, and a wrapper forwards it (a default
+    /// `None` made a wrapped PostgreSQL store erase in two steps without a word).
+    async fn erase_recorded(&self, erasure: ErasureRecord<'_>) -> Result<Option<RecordedErasure>, StoreError>;
 
     /// Re-reads every record: checksums, sizes. Damage is [`StoreError::Corrupt`] naming the
     /// file and offset (or table and key id).

@@ -735,6 +735,15 @@ impl crate::vault::Vault for super::FileLog {
         super::blocking(move || vault.erase(&ids)).await
     }
 
+    /// Two steps (the caller's): the file log's one writer process keeps erasures and sealing
+    /// commands apart with its erasure gate.
+    async fn erase_recorded(
+        &self,
+        _erasure: crate::vault::ErasureRecord<'_>,
+    ) -> Result<Option<crate::vault::RecordedErasure>, StoreError> {
+        Ok(None)
+    }
+
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
         let vault = self.vault.clone();
         super::blocking(move || vault.verify()).await
