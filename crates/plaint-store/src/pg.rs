@@ -2041,7 +2041,11 @@ async fn commit_batch(
             client.query_one(&lock_head, &[]),
             client.query(&stream_versions, &version_params),
             client.query(&find_commands, &command_params),
-            query_if(&client, &erased_keys, &sealing_params, !sealing.is_empty()),
+            query_if(
+                &client,
+                &erased_keys,
+                (!sealing.is_empty()).then_some(&sealing_params[..])
+            ),
         )
         .map_err(|e| BatchError::from_pg("append: locking the head", e))?;
         let erased: HashSet<String> = erased_rows.iter().map(|r| r.get(0)).collect();
@@ -2451,17 +2455,16 @@ fn with_sealing<'b>(
     all
 }
 
-/// A query sent only when `send` (pipelined with the statements around it); no rows otherwise.
+/// A query sent only when it has parameters (pipelined with the statements around it); no rows
+/// otherwise.
 async fn query_if(
     client: &deadpool_postgres::Object,
     statement: &tokio_postgres::Statement,
-    params: &[&(dyn ToSql + Sync)],
-    send: bool,
+    params: Option<&[&(dyn ToSql + Sync)]>,
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
-    if send {
-        client.query(statement, params).await
-    } else {
-        Ok(Vec::new())
+    match params {
+        Some(params) => client.query(statement, params).await,
+        None => Ok(Vec::new()),
     }
 }
 

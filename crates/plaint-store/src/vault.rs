@@ -30,7 +30,8 @@ pub type Secret = Zeroizing<[u8; 32]>;
 pub const VAULT_KEY_ID_LEN_MAX: usize = 128;
 /// Longest key owner (match key), in bytes.
 pub const VAULT_OWNER_LEN_MAX: usize = 96;
-/// Most keys and links one [`Vault::append_with_vault`] call may create.
+/// Most items (keys and links to create, key ids sealed under) one [`Vault::append_with_vault`]
+/// call may name.
 pub const VAULT_WRITE_ITEMS_MAX: usize = 20_000;
 
 /// A key to create with an append.
