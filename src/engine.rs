@@ -80,6 +80,10 @@ const CATCH_UP_SLICE: usize = 512;
 
 /// Default for [`EngineConfig::conflict_retries_max`].
 pub const CONFLICT_RETRIES_DEFAULT: u32 = 8;
+/// Most times a command (or a batch) is decided again because a key it sealed under was erased
+/// by another process before it could commit (`StoreError::KeyErased`): the next decision finds
+/// no live key and seals under a new one, so once is the rule; past this the error is returned.
+pub const KEY_ERASED_RETRIES_MAX: u32 = 4;
 /// Most commands in one [`Engine::execute_batch`] call. Each command yields at most
 /// [`plaint_domain::state::EVENTS_PER_COMMAND_MAX`] events (three: a revisit that reopens and
 /// escalates), so a full batch stays within the store's [`APPEND_EVENTS_MAX`] per `append_many`.
@@ -795,6 +799,7 @@ impl Engine {
         let mut attempt = 0u32;
         let mut use_cache = true;
         let mut judge = JudgeRead::Local;
+        let mut erased_retries = 0u32;
         loop {
             attempt += 1;
             if attempt > 1 {
@@ -855,7 +860,8 @@ impl Engine {
             let envelopes = new.iter().map(to_new_event).collect();
             let append_span = tracing::info_span!("append", stream = %stream, events = new.len(), attempt);
             let expected = ExpectedVersion::Exact(state.version);
-            let appended = if write.is_empty() {
+            // A write that only names keys sealed under goes to the vault too: it checks them.
+            let appended = if write.is_empty() && write.sealed.is_empty() {
                 let append = match judged {
                     JudgedAt::Anywhere => self.store.append(stream, expected, envelopes),
                     JudgedAt::Head(head) => self.store.append_at_head(stream, expected, envelopes, head),
@@ -918,6 +924,17 @@ impl Engine {
                     self.states.put(cache_key, state);
                     self.judge_reads.refused();
                     judge = JudgeRead::ToEnd;
+                    attempt -= 1;
+                    continue;
+                }
+                Err(StoreError::KeyErased { .. }) if erased_retries < KEY_ERASED_RETRIES_MAX => {
+                    // Another process erased the customer between the key's look-up and the
+                    // commit: nothing was written; decided again, the look-up finds no live key
+                    // and the receive seals under a new one (not contention: no backoff).
+                    if source != StateSource::AssumedNew {
+                        self.states.put(cache_key, state);
+                    }
+                    erased_retries += 1;
                     attempt -= 1;
                     continue;
                 }
@@ -1075,9 +1092,18 @@ impl Engine {
         }
         let mut attempt = 0u32;
         let mut use_cache = true;
+        let mut erased_retries = 0u32;
         loop {
             attempt += 1;
             match self.try_batch(cmds, stop_at_rejection, now, use_cache).await {
+                // A key was erased (by another process) between its look-up and the commit:
+                // nothing was written; decided again, the look-up finds no live key and the
+                // customer's receive seals under a new one (no contention: no backoff).
+                Err(e) if e.erased_key().is_some() && erased_retries < KEY_ERASED_RETRIES_MAX => {
+                    erased_retries += 1;
+                    attempt -= 1;
+                    use_cache = false;
+                }
                 Err(EngineError::Store(StoreError::Conflict { stream, .. })) => {
                     if attempt > self.conflict_retries_max {
                         return Err(EngineError::Contended {
@@ -1212,7 +1238,7 @@ impl Engine {
                 let committed = self.prior_complaints(&customer).await?;
                 priors = batch_priors.of_customer(&customer, committed, &accepted);
             }
-            let (keys_before, links_before) = (write.keys.len(), write.links.len());
+            let (keys_before, links_before, sealed_before) = (write.keys.len(), write.links.len(), write.sealed.len());
             let owner = item.key_owner(self);
             let key = self
                 .customer_key_of(cmd, owner.as_deref(), &mut write, item.proposed_key(self))
@@ -1253,6 +1279,8 @@ impl Engine {
                     // Nothing is created for a refused command.
                     write.keys.truncate(keys_before);
                     write.links.truncate(links_before);
+                    // Nor does it name a key to the store (an erased one would refuse the batch).
+                    write.sealed.truncate(sealed_before);
                     outcomes.push(CommandOutcome::Rejected {
                         reason: rejection.to_string(),
                         rejection,

@@ -8,7 +8,7 @@ use plaint_domain::codec;
 use plaint_domain::personal::{legacy_match_key, CustomerKey, MatchSecret};
 use plaint_domain::prepare::PreparedCommand as DomainPrepared;
 use plaint_domain::{CustomerErased, EventMeta, ERASURE_STREAM};
-use plaint_store::vault::{key_owner, random_secret, KeyState, NewKey, Vault, VaultDump, VaultWrite};
+use plaint_store::vault::{key_owner, random_secret, ErasureRecord, KeyState, NewKey, Vault, VaultDump, VaultWrite};
 use plaint_store::{NewEvent, RecordedEvent};
 use std::collections::HashMap;
 
@@ -28,8 +28,8 @@ pub const LEGAL_BASIS_LEN_MAX: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Erasure {
     /// Keys whose secrets are destroyed: all the erasure names once its audit event is recorded
-    /// (by this call, or on PostgreSQL by another process's open completing the recorded
-    /// erasure first). 0: the customer had no live key; nothing recorded.
+    /// (by this call; on PostgreSQL in the audit event's transaction). 0: the customer had no
+    /// live key; nothing recorded.
     pub keys_destroyed: usize,
     /// Their ids.
     pub key_ids: Vec<String>,
@@ -72,9 +72,9 @@ pub struct VaultCoverage {
 /// gate shared from the choice of its key to its append's answer; an erasure holds it alone
 /// from finding the customer's keys to destroying them. So a `receive` committed after an
 /// erasure's audit event never seals under a key that erasure destroys: it chose its key after
-/// the destruction and finds no live key (a new one is made). One process: other processes
-/// writing one PostgreSQL log are not held (see docs/security.md, "Erasure and concurrent
-/// intake").
+/// the destruction and finds no live key (a new one is made). One process: across processes on
+/// one PostgreSQL log the store holds the rule ([`Vault::erase_recorded`] and
+/// `VaultWrite::sealed`; docs/security.md, "Erasure and concurrent intake").
 #[derive(Debug, Default)]
 pub(super) struct ErasureGate {
     turn: tokio::sync::RwLock<()>,
@@ -352,6 +352,11 @@ impl Engine {
             return Ok(Some(key));
         }
         if let Some((id, secret)) = live {
+            // Named to the store: the append is refused if an erasure destroyed the key before
+            // it could commit (another process's, on PostgreSQL: docs/security.md).
+            if !write.sealed.contains(&id) {
+                write.sealed.push(id.clone());
+            }
             return Ok(Some(CustomerKey { id, secret: *secret }));
         }
         let key = match proposed.filter(|key| key_owner(&key.id) == owner) {
@@ -477,40 +482,35 @@ impl Engine {
                 position: None,
             });
         }
-        // The audit event first: a crash before the keys are destroyed leaves an erasure that
-        // `verify` reports as incomplete and the next writable open completes
-        // ([`complete_erasures`]) before any command, never keys destroyed without a record.
         let now = self.now();
-        let mut h = blake3::Hasher::new();
-        h.update(&now.as_millis().to_le_bytes());
-        for id in &ids {
-            h.update(id.as_bytes());
-            h.update(b"\n");
-        }
-        let command_id = CommandId::new(format!("erase-{}", &h.finalize().to_hex()[..32]))
-            .map_err(|e| EngineError::bad_input("erasure command id", e.to_string()))?;
-        let data = EventData::CustomerErased(CustomerErased {
-            key_ids: ids.clone(),
-            legal_basis: basis.to_owned(),
-        });
-        let event = Event {
-            meta: EventMeta {
-                complaint_id: ComplaintId::new(ERASURE_STREAM)
-                    .map_err(|e| EngineError::bad_input("erasure stream", e.to_string()))?,
-                stream_version: 0,
-                position: 0,
-                occurred_at: now,
-                recorded_at: now,
-                actor: request.actor.clone(),
-                command_id,
-                schema_version: codec::schema_version(data.type_name()).unwrap_or(1),
-                command_digest: None,
-            },
-            data,
+        let audit = |ids: &[String]| {
+            erasure_audit(now, ids, basis, &request.actor).map_err(|e| StoreError::InvalidAppend {
+                stream: ERASURE_STREAM.to_owned(),
+                reason: e.to_string(),
+            })
         };
+        // PostgreSQL: the audit event and the destruction in one transaction, the keys found
+        // again under its locks, so no other process's append commits data sealed under a key
+        // destroyed before it (docs/security.md, "Erasure and concurrent intake").
+        let record = ErasureRecord {
+            key_ids: &ids,
+            owners: &all,
+            audit: &audit,
+        };
+        if let Some(done) = self.vault.erase_recorded(record).await? {
+            return Ok(Erasure {
+                keys_destroyed: done.key_ids.len(),
+                key_ids: done.key_ids,
+                position: done.appended.map(|a| a.first_position),
+            });
+        }
+        // The file log: the audit event first: a crash before the keys are destroyed leaves an
+        // erasure that `verify` reports as incomplete and the next writable open completes
+        // ([`complete_erasures`]) before any command, never keys destroyed without a record.
+        let audited = audit(&ids)?;
         let r = self
             .store
-            .append(ERASURE_STREAM, ExpectedVersion::Any, vec![to_new_event(&event)])
+            .append(&audited.stream, audited.expected, audited.events)
             .await?;
         // Recorded: if the destruction fails now (a disk error), the keys stay pending in this
         // engine, destroyed before any command seals again ([`ErasureGate::for_sealing`]), or at
@@ -519,9 +519,8 @@ impl Engine {
             self.erasure_gate.keep_pending(&ids);
             return Err(e.into());
         }
-        // Every key named is destroyed now, by this call or (PostgreSQL) by another process's
-        // open completing this recorded erasure first: the vault's count of its own
-        // destructions would then be 0 for an erasure that did take place.
+        // Every key named is destroyed now, by this call (the file log's one writer process:
+        // no other process completes it meanwhile).
         Ok(Erasure {
             keys_destroyed: ids.len(),
             key_ids: ids,
@@ -630,6 +629,43 @@ impl Engine {
     pub fn vault_migration(&self) -> Option<&str> {
         self.vault_migration.as_deref()
     }
+}
+
+/// The append of an erasure's `CustomerErased` audit event (who, when, legal basis, which keys)
+/// to the erasure stream; its command id is derived from the time and the keys.
+fn erasure_audit(now: Timestamp, ids: &[String], basis: &str, actor: &Actor) -> Result<AppendRequest, EngineError> {
+    let mut h = blake3::Hasher::new();
+    h.update(&now.as_millis().to_le_bytes());
+    for id in ids {
+        h.update(id.as_bytes());
+        h.update(b"\n");
+    }
+    let command_id = CommandId::new(format!("erase-{}", &h.finalize().to_hex()[..32]))
+        .map_err(|e| EngineError::bad_input("erasure command id", e.to_string()))?;
+    let data = EventData::CustomerErased(CustomerErased {
+        key_ids: ids.to_vec(),
+        legal_basis: basis.to_owned(),
+    });
+    let event = Event {
+        meta: EventMeta {
+            complaint_id: ComplaintId::new(ERASURE_STREAM)
+                .map_err(|e| EngineError::bad_input("erasure stream", e.to_string()))?,
+            stream_version: 0,
+            position: 0,
+            occurred_at: now,
+            recorded_at: now,
+            actor: actor.clone(),
+            command_id,
+            schema_version: codec::schema_version(data.type_name()).unwrap_or(1),
+            command_digest: None,
+        },
+        data,
+    };
+    Ok(AppendRequest {
+        stream: ERASURE_STREAM.to_owned(),
+        expected: ExpectedVersion::Any,
+        events: vec![to_new_event(&event)],
+    })
 }
 
 /// Imports `<local dir>/keys/keys.log` (stores made before the vault) into an empty vault,
@@ -836,9 +872,8 @@ pub(crate) async fn verify_vault_on(vault: &dyn Vault, store: &dyn EventStore) -
     }
     // Sealed after its key's erasure (issue 13), the key destroyed: personal data given after
     // the erasure, lost at once although the log accepted it. The erasure race this names
-    // cannot happen in one process since the erasure gate; a store written before it, or a
-    // PostgreSQL log written by another process during an erasure (docs/security.md), may
-    // hold such events.
+    // cannot happen in one process since the erasure gate, nor across processes on PostgreSQL
+    // since wave 13; a store written before them (docs/security.md) may hold such events.
     let mut late: Vec<(u64, &String, u64)> = late.into_iter().map(|(id, (sealed, at))| (sealed, id, at)).collect();
     late.sort();
     if let Some((sealed, id, at)) = late.first() {

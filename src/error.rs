@@ -12,7 +12,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The domain refused the command (illegal transition, invalid field); nothing was written.
+    /// The domain refused the command (illegal transition, invalid field), or the key it sealed
+    /// personal fields under was erased before it could commit ([`EngineError::erased_key`]);
+    /// nothing was written.
     Rejected,
     /// The caller asked for something that cannot be done (unknown complaint, bad option).
     BadInput,
@@ -126,6 +128,7 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             EngineError::Rejected(_) => ErrorKind::Rejected,
+            _ if self.erased_key().is_some() => ErrorKind::Rejected,
             EngineError::UnknownComplaint { .. } | EngineError::BadInput { .. } => ErrorKind::BadInput,
             EngineError::Store(
                 StoreError::Corrupt { .. } | StoreError::Lost { .. } | StoreError::ChainBroken { .. },
@@ -172,6 +175,23 @@ impl EngineError {
     /// Whether the domain refused the command (exit code 1 in the CLI).
     pub fn is_rejection(&self) -> bool {
         matches!(self, EngineError::Rejected(_))
+    }
+
+    /// The customer key the command sealed personal fields under, when an erasure destroyed it
+    /// before the command's append could commit (another process's erasure on PostgreSQL):
+    /// nothing was written; sent again, the command seals under a new key. A rejection, not
+    /// damage: the data would have been unreadable from the start.
+    pub fn erased_key(&self) -> Option<&str> {
+        match self {
+            EngineError::Store(StoreError::KeyErased { key_id }) => Some(key_id),
+            _ => None,
+        }
+    }
+
+    /// The error [`EngineError::erased_key`] names `key_id` in (what a command gets when its key
+    /// was erased before its append could commit); for adapters that map it, and their tests.
+    pub fn key_erased(key_id: impl Into<String>) -> EngineError {
+        EngineError::Store(StoreError::KeyErased { key_id: key_id.into() })
     }
 
     /// Whether another process holds the file log's writer lock (a read can open the log

@@ -180,6 +180,14 @@ impl<S: EventStore + Vault + 'static> Vault for Held<S> {
         }
         self.log.erase(ids).await
     }
+    /// Forwarded: PostgreSQL's one transaction; the file log's `None` (two steps, through
+    /// [`Held::erase`] and its injected failures).
+    async fn erase_recorded(
+        &self,
+        erasure: plaint::store::vault::ErasureRecord<'_>,
+    ) -> Result<Option<plaint::store::vault::RecordedErasure>, StoreError> {
+        self.log.erase_recorded(erasure).await
+    }
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
         self.log.verify_vault().await
     }
@@ -444,4 +452,105 @@ async fn an_erasure_completed_by_another_process_first_still_reports_its_keys() 
     assert_eq!(erasure.key_ids.len(), 1);
     assert!(erasure.position.is_some());
     engine.verify().await.unwrap();
+}
+
+/// Review finding 3 (wave 14): another process erases a customer while this engine's batch,
+/// holding a receive for that customer sealed under its live key and one for another customer,
+/// waits to commit. The store refuses the batch (`KeyErased`); the engine decides it again (no
+/// live key now: a new one), so both receives commit, the first readable under its new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_key_another_process_erased_is_decided_again_under_a_new_key() {
+    use plaint::store::pg::{PgOptions, PgStore};
+    let Some(url) = pg_support::database_url() else { return };
+    let schema = format!("erase_batch_{}_{:08x}", std::process::id(), rand_suffix());
+    let options = PgOptions::with_schema(&schema);
+    PgStore::migrate(&url, &options).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || {
+        let mut cfg = EngineConfig::postgres(&url, dir.path()).with_clock(fixed_clock(at("2026-11-20T00:00:00Z")));
+        cfg.store = plaint::StoreConfig::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+            local_dir: dir.path().to_owned(),
+        };
+        cfg
+    };
+    let store = Held::new(PgStore::connect(&url, options.clone()).await.unwrap());
+    let engine = Arc::new(Engine::with_store(store.clone(), cfg(), None).await.unwrap());
+    // The other process: its own pool, its own engine (no erasure gate shared).
+    let other = Engine::with_store(
+        Arc::new(PgStore::connect(&url, options.clone()).await.unwrap()),
+        cfg(),
+        None,
+    )
+    .await
+    .unwrap();
+    engine.execute(receive("r1", "CMP-R1")).await.unwrap();
+
+    let (reached, arrived) = oneshot::channel();
+    let release = Arc::new(Notify::new());
+    *store.hold.lock().unwrap() = Some(Hold {
+        stream: "CMP-R2".into(),
+        reached,
+        release: release.clone(),
+    });
+    let mut someone_else = receive("o1", "CMP-O1");
+    if let plaint::domain::CommandBody::Receive(r) = &mut someone_else.body {
+        r.customer.phone = Some("+86 139-0000-0001".into());
+        r.customer.customer_id = Some("C-88".into());
+    }
+    let batch = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.execute_batch(vec![receive("r2", "CMP-R2"), someone_else]).await }
+    });
+    arrived.await.unwrap();
+    let erasure = other.erase_customer(PHONE, &dpo()).await.unwrap();
+    assert_eq!(erasure.keys_destroyed, 1);
+    let audit = erasure.position.unwrap();
+    release.notify_one();
+    let outcome = batch.await.unwrap().expect("the batch is decided again, not refused");
+    assert_eq!(outcome.committed, 2, "{outcome:?}");
+    let (first, personal) = received(&engine, "CMP-R1").await;
+    assert!(first < audit);
+    assert_eq!(personal, PersonalFields::Erased);
+    for complaint in ["CMP-R2", "CMP-O1"] {
+        let (position, personal) = received(&engine, complaint).await;
+        assert!(position > audit, "{complaint}");
+        assert!(
+            matches!(personal, PersonalFields::Clear { name: Some(ref n), .. } if n == "司马懿"),
+            "{complaint} reads {personal:?}"
+        );
+    }
+
+    // The same through `execute`: one receive held, the customer erased again meanwhile.
+    let (reached, arrived) = oneshot::channel();
+    *store.hold.lock().unwrap() = Some(Hold {
+        stream: "CMP-R3".into(),
+        reached,
+        release: release.clone(),
+    });
+    let single = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.execute(receive("r3", "CMP-R3")).await }
+    });
+    arrived.await.unwrap();
+    let audit = other.erase_customer(PHONE, &dpo()).await.unwrap().position.unwrap();
+    release.notify_one();
+    single
+        .await
+        .unwrap()
+        .expect("the command is decided again, not refused");
+    let (position, personal) = received(&engine, "CMP-R3").await;
+    assert!(position > audit);
+    assert!(matches!(personal, PersonalFields::Clear { .. }), "{personal:?}");
+    engine.verify().await.unwrap();
+    drop((engine, other, store));
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
 }

@@ -339,6 +339,7 @@ async fn counted_and_plain(
         pg: PgStore::connect(url, options).await.unwrap(),
         reads: AtomicUsize::new(0),
         claim,
+        two_step_erasures: AtomicUsize::new(0),
     });
     let a = Engine::with_store(store.clone(), config(&dirs[0]), None).await.unwrap();
     let b = Engine::open(config(&dirs[1])).await.unwrap();
@@ -359,6 +360,8 @@ struct Counted {
     pg: PgStore,
     reads: AtomicUsize,
     claim: Claim,
+    /// Calls of `erase` (the two-step erasure's destruction).
+    two_step_erasures: AtomicUsize,
 }
 
 impl Counted {
@@ -453,7 +456,14 @@ impl Vault for Counted {
         self.pg.append_with_vault(requests, write).await
     }
     async fn erase(&self, ids: &[String]) -> Result<usize, StoreError> {
+        self.two_step_erasures.fetch_add(1, Ordering::SeqCst);
         self.pg.erase(ids).await
+    }
+    async fn erase_recorded(
+        &self,
+        erasure: plaint::store::vault::ErasureRecord<'_>,
+    ) -> Result<Option<plaint::store::vault::RecordedErasure>, StoreError> {
+        self.pg.erase_recorded(erasure).await
     }
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
         self.pg.verify_vault().await
@@ -464,4 +474,32 @@ impl Vault for Counted {
     async fn restore(&self, dump: &VaultDump) -> Result<(), StoreError> {
         self.pg.restore(dump).await
     }
+}
+
+/// Review finding 7 (wave 14): an engine over a wrapped PostgreSQL store erases in one
+/// transaction (the wrapper forwards `erase_recorded`; it had a default `None`, and the erasure
+/// through this wrapper was two steps without a word): the two-step destruction is never called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_through_a_wrapped_store_is_one_transaction() {
+    let Some(url) = pg_support::database_url() else { return };
+    let schema = format!("facade_test_erase_wrapped_{}", std::process::id());
+    let (a, a_store, b, _dirs) = counted_and_plain(&url, &schema, Claim::Forwarded).await;
+    let personal = serde_json::from_str(
+        r#"{"command_id":"r1","complaint_id":"CMP-W-1","actor":"agent-1","command":"receive","channel":"hotline","description":"包裹延误","region":"北京","waybill":"SF1","customer":{"customer_id":"C-9","name":"司马懿","phone":"+86 137-1234-5678"}}"#,
+    )
+    .unwrap();
+    a.execute(personal).await.unwrap();
+    let request = plaint::engine::ErasureRequest {
+        actor: plaint::domain::Actor::person("dpo-1").unwrap(),
+        legal_basis: "PIPL art. 47 request 2026-118".into(),
+    };
+    let erasure = a.erase_customer("C-9", &request).await.unwrap();
+    assert_eq!(erasure.keys_destroyed, 1);
+    assert_eq!(a_store.two_step_erasures.load(Ordering::SeqCst), 0, "one transaction");
+    a.verify().await.unwrap();
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    PgStore::drop_schema(&url, &PgOptions::with_schema(&schema))
+        .await
+        .unwrap();
 }

@@ -1112,6 +1112,21 @@ pub struct SymIndex {
 /// (asserted on insert).
 const SYM_INDEX_LIST: u32 = 1 << 31;
 
+/// Most records a [`SymIndex`] or [`MultiIndex`] can name (record numbers below 2^31).
+pub const INDEX_RECORDS_MAX: usize = SYM_INDEX_LIST as usize;
+
+/// Refuses to index `len` records when more than `max` ([`INDEX_RECORDS_MAX`] - 1 at a load,
+/// leaving room for the next record): a decoded checkpoint that large fails to load (rebuilt
+/// from the log) instead of reaching the indexes' insert assertion and panicking. `max` is a parameter so a test can reach it.
+pub fn check_indexable(len: usize, max: usize, what: &str) -> Result<(), InvalidState> {
+    if len > max {
+        return Err(InvalidState::new(format!(
+            "{what}: {len} records, more than the {max} its indexes can name"
+        )));
+    }
+    Ok(())
+}
+
 impl std::fmt::Debug for SymIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SymIndex({} entries)", self.entries)
@@ -1334,6 +1349,24 @@ mod bucket_tests {
         assert_eq!(b.date_of_day(i32::MIN), NaiveDate::MIN);
         let t = Timestamp::parse_rfc3339("2026-12-31T23:30:00+08:00").unwrap();
         assert_eq!(b.date_of_day(b.day(t)), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod index_bound_tests {
+    use super::{check_indexable, INDEX_RECORDS_MAX};
+
+    /// A decoded checkpoint with more records than the indexes can name (2^31) panicked in
+    /// `SymIndex::insert`'s assertion during the load instead of failing it. The bound cannot be
+    /// reached in a test, so the check takes its limit: one over it is a load error naming the
+    /// table, one at it loads. (Fails with the check's comparison turned to `len > max + 1`.)
+    #[test]
+    fn more_records_than_the_indexes_name_is_a_load_error() {
+        assert!(check_indexable(2, 2, "repeats").is_ok());
+        let e = check_indexable(3, 2, "repeats").unwrap_err();
+        assert!(e.to_string().contains("repeats: 3 records"), "{e}");
+        assert_eq!(INDEX_RECORDS_MAX, 1 << 31);
+        assert!(check_indexable(INDEX_RECORDS_MAX, INDEX_RECORDS_MAX, "at the bound").is_ok());
     }
 }
 

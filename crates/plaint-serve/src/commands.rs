@@ -370,6 +370,8 @@ fn outcome_of_error(e: &EngineError) -> &'static str {
     match e {
         EngineError::Rejected(_) => "rejected",
         EngineError::Contended { .. } => "contended",
+        // Its key erased meanwhile (another process): refused, nothing written.
+        _ if e.erased_key().is_some() => "rejected",
         _ => "error",
     }
 }

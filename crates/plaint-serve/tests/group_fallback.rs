@@ -115,6 +115,12 @@ impl Vault for FailingGroups {
     async fn erase(&self, ids: &[String]) -> Result<usize, StoreError> {
         self.log.erase(ids).await
     }
+    async fn erase_recorded(
+        &self,
+        erasure: plaint_store::vault::ErasureRecord<'_>,
+    ) -> Result<Option<plaint_store::vault::RecordedErasure>, StoreError> {
+        self.log.erase_recorded(erasure).await
+    }
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
         self.log.verify_vault().await
     }

@@ -55,7 +55,7 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 mod vault;
 
 /// The schema version this program writes and reads (the `schema_migrations` table).
-pub const PG_SCHEMA_VERSION: i32 = 5;
+pub const PG_SCHEMA_VERSION: i32 = 6;
 /// Longest schema name accepted, in bytes (the NOTIFY channel `plaint_<schema>` must stay under
 /// PostgreSQL's 63-byte identifier limit).
 pub const SCHEMA_NAME_LEN_MAX: usize = 40;
@@ -282,6 +282,7 @@ struct Sql {
     intern_streams: String,
     intern_names: String,
     vault_rows: String,
+    erased_keys: String,
     copy_in: String,
     advance_head: String,
     touch_head: String,
@@ -393,12 +394,29 @@ fn write_rows_sql(s: &str) -> String {
     )
 }
 
+/// The check that no key the batch's events are sealed under (existing or new, $17) is erased
+/// (`secret IS NULL`): part of every fast-path statement's `go`, so a batch sealing under a key
+/// an erasure destroyed writes nothing and the writer decides it again on the full path
+/// ([`erased_keys_sql`]). Sound on the statement's snapshot for the same reason as the other
+/// checks: an erasure destroys its keys in the transaction of its audit event, which moves the
+/// head (docs/postgres.md, "Erasure across processes").
+fn sealed_check_sql(s: &str) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM {s}.vault_keys v WHERE v.key_id = ANY($17::text[]) AND v.secret IS NULL)")
+}
+
+/// The full path's look-up of the erased keys among those a batch's events are sealed under
+/// ($1), sent after the head lock (so it sees every erasure committed before the lock: an
+/// erasure holds that lock too).
+fn erased_keys_sql(s: &str) -> String {
+    format!("SELECT v.key_id FROM {s}.vault_keys v WHERE v.key_id = ANY($1::text[]) AND v.secret IS NULL")
+}
+
 /// The fast path's one statement (schema version 4), sent outside any explicit transaction: its
 /// implicit transaction commits at the `Sync` that ends the exchange, and tokio-postgres answers
 /// only at the `ReadyForQuery` after that commit. Parameters: the rows as column arrays
 /// ($1..$12), the remembered head $13, the new head $14 and its chain value $15, the row count
-/// $16, the batch's customer keys ($17..$20: ids, owners, secrets, checksums) and links ($21,
-/// $22).
+/// $16, the ids of every key the batch's events are sealed under ($17, [`sealed_check_sql`]),
+/// the batch's customer keys ($18..$21: ids, owners, secrets, checksums) and links ($22, $23).
 ///
 /// Order of work: `go` checks, on the statement's snapshot, that none of the batch's command ids
 /// exists in its stream and that each stream's first new row follows its last stored version;
@@ -419,15 +437,15 @@ fn append_fast_sql(s: &str) -> String {
 }
 
 /// [`append_fast_sql`], or with `keys == false` the same without the keys and links (no
-/// parameters $17..$22): the statement of batches that create no customer key, which is smaller to
+/// parameters $18..$23): the statement of batches that create no customer key, which is smaller to
 /// plan and run.
 fn append_fast_sql_with(s: &str, keys: bool) -> String {
     let vault = if keys {
         format!(
             ", keys AS (INSERT INTO {s}.vault_keys (key_id, owner, secret, checksum) \
-             SELECT * FROM unnest($17::text[], $18::text[], $19::bytea[], $20::bytea[]) WHERE EXISTS (SELECT 1 FROM upd) \
+             SELECT * FROM unnest($18::text[], $19::text[], $20::bytea[], $21::bytea[]) WHERE EXISTS (SELECT 1 FROM upd) \
              ON CONFLICT (key_id) DO NOTHING RETURNING 1), \
-             links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($21::text[], $22::text[]) \
+             links AS (INSERT INTO {s}.vault_links (a, b) SELECT * FROM unnest($22::text[], $23::text[]) \
              WHERE EXISTS (SELECT 1 FROM upd) ON CONFLICT DO NOTHING RETURNING 1)"
         )
     } else {
@@ -439,13 +457,14 @@ fn append_fast_sql_with(s: &str, keys: bool) -> String {
         ""
     };
     let checks = named_checks_sql(s);
+    let sealed = sealed_check_sql(s);
     let names = interned_names_sql(s, "EXISTS (SELECT 1 FROM upd)");
     format!(
         "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], \
          $7::int[], $8::bigint[], $9::bigint[], $10::text[], $11::bytea[], $12::bigint[]) AS k(position, stream, \
          stream_version, command_id, command_tail, event_type, schema_version, occurred_at_ms, recorded_at_ms, actor, \
          payload, chain_tag)), \
-         go AS (SELECT {checks} AS ok), \
+         go AS (SELECT {checks} AND {sealed} AS ok), \
          upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
          AND (SELECT ok FROM go) RETURNING position), \
          {names}\
@@ -470,6 +489,7 @@ fn append_fast_sql_with(s: &str, keys: bool) -> String {
 /// An id is never stale: the dictionaries only grow (nothing deletes or renames an entry), so
 /// the id a committed statement returned for a name stays that name's id.
 fn append_ids_sql(s: &str) -> String {
+    let sealed = sealed_check_sql(s);
     format!(
         "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::bool[], $6::int[], \
          $7::int[], $8::bigint[], $9::bigint[], $10::int[], $11::bytea[], $12::bigint[]) AS k(position, stream_id, \
@@ -480,7 +500,7 @@ fn append_ids_sql(s: &str) -> String {
          LIMIT 1) AS hit) \
          AND NOT EXISTS (SELECT 1 FROM (SELECT k.stream_id, min(k.stream_version) AS first FROM k GROUP BY k.stream_id) \
          AS f WHERE coalesce((SELECT max(e.stream_version) FROM {s}.events e WHERE e.stream_id = f.stream_id), 0) \
-         <> f.first - 1) AS ok), \
+         <> f.first - 1) AND {sealed} AS ok), \
          upd AS (UPDATE {s}.head SET position = $14, chain_hash = $15 WHERE id AND position = $13 \
          AND (SELECT ok FROM go) RETURNING position), \
          ins AS (INSERT INTO {s}.events ({WRITE_COLUMNS}) SELECT k.position, k.occurred_at_ms, k.recorded_at_ms, \
@@ -546,6 +566,7 @@ impl Sql {
             intern_streams: intern_sql(&s, "streams"),
             intern_names: intern_sql(&s, "names"),
             vault_rows: vault::insert_rows_sql(schema),
+            erased_keys: erased_keys_sql(&s),
             copy_in: format!("COPY {s}.events ({WRITE_COLUMNS}) FROM STDIN (FORMAT binary)"),
             advance_head: format!(
                 "UPDATE {s}.head SET position = $1, chain_hash = $2 WHERE id AND position = $3 RETURNING position"
@@ -1388,6 +1409,14 @@ async fn migrate_on(
             vault::migration_v5(schema),
             "vault_links indexed from its second column",
         ),
+        (
+            6,
+            // Nothing changes in the tables: the version makes older programs refuse the schema.
+            // Erasure across processes is safe only when every writer checks the keys its
+            // events are sealed under and erases in one transaction under the head lock.
+            "SELECT 1".to_owned(),
+            "every writer checks sealed keys and erases under the head lock (older writers refused)",
+        ),
     ];
     for (version, sql, description) in steps {
         if before < version && target >= version {
@@ -1828,6 +1857,15 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
+    /// Whether every request of a call was committed before (its command id is in its stream):
+    /// a retry, answered with the original positions whatever happened since.
+    fn all_committed(&self, job: &'a [AppendRequest]) -> bool {
+        job.iter().all(|r| {
+            self.commands
+                .contains_key(&(r.stream.as_str(), r.events[0].command_id.as_str()))
+        })
+    }
+
     /// Plans one call; `head`, when given, must be the transaction's starting head
     /// ([`EventStore::append_at_head`]), checked after the command ids as a version is.
     fn plan_job(&mut self, job: &'a [AppendRequest], head: Option<u64>) -> Result<Vec<AppendResult>, StoreError> {
@@ -1933,6 +1971,7 @@ async fn commit_batch(
         find_commands,
         write_rows,
         vault_rows,
+        erased_keys,
         commit,
         append_fast,
         append_fast_plain,
@@ -1944,6 +1983,7 @@ async fn commit_batch(
         prepare(&sql.find_commands),
         prepare(&sql.write_rows),
         prepare(&sql.vault_rows),
+        prepare(&sql.erased_keys),
         prepare(&sql.commit),
         prepare(&sql.append_fast),
         prepare(&sql.append_fast_plain),
@@ -1994,13 +2034,21 @@ async fn commit_batch(
         let version_params: [&(dyn ToSql + Sync); 1] = [&streams];
         let command_params: [&(dyn ToSql + Sync); 4] =
             [&command_streams, &command_ids, &command_stored, &command_tails];
-        let (_, head, version_rows, command_rows) = tokio::try_join!(
+        let sealing: Vec<&str> = vaults.iter().flat_map(|v| v.sealing_ids()).collect();
+        let sealing_params: [&(dyn ToSql + Sync); 1] = [&sealing];
+        let (_, head, version_rows, command_rows, erased_rows) = tokio::try_join!(
             client.execute(&begin, &[]),
             client.query_one(&lock_head, &[]),
             client.query(&stream_versions, &version_params),
             client.query(&find_commands, &command_params),
+            query_if(
+                &client,
+                &erased_keys,
+                (!sealing.is_empty()).then_some(&sealing_params[..])
+            ),
         )
         .map_err(|e| BatchError::from_pg("append: locking the head", e))?;
+        let erased: HashSet<String> = erased_rows.iter().map(|r| r.get(0)).collect();
         let head_position: i64 = head.get(0);
         let head_chain: Vec<u8> = head.get(1);
         let head_chain: ChainHash = head_chain.as_slice().try_into().map_err(|_| {
@@ -2044,7 +2092,13 @@ async fn commit_batch(
         let outcomes: Vec<_> = jobs
             .iter()
             .zip(calls.heads)
-            .map(|(job, head)| planner.plan_job(job, *head))
+            .zip(vaults)
+            .map(|((job, head), vault)| match erased_key_of(vault, &erased) {
+                // Sealed under a key an erasure destroyed, committed before this lock: refused
+                // (nothing of the job is written), unless the job committed before (a retry).
+                Some(key_id) if !planner.all_committed(job) => Err(StoreError::KeyErased { key_id }),
+                _ => planner.plan_job(job, *head),
+            })
             .collect();
         let rows = std::mem::take(&mut planner.rows);
         let found_committed = outcomes
@@ -2325,6 +2379,7 @@ async fn try_fast_commit(
     // Every job of this batch appends, so every job's keys go in (only if its events do).
     let keyed: Vec<&crate::vault::VaultWrite> = vaults.iter().copied().filter(|v| !v.is_empty()).collect();
     let keys = vault::VaultRows::new(&keyed);
+    let sealing: Vec<&str> = vaults.iter().flat_map(|v| v.sealing_ids()).collect();
     let by_id = if keys.is_empty() {
         RowColumns::with_ids(&rows, &hashes, &cache.ids)
     } else {
@@ -2335,17 +2390,16 @@ async fn try_fast_commit(
     let result = match &by_id {
         Some(columns) => {
             let params = write_params(columns, &head_position, &new_head, &chain_bytes, &row_count);
-            client.query(append_ids, &params).await
+            client.query(append_ids, &with_sealing(&params, &sealing)).await
         }
         None => {
             let columns = RowColumns::new(&rows, &hashes);
             let params = write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
             if keys.is_empty() {
-                client.query(append_fast_plain, &params).await
+                client.query(append_fast_plain, &with_sealing(&params, &sealing)).await
             } else {
                 let [k_id, k_owner, k_secret, k_sum, l_a, l_b, _] = keys.params(&new_head);
-                let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(22);
-                all.extend_from_slice(&params);
+                let mut all = with_sealing(&params, &sealing);
                 all.extend_from_slice(&[k_id, k_owner, k_secret, k_sum, l_a, l_b]);
                 client.query(append_fast, &all).await
             }
@@ -2388,6 +2442,38 @@ async fn try_fast_commit(
             Ok(None)
         }
     }
+}
+
+/// The fast path's parameters $1..$17: the write statement's 16 and the sealing key ids.
+fn with_sealing<'b>(
+    params: &[&'b (dyn ToSql + Sync); 16],
+    sealing: &'b (dyn ToSql + Sync),
+) -> Vec<&'b (dyn ToSql + Sync)> {
+    let mut all: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(23);
+    all.extend_from_slice(params);
+    all.push(sealing);
+    all
+}
+
+/// A query sent only when it has parameters (pipelined with the statements around it); no rows
+/// otherwise.
+async fn query_if(
+    client: &deadpool_postgres::Object,
+    statement: &tokio_postgres::Statement,
+    params: Option<&[&(dyn ToSql + Sync)]>,
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    match params {
+        Some(params) => client.query(statement, params).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The first key a job's events are sealed under that is in `erased`.
+fn erased_key_of(vault: &crate::vault::VaultWrite, erased: &HashSet<String>) -> Option<String> {
+    if erased.is_empty() {
+        return None;
+    }
+    vault.sealing_ids().find(|id| erased.contains(*id)).map(str::to_owned)
 }
 
 /// The 16 parameters of the write statement.
@@ -2945,6 +3031,7 @@ mod tests {
                 intern_streams,
                 intern_names,
                 vault_rows,
+                erased_keys,
                 copy_in: _,
                 advance_head,
                 touch_head,
@@ -2966,6 +3053,7 @@ mod tests {
                 ("intern_streams", intern_streams),
                 ("intern_names", intern_names),
                 ("vault_rows", vault_rows),
+                ("erased_keys", erased_keys),
                 ("advance_head", advance_head),
                 ("touch_head", touch_head),
             ]

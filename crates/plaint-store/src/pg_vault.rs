@@ -7,15 +7,18 @@
 //! of its id and secret) that [`Vault::verify_vault`] checks; an erased key keeps its row with
 //! the secret set to NULL.
 //!
-//! Erasure sets the secret to NULL in a committed transaction. PostgreSQL keeps the old row
+//! Erasure ([`Vault::erase_recorded`]) appends its audit event and sets the secrets to NULL in
+//! one transaction holding the head lock; an append sealing under an erased key is refused
+//! (`StoreError::KeyErased`, docs/postgres.md "Erasure across processes"). PostgreSQL keeps the old row
 //! version until `VACUUM` reclaims it (and in WAL and base backups until they expire): see the
 //! threat model in `docs/security.md`.
 
 use super::{db_err, pool_err, quote_ident, PgStore};
 use crate::vault::{
-    check_key_id, check_owner, key_owner, DumpedKey, KeyState, Secret, Vault, VaultDump, VaultReport, VaultWrite,
+    check_key_id, check_owner, key_owner, DumpedKey, ErasureRecord, KeyState, RecordedErasure, Secret, Vault,
+    VaultDump, VaultReport, VaultWrite,
 };
-use crate::{AppendRequest, AppendResult, StoreError};
+use crate::{AppendRequest, AppendResult, ExpectedVersion, StoreError};
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
@@ -174,6 +177,114 @@ async fn cached(client: &deadpool_postgres::Object, sql: String) -> Result<tokio
         .prepare_cached(&sql)
         .await
         .map_err(|e| db_err(&format!("vault: preparing {sql:?}"), &e))
+}
+
+/// The live keys of an erasure (named, or of its owners), locked `FOR UPDATE`, sorted.
+async fn live_keys_locked(
+    tx: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+    erasure: &ErasureRecord<'_>,
+) -> Result<Vec<String>, StoreError> {
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT key_id FROM {schema}.vault_keys WHERE (key_id = ANY($1) OR owner = ANY($2)) \
+                 AND secret IS NOT NULL ORDER BY key_id FOR UPDATE"
+            ),
+            &[&erasure.key_ids, &erasure.owners],
+        )
+        .await
+        .map_err(|e| db_err("vault: erase: live keys", &e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Appends the audit event in the erasure's transaction, the head locked (`head`: its row):
+/// positions after the head, the chain from its value, written by the writer's own statement.
+async fn append_locked(
+    shared: &super::Shared,
+    tx: &tokio_postgres::Transaction<'_>,
+    head: &tokio_postgres::Row,
+    request: &AppendRequest,
+) -> Result<AppendResult, StoreError> {
+    super::validate_request(request)?;
+    let sql = &shared.sql;
+    let head_position: i64 = head.get(0);
+    let chain: Vec<u8> = head.get(1);
+    let chain: crate::chain::ChainHash = chain.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+        file: format!("{}.head", sql.schema),
+        offset: 0,
+        detail: format!("chain_hash has {} bytes, expected 32", chain.len()),
+    })?;
+    let streams = vec![request.stream.as_str()];
+    let version = tx
+        .query_one(sql.stream_versions.as_str(), &[&streams])
+        .await
+        .map_err(|e| db_err("vault: erase: the audit stream's version", &e))?;
+    let current = version.get::<_, Option<i64>>(1).unwrap_or(0) as u64;
+    if let ExpectedVersion::Exact(expected) = request.expected {
+        if expected != current {
+            return Err(StoreError::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual: current,
+            });
+        }
+    }
+    let rows: Vec<super::NewRow<'_>> = request
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| super::NewRow {
+            position: head_position as u64 + 1 + i as u64,
+            stream: &request.stream,
+            stream_version: current + 1 + i as u64,
+            event,
+        })
+        .collect();
+    let mut hashes = Vec::with_capacity(rows.len());
+    let mut next = chain;
+    for row in &rows {
+        next = crate::chain::chain_next(&next, &super::recorded_from(row));
+        hashes.push(next);
+    }
+    let new_head = head_position + rows.len() as i64;
+    let chain_bytes: &[u8] = &next;
+    let row_count = rows.len() as i64;
+    let columns = super::RowColumns::new(&rows, &hashes);
+    let params = super::write_params(&columns, &head_position, &new_head, &chain_bytes, &row_count);
+    let written = tx
+        .query(sql.write_rows.as_str(), &params)
+        .await
+        .map_err(|e| db_err("vault: erase: appending the audit event", &e))?;
+    if written.len() != 1 {
+        return Err(StoreError::Database(format!(
+            "vault: erase: the audit event was not written to {:?} (its command id exists?); nothing was committed",
+            request.stream
+        )));
+    }
+    Ok(AppendResult {
+        first_position: head_position as u64 + 1,
+        last_position: new_head as u64,
+        stream_version: current + rows.len() as u64,
+        deduplicated: false,
+    })
+}
+
+/// Destroys the secrets of locked live keys, in one statement.
+async fn destroy_locked(tx: &tokio_postgres::Transaction<'_>, schema: &str, ids: &[String]) -> Result<(), StoreError> {
+    let sums: Vec<Vec<u8>> = ids.iter().map(|id| row_checksum(id, None)).collect();
+    let n = tx
+        .execute(
+            &format!(
+                "UPDATE {schema}.vault_keys v SET secret = NULL, erased_at = now(), checksum = u.sum \
+                 FROM unnest($1::text[], $2::bytea[]) AS u(id, sum) WHERE v.key_id = u.id AND v.secret IS NOT NULL"
+            ),
+            &[&ids, &sums],
+        )
+        .await
+        .map_err(|e| db_err("vault: erase: destroying the keys", &e))?;
+    assert_eq!(n as usize, ids.len(), "every key locked live is destroyed");
+    Ok(())
 }
 
 impl PgStore {
@@ -361,6 +472,11 @@ impl Vault for PgStore {
             .transaction()
             .await
             .map_err(|e| db_err("vault: erase: begin", &e))?;
+        // The head lock first, as every append and `erase_recorded` take it: a destruction is
+        // never concurrent with an append's check of its sealing keys.
+        tx.query_one(self.shared.sql.lock_head.as_str(), &[])
+            .await
+            .map_err(|e| db_err("vault: erase: locking the head", &e))?;
         // Which of them are still live, in one round trip (locked until the commit): erasures
         // completed at every writable open name every key ever erased, nearly all gone already.
         let ids: Vec<String> = ids.to_vec();
@@ -395,6 +511,38 @@ impl Vault for PgStore {
         }
         tx.commit().await.map_err(|e| db_err("vault: erase: commit", &e))?;
         Ok(n)
+    }
+
+    async fn erase_recorded(&self, erasure: ErasureRecord<'_>) -> Result<Option<RecordedErasure>, StoreError> {
+        let mut client = self.vault_client("erase").await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db_err("vault: erase: begin", &e))?;
+        // The head first, as every append takes it: an append sealing under one of these keys
+        // either committed before (its events precede the audit event, and the keys are found
+        // below) or waits for this commit and then finds its key erased (`sealed_check_sql`).
+        let head = tx
+            .query_one(self.shared.sql.lock_head.as_str(), &[])
+            .await
+            .map_err(|e| db_err("vault: erase: locking the head", &e))?;
+        let ids = live_keys_locked(&tx, &self.vault_schema(), &erasure).await?;
+        if ids.is_empty() {
+            tx.rollback().await.map_err(|e| db_err("vault: erase: rollback", &e))?;
+            return Ok(Some(RecordedErasure {
+                key_ids: ids,
+                appended: None,
+            }));
+        }
+        let request = (erasure.audit)(&ids)?;
+        let appended = append_locked(&self.shared, &tx, &head, &request).await?;
+        destroy_locked(&tx, &self.vault_schema(), &ids).await?;
+        tx.commit().await.map_err(|e| db_err("vault: erase: commit", &e))?;
+        super::committed(&self.shared, appended.last_position as i64, 1, request.events.len());
+        Ok(Some(RecordedErasure {
+            key_ids: ids,
+            appended: Some(appended),
+        }))
     }
 
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {

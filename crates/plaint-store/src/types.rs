@@ -131,6 +131,12 @@ pub enum StoreError {
     Limit { what: String, actual: u64, max: u64 },
     #[error("invalid append to stream {stream:?}: {reason}")]
     InvalidAppend { stream: String, reason: String },
+    /// The append seals personal data under a customer key that an erasure destroyed (or
+    /// would make again a key id that was erased): on PostgreSQL the erasure committed between
+    /// the command's choice of its key and its append (another process erased the customer).
+    /// Nothing was written; the command, decided again, seals under a new key.
+    #[error("key {key_id:?} was erased: nothing sealed under it is written; send the command again (it seals under a new key)")]
+    KeyErased { key_id: String },
     #[error("log is damaged: {file}, byte offset {offset}: {detail}")]
     Corrupt { file: String, offset: u64, detail: String },
     /// Acknowledged events are gone: the log ends before the head its anchor (`file`) records

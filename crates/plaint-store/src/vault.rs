@@ -30,7 +30,8 @@ pub type Secret = Zeroizing<[u8; 32]>;
 pub const VAULT_KEY_ID_LEN_MAX: usize = 128;
 /// Longest key owner (match key), in bytes.
 pub const VAULT_OWNER_LEN_MAX: usize = 96;
-/// Most keys and links one [`Vault::append_with_vault`] call may create.
+/// Most items (keys and links to create, key ids sealed under) one [`Vault::append_with_vault`]
+/// call may name.
 pub const VAULT_WRITE_ITEMS_MAX: usize = 20_000;
 
 /// A key to create with an append.
@@ -72,12 +73,25 @@ pub struct VaultWrite {
     pub keys: Vec<NewKey>,
     /// Pairs of owners to link (order does not matter).
     pub links: Vec<(String, String)>,
+    /// Ids of keys that exist already and that the append's events are sealed under: the
+    /// append is refused ([`StoreError::KeyErased`]) if one of them was erased before it could
+    /// commit (on PostgreSQL checked in the append's own transaction, after the head lock that
+    /// an erasure holds too; docs/security.md, "Erasure and concurrent intake").
+    pub sealed: Vec<String>,
 }
 
 impl VaultWrite {
-    /// Nothing to write.
+    /// Nothing to write (keys sealed under are checked, not written).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.links.is_empty()
+    }
+
+    /// Every key id the append's events are sealed under: the existing ones and the new ones.
+    pub fn sealing_ids(&self) -> impl Iterator<Item = &str> {
+        self.sealed
+            .iter()
+            .map(String::as_str)
+            .chain(self.keys.iter().map(|k| k.id.as_str()))
     }
 }
 
@@ -195,6 +209,18 @@ pub trait Vault: Send + Sync {
     /// live. Unknown ids are ignored.
     async fn erase(&self, ids: &[String]) -> Result<usize, StoreError>;
 
+    /// Records an erasure and destroys its keys in **one** transaction, where the backend can:
+    /// the keys are found under the locks (`erasure.key_ids` and every live key of
+    /// `erasure.owners`), the audit event is built from them and appended, and their secrets are
+    /// destroyed, all committed together. So an append sealing under one of them either
+    /// committed before (and is erased with the rest) or is refused
+    /// ([`StoreError::KeyErased`]): the rule across processes (docs/security.md, "Erasure and
+    /// concurrent intake"). `Ok(None)`: the backend records and destroys in two steps (the file
+    /// log, whose single writer process keeps them apart with its erasure gate) and the caller
+    /// does both. No default: each backend says which, and a wrapper forwards it (a default
+    /// `None` made a wrapped PostgreSQL store erase in two steps without a word).
+    async fn erase_recorded(&self, erasure: ErasureRecord<'_>) -> Result<Option<RecordedErasure>, StoreError>;
+
     /// Re-reads every record: checksums, sizes. Damage is [`StoreError::Corrupt`] naming the
     /// file and offset (or table and key id).
     async fn verify_vault(&self) -> Result<VaultReport, StoreError>;
@@ -207,6 +233,26 @@ pub trait Vault: Send + Sync {
     async fn restore(&self, dump: &VaultDump) -> Result<(), StoreError>;
 }
 
+/// What [`Vault::erase_recorded`] erases and how it records it.
+pub struct ErasureRecord<'a> {
+    /// The keys found before the transaction.
+    pub key_ids: &'a [String],
+    /// Their owners (the customer's match keys and the owners linked to them): their keys
+    /// live when the locks are taken are erased too (a key made meanwhile by another process).
+    pub owners: &'a [String],
+    /// The audit event's append, given the ids of the keys it destroys (sorted, not empty).
+    pub audit: &'a (dyn Fn(&[String]) -> Result<AppendRequest, StoreError> + Send + Sync),
+}
+
+/// What [`Vault::erase_recorded`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedErasure {
+    /// The keys destroyed (empty: none was live any more; nothing recorded).
+    pub key_ids: Vec<String>,
+    /// Where the audit event went (`None` when nothing was recorded).
+    pub appended: Option<AppendResult>,
+}
+
 /// A backend: the event log and its vault.
 pub trait VaultStore: crate::EventStore + Vault {}
 
@@ -214,16 +260,16 @@ impl<T: crate::EventStore + Vault> VaultStore for T {}
 
 /// Checks a [`VaultWrite`] before anything is written.
 pub fn check_write(write: &VaultWrite) -> Result<(), StoreError> {
-    let n = write.keys.len() + write.links.len();
+    let n = write.keys.len() + write.links.len() + write.sealed.len();
     if n > VAULT_WRITE_ITEMS_MAX {
         return Err(StoreError::Limit {
-            what: "keys and links in one vault write".into(),
+            what: "keys, links and sealing keys in one vault write".into(),
             actual: n as u64,
             max: VAULT_WRITE_ITEMS_MAX as u64,
         });
     }
-    for k in &write.keys {
-        check_key_id(&k.id)?;
+    for id in write.sealing_ids() {
+        check_key_id(id)?;
     }
     for (a, b) in &write.links {
         check_owner(a)?;

@@ -8,7 +8,8 @@
 //! - Keys and links are created with the append that commits events needing them, and only
 //!   then: an append refused (stale version, invalid request) or fully deduplicated creates none.
 //! - Erasure destroys the secret ([`KeyState::Erased`]), idempotently; the owner's next key is a
-//!   new one; `keys_of` lists both, in creation order.
+//!   new one; `keys_of` lists both, in creation order. An append naming an erased key (to make
+//!   it again, or sealing under it) is refused with [`StoreError::KeyErased`] and writes nothing.
 //! - [`Vault::dump`] then [`Vault::restore`] into an empty vault of any backend reproduces every
 //!   key state and the match secret; restoring into a vault that holds keys is refused.
 //! - Concurrent appends with keys all keep their keys.
@@ -85,6 +86,7 @@ pub async fn keys_come_with_their_events<S: VaultStore>(store: S) {
     let write = VaultWrite {
         keys: vec![k.clone()],
         links: vec![("aaaa".into(), "bbbb".into())],
+        sealed: Vec::new(),
     };
     let r = store
         .append_with_vault(vec![request("s-1", ExpectedVersion::Exact(0), "c-1")], write)
@@ -123,6 +125,7 @@ pub async fn nothing_for_a_refused_append<S: VaultStore>(store: S) {
     let write = VaultWrite {
         keys: vec![k.clone()],
         links: vec![("cccc".into(), "dddd".into())],
+        sealed: Vec::new(),
     };
     let err = store
         .append_with_vault(vec![request("s-2", ExpectedVersion::Exact(3), "c-1")], write.clone())
@@ -160,6 +163,7 @@ pub async fn nothing_for_a_refused_append<S: VaultStore>(store: S) {
             VaultWrite {
                 keys: vec![first.clone()],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -191,6 +195,7 @@ pub async fn erasure<S: VaultStore>(store: S) {
             VaultWrite {
                 keys: vec![k1.clone()],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -220,6 +225,7 @@ pub async fn erasure<S: VaultStore>(store: S) {
             VaultWrite {
                 keys: vec![k2.clone(), k3.clone()],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -243,6 +249,7 @@ pub async fn erasure<S: VaultStore>(store: S) {
         store.live_key("eeee").await.unwrap().is_none(),
         "{case}: no live key after erasure"
     );
+    refuses_erased_keys(&store, &k1).await;
     let k2 = new_key("eeee", "two");
     store
         .append_with_vault(
@@ -250,6 +257,7 @@ pub async fn erasure<S: VaultStore>(store: S) {
             VaultWrite {
                 keys: vec![k2.clone()],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -258,6 +266,41 @@ pub async fn erasure<S: VaultStore>(store: S) {
     assert_eq!(store.keys_of("eeee").await.unwrap(), vec![k1.id.clone(), k2.id.clone()]);
     let report = store.verify_vault().await.expect("erasure: verify");
     assert_eq!((report.live, report.erased), (1, 3), "{case}: counts");
+}
+
+/// An append naming an erased key is refused with [`StoreError::KeyErased`], and writes
+/// nothing: one that would make it again (the PostgreSQL vault skipped it silently before wave
+/// 13, `ON CONFLICT DO NOTHING`, committing events whose key stayed erased), and one sealing
+/// under it ([`VaultWrite::sealed`]: another process erased the customer meanwhile).
+async fn refuses_erased_keys<S: VaultStore>(store: &S, erased: &NewKey) {
+    let case = "erasure: refuses erased keys";
+    let head = store.head_position().await.unwrap();
+    let again = VaultWrite {
+        keys: vec![erased.clone()],
+        links: Vec::new(),
+        sealed: Vec::new(),
+    };
+    let sealing = VaultWrite {
+        keys: Vec::new(),
+        links: Vec::new(),
+        sealed: vec![erased.id.clone()],
+    };
+    for (what, write) in [("made again", again), ("sealed under", sealing)] {
+        let refused = store
+            .append_with_vault(vec![request("s-erased", ExpectedVersion::Exact(0), "c-1")], write)
+            .await
+            .expect_err(what);
+        assert!(
+            matches!(&refused, StoreError::KeyErased { key_id } if *key_id == erased.id),
+            "{case}: {what}: {refused:?}"
+        );
+        assert_eq!(
+            store.head_position().await.unwrap(),
+            head,
+            "{case}: {what}: nothing written"
+        );
+        assert_eq!(store.key(&erased.id).await.unwrap(), KeyState::Erased, "{case}: {what}");
+    }
 }
 
 /// A dump restored into an empty vault reproduces it.
@@ -273,6 +316,7 @@ pub async fn dump_and_restore<S: VaultStore, T: VaultStore>(source: S, target: T
             VaultWrite {
                 keys: vec![a.clone(), b.clone()],
                 links: vec![("ffff".into(), "9999".into())],
+                sealed: Vec::new(),
             },
         )
         .await
@@ -319,6 +363,7 @@ pub async fn concurrent_keys<S: VaultStore + 'static>(store: Arc<S>) {
                         VaultWrite {
                             keys: vec![k.clone()],
                             links: Vec::new(),
+                            sealed: Vec::new(),
                         },
                     )
                     .await

@@ -363,6 +363,7 @@ fn a_vault_write_that_failed_part_way_is_overwritten_by_the_next() {
         let write = VaultWrite {
             keys: vec![key(name)],
             links: Vec::new(),
+            sealed: Vec::new(),
         };
         rt_block(log.append_with_vault(vec![request], write))
     };

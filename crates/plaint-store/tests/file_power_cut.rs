@@ -113,6 +113,7 @@ fn vault_write(requests: &[(String, Vec<NewEvent>)]) -> VaultWrite {
     VaultWrite {
         keys: requests.iter().map(|(s, ev)| key_of(s, &ev[0].command_id)).collect(),
         links: Vec::new(),
+        sealed: Vec::new(),
     }
 }
 

@@ -690,6 +690,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
             VaultWrite {
                 keys: vec![key("cust-1.k1")],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await
@@ -711,6 +712,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
             VaultWrite {
                 keys: vec![key("cust-2.k1")],
                 links: vec![("cust-2".to_string(), "cust-1".to_string())],
+                sealed: Vec::new(),
             },
         )
         .await;
@@ -749,6 +751,7 @@ async fn fast_path_checks_an_unseen_streams_version_on_the_server() {
         VaultWrite {
             keys: vec![key("cust-3.k1")],
             links: vec![("cust-3".to_string(), "cust-1".to_string())],
+            sealed: Vec::new(),
         },
     )
     .await
@@ -1087,6 +1090,33 @@ async fn a_version_4_schema_is_refused_then_migrated_with_the_links_indexed_both
     PgStore::drop_schema(&url, &options).await.unwrap();
 }
 
+/// Version 6 changes no table: it makes a program older than the cross-process erasure (whose
+/// `connect` wants exactly version 5) refuse the schema, so no writer that skips the sealed-key
+/// check or erases in two transactions shares the database. A version-5 schema is refused and
+/// migrated; a schema newer than this program is refused the same way (an exact version check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_5_schema_is_refused_and_a_newer_schema_refuses_this_program() {
+    let Some(url) = database_url() else { return };
+    const { assert!(PG_SCHEMA_VERSION > 5, "programs of version 5 erase in two steps") };
+    let (options, raw) = older_schema(&url, 5).await;
+    refused_then_migrated(&url, &options, 5).await;
+    PgStore::connect(&url, options.clone()).await.unwrap();
+    let s = format!("\"{}\"", options.schema);
+    raw.execute(
+        &format!("INSERT INTO {s}.schema_migrations (version, description) VALUES ($1, 'newer')"),
+        &[&(PG_SCHEMA_VERSION + 1)],
+    )
+    .await
+    .unwrap();
+    let err = PgStore::connect(&url, options.clone())
+        .await
+        .err()
+        .expect("connect to a newer schema fails");
+    let text = err.to_string();
+    assert!(text.contains(&format!("version {}", PG_SCHEMA_VERSION + 1)), "{text}");
+    PgStore::drop_schema(&url, &options).await.unwrap();
+}
+
 /// `connect` refuses a schema of version `from`, naming both versions; `migrate` brings it to
 /// this program's version.
 async fn refused_then_migrated(url: &str, options: &PgOptions, from: i32) {
@@ -1205,5 +1235,91 @@ async fn a_store_that_only_reads_holds_no_writer_session() {
         .unwrap();
     assert!(sessions().await >= 2, "the writer's session opened at the append");
     drop(store);
+    schema.drop().await;
+}
+
+/// An append of one event on `stream`, sealed under the existing key `key` only.
+async fn sealed_only(
+    store: &PgStore,
+    stream: &str,
+    expected: u64,
+    command: &str,
+    n: u64,
+    key: &str,
+) -> Result<Vec<plaint_store::AppendResult>, StoreError> {
+    use plaint_store::vault::{Vault, VaultWrite};
+    let request = AppendRequest {
+        stream: stream.to_owned(),
+        expected: ExpectedVersion::Exact(expected),
+        events: vec![event(command, n)],
+    };
+    let write = VaultWrite {
+        keys: Vec::new(),
+        links: Vec::new(),
+        sealed: vec![key.to_owned()],
+    };
+    store.append_with_vault(vec![request], write).await
+}
+
+/// Review finding 4 (wave 14): the sealed-key check inside each fast-path statement refuses on
+/// its own. The fast path is warm (head remembered; for the ids statement, the stream's names
+/// too), another store destroys the key with a plain `Vault::erase` (the head does not move, so
+/// no other check of the statement can refuse), and a sealed-only append is refused with
+/// `KeyErased`: the statement missed (`fast_misses` + 1), the full path found the key erased,
+/// nothing was written. Once through the names statement, once through the ids statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fast_path_statement_refuses_a_key_erased_by_another_store() {
+    use plaint_store::vault::{random_secret, NewKey, Vault, VaultWrite};
+    let Some(url) = database_url() else { return };
+    let schema = TestSchema::create(&url, "sealedfast").await;
+    let eraser = schema.connect().await;
+    for (case, key_id) in [("names", "aaaa.k1"), ("ids", "bbbb.k2")] {
+        // A fresh store: its fast path is not backing off from the other case's miss.
+        let a = schema.connect().await;
+        let stream = format!("s-{case}");
+        let key = NewKey {
+            id: key_id.to_owned(),
+            secret: random_secret().unwrap(),
+        };
+        let write = VaultWrite {
+            keys: vec![key],
+            links: Vec::new(),
+            sealed: Vec::new(),
+        };
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected: ExpectedVersion::Exact(0),
+            events: vec![event(&format!("{case}/1"), 1)],
+        };
+        a.append_with_vault(vec![request], write).await.unwrap();
+        // Learns the stream's and the names' ids (names statement).
+        a.append(&stream, ExpectedVersion::Exact(1), vec![event(&format!("{case}/2"), 2)])
+            .await
+            .unwrap();
+        let (target, expected) = if case == "ids" {
+            // Warm: the ids statement commits a sealed-only append while the key lives.
+            sealed_only(&a, &stream, 2, &format!("{case}/3"), 3, key_id)
+                .await
+                .unwrap();
+            assert_eq!(a.stats().id_transactions, 1, "{case}: {:?}", a.stats());
+            (stream.clone(), 3)
+        } else {
+            // A stream whose name is not known: the names statement.
+            (format!("s-{case}-new"), 0)
+        };
+        assert_eq!(eraser.erase(&[key_id.to_owned()]).await.unwrap(), 1);
+        let (head, before) = (a.head_position().await.unwrap(), a.stats());
+        let refused = sealed_only(&a, &target, expected, &format!("{case}/4"), 4, key_id)
+            .await
+            .expect_err("sealed under an erased key");
+        assert!(
+            matches!(&refused, StoreError::KeyErased { key_id: k } if k == key_id),
+            "{case}: {refused:?}"
+        );
+        assert_eq!(a.head_position().await.unwrap(), head, "{case}: nothing written");
+        let after = a.stats();
+        assert_eq!(after.fast_misses, before.fast_misses + 1, "{case}: {after:?}");
+        assert_eq!(after.id_transactions, before.id_transactions, "{case}");
+    }
     schema.drop().await;
 }

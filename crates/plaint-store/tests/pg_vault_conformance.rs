@@ -48,6 +48,7 @@ async fn a_damaged_key_row_is_corruption_naming_table_and_key() {
             VaultWrite {
                 keys: vec![key],
                 links: Vec::new(),
+                sealed: Vec::new(),
             },
         )
         .await

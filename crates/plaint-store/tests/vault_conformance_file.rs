@@ -68,6 +68,7 @@ async fn grouped_vault_writes_keep_refused_appends_out_and_survive_reopen() {
                 let write = VaultWrite {
                     keys: vec![key.clone()],
                     links: vec![(format!("t{t}x{i}"), format!("t{t}y{i}"))],
+                    sealed: Vec::new(),
                 };
                 let r = log.append_with_vault(vec![request], write).await;
                 assert_eq!(r.is_err(), refused, "append {t}/{i}: {r:?}");

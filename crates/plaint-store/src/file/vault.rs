@@ -146,12 +146,10 @@ struct Table {
     missing: bool,
 }
 
-/// A write that would make an erased key again (its id names a destroyed secret).
+/// A write that would make an erased key again (its id names a destroyed secret), or seal
+/// under one: the same error as the PostgreSQL vault's.
 fn erased_again(id: &str) -> StoreError {
-    StoreError::InvalidAppend {
-        stream: "<vault>".into(),
-        reason: format!("key {id:?} was erased: an erased key is never made again"),
-    }
+    StoreError::KeyErased { key_id: id.to_owned() }
 }
 
 impl Table {
@@ -417,6 +415,41 @@ impl FileVault {
         self.lock().table.links.get(owner).cloned().unwrap_or_default()
     }
 
+    /// Refuses a write sealing under a key that is erased ([`VaultWrite::sealed`]). The file
+    /// log has one writer process, whose erasure gate keeps erasures and sealing commands apart:
+    /// this holds the vault to the same contract as the PostgreSQL one.
+    pub fn check_sealed(&self, write: &VaultWrite) -> Result<(), StoreError> {
+        if write.sealed.is_empty() {
+            return Ok(());
+        }
+        Self::sealed_in(&self.lock(), write)
+    }
+
+    /// [`check_sealed`](Self::check_sealed) without waiting: `None` while a write holds the
+    /// table (through its `fdatasync`), so a runtime worker never waits on it.
+    pub fn check_sealed_at_once(&self, write: &VaultWrite) -> Option<Result<(), StoreError>> {
+        if write.sealed.is_empty() {
+            return Some(Ok(()));
+        }
+        let inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Self::sealed_in(&inner, write))
+    }
+
+    fn sealed_in(inner: &Inner, write: &VaultWrite) -> Result<(), StoreError> {
+        match write
+            .sealed
+            .iter()
+            .find(|id| matches!(inner.table.keys.get(*id), Some((_, None))))
+        {
+            Some(id) => Err(erased_again(id)),
+            None => Ok(()),
+        }
+    }
+
     /// Appends `write`'s keys and links and makes them durable (one `fdatasync`). Keys and
     /// links already present are skipped.
     pub fn write(&self, write: &VaultWrite) -> Result<(), StoreError> {
@@ -663,6 +696,19 @@ impl crate::vault::Vault for super::FileLog {
         requests: Vec<crate::AppendRequest>,
         write: VaultWrite,
     ) -> Result<Vec<crate::AppendResult>, StoreError> {
+        // Never on the runtime worker while a write holds the vault through its `fdatasync`.
+        match self.vault.check_sealed_at_once(&write) {
+            Some(checked) => checked?,
+            None => {
+                let (vault, sealed) = (self.vault.clone(), write.sealed.clone());
+                let sealed_only = VaultWrite {
+                    keys: Vec::new(),
+                    links: Vec::new(),
+                    sealed,
+                };
+                super::blocking(move || vault.check_sealed(&sealed_only)).await?
+            }
+        }
         if write.is_empty() {
             return crate::EventStore::append_many(self, requests).await;
         }
@@ -687,6 +733,15 @@ impl crate::vault::Vault for super::FileLog {
         let vault = self.vault.clone();
         let ids = ids.to_vec();
         super::blocking(move || vault.erase(&ids)).await
+    }
+
+    /// Two steps (the caller's): the file log's one writer process keeps erasures and sealing
+    /// commands apart with its erasure gate.
+    async fn erase_recorded(
+        &self,
+        _erasure: crate::vault::ErasureRecord<'_>,
+    ) -> Result<Option<crate::vault::RecordedErasure>, StoreError> {
+        Ok(None)
     }
 
     async fn verify_vault(&self) -> Result<VaultReport, StoreError> {
@@ -718,6 +773,7 @@ mod tests {
                 secret: random_secret().unwrap(),
             }],
             links: Vec::new(),
+            sealed: Vec::new(),
         }
     }
 
@@ -739,6 +795,52 @@ mod tests {
         assert!(vault.live_key_at_once("other").unwrap().unwrap().is_none());
     }
 
+    /// A sealed-only append (a known customer's receive) never waits on a runtime worker for
+    /// the vault a write holds through its `fdatasync`: another task on the one worker runs.
+    #[test]
+    fn a_sealed_append_does_not_block_the_runtime_on_the_vault() {
+        use crate::vault::Vault as _;
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(super::super::FileLog::open(dir.path(), Default::default()).unwrap());
+        log.vault.write(&write_of("owner.k1")).unwrap();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let vault = log.vault.clone();
+        let holder = std::thread::spawn(move || {
+            let _held = vault.lock();
+            held_tx.send(()).unwrap();
+            // Released by the runtime's other task, or after 3 s if the worker is blocked.
+            release_rx.recv_timeout(std::time::Duration::from_secs(3)).is_ok()
+        });
+        held_rx.recv().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let appending = tokio::spawn({
+                let log = log.clone();
+                async move {
+                    let write = VaultWrite {
+                        keys: Vec::new(),
+                        links: Vec::new(),
+                        sealed: vec!["owner.k1".to_owned()],
+                    };
+                    let request = crate::AppendRequest {
+                        stream: "complaint-1".to_owned(),
+                        expected: crate::ExpectedVersion::Any,
+                        events: vec![crate::conformance::sample_event("c1", 0)],
+                    };
+                    log.append_with_vault(vec![request], write).await
+                }
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            release_tx.send(()).unwrap();
+            appending.await.unwrap().unwrap();
+        });
+        assert!(holder.join().unwrap(), "the runtime's one worker waited on the vault");
+    }
+
     /// An erased key is never made again (its owner's next key is a new one): a write naming
     /// it is refused, not skipped; a live key named again is skipped (a write repeated).
     #[test]
@@ -749,7 +851,7 @@ mod tests {
         vault.write(&write_of("owner.k1")).unwrap();
         assert_eq!(vault.erase(&["owner.k1".to_owned()]).unwrap(), 1);
         let refused = vault.write(&write_of("owner.k1")).unwrap_err();
-        assert!(matches!(refused, StoreError::InvalidAppend { .. }), "{refused:?}");
+        assert!(matches!(refused, StoreError::KeyErased { .. }), "{refused:?}");
         assert!(matches!(vault.key("owner.k1").unwrap(), KeyState::Erased));
     }
 }
