@@ -661,6 +661,17 @@ pub fn ratio(num: u64, den: u64) -> Option<f64> {
 mod tests {
     use super::*;
 
+    /// `insert` of an id already present is a caller's bug, caught in debug builds.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "already present")]
+    fn id_index_insert_of_a_present_id_panics_in_debug() {
+        let ids: [&[u8]; 2] = [b"a", b"a"];
+        let mut index = IdIndex::default();
+        index.insert("a", 0, |i| ids[i as usize]);
+        index.insert("a", 1, |i| ids[i as usize]);
+    }
+
     /// Issue 13, wave 12: `RareList` stands in for a `Box<[T]>` in checkpointed records.
     #[test]
     fn rare_lists_serialise_as_slices_in_8_bytes() {
@@ -920,6 +931,10 @@ impl IdIndex {
     /// Adds `id` → `i`; `id` must not be present.
     #[inline]
     pub fn insert<'a>(&mut self, id: &str, i: u32, id_of: impl Fn(u32) -> &'a [u8]) {
+        debug_assert!(
+            self.get(id, &id_of).is_none(),
+            "IdIndex::insert: {id:?} already present"
+        );
         self.table
             .insert_unique(hash_id(id.as_bytes()), i, |&j| hash_id(id_of(j)));
     }

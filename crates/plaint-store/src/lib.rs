@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod file;
 pub mod io;
 pub mod pg;
+#[doc(hidden)] // internal: shared with plaint-projections, not part of the facade's API
 pub mod sharded;
 mod types;
 pub mod vault;
