@@ -84,6 +84,18 @@ impl<S> Held<S> {
         })
     }
 
+    /// Holds the next append to `stream` until `release` is notified; the receiver hears when
+    /// it is reached.
+    fn hold_next(&self, stream: &str, release: &Arc<Notify>) -> oneshot::Receiver<()> {
+        let (reached, arrived) = oneshot::channel();
+        *self.hold.lock().unwrap() = Some(Hold {
+            stream: stream.into(),
+            reached,
+            release: release.clone(),
+        });
+        arrived
+    }
+
     async fn pause(&self, streams: &[&str]) {
         let hold = {
             let mut hold = self.hold.lock().unwrap();
@@ -245,13 +257,8 @@ async fn race<S: EventStore + Vault + 'static>(store: Arc<Held<S>>, engine: Arc<
     engine.execute(receive("r1", "CMP-R1")).await.unwrap();
 
     // The second receive of the customer chooses the live key, then its append is held.
-    let (reached, arrived) = oneshot::channel();
     let release = Arc::new(Notify::new());
-    *store.hold.lock().unwrap() = Some(Hold {
-        stream: "CMP-R2".into(),
-        reached,
-        release: release.clone(),
-    });
+    let arrived = store.hold_next("CMP-R2", &release);
     let second = receive("r2", "CMP-R2");
     let prepared = matches!(entry, Entry::Prepared).then(|| engine.prepare(second.clone()));
     let intake = tokio::spawn({
@@ -487,13 +494,8 @@ async fn a_batch_whose_key_another_process_erased_is_decided_again_under_a_new_k
     .unwrap();
     engine.execute(receive("r1", "CMP-R1")).await.unwrap();
 
-    let (reached, arrived) = oneshot::channel();
     let release = Arc::new(Notify::new());
-    *store.hold.lock().unwrap() = Some(Hold {
-        stream: "CMP-R2".into(),
-        reached,
-        release: release.clone(),
-    });
+    let arrived = store.hold_next("CMP-R2", &release);
     let mut someone_else = receive("o1", "CMP-O1");
     if let plaint::domain::CommandBody::Receive(r) = &mut someone_else.body {
         r.customer.phone = Some("+86 139-0000-0001".into());
@@ -523,12 +525,7 @@ async fn a_batch_whose_key_another_process_erased_is_decided_again_under_a_new_k
     }
 
     // The same through `execute`: one receive held, the customer erased again meanwhile.
-    let (reached, arrived) = oneshot::channel();
-    *store.hold.lock().unwrap() = Some(Hold {
-        stream: "CMP-R3".into(),
-        reached,
-        release: release.clone(),
-    });
+    let arrived = store.hold_next("CMP-R3", &release);
     let single = tokio::spawn({
         let engine = engine.clone();
         async move { engine.execute(receive("r3", "CMP-R3")).await }
